@@ -1,0 +1,187 @@
+// Command minicloud is a local, offline AWS: one binary that the real AWS
+// clients talk to on one port, whose resources really run.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/server"
+)
+
+// version is set at link time (-ldflags "-X main.version=…"); otherwise the
+// module's build information supplies it.
+var version = ""
+
+const usage = `minicloud — a local, offline AWS whose resources really run.
+
+Usage:
+  minicloud [serve] [flags]   serve every AWS service on one port (the default)
+  minicloud version           print the version
+  minicloud help              show this help
+
+Serve flags (each also read from the environment variable shown):
+  --listen ADDR        address to listen on (MINICLOUD_LISTEN, default 127.0.0.1:4566)
+  --state-dir DIR      durable state directory (MINICLOUD_STATE_DIR, default %s)
+  --ephemeral          keep state in memory only (MINICLOUD_EPHEMERAL=1)
+  --accounts MAP       access key → account ID, e.g. AKIAEXAMPLE1=111111111111,AKIAEXAMPLE2=222222222222
+                       (MINICLOUD_ACCOUNTS); a 12-digit access key is its own account; any other key
+                       is account 000000000000
+  --log-level LEVEL    debug, info, warn or error (MINICLOUD_LOG_LEVEL, default info);
+                       debug logs one line per request
+
+Examples:
+  minicloud
+  minicloud serve --listen 127.0.0.1:4566 --ephemeral
+  AWS_ENDPOINT_URL=http://localhost:4566 aws sts get-caller-identity
+  aws --endpoint-url http://localhost:4566 ec2 describe-availability-zones --region eu-west-1
+  curl -s localhost:4566/_minicloud/health
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "minicloud", buildVersion())
+		return 0
+	case "help":
+		fmt.Fprintf(stdout, usage, server.DefaultStateDir())
+		return 0
+	}
+	fmt.Fprintf(stderr, "minicloud: unknown command %q\n\n", cmd)
+	fmt.Fprintf(stderr, usage, server.DefaultStateDir())
+	return 2
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "dev"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintf(stderr, usage, server.DefaultStateDir()) }
+	listen := fs.String("listen", envOr("MINICLOUD_LISTEN", "127.0.0.1:4566"), "")
+	stateDir := fs.String("state-dir", envOr("MINICLOUD_STATE_DIR", ""), "")
+	ephemeral := fs.Bool("ephemeral", envOr("MINICLOUD_EPHEMERAL", "") == "1" || envOr("MINICLOUD_EPHEMERAL", "") == "true", "")
+	accounts := fs.String("accounts", envOr("MINICLOUD_ACCOUNTS", ""), "")
+	logLevel := fs.String("log-level", envOr("MINICLOUD_LOG_LEVEL", "info"), "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "minicloud: --log-level: %v\n", err)
+		return 2
+	}
+	acct, err := parseAccounts(*accounts)
+	if err != nil {
+		fmt.Fprintf(stderr, "minicloud: --accounts: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := server.New(server.Config{Listen: *listen, StateDir: *stateDir, Ephemeral: *ephemeral, Accounts: acct, Logger: logger, Version: buildVersion()})
+	if err != nil {
+		logger.Error("start failed", "error", err)
+		return 1
+	}
+	if err := srv.Start(); err != nil {
+		logger.Error("start failed", "error", err)
+		_ = srv.Close(context.Background())
+		return 1
+	}
+	logger.Info("minicloud listening", "addr", srv.Addr(), "version", buildVersion(), "state", stateDesc(*ephemeral, *stateDir))
+	fmt.Fprintf(stdout, "minicloud %s listening on http://%s\n", buildVersion(), srv.Addr())
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case sig := <-sigs:
+		logger.Info("shutting down", "signal", sig.String())
+	case err := <-srv.Done():
+		if err != nil {
+			logger.Error("serve failed", "error", err)
+			return 1
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Close(ctx); err != nil {
+		logger.Error("shutdown", "error", err)
+		return 1
+	}
+	logger.Info("stopped")
+	return 0
+}
+
+func stateDesc(ephemeral bool, dir string) string {
+	if ephemeral {
+		return "memory"
+	}
+	if dir == "" {
+		dir = server.DefaultStateDir()
+	}
+	return dir
+}
+
+// parseAccounts parses "AKID=123456789012,AKID2=210987654321".
+func parseAccounts(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, pair := range strings.Split(s, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || k == "" || len(v) != 12 || strings.Trim(v, "0123456789") != "" {
+			return nil, fmt.Errorf("%q is not ACCESS_KEY=12-digit-account-id", pair)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

@@ -1,0 +1,118 @@
+// Package api is the contract between the gateway and the services: one
+// handler shape for every AWS operation (typed input in, typed output or AWS
+// error out), the per-request context, and the descriptions of the services
+// whose protocol code is generated into its sub-packages (stsapi, ec2api, …).
+//
+// It must not hold business logic or know how requests are routed.
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/minicloud/minicloud/internal/codec"
+	"github.com/minicloud/minicloud/internal/model"
+)
+
+//go:generate go run ../codec/codegen -config services.json -out .
+
+// Handler serves one operation over generic values (see codec.Value). Services
+// write typed functions and wrap them with Typed.
+type Handler func(ctx context.Context, in map[string]any) (map[string]any, error)
+
+// Typed adapts a typed operation function to a Handler. I and O are generated
+// types (see the *api packages) whose fields carry the model's member names.
+func Typed[I, O any](fn func(context.Context, *I) (*O, error)) Handler {
+	return func(ctx context.Context, in map[string]any) (map[string]any, error) {
+		var input I
+		if err := codec.To(in, &input); err != nil {
+			return nil, Errorf(http.StatusBadRequest, "ValidationError", "%v", err)
+		}
+		out, err := fn(ctx, &input)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			return map[string]any{}, nil
+		}
+		return codec.From(out)
+	}
+}
+
+// ServiceInfo describes one AWS service as the gateway needs it to route,
+// without loading the model: loading waits for the service's first request.
+type ServiceInfo struct {
+	// Name is minicloud's name for the service, as in the health report.
+	Name           string
+	SigningName    string
+	EndpointPrefix string
+	APIVersion     string
+	// Protocols lists the wire protocols clients may use, preferred first.
+	Protocols    []string
+	TargetPrefix string
+	JSONVersion  string
+	// Model loads the generated model (operations and the shapes of the
+	// implemented ones) once.
+	Model func() *model.Service
+}
+
+// Speaks reports whether clients may use protocol with the service.
+func (s *ServiceInfo) Speaks(protocol string) bool {
+	for _, p := range s.Protocols {
+		if p == protocol {
+			return true
+		}
+	}
+	return false
+}
+
+// Errorf returns an AWS error with the given HTTP status and code.
+func Errorf(status int, code, format string, args ...any) error {
+	return &codec.Error{Code: code, Message: fmt.Sprintf(format, args...), Status: status}
+}
+
+// RequestInfo is what the gateway knows of the request being served.
+type RequestInfo struct {
+	RequestID string
+	Service   string
+	Operation string
+	Region    string
+	Account   string
+	AccessKey string
+	// Caller is the principal ARN of the credentials, e.g.
+	// arn:aws:iam::000000000000:root or an assumed-role session.
+	Caller string
+	// CallerUserID is the UserId GetCallerIdentity reports.
+	CallerUserID string
+}
+
+type ctxKey struct{}
+
+// WithRequest returns ctx carrying info.
+func WithRequest(ctx context.Context, info *RequestInfo) context.Context {
+	return context.WithValue(ctx, ctxKey{}, info)
+}
+
+// Request returns the RequestInfo of ctx; outside a request it returns a
+// zero RequestInfo, so callers never need a nil check.
+func Request(ctx context.Context) *RequestInfo {
+	if info, ok := ctx.Value(ctxKey{}).(*RequestInfo); ok {
+		return info
+	}
+	return &RequestInfo{}
+}
+
+// Identity is the principal behind an access key.
+type Identity struct {
+	Account string
+	ARN     string
+	UserID  string
+}
+
+// Identities resolves access keys that a service issued, such as the
+// temporary credentials of STS AssumeRole. found is false for keys it did not
+// issue; err is an AWS error (e.g. ExpiredToken) for keys it rejects.
+type Identities interface {
+	Resolve(ctx context.Context, accessKey string) (id Identity, found bool, err error)
+}

@@ -1,0 +1,254 @@
+package codec
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/minicloud/minicloud/internal/model"
+)
+
+// Error is an AWS error as the codec writes it.
+type Error struct {
+	Code    string
+	Message string
+	// Status is the HTTP status; 0 means "take it from the model's error trait,
+	// else 400".
+	Status int
+	// Fields are extra members of the error shape, in its generic form.
+	Fields map[string]any
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// ErrorCode, ErrorMessage and HTTPStatus let *Error stand for any AWS error.
+func (e *Error) ErrorCode() string    { return e.Code }
+func (e *Error) ErrorMessage() string { return e.Message }
+func (e *Error) HTTPStatus() int      { return e.Status }
+
+// APIError is what services return; any error implementing it is written as
+// that AWS error. Other errors become InternalFailure (HTTP 500).
+type APIError interface {
+	error
+	ErrorCode() string
+	ErrorMessage() string
+	HTTPStatus() int
+}
+
+// AsError converts any error into an *Error.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var api APIError
+	if errors.As(err, &api) {
+		return &Error{Code: api.ErrorCode(), Message: api.ErrorMessage(), Status: api.HTTPStatus()}
+	}
+	return &Error{Code: "InternalFailure", Message: "The request processing has failed because of an unknown error, exception or failure.", Status: http.StatusInternalServerError}
+}
+
+// clientError wraps a decoding failure in the protocol's error for a
+// malformed request.
+func (c *Codec) clientError(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	code := "SerializationException"
+	switch c.Protocol {
+	case Query, EC2:
+		code = "InvalidParameterValue"
+	case RestXML:
+		code = "MalformedXML"
+	}
+	return &Error{Code: code, Message: err.Error(), Status: http.StatusBadRequest}
+}
+
+// statusOf returns the HTTP status of an error: set by the service, else the
+// model's trait for a shape of that code, else 400.
+func (c *Codec) statusOf(e *Error) (int, bool) {
+	sender := true
+	status := e.Status
+	if sh := c.errorShape(e.Code); sh != nil {
+		if sh.Error != nil {
+			if status == 0 {
+				status = sh.Error.HTTPStatusCode
+			}
+			sender = sh.Error.SenderFault || !sh.Fault
+		} else if sh.Fault {
+			sender = false
+		}
+	}
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	if status >= 500 {
+		sender = false
+	}
+	return status, sender
+}
+
+func (c *Codec) errorShape(code string) *model.Shape {
+	if c.Service == nil {
+		return nil
+	}
+	if sh, ok := c.Service.Shapes[code]; ok && sh.Exception {
+		return sh
+	}
+	for _, sh := range c.Service.Shapes {
+		if sh.Exception && sh.Error != nil && sh.Error.Code == code {
+			return sh
+		}
+	}
+	return nil
+}
+
+// queryErrorCode is the code a query-compatible service reports for a shape:
+// its error trait's code when it has one.
+func (c *Codec) queryErrorCode(code string) string {
+	if sh := c.errorShape(code); sh != nil && sh.Error != nil && sh.Error.Code != "" {
+		return sh.Error.Code
+	}
+	return code
+}
+
+// EncodeError writes an error in the protocol's exact shape.
+func (c *Codec) EncodeError(err error, requestID string) *Response {
+	e := AsError(err)
+	status, sender := c.statusOf(e)
+	resp := &Response{Status: status, Header: http.Header{}}
+	c.setRequestID(resp, requestID)
+	typ := "Sender"
+	if !sender {
+		typ = "Receiver"
+	}
+	switch c.Protocol {
+	case EC2:
+		resp.Header.Set("Content-Type", "text/xml;charset=UTF-8")
+		var b strings.Builder
+		b.WriteString(xml.Header)
+		b.WriteString("<Response><Errors><Error><Code>")
+		xmlEscape(&b, e.Code)
+		b.WriteString("</Code><Message>")
+		xmlEscape(&b, e.Message)
+		b.WriteString("</Message></Error></Errors><RequestID>")
+		xmlEscape(&b, requestID)
+		b.WriteString("</RequestID></Response>")
+		resp.Body = []byte(b.String())
+	case Query, RestXML:
+		resp.Header.Set("Content-Type", "text/xml")
+		var b strings.Builder
+		b.WriteString(`<ErrorResponse`)
+		if ns := c.Service.Metadata.XMLNamespace; ns != "" && c.Protocol == Query {
+			b.WriteString(` xmlns="`)
+			xmlEscape(&b, ns)
+			b.WriteString(`"`)
+		}
+		b.WriteString("><Error><Type>" + typ + "</Type><Code>")
+		xmlEscape(&b, e.Code)
+		b.WriteString("</Code><Message>")
+		xmlEscape(&b, e.Message)
+		b.WriteString("</Message>")
+		b.WriteString(c.xmlErrorFields(e))
+		b.WriteString("</Error><RequestId>")
+		xmlEscape(&b, requestID)
+		b.WriteString("</RequestId></ErrorResponse>")
+		resp.Body = []byte(b.String())
+	case JSON, RestJSON:
+		body := c.errorFieldTree(e, false)
+		body["message"] = e.Message
+		if c.Protocol == JSON {
+			resp.Header.Set("Content-Type", c.jsonContentType())
+			body["__type"] = e.Code
+		} else {
+			resp.Header.Set("Content-Type", "application/json")
+			resp.Header.Set("X-Amzn-Errortype", e.Code)
+			body["code"] = e.Code
+		}
+		resp.Body, _ = json.Marshal(body)
+	case CBOR:
+		resp.Header.Set("Content-Type", "application/cbor")
+		resp.Header.Set("Smithy-Protocol", "rpc-v2-cbor")
+		body := c.errorFieldTree(e, true)
+		body["__type"] = e.Code
+		body["message"] = e.Message
+		resp.Body, _ = cborEnc.Marshal(body)
+	}
+	if c.Service != nil && c.Service.Metadata.QueryCompatible() && (c.Protocol == JSON || c.Protocol == CBOR) {
+		resp.Header.Set("X-Amzn-Query-Error", c.queryErrorCode(e.Code)+";"+typ)
+	}
+	return resp
+}
+
+// xmlErrorFields writes an error's extra fields as elements of <Error>. With
+// the error's shape they are written as its members (wire names, timestamp
+// and blob formats); without one, only string fields can be written, in key
+// order so the output is stable.
+func (c *Codec) xmlErrorFields(e *Error) string {
+	if len(e.Fields) == 0 {
+		return ""
+	}
+	w := &xmlWriter{defTS: FormatISO8601}
+	if sh := c.errorShape(e.Code); sh != nil {
+		fields := withoutMessage(sh, e.Fields)
+		if err := w.members(sh, fields); err == nil {
+			return w.b.String()
+		}
+		w.b.Reset()
+	}
+	for _, k := range sortedKeys(e.Fields) {
+		if s, ok := e.Fields[k].(string); ok {
+			w.open(k, nil)
+			w.text(s)
+			w.close(k)
+		}
+	}
+	return w.b.String()
+}
+
+// errorFieldTree is the JSON or CBOR tree of an error's extra fields: through
+// the error's shape when the model has it, so that member names, timestamps
+// and blobs are written as the protocol wants; as given otherwise.
+func (c *Codec) errorFieldTree(e *Error, cbor bool) map[string]any {
+	out := map[string]any{}
+	if sh := c.errorShape(e.Code); sh != nil && len(e.Fields) > 0 {
+		ref := &model.Ref{Shape: sh}
+		fields := withoutMessage(sh, e.Fields)
+		var tree any
+		var err error
+		if cbor {
+			tree = toCBORTree(ref, fields)
+		} else {
+			tree, err = toJSONTree(ref, fields)
+		}
+		if m, ok := tree.(map[string]any); ok && err == nil {
+			return m
+		}
+	}
+	for k, v := range e.Fields {
+		out[k] = v
+	}
+	return out
+}
+
+// withoutMessage drops the shape's message member from fields: the codec
+// writes the message itself, from Error.Message.
+func withoutMessage(sh *model.Shape, fields map[string]any) map[string]any {
+	out := make(map[string]any, len(fields))
+	for k, v := range fields {
+		if strings.EqualFold(k, "message") {
+			continue
+		}
+		if _, ok := sh.Members[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func xmlEscape(b *strings.Builder, s string) {
+	_ = xml.EscapeText(b, []byte(s))
+}

@@ -1,0 +1,171 @@
+package codec
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/model"
+)
+
+// Value is the generic form of a shape's value:
+//
+//	structure, map: map[string]any      list: []any
+//	string (and enums): string          integer, long, byte, short: int64
+//	float, double: float64              boolean: bool
+//	timestamp: time.Time                blob: []byte
+//	document: any JSON-like value
+type Value = any
+
+// Timestamp formats of the models' timestampFormat trait.
+const (
+	FormatISO8601  = "iso8601"
+	FormatUnix     = "unixTimestamp"
+	FormatRFC822   = "rfc822"
+	iso8601Layout  = "2006-01-02T15:04:05.999999999Z07:00"
+	iso8601Compact = "2006-01-02T15:04:05Z"
+)
+
+// tsFormat picks the timestamp format of a reference: the member's trait, then
+// the shape's, then the protocol's default for that location.
+func tsFormat(ref *model.Ref, def string) string {
+	if ref != nil {
+		if ref.TimestampFormat != "" {
+			return ref.TimestampFormat
+		}
+		if ref.Shape != nil && ref.Shape.TimestampFormat != "" {
+			return ref.Shape.TimestampFormat
+		}
+	}
+	return def
+}
+
+func formatTime(t time.Time, format string) string {
+	t = t.UTC()
+	switch format {
+	case FormatUnix:
+		return formatEpoch(t)
+	case FormatRFC822:
+		return t.Format(time.RFC1123)[:len("Mon, 02 Jan 2006 15:04:05")] + " GMT"
+	default:
+		if t.Nanosecond() == 0 {
+			return t.Format(iso8601Compact)
+		}
+		return t.Format("2006-01-02T15:04:05.000Z")
+	}
+}
+
+func formatEpoch(t time.Time) string {
+	if t.Nanosecond() == 0 {
+		return strconv.FormatInt(t.Unix(), 10)
+	}
+	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', -1, 64)
+}
+
+func epochToTime(f float64) time.Time {
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(math.Round(frac*1000))*int64(time.Millisecond)).UTC()
+}
+
+// parseTime accepts every format AWS clients send, whatever the trait says:
+// servers are lenient where clients differ.
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return epochToTime(f), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999999", time.RFC1123, time.RFC1123Z, time.RFC850, time.ANSIC, "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid timestamp %q", s)
+}
+
+// parseScalar converts the text form of a scalar (query strings, XML text,
+// headers, URI labels) into its Value.
+func parseScalar(sh *model.Shape, ref *model.Ref, s string) (Value, error) {
+	switch sh.Type {
+	case "string", "character":
+		return s, nil
+	case "integer", "long", "byte", "short":
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("invalid %s value %q", sh.Type, s)
+		}
+		return n, nil
+	case "float", "double", "bigdecimal":
+		switch s {
+		case "NaN":
+			return math.NaN(), nil
+		case "Infinity":
+			return math.Inf(1), nil
+		case "-Infinity":
+			return math.Inf(-1), nil
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return nil, fmt.Errorf("invalid %s value %q", sh.Type, s)
+		}
+		return f, nil
+	case "boolean":
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return nil, fmt.Errorf("invalid boolean value %q", s)
+	case "timestamp":
+		return parseTime(s)
+	case "blob":
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("invalid base64 value for blob")
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("%s is not a scalar", sh.Type)
+}
+
+// scalarText is the text form of a scalar for query strings, XML and headers.
+func scalarText(sh *model.Shape, ref *model.Ref, v Value, defTS string) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case float64:
+		return formatFloat(x), nil
+	case time.Time:
+		return formatTime(x, tsFormat(ref, defTS)), nil
+	case []byte:
+		return base64.StdEncoding.EncodeToString(x), nil
+	}
+	return "", fmt.Errorf("value of type %T for %s shape %s", v, sh.Type, sh.Name)
+}
+
+func formatFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// memberName is the name a member has on the wire in JSON and XML bodies.
+func memberName(name string, ref *model.Ref) string {
+	if ref.LocationName != "" {
+		return ref.LocationName
+	}
+	return name
+}

@@ -1,0 +1,10 @@
+// Package gateway is minicloud's single HTTP front door. For every request it
+// reads the SigV4 credential scope, identifies the service, protocol and
+// operation the way AWS front ends do (credential scope, X-Amz-Target,
+// smithy-rpc-v2 paths, Action parameters, REST paths), resolves the caller's
+// account, runs the service's handler through the codec and writes the
+// response. It also serves minicloud's own endpoints under /_minicloud/.
+//
+// It must not contain any service's behaviour: services are reached only
+// through api.Handler values, and identities through the Identities interface.
+package gateway

@@ -1,0 +1,150 @@
+// Package server assembles minicloud: it opens the state store, builds every
+// service and hands them to the gateway, and owns the HTTP listener's
+// lifecycle. cmd/minicloud and the in-process tests both start minicloud
+// through it, so tests exercise exactly what the binary runs.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/api/catalog"
+	"github.com/minicloud/minicloud/internal/gateway"
+	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/service/sts"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// Config is minicloud's configuration; cmd/minicloud fills it from flags and
+// the environment.
+type Config struct {
+	Listen    string
+	StateDir  string
+	Ephemeral bool
+	Accounts  map[string]string
+	Logger    *slog.Logger
+	Version   string
+}
+
+// Server is a running minicloud.
+type Server struct {
+	cfg      Config
+	store    state.Store
+	gw       *gateway.Gateway
+	http     *http.Server
+	listener net.Listener
+	done     chan error
+}
+
+// DefaultStateDir is where state lives without --state-dir: the user's data
+// directory ($XDG_DATA_HOME/minicloud or ~/.local/share/minicloud).
+func DefaultStateDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "minicloud")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "minicloud")
+	}
+	return filepath.Join(os.TempDir(), "minicloud")
+}
+
+// New opens the store and builds the services; it does not listen yet.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	var (
+		store state.Store
+		err   error
+	)
+	if cfg.Ephemeral {
+		store = state.NewMemory()
+	} else {
+		if cfg.StateDir == "" {
+			cfg.StateDir = DefaultStateDir()
+		}
+		store, err = state.OpenBolt(filepath.Join(cfg.StateDir, "state.db"))
+		if err != nil {
+			return nil, fmt.Errorf("open state: %w", err)
+		}
+	}
+	stsSvc := sts.New(store)
+	implemented := map[string]map[string]api.Handler{
+		"sts": stsSvc.Handlers(),
+		"ec2": ec2.New(store).Handlers(),
+	}
+	var backends []gateway.Backend
+	for _, info := range catalog.All {
+		backends = append(backends, gateway.Backend{Info: info, Handlers: implemented[info.Name]})
+	}
+	s := &Server{cfg: cfg, store: store}
+	s.gw = gateway.New(gateway.Config{
+		Backends:   backends,
+		Accounts:   cfg.Accounts,
+		Identities: stsSvc,
+		Logger:     cfg.Logger,
+		Version:    cfg.Version,
+		Health:     s.health,
+		Reset:      s.reset,
+	})
+	return s, nil
+}
+
+// Handler is the gateway, for tests that serve it with httptest.
+func (s *Server) Handler() http.Handler { return s.gw }
+
+func (s *Server) health() map[string]any {
+	st := map[string]any{"backend": "bolt", "dir": s.cfg.StateDir}
+	if s.cfg.Ephemeral {
+		st = map[string]any{"backend": "memory"}
+	}
+	return map[string]any{"state": st}
+}
+
+func (s *Server) reset(ctx context.Context) error {
+	return s.store.Reset(ctx)
+}
+
+// Start listens on cfg.Listen and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	s.listener = ln
+	s.http = &http.Server{Handler: s.gw, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}
+	s.done = make(chan error, 1)
+	go func() {
+		err := s.http.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	return nil
+}
+
+// Addr is the address Start listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// Done reports the listener's end.
+func (s *Server) Done() <-chan error { return s.done }
+
+// Close stops serving, waiting up to the context's deadline for requests in
+// flight, and closes the store.
+func (s *Server) Close(ctx context.Context) error {
+	var errs []error
+	if s.http != nil {
+		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	errs = append(errs, s.store.Close())
+	return errors.Join(errs...)
+}

@@ -1,0 +1,53 @@
+// Package ec2 implements the EC2 API: for now the region and Availability Zone
+// catalogue; the VPC and instance resources come next. It owns the "ec2" part
+// of the state store; data planes read that state, never this package's
+// internals.
+package ec2
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/api/ec2api"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// Service is the EC2 implementation.
+type Service struct {
+	store state.Store
+}
+
+// New returns the EC2 service over store.
+func New(store state.Store) *Service { return &Service{store: store} }
+
+// Handlers returns the operations for the gateway.
+func (s *Service) Handlers() map[string]api.Handler { return ec2api.Handlers(s) }
+
+// dryRun answers as EC2 does when DryRun is set and the caller is allowed,
+// which in minicloud it always is: HTTP 412 DryRunOperation.
+func dryRun(flag *bool) error {
+	if flag != nil && *flag {
+		return api.Errorf(http.StatusPreconditionFailed, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
+	}
+	return nil
+}
+
+// filters converts the generated filter list into the state package's form.
+func filters(in []ec2api.Filter) []state.Filter {
+	out := make([]state.Filter, 0, len(in))
+	for _, f := range in {
+		name := ""
+		if f.Name != nil {
+			name = *f.Name
+		}
+		out = append(out, state.Filter{Name: name, Values: f.Values})
+	}
+	return out
+}
+
+// Ensure the generated interface is implemented.
+var _ ec2api.Server = (*Service)(nil)
+
+// ctxRegion is the region the request was signed for.
+func ctxRegion(ctx context.Context) string { return api.Request(ctx).Region }
