@@ -81,7 +81,9 @@ func normalizeCBOR(v any) any {
 	case cbor.Tag:
 		if x.Number == 1 {
 			if f, err := toFloat(x.Content, "timestamp"); err == nil {
-				return epochToTime(f)
+				if t, err := epochTime(f); err == nil {
+					return t
+				}
 			}
 		}
 		return x.Content

@@ -132,6 +132,12 @@ func fromTree(ref *model.Ref, v any, cbor bool) (any, error) {
 	case "timestamp":
 		switch x := v.(type) {
 		case time.Time:
+			// The CBOR decoder turns tag 1 into a time itself, and a NaN or
+			// infinite epoch into the zero time: neither that nor an epoch
+			// out of range is a timestamp.
+			if x.IsZero() || x.Unix() <= -maxEpoch || x.Unix() >= maxEpoch {
+				return nil, fmt.Errorf("invalid timestamp for %s", sh.Name)
+			}
 			return x.UTC(), nil
 		case string:
 			return parseTime(x)
@@ -140,7 +146,7 @@ func fromTree(ref *model.Ref, v any, cbor bool) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return epochToTime(f), nil
+		return epochTime(f)
 	case "blob":
 		switch x := v.(type) {
 		case []byte:
@@ -185,7 +191,8 @@ func toInt(v any, name string) (int64, error) {
 		}
 		return int64(x), nil
 	case float64:
-		if x != math.Trunc(x) {
+		// Beyond ±2^63 the conversion to int64 is undefined.
+		if x != math.Trunc(x) || math.Abs(x) >= 1<<63 {
 			return 0, fmt.Errorf("expected an integer for %s", name)
 		}
 		return int64(x), nil

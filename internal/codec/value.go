@@ -65,6 +65,18 @@ func formatEpoch(t time.Time) string {
 	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', -1, 64)
 }
 
+// maxEpoch bounds the epoch seconds the codec accepts (year 10000): past it,
+// and for NaN and infinities, seconds do not convert to a time.Time.
+const maxEpoch = 253402300800
+
+// epochTime converts epoch seconds into a time, rejecting what is no time.
+func epochTime(f float64) (time.Time, error) {
+	if math.IsNaN(f) || math.Abs(f) >= maxEpoch {
+		return time.Time{}, fmt.Errorf("invalid epoch timestamp %v", f)
+	}
+	return epochToTime(f), nil
+}
+
 func epochToTime(f float64) time.Time {
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(math.Round(frac*1000))*int64(time.Millisecond)).UTC()
@@ -75,7 +87,7 @@ func epochToTime(f float64) time.Time {
 func parseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return epochToTime(f), nil
+		return epochTime(f)
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999999", time.RFC1123, time.RFC1123Z, time.RFC850, time.ANSIC, "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {

@@ -171,8 +171,13 @@ func (s *Service) Resolve(ctx context.Context, accessKey string) (api.Identity, 
 		sess, found, err = sessions.Get(tx, sessionScope, accessKey)
 		return err
 	})
-	if err != nil || !found {
+	if err != nil {
 		return api.Identity{}, false, err
+	}
+	if !found {
+		// AWS rejects temporary keys it never issued (or that a reset wiped);
+		// falling back to the default account would hide a stale credential.
+		return api.Identity{}, false, api.Errorf(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
 	}
 	if s.now().After(sess.Expiration) {
 		return api.Identity{}, false, api.Errorf(http.StatusBadRequest, "ExpiredToken", "The security token included in the request is expired")
