@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +33,8 @@ type loadResult struct {
 	P50, P99    time.Duration
 	ServerCPU   time.Duration // server user+sys CPU during the phase
 	ClientCPU   time.Duration // harness (SDK client) user+sys CPU during the phase
+	MachineCPU  time.Duration // all CPUs' busy time during the phase (from /proc/stat)
+	Steal       time.Duration // time the hypervisor took from this VM during the phase
 	ErrorsByKey map[string]int64
 	Capped      bool // stopped by the request cap, not the clock
 }
@@ -133,6 +137,7 @@ func runLoad(p *proc, op string, workers int, warmup, dur time.Duration, maxReq 
 		lats := make([][]time.Duration, workers)
 		deadline := time.Now().Add(d)
 		cpu0, _ := cpuTime(p.pid)
+		busy0, steal0 := machineCPU()
 		var ru0 syscall.Rusage
 		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 		t0 := time.Now()
@@ -164,10 +169,12 @@ func runLoad(p *proc, op string, workers int, warmup, dur time.Duration, maxReq 
 		wg.Wait()
 		el := time.Since(t0)
 		cpu1, _ := cpuTime(p.pid)
+		busy1, steal1 := machineCPU()
 		var ru1 syscall.Rusage
 		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 		r := loadResult{OK: ok.Load(), Errors: bad.Load(), Elapsed: el, ErrorsByKey: errs,
-			ServerCPU: cpu1 - cpu0, ClientCPU: rusageCPU(ru1) - rusageCPU(ru0), Capped: issued.Load() > limit}
+			ServerCPU: cpu1 - cpu0, ClientCPU: rusageCPU(ru1) - rusageCPU(ru0), Capped: issued.Load() > limit,
+			MachineCPU: busy1 - busy0, Steal: steal1 - steal0}
 		r.ReqPerSec = float64(r.OK) / el.Seconds()
 		var all []time.Duration
 		for _, l := range lats {
@@ -181,6 +188,29 @@ func runLoad(p *proc, op string, workers int, warmup, dur time.Duration, maxReq 
 		phase(warmup, maxReq, false)
 	}
 	return phase(dur, maxReq, true), nil
+}
+
+// machineCPU is the machine-wide busy (not idle, not iowait) and steal time
+// so far, summed over all CPUs, from the first line of /proc/stat.
+func machineCPU() (busy, steal time.Duration) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	var total int64
+	v := make([]int64, len(f))
+	for i := 1; i < len(f) && i <= 8; i++ { // user nice system idle iowait irq softirq steal
+		v[i], _ = strconv.ParseInt(f[i], 10, 64)
+		total += v[i]
+	}
+	const hz = 100
+	tick := func(n int64) time.Duration { return time.Duration(n) * time.Second / hz }
+	return tick(total - v[4] - v[5] - v[8]), tick(v[8])
 }
 
 func rusageCPU(ru syscall.Rusage) time.Duration {

@@ -175,7 +175,8 @@ func run(o options) error {
 	reps := map[string]int{"minicloud": o.nMini, "moto": o.nMoto}
 
 	fmt.Printf("machine: %d CPUs (nproc), %s %s/%s; moto %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, motoVer)
-	fmt.Printf("date: %s\n", time.Now().Format(time.RFC3339))
+	la, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("date: %s; load average at start: %s\n", time.Now().Format(time.RFC3339), strings.Join(strings.Fields(string(la))[:min(3, len(strings.Fields(string(la))))], " "))
 	fmt.Printf("load: %s, %d workers, %v warm-up + %v measured, cap %d requests/phase, aws-sdk-go-v2 (SigV4, test/test, %s, no retries)\n",
 		o.op, o.workers, o.warmup, o.dur, o.maxReq, region)
 
@@ -360,6 +361,16 @@ func report(w io.Writer, servers []*server, rs map[string]*result) {
 	row("  latency p50 / p99", "", func(r *result) string { return ms(r.load.P50) + " / " + ms(r.load.P99) }, "")
 	row("  server CPU per ok req", "", func(r *result) string { return perReq(r.load.ServerCPU, r.load.OK) }, "")
 	row("  client CPU per ok req", "", func(r *result) string { return perReq(r.load.ClientCPU, r.load.OK) }, "")
+	row("  CPU use in cores: server / client / other", "", func(r *result) string {
+		l := r.load
+		other := l.MachineCPU - l.ServerCPU - l.ClientCPU
+		c := func(d time.Duration) string { return fmt.Sprintf("%.2f", max(d, 0).Seconds()/l.Elapsed.Seconds()) }
+		s := c(l.ServerCPU) + " / " + c(l.ClientCPU) + " / " + c(other)
+		if l.Steal > 0 {
+			s += " (steal " + c(l.Steal) + ")"
+		}
+		return s
+	}, "")
 	row("RSS right after load", "", func(r *result) string { return mib(r.afterLoad.RSS) }, "")
 	row("RSS peak (VmHWM)", "", func(r *result) string { return mib(r.afterLoad.HWM) }, "")
 	row("RSS 1 s after load", "", func(r *result) string { return mib(r.settled.RSS) }, "")
@@ -371,11 +382,19 @@ func report(w io.Writer, servers []*server, rs map[string]*result) {
 		}
 	}
 	if m, ok := rs["moto"]; ok {
-		fmt.Fprintf(w, "\nratio minicloud vs moto: start %.0f× faster (median), idle RSS %.1f× smaller, throughput %.1f× (target ≥ %.0f×: %s)\n",
+		fmt.Fprintf(w, "\nratio minicloud vs moto: start %.0f× faster (median), idle RSS %.1f× smaller, throughput %.1f× (target ≥ %.0f×: %s), server CPU per request %.1f× less\n",
 			float64(median(m.starts))/float64(max(median(mini.starts), 1)),
 			float64(m.idle.RSS)/float64(max(mini.idle.RSS, 1)),
-			mini.load.ReqPerSec/max(m.load.ReqPerSec, 1e-9), targetRPSRatio, verdict)
+			mini.load.ReqPerSec/max(m.load.ReqPerSec, 1e-9), targetRPSRatio, verdict,
+			cpuPerReq(m.load)/max(cpuPerReq(mini.load), 1e-9))
 	}
+}
+
+func cpuPerReq(l loadResult) float64 {
+	if l.OK == 0 {
+		return 0
+	}
+	return float64(l.ServerCPU) / float64(l.OK)
 }
 
 func perReq(d time.Duration, n int64) string {

@@ -67,6 +67,13 @@ func (c *Codec) clientError(err error) error {
 	return &Error{Code: code, Message: err.Error(), Status: http.StatusBadRequest}
 }
 
+func (c *Codec) xmlNamespace() string {
+	if c.Service == nil {
+		return ""
+	}
+	return c.Service.Metadata.XMLNamespace
+}
+
 // statusOf returns the HTTP status of an error: set by the service, else the
 // model's trait for a shape of that code, else 400.
 func (c *Codec) statusOf(e *Error) (int, bool) {
@@ -142,7 +149,7 @@ func (c *Codec) EncodeError(err error, requestID string) *Response {
 		resp.Header.Set("Content-Type", "text/xml")
 		var b strings.Builder
 		b.WriteString(`<ErrorResponse`)
-		if ns := c.Service.Metadata.XMLNamespace; ns != "" && c.Protocol == Query {
+		if ns := c.xmlNamespace(); ns != "" && c.Protocol == Query {
 			b.WriteString(` xmlns="`)
 			xmlEscape(&b, ns)
 			b.WriteString(`"`)
