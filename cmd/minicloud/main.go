@@ -102,7 +102,8 @@ func envOr(key, def string) string {
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintf(stderr, usage, server.DefaultStateDir()) }
+	// Help the user asked for goes to stdout, so `minicloud --help | less` works.
+	fs.Usage = func() { fmt.Fprintf(stdout, usage, server.DefaultStateDir()) }
 	listen := fs.String("listen", envOr("MINICLOUD_LISTEN", "127.0.0.1:4566"), "")
 	stateDir := fs.String("state-dir", envOr("MINICLOUD_STATE_DIR", ""), "")
 	ephemeral := fs.Bool("ephemeral", envOr("MINICLOUD_EPHEMERAL", "") == "1" || envOr("MINICLOUD_EPHEMERAL", "") == "true", "")

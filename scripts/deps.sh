@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what minicloud's test suite needs beyond Go, with Debian's packages.
+# Run as root (CI does); as another user it prints what to install instead.
+#
+#   awscli  AWS CLI v2 at /usr/bin/aws, used beside the machine's AWS CLI v1
+#           by the CLI smoke test (test/cli).
+set -euo pipefail
+
+need=()
+/usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2' || need+=(awscli)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "minicloud tests need these Debian packages: ${need[*]}" >&2
+  echo "install them with: sudo apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${need[@]}" >/dev/null
