@@ -219,6 +219,7 @@ func (c *Codec) queryValue(ref *model.Ref, n *qnode, name string) (any, error) {
 func (c *Codec) encodeQueryOutput(op *model.Operation, out map[string]any, requestID string, resp *Response) error {
 	resp.Header.Set("Content-Type", "text/xml")
 	w := &xmlWriter{defTS: FormatISO8601}
+	w.b.Grow(2048)
 	w.open(op.Name+"Response", nsAttrs(&model.XMLNamespace{URI: c.Service.Metadata.XMLNamespace}))
 	if op.Output != nil {
 		wrapper := op.Output.ResultWrapper
@@ -242,6 +243,7 @@ func (c *Codec) encodeQueryOutput(op *model.Operation, out map[string]any, reque
 func (c *Codec) encodeEC2Output(op *model.Operation, out map[string]any, requestID string, resp *Response) error {
 	resp.Header.Set("Content-Type", "text/xml;charset=UTF-8")
 	w := &xmlWriter{defTS: FormatISO8601}
+	w.b.Grow(4096)
 	w.b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	w.open(op.Name+"Response", nsAttrs(&model.XMLNamespace{URI: c.Service.Metadata.XMLNamespace}))
 	w.b.WriteString("<requestId>")

@@ -248,7 +248,24 @@ type xmlWriter struct {
 }
 
 func (w *xmlWriter) text(s string) {
+	// Most values (IDs, names, states) need no escaping: skip the copy to
+	// []byte and the escaper's per-rune work for them.
+	if plainXML(s) {
+		w.b.WriteString(s)
+		return
+	}
 	_ = xml.EscapeText(&w.b, []byte(s))
+}
+
+// plainXML reports whether s is printable ASCII needing no escape.
+func plainXML(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&' || c == '\'' || c == '"' {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *xmlWriter) open(name string, attrs []string) {
