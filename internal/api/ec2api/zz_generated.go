@@ -8,6 +8,7 @@ import (
 	"context"
 	_ "embed"
 	"sync"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/model"
@@ -38,16 +39,784 @@ func load() *model.Service {
 
 // Server is the business logic of the operations minicloud implements.
 type Server interface {
+	AllocateAddress(context.Context, *AllocateAddressRequest) (*AllocateAddressResult, error)
+	AssociateAddress(context.Context, *AssociateAddressRequest) (*AssociateAddressResult, error)
+	AssociateRouteTable(context.Context, *AssociateRouteTableRequest) (*AssociateRouteTableResult, error)
+	AssociateVpcCidrBlock(context.Context, *AssociateVpcCidrBlockRequest) (*AssociateVpcCidrBlockResult, error)
+	AttachInternetGateway(context.Context, *AttachInternetGatewayRequest) (*Empty, error)
+	AttachNetworkInterface(context.Context, *AttachNetworkInterfaceRequest) (*AttachNetworkInterfaceResult, error)
+	AttachVolume(context.Context, *AttachVolumeRequest) (*VolumeAttachment, error)
+	AuthorizeSecurityGroupEgress(context.Context, *AuthorizeSecurityGroupEgressRequest) (*AuthorizeSecurityGroupEgressResult, error)
+	AuthorizeSecurityGroupIngress(context.Context, *AuthorizeSecurityGroupIngressRequest) (*AuthorizeSecurityGroupIngressResult, error)
+	CreateDefaultSubnet(context.Context, *CreateDefaultSubnetRequest) (*CreateDefaultSubnetResult, error)
+	CreateDefaultVpc(context.Context, *CreateDefaultVpcRequest) (*CreateDefaultVpcResult, error)
+	CreateImage(context.Context, *CreateImageRequest) (*CreateImageResult, error)
+	CreateInternetGateway(context.Context, *CreateInternetGatewayRequest) (*CreateInternetGatewayResult, error)
+	CreateKeyPair(context.Context, *CreateKeyPairRequest) (*KeyPair, error)
+	CreateNatGateway(context.Context, *CreateNatGatewayRequest) (*CreateNatGatewayResult, error)
+	CreateNetworkAcl(context.Context, *CreateNetworkAclRequest) (*CreateNetworkAclResult, error)
+	CreateNetworkAclEntry(context.Context, *CreateNetworkAclEntryRequest) (*Empty, error)
+	CreateNetworkInterface(context.Context, *CreateNetworkInterfaceRequest) (*CreateNetworkInterfaceResult, error)
+	CreateRoute(context.Context, *CreateRouteRequest) (*CreateRouteResult, error)
+	CreateRouteTable(context.Context, *CreateRouteTableRequest) (*CreateRouteTableResult, error)
+	CreateSecurityGroup(context.Context, *CreateSecurityGroupRequest) (*CreateSecurityGroupResult, error)
+	CreateSnapshot(context.Context, *CreateSnapshotRequest) (*Snapshot, error)
+	CreateSubnet(context.Context, *CreateSubnetRequest) (*CreateSubnetResult, error)
+	CreateTags(context.Context, *CreateTagsRequest) (*Empty, error)
+	CreateVolume(context.Context, *CreateVolumeRequest) (*Volume, error)
+	CreateVpc(context.Context, *CreateVpcRequest) (*CreateVpcResult, error)
+	CreateVpcEndpoint(context.Context, *CreateVpcEndpointRequest) (*CreateVpcEndpointResult, error)
+	DeleteInternetGateway(context.Context, *DeleteInternetGatewayRequest) (*Empty, error)
+	DeleteKeyPair(context.Context, *DeleteKeyPairRequest) (*DeleteKeyPairResult, error)
+	DeleteNatGateway(context.Context, *DeleteNatGatewayRequest) (*DeleteNatGatewayResult, error)
+	DeleteNetworkAcl(context.Context, *DeleteNetworkAclRequest) (*Empty, error)
+	DeleteNetworkAclEntry(context.Context, *DeleteNetworkAclEntryRequest) (*Empty, error)
+	DeleteNetworkInterface(context.Context, *DeleteNetworkInterfaceRequest) (*Empty, error)
+	DeleteRoute(context.Context, *DeleteRouteRequest) (*Empty, error)
+	DeleteRouteTable(context.Context, *DeleteRouteTableRequest) (*Empty, error)
+	DeleteSecurityGroup(context.Context, *DeleteSecurityGroupRequest) (*Empty, error)
+	DeleteSnapshot(context.Context, *DeleteSnapshotRequest) (*Empty, error)
+	DeleteSubnet(context.Context, *DeleteSubnetRequest) (*Empty, error)
+	DeleteTags(context.Context, *DeleteTagsRequest) (*Empty, error)
+	DeleteVolume(context.Context, *DeleteVolumeRequest) (*Empty, error)
+	DeleteVpc(context.Context, *DeleteVpcRequest) (*Empty, error)
+	DeleteVpcEndpoints(context.Context, *DeleteVpcEndpointsRequest) (*DeleteVpcEndpointsResult, error)
+	DeregisterImage(context.Context, *DeregisterImageRequest) (*Empty, error)
+	DescribeAddresses(context.Context, *DescribeAddressesRequest) (*DescribeAddressesResult, error)
 	DescribeAvailabilityZones(context.Context, *DescribeAvailabilityZonesRequest) (*DescribeAvailabilityZonesResult, error)
+	DescribeImages(context.Context, *DescribeImagesRequest) (*DescribeImagesResult, error)
+	DescribeInstanceAttribute(context.Context, *DescribeInstanceAttributeRequest) (*InstanceAttribute, error)
+	DescribeInstanceStatus(context.Context, *DescribeInstanceStatusRequest) (*DescribeInstanceStatusResult, error)
+	DescribeInstanceTypeOfferings(context.Context, *DescribeInstanceTypeOfferingsRequest) (*DescribeInstanceTypeOfferingsResult, error)
+	DescribeInstanceTypes(context.Context, *DescribeInstanceTypesRequest) (*DescribeInstanceTypesResult, error)
+	DescribeInstances(context.Context, *DescribeInstancesRequest) (*DescribeInstancesResult, error)
+	DescribeInternetGateways(context.Context, *DescribeInternetGatewaysRequest) (*DescribeInternetGatewaysResult, error)
+	DescribeKeyPairs(context.Context, *DescribeKeyPairsRequest) (*DescribeKeyPairsResult, error)
+	DescribeManagedPrefixLists(context.Context, *DescribeManagedPrefixListsRequest) (*DescribeManagedPrefixListsResult, error)
+	DescribeNatGateways(context.Context, *DescribeNatGatewaysRequest) (*DescribeNatGatewaysResult, error)
+	DescribeNetworkAcls(context.Context, *DescribeNetworkAclsRequest) (*DescribeNetworkAclsResult, error)
+	DescribeNetworkInterfaces(context.Context, *DescribeNetworkInterfacesRequest) (*DescribeNetworkInterfacesResult, error)
+	DescribePrefixLists(context.Context, *DescribePrefixListsRequest) (*DescribePrefixListsResult, error)
 	DescribeRegions(context.Context, *DescribeRegionsRequest) (*DescribeRegionsResult, error)
+	DescribeRouteTables(context.Context, *DescribeRouteTablesRequest) (*DescribeRouteTablesResult, error)
+	DescribeSecurityGroupRules(context.Context, *DescribeSecurityGroupRulesRequest) (*DescribeSecurityGroupRulesResult, error)
+	DescribeSecurityGroups(context.Context, *DescribeSecurityGroupsRequest) (*DescribeSecurityGroupsResult, error)
+	DescribeSnapshots(context.Context, *DescribeSnapshotsRequest) (*DescribeSnapshotsResult, error)
+	DescribeSubnets(context.Context, *DescribeSubnetsRequest) (*DescribeSubnetsResult, error)
+	DescribeTags(context.Context, *DescribeTagsRequest) (*DescribeTagsResult, error)
+	DescribeVolumes(context.Context, *DescribeVolumesRequest) (*DescribeVolumesResult, error)
+	DescribeVpcAttribute(context.Context, *DescribeVpcAttributeRequest) (*DescribeVpcAttributeResult, error)
+	DescribeVpcEndpointServices(context.Context, *DescribeVpcEndpointServicesRequest) (*DescribeVpcEndpointServicesResult, error)
+	DescribeVpcEndpoints(context.Context, *DescribeVpcEndpointsRequest) (*DescribeVpcEndpointsResult, error)
+	DescribeVpcs(context.Context, *DescribeVpcsRequest) (*DescribeVpcsResult, error)
+	DetachInternetGateway(context.Context, *DetachInternetGatewayRequest) (*Empty, error)
+	DetachNetworkInterface(context.Context, *DetachNetworkInterfaceRequest) (*Empty, error)
+	DetachVolume(context.Context, *DetachVolumeRequest) (*VolumeAttachment, error)
+	DisassociateAddress(context.Context, *DisassociateAddressRequest) (*Empty, error)
+	DisassociateRouteTable(context.Context, *DisassociateRouteTableRequest) (*Empty, error)
+	DisassociateVpcCidrBlock(context.Context, *DisassociateVpcCidrBlockRequest) (*DisassociateVpcCidrBlockResult, error)
+	GetConsoleOutput(context.Context, *GetConsoleOutputRequest) (*GetConsoleOutputResult, error)
+	GetManagedPrefixListEntries(context.Context, *GetManagedPrefixListEntriesRequest) (*GetManagedPrefixListEntriesResult, error)
+	ImportKeyPair(context.Context, *ImportKeyPairRequest) (*ImportKeyPairResult, error)
+	ModifyInstanceAttribute(context.Context, *ModifyInstanceAttributeRequest) (*Empty, error)
+	ModifyNetworkInterfaceAttribute(context.Context, *ModifyNetworkInterfaceAttributeRequest) (*Empty, error)
+	ModifySubnetAttribute(context.Context, *ModifySubnetAttributeRequest) (*Empty, error)
+	ModifyVpcAttribute(context.Context, *ModifyVpcAttributeRequest) (*Empty, error)
+	ModifyVpcEndpoint(context.Context, *ModifyVpcEndpointRequest) (*ModifyVpcEndpointResult, error)
+	RebootInstances(context.Context, *RebootInstancesRequest) (*Empty, error)
+	RegisterImage(context.Context, *RegisterImageRequest) (*RegisterImageResult, error)
+	ReleaseAddress(context.Context, *ReleaseAddressRequest) (*Empty, error)
+	ReplaceNetworkAclAssociation(context.Context, *ReplaceNetworkAclAssociationRequest) (*ReplaceNetworkAclAssociationResult, error)
+	ReplaceNetworkAclEntry(context.Context, *ReplaceNetworkAclEntryRequest) (*Empty, error)
+	ReplaceRoute(context.Context, *ReplaceRouteRequest) (*Empty, error)
+	ReplaceRouteTableAssociation(context.Context, *ReplaceRouteTableAssociationRequest) (*ReplaceRouteTableAssociationResult, error)
+	RevokeSecurityGroupEgress(context.Context, *RevokeSecurityGroupEgressRequest) (*RevokeSecurityGroupEgressResult, error)
+	RevokeSecurityGroupIngress(context.Context, *RevokeSecurityGroupIngressRequest) (*RevokeSecurityGroupIngressResult, error)
+	RunInstances(context.Context, *RunInstancesRequest) (*Reservation, error)
+	StartInstances(context.Context, *StartInstancesRequest) (*StartInstancesResult, error)
+	StopInstances(context.Context, *StopInstancesRequest) (*StopInstancesResult, error)
+	TerminateInstances(context.Context, *TerminateInstancesRequest) (*TerminateInstancesResult, error)
 }
 
-// Handlers maps every implemented operation to s.
-func Handlers(s Server) map[string]api.Handler {
-	return map[string]api.Handler{
-		"DescribeAvailabilityZones": api.Typed(s.DescribeAvailabilityZones),
-		"DescribeRegions":           api.Typed(s.DescribeRegions),
+// Handlers maps each operation s implements (a method of Server) to its
+// handler. Operations s lacks are left out, and the gateway answers them
+// NotImplemented, so a service can grow one operation at a time.
+func Handlers(s any) map[string]api.Handler {
+	h := map[string]api.Handler{}
+	if x, ok := s.(interface {
+		AllocateAddress(context.Context, *AllocateAddressRequest) (*AllocateAddressResult, error)
+	}); ok {
+		h["AllocateAddress"] = api.Typed(x.AllocateAddress)
 	}
+	if x, ok := s.(interface {
+		AssociateAddress(context.Context, *AssociateAddressRequest) (*AssociateAddressResult, error)
+	}); ok {
+		h["AssociateAddress"] = api.Typed(x.AssociateAddress)
+	}
+	if x, ok := s.(interface {
+		AssociateRouteTable(context.Context, *AssociateRouteTableRequest) (*AssociateRouteTableResult, error)
+	}); ok {
+		h["AssociateRouteTable"] = api.Typed(x.AssociateRouteTable)
+	}
+	if x, ok := s.(interface {
+		AssociateVpcCidrBlock(context.Context, *AssociateVpcCidrBlockRequest) (*AssociateVpcCidrBlockResult, error)
+	}); ok {
+		h["AssociateVpcCidrBlock"] = api.Typed(x.AssociateVpcCidrBlock)
+	}
+	if x, ok := s.(interface {
+		AttachInternetGateway(context.Context, *AttachInternetGatewayRequest) (*Empty, error)
+	}); ok {
+		h["AttachInternetGateway"] = api.Typed(x.AttachInternetGateway)
+	}
+	if x, ok := s.(interface {
+		AttachNetworkInterface(context.Context, *AttachNetworkInterfaceRequest) (*AttachNetworkInterfaceResult, error)
+	}); ok {
+		h["AttachNetworkInterface"] = api.Typed(x.AttachNetworkInterface)
+	}
+	if x, ok := s.(interface {
+		AttachVolume(context.Context, *AttachVolumeRequest) (*VolumeAttachment, error)
+	}); ok {
+		h["AttachVolume"] = api.Typed(x.AttachVolume)
+	}
+	if x, ok := s.(interface {
+		AuthorizeSecurityGroupEgress(context.Context, *AuthorizeSecurityGroupEgressRequest) (*AuthorizeSecurityGroupEgressResult, error)
+	}); ok {
+		h["AuthorizeSecurityGroupEgress"] = api.Typed(x.AuthorizeSecurityGroupEgress)
+	}
+	if x, ok := s.(interface {
+		AuthorizeSecurityGroupIngress(context.Context, *AuthorizeSecurityGroupIngressRequest) (*AuthorizeSecurityGroupIngressResult, error)
+	}); ok {
+		h["AuthorizeSecurityGroupIngress"] = api.Typed(x.AuthorizeSecurityGroupIngress)
+	}
+	if x, ok := s.(interface {
+		CreateDefaultSubnet(context.Context, *CreateDefaultSubnetRequest) (*CreateDefaultSubnetResult, error)
+	}); ok {
+		h["CreateDefaultSubnet"] = api.Typed(x.CreateDefaultSubnet)
+	}
+	if x, ok := s.(interface {
+		CreateDefaultVpc(context.Context, *CreateDefaultVpcRequest) (*CreateDefaultVpcResult, error)
+	}); ok {
+		h["CreateDefaultVpc"] = api.Typed(x.CreateDefaultVpc)
+	}
+	if x, ok := s.(interface {
+		CreateImage(context.Context, *CreateImageRequest) (*CreateImageResult, error)
+	}); ok {
+		h["CreateImage"] = api.Typed(x.CreateImage)
+	}
+	if x, ok := s.(interface {
+		CreateInternetGateway(context.Context, *CreateInternetGatewayRequest) (*CreateInternetGatewayResult, error)
+	}); ok {
+		h["CreateInternetGateway"] = api.Typed(x.CreateInternetGateway)
+	}
+	if x, ok := s.(interface {
+		CreateKeyPair(context.Context, *CreateKeyPairRequest) (*KeyPair, error)
+	}); ok {
+		h["CreateKeyPair"] = api.Typed(x.CreateKeyPair)
+	}
+	if x, ok := s.(interface {
+		CreateNatGateway(context.Context, *CreateNatGatewayRequest) (*CreateNatGatewayResult, error)
+	}); ok {
+		h["CreateNatGateway"] = api.Typed(x.CreateNatGateway)
+	}
+	if x, ok := s.(interface {
+		CreateNetworkAcl(context.Context, *CreateNetworkAclRequest) (*CreateNetworkAclResult, error)
+	}); ok {
+		h["CreateNetworkAcl"] = api.Typed(x.CreateNetworkAcl)
+	}
+	if x, ok := s.(interface {
+		CreateNetworkAclEntry(context.Context, *CreateNetworkAclEntryRequest) (*Empty, error)
+	}); ok {
+		h["CreateNetworkAclEntry"] = api.Typed(x.CreateNetworkAclEntry)
+	}
+	if x, ok := s.(interface {
+		CreateNetworkInterface(context.Context, *CreateNetworkInterfaceRequest) (*CreateNetworkInterfaceResult, error)
+	}); ok {
+		h["CreateNetworkInterface"] = api.Typed(x.CreateNetworkInterface)
+	}
+	if x, ok := s.(interface {
+		CreateRoute(context.Context, *CreateRouteRequest) (*CreateRouteResult, error)
+	}); ok {
+		h["CreateRoute"] = api.Typed(x.CreateRoute)
+	}
+	if x, ok := s.(interface {
+		CreateRouteTable(context.Context, *CreateRouteTableRequest) (*CreateRouteTableResult, error)
+	}); ok {
+		h["CreateRouteTable"] = api.Typed(x.CreateRouteTable)
+	}
+	if x, ok := s.(interface {
+		CreateSecurityGroup(context.Context, *CreateSecurityGroupRequest) (*CreateSecurityGroupResult, error)
+	}); ok {
+		h["CreateSecurityGroup"] = api.Typed(x.CreateSecurityGroup)
+	}
+	if x, ok := s.(interface {
+		CreateSnapshot(context.Context, *CreateSnapshotRequest) (*Snapshot, error)
+	}); ok {
+		h["CreateSnapshot"] = api.Typed(x.CreateSnapshot)
+	}
+	if x, ok := s.(interface {
+		CreateSubnet(context.Context, *CreateSubnetRequest) (*CreateSubnetResult, error)
+	}); ok {
+		h["CreateSubnet"] = api.Typed(x.CreateSubnet)
+	}
+	if x, ok := s.(interface {
+		CreateTags(context.Context, *CreateTagsRequest) (*Empty, error)
+	}); ok {
+		h["CreateTags"] = api.Typed(x.CreateTags)
+	}
+	if x, ok := s.(interface {
+		CreateVolume(context.Context, *CreateVolumeRequest) (*Volume, error)
+	}); ok {
+		h["CreateVolume"] = api.Typed(x.CreateVolume)
+	}
+	if x, ok := s.(interface {
+		CreateVpc(context.Context, *CreateVpcRequest) (*CreateVpcResult, error)
+	}); ok {
+		h["CreateVpc"] = api.Typed(x.CreateVpc)
+	}
+	if x, ok := s.(interface {
+		CreateVpcEndpoint(context.Context, *CreateVpcEndpointRequest) (*CreateVpcEndpointResult, error)
+	}); ok {
+		h["CreateVpcEndpoint"] = api.Typed(x.CreateVpcEndpoint)
+	}
+	if x, ok := s.(interface {
+		DeleteInternetGateway(context.Context, *DeleteInternetGatewayRequest) (*Empty, error)
+	}); ok {
+		h["DeleteInternetGateway"] = api.Typed(x.DeleteInternetGateway)
+	}
+	if x, ok := s.(interface {
+		DeleteKeyPair(context.Context, *DeleteKeyPairRequest) (*DeleteKeyPairResult, error)
+	}); ok {
+		h["DeleteKeyPair"] = api.Typed(x.DeleteKeyPair)
+	}
+	if x, ok := s.(interface {
+		DeleteNatGateway(context.Context, *DeleteNatGatewayRequest) (*DeleteNatGatewayResult, error)
+	}); ok {
+		h["DeleteNatGateway"] = api.Typed(x.DeleteNatGateway)
+	}
+	if x, ok := s.(interface {
+		DeleteNetworkAcl(context.Context, *DeleteNetworkAclRequest) (*Empty, error)
+	}); ok {
+		h["DeleteNetworkAcl"] = api.Typed(x.DeleteNetworkAcl)
+	}
+	if x, ok := s.(interface {
+		DeleteNetworkAclEntry(context.Context, *DeleteNetworkAclEntryRequest) (*Empty, error)
+	}); ok {
+		h["DeleteNetworkAclEntry"] = api.Typed(x.DeleteNetworkAclEntry)
+	}
+	if x, ok := s.(interface {
+		DeleteNetworkInterface(context.Context, *DeleteNetworkInterfaceRequest) (*Empty, error)
+	}); ok {
+		h["DeleteNetworkInterface"] = api.Typed(x.DeleteNetworkInterface)
+	}
+	if x, ok := s.(interface {
+		DeleteRoute(context.Context, *DeleteRouteRequest) (*Empty, error)
+	}); ok {
+		h["DeleteRoute"] = api.Typed(x.DeleteRoute)
+	}
+	if x, ok := s.(interface {
+		DeleteRouteTable(context.Context, *DeleteRouteTableRequest) (*Empty, error)
+	}); ok {
+		h["DeleteRouteTable"] = api.Typed(x.DeleteRouteTable)
+	}
+	if x, ok := s.(interface {
+		DeleteSecurityGroup(context.Context, *DeleteSecurityGroupRequest) (*Empty, error)
+	}); ok {
+		h["DeleteSecurityGroup"] = api.Typed(x.DeleteSecurityGroup)
+	}
+	if x, ok := s.(interface {
+		DeleteSnapshot(context.Context, *DeleteSnapshotRequest) (*Empty, error)
+	}); ok {
+		h["DeleteSnapshot"] = api.Typed(x.DeleteSnapshot)
+	}
+	if x, ok := s.(interface {
+		DeleteSubnet(context.Context, *DeleteSubnetRequest) (*Empty, error)
+	}); ok {
+		h["DeleteSubnet"] = api.Typed(x.DeleteSubnet)
+	}
+	if x, ok := s.(interface {
+		DeleteTags(context.Context, *DeleteTagsRequest) (*Empty, error)
+	}); ok {
+		h["DeleteTags"] = api.Typed(x.DeleteTags)
+	}
+	if x, ok := s.(interface {
+		DeleteVolume(context.Context, *DeleteVolumeRequest) (*Empty, error)
+	}); ok {
+		h["DeleteVolume"] = api.Typed(x.DeleteVolume)
+	}
+	if x, ok := s.(interface {
+		DeleteVpc(context.Context, *DeleteVpcRequest) (*Empty, error)
+	}); ok {
+		h["DeleteVpc"] = api.Typed(x.DeleteVpc)
+	}
+	if x, ok := s.(interface {
+		DeleteVpcEndpoints(context.Context, *DeleteVpcEndpointsRequest) (*DeleteVpcEndpointsResult, error)
+	}); ok {
+		h["DeleteVpcEndpoints"] = api.Typed(x.DeleteVpcEndpoints)
+	}
+	if x, ok := s.(interface {
+		DeregisterImage(context.Context, *DeregisterImageRequest) (*Empty, error)
+	}); ok {
+		h["DeregisterImage"] = api.Typed(x.DeregisterImage)
+	}
+	if x, ok := s.(interface {
+		DescribeAddresses(context.Context, *DescribeAddressesRequest) (*DescribeAddressesResult, error)
+	}); ok {
+		h["DescribeAddresses"] = api.Typed(x.DescribeAddresses)
+	}
+	if x, ok := s.(interface {
+		DescribeAvailabilityZones(context.Context, *DescribeAvailabilityZonesRequest) (*DescribeAvailabilityZonesResult, error)
+	}); ok {
+		h["DescribeAvailabilityZones"] = api.Typed(x.DescribeAvailabilityZones)
+	}
+	if x, ok := s.(interface {
+		DescribeImages(context.Context, *DescribeImagesRequest) (*DescribeImagesResult, error)
+	}); ok {
+		h["DescribeImages"] = api.Typed(x.DescribeImages)
+	}
+	if x, ok := s.(interface {
+		DescribeInstanceAttribute(context.Context, *DescribeInstanceAttributeRequest) (*InstanceAttribute, error)
+	}); ok {
+		h["DescribeInstanceAttribute"] = api.Typed(x.DescribeInstanceAttribute)
+	}
+	if x, ok := s.(interface {
+		DescribeInstanceStatus(context.Context, *DescribeInstanceStatusRequest) (*DescribeInstanceStatusResult, error)
+	}); ok {
+		h["DescribeInstanceStatus"] = api.Typed(x.DescribeInstanceStatus)
+	}
+	if x, ok := s.(interface {
+		DescribeInstanceTypeOfferings(context.Context, *DescribeInstanceTypeOfferingsRequest) (*DescribeInstanceTypeOfferingsResult, error)
+	}); ok {
+		h["DescribeInstanceTypeOfferings"] = api.Typed(x.DescribeInstanceTypeOfferings)
+	}
+	if x, ok := s.(interface {
+		DescribeInstanceTypes(context.Context, *DescribeInstanceTypesRequest) (*DescribeInstanceTypesResult, error)
+	}); ok {
+		h["DescribeInstanceTypes"] = api.Typed(x.DescribeInstanceTypes)
+	}
+	if x, ok := s.(interface {
+		DescribeInstances(context.Context, *DescribeInstancesRequest) (*DescribeInstancesResult, error)
+	}); ok {
+		h["DescribeInstances"] = api.Typed(x.DescribeInstances)
+	}
+	if x, ok := s.(interface {
+		DescribeInternetGateways(context.Context, *DescribeInternetGatewaysRequest) (*DescribeInternetGatewaysResult, error)
+	}); ok {
+		h["DescribeInternetGateways"] = api.Typed(x.DescribeInternetGateways)
+	}
+	if x, ok := s.(interface {
+		DescribeKeyPairs(context.Context, *DescribeKeyPairsRequest) (*DescribeKeyPairsResult, error)
+	}); ok {
+		h["DescribeKeyPairs"] = api.Typed(x.DescribeKeyPairs)
+	}
+	if x, ok := s.(interface {
+		DescribeManagedPrefixLists(context.Context, *DescribeManagedPrefixListsRequest) (*DescribeManagedPrefixListsResult, error)
+	}); ok {
+		h["DescribeManagedPrefixLists"] = api.Typed(x.DescribeManagedPrefixLists)
+	}
+	if x, ok := s.(interface {
+		DescribeNatGateways(context.Context, *DescribeNatGatewaysRequest) (*DescribeNatGatewaysResult, error)
+	}); ok {
+		h["DescribeNatGateways"] = api.Typed(x.DescribeNatGateways)
+	}
+	if x, ok := s.(interface {
+		DescribeNetworkAcls(context.Context, *DescribeNetworkAclsRequest) (*DescribeNetworkAclsResult, error)
+	}); ok {
+		h["DescribeNetworkAcls"] = api.Typed(x.DescribeNetworkAcls)
+	}
+	if x, ok := s.(interface {
+		DescribeNetworkInterfaces(context.Context, *DescribeNetworkInterfacesRequest) (*DescribeNetworkInterfacesResult, error)
+	}); ok {
+		h["DescribeNetworkInterfaces"] = api.Typed(x.DescribeNetworkInterfaces)
+	}
+	if x, ok := s.(interface {
+		DescribePrefixLists(context.Context, *DescribePrefixListsRequest) (*DescribePrefixListsResult, error)
+	}); ok {
+		h["DescribePrefixLists"] = api.Typed(x.DescribePrefixLists)
+	}
+	if x, ok := s.(interface {
+		DescribeRegions(context.Context, *DescribeRegionsRequest) (*DescribeRegionsResult, error)
+	}); ok {
+		h["DescribeRegions"] = api.Typed(x.DescribeRegions)
+	}
+	if x, ok := s.(interface {
+		DescribeRouteTables(context.Context, *DescribeRouteTablesRequest) (*DescribeRouteTablesResult, error)
+	}); ok {
+		h["DescribeRouteTables"] = api.Typed(x.DescribeRouteTables)
+	}
+	if x, ok := s.(interface {
+		DescribeSecurityGroupRules(context.Context, *DescribeSecurityGroupRulesRequest) (*DescribeSecurityGroupRulesResult, error)
+	}); ok {
+		h["DescribeSecurityGroupRules"] = api.Typed(x.DescribeSecurityGroupRules)
+	}
+	if x, ok := s.(interface {
+		DescribeSecurityGroups(context.Context, *DescribeSecurityGroupsRequest) (*DescribeSecurityGroupsResult, error)
+	}); ok {
+		h["DescribeSecurityGroups"] = api.Typed(x.DescribeSecurityGroups)
+	}
+	if x, ok := s.(interface {
+		DescribeSnapshots(context.Context, *DescribeSnapshotsRequest) (*DescribeSnapshotsResult, error)
+	}); ok {
+		h["DescribeSnapshots"] = api.Typed(x.DescribeSnapshots)
+	}
+	if x, ok := s.(interface {
+		DescribeSubnets(context.Context, *DescribeSubnetsRequest) (*DescribeSubnetsResult, error)
+	}); ok {
+		h["DescribeSubnets"] = api.Typed(x.DescribeSubnets)
+	}
+	if x, ok := s.(interface {
+		DescribeTags(context.Context, *DescribeTagsRequest) (*DescribeTagsResult, error)
+	}); ok {
+		h["DescribeTags"] = api.Typed(x.DescribeTags)
+	}
+	if x, ok := s.(interface {
+		DescribeVolumes(context.Context, *DescribeVolumesRequest) (*DescribeVolumesResult, error)
+	}); ok {
+		h["DescribeVolumes"] = api.Typed(x.DescribeVolumes)
+	}
+	if x, ok := s.(interface {
+		DescribeVpcAttribute(context.Context, *DescribeVpcAttributeRequest) (*DescribeVpcAttributeResult, error)
+	}); ok {
+		h["DescribeVpcAttribute"] = api.Typed(x.DescribeVpcAttribute)
+	}
+	if x, ok := s.(interface {
+		DescribeVpcEndpointServices(context.Context, *DescribeVpcEndpointServicesRequest) (*DescribeVpcEndpointServicesResult, error)
+	}); ok {
+		h["DescribeVpcEndpointServices"] = api.Typed(x.DescribeVpcEndpointServices)
+	}
+	if x, ok := s.(interface {
+		DescribeVpcEndpoints(context.Context, *DescribeVpcEndpointsRequest) (*DescribeVpcEndpointsResult, error)
+	}); ok {
+		h["DescribeVpcEndpoints"] = api.Typed(x.DescribeVpcEndpoints)
+	}
+	if x, ok := s.(interface {
+		DescribeVpcs(context.Context, *DescribeVpcsRequest) (*DescribeVpcsResult, error)
+	}); ok {
+		h["DescribeVpcs"] = api.Typed(x.DescribeVpcs)
+	}
+	if x, ok := s.(interface {
+		DetachInternetGateway(context.Context, *DetachInternetGatewayRequest) (*Empty, error)
+	}); ok {
+		h["DetachInternetGateway"] = api.Typed(x.DetachInternetGateway)
+	}
+	if x, ok := s.(interface {
+		DetachNetworkInterface(context.Context, *DetachNetworkInterfaceRequest) (*Empty, error)
+	}); ok {
+		h["DetachNetworkInterface"] = api.Typed(x.DetachNetworkInterface)
+	}
+	if x, ok := s.(interface {
+		DetachVolume(context.Context, *DetachVolumeRequest) (*VolumeAttachment, error)
+	}); ok {
+		h["DetachVolume"] = api.Typed(x.DetachVolume)
+	}
+	if x, ok := s.(interface {
+		DisassociateAddress(context.Context, *DisassociateAddressRequest) (*Empty, error)
+	}); ok {
+		h["DisassociateAddress"] = api.Typed(x.DisassociateAddress)
+	}
+	if x, ok := s.(interface {
+		DisassociateRouteTable(context.Context, *DisassociateRouteTableRequest) (*Empty, error)
+	}); ok {
+		h["DisassociateRouteTable"] = api.Typed(x.DisassociateRouteTable)
+	}
+	if x, ok := s.(interface {
+		DisassociateVpcCidrBlock(context.Context, *DisassociateVpcCidrBlockRequest) (*DisassociateVpcCidrBlockResult, error)
+	}); ok {
+		h["DisassociateVpcCidrBlock"] = api.Typed(x.DisassociateVpcCidrBlock)
+	}
+	if x, ok := s.(interface {
+		GetConsoleOutput(context.Context, *GetConsoleOutputRequest) (*GetConsoleOutputResult, error)
+	}); ok {
+		h["GetConsoleOutput"] = api.Typed(x.GetConsoleOutput)
+	}
+	if x, ok := s.(interface {
+		GetManagedPrefixListEntries(context.Context, *GetManagedPrefixListEntriesRequest) (*GetManagedPrefixListEntriesResult, error)
+	}); ok {
+		h["GetManagedPrefixListEntries"] = api.Typed(x.GetManagedPrefixListEntries)
+	}
+	if x, ok := s.(interface {
+		ImportKeyPair(context.Context, *ImportKeyPairRequest) (*ImportKeyPairResult, error)
+	}); ok {
+		h["ImportKeyPair"] = api.Typed(x.ImportKeyPair)
+	}
+	if x, ok := s.(interface {
+		ModifyInstanceAttribute(context.Context, *ModifyInstanceAttributeRequest) (*Empty, error)
+	}); ok {
+		h["ModifyInstanceAttribute"] = api.Typed(x.ModifyInstanceAttribute)
+	}
+	if x, ok := s.(interface {
+		ModifyNetworkInterfaceAttribute(context.Context, *ModifyNetworkInterfaceAttributeRequest) (*Empty, error)
+	}); ok {
+		h["ModifyNetworkInterfaceAttribute"] = api.Typed(x.ModifyNetworkInterfaceAttribute)
+	}
+	if x, ok := s.(interface {
+		ModifySubnetAttribute(context.Context, *ModifySubnetAttributeRequest) (*Empty, error)
+	}); ok {
+		h["ModifySubnetAttribute"] = api.Typed(x.ModifySubnetAttribute)
+	}
+	if x, ok := s.(interface {
+		ModifyVpcAttribute(context.Context, *ModifyVpcAttributeRequest) (*Empty, error)
+	}); ok {
+		h["ModifyVpcAttribute"] = api.Typed(x.ModifyVpcAttribute)
+	}
+	if x, ok := s.(interface {
+		ModifyVpcEndpoint(context.Context, *ModifyVpcEndpointRequest) (*ModifyVpcEndpointResult, error)
+	}); ok {
+		h["ModifyVpcEndpoint"] = api.Typed(x.ModifyVpcEndpoint)
+	}
+	if x, ok := s.(interface {
+		RebootInstances(context.Context, *RebootInstancesRequest) (*Empty, error)
+	}); ok {
+		h["RebootInstances"] = api.Typed(x.RebootInstances)
+	}
+	if x, ok := s.(interface {
+		RegisterImage(context.Context, *RegisterImageRequest) (*RegisterImageResult, error)
+	}); ok {
+		h["RegisterImage"] = api.Typed(x.RegisterImage)
+	}
+	if x, ok := s.(interface {
+		ReleaseAddress(context.Context, *ReleaseAddressRequest) (*Empty, error)
+	}); ok {
+		h["ReleaseAddress"] = api.Typed(x.ReleaseAddress)
+	}
+	if x, ok := s.(interface {
+		ReplaceNetworkAclAssociation(context.Context, *ReplaceNetworkAclAssociationRequest) (*ReplaceNetworkAclAssociationResult, error)
+	}); ok {
+		h["ReplaceNetworkAclAssociation"] = api.Typed(x.ReplaceNetworkAclAssociation)
+	}
+	if x, ok := s.(interface {
+		ReplaceNetworkAclEntry(context.Context, *ReplaceNetworkAclEntryRequest) (*Empty, error)
+	}); ok {
+		h["ReplaceNetworkAclEntry"] = api.Typed(x.ReplaceNetworkAclEntry)
+	}
+	if x, ok := s.(interface {
+		ReplaceRoute(context.Context, *ReplaceRouteRequest) (*Empty, error)
+	}); ok {
+		h["ReplaceRoute"] = api.Typed(x.ReplaceRoute)
+	}
+	if x, ok := s.(interface {
+		ReplaceRouteTableAssociation(context.Context, *ReplaceRouteTableAssociationRequest) (*ReplaceRouteTableAssociationResult, error)
+	}); ok {
+		h["ReplaceRouteTableAssociation"] = api.Typed(x.ReplaceRouteTableAssociation)
+	}
+	if x, ok := s.(interface {
+		RevokeSecurityGroupEgress(context.Context, *RevokeSecurityGroupEgressRequest) (*RevokeSecurityGroupEgressResult, error)
+	}); ok {
+		h["RevokeSecurityGroupEgress"] = api.Typed(x.RevokeSecurityGroupEgress)
+	}
+	if x, ok := s.(interface {
+		RevokeSecurityGroupIngress(context.Context, *RevokeSecurityGroupIngressRequest) (*RevokeSecurityGroupIngressResult, error)
+	}); ok {
+		h["RevokeSecurityGroupIngress"] = api.Typed(x.RevokeSecurityGroupIngress)
+	}
+	if x, ok := s.(interface {
+		RunInstances(context.Context, *RunInstancesRequest) (*Reservation, error)
+	}); ok {
+		h["RunInstances"] = api.Typed(x.RunInstances)
+	}
+	if x, ok := s.(interface {
+		StartInstances(context.Context, *StartInstancesRequest) (*StartInstancesResult, error)
+	}); ok {
+		h["StartInstances"] = api.Typed(x.StartInstances)
+	}
+	if x, ok := s.(interface {
+		StopInstances(context.Context, *StopInstancesRequest) (*StopInstancesResult, error)
+	}); ok {
+		h["StopInstances"] = api.Typed(x.StopInstances)
+	}
+	if x, ok := s.(interface {
+		TerminateInstances(context.Context, *TerminateInstancesRequest) (*TerminateInstancesResult, error)
+	}); ok {
+		h["TerminateInstances"] = api.Typed(x.TerminateInstances)
+	}
+	return h
+}
+
+// Empty is the input or output of an operation that has none.
+type Empty struct{}
+
+// Address is the Address shape.
+type Address struct {
+	InstanceId              *string `aws:"InstanceId"`
+	PublicIp                *string `aws:"PublicIp"`
+	AllocationId            *string `aws:"AllocationId"`
+	AssociationId           *string `aws:"AssociationId"`
+	Domain                  *string `aws:"Domain"`
+	NetworkInterfaceId      *string `aws:"NetworkInterfaceId"`
+	NetworkInterfaceOwnerId *string `aws:"NetworkInterfaceOwnerId"`
+	PrivateIpAddress        *string `aws:"PrivateIpAddress"`
+	Tags                    []Tag   `aws:"Tags"`
+	PublicIpv4Pool          *string `aws:"PublicIpv4Pool"`
+	NetworkBorderGroup      *string `aws:"NetworkBorderGroup"`
+	CustomerOwnedIp         *string `aws:"CustomerOwnedIp"`
+	CustomerOwnedIpv4Pool   *string `aws:"CustomerOwnedIpv4Pool"`
+	CarrierIp               *string `aws:"CarrierIp"`
+}
+
+// AllocateAddressRequest is the AllocateAddressRequest shape.
+type AllocateAddressRequest struct {
+	Domain                *string            `aws:"Domain"`
+	Address               *string            `aws:"Address"`
+	PublicIpv4Pool        *string            `aws:"PublicIpv4Pool"`
+	NetworkBorderGroup    *string            `aws:"NetworkBorderGroup"`
+	CustomerOwnedIpv4Pool *string            `aws:"CustomerOwnedIpv4Pool"`
+	DryRun                *bool              `aws:"DryRun"`
+	TagSpecifications     []TagSpecification `aws:"TagSpecifications"`
+}
+
+// AllocateAddressResult is the AllocateAddressResult shape.
+type AllocateAddressResult struct {
+	PublicIp              *string `aws:"PublicIp"`
+	AllocationId          *string `aws:"AllocationId"`
+	PublicIpv4Pool        *string `aws:"PublicIpv4Pool"`
+	NetworkBorderGroup    *string `aws:"NetworkBorderGroup"`
+	Domain                *string `aws:"Domain"`
+	CustomerOwnedIp       *string `aws:"CustomerOwnedIp"`
+	CustomerOwnedIpv4Pool *string `aws:"CustomerOwnedIpv4Pool"`
+	CarrierIp             *string `aws:"CarrierIp"`
+}
+
+// AssociateAddressRequest is the AssociateAddressRequest shape.
+type AssociateAddressRequest struct {
+	AllocationId       *string `aws:"AllocationId"`
+	InstanceId         *string `aws:"InstanceId"`
+	PublicIp           *string `aws:"PublicIp"`
+	AllowReassociation *bool   `aws:"AllowReassociation"`
+	DryRun             *bool   `aws:"DryRun"`
+	NetworkInterfaceId *string `aws:"NetworkInterfaceId"`
+	PrivateIpAddress   *string `aws:"PrivateIpAddress"`
+}
+
+// AssociateAddressResult is the AssociateAddressResult shape.
+type AssociateAddressResult struct {
+	AssociationId *string `aws:"AssociationId"`
+}
+
+// AssociateRouteTableRequest is the AssociateRouteTableRequest shape.
+type AssociateRouteTableRequest struct {
+	DryRun       *bool   `aws:"DryRun"`
+	RouteTableId *string `aws:"RouteTableId"`
+	SubnetId     *string `aws:"SubnetId"`
+	GatewayId    *string `aws:"GatewayId"`
+}
+
+// AssociateRouteTableResult is the AssociateRouteTableResult shape.
+type AssociateRouteTableResult struct {
+	AssociationId    *string                     `aws:"AssociationId"`
+	AssociationState *RouteTableAssociationState `aws:"AssociationState"`
+}
+
+// AssociateVpcCidrBlockRequest is the AssociateVpcCidrBlockRequest shape.
+type AssociateVpcCidrBlockRequest struct {
+	AmazonProvidedIpv6CidrBlock     *bool   `aws:"AmazonProvidedIpv6CidrBlock"`
+	CidrBlock                       *string `aws:"CidrBlock"`
+	VpcId                           *string `aws:"VpcId"`
+	Ipv6CidrBlockNetworkBorderGroup *string `aws:"Ipv6CidrBlockNetworkBorderGroup"`
+	Ipv6Pool                        *string `aws:"Ipv6Pool"`
+	Ipv6CidrBlock                   *string `aws:"Ipv6CidrBlock"`
+	Ipv4IpamPoolId                  *string `aws:"Ipv4IpamPoolId"`
+	Ipv4NetmaskLength               *int32  `aws:"Ipv4NetmaskLength"`
+	Ipv6IpamPoolId                  *string `aws:"Ipv6IpamPoolId"`
+	Ipv6NetmaskLength               *int32  `aws:"Ipv6NetmaskLength"`
+}
+
+// AssociateVpcCidrBlockResult is the AssociateVpcCidrBlockResult shape.
+type AssociateVpcCidrBlockResult struct {
+	Ipv6CidrBlockAssociation *VpcIpv6CidrBlockAssociation `aws:"Ipv6CidrBlockAssociation"`
+	CidrBlockAssociation     *VpcCidrBlockAssociation     `aws:"CidrBlockAssociation"`
+	VpcId                    *string                      `aws:"VpcId"`
+}
+
+// AttachInternetGatewayRequest is the AttachInternetGatewayRequest shape.
+type AttachInternetGatewayRequest struct {
+	DryRun            *bool   `aws:"DryRun"`
+	InternetGatewayId *string `aws:"InternetGatewayId"`
+	VpcId             *string `aws:"VpcId"`
+}
+
+// AttachNetworkInterfaceRequest is the AttachNetworkInterfaceRequest shape.
+type AttachNetworkInterfaceRequest struct {
+	DeviceIndex         *int32               `aws:"DeviceIndex"`
+	DryRun              *bool                `aws:"DryRun"`
+	InstanceId          *string              `aws:"InstanceId"`
+	NetworkInterfaceId  *string              `aws:"NetworkInterfaceId"`
+	NetworkCardIndex    *int32               `aws:"NetworkCardIndex"`
+	EnaSrdSpecification *EnaSrdSpecification `aws:"EnaSrdSpecification"`
+}
+
+// AttachNetworkInterfaceResult is the AttachNetworkInterfaceResult shape.
+type AttachNetworkInterfaceResult struct {
+	AttachmentId     *string `aws:"AttachmentId"`
+	NetworkCardIndex *int32  `aws:"NetworkCardIndex"`
+}
+
+// AttachVolumeRequest is the AttachVolumeRequest shape.
+type AttachVolumeRequest struct {
+	Device     *string `aws:"Device"`
+	InstanceId *string `aws:"InstanceId"`
+	VolumeId   *string `aws:"VolumeId"`
+	DryRun     *bool   `aws:"DryRun"`
+}
+
+// AttachmentEnaSrdSpecification is the AttachmentEnaSrdSpecification shape.
+type AttachmentEnaSrdSpecification struct {
+	EnaSrdEnabled          *bool                             `aws:"EnaSrdEnabled"`
+	EnaSrdUdpSpecification *AttachmentEnaSrdUdpSpecification `aws:"EnaSrdUdpSpecification"`
+}
+
+// AttachmentEnaSrdUdpSpecification is the AttachmentEnaSrdUdpSpecification shape.
+type AttachmentEnaSrdUdpSpecification struct {
+	EnaSrdUdpEnabled *bool `aws:"EnaSrdUdpEnabled"`
+}
+
+// AttributeBooleanValue is the AttributeBooleanValue shape.
+type AttributeBooleanValue struct {
+	Value *bool `aws:"Value"`
+}
+
+// AttributeValue is the AttributeValue shape.
+type AttributeValue struct {
+	Value *string `aws:"Value"`
+}
+
+// AuthorizeSecurityGroupEgressRequest is the AuthorizeSecurityGroupEgressRequest shape.
+type AuthorizeSecurityGroupEgressRequest struct {
+	DryRun                     *bool              `aws:"DryRun"`
+	GroupId                    *string            `aws:"GroupId"`
+	IpPermissions              []IpPermission     `aws:"IpPermissions"`
+	TagSpecifications          []TagSpecification `aws:"TagSpecifications"`
+	CidrIp                     *string            `aws:"CidrIp"`
+	FromPort                   *int32             `aws:"FromPort"`
+	IpProtocol                 *string            `aws:"IpProtocol"`
+	ToPort                     *int32             `aws:"ToPort"`
+	SourceSecurityGroupName    *string            `aws:"SourceSecurityGroupName"`
+	SourceSecurityGroupOwnerId *string            `aws:"SourceSecurityGroupOwnerId"`
+}
+
+// AuthorizeSecurityGroupEgressResult is the AuthorizeSecurityGroupEgressResult shape.
+type AuthorizeSecurityGroupEgressResult struct {
+	Return             *bool               `aws:"Return"`
+	SecurityGroupRules []SecurityGroupRule `aws:"SecurityGroupRules"`
+}
+
+// AuthorizeSecurityGroupIngressRequest is the AuthorizeSecurityGroupIngressRequest shape.
+type AuthorizeSecurityGroupIngressRequest struct {
+	CidrIp                     *string            `aws:"CidrIp"`
+	FromPort                   *int32             `aws:"FromPort"`
+	GroupId                    *string            `aws:"GroupId"`
+	GroupName                  *string            `aws:"GroupName"`
+	IpPermissions              []IpPermission     `aws:"IpPermissions"`
+	IpProtocol                 *string            `aws:"IpProtocol"`
+	SourceSecurityGroupName    *string            `aws:"SourceSecurityGroupName"`
+	SourceSecurityGroupOwnerId *string            `aws:"SourceSecurityGroupOwnerId"`
+	ToPort                     *int32             `aws:"ToPort"`
+	DryRun                     *bool              `aws:"DryRun"`
+	TagSpecifications          []TagSpecification `aws:"TagSpecifications"`
+}
+
+// AuthorizeSecurityGroupIngressResult is the AuthorizeSecurityGroupIngressResult shape.
+type AuthorizeSecurityGroupIngressResult struct {
+	Return             *bool               `aws:"Return"`
+	SecurityGroupRules []SecurityGroupRule `aws:"SecurityGroupRules"`
 }
 
 // AvailabilityZone is the AvailabilityZone shape.
@@ -70,6 +839,504 @@ type AvailabilityZoneMessage struct {
 	Message *string `aws:"Message"`
 }
 
+// BlobAttributeValue is the BlobAttributeValue shape.
+type BlobAttributeValue struct {
+	Value []byte `aws:"Value"`
+}
+
+// BlockDeviceMapping is the BlockDeviceMapping shape.
+type BlockDeviceMapping struct {
+	DeviceName  *string         `aws:"DeviceName"`
+	VirtualName *string         `aws:"VirtualName"`
+	Ebs         *EbsBlockDevice `aws:"Ebs"`
+	NoDevice    *string         `aws:"NoDevice"`
+}
+
+// CapacityReservationSpecification is the CapacityReservationSpecification shape.
+type CapacityReservationSpecification struct {
+	CapacityReservationPreference *string                    `aws:"CapacityReservationPreference"`
+	CapacityReservationTarget     *CapacityReservationTarget `aws:"CapacityReservationTarget"`
+}
+
+// CapacityReservationSpecificationResponse is the CapacityReservationSpecificationResponse shape.
+type CapacityReservationSpecificationResponse struct {
+	CapacityReservationPreference *string                            `aws:"CapacityReservationPreference"`
+	CapacityReservationTarget     *CapacityReservationTargetResponse `aws:"CapacityReservationTarget"`
+}
+
+// CapacityReservationTarget is the CapacityReservationTarget shape.
+type CapacityReservationTarget struct {
+	CapacityReservationId               *string `aws:"CapacityReservationId"`
+	CapacityReservationResourceGroupArn *string `aws:"CapacityReservationResourceGroupArn"`
+}
+
+// CapacityReservationTargetResponse is the CapacityReservationTargetResponse shape.
+type CapacityReservationTargetResponse struct {
+	CapacityReservationId               *string `aws:"CapacityReservationId"`
+	CapacityReservationResourceGroupArn *string `aws:"CapacityReservationResourceGroupArn"`
+}
+
+// ConnectionTrackingConfiguration is the ConnectionTrackingConfiguration shape.
+type ConnectionTrackingConfiguration struct {
+	TcpEstablishedTimeout *int32 `aws:"TcpEstablishedTimeout"`
+	UdpStreamTimeout      *int32 `aws:"UdpStreamTimeout"`
+	UdpTimeout            *int32 `aws:"UdpTimeout"`
+}
+
+// ConnectionTrackingSpecificationRequest is the ConnectionTrackingSpecificationRequest shape.
+type ConnectionTrackingSpecificationRequest struct {
+	TcpEstablishedTimeout *int32 `aws:"TcpEstablishedTimeout"`
+	UdpStreamTimeout      *int32 `aws:"UdpStreamTimeout"`
+	UdpTimeout            *int32 `aws:"UdpTimeout"`
+}
+
+// ConnectionTrackingSpecificationResponse is the ConnectionTrackingSpecificationResponse shape.
+type ConnectionTrackingSpecificationResponse struct {
+	TcpEstablishedTimeout *int32 `aws:"TcpEstablishedTimeout"`
+	UdpStreamTimeout      *int32 `aws:"UdpStreamTimeout"`
+	UdpTimeout            *int32 `aws:"UdpTimeout"`
+}
+
+// CpuOptions is the CpuOptions shape.
+type CpuOptions struct {
+	CoreCount      *int32  `aws:"CoreCount"`
+	ThreadsPerCore *int32  `aws:"ThreadsPerCore"`
+	AmdSevSnp      *string `aws:"AmdSevSnp"`
+}
+
+// CpuOptionsRequest is the CpuOptionsRequest shape.
+type CpuOptionsRequest struct {
+	CoreCount      *int32  `aws:"CoreCount"`
+	ThreadsPerCore *int32  `aws:"ThreadsPerCore"`
+	AmdSevSnp      *string `aws:"AmdSevSnp"`
+}
+
+// CreateDefaultSubnetRequest is the CreateDefaultSubnetRequest shape.
+type CreateDefaultSubnetRequest struct {
+	AvailabilityZone *string `aws:"AvailabilityZone"`
+	DryRun           *bool   `aws:"DryRun"`
+	Ipv6Native       *bool   `aws:"Ipv6Native"`
+}
+
+// CreateDefaultSubnetResult is the CreateDefaultSubnetResult shape.
+type CreateDefaultSubnetResult struct {
+	Subnet *Subnet `aws:"Subnet"`
+}
+
+// CreateDefaultVpcRequest is the CreateDefaultVpcRequest shape.
+type CreateDefaultVpcRequest struct {
+	DryRun *bool `aws:"DryRun"`
+}
+
+// CreateDefaultVpcResult is the CreateDefaultVpcResult shape.
+type CreateDefaultVpcResult struct {
+	Vpc *Vpc `aws:"Vpc"`
+}
+
+// CreateImageRequest is the CreateImageRequest shape.
+type CreateImageRequest struct {
+	BlockDeviceMappings []BlockDeviceMapping `aws:"BlockDeviceMappings"`
+	Description         *string              `aws:"Description"`
+	DryRun              *bool                `aws:"DryRun"`
+	InstanceId          *string              `aws:"InstanceId"`
+	Name                *string              `aws:"Name"`
+	NoReboot            *bool                `aws:"NoReboot"`
+	TagSpecifications   []TagSpecification   `aws:"TagSpecifications"`
+}
+
+// CreateImageResult is the CreateImageResult shape.
+type CreateImageResult struct {
+	ImageId *string `aws:"ImageId"`
+}
+
+// CreateInternetGatewayRequest is the CreateInternetGatewayRequest shape.
+type CreateInternetGatewayRequest struct {
+	TagSpecifications []TagSpecification `aws:"TagSpecifications"`
+	DryRun            *bool              `aws:"DryRun"`
+}
+
+// CreateInternetGatewayResult is the CreateInternetGatewayResult shape.
+type CreateInternetGatewayResult struct {
+	InternetGateway *InternetGateway `aws:"InternetGateway"`
+}
+
+// CreateKeyPairRequest is the CreateKeyPairRequest shape.
+type CreateKeyPairRequest struct {
+	KeyName           *string            `aws:"KeyName"`
+	DryRun            *bool              `aws:"DryRun"`
+	KeyType           *string            `aws:"KeyType"`
+	TagSpecifications []TagSpecification `aws:"TagSpecifications"`
+	KeyFormat         *string            `aws:"KeyFormat"`
+}
+
+// CreateNatGatewayRequest is the CreateNatGatewayRequest shape.
+type CreateNatGatewayRequest struct {
+	AllocationId                   *string            `aws:"AllocationId"`
+	ClientToken                    *string            `aws:"ClientToken"`
+	DryRun                         *bool              `aws:"DryRun"`
+	SubnetId                       *string            `aws:"SubnetId"`
+	TagSpecifications              []TagSpecification `aws:"TagSpecifications"`
+	ConnectivityType               *string            `aws:"ConnectivityType"`
+	PrivateIpAddress               *string            `aws:"PrivateIpAddress"`
+	SecondaryAllocationIds         []string           `aws:"SecondaryAllocationIds"`
+	SecondaryPrivateIpAddresses    []string           `aws:"SecondaryPrivateIpAddresses"`
+	SecondaryPrivateIpAddressCount *int32             `aws:"SecondaryPrivateIpAddressCount"`
+}
+
+// CreateNatGatewayResult is the CreateNatGatewayResult shape.
+type CreateNatGatewayResult struct {
+	ClientToken *string     `aws:"ClientToken"`
+	NatGateway  *NatGateway `aws:"NatGateway"`
+}
+
+// CreateNetworkAclEntryRequest is the CreateNetworkAclEntryRequest shape.
+type CreateNetworkAclEntryRequest struct {
+	CidrBlock     *string       `aws:"CidrBlock"`
+	DryRun        *bool         `aws:"DryRun"`
+	Egress        *bool         `aws:"Egress"`
+	IcmpTypeCode  *IcmpTypeCode `aws:"IcmpTypeCode"`
+	Ipv6CidrBlock *string       `aws:"Ipv6CidrBlock"`
+	NetworkAclId  *string       `aws:"NetworkAclId"`
+	PortRange     *PortRange    `aws:"PortRange"`
+	Protocol      *string       `aws:"Protocol"`
+	RuleAction    *string       `aws:"RuleAction"`
+	RuleNumber    *int32        `aws:"RuleNumber"`
+}
+
+// CreateNetworkAclRequest is the CreateNetworkAclRequest shape.
+type CreateNetworkAclRequest struct {
+	DryRun            *bool              `aws:"DryRun"`
+	VpcId             *string            `aws:"VpcId"`
+	TagSpecifications []TagSpecification `aws:"TagSpecifications"`
+	ClientToken       *string            `aws:"ClientToken"`
+}
+
+// CreateNetworkAclResult is the CreateNetworkAclResult shape.
+type CreateNetworkAclResult struct {
+	NetworkAcl  *NetworkAcl `aws:"NetworkAcl"`
+	ClientToken *string     `aws:"ClientToken"`
+}
+
+// CreateNetworkInterfaceRequest is the CreateNetworkInterfaceRequest shape.
+type CreateNetworkInterfaceRequest struct {
+	Description                     *string                                 `aws:"Description"`
+	DryRun                          *bool                                   `aws:"DryRun"`
+	Groups                          []string                                `aws:"Groups"`
+	Ipv6AddressCount                *int32                                  `aws:"Ipv6AddressCount"`
+	Ipv6Addresses                   []InstanceIpv6Address                   `aws:"Ipv6Addresses"`
+	PrivateIpAddress                *string                                 `aws:"PrivateIpAddress"`
+	PrivateIpAddresses              []PrivateIpAddressSpecification         `aws:"PrivateIpAddresses"`
+	SecondaryPrivateIpAddressCount  *int32                                  `aws:"SecondaryPrivateIpAddressCount"`
+	Ipv4Prefixes                    []Ipv4PrefixSpecificationRequest        `aws:"Ipv4Prefixes"`
+	Ipv4PrefixCount                 *int32                                  `aws:"Ipv4PrefixCount"`
+	Ipv6Prefixes                    []Ipv6PrefixSpecificationRequest        `aws:"Ipv6Prefixes"`
+	Ipv6PrefixCount                 *int32                                  `aws:"Ipv6PrefixCount"`
+	InterfaceType                   *string                                 `aws:"InterfaceType"`
+	SubnetId                        *string                                 `aws:"SubnetId"`
+	TagSpecifications               []TagSpecification                      `aws:"TagSpecifications"`
+	ClientToken                     *string                                 `aws:"ClientToken"`
+	EnablePrimaryIpv6               *bool                                   `aws:"EnablePrimaryIpv6"`
+	ConnectionTrackingSpecification *ConnectionTrackingSpecificationRequest `aws:"ConnectionTrackingSpecification"`
+}
+
+// CreateNetworkInterfaceResult is the CreateNetworkInterfaceResult shape.
+type CreateNetworkInterfaceResult struct {
+	NetworkInterface *NetworkInterface `aws:"NetworkInterface"`
+	ClientToken      *string           `aws:"ClientToken"`
+}
+
+// CreateRouteRequest is the CreateRouteRequest shape.
+type CreateRouteRequest struct {
+	DestinationCidrBlock        *string `aws:"DestinationCidrBlock"`
+	DestinationIpv6CidrBlock    *string `aws:"DestinationIpv6CidrBlock"`
+	DestinationPrefixListId     *string `aws:"DestinationPrefixListId"`
+	DryRun                      *bool   `aws:"DryRun"`
+	VpcEndpointId               *string `aws:"VpcEndpointId"`
+	EgressOnlyInternetGatewayId *string `aws:"EgressOnlyInternetGatewayId"`
+	GatewayId                   *string `aws:"GatewayId"`
+	InstanceId                  *string `aws:"InstanceId"`
+	NatGatewayId                *string `aws:"NatGatewayId"`
+	TransitGatewayId            *string `aws:"TransitGatewayId"`
+	LocalGatewayId              *string `aws:"LocalGatewayId"`
+	CarrierGatewayId            *string `aws:"CarrierGatewayId"`
+	NetworkInterfaceId          *string `aws:"NetworkInterfaceId"`
+	RouteTableId                *string `aws:"RouteTableId"`
+	VpcPeeringConnectionId      *string `aws:"VpcPeeringConnectionId"`
+	CoreNetworkArn              *string `aws:"CoreNetworkArn"`
+}
+
+// CreateRouteResult is the CreateRouteResult shape.
+type CreateRouteResult struct {
+	Return *bool `aws:"Return"`
+}
+
+// CreateRouteTableRequest is the CreateRouteTableRequest shape.
+type CreateRouteTableRequest struct {
+	DryRun            *bool              `aws:"DryRun"`
+	VpcId             *string            `aws:"VpcId"`
+	TagSpecifications []TagSpecification `aws:"TagSpecifications"`
+	ClientToken       *string            `aws:"ClientToken"`
+}
+
+// CreateRouteTableResult is the CreateRouteTableResult shape.
+type CreateRouteTableResult struct {
+	RouteTable  *RouteTable `aws:"RouteTable"`
+	ClientToken *string     `aws:"ClientToken"`
+}
+
+// CreateSecurityGroupRequest is the CreateSecurityGroupRequest shape.
+type CreateSecurityGroupRequest struct {
+	Description       *string            `aws:"Description"`
+	GroupName         *string            `aws:"GroupName"`
+	VpcId             *string            `aws:"VpcId"`
+	TagSpecifications []TagSpecification `aws:"TagSpecifications"`
+	DryRun            *bool              `aws:"DryRun"`
+}
+
+// CreateSecurityGroupResult is the CreateSecurityGroupResult shape.
+type CreateSecurityGroupResult struct {
+	GroupId *string `aws:"GroupId"`
+	Tags    []Tag   `aws:"Tags"`
+}
+
+// CreateSnapshotRequest is the CreateSnapshotRequest shape.
+type CreateSnapshotRequest struct {
+	Description       *string            `aws:"Description"`
+	OutpostArn        *string            `aws:"OutpostArn"`
+	VolumeId          *string            `aws:"VolumeId"`
+	TagSpecifications []TagSpecification `aws:"TagSpecifications"`
+	DryRun            *bool              `aws:"DryRun"`
+}
+
+// CreateSubnetRequest is the CreateSubnetRequest shape.
+type CreateSubnetRequest struct {
+	TagSpecifications  []TagSpecification `aws:"TagSpecifications"`
+	AvailabilityZone   *string            `aws:"AvailabilityZone"`
+	AvailabilityZoneId *string            `aws:"AvailabilityZoneId"`
+	CidrBlock          *string            `aws:"CidrBlock"`
+	Ipv6CidrBlock      *string            `aws:"Ipv6CidrBlock"`
+	OutpostArn         *string            `aws:"OutpostArn"`
+	VpcId              *string            `aws:"VpcId"`
+	DryRun             *bool              `aws:"DryRun"`
+	Ipv6Native         *bool              `aws:"Ipv6Native"`
+	Ipv4IpamPoolId     *string            `aws:"Ipv4IpamPoolId"`
+	Ipv4NetmaskLength  *int32             `aws:"Ipv4NetmaskLength"`
+	Ipv6IpamPoolId     *string            `aws:"Ipv6IpamPoolId"`
+	Ipv6NetmaskLength  *int32             `aws:"Ipv6NetmaskLength"`
+}
+
+// CreateSubnetResult is the CreateSubnetResult shape.
+type CreateSubnetResult struct {
+	Subnet *Subnet `aws:"Subnet"`
+}
+
+// CreateTagsRequest is the CreateTagsRequest shape.
+type CreateTagsRequest struct {
+	DryRun    *bool    `aws:"DryRun"`
+	Resources []string `aws:"Resources"`
+	Tags      []Tag    `aws:"Tags"`
+}
+
+// CreateVolumeRequest is the CreateVolumeRequest shape.
+type CreateVolumeRequest struct {
+	AvailabilityZone   *string            `aws:"AvailabilityZone"`
+	Encrypted          *bool              `aws:"Encrypted"`
+	Iops               *int32             `aws:"Iops"`
+	KmsKeyId           *string            `aws:"KmsKeyId"`
+	OutpostArn         *string            `aws:"OutpostArn"`
+	Size               *int32             `aws:"Size"`
+	SnapshotId         *string            `aws:"SnapshotId"`
+	VolumeType         *string            `aws:"VolumeType"`
+	DryRun             *bool              `aws:"DryRun"`
+	TagSpecifications  []TagSpecification `aws:"TagSpecifications"`
+	MultiAttachEnabled *bool              `aws:"MultiAttachEnabled"`
+	Throughput         *int32             `aws:"Throughput"`
+	ClientToken        *string            `aws:"ClientToken"`
+}
+
+// CreateVpcEndpointRequest is the CreateVpcEndpointRequest shape.
+type CreateVpcEndpointRequest struct {
+	DryRun               *bool                    `aws:"DryRun"`
+	VpcEndpointType      *string                  `aws:"VpcEndpointType"`
+	VpcId                *string                  `aws:"VpcId"`
+	ServiceName          *string                  `aws:"ServiceName"`
+	PolicyDocument       *string                  `aws:"PolicyDocument"`
+	RouteTableIds        []string                 `aws:"RouteTableIds"`
+	SubnetIds            []string                 `aws:"SubnetIds"`
+	SecurityGroupIds     []string                 `aws:"SecurityGroupIds"`
+	IpAddressType        *string                  `aws:"IpAddressType"`
+	DnsOptions           *DnsOptionsSpecification `aws:"DnsOptions"`
+	ClientToken          *string                  `aws:"ClientToken"`
+	PrivateDnsEnabled    *bool                    `aws:"PrivateDnsEnabled"`
+	TagSpecifications    []TagSpecification       `aws:"TagSpecifications"`
+	SubnetConfigurations []SubnetConfiguration    `aws:"SubnetConfigurations"`
+}
+
+// CreateVpcEndpointResult is the CreateVpcEndpointResult shape.
+type CreateVpcEndpointResult struct {
+	VpcEndpoint *VpcEndpoint `aws:"VpcEndpoint"`
+	ClientToken *string      `aws:"ClientToken"`
+}
+
+// CreateVpcRequest is the CreateVpcRequest shape.
+type CreateVpcRequest struct {
+	CidrBlock                       *string            `aws:"CidrBlock"`
+	AmazonProvidedIpv6CidrBlock     *bool              `aws:"AmazonProvidedIpv6CidrBlock"`
+	Ipv6Pool                        *string            `aws:"Ipv6Pool"`
+	Ipv6CidrBlock                   *string            `aws:"Ipv6CidrBlock"`
+	Ipv4IpamPoolId                  *string            `aws:"Ipv4IpamPoolId"`
+	Ipv4NetmaskLength               *int32             `aws:"Ipv4NetmaskLength"`
+	Ipv6IpamPoolId                  *string            `aws:"Ipv6IpamPoolId"`
+	Ipv6NetmaskLength               *int32             `aws:"Ipv6NetmaskLength"`
+	DryRun                          *bool              `aws:"DryRun"`
+	InstanceTenancy                 *string            `aws:"InstanceTenancy"`
+	Ipv6CidrBlockNetworkBorderGroup *string            `aws:"Ipv6CidrBlockNetworkBorderGroup"`
+	TagSpecifications               []TagSpecification `aws:"TagSpecifications"`
+}
+
+// CreateVpcResult is the CreateVpcResult shape.
+type CreateVpcResult struct {
+	Vpc *Vpc `aws:"Vpc"`
+}
+
+// CreditSpecificationRequest is the CreditSpecificationRequest shape.
+type CreditSpecificationRequest struct {
+	CpuCredits *string `aws:"CpuCredits"`
+}
+
+// DeleteInternetGatewayRequest is the DeleteInternetGatewayRequest shape.
+type DeleteInternetGatewayRequest struct {
+	DryRun            *bool   `aws:"DryRun"`
+	InternetGatewayId *string `aws:"InternetGatewayId"`
+}
+
+// DeleteKeyPairRequest is the DeleteKeyPairRequest shape.
+type DeleteKeyPairRequest struct {
+	KeyName   *string `aws:"KeyName"`
+	KeyPairId *string `aws:"KeyPairId"`
+	DryRun    *bool   `aws:"DryRun"`
+}
+
+// DeleteKeyPairResult is the DeleteKeyPairResult shape.
+type DeleteKeyPairResult struct {
+	Return    *bool   `aws:"Return"`
+	KeyPairId *string `aws:"KeyPairId"`
+}
+
+// DeleteNatGatewayRequest is the DeleteNatGatewayRequest shape.
+type DeleteNatGatewayRequest struct {
+	DryRun       *bool   `aws:"DryRun"`
+	NatGatewayId *string `aws:"NatGatewayId"`
+}
+
+// DeleteNatGatewayResult is the DeleteNatGatewayResult shape.
+type DeleteNatGatewayResult struct {
+	NatGatewayId *string `aws:"NatGatewayId"`
+}
+
+// DeleteNetworkAclEntryRequest is the DeleteNetworkAclEntryRequest shape.
+type DeleteNetworkAclEntryRequest struct {
+	DryRun       *bool   `aws:"DryRun"`
+	Egress       *bool   `aws:"Egress"`
+	NetworkAclId *string `aws:"NetworkAclId"`
+	RuleNumber   *int32  `aws:"RuleNumber"`
+}
+
+// DeleteNetworkAclRequest is the DeleteNetworkAclRequest shape.
+type DeleteNetworkAclRequest struct {
+	DryRun       *bool   `aws:"DryRun"`
+	NetworkAclId *string `aws:"NetworkAclId"`
+}
+
+// DeleteNetworkInterfaceRequest is the DeleteNetworkInterfaceRequest shape.
+type DeleteNetworkInterfaceRequest struct {
+	DryRun             *bool   `aws:"DryRun"`
+	NetworkInterfaceId *string `aws:"NetworkInterfaceId"`
+}
+
+// DeleteRouteRequest is the DeleteRouteRequest shape.
+type DeleteRouteRequest struct {
+	DestinationCidrBlock     *string `aws:"DestinationCidrBlock"`
+	DestinationIpv6CidrBlock *string `aws:"DestinationIpv6CidrBlock"`
+	DestinationPrefixListId  *string `aws:"DestinationPrefixListId"`
+	DryRun                   *bool   `aws:"DryRun"`
+	RouteTableId             *string `aws:"RouteTableId"`
+}
+
+// DeleteRouteTableRequest is the DeleteRouteTableRequest shape.
+type DeleteRouteTableRequest struct {
+	DryRun       *bool   `aws:"DryRun"`
+	RouteTableId *string `aws:"RouteTableId"`
+}
+
+// DeleteSecurityGroupRequest is the DeleteSecurityGroupRequest shape.
+type DeleteSecurityGroupRequest struct {
+	GroupId   *string `aws:"GroupId"`
+	GroupName *string `aws:"GroupName"`
+	DryRun    *bool   `aws:"DryRun"`
+}
+
+// DeleteSnapshotRequest is the DeleteSnapshotRequest shape.
+type DeleteSnapshotRequest struct {
+	SnapshotId *string `aws:"SnapshotId"`
+	DryRun     *bool   `aws:"DryRun"`
+}
+
+// DeleteSubnetRequest is the DeleteSubnetRequest shape.
+type DeleteSubnetRequest struct {
+	SubnetId *string `aws:"SubnetId"`
+	DryRun   *bool   `aws:"DryRun"`
+}
+
+// DeleteTagsRequest is the DeleteTagsRequest shape.
+type DeleteTagsRequest struct {
+	DryRun    *bool    `aws:"DryRun"`
+	Resources []string `aws:"Resources"`
+	Tags      []Tag    `aws:"Tags"`
+}
+
+// DeleteVolumeRequest is the DeleteVolumeRequest shape.
+type DeleteVolumeRequest struct {
+	VolumeId *string `aws:"VolumeId"`
+	DryRun   *bool   `aws:"DryRun"`
+}
+
+// DeleteVpcEndpointsRequest is the DeleteVpcEndpointsRequest shape.
+type DeleteVpcEndpointsRequest struct {
+	DryRun         *bool    `aws:"DryRun"`
+	VpcEndpointIds []string `aws:"VpcEndpointIds"`
+}
+
+// DeleteVpcEndpointsResult is the DeleteVpcEndpointsResult shape.
+type DeleteVpcEndpointsResult struct {
+	Unsuccessful []UnsuccessfulItem `aws:"Unsuccessful"`
+}
+
+// DeleteVpcRequest is the DeleteVpcRequest shape.
+type DeleteVpcRequest struct {
+	VpcId  *string `aws:"VpcId"`
+	DryRun *bool   `aws:"DryRun"`
+}
+
+// DeregisterImageRequest is the DeregisterImageRequest shape.
+type DeregisterImageRequest struct {
+	ImageId *string `aws:"ImageId"`
+	DryRun  *bool   `aws:"DryRun"`
+}
+
+// DescribeAddressesRequest is the DescribeAddressesRequest shape.
+type DescribeAddressesRequest struct {
+	Filters       []Filter `aws:"Filters"`
+	PublicIps     []string `aws:"PublicIps"`
+	AllocationIds []string `aws:"AllocationIds"`
+	DryRun        *bool    `aws:"DryRun"`
+}
+
+// DescribeAddressesResult is the DescribeAddressesResult shape.
+type DescribeAddressesResult struct {
+	Addresses []Address `aws:"Addresses"`
+}
+
 // DescribeAvailabilityZonesRequest is the DescribeAvailabilityZonesRequest shape.
 type DescribeAvailabilityZonesRequest struct {
 	Filters              []Filter `aws:"Filters"`
@@ -82,6 +1349,197 @@ type DescribeAvailabilityZonesRequest struct {
 // DescribeAvailabilityZonesResult is the DescribeAvailabilityZonesResult shape.
 type DescribeAvailabilityZonesResult struct {
 	AvailabilityZones []AvailabilityZone `aws:"AvailabilityZones"`
+}
+
+// DescribeImagesRequest is the DescribeImagesRequest shape.
+type DescribeImagesRequest struct {
+	ExecutableUsers   []string `aws:"ExecutableUsers"`
+	Filters           []Filter `aws:"Filters"`
+	ImageIds          []string `aws:"ImageIds"`
+	Owners            []string `aws:"Owners"`
+	IncludeDeprecated *bool    `aws:"IncludeDeprecated"`
+	IncludeDisabled   *bool    `aws:"IncludeDisabled"`
+	DryRun            *bool    `aws:"DryRun"`
+	MaxResults        *int32   `aws:"MaxResults"`
+	NextToken         *string  `aws:"NextToken"`
+}
+
+// DescribeImagesResult is the DescribeImagesResult shape.
+type DescribeImagesResult struct {
+	Images    []Image `aws:"Images"`
+	NextToken *string `aws:"NextToken"`
+}
+
+// DescribeInstanceAttributeRequest is the DescribeInstanceAttributeRequest shape.
+type DescribeInstanceAttributeRequest struct {
+	Attribute  *string `aws:"Attribute"`
+	DryRun     *bool   `aws:"DryRun"`
+	InstanceId *string `aws:"InstanceId"`
+}
+
+// DescribeInstanceStatusRequest is the DescribeInstanceStatusRequest shape.
+type DescribeInstanceStatusRequest struct {
+	Filters             []Filter `aws:"Filters"`
+	InstanceIds         []string `aws:"InstanceIds"`
+	MaxResults          *int32   `aws:"MaxResults"`
+	NextToken           *string  `aws:"NextToken"`
+	DryRun              *bool    `aws:"DryRun"`
+	IncludeAllInstances *bool    `aws:"IncludeAllInstances"`
+}
+
+// DescribeInstanceStatusResult is the DescribeInstanceStatusResult shape.
+type DescribeInstanceStatusResult struct {
+	InstanceStatuses []InstanceStatus `aws:"InstanceStatuses"`
+	NextToken        *string          `aws:"NextToken"`
+}
+
+// DescribeInstanceTypeOfferingsRequest is the DescribeInstanceTypeOfferingsRequest shape.
+type DescribeInstanceTypeOfferingsRequest struct {
+	DryRun       *bool    `aws:"DryRun"`
+	LocationType *string  `aws:"LocationType"`
+	Filters      []Filter `aws:"Filters"`
+	MaxResults   *int32   `aws:"MaxResults"`
+	NextToken    *string  `aws:"NextToken"`
+}
+
+// DescribeInstanceTypeOfferingsResult is the DescribeInstanceTypeOfferingsResult shape.
+type DescribeInstanceTypeOfferingsResult struct {
+	InstanceTypeOfferings []InstanceTypeOffering `aws:"InstanceTypeOfferings"`
+	NextToken             *string                `aws:"NextToken"`
+}
+
+// DescribeInstanceTypesRequest is the DescribeInstanceTypesRequest shape.
+type DescribeInstanceTypesRequest struct {
+	DryRun        *bool    `aws:"DryRun"`
+	InstanceTypes []string `aws:"InstanceTypes"`
+	Filters       []Filter `aws:"Filters"`
+	MaxResults    *int32   `aws:"MaxResults"`
+	NextToken     *string  `aws:"NextToken"`
+}
+
+// DescribeInstanceTypesResult is the DescribeInstanceTypesResult shape.
+type DescribeInstanceTypesResult struct {
+	InstanceTypes []InstanceTypeInfo `aws:"InstanceTypes"`
+	NextToken     *string            `aws:"NextToken"`
+}
+
+// DescribeInstancesRequest is the DescribeInstancesRequest shape.
+type DescribeInstancesRequest struct {
+	Filters     []Filter `aws:"Filters"`
+	InstanceIds []string `aws:"InstanceIds"`
+	DryRun      *bool    `aws:"DryRun"`
+	MaxResults  *int32   `aws:"MaxResults"`
+	NextToken   *string  `aws:"NextToken"`
+}
+
+// DescribeInstancesResult is the DescribeInstancesResult shape.
+type DescribeInstancesResult struct {
+	Reservations []Reservation `aws:"Reservations"`
+	NextToken    *string       `aws:"NextToken"`
+}
+
+// DescribeInternetGatewaysRequest is the DescribeInternetGatewaysRequest shape.
+type DescribeInternetGatewaysRequest struct {
+	Filters            []Filter `aws:"Filters"`
+	DryRun             *bool    `aws:"DryRun"`
+	InternetGatewayIds []string `aws:"InternetGatewayIds"`
+	NextToken          *string  `aws:"NextToken"`
+	MaxResults         *int32   `aws:"MaxResults"`
+}
+
+// DescribeInternetGatewaysResult is the DescribeInternetGatewaysResult shape.
+type DescribeInternetGatewaysResult struct {
+	InternetGateways []InternetGateway `aws:"InternetGateways"`
+	NextToken        *string           `aws:"NextToken"`
+}
+
+// DescribeKeyPairsRequest is the DescribeKeyPairsRequest shape.
+type DescribeKeyPairsRequest struct {
+	Filters          []Filter `aws:"Filters"`
+	KeyNames         []string `aws:"KeyNames"`
+	KeyPairIds       []string `aws:"KeyPairIds"`
+	DryRun           *bool    `aws:"DryRun"`
+	IncludePublicKey *bool    `aws:"IncludePublicKey"`
+}
+
+// DescribeKeyPairsResult is the DescribeKeyPairsResult shape.
+type DescribeKeyPairsResult struct {
+	KeyPairs []KeyPairInfo `aws:"KeyPairs"`
+}
+
+// DescribeManagedPrefixListsRequest is the DescribeManagedPrefixListsRequest shape.
+type DescribeManagedPrefixListsRequest struct {
+	DryRun        *bool    `aws:"DryRun"`
+	Filters       []Filter `aws:"Filters"`
+	MaxResults    *int32   `aws:"MaxResults"`
+	NextToken     *string  `aws:"NextToken"`
+	PrefixListIds []string `aws:"PrefixListIds"`
+}
+
+// DescribeManagedPrefixListsResult is the DescribeManagedPrefixListsResult shape.
+type DescribeManagedPrefixListsResult struct {
+	NextToken   *string             `aws:"NextToken"`
+	PrefixLists []ManagedPrefixList `aws:"PrefixLists"`
+}
+
+// DescribeNatGatewaysRequest is the DescribeNatGatewaysRequest shape.
+type DescribeNatGatewaysRequest struct {
+	DryRun        *bool    `aws:"DryRun"`
+	Filter        []Filter `aws:"Filter"`
+	MaxResults    *int32   `aws:"MaxResults"`
+	NatGatewayIds []string `aws:"NatGatewayIds"`
+	NextToken     *string  `aws:"NextToken"`
+}
+
+// DescribeNatGatewaysResult is the DescribeNatGatewaysResult shape.
+type DescribeNatGatewaysResult struct {
+	NatGateways []NatGateway `aws:"NatGateways"`
+	NextToken   *string      `aws:"NextToken"`
+}
+
+// DescribeNetworkAclsRequest is the DescribeNetworkAclsRequest shape.
+type DescribeNetworkAclsRequest struct {
+	Filters       []Filter `aws:"Filters"`
+	DryRun        *bool    `aws:"DryRun"`
+	NetworkAclIds []string `aws:"NetworkAclIds"`
+	NextToken     *string  `aws:"NextToken"`
+	MaxResults    *int32   `aws:"MaxResults"`
+}
+
+// DescribeNetworkAclsResult is the DescribeNetworkAclsResult shape.
+type DescribeNetworkAclsResult struct {
+	NetworkAcls []NetworkAcl `aws:"NetworkAcls"`
+	NextToken   *string      `aws:"NextToken"`
+}
+
+// DescribeNetworkInterfacesRequest is the DescribeNetworkInterfacesRequest shape.
+type DescribeNetworkInterfacesRequest struct {
+	Filters             []Filter `aws:"Filters"`
+	DryRun              *bool    `aws:"DryRun"`
+	NetworkInterfaceIds []string `aws:"NetworkInterfaceIds"`
+	NextToken           *string  `aws:"NextToken"`
+	MaxResults          *int32   `aws:"MaxResults"`
+}
+
+// DescribeNetworkInterfacesResult is the DescribeNetworkInterfacesResult shape.
+type DescribeNetworkInterfacesResult struct {
+	NetworkInterfaces []NetworkInterface `aws:"NetworkInterfaces"`
+	NextToken         *string            `aws:"NextToken"`
+}
+
+// DescribePrefixListsRequest is the DescribePrefixListsRequest shape.
+type DescribePrefixListsRequest struct {
+	DryRun        *bool    `aws:"DryRun"`
+	Filters       []Filter `aws:"Filters"`
+	MaxResults    *int32   `aws:"MaxResults"`
+	NextToken     *string  `aws:"NextToken"`
+	PrefixListIds []string `aws:"PrefixListIds"`
+}
+
+// DescribePrefixListsResult is the DescribePrefixListsResult shape.
+type DescribePrefixListsResult struct {
+	NextToken   *string      `aws:"NextToken"`
+	PrefixLists []PrefixList `aws:"PrefixLists"`
 }
 
 // DescribeRegionsRequest is the DescribeRegionsRequest shape.
@@ -97,10 +1555,1397 @@ type DescribeRegionsResult struct {
 	Regions []Region `aws:"Regions"`
 }
 
+// DescribeRouteTablesRequest is the DescribeRouteTablesRequest shape.
+type DescribeRouteTablesRequest struct {
+	Filters       []Filter `aws:"Filters"`
+	DryRun        *bool    `aws:"DryRun"`
+	RouteTableIds []string `aws:"RouteTableIds"`
+	NextToken     *string  `aws:"NextToken"`
+	MaxResults    *int32   `aws:"MaxResults"`
+}
+
+// DescribeRouteTablesResult is the DescribeRouteTablesResult shape.
+type DescribeRouteTablesResult struct {
+	RouteTables []RouteTable `aws:"RouteTables"`
+	NextToken   *string      `aws:"NextToken"`
+}
+
+// DescribeSecurityGroupRulesRequest is the DescribeSecurityGroupRulesRequest shape.
+type DescribeSecurityGroupRulesRequest struct {
+	Filters              []Filter `aws:"Filters"`
+	SecurityGroupRuleIds []string `aws:"SecurityGroupRuleIds"`
+	DryRun               *bool    `aws:"DryRun"`
+	NextToken            *string  `aws:"NextToken"`
+	MaxResults           *int32   `aws:"MaxResults"`
+}
+
+// DescribeSecurityGroupRulesResult is the DescribeSecurityGroupRulesResult shape.
+type DescribeSecurityGroupRulesResult struct {
+	SecurityGroupRules []SecurityGroupRule `aws:"SecurityGroupRules"`
+	NextToken          *string             `aws:"NextToken"`
+}
+
+// DescribeSecurityGroupsRequest is the DescribeSecurityGroupsRequest shape.
+type DescribeSecurityGroupsRequest struct {
+	Filters    []Filter `aws:"Filters"`
+	GroupIds   []string `aws:"GroupIds"`
+	GroupNames []string `aws:"GroupNames"`
+	DryRun     *bool    `aws:"DryRun"`
+	NextToken  *string  `aws:"NextToken"`
+	MaxResults *int32   `aws:"MaxResults"`
+}
+
+// DescribeSecurityGroupsResult is the DescribeSecurityGroupsResult shape.
+type DescribeSecurityGroupsResult struct {
+	SecurityGroups []SecurityGroup `aws:"SecurityGroups"`
+	NextToken      *string         `aws:"NextToken"`
+}
+
+// DescribeSnapshotsRequest is the DescribeSnapshotsRequest shape.
+type DescribeSnapshotsRequest struct {
+	Filters             []Filter `aws:"Filters"`
+	MaxResults          *int32   `aws:"MaxResults"`
+	NextToken           *string  `aws:"NextToken"`
+	OwnerIds            []string `aws:"OwnerIds"`
+	RestorableByUserIds []string `aws:"RestorableByUserIds"`
+	SnapshotIds         []string `aws:"SnapshotIds"`
+	DryRun              *bool    `aws:"DryRun"`
+}
+
+// DescribeSnapshotsResult is the DescribeSnapshotsResult shape.
+type DescribeSnapshotsResult struct {
+	Snapshots []Snapshot `aws:"Snapshots"`
+	NextToken *string    `aws:"NextToken"`
+}
+
+// DescribeSubnetsRequest is the DescribeSubnetsRequest shape.
+type DescribeSubnetsRequest struct {
+	Filters    []Filter `aws:"Filters"`
+	SubnetIds  []string `aws:"SubnetIds"`
+	DryRun     *bool    `aws:"DryRun"`
+	NextToken  *string  `aws:"NextToken"`
+	MaxResults *int32   `aws:"MaxResults"`
+}
+
+// DescribeSubnetsResult is the DescribeSubnetsResult shape.
+type DescribeSubnetsResult struct {
+	Subnets   []Subnet `aws:"Subnets"`
+	NextToken *string  `aws:"NextToken"`
+}
+
+// DescribeTagsRequest is the DescribeTagsRequest shape.
+type DescribeTagsRequest struct {
+	DryRun     *bool    `aws:"DryRun"`
+	Filters    []Filter `aws:"Filters"`
+	MaxResults *int32   `aws:"MaxResults"`
+	NextToken  *string  `aws:"NextToken"`
+}
+
+// DescribeTagsResult is the DescribeTagsResult shape.
+type DescribeTagsResult struct {
+	NextToken *string          `aws:"NextToken"`
+	Tags      []TagDescription `aws:"Tags"`
+}
+
+// DescribeVolumesRequest is the DescribeVolumesRequest shape.
+type DescribeVolumesRequest struct {
+	Filters    []Filter `aws:"Filters"`
+	VolumeIds  []string `aws:"VolumeIds"`
+	DryRun     *bool    `aws:"DryRun"`
+	MaxResults *int32   `aws:"MaxResults"`
+	NextToken  *string  `aws:"NextToken"`
+}
+
+// DescribeVolumesResult is the DescribeVolumesResult shape.
+type DescribeVolumesResult struct {
+	Volumes   []Volume `aws:"Volumes"`
+	NextToken *string  `aws:"NextToken"`
+}
+
+// DescribeVpcAttributeRequest is the DescribeVpcAttributeRequest shape.
+type DescribeVpcAttributeRequest struct {
+	Attribute *string `aws:"Attribute"`
+	VpcId     *string `aws:"VpcId"`
+	DryRun    *bool   `aws:"DryRun"`
+}
+
+// DescribeVpcAttributeResult is the DescribeVpcAttributeResult shape.
+type DescribeVpcAttributeResult struct {
+	VpcId                            *string                `aws:"VpcId"`
+	EnableDnsHostnames               *AttributeBooleanValue `aws:"EnableDnsHostnames"`
+	EnableDnsSupport                 *AttributeBooleanValue `aws:"EnableDnsSupport"`
+	EnableNetworkAddressUsageMetrics *AttributeBooleanValue `aws:"EnableNetworkAddressUsageMetrics"`
+}
+
+// DescribeVpcEndpointServicesRequest is the DescribeVpcEndpointServicesRequest shape.
+type DescribeVpcEndpointServicesRequest struct {
+	DryRun       *bool    `aws:"DryRun"`
+	ServiceNames []string `aws:"ServiceNames"`
+	Filters      []Filter `aws:"Filters"`
+	MaxResults   *int32   `aws:"MaxResults"`
+	NextToken    *string  `aws:"NextToken"`
+}
+
+// DescribeVpcEndpointServicesResult is the DescribeVpcEndpointServicesResult shape.
+type DescribeVpcEndpointServicesResult struct {
+	ServiceNames   []string        `aws:"ServiceNames"`
+	ServiceDetails []ServiceDetail `aws:"ServiceDetails"`
+	NextToken      *string         `aws:"NextToken"`
+}
+
+// DescribeVpcEndpointsRequest is the DescribeVpcEndpointsRequest shape.
+type DescribeVpcEndpointsRequest struct {
+	DryRun         *bool    `aws:"DryRun"`
+	VpcEndpointIds []string `aws:"VpcEndpointIds"`
+	Filters        []Filter `aws:"Filters"`
+	MaxResults     *int32   `aws:"MaxResults"`
+	NextToken      *string  `aws:"NextToken"`
+}
+
+// DescribeVpcEndpointsResult is the DescribeVpcEndpointsResult shape.
+type DescribeVpcEndpointsResult struct {
+	VpcEndpoints []VpcEndpoint `aws:"VpcEndpoints"`
+	NextToken    *string       `aws:"NextToken"`
+}
+
+// DescribeVpcsRequest is the DescribeVpcsRequest shape.
+type DescribeVpcsRequest struct {
+	Filters    []Filter `aws:"Filters"`
+	VpcIds     []string `aws:"VpcIds"`
+	DryRun     *bool    `aws:"DryRun"`
+	NextToken  *string  `aws:"NextToken"`
+	MaxResults *int32   `aws:"MaxResults"`
+}
+
+// DescribeVpcsResult is the DescribeVpcsResult shape.
+type DescribeVpcsResult struct {
+	Vpcs      []Vpc   `aws:"Vpcs"`
+	NextToken *string `aws:"NextToken"`
+}
+
+// DetachInternetGatewayRequest is the DetachInternetGatewayRequest shape.
+type DetachInternetGatewayRequest struct {
+	DryRun            *bool   `aws:"DryRun"`
+	InternetGatewayId *string `aws:"InternetGatewayId"`
+	VpcId             *string `aws:"VpcId"`
+}
+
+// DetachNetworkInterfaceRequest is the DetachNetworkInterfaceRequest shape.
+type DetachNetworkInterfaceRequest struct {
+	AttachmentId *string `aws:"AttachmentId"`
+	DryRun       *bool   `aws:"DryRun"`
+	Force        *bool   `aws:"Force"`
+}
+
+// DetachVolumeRequest is the DetachVolumeRequest shape.
+type DetachVolumeRequest struct {
+	Device     *string `aws:"Device"`
+	Force      *bool   `aws:"Force"`
+	InstanceId *string `aws:"InstanceId"`
+	VolumeId   *string `aws:"VolumeId"`
+	DryRun     *bool   `aws:"DryRun"`
+}
+
+// DisassociateAddressRequest is the DisassociateAddressRequest shape.
+type DisassociateAddressRequest struct {
+	AssociationId *string `aws:"AssociationId"`
+	PublicIp      *string `aws:"PublicIp"`
+	DryRun        *bool   `aws:"DryRun"`
+}
+
+// DisassociateRouteTableRequest is the DisassociateRouteTableRequest shape.
+type DisassociateRouteTableRequest struct {
+	AssociationId *string `aws:"AssociationId"`
+	DryRun        *bool   `aws:"DryRun"`
+}
+
+// DisassociateVpcCidrBlockRequest is the DisassociateVpcCidrBlockRequest shape.
+type DisassociateVpcCidrBlockRequest struct {
+	AssociationId *string `aws:"AssociationId"`
+}
+
+// DisassociateVpcCidrBlockResult is the DisassociateVpcCidrBlockResult shape.
+type DisassociateVpcCidrBlockResult struct {
+	Ipv6CidrBlockAssociation *VpcIpv6CidrBlockAssociation `aws:"Ipv6CidrBlockAssociation"`
+	CidrBlockAssociation     *VpcCidrBlockAssociation     `aws:"CidrBlockAssociation"`
+	VpcId                    *string                      `aws:"VpcId"`
+}
+
+// DiskInfo is the DiskInfo shape.
+type DiskInfo struct {
+	SizeInGB *int64  `aws:"SizeInGB"`
+	Count    *int32  `aws:"Count"`
+	Type     *string `aws:"Type"`
+}
+
+// DnsEntry is the DnsEntry shape.
+type DnsEntry struct {
+	DnsName      *string `aws:"DnsName"`
+	HostedZoneId *string `aws:"HostedZoneId"`
+}
+
+// DnsOptions is the DnsOptions shape.
+type DnsOptions struct {
+	DnsRecordIpType                          *string `aws:"DnsRecordIpType"`
+	PrivateDnsOnlyForInboundResolverEndpoint *bool   `aws:"PrivateDnsOnlyForInboundResolverEndpoint"`
+}
+
+// DnsOptionsSpecification is the DnsOptionsSpecification shape.
+type DnsOptionsSpecification struct {
+	DnsRecordIpType                          *string `aws:"DnsRecordIpType"`
+	PrivateDnsOnlyForInboundResolverEndpoint *bool   `aws:"PrivateDnsOnlyForInboundResolverEndpoint"`
+}
+
+// EbsBlockDevice is the EbsBlockDevice shape.
+type EbsBlockDevice struct {
+	DeleteOnTermination *bool   `aws:"DeleteOnTermination"`
+	Iops                *int32  `aws:"Iops"`
+	SnapshotId          *string `aws:"SnapshotId"`
+	VolumeSize          *int32  `aws:"VolumeSize"`
+	VolumeType          *string `aws:"VolumeType"`
+	KmsKeyId            *string `aws:"KmsKeyId"`
+	Throughput          *int32  `aws:"Throughput"`
+	OutpostArn          *string `aws:"OutpostArn"`
+	Encrypted           *bool   `aws:"Encrypted"`
+}
+
+// EbsInfo is the EbsInfo shape.
+type EbsInfo struct {
+	EbsOptimizedSupport *string           `aws:"EbsOptimizedSupport"`
+	EncryptionSupport   *string           `aws:"EncryptionSupport"`
+	EbsOptimizedInfo    *EbsOptimizedInfo `aws:"EbsOptimizedInfo"`
+	NvmeSupport         *string           `aws:"NvmeSupport"`
+}
+
+// EbsInstanceBlockDevice is the EbsInstanceBlockDevice shape.
+type EbsInstanceBlockDevice struct {
+	AttachTime          *time.Time `aws:"AttachTime"`
+	DeleteOnTermination *bool      `aws:"DeleteOnTermination"`
+	Status              *string    `aws:"Status"`
+	VolumeId            *string    `aws:"VolumeId"`
+	AssociatedResource  *string    `aws:"AssociatedResource"`
+	VolumeOwnerId       *string    `aws:"VolumeOwnerId"`
+}
+
+// EbsInstanceBlockDeviceSpecification is the EbsInstanceBlockDeviceSpecification shape.
+type EbsInstanceBlockDeviceSpecification struct {
+	DeleteOnTermination *bool   `aws:"DeleteOnTermination"`
+	VolumeId            *string `aws:"VolumeId"`
+}
+
+// EbsOptimizedInfo is the EbsOptimizedInfo shape.
+type EbsOptimizedInfo struct {
+	BaselineBandwidthInMbps  *int32   `aws:"BaselineBandwidthInMbps"`
+	BaselineThroughputInMBps *float64 `aws:"BaselineThroughputInMBps"`
+	BaselineIops             *int32   `aws:"BaselineIops"`
+	MaximumBandwidthInMbps   *int32   `aws:"MaximumBandwidthInMbps"`
+	MaximumThroughputInMBps  *float64 `aws:"MaximumThroughputInMBps"`
+	MaximumIops              *int32   `aws:"MaximumIops"`
+}
+
+// EfaInfo is the EfaInfo shape.
+type EfaInfo struct {
+	MaximumEfaInterfaces *int32 `aws:"MaximumEfaInterfaces"`
+}
+
+// ElasticGpuAssociation is the ElasticGpuAssociation shape.
+type ElasticGpuAssociation struct {
+	ElasticGpuId               *string `aws:"ElasticGpuId"`
+	ElasticGpuAssociationId    *string `aws:"ElasticGpuAssociationId"`
+	ElasticGpuAssociationState *string `aws:"ElasticGpuAssociationState"`
+	ElasticGpuAssociationTime  *string `aws:"ElasticGpuAssociationTime"`
+}
+
+// ElasticGpuSpecification is the ElasticGpuSpecification shape.
+type ElasticGpuSpecification struct {
+	Type *string `aws:"Type"`
+}
+
+// ElasticInferenceAccelerator is the ElasticInferenceAccelerator shape.
+type ElasticInferenceAccelerator struct {
+	Type  *string `aws:"Type"`
+	Count *int32  `aws:"Count"`
+}
+
+// ElasticInferenceAcceleratorAssociation is the ElasticInferenceAcceleratorAssociation shape.
+type ElasticInferenceAcceleratorAssociation struct {
+	ElasticInferenceAcceleratorArn              *string    `aws:"ElasticInferenceAcceleratorArn"`
+	ElasticInferenceAcceleratorAssociationId    *string    `aws:"ElasticInferenceAcceleratorAssociationId"`
+	ElasticInferenceAcceleratorAssociationState *string    `aws:"ElasticInferenceAcceleratorAssociationState"`
+	ElasticInferenceAcceleratorAssociationTime  *time.Time `aws:"ElasticInferenceAcceleratorAssociationTime"`
+}
+
+// EnaSrdSpecification is the EnaSrdSpecification shape.
+type EnaSrdSpecification struct {
+	EnaSrdEnabled          *bool                   `aws:"EnaSrdEnabled"`
+	EnaSrdUdpSpecification *EnaSrdUdpSpecification `aws:"EnaSrdUdpSpecification"`
+}
+
+// EnaSrdSpecificationRequest is the EnaSrdSpecificationRequest shape.
+type EnaSrdSpecificationRequest struct {
+	EnaSrdEnabled          *bool                          `aws:"EnaSrdEnabled"`
+	EnaSrdUdpSpecification *EnaSrdUdpSpecificationRequest `aws:"EnaSrdUdpSpecification"`
+}
+
+// EnaSrdUdpSpecification is the EnaSrdUdpSpecification shape.
+type EnaSrdUdpSpecification struct {
+	EnaSrdUdpEnabled *bool `aws:"EnaSrdUdpEnabled"`
+}
+
+// EnaSrdUdpSpecificationRequest is the EnaSrdUdpSpecificationRequest shape.
+type EnaSrdUdpSpecificationRequest struct {
+	EnaSrdUdpEnabled *bool `aws:"EnaSrdUdpEnabled"`
+}
+
+// EnclaveOptions is the EnclaveOptions shape.
+type EnclaveOptions struct {
+	Enabled *bool `aws:"Enabled"`
+}
+
+// EnclaveOptionsRequest is the EnclaveOptionsRequest shape.
+type EnclaveOptionsRequest struct {
+	Enabled *bool `aws:"Enabled"`
+}
+
 // Filter is the Filter shape.
 type Filter struct {
 	Name   *string  `aws:"Name"`
 	Values []string `aws:"Values"`
+}
+
+// FpgaDeviceInfo is the FpgaDeviceInfo shape.
+type FpgaDeviceInfo struct {
+	Name         *string               `aws:"Name"`
+	Manufacturer *string               `aws:"Manufacturer"`
+	Count        *int32                `aws:"Count"`
+	MemoryInfo   *FpgaDeviceMemoryInfo `aws:"MemoryInfo"`
+}
+
+// FpgaDeviceMemoryInfo is the FpgaDeviceMemoryInfo shape.
+type FpgaDeviceMemoryInfo struct {
+	SizeInMiB *int32 `aws:"SizeInMiB"`
+}
+
+// FpgaInfo is the FpgaInfo shape.
+type FpgaInfo struct {
+	Fpgas                []FpgaDeviceInfo `aws:"Fpgas"`
+	TotalFpgaMemoryInMiB *int32           `aws:"TotalFpgaMemoryInMiB"`
+}
+
+// GetConsoleOutputRequest is the GetConsoleOutputRequest shape.
+type GetConsoleOutputRequest struct {
+	InstanceId *string `aws:"InstanceId"`
+	DryRun     *bool   `aws:"DryRun"`
+	Latest     *bool   `aws:"Latest"`
+}
+
+// GetConsoleOutputResult is the GetConsoleOutputResult shape.
+type GetConsoleOutputResult struct {
+	InstanceId *string    `aws:"InstanceId"`
+	Output     *string    `aws:"Output"`
+	Timestamp  *time.Time `aws:"Timestamp"`
+}
+
+// GetManagedPrefixListEntriesRequest is the GetManagedPrefixListEntriesRequest shape.
+type GetManagedPrefixListEntriesRequest struct {
+	DryRun        *bool   `aws:"DryRun"`
+	PrefixListId  *string `aws:"PrefixListId"`
+	TargetVersion *int64  `aws:"TargetVersion"`
+	MaxResults    *int32  `aws:"MaxResults"`
+	NextToken     *string `aws:"NextToken"`
+}
+
+// GetManagedPrefixListEntriesResult is the GetManagedPrefixListEntriesResult shape.
+type GetManagedPrefixListEntriesResult struct {
+	Entries   []PrefixListEntry `aws:"Entries"`
+	NextToken *string           `aws:"NextToken"`
+}
+
+// GpuDeviceInfo is the GpuDeviceInfo shape.
+type GpuDeviceInfo struct {
+	Name         *string              `aws:"Name"`
+	Manufacturer *string              `aws:"Manufacturer"`
+	Count        *int32               `aws:"Count"`
+	MemoryInfo   *GpuDeviceMemoryInfo `aws:"MemoryInfo"`
+}
+
+// GpuDeviceMemoryInfo is the GpuDeviceMemoryInfo shape.
+type GpuDeviceMemoryInfo struct {
+	SizeInMiB *int32 `aws:"SizeInMiB"`
+}
+
+// GpuInfo is the GpuInfo shape.
+type GpuInfo struct {
+	Gpus                []GpuDeviceInfo `aws:"Gpus"`
+	TotalGpuMemoryInMiB *int32          `aws:"TotalGpuMemoryInMiB"`
+}
+
+// GroupIdentifier is the GroupIdentifier shape.
+type GroupIdentifier struct {
+	GroupName *string `aws:"GroupName"`
+	GroupId   *string `aws:"GroupId"`
+}
+
+// HibernationOptions is the HibernationOptions shape.
+type HibernationOptions struct {
+	Configured *bool `aws:"Configured"`
+}
+
+// HibernationOptionsRequest is the HibernationOptionsRequest shape.
+type HibernationOptionsRequest struct {
+	Configured *bool `aws:"Configured"`
+}
+
+// IamInstanceProfile is the IamInstanceProfile shape.
+type IamInstanceProfile struct {
+	Arn *string `aws:"Arn"`
+	Id  *string `aws:"Id"`
+}
+
+// IamInstanceProfileSpecification is the IamInstanceProfileSpecification shape.
+type IamInstanceProfileSpecification struct {
+	Arn  *string `aws:"Arn"`
+	Name *string `aws:"Name"`
+}
+
+// IcmpTypeCode is the IcmpTypeCode shape.
+type IcmpTypeCode struct {
+	Code *int32 `aws:"Code"`
+	Type *int32 `aws:"Type"`
+}
+
+// Image is the Image shape.
+type Image struct {
+	Architecture             *string              `aws:"Architecture"`
+	CreationDate             *string              `aws:"CreationDate"`
+	ImageId                  *string              `aws:"ImageId"`
+	ImageLocation            *string              `aws:"ImageLocation"`
+	ImageType                *string              `aws:"ImageType"`
+	Public                   *bool                `aws:"Public"`
+	KernelId                 *string              `aws:"KernelId"`
+	OwnerId                  *string              `aws:"OwnerId"`
+	Platform                 *string              `aws:"Platform"`
+	PlatformDetails          *string              `aws:"PlatformDetails"`
+	UsageOperation           *string              `aws:"UsageOperation"`
+	ProductCodes             []ProductCode        `aws:"ProductCodes"`
+	RamdiskId                *string              `aws:"RamdiskId"`
+	State                    *string              `aws:"State"`
+	BlockDeviceMappings      []BlockDeviceMapping `aws:"BlockDeviceMappings"`
+	Description              *string              `aws:"Description"`
+	EnaSupport               *bool                `aws:"EnaSupport"`
+	Hypervisor               *string              `aws:"Hypervisor"`
+	ImageOwnerAlias          *string              `aws:"ImageOwnerAlias"`
+	Name                     *string              `aws:"Name"`
+	RootDeviceName           *string              `aws:"RootDeviceName"`
+	RootDeviceType           *string              `aws:"RootDeviceType"`
+	SriovNetSupport          *string              `aws:"SriovNetSupport"`
+	StateReason              *StateReason         `aws:"StateReason"`
+	Tags                     []Tag                `aws:"Tags"`
+	VirtualizationType       *string              `aws:"VirtualizationType"`
+	BootMode                 *string              `aws:"BootMode"`
+	TpmSupport               *string              `aws:"TpmSupport"`
+	DeprecationTime          *string              `aws:"DeprecationTime"`
+	ImdsSupport              *string              `aws:"ImdsSupport"`
+	SourceInstanceId         *string              `aws:"SourceInstanceId"`
+	DeregistrationProtection *string              `aws:"DeregistrationProtection"`
+	LastLaunchedTime         *string              `aws:"LastLaunchedTime"`
+}
+
+// ImportKeyPairRequest is the ImportKeyPairRequest shape.
+type ImportKeyPairRequest struct {
+	DryRun            *bool              `aws:"DryRun"`
+	KeyName           *string            `aws:"KeyName"`
+	PublicKeyMaterial []byte             `aws:"PublicKeyMaterial"`
+	TagSpecifications []TagSpecification `aws:"TagSpecifications"`
+}
+
+// ImportKeyPairResult is the ImportKeyPairResult shape.
+type ImportKeyPairResult struct {
+	KeyFingerprint *string `aws:"KeyFingerprint"`
+	KeyName        *string `aws:"KeyName"`
+	KeyPairId      *string `aws:"KeyPairId"`
+	Tags           []Tag   `aws:"Tags"`
+}
+
+// InferenceAcceleratorInfo is the InferenceAcceleratorInfo shape.
+type InferenceAcceleratorInfo struct {
+	Accelerators              []InferenceDeviceInfo `aws:"Accelerators"`
+	TotalInferenceMemoryInMiB *int32                `aws:"TotalInferenceMemoryInMiB"`
+}
+
+// InferenceDeviceInfo is the InferenceDeviceInfo shape.
+type InferenceDeviceInfo struct {
+	Count        *int32                     `aws:"Count"`
+	Name         *string                    `aws:"Name"`
+	Manufacturer *string                    `aws:"Manufacturer"`
+	MemoryInfo   *InferenceDeviceMemoryInfo `aws:"MemoryInfo"`
+}
+
+// InferenceDeviceMemoryInfo is the InferenceDeviceMemoryInfo shape.
+type InferenceDeviceMemoryInfo struct {
+	SizeInMiB *int32 `aws:"SizeInMiB"`
+}
+
+// Instance is the Instance shape.
+type Instance struct {
+	AmiLaunchIndex                          *int32                                    `aws:"AmiLaunchIndex"`
+	ImageId                                 *string                                   `aws:"ImageId"`
+	InstanceId                              *string                                   `aws:"InstanceId"`
+	InstanceType                            *string                                   `aws:"InstanceType"`
+	KernelId                                *string                                   `aws:"KernelId"`
+	KeyName                                 *string                                   `aws:"KeyName"`
+	LaunchTime                              *time.Time                                `aws:"LaunchTime"`
+	Monitoring                              *Monitoring                               `aws:"Monitoring"`
+	Placement                               *Placement                                `aws:"Placement"`
+	Platform                                *string                                   `aws:"Platform"`
+	PrivateDnsName                          *string                                   `aws:"PrivateDnsName"`
+	PrivateIpAddress                        *string                                   `aws:"PrivateIpAddress"`
+	ProductCodes                            []ProductCode                             `aws:"ProductCodes"`
+	PublicDnsName                           *string                                   `aws:"PublicDnsName"`
+	PublicIpAddress                         *string                                   `aws:"PublicIpAddress"`
+	RamdiskId                               *string                                   `aws:"RamdiskId"`
+	State                                   *InstanceState                            `aws:"State"`
+	StateTransitionReason                   *string                                   `aws:"StateTransitionReason"`
+	SubnetId                                *string                                   `aws:"SubnetId"`
+	VpcId                                   *string                                   `aws:"VpcId"`
+	Architecture                            *string                                   `aws:"Architecture"`
+	BlockDeviceMappings                     []InstanceBlockDeviceMapping              `aws:"BlockDeviceMappings"`
+	ClientToken                             *string                                   `aws:"ClientToken"`
+	EbsOptimized                            *bool                                     `aws:"EbsOptimized"`
+	EnaSupport                              *bool                                     `aws:"EnaSupport"`
+	Hypervisor                              *string                                   `aws:"Hypervisor"`
+	IamInstanceProfile                      *IamInstanceProfile                       `aws:"IamInstanceProfile"`
+	InstanceLifecycle                       *string                                   `aws:"InstanceLifecycle"`
+	ElasticGpuAssociations                  []ElasticGpuAssociation                   `aws:"ElasticGpuAssociations"`
+	ElasticInferenceAcceleratorAssociations []ElasticInferenceAcceleratorAssociation  `aws:"ElasticInferenceAcceleratorAssociations"`
+	NetworkInterfaces                       []InstanceNetworkInterface                `aws:"NetworkInterfaces"`
+	OutpostArn                              *string                                   `aws:"OutpostArn"`
+	RootDeviceName                          *string                                   `aws:"RootDeviceName"`
+	RootDeviceType                          *string                                   `aws:"RootDeviceType"`
+	SecurityGroups                          []GroupIdentifier                         `aws:"SecurityGroups"`
+	SourceDestCheck                         *bool                                     `aws:"SourceDestCheck"`
+	SpotInstanceRequestId                   *string                                   `aws:"SpotInstanceRequestId"`
+	SriovNetSupport                         *string                                   `aws:"SriovNetSupport"`
+	StateReason                             *StateReason                              `aws:"StateReason"`
+	Tags                                    []Tag                                     `aws:"Tags"`
+	VirtualizationType                      *string                                   `aws:"VirtualizationType"`
+	CpuOptions                              *CpuOptions                               `aws:"CpuOptions"`
+	CapacityReservationId                   *string                                   `aws:"CapacityReservationId"`
+	CapacityReservationSpecification        *CapacityReservationSpecificationResponse `aws:"CapacityReservationSpecification"`
+	HibernationOptions                      *HibernationOptions                       `aws:"HibernationOptions"`
+	Licenses                                []LicenseConfiguration                    `aws:"Licenses"`
+	MetadataOptions                         *InstanceMetadataOptionsResponse          `aws:"MetadataOptions"`
+	EnclaveOptions                          *EnclaveOptions                           `aws:"EnclaveOptions"`
+	BootMode                                *string                                   `aws:"BootMode"`
+	PlatformDetails                         *string                                   `aws:"PlatformDetails"`
+	UsageOperation                          *string                                   `aws:"UsageOperation"`
+	UsageOperationUpdateTime                *time.Time                                `aws:"UsageOperationUpdateTime"`
+	PrivateDnsNameOptions                   *PrivateDnsNameOptionsResponse            `aws:"PrivateDnsNameOptions"`
+	Ipv6Address                             *string                                   `aws:"Ipv6Address"`
+	TpmSupport                              *string                                   `aws:"TpmSupport"`
+	MaintenanceOptions                      *InstanceMaintenanceOptions               `aws:"MaintenanceOptions"`
+	CurrentInstanceBootMode                 *string                                   `aws:"CurrentInstanceBootMode"`
+}
+
+// InstanceAttachmentEnaSrdSpecification is the InstanceAttachmentEnaSrdSpecification shape.
+type InstanceAttachmentEnaSrdSpecification struct {
+	EnaSrdEnabled          *bool                                     `aws:"EnaSrdEnabled"`
+	EnaSrdUdpSpecification *InstanceAttachmentEnaSrdUdpSpecification `aws:"EnaSrdUdpSpecification"`
+}
+
+// InstanceAttachmentEnaSrdUdpSpecification is the InstanceAttachmentEnaSrdUdpSpecification shape.
+type InstanceAttachmentEnaSrdUdpSpecification struct {
+	EnaSrdUdpEnabled *bool `aws:"EnaSrdUdpEnabled"`
+}
+
+// InstanceAttribute is the InstanceAttribute shape.
+type InstanceAttribute struct {
+	Groups                            []GroupIdentifier            `aws:"Groups"`
+	BlockDeviceMappings               []InstanceBlockDeviceMapping `aws:"BlockDeviceMappings"`
+	DisableApiTermination             *AttributeBooleanValue       `aws:"DisableApiTermination"`
+	EnaSupport                        *AttributeBooleanValue       `aws:"EnaSupport"`
+	EnclaveOptions                    *EnclaveOptions              `aws:"EnclaveOptions"`
+	EbsOptimized                      *AttributeBooleanValue       `aws:"EbsOptimized"`
+	InstanceId                        *string                      `aws:"InstanceId"`
+	InstanceInitiatedShutdownBehavior *AttributeValue              `aws:"InstanceInitiatedShutdownBehavior"`
+	InstanceType                      *AttributeValue              `aws:"InstanceType"`
+	KernelId                          *AttributeValue              `aws:"KernelId"`
+	ProductCodes                      []ProductCode                `aws:"ProductCodes"`
+	RamdiskId                         *AttributeValue              `aws:"RamdiskId"`
+	RootDeviceName                    *AttributeValue              `aws:"RootDeviceName"`
+	SourceDestCheck                   *AttributeBooleanValue       `aws:"SourceDestCheck"`
+	SriovNetSupport                   *AttributeValue              `aws:"SriovNetSupport"`
+	UserData                          *AttributeValue              `aws:"UserData"`
+	DisableApiStop                    *AttributeBooleanValue       `aws:"DisableApiStop"`
+}
+
+// InstanceBlockDeviceMapping is the InstanceBlockDeviceMapping shape.
+type InstanceBlockDeviceMapping struct {
+	DeviceName *string                 `aws:"DeviceName"`
+	Ebs        *EbsInstanceBlockDevice `aws:"Ebs"`
+}
+
+// InstanceBlockDeviceMappingSpecification is the InstanceBlockDeviceMappingSpecification shape.
+type InstanceBlockDeviceMappingSpecification struct {
+	DeviceName  *string                              `aws:"DeviceName"`
+	Ebs         *EbsInstanceBlockDeviceSpecification `aws:"Ebs"`
+	NoDevice    *string                              `aws:"NoDevice"`
+	VirtualName *string                              `aws:"VirtualName"`
+}
+
+// InstanceIpv4Prefix is the InstanceIpv4Prefix shape.
+type InstanceIpv4Prefix struct {
+	Ipv4Prefix *string `aws:"Ipv4Prefix"`
+}
+
+// InstanceIpv6Address is the InstanceIpv6Address shape.
+type InstanceIpv6Address struct {
+	Ipv6Address   *string `aws:"Ipv6Address"`
+	IsPrimaryIpv6 *bool   `aws:"IsPrimaryIpv6"`
+}
+
+// InstanceIpv6Prefix is the InstanceIpv6Prefix shape.
+type InstanceIpv6Prefix struct {
+	Ipv6Prefix *string `aws:"Ipv6Prefix"`
+}
+
+// InstanceMaintenanceOptions is the InstanceMaintenanceOptions shape.
+type InstanceMaintenanceOptions struct {
+	AutoRecovery *string `aws:"AutoRecovery"`
+}
+
+// InstanceMaintenanceOptionsRequest is the InstanceMaintenanceOptionsRequest shape.
+type InstanceMaintenanceOptionsRequest struct {
+	AutoRecovery *string `aws:"AutoRecovery"`
+}
+
+// InstanceMarketOptionsRequest is the InstanceMarketOptionsRequest shape.
+type InstanceMarketOptionsRequest struct {
+	MarketType  *string            `aws:"MarketType"`
+	SpotOptions *SpotMarketOptions `aws:"SpotOptions"`
+}
+
+// InstanceMetadataOptionsRequest is the InstanceMetadataOptionsRequest shape.
+type InstanceMetadataOptionsRequest struct {
+	HttpTokens              *string `aws:"HttpTokens"`
+	HttpPutResponseHopLimit *int32  `aws:"HttpPutResponseHopLimit"`
+	HttpEndpoint            *string `aws:"HttpEndpoint"`
+	HttpProtocolIpv6        *string `aws:"HttpProtocolIpv6"`
+	InstanceMetadataTags    *string `aws:"InstanceMetadataTags"`
+}
+
+// InstanceMetadataOptionsResponse is the InstanceMetadataOptionsResponse shape.
+type InstanceMetadataOptionsResponse struct {
+	State                   *string `aws:"State"`
+	HttpTokens              *string `aws:"HttpTokens"`
+	HttpPutResponseHopLimit *int32  `aws:"HttpPutResponseHopLimit"`
+	HttpEndpoint            *string `aws:"HttpEndpoint"`
+	HttpProtocolIpv6        *string `aws:"HttpProtocolIpv6"`
+	InstanceMetadataTags    *string `aws:"InstanceMetadataTags"`
+}
+
+// InstanceNetworkInterface is the InstanceNetworkInterface shape.
+type InstanceNetworkInterface struct {
+	Association                     *InstanceNetworkInterfaceAssociation     `aws:"Association"`
+	Attachment                      *InstanceNetworkInterfaceAttachment      `aws:"Attachment"`
+	Description                     *string                                  `aws:"Description"`
+	Groups                          []GroupIdentifier                        `aws:"Groups"`
+	Ipv6Addresses                   []InstanceIpv6Address                    `aws:"Ipv6Addresses"`
+	MacAddress                      *string                                  `aws:"MacAddress"`
+	NetworkInterfaceId              *string                                  `aws:"NetworkInterfaceId"`
+	OwnerId                         *string                                  `aws:"OwnerId"`
+	PrivateDnsName                  *string                                  `aws:"PrivateDnsName"`
+	PrivateIpAddress                *string                                  `aws:"PrivateIpAddress"`
+	PrivateIpAddresses              []InstancePrivateIpAddress               `aws:"PrivateIpAddresses"`
+	SourceDestCheck                 *bool                                    `aws:"SourceDestCheck"`
+	Status                          *string                                  `aws:"Status"`
+	SubnetId                        *string                                  `aws:"SubnetId"`
+	VpcId                           *string                                  `aws:"VpcId"`
+	InterfaceType                   *string                                  `aws:"InterfaceType"`
+	Ipv4Prefixes                    []InstanceIpv4Prefix                     `aws:"Ipv4Prefixes"`
+	Ipv6Prefixes                    []InstanceIpv6Prefix                     `aws:"Ipv6Prefixes"`
+	ConnectionTrackingConfiguration *ConnectionTrackingSpecificationResponse `aws:"ConnectionTrackingConfiguration"`
+}
+
+// InstanceNetworkInterfaceAssociation is the InstanceNetworkInterfaceAssociation shape.
+type InstanceNetworkInterfaceAssociation struct {
+	CarrierIp       *string `aws:"CarrierIp"`
+	CustomerOwnedIp *string `aws:"CustomerOwnedIp"`
+	IpOwnerId       *string `aws:"IpOwnerId"`
+	PublicDnsName   *string `aws:"PublicDnsName"`
+	PublicIp        *string `aws:"PublicIp"`
+}
+
+// InstanceNetworkInterfaceAttachment is the InstanceNetworkInterfaceAttachment shape.
+type InstanceNetworkInterfaceAttachment struct {
+	AttachTime          *time.Time                             `aws:"AttachTime"`
+	AttachmentId        *string                                `aws:"AttachmentId"`
+	DeleteOnTermination *bool                                  `aws:"DeleteOnTermination"`
+	DeviceIndex         *int32                                 `aws:"DeviceIndex"`
+	Status              *string                                `aws:"Status"`
+	NetworkCardIndex    *int32                                 `aws:"NetworkCardIndex"`
+	EnaSrdSpecification *InstanceAttachmentEnaSrdSpecification `aws:"EnaSrdSpecification"`
+}
+
+// InstanceNetworkInterfaceSpecification is the InstanceNetworkInterfaceSpecification shape.
+type InstanceNetworkInterfaceSpecification struct {
+	AssociatePublicIpAddress        *bool                                   `aws:"AssociatePublicIpAddress"`
+	DeleteOnTermination             *bool                                   `aws:"DeleteOnTermination"`
+	Description                     *string                                 `aws:"Description"`
+	DeviceIndex                     *int32                                  `aws:"DeviceIndex"`
+	Groups                          []string                                `aws:"Groups"`
+	Ipv6AddressCount                *int32                                  `aws:"Ipv6AddressCount"`
+	Ipv6Addresses                   []InstanceIpv6Address                   `aws:"Ipv6Addresses"`
+	NetworkInterfaceId              *string                                 `aws:"NetworkInterfaceId"`
+	PrivateIpAddress                *string                                 `aws:"PrivateIpAddress"`
+	PrivateIpAddresses              []PrivateIpAddressSpecification         `aws:"PrivateIpAddresses"`
+	SecondaryPrivateIpAddressCount  *int32                                  `aws:"SecondaryPrivateIpAddressCount"`
+	SubnetId                        *string                                 `aws:"SubnetId"`
+	AssociateCarrierIpAddress       *bool                                   `aws:"AssociateCarrierIpAddress"`
+	InterfaceType                   *string                                 `aws:"InterfaceType"`
+	NetworkCardIndex                *int32                                  `aws:"NetworkCardIndex"`
+	Ipv4Prefixes                    []Ipv4PrefixSpecificationRequest        `aws:"Ipv4Prefixes"`
+	Ipv4PrefixCount                 *int32                                  `aws:"Ipv4PrefixCount"`
+	Ipv6Prefixes                    []Ipv6PrefixSpecificationRequest        `aws:"Ipv6Prefixes"`
+	Ipv6PrefixCount                 *int32                                  `aws:"Ipv6PrefixCount"`
+	PrimaryIpv6                     *bool                                   `aws:"PrimaryIpv6"`
+	EnaSrdSpecification             *EnaSrdSpecificationRequest             `aws:"EnaSrdSpecification"`
+	ConnectionTrackingSpecification *ConnectionTrackingSpecificationRequest `aws:"ConnectionTrackingSpecification"`
+}
+
+// InstancePrivateIpAddress is the InstancePrivateIpAddress shape.
+type InstancePrivateIpAddress struct {
+	Association      *InstanceNetworkInterfaceAssociation `aws:"Association"`
+	Primary          *bool                                `aws:"Primary"`
+	PrivateDnsName   *string                              `aws:"PrivateDnsName"`
+	PrivateIpAddress *string                              `aws:"PrivateIpAddress"`
+}
+
+// InstanceState is the InstanceState shape.
+type InstanceState struct {
+	Code *int32  `aws:"Code"`
+	Name *string `aws:"Name"`
+}
+
+// InstanceStateChange is the InstanceStateChange shape.
+type InstanceStateChange struct {
+	CurrentState  *InstanceState `aws:"CurrentState"`
+	InstanceId    *string        `aws:"InstanceId"`
+	PreviousState *InstanceState `aws:"PreviousState"`
+}
+
+// InstanceStatus is the InstanceStatus shape.
+type InstanceStatus struct {
+	AvailabilityZone *string                `aws:"AvailabilityZone"`
+	OutpostArn       *string                `aws:"OutpostArn"`
+	Events           []InstanceStatusEvent  `aws:"Events"`
+	InstanceId       *string                `aws:"InstanceId"`
+	InstanceState    *InstanceState         `aws:"InstanceState"`
+	InstanceStatus   *InstanceStatusSummary `aws:"InstanceStatus"`
+	SystemStatus     *InstanceStatusSummary `aws:"SystemStatus"`
+}
+
+// InstanceStatusDetails is the InstanceStatusDetails shape.
+type InstanceStatusDetails struct {
+	ImpairedSince *time.Time `aws:"ImpairedSince"`
+	Name          *string    `aws:"Name"`
+	Status        *string    `aws:"Status"`
+}
+
+// InstanceStatusEvent is the InstanceStatusEvent shape.
+type InstanceStatusEvent struct {
+	InstanceEventId   *string    `aws:"InstanceEventId"`
+	Code              *string    `aws:"Code"`
+	Description       *string    `aws:"Description"`
+	NotAfter          *time.Time `aws:"NotAfter"`
+	NotBefore         *time.Time `aws:"NotBefore"`
+	NotBeforeDeadline *time.Time `aws:"NotBeforeDeadline"`
+}
+
+// InstanceStatusSummary is the InstanceStatusSummary shape.
+type InstanceStatusSummary struct {
+	Details []InstanceStatusDetails `aws:"Details"`
+	Status  *string                 `aws:"Status"`
+}
+
+// InstanceStorageInfo is the InstanceStorageInfo shape.
+type InstanceStorageInfo struct {
+	TotalSizeInGB     *int64     `aws:"TotalSizeInGB"`
+	Disks             []DiskInfo `aws:"Disks"`
+	NvmeSupport       *string    `aws:"NvmeSupport"`
+	EncryptionSupport *string    `aws:"EncryptionSupport"`
+}
+
+// InstanceTypeInfo is the InstanceTypeInfo shape.
+type InstanceTypeInfo struct {
+	InstanceType                  *string                   `aws:"InstanceType"`
+	CurrentGeneration             *bool                     `aws:"CurrentGeneration"`
+	FreeTierEligible              *bool                     `aws:"FreeTierEligible"`
+	SupportedUsageClasses         []string                  `aws:"SupportedUsageClasses"`
+	SupportedRootDeviceTypes      []string                  `aws:"SupportedRootDeviceTypes"`
+	SupportedVirtualizationTypes  []string                  `aws:"SupportedVirtualizationTypes"`
+	BareMetal                     *bool                     `aws:"BareMetal"`
+	Hypervisor                    *string                   `aws:"Hypervisor"`
+	ProcessorInfo                 *ProcessorInfo            `aws:"ProcessorInfo"`
+	VCpuInfo                      *VCpuInfo                 `aws:"VCpuInfo"`
+	MemoryInfo                    *MemoryInfo               `aws:"MemoryInfo"`
+	InstanceStorageSupported      *bool                     `aws:"InstanceStorageSupported"`
+	InstanceStorageInfo           *InstanceStorageInfo      `aws:"InstanceStorageInfo"`
+	EbsInfo                       *EbsInfo                  `aws:"EbsInfo"`
+	NetworkInfo                   *NetworkInfo              `aws:"NetworkInfo"`
+	GpuInfo                       *GpuInfo                  `aws:"GpuInfo"`
+	FpgaInfo                      *FpgaInfo                 `aws:"FpgaInfo"`
+	PlacementGroupInfo            *PlacementGroupInfo       `aws:"PlacementGroupInfo"`
+	InferenceAcceleratorInfo      *InferenceAcceleratorInfo `aws:"InferenceAcceleratorInfo"`
+	HibernationSupported          *bool                     `aws:"HibernationSupported"`
+	BurstablePerformanceSupported *bool                     `aws:"BurstablePerformanceSupported"`
+	DedicatedHostsSupported       *bool                     `aws:"DedicatedHostsSupported"`
+	AutoRecoverySupported         *bool                     `aws:"AutoRecoverySupported"`
+	SupportedBootModes            []string                  `aws:"SupportedBootModes"`
+	NitroEnclavesSupport          *string                   `aws:"NitroEnclavesSupport"`
+	NitroTpmSupport               *string                   `aws:"NitroTpmSupport"`
+	NitroTpmInfo                  *NitroTpmInfo             `aws:"NitroTpmInfo"`
+	MediaAcceleratorInfo          *MediaAcceleratorInfo     `aws:"MediaAcceleratorInfo"`
+	NeuronInfo                    *NeuronInfo               `aws:"NeuronInfo"`
+	PhcSupport                    *string                   `aws:"PhcSupport"`
+}
+
+// InstanceTypeOffering is the InstanceTypeOffering shape.
+type InstanceTypeOffering struct {
+	InstanceType *string `aws:"InstanceType"`
+	LocationType *string `aws:"LocationType"`
+	Location     *string `aws:"Location"`
+}
+
+// InternetGateway is the InternetGateway shape.
+type InternetGateway struct {
+	Attachments       []InternetGatewayAttachment `aws:"Attachments"`
+	InternetGatewayId *string                     `aws:"InternetGatewayId"`
+	OwnerId           *string                     `aws:"OwnerId"`
+	Tags              []Tag                       `aws:"Tags"`
+}
+
+// InternetGatewayAttachment is the InternetGatewayAttachment shape.
+type InternetGatewayAttachment struct {
+	State *string `aws:"State"`
+	VpcId *string `aws:"VpcId"`
+}
+
+// IpPermission is the IpPermission shape.
+type IpPermission struct {
+	FromPort         *int32            `aws:"FromPort"`
+	IpProtocol       *string           `aws:"IpProtocol"`
+	IpRanges         []IpRange         `aws:"IpRanges"`
+	Ipv6Ranges       []Ipv6Range       `aws:"Ipv6Ranges"`
+	PrefixListIds    []PrefixListId    `aws:"PrefixListIds"`
+	ToPort           *int32            `aws:"ToPort"`
+	UserIdGroupPairs []UserIdGroupPair `aws:"UserIdGroupPairs"`
+}
+
+// IpRange is the IpRange shape.
+type IpRange struct {
+	CidrIp      *string `aws:"CidrIp"`
+	Description *string `aws:"Description"`
+}
+
+// Ipv4PrefixSpecification is the Ipv4PrefixSpecification shape.
+type Ipv4PrefixSpecification struct {
+	Ipv4Prefix *string `aws:"Ipv4Prefix"`
+}
+
+// Ipv4PrefixSpecificationRequest is the Ipv4PrefixSpecificationRequest shape.
+type Ipv4PrefixSpecificationRequest struct {
+	Ipv4Prefix *string `aws:"Ipv4Prefix"`
+}
+
+// Ipv6PrefixSpecification is the Ipv6PrefixSpecification shape.
+type Ipv6PrefixSpecification struct {
+	Ipv6Prefix *string `aws:"Ipv6Prefix"`
+}
+
+// Ipv6PrefixSpecificationRequest is the Ipv6PrefixSpecificationRequest shape.
+type Ipv6PrefixSpecificationRequest struct {
+	Ipv6Prefix *string `aws:"Ipv6Prefix"`
+}
+
+// Ipv6Range is the Ipv6Range shape.
+type Ipv6Range struct {
+	CidrIpv6    *string `aws:"CidrIpv6"`
+	Description *string `aws:"Description"`
+}
+
+// KeyPair is the KeyPair shape.
+type KeyPair struct {
+	KeyFingerprint *string `aws:"KeyFingerprint"`
+	KeyMaterial    *string `aws:"KeyMaterial"`
+	KeyName        *string `aws:"KeyName"`
+	KeyPairId      *string `aws:"KeyPairId"`
+	Tags           []Tag   `aws:"Tags"`
+}
+
+// KeyPairInfo is the KeyPairInfo shape.
+type KeyPairInfo struct {
+	KeyPairId      *string    `aws:"KeyPairId"`
+	KeyFingerprint *string    `aws:"KeyFingerprint"`
+	KeyName        *string    `aws:"KeyName"`
+	KeyType        *string    `aws:"KeyType"`
+	Tags           []Tag      `aws:"Tags"`
+	PublicKey      *string    `aws:"PublicKey"`
+	CreateTime     *time.Time `aws:"CreateTime"`
+}
+
+// LastError is the LastError shape.
+type LastError struct {
+	Message *string `aws:"Message"`
+	Code    *string `aws:"Code"`
+}
+
+// LaunchTemplateSpecification is the LaunchTemplateSpecification shape.
+type LaunchTemplateSpecification struct {
+	LaunchTemplateId   *string `aws:"LaunchTemplateId"`
+	LaunchTemplateName *string `aws:"LaunchTemplateName"`
+	Version            *string `aws:"Version"`
+}
+
+// LicenseConfiguration is the LicenseConfiguration shape.
+type LicenseConfiguration struct {
+	LicenseConfigurationArn *string `aws:"LicenseConfigurationArn"`
+}
+
+// LicenseConfigurationRequest is the LicenseConfigurationRequest shape.
+type LicenseConfigurationRequest struct {
+	LicenseConfigurationArn *string `aws:"LicenseConfigurationArn"`
+}
+
+// ManagedPrefixList is the ManagedPrefixList shape.
+type ManagedPrefixList struct {
+	PrefixListId   *string `aws:"PrefixListId"`
+	AddressFamily  *string `aws:"AddressFamily"`
+	State          *string `aws:"State"`
+	StateMessage   *string `aws:"StateMessage"`
+	PrefixListArn  *string `aws:"PrefixListArn"`
+	PrefixListName *string `aws:"PrefixListName"`
+	MaxEntries     *int32  `aws:"MaxEntries"`
+	Version        *int64  `aws:"Version"`
+	Tags           []Tag   `aws:"Tags"`
+	OwnerId        *string `aws:"OwnerId"`
+}
+
+// MediaAcceleratorInfo is the MediaAcceleratorInfo shape.
+type MediaAcceleratorInfo struct {
+	Accelerators          []MediaDeviceInfo `aws:"Accelerators"`
+	TotalMediaMemoryInMiB *int32            `aws:"TotalMediaMemoryInMiB"`
+}
+
+// MediaDeviceInfo is the MediaDeviceInfo shape.
+type MediaDeviceInfo struct {
+	Count        *int32                 `aws:"Count"`
+	Name         *string                `aws:"Name"`
+	Manufacturer *string                `aws:"Manufacturer"`
+	MemoryInfo   *MediaDeviceMemoryInfo `aws:"MemoryInfo"`
+}
+
+// MediaDeviceMemoryInfo is the MediaDeviceMemoryInfo shape.
+type MediaDeviceMemoryInfo struct {
+	SizeInMiB *int32 `aws:"SizeInMiB"`
+}
+
+// MemoryInfo is the MemoryInfo shape.
+type MemoryInfo struct {
+	SizeInMiB *int64 `aws:"SizeInMiB"`
+}
+
+// ModifyInstanceAttributeRequest is the ModifyInstanceAttributeRequest shape.
+type ModifyInstanceAttributeRequest struct {
+	SourceDestCheck                   *AttributeBooleanValue                    `aws:"SourceDestCheck"`
+	Attribute                         *string                                   `aws:"Attribute"`
+	BlockDeviceMappings               []InstanceBlockDeviceMappingSpecification `aws:"BlockDeviceMappings"`
+	DisableApiTermination             *AttributeBooleanValue                    `aws:"DisableApiTermination"`
+	DryRun                            *bool                                     `aws:"DryRun"`
+	EbsOptimized                      *AttributeBooleanValue                    `aws:"EbsOptimized"`
+	EnaSupport                        *AttributeBooleanValue                    `aws:"EnaSupport"`
+	Groups                            []string                                  `aws:"Groups"`
+	InstanceId                        *string                                   `aws:"InstanceId"`
+	InstanceInitiatedShutdownBehavior *AttributeValue                           `aws:"InstanceInitiatedShutdownBehavior"`
+	InstanceType                      *AttributeValue                           `aws:"InstanceType"`
+	Kernel                            *AttributeValue                           `aws:"Kernel"`
+	Ramdisk                           *AttributeValue                           `aws:"Ramdisk"`
+	SriovNetSupport                   *AttributeValue                           `aws:"SriovNetSupport"`
+	UserData                          *BlobAttributeValue                       `aws:"UserData"`
+	Value                             *string                                   `aws:"Value"`
+	DisableApiStop                    *AttributeBooleanValue                    `aws:"DisableApiStop"`
+}
+
+// ModifyNetworkInterfaceAttributeRequest is the ModifyNetworkInterfaceAttributeRequest shape.
+type ModifyNetworkInterfaceAttributeRequest struct {
+	Attachment                      *NetworkInterfaceAttachmentChanges      `aws:"Attachment"`
+	Description                     *AttributeValue                         `aws:"Description"`
+	DryRun                          *bool                                   `aws:"DryRun"`
+	Groups                          []string                                `aws:"Groups"`
+	NetworkInterfaceId              *string                                 `aws:"NetworkInterfaceId"`
+	SourceDestCheck                 *AttributeBooleanValue                  `aws:"SourceDestCheck"`
+	EnaSrdSpecification             *EnaSrdSpecification                    `aws:"EnaSrdSpecification"`
+	EnablePrimaryIpv6               *bool                                   `aws:"EnablePrimaryIpv6"`
+	ConnectionTrackingSpecification *ConnectionTrackingSpecificationRequest `aws:"ConnectionTrackingSpecification"`
+	AssociatePublicIpAddress        *bool                                   `aws:"AssociatePublicIpAddress"`
+}
+
+// ModifySubnetAttributeRequest is the ModifySubnetAttributeRequest shape.
+type ModifySubnetAttributeRequest struct {
+	AssignIpv6AddressOnCreation             *AttributeBooleanValue `aws:"AssignIpv6AddressOnCreation"`
+	MapPublicIpOnLaunch                     *AttributeBooleanValue `aws:"MapPublicIpOnLaunch"`
+	SubnetId                                *string                `aws:"SubnetId"`
+	MapCustomerOwnedIpOnLaunch              *AttributeBooleanValue `aws:"MapCustomerOwnedIpOnLaunch"`
+	CustomerOwnedIpv4Pool                   *string                `aws:"CustomerOwnedIpv4Pool"`
+	EnableDns64                             *AttributeBooleanValue `aws:"EnableDns64"`
+	PrivateDnsHostnameTypeOnLaunch          *string                `aws:"PrivateDnsHostnameTypeOnLaunch"`
+	EnableResourceNameDnsARecordOnLaunch    *AttributeBooleanValue `aws:"EnableResourceNameDnsARecordOnLaunch"`
+	EnableResourceNameDnsAAAARecordOnLaunch *AttributeBooleanValue `aws:"EnableResourceNameDnsAAAARecordOnLaunch"`
+	EnableLniAtDeviceIndex                  *int32                 `aws:"EnableLniAtDeviceIndex"`
+	DisableLniAtDeviceIndex                 *AttributeBooleanValue `aws:"DisableLniAtDeviceIndex"`
+}
+
+// ModifyVpcAttributeRequest is the ModifyVpcAttributeRequest shape.
+type ModifyVpcAttributeRequest struct {
+	EnableDnsHostnames               *AttributeBooleanValue `aws:"EnableDnsHostnames"`
+	EnableDnsSupport                 *AttributeBooleanValue `aws:"EnableDnsSupport"`
+	VpcId                            *string                `aws:"VpcId"`
+	EnableNetworkAddressUsageMetrics *AttributeBooleanValue `aws:"EnableNetworkAddressUsageMetrics"`
+}
+
+// ModifyVpcEndpointRequest is the ModifyVpcEndpointRequest shape.
+type ModifyVpcEndpointRequest struct {
+	DryRun                 *bool                    `aws:"DryRun"`
+	VpcEndpointId          *string                  `aws:"VpcEndpointId"`
+	ResetPolicy            *bool                    `aws:"ResetPolicy"`
+	PolicyDocument         *string                  `aws:"PolicyDocument"`
+	AddRouteTableIds       []string                 `aws:"AddRouteTableIds"`
+	RemoveRouteTableIds    []string                 `aws:"RemoveRouteTableIds"`
+	AddSubnetIds           []string                 `aws:"AddSubnetIds"`
+	RemoveSubnetIds        []string                 `aws:"RemoveSubnetIds"`
+	AddSecurityGroupIds    []string                 `aws:"AddSecurityGroupIds"`
+	RemoveSecurityGroupIds []string                 `aws:"RemoveSecurityGroupIds"`
+	IpAddressType          *string                  `aws:"IpAddressType"`
+	DnsOptions             *DnsOptionsSpecification `aws:"DnsOptions"`
+	PrivateDnsEnabled      *bool                    `aws:"PrivateDnsEnabled"`
+	SubnetConfigurations   []SubnetConfiguration    `aws:"SubnetConfigurations"`
+}
+
+// ModifyVpcEndpointResult is the ModifyVpcEndpointResult shape.
+type ModifyVpcEndpointResult struct {
+	Return *bool `aws:"Return"`
+}
+
+// Monitoring is the Monitoring shape.
+type Monitoring struct {
+	State *string `aws:"State"`
+}
+
+// NatGateway is the NatGateway shape.
+type NatGateway struct {
+	CreateTime           *time.Time            `aws:"CreateTime"`
+	DeleteTime           *time.Time            `aws:"DeleteTime"`
+	FailureCode          *string               `aws:"FailureCode"`
+	FailureMessage       *string               `aws:"FailureMessage"`
+	NatGatewayAddresses  []NatGatewayAddress   `aws:"NatGatewayAddresses"`
+	NatGatewayId         *string               `aws:"NatGatewayId"`
+	ProvisionedBandwidth *ProvisionedBandwidth `aws:"ProvisionedBandwidth"`
+	State                *string               `aws:"State"`
+	SubnetId             *string               `aws:"SubnetId"`
+	VpcId                *string               `aws:"VpcId"`
+	Tags                 []Tag                 `aws:"Tags"`
+	ConnectivityType     *string               `aws:"ConnectivityType"`
+}
+
+// NatGatewayAddress is the NatGatewayAddress shape.
+type NatGatewayAddress struct {
+	AllocationId       *string `aws:"AllocationId"`
+	NetworkInterfaceId *string `aws:"NetworkInterfaceId"`
+	PrivateIp          *string `aws:"PrivateIp"`
+	PublicIp           *string `aws:"PublicIp"`
+	AssociationId      *string `aws:"AssociationId"`
+	IsPrimary          *bool   `aws:"IsPrimary"`
+	FailureMessage     *string `aws:"FailureMessage"`
+	Status             *string `aws:"Status"`
+}
+
+// NetworkAcl is the NetworkAcl shape.
+type NetworkAcl struct {
+	Associations []NetworkAclAssociation `aws:"Associations"`
+	Entries      []NetworkAclEntry       `aws:"Entries"`
+	IsDefault    *bool                   `aws:"IsDefault"`
+	NetworkAclId *string                 `aws:"NetworkAclId"`
+	Tags         []Tag                   `aws:"Tags"`
+	VpcId        *string                 `aws:"VpcId"`
+	OwnerId      *string                 `aws:"OwnerId"`
+}
+
+// NetworkAclAssociation is the NetworkAclAssociation shape.
+type NetworkAclAssociation struct {
+	NetworkAclAssociationId *string `aws:"NetworkAclAssociationId"`
+	NetworkAclId            *string `aws:"NetworkAclId"`
+	SubnetId                *string `aws:"SubnetId"`
+}
+
+// NetworkAclEntry is the NetworkAclEntry shape.
+type NetworkAclEntry struct {
+	CidrBlock     *string       `aws:"CidrBlock"`
+	Egress        *bool         `aws:"Egress"`
+	IcmpTypeCode  *IcmpTypeCode `aws:"IcmpTypeCode"`
+	Ipv6CidrBlock *string       `aws:"Ipv6CidrBlock"`
+	PortRange     *PortRange    `aws:"PortRange"`
+	Protocol      *string       `aws:"Protocol"`
+	RuleAction    *string       `aws:"RuleAction"`
+	RuleNumber    *int32        `aws:"RuleNumber"`
+}
+
+// NetworkCardInfo is the NetworkCardInfo shape.
+type NetworkCardInfo struct {
+	NetworkCardIndex         *int32   `aws:"NetworkCardIndex"`
+	NetworkPerformance       *string  `aws:"NetworkPerformance"`
+	MaximumNetworkInterfaces *int32   `aws:"MaximumNetworkInterfaces"`
+	BaselineBandwidthInGbps  *float64 `aws:"BaselineBandwidthInGbps"`
+	PeakBandwidthInGbps      *float64 `aws:"PeakBandwidthInGbps"`
+}
+
+// NetworkInfo is the NetworkInfo shape.
+type NetworkInfo struct {
+	NetworkPerformance           *string           `aws:"NetworkPerformance"`
+	MaximumNetworkInterfaces     *int32            `aws:"MaximumNetworkInterfaces"`
+	MaximumNetworkCards          *int32            `aws:"MaximumNetworkCards"`
+	DefaultNetworkCardIndex      *int32            `aws:"DefaultNetworkCardIndex"`
+	NetworkCards                 []NetworkCardInfo `aws:"NetworkCards"`
+	Ipv4AddressesPerInterface    *int32            `aws:"Ipv4AddressesPerInterface"`
+	Ipv6AddressesPerInterface    *int32            `aws:"Ipv6AddressesPerInterface"`
+	Ipv6Supported                *bool             `aws:"Ipv6Supported"`
+	EnaSupport                   *string           `aws:"EnaSupport"`
+	EfaSupported                 *bool             `aws:"EfaSupported"`
+	EfaInfo                      *EfaInfo          `aws:"EfaInfo"`
+	EncryptionInTransitSupported *bool             `aws:"EncryptionInTransitSupported"`
+	EnaSrdSupported              *bool             `aws:"EnaSrdSupported"`
+}
+
+// NetworkInterface is the NetworkInterface shape.
+type NetworkInterface struct {
+	Association                     *NetworkInterfaceAssociation       `aws:"Association"`
+	Attachment                      *NetworkInterfaceAttachment        `aws:"Attachment"`
+	AvailabilityZone                *string                            `aws:"AvailabilityZone"`
+	ConnectionTrackingConfiguration *ConnectionTrackingConfiguration   `aws:"ConnectionTrackingConfiguration"`
+	Description                     *string                            `aws:"Description"`
+	Groups                          []GroupIdentifier                  `aws:"Groups"`
+	InterfaceType                   *string                            `aws:"InterfaceType"`
+	Ipv6Addresses                   []NetworkInterfaceIpv6Address      `aws:"Ipv6Addresses"`
+	MacAddress                      *string                            `aws:"MacAddress"`
+	NetworkInterfaceId              *string                            `aws:"NetworkInterfaceId"`
+	OutpostArn                      *string                            `aws:"OutpostArn"`
+	OwnerId                         *string                            `aws:"OwnerId"`
+	PrivateDnsName                  *string                            `aws:"PrivateDnsName"`
+	PrivateIpAddress                *string                            `aws:"PrivateIpAddress"`
+	PrivateIpAddresses              []NetworkInterfacePrivateIpAddress `aws:"PrivateIpAddresses"`
+	Ipv4Prefixes                    []Ipv4PrefixSpecification          `aws:"Ipv4Prefixes"`
+	Ipv6Prefixes                    []Ipv6PrefixSpecification          `aws:"Ipv6Prefixes"`
+	RequesterId                     *string                            `aws:"RequesterId"`
+	RequesterManaged                *bool                              `aws:"RequesterManaged"`
+	SourceDestCheck                 *bool                              `aws:"SourceDestCheck"`
+	Status                          *string                            `aws:"Status"`
+	SubnetId                        *string                            `aws:"SubnetId"`
+	TagSet                          []Tag                              `aws:"TagSet"`
+	VpcId                           *string                            `aws:"VpcId"`
+	DenyAllIgwTraffic               *bool                              `aws:"DenyAllIgwTraffic"`
+	Ipv6Native                      *bool                              `aws:"Ipv6Native"`
+	Ipv6Address                     *string                            `aws:"Ipv6Address"`
+}
+
+// NetworkInterfaceAssociation is the NetworkInterfaceAssociation shape.
+type NetworkInterfaceAssociation struct {
+	AllocationId    *string `aws:"AllocationId"`
+	AssociationId   *string `aws:"AssociationId"`
+	IpOwnerId       *string `aws:"IpOwnerId"`
+	PublicDnsName   *string `aws:"PublicDnsName"`
+	PublicIp        *string `aws:"PublicIp"`
+	CustomerOwnedIp *string `aws:"CustomerOwnedIp"`
+	CarrierIp       *string `aws:"CarrierIp"`
+}
+
+// NetworkInterfaceAttachment is the NetworkInterfaceAttachment shape.
+type NetworkInterfaceAttachment struct {
+	AttachTime          *time.Time                     `aws:"AttachTime"`
+	AttachmentId        *string                        `aws:"AttachmentId"`
+	DeleteOnTermination *bool                          `aws:"DeleteOnTermination"`
+	DeviceIndex         *int32                         `aws:"DeviceIndex"`
+	NetworkCardIndex    *int32                         `aws:"NetworkCardIndex"`
+	InstanceId          *string                        `aws:"InstanceId"`
+	InstanceOwnerId     *string                        `aws:"InstanceOwnerId"`
+	Status              *string                        `aws:"Status"`
+	EnaSrdSpecification *AttachmentEnaSrdSpecification `aws:"EnaSrdSpecification"`
+}
+
+// NetworkInterfaceAttachmentChanges is the NetworkInterfaceAttachmentChanges shape.
+type NetworkInterfaceAttachmentChanges struct {
+	AttachmentId        *string `aws:"AttachmentId"`
+	DeleteOnTermination *bool   `aws:"DeleteOnTermination"`
+}
+
+// NetworkInterfaceIpv6Address is the NetworkInterfaceIpv6Address shape.
+type NetworkInterfaceIpv6Address struct {
+	Ipv6Address   *string `aws:"Ipv6Address"`
+	IsPrimaryIpv6 *bool   `aws:"IsPrimaryIpv6"`
+}
+
+// NetworkInterfacePrivateIpAddress is the NetworkInterfacePrivateIpAddress shape.
+type NetworkInterfacePrivateIpAddress struct {
+	Association      *NetworkInterfaceAssociation `aws:"Association"`
+	Primary          *bool                        `aws:"Primary"`
+	PrivateDnsName   *string                      `aws:"PrivateDnsName"`
+	PrivateIpAddress *string                      `aws:"PrivateIpAddress"`
+}
+
+// NeuronDeviceCoreInfo is the NeuronDeviceCoreInfo shape.
+type NeuronDeviceCoreInfo struct {
+	Count   *int32 `aws:"Count"`
+	Version *int32 `aws:"Version"`
+}
+
+// NeuronDeviceInfo is the NeuronDeviceInfo shape.
+type NeuronDeviceInfo struct {
+	Count      *int32                  `aws:"Count"`
+	Name       *string                 `aws:"Name"`
+	CoreInfo   *NeuronDeviceCoreInfo   `aws:"CoreInfo"`
+	MemoryInfo *NeuronDeviceMemoryInfo `aws:"MemoryInfo"`
+}
+
+// NeuronDeviceMemoryInfo is the NeuronDeviceMemoryInfo shape.
+type NeuronDeviceMemoryInfo struct {
+	SizeInMiB *int32 `aws:"SizeInMiB"`
+}
+
+// NeuronInfo is the NeuronInfo shape.
+type NeuronInfo struct {
+	NeuronDevices                []NeuronDeviceInfo `aws:"NeuronDevices"`
+	TotalNeuronDeviceMemoryInMiB *int32             `aws:"TotalNeuronDeviceMemoryInMiB"`
+}
+
+// NitroTpmInfo is the NitroTpmInfo shape.
+type NitroTpmInfo struct {
+	SupportedVersions []string `aws:"SupportedVersions"`
+}
+
+// Placement is the Placement shape.
+type Placement struct {
+	AvailabilityZone     *string `aws:"AvailabilityZone"`
+	Affinity             *string `aws:"Affinity"`
+	GroupName            *string `aws:"GroupName"`
+	PartitionNumber      *int32  `aws:"PartitionNumber"`
+	HostId               *string `aws:"HostId"`
+	Tenancy              *string `aws:"Tenancy"`
+	SpreadDomain         *string `aws:"SpreadDomain"`
+	HostResourceGroupArn *string `aws:"HostResourceGroupArn"`
+	GroupId              *string `aws:"GroupId"`
+}
+
+// PlacementGroupInfo is the PlacementGroupInfo shape.
+type PlacementGroupInfo struct {
+	SupportedStrategies []string `aws:"SupportedStrategies"`
+}
+
+// PortRange is the PortRange shape.
+type PortRange struct {
+	From *int32 `aws:"From"`
+	To   *int32 `aws:"To"`
+}
+
+// PrefixList is the PrefixList shape.
+type PrefixList struct {
+	Cidrs          []string `aws:"Cidrs"`
+	PrefixListId   *string  `aws:"PrefixListId"`
+	PrefixListName *string  `aws:"PrefixListName"`
+}
+
+// PrefixListEntry is the PrefixListEntry shape.
+type PrefixListEntry struct {
+	Cidr        *string `aws:"Cidr"`
+	Description *string `aws:"Description"`
+}
+
+// PrefixListId is the PrefixListId shape.
+type PrefixListId struct {
+	Description  *string `aws:"Description"`
+	PrefixListId *string `aws:"PrefixListId"`
+}
+
+// PrivateDnsDetails is the PrivateDnsDetails shape.
+type PrivateDnsDetails struct {
+	PrivateDnsName *string `aws:"PrivateDnsName"`
+}
+
+// PrivateDnsNameOptionsOnLaunch is the PrivateDnsNameOptionsOnLaunch shape.
+type PrivateDnsNameOptionsOnLaunch struct {
+	HostnameType                    *string `aws:"HostnameType"`
+	EnableResourceNameDnsARecord    *bool   `aws:"EnableResourceNameDnsARecord"`
+	EnableResourceNameDnsAAAARecord *bool   `aws:"EnableResourceNameDnsAAAARecord"`
+}
+
+// PrivateDnsNameOptionsRequest is the PrivateDnsNameOptionsRequest shape.
+type PrivateDnsNameOptionsRequest struct {
+	HostnameType                    *string `aws:"HostnameType"`
+	EnableResourceNameDnsARecord    *bool   `aws:"EnableResourceNameDnsARecord"`
+	EnableResourceNameDnsAAAARecord *bool   `aws:"EnableResourceNameDnsAAAARecord"`
+}
+
+// PrivateDnsNameOptionsResponse is the PrivateDnsNameOptionsResponse shape.
+type PrivateDnsNameOptionsResponse struct {
+	HostnameType                    *string `aws:"HostnameType"`
+	EnableResourceNameDnsARecord    *bool   `aws:"EnableResourceNameDnsARecord"`
+	EnableResourceNameDnsAAAARecord *bool   `aws:"EnableResourceNameDnsAAAARecord"`
+}
+
+// PrivateIpAddressSpecification is the PrivateIpAddressSpecification shape.
+type PrivateIpAddressSpecification struct {
+	Primary          *bool   `aws:"Primary"`
+	PrivateIpAddress *string `aws:"PrivateIpAddress"`
+}
+
+// ProcessorInfo is the ProcessorInfo shape.
+type ProcessorInfo struct {
+	SupportedArchitectures   []string `aws:"SupportedArchitectures"`
+	SustainedClockSpeedInGhz *float64 `aws:"SustainedClockSpeedInGhz"`
+	SupportedFeatures        []string `aws:"SupportedFeatures"`
+	Manufacturer             *string  `aws:"Manufacturer"`
+}
+
+// ProductCode is the ProductCode shape.
+type ProductCode struct {
+	ProductCodeId   *string `aws:"ProductCodeId"`
+	ProductCodeType *string `aws:"ProductCodeType"`
+}
+
+// PropagatingVgw is the PropagatingVgw shape.
+type PropagatingVgw struct {
+	GatewayId *string `aws:"GatewayId"`
+}
+
+// ProvisionedBandwidth is the ProvisionedBandwidth shape.
+type ProvisionedBandwidth struct {
+	ProvisionTime *time.Time `aws:"ProvisionTime"`
+	Provisioned   *string    `aws:"Provisioned"`
+	RequestTime   *time.Time `aws:"RequestTime"`
+	Requested     *string    `aws:"Requested"`
+	Status        *string    `aws:"Status"`
+}
+
+// RebootInstancesRequest is the RebootInstancesRequest shape.
+type RebootInstancesRequest struct {
+	InstanceIds []string `aws:"InstanceIds"`
+	DryRun      *bool    `aws:"DryRun"`
+}
+
+// ReferencedSecurityGroup is the ReferencedSecurityGroup shape.
+type ReferencedSecurityGroup struct {
+	GroupId                *string `aws:"GroupId"`
+	PeeringStatus          *string `aws:"PeeringStatus"`
+	UserId                 *string `aws:"UserId"`
+	VpcId                  *string `aws:"VpcId"`
+	VpcPeeringConnectionId *string `aws:"VpcPeeringConnectionId"`
 }
 
 // Region is the Region shape.
@@ -108,4 +2953,567 @@ type Region struct {
 	Endpoint    *string `aws:"Endpoint"`
 	RegionName  *string `aws:"RegionName"`
 	OptInStatus *string `aws:"OptInStatus"`
+}
+
+// RegisterImageRequest is the RegisterImageRequest shape.
+type RegisterImageRequest struct {
+	ImageLocation       *string              `aws:"ImageLocation"`
+	Architecture        *string              `aws:"Architecture"`
+	BlockDeviceMappings []BlockDeviceMapping `aws:"BlockDeviceMappings"`
+	Description         *string              `aws:"Description"`
+	DryRun              *bool                `aws:"DryRun"`
+	EnaSupport          *bool                `aws:"EnaSupport"`
+	KernelId            *string              `aws:"KernelId"`
+	Name                *string              `aws:"Name"`
+	BillingProducts     []string             `aws:"BillingProducts"`
+	RamdiskId           *string              `aws:"RamdiskId"`
+	RootDeviceName      *string              `aws:"RootDeviceName"`
+	SriovNetSupport     *string              `aws:"SriovNetSupport"`
+	VirtualizationType  *string              `aws:"VirtualizationType"`
+	BootMode            *string              `aws:"BootMode"`
+	TpmSupport          *string              `aws:"TpmSupport"`
+	UefiData            *string              `aws:"UefiData"`
+	ImdsSupport         *string              `aws:"ImdsSupport"`
+	TagSpecifications   []TagSpecification   `aws:"TagSpecifications"`
+}
+
+// RegisterImageResult is the RegisterImageResult shape.
+type RegisterImageResult struct {
+	ImageId *string `aws:"ImageId"`
+}
+
+// ReleaseAddressRequest is the ReleaseAddressRequest shape.
+type ReleaseAddressRequest struct {
+	AllocationId       *string `aws:"AllocationId"`
+	PublicIp           *string `aws:"PublicIp"`
+	NetworkBorderGroup *string `aws:"NetworkBorderGroup"`
+	DryRun             *bool   `aws:"DryRun"`
+}
+
+// ReplaceNetworkAclAssociationRequest is the ReplaceNetworkAclAssociationRequest shape.
+type ReplaceNetworkAclAssociationRequest struct {
+	AssociationId *string `aws:"AssociationId"`
+	DryRun        *bool   `aws:"DryRun"`
+	NetworkAclId  *string `aws:"NetworkAclId"`
+}
+
+// ReplaceNetworkAclAssociationResult is the ReplaceNetworkAclAssociationResult shape.
+type ReplaceNetworkAclAssociationResult struct {
+	NewAssociationId *string `aws:"NewAssociationId"`
+}
+
+// ReplaceNetworkAclEntryRequest is the ReplaceNetworkAclEntryRequest shape.
+type ReplaceNetworkAclEntryRequest struct {
+	CidrBlock     *string       `aws:"CidrBlock"`
+	DryRun        *bool         `aws:"DryRun"`
+	Egress        *bool         `aws:"Egress"`
+	IcmpTypeCode  *IcmpTypeCode `aws:"IcmpTypeCode"`
+	Ipv6CidrBlock *string       `aws:"Ipv6CidrBlock"`
+	NetworkAclId  *string       `aws:"NetworkAclId"`
+	PortRange     *PortRange    `aws:"PortRange"`
+	Protocol      *string       `aws:"Protocol"`
+	RuleAction    *string       `aws:"RuleAction"`
+	RuleNumber    *int32        `aws:"RuleNumber"`
+}
+
+// ReplaceRouteRequest is the ReplaceRouteRequest shape.
+type ReplaceRouteRequest struct {
+	DestinationCidrBlock        *string `aws:"DestinationCidrBlock"`
+	DestinationIpv6CidrBlock    *string `aws:"DestinationIpv6CidrBlock"`
+	DestinationPrefixListId     *string `aws:"DestinationPrefixListId"`
+	DryRun                      *bool   `aws:"DryRun"`
+	VpcEndpointId               *string `aws:"VpcEndpointId"`
+	EgressOnlyInternetGatewayId *string `aws:"EgressOnlyInternetGatewayId"`
+	GatewayId                   *string `aws:"GatewayId"`
+	InstanceId                  *string `aws:"InstanceId"`
+	LocalTarget                 *bool   `aws:"LocalTarget"`
+	NatGatewayId                *string `aws:"NatGatewayId"`
+	TransitGatewayId            *string `aws:"TransitGatewayId"`
+	LocalGatewayId              *string `aws:"LocalGatewayId"`
+	CarrierGatewayId            *string `aws:"CarrierGatewayId"`
+	NetworkInterfaceId          *string `aws:"NetworkInterfaceId"`
+	RouteTableId                *string `aws:"RouteTableId"`
+	VpcPeeringConnectionId      *string `aws:"VpcPeeringConnectionId"`
+	CoreNetworkArn              *string `aws:"CoreNetworkArn"`
+}
+
+// ReplaceRouteTableAssociationRequest is the ReplaceRouteTableAssociationRequest shape.
+type ReplaceRouteTableAssociationRequest struct {
+	AssociationId *string `aws:"AssociationId"`
+	DryRun        *bool   `aws:"DryRun"`
+	RouteTableId  *string `aws:"RouteTableId"`
+}
+
+// ReplaceRouteTableAssociationResult is the ReplaceRouteTableAssociationResult shape.
+type ReplaceRouteTableAssociationResult struct {
+	NewAssociationId *string                     `aws:"NewAssociationId"`
+	AssociationState *RouteTableAssociationState `aws:"AssociationState"`
+}
+
+// Reservation is the Reservation shape.
+type Reservation struct {
+	Groups        []GroupIdentifier `aws:"Groups"`
+	Instances     []Instance        `aws:"Instances"`
+	OwnerId       *string           `aws:"OwnerId"`
+	RequesterId   *string           `aws:"RequesterId"`
+	ReservationId *string           `aws:"ReservationId"`
+}
+
+// RevokeSecurityGroupEgressRequest is the RevokeSecurityGroupEgressRequest shape.
+type RevokeSecurityGroupEgressRequest struct {
+	DryRun                     *bool          `aws:"DryRun"`
+	GroupId                    *string        `aws:"GroupId"`
+	IpPermissions              []IpPermission `aws:"IpPermissions"`
+	SecurityGroupRuleIds       []string       `aws:"SecurityGroupRuleIds"`
+	CidrIp                     *string        `aws:"CidrIp"`
+	FromPort                   *int32         `aws:"FromPort"`
+	IpProtocol                 *string        `aws:"IpProtocol"`
+	ToPort                     *int32         `aws:"ToPort"`
+	SourceSecurityGroupName    *string        `aws:"SourceSecurityGroupName"`
+	SourceSecurityGroupOwnerId *string        `aws:"SourceSecurityGroupOwnerId"`
+}
+
+// RevokeSecurityGroupEgressResult is the RevokeSecurityGroupEgressResult shape.
+type RevokeSecurityGroupEgressResult struct {
+	Return               *bool          `aws:"Return"`
+	UnknownIpPermissions []IpPermission `aws:"UnknownIpPermissions"`
+}
+
+// RevokeSecurityGroupIngressRequest is the RevokeSecurityGroupIngressRequest shape.
+type RevokeSecurityGroupIngressRequest struct {
+	CidrIp                     *string        `aws:"CidrIp"`
+	FromPort                   *int32         `aws:"FromPort"`
+	GroupId                    *string        `aws:"GroupId"`
+	GroupName                  *string        `aws:"GroupName"`
+	IpPermissions              []IpPermission `aws:"IpPermissions"`
+	IpProtocol                 *string        `aws:"IpProtocol"`
+	SourceSecurityGroupName    *string        `aws:"SourceSecurityGroupName"`
+	SourceSecurityGroupOwnerId *string        `aws:"SourceSecurityGroupOwnerId"`
+	ToPort                     *int32         `aws:"ToPort"`
+	DryRun                     *bool          `aws:"DryRun"`
+	SecurityGroupRuleIds       []string       `aws:"SecurityGroupRuleIds"`
+}
+
+// RevokeSecurityGroupIngressResult is the RevokeSecurityGroupIngressResult shape.
+type RevokeSecurityGroupIngressResult struct {
+	Return               *bool          `aws:"Return"`
+	UnknownIpPermissions []IpPermission `aws:"UnknownIpPermissions"`
+}
+
+// Route is the Route shape.
+type Route struct {
+	DestinationCidrBlock        *string `aws:"DestinationCidrBlock"`
+	DestinationIpv6CidrBlock    *string `aws:"DestinationIpv6CidrBlock"`
+	DestinationPrefixListId     *string `aws:"DestinationPrefixListId"`
+	EgressOnlyInternetGatewayId *string `aws:"EgressOnlyInternetGatewayId"`
+	GatewayId                   *string `aws:"GatewayId"`
+	InstanceId                  *string `aws:"InstanceId"`
+	InstanceOwnerId             *string `aws:"InstanceOwnerId"`
+	NatGatewayId                *string `aws:"NatGatewayId"`
+	TransitGatewayId            *string `aws:"TransitGatewayId"`
+	LocalGatewayId              *string `aws:"LocalGatewayId"`
+	CarrierGatewayId            *string `aws:"CarrierGatewayId"`
+	NetworkInterfaceId          *string `aws:"NetworkInterfaceId"`
+	Origin                      *string `aws:"Origin"`
+	State                       *string `aws:"State"`
+	VpcPeeringConnectionId      *string `aws:"VpcPeeringConnectionId"`
+	CoreNetworkArn              *string `aws:"CoreNetworkArn"`
+}
+
+// RouteTable is the RouteTable shape.
+type RouteTable struct {
+	Associations    []RouteTableAssociation `aws:"Associations"`
+	PropagatingVgws []PropagatingVgw        `aws:"PropagatingVgws"`
+	RouteTableId    *string                 `aws:"RouteTableId"`
+	Routes          []Route                 `aws:"Routes"`
+	Tags            []Tag                   `aws:"Tags"`
+	VpcId           *string                 `aws:"VpcId"`
+	OwnerId         *string                 `aws:"OwnerId"`
+}
+
+// RouteTableAssociation is the RouteTableAssociation shape.
+type RouteTableAssociation struct {
+	Main                    *bool                       `aws:"Main"`
+	RouteTableAssociationId *string                     `aws:"RouteTableAssociationId"`
+	RouteTableId            *string                     `aws:"RouteTableId"`
+	SubnetId                *string                     `aws:"SubnetId"`
+	GatewayId               *string                     `aws:"GatewayId"`
+	AssociationState        *RouteTableAssociationState `aws:"AssociationState"`
+}
+
+// RouteTableAssociationState is the RouteTableAssociationState shape.
+type RouteTableAssociationState struct {
+	State         *string `aws:"State"`
+	StatusMessage *string `aws:"StatusMessage"`
+}
+
+// RunInstancesMonitoringEnabled is the RunInstancesMonitoringEnabled shape.
+type RunInstancesMonitoringEnabled struct {
+	Enabled *bool `aws:"Enabled"`
+}
+
+// RunInstancesRequest is the RunInstancesRequest shape.
+type RunInstancesRequest struct {
+	BlockDeviceMappings               []BlockDeviceMapping                    `aws:"BlockDeviceMappings"`
+	ImageId                           *string                                 `aws:"ImageId"`
+	InstanceType                      *string                                 `aws:"InstanceType"`
+	Ipv6AddressCount                  *int32                                  `aws:"Ipv6AddressCount"`
+	Ipv6Addresses                     []InstanceIpv6Address                   `aws:"Ipv6Addresses"`
+	KernelId                          *string                                 `aws:"KernelId"`
+	KeyName                           *string                                 `aws:"KeyName"`
+	MaxCount                          *int32                                  `aws:"MaxCount"`
+	MinCount                          *int32                                  `aws:"MinCount"`
+	Monitoring                        *RunInstancesMonitoringEnabled          `aws:"Monitoring"`
+	Placement                         *Placement                              `aws:"Placement"`
+	RamdiskId                         *string                                 `aws:"RamdiskId"`
+	SecurityGroupIds                  []string                                `aws:"SecurityGroupIds"`
+	SecurityGroups                    []string                                `aws:"SecurityGroups"`
+	SubnetId                          *string                                 `aws:"SubnetId"`
+	UserData                          *string                                 `aws:"UserData"`
+	AdditionalInfo                    *string                                 `aws:"AdditionalInfo"`
+	ClientToken                       *string                                 `aws:"ClientToken"`
+	DisableApiTermination             *bool                                   `aws:"DisableApiTermination"`
+	DryRun                            *bool                                   `aws:"DryRun"`
+	EbsOptimized                      *bool                                   `aws:"EbsOptimized"`
+	IamInstanceProfile                *IamInstanceProfileSpecification        `aws:"IamInstanceProfile"`
+	InstanceInitiatedShutdownBehavior *string                                 `aws:"InstanceInitiatedShutdownBehavior"`
+	NetworkInterfaces                 []InstanceNetworkInterfaceSpecification `aws:"NetworkInterfaces"`
+	PrivateIpAddress                  *string                                 `aws:"PrivateIpAddress"`
+	ElasticGpuSpecification           []ElasticGpuSpecification               `aws:"ElasticGpuSpecification"`
+	ElasticInferenceAccelerators      []ElasticInferenceAccelerator           `aws:"ElasticInferenceAccelerators"`
+	TagSpecifications                 []TagSpecification                      `aws:"TagSpecifications"`
+	LaunchTemplate                    *LaunchTemplateSpecification            `aws:"LaunchTemplate"`
+	InstanceMarketOptions             *InstanceMarketOptionsRequest           `aws:"InstanceMarketOptions"`
+	CreditSpecification               *CreditSpecificationRequest             `aws:"CreditSpecification"`
+	CpuOptions                        *CpuOptionsRequest                      `aws:"CpuOptions"`
+	CapacityReservationSpecification  *CapacityReservationSpecification       `aws:"CapacityReservationSpecification"`
+	HibernationOptions                *HibernationOptionsRequest              `aws:"HibernationOptions"`
+	LicenseSpecifications             []LicenseConfigurationRequest           `aws:"LicenseSpecifications"`
+	MetadataOptions                   *InstanceMetadataOptionsRequest         `aws:"MetadataOptions"`
+	EnclaveOptions                    *EnclaveOptionsRequest                  `aws:"EnclaveOptions"`
+	PrivateDnsNameOptions             *PrivateDnsNameOptionsRequest           `aws:"PrivateDnsNameOptions"`
+	MaintenanceOptions                *InstanceMaintenanceOptionsRequest      `aws:"MaintenanceOptions"`
+	DisableApiStop                    *bool                                   `aws:"DisableApiStop"`
+	EnablePrimaryIpv6                 *bool                                   `aws:"EnablePrimaryIpv6"`
+}
+
+// SecurityGroup is the SecurityGroup shape.
+type SecurityGroup struct {
+	Description         *string        `aws:"Description"`
+	GroupName           *string        `aws:"GroupName"`
+	IpPermissions       []IpPermission `aws:"IpPermissions"`
+	OwnerId             *string        `aws:"OwnerId"`
+	GroupId             *string        `aws:"GroupId"`
+	IpPermissionsEgress []IpPermission `aws:"IpPermissionsEgress"`
+	Tags                []Tag          `aws:"Tags"`
+	VpcId               *string        `aws:"VpcId"`
+}
+
+// SecurityGroupIdentifier is the SecurityGroupIdentifier shape.
+type SecurityGroupIdentifier struct {
+	GroupId   *string `aws:"GroupId"`
+	GroupName *string `aws:"GroupName"`
+}
+
+// SecurityGroupRule is the SecurityGroupRule shape.
+type SecurityGroupRule struct {
+	SecurityGroupRuleId *string                  `aws:"SecurityGroupRuleId"`
+	GroupId             *string                  `aws:"GroupId"`
+	GroupOwnerId        *string                  `aws:"GroupOwnerId"`
+	IsEgress            *bool                    `aws:"IsEgress"`
+	IpProtocol          *string                  `aws:"IpProtocol"`
+	FromPort            *int32                   `aws:"FromPort"`
+	ToPort              *int32                   `aws:"ToPort"`
+	CidrIpv4            *string                  `aws:"CidrIpv4"`
+	CidrIpv6            *string                  `aws:"CidrIpv6"`
+	PrefixListId        *string                  `aws:"PrefixListId"`
+	ReferencedGroupInfo *ReferencedSecurityGroup `aws:"ReferencedGroupInfo"`
+	Description         *string                  `aws:"Description"`
+	Tags                []Tag                    `aws:"Tags"`
+}
+
+// ServiceDetail is the ServiceDetail shape.
+type ServiceDetail struct {
+	ServiceName                     *string             `aws:"ServiceName"`
+	ServiceId                       *string             `aws:"ServiceId"`
+	ServiceType                     []ServiceTypeDetail `aws:"ServiceType"`
+	AvailabilityZones               []string            `aws:"AvailabilityZones"`
+	Owner                           *string             `aws:"Owner"`
+	BaseEndpointDnsNames            []string            `aws:"BaseEndpointDnsNames"`
+	PrivateDnsName                  *string             `aws:"PrivateDnsName"`
+	PrivateDnsNames                 []PrivateDnsDetails `aws:"PrivateDnsNames"`
+	VpcEndpointPolicySupported      *bool               `aws:"VpcEndpointPolicySupported"`
+	AcceptanceRequired              *bool               `aws:"AcceptanceRequired"`
+	ManagesVpcEndpoints             *bool               `aws:"ManagesVpcEndpoints"`
+	PayerResponsibility             *string             `aws:"PayerResponsibility"`
+	Tags                            []Tag               `aws:"Tags"`
+	PrivateDnsNameVerificationState *string             `aws:"PrivateDnsNameVerificationState"`
+	SupportedIpAddressTypes         []string            `aws:"SupportedIpAddressTypes"`
+}
+
+// ServiceTypeDetail is the ServiceTypeDetail shape.
+type ServiceTypeDetail struct {
+	ServiceType *string `aws:"ServiceType"`
+}
+
+// Snapshot is the Snapshot shape.
+type Snapshot struct {
+	DataEncryptionKeyId *string    `aws:"DataEncryptionKeyId"`
+	Description         *string    `aws:"Description"`
+	Encrypted           *bool      `aws:"Encrypted"`
+	KmsKeyId            *string    `aws:"KmsKeyId"`
+	OwnerId             *string    `aws:"OwnerId"`
+	Progress            *string    `aws:"Progress"`
+	SnapshotId          *string    `aws:"SnapshotId"`
+	StartTime           *time.Time `aws:"StartTime"`
+	State               *string    `aws:"State"`
+	StateMessage        *string    `aws:"StateMessage"`
+	VolumeId            *string    `aws:"VolumeId"`
+	VolumeSize          *int32     `aws:"VolumeSize"`
+	OwnerAlias          *string    `aws:"OwnerAlias"`
+	OutpostArn          *string    `aws:"OutpostArn"`
+	Tags                []Tag      `aws:"Tags"`
+	StorageTier         *string    `aws:"StorageTier"`
+	RestoreExpiryTime   *time.Time `aws:"RestoreExpiryTime"`
+	SseType             *string    `aws:"SseType"`
+}
+
+// SpotMarketOptions is the SpotMarketOptions shape.
+type SpotMarketOptions struct {
+	MaxPrice                     *string    `aws:"MaxPrice"`
+	SpotInstanceType             *string    `aws:"SpotInstanceType"`
+	BlockDurationMinutes         *int32     `aws:"BlockDurationMinutes"`
+	ValidUntil                   *time.Time `aws:"ValidUntil"`
+	InstanceInterruptionBehavior *string    `aws:"InstanceInterruptionBehavior"`
+}
+
+// StartInstancesRequest is the StartInstancesRequest shape.
+type StartInstancesRequest struct {
+	InstanceIds    []string `aws:"InstanceIds"`
+	AdditionalInfo *string  `aws:"AdditionalInfo"`
+	DryRun         *bool    `aws:"DryRun"`
+}
+
+// StartInstancesResult is the StartInstancesResult shape.
+type StartInstancesResult struct {
+	StartingInstances []InstanceStateChange `aws:"StartingInstances"`
+}
+
+// StateReason is the StateReason shape.
+type StateReason struct {
+	Code    *string `aws:"Code"`
+	Message *string `aws:"Message"`
+}
+
+// StopInstancesRequest is the StopInstancesRequest shape.
+type StopInstancesRequest struct {
+	InstanceIds []string `aws:"InstanceIds"`
+	Hibernate   *bool    `aws:"Hibernate"`
+	DryRun      *bool    `aws:"DryRun"`
+	Force       *bool    `aws:"Force"`
+}
+
+// StopInstancesResult is the StopInstancesResult shape.
+type StopInstancesResult struct {
+	StoppingInstances []InstanceStateChange `aws:"StoppingInstances"`
+}
+
+// Subnet is the Subnet shape.
+type Subnet struct {
+	AvailabilityZone              *string                          `aws:"AvailabilityZone"`
+	AvailabilityZoneId            *string                          `aws:"AvailabilityZoneId"`
+	AvailableIpAddressCount       *int32                           `aws:"AvailableIpAddressCount"`
+	CidrBlock                     *string                          `aws:"CidrBlock"`
+	DefaultForAz                  *bool                            `aws:"DefaultForAz"`
+	EnableLniAtDeviceIndex        *int32                           `aws:"EnableLniAtDeviceIndex"`
+	MapPublicIpOnLaunch           *bool                            `aws:"MapPublicIpOnLaunch"`
+	MapCustomerOwnedIpOnLaunch    *bool                            `aws:"MapCustomerOwnedIpOnLaunch"`
+	CustomerOwnedIpv4Pool         *string                          `aws:"CustomerOwnedIpv4Pool"`
+	State                         *string                          `aws:"State"`
+	SubnetId                      *string                          `aws:"SubnetId"`
+	VpcId                         *string                          `aws:"VpcId"`
+	OwnerId                       *string                          `aws:"OwnerId"`
+	AssignIpv6AddressOnCreation   *bool                            `aws:"AssignIpv6AddressOnCreation"`
+	Ipv6CidrBlockAssociationSet   []SubnetIpv6CidrBlockAssociation `aws:"Ipv6CidrBlockAssociationSet"`
+	Tags                          []Tag                            `aws:"Tags"`
+	SubnetArn                     *string                          `aws:"SubnetArn"`
+	OutpostArn                    *string                          `aws:"OutpostArn"`
+	EnableDns64                   *bool                            `aws:"EnableDns64"`
+	Ipv6Native                    *bool                            `aws:"Ipv6Native"`
+	PrivateDnsNameOptionsOnLaunch *PrivateDnsNameOptionsOnLaunch   `aws:"PrivateDnsNameOptionsOnLaunch"`
+}
+
+// SubnetCidrBlockState is the SubnetCidrBlockState shape.
+type SubnetCidrBlockState struct {
+	State         *string `aws:"State"`
+	StatusMessage *string `aws:"StatusMessage"`
+}
+
+// SubnetConfiguration is the SubnetConfiguration shape.
+type SubnetConfiguration struct {
+	SubnetId *string `aws:"SubnetId"`
+	Ipv4     *string `aws:"Ipv4"`
+	Ipv6     *string `aws:"Ipv6"`
+}
+
+// SubnetIpv6CidrBlockAssociation is the SubnetIpv6CidrBlockAssociation shape.
+type SubnetIpv6CidrBlockAssociation struct {
+	AssociationId      *string               `aws:"AssociationId"`
+	Ipv6CidrBlock      *string               `aws:"Ipv6CidrBlock"`
+	Ipv6CidrBlockState *SubnetCidrBlockState `aws:"Ipv6CidrBlockState"`
+}
+
+// Tag is the Tag shape.
+type Tag struct {
+	Key   *string `aws:"Key"`
+	Value *string `aws:"Value"`
+}
+
+// TagDescription is the TagDescription shape.
+type TagDescription struct {
+	Key          *string `aws:"Key"`
+	ResourceId   *string `aws:"ResourceId"`
+	ResourceType *string `aws:"ResourceType"`
+	Value        *string `aws:"Value"`
+}
+
+// TagSpecification is the TagSpecification shape.
+type TagSpecification struct {
+	ResourceType *string `aws:"ResourceType"`
+	Tags         []Tag   `aws:"Tags"`
+}
+
+// TerminateInstancesRequest is the TerminateInstancesRequest shape.
+type TerminateInstancesRequest struct {
+	InstanceIds []string `aws:"InstanceIds"`
+	DryRun      *bool    `aws:"DryRun"`
+}
+
+// TerminateInstancesResult is the TerminateInstancesResult shape.
+type TerminateInstancesResult struct {
+	TerminatingInstances []InstanceStateChange `aws:"TerminatingInstances"`
+}
+
+// UnsuccessfulItem is the UnsuccessfulItem shape.
+type UnsuccessfulItem struct {
+	Error      *UnsuccessfulItemError `aws:"Error"`
+	ResourceId *string                `aws:"ResourceId"`
+}
+
+// UnsuccessfulItemError is the UnsuccessfulItemError shape.
+type UnsuccessfulItemError struct {
+	Code    *string `aws:"Code"`
+	Message *string `aws:"Message"`
+}
+
+// UserIdGroupPair is the UserIdGroupPair shape.
+type UserIdGroupPair struct {
+	Description            *string `aws:"Description"`
+	GroupId                *string `aws:"GroupId"`
+	GroupName              *string `aws:"GroupName"`
+	PeeringStatus          *string `aws:"PeeringStatus"`
+	UserId                 *string `aws:"UserId"`
+	VpcId                  *string `aws:"VpcId"`
+	VpcPeeringConnectionId *string `aws:"VpcPeeringConnectionId"`
+}
+
+// VCpuInfo is the VCpuInfo shape.
+type VCpuInfo struct {
+	DefaultVCpus          *int32  `aws:"DefaultVCpus"`
+	DefaultCores          *int32  `aws:"DefaultCores"`
+	DefaultThreadsPerCore *int32  `aws:"DefaultThreadsPerCore"`
+	ValidCores            []int32 `aws:"ValidCores"`
+	ValidThreadsPerCore   []int32 `aws:"ValidThreadsPerCore"`
+}
+
+// Volume is the Volume shape.
+type Volume struct {
+	Attachments        []VolumeAttachment `aws:"Attachments"`
+	AvailabilityZone   *string            `aws:"AvailabilityZone"`
+	CreateTime         *time.Time         `aws:"CreateTime"`
+	Encrypted          *bool              `aws:"Encrypted"`
+	KmsKeyId           *string            `aws:"KmsKeyId"`
+	OutpostArn         *string            `aws:"OutpostArn"`
+	Size               *int32             `aws:"Size"`
+	SnapshotId         *string            `aws:"SnapshotId"`
+	State              *string            `aws:"State"`
+	VolumeId           *string            `aws:"VolumeId"`
+	Iops               *int32             `aws:"Iops"`
+	Tags               []Tag              `aws:"Tags"`
+	VolumeType         *string            `aws:"VolumeType"`
+	FastRestored       *bool              `aws:"FastRestored"`
+	MultiAttachEnabled *bool              `aws:"MultiAttachEnabled"`
+	Throughput         *int32             `aws:"Throughput"`
+	SseType            *string            `aws:"SseType"`
+}
+
+// VolumeAttachment is the VolumeAttachment shape.
+type VolumeAttachment struct {
+	AttachTime            *time.Time `aws:"AttachTime"`
+	Device                *string    `aws:"Device"`
+	InstanceId            *string    `aws:"InstanceId"`
+	State                 *string    `aws:"State"`
+	VolumeId              *string    `aws:"VolumeId"`
+	DeleteOnTermination   *bool      `aws:"DeleteOnTermination"`
+	AssociatedResource    *string    `aws:"AssociatedResource"`
+	InstanceOwningService *string    `aws:"InstanceOwningService"`
+}
+
+// Vpc is the Vpc shape.
+type Vpc struct {
+	CidrBlock                   *string                       `aws:"CidrBlock"`
+	DhcpOptionsId               *string                       `aws:"DhcpOptionsId"`
+	State                       *string                       `aws:"State"`
+	VpcId                       *string                       `aws:"VpcId"`
+	OwnerId                     *string                       `aws:"OwnerId"`
+	InstanceTenancy             *string                       `aws:"InstanceTenancy"`
+	Ipv6CidrBlockAssociationSet []VpcIpv6CidrBlockAssociation `aws:"Ipv6CidrBlockAssociationSet"`
+	CidrBlockAssociationSet     []VpcCidrBlockAssociation     `aws:"CidrBlockAssociationSet"`
+	IsDefault                   *bool                         `aws:"IsDefault"`
+	Tags                        []Tag                         `aws:"Tags"`
+}
+
+// VpcCidrBlockAssociation is the VpcCidrBlockAssociation shape.
+type VpcCidrBlockAssociation struct {
+	AssociationId  *string            `aws:"AssociationId"`
+	CidrBlock      *string            `aws:"CidrBlock"`
+	CidrBlockState *VpcCidrBlockState `aws:"CidrBlockState"`
+}
+
+// VpcCidrBlockState is the VpcCidrBlockState shape.
+type VpcCidrBlockState struct {
+	State         *string `aws:"State"`
+	StatusMessage *string `aws:"StatusMessage"`
+}
+
+// VpcEndpoint is the VpcEndpoint shape.
+type VpcEndpoint struct {
+	VpcEndpointId       *string                   `aws:"VpcEndpointId"`
+	VpcEndpointType     *string                   `aws:"VpcEndpointType"`
+	VpcId               *string                   `aws:"VpcId"`
+	ServiceName         *string                   `aws:"ServiceName"`
+	State               *string                   `aws:"State"`
+	PolicyDocument      *string                   `aws:"PolicyDocument"`
+	RouteTableIds       []string                  `aws:"RouteTableIds"`
+	SubnetIds           []string                  `aws:"SubnetIds"`
+	Groups              []SecurityGroupIdentifier `aws:"Groups"`
+	IpAddressType       *string                   `aws:"IpAddressType"`
+	DnsOptions          *DnsOptions               `aws:"DnsOptions"`
+	PrivateDnsEnabled   *bool                     `aws:"PrivateDnsEnabled"`
+	RequesterManaged    *bool                     `aws:"RequesterManaged"`
+	NetworkInterfaceIds []string                  `aws:"NetworkInterfaceIds"`
+	DnsEntries          []DnsEntry                `aws:"DnsEntries"`
+	CreationTimestamp   *time.Time                `aws:"CreationTimestamp"`
+	Tags                []Tag                     `aws:"Tags"`
+	OwnerId             *string                   `aws:"OwnerId"`
+	LastError           *LastError                `aws:"LastError"`
+}
+
+// VpcIpv6CidrBlockAssociation is the VpcIpv6CidrBlockAssociation shape.
+type VpcIpv6CidrBlockAssociation struct {
+	AssociationId      *string            `aws:"AssociationId"`
+	Ipv6CidrBlock      *string            `aws:"Ipv6CidrBlock"`
+	Ipv6CidrBlockState *VpcCidrBlockState `aws:"Ipv6CidrBlockState"`
+	NetworkBorderGroup *string            `aws:"NetworkBorderGroup"`
+	Ipv6Pool           *string            `aws:"Ipv6Pool"`
 }

@@ -43,12 +43,22 @@ type Server interface {
 	GetCallerIdentity(context.Context, *GetCallerIdentityRequest) (*GetCallerIdentityResponse, error)
 }
 
-// Handlers maps every implemented operation to s.
-func Handlers(s Server) map[string]api.Handler {
-	return map[string]api.Handler{
-		"AssumeRole":        api.Typed(s.AssumeRole),
-		"GetCallerIdentity": api.Typed(s.GetCallerIdentity),
+// Handlers maps each operation s implements (a method of Server) to its
+// handler. Operations s lacks are left out, and the gateway answers them
+// NotImplemented, so a service can grow one operation at a time.
+func Handlers(s any) map[string]api.Handler {
+	h := map[string]api.Handler{}
+	if x, ok := s.(interface {
+		AssumeRole(context.Context, *AssumeRoleRequest) (*AssumeRoleResponse, error)
+	}); ok {
+		h["AssumeRole"] = api.Typed(x.AssumeRole)
 	}
+	if x, ok := s.(interface {
+		GetCallerIdentity(context.Context, *GetCallerIdentityRequest) (*GetCallerIdentityResponse, error)
+	}); ok {
+		h["GetCallerIdentity"] = api.Typed(x.GetCallerIdentity)
+	}
+	return h
 }
 
 // AssumeRoleRequest is the AssumeRoleRequest shape.

@@ -371,11 +371,12 @@ func goSource(sc serviceConfig, svc *model.Service, typed map[string]bool, versi
 			fmt.Fprintf(&b, "\t%s(context.Context, *%s) (*%s, error)\n", goName(name), ioType(op.Input), ioType(op.Output))
 		}
 		b.WriteString("}\n\n")
-		b.WriteString("// Handlers maps every implemented operation to s.\nfunc Handlers(s Server) map[string]api.Handler {\n\treturn map[string]api.Handler{\n")
+		b.WriteString("// Handlers maps each operation s implements (a method of Server) to its\n// handler. Operations s lacks are left out, and the gateway answers them\n// NotImplemented, so a service can grow one operation at a time.\nfunc Handlers(s any) map[string]api.Handler {\n\th := map[string]api.Handler{}\n")
 		for _, name := range ops {
-			fmt.Fprintf(&b, "\t\t%q: api.Typed(s.%s),\n", name, goName(name))
+			op := svc.Operations[name]
+			fmt.Fprintf(&b, "\tif x, ok := s.(interface {\n\t\t%s(context.Context, *%s) (*%s, error)\n\t}); ok {\n\t\th[%q] = api.Typed(x.%s)\n\t}\n", goName(name), ioType(op.Input), ioType(op.Output), name, goName(name))
 		}
-		b.WriteString("\t}\n}\n\n")
+		b.WriteString("\treturn h\n}\n\n")
 		if needsEmpty(svc, ops) {
 			b.WriteString("// Empty is the input or output of an operation that has none.\ntype Empty struct{}\n\n")
 		}

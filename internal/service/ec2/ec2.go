@@ -7,6 +7,7 @@ package ec2
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/ec2api"
@@ -16,10 +17,11 @@ import (
 // Service is the EC2 implementation.
 type Service struct {
 	store state.Store
+	now   func() time.Time
 }
 
 // New returns the EC2 service over store.
-func New(store state.Store) *Service { return &Service{store: store} }
+func New(store state.Store) *Service { return &Service{store: store, now: time.Now} }
 
 // Handlers returns the operations for the gateway.
 func (s *Service) Handlers() map[string]api.Handler { return ec2api.Handlers(s) }
@@ -32,22 +34,6 @@ func dryRun(flag *bool) error {
 	}
 	return nil
 }
-
-// filters converts the generated filter list into the state package's form.
-func filters(in []ec2api.Filter) []state.Filter {
-	out := make([]state.Filter, 0, len(in))
-	for _, f := range in {
-		name := ""
-		if f.Name != nil {
-			name = *f.Name
-		}
-		out = append(out, state.Filter{Name: name, Values: f.Values})
-	}
-	return out
-}
-
-// Ensure the generated interface is implemented.
-var _ ec2api.Server = (*Service)(nil)
 
 // ctxRegion is the region the request was signed for.
 func ctxRegion(ctx context.Context) string { return api.Request(ctx).Region }

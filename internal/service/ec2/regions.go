@@ -48,7 +48,7 @@ func (s *Service) DescribeRegions(ctx context.Context, in *ec2api.DescribeRegion
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	fs := filters(in.Filters)
+	fs := toFilters(in.Filters)
 	if err := state.CheckFilterNames(fs, "endpoint", "region-name", "opt-in-status"); err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (s *Service) DescribeAvailabilityZones(ctx context.Context, in *ec2api.Desc
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	fs := filters(in.Filters)
+	fs := toFilters(in.Filters)
 	if err := state.CheckFilterNames(fs, "zone-name", "zone-id", "zone-type", "region-name", "state", "opt-in-status",
 		"group-name", "group-long-name", "message", "network-border-group", "parent-zone-id", "parent-zone-name"); err != nil {
 		return nil, err

@@ -1,0 +1,175 @@
+package ec2
+
+import (
+	"math/big"
+	"math/rand/v2"
+	"net/netip"
+
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// publicPool is where minicloud's public IPv4 addresses (EIPs, auto-assigned
+// public IPs) come from: 198.18.0.0/15, the benchmarking range (RFC 2544),
+// so no address minicloud hands out is ever a real internet address.
+var publicPool = netip.MustParsePrefix("198.18.0.0/15")
+
+// publicIPs records every public address in use, across all accounts and
+// regions: they share the host's one network, so they must be unique.
+var (
+	publicIPs     = state.Table[publicIPOwner]{Service: "ec2", Kind: "public-ip"}
+	publicIPScope = state.Scope{Account: "any", Region: state.GlobalRegion}
+)
+
+// publicIPOwner says who holds a public address.
+type publicIPOwner struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	// Owner is the allocation ID of an EIP, or the ENI ID of an
+	// auto-assigned public IP.
+	Owner string `json:"owner"`
+}
+
+// allocatePublicIP reserves a free address of the pool for owner.
+func allocatePublicIP(t *rtx, owner string) (netip.Addr, error) {
+	size := 1 << (32 - publicPool.Bits())
+	base := publicPool.Addr().As4()
+	start := rand.IntN(size)
+	for i := 0; i < size; i++ {
+		n := (start + i) % size
+		// Skip the network's first and last address of each /24, which some
+		// tools treat as network and broadcast addresses.
+		if n%256 == 0 || n%256 == 255 {
+			continue
+		}
+		a := addrAdd(netip.AddrFrom4(base), n)
+		_, used, err := publicIPs.Get(t.tx, publicIPScope, a.String())
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		if !used {
+			err := publicIPs.Put(t.tx, publicIPScope, a.String(), publicIPOwner{Account: t.scope.Account, Region: t.scope.Region, Owner: owner})
+			return a, err
+		}
+	}
+	return netip.Addr{}, errAddressLimit()
+}
+
+// releasePublicIP frees an address of the pool.
+func releasePublicIP(t *rtx, ip string) error {
+	if ip == "" {
+		return nil
+	}
+	return publicIPs.Delete(t.tx, publicIPScope, ip)
+}
+
+func errAddressLimit() error {
+	return errInvalidParam("The public address pool 198.18.0.0/15 is exhausted.")
+}
+
+// addrAdd returns a + n.
+func addrAdd(a netip.Addr, n int) netip.Addr {
+	b := new(big.Int).SetBytes(a.AsSlice())
+	b.Add(b, big.NewInt(int64(n)))
+	bs := b.Bytes()
+	out := make([]byte, len(a.AsSlice()))
+	copy(out[len(out)-len(bs):], bs)
+	r, _ := netip.AddrFromSlice(out)
+	return r
+}
+
+// prefixSize is the number of addresses in p (capped for IPv6).
+func prefixSize(p netip.Prefix) int {
+	bits := p.Addr().BitLen() - p.Bits()
+	if bits > 30 {
+		return 1 << 30
+	}
+	return 1 << bits
+}
+
+// subnetReserved reports whether a is one of the five addresses AWS reserves
+// in every subnet: network, VPC router (+1), DNS (+2), future use (+3), and
+// the last (broadcast).
+func subnetReserved(p netip.Prefix, a netip.Addr) bool {
+	p = p.Masked()
+	first := p.Addr()
+	for i := 0; i < 4; i++ {
+		if a == addrAdd(first, i) {
+			return true
+		}
+	}
+	return a == addrAdd(first, prefixSize(p)-1)
+}
+
+// prefixesOverlap reports whether two prefixes share any address.
+func prefixesOverlap(a, b netip.Prefix) bool { return a.Overlaps(b) }
+
+// usedPrivateIPs returns the private IPv4 addresses held by ENIs in subnetID.
+func usedPrivateIPs(t *rtx, subnetID string) (map[netip.Addr]bool, error) {
+	used := map[netip.Addr]bool{}
+	err := networkInterfaces.table.ForEach(t.tx, t.scope, func(_ string, e networkInterfaceRecord) error {
+		if deref(e.SubnetId) != subnetID {
+			return nil
+		}
+		for _, pa := range e.PrivateIpAddresses {
+			if a, err := netip.ParseAddr(deref(pa.PrivateIpAddress)); err == nil {
+				used[a] = true
+			}
+		}
+		if a, err := netip.ParseAddr(deref(e.PrivateIpAddress)); err == nil {
+			used[a] = true
+		}
+		return nil
+	})
+	return used, err
+}
+
+// allocatePrivateIP picks the requested address (which must be in the subnet,
+// not reserved and free) or the lowest free one.
+func allocatePrivateIP(t *rtx, subnet *subnetRecord, requested string) (netip.Addr, error) {
+	p, err := netip.ParsePrefix(deref(subnet.CidrBlock))
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	used, err := usedPrivateIPs(t, deref(subnet.SubnetId))
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if requested != "" {
+		a, err := netip.ParseAddr(requested)
+		if err != nil || !a.Is4() {
+			return netip.Addr{}, errInvalidParam("Invalid value '%s' for IP address.", requested)
+		}
+		if !p.Contains(a) {
+			return netip.Addr{}, errInvalidParam("Address %s does not fall within the subnet's address range", requested)
+		}
+		if subnetReserved(p, a) {
+			return netip.Addr{}, errInvalidParam("Address %s is in subnet's reserved address range", requested)
+		}
+		if used[a] {
+			return netip.Addr{}, apiErr("InvalidIPAddress.InUse", "Address %s is in use.", requested)
+		}
+		return a, nil
+	}
+	size := prefixSize(p)
+	for i := 4; i < size-1; i++ {
+		a := addrAdd(p.Masked().Addr(), i)
+		if !used[a] {
+			return a, nil
+		}
+	}
+	return netip.Addr{}, apiErr("InsufficientFreeAddressesInSubnet", "There are not enough free addresses in subnet '%s' to satisfy the requested number of instances.", deref(subnet.SubnetId))
+}
+
+// availableIPCount is AvailableIpAddressCount: the subnet's size less the
+// five reserved addresses and those in use.
+func availableIPCount(t *rtx, subnet *subnetRecord) (int32, error) {
+	p, err := netip.ParsePrefix(deref(subnet.CidrBlock))
+	if err != nil {
+		return 0, err
+	}
+	used, err := usedPrivateIPs(t, deref(subnet.SubnetId))
+	if err != nil {
+		return 0, err
+	}
+	return int32(prefixSize(p) - 5 - len(used)), nil
+}
