@@ -32,12 +32,16 @@ type Config struct {
 	Accounts  map[string]string
 	Logger    *slog.Logger
 	Version   string
+	// EC2Runtime runs EC2 instances (ec2.Runtime); nil means none, and
+	// instances stay pending.
+	EC2Runtime ec2.Runtime
 }
 
 // Server is a running minicloud.
 type Server struct {
 	cfg      Config
 	store    state.Store
+	ec2      *ec2.Service
 	gw       *gateway.Gateway
 	http     *http.Server
 	listener net.Listener
@@ -77,15 +81,16 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	stsSvc := sts.New(store)
+	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime))
 	implemented := map[string]map[string]api.Handler{
 		"sts": stsSvc.Handlers(),
-		"ec2": ec2.New(store).Handlers(),
+		"ec2": ec2Svc.Handlers(),
 	}
 	var backends []gateway.Backend
 	for _, info := range catalog.All {
 		backends = append(backends, gateway.Backend{Info: info, Handlers: implemented[info.Name]})
 	}
-	s := &Server{cfg: cfg, store: store}
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc}
 	s.gw = gateway.New(gateway.Config{
 		Backends:   backends,
 		Accounts:   cfg.Accounts,
@@ -95,6 +100,10 @@ func New(cfg Config) (*Server, error) {
 		Health:     s.health,
 		Reset:      s.reset,
 	})
+	if err := ec2Svc.StartRuntime(); err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("start the EC2 instance runtime: %w", err)
+	}
 	return s, nil
 }
 
@@ -106,7 +115,7 @@ func (s *Server) health() map[string]any {
 	if s.cfg.Ephemeral {
 		st = map[string]any{"backend": "memory"}
 	}
-	return map[string]any{"state": st}
+	return map[string]any{"state": st, "instances": s.ec2.RuntimeHealth()}
 }
 
 func (s *Server) reset(ctx context.Context) error {
@@ -145,6 +154,7 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
 	}
+	errs = append(errs, s.ec2.Close(ctx))
 	errs = append(errs, s.store.Close())
 	return errors.Join(errs...)
 }

@@ -261,9 +261,9 @@ func TestNotImplemented(t *testing.T) {
 		want string
 	}{
 		{"ec2 protocol", func() error {
-			_, err := ec2.NewFromConfig(cfg).CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+			_, err := ec2.NewFromConfig(cfg).CreateFleet(ctx, &ec2.CreateFleetInput{LaunchTemplateConfigs: []ec2types.FleetLaunchTemplateConfigRequest{}, TargetCapacitySpecification: &ec2types.TargetCapacitySpecificationRequest{TotalTargetCapacity: aws.Int32(1)}})
 			return err
-		}, "ec2 CreateVpc"},
+		}, "ec2 CreateFleet"},
 		{"smithy-rpc-v2-cbor", func() error {
 			_, err := cloudwatch.NewFromConfig(cfg).ListMetrics(ctx, &cloudwatch.ListMetricsInput{})
 			return err

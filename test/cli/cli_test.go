@@ -493,8 +493,8 @@ func TestAWSCLI(t *testing.T) {
 				}
 			}
 		}},
-		{"ec2 create-vpc is NotImplemented", func(t *testing.T, c awsCLI, env []string) {
-			requireNotImplemented(t, c.aws(t, s, env, "ec2", "create-vpc", "--cidr-block", "10.0.0.0/16"), "ec2", "CreateVpc")
+		{"ec2 create-fleet is NotImplemented", func(t *testing.T, c awsCLI, env []string) {
+			requireNotImplemented(t, c.aws(t, s, env, "ec2", "create-fleet", "--target-capacity-specification", "TotalTargetCapacity=1", "--launch-template-configs", "[]"), "ec2", "CreateFleet")
 		}},
 		// CloudWatch offers CBOR, JSON and query; the CLI picks one (v1.45:
 		// awsJson1.0, v2.9: query); boto3 below forces each explicitly.

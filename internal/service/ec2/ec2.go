@@ -18,10 +18,18 @@ import (
 type Service struct {
 	store state.Store
 	now   func() time.Time
+	// runtime runs instances; nil when none (runtime.go).
+	runtime Runtime
 }
 
-// New returns the EC2 service over store.
-func New(store state.Store) *Service { return &Service{store: store, now: time.Now} }
+// New returns the EC2 service over store, configured by opts (runtime.go).
+func New(store state.Store, opts ...Option) *Service {
+	s := &Service{store: store, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 // Handlers returns the operations for the gateway.
 func (s *Service) Handlers() map[string]api.Handler { return ec2api.Handlers(s) }

@@ -1,8 +1,11 @@
 package ec2_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -37,13 +40,39 @@ func newEnv(t *testing.T, dir string) *testEnv {
 	return &testEnv{srv: srv, url: hs.URL, ec2: ec2Client(hs.URL, "us-east-1", "test"), ctx: context.Background()}
 }
 
+// ec2Client is the real SDK's EC2 client for url. Retries are off so each
+// test sees the first answer.
 func ec2Client(url, region, key string) *ec2.Client {
 	return ec2.NewFromConfig(aws.Config{
 		Region:           region,
 		Credentials:      credentials.NewStaticCredentialsProvider(key, "test", ""),
 		BaseEndpoint:     aws.String(url),
 		RetryMaxAttempts: 1,
+		HTTPClient:       &http.Client{Transport: bufferedBody{http.DefaultTransport.(*http.Transport).Clone()}},
 	})
+}
+
+// bufferedBody sends each request body from memory. Without it, large
+// responses intermittently fail with "use of closed network connection"
+// whatever the server (aws/aws-sdk-go-v2#1825, #2737): the SDK's request body
+// stream errors on the transport's final read for EOF once the response has
+// arrived, and net/http's writeLoop then closes the connection under the
+// response body being read. The SDK itself retries that error by default;
+// with retries off, tests avoid it here.
+type bufferedBody struct{ base http.RoundTripper }
+
+func (b bufferedBody) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		data, err := io.ReadAll(r.Body)
+		_ = r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(bytes.NewReader(data))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	}
+	return b.base.RoundTrip(r)
 }
 
 // wantCode fails the test unless err is an AWS API error with code.
