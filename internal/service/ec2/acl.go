@@ -98,7 +98,7 @@ func (s *Service) DescribeNetworkAcls(ctx context.Context, in *ec2api.DescribeNe
 	if err := state.CheckFilterNames(toFilters(in.Filters), aclFilterNames...); err != nil {
 		return nil, err
 	}
-	if err := s.sgEnsureDefaultVPC(ctx); err != nil {
+	if err := s.ensureDefaultVPCExists(ctx); err != nil {
 		return nil, err
 	}
 	var recs []*networkACLRecord

@@ -55,6 +55,26 @@ func (s *Service) ensureDefaultVPC(t *rtx) (*vpcRecord, error) {
 	return v, nil
 }
 
+// ensureDefaultVPCExists creates the default VPC the first time an account
+// looks at the VPC area of a region, as it always exists in AWS. It commits
+// only when there is something to create, so Describe calls stay read-only
+// transactions: no write lock, no fsync.
+func (s *Service) ensureDefaultVPCExists(ctx context.Context) error {
+	done := false
+	err := s.view(ctx, func(t *rtx) error {
+		_, ok, err := defaultVPCMarkers.Get(t.tx, t.scope, defaultVPCMarkerID)
+		done = ok
+		return err
+	})
+	if err != nil || done {
+		return err
+	}
+	return s.update(ctx, func(t *rtx) error {
+		_, err := s.ensureDefaultVPC(t)
+		return err
+	})
+}
+
 // vpcFindDefault returns the scope's default VPC, or nil.
 func vpcFindDefault(t *rtx) (*vpcRecord, error) {
 	var found *vpcRecord

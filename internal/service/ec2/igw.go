@@ -190,10 +190,10 @@ func (s *Service) DescribeInternetGateways(ctx context.Context, in *ec2api.Descr
 		return nil, err
 	}
 	var recs []*igwRecord
-	err := s.update(ctx, func(t *rtx) error {
-		if _, err := s.ensureDefaultVPC(t); err != nil {
-			return err
-		}
+	if err := s.ensureDefaultVPCExists(ctx); err != nil {
+		return nil, err
+	}
+	err := s.view(ctx, func(t *rtx) error {
 		var err error
 		recs, err = internetGateways.describe(t, in.InternetGatewayIds, in.Filters, func(g *igwRecord) map[string][]string {
 			var st, vs []string

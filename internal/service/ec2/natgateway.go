@@ -302,10 +302,10 @@ func (s *Service) DescribeNatGateways(ctx context.Context, in *ec2api.DescribeNa
 		return nil, err
 	}
 	var views []*natGatewayRecord
-	err := s.update(ctx, func(t *rtx) error {
-		if _, err := s.ensureDefaultVPC(t); err != nil {
-			return err
-		}
+	if err := s.ensureDefaultVPCExists(ctx); err != nil {
+		return nil, err
+	}
+	err := s.view(ctx, func(t *rtx) error {
 		all, err := natGateways.all(t)
 		if err != nil {
 			return err

@@ -243,10 +243,10 @@ func (s *Service) DescribeRouteTables(ctx context.Context, in *ec2api.DescribeRo
 		return nil, err
 	}
 	var views []*ec2api.RouteTable
-	err := s.update(ctx, func(t *rtx) error {
-		if _, err := s.ensureDefaultVPC(t); err != nil {
-			return err
-		}
+	if err := s.ensureDefaultVPCExists(ctx); err != nil {
+		return nil, err
+	}
+	err := s.view(ctx, func(t *rtx) error {
 		recs, err := routeTables.describe(t, in.RouteTableIds, nil, nil)
 		if err != nil {
 			return err

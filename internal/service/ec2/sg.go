@@ -155,25 +155,6 @@ func (s *Service) DeleteSecurityGroup(ctx context.Context, in *ec2api.DeleteSecu
 	return &ec2api.Empty{}, nil
 }
 
-// sgEnsureDefaultVPC creates the default VPC (with its default group) the
-// first time the account looks at security groups, as it always exists in
-// AWS. It commits only when there is something to create.
-func (s *Service) sgEnsureDefaultVPC(ctx context.Context) error {
-	done := false
-	err := s.view(ctx, func(t *rtx) error {
-		_, ok, err := defaultVPCMarkers.Get(t.tx, t.scope, defaultVPCMarkerID)
-		done = ok
-		return err
-	})
-	if err != nil || done {
-		return err
-	}
-	return s.update(ctx, func(t *rtx) error {
-		_, err := s.ensureDefaultVPC(t)
-		return err
-	})
-}
-
 // sgFilterNames are DescribeSecurityGroups' filters besides tags.
 var sgFilterNames = func() []string {
 	names := []string{"description", "group-id", "group-name", "owner-id", "vpc-id"}
@@ -194,7 +175,7 @@ func (s *Service) DescribeSecurityGroups(ctx context.Context, in *ec2api.Describ
 	if err := state.CheckFilterNames(toFilters(in.Filters), sgFilterNames...); err != nil {
 		return nil, err
 	}
-	if err := s.sgEnsureDefaultVPC(ctx); err != nil {
+	if err := s.ensureDefaultVPCExists(ctx); err != nil {
 		return nil, err
 	}
 	var recs []*securityGroupRecord

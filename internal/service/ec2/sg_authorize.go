@@ -255,7 +255,7 @@ func (s *Service) DescribeSecurityGroupRules(ctx context.Context, in *ec2api.Des
 			return nil, apiErr("InvalidSecurityGroupRuleId.Malformed", "The security group rule ID '%s' is malformed", id)
 		}
 	}
-	if err := s.sgEnsureDefaultVPC(ctx); err != nil {
+	if err := s.ensureDefaultVPCExists(ctx); err != nil {
 		return nil, err
 	}
 	var rules []*ec2api.SecurityGroupRule

@@ -187,10 +187,10 @@ func (s *Service) DescribeSubnets(ctx context.Context, in *ec2api.DescribeSubnet
 	}
 	var out []ec2api.Subnet
 	var next *string
-	err := s.update(ctx, func(t *rtx) error {
-		if _, err := s.ensureDefaultVPC(t); err != nil {
-			return err
-		}
+	if err := s.ensureDefaultVPCExists(ctx); err != nil {
+		return nil, err
+	}
+	err := s.view(ctx, func(t *rtx) error {
 		recs, err := subnets.describe(t, in.SubnetIds, nil, nil)
 		if err != nil {
 			return err

@@ -182,10 +182,10 @@ func (s *Service) DescribeVpcs(ctx context.Context, in *ec2api.DescribeVpcsReque
 		return nil, err
 	}
 	var recs []*vpcRecord
-	err := s.update(ctx, func(t *rtx) error {
-		if _, err := s.ensureDefaultVPC(t); err != nil {
-			return err
-		}
+	if err := s.ensureDefaultVPCExists(ctx); err != nil {
+		return nil, err
+	}
+	err := s.view(ctx, func(t *rtx) error {
 		var err error
 		recs, err = vpcs.describe(t, in.VpcIds, in.Filters, vpcFilterValues)
 		return err
@@ -418,10 +418,10 @@ func (s *Service) DescribeVpcAttribute(ctx context.Context, in *ec2api.DescribeV
 		return nil, errInvalidParam("Value (%s) for parameter attribute is invalid. Unknown attribute.", attr)
 	}
 	out := &ec2api.DescribeVpcAttributeResult{VpcId: new(id)}
-	err := s.update(ctx, func(t *rtx) error {
-		if _, err := s.ensureDefaultVPC(t); err != nil {
-			return err
-		}
+	if err := s.ensureDefaultVPCExists(ctx); err != nil {
+		return nil, err
+	}
+	err := s.view(ctx, func(t *rtx) error {
 		v, err := vpcs.get(t, id)
 		if err != nil {
 			return err

@@ -476,10 +476,10 @@ func (s *Service) DescribeVpcEndpoints(ctx context.Context, in *ec2api.DescribeV
 		return nil, err
 	}
 	var recs []*vpcEndpointRecord
-	err := s.update(ctx, func(t *rtx) error {
-		if _, err := s.ensureDefaultVPC(t); err != nil {
-			return err
-		}
+	if err := s.ensureDefaultVPCExists(ctx); err != nil {
+		return nil, err
+	}
+	err := s.view(ctx, func(t *rtx) error {
 		var err error
 		recs, err = vpcEndpoints.describe(t, in.VpcEndpointIds, in.Filters, func(e *vpcEndpointRecord) map[string][]string {
 			return map[string][]string{"service-name": ptrValues(e.ServiceName), "vpc-id": ptrValues(e.VpcId),
