@@ -1,0 +1,218 @@
+package vpcnet
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// CreateInstanceNamespace creates (or finds) the instance's named network
+// namespace, Names.InstanceNamespace(id), with loopback up, and returns its
+// path under /run/netns.
+func (n *Network) CreateInstanceNamespace(ctx context.Context, id string) (string, error) {
+	if err := checkCtx(ctx); err != nil {
+		return "", err
+	}
+	if err := validID("instance", id); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	name := n.names.InstanceNamespace(id)
+	if _, err := ensureNamedNS(name, func() error { return nil }); err != nil {
+		return "", err
+	}
+	path := namedPath(name)
+	err := withNS(path, func(h *netlink.Handle, _ netns.NsHandle) error {
+		lo, err := h.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		return h.LinkSetUp(lo)
+	})
+	if err != nil {
+		return "", fmt.Errorf("vpcnet: instance namespace %s: %w", name, err)
+	}
+	return path, nil
+}
+
+// DeleteInstanceNamespace removes the instance's namespace name and its ENI
+// veths. Processes still inside keep the namespace itself alive.
+func (n *Network) DeleteInstanceNamespace(ctx context.Context, id string) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
+	if err := validID("instance", id); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return deleteNamedNS(n.names.InstanceNamespace(id))
+}
+
+// AttachENI plugs the ENI into the instance namespace (a path, or a name
+// under /run/netns): a veth pair whose instance end is eth<DeviceIndex> with
+// the ENI's MAC and IP (subnet prefix length; device 0 also gets the default
+// route via the VPC router, base+1), and whose router end, Names.ENIPort, is a
+// port of the subnet's bridge. Re-attaching to another namespace moves it.
+func (n *Network) AttachENI(ctx context.Context, e ENI, instanceNetns string) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
+	if err := validID("ENI", e.ID); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if e.DeviceIndex < 0 || e.DeviceIndex > 31 {
+		return fmt.Errorf("%w: device index %d", ErrInvalid, e.DeviceIndex)
+	}
+	if !e.IP.Is4() {
+		return fmt.Errorf("%w: ENI IP %s", ErrInvalid, e.IP)
+	}
+	if e.MAC != nil && len(e.MAC) != 6 {
+		return fmt.Errorf("%w: MAC %s", ErrInvalid, e.MAC)
+	}
+	instPath := namedPath(instanceNetns)
+	if !isNamespace(instPath) {
+		return fmt.Errorf("%w: %s is not a network namespace", ErrInvalid, instPath)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.router(e.VPCID, func(h *netlink.Handle, _ netns.NsHandle) error {
+		br, err := ownedLink(h, n.names.Bridge(e.SubnetID), e.SubnetID)
+		if err != nil {
+			if isNotFound(err) {
+				return fmt.Errorf("%w: %s", ErrSubnetNotFound, e.SubnetID)
+			}
+			return err
+		}
+		_, cidr, err := linkPrefix(h, br)
+		if err != nil {
+			return err
+		}
+		last := nthAddr(cidr, 1<<(32-cidr.Bits())-1)
+		if !cidr.Contains(e.IP) || e.IP.Compare(nthAddr(cidr, 4)) < 0 || e.IP == last {
+			return fmt.Errorf("%w: %s is not a usable address of %s", ErrInvalid, e.IP, cidr)
+		}
+		return withNS(instPath, func(ih *netlink.Handle, ins netns.NsHandle) error {
+			return n.attach(h, ih, ins, br, cidr, e)
+		})
+	})
+}
+
+func (n *Network) attach(h, ih *netlink.Handle, ins netns.NsHandle, br netlink.Link, cidr netip.Prefix, e ENI) error {
+	portName, devName := n.names.ENIPort(e.ID), n.names.InstanceDevice(e.DeviceIndex)
+	port, perr := h.LinkByName(portName)
+	if perr != nil && !isNotFound(perr) {
+		return perr
+	}
+	if perr == nil && port.Attrs().Alias != e.ID {
+		return fmt.Errorf("%w: link %s belongs to %q, not %q", ErrConflict, portName, port.Attrs().Alias, e.ID)
+	}
+	dev, derr := ih.LinkByName(devName)
+	if derr != nil && !isNotFound(derr) {
+		return derr
+	}
+	if derr == nil && dev.Attrs().Alias != e.ID {
+		return fmt.Errorf("%w: %s in %s is another interface (%q)", ErrConflict, devName, ins, dev.Attrs().Alias)
+	}
+	paired := perr == nil && derr == nil && dev.Attrs().ParentIndex == port.Attrs().Index
+	if !paired {
+		// Stale halves: the port went to another namespace, or the device
+		// index changed. Remove and re-create.
+		if perr == nil {
+			if err := h.LinkDel(port); err != nil && !isNotFound(err) {
+				return err
+			}
+		}
+		if derr == nil {
+			if err := ih.LinkDel(dev); err != nil && !isNotFound(err) {
+				return err
+			}
+		}
+		// An ENI keeps one device: drop any other eth carrying its ID.
+		if links, err := ih.LinkList(); err == nil {
+			for _, l := range links {
+				if l.Attrs().Alias == e.ID {
+					_ = ih.LinkDel(l)
+				}
+			}
+		}
+		la := netlink.NewLinkAttrs()
+		la.Name = portName
+		la.MTU = ENIMTU
+		v := &netlink.Veth{LinkAttrs: la, PeerName: devName, PeerMTU: ENIMTU, PeerTxQLen: -1,
+			PeerHardwareAddr: e.MAC, PeerNamespace: netlink.NsFd(int(ins))}
+		if err := h.LinkAdd(v); err != nil {
+			return fmt.Errorf("vpcnet: add ENI veth %s: %w", portName, err)
+		}
+		var err error
+		if port, err = h.LinkByName(portName); err != nil {
+			return err
+		}
+		if err := h.LinkSetAlias(port, e.ID); err != nil {
+			_ = h.LinkDel(port)
+			return err
+		}
+		if dev, err = ih.LinkByName(devName); err != nil {
+			_ = h.LinkDel(port)
+			return err
+		}
+		if err := ih.LinkSetAlias(dev, e.ID); err != nil {
+			_ = h.LinkDel(port)
+			return err
+		}
+	}
+	if port.Attrs().MasterIndex != br.Attrs().Index {
+		if err := h.LinkSetMaster(port, br); err != nil {
+			return err
+		}
+	}
+	if err := h.LinkSetUp(port); err != nil {
+		return err
+	}
+	if e.MAC != nil && !bytes.Equal(dev.Attrs().HardwareAddr, e.MAC) {
+		if err := ih.LinkSetHardwareAddr(dev, e.MAC); err != nil {
+			return err
+		}
+	}
+	if err := setOnlyAddr(ih, dev, netip.PrefixFrom(e.IP, cidr.Bits())); err != nil {
+		return fmt.Errorf("vpcnet: address %s: %w", devName, err)
+	}
+	if err := ih.LinkSetUp(dev); err != nil {
+		return err
+	}
+	if e.DeviceIndex == 0 {
+		gw := nthAddr(cidr, 1)
+		if err := ih.RouteReplace(&netlink.Route{LinkIndex: dev.Attrs().Index, Gw: net.IP(gw.AsSlice()),
+			Dst: prefixToIPNet(netip.MustParsePrefix("0.0.0.0/0"))}); err != nil {
+			return fmt.Errorf("vpcnet: default route in instance: %w", err)
+		}
+	}
+	return nil
+}
+
+// DetachENI removes the ENI's veth pair (both ends).
+func (n *Network) DetachENI(ctx context.Context, vpcID, eniID string) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	err := n.router(vpcID, func(h *netlink.Handle, _ netns.NsHandle) error {
+		port, err := ownedLink(h, n.names.ENIPort(eniID), eniID)
+		if isNotFound(err) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := h.LinkDel(port); err != nil && !isNotFound(err) {
+			return err
+		}
+		return nil
+	})
+	if isNotFoundVPC(err) {
+		return nil
+	}
+	return err
+}
