@@ -173,7 +173,8 @@ func (t Table[T]) Get(tx Tx, s Scope, id string) (v T, found bool, err error) {
 	if !ok {
 		return v, false, nil
 	}
-	if err := json.Unmarshal(raw, &v); err != nil {
+	v, err = decode[T](raw)
+	if err != nil {
 		return v, false, fmt.Errorf("state: decode %s/%s %q: %w", t.Service, t.Kind, id, err)
 	}
 	return v, true, nil
@@ -222,8 +223,27 @@ func (t Table[T]) ForEach(tx Tx, s Scope, fn func(id string, v T) error) error {
 	}
 	prefix := t.Prefix(s)
 	return tx.Scan(prefix, func(key string, raw []byte) error {
-		var v T
-		if err := json.Unmarshal(raw, &v); err != nil {
+		v, err := decode[T](raw)
+		if err != nil {
+			return fmt.Errorf("state: decode %q: %w", key, err)
+		}
+		return fn(strings.TrimPrefix(key, prefix), v)
+	})
+}
+
+// ForEachShared is ForEach without the copy: v is the decoded value shared
+// with every other reader of the same record. It never changes (a write
+// stores new bytes, which decode to a new value), so it may be kept for
+// reading, but it must never be modified: Clone what is to be changed.
+// Describe calls that filter many records and return few use it.
+func (t Table[T]) ForEachShared(tx Tx, s Scope, fn func(id string, v *T) error) error {
+	if err := t.check(s); err != nil {
+		return err
+	}
+	prefix := t.Prefix(s)
+	return tx.Scan(prefix, func(key string, raw []byte) error {
+		v, err := decodeShared[T](raw)
+		if err != nil {
 			return fmt.Errorf("state: decode %q: %w", key, err)
 		}
 		return fn(strings.TrimPrefix(key, prefix), v)

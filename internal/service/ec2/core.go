@@ -156,9 +156,12 @@ func (k *kind[T]) all(t *rtx) ([]*T, error) {
 // then the filters. values returns every filter this kind supports, with the
 // record's values for it (nil when it has none); tag filters are built in.
 func (k *kind[T]) describe(t *rtx, ids []string, filters []ec2api.Filter, values func(*T) map[string][]string) ([]*T, error) {
-	var recs []*T
+	fs := toFilters(filters)
 	if len(ids) > 0 {
-		var missing []string
+		var (
+			recs    []*T
+			missing []string
+		)
 		seen := map[string]bool{}
 		for _, id := range ids {
 			if seen[id] {
@@ -181,35 +184,52 @@ func (k *kind[T]) describe(t *rtx, ids []string, filters []ec2api.Filter, values
 		if len(missing) > 0 {
 			return nil, k.notFoundErr(missing...)
 		}
-	} else {
-		var err error
-		if recs, err = k.all(t); err != nil {
-			return nil, err
+		out := recs[:0]
+		for _, rec := range recs {
+			ok, err := k.matches(rec, fs, values)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, rec)
+			}
 		}
+		return out, nil
 	}
-	if len(filters) == 0 {
-		return recs, nil
+	if len(fs) == 0 {
+		return k.all(t)
 	}
-	fs := toFilters(filters)
-	out := recs[:0]
-	for _, rec := range recs {
-		vals := values(rec)
-		var tags []state.Tag
-		if k.tags != nil {
-			tags = fromAPITags(*k.tags(rec))
-		}
-		ok, err := state.MatchWithTags(fs, tags, func(name string) ([]string, bool) {
-			v, ok := vals[name]
-			return v, ok
-		})
-		if err != nil {
-			return nil, err
-		}
+	// Filter the shared decoded records and copy only those that match: a
+	// filtered Describe over many records returns few of them.
+	var out []*T
+	err := k.table.ForEachShared(t.tx, t.scope, func(_ string, rec *T) error {
+		ok, err := k.matches(rec, fs, values)
 		if ok {
-			out = append(out, rec)
+			out = append(out, state.Clone(rec))
 		}
+		return err
+	})
+	return out, err
+}
+
+// matches applies filters to rec. The filter values are computed only when
+// a filter other than the tag filters asks for them.
+func (k *kind[T]) matches(rec *T, fs []state.Filter, values func(*T) map[string][]string) (bool, error) {
+	if len(fs) == 0 {
+		return true, nil
 	}
-	return out, nil
+	var tags []state.Tag
+	if k.tags != nil {
+		tags = fromAPITags(*k.tags(rec))
+	}
+	var vals map[string][]string
+	return state.MatchWithTags(fs, tags, func(name string) ([]string, bool) {
+		if vals == nil {
+			vals = values(rec)
+		}
+		v, ok := vals[name]
+		return v, ok
+	})
 }
 
 func toFilters(in []ec2api.Filter) []state.Filter {

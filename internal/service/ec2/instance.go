@@ -148,19 +148,22 @@ func instanceGetAll(t *rtx, ids []string) ([]*instanceRecord, error) {
 
 // instancePurge deletes the records of instances EC2 has forgotten.
 func instancePurge(t *rtx) error {
-	recs, err := instances.all(t)
+	var expired []string
+	err := instances.table.ForEachShared(t.tx, t.scope, func(id string, rec *instanceRecord) error {
+		if instanceExpired(t, rec) {
+			expired = append(expired, id)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	for _, rec := range recs {
-		if instanceExpired(t, rec) {
-			id := deref(rec.InstanceId)
-			if err := instances.del(t, id); err != nil {
-				return err
-			}
-			if err := instanceExts.Delete(t.tx, t.scope, id); err != nil {
-				return err
-			}
+	for _, id := range expired {
+		if err := instances.del(t, id); err != nil {
+			return err
+		}
+		if err := instanceExts.Delete(t.tx, t.scope, id); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -240,23 +240,43 @@ func (s *Service) DescribeInstances(ctx context.Context, in *ec2api.DescribeInst
 	}
 	var items []*instanceItem
 	err := s.view(ctx, func(t *rtx) error {
+		// match reads rec without changing it: records come shared from the
+		// store's decode cache when no IDs are given.
+		match := func(rec *instanceRecord) error {
+			var (
+				v    ec2api.Instance
+				vals map[string][]string
+			)
+			ok, err := state.MatchWithTags(fs, fromAPITags(rec.Tags), func(name string) ([]string, bool) {
+				if vals == nil {
+					v = s.instanceView(rec)
+					vals = instanceFilterValues(t.scope.Account, rec, &v)
+				}
+				x, ok := vals[name]
+				return x, ok
+			})
+			if err != nil || !ok {
+				return err
+			}
+			key := instanceLaunchKey(rec) + "/" + rec.ReservationID + "/" + deref(rec.InstanceId)
+			items = append(items, &instanceItem{key: key, resv: rec.ReservationID, view: s.instanceView(rec)})
+			return nil
+		}
+		if len(in.InstanceIds) == 0 {
+			return instances.table.ForEachShared(t.tx, t.scope, func(_ string, rec *instanceRecord) error {
+				if instanceExpired(t, rec) {
+					return nil
+				}
+				return match(rec)
+			})
+		}
 		recs, err := instanceDescribeSet(t, in.InstanceIds)
 		if err != nil {
 			return err
 		}
 		for _, rec := range recs {
-			v := s.instanceView(rec)
-			vals := instanceFilterValues(t.scope.Account, rec, &v)
-			ok, err := state.MatchWithTags(fs, fromAPITags(v.Tags), func(name string) ([]string, bool) {
-				x, ok := vals[name]
-				return x, ok
-			})
-			if err != nil {
+			if err := match(rec); err != nil {
 				return err
-			}
-			if ok {
-				key := instanceLaunchKey(rec) + "/" + rec.ReservationID + "/" + deref(rec.InstanceId)
-				items = append(items, &instanceItem{key: key, resv: rec.ReservationID, view: v})
 			}
 		}
 		return nil

@@ -106,7 +106,7 @@ func prefixesOverlap(a, b netip.Prefix) bool { return a.Overlaps(b) }
 // usedPrivateIPs returns the private IPv4 addresses held by ENIs in subnetID.
 func usedPrivateIPs(t *rtx, subnetID string) (map[netip.Addr]bool, error) {
 	used := map[netip.Addr]bool{}
-	err := networkInterfaces.table.ForEach(t.tx, t.scope, func(_ string, e networkInterfaceRecord) error {
+	err := networkInterfaces.table.ForEachShared(t.tx, t.scope, func(_ string, e *networkInterfaceRecord) error {
 		if deref(e.SubnetId) != subnetID {
 			return nil
 		}

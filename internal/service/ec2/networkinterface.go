@@ -170,9 +170,9 @@ func eniReleaseAutoPublicIP(t *rtx, e *networkInterfaceRecord) error {
 // index.
 func instanceENIs(t *rtx, instanceID string) ([]*networkInterfaceRecord, error) {
 	var out []*networkInterfaceRecord
-	err := networkInterfaces.table.ForEach(t.tx, t.scope, func(_ string, e networkInterfaceRecord) error {
+	err := networkInterfaces.table.ForEachShared(t.tx, t.scope, func(_ string, e *networkInterfaceRecord) error {
 		if e.Attachment != nil && deref(e.Attachment.InstanceId) == instanceID {
-			out = append(out, &e)
+			out = append(out, state.Clone(e))
 		}
 		return nil
 	})

@@ -1,0 +1,74 @@
+package state
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+type cacheRec struct {
+	Name  *string
+	When  time.Time
+	At    *time.Time
+	Tags  []struct{ Key, Value *string }
+	Attrs map[string][]int
+	Any   any
+	inner int
+}
+
+// TestDecodeGivesIndependentCopies checks the decode cache's promise: equal
+// bytes decode to equal values, and no two callers share memory.
+func TestDecodeGivesIndependentCopies(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	orig := cacheRec{Name: new("a"), When: at, At: &at, Attrs: map[string][]int{"x": {1, 2}}, Any: map[string]any{"k": []any{"v"}}}
+	orig.Tags = append(orig.Tags, struct{ Key, Value *string }{new("k"), new("v")})
+	raw, err := json.Marshal(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := decode[cacheRec](raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := decode[cacheRec](raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) || !a.When.Equal(at) || *a.Name != "a" {
+		t.Fatalf("decoded values differ: %+v vs %+v", a, b)
+	}
+	*a.Name = "changed"
+	*a.Tags[0].Value = "changed"
+	a.Attrs["x"][0] = 99
+	a.Any.(map[string]any)["k"] = "changed"
+	*a.At = time.Time{}
+	c, _ := decode[cacheRec](raw)
+	for _, v := range []cacheRec{b, c} {
+		if *v.Name != "a" || *v.Tags[0].Value != "v" || v.Attrs["x"][0] != 1 || !v.At.Equal(at) {
+			t.Fatalf("a change to one decoded value reached another: %+v", v)
+		}
+		if _, ok := v.Any.(map[string]any)["k"].([]any); !ok {
+			t.Fatalf("interface value shared: %+v", v.Any)
+		}
+	}
+}
+
+func BenchmarkDecodeCached(b *testing.B) {
+	rec := cacheRec{Name: new("instance"), Attrs: map[string][]int{"a": {1}, "b": {2}}}
+	for i := 0; i < 20; i++ {
+		rec.Tags = append(rec.Tags, struct{ Key, Value *string }{new("key"), new("value")})
+	}
+	raw, _ := json.Marshal(rec)
+	b.Run("json", func(b *testing.B) {
+		for b.Loop() {
+			var v cacheRec
+			_ = json.Unmarshal(raw, &v)
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = decode[cacheRec](raw)
+		}
+	})
+}
