@@ -44,13 +44,19 @@ type loadResult struct {
 // every failure is seen and counted, and the connection pool holds one
 // keep-alive connection per worker.
 func newEC2(endpoint string, workers int) (*ec2.Client, *http.Transport) {
+	return newEC2Timeout(endpoint, workers, 10*time.Second)
+}
+
+// newEC2Timeout is newEC2 with another HTTP client timeout (seeding moto
+// with 100 instances per call can take seconds).
+func newEC2Timeout(endpoint string, workers int, timeout time.Duration) (*ec2.Client, *http.Transport) {
 	var tr *http.Transport
 	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.Proxy = nil // loopback only, never via a proxy
 		t.MaxIdleConns = workers * 2
 		t.MaxIdleConnsPerHost = workers * 2
 		tr = t
-	}).WithTimeout(10 * time.Second)
+	}).WithTimeout(timeout)
 	c := ec2.New(ec2.Options{
 		Region:       region,
 		BaseEndpoint: aws.String(endpoint),

@@ -50,6 +50,36 @@ type options struct {
 	idleWait         time.Duration
 	idleSamples      int
 	keepLogs         bool
+	scenarios        map[string]bool
+	ec2              ec2Options
+}
+
+// allScenarios in the order they run. "ec2" is short for both EC2 ones,
+// "all" for every one.
+var allScenarios = []string{"start", "rss", "describe-azs", "ec2-describe", "ec2-run"}
+
+func parseScenarios(list string) (map[string]bool, error) {
+	m := map[string]bool{}
+	for _, f := range strings.Split(list, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "":
+		case "all":
+			for _, n := range allScenarios {
+				m[n] = true
+			}
+		case "ec2":
+			m["ec2-describe"], m["ec2-run"] = true, true
+		default:
+			if !slices.Contains(allScenarios, f) {
+				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2 or some of %s)", f, strings.Join(allScenarios, ","))
+			}
+			m[f] = true
+		}
+	}
+	if len(m) == 0 {
+		return nil, errors.New("-scenarios: none chosen")
+	}
+	return m, nil
 }
 
 func main() {
@@ -67,7 +97,20 @@ func main() {
 	flag.DurationVar(&o.idleWait, "idle-wait", time.Second, "wait after start and one health request before sampling idle RSS")
 	flag.IntVar(&o.idleSamples, "idle-samples", 5, "idle RSS samples (200 ms apart); the median is reported")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the servers' logs (their directory is printed)")
+	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run; ec2 = both EC2 ones; all")
+	flag.IntVar(&o.ec2.instances, "ec2-instances", 1000, "ec2-describe: instances to seed")
+	flag.IntVar(&o.ec2.batch, "ec2-batch", 100, "ec2-describe: instances per seeding RunInstances call (each call one team)")
+	flag.IntVar(&o.ec2.calls, "ec2-calls", 200, "ec2-describe: measured DescribeInstances calls (sequential)")
+	flag.IntVar(&o.ec2.warmCalls, "ec2-warmup-calls", 20, "ec2-describe: uncounted calls first")
+	flag.DurationVar(&o.ec2.describeMax, "ec2-describe-max", 5*time.Minute, "ec2-describe: time limit for warm-up plus measured calls")
+	flag.IntVar(&o.ec2.runWorkers, "ec2-run-c", 8, "ec2-run: concurrent RunInstances workers")
+	flag.DurationVar(&o.ec2.runDur, "ec2-run-duration", 5*time.Second, "ec2-run: measured time")
+	flag.Int64Var(&o.ec2.runMax, "ec2-run-max", 3000, "ec2-run: hard cap on launches")
 	flag.Parse()
+	var err error
+	if o.scenarios, err = parseScenarios(*scen); err != nil {
+		fatal(err)
+	}
 
 	// Bounds: refuse settings that would make an unbounded or absurd run.
 	switch {
@@ -83,6 +126,16 @@ func main() {
 		fatal(fmt.Errorf("-op %q: want DescribeAvailabilityZones or DescribeRegions", o.op))
 	case o.idleSamples < 1 || o.idleSamples > 50:
 		fatal(errors.New("-idle-samples must be 1..50"))
+	case o.ec2.instances < teams || o.ec2.instances > 5000, o.ec2.batch < 1 || o.ec2.batch > 100:
+		fatal(errors.New("-ec2-instances must be 10..5000 and -ec2-batch 1..100"))
+	case o.ec2.calls < 1 || o.ec2.calls > 10000, o.ec2.warmCalls < 0 || o.ec2.warmCalls > 1000:
+		fatal(errors.New("-ec2-calls must be 1..10000 and -ec2-warmup-calls 0..1000"))
+	case o.ec2.describeMax <= 0 || o.ec2.describeMax > 10*time.Minute:
+		fatal(errors.New("-ec2-describe-max must be in (0, 10m]"))
+	case o.ec2.runWorkers < 1 || o.ec2.runWorkers > 64, o.ec2.runDur <= 0 || o.ec2.runDur > time.Minute:
+		fatal(errors.New("-ec2-run-c must be 1..64 and -ec2-run-duration in (0, 1m]"))
+	case o.ec2.runMax < 1 || o.ec2.runMax > 4000:
+		fatal(errors.New("-ec2-run-max must be 1..4000 (one default subnet is a /20)"))
 	}
 
 	// End our children on Ctrl-C / SIGTERM, then exit.
@@ -118,6 +171,10 @@ type result struct {
 	load      loadResult
 	afterLoad memInfo
 	settled   memInfo
+	desc      describeResult
+	descMem   memInfo // after the describe calls, 1000 instances held
+	launch    runResult
+	launchMem memInfo // after the launches
 }
 
 func run(o options) error {
@@ -177,14 +234,75 @@ func run(o options) error {
 	fmt.Printf("machine: %d CPUs (nproc), %s %s/%s; moto %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, motoVer)
 	la, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("date: %s; load average at start: %s\n", time.Now().Format(time.RFC3339), strings.Join(strings.Fields(string(la))[:min(3, len(strings.Fields(string(la))))], " "))
-	fmt.Printf("load: %s, %d workers, %v warm-up + %v measured, cap %d requests/phase, aws-sdk-go-v2 (SigV4, test/test, %s, no retries)\n",
-		o.op, o.workers, o.warmup, o.dur, o.maxReq, region)
+	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(slices.Clone(allScenarios), func(n string) bool { return !o.scenarios[n] }), ","))
+	if o.scenarios["describe-azs"] {
+		fmt.Printf("load: %s, %d workers, %v warm-up + %v measured, cap %d requests/phase, aws-sdk-go-v2 (SigV4, test/test, %s, no retries)\n",
+			o.op, o.workers, o.warmup, o.dur, o.maxReq, region)
+	}
+	if o.scenarios["ec2-describe"] {
+		fmt.Printf("ec2-describe: %d instances (%s, batches of %d, tag %s=team-0..%d), then %d warm-up + %d sequential DescribeInstances tag:%s=%s\n",
+			o.ec2.instances, benchInstanceType, o.ec2.batch, teamKey, teams-1, o.ec2.warmCalls, o.ec2.calls, teamKey, describeTeam)
+	}
+	if o.scenarios["ec2-run"] {
+		fmt.Printf("ec2-run: %d workers × RunInstances MinCount=MaxCount=1 (%s), %v, cap %d launches, fresh server\n",
+			o.ec2.runWorkers, benchInstanceType, o.ec2.runDur, o.ec2.runMax)
+	}
 
 	results := map[string]*result{}
 	for _, s := range servers {
 		results[s.name] = &result{name: s.name}
 	}
 
+	if err := runScenarios(o, servers, results, reps, tmp); err != nil {
+		return err
+	}
+	report(os.Stdout, o, servers, results)
+	return nil
+}
+
+func runScenarios(o options, servers []*server, results map[string]*result, reps map[string]int, tmp string) error {
+	if o.scenarios["start"] {
+		if err := runStarts(o, servers, results, reps, tmp); err != nil {
+			return err
+		}
+	}
+	if o.scenarios["rss"] || o.scenarios["describe-azs"] {
+		if err := runIdleAndLoad(o, servers, results, tmp); err != nil {
+			return err
+		}
+	}
+	for _, sc := range []string{"ec2-describe", "ec2-run"} {
+		if !o.scenarios[sc] {
+			continue
+		}
+		for _, s := range servers {
+			r := results[s.name]
+			p, err := start(s, tmp)
+			if err != nil {
+				return err
+			}
+			if _, err := p.waitReady(); err != nil {
+				p.stop()
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "%s: %s…\n", s.name, sc)
+			if sc == "ec2-describe" {
+				r.desc, err = runDescribe(p, o.ec2)
+				r.descMem, _ = readMem(p.pid)
+			} else {
+				r.launch, err = runLaunches(p, o.ec2)
+				r.launchMem, _ = readMem(p.pid)
+			}
+			p.stop()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func runStarts(o options, servers []*server, results map[string]*result, reps map[string]int, tmp string) error {
 	// 1. Start time. One unmeasured start each (warms the page cache and
 	// Python's bytecode cache), then the repetitions, interleaved so that
 	// machine noise hits both servers alike.
@@ -206,7 +324,10 @@ func run(o options) error {
 		}
 	}
 	fmt.Fprintln(os.Stderr, "start times done")
+	return nil
+}
 
+func runIdleAndLoad(o options, servers []*server, results map[string]*result, tmp string) error {
 	// 2–4. One fresh instance each: idle RSS, throughput, memory after load.
 	for _, s := range servers {
 		r := results[s.name]
@@ -228,6 +349,10 @@ func run(o options) error {
 			p.stop()
 			return err
 		}
+		if !o.scenarios["describe-azs"] {
+			p.stop()
+			continue
+		}
 		fmt.Fprintf(os.Stderr, "%s: load…\n", s.name)
 		r.load, err = runLoad(p, o.op, o.workers, o.warmup, o.dur, o.maxReq)
 		if err != nil {
@@ -239,8 +364,6 @@ func run(o options) error {
 		r.settled, _ = medianMem(p.pid, o.idleSamples)
 		p.stop()
 	}
-
-	report(os.Stdout, servers, results)
 	return nil
 }
 
@@ -320,7 +443,7 @@ func mark(ok bool) string {
 	return "MISS"
 }
 
-func report(w io.Writer, servers []*server, rs map[string]*result) {
+func report(w io.Writer, o options, servers []*server, rs map[string]*result) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprint(tw, "figure\ttarget")
@@ -329,6 +452,7 @@ func report(w io.Writer, servers []*server, rs map[string]*result) {
 	}
 	fmt.Fprintln(tw, "\tminicloud vs target")
 	mini := rs["minicloud"]
+	moto, haveMoto := rs["moto"]
 	row := func(name, target string, f func(r *result) string, verdict string) {
 		fmt.Fprintf(tw, "%s\t%s", name, target)
 		for _, s := range servers {
@@ -336,58 +460,143 @@ func report(w io.Writer, servers []*server, rs map[string]*result) {
 		}
 		fmt.Fprintf(tw, "\t%s\n", verdict)
 	}
-	row("start, median (n)", "≤ 20 ms", func(r *result) string { return fmt.Sprintf("%s (%d)", ms(median(r.starts)), len(r.starts)) },
-		mark(median(mini.starts) <= targetStart))
-	row("start, p90", "≤ 20 ms", func(r *result) string { return ms(pctOf(r.starts, 90)) }, mark(pctOf(mini.starts, 90) <= targetStart))
-	row("start, min / max", "", func(r *result) string { return ms(slices.Min(r.starts)) + " / " + ms(slices.Max(r.starts)) }, "")
-	row("idle RSS (VmRSS)", "≤ 15 MiB", func(r *result) string { return mib(r.idle.RSS) }, mark(mini.idle.RSS <= targetIdleKiB))
-	row("  of which anon / file", "", func(r *result) string { return mib(r.idle.Anon) + " / " + mib(r.idle.File) }, "")
-	var motoRPS float64
-	if m, ok := rs["moto"]; ok {
-		motoRPS = m.load.ReqPerSec
+	if o.scenarios["start"] {
+		row("start, median (n)", "≤ 20 ms", func(r *result) string { return fmt.Sprintf("%s (%d)", ms(median(r.starts)), len(r.starts)) },
+			mark(median(mini.starts) <= targetStart))
+		row("start, p90", "≤ 20 ms", func(r *result) string { return ms(pctOf(r.starts, 90)) }, mark(pctOf(mini.starts, 90) <= targetStart))
+		row("start, min / max", "", func(r *result) string { return ms(slices.Min(r.starts)) + " / " + ms(slices.Max(r.starts)) }, "")
+	}
+	if o.scenarios["rss"] {
+		row("idle RSS (VmRSS)", "≤ 15 MiB", func(r *result) string { return mib(r.idle.RSS) }, mark(mini.idle.RSS <= targetIdleKiB))
+		row("  of which anon / file", "", func(r *result) string { return mib(r.idle.Anon) + " / " + mib(r.idle.File) }, "")
 	}
 	verdict := "-"
-	if motoRPS > 0 {
-		verdict = mark(mini.load.ReqPerSec >= targetRPSRatio*motoRPS)
+	if o.scenarios["describe-azs"] {
+		var motoRPS float64
+		if haveMoto {
+			motoRPS = moto.load.ReqPerSec
+		}
+		if motoRPS > 0 {
+			verdict = mark(mini.load.ReqPerSec >= targetRPSRatio*motoRPS)
+		}
+		row("throughput, ok req/s", "≥ 20× moto", func(r *result) string { return fmt.Sprintf("%.0f", r.load.ReqPerSec) }, verdict)
+		row("  ok / errors", "0 errors", func(r *result) string {
+			s := fmt.Sprintf("%d / %d", r.load.OK, r.load.Errors)
+			if r.load.Capped {
+				s += " (capped)"
+			}
+			return s
+		}, mark(mini.load.Errors == 0))
+		row("  latency p50 / p99", "", func(r *result) string { return ms(r.load.P50) + " / " + ms(r.load.P99) }, "")
+		row("  server CPU per ok req", "", func(r *result) string { return perReq(r.load.ServerCPU, r.load.OK) }, "")
+		row("  client CPU per ok req", "", func(r *result) string { return perReq(r.load.ClientCPU, r.load.OK) }, "")
+		row("  CPU use in cores: server / client / other", "", func(r *result) string {
+			l := r.load
+			other := l.MachineCPU - l.ServerCPU - l.ClientCPU
+			c := func(d time.Duration) string { return fmt.Sprintf("%.2f", max(d, 0).Seconds()/l.Elapsed.Seconds()) }
+			s := c(l.ServerCPU) + " / " + c(l.ClientCPU) + " / " + c(other)
+			if l.Steal > 0 {
+				s += " (steal " + c(l.Steal) + ")"
+			}
+			return s
+		}, "")
+		row("RSS right after load", "", func(r *result) string { return mib(r.afterLoad.RSS) }, "")
+		row("RSS peak (VmHWM)", "", func(r *result) string { return mib(r.afterLoad.HWM) }, "")
+		row("RSS 1 s after load", "", func(r *result) string { return mib(r.settled.RSS) }, "")
 	}
-	row("throughput, ok req/s", "≥ 20× moto", func(r *result) string { return fmt.Sprintf("%.0f", r.load.ReqPerSec) }, verdict)
-	row("  ok / errors", "0 errors", func(r *result) string {
-		s := fmt.Sprintf("%d / %d", r.load.OK, r.load.Errors)
-		if r.load.Capped {
-			s += " (capped)"
-		}
-		return s
-	}, mark(mini.load.Errors == 0))
-	row("  latency p50 / p99", "", func(r *result) string { return ms(r.load.P50) + " / " + ms(r.load.P99) }, "")
-	row("  server CPU per ok req", "", func(r *result) string { return perReq(r.load.ServerCPU, r.load.OK) }, "")
-	row("  client CPU per ok req", "", func(r *result) string { return perReq(r.load.ClientCPU, r.load.OK) }, "")
-	row("  CPU use in cores: server / client / other", "", func(r *result) string {
-		l := r.load
-		other := l.MachineCPU - l.ServerCPU - l.ClientCPU
-		c := func(d time.Duration) string { return fmt.Sprintf("%.2f", max(d, 0).Seconds()/l.Elapsed.Seconds()) }
-		s := c(l.ServerCPU) + " / " + c(l.ClientCPU) + " / " + c(other)
-		if l.Steal > 0 {
-			s += " (steal " + c(l.Steal) + ")"
-		}
-		return s
-	}, "")
-	row("RSS right after load", "", func(r *result) string { return mib(r.afterLoad.RSS) }, "")
-	row("RSS peak (VmHWM)", "", func(r *result) string { return mib(r.afterLoad.HWM) }, "")
-	row("RSS 1 s after load", "", func(r *result) string { return mib(r.settled.RSS) }, "")
+	if o.scenarios["ec2-describe"] {
+		d := mini.desc
+		row("seed: instances (AMI)", "", func(r *result) string { return fmt.Sprintf("%d (%s)", r.desc.Seeded, r.desc.AMI) }, "")
+		row("seed: time, launches/s", "", func(r *result) string {
+			return fmt.Sprintf("%s, %.0f/s", ms(r.desc.SeedTime), float64(r.desc.Seeded)/max(r.desc.SeedTime.Seconds(), 1e-9))
+		}, "")
+		row("DescribeInstances tag filter p50", "≤ 5 ms", func(r *result) string { return ms(r.desc.P50) }, mark(d.OK > 0 && d.P50 <= targetDescribeP50))
+		row("  p90 / p99", "", func(r *result) string { return ms(r.desc.P90) + " / " + ms(r.desc.P99) }, "")
+		row("  mean, min / max", "", func(r *result) string {
+			if len(r.desc.Lats) == 0 {
+				return "-"
+			}
+			return ms(r.desc.Mean) + ", " + ms(r.desc.Lats[0]) + " / " + ms(r.desc.Lats[len(r.desc.Lats)-1])
+		}, "")
+		row("  ok / errors (want n instances)", "0 errors", func(r *result) string {
+			s := fmt.Sprintf("%d / %d (%d)", r.desc.OK, r.desc.Errors, r.desc.Expect)
+			if r.desc.TimedOut {
+				s += " (time limit)"
+			}
+			return s
+		}, mark(d.Errors == 0 && !d.TimedOut))
+		row("  server time (to 1st byte) p50 / p90 / p99", "", func(r *result) string {
+			return ms(r.desc.TP50) + " / " + ms(r.desc.TP90) + " / " + ms(r.desc.TP99)
+		}, "")
+		row("  server / client CPU per call", "", func(r *result) string {
+			n := int64(r.desc.OK + r.desc.Errors)
+			return perReq(r.desc.ServerCPU, n) + " / " + perReq(r.desc.ClientCPU, n)
+		}, "")
+		row("  answer size", "", func(r *result) string { return fmt.Sprintf("%.0f KB", float64(r.desc.RespBytes)/1000) }, "")
+		row("  RSS with the instances", "", func(r *result) string { return mib(r.descMem.RSS) }, "")
+	}
+	if o.scenarios["ec2-run"] {
+		l := mini.launch
+		row("RunInstances (1 each), launches/s", "", func(r *result) string { return fmt.Sprintf("%.0f", r.launch.PerSec) }, "")
+		row("  ok / errors", "0 errors", func(r *result) string {
+			s := fmt.Sprintf("%d / %d", r.launch.OK, r.launch.Errors)
+			if r.launch.Capped {
+				s += " (capped)"
+			}
+			return s
+		}, mark(l.Errors == 0))
+		row("  launches in first / last second", "", func(r *result) string {
+			return fmt.Sprintf("%.0f / %.0f", r.launch.FirstSec, r.launch.LastSec)
+		}, "")
+		row("  latency p50 / p99", "", func(r *result) string { return ms(r.launch.P50) + " / " + ms(r.launch.P99) }, "")
+		row("  server / client CPU per launch", "", func(r *result) string {
+			return perReq(r.launch.ServerCPU, r.launch.OK) + " / " + perReq(r.launch.ClientCPU, r.launch.OK)
+		}, "")
+		row("  CPU use in cores: server / client / other", "", func(r *result) string {
+			x := r.launch
+			c := func(d time.Duration) string {
+				return fmt.Sprintf("%.2f", max(d, 0).Seconds()/max(x.Elapsed.Seconds(), 1e-9))
+			}
+			return c(x.ServerCPU) + " / " + c(x.ClientCPU) + " / " + c(x.MachineCPU-x.ServerCPU-x.ClientCPU)
+		}, "")
+		row("  RSS after the launches", "", func(r *result) string { return mib(r.launchMem.RSS) }, "")
+	}
 	tw.Flush()
 
 	for _, s := range servers {
-		for k, n := range rs[s.name].load.ErrorsByKey {
-			fmt.Fprintf(w, "errors %s: %d × %s\n", s.name, n, k)
+		r := rs[s.name]
+		for k, n := range r.load.ErrorsByKey {
+			fmt.Fprintf(w, "errors %s describe-azs: %d × %s\n", s.name, n, k)
+		}
+		for k, n := range r.desc.ErrorsByKey {
+			fmt.Fprintf(w, "errors %s ec2-describe: %d × %s\n", s.name, n, k)
+		}
+		for k, n := range r.launch.ErrorsByKey {
+			fmt.Fprintf(w, "errors %s ec2-run: %d × %s\n", s.name, n, k)
 		}
 	}
-	if m, ok := rs["moto"]; ok {
-		fmt.Fprintf(w, "\nratio minicloud vs moto: start %.0f× faster (median), idle RSS %.1f× smaller, throughput %.1f× (target ≥ %.0f×: %s), server CPU per request %.1f× less\n",
-			float64(median(m.starts))/float64(max(median(mini.starts), 1)),
-			float64(m.idle.RSS)/float64(max(mini.idle.RSS, 1)),
-			mini.load.ReqPerSec/max(m.load.ReqPerSec, 1e-9), targetRPSRatio, verdict,
-			cpuPerReq(m.load)/max(cpuPerReq(mini.load), 1e-9))
+	if !haveMoto {
+		return
 	}
+	var parts []string
+	if o.scenarios["start"] {
+		parts = append(parts, fmt.Sprintf("start %.0f× faster (median)", float64(median(moto.starts))/float64(max(median(mini.starts), 1))))
+	}
+	if o.scenarios["rss"] {
+		parts = append(parts, fmt.Sprintf("idle RSS %.1f× smaller", float64(moto.idle.RSS)/float64(max(mini.idle.RSS, 1))))
+	}
+	if o.scenarios["describe-azs"] {
+		parts = append(parts, fmt.Sprintf("throughput %.1f× (target ≥ %.0f×: %s), server CPU per request %.1f× less",
+			mini.load.ReqPerSec/max(moto.load.ReqPerSec, 1e-9), targetRPSRatio, verdict,
+			cpuPerReq(moto.load)/max(cpuPerReq(mini.load), 1e-9)))
+	}
+	if o.scenarios["ec2-describe"] {
+		parts = append(parts, fmt.Sprintf("DescribeInstances p50 %.1f× faster", float64(moto.desc.P50)/float64(max(mini.desc.P50, 1))))
+	}
+	if o.scenarios["ec2-run"] {
+		parts = append(parts, fmt.Sprintf("RunInstances/s %.1f×", mini.launch.PerSec/max(moto.launch.PerSec, 1e-9)))
+	}
+	fmt.Fprintf(w, "\nratio minicloud vs moto: %s\n", strings.Join(parts, ", "))
 }
 
 func cpuPerReq(l loadResult) float64 {
