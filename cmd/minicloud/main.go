@@ -9,14 +9,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
+	goruntime "runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
+	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
 	"github.com/minicloud/minicloud/internal/server"
+	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // version is set at link time (-ldflags "-X main.version=…"); otherwise the
@@ -27,6 +31,8 @@ const usage = `minicloud — a local, offline AWS whose resources really run.
 
 Usage:
   minicloud [serve] [flags]   serve every AWS service on one port (the default)
+  minicloud cleanup [flags]   remove what a crashed minicloud left on the host (namespaces,
+                              links, routes) for its --state-dir; touches nothing else
   minicloud version           print the version
   minicloud help              show this help
 
@@ -39,6 +45,10 @@ Serve flags (each also read from the environment variable shown):
                        is account 000000000000
   --log-level LEVEL    debug, info, warn or error (MINICLOUD_LOG_LEVEL, default info);
                        debug logs one line per request
+  --data-plane MODE    auto, on or off (MINICLOUD_DATA_PLANE, default auto): VPCs as real networks
+                       and instances as real processes; needs root on Linux (auto: off otherwise,
+                       with the reason in /_minicloud/health)
+  --public-cidr CIDR   public IPs on the host (MINICLOUD_PUBLIC_CIDR, default 198.18.0.0/15)
 
 Examples:
   minicloud
@@ -48,7 +58,17 @@ Examples:
   curl -s localhost:4566/_minicloud/health
 `
 
+// vpcnet does namespace work on goroutines locked to threads it then lets
+// die; the main thread cannot die, so Go would park it inside a VPC's
+// namespace, and /proc/self (the main thread) would then name that
+// namespace. Keeping the main goroutine on the main thread prevents it.
+func init() { goruntime.LockOSThread() }
+
 func main() {
+	// An instance's init is this binary re-executed inside the instance.
+	if instruntime.InitMain() {
+		return
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -60,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		return serve(args, stdout, stderr)
+	case "cleanup":
+		return cleanup(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "minicloud", buildVersion())
 		return 0
@@ -109,6 +131,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ephemeral := fs.Bool("ephemeral", envOr("MINICLOUD_EPHEMERAL", "") == "1" || envOr("MINICLOUD_EPHEMERAL", "") == "true", "")
 	accounts := fs.String("accounts", envOr("MINICLOUD_ACCOUNTS", ""), "")
 	logLevel := fs.String("log-level", envOr("MINICLOUD_LOG_LEVEL", "info"), "")
+	dataPlane := fs.String("data-plane", envOr("MINICLOUD_DATA_PLANE", server.DataPlaneAuto), "")
+	publicCIDR := fs.String("public-cidr", envOr("MINICLOUD_PUBLIC_CIDR", vpcnet.DefaultPublicCIDR.String()), "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -125,8 +149,20 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "minicloud: --accounts: %v\n", err)
 		return 2
 	}
+	switch *dataPlane {
+	case server.DataPlaneAuto, server.DataPlaneOn, server.DataPlaneOff:
+	default:
+		fmt.Fprintf(stderr, "minicloud: --data-plane: %q is not auto, on or off\n", *dataPlane)
+		return 2
+	}
+	pub, err := netip.ParsePrefix(*publicCIDR)
+	if err != nil || !pub.Addr().Is4() {
+		fmt.Fprintf(stderr, "minicloud: --public-cidr: %q is not an IPv4 CIDR\n", *publicCIDR)
+		return 2
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := server.New(server.Config{Listen: *listen, StateDir: *stateDir, Ephemeral: *ephemeral, Accounts: acct, Logger: logger, Version: buildVersion()})
+	srv, err := server.New(server.Config{Listen: *listen, StateDir: *stateDir, Ephemeral: *ephemeral, Accounts: acct, Logger: logger,
+		Version: buildVersion(), DataPlane: *dataPlane, PublicCIDR: pub.Masked()})
 	if err != nil {
 		logger.Error("start failed", "error", err)
 		return 1
@@ -185,4 +221,30 @@ func parseAccounts(s string) (map[string]string, error) {
 		out[k] = v
 	}
 	return out, nil
+}
+
+// cleanup removes the host objects (namespaces, links, routes, nftables
+// tables) of the minicloud whose state directory is --state-dir, after a
+// crash. Everything minicloud creates carries that directory's prefix, so
+// nothing else is touched.
+func cleanup(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("cleanup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stateDir := fs.String("state-dir", envOr("MINICLOUD_STATE_DIR", server.DefaultStateDir()), "")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	prefix := server.Prefix(*stateDir)
+	n, err := vpcnet.New(vpcnet.Config{Prefix: prefix})
+	if err != nil {
+		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
+		return 1
+	}
+	defer n.Close()
+	if err := n.Cleanup(context.Background()); err != nil {
+		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "removed the host objects with prefix %s (state dir %s)\n", prefix, *stateDir)
+	return 0
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -32,9 +33,16 @@ type Config struct {
 	Accounts  map[string]string
 	Logger    *slog.Logger
 	Version   string
-	// EC2Runtime runs EC2 instances (ec2.Runtime); nil means none, and
-	// instances stay pending.
+	// EC2Runtime runs EC2 instances (ec2.Runtime); nil means the data
+	// plane's runtime when DataPlane is on, else none (instances stay
+	// pending). Tests set it to a runtime of their own.
 	EC2Runtime ec2.Runtime
+	// DataPlane is off (the zero value), auto or on: whether VPCs become real
+	// networks and instances real processes on this host.
+	DataPlane string
+	// PublicCIDR is the range of public IPs on the host (default
+	// 198.18.0.0/15).
+	PublicCIDR netip.Prefix
 }
 
 // Server is a running minicloud.
@@ -42,6 +50,7 @@ type Server struct {
 	cfg      Config
 	store    state.Store
 	ec2      *ec2.Service
+	dp       *dataPlane
 	gw       *gateway.Gateway
 	http     *http.Server
 	listener net.Listener
@@ -80,6 +89,14 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("open state: %w", err)
 		}
 	}
+	dp, err := newDataPlane(cfg)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	if cfg.EC2Runtime == nil && dp.rt != nil {
+		cfg.EC2Runtime = dp.rt
+	}
 	stsSvc := sts.New(store)
 	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime))
 	implemented := map[string]map[string]api.Handler{
@@ -90,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 	for _, info := range catalog.All {
 		backends = append(backends, gateway.Backend{Info: info, Handlers: implemented[info.Name]})
 	}
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc}
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, dp: dp}
 	s.gw = gateway.New(gateway.Config{
 		Backends:   backends,
 		Accounts:   cfg.Accounts,
@@ -100,7 +117,15 @@ func New(cfg Config) (*Server, error) {
 		Health:     s.health,
 		Reset:      s.reset,
 	})
+	// The network controller starts first, so that the instances the runtime
+	// boots find their VPC's network.
+	if err := dp.start(ec2Svc, s); err != nil {
+		dp.close()
+		_ = store.Close()
+		return nil, err
+	}
 	if err := ec2Svc.StartRuntime(); err != nil {
+		_ = dp.stop(context.Background())
 		_ = store.Close()
 		return nil, fmt.Errorf("start the EC2 instance runtime: %w", err)
 	}
@@ -110,12 +135,16 @@ func New(cfg Config) (*Server, error) {
 // Handler is the gateway, for tests that serve it with httptest.
 func (s *Server) Handler() http.Handler { return s.gw }
 
+// EC2 is the EC2 service, for data-plane controllers (its DesiredNetwork
+// and Store).
+func (s *Server) EC2() *ec2.Service { return s.ec2 }
+
 func (s *Server) health() map[string]any {
 	st := map[string]any{"backend": "bolt", "dir": s.cfg.StateDir}
 	if s.cfg.Ephemeral {
 		st = map[string]any{"backend": "memory"}
 	}
-	return map[string]any{"state": st, "instances": s.ec2.RuntimeHealth()}
+	return map[string]any{"state": st, "instances": s.ec2.RuntimeHealth(), "dataPlane": s.dp.health()}
 }
 
 func (s *Server) reset(ctx context.Context) error {
@@ -155,6 +184,7 @@ func (s *Server) Close(ctx context.Context) error {
 		errs = append(errs, s.http.Shutdown(ctx))
 	}
 	errs = append(errs, s.ec2.Close(ctx))
+	errs = append(errs, s.dp.stop(ctx))
 	errs = append(errs, s.store.Close())
 	return errors.Join(errs...)
 }

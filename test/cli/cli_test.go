@@ -113,14 +113,30 @@ func startServer(t *testing.T, args ...string) *server {
 	}
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
+		// SIGTERM first: a clean stop removes an ephemeral minicloud's data
+		// plane (namespaces, links, routes); SIGKILL only if it hangs.
 		select {
 		case <-s.done:
 		default:
-			_ = s.cmd.Process.Kill()
+			_ = s.cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case <-s.done:
 			case <-time.After(stopTimeout):
-				t.Errorf("minicloud pid %d did not exit after SIGKILL", s.cmd.Process.Pid)
+				_ = s.cmd.Process.Kill()
+				select {
+				case <-s.done:
+				case <-time.After(stopTimeout):
+					t.Errorf("minicloud pid %d did not exit after SIGKILL", s.cmd.Process.Pid)
+				}
+			}
+		}
+		// A durable minicloud keeps its networks for its next start; the
+		// test has none, so it removes them as a user would after a crash.
+		for i, a := range args {
+			if a == "--state-dir" && i+1 < len(args) {
+				if out, err := exec.Command(binPath, "cleanup", "--state-dir", args[i+1]).CombinedOutput(); err != nil {
+					t.Errorf("minicloud cleanup: %v\n%s", err, out)
+				}
 			}
 		}
 		if t.Failed() {

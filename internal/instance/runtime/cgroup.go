@@ -1,0 +1,122 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const cgroupRoot = "/sys/fs/cgroup"
+
+// cgroups applies an instance's CPU and memory limits: cgroup v2 (one
+// directory with cpu.max and memory.max) or v1 (cpu and memory
+// hierarchies), whichever the host has; none when neither is usable.
+type cgroups struct {
+	version int // 0: unavailable, 1, 2
+}
+
+func detectCgroups() *cgroups {
+	var st unix.Statfs_t
+	if unix.Statfs(cgroupRoot, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return &cgroups{version: 2}
+	}
+	if exists(filepath.Join(cgroupRoot, "cpu", "cpu.cfs_quota_us")) && exists(filepath.Join(cgroupRoot, "memory", "memory.limit_in_bytes")) {
+		return &cgroups{version: 1}
+	}
+	return &cgroups{}
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// dirs are the instance's cgroup directories.
+func (c *cgroups) dirs(name string) []string {
+	switch c.version {
+	case 1:
+		return []string{filepath.Join(cgroupRoot, "cpu", name), filepath.Join(cgroupRoot, "memory", name)}
+	case 2:
+		return []string{filepath.Join(cgroupRoot, name)}
+	}
+	return nil
+}
+
+const cpuPeriodUS = 100000 // 100 ms
+
+// setup creates the instance's cgroups with vCPUs × 100 ms of CPU per
+// 100 ms and memMiB of memory (0: unlimited), and moves pid into them.
+func (c *cgroups) setup(name string, vcpus int32, memMiB int64, pid int) error {
+	if c.version == 0 {
+		return errors.New("no usable cgroup hierarchy (neither cgroup v2 nor v1 cpu and memory)")
+	}
+	quota := int64(-1)
+	if vcpus > 0 {
+		quota = int64(vcpus) * cpuPeriodUS
+	}
+	var files [][2]string
+	switch c.version {
+	case 1:
+		cpu, mem := c.dirs(name)[0], c.dirs(name)[1]
+		files = [][2]string{
+			{filepath.Join(cpu, "cpu.cfs_period_us"), strconv.Itoa(cpuPeriodUS)},
+			{filepath.Join(cpu, "cpu.cfs_quota_us"), strconv.FormatInt(quota, 10)},
+		}
+		if memMiB > 0 {
+			files = append(files, [2]string{filepath.Join(mem, "memory.limit_in_bytes"), strconv.FormatInt(memMiB<<20, 10)})
+		}
+		files = append(files, [2]string{filepath.Join(cpu, "cgroup.procs"), strconv.Itoa(pid)},
+			[2]string{filepath.Join(mem, "cgroup.procs"), strconv.Itoa(pid)})
+	case 2:
+		// Best effort: the controllers must be enabled for children.
+		_ = os.WriteFile(filepath.Join(cgroupRoot, "cgroup.subtree_control"), []byte("+cpu +memory"), 0o644)
+		dir := c.dirs(name)[0]
+		cpuMax := "max " + strconv.Itoa(cpuPeriodUS)
+		if quota > 0 {
+			cpuMax = fmt.Sprintf("%d %d", quota, cpuPeriodUS)
+		}
+		files = [][2]string{{filepath.Join(dir, "cpu.max"), cpuMax}}
+		if memMiB > 0 {
+			files = append(files, [2]string{filepath.Join(dir, "memory.max"), strconv.FormatInt(memMiB<<20, 10)})
+		}
+		files = append(files, [2]string{filepath.Join(dir, "cgroup.procs"), strconv.Itoa(pid)})
+	}
+	for _, d := range c.dirs(name) {
+		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	var errs []error
+	for _, f := range files {
+		if err := os.WriteFile(f[0], []byte(f[1]), 0o644); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// remove deletes the instance's cgroups once their processes are gone.
+func (c *cgroups) remove(name string) error {
+	var errs []error
+	for _, d := range c.dirs(name) {
+		var err error
+		for i := 0; i < 100; i++ {
+			err = unix.Rmdir(d)
+			if err == nil || errors.Is(err, unix.ENOENT) {
+				err = nil
+				break
+			}
+			if !errors.Is(err, unix.EBUSY) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rmdir %s: %w", d, err))
+		}
+	}
+	return errors.Join(errs...)
+}

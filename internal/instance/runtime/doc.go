@@ -1,0 +1,110 @@
+// Package runtime is minicloud's EC2 instance runtime ("netns"): it makes
+// the instances the EC2 control plane records really run, without Docker
+// or VMs, as isolated sets of processes on the host. It implements
+// ec2.Runtime and follows the Controller contract of
+// internal/service/ec2/runtime.go: level-triggered on the store's instance
+// keys, one worker goroutine per instance (everything done to an instance
+// is serialized), reports quoting the spec's Generation, re-read and
+// converge again on ErrStaleReport.
+//
+// # An instance
+//
+//   - Network: the named network namespace vpcnet creates for it
+//     (CreateInstanceNamespace), with its ENIs attached (AttachENI: ethN,
+//     MAC, private IP, default route via the subnet router, base+1); the
+//     network controller is triggered (Config.Trigger) right after, for
+//     security groups, NACLs, public IPs and routes.
+//   - Root filesystem: overlayfs with the host's / as the read-only lower
+//     layer and Config.Dir/<id>/upper as the upper layer: that directory is
+//     the root volume, kept across stop/start and minicloud restarts,
+//     removed on terminate. The host's / first gets its own read-only
+//     overlay view (lowerdir=/:<empty tmpfs dir>) so the upper and work
+//     directories never overlap a layer of the overlay that uses them;
+//     when that cannot stack (a host / that is itself an overlay) / is used
+//     directly. Everything is mounted inside the instance's own mount
+//     namespace after making every mount private, so nothing propagates to
+//     the host; pivot_root then detaches the host's tree. The instance gets
+//     a fresh /proc (its PID namespace), read-only /sys, a small /dev tmpfs
+//     (null, zero, full, random, urandom, tty bind-mounted from the host, a
+//     private devpts, /dev/shm, /dev/console → the console), and tmpfs /tmp
+//     and /run. Config.Dir and Config.Hide are covered by empty read-only
+//     tmpfs mounts, so instances cannot read other instances' volumes or
+//     minicloud's state through the lower layer. The guest runs the host's
+//     binaries (/bin/sh, python3, curl, busybox…) from the lower layer.
+//   - /etc/hostname (ip-10-0-1-23), /etc/hosts and /etc/resolv.conf are
+//     written into the root volume before every boot (through os.Root, so
+//     the guest's symlinks cannot redirect the writes to the host). The
+//     nameserver is the VPC CIDR's base + 2 (read back from the VPC
+//     router), the Amazon-provided DNS address; nothing answers there until
+//     minicloud has a VPC resolver.
+//   - Processes: the init is a re-execution of Config.Binary (minicloud)
+//     with argv[1] = "__minicloud-instance-init", which InitMain handles.
+//     It is started from a goroutine locked to an OS thread that entered
+//     the instance's network namespace (the child inherits it), with new
+//     mount, PID, UTS and IPC namespaces, setsid, and Pdeathsig SIGKILL:
+//     that thread stays locked and alive until the init exits, so the
+//     init dies only when stopped or when minicloud itself dies (then the
+//     next Start boots the instance again). The init is PID 1 of the
+//     instance: every guest process is in its PID namespace, and killing it
+//     kills them all — a process tree never escapes its instance.
+//   - The init waits on fd 3 for its configuration, which the runtime
+//     writes once the init is in its cgroups (so nothing of the guest runs
+//     outside them); it mounts the root, sets the hostname, reports "up" on
+//     fd 4 (the runtime then reports running with the LaunchTime), runs
+//     cloudinit.Boot (Exec forks and executes inside the instance; output
+//     through a pipe, so background jobs that keep it open never hang the
+//     boot), reports "booted" (Reachable: true), then reaps zombies as PID
+//     1 until SIGTERM: it signals every process, gives them half of
+//     Config.StopGrace, SIGKILLs the rest and exits. The runtime SIGKILLs
+//     an init that has not exited after StopGrace.
+//   - Guest-initiated shutdown: SIGUSR1, SIGUSR2 or SIGPWR to PID 1
+//     (busybox halt/poweroff) powers off: reported stopped with
+//     Client.InstanceInitiatedShutdown (the control plane applies the
+//     shutdown behaviour). SIGTERM to PID 1 from inside (busybox reboot)
+//     or an init crash is a reboot: the runtime boots it again.
+//   - Console: a kernel-like banner ("Linux version …", "DMI: Amazon EC2
+//     <type>"), the init's lines, then cloud-init's (stage banners, command
+//     output, final message). The runtime reads the init's stdout/stderr
+//     and reports new output every 250 ms (ConsoleOutput accumulates;
+//     at most 64 KiB is buffered between reports, like AWS's console).
+//   - cgroups: Config.Prefix-<id>, with vCPUs × 100 ms of CPU per 100 ms
+//     and MemoryMiB of memory: v1 (cpu and memory hierarchies) or v2 (one
+//     directory under /sys/fs/cgroup with cpu.max and memory.max); removed
+//     when the instance stops. Without usable cgroups instances run
+//     unlimited (logged).
+//   - Metadata service: per VPC with running instances, 169.254.169.254/32
+//     is added to the loopback of the VPC's router namespace and an
+//     imds.Server listens there on port 80 (the socket is created inside
+//     the namespace with vpcnet.InNamespace and stays there); instances
+//     reach it through their default route. The handler finds the caller
+//     by source address among that VPC's instances (private IPs are unique
+//     within a VPC). The listener and address go when the VPC's last
+//     instance stops.
+//
+// # States
+//
+// pending: boot, report running (launch failures — typically a subnet the
+// network controller has not built yet — are retried for 30 s, then
+// reported terminated with Server.InternalError). running: keep it running
+// (boot it again after a minicloud restart: cloud-init's semaphores live
+// in the root volume, so user data and per-instance modules do not run
+// again, per-boot ones do); a RebootRequests count above the last handled
+// one restarts the init in the same network namespace. stopping/stopped:
+// stop the processes, remove the cgroups, detach the ENIs and delete the
+// namespace, keep the root volume. shutting-down/terminated or forgotten:
+// the same, and remove Config.Dir/<id>. Stop (minicloud shutting down)
+// takes every instance down the same way as a stop but reports nothing
+// and keeps the records running, so the next Start boots them again.
+//
+// # Limitations
+//
+// The isolation is namespaces, not a security boundary: the guest runs as
+// the host's root with all capabilities (it could mount or mknod its way
+// out). Instances run the host's userland whatever the AMI; the volume
+// size is not enforced; only the primary private IP of each ENI is
+// configured. The spec has no DeleteOnTermination, so the root volume's
+// data always goes with the instance. IMDS serves neither security group
+// names nor IAM credentials, and AvailabilityZoneID stays empty. The
+// security-group / NACL firewall must let instance traffic to
+// 169.254.169.254 reach the router (AWS never filters it).
+package runtime

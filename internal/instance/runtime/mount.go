@@ -1,0 +1,145 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// Host paths of an instance's directory.
+func upperDir(dir string) string { return filepath.Join(dir, "upper") }
+func workDir(dir string) string  { return filepath.Join(dir, "work") }
+func stageDir(dir string) string { return filepath.Join(dir, "mnt") }
+
+// setupRoot runs in the init, in its new mount namespace: it assembles the
+// instance's root filesystem and pivots into it. Nothing propagates to the
+// host: every mount is made private first, and the host's / is only ever a
+// read-only lower layer.
+func setupRoot(cfg initConfig) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	stage := cfg.Stage
+	// A small tmpfs holds the mount points (so nothing is created on the
+	// host's disk) and the empty second lower layer below.
+	if err := unix.Mount("minicloud-stage", stage, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=64k"); err != nil {
+		return fmt.Errorf("mount stage: %w", err)
+	}
+	empty, host, root := filepath.Join(stage, "empty"), filepath.Join(stage, "host"), filepath.Join(stage, "root")
+	for _, d := range []string{empty, host, root} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+	}
+	// Preferred: a read-only overlay view of / (its own superblock), then
+	// the instance's overlay on top of it, so the upper and work
+	// directories — which live on the host's / — never overlap a layer of
+	// the overlay that uses them. Fallback (a host / that is itself an
+	// overlay exceeds the stacking depth): / directly as the lower layer.
+	err := unix.Mount("minicloud-host", host, "overlay", unix.MS_RDONLY, "lowerdir=/:"+empty)
+	if err == nil {
+		err = unix.Mount("minicloud-root", root, "overlay", 0,
+			fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", host, cfg.Upper, cfg.Work))
+		if err != nil {
+			_ = unix.Unmount(host, unix.MNT_DETACH)
+		}
+	}
+	if err != nil {
+		if err2 := unix.Mount("minicloud-root", root, "overlay", 0,
+			fmt.Sprintf("lowerdir=/,upperdir=%s,workdir=%s", cfg.Upper, cfg.Work)); err2 != nil {
+			return fmt.Errorf("mount overlay: %v; %w", err, err2)
+		}
+	}
+	// Host paths the guest must not see through the lower layer.
+	for _, h := range cfg.Hide {
+		p := filepath.Join(root, filepath.Clean("/"+h))
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			continue
+		}
+		if err := unix.Mount("minicloud-hidden", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=4k"); err != nil {
+			return fmt.Errorf("hide %s: %w", h, err)
+		}
+	}
+	type mnt struct {
+		src, dst, fstype string
+		flags            uintptr
+		data             string
+	}
+	const nsx = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	for _, m := range []mnt{
+		{"proc", "proc", "proc", nsx, ""},
+		{"sysfs", "sys", "sysfs", nsx | unix.MS_RDONLY, ""},
+		{"tmpfs", "dev", "tmpfs", unix.MS_NOSUID | unix.MS_STRICTATIME, "mode=0755,size=64k"},
+		{"tmpfs", "tmp", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=1777"},
+		{"tmpfs", "run", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=0755"},
+	} {
+		dst := filepath.Join(root, m.dst)
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			return err
+		}
+		if err := unix.Mount(m.src, dst, m.fstype, m.flags, m.data); err != nil {
+			return fmt.Errorf("mount /%s: %w", m.dst, err)
+		}
+	}
+	if err := setupDev(filepath.Join(root, "dev")); err != nil {
+		return fmt.Errorf("/dev: %w", err)
+	}
+	_ = os.MkdirAll(filepath.Join(root, "run", "lock"), 0o1777)
+	// pivot_root(".", ".") stacks the old root under the new one; detaching
+	// it leaves the instance nothing of the host but the lower layer.
+	if err := unix.Chdir(root); err != nil {
+		return err
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach the old root: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// setupDev fills the instance's /dev tmpfs: a few host devices bind-mounted,
+// a private devpts, /dev/shm, and /dev/console leading to the init's
+// standard output (the instance's console).
+func setupDev(dev string) error {
+	for _, name := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		dst := filepath.Join(dev, name)
+		f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o666)
+		if err != nil {
+			return err
+		}
+		f.Close()
+		if err := unix.Mount("/dev/"+name, dst, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", name, err)
+		}
+	}
+	for name, target := range map[string]string{
+		"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+		"stderr": "/proc/self/fd/2", "console": "/proc/1/fd/1", "ptmx": "pts/ptmx",
+	} {
+		if err := os.Symlink(target, filepath.Join(dev, name)); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+	}
+	pts, shm := filepath.Join(dev, "pts"), filepath.Join(dev, "shm")
+	if err := os.Mkdir(pts, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("devpts", pts, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+		return fmt.Errorf("devpts: %w", err)
+	}
+	if err := os.Mkdir(shm, 0o1777); err != nil {
+		return err
+	}
+	if err := os.Chmod(shm, 0o1777); err != nil {
+		return err
+	}
+	if err := unix.Mount("shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+		return fmt.Errorf("shm: %w", err)
+	}
+	return nil
+}

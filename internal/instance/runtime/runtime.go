@@ -1,0 +1,324 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/vpcnet"
+)
+
+// Config configures a Runtime.
+type Config struct {
+	// Net is the VPC data plane the instances' ENIs are plugged into.
+	Net *vpcnet.Network
+	// Dir holds one directory per instance, Dir/<instance-id>/ (the root
+	// volume's overlay upper and work directories and a mount point), e.g.
+	// <state-dir>/instances. Instances never see it.
+	Dir string
+	// Prefix starts everything the runtime names on the host (cgroups);
+	// network namespaces are named by Net's own prefix.
+	Prefix string
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Trigger asks the network controller to reconcile (called right after
+	// an instance's ENIs are attached). Nil: nothing to trigger.
+	Trigger func()
+	// Binary is the executable re-executed as each instance's init (it must
+	// call InitMain first thing); empty means os.Executable().
+	Binary string
+	// Hide lists further host paths instances must not see through the
+	// read-only lower layer (say, the state directory); each is covered by
+	// an empty read-only tmpfs inside the instance. Dir is always hidden.
+	Hide []string
+	// StopGrace is how long an instance's init gets after SIGTERM before
+	// it is killed (default 10s); its processes get half of it.
+	StopGrace time.Duration
+	// BootTimeout bounds how long a boot may take to mount the instance's
+	// root and report in (default 30s).
+	BootTimeout time.Duration
+}
+
+// Runtime runs EC2 instances as namespaces and processes; it implements
+// ec2.Runtime.
+type Runtime struct {
+	cfg Config
+	log *slog.Logger
+	cg  *cgroups
+
+	mu      sync.Mutex
+	ctl     ec2.Controller
+	ctx     context.Context
+	cancel  context.CancelFunc
+	workers map[instKey]*worker
+	wg      sync.WaitGroup
+	started bool
+	stopped bool
+
+	imds *imdsHub
+	pids sync.Map
+
+	availMu  sync.Mutex
+	availAt  time.Time
+	availOK  bool
+	availWhy string // instance ID → init PID (host view), for tests and debugging
+}
+
+type stateEvent = state.Event
+
+type instKey struct{ account, region, id string }
+
+var _ ec2.Runtime = (*Runtime)(nil)
+
+var prefixRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,31}$`)
+
+// New returns a Runtime; it does nothing until Start.
+func New(cfg Config) *Runtime {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = 10 * time.Second
+	}
+	if cfg.BootTimeout <= 0 {
+		cfg.BootTimeout = 30 * time.Second
+	}
+	if cfg.Dir != "" {
+		if abs, err := filepath.Abs(cfg.Dir); err == nil {
+			cfg.Dir = abs
+		}
+	}
+	r := &Runtime{cfg: cfg, log: cfg.Logger.With("component", "instance-runtime"), workers: map[instKey]*worker{}}
+	r.cg = detectCgroups()
+	r.imds = newIMDSHub(r)
+	return r
+}
+
+// Name is the runtime's name in /_minicloud/health.
+func (r *Runtime) Name() string { return "netns" }
+
+// Available reports whether this host can run instances, and why not. The
+// answer is cached for a few seconds: health checks and Describe calls ask.
+func (r *Runtime) Available() (bool, string) {
+	r.availMu.Lock()
+	defer r.availMu.Unlock()
+	if time.Since(r.availAt) > 5*time.Second {
+		r.availOK, r.availWhy = r.available()
+		r.availAt = time.Now()
+	}
+	return r.availOK, r.availWhy
+}
+
+func (r *Runtime) available() (bool, string) {
+	if os.Geteuid() != 0 {
+		return false, "the netns instance runtime needs root (mount, PID, UTS, IPC and network namespaces, overlayfs, cgroups)"
+	}
+	if r.cfg.Net == nil {
+		return false, "no VPC data plane (vpcnet) is configured"
+	}
+	if !prefixRE.MatchString(r.cfg.Prefix) {
+		return false, fmt.Sprintf("invalid runtime prefix %q", r.cfg.Prefix)
+	}
+	if r.cfg.Dir == "" {
+		return false, "no instance directory is configured"
+	}
+	for _, ns := range []string{"net", "mnt", "pid", "uts", "ipc"} {
+		if _, err := os.Stat("/proc/self/ns/" + ns); err != nil {
+			return false, "kernel without " + ns + " namespaces: " + err.Error()
+		}
+	}
+	fs, err := os.ReadFile("/proc/filesystems")
+	if err != nil {
+		return false, "cannot read /proc/filesystems: " + err.Error()
+	}
+	if !hasFilesystem(string(fs), "overlay") {
+		return false, "the kernel does not support overlayfs (not in /proc/filesystems; try modprobe overlay)"
+	}
+	if ok, why := r.cfg.Net.Available(); !ok {
+		return false, "VPC networking unavailable: " + why
+	}
+	if _, err := r.binary(); err != nil {
+		return false, "cannot find the minicloud binary to run as instance init: " + err.Error()
+	}
+	return true, ""
+}
+
+func hasFilesystem(list, name string) bool {
+	for _, line := range strings.Split(list, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && f[len(f)-1] == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Runtime) binary() (string, error) {
+	if r.cfg.Binary != "" {
+		if _, err := os.Stat(r.cfg.Binary); err != nil {
+			return "", err
+		}
+		return r.cfg.Binary, nil
+	}
+	return os.Executable()
+}
+
+// Start begins reconciling; it returns at once.
+func (r *Runtime) Start(c ec2.Controller) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started {
+		return errors.New("instance runtime: already started")
+	}
+	if ok, why := r.Available(); !ok {
+		// The control plane asks Available itself and leaves instances
+		// pending with the reason; nothing to run.
+		r.log.Warn("instance runtime unavailable", "reason", why)
+		r.started = true
+		return nil
+	}
+	if err := os.MkdirAll(r.cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("instance runtime: %w", err)
+	}
+	r.started = true
+	r.ctl = c
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	ch, unsubscribe := c.Store().Subscribe("")
+	r.wg.Add(1)
+	go r.loop(ch, unsubscribe)
+	return nil
+}
+
+// loop turns store events into per-instance work.
+func (r *Runtime) loop(ch <-chan stateEvent, unsubscribe func()) {
+	defer r.wg.Done()
+	defer unsubscribe()
+	r.resync()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case ev, ok := <-ch:
+			if !ok {
+				return
+			}
+			if ev.Reset || ev.Resync {
+				r.resync()
+				continue
+			}
+			if account, region, id, ok := ec2.InstanceKey(ev.Key); ok {
+				r.kick(instKey{account, region, id})
+			}
+		}
+	}
+}
+
+// resync lists every instance and kicks every worker, known or listed.
+func (r *Runtime) resync() {
+	specs, err := r.ctl.Instances(r.ctx)
+	if err != nil {
+		if r.ctx.Err() == nil {
+			r.log.Error("list instances", "err", err)
+			time.AfterFunc(time.Second, func() {
+				if r.ctx.Err() == nil {
+					r.resync()
+				}
+			})
+		}
+		return
+	}
+	for _, s := range specs {
+		r.kick(instKey{s.Account, s.Region, s.InstanceID})
+	}
+	r.mu.Lock()
+	keys := make([]instKey, 0, len(r.workers))
+	for k := range r.workers {
+		keys = append(keys, k)
+	}
+	r.mu.Unlock()
+	for _, k := range keys {
+		r.kick(k)
+	}
+}
+
+// kick makes the instance's worker (created on demand) re-read and converge.
+func (r *Runtime) kick(k instKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped || r.ctx == nil || r.ctx.Err() != nil {
+		return
+	}
+	w := r.workers[k]
+	if w == nil {
+		w = newWorker(r, k)
+		r.workers[k] = w
+		r.wg.Add(1)
+		go w.run()
+	}
+	w.poke()
+}
+
+// forget removes w from the worker table if it is still the one there.
+func (r *Runtime) forget(w *worker) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(w.kickc) > 0 || r.ctx.Err() != nil {
+		return false // kicked meanwhile: keep going
+	}
+	if r.workers[w.key] == w {
+		delete(r.workers, w.key)
+	}
+	return true
+}
+
+// Stop ends reconciling and shuts every instance down (without reporting:
+// a minicloud shutdown is not an instance stop; Start boots them again).
+func (r *Runtime) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.started || r.stopped || r.cancel == nil {
+		r.stopped = true
+		r.mu.Unlock()
+		return nil
+	}
+	r.stopped = true
+	r.cancel()
+	r.mu.Unlock()
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("instance runtime: stop: %w", ctx.Err())
+	}
+	r.imds.closeAll()
+	return err
+}
+
+// instanceDir is Dir/<id>.
+func (r *Runtime) instanceDir(id string) string { return filepath.Join(r.cfg.Dir, id) }
+
+func (r *Runtime) cgroupName(id string) string { return r.cfg.Prefix + "-" + id }
+
+func (r *Runtime) trigger() {
+	if r.cfg.Trigger != nil {
+		r.cfg.Trigger()
+	}
+}
+
+// initPID is the host PID of the instance's init, 0 when none runs.
+func (r *Runtime) initPID(id string) int {
+	if v, ok := r.pids.Load(id); ok {
+		return v.(int)
+	}
+	return 0
+}

@@ -1,0 +1,325 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	goruntime "runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/minicloud/minicloud/internal/service/ec2"
+)
+
+// consoleCap is how much console output is kept unreported (GetConsoleOutput
+// keeps the last 64 KiB too).
+const consoleCap = 64 << 10
+
+// vm is one boot of an instance: its init process and what reads from it.
+type vm struct {
+	w        *worker
+	cmd      *exec.Cmd
+	pid      int
+	launched time.Time
+	done     chan struct{} // closed once init has exited (and was reaped)
+	waitErr  error
+	halting  atomic.Bool
+	poweroff atomic.Bool
+	status   chan string
+	con      console
+	flushed  chan struct{} // closed when the console is drained and reported
+}
+
+// console buffers output not yet reported.
+type console struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (c *console) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf = append(c.buf, p...)
+	if len(c.buf) > consoleCap {
+		c.buf = append(c.buf[:0], c.buf[len(c.buf)-consoleCap:]...)
+	}
+	return len(p), nil
+}
+
+func (c *console) take() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := string(c.buf)
+	c.buf = c.buf[:0]
+	return s
+}
+
+func (v *vm) exited() bool {
+	select {
+	case <-v.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// startVM starts the instance's init in the instance's network namespace
+// and new mount, PID, UTS and IPC namespaces, puts it in its cgroups, hands
+// it its configuration and waits until its root filesystem is up.
+func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string) (*vm, error) {
+	bin, err := r.binary()
+	if err != nil {
+		return nil, err
+	}
+	dir := r.instanceDir(spec.InstanceID)
+	bootTime := time.Now()
+	icfg := initConfig{
+		InstanceID: spec.InstanceID,
+		Hostname:   shortHostname(spec),
+		UserData:   spec.UserData,
+		Upper:      upperDir(dir),
+		Work:       workDir(dir),
+		Stage:      stageDir(dir),
+		Hide:       append([]string{r.cfg.Dir}, r.cfg.Hide...),
+		BootTime:   bootTime,
+		Grace:      r.cfg.StopGrace / 2,
+	}
+	var files []*os.File
+	pipe := func() (*os.File, *os.File) {
+		pr, pw, perr := os.Pipe()
+		if perr != nil && err == nil {
+			err = perr
+		}
+		files = append(files, pr, pw)
+		return pr, pw
+	}
+	ctlR, ctlW := pipe()
+	stR, stW := pipe()
+	conR, conW := pipe()
+	if err != nil {
+		closeAll(files)
+		return nil, err
+	}
+	cmd := exec.Command(bin, initArg, spec.InstanceID)
+	// The init's environment is its own: nothing of minicloud's leaks in.
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "TERM=linux", "LANG=C.UTF-8"}
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = conW, conW
+	cmd.ExtraFiles = []*os.File{ctlR, stW} // fds 3 and 4
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
+		Setsid:     true,
+		// If minicloud dies without Stop, its instances die with it (the
+		// next Start boots them again). Pdeathsig is tied to the forking
+		// thread, which is why that thread is never given back (below).
+		Pdeathsig: syscall.SIGKILL,
+	}
+	v := &vm{w: w, cmd: cmd, done: make(chan struct{}), status: make(chan string, 8), flushed: make(chan struct{})}
+	v.banner(spec)
+
+	startc := make(chan error, 1)
+	go func() {
+		// The child inherits this thread's network namespace. The thread is
+		// locked and never unlocked: it is destroyed when this goroutine
+		// ends, after the init exited, so no other goroutine ever runs in
+		// the instance's namespace, and the init's parent-death signal only
+		// fires when the init is gone or minicloud dies.
+		goruntime.LockOSThread()
+		ns, err := netns.GetFromPath(nsPath)
+		if err == nil {
+			err = netns.Set(ns)
+			ns.Close()
+		}
+		if err == nil {
+			err = cmd.Start()
+		}
+		startc <- err
+		if err != nil {
+			close(v.done)
+			return
+		}
+		v.waitErr = cmd.Wait()
+		close(v.done)
+	}()
+	err = <-startc
+	ctlR.Close()
+	stW.Close()
+	conW.Close()
+	if err != nil {
+		ctlW.Close()
+		stR.Close()
+		conR.Close()
+		return nil, fmt.Errorf("start instance init: %w", err)
+	}
+	v.pid = cmd.Process.Pid
+	conDone := make(chan struct{})
+	go func() { // console
+		defer close(conDone)
+		buf := make([]byte, 8192)
+		for {
+			n, err := conR.Read(buf)
+			if n > 0 {
+				_, _ = v.con.Write(buf[:n])
+			}
+			if err != nil {
+				conR.Close()
+				return
+			}
+		}
+	}()
+	go v.flusher(conDone)
+	go v.readStatus(stR)
+	go v.watch()
+
+	name := r.cgroupName(spec.InstanceID)
+	if err := r.cg.setup(name, spec.VCPUs, spec.MemoryMiB, v.pid); err != nil {
+		w.log.Warn("cgroup limits not applied", "err", err)
+	}
+	cfgJSON, _ := json.Marshal(icfg)
+	_, werr := ctlW.Write(cfgJSON)
+	ctlW.Close()
+	if werr != nil {
+		v.stop(time.Second)
+		return nil, fmt.Errorf("configure instance init: %w", werr)
+	}
+	timer := time.NewTimer(r.cfg.BootTimeout)
+	defer timer.Stop()
+	select {
+	case s := <-v.status:
+		if s != "up" {
+			v.stop(time.Second)
+			return nil, fmt.Errorf("instance init: %s", strings.TrimPrefix(s, "error "))
+		}
+	case <-v.done:
+		v.stop(time.Second)
+		return nil, fmt.Errorf("instance init exited while booting: %v", v.waitErr)
+	case <-timer.C:
+		v.stop(time.Second)
+		return nil, fmt.Errorf("instance init did not come up within %s", r.cfg.BootTimeout)
+	}
+	v.launched = time.Now().UTC().Truncate(time.Second)
+	w.log.Info("instance booted", "pid", v.pid)
+	return v, nil
+}
+
+// banner is the kernel-like start of the console.
+func (v *vm) banner(spec *ec2.InstanceSpec) {
+	release := "6"
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		release = unix.ByteSliceToString(u.Release[:])
+	}
+	fmt.Fprintf(&v.con, "[    0.000000] Linux version %s (minicloud@netns) #1 SMP minicloud instance runtime\n", release)
+	fmt.Fprintf(&v.con, "[    0.000000] Command line: console=ttyS0 root=overlay ro init=minicloud-init instance_id=%s\n", spec.InstanceID)
+	fmt.Fprintf(&v.con, "[    0.000000] DMI: Amazon EC2 %s/, BIOS 1.0 10/16/2017\n", spec.InstanceType)
+}
+
+// readStatus follows the init's status pipe: "up", "booted", "poweroff",
+// "error <why>".
+func (v *vm) readStatus(f *os.File) {
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		line := s.Text()
+		switch {
+		case line == "booted":
+			if !v.halting.Load() {
+				v.report(ec2.InstanceReport{Reachable: new(true)})
+			}
+		case line == "poweroff":
+			v.poweroff.Store(true)
+		default:
+			select {
+			case v.status <- line:
+			default:
+			}
+		}
+	}
+}
+
+// flusher reports console output as it comes, until the console closes.
+func (v *vm) flusher(conDone <-chan struct{}) {
+	defer close(v.flushed)
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-conDone:
+			if s := v.con.take(); s != "" {
+				v.report(ec2.InstanceReport{ConsoleOutput: s})
+			}
+			return
+		case <-t.C:
+			if s := v.con.take(); s != "" {
+				v.report(ec2.InstanceReport{ConsoleOutput: s})
+			}
+		}
+	}
+}
+
+// report sends r (console, reachability) unless the runtime is stopping.
+func (v *vm) report(rep ec2.InstanceReport) {
+	r := v.w.r
+	if r.ctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+	defer cancel()
+	k := v.w.key
+	if err := r.ctl.ReportInstance(ctx, k.account, k.region, k.id, rep); err != nil &&
+		!errors.Is(err, ec2.ErrUnknownInstance) && ctx.Err() == nil {
+		v.w.log.Warn("report console output", "err", err)
+	}
+}
+
+// stop shuts the init down: SIGTERM (the init stops every process of the
+// instance, then exits), and SIGKILL after grace, which the kernel turns
+// into SIGKILL for every process of the PID namespace.
+func (v *vm) stop(grace time.Duration) {
+	v.halting.Store(true)
+	if !v.exited() {
+		_ = v.cmd.Process.Signal(syscall.SIGTERM)
+		t := time.NewTimer(grace)
+		select {
+		case <-v.done:
+		case <-t.C:
+			v.w.log.Warn("instance did not stop in time; killing it", "grace", grace)
+			_ = v.cmd.Process.Kill()
+			<-v.done
+		}
+		t.Stop()
+	}
+	select {
+	case <-v.flushed:
+	case <-time.After(2 * time.Second):
+	}
+}
+
+// watch kicks the worker when the init exits on its own.
+func (v *vm) watch() {
+	<-v.done
+	if !v.halting.Load() {
+		v.w.r.kick(v.w.key)
+	}
+}
+
+func closeAll(fs []*os.File) {
+	for _, f := range fs {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+var _ io.Writer = (*console)(nil)

@@ -1,0 +1,406 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/vpcnet"
+)
+
+// Instance states, as ec2.InstanceSpec.State names them.
+const (
+	statePending      = "pending"
+	stateRunning      = "running"
+	stateStopping     = "stopping"
+	stateStopped      = "stopped"
+	stateShuttingDown = "shutting-down"
+	stateTerminated   = "terminated"
+)
+
+// Launch failures are retried (the network controller may not have built
+// the subnet yet) for this long before the launch is reported failed.
+const launchRetryWindow = 30 * time.Second
+
+// worker serializes everything done to one instance. Only its goroutine
+// touches its fields.
+type worker struct {
+	r     *Runtime
+	key   instKey
+	log   *slog.Logger
+	kickc chan struct{}
+
+	vm          *vm
+	enis        []ec2.InterfaceSpec // attached ENIs
+	rebootsSeen bool
+	reboots     int // RebootRequests handled
+	failures    int
+	firstFail   time.Time
+	crashes     int
+	retry       *time.Timer
+}
+
+func newWorker(r *Runtime, k instKey) *worker {
+	return &worker{r: r, key: k, kickc: make(chan struct{}, 1),
+		log: r.log.With("instance", k.id, "account", k.account, "region", k.region)}
+}
+
+func (w *worker) poke() {
+	select {
+	case w.kickc <- struct{}{}:
+	default:
+	}
+}
+
+// retryIn kicks the worker again after d.
+func (w *worker) retryIn(d time.Duration) {
+	if w.retry != nil {
+		w.retry.Stop()
+	}
+	w.retry = time.AfterFunc(d, func() { w.r.kick(w.key) })
+}
+
+func (w *worker) run() {
+	defer w.r.wg.Done()
+	for {
+		select {
+		case <-w.r.ctx.Done():
+			w.shutdown()
+			return
+		case <-w.kickc:
+		}
+		if w.converge() && w.vm == nil && w.r.forget(w) {
+			return
+		}
+	}
+}
+
+// converge re-reads the instance and moves it towards its desired state;
+// it returns true when nothing of the instance runs any more and the
+// worker may go.
+func (w *worker) converge() bool {
+	ctx := w.r.ctx
+	for range 8 {
+		if ctx.Err() != nil {
+			return false
+		}
+		spec, found, err := w.r.ctl.Instance(ctx, w.key.account, w.key.region, w.key.id)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Error("read instance", "err", err)
+				w.retryIn(time.Second)
+			}
+			return false
+		}
+		if !found {
+			w.destroy(nil)
+			return true
+		}
+		if !w.rebootsSeen {
+			w.reboots, w.rebootsSeen = spec.RebootRequests, true
+		}
+		rep, finished := w.step(ctx, &spec)
+		if rep == nil {
+			return finished
+		}
+		rep.Generation = spec.Generation
+		err = w.r.ctl.ReportInstance(ctx, w.key.account, w.key.region, w.key.id, *rep)
+		switch {
+		case err == nil:
+			w.log.Info("instance state reported", "state", rep.State)
+			if finished {
+				return true
+			}
+		case errors.Is(err, ec2.ErrStaleReport):
+			// The desired state moved on: re-read and converge again.
+		case errors.Is(err, ec2.ErrUnknownInstance):
+			w.destroy(nil)
+			return true
+		default:
+			if ctx.Err() == nil {
+				w.log.Error("report instance state", "state", rep.State, "err", err)
+				w.retryIn(time.Second)
+			}
+			return false
+		}
+	}
+	w.retryIn(100 * time.Millisecond)
+	return false
+}
+
+func (w *worker) alive() bool { return w.vm != nil && !w.vm.exited() }
+
+// step does what spec's state asks and returns what to report.
+func (w *worker) step(ctx context.Context, spec *ec2.InstanceSpec) (*ec2.InstanceReport, bool) {
+	switch spec.State {
+	case statePending:
+		w.reboots = max(w.reboots, spec.RebootRequests)
+		if !w.alive() {
+			w.halt()
+			if err := w.boot(ctx, spec); err != nil {
+				return w.bootFailed(spec, err)
+			}
+		}
+		w.syncRunning(ctx, spec)
+		return &ec2.InstanceReport{State: stateRunning, LaunchTime: w.vm.launched}, false
+	case stateRunning:
+		if w.vm != nil && w.vm.exited() {
+			if w.vm.poweroff.Load() {
+				w.log.Info("the guest powered itself off")
+				w.halt()
+				w.releaseNet(spec)
+				return &ec2.InstanceReport{State: stateStopped, ReasonCode: "Client.InstanceInitiatedShutdown",
+					ReasonMessage: "Client.InstanceInitiatedShutdown: Instance initiated shutdown"}, false
+			}
+			w.log.Warn("instance init exited unexpectedly; booting it again", "err", w.vm.waitErr)
+			if time.Since(w.vm.launched) < 10*time.Second {
+				w.crashes++
+			} else {
+				w.crashes = 0
+			}
+			w.halt()
+			if w.crashes > 3 {
+				w.crashes = 0
+				w.retryIn(5 * time.Second)
+				return nil, false
+			}
+		}
+		if spec.RebootRequests > w.reboots {
+			w.reboots = spec.RebootRequests
+			if w.alive() {
+				w.log.Info("rebooting")
+				w.halt()
+			}
+		}
+		if !w.alive() {
+			// After a minicloud restart (or a reboot): boot again; the
+			// cloud-init semaphores in the root volume keep user data
+			// from running again.
+			if err := w.boot(ctx, spec); err != nil {
+				w.log.Error("boot", "err", err)
+				w.halt()
+				w.retryIn(2 * time.Second)
+				return nil, false
+			}
+		}
+		w.syncRunning(ctx, spec)
+		return nil, false
+	case stateStopping:
+		w.halt()
+		w.releaseNet(spec)
+		return &ec2.InstanceReport{State: stateStopped}, false
+	case stateStopped:
+		w.halt()
+		w.releaseNet(spec)
+		return nil, true
+	case stateShuttingDown:
+		w.destroy(spec)
+		return &ec2.InstanceReport{State: stateTerminated}, true
+	case stateTerminated:
+		w.destroy(spec)
+		return nil, true
+	}
+	w.log.Warn("unknown instance state", "state", spec.State)
+	return nil, false
+}
+
+// bootFailed retries a failed launch for launchRetryWindow, then reports
+// it failed (terminated, Server.InternalError, as EC2 does).
+func (w *worker) bootFailed(spec *ec2.InstanceSpec, err error) (*ec2.InstanceReport, bool) {
+	w.halt()
+	if w.failures == 0 {
+		w.firstFail = time.Now()
+	}
+	w.failures++
+	if time.Since(w.firstFail) < launchRetryWindow {
+		d := min(250*time.Millisecond<<min(w.failures, 5), 5*time.Second)
+		w.log.Warn("launch failed; retrying", "err", err, "in", d)
+		w.retryIn(d)
+		return nil, false
+	}
+	w.log.Error("launch failed", "err", err)
+	w.failures = 0
+	w.destroy(spec)
+	return &ec2.InstanceReport{State: stateTerminated, ReasonCode: "Server.InternalError",
+		ReasonMessage: "Server.InternalError: Internal error on launch"}, true
+}
+
+// boot plugs the instance's network in and starts its init.
+func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
+	if len(spec.NetworkInterfaces) == 0 {
+		return errors.New("the instance has no network interface")
+	}
+	nsPath, err := w.r.cfg.Net.CreateInstanceNamespace(ctx, spec.InstanceID)
+	if err != nil {
+		return err
+	}
+	if err := w.attachENIs(ctx, spec, nsPath); err != nil {
+		return err
+	}
+	w.r.trigger()
+	primary := primaryENI(spec)
+	ip, _ := netip.ParseAddr(first(primary.PrivateIPs))
+	cidrs, err := w.r.vpcCIDRs(primary.VpcID)
+	if err != nil {
+		w.log.Warn("read the VPC's CIDR blocks", "err", err)
+	}
+	if err := w.r.imds.set(spec, cidrs); err != nil {
+		w.log.Warn("metadata service", "err", err)
+	}
+	if err := prepareRoot(w.r.instanceDir(spec.InstanceID), spec, ip, resolverFor(cidrs, ip)); err != nil {
+		return err
+	}
+	v, err := w.r.startVM(w, spec, nsPath)
+	if err != nil {
+		return err
+	}
+	w.vm = v
+	w.failures = 0
+	w.r.pids.Store(spec.InstanceID, v.pid)
+	return nil
+}
+
+// attachENIs attaches spec's ENIs (idempotent) and detaches the ones no
+// longer attached.
+func (w *worker) attachENIs(ctx context.Context, spec *ec2.InstanceSpec, nsPath string) error {
+	for _, ni := range spec.NetworkInterfaces {
+		ip, err := netip.ParseAddr(first(ni.PrivateIPs))
+		if err != nil {
+			return fmt.Errorf("ENI %s: no private IPv4 address", ni.NetworkInterfaceID)
+		}
+		var mac net.HardwareAddr
+		if ni.MacAddress != "" {
+			mac, _ = net.ParseMAC(ni.MacAddress)
+		}
+		err = w.r.cfg.Net.AttachENI(ctx, vpcnet.ENI{ID: ni.NetworkInterfaceID, VPCID: ni.VpcID, SubnetID: ni.SubnetID,
+			MAC: mac, IP: ip, DeviceIndex: int(ni.DeviceIndex)}, nsPath)
+		if err != nil {
+			if errors.Is(err, vpcnet.ErrVPCNotFound) || errors.Is(err, vpcnet.ErrSubnetNotFound) {
+				w.r.trigger() // the network controller has not built it yet
+			}
+			return fmt.Errorf("attach %s: %w", ni.NetworkInterfaceID, err)
+		}
+	}
+	for _, old := range w.enis {
+		if !slices.ContainsFunc(spec.NetworkInterfaces, func(n ec2.InterfaceSpec) bool {
+			return n.NetworkInterfaceID == old.NetworkInterfaceID
+		}) {
+			if err := w.r.cfg.Net.DetachENI(ctx, old.VpcID, old.NetworkInterfaceID); err != nil {
+				w.log.Warn("detach ENI", "eni", old.NetworkInterfaceID, "err", err)
+			}
+		}
+	}
+	w.enis = slices.Clone(spec.NetworkInterfaces)
+	return nil
+}
+
+// syncRunning follows changes to a running instance: ENIs attached or
+// detached, metadata (tags, public IP…).
+func (w *worker) syncRunning(ctx context.Context, spec *ec2.InstanceSpec) {
+	if !sameENIs(w.enis, spec.NetworkInterfaces) {
+		nsPath, err := w.r.cfg.Net.CreateInstanceNamespace(ctx, spec.InstanceID)
+		if err == nil {
+			err = w.attachENIs(ctx, spec, nsPath)
+		}
+		if err != nil {
+			w.log.Warn("update network interfaces", "err", err)
+			w.retryIn(2 * time.Second)
+		}
+		w.r.trigger()
+	}
+	primary := primaryENI(spec)
+	cidrs, _ := w.r.vpcCIDRs(primary.VpcID)
+	if err := w.r.imds.set(spec, cidrs); err != nil {
+		w.log.Warn("metadata service", "err", err)
+	}
+}
+
+func sameENIs(a, b []ec2.InterfaceSpec) bool {
+	return slices.EqualFunc(a, b, func(x, y ec2.InterfaceSpec) bool {
+		return x.NetworkInterfaceID == y.NetworkInterfaceID && x.DeviceIndex == y.DeviceIndex &&
+			x.MacAddress == y.MacAddress && slices.Equal(x.PrivateIPs, y.PrivateIPs) && x.SubnetID == y.SubnetID
+	})
+}
+
+// halt stops the instance's processes (keeping its network).
+func (w *worker) halt() {
+	if w.vm == nil {
+		return
+	}
+	w.vm.stop(w.r.cfg.StopGrace)
+	w.vm = nil
+	if err := w.r.cg.remove(w.r.cgroupName(w.key.id)); err != nil {
+		w.log.Warn("remove cgroup", "err", err)
+	}
+	w.r.pids.Delete(w.key.id)
+}
+
+// releaseNet detaches the ENIs and deletes the instance's namespace.
+func (w *worker) releaseNet(spec *ec2.InstanceSpec) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	enis := w.enis
+	if spec != nil {
+		enis = append(slices.Clone(enis), spec.NetworkInterfaces...)
+	}
+	for _, e := range enis {
+		if err := w.r.cfg.Net.DetachENI(ctx, e.VpcID, e.NetworkInterfaceID); err != nil {
+			w.log.Warn("detach ENI", "eni", e.NetworkInterfaceID, "err", err)
+		}
+	}
+	w.enis = nil
+	if err := w.r.cfg.Net.DeleteInstanceNamespace(ctx, w.key.id); err != nil {
+		w.log.Warn("delete instance namespace", "err", err)
+	}
+	w.r.imds.remove(w.key.id)
+}
+
+// destroy leaves nothing of the instance: processes, network, cgroup and
+// its directory (the root volume).
+func (w *worker) destroy(spec *ec2.InstanceSpec) {
+	w.halt()
+	w.releaseNet(spec)
+	if err := w.r.cg.remove(w.r.cgroupName(w.key.id)); err != nil {
+		w.log.Warn("remove cgroup", "err", err)
+	}
+	if err := os.RemoveAll(w.r.instanceDir(w.key.id)); err != nil {
+		w.log.Warn("remove instance directory", "err", err)
+	}
+}
+
+// shutdown is the runtime's Stop for this instance: processes and network
+// go, the root volume stays, nothing is reported.
+func (w *worker) shutdown() {
+	if w.retry != nil {
+		w.retry.Stop()
+	}
+	if w.vm == nil && w.enis == nil {
+		return
+	}
+	w.halt()
+	w.releaseNet(nil)
+}
+
+func primaryENI(spec *ec2.InstanceSpec) ec2.InterfaceSpec {
+	best := spec.NetworkInterfaces[0]
+	for _, n := range spec.NetworkInterfaces {
+		if n.DeviceIndex < best.DeviceIndex {
+			best = n
+		}
+	}
+	return best
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}

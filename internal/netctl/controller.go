@@ -1,0 +1,714 @@
+package netctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/vpcnet/firewall"
+)
+
+// Timing of the controller; variables so that tests may shorten them.
+var (
+	// Debounce is how long events are collected before a pass.
+	Debounce = 20 * time.Millisecond
+	// Tick is the period of the safety pass.
+	Tick = 2 * time.Second
+	// FullEvery is the period of full passes (every object re-ensured).
+	FullEvery = 30 * time.Second
+	// PassTimeout bounds one pass.
+	PassTimeout = 30 * time.Second
+)
+
+// netnsDir is where named namespaces live (as iproute2 and vpcnet keep
+// them).
+const netnsDir = "/run/netns"
+
+// DesiredNetworker is the EC2 control plane as the controller sees it;
+// *ec2.Service implements it.
+type DesiredNetworker interface {
+	DesiredNetwork(ctx context.Context) (*ec2.NetworkSpec, error)
+}
+
+// Controller converges the VPC data plane towards the desired network.
+type Controller struct {
+	src   DesiredNetworker
+	store state.Store
+	net   *vpcnet.Network
+	fw    *firewall.Firewall
+	log   *slog.Logger
+	names vpcnet.Names
+
+	trigger chan struct{}
+	syncReq chan chan error
+
+	mu      sync.Mutex // guards the fields below
+	started bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+	status  status
+
+	// Owned by the loop goroutine.
+	vpcs     map[string]*vpcState
+	enis     map[string]*eniState
+	lastFull time.Time
+}
+
+type status struct {
+	passes      int
+	lastPass    time.Time
+	lastErr     error
+	lastChanges int
+	vpcs        []string
+	enis        int
+}
+
+// vpcState is what the controller applied to one VPC.
+type vpcState struct {
+	cidrs    []netip.Prefix
+	subnets  map[string]*subnetState
+	igw      bool
+	nats     map[string]netip.Addr // NAT gateway ID → public IP
+	mappings map[netip.Addr]netip.Addr
+}
+
+type subnetState struct {
+	cidr      netip.Prefix
+	routes    []vpcnet.Route
+	routesSet bool
+	acl       *firewall.NetworkACL
+}
+
+// eniState is what the controller applied to one ENI.
+type eniState struct {
+	vpcID  string
+	ns     string // namespace path
+	nsID   string // its device:inode, to notice a replaced namespace
+	iface  string
+	groups []firewall.SecurityGroup
+	exempt []netip.Prefix
+}
+
+// New returns a controller; nothing happens until Start.
+func New(ec2svc DesiredNetworker, store state.Store, net *vpcnet.Network, fw *firewall.Firewall, logger *slog.Logger) *Controller {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Controller{
+		src: ec2svc, store: store, net: net, fw: fw,
+		log:     logger.With("component", "netctl"),
+		names:   net.Names(),
+		trigger: make(chan struct{}, 1),
+		syncReq: make(chan chan error),
+		vpcs:    map[string]*vpcState{},
+		enis:    map[string]*eniState{},
+	}
+}
+
+// Start subscribes to the store and reconciles in its own goroutine until
+// Stop or ctx ends. It returns at once.
+func (c *Controller) Start(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started {
+		return errors.New("netctl: already started")
+	}
+	c.started = true
+	ctx, c.cancel = context.WithCancel(ctx)
+	c.done = make(chan struct{})
+	events, unsubscribe := c.store.Subscribe("")
+	go func() {
+		defer close(c.done)
+		defer unsubscribe()
+		c.loop(ctx, events)
+	}()
+	return nil
+}
+
+// Stop ends reconciling and waits for the pass in progress, within ctx. The
+// data plane stays as it is: a shutdown is not a deletion.
+func (c *Controller) Stop(ctx context.Context) error {
+	c.mu.Lock()
+	cancel, done := c.cancel, c.done
+	c.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Trigger asks for a pass soon (after Debounce); it never blocks.
+func (c *Controller) Trigger() {
+	select {
+	case c.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Sync runs a pass that starts after the call and returns its error.
+func (c *Controller) Sync(ctx context.Context) error {
+	c.mu.Lock()
+	done := c.done
+	c.mu.Unlock()
+	if done == nil {
+		return errors.New("netctl: not started")
+	}
+	reply := make(chan error, 1)
+	select {
+	case c.syncReq <- reply:
+	case <-done:
+		return errors.New("netctl: stopped")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-done:
+		return errors.New("netctl: stopped")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Status is the controller's health: VPCs applied, ENIs filtered, the last
+// pass's time, changes and error.
+func (c *Controller) Status() map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.status
+	out := map[string]any{
+		"running": c.started && c.done != nil && !isClosed(c.done),
+		"vpcs":    slices.Clone(st.vpcs),
+		"enis":    st.enis,
+		"passes":  st.passes,
+	}
+	if !st.lastPass.IsZero() {
+		out["lastReconcile"] = st.lastPass.UTC().Format(time.RFC3339Nano)
+		out["lastChanges"] = st.lastChanges
+	}
+	if st.lastErr != nil {
+		out["lastError"] = st.lastErr.Error()
+	}
+	return out
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// relevant reports whether an event may change the desired network.
+func relevant(ev state.Event) bool {
+	if ev.Reset || ev.Resync {
+		return true
+	}
+	_, service, _, _, ok := state.SplitKey(ev.Key)
+	return ok && service == "ec2"
+}
+
+func (c *Controller) loop(ctx context.Context, events <-chan state.Event) {
+	timer := time.NewTimer(0) // the first pass at once
+	armed := true
+	ticker := time.NewTicker(Tick)
+	defer ticker.Stop()
+	defer timer.Stop()
+	full := true
+	retry := time.Duration(0)
+	arm := func(d time.Duration) {
+		if !armed {
+			timer.Reset(d)
+			armed = true
+		}
+	}
+	var waiters []chan error
+	for {
+		run := false
+		select {
+		case <-ctx.Done():
+			for _, w := range waiters {
+				w <- ctx.Err()
+			}
+			return
+		case ev, ok := <-events:
+			if !ok {
+				// The store closed: there is nothing left to read.
+				for _, w := range waiters {
+					w <- state.ErrClosed
+				}
+				return
+			}
+			if !relevant(ev) {
+				continue
+			}
+			if ev.Reset || ev.Resync {
+				full = true
+			}
+			arm(Debounce)
+		case <-c.trigger:
+			arm(Debounce)
+		case w := <-c.syncReq:
+			waiters = append(waiters, w)
+			run = true
+		case <-ticker.C:
+			run = true
+		case <-timer.C:
+			armed = false
+			run = true
+		}
+		if !run {
+			continue
+		}
+		if time.Since(c.lastFull) >= FullEvery {
+			full = true
+		}
+		err := c.pass(ctx, full)
+		if err == nil {
+			full = false
+			retry = 0
+		} else if ctx.Err() == nil {
+			retry = min(max(2*retry, 100*time.Millisecond), Tick)
+			arm(retry)
+		}
+		for _, w := range waiters {
+			w <- err
+		}
+		waiters = nil
+	}
+}
+
+// pass reads the desired network and converges towards it.
+func (c *Controller) pass(ctx context.Context, full bool) error {
+	ctx, cancel := context.WithTimeout(ctx, PassTimeout)
+	defer cancel()
+	start := time.Now()
+	changes := 0
+	err := c.reconcile(ctx, full, &changes)
+	if err == nil && full {
+		c.lastFull = start
+	}
+	if err != nil {
+		c.log.Warn("network reconcile failed", "err", err, "full", full)
+	} else if changes > 0 {
+		c.log.Debug("network reconciled", "changes", changes, "full", full, "took", time.Since(start))
+	}
+	vpcIDs := make([]string, 0, len(c.vpcs))
+	for id := range c.vpcs {
+		vpcIDs = append(vpcIDs, id)
+	}
+	sort.Strings(vpcIDs)
+	c.mu.Lock()
+	c.status.passes++
+	c.status.lastPass = time.Now()
+	c.status.lastErr = err
+	c.status.lastChanges = changes
+	c.status.vpcs = vpcIDs
+	c.status.enis = len(c.enis)
+	c.mu.Unlock()
+	return err
+}
+
+func (c *Controller) reconcile(ctx context.Context, full bool, changes *int) error {
+	spec, err := c.src.DesiredNetwork(ctx)
+	if err != nil {
+		return fmt.Errorf("netctl: read the desired network: %w", err)
+	}
+	desired := map[string]*ec2.VPCSpec{}
+	for i := range spec.VPCs {
+		desired[spec.VPCs[i].ID] = &spec.VPCs[i]
+	}
+	var errs []error
+	note := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	// ENIs first when they go: their namespaces outlive VPCs.
+	wantENI := map[string]bool{}
+	for _, v := range spec.VPCs {
+		for _, e := range v.ENIs {
+			wantENI[e.ID] = true
+		}
+	}
+	for _, id := range sortedKeys(c.enis) {
+		if !wantENI[id] {
+			note(c.forgetENI(id, changes))
+		}
+	}
+
+	// 1. VPCs no longer desired, and (full passes) leftovers by name.
+	for _, id := range sortedKeys(c.vpcs) {
+		if desired[id] == nil {
+			note(c.deleteVPC(ctx, id, changes))
+		}
+	}
+	if full {
+		for _, id := range c.routerNamespaces() {
+			if desired[id] == nil && c.vpcs[id] == nil {
+				c.log.Info("deleting leftover VPC router", "vpc", id)
+				note(c.deleteVPC(ctx, id, changes))
+			}
+		}
+	}
+
+	// 2. Desired VPCs.
+	for i := range spec.VPCs {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		note(c.reconcileVPC(ctx, &spec.VPCs[i], full, changes))
+	}
+
+	// 3. ENIs.
+	for i := range spec.VPCs {
+		v := &spec.VPCs[i]
+		for j := range v.ENIs {
+			note(c.reconcileENI(v, &v.ENIs[j], full, changes))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Controller) deleteVPC(ctx context.Context, id string, changes *int) error {
+	for _, eid := range sortedKeys(c.enis) {
+		if c.enis[eid].vpcID == id {
+			if err := c.forgetENI(eid, changes); err != nil {
+				return err
+			}
+		}
+	}
+	if err := c.net.DeleteVPC(ctx, id); err != nil {
+		return fmt.Errorf("netctl: delete VPC %s: %w", id, err)
+	}
+	if c.vpcs[id] != nil {
+		c.log.Info("deleted VPC network", "vpc", id)
+	}
+	delete(c.vpcs, id)
+	*changes++
+	return nil
+}
+
+// routerNamespaces lists the VPC IDs of the prefix's router namespaces.
+func (c *Controller) routerNamespaces() []string {
+	entries, err := os.ReadDir(netnsDir)
+	if err != nil {
+		return nil
+	}
+	pfx := c.names.RouterNamespace("")
+	var out []string
+	for _, e := range entries {
+		if id, ok := strings.CutPrefix(e.Name(), pfx); ok && id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (c *Controller) routerPath(vpcID string) string {
+	return filepath.Join(netnsDir, c.names.RouterNamespace(vpcID))
+}
+
+func (c *Controller) reconcileVPC(ctx context.Context, v *ec2.VPCSpec, full bool, changes *int) error {
+	st := c.vpcs[v.ID]
+	if st != nil && nsID(c.routerPath(v.ID)) == "" {
+		c.log.Warn("VPC router namespace vanished; rebuilding", "vpc", v.ID)
+		delete(c.vpcs, v.ID)
+		st = nil
+	}
+	force := full || st == nil
+	if force || !slices.Equal(st.cidrs, v.CIDRs) {
+		if err := c.net.EnsureVPC(ctx, vpcnet.VPC{ID: v.ID, CIDRs: v.CIDRs}); err != nil {
+			return fmt.Errorf("netctl: VPC %s: %w", v.Key, err)
+		}
+		if st == nil {
+			st = &vpcState{subnets: map[string]*subnetState{}, nats: map[string]netip.Addr{}, mappings: map[netip.Addr]netip.Addr{}}
+			c.vpcs[v.ID] = st
+			c.log.Info("VPC network ensured", "vpc", v.Key)
+		}
+		st.cidrs = slices.Clone(v.CIDRs)
+		*changes++
+	}
+	var errs []error
+	note := func(what string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("netctl: %s %s: %w", v.Key, what, err))
+		}
+	}
+	router := c.routerPath(v.ID)
+
+	// Subnets.
+	wantSub := map[string]*ec2.SubnetSpec{}
+	for i := range v.Subnets {
+		wantSub[v.Subnets[i].ID] = &v.Subnets[i]
+	}
+	for _, id := range sortedKeys(st.subnets) {
+		if wantSub[id] != nil {
+			continue
+		}
+		if err := c.fw.RemoveSubnetACL(router, c.names.Bridge(id)); err != nil {
+			c.log.Debug("remove subnet ACL", "subnet", id, "err", err)
+		}
+		if err := c.net.DeleteSubnet(ctx, v.ID, id); err != nil {
+			note("delete subnet "+id, err)
+			continue
+		}
+		delete(st.subnets, id)
+		*changes++
+	}
+	for _, s := range v.Subnets {
+		ss := st.subnets[s.ID]
+		if !force && ss != nil && ss.cidr == s.CIDR {
+			continue
+		}
+		if err := c.net.EnsureSubnet(ctx, vpcnet.Subnet{VPCID: v.ID, ID: s.ID, CIDR: s.CIDR}); err != nil {
+			note("subnet "+s.ID, err)
+			continue
+		}
+		if ss == nil || ss.cidr != s.CIDR {
+			ss = &subnetState{}
+			st.subnets[s.ID] = ss
+		}
+		ss.cidr = s.CIDR
+		*changes++
+	}
+
+	// Public IPs and NAT gateways need the internet gateway.
+	wantMap := map[netip.Addr]netip.Addr{}
+	wantNAT := map[string]netip.Addr{}
+	if v.InternetGateway {
+		for _, p := range v.PublicIPs {
+			wantMap[p.Public] = p.Private
+		}
+		for _, n := range v.NATGateways {
+			wantNAT[n.ID] = n.PublicIP
+		}
+	}
+	for _, pub := range sortedAddrs(st.mappings) {
+		if priv, ok := wantMap[pub]; ok && priv == st.mappings[pub] {
+			continue
+		}
+		if err := c.net.UnmapPublicIP(ctx, v.ID, pub); err != nil {
+			note("unmap "+pub.String(), err)
+			continue
+		}
+		delete(st.mappings, pub)
+		*changes++
+	}
+	for _, id := range sortedKeys(st.nats) {
+		if pub, ok := wantNAT[id]; ok && pub == st.nats[id] {
+			continue
+		}
+		if err := c.net.DeleteNATGateway(ctx, v.ID, id); err != nil {
+			note("delete NAT gateway "+id, err)
+			continue
+		}
+		delete(st.nats, id)
+		*changes++
+	}
+	switch {
+	case v.InternetGateway && (force || !st.igw):
+		if err := c.net.EnsureInternetGateway(ctx, v.ID); err != nil {
+			note("internet gateway", err)
+		} else {
+			st.igw = true
+			*changes++
+		}
+	case !v.InternetGateway && st.igw:
+		if err := c.net.DeleteInternetGateway(ctx, v.ID); err != nil {
+			note("delete internet gateway", err)
+		} else {
+			st.igw = false
+			*changes++
+		}
+	}
+	if st.igw {
+		for _, id := range sortedKeys(wantNAT) {
+			if pub, ok := st.nats[id]; ok && pub == wantNAT[id] && !force {
+				continue
+			}
+			if err := c.net.EnsureNATGateway(ctx, vpcnet.NATGateway{ID: id, VPCID: v.ID, PublicIP: wantNAT[id]}); err != nil {
+				note("NAT gateway "+id, err)
+				continue
+			}
+			st.nats[id] = wantNAT[id]
+			*changes++
+		}
+		for _, pub := range sortedAddrs(wantMap) {
+			if priv, ok := st.mappings[pub]; ok && priv == wantMap[pub] && !force {
+				continue
+			}
+			if err := c.net.MapPublicIP(ctx, v.ID, pub, wantMap[pub]); err != nil {
+				note("map "+pub.String(), err)
+				continue
+			}
+			st.mappings[pub] = wantMap[pub]
+			*changes++
+		}
+	}
+
+	// Routes and network ACLs of each subnet.
+	for _, s := range v.Subnets {
+		ss := st.subnets[s.ID]
+		if ss == nil {
+			continue // not ensured; noted above
+		}
+		routes := toRoutes(s.Routes)
+		if force || !ss.routesSet || !slices.Equal(ss.routes, routes) {
+			if err := c.net.SetRoutes(ctx, v.ID, s.ID, routes); err != nil {
+				note("routes of "+s.ID, err)
+			} else {
+				ss.routes, ss.routesSet = routes, true
+				*changes++
+			}
+		}
+		if force || ss.acl == nil || !reflect.DeepEqual(*ss.acl, s.ACL) {
+			if err := c.fw.ApplySubnetACL(router, c.names.Bridge(s.ID), s.ACL); err != nil {
+				note("network ACL of "+s.ID, err)
+			} else {
+				acl := s.ACL
+				ss.acl = &acl
+				*changes++
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// toRoutes converts a subnet's routes for vpcnet (local routes are
+// implicit there).
+func toRoutes(in []ec2.RouteSpec) []vpcnet.Route {
+	out := []vpcnet.Route{}
+	for _, r := range in {
+		vr := vpcnet.Route{Destination: r.Destination}
+		switch r.Target {
+		case ec2.RouteLocal:
+			continue
+		case ec2.RouteIGW:
+			vr.Target = vpcnet.TargetInternetGateway
+		case ec2.RouteNAT:
+			vr.Target, vr.NATGatewayID = vpcnet.TargetNATGateway, r.NATGatewayID
+		default:
+			vr.Target = vpcnet.TargetBlackhole
+		}
+		out = append(out, vr)
+	}
+	return out
+}
+
+// eniNamespace is the path of the namespace an ENI lives in.
+func (c *Controller) eniNamespace(e *ec2.ENISpec) string {
+	owner := e.InstanceID
+	if owner == "" {
+		owner = e.ID
+	}
+	return filepath.Join(netnsDir, c.names.InstanceNamespace(owner))
+}
+
+func (c *Controller) reconcileENI(v *ec2.VPCSpec, e *ec2.ENISpec, full bool, changes *int) error {
+	ns := c.eniNamespace(e)
+	id := nsID(ns)
+	iface := c.names.InstanceDevice(e.DeviceIndex)
+	old := c.enis[e.ID]
+	if old != nil && (old.ns != ns || old.nsID != id || old.iface != iface) {
+		// Moved, re-plugged or its namespace is gone.
+		if err := c.forgetENI(e.ID, changes); err != nil {
+			return err
+		}
+		old = nil
+	}
+	if id == "" {
+		return nil // no namespace (yet): the runtime has not plugged it in
+	}
+	exempt := slices.Clone(firewall.DefaultExempt)
+	if v.Resolver.IsValid() {
+		exempt = append(exempt, netip.PrefixFrom(v.Resolver, 32))
+	}
+	if !full && old != nil && slices.Equal(old.exempt, exempt) && reflect.DeepEqual(old.groups, e.Groups) {
+		return nil
+	}
+	c.fw.Exempt = exempt
+	if err := c.fw.ApplyENI(ns, iface, e.Groups); err != nil {
+		return fmt.Errorf("netctl: security groups of %s in %s: %w", e.ID, ns, err)
+	}
+	if old == nil {
+		c.log.Info("security groups applied", "eni", e.ID, "netns", ns, "iface", iface)
+	}
+	c.enis[e.ID] = &eniState{vpcID: v.ID, ns: ns, nsID: id, iface: iface, groups: e.Groups, exempt: exempt}
+	*changes++
+	return nil
+}
+
+// forgetENI removes an ENI's ruleset from its namespace if that still
+// exists (it goes with the namespace otherwise) and forgets it.
+func (c *Controller) forgetENI(id string, changes *int) error {
+	st := c.enis[id]
+	if st == nil {
+		return nil
+	}
+	if cur := nsID(st.ns); cur != "" && cur == st.nsID {
+		if err := c.fw.RemoveENI(st.ns, st.iface); err != nil {
+			return fmt.Errorf("netctl: remove security groups of %s: %w", id, err)
+		}
+	}
+	delete(c.enis, id)
+	*changes++
+	return nil
+}
+
+// nsID returns the device:inode of the namespace mounted at path, or ""
+// when there is none.
+func nsID(path string) string {
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(path, &sfs); err != nil || sfs.Type != unix.NSFS_MAGIC {
+		return ""
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d", st.Dev, st.Ino)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedAddrs(m map[netip.Addr]netip.Addr) []netip.Addr {
+	out := make([]netip.Addr, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })
+	return out
+}

@@ -1,0 +1,144 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+
+	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
+	"github.com/minicloud/minicloud/internal/netctl"
+	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/vpcnet/firewall"
+)
+
+// Data-plane modes (--data-plane).
+const (
+	DataPlaneOff  = "off"
+	DataPlaneAuto = "auto" // on when this host can run it, else off with the reason in health
+	DataPlaneOn   = "on"   // on, or fail to start
+)
+
+// dataPlane is the VPC network, its controller and the instance runtime.
+type dataPlane struct {
+	net     *vpcnet.Network
+	fw      *firewall.Firewall
+	ctl     atomic.Pointer[netctl.Controller]
+	rt      *instruntime.Runtime
+	tempDir string // removed on close (ephemeral state)
+	reason  string // why it is off, when it is
+}
+
+// Prefix is the short name every host object of a minicloud carries:
+// derived from its state directory, so that a restart finds its own objects
+// and two minicloud processes on one host never share any.
+func Prefix(stateDir string) string {
+	sum := sha256.Sum256([]byte(stateDir))
+	return "mc" + hex.EncodeToString(sum[:])[:5]
+}
+
+// newDataPlane builds the data plane for cfg, or returns one that is off
+// with its reason.
+func newDataPlane(cfg Config) (*dataPlane, error) {
+	dp := &dataPlane{}
+	mode := cfg.DataPlane
+	if mode == "" {
+		mode = DataPlaneOff
+	}
+	if mode == DataPlaneOff {
+		dp.reason = "the data plane is off (--data-plane=off)"
+		return dp, nil
+	}
+	dir := cfg.StateDir
+	if cfg.Ephemeral {
+		d, err := os.MkdirTemp("", "minicloud-")
+		if err != nil {
+			return nil, fmt.Errorf("data plane: %w", err)
+		}
+		dir, dp.tempDir = d, d
+	}
+	prefix := Prefix(dir)
+	n, err := vpcnet.New(vpcnet.Config{Prefix: prefix, PublicCIDR: cfg.PublicCIDR, Logger: cfg.Logger})
+	if err == nil {
+		if ok, why := n.Available(); !ok {
+			err = errors.New(why)
+		}
+	}
+	if err != nil {
+		dp.close()
+		if mode == DataPlaneOn {
+			return nil, fmt.Errorf("data plane: %w", err)
+		}
+		return &dataPlane{reason: "the data plane cannot run on this host: " + err.Error()}, nil
+	}
+	dp.net = n
+	dp.fw = firewall.New(prefix)
+	dp.rt = instruntime.New(instruntime.Config{
+		Net:    n,
+		Dir:    filepath.Join(dir, "instances"),
+		Prefix: prefix,
+		Logger: cfg.Logger,
+		Hide:   []string{dir},
+		Trigger: func() {
+			if c := dp.ctl.Load(); c != nil {
+				c.Trigger()
+			}
+		},
+	})
+	return dp, nil
+}
+
+// start starts the network controller once the EC2 service exists; the
+// runtime is started by the EC2 service itself.
+func (dp *dataPlane) start(ec2svc netctl.DesiredNetworker, s *Server) error {
+	if dp.net == nil {
+		return nil
+	}
+	c := netctl.New(ec2svc, s.store, dp.net, dp.fw, s.cfg.Logger)
+	if err := c.Start(context.Background()); err != nil {
+		return fmt.Errorf("start the network controller: %w", err)
+	}
+	dp.ctl.Store(c)
+	return nil
+}
+
+// health reports the data plane for /_minicloud/health.
+func (dp *dataPlane) health() map[string]any {
+	if dp.net == nil {
+		return map[string]any{"state": "off", "reason": dp.reason}
+	}
+	h := map[string]any{"state": "on", "prefix": dp.net.Names().Prefix}
+	if c := dp.ctl.Load(); c != nil {
+		h["network"] = c.Status()
+	}
+	return h
+}
+
+// stop stops the network controller (after the runtime has stopped the
+// instances) and removes a temporary state directory. The VPC networks stay
+// in the kernel for the next start, except with ephemeral state, which has
+// no next start: then everything is removed.
+func (dp *dataPlane) stop(ctx context.Context) error {
+	var errs []error
+	if c := dp.ctl.Load(); c != nil {
+		errs = append(errs, c.Stop(ctx))
+	}
+	if dp.net != nil && dp.tempDir != "" {
+		errs = append(errs, dp.net.Cleanup(ctx))
+	}
+	dp.close()
+	return errors.Join(errs...)
+}
+
+func (dp *dataPlane) close() {
+	if dp.net != nil {
+		_ = dp.net.Close()
+	}
+	if dp.tempDir != "" {
+		_ = os.RemoveAll(dp.tempDir)
+	}
+}
