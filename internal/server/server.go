@@ -98,7 +98,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.EC2Runtime = dp.rt
 	}
 	stsSvc := sts.New(store)
-	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime))
+	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
 	implemented := map[string]map[string]api.Handler{
 		"sts": stsSvc.Handlers(),
 		"ec2": ec2Svc.Handlers(),

@@ -177,8 +177,8 @@ func (s *Service) AllocateAddress(ctx context.Context, in *ec2api.AllocateAddres
 		var ip string
 		if want := deref(in.Address); want != "" {
 			a, err := netip.ParseAddr(want)
-			if err != nil || !publicPool.Contains(a) {
-				return errInvalidParam("Invalid value '%s' for Address. Addresses must come from %s.", want, publicPool)
+			if err != nil || !t.publicPool.Contains(a) {
+				return errInvalidParam("Invalid value '%s' for Address. Addresses must come from %s.", want, t.publicPool)
 			}
 			if _, used, err := publicIPs.Get(t.tx, publicIPScope, a.String()); err != nil {
 				return err

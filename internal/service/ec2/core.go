@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +22,8 @@ type rtx struct {
 	scope state.Scope
 	now   time.Time
 	req   *api.RequestInfo
+	// publicPool is the range public IPs are allocated from.
+	publicPool netip.Prefix
 }
 
 // update runs fn in a read-write transaction of the caller's scope; the
@@ -28,7 +31,7 @@ type rtx struct {
 func (s *Service) update(ctx context.Context, fn func(*rtx) error) error {
 	req := api.Request(ctx)
 	return s.store.Update(ctx, func(tx state.Tx) error {
-		return fn(&rtx{ctx: ctx, tx: tx, scope: state.Scope{Account: req.Account, Region: req.Region}, now: s.now().UTC(), req: req})
+		return fn(&rtx{ctx: ctx, tx: tx, scope: state.Scope{Account: req.Account, Region: req.Region}, now: s.now().UTC(), req: req, publicPool: s.publicPool})
 	})
 }
 
@@ -36,7 +39,7 @@ func (s *Service) update(ctx context.Context, fn func(*rtx) error) error {
 func (s *Service) view(ctx context.Context, fn func(*rtx) error) error {
 	req := api.Request(ctx)
 	return s.store.View(ctx, func(tx state.Tx) error {
-		return fn(&rtx{ctx: ctx, tx: tx, scope: state.Scope{Account: req.Account, Region: req.Region}, now: s.now().UTC(), req: req})
+		return fn(&rtx{ctx: ctx, tx: tx, scope: state.Scope{Account: req.Account, Region: req.Region}, now: s.now().UTC(), req: req, publicPool: s.publicPool})
 	})
 }
 

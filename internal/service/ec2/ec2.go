@@ -7,6 +7,7 @@ package ec2
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
@@ -20,11 +21,13 @@ type Service struct {
 	now   func() time.Time
 	// runtime runs instances; nil when none (runtime.go).
 	runtime Runtime
+	// publicPool is where public IPs come from (ipam.go).
+	publicPool netip.Prefix
 }
 
 // New returns the EC2 service over store, configured by opts (runtime.go).
 func New(store state.Store, opts ...Option) *Service {
-	s := &Service{store: store, now: time.Now}
+	s := &Service{store: store, now: time.Now, publicPool: DefaultPublicPool}
 	for _, o := range opts {
 		o(s)
 	}

@@ -8,10 +8,11 @@ import (
 	"github.com/minicloud/minicloud/internal/state"
 )
 
-// publicPool is where minicloud's public IPv4 addresses (EIPs, auto-assigned
-// public IPs) come from: 198.18.0.0/15, the benchmarking range (RFC 2544),
-// so no address minicloud hands out is ever a real internet address.
-var publicPool = netip.MustParsePrefix("198.18.0.0/15")
+// DefaultPublicPool is where minicloud's public IPv4 addresses (EIPs,
+// auto-assigned public IPs) come from unless configured (WithPublicPool):
+// 198.18.0.0/15, the benchmarking range (RFC 2544), so no address minicloud
+// hands out is ever a real internet address.
+var DefaultPublicPool = netip.MustParsePrefix("198.18.0.0/15")
 
 // publicIPs records every public address in use, across all accounts and
 // regions: they share the host's one network, so they must be unique.
@@ -31,8 +32,8 @@ type publicIPOwner struct {
 
 // allocatePublicIP reserves a free address of the pool for owner.
 func allocatePublicIP(t *rtx, owner string) (netip.Addr, error) {
-	size := 1 << (32 - publicPool.Bits())
-	base := publicPool.Addr().As4()
+	size := 1 << (32 - t.publicPool.Bits())
+	base := t.publicPool.Addr().As4()
 	start := rand.IntN(size)
 	for i := 0; i < size; i++ {
 		n := (start + i) % size

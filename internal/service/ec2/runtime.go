@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -214,6 +215,16 @@ type Option func(*Service)
 
 // WithRuntime makes r the instance runtime; nil means none.
 func WithRuntime(r Runtime) Option { return func(s *Service) { s.runtime = r } }
+
+// WithPublicPool sets the range public IPs come from (DefaultPublicPool
+// otherwise); it must match the data plane's.
+func WithPublicPool(p netip.Prefix) Option {
+	return func(s *Service) {
+		if p.IsValid() {
+			s.publicPool = p.Masked()
+		}
+	}
+}
 
 // InstanceKey reports whether a store key (Event.Key) is an instance's
 // record and, if so, whose.
