@@ -57,16 +57,16 @@
 //
 // The host is the internet. An internet gateway is a veth pair between the
 // host and the router on a /30 of LinkNetwork (169.254.64.0/18: link-local,
-// which AWS forbids as a VPC CIDR; first free /30 among the host's
-// addresses). A public IP (EIP, auto-assigned or NAT gateway; from
+// which AWS forbids as a VPC CIDR; the first free /30 among the host's
+// addresses, searched from a point hashed from the prefix and VPC ID). A public IP (EIP, auto-assigned or NAT gateway; from
 // Config.PublicCIDR, 198.18.0.0/15 by default) gets a host route
 // "<public>/32 via <router end>" and nothing else is routed from the host to
 // a VPC. MapPublicIP adds "iifname <uplink> ip daddr <public> dnat to
 // <private>" and "oifname <uplink> ip saddr <private> snat to <public>". So:
 //
 //   - the host reaches an instance on its public IP; the instance sees the
-//     host's address on that VPC's gateway link (HostAddress, 169.254.64.1
-//     for the first VPC), not a public IP as AWS would show a client's;
+//     host's address on that VPC's gateway link (HostAddress, the
+//     first address of its /30), not a public IP as AWS would show a client's;
 //   - the instance reaches any host address, seen as its public IP; host
 //     services listening on HostAddress (or 0.0.0.0) are "on the internet";
 //   - an instance without a public IP cannot leave (the igw-egress rule

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"net/netip"
 	"sync"
@@ -136,7 +137,7 @@ func (n *Network) createGateway(host, h *netlink.Handle, ns netns.NsHandle, vpcI
 	gwName, upName := n.names.Gateway(vpcID), n.names.Uplink(vpcID)
 	tried := map[netip.Prefix]bool{}
 	for attempt := 0; attempt < 4; attempt++ {
-		p, err := freeLinkNet(host, tried)
+		p, err := freeLinkNet(host, tried, linkNetStart(n.names.Prefix+"/"+vpcID))
 		if err != nil {
 			return err
 		}
@@ -189,8 +190,18 @@ func (n *Network) createGateway(host, h *netlink.Handle, ns netns.NsHandle, vpcI
 	return fmt.Errorf("vpcnet: no free link network in %s", LinkNetwork)
 }
 
-// freeLinkNet finds a /30 of LinkNetwork no host address is in.
-func freeLinkNet(host *netlink.Handle, skip map[netip.Prefix]bool) (netip.Prefix, error) {
+// linkNetStart spreads the search for a free /30 by VPC and minicloud
+// prefix, so that two minicloud processes creating gateways at the same
+// moment (parallel tests) rarely race for the same /30.
+func linkNetStart(key string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return h.Sum32()
+}
+
+// freeLinkNet finds a /30 of LinkNetwork no host address is in, searching
+// from the start-th one.
+func freeLinkNet(host *netlink.Handle, skip map[netip.Prefix]bool, start uint32) (netip.Prefix, error) {
 	addrs, err := host.AddrList(nil, netlink.FAMILY_V4)
 	if err != nil {
 		return netip.Prefix{}, err
@@ -202,7 +213,8 @@ func freeLinkNet(host *netlink.Handle, skip map[netip.Prefix]bool) (netip.Prefix
 		}
 	}
 	count := uint32(1) << (32 - LinkNetwork.Bits()) / 4
-	for i := uint32(0); i < count; i++ {
+	for j := uint32(0); j < count; j++ {
+		i := (start + j) % count
 		p := netip.PrefixFrom(nthAddr(LinkNetwork, i*4), 30)
 		if !used[p] && !skip[p] {
 			return p, nil
