@@ -1,0 +1,90 @@
+// Package vpcdns is the Amazon-provided DNS resolver of a VPC
+// ("AmazonProvidedDNS", the Route 53 Resolver), serving the instances of
+// one VPC from inside its router namespace.
+//
+// # Where it listens
+//
+// A Server listens on UDP and TCP port 53 on the addresses given to Start,
+// inside the network namespace given to Start: on AWS the VPC's primary
+// CIDR base + 2 (ResolverAddress, 10.0.0.2 for 10.0.0.0/16, what
+// instances' resolv.conf names) and 169.254.169.253 (LinkLocalResolver),
+// both in the VPC's router namespace (vpcnet Names.RouterNamespace).
+// Instances reach them through their default route (the router, base + 1)
+// or, for base + 2 inside their own subnet, by ARP, which the router
+// answers for its local addresses. The sockets are created inside the
+// namespace (vpcnet.InNamespace) with IP_FREEBIND, so they may be bound
+// before the addresses exist; the addresses must be local to the namespace
+// for traffic to reach them: Config.ManageAddresses makes Start add the
+// missing ones to lo as /32 and Stop remove them (EnsureAddresses,
+// RemoveAddresses). An open socket keeps its namespace alive: Stop the
+// server when the VPC goes, and Stop/Start it when its router namespace is
+// rebuilt.
+//
+// # What it answers
+//
+// With the VPC attribute enableDnsSupport:
+//
+//   - private DNS hostnames of the VPC's addresses (Config.Hosts):
+//     ip-10-0-1-23.ec2.internal in us-east-1,
+//     ip-10-0-1-23.<region>.compute.internal elsewhere (PrivateName), plus
+//     the further names of a Host under that zone (resource-based names,
+//     i-….ec2.internal), A to the private IP; and
+//     instance-data.<zone> A 169.254.169.254, as on AWS;
+//   - PTR for those private addresses (in-addr.arpa inside the VPC's CIDR
+//     blocks, zones cut at octet boundaries) to the IP-based name;
+//   - with enableDnsHostnames as well, the public DNS hostnames of the
+//     VPC's public IPs, ec2-198-18-0-5.compute-1.amazonaws.com
+//     (us-east-1) or ec2-….<region>.compute.amazonaws.com (PublicName),
+//     resolve to the PRIVATE IP, AWS's split horizon; their PTR (the public
+//     IP's reverse name) gives the public name. Other names of the public
+//     zones belong to the internet and are forwarded;
+//   - the Route 53 private hosted zones of Config.Zones, authoritatively
+//     (a missing name is NXDOMAIN, never forwarded), with wildcards
+//     (RFC 4592), empty non-terminals and CNAME chasing within the VPC's
+//     zones (up to 8 links; a target outside them is resolved upstream).
+//
+// The most specific zone wins. The resolver owns the private zone of its
+// region (ec2.internal or <region>.compute.internal), the reverse zones of
+// its CIDR blocks and the hosted zones: in them an unknown name is
+// NXDOMAIN and a known name without the type asked for is NODATA, both
+// with the zone's SOA in the authority section (Route 53's SOA, TTL and
+// minimum 60 for the instance zones; Route 53's default for hosted zones
+// without their own). An unknown ip- name in the zone is NXDOMAIN: the
+// resolver only names the addresses Hosts returns. Instance records have
+// TTL 60 (InstanceTTL), as AWS's resolver serves them.
+//
+// Every other name is forwarded to Config.Upstreams in order: UDP, then
+// TCP when the answer is truncated, each exchange bounded by
+// ForwardTimeout (2 s); an upstream that fails, times out or answers
+// SERVFAIL/REFUSED passes to the next. The upstreams' sockets are created
+// in the process's own namespace (the host), not the router's, so an
+// upstream is any address the host reaches. AWS's resolver forwards such
+// names to the internet's DNS; minicloud, offline, has only what it is
+// configured with: with no upstream, or none answering, the answer is
+// SERVFAIL, at once when there are none, never a hang.
+//
+// With enableDnsSupport false the resolver is off on AWS: it does not
+// answer at all. Here the sockets are closed (Update reopens them when the
+// attribute is turned on again), so queries meet ICMP port unreachable or a
+// TCP reset and clients fail over at once instead of waiting for a
+// timeout.
+//
+// # DNS details
+//
+// Responses have RA set and AA clear, as a recursive resolver's. EDNS(0):
+// a query's OPT is passed through to the upstream as is and the upstream's
+// OPT back to the client; the resolver's own answers carry an OPT of 1232
+// bytes echoing DO, and EDNS versions other than 0 get BADVERS. UDP answers
+// larger than the client's buffer (512 bytes without EDNS, at most 4096)
+// are truncated with TC set; TCP is served on the same addresses. Opcodes
+// other than QUERY get NOTIMP, classes other than IN (and ANY), AXFR and
+// IXFR get REFUSED, messages without exactly one question FORMERR.
+//
+// # Limitations
+//
+// IPv4 only (no AAAA for instances, no fd00:ec2::253, no ip6.arpa). Hosts
+// and Zones are called for every query and hosted zones are parsed each
+// time: fine for an emulator's sizes. No caching, no DNSSEC, no Resolver
+// endpoints or forwarding rules, no DNS64. Hosted-zone alias records are
+// the caller's to flatten into plain records.
+package vpcdns
