@@ -5,6 +5,13 @@
 // and memory after that load. It only ever talks to 127.0.0.1, bounds every
 // loop in count and time, and ends only the processes it started, by PID.
 //
+// The data-plane scenarios (-scenarios dataplane, root only, not part of
+// "all") boot real instances with minicloud's --data-plane on and time them
+// until their user-data web server answers on their public IP; moto runs no
+// instances, so its column there is "n/a". They also contact those public
+// IPs (198.18.0.0/15, routed on this host), and only through a host route of
+// the minicloud they started.
+//
 // Run from the repository root (see docs/benchmarks.md):
 //
 //	go run -tags bench ./bench
@@ -52,11 +59,16 @@ type options struct {
 	keepLogs         bool
 	scenarios        map[string]bool
 	ec2              ec2Options
+	dp               dpOptions
 }
 
 // allScenarios in the order they run. "ec2" is short for both EC2 ones,
 // "all" for every one.
 var allScenarios = []string{"start", "rss", "describe-azs", "ec2-describe", "ec2-run"}
+
+// dpScenarios need root and boot real instances, so "all" leaves them out;
+// "dataplane" is short for both.
+var dpScenarios = []string{"dataplane-boot", "dataplane-fleet"}
 
 func parseScenarios(list string) (map[string]bool, error) {
 	m := map[string]bool{}
@@ -69,9 +81,11 @@ func parseScenarios(list string) (map[string]bool, error) {
 			}
 		case "ec2":
 			m["ec2-describe"], m["ec2-run"] = true, true
+		case "dataplane":
+			m["dataplane-boot"], m["dataplane-fleet"] = true, true
 		default:
-			if !slices.Contains(allScenarios, f) {
-				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2 or some of %s)", f, strings.Join(allScenarios, ","))
+			if !slices.Contains(allScenarios, f) && !slices.Contains(dpScenarios, f) {
+				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2, dataplane or some of %s)", f, strings.Join(append(slices.Clone(allScenarios), dpScenarios...), ","))
 			}
 			m[f] = true
 		}
@@ -97,7 +111,7 @@ func main() {
 	flag.DurationVar(&o.idleWait, "idle-wait", time.Second, "wait after start and one health request before sampling idle RSS")
 	flag.IntVar(&o.idleSamples, "idle-samples", 5, "idle RSS samples (200 ms apart); the median is reported")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the servers' logs (their directory is printed)")
-	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run; ec2 = both EC2 ones; all")
+	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run,dataplane-boot,dataplane-fleet; ec2 = both EC2 ones; dataplane = both data-plane ones (root; not in all); all")
 	flag.IntVar(&o.ec2.instances, "ec2-instances", 1000, "ec2-describe: instances to seed")
 	flag.IntVar(&o.ec2.batch, "ec2-batch", 100, "ec2-describe: instances per seeding RunInstances call (each call one team)")
 	flag.IntVar(&o.ec2.calls, "ec2-calls", 200, "ec2-describe: measured DescribeInstances calls (sequential)")
@@ -106,10 +120,30 @@ func main() {
 	flag.IntVar(&o.ec2.runWorkers, "ec2-run-c", 8, "ec2-run: concurrent RunInstances workers")
 	flag.DurationVar(&o.ec2.runDur, "ec2-run-duration", 5*time.Second, "ec2-run: measured time")
 	flag.Int64Var(&o.ec2.runMax, "ec2-run-max", 3000, "ec2-run: hard cap on launches")
+	flag.IntVar(&o.dp.runs, "dp-runs", 20, "dataplane-boot: measured launches (one instance each, terminated before the next)")
+	flag.IntVar(&o.dp.warm, "dp-warmup", 1, "dataplane-boot: unmeasured launches first")
+	flag.DurationVar(&o.dp.httpEvery, "dp-poll", 5*time.Millisecond, "dataplane-boot: pause between GET tries")
+	flag.DurationVar(&o.dp.httpTry, "dp-try-timeout", 200*time.Millisecond, "data plane: timeout of one GET try")
+	flag.DurationVar(&o.dp.httpMax, "dp-max", 10*time.Second, "dataplane-boot: give up on an instance's answer after this long")
+	flag.IntVar(&o.dp.fleet, "dp-fleet", 50, "dataplane-fleet: instances launched in one RunInstances call")
+	flag.DurationVar(&o.dp.fleetEvery, "dp-fleet-poll", 20*time.Millisecond, "dataplane-fleet: pause between GET tries, per instance")
+	flag.DurationVar(&o.dp.fleetMax, "dp-fleet-max", 2*time.Minute, "dataplane-fleet: give up on all running / answering after this long")
+	flag.DurationVar(&o.dp.idleWait, "dp-idle-wait", 2*time.Second, "dataplane-fleet: wait after all answer before measuring memory")
+	flag.StringVar(&o.dp.logLevel, "dp-log-level", "debug", "data plane: minicloud's --log-level (the breakdown reads its log)")
+	flag.BoolVar(&o.dp.keepConsole, "dp-console", false, "dataplane-boot: print the first measured instance's console")
+	dpUD := flag.String("dp-user-data", "", "data plane, diagnostics: a file of user data to use instead (it must still serve /var/tmp/index.html = \"ok\" on port 80)")
 	flag.Parse()
 	var err error
 	if o.scenarios, err = parseScenarios(*scen); err != nil {
 		fatal(err)
+	}
+	o.dp.userData = dpUserData
+	if *dpUD != "" {
+		b, err := os.ReadFile(*dpUD)
+		if err != nil {
+			fatal(err)
+		}
+		o.dp.userData, o.dp.userDataFile = string(b), *dpUD
 	}
 
 	// Bounds: refuse settings that would make an unbounded or absurd run.
@@ -136,6 +170,16 @@ func main() {
 		fatal(errors.New("-ec2-run-c must be 1..64 and -ec2-run-duration in (0, 1m]"))
 	case o.ec2.runMax < 1 || o.ec2.runMax > 4000:
 		fatal(errors.New("-ec2-run-max must be 1..4000 (one default subnet is a /20)"))
+	case o.dp.runs < 1 || o.dp.runs > 500, o.dp.warm < 0 || o.dp.warm > 10:
+		fatal(errors.New("-dp-runs must be 1..500 and -dp-warmup 0..10"))
+	case o.dp.httpEvery < time.Millisecond || o.dp.httpEvery > time.Second, o.dp.httpTry < 10*time.Millisecond || o.dp.httpTry > 10*time.Second:
+		fatal(errors.New("-dp-poll must be in [1ms, 1s] and -dp-try-timeout in [10ms, 10s]"))
+	case o.dp.httpMax <= 0 || o.dp.httpMax > 2*time.Minute, o.dp.fleetMax <= 0 || o.dp.fleetMax > 10*time.Minute:
+		fatal(errors.New("-dp-max must be in (0, 2m] and -dp-fleet-max in (0, 10m]"))
+	case o.dp.fleet < 1 || o.dp.fleet > 200, o.dp.fleetEvery < time.Millisecond || o.dp.fleetEvery > 5*time.Second:
+		fatal(errors.New("-dp-fleet must be 1..200 and -dp-fleet-poll in [1ms, 5s]"))
+	case o.dp.idleWait < 0 || o.dp.idleWait > time.Minute:
+		fatal(errors.New("-dp-idle-wait must be in [0, 1m]"))
 	}
 
 	// End our children on Ctrl-C / SIGTERM, then exit.
@@ -175,6 +219,8 @@ type result struct {
 	descMem   memInfo // after the describe calls, 1000 instances held
 	launch    runResult
 	launchMem memInfo // after the launches
+	dpBoot    *dpBootResult
+	dpFleet   *dpFleetResult
 }
 
 func run(o options) error {
@@ -215,7 +261,7 @@ func run(o options) error {
 		readyMax:  10 * time.Second,
 	}}
 	motoVer := "-"
-	if !o.skipMoto {
+	if !o.skipMoto && controlPlane(o) {
 		mb, err := resolveMoto(o.motoBin)
 		if err != nil {
 			return fmt.Errorf("moto_server not found (use -skip-moto to measure minicloud alone): %w", err)
@@ -234,7 +280,7 @@ func run(o options) error {
 	fmt.Printf("machine: %d CPUs (nproc), %s %s/%s; moto %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, motoVer)
 	la, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("date: %s; load average at start: %s\n", time.Now().Format(time.RFC3339), strings.Join(strings.Fields(string(la))[:min(3, len(strings.Fields(string(la))))], " "))
-	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(slices.Clone(allScenarios), func(n string) bool { return !o.scenarios[n] }), ","))
+	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(append(slices.Clone(allScenarios), dpScenarios...), func(n string) bool { return !o.scenarios[n] }), ","))
 	if o.scenarios["describe-azs"] {
 		fmt.Printf("load: %s, %d workers, %v warm-up + %v measured, cap %d requests/phase, aws-sdk-go-v2 (SigV4, test/test, %s, no retries)\n",
 			o.op, o.workers, o.warmup, o.dur, o.maxReq, region)
@@ -242,6 +288,20 @@ func run(o options) error {
 	if o.scenarios["ec2-describe"] {
 		fmt.Printf("ec2-describe: %d instances (%s, batches of %d, tag %s=team-0..%d), then %d warm-up + %d sequential DescribeInstances tag:%s=%s\n",
 			o.ec2.instances, benchInstanceType, o.ec2.batch, teamKey, teams-1, o.ec2.warmCalls, o.ec2.calls, teamKey, describeTeam)
+	}
+	if o.scenarios["dataplane-boot"] || o.scenarios["dataplane-fleet"] {
+		fmt.Printf("dataplane: minicloud only, serve --ephemeral --data-plane on --log-level %s (moto has no data plane: nothing of it boots)\n", o.dp.logLevel)
+		if o.dp.userDataFile != "" {
+			fmt.Printf("dataplane: user data from %s (diagnostics), not the standard web server script\n", o.dp.userDataFile)
+		}
+	}
+	if o.scenarios["dataplane-boot"] {
+		fmt.Printf("dataplane-boot: %d unmeasured + %d launches of 1 %s in the default VPC, SG tcp/80 from 0.0.0.0/0, user data python3 -m http.server 80; GET http://<public IP>/index.html every %v (%v per try, %v max); each terminated before the next\n",
+			o.dp.warm, o.dp.runs, benchInstanceType, o.dp.httpEvery, o.dp.httpTry, o.dp.httpMax)
+	}
+	if o.scenarios["dataplane-fleet"] {
+		fmt.Printf("dataplane-fleet: RunInstances MinCount=MaxCount=%d (same user data), GET each every %v, memory %v after all answer, then terminate all and stop\n",
+			o.dp.fleet, o.dp.fleetEvery, o.dp.idleWait)
 	}
 	if o.scenarios["ec2-run"] {
 		fmt.Printf("ec2-run: %d workers × RunInstances MinCount=MaxCount=1 (%s), %v, cap %d launches, fresh server\n",
@@ -256,7 +316,49 @@ func run(o options) error {
 	if err := runScenarios(o, servers, results, reps, tmp); err != nil {
 		return err
 	}
-	report(os.Stdout, o, servers, results)
+	if controlPlane(o) {
+		report(os.Stdout, o, servers, results)
+	}
+	if err := runDataPlane(o, mini, results["minicloud"], tmp); err != nil {
+		return err
+	}
+	if r := results["minicloud"]; r.dpBoot != nil || r.dpFleet != nil {
+		reportDP(os.Stdout, o.dp, r.dpBoot, r.dpFleet)
+	}
+	return nil
+}
+
+// controlPlane reports whether a scenario other than the data-plane ones
+// was chosen (those compare with moto).
+func controlPlane(o options) bool {
+	for _, n := range allScenarios {
+		if o.scenarios[n] {
+			return true
+		}
+	}
+	return false
+}
+
+// runDataPlane runs the data-plane scenarios, minicloud only, each on a
+// fresh server.
+func runDataPlane(o options, bin string, r *result, tmp string) error {
+	s := dpServer(bin, o.dp.logLevel)
+	if o.scenarios["dataplane-boot"] {
+		fmt.Fprintln(os.Stderr, "minicloud: dataplane-boot…")
+		b, err := runDPBoot(s, o.dp, tmp)
+		if err != nil {
+			return fmt.Errorf("dataplane-boot: %w", err)
+		}
+		r.dpBoot = &b
+	}
+	if o.scenarios["dataplane-fleet"] {
+		fmt.Fprintln(os.Stderr, "minicloud: dataplane-fleet…")
+		f, err := runDPFleet(s, o.dp, tmp)
+		if err != nil {
+			return fmt.Errorf("dataplane-fleet: %w", err)
+		}
+		r.dpFleet = &f
+	}
 	return nil
 }
 

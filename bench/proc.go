@@ -29,6 +29,7 @@ type server struct {
 	args      func(port int) []string // command-line arguments for a port
 	readyPath string                  // GET path that answers 200 once the server serves
 	readyMax  time.Duration           // give up on readiness after this long
+	stopGrace time.Duration           // SIGTERM → SIGKILL; 0 means 3 s
 }
 
 // proc is one running server process started by the harness.
@@ -161,9 +162,13 @@ func (p *proc) stop() {
 	default:
 	}
 	_ = syscall.Kill(p.pid, syscall.SIGTERM)
+	grace := p.srv.stopGrace
+	if grace <= 0 {
+		grace = 3 * time.Second
+	}
 	select {
 	case <-p.exited:
-	case <-time.After(3 * time.Second):
+	case <-time.After(grace):
 		_ = syscall.Kill(p.pid, syscall.SIGKILL)
 		select {
 		case <-p.exited:
