@@ -377,6 +377,17 @@ func (c *Controller) reconcile(ctx context.Context, full bool, changes *int) err
 		}
 	}
 
+	// Public IPs released by every VPC before any VPC maps one: an address
+	// moving between VPCs (an Elastic IP re-associated with an instance of
+	// another VPC) keeps its host route on the old VPC's gateway until the
+	// old VPC unmaps it, so mapping it in the new VPC first (when that VPC
+	// sorts first) failed with a conflict and the pass had to be retried.
+	for i := range spec.VPCs {
+		if st := c.vpcs[spec.VPCs[i].ID]; st != nil {
+			errs = append(errs, c.releasePublic(ctx, &spec.VPCs[i], st, changes)...)
+		}
+	}
+
 	// 2. Desired VPCs.
 	for i := range spec.VPCs {
 		if err := ctx.Err(); err != nil {
@@ -498,39 +509,10 @@ func (c *Controller) reconcileVPC(ctx context.Context, v *ec2.VPCSpec, full bool
 		*changes++
 	}
 
-	// Public IPs and NAT gateways need the internet gateway.
-	wantMap := map[netip.Addr]netip.Addr{}
-	wantNAT := map[string]netip.Addr{}
-	if v.InternetGateway {
-		for _, p := range v.PublicIPs {
-			wantMap[p.Public] = p.Private
-		}
-		for _, n := range v.NATGateways {
-			wantNAT[n.ID] = n.PublicIP
-		}
-	}
-	for _, pub := range sortedAddrs(st.mappings) {
-		if priv, ok := wantMap[pub]; ok && priv == st.mappings[pub] {
-			continue
-		}
-		if err := c.net.UnmapPublicIP(ctx, v.ID, pub); err != nil {
-			note("unmap "+pub.String(), err)
-			continue
-		}
-		delete(st.mappings, pub)
-		*changes++
-	}
-	for _, id := range sortedKeys(st.nats) {
-		if pub, ok := wantNAT[id]; ok && pub == st.nats[id] {
-			continue
-		}
-		if err := c.net.DeleteNATGateway(ctx, v.ID, id); err != nil {
-			note("delete NAT gateway "+id, err)
-			continue
-		}
-		delete(st.nats, id)
-		*changes++
-	}
+	// Public IPs and NAT gateways gone or changed (already done by
+	// reconcile's first sweep unless the router was just rebuilt).
+	errs = append(errs, c.releasePublic(ctx, v, st, changes)...)
+	wantMap, wantNAT := wantedPublic(v)
 	switch {
 	case v.InternetGateway && (force || !st.igw):
 		if err := c.net.EnsureInternetGateway(ctx, v.ID); err != nil {
@@ -598,6 +580,55 @@ func (c *Controller) reconcileVPC(ctx context.Context, v *ec2.VPCSpec, full bool
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// wantedPublic returns the public IP mappings (public → private) and NAT
+// gateways (ID → public IP) v wants. Both need the internet gateway.
+func wantedPublic(v *ec2.VPCSpec) (map[netip.Addr]netip.Addr, map[string]netip.Addr) {
+	wantMap := map[netip.Addr]netip.Addr{}
+	wantNAT := map[string]netip.Addr{}
+	if v.InternetGateway {
+		for _, p := range v.PublicIPs {
+			wantMap[p.Public] = p.Private
+		}
+		for _, n := range v.NATGateways {
+			wantNAT[n.ID] = n.PublicIP
+		}
+	}
+	return wantMap, wantNAT
+}
+
+// releasePublic unmaps the public IPs and deletes the NAT gateways applied
+// to v that it no longer wants as they are.
+func (c *Controller) releasePublic(ctx context.Context, v *ec2.VPCSpec, st *vpcState, changes *int) []error {
+	var errs []error
+	note := func(what string, err error) {
+		errs = append(errs, fmt.Errorf("netctl: %s %s: %w", v.Key, what, err))
+	}
+	wantMap, wantNAT := wantedPublic(v)
+	for _, pub := range sortedAddrs(st.mappings) {
+		if priv, ok := wantMap[pub]; ok && priv == st.mappings[pub] {
+			continue
+		}
+		if err := c.net.UnmapPublicIP(ctx, v.ID, pub); err != nil {
+			note("unmap "+pub.String(), err)
+			continue
+		}
+		delete(st.mappings, pub)
+		*changes++
+	}
+	for _, id := range sortedKeys(st.nats) {
+		if pub, ok := wantNAT[id]; ok && pub == st.nats[id] {
+			continue
+		}
+		if err := c.net.DeleteNATGateway(ctx, v.ID, id); err != nil {
+			note("delete NAT gateway "+id, err)
+			continue
+		}
+		delete(st.nats, id)
+		*changes++
+	}
+	return errs
 }
 
 // toRoutes converts a subnet's routes for vpcnet (local routes are

@@ -23,6 +23,9 @@
 //  1. VPCs no longer desired: DeleteVPC (the router namespace takes its
 //     bridges, gateway veths, NAT table, network ACL tables and the ENI
 //     veths with it; the host routes of public IPs go with the links).
+//     Then, in every desired VPC, public IP mappings and NAT gateways gone
+//     or changed (UnmapPublicIP, DeleteNATGateway), so that an address
+//     moving between VPCs is released before any VPC maps it.
 //  2. Per desired VPC, in ID order: EnsureVPC; subnets gone
 //     (RemoveSubnetACL, DeleteSubnet) and new (EnsureSubnet); public IP
 //     mappings and NAT gateways gone or changed (UnmapPublicIP,

@@ -522,3 +522,35 @@ func TestControllerRestartAndReset(t *testing.T) {
 		t.Errorf("Status after Reset: %v", st)
 	}
 }
+
+// TestControllerMovesPublicIPBetweenVPCs re-associates an Elastic IP with
+// an ENI of another VPC and back: each move must converge in the first
+// pass after it, whichever VPC sorts first (the losing VPC must unmap the
+// address before the gaining one can route it).
+func TestControllerMovesPublicIPBetweenVPCs(t *testing.T) {
+	e := newEnv(t)
+	c, ctx := e.ec2, e.ctx
+	var vpcIDs, enis []string
+	for range 2 {
+		vpcID := aws.ToString(must[*ec2.CreateVpcOutput](t)(c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})).Vpc.VpcId)
+		sub := aws.ToString(must[*ec2.CreateSubnetOutput](t)(c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: &vpcID, CidrBlock: aws.String("10.0.1.0/24")})).Subnet.SubnetId)
+		igw := aws.ToString(must[*ec2.CreateInternetGatewayOutput](t)(c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})).InternetGateway.InternetGatewayId)
+		must[*ec2.AttachInternetGatewayOutput](t)(c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: &igw, VpcId: &vpcID}))
+		eni := must[*ec2.CreateNetworkInterfaceOutput](t)(c.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: &sub,
+			PrivateIpAddress: aws.String("10.0.1.10")})).NetworkInterface
+		vpcIDs, enis = append(vpcIDs, vpcID), append(enis, aws.ToString(eni.NetworkInterfaceId))
+	}
+	eip := must[*ec2.AllocateAddressOutput](t)(c.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc}))
+	public := aws.ToString(eip.PublicIp)
+	for _, i := range []int{0, 1, 0} {
+		must[*ec2.AssociateAddressOutput](t)(c.AssociateAddress(ctx, &ec2.AssociateAddressInput{AllocationId: eip.AllocationId,
+			NetworkInterfaceId: &enis[i], AllowReassociation: aws.Bool(true)}))
+		if err := e.ctl.Sync(ctx); err != nil {
+			t.Fatalf("Sync after moving %s to %s: %v", public, vpcIDs[i], err)
+		}
+		gw := e.net.Names().Gateway(vpcIDs[i])
+		if r := ip(t, "-4", "route", "show", public+"/32"); !strings.Contains(r, "dev "+gw) {
+			t.Fatalf("host route of %s after moving it to %s: %q, want dev %s", public, vpcIDs[i], r, gw)
+		}
+	}
+}
