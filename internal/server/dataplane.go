@@ -75,6 +75,14 @@ func newDataPlane(cfg Config) (*dataPlane, error) {
 		}
 		return &dataPlane{reason: "the data plane cannot run on this host: " + err.Error()}, nil
 	}
+	if err := n.GuardPublicRange(context.Background()); err != nil {
+		_ = n.Close()
+		dp.close()
+		if mode == DataPlaneOn {
+			return nil, fmt.Errorf("data plane: %w", err)
+		}
+		return &dataPlane{reason: "the data plane cannot run on this host: " + err.Error()}, nil
+	}
 	dp.net = n
 	dp.fw = firewall.New(prefix)
 	dp.rt = instruntime.New(instruntime.Config{

@@ -31,6 +31,9 @@ func (n *Network) Cleanup(ctx context.Context) error {
 			}
 		}
 	}
+	if err := n.unguardPublicRange(host); err != nil {
+		errs = append(errs, err)
+	}
 	entries, err := os.ReadDir(netnsDir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, err)

@@ -50,6 +50,11 @@ func (n *Network) EnsureVPC(ctx context.Context, v VPC) error {
 	if err := validID("VPC", v.ID); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	// Before any VPC can be reachable on a public IP, the rest of the public
+	// range must be unreachable from the host (guard.go).
+	if err := n.GuardPublicRange(ctx); err != nil {
+		return err
+	}
 	var cidrs []netip.Prefix
 	for _, c := range v.CIDRs {
 		if c.IsValid() && c.Addr().Is4() {

@@ -1,0 +1,54 @@
+package vpcnet
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestGuardKeepsThePublicRangeOnTheHost checks that traffic to a public IP
+// minicloud has not mapped fails on the host at once instead of following
+// the default route off the machine, and that Cleanup removes the guard.
+func TestGuardKeepsThePublicRangeOnTheHost(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("vpcnet tests need root; run them as root")
+	}
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	n, err := New(Config{Prefix: "tg" + hex.EncodeToString(b), PublicCIDR: netip.MustParsePrefix("198.19.254.0/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Cleanup(context.Background()); _ = n.Close() })
+	if err := n.GuardPublicRange(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command("ip", "route", "show", "198.19.254.0/24").CombinedOutput()
+	if !strings.Contains(string(out), "unreachable") {
+		t.Fatalf("no unreachable route for the public range: %q", out)
+	}
+	start := time.Now()
+	_, err = net.DialTimeout("tcp", "198.19.254.7:80", 2*time.Second)
+	if !errors.Is(err, syscall.EHOSTUNREACH) && !errors.Is(err, syscall.ENETUNREACH) {
+		t.Fatalf("dial an unmapped public IP: %v, want host or network unreachable", err)
+	}
+	if time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("the unmapped public IP took %v to fail", time.Since(start))
+	}
+	if err := n.Cleanup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = exec.Command("ip", "route", "show", "198.19.254.0/24").CombinedOutput()
+	if strings.TrimSpace(string(out)) != "" {
+		t.Fatalf("guard route left after Cleanup: %q", out)
+	}
+}
