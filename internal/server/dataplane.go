@@ -96,6 +96,12 @@ func newDataPlane(cfg Config) (*dataPlane, error) {
 				c.Trigger()
 			}
 		},
+		Sync: func(ctx context.Context) error {
+			if c := dp.ctl.Load(); c != nil {
+				return c.Sync(ctx)
+			}
+			return errors.New("the network controller is not running")
+		},
 	})
 	return dp, nil
 }

@@ -12,8 +12,9 @@
 //   - Network: the named network namespace vpcnet creates for it
 //     (CreateInstanceNamespace), with its ENIs attached (AttachENI: ethN,
 //     MAC, private IP, default route via the subnet router, base+1); the
-//     network controller is triggered (Config.Trigger) right after, for
-//     security groups, NACLs, public IPs and routes.
+//     runtime then waits for a network controller pass (Config.Sync), so
+//     security groups, NACLs, public IPs and routes are in place before any
+//     process of the instance starts.
 //   - Root filesystem: overlayfs with the host's / as the read-only lower
 //     layer and Config.Dir/<id>/upper as the upper layer: that directory is
 //     the root volume, kept across stop/start and minicloud restarts,

@@ -33,6 +33,11 @@ type Config struct {
 	// Trigger asks the network controller to reconcile (called right after
 	// an instance's ENIs are attached). Nil: nothing to trigger.
 	Trigger func()
+	// Sync runs a network controller pass and waits for it. The runtime
+	// calls it after attaching an instance's ENIs and before starting any
+	// of its processes, so that no instance runs a moment without its
+	// security groups. Nil: only Trigger.
+	Sync func(ctx context.Context) error
 	// Binary is the executable re-executed as each instance's init (it must
 	// call InitMain first thing); empty means os.Executable().
 	Binary string

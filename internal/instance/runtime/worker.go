@@ -244,7 +244,18 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	if err := w.attachENIs(ctx, spec, nsPath); err != nil {
 		return err
 	}
-	w.r.trigger()
+	if w.r.cfg.Sync != nil {
+		// AWS never runs an instance without its security groups: wait for
+		// the network controller to program them on the new ENIs.
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := w.r.cfg.Sync(sctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("apply the network (security groups) before boot: %w", err)
+		}
+	} else {
+		w.r.trigger()
+	}
 	primary := primaryENI(spec)
 	ip, _ := netip.ParseAddr(first(primary.PrivateIPs))
 	cidrs, err := w.r.vpcCIDRs(primary.VpcID)
