@@ -63,7 +63,11 @@ type Controller struct {
 	done    chan struct{}
 	status  status
 
+	dnsOn        bool
+	dnsUpstreams []netip.AddrPort
+
 	// Owned by the loop goroutine.
+	dns      map[string]*vpcDNS
 	vpcs     map[string]*vpcState
 	enis     map[string]*eniState
 	lastFull time.Time
@@ -115,6 +119,7 @@ func New(ec2svc DesiredNetworker, store state.Store, net *vpcnet.Network, fw *fi
 		names:   net.Names(),
 		trigger: make(chan struct{}, 1),
 		syncReq: make(chan chan error),
+		dns:     map[string]*vpcDNS{},
 		vpcs:    map[string]*vpcState{},
 		enis:    map[string]*eniState{},
 	}
@@ -238,6 +243,12 @@ func (c *Controller) loop(ctx context.Context, events <-chan state.Event) {
 	ticker := time.NewTicker(Tick)
 	defer ticker.Stop()
 	defer timer.Stop()
+	// The resolvers' sockets would keep router namespaces alive.
+	defer func() {
+		for _, id := range sortedKeys(c.dns) {
+			c.stopDNS(id)
+		}
+	}()
 	full := true
 	retry := time.Duration(0)
 	arm := func(d time.Duration) {
@@ -393,7 +404,11 @@ func (c *Controller) reconcile(ctx context.Context, full bool, changes *int) err
 		if err := ctx.Err(); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
-		note(c.reconcileVPC(ctx, &spec.VPCs[i], full, changes))
+		if err := c.reconcileVPC(ctx, &spec.VPCs[i], full, changes); err != nil {
+			note(err)
+			continue
+		}
+		note(c.reconcileDNS(&spec.VPCs[i]))
 	}
 
 	// 3. ENIs.
@@ -414,6 +429,7 @@ func (c *Controller) deleteVPC(ctx context.Context, id string, changes *int) err
 			}
 		}
 	}
+	c.stopDNS(id)
 	if err := c.net.DeleteVPC(ctx, id); err != nil {
 		return fmt.Errorf("netctl: delete VPC %s: %w", id, err)
 	}

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 
 	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
@@ -113,6 +115,7 @@ func (dp *dataPlane) start(ec2svc netctl.DesiredNetworker, s *Server) error {
 		return nil
 	}
 	c := netctl.New(ec2svc, s.store, dp.net, dp.fw, s.cfg.Logger)
+	c.EnableDNS(dnsUpstreams())
 	if err := c.Start(context.Background()); err != nil {
 		return fmt.Errorf("start the network controller: %w", err)
 	}
@@ -155,4 +158,27 @@ func (dp *dataPlane) close() {
 	if dp.tempDir != "" {
 		_ = os.RemoveAll(dp.tempDir)
 	}
+}
+
+// dnsUpstreams are the servers the VPC resolvers forward other names to:
+// the host's resolvers from /etc/resolv.conf that are on loopback (such as
+// systemd-resolved's 127.0.0.53). Other resolvers would make every instance
+// lookup leave the host, which minicloud does not do on its own; without a
+// loopback resolver, names outside the VPC get SERVFAIL.
+func dnsUpstreams() []netip.AddrPort {
+	data, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return nil
+	}
+	var out []netip.AddrPort
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "nameserver" {
+			continue
+		}
+		if a, err := netip.ParseAddr(f[1]); err == nil && a.IsLoopback() {
+			out = append(out, netip.AddrPortFrom(a, 53))
+		}
+	}
+	return out
 }

@@ -145,6 +145,7 @@ func TestWebServerOnElasticIP(t *testing.T) {
 	userData := `#!/bin/sh
 tok=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)
 curl -s -H "X-aws-ec2-metadata-token: $tok" http://169.254.169.254/latest/meta-data/instance-id > /var/tmp/id
+python3 -c "import socket; print(socket.gethostbyname(socket.gethostname() + '.ec2.internal'))" > /var/tmp/dns 2>&1
 echo written-once > /var/tmp/persist
 echo ran >> /var/tmp/userdata-runs
 cd /var/tmp && nohup python3 -m http.server 80 >/dev/null 2>&1 &
@@ -186,6 +187,11 @@ cd /var/tmp && nohup python3 -m http.server 80 >/dev/null 2>&1 &
 	}
 	if strings.TrimSpace(body) != id {
 		t.Fatalf("IMDSv2 in the instance reported %q, want %s", body, id)
+	}
+	// The VPC resolver at base+2 (the instance's resolv.conf) answers the
+	// instance's own private DNS name.
+	if dns, err := get(url + "dns"); err != nil || strings.TrimSpace(dns) != aws.ToString(e.instance(id).PrivateIpAddress) {
+		t.Fatalf("the instance resolved its own name to %q (%v), want %s", dns, err, aws.ToString(e.instance(id).PrivateIpAddress))
 	}
 	if _, err := e.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: perm}); err != nil {
 		t.Fatal(err)

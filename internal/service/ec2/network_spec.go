@@ -52,7 +52,11 @@ type VPCSpec struct {
 	// Resolver is the Amazon-provided DNS resolver of the VPC, the primary
 	// CIDR's base + 2, which security groups do not filter.
 	Resolver netip.Addr
-	Subnets  []SubnetSpec
+	// DNSSupport and DNSHostnames are the VPC's enableDnsSupport and
+	// enableDnsHostnames attributes: the resolver answers at all, and
+	// answers public DNS names.
+	DNSSupport, DNSHostnames bool
+	Subnets                  []SubnetSpec
 	// InternetGateway is true when an internet gateway is attached.
 	InternetGateway bool
 	// PublicIPs are the 1:1 mappings of Elastic IPs and auto-assigned
@@ -252,6 +256,8 @@ func netSpecScope(t *rtx) ([]VPCSpec, error) {
 			Account: t.scope.Account, Region: t.scope.Region,
 			ID:              vpcID,
 			CIDRs:           vpcCIDRs(v),
+			DNSSupport:      v.EnableDNSSupport,
+			DNSHostnames:    v.EnableDNSHostnames,
 			InternetGateway: attachedIGW[vpcID],
 			Subnets:         []SubnetSpec{},
 			PublicIPs:       []PublicIPSpec{},
