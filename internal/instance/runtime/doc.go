@@ -18,20 +18,45 @@
 //   - Root filesystem: overlayfs with the host's / as the read-only lower
 //     layer and Config.Dir/<id>/upper as the upper layer: that directory is
 //     the root volume, kept across stop/start and minicloud restarts,
-//     removed on terminate. The host's / first gets its own read-only
+//     removed on terminate — unless the root volume is not
+//     DeleteOnTermination: then it becomes Config.VolumesDir/<vol-id>, the
+//     data of the now available volume (attached elsewhere, it shows the
+//     old root's upper layer: the files the instance wrote or changed). The host's / first gets its own read-only
 //     overlay view (lowerdir=/:<empty tmpfs dir>) so the upper and work
 //     directories never overlap a layer of the overlay that uses them;
 //     when that cannot stack (a host / that is itself an overlay) / is used
 //     directly. Everything is mounted inside the instance's own mount
-//     namespace after making every mount private, so nothing propagates to
+//     namespace after making every mount a slave, so nothing propagates to
 //     the host; pivot_root then detaches the host's tree. The instance gets
 //     a fresh /proc (its PID namespace), read-only /sys, a small /dev tmpfs
 //     (null, zero, full, random, urandom, tty bind-mounted from the host, a
 //     private devpts, /dev/shm, /dev/console → the console), and tmpfs /tmp
-//     and /run. Config.Dir and Config.Hide are covered by empty read-only
-//     tmpfs mounts, so instances cannot read other instances' volumes or
+//     and /run. Config.Dir, Config.VolumesDir and Config.Hide are covered
+//     by empty read-only tmpfs mounts, so instances cannot read other instances' volumes or
 //     minicloud's state through the lower layer. The guest runs the host's
 //     binaries (/bin/sh, python3, curl, busybox…) from the lower layer.
+//   - EBS data volumes: each volume's files live in Config.VolumesDir/
+//     <vol-id>/ (default Config.Dir/../volumes), created on its first
+//     attach; the volume's size is not enforced. An attached volume appears
+//     inside the instance at /mnt/ebs/<device>, the attachment's device
+//     name without /dev/ (AttachVolume --device /dev/sdf → /mnt/ebs/sdf,
+//     xvdf → /mnt/ebs/xvdf), announced on the console ("EBS vol-… attached
+//     at /mnt/ebs/sdf"). Mechanism: while the instance is booted,
+//     Config.Dir/<id>/ebs is a bind mount of itself in its own shared peer
+//     group, and the init binds it (recursively, as a slave) read-only at
+//     /mnt/ebs before pivot_root; the runtime bind-mounts a volume's
+//     directory at Config.Dir/<id>/ebs/<device> on the host, which
+//     propagates into the instance, and unmounts it (lazily) to detach, so
+//     hot attach and detach never enter the instance's mount namespace.
+//     Volumes attached at boot are mounted before the init starts (user
+//     data finds them). The worker converges on the spec's volume list on
+//     every event (level-triggered); halt (stop, reboot, minicloud
+//     shutdown) unmounts everything. Data survives detach, stop and
+//     attachment to another instance. A volume's directory is removed when
+//     its record goes (DeleteVolume, DeleteOnTermination at terminate, or —
+//     checked at every resync — deleted while minicloud was down), never
+//     while it is mounted; the instance directory is never removed while
+//     anything is mounted below it.
 //   - /etc/hostname (ip-10-0-1-23), /etc/hosts and /etc/resolv.conf are
 //     written into the root volume before every boot (through os.Root, so
 //     the guest's symlinks cannot redirect the writes to the host). The
@@ -92,8 +117,9 @@
 // again, per-boot ones do); a RebootRequests count above the last handled
 // one restarts the init in the same network namespace. stopping/stopped:
 // stop the processes, remove the cgroups, detach the ENIs and delete the
-// namespace, keep the root volume. shutting-down/terminated or forgotten:
-// the same, and remove Config.Dir/<id>. Stop (minicloud shutting down)
+// namespace, unmount the data volumes, keep the root volume.
+// shutting-down/terminated or forgotten: the same, and remove
+// Config.Dir/<id> (the root volume per DeleteOnTermination, see above). Stop (minicloud shutting down)
 // takes every instance down the same way as a stop but reports nothing
 // and keeps the records running, so the next Start boots them again.
 //
@@ -103,8 +129,13 @@
 // the host's root with all capabilities (it could mount or mknod its way
 // out). Instances run the host's userland whatever the AMI; the volume
 // size is not enforced; only the primary private IP of each ENI is
-// configured. The spec has no DeleteOnTermination, so the root volume's
-// data always goes with the instance. IMDS serves neither security group
+// configured. EBS volumes are directories, not block devices: no /dev/sdf,
+// no mkfs, no size limit, and attachment states follow the control plane's
+// clock, not the mount. A root volume detached from a stopped instance and
+// attached elsewhere shows up empty (its data stays in the instance's
+// upper layer); a root volume's data survives termination only when the
+// spec, read while shutting down, says so (not after a minicloud crash
+// between the terminate and the runtime seeing it). IMDS serves neither security group
 // names nor IAM credentials, and AvailabilityZoneID stays empty. The
 // security-group / NACL firewall must let instance traffic to
 // 169.254.169.254 reach the router (AWS never filters it).

@@ -31,6 +31,8 @@ type initConfig struct {
 	Work       string
 	Stage      string // an empty host directory to assemble the root on
 	Hide       []string
+	EBS        string   // host directory whose (shared) mount becomes /mnt/ebs
+	EBSLines   []string // console lines of the volumes attached at boot
 	BootTime   time.Time
 	Grace      time.Duration // for the instance's processes after SIGTERM
 }
@@ -86,12 +88,19 @@ func runInit() int {
 		p.report("error read init configuration: " + err.Error())
 		return 1
 	}
-	if err := setupRoot(p.cfg); err != nil {
+	ebsErr, err := setupRoot(p.cfg)
+	if err != nil {
 		p.logf("minicloud-init: cannot mount the root filesystem: %v", err)
 		p.report("error mount root: " + err.Error())
 		return 1
 	}
 	p.logf("VFS: Mounted root (overlay filesystem): the host image read-only, the root volume as upper layer.")
+	if ebsErr != nil {
+		p.logf("minicloud-init: EBS volumes will not be visible: %v", ebsErr)
+	}
+	for _, l := range p.cfg.EBSLines {
+		p.logf("%s", l)
+	}
 	if p.cfg.Hostname != "" {
 		if err := unix.Sethostname([]byte(p.cfg.Hostname)); err != nil {
 			p.logf("minicloud-init: sethostname: %v", err)

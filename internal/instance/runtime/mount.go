@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,22 +17,25 @@ func stageDir(dir string) string { return filepath.Join(dir, "mnt") }
 
 // setupRoot runs in the init, in its new mount namespace: it assembles the
 // instance's root filesystem and pivots into it. Nothing propagates to the
-// host: every mount is made private first, and the host's / is only ever a
-// read-only lower layer.
-func setupRoot(cfg initConfig) error {
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make mounts private: %w", err)
+// host: every mount is made a slave first (mounts made here are private,
+// and only the host's Dir/<id>/ebs mount, bound at /mnt/ebs, keeps
+// receiving the host's mounts: the attached volumes), and the host's / is
+// only ever a read-only lower layer.
+// A failure to bind /mnt/ebs is not fatal: it is returned as ebsErr.
+func setupRoot(cfg initConfig) (ebsErr, err error) {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return nil, fmt.Errorf("make mounts slaves: %w", err)
 	}
 	stage := cfg.Stage
 	// A small tmpfs holds the mount points (so nothing is created on the
 	// host's disk) and the empty second lower layer below.
 	if err := unix.Mount("minicloud-stage", stage, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=64k"); err != nil {
-		return fmt.Errorf("mount stage: %w", err)
+		return nil, fmt.Errorf("mount stage: %w", err)
 	}
 	empty, host, root := filepath.Join(stage, "empty"), filepath.Join(stage, "host"), filepath.Join(stage, "root")
 	for _, d := range []string{empty, host, root} {
 		if err := os.Mkdir(d, 0o755); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// Preferred: a read-only overlay view of / (its own superblock), then
@@ -39,7 +43,7 @@ func setupRoot(cfg initConfig) error {
 	// directories — which live on the host's / — never overlap a layer of
 	// the overlay that uses them. Fallback (a host / that is itself an
 	// overlay exceeds the stacking depth): / directly as the lower layer.
-	err := unix.Mount("minicloud-host", host, "overlay", unix.MS_RDONLY, "lowerdir=/:"+empty)
+	err = unix.Mount("minicloud-host", host, "overlay", unix.MS_RDONLY, "lowerdir=/:"+empty)
 	if err == nil {
 		err = unix.Mount("minicloud-root", root, "overlay", 0,
 			fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", host, cfg.Upper, cfg.Work))
@@ -50,7 +54,7 @@ func setupRoot(cfg initConfig) error {
 	if err != nil {
 		if err2 := unix.Mount("minicloud-root", root, "overlay", 0,
 			fmt.Sprintf("lowerdir=/,upperdir=%s,workdir=%s", cfg.Upper, cfg.Work)); err2 != nil {
-			return fmt.Errorf("mount overlay: %v; %w", err, err2)
+			return nil, fmt.Errorf("mount overlay: %v; %w", err, err2)
 		}
 	}
 	// Host paths the guest must not see through the lower layer.
@@ -60,7 +64,12 @@ func setupRoot(cfg initConfig) error {
 			continue
 		}
 		if err := unix.Mount("minicloud-hidden", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=4k"); err != nil {
-			return fmt.Errorf("hide %s: %w", h, err)
+			return nil, fmt.Errorf("hide %s: %w", h, err)
+		}
+	}
+	if cfg.EBS != "" {
+		if err := bindEBS(cfg.EBS, root); err != nil {
+			ebsErr = fmt.Errorf("%s: %w", ebsMountRoot, err)
 		}
 	}
 	type mnt struct {
@@ -78,28 +87,60 @@ func setupRoot(cfg initConfig) error {
 	} {
 		dst := filepath.Join(root, m.dst)
 		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return err
+			return nil, err
 		}
 		if err := unix.Mount(m.src, dst, m.fstype, m.flags, m.data); err != nil {
-			return fmt.Errorf("mount /%s: %w", m.dst, err)
+			return nil, fmt.Errorf("mount /%s: %w", m.dst, err)
 		}
 	}
 	if err := setupDev(filepath.Join(root, "dev")); err != nil {
-		return fmt.Errorf("/dev: %w", err)
+		return nil, fmt.Errorf("/dev: %w", err)
 	}
 	_ = os.MkdirAll(filepath.Join(root, "run", "lock"), 0o1777)
 	// pivot_root(".", ".") stacks the old root under the new one; detaching
 	// it leaves the instance nothing of the host but the lower layer.
 	if err := unix.Chdir(root); err != nil {
-		return err
+		return nil, err
 	}
 	if err := unix.PivotRoot(".", "."); err != nil {
-		return fmt.Errorf("pivot_root: %w", err)
+		return nil, fmt.Errorf("pivot_root: %w", err)
 	}
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		return fmt.Errorf("detach the old root: %w", err)
+		return nil, fmt.Errorf("detach the old root: %w", err)
 	}
-	return unix.Chdir("/")
+	return ebsErr, unix.Chdir("/")
+}
+
+// bindEBS binds the host's ebs mount (and the volumes below it) at
+// /mnt/ebs of the new root. A bind of a slave is a slave of the same
+// master, so the volumes the runtime mounts or unmounts later on the host
+// side appear and disappear inside the instance. /mnt and /mnt/ebs must be
+// real directories: a symlink the guest left would lead the mount astray.
+func bindEBS(src, root string) error {
+	dst := root
+	for _, part := range strings.Split(strings.Trim(ebsMountRoot, "/"), "/") {
+		dst = filepath.Join(dst, part)
+		fi, err := os.Lstat(dst)
+		if errors.Is(err, os.ErrNotExist) {
+			err = os.Mkdir(dst, 0o755)
+			if err == nil {
+				fi, err = os.Lstat(dst)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", strings.TrimPrefix(dst, root))
+		}
+	}
+	if err := unix.Mount(src, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	// /mnt/ebs itself is read-only (the volumes below it are not): the
+	// guest cannot plant files or symlinks where the runtime makes mount
+	// points.
+	return unix.Mount("", dst, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, "")
 }
 
 // setupDev fills the instance's /dev tmpfs: a few host devices bind-mounted,

@@ -28,6 +28,11 @@ type Config struct {
 	// Prefix starts everything the runtime names on the host (cgroups);
 	// network namespaces are named by Net's own prefix.
 	Prefix string
+	// VolumesDir holds the data of EBS volumes, VolumesDir/<vol-id>/
+	// (created on first attach, removed with the volume); default
+	// Dir/../volumes. Instances never see it, only the volumes attached
+	// to them, at /mnt/ebs/<device>.
+	VolumesDir string
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Trigger asks the network controller to reconcile (called right after
@@ -100,6 +105,14 @@ func New(cfg Config) *Runtime {
 	if cfg.Dir != "" {
 		if abs, err := filepath.Abs(cfg.Dir); err == nil {
 			cfg.Dir = abs
+		}
+		if cfg.VolumesDir == "" {
+			cfg.VolumesDir = filepath.Join(filepath.Dir(cfg.Dir), "volumes")
+		}
+	}
+	if cfg.VolumesDir != "" {
+		if abs, err := filepath.Abs(cfg.VolumesDir); err == nil {
+			cfg.VolumesDir = abs
 		}
 	}
 	r := &Runtime{cfg: cfg, log: cfg.Logger.With("component", "instance-runtime"), workers: map[instKey]*worker{}}
@@ -222,6 +235,8 @@ func (r *Runtime) loop(ch <-chan stateEvent, unsubscribe func()) {
 			}
 			if account, region, id, ok := ec2.InstanceKey(ev.Key); ok {
 				r.kick(instKey{account, region, id})
+			} else if _, _, ok := volumeKey(ev.Key); ok && ev.Deleted {
+				r.volumeDeleted(r.ctx, ev.Key)
 			}
 		}
 	}
@@ -253,6 +268,7 @@ func (r *Runtime) resync() {
 	for _, k := range keys {
 		r.kick(k)
 	}
+	r.gcVolumes(r.ctx)
 }
 
 // kick makes the instance's worker (created on demand) re-read and converge.

@@ -32,6 +32,7 @@ type vm struct {
 	cmd      *exec.Cmd
 	pid      int
 	launched time.Time
+	bootTime time.Time
 	done     chan struct{} // closed once init has exited (and was reaped)
 	waitErr  error
 	halting  atomic.Bool
@@ -77,7 +78,7 @@ func (v *vm) exited() bool {
 // startVM starts the instance's init in the instance's network namespace
 // and new mount, PID, UTS and IPC namespaces, puts it in its cgroups, hands
 // it its configuration and waits until its root filesystem is up.
-func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string) (*vm, error) {
+func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsLines []string) (*vm, error) {
 	bin, err := r.binary()
 	if err != nil {
 		return nil, err
@@ -91,7 +92,9 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string) (*vm
 		Upper:      upperDir(dir),
 		Work:       workDir(dir),
 		Stage:      stageDir(dir),
-		Hide:       append([]string{r.cfg.Dir}, r.cfg.Hide...),
+		Hide:       append([]string{r.cfg.Dir, r.cfg.VolumesDir}, r.cfg.Hide...),
+		EBS:        ebsDir(dir),
+		EBSLines:   ebsLines,
 		BootTime:   bootTime,
 		Grace:      r.cfg.StopGrace / 2,
 	}
@@ -125,7 +128,7 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string) (*vm
 		// thread, which is why that thread is never given back (below).
 		Pdeathsig: syscall.SIGKILL,
 	}
-	v := &vm{w: w, cmd: cmd, done: make(chan struct{}), status: make(chan string, 8), flushed: make(chan struct{})}
+	v := &vm{w: w, cmd: cmd, bootTime: bootTime, done: make(chan struct{}), status: make(chan string, 8), flushed: make(chan struct{})}
 	v.banner(spec)
 
 	startc := make(chan error, 1)

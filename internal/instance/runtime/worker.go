@@ -45,6 +45,8 @@ type worker struct {
 	firstFail   time.Time
 	crashes     int
 	retry       *time.Timer
+	ebsUp       bool              // Dir/<id>/ebs is mounted (shared)
+	mounted     map[string]string // device → data volume mounted there
 }
 
 func newWorker(r *Runtime, k instKey) *worker {
@@ -268,7 +270,13 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	if err := prepareRoot(w.r.instanceDir(spec.InstanceID), spec, ip, resolverFor(cidrs, ip)); err != nil {
 		return err
 	}
-	v, err := w.r.startVM(w, spec, nsPath)
+	// Data volumes are mounted before the init starts, so user data finds
+	// them.
+	ebsLines, err := w.ebsPrepare(spec)
+	if err != nil {
+		return fmt.Errorf("volumes: %w", err)
+	}
+	v, err := w.r.startVM(w, spec, nsPath, ebsLines)
 	if err != nil {
 		return err
 	}
@@ -331,6 +339,7 @@ func (w *worker) syncRunning(ctx context.Context, spec *ec2.InstanceSpec) {
 	if err := w.r.imds.set(spec, cidrs); err != nil {
 		w.log.Warn("metadata service", "err", err)
 	}
+	w.ebsSync(spec, w.vm)
 }
 
 func sameENIs(a, b []ec2.InterfaceSpec) bool {
@@ -340,12 +349,21 @@ func sameENIs(a, b []ec2.InterfaceSpec) bool {
 	})
 }
 
-// halt stops the instance's processes (keeping its network).
+// halt stops the instance's processes (keeping its network) and unmounts
+// its volumes.
 func (w *worker) halt() {
 	if w.vm == nil {
+		if w.ebsUp {
+			if err := w.ebsRelease(); err != nil {
+				w.log.Warn("unmount volumes", "err", err)
+			}
+		}
 		return
 	}
 	w.vm.stop(w.r.cfg.StopGrace)
+	if err := w.ebsRelease(); err != nil {
+		w.log.Warn("unmount volumes", "err", err)
+	}
 	w.vm = nil
 	if err := w.r.cg.remove(w.r.cgroupName(w.key.id)); err != nil {
 		w.log.Warn("remove cgroup", "err", err)
@@ -374,14 +392,23 @@ func (w *worker) releaseNet(spec *ec2.InstanceSpec) {
 }
 
 // destroy leaves nothing of the instance: processes, network, cgroup and
-// its directory (the root volume).
+// its directory (the root volume, unless it is not DeleteOnTermination:
+// then its data becomes VolumesDir/<vol-id>); data volumes that are
+// DeleteOnTermination go too.
 func (w *worker) destroy(spec *ec2.InstanceSpec) {
 	w.halt()
 	w.releaseNet(spec)
 	if err := w.r.cg.remove(w.r.cgroupName(w.key.id)); err != nil {
 		w.log.Warn("remove cgroup", "err", err)
 	}
-	if err := os.RemoveAll(w.r.instanceDir(w.key.id)); err != nil {
+	dir := w.r.instanceDir(w.key.id)
+	// Never remove through a mount: that would delete a volume's data.
+	if err := unmountAll(dir); err != nil {
+		w.log.Error("instance directory still has mounts; not removing it", "err", err)
+		return
+	}
+	w.destroyVolumes(spec)
+	if err := os.RemoveAll(dir); err != nil {
 		w.log.Warn("remove instance directory", "err", err)
 	}
 }

@@ -194,11 +194,19 @@ type InterfaceSpec struct {
 
 // VolumeSpec is one EBS volume attached to an instance.
 type VolumeSpec struct {
-	VolumeID   string
+	VolumeID string
+	// DeviceName is the attachment's device, /dev/sdf or xvdf; the netns
+	// runtime mounts a data volume at /mnt/ebs/<name without /dev/>.
 	DeviceName string
 	SizeGiB    int32
 	SnapshotID string
 	Root       bool
+	// DeleteOnTermination: the volume goes with the instance; otherwise its
+	// data survives the instance's termination (the volume becomes
+	// available).
+	DeleteOnTermination bool
+	// AttachState is the attachment's status: attaching, attached…
+	AttachState string
 }
 
 // Errors of ReportInstance.
@@ -582,12 +590,19 @@ func instanceSpecOf(t *rtx, rec *instanceRecord) (InstanceSpec, error) {
 		if m.Ebs == nil {
 			continue
 		}
-		vs := VolumeSpec{VolumeID: deref(m.Ebs.VolumeId), DeviceName: deref(m.DeviceName), Root: deref(m.DeviceName) == deref(rec.RootDeviceName)}
+		vs := VolumeSpec{VolumeID: deref(m.Ebs.VolumeId), DeviceName: deref(m.DeviceName), Root: deref(m.DeviceName) == deref(rec.RootDeviceName),
+			DeleteOnTermination: deref(m.Ebs.DeleteOnTermination), AttachState: deref(m.Ebs.Status)}
 		if v, ok, err := volumes.find(t, vs.VolumeID); err != nil {
 			return InstanceSpec{}, err
 		} else if ok {
 			vs.SizeGiB = deref(v.Size)
 			vs.SnapshotID = deref(v.SnapshotId)
+			volumeSettle(v, t.now)
+			for _, a := range v.Attachments {
+				if deref(a.InstanceId) == spec.InstanceID {
+					vs.AttachState = deref(a.State)
+				}
+			}
 		}
 		if vs.Root {
 			spec.Volumes = append([]VolumeSpec{vs}, spec.Volumes...)

@@ -1,0 +1,366 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// EBS data volumes (see doc.go): VolumesDir/<vol-id> holds a volume's
+// files; while the volume is attached to a booted instance it is
+// bind-mounted at Dir/<instance-id>/ebs/<device>, below a shared mount that
+// the instance's init bind-mounted (as a slave) at /mnt/ebs, so mounts and
+// unmounts made on the host side propagate into the running instance.
+
+// ebsMountRoot is where data volumes appear inside an instance.
+const ebsMountRoot = "/mnt/ebs"
+
+func ebsDir(dir string) string { return filepath.Join(dir, "ebs") }
+
+var deviceRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
+
+// ebsDevice is the name of the mount point of a volume attached as device
+// (/dev/sdf → sdf, xvdf → xvdf); "" for a name that cannot be one.
+func ebsDevice(device string) string {
+	d := strings.TrimPrefix(device, "/dev/")
+	if !deviceRE.MatchString(d) {
+		return ""
+	}
+	return d
+}
+
+// volumeDir is VolumesDir/<vol-id>; "" for an ID that cannot name a directory.
+func (r *Runtime) volumeDir(id string) string {
+	if !strings.HasPrefix(id, "vol-") || strings.ContainsAny(id, "/\\") || id != filepath.Clean(id) {
+		return ""
+	}
+	return filepath.Join(r.cfg.VolumesDir, id)
+}
+
+// mountPoints lists the mount points of this process's mount namespace at
+// or below dir, deepest (and most recently mounted) first.
+func mountPoints(dir string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 64<<10), 1<<20)
+	for s.Scan() {
+		fields := strings.Fields(s.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMountinfo(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	slices.Reverse(out)
+	slices.SortStableFunc(out, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+	return out, s.Err()
+}
+
+// unescapeMountinfo undoes the octal escapes (\040 …) of mountinfo paths.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// unmountAll lazily unmounts everything at or below dir (the unmounts
+// propagate into the instance); it fails if something is left.
+func unmountAll(dir string) error {
+	for range 16 {
+		mps, err := mountPoints(dir)
+		if err != nil {
+			return err
+		}
+		if len(mps) == 0 {
+			return nil
+		}
+		for _, mp := range mps {
+			if err := unix.Unmount(mp, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("unmount %s: %w", mp, err)
+			}
+		}
+	}
+	return fmt.Errorf("mounts left under %s", dir)
+}
+
+// ebsPrepare makes Dir/<id>/ebs a shared mount (its own peer group) with
+// nothing below it, and mounts spec's data volumes there. It returns the
+// console lines announcing them.
+func (w *worker) ebsPrepare(spec *ec2.InstanceSpec) ([]string, error) {
+	dir := ebsDir(w.r.instanceDir(w.key.id))
+	if err := w.ebsRelease(); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
+	if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
+		return nil, fmt.Errorf("bind %s: %w", dir, err)
+	}
+	for _, fl := range []uintptr{unix.MS_PRIVATE, unix.MS_SHARED} {
+		if err := unix.Mount("", dir, "", fl, ""); err != nil {
+			_ = unmountAll(dir)
+			return nil, fmt.Errorf("make %s shared: %w", dir, err)
+		}
+	}
+	w.ebsUp = true
+	return w.ebsSync(spec, nil), nil
+}
+
+// ebsRelease unmounts the instance's volumes and its ebs mount, and
+// removes the (empty) mount points.
+func (w *worker) ebsRelease() error {
+	dir := ebsDir(w.r.instanceDir(w.key.id))
+	w.ebsUp = false
+	clear(w.mounted)
+	if err := unmountAll(dir); err != nil {
+		return err
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.IsDir() {
+			_ = os.Remove(filepath.Join(dir, e.Name())) // only if empty
+		}
+	}
+	return nil
+}
+
+// ebsSync converges the volumes mounted below the instance's ebs mount on
+// spec's data volumes; v, when the instance runs, gets console lines. It
+// returns the lines of the volumes it attached.
+func (w *worker) ebsSync(spec *ec2.InstanceSpec, v *vm) []string {
+	if !w.ebsUp {
+		return nil
+	}
+	if w.mounted == nil {
+		w.mounted = map[string]string{}
+	}
+	dir := ebsDir(w.r.instanceDir(w.key.id))
+	want := map[string]string{} // device → volume
+	for _, vs := range spec.Volumes {
+		if vs.Root {
+			continue
+		}
+		dev := ebsDevice(vs.DeviceName)
+		if dev == "" || w.r.volumeDir(vs.VolumeID) == "" {
+			w.log.Warn("cannot mount volume", "volume", vs.VolumeID, "device", vs.DeviceName)
+			continue
+		}
+		want[dev] = vs.VolumeID
+	}
+	var lines []string
+	say := func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		lines = append(lines, line)
+		if v != nil {
+			fmt.Fprintf(&v.con, "[%12.6f] %s\n", time.Since(v.bootTime).Seconds(), line)
+		}
+	}
+	for dev, vol := range w.mounted {
+		if want[dev] == vol {
+			continue
+		}
+		mp := filepath.Join(dir, dev)
+		if err := unmountAll(mp); err != nil {
+			w.log.Warn("detach volume", "volume", vol, "err", err)
+			continue
+		}
+		_ = os.Remove(mp)
+		delete(w.mounted, dev)
+		w.log.Info("volume detached", "volume", vol, "device", dev)
+		say("EBS %s detached from %s/%s", vol, ebsMountRoot, dev)
+	}
+	devs := make([]string, 0, len(want))
+	for dev := range want {
+		devs = append(devs, dev)
+	}
+	slices.Sort(devs)
+	for _, dev := range devs {
+		vol := want[dev]
+		if w.mounted[dev] == vol {
+			continue
+		}
+		src := w.r.volumeDir(vol)
+		if err := os.MkdirAll(w.r.cfg.VolumesDir, 0o700); err != nil {
+			w.log.Warn("attach volume", "volume", vol, "err", err)
+			continue
+		}
+		if err := os.Mkdir(src, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			w.log.Warn("attach volume", "volume", vol, "err", err)
+			continue
+		}
+		mp := filepath.Join(dir, dev)
+		if fi, err := os.Lstat(mp); err == nil && !fi.IsDir() {
+			_ = os.Remove(mp) // never mount through a symlink
+		}
+		if err := os.Mkdir(mp, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			w.log.Warn("attach volume", "volume", vol, "err", err)
+			continue
+		}
+		if fi, err := os.Lstat(mp); err != nil || !fi.IsDir() {
+			w.log.Warn("attach volume: bad mount point", "volume", vol, "at", mp)
+			continue
+		}
+		if err := unix.Mount(src, mp, "", unix.MS_BIND, ""); err != nil {
+			w.log.Warn("attach volume", "volume", vol, "err", err)
+			_ = os.Remove(mp)
+			continue
+		}
+		w.mounted[dev] = vol
+		w.log.Info("volume attached", "volume", vol, "device", dev)
+		say("EBS %s attached at %s/%s", vol, ebsMountRoot, dev)
+	}
+	return lines
+}
+
+// destroyVolumes is terminate's part for volumes: the root volume's data
+// (the overlay's upper layer) becomes VolumesDir/<vol-id> when it is not
+// DeleteOnTermination; data volumes that are DeleteOnTermination go.
+func (w *worker) destroyVolumes(spec *ec2.InstanceSpec) {
+	if spec == nil {
+		return
+	}
+	for _, vs := range spec.Volumes {
+		dst := w.r.volumeDir(vs.VolumeID)
+		if dst == "" {
+			continue
+		}
+		switch {
+		case vs.Root && !vs.DeleteOnTermination:
+			src := upperDir(w.r.instanceDir(w.key.id))
+			if _, err := os.Stat(src); err != nil {
+				continue
+			}
+			if _, err := os.Lstat(dst); err == nil {
+				w.log.Warn("keep root volume: its directory exists", "volume", vs.VolumeID)
+				continue
+			}
+			err := os.MkdirAll(w.r.cfg.VolumesDir, 0o700)
+			if err == nil {
+				err = os.Rename(src, dst)
+			}
+			if err != nil {
+				w.log.Warn("keep root volume", "volume", vs.VolumeID, "err", err)
+			} else {
+				w.log.Info("root volume kept (DeleteOnTermination false)", "volume", vs.VolumeID)
+			}
+		case !vs.Root && vs.DeleteOnTermination:
+			w.r.removeVolume(vs.VolumeID)
+		}
+	}
+}
+
+// removeVolume deletes a volume's data unless it is mounted somewhere.
+func (r *Runtime) removeVolume(id string) {
+	dir := r.volumeDir(id)
+	if dir == "" {
+		return
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return
+	}
+	mps, err := mountPoints(r.cfg.Dir)
+	if err != nil {
+		r.log.Warn("remove volume", "volume", id, "err", err)
+		return
+	}
+	for _, mp := range mps {
+		if mi, err := os.Stat(mp); err == nil && os.SameFile(fi, mi) {
+			r.log.Warn("volume deleted while mounted; its data stays until it is unmounted", "volume", id, "at", mp)
+			return
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		r.log.Warn("remove volume", "volume", id, "err", err)
+		return
+	}
+	r.log.Info("volume data removed", "volume", id)
+}
+
+var volTable = state.Table[struct{}]{Service: "ec2", Kind: "volume"}
+
+// volumeKey reports whether key is an EBS volume's record, and its ID.
+func volumeKey(key string) (state.Scope, string, bool) {
+	sc, svc, kind, id, ok := state.SplitKey(key)
+	return sc, id, ok && svc == volTable.Service && kind == volTable.Kind
+}
+
+// volumeDeleted removes the data of a volume whose record went.
+func (r *Runtime) volumeDeleted(ctx context.Context, key string) {
+	_, id, ok := volumeKey(key)
+	if !ok || r.volumeDir(id) == "" {
+		return
+	}
+	if _, err := os.Lstat(r.volumeDir(id)); err != nil {
+		return
+	}
+	found := false
+	err := r.ctl.Store().View(ctx, func(tx state.Tx) error {
+		_, found = tx.Get(key)
+		return nil
+	})
+	if err == nil && !found {
+		r.removeVolume(id)
+	}
+}
+
+// gcVolumes removes the data of every volume without a record (deleted
+// while minicloud was down, or a wiped store).
+func (r *Runtime) gcVolumes(ctx context.Context) {
+	ents, err := os.ReadDir(r.cfg.VolumesDir)
+	if err != nil || len(ents) == 0 {
+		return
+	}
+	known := map[string]bool{}
+	err = r.ctl.Store().View(ctx, func(tx state.Tx) error {
+		return tx.Scan("", func(key string, _ []byte) error {
+			if _, id, ok := volumeKey(key); ok {
+				known[id] = true
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		r.log.Warn("list volumes", "err", err)
+		return
+	}
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "vol-") && !known[e.Name()] {
+			r.removeVolume(e.Name())
+		}
+	}
+}
