@@ -141,6 +141,26 @@ func (k *kind[T]) put(t *rtx, rec *T) error { return k.table.Put(t.tx, t.scope, 
 
 func (k *kind[T]) del(t *rtx, id string) error { return k.table.Delete(t.tx, t.scope, id) }
 
+// deleteWhere deletes every record of the scope that match accepts.
+func (k *kind[T]) deleteWhere(t *rtx, match func(*T) bool) error {
+	var ids []string
+	err := k.table.ForEachShared(t.tx, t.scope, func(id string, r *T) error {
+		if match(r) {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := k.del(t, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // all returns every record of the scope, in ID order.
 func (k *kind[T]) all(t *rtx) ([]*T, error) {
 	list, err := k.table.List(t.tx, t.scope)

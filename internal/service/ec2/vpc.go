@@ -310,38 +310,18 @@ func (s *Service) DeleteVpc(ctx context.Context, in *ec2api.DeleteVpcRequest) (*
 		if busy {
 			return dep()
 		}
-		// Nothing else is left: remove the VPC's own parts.
-		var del []func() error
-		if err := routeTables.table.ForEach(t.tx, t.scope, func(rid string, r routeTableRecord) error {
-			if deref(r.VpcId) == id {
-				del = append(del, func() error { return routeTables.del(t, rid) })
-			}
-			return nil
-		}); err != nil {
+		// Nothing else is left: remove the VPC's own parts (main route table,
+		// default network ACL, default security group). NAT gateways in
+		// "deleted" state still name the VPC; they stay listed until they
+		// expire, as in AWS.
+		if err := routeTables.deleteWhere(t, func(r *routeTableRecord) bool { return deref(r.VpcId) == id }); err != nil {
 			return err
 		}
-		if err := networkACLs.table.ForEach(t.tx, t.scope, func(aid string, r networkACLRecord) error {
-			if deref(r.VpcId) == id {
-				del = append(del, func() error { return networkACLs.del(t, aid) })
-			}
-			return nil
-		}); err != nil {
+		if err := networkACLs.deleteWhere(t, func(r *networkACLRecord) bool { return deref(r.VpcId) == id }); err != nil {
 			return err
 		}
-		if err := securityGroups.table.ForEach(t.tx, t.scope, func(gid string, r securityGroupRecord) error {
-			if deref(r.VpcId) == id {
-				del = append(del, func() error { return securityGroups.del(t, gid) })
-			}
-			return nil
-		}); err != nil {
+		if err := securityGroups.deleteWhere(t, func(r *securityGroupRecord) bool { return deref(r.VpcId) == id }); err != nil {
 			return err
-		}
-		// NAT gateways in "deleted" state still name the VPC; they stay
-		// listed until they expire, as in AWS.
-		for _, d := range del {
-			if err := d(); err != nil {
-				return err
-			}
 		}
 		return vpcs.del(t, id)
 	})
