@@ -4,10 +4,14 @@
 #
 #   awscli  AWS CLI v2 at /usr/bin/aws, used beside the machine's AWS CLI v1
 #           by the CLI smoke test (test/cli).
+#   busybox-static  a static /bin/busybox, the userland of the tiny root
+#           filesystems the image tests build (internal/instance/runtime,
+#           test/dataplane).
 set -euo pipefail
 
 need=()
 /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2' || need+=(awscli)
+[ -x /bin/busybox ] || need+=(busybox-static)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -27,14 +27,43 @@
 //     when that cannot stack (a host / that is itself an overlay) / is used
 //     directly. Everything is mounted inside the instance's own mount
 //     namespace after making every mount a slave, so nothing propagates to
-//     the host; pivot_root then detaches the host's tree. The instance gets
+//     the host; pivot_root then detaches the host's tree.
+//   - Images (InstanceSpec.Image, ec2.ImageRoot): the built-in AMIs use the
+//     host's / as above. A registered AMI whose ImageLocation is a local
+//     directory uses that directory, read-only, as its lower layer, live
+//     (changing it under running instances is undefined, as for any
+//     overlayfs lower layer). A tarball (.tar, .tar.gz, .tgz; xz and zstd
+//     fail the launch) is extracted on the first boot of that image into
+//     Config.ImagesDir/<ami-id>/rootfs (default Dir/../images) through
+//     os.Root (no entry lands outside it; modes, owners, symlinks and hard
+//     links kept; device nodes, FIFOs and sockets skipped) and reused
+//     after. A CreateImage AMI is the source instance's root: on the first
+//     boot from it, the source's root volume (Dir/<src>/upper, or
+//     VolumesDir/<vol-id> when it outlived a terminate) is copied into
+//     ImagesDir/<ami-id>/layer (whiteouts and opaque-directory xattrs
+//     included) and stacked over the source's own image's layers
+//     (lowerdir=layer:…:host). The copy is taken as-is, at that first boot,
+//     not at CreateImage time, and never with a reboot or freeze: files the
+//     source writes meanwhile may be torn, and its changes between
+//     CreateImage and that boot are in the image; a source whose root
+//     volume is gone by then fails the launch. ImagesDir/<ami-id>/
+//     source.json records the image's source, so instances of a
+//     deregistered image still boot. Nothing under ImagesDir is removed
+//     (DeregisterImage is not seen by the runtime): delete it by hand when
+//     no instance uses the image. A launch whose image cannot be prepared
+//     is reported terminated at once (Server.InternalError) with the reason
+//     on the console. The init checks for /bin/sh in the assembled root:
+//     without it the console says "no /bin/sh in the image", cloud-init
+//     and the user data are skipped and the instance never reports
+//     booted. ImagesDir is hidden from instances like Dir. The instance gets
 //     a fresh /proc (its PID namespace), read-only /sys, a small /dev tmpfs
 //     (null, zero, full, random, urandom, tty bind-mounted from the host, a
 //     private devpts, /dev/shm, /dev/console → the console), and tmpfs /tmp
 //     and /run. Config.Dir, Config.VolumesDir and Config.Hide are covered
 //     by empty read-only tmpfs mounts, so instances cannot read other instances' volumes or
-//     minicloud's state through the lower layer. The guest runs the host's
-//     binaries (/bin/sh, python3, curl, busybox…) from the lower layer.
+//     minicloud's state through the lower layer. With a built-in AMI the
+//     guest runs the host's binaries (/bin/sh, python3, curl, busybox…)
+//     from the lower layer.
 //   - EBS data volumes: each volume's files live in Config.VolumesDir/
 //     <vol-id>/ (default Config.Dir/../volumes), created on its first
 //     attach; the volume's size is not enforced. An attached volume appears
@@ -127,7 +156,8 @@
 //
 // The isolation is namespaces, not a security boundary: the guest runs as
 // the host's root with all capabilities (it could mount or mknod its way
-// out). Instances run the host's userland whatever the AMI; the volume
+// out). Instances of built-in AMIs run the host's userland; a registered
+// image must bring its own (a static busybox is enough); the volume
 // size is not enforced; only the primary private IP of each ENI is
 // configured. EBS volumes are directories, not block devices: no /dev/sdf,
 // no mkfs, no size limit, and attachment states follow the control plane's

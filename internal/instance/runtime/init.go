@@ -27,14 +27,17 @@ type initConfig struct {
 	InstanceID string
 	Hostname   string
 	UserData   []byte
-	Upper      string // overlay upper and work directories (host paths)
-	Work       string
-	Stage      string // an empty host directory to assemble the root on
-	Hide       []string
-	EBS        string   // host directory whose (shared) mount becomes /mnt/ebs
-	EBSLines   []string // console lines of the volumes attached at boot
-	BootTime   time.Time
-	Grace      time.Duration // for the instance's processes after SIGTERM
+	// Lowers are the image's read-only layers (host paths), top first;
+	// "/" is the host's root; empty means the host's root alone.
+	Lowers   []string
+	Upper    string // overlay upper and work directories (host paths)
+	Work     string
+	Stage    string // an empty host directory to assemble the root on
+	Hide     []string
+	EBS      string   // host directory whose (shared) mount becomes /mnt/ebs
+	EBSLines []string // console lines of the volumes attached at boot
+	BootTime time.Time
+	Grace    time.Duration // for the instance's processes after SIGTERM
 }
 
 // InitMain runs an instance's init when this process was started as one
@@ -94,7 +97,15 @@ func runInit() int {
 		p.report("error mount root: " + err.Error())
 		return 1
 	}
-	p.logf("VFS: Mounted root (overlay filesystem): the host image read-only, the root volume as upper layer.")
+	if len(p.cfg.Lowers) == 0 || (len(p.cfg.Lowers) == 1 && p.cfg.Lowers[0] == hostLower) {
+		p.logf("VFS: Mounted root (overlay filesystem): the host image read-only, the root volume as upper layer.")
+	} else {
+		p.logf("VFS: Mounted root (overlay filesystem): the image's %d layer(s) read-only, the root volume as upper layer.", len(p.cfg.Lowers))
+	}
+	_, shErr := os.Stat("/bin/sh")
+	if shErr != nil {
+		p.logf("minicloud-init: no /bin/sh in the image: cloud-init and the user data cannot run (%v)", shErr)
+	}
 	if ebsErr != nil {
 		p.logf("minicloud-init: EBS volumes will not be visible: %v", ebsErr)
 	}
@@ -123,6 +134,9 @@ func runInit() int {
 	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
+		if shErr != nil {
+			return // never "booted": the instance's status checks fail
+		}
 		b := cloudinit.Boot{Root: "/", InstanceID: p.cfg.InstanceID, UserData: p.cfg.UserData,
 			Console: p.out, Exec: rp.exec, BootTime: p.cfg.BootTime}
 		if err := b.Run(ctx); err != nil && ctx.Err() == nil {

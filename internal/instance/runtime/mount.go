@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -43,19 +44,43 @@ func setupRoot(cfg initConfig) (ebsErr, err error) {
 	// directories — which live on the host's / — never overlap a layer of
 	// the overlay that uses them. Fallback (a host / that is itself an
 	// overlay exceeds the stacking depth): / directly as the lower layer.
-	err = unix.Mount("minicloud-host", host, "overlay", unix.MS_RDONLY, "lowerdir=/:"+empty)
+	// An image's own layers (directories outside Dir) stack above it:
+	// lowerdir=layer:…:host-view, or the image's rootfs alone.
+	lowers := cfg.Lowers
+	if len(lowers) == 0 {
+		lowers = []string{hostLower}
+	}
+	lowerdir := func(hostPath string) string {
+		l := make([]string, len(lowers))
+		for i, x := range lowers {
+			l[i] = x
+			if x == hostLower {
+				l[i] = hostPath
+			}
+		}
+		return strings.Join(l, ":")
+	}
+	usesHost := slices.Contains(lowers, hostLower)
+	err = nil
+	if usesHost {
+		err = unix.Mount("minicloud-host", host, "overlay", unix.MS_RDONLY, "lowerdir=/:"+empty)
+	}
 	if err == nil {
 		err = unix.Mount("minicloud-root", root, "overlay", 0,
-			fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", host, cfg.Upper, cfg.Work))
-		if err != nil {
+			fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lowerdir(host), cfg.Upper, cfg.Work))
+		if err != nil && usesHost {
 			_ = unix.Unmount(host, unix.MNT_DETACH)
 		}
 	}
-	if err != nil {
+	if err != nil && usesHost {
 		if err2 := unix.Mount("minicloud-root", root, "overlay", 0,
-			fmt.Sprintf("lowerdir=/,upperdir=%s,workdir=%s", cfg.Upper, cfg.Work)); err2 != nil {
+			fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lowerdir("/"), cfg.Upper, cfg.Work)); err2 != nil {
 			return nil, fmt.Errorf("mount overlay: %v; %w", err, err2)
 		}
+		err = nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mount overlay: %w", err)
 	}
 	// Host paths the guest must not see through the lower layer.
 	for _, h := range cfg.Hide {

@@ -33,6 +33,11 @@ type Config struct {
 	// Dir/../volumes. Instances never see it, only the volumes attached
 	// to them, at /mnt/ebs/<device>.
 	VolumesDir string
+	// ImagesDir keeps what the runtime makes of registered and created
+	// images, ImagesDir/<ami-id>/ (a tarball's extracted rootfs, a
+	// CreateImage source's copied layer); default Dir/../images. Instances
+	// never see it.
+	ImagesDir string
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Trigger asks the network controller to reconcile (called right after
@@ -74,6 +79,9 @@ type Runtime struct {
 	started bool
 	stopped bool
 
+	imgMu    sync.Mutex
+	imgLocks map[string]*sync.Mutex // per image: preparing its layers
+
 	imds *imdsHub
 	pids sync.Map
 
@@ -109,10 +117,18 @@ func New(cfg Config) *Runtime {
 		if cfg.VolumesDir == "" {
 			cfg.VolumesDir = filepath.Join(filepath.Dir(cfg.Dir), "volumes")
 		}
+		if cfg.ImagesDir == "" {
+			cfg.ImagesDir = filepath.Join(filepath.Dir(cfg.Dir), "images")
+		}
 	}
 	if cfg.VolumesDir != "" {
 		if abs, err := filepath.Abs(cfg.VolumesDir); err == nil {
 			cfg.VolumesDir = abs
+		}
+	}
+	if cfg.ImagesDir != "" {
+		if abs, err := filepath.Abs(cfg.ImagesDir); err == nil {
+			cfg.ImagesDir = abs
 		}
 	}
 	r := &Runtime{cfg: cfg, log: cfg.Logger.With("component", "instance-runtime"), workers: map[instKey]*worker{}}

@@ -78,7 +78,7 @@ func (v *vm) exited() bool {
 // startVM starts the instance's init in the instance's network namespace
 // and new mount, PID, UTS and IPC namespaces, puts it in its cgroups, hands
 // it its configuration and waits until its root filesystem is up.
-func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsLines []string) (*vm, error) {
+func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsLines, lowers []string) (*vm, error) {
 	bin, err := r.binary()
 	if err != nil {
 		return nil, err
@@ -89,10 +89,11 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsL
 		InstanceID: spec.InstanceID,
 		Hostname:   shortHostname(spec),
 		UserData:   spec.UserData,
+		Lowers:     lowers,
 		Upper:      upperDir(dir),
 		Work:       workDir(dir),
 		Stage:      stageDir(dir),
-		Hide:       append([]string{r.cfg.Dir, r.cfg.VolumesDir}, r.cfg.Hide...),
+		Hide:       append([]string{r.cfg.Dir, r.cfg.VolumesDir, r.cfg.ImagesDir}, r.cfg.Hide...),
 		EBS:        ebsDir(dir),
 		EBSLines:   ebsLines,
 		BootTime:   bootTime,

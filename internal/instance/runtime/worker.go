@@ -217,6 +217,16 @@ func (w *worker) step(ctx context.Context, spec *ec2.InstanceSpec) (*ec2.Instanc
 // it failed (terminated, Server.InternalError, as EC2 does).
 func (w *worker) bootFailed(spec *ec2.InstanceSpec, err error) (*ec2.InstanceReport, bool) {
 	w.halt()
+	if ie := (*imageError)(nil); errors.As(err, &ie) {
+		// Retrying cannot fix the image: fail the launch now, saying why
+		// on the console.
+		w.log.Error("launch failed", "err", err)
+		w.failures = 0
+		w.destroy(spec)
+		return &ec2.InstanceReport{State: stateTerminated, ReasonCode: "Server.InternalError",
+			ReasonMessage: "Server.InternalError: Internal error on launch",
+			ConsoleOutput: "minicloud: cannot boot: " + err.Error() + "\n"}, true
+	}
 	if w.failures == 0 {
 		w.firstFail = time.Now()
 	}
@@ -238,6 +248,12 @@ func (w *worker) bootFailed(spec *ec2.InstanceSpec, err error) (*ec2.InstanceRep
 func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	if len(spec.NetworkInterfaces) == 0 {
 		return errors.New("the instance has no network interface")
+	}
+	// The image first: extracting or copying it may take a while, and a
+	// broken image is not worth plugging the network in for.
+	lowers, err := w.r.imageLowers(spec.Image, 0)
+	if err != nil {
+		return &imageError{err}
 	}
 	nsPath, err := w.r.cfg.Net.CreateInstanceNamespace(ctx, spec.InstanceID)
 	if err != nil {
@@ -276,7 +292,7 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	if err != nil {
 		return fmt.Errorf("volumes: %w", err)
 	}
-	v, err := w.r.startVM(w, spec, nsPath, ebsLines)
+	v, err := w.r.startVM(w, spec, nsPath, ebsLines, lowers)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
@@ -143,9 +145,12 @@ type InstanceSpec struct {
 	// stopped, shutting-down or terminated.
 	State string
 	// Generation counts the instance's state changes; a report quotes it.
-	Generation   int64
-	ImageID      string
-	ImageName    string
+	Generation int64
+	ImageID    string
+	ImageName  string
+	// Image is where the instance's root filesystem comes from: the
+	// read-only layers under its root volume.
+	Image        ImageRoot
 	InstanceType string
 	Architecture string // x86_64 | arm64
 	VCPUs        int32
@@ -174,6 +179,99 @@ type InstanceSpec struct {
 	IamInstanceProfile   string
 	Tags                 map[string]string
 	LaunchTime           time.Time
+}
+
+// Kinds of ImageRoot.
+const (
+	// ImageRootHost: the host's / read-only (the built-in AMIs, and
+	// registered images with no local root filesystem).
+	ImageRootHost = "host"
+	// ImageRootDir: Path is a root filesystem directory (RegisterImage
+	// with a local directory as ImageLocation, minicloud's extension).
+	ImageRootDir = "dir"
+	// ImageRootTar: Path is a root filesystem tarball (.tar, .tar.gz,
+	// .tgz; RegisterImage's extension).
+	ImageRootTar = "tar"
+	// ImageRootSnapshot: CreateImage from an instance: the source
+	// instance's root volume (SourceInstanceID, SourceVolumeID) over the
+	// source's own image (Base).
+	ImageRootSnapshot = "snapshot"
+)
+
+// ImageRoot is the source of an image's root filesystem. Kind is empty when
+// the image is no longer known (deregistered, or the source instance of a
+// CreateImage image forgotten): the runtime then uses what it kept of the
+// image from an earlier boot.
+type ImageRoot struct {
+	Kind    string
+	ImageID string
+	// Path is the directory or tarball (dir, tar).
+	Path string
+	// SnapshotID is the image's root snapshot (snapshot).
+	SnapshotID string
+	// SourceInstanceID and SourceVolumeID are the instance CreateImage
+	// imaged and its root volume then (snapshot).
+	SourceInstanceID string
+	SourceVolumeID   string
+	// Base is the source instance's own image root (snapshot).
+	Base *ImageRoot
+}
+
+// imageRootDepth bounds the CreateImage chains followed (an image of an
+// instance of an image of an instance …).
+const imageRootDepth = 16
+
+// imageRootOf finds where image id's root filesystem comes from.
+func imageRootOf(t *rtx, id string, depth int) (ImageRoot, error) {
+	root := ImageRoot{ImageID: id}
+	if id == "" {
+		root.Kind = ImageRootHost
+		return root, nil
+	}
+	if _, ok := amiBuiltinImage(t.scope.Region, id); ok {
+		root.Kind = ImageRootHost
+		return root, nil
+	}
+	img, ok, err := images.find(t, id)
+	if err != nil || !ok {
+		return root, err
+	}
+	loc := deref(img.ImageLocation)
+	switch {
+	case img.SourceInstanceId != nil:
+		if depth >= imageRootDepth {
+			return root, nil
+		}
+		root.Kind, root.SnapshotID, root.SourceInstanceID = ImageRootSnapshot, img.RootSnapshotID, *img.SourceInstanceId
+		src, ok, err := instances.find(t, root.SourceInstanceID)
+		if err != nil {
+			return root, err
+		}
+		base := ImageRoot{}
+		if ok {
+			for _, m := range src.BlockDeviceMappings {
+				if m.Ebs != nil && deref(m.DeviceName) == deref(src.RootDeviceName) {
+					root.SourceVolumeID = deref(m.Ebs.VolumeId)
+				}
+			}
+			if base, err = imageRootOf(t, deref(src.ImageId), depth+1); err != nil {
+				return root, err
+			}
+		}
+		root.Base = &base
+	case strings.HasPrefix(loc, "/"):
+		root.Kind, root.Path = ImageRootDir, loc
+		for _, ext := range []string{".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.zst"} {
+			if strings.HasSuffix(loc, ext) {
+				if fi, err := os.Stat(loc); err != nil || !fi.IsDir() {
+					root.Kind = ImageRootTar
+				}
+			}
+		}
+	default:
+		root.Kind = ImageRootHost
+	}
+	return root, nil
 }
 
 // InterfaceSpec is one network interface attached to an instance.
@@ -522,6 +620,9 @@ func instanceSpecOf(t *rtx, rec *instanceRecord) (InstanceSpec, error) {
 		RebootRequests:   ext.RebootRequests,
 		Generation:       ext.Generation,
 		Tags:             map[string]string{},
+	}
+	if spec.Image, err = imageRootOf(t, spec.ImageID, 0); err != nil {
+		return InstanceSpec{}, err
 	}
 	if rec.Placement != nil {
 		spec.AvailabilityZone = deref(rec.Placement.AvailabilityZone)
