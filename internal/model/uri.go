@@ -124,7 +124,9 @@ func matchSegments(segs []Segment, parts []string, labels map[string]string) boo
 		return false
 	}
 	if len(parts) == 0 {
-		return false
+		// A pattern's trailing slash ("…/rrset/") is optional in the
+		// request: the current SDKs drop it (aws-sdk-go-v2 sends "…/rrset").
+		return len(segs) == 1 && s.Label == "" && s.Prefix == "" && s.Suffix == ""
 	}
 	v, ok := s.matchPart(parts[0])
 	if !ok {

@@ -15,6 +15,7 @@ func TestURIPatternMatch(t *testing.T) {
 		{"/2013-04-01/hostedzone", "/2013-04-01/hostedzone", "", true, map[string]string{}},
 		{"/2013-04-01/hostedzone/{Id}", "/2013-04-01/hostedzone/Z123", "", true, map[string]string{"Id": "Z123"}},
 		{"/2013-04-01/hostedzone/{Id}/rrset/", "/2013-04-01/hostedzone/Z1/rrset/", "", true, map[string]string{"Id": "Z1"}},
+		{"/2013-04-01/hostedzone/{Id}/rrset/", "/2013-04-01/hostedzone/Z1/rrset", "", true, map[string]string{"Id": "Z1"}},
 		{"/2013-04-01/hostedzone/{Id}", "/2013-04-01/hostedzone/", "", false, nil},
 		{"/{Bucket}/{Key+}", "/b/a/b%20c/d", "", true, map[string]string{"Bucket": "b", "Key": "a/b c/d"}},
 		{"/{Bucket}/{Key+}", "/b", "", false, nil},

@@ -20,6 +20,7 @@ import (
 	"github.com/minicloud/minicloud/internal/api/catalog"
 	"github.com/minicloud/minicloud/internal/gateway"
 	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/service/route53"
 	"github.com/minicloud/minicloud/internal/service/sts"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -50,6 +51,7 @@ type Server struct {
 	cfg      Config
 	store    state.Store
 	ec2      *ec2.Service
+	route53  *route53.Service
 	dp       *dataPlane
 	gw       *gateway.Gateway
 	http     *http.Server
@@ -99,15 +101,18 @@ func New(cfg Config) (*Server, error) {
 	}
 	stsSvc := sts.New(store)
 	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
+	r53Svc := route53.New(store)
 	implemented := map[string]map[string]api.Handler{
-		"sts": stsSvc.Handlers(),
-		"ec2": ec2Svc.Handlers(),
+		"sts":     stsSvc.Handlers(),
+		"ec2":     ec2Svc.Handlers(),
+		"route53": r53Svc.Handlers(),
 	}
 	var backends []gateway.Backend
 	for _, info := range catalog.All {
 		backends = append(backends, gateway.Backend{Info: info, Handlers: implemented[info.Name]})
 	}
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, dp: dp}
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, dp: dp}
+	_ = r53Svc.Start(context.Background())
 	s.gw = gateway.New(gateway.Config{
 		Backends:   backends,
 		Accounts:   cfg.Accounts,
@@ -134,6 +139,9 @@ func New(cfg Config) (*Server, error) {
 
 // Handler is the gateway, for tests that serve it with httptest.
 func (s *Server) Handler() http.Handler { return s.gw }
+
+// Route53 is the Route 53 service, for DNS servers (its Source).
+func (s *Server) Route53() *route53.Service { return s.route53 }
 
 // EC2 is the EC2 service, for data-plane controllers (its DesiredNetwork
 // and Store).
@@ -183,6 +191,7 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
 	}
+	s.route53.Stop()
 	errs = append(errs, s.ec2.Close(ctx))
 	errs = append(errs, s.dp.stop(ctx))
 	errs = append(errs, s.store.Close())

@@ -273,9 +273,9 @@ func TestNotImplemented(t *testing.T) {
 			return err
 		}, "ecs ListClusters"},
 		{"rest-xml", func() error {
-			_, err := route53.NewFromConfig(cfg).ListHostedZones(ctx, &route53.ListHostedZonesInput{})
+			_, err := route53.NewFromConfig(cfg).GetCheckerIpRanges(ctx, &route53.GetCheckerIpRangesInput{})
 			return err
-		}, "route53 ListHostedZones"},
+		}, "route53 GetCheckerIpRanges"},
 		{"rest-json", func() error {
 			_, err := apigateway.NewFromConfig(cfg).GetRestApis(ctx, &apigateway.GetRestApisInput{})
 			return err

@@ -5,8 +5,10 @@
 package route53api
 
 import (
+	"context"
 	_ "embed"
 	"sync"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/model"
@@ -33,4 +35,610 @@ func load() *model.Service {
 		panic("route53api: embedded model: " + err.Error())
 	}
 	return m
+}
+
+// Server is the business logic of the operations minicloud implements.
+type Server interface {
+	AssociateVPCWithHostedZone(context.Context, *AssociateVPCWithHostedZoneRequest) (*AssociateVPCWithHostedZoneResponse, error)
+	ChangeResourceRecordSets(context.Context, *ChangeResourceRecordSetsRequest) (*ChangeResourceRecordSetsResponse, error)
+	ChangeTagsForResource(context.Context, *ChangeTagsForResourceRequest) (*ChangeTagsForResourceResponse, error)
+	CreateHealthCheck(context.Context, *CreateHealthCheckRequest) (*CreateHealthCheckResponse, error)
+	CreateHostedZone(context.Context, *CreateHostedZoneRequest) (*CreateHostedZoneResponse, error)
+	DeleteHealthCheck(context.Context, *DeleteHealthCheckRequest) (*DeleteHealthCheckResponse, error)
+	DeleteHostedZone(context.Context, *DeleteHostedZoneRequest) (*DeleteHostedZoneResponse, error)
+	DisassociateVPCFromHostedZone(context.Context, *DisassociateVPCFromHostedZoneRequest) (*DisassociateVPCFromHostedZoneResponse, error)
+	GetChange(context.Context, *GetChangeRequest) (*GetChangeResponse, error)
+	GetHealthCheck(context.Context, *GetHealthCheckRequest) (*GetHealthCheckResponse, error)
+	GetHealthCheckCount(context.Context, *GetHealthCheckCountRequest) (*GetHealthCheckCountResponse, error)
+	GetHealthCheckStatus(context.Context, *GetHealthCheckStatusRequest) (*GetHealthCheckStatusResponse, error)
+	GetHostedZone(context.Context, *GetHostedZoneRequest) (*GetHostedZoneResponse, error)
+	GetHostedZoneCount(context.Context, *GetHostedZoneCountRequest) (*GetHostedZoneCountResponse, error)
+	ListHealthChecks(context.Context, *ListHealthChecksRequest) (*ListHealthChecksResponse, error)
+	ListHostedZones(context.Context, *ListHostedZonesRequest) (*ListHostedZonesResponse, error)
+	ListHostedZonesByName(context.Context, *ListHostedZonesByNameRequest) (*ListHostedZonesByNameResponse, error)
+	ListResourceRecordSets(context.Context, *ListResourceRecordSetsRequest) (*ListResourceRecordSetsResponse, error)
+	ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error)
+	UpdateHealthCheck(context.Context, *UpdateHealthCheckRequest) (*UpdateHealthCheckResponse, error)
+	UpdateHostedZoneComment(context.Context, *UpdateHostedZoneCommentRequest) (*UpdateHostedZoneCommentResponse, error)
+}
+
+// Handlers maps each operation s implements (a method of Server) to its
+// handler. Operations s lacks are left out, and the gateway answers them
+// NotImplemented, so a service can grow one operation at a time.
+func Handlers(s any) map[string]api.Handler {
+	h := map[string]api.Handler{}
+	if x, ok := s.(interface {
+		AssociateVPCWithHostedZone(context.Context, *AssociateVPCWithHostedZoneRequest) (*AssociateVPCWithHostedZoneResponse, error)
+	}); ok {
+		h["AssociateVPCWithHostedZone"] = api.Typed(x.AssociateVPCWithHostedZone)
+	}
+	if x, ok := s.(interface {
+		ChangeResourceRecordSets(context.Context, *ChangeResourceRecordSetsRequest) (*ChangeResourceRecordSetsResponse, error)
+	}); ok {
+		h["ChangeResourceRecordSets"] = api.Typed(x.ChangeResourceRecordSets)
+	}
+	if x, ok := s.(interface {
+		ChangeTagsForResource(context.Context, *ChangeTagsForResourceRequest) (*ChangeTagsForResourceResponse, error)
+	}); ok {
+		h["ChangeTagsForResource"] = api.Typed(x.ChangeTagsForResource)
+	}
+	if x, ok := s.(interface {
+		CreateHealthCheck(context.Context, *CreateHealthCheckRequest) (*CreateHealthCheckResponse, error)
+	}); ok {
+		h["CreateHealthCheck"] = api.Typed(x.CreateHealthCheck)
+	}
+	if x, ok := s.(interface {
+		CreateHostedZone(context.Context, *CreateHostedZoneRequest) (*CreateHostedZoneResponse, error)
+	}); ok {
+		h["CreateHostedZone"] = api.Typed(x.CreateHostedZone)
+	}
+	if x, ok := s.(interface {
+		DeleteHealthCheck(context.Context, *DeleteHealthCheckRequest) (*DeleteHealthCheckResponse, error)
+	}); ok {
+		h["DeleteHealthCheck"] = api.Typed(x.DeleteHealthCheck)
+	}
+	if x, ok := s.(interface {
+		DeleteHostedZone(context.Context, *DeleteHostedZoneRequest) (*DeleteHostedZoneResponse, error)
+	}); ok {
+		h["DeleteHostedZone"] = api.Typed(x.DeleteHostedZone)
+	}
+	if x, ok := s.(interface {
+		DisassociateVPCFromHostedZone(context.Context, *DisassociateVPCFromHostedZoneRequest) (*DisassociateVPCFromHostedZoneResponse, error)
+	}); ok {
+		h["DisassociateVPCFromHostedZone"] = api.Typed(x.DisassociateVPCFromHostedZone)
+	}
+	if x, ok := s.(interface {
+		GetChange(context.Context, *GetChangeRequest) (*GetChangeResponse, error)
+	}); ok {
+		h["GetChange"] = api.Typed(x.GetChange)
+	}
+	if x, ok := s.(interface {
+		GetHealthCheck(context.Context, *GetHealthCheckRequest) (*GetHealthCheckResponse, error)
+	}); ok {
+		h["GetHealthCheck"] = api.Typed(x.GetHealthCheck)
+	}
+	if x, ok := s.(interface {
+		GetHealthCheckCount(context.Context, *GetHealthCheckCountRequest) (*GetHealthCheckCountResponse, error)
+	}); ok {
+		h["GetHealthCheckCount"] = api.Typed(x.GetHealthCheckCount)
+	}
+	if x, ok := s.(interface {
+		GetHealthCheckStatus(context.Context, *GetHealthCheckStatusRequest) (*GetHealthCheckStatusResponse, error)
+	}); ok {
+		h["GetHealthCheckStatus"] = api.Typed(x.GetHealthCheckStatus)
+	}
+	if x, ok := s.(interface {
+		GetHostedZone(context.Context, *GetHostedZoneRequest) (*GetHostedZoneResponse, error)
+	}); ok {
+		h["GetHostedZone"] = api.Typed(x.GetHostedZone)
+	}
+	if x, ok := s.(interface {
+		GetHostedZoneCount(context.Context, *GetHostedZoneCountRequest) (*GetHostedZoneCountResponse, error)
+	}); ok {
+		h["GetHostedZoneCount"] = api.Typed(x.GetHostedZoneCount)
+	}
+	if x, ok := s.(interface {
+		ListHealthChecks(context.Context, *ListHealthChecksRequest) (*ListHealthChecksResponse, error)
+	}); ok {
+		h["ListHealthChecks"] = api.Typed(x.ListHealthChecks)
+	}
+	if x, ok := s.(interface {
+		ListHostedZones(context.Context, *ListHostedZonesRequest) (*ListHostedZonesResponse, error)
+	}); ok {
+		h["ListHostedZones"] = api.Typed(x.ListHostedZones)
+	}
+	if x, ok := s.(interface {
+		ListHostedZonesByName(context.Context, *ListHostedZonesByNameRequest) (*ListHostedZonesByNameResponse, error)
+	}); ok {
+		h["ListHostedZonesByName"] = api.Typed(x.ListHostedZonesByName)
+	}
+	if x, ok := s.(interface {
+		ListResourceRecordSets(context.Context, *ListResourceRecordSetsRequest) (*ListResourceRecordSetsResponse, error)
+	}); ok {
+		h["ListResourceRecordSets"] = api.Typed(x.ListResourceRecordSets)
+	}
+	if x, ok := s.(interface {
+		ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error)
+	}); ok {
+		h["ListTagsForResource"] = api.Typed(x.ListTagsForResource)
+	}
+	if x, ok := s.(interface {
+		UpdateHealthCheck(context.Context, *UpdateHealthCheckRequest) (*UpdateHealthCheckResponse, error)
+	}); ok {
+		h["UpdateHealthCheck"] = api.Typed(x.UpdateHealthCheck)
+	}
+	if x, ok := s.(interface {
+		UpdateHostedZoneComment(context.Context, *UpdateHostedZoneCommentRequest) (*UpdateHostedZoneCommentResponse, error)
+	}); ok {
+		h["UpdateHostedZoneComment"] = api.Typed(x.UpdateHostedZoneComment)
+	}
+	return h
+}
+
+// AlarmIdentifier is the AlarmIdentifier shape.
+type AlarmIdentifier struct {
+	Region *string `aws:"Region"`
+	Name   *string `aws:"Name"`
+}
+
+// AliasTarget is the AliasTarget shape.
+type AliasTarget struct {
+	HostedZoneId         *string `aws:"HostedZoneId"`
+	DNSName              *string `aws:"DNSName"`
+	EvaluateTargetHealth *bool   `aws:"EvaluateTargetHealth"`
+}
+
+// AssociateVPCWithHostedZoneRequest is the AssociateVPCWithHostedZoneRequest shape.
+type AssociateVPCWithHostedZoneRequest struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+	VPC          *VPC    `aws:"VPC"`
+	Comment      *string `aws:"Comment"`
+}
+
+// AssociateVPCWithHostedZoneResponse is the AssociateVPCWithHostedZoneResponse shape.
+type AssociateVPCWithHostedZoneResponse struct {
+	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
+}
+
+// Change is the Change shape.
+type Change struct {
+	Action            *string            `aws:"Action"`
+	ResourceRecordSet *ResourceRecordSet `aws:"ResourceRecordSet"`
+}
+
+// ChangeBatch is the ChangeBatch shape.
+type ChangeBatch struct {
+	Comment *string  `aws:"Comment"`
+	Changes []Change `aws:"Changes"`
+}
+
+// ChangeInfo is the ChangeInfo shape.
+type ChangeInfo struct {
+	Id          *string    `aws:"Id"`
+	Status      *string    `aws:"Status"`
+	SubmittedAt *time.Time `aws:"SubmittedAt"`
+	Comment     *string    `aws:"Comment"`
+}
+
+// ChangeResourceRecordSetsRequest is the ChangeResourceRecordSetsRequest shape.
+type ChangeResourceRecordSetsRequest struct {
+	HostedZoneId *string      `aws:"HostedZoneId"`
+	ChangeBatch  *ChangeBatch `aws:"ChangeBatch"`
+}
+
+// ChangeResourceRecordSetsResponse is the ChangeResourceRecordSetsResponse shape.
+type ChangeResourceRecordSetsResponse struct {
+	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
+}
+
+// ChangeTagsForResourceRequest is the ChangeTagsForResourceRequest shape.
+type ChangeTagsForResourceRequest struct {
+	ResourceType  *string  `aws:"ResourceType"`
+	ResourceId    *string  `aws:"ResourceId"`
+	AddTags       []Tag    `aws:"AddTags"`
+	RemoveTagKeys []string `aws:"RemoveTagKeys"`
+}
+
+// ChangeTagsForResourceResponse is the ChangeTagsForResourceResponse shape.
+type ChangeTagsForResourceResponse struct {
+}
+
+// CidrRoutingConfig is the CidrRoutingConfig shape.
+type CidrRoutingConfig struct {
+	CollectionId *string `aws:"CollectionId"`
+	LocationName *string `aws:"LocationName"`
+}
+
+// CloudWatchAlarmConfiguration is the CloudWatchAlarmConfiguration shape.
+type CloudWatchAlarmConfiguration struct {
+	EvaluationPeriods  *int32      `aws:"EvaluationPeriods"`
+	Threshold          *float64    `aws:"Threshold"`
+	ComparisonOperator *string     `aws:"ComparisonOperator"`
+	Period             *int32      `aws:"Period"`
+	MetricName         *string     `aws:"MetricName"`
+	Namespace          *string     `aws:"Namespace"`
+	Statistic          *string     `aws:"Statistic"`
+	Dimensions         []Dimension `aws:"Dimensions"`
+}
+
+// Coordinates is the Coordinates shape.
+type Coordinates struct {
+	Latitude  *string `aws:"Latitude"`
+	Longitude *string `aws:"Longitude"`
+}
+
+// CreateHealthCheckRequest is the CreateHealthCheckRequest shape.
+type CreateHealthCheckRequest struct {
+	CallerReference   *string            `aws:"CallerReference"`
+	HealthCheckConfig *HealthCheckConfig `aws:"HealthCheckConfig"`
+}
+
+// CreateHealthCheckResponse is the CreateHealthCheckResponse shape.
+type CreateHealthCheckResponse struct {
+	HealthCheck *HealthCheck `aws:"HealthCheck"`
+	Location    *string      `aws:"Location"`
+}
+
+// CreateHostedZoneRequest is the CreateHostedZoneRequest shape.
+type CreateHostedZoneRequest struct {
+	Name             *string           `aws:"Name"`
+	VPC              *VPC              `aws:"VPC"`
+	CallerReference  *string           `aws:"CallerReference"`
+	HostedZoneConfig *HostedZoneConfig `aws:"HostedZoneConfig"`
+	DelegationSetId  *string           `aws:"DelegationSetId"`
+}
+
+// CreateHostedZoneResponse is the CreateHostedZoneResponse shape.
+type CreateHostedZoneResponse struct {
+	HostedZone    *HostedZone    `aws:"HostedZone"`
+	ChangeInfo    *ChangeInfo    `aws:"ChangeInfo"`
+	DelegationSet *DelegationSet `aws:"DelegationSet"`
+	VPC           *VPC           `aws:"VPC"`
+	Location      *string        `aws:"Location"`
+}
+
+// DelegationSet is the DelegationSet shape.
+type DelegationSet struct {
+	Id              *string  `aws:"Id"`
+	CallerReference *string  `aws:"CallerReference"`
+	NameServers     []string `aws:"NameServers"`
+}
+
+// DeleteHealthCheckRequest is the DeleteHealthCheckRequest shape.
+type DeleteHealthCheckRequest struct {
+	HealthCheckId *string `aws:"HealthCheckId"`
+}
+
+// DeleteHealthCheckResponse is the DeleteHealthCheckResponse shape.
+type DeleteHealthCheckResponse struct {
+}
+
+// DeleteHostedZoneRequest is the DeleteHostedZoneRequest shape.
+type DeleteHostedZoneRequest struct {
+	Id *string `aws:"Id"`
+}
+
+// DeleteHostedZoneResponse is the DeleteHostedZoneResponse shape.
+type DeleteHostedZoneResponse struct {
+	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
+}
+
+// Dimension is the Dimension shape.
+type Dimension struct {
+	Name  *string `aws:"Name"`
+	Value *string `aws:"Value"`
+}
+
+// DisassociateVPCFromHostedZoneRequest is the DisassociateVPCFromHostedZoneRequest shape.
+type DisassociateVPCFromHostedZoneRequest struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+	VPC          *VPC    `aws:"VPC"`
+	Comment      *string `aws:"Comment"`
+}
+
+// DisassociateVPCFromHostedZoneResponse is the DisassociateVPCFromHostedZoneResponse shape.
+type DisassociateVPCFromHostedZoneResponse struct {
+	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
+}
+
+// GeoLocation is the GeoLocation shape.
+type GeoLocation struct {
+	ContinentCode   *string `aws:"ContinentCode"`
+	CountryCode     *string `aws:"CountryCode"`
+	SubdivisionCode *string `aws:"SubdivisionCode"`
+}
+
+// GeoProximityLocation is the GeoProximityLocation shape.
+type GeoProximityLocation struct {
+	AWSRegion      *string      `aws:"AWSRegion"`
+	LocalZoneGroup *string      `aws:"LocalZoneGroup"`
+	Coordinates    *Coordinates `aws:"Coordinates"`
+	Bias           *int32       `aws:"Bias"`
+}
+
+// GetChangeRequest is the GetChangeRequest shape.
+type GetChangeRequest struct {
+	Id *string `aws:"Id"`
+}
+
+// GetChangeResponse is the GetChangeResponse shape.
+type GetChangeResponse struct {
+	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
+}
+
+// GetHealthCheckCountRequest is the GetHealthCheckCountRequest shape.
+type GetHealthCheckCountRequest struct {
+}
+
+// GetHealthCheckCountResponse is the GetHealthCheckCountResponse shape.
+type GetHealthCheckCountResponse struct {
+	HealthCheckCount *int64 `aws:"HealthCheckCount"`
+}
+
+// GetHealthCheckRequest is the GetHealthCheckRequest shape.
+type GetHealthCheckRequest struct {
+	HealthCheckId *string `aws:"HealthCheckId"`
+}
+
+// GetHealthCheckResponse is the GetHealthCheckResponse shape.
+type GetHealthCheckResponse struct {
+	HealthCheck *HealthCheck `aws:"HealthCheck"`
+}
+
+// GetHealthCheckStatusRequest is the GetHealthCheckStatusRequest shape.
+type GetHealthCheckStatusRequest struct {
+	HealthCheckId *string `aws:"HealthCheckId"`
+}
+
+// GetHealthCheckStatusResponse is the GetHealthCheckStatusResponse shape.
+type GetHealthCheckStatusResponse struct {
+	HealthCheckObservations []HealthCheckObservation `aws:"HealthCheckObservations"`
+}
+
+// GetHostedZoneCountRequest is the GetHostedZoneCountRequest shape.
+type GetHostedZoneCountRequest struct {
+}
+
+// GetHostedZoneCountResponse is the GetHostedZoneCountResponse shape.
+type GetHostedZoneCountResponse struct {
+	HostedZoneCount *int64 `aws:"HostedZoneCount"`
+}
+
+// GetHostedZoneRequest is the GetHostedZoneRequest shape.
+type GetHostedZoneRequest struct {
+	Id *string `aws:"Id"`
+}
+
+// GetHostedZoneResponse is the GetHostedZoneResponse shape.
+type GetHostedZoneResponse struct {
+	HostedZone    *HostedZone    `aws:"HostedZone"`
+	DelegationSet *DelegationSet `aws:"DelegationSet"`
+	VPCs          []VPC          `aws:"VPCs"`
+}
+
+// HealthCheck is the HealthCheck shape.
+type HealthCheck struct {
+	Id                           *string                       `aws:"Id"`
+	CallerReference              *string                       `aws:"CallerReference"`
+	LinkedService                *LinkedService                `aws:"LinkedService"`
+	HealthCheckConfig            *HealthCheckConfig            `aws:"HealthCheckConfig"`
+	HealthCheckVersion           *int64                        `aws:"HealthCheckVersion"`
+	CloudWatchAlarmConfiguration *CloudWatchAlarmConfiguration `aws:"CloudWatchAlarmConfiguration"`
+}
+
+// HealthCheckConfig is the HealthCheckConfig shape.
+type HealthCheckConfig struct {
+	IPAddress                    *string          `aws:"IPAddress"`
+	Port                         *int32           `aws:"Port"`
+	Type                         *string          `aws:"Type"`
+	ResourcePath                 *string          `aws:"ResourcePath"`
+	FullyQualifiedDomainName     *string          `aws:"FullyQualifiedDomainName"`
+	SearchString                 *string          `aws:"SearchString"`
+	RequestInterval              *int32           `aws:"RequestInterval"`
+	FailureThreshold             *int32           `aws:"FailureThreshold"`
+	MeasureLatency               *bool            `aws:"MeasureLatency"`
+	Inverted                     *bool            `aws:"Inverted"`
+	Disabled                     *bool            `aws:"Disabled"`
+	HealthThreshold              *int32           `aws:"HealthThreshold"`
+	ChildHealthChecks            []string         `aws:"ChildHealthChecks"`
+	EnableSNI                    *bool            `aws:"EnableSNI"`
+	Regions                      []string         `aws:"Regions"`
+	AlarmIdentifier              *AlarmIdentifier `aws:"AlarmIdentifier"`
+	InsufficientDataHealthStatus *string          `aws:"InsufficientDataHealthStatus"`
+	RoutingControlArn            *string          `aws:"RoutingControlArn"`
+}
+
+// HealthCheckObservation is the HealthCheckObservation shape.
+type HealthCheckObservation struct {
+	Region       *string       `aws:"Region"`
+	IPAddress    *string       `aws:"IPAddress"`
+	StatusReport *StatusReport `aws:"StatusReport"`
+}
+
+// HostedZone is the HostedZone shape.
+type HostedZone struct {
+	Id                     *string           `aws:"Id"`
+	Name                   *string           `aws:"Name"`
+	CallerReference        *string           `aws:"CallerReference"`
+	Config                 *HostedZoneConfig `aws:"Config"`
+	ResourceRecordSetCount *int64            `aws:"ResourceRecordSetCount"`
+	LinkedService          *LinkedService    `aws:"LinkedService"`
+}
+
+// HostedZoneConfig is the HostedZoneConfig shape.
+type HostedZoneConfig struct {
+	Comment     *string `aws:"Comment"`
+	PrivateZone *bool   `aws:"PrivateZone"`
+}
+
+// LinkedService is the LinkedService shape.
+type LinkedService struct {
+	ServicePrincipal *string `aws:"ServicePrincipal"`
+	Description      *string `aws:"Description"`
+}
+
+// ListHealthChecksRequest is the ListHealthChecksRequest shape.
+type ListHealthChecksRequest struct {
+	Marker   *string `aws:"Marker"`
+	MaxItems *string `aws:"MaxItems"`
+}
+
+// ListHealthChecksResponse is the ListHealthChecksResponse shape.
+type ListHealthChecksResponse struct {
+	HealthChecks []HealthCheck `aws:"HealthChecks"`
+	Marker       *string       `aws:"Marker"`
+	IsTruncated  *bool         `aws:"IsTruncated"`
+	NextMarker   *string       `aws:"NextMarker"`
+	MaxItems     *string       `aws:"MaxItems"`
+}
+
+// ListHostedZonesByNameRequest is the ListHostedZonesByNameRequest shape.
+type ListHostedZonesByNameRequest struct {
+	DNSName      *string `aws:"DNSName"`
+	HostedZoneId *string `aws:"HostedZoneId"`
+	MaxItems     *string `aws:"MaxItems"`
+}
+
+// ListHostedZonesByNameResponse is the ListHostedZonesByNameResponse shape.
+type ListHostedZonesByNameResponse struct {
+	HostedZones      []HostedZone `aws:"HostedZones"`
+	DNSName          *string      `aws:"DNSName"`
+	HostedZoneId     *string      `aws:"HostedZoneId"`
+	IsTruncated      *bool        `aws:"IsTruncated"`
+	NextDNSName      *string      `aws:"NextDNSName"`
+	NextHostedZoneId *string      `aws:"NextHostedZoneId"`
+	MaxItems         *string      `aws:"MaxItems"`
+}
+
+// ListHostedZonesRequest is the ListHostedZonesRequest shape.
+type ListHostedZonesRequest struct {
+	Marker          *string `aws:"Marker"`
+	MaxItems        *string `aws:"MaxItems"`
+	DelegationSetId *string `aws:"DelegationSetId"`
+	HostedZoneType  *string `aws:"HostedZoneType"`
+}
+
+// ListHostedZonesResponse is the ListHostedZonesResponse shape.
+type ListHostedZonesResponse struct {
+	HostedZones []HostedZone `aws:"HostedZones"`
+	Marker      *string      `aws:"Marker"`
+	IsTruncated *bool        `aws:"IsTruncated"`
+	NextMarker  *string      `aws:"NextMarker"`
+	MaxItems    *string      `aws:"MaxItems"`
+}
+
+// ListResourceRecordSetsRequest is the ListResourceRecordSetsRequest shape.
+type ListResourceRecordSetsRequest struct {
+	HostedZoneId          *string `aws:"HostedZoneId"`
+	StartRecordName       *string `aws:"StartRecordName"`
+	StartRecordType       *string `aws:"StartRecordType"`
+	StartRecordIdentifier *string `aws:"StartRecordIdentifier"`
+	MaxItems              *string `aws:"MaxItems"`
+}
+
+// ListResourceRecordSetsResponse is the ListResourceRecordSetsResponse shape.
+type ListResourceRecordSetsResponse struct {
+	ResourceRecordSets   []ResourceRecordSet `aws:"ResourceRecordSets"`
+	IsTruncated          *bool               `aws:"IsTruncated"`
+	NextRecordName       *string             `aws:"NextRecordName"`
+	NextRecordType       *string             `aws:"NextRecordType"`
+	NextRecordIdentifier *string             `aws:"NextRecordIdentifier"`
+	MaxItems             *string             `aws:"MaxItems"`
+}
+
+// ListTagsForResourceRequest is the ListTagsForResourceRequest shape.
+type ListTagsForResourceRequest struct {
+	ResourceType *string `aws:"ResourceType"`
+	ResourceId   *string `aws:"ResourceId"`
+}
+
+// ListTagsForResourceResponse is the ListTagsForResourceResponse shape.
+type ListTagsForResourceResponse struct {
+	ResourceTagSet *ResourceTagSet `aws:"ResourceTagSet"`
+}
+
+// ResourceRecord is the ResourceRecord shape.
+type ResourceRecord struct {
+	Value *string `aws:"Value"`
+}
+
+// ResourceRecordSet is the ResourceRecordSet shape.
+type ResourceRecordSet struct {
+	Name                    *string               `aws:"Name"`
+	Type                    *string               `aws:"Type"`
+	SetIdentifier           *string               `aws:"SetIdentifier"`
+	Weight                  *int64                `aws:"Weight"`
+	Region                  *string               `aws:"Region"`
+	GeoLocation             *GeoLocation          `aws:"GeoLocation"`
+	Failover                *string               `aws:"Failover"`
+	MultiValueAnswer        *bool                 `aws:"MultiValueAnswer"`
+	TTL                     *int64                `aws:"TTL"`
+	ResourceRecords         []ResourceRecord      `aws:"ResourceRecords"`
+	AliasTarget             *AliasTarget          `aws:"AliasTarget"`
+	HealthCheckId           *string               `aws:"HealthCheckId"`
+	TrafficPolicyInstanceId *string               `aws:"TrafficPolicyInstanceId"`
+	CidrRoutingConfig       *CidrRoutingConfig    `aws:"CidrRoutingConfig"`
+	GeoProximityLocation    *GeoProximityLocation `aws:"GeoProximityLocation"`
+}
+
+// ResourceTagSet is the ResourceTagSet shape.
+type ResourceTagSet struct {
+	ResourceType *string `aws:"ResourceType"`
+	ResourceId   *string `aws:"ResourceId"`
+	Tags         []Tag   `aws:"Tags"`
+}
+
+// StatusReport is the StatusReport shape.
+type StatusReport struct {
+	Status      *string    `aws:"Status"`
+	CheckedTime *time.Time `aws:"CheckedTime"`
+}
+
+// Tag is the Tag shape.
+type Tag struct {
+	Key   *string `aws:"Key"`
+	Value *string `aws:"Value"`
+}
+
+// UpdateHealthCheckRequest is the UpdateHealthCheckRequest shape.
+type UpdateHealthCheckRequest struct {
+	HealthCheckId                *string          `aws:"HealthCheckId"`
+	HealthCheckVersion           *int64           `aws:"HealthCheckVersion"`
+	IPAddress                    *string          `aws:"IPAddress"`
+	Port                         *int32           `aws:"Port"`
+	ResourcePath                 *string          `aws:"ResourcePath"`
+	FullyQualifiedDomainName     *string          `aws:"FullyQualifiedDomainName"`
+	SearchString                 *string          `aws:"SearchString"`
+	FailureThreshold             *int32           `aws:"FailureThreshold"`
+	Inverted                     *bool            `aws:"Inverted"`
+	Disabled                     *bool            `aws:"Disabled"`
+	HealthThreshold              *int32           `aws:"HealthThreshold"`
+	ChildHealthChecks            []string         `aws:"ChildHealthChecks"`
+	EnableSNI                    *bool            `aws:"EnableSNI"`
+	Regions                      []string         `aws:"Regions"`
+	AlarmIdentifier              *AlarmIdentifier `aws:"AlarmIdentifier"`
+	InsufficientDataHealthStatus *string          `aws:"InsufficientDataHealthStatus"`
+	ResetElements                []string         `aws:"ResetElements"`
+}
+
+// UpdateHealthCheckResponse is the UpdateHealthCheckResponse shape.
+type UpdateHealthCheckResponse struct {
+	HealthCheck *HealthCheck `aws:"HealthCheck"`
+}
+
+// UpdateHostedZoneCommentRequest is the UpdateHostedZoneCommentRequest shape.
+type UpdateHostedZoneCommentRequest struct {
+	Id      *string `aws:"Id"`
+	Comment *string `aws:"Comment"`
+}
+
+// UpdateHostedZoneCommentResponse is the UpdateHostedZoneCommentResponse shape.
+type UpdateHostedZoneCommentResponse struct {
+	HostedZone *HostedZone `aws:"HostedZone"`
+}
+
+// VPC is the VPC shape.
+type VPC struct {
+	VPCRegion *string `aws:"VPCRegion"`
+	VPCId     *string `aws:"VPCId"`
 }

@@ -1,0 +1,384 @@
+// Package route53 implements Amazon Route 53's control plane: public and
+// private hosted zones, resource record sets (changed atomically in
+// batches), health checks with a checker that probes real endpoints, and
+// tags. Route 53 is global: every record lives in the caller's account under
+// region "global".
+//
+// It also serves the DNS servers through dnszone.Source (Source): an
+// immutable snapshot of every zone, rebuilt after each committed change and
+// read lock-free, and the checker's view of each health check.
+//
+// Name servers are fake: each public zone gets four deterministic names of
+// AWS's shape (ns-N.awsdns-NN.com., .net., .org., .co.uk.) derived from its
+// ID; they do not resolve to anything minicloud serves.
+package route53
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/api/route53api"
+	"github.com/minicloud/minicloud/internal/dnszone"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// zoneRecord is a hosted zone with all its record sets: a batch of changes
+// rewrites one record, so it is atomic by construction.
+type zoneRecord struct {
+	ID              string                         `json:"id"`
+	Name            string                         `json:"name"`
+	CallerReference string                         `json:"callerReference"`
+	Comment         *string                        `json:"comment,omitempty"`
+	Private         bool                           `json:"private"`
+	VPCs            []route53api.VPC               `json:"vpcs,omitempty"`
+	NameServers     []string                       `json:"nameServers,omitempty"`
+	Tags            []route53api.Tag               `json:"tags,omitempty"`
+	Records         []route53api.ResourceRecordSet `json:"records"`
+}
+
+// refRecord remembers a CallerReference (kept after deletion, as AWS does).
+type refRecord struct {
+	ID   string `json:"id"`
+	Hash string `json:"hash"`
+}
+
+type changeRecord struct {
+	ID          string    `json:"id"`
+	SubmittedAt time.Time `json:"submittedAt"`
+	Comment     *string   `json:"comment,omitempty"`
+}
+
+type healthCheckRecord struct {
+	route53api.HealthCheck
+	Tags []route53api.Tag `json:"tags,omitempty"`
+}
+
+var (
+	zones        = state.Table[zoneRecord]{Service: "route53", Kind: "hostedzone"}
+	zoneRefs     = state.Table[refRecord]{Service: "route53", Kind: "zoneref"}
+	changes      = state.Table[changeRecord]{Service: "route53", Kind: "change"}
+	healthChecks = state.Table[healthCheckRecord]{Service: "route53", Kind: "healthcheck"}
+	hcRefs       = state.Table[refRecord]{Service: "route53", Kind: "healthcheckref"}
+)
+
+// Service is the Route 53 implementation.
+type Service struct {
+	store state.Store
+	now   func() time.Time
+	// syncDelay is how long a change reports PENDING to GetChange (0: it is
+	// INSYNC from the first GetChange, since the snapshot already has it).
+	syncDelay time.Duration
+
+	snap      atomic.Pointer[dnszone.Snapshot]
+	snapMu    sync.Mutex
+	byAccount map[string][]dnszone.Zone
+
+	checker *checker
+	unsub   func()
+	done    chan struct{}
+}
+
+// Option configures the service.
+type Option func(*Service)
+
+// WithChangeSyncDelay makes GetChange report PENDING for d after a change.
+func WithChangeSyncDelay(d time.Duration) Option { return func(s *Service) { s.syncDelay = d } }
+
+// WithCheckInterval overrides every health check's RequestInterval (a
+// minicloud-only knob for tests; 0 keeps AWS's 10 or 30 seconds).
+func WithCheckInterval(d time.Duration) Option {
+	return func(s *Service) { s.checker.interval.Store(int64(d)) }
+}
+
+// New returns the Route 53 service over store. It loads the current zones
+// into the snapshot; Start begins health checking.
+func New(store state.Store, opts ...Option) *Service {
+	s := &Service{store: store, now: time.Now, byAccount: map[string][]dnszone.Zone{}}
+	s.checker = newChecker()
+	for _, o := range opts {
+		o(s)
+	}
+	s.snap.Store(&dnszone.Snapshot{})
+	_ = s.rebuildAll(context.Background())
+	return s
+}
+
+// SetCheckInterval is WithCheckInterval on a running service.
+func (s *Service) SetCheckInterval(d time.Duration) { s.checker.setInterval(d) }
+
+// Handlers returns the operations for the gateway.
+func (s *Service) Handlers() map[string]api.Handler { return route53api.Handlers(s) }
+
+// Start starts the health checker and follows store resets.
+func (s *Service) Start(ctx context.Context) error {
+	ch, unsub := s.store.Subscribe("")
+	s.unsub = unsub
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		for ev := range ch {
+			if ev.Reset || ev.Resync {
+				_ = s.rebuildAll(context.Background())
+			}
+		}
+	}()
+	s.checker.start()
+	return nil
+}
+
+// Stop stops the checker and the store subscription.
+func (s *Service) Stop() {
+	s.checker.stop()
+	if s.unsub != nil {
+		s.unsub()
+		<-s.done
+		s.unsub = nil
+	}
+}
+
+// update runs fn in a read-write transaction of the caller's global scope.
+func (s *Service) update(ctx context.Context, fn func(tx state.Tx, sc state.Scope) error) error {
+	sc := state.Global(api.Request(ctx).Account)
+	return s.store.Update(ctx, func(tx state.Tx) error { return fn(tx, sc) })
+}
+
+func (s *Service) view(ctx context.Context, fn func(tx state.Tx, sc state.Scope) error) error {
+	sc := state.Global(api.Request(ctx).Account)
+	return s.store.View(ctx, func(tx state.Tx) error { return fn(tx, sc) })
+}
+
+// Errors.
+
+func errNoSuchZone(id string) error {
+	return api.Errorf(http.StatusNotFound, "NoSuchHostedZone", "No hosted zone found with ID: %s", id)
+}
+
+func errNoSuchHealthCheck(id string) error {
+	return api.Errorf(http.StatusNotFound, "NoSuchHealthCheck", "A health check with id %s does not exist.", id)
+}
+
+func errInvalidInput(format string, args ...any) error {
+	return api.Errorf(http.StatusBadRequest, "InvalidInput", format, args...)
+}
+
+func errBatch(msgs []string) error {
+	return api.Errorf(http.StatusBadRequest, "InvalidChangeBatch", "[%s]", strings.Join(msgs, ", "))
+}
+
+// IDs.
+
+const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+func randomAlnum(n int) string {
+	b := make([]byte, 0, n)
+	buf := make([]byte, 2*n)
+	for len(b) < n {
+		_, _ = rand.Read(buf)
+		for _, c := range buf {
+			if int(c) < 252 && len(b) < n { // 252 = 7*36: unbiased
+				b = append(b, idAlphabet[int(c)%len(idAlphabet)])
+			}
+		}
+	}
+	return string(b)
+}
+
+// newZoneID returns "Z" and 20 upper-case letters and digits, the shape of
+// current AWS zone IDs (Z0123456789ABCDEFGHIJ).
+func newZoneID() string { return "Z" + randomAlnum(20) }
+
+// newChangeID returns "C" and 13 upper-case letters and digits.
+func newChangeID() string { return "C" + randomAlnum(13) }
+
+func newHealthCheckID() string {
+	raw := make([]byte, 16)
+	_, _ = rand.Read(raw)
+	b := []byte(hex.EncodeToString(raw))
+	b[12] = '4'
+	b[16] = "89ab"[b[16]%4]
+	return fmt.Sprintf("%s-%s-%s-%s-%s", b[0:8], b[8:12], b[12:16], b[16:20], b[20:32])
+}
+
+func stripPrefix(id *string, prefix string) string {
+	if id == nil {
+		return ""
+	}
+	return strings.TrimPrefix(*id, prefix)
+}
+
+// nameServers derives a public zone's four (fake) AWS name servers.
+func nameServers(zoneID string) []string {
+	sum := sha256.Sum256([]byte(zoneID))
+	n := int(binary.BigEndian.Uint16(sum[0:2]) % 512)
+	tlds := []string{"com", "net", "org", "co.uk"}
+	out := make([]string, 4)
+	for i, tld := range tlds {
+		out[i] = fmt.Sprintf("ns-%d.awsdns-%02d.%s.", n+512*i, int(sum[2+i])%64, tld)
+	}
+	return out
+}
+
+// privateNameServers are the name servers AWS shows in a private zone's NS.
+var privateNameServers = []string{"ns-1536.awsdns-00.co.uk.", "ns-0.awsdns-00.com.", "ns-1024.awsdns-00.org.", "ns-512.awsdns-00.net."}
+
+func (s *Service) newChange(tx state.Tx, sc state.Scope, comment *string) (*route53api.ChangeInfo, error) {
+	c := changeRecord{ID: newChangeID(), SubmittedAt: s.now().UTC().Truncate(time.Millisecond), Comment: comment}
+	if err := changes.Put(tx, sc, c.ID, c); err != nil {
+		return nil, err
+	}
+	return &route53api.ChangeInfo{Id: new("/change/" + c.ID), Status: new("PENDING"), SubmittedAt: new(c.SubmittedAt), Comment: comment}, nil
+}
+
+// GetChange reports INSYNC once syncDelay has passed since the change (by
+// default at once: a change is in the DNS snapshot when its call returns).
+func (s *Service) GetChange(ctx context.Context, in *route53api.GetChangeRequest) (*route53api.GetChangeResponse, error) {
+	id := stripPrefix(in.Id, "/change/")
+	var c changeRecord
+	err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
+		var ok bool
+		var err error
+		if id == "" {
+			return api.Errorf(http.StatusNotFound, "NoSuchChange", "A change with the specified change ID does not exist.")
+		}
+		c, ok, err = changes.Get(tx, sc, id)
+		if err == nil && !ok {
+			return api.Errorf(http.StatusNotFound, "NoSuchChange", "A change with the specified change ID does not exist.")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	status := "INSYNC"
+	if s.now().Sub(c.SubmittedAt) < s.syncDelay {
+		status = "PENDING"
+	}
+	return &route53api.GetChangeResponse{ChangeInfo: &route53api.ChangeInfo{Id: new("/change/" + c.ID), Status: new(status), SubmittedAt: new(c.SubmittedAt), Comment: c.Comment}}, nil
+}
+
+// maxItems parses a MaxItems string: default def, at most max.
+func maxItems(p *string, def, max int) (int, error) {
+	if p == nil || *p == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(*p)
+	if err != nil || n < 1 {
+		return 0, errInvalidInput("1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must be a positive integer", *p)
+	}
+	if n > max {
+		n = max
+	}
+	return n, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// Tags.
+
+func applyTags(tags []route53api.Tag, add []route53api.Tag, remove []string) []route53api.Tag {
+	out := tags[:0:0]
+	drop := map[string]bool{}
+	for _, k := range remove {
+		drop[k] = true
+	}
+	for _, t := range add {
+		drop[deref(t.Key)] = true
+	}
+	for _, t := range tags {
+		if !drop[deref(t.Key)] {
+			out = append(out, t)
+		}
+	}
+	for _, t := range add {
+		out = append(out, route53api.Tag{Key: t.Key, Value: new(deref(t.Value))})
+	}
+	return out
+}
+
+// ChangeTagsForResource adds and removes tags of a hosted zone or health check.
+func (s *Service) ChangeTagsForResource(ctx context.Context, in *route53api.ChangeTagsForResourceRequest) (*route53api.ChangeTagsForResourceResponse, error) {
+	if len(in.AddTags) > 10 {
+		return nil, errInvalidInput("1 validation error detected: Value '%v' at 'addTags' failed to satisfy constraint: Member must have length less than or equal to 10", len(in.AddTags))
+	}
+	for _, t := range in.AddTags {
+		if deref(t.Key) == "" {
+			return nil, errInvalidInput("Tag key must not be empty")
+		}
+	}
+	typ, id := deref(in.ResourceType), deref(in.ResourceId)
+	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
+		switch typ {
+		case "hostedzone":
+			z, err := getZone(tx, sc, id)
+			if err != nil {
+				return err
+			}
+			z.Tags = applyTags(z.Tags, in.AddTags, in.RemoveTagKeys)
+			if len(z.Tags) > 50 {
+				return api.Errorf(http.StatusBadRequest, "ThrottlingException", "Too many tags")
+			}
+			return zones.Put(tx, sc, z.ID, *z)
+		case "healthcheck":
+			h, err := getHealthCheck(tx, sc, id)
+			if err != nil {
+				return err
+			}
+			h.Tags = applyTags(h.Tags, in.AddTags, in.RemoveTagKeys)
+			return healthChecks.Put(tx, sc, id, *h)
+		}
+		return errInvalidInput("1 validation error detected: Value '%s' at 'resourceType' failed to satisfy constraint: Member must satisfy enum value set: [healthcheck, hostedzone]", typ)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &route53api.ChangeTagsForResourceResponse{}, nil
+}
+
+// ListTagsForResource lists a hosted zone's or health check's tags.
+func (s *Service) ListTagsForResource(ctx context.Context, in *route53api.ListTagsForResourceRequest) (*route53api.ListTagsForResourceResponse, error) {
+	typ, id := deref(in.ResourceType), deref(in.ResourceId)
+	var tags []route53api.Tag
+	err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
+		switch typ {
+		case "hostedzone":
+			z, err := getZone(tx, sc, id)
+			if err != nil {
+				return err
+			}
+			tags = z.Tags
+			return nil
+		case "healthcheck":
+			h, err := getHealthCheck(tx, sc, id)
+			if err != nil {
+				return err
+			}
+			tags = h.Tags
+			return nil
+		}
+		return errInvalidInput("1 validation error detected: Value '%s' at 'resourceType' failed to satisfy constraint: Member must satisfy enum value set: [healthcheck, hostedzone]", typ)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if tags == nil {
+		tags = []route53api.Tag{}
+	}
+	return &route53api.ListTagsForResourceResponse{ResourceTagSet: &route53api.ResourceTagSet{ResourceType: new(typ), ResourceId: new(id), Tags: tags}}, nil
+}
