@@ -49,6 +49,8 @@ Serve flags (each also read from the environment variable shown):
                        and instances as real processes; needs root on Linux (auto: off otherwise,
                        with the reason in /_minicloud/health)
   --public-cidr CIDR   public IPs on the host (MINICLOUD_PUBLIC_CIDR, default 198.18.0.0/15)
+  --dns-listen ADDR    DNS for Route 53's public zones (MINICLOUD_DNS_LISTEN, default auto:
+                       127.0.0.1:53 when free and permitted, else 127.0.0.1:8053; off for none)
 
 Examples:
   minicloud
@@ -132,6 +134,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	accounts := fs.String("accounts", envOr("MINICLOUD_ACCOUNTS", ""), "")
 	logLevel := fs.String("log-level", envOr("MINICLOUD_LOG_LEVEL", "info"), "")
 	dataPlane := fs.String("data-plane", envOr("MINICLOUD_DATA_PLANE", server.DataPlaneAuto), "")
+	dnsListen := fs.String("dns-listen", envOr("MINICLOUD_DNS_LISTEN", server.DNSListenAuto), "")
 	publicCIDR := fs.String("public-cidr", envOr("MINICLOUD_PUBLIC_CIDR", vpcnet.DefaultPublicCIDR.String()), "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -162,7 +165,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	srv, err := server.New(server.Config{Listen: *listen, StateDir: *stateDir, Ephemeral: *ephemeral, Accounts: acct, Logger: logger,
-		Version: buildVersion(), DataPlane: *dataPlane, PublicCIDR: pub.Masked()})
+		Version: buildVersion(), DataPlane: *dataPlane, PublicCIDR: pub.Masked(), DNSListen: *dnsListen})
 	if err != nil {
 		logger.Error("start failed", "error", err)
 		return 1
@@ -174,6 +177,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("minicloud listening", "addr", srv.Addr(), "version", buildVersion(), "state", stateDesc(*ephemeral, *stateDir))
 	fmt.Fprintf(stdout, "minicloud %s listening on http://%s\n", buildVersion(), srv.Addr())
+	if a := srv.DNSAddr(); a != "" {
+		fmt.Fprintf(stdout, "DNS for Route 53 zones on %s (udp and tcp)\n", a)
+	}
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)

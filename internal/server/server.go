@@ -18,6 +18,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/catalog"
+	"github.com/minicloud/minicloud/internal/dns53"
 	"github.com/minicloud/minicloud/internal/gateway"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/service/route53"
@@ -44,19 +45,24 @@ type Config struct {
 	// PublicCIDR is the range of public IPs on the host (default
 	// 198.18.0.0/15).
 	PublicCIDR netip.Prefix
+	// DNSListen is where Start serves DNS for Route 53's public zones: an
+	// address, DNSListenAuto, or "" / DNSListenOff for none.
+	DNSListen string
 }
 
 // Server is a running minicloud.
 type Server struct {
-	cfg      Config
-	store    state.Store
-	ec2      *ec2.Service
-	route53  *route53.Service
-	dp       *dataPlane
-	gw       *gateway.Gateway
-	http     *http.Server
-	listener net.Listener
-	done     chan error
+	cfg       Config
+	store     state.Store
+	ec2       *ec2.Service
+	route53   *route53.Service
+	dns       *dns53.Server
+	dnsReason string
+	dp        *dataPlane
+	gw        *gateway.Gateway
+	http      *http.Server
+	listener  net.Listener
+	done      chan error
 }
 
 // DefaultStateDir is where state lives without --state-dir: the user's data
@@ -112,7 +118,11 @@ func New(cfg Config) (*Server, error) {
 		backends = append(backends, gateway.Backend{Info: info, Handlers: implemented[info.Name]})
 	}
 	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, dp: dp}
-	_ = r53Svc.Start(context.Background())
+	if err := r53Svc.Start(context.Background()); err != nil {
+		dp.close()
+		_ = store.Close()
+		return nil, fmt.Errorf("start Route 53 health checks: %w", err)
+	}
 	s.gw = gateway.New(gateway.Config{
 		Backends:   backends,
 		Accounts:   cfg.Accounts,
@@ -152,7 +162,7 @@ func (s *Server) health() map[string]any {
 	if s.cfg.Ephemeral {
 		st = map[string]any{"backend": "memory"}
 	}
-	return map[string]any{"state": st, "instances": s.ec2.RuntimeHealth(), "dataPlane": s.dp.health()}
+	return map[string]any{"state": st, "instances": s.ec2.RuntimeHealth(), "dataPlane": s.dp.health(), "dns": s.dnsHealth()}
 }
 
 func (s *Server) reset(ctx context.Context) error {
@@ -166,6 +176,10 @@ func (s *Server) Start() error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.listener = ln
+	if err := s.startDNS(); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	s.http = &http.Server{Handler: s.gw, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}
 	s.done = make(chan error, 1)
 	go func() {
@@ -190,6 +204,9 @@ func (s *Server) Close(ctx context.Context) error {
 	var errs []error
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	if s.dns != nil {
+		s.dns.Stop()
 	}
 	s.route53.Stop()
 	errs = append(errs, s.ec2.Close(ctx))
