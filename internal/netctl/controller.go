@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/minicloud/minicloud/internal/dnszone"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -65,6 +66,7 @@ type Controller struct {
 
 	dnsOn        bool
 	dnsUpstreams []netip.AddrPort
+	dnsZones     dnszone.Source
 
 	// Owned by the loop goroutine.
 	dns      map[string]*vpcDNS

@@ -2,8 +2,10 @@ package netctl
 
 import (
 	"net/netip"
+	"slices"
 	"sync/atomic"
 
+	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/vpcdns"
 )
@@ -22,11 +24,37 @@ type vpcDNS struct {
 }
 
 // EnableDNS makes the controller run each VPC's resolver, forwarding names
-// the VPC does not own to upstreams (none: such names get SERVFAIL). Call
-// it before Start.
-func (c *Controller) EnableDNS(upstreams []netip.AddrPort) {
+// the VPC does not own to upstreams (none: such names get SERVFAIL) and
+// answering the Route 53 private hosted zones of zones (nil: none)
+// associated with the VPC. Call it before Start.
+func (c *Controller) EnableDNS(upstreams []netip.AddrPort, zones dnszone.Source) {
 	c.dnsOn = true
 	c.dnsUpstreams = upstreams
+	c.dnsZones = zones
+}
+
+// privateZones returns the private hosted zones associated with a VPC, in
+// the resolver's form. Routing policies other than simple are not applied
+// in VPC resolvers yet: every value of a name's sets is answered.
+func (c *Controller) privateZones(region, vpcID string) []vpcdns.Zone {
+	if c.dnsZones == nil {
+		return nil
+	}
+	var out []vpcdns.Zone
+	for _, z := range c.dnsZones.Snapshot().Zones {
+		if !z.Private || !slices.Contains(z.VPCs, dnszone.VPC{Region: region, ID: vpcID}) {
+			continue
+		}
+		vz := vpcdns.Zone{Name: z.Name}
+		for _, r := range z.Records {
+			if r.Alias != nil || len(r.Values) == 0 {
+				continue
+			}
+			vz.Records = append(vz.Records, vpcdns.Record{Name: r.Name, Type: r.Type, TTL: r.TTL, Values: r.Values})
+		}
+		out = append(out, vz)
+	}
+	return out
 }
 
 // reconcileDNS starts, updates or restarts the resolver of v, whose router
@@ -47,8 +75,10 @@ func (c *Controller) reconcileDNS(v *ec2.VPCSpec) error {
 	if d == nil {
 		d = &vpcDNS{nsID: ns, addr: v.Resolver}
 		d.hosts.Store(&hosts)
+		region, id := v.Region, v.ID
 		d.srv = vpcdns.New(vpcdns.Config{VPC: info, Upstreams: c.dnsUpstreams, ManageAddresses: true, Logger: c.log,
-			Hosts: func() []vpcdns.Host { return *d.hosts.Load() }})
+			Hosts: func() []vpcdns.Host { return *d.hosts.Load() },
+			Zones: func() []vpcdns.Zone { return c.privateZones(region, id) }})
 		if err := d.srv.Start(c.routerPath(v.ID), []netip.Addr{v.Resolver, vpcdns.LinkLocalResolver}); err != nil {
 			return err
 		}

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
 	"github.com/minicloud/minicloud/internal/server"
@@ -44,6 +46,7 @@ type env struct {
 	t   *testing.T
 	ctx context.Context
 	ec2 *ec2.Client
+	r53 *route53.Client
 }
 
 func newEnv(t *testing.T) *env {
@@ -64,12 +67,12 @@ func newEnv(t *testing.T) *env {
 			t.Errorf("close: %v", err)
 		}
 	})
-	c := ec2.NewFromConfig(aws.Config{
+	cfg := aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(hs.URL),
-	})
-	return &env{t: t, ctx: context.Background(), ec2: c}
+	}
+	return &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg)}
 }
 
 // eventually retries f every 50 ms until it succeeds or d passes.
@@ -140,12 +143,31 @@ func TestWebServerOnElasticIP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A private hosted zone of the default VPC: the instance's resolver
+	// answers it, as Route 53 Resolver does inside associated VPCs.
+	vpcs, err := e.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []types.Filter{{Name: aws.String("is-default"), Values: []string{"true"}}}})
+	if err != nil || len(vpcs.Vpcs) != 1 {
+		t.Fatalf("default VPC: %v", err)
+	}
+	pz, err := e.r53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{Name: aws.String("corp.internal"), CallerReference: aws.String("pz"),
+		HostedZoneConfig: &r53types.HostedZoneConfig{PrivateZone: true},
+		VPC:              &r53types.VPC{VPCId: vpcs.Vpcs[0].VpcId, VPCRegion: r53types.VPCRegionUsEast1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: pz.HostedZone.Id,
+		ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionCreate,
+			ResourceRecordSet: &r53types.ResourceRecordSet{Name: aws.String("db.corp.internal"), Type: r53types.RRTypeA, TTL: aws.Int64(60),
+				ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("10.9.8.7")}}}}}}}); err != nil {
+		t.Fatal(err)
+	}
 	// The user data writes the instance's own ID as IMDSv2 reports it, and
 	// a file that must survive stop/start, then serves /var/tmp on port 80.
 	userData := `#!/bin/sh
 tok=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)
 curl -s -H "X-aws-ec2-metadata-token: $tok" http://169.254.169.254/latest/meta-data/instance-id > /var/tmp/id
 python3 -c "import socket; print(socket.gethostbyname(socket.gethostname() + '.ec2.internal'))" > /var/tmp/dns 2>&1
+python3 -c "import socket; print(socket.gethostbyname('db.corp.internal'))" > /var/tmp/private 2>&1
 echo written-once > /var/tmp/persist
 echo ran >> /var/tmp/userdata-runs
 cd /var/tmp && nohup python3 -m http.server 80 >/dev/null 2>&1 &
@@ -192,6 +214,9 @@ cd /var/tmp && nohup python3 -m http.server 80 >/dev/null 2>&1 &
 	// instance's own private DNS name.
 	if dns, err := get(url + "dns"); err != nil || strings.TrimSpace(dns) != aws.ToString(e.instance(id).PrivateIpAddress) {
 		t.Fatalf("the instance resolved its own name to %q (%v), want %s", dns, err, aws.ToString(e.instance(id).PrivateIpAddress))
+	}
+	if private, err := get(url + "private"); err != nil || strings.TrimSpace(private) != "10.9.8.7" {
+		t.Fatalf("the instance resolved db.corp.internal (private zone of its VPC) to %q (%v), want 10.9.8.7", private, err)
 	}
 	if _, err := e.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: perm}); err != nil {
 		t.Fatal(err)
