@@ -60,6 +60,7 @@ type options struct {
 	scenarios        map[string]bool
 	ec2              ec2Options
 	dp               dpOptions
+	dns              dnsOptions
 }
 
 // allScenarios in the order they run. "ec2" is short for both EC2 ones,
@@ -69,6 +70,10 @@ var allScenarios = []string{"start", "rss", "describe-azs", "ec2-describe", "ec2
 // dpScenarios need root and boot real instances, so "all" leaves them out;
 // "dataplane" is short for both.
 var dpScenarios = []string{"dataplane-boot", "dataplane-fleet"}
+
+// dnsScenarios compare with CoreDNS, not moto (built from the Go module
+// proxy on first use), so "all" leaves them out too.
+var dnsScenarios = []string{"dns"}
 
 func parseScenarios(list string) (map[string]bool, error) {
 	m := map[string]bool{}
@@ -84,8 +89,8 @@ func parseScenarios(list string) (map[string]bool, error) {
 		case "dataplane":
 			m["dataplane-boot"], m["dataplane-fleet"] = true, true
 		default:
-			if !slices.Contains(allScenarios, f) && !slices.Contains(dpScenarios, f) {
-				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2, dataplane or some of %s)", f, strings.Join(append(slices.Clone(allScenarios), dpScenarios...), ","))
+			if !slices.Contains(allScenarios, f) && !slices.Contains(dpScenarios, f) && !slices.Contains(dnsScenarios, f) {
+				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2, dataplane or some of %s)", f, strings.Join(slices.Concat(allScenarios, dpScenarios, dnsScenarios), ","))
 			}
 			m[f] = true
 		}
@@ -111,7 +116,7 @@ func main() {
 	flag.DurationVar(&o.idleWait, "idle-wait", time.Second, "wait after start and one health request before sampling idle RSS")
 	flag.IntVar(&o.idleSamples, "idle-samples", 5, "idle RSS samples (200 ms apart); the median is reported")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the servers' logs (their directory is printed)")
-	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run,dataplane-boot,dataplane-fleet; ec2 = both EC2 ones; dataplane = both data-plane ones (root; not in all); all")
+	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run,dataplane-boot,dataplane-fleet,dns; ec2 = both EC2 ones; dataplane = both data-plane ones (root; not in all); dns = Route 53 DNS vs CoreDNS (not in all); all")
 	flag.IntVar(&o.ec2.instances, "ec2-instances", 1000, "ec2-describe: instances to seed")
 	flag.IntVar(&o.ec2.batch, "ec2-batch", 100, "ec2-describe: instances per seeding RunInstances call (each call one team)")
 	flag.IntVar(&o.ec2.calls, "ec2-calls", 200, "ec2-describe: measured DescribeInstances calls (sequential)")
@@ -131,6 +136,17 @@ func main() {
 	flag.DurationVar(&o.dp.idleWait, "dp-idle-wait", 2*time.Second, "dataplane-fleet: wait after all answer before measuring memory")
 	flag.StringVar(&o.dp.logLevel, "dp-log-level", "debug", "data plane: minicloud's --log-level (the breakdown reads its log)")
 	flag.BoolVar(&o.dp.keepConsole, "dp-console", false, "dataplane-boot: print the first measured instance's console")
+	flag.StringVar(&o.dns.coredns, "coredns", "", "dns: CoreDNS executable (default: go install github.com/coredns/coredns@-coredns-version into $TMPDIR/minicloud-bench-coredns-VERSION, once)")
+	flag.StringVar(&o.dns.corednsVer, "coredns-version", defaultCoreDNS, "dns: CoreDNS version to build when -coredns is not given")
+	flag.IntVar(&o.dns.records, "dns-records", 10000, "dns: A records in the zone bench.test.")
+	flag.IntVar(&o.dns.batch, "dns-batch", 500, "dns: changes per ChangeResourceRecordSets call (AWS allows 1000)")
+	flag.IntVar(&o.dns.workers, "dns-c", 32, "dns: concurrent UDP clients, one query in flight each")
+	flag.DurationVar(&o.dns.warmup, "dns-warmup", time.Second, "dns: uncounted warm-up before each measured phase")
+	flag.DurationVar(&o.dns.dur, "dns-duration", 5*time.Second, "dns: length of each measured phase")
+	flag.Int64Var(&o.dns.maxQ, "dns-max", 2_000_000, "dns: hard cap on queries per phase")
+	flag.IntVar(&o.dns.nxPct, "dns-nx", 10, "dns: percentage of queries for names that do not exist (NXDOMAIN)")
+	flag.DurationVar(&o.dns.timeout, "dns-timeout", time.Second, "dns: timeout of one query")
+	flag.IntVar(&o.dns.rounds, "dns-rounds", 2, "dns: measured phases per server, alternating which server goes first")
 	dpUD := flag.String("dp-user-data", "", "data plane, diagnostics: a file of user data to use instead (it must still serve /var/tmp/index.html = \"ok\" on port 80)")
 	flag.Parse()
 	var err error
@@ -180,6 +196,16 @@ func main() {
 		fatal(errors.New("-dp-fleet must be 1..200 and -dp-fleet-poll in [1ms, 5s]"))
 	case o.dp.idleWait < 0 || o.dp.idleWait > time.Minute:
 		fatal(errors.New("-dp-idle-wait must be in [0, 1m]"))
+	case o.dns.records < 1 || o.dns.records > 65536, o.dns.batch < 1 || o.dns.batch > 1000:
+		fatal(errors.New("-dns-records must be 1..65536 and -dns-batch 1..1000"))
+	case o.dns.workers < 1 || o.dns.workers > 256, o.dns.rounds < 1 || o.dns.rounds > 10:
+		fatal(errors.New("-dns-c must be 1..256 and -dns-rounds 1..10"))
+	case o.dns.dur <= 0 || o.dns.dur > time.Minute, o.dns.warmup < 0 || o.dns.warmup > 30*time.Second:
+		fatal(errors.New("-dns-duration must be in (0, 1m] and -dns-warmup in [0, 30s]"))
+	case o.dns.maxQ < 1 || o.dns.maxQ > 50_000_000, o.dns.nxPct < 0 || o.dns.nxPct > 100:
+		fatal(errors.New("-dns-max must be 1..50000000 and -dns-nx 0..100"))
+	case o.dns.timeout < time.Millisecond || o.dns.timeout > 10*time.Second:
+		fatal(errors.New("-dns-timeout must be in [1ms, 10s]"))
 	}
 
 	// End our children on Ctrl-C / SIGTERM, then exit.
@@ -280,7 +306,11 @@ func run(o options) error {
 	fmt.Printf("machine: %d CPUs (nproc), %s %s/%s; moto %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, motoVer)
 	la, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("date: %s; load average at start: %s\n", time.Now().Format(time.RFC3339), strings.Join(strings.Fields(string(la))[:min(3, len(strings.Fields(string(la))))], " "))
-	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(append(slices.Clone(allScenarios), dpScenarios...), func(n string) bool { return !o.scenarios[n] }), ","))
+	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(slices.Concat(allScenarios, dpScenarios, dnsScenarios), func(n string) bool { return !o.scenarios[n] }), ","))
+	if o.scenarios["dns"] {
+		fmt.Printf("dns: zone %s of %d A records (minicloud via the Route 53 API, CoreDNS from the same records as a zone file); %d UDP clients × 1 query in flight, %d%% NXDOMAIN names, EDNS %d, RD clear; %v warm-up + %v measured × %d rounds (alternating order), cap %d queries/phase, %v timeout; the load generator runs in this process, on the same cores\n",
+			dnsZone, o.dns.records, o.dns.workers, o.dns.nxPct, dnsEDNSSize, o.dns.warmup, o.dns.dur, o.dns.rounds, o.dns.maxQ, o.dns.timeout)
+	}
 	if o.scenarios["describe-azs"] {
 		fmt.Printf("load: %s, %d workers, %v warm-up + %v measured, cap %d requests/phase, aws-sdk-go-v2 (SigV4, test/test, %s, no retries)\n",
 			o.op, o.workers, o.warmup, o.dur, o.maxReq, region)
@@ -324,6 +354,13 @@ func run(o options) error {
 	}
 	if r := results["minicloud"]; r.dpBoot != nil || r.dpFleet != nil {
 		reportDP(os.Stdout, o.dp, r.dpBoot, r.dpFleet)
+	}
+	if o.scenarios["dns"] {
+		rs, err := runDNS(o.dns, mini, tmp)
+		if err != nil {
+			return fmt.Errorf("dns: %w", err)
+		}
+		reportDNS(os.Stdout, o.dns, rs)
 	}
 	return nil
 }

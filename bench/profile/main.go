@@ -17,6 +17,13 @@
 //	                    (not profiled), then sequential DescribeInstances
 //	                    with Filters tag:Team=team-3 (one worker)
 //	run-instances       -c workers, RunInstances MinCount=MaxCount=1
+//	dns                 seeds a public hosted zone bench.test. of -records
+//	                    A records through the Route 53 API (not profiled),
+//	                    then -c workers send UDP queries (10% NXDOMAIN) to
+//	                    the DNS server (internal/dns53) on 127.0.0.1:0
+//
+//	go run -tags bench ./bench/profile -scenario dns -c 32 -o /tmp/dns
+//	go tool pprof -top -cum -focus 'dns.\(\*Server\).serveUDP' /tmp/dns.cpu.pprof
 //
 // For example:
 //
@@ -51,17 +58,22 @@ func main() {
 	dur := flag.Duration("duration", 5*time.Second, "load duration (max 2m)")
 	workers := flag.Int("c", 16, "concurrent workers (1..256)")
 	maxReq := flag.Int64("max-requests", 500_000, "hard cap on requests (run-instances: at most 4000)")
-	scenario := flag.String("scenario", "describe-azs", "describe-azs, describe-instances or run-instances")
+	scenario := flag.String("scenario", "describe-azs", "describe-azs, describe-instances, run-instances or dns")
 	nInst := flag.Int("instances", 1000, "describe-instances: instances to seed (10..5000)")
+	nRec := flag.Int("records", 10000, "dns: A records in the zone (1..65536)")
 	flag.Parse()
 	if *scenario == "run-instances" {
 		*maxReq = min(*maxReq, 4000) // one default subnet is a /20
 	}
-	if *dur <= 0 || *dur > 2*time.Minute || *workers < 1 || *workers > 256 || *maxReq < 1 || *nInst < 10 || *nInst > 5000 {
+	if *dur <= 0 || *dur > 2*time.Minute || *workers < 1 || *workers > 256 || *maxReq < 1 || *nInst < 10 || *nInst > 5000 || *nRec < 1 || *nRec > 65536 {
 		fmt.Fprintln(os.Stderr, "profile: bad flags")
 		os.Exit(2)
 	}
-	srv, err := server.New(server.Config{Listen: "127.0.0.1:0", Ephemeral: true, Version: "profile"})
+	cfg := server.Config{Listen: "127.0.0.1:0", Ephemeral: true, Version: "profile"}
+	if *scenario == "dns" {
+		cfg.DNSListen = "127.0.0.1:0"
+	}
+	srv, err := server.New(cfg)
 	if err == nil {
 		err = srv.Start()
 	}
@@ -129,6 +141,12 @@ func main() {
 			}
 			return nil
 		}
+	case "dns":
+		call, err = dnsLoad(srv, hc, *nRec, *workers)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			os.Exit(1)
+		}
 	case "run-instances":
 		ami, err := al2023(c)
 		if err != nil {
@@ -144,7 +162,7 @@ func main() {
 			return err
 		}
 	default:
-		fmt.Fprintln(os.Stderr, "profile: -scenario: want describe-azs, describe-instances or run-instances")
+		fmt.Fprintln(os.Stderr, "profile: -scenario: want describe-azs, describe-instances, run-instances or dns")
 		os.Exit(2)
 	}
 
