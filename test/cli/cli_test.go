@@ -245,7 +245,13 @@ func (r result) String() string {
 // be started or times out fails the test; a non-zero exit is returned.
 func run(t *testing.T, env []string, name string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	return runFor(t, cmdTimeout, env, name, args...)
+}
+
+// runFor is run with its own bound, for scripts of many commands.
+func runFor(t *testing.T, timeout time.Duration, env []string, name string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = env
@@ -257,7 +263,7 @@ func run(t *testing.T, env []string, name string, args ...string) result {
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		t.Fatalf("%s %s: timed out after %v\n%s", name, strings.Join(args, " "), cmdTimeout, r)
+		t.Fatalf("%s %s: timed out after %v\n%s", name, strings.Join(args, " "), timeout, r)
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	case err != nil:

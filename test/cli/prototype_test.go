@@ -3,6 +3,7 @@ package cli_test
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPrototypeNetwork runs testdata/prototype-network.sh, the network of the
@@ -16,7 +17,9 @@ func TestPrototypeNetwork(t *testing.T) {
 			// script checks the API's rules, so it runs without one.
 			s := startServer(t, "--ephemeral", "--data-plane", "off", "--dns-listen", "off")
 			env := append(awsEnv(t), "AWS="+cli.path, "ENDPOINT="+s.URL)
-			r := run(t, env, "bash", "testdata/prototype-network.sh")
+			// About 60 CLI calls: bounded as a whole, generously for a loaded
+			// 2-core machine.
+			r := runFor(t, 5*time.Minute, env, "bash", "testdata/prototype-network.sh")
 			if r.code != 0 {
 				t.Fatalf("prototype-network.sh with CLI %s failed:\n%s", cli.name, r)
 			}
