@@ -5,6 +5,7 @@
 #   awscli  AWS CLI v2 at /usr/bin/aws, used beside the machine's AWS CLI v1
 #           by the CLI smoke test (test/cli).
 #   bind9-dnsutils  dig, the DNS client of the Route 53 CLI smoke test.
+#   postgresql-15  the PostgreSQL server RDS instances run (internal/service/rds).
 #   busybox-static  a static /bin/busybox, the userland of the tiny root
 #           filesystems the image tests build (internal/instance/runtime,
 #           test/dataplane).
@@ -14,6 +15,7 @@ need=()
 /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2' || need+=(awscli)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v dig >/dev/null || need+=(bind9-dnsutils)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql-15)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

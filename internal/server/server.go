@@ -18,9 +18,11 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/catalog"
+	"github.com/minicloud/minicloud/internal/api/ec2api"
 	"github.com/minicloud/minicloud/internal/dns53"
 	"github.com/minicloud/minicloud/internal/gateway"
 	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/service/rds"
 	"github.com/minicloud/minicloud/internal/service/route53"
 	"github.com/minicloud/minicloud/internal/service/sts"
 	"github.com/minicloud/minicloud/internal/state"
@@ -56,6 +58,7 @@ type Server struct {
 	store     state.Store
 	ec2       *ec2.Service
 	route53   *route53.Service
+	rds       *rds.Service
 	dns       *dns53.Server
 	dnsReason string
 	dp        *dataPlane
@@ -108,16 +111,18 @@ func New(cfg Config) (*Server, error) {
 	stsSvc := sts.New(store)
 	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
 	r53Svc := route53.New(store)
+	rdsSvc := rds.New(store, rds.Config{StateDir: stateDirOf(cfg), Subnets: ec2Subnets{ec2Svc}, Logger: cfg.Logger})
 	implemented := map[string]map[string]api.Handler{
 		"sts":     stsSvc.Handlers(),
 		"ec2":     ec2Svc.Handlers(),
 		"route53": r53Svc.Handlers(),
+		"rds":     rdsSvc.Handlers(),
 	}
 	var backends []gateway.Backend
 	for _, info := range catalog.All {
 		backends = append(backends, gateway.Backend{Info: info, Handlers: implemented[info.Name]})
 	}
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, dp: dp}
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, rds: rdsSvc, dp: dp}
 	if err := r53Svc.Start(context.Background()); err != nil {
 		dp.close()
 		_ = store.Close()
@@ -144,6 +149,12 @@ func New(cfg Config) (*Server, error) {
 		_ = store.Close()
 		return nil, fmt.Errorf("start the EC2 instance runtime: %w", err)
 	}
+	if err := rdsSvc.Start(context.Background()); err != nil {
+		_ = ec2Svc.Close(context.Background())
+		_ = dp.stop(context.Background())
+		_ = store.Close()
+		return nil, fmt.Errorf("start the RDS engine controller: %w", err)
+	}
 	return s, nil
 }
 
@@ -162,7 +173,7 @@ func (s *Server) health() map[string]any {
 	if s.cfg.Ephemeral {
 		st = map[string]any{"backend": "memory"}
 	}
-	return map[string]any{"state": st, "instances": s.ec2.RuntimeHealth(), "dataPlane": s.dp.health(), "dns": s.dnsHealth()}
+	return map[string]any{"state": st, "instances": s.ec2.RuntimeHealth(), "dataPlane": s.dp.health(), "dns": s.dnsHealth(), "rds": s.rds.Health()}
 }
 
 func (s *Server) reset(ctx context.Context) error {
@@ -209,8 +220,52 @@ func (s *Server) Close(ctx context.Context) error {
 		s.dns.Stop()
 	}
 	s.route53.Stop()
+	s.rds.Stop()
 	errs = append(errs, s.ec2.Close(ctx))
 	errs = append(errs, s.dp.stop(ctx))
 	errs = append(errs, s.store.Close())
 	return errors.Join(errs...)
+}
+
+// RDS is the RDS service (its Loopback addresses, for tests and tools).
+func (s *Server) RDS() *rds.Service { return s.rds }
+
+// stateDirOf is where durable data other than the store lives; "" with
+// --ephemeral (RDS then uses a temporary directory).
+func stateDirOf(cfg Config) string {
+	if cfg.Ephemeral {
+		return ""
+	}
+	return cfg.StateDir
+}
+
+// ec2Subnets lets RDS read EC2's subnets (rds.Subnets) through EC2's own
+// DescribeSubnets, in the caller's account and region.
+type ec2Subnets struct{ ec2 *ec2.Service }
+
+func (a ec2Subnets) Subnet(ctx context.Context, account, region, id string) (vpcID, az, cidr string, ok bool, err error) {
+	ctx = api.WithRequest(ctx, &api.RequestInfo{Account: account, Region: region, Service: "ec2", Operation: "DescribeSubnets"})
+	out, err := a.ec2.DescribeSubnets(ctx, &ec2api.DescribeSubnetsRequest{SubnetIds: []string{id}})
+	if err != nil {
+		if state.IsCode(err, "InvalidSubnetID.NotFound") || state.IsCode(err, "InvalidSubnetID.Malformed") {
+			return "", "", "", false, nil
+		}
+		var ce interface{ ErrorCode() string }
+		if errors.As(err, &ce) && (ce.ErrorCode() == "InvalidSubnetID.NotFound" || ce.ErrorCode() == "InvalidSubnetID.Malformed") {
+			return "", "", "", false, nil
+		}
+		return "", "", "", false, err
+	}
+	if len(out.Subnets) == 0 {
+		return "", "", "", false, nil
+	}
+	sn := out.Subnets[0]
+	return deref(sn.VpcId), deref(sn.AvailabilityZone), deref(sn.CidrBlock), true, nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

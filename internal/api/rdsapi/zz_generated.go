@@ -5,8 +5,10 @@
 package rdsapi
 
 import (
+	"context"
 	_ "embed"
 	"sync"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/model"
@@ -33,4 +35,658 @@ func load() *model.Service {
 		panic("rdsapi: embedded model: " + err.Error())
 	}
 	return m
+}
+
+// Server is the business logic of the operations minicloud implements.
+type Server interface {
+	CreateDBInstance(context.Context, *CreateDBInstanceMessage) (*CreateDBInstanceResult, error)
+	CreateDBSubnetGroup(context.Context, *CreateDBSubnetGroupMessage) (*CreateDBSubnetGroupResult, error)
+	DeleteDBInstance(context.Context, *DeleteDBInstanceMessage) (*DeleteDBInstanceResult, error)
+	DeleteDBSubnetGroup(context.Context, *DeleteDBSubnetGroupMessage) (*Empty, error)
+	DescribeDBEngineVersions(context.Context, *DescribeDBEngineVersionsMessage) (*DBEngineVersionMessage, error)
+	DescribeDBInstances(context.Context, *DescribeDBInstancesMessage) (*DBInstanceMessage, error)
+	DescribeDBSubnetGroups(context.Context, *DescribeDBSubnetGroupsMessage) (*DBSubnetGroupMessage, error)
+	ModifyDBInstance(context.Context, *ModifyDBInstanceMessage) (*ModifyDBInstanceResult, error)
+	RebootDBInstance(context.Context, *RebootDBInstanceMessage) (*RebootDBInstanceResult, error)
+	StartDBInstance(context.Context, *StartDBInstanceMessage) (*StartDBInstanceResult, error)
+	StopDBInstance(context.Context, *StopDBInstanceMessage) (*StopDBInstanceResult, error)
+}
+
+// Handlers maps each operation s implements (a method of Server) to its
+// handler. Operations s lacks are left out, and the gateway answers them
+// NotImplemented, so a service can grow one operation at a time.
+func Handlers(s any) map[string]api.Handler {
+	h := map[string]api.Handler{}
+	if x, ok := s.(interface {
+		CreateDBInstance(context.Context, *CreateDBInstanceMessage) (*CreateDBInstanceResult, error)
+	}); ok {
+		h["CreateDBInstance"] = api.Typed(x.CreateDBInstance)
+	}
+	if x, ok := s.(interface {
+		CreateDBSubnetGroup(context.Context, *CreateDBSubnetGroupMessage) (*CreateDBSubnetGroupResult, error)
+	}); ok {
+		h["CreateDBSubnetGroup"] = api.Typed(x.CreateDBSubnetGroup)
+	}
+	if x, ok := s.(interface {
+		DeleteDBInstance(context.Context, *DeleteDBInstanceMessage) (*DeleteDBInstanceResult, error)
+	}); ok {
+		h["DeleteDBInstance"] = api.Typed(x.DeleteDBInstance)
+	}
+	if x, ok := s.(interface {
+		DeleteDBSubnetGroup(context.Context, *DeleteDBSubnetGroupMessage) (*Empty, error)
+	}); ok {
+		h["DeleteDBSubnetGroup"] = api.Typed(x.DeleteDBSubnetGroup)
+	}
+	if x, ok := s.(interface {
+		DescribeDBEngineVersions(context.Context, *DescribeDBEngineVersionsMessage) (*DBEngineVersionMessage, error)
+	}); ok {
+		h["DescribeDBEngineVersions"] = api.Typed(x.DescribeDBEngineVersions)
+	}
+	if x, ok := s.(interface {
+		DescribeDBInstances(context.Context, *DescribeDBInstancesMessage) (*DBInstanceMessage, error)
+	}); ok {
+		h["DescribeDBInstances"] = api.Typed(x.DescribeDBInstances)
+	}
+	if x, ok := s.(interface {
+		DescribeDBSubnetGroups(context.Context, *DescribeDBSubnetGroupsMessage) (*DBSubnetGroupMessage, error)
+	}); ok {
+		h["DescribeDBSubnetGroups"] = api.Typed(x.DescribeDBSubnetGroups)
+	}
+	if x, ok := s.(interface {
+		ModifyDBInstance(context.Context, *ModifyDBInstanceMessage) (*ModifyDBInstanceResult, error)
+	}); ok {
+		h["ModifyDBInstance"] = api.Typed(x.ModifyDBInstance)
+	}
+	if x, ok := s.(interface {
+		RebootDBInstance(context.Context, *RebootDBInstanceMessage) (*RebootDBInstanceResult, error)
+	}); ok {
+		h["RebootDBInstance"] = api.Typed(x.RebootDBInstance)
+	}
+	if x, ok := s.(interface {
+		StartDBInstance(context.Context, *StartDBInstanceMessage) (*StartDBInstanceResult, error)
+	}); ok {
+		h["StartDBInstance"] = api.Typed(x.StartDBInstance)
+	}
+	if x, ok := s.(interface {
+		StopDBInstance(context.Context, *StopDBInstanceMessage) (*StopDBInstanceResult, error)
+	}); ok {
+		h["StopDBInstance"] = api.Typed(x.StopDBInstance)
+	}
+	return h
+}
+
+// Empty is the input or output of an operation that has none.
+type Empty struct{}
+
+// AvailabilityZone is the AvailabilityZone shape.
+type AvailabilityZone struct {
+	Name *string `aws:"Name"`
+}
+
+// CertificateDetails is the CertificateDetails shape.
+type CertificateDetails struct {
+	CAIdentifier *string    `aws:"CAIdentifier"`
+	ValidTill    *time.Time `aws:"ValidTill"`
+}
+
+// CharacterSet is the CharacterSet shape.
+type CharacterSet struct {
+	CharacterSetName        *string `aws:"CharacterSetName"`
+	CharacterSetDescription *string `aws:"CharacterSetDescription"`
+}
+
+// CloudwatchLogsExportConfiguration is the CloudwatchLogsExportConfiguration shape.
+type CloudwatchLogsExportConfiguration struct {
+	EnableLogTypes  []string `aws:"EnableLogTypes"`
+	DisableLogTypes []string `aws:"DisableLogTypes"`
+}
+
+// CreateDBInstanceMessage is the CreateDBInstanceMessage shape.
+type CreateDBInstanceMessage struct {
+	DBName                             *string            `aws:"DBName"`
+	DBInstanceIdentifier               *string            `aws:"DBInstanceIdentifier"`
+	AllocatedStorage                   *int32             `aws:"AllocatedStorage"`
+	DBInstanceClass                    *string            `aws:"DBInstanceClass"`
+	Engine                             *string            `aws:"Engine"`
+	MasterUsername                     *string            `aws:"MasterUsername"`
+	MasterUserPassword                 *string            `aws:"MasterUserPassword"`
+	DBSecurityGroups                   []string           `aws:"DBSecurityGroups"`
+	VpcSecurityGroupIds                []string           `aws:"VpcSecurityGroupIds"`
+	AvailabilityZone                   *string            `aws:"AvailabilityZone"`
+	DBSubnetGroupName                  *string            `aws:"DBSubnetGroupName"`
+	PreferredMaintenanceWindow         *string            `aws:"PreferredMaintenanceWindow"`
+	DBParameterGroupName               *string            `aws:"DBParameterGroupName"`
+	BackupRetentionPeriod              *int32             `aws:"BackupRetentionPeriod"`
+	PreferredBackupWindow              *string            `aws:"PreferredBackupWindow"`
+	Port                               *int32             `aws:"Port"`
+	MultiAZ                            *bool              `aws:"MultiAZ"`
+	EngineVersion                      *string            `aws:"EngineVersion"`
+	AutoMinorVersionUpgrade            *bool              `aws:"AutoMinorVersionUpgrade"`
+	LicenseModel                       *string            `aws:"LicenseModel"`
+	Iops                               *int32             `aws:"Iops"`
+	OptionGroupName                    *string            `aws:"OptionGroupName"`
+	CharacterSetName                   *string            `aws:"CharacterSetName"`
+	NcharCharacterSetName              *string            `aws:"NcharCharacterSetName"`
+	PubliclyAccessible                 *bool              `aws:"PubliclyAccessible"`
+	Tags                               []Tag              `aws:"Tags"`
+	DBClusterIdentifier                *string            `aws:"DBClusterIdentifier"`
+	StorageType                        *string            `aws:"StorageType"`
+	TdeCredentialArn                   *string            `aws:"TdeCredentialArn"`
+	TdeCredentialPassword              *string            `aws:"TdeCredentialPassword"`
+	StorageEncrypted                   *bool              `aws:"StorageEncrypted"`
+	KmsKeyId                           *string            `aws:"KmsKeyId"`
+	Domain                             *string            `aws:"Domain"`
+	DomainFqdn                         *string            `aws:"DomainFqdn"`
+	DomainOu                           *string            `aws:"DomainOu"`
+	DomainAuthSecretArn                *string            `aws:"DomainAuthSecretArn"`
+	DomainDnsIps                       []string           `aws:"DomainDnsIps"`
+	CopyTagsToSnapshot                 *bool              `aws:"CopyTagsToSnapshot"`
+	MonitoringInterval                 *int32             `aws:"MonitoringInterval"`
+	MonitoringRoleArn                  *string            `aws:"MonitoringRoleArn"`
+	DomainIAMRoleName                  *string            `aws:"DomainIAMRoleName"`
+	PromotionTier                      *int32             `aws:"PromotionTier"`
+	Timezone                           *string            `aws:"Timezone"`
+	EnableIAMDatabaseAuthentication    *bool              `aws:"EnableIAMDatabaseAuthentication"`
+	EnablePerformanceInsights          *bool              `aws:"EnablePerformanceInsights"`
+	PerformanceInsightsKMSKeyId        *string            `aws:"PerformanceInsightsKMSKeyId"`
+	PerformanceInsightsRetentionPeriod *int32             `aws:"PerformanceInsightsRetentionPeriod"`
+	EnableCloudwatchLogsExports        []string           `aws:"EnableCloudwatchLogsExports"`
+	ProcessorFeatures                  []ProcessorFeature `aws:"ProcessorFeatures"`
+	DeletionProtection                 *bool              `aws:"DeletionProtection"`
+	MaxAllocatedStorage                *int32             `aws:"MaxAllocatedStorage"`
+	EnableCustomerOwnedIp              *bool              `aws:"EnableCustomerOwnedIp"`
+	CustomIamInstanceProfile           *string            `aws:"CustomIamInstanceProfile"`
+	BackupTarget                       *string            `aws:"BackupTarget"`
+	NetworkType                        *string            `aws:"NetworkType"`
+	StorageThroughput                  *int32             `aws:"StorageThroughput"`
+	ManageMasterUserPassword           *bool              `aws:"ManageMasterUserPassword"`
+	MasterUserSecretKmsKeyId           *string            `aws:"MasterUserSecretKmsKeyId"`
+	CACertificateIdentifier            *string            `aws:"CACertificateIdentifier"`
+	DBSystemId                         *string            `aws:"DBSystemId"`
+	DedicatedLogVolume                 *bool              `aws:"DedicatedLogVolume"`
+	MultiTenant                        *bool              `aws:"MultiTenant"`
+	EngineLifecycleSupport             *string            `aws:"EngineLifecycleSupport"`
+}
+
+// CreateDBInstanceResult is the CreateDBInstanceResult shape.
+type CreateDBInstanceResult struct {
+	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// CreateDBSubnetGroupMessage is the CreateDBSubnetGroupMessage shape.
+type CreateDBSubnetGroupMessage struct {
+	DBSubnetGroupName        *string  `aws:"DBSubnetGroupName"`
+	DBSubnetGroupDescription *string  `aws:"DBSubnetGroupDescription"`
+	SubnetIds                []string `aws:"SubnetIds"`
+	Tags                     []Tag    `aws:"Tags"`
+}
+
+// CreateDBSubnetGroupResult is the CreateDBSubnetGroupResult shape.
+type CreateDBSubnetGroupResult struct {
+	DBSubnetGroup *DBSubnetGroup `aws:"DBSubnetGroup"`
+}
+
+// CustomDBEngineVersionAMI is the CustomDBEngineVersionAMI shape.
+type CustomDBEngineVersionAMI struct {
+	ImageId *string `aws:"ImageId"`
+	Status  *string `aws:"Status"`
+}
+
+// DBEngineVersion is the DBEngineVersion shape.
+type DBEngineVersion struct {
+	Engine                                    *string                   `aws:"Engine"`
+	EngineVersion                             *string                   `aws:"EngineVersion"`
+	DBParameterGroupFamily                    *string                   `aws:"DBParameterGroupFamily"`
+	DBEngineDescription                       *string                   `aws:"DBEngineDescription"`
+	DBEngineVersionDescription                *string                   `aws:"DBEngineVersionDescription"`
+	DefaultCharacterSet                       *CharacterSet             `aws:"DefaultCharacterSet"`
+	Image                                     *CustomDBEngineVersionAMI `aws:"Image"`
+	DBEngineMediaType                         *string                   `aws:"DBEngineMediaType"`
+	SupportedCharacterSets                    []CharacterSet            `aws:"SupportedCharacterSets"`
+	SupportedNcharCharacterSets               []CharacterSet            `aws:"SupportedNcharCharacterSets"`
+	ValidUpgradeTarget                        []UpgradeTarget           `aws:"ValidUpgradeTarget"`
+	SupportedTimezones                        []Timezone                `aws:"SupportedTimezones"`
+	ExportableLogTypes                        []string                  `aws:"ExportableLogTypes"`
+	SupportsLogExportsToCloudwatchLogs        *bool                     `aws:"SupportsLogExportsToCloudwatchLogs"`
+	SupportsReadReplica                       *bool                     `aws:"SupportsReadReplica"`
+	SupportedEngineModes                      []string                  `aws:"SupportedEngineModes"`
+	SupportedFeatureNames                     []string                  `aws:"SupportedFeatureNames"`
+	Status                                    *string                   `aws:"Status"`
+	SupportsParallelQuery                     *bool                     `aws:"SupportsParallelQuery"`
+	SupportsGlobalDatabases                   *bool                     `aws:"SupportsGlobalDatabases"`
+	MajorEngineVersion                        *string                   `aws:"MajorEngineVersion"`
+	DatabaseInstallationFilesS3BucketName     *string                   `aws:"DatabaseInstallationFilesS3BucketName"`
+	DatabaseInstallationFilesS3Prefix         *string                   `aws:"DatabaseInstallationFilesS3Prefix"`
+	DBEngineVersionArn                        *string                   `aws:"DBEngineVersionArn"`
+	KMSKeyId                                  *string                   `aws:"KMSKeyId"`
+	CreateTime                                *time.Time                `aws:"CreateTime"`
+	TagList                                   []Tag                     `aws:"TagList"`
+	SupportsBabelfish                         *bool                     `aws:"SupportsBabelfish"`
+	CustomDBEngineVersionManifest             *string                   `aws:"CustomDBEngineVersionManifest"`
+	SupportsLimitlessDatabase                 *bool                     `aws:"SupportsLimitlessDatabase"`
+	SupportsCertificateRotationWithoutRestart *bool                     `aws:"SupportsCertificateRotationWithoutRestart"`
+	SupportedCACertificateIdentifiers         []string                  `aws:"SupportedCACertificateIdentifiers"`
+	SupportsLocalWriteForwarding              *bool                     `aws:"SupportsLocalWriteForwarding"`
+	SupportsIntegrations                      *bool                     `aws:"SupportsIntegrations"`
+}
+
+// DBEngineVersionMessage is the DBEngineVersionMessage shape.
+type DBEngineVersionMessage struct {
+	Marker           *string           `aws:"Marker"`
+	DBEngineVersions []DBEngineVersion `aws:"DBEngineVersions"`
+}
+
+// DBInstance is the DBInstance shape.
+type DBInstance struct {
+	DBInstanceIdentifier                          *string                                 `aws:"DBInstanceIdentifier"`
+	DBInstanceClass                               *string                                 `aws:"DBInstanceClass"`
+	Engine                                        *string                                 `aws:"Engine"`
+	DBInstanceStatus                              *string                                 `aws:"DBInstanceStatus"`
+	AutomaticRestartTime                          *time.Time                              `aws:"AutomaticRestartTime"`
+	MasterUsername                                *string                                 `aws:"MasterUsername"`
+	DBName                                        *string                                 `aws:"DBName"`
+	Endpoint                                      *Endpoint                               `aws:"Endpoint"`
+	AllocatedStorage                              *int32                                  `aws:"AllocatedStorage"`
+	InstanceCreateTime                            *time.Time                              `aws:"InstanceCreateTime"`
+	PreferredBackupWindow                         *string                                 `aws:"PreferredBackupWindow"`
+	BackupRetentionPeriod                         *int32                                  `aws:"BackupRetentionPeriod"`
+	DBSecurityGroups                              []DBSecurityGroupMembership             `aws:"DBSecurityGroups"`
+	VpcSecurityGroups                             []VpcSecurityGroupMembership            `aws:"VpcSecurityGroups"`
+	DBParameterGroups                             []DBParameterGroupStatus                `aws:"DBParameterGroups"`
+	AvailabilityZone                              *string                                 `aws:"AvailabilityZone"`
+	DBSubnetGroup                                 *DBSubnetGroup                          `aws:"DBSubnetGroup"`
+	PreferredMaintenanceWindow                    *string                                 `aws:"PreferredMaintenanceWindow"`
+	PendingModifiedValues                         *PendingModifiedValues                  `aws:"PendingModifiedValues"`
+	LatestRestorableTime                          *time.Time                              `aws:"LatestRestorableTime"`
+	MultiAZ                                       *bool                                   `aws:"MultiAZ"`
+	EngineVersion                                 *string                                 `aws:"EngineVersion"`
+	AutoMinorVersionUpgrade                       *bool                                   `aws:"AutoMinorVersionUpgrade"`
+	ReadReplicaSourceDBInstanceIdentifier         *string                                 `aws:"ReadReplicaSourceDBInstanceIdentifier"`
+	ReadReplicaDBInstanceIdentifiers              []string                                `aws:"ReadReplicaDBInstanceIdentifiers"`
+	ReadReplicaDBClusterIdentifiers               []string                                `aws:"ReadReplicaDBClusterIdentifiers"`
+	ReplicaMode                                   *string                                 `aws:"ReplicaMode"`
+	LicenseModel                                  *string                                 `aws:"LicenseModel"`
+	Iops                                          *int32                                  `aws:"Iops"`
+	OptionGroupMemberships                        []OptionGroupMembership                 `aws:"OptionGroupMemberships"`
+	CharacterSetName                              *string                                 `aws:"CharacterSetName"`
+	NcharCharacterSetName                         *string                                 `aws:"NcharCharacterSetName"`
+	SecondaryAvailabilityZone                     *string                                 `aws:"SecondaryAvailabilityZone"`
+	PubliclyAccessible                            *bool                                   `aws:"PubliclyAccessible"`
+	StatusInfos                                   []DBInstanceStatusInfo                  `aws:"StatusInfos"`
+	StorageType                                   *string                                 `aws:"StorageType"`
+	TdeCredentialArn                              *string                                 `aws:"TdeCredentialArn"`
+	DbInstancePort                                *int32                                  `aws:"DbInstancePort"`
+	DBClusterIdentifier                           *string                                 `aws:"DBClusterIdentifier"`
+	StorageEncrypted                              *bool                                   `aws:"StorageEncrypted"`
+	KmsKeyId                                      *string                                 `aws:"KmsKeyId"`
+	DbiResourceId                                 *string                                 `aws:"DbiResourceId"`
+	CACertificateIdentifier                       *string                                 `aws:"CACertificateIdentifier"`
+	DomainMemberships                             []DomainMembership                      `aws:"DomainMemberships"`
+	CopyTagsToSnapshot                            *bool                                   `aws:"CopyTagsToSnapshot"`
+	MonitoringInterval                            *int32                                  `aws:"MonitoringInterval"`
+	EnhancedMonitoringResourceArn                 *string                                 `aws:"EnhancedMonitoringResourceArn"`
+	MonitoringRoleArn                             *string                                 `aws:"MonitoringRoleArn"`
+	PromotionTier                                 *int32                                  `aws:"PromotionTier"`
+	DBInstanceArn                                 *string                                 `aws:"DBInstanceArn"`
+	Timezone                                      *string                                 `aws:"Timezone"`
+	IAMDatabaseAuthenticationEnabled              *bool                                   `aws:"IAMDatabaseAuthenticationEnabled"`
+	PerformanceInsightsEnabled                    *bool                                   `aws:"PerformanceInsightsEnabled"`
+	PerformanceInsightsKMSKeyId                   *string                                 `aws:"PerformanceInsightsKMSKeyId"`
+	PerformanceInsightsRetentionPeriod            *int32                                  `aws:"PerformanceInsightsRetentionPeriod"`
+	EnabledCloudwatchLogsExports                  []string                                `aws:"EnabledCloudwatchLogsExports"`
+	ProcessorFeatures                             []ProcessorFeature                      `aws:"ProcessorFeatures"`
+	DeletionProtection                            *bool                                   `aws:"DeletionProtection"`
+	AssociatedRoles                               []DBInstanceRole                        `aws:"AssociatedRoles"`
+	ListenerEndpoint                              *Endpoint                               `aws:"ListenerEndpoint"`
+	MaxAllocatedStorage                           *int32                                  `aws:"MaxAllocatedStorage"`
+	TagList                                       []Tag                                   `aws:"TagList"`
+	DBInstanceAutomatedBackupsReplications        []DBInstanceAutomatedBackupsReplication `aws:"DBInstanceAutomatedBackupsReplications"`
+	CustomerOwnedIpEnabled                        *bool                                   `aws:"CustomerOwnedIpEnabled"`
+	AwsBackupRecoveryPointArn                     *string                                 `aws:"AwsBackupRecoveryPointArn"`
+	ActivityStreamStatus                          *string                                 `aws:"ActivityStreamStatus"`
+	ActivityStreamKmsKeyId                        *string                                 `aws:"ActivityStreamKmsKeyId"`
+	ActivityStreamKinesisStreamName               *string                                 `aws:"ActivityStreamKinesisStreamName"`
+	ActivityStreamMode                            *string                                 `aws:"ActivityStreamMode"`
+	ActivityStreamEngineNativeAuditFieldsIncluded *bool                                   `aws:"ActivityStreamEngineNativeAuditFieldsIncluded"`
+	AutomationMode                                *string                                 `aws:"AutomationMode"`
+	ResumeFullAutomationModeTime                  *time.Time                              `aws:"ResumeFullAutomationModeTime"`
+	CustomIamInstanceProfile                      *string                                 `aws:"CustomIamInstanceProfile"`
+	BackupTarget                                  *string                                 `aws:"BackupTarget"`
+	NetworkType                                   *string                                 `aws:"NetworkType"`
+	ActivityStreamPolicyStatus                    *string                                 `aws:"ActivityStreamPolicyStatus"`
+	StorageThroughput                             *int32                                  `aws:"StorageThroughput"`
+	DBSystemId                                    *string                                 `aws:"DBSystemId"`
+	MasterUserSecret                              *MasterUserSecret                       `aws:"MasterUserSecret"`
+	CertificateDetails                            *CertificateDetails                     `aws:"CertificateDetails"`
+	ReadReplicaSourceDBClusterIdentifier          *string                                 `aws:"ReadReplicaSourceDBClusterIdentifier"`
+	PercentProgress                               *string                                 `aws:"PercentProgress"`
+	DedicatedLogVolume                            *bool                                   `aws:"DedicatedLogVolume"`
+	IsStorageConfigUpgradeAvailable               *bool                                   `aws:"IsStorageConfigUpgradeAvailable"`
+	MultiTenant                                   *bool                                   `aws:"MultiTenant"`
+	EngineLifecycleSupport                        *string                                 `aws:"EngineLifecycleSupport"`
+}
+
+// DBInstanceAutomatedBackupsReplication is the DBInstanceAutomatedBackupsReplication shape.
+type DBInstanceAutomatedBackupsReplication struct {
+	DBInstanceAutomatedBackupsArn *string `aws:"DBInstanceAutomatedBackupsArn"`
+}
+
+// DBInstanceMessage is the DBInstanceMessage shape.
+type DBInstanceMessage struct {
+	Marker      *string      `aws:"Marker"`
+	DBInstances []DBInstance `aws:"DBInstances"`
+}
+
+// DBInstanceRole is the DBInstanceRole shape.
+type DBInstanceRole struct {
+	RoleArn     *string `aws:"RoleArn"`
+	FeatureName *string `aws:"FeatureName"`
+	Status      *string `aws:"Status"`
+}
+
+// DBInstanceStatusInfo is the DBInstanceStatusInfo shape.
+type DBInstanceStatusInfo struct {
+	StatusType *string `aws:"StatusType"`
+	Normal     *bool   `aws:"Normal"`
+	Status     *string `aws:"Status"`
+	Message    *string `aws:"Message"`
+}
+
+// DBParameterGroupStatus is the DBParameterGroupStatus shape.
+type DBParameterGroupStatus struct {
+	DBParameterGroupName *string `aws:"DBParameterGroupName"`
+	ParameterApplyStatus *string `aws:"ParameterApplyStatus"`
+}
+
+// DBSecurityGroupMembership is the DBSecurityGroupMembership shape.
+type DBSecurityGroupMembership struct {
+	DBSecurityGroupName *string `aws:"DBSecurityGroupName"`
+	Status              *string `aws:"Status"`
+}
+
+// DBSubnetGroup is the DBSubnetGroup shape.
+type DBSubnetGroup struct {
+	DBSubnetGroupName        *string  `aws:"DBSubnetGroupName"`
+	DBSubnetGroupDescription *string  `aws:"DBSubnetGroupDescription"`
+	VpcId                    *string  `aws:"VpcId"`
+	SubnetGroupStatus        *string  `aws:"SubnetGroupStatus"`
+	Subnets                  []Subnet `aws:"Subnets"`
+	DBSubnetGroupArn         *string  `aws:"DBSubnetGroupArn"`
+	SupportedNetworkTypes    []string `aws:"SupportedNetworkTypes"`
+}
+
+// DBSubnetGroupMessage is the DBSubnetGroupMessage shape.
+type DBSubnetGroupMessage struct {
+	Marker         *string         `aws:"Marker"`
+	DBSubnetGroups []DBSubnetGroup `aws:"DBSubnetGroups"`
+}
+
+// DeleteDBInstanceMessage is the DeleteDBInstanceMessage shape.
+type DeleteDBInstanceMessage struct {
+	DBInstanceIdentifier      *string `aws:"DBInstanceIdentifier"`
+	SkipFinalSnapshot         *bool   `aws:"SkipFinalSnapshot"`
+	FinalDBSnapshotIdentifier *string `aws:"FinalDBSnapshotIdentifier"`
+	DeleteAutomatedBackups    *bool   `aws:"DeleteAutomatedBackups"`
+}
+
+// DeleteDBInstanceResult is the DeleteDBInstanceResult shape.
+type DeleteDBInstanceResult struct {
+	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// DeleteDBSubnetGroupMessage is the DeleteDBSubnetGroupMessage shape.
+type DeleteDBSubnetGroupMessage struct {
+	DBSubnetGroupName *string `aws:"DBSubnetGroupName"`
+}
+
+// DescribeDBEngineVersionsMessage is the DescribeDBEngineVersionsMessage shape.
+type DescribeDBEngineVersionsMessage struct {
+	Engine                     *string  `aws:"Engine"`
+	EngineVersion              *string  `aws:"EngineVersion"`
+	DBParameterGroupFamily     *string  `aws:"DBParameterGroupFamily"`
+	Filters                    []Filter `aws:"Filters"`
+	MaxRecords                 *int32   `aws:"MaxRecords"`
+	Marker                     *string  `aws:"Marker"`
+	DefaultOnly                *bool    `aws:"DefaultOnly"`
+	ListSupportedCharacterSets *bool    `aws:"ListSupportedCharacterSets"`
+	ListSupportedTimezones     *bool    `aws:"ListSupportedTimezones"`
+	IncludeAll                 *bool    `aws:"IncludeAll"`
+}
+
+// DescribeDBInstancesMessage is the DescribeDBInstancesMessage shape.
+type DescribeDBInstancesMessage struct {
+	DBInstanceIdentifier *string  `aws:"DBInstanceIdentifier"`
+	Filters              []Filter `aws:"Filters"`
+	MaxRecords           *int32   `aws:"MaxRecords"`
+	Marker               *string  `aws:"Marker"`
+}
+
+// DescribeDBSubnetGroupsMessage is the DescribeDBSubnetGroupsMessage shape.
+type DescribeDBSubnetGroupsMessage struct {
+	DBSubnetGroupName *string  `aws:"DBSubnetGroupName"`
+	Filters           []Filter `aws:"Filters"`
+	MaxRecords        *int32   `aws:"MaxRecords"`
+	Marker            *string  `aws:"Marker"`
+}
+
+// DomainMembership is the DomainMembership shape.
+type DomainMembership struct {
+	Domain        *string  `aws:"Domain"`
+	Status        *string  `aws:"Status"`
+	FQDN          *string  `aws:"FQDN"`
+	IAMRoleName   *string  `aws:"IAMRoleName"`
+	OU            *string  `aws:"OU"`
+	AuthSecretArn *string  `aws:"AuthSecretArn"`
+	DnsIps        []string `aws:"DnsIps"`
+}
+
+// Endpoint is the Endpoint shape.
+type Endpoint struct {
+	Address      *string `aws:"Address"`
+	Port         *int32  `aws:"Port"`
+	HostedZoneId *string `aws:"HostedZoneId"`
+}
+
+// Filter is the Filter shape.
+type Filter struct {
+	Name   *string  `aws:"Name"`
+	Values []string `aws:"Values"`
+}
+
+// MasterUserSecret is the MasterUserSecret shape.
+type MasterUserSecret struct {
+	SecretArn    *string `aws:"SecretArn"`
+	SecretStatus *string `aws:"SecretStatus"`
+	KmsKeyId     *string `aws:"KmsKeyId"`
+}
+
+// ModifyDBInstanceMessage is the ModifyDBInstanceMessage shape.
+type ModifyDBInstanceMessage struct {
+	DBInstanceIdentifier               *string                            `aws:"DBInstanceIdentifier"`
+	AllocatedStorage                   *int32                             `aws:"AllocatedStorage"`
+	DBInstanceClass                    *string                            `aws:"DBInstanceClass"`
+	DBSubnetGroupName                  *string                            `aws:"DBSubnetGroupName"`
+	DBSecurityGroups                   []string                           `aws:"DBSecurityGroups"`
+	VpcSecurityGroupIds                []string                           `aws:"VpcSecurityGroupIds"`
+	ApplyImmediately                   *bool                              `aws:"ApplyImmediately"`
+	MasterUserPassword                 *string                            `aws:"MasterUserPassword"`
+	DBParameterGroupName               *string                            `aws:"DBParameterGroupName"`
+	BackupRetentionPeriod              *int32                             `aws:"BackupRetentionPeriod"`
+	PreferredBackupWindow              *string                            `aws:"PreferredBackupWindow"`
+	PreferredMaintenanceWindow         *string                            `aws:"PreferredMaintenanceWindow"`
+	MultiAZ                            *bool                              `aws:"MultiAZ"`
+	EngineVersion                      *string                            `aws:"EngineVersion"`
+	AllowMajorVersionUpgrade           *bool                              `aws:"AllowMajorVersionUpgrade"`
+	AutoMinorVersionUpgrade            *bool                              `aws:"AutoMinorVersionUpgrade"`
+	LicenseModel                       *string                            `aws:"LicenseModel"`
+	Iops                               *int32                             `aws:"Iops"`
+	OptionGroupName                    *string                            `aws:"OptionGroupName"`
+	NewDBInstanceIdentifier            *string                            `aws:"NewDBInstanceIdentifier"`
+	StorageType                        *string                            `aws:"StorageType"`
+	TdeCredentialArn                   *string                            `aws:"TdeCredentialArn"`
+	TdeCredentialPassword              *string                            `aws:"TdeCredentialPassword"`
+	CACertificateIdentifier            *string                            `aws:"CACertificateIdentifier"`
+	Domain                             *string                            `aws:"Domain"`
+	DomainFqdn                         *string                            `aws:"DomainFqdn"`
+	DomainOu                           *string                            `aws:"DomainOu"`
+	DomainAuthSecretArn                *string                            `aws:"DomainAuthSecretArn"`
+	DomainDnsIps                       []string                           `aws:"DomainDnsIps"`
+	CopyTagsToSnapshot                 *bool                              `aws:"CopyTagsToSnapshot"`
+	MonitoringInterval                 *int32                             `aws:"MonitoringInterval"`
+	DBPortNumber                       *int32                             `aws:"DBPortNumber"`
+	PubliclyAccessible                 *bool                              `aws:"PubliclyAccessible"`
+	MonitoringRoleArn                  *string                            `aws:"MonitoringRoleArn"`
+	DomainIAMRoleName                  *string                            `aws:"DomainIAMRoleName"`
+	DisableDomain                      *bool                              `aws:"DisableDomain"`
+	PromotionTier                      *int32                             `aws:"PromotionTier"`
+	EnableIAMDatabaseAuthentication    *bool                              `aws:"EnableIAMDatabaseAuthentication"`
+	EnablePerformanceInsights          *bool                              `aws:"EnablePerformanceInsights"`
+	PerformanceInsightsKMSKeyId        *string                            `aws:"PerformanceInsightsKMSKeyId"`
+	PerformanceInsightsRetentionPeriod *int32                             `aws:"PerformanceInsightsRetentionPeriod"`
+	CloudwatchLogsExportConfiguration  *CloudwatchLogsExportConfiguration `aws:"CloudwatchLogsExportConfiguration"`
+	ProcessorFeatures                  []ProcessorFeature                 `aws:"ProcessorFeatures"`
+	UseDefaultProcessorFeatures        *bool                              `aws:"UseDefaultProcessorFeatures"`
+	DeletionProtection                 *bool                              `aws:"DeletionProtection"`
+	MaxAllocatedStorage                *int32                             `aws:"MaxAllocatedStorage"`
+	CertificateRotationRestart         *bool                              `aws:"CertificateRotationRestart"`
+	ReplicaMode                        *string                            `aws:"ReplicaMode"`
+	EnableCustomerOwnedIp              *bool                              `aws:"EnableCustomerOwnedIp"`
+	AwsBackupRecoveryPointArn          *string                            `aws:"AwsBackupRecoveryPointArn"`
+	AutomationMode                     *string                            `aws:"AutomationMode"`
+	ResumeFullAutomationModeMinutes    *int32                             `aws:"ResumeFullAutomationModeMinutes"`
+	NetworkType                        *string                            `aws:"NetworkType"`
+	StorageThroughput                  *int32                             `aws:"StorageThroughput"`
+	ManageMasterUserPassword           *bool                              `aws:"ManageMasterUserPassword"`
+	RotateMasterUserPassword           *bool                              `aws:"RotateMasterUserPassword"`
+	MasterUserSecretKmsKeyId           *string                            `aws:"MasterUserSecretKmsKeyId"`
+	Engine                             *string                            `aws:"Engine"`
+	DedicatedLogVolume                 *bool                              `aws:"DedicatedLogVolume"`
+	MultiTenant                        *bool                              `aws:"MultiTenant"`
+}
+
+// ModifyDBInstanceResult is the ModifyDBInstanceResult shape.
+type ModifyDBInstanceResult struct {
+	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// OptionGroupMembership is the OptionGroupMembership shape.
+type OptionGroupMembership struct {
+	OptionGroupName *string `aws:"OptionGroupName"`
+	Status          *string `aws:"Status"`
+}
+
+// Outpost is the Outpost shape.
+type Outpost struct {
+	Arn *string `aws:"Arn"`
+}
+
+// PendingCloudwatchLogsExports is the PendingCloudwatchLogsExports shape.
+type PendingCloudwatchLogsExports struct {
+	LogTypesToEnable  []string `aws:"LogTypesToEnable"`
+	LogTypesToDisable []string `aws:"LogTypesToDisable"`
+}
+
+// PendingModifiedValues is the PendingModifiedValues shape.
+type PendingModifiedValues struct {
+	DBInstanceClass                  *string                       `aws:"DBInstanceClass"`
+	AllocatedStorage                 *int32                        `aws:"AllocatedStorage"`
+	MasterUserPassword               *string                       `aws:"MasterUserPassword"`
+	Port                             *int32                        `aws:"Port"`
+	BackupRetentionPeriod            *int32                        `aws:"BackupRetentionPeriod"`
+	MultiAZ                          *bool                         `aws:"MultiAZ"`
+	EngineVersion                    *string                       `aws:"EngineVersion"`
+	LicenseModel                     *string                       `aws:"LicenseModel"`
+	Iops                             *int32                        `aws:"Iops"`
+	DBInstanceIdentifier             *string                       `aws:"DBInstanceIdentifier"`
+	StorageType                      *string                       `aws:"StorageType"`
+	CACertificateIdentifier          *string                       `aws:"CACertificateIdentifier"`
+	DBSubnetGroupName                *string                       `aws:"DBSubnetGroupName"`
+	PendingCloudwatchLogsExports     *PendingCloudwatchLogsExports `aws:"PendingCloudwatchLogsExports"`
+	ProcessorFeatures                []ProcessorFeature            `aws:"ProcessorFeatures"`
+	IAMDatabaseAuthenticationEnabled *bool                         `aws:"IAMDatabaseAuthenticationEnabled"`
+	AutomationMode                   *string                       `aws:"AutomationMode"`
+	ResumeFullAutomationModeTime     *time.Time                    `aws:"ResumeFullAutomationModeTime"`
+	StorageThroughput                *int32                        `aws:"StorageThroughput"`
+	Engine                           *string                       `aws:"Engine"`
+	DedicatedLogVolume               *bool                         `aws:"DedicatedLogVolume"`
+	MultiTenant                      *bool                         `aws:"MultiTenant"`
+}
+
+// ProcessorFeature is the ProcessorFeature shape.
+type ProcessorFeature struct {
+	Name  *string `aws:"Name"`
+	Value *string `aws:"Value"`
+}
+
+// RebootDBInstanceMessage is the RebootDBInstanceMessage shape.
+type RebootDBInstanceMessage struct {
+	DBInstanceIdentifier *string `aws:"DBInstanceIdentifier"`
+	ForceFailover        *bool   `aws:"ForceFailover"`
+}
+
+// RebootDBInstanceResult is the RebootDBInstanceResult shape.
+type RebootDBInstanceResult struct {
+	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// StartDBInstanceMessage is the StartDBInstanceMessage shape.
+type StartDBInstanceMessage struct {
+	DBInstanceIdentifier *string `aws:"DBInstanceIdentifier"`
+}
+
+// StartDBInstanceResult is the StartDBInstanceResult shape.
+type StartDBInstanceResult struct {
+	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// StopDBInstanceMessage is the StopDBInstanceMessage shape.
+type StopDBInstanceMessage struct {
+	DBInstanceIdentifier *string `aws:"DBInstanceIdentifier"`
+	DBSnapshotIdentifier *string `aws:"DBSnapshotIdentifier"`
+}
+
+// StopDBInstanceResult is the StopDBInstanceResult shape.
+type StopDBInstanceResult struct {
+	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// Subnet is the Subnet shape.
+type Subnet struct {
+	SubnetIdentifier       *string           `aws:"SubnetIdentifier"`
+	SubnetAvailabilityZone *AvailabilityZone `aws:"SubnetAvailabilityZone"`
+	SubnetOutpost          *Outpost          `aws:"SubnetOutpost"`
+	SubnetStatus           *string           `aws:"SubnetStatus"`
+}
+
+// Tag is the Tag shape.
+type Tag struct {
+	Key   *string `aws:"Key"`
+	Value *string `aws:"Value"`
+}
+
+// Timezone is the Timezone shape.
+type Timezone struct {
+	TimezoneName *string `aws:"TimezoneName"`
+}
+
+// UpgradeTarget is the UpgradeTarget shape.
+type UpgradeTarget struct {
+	Engine                       *string  `aws:"Engine"`
+	EngineVersion                *string  `aws:"EngineVersion"`
+	Description                  *string  `aws:"Description"`
+	AutoUpgrade                  *bool    `aws:"AutoUpgrade"`
+	IsMajorVersionUpgrade        *bool    `aws:"IsMajorVersionUpgrade"`
+	SupportedEngineModes         []string `aws:"SupportedEngineModes"`
+	SupportsParallelQuery        *bool    `aws:"SupportsParallelQuery"`
+	SupportsGlobalDatabases      *bool    `aws:"SupportsGlobalDatabases"`
+	SupportsBabelfish            *bool    `aws:"SupportsBabelfish"`
+	SupportsLimitlessDatabase    *bool    `aws:"SupportsLimitlessDatabase"`
+	SupportsLocalWriteForwarding *bool    `aws:"SupportsLocalWriteForwarding"`
+	SupportsIntegrations         *bool    `aws:"SupportsIntegrations"`
+}
+
+// VpcSecurityGroupMembership is the VpcSecurityGroupMembership shape.
+type VpcSecurityGroupMembership struct {
+	VpcSecurityGroupId *string `aws:"VpcSecurityGroupId"`
+	Status             *string `aws:"Status"`
 }

@@ -1,0 +1,337 @@
+package rds
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// controller converges the real PostgreSQL servers to the instance records,
+// level-triggered: every event on an instance key re-reads that record; each
+// instance is reconciled by at most one goroutine at a time.
+type controller struct {
+	s *Service
+
+	mu      sync.Mutex
+	servers map[string]*server // by record key
+	reboots map[string]int     // RebootSeq applied, by key
+	busy    map[string]bool
+	dirty   map[string]bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	unsub  func()
+	done   chan struct{}
+}
+
+// Start runs the engine controller.
+func (s *Service) Start(ctx context.Context) error {
+	c := &controller{s: s, servers: map[string]*server{}, reboots: map[string]int{}, busy: map[string]bool{}, dirty: map[string]bool{}}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	ch, unsub := s.store.Subscribe("")
+	c.unsub, c.done = unsub, make(chan struct{})
+	s.ctl = c
+	go func() {
+		defer close(c.done)
+		for ev := range ch {
+			switch {
+			case ev.Reset || ev.Resync:
+				c.enqueueAll()
+			default:
+				if _, _, ok := instances.ParseKey(ev.Key); ok {
+					c.enqueue(ev.Key)
+				}
+			}
+		}
+	}()
+	c.enqueueAll()
+	return nil
+}
+
+// Stop stops every server (their data stays) and the controller.
+func (s *Service) Stop() {
+	c := s.ctl
+	if c == nil {
+		return
+	}
+	c.unsub()
+	<-c.done
+	c.cancel()
+	c.wg.Wait()
+	c.mu.Lock()
+	servers := c.servers
+	c.servers = map[string]*server{}
+	c.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range servers {
+		wg.Go(p.stop)
+	}
+	wg.Wait()
+	s.ctl = nil
+	s.mu.Lock()
+	if s.tempDir != "" {
+		_ = os.RemoveAll(s.tempDir)
+		s.tempDir = ""
+	}
+	s.mu.Unlock()
+}
+
+// enqueueAll schedules every instance record and every running server.
+func (c *controller) enqueueAll() {
+	var keys []string
+	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
+		return tx.Scan("", func(key string, _ []byte) error {
+			if _, _, ok := instances.ParseKey(key); ok {
+				keys = append(keys, key)
+			}
+			return nil
+		})
+	})
+	c.mu.Lock()
+	for k := range c.servers {
+		keys = append(keys, k)
+	}
+	c.mu.Unlock()
+	for _, k := range keys {
+		c.enqueue(k)
+	}
+}
+
+func (c *controller) enqueue(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx.Err() != nil {
+		return
+	}
+	if c.busy[key] {
+		c.dirty[key] = true
+		return
+	}
+	c.busy[key] = true
+	c.wg.Go(func() {
+		for {
+			retry := c.reconcile(key)
+			c.mu.Lock()
+			if c.dirty[key] && c.ctx.Err() == nil {
+				delete(c.dirty, key)
+				c.mu.Unlock()
+				continue
+			}
+			delete(c.busy, key)
+			c.mu.Unlock()
+			if retry && c.ctx.Err() == nil {
+				time.AfterFunc(5*time.Second, func() { c.enqueue(key) })
+			}
+			return
+		}
+	})
+}
+
+func (c *controller) dir(sc state.Scope, id string) (string, error) {
+	root, err := c.s.dataRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, sc.Account, sc.Region, id), nil
+}
+
+func (c *controller) stopServer(key string) {
+	c.mu.Lock()
+	p := c.servers[key]
+	delete(c.servers, key)
+	c.mu.Unlock()
+	p.stop()
+}
+
+// update applies fn to the record if it still exists with status want.
+func (c *controller) update(sc state.Scope, id, want string, fn func(r *instanceRecord) (del bool)) {
+	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+		r, found, err := instances.Get(tx, sc, id)
+		if err != nil || !found || deref(r.DBInstanceStatus) != want {
+			return err
+		}
+		if fn(&r) {
+			return instances.Delete(tx, sc, id)
+		}
+		return instances.Put(tx, sc, id, r)
+	})
+	if err != nil && !errors.Is(err, state.ErrClosed) {
+		c.s.log.Warn("rds: record instance state", "id", id, "err", err)
+	}
+}
+
+// reconcile converges one instance; it reports whether to retry later.
+func (c *controller) reconcile(key string) (retry bool) {
+	sc, id, _ := instances.ParseKey(key)
+	var (
+		rec   instanceRecord
+		found bool
+	)
+	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
+		var err error
+		rec, found, err = instances.Get(tx, sc, id)
+		return err
+	})
+	if err != nil {
+		return false
+	}
+	dir, err := c.dir(sc, id)
+	if err != nil {
+		return true
+	}
+	status := deref(rec.DBInstanceStatus)
+	switch {
+	case !found:
+		c.stopServer(key)
+		_ = os.RemoveAll(dir)
+		return false
+	case status == "deleting":
+		c.stopServer(key)
+		if err := os.RemoveAll(dir); err != nil {
+			c.s.log.Warn("rds: remove data", "dir", dir, "err", err)
+		}
+		c.update(sc, id, status, func(*instanceRecord) bool { return true })
+		return false
+	case status == "stopping" || status == "stopped" || status == "failed":
+		c.stopServer(key)
+		if status == "stopping" {
+			c.update(sc, id, status, func(r *instanceRecord) bool { r.DBInstanceStatus = ptr("stopped"); return false })
+		}
+		return false
+	}
+	if err := c.converge(key, sc, id, dir, rec); err != nil {
+		if c.ctx.Err() != nil {
+			return false
+		}
+		c.s.log.Warn("rds: engine", "id", id, "err", err)
+		c.update(sc, id, status, func(r *instanceRecord) bool {
+			r.EngineError = err.Error()
+			if status == "creating" {
+				r.DBInstanceStatus = ptr("failed")
+			}
+			return false
+		})
+		return status != "creating"
+	}
+	return false
+}
+
+// converge makes a running instance's server run with the recorded
+// password, database and reboot count, then reports its status.
+func (c *controller) converge(key string, sc state.Scope, id, dir string, rec instanceRecord) error {
+	ctx := c.ctx
+	master := deref(rec.MasterUsername)
+	status := deref(rec.DBInstanceStatus)
+	if !rec.Initialized {
+		c.stopServer(key)
+		if err := c.s.engine.initdb(ctx, dir, master, rec.Password); err != nil {
+			return err
+		}
+		rec.AppliedPassword = rec.Password
+	}
+	c.mu.Lock()
+	p := c.servers[key]
+	applied := c.reboots[key]
+	c.mu.Unlock()
+	if p != nil && (!p.running() || applied < rec.RebootSeq) {
+		c.stopServer(key)
+		p = nil
+	}
+	if p == nil {
+		if rec.LoopbackPort == 0 || !portFree(rec.LoopbackPort) {
+			port, err := freePort(c.usedPorts())
+			if err != nil {
+				return err
+			}
+			rec.LoopbackPort = port
+		}
+		var err error
+		p, err = c.s.engine.start(dir, rec.LoopbackPort)
+		if err != nil {
+			return err
+		}
+		if err := waitReady(ctx, p, master, rec.AppliedPassword, filepath.Join(dir, "postgresql.log")); err != nil {
+			p.stop()
+			return err
+		}
+		c.mu.Lock()
+		c.servers[key] = p
+		c.reboots[key] = rec.RebootSeq
+		c.mu.Unlock()
+		go func() {
+			<-p.done
+			c.mu.Lock()
+			mine := c.servers[key] == p
+			c.mu.Unlock()
+			if mine {
+				c.enqueue(key) // an unexpected exit: restart it
+			}
+		}()
+	}
+	if !rec.Initialized && deref(rec.DBName) != "" {
+		ok, err := databaseExists(ctx, p.port, master, rec.AppliedPassword, *rec.DBName)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if err := execSQL(ctx, p.port, master, rec.AppliedPassword, "CREATE DATABASE "+quoteIdent(*rec.DBName)); err != nil {
+				return err
+			}
+		}
+	}
+	if rec.Password != rec.AppliedPassword {
+		if err := execSQL(ctx, p.port, master, rec.AppliedPassword, "ALTER ROLE "+quoteIdent(master)+" PASSWORD "+quoteLiteral(rec.Password)); err != nil {
+			return err
+		}
+		rec.AppliedPassword = rec.Password
+	}
+	c.update(sc, id, status, func(r *instanceRecord) bool {
+		r.Initialized = true
+		r.LoopbackPort = p.port
+		r.AppliedPassword = rec.AppliedPassword
+		r.EngineError = ""
+		r.PendingModifiedValues = pendingAfter(r)
+		switch {
+		case status == "creating" && deref(r.BackupRetentionPeriod) > 0:
+			r.DBInstanceStatus = ptr("backing-up")
+		case status != "available":
+			r.DBInstanceStatus = ptr("available")
+		}
+		if status == "creating" || status == "starting" || status == "rebooting" {
+			r.InstanceCreateTime = firstTime(r.InstanceCreateTime)
+		}
+		return false
+	})
+	return nil
+}
+
+func pendingAfter(r *instanceRecord) *rdsPending {
+	if r.Password == r.AppliedPassword {
+		return &rdsPending{}
+	}
+	return r.PendingModifiedValues
+}
+
+func firstTime(t *time.Time) *time.Time {
+	if t != nil {
+		return t
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return &now
+}
+
+func (c *controller) usedPorts() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int
+	for _, p := range c.servers {
+		out = append(out, p.port)
+	}
+	return out
+}

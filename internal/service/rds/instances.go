@@ -1,0 +1,612 @@
+package rds
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+type rdsPending = rdsapi.PendingModifiedValues
+
+// validIdentifier: 1 to 63 ASCII letters, digits and hyphens, a letter
+// first, no two consecutive hyphens and no hyphen last.
+func validIdentifier(id string) bool {
+	if id == "" || len(id) > 63 || strings.Contains(id, "--") || strings.HasSuffix(id, "-") {
+		return false
+	}
+	for i, c := range id {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if i == 0 && !letter {
+			return false
+		}
+		if !letter && !(c >= '0' && c <= '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func errBadIdentifier() error {
+	return errInvalidParam("The parameter DBInstanceIdentifier is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.")
+}
+
+// validName: 1 to 63 letters, digits or underscores, a letter first
+// (MasterUsername and DBName for postgres).
+func validName(n string) bool {
+	if n == "" || len(n) > 63 {
+		return false
+	}
+	for i, c := range n {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if i == 0 && !letter || !letter && !(c >= '0' && c <= '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func checkPassword(p *string) error {
+	if p == nil || *p == "" {
+		return errInvalidParam("The parameter MasterUserPassword must be provided and must not be blank.")
+	}
+	if len(*p) < 8 {
+		return errInvalidParam("The parameter MasterUserPassword is not a valid password because it is shorter than 8 characters.")
+	}
+	if len(*p) > 128 {
+		return errInvalidParam("The parameter MasterUserPassword is not a valid password because it is longer than 128 characters.")
+	}
+	for _, c := range *p {
+		if c < 0x21 || c > 0x7e || c == '/' || c == '"' || c == '@' {
+			return errInvalidParam("The parameter MasterUserPassword is not a valid password. Only printable ASCII characters besides '/', '@', '\"', ' ' may be used.")
+		}
+	}
+	return nil
+}
+
+// checkVersion resolves the requested engine version against the host's.
+func (s *Service) checkVersion(want string) (string, error) {
+	have, err := s.engine.Version()
+	if err != nil {
+		return "", errCombination("%s", err.Error())
+	}
+	if want == "" || want == have || want == s.engine.major {
+		return have, nil
+	}
+	return "", errCombination("Cannot find version %s for postgres", want)
+}
+
+// CreateDBInstance records a postgres DB instance in status creating; the
+// engine controller makes it real.
+func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInstanceMessage) (*rdsapi.CreateDBInstanceResult, error) {
+	sc := scopeOf(ctx)
+	raw := deref(in.DBInstanceIdentifier)
+	if !validIdentifier(raw) {
+		return nil, errBadIdentifier()
+	}
+	id := strings.ToLower(raw)
+	class := deref(in.DBInstanceClass)
+	if !strings.HasPrefix(class, "db.") || strings.Count(class, ".") != 2 {
+		return nil, errInvalidParam("Invalid DB Instance class: %s", class)
+	}
+	engineName := strings.ToLower(deref(in.Engine))
+	switch engineName {
+	case "postgres":
+	case "mysql", "mariadb", "aurora-mysql", "aurora-postgresql", "oracle-ee", "oracle-se2", "sqlserver-ee", "sqlserver-se", "sqlserver-ex", "sqlserver-web", "db2-se", "db2-ae":
+		return nil, errInvalidParam("Engine %s is not supported by minicloud yet: only postgres is.", engineName)
+	default:
+		return nil, errInvalidParam("Invalid DB engine: %s", deref(in.Engine))
+	}
+	if s.engine.binDir == "" {
+		return nil, errCombination("%s", installHint)
+	}
+	version, err := s.checkVersion(deref(in.EngineVersion))
+	if err != nil {
+		return nil, err
+	}
+	if in.AllocatedStorage == nil {
+		return nil, errInvalidParam("The parameter AllocatedStorage must be provided and must not be blank.")
+	}
+	storageType := deref(in.StorageType)
+	if storageType == "" {
+		storageType = "gp2"
+	}
+	if n := *in.AllocatedStorage; n < 20 || n > 65536 {
+		return nil, errInvalidParam("Invalid storage size for engine name postgres and storage type %s: %d", storageType, n)
+	}
+	master := deref(in.MasterUsername)
+	if master == "" {
+		return nil, errInvalidParam("The parameter MasterUsername must be provided and must not be blank.")
+	}
+	if !validName(master) || slices.Contains([]string{"rdsadmin", "rdsrepladmin", "rdstopmgr"}, strings.ToLower(master)) {
+		return nil, errInvalidParam("MasterUsername %s cannot be used as it is a reserved word used by the engine", master)
+	}
+	if err := checkPassword(in.MasterUserPassword); err != nil {
+		return nil, err
+	}
+	if in.DBName != nil && !validName(*in.DBName) {
+		return nil, errInvalidParam("DBName must begin with a letter and contain only alphanumeric characters.")
+	}
+	port := int32(5432)
+	if in.Port != nil {
+		if *in.Port < 1150 || *in.Port > 65535 {
+			return nil, errInvalidParam("Invalid port number: %d. Valid values are 1150-65535.", *in.Port)
+		}
+		port = *in.Port
+	}
+	backup := int32(1)
+	if in.BackupRetentionPeriod != nil {
+		if *in.BackupRetentionPeriod < 0 || *in.BackupRetentionPeriod > 35 {
+			return nil, errInvalidParam("Invalid backup retention period: %d. Valid values are 0-35.", *in.BackupRetentionPeriod)
+		}
+		backup = *in.BackupRetentionPeriod
+	}
+	if len(in.DBSecurityGroups) > 0 {
+		return nil, errCombination("DB Security Groups are not supported in a VPC: use VpcSecurityGroupIds.")
+	}
+	var sgs []rdsapi.VpcSecurityGroupMembership
+	for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
+		sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
+	}
+	major := s.engine.major
+	rec := instanceRecord{
+		DBInstance: rdsapi.DBInstance{
+			DBInstanceIdentifier:             ptr(id),
+			DBInstanceClass:                  ptr(class),
+			Engine:                           ptr("postgres"),
+			DBInstanceStatus:                 ptr("creating"),
+			MasterUsername:                   ptr(master),
+			DBName:                           in.DBName,
+			AllocatedStorage:                 in.AllocatedStorage,
+			PreferredBackupWindow:            ptr(orDefault(in.PreferredBackupWindow, "03:00-03:30")),
+			BackupRetentionPeriod:            ptr(backup),
+			VpcSecurityGroups:                sgs,
+			DBParameterGroups:                []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(orDefault(in.DBParameterGroupName, "default.postgres"+major)), ParameterApplyStatus: ptr("in-sync")}},
+			PreferredMaintenanceWindow:       ptr(strings.ToLower(orDefault(in.PreferredMaintenanceWindow, "sun:05:00-sun:05:30"))),
+			PendingModifiedValues:            &rdsPending{MasterUserPassword: ptr("****")},
+			MultiAZ:                          ptr(deref(in.MultiAZ)),
+			EngineVersion:                    ptr(version),
+			AutoMinorVersionUpgrade:          ptr(in.AutoMinorVersionUpgrade == nil || *in.AutoMinorVersionUpgrade),
+			LicenseModel:                     ptr("postgresql-license"),
+			Iops:                             in.Iops,
+			OptionGroupMemberships:           []rdsapi.OptionGroupMembership{{OptionGroupName: ptr("default:postgres-" + major), Status: ptr("in-sync")}},
+			PubliclyAccessible:               ptr(deref(in.PubliclyAccessible)),
+			StorageType:                      ptr(storageType),
+			DbInstancePort:                   ptr(int32(0)),
+			StorageEncrypted:                 ptr(deref(in.StorageEncrypted)),
+			DbiResourceId:                    ptr("db-" + strings.ToUpper(randomLower(26))),
+			CACertificateIdentifier:          ptr("rds-ca-rsa2048-g1"),
+			CopyTagsToSnapshot:               ptr(deref(in.CopyTagsToSnapshot)),
+			MonitoringInterval:               ptr(int32(0)),
+			DBInstanceArn:                    ptr(state.NewARN(sc, "rds", "db:"+id).String()),
+			IAMDatabaseAuthenticationEnabled: ptr(deref(in.EnableIAMDatabaseAuthentication)),
+			PerformanceInsightsEnabled:       ptr(deref(in.EnablePerformanceInsights)),
+			DeletionProtection:               ptr(deref(in.DeletionProtection)),
+			TagList:                          in.Tags,
+			CustomerOwnedIpEnabled:           ptr(false),
+			BackupTarget:                     ptr("region"),
+			NetworkType:                      ptr("IPV4"),
+			DedicatedLogVolume:               ptr(false),
+			IsStorageConfigUpgradeAvailable:  ptr(false),
+			EngineLifecycleSupport:           ptr(orDefault(in.EngineLifecycleSupport, "open-source-rds-extended-support")),
+			// The endpoint's name is AWS's shape; it does not resolve yet
+			// (see the package comment).
+			Endpoint: &rdsapi.Endpoint{
+				Address:      ptr(id + "." + randomLower(12) + "." + sc.Region + ".rds.amazonaws.com"),
+				Port:         ptr(port),
+				HostedZoneId: ptr("Z2R2ITUGPM61AM"),
+			},
+		},
+		Password: *in.MasterUserPassword,
+	}
+	err = s.store.Update(ctx, func(tx state.Tx) error {
+		if _, found, err := instances.Get(tx, sc, id); err != nil {
+			return err
+		} else if found {
+			return api.Errorf(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
+		}
+		if in.DBSubnetGroupName != nil {
+			g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
+			if err != nil {
+				return err
+			}
+			if !found {
+				return errSubnetGroupNotFound(*in.DBSubnetGroupName)
+			}
+			rec.DBSubnetGroup = &g.DBSubnetGroup
+			az := deref(in.AvailabilityZone)
+			if az == "" && len(g.Subnets) > 0 {
+				az = deref(g.Subnets[0].SubnetAvailabilityZone.Name)
+			}
+			rec.AvailabilityZone = ptr(az)
+		} else {
+			rec.AvailabilityZone = ptr(orDefault(in.AvailabilityZone, sc.Region+"a"))
+		}
+		return instances.Put(tx, sc, id, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.CreateDBInstanceResult{DBInstance: show(&rec)}, nil
+}
+
+func orDefault(p *string, def string) string {
+	if p == nil || *p == "" {
+		return def
+	}
+	return *p
+}
+
+// show is the Describe form of a record: the endpoint appears once the
+// instance has been created.
+func show(r *instanceRecord) *rdsapi.DBInstance {
+	out := r.DBInstance
+	switch deref(out.DBInstanceStatus) {
+	case "creating", "failed":
+		out.Endpoint = nil
+	}
+	return &out
+}
+
+var instanceFilters = []string{"db-instance-id", "db-cluster-id", "dbi-resource-id", "engine", "domain"}
+
+// DescribeDBInstances lists instances, by identifier or filters.
+func (s *Service) DescribeDBInstances(ctx context.Context, in *rdsapi.DescribeDBInstancesMessage) (*rdsapi.DBInstanceMessage, error) {
+	sc := scopeOf(ctx)
+	for _, f := range in.Filters {
+		if !slices.Contains(instanceFilters, deref(f.Name)) {
+			return nil, errInvalidParam("Unrecognized filter name: %s", deref(f.Name))
+		}
+	}
+	var all []rdsapi.DBInstance
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		if in.DBInstanceIdentifier != nil {
+			r, found, err := instances.Get(tx, sc, strings.ToLower(*in.DBInstanceIdentifier))
+			if err != nil {
+				return err
+			}
+			if !found {
+				return errInstanceNotFound(*in.DBInstanceIdentifier)
+			}
+			all = append(all, *show(&r))
+			return nil
+		}
+		return instances.ForEach(tx, sc, func(_ string, r instanceRecord) error {
+			if matchFilters(in.Filters, &r) {
+				all = append(all, *show(&r))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(d rdsapi.DBInstance) string { return deref(d.DBInstanceIdentifier) })
+	if err != nil {
+		return nil, err
+	}
+	out := &rdsapi.DBInstanceMessage{DBInstances: page}
+	if next != "" {
+		out.Marker = ptr(next)
+	}
+	return out, nil
+}
+
+func matchFilters(fs []rdsapi.Filter, r *instanceRecord) bool {
+	for _, f := range fs {
+		var have []string
+		switch deref(f.Name) {
+		case "db-instance-id":
+			have = []string{deref(r.DBInstanceIdentifier), deref(r.DBInstanceArn)}
+		case "db-cluster-id":
+			have = []string{deref(r.DBClusterIdentifier)}
+		case "dbi-resource-id":
+			have = []string{deref(r.DbiResourceId)}
+		case "engine":
+			have = []string{deref(r.Engine)}
+		case "domain":
+			for _, d := range r.DomainMemberships {
+				have = append(have, deref(d.Domain))
+			}
+		}
+		ok := false
+		for _, v := range f.Values {
+			if slices.Contains(have, v) {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// mutate runs fn on instance id in one transaction and returns the result.
+func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *instanceRecord) error) (*rdsapi.DBInstance, error) {
+	sc := scopeOf(ctx)
+	id := strings.ToLower(deref(rawID))
+	var out *rdsapi.DBInstance
+	err := s.store.Update(ctx, func(tx state.Tx) error {
+		if id == "" {
+			return errInstanceNotFound(deref(rawID))
+		}
+		r, found, err := instances.Get(tx, sc, id)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return errInstanceNotFound(deref(rawID))
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+		out = show(&r)
+		return instances.Put(tx, sc, id, r)
+	})
+	return out, err
+}
+
+// ModifyDBInstance changes an available instance. A new master password is
+// applied to the running engine at once (ALTER ROLE), whatever
+// ApplyImmediately says, as on AWS.
+func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInstanceMessage) (*rdsapi.ModifyDBInstanceResult, error) {
+	if in.MasterUserPassword != nil {
+		if err := checkPassword(in.MasterUserPassword); err != nil {
+			return nil, err
+		}
+	}
+	if in.BackupRetentionPeriod != nil && (*in.BackupRetentionPeriod < 0 || *in.BackupRetentionPeriod > 35) {
+		return nil, errInvalidParam("Invalid backup retention period: %d. Valid values are 0-35.", *in.BackupRetentionPeriod)
+	}
+	if in.EngineVersion != nil {
+		if _, err := s.checkVersion(*in.EngineVersion); err != nil {
+			return nil, err
+		}
+	}
+	now := deref(in.ApplyImmediately)
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+		if st := deref(r.DBInstanceStatus); st != "available" {
+			return errInstanceState("Database instance is not in available state.")
+		}
+		if in.DeletionProtection != nil {
+			r.DeletionProtection = in.DeletionProtection
+		}
+		if in.BackupRetentionPeriod != nil {
+			r.BackupRetentionPeriod = in.BackupRetentionPeriod
+		}
+		if in.PubliclyAccessible != nil {
+			r.PubliclyAccessible = in.PubliclyAccessible
+		}
+		if in.VpcSecurityGroupIds != nil {
+			r.VpcSecurityGroups = nil
+			for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
+				r.VpcSecurityGroups = append(r.VpcSecurityGroups, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
+			}
+		}
+		pend := r.PendingModifiedValues
+		if pend == nil {
+			pend = &rdsPending{}
+		}
+		if in.DBInstanceClass != nil {
+			if now {
+				r.DBInstanceClass = in.DBInstanceClass
+			} else {
+				pend.DBInstanceClass = in.DBInstanceClass
+			}
+		}
+		if in.AllocatedStorage != nil {
+			if now {
+				r.AllocatedStorage = in.AllocatedStorage
+			} else {
+				pend.AllocatedStorage = in.AllocatedStorage
+			}
+		}
+		if in.MasterUserPassword != nil {
+			r.Password = *in.MasterUserPassword
+			pend.MasterUserPassword = ptr("****")
+			r.DBInstanceStatus = ptr("resetting-master-credentials")
+		}
+		r.PendingModifiedValues = pend
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.ModifyDBInstanceResult{DBInstance: db}, nil
+}
+
+// RebootDBInstance restarts the engine of an available instance.
+func (s *Service) RebootDBInstance(ctx context.Context, in *rdsapi.RebootDBInstanceMessage) (*rdsapi.RebootDBInstanceResult, error) {
+	if deref(in.ForceFailover) {
+		return nil, errCombination("ForceFailover can only be used with a Multi-AZ DB instance.")
+	}
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+		if deref(r.DBInstanceStatus) != "available" {
+			return errInstanceState("Instance %s is not in available state.", deref(r.DBInstanceIdentifier))
+		}
+		r.DBInstanceStatus = ptr("rebooting")
+		r.RebootSeq++
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.RebootDBInstanceResult{DBInstance: db}, nil
+}
+
+// StopDBInstance stops the engine; the data stays.
+func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceMessage) (*rdsapi.StopDBInstanceResult, error) {
+	if in.DBSnapshotIdentifier != nil {
+		return nil, errCombination("minicloud does not take DB snapshots yet: stop without DBSnapshotIdentifier.")
+	}
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+		if deref(r.DBInstanceStatus) != "available" {
+			return errInstanceState("Instance %s is not in available state.", deref(r.DBInstanceIdentifier))
+		}
+		r.DBInstanceStatus = ptr("stopping")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.StopDBInstanceResult{DBInstance: db}, nil
+}
+
+// StartDBInstance starts a stopped instance's engine.
+func (s *Service) StartDBInstance(ctx context.Context, in *rdsapi.StartDBInstanceMessage) (*rdsapi.StartDBInstanceResult, error) {
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+		if deref(r.DBInstanceStatus) != "stopped" {
+			return errInstanceState("Instance %s is not stopped, it cannot be started.", deref(r.DBInstanceIdentifier))
+		}
+		r.DBInstanceStatus = ptr("starting")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.StartDBInstanceResult{DBInstance: db}, nil
+}
+
+var deletable = []string{"available", "stopped", "failed", "backing-up", "creating", "storage-full", "incompatible-parameters", "incompatible-restore", "incompatible-network", "inaccessible-encryption-credentials"}
+
+// DeleteDBInstance stops the engine and removes the instance and its data.
+func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInstanceMessage) (*rdsapi.DeleteDBInstanceResult, error) {
+	skip := deref(in.SkipFinalSnapshot)
+	final := deref(in.FinalDBSnapshotIdentifier)
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+		if deref(r.DeletionProtection) {
+			return errCombination("Cannot delete protected DB Instance, please disable deletion protection and try again.")
+		}
+		switch {
+		case skip && final != "":
+			return errCombination("Cannot specify both SkipFinalSnapshot and FinalDBSnapshotIdentifier.")
+		case !skip && final == "":
+			return errCombination("FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
+		}
+		st := deref(r.DBInstanceStatus)
+		if st == "deleting" {
+			return errInstanceState("Instance %s is already being deleted.", deref(r.DBInstanceIdentifier))
+		}
+		if !slices.Contains(deletable, st) {
+			return errInstanceState("Instance %s is currently %s, it cannot be deleted.", deref(r.DBInstanceIdentifier), st)
+		}
+		if !skip {
+			return errCombination("minicloud does not take DB snapshots yet: delete with SkipFinalSnapshot=true.")
+		}
+		r.DBInstanceStatus = ptr("deleting")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.DeleteDBInstanceResult{DBInstance: db}, nil
+}
+
+// DescribeDBEngineVersions lists the engine this host can run: the newest
+// PostgreSQL under /usr/lib/postgresql.
+func (s *Service) DescribeDBEngineVersions(ctx context.Context, in *rdsapi.DescribeDBEngineVersionsMessage) (*rdsapi.DBEngineVersionMessage, error) {
+	out := &rdsapi.DBEngineVersionMessage{DBEngineVersions: []rdsapi.DBEngineVersion{}}
+	version, err := s.engine.Version()
+	if err != nil {
+		return out, nil
+	}
+	major := s.engine.major
+	if e := deref(in.Engine); e != "" && e != "postgres" {
+		return out, nil
+	}
+	if v := deref(in.EngineVersion); v != "" && v != version && v != major {
+		return out, nil
+	}
+	if f := deref(in.DBParameterGroupFamily); f != "" && f != "postgres"+major {
+		return out, nil
+	}
+	for _, f := range in.Filters {
+		if deref(f.Name) == "engine" && !slices.Contains(f.Values, "postgres") {
+			return out, nil
+		}
+	}
+	out.DBEngineVersions = append(out.DBEngineVersions, rdsapi.DBEngineVersion{
+		Engine:                                    ptr("postgres"),
+		EngineVersion:                             ptr(version),
+		MajorEngineVersion:                        ptr(major),
+		DBParameterGroupFamily:                    ptr("postgres" + major),
+		DBEngineDescription:                       ptr("PostgreSQL"),
+		DBEngineVersionDescription:                ptr("PostgreSQL " + version),
+		ExportableLogTypes:                        []string{"postgresql", "upgrade"},
+		SupportsLogExportsToCloudwatchLogs:        ptr(true),
+		SupportsReadReplica:                       ptr(true),
+		SupportedEngineModes:                      []string{"provisioned"},
+		SupportedFeatureNames:                     []string{},
+		Status:                                    ptr("available"),
+		SupportsParallelQuery:                     ptr(false),
+		SupportsGlobalDatabases:                   ptr(false),
+		SupportsBabelfish:                         ptr(false),
+		SupportsLimitlessDatabase:                 ptr(false),
+		SupportsCertificateRotationWithoutRestart: ptr(true),
+		SupportsLocalWriteForwarding:              ptr(false),
+		SupportsIntegrations:                      ptr(false),
+	})
+	return out, nil
+}
+
+// Loopback is where instance id's real server listens (127.0.0.1:port), ""
+// until it has first started.
+func (s *Service) Loopback(ctx context.Context, account, region, id string) (string, error) {
+	var addr string
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		r, found, err := instances.Get(tx, state.Scope{Account: account, Region: region}, strings.ToLower(id))
+		if err != nil || !found {
+			return err
+		}
+		if r.LoopbackPort != 0 {
+			addr = "127.0.0.1:" + itoa(r.LoopbackPort)
+		}
+		return nil
+	})
+	return addr, err
+}
+
+// Health is the "rds" entry of /_minicloud/health: the engine and, per DB
+// instance, its status, endpoint name and the loopback address where its
+// server really listens.
+func (s *Service) Health() map[string]any {
+	eng := map[string]any{"engine": "postgres", "available": false}
+	if v, err := s.engine.Version(); err != nil {
+		eng["reason"] = err.Error()
+	} else {
+		eng["available"], eng["version"], eng["binDir"] = true, v, s.engine.binDir
+	}
+	var list []map[string]any
+	_ = s.store.View(context.Background(), func(tx state.Tx) error {
+		return tx.Scan("", func(key string, _ []byte) error {
+			sc, id, ok := instances.ParseKey(key)
+			if !ok {
+				return nil
+			}
+			r, found, err := instances.Get(tx, sc, id)
+			if err != nil || !found {
+				return err
+			}
+			e := map[string]any{"account": sc.Account, "region": sc.Region, "id": id, "status": deref(r.DBInstanceStatus)}
+			if r.Endpoint != nil {
+				e["endpoint"] = deref(r.Endpoint.Address) + ":" + itoa(int(deref(r.Endpoint.Port)))
+			}
+			if r.LoopbackPort != 0 {
+				e["loopback"] = "127.0.0.1:" + itoa(r.LoopbackPort)
+			}
+			if r.EngineError != "" {
+				e["error"] = r.EngineError
+			}
+			list = append(list, e)
+			return nil
+		})
+	})
+	return map[string]any{"engine": eng, "instances": list, "note": "DB instance endpoint names do not resolve yet (VPC placement is pending): connect to the loopback address."}
+}
+func itoa(n int) string { return strconv.Itoa(n) }
