@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,6 +32,9 @@ type engine struct {
 	once    sync.Once
 	version string // e.g. 15.18
 	err     error
+	// known is set once version/err are, so health can read them without
+	// running postgres --version itself.
+	known atomic.Bool
 }
 
 // findEngine picks the newest /usr/lib/postgresql/<major>/bin holding both
@@ -81,7 +85,17 @@ func (e *engine) Version() (string, error) {
 		}
 		e.version = f[2]
 	})
+	e.known.Store(true)
 	return e.version, e.err
+}
+
+// knownVersion is the full version if Version already ran, else the major
+// version from the binaries' directory: cheap enough for every health check.
+func (e *engine) knownVersion() string {
+	if e.known.Load() && e.err == nil {
+		return e.version
+	}
+	return e.major
 }
 
 // osUser is who runs the servers.

@@ -576,11 +576,13 @@ func (s *Service) Loopback(ctx context.Context, account, region, id string) (str
 // instance, its status, endpoint name and the loopback address where its
 // server really listens.
 func (s *Service) Health() map[string]any {
+	// Health must stay cheap (tools poll it to learn minicloud is up), so it
+	// never runs postgres --version itself.
 	eng := map[string]any{"engine": "postgres", "available": false}
-	if v, err := s.engine.Version(); err != nil {
-		eng["reason"] = err.Error()
+	if s.engine.binDir == "" {
+		eng["reason"] = installHint
 	} else {
-		eng["available"], eng["version"], eng["binDir"] = true, v, s.engine.binDir
+		eng["available"], eng["version"], eng["binDir"] = true, s.engine.knownVersion(), s.engine.binDir
 	}
 	var list []map[string]any
 	_ = s.store.View(context.Background(), func(tx state.Tx) error {
