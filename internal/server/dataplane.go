@@ -98,14 +98,17 @@ func newDataPlane(cfg Config) (*dataPlane, error) {
 				c.Trigger()
 			}
 		},
-		Sync: func(ctx context.Context) error {
-			if c := dp.ctl.Load(); c != nil {
-				return c.Sync(ctx)
-			}
-			return errors.New("the network controller is not running")
-		},
+		Sync: dp.sync,
 	})
 	return dp, nil
+}
+
+// sync runs a pass of the network controller and waits for it.
+func (dp *dataPlane) sync(ctx context.Context) error {
+	if c := dp.ctl.Load(); c != nil {
+		return c.Sync(ctx)
+	}
+	return errors.New("the network controller is not running")
 }
 
 // start starts the network controller once the EC2 service exists; the

@@ -111,7 +111,11 @@ func New(cfg Config) (*Server, error) {
 	stsSvc := sts.New(store)
 	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
 	r53Svc := route53.New(store)
-	rdsSvc := rds.New(store, rds.Config{StateDir: stateDirOf(cfg), Subnets: ec2Subnets{ec2Svc}, Logger: cfg.Logger})
+	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), Subnets: ec2Subnets{ec2Svc}, Logger: cfg.Logger}
+	if dp.net != nil {
+		rdsCfg.Net, rdsCfg.ENIs, rdsCfg.Sync = dp.net, ec2ENIs{ec2Svc}, dp.sync
+	}
+	rdsSvc := rds.New(store, rdsCfg)
 	implemented := map[string]map[string]api.Handler{
 		"sts":     stsSvc.Handlers(),
 		"ec2":     ec2Svc.Handlers(),
@@ -261,6 +265,21 @@ func (a ec2Subnets) Subnet(ctx context.Context, account, region, id string) (vpc
 	}
 	sn := out.Subnets[0]
 	return deref(sn.VpcId), deref(sn.AvailabilityZone), deref(sn.CidrBlock), true, nil
+}
+
+// ec2ENIs lets RDS make its DB instances' network interfaces (rds.ENIs).
+type ec2ENIs struct{ ec2 *ec2.Service }
+
+func (a ec2ENIs) CreateENI(ctx context.Context, account, region, subnetID string, groupIDs []string, description string) (rds.PlacedENI, error) {
+	e, err := a.ec2.CreateManagedENI(ctx, account, region, subnetID, groupIDs, description)
+	if err != nil {
+		return rds.PlacedENI{}, err
+	}
+	return rds.PlacedENI{ID: e.ID, VPCID: e.VPCID, SubnetID: e.SubnetID, MAC: e.MAC, IP: e.IP.String()}, nil
+}
+
+func (a ec2ENIs) DeleteENI(ctx context.Context, account, region, id string) error {
+	return a.ec2.DeleteManagedENI(ctx, account, region, id)
 }
 
 func deref(p *string) string {

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
@@ -47,6 +48,7 @@ type env struct {
 	ctx context.Context
 	ec2 *ec2.Client
 	r53 *route53.Client
+	rds *rds.Client
 }
 
 func newEnv(t *testing.T) *env {
@@ -72,7 +74,7 @@ func newEnv(t *testing.T) *env {
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(hs.URL),
 	}
-	return &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg)}
+	return &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg)}
 }
 
 // eventually retries f every 50 ms until it succeeds or d passes.

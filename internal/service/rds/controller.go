@@ -141,21 +141,39 @@ func (c *controller) dir(sc state.Scope, id string) (string, error) {
 	return filepath.Join(root, sc.Account, sc.Region, id), nil
 }
 
-func (c *controller) stopServer(key string) {
+// stopServer stops the key's server and returns it (nil: none ran).
+func (c *controller) stopServer(key string) *server {
 	c.mu.Lock()
 	p := c.servers[key]
 	delete(c.servers, key)
 	c.mu.Unlock()
 	p.stop()
+	return p
 }
 
-// update applies fn to the record if it still exists with status want.
-func (c *controller) update(sc state.Scope, id, want string, fn func(r *instanceRecord) (del bool)) {
+// teardown removes the network interface of a stopped, failed or deleted
+// instance and forgets it in the record (if it still has status want).
+func (c *controller) teardown(sc state.Scope, id, want string, e *PlacedENI) bool {
+	if e == nil {
+		return true
+	}
+	if err := c.unplug(sc, e); err != nil {
+		c.s.log.Warn("rds: remove the network interface", "id", id, "eni", e.ID, "err", err)
+		return false
+	}
+	c.update(sc, id, want, func(r *instanceRecord) bool { r.ENI = nil; return false })
+	return true
+}
+
+// update applies fn to the record if it still exists with status want,
+// and reports whether it did.
+func (c *controller) update(sc state.Scope, id, want string, fn func(r *instanceRecord) (del bool)) (applied bool) {
 	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
 		r, found, err := instances.Get(tx, sc, id)
 		if err != nil || !found || deref(r.DBInstanceStatus) != want {
 			return err
 		}
+		applied = true
 		if fn(&r) {
 			return instances.Delete(tx, sc, id)
 		}
@@ -164,6 +182,7 @@ func (c *controller) update(sc state.Scope, id, want string, fn func(r *instance
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.s.log.Warn("rds: record instance state", "id", id, "err", err)
 	}
+	return applied && err == nil
 }
 
 // reconcile converges one instance; it reports whether to retry later.
@@ -188,11 +207,18 @@ func (c *controller) reconcile(key string) (retry bool) {
 	status := deref(rec.DBInstanceStatus)
 	switch {
 	case !found:
-		c.stopServer(key)
+		if p := c.stopServer(key); p != nil && p.eni != nil {
+			if err := c.unplug(sc, p.eni); err != nil {
+				c.s.log.Warn("rds: remove the network interface", "id", id, "err", err)
+			}
+		}
 		_ = os.RemoveAll(dir)
 		return false
 	case status == "deleting":
 		c.stopServer(key)
+		if !c.teardown(sc, id, status, rec.ENI) {
+			return true
+		}
 		if err := os.RemoveAll(dir); err != nil {
 			c.s.log.Warn("rds: remove data", "dir", dir, "err", err)
 		}
@@ -200,6 +226,9 @@ func (c *controller) reconcile(key string) (retry bool) {
 		return false
 	case status == "stopping" || status == "stopped" || status == "failed":
 		c.stopServer(key)
+		if !c.teardown(sc, id, status, rec.ENI) {
+			return true
+		}
 		if status == "stopping" {
 			c.update(sc, id, status, func(r *instanceRecord) bool { r.DBInstanceStatus = ptr("stopped"); return false })
 		}
@@ -251,11 +280,19 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 			}
 			rec.LoopbackPort = port
 		}
+		var vpc *vpcListen
+		if c.s.wantsVPC(&rec) {
+			var err error
+			if vpc, err = c.plug(ctx, sc, id, status, &rec); err != nil {
+				return err
+			}
+		}
 		var err error
-		p, err = c.s.engine.start(dir, rec.LoopbackPort)
+		p, err = c.s.engine.start(dir, rec.LoopbackPort, vpc)
 		if err != nil {
 			return err
 		}
+		p.eni = rec.ENI
 		if err := waitReady(ctx, p, master, rec.AppliedPassword, filepath.Join(dir, "postgresql.log")); err != nil {
 			p.stop()
 			return err

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/vishvananda/netns"
 )
 
 // installHint is what CreateDBInstance says when this host cannot run the
@@ -214,10 +216,12 @@ func lastLines(s string, n int) string {
 
 // server is one running postgres.
 type server struct {
-	cmd  *exec.Cmd
-	port int
-	done chan struct{}
-	err  error
+	cmd   *exec.Cmd
+	port  int
+	proxy *proxy     // to the server in its VPC namespace, if placed
+	eni   *PlacedENI // its network interface, if placed
+	done  chan struct{}
+	err   error
 }
 
 func (p *server) running() bool {
@@ -231,7 +235,11 @@ func (p *server) running() bool {
 
 // stop shuts the server down (fast shutdown, then immediate, then kill).
 func (p *server) stop() {
-	if p == nil || !p.running() {
+	if p == nil {
+		return
+	}
+	p.proxy.close()
+	if !p.running() {
 		return
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGINT)
@@ -271,8 +279,10 @@ func killStale(dir string) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
-// start runs postgres on dir/data listening on 127.0.0.1:port.
-func (e *engine) start(dir string, port int) (*server, error) {
+// start runs postgres on dir/data listening on 127.0.0.1:port, or, with
+// vpc, inside vpc's namespace on its address and port with a proxy from
+// 127.0.0.1:port.
+func (e *engine) start(dir string, port int, vpc *vpcListen) (*server, error) {
 	u, err := serverUser()
 	if err != nil {
 		return nil, err
@@ -288,14 +298,54 @@ func (e *engine) start(dir string, port int) (*server, error) {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := e.command(u, d, "postgres", "-D", fdDir+"/data", "-p", strconv.Itoa(port),
-		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=on")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return nil, err
+	listen, pgPort := "127.0.0.1", port
+	if vpc != nil {
+		if err := allowVPCClients(dir); err != nil {
+			return nil, err
+		}
+		listen, pgPort = vpc.ip.String(), vpc.port
 	}
+	cmd := e.command(u, d, "postgres", "-D", fdDir+"/data", "-p", strconv.Itoa(pgPort),
+		"-c", "listen_addresses="+listen, "-c", "unix_socket_directories=", "-c", "fsync=on")
+	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &server{cmd: cmd, port: port, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
+	if vpc == nil {
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		go func() { p.err = cmd.Wait(); close(p.done) }()
+		return p, nil
+	}
+	// The child inherits the namespace of the thread that forks it, and its
+	// parent-death signal follows that thread: the thread stays, locked in
+	// the namespace, until the server exits, and is then discarded.
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		h, err := netns.GetFromPath(vpc.ns)
+		if err == nil {
+			err = netns.Set(h)
+			h.Close()
+		}
+		if err == nil {
+			err = cmd.Start()
+		}
+		started <- err
+		if err != nil {
+			return
+		}
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("start postgres in %s: %w", vpc.ns, err)
+	}
+	px, err := startProxy(port, vpc)
+	if err != nil {
+		p.stop()
+		return nil, fmt.Errorf("loopback proxy: %w", err)
+	}
+	p.proxy = px
 	return p, nil
 }
 

@@ -602,6 +602,9 @@ func (s *Service) Health() map[string]any {
 			if r.LoopbackPort != 0 {
 				e["loopback"] = "127.0.0.1:" + itoa(r.LoopbackPort)
 			}
+			if r.ENI != nil {
+				e["vpc"] = map[string]any{"networkInterface": r.ENI.ID, "address": r.ENI.IP}
+			}
 			if r.EngineError != "" {
 				e["error"] = r.EngineError
 			}
@@ -609,6 +612,6 @@ func (s *Service) Health() map[string]any {
 			return nil
 		})
 	})
-	return map[string]any{"engine": eng, "instances": list, "note": "DB instance endpoint names do not resolve yet (VPC placement is pending): connect to the loopback address."}
+	return map[string]any{"engine": eng, "instances": list, "note": "DB instance endpoint names do not resolve yet: connect to the loopback address (or, in the VPC, to the instance's vpc address)."}
 }
 func itoa(n int) string { return strconv.Itoa(n) }

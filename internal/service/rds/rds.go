@@ -7,13 +7,18 @@
 // (status creating, stopping, starting, rebooting, deleting…) and the
 // controller converges the processes to it and reports statuses back.
 //
-// Networking, for now: each server listens on 127.0.0.1 on a free port that
+// Networking: each server is reachable on 127.0.0.1 on a free port that
 // minicloud chooses and records (the "loopback port", reported by
-// /_minicloud/health under "rds" and by Service.Loopback). Describe returns
-// AWS's endpoint name, <id>.<12 random chars>.<region>.rds.amazonaws.com, and
-// the instance's Port, but that name does not resolve yet: placing the
-// database in its DB subnet group's VPC behind its security groups comes with
-// a later step of the data plane.
+// /_minicloud/health under "rds" and by Service.Loopback). With the data
+// plane on, an instance with a DB subnet group is also placed in its VPC
+// (placement.go): it listens on the private IP of a requester-managed ENI
+// ("RDSNetworkInterface") behind its VPC security groups, and the loopback
+// port is a proxy to it. Describe returns AWS's endpoint name,
+// <id>.<12 random chars>.<region>.rds.amazonaws.com, and the instance's
+// Port, but that name does not resolve yet (the VPC resolver answers only
+// names under the region's private zone); ModifyDBInstance's
+// VpcSecurityGroupIds are not applied to a running instance's ENI until it
+// is stopped and started.
 //
 // PostgreSQL refuses to run as root: when minicloud runs as root, the
 // servers run as the Debian "postgres" user if it exists, else as a system
@@ -34,6 +39,7 @@ import (
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // Subnets reads EC2 subnets for DB subnet groups.
@@ -50,6 +56,13 @@ type Config struct {
 	StateDir string
 	Subnets  Subnets
 	Logger   *slog.Logger
+	// Net, ENIs and Sync place DB instances that have a DB subnet group in
+	// their VPC (placement.go): the data plane's network, EC2's interfaces
+	// and a pass of the network controller. Without Net, every server
+	// listens on loopback only.
+	Net  *vpcnet.Network
+	ENIs ENIs
+	Sync func(context.Context) error
 	// BinDir overrides the discovery of PostgreSQL's binaries (tests).
 	BinDir string
 }
@@ -69,6 +82,8 @@ type instanceRecord struct {
 	LoopbackPort int `json:"loopbackPort,omitempty"`
 	// Initialized is set once initdb and the first setup succeeded.
 	Initialized bool `json:"initialized,omitempty"`
+	// ENI is the instance's network interface in its VPC while it has one.
+	ENI *PlacedENI `json:"eni,omitempty"`
 	// EngineError is the last failure of the engine, if any.
 	EngineError string `json:"engineError,omitempty"`
 }

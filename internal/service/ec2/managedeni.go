@@ -1,0 +1,62 @@
+package ec2
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// ManagedENI is a requester-managed interface another service (RDS) made.
+type ManagedENI struct {
+	ID, VPCID, SubnetID, MAC string
+	IP                       netip.Addr
+}
+
+// CreateManagedENI creates a requester-managed interface (in-use, type
+// "interface") in a subnet of account/region with the given security groups
+// (the VPC's default group when none), as RDS does for a DB instance.
+func (s *Service) CreateManagedENI(ctx context.Context, account, region, subnetID string, groupIDs []string, description string) (ManagedENI, error) {
+	ctx = api.WithRequest(ctx, &api.RequestInfo{Account: account, Region: region, Service: "ec2", Operation: "CreateNetworkInterface"})
+	var out ManagedENI
+	err := s.update(ctx, func(t *rtx) error {
+		sn, v, err := eniSubnet(t, subnetID)
+		if err != nil {
+			return err
+		}
+		groups, err := instanceResolveGroups(t, v, subnetID, groupIDs, nil)
+		if err != nil {
+			return err
+		}
+		e, err := vpcManagedENI(t, sn, "interface", description, "", groups)
+		if err != nil {
+			return err
+		}
+		e.RequesterId = new("amazon-rds")
+		e.SourceDestCheck = new(true)
+		if err := networkInterfaces.put(t, e); err != nil {
+			return err
+		}
+		ip, _ := netip.ParseAddr(deref(e.PrivateIpAddress))
+		out = ManagedENI{ID: deref(e.NetworkInterfaceId), VPCID: deref(e.VpcId), SubnetID: subnetID, MAC: deref(e.MacAddress), IP: ip}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteManagedENI deletes an interface CreateManagedENI made; a missing
+// one is not an error.
+func (s *Service) DeleteManagedENI(ctx context.Context, account, region, id string) error {
+	ctx = api.WithRequest(ctx, &api.RequestInfo{Account: account, Region: region, Service: "ec2", Operation: "DeleteNetworkInterface"})
+	return s.update(ctx, func(t *rtx) error {
+		e, err := networkInterfaces.get(t, id)
+		if err != nil {
+			if state.IsCode(err, "InvalidNetworkInterfaceID.NotFound") {
+				return nil
+			}
+			return err
+		}
+		return eniDelete(t, e)
+	})
+}
