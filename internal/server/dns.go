@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 
 	"github.com/minicloud/minicloud/internal/dns53"
 )
@@ -66,12 +68,17 @@ func (s *Server) dnsHealth() map[string]any {
 // dnsUpstreamsExcept is dnsUpstreams without the server's own address, so
 // that it never forwards to itself.
 func dnsUpstreamsExcept(listen string) []netip.AddrPort {
-	self, _ := netip.ParseAddrPort(listen)
+	self, err := netip.ParseAddrPort(listen)
+	// A wildcard or unparsable listen address (":53", "0.0.0.0:53") covers
+	// every loopback address on its port.
+	wild := err != nil || self.Addr().IsUnspecified()
+	portStr := listen[strings.LastIndex(listen, ":")+1:]
 	var out []netip.AddrPort
 	for _, u := range dnsUpstreams() {
-		if u != self {
-			out = append(out, u)
+		if u == self || (wild && strconv.Itoa(int(u.Port())) == portStr) {
+			continue
 		}
+		out = append(out, u)
 	}
 	return out
 }

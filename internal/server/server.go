@@ -26,6 +26,7 @@ import (
 	"github.com/minicloud/minicloud/internal/service/route53"
 	"github.com/minicloud/minicloud/internal/service/sts"
 	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // Config is minicloud's configuration; cmd/minicloud fills it from flags and
@@ -144,20 +145,32 @@ func New(cfg Config) (*Server, error) {
 	// The network controller starts first, so that the instances the runtime
 	// boots find their VPC's network.
 	if err := dp.start(ec2Svc, s); err != nil {
+		r53Svc.Stop()
 		dp.close()
 		_ = store.Close()
 		return nil, err
 	}
 	if err := ec2Svc.StartRuntime(); err != nil {
+		r53Svc.Stop()
 		_ = dp.stop(context.Background())
 		_ = store.Close()
 		return nil, fmt.Errorf("start the EC2 instance runtime: %w", err)
 	}
 	if err := rdsSvc.Start(context.Background()); err != nil {
+		r53Svc.Stop()
 		_ = ec2Svc.Close(context.Background())
 		_ = dp.stop(context.Background())
 		_ = store.Close()
 		return nil, fmt.Errorf("start the RDS engine controller: %w", err)
+	}
+	if dp.net != nil {
+		// Health checks may probe public IPs only while the data plane
+		// keeps that range on the host.
+		pub := cfg.PublicCIDR
+		if !pub.IsValid() {
+			pub = vpcnet.DefaultPublicCIDR
+		}
+		r53Svc.SetPublicRange(pub)
 	}
 	return s, nil
 }
@@ -218,15 +231,23 @@ func (s *Server) Done() <-chan error { return s.done }
 func (s *Server) Close(ctx context.Context) error {
 	var errs []error
 	if s.http != nil {
-		errs = append(errs, s.http.Shutdown(ctx))
+		if err := s.http.Shutdown(ctx); err != nil {
+			// Requests still running past the deadline are cut, so that
+			// nothing uses the store after it closes.
+			errs = append(errs, err, s.http.Close())
+		}
 	}
 	if s.dns != nil {
 		s.dns.Stop()
 	}
 	s.route53.Stop()
 	s.rds.Stop()
-	errs = append(errs, s.ec2.Close(ctx))
-	errs = append(errs, s.dp.stop(ctx))
+	// Stopping instances and removing the data plane get their own time: a
+	// slow HTTP shutdown must not leave namespaces and routes behind.
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	errs = append(errs, s.ec2.Close(tctx))
+	errs = append(errs, s.dp.stop(tctx))
 	errs = append(errs, s.store.Close())
 	return errors.Join(errs...)
 }

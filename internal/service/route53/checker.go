@@ -18,14 +18,16 @@ import (
 	"github.com/minicloud/minicloud/internal/api/route53api"
 )
 
-// publicRange is minicloud's range of public addresses on the host.
-var publicRange = netip.MustParsePrefix("198.18.0.0/15")
-
-// allowedTarget reports whether the checker may probe a: only loopback and
-// minicloud's own public range, never the outside world.
-func allowedTarget(a netip.Addr) bool {
+// allowedTarget reports whether the checker may probe a: loopback, and
+// minicloud's public range only when the data plane keeps that range on the
+// host (SetPublicRange); never the outside world.
+func (c *checker) allowedTarget(a netip.Addr) bool {
 	a = a.Unmap()
-	return a.IsLoopback() || publicRange.Contains(a)
+	if a.IsLoopback() {
+		return true
+	}
+	p := c.public.Load()
+	return p != nil && p.Contains(a)
 }
 
 // observation is the result of the last probe.
@@ -53,6 +55,13 @@ type check struct {
 // Disabled checks are healthy and not probed; Inverted flips each result.
 type checker struct {
 	interval atomic.Int64 // override of RequestInterval (0: none)
+	// public is the public range the data plane routes on the host; nil
+	// when there is none, and then only loopback is probed.
+	public atomic.Pointer[netip.Prefix]
+	// resolve looks a name up in minicloud's own public zones: a health
+	// check's FullyQualifiedDomainName is never sent to the host's
+	// resolvers, which may be outside the machine.
+	resolve func(name string) (netip.Addr, bool)
 
 	mu      sync.Mutex
 	running bool
@@ -203,7 +212,7 @@ func (c *checker) run(ctx context.Context, ch *check) {
 	defer t.Stop()
 	for {
 		if !deref(ch.cfg.Disabled) {
-			ok, obs := probe(ctx, ch.cfg, min(4*time.Second, max(every, time.Second)))
+			ok, obs := c.probe(ctx, ch.cfg, min(4*time.Second, max(every, time.Second)))
 			if ctx.Err() != nil {
 				return
 			}
@@ -232,7 +241,7 @@ func (c *checker) run(ctx context.Context, ch *check) {
 
 // probe runs one check of cfg. Targets outside loopback and minicloud's
 // public range are refused (a failure), never contacted.
-func probe(ctx context.Context, cfg route53api.HealthCheckConfig, timeout time.Duration) (bool, observation) {
+func (c *checker) probe(ctx context.Context, cfg route53api.HealthCheckConfig, timeout time.Duration) (bool, observation) {
 	obs := observation{checked: time.Now().UTC().Truncate(time.Second), source: "127.0.0.1"}
 	fail := func(format string, args ...any) (bool, observation) {
 		obs.status = "Failure: " + fmt.Sprintf(format, args...)
@@ -248,14 +257,17 @@ func probe(ctx context.Context, cfg route53api.HealthCheckConfig, timeout time.D
 		}
 		addr = a
 	} else {
-		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", deref(cfg.FullyQualifiedDomainName))
-		if err != nil || len(addrs) == 0 {
-			return fail("DNS resolution failed: %s.", deref(cfg.FullyQualifiedDomainName))
+		a, ok := netip.Addr{}, false
+		if c.resolve != nil {
+			a, ok = c.resolve(deref(cfg.FullyQualifiedDomainName))
 		}
-		addr = addrs[0]
+		if !ok {
+			return fail("DNS resolution failed: %s (minicloud resolves health check names in its own public hosted zones only).", deref(cfg.FullyQualifiedDomainName))
+		}
+		addr = a
 	}
-	if !allowedTarget(addr) {
-		return fail("Refused by minicloud: %s is outside loopback and minicloud's public range (198.18.0.0/15).", addr.Unmap())
+	if !c.allowedTarget(addr) {
+		return fail("Refused by minicloud: %s is neither loopback nor in the public range its data plane keeps on this host.", addr.Unmap())
 	}
 	hostport := net.JoinHostPort(addr.Unmap().String(), strconv.Itoa(int(deref(cfg.Port))))
 	typ := deref(cfg.Type)

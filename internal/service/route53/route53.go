@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,12 +107,37 @@ func WithCheckInterval(d time.Duration) Option {
 func New(store state.Store, opts ...Option) *Service {
 	s := &Service{store: store, now: time.Now, byAccount: map[string][]dnszone.Zone{}}
 	s.checker = newChecker()
+	s.checker.resolve = s.resolvePublic
 	for _, o := range opts {
 		o(s)
 	}
 	s.snap.Store(&dnszone.Snapshot{})
 	_ = s.rebuildAll(context.Background())
 	return s
+}
+
+// SetPublicRange lets health checks probe addresses of p: minicloud's
+// public range, which only a running data plane keeps on the host (without
+// it, such traffic would follow the host's default route off the machine).
+func (s *Service) SetPublicRange(p netip.Prefix) { s.checker.public.Store(&p) }
+
+// resolvePublic finds an A record for name in the public hosted zones.
+func (s *Service) resolvePublic(name string) (netip.Addr, bool) {
+	name = strings.ToLower(strings.TrimSuffix(name, ".")) + "."
+	for _, z := range s.snap.Load().Zones {
+		if z.Private {
+			continue
+		}
+		for _, r := range z.Records {
+			if r.Name != name || r.Type != "A" || len(r.Values) == 0 {
+				continue
+			}
+			if a, err := netip.ParseAddr(r.Values[0]); err == nil {
+				return a, true
+			}
+		}
+	}
+	return netip.Addr{}, false
 }
 
 // SetCheckInterval is WithCheckInterval on a running service.
