@@ -111,9 +111,7 @@ func New(cfg Config) *Runtime {
 		cfg.BootTimeout = 30 * time.Second
 	}
 	if cfg.Dir != "" {
-		if abs, err := filepath.Abs(cfg.Dir); err == nil {
-			cfg.Dir = abs
-		}
+		cfg.Dir = realPath(cfg.Dir)
 		if cfg.VolumesDir == "" {
 			cfg.VolumesDir = filepath.Join(filepath.Dir(cfg.Dir), "volumes")
 		}
@@ -122,13 +120,14 @@ func New(cfg Config) *Runtime {
 		}
 	}
 	if cfg.VolumesDir != "" {
-		if abs, err := filepath.Abs(cfg.VolumesDir); err == nil {
-			cfg.VolumesDir = abs
-		}
+		cfg.VolumesDir = realPath(cfg.VolumesDir)
 	}
 	if cfg.ImagesDir != "" {
-		if abs, err := filepath.Abs(cfg.ImagesDir); err == nil {
-			cfg.ImagesDir = abs
+		cfg.ImagesDir = realPath(cfg.ImagesDir)
+	}
+	for i, h := range cfg.Hide {
+		if p, err := filepath.EvalSymlinks(h); err == nil {
+			cfg.Hide[i] = p
 		}
 	}
 	r := &Runtime{cfg: cfg, log: cfg.Logger.With("component", "instance-runtime"), workers: map[instKey]*worker{}}
@@ -358,4 +357,20 @@ func (r *Runtime) initPID(id string) int {
 		return v.(int)
 	}
 	return 0
+}
+
+// realPath creates dir and returns its absolute path with symlinks
+// resolved: mount points are compared with /proc/self/mountinfo, which lists
+// resolved paths, and a state directory under a symlink (/home → /var/home)
+// must not make a mounted volume look unmounted to the removal that follows.
+func realPath(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	_ = os.MkdirAll(abs, 0o700)
+	if p, err := filepath.EvalSymlinks(abs); err == nil {
+		return p
+	}
+	return abs
 }

@@ -348,7 +348,17 @@ func (w *worker) syncRunning(ctx context.Context, spec *ec2.InstanceSpec) {
 			w.log.Warn("update network interfaces", "err", err)
 			w.retryIn(2 * time.Second)
 		}
-		w.r.trigger()
+		// A new interface of a running instance must not carry traffic
+		// before its security groups: wait for the controller's pass.
+		if w.r.cfg.Sync != nil {
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			if err := w.r.cfg.Sync(sctx); err != nil {
+				w.log.Warn("apply security groups to new interfaces", "err", err)
+			}
+			cancel()
+		} else {
+			w.r.trigger()
+		}
 	}
 	primary := primaryENI(spec)
 	cidrs, _ := w.r.vpcCIDRs(primary.VpcID)

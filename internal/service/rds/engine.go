@@ -199,7 +199,7 @@ func (e *engine) initdb(ctx context.Context, dir, master, password string) error
 	defer d.Close()
 	cmd := e.command(u, d, "initdb", "-D", fdDir+"/data", "-U", master, "--auth=scram-sha-256",
 		"--pwfile="+fdDir+"/pwfile", "-E", "UTF8", "--locale=C", "--no-sync")
-	out, err := cmd.CombinedOutput()
+	out, err := onOwnThread(cmd.CombinedOutput)
 	if err != nil {
 		return fmt.Errorf("initdb: %v: %s", err, lastLines(string(out), 5))
 	}
@@ -310,10 +310,25 @@ func (e *engine) start(dir string, port int, vpc *vpcListen) (*server, error) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &server{cmd: cmd, port: port, done: make(chan struct{})}
 	if vpc == nil {
-		if err := cmd.Start(); err != nil {
+		// Pdeathsig follows the forking thread, not the process: fork from
+		// a thread that stays until the server exits, or Go could end that
+		// thread (it does for threads vpcnet leaves in a namespace) and
+		// SIGINT the server at random.
+		started := make(chan error, 1)
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			err := cmd.Start()
+			started <- err
+			if err != nil {
+				return
+			}
+			p.err = cmd.Wait()
+			close(p.done)
+		}()
+		if err := <-started; err != nil {
 			return nil, err
 		}
-		go func() { p.err = cmd.Wait(); close(p.done) }()
 		return p, nil
 	}
 	// The child inherits the namespace of the thread that forks it, and its
@@ -440,4 +455,22 @@ func portFree(port int) bool {
 	}
 	_ = ln.Close()
 	return true
+}
+
+// onOwnThread runs fn on a thread locked for its duration: a child forked in
+// fn keeps its parent-death signal's thread alive until fn returns.
+func onOwnThread(fn func() ([]byte, error)) ([]byte, error) {
+	type result struct {
+		out []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		out, err := fn()
+		ch <- result{out, err}
+	}()
+	r := <-ch
+	return r.out, r.err
 }
