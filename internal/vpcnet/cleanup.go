@@ -34,6 +34,9 @@ func (n *Network) Cleanup(ctx context.Context) error {
 	if err := n.unguardPublicRange(host); err != nil {
 		errs = append(errs, err)
 	}
+	if err := n.unguardForwarding(); err != nil {
+		errs = append(errs, err)
+	}
 	entries, err := os.ReadDir(netnsDir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, err)

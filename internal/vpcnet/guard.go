@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"hash/fnv"
 
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -17,6 +19,12 @@ import (
 // (EHOSTUNREACH) and nothing of 198.18.0.0/15 is ever sent off the machine.
 // Several minicloud processes may guard one range: each adds its own route,
 // told apart by a metric derived from its prefix, and removes only that one.
+//
+// The host must also never forward between a VPC and anything else: each
+// gateway link has forwarding off, but a later change of the global
+// ip_forward (a container engine starting) resets every interface's value.
+// A table of the prefix in the host's nftables drops forwarded traffic on
+// the prefix's gateway links whatever that setting says.
 
 // guardMetric is the metric of this Network's guard route; the /32 routes of
 // mapped public IPs are more specific and win whatever the metric.
@@ -42,6 +50,72 @@ func (n *Network) GuardPublicRange(ctx context.Context) error {
 	}
 	if err := host.RouteReplace(n.guardRoute()); err != nil {
 		return fmt.Errorf("vpcnet: guard the public range %s: %w", n.public, err)
+	}
+	n.guardMu.Lock()
+	defer n.guardMu.Unlock()
+	if n.forwardGuarded {
+		return nil
+	}
+	if err := n.guardForwarding(); err != nil {
+		return err
+	}
+	n.forwardGuarded = true
+	return nil
+}
+
+func (n *Network) guardTable() *nftables.Table {
+	return &nftables.Table{Family: nftables.TableFamilyINet, Name: n.names.Prefix + "-guard"}
+}
+
+// guardForwarding installs the host table that drops forwarding on the
+// prefix's gateway links ("<prefix>-g…").
+func (n *Network) guardForwarding() error {
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("vpcnet: nftables: %w", err)
+	}
+	t := n.guardTable()
+	c.AddTable(t)
+	c.DelTable(t)
+	c.AddTable(t)
+	accept := nftables.ChainPolicyAccept
+	ch := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityRaw, Policy: &accept})
+	gw := []byte(n.names.Prefix + "-" + string(kindGateway))
+	for _, key := range []expr.MetaKey{expr.MetaKeyIIFNAME, expr.MetaKeyOIFNAME} {
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{
+			&expr.Meta{Key: key, Register: 1},
+			// Comparing only the name's first bytes matches the prefix.
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: gw},
+			&expr.Verdict{Kind: expr.VerdictDrop},
+		}})
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("vpcnet: guard host forwarding: %w", err)
+	}
+	return nil
+}
+
+// unguardForwarding removes the host table, if present.
+func (n *Network) unguardForwarding() error {
+	n.guardMu.Lock()
+	defer n.guardMu.Unlock()
+	n.forwardGuarded = false
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("vpcnet: nftables: %w", err)
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return fmt.Errorf("vpcnet: list nftables tables: %w", err)
+	}
+	for _, t := range tables {
+		if t.Name == n.guardTable().Name {
+			c.DelTable(t)
+			if err := c.Flush(); err != nil {
+				return fmt.Errorf("vpcnet: remove the forwarding guard: %w", err)
+			}
+		}
 	}
 	return nil
 }

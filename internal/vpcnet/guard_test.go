@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/google/nftables"
 	"net"
 	"net/netip"
 	"os"
@@ -36,6 +37,9 @@ func TestGuardKeepsThePublicRangeOnTheHost(t *testing.T) {
 	if !strings.Contains(string(out), "unreachable") {
 		t.Fatalf("no unreachable route for the public range: %q", out)
 	}
+	if !hasTable(t, n.guardTable().Name) {
+		t.Fatalf("no host forwarding guard table %s", n.guardTable().Name)
+	}
 	start := time.Now()
 	_, err = net.DialTimeout("tcp", "198.19.254.7:80", 2*time.Second)
 	if !errors.Is(err, syscall.EHOSTUNREACH) && !errors.Is(err, syscall.ENETUNREACH) {
@@ -51,4 +55,25 @@ func TestGuardKeepsThePublicRangeOnTheHost(t *testing.T) {
 	if strings.TrimSpace(string(out)) != "" {
 		t.Fatalf("guard route left after Cleanup: %q", out)
 	}
+	if hasTable(t, n.guardTable().Name) {
+		t.Fatalf("forwarding guard table left after Cleanup")
+	}
+}
+
+func hasTable(t *testing.T, name string) bool {
+	t.Helper()
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables {
+		if tb.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -107,6 +107,9 @@ type Network struct {
 	mu   sync.Mutex
 	host *netlink.Handle
 	vpcs map[string]*vpcState
+
+	guardMu        sync.Mutex
+	forwardGuarded bool
 }
 
 // vpcState is what the kernel cannot tell vpcnet back: route tables'
