@@ -179,6 +179,12 @@ func TestHealthAndReset(t *testing.T) {
 			t.Fatalf("ec2 operations %s lack %s", got, op)
 		}
 	}
+	if status, _, _ := do(t, base, rawReq{path: "/_minicloud/reset", header: map[string]string{"Origin": "https://evil.example"}}); status != http.StatusForbidden {
+		t.Fatalf("reset from a foreign web page: HTTP %d, want 403", status)
+	}
+	if status, _, _ := do(t, base, rawReq{path: "/_minicloud/reset", header: map[string]string{"Origin": "http://localhost:3000"}}); status != http.StatusOK {
+		t.Fatalf("reset from a local web page: HTTP %d, want 200", status)
+	}
 	for _, path := range []string{"/_minicloud/reset", "/moto-api/reset"} {
 		if status, _, body := do(t, base, rawReq{path: path}); status != 200 || !strings.Contains(body, `"reset": true`) {
 			t.Fatalf("%s: HTTP %d %s", path, status, body)
