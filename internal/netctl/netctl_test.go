@@ -518,6 +518,10 @@ func TestControllerRestartAndReset(t *testing.T) {
 		}
 		return true
 	})
+	// The routers go during a pass; its status is written when it ends.
+	if err := ctl.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if st := ctl.Status(); len(st["vpcs"].([]string)) != 0 || st["lastError"] != nil {
 		t.Errorf("Status after Reset: %v", st)
 	}
