@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -130,7 +129,7 @@ func headerValue(ref *model.Ref, vals []string) (any, error) {
 	sh := ref.Shape
 	s := strings.Join(vals, ",")
 	switch {
-	case ref.JSONValue || sh.Type == "string" && hasJSONValue(ref):
+	case ref.JSONValue:
 		raw, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
 			return nil, fmt.Errorf("invalid base64 JSON header")
@@ -155,8 +154,6 @@ func headerValue(ref *model.Ref, vals []string) (any, error) {
 	}
 	return parseScalarAt(ref, strings.TrimSpace(s), FormatRFC822)
 }
-
-func hasJSONValue(ref *model.Ref) bool { return ref.JSONValue }
 
 // splitHeaderList splits a comma-separated header list, honouring quoted
 // strings; HTTP dates contain a comma, so timestamp lists split on every other.
@@ -425,14 +422,4 @@ func (c *Codec) decodeRestOutput(op *model.Operation, resp *Response) (map[strin
 		}
 	}
 	return out, nil
-}
-
-// sortedHeaderKeys is used where deterministic header order matters in tests.
-func sortedHeaderKeys(h http.Header) []string {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

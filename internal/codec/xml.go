@@ -242,9 +242,8 @@ func decodeXMLValue(ref *model.Ref, n *xmlNode) (any, error) {
 // xmlWriter writes XML by hand: encoding/xml's encoder cannot emit the exact
 // namespace declarations AWS uses, and byte-level control keeps output stable.
 type xmlWriter struct {
-	b      bytes.Buffer
-	defTS  string
-	noDecl bool
+	b     bytes.Buffer
+	defTS string
 }
 
 func (w *xmlWriter) text(s string) {

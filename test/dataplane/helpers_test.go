@@ -6,7 +6,6 @@ package dataplane_test
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -308,17 +307,4 @@ func waitServing(publicIP, instanceID string) error {
 		}
 		return err
 	})
-}
-
-// never checks that f keeps failing for d (f returns nil when the thing
-// that must not happen happens).
-func never(d time.Duration, f func() error) error {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if err := f(); err == nil {
-			return errors.New("happened")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return nil
 }

@@ -155,26 +155,3 @@ func aclBySubnet(t *rtx, subnetID string) (*networkACLRecord, int, error) {
 	})
 	return found, idx, err
 }
-
-// aclAddIPv6Defaults gives the VPC's default network ACL the IPv6 entries
-// AWS adds when an IPv6 block is associated with the VPC: rule 101 allowing
-// ::/0 and the IPv6 "*" deny rule, in each direction. Entries already there
-// are kept, so calling it twice is harmless.
-func aclAddIPv6Defaults(t *rtx, vpcID string) error {
-	acl, err := aclDefaultOf(t, vpcID)
-	if err != nil {
-		return err
-	}
-	for _, egress := range []bool{true, false} {
-		for _, e := range []ec2api.NetworkAclEntry{
-			aclEntry(egress, 101, "-1", "allow", "", "::/0"),
-			aclEntry(egress, aclDenyRule6, "-1", "deny", "", "::/0"),
-		} {
-			if aclFindEntry(acl, egress, deref(e.RuleNumber)) < 0 {
-				acl.Entries = append(acl.Entries, e)
-			}
-		}
-	}
-	aclSortEntries(acl)
-	return networkACLs.put(t, acl)
-}

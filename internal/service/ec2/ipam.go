@@ -101,9 +101,6 @@ func subnetReserved(p netip.Prefix, a netip.Addr) bool {
 	return a == addrAdd(first, prefixSize(p)-1)
 }
 
-// prefixesOverlap reports whether two prefixes share any address.
-func prefixesOverlap(a, b netip.Prefix) bool { return a.Overlaps(b) }
-
 // usedPrivateIPs returns the private IPv4 addresses held by ENIs in subnetID.
 func usedPrivateIPs(t *rtx, subnetID string) (map[netip.Addr]bool, error) {
 	used := map[netip.Addr]bool{}

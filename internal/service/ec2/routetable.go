@@ -98,20 +98,6 @@ func rtbDropAssoc(as []ec2api.RouteTableAssociation, drop func(ec2api.RouteTable
 	return slices.DeleteFunc(as, drop)
 }
 
-// rtbMainOf returns the VPC's main route table (nil if none).
-func rtbMainOf(t *rtx, vpcID string) (*routeTableRecord, error) {
-	all, err := routeTables.all(t)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range all {
-		if deref(r.VpcId) == vpcID && rtbIsMain(r) {
-			return r, nil
-		}
-	}
-	return nil, nil
-}
-
 // rtbFindAssoc finds the route table holding association id.
 func rtbFindAssoc(t *rtx, id string) (*routeTableRecord, int, error) {
 	all, err := routeTables.all(t)
