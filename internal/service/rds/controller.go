@@ -37,6 +37,7 @@ func (s *Service) Start(ctx context.Context) error {
 	ch, unsub := s.store.Subscribe("")
 	c.unsub, c.done = unsub, make(chan struct{})
 	s.ctl = c
+	s.startEndpoints()
 	go func() {
 		defer close(c.done)
 		for ev := range ch {
@@ -62,6 +63,7 @@ func (s *Service) Stop() {
 	}
 	c.unsub()
 	<-c.done
+	s.stopEndpoints()
 	c.cancel()
 	c.wg.Wait()
 	c.mu.Lock()
@@ -310,6 +312,9 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 				c.enqueue(key) // an unexpected exit: restart it
 			}
 		}()
+	}
+	if err := c.syncPublicIP(ctx, sc, id, status, &rec); err != nil {
+		return err
 	}
 	if !rec.Initialized && deref(rec.DBName) != "" {
 		ok, err := databaseExists(ctx, p.port, master, rec.AppliedPassword, *rec.DBName)

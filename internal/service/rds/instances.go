@@ -153,6 +153,15 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
 		sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
 	}
+	if deref(in.PubliclyAccessible) {
+		g, err := s.subnetGroupVPC(ctx, sc, in.DBSubnetGroupName)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkPublicAccess(ctx, sc, g, "create"); err != nil {
+			return nil, err
+		}
+	}
 	major := s.engine.major
 	rec := instanceRecord{
 		DBInstance: rdsapi.DBInstance{
@@ -194,10 +203,9 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 			DedicatedLogVolume:               ptr(false),
 			IsStorageConfigUpgradeAvailable:  ptr(false),
 			EngineLifecycleSupport:           ptr(orDefault(in.EngineLifecycleSupport, "open-source-rds-extended-support")),
-			// The endpoint's name is AWS's shape; it does not resolve yet
-			// (see the package comment).
+			// The endpoint's name resolves through minicloud's DNS (dns.go).
 			Endpoint: &rdsapi.Endpoint{
-				Address:      ptr(id + "." + randomLower(12) + "." + sc.Region + ".rds.amazonaws.com"),
+				Address:      ptr(endpointAddress(sc, id)),
 				Port:         ptr(port),
 				HostedZoneId: ptr("Z2R2ITUGPM61AM"),
 			},
@@ -366,6 +374,15 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 	}
 	if in.EngineVersion != nil {
 		if _, err := s.checkVersion(*in.EngineVersion); err != nil {
+			return nil, err
+		}
+	}
+	if deref(in.PubliclyAccessible) {
+		g, err := s.instanceGroupVPC(ctx, scopeOf(ctx), deref(in.DBInstanceIdentifier))
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkPublicAccess(ctx, scopeOf(ctx), g, "modify"); err != nil {
 			return nil, err
 		}
 	}

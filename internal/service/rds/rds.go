@@ -107,6 +107,7 @@ type Service struct {
 	ctl     *controller
 	tempDir string
 	mu      sync.Mutex
+	dns     endpointIndex // endpoint names for DNS (dns.go)
 }
 
 // New returns the RDS service over store; Start runs the engine controller.
