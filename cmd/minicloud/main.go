@@ -33,6 +33,10 @@ Usage:
   minicloud [serve] [flags]   serve every AWS service on one port (the default)
   minicloud cleanup [flags]   remove what a crashed minicloud left on the host (namespaces,
                               links, routes) for its --state-dir; touches nothing else
+  minicloud diagram [flags]   print the architecture of an account, drawn by the running minicloud
+                              from live state, as Mermaid (--endpoint URL, default $AWS_ENDPOINT_URL
+                              or http://127.0.0.1:4566; --account ID; --region R, default
+                              $AWS_REGION or us-east-1)
   minicloud version           print the version
   minicloud help              show this help
 
@@ -84,6 +88,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args, stdout, stderr)
 	case "cleanup":
 		return cleanup(args, stdout, stderr)
+	case "diagram":
+		return diagram(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "minicloud", buildVersion())
 		return 0
@@ -184,6 +190,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "minicloud %s listening on http://%s\n", buildVersion(), srv.Addr())
 	if a := srv.DNSAddr(); a != "" {
 		fmt.Fprintf(stdout, "DNS for Route 53 zones on %s (udp and tcp)\n", a)
+		fmt.Fprint(stdout, reachHint(a))
 	}
 
 	select {

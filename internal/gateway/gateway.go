@@ -40,6 +40,8 @@ type Config struct {
 	Health func() map[string]any
 	// Reset wipes all state and stops everything minicloud started.
 	Reset func(ctx context.Context) error
+	// Diagram draws an account's architecture in a region as Mermaid text.
+	Diagram func(ctx context.Context, account, region string) (string, error)
 }
 
 // Gateway is the http.Handler of minicloud's one port.

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -14,6 +15,9 @@ import (
 //	GET  /_minicloud/health  version, uptime, every service and its state
 //	POST /_minicloud/reset   wipe all state and stop everything minicloud started
 //	POST /moto-api/reset     the same, for tooling written against moto
+//	GET  /_minicloud/diagram the architecture of ?account= (default
+//	                         000000000000) in ?region= (default us-east-1),
+//	                         as Mermaid text drawn from live state
 func (g *Gateway) serveInternal(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/_minicloud/health" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
@@ -39,9 +43,34 @@ func (g *Gateway) serveInternal(w http.ResponseWriter, r *http.Request) {
 		}
 		g.log.Info("state reset")
 		writeJSON(w, http.StatusOK, map[string]any{"reset": true})
+	case r.URL.Path == "/_minicloud/diagram" && g.cfg.Diagram != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		g.serveDiagram(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such minicloud endpoint: " + r.URL.Path})
 	}
+}
+
+func (g *Gateway) serveDiagram(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	account, region := q.Get("account"), q.Get("region")
+	if account == "" {
+		account = DefaultAccount
+	}
+	if region == "" {
+		region = DefaultRegion
+	}
+	if len(account) != 12 || strings.Trim(account, "0123456789") != "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "account must be 12 digits: " + account})
+		return
+	}
+	text, err := g.cfg.Diagram(r.Context(), account, region)
+	if err != nil {
+		g.log.Error("diagram failed", "account", account, "region", region, "error", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte(text))
 }
 
 // health never loads a model: it must stay cheap, as tools poll it to learn

@@ -141,6 +141,7 @@ func New(cfg Config) (*Server, error) {
 		Version:    cfg.Version,
 		Health:     s.health,
 		Reset:      s.reset,
+		Diagram:    s.Diagram,
 	})
 	// The network controller starts first, so that the instances the runtime
 	// boots find their VPC's network.

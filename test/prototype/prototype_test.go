@@ -74,6 +74,7 @@ func TestPrototypeCLI(t *testing.T) {
 	o := outputs(t, out)
 	c := mc.clients()
 	checkReady(t, c, o)
+	checkDiagram(t, mc, o)
 
 	// The name resolves through minicloud's DNS to the Elastic IP, and the
 	// page counts visits: the second GET sees the first one's row.
@@ -150,6 +151,7 @@ func TestPrototypeBoto3(t *testing.T) {
 	o := outputs(t, runScript(t, mc, appBin, "python3", "provision.py"))
 	c := mc.clients()
 	checkReady(t, c, o)
+	checkDiagram(t, mc, o)
 	site := siteClient(mc.DNS)
 	if n, err := waitVisit(site, siteURL, 30*time.Second); err != nil || n != 1 {
 		t.Fatalf("first visit: count %d (%v), want 1\n%s", n, err, consoleOf(t, c, o["INSTANCE"]))
@@ -318,6 +320,42 @@ func checkReady(t *testing.T, c clients, o map[string]string) {
 	}
 	if t.Failed() {
 		t.FailNow()
+	}
+}
+
+// checkDiagram checks that `minicloud diagram` draws the live architecture:
+// the name to the Elastic IP, the Elastic IP to the instance, the instance
+// to the database its security group lets it reach, in their subnets.
+func checkDiagram(t *testing.T, mc *minicloud, o map[string]string) {
+	t.Helper()
+	out, err := execOut(binPath, "diagram", "--endpoint", mc.URL, "--account", "000000000000", "--region", "us-east-1")
+	if err != nil {
+		t.Fatalf("minicloud diagram: %v\n%s", err, out)
+	}
+	t.Logf("minicloud diagram:\n%s", out)
+	id := func(kind, awsID string) string {
+		return kind + "_" + strings.NewReplacer("-", "_", ".", "_").Replace(awsID)
+	}
+	var eipAlloc string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, `["Elastic IP `+o["EIP"]+`"]`) {
+			eipAlloc = strings.TrimSpace(l[:strings.Index(l, "[")])
+		}
+	}
+	subnets := strings.Split(o["SUBNETS"], ",")
+	for _, want := range []string{
+		`Route53 -- "DNS Resolution: app.example.test" --> ` + eipAlloc,
+		eipAlloc + ` -- "1:1 NAT at igw-`,
+		`--> ` + id("i", o["INSTANCE"]),
+		`subgraph ` + id("subnet", subnets[0]) + ` ["public subnet 10.0.0.0/24 prototype-public-a · NACL ` + o["NACL"] + `"]`,
+		id("i", o["INSTANCE"]) + `["EC2 prototype-web ` + o["INSTANCE"] + ` (running) 10.0.0.`,
+		`db_prototype_db[("RDS prototype-db postgres (available)")]`,
+		id("i", o["INSTANCE"]) + ` <-->|"tcp 5432, SG db ← web"| db_prototype_db`,
+		`["AZ us-east-1a"]`, `["AZ us-east-1b"]`,
+	} {
+		if eipAlloc == "" || !strings.Contains(out, want) {
+			t.Errorf("the diagram lacks %q", want)
+		}
 	}
 }
 

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// diagram prints the architecture of an account and region, as a running
+// minicloud draws it from live state (GET /_minicloud/diagram), in Mermaid.
+func diagram(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("diagram", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoint := fs.String("endpoint", defaultEndpoint(), "")
+	account := fs.String("account", defaultAccount(), "")
+	region := fs.String("region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")), "")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	u := strings.TrimSuffix(*endpoint, "/") + "/_minicloud/diagram?" + url.Values{"account": {*account}, "region": {*region}}.Encode()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "minicloud diagram: %v\n", err)
+		return 2
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "minicloud diagram: is minicloud running at %s? %v\n", *endpoint, err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "minicloud diagram: %s: HTTP %d %s %v\n", u, resp.StatusCode, strings.TrimSpace(string(body)), err)
+		return 1
+	}
+	_, _ = stdout.Write(body)
+	return 0
+}
+
+// defaultEndpoint is where the AWS clients of this shell would go.
+func defaultEndpoint() string {
+	if e := envOr("AWS_ENDPOINT_URL", ""); e != "" {
+		return e
+	}
+	return "http://" + envOr("MINICLOUD_LISTEN", "127.0.0.1:4566")
+}
+
+// defaultAccount follows minicloud's rule for access keys: a 12-digit key
+// is its own account, anything else the default account (--accounts
+// mappings live in the server; pass --account for those).
+func defaultAccount() string {
+	if k := envOr("AWS_ACCESS_KEY_ID", ""); len(k) == 12 && strings.Trim(k, "0123456789") == "" {
+		return k
+	}
+	return "000000000000"
+}
+
+// reachHint tells a person how to reach a name of their public hosted zones
+// from this machine through minicloud's DNS at dnsAddr.
+func reachHint(dnsAddr string) string {
+	host, port, _ := strings.Cut(dnsAddr, ":")
+	dig := "dig +short @" + host + " -p " + port
+	if port == "53" {
+		dig = "dig +short @" + host
+	}
+	return fmt.Sprintf("Reach a name of your public hosted zones from this machine (e.g. app.example.test):\n"+
+		"  curl --resolve app.example.test:80:$(%s app.example.test) http://app.example.test/\n", dig)
+}

@@ -1,0 +1,428 @@
+// Package diagram draws an account's architecture from live state as
+// Mermaid text, in the style of the reference architectures' notes
+// (../shared/seed/): the user, Route 53's names, Elastic IPs, instances and
+// databases inside their VPC, with availability zones and subnets as
+// subgraphs.
+//
+// It reads through three small interfaces (Network, Databases, Records)
+// that minicloud's server implements with the services' own read-only
+// Describe/List operations, so this package knows no service's internals
+// and a service never reaches into another's. Build is pure: the same
+// state always gives the same text, which the table tests pin down.
+package diagram
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// Network is EC2's side of an account and region.
+type Network interface {
+	Network(ctx context.Context, account, region string) (NetworkState, error)
+}
+
+// Databases is RDS's side: the DB instances of an account and region.
+type Databases interface {
+	Databases(ctx context.Context, account, region string) ([]Database, error)
+}
+
+// Records is Route 53's side: the address records of an account's public
+// hosted zones (Route 53 is global).
+type Records interface {
+	Records(ctx context.Context, account string) ([]Record, error)
+}
+
+// NetworkState is what the diagram needs of EC2.
+type NetworkState struct {
+	VPCs           []VPC
+	Subnets        []Subnet
+	Instances      []Instance
+	Addresses      []Address
+	SecurityGroups []SecurityGroup
+}
+
+// VPC is one VPC.
+type VPC struct {
+	ID, CIDR, Name string
+	Default        bool
+	// InternetGateway is the attached gateway's ID, "" without one.
+	InternetGateway string
+}
+
+// Subnet is one subnet; Public means its route table sends 0.0.0.0/0 to an
+// internet gateway.
+type Subnet struct {
+	ID, VPCID, AZ, CIDR, Name string
+	Public                    bool
+	// NetworkACL is the subnet's ACL when it is not the VPC's default one.
+	NetworkACL string
+}
+
+// Instance is one EC2 instance (terminated ones are left out by the
+// caller or here).
+type Instance struct {
+	ID, Name, State, SubnetID, PrivateIP, PublicIP string
+	Groups                                         []string
+}
+
+// Address is an Elastic IP.
+type Address struct {
+	AllocationID, PublicIP, InstanceID string
+}
+
+// SecurityGroup is a group with its ingress rules.
+type SecurityGroup struct {
+	ID, Name string
+	Ingress  []Rule
+}
+
+// Rule is one ingress permission: protocol ("tcp", "udp", "icmp", "-1"),
+// port range (-1 or 0..65535), and sources.
+type Rule struct {
+	Protocol         string
+	FromPort, ToPort int32
+	CIDRs, Groups    []string
+}
+
+// Database is one RDS DB instance.
+type Database struct {
+	ID, Engine, Status, Address string
+	Port                        int32
+	AZ                          string
+	// SubnetIDs are its DB subnet group's subnets; it is drawn in the one
+	// of its AZ.
+	SubnetIDs []string
+	Groups    []string
+}
+
+// Record is one address record (A, AAAA, or an alias) of a public zone.
+type Record struct {
+	Zone, Name, Type string
+	Values           []string
+}
+
+// Sources are where Draw reads live state.
+type Sources struct {
+	Network   Network
+	Databases Databases
+	Records   Records
+}
+
+// Draw reads the account's current state and builds its diagram.
+func Draw(ctx context.Context, src Sources, account, region string) (string, error) {
+	var st State
+	var err error
+	if src.Network != nil {
+		if st.Network, err = src.Network.Network(ctx, account, region); err != nil {
+			return "", fmt.Errorf("diagram: read the network: %w", err)
+		}
+	}
+	if src.Databases != nil {
+		if st.Databases, err = src.Databases.Databases(ctx, account, region); err != nil {
+			return "", fmt.Errorf("diagram: read the databases: %w", err)
+		}
+	}
+	if src.Records != nil {
+		if st.Records, err = src.Records.Records(ctx, account); err != nil {
+			return "", fmt.Errorf("diagram: read the DNS records: %w", err)
+		}
+	}
+	return Build(st), nil
+}
+
+// State is everything one diagram shows.
+type State struct {
+	Network   NetworkState
+	Databases []Database
+	Records   []Record
+}
+
+// Build renders st as a Mermaid flowchart.
+func Build(st State) string {
+	b := &builder{st: st}
+	return b.build()
+}
+
+type builder struct {
+	st    State
+	lines []string
+}
+
+func (b *builder) line(indent int, format string, args ...any) {
+	b.lines = append(b.lines, strings.Repeat("    ", indent)+fmt.Sprintf(format, args...))
+}
+
+func (b *builder) build() string {
+	n := b.st.Network
+	instances := map[string]Instance{}
+	byPublicIP := map[string]string{} // public IP → node ID
+	for _, in := range n.Instances {
+		if in.State == "terminated" {
+			continue
+		}
+		instances[in.ID] = in
+	}
+	eips := map[string]Address{} // instance ID → its Elastic IP
+	for _, a := range n.Addresses {
+		byPublicIP[a.PublicIP] = nodeID("eip", a.AllocationID)
+		if _, ok := instances[a.InstanceID]; ok {
+			eips[a.InstanceID] = a
+		}
+	}
+	for _, in := range instances {
+		if _, ok := eips[in.ID]; !ok && in.PublicIP != "" {
+			byPublicIP[in.PublicIP] = nodeID("i", in.ID)
+		}
+	}
+	subnets := map[string]Subnet{}
+	for _, s := range n.Subnets {
+		subnets[s.ID] = s
+	}
+	// A database is drawn in the subnet of its group that is in its AZ.
+	dbSubnet := map[string]string{}
+	for _, d := range b.st.Databases {
+		for _, id := range d.SubnetIDs {
+			if s, ok := subnets[id]; ok && s.AZ == d.AZ {
+				dbSubnet[d.ID] = id
+				break
+			}
+		}
+	}
+
+	b.line(0, "graph TD")
+	records := slices.Clone(b.st.Records)
+	slices.SortFunc(records, func(x, y Record) int { return strings.Compare(x.Name+x.Type, y.Name+y.Type) })
+	var dnsEdges []string
+	var reach []string
+	for _, r := range records {
+		for _, v := range r.Values {
+			if target, ok := byPublicIP[v]; ok {
+				dnsEdges = append(dnsEdges, fmt.Sprintf("Route53 -- %s --> %s", label("DNS Resolution: "+strings.TrimSuffix(r.Name, ".")), target))
+				reach = append(reach, fmt.Sprintf("%%%% reach http://%[1]s/ from this machine: curl --resolve %[1]s:80:%[2]s http://%[1]s/", strings.TrimSuffix(r.Name, "."), v))
+			}
+		}
+	}
+	if len(records) > 0 {
+		zones := []string{}
+		for _, r := range records {
+			if z := strings.TrimSuffix(r.Zone, "."); !slices.Contains(zones, z) {
+				zones = append(zones, z)
+			}
+		}
+		b.line(1, "User -- Request --> Route53")
+		b.line(1, "Route53%s", shape("Route 53: "+strings.Join(zones, ", "), "[]"))
+		for _, e := range dnsEdges {
+			b.line(1, "%s", e)
+		}
+	}
+
+	vpcs := slices.Clone(n.VPCs)
+	slices.SortFunc(vpcs, func(x, y VPC) int { return strings.Compare(x.ID, y.ID) })
+	for _, v := range vpcs {
+		var vsubnets []Subnet
+		used := false
+		for _, s := range n.Subnets {
+			if s.VPCID != v.ID {
+				continue
+			}
+			vsubnets = append(vsubnets, s)
+			for _, in := range instances {
+				used = used || in.SubnetID == s.ID
+			}
+			for _, sid := range dbSubnet {
+				used = used || sid == s.ID
+			}
+		}
+		// A default VPC nobody uses is AWS's furniture, not architecture.
+		if v.Default && !used {
+			continue
+		}
+		title := "VPC " + v.ID + " " + v.CIDR
+		if v.Name != "" {
+			title = "VPC " + v.Name + " " + v.CIDR
+		}
+		b.line(1, "subgraph %s [%s]", nodeID("vpc", v.ID), label(title))
+		// Elastic IPs sit in the VPC, as in the notes: they are mapped 1:1
+		// onto an instance's private address by the VPC's internet gateway.
+		var vEIPs []Address
+		for _, a := range n.Addresses {
+			if in, ok := instances[a.InstanceID]; ok && subnets[in.SubnetID].VPCID == v.ID {
+				vEIPs = append(vEIPs, a)
+			}
+		}
+		slices.SortFunc(vEIPs, func(x, y Address) int { return strings.Compare(x.AllocationID, y.AllocationID) })
+		for _, a := range vEIPs {
+			b.line(2, "%s%s", nodeID("eip", a.AllocationID), shape("Elastic IP "+a.PublicIP, "[]"))
+		}
+		azs := map[string][]Subnet{}
+		for _, s := range vsubnets {
+			azs[s.AZ] = append(azs[s.AZ], s)
+		}
+		for _, az := range sortedKeys(azs) {
+			b.line(2, "subgraph %s [%s]", nodeID("az", v.ID+"-"+az), label("AZ "+az))
+			ss := azs[az]
+			slices.SortFunc(ss, func(x, y Subnet) int { return strings.Compare(x.CIDR+x.ID, y.CIDR+y.ID) })
+			for _, s := range ss {
+				kind := "private subnet"
+				if s.Public {
+					kind = "public subnet"
+				}
+				t := kind + " " + s.CIDR
+				if s.Name != "" {
+					t += " " + s.Name
+				}
+				if s.NetworkACL != "" {
+					t += " · NACL " + s.NetworkACL
+				}
+				b.line(3, "subgraph %s [%s]", nodeID("subnet", s.ID), label(t))
+				empty := true
+				for _, id := range sortedKeys(instances) {
+					in := instances[id]
+					if in.SubnetID != s.ID {
+						continue
+					}
+					empty = false
+					name := "EC2 " + in.ID
+					if in.Name != "" {
+						name = "EC2 " + in.Name + " " + in.ID
+					}
+					b.line(4, "%s%s", nodeID("i", in.ID), shape(name+" ("+in.State+") "+in.PrivateIP, "[]"))
+				}
+				for _, d := range sortedDBs(b.st.Databases) {
+					if dbSubnet[d.ID] != s.ID {
+						continue
+					}
+					empty = false
+					b.line(4, "%s%s", nodeID("db", d.ID), shape(fmt.Sprintf("RDS %s %s (%s)", d.ID, d.Engine, d.Status), "[()]"))
+				}
+				if empty {
+					// Mermaid draws an empty subgraph only with a node in it.
+					b.line(4, "%s%s", nodeID("empty", s.ID), shape(s.ID, "[]"))
+				}
+				b.line(3, "end")
+			}
+			b.line(2, "end")
+		}
+		for _, a := range vEIPs {
+			via := "1:1 NAT"
+			if v.InternetGateway != "" {
+				via = "1:1 NAT at " + v.InternetGateway
+			}
+			b.line(2, "%s -- %s --> %s", nodeID("eip", a.AllocationID), label(via), nodeID("i", a.InstanceID))
+		}
+		b.line(1, "end")
+	}
+
+	// Instance ↔ database where the database's security groups let the
+	// instance in on its port: the path the data really takes.
+	groups := map[string]SecurityGroup{}
+	for _, g := range n.SecurityGroups {
+		groups[g.ID] = g
+	}
+	for _, d := range sortedDBs(b.st.Databases) {
+		if _, ok := dbSubnet[d.ID]; !ok {
+			continue
+		}
+		for _, id := range sortedKeys(instances) {
+			if via := allowedBy(groups, d, instances[id]); via != "" {
+				b.line(1, "%s <-->|%s| %s", nodeID("i", id), label(fmt.Sprintf("tcp %d, SG %s", d.Port, via)), nodeID("db", d.ID))
+			}
+		}
+	}
+	b.lines = append(b.lines, reach...)
+	return strings.Join(b.lines, "\n") + "\n"
+}
+
+// allowedBy names the rule of d's security groups that admits in on d's
+// port ("db ← web" for a group source, "db ← 10.0.0.0/16" for a CIDR), or
+// "" when none does.
+func allowedBy(groups map[string]SecurityGroup, d Database, in Instance) string {
+	if in.State != "running" && in.State != "pending" && in.State != "stopped" && in.State != "stopping" {
+		return ""
+	}
+	ip, _ := netip.ParseAddr(in.PrivateIP)
+	for _, gid := range d.Groups {
+		g, ok := groups[gid]
+		if !ok {
+			continue
+		}
+		for _, r := range g.Ingress {
+			if !r.covers(d.Port) {
+				continue
+			}
+			for _, src := range r.Groups {
+				if slices.Contains(in.Groups, src) {
+					return g.Name + " ← " + nameOf(groups, src)
+				}
+			}
+			for _, c := range r.CIDRs {
+				if p, err := netip.ParsePrefix(c); err == nil && ip.IsValid() && p.Contains(ip) {
+					return g.Name + " ← " + c
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func (r Rule) covers(port int32) bool {
+	switch r.Protocol {
+	case "-1", "all":
+		return true
+	case "tcp", "6":
+		return r.FromPort <= port && port <= r.ToPort
+	}
+	return false
+}
+
+func nameOf(groups map[string]SecurityGroup, id string) string {
+	if g, ok := groups[id]; ok && g.Name != "" {
+		return g.Name
+	}
+	return id
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sortedDBs(dbs []Database) []Database {
+	out := slices.Clone(dbs)
+	slices.SortFunc(out, func(x, y Database) int { return strings.Compare(x.ID, y.ID) })
+	return out
+}
+
+// nodeID makes a Mermaid identifier from a kind and an AWS ID (Mermaid IDs
+// allow letters, digits and underscores safely).
+func nodeID(kind, id string) string {
+	var b strings.Builder
+	b.WriteString(kind)
+	b.WriteByte('_')
+	for _, r := range id {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// label quotes text for Mermaid; a double quote cannot appear inside one.
+func label(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, "#quot;") + `"`
+}
+
+// shape wraps a label in a node shape: "[]" a box, "[()]" a cylinder.
+func shape(s, kind string) string {
+	open, close := kind[:len(kind)/2], kind[len(kind)/2:]
+	return open + label(s) + close
+}
