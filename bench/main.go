@@ -61,6 +61,7 @@ type options struct {
 	ec2              ec2Options
 	dp               dpOptions
 	dns              dnsOptions
+	proto            protoOptions
 }
 
 // allScenarios in the order they run. "ec2" is short for both EC2 ones,
@@ -74,6 +75,10 @@ var dpScenarios = []string{"dataplane-boot", "dataplane-fleet"}
 // dnsScenarios compare with CoreDNS, not moto (built from the Go module
 // proxy on first use), so "all" leaves them out too.
 var dnsScenarios = []string{"dns"}
+
+// protoScenarios run examples/01-prototype end to end (root, data plane),
+// so "all" leaves them out.
+var protoScenarios = []string{"prototype"}
 
 func parseScenarios(list string) (map[string]bool, error) {
 	m := map[string]bool{}
@@ -89,8 +94,8 @@ func parseScenarios(list string) (map[string]bool, error) {
 		case "dataplane":
 			m["dataplane-boot"], m["dataplane-fleet"] = true, true
 		default:
-			if !slices.Contains(allScenarios, f) && !slices.Contains(dpScenarios, f) && !slices.Contains(dnsScenarios, f) {
-				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2, dataplane or some of %s)", f, strings.Join(slices.Concat(allScenarios, dpScenarios, dnsScenarios), ","))
+			if !slices.Contains(allScenarios, f) && !slices.Contains(dpScenarios, f) && !slices.Contains(dnsScenarios, f) && !slices.Contains(protoScenarios, f) {
+				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2, dataplane or some of %s)", f, strings.Join(slices.Concat(allScenarios, dpScenarios, dnsScenarios, protoScenarios), ","))
 			}
 			m[f] = true
 		}
@@ -116,7 +121,7 @@ func main() {
 	flag.DurationVar(&o.idleWait, "idle-wait", time.Second, "wait after start and one health request before sampling idle RSS")
 	flag.IntVar(&o.idleSamples, "idle-samples", 5, "idle RSS samples (200 ms apart); the median is reported")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the servers' logs (their directory is printed)")
-	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run,dataplane-boot,dataplane-fleet,dns; ec2 = both EC2 ones; dataplane = both data-plane ones (root; not in all); dns = Route 53 DNS vs CoreDNS (not in all); all")
+	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run,dataplane-boot,dataplane-fleet,dns; ec2 = both EC2 ones; dataplane = both data-plane ones (root; not in all); dns = Route 53 DNS vs CoreDNS (not in all); prototype = examples/01-prototype end to end (root; not in all); all")
 	flag.IntVar(&o.ec2.instances, "ec2-instances", 1000, "ec2-describe: instances to seed")
 	flag.IntVar(&o.ec2.batch, "ec2-batch", 100, "ec2-describe: instances per seeding RunInstances call (each call one team)")
 	flag.IntVar(&o.ec2.calls, "ec2-calls", 200, "ec2-describe: measured DescribeInstances calls (sequential)")
@@ -147,6 +152,10 @@ func main() {
 	flag.IntVar(&o.dns.nxPct, "dns-nx", 10, "dns: percentage of queries for names that do not exist (NXDOMAIN)")
 	flag.DurationVar(&o.dns.timeout, "dns-timeout", time.Second, "dns: timeout of one query")
 	flag.IntVar(&o.dns.rounds, "dns-rounds", 2, "dns: measured phases per server, alternating which server goes first")
+	flag.IntVar(&o.proto.runs, "prototype-runs", 3, "prototype: measured runs, each on a fresh minicloud")
+	flag.IntVar(&o.proto.warm, "prototype-warmup", 1, "prototype: unmeasured runs first")
+	flag.StringVar(&o.proto.client, "prototype-client", "boto3", "prototype: boto3 (provision.py, teardown.py) or cli (provision.sh, teardown.sh)")
+	flag.DurationVar(&o.proto.max, "prototype-max", 5*time.Minute, "prototype: limit per script and for the first page")
 	dpUD := flag.String("dp-user-data", "", "data plane, diagnostics: a file of user data to use instead (it must still serve /var/tmp/index.html = \"ok\" on port 80)")
 	flag.Parse()
 	var err error
@@ -206,6 +215,10 @@ func main() {
 		fatal(errors.New("-dns-max must be 1..50000000 and -dns-nx 0..100"))
 	case o.dns.timeout < time.Millisecond || o.dns.timeout > 10*time.Second:
 		fatal(errors.New("-dns-timeout must be in [1ms, 10s]"))
+	case o.proto.runs < 1 || o.proto.runs > 50, o.proto.warm < 0 || o.proto.warm > 5, o.proto.max <= 0 || o.proto.max > 15*time.Minute:
+		fatal(errors.New("-prototype-runs must be 1..50, -prototype-warmup 0..5 and -prototype-max in (0, 15m]"))
+	case o.proto.client != "boto3" && o.proto.client != "cli":
+		fatal(errors.New("-prototype-client must be boto3 or cli"))
 	}
 
 	// End our children on Ctrl-C / SIGTERM, then exit.
@@ -306,7 +319,7 @@ func run(o options) error {
 	fmt.Printf("machine: %d CPUs (nproc), %s %s/%s; moto %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, motoVer)
 	la, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("date: %s; load average at start: %s\n", time.Now().Format(time.RFC3339), strings.Join(strings.Fields(string(la))[:min(3, len(strings.Fields(string(la))))], " "))
-	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(slices.Concat(allScenarios, dpScenarios, dnsScenarios), func(n string) bool { return !o.scenarios[n] }), ","))
+	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(slices.Concat(allScenarios, dpScenarios, dnsScenarios, protoScenarios), func(n string) bool { return !o.scenarios[n] }), ","))
 	if o.scenarios["dns"] {
 		fmt.Printf("dns: zone %s of %d A records (minicloud via the Route 53 API, CoreDNS from the same records as a zone file); %d UDP clients × 1 query in flight, %d%% NXDOMAIN names, EDNS %d, RD clear; %v warm-up + %v measured × %d rounds (alternating order), cap %d queries/phase, %v timeout; the load generator runs in this process, on the same cores\n",
 			dnsZone, o.dns.records, o.dns.workers, o.dns.nxPct, dnsEDNSSize, o.dns.warmup, o.dns.dur, o.dns.rounds, o.dns.maxQ, o.dns.timeout)
@@ -361,6 +374,14 @@ func run(o options) error {
 			return fmt.Errorf("dns: %w", err)
 		}
 		reportDNS(os.Stdout, o.dns, rs)
+	}
+	if o.scenarios["prototype"] {
+		fmt.Fprintln(os.Stderr, "minicloud: prototype…")
+		rs, err := runPrototype(o.proto, mini, tmp)
+		if err != nil {
+			return fmt.Errorf("prototype: %w", err)
+		}
+		reportPrototype(os.Stdout, o.proto, rs)
 	}
 	return nil
 }
