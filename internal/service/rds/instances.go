@@ -620,7 +620,11 @@ func (s *Service) Health() map[string]any {
 				e["loopback"] = "127.0.0.1:" + itoa(r.LoopbackPort)
 			}
 			if r.ENI != nil {
-				e["vpc"] = map[string]any{"networkInterface": r.ENI.ID, "address": r.ENI.IP}
+				vpc := map[string]any{"networkInterface": r.ENI.ID, "address": r.ENI.IP}
+				if r.ENI.PublicIP != "" {
+					vpc["publicAddress"] = r.ENI.PublicIP
+				}
+				e["vpc"] = vpc
 			}
 			if r.EngineError != "" {
 				e["error"] = r.EngineError
@@ -629,6 +633,6 @@ func (s *Service) Health() map[string]any {
 			return nil
 		})
 	})
-	return map[string]any{"engine": eng, "instances": list, "note": "DB instance endpoint names do not resolve yet: connect to the loopback address (or, in the VPC, to the instance's vpc address)."}
+	return map[string]any{"engine": eng, "instances": list, "note": "Endpoint names resolve through minicloud's DNS (--dns-listen) and in VPC resolvers; the loopback address reaches every instance from this host."}
 }
 func itoa(n int) string { return strconv.Itoa(n) }
