@@ -154,11 +154,11 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 		sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
 	}
 	if deref(in.PubliclyAccessible) {
-		g, err := s.subnetGroupVPC(ctx, sc, in.DBSubnetGroupName)
+		vpcID, err := s.subnetGroupVPC(ctx, sc, in.DBSubnetGroupName)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.checkPublicAccess(ctx, sc, g, "create"); err != nil {
+		if err := s.checkPublicAccess(ctx, sc, vpcID, "create"); err != nil {
 			return nil, err
 		}
 	}
@@ -378,11 +378,11 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 		}
 	}
 	if deref(in.PubliclyAccessible) {
-		g, err := s.instanceGroupVPC(ctx, scopeOf(ctx), deref(in.DBInstanceIdentifier))
+		vpcID, err := s.instanceGroupVPC(ctx, scopeOf(ctx), deref(in.DBInstanceIdentifier))
 		if err != nil {
 			return nil, err
 		}
-		if err := s.checkPublicAccess(ctx, scopeOf(ctx), g, "modify"); err != nil {
+		if err := s.checkPublicAccess(ctx, scopeOf(ctx), vpcID, "modify"); err != nil {
 			return nil, err
 		}
 	}
