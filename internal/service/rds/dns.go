@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -85,6 +86,32 @@ func (s *Service) checkPublicAccess(ctx context.Context, sc state.Scope, vpcID, 
 		return api.Errorf(http.StatusBadRequest, "InvalidVPCNetworkStateFault", "Cannot %s a publicly accessible DBInstance. The specified VPC does not support DNS resolution, DNS hostnames, or both. Update the VPC and then try again", verb)
 	}
 	return nil
+}
+
+// checkCreatePublic applies checkPublicAccess to CreateDBInstance.
+func (s *Service) checkCreatePublic(ctx context.Context, in *rdsapi.CreateDBInstanceMessage) error {
+	if !deref(in.PubliclyAccessible) {
+		return nil
+	}
+	sc := scopeOf(ctx)
+	vpcID, err := s.subnetGroupVPC(ctx, sc, in.DBSubnetGroupName)
+	if err != nil {
+		return err
+	}
+	return s.checkPublicAccess(ctx, sc, vpcID, "create")
+}
+
+// checkModifyPublic applies checkPublicAccess to ModifyDBInstance.
+func (s *Service) checkModifyPublic(ctx context.Context, in *rdsapi.ModifyDBInstanceMessage) error {
+	if !deref(in.PubliclyAccessible) {
+		return nil
+	}
+	sc := scopeOf(ctx)
+	vpcID, err := s.instanceGroupVPC(ctx, sc, deref(in.DBInstanceIdentifier))
+	if err != nil {
+		return err
+	}
+	return s.checkPublicAccess(ctx, sc, vpcID, "modify")
 }
 
 // subnetGroupVPC is the VPC of DB subnet group name ("" for no group or a
