@@ -37,7 +37,6 @@ func (s *Service) Start(ctx context.Context) error {
 	ch, unsub := s.store.Subscribe("")
 	c.unsub, c.done = unsub, make(chan struct{})
 	s.ctl = c
-	s.startEndpoints()
 	go func() {
 		defer close(c.done)
 		for ev := range ch {
@@ -51,6 +50,7 @@ func (s *Service) Start(ctx context.Context) error {
 			}
 		}
 	}()
+	s.startEndpoints()
 	c.enqueueAll()
 	return nil
 }

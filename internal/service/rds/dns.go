@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -63,17 +64,18 @@ func endpointAddress(sc state.Scope, id string) string {
 	return id + "." + endpointHash(sc) + "." + sc.Region + "." + strings.TrimSuffix(dnszone.RDSDomain, ".")
 }
 
-// checkPublicAccess refuses PubliclyAccessible for a DB subnet group whose
-// VPC lacks an internet gateway or DNS support and hostnames, with AWS's
-// InvalidVPCNetworkStateFault. verb is "create" or "modify".
-func (s *Service) checkPublicAccess(ctx context.Context, sc state.Scope, group *rdsSubnetGroupRef, verb string) error {
+// checkPublicAccess refuses PubliclyAccessible in a VPC (that of a DB
+// subnet group; "" is none) that lacks an internet gateway or DNS support
+// and hostnames, with AWS's InvalidVPCNetworkStateFault. verb is "create"
+// or "modify".
+func (s *Service) checkPublicAccess(ctx context.Context, sc state.Scope, vpcID, verb string) error {
 	va, ok := s.cfg.Subnets.(VPCAccess)
-	if !ok || group == nil || group.vpcID == "" {
+	if !ok || vpcID == "" {
 		return nil
 	}
-	igw, dnsSupport, dnsHostnames, found, err := va.VPCPublicAccess(ctx, sc.Account, sc.Region, group.vpcID)
+	igw, dnsSupport, dnsHostnames, found, err := va.VPCPublicAccess(ctx, sc.Account, sc.Region, vpcID)
 	if err != nil {
-		return fmt.Errorf("read VPC %s: %w", group.vpcID, err)
+		return fmt.Errorf("read VPC %s: %w", vpcID, err)
 	}
 	switch {
 	case !found:
@@ -86,40 +88,63 @@ func (s *Service) checkPublicAccess(ctx context.Context, sc state.Scope, group *
 	return nil
 }
 
-// rdsSubnetGroupRef is what checkPublicAccess needs of a DB subnet group.
-type rdsSubnetGroupRef struct{ vpcID string }
-
-// subnetGroupVPC reads the VPC of DB subnet group name (nil: no group or
-// not found; the caller's transaction reports a missing group).
-func (s *Service) subnetGroupVPC(ctx context.Context, sc state.Scope, name *string) (*rdsSubnetGroupRef, error) {
-	if name == nil {
-		return nil, nil
+// checkCreatePublic applies checkPublicAccess to CreateDBInstance.
+func (s *Service) checkCreatePublic(ctx context.Context, in *rdsapi.CreateDBInstanceMessage) error {
+	if !deref(in.PubliclyAccessible) {
+		return nil
 	}
-	var out *rdsSubnetGroupRef
+	sc := scopeOf(ctx)
+	vpcID, err := s.subnetGroupVPC(ctx, sc, in.DBSubnetGroupName)
+	if err != nil {
+		return err
+	}
+	return s.checkPublicAccess(ctx, sc, vpcID, "create")
+}
+
+// checkModifyPublic applies checkPublicAccess to ModifyDBInstance.
+func (s *Service) checkModifyPublic(ctx context.Context, in *rdsapi.ModifyDBInstanceMessage) error {
+	if !deref(in.PubliclyAccessible) {
+		return nil
+	}
+	sc := scopeOf(ctx)
+	vpcID, err := s.instanceGroupVPC(ctx, sc, deref(in.DBInstanceIdentifier))
+	if err != nil {
+		return err
+	}
+	return s.checkPublicAccess(ctx, sc, vpcID, "modify")
+}
+
+// subnetGroupVPC is the VPC of DB subnet group name ("" for no group or a
+// missing one, which the caller's transaction reports).
+func (s *Service) subnetGroupVPC(ctx context.Context, sc state.Scope, name *string) (string, error) {
+	if name == nil {
+		return "", nil
+	}
+	var vpcID string
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*name))
 		if err != nil || !found {
 			return err
 		}
-		out = &rdsSubnetGroupRef{vpcID: deref(g.VpcId)}
+		vpcID = deref(g.VpcId)
 		return nil
 	})
-	return out, err
+	return vpcID, err
 }
 
-// instanceGroupVPC is the VPC of instance id's DB subnet group (nil when
-// it has none or does not exist).
-func (s *Service) instanceGroupVPC(ctx context.Context, sc state.Scope, id string) (*rdsSubnetGroupRef, error) {
-	var out *rdsSubnetGroupRef
+// instanceGroupVPC is the VPC of instance id's DB subnet group ("" when it
+// has none or does not exist).
+func (s *Service) instanceGroupVPC(ctx context.Context, sc state.Scope, id string) (string, error) {
+	var vpcID string
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		r, found, err := instances.Get(tx, sc, strings.ToLower(id))
 		if err != nil || !found || r.DBSubnetGroup == nil {
 			return err
 		}
-		out = &rdsSubnetGroupRef{vpcID: deref(r.DBSubnetGroup.VpcId)}
+		vpcID = deref(r.DBSubnetGroup.VpcId)
 		return nil
 	})
-	return out, err
+	return vpcID, err
 }
 
 // syncPublicIP gives the instance's interface a public IP when it is

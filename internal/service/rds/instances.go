@@ -85,6 +85,9 @@ func (s *Service) checkVersion(want string) (string, error) {
 // engine controller makes it real.
 func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInstanceMessage) (*rdsapi.CreateDBInstanceResult, error) {
 	sc := scopeOf(ctx)
+	if err := s.checkCreatePublic(ctx, in); err != nil {
+		return nil, err
+	}
 	raw := deref(in.DBInstanceIdentifier)
 	if !validIdentifier(raw) {
 		return nil, errBadIdentifier()
@@ -152,15 +155,6 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	var sgs []rdsapi.VpcSecurityGroupMembership
 	for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
 		sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
-	}
-	if deref(in.PubliclyAccessible) {
-		g, err := s.subnetGroupVPC(ctx, sc, in.DBSubnetGroupName)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.checkPublicAccess(ctx, sc, g, "create"); err != nil {
-			return nil, err
-		}
 	}
 	major := s.engine.major
 	rec := instanceRecord{
@@ -364,6 +358,9 @@ func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *instance
 // applied to the running engine at once (ALTER ROLE), whatever
 // ApplyImmediately says, as on AWS.
 func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInstanceMessage) (*rdsapi.ModifyDBInstanceResult, error) {
+	if err := s.checkModifyPublic(ctx, in); err != nil {
+		return nil, err
+	}
 	if in.MasterUserPassword != nil {
 		if err := checkPassword(in.MasterUserPassword); err != nil {
 			return nil, err
@@ -374,15 +371,6 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 	}
 	if in.EngineVersion != nil {
 		if _, err := s.checkVersion(*in.EngineVersion); err != nil {
-			return nil, err
-		}
-	}
-	if deref(in.PubliclyAccessible) {
-		g, err := s.instanceGroupVPC(ctx, scopeOf(ctx), deref(in.DBInstanceIdentifier))
-		if err != nil {
-			return nil, err
-		}
-		if err := s.checkPublicAccess(ctx, scopeOf(ctx), g, "modify"); err != nil {
 			return nil, err
 		}
 	}
@@ -620,7 +608,11 @@ func (s *Service) Health() map[string]any {
 				e["loopback"] = "127.0.0.1:" + itoa(r.LoopbackPort)
 			}
 			if r.ENI != nil {
-				e["vpc"] = map[string]any{"networkInterface": r.ENI.ID, "address": r.ENI.IP}
+				vpc := map[string]any{"networkInterface": r.ENI.ID, "address": r.ENI.IP}
+				if r.ENI.PublicIP != "" {
+					vpc["publicAddress"] = r.ENI.PublicIP
+				}
+				e["vpc"] = vpc
 			}
 			if r.EngineError != "" {
 				e["error"] = r.EngineError
@@ -629,6 +621,6 @@ func (s *Service) Health() map[string]any {
 			return nil
 		})
 	})
-	return map[string]any{"engine": eng, "instances": list, "note": "DB instance endpoint names do not resolve yet: connect to the loopback address (or, in the VPC, to the instance's vpc address)."}
+	return map[string]any{"engine": eng, "instances": list, "note": "Endpoint names resolve through minicloud's DNS (--dns-listen) and in VPC resolvers; the loopback address reaches every instance from this host."}
 }
 func itoa(n int) string { return strconv.Itoa(n) }
