@@ -33,6 +33,9 @@ Usage:
   minicloud [serve] [flags]   serve every AWS service on one port (the default)
   minicloud cleanup [flags]   remove what a crashed minicloud left on the host (namespaces,
                               links, routes) for its --state-dir; touches nothing else
+  minicloud databases [--endpoint ADDR]
+                              list the running server's DB instances and the loopback
+                              address where each is reachable from this machine
   minicloud version           print the version
   minicloud help              show this help
 
@@ -84,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args, stdout, stderr)
 	case "cleanup":
 		return cleanup(args, stdout, stderr)
+	case "databases":
+		return databases(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "minicloud", buildVersion())
 		return 0
