@@ -21,6 +21,14 @@
 // upstreams are configured (for stub clients); otherwise the answer ends
 // with the CNAME, as an authoritative server's does.
 //
+// Service endpoint names (Config.Endpoints: RDS DB instances, the whole
+// of rds.amazonaws.com) are answered before the hosted zones, as AWS's
+// public DNS answers them: A with the public IP of a publicly accessible
+// instance, else its private IP, TTL 5; NODATA for an instance without an
+// address now (stopped) and for the names between an endpoint and the
+// domain; NXDOMAIN for any other name of the domain; AA set. A hosted
+// zone's CNAME to an endpoint is completed from them when the query has RD.
+//
 // # Answers
 //
 // Record values are Route 53's text form, parsed with dns.NewRR as

@@ -31,6 +31,9 @@ const (
 type Config struct {
 	// Source gives the hosted zones; the server answers its public zones.
 	Source dnszone.Source
+	// Endpoints gives the service endpoint names (RDS DB instances) the
+	// server answers as AWS's public DNS does; nil: none.
+	Endpoints dnszone.EndpointSource
 	// Upstreams receive, in order, the queries for names outside every
 	// public hosted zone. Empty: such queries are answered REFUSED, as
 	// Route 53's name servers answer for zones they do not host.
@@ -274,9 +277,11 @@ func (s *Server) handle(ctx context.Context, req *dns.Msg, client netip.Addr, tc
 		if s.cfg.ClientLocation != nil && client.IsValid() {
 			ci.Location = s.cfg.ClientLocation(client)
 		}
-		if a, owned := Answer(s.cfg.Source, publicZone, req, ci); owned {
+		if set := s.endpoints(); set.Covers(canonical(q.Name)) {
+			resp = answerEndpoint(set, req)
+		} else if a, owned := Answer(s.cfg.Source, publicZone, req, ci); owned {
 			resp = a
-			if target := DanglingCNAME(resp); target != "" && req.RecursionDesired && len(s.cfg.Upstreams) > 0 {
+			if target := DanglingCNAME(resp); target != "" && req.RecursionDesired && !chaseEndpoint(set, resp, target) && len(s.cfg.Upstreams) > 0 {
 				s.chase(ctx, req, resp, target)
 			}
 		} else if len(s.cfg.Upstreams) == 0 {

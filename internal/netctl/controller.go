@@ -67,6 +67,7 @@ type Controller struct {
 	dnsOn        bool
 	dnsUpstreams []netip.AddrPort
 	dnsZones     dnszone.Source
+	dnsEndpoints dnszone.EndpointSource
 
 	// Owned by the loop goroutine.
 	dns      map[string]*vpcDNS

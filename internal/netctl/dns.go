@@ -33,6 +33,21 @@ func (c *Controller) EnableDNS(upstreams []netip.AddrPort, zones dnszone.Source)
 	c.dnsZones = zones
 }
 
+// EnableEndpoints makes the VPC resolvers answer the service endpoint
+// names of src (RDS DB instances): the private IP inside the endpoint's
+// own VPC, the public DNS answer elsewhere. Call it before Start.
+func (c *Controller) EnableEndpoints(src dnszone.EndpointSource) {
+	c.dnsEndpoints = src
+}
+
+// endpoints is the current endpoint set, nil without a source.
+func (c *Controller) endpoints() *dnszone.EndpointSet {
+	if c.dnsEndpoints == nil {
+		return nil
+	}
+	return c.dnsEndpoints.Endpoints()
+}
+
 // privateZones returns the private hosted zones associated with a VPC, in
 // the resolver's form. Routing policies other than simple are not applied
 // in VPC resolvers yet: every value of a name's sets is answered.
@@ -77,8 +92,9 @@ func (c *Controller) reconcileDNS(v *ec2.VPCSpec) error {
 		d.hosts.Store(&hosts)
 		region, id := v.Region, v.ID
 		d.srv = vpcdns.New(vpcdns.Config{VPC: info, Upstreams: c.dnsUpstreams, ManageAddresses: true, Logger: c.log,
-			Hosts: func() []vpcdns.Host { return *d.hosts.Load() },
-			Zones: func() []vpcdns.Zone { return c.privateZones(region, id) }})
+			Hosts:     func() []vpcdns.Host { return *d.hosts.Load() },
+			Zones:     func() []vpcdns.Zone { return c.privateZones(region, id) },
+			Endpoints: c.endpoints})
 		if err := d.srv.Start(c.routerPath(v.ID), []netip.Addr{v.Resolver, vpcdns.LinkLocalResolver}); err != nil {
 			return err
 		}

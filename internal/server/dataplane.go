@@ -119,6 +119,7 @@ func (dp *dataPlane) start(ec2svc netctl.DesiredNetworker, s *Server) error {
 	}
 	c := netctl.New(ec2svc, s.store, dp.net, dp.fw, s.cfg.Logger)
 	c.EnableDNS(dnsUpstreams(), s.route53.Source())
+	c.EnableEndpoints(s.rds.EndpointSource())
 	if err := c.Start(context.Background()); err != nil {
 		return fmt.Errorf("start the network controller: %w", err)
 	}

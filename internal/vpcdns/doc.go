@@ -38,6 +38,14 @@
 //     resolve to the PRIVATE IP, AWS's split horizon; their PTR (the public
 //     IP's reverse name) gives the public name. Other names of the public
 //     zones belong to the internet and are forwarded;
+//   - the service endpoint names of Config.Endpoints (RDS DB instances,
+//     dnszone.RDSDomain), for the whole domain: an endpoint of this VPC
+//     resolves to its private IP, one elsewhere as AWS's public DNS
+//     answers it (public IP, else private IP; dnszone.Endpoint.AddrFrom),
+//     TTL 5; an endpoint without an address now (a stopped DB instance)
+//     and the names between endpoints and the domain are NODATA, any other
+//     name of the domain NXDOMAIN, never forwarded. A private hosted zone
+//     of the same or a more specific name wins, as on AWS;
 //   - the Route 53 private hosted zones of Config.Zones, authoritatively
 //     (a missing name is NXDOMAIN, never forwarded), with wildcards
 //     (RFC 4592), empty non-terminals and CNAME chasing within the VPC's

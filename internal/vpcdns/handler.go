@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/minicloud/minicloud/internal/dnszone"
 )
 
 // TTLs of what the resolver makes up itself.
@@ -106,6 +108,7 @@ type view struct {
 	private *zone
 	public  *zone // the public names of hosts with a public IP
 	hosted  []*zone
+	ends    *dnszone.EndpointSet
 }
 
 func (s *Server) view(v *VPCInfo) *view {
@@ -134,6 +137,9 @@ func (s *Server) view(v *VPCInfo) *view {
 		if pub := h.PublicIP.Unmap(); w.public != nil && pub.Is4() {
 			w.public.add(&dns.A{Hdr: hdr(PublicName(v.Region, pub), dns.TypeA), A: ip.AsSlice()})
 		}
+	}
+	if s.cfg.Endpoints != nil {
+		w.ends = s.cfg.Endpoints()
 	}
 	if s.cfg.Zones != nil {
 		for _, z := range s.cfg.Zones() {
@@ -165,6 +171,9 @@ func (w *view) zoneFor(name string) *zone {
 		consider(z)
 	}
 	consider(w.reverseZone(name))
+	if w.ends.Covers(name) {
+		consider(endpointZone(w.ends, name, w.vpc))
+	}
 	// Public names: only the hosts' own names are answered (split
 	// horizon); the rest of the public zone belongs to the internet.
 	if w.public != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 	"golang.org/x/sys/unix"
 
+	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
@@ -77,6 +78,9 @@ type Config struct {
 	// Zones returns the Route 53 private hosted zones associated with the
 	// VPC, under the same rules as Hosts. Nil means none.
 	Zones func() []Zone
+	// Endpoints returns the service endpoint names (RDS DB instances),
+	// under the same rules as Hosts. Nil means none.
+	Endpoints func() *dnszone.EndpointSet
 	// Upstreams are the servers names the VPC does not own are forwarded
 	// to, tried in order. Their sockets are created in the namespace of
 	// the process (not the router namespace). Empty means answer SERVFAIL

@@ -50,6 +50,7 @@ func (s *Service) Start(ctx context.Context) error {
 			}
 		}
 	}()
+	s.startEndpoints()
 	c.enqueueAll()
 	return nil
 }
@@ -62,6 +63,7 @@ func (s *Service) Stop() {
 	}
 	c.unsub()
 	<-c.done
+	s.stopEndpoints()
 	c.cancel()
 	c.wg.Wait()
 	c.mu.Lock()
@@ -310,6 +312,9 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 				c.enqueue(key) // an unexpected exit: restart it
 			}
 		}()
+	}
+	if err := c.syncPublicIP(ctx, sc, id, status, &rec); err != nil {
+		return err
 	}
 	if !rec.Initialized && deref(rec.DBName) != "" {
 		ok, err := databaseExists(ctx, p.port, master, rec.AppliedPassword, *rec.DBName)

@@ -85,6 +85,9 @@ func (s *Service) checkVersion(want string) (string, error) {
 // engine controller makes it real.
 func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInstanceMessage) (*rdsapi.CreateDBInstanceResult, error) {
 	sc := scopeOf(ctx)
+	if err := s.checkCreatePublic(ctx, in); err != nil {
+		return nil, err
+	}
 	raw := deref(in.DBInstanceIdentifier)
 	if !validIdentifier(raw) {
 		return nil, errBadIdentifier()
@@ -194,10 +197,9 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 			DedicatedLogVolume:               ptr(false),
 			IsStorageConfigUpgradeAvailable:  ptr(false),
 			EngineLifecycleSupport:           ptr(orDefault(in.EngineLifecycleSupport, "open-source-rds-extended-support")),
-			// The endpoint's name is AWS's shape; it does not resolve yet
-			// (see the package comment).
+			// The endpoint's name resolves through minicloud's DNS (dns.go).
 			Endpoint: &rdsapi.Endpoint{
-				Address:      ptr(id + "." + randomLower(12) + "." + sc.Region + ".rds.amazonaws.com"),
+				Address:      ptr(endpointAddress(sc, id)),
 				Port:         ptr(port),
 				HostedZoneId: ptr("Z2R2ITUGPM61AM"),
 			},
@@ -356,6 +358,9 @@ func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *instance
 // applied to the running engine at once (ALTER ROLE), whatever
 // ApplyImmediately says, as on AWS.
 func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInstanceMessage) (*rdsapi.ModifyDBInstanceResult, error) {
+	if err := s.checkModifyPublic(ctx, in); err != nil {
+		return nil, err
+	}
 	if in.MasterUserPassword != nil {
 		if err := checkPassword(in.MasterUserPassword); err != nil {
 			return nil, err
@@ -603,7 +608,11 @@ func (s *Service) Health() map[string]any {
 				e["loopback"] = "127.0.0.1:" + itoa(r.LoopbackPort)
 			}
 			if r.ENI != nil {
-				e["vpc"] = map[string]any{"networkInterface": r.ENI.ID, "address": r.ENI.IP}
+				vpc := map[string]any{"networkInterface": r.ENI.ID, "address": r.ENI.IP}
+				if r.ENI.PublicIP != "" {
+					vpc["publicAddress"] = r.ENI.PublicIP
+				}
+				e["vpc"] = vpc
 			}
 			if r.EngineError != "" {
 				e["error"] = r.EngineError
@@ -612,6 +621,6 @@ func (s *Service) Health() map[string]any {
 			return nil
 		})
 	})
-	return map[string]any{"engine": eng, "instances": list, "note": "DB instance endpoint names do not resolve yet: connect to the loopback address (or, in the VPC, to the instance's vpc address)."}
+	return map[string]any{"engine": eng, "instances": list, "note": "Endpoint names resolve through minicloud's DNS (--dns-listen) and in VPC resolvers; the loopback address reaches every instance from this host."}
 }
 func itoa(n int) string { return strconv.Itoa(n) }

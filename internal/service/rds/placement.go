@@ -41,6 +41,9 @@ type PlacedENI struct {
 	SubnetID string `json:"subnetId"`
 	MAC      string `json:"mac,omitempty"`
 	IP       string `json:"ip"`
+	// PublicIP is the interface's public IP while the instance is
+	// publicly accessible (dns.go).
+	PublicIP string `json:"publicIp,omitempty"`
 }
 
 // eniDescription is the Description of the ENIs, as AWS's.

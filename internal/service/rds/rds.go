@@ -13,12 +13,25 @@
 // plane on, an instance with a DB subnet group is also placed in its VPC
 // (placement.go): it listens on the private IP of a requester-managed ENI
 // ("RDSNetworkInterface") behind its VPC security groups, and the loopback
-// port is a proxy to it. Describe returns AWS's endpoint name,
-// <id>.<12 random chars>.<region>.rds.amazonaws.com, and the instance's
-// Port, but that name does not resolve yet (the VPC resolver answers only
-// names under the region's private zone); ModifyDBInstance's
-// VpcSecurityGroupIds are not applied to a running instance's ENI until it
-// is stopped and started.
+// port is a proxy to it. ModifyDBInstance's VpcSecurityGroupIds are not
+// applied to a running instance's ENI until it is stopped and started.
+//
+// DNS (dns.go): the endpoint name is AWS's,
+// <id>.<12 chars>.<region>.rds.amazonaws.com, the 12 characters one hash
+// per account and region as on AWS. EndpointSource publishes every name
+// with its ENI's private IP, VPC and public IP, rebuilt from the one record
+// an event names after each commit. Each VPC's resolver answers the private
+// IP inside the instance's own VPC and the public answer elsewhere; the
+// host's DNS server (--dns-listen) is AWS's public DNS: the public IP of a
+// publicly accessible instance, else the private IP. An instance without an
+// ENI (stopped, creating, or without a DB subnet group) keeps its name
+// without an address (NODATA); a deleted one's name is NXDOMAIN.
+// PubliclyAccessible instances get an Amazon-owned public IP on their ENI
+// from EC2's public pool (PublicIPs), mapped 1:1 by the VPC's internet
+// gateway like an EC2 instance's, released with the ENI or when
+// PubliclyAccessible is turned off (at once, as on AWS). As on AWS,
+// PubliclyAccessible needs the subnet group's VPC to have an internet
+// gateway and DNS support and hostnames (InvalidVPCNetworkStateFault).
 //
 // PostgreSQL refuses to run as root: when minicloud runs as root, the
 // servers run as the Debian "postgres" user if it exists, else as a system
@@ -107,6 +120,7 @@ type Service struct {
 	ctl     *controller
 	tempDir string
 	mu      sync.Mutex
+	dns     endpointIndex // endpoint names for DNS (dns.go)
 }
 
 // New returns the RDS service over store; Start runs the engine controller.

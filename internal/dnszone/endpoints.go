@@ -1,0 +1,97 @@
+package dnszone
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Service endpoints are the DNS names AWS itself publishes for resources
+// of its services, outside any hosted zone: today the endpoints of RDS DB
+// instances, <id>.<12 chars>.<region>.rds.amazonaws.com. A service owns a
+// whole domain (RDSDomain): every name under it is answered from its
+// EndpointSet alone, never forwarded.
+
+// RDSDomain is the domain of RDS endpoints, fully qualified, lower case.
+const RDSDomain = "rds.amazonaws.com."
+
+// EndpointTTL is the TTL of endpoint answers: RDS publishes its endpoints
+// with 5 seconds, so that clients follow a failover or a new address soon.
+const EndpointTTL = 5
+
+// Endpoint is one service endpoint name and where it points now.
+type Endpoint struct {
+	// Name is fully qualified, lower case, with the trailing dot.
+	Name            string
+	Account, Region string
+	// VPC is the VPC of PrivateIP ("" when there is none).
+	VPC string
+	// PrivateIP is the resource's address in its VPC; the zero Addr when
+	// it has none now (a stopped DB instance, one still being created).
+	PrivateIP netip.Addr
+	// PublicIP is its public IPv4 address when it is publicly accessible
+	// and has one, else the zero Addr.
+	PublicIP netip.Addr
+}
+
+// EndpointSet is every endpoint name of a domain at one moment. It is
+// immutable: a change produces a new EndpointSet.
+type EndpointSet struct {
+	// Domain is the apex the set is authoritative for (RDSDomain).
+	Domain string
+	// Names are the endpoints by Name.
+	Names map[string]Endpoint
+	// Parents are the names between an endpoint and Domain
+	// ("<12 chars>.<region>.rds.amazonaws.com."): they exist without
+	// records (empty non-terminals), so they are NODATA, not NXDOMAIN.
+	Parents map[string]bool
+}
+
+// NewEndpointSet indexes endpoints of domain (a fully qualified, lower
+// case apex); endpoints outside domain are left out.
+func NewEndpointSet(domain string, endpoints []Endpoint) *EndpointSet {
+	s := &EndpointSet{Domain: domain, Names: map[string]Endpoint{}, Parents: map[string]bool{}}
+	for _, e := range endpoints {
+		if !strings.HasSuffix(e.Name, "."+domain) {
+			continue
+		}
+		s.Names[e.Name] = e
+		for n := e.Name; ; {
+			_, parent, _ := strings.Cut(n, ".")
+			if parent == domain || parent == "" {
+				break
+			}
+			s.Parents[parent] = true
+			n = parent
+		}
+	}
+	return s
+}
+
+// Covers reports whether name (fully qualified, lower case) is at or
+// under the set's domain.
+func (s *EndpointSet) Covers(name string) bool {
+	return s != nil && s.Domain != "" && (name == s.Domain || strings.HasSuffix(name, "."+s.Domain))
+}
+
+// EndpointSource gives DNS servers the current endpoints. Implementations
+// must be safe for concurrent use and cheap (servers call it for every
+// query): return a prebuilt snapshot.
+type EndpointSource interface {
+	Endpoints() *EndpointSet
+}
+
+// AddrFrom is the address the endpoint resolves to for a client inside
+// the VPC vpcID, or outside every VPC when vpcID is "" (public DNS): its
+// private IP inside its own VPC; elsewhere its public IP when it has one,
+// else its private IP (AWS's public DNS answers a private instance's
+// private address too). The zero Addr means the endpoint has no address
+// now.
+func (e Endpoint) AddrFrom(vpcID string) netip.Addr {
+	if vpcID != "" && vpcID == e.VPC {
+		return e.PrivateIP
+	}
+	if e.PublicIP.IsValid() {
+		return e.PublicIP
+	}
+	return e.PrivateIP
+}

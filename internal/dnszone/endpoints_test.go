@@ -1,0 +1,55 @@
+package dnszone
+
+import (
+	"net/netip"
+	"testing"
+)
+
+func TestEndpointAddrFrom(t *testing.T) {
+	ip := netip.MustParseAddr
+	pub := Endpoint{VPC: "vpc-a", PrivateIP: ip("10.0.0.5"), PublicIP: ip("198.18.0.5")}
+	priv := Endpoint{VPC: "vpc-a", PrivateIP: ip("10.0.0.6")}
+	for _, tc := range []struct {
+		desc string
+		e    Endpoint
+		from string
+		want netip.Addr
+	}{
+		{"public, from its VPC", pub, "vpc-a", ip("10.0.0.5")},
+		{"public, from another VPC", pub, "vpc-b", ip("198.18.0.5")},
+		{"public, from outside", pub, "", ip("198.18.0.5")},
+		{"private, from its VPC", priv, "vpc-a", ip("10.0.0.6")},
+		{"private, from outside", priv, "", ip("10.0.0.6")},
+		{"stopped", Endpoint{}, "", netip.Addr{}},
+		{"stopped, from a VPC", Endpoint{}, "vpc-a", netip.Addr{}},
+	} {
+		if got := tc.e.AddrFrom(tc.from); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.desc, got, tc.want)
+		}
+	}
+}
+
+func TestNewEndpointSet(t *testing.T) {
+	set := NewEndpointSet(RDSDomain, []Endpoint{
+		{Name: "db1.abcdefghijkl.us-east-1.rds.amazonaws.com."},
+		{Name: "db.example.com."}, // outside the domain: left out
+	})
+	for _, tc := range []struct {
+		name          string
+		known, parent bool
+		covered       bool
+	}{
+		{"db1.abcdefghijkl.us-east-1.rds.amazonaws.com.", true, false, true},
+		{"abcdefghijkl.us-east-1.rds.amazonaws.com.", false, true, true},
+		{"us-east-1.rds.amazonaws.com.", false, true, true},
+		{"rds.amazonaws.com.", false, false, true},
+		{"db2.abcdefghijkl.us-east-1.rds.amazonaws.com.", false, false, true},
+		{"db.example.com.", false, false, false},
+		{"xrds.amazonaws.com.", false, false, false},
+	} {
+		_, known := set.Names[tc.name]
+		if known != tc.known || set.Parents[tc.name] != tc.parent || set.Covers(tc.name) != tc.covered {
+			t.Errorf("%s: known %v parent %v covered %v, want %v %v %v", tc.name, known, set.Parents[tc.name], set.Covers(tc.name), tc.known, tc.parent, tc.covered)
+		}
+	}
+}

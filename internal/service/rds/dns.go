@@ -1,0 +1,325 @@
+package rds
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/dnszone"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// DNS: every DB instance's endpoint name is published to minicloud's DNS
+// servers through dnszone.EndpointSource (EndpointSource). The set is an
+// immutable snapshot swapped after each committed change of an instance
+// record (a store subscription re-reads that one record), so a query never
+// touches the store.
+//
+// Public access: a PubliclyAccessible instance placed in its VPC gets an
+// Amazon-owned public IP on its network interface (Config.ENIs implementing
+// PublicIPs), mapped 1:1 through the VPC's internet gateway like an EC2
+// instance's; public DNS answers it. It is released with the interface
+// (stop, delete) or when PubliclyAccessible is turned off.
+
+// PublicIPs gives DB instances' network interfaces public IPs. Config.ENIs
+// implements it when the host routes a public range (the data plane).
+type PublicIPs interface {
+	// AssignPublicIP returns the interface's public IP, assigning one if
+	// it has none.
+	AssignPublicIP(ctx context.Context, account, region, eniID string) (string, error)
+	// ReleasePublicIP releases it; none is not an error.
+	ReleasePublicIP(ctx context.Context, account, region, eniID string) error
+}
+
+// VPCAccess tells whether a VPC can hold publicly accessible DB instances.
+// Config.Subnets may implement it; without it the VPC is not checked.
+type VPCAccess interface {
+	// VPCPublicAccess reports an attached internet gateway and the DNS
+	// attributes enableDnsSupport and enableDnsHostnames; ok is false when
+	// the VPC does not exist.
+	VPCPublicAccess(ctx context.Context, account, region, vpcID string) (igw, dnsSupport, dnsHostnames, ok bool, err error)
+}
+
+// endpointHash is the 12-character part of the endpoint names of an
+// account's region: AWS uses one per account and region, so a DB instance
+// deleted and created again under its identifier keeps its name.
+func endpointHash(sc state.Scope) string {
+	sum := sha256.Sum256([]byte("rds-endpoint/" + sc.Account + "/" + sc.Region))
+	b := make([]byte, 12)
+	for i := range b {
+		b[i] = lowerAlnum[int(sum[i])%len(lowerAlnum)]
+	}
+	return string(b)
+}
+
+// endpointAddress is a DB instance's endpoint name (Endpoint.Address).
+func endpointAddress(sc state.Scope, id string) string {
+	return id + "." + endpointHash(sc) + "." + sc.Region + "." + strings.TrimSuffix(dnszone.RDSDomain, ".")
+}
+
+// checkPublicAccess refuses PubliclyAccessible in a VPC (that of a DB
+// subnet group; "" is none) that lacks an internet gateway or DNS support
+// and hostnames, with AWS's InvalidVPCNetworkStateFault. verb is "create"
+// or "modify".
+func (s *Service) checkPublicAccess(ctx context.Context, sc state.Scope, vpcID, verb string) error {
+	va, ok := s.cfg.Subnets.(VPCAccess)
+	if !ok || vpcID == "" {
+		return nil
+	}
+	igw, dnsSupport, dnsHostnames, found, err := va.VPCPublicAccess(ctx, sc.Account, sc.Region, vpcID)
+	if err != nil {
+		return fmt.Errorf("read VPC %s: %w", vpcID, err)
+	}
+	switch {
+	case !found:
+		return nil // the subnet group's own checks report a VPC that is gone
+	case !igw:
+		return api.Errorf(http.StatusBadRequest, "InvalidVPCNetworkStateFault", "Cannot %s a publicly accessible DBInstance. The specified VPC has no internet gateway attached.", verb)
+	case !dnsSupport || !dnsHostnames:
+		return api.Errorf(http.StatusBadRequest, "InvalidVPCNetworkStateFault", "Cannot %s a publicly accessible DBInstance. The specified VPC does not support DNS resolution, DNS hostnames, or both. Update the VPC and then try again", verb)
+	}
+	return nil
+}
+
+// checkCreatePublic applies checkPublicAccess to CreateDBInstance.
+func (s *Service) checkCreatePublic(ctx context.Context, in *rdsapi.CreateDBInstanceMessage) error {
+	if !deref(in.PubliclyAccessible) {
+		return nil
+	}
+	sc := scopeOf(ctx)
+	vpcID, err := s.subnetGroupVPC(ctx, sc, in.DBSubnetGroupName)
+	if err != nil {
+		return err
+	}
+	return s.checkPublicAccess(ctx, sc, vpcID, "create")
+}
+
+// checkModifyPublic applies checkPublicAccess to ModifyDBInstance.
+func (s *Service) checkModifyPublic(ctx context.Context, in *rdsapi.ModifyDBInstanceMessage) error {
+	if !deref(in.PubliclyAccessible) {
+		return nil
+	}
+	sc := scopeOf(ctx)
+	vpcID, err := s.instanceGroupVPC(ctx, sc, deref(in.DBInstanceIdentifier))
+	if err != nil {
+		return err
+	}
+	return s.checkPublicAccess(ctx, sc, vpcID, "modify")
+}
+
+// subnetGroupVPC is the VPC of DB subnet group name ("" for no group or a
+// missing one, which the caller's transaction reports).
+func (s *Service) subnetGroupVPC(ctx context.Context, sc state.Scope, name *string) (string, error) {
+	if name == nil {
+		return "", nil
+	}
+	var vpcID string
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*name))
+		if err != nil || !found {
+			return err
+		}
+		vpcID = deref(g.VpcId)
+		return nil
+	})
+	return vpcID, err
+}
+
+// instanceGroupVPC is the VPC of instance id's DB subnet group ("" when it
+// has none or does not exist).
+func (s *Service) instanceGroupVPC(ctx context.Context, sc state.Scope, id string) (string, error) {
+	var vpcID string
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		r, found, err := instances.Get(tx, sc, strings.ToLower(id))
+		if err != nil || !found || r.DBSubnetGroup == nil {
+			return err
+		}
+		vpcID = deref(r.DBSubnetGroup.VpcId)
+		return nil
+	})
+	return vpcID, err
+}
+
+// syncPublicIP gives the instance's interface a public IP when it is
+// publicly accessible and takes it away when it is not, and records it.
+func (c *controller) syncPublicIP(ctx context.Context, sc state.Scope, id, status string, rec *instanceRecord) error {
+	pub, ok := c.s.cfg.ENIs.(PublicIPs)
+	if !ok || rec.ENI == nil {
+		return nil
+	}
+	want, have := deref(rec.PubliclyAccessible), rec.ENI.PublicIP != ""
+	if want == have {
+		return nil
+	}
+	eniID, ip := rec.ENI.ID, ""
+	if want {
+		var err error
+		if ip, err = pub.AssignPublicIP(ctx, sc.Account, sc.Region, eniID); err != nil {
+			return fmt.Errorf("assign a public IP to %s: %w", eniID, err)
+		}
+	} else if err := pub.ReleasePublicIP(ctx, sc.Account, sc.Region, eniID); err != nil {
+		return fmt.Errorf("release the public IP of %s: %w", eniID, err)
+	}
+	// Should the record have moved on, the address stays with the
+	// interface in EC2 (released with it) and the next pass records it.
+	c.update(sc, id, status, func(r *instanceRecord) bool {
+		if r.ENI != nil && r.ENI.ID == eniID {
+			r.ENI.PublicIP = ip
+		}
+		return false
+	})
+	rec.ENI.PublicIP = ip
+	return nil
+}
+
+// endpointIndex keeps the endpoint set current.
+type endpointIndex struct {
+	mu    sync.Mutex // guards byKey and rebuilding set
+	byKey map[string]dnszone.Endpoint
+	set   atomic.Pointer[dnszone.EndpointSet]
+	unsub func()
+	done  chan struct{}
+}
+
+// EndpointSource is the DB instances' endpoint names for DNS servers.
+func (s *Service) EndpointSource() dnszone.EndpointSource { return endpointSource{s} }
+
+type endpointSource struct{ s *Service }
+
+func (x endpointSource) Endpoints() *dnszone.EndpointSet {
+	if set := x.s.dns.set.Load(); set != nil {
+		return set
+	}
+	return dnszone.NewEndpointSet(dnszone.RDSDomain, nil)
+}
+
+// endpointOf is the DNS view of a record; ok is false when it has no name.
+func endpointOf(sc state.Scope, r *instanceRecord) (dnszone.Endpoint, bool) {
+	if r.Endpoint == nil || deref(r.Endpoint.Address) == "" {
+		return dnszone.Endpoint{}, false
+	}
+	e := dnszone.Endpoint{Name: strings.ToLower(deref(r.Endpoint.Address)) + ".", Account: sc.Account, Region: sc.Region}
+	if r.ENI != nil {
+		e.VPC = r.ENI.VPCID
+		e.PrivateIP, _ = netip.ParseAddr(r.ENI.IP)
+		if deref(r.PubliclyAccessible) {
+			e.PublicIP, _ = netip.ParseAddr(r.ENI.PublicIP)
+		}
+	}
+	return e, true
+}
+
+// startEndpoints follows the store and publishes the first set.
+func (s *Service) startEndpoints() {
+	d := &s.dns
+	ch, unsub := s.store.Subscribe("")
+	d.unsub, d.done = unsub, make(chan struct{})
+	s.rebuildEndpoints()
+	go func() {
+		defer close(d.done)
+		for ev := range ch {
+			switch {
+			case ev.Reset || ev.Resync:
+				s.rebuildEndpoints()
+			default:
+				if _, _, ok := instances.ParseKey(ev.Key); ok {
+					s.refreshEndpoint(ev.Key)
+				}
+			}
+		}
+	}()
+}
+
+// stopEndpoints ends the subscription.
+func (s *Service) stopEndpoints() {
+	d := &s.dns
+	if d.unsub == nil {
+		return
+	}
+	d.unsub()
+	<-d.done
+	d.unsub = nil
+}
+
+// rebuildEndpoints re-reads every instance (at start, after a reset or a
+// dropped event).
+func (s *Service) rebuildEndpoints() {
+	byKey := map[string]dnszone.Endpoint{}
+	err := s.store.View(context.Background(), func(tx state.Tx) error {
+		return tx.Scan("", func(key string, _ []byte) error {
+			sc, id, ok := instances.ParseKey(key)
+			if !ok {
+				return nil
+			}
+			r, found, err := instances.Get(tx, sc, id)
+			if err != nil || !found {
+				return err
+			}
+			if e, ok := endpointOf(sc, &r); ok {
+				byKey[key] = e
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		s.log.Warn("rds: read the endpoints for DNS", "err", err)
+		return
+	}
+	d := &s.dns
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.byKey = byKey
+	d.publish()
+}
+
+// refreshEndpoint re-reads one instance record.
+func (s *Service) refreshEndpoint(key string) {
+	sc, id, _ := instances.ParseKey(key)
+	var (
+		e   dnszone.Endpoint
+		has bool
+	)
+	err := s.store.View(context.Background(), func(tx state.Tx) error {
+		r, found, err := instances.Get(tx, sc, id)
+		if err != nil || !found {
+			return err
+		}
+		e, has = endpointOf(sc, &r)
+		return nil
+	})
+	if err != nil {
+		s.log.Warn("rds: read an endpoint for DNS", "key", key, "err", err)
+		return
+	}
+	d := &s.dns
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.byKey == nil {
+		d.byKey = map[string]dnszone.Endpoint{}
+	}
+	if old, ok := d.byKey[key]; ok == has && old == e {
+		return
+	}
+	if has {
+		d.byKey[key] = e
+	} else {
+		delete(d.byKey, key)
+	}
+	d.publish()
+}
+
+// publish swaps in a new set; called with mu held.
+func (d *endpointIndex) publish() {
+	list := make([]dnszone.Endpoint, 0, len(d.byKey))
+	for _, e := range d.byKey {
+		list = append(list, e)
+	}
+	d.set.Store(dnszone.NewEndpointSet(dnszone.RDSDomain, list))
+}
