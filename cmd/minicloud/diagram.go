@@ -22,7 +22,12 @@ func diagram(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	u := strings.TrimSuffix(*endpoint, "/") + "/_minicloud/diagram?" + url.Values{"account": {*account}, "region": {*region}}.Encode()
+	base := strings.TrimSuffix(*endpoint, "/")
+	if !strings.Contains(base, "://") {
+		// An address, as `minicloud databases --endpoint` takes it.
+		base = "http://" + base
+	}
+	u := base + "/_minicloud/diagram?" + url.Values{"account": {*account}, "region": {*region}}.Encode()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)

@@ -34,9 +34,12 @@ Usage:
   minicloud cleanup [flags]   remove what a crashed minicloud left on the host (namespaces,
                               links, routes) for its --state-dir; touches nothing else
   minicloud diagram [flags]   print the architecture of an account, drawn by the running minicloud
-                              from live state, as Mermaid (--endpoint URL, default $AWS_ENDPOINT_URL
+                              from live state, as Mermaid (--endpoint URL or ADDR, default $AWS_ENDPOINT_URL
                               or http://127.0.0.1:4566; --account ID; --region R, default
                               $AWS_REGION or us-east-1)
+  minicloud databases [--endpoint ADDR]
+                              list the running server's DB instances and the loopback
+                              address where each is reachable from this machine
   minicloud version           print the version
   minicloud help              show this help
 
@@ -90,6 +93,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cleanup(args, stdout, stderr)
 	case "diagram":
 		return diagram(args, stdout, stderr)
+	case "databases":
+		return databases(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "minicloud", buildVersion())
 		return 0

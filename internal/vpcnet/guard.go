@@ -19,6 +19,11 @@ import (
 // (EHOSTUNREACH) and nothing of 198.18.0.0/15 is ever sent off the machine.
 // Several minicloud processes may guard one range: each adds its own route,
 // told apart by a metric derived from its prefix, and removes only that one.
+// The route is in the main table, which policy routing may never consult: a
+// VPN client's rule ("from all lookup 51820") sends everything to its own
+// table first. A rule of ours, early in the rule list, looks the public range
+// up in the main table before any such rule, so the guard holds whatever
+// else the host routes by policy.
 //
 // The host must also never forward between a VPC and anything else: each
 // gateway link has forwarding off, but a later change of the global
@@ -38,6 +43,18 @@ func (n *Network) guardRoute() *netlink.Route {
 	return &netlink.Route{Dst: prefixToIPNet(n.public), Type: unix.RTN_UNREACHABLE, Table: unix.RT_TABLE_MAIN, Priority: n.guardMetric()}
 }
 
+// guardRule sends the public range to the main table; its priority (below
+// 1000, ahead of the rules VPN clients add) is derived from the prefix like
+// the route's metric, so each process removes only its own.
+func (n *Network) guardRule() *netlink.Rule {
+	r := netlink.NewRule()
+	r.Dst = prefixToIPNet(n.public)
+	r.Table = unix.RT_TABLE_MAIN
+	r.Priority = 100 + n.guardMetric()%900
+	r.Family = unix.AF_INET
+	return r
+}
+
 // GuardPublicRange installs the unreachable route for the public range on
 // the host (idempotent). Call it before any public IP is handed out.
 func (n *Network) GuardPublicRange(ctx context.Context) error {
@@ -50,6 +67,9 @@ func (n *Network) GuardPublicRange(ctx context.Context) error {
 	}
 	if err := host.RouteReplace(n.guardRoute()); err != nil {
 		return fmt.Errorf("vpcnet: guard the public range %s: %w", n.public, err)
+	}
+	if err := host.RuleAdd(n.guardRule()); err != nil && !isExist(err) {
+		return fmt.Errorf("vpcnet: route the public range %s by the main table: %w", n.public, err)
 	}
 	n.guardMu.Lock()
 	defer n.guardMu.Unlock()
@@ -124,6 +144,9 @@ func (n *Network) unguardForwarding() error {
 func (n *Network) unguardPublicRange(host *netlink.Handle) error {
 	if err := host.RouteDel(n.guardRoute()); err != nil && !isNotFound(err) && err != unix.ESRCH {
 		return fmt.Errorf("vpcnet: remove the public range guard: %w", err)
+	}
+	if err := host.RuleDel(n.guardRule()); err != nil && !isNotFound(err) {
+		return fmt.Errorf("vpcnet: remove the public range rule: %w", err)
 	}
 	return nil
 }

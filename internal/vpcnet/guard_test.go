@@ -40,6 +40,21 @@ func TestGuardKeepsThePublicRangeOnTheHost(t *testing.T) {
 	if !hasTable(t, n.guardTable().Name) {
 		t.Fatalf("no host forwarding guard table %s", n.guardTable().Name)
 	}
+	// A VPN-like policy rule sends the range to another table first; that
+	// table's route (a blackhole, so the test sends nothing anywhere) must
+	// not take the range away from the guard.
+	for _, args := range [][]string{
+		{"route", "add", "blackhole", "198.19.254.0/24", "table", "4242"},
+		{"rule", "add", "pref", "32000", "lookup", "4242"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out)
+		}
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("ip", "rule", "del", "pref", "32000", "lookup", "4242").Run()
+		_ = exec.Command("ip", "route", "flush", "table", "4242").Run()
+	})
 	start := time.Now()
 	_, err = net.DialTimeout("tcp", "198.19.254.7:80", 2*time.Second)
 	if !errors.Is(err, syscall.EHOSTUNREACH) && !errors.Is(err, syscall.ENETUNREACH) {
@@ -57,6 +72,10 @@ func TestGuardKeepsThePublicRangeOnTheHost(t *testing.T) {
 	}
 	if hasTable(t, n.guardTable().Name) {
 		t.Fatalf("forwarding guard table left after Cleanup")
+	}
+	out, _ = exec.Command("ip", "rule", "list").CombinedOutput()
+	if strings.Contains(string(out), "to 198.19.254.0/24 lookup main") {
+		t.Fatalf("guard rule left after Cleanup: %q", out)
 	}
 }
 

@@ -190,27 +190,32 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsL
 	if err := r.cg.setup(name, spec.VCPUs, spec.MemoryMiB, v.pid); err != nil {
 		w.log.Warn("cgroup limits not applied", "err", err)
 	}
+	// A guest that fails to boot leaves no cgroup behind: the worker only
+	// removes cgroups of instances that ran.
+	fail := func(err error) (*vm, error) {
+		v.stop(time.Second)
+		if rerr := r.cg.remove(name); rerr != nil {
+			w.log.Warn("remove cgroup", "err", rerr)
+		}
+		return nil, err
+	}
 	cfgJSON, _ := json.Marshal(icfg)
 	_, werr := ctlW.Write(cfgJSON)
 	ctlW.Close()
 	if werr != nil {
-		v.stop(time.Second)
-		return nil, fmt.Errorf("configure instance init: %w", werr)
+		return fail(fmt.Errorf("configure instance init: %w", werr))
 	}
 	timer := time.NewTimer(r.cfg.BootTimeout)
 	defer timer.Stop()
 	select {
 	case s := <-v.status:
 		if s != "up" {
-			v.stop(time.Second)
-			return nil, fmt.Errorf("instance init: %s", strings.TrimPrefix(s, "error "))
+			return fail(fmt.Errorf("instance init: %s", strings.TrimPrefix(s, "error ")))
 		}
 	case <-v.done:
-		v.stop(time.Second)
-		return nil, fmt.Errorf("instance init exited while booting: %v", v.waitErr)
+		return fail(fmt.Errorf("instance init exited while booting: %v", v.waitErr))
 	case <-timer.C:
-		v.stop(time.Second)
-		return nil, fmt.Errorf("instance init did not come up within %s", r.cfg.BootTimeout)
+		return fail(fmt.Errorf("instance init did not come up within %s", r.cfg.BootTimeout))
 	}
 	v.launched = time.Now().UTC().Truncate(time.Second)
 	w.log.Info("instance booted", "pid", v.pid)
