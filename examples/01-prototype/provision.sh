@@ -110,7 +110,10 @@ ami=$(aws_ ec2 describe-images --owners amazon --filters 'Name=name,Values=al202
 userdata=$(mktemp)
 trap 'rm -f "$userdata"' EXIT
 # The user data runs once; the per-boot script starts the app on every later
-# boot (after a stop/start), from the copy installed on the root volume.
+# boot (after a stop/start), from the copy installed on the root volume. The
+# password travels in the user data, readable by whoever may call
+# DescribeInstanceAttribute: acceptable for a prototype; a real deployment
+# would fetch it at boot from Secrets Manager (not in minicloud yet).
 cat >"$userdata" <<UD
 #!/bin/sh
 set -e

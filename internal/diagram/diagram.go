@@ -338,11 +338,9 @@ func (b *builder) build() string {
 
 // allowedBy names the rule of d's security groups that admits in on d's
 // port ("db ← web" for a group source, "db ← 10.0.0.0/16" for a CIDR), or
-// "" when none does.
+// "" when none does. A stopped instance keeps its edge: the path is the
+// security groups', whether or not anything runs on it right now.
 func allowedBy(groups map[string]SecurityGroup, d Database, in Instance) string {
-	if in.State != "running" && in.State != "pending" && in.State != "stopped" && in.State != "stopping" {
-		return ""
-	}
 	ip, _ := netip.ParseAddr(in.PrivateIP)
 	for _, gid := range d.Groups {
 		g, ok := groups[gid]

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -452,7 +453,7 @@ func checkDBIsolated(t *testing.T, c clients, o map[string]string) {
 		t.Fatal(err)
 	}
 	probeURL := "http://" + aws.ToString(alloc.PublicIp) + "/"
-	plain := siteClient("127.0.0.1:1") // addresses only: no name to resolve
+	plain := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	ask := func(want string) error {
 		return eventually(30*time.Second, func() error {
 			resp, err := plain.Get(probeURL)
