@@ -257,6 +257,24 @@ func checkReady(t *testing.T, c clients, o map[string]string) {
 	if want := slices.Sorted(slices.Values(pub)); !slices.Equal(aclSubnets, want) {
 		t.Errorf("the custom ACL is on %v, want the public subnets %v", aclSubnets, want)
 	}
+	// Exactly HTTP in, SSH in from one CIDR, ephemeral replies in and out;
+	// the "*" deny entries AWS adds to every ACL come last.
+	var entries []string
+	for _, e := range acls.NetworkAcls[0].Entries {
+		if aws.ToInt32(e.RuleNumber) == 32767 {
+			continue
+		}
+		entries = append(entries, fmt.Sprintf("%v %d %s %s %d-%d %s", aws.ToBool(e.Egress), aws.ToInt32(e.RuleNumber),
+			e.RuleAction, aws.ToString(e.Protocol), aws.ToInt32(e.PortRange.From), aws.ToInt32(e.PortRange.To), aws.ToString(e.CidrBlock)))
+	}
+	slices.Sort(entries)
+	wantEntries := []string{
+		"false 100 allow 6 80-80 0.0.0.0/0", "false 110 allow 6 22-22 203.0.113.10/32", "false 120 allow 6 1024-65535 0.0.0.0/0",
+		"true 100 allow 6 1024-65535 0.0.0.0/0",
+	}
+	if !slices.Equal(entries, wantEntries) {
+		t.Errorf("the public subnets' ACL entries are\n%s\nwant\n%s", strings.Join(entries, "\n"), strings.Join(wantEntries, "\n"))
+	}
 	sgs, err := c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{o["WEB_SG"], o["DB_SG"]}})
 	if err != nil {
 		t.Fatal(err)
@@ -360,8 +378,8 @@ func checkDiagram(t *testing.T, mc *minicloud, o map[string]string) {
 	}
 }
 
-// tcpProbeUserData serves GET / on port 80 (the only port the public
-// subnets' ACL lets in): it resolves host through the VPC's resolver and
+// tcpProbeUserData serves GET / on ports 80 and 443 (only 80 passes the
+// public subnets' ACL): it resolves host through the VPC's resolver and
 // answers "ok IP" when a TCP connection to IP:port opens within 800 ms,
 // else "fail IP error".
 func tcpProbeUserData(host string, port int) string {
@@ -382,6 +400,8 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b)
     def log_message(self, *a):
         pass
+import threading
+threading.Thread(target=http.server.ThreadingHTTPServer(("0.0.0.0", 443), H).serve_forever, daemon=True).start()
 http.server.ThreadingHTTPServer(("0.0.0.0", 80), H).serve_forever()
 `, host, port)
 	return "#!/bin/sh\nnohup python3 -c '" + py + "' >/var/tmp/probe.log 2>&1 &\n"
@@ -453,6 +473,16 @@ func checkDBIsolated(t *testing.T, c clients, o map[string]string) {
 		t.Fatal(err)
 	}
 	probeURL := "http://" + aws.ToString(alloc.PublicIp) + "/"
+	// The probe's own security group also admits 443, its server listens
+	// there too, and yet the subnet's ACL drops it: the stateless layer in
+	// front of the stateful one. (A port above 1023 would pass: the entry
+	// for ephemeral replies admits new connections to those ports as well,
+	// as in AWS.)
+	if _, err := c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(probeSG),
+		IpPermissions: []types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(443), ToPort: aws.Int32(443),
+			IpRanges: []types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}); err != nil {
+		t.Fatal(err)
+	}
 	plain := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	ask := func(want string) error {
 		return eventually(30*time.Second, func() error {
@@ -471,6 +501,31 @@ func checkDBIsolated(t *testing.T, c clients, o map[string]string) {
 	}
 	if err := ask("fail"); err != nil {
 		t.Error(err)
+	}
+	// Port 80 answered just now; 443 must not — until an ACL entry admits
+	// it, which shows the server was there all along.
+	on443 := func() error {
+		resp, err := plain.Get("http://" + aws.ToString(alloc.PublicIp) + ":443/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	if err := on443(); err == nil {
+		t.Errorf("port 443 of an instance in a public subnet answered though the ACL admits only 80, 22 and ephemeral ports")
+	}
+	entry443 := &ec2.CreateNetworkAclEntryInput{NetworkAclId: aws.String(o["NACL"]), Egress: aws.Bool(false), RuleNumber: aws.Int32(130),
+		Protocol: aws.String("6"), PortRange: &types.PortRange{From: aws.Int32(443), To: aws.Int32(443)},
+		CidrBlock: aws.String("0.0.0.0/0"), RuleAction: types.RuleActionAllow}
+	if _, err := c.ec2.CreateNetworkAclEntry(ctx, entry443); err != nil {
+		t.Fatal(err)
+	}
+	if err := eventually(10*time.Second, on443); err != nil {
+		t.Errorf("port 443 with an ACL entry for it: %v", err)
+	}
+	if _, err := c.ec2.DeleteNetworkAclEntry(ctx, &ec2.DeleteNetworkAclEntryInput{NetworkAclId: aws.String(o["NACL"]),
+		Egress: aws.Bool(false), RuleNumber: aws.Int32(130)}); err != nil {
+		t.Fatal(err)
 	}
 	// The same instance in SG web connects: the refusal above was the
 	// security group's.
