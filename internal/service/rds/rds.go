@@ -65,6 +65,9 @@ type Config struct {
 	Sync func(context.Context) error
 	// BinDir overrides the discovery of PostgreSQL's binaries (tests).
 	BinDir string
+	// MariaDBBinDir overrides the discovery of mariadbd and
+	// mariadb-install-db (tests).
+	MariaDBBinDir string
 }
 
 // instanceRecord is a DB instance: the API shape Describe returns plus what
@@ -104,6 +107,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	engine  *engine
+	maria   *mariaEngine
 	ctl     *controller
 	tempDir string
 	mu      sync.Mutex
@@ -116,6 +120,7 @@ func New(store state.Store, cfg Config) *Service {
 	}
 	s := &Service{store: store, cfg: cfg, log: cfg.Logger}
 	s.engine = findEngine(cfg.BinDir)
+	s.maria = findMariaDB(cfg.MariaDBBinDir)
 	return s
 }
 
