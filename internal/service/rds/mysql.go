@@ -184,17 +184,23 @@ func (m *mariaEngine) command(u osUser, d *os.File, bin string, args ...string) 
 	var cmd *exec.Cmd
 	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if u.asRoot {
-		// The parent-death signal is cleared when setpriv changes the
-		// credentials: setpriv sets it again for mariadbd.
-		script := `set -e; "$1" -t tmpfs -o mode=0755,size=64k minicloud-rds /tmp; mkdir ` + mountDir + `; "$1" --bind /proc/self/fd/3 ` + mountDir + `; shift; exec 3<&-; exec "$@"`
+		// The bind mount's source is the working directory, set to the
+		// instance directory before unshare: unshare moves it into the new
+		// namespace (an inherited descriptor would stay in the old one,
+		// which bind refuses), and it stays reachable after the tmpfs hides
+		// /tmp, where the instance directory may be; mount must not
+		// canonicalize it into a path. The parent-death signal is cleared
+		// when setpriv changes the credentials: setpriv sets it again.
+		script := `set -e; "$1" -t tmpfs -o mode=0755,size=64k minicloud-rds /tmp; mkdir ` + mountDir + `; "$1" --no-canonicalize --bind . ` + mountDir + `; shift; cd /; exec 3<&-; exec "$@"`
 		full := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", m.mount,
 			m.setpriv, "--reuid=" + strconv.Itoa(int(u.uid)), "--regid=" + strconv.Itoa(int(u.gid)), "--clear-groups", "--pdeathsig=TERM", "--", bin}, args...)
 		cmd = exec.Command(m.unshare, full...)
+		cmd.Dir = d.Name()
 	} else {
 		cmd = exec.Command(bin, args...)
+		cmd.Dir = "/"
 	}
 	cmd.ExtraFiles = []*os.File{d}
-	cmd.Dir = "/"
 	cmd.Env = []string{"LANG=C.UTF-8", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.SysProcAttr = attr
 	return cmd
