@@ -329,6 +329,10 @@ func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen) (*server, erro
 		listen, myPort, ns = vpc.ip.String(), vpc.port, vpc.ns
 	}
 	at := m.seen(dir, u)
+	if sock := at + "/mysqld.sock"; len(sock) > 107 {
+		// Without root there is no mount namespace to shorten the path.
+		return nil, fmt.Errorf("the server's socket path %s is longer than a Unix socket path may be (107 bytes): use a shorter --state-dir", sock)
+	}
 	cmd := m.command(u, d, m.mariadbd, "--no-defaults",
 		"--datadir="+at+"/data", "--tmpdir="+at+"/tmp",
 		"--socket="+at+"/mysqld.sock", "--pid-file="+at+"/mysqld.pid",
