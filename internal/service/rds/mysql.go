@@ -329,13 +329,12 @@ func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen) (*server, erro
 		listen, myPort, ns = vpc.ip.String(), vpc.port, vpc.ns
 	}
 	at := m.seen(dir, u)
-	if sock := at + "/mysqld.sock"; len(sock) > 107 {
-		// Without root there is no mount namespace to shorten the path.
-		return nil, fmt.Errorf("the server's socket path %s is longer than a Unix socket path may be (107 bytes): use a shorter --state-dir", sock)
-	}
+	// mariadbd binds its socket from its data directory: a relative path
+	// keeps within the 107 bytes a Unix socket path may have, however deep
+	// the state directory is.
 	cmd := m.command(u, d, m.mariadbd, "--no-defaults",
 		"--datadir="+at+"/data", "--tmpdir="+at+"/tmp",
-		"--socket="+at+"/mysqld.sock", "--pid-file="+at+"/mysqld.pid",
+		"--socket=../mysqld.sock", "--pid-file="+at+"/mysqld.pid",
 		"--bind-address="+listen, "--port="+strconv.Itoa(myPort),
 		"--skip-name-resolve", "--innodb-flush-log-at-trx-commit=1")
 	cmd.Stdout, cmd.Stderr = logf, logf
