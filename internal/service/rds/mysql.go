@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -26,8 +27,12 @@ import (
 // instance with its data, socket and pid file in the instance directory;
 // the system's MariaDB service, if any, is neither needed nor touched.
 //
-// Like postgres, mariadbd runs as the unprivileged server user
-// (serverUser). Unlike postgres, it resolves its data directory to a real
+// mariadbd runs unprivileged: as root, minicloud runs it as the system user
+// "minicloud-db" (created on first use), never as Debian's "mysql" (the
+// owner of the system's /var/lib/mysql) nor as the "postgres" user
+// PostgreSQL instances may run as; LOAD DATA, SELECT … INTO OUTFILE and
+// LOAD_FILE are confined to the instance's tmp directory (secure_file_priv).
+// Unlike postgres, it resolves its data directory to a real
 // path and opens files by that path, so the inherited-descriptor trick of
 // engine.go is not enough when the instance directory's ancestors (such as
 // /root) are closed to that user: as root, minicloud starts it through
@@ -206,6 +211,36 @@ func (m *mariaEngine) command(u osUser, d *os.File, bin string, args ...string) 
 	return cmd
 }
 
+var (
+	mariaUserOnce sync.Once
+	mariaOSUser   osUser
+	mariaUserErr  error
+)
+
+// mariaUser is who runs the MariaDB servers: minicloud's own user when it
+// is not root, else the system user minicloud-db, created on first use.
+func mariaUser() (osUser, error) {
+	if os.Geteuid() != 0 {
+		return serverUser()
+	}
+	mariaUserOnce.Do(func() {
+		const name = "minicloud-db"
+		u, err := user.Lookup(name)
+		if err != nil {
+			out, cerr := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
+			// useradd fails if serverUser created the user meanwhile.
+			if u, err = user.Lookup(name); err != nil {
+				mariaUserErr = fmt.Errorf("create the system user %s: %v: %s", name, cerr, strings.TrimSpace(string(out)))
+				return
+			}
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		mariaOSUser = osUser{name: u.Username, uid: uint32(uid), gid: uint32(gid), asRoot: true}
+	})
+	return mariaOSUser, mariaUserErr
+}
+
 // mysqlString quotes s as a MariaDB string literal (backslash escapes on,
 // the server's default).
 func mysqlString(s string) string {
@@ -221,7 +256,7 @@ func (m *mariaEngine) Init(ctx context.Context, dir, master, password string) er
 	if err := m.Available(); err != nil {
 		return err
 	}
-	u, err := serverUser()
+	u, err := mariaUser()
 	if err != nil {
 		return err
 	}
@@ -309,7 +344,7 @@ func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen) (*server, erro
 	if err := m.Available(); err != nil {
 		return nil, err
 	}
-	u, err := serverUser()
+	u, err := mariaUser()
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +371,8 @@ func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen) (*server, erro
 		"--datadir="+at+"/data", "--tmpdir="+at+"/tmp",
 		"--socket=../mysqld.sock", "--pid-file="+at+"/mysqld.pid",
 		"--bind-address="+listen, "--port="+strconv.Itoa(myPort),
-		"--skip-name-resolve", "--innodb-flush-log-at-trx-commit=1")
+		"--skip-name-resolve", "--innodb-flush-log-at-trx-commit=1",
+		"--secure-file-priv="+at+"/tmp")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &server{cmd: cmd, port: port, done: make(chan struct{}), stopSig: syscall.SIGTERM}
 	if err := startLocked(p, ns); err != nil {

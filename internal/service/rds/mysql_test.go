@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -170,6 +171,11 @@ func TestMariaDBLifecycle(t *testing.T) {
 	if err := c.QueryRow("SHOW GRANTS").Scan(&grants); err != nil || !strings.Contains(grants, "GRANT ALL PRIVILEGES ON *.* TO `admin`@`%`") || !strings.Contains(grants, "WITH GRANT OPTION") {
 		t.Fatalf("grants %q, %v", grants, err)
 	}
+	// The master's FILE privilege reaches only the instance's own files.
+	var passwd sql.NullString
+	if err := c.QueryRow("SELECT LOAD_FILE('/etc/passwd')").Scan(&passwd); err != nil || passwd.Valid {
+		t.Fatalf("LOAD_FILE('/etc/passwd') = %v, %v; want NULL", passwd, err)
+	}
 	for _, q := range []string{"CREATE TABLE items (id int PRIMARY KEY, name varchar(20)) ENGINE=InnoDB", "INSERT INTO items VALUES (1, 'apple'), (2, 'pear')"} {
 		if _, err := c.Exec(q); err != nil {
 			t.Fatal(err)
@@ -179,6 +185,15 @@ func TestMariaDBLifecycle(t *testing.T) {
 	instDir := filepath.Join(e.dir, "rds", "000000000000", "us-east-1", "shop-db")
 	if _, err := os.Stat(filepath.Join(instDir, "data", "shop", "items.ibd")); err != nil {
 		t.Fatalf("the table's file is not in the instance's data directory: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		// The server runs unprivileged, as minicloud-db.
+		pid, _ := os.ReadFile(filepath.Join(instDir, "mysqld.pid"))
+		st, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/status")
+		u, uerr := user.Lookup("minicloud-db")
+		if err != nil || uerr != nil || !strings.Contains(string(st), "\nUid:\t"+u.Uid+"\t") {
+			t.Fatalf("mariadbd's status (pid %q): %v %v\n%s", pid, err, uerr, st)
+		}
 	}
 
 	countItems := func(password string) {
@@ -205,6 +220,8 @@ func TestMariaDBLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
+	_, err = e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("shop-db"), MasterUserPassword: aws.String(strings.Repeat("p", 42))})
+	wantCode(t, err, "InvalidParameterValue")
 	if _, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("shop-db"), MasterUserPassword: aws.String("n3w-password"), ApplyImmediately: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}

@@ -35,9 +35,9 @@
 //
 // MariaDB (mysql.go) runs one mariadbd per instance, initialized with
 // mariadb-install-db, data under <state>/rds/<account>/<region>/<id>/data,
-// socket and pid file beside it, as the same unprivileged user as
-// PostgreSQL; as root it is started in a private mount namespace where the
-// instance directory appears at /tmp/rds. The master has all privileges
+// socket and pid file beside it, as the unprivileged system user
+// minicloud-db when minicloud is root, started in a private mount namespace
+// where the instance directory appears at /tmp/rds. The master has all privileges
 // WITH GRANT OPTION from any host; an administrative rdsadmin@localhost,
 // reachable only on the instance's socket, creates DBName and resets the
 // master's password.
