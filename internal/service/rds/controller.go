@@ -3,6 +3,7 @@ package rds
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -259,9 +260,13 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 	ctx := c.ctx
 	master := deref(rec.MasterUsername)
 	status := deref(rec.DBInstanceStatus)
+	eng := c.s.engineFor(deref(rec.Engine))
+	if eng == nil {
+		return fmt.Errorf("minicloud has no engine %q", deref(rec.Engine))
+	}
 	if !rec.Initialized {
 		c.stopServer(key)
-		if err := c.s.engine.initdb(ctx, dir, master, rec.Password); err != nil {
+		if err := eng.Init(ctx, dir, master, rec.Password); err != nil {
 			return err
 		}
 		rec.AppliedPassword = rec.Password
@@ -290,12 +295,12 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 			}
 		}
 		var err error
-		p, err = c.s.engine.start(dir, rec.LoopbackPort, vpc)
+		p, err = eng.Start(dir, rec.LoopbackPort, vpc)
 		if err != nil {
 			return err
 		}
 		p.eni = rec.ENI
-		if err := waitReady(ctx, p, master, rec.AppliedPassword, filepath.Join(dir, "postgresql.log")); err != nil {
+		if err := eng.WaitReady(ctx, p, access{dir, master, rec.AppliedPassword}); err != nil {
 			p.stop()
 			return err
 		}
@@ -317,18 +322,12 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		return err
 	}
 	if !rec.Initialized && deref(rec.DBName) != "" {
-		ok, err := databaseExists(ctx, p.port, master, rec.AppliedPassword, *rec.DBName)
-		if err != nil {
+		if err := eng.CreateDatabase(ctx, p, access{dir, master, rec.AppliedPassword}, *rec.DBName); err != nil {
 			return err
-		}
-		if !ok {
-			if err := execSQL(ctx, p.port, master, rec.AppliedPassword, "CREATE DATABASE "+quoteIdent(*rec.DBName)); err != nil {
-				return err
-			}
 		}
 	}
 	if rec.Password != rec.AppliedPassword {
-		if err := execSQL(ctx, p.port, master, rec.AppliedPassword, "ALTER ROLE "+quoteIdent(master)+" PASSWORD "+quoteLiteral(rec.Password)); err != nil {
+		if err := eng.SetPassword(ctx, p, access{dir, master, rec.AppliedPassword}, rec.Password); err != nil {
 			return err
 		}
 		rec.AppliedPassword = rec.Password

@@ -222,6 +222,9 @@ type server struct {
 	eni   *PlacedENI // its network interface, if placed
 	done  chan struct{}
 	err   error
+	// stopSig asks for a clean shutdown; zero is postgres's SIGINT (fast
+	// shutdown). mariadbd ignores SIGINT and shuts down on SIGTERM.
+	stopSig syscall.Signal
 }
 
 func (p *server) running() bool {
@@ -242,7 +245,11 @@ func (p *server) stop() {
 	if !p.running() {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	sig := p.stopSig
+	if sig == 0 {
+		sig = syscall.SIGINT
+	}
+	_ = p.cmd.Process.Signal(sig)
 	for _, next := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGKILL} {
 		select {
 		case <-p.done:

@@ -1,8 +1,9 @@
-// Package rds implements Amazon RDS's control plane for the postgres engine:
-// DB subnet groups and DB instances, with AWS's validation and error codes.
+// Package rds implements Amazon RDS's control plane for the postgres and
+// mariadb engines: DB subnet groups and DB instances, with AWS's
+// validation and error codes.
 //
-// Every DB instance is a real PostgreSQL server on this host, run by the
-// engine controller (controller.go) that watches the store, level-triggered
+// Every DB instance is a real server on this host, PostgreSQL or MariaDB,
+// run by the engine controller (controller.go) that watches the store, level-triggered
 // like minicloud's other controllers: handlers only record desired state
 // (status creating, stopping, starting, rebooting, deleting…) and the
 // controller converges the processes to it and reports statuses back.
@@ -32,6 +33,27 @@
 // PubliclyAccessible is turned off (at once, as on AWS). As on AWS,
 // PubliclyAccessible needs the subnet group's VPC to have an internet
 // gateway and DNS support and hostnames (InvalidVPCNetworkStateFault).
+//
+// Engines (engines.go): the controller and the API reach a server only
+// through the dbEngine interface (Init, Start, WaitReady, CreateDatabase,
+// SetPassword…), implemented by a thin adapter over engine.go's PostgreSQL
+// functions and by mysql.go's MariaDB. DescribeDBEngineVersions lists what
+// this host can run; an engine it cannot run answers CreateDBInstance with
+// InvalidParameterCombination saying what to install. Engine mysql is
+// refused: MariaDB is MySQL-compatible but not MySQL, and Debian packages no
+// MySQL server (mysql.go says more). No embedded engine yet:
+// go-mysql-server keeps data in memory only, and its durable backend, Dolt,
+// has no current tagged Go module (the proxy's newest is v0.40.4) and would
+// bring its whole dependency tree into the binary.
+//
+// MariaDB (mysql.go) runs one mariadbd per instance, initialized with
+// mariadb-install-db, data under <state>/rds/<account>/<region>/<id>/data,
+// socket and pid file beside it, as the unprivileged system user
+// minicloud-db when minicloud is root, started in a private mount namespace
+// where the instance directory appears at /tmp/rds. The master has all privileges
+// WITH GRANT OPTION from any host; an administrative rdsadmin@localhost,
+// reachable only on the instance's socket, creates DBName and resets the
+// master's password.
 //
 // PostgreSQL refuses to run as root: when minicloud runs as root, the
 // servers run as the Debian "postgres" user if it exists, else as a system
@@ -78,6 +100,9 @@ type Config struct {
 	Sync func(context.Context) error
 	// BinDir overrides the discovery of PostgreSQL's binaries (tests).
 	BinDir string
+	// MariaDBBinDir overrides the discovery of mariadbd and
+	// mariadb-install-db (tests).
+	MariaDBBinDir string
 }
 
 // instanceRecord is a DB instance: the API shape Describe returns plus what
@@ -117,6 +142,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	engine  *engine
+	maria   *mariaEngine
 	ctl     *controller
 	tempDir string
 	mu      sync.Mutex
@@ -130,6 +156,7 @@ func New(store state.Store, cfg Config) *Service {
 	}
 	s := &Service{store: store, cfg: cfg, log: cfg.Logger}
 	s.engine = findEngine(cfg.BinDir)
+	s.maria = findMariaDB(cfg.MariaDBBinDir)
 	return s
 }
 
