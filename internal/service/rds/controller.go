@@ -1,7 +1,9 @@
 package rds
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -174,8 +176,14 @@ func (c *controller) update(sc state.Scope, id, want string, fn func(r *instance
 			return err
 		}
 		applied = true
+		before, _ := json.Marshal(r)
 		if fn(&r) {
 			return instances.Delete(tx, sc, id)
+		}
+		if after, _ := json.Marshal(r); bytes.Equal(before, after) {
+			// Writing an unchanged record would publish an event that
+			// reconciles the instance again, which writes again: a busy loop.
+			return nil
 		}
 		return instances.Put(tx, sc, id, r)
 	})
