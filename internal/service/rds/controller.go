@@ -30,6 +30,8 @@ type controller struct {
 	wg     sync.WaitGroup
 	unsub  func()
 	done   chan struct{}
+
+	repl replMonitor // read replicas' last measurements
 }
 
 // Start runs the engine controller.
@@ -39,6 +41,7 @@ func (s *Service) Start(ctx context.Context) error {
 	ch, unsub := s.store.Subscribe("")
 	c.unsub, c.done = unsub, make(chan struct{})
 	s.ctl = c
+	c.wg.Go(c.watchReplicas)
 	go func() {
 		defer close(c.done)
 		for ev := range ch {
@@ -230,6 +233,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 		if err := os.RemoveAll(dir); err != nil {
 			c.s.log.Warn("rds: remove data", "dir", dir, "err", err)
 		}
+		c.forgetReplica(sc, id, &rec)
 		c.update(sc, id, status, func(*instanceRecord) bool { return true })
 		return false
 	case status == "stopping" || status == "stopped" || status == "failed":
@@ -245,6 +249,9 @@ func (c *controller) reconcile(key string) (retry bool) {
 	if err := c.converge(key, sc, id, dir, rec); err != nil {
 		if c.ctx.Err() != nil {
 			return false
+		}
+		if errors.Is(err, errWaitSource) {
+			return true
 		}
 		c.s.log.Warn("rds: engine", "id", id, "err", err)
 		c.update(sc, id, status, func(r *instanceRecord) bool {
@@ -265,7 +272,12 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 	ctx := c.ctx
 	master := deref(rec.MasterUsername)
 	status := deref(rec.DBInstanceStatus)
-	if !rec.Initialized {
+	if !rec.Initialized && isReplica(&rec) {
+		c.stopServer(key)
+		if err := c.cloneFromSource(ctx, sc, id, dir, &rec); err != nil {
+			return err
+		}
+	} else if !rec.Initialized {
 		c.stopServer(key)
 		if err := c.s.engine.initdb(ctx, dir, master, rec.Password); err != nil {
 			return err
@@ -295,13 +307,20 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 				return err
 			}
 		}
-		var err error
-		p, err = c.s.engine.start(dir, rec.LoopbackPort, vpc)
+		extra, err := c.replicaFiles(sc, dir, &rec)
+		if err != nil {
+			return err
+		}
+		p, err = c.s.engine.start(dir, rec.LoopbackPort, vpc, extra...)
+		for _, f := range extra {
+			_ = f.Close()
+		}
 		if err != nil {
 			return err
 		}
 		p.eni = rec.ENI
-		if err := waitReady(ctx, p, master, rec.AppliedPassword, filepath.Join(dir, "postgresql.log")); err != nil {
+		user, password := readyLogin(&rec)
+		if err := waitReady(ctx, p, user, password, filepath.Join(dir, "postgresql.log")); err != nil {
 			p.stop()
 			return err
 		}
@@ -329,6 +348,9 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 				return err
 			}
 		}
+	}
+	if err := c.promoteIfAsked(ctx, sc, id, dir, &rec, p); err != nil {
+		return err
 	}
 	if rec.Password != rec.AppliedPassword {
 		if err := execSQL(ctx, p.port, master, rec.AppliedPassword, "ALTER ROLE "+quoteIdent(master)+" PASSWORD "+quoteLiteral(rec.Password)); err != nil {

@@ -86,6 +86,8 @@ type instanceRecord struct {
 	ENI *PlacedENI `json:"eni,omitempty"`
 	// EngineError is the last failure of the engine, if any.
 	EngineError string `json:"engineError,omitempty"`
+	// Replica is what read replication keeps (replicas.go).
+	Replica *replicaState `json:"replica,omitempty"`
 }
 
 type subnetGroupRecord struct {

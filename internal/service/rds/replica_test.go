@@ -1,0 +1,238 @@
+package rds_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+const acct, region = "000000000000", "us-east-1"
+
+func (e *testEnv) describe(t *testing.T, id string) types.DBInstance {
+	t.Helper()
+	out, err := e.rds.DescribeDBInstances(e.ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.DBInstances[0]
+}
+
+// db connects to instance id's loopback address as the master user.
+func (e *testEnv) db(t *testing.T, id, password string) *pgx.Conn {
+	t.Helper()
+	addr, err := e.srv.RDS().Loopback(e.ctx, acct, region, id)
+	if err != nil || addr == "" {
+		t.Fatalf("loopback of %s: %q %v", id, addr, err)
+	}
+	c, err := connect(t, addr, password, "postgres")
+	if err != nil {
+		t.Fatalf("connect to %s: %v", id, err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
+}
+
+// waitRow polls q on c until it returns want, for up to d; it returns how
+// long that took.
+func waitRow(t *testing.T, c *pgx.Conn, q string, want int, d time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var got int
+	var err error
+	for time.Since(start) < d {
+		err = c.QueryRow(context.Background(), q).Scan(&got)
+		if err == nil && got == want {
+			return time.Since(start)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s = %d (%v), want %d after %v", q, got, err, want, d)
+	return 0
+}
+
+// replicating waits until id reports StatusInfos "read replication"
+// "replicating".
+func (e *testEnv) replicating(t *testing.T, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last []types.DBInstanceStatusInfo
+	for time.Now().Before(deadline) {
+		db := e.describe(t, id)
+		last = db.StatusInfos
+		if len(last) == 1 && aws.ToString(last[0].StatusType) == "read replication" && aws.ToString(last[0].Status) == "replicating" && aws.ToBool(last[0].Normal) {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s: StatusInfos %+v, want read replication replicating", id, last)
+}
+
+func (e *testEnv) source(t *testing.T, id string, backups int32) {
+	t.Helper()
+	in := createInput(id)
+	in.BackupRetentionPeriod = aws.Int32(backups)
+	if _, err := e.rds.CreateDBInstance(e.ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, id, "available")
+}
+
+func (e *testEnv) replica(t *testing.T, id, source string) {
+	t.Helper()
+	out, err := e.rds.CreateDBInstanceReadReplica(e.ctx, &rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String(id), SourceDBInstanceIdentifier: aws.String(source)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(out.DBInstance.DBInstanceStatus); got != "creating" {
+		t.Fatalf("new replica's status %q", got)
+	}
+	e.waitStatus(t, id, "available")
+}
+
+func wantSQLState(t *testing.T, err error, code string) {
+	t.Helper()
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != code {
+		t.Fatalf("want SQLSTATE %s, got %v", code, err)
+	}
+}
+
+// TestReadReplica: a replica made from a source follows its writes within
+// a second, refuses writes itself, is listed by its source, and once
+// promoted is writable and no longer follows.
+func TestReadReplica(t *testing.T) {
+	if !hasPostgres() {
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	e := newEnv(t)
+	e.source(t, "primary", 1)
+	pc := e.db(t, "primary", "s3cret-pass")
+	if _, err := pc.Exec(e.ctx, "CREATE TABLE t (v int); INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	srcArn := aws.ToString(e.describe(t, "primary").DBInstanceArn)
+	e.replica(t, "reader", srcArn) // by ARN
+
+	r := e.describe(t, "reader")
+	if aws.ToString(r.ReadReplicaSourceDBInstanceIdentifier) != "primary" || aws.ToString(r.Engine) != "postgres" ||
+		aws.ToString(r.MasterUsername) != "master" || aws.ToInt32(r.AllocatedStorage) != 20 || aws.ToInt32(r.BackupRetentionPeriod) != 0 {
+		t.Fatalf("replica: source %q engine %q master %q storage %d backups %d", aws.ToString(r.ReadReplicaSourceDBInstanceIdentifier),
+			aws.ToString(r.Engine), aws.ToString(r.MasterUsername), aws.ToInt32(r.AllocatedStorage), aws.ToInt32(r.BackupRetentionPeriod))
+	}
+	if got := e.describe(t, "primary").ReadReplicaDBInstanceIdentifiers; len(got) != 1 || got[0] != "reader" {
+		t.Fatalf("source lists replicas %v", got)
+	}
+	e.replicating(t, "reader")
+
+	// The replica has the source's data and master password, and follows.
+	rc := e.db(t, "reader", "s3cret-pass")
+	waitRow(t, rc, "SELECT count(*) FROM t", 1, time.Second)
+	if _, err := pc.Exec(e.ctx, "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	if took := waitRow(t, rc, "SELECT count(*) FROM t", 2, time.Second); took > time.Second {
+		t.Fatalf("the write took %v to reach the replica", took)
+	}
+	_, err := rc.Exec(e.ctx, "INSERT INTO t VALUES (3)")
+	wantSQLState(t, err, "25006")
+
+	lag, err := e.srv.RDS().ReplicaLag(e.ctx, acct, region, "reader")
+	if err != nil || lag > time.Second {
+		t.Fatalf("ReplicaLag = %v, %v", lag, err)
+	}
+	if _, err := e.srv.RDS().ReplicaLag(e.ctx, acct, region, "primary"); err == nil {
+		t.Fatal("ReplicaLag of a source answered")
+	}
+
+	// AWS refuses to stop either side, and to promote a source.
+	_, err = e.rds.StopDBInstance(e.ctx, &rds.StopDBInstanceInput{DBInstanceIdentifier: aws.String("primary")})
+	wantCode(t, err, "InvalidDBInstanceState")
+	_, err = e.rds.StopDBInstance(e.ctx, &rds.StopDBInstanceInput{DBInstanceIdentifier: aws.String("reader")})
+	wantCode(t, err, "InvalidDBInstanceState")
+	_, err = e.rds.PromoteReadReplica(e.ctx, &rds.PromoteReadReplicaInput{DBInstanceIdentifier: aws.String("primary")})
+	wantCode(t, err, "InvalidDBInstanceState")
+
+	// Promote: writable, standalone, no longer following.
+	out, err := e.rds.PromoteReadReplica(e.ctx, &rds.PromoteReadReplicaInput{DBInstanceIdentifier: aws.String("reader"), BackupRetentionPeriod: aws.Int32(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(out.DBInstance.DBInstanceStatus); got != "modifying" {
+		t.Fatalf("promoting: status %q", got)
+	}
+	e.waitStatus(t, "reader", "available")
+	r = e.describe(t, "reader")
+	if r.ReadReplicaSourceDBInstanceIdentifier != nil || len(r.StatusInfos) != 0 || aws.ToInt32(r.BackupRetentionPeriod) != 3 {
+		t.Fatalf("promoted: source %v, status infos %+v, backups %d", r.ReadReplicaSourceDBInstanceIdentifier, r.StatusInfos, aws.ToInt32(r.BackupRetentionPeriod))
+	}
+	if got := e.describe(t, "primary").ReadReplicaDBInstanceIdentifiers; len(got) != 0 {
+		t.Fatalf("source still lists %v", got)
+	}
+	rc = e.db(t, "reader", "s3cret-pass")
+	if _, err := rc.Exec(e.ctx, "INSERT INTO t VALUES (30)"); err != nil {
+		t.Fatalf("write on the promoted replica: %v", err)
+	}
+	if _, err := pc.Exec(e.ctx, "INSERT INTO t VALUES (4)"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	var n, max int
+	if err := rc.QueryRow(e.ctx, "SELECT count(*), max(v) FROM t").Scan(&n, &max); err != nil || n != 3 || max != 30 {
+		t.Fatalf("promoted replica has %d rows, max %d (%v): want 1, 2, 30 and not the source's 4", n, max, err)
+	}
+	var slots int
+	if err := pc.QueryRow(e.ctx, "SELECT count(*) FROM pg_replication_slots").Scan(&slots); err != nil || slots != 0 {
+		t.Fatalf("source keeps %d replication slots (%v)", slots, err)
+	}
+	_, err = e.srv.RDS().ReplicaLag(e.ctx, acct, region, "reader")
+	if err == nil {
+		t.Fatal("ReplicaLag of a promoted instance answered")
+	}
+}
+
+func TestReadReplicaErrors(t *testing.T) {
+	if !hasPostgres() {
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	e := newEnv(t)
+	e.source(t, "nobackup", 0)
+	create := func(id, src string) error {
+		_, err := e.rds.CreateDBInstanceReadReplica(e.ctx, &rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String(id), SourceDBInstanceIdentifier: aws.String(src)})
+		return err
+	}
+	err := create("r1", "ghost")
+	wantCode(t, err, "DBInstanceNotFound")
+	err = create("r1", "nobackup")
+	wantCode(t, err, "InvalidDBInstanceState")
+	if !contains(err, "Automated backups are not enabled for this database instance.") {
+		t.Fatalf("message: %v", err)
+	}
+	err = create("nobackup", "nobackup")
+	wantCode(t, err, "DBInstanceAlreadyExists")
+	err = create("1bad", "nobackup")
+	wantCode(t, err, "InvalidParameterValue")
+
+	// A source still being created (or stopped) is not available.
+	in := createInput("young")
+	if _, err := e.rds.CreateDBInstance(e.ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	err = create("r2", "young")
+	wantCode(t, err, "InvalidDBInstanceState")
+	if !contains(err, "DB instance is not in the available state") {
+		t.Fatalf("message: %v", err)
+	}
+	_, err = e.rds.PromoteReadReplica(e.ctx, &rds.PromoteReadReplicaInput{DBInstanceIdentifier: aws.String("ghost")})
+	wantCode(t, err, "DBInstanceNotFound")
+	e.waitStatus(t, "young", "available")
+}
+
+func contains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
