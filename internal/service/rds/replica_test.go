@@ -236,3 +236,117 @@ func TestReadReplicaErrors(t *testing.T) {
 }
 
 func contains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
+
+// TestReadReplicaRestart: after minicloud restarts, the replica is a
+// standby again and follows its source's new writes.
+func TestReadReplicaRestart(t *testing.T) {
+	if !hasPostgres() {
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	dir := t.TempDir()
+	e := newEnvIn(t, dir)
+	e.source(t, "src", 1)
+	e.replica(t, "rep", "src")
+	pc := e.db(t, "src", "s3cret-pass")
+	if _, err := pc.Exec(e.ctx, "CREATE TABLE t (v int); INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	waitRow(t, e.db(t, "rep", "s3cret-pass"), "SELECT count(*) FROM t", 1, time.Second)
+	e.close()
+
+	e2 := newEnvIn(t, dir)
+	e2.waitStatus(t, "src", "available")
+	e2.waitStatus(t, "rep", "available")
+	e2.replicating(t, "rep")
+	pc = e2.db(t, "src", "s3cret-pass")
+	rc := e2.db(t, "rep", "s3cret-pass")
+	if _, err := pc.Exec(e2.ctx, "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	waitRow(t, rc, "SELECT count(*) FROM t", 2, time.Second)
+	_, err := rc.Exec(e2.ctx, "INSERT INTO t VALUES (3)")
+	wantSQLState(t, err, "25006")
+
+	// A source's reboot: the replica catches up again.
+	if _, err := e2.rds.RebootDBInstance(e2.ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("src")}); err != nil {
+		t.Fatal(err)
+	}
+	e2.waitStatus(t, "src", "available")
+	pc = e2.db(t, "src", "s3cret-pass")
+	if _, err := pc.Exec(e2.ctx, "INSERT INTO t VALUES (4)"); err != nil {
+		t.Fatal(err)
+	}
+	waitRow(t, rc, "SELECT count(*) FROM t", 3, 5*time.Second)
+}
+
+// TestReadReplicaCascade: replicas of replicas, up to three levels, as RDS
+// for PostgreSQL allows (each source with automated backups); deleting a
+// source promotes its replicas, and deleting a replica takes it off its
+// source's list.
+func TestReadReplicaCascade(t *testing.T) {
+	if !hasPostgres() {
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	e := newEnv(t)
+	e.source(t, "top", 1)
+	pc := e.db(t, "top", "s3cret-pass")
+	if _, err := pc.Exec(e.ctx, "CREATE TABLE t (v int)"); err != nil {
+		t.Fatal(err)
+	}
+	e.replica(t, "mid", "top")
+	_, err := e.rds.CreateDBInstanceReadReplica(e.ctx, &rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String("leaf"), SourceDBInstanceIdentifier: aws.String("mid")})
+	wantCode(t, err, "InvalidDBInstanceState") // a replica has no backups until modified
+	backups := func(id string) {
+		t.Helper()
+		if _, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(id), BackupRetentionPeriod: aws.Int32(1), ApplyImmediately: aws.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
+		e.waitStatus(t, id, "available")
+	}
+	backups("mid")
+	e.replica(t, "leaf", "mid")
+	backups("leaf")
+	e.replica(t, "leaf2", "leaf")
+	backups("leaf2")
+	_, err = e.rds.CreateDBInstanceReadReplica(e.ctx, &rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String("leaf3"), SourceDBInstanceIdentifier: aws.String("leaf2")})
+	wantCode(t, err, "InvalidParameterCombination")
+
+	if _, err := pc.Exec(e.ctx, "INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	l2 := e.db(t, "leaf2", "s3cret-pass")
+	waitRow(t, l2, "SELECT count(*) FROM t", 1, time.Second)
+	e.replicating(t, "leaf2")
+
+	// Deleting mid promotes leaf, which leaf2 keeps following.
+	if _, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("mid"), SkipFinalSnapshot: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "mid", "")
+	e.waitStatus(t, "leaf", "available")
+	leaf := e.describe(t, "leaf")
+	if leaf.ReadReplicaSourceDBInstanceIdentifier != nil || len(leaf.ReadReplicaDBInstanceIdentifiers) != 1 {
+		t.Fatalf("leaf after its source's deletion: source %v, replicas %v", leaf.ReadReplicaSourceDBInstanceIdentifier, leaf.ReadReplicaDBInstanceIdentifiers)
+	}
+	if got := e.describe(t, "top").ReadReplicaDBInstanceIdentifiers; len(got) != 0 {
+		t.Fatalf("top still lists %v", got)
+	}
+	lc := e.db(t, "leaf", "s3cret-pass")
+	if _, err := lc.Exec(e.ctx, "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatalf("write on the promoted leaf: %v", err)
+	}
+	waitRow(t, l2, "SELECT count(*) FROM t", 2, 5*time.Second)
+
+	// Deleting leaf2 takes it off leaf's list and frees its slot.
+	if _, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("leaf2"), SkipFinalSnapshot: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "leaf2", "")
+	if got := e.describe(t, "leaf").ReadReplicaDBInstanceIdentifiers; len(got) != 0 {
+		t.Fatalf("leaf still lists %v", got)
+	}
+	var slots int
+	if err := lc.QueryRow(e.ctx, "SELECT count(*) FROM pg_replication_slots").Scan(&slots); err != nil || slots != 0 {
+		t.Fatalf("leaf keeps %d replication slots (%v)", slots, err)
+	}
+}
