@@ -125,7 +125,16 @@ func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, di
 	if err := c.s.engine.replicaBaseBackup(dir, f, c.s.pgPort(&src), pw, slot, id); err != nil {
 		return err
 	}
-	rec.Password, rec.AppliedPassword = src.AppliedPassword, src.AppliedPassword
+	var top instanceRecord
+	err = c.s.store.View(ctx, func(tx state.Tx) error {
+		var err error
+		top, err = primaryOf(tx, sc, src)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	rec.Password, rec.AppliedPassword = top.AppliedPassword, top.AppliedPassword
 	return nil
 }
 
@@ -320,16 +329,9 @@ func (c *controller) promoteIfAsked(ctx context.Context, sc state.Scope, id, dir
 			return err
 		}
 		// Its master password is its primary's, as the promoted data has it.
-		root := r
-		for hops := 0; isReplica(&root) && hops <= maxReplicaChain; hops++ {
-			up, found, err := instances.Get(tx, sc, deref(root.ReadReplicaSourceDBInstanceIdentifier))
-			if err != nil {
-				return err
-			}
-			if !found {
-				break
-			}
-			root = up
+		root, err := primaryOf(tx, sc, r)
+		if err != nil {
+			return err
 		}
 		if !isReplica(&root) {
 			r.Password, r.AppliedPassword = root.AppliedPassword, root.AppliedPassword

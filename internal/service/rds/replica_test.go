@@ -288,13 +288,25 @@ func TestReadReplicaCascade(t *testing.T) {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
 	e := newEnv(t)
-	e.source(t, "top", 1)
-	pc := e.db(t, "top", "s3cret-pass")
+	in := createInput("top")
+	in.DBName = aws.String("app")
+	if _, err := e.rds.CreateDBInstance(e.ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "top", "available")
+	e.replica(t, "mid", "top")
+	// A new master password reaches every replica with the data.
+	if _, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("top"), MasterUserPassword: aws.String("n3w-password"), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "top", "available")
+	_, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("mid"), MasterUserPassword: aws.String("other-password"), ApplyImmediately: aws.Bool(true)})
+	wantCode(t, err, "InvalidParameterCombination")
+	pc := e.db(t, "top", "n3w-password")
 	if _, err := pc.Exec(e.ctx, "CREATE TABLE t (v int)"); err != nil {
 		t.Fatal(err)
 	}
-	e.replica(t, "mid", "top")
-	_, err := e.rds.CreateDBInstanceReadReplica(e.ctx, &rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String("leaf"), SourceDBInstanceIdentifier: aws.String("mid")})
+	_, err = e.rds.CreateDBInstanceReadReplica(e.ctx, &rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String("leaf"), SourceDBInstanceIdentifier: aws.String("mid")})
 	wantCode(t, err, "InvalidDBInstanceState") // a replica has no backups until modified
 	backups := func(id string) {
 		t.Helper()
@@ -314,7 +326,7 @@ func TestReadReplicaCascade(t *testing.T) {
 	if _, err := pc.Exec(e.ctx, "INSERT INTO t VALUES (1)"); err != nil {
 		t.Fatal(err)
 	}
-	l2 := e.db(t, "leaf2", "s3cret-pass")
+	l2 := e.db(t, "leaf2", "n3w-password")
 	waitRow(t, l2, "SELECT count(*) FROM t", 1, time.Second)
 	e.replicating(t, "leaf2")
 
@@ -331,7 +343,7 @@ func TestReadReplicaCascade(t *testing.T) {
 	if got := e.describe(t, "top").ReadReplicaDBInstanceIdentifiers; len(got) != 0 {
 		t.Fatalf("top still lists %v", got)
 	}
-	lc := e.db(t, "leaf", "s3cret-pass")
+	lc := e.db(t, "leaf", "n3w-password")
 	if _, err := lc.Exec(e.ctx, "INSERT INTO t VALUES (2)"); err != nil {
 		t.Fatalf("write on the promoted leaf: %v", err)
 	}

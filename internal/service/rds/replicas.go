@@ -80,6 +80,20 @@ func chainDepth(tx state.Tx, sc state.Scope, r instanceRecord) (int, error) {
 	return n, nil
 }
 
+// primaryOf is the instance at the top of r's chain of replicas (r itself
+// when it is no replica), as far as it still exists. Its master password is
+// every replica's: replication copies the roles.
+func primaryOf(tx state.Tx, sc state.Scope, r instanceRecord) (instanceRecord, error) {
+	for hops := 0; isReplica(&r) && hops <= maxReplicaChain; hops++ {
+		up, found, err := instances.Get(tx, sc, deref(r.ReadReplicaSourceDBInstanceIdentifier))
+		if err != nil || !found {
+			return r, err
+		}
+		r = up
+	}
+	return r, nil
+}
+
 // slotName is a replica's replication slot on its source, named as AWS
 // names them: rds_<region>_db_<resource id>.
 func slotName(region, dbiResourceID string) string {
@@ -153,7 +167,12 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 		if src.Replica.ReplPassword == "" {
 			src.Replica.ReplPassword = randomLower(32)
 		}
+		top, err := primaryOf(tx, sc, src)
+		if err != nil {
+			return err
+		}
 		rec = newReplicaRecord(sc, id, &src, in)
+		rec.Password, rec.AppliedPassword = top.AppliedPassword, top.AppliedPassword
 		if in.DBSubnetGroupName != nil {
 			g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
 			if err != nil {
@@ -266,11 +285,7 @@ func newReplicaRecord(sc state.Scope, id string, src *instanceRecord, in *rdsapi
 				HostedZoneId: ptr("Z2R2ITUGPM61AM"),
 			},
 		},
-		// The replica's roles are the source's: its master password is
-		// whatever the source's is now.
-		Password:        src.AppliedPassword,
-		AppliedPassword: src.AppliedPassword,
-		Replica:         &replicaState{ReplPassword: src.Replica.ReplPassword},
+		Replica: &replicaState{ReplPassword: src.Replica.ReplPassword},
 	}
 }
 
@@ -336,9 +351,13 @@ func (s *Service) promoteReplicasOf(ctx context.Context, id string) error {
 				r.Replica = &replicaState{}
 			}
 			r.Replica.Promote = true
-			// The replica's master password is the source's, whatever it was
-			// changed to since the replica was made.
-			r.Password, r.AppliedPassword = src.AppliedPassword, src.AppliedPassword
+			// The replica's master password is its primary's, whatever it
+			// was changed to since the replica was made.
+			top, err := primaryOf(tx, sc, src)
+			if err != nil {
+				return err
+			}
+			r.Password, r.AppliedPassword = top.AppliedPassword, top.AppliedPassword
 			if deref(r.DBInstanceStatus) == "available" {
 				r.DBInstanceStatus = ptr("modifying")
 			}
