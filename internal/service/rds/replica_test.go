@@ -151,6 +151,9 @@ func TestReadReplica(t *testing.T) {
 	if _, err := e.srv.RDS().ReplicaLag(e.ctx, acct, region, "primary"); err == nil {
 		t.Fatal("ReplicaLag of a source answered")
 	}
+	if h := replicationHealth(e, "reader"); h["status"] != "replicating" || h["source"] != "primary" || h["lagSeconds"] == nil {
+		t.Fatalf("health of the replica: %v", h)
+	}
 
 	// AWS refuses to stop either side, and to promote a source.
 	_, err = e.rds.StopDBInstance(e.ctx, &rds.StopDBInstanceInput{DBInstanceIdentifier: aws.String("primary")})
@@ -361,4 +364,17 @@ func TestReadReplicaCascade(t *testing.T) {
 	if err := lc.QueryRow(e.ctx, "SELECT count(*) FROM pg_replication_slots").Scan(&slots); err != nil || slots != 0 {
 		t.Fatalf("leaf keeps %d replication slots (%v)", slots, err)
 	}
+}
+
+// replicationHealth is instance id's "replication" entry in the health
+// endpoint's rds section.
+func replicationHealth(e *testEnv, id string) map[string]any {
+	list, _ := e.srv.RDS().Health()["instances"].([]map[string]any)
+	for _, in := range list {
+		if in["id"] == id {
+			h, _ := in["replication"].(map[string]any)
+			return h
+		}
+	}
+	return nil
 }
