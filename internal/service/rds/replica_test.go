@@ -378,3 +378,40 @@ func replicationHealth(e *testEnv, id string) map[string]any {
 	}
 	return nil
 }
+
+// TestReadReplicaError: when the replica cannot stream from its source,
+// its StatusInfos say error with the reason, and replicating again once
+// it can.
+func TestReadReplicaError(t *testing.T) {
+	if !hasPostgres() {
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	e := newEnv(t)
+	e.source(t, "src", 1)
+	e.replica(t, "rep", "src")
+	e.replicating(t, "rep")
+	pc := e.db(t, "src", "s3cret-pass")
+	// The replication role may no longer log in: the replica is cut off.
+	if _, err := pc.Exec(e.ctx, "ALTER ROLE rdsrepladmin NOLOGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.Exec(e.ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_replication"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var info []types.DBInstanceStatusInfo
+	for time.Now().Before(deadline) {
+		info = e.describe(t, "rep").StatusInfos
+		if len(info) == 1 && aws.ToString(info[0].Status) == "error" {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if len(info) != 1 || aws.ToString(info[0].Status) != "error" || aws.ToBool(info[0].Normal) || !strings.Contains(aws.ToString(info[0].Message), "not streaming") {
+		t.Fatalf("StatusInfos %+v, want read replication error", info)
+	}
+	if _, err := pc.Exec(e.ctx, "ALTER ROLE rdsrepladmin LOGIN"); err != nil {
+		t.Fatal(err)
+	}
+	e.replicating(t, "rep")
+}
