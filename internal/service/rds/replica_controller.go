@@ -406,19 +406,26 @@ func (c *controller) checkReplicas() {
 		id  string
 		rec instanceRecord
 	}
+	// Only running servers can replicate: look at those, not the store.
+	c.mu.Lock()
+	keys := make([]string, 0, len(c.servers))
+	for k := range c.servers {
+		keys = append(keys, k)
+	}
+	c.mu.Unlock()
 	var items []item
 	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
-		return tx.Scan("", func(key string, _ []byte) error {
-			sc, id, ok := instances.ParseKey(key)
-			if !ok {
-				return nil
-			}
+		for _, key := range keys {
+			sc, id, _ := instances.ParseKey(key)
 			r, found, err := instances.Get(tx, sc, id)
-			if err == nil && found && isReplica(&r) && r.Replica != nil && !r.Replica.Promote {
+			if err != nil {
+				return err
+			}
+			if found && isReplica(&r) && r.Replica != nil && !r.Replica.Promote {
 				items = append(items, item{key, sc, id, r})
 			}
-			return err
-		})
+		}
+		return nil
 	})
 	for _, it := range items {
 		if c.ctx.Err() != nil {
