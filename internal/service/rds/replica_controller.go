@@ -498,7 +498,9 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *in
 			Message: ptr(fmt.Sprintf("Replication stopped: the source DB instance %s is %s.", srcID, deref(src.DBInstanceStatus)))}
 	default:
 		msg := "Replication from " + srcID + " is not streaming"
-		if err != nil {
+		if why := walReceiverError(dir); why != "" {
+			msg += ": " + why
+		} else if err != nil {
 			msg += ": " + err.Error()
 		}
 		info = rdsapi.DBInstanceStatusInfo{StatusType: ptr("read replication"), Status: ptr("error"), Normal: ptr(false), Message: ptr(msg)}
@@ -518,6 +520,30 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *in
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.s.log.Warn("rds: record the replication status", "id", id, "err", err)
 	}
+}
+
+// walReceiverError is the last error the replica's server logged about
+// reaching its source, if any.
+func walReceiverError(dir string) string {
+	f, err := os.Open(filepath.Join(dir, "postgresql.log"))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	const tail = 16 << 10
+	if fi, err := f.Stat(); err == nil && fi.Size() > tail {
+		_, _ = f.Seek(fi.Size()-tail, 0)
+	}
+	buf := make([]byte, tail)
+	n, _ := f.Read(buf)
+	lines := strings.Split(string(buf[:n]), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := lines[i]
+		if j := strings.Index(l, "FATAL:"); j >= 0 && (strings.Contains(l, "primary") || strings.Contains(l, "replication")) {
+			return strings.TrimSpace(l[j+len("FATAL:"):])
+		}
+	}
+	return ""
 }
 
 // measureLag measures how far a replica is behind its source: the time it

@@ -407,7 +407,7 @@ func TestReadReplicaError(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if len(info) != 1 || aws.ToString(info[0].Status) != "error" || aws.ToBool(info[0].Normal) || !strings.Contains(aws.ToString(info[0].Message), "not streaming") {
+	if len(info) != 1 || aws.ToString(info[0].Status) != "error" || aws.ToBool(info[0].Normal) || !strings.Contains(aws.ToString(info[0].Message), "not permitted to log in") {
 		t.Fatalf("StatusInfos %+v, want read replication error", info)
 	}
 	if _, err := pc.Exec(e.ctx, "ALTER ROLE rdsrepladmin LOGIN"); err != nil {
