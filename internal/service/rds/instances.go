@@ -413,6 +413,9 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 			}
 		}
 		if in.MasterUserPassword != nil {
+			if isReplica(r) {
+				return errCombination("The master user password of a read replica cannot be modified: it is its source's.")
+			}
 			r.Password = *in.MasterUserPassword
 			pend.MasterUserPassword = ptr("****")
 			r.DBInstanceStatus = ptr("resetting-master-credentials")
@@ -453,6 +456,9 @@ func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceM
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
 		if deref(r.DBInstanceStatus) != "available" {
 			return errInstanceState("Instance %s is not in available state.", deref(r.DBInstanceIdentifier))
+		}
+		if err := checkStop(r); err != nil {
+			return err
 		}
 		r.DBInstanceStatus = ptr("stopping")
 		return nil
@@ -509,6 +515,11 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(db.ReadReplicaDBInstanceIdentifiers) > 0 {
+		if err := s.promoteReplicasOf(ctx, deref(db.DBInstanceIdentifier)); err != nil {
+			return nil, err
+		}
 	}
 	return &rdsapi.DeleteDBInstanceResult{DBInstance: db}, nil
 }
@@ -617,6 +628,9 @@ func (s *Service) Health() map[string]any {
 			}
 			if r.EngineError != "" {
 				e["error"] = r.EngineError
+			}
+			if rh := s.replicationHealth(key, &r); rh != nil {
+				e["replication"] = rh
 			}
 			list = append(list, e)
 			return nil

@@ -340,7 +340,8 @@ func killStaleMaria(dir string) {
 }
 
 // Start runs mariadbd on dir/data.
-func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen) (*server, error) {
+// Start ignores extra: MariaDB instances have no read replicas yet.
+func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, _ ...*os.File) (*server, error) {
 	if err := m.Available(); err != nil {
 		return nil, err
 	}

@@ -61,6 +61,33 @@
 // lives under <state>/rds/<account>/<region>/<id>/data; the server reaches it
 // through an inherited directory descriptor (/proc/self/fd/3), so the state
 // directory's ancestors (such as /root) need not be searchable by that user.
+//
+// Read replicas (replicas.go, replica_controller.go, replica_basebackup.go)
+// are PostgreSQL streaming replication for real. Every server also listens
+// on a unix socket in <instance dir>/sock. A replica is made with
+// pg_basebackup -R from its source's socket, as the replication role
+// rdsrepladmin (created on the primary with a random password kept in the
+// records, with its own pg_hba entry), with a physical replication slot per
+// replica on its source (rds_<region>_db_<resource id>), and runs as a hot
+// standby whose primary_conninfo names that socket. Replication thus never
+// crosses the VPC network: like AWS's own replication traffic it is not
+// subject to the customer's security groups, and it needs no network path
+// between namespaces (unix sockets are filesystem objects, reachable from
+// any network namespace). The replica's server inherits the source's
+// socket directory as fd 4 (host=/proc/self/fd/4), for the same reason the
+// data directory is fd 3. Cascading replicas (up to three levels) stream
+// from their source replica the same way. Promotion writes the file
+// "promote" and signals the postmaster (what pg_ctl promote does), then
+// drops the replica's slot on its source. Deleting a source promotes its
+// replicas, as on AWS; stopping a replica or a source with replicas is
+// refused. Every two seconds the controller checks each replica: it
+// records StatusInfos ("read replication": replicating, or error/stopped
+// once streaming has been down for a few seconds), follows a source that
+// restarted on another port (primary_conninfo is reloadable) and measures
+// the lag, shown in /_minicloud/health; Service.ReplicaLag measures it on
+// demand, for CloudWatch's ReplicaLag metric. After a restart of minicloud
+// the replicas start as standbys again and reconnect (every second) until
+// their source is up.
 package rds
 
 import (
@@ -124,6 +151,8 @@ type instanceRecord struct {
 	ENI *PlacedENI `json:"eni,omitempty"`
 	// EngineError is the last failure of the engine, if any.
 	EngineError string `json:"engineError,omitempty"`
+	// Replica is what read replication keeps (replicas.go).
+	Replica *replicaState `json:"replica,omitempty"`
 }
 
 type subnetGroupRecord struct {
