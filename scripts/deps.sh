@@ -6,6 +6,9 @@
 #           by the CLI smoke test (test/cli).
 #   bind9-dnsutils  dig, the DNS client of the Route 53 CLI smoke test.
 #   postgresql-15  the PostgreSQL server RDS instances run (internal/service/rds).
+#   mariadb-server  the MariaDB server (mariadbd, mariadb-install-db) RDS for
+#           MariaDB instances run (internal/service/rds); minicloud starts its
+#           own servers and needs no mariadb service (Debian may start one).
 #   busybox-static  a static /bin/busybox, the userland of the tiny root
 #           filesystems the image tests build (internal/instance/runtime,
 #           test/dataplane).
@@ -16,6 +19,7 @@ need=()
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v dig >/dev/null || need+=(bind9-dnsutils)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql-15)
+{ [ -x /usr/sbin/mariadbd ] && [ -x /usr/bin/mariadb-install-db ]; } || need+=(mariadb-server)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

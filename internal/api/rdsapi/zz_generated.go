@@ -40,6 +40,7 @@ func load() *model.Service {
 // Server is the business logic of the operations minicloud implements.
 type Server interface {
 	CreateDBInstance(context.Context, *CreateDBInstanceMessage) (*CreateDBInstanceResult, error)
+	CreateDBInstanceReadReplica(context.Context, *CreateDBInstanceReadReplicaMessage) (*CreateDBInstanceReadReplicaResult, error)
 	CreateDBSubnetGroup(context.Context, *CreateDBSubnetGroupMessage) (*CreateDBSubnetGroupResult, error)
 	DeleteDBInstance(context.Context, *DeleteDBInstanceMessage) (*DeleteDBInstanceResult, error)
 	DeleteDBSubnetGroup(context.Context, *DeleteDBSubnetGroupMessage) (*Empty, error)
@@ -47,6 +48,7 @@ type Server interface {
 	DescribeDBInstances(context.Context, *DescribeDBInstancesMessage) (*DBInstanceMessage, error)
 	DescribeDBSubnetGroups(context.Context, *DescribeDBSubnetGroupsMessage) (*DBSubnetGroupMessage, error)
 	ModifyDBInstance(context.Context, *ModifyDBInstanceMessage) (*ModifyDBInstanceResult, error)
+	PromoteReadReplica(context.Context, *PromoteReadReplicaMessage) (*PromoteReadReplicaResult, error)
 	RebootDBInstance(context.Context, *RebootDBInstanceMessage) (*RebootDBInstanceResult, error)
 	StartDBInstance(context.Context, *StartDBInstanceMessage) (*StartDBInstanceResult, error)
 	StopDBInstance(context.Context, *StopDBInstanceMessage) (*StopDBInstanceResult, error)
@@ -61,6 +63,11 @@ func Handlers(s any) map[string]api.Handler {
 		CreateDBInstance(context.Context, *CreateDBInstanceMessage) (*CreateDBInstanceResult, error)
 	}); ok {
 		h["CreateDBInstance"] = api.Typed(x.CreateDBInstance)
+	}
+	if x, ok := s.(interface {
+		CreateDBInstanceReadReplica(context.Context, *CreateDBInstanceReadReplicaMessage) (*CreateDBInstanceReadReplicaResult, error)
+	}); ok {
+		h["CreateDBInstanceReadReplica"] = api.Typed(x.CreateDBInstanceReadReplica)
 	}
 	if x, ok := s.(interface {
 		CreateDBSubnetGroup(context.Context, *CreateDBSubnetGroupMessage) (*CreateDBSubnetGroupResult, error)
@@ -96,6 +103,11 @@ func Handlers(s any) map[string]api.Handler {
 		ModifyDBInstance(context.Context, *ModifyDBInstanceMessage) (*ModifyDBInstanceResult, error)
 	}); ok {
 		h["ModifyDBInstance"] = api.Typed(x.ModifyDBInstance)
+	}
+	if x, ok := s.(interface {
+		PromoteReadReplica(context.Context, *PromoteReadReplicaMessage) (*PromoteReadReplicaResult, error)
+	}); ok {
+		h["PromoteReadReplica"] = api.Typed(x.PromoteReadReplica)
 	}
 	if x, ok := s.(interface {
 		RebootDBInstance(context.Context, *RebootDBInstanceMessage) (*RebootDBInstanceResult, error)
@@ -206,6 +218,60 @@ type CreateDBInstanceMessage struct {
 	DedicatedLogVolume                 *bool              `aws:"DedicatedLogVolume"`
 	MultiTenant                        *bool              `aws:"MultiTenant"`
 	EngineLifecycleSupport             *string            `aws:"EngineLifecycleSupport"`
+}
+
+// CreateDBInstanceReadReplicaMessage is the CreateDBInstanceReadReplicaMessage shape.
+type CreateDBInstanceReadReplicaMessage struct {
+	DBInstanceIdentifier               *string            `aws:"DBInstanceIdentifier"`
+	SourceDBInstanceIdentifier         *string            `aws:"SourceDBInstanceIdentifier"`
+	DBInstanceClass                    *string            `aws:"DBInstanceClass"`
+	AvailabilityZone                   *string            `aws:"AvailabilityZone"`
+	Port                               *int32             `aws:"Port"`
+	MultiAZ                            *bool              `aws:"MultiAZ"`
+	AutoMinorVersionUpgrade            *bool              `aws:"AutoMinorVersionUpgrade"`
+	Iops                               *int32             `aws:"Iops"`
+	OptionGroupName                    *string            `aws:"OptionGroupName"`
+	DBParameterGroupName               *string            `aws:"DBParameterGroupName"`
+	PubliclyAccessible                 *bool              `aws:"PubliclyAccessible"`
+	Tags                               []Tag              `aws:"Tags"`
+	DBSubnetGroupName                  *string            `aws:"DBSubnetGroupName"`
+	VpcSecurityGroupIds                []string           `aws:"VpcSecurityGroupIds"`
+	StorageType                        *string            `aws:"StorageType"`
+	CopyTagsToSnapshot                 *bool              `aws:"CopyTagsToSnapshot"`
+	MonitoringInterval                 *int32             `aws:"MonitoringInterval"`
+	MonitoringRoleArn                  *string            `aws:"MonitoringRoleArn"`
+	KmsKeyId                           *string            `aws:"KmsKeyId"`
+	PreSignedUrl                       *string            `aws:"PreSignedUrl"`
+	EnableIAMDatabaseAuthentication    *bool              `aws:"EnableIAMDatabaseAuthentication"`
+	EnablePerformanceInsights          *bool              `aws:"EnablePerformanceInsights"`
+	PerformanceInsightsKMSKeyId        *string            `aws:"PerformanceInsightsKMSKeyId"`
+	PerformanceInsightsRetentionPeriod *int32             `aws:"PerformanceInsightsRetentionPeriod"`
+	EnableCloudwatchLogsExports        []string           `aws:"EnableCloudwatchLogsExports"`
+	ProcessorFeatures                  []ProcessorFeature `aws:"ProcessorFeatures"`
+	UseDefaultProcessorFeatures        *bool              `aws:"UseDefaultProcessorFeatures"`
+	DeletionProtection                 *bool              `aws:"DeletionProtection"`
+	Domain                             *string            `aws:"Domain"`
+	DomainIAMRoleName                  *string            `aws:"DomainIAMRoleName"`
+	DomainFqdn                         *string            `aws:"DomainFqdn"`
+	DomainOu                           *string            `aws:"DomainOu"`
+	DomainAuthSecretArn                *string            `aws:"DomainAuthSecretArn"`
+	DomainDnsIps                       []string           `aws:"DomainDnsIps"`
+	ReplicaMode                        *string            `aws:"ReplicaMode"`
+	MaxAllocatedStorage                *int32             `aws:"MaxAllocatedStorage"`
+	CustomIamInstanceProfile           *string            `aws:"CustomIamInstanceProfile"`
+	NetworkType                        *string            `aws:"NetworkType"`
+	StorageThroughput                  *int32             `aws:"StorageThroughput"`
+	EnableCustomerOwnedIp              *bool              `aws:"EnableCustomerOwnedIp"`
+	AllocatedStorage                   *int32             `aws:"AllocatedStorage"`
+	SourceDBClusterIdentifier          *string            `aws:"SourceDBClusterIdentifier"`
+	DedicatedLogVolume                 *bool              `aws:"DedicatedLogVolume"`
+	UpgradeStorageConfig               *bool              `aws:"UpgradeStorageConfig"`
+	CACertificateIdentifier            *string            `aws:"CACertificateIdentifier"`
+}
+
+// CreateDBInstanceReadReplicaResult is the CreateDBInstanceReadReplicaResult shape.
+type CreateDBInstanceReadReplicaResult struct {
+	DBInstance *DBInstance `aws:"DBInstance"`
 }
 
 // CreateDBInstanceResult is the CreateDBInstanceResult shape.
@@ -616,6 +682,18 @@ type PendingModifiedValues struct {
 type ProcessorFeature struct {
 	Name  *string `aws:"Name"`
 	Value *string `aws:"Value"`
+}
+
+// PromoteReadReplicaMessage is the PromoteReadReplicaMessage shape.
+type PromoteReadReplicaMessage struct {
+	DBInstanceIdentifier  *string `aws:"DBInstanceIdentifier"`
+	BackupRetentionPeriod *int32  `aws:"BackupRetentionPeriod"`
+	PreferredBackupWindow *string `aws:"PreferredBackupWindow"`
+}
+
+// PromoteReadReplicaResult is the PromoteReadReplicaResult shape.
+type PromoteReadReplicaResult struct {
+	DBInstance *DBInstance `aws:"DBInstance"`
 }
 
 // RebootDBInstanceMessage is the RebootDBInstanceMessage shape.

@@ -1,8 +1,11 @@
 package rds
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -28,6 +31,8 @@ type controller struct {
 	wg     sync.WaitGroup
 	unsub  func()
 	done   chan struct{}
+
+	repl replMonitor // read replicas' last measurements
 }
 
 // Start runs the engine controller.
@@ -37,6 +42,7 @@ func (s *Service) Start(ctx context.Context) error {
 	ch, unsub := s.store.Subscribe("")
 	c.unsub, c.done = unsub, make(chan struct{})
 	s.ctl = c
+	c.wg.Go(c.watchReplicas)
 	go func() {
 		defer close(c.done)
 		for ev := range ch {
@@ -176,8 +182,14 @@ func (c *controller) update(sc state.Scope, id, want string, fn func(r *instance
 			return err
 		}
 		applied = true
+		before, _ := json.Marshal(r)
 		if fn(&r) {
 			return instances.Delete(tx, sc, id)
+		}
+		if after, _ := json.Marshal(r); bytes.Equal(before, after) {
+			// Writing an unchanged record would publish an event that
+			// reconciles the instance again, which writes again: a busy loop.
+			return nil
 		}
 		return instances.Put(tx, sc, id, r)
 	})
@@ -224,6 +236,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 		if err := os.RemoveAll(dir); err != nil {
 			c.s.log.Warn("rds: remove data", "dir", dir, "err", err)
 		}
+		c.forgetReplica(sc, id, &rec)
 		c.update(sc, id, status, func(*instanceRecord) bool { return true })
 		return false
 	case status == "stopping" || status == "stopped" || status == "failed":
@@ -239,6 +252,9 @@ func (c *controller) reconcile(key string) (retry bool) {
 	if err := c.converge(key, sc, id, dir, rec); err != nil {
 		if c.ctx.Err() != nil {
 			return false
+		}
+		if errors.Is(err, errWaitSource) {
+			return true
 		}
 		c.s.log.Warn("rds: engine", "id", id, "err", err)
 		c.update(sc, id, status, func(r *instanceRecord) bool {
@@ -259,9 +275,18 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 	ctx := c.ctx
 	master := deref(rec.MasterUsername)
 	status := deref(rec.DBInstanceStatus)
-	if !rec.Initialized {
+	eng := c.s.engineFor(deref(rec.Engine))
+	if eng == nil {
+		return fmt.Errorf("minicloud has no engine %q", deref(rec.Engine))
+	}
+	if !rec.Initialized && isReplica(&rec) {
 		c.stopServer(key)
-		if err := c.s.engine.initdb(ctx, dir, master, rec.Password); err != nil {
+		if err := c.cloneFromSource(ctx, sc, id, dir, &rec); err != nil {
+			return err
+		}
+	} else if !rec.Initialized {
+		c.stopServer(key)
+		if err := eng.Init(ctx, dir, master, rec.Password); err != nil {
 			return err
 		}
 		rec.AppliedPassword = rec.Password
@@ -289,13 +314,20 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 				return err
 			}
 		}
-		var err error
-		p, err = c.s.engine.start(dir, rec.LoopbackPort, vpc)
+		extra, err := c.replicaFiles(sc, dir, &rec)
+		if err != nil {
+			return err
+		}
+		p, err = eng.Start(dir, rec.LoopbackPort, vpc, extra...)
+		for _, f := range extra {
+			_ = f.Close()
+		}
 		if err != nil {
 			return err
 		}
 		p.eni = rec.ENI
-		if err := waitReady(ctx, p, master, rec.AppliedPassword, filepath.Join(dir, "postgresql.log")); err != nil {
+		user, password := readyLogin(&rec)
+		if err := eng.WaitReady(ctx, p, access{dir, user, password}); err != nil {
 			p.stop()
 			return err
 		}
@@ -317,18 +349,15 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		return err
 	}
 	if !rec.Initialized && deref(rec.DBName) != "" {
-		ok, err := databaseExists(ctx, p.port, master, rec.AppliedPassword, *rec.DBName)
-		if err != nil {
+		if err := eng.CreateDatabase(ctx, p, access{dir, master, rec.AppliedPassword}, *rec.DBName); err != nil {
 			return err
 		}
-		if !ok {
-			if err := execSQL(ctx, p.port, master, rec.AppliedPassword, "CREATE DATABASE "+quoteIdent(*rec.DBName)); err != nil {
-				return err
-			}
-		}
+	}
+	if err := c.promoteIfAsked(ctx, sc, id, dir, &rec, p); err != nil {
+		return err
 	}
 	if rec.Password != rec.AppliedPassword {
-		if err := execSQL(ctx, p.port, master, rec.AppliedPassword, "ALTER ROLE "+quoteIdent(master)+" PASSWORD "+quoteLiteral(rec.Password)); err != nil {
+		if err := eng.SetPassword(ctx, p, access{dir, master, rec.AppliedPassword}, rec.Password); err != nil {
 			return err
 		}
 		rec.AppliedPassword = rec.Password

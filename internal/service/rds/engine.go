@@ -222,6 +222,9 @@ type server struct {
 	eni   *PlacedENI // its network interface, if placed
 	done  chan struct{}
 	err   error
+	// stopSig asks for a clean shutdown; zero is postgres's SIGINT (fast
+	// shutdown). mariadbd ignores SIGINT and shuts down on SIGTERM.
+	stopSig syscall.Signal
 }
 
 func (p *server) running() bool {
@@ -242,7 +245,11 @@ func (p *server) stop() {
 	if !p.running() {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	sig := p.stopSig
+	if sig == 0 {
+		sig = syscall.SIGINT
+	}
+	_ = p.cmd.Process.Signal(sig)
 	for _, next := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGKILL} {
 		select {
 		case <-p.done:
@@ -281,13 +288,20 @@ func killStale(dir string) {
 
 // start runs postgres on dir/data listening on 127.0.0.1:port, or, with
 // vpc, inside vpc's namespace on its address and port with a proxy from
-// 127.0.0.1:port.
-func (e *engine) start(dir string, port int, vpc *vpcListen) (*server, error) {
+// 127.0.0.1:port; also on a unix socket in dir/sock, for read replicas.
+// extra are inherited from fd 4 on (a replica's source socket directory).
+func (e *engine) start(dir string, port int, vpc *vpcListen, extra ...*os.File) (*server, error) {
 	u, err := serverUser()
 	if err != nil {
 		return nil, err
 	}
 	killStale(dir)
+	if err := os.MkdirAll(sockDir(dir), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Chown(sockDir(dir), int(u.uid), int(u.gid)); err != nil {
+		return nil, err
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return nil, err
@@ -306,7 +320,8 @@ func (e *engine) start(dir string, port int, vpc *vpcListen) (*server, error) {
 		listen, pgPort = vpc.ip.String(), vpc.port
 	}
 	cmd := e.command(u, d, "postgres", "-D", fdDir+"/data", "-p", strconv.Itoa(pgPort),
-		"-c", "listen_addresses="+listen, "-c", "unix_socket_directories=", "-c", "fsync=on")
+		"-c", "listen_addresses="+listen, "-c", "unix_socket_directories="+fdDir+"/sock", "-c", "fsync=on")
+	cmd.ExtraFiles = append(cmd.ExtraFiles, extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &server{cmd: cmd, port: port, done: make(chan struct{})}
 	if vpc == nil {

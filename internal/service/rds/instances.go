@@ -69,20 +69,8 @@ func checkPassword(p *string) error {
 	return nil
 }
 
-// checkVersion resolves the requested engine version against the host's.
-func (s *Service) checkVersion(want string) (string, error) {
-	have, err := s.engine.Version()
-	if err != nil {
-		return "", errCombination("%s", err.Error())
-	}
-	if want == "" || want == have || want == s.engine.major {
-		return have, nil
-	}
-	return "", errCombination("Cannot find version %s for postgres", want)
-}
-
-// CreateDBInstance records a postgres DB instance in status creating; the
-// engine controller makes it real.
+// CreateDBInstance records a postgres or mariadb DB instance in status
+// creating; the engine controller makes it real.
 func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInstanceMessage) (*rdsapi.CreateDBInstanceResult, error) {
 	sc := scopeOf(ctx)
 	if err := s.checkCreatePublic(ctx, in); err != nil {
@@ -99,19 +87,23 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	}
 	engineName := strings.ToLower(deref(in.Engine))
 	switch engineName {
-	case "postgres":
-	case "mysql", "mariadb", "aurora-mysql", "aurora-postgresql", "oracle-ee", "oracle-se2", "sqlserver-ee", "sqlserver-se", "sqlserver-ex", "sqlserver-web", "db2-se", "db2-ae":
-		return nil, errInvalidParam("Engine %s is not supported by minicloud yet: only postgres is.", engineName)
+	case "postgres", "mariadb":
+	case "mysql":
+		return nil, errInvalidParam("%s", mysqlHint)
+	case "aurora-mysql", "aurora-postgresql", "oracle-ee", "oracle-se2", "sqlserver-ee", "sqlserver-se", "sqlserver-ex", "sqlserver-web", "db2-se", "db2-ae":
+		return nil, errInvalidParam("Engine %s is not supported by minicloud yet: only postgres and mariadb are.", engineName)
 	default:
 		return nil, errInvalidParam("Invalid DB engine: %s", deref(in.Engine))
 	}
-	if s.engine.binDir == "" {
-		return nil, errCombination("%s", installHint)
+	eng := s.engineFor(engineName)
+	if err := eng.Available(); err != nil {
+		return nil, errCombination("%s", err.Error())
 	}
-	version, err := s.checkVersion(deref(in.EngineVersion))
+	version, err := checkEngineVersion(eng, deref(in.EngineVersion))
 	if err != nil {
 		return nil, err
 	}
+	def := eng.Defaults()
 	if in.AllocatedStorage == nil {
 		return nil, errInvalidParam("The parameter AllocatedStorage must be provided and must not be blank.")
 	}
@@ -120,22 +112,28 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 		storageType = "gp2"
 	}
 	if n := *in.AllocatedStorage; n < 20 || n > 65536 {
-		return nil, errInvalidParam("Invalid storage size for engine name postgres and storage type %s: %d", storageType, n)
+		return nil, errInvalidParam("Invalid storage size for engine name %s and storage type %s: %d", engineName, storageType, n)
 	}
 	master := deref(in.MasterUsername)
 	if master == "" {
 		return nil, errInvalidParam("The parameter MasterUsername must be provided and must not be blank.")
 	}
-	if !validName(master) || slices.Contains([]string{"rdsadmin", "rdsrepladmin", "rdstopmgr"}, strings.ToLower(master)) {
+	if len(master) > def.MaxMaster {
+		return nil, errInvalidParam("The parameter MasterUsername is not a valid identifier because it is longer than %d characters.", def.MaxMaster)
+	}
+	if !validName(master) || slices.Contains(def.Reserved, strings.ToLower(master)) {
 		return nil, errInvalidParam("MasterUsername %s cannot be used as it is a reserved word used by the engine", master)
 	}
 	if err := checkPassword(in.MasterUserPassword); err != nil {
 		return nil, err
 	}
-	if in.DBName != nil && !validName(*in.DBName) {
+	if len(*in.MasterUserPassword) > def.MaxPassword {
+		return nil, errInvalidParam("The parameter MasterUserPassword is not a valid password because it is longer than %d characters.", def.MaxPassword)
+	}
+	if in.DBName != nil && !validNameUpTo(*in.DBName, def.MaxDBName) {
 		return nil, errInvalidParam("DBName must begin with a letter and contain only alphanumeric characters.")
 	}
-	port := int32(5432)
+	port := def.Port
 	if in.Port != nil {
 		if *in.Port < 1150 || *in.Port > 65535 {
 			return nil, errInvalidParam("Invalid port number: %d. Valid values are 1150-65535.", *in.Port)
@@ -156,12 +154,11 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
 		sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
 	}
-	major := s.engine.major
 	rec := instanceRecord{
 		DBInstance: rdsapi.DBInstance{
 			DBInstanceIdentifier:             ptr(id),
 			DBInstanceClass:                  ptr(class),
-			Engine:                           ptr("postgres"),
+			Engine:                           ptr(engineName),
 			DBInstanceStatus:                 ptr("creating"),
 			MasterUsername:                   ptr(master),
 			DBName:                           in.DBName,
@@ -169,15 +166,15 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 			PreferredBackupWindow:            ptr(orDefault(in.PreferredBackupWindow, "03:00-03:30")),
 			BackupRetentionPeriod:            ptr(backup),
 			VpcSecurityGroups:                sgs,
-			DBParameterGroups:                []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(orDefault(in.DBParameterGroupName, "default.postgres"+major)), ParameterApplyStatus: ptr("in-sync")}},
+			DBParameterGroups:                []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(orDefault(in.DBParameterGroupName, def.ParameterGroup)), ParameterApplyStatus: ptr("in-sync")}},
 			PreferredMaintenanceWindow:       ptr(strings.ToLower(orDefault(in.PreferredMaintenanceWindow, "sun:05:00-sun:05:30"))),
 			PendingModifiedValues:            &rdsPending{MasterUserPassword: ptr("****")},
 			MultiAZ:                          ptr(deref(in.MultiAZ)),
 			EngineVersion:                    ptr(version),
 			AutoMinorVersionUpgrade:          ptr(in.AutoMinorVersionUpgrade == nil || *in.AutoMinorVersionUpgrade),
-			LicenseModel:                     ptr("postgresql-license"),
+			LicenseModel:                     ptr(def.LicenseModel),
 			Iops:                             in.Iops,
-			OptionGroupMemberships:           []rdsapi.OptionGroupMembership{{OptionGroupName: ptr("default:postgres-" + major), Status: ptr("in-sync")}},
+			OptionGroupMemberships:           []rdsapi.OptionGroupMembership{{OptionGroupName: ptr(def.OptionGroup), Status: ptr("in-sync")}},
 			PubliclyAccessible:               ptr(deref(in.PubliclyAccessible)),
 			StorageType:                      ptr(storageType),
 			DbInstancePort:                   ptr(int32(0)),
@@ -369,15 +366,18 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 	if in.BackupRetentionPeriod != nil && (*in.BackupRetentionPeriod < 0 || *in.BackupRetentionPeriod > 35) {
 		return nil, errInvalidParam("Invalid backup retention period: %d. Valid values are 0-35.", *in.BackupRetentionPeriod)
 	}
-	if in.EngineVersion != nil {
-		if _, err := s.checkVersion(*in.EngineVersion); err != nil {
-			return nil, err
-		}
-	}
 	now := deref(in.ApplyImmediately)
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
 		if st := deref(r.DBInstanceStatus); st != "available" {
 			return errInstanceState("Database instance is not in available state.")
+		}
+		if eng := s.engineFor(deref(r.Engine)); eng != nil && in.MasterUserPassword != nil && len(*in.MasterUserPassword) > eng.Defaults().MaxPassword {
+			return errInvalidParam("The parameter MasterUserPassword is not a valid password because it is longer than %d characters.", eng.Defaults().MaxPassword)
+		}
+		if in.EngineVersion != nil {
+			if _, err := checkEngineVersion(s.engineFor(deref(r.Engine)), *in.EngineVersion); err != nil {
+				return err
+			}
 		}
 		if in.DeletionProtection != nil {
 			r.DeletionProtection = in.DeletionProtection
@@ -413,6 +413,9 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 			}
 		}
 		if in.MasterUserPassword != nil {
+			if isReplica(r) {
+				return errCombination("The master user password of a read replica cannot be modified: it is its source's.")
+			}
 			r.Password = *in.MasterUserPassword
 			pend.MasterUserPassword = ptr("****")
 			r.DBInstanceStatus = ptr("resetting-master-credentials")
@@ -453,6 +456,9 @@ func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceM
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
 		if deref(r.DBInstanceStatus) != "available" {
 			return errInstanceState("Instance %s is not in available state.", deref(r.DBInstanceIdentifier))
+		}
+		if err := checkStop(r); err != nil {
+			return err
 		}
 		r.DBInstanceStatus = ptr("stopping")
 		return nil
@@ -510,13 +516,19 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 	if err != nil {
 		return nil, err
 	}
+	if len(db.ReadReplicaDBInstanceIdentifiers) > 0 {
+		if err := s.promoteReplicasOf(ctx, deref(db.DBInstanceIdentifier)); err != nil {
+			return nil, err
+		}
+	}
 	return &rdsapi.DeleteDBInstanceResult{DBInstance: db}, nil
 }
 
-// DescribeDBEngineVersions lists the engine this host can run: the newest
-// PostgreSQL under /usr/lib/postgresql.
+// DescribeDBEngineVersions lists the engines this host can run: the host's
+// MariaDB (engines.go) and the newest PostgreSQL under /usr/lib/postgresql.
 func (s *Service) DescribeDBEngineVersions(ctx context.Context, in *rdsapi.DescribeDBEngineVersionsMessage) (*rdsapi.DBEngineVersionMessage, error) {
 	out := &rdsapi.DBEngineVersionMessage{DBEngineVersions: []rdsapi.DBEngineVersion{}}
+	out.DBEngineVersions = append(out.DBEngineVersions, s.otherEngineVersions(in)...)
 	version, err := s.engine.Version()
 	if err != nil {
 		return out, nil
@@ -617,10 +629,13 @@ func (s *Service) Health() map[string]any {
 			if r.EngineError != "" {
 				e["error"] = r.EngineError
 			}
+			if rh := s.replicationHealth(key, &r); rh != nil {
+				e["replication"] = rh
+			}
 			list = append(list, e)
 			return nil
 		})
 	})
-	return map[string]any{"engine": eng, "instances": list, "note": "Endpoint names resolve through minicloud's DNS (--dns-listen) and in VPC resolvers; the loopback address reaches every instance from this host."}
+	return map[string]any{"engine": eng, "engines": []map[string]any{engineHealth(s.maria), engineHealth(pgEngine{s.engine})}, "instances": list, "note": "Endpoint names resolve through minicloud's DNS (--dns-listen) and in VPC resolvers; the loopback address reaches every instance from this host."}
 }
 func itoa(n int) string { return strconv.Itoa(n) }

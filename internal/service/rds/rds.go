@@ -1,8 +1,9 @@
-// Package rds implements Amazon RDS's control plane for the postgres engine:
-// DB subnet groups and DB instances, with AWS's validation and error codes.
+// Package rds implements Amazon RDS's control plane for the postgres and
+// mariadb engines: DB subnet groups and DB instances, with AWS's
+// validation and error codes.
 //
-// Every DB instance is a real PostgreSQL server on this host, run by the
-// engine controller (controller.go) that watches the store, level-triggered
+// Every DB instance is a real server on this host, PostgreSQL or MariaDB,
+// run by the engine controller (controller.go) that watches the store, level-triggered
 // like minicloud's other controllers: handlers only record desired state
 // (status creating, stopping, starting, rebooting, deleting…) and the
 // controller converges the processes to it and reports statuses back.
@@ -33,12 +34,60 @@
 // PubliclyAccessible needs the subnet group's VPC to have an internet
 // gateway and DNS support and hostnames (InvalidVPCNetworkStateFault).
 //
+// Engines (engines.go): the controller and the API reach a server only
+// through the dbEngine interface (Init, Start, WaitReady, CreateDatabase,
+// SetPassword…), implemented by a thin adapter over engine.go's PostgreSQL
+// functions and by mysql.go's MariaDB. DescribeDBEngineVersions lists what
+// this host can run; an engine it cannot run answers CreateDBInstance with
+// InvalidParameterCombination saying what to install. Engine mysql is
+// refused: MariaDB is MySQL-compatible but not MySQL, and Debian packages no
+// MySQL server (mysql.go says more). No embedded engine yet:
+// go-mysql-server keeps data in memory only, and its durable backend, Dolt,
+// has no current tagged Go module (the proxy's newest is v0.40.4) and would
+// bring its whole dependency tree into the binary.
+//
+// MariaDB (mysql.go) runs one mariadbd per instance, initialized with
+// mariadb-install-db, data under <state>/rds/<account>/<region>/<id>/data,
+// socket and pid file beside it, as the unprivileged system user
+// minicloud-db when minicloud is root, started in a private mount namespace
+// where the instance directory appears at /tmp/rds. The master has all privileges
+// WITH GRANT OPTION from any host; an administrative rdsadmin@localhost,
+// reachable only on the instance's socket, creates DBName and resets the
+// master's password.
+//
 // PostgreSQL refuses to run as root: when minicloud runs as root, the
 // servers run as the Debian "postgres" user if it exists, else as a system
 // user "minicloud-db" that minicloud creates (useradd --system). Their data
 // lives under <state>/rds/<account>/<region>/<id>/data; the server reaches it
 // through an inherited directory descriptor (/proc/self/fd/3), so the state
 // directory's ancestors (such as /root) need not be searchable by that user.
+//
+// Read replicas (replicas.go, replica_controller.go, replica_basebackup.go)
+// are PostgreSQL streaming replication for real. Every server also listens
+// on a unix socket in <instance dir>/sock. A replica is made with
+// pg_basebackup -R from its source's socket, as the replication role
+// rdsrepladmin (created on the primary with a random password kept in the
+// records, with its own pg_hba entry), with a physical replication slot per
+// replica on its source (rds_<region>_db_<resource id>), and runs as a hot
+// standby whose primary_conninfo names that socket. Replication thus never
+// crosses the VPC network: like AWS's own replication traffic it is not
+// subject to the customer's security groups, and it needs no network path
+// between namespaces (unix sockets are filesystem objects, reachable from
+// any network namespace). The replica's server inherits the source's
+// socket directory as fd 4 (host=/proc/self/fd/4), for the same reason the
+// data directory is fd 3. Cascading replicas (up to three levels) stream
+// from their source replica the same way. Promotion writes the file
+// "promote" and signals the postmaster (what pg_ctl promote does), then
+// drops the replica's slot on its source. Deleting a source promotes its
+// replicas, as on AWS; stopping a replica or a source with replicas is
+// refused. Every two seconds the controller checks each replica: it
+// records StatusInfos ("read replication": replicating, or error/stopped
+// once streaming has been down for a few seconds), follows a source that
+// restarted on another port (primary_conninfo is reloadable) and measures
+// the lag, shown in /_minicloud/health; Service.ReplicaLag measures it on
+// demand, for CloudWatch's ReplicaLag metric. After a restart of minicloud
+// the replicas start as standbys again and reconnect (every second) until
+// their source is up.
 package rds
 
 import (
@@ -78,6 +127,9 @@ type Config struct {
 	Sync func(context.Context) error
 	// BinDir overrides the discovery of PostgreSQL's binaries (tests).
 	BinDir string
+	// MariaDBBinDir overrides the discovery of mariadbd and
+	// mariadb-install-db (tests).
+	MariaDBBinDir string
 }
 
 // instanceRecord is a DB instance: the API shape Describe returns plus what
@@ -99,6 +151,8 @@ type instanceRecord struct {
 	ENI *PlacedENI `json:"eni,omitempty"`
 	// EngineError is the last failure of the engine, if any.
 	EngineError string `json:"engineError,omitempty"`
+	// Replica is what read replication keeps (replicas.go).
+	Replica *replicaState `json:"replica,omitempty"`
 }
 
 type subnetGroupRecord struct {
@@ -117,6 +171,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	engine  *engine
+	maria   *mariaEngine
 	ctl     *controller
 	tempDir string
 	mu      sync.Mutex
@@ -130,6 +185,7 @@ func New(store state.Store, cfg Config) *Service {
 	}
 	s := &Service{store: store, cfg: cfg, log: cfg.Logger}
 	s.engine = findEngine(cfg.BinDir)
+	s.maria = findMariaDB(cfg.MariaDBBinDir)
 	return s
 }
 

@@ -1,0 +1,375 @@
+package rds
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// Read replicas (see the package comment for how replication really runs).
+
+// replUser is the replication role on a source, named as AWS names its own.
+const replUser = "rdsrepladmin"
+
+// maxReplicaChain is how many read replicas a chain may hold below its
+// primary (RDS for PostgreSQL's cascading limit).
+const maxReplicaChain = 3
+
+// replicaState is what a DB instance keeps about read replication that AWS
+// does not show.
+type replicaState struct {
+	// ReplPassword is the password of the replication role. A source gets it
+	// with its first replica; replicas copy it, since the role travels with
+	// the data to every level of a cascade.
+	ReplPassword string `json:"replPassword,omitempty"`
+	// Promote asks the controller to promote this replica
+	// (PromoteReadReplica, or its source being deleted).
+	Promote bool `json:"promote,omitempty"`
+	// PromoteBackup is the BackupRetentionPeriod the promoted instance gets.
+	PromoteBackup *int32 `json:"promoteBackup,omitempty"`
+	// PromoteWindow is the PreferredBackupWindow it gets, if given.
+	PromoteWindow string `json:"promoteWindow,omitempty"`
+}
+
+func isReplica(r *instanceRecord) bool { return deref(r.ReadReplicaSourceDBInstanceIdentifier) != "" }
+
+func errNotAvailableSource() error {
+	return errInstanceState("DB instance is not in the available state")
+}
+
+func errBackupsDisabled() error {
+	return errInstanceState("Automated backups are not enabled for this database instance. To enable automated backups, use ModifyDBInstance to set the backup retention period to a non-zero value.")
+}
+
+// replicaSourceID resolves SourceDBInstanceIdentifier, an identifier or the
+// ARN of an instance of this account and region.
+func replicaSourceID(sc state.Scope, raw string) (string, error) {
+	if !strings.HasPrefix(raw, "arn:") {
+		if !validIdentifier(raw) {
+			return "", errInvalidParam("The parameter SourceDBInstanceIdentifier is not a valid identifier.")
+		}
+		return strings.ToLower(raw), nil
+	}
+	a, err := state.ParseARN(raw)
+	if err != nil || a.Service != "rds" || !strings.HasPrefix(a.Resource, "db:") {
+		return "", errInvalidParam("Invalid source DB instance ARN: %s", raw)
+	}
+	if a.Region != sc.Region || a.Account != sc.Account {
+		return "", errInvalidParam("minicloud makes read replicas only of DB instances in the same account and Region, not of %s.", raw)
+	}
+	return strings.ToLower(strings.TrimPrefix(a.Resource, "db:")), nil
+}
+
+// chainDepth is how many read replicas lie between r and its primary,
+// r included.
+func chainDepth(tx state.Tx, sc state.Scope, r instanceRecord) (int, error) {
+	n := 0
+	for isReplica(&r) && n <= maxReplicaChain {
+		n++
+		up, found, err := instances.Get(tx, sc, *r.ReadReplicaSourceDBInstanceIdentifier)
+		if err != nil || !found {
+			return n, err
+		}
+		r = up
+	}
+	return n, nil
+}
+
+// primaryOf is the instance at the top of r's chain of replicas (r itself
+// when it is no replica), as far as it still exists. Its master password is
+// every replica's: replication copies the roles.
+func primaryOf(tx state.Tx, sc state.Scope, r instanceRecord) (instanceRecord, error) {
+	for hops := 0; isReplica(&r) && hops <= maxReplicaChain; hops++ {
+		up, found, err := instances.Get(tx, sc, deref(r.ReadReplicaSourceDBInstanceIdentifier))
+		if err != nil || !found {
+			return r, err
+		}
+		r = up
+	}
+	return r, nil
+}
+
+// slotName is a replica's replication slot on its source, named as AWS
+// names them: rds_<region>_db_<resource id>.
+func slotName(region, dbiResourceID string) string {
+	id := strings.ToLower(strings.TrimPrefix(dbiResourceID, "db-"))
+	return "rds_" + strings.ReplaceAll(region, "-", "_") + "_db_" + id
+}
+
+// CreateDBInstanceReadReplica records a read replica of a postgres DB
+// instance in status creating; the controller makes it from a base backup
+// of the source and keeps it streaming.
+func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.CreateDBInstanceReadReplicaMessage) (*rdsapi.CreateDBInstanceReadReplicaResult, error) {
+	sc := scopeOf(ctx)
+	raw := deref(in.DBInstanceIdentifier)
+	if !validIdentifier(raw) {
+		return nil, errBadIdentifier()
+	}
+	id := strings.ToLower(raw)
+	if in.SourceDBClusterIdentifier != nil {
+		return nil, errCombination("minicloud has no DB clusters yet: give SourceDBInstanceIdentifier.")
+	}
+	srcRaw := deref(in.SourceDBInstanceIdentifier)
+	if srcRaw == "" {
+		return nil, errInvalidParam("The parameter SourceDBInstanceIdentifier must be provided and must not be blank.")
+	}
+	srcID, err := replicaSourceID(sc, srcRaw)
+	if err != nil {
+		return nil, err
+	}
+	if c := deref(in.DBInstanceClass); c != "" && (!strings.HasPrefix(c, "db.") || strings.Count(c, ".") != 2) {
+		return nil, errInvalidParam("Invalid DB Instance class: %s", c)
+	}
+	if in.Port != nil && (*in.Port < 1150 || *in.Port > 65535) {
+		return nil, errInvalidParam("Invalid port number: %d. Valid values are 1150-65535.", *in.Port)
+	}
+	if m := deref(in.ReplicaMode); m != "" {
+		return nil, errInvalidParam("ReplicaMode is supported only for Oracle and SQL Server DB instances, not postgres.")
+	}
+	if s.engine.binDir == "" {
+		return nil, errCombination("%s", installHint)
+	}
+	var rec instanceRecord
+	err = s.store.Update(ctx, func(tx state.Tx) error {
+		if _, found, err := instances.Get(tx, sc, id); err != nil {
+			return err
+		} else if found {
+			return api.Errorf(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
+		}
+		src, found, err := instances.Get(tx, sc, srcID)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return errInstanceNotFound(srcRaw)
+		}
+		if deref(src.DBInstanceStatus) != "available" {
+			return errNotAvailableSource()
+		}
+		if e := deref(src.Engine); e != "postgres" {
+			// AWS replicates MariaDB too; minicloud's replication is
+			// PostgreSQL streaming only so far.
+			return errCombination("minicloud supports read replicas of postgres DB instances only; %s is a %s DB instance.", srcID, e)
+		}
+		if deref(src.BackupRetentionPeriod) == 0 {
+			return errBackupsDisabled()
+		}
+		depth, err := chainDepth(tx, sc, src)
+		if err != nil {
+			return err
+		}
+		if depth >= maxReplicaChain {
+			return errCombination("Cannot create a read replica of %s: a chain of cascading read replicas holds at most %d read replicas.", srcID, maxReplicaChain)
+		}
+		if src.Replica == nil {
+			src.Replica = &replicaState{}
+		}
+		if src.Replica.ReplPassword == "" {
+			src.Replica.ReplPassword = randomLower(32)
+		}
+		top, err := primaryOf(tx, sc, src)
+		if err != nil {
+			return err
+		}
+		rec = newReplicaRecord(sc, id, &src, in)
+		rec.Password, rec.AppliedPassword = top.AppliedPassword, top.AppliedPassword
+		if in.DBSubnetGroupName != nil {
+			g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
+			if err != nil {
+				return err
+			}
+			if !found {
+				return errSubnetGroupNotFound(*in.DBSubnetGroupName)
+			}
+			rec.DBSubnetGroup = &g.DBSubnetGroup
+		}
+		az := deref(in.AvailabilityZone)
+		if az == "" && rec.DBSubnetGroup != nil && len(rec.DBSubnetGroup.Subnets) > 0 {
+			az = deref(rec.DBSubnetGroup.Subnets[0].SubnetAvailabilityZone.Name)
+		}
+		if az == "" {
+			az = sc.Region + "a"
+		}
+		rec.AvailabilityZone = ptr(az)
+		src.ReadReplicaDBInstanceIdentifiers = append(src.ReadReplicaDBInstanceIdentifiers, id)
+		if err := instances.Put(tx, sc, srcID, src); err != nil {
+			return err
+		}
+		return instances.Put(tx, sc, id, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.CreateDBInstanceReadReplicaResult{DBInstance: show(&rec)}, nil
+}
+
+// newReplicaRecord is a replica of src: engine, version, master user and
+// password, database and storage come from the source, as on AWS; backups
+// are off unless the replica is later modified.
+func newReplicaRecord(sc state.Scope, id string, src *instanceRecord, in *rdsapi.CreateDBInstanceReadReplicaMessage) instanceRecord {
+	class := deref(in.DBInstanceClass)
+	if class == "" {
+		class = deref(src.DBInstanceClass)
+	}
+	port := int32(5432)
+	if src.Endpoint != nil && src.Endpoint.Port != nil {
+		port = *src.Endpoint.Port
+	}
+	if in.Port != nil {
+		port = *in.Port
+	}
+	sgs := src.VpcSecurityGroups
+	if in.VpcSecurityGroupIds != nil {
+		sgs = nil
+		for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
+			sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
+		}
+	}
+	storage := src.AllocatedStorage
+	if in.AllocatedStorage != nil {
+		storage = in.AllocatedStorage
+	}
+	storageType := src.StorageType
+	if in.StorageType != nil {
+		storageType = in.StorageType
+	}
+	publicly := deref(src.PubliclyAccessible)
+	if in.PubliclyAccessible != nil {
+		publicly = *in.PubliclyAccessible
+	}
+	return instanceRecord{
+		DBInstance: rdsapi.DBInstance{
+			DBInstanceIdentifier:                  ptr(id),
+			DBInstanceClass:                       ptr(class),
+			Engine:                                src.Engine,
+			DBInstanceStatus:                      ptr("creating"),
+			MasterUsername:                        src.MasterUsername,
+			DBName:                                src.DBName,
+			AllocatedStorage:                      storage,
+			PreferredBackupWindow:                 src.PreferredBackupWindow,
+			BackupRetentionPeriod:                 ptr(int32(0)),
+			VpcSecurityGroups:                     sgs,
+			DBParameterGroups:                     src.DBParameterGroups,
+			DBSubnetGroup:                         src.DBSubnetGroup,
+			PreferredMaintenanceWindow:            src.PreferredMaintenanceWindow,
+			PendingModifiedValues:                 &rdsPending{},
+			MultiAZ:                               ptr(deref(in.MultiAZ)),
+			EngineVersion:                         src.EngineVersion,
+			AutoMinorVersionUpgrade:               ptr(in.AutoMinorVersionUpgrade == nil && deref(src.AutoMinorVersionUpgrade) || deref(in.AutoMinorVersionUpgrade)),
+			ReadReplicaSourceDBInstanceIdentifier: src.DBInstanceIdentifier,
+			LicenseModel:                          src.LicenseModel,
+			Iops:                                  src.Iops,
+			OptionGroupMemberships:                src.OptionGroupMemberships,
+			PubliclyAccessible:                    ptr(publicly),
+			StorageType:                           storageType,
+			DbInstancePort:                        ptr(int32(0)),
+			StorageEncrypted:                      src.StorageEncrypted,
+			DbiResourceId:                         ptr("db-" + strings.ToUpper(randomLower(26))),
+			CACertificateIdentifier:               src.CACertificateIdentifier,
+			CopyTagsToSnapshot:                    ptr(deref(in.CopyTagsToSnapshot)),
+			MonitoringInterval:                    ptr(int32(0)),
+			DBInstanceArn:                         ptr(state.NewARN(sc, "rds", "db:"+id).String()),
+			IAMDatabaseAuthenticationEnabled:      ptr(deref(in.EnableIAMDatabaseAuthentication)),
+			PerformanceInsightsEnabled:            ptr(deref(in.EnablePerformanceInsights)),
+			DeletionProtection:                    ptr(deref(in.DeletionProtection)),
+			TagList:                               in.Tags,
+			CustomerOwnedIpEnabled:                ptr(false),
+			BackupTarget:                          ptr("region"),
+			NetworkType:                           ptr("IPV4"),
+			DedicatedLogVolume:                    ptr(false),
+			IsStorageConfigUpgradeAvailable:       ptr(false),
+			EngineLifecycleSupport:                src.EngineLifecycleSupport,
+			Endpoint: &rdsapi.Endpoint{
+				Address:      ptr(id + "." + randomLower(12) + "." + sc.Region + ".rds.amazonaws.com"),
+				Port:         ptr(port),
+				HostedZoneId: ptr("Z2R2ITUGPM61AM"),
+			},
+		},
+		Replica: &replicaState{ReplPassword: src.Replica.ReplPassword},
+	}
+}
+
+// PromoteReadReplica turns a read replica into a standalone, writable DB
+// instance: status modifying until the controller has promoted the server.
+func (s *Service) PromoteReadReplica(ctx context.Context, in *rdsapi.PromoteReadReplicaMessage) (*rdsapi.PromoteReadReplicaResult, error) {
+	if b := in.BackupRetentionPeriod; b != nil && (*b < 0 || *b > 35) {
+		return nil, errInvalidParam("Invalid backup retention period: %d. Valid values are 0-35.", *b)
+	}
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+		if !isReplica(r) {
+			return errInstanceState("DB Instance is not a read replica.")
+		}
+		if deref(r.DBInstanceStatus) != "available" {
+			return errInstanceState("DB instance is not in the available state")
+		}
+		if r.Replica == nil {
+			r.Replica = &replicaState{}
+		}
+		r.Replica.Promote = true
+		r.Replica.PromoteBackup = in.BackupRetentionPeriod
+		r.Replica.PromoteWindow = deref(in.PreferredBackupWindow)
+		r.DBInstanceStatus = ptr("modifying")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.PromoteReadReplicaResult{DBInstance: db}, nil
+}
+
+// checkStop refuses to stop a read replica or an instance that has read
+// replicas, as AWS does.
+func checkStop(r *instanceRecord) error {
+	if isReplica(r) {
+		return errInstanceState("Cannot stop or start a Read-Replica instance")
+	}
+	if len(r.ReadReplicaDBInstanceIdentifiers) > 0 {
+		return errInstanceState("Cannot stop or start an instance with Read-Replicas")
+	}
+	return nil
+}
+
+// promoteReplicasOf marks the read replicas of source id, which is being
+// deleted, for promotion: on AWS, deleting a source DB instance promotes its
+// same-Region replicas to standalone instances.
+func (s *Service) promoteReplicasOf(ctx context.Context, id string) error {
+	sc := scopeOf(ctx)
+	return s.store.Update(ctx, func(tx state.Tx) error {
+		src, found, err := instances.Get(tx, sc, id)
+		if err != nil || !found {
+			return err
+		}
+		for _, rid := range src.ReadReplicaDBInstanceIdentifiers {
+			r, found, err := instances.Get(tx, sc, rid)
+			if err != nil {
+				return err
+			}
+			if !found {
+				continue
+			}
+			if r.Replica == nil {
+				r.Replica = &replicaState{}
+			}
+			r.Replica.Promote = true
+			// The replica's master password is its primary's, whatever it
+			// was changed to since the replica was made.
+			top, err := primaryOf(tx, sc, src)
+			if err != nil {
+				return err
+			}
+			r.Password, r.AppliedPassword = top.AppliedPassword, top.AppliedPassword
+			if deref(r.DBInstanceStatus) == "available" {
+				r.DBInstanceStatus = ptr("modifying")
+			}
+			if err := instances.Put(tx, sc, rid, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
