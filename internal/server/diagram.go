@@ -199,11 +199,12 @@ type diagramRoute53 struct{ r53 route53Reader }
 // Records lists the A and AAAA records of the account's public zones: what
 // a person's resolver can reach through minicloud's DNS.
 func (d diagramRoute53) Records(ctx context.Context, account string) ([]diagram.Record, error) {
-	ctx = requestCtx(ctx, account, "us-east-1", "route53", "ListResourceRecordSets")
+	// Route 53 is global: its calls are signed for us-east-1.
+	rc := func(op string) context.Context { return requestCtx(ctx, account, "us-east-1", "route53", op) }
 	var out []diagram.Record
 	in := &route53api.ListHostedZonesRequest{}
 	for {
-		zones, err := d.r53.ListHostedZones(ctx, in)
+		zones, err := d.r53.ListHostedZones(rc("ListHostedZones"), in)
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +214,7 @@ func (d diagramRoute53) Records(ctx context.Context, account string) ([]diagram.
 			}
 			req := &route53api.ListResourceRecordSetsRequest{HostedZoneId: z.Id}
 			for {
-				rrs, err := d.r53.ListResourceRecordSets(ctx, req)
+				rrs, err := d.r53.ListResourceRecordSets(rc("ListResourceRecordSets"), req)
 				if err != nil {
 					return nil, err
 				}
