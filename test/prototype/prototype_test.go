@@ -640,6 +640,19 @@ func checkTornDown(t *testing.T, c clients, stateDir string) {
 // namespace, link, route or process of this minicloud remains.
 func checkHostClean(t *testing.T, stateDir string) {
 	t.Helper()
+	// A clean stop ends every instance and database: none of their
+	// namespaces (instances' and ENIs', "<prefix>-i-…") may be left. The
+	// VPC routers a durable minicloud keeps for its next start are what
+	// cleanup is for.
+	ns, _, _, err := hostObjects(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		if strings.Contains(n, "-i-") {
+			t.Errorf("an instance's or interface's namespace outlived minicloud's stop: %s", n)
+		}
+	}
 	if out, err := execOut(binPath, "cleanup", "--state-dir", stateDir); err != nil {
 		t.Fatalf("minicloud cleanup: %v\n%s", err, out)
 	}
