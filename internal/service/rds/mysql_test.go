@@ -62,7 +62,7 @@ func wantDenied(t *testing.T, err error) {
 
 func TestMariaDBValidation(t *testing.T) {
 	if !hasMariaDB() {
-		t.Skip("no MariaDB server (apt-get install mariadb-server)")
+		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
 	}
 	e := newEnv(t)
 	for _, tc := range []struct {
@@ -107,7 +107,7 @@ func TestMariaDBValidation(t *testing.T) {
 
 func TestMariaDBLifecycle(t *testing.T) {
 	if !hasMariaDB() {
-		t.Skip("no MariaDB server (apt-get install mariadb-server)")
+		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
 	}
 	e := newEnv(t)
 	ev, err := e.rds.DescribeDBEngineVersions(e.ctx, &rds.DescribeDBEngineVersionsInput{Engine: aws.String("mariadb")})
@@ -270,7 +270,7 @@ func TestMariaDBLifecycle(t *testing.T) {
 
 func TestMariaDBRestartKeepsData(t *testing.T) {
 	if !hasMariaDB() {
-		t.Skip("no MariaDB server (apt-get install mariadb-server)")
+		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
 	}
 	dir := t.TempDir()
 	e := newEnvIn(t, dir)

@@ -147,7 +147,7 @@ func connect(t *testing.T, addr, password, db string) (*pgx.Conn, error) {
 
 func TestPostgresLifecycle(t *testing.T) {
 	if !hasPostgres() {
-		t.Skip("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
 	e := newEnv(t)
 	subnets := e.vpc(t, "10.9", "us-east-1a", "us-east-1b")
@@ -313,7 +313,7 @@ func TestPostgresLifecycle(t *testing.T) {
 
 func TestRestartKeepsServer(t *testing.T) {
 	if !hasPostgres() {
-		t.Skip("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
 	dir := t.TempDir()
 	e := newEnvIn(t, dir)

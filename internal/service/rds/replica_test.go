@@ -32,12 +32,21 @@ func (e *testEnv) db(t *testing.T, id, password string) *pgx.Conn {
 	if err != nil || addr == "" {
 		t.Fatalf("loopback of %s: %q %v", id, addr, err)
 	}
-	c, err := connect(t, addr, password, "postgres")
-	if err != nil {
-		t.Fatalf("connect to %s: %v", id, err)
+	// Right after a restart of minicloud the record still says available
+	// while the controller starts the server again: retry for a while, as
+	// a client's connection pool would.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := connect(t, addr, password, "postgres")
+		if err == nil {
+			t.Cleanup(func() { _ = c.Close(context.Background()) })
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connect to %s: %v", id, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
 }
 
 // waitRow polls q on c until it returns want, for up to d; it returns how
