@@ -44,7 +44,7 @@ func (s *Service) Start(ctx context.Context) error {
 			case ev.Reset || ev.Resync:
 				c.enqueueAll()
 			default:
-				if _, _, ok := instances.ParseKey(ev.Key); ok {
+				if _, _, ok := instances.ParseKey(ev.Key); ok || isSnapshotKey(ev.Key) {
 					c.enqueue(ev.Key)
 				}
 			}
@@ -87,7 +87,7 @@ func (c *controller) enqueueAll() {
 	var keys []string
 	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			if _, _, ok := instances.ParseKey(key); ok {
+			if _, _, ok := instances.ParseKey(key); ok || isSnapshotKey(key) {
 				keys = append(keys, key)
 			}
 			return nil
@@ -187,6 +187,9 @@ func (c *controller) update(sc state.Scope, id, want string, fn func(r *instance
 
 // reconcile converges one instance; it reports whether to retry later.
 func (c *controller) reconcile(key string) (retry bool) {
+	if sc, id, ok := snapshots.ParseKey(key); ok {
+		return c.reconcileSnapshot(sc, id)
+	}
 	sc, id, _ := instances.ParseKey(key)
 	var (
 		rec   instanceRecord
@@ -215,6 +218,9 @@ func (c *controller) reconcile(key string) (retry bool) {
 		_ = os.RemoveAll(dir)
 		return false
 	case status == "deleting":
+		if c.beforeDelete(sc, &rec) {
+			return false // its snapshots finish first, then enqueue it
+		}
 		c.stopServer(key)
 		if !c.teardown(sc, id, status, rec.ENI) {
 			return true
@@ -248,6 +254,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 		})
 		return status != "creating"
 	}
+	c.afterConverge(sc, id)
 	return false
 }
 
@@ -259,7 +266,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 	status := deref(rec.DBInstanceStatus)
 	if !rec.Initialized {
 		c.stopServer(key)
-		if err := c.s.engine.initdb(ctx, dir, master, rec.Password); err != nil {
+		if err := c.initialize(ctx, sc, dir, &rec); err != nil {
 			return err
 		}
 		rec.AppliedPassword = rec.Password
@@ -287,8 +294,11 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 				return err
 			}
 		}
-		var err error
-		p, err = c.s.engine.start(dir, rec.LoopbackPort, vpc)
+		settings, err := serverSettings(dir, &rec)
+		if err != nil {
+			return err
+		}
+		p, err = c.s.engine.start(dir, rec.LoopbackPort, vpc, settings...)
 		if err != nil {
 			return err
 		}
@@ -337,6 +347,8 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		switch {
 		case status == "creating" && deref(r.BackupRetentionPeriod) > 0:
 			r.DBInstanceStatus = ptr("backing-up")
+		case status == "backing-up":
+			// until its backups are taken (afterConverge, finishSnapshot)
 		case status != "available":
 			r.DBInstanceStatus = ptr("available")
 		}

@@ -281,8 +281,8 @@ func killStale(dir string) {
 
 // start runs postgres on dir/data listening on 127.0.0.1:port, or, with
 // vpc, inside vpc's namespace on its address and port with a proxy from
-// 127.0.0.1:port.
-func (e *engine) start(dir string, port int, vpc *vpcListen) (*server, error) {
+// 127.0.0.1:port; settings are more name=value server settings.
+func (e *engine) start(dir string, port int, vpc *vpcListen, settings ...string) (*server, error) {
 	u, err := serverUser()
 	if err != nil {
 		return nil, err
@@ -307,6 +307,9 @@ func (e *engine) start(dir string, port int, vpc *vpcListen) (*server, error) {
 	}
 	cmd := e.command(u, d, "postgres", "-D", fdDir+"/data", "-p", strconv.Itoa(pgPort),
 		"-c", "listen_addresses="+listen, "-c", "unix_socket_directories=", "-c", "fsync=on")
+	for _, s := range settings {
+		cmd.Args = append(cmd.Args, "-c", s)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &server{cmd: cmd, port: port, done: make(chan struct{})}
 	if vpc == nil {

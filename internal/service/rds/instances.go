@@ -227,6 +227,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 		} else {
 			rec.AvailabilityZone = ptr(orDefault(in.AvailabilityZone, sc.Region+"a"))
 		}
+		rec.Restore, _ = ctx.Value(restoreKey{}).(*restoreSource)
 		return instances.Put(tx, sc, id, rec)
 	})
 	if err != nil {
@@ -286,6 +287,7 @@ func (s *Service) DescribeDBInstances(ctx context.Context, in *rdsapi.DescribeDB
 	if err != nil {
 		return nil, err
 	}
+	s.latestRestorable(ctx, sc, all)
 	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(d rdsapi.DBInstance) string { return deref(d.DBInstanceIdentifier) })
 	if err != nil {
 		return nil, err
@@ -479,6 +481,14 @@ var deletable = []string{"available", "stopped", "failed", "backing-up", "creati
 func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInstanceMessage) (*rdsapi.DeleteDBInstanceResult, error) {
 	skip := deref(in.SkipFinalSnapshot)
 	final := deref(in.FinalDBSnapshotIdentifier)
+	if final != "" && !skip {
+		if !validSnapshotID(final) {
+			return nil, errBadSnapshotID("FinalDBSnapshotIdentifier")
+		}
+		if err := s.checkNewSnapshot(ctx, strings.ToLower(final)); err != nil {
+			return nil, err
+		}
+	}
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
 		if deref(r.DeletionProtection) {
 			return errCombination("Cannot delete protected DB Instance, please disable deletion protection and try again.")
@@ -497,8 +507,9 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 			return errInstanceState("Instance %s is currently %s, it cannot be deleted.", deref(r.DBInstanceIdentifier), st)
 		}
 		if !skip {
-			return errCombination("minicloud does not take DB snapshots yet: delete with SkipFinalSnapshot=true.")
+			r.FinalSnapshot = strings.ToLower(final)
 		}
+		r.KeepAutomatedBackups = in.DeleteAutomatedBackups != nil && !*in.DeleteAutomatedBackups
 		r.DBInstanceStatus = ptr("deleting")
 		return nil
 	})

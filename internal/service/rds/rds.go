@@ -86,6 +86,13 @@ type instanceRecord struct {
 	ENI *PlacedENI `json:"eni,omitempty"`
 	// EngineError is the last failure of the engine, if any.
 	EngineError string `json:"engineError,omitempty"`
+	// Restore is where a restored instance's first data comes from
+	// (snapshots.go); nil: initdb.
+	Restore *restoreSource `json:"restore,omitempty"`
+	// FinalSnapshot and KeepAutomatedBackups are DeleteDBInstance's
+	// FinalDBSnapshotIdentifier and DeleteAutomatedBackups=false.
+	FinalSnapshot        string `json:"finalSnapshot,omitempty"`
+	KeepAutomatedBackups bool   `json:"keepAutomatedBackups,omitempty"`
 }
 
 type subnetGroupRecord struct {
