@@ -53,10 +53,16 @@ func errSnapshotState(format string, args ...any) error {
 // validSnapshotID: 1 to 255 letters, digits or hyphens, a letter first, no
 // two consecutive hyphens and no hyphen last.
 func validSnapshotID(id string) bool {
-	if len(id) > 255 {
+	if id == "" || len(id) > 255 || strings.Contains(id, "--") || strings.HasSuffix(id, "-") {
 		return false
 	}
-	return validIdentifier(id[:min(len(id), 63)]) && (len(id) <= 63 || validIdentifier("a"+id[63:]))
+	for i, c := range id {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if i == 0 && !letter || !letter && !(c >= '0' && c <= '9') && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 func errBadSnapshotID(param string) error {
