@@ -257,8 +257,8 @@ var errTargetNotReached = errors.New("recovery ended before the target was reach
 
 // recoverTo turns dir/data (a base backup) into the state at target (nil:
 // the end of the WAL) by replaying the WAL files in dir/restore-wal, then
-// promotes it and shuts it down cleanly. The server runs without any
-// listening socket while it recovers.
+// promotes it and shuts it down cleanly. The server listens on no network
+// address while it recovers.
 func (e *engine) recoverTo(ctx context.Context, dir string, target *time.Time) error {
 	u, err := serverUser()
 	if err != nil {
@@ -282,7 +282,9 @@ func (e *engine) recoverTo(ctx context.Context, dir string, target *time.Time) e
 		return err
 	}
 	defer d.Close()
-	args := []string{"-D", fdDir + "/data", "-c", "listen_addresses=", "-c", "unix_socket_directories=",
+	// PostgreSQL needs one socket: a Unix socket in its own data directory
+	// (mode 0700), which no one else can reach.
+	args := []string{"-D", fdDir + "/data", "-p", "5432", "-c", "listen_addresses=", "-c", "unix_socket_directories=.",
 		"-c", "archive_mode=off", "-c", "restore_command=cp ../restore-wal/%f %p",
 		"-c", "recovery_target_action=promote", "-c", "recovery_target_timeline=latest"}
 	if target != nil {
