@@ -432,3 +432,52 @@ func TestSnapshotsSurviveRestart(t *testing.T) {
 	e2.deleteInstance(t, "again")
 	e2.deleteInstance(t, "keep-snap")
 }
+
+// A snapshot keeps its instance's VPC, and restores into a DB subnet group
+// (placement in the VPC itself is test/dataplane's TestRDSSnapshotInVPC).
+func TestSnapshotSubnetGroup(t *testing.T) {
+	if !hasPostgres() {
+		t.Skip("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	e := newEnv(t)
+	subnets := e.vpc(t, "10.7", "us-east-1a", "us-east-1b")
+	if _, err := e.rds.CreateDBSubnetGroup(e.ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("snapnet"), DBSubnetGroupDescription: aws.String("d"), SubnetIds: subnets}); err != nil {
+		t.Fatal(err)
+	}
+	in := createInput("vpc-src")
+	in.DBSubnetGroupName = aws.String("snapnet")
+	in.BackupRetentionPeriod = aws.Int32(0)
+	if _, err := e.rds.CreateDBInstance(e.ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "vpc-src", "available")
+	e.sql(t, "vpc-src", "postgres", "CREATE TABLE items (id int)", "INSERT INTO items VALUES (42)")
+	if _, err := e.rds.CreateDBSnapshot(e.ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String("vpc-src"), DBSnapshotIdentifier: aws.String("vpc-snap")}); err != nil {
+		t.Fatal(err)
+	}
+	snap := e.waitSnapshot(t, "vpc-snap", "available")
+	g, err := e.rds.DescribeDBSubnetGroups(e.ctx, &rds.DescribeDBSubnetGroupsInput{DBSubnetGroupName: aws.String("snapnet")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(snap.VpcId) != aws.ToString(g.DBSubnetGroups[0].VpcId) || aws.ToString(snap.VpcId) == "" {
+		t.Fatalf("snapshot VpcId %q, group's %q", aws.ToString(snap.VpcId), aws.ToString(g.DBSubnetGroups[0].VpcId))
+	}
+	if _, err := e.rds.RestoreDBInstanceFromDBSnapshot(e.ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("vpc-dst"), DBSnapshotIdentifier: aws.String("vpc-snap"), DBSubnetGroupName: aws.String("snapnet")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "vpc-dst", "available")
+	d, err := e.rds.DescribeDBInstances(e.ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("vpc-dst")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sg := d.DBInstances[0].DBSubnetGroup; sg == nil || aws.ToString(sg.DBSubnetGroupName) != "snapnet" {
+		t.Fatalf("subnet group = %+v", sg)
+	}
+	wantRows(t, e.rows(t, "vpc-dst", "postgres"), 42)
+	e.deleteInstance(t, "vpc-dst")
+	e.deleteInstance(t, "vpc-src")
+	if _, err := e.rds.DeleteDBSubnetGroup(e.ctx, &rds.DeleteDBSubnetGroupInput{DBSubnetGroupName: aws.String("snapnet")}); err != nil {
+		t.Fatal(err)
+	}
+}
