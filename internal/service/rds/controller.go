@@ -51,6 +51,7 @@ func (s *Service) Start(ctx context.Context) error {
 		}
 	}()
 	c.enqueueAll()
+	c.wg.Go(c.backupSchedule)
 	return nil
 }
 

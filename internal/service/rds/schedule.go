@@ -1,0 +1,220 @@
+package rds
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// Daily automated backups and retention. Once a minute the controller takes
+// an automated backup of every available instance with
+// BackupRetentionPeriod > 0 whose PreferredBackupWindow (UTC) has begun
+// since its last one. That includes a window missed while minicloud was not
+// running (often, on a developer's machine): the day's backup is made up at
+// once rather than skipped, so the WAL archive never holds more than about
+// a day beyond the retention period. Automated backups older than the
+// retention period are deleted, always keeping the newest, and the archived
+// WAL older than the oldest kept backup goes with them.
+
+// scheduleEvery is how often the schedule is checked.
+const scheduleEvery = time.Minute
+
+// backupSchedule runs the schedule until the controller stops.
+func (c *controller) backupSchedule() {
+	t := time.NewTicker(scheduleEvery)
+	defer t.Stop()
+	for {
+		for _, k := range c.backupPass(time.Now().UTC()) {
+			c.enqueue(k)
+		}
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// backupPass records the backups that are due and deletes those the
+// retention period no longer covers; it returns the keys to reconcile.
+func (c *controller) backupPass(now time.Time) (keys []string) {
+	type inst struct {
+		sc state.Scope
+		id string
+	}
+	var all []inst
+	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
+		return tx.Scan("", func(key string, _ []byte) error {
+			if sc, id, ok := instances.ParseKey(key); ok {
+				all = append(all, inst{sc, id})
+			}
+			return nil
+		})
+	})
+	for _, in := range all {
+		var (
+			oldestKept string
+			mine       []string
+		)
+		err := c.s.store.Update(c.ctx, func(tx state.Tx) error {
+			mine, oldestKept = nil, ""
+			r, found, err := instances.Get(tx, in.sc, in.id)
+			if err != nil || !found || deref(r.BackupRetentionPeriod) == 0 || !r.Initialized {
+				return err
+			}
+			var autos []snapshotRecord
+			pending := false
+			err = snapshots.ForEach(tx, in.sc, func(_ string, b snapshotRecord) error {
+				if deref(b.DbiResourceId) != deref(r.DbiResourceId) || b.SourceSnapshot != "" {
+					return nil
+				}
+				if deref(b.Status) == "creating" {
+					pending = true
+				}
+				if deref(b.SnapshotType) == "automated" && deref(b.Status) == "available" && b.BackupEnd != nil {
+					autos = append(autos, b)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			newest := newestBackup(autos)
+			// Retention: delete what is older than the period, but never the
+			// newest backup.
+			cutoff := now.Add(-time.Duration(deref(r.BackupRetentionPeriod)) * 24 * time.Hour)
+			var oldest *snapshotRecord
+			for i := range autos {
+				b := &autos[i]
+				if b.BackupEnd.Before(cutoff) && !b.BackupEnd.Equal(newest) {
+					b.Status = ptr(snapDeleting)
+					if err := snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), *b); err != nil {
+						return err
+					}
+					mine = append(mine, snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
+					continue
+				}
+				if oldest == nil || b.BackupEnd.Before(*oldest.BackupEnd) {
+					oldest = b
+				}
+			}
+			if oldest != nil {
+				oldestKept = deref(oldest.DBSnapshotIdentifier)
+			}
+			if pending || deref(r.DBInstanceStatus) != "available" || len(autos) == 0 || !backupDue(deref(r.PreferredBackupWindow), newest, now) {
+				return nil
+			}
+			sid := automatedID(in.id, now)
+			if _, exists, err := snapshots.Get(tx, in.sc, sid); err != nil || exists {
+				return err
+			}
+			snap := snapshotOf(in.sc, &r, sid, "automated", nil)
+			if err := snapshots.Put(tx, in.sc, sid, snap); err != nil {
+				return err
+			}
+			r.DBInstanceStatus = ptr("backing-up")
+			mine = append(mine, snapshots.Key(in.sc, sid))
+			return instances.Put(tx, in.sc, in.id, r)
+		})
+		if err != nil {
+			if !errors.Is(err, state.ErrClosed) && c.ctx.Err() == nil {
+				c.s.log.Warn("rds: backup schedule", "id", in.id, "err", err)
+			}
+			continue
+		}
+		keys = append(keys, mine...)
+		if oldestKept != "" {
+			if err := c.cleanArchive(in.sc, in.id, oldestKept); err != nil {
+				c.s.log.Warn("rds: clean WAL archive", "id", in.id, "err", err)
+			}
+		}
+	}
+	return keys
+}
+
+var windowRE = regexp.MustCompile(`^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$`)
+
+// backupDue reports whether an automated backup is due at now, the last
+// one having ended at last: the backup window (hh:mm-hh:mm UTC) has begun
+// since then. A window that cannot be read counts as a day.
+func backupDue(window string, last, now time.Time) bool {
+	if now.Sub(last) > 24*time.Hour {
+		return true
+	}
+	m := windowRE.FindStringSubmatch(window)
+	if m == nil {
+		return false
+	}
+	h, _ := strconv.Atoi(m[1])
+	mm, _ := strconv.Atoi(m[2])
+	start := time.Date(now.Year(), now.Month(), now.Day(), h, mm, 0, 0, time.UTC)
+	if start.After(now) {
+		start = start.Add(-24 * time.Hour)
+	}
+	return last.Before(start)
+}
+
+// cleanArchive removes from instance id's WAL archive the segments that
+// precede the start of automated backup snap, the oldest kept: no restore
+// can use them any more. Timeline history files stay.
+func (c *controller) cleanArchive(sc state.Scope, id, snap string) error {
+	snapDir, err := c.s.snapshotDir(sc, snap)
+	if err != nil {
+		return err
+	}
+	first, err := backupStartSegment(filepath.Join(snapDir, "data", "backup_label"))
+	if err != nil {
+		return err
+	}
+	dir, err := c.dir(sc, id)
+	if err != nil {
+		return err
+	}
+	return removeSegmentsBefore(filepath.Join(dir, archiveDirName), first)
+}
+
+var labelRE = regexp.MustCompile(`START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)`)
+
+// backupStartSegment reads the first WAL segment a base backup needs from
+// its backup_label.
+func backupStartSegment(label string) (string, error) {
+	raw, err := os.ReadFile(label)
+	if err != nil {
+		return "", err
+	}
+	m := labelRE.FindSubmatch(raw)
+	if m == nil {
+		return "", fmt.Errorf("%s: no START WAL LOCATION", label)
+	}
+	return string(m[1]), nil
+}
+
+// removeSegmentsBefore removes the WAL segments in dir that come before
+// segment first, whatever their timeline (as pg_archivecleanup does).
+func removeSegmentsBefore(dir, first string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		n := e.Name()
+		if len(n) != 24 || strings.Trim(n, "0123456789ABCDEF") != "" || n[8:] >= first[8:] {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, n)); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
