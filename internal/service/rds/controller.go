@@ -232,6 +232,9 @@ func (c *controller) reconcile(key string) (retry bool) {
 		c.update(sc, id, status, func(*instanceRecord) bool { return true })
 		return false
 	case status == "stopping" || status == "stopped" || status == "failed":
+		if status == "stopping" && c.waitSnapshots(sc, &rec) {
+			return false // StopDBInstance's snapshot first, then enqueue it
+		}
 		c.stopServer(key)
 		if !c.teardown(sc, id, status, rec.ENI) {
 			return true

@@ -445,7 +445,7 @@ func (s *Service) RebootDBInstance(ctx context.Context, in *rdsapi.RebootDBInsta
 // StopDBInstance stops the engine; the data stays.
 func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceMessage) (*rdsapi.StopDBInstanceResult, error) {
 	if in.DBSnapshotIdentifier != nil {
-		return nil, errCombination("minicloud does not take DB snapshots yet: stop without DBSnapshotIdentifier.")
+		return s.stopWithSnapshot(ctx, in)
 	}
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
 		if deref(r.DBInstanceStatus) != "available" {

@@ -21,7 +21,9 @@ import (
 // once rather than skipped, so the WAL archive never holds more than about
 // a day beyond the retention period. Automated backups older than the
 // retention period are deleted, always keeping the newest, and the archived
-// WAL older than the oldest kept backup goes with them.
+// WAL older than the oldest kept backup goes with them. The automated
+// backups an instance deleted with DeleteAutomatedBackups=false leaves
+// behind are deleted once older than the retention period they had.
 
 // scheduleEvery is how often the schedule is checked.
 const scheduleEvery = time.Minute
@@ -135,6 +137,61 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 				c.s.log.Warn("rds: clean WAL archive", "id", in.id, "err", err)
 			}
 		}
+	}
+	return append(keys, c.expireRetained(now)...)
+}
+
+// expireRetained deletes the automated backups of deleted instances that
+// are older than their retention period.
+func (c *controller) expireRetained(now time.Time) (keys []string) {
+	err := c.s.store.Update(c.ctx, func(tx state.Tx) error {
+		keys = nil
+		living := map[string]bool{} // scope/DbiResourceId
+		var expired []string
+		err := tx.Scan("", func(key string, _ []byte) error {
+			if sc, id, ok := instances.ParseKey(key); ok {
+				r, _, err := instances.Get(tx, sc, id)
+				if err != nil {
+					return err
+				}
+				living[sc.Account+"/"+sc.Region+"/"+deref(r.DbiResourceId)] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = tx.Scan("", func(key string, _ []byte) error {
+			if _, _, ok := snapshots.ParseKey(key); ok {
+				expired = append(expired, key)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, key := range expired {
+			sc, id, _ := snapshots.ParseKey(key)
+			r, found, err := snapshots.Get(tx, sc, id)
+			if err != nil || !found {
+				return err
+			}
+			if deref(r.SnapshotType) != "automated" || deref(r.Status) != "available" || r.BackupEnd == nil ||
+				living[sc.Account+"/"+sc.Region+"/"+deref(r.DbiResourceId)] ||
+				!r.BackupEnd.Before(now.Add(-time.Duration(max(r.Retention, 1))*24*time.Hour)) {
+				continue
+			}
+			r.Status = ptr(snapDeleting)
+			if err := snapshots.Put(tx, sc, id, r); err != nil {
+				return err
+			}
+			keys = append(keys, key)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, state.ErrClosed) && c.ctx.Err() == nil {
+		c.s.log.Warn("rds: expire retained automated backups", "err", err)
+		return nil
 	}
 	return keys
 }

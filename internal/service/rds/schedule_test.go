@@ -86,11 +86,18 @@ func TestBackupPass(t *testing.T) {
 		r.Status, r.BackupEnd = ptr("available"), &ended
 		return r
 	}
+	orphan := func(r snapshotRecord) snapshotRecord {
+		r.DbiResourceId = ptr("db-GONE")
+		return r
+	}
 	err := store.Update(context.Background(), func(tx state.Tx) error {
 		return errorsJoin(
 			instances.Put(tx, sc, "db1", inst),
 			snapshots.Put(tx, sc, "rds:db1-old", backup("rds:db1-old", now.Add(-72*time.Hour))),
 			snapshots.Put(tx, sc, "rds:db1-newer", backup("rds:db1-newer", now.Add(-48*time.Hour))),
+			// Left by deleted instances (DeleteAutomatedBackups=false).
+			snapshots.Put(tx, sc, "rds:gone-expired", orphan(backup("rds:gone-expired", now.Add(-30*time.Hour)))),
+			snapshots.Put(tx, sc, "rds:gone-kept", orphan(backup("rds:gone-kept", now.Add(-20*time.Hour)))),
 		)
 	})
 	if err != nil {
@@ -98,12 +105,12 @@ func TestBackupPass(t *testing.T) {
 	}
 	keys := c.backupPass(now)
 	slices.Sort(keys)
-	want := []string{snapshots.Key(sc, "rds:db1-2026-03-10-12-00"), snapshots.Key(sc, "rds:db1-old")}
+	want := []string{snapshots.Key(sc, "rds:db1-2026-03-10-12-00"), snapshots.Key(sc, "rds:db1-old"), snapshots.Key(sc, "rds:gone-expired")}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys %v, want %v", keys, want)
 	}
 	_ = store.View(context.Background(), func(tx state.Tx) error {
-		for id, st := range map[string]string{"rds:db1-old": snapDeleting, "rds:db1-newer": "available", "rds:db1-2026-03-10-12-00": "creating"} {
+		for id, st := range map[string]string{"rds:db1-old": snapDeleting, "rds:db1-newer": "available", "rds:db1-2026-03-10-12-00": "creating", "rds:gone-expired": snapDeleting, "rds:gone-kept": "available"} {
 			r, _, _ := snapshots.Get(tx, sc, id)
 			if deref(r.Status) != st {
 				t.Errorf("%s: status %q, want %q", id, deref(r.Status), st)

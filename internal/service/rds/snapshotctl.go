@@ -317,6 +317,24 @@ func (c *controller) beforeDelete(sc state.Scope, rec *instanceRecord) (wait boo
 	return len(pending) > 0
 }
 
+// waitSnapshots reports whether the instance has snapshots in progress,
+// scheduling them; their completion schedules the instance again.
+func (c *controller) waitSnapshots(sc state.Scope, rec *instanceRecord) bool {
+	var pending []string
+	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
+		var err error
+		pending, _, err = backupsOf(tx, sc, rec)
+		return err
+	})
+	if err != nil {
+		return true
+	}
+	for _, sid := range pending {
+		c.enqueue(snapshots.Key(sc, sid))
+	}
+	return len(pending) > 0
+}
+
 // initialize makes a new instance's data: initdb, or a restore's copy of a
 // snapshot, replayed to the requested time for a point-in-time restore.
 func (c *controller) initialize(ctx context.Context, sc state.Scope, dir string, rec *instanceRecord) error {

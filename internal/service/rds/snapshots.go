@@ -29,6 +29,10 @@ type snapshotRecord struct {
 	BackupEnd *time.Time `json:"backupEnd,omitempty"`
 	// Error is why the snapshot failed.
 	Error string `json:"error,omitempty"`
+	// Retention is, for an automated backup, its instance's
+	// BackupRetentionPeriod when taken: how long it is kept once the
+	// instance is deleted with DeleteAutomatedBackups=false.
+	Retention int32 `json:"retention,omitempty"`
 }
 
 var snapshots = state.Table[snapshotRecord]{Service: "rds", Kind: "dbsnapshot"}
@@ -128,6 +132,7 @@ func snapshotOf(sc state.Scope, r *instanceRecord, id, typ string, tags []rdsapi
 		Password:        r.AppliedPassword,
 		DBName:          deref(r.DBName),
 		DBInstanceClass: deref(r.DBInstanceClass),
+		Retention:       deref(r.BackupRetentionPeriod),
 	}
 }
 
@@ -623,4 +628,44 @@ func (s *Service) checkNewSnapshot(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+}
+
+// stopWithSnapshot is StopDBInstance with DBSnapshotIdentifier: the
+// snapshot is taken from the running server before it stops.
+func (s *Service) stopWithSnapshot(ctx context.Context, in *rdsapi.StopDBInstanceMessage) (*rdsapi.StopDBInstanceResult, error) {
+	sc := scopeOf(ctx)
+	raw := deref(in.DBSnapshotIdentifier)
+	if !validSnapshotID(raw) {
+		return nil, errBadSnapshotID("DBSnapshotIdentifier")
+	}
+	id := strings.ToLower(raw)
+	dbID := strings.ToLower(deref(in.DBInstanceIdentifier))
+	var out *rdsapi.DBInstance
+	err := s.store.Update(ctx, func(tx state.Tx) error {
+		r, found, err := instances.Get(tx, sc, orDefault(&dbID, "-"))
+		if err != nil {
+			return err
+		}
+		if !found {
+			return errInstanceNotFound(deref(in.DBInstanceIdentifier))
+		}
+		if deref(r.DBInstanceStatus) != "available" {
+			return errInstanceState("Instance %s is not in available state.", dbID)
+		}
+		if _, found, err := snapshots.Get(tx, sc, id); err != nil {
+			return err
+		} else if found {
+			return errSnapshotExists(id)
+		}
+		if err := snapshots.Put(tx, sc, id, snapshotOf(sc, &r, id, "manual", nil)); err != nil {
+			return err
+		}
+		r.DBInstanceStatus = ptr("stopping")
+		out = show(&r)
+		return instances.Put(tx, sc, dbID, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.StopDBInstanceResult{DBInstance: out}, nil
 }

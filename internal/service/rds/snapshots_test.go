@@ -430,7 +430,35 @@ func TestSnapshotsSurviveRestart(t *testing.T) {
 	e2.waitStatus(t, "again", "available")
 	wantRows(t, e2.rows(t, "again", "postgres"), 5)
 	e2.deleteInstance(t, "again")
-	e2.deleteInstance(t, "keep-snap")
+
+	// StopDBInstance with a snapshot takes it before stopping; a stopped
+	// instance's final snapshot is a copy of its data directory.
+	e2.sql(t, "keep-snap", "postgres", "INSERT INTO items VALUES (6)")
+	if _, err := e2.rds.StopDBInstance(e2.ctx, &rds.StopDBInstanceInput{DBInstanceIdentifier: aws.String("keep-snap"), DBSnapshotIdentifier: aws.String("done")}); err == nil {
+		t.Fatal("StopDBInstance reused an existing snapshot identifier")
+	} else {
+		wantCode(t, err, "DBSnapshotAlreadyExists")
+	}
+	if _, err := e2.rds.StopDBInstance(e2.ctx, &rds.StopDBInstanceInput{DBInstanceIdentifier: aws.String("keep-snap"), DBSnapshotIdentifier: aws.String("at-stop")}); err != nil {
+		t.Fatal(err)
+	}
+	e2.waitStatus(t, "keep-snap", "stopped")
+	e2.waitSnapshot(t, "at-stop", "available")
+	if _, err := e2.rds.DeleteDBInstance(e2.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("keep-snap"), FinalDBSnapshotIdentifier: aws.String("final-stopped")}); err != nil {
+		t.Fatal(err)
+	}
+	e2.waitStatus(t, "keep-snap", "")
+	e2.waitSnapshot(t, "final-stopped", "available")
+	for _, snap := range []string{"at-stop", "final-stopped"} {
+		if _, err := e2.rds.RestoreDBInstanceFromDBSnapshot(e2.ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String(snap), DBSnapshotIdentifier: aws.String(snap)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"at-stop", "final-stopped"} {
+		e2.waitStatus(t, id, "available")
+		wantRows(t, e2.rows(t, id, "postgres"), 5, 6)
+		e2.deleteInstance(t, id)
+	}
 }
 
 // A snapshot keeps its instance's VPC, and restores into a DB subnet group
