@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -81,7 +82,9 @@ func allowLocalReplication(dir string) (bool, error) {
 // baseBackup copies the server listening on 127.0.0.1:port into
 // target/data with pg_basebackup, as user (a superuser) with password.
 // target is created owned by the server user; whatever it held is replaced.
-func (e *engine) baseBackup(ctx context.Context, port int, user, password, target string) error {
+// progress, if set, receives the percentage copied as pg_basebackup
+// reports it.
+func (e *engine) baseBackup(ctx context.Context, port int, user, password, target string, progress func(int32)) error {
 	u, err := serverUser()
 	if err != nil {
 		return err
@@ -98,18 +101,43 @@ func (e *engine) baseBackup(ctx context.Context, port int, user, password, targe
 	}
 	defer d.Close()
 	cmd := e.command(u, d, "pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-U", user,
-		"-D", fdDir+"/data", "--wal-method=stream", "--checkpoint=fast", "--no-password")
+		"-D", fdDir+"/data", "--wal-method=stream", "--checkpoint=fast", "--no-password", "--progress")
 	cmd.Env = append(cmd.Env, "PGPASSWORD="+password, "PGCONNECT_TIMEOUT=10")
-	out, err := runKillable(ctx, cmd)
+	out, err := runKillable(ctx, cmd, &progressWriter{report: progress})
 	if err != nil {
 		return fmt.Errorf("pg_basebackup: %v: %s", err, lastLines(string(out), 5))
 	}
 	return nil
 }
 
+// progressWriter reads pg_basebackup --progress lines ("… kB (42%), …",
+// separated by carriage returns) and reports each new percentage.
+type progressWriter struct {
+	report func(int32)
+	last   int32
+}
+
+var percentRE = regexp.MustCompile(`\((\d{1,3})%\)`)
+
+func (w *progressWriter) Write(p []byte) (int, error) {
+	if w.report == nil {
+		return len(p), nil
+	}
+	for _, m := range percentRE.FindAllSubmatch(p, -1) {
+		n, _ := strconv.Atoi(string(m[1]))
+		// 100% is reported once the snapshot is recorded available.
+		if v := int32(min(n, 99)); v > w.last {
+			w.last = v
+			w.report(v)
+		}
+	}
+	return len(p), nil
+}
+
 // runKillable runs cmd to completion on a locked thread (its parent-death
-// signal follows that thread) and kills its process group if ctx ends.
-func runKillable(ctx context.Context, cmd *exec.Cmd) ([]byte, error) {
+// signal follows that thread) and kills its process group if ctx ends; the
+// output also goes to tee, if any.
+func runKillable(ctx context.Context, cmd *exec.Cmd, tee io.Writer) ([]byte, error) {
 	stop := make(chan struct{})
 	defer close(stop)
 	started := make(chan struct{})
@@ -125,7 +153,11 @@ func runKillable(ctx context.Context, cmd *exec.Cmd) ([]byte, error) {
 	}()
 	out, err := onOwnThread(func() ([]byte, error) {
 		var buf strings.Builder
-		cmd.Stdout, cmd.Stderr = &buf, &buf
+		var w io.Writer = &buf
+		if tee != nil {
+			w = io.MultiWriter(&buf, tee)
+		}
+		cmd.Stdout, cmd.Stderr = w, w
 		err := cmd.Start()
 		close(started)
 		if err == nil {

@@ -124,7 +124,7 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *snapshotRecor
 			}
 			time.Sleep(500 * time.Millisecond) // the postmaster reloads asynchronously
 		}
-		return c.s.engine.baseBackup(c.ctx, p.port, deref(inst.MasterUsername), inst.AppliedPassword, dir)
+		return c.s.engine.baseBackup(c.ctx, p.port, deref(inst.MasterUsername), inst.AppliedPassword, dir, c.progress(sc, deref(rec.DBSnapshotIdentifier)))
 	}
 	switch deref(inst.DBInstanceStatus) {
 	case "deleting", "stopped", "stopping":
@@ -140,6 +140,22 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *snapshotRecor
 		return copyData(filepath.Join(instDir, "data"), filepath.Join(dir, "data"))
 	}
 	return errNotYet
+}
+
+// progress records a creating snapshot's PercentProgress, at most once a
+// second.
+func (c *controller) progress(sc state.Scope, id string) func(int32) {
+	var last time.Time
+	return func(p int32) {
+		if time.Since(last) < time.Second {
+			return
+		}
+		last = time.Now()
+		c.updateSnapshot(sc, id, "creating", func(r *snapshotRecord) bool {
+			r.PercentProgress = ptr(p)
+			return false
+		})
+	}
 }
 
 // finishSnapshot records the outcome of a creating snapshot and, when its
