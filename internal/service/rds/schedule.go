@@ -23,7 +23,10 @@ import (
 // retention period are deleted, always keeping the newest, and the archived
 // WAL older than the oldest kept backup goes with them. The automated
 // backups an instance deleted with DeleteAutomatedBackups=false leaves
-// behind are deleted once older than the retention period they had.
+// behind are deleted once older than the retention period they had. An
+// instance whose period ModifyDBInstance sets to 0 loses its automated
+// backups; one whose period becomes positive gets its first at the next
+// pass (its server archives WAL from its next start).
 
 // scheduleEvery is how often the schedule is checked.
 const scheduleEvery = time.Minute
@@ -64,11 +67,12 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 		var (
 			oldestKept string
 			mine       []string
+			disabled   bool
 		)
 		err := c.s.store.Update(c.ctx, func(tx state.Tx) error {
-			mine, oldestKept = nil, ""
+			mine, oldestKept, disabled = nil, "", false
 			r, found, err := instances.Get(tx, in.sc, in.id)
-			if err != nil || !found || deref(r.BackupRetentionPeriod) == 0 || !r.Initialized {
+			if err != nil || !found || !r.Initialized {
 				return err
 			}
 			var autos []snapshotRecord
@@ -90,12 +94,15 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			}
 			newest := newestBackup(autos)
 			// Retention: delete what is older than the period, but never the
-			// newest backup.
-			cutoff := now.Add(-time.Duration(deref(r.BackupRetentionPeriod)) * 24 * time.Hour)
+			// newest backup; a period of 0 disables automated backups and
+			// deletes them all, as on AWS.
+			retention := deref(r.BackupRetentionPeriod)
+			disabled = retention == 0
+			cutoff := now.Add(-time.Duration(retention) * 24 * time.Hour)
 			var oldest *snapshotRecord
 			for i := range autos {
 				b := &autos[i]
-				if b.BackupEnd.Before(cutoff) && !b.BackupEnd.Equal(newest) {
+				if retention == 0 || b.BackupEnd.Before(cutoff) && !b.BackupEnd.Equal(newest) {
 					b.Status = ptr(snapDeleting)
 					if err := snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), *b); err != nil {
 						return err
@@ -110,7 +117,7 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			if oldest != nil {
 				oldestKept = deref(oldest.DBSnapshotIdentifier)
 			}
-			if pending || deref(r.DBInstanceStatus) != "available" || len(autos) == 0 || !backupDue(deref(r.PreferredBackupWindow), newest, now) {
+			if retention == 0 || pending || deref(r.DBInstanceStatus) != "available" || !backupDue(deref(r.PreferredBackupWindow), newest, now) {
 				return nil
 			}
 			sid := automatedID(in.id, now)
@@ -132,6 +139,11 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			continue
 		}
 		keys = append(keys, mine...)
+		if disabled {
+			if err := c.dropArchive(in.sc, in.id); err != nil {
+				c.s.log.Warn("rds: clean WAL archive", "id", in.id, "err", err)
+			}
+		}
 		if oldestKept != "" {
 			if err := c.cleanArchive(in.sc, in.id, oldestKept); err != nil {
 				c.s.log.Warn("rds: clean WAL archive", "id", in.id, "err", err)
@@ -235,6 +247,16 @@ func (c *controller) cleanArchive(sc state.Scope, id, snap string) error {
 		return err
 	}
 	return removeSegmentsBefore(filepath.Join(dir, archiveDirName), first)
+}
+
+// dropArchive empties the WAL archive of an instance without automated
+// backups: no point-in-time restore can use it.
+func (c *controller) dropArchive(sc state.Scope, id string) error {
+	dir, err := c.dir(sc, id)
+	if err != nil {
+		return err
+	}
+	return removeSegmentsBefore(filepath.Join(dir, archiveDirName), "FFFFFFFFFFFFFFFFFFFFFFFF")
 }
 
 var labelRE = regexp.MustCompile(`START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)`)

@@ -81,9 +81,15 @@ func TestBackupPass(t *testing.T) {
 		DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"),
 		BackupRetentionPeriod: ptr(int32(1)), PreferredBackupWindow: ptr("03:00-03:30"),
 	}}
-	backup := func(id string, ended time.Time) snapshotRecord {
+	// db2's retention was set to 0: its automated backups go.
+	off := inst
+	off.DBInstance.DBInstanceIdentifier, off.DBInstance.DbiResourceId, off.DBInstance.BackupRetentionPeriod = ptr("db2"), ptr("db-Y"), ptr(int32(0))
+	backup := func(id string, ended time.Time, resource ...string) snapshotRecord {
 		r := snapshotOf(sc, &inst, id, "automated", nil)
 		r.Status, r.BackupEnd = ptr("available"), &ended
+		if len(resource) > 0 {
+			r.DbiResourceId = ptr(resource[0])
+		}
 		return r
 	}
 	orphan := func(r snapshotRecord) snapshotRecord {
@@ -93,6 +99,8 @@ func TestBackupPass(t *testing.T) {
 	err := store.Update(context.Background(), func(tx state.Tx) error {
 		return errorsJoin(
 			instances.Put(tx, sc, "db1", inst),
+			instances.Put(tx, sc, "db2", off),
+			snapshots.Put(tx, sc, "rds:db2-x", backup("rds:db2-x", now.Add(-time.Hour), "db-Y")),
 			snapshots.Put(tx, sc, "rds:db1-old", backup("rds:db1-old", now.Add(-72*time.Hour))),
 			snapshots.Put(tx, sc, "rds:db1-newer", backup("rds:db1-newer", now.Add(-48*time.Hour))),
 			// Left by deleted instances (DeleteAutomatedBackups=false).
@@ -105,12 +113,12 @@ func TestBackupPass(t *testing.T) {
 	}
 	keys := c.backupPass(now)
 	slices.Sort(keys)
-	want := []string{snapshots.Key(sc, "rds:db1-2026-03-10-12-00"), snapshots.Key(sc, "rds:db1-old"), snapshots.Key(sc, "rds:gone-expired")}
+	want := []string{snapshots.Key(sc, "rds:db1-2026-03-10-12-00"), snapshots.Key(sc, "rds:db1-old"), snapshots.Key(sc, "rds:db2-x"), snapshots.Key(sc, "rds:gone-expired")}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys %v, want %v", keys, want)
 	}
 	_ = store.View(context.Background(), func(tx state.Tx) error {
-		for id, st := range map[string]string{"rds:db1-old": snapDeleting, "rds:db1-newer": "available", "rds:db1-2026-03-10-12-00": "creating", "rds:gone-expired": snapDeleting, "rds:gone-kept": "available"} {
+		for id, st := range map[string]string{"rds:db1-old": snapDeleting, "rds:db1-newer": "available", "rds:db1-2026-03-10-12-00": "creating", "rds:gone-expired": snapDeleting, "rds:gone-kept": "available", "rds:db2-x": snapDeleting} {
 			r, _, _ := snapshots.Get(tx, sc, id)
 			if deref(r.Status) != st {
 				t.Errorf("%s: status %q, want %q", id, deref(r.Status), st)
