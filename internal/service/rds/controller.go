@@ -1,7 +1,9 @@
 package rds
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -175,8 +177,12 @@ func (c *controller) update(sc state.Scope, id, want string, fn func(r *instance
 			return err
 		}
 		applied = true
+		before, _ := json.Marshal(r)
 		if fn(&r) {
 			return instances.Delete(tx, sc, id)
+		}
+		if after, _ := json.Marshal(r); bytes.Equal(before, after) {
+			return nil // no write, no event: the controller would re-run itself forever
 		}
 		return instances.Put(tx, sc, id, r)
 	})
