@@ -362,8 +362,8 @@ func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotM
 // the source instance's archived WAL replayed up to Target.
 type restoreSource struct {
 	Snapshot string `json:"snapshot"`
-	// PITR: the source instance whose WAL archive is replayed; Target nil
-	// means to the end of the archive (UseLatestRestorableTime).
+	// PITR: the source instance whose WAL archive is replayed up to
+	// Target.
 	ArchiveOf string     `json:"archiveOf,omitempty"`
 	PITR      bool       `json:"pitr,omitempty"`
 	Target    *time.Time `json:"target,omitempty"`
@@ -529,10 +529,9 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	if in.DBName != nil {
 		create.DBName = in.DBName
 	}
-	rs := &restoreSource{Snapshot: deref(base.DBSnapshotIdentifier), ArchiveOf: srcID, PITR: true}
-	if !latest {
-		rs.Target = &target
-	}
+	// UseLatestRestorableTime is the latest restorable time when asked,
+	// not whatever the archive holds once the restore runs.
+	rs := &restoreSource{Snapshot: deref(base.DBSnapshotIdentifier), ArchiveOf: srcID, PITR: true, Target: &target}
 	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, rs), create)
 	if err != nil {
 		return nil, err
