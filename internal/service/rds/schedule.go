@@ -39,6 +39,7 @@ func (c *controller) backupSchedule() {
 		for _, k := range c.backupPass(time.Now().UTC()) {
 			c.enqueue(k)
 		}
+		c.sweepSnapshots()
 		select {
 		case <-c.ctx.Done():
 			return
@@ -206,6 +207,37 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 		return nil
 	}
 	return keys
+}
+
+// sweepSnapshots removes snapshot directories that have no record, such as
+// those a reset of minicloud's state left.
+func (c *controller) sweepSnapshots() {
+	root, err := c.s.dataRoot()
+	if err != nil {
+		return
+	}
+	// Directories first: a record is written before its directory, so one
+	// listed here without a record afterwards is an orphan.
+	dirs, _ := filepath.Glob(filepath.Join(root, "*", "*", "_snapshots", "*"))
+	if len(dirs) == 0 {
+		return
+	}
+	var orphans []string
+	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
+		for _, d := range dirs {
+			region := filepath.Dir(filepath.Dir(d))
+			sc := state.Scope{Account: filepath.Base(filepath.Dir(region)), Region: filepath.Base(region)}
+			if _, found, err := snapshots.Get(tx, sc, filepath.Base(d)); err == nil && !found {
+				orphans = append(orphans, d)
+			}
+		}
+		return nil
+	})
+	for _, d := range orphans {
+		if err := os.RemoveAll(d); err != nil {
+			c.s.log.Warn("rds: remove orphaned snapshot data", "dir", d, "err", err)
+		}
+	}
 }
 
 var windowRE = regexp.MustCompile(`^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$`)

@@ -144,3 +144,29 @@ func errorsJoin(errs ...error) error {
 	}
 	return nil
 }
+
+func TestSweepSnapshots(t *testing.T) {
+	store := state.NewMemory()
+	dir := t.TempDir()
+	s := New(store, Config{StateDir: dir})
+	c := &controller{s: s, ctx: context.Background()}
+	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
+	base := filepath.Join(dir, "rds", sc.Account, sc.Region, "_snapshots")
+	for _, id := range []string{"kept", "orphan"} {
+		if err := os.MkdirAll(filepath.Join(base, id, "data"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.Update(context.Background(), func(tx state.Tx) error {
+		return snapshots.Put(tx, sc, "kept", snapshotRecord{DBSnapshot: rdsapi.DBSnapshot{Status: ptr("available")}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.sweepSnapshots()
+	if _, err := os.Stat(filepath.Join(base, "kept", "data")); err != nil {
+		t.Fatalf("kept: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(base, "orphan")); !os.IsNotExist(err) {
+		t.Fatalf("orphan: %v", err)
+	}
+}

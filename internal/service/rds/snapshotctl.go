@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/state"
@@ -126,7 +125,9 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *snapshotRecor
 		}
 		return c.s.engine.baseBackup(c.ctx, p.port, deref(inst.MasterUsername), inst.AppliedPassword, dir, c.progress(sc, deref(rec.DBSnapshotIdentifier)))
 	}
-	switch deref(inst.DBInstanceStatus) {
+	switch st := deref(inst.DBInstanceStatus); st {
+	case "failed", "incompatible-restore", "incompatible-parameters":
+		return fmt.Errorf("DB instance %s is %s", dbID, st)
 	case "deleting", "stopped", "stopping":
 		// Nothing writes to a stopped server's data: a file copy is
 		// consistent. A server an earlier minicloud left is stopped first.
@@ -409,7 +410,7 @@ func (c *controller) copyArchive(src, dst string, u osUser) error {
 	if err := prepareDir(dst, u); err != nil {
 		return err
 	}
-	for _, e := range slices.Clip(ents) {
+	for _, e := range ents {
 		to := filepath.Join(dst, e.Name())
 		if err := copyFile(filepath.Join(src, e.Name()), to, 0o600); err != nil {
 			return err
