@@ -47,6 +47,7 @@ type Server interface {
 	DeleteDBSnapshot(context.Context, *DeleteDBSnapshotMessage) (*DeleteDBSnapshotResult, error)
 	DeleteDBSubnetGroup(context.Context, *DeleteDBSubnetGroupMessage) (*Empty, error)
 	DescribeDBEngineVersions(context.Context, *DescribeDBEngineVersionsMessage) (*DBEngineVersionMessage, error)
+	DescribeDBInstanceAutomatedBackups(context.Context, *DescribeDBInstanceAutomatedBackupsMessage) (*DBInstanceAutomatedBackupMessage, error)
 	DescribeDBInstances(context.Context, *DescribeDBInstancesMessage) (*DBInstanceMessage, error)
 	DescribeDBSnapshots(context.Context, *DescribeDBSnapshotsMessage) (*DBSnapshotMessage, error)
 	DescribeDBSubnetGroups(context.Context, *DescribeDBSubnetGroupsMessage) (*DBSubnetGroupMessage, error)
@@ -102,6 +103,11 @@ func Handlers(s any) map[string]api.Handler {
 		DescribeDBEngineVersions(context.Context, *DescribeDBEngineVersionsMessage) (*DBEngineVersionMessage, error)
 	}); ok {
 		h["DescribeDBEngineVersions"] = api.Typed(x.DescribeDBEngineVersions)
+	}
+	if x, ok := s.(interface {
+		DescribeDBInstanceAutomatedBackups(context.Context, *DescribeDBInstanceAutomatedBackupsMessage) (*DBInstanceAutomatedBackupMessage, error)
+	}); ok {
+		h["DescribeDBInstanceAutomatedBackups"] = api.Typed(x.DescribeDBInstanceAutomatedBackups)
 	}
 	if x, ok := s.(interface {
 		DescribeDBInstances(context.Context, *DescribeDBInstancesMessage) (*DBInstanceMessage, error)
@@ -432,6 +438,47 @@ type DBInstance struct {
 	EngineLifecycleSupport                        *string                                 `aws:"EngineLifecycleSupport"`
 }
 
+// DBInstanceAutomatedBackup is the DBInstanceAutomatedBackup shape.
+type DBInstanceAutomatedBackup struct {
+	DBInstanceArn                          *string                                 `aws:"DBInstanceArn"`
+	DbiResourceId                          *string                                 `aws:"DbiResourceId"`
+	Region                                 *string                                 `aws:"Region"`
+	DBInstanceIdentifier                   *string                                 `aws:"DBInstanceIdentifier"`
+	RestoreWindow                          *RestoreWindow                          `aws:"RestoreWindow"`
+	AllocatedStorage                       *int32                                  `aws:"AllocatedStorage"`
+	Status                                 *string                                 `aws:"Status"`
+	Port                                   *int32                                  `aws:"Port"`
+	AvailabilityZone                       *string                                 `aws:"AvailabilityZone"`
+	VpcId                                  *string                                 `aws:"VpcId"`
+	InstanceCreateTime                     *time.Time                              `aws:"InstanceCreateTime"`
+	MasterUsername                         *string                                 `aws:"MasterUsername"`
+	Engine                                 *string                                 `aws:"Engine"`
+	EngineVersion                          *string                                 `aws:"EngineVersion"`
+	LicenseModel                           *string                                 `aws:"LicenseModel"`
+	Iops                                   *int32                                  `aws:"Iops"`
+	OptionGroupName                        *string                                 `aws:"OptionGroupName"`
+	TdeCredentialArn                       *string                                 `aws:"TdeCredentialArn"`
+	Encrypted                              *bool                                   `aws:"Encrypted"`
+	StorageType                            *string                                 `aws:"StorageType"`
+	KmsKeyId                               *string                                 `aws:"KmsKeyId"`
+	Timezone                               *string                                 `aws:"Timezone"`
+	IAMDatabaseAuthenticationEnabled       *bool                                   `aws:"IAMDatabaseAuthenticationEnabled"`
+	BackupRetentionPeriod                  *int32                                  `aws:"BackupRetentionPeriod"`
+	DBInstanceAutomatedBackupsArn          *string                                 `aws:"DBInstanceAutomatedBackupsArn"`
+	DBInstanceAutomatedBackupsReplications []DBInstanceAutomatedBackupsReplication `aws:"DBInstanceAutomatedBackupsReplications"`
+	BackupTarget                           *string                                 `aws:"BackupTarget"`
+	StorageThroughput                      *int32                                  `aws:"StorageThroughput"`
+	AwsBackupRecoveryPointArn              *string                                 `aws:"AwsBackupRecoveryPointArn"`
+	DedicatedLogVolume                     *bool                                   `aws:"DedicatedLogVolume"`
+	MultiTenant                            *bool                                   `aws:"MultiTenant"`
+}
+
+// DBInstanceAutomatedBackupMessage is the DBInstanceAutomatedBackupMessage shape.
+type DBInstanceAutomatedBackupMessage struct {
+	Marker                     *string                     `aws:"Marker"`
+	DBInstanceAutomatedBackups []DBInstanceAutomatedBackup `aws:"DBInstanceAutomatedBackups"`
+}
+
 // DBInstanceAutomatedBackupsReplication is the DBInstanceAutomatedBackupsReplication shape.
 type DBInstanceAutomatedBackupsReplication struct {
 	DBInstanceAutomatedBackupsArn *string `aws:"DBInstanceAutomatedBackupsArn"`
@@ -573,6 +620,16 @@ type DescribeDBEngineVersionsMessage struct {
 	ListSupportedCharacterSets *bool    `aws:"ListSupportedCharacterSets"`
 	ListSupportedTimezones     *bool    `aws:"ListSupportedTimezones"`
 	IncludeAll                 *bool    `aws:"IncludeAll"`
+}
+
+// DescribeDBInstanceAutomatedBackupsMessage is the DescribeDBInstanceAutomatedBackupsMessage shape.
+type DescribeDBInstanceAutomatedBackupsMessage struct {
+	DbiResourceId                 *string  `aws:"DbiResourceId"`
+	DBInstanceIdentifier          *string  `aws:"DBInstanceIdentifier"`
+	Filters                       []Filter `aws:"Filters"`
+	MaxRecords                    *int32   `aws:"MaxRecords"`
+	Marker                        *string  `aws:"Marker"`
+	DBInstanceAutomatedBackupsArn *string  `aws:"DBInstanceAutomatedBackupsArn"`
 }
 
 // DescribeDBInstancesMessage is the DescribeDBInstancesMessage shape.
@@ -868,6 +925,12 @@ type RestoreDBInstanceToPointInTimeMessage struct {
 // RestoreDBInstanceToPointInTimeResult is the RestoreDBInstanceToPointInTimeResult shape.
 type RestoreDBInstanceToPointInTimeResult struct {
 	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// RestoreWindow is the RestoreWindow shape.
+type RestoreWindow struct {
+	EarliestTime *time.Time `aws:"EarliestTime"`
+	LatestTime   *time.Time `aws:"LatestTime"`
 }
 
 // StartDBInstanceMessage is the StartDBInstanceMessage shape.

@@ -44,7 +44,9 @@
 // one a day once its PreferredBackupWindow has begun, a missed window made up
 // at once; those past the retention period are deleted (the newest is kept)
 // with the WAL before them. LatestRestorableTime is the newer of the last
-// backup's end and the last archived segment's last write;
+// backup's end and the last archived segment's last write
+// (DescribeDBInstanceAutomatedBackups shows the whole RestoreWindow, and
+// the backups DeleteAutomatedBackups=false retains after the instance);
 // RestoreDBInstanceToPointInTime copies the newest automated backup before
 // the target and replays the archive with recovery_target_time, then
 // promotes. ModifyDBInstance's BackupRetentionPeriod 0 deletes the

@@ -382,6 +382,43 @@ func TestPointInTimeRestore(t *testing.T) {
 	e.sql(t, "pitr-between", "app", "INSERT INTO items VALUES (10)")
 	wantRows(t, e.rows(t, "pitr-between", "app"), 1, 10)
 
+	// The restore window, as DescribeDBInstanceAutomatedBackups shows it.
+	ab, err := e.rds.DescribeDBInstanceAutomatedBackups(e.ctx, &rds.DescribeDBInstanceAutomatedBackupsInput{DBInstanceIdentifier: aws.String("pitr-src")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ab.DBInstanceAutomatedBackups) != 1 {
+		t.Fatalf("automated backups: %+v", ab.DBInstanceAutomatedBackups)
+	}
+	a := ab.DBInstanceAutomatedBackups[0]
+	if w := a.RestoreWindow; aws.ToString(a.Status) != "active" || aws.ToInt32(a.BackupRetentionPeriod) != 7 || w == nil ||
+		w.EarliestTime == nil || w.EarliestTime.After(between) || w.LatestTime == nil || w.LatestTime.Before(committed) ||
+		!strings.HasPrefix(aws.ToString(a.DBInstanceAutomatedBackupsArn), "arn:aws:rds:us-east-1:000000000000:auto-backup:ab-") {
+		t.Fatalf("automated backup = %+v, window %+v", a, a.RestoreWindow)
+	}
+	_, err = e.rds.DescribeDBInstanceAutomatedBackups(e.ctx, &rds.DescribeDBInstanceAutomatedBackupsInput{DBInstanceIdentifier: aws.String("ghost")})
+	wantCode(t, err, "DBInstanceAutomatedBackupNotFound")
+
+	// DeleteAutomatedBackups=false retains them after the instance.
+	if _, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("pitr-latest"), SkipFinalSnapshot: aws.Bool(true), DeleteAutomatedBackups: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "pitr-latest", "")
+	ab, err = e.rds.DescribeDBInstanceAutomatedBackups(e.ctx, &rds.DescribeDBInstanceAutomatedBackupsInput{DBInstanceIdentifier: aws.String("pitr-latest")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ab.DBInstanceAutomatedBackups) != 1 || aws.ToString(ab.DBInstanceAutomatedBackups[0].Status) != "retained" {
+		t.Fatalf("retained automated backups: %+v", ab.DBInstanceAutomatedBackups)
+	}
+	kept, err := e.rds.DescribeDBSnapshots(e.ctx, &rds.DescribeDBSnapshotsInput{DBInstanceIdentifier: aws.String("pitr-latest"), SnapshotType: aws.String("automated")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept.DBSnapshots) != 1 || aws.ToString(kept.DBSnapshots[0].Status) != "available" {
+		t.Fatalf("retained automated snapshots: %+v", kept.DBSnapshots)
+	}
+
 	// Deleting the instance deletes its automated backups by default.
 	e.deleteInstance(t, "pitr-src")
 	left, err := e.rds.DescribeDBSnapshots(e.ctx, &rds.DescribeDBSnapshotsInput{DBInstanceIdentifier: aws.String("pitr-src")})
@@ -391,7 +428,9 @@ func TestPointInTimeRestore(t *testing.T) {
 	if len(left.DBSnapshots) != 0 {
 		t.Fatalf("automated backups left: %+v", left.DBSnapshots)
 	}
-	for _, id := range []string{"pitr-latest", "pitr-between", "no-pitr"} {
+	_, err = e.rds.DescribeDBInstanceAutomatedBackups(e.ctx, &rds.DescribeDBInstanceAutomatedBackupsInput{DBInstanceIdentifier: aws.String("pitr-src")})
+	wantCode(t, err, "DBInstanceAutomatedBackupNotFound")
+	for _, id := range []string{"pitr-between", "no-pitr"} {
 		e.deleteInstance(t, id)
 	}
 }
