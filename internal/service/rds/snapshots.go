@@ -149,7 +149,7 @@ func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnaps
 	dbID := strings.ToLower(deref(in.DBInstanceIdentifier))
 	var out snapshotRecord
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, orDefault(&dbID, "-"))
+		r, found, err := instances.Get(tx, sc, lookupID(dbID))
 		if err != nil {
 			return err
 		}
@@ -212,7 +212,7 @@ func (s *Service) DescribeDBSnapshots(ctx context.Context, in *rdsapi.DescribeDB
 			return matchSnapshotFilters(sc, in.Filters, r)
 		}
 		if in.DBSnapshotIdentifier != nil {
-			r, found, err := snapshots.Get(tx, sc, orDefault(ptr(snapshotID(sc, *in.DBSnapshotIdentifier)), "-"))
+			r, found, err := snapshots.Get(tx, sc, lookupID(snapshotID(sc, *in.DBSnapshotIdentifier)))
 			if err != nil {
 				return err
 			}
@@ -276,7 +276,7 @@ func (s *Service) DeleteDBSnapshot(ctx context.Context, in *rdsapi.DeleteDBSnaps
 	id := snapshotID(sc, raw)
 	var out rdsapi.DBSnapshot
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := snapshots.Get(tx, sc, orDefault(&id, "-"))
+		r, found, err := snapshots.Get(tx, sc, lookupID(id))
 		if err != nil {
 			return err
 		}
@@ -316,7 +316,7 @@ func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotM
 	dst := strings.ToLower(rawDst)
 	var out snapshotRecord
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := snapshots.Get(tx, sc, orDefault(&src, "-"))
+		r, found, err := snapshots.Get(tx, sc, lookupID(src))
 		if err != nil {
 			return err
 		}
@@ -369,7 +369,19 @@ type restoreSource struct {
 	Target    *time.Time `json:"target,omitempty"`
 }
 
+// restoreKey carries a restore's source into CreateDBInstance (a context
+// value), so that a restore is validated, defaulted and recorded exactly as
+// a create, in the same transaction.
 type restoreKey struct{}
+
+// lookupID is an identifier to look up: the store refuses an empty key, and
+// an empty identifier names nothing ("-" never is an identifier).
+func lookupID(id string) string {
+	if id == "" {
+		return "-"
+	}
+	return id
+}
 
 // RestoreDBInstanceFromDBSnapshot creates an instance whose data is the
 // snapshot's: engine, version, master user and password, database name and
@@ -384,7 +396,7 @@ func (s *Service) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rdsap
 	id := snapshotID(sc, raw)
 	var snap snapshotRecord
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		r, found, err := snapshots.Get(tx, sc, orDefault(&id, "-"))
+		r, found, err := snapshots.Get(tx, sc, lookupID(id))
 		if err != nil {
 			return err
 		}
@@ -473,7 +485,7 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 		backups []snapshotRecord
 	)
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, orDefault(&srcID, "-"))
+		r, found, err := instances.Get(tx, sc, lookupID(srcID))
 		if err != nil {
 			return err
 		}
@@ -641,7 +653,7 @@ func (s *Service) stopWithSnapshot(ctx context.Context, in *rdsapi.StopDBInstanc
 	dbID := strings.ToLower(deref(in.DBInstanceIdentifier))
 	var out *rdsapi.DBInstance
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, orDefault(&dbID, "-"))
+		r, found, err := instances.Get(tx, sc, lookupID(dbID))
 		if err != nil {
 			return err
 		}
