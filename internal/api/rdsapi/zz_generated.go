@@ -39,17 +39,24 @@ func load() *model.Service {
 
 // Server is the business logic of the operations minicloud implements.
 type Server interface {
+	CopyDBSnapshot(context.Context, *CopyDBSnapshotMessage) (*CopyDBSnapshotResult, error)
 	CreateDBInstance(context.Context, *CreateDBInstanceMessage) (*CreateDBInstanceResult, error)
 	CreateDBInstanceReadReplica(context.Context, *CreateDBInstanceReadReplicaMessage) (*CreateDBInstanceReadReplicaResult, error)
+	CreateDBSnapshot(context.Context, *CreateDBSnapshotMessage) (*CreateDBSnapshotResult, error)
 	CreateDBSubnetGroup(context.Context, *CreateDBSubnetGroupMessage) (*CreateDBSubnetGroupResult, error)
 	DeleteDBInstance(context.Context, *DeleteDBInstanceMessage) (*DeleteDBInstanceResult, error)
+	DeleteDBSnapshot(context.Context, *DeleteDBSnapshotMessage) (*DeleteDBSnapshotResult, error)
 	DeleteDBSubnetGroup(context.Context, *DeleteDBSubnetGroupMessage) (*Empty, error)
 	DescribeDBEngineVersions(context.Context, *DescribeDBEngineVersionsMessage) (*DBEngineVersionMessage, error)
+	DescribeDBInstanceAutomatedBackups(context.Context, *DescribeDBInstanceAutomatedBackupsMessage) (*DBInstanceAutomatedBackupMessage, error)
 	DescribeDBInstances(context.Context, *DescribeDBInstancesMessage) (*DBInstanceMessage, error)
+	DescribeDBSnapshots(context.Context, *DescribeDBSnapshotsMessage) (*DBSnapshotMessage, error)
 	DescribeDBSubnetGroups(context.Context, *DescribeDBSubnetGroupsMessage) (*DBSubnetGroupMessage, error)
 	ModifyDBInstance(context.Context, *ModifyDBInstanceMessage) (*ModifyDBInstanceResult, error)
 	PromoteReadReplica(context.Context, *PromoteReadReplicaMessage) (*PromoteReadReplicaResult, error)
 	RebootDBInstance(context.Context, *RebootDBInstanceMessage) (*RebootDBInstanceResult, error)
+	RestoreDBInstanceFromDBSnapshot(context.Context, *RestoreDBInstanceFromDBSnapshotMessage) (*RestoreDBInstanceFromDBSnapshotResult, error)
+	RestoreDBInstanceToPointInTime(context.Context, *RestoreDBInstanceToPointInTimeMessage) (*RestoreDBInstanceToPointInTimeResult, error)
 	StartDBInstance(context.Context, *StartDBInstanceMessage) (*StartDBInstanceResult, error)
 	StopDBInstance(context.Context, *StopDBInstanceMessage) (*StopDBInstanceResult, error)
 }
@@ -60,6 +67,11 @@ type Server interface {
 func Handlers(s any) map[string]api.Handler {
 	h := map[string]api.Handler{}
 	if x, ok := s.(interface {
+		CopyDBSnapshot(context.Context, *CopyDBSnapshotMessage) (*CopyDBSnapshotResult, error)
+	}); ok {
+		h["CopyDBSnapshot"] = api.Typed(x.CopyDBSnapshot)
+	}
+	if x, ok := s.(interface {
 		CreateDBInstance(context.Context, *CreateDBInstanceMessage) (*CreateDBInstanceResult, error)
 	}); ok {
 		h["CreateDBInstance"] = api.Typed(x.CreateDBInstance)
@@ -68,6 +80,11 @@ func Handlers(s any) map[string]api.Handler {
 		CreateDBInstanceReadReplica(context.Context, *CreateDBInstanceReadReplicaMessage) (*CreateDBInstanceReadReplicaResult, error)
 	}); ok {
 		h["CreateDBInstanceReadReplica"] = api.Typed(x.CreateDBInstanceReadReplica)
+	}
+	if x, ok := s.(interface {
+		CreateDBSnapshot(context.Context, *CreateDBSnapshotMessage) (*CreateDBSnapshotResult, error)
+	}); ok {
+		h["CreateDBSnapshot"] = api.Typed(x.CreateDBSnapshot)
 	}
 	if x, ok := s.(interface {
 		CreateDBSubnetGroup(context.Context, *CreateDBSubnetGroupMessage) (*CreateDBSubnetGroupResult, error)
@@ -80,6 +97,11 @@ func Handlers(s any) map[string]api.Handler {
 		h["DeleteDBInstance"] = api.Typed(x.DeleteDBInstance)
 	}
 	if x, ok := s.(interface {
+		DeleteDBSnapshot(context.Context, *DeleteDBSnapshotMessage) (*DeleteDBSnapshotResult, error)
+	}); ok {
+		h["DeleteDBSnapshot"] = api.Typed(x.DeleteDBSnapshot)
+	}
+	if x, ok := s.(interface {
 		DeleteDBSubnetGroup(context.Context, *DeleteDBSubnetGroupMessage) (*Empty, error)
 	}); ok {
 		h["DeleteDBSubnetGroup"] = api.Typed(x.DeleteDBSubnetGroup)
@@ -90,9 +112,19 @@ func Handlers(s any) map[string]api.Handler {
 		h["DescribeDBEngineVersions"] = api.Typed(x.DescribeDBEngineVersions)
 	}
 	if x, ok := s.(interface {
+		DescribeDBInstanceAutomatedBackups(context.Context, *DescribeDBInstanceAutomatedBackupsMessage) (*DBInstanceAutomatedBackupMessage, error)
+	}); ok {
+		h["DescribeDBInstanceAutomatedBackups"] = api.Typed(x.DescribeDBInstanceAutomatedBackups)
+	}
+	if x, ok := s.(interface {
 		DescribeDBInstances(context.Context, *DescribeDBInstancesMessage) (*DBInstanceMessage, error)
 	}); ok {
 		h["DescribeDBInstances"] = api.Typed(x.DescribeDBInstances)
+	}
+	if x, ok := s.(interface {
+		DescribeDBSnapshots(context.Context, *DescribeDBSnapshotsMessage) (*DBSnapshotMessage, error)
+	}); ok {
+		h["DescribeDBSnapshots"] = api.Typed(x.DescribeDBSnapshots)
 	}
 	if x, ok := s.(interface {
 		DescribeDBSubnetGroups(context.Context, *DescribeDBSubnetGroupsMessage) (*DBSubnetGroupMessage, error)
@@ -113,6 +145,16 @@ func Handlers(s any) map[string]api.Handler {
 		RebootDBInstance(context.Context, *RebootDBInstanceMessage) (*RebootDBInstanceResult, error)
 	}); ok {
 		h["RebootDBInstance"] = api.Typed(x.RebootDBInstance)
+	}
+	if x, ok := s.(interface {
+		RestoreDBInstanceFromDBSnapshot(context.Context, *RestoreDBInstanceFromDBSnapshotMessage) (*RestoreDBInstanceFromDBSnapshotResult, error)
+	}); ok {
+		h["RestoreDBInstanceFromDBSnapshot"] = api.Typed(x.RestoreDBInstanceFromDBSnapshot)
+	}
+	if x, ok := s.(interface {
+		RestoreDBInstanceToPointInTime(context.Context, *RestoreDBInstanceToPointInTimeMessage) (*RestoreDBInstanceToPointInTimeResult, error)
+	}); ok {
+		h["RestoreDBInstanceToPointInTime"] = api.Typed(x.RestoreDBInstanceToPointInTime)
 	}
 	if x, ok := s.(interface {
 		StartDBInstance(context.Context, *StartDBInstanceMessage) (*StartDBInstanceResult, error)
@@ -151,6 +193,24 @@ type CharacterSet struct {
 type CloudwatchLogsExportConfiguration struct {
 	EnableLogTypes  []string `aws:"EnableLogTypes"`
 	DisableLogTypes []string `aws:"DisableLogTypes"`
+}
+
+// CopyDBSnapshotMessage is the CopyDBSnapshotMessage shape.
+type CopyDBSnapshotMessage struct {
+	SourceDBSnapshotIdentifier   *string `aws:"SourceDBSnapshotIdentifier"`
+	TargetDBSnapshotIdentifier   *string `aws:"TargetDBSnapshotIdentifier"`
+	KmsKeyId                     *string `aws:"KmsKeyId"`
+	Tags                         []Tag   `aws:"Tags"`
+	CopyTags                     *bool   `aws:"CopyTags"`
+	PreSignedUrl                 *string `aws:"PreSignedUrl"`
+	OptionGroupName              *string `aws:"OptionGroupName"`
+	TargetCustomAvailabilityZone *string `aws:"TargetCustomAvailabilityZone"`
+	CopyOptionGroup              *bool   `aws:"CopyOptionGroup"`
+}
+
+// CopyDBSnapshotResult is the CopyDBSnapshotResult shape.
+type CopyDBSnapshotResult struct {
+	DBSnapshot *DBSnapshot `aws:"DBSnapshot"`
 }
 
 // CreateDBInstanceMessage is the CreateDBInstanceMessage shape.
@@ -277,6 +337,18 @@ type CreateDBInstanceReadReplicaResult struct {
 // CreateDBInstanceResult is the CreateDBInstanceResult shape.
 type CreateDBInstanceResult struct {
 	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// CreateDBSnapshotMessage is the CreateDBSnapshotMessage shape.
+type CreateDBSnapshotMessage struct {
+	DBSnapshotIdentifier *string `aws:"DBSnapshotIdentifier"`
+	DBInstanceIdentifier *string `aws:"DBInstanceIdentifier"`
+	Tags                 []Tag   `aws:"Tags"`
+}
+
+// CreateDBSnapshotResult is the CreateDBSnapshotResult shape.
+type CreateDBSnapshotResult struct {
+	DBSnapshot *DBSnapshot `aws:"DBSnapshot"`
 }
 
 // CreateDBSubnetGroupMessage is the CreateDBSubnetGroupMessage shape.
@@ -432,6 +504,47 @@ type DBInstance struct {
 	EngineLifecycleSupport                        *string                                 `aws:"EngineLifecycleSupport"`
 }
 
+// DBInstanceAutomatedBackup is the DBInstanceAutomatedBackup shape.
+type DBInstanceAutomatedBackup struct {
+	DBInstanceArn                          *string                                 `aws:"DBInstanceArn"`
+	DbiResourceId                          *string                                 `aws:"DbiResourceId"`
+	Region                                 *string                                 `aws:"Region"`
+	DBInstanceIdentifier                   *string                                 `aws:"DBInstanceIdentifier"`
+	RestoreWindow                          *RestoreWindow                          `aws:"RestoreWindow"`
+	AllocatedStorage                       *int32                                  `aws:"AllocatedStorage"`
+	Status                                 *string                                 `aws:"Status"`
+	Port                                   *int32                                  `aws:"Port"`
+	AvailabilityZone                       *string                                 `aws:"AvailabilityZone"`
+	VpcId                                  *string                                 `aws:"VpcId"`
+	InstanceCreateTime                     *time.Time                              `aws:"InstanceCreateTime"`
+	MasterUsername                         *string                                 `aws:"MasterUsername"`
+	Engine                                 *string                                 `aws:"Engine"`
+	EngineVersion                          *string                                 `aws:"EngineVersion"`
+	LicenseModel                           *string                                 `aws:"LicenseModel"`
+	Iops                                   *int32                                  `aws:"Iops"`
+	OptionGroupName                        *string                                 `aws:"OptionGroupName"`
+	TdeCredentialArn                       *string                                 `aws:"TdeCredentialArn"`
+	Encrypted                              *bool                                   `aws:"Encrypted"`
+	StorageType                            *string                                 `aws:"StorageType"`
+	KmsKeyId                               *string                                 `aws:"KmsKeyId"`
+	Timezone                               *string                                 `aws:"Timezone"`
+	IAMDatabaseAuthenticationEnabled       *bool                                   `aws:"IAMDatabaseAuthenticationEnabled"`
+	BackupRetentionPeriod                  *int32                                  `aws:"BackupRetentionPeriod"`
+	DBInstanceAutomatedBackupsArn          *string                                 `aws:"DBInstanceAutomatedBackupsArn"`
+	DBInstanceAutomatedBackupsReplications []DBInstanceAutomatedBackupsReplication `aws:"DBInstanceAutomatedBackupsReplications"`
+	BackupTarget                           *string                                 `aws:"BackupTarget"`
+	StorageThroughput                      *int32                                  `aws:"StorageThroughput"`
+	AwsBackupRecoveryPointArn              *string                                 `aws:"AwsBackupRecoveryPointArn"`
+	DedicatedLogVolume                     *bool                                   `aws:"DedicatedLogVolume"`
+	MultiTenant                            *bool                                   `aws:"MultiTenant"`
+}
+
+// DBInstanceAutomatedBackupMessage is the DBInstanceAutomatedBackupMessage shape.
+type DBInstanceAutomatedBackupMessage struct {
+	Marker                     *string                     `aws:"Marker"`
+	DBInstanceAutomatedBackups []DBInstanceAutomatedBackup `aws:"DBInstanceAutomatedBackups"`
+}
+
 // DBInstanceAutomatedBackupsReplication is the DBInstanceAutomatedBackupsReplication shape.
 type DBInstanceAutomatedBackupsReplication struct {
 	DBInstanceAutomatedBackupsArn *string `aws:"DBInstanceAutomatedBackupsArn"`
@@ -470,6 +583,52 @@ type DBSecurityGroupMembership struct {
 	Status              *string `aws:"Status"`
 }
 
+// DBSnapshot is the DBSnapshot shape.
+type DBSnapshot struct {
+	DBSnapshotIdentifier             *string            `aws:"DBSnapshotIdentifier"`
+	DBInstanceIdentifier             *string            `aws:"DBInstanceIdentifier"`
+	SnapshotCreateTime               *time.Time         `aws:"SnapshotCreateTime"`
+	Engine                           *string            `aws:"Engine"`
+	AllocatedStorage                 *int32             `aws:"AllocatedStorage"`
+	Status                           *string            `aws:"Status"`
+	Port                             *int32             `aws:"Port"`
+	AvailabilityZone                 *string            `aws:"AvailabilityZone"`
+	VpcId                            *string            `aws:"VpcId"`
+	InstanceCreateTime               *time.Time         `aws:"InstanceCreateTime"`
+	MasterUsername                   *string            `aws:"MasterUsername"`
+	EngineVersion                    *string            `aws:"EngineVersion"`
+	LicenseModel                     *string            `aws:"LicenseModel"`
+	SnapshotType                     *string            `aws:"SnapshotType"`
+	Iops                             *int32             `aws:"Iops"`
+	OptionGroupName                  *string            `aws:"OptionGroupName"`
+	PercentProgress                  *int32             `aws:"PercentProgress"`
+	SourceRegion                     *string            `aws:"SourceRegion"`
+	SourceDBSnapshotIdentifier       *string            `aws:"SourceDBSnapshotIdentifier"`
+	StorageType                      *string            `aws:"StorageType"`
+	TdeCredentialArn                 *string            `aws:"TdeCredentialArn"`
+	Encrypted                        *bool              `aws:"Encrypted"`
+	KmsKeyId                         *string            `aws:"KmsKeyId"`
+	DBSnapshotArn                    *string            `aws:"DBSnapshotArn"`
+	Timezone                         *string            `aws:"Timezone"`
+	IAMDatabaseAuthenticationEnabled *bool              `aws:"IAMDatabaseAuthenticationEnabled"`
+	ProcessorFeatures                []ProcessorFeature `aws:"ProcessorFeatures"`
+	DbiResourceId                    *string            `aws:"DbiResourceId"`
+	TagList                          []Tag              `aws:"TagList"`
+	OriginalSnapshotCreateTime       *time.Time         `aws:"OriginalSnapshotCreateTime"`
+	SnapshotDatabaseTime             *time.Time         `aws:"SnapshotDatabaseTime"`
+	SnapshotTarget                   *string            `aws:"SnapshotTarget"`
+	StorageThroughput                *int32             `aws:"StorageThroughput"`
+	DBSystemId                       *string            `aws:"DBSystemId"`
+	DedicatedLogVolume               *bool              `aws:"DedicatedLogVolume"`
+	MultiTenant                      *bool              `aws:"MultiTenant"`
+}
+
+// DBSnapshotMessage is the DBSnapshotMessage shape.
+type DBSnapshotMessage struct {
+	Marker      *string      `aws:"Marker"`
+	DBSnapshots []DBSnapshot `aws:"DBSnapshots"`
+}
+
 // DBSubnetGroup is the DBSubnetGroup shape.
 type DBSubnetGroup struct {
 	DBSubnetGroupName        *string  `aws:"DBSubnetGroupName"`
@@ -500,6 +659,16 @@ type DeleteDBInstanceResult struct {
 	DBInstance *DBInstance `aws:"DBInstance"`
 }
 
+// DeleteDBSnapshotMessage is the DeleteDBSnapshotMessage shape.
+type DeleteDBSnapshotMessage struct {
+	DBSnapshotIdentifier *string `aws:"DBSnapshotIdentifier"`
+}
+
+// DeleteDBSnapshotResult is the DeleteDBSnapshotResult shape.
+type DeleteDBSnapshotResult struct {
+	DBSnapshot *DBSnapshot `aws:"DBSnapshot"`
+}
+
 // DeleteDBSubnetGroupMessage is the DeleteDBSubnetGroupMessage shape.
 type DeleteDBSubnetGroupMessage struct {
 	DBSubnetGroupName *string `aws:"DBSubnetGroupName"`
@@ -519,12 +688,35 @@ type DescribeDBEngineVersionsMessage struct {
 	IncludeAll                 *bool    `aws:"IncludeAll"`
 }
 
+// DescribeDBInstanceAutomatedBackupsMessage is the DescribeDBInstanceAutomatedBackupsMessage shape.
+type DescribeDBInstanceAutomatedBackupsMessage struct {
+	DbiResourceId                 *string  `aws:"DbiResourceId"`
+	DBInstanceIdentifier          *string  `aws:"DBInstanceIdentifier"`
+	Filters                       []Filter `aws:"Filters"`
+	MaxRecords                    *int32   `aws:"MaxRecords"`
+	Marker                        *string  `aws:"Marker"`
+	DBInstanceAutomatedBackupsArn *string  `aws:"DBInstanceAutomatedBackupsArn"`
+}
+
 // DescribeDBInstancesMessage is the DescribeDBInstancesMessage shape.
 type DescribeDBInstancesMessage struct {
 	DBInstanceIdentifier *string  `aws:"DBInstanceIdentifier"`
 	Filters              []Filter `aws:"Filters"`
 	MaxRecords           *int32   `aws:"MaxRecords"`
 	Marker               *string  `aws:"Marker"`
+}
+
+// DescribeDBSnapshotsMessage is the DescribeDBSnapshotsMessage shape.
+type DescribeDBSnapshotsMessage struct {
+	DBInstanceIdentifier *string  `aws:"DBInstanceIdentifier"`
+	DBSnapshotIdentifier *string  `aws:"DBSnapshotIdentifier"`
+	SnapshotType         *string  `aws:"SnapshotType"`
+	Filters              []Filter `aws:"Filters"`
+	MaxRecords           *int32   `aws:"MaxRecords"`
+	Marker               *string  `aws:"Marker"`
+	IncludeShared        *bool    `aws:"IncludeShared"`
+	IncludePublic        *bool    `aws:"IncludePublic"`
+	DbiResourceId        *string  `aws:"DbiResourceId"`
 }
 
 // DescribeDBSubnetGroupsMessage is the DescribeDBSubnetGroupsMessage shape.
@@ -705,6 +897,118 @@ type RebootDBInstanceMessage struct {
 // RebootDBInstanceResult is the RebootDBInstanceResult shape.
 type RebootDBInstanceResult struct {
 	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// RestoreDBInstanceFromDBSnapshotMessage is the RestoreDBInstanceFromDBSnapshotMessage shape.
+type RestoreDBInstanceFromDBSnapshotMessage struct {
+	DBInstanceIdentifier            *string            `aws:"DBInstanceIdentifier"`
+	DBSnapshotIdentifier            *string            `aws:"DBSnapshotIdentifier"`
+	DBInstanceClass                 *string            `aws:"DBInstanceClass"`
+	Port                            *int32             `aws:"Port"`
+	AvailabilityZone                *string            `aws:"AvailabilityZone"`
+	DBSubnetGroupName               *string            `aws:"DBSubnetGroupName"`
+	MultiAZ                         *bool              `aws:"MultiAZ"`
+	PubliclyAccessible              *bool              `aws:"PubliclyAccessible"`
+	AutoMinorVersionUpgrade         *bool              `aws:"AutoMinorVersionUpgrade"`
+	LicenseModel                    *string            `aws:"LicenseModel"`
+	DBName                          *string            `aws:"DBName"`
+	Engine                          *string            `aws:"Engine"`
+	Iops                            *int32             `aws:"Iops"`
+	OptionGroupName                 *string            `aws:"OptionGroupName"`
+	Tags                            []Tag              `aws:"Tags"`
+	StorageType                     *string            `aws:"StorageType"`
+	TdeCredentialArn                *string            `aws:"TdeCredentialArn"`
+	TdeCredentialPassword           *string            `aws:"TdeCredentialPassword"`
+	VpcSecurityGroupIds             []string           `aws:"VpcSecurityGroupIds"`
+	Domain                          *string            `aws:"Domain"`
+	DomainFqdn                      *string            `aws:"DomainFqdn"`
+	DomainOu                        *string            `aws:"DomainOu"`
+	DomainAuthSecretArn             *string            `aws:"DomainAuthSecretArn"`
+	DomainDnsIps                    []string           `aws:"DomainDnsIps"`
+	CopyTagsToSnapshot              *bool              `aws:"CopyTagsToSnapshot"`
+	DomainIAMRoleName               *string            `aws:"DomainIAMRoleName"`
+	EnableIAMDatabaseAuthentication *bool              `aws:"EnableIAMDatabaseAuthentication"`
+	EnableCloudwatchLogsExports     []string           `aws:"EnableCloudwatchLogsExports"`
+	ProcessorFeatures               []ProcessorFeature `aws:"ProcessorFeatures"`
+	UseDefaultProcessorFeatures     *bool              `aws:"UseDefaultProcessorFeatures"`
+	DBParameterGroupName            *string            `aws:"DBParameterGroupName"`
+	DeletionProtection              *bool              `aws:"DeletionProtection"`
+	EnableCustomerOwnedIp           *bool              `aws:"EnableCustomerOwnedIp"`
+	CustomIamInstanceProfile        *string            `aws:"CustomIamInstanceProfile"`
+	BackupTarget                    *string            `aws:"BackupTarget"`
+	NetworkType                     *string            `aws:"NetworkType"`
+	StorageThroughput               *int32             `aws:"StorageThroughput"`
+	DBClusterSnapshotIdentifier     *string            `aws:"DBClusterSnapshotIdentifier"`
+	AllocatedStorage                *int32             `aws:"AllocatedStorage"`
+	DedicatedLogVolume              *bool              `aws:"DedicatedLogVolume"`
+	CACertificateIdentifier         *string            `aws:"CACertificateIdentifier"`
+	EngineLifecycleSupport          *string            `aws:"EngineLifecycleSupport"`
+}
+
+// RestoreDBInstanceFromDBSnapshotResult is the RestoreDBInstanceFromDBSnapshotResult shape.
+type RestoreDBInstanceFromDBSnapshotResult struct {
+	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// RestoreDBInstanceToPointInTimeMessage is the RestoreDBInstanceToPointInTimeMessage shape.
+type RestoreDBInstanceToPointInTimeMessage struct {
+	SourceDBInstanceIdentifier          *string            `aws:"SourceDBInstanceIdentifier"`
+	TargetDBInstanceIdentifier          *string            `aws:"TargetDBInstanceIdentifier"`
+	RestoreTime                         *time.Time         `aws:"RestoreTime"`
+	UseLatestRestorableTime             *bool              `aws:"UseLatestRestorableTime"`
+	DBInstanceClass                     *string            `aws:"DBInstanceClass"`
+	Port                                *int32             `aws:"Port"`
+	AvailabilityZone                    *string            `aws:"AvailabilityZone"`
+	DBSubnetGroupName                   *string            `aws:"DBSubnetGroupName"`
+	MultiAZ                             *bool              `aws:"MultiAZ"`
+	PubliclyAccessible                  *bool              `aws:"PubliclyAccessible"`
+	AutoMinorVersionUpgrade             *bool              `aws:"AutoMinorVersionUpgrade"`
+	LicenseModel                        *string            `aws:"LicenseModel"`
+	DBName                              *string            `aws:"DBName"`
+	Engine                              *string            `aws:"Engine"`
+	Iops                                *int32             `aws:"Iops"`
+	OptionGroupName                     *string            `aws:"OptionGroupName"`
+	CopyTagsToSnapshot                  *bool              `aws:"CopyTagsToSnapshot"`
+	Tags                                []Tag              `aws:"Tags"`
+	StorageType                         *string            `aws:"StorageType"`
+	TdeCredentialArn                    *string            `aws:"TdeCredentialArn"`
+	TdeCredentialPassword               *string            `aws:"TdeCredentialPassword"`
+	VpcSecurityGroupIds                 []string           `aws:"VpcSecurityGroupIds"`
+	Domain                              *string            `aws:"Domain"`
+	DomainIAMRoleName                   *string            `aws:"DomainIAMRoleName"`
+	DomainFqdn                          *string            `aws:"DomainFqdn"`
+	DomainOu                            *string            `aws:"DomainOu"`
+	DomainAuthSecretArn                 *string            `aws:"DomainAuthSecretArn"`
+	DomainDnsIps                        []string           `aws:"DomainDnsIps"`
+	EnableIAMDatabaseAuthentication     *bool              `aws:"EnableIAMDatabaseAuthentication"`
+	EnableCloudwatchLogsExports         []string           `aws:"EnableCloudwatchLogsExports"`
+	ProcessorFeatures                   []ProcessorFeature `aws:"ProcessorFeatures"`
+	UseDefaultProcessorFeatures         *bool              `aws:"UseDefaultProcessorFeatures"`
+	DBParameterGroupName                *string            `aws:"DBParameterGroupName"`
+	DeletionProtection                  *bool              `aws:"DeletionProtection"`
+	SourceDbiResourceId                 *string            `aws:"SourceDbiResourceId"`
+	MaxAllocatedStorage                 *int32             `aws:"MaxAllocatedStorage"`
+	SourceDBInstanceAutomatedBackupsArn *string            `aws:"SourceDBInstanceAutomatedBackupsArn"`
+	EnableCustomerOwnedIp               *bool              `aws:"EnableCustomerOwnedIp"`
+	CustomIamInstanceProfile            *string            `aws:"CustomIamInstanceProfile"`
+	BackupTarget                        *string            `aws:"BackupTarget"`
+	NetworkType                         *string            `aws:"NetworkType"`
+	StorageThroughput                   *int32             `aws:"StorageThroughput"`
+	AllocatedStorage                    *int32             `aws:"AllocatedStorage"`
+	DedicatedLogVolume                  *bool              `aws:"DedicatedLogVolume"`
+	CACertificateIdentifier             *string            `aws:"CACertificateIdentifier"`
+	EngineLifecycleSupport              *string            `aws:"EngineLifecycleSupport"`
+}
+
+// RestoreDBInstanceToPointInTimeResult is the RestoreDBInstanceToPointInTimeResult shape.
+type RestoreDBInstanceToPointInTimeResult struct {
+	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// RestoreWindow is the RestoreWindow shape.
+type RestoreWindow struct {
+	EarliestTime *time.Time `aws:"EarliestTime"`
+	LatestTime   *time.Time `aws:"LatestTime"`
 }
 
 // StartDBInstanceMessage is the StartDBInstanceMessage shape.

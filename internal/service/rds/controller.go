@@ -50,7 +50,7 @@ func (s *Service) Start(ctx context.Context) error {
 			case ev.Reset || ev.Resync:
 				c.enqueueAll()
 			default:
-				if _, _, ok := instances.ParseKey(ev.Key); ok {
+				if _, _, ok := instances.ParseKey(ev.Key); ok || isSnapshotKey(ev.Key) {
 					c.enqueue(ev.Key)
 				}
 			}
@@ -58,6 +58,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}()
 	s.startEndpoints()
 	c.enqueueAll()
+	c.wg.Go(c.backupSchedule)
 	return nil
 }
 
@@ -95,7 +96,7 @@ func (c *controller) enqueueAll() {
 	var keys []string
 	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			if _, _, ok := instances.ParseKey(key); ok {
+			if _, _, ok := instances.ParseKey(key); ok || isSnapshotKey(key) {
 				keys = append(keys, key)
 			}
 			return nil
@@ -201,6 +202,9 @@ func (c *controller) update(sc state.Scope, id, want string, fn func(r *instance
 
 // reconcile converges one instance; it reports whether to retry later.
 func (c *controller) reconcile(key string) (retry bool) {
+	if sc, id, ok := snapshots.ParseKey(key); ok {
+		return c.reconcileSnapshot(sc, id)
+	}
 	sc, id, _ := instances.ParseKey(key)
 	var (
 		rec   instanceRecord
@@ -229,6 +233,9 @@ func (c *controller) reconcile(key string) (retry bool) {
 		_ = os.RemoveAll(dir)
 		return false
 	case status == "deleting":
+		if c.beforeDelete(sc, &rec) {
+			return false // its snapshots finish first, then enqueue it
+		}
 		c.stopServer(key)
 		if !c.teardown(sc, id, status, rec.ENI) {
 			return true
@@ -240,6 +247,9 @@ func (c *controller) reconcile(key string) (retry bool) {
 		c.update(sc, id, status, func(*instanceRecord) bool { return true })
 		return false
 	case status == "stopping" || status == "stopped" || status == "failed":
+		if status == "stopping" && c.waitSnapshots(sc, &rec) {
+			return false // StopDBInstance's snapshot first, then enqueue it
+		}
 		c.stopServer(key)
 		if !c.teardown(sc, id, status, rec.ENI) {
 			return true
@@ -266,6 +276,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 		})
 		return status != "creating"
 	}
+	c.afterConverge(sc, id)
 	return false
 }
 
@@ -286,7 +297,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		}
 	} else if !rec.Initialized {
 		c.stopServer(key)
-		if err := eng.Init(ctx, dir, master, rec.Password); err != nil {
+		if err := c.initialize(ctx, sc, dir, &rec, eng); err != nil {
 			return err
 		}
 		rec.AppliedPassword = rec.Password
@@ -318,7 +329,13 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		if err != nil {
 			return err
 		}
-		p, err = eng.Start(dir, rec.LoopbackPort, vpc, extra...)
+		var settings []string
+		if eng.Name() == "postgres" { // WAL archiving for automated backups
+			if settings, err = serverSettings(dir, &rec); err != nil {
+				return err
+			}
+		}
+		p, err = eng.Start(dir, rec.LoopbackPort, vpc, settings, extra...)
 		for _, f := range extra {
 			_ = f.Close()
 		}
@@ -369,8 +386,10 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		r.EngineError = ""
 		r.PendingModifiedValues = pendingAfter(r)
 		switch {
-		case status == "creating" && deref(r.BackupRetentionPeriod) > 0:
+		case status == "creating" && deref(r.BackupRetentionPeriod) > 0 && errNoBackups(r) == nil:
 			r.DBInstanceStatus = ptr("backing-up")
+		case status == "backing-up":
+			// until its backups are taken (afterConverge, finishSnapshot)
 		case status != "available":
 			r.DBInstanceStatus = ptr("available")
 		}

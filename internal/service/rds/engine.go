@@ -289,8 +289,9 @@ func killStale(dir string) {
 // start runs postgres on dir/data listening on 127.0.0.1:port, or, with
 // vpc, inside vpc's namespace on its address and port with a proxy from
 // 127.0.0.1:port; also on a unix socket in dir/sock, for read replicas.
-// extra are inherited from fd 4 on (a replica's source socket directory).
-func (e *engine) start(dir string, port int, vpc *vpcListen, extra ...*os.File) (*server, error) {
+// settings are more name=value server settings (later ones win); extra are
+// inherited from fd 4 on (a replica's source socket directory).
+func (e *engine) start(dir string, port int, vpc *vpcListen, settings []string, extra ...*os.File) (*server, error) {
 	u, err := serverUser()
 	if err != nil {
 		return nil, err
@@ -321,6 +322,9 @@ func (e *engine) start(dir string, port int, vpc *vpcListen, extra ...*os.File) 
 	}
 	cmd := e.command(u, d, "postgres", "-D", fdDir+"/data", "-p", strconv.Itoa(pgPort),
 		"-c", "listen_addresses="+listen, "-c", "unix_socket_directories="+fdDir+"/sock", "-c", "fsync=on")
+	for _, s := range settings {
+		cmd.Args = append(cmd.Args, "-c", s)
+	}
 	cmd.ExtraFiles = append(cmd.ExtraFiles, extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &server{cmd: cmd, port: port, done: make(chan struct{})}

@@ -33,10 +33,11 @@ type dbEngine interface {
 	// with the master user and password, discarding a half-made attempt.
 	Init(ctx context.Context, dir, master, password string) error
 	// Start runs the server on dir's data: on 127.0.0.1:port, or, with
-	// vpc, inside vpc's namespace with a proxy from 127.0.0.1:port. extra
-	// are files the server inherits after its data directory (a replica's
-	// view of its source's socket directory).
-	Start(dir string, port int, vpc *vpcListen, extra ...*os.File) (*server, error)
+	// vpc, inside vpc's namespace with a proxy from 127.0.0.1:port.
+	// settings are more engine settings (name=value); extra are files the
+	// server inherits after its data directory (a replica's view of its
+	// source's socket directory).
+	Start(dir string, port int, vpc *vpcListen, settings []string, extra ...*os.File) (*server, error)
 	// WaitReady waits until the server accepts connections.
 	WaitReady(ctx context.Context, p *server, a access) error
 	// CreateDatabase creates database name unless it exists.
@@ -217,8 +218,8 @@ func (p pgEngine) Init(ctx context.Context, dir, master, password string) error 
 	return p.e.initdb(ctx, dir, master, password)
 }
 
-func (p pgEngine) Start(dir string, port int, vpc *vpcListen, extra ...*os.File) (*server, error) {
-	return p.e.start(dir, port, vpc, extra...)
+func (p pgEngine) Start(dir string, port int, vpc *vpcListen, settings []string, extra ...*os.File) (*server, error) {
+	return p.e.start(dir, port, vpc, settings, extra...)
 }
 
 func (p pgEngine) WaitReady(ctx context.Context, srv *server, a access) error {

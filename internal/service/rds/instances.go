@@ -226,6 +226,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 		} else {
 			rec.AvailabilityZone = ptr(orDefault(in.AvailabilityZone, sc.Region+"a"))
 		}
+		rec.Restore, _ = ctx.Value(restoreKey{}).(*restoreSource)
 		return instances.Put(tx, sc, id, rec)
 	})
 	if err != nil {
@@ -285,6 +286,7 @@ func (s *Service) DescribeDBInstances(ctx context.Context, in *rdsapi.DescribeDB
 	if err != nil {
 		return nil, err
 	}
+	s.latestRestorable(ctx, sc, all)
 	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(d rdsapi.DBInstance) string { return deref(d.DBInstanceIdentifier) })
 	if err != nil {
 		return nil, err
@@ -451,7 +453,7 @@ func (s *Service) RebootDBInstance(ctx context.Context, in *rdsapi.RebootDBInsta
 // StopDBInstance stops the engine; the data stays.
 func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceMessage) (*rdsapi.StopDBInstanceResult, error) {
 	if in.DBSnapshotIdentifier != nil {
-		return nil, errCombination("minicloud does not take DB snapshots yet: stop without DBSnapshotIdentifier.")
+		return s.stopWithSnapshot(ctx, in)
 	}
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
 		if deref(r.DBInstanceStatus) != "available" {
@@ -490,6 +492,14 @@ var deletable = []string{"available", "stopped", "failed", "backing-up", "creati
 func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInstanceMessage) (*rdsapi.DeleteDBInstanceResult, error) {
 	skip := deref(in.SkipFinalSnapshot)
 	final := deref(in.FinalDBSnapshotIdentifier)
+	if final != "" && !skip {
+		if !validSnapshotID(final) {
+			return nil, errBadSnapshotID("FinalDBSnapshotIdentifier")
+		}
+		if err := s.checkNewSnapshot(ctx, strings.ToLower(final)); err != nil {
+			return nil, err
+		}
+	}
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
 		if deref(r.DeletionProtection) {
 			return errCombination("Cannot delete protected DB Instance, please disable deletion protection and try again.")
@@ -508,8 +518,12 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 			return errInstanceState("Instance %s is currently %s, it cannot be deleted.", deref(r.DBInstanceIdentifier), st)
 		}
 		if !skip {
-			return errCombination("minicloud does not take DB snapshots yet: delete with SkipFinalSnapshot=true.")
+			if err := errNoBackups(r); err != nil {
+				return err
+			}
+			r.FinalSnapshot = strings.ToLower(final)
 		}
+		r.KeepAutomatedBackups = in.DeleteAutomatedBackups != nil && !*in.DeleteAutomatedBackups
 		r.DBInstanceStatus = ptr("deleting")
 		return nil
 	})

@@ -340,8 +340,9 @@ func killStaleMaria(dir string) {
 }
 
 // Start runs mariadbd on dir/data.
-// Start ignores extra: MariaDB instances have no read replicas yet.
-func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, _ ...*os.File) (*server, error) {
+// Start ignores settings and extra: MariaDB instances have no WAL archive
+// or read replicas yet.
+func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, _ []string, _ ...*os.File) (*server, error) {
 	if err := m.Available(); err != nil {
 		return nil, err
 	}

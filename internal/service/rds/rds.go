@@ -88,6 +88,32 @@
 // demand, for CloudWatch's ReplicaLag metric. After a restart of minicloud
 // the replicas start as standbys again and reconnect (every second) until
 // their source is up.
+//
+// Snapshots and backups (snapshots.go, snapshotctl.go, backup.go,
+// schedule.go): a DB snapshot is a physical copy of the server's data under
+// <state>/rds/<account>/<region>/_snapshots/<id> ("_" because an instance
+// may be named "snapshots"), taken by the controller: pg_basebackup against
+// the running server (online and consistent; the instance shows backing-up
+// meanwhile, PercentProgress follows pg_basebackup's), or a file copy of a
+// stopped server's data (DeleteDBInstance's final snapshot of a stopped
+// instance, or after a restart). CopyDBSnapshot copies the data;
+// RestoreDBInstanceFromDBSnapshot creates an instance whose data directory
+// starts as that copy instead of initdb. A snapshot still creating when
+// minicloud stopped is taken again; one that cannot be taken is failed.
+// With BackupRetentionPeriod > 0 the server archives its WAL into
+// <instance>/wal-archive (archive_timeout 15 s) and gets automated backups
+// (rds:<id>-YYYY-MM-DD-HH-MM): one after creation (status backing-up), then
+// one a day once its PreferredBackupWindow has begun, a missed window made up
+// at once; those past the retention period are deleted (the newest is kept)
+// with the WAL before them. LatestRestorableTime is the newer of the last
+// backup's end and the last archived segment's last write
+// (DescribeDBInstanceAutomatedBackups shows the whole RestoreWindow, and
+// the backups DeleteAutomatedBackups=false retains after the instance);
+// RestoreDBInstanceToPointInTime copies the newest automated backup before
+// the target and replays the archive with recovery_target_time, then
+// promotes. ModifyDBInstance's BackupRetentionPeriod 0 deletes the
+// automated backups and a positive one starts them, but WAL archiving
+// follows only at the server's next start (reboot or stop and start).
 package rds
 
 import (
@@ -153,6 +179,13 @@ type instanceRecord struct {
 	EngineError string `json:"engineError,omitempty"`
 	// Replica is what read replication keeps (replicas.go).
 	Replica *replicaState `json:"replica,omitempty"`
+	// Restore is where a restored instance's first data comes from
+	// (snapshots.go); nil: initdb.
+	Restore *restoreSource `json:"restore,omitempty"`
+	// FinalSnapshot and KeepAutomatedBackups are DeleteDBInstance's
+	// FinalDBSnapshotIdentifier and DeleteAutomatedBackups=false.
+	FinalSnapshot        string `json:"finalSnapshot,omitempty"`
+	KeepAutomatedBackups bool   `json:"keepAutomatedBackups,omitempty"`
 }
 
 type subnetGroupRecord struct {

@@ -278,7 +278,6 @@ func TestPostgresLifecycle(t *testing.T) {
 	}{
 		{"no snapshot flags", rds.DeleteDBInstanceInput{}, "InvalidParameterCombination"},
 		{"skip false", rds.DeleteDBInstanceInput{SkipFinalSnapshot: aws.Bool(false)}, "InvalidParameterCombination"},
-		{"final snapshot (not supported yet)", rds.DeleteDBInstanceInput{FinalDBSnapshotIdentifier: aws.String("final")}, "InvalidParameterCombination"},
 		{"both", rds.DeleteDBInstanceInput{SkipFinalSnapshot: aws.Bool(true), FinalDBSnapshotIdentifier: aws.String("final")}, "InvalidParameterCombination"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,331 @@
+package rds
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// Daily automated backups and retention. Once a minute the controller takes
+// an automated backup of every available instance with
+// BackupRetentionPeriod > 0 whose PreferredBackupWindow (UTC) has begun
+// since its last one. That includes a window missed while minicloud was not
+// running (often, on a developer's machine): the day's backup is made up at
+// once rather than skipped, so the WAL archive never holds more than about
+// a day beyond the retention period. Automated backups older than the
+// retention period are deleted, always keeping the newest, and the archived
+// WAL older than the oldest kept backup goes with them. The automated
+// backups an instance deleted with DeleteAutomatedBackups=false leaves
+// behind are deleted once older than the retention period they had. An
+// instance whose period ModifyDBInstance sets to 0 loses its automated
+// backups; one whose period becomes positive gets its first at the next
+// pass (its server archives WAL from its next start).
+
+// scheduleEvery is how often the schedule is checked.
+const scheduleEvery = time.Minute
+
+// backupSchedule runs the schedule until the controller stops.
+func (c *controller) backupSchedule() {
+	t := time.NewTicker(scheduleEvery)
+	defer t.Stop()
+	for {
+		for _, k := range c.backupPass(time.Now().UTC()) {
+			c.enqueue(k)
+		}
+		c.sweepSnapshots()
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// backupPass records the backups that are due and deletes those the
+// retention period no longer covers; it returns the keys to reconcile.
+func (c *controller) backupPass(now time.Time) (keys []string) {
+	type inst struct {
+		sc state.Scope
+		id string
+	}
+	var all []inst
+	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
+		return tx.Scan("", func(key string, _ []byte) error {
+			if sc, id, ok := instances.ParseKey(key); ok {
+				all = append(all, inst{sc, id})
+			}
+			return nil
+		})
+	})
+	for _, in := range all {
+		var (
+			oldestKept string
+			mine       []string
+			disabled   bool
+		)
+		err := c.s.store.Update(c.ctx, func(tx state.Tx) error {
+			mine, oldestKept, disabled = nil, "", false
+			r, found, err := instances.Get(tx, in.sc, in.id)
+			if err != nil || !found || !r.Initialized {
+				return err
+			}
+			var autos []snapshotRecord
+			pending := false
+			err = snapshots.ForEach(tx, in.sc, func(_ string, b snapshotRecord) error {
+				if deref(b.DbiResourceId) != deref(r.DbiResourceId) || b.SourceSnapshot != "" {
+					return nil
+				}
+				if deref(b.Status) == "creating" {
+					pending = true
+				}
+				if deref(b.SnapshotType) == "automated" && deref(b.Status) == "available" && b.BackupEnd != nil {
+					autos = append(autos, b)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			newest := newestBackup(autos)
+			// Retention: delete what is older than the period, but never the
+			// newest backup; a period of 0 disables automated backups and
+			// deletes them all, as on AWS.
+			retention := deref(r.BackupRetentionPeriod)
+			disabled = retention == 0
+			cutoff := now.Add(-time.Duration(retention) * 24 * time.Hour)
+			var oldest *snapshotRecord
+			for i := range autos {
+				b := &autos[i]
+				if retention == 0 || b.BackupEnd.Before(cutoff) && !b.BackupEnd.Equal(newest) {
+					b.Status = ptr(snapDeleting)
+					if err := snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), *b); err != nil {
+						return err
+					}
+					mine = append(mine, snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
+					continue
+				}
+				if oldest == nil || b.BackupEnd.Before(*oldest.BackupEnd) {
+					oldest = b
+				}
+			}
+			if oldest != nil {
+				oldestKept = deref(oldest.DBSnapshotIdentifier)
+			}
+			if retention == 0 || pending || errNoBackups(&r) != nil || deref(r.DBInstanceStatus) != "available" || !backupDue(deref(r.PreferredBackupWindow), newest, now) {
+				return nil
+			}
+			sid := automatedID(in.id, now)
+			if _, exists, err := snapshots.Get(tx, in.sc, sid); err != nil || exists {
+				return err
+			}
+			snap := snapshotOf(in.sc, &r, sid, "automated", nil)
+			if err := snapshots.Put(tx, in.sc, sid, snap); err != nil {
+				return err
+			}
+			r.DBInstanceStatus = ptr("backing-up")
+			mine = append(mine, snapshots.Key(in.sc, sid))
+			return instances.Put(tx, in.sc, in.id, r)
+		})
+		if err != nil {
+			if !errors.Is(err, state.ErrClosed) && c.ctx.Err() == nil {
+				c.s.log.Warn("rds: backup schedule", "id", in.id, "err", err)
+			}
+			continue
+		}
+		keys = append(keys, mine...)
+		if disabled {
+			if err := c.dropArchive(in.sc, in.id); err != nil {
+				c.s.log.Warn("rds: clean WAL archive", "id", in.id, "err", err)
+			}
+		}
+		if oldestKept != "" {
+			if err := c.cleanArchive(in.sc, in.id, oldestKept); err != nil {
+				c.s.log.Warn("rds: clean WAL archive", "id", in.id, "err", err)
+			}
+		}
+	}
+	return append(keys, c.expireRetained(now)...)
+}
+
+// expireRetained deletes the automated backups of deleted instances that
+// are older than their retention period.
+func (c *controller) expireRetained(now time.Time) (keys []string) {
+	err := c.s.store.Update(c.ctx, func(tx state.Tx) error {
+		keys = nil
+		living := map[string]bool{} // scope/DbiResourceId
+		var expired []string
+		err := tx.Scan("", func(key string, _ []byte) error {
+			if sc, id, ok := instances.ParseKey(key); ok {
+				r, _, err := instances.Get(tx, sc, id)
+				if err != nil {
+					return err
+				}
+				living[sc.Account+"/"+sc.Region+"/"+deref(r.DbiResourceId)] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = tx.Scan("", func(key string, _ []byte) error {
+			if _, _, ok := snapshots.ParseKey(key); ok {
+				expired = append(expired, key)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, key := range expired {
+			sc, id, _ := snapshots.ParseKey(key)
+			r, found, err := snapshots.Get(tx, sc, id)
+			if err != nil || !found {
+				return err
+			}
+			if deref(r.SnapshotType) != "automated" || deref(r.Status) != "available" || r.BackupEnd == nil ||
+				living[sc.Account+"/"+sc.Region+"/"+deref(r.DbiResourceId)] ||
+				!r.BackupEnd.Before(now.Add(-time.Duration(max(r.Retention, 1))*24*time.Hour)) {
+				continue
+			}
+			r.Status = ptr(snapDeleting)
+			if err := snapshots.Put(tx, sc, id, r); err != nil {
+				return err
+			}
+			keys = append(keys, key)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, state.ErrClosed) && c.ctx.Err() == nil {
+		c.s.log.Warn("rds: expire retained automated backups", "err", err)
+		return nil
+	}
+	return keys
+}
+
+// sweepSnapshots removes snapshot directories that have no record, such as
+// those a reset of minicloud's state left.
+func (c *controller) sweepSnapshots() {
+	root, err := c.s.dataRoot()
+	if err != nil {
+		return
+	}
+	// Directories first: a record is written before its directory, so one
+	// listed here without a record afterwards is an orphan.
+	dirs, _ := filepath.Glob(filepath.Join(root, "*", "*", "_snapshots", "*"))
+	if len(dirs) == 0 {
+		return
+	}
+	var orphans []string
+	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
+		for _, d := range dirs {
+			region := filepath.Dir(filepath.Dir(d))
+			sc := state.Scope{Account: filepath.Base(filepath.Dir(region)), Region: filepath.Base(region)}
+			if _, found, err := snapshots.Get(tx, sc, filepath.Base(d)); err == nil && !found {
+				orphans = append(orphans, d)
+			}
+		}
+		return nil
+	})
+	for _, d := range orphans {
+		if err := os.RemoveAll(d); err != nil {
+			c.s.log.Warn("rds: remove orphaned snapshot data", "dir", d, "err", err)
+		}
+	}
+}
+
+var windowRE = regexp.MustCompile(`^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$`)
+
+// backupDue reports whether an automated backup is due at now, the last
+// one having ended at last: the backup window (hh:mm-hh:mm UTC) has begun
+// since then. A window that cannot be read counts as a day.
+func backupDue(window string, last, now time.Time) bool {
+	if now.Sub(last) > 24*time.Hour {
+		return true
+	}
+	m := windowRE.FindStringSubmatch(window)
+	if m == nil {
+		return false
+	}
+	h, _ := strconv.Atoi(m[1])
+	mm, _ := strconv.Atoi(m[2])
+	start := time.Date(now.Year(), now.Month(), now.Day(), h, mm, 0, 0, time.UTC)
+	if start.After(now) {
+		start = start.Add(-24 * time.Hour)
+	}
+	return last.Before(start)
+}
+
+// cleanArchive removes from instance id's WAL archive the segments that
+// precede the start of automated backup snap, the oldest kept: no restore
+// can use them any more. Timeline history files stay.
+func (c *controller) cleanArchive(sc state.Scope, id, snap string) error {
+	snapDir, err := c.s.snapshotDir(sc, snap)
+	if err != nil {
+		return err
+	}
+	first, err := backupStartSegment(filepath.Join(snapDir, "data", "backup_label"))
+	if err != nil {
+		return err
+	}
+	dir, err := c.dir(sc, id)
+	if err != nil {
+		return err
+	}
+	return removeSegmentsBefore(filepath.Join(dir, archiveDirName), first)
+}
+
+// dropArchive empties the WAL archive of an instance without automated
+// backups: no point-in-time restore can use it.
+func (c *controller) dropArchive(sc state.Scope, id string) error {
+	dir, err := c.dir(sc, id)
+	if err != nil {
+		return err
+	}
+	return removeSegmentsBefore(filepath.Join(dir, archiveDirName), "FFFFFFFFFFFFFFFFFFFFFFFF")
+}
+
+var labelRE = regexp.MustCompile(`START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)`)
+
+// backupStartSegment reads the first WAL segment a base backup needs from
+// its backup_label.
+func backupStartSegment(label string) (string, error) {
+	raw, err := os.ReadFile(label)
+	if err != nil {
+		return "", err
+	}
+	m := labelRE.FindSubmatch(raw)
+	if m == nil {
+		return "", fmt.Errorf("%s: no START WAL LOCATION", label)
+	}
+	return string(m[1]), nil
+}
+
+// removeSegmentsBefore removes the WAL segments in dir that come before
+// segment first, whatever their timeline (as pg_archivecleanup does).
+func removeSegmentsBefore(dir, first string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		n := e.Name()
+		if len(n) != 24 || strings.Trim(n, "0123456789ABCDEF") != "" || n[8:] >= first[8:] {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, n)); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,172 @@
+package rds
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+func TestBackupDue(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		name      string
+		window    string
+		last, now string
+		due       bool
+	}{
+		{"window begun since the last", "03:00-03:30", "2026-01-01T03:05:00Z", "2026-01-02T03:01:00Z", true},
+		{"before today's window", "03:00-03:30", "2026-01-01T03:05:00Z", "2026-01-02T02:59:00Z", false},
+		{"already taken in this window", "03:00-03:30", "2026-01-02T03:00:30Z", "2026-01-02T03:10:00Z", false},
+		{"after midnight, yesterday's window", "23:30-00:00", "2026-01-01T12:00:00Z", "2026-01-02T00:10:00Z", true},
+		{"missed window made up", "03:00-03:30", "2026-01-01T02:00:00Z", "2026-01-02T10:00:00Z", true},
+		{"bad window, a day old", "3am", "2026-01-01T10:00:00Z", "2026-01-02T10:01:00Z", true},
+		{"created after today's window", "03:00-03:30", "2026-01-02T10:00:00Z", "2026-01-02T20:00:00Z", false},
+		{"bad window, recent backup", "3am", "2026-01-02T10:00:00Z", "2026-01-02T20:00:00Z", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := backupDue(tc.window, at(tc.last), at(tc.now)); got != tc.due {
+				t.Fatalf("backupDue = %v, want %v", got, tc.due)
+			}
+		})
+	}
+}
+
+func TestRemoveSegmentsBefore(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{
+		"000000010000000000000001", "000000010000000000000002", "000000020000000000000003",
+		"000000020000000000000004", "00000002.history", "000000010000000000000002.00000028.backup", "000000020000000000000005.part",
+	}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := removeSegmentsBefore(dir, "000000020000000000000003"); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	want := []string{"000000010000000000000002.00000028.backup", "00000002.history", "000000020000000000000003", "000000020000000000000004", "000000020000000000000005.part"}
+	if !slices.Equal(left, want) {
+		t.Fatalf("left %v, want %v", left, want)
+	}
+}
+
+// A schedule pass deletes automated backups past the retention period but
+// keeps the newest, and records a new one that is due.
+func TestBackupPass(t *testing.T) {
+	store := state.NewMemory()
+	s := New(store, Config{StateDir: t.TempDir()})
+	c := &controller{s: s}
+	c.ctx = context.Background()
+	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	inst := instanceRecord{Initialized: true, DBInstance: rdsapi.DBInstance{
+		DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"),
+		BackupRetentionPeriod: ptr(int32(1)), PreferredBackupWindow: ptr("03:00-03:30"),
+	}}
+	// db2's retention was set to 0: its automated backups go.
+	off := inst
+	off.DBInstance.DBInstanceIdentifier, off.DBInstance.DbiResourceId, off.DBInstance.BackupRetentionPeriod = ptr("db2"), ptr("db-Y"), ptr(int32(0))
+	backup := func(id string, ended time.Time, resource ...string) snapshotRecord {
+		r := snapshotOf(sc, &inst, id, "automated", nil)
+		r.Status, r.BackupEnd = ptr("available"), &ended
+		if len(resource) > 0 {
+			r.DbiResourceId = ptr(resource[0])
+		}
+		return r
+	}
+	orphan := func(r snapshotRecord) snapshotRecord {
+		r.DbiResourceId = ptr("db-GONE")
+		return r
+	}
+	err := store.Update(context.Background(), func(tx state.Tx) error {
+		return errorsJoin(
+			instances.Put(tx, sc, "db1", inst),
+			instances.Put(tx, sc, "db2", off),
+			snapshots.Put(tx, sc, "rds:db2-x", backup("rds:db2-x", now.Add(-time.Hour), "db-Y")),
+			snapshots.Put(tx, sc, "rds:db1-old", backup("rds:db1-old", now.Add(-72*time.Hour))),
+			snapshots.Put(tx, sc, "rds:db1-newer", backup("rds:db1-newer", now.Add(-48*time.Hour))),
+			// Left by deleted instances (DeleteAutomatedBackups=false).
+			snapshots.Put(tx, sc, "rds:gone-expired", orphan(backup("rds:gone-expired", now.Add(-30*time.Hour)))),
+			snapshots.Put(tx, sc, "rds:gone-kept", orphan(backup("rds:gone-kept", now.Add(-20*time.Hour)))),
+		)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := c.backupPass(now)
+	slices.Sort(keys)
+	want := []string{snapshots.Key(sc, "rds:db1-2026-03-10-12-00"), snapshots.Key(sc, "rds:db1-old"), snapshots.Key(sc, "rds:db2-x"), snapshots.Key(sc, "rds:gone-expired")}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("keys %v, want %v", keys, want)
+	}
+	_ = store.View(context.Background(), func(tx state.Tx) error {
+		for id, st := range map[string]string{"rds:db1-old": snapDeleting, "rds:db1-newer": "available", "rds:db1-2026-03-10-12-00": "creating", "rds:gone-expired": snapDeleting, "rds:gone-kept": "available", "rds:db2-x": snapDeleting} {
+			r, _, _ := snapshots.Get(tx, sc, id)
+			if deref(r.Status) != st {
+				t.Errorf("%s: status %q, want %q", id, deref(r.Status), st)
+			}
+		}
+		r, _, _ := instances.Get(tx, sc, "db1")
+		if deref(r.DBInstanceStatus) != "backing-up" {
+			t.Errorf("instance status %q", deref(r.DBInstanceStatus))
+		}
+		return nil
+	})
+	// Nothing more is due while that backup is being taken.
+	if keys := c.backupPass(now.Add(time.Minute)); len(keys) != 0 {
+		t.Fatalf("second pass: %v", keys)
+	}
+}
+
+func errorsJoin(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestSweepSnapshots(t *testing.T) {
+	store := state.NewMemory()
+	dir := t.TempDir()
+	s := New(store, Config{StateDir: dir})
+	c := &controller{s: s, ctx: context.Background()}
+	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
+	base := filepath.Join(dir, "rds", sc.Account, sc.Region, "_snapshots")
+	for _, id := range []string{"kept", "orphan"} {
+		if err := os.MkdirAll(filepath.Join(base, id, "data"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.Update(context.Background(), func(tx state.Tx) error {
+		return snapshots.Put(tx, sc, "kept", snapshotRecord{DBSnapshot: rdsapi.DBSnapshot{Status: ptr("available")}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.sweepSnapshots()
+	if _, err := os.Stat(filepath.Join(base, "kept", "data")); err != nil {
+		t.Fatalf("kept: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(base, "orphan")); !os.IsNotExist(err) {
+		t.Fatalf("orphan: %v", err)
+	}
+}

@@ -1,0 +1,439 @@
+package rds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// The controller's side of snapshots and automated backups. A snapshot
+// record in status creating is taken by a controller pass: from the
+// instance's running server (pg_basebackup), from its stopped data
+// directory, or, for a copy, from another snapshot's data. A snapshot still
+// creating when minicloud stopped is taken again from the start when the
+// controller next runs; one that cannot be taken ends failed.
+
+// errNotYet: the snapshot's instance has no running server yet (minicloud
+// just started); its pass is retried.
+var errNotYet = errors.New("the DB instance's server is not running yet")
+
+func isSnapshotKey(key string) bool {
+	_, _, ok := snapshots.ParseKey(key)
+	return ok
+}
+
+// reconcileSnapshot converges one snapshot's data to its record.
+func (c *controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
+	var (
+		rec   snapshotRecord
+		found bool
+	)
+	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
+		var err error
+		rec, found, err = snapshots.Get(tx, sc, id)
+		return err
+	})
+	if err != nil {
+		return false
+	}
+	dir, err := c.s.snapshotDir(sc, id)
+	if err != nil {
+		return true
+	}
+	switch {
+	case !found:
+		_ = os.RemoveAll(dir)
+	case deref(rec.Status) == snapDeleting:
+		if err := os.RemoveAll(dir); err != nil {
+			c.s.log.Warn("rds: remove snapshot data", "snapshot", id, "err", err)
+			return true
+		}
+		c.updateSnapshot(sc, id, snapDeleting, func(*snapshotRecord) bool { return true })
+	case deref(rec.Status) == "creating":
+		err := c.takeSnapshot(sc, dir, &rec)
+		if errors.Is(err, errNotYet) {
+			return true
+		}
+		if c.ctx.Err() != nil {
+			return false // taken again after the restart
+		}
+		if err != nil {
+			c.s.log.Warn("rds: snapshot", "snapshot", id, "err", err)
+			_ = os.RemoveAll(dir)
+		}
+		c.finishSnapshot(sc, id, err)
+	}
+	return false
+}
+
+// takeSnapshot copies the snapshot's source into dir/data.
+func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *snapshotRecord) error {
+	if rec.SourceSnapshot != "" {
+		src, err := c.s.snapshotDir(sc, rec.SourceSnapshot)
+		if err != nil {
+			return err
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		return copyData(filepath.Join(src, "data"), filepath.Join(dir, "data"))
+	}
+	dbID := deref(rec.DBInstanceIdentifier)
+	var (
+		inst  instanceRecord
+		found bool
+	)
+	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
+		var err error
+		inst, found, err = instances.Get(tx, sc, dbID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !found || deref(inst.DbiResourceId) != deref(rec.DbiResourceId) {
+		return fmt.Errorf("DB instance %s no longer exists", dbID)
+	}
+	if !inst.Initialized {
+		return fmt.Errorf("DB instance %s has no data yet", dbID)
+	}
+	instDir, err := c.dir(sc, dbID)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	p := c.servers[instances.Key(sc, dbID)]
+	c.mu.Unlock()
+	if p != nil && p.running() {
+		added, err := allowLocalReplication(instDir)
+		if err != nil {
+			return fmt.Errorf("allow replication connections: %w", err)
+		}
+		if added {
+			if err := execSQL(c.ctx, p.port, deref(inst.MasterUsername), inst.AppliedPassword, "SELECT pg_reload_conf()"); err != nil {
+				return err
+			}
+			time.Sleep(500 * time.Millisecond) // the postmaster reloads asynchronously
+		}
+		return c.s.engine.baseBackup(c.ctx, p.port, deref(inst.MasterUsername), inst.AppliedPassword, dir, c.progress(sc, deref(rec.DBSnapshotIdentifier)))
+	}
+	switch st := deref(inst.DBInstanceStatus); st {
+	case "failed", "incompatible-restore", "incompatible-parameters":
+		return fmt.Errorf("DB instance %s is %s", dbID, st)
+	case "deleting", "stopped", "stopping":
+		// Nothing writes to a stopped server's data: a file copy is
+		// consistent. A server an earlier minicloud left is stopped first.
+		killStale(instDir)
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		return copyData(filepath.Join(instDir, "data"), filepath.Join(dir, "data"))
+	}
+	return errNotYet
+}
+
+// progress records a creating snapshot's PercentProgress, at most once a
+// second.
+func (c *controller) progress(sc state.Scope, id string) func(int32) {
+	var last time.Time
+	return func(p int32) {
+		if time.Since(last) < time.Second {
+			return
+		}
+		last = time.Now()
+		c.updateSnapshot(sc, id, "creating", func(r *snapshotRecord) bool {
+			r.PercentProgress = ptr(p)
+			return false
+		})
+	}
+}
+
+// finishSnapshot records the outcome of a creating snapshot and, when its
+// instance has no other backup in progress, ends the instance's
+// backing-up.
+func (c *controller) finishSnapshot(sc state.Scope, id string, failure error) {
+	var dbID string
+	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+		r, found, err := snapshots.Get(tx, sc, id)
+		if err != nil || !found || deref(r.Status) != "creating" {
+			return err
+		}
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		if failure != nil {
+			r.Status, r.Error = ptr("failed"), failure.Error()
+		} else {
+			r.Status, r.PercentProgress = ptr("available"), ptr(int32(100))
+			r.SnapshotCreateTime, r.BackupEnd = &now, &now
+			r.OriginalSnapshotCreateTime = firstTime(r.OriginalSnapshotCreateTime)
+			r.SnapshotDatabaseTime = &now
+		}
+		if err := snapshots.Put(tx, sc, id, r); err != nil {
+			return err
+		}
+		if r.SourceSnapshot != "" {
+			return nil
+		}
+		dbID = deref(r.DBInstanceIdentifier)
+		inst, found, err := instances.Get(tx, sc, dbID)
+		if err != nil || !found || deref(inst.DbiResourceId) != deref(r.DbiResourceId) || deref(inst.DBInstanceStatus) != "backing-up" {
+			return err
+		}
+		pending, hasAuto, err := backupsOf(tx, sc, &inst)
+		if err != nil || len(pending) > 0 || (deref(inst.BackupRetentionPeriod) > 0 && !hasAuto) {
+			return err
+		}
+		inst.DBInstanceStatus = ptr("available")
+		return instances.Put(tx, sc, dbID, inst)
+	})
+	if err != nil && !errors.Is(err, state.ErrClosed) {
+		c.s.log.Warn("rds: record snapshot state", "snapshot", id, "err", err)
+	}
+	if dbID != "" {
+		c.enqueue(instances.Key(sc, dbID)) // a deletion may wait for it
+	}
+}
+
+// backupsOf lists the instance's snapshots in progress and whether it has
+// an automated backup (in any state but deleting).
+func backupsOf(tx state.Tx, sc state.Scope, inst *instanceRecord) (pending []string, hasAuto bool, err error) {
+	err = snapshots.ForEach(tx, sc, func(id string, r snapshotRecord) error {
+		if r.SourceSnapshot != "" || deref(r.DbiResourceId) != deref(inst.DbiResourceId) {
+			return nil
+		}
+		switch deref(r.Status) {
+		case "creating":
+			pending = append(pending, id)
+		case snapDeleting:
+			return nil
+		}
+		if deref(r.SnapshotType) == "automated" {
+			hasAuto = true
+		}
+		return nil
+	})
+	return pending, hasAuto, err
+}
+
+// updateSnapshot applies fn to the snapshot if it still has status want.
+func (c *controller) updateSnapshot(sc state.Scope, id, want string, fn func(r *snapshotRecord) (del bool)) {
+	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+		r, found, err := snapshots.Get(tx, sc, id)
+		if err != nil || !found || deref(r.Status) != want {
+			return err
+		}
+		if fn(&r) {
+			return snapshots.Delete(tx, sc, id)
+		}
+		return snapshots.Put(tx, sc, id, r)
+	})
+	if err != nil && !errors.Is(err, state.ErrClosed) {
+		c.s.log.Warn("rds: record snapshot state", "snapshot", id, "err", err)
+	}
+}
+
+// automatedID is AWS's name for an automated backup: rds:<db>-YYYY-MM-DD-HH-MM.
+func automatedID(db string, t time.Time) string {
+	return "rds:" + db + "-" + t.UTC().Format("2006-01-02-15-04")
+}
+
+// afterConverge runs once an instance's server runs: an instance
+// backing-up gets its first automated backup (BackupRetentionPeriod > 0)
+// or, with no backup left in progress, becomes available; snapshots that
+// waited for the server are scheduled.
+func (c *controller) afterConverge(sc state.Scope, id string) {
+	var pending []string
+	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+		inst, found, err := instances.Get(tx, sc, id)
+		if err != nil || !found {
+			return err
+		}
+		var hasAuto bool
+		pending, hasAuto, err = backupsOf(tx, sc, &inst)
+		if err != nil || deref(inst.DBInstanceStatus) != "backing-up" {
+			return err
+		}
+		if deref(inst.BackupRetentionPeriod) > 0 && !hasAuto {
+			sid := automatedID(id, time.Now())
+			if _, exists, err := snapshots.Get(tx, sc, sid); err != nil || exists {
+				return err
+			}
+			snap := snapshotOf(sc, &inst, sid, "automated", nil)
+			pending = append(pending, sid)
+			return snapshots.Put(tx, sc, sid, snap)
+		}
+		if len(pending) == 0 {
+			inst.DBInstanceStatus = ptr("available")
+			return instances.Put(tx, sc, id, inst)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, state.ErrClosed) {
+		c.s.log.Warn("rds: automated backup", "id", id, "err", err)
+	}
+	for _, sid := range pending {
+		c.enqueue(snapshots.Key(sc, sid))
+	}
+}
+
+// beforeDelete readies a deleting instance's removal and reports whether it
+// must wait: its final snapshot (FinalDBSnapshotIdentifier) is recorded and
+// taken first, as is any snapshot in progress; then its automated backups
+// are deleted unless DeleteAutomatedBackups was false.
+func (c *controller) beforeDelete(sc state.Scope, rec *instanceRecord) (wait bool) {
+	id := deref(rec.DBInstanceIdentifier)
+	var pending []string
+	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+		inst, found, err := instances.Get(tx, sc, id)
+		if err != nil || !found || deref(inst.DBInstanceStatus) != "deleting" {
+			return err
+		}
+		if f := inst.FinalSnapshot; f != "" {
+			s, exists, err := snapshots.Get(tx, sc, f)
+			if err != nil {
+				return err
+			}
+			if !exists {
+				snap := snapshotOf(sc, &inst, f, "manual", nil)
+				if err := snapshots.Put(tx, sc, f, snap); err != nil {
+					return err
+				}
+			} else if deref(s.DbiResourceId) != deref(inst.DbiResourceId) {
+				c.s.log.Warn("rds: final snapshot identifier taken meanwhile; deleting without it", "id", id, "snapshot", f)
+			}
+		}
+		pending, _, err = backupsOf(tx, sc, &inst)
+		if err != nil || len(pending) > 0 || inst.KeepAutomatedBackups {
+			return err
+		}
+		return snapshots.ForEach(tx, sc, func(sid string, r snapshotRecord) error {
+			if deref(r.SnapshotType) != "automated" || deref(r.DbiResourceId) != deref(inst.DbiResourceId) || deref(r.Status) == snapDeleting {
+				return nil
+			}
+			r.Status = ptr(snapDeleting)
+			return snapshots.Put(tx, sc, sid, r)
+		})
+	})
+	if err != nil {
+		c.s.log.Warn("rds: prepare deletion", "id", id, "err", err)
+		return true
+	}
+	for _, sid := range pending {
+		c.enqueue(snapshots.Key(sc, sid))
+	}
+	return len(pending) > 0
+}
+
+// waitSnapshots reports whether the instance has snapshots in progress,
+// scheduling them; their completion schedules the instance again.
+func (c *controller) waitSnapshots(sc state.Scope, rec *instanceRecord) bool {
+	var pending []string
+	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
+		var err error
+		pending, _, err = backupsOf(tx, sc, rec)
+		return err
+	})
+	if err != nil {
+		return true
+	}
+	for _, sid := range pending {
+		c.enqueue(snapshots.Key(sc, sid))
+	}
+	return len(pending) > 0
+}
+
+// initialize makes a new instance's data: initdb, or a restore's copy of a
+// snapshot, replayed to the requested time for a point-in-time restore.
+func (c *controller) initialize(ctx context.Context, sc state.Scope, dir string, rec *instanceRecord, eng dbEngine) error {
+	rs := rec.Restore
+	if rs == nil {
+		return eng.Init(ctx, dir, deref(rec.MasterUsername), rec.Password)
+	}
+	u, err := serverUser()
+	if err != nil {
+		return err
+	}
+	if err := prepareDir(dir, u); err != nil {
+		return err
+	}
+	snapDir, err := c.s.snapshotDir(sc, rs.Snapshot)
+	if err != nil {
+		return err
+	}
+	restore := func(target *time.Time) error {
+		if err := copyData(filepath.Join(snapDir, "data"), filepath.Join(dir, "data")); err != nil {
+			return fmt.Errorf("restore snapshot %s: %w", rs.Snapshot, err)
+		}
+		if !rs.PITR {
+			return nil
+		}
+		srcDir, err := c.dir(sc, rs.ArchiveOf)
+		if err != nil {
+			return err
+		}
+		wal := filepath.Join(dir, "restore-wal")
+		defer os.RemoveAll(wal)
+		if err := c.copyArchive(filepath.Join(srcDir, archiveDirName), wal, u); err != nil {
+			return fmt.Errorf("WAL archive of %s: %w", rs.ArchiveOf, err)
+		}
+		return c.s.engine.recoverTo(ctx, dir, target)
+	}
+	err = restore(rs.Target)
+	if errors.Is(err, errTargetNotReached) {
+		// No transaction ended after the target in the archive: all of it is
+		// the state at the target.
+		err = restore(nil)
+	}
+	return err
+}
+
+// copyArchive copies the archived WAL files into dst, owned by u, so that
+// the recovering server reads them from its own directory.
+func (c *controller) copyArchive(src, dst string, u osUser) error {
+	ents, err := archivedSegments(src)
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	if err := prepareDir(dst, u); err != nil {
+		return err
+	}
+	for _, e := range ents {
+		to := filepath.Join(dst, e.Name())
+		if err := copyFile(filepath.Join(src, e.Name()), to, 0o600); err != nil {
+			return err
+		}
+		if err := os.Chown(to, int(u.uid), int(u.gid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serverSettings are the -c settings of an instance's server: WAL archiving
+// into its wal-archive directory when it keeps automated backups.
+func serverSettings(dir string, rec *instanceRecord) ([]string, error) {
+	if deref(rec.BackupRetentionPeriod) == 0 {
+		return nil, nil
+	}
+	u, err := serverUser()
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareDir(filepath.Join(dir, archiveDirName), u); err != nil {
+		return nil, fmt.Errorf("WAL archive directory: %w", err)
+	}
+	return archiveSettings(), nil
+}

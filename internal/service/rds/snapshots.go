@@ -1,0 +1,701 @@
+package rds
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// snapshotRecord is a DB snapshot: the API shape plus what a restore needs
+// and AWS does not show.
+type snapshotRecord struct {
+	rdsapi.DBSnapshot
+	// Password is the master password in the copied data; a restored
+	// instance starts with it, as on AWS.
+	Password        string `json:"password"`
+	DBName          string `json:"dbName,omitempty"`
+	DBInstanceClass string `json:"dbInstanceClass,omitempty"`
+	// SourceSnapshot is, for a copy, the snapshot whose data is copied.
+	SourceSnapshot string `json:"sourceSnapshot,omitempty"`
+	// BackupEnd is when the copy became consistent: a point-in-time restore
+	// can start from it for any later time.
+	BackupEnd *time.Time `json:"backupEnd,omitempty"`
+	// Error is why the snapshot failed.
+	Error string `json:"error,omitempty"`
+	// Retention is, for an automated backup, its instance's
+	// BackupRetentionPeriod when taken: how long it is kept once the
+	// instance is deleted with DeleteAutomatedBackups=false.
+	Retention int32 `json:"retention,omitempty"`
+}
+
+var snapshots = state.Table[snapshotRecord]{Service: "rds", Kind: "dbsnapshot"}
+
+// Snapshot statuses besides AWS's creating, available and failed:
+// "deleting" is a deleted snapshot whose data the controller is removing;
+// Describe no longer shows it.
+const snapDeleting = "deleting"
+
+func errSnapshotNotFound(id string) error {
+	return api.Errorf(http.StatusNotFound, "DBSnapshotNotFound", "DBSnapshot %s not found.", id)
+}
+
+func errSnapshotExists(id string) error {
+	return api.Errorf(http.StatusBadRequest, "DBSnapshotAlreadyExists", "Cannot create the snapshot because a snapshot with the identifier %s already exists.", id)
+}
+
+func errSnapshotState(format string, args ...any) error {
+	return api.Errorf(http.StatusBadRequest, "InvalidDBSnapshotState", format, args...)
+}
+
+// validSnapshotID: 1 to 255 letters, digits or hyphens, a letter first, no
+// two consecutive hyphens and no hyphen last.
+func validSnapshotID(id string) bool {
+	if id == "" || len(id) > 255 || strings.Contains(id, "--") || strings.HasSuffix(id, "-") {
+		return false
+	}
+	for i, c := range id {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if i == 0 && !letter || !letter && !(c >= '0' && c <= '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func errBadSnapshotID(param string) error {
+	return errInvalidParam("The parameter %s is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.", param)
+}
+
+// errNoBackups refuses snapshots and backups of a DB instance whose engine
+// minicloud cannot copy yet (nil for postgres). AWS backs up every engine;
+// minicloud copies PostgreSQL's data only so far.
+func errNoBackups(r *instanceRecord) error {
+	if e := deref(r.Engine); e != "postgres" {
+		return errCombination("minicloud takes snapshots and backups of postgres DB instances only; %s is a %s DB instance.", deref(r.DBInstanceIdentifier), e)
+	}
+	return nil
+}
+
+// snapshotID resolves a snapshot identifier or ARN in scope sc.
+func snapshotID(sc state.Scope, raw string) string {
+	if a, err := state.ParseARN(raw); err == nil && a.Service == "rds" && strings.HasPrefix(a.Resource, "snapshot:") {
+		if a.Account == sc.Account && a.Region == sc.Region {
+			return strings.ToLower(strings.TrimPrefix(a.Resource, "snapshot:"))
+		}
+	}
+	return strings.ToLower(raw)
+}
+
+// snapshotOf is a new snapshot record of instance r in status creating.
+func snapshotOf(sc state.Scope, r *instanceRecord, id, typ string, tags []rdsapi.Tag) snapshotRecord {
+	var vpc *string
+	if r.DBSubnetGroup != nil {
+		vpc = r.DBSubnetGroup.VpcId
+	}
+	port := int32(5432)
+	if r.Endpoint != nil && r.Endpoint.Port != nil {
+		port = *r.Endpoint.Port
+	}
+	if tags == nil && deref(r.CopyTagsToSnapshot) {
+		tags = slices.Clone(r.TagList)
+	}
+	opt := ""
+	if len(r.OptionGroupMemberships) > 0 {
+		opt = deref(r.OptionGroupMemberships[0].OptionGroupName)
+	}
+	return snapshotRecord{
+		DBSnapshot: rdsapi.DBSnapshot{
+			DBSnapshotIdentifier:             ptr(id),
+			DBInstanceIdentifier:             r.DBInstanceIdentifier,
+			Engine:                           r.Engine,
+			EngineVersion:                    r.EngineVersion,
+			AllocatedStorage:                 r.AllocatedStorage,
+			Status:                           ptr("creating"),
+			Port:                             ptr(port),
+			AvailabilityZone:                 r.AvailabilityZone,
+			VpcId:                            vpc,
+			InstanceCreateTime:               r.InstanceCreateTime,
+			MasterUsername:                   r.MasterUsername,
+			LicenseModel:                     r.LicenseModel,
+			SnapshotType:                     ptr(typ),
+			Iops:                             r.Iops,
+			OptionGroupName:                  ptr(opt),
+			PercentProgress:                  ptr(int32(0)),
+			StorageType:                      r.StorageType,
+			Encrypted:                        ptr(false),
+			DBSnapshotArn:                    ptr(state.NewARN(sc, "rds", "snapshot:"+id).String()),
+			IAMDatabaseAuthenticationEnabled: r.IAMDatabaseAuthenticationEnabled,
+			ProcessorFeatures:                []rdsapi.ProcessorFeature{},
+			DbiResourceId:                    r.DbiResourceId,
+			TagList:                          tags,
+			SnapshotTarget:                   ptr("region"),
+			DedicatedLogVolume:               ptr(false),
+			MultiTenant:                      ptr(false),
+		},
+		Password:        r.AppliedPassword,
+		DBName:          deref(r.DBName),
+		DBInstanceClass: deref(r.DBInstanceClass),
+		Retention:       deref(r.BackupRetentionPeriod),
+	}
+}
+
+// CreateDBSnapshot records a manual snapshot of an available instance; the
+// controller copies the running server's data (backup.go) while the
+// instance shows backing-up.
+func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnapshotMessage) (*rdsapi.CreateDBSnapshotResult, error) {
+	sc := scopeOf(ctx)
+	raw := deref(in.DBSnapshotIdentifier)
+	if !validSnapshotID(raw) {
+		return nil, errBadSnapshotID("DBSnapshotIdentifier")
+	}
+	id := strings.ToLower(raw)
+	dbID := strings.ToLower(deref(in.DBInstanceIdentifier))
+	var out snapshotRecord
+	err := s.store.Update(ctx, func(tx state.Tx) error {
+		r, found, err := instances.Get(tx, sc, lookupID(dbID))
+		if err != nil {
+			return err
+		}
+		if !found {
+			return errInstanceNotFound(deref(in.DBInstanceIdentifier))
+		}
+		if _, found, err := snapshots.Get(tx, sc, id); err != nil {
+			return err
+		} else if found {
+			return errSnapshotExists(id)
+		}
+		if st := deref(r.DBInstanceStatus); st != "available" {
+			return errInstanceState("Cannot create a snapshot because the database instance %s is not currently in the available state.", dbID)
+		}
+		if err := errNoBackups(&r); err != nil {
+			return err
+		}
+		out = snapshotOf(sc, &r, id, "manual", in.Tags)
+		r.DBInstanceStatus = ptr("backing-up")
+		if err := instances.Put(tx, sc, dbID, r); err != nil {
+			return err
+		}
+		return snapshots.Put(tx, sc, id, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.CreateDBSnapshotResult{DBSnapshot: &out.DBSnapshot}, nil
+}
+
+var snapshotFilters = []string{"db-instance-id", "db-snapshot-id", "dbi-resource-id", "snapshot-type", "engine"}
+
+// DescribeDBSnapshots lists snapshots by identifier, instance, type or
+// filters.
+func (s *Service) DescribeDBSnapshots(ctx context.Context, in *rdsapi.DescribeDBSnapshotsMessage) (*rdsapi.DBSnapshotMessage, error) {
+	sc := scopeOf(ctx)
+	for _, f := range in.Filters {
+		if !slices.Contains(snapshotFilters, deref(f.Name)) {
+			return nil, errInvalidParam("Unrecognized filter name: %s", deref(f.Name))
+		}
+	}
+	typ := deref(in.SnapshotType)
+	switch typ {
+	case "", "manual", "automated", "shared", "public", "awsbackup":
+	default:
+		return nil, errInvalidParam("Invalid snapshot type: %s", typ)
+	}
+	var all []rdsapi.DBSnapshot
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		match := func(r *snapshotRecord) bool {
+			if deref(r.Status) == snapDeleting {
+				return false
+			}
+			if in.DBInstanceIdentifier != nil && !strings.EqualFold(deref(r.DBInstanceIdentifier), *in.DBInstanceIdentifier) {
+				return false
+			}
+			if in.DbiResourceId != nil && deref(r.DbiResourceId) != *in.DbiResourceId {
+				return false
+			}
+			if typ != "" && deref(r.SnapshotType) != typ {
+				return false
+			}
+			return matchSnapshotFilters(sc, in.Filters, r)
+		}
+		if in.DBSnapshotIdentifier != nil {
+			r, found, err := snapshots.Get(tx, sc, lookupID(snapshotID(sc, *in.DBSnapshotIdentifier)))
+			if err != nil {
+				return err
+			}
+			if !found || deref(r.Status) == snapDeleting {
+				return errSnapshotNotFound(*in.DBSnapshotIdentifier)
+			}
+			if match(&r) {
+				all = append(all, r.DBSnapshot)
+			}
+			return nil
+		}
+		return snapshots.ForEach(tx, sc, func(_ string, r snapshotRecord) error {
+			if match(&r) {
+				all = append(all, r.DBSnapshot)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(d rdsapi.DBSnapshot) string { return deref(d.DBSnapshotIdentifier) })
+	if err != nil {
+		return nil, err
+	}
+	out := &rdsapi.DBSnapshotMessage{DBSnapshots: page}
+	if next != "" {
+		out.Marker = ptr(next)
+	}
+	return out, nil
+}
+
+func matchSnapshotFilters(sc state.Scope, fs []rdsapi.Filter, r *snapshotRecord) bool {
+	for _, f := range fs {
+		var have []string
+		switch deref(f.Name) {
+		case "db-instance-id":
+			db := deref(r.DBInstanceIdentifier)
+			have = []string{db, state.NewARN(sc, "rds", "db:"+db).String()}
+		case "db-snapshot-id":
+			have = []string{deref(r.DBSnapshotIdentifier), deref(r.DBSnapshotArn)}
+		case "dbi-resource-id":
+			have = []string{deref(r.DbiResourceId)}
+		case "snapshot-type":
+			have = []string{deref(r.SnapshotType)}
+		case "engine":
+			have = []string{deref(r.Engine)}
+		}
+		if !slices.ContainsFunc(f.Values, func(v string) bool { return slices.Contains(have, v) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// DeleteDBSnapshot deletes a manual snapshot that is not being created;
+// the controller removes its data.
+func (s *Service) DeleteDBSnapshot(ctx context.Context, in *rdsapi.DeleteDBSnapshotMessage) (*rdsapi.DeleteDBSnapshotResult, error) {
+	sc := scopeOf(ctx)
+	raw := deref(in.DBSnapshotIdentifier)
+	id := snapshotID(sc, raw)
+	var out rdsapi.DBSnapshot
+	err := s.store.Update(ctx, func(tx state.Tx) error {
+		r, found, err := snapshots.Get(tx, sc, lookupID(id))
+		if err != nil {
+			return err
+		}
+		if !found || deref(r.Status) == snapDeleting {
+			return errSnapshotNotFound(raw)
+		}
+		if deref(r.SnapshotType) == "automated" {
+			return errSnapshotState("Only manual snapshots may be deleted.")
+		}
+		if st := deref(r.Status); st != "available" && st != "failed" {
+			return errSnapshotState("Cannot delete the snapshot %s because it is in the %s state.", id, st)
+		}
+		r.Status = ptr(snapDeleting)
+		out = r.DBSnapshot
+		out.Status = ptr("deleted")
+		return snapshots.Put(tx, sc, id, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.DeleteDBSnapshotResult{DBSnapshot: &out}, nil
+}
+
+// CopyDBSnapshot copies an available snapshot within the region into a new
+// manual snapshot with its own copy of the data.
+func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotMessage) (*rdsapi.CopyDBSnapshotResult, error) {
+	sc := scopeOf(ctx)
+	rawSrc := deref(in.SourceDBSnapshotIdentifier)
+	if a, err := state.ParseARN(rawSrc); err == nil && (a.Region != sc.Region || a.Account != sc.Account) {
+		return nil, errInvalidParam("minicloud copies DB snapshots within one account and region only: %s is in %s/%s.", rawSrc, a.Account, a.Region)
+	}
+	src := snapshotID(sc, rawSrc)
+	rawDst := deref(in.TargetDBSnapshotIdentifier)
+	if !validSnapshotID(rawDst) {
+		return nil, errBadSnapshotID("TargetDBSnapshotIdentifier")
+	}
+	dst := strings.ToLower(rawDst)
+	var out snapshotRecord
+	err := s.store.Update(ctx, func(tx state.Tx) error {
+		r, found, err := snapshots.Get(tx, sc, lookupID(src))
+		if err != nil {
+			return err
+		}
+		if !found || deref(r.Status) == snapDeleting {
+			return errSnapshotNotFound(rawSrc)
+		}
+		if _, found, err := snapshots.Get(tx, sc, dst); err != nil {
+			return err
+		} else if found {
+			return errSnapshotExists(dst)
+		}
+		if deref(r.Status) != "available" {
+			return errSnapshotState("Snapshot %s is not in available state.", src)
+		}
+		out = r
+		out.DBSnapshotIdentifier = ptr(dst)
+		out.DBSnapshotArn = ptr(state.NewARN(sc, "rds", "snapshot:"+dst).String())
+		out.SnapshotType = ptr("manual")
+		out.Status = ptr("creating")
+		out.PercentProgress = ptr(int32(0))
+		out.OriginalSnapshotCreateTime = firstTime(r.OriginalSnapshotCreateTime)
+		out.SnapshotCreateTime = nil
+		out.SourceSnapshot = src
+		out.Error = ""
+		switch {
+		case len(in.Tags) > 0:
+			out.TagList = in.Tags
+		case deref(in.CopyTags):
+			out.TagList = slices.Clone(r.TagList)
+		default:
+			out.TagList = nil
+		}
+		return snapshots.Put(tx, sc, dst, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.CopyDBSnapshotResult{DBSnapshot: &out.DBSnapshot}, nil
+}
+
+// restoreSource is where a restored instance's first data comes from
+// instead of initdb: a snapshot's copy and, for a point-in-time restore,
+// the source instance's archived WAL replayed up to Target.
+type restoreSource struct {
+	Snapshot string `json:"snapshot"`
+	// PITR: the source instance whose WAL archive is replayed up to
+	// Target.
+	ArchiveOf string     `json:"archiveOf,omitempty"`
+	PITR      bool       `json:"pitr,omitempty"`
+	Target    *time.Time `json:"target,omitempty"`
+}
+
+// restoreKey carries a restore's source into CreateDBInstance (a context
+// value), so that a restore is validated, defaulted and recorded exactly as
+// a create, in the same transaction.
+type restoreKey struct{}
+
+// lookupID is an identifier to look up: the store refuses an empty key, and
+// an empty identifier names nothing ("-" never is an identifier).
+func lookupID(id string) string {
+	if id == "" {
+		return "-"
+	}
+	return id
+}
+
+// RestoreDBInstanceFromDBSnapshot creates an instance whose data is the
+// snapshot's: engine, version, master user and password, database name and
+// storage come from the snapshot; the rest from the request, as for
+// CreateDBInstance.
+func (s *Service) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rdsapi.RestoreDBInstanceFromDBSnapshotMessage) (*rdsapi.RestoreDBInstanceFromDBSnapshotResult, error) {
+	sc := scopeOf(ctx)
+	if in.DBClusterSnapshotIdentifier != nil {
+		return nil, errCombination("minicloud restores DB instances from DB snapshots only, not from DB cluster snapshots.")
+	}
+	raw := deref(in.DBSnapshotIdentifier)
+	id := snapshotID(sc, raw)
+	var snap snapshotRecord
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		r, found, err := snapshots.Get(tx, sc, lookupID(id))
+		if err != nil {
+			return err
+		}
+		if !found || deref(r.Status) == snapDeleting {
+			return errSnapshotNotFound(raw)
+		}
+		if deref(r.Status) != "available" {
+			return errSnapshotState("Snapshot %s is not in available state.", id)
+		}
+		snap = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if e := deref(in.Engine); e != "" && !strings.EqualFold(e, deref(snap.Engine)) {
+		return nil, errCombination("Cannot restore a %s snapshot as engine %s.", deref(snap.Engine), e)
+	}
+	create := restoreCreate(&snap, in.DBInstanceIdentifier, in.DBInstanceClass, in.Port, in.AvailabilityZone, in.DBSubnetGroupName,
+		in.PubliclyAccessible, in.VpcSecurityGroupIds, in.Tags, in.StorageType, in.AllocatedStorage, in.DeletionProtection, in.CopyTagsToSnapshot)
+	create.DBParameterGroupName = in.DBParameterGroupName
+	if in.DBName != nil {
+		create.DBName = in.DBName
+	}
+	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, &restoreSource{Snapshot: id}), create)
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.RestoreDBInstanceFromDBSnapshotResult{DBInstance: res.DBInstance}, nil
+}
+
+// restoreCreate is the CreateDBInstance request a restore amounts to.
+func restoreCreate(snap *snapshotRecord, id, class *string, port *int32, az, subnets *string, public *bool, sgs []string, tags []rdsapi.Tag, storageType *string, storage *int32, protect, copyTags *bool) *rdsapi.CreateDBInstanceMessage {
+	in := &rdsapi.CreateDBInstanceMessage{
+		DBInstanceIdentifier: id,
+		DBInstanceClass:      ptr(orDefault(class, orDefault(&snap.DBInstanceClass, "db.t3.micro"))),
+		Engine:               snap.Engine,
+		EngineVersion:        snap.EngineVersion,
+		AllocatedStorage:     snap.AllocatedStorage,
+		StorageType:          snap.StorageType,
+		MasterUsername:       snap.MasterUsername,
+		MasterUserPassword:   ptr(snap.Password),
+		Port:                 snap.Port,
+		AvailabilityZone:     az,
+		DBSubnetGroupName:    subnets,
+		PubliclyAccessible:   public,
+		VpcSecurityGroupIds:  sgs,
+		Tags:                 tags,
+		DeletionProtection:   protect,
+		CopyTagsToSnapshot:   copyTags,
+	}
+	if snap.DBName != "" {
+		in.DBName = ptr(snap.DBName)
+	}
+	if port != nil {
+		in.Port = port
+	}
+	if storageType != nil {
+		in.StorageType = storageType
+	}
+	if storage != nil {
+		in.AllocatedStorage = storage
+	}
+	return in
+}
+
+// RestoreDBInstanceToPointInTime creates an instance with the source's data
+// as of RestoreTime (or its latest restorable time): its newest automated
+// backup from before that time plus its archived WAL up to it.
+func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi.RestoreDBInstanceToPointInTimeMessage) (*rdsapi.RestoreDBInstanceToPointInTimeResult, error) {
+	sc := scopeOf(ctx)
+	if in.SourceDbiResourceId != nil || in.SourceDBInstanceAutomatedBackupsArn != nil {
+		return nil, errCombination("minicloud restores from a SourceDBInstanceIdentifier only.")
+	}
+	latest := deref(in.UseLatestRestorableTime)
+	switch {
+	case latest && in.RestoreTime != nil:
+		return nil, errCombination("Cannot specify both RestoreTime and UseLatestRestorableTime.")
+	case !latest && in.RestoreTime == nil:
+		return nil, errCombination("Either RestoreTime or UseLatestRestorableTime must be specified.")
+	}
+	rawSrc := deref(in.SourceDBInstanceIdentifier)
+	srcID := strings.ToLower(rawSrc)
+	var (
+		src     instanceRecord
+		backups []snapshotRecord
+	)
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		r, found, err := instances.Get(tx, sc, lookupID(srcID))
+		if err != nil {
+			return err
+		}
+		if !found {
+			return errInstanceNotFound(rawSrc)
+		}
+		src = r
+		return snapshots.ForEach(tx, sc, func(_ string, b snapshotRecord) error {
+			if deref(b.SnapshotType) == "automated" && deref(b.Status) == "available" && deref(b.DbiResourceId) == deref(r.DbiResourceId) && b.BackupEnd != nil {
+				backups = append(backups, b)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := errNoBackups(&src); err != nil {
+		return nil, err
+	}
+	if deref(src.BackupRetentionPeriod) == 0 {
+		return nil, api.Errorf(http.StatusBadRequest, "PointInTimeRestoreNotEnabled", "Point-in-time restore is not enabled for DB instance %s: its BackupRetentionPeriod is 0.", srcID)
+	}
+	earliest, latestTime, ok := s.restoreWindow(sc, srcID, backups)
+	if !ok {
+		return nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "DB instance %s has no automated backup to restore from yet.", srcID)
+	}
+	target := latestTime
+	if !latest {
+		target = in.RestoreTime.UTC()
+		if target.Before(earliest) || target.After(latestTime) {
+			return nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "The restore time %s is outside the restorable window of DB instance %s: %s to %s.",
+				target.Format(time.RFC3339), srcID, earliest.Format(time.RFC3339), latestTime.Format(time.RFC3339))
+		}
+	}
+	// The newest base backup that was consistent by the target time.
+	var base *snapshotRecord
+	for i := range backups {
+		b := &backups[i]
+		if !b.BackupEnd.After(target) && (base == nil || b.BackupEnd.After(*base.BackupEnd)) {
+			base = b
+		}
+	}
+	if base == nil {
+		return nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "No automated backup of DB instance %s is older than %s.", srcID, target.Format(time.RFC3339))
+	}
+	snap := *base
+	snap.Password = src.AppliedPassword
+	snap.DBInstanceClass = deref(src.DBInstanceClass)
+	if src.Endpoint != nil && src.Endpoint.Port != nil {
+		snap.Port = src.Endpoint.Port
+	}
+	create := restoreCreate(&snap, in.TargetDBInstanceIdentifier, in.DBInstanceClass, in.Port, in.AvailabilityZone, in.DBSubnetGroupName,
+		in.PubliclyAccessible, in.VpcSecurityGroupIds, in.Tags, in.StorageType, in.AllocatedStorage, in.DeletionProtection, in.CopyTagsToSnapshot)
+	create.DBParameterGroupName = in.DBParameterGroupName
+	if in.DBName != nil {
+		create.DBName = in.DBName
+	}
+	// UseLatestRestorableTime is the latest restorable time when asked,
+	// not whatever the archive holds once the restore runs.
+	rs := &restoreSource{Snapshot: deref(base.DBSnapshotIdentifier), ArchiveOf: srcID, PITR: true, Target: &target}
+	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, rs), create)
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.RestoreDBInstanceToPointInTimeResult{DBInstance: res.DBInstance}, nil
+}
+
+// restoreWindow is the span a point-in-time restore of instance id can
+// reach: from its oldest automated backup to the newest archived WAL.
+func (s *Service) restoreWindow(sc state.Scope, id string, backups []snapshotRecord) (earliest, latest time.Time, ok bool) {
+	if len(backups) == 0 {
+		return earliest, latest, false
+	}
+	earliest = *backups[0].BackupEnd
+	for _, b := range backups {
+		if b.BackupEnd.Before(earliest) {
+			earliest = *b.BackupEnd
+		}
+	}
+	root, err := s.dataRoot()
+	if err != nil {
+		return earliest, latest, false
+	}
+	latest = newestBackup(backups)
+	if t, ok := latestArchived(filepath.Join(root, sc.Account, sc.Region, id, archiveDirName)); ok && t.After(latest) {
+		latest = t
+	}
+	return earliest, latest, true
+}
+
+// newestBackup is the latest BackupEnd of backups: the base backup alone
+// restores that state, even before any later WAL is archived.
+func newestBackup(backups []snapshotRecord) time.Time {
+	var t time.Time
+	for _, b := range backups {
+		if b.BackupEnd != nil && b.BackupEnd.After(t) {
+			t = *b.BackupEnd
+		}
+	}
+	return t
+}
+
+// latestRestorable sets LatestRestorableTime on the instances that have an
+// automated backup: the newer of that backup's end and the newest archived
+// WAL.
+func (s *Service) latestRestorable(ctx context.Context, sc state.Scope, dbs []rdsapi.DBInstance) {
+	root, err := s.dataRoot()
+	if err != nil {
+		return
+	}
+	backups := map[string][]snapshotRecord{}
+	_ = s.store.View(ctx, func(tx state.Tx) error {
+		return snapshots.ForEach(tx, sc, func(_ string, b snapshotRecord) error {
+			if deref(b.SnapshotType) == "automated" && deref(b.Status) == "available" && b.BackupEnd != nil {
+				backups[deref(b.DbiResourceId)] = append(backups[deref(b.DbiResourceId)], b)
+			}
+			return nil
+		})
+	})
+	for i := range dbs {
+		bs := backups[deref(dbs[i].DbiResourceId)]
+		if deref(dbs[i].BackupRetentionPeriod) == 0 || len(bs) == 0 {
+			continue
+		}
+		t := newestBackup(bs)
+		if a, ok := latestArchived(filepath.Join(root, sc.Account, sc.Region, deref(dbs[i].DBInstanceIdentifier), archiveDirName)); ok && a.After(t) {
+			t = a
+		}
+		t = t.Truncate(time.Millisecond)
+		dbs[i].LatestRestorableTime = &t
+	}
+}
+
+// snapshotDir is where snapshot id's data lives. The directory is not
+// named "snapshots" beside the instances' directories: an instance may be
+// called that, and an instance identifier never contains "_".
+func (s *Service) snapshotDir(sc state.Scope, id string) (string, error) {
+	root, err := s.dataRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, sc.Account, sc.Region, "_snapshots", id), nil
+}
+
+// checkNewSnapshot fails with DBSnapshotAlreadyExists if snapshot id exists.
+func (s *Service) checkNewSnapshot(ctx context.Context, id string) error {
+	sc := scopeOf(ctx)
+	return s.store.View(ctx, func(tx state.Tx) error {
+		if _, found, err := snapshots.Get(tx, sc, id); err != nil {
+			return err
+		} else if found {
+			return errSnapshotExists(id)
+		}
+		return nil
+	})
+}
+
+// stopWithSnapshot is StopDBInstance with DBSnapshotIdentifier: the
+// snapshot is taken from the running server before it stops.
+func (s *Service) stopWithSnapshot(ctx context.Context, in *rdsapi.StopDBInstanceMessage) (*rdsapi.StopDBInstanceResult, error) {
+	sc := scopeOf(ctx)
+	raw := deref(in.DBSnapshotIdentifier)
+	if !validSnapshotID(raw) {
+		return nil, errBadSnapshotID("DBSnapshotIdentifier")
+	}
+	id := strings.ToLower(raw)
+	dbID := strings.ToLower(deref(in.DBInstanceIdentifier))
+	var out *rdsapi.DBInstance
+	err := s.store.Update(ctx, func(tx state.Tx) error {
+		r, found, err := instances.Get(tx, sc, lookupID(dbID))
+		if err != nil {
+			return err
+		}
+		if !found {
+			return errInstanceNotFound(deref(in.DBInstanceIdentifier))
+		}
+		if deref(r.DBInstanceStatus) != "available" {
+			return errInstanceState("Instance %s is not in available state.", dbID)
+		}
+		if err := errNoBackups(&r); err != nil {
+			return err
+		}
+		if _, found, err := snapshots.Get(tx, sc, id); err != nil {
+			return err
+		} else if found {
+			return errSnapshotExists(id)
+		}
+		if err := snapshots.Put(tx, sc, id, snapshotOf(sc, &r, id, "manual", nil)); err != nil {
+			return err
+		}
+		r.DBInstanceStatus = ptr("stopping")
+		out = show(&r)
+		return instances.Put(tx, sc, dbID, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.StopDBInstanceResult{DBInstance: out}, nil
+}
