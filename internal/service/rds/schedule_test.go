@@ -78,7 +78,7 @@ func TestBackupPass(t *testing.T) {
 	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	inst := instanceRecord{Initialized: true, DBInstance: rdsapi.DBInstance{
-		DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"),
+		DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"), Engine: ptr("postgres"),
 		BackupRetentionPeriod: ptr(int32(1)), PreferredBackupWindow: ptr("03:00-03:30"),
 	}}
 	// db2's retention was set to 0: its automated backups go.
