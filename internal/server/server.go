@@ -303,6 +303,10 @@ func (a ec2ENIs) DeleteENI(ctx context.Context, account, region, id string) erro
 	return a.ec2.DeleteManagedENI(ctx, account, region, id)
 }
 
+func (a ec2ENIs) ModifyENIGroups(ctx context.Context, account, region, id string, groupIDs []string) error {
+	return a.ec2.ModifyManagedENIGroups(ctx, account, region, id, groupIDs)
+}
+
 func deref(p *string) string {
 	if p == nil {
 		return ""

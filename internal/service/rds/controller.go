@@ -46,6 +46,8 @@ func (s *Service) Start(ctx context.Context) error {
 			default:
 				if _, _, ok := instances.ParseKey(ev.Key); ok {
 					c.enqueue(ev.Key)
+				} else if _, _, ok := paramGroups.ParseKey(ev.Key); ok {
+					c.enqueueAll() // the instances of the group apply it
 				}
 			}
 		}
@@ -287,6 +289,9 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 				return err
 			}
 		}
+		if err := c.bootParams(sc, dir, &rec); err != nil {
+			return err
+		}
 		var err error
 		p, err = c.s.engine.start(dir, rec.LoopbackPort, vpc)
 		if err != nil {
@@ -328,7 +333,12 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		}
 		rec.AppliedPassword = rec.Password
 	}
+	paramStatus, err := c.afterStart(ctx, sc, dir, &rec, p)
+	if err != nil {
+		return err
+	}
 	c.update(sc, id, status, func(r *instanceRecord) bool {
+		finishConverge(r, &rec, paramStatus)
 		r.Initialized = true
 		r.LoopbackPort = p.port
 		r.AppliedPassword = rec.AppliedPassword
@@ -349,10 +359,14 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 }
 
 func pendingAfter(r *instanceRecord) *rdsPending {
-	if r.Password == r.AppliedPassword {
-		return &rdsPending{}
+	p := rdsPending{}
+	if r.PendingModifiedValues != nil {
+		p = *r.PendingModifiedValues
 	}
-	return r.PendingModifiedValues
+	if r.Password == r.AppliedPassword {
+		p.MasterUserPassword = nil
+	}
+	return &p
 }
 
 func firstTime(t *time.Time) *time.Time {

@@ -166,7 +166,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 			PreferredBackupWindow:            ptr(orDefault(in.PreferredBackupWindow, "03:00-03:30")),
 			BackupRetentionPeriod:            ptr(backup),
 			VpcSecurityGroups:                sgs,
-			DBParameterGroups:                []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(orDefault(in.DBParameterGroupName, "default.postgres"+major)), ParameterApplyStatus: ptr("in-sync")}},
+			DBParameterGroups:                []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(strings.ToLower(orDefault(in.DBParameterGroupName, "default.postgres"+major))), ParameterApplyStatus: ptr("in-sync")}},
 			PreferredMaintenanceWindow:       ptr(strings.ToLower(orDefault(in.PreferredMaintenanceWindow, "sun:05:00-sun:05:30"))),
 			PendingModifiedValues:            &rdsPending{MasterUserPassword: ptr("****")},
 			MultiAZ:                          ptr(deref(in.MultiAZ)),
@@ -209,6 +209,11 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 			return err
 		} else if found {
 			return api.Errorf(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
+		}
+		if in.DBParameterGroupName != nil {
+			if err := s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName); err != nil {
+				return err
+			}
 		}
 		if in.DBSubnetGroupName != nil {
 			g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
@@ -350,75 +355,6 @@ func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *instance
 		return instances.Put(tx, sc, id, r)
 	})
 	return out, err
-}
-
-// ModifyDBInstance changes an available instance. A new master password is
-// applied to the running engine at once (ALTER ROLE), whatever
-// ApplyImmediately says, as on AWS.
-func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInstanceMessage) (*rdsapi.ModifyDBInstanceResult, error) {
-	if in.MasterUserPassword != nil {
-		if err := checkPassword(in.MasterUserPassword); err != nil {
-			return nil, err
-		}
-	}
-	if in.BackupRetentionPeriod != nil && (*in.BackupRetentionPeriod < 0 || *in.BackupRetentionPeriod > 35) {
-		return nil, errInvalidParam("Invalid backup retention period: %d. Valid values are 0-35.", *in.BackupRetentionPeriod)
-	}
-	if in.EngineVersion != nil {
-		if _, err := s.checkVersion(*in.EngineVersion); err != nil {
-			return nil, err
-		}
-	}
-	now := deref(in.ApplyImmediately)
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
-		if st := deref(r.DBInstanceStatus); st != "available" {
-			return errInstanceState("Database instance is not in available state.")
-		}
-		if in.DeletionProtection != nil {
-			r.DeletionProtection = in.DeletionProtection
-		}
-		if in.BackupRetentionPeriod != nil {
-			r.BackupRetentionPeriod = in.BackupRetentionPeriod
-		}
-		if in.PubliclyAccessible != nil {
-			r.PubliclyAccessible = in.PubliclyAccessible
-		}
-		if in.VpcSecurityGroupIds != nil {
-			r.VpcSecurityGroups = nil
-			for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
-				r.VpcSecurityGroups = append(r.VpcSecurityGroups, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
-			}
-		}
-		pend := r.PendingModifiedValues
-		if pend == nil {
-			pend = &rdsPending{}
-		}
-		if in.DBInstanceClass != nil {
-			if now {
-				r.DBInstanceClass = in.DBInstanceClass
-			} else {
-				pend.DBInstanceClass = in.DBInstanceClass
-			}
-		}
-		if in.AllocatedStorage != nil {
-			if now {
-				r.AllocatedStorage = in.AllocatedStorage
-			} else {
-				pend.AllocatedStorage = in.AllocatedStorage
-			}
-		}
-		if in.MasterUserPassword != nil {
-			r.Password = *in.MasterUserPassword
-			pend.MasterUserPassword = ptr("****")
-			r.DBInstanceStatus = ptr("resetting-master-credentials")
-		}
-		r.PendingModifiedValues = pend
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &rdsapi.ModifyDBInstanceResult{DBInstance: db}, nil
 }
 
 // RebootDBInstance restarts the engine of an available instance.

@@ -84,6 +84,8 @@ type instanceRecord struct {
 	Initialized bool `json:"initialized,omitempty"`
 	// ENI is the instance's network interface in its VPC while it has one.
 	ENI *PlacedENI `json:"eni,omitempty"`
+	// Applied is the parameter group the server runs with (paramsapply.go).
+	Applied *appliedParams `json:"appliedParams,omitempty"`
 	// EngineError is the last failure of the engine, if any.
 	EngineError string `json:"engineError,omitempty"`
 }
