@@ -103,8 +103,10 @@ func (e *engine) param(name string) (pgParam, bool) {
 	return pgParam{}, false
 }
 
-func (p pgParam) static() bool     { return p.context == "postmaster" || p.context == "internal" }
-func (p pgParam) modifiable() bool { return p.context != "internal" && !slices.Contains(systemParams, p.name) }
+func (p pgParam) static() bool { return p.context == "postmaster" || p.context == "internal" }
+func (p pgParam) modifiable() bool {
+	return p.context != "internal" && !slices.Contains(systemParams, p.name)
+}
 
 // apiParam is the DescribeDBParameters form of p with the group's setting.
 func (p pgParam) apiParam(set *paramSetting) rdsapi.Parameter {
