@@ -109,12 +109,18 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	if err != nil {
 		return nil, err
 	}
+	if err := checkClass(class, version); err != nil {
+		return nil, err
+	}
 	if in.AllocatedStorage == nil {
 		return nil, errInvalidParam("The parameter AllocatedStorage must be provided and must not be blank.")
 	}
 	storageType := deref(in.StorageType)
 	if storageType == "" {
 		storageType = "gp2"
+	}
+	if err := checkStorageType(storageType); err != nil {
+		return nil, err
 	}
 	if n := *in.AllocatedStorage; n < 20 || n > 65536 {
 		return nil, errInvalidParam("Invalid storage size for engine name postgres and storage type %s: %d", storageType, n)

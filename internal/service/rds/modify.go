@@ -42,8 +42,10 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 			return nil, err
 		}
 	}
-	if c := in.DBInstanceClass; c != nil && (!strings.HasPrefix(*c, "db.") || strings.Count(*c, ".") != 2) {
-		return nil, errInvalidParam("Invalid DB Instance class: %s", *c)
+	if c := in.DBInstanceClass; c != nil {
+		if err := s.classKnown(*c); err != nil {
+			return nil, err
+		}
 	}
 	if len(in.DBSecurityGroups) > 0 {
 		return nil, errCombination("DB Security Groups are not supported in a VPC: use VpcSecurityGroupIds.")

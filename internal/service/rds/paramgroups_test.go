@@ -159,7 +159,9 @@ func TestParameterGroups(t *testing.T) {
 		{"unknown parameter", func() error { return modify("app-params", param("no_such_thing", "1", types.ApplyMethodImmediate)) }, "InvalidParameterValue"},
 		{"immediate static", func() error { return modify("app-params", param("shared_buffers", "2048", types.ApplyMethodImmediate)) }, "InvalidParameterCombination"},
 		{"system parameter", func() error { return modify("app-params", param("port", "5433", types.ApplyMethodPendingReboot)) }, "InvalidParameterValue"},
-		{"out of range", func() error { return modify("app-params", param("max_connections", "0", types.ApplyMethodPendingReboot)) }, "InvalidParameterValue"},
+		{"out of range", func() error {
+			return modify("app-params", param("max_connections", "0", types.ApplyMethodPendingReboot))
+		}, "InvalidParameterValue"},
 		{"not a number", func() error { return modify("app-params", param("work_mem", "lots", types.ApplyMethodImmediate)) }, "InvalidParameterValue"},
 		{"default group", func() error { return modify(def, param("work_mem", "8192", types.ApplyMethodImmediate)) }, "InvalidParameterValue"},
 		{"missing group", func() error { return modify("nope", param("work_mem", "8192", types.ApplyMethodImmediate)) }, "DBParameterGroupNotFound"},
