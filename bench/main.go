@@ -61,6 +61,7 @@ type options struct {
 	ec2              ec2Options
 	dp               dpOptions
 	dns              dnsOptions
+	rds              rdsOptions
 }
 
 // allScenarios in the order they run. "ec2" is short for both EC2 ones,
@@ -89,8 +90,8 @@ func parseScenarios(list string) (map[string]bool, error) {
 		case "dataplane":
 			m["dataplane-boot"], m["dataplane-fleet"] = true, true
 		default:
-			if !slices.Contains(allScenarios, f) && !slices.Contains(dpScenarios, f) && !slices.Contains(dnsScenarios, f) {
-				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2, dataplane or some of %s)", f, strings.Join(slices.Concat(allScenarios, dpScenarios, dnsScenarios), ","))
+			if !slices.Contains(allScenarios, f) && !slices.Contains(dpScenarios, f) && !slices.Contains(dnsScenarios, f) && !slices.Contains(rdsScenarios, f) {
+				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2, dataplane or some of %s)", f, strings.Join(slices.Concat(allScenarios, dpScenarios, dnsScenarios, rdsScenarios), ","))
 			}
 			m[f] = true
 		}
@@ -116,7 +117,8 @@ func main() {
 	flag.DurationVar(&o.idleWait, "idle-wait", time.Second, "wait after start and one health request before sampling idle RSS")
 	flag.IntVar(&o.idleSamples, "idle-samples", 5, "idle RSS samples (200 ms apart); the median is reported")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the servers' logs (their directory is printed)")
-	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run,dataplane-boot,dataplane-fleet,dns; ec2 = both EC2 ones; dataplane = both data-plane ones (root; not in all); dns = Route 53 DNS vs CoreDNS (not in all); all")
+	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run,dataplane-boot,dataplane-fleet,dns; ec2 = both EC2 ones; dataplane = both data-plane ones (root; not in all); dns = Route 53 DNS vs CoreDNS (not in all); rds = RDS for PostgreSQL create time and pgbench vs plain postgres (not in all); all")
+	rdsFlags(&o.rds)
 	flag.IntVar(&o.ec2.instances, "ec2-instances", 1000, "ec2-describe: instances to seed")
 	flag.IntVar(&o.ec2.batch, "ec2-batch", 100, "ec2-describe: instances per seeding RunInstances call (each call one team)")
 	flag.IntVar(&o.ec2.calls, "ec2-calls", 200, "ec2-describe: measured DescribeInstances calls (sequential)")
@@ -206,6 +208,10 @@ func main() {
 		fatal(errors.New("-dns-max must be 1..50000000 and -dns-nx 0..100"))
 	case o.dns.timeout < time.Millisecond || o.dns.timeout > 10*time.Second:
 		fatal(errors.New("-dns-timeout must be in [1ms, 10s]"))
+	}
+
+	if err := o.rds.check(); err != nil {
+		fatal(err)
 	}
 
 	// End our children on Ctrl-C / SIGTERM, then exit.
@@ -306,7 +312,7 @@ func run(o options) error {
 	fmt.Printf("machine: %d CPUs (nproc), %s %s/%s; moto %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, motoVer)
 	la, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("date: %s; load average at start: %s\n", time.Now().Format(time.RFC3339), strings.Join(strings.Fields(string(la))[:min(3, len(strings.Fields(string(la))))], " "))
-	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(slices.Concat(allScenarios, dpScenarios, dnsScenarios), func(n string) bool { return !o.scenarios[n] }), ","))
+	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(slices.Concat(allScenarios, dpScenarios, dnsScenarios, rdsScenarios), func(n string) bool { return !o.scenarios[n] }), ","))
 	if o.scenarios["dns"] {
 		fmt.Printf("dns: zone %s of %d A records (minicloud via the Route 53 API, CoreDNS from the same records as a zone file); %d UDP clients × 1 query in flight, %d%% NXDOMAIN names, EDNS %d, RD clear; %v warm-up + %v measured × %d rounds (alternating order), cap %d queries/phase, %v timeout; the load generator runs in this process, on the same cores\n",
 			dnsZone, o.dns.records, o.dns.workers, o.dns.nxPct, dnsEDNSSize, o.dns.warmup, o.dns.dur, o.dns.rounds, o.dns.maxQ, o.dns.timeout)
@@ -361,6 +367,13 @@ func run(o options) error {
 			return fmt.Errorf("dns: %w", err)
 		}
 		reportDNS(os.Stdout, o.dns, rs)
+	}
+	if o.scenarios["rds"] {
+		r, err := runRDS(o.rds, mini, tmp)
+		if err != nil {
+			return fmt.Errorf("rds: %w", err)
+		}
+		reportRDS(os.Stdout, o.rds, r)
 	}
 	return nil
 }
