@@ -1,5 +1,6 @@
 // Package rds implements Amazon RDS's control plane for the postgres engine:
-// DB subnet groups and DB instances, with AWS's validation and error codes.
+// DB subnet groups, DB instances and DB parameter groups, with AWS's
+// validation and error codes.
 //
 // Every DB instance is a real PostgreSQL server on this host, run by the
 // engine controller (controller.go) that watches the store, level-triggered
@@ -16,9 +17,21 @@
 // port is a proxy to it. Describe returns AWS's endpoint name,
 // <id>.<12 random chars>.<region>.rds.amazonaws.com, and the instance's
 // Port, but that name does not resolve yet (the VPC resolver answers only
-// names under the region's private zone); ModifyDBInstance's
-// VpcSecurityGroupIds are not applied to a running instance's ENI until it
-// is stopped and started.
+// names under the region's private zone). New VpcSecurityGroupIds reach a
+// running instance's ENI live (ENIs.ModifyENIGroups, then a network
+// controller pass); memberships show "adding" until they have.
+//
+// Modifications (modify.go) follow AWS's table of which settings apply at
+// once and which wait for the maintenance window; minicloud does not
+// simulate that window, so deferred values stay in PendingModifiedValues
+// until a ModifyDBInstance with ApplyImmediately=true. DB parameter groups
+// (paramgroups.go) list the host engine's own parameters (postgres
+// --describe-config); the controller writes an instance's group into an
+// include file of its postgresql.conf and reloads for values applied
+// immediately, and the others take effect at the next reboot
+// (paramsapply.go). DescribeOrderableDBInstanceOptions (orderable.go)
+// offers the host's engine version with the classes CreateDBInstance
+// accepts; a class is recorded, not enforced as CPU or memory limits.
 //
 // PostgreSQL refuses to run as root: when minicloud runs as root, the
 // servers run as the Debian "postgres" user if it exists, else as a system
