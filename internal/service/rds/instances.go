@@ -155,6 +155,11 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	if len(in.DBSecurityGroups) > 0 {
 		return nil, errCombination("DB Security Groups are not supported in a VPC: use VpcSecurityGroupIds.")
 	}
+	if in.DBSubnetGroupName != nil {
+		if err := s.checkGroups(ctx, sc, s.subnetGroupVPC(ctx, sc, strings.ToLower(*in.DBSubnetGroupName)), in.VpcSecurityGroupIds); err != nil {
+			return nil, err
+		}
+	}
 	var sgs []rdsapi.VpcSecurityGroupMembership
 	for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
 		sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})

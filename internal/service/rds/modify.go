@@ -60,6 +60,22 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 			return nil, groupErr
 		}
 	}
+	if len(in.VpcSecurityGroupIds) > 0 {
+		var vpc string
+		err := s.store.View(ctx, func(tx state.Tx) error {
+			r, found, err := instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
+			if err == nil && found {
+				vpc = instanceVPC(&r)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkGroups(ctx, sc, vpc, in.VpcSecurityGroupIds); err != nil {
+			return nil, err
+		}
+	}
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
 		if st := deref(r.DBInstanceStatus); st != "available" {
 			return errInstanceState("Database instance is not in available state.")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
@@ -37,6 +38,41 @@ func (e *testEnv) startTime(t *testing.T, id, password string) time.Time {
 	return ts
 }
 
+func TestSecurityGroupChecks(t *testing.T) {
+	e := newEnv(t)
+	subnets := e.vpc(t, "10.31", "us-east-1a", "us-east-1b")
+	if _, err := e.rds.CreateDBSubnetGroup(e.ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("sgcheck"), DBSubnetGroupDescription: aws.String("d"), SubnetIds: subnets}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.ec2.CreateVpc(e.ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.32.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sg, err := e.ec2.CreateSecurityGroup(e.ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("elsewhere"), Description: aws.String("d"), VpcId: other.Vpc.VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		groups []string
+		code   string
+		msg    string
+	}{
+		{"other VPC", []string{aws.ToString(sg.GroupId)}, "InvalidParameterCombination", "but Ec2 Security Group " + aws.ToString(sg.GroupId) + " is in " + aws.ToString(other.Vpc.VpcId)},
+		{"missing", []string{"sg-0123456789abcdef0"}, "InvalidParameterValue", "sg-0123456789abcdef0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := createInput("sgcheck")
+			in.DBSubnetGroupName, in.VpcSecurityGroupIds = aws.String("sgcheck"), tc.groups
+			_, err := e.rds.CreateDBInstance(e.ctx, in)
+			wantCode(t, err, tc.code)
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("message: %v", err)
+			}
+		})
+	}
+}
+
 func TestModifyDBInstance(t *testing.T) {
 	if !hasPostgres() {
 		t.Skip("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
@@ -64,6 +100,7 @@ func TestModifyDBInstance(t *testing.T) {
 		{"retention", rds.ModifyDBInstanceInput{BackupRetentionPeriod: aws.Int32(36)}, "InvalidParameterValue"},
 		{"password", rds.ModifyDBInstanceInput{MasterUserPassword: aws.String("short")}, "InvalidParameterValue"},
 		{"parameter group", rds.ModifyDBInstanceInput{DBParameterGroupName: aws.String("nope")}, "DBParameterGroupNotFound"},
+		{"security group", rds.ModifyDBInstanceInput{VpcSecurityGroupIds: []string{"sg-0123456789abcdef0"}}, "InvalidParameterValue"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.in.DBInstanceIdentifier = id
