@@ -226,7 +226,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 		}
 		c.update(sc, id, status, func(*instanceRecord) bool { return true })
 		return false
-	case status == "stopping" || status == "stopped" || status == "failed":
+	case status == "stopping" || status == "stopped" || status == "failed" || status == "incompatible-parameters":
 		c.stopServer(key)
 		if !c.teardown(sc, id, status, rec.ENI) {
 			return true
@@ -246,9 +246,12 @@ func (c *controller) reconcile(key string) (retry bool) {
 			if status == "creating" {
 				r.DBInstanceStatus = ptr("failed")
 			}
+			if incompatibleParams(err) {
+				r.DBInstanceStatus = ptr("incompatible-parameters")
+			}
 			return false
 		})
-		return status != "creating"
+		return status != "creating" && !incompatibleParams(err)
 	}
 	return false
 }

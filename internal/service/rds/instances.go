@@ -374,7 +374,9 @@ func (s *Service) RebootDBInstance(ctx context.Context, in *rdsapi.RebootDBInsta
 		return nil, errCombination("ForceFailover can only be used with a Multi-AZ DB instance.")
 	}
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
-		if deref(r.DBInstanceStatus) != "available" {
+		// An instance whose parameters stop its engine is rebooted once
+		// they are fixed, as on AWS.
+		if st := deref(r.DBInstanceStatus); st != "available" && st != "incompatible-parameters" {
 			return errInstanceState("Instance %s is not in available state.", deref(r.DBInstanceIdentifier))
 		}
 		r.DBInstanceStatus = ptr("rebooting")

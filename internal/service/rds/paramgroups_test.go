@@ -264,3 +264,62 @@ func TestParameterGroups(t *testing.T) {
 	}
 	e.waitStatus(t, "pdb", "")
 }
+
+// TestIncompatibleParameters: a value the engine refuses (the catalogue has
+// no list of an enum's values) keeps a running server on its old value,
+// and stops a (re)starting one: incompatible-parameters until the group is
+// fixed and the instance rebooted.
+func TestIncompatibleParameters(t *testing.T) {
+	if !hasPostgres() {
+		t.Skip("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	e := newEnv(t)
+	ev, err := e.rds.DescribeDBEngineVersions(e.ctx, &rds.DescribeDBEngineVersionsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.rds.CreateDBParameterGroup(e.ctx, &rds.CreateDBParameterGroupInput{DBParameterGroupName: aws.String("bad"),
+		DBParameterGroupFamily: ev.DBEngineVersions[0].DBParameterGroupFamily, Description: aws.String("bad")}); err != nil {
+		t.Fatal(err)
+	}
+	in := createInput("inc")
+	in.DBParameterGroupName = aws.String("bad")
+	in.BackupRetentionPeriod = aws.Int32(0)
+	if _, err := e.rds.CreateDBInstance(e.ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "inc", "available")
+
+	set := func(name, value string, m types.ApplyMethod) {
+		t.Helper()
+		if _, err := e.rds.ModifyDBParameterGroup(e.ctx, &rds.ModifyDBParameterGroupInput{DBParameterGroupName: aws.String("bad"),
+			Parameters: []types.Parameter{{ParameterName: aws.String(name), ParameterValue: aws.String(value), ApplyMethod: m}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("log_statement", "everything", types.ApplyMethodImmediate)
+	e.waitApply(t, "inc", "pending-reboot")
+	if got := e.show(t, "inc", "log_statement"); got != "none" {
+		t.Fatalf("log_statement = %s", got)
+	}
+	if _, err := e.rds.RebootDBInstance(e.ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("inc")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "inc", "incompatible-parameters")
+	_, err = e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("inc"), ApplyImmediately: aws.Bool(true), AllocatedStorage: aws.Int32(30)})
+	wantCode(t, err, "InvalidDBInstanceState")
+
+	set("log_statement", "ddl", types.ApplyMethodImmediate)
+	if _, err := e.rds.RebootDBInstance(e.ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("inc")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "inc", "available")
+	e.waitApply(t, "inc", "in-sync")
+	if got := e.show(t, "inc", "log_statement"); got != "ddl" {
+		t.Fatalf("log_statement = %s", got)
+	}
+	if _, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("inc"), SkipFinalSnapshot: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "inc", "")
+}

@@ -109,14 +109,25 @@ func (c *controller) liveParams(ctx context.Context, sc state.Scope, dir string,
 		return "", err
 	}
 	defer conn.Close(ctx)
+	// A value the engine refused on reload is not in effect either: it
+	// waits, like a static one, and the next start will fail on it.
 	var pending int
-	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_settings WHERE pending_restart").Scan(&pending); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM pg_settings WHERE pending_restart) + (SELECT count(*) FROM pg_file_settings WHERE error IS NOT NULL)").Scan(&pending); err != nil {
 		return "", fmt.Errorf("read pg_settings: %w", err)
 	}
 	if pending > 0 {
 		return "pending-reboot", nil
 	}
 	return "in-sync", nil
+}
+
+// incompatibleParams reports whether the engine refused to start because of
+// its configuration (a value of the parameter group it rejects): the
+// instance's status becomes incompatible-parameters, as on AWS, until the
+// group is fixed and the instance rebooted.
+func incompatibleParams(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "postgres exited") && (strings.Contains(m, "contains errors") || strings.Contains(m, "invalid value for parameter"))
 }
 
 // writeParams writes vals into the include file (owned by the server
