@@ -1,7 +1,9 @@
 package rds
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -176,8 +178,14 @@ func (c *controller) update(sc state.Scope, id, want string, fn func(r *instance
 			return err
 		}
 		applied = true
+		before, _ := json.Marshal(r)
 		if fn(&r) {
 			return instances.Delete(tx, sc, id)
+		}
+		// An unchanged record is not written: every write is an event that
+		// would reconcile the instance again, for ever.
+		if after, _ := json.Marshal(r); bytes.Equal(before, after) {
+			return nil
 		}
 		return instances.Put(tx, sc, id, r)
 	})
