@@ -51,13 +51,12 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 		return nil, errCombination("DB Security Groups are not supported in a VPC: use VpcSecurityGroupIds.")
 	}
 	now := deref(in.ApplyImmediately)
-	var groupErr error
 	if in.DBParameterGroupName != nil {
-		groupErr = s.store.View(ctx, func(tx state.Tx) error {
+		err := s.store.View(ctx, func(tx state.Tx) error {
 			return s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName)
 		})
-		if groupErr != nil {
-			return nil, groupErr
+		if err != nil {
+			return nil, err
 		}
 	}
 	if len(in.VpcSecurityGroupIds) > 0 {

@@ -29,7 +29,10 @@
 // --describe-config); the controller writes an instance's group into an
 // include file of its postgresql.conf and reloads for values applied
 // immediately, and the others take effect at the next reboot
-// (paramsapply.go). DescribeOrderableDBInstanceOptions (orderable.go)
+// (paramsapply.go); a value the engine refuses keeps the instance in
+// pending-reboot, and a start that fails on it leaves the instance in
+// incompatible-parameters until the group is fixed and the instance
+// rebooted. DescribeOrderableDBInstanceOptions (orderable.go)
 // offers the host's engine version with the classes CreateDBInstance
 // accepts; a class is recorded, not enforced as CPU or memory limits.
 //
