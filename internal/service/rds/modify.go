@@ -50,6 +50,9 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 	if len(in.DBSecurityGroups) > 0 {
 		return nil, errCombination("DB Security Groups are not supported in a VPC: use VpcSecurityGroupIds.")
 	}
+	if err := unsupportedModification(in); err != nil {
+		return nil, err
+	}
 	now := deref(in.ApplyImmediately)
 	if in.DBParameterGroupName != nil {
 		err := s.store.View(ctx, func(tx state.Tx) error {
@@ -101,6 +104,18 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 		}
 		if in.AutoMinorVersionUpgrade != nil {
 			r.AutoMinorVersionUpgrade = in.AutoMinorVersionUpgrade
+		}
+		if in.PreferredBackupWindow != nil {
+			r.PreferredBackupWindow = in.PreferredBackupWindow
+		}
+		if in.PreferredMaintenanceWindow != nil {
+			r.PreferredMaintenanceWindow = ptr(strings.ToLower(*in.PreferredMaintenanceWindow))
+		}
+		if in.StorageType != nil && *in.StorageType != deref(r.StorageType) {
+			return errCombination("minicloud does not support changing StorageType yet.")
+		}
+		if in.DBSubnetGroupName != nil && r.DBSubnetGroup != nil && !strings.EqualFold(*in.DBSubnetGroupName, deref(r.DBSubnetGroup.DBSubnetGroupName)) {
+			return errCombination("minicloud does not support moving a DB instance to another DB subnet group yet.")
 		}
 		if in.VpcSecurityGroupIds != nil {
 			r.VpcSecurityGroups = newMemberships(r.VpcSecurityGroups, in.VpcSecurityGroupIds)
@@ -165,6 +180,31 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 		return nil, err
 	}
 	return &rdsapi.ModifyDBInstanceResult{DBInstance: db}, nil
+}
+
+// unsupportedModification refuses the changes minicloud cannot make real
+// yet, rather than accept them and do nothing.
+func unsupportedModification(in *rdsapi.ModifyDBInstanceMessage) error {
+	for _, c := range []struct {
+		set  bool
+		name string
+	}{
+		{in.NewDBInstanceIdentifier != nil, "NewDBInstanceIdentifier"},
+		{in.DBPortNumber != nil, "DBPortNumber"},
+		{deref(in.MultiAZ), "MultiAZ"},
+		{in.Iops != nil, "Iops"},
+		{in.StorageThroughput != nil, "StorageThroughput"},
+		{in.OptionGroupName != nil, "OptionGroupName"},
+		{deref(in.EnableIAMDatabaseAuthentication), "EnableIAMDatabaseAuthentication"},
+		{deref(in.ManageMasterUserPassword) || deref(in.RotateMasterUserPassword), "ManageMasterUserPassword"},
+		{in.Domain != nil, "Domain"},
+		{in.CACertificateIdentifier != nil, "CACertificateIdentifier"},
+	} {
+		if c.set {
+			return errCombination("minicloud does not support changing %s yet.", c.name)
+		}
+	}
+	return nil
 }
 
 // checkStorageChange enforces AWS's rules for a new AllocatedStorage: it

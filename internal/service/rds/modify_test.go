@@ -101,6 +101,9 @@ func TestModifyDBInstance(t *testing.T) {
 		{"password", rds.ModifyDBInstanceInput{MasterUserPassword: aws.String("short")}, "InvalidParameterValue"},
 		{"parameter group", rds.ModifyDBInstanceInput{DBParameterGroupName: aws.String("nope")}, "DBParameterGroupNotFound"},
 		{"security group", rds.ModifyDBInstanceInput{VpcSecurityGroupIds: []string{"sg-0123456789abcdef0"}}, "InvalidParameterValue"},
+		{"port (not supported yet)", rds.ModifyDBInstanceInput{DBPortNumber: aws.Int32(5433)}, "InvalidParameterCombination"},
+		{"rename (not supported yet)", rds.ModifyDBInstanceInput{NewDBInstanceIdentifier: aws.String("renamed")}, "InvalidParameterCombination"},
+		{"storage type (not supported yet)", rds.ModifyDBInstanceInput{StorageType: aws.String("io1")}, "InvalidParameterCombination"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.in.DBInstanceIdentifier = id
@@ -114,7 +117,7 @@ func TestModifyDBInstance(t *testing.T) {
 	// that stays on apply at once.
 	out, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: id, ApplyImmediately: aws.Bool(false),
 		DBInstanceClass: aws.String("db.t3.small"), AllocatedStorage: aws.Int32(110), BackupRetentionPeriod: aws.Int32(7),
-		DeletionProtection: aws.Bool(true), PubliclyAccessible: aws.Bool(true)})
+		DeletionProtection: aws.Bool(true), PubliclyAccessible: aws.Bool(true), PreferredMaintenanceWindow: aws.String("Mon:03:00-Mon:03:30")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +127,9 @@ func TestModifyDBInstance(t *testing.T) {
 		!aws.ToBool(db.DeletionProtection) || !aws.ToBool(db.PubliclyAccessible) || aws.ToString(db.DBInstanceStatus) != "available" {
 		t.Fatalf("after deferred modify: class %s storage %d retention %d protection %v public %v status %s", aws.ToString(db.DBInstanceClass),
 			aws.ToInt32(db.AllocatedStorage), aws.ToInt32(db.BackupRetentionPeriod), aws.ToBool(db.DeletionProtection), aws.ToBool(db.PubliclyAccessible), aws.ToString(db.DBInstanceStatus))
+	}
+	if got := aws.ToString(db.PreferredMaintenanceWindow); got != "mon:03:00-mon:03:30" {
+		t.Fatalf("maintenance window %q", got)
 	}
 	if pv == nil || aws.ToString(pv.DBInstanceClass) != "db.t3.small" || aws.ToInt32(pv.AllocatedStorage) != 110 || pv.BackupRetentionPeriod != nil {
 		t.Fatalf("pending = %+v", pv)
