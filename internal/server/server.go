@@ -289,6 +289,23 @@ func (a ec2Subnets) Subnet(ctx context.Context, account, region, id string) (vpc
 	return deref(sn.VpcId), deref(sn.AvailabilityZone), deref(sn.CidrBlock), true, nil
 }
 
+// SecurityGroupVPC lets RDS check VpcSecurityGroupIds (rds.SecurityGroups).
+func (a ec2Subnets) SecurityGroupVPC(ctx context.Context, account, region, id string) (string, bool, error) {
+	ctx = api.WithRequest(ctx, &api.RequestInfo{Account: account, Region: region, Service: "ec2", Operation: "DescribeSecurityGroups"})
+	out, err := a.ec2.DescribeSecurityGroups(ctx, &ec2api.DescribeSecurityGroupsRequest{GroupIds: []string{id}})
+	if err != nil {
+		var ce interface{ ErrorCode() string }
+		if errors.As(err, &ce) && (ce.ErrorCode() == "InvalidGroup.NotFound" || ce.ErrorCode() == "InvalidGroupId.Malformed") {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	if len(out.SecurityGroups) == 0 {
+		return "", false, nil
+	}
+	return deref(out.SecurityGroups[0].VpcId), true, nil
+}
+
 // ec2ENIs lets RDS make its DB instances' network interfaces (rds.ENIs).
 type ec2ENIs struct{ ec2 *ec2.Service }
 
@@ -302,6 +319,10 @@ func (a ec2ENIs) CreateENI(ctx context.Context, account, region, subnetID string
 
 func (a ec2ENIs) DeleteENI(ctx context.Context, account, region, id string) error {
 	return a.ec2.DeleteManagedENI(ctx, account, region, id)
+}
+
+func (a ec2ENIs) ModifyENIGroups(ctx context.Context, account, region, id string, groupIDs []string) error {
+	return a.ec2.ModifyManagedENIGroups(ctx, account, region, id, groupIDs)
 }
 
 func deref(p *string) string {

@@ -42,19 +42,27 @@ type Server interface {
 	CopyDBSnapshot(context.Context, *CopyDBSnapshotMessage) (*CopyDBSnapshotResult, error)
 	CreateDBInstance(context.Context, *CreateDBInstanceMessage) (*CreateDBInstanceResult, error)
 	CreateDBInstanceReadReplica(context.Context, *CreateDBInstanceReadReplicaMessage) (*CreateDBInstanceReadReplicaResult, error)
+	CreateDBParameterGroup(context.Context, *CreateDBParameterGroupMessage) (*CreateDBParameterGroupResult, error)
 	CreateDBSnapshot(context.Context, *CreateDBSnapshotMessage) (*CreateDBSnapshotResult, error)
 	CreateDBSubnetGroup(context.Context, *CreateDBSubnetGroupMessage) (*CreateDBSubnetGroupResult, error)
 	DeleteDBInstance(context.Context, *DeleteDBInstanceMessage) (*DeleteDBInstanceResult, error)
+	DeleteDBParameterGroup(context.Context, *DeleteDBParameterGroupMessage) (*Empty, error)
 	DeleteDBSnapshot(context.Context, *DeleteDBSnapshotMessage) (*DeleteDBSnapshotResult, error)
 	DeleteDBSubnetGroup(context.Context, *DeleteDBSubnetGroupMessage) (*Empty, error)
 	DescribeDBEngineVersions(context.Context, *DescribeDBEngineVersionsMessage) (*DBEngineVersionMessage, error)
 	DescribeDBInstanceAutomatedBackups(context.Context, *DescribeDBInstanceAutomatedBackupsMessage) (*DBInstanceAutomatedBackupMessage, error)
 	DescribeDBInstances(context.Context, *DescribeDBInstancesMessage) (*DBInstanceMessage, error)
+	DescribeDBParameterGroups(context.Context, *DescribeDBParameterGroupsMessage) (*DBParameterGroupsMessage, error)
+	DescribeDBParameters(context.Context, *DescribeDBParametersMessage) (*DBParameterGroupDetails, error)
 	DescribeDBSnapshots(context.Context, *DescribeDBSnapshotsMessage) (*DBSnapshotMessage, error)
 	DescribeDBSubnetGroups(context.Context, *DescribeDBSubnetGroupsMessage) (*DBSubnetGroupMessage, error)
+	DescribeEngineDefaultParameters(context.Context, *DescribeEngineDefaultParametersMessage) (*DescribeEngineDefaultParametersResult, error)
+	DescribeOrderableDBInstanceOptions(context.Context, *DescribeOrderableDBInstanceOptionsMessage) (*OrderableDBInstanceOptionsMessage, error)
 	ModifyDBInstance(context.Context, *ModifyDBInstanceMessage) (*ModifyDBInstanceResult, error)
+	ModifyDBParameterGroup(context.Context, *ModifyDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
 	PromoteReadReplica(context.Context, *PromoteReadReplicaMessage) (*PromoteReadReplicaResult, error)
 	RebootDBInstance(context.Context, *RebootDBInstanceMessage) (*RebootDBInstanceResult, error)
+	ResetDBParameterGroup(context.Context, *ResetDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
 	RestoreDBInstanceFromDBSnapshot(context.Context, *RestoreDBInstanceFromDBSnapshotMessage) (*RestoreDBInstanceFromDBSnapshotResult, error)
 	RestoreDBInstanceToPointInTime(context.Context, *RestoreDBInstanceToPointInTimeMessage) (*RestoreDBInstanceToPointInTimeResult, error)
 	StartDBInstance(context.Context, *StartDBInstanceMessage) (*StartDBInstanceResult, error)
@@ -82,6 +90,11 @@ func Handlers(s any) map[string]api.Handler {
 		h["CreateDBInstanceReadReplica"] = api.Typed(x.CreateDBInstanceReadReplica)
 	}
 	if x, ok := s.(interface {
+		CreateDBParameterGroup(context.Context, *CreateDBParameterGroupMessage) (*CreateDBParameterGroupResult, error)
+	}); ok {
+		h["CreateDBParameterGroup"] = api.Typed(x.CreateDBParameterGroup)
+	}
+	if x, ok := s.(interface {
 		CreateDBSnapshot(context.Context, *CreateDBSnapshotMessage) (*CreateDBSnapshotResult, error)
 	}); ok {
 		h["CreateDBSnapshot"] = api.Typed(x.CreateDBSnapshot)
@@ -95,6 +108,11 @@ func Handlers(s any) map[string]api.Handler {
 		DeleteDBInstance(context.Context, *DeleteDBInstanceMessage) (*DeleteDBInstanceResult, error)
 	}); ok {
 		h["DeleteDBInstance"] = api.Typed(x.DeleteDBInstance)
+	}
+	if x, ok := s.(interface {
+		DeleteDBParameterGroup(context.Context, *DeleteDBParameterGroupMessage) (*Empty, error)
+	}); ok {
+		h["DeleteDBParameterGroup"] = api.Typed(x.DeleteDBParameterGroup)
 	}
 	if x, ok := s.(interface {
 		DeleteDBSnapshot(context.Context, *DeleteDBSnapshotMessage) (*DeleteDBSnapshotResult, error)
@@ -122,6 +140,16 @@ func Handlers(s any) map[string]api.Handler {
 		h["DescribeDBInstances"] = api.Typed(x.DescribeDBInstances)
 	}
 	if x, ok := s.(interface {
+		DescribeDBParameterGroups(context.Context, *DescribeDBParameterGroupsMessage) (*DBParameterGroupsMessage, error)
+	}); ok {
+		h["DescribeDBParameterGroups"] = api.Typed(x.DescribeDBParameterGroups)
+	}
+	if x, ok := s.(interface {
+		DescribeDBParameters(context.Context, *DescribeDBParametersMessage) (*DBParameterGroupDetails, error)
+	}); ok {
+		h["DescribeDBParameters"] = api.Typed(x.DescribeDBParameters)
+	}
+	if x, ok := s.(interface {
 		DescribeDBSnapshots(context.Context, *DescribeDBSnapshotsMessage) (*DBSnapshotMessage, error)
 	}); ok {
 		h["DescribeDBSnapshots"] = api.Typed(x.DescribeDBSnapshots)
@@ -132,9 +160,24 @@ func Handlers(s any) map[string]api.Handler {
 		h["DescribeDBSubnetGroups"] = api.Typed(x.DescribeDBSubnetGroups)
 	}
 	if x, ok := s.(interface {
+		DescribeEngineDefaultParameters(context.Context, *DescribeEngineDefaultParametersMessage) (*DescribeEngineDefaultParametersResult, error)
+	}); ok {
+		h["DescribeEngineDefaultParameters"] = api.Typed(x.DescribeEngineDefaultParameters)
+	}
+	if x, ok := s.(interface {
+		DescribeOrderableDBInstanceOptions(context.Context, *DescribeOrderableDBInstanceOptionsMessage) (*OrderableDBInstanceOptionsMessage, error)
+	}); ok {
+		h["DescribeOrderableDBInstanceOptions"] = api.Typed(x.DescribeOrderableDBInstanceOptions)
+	}
+	if x, ok := s.(interface {
 		ModifyDBInstance(context.Context, *ModifyDBInstanceMessage) (*ModifyDBInstanceResult, error)
 	}); ok {
 		h["ModifyDBInstance"] = api.Typed(x.ModifyDBInstance)
+	}
+	if x, ok := s.(interface {
+		ModifyDBParameterGroup(context.Context, *ModifyDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
+	}); ok {
+		h["ModifyDBParameterGroup"] = api.Typed(x.ModifyDBParameterGroup)
 	}
 	if x, ok := s.(interface {
 		PromoteReadReplica(context.Context, *PromoteReadReplicaMessage) (*PromoteReadReplicaResult, error)
@@ -145,6 +188,11 @@ func Handlers(s any) map[string]api.Handler {
 		RebootDBInstance(context.Context, *RebootDBInstanceMessage) (*RebootDBInstanceResult, error)
 	}); ok {
 		h["RebootDBInstance"] = api.Typed(x.RebootDBInstance)
+	}
+	if x, ok := s.(interface {
+		ResetDBParameterGroup(context.Context, *ResetDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
+	}); ok {
+		h["ResetDBParameterGroup"] = api.Typed(x.ResetDBParameterGroup)
 	}
 	if x, ok := s.(interface {
 		RestoreDBInstanceFromDBSnapshot(context.Context, *RestoreDBInstanceFromDBSnapshotMessage) (*RestoreDBInstanceFromDBSnapshotResult, error)
@@ -175,6 +223,13 @@ type Empty struct{}
 // AvailabilityZone is the AvailabilityZone shape.
 type AvailabilityZone struct {
 	Name *string `aws:"Name"`
+}
+
+// AvailableProcessorFeature is the AvailableProcessorFeature shape.
+type AvailableProcessorFeature struct {
+	Name          *string `aws:"Name"`
+	DefaultValue  *string `aws:"DefaultValue"`
+	AllowedValues *string `aws:"AllowedValues"`
 }
 
 // CertificateDetails is the CertificateDetails shape.
@@ -337,6 +392,19 @@ type CreateDBInstanceReadReplicaResult struct {
 // CreateDBInstanceResult is the CreateDBInstanceResult shape.
 type CreateDBInstanceResult struct {
 	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// CreateDBParameterGroupMessage is the CreateDBParameterGroupMessage shape.
+type CreateDBParameterGroupMessage struct {
+	DBParameterGroupName   *string `aws:"DBParameterGroupName"`
+	DBParameterGroupFamily *string `aws:"DBParameterGroupFamily"`
+	Description            *string `aws:"Description"`
+	Tags                   []Tag   `aws:"Tags"`
+}
+
+// CreateDBParameterGroupResult is the CreateDBParameterGroupResult shape.
+type CreateDBParameterGroupResult struct {
+	DBParameterGroup *DBParameterGroup `aws:"DBParameterGroup"`
 }
 
 // CreateDBSnapshotMessage is the CreateDBSnapshotMessage shape.
@@ -571,10 +639,35 @@ type DBInstanceStatusInfo struct {
 	Message    *string `aws:"Message"`
 }
 
+// DBParameterGroup is the DBParameterGroup shape.
+type DBParameterGroup struct {
+	DBParameterGroupName   *string `aws:"DBParameterGroupName"`
+	DBParameterGroupFamily *string `aws:"DBParameterGroupFamily"`
+	Description            *string `aws:"Description"`
+	DBParameterGroupArn    *string `aws:"DBParameterGroupArn"`
+}
+
+// DBParameterGroupDetails is the DBParameterGroupDetails shape.
+type DBParameterGroupDetails struct {
+	Parameters []Parameter `aws:"Parameters"`
+	Marker     *string     `aws:"Marker"`
+}
+
+// DBParameterGroupNameMessage is the DBParameterGroupNameMessage shape.
+type DBParameterGroupNameMessage struct {
+	DBParameterGroupName *string `aws:"DBParameterGroupName"`
+}
+
 // DBParameterGroupStatus is the DBParameterGroupStatus shape.
 type DBParameterGroupStatus struct {
 	DBParameterGroupName *string `aws:"DBParameterGroupName"`
 	ParameterApplyStatus *string `aws:"ParameterApplyStatus"`
+}
+
+// DBParameterGroupsMessage is the DBParameterGroupsMessage shape.
+type DBParameterGroupsMessage struct {
+	Marker            *string            `aws:"Marker"`
+	DBParameterGroups []DBParameterGroup `aws:"DBParameterGroups"`
 }
 
 // DBSecurityGroupMembership is the DBSecurityGroupMembership shape.
@@ -659,6 +752,11 @@ type DeleteDBInstanceResult struct {
 	DBInstance *DBInstance `aws:"DBInstance"`
 }
 
+// DeleteDBParameterGroupMessage is the DeleteDBParameterGroupMessage shape.
+type DeleteDBParameterGroupMessage struct {
+	DBParameterGroupName *string `aws:"DBParameterGroupName"`
+}
+
 // DeleteDBSnapshotMessage is the DeleteDBSnapshotMessage shape.
 type DeleteDBSnapshotMessage struct {
 	DBSnapshotIdentifier *string `aws:"DBSnapshotIdentifier"`
@@ -706,6 +804,23 @@ type DescribeDBInstancesMessage struct {
 	Marker               *string  `aws:"Marker"`
 }
 
+// DescribeDBParameterGroupsMessage is the DescribeDBParameterGroupsMessage shape.
+type DescribeDBParameterGroupsMessage struct {
+	DBParameterGroupName *string  `aws:"DBParameterGroupName"`
+	Filters              []Filter `aws:"Filters"`
+	MaxRecords           *int32   `aws:"MaxRecords"`
+	Marker               *string  `aws:"Marker"`
+}
+
+// DescribeDBParametersMessage is the DescribeDBParametersMessage shape.
+type DescribeDBParametersMessage struct {
+	DBParameterGroupName *string  `aws:"DBParameterGroupName"`
+	Source               *string  `aws:"Source"`
+	Filters              []Filter `aws:"Filters"`
+	MaxRecords           *int32   `aws:"MaxRecords"`
+	Marker               *string  `aws:"Marker"`
+}
+
 // DescribeDBSnapshotsMessage is the DescribeDBSnapshotsMessage shape.
 type DescribeDBSnapshotsMessage struct {
 	DBInstanceIdentifier *string  `aws:"DBInstanceIdentifier"`
@@ -727,6 +842,32 @@ type DescribeDBSubnetGroupsMessage struct {
 	Marker            *string  `aws:"Marker"`
 }
 
+// DescribeEngineDefaultParametersMessage is the DescribeEngineDefaultParametersMessage shape.
+type DescribeEngineDefaultParametersMessage struct {
+	DBParameterGroupFamily *string  `aws:"DBParameterGroupFamily"`
+	Filters                []Filter `aws:"Filters"`
+	MaxRecords             *int32   `aws:"MaxRecords"`
+	Marker                 *string  `aws:"Marker"`
+}
+
+// DescribeEngineDefaultParametersResult is the DescribeEngineDefaultParametersResult shape.
+type DescribeEngineDefaultParametersResult struct {
+	EngineDefaults *EngineDefaults `aws:"EngineDefaults"`
+}
+
+// DescribeOrderableDBInstanceOptionsMessage is the DescribeOrderableDBInstanceOptionsMessage shape.
+type DescribeOrderableDBInstanceOptionsMessage struct {
+	Engine                *string  `aws:"Engine"`
+	EngineVersion         *string  `aws:"EngineVersion"`
+	DBInstanceClass       *string  `aws:"DBInstanceClass"`
+	LicenseModel          *string  `aws:"LicenseModel"`
+	AvailabilityZoneGroup *string  `aws:"AvailabilityZoneGroup"`
+	Vpc                   *bool    `aws:"Vpc"`
+	Filters               []Filter `aws:"Filters"`
+	MaxRecords            *int32   `aws:"MaxRecords"`
+	Marker                *string  `aws:"Marker"`
+}
+
 // DomainMembership is the DomainMembership shape.
 type DomainMembership struct {
 	Domain        *string  `aws:"Domain"`
@@ -743,6 +884,13 @@ type Endpoint struct {
 	Address      *string `aws:"Address"`
 	Port         *int32  `aws:"Port"`
 	HostedZoneId *string `aws:"HostedZoneId"`
+}
+
+// EngineDefaults is the EngineDefaults shape.
+type EngineDefaults struct {
+	DBParameterGroupFamily *string     `aws:"DBParameterGroupFamily"`
+	Marker                 *string     `aws:"Marker"`
+	Parameters             []Parameter `aws:"Parameters"`
 }
 
 // Filter is the Filter shape.
@@ -827,15 +975,82 @@ type ModifyDBInstanceResult struct {
 	DBInstance *DBInstance `aws:"DBInstance"`
 }
 
+// ModifyDBParameterGroupMessage is the ModifyDBParameterGroupMessage shape.
+type ModifyDBParameterGroupMessage struct {
+	DBParameterGroupName *string     `aws:"DBParameterGroupName"`
+	Parameters           []Parameter `aws:"Parameters"`
+}
+
 // OptionGroupMembership is the OptionGroupMembership shape.
 type OptionGroupMembership struct {
 	OptionGroupName *string `aws:"OptionGroupName"`
 	Status          *string `aws:"Status"`
 }
 
+// OrderableDBInstanceOption is the OrderableDBInstanceOption shape.
+type OrderableDBInstanceOption struct {
+	Engine                            *string                     `aws:"Engine"`
+	EngineVersion                     *string                     `aws:"EngineVersion"`
+	DBInstanceClass                   *string                     `aws:"DBInstanceClass"`
+	LicenseModel                      *string                     `aws:"LicenseModel"`
+	AvailabilityZoneGroup             *string                     `aws:"AvailabilityZoneGroup"`
+	AvailabilityZones                 []AvailabilityZone          `aws:"AvailabilityZones"`
+	MultiAZCapable                    *bool                       `aws:"MultiAZCapable"`
+	ReadReplicaCapable                *bool                       `aws:"ReadReplicaCapable"`
+	Vpc                               *bool                       `aws:"Vpc"`
+	SupportsStorageEncryption         *bool                       `aws:"SupportsStorageEncryption"`
+	StorageType                       *string                     `aws:"StorageType"`
+	SupportsIops                      *bool                       `aws:"SupportsIops"`
+	SupportsEnhancedMonitoring        *bool                       `aws:"SupportsEnhancedMonitoring"`
+	SupportsIAMDatabaseAuthentication *bool                       `aws:"SupportsIAMDatabaseAuthentication"`
+	SupportsPerformanceInsights       *bool                       `aws:"SupportsPerformanceInsights"`
+	MinStorageSize                    *int32                      `aws:"MinStorageSize"`
+	MaxStorageSize                    *int32                      `aws:"MaxStorageSize"`
+	MinIopsPerDbInstance              *int32                      `aws:"MinIopsPerDbInstance"`
+	MaxIopsPerDbInstance              *int32                      `aws:"MaxIopsPerDbInstance"`
+	MinIopsPerGib                     *float64                    `aws:"MinIopsPerGib"`
+	MaxIopsPerGib                     *float64                    `aws:"MaxIopsPerGib"`
+	AvailableProcessorFeatures        []AvailableProcessorFeature `aws:"AvailableProcessorFeatures"`
+	SupportedEngineModes              []string                    `aws:"SupportedEngineModes"`
+	SupportsStorageAutoscaling        *bool                       `aws:"SupportsStorageAutoscaling"`
+	SupportsKerberosAuthentication    *bool                       `aws:"SupportsKerberosAuthentication"`
+	OutpostCapable                    *bool                       `aws:"OutpostCapable"`
+	SupportedActivityStreamModes      []string                    `aws:"SupportedActivityStreamModes"`
+	SupportsGlobalDatabases           *bool                       `aws:"SupportsGlobalDatabases"`
+	SupportsClusters                  *bool                       `aws:"SupportsClusters"`
+	SupportedNetworkTypes             []string                    `aws:"SupportedNetworkTypes"`
+	SupportsStorageThroughput         *bool                       `aws:"SupportsStorageThroughput"`
+	MinStorageThroughputPerDbInstance *int32                      `aws:"MinStorageThroughputPerDbInstance"`
+	MaxStorageThroughputPerDbInstance *int32                      `aws:"MaxStorageThroughputPerDbInstance"`
+	MinStorageThroughputPerIops       *float64                    `aws:"MinStorageThroughputPerIops"`
+	MaxStorageThroughputPerIops       *float64                    `aws:"MaxStorageThroughputPerIops"`
+	SupportsDedicatedLogVolume        *bool                       `aws:"SupportsDedicatedLogVolume"`
+}
+
+// OrderableDBInstanceOptionsMessage is the OrderableDBInstanceOptionsMessage shape.
+type OrderableDBInstanceOptionsMessage struct {
+	OrderableDBInstanceOptions []OrderableDBInstanceOption `aws:"OrderableDBInstanceOptions"`
+	Marker                     *string                     `aws:"Marker"`
+}
+
 // Outpost is the Outpost shape.
 type Outpost struct {
 	Arn *string `aws:"Arn"`
+}
+
+// Parameter is the Parameter shape.
+type Parameter struct {
+	ParameterName        *string  `aws:"ParameterName"`
+	ParameterValue       *string  `aws:"ParameterValue"`
+	Description          *string  `aws:"Description"`
+	Source               *string  `aws:"Source"`
+	ApplyType            *string  `aws:"ApplyType"`
+	DataType             *string  `aws:"DataType"`
+	AllowedValues        *string  `aws:"AllowedValues"`
+	IsModifiable         *bool    `aws:"IsModifiable"`
+	MinimumEngineVersion *string  `aws:"MinimumEngineVersion"`
+	ApplyMethod          *string  `aws:"ApplyMethod"`
+	SupportedEngineModes []string `aws:"SupportedEngineModes"`
 }
 
 // PendingCloudwatchLogsExports is the PendingCloudwatchLogsExports shape.
@@ -897,6 +1112,13 @@ type RebootDBInstanceMessage struct {
 // RebootDBInstanceResult is the RebootDBInstanceResult shape.
 type RebootDBInstanceResult struct {
 	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// ResetDBParameterGroupMessage is the ResetDBParameterGroupMessage shape.
+type ResetDBParameterGroupMessage struct {
+	DBParameterGroupName *string     `aws:"DBParameterGroupName"`
+	ResetAllParameters   *bool       `aws:"ResetAllParameters"`
+	Parameters           []Parameter `aws:"Parameters"`
 }
 
 // RestoreDBInstanceFromDBSnapshotMessage is the RestoreDBInstanceFromDBSnapshotMessage shape.

@@ -60,3 +60,26 @@ func (s *Service) DeleteManagedENI(ctx context.Context, account, region, id stri
 		return eniDelete(t, e)
 	})
 }
+
+// ModifyManagedENIGroups replaces the security groups of an interface
+// CreateManagedENI made (the VPC's default group when none), as RDS does
+// when a DB instance's VPC security groups change.
+func (s *Service) ModifyManagedENIGroups(ctx context.Context, account, region, id string, groupIDs []string) error {
+	ctx = api.WithRequest(ctx, &api.RequestInfo{Account: account, Region: region, Service: "ec2", Operation: "ModifyNetworkInterfaceAttribute"})
+	return s.update(ctx, func(t *rtx) error {
+		e, err := networkInterfaces.get(t, id)
+		if err != nil {
+			return err
+		}
+		v, err := vpcs.get(t, deref(e.VpcId))
+		if err != nil {
+			return err
+		}
+		groups, err := instanceResolveGroups(t, v, deref(e.SubnetId), groupIDs, nil)
+		if err != nil {
+			return err
+		}
+		e.Groups = groups
+		return networkInterfaces.put(t, e)
+	})
+}

@@ -52,6 +52,8 @@ func (s *Service) Start(ctx context.Context) error {
 			default:
 				if _, _, ok := instances.ParseKey(ev.Key); ok || isSnapshotKey(ev.Key) {
 					c.enqueue(ev.Key)
+				} else if _, _, ok := paramGroups.ParseKey(ev.Key); ok {
+					c.enqueueAll() // the instances of the group apply it
 				}
 			}
 		}
@@ -187,9 +189,9 @@ func (c *controller) update(sc state.Scope, id, want string, fn func(r *instance
 		if fn(&r) {
 			return instances.Delete(tx, sc, id)
 		}
+		// An unchanged record is not written: every write is an event that
+		// would reconcile the instance again, for ever.
 		if after, _ := json.Marshal(r); bytes.Equal(before, after) {
-			// Writing an unchanged record would publish an event that
-			// reconciles the instance again, which writes again: a busy loop.
 			return nil
 		}
 		return instances.Put(tx, sc, id, r)
@@ -246,7 +248,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 		c.forgetReplica(sc, id, &rec)
 		c.update(sc, id, status, func(*instanceRecord) bool { return true })
 		return false
-	case status == "stopping" || status == "stopped" || status == "failed":
+	case status == "stopping" || status == "stopped" || status == "failed" || status == "incompatible-parameters":
 		if status == "stopping" && c.waitSnapshots(sc, &rec) {
 			return false // StopDBInstance's snapshot first, then enqueue it
 		}
@@ -272,9 +274,12 @@ func (c *controller) reconcile(key string) (retry bool) {
 			if status == "creating" {
 				r.DBInstanceStatus = ptr("failed")
 			}
+			if incompatibleParams(err) {
+				r.DBInstanceStatus = ptr("incompatible-parameters")
+			}
 			return false
 		})
-		return status != "creating"
+		return status != "creating" && !incompatibleParams(err)
 	}
 	c.afterConverge(sc, id)
 	return false
@@ -322,6 +327,11 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		if c.s.wantsVPC(&rec) {
 			var err error
 			if vpc, err = c.plug(ctx, sc, id, status, &rec); err != nil {
+				return err
+			}
+		}
+		if eng.Name() == "postgres" { // parameter groups are postgres ones
+			if err := c.bootParams(sc, dir, &rec); err != nil {
 				return err
 			}
 		}
@@ -379,7 +389,12 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		}
 		rec.AppliedPassword = rec.Password
 	}
+	paramStatus, err := c.afterStart(ctx, sc, dir, &rec, p)
+	if err != nil {
+		return err
+	}
 	c.update(sc, id, status, func(r *instanceRecord) bool {
+		finishConverge(r, &rec, paramStatus)
 		r.Initialized = true
 		r.LoopbackPort = p.port
 		r.AppliedPassword = rec.AppliedPassword
@@ -402,10 +417,14 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 }
 
 func pendingAfter(r *instanceRecord) *rdsPending {
-	if r.Password == r.AppliedPassword {
-		return &rdsPending{}
+	p := rdsPending{}
+	if r.PendingModifiedValues != nil {
+		p = *r.PendingModifiedValues
 	}
-	return r.PendingModifiedValues
+	if r.Password == r.AppliedPassword {
+		p.MasterUserPassword = nil
+	}
+	return &p
 }
 
 func firstTime(t *time.Time) *time.Time {

@@ -104,12 +104,18 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 		return nil, err
 	}
 	def := eng.Defaults()
+	if err := checkClass(engineName, def.LicenseModel, class, version); err != nil {
+		return nil, err
+	}
 	if in.AllocatedStorage == nil {
 		return nil, errInvalidParam("The parameter AllocatedStorage must be provided and must not be blank.")
 	}
 	storageType := deref(in.StorageType)
 	if storageType == "" {
 		storageType = "gp2"
+	}
+	if err := checkStorageType(storageType); err != nil {
+		return nil, err
 	}
 	if n := *in.AllocatedStorage; n < 20 || n > 65536 {
 		return nil, errInvalidParam("Invalid storage size for engine name %s and storage type %s: %d", engineName, storageType, n)
@@ -150,6 +156,15 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	if len(in.DBSecurityGroups) > 0 {
 		return nil, errCombination("DB Security Groups are not supported in a VPC: use VpcSecurityGroupIds.")
 	}
+	if in.DBSubnetGroupName != nil {
+		vpcID, err := s.subnetGroupVPC(ctx, sc, in.DBSubnetGroupName)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkGroups(ctx, sc, vpcID, in.VpcSecurityGroupIds); err != nil {
+			return nil, err
+		}
+	}
 	var sgs []rdsapi.VpcSecurityGroupMembership
 	for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
 		sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
@@ -166,7 +181,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 			PreferredBackupWindow:            ptr(orDefault(in.PreferredBackupWindow, "03:00-03:30")),
 			BackupRetentionPeriod:            ptr(backup),
 			VpcSecurityGroups:                sgs,
-			DBParameterGroups:                []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(orDefault(in.DBParameterGroupName, def.ParameterGroup)), ParameterApplyStatus: ptr("in-sync")}},
+			DBParameterGroups:                []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(strings.ToLower(orDefault(in.DBParameterGroupName, def.ParameterGroup))), ParameterApplyStatus: ptr("in-sync")}},
 			PreferredMaintenanceWindow:       ptr(strings.ToLower(orDefault(in.PreferredMaintenanceWindow, "sun:05:00-sun:05:30"))),
 			PendingModifiedValues:            &rdsPending{MasterUserPassword: ptr("****")},
 			MultiAZ:                          ptr(deref(in.MultiAZ)),
@@ -208,6 +223,11 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 			return err
 		} else if found {
 			return api.Errorf(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
+		}
+		if in.DBParameterGroupName != nil {
+			if err := s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName); err != nil {
+				return err
+			}
 		}
 		if in.DBSubnetGroupName != nil {
 			g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
@@ -353,91 +373,15 @@ func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *instance
 	return out, err
 }
 
-// ModifyDBInstance changes an available instance. A new master password is
-// applied to the running engine at once (ALTER ROLE), whatever
-// ApplyImmediately says, as on AWS.
-func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInstanceMessage) (*rdsapi.ModifyDBInstanceResult, error) {
-	if err := s.checkModifyPublic(ctx, in); err != nil {
-		return nil, err
-	}
-	if in.MasterUserPassword != nil {
-		if err := checkPassword(in.MasterUserPassword); err != nil {
-			return nil, err
-		}
-	}
-	if in.BackupRetentionPeriod != nil && (*in.BackupRetentionPeriod < 0 || *in.BackupRetentionPeriod > 35) {
-		return nil, errInvalidParam("Invalid backup retention period: %d. Valid values are 0-35.", *in.BackupRetentionPeriod)
-	}
-	now := deref(in.ApplyImmediately)
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
-		if st := deref(r.DBInstanceStatus); st != "available" {
-			return errInstanceState("Database instance is not in available state.")
-		}
-		if eng := s.engineFor(deref(r.Engine)); eng != nil && in.MasterUserPassword != nil && len(*in.MasterUserPassword) > eng.Defaults().MaxPassword {
-			return errInvalidParam("The parameter MasterUserPassword is not a valid password because it is longer than %d characters.", eng.Defaults().MaxPassword)
-		}
-		if in.EngineVersion != nil {
-			if _, err := checkEngineVersion(s.engineFor(deref(r.Engine)), *in.EngineVersion); err != nil {
-				return err
-			}
-		}
-		if in.DeletionProtection != nil {
-			r.DeletionProtection = in.DeletionProtection
-		}
-		if in.BackupRetentionPeriod != nil {
-			r.BackupRetentionPeriod = in.BackupRetentionPeriod
-		}
-		if in.PubliclyAccessible != nil {
-			r.PubliclyAccessible = in.PubliclyAccessible
-		}
-		if in.VpcSecurityGroupIds != nil {
-			r.VpcSecurityGroups = nil
-			for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
-				r.VpcSecurityGroups = append(r.VpcSecurityGroups, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
-			}
-		}
-		pend := r.PendingModifiedValues
-		if pend == nil {
-			pend = &rdsPending{}
-		}
-		if in.DBInstanceClass != nil {
-			if now {
-				r.DBInstanceClass = in.DBInstanceClass
-			} else {
-				pend.DBInstanceClass = in.DBInstanceClass
-			}
-		}
-		if in.AllocatedStorage != nil {
-			if now {
-				r.AllocatedStorage = in.AllocatedStorage
-			} else {
-				pend.AllocatedStorage = in.AllocatedStorage
-			}
-		}
-		if in.MasterUserPassword != nil {
-			if isReplica(r) {
-				return errCombination("The master user password of a read replica cannot be modified: it is its source's.")
-			}
-			r.Password = *in.MasterUserPassword
-			pend.MasterUserPassword = ptr("****")
-			r.DBInstanceStatus = ptr("resetting-master-credentials")
-		}
-		r.PendingModifiedValues = pend
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &rdsapi.ModifyDBInstanceResult{DBInstance: db}, nil
-}
-
 // RebootDBInstance restarts the engine of an available instance.
 func (s *Service) RebootDBInstance(ctx context.Context, in *rdsapi.RebootDBInstanceMessage) (*rdsapi.RebootDBInstanceResult, error) {
 	if deref(in.ForceFailover) {
 		return nil, errCombination("ForceFailover can only be used with a Multi-AZ DB instance.")
 	}
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
-		if deref(r.DBInstanceStatus) != "available" {
+		// An instance whose parameters stop its engine is rebooted once
+		// they are fixed, as on AWS.
+		if st := deref(r.DBInstanceStatus); st != "available" && st != "incompatible-parameters" {
 			return errInstanceState("Instance %s is not in available state.", deref(r.DBInstanceIdentifier))
 		}
 		r.DBInstanceStatus = ptr("rebooting")

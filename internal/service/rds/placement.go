@@ -32,6 +32,8 @@ import (
 type ENIs interface {
 	CreateENI(ctx context.Context, account, region, subnetID string, groupIDs []string, description string) (PlacedENI, error)
 	DeleteENI(ctx context.Context, account, region, id string) error
+	// ModifyENIGroups replaces the security groups of an ENI CreateENI made.
+	ModifyENIGroups(ctx context.Context, account, region, id string, groupIDs []string) error
 }
 
 // PlacedENI is a DB instance's network interface.

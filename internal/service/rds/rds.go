@@ -1,5 +1,6 @@
 // Package rds implements Amazon RDS's control plane for the postgres and
-// mariadb engines: DB subnet groups and DB instances, with AWS's
+// mariadb engines: DB subnet groups, DB instances and (postgres) DB
+// parameter groups, with AWS's
 // validation and error codes.
 //
 // Every DB instance is a real server on this host, PostgreSQL or MariaDB,
@@ -54,6 +55,28 @@
 // WITH GRANT OPTION from any host; an administrative rdsadmin@localhost,
 // reachable only on the instance's socket, creates DBName and resets the
 // master's password.
+//
+// port is a proxy to it. Describe returns AWS's endpoint name,
+// <id>.<12 random chars>.<region>.rds.amazonaws.com, and the instance's
+// Port, but that name does not resolve yet (the VPC resolver answers only
+// names under the region's private zone). New VpcSecurityGroupIds reach a
+// running instance's ENI live (ENIs.ModifyENIGroups, then a network
+// controller pass); memberships show "adding" until they have.
+//
+// Modifications (modify.go) follow AWS's table of which settings apply at
+// once and which wait for the maintenance window; minicloud does not
+// simulate that window, so deferred values stay in PendingModifiedValues
+// until a ModifyDBInstance with ApplyImmediately=true. DB parameter groups
+// (paramgroups.go) list the host engine's own parameters (postgres
+// --describe-config); the controller writes an instance's group into an
+// include file of its postgresql.conf and reloads for values applied
+// immediately, and the others take effect at the next reboot
+// (paramsapply.go); a value the engine refuses keeps the instance in
+// pending-reboot, and a start that fails on it leaves the instance in
+// incompatible-parameters until the group is fixed and the instance
+// rebooted. DescribeOrderableDBInstanceOptions (orderable.go)
+// offers the host's engine version with the classes CreateDBInstance
+// accepts; a class is recorded, not enforced as CPU or memory limits.
 //
 // PostgreSQL refuses to run as root: when minicloud runs as root, the
 // servers run as the Debian "postgres" user if it exists, else as a system
@@ -175,6 +198,8 @@ type instanceRecord struct {
 	Initialized bool `json:"initialized,omitempty"`
 	// ENI is the instance's network interface in its VPC while it has one.
 	ENI *PlacedENI `json:"eni,omitempty"`
+	// Applied is the parameter group the server runs with (paramsapply.go).
+	Applied *appliedParams `json:"appliedParams,omitempty"`
 	// EngineError is the last failure of the engine, if any.
 	EngineError string `json:"engineError,omitempty"`
 	// Replica is what read replication keeps (replicas.go).

@@ -1,0 +1,449 @@
+//go:build bench
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+)
+
+// The "rds" scenario (minicloud only; needs PostgreSQL under
+// /usr/lib/postgresql): how long CreateDBInstance takes to reach
+// "available", and pgbench's TPS through a DB instance's loopback address
+// against an equivalent plain postgres (same binaries, same initdb options,
+// same command-line settings, started by this harness), alternating which
+// goes first. As root the DB instance is placed in a VPC (data plane on), so
+// its loopback address is minicloud's proxy into the instance's namespace.
+
+var rdsScenarios = []string{"rds"}
+
+type rdsOptions struct {
+	creates  int
+	vpc      bool
+	clients  int
+	dur      time.Duration
+	rounds   int
+	scale    int
+	selectOn bool
+}
+
+func rdsFlags(o *rdsOptions) {
+	flag.IntVar(&o.creates, "rds-creates", 3, "rds: measured CreateDBInstance → available runs (each instance deleted before the next)")
+	flag.BoolVar(&o.vpc, "rds-vpc", os.Geteuid() == 0, "rds: place the DB instance in a VPC (data plane on; root)")
+	flag.IntVar(&o.clients, "rds-clients", 8, "rds: pgbench clients (-c; -j 2)")
+	flag.DurationVar(&o.dur, "rds-duration", 10*time.Second, "rds: length of one pgbench run (-T)")
+	flag.IntVar(&o.rounds, "rds-rounds", 2, "rds: pgbench runs per server, alternating which goes first")
+	flag.IntVar(&o.scale, "rds-scale", 10, "rds: pgbench -i scale factor")
+	flag.BoolVar(&o.selectOn, "rds-select-only", true, "rds: pgbench -S (select-only); false runs the default TPC-B-like script")
+}
+
+func (o rdsOptions) check() error {
+	switch {
+	case o.creates < 1 || o.creates > 20:
+		return errors.New("-rds-creates must be 1..20")
+	case o.clients < 1 || o.clients > 64, o.scale < 1 || o.scale > 100:
+		return errors.New("-rds-clients must be 1..64 and -rds-scale 1..100")
+	case o.dur < time.Second || o.dur > time.Minute, o.rounds < 1 || o.rounds > 5:
+		return errors.New("-rds-duration must be in [1s, 1m] and -rds-rounds 1..5")
+	}
+	return nil
+}
+
+type rdsResult struct {
+	creates   []time.Duration
+	placed    bool
+	version   string
+	mini      []float64 // TPS per run
+	plain     []float64
+	order     []string
+	pgbenchOp string
+}
+
+const rdsPassword = "bench-pass-1"
+
+func newRDS(endpoint string) (*rds.Client, *ec2.Client) {
+	cfg := aws.Config{
+		Region:       region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+	}
+	return rds.NewFromConfig(cfg), ec2.NewFromConfig(cfg)
+}
+
+// pgBin finds the newest PostgreSQL's binaries, as minicloud does.
+func pgBin() (string, error) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	best, bestMajor := "", -1
+	for _, d := range dirs {
+		m, err := strconv.Atoi(filepath.Base(filepath.Dir(d)))
+		if err == nil && m > bestMajor {
+			if _, err := os.Stat(filepath.Join(d, "pgbench")); err == nil {
+				best, bestMajor = d, m
+			}
+		}
+	}
+	if best == "" {
+		return "", errors.New("no /usr/lib/postgresql/*/bin with pgbench: install postgresql")
+	}
+	return best, nil
+}
+
+func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
+	binDir, err := pgBin()
+	if err != nil {
+		return nil, err
+	}
+	res := &rdsResult{placed: o.vpc, pgbenchOp: "TPC-B-like"}
+	if o.selectOn {
+		res.pgbenchOp = "select-only (-S)"
+	}
+	dp := "off"
+	if o.vpc {
+		dp = "on"
+	}
+	s := &server{name: "minicloud", bin: bin, readyPath: "/_minicloud/health", readyMax: 10 * time.Second, stopGrace: 30 * time.Second,
+		args: func(port int) []string {
+			return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral", "--data-plane", dp, "--dns-listen", "off"}
+		}}
+	p, err := start(s, tmp)
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	if _, err := p.waitReady(); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	rc, ec := newRDS(p.url())
+	var subnetGroup *string
+	if o.vpc {
+		v, err := ec.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.77.0.0/16")})
+		if err != nil {
+			return nil, err
+		}
+		var subnets []string
+		for i, az := range []string{"a", "b"} {
+			sn, err := ec.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: v.Vpc.VpcId, AvailabilityZone: aws.String(region + az), CidrBlock: aws.String(fmt.Sprintf("10.77.%d.0/24", i+1))})
+			if err != nil {
+				return nil, err
+			}
+			subnets = append(subnets, aws.ToString(sn.Subnet.SubnetId))
+		}
+		if _, err := rc.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("bench"), DBSubnetGroupDescription: aws.String("bench"), SubnetIds: subnets}); err != nil {
+			return nil, err
+		}
+		subnetGroup = aws.String("bench")
+	}
+
+	// CreateDBInstance → available; the last instance stays for pgbench.
+	var id string
+	for i := range o.creates + 1 { // the first is an unmeasured warm-up
+		if id != "" {
+			if err := rdsDelete(ctx, rc, id); err != nil {
+				return nil, err
+			}
+		}
+		id = fmt.Sprintf("bench-%d", i)
+		t0 := time.Now()
+		if _, err := rc.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(id), Engine: aws.String("postgres"),
+			DBInstanceClass: aws.String("db.t3.micro"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("bench"),
+			MasterUserPassword: aws.String(rdsPassword), BackupRetentionPeriod: aws.Int32(0), DBSubnetGroupName: subnetGroup}); err != nil {
+			return nil, err
+		}
+		if err := rdsWait(ctx, rc, id, "available", 2*time.Minute); err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			res.creates = append(res.creates, time.Since(t0))
+		}
+		fmt.Fprintf(os.Stderr, "rds: %s available after %v\n", id, time.Since(t0).Round(time.Millisecond))
+	}
+	miniAddr, err := rdsLoopback(p.url(), id)
+	if err != nil {
+		return nil, err
+	}
+	d, err := rc.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
+	if err != nil {
+		return nil, err
+	}
+	res.version = aws.ToString(d.DBInstances[0].EngineVersion)
+
+	plain, err := startPlainPostgres(binDir, tmp)
+	if err != nil {
+		return nil, err
+	}
+	defer plain.stop()
+
+	for _, addr := range []string{miniAddr, plain.addr} {
+		if out, err := pgbench(binDir, addr, "-i", "-q", "-s", strconv.Itoa(o.scale)); err != nil {
+			return nil, fmt.Errorf("pgbench -i on %s: %v: %s", addr, err, out)
+		}
+	}
+	args := []string{"-n", "-c", strconv.Itoa(o.clients), "-j", "2", "-T", strconv.Itoa(int(o.dur.Seconds()))}
+	if o.selectOn {
+		args = append(args, "-S")
+	}
+	for r := range o.rounds {
+		order := []string{"minicloud", "plain"}
+		if r%2 == 1 {
+			order = []string{"plain", "minicloud"}
+		}
+		for _, who := range order {
+			addr := miniAddr
+			if who == "plain" {
+				addr = plain.addr
+			}
+			tps, err := pgbenchTPS(binDir, addr, args...)
+			if err != nil {
+				return nil, fmt.Errorf("pgbench on %s (%s): %w", who, addr, err)
+			}
+			fmt.Fprintf(os.Stderr, "rds: pgbench %s: %.0f TPS\n", who, tps)
+			res.order = append(res.order, who)
+			if who == "plain" {
+				res.plain = append(res.plain, tps)
+			} else {
+				res.mini = append(res.mini, tps)
+			}
+		}
+	}
+	if err := rdsDelete(ctx, rc, id); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func rdsWait(ctx context.Context, rc *rds.Client, id, want string, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	last := ""
+	for time.Now().Before(deadline) {
+		out, err := rc.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
+		if err != nil {
+			if want == "" && strings.Contains(err.Error(), "DBInstanceNotFound") {
+				return nil
+			}
+			return err
+		}
+		last = aws.ToString(out.DBInstances[0].DBInstanceStatus)
+		if last == want {
+			return nil
+		}
+		if last == "failed" {
+			return fmt.Errorf("DB instance %s failed", id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("DB instance %s is %q after %v, want %q", id, last, max, want)
+}
+
+func rdsDelete(ctx context.Context, rc *rds.Client, id string) error {
+	if _, err := rc.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id), SkipFinalSnapshot: aws.Bool(true)}); err != nil {
+		return err
+	}
+	return rdsWait(ctx, rc, id, "", time.Minute)
+}
+
+// rdsLoopback reads the DB instance's loopback address from health.
+func rdsLoopback(endpoint, id string) (string, error) {
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	resp, err := c.Get(endpoint + "/_minicloud/health")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return "", err
+	}
+	var h struct {
+		RDS struct {
+			Instances []struct{ ID, Loopback string } `json:"instances"`
+		} `json:"rds"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return "", err
+	}
+	for _, in := range h.RDS.Instances {
+		if in.ID == id && strings.HasPrefix(in.Loopback, host+":") {
+			return in.Loopback, nil
+		}
+	}
+	return "", fmt.Errorf("health lists no loopback address for %s", id)
+}
+
+// plainPG is a postgres the harness runs itself.
+type plainPG struct {
+	cmd  *exec.Cmd
+	dir  string
+	addr string
+	done chan struct{}
+}
+
+// startPlainPostgres runs initdb and postgres as minicloud does for a DB
+// instance (same user, initdb options and command-line settings).
+func startPlainPostgres(binDir, tmp string) (*plainPG, error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		u, err = user.Lookup("minicloud-db")
+	}
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		if err != nil {
+			return nil, fmt.Errorf("no postgres or minicloud-db user to run postgres as: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
+	}
+	// Its own directory outside tmp (0700, root's), owned by that user.
+	dir, err := os.MkdirTemp("", "minicloud-bench-pg-")
+	if err != nil {
+		return nil, err
+	}
+	pg := &plainPG{dir: dir, done: make(chan struct{})}
+	fail := func(err error) (*plainPG, error) { _ = os.RemoveAll(dir); return nil, err }
+	pw := filepath.Join(dir, "pwfile")
+	if err := os.WriteFile(pw, []byte(rdsPassword+"\n"), 0o600); err != nil {
+		return fail(err)
+	}
+	if cred != nil {
+		for _, p := range []string{dir, pw} {
+			if err := os.Chown(p, int(cred.Uid), int(cred.Gid)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	cmd := func(name string, args ...string) *exec.Cmd {
+		c := exec.Command(filepath.Join(binDir, name), args...)
+		c.Dir = "/"
+		c.Env = []string{"LANG=C.UTF-8", "PATH=/usr/bin:/bin"}
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
+		return c
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := cmd("initdb", "-D", data, "-U", "bench", "--auth=scram-sha-256", "--pwfile="+pw, "-E", "UTF8", "--locale=C", "--no-sync").CombinedOutput(); err != nil {
+		return fail(fmt.Errorf("initdb: %v: %s", err, out))
+	}
+	port, err := freePort()
+	if err != nil {
+		return fail(err)
+	}
+	pg.addr = fmt.Sprintf("%s:%d", host, port)
+	logf, err := os.Create(filepath.Join(tmp, "plain-postgres.log"))
+	if err != nil {
+		return fail(err)
+	}
+	pg.cmd = cmd("postgres", "-D", data, "-p", strconv.Itoa(port), "-c", "listen_addresses="+host, "-c", "unix_socket_directories=", "-c", "fsync=on")
+	pg.cmd.Stdout, pg.cmd.Stderr = logf, logf
+	if err := pg.cmd.Start(); err != nil {
+		logf.Close()
+		return fail(err)
+	}
+	go func() { _ = pg.cmd.Wait(); logf.Close(); close(pg.done) }()
+	for range 300 {
+		select {
+		case <-pg.done:
+			return fail(errors.New("plain postgres exited; see plain-postgres.log"))
+		default:
+		}
+		if exec.Command(filepath.Join(binDir, "pg_isready"), "-q", "-h", host, "-p", strconv.Itoa(port)).Run() == nil {
+			return pg, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	pg.stop()
+	return nil, errors.New("plain postgres did not become ready in 30 s")
+}
+
+// stop ends the harness's postgres by PID (fast shutdown, then kill) and
+// removes its directory.
+func (pg *plainPG) stop() {
+	if pg == nil || pg.cmd == nil || pg.cmd.Process == nil {
+		return
+	}
+	_ = pg.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-pg.done:
+	case <-time.After(15 * time.Second):
+		_ = pg.cmd.Process.Kill()
+		<-pg.done
+	}
+	_ = os.RemoveAll(pg.dir)
+	pg.cmd = nil
+}
+
+func pgbench(binDir, addr string, args ...string) (string, error) {
+	i := strings.LastIndex(addr, ":")
+	full := append(append([]string{"-h", addr[:i], "-p", addr[i+1:], "-U", "bench"}, args...), "postgres")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, filepath.Join(binDir, "pgbench"), full...)
+	c.Env = []string{"PGPASSWORD=" + rdsPassword, "PGCONNECT_TIMEOUT=10", "PATH=/usr/bin:/bin"}
+	out, err := c.CombinedOutput()
+	return string(out), err
+}
+
+var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+
+func pgbenchTPS(binDir, addr string, args ...string) (float64, error) {
+	out, err := pgbench(binDir, addr, args...)
+	if err != nil {
+		return 0, fmt.Errorf("%v: %s", err, lastLines(out, 5))
+	}
+	m := tpsRe.FindStringSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("no TPS in pgbench's output: %s", lastLines(out, 5))
+	}
+	return strconv.ParseFloat(m[1], 64)
+}
+
+func meanF(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(max(1, len(xs)))
+}
+
+func reportRDS(w io.Writer, o rdsOptions, r *rdsResult) {
+	where := "loopback only (data plane off)"
+	if r.placed {
+		where = "in a VPC (data plane on): the loopback address is minicloud's proxy into the instance's namespace"
+	}
+	fmt.Fprintf(w, "\nrds: PostgreSQL %s, DB instance %s\n", r.version, where)
+	tw := newTab(w)
+	fmt.Fprintf(tw, "figure\tminicloud\ttarget\n")
+	fmt.Fprintf(tw, "CreateDBInstance → available, median of %d\t%s (runs %s)\t≤ 3 s\n", len(r.creates), ms(median(r.creates)), msList(r.creates))
+	fmt.Fprintf(tw, "pgbench %s, %d clients, %v × %d rounds: DB instance\t%.0f TPS (%s)\t\n", r.pgbenchOp, o.clients, o.dur, o.rounds, meanF(r.mini), tpsList(r.mini))
+	fmt.Fprintf(tw, "same, plain postgres started by the bench\t%.0f TPS (%s)\t\n", meanF(r.plain), tpsList(r.plain))
+	fmt.Fprintf(tw, "ratio DB instance / plain\t%.3f\t≥ 0.95\n", meanF(r.mini)/meanF(r.plain))
+	tw.Flush()
+	fmt.Fprintf(w, "run order: %s\n", strings.Join(r.order, ", "))
+}
+
+func tpsList(xs []float64) string {
+	var s []string
+	for _, x := range xs {
+		s = append(s, fmt.Sprintf("%.0f", x))
+	}
+	return strings.Join(s, ", ")
+}

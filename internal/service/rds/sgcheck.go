@@ -1,0 +1,46 @@
+package rds
+
+import (
+	"context"
+
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// SecurityGroups lets RDS check VpcSecurityGroupIds; Config.Subnets may
+// implement it.
+type SecurityGroups interface {
+	// SecurityGroupVPC returns the VPC of security group id; ok is false
+	// when the group does not exist in the account and region.
+	SecurityGroupVPC(ctx context.Context, account, region, id string) (vpcID string, ok bool, err error)
+}
+
+// checkGroups verifies that every group exists and is in the DB instance's
+// VPC (when it has one), as AWS does on CreateDBInstance and
+// ModifyDBInstance.
+func (s *Service) checkGroups(ctx context.Context, sc state.Scope, vpcID string, ids []string) error {
+	sg, ok := s.cfg.Subnets.(SecurityGroups)
+	if !ok || len(ids) == 0 {
+		return nil
+	}
+	for _, id := range ids {
+		v, found, err := sg.SecurityGroupVPC(ctx, sc.Account, sc.Region, id)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return errInvalidParam("Invalid security group: %s does not exist.", id)
+		}
+		if vpcID != "" && v != vpcID {
+			return errCombination("Database is in %s, but Ec2 Security Group %s is in %s", vpcID, id, v)
+		}
+	}
+	return nil
+}
+
+// instanceVPC is the VPC of a DB instance's subnet group.
+func instanceVPC(r *instanceRecord) string {
+	if r.DBSubnetGroup == nil {
+		return ""
+	}
+	return deref(r.DBSubnetGroup.VpcId)
+}
