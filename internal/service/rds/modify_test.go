@@ -11,16 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
 
-// describe returns the instance as DescribeDBInstances shows it.
-func (e *testEnv) describe(t *testing.T, id string) *types.DBInstance {
-	t.Helper()
-	out, err := e.rds.DescribeDBInstances(e.ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &out.DBInstances[0]
-}
-
 // startTime is the server's pg_postmaster_start_time, which a restart
 // changes.
 func (e *testEnv) startTime(t *testing.T, id, password string) time.Time {
@@ -137,7 +127,8 @@ func TestModifyDBInstance(t *testing.T) {
 	if _, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: id, BackupRetentionPeriod: aws.Int32(0)}); err != nil {
 		t.Fatal(err)
 	}
-	db = e.describe(t, "mod")
+	d := e.describe(t, "mod")
+	db = &d
 	if aws.ToInt32(db.BackupRetentionPeriod) != 7 || aws.ToInt32(db.PendingModifiedValues.BackupRetentionPeriod) != 0 || db.PendingModifiedValues.BackupRetentionPeriod == nil {
 		t.Fatalf("retention %d, pending %v", aws.ToInt32(db.BackupRetentionPeriod), db.PendingModifiedValues.BackupRetentionPeriod)
 	}
@@ -159,7 +150,8 @@ func TestModifyDBInstance(t *testing.T) {
 		t.Fatalf("status %q, want modifying", got)
 	}
 	e.waitStatus(t, "mod", "available")
-	db = e.describe(t, "mod")
+	d = e.describe(t, "mod")
+	db = &d
 	pv = db.PendingModifiedValues
 	if aws.ToString(db.DBInstanceClass) != "db.t3.small" || aws.ToInt32(db.AllocatedStorage) != 110 || aws.ToInt32(db.BackupRetentionPeriod) != 0 ||
 		pv.DBInstanceClass != nil || pv.AllocatedStorage != nil || pv.BackupRetentionPeriod != nil {
