@@ -284,6 +284,9 @@ func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string,
 			}
 		}
 	}
+	if deref(rec.Engine) != "postgres" { // parameter groups are postgres ones so far
+		return "", nil
+	}
 	return c.liveParams(ctx, sc, dir, rec, p)
 }
 

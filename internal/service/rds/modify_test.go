@@ -64,7 +64,7 @@ func TestSecurityGroupChecks(t *testing.T) {
 
 func TestModifyDBInstance(t *testing.T) {
 	if !hasPostgres() {
-		t.Skip("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
 	e := newEnv(t)
 	in := createInput("mod")

@@ -86,16 +86,22 @@ func (s *Service) DescribeOrderableDBInstanceOptions(ctx context.Context, in *rd
 	if engineName == "" {
 		return nil, errInvalidParam("The parameter Engine must be provided and must not be blank.")
 	}
-	version, err := s.engine.Version()
-	if err != nil || engineName != "postgres" {
+	eng := s.engineFor(engineName)
+	if eng == nil || eng.Available() != nil {
+		return out, nil // only what this host can run
+	}
+	version, err := eng.Version()
+	if err != nil {
 		return out, nil
 	}
-	if v := deref(in.EngineVersion); v != "" && v != version && v != s.engine.major {
+	if v := deref(in.EngineVersion); v != "" && v != version && v != eng.Major() {
 		return out, nil
 	}
-	if l := deref(in.LicenseModel); l != "" && l != "postgresql-license" {
+	license := eng.Defaults().LicenseModel
+	if l := deref(in.LicenseModel); l != "" && l != license {
 		return out, nil
 	}
+	replicas := engineName == "postgres" // minicloud replicates postgres only
 	if in.Vpc != nil && !*in.Vpc {
 		return out, nil // every DB instance is in a VPC
 	}
@@ -109,8 +115,8 @@ func (s *Service) DescribeOrderableDBInstanceOptions(ctx context.Context, in *rd
 		}
 		for _, st := range storageTypes {
 			o := rdsapi.OrderableDBInstanceOption{
-				Engine: ptr("postgres"), EngineVersion: ptr(version), DBInstanceClass: ptr(class),
-				LicenseModel: ptr("postgresql-license"), MultiAZCapable: ptr(true), ReadReplicaCapable: ptr(true),
+				Engine: ptr(engineName), EngineVersion: ptr(version), DBInstanceClass: ptr(class),
+				LicenseModel: ptr(license), MultiAZCapable: ptr(true), ReadReplicaCapable: ptr(replicas),
 				Vpc: ptr(true), SupportsStorageEncryption: ptr(true), StorageType: ptr(st.name), SupportsIops: ptr(st.iops),
 				SupportsEnhancedMonitoring: ptr(true), SupportsIAMDatabaseAuthentication: ptr(true),
 				SupportsPerformanceInsights: ptr(true), MinStorageSize: ptr(st.min), MaxStorageSize: ptr(st.max),

@@ -100,7 +100,7 @@ func (e *testEnv) deleteInstance(t *testing.T, id string) {
 
 func TestSnapshotRestore(t *testing.T) {
 	if !hasPostgres() {
-		t.Skip("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
 	e := newEnv(t)
 	in := createInput("snap-src")
@@ -292,7 +292,7 @@ func waitGone(t *testing.T, path string) {
 
 func TestPointInTimeRestore(t *testing.T) {
 	if !hasPostgres() {
-		t.Skip("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
 	e := newEnv(t)
 	in := createInput("pitr-src")
@@ -437,7 +437,7 @@ func TestPointInTimeRestore(t *testing.T) {
 
 func TestSnapshotsSurviveRestart(t *testing.T) {
 	if !hasPostgres() {
-		t.Skip("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
 	dir := t.TempDir()
 	e := newEnvIn(t, dir)
@@ -504,7 +504,7 @@ func TestSnapshotsSurviveRestart(t *testing.T) {
 // (placement in the VPC itself is test/dataplane's TestRDSSnapshotInVPC).
 func TestSnapshotSubnetGroup(t *testing.T) {
 	if !hasPostgres() {
-		t.Skip("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
 	e := newEnv(t)
 	subnets := e.vpc(t, "10.7", "us-east-1a", "us-east-1b")
