@@ -33,6 +33,9 @@ type controller struct {
 	done   chan struct{}
 
 	repl replMonitor // read replicas' last measurements
+
+	// standbys are Multi-AZ instances' standby servers, by record key.
+	standbys map[string]*server
 }
 
 // Start runs the engine controller.
@@ -80,6 +83,7 @@ func (s *Service) Stop() {
 	for _, p := range servers {
 		wg.Go(p.stop)
 	}
+	wg.Go(c.stopAllStandbys)
 	wg.Wait()
 	s.ctl = nil
 	s.mu.Lock()
@@ -221,6 +225,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 	status := deref(rec.DBInstanceStatus)
 	switch {
 	case !found:
+		c.stopStandby(key, sc, id, "", nil)
 		if p := c.stopServer(key); p != nil && p.eni != nil {
 			if err := c.unplug(sc, p.eni); err != nil {
 				c.s.log.Warn("rds: remove the network interface", "id", id, "err", err)
@@ -230,7 +235,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 		return false
 	case status == "deleting":
 		c.stopServer(key)
-		if !c.teardown(sc, id, status, rec.ENI) {
+		if !c.stopStandby(key, sc, id, status, &rec) || !c.teardown(sc, id, status, rec.ENI) {
 			return true
 		}
 		if err := os.RemoveAll(dir); err != nil {
@@ -241,7 +246,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 		return false
 	case status == "stopping" || status == "stopped" || status == "failed":
 		c.stopServer(key)
-		if !c.teardown(sc, id, status, rec.ENI) {
+		if !c.stopStandby(key, sc, id, status, &rec) || !c.teardown(sc, id, status, rec.ENI) {
 			return true
 		}
 		if status == "stopping" {
@@ -290,6 +295,9 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 			return err
 		}
 		rec.AppliedPassword = rec.Password
+	}
+	if err := c.failoverIfAsked(ctx, key, sc, id, dir, &rec); err != nil {
+		return err
 	}
 	c.mu.Lock()
 	p := c.servers[key]
@@ -354,6 +362,9 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		}
 	}
 	if err := c.promoteIfAsked(ctx, sc, id, dir, &rec, p); err != nil {
+		return err
+	}
+	if err := c.syncStandby(ctx, key, sc, id, dir, &rec, p); err != nil {
 		return err
 	}
 	if rec.Password != rec.AppliedPassword {

@@ -95,6 +95,9 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	default:
 		return nil, errInvalidParam("Invalid DB engine: %s", deref(in.Engine))
 	}
+	if err := checkCreateMultiAZ(in, engineName); err != nil {
+		return nil, err
+	}
 	eng := s.engineFor(engineName)
 	if err := eng.Available(); err != nil {
 		return nil, errCombination("%s", err.Error())
@@ -226,6 +229,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 		} else {
 			rec.AvailabilityZone = ptr(orDefault(in.AvailabilityZone, sc.Region+"a"))
 		}
+		initStandby(&rec, sc)
 		return instances.Put(tx, sc, id, rec)
 	})
 	if err != nil {
@@ -388,6 +392,9 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 		if in.PubliclyAccessible != nil {
 			r.PubliclyAccessible = in.PubliclyAccessible
 		}
+		if err := modifyMultiAZ(r, scopeOf(ctx), in); err != nil {
+			return err
+		}
 		if in.VpcSecurityGroupIds != nil {
 			r.VpcSecurityGroups = nil
 			for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
@@ -431,12 +438,15 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 
 // RebootDBInstance restarts the engine of an available instance.
 func (s *Service) RebootDBInstance(ctx context.Context, in *rdsapi.RebootDBInstanceMessage) (*rdsapi.RebootDBInstanceResult, error) {
-	if deref(in.ForceFailover) {
-		return nil, errCombination("ForceFailover can only be used with a Multi-AZ DB instance.")
-	}
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+		if deref(in.ForceFailover) && !wantsStandby(r) {
+			return errCombination("ForceFailover can only be used with a Multi-AZ DB instance.")
+		}
 		if deref(r.DBInstanceStatus) != "available" {
 			return errInstanceState("Instance %s is not in available state.", deref(r.DBInstanceIdentifier))
+		}
+		if deref(in.ForceFailover) {
+			r.Standby.Failover = true
 		}
 		r.DBInstanceStatus = ptr("rebooting")
 		r.RebootSeq++
@@ -628,6 +638,9 @@ func (s *Service) Health() map[string]any {
 			}
 			if r.EngineError != "" {
 				e["error"] = r.EngineError
+			}
+			if sh := standbyHealth(&r); sh != nil {
+				e["standby"] = sh
 			}
 			if rh := s.replicationHealth(key, &r); rh != nil {
 				e["replication"] = rh

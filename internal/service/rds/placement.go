@@ -73,7 +73,7 @@ func (c *controller) plug(ctx context.Context, sc state.Scope, id, status string
 		for _, g := range rec.VpcSecurityGroups {
 			groups = append(groups, deref(g.VpcSecurityGroupId))
 		}
-		subnet := deref(rec.DBSubnetGroup.Subnets[0].SubnetIdentifier)
+		subnet := subnetInAZ(rec.DBSubnetGroup, deref(rec.AvailabilityZone))
 		eni, err := s.cfg.ENIs.CreateENI(ctx, sc.Account, sc.Region, subnet, groups, eniDescription)
 		if err != nil {
 			return nil, fmt.Errorf("create the network interface: %w", err)

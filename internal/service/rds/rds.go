@@ -153,6 +153,8 @@ type instanceRecord struct {
 	EngineError string `json:"engineError,omitempty"`
 	// Replica is what read replication keeps (replicas.go).
 	Replica *replicaState `json:"replica,omitempty"`
+	// Standby is a Multi-AZ instance's standby (multiaz.go).
+	Standby *standbyState `json:"standby,omitempty"`
 }
 
 type subnetGroupRecord struct {

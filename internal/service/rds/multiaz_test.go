@@ -1,0 +1,245 @@
+package rds_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/jackc/pgx/v5"
+)
+
+// multiAZ creates a Multi-AZ postgres instance in a subnet group of
+// us-east-1a and us-east-1b and waits until it is available.
+func (e *testEnv) multiAZ(t *testing.T, id, cidr string) {
+	t.Helper()
+	subnets := e.vpc(t, cidr, "us-east-1a", "us-east-1b")
+	if _, err := e.rds.CreateDBSubnetGroup(e.ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String(id + "-net"), DBSubnetGroupDescription: aws.String("d"), SubnetIds: subnets}); err != nil {
+		t.Fatal(err)
+	}
+	in := createInput(id)
+	in.DBSubnetGroupName = aws.String(id + "-net")
+	in.MultiAZ = aws.Bool(true)
+	out, err := e.rds.CreateDBInstance(e.ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !aws.ToBool(out.DBInstance.MultiAZ) {
+		t.Fatal("CreateDBInstance answered MultiAZ false")
+	}
+	e.waitStatus(t, id, "available")
+}
+
+// syncState is the standby's sync_state in the primary's
+// pg_stat_replication, "" when no standby is connected.
+func syncState(t *testing.T, c *pgx.Conn) string {
+	t.Helper()
+	var st string
+	if err := c.QueryRow(context.Background(), "SELECT coalesce(string_agg(sync_state, ','), '') FROM pg_stat_replication").Scan(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// standbySocket is the unix socket directory of instance id's standby.
+func (e *testEnv) standbySocket(id string) string {
+	return filepath.Join(e.dir, "rds", acct, region, id, "standby", "sock")
+}
+
+// wantStandbyRefuses checks that the standby serves nobody: a connection on
+// its own socket is refused because it is a standby without reads.
+func (e *testEnv) wantStandbyRefuses(t *testing.T, id, addr string) {
+	t.Helper()
+	port := addr[strings.LastIndex(addr, ":")+1:]
+	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=master password=s3cret-pass dbname=postgres sslmode=disable", e.standbySocket(id), port))
+	if err == nil {
+		_ = c.Close(ctx)
+		t.Fatal("the standby accepted a connection")
+	}
+	if !strings.Contains(err.Error(), "57P03") && !strings.Contains(err.Error(), "not accepting connections") && !strings.Contains(err.Error(), "Hot standby mode is disabled") {
+		t.Fatalf("connecting to the standby: %v, want it refused as not accepting connections", err)
+	}
+}
+
+// TestMultiAZ: a Multi-AZ instance has a synchronous standby in its other
+// zone that serves nobody; ForceFailover moves the primary there with the
+// committed data and the same loopback address; MultiAZ can be turned off
+// and on again; ForceFailover on a single-AZ instance is refused.
+func TestMultiAZ(t *testing.T) {
+	if !hasPostgres() {
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	e := newEnv(t)
+	bad := createInput("bad")
+	bad.MultiAZ, bad.AvailabilityZone = aws.Bool(true), aws.String("us-east-1a")
+	_, err := e.rds.CreateDBInstance(e.ctx, bad)
+	wantCode(t, err, "InvalidParameterCombination")
+	if !contains(err, "Requesting a specific availability zone is not valid for Multi-AZ instances.") {
+		t.Fatalf("message: %v", err)
+	}
+
+	e.multiAZ(t, "ha", "10.21")
+	db := e.describe(t, "ha")
+	if !aws.ToBool(db.MultiAZ) || aws.ToString(db.AvailabilityZone) != "us-east-1a" || aws.ToString(db.SecondaryAvailabilityZone) != "us-east-1b" {
+		t.Fatalf("MultiAZ %v, AvailabilityZone %q, SecondaryAvailabilityZone %q", aws.ToBool(db.MultiAZ), aws.ToString(db.AvailabilityZone), aws.ToString(db.SecondaryAvailabilityZone))
+	}
+	addr, err := e.srv.RDS().Loopback(e.ctx, acct, region, "ha")
+	if err != nil || addr == "" {
+		t.Fatalf("loopback %q %v", addr, err)
+	}
+	pc := e.db(t, "ha", "s3cret-pass")
+	if st := syncState(t, pc); st != "sync" {
+		t.Fatalf("pg_stat_replication sync_state %q, want one synchronous standby", st)
+	}
+	if _, err := pc.Exec(e.ctx, "CREATE TABLE t (v int); INSERT INTO t VALUES (1), (2)"); err != nil {
+		t.Fatal(err)
+	}
+	e.wantStandbyRefuses(t, "ha", addr)
+	if h := instanceHealth(e, "ha"); h["standby"] == nil {
+		t.Fatalf("health has no standby: %v", h)
+	}
+
+	// Failover: the standby becomes the primary in us-east-1b.
+	out, err := e.rds.RebootDBInstance(e.ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("ha"), ForceFailover: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(out.DBInstance.DBInstanceStatus); got != "rebooting" {
+		t.Fatalf("status %q, want rebooting", got)
+	}
+	e.waitStatus(t, "ha", "available")
+	db = e.describe(t, "ha")
+	if aws.ToString(db.AvailabilityZone) != "us-east-1b" || aws.ToString(db.SecondaryAvailabilityZone) != "us-east-1a" || !aws.ToBool(db.MultiAZ) {
+		t.Fatalf("after failover: AvailabilityZone %q, SecondaryAvailabilityZone %q, MultiAZ %v", aws.ToString(db.AvailabilityZone), aws.ToString(db.SecondaryAvailabilityZone), aws.ToBool(db.MultiAZ))
+	}
+	if a2, _ := e.srv.RDS().Loopback(e.ctx, acct, region, "ha"); a2 != addr {
+		t.Fatalf("loopback moved from %s to %s", addr, a2)
+	}
+	pc = e.db(t, "ha", "s3cret-pass")
+	var n int
+	if err := pc.QueryRow(e.ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("after failover t has %d rows (%v), want 2", n, err)
+	}
+	if _, err := pc.Exec(e.ctx, "INSERT INTO t VALUES (3)"); err != nil {
+		t.Fatalf("write after failover: %v", err)
+	}
+	if st := syncState(t, pc); st != "sync" {
+		t.Fatalf("after failover sync_state %q, want a new synchronous standby", st)
+	}
+	var timeline int
+	if err := pc.QueryRow(e.ctx, "SELECT timeline_id FROM pg_control_checkpoint()").Scan(&timeline); err != nil || timeline < 2 {
+		t.Fatalf("timeline %d (%v): the primary is not the promoted standby", timeline, err)
+	}
+	e.wantStandbyRefuses(t, "ha", addr)
+
+	// Single-AZ: the standby goes; ForceFailover is refused.
+	mod, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("ha"), MultiAZ: aws.Bool(false), ApplyImmediately: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(mod.DBInstance.DBInstanceStatus); got != "modifying" {
+		t.Fatalf("status %q, want modifying", got)
+	}
+	e.waitStatus(t, "ha", "available")
+	db = e.describe(t, "ha")
+	if aws.ToBool(db.MultiAZ) || db.SecondaryAvailabilityZone != nil {
+		t.Fatalf("single-AZ: MultiAZ %v, SecondaryAvailabilityZone %v", aws.ToBool(db.MultiAZ), aws.ToString(db.SecondaryAvailabilityZone))
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "rds", acct, region, "ha", "standby")); !os.IsNotExist(err) {
+		t.Fatalf("the standby's files are still there: %v", err)
+	}
+	pc = e.db(t, "ha", "s3cret-pass")
+	if st := syncState(t, pc); st != "" {
+		t.Fatalf("single-AZ primary still replicates: %q", st)
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+	_, err = pc.Exec(ctx, "INSERT INTO t VALUES (4)")
+	cancel()
+	if err != nil {
+		t.Fatalf("write without a standby: %v", err)
+	}
+	_, err = e.rds.RebootDBInstance(e.ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("ha"), ForceFailover: aws.Bool(true)})
+	wantCode(t, err, "InvalidParameterCombination")
+
+	// Multi-AZ again: a new standby from a base backup.
+	if _, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("ha"), MultiAZ: aws.Bool(true), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "ha", "available")
+	db = e.describe(t, "ha")
+	if !aws.ToBool(db.MultiAZ) || aws.ToString(db.SecondaryAvailabilityZone) != "us-east-1a" {
+		t.Fatalf("Multi-AZ again: MultiAZ %v, SecondaryAvailabilityZone %q", aws.ToBool(db.MultiAZ), aws.ToString(db.SecondaryAvailabilityZone))
+	}
+	pc = e.db(t, "ha", "s3cret-pass")
+	if st := syncState(t, pc); st != "sync" {
+		t.Fatalf("sync_state %q after MultiAZ=true", st)
+	}
+	if _, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("ha"), SkipFinalSnapshot: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "ha", "")
+	if _, err := os.Stat(filepath.Join(e.dir, "rds", acct, region, "ha")); !os.IsNotExist(err) {
+		t.Fatalf("the instance's files are still there: %v", err)
+	}
+}
+
+// TestMultiAZRestart: after minicloud restarts, both servers run again in
+// their roles, and a failover still finds the data.
+func TestMultiAZRestart(t *testing.T) {
+	if !hasPostgres() {
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	dir := t.TempDir()
+	e := newEnvIn(t, dir)
+	e.multiAZ(t, "pair", "10.22")
+	pc := e.db(t, "pair", "s3cret-pass")
+	if _, err := pc.Exec(e.ctx, "CREATE TABLE t (v int); INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	e.close()
+
+	e2 := newEnvIn(t, dir)
+	e2.waitStatus(t, "pair", "available")
+	pc = e2.db(t, "pair", "s3cret-pass")
+	deadline := time.Now().Add(30 * time.Second)
+	for syncState(t, pc) != "sync" {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart sync_state %q, want the standby back", syncState(t, pc))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := pc.Exec(e2.ctx, "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e2.rds.RebootDBInstance(e2.ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("pair"), ForceFailover: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e2.waitStatus(t, "pair", "available")
+	if az := aws.ToString(e2.describe(t, "pair").AvailabilityZone); az != "us-east-1b" {
+		t.Fatalf("after failover AvailabilityZone %q", az)
+	}
+	pc = e2.db(t, "pair", "s3cret-pass")
+	var n int
+	if err := pc.QueryRow(e2.ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("after failover t has %d rows (%v), want 2", n, err)
+	}
+}
+
+// instanceHealth is instance id's entry in the health endpoint's rds
+// section.
+func instanceHealth(e *testEnv, id string) map[string]any {
+	list, _ := e.srv.RDS().Health()["instances"].([]map[string]any)
+	for _, in := range list {
+		if in["id"] == id {
+			return in
+		}
+	}
+	return nil
+}
