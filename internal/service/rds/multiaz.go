@@ -245,12 +245,12 @@ func (c *controller) syncStandby(ctx context.Context, key string, sc state.Scope
 		return setSyncStandby(ctx, dir, p, pw, standbyApp)
 	}
 	if !rec.Standby.Built {
+		if err := ensureReplRole(ctx, dir, p.port, deref(rec.MasterUsername), rec.AppliedPassword, pw); err != nil {
+			return fmt.Errorf("replication role: %w", err)
+		}
 		// Until the new standby streams, the primary must not wait for it.
 		if err := setSyncStandby(ctx, dir, p, pw, ""); err != nil {
 			return err
-		}
-		if err := ensureReplRole(ctx, dir, p.port, deref(rec.MasterUsername), rec.AppliedPassword, pw); err != nil {
-			return fmt.Errorf("replication role: %w", err)
 		}
 		if err := dropSlot(ctx, p.port, pw, standbySlot); err != nil {
 			return fmt.Errorf("the standby's replication slot: %w", err)
