@@ -261,6 +261,9 @@ func (c *controller) reconcile(key string) (retry bool) {
 		if errors.Is(err, errWaitSource) {
 			return true
 		}
+		if c.failoverOnPrimaryLoss(key, sc, id, &rec, err) {
+			return false
+		}
 		c.s.log.Warn("rds: engine", "id", id, "err", err)
 		c.update(sc, id, status, func(r *instanceRecord) bool {
 			r.EngineError = err.Error()

@@ -741,6 +741,25 @@ func (c *controller) failoverIfAsked(ctx context.Context, key string, sc state.S
 	return nil
 }
 
+// failoverOnPrimaryLoss starts a failover, as RDS does when a Multi-AZ
+// instance's primary fails, when the primary's server could not be started
+// again (converge failed with cause and left none running) while the
+// standby runs. It reports whether it did.
+func (c *controller) failoverOnPrimaryLoss(key string, sc state.Scope, id string, rec *instanceRecord, cause error) bool {
+	if deref(rec.DBInstanceStatus) != "available" || !wantsStandby(rec) || !rec.Standby.Built || rec.Standby.Failover ||
+		c.running(key) != nil || c.standby(key) == nil {
+		return false
+	}
+	c.s.log.Warn("rds: Multi-AZ instance failover started: the primary did not come back", "id", id, "err", cause)
+	return c.update(sc, id, "available", func(r *instanceRecord) bool {
+		if r.Standby != nil {
+			r.Standby.Failover = true
+			r.DBInstanceStatus = ptr("rebooting")
+		}
+		return false
+	})
+}
+
 // promoteStandby promotes the running standby (as pg_ctl promote does) and
 // waits until it has left recovery, then stops it cleanly.
 func promoteStandby(ctx context.Context, sb *server, sdir, password string) error {

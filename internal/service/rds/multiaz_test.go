@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -245,4 +247,60 @@ func instanceHealth(e *testEnv, id string) map[string]any {
 		}
 	}
 	return nil
+}
+
+// TestMultiAZAutomaticFailover: when the primary's server dies and cannot
+// start again (here its control file is gone), the standby takes over by
+// itself, with every committed row, behind the same loopback address.
+func TestMultiAZAutomaticFailover(t *testing.T) {
+	if !hasPostgres() {
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	e := newEnv(t)
+	e.multiAZ(t, "auto", "10.23")
+	before := e.describe(t, "auto")
+	pc := e.db(t, "auto", "s3cret-pass")
+	if _, err := pc.Exec(e.ctx, "CREATE TABLE t (v int); INSERT INTO t VALUES (1), (2), (3)"); err != nil {
+		t.Fatal(err)
+	}
+	_ = pc.Close(e.ctx)
+	data := filepath.Join(e.dir, "rds", acct, region, "auto", "data")
+	raw, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(raw), "\n", 2)[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(data, "global", "pg_control"), filepath.Join(data, "global", "pg_control.lost")); err != nil {
+		t.Fatal(err)
+	}
+	// The primary's postmaster, started by this test's minicloud.
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for aws.ToString(e.describe(t, "auto").AvailabilityZone) != aws.ToString(before.SecondaryAvailabilityZone) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failover within 60s: %+v", instanceHealth(e, "auto"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	e.waitStatus(t, "auto", "available")
+	db := e.describe(t, "auto")
+	if aws.ToString(db.SecondaryAvailabilityZone) != aws.ToString(before.AvailabilityZone) {
+		t.Fatalf("SecondaryAvailabilityZone %q, want the old primary's %q", aws.ToString(db.SecondaryAvailabilityZone), aws.ToString(before.AvailabilityZone))
+	}
+	pc = e.db(t, "auto", "s3cret-pass")
+	var n int
+	if err := pc.QueryRow(e.ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 3 {
+		t.Fatalf("after the failover t has %d rows (%v), want 3", n, err)
+	}
+	if _, err := pc.Exec(e.ctx, "INSERT INTO t VALUES (4)"); err != nil {
+		t.Fatal(err)
+	}
+	if st := syncState(t, pc); st != "sync" {
+		t.Fatalf("sync_state %q, want a new standby", st)
+	}
 }
