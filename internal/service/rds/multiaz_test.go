@@ -223,6 +223,23 @@ func TestMultiAZRestart(t *testing.T) {
 	if _, err := pc.Exec(e2.ctx, "INSERT INTO t VALUES (2)"); err != nil {
 		t.Fatal(err)
 	}
+
+	// Stopped and started (allowed for Multi-AZ postgres): the pair again.
+	if _, err := e2.rds.StopDBInstance(e2.ctx, &rds.StopDBInstanceInput{DBInstanceIdentifier: aws.String("pair")}); err != nil {
+		t.Fatal(err)
+	}
+	e2.waitStatus(t, "pair", "stopped")
+	if h := instanceHealth(e2, "pair"); h["standby"] == nil {
+		t.Fatalf("a stopped Multi-AZ instance forgot its standby: %v", h)
+	}
+	if _, err := e2.rds.StartDBInstance(e2.ctx, &rds.StartDBInstanceInput{DBInstanceIdentifier: aws.String("pair")}); err != nil {
+		t.Fatal(err)
+	}
+	e2.waitStatus(t, "pair", "available")
+	pc = e2.db(t, "pair", "s3cret-pass")
+	if st := syncState(t, pc); st != "sync" {
+		t.Fatalf("after a start sync_state %q, want the standby back", st)
+	}
 	if _, err := e2.rds.RebootDBInstance(e2.ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("pair"), ForceFailover: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}
