@@ -695,6 +695,9 @@ func (c *controller) failoverIfAsked(ctx context.Context, key string, sc state.S
 		if err := promoteStandby(ctx, sb, sdir, pw); err != nil {
 			return fmt.Errorf("promote the standby: %w", err)
 		}
+		if err := c.carryReplicaSlots(ctx, sc, sdir, sb.port, pw, rec); err != nil {
+			return err
+		}
 		c.stopStandbyServer(key)
 		if !c.update(sc, id, status, func(r *instanceRecord) bool {
 			if r.Standby != nil {
@@ -760,6 +763,38 @@ func (c *controller) failoverOnPrimaryLoss(key string, sc state.Scope, id string
 	})
 }
 
+// carryReplicaSlots gives the promoted standby the replication slots of
+// the instance's read replicas (physical slots stay with the server that
+// made them), so the replicas, which reach the primary through its socket
+// directory, follow the new primary onto its timeline. Each slot reserves
+// WAL at once, from the promoted server's last restartpoint: a replica
+// resumes from before the promotion, and the new standby's base backup
+// would otherwise let that WAL be recycled first.
+func (c *controller) carryReplicaSlots(ctx context.Context, sc state.Scope, sdir string, port int, password string, rec *instanceRecord) error {
+	if len(rec.ReadReplicaDBInstanceIdentifiers) == 0 {
+		return nil
+	}
+	conn, err := socketConnect(ctx, sockDir(sdir), port, password)
+	if err != nil {
+		return fmt.Errorf("connect to the promoted standby: %w", err)
+	}
+	defer conn.Close(ctx)
+	for _, rid := range rec.ReadReplicaDBInstanceIdentifiers {
+		r, found, err := c.get(sc, rid)
+		if err != nil {
+			return err
+		}
+		if !found {
+			continue
+		}
+		slot := slotName(sc.Region, deref(r.DbiResourceId))
+		if _, err := conn.Exec(ctx, "SELECT pg_create_physical_replication_slot($1, true) WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)", slot); err != nil {
+			return fmt.Errorf("replication slot of the read replica %s: %w", rid, err)
+		}
+	}
+	return nil
+}
+
 // promoteStandby promotes the running standby (as pg_ctl promote does) and
 // waits until it has left recovery, then stops it cleanly.
 func promoteStandby(ctx context.Context, sb *server, sdir, password string) error {
@@ -797,14 +832,7 @@ func promoteStandby(ctx context.Context, sb *server, sdir, password string) erro
 // socketInRecovery asks a server on its unix socket whether it is in
 // recovery (a standby with hot_standby off refuses until promoted).
 func socketInRecovery(ctx context.Context, sock string, port int, password string) (bool, error) {
-	cfg, err := pgx.ParseConfig("")
-	if err != nil {
-		return false, err
-	}
-	cfg.Host, cfg.Port, cfg.User, cfg.Password, cfg.Database = sock, uint16(port), replUser, password, "postgres"
-	cfg.ConnectTimeout = 2 * time.Second
-	cfg.TLSConfig, cfg.Fallbacks = nil, nil
-	c, err := pgx.ConnectConfig(ctx, cfg)
+	c, err := socketConnect(ctx, sock, port, password)
 	if err != nil {
 		return false, err
 	}
@@ -812,6 +840,19 @@ func socketInRecovery(ctx context.Context, sock string, port int, password strin
 	var in bool
 	err = c.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&in)
 	return in, err
+}
+
+// socketConnect connects as the replication role over the unix socket in
+// directory sock.
+func socketConnect(ctx context.Context, sock string, port int, password string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig("")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Host, cfg.Port, cfg.User, cfg.Password, cfg.Database = sock, uint16(port), replUser, password, "postgres"
+	cfg.ConnectTimeout = 2 * time.Second
+	cfg.TLSConfig, cfg.Fallbacks = nil, nil
+	return pgx.ConnectConfig(ctx, cfg)
 }
 
 // swapData makes the promoted standby's data the primary's (dir/data),

@@ -321,3 +321,30 @@ func TestMultiAZAutomaticFailover(t *testing.T) {
 		t.Fatalf("sync_state %q, want a new standby", st)
 	}
 }
+
+// TestMultiAZReadReplica: a read replica of a Multi-AZ instance follows the
+// new primary after a failover.
+func TestMultiAZReadReplica(t *testing.T) {
+	if !hasPostgres() {
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	e := newEnv(t)
+	e.multiAZ(t, "main", "10.24")
+	pc := e.db(t, "main", "s3cret-pass")
+	if _, err := pc.Exec(e.ctx, "CREATE TABLE t (v int); INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	e.replica(t, "reader", "main")
+	rc := e.db(t, "reader", "s3cret-pass")
+	waitRow(t, rc, "SELECT count(*) FROM t", 1, 5*time.Second)
+	if _, err := e.rds.RebootDBInstance(e.ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("main"), ForceFailover: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "main", "available")
+	pc = e.db(t, "main", "s3cret-pass")
+	if _, err := pc.Exec(e.ctx, "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	waitRow(t, rc, "SELECT count(*) FROM t", 2, 20*time.Second)
+	e.replicating(t, "reader")
+}
