@@ -88,6 +88,34 @@
 // demand, for CloudWatch's ReplicaLag metric. After a restart of minicloud
 // the replicas start as standbys again and reconnect (every second) until
 // their source is up.
+//
+// Multi-AZ DB instances (multiaz.go; postgres only so far): MultiAZ on
+// CreateDBInstance or ModifyDBInstance (applied at once: minicloud has no
+// maintenance window) gives the instance a standby in
+// SecondaryAvailabilityZone, another zone of its DB subnet group (AWS
+// refuses AvailabilityZone with MultiAZ). The standby is a second postgres
+// server in <instance dir>/standby, made with pg_basebackup from the
+// primary's socket like a read replica (slot rds_multi_az_standby), but
+// synchronous: the primary's synchronous_standby_names names it once it
+// streams, so a commit acknowledged to a client is flushed on the standby.
+// It is not readable (hot_standby off) and listens on no TCP address: no
+// name, loopback port or address reaches it. With the data plane on it runs
+// in the namespace of its own ENI in a subnet of its zone, with the
+// instance's security groups. RebootDBInstance with ForceFailover (refused
+// with InvalidParameterCombination on a single-AZ instance) fails over: the
+// primary shuts down cleanly (its last WAL reaches the standby), the
+// standby is promoted, the data directories are swapped (the primary's is
+// always <instance dir>/data), the record swaps the ENIs and the zones, so
+// the endpoint name answers the new primary's private IP, and the primary
+// starts again on the same loopback port; a new standby is then built on
+// the old primary's ENI. The same happens by itself when the primary's
+// server dies and cannot be started again while the standby runs. Read
+// replicas follow: their slots are made on the promoted standby before it
+// becomes the primary. The record keeps the standby (its ENI, whether it
+// is built, a failover in progress), so a restart of minicloud starts both
+// servers in their roles and finishes an interrupted failover. Stopping a
+// Multi-AZ instance stops both; MultiAZ false removes the standby, its
+// slot, data and ENI.
 package rds
 
 import (
