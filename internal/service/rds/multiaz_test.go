@@ -87,6 +87,11 @@ func TestMultiAZ(t *testing.T) {
 		t.Fatalf("message: %v", err)
 	}
 
+	maria := createInput("maria")
+	maria.Engine, maria.MultiAZ = aws.String("mariadb"), aws.Bool(true)
+	_, err = e.rds.CreateDBInstance(e.ctx, maria)
+	wantCode(t, err, "InvalidParameterCombination")
+
 	e.multiAZ(t, "ha", "10.21")
 	db := e.describe(t, "ha")
 	// AWS picks the primary's zone; the standby's is the group's other one.
@@ -106,6 +111,42 @@ func TestMultiAZ(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.wantStandbyRefuses(t, "ha", addr)
+
+	// Synchronous: while the standby is frozen a commit is not
+	// acknowledged; once it runs again, it is.
+	sb := e.standbyPID(t, "ha")
+	// Each server process leads its own session: freeze them one by one.
+	procs := append(childrenOf(t, sb), sb)
+	for _, pid := range procs {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, 2*time.Second)
+	_, err = pc.Exec(ctx, "INSERT INTO t VALUES (100)")
+	cancel()
+	for _, pid := range procs {
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}
+	if err == nil {
+		t.Fatal("a commit was acknowledged while the standby was frozen")
+	}
+	pc = e.db(t, "ha", "s3cret-pass")
+	if _, err := pc.Exec(e.ctx, "DELETE FROM t WHERE v = 100"); err != nil {
+		t.Fatal(err)
+	}
+
+	// A standby that dies is started again.
+	if err := syscall.Kill(sb, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for e.standbyPIDOrZero("ha") == sb || syncState(t, pc) != "sync" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby did not come back: %v", instanceHealth(e, "ha"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if h := instanceHealth(e, "ha"); h["standby"] == nil {
 		t.Fatalf("health has no standby: %v", h)
 	}
@@ -163,7 +204,7 @@ func TestMultiAZ(t *testing.T) {
 	if st := syncState(t, pc); st != "" {
 		t.Fatalf("single-AZ primary still replicates: %q", st)
 	}
-	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+	ctx, cancel = context.WithTimeout(e.ctx, 5*time.Second)
 	_, err = pc.Exec(ctx, "INSERT INTO t VALUES (4)")
 	cancel()
 	if err != nil {
@@ -254,6 +295,51 @@ func TestMultiAZRestart(t *testing.T) {
 	}
 }
 
+// standbyPID is the process ID of instance id's standby postmaster.
+func (e *testEnv) standbyPID(t *testing.T, id string) int {
+	t.Helper()
+	pid := e.standbyPIDOrZero(id)
+	if pid == 0 {
+		t.Fatalf("no standby postmaster for %s", id)
+	}
+	return pid
+}
+
+func (e *testEnv) standbyPIDOrZero(id string) int {
+	raw, err := os.ReadFile(filepath.Join(e.dir, "rds", acct, region, id, "standby", "data", "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(raw), "\n", 2)[0]))
+	return pid
+}
+
+// childrenOf lists the processes whose parent is pid.
+func childrenOf(t *testing.T, pid int) []int {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, st := range stats {
+		raw, err := os.ReadFile(st)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid …; comm may hold spaces and parentheses.
+		f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			child, _ := strconv.Atoi(filepath.Base(filepath.Dir(st)))
+			out = append(out, child)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("postmaster %d has no children", pid)
+	}
+	return out
+}
+
 // instanceHealth is instance id's entry in the health endpoint's rds
 // section.
 func instanceHealth(e *testEnv, id string) map[string]any {
@@ -334,6 +420,8 @@ func TestMultiAZReadReplica(t *testing.T) {
 	if _, err := pc.Exec(e.ctx, "CREATE TABLE t (v int); INSERT INTO t VALUES (1)"); err != nil {
 		t.Fatal(err)
 	}
+	_, err := e.rds.CreateDBInstanceReadReplica(e.ctx, &rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String("r2"), SourceDBInstanceIdentifier: aws.String("main"), MultiAZ: aws.Bool(true)})
+	wantCode(t, err, "InvalidParameterCombination")
 	e.replica(t, "reader", "main")
 	rc := e.db(t, "reader", "s3cret-pass")
 	waitRow(t, rc, "SELECT count(*) FROM t", 1, 5*time.Second)
