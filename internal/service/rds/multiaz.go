@@ -795,8 +795,9 @@ func (c *controller) carryReplicaSlots(ctx context.Context, sc state.Scope, sdir
 	return nil
 }
 
-// promoteStandby promotes the running standby (as pg_ctl promote does) and
-// waits until it has left recovery, then stops it cleanly.
+// promoteStandby promotes the running standby (as pg_ctl promote does: the
+// file "promote" and SIGUSR1 to the postmaster) and waits until it has left
+// recovery.
 func promoteStandby(ctx context.Context, sb *server, sdir, password string) error {
 	u, err := serverUser()
 	if err != nil {
