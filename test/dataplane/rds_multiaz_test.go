@@ -161,6 +161,16 @@ func TestRDSMultiAZFailoverInVPC(t *testing.T) {
 		t.Fatalf("%d RDS interfaces after failover, want 2", got)
 	}
 
+	// Single-AZ: the standby's interface goes; the primary's stays.
+	if _, err := e.rds.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("ha"), MultiAZ: aws.Bool(false), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitDB("ha", "available", 60*time.Second)
+	if enis := e.dbENIs(v.id); len(enis) != 1 || aws.ToString(enis[0].PrivateIpAddress) != standbyIP {
+		t.Fatalf("single-AZ: RDS interfaces %d, want only the primary's %s", len(enis), standbyIP)
+	}
+	resolvesTo(standbyIP)
+
 	if _, err := e.rds.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("ha"), SkipFinalSnapshot: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}
