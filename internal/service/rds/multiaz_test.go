@@ -293,6 +293,26 @@ func TestMultiAZRestart(t *testing.T) {
 	if err := pc.QueryRow(e2.ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 2 {
 		t.Fatalf("after failover t has %d rows (%v), want 2", n, err)
 	}
+	e2.close()
+
+	// Restarted after the failover: the promoted server is still the
+	// primary, in the standby's old zone, with a standby again.
+	e3 := newEnvIn(t, dir)
+	e3.waitStatus(t, "pair", "available")
+	if az := aws.ToString(e3.describe(t, "pair").AvailabilityZone); az != before {
+		t.Fatalf("after a restart AvailabilityZone %q, want %q", az, before)
+	}
+	pc = e3.db(t, "pair", "s3cret-pass")
+	if _, err := pc.Exec(e3.ctx, "INSERT INTO t VALUES (3)"); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for syncState(t, pc) != "sync" {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the second restart sync_state %q", syncState(t, pc))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // standbyPID is the process ID of instance id's standby postmaster.
