@@ -294,6 +294,13 @@ func (c *controller) syncStandby(ctx context.Context, key string, sc state.Scope
 		// A primary waiting for a standby that does not come would hang
 		// every commit.
 		_ = setSyncStandby(context.Background(), dir, p, pw, "")
+		// The next pass builds a new standby from a fresh base backup.
+		c.update(sc, id, status, func(r *instanceRecord) bool {
+			if r.Standby != nil {
+				r.Standby.Built = false
+			}
+			return false
+		})
 		return err
 	}
 	c.mu.Lock()
