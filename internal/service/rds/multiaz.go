@@ -665,7 +665,17 @@ func (c *controller) failoverIfAsked(ctx context.Context, key string, sc state.S
 	sdir := standbyDir(dir)
 	if !rec.Standby.Swapping {
 		if !rec.Standby.Built {
-			return errors.New("the standby is not ready to take over yet")
+			// No standby can take over (it is being rebuilt): the reboot
+			// goes on without a failover rather than waiting forever.
+			c.s.log.Warn("rds: reboot without failover: the standby is not ready", "id", id)
+			c.update(sc, id, status, func(r *instanceRecord) bool {
+				if r.Standby != nil {
+					r.Standby.Failover = false
+				}
+				return false
+			})
+			rec.Standby.Failover = false
+			return nil
 		}
 		pw := ""
 		if rec.Replica != nil {
