@@ -33,6 +33,9 @@ type controller struct {
 	done   chan struct{}
 
 	repl replMonitor // read replicas' last measurements
+
+	// standbys are Multi-AZ instances' standby servers, by record key.
+	standbys map[string]*server
 }
 
 // Start runs the engine controller.
@@ -83,6 +86,7 @@ func (s *Service) Stop() {
 	for _, p := range servers {
 		wg.Go(p.stop)
 	}
+	wg.Go(c.stopAllStandbys)
 	wg.Wait()
 	s.ctl = nil
 	s.mu.Lock()
@@ -227,6 +231,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 	status := deref(rec.DBInstanceStatus)
 	switch {
 	case !found:
+		c.stopStandby(key, sc, id, "", nil)
 		if p := c.stopServer(key); p != nil && p.eni != nil {
 			if err := c.unplug(sc, p.eni); err != nil {
 				c.s.log.Warn("rds: remove the network interface", "id", id, "err", err)
@@ -239,7 +244,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 			return false // its snapshots finish first, then enqueue it
 		}
 		c.stopServer(key)
-		if !c.teardown(sc, id, status, rec.ENI) {
+		if !c.stopStandby(key, sc, id, status, &rec) || !c.teardown(sc, id, status, rec.ENI) {
 			return true
 		}
 		if err := os.RemoveAll(dir); err != nil {
@@ -253,7 +258,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 			return false // StopDBInstance's snapshot first, then enqueue it
 		}
 		c.stopServer(key)
-		if !c.teardown(sc, id, status, rec.ENI) {
+		if !c.stopStandby(key, sc, id, status, &rec) || !c.teardown(sc, id, status, rec.ENI) {
 			return true
 		}
 		if status == "stopping" {
@@ -267,6 +272,9 @@ func (c *controller) reconcile(key string) (retry bool) {
 		}
 		if errors.Is(err, errWaitSource) {
 			return true
+		}
+		if c.failoverOnPrimaryLoss(key, sc, id, &rec, err) {
+			return false
 		}
 		c.s.log.Warn("rds: engine", "id", id, "err", err)
 		c.update(sc, id, status, func(r *instanceRecord) bool {
@@ -306,6 +314,9 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 			return err
 		}
 		rec.AppliedPassword = rec.Password
+	}
+	if err := c.failoverIfAsked(ctx, key, sc, id, dir, &rec); err != nil {
+		return err
 	}
 	c.mu.Lock()
 	p := c.servers[key]
@@ -381,6 +392,9 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		}
 	}
 	if err := c.promoteIfAsked(ctx, sc, id, dir, &rec, p); err != nil {
+		return err
+	}
+	if err := c.syncStandby(ctx, key, sc, id, dir, &rec, p); err != nil {
 		return err
 	}
 	if rec.Password != rec.AppliedPassword {

@@ -95,6 +95,9 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	default:
 		return nil, errInvalidParam("Invalid DB engine: %s", deref(in.Engine))
 	}
+	if err := checkCreateMultiAZ(in, engineName); err != nil {
+		return nil, err
+	}
 	eng := s.engineFor(engineName)
 	if err := eng.Available(); err != nil {
 		return nil, errCombination("%s", err.Error())
@@ -247,6 +250,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 			rec.AvailabilityZone = ptr(orDefault(in.AvailabilityZone, sc.Region+"a"))
 		}
 		rec.Restore, _ = ctx.Value(restoreKey{}).(*restoreSource)
+		initStandby(&rec, sc)
 		return instances.Put(tx, sc, id, rec)
 	})
 	if err != nil {
@@ -375,14 +379,17 @@ func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *instance
 
 // RebootDBInstance restarts the engine of an available instance.
 func (s *Service) RebootDBInstance(ctx context.Context, in *rdsapi.RebootDBInstanceMessage) (*rdsapi.RebootDBInstanceResult, error) {
-	if deref(in.ForceFailover) {
-		return nil, errCombination("ForceFailover can only be used with a Multi-AZ DB instance.")
-	}
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+		if deref(in.ForceFailover) && !wantsStandby(r) {
+			return errCombination("ForceFailover can only be used with a Multi-AZ DB instance.")
+		}
 		// An instance whose parameters stop its engine is rebooted once
 		// they are fixed, as on AWS.
 		if st := deref(r.DBInstanceStatus); st != "available" && st != "incompatible-parameters" {
 			return errInstanceState("Instance %s is not in available state.", deref(r.DBInstanceIdentifier))
+		}
+		if deref(in.ForceFailover) {
+			r.Standby.Failover = true
 		}
 		r.DBInstanceStatus = ptr("rebooting")
 		r.RebootSeq++
@@ -586,6 +593,9 @@ func (s *Service) Health() map[string]any {
 			}
 			if r.EngineError != "" {
 				e["error"] = r.EngineError
+			}
+			if sh := standbyHealth(&r); sh != nil {
+				e["standby"] = sh
 			}
 			if rh := s.replicationHealth(key, &r); rh != nil {
 				e["replication"] = rh

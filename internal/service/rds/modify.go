@@ -114,6 +114,9 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 		if in.PubliclyAccessible != nil {
 			r.PubliclyAccessible = in.PubliclyAccessible
 		}
+		if err := modifyMultiAZ(r, sc, in); err != nil { // at once: no maintenance window
+			return err
+		}
 		if in.CopyTagsToSnapshot != nil {
 			r.CopyTagsToSnapshot = in.CopyTagsToSnapshot
 		}
@@ -206,7 +209,6 @@ func unsupportedModification(in *rdsapi.ModifyDBInstanceMessage) error {
 	}{
 		{in.NewDBInstanceIdentifier != nil, "NewDBInstanceIdentifier"},
 		{in.DBPortNumber != nil, "DBPortNumber"},
-		{deref(in.MultiAZ), "MultiAZ"},
 		{in.Iops != nil, "Iops"},
 		{in.StorageThroughput != nil, "StorageThroughput"},
 		{in.OptionGroupName != nil, "OptionGroupName"},

@@ -20,8 +20,8 @@ import (
 
 // Placement in the VPC (the data plane on, Config.Net set): a DB instance
 // with a DB subnet group gets a requester-managed ENI ("RDSNetworkInterface")
-// in the group's first subnet with its VPC security groups, as AWS picks one
-// AZ. The ENI is plugged into a namespace named after the ENI itself, where
+// in the group's subnet of its AvailabilityZone (else its first subnet) with
+// its VPC security groups. The ENI is plugged into a namespace named after the ENI itself, where
 // the network controller applies its security groups (Sync runs before the
 // server starts); postgres runs in that namespace on the ENI's address and
 // the instance's Port. The loopback port stays, as a host-side TCP proxy to
@@ -75,7 +75,7 @@ func (c *controller) plug(ctx context.Context, sc state.Scope, id, status string
 		for _, g := range rec.VpcSecurityGroups {
 			groups = append(groups, deref(g.VpcSecurityGroupId))
 		}
-		subnet := deref(rec.DBSubnetGroup.Subnets[0].SubnetIdentifier)
+		subnet := subnetInAZ(rec.DBSubnetGroup, deref(rec.AvailabilityZone))
 		eni, err := s.cfg.ENIs.CreateENI(ctx, sc.Account, sc.Region, subnet, groups, eniDescription)
 		if err != nil {
 			return nil, fmt.Errorf("create the network interface: %w", err)

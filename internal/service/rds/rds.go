@@ -137,6 +137,34 @@
 // promotes. ModifyDBInstance's BackupRetentionPeriod 0 deletes the
 // automated backups and a positive one starts them, but WAL archiving
 // follows only at the server's next start (reboot or stop and start).
+//
+// Multi-AZ DB instances (multiaz.go; postgres only so far): MultiAZ on
+// CreateDBInstance or ModifyDBInstance (applied at once: minicloud has no
+// maintenance window) gives the instance a standby in
+// SecondaryAvailabilityZone, another zone of its DB subnet group (AWS
+// refuses AvailabilityZone with MultiAZ). The standby is a second postgres
+// server in <instance dir>/standby, made with pg_basebackup from the
+// primary's socket like a read replica (slot rds_multi_az_standby), but
+// synchronous: the primary's synchronous_standby_names names it once it
+// streams, so a commit acknowledged to a client is flushed on the standby.
+// It is not readable (hot_standby off) and listens on no TCP address: no
+// name, loopback port or address reaches it. With the data plane on it runs
+// in the namespace of its own ENI in a subnet of its zone, with the
+// instance's security groups. RebootDBInstance with ForceFailover (refused
+// with InvalidParameterCombination on a single-AZ instance) fails over: the
+// primary shuts down cleanly (its last WAL reaches the standby), the
+// standby is promoted, the data directories are swapped (the primary's is
+// always <instance dir>/data), the record swaps the ENIs and the zones, so
+// the endpoint name answers the new primary's private IP, and the primary
+// starts again on the same loopback port; a new standby is then built on
+// the old primary's ENI. The same happens by itself when the primary's
+// server dies and cannot be started again while the standby runs. Read
+// replicas follow: their slots are made on the promoted standby before it
+// becomes the primary. The record keeps the standby (its ENI, whether it
+// is built, a failover in progress), so a restart of minicloud starts both
+// servers in their roles and finishes an interrupted failover. Stopping a
+// Multi-AZ instance stops both; MultiAZ false removes the standby, its
+// slot, data and ENI.
 package rds
 
 import (
@@ -211,6 +239,8 @@ type instanceRecord struct {
 	// FinalDBSnapshotIdentifier and DeleteAutomatedBackups=false.
 	FinalSnapshot        string `json:"finalSnapshot,omitempty"`
 	KeepAutomatedBackups bool   `json:"keepAutomatedBackups,omitempty"`
+	// Standby is a Multi-AZ instance's standby (multiaz.go).
+	Standby *standbyState `json:"standby,omitempty"`
 }
 
 type subnetGroupRecord struct {

@@ -131,6 +131,9 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 	if m := deref(in.ReplicaMode); m != "" {
 		return nil, errInvalidParam("ReplicaMode is supported only for Oracle and SQL Server DB instances, not postgres.")
 	}
+	if deref(in.MultiAZ) {
+		return nil, errCombination("minicloud does not make Multi-AZ read replicas yet.")
+	}
 	if s.engine.binDir == "" {
 		return nil, errCombination("%s", installHint)
 	}
