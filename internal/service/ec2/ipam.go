@@ -101,24 +101,23 @@ func subnetReserved(p netip.Prefix, a netip.Addr) bool {
 	return a == addrAdd(first, prefixSize(p)-1)
 }
 
-// usedPrivateIPs returns the private IPv4 addresses held by ENIs in subnetID.
-func usedPrivateIPs(t *rtx, subnetID string) (map[netip.Addr]bool, error) {
-	used := map[netip.Addr]bool{}
-	err := networkInterfaces.table.ForEachShared(t.tx, t.scope, func(_ string, e *networkInterfaceRecord) error {
-		if deref(e.SubnetId) != subnetID {
+// subnetIPs calls fn with the private IPv4 addresses held by ENIs in
+// subnetID, in ascending order, each once. It reads the ENIs' address index
+// (eniByIP), so its cost is that of the subnet's addresses in use, not of
+// every ENI in the region.
+func subnetIPs(t *rtx, subnetID string, fn func(a netip.Addr) error) error {
+	var last string
+	return networkInterfaces.table.ScanIndex(t.tx, t.scope, eniByIP, subnetID+"/", func(v, _ string) error {
+		if v == last { // one address on two ENIs counts once
 			return nil
 		}
-		for _, pa := range e.PrivateIpAddresses {
-			if a, err := netip.ParseAddr(deref(pa.PrivateIpAddress)); err == nil {
-				used[a] = true
-			}
+		last = v
+		a, ok := ipFromKey(v[len(subnetID)+1:])
+		if !ok {
+			return nil
 		}
-		if a, err := netip.ParseAddr(deref(e.PrivateIpAddress)); err == nil {
-			used[a] = true
-		}
-		return nil
+		return fn(a)
 	})
-	return used, err
 }
 
 // allocatePrivateIP picks the requested address (which must be in the subnet,
@@ -128,10 +127,7 @@ func allocatePrivateIP(t *rtx, subnet *subnetRecord, requested string) (netip.Ad
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	used, err := usedPrivateIPs(t, deref(subnet.SubnetId))
-	if err != nil {
-		return netip.Addr{}, err
-	}
+	subnetID := deref(subnet.SubnetId)
 	if requested != "" {
 		a, err := netip.ParseAddr(requested)
 		if err != nil || !a.Is4() {
@@ -143,19 +139,39 @@ func allocatePrivateIP(t *rtx, subnet *subnetRecord, requested string) (netip.Ad
 		if subnetReserved(p, a) {
 			return netip.Addr{}, errInvalidParam("Address %s is in subnet's reserved address range", requested)
 		}
-		if used[a] {
+		holders, err := networkInterfaces.table.Lookup(t.tx, t.scope, eniByIP, subnetID+"/"+ipKey(a))
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		if len(holders) > 0 {
 			return netip.Addr{}, apiErr("InvalidIPAddress.InUse", "Address %s is in use.", requested)
 		}
 		return a, nil
 	}
-	size := prefixSize(p)
-	for i := 4; i < size-1; i++ {
-		a := addrAdd(p.Masked().Addr(), i)
-		if !used[a] {
-			return a, nil
+	// The addresses in use come in ascending order: the lowest free one is
+	// the first gap after the four reserved at the start.
+	// (uint64: the arithmetic must not wrap at the top of the space.)
+	first := uint64(ipUint(p.Masked().Addr()))
+	next, end := first+4, first+uint64(prefixSize(p))-1 // end: the reserved last address
+	err = subnetIPs(t, subnetID, func(a netip.Addr) error {
+		switch n := uint64(ipUint(a)); {
+		case n < next:
+			return nil
+		case n == next:
+			next++
+			return nil
 		}
+		return state.ErrStop
+	})
+	if err != nil {
+		return netip.Addr{}, err
 	}
-	return netip.Addr{}, apiErr("InsufficientFreeAddressesInSubnet", "There are not enough free addresses in subnet '%s' to satisfy the requested number of instances.", deref(subnet.SubnetId))
+	if next < end {
+		var b [4]byte
+		b[0], b[1], b[2], b[3] = byte(next>>24), byte(next>>16), byte(next>>8), byte(next)
+		return netip.AddrFrom4(b), nil
+	}
+	return netip.Addr{}, apiErr("InsufficientFreeAddressesInSubnet", "There are not enough free addresses in subnet '%s' to satisfy the requested number of instances.", subnetID)
 }
 
 // availableIPCount is AvailableIpAddressCount: the subnet's size less the
@@ -165,9 +181,10 @@ func availableIPCount(t *rtx, subnet *subnetRecord) (int32, error) {
 	if err != nil {
 		return 0, err
 	}
-	used, err := usedPrivateIPs(t, deref(subnet.SubnetId))
+	used := 0
+	err = subnetIPs(t, deref(subnet.SubnetId), func(netip.Addr) error { used++; return nil })
 	if err != nil {
 		return 0, err
 	}
-	return int32(prefixSize(p) - 5 - len(used)), nil
+	return int32(prefixSize(p) - 5 - used), nil
 }
