@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -38,6 +39,11 @@ type Index[T any] struct {
 	// to be scanned in order must sort as bytes (fixed-width hex numbers,
 	// fixed-width UTC times).
 	Values func(v *T) []string
+	// Group, if set, puts each value in a group whose number of entries is
+	// kept in a counter key next to the entries (Table.Count), so it is
+	// known without a scan. The ec2 address index groups by /24 block: a
+	// subnet's lowest free address is then found by skipping full blocks.
+	Group func(value string) string
 }
 
 // indexSep separates an entry's value from its record's id.
@@ -60,6 +66,29 @@ func (t Table[T]) indexMarker(s Scope, name string) string {
 
 func (t Table[T]) indexEntry(s Scope, name, value, id string) string {
 	return t.indexMarker(s, name) + "/" + value + indexSep + id
+}
+
+// indexCounter is the key of group's entry count: beside the entries, not
+// among them ("#" instead of "/").
+func (t Table[T]) indexCounter(s Scope, name, group string) string {
+	return t.indexMarker(s, name) + "#/" + group
+}
+
+// addCount adds d to a group's counter; a zero count is no key at all.
+func (t Table[T]) addCount(tx Tx, s Scope, name, group string, d int) error {
+	key := t.indexCounter(s, name, group)
+	n := d
+	if raw, ok := tx.Get(key); ok {
+		old, err := strconv.Atoi(string(raw))
+		if err != nil {
+			return fmt.Errorf("state: index counter %q: %w", key, err)
+		}
+		n += old
+	}
+	if n <= 0 {
+		return tx.Delete(key)
+	}
+	return tx.Put(key, strconv.AppendInt(nil, int64(n), 10))
 }
 
 // reindex moves the entries of record id from the values of what is stored
@@ -88,6 +117,11 @@ func (t Table[T]) reindex(tx Tx, s Scope, id string, v *T) error {
 				if err := tx.Delete(t.indexEntry(s, ix.Name, val, id)); err != nil {
 					return err
 				}
+				if ix.Group != nil {
+					if err := t.addCount(tx, s, ix.Name, ix.Group(val), -1); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		for _, val := range now {
@@ -100,9 +134,53 @@ func (t Table[T]) reindex(tx Tx, s Scope, id string, v *T) error {
 			if err := tx.Put(t.indexEntry(s, ix.Name, val, id), nil); err != nil {
 				return err
 			}
+			if ix.Group != nil {
+				if err := t.addCount(tx, s, ix.Name, ix.Group(val), 1); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
+}
+
+// Count returns the number of entries of index in group (Index.Group).
+func (t Table[T]) Count(tx Tx, s Scope, index, group string) (int, error) {
+	if err := t.check(s); err != nil {
+		return 0, err
+	}
+	ix, err := t.index(index)
+	if err != nil {
+		return 0, err
+	}
+	if ix.Group == nil {
+		return 0, fmt.Errorf("state: %s/%s index %q counts no groups", t.Service, t.Kind, index)
+	}
+	complete, err := t.ensureIndex(tx, s, ix)
+	if err != nil {
+		return 0, err
+	}
+	if !complete {
+		n := 0
+		err := t.ForEachShared(tx, s, func(_ string, v *T) error {
+			for _, val := range ix.Values(v) {
+				if ix.Group(val) == group {
+					n++
+				}
+			}
+			return nil
+		})
+		return n, err
+	}
+	raw, ok := tx.Get(t.indexCounter(s, ix.Name, group))
+	if !ok {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(string(raw))
+	if err != nil {
+		return 0, fmt.Errorf("state: index counter of %s/%s %q: %w", t.Service, t.Kind, group, err)
+	}
+	return n, nil
 }
 
 // ScanIndex calls fn with the value and record id of every entry of index
@@ -156,8 +234,17 @@ func (t Table[T]) ensureIndex(tx Tx, s Scope, ix *Index[T]) (bool, error) {
 		return false, err
 	}
 	// Entries already present (written by Put since the records' last
-	// write) are simply written again.
-	return true, t.ForEachShared(tx, s, func(id string, v *T) error {
+	// write) are written again, and the counters recounted from scratch.
+	base := t.indexMarker(s, ix.Name)
+	stale := map[string]bool{}
+	if err := tx.Scan(base+"#/", func(key string, _ []byte) error {
+		stale[key] = true
+		return nil
+	}); err != nil {
+		return false, err
+	}
+	counts := map[string]int{}
+	err := t.ForEachShared(tx, s, func(id string, v *T) error {
 		for _, val := range ix.Values(v) {
 			if strings.Contains(val, indexSep) {
 				return fmt.Errorf("%w: %s/%s index %s value %q contains NUL", ErrInvalidKey, t.Service, t.Kind, ix.Name, val)
@@ -165,9 +252,28 @@ func (t Table[T]) ensureIndex(tx Tx, s Scope, ix *Index[T]) (bool, error) {
 			if err := tx.Put(t.indexEntry(s, ix.Name, val, id), nil); err != nil {
 				return err
 			}
+			if ix.Group != nil {
+				counts[ix.Group(val)]++
+			}
 		}
 		return nil
 	})
+	if err != nil {
+		return false, err
+	}
+	for g, n := range counts {
+		key := t.indexCounter(s, ix.Name, g)
+		delete(stale, key)
+		if err := tx.Put(key, strconv.AppendInt(nil, int64(n), 10)); err != nil {
+			return false, err
+		}
+	}
+	for key := range stale {
+		if err := tx.Delete(key); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // scanRecords answers ScanIndex from the records themselves, for a scope

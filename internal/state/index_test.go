@@ -24,6 +24,7 @@ var hosts = Table[host]{Service: "test", Kind: "host", Indexes: []Index[host]{{
 		}
 		return out
 	},
+	Group: func(v string) string { g, _, _ := strings.Cut(v, "/"); return g },
 }}}
 
 // rawHosts is the same table without its index, as an older minicloud
@@ -54,6 +55,7 @@ func TestIndex(t *testing.T) {
 		legacy bool
 		prefix string
 		want   []indexEntry
+		s1     int // Count of group "s1"
 	}{
 		{
 			name: "entries ordered by value then id, prefix selects a range",
@@ -67,6 +69,7 @@ func TestIndex(t *testing.T) {
 			},
 			prefix: "s1/",
 			want:   []indexEntry{{"s1/0a000004", "h2"}, {"s1/0a000005", "h2"}, {"s1/0a000006", "h1"}},
+			s1:     3,
 		},
 		{
 			name: "a rewrite moves the entries, a delete removes them",
@@ -80,6 +83,7 @@ func TestIndex(t *testing.T) {
 			},
 			prefix: "",
 			want:   []indexEntry{{"s1/0a000005", "h1"}, {"s1/0a000007", "h1"}},
+			s1:     2,
 		},
 		{
 			name: "two records under one value",
@@ -91,6 +95,7 @@ func TestIndex(t *testing.T) {
 			},
 			prefix: "s1/0a000004",
 			want:   []indexEntry{{"s1/0a000004", "h1"}, {"s1/0a000004", "h2"}},
+			s1:     2,
 		},
 		{
 			name: "records written without the index are found",
@@ -103,6 +108,7 @@ func TestIndex(t *testing.T) {
 			legacy: true,
 			prefix: "s1/",
 			want:   []indexEntry{{"s1/0a000009", "h1"}},
+			s1:     1,
 		},
 	}
 	for _, b := range backends {
@@ -119,6 +125,9 @@ func TestIndex(t *testing.T) {
 					if got := scanAll(t, tx, sc, tt.prefix); !slices.Equal(got, tt.want) {
 						t.Errorf("View: ScanIndex = %v, want %v", got, tt.want)
 					}
+					if n, err := hosts.Count(tx, sc, "ip", "s1"); n != tt.s1 || err != nil {
+						t.Errorf("View: Count = %d, %v; want %d", n, err, tt.s1)
+					}
 					return nil
 				}); err != nil {
 					t.Fatal(err)
@@ -128,6 +137,12 @@ func TestIndex(t *testing.T) {
 				if err := s.Update(ctx, func(tx Tx) error {
 					if got := scanAll(t, tx, sc, tt.prefix); !slices.Equal(got, tt.want) {
 						t.Errorf("Update: ScanIndex = %v, want %v", got, tt.want)
+					}
+					if n, err := hosts.Count(tx, sc, "ip", "s1"); n != tt.s1 || err != nil {
+						t.Errorf("Update: Count = %d, %v; want %d", n, err, tt.s1)
+					}
+					if n, err := hosts.Count(tx, sc, "ip", "none"); n != 0 || err != nil {
+						t.Errorf("Update: Count of an empty group = %d, %v", n, err)
 					}
 					return nil
 				}); err != nil {

@@ -53,7 +53,7 @@ var eniIndexes = []state.Index[networkInterfaceRecord]{
 			add(deref(pa.PrivateIpAddress))
 		}
 		return out
-	}},
+	}, Group: ipBlock},
 	{Name: eniByInstance, Values: func(e *networkInterfaceRecord) []string {
 		if e.Attachment == nil || deref(e.Attachment.InstanceId) == "" {
 			return nil
@@ -70,6 +70,10 @@ var instanceIndexes = []state.Index[instanceRecord]{
 		return []string{r.TerminatedAt.UTC().Format(terminatedLayout)}
 	}},
 }
+
+// ipBlock is the group of an eniByIP value: its subnet and /24 block
+// ("subnet-…/0a0001"), whose count tells a full block without reading it.
+func ipBlock(v string) string { return v[:len(v)-2] }
 
 // ipKey is a as 8 hex digits: fixed width, so byte order is address order.
 func ipKey(a netip.Addr) string {
@@ -96,4 +100,11 @@ func ipUint(a netip.Addr) uint32 {
 func terminatedAtKey(v string) (time.Time, bool) {
 	t, err := time.Parse(terminatedLayout, v)
 	return t, err == nil
+}
+
+// uint32Addr is the IPv4 address numbered n.
+func uint32Addr(n uint32) netip.Addr {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], n)
+	return netip.AddrFrom4(b)
 }

@@ -50,7 +50,9 @@ func TestAllocatePrivateIPIndex(t *testing.T) {
 		{"after the used run", "10.0.1.0/24", [][]string{{"10.0.1.4"}, {"10.0.1.5", "10.0.1.6"}}, "", "10.0.1.7", 248},
 		{"first gap", "10.0.1.0/24", [][]string{{"10.0.1.4", "10.0.1.6"}, {"10.0.1.7"}}, "", "10.0.1.5", 248},
 		{"gap above a high address", "10.0.1.0/24", [][]string{{"10.0.1.200"}}, "", "10.0.1.4", 250},
-		{"same address twice counts once", "10.0.1.0/24", [][]string{{"10.0.1.4"}, {"10.0.1.4"}}, "", "10.0.1.5", 250},
+		{"a full block is skipped", "10.0.0.0/23", [][]string{blockOf("10.0.0", 4, 256)}, "", "10.0.1.0", 255},
+		{"gap in the second block", "10.0.0.0/23", [][]string{blockOf("10.0.0", 4, 256), blockOf("10.0.1", 0, 7), blockOf("10.0.1", 8, 9)}, "", "10.0.1.7", 247},
+		{"last block full up to the broadcast", "10.0.0.0/23", [][]string{blockOf("10.0.0", 4, 256), blockOf("10.0.1", 0, 255)}, "", "InsufficientFreeAddressesInSubnet", 0},
 		{"requested free", "10.0.1.0/24", [][]string{{"10.0.1.4"}}, "10.0.1.9", "10.0.1.9", 250},
 		{"requested in use as a secondary", "10.0.1.0/24", [][]string{{"10.0.1.4", "10.0.1.9"}}, "10.0.1.9", "InvalidIPAddress.InUse", 249},
 		{"full /28", "10.0.1.0/28", [][]string{{"10.0.1.4", "10.0.1.5", "10.0.1.6", "10.0.1.7", "10.0.1.8", "10.0.1.9"}, {"10.0.1.10", "10.0.1.11", "10.0.1.12", "10.0.1.13", "10.0.1.14"}}, "", "InsufficientFreeAddressesInSubnet", 0},
@@ -91,6 +93,15 @@ func TestAllocatePrivateIPIndex(t *testing.T) {
 			})
 		})
 	}
+}
+
+// blockOf is the addresses prefix.from … prefix.(to-1).
+func blockOf(prefix string, from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, fmt.Sprintf("%s.%d", prefix, i))
+	}
+	return out
 }
 
 // errCodeOf is the AWS error code of err, or its text.

@@ -101,23 +101,29 @@ func subnetReserved(p netip.Prefix, a netip.Addr) bool {
 	return a == addrAdd(first, prefixSize(p)-1)
 }
 
-// subnetIPs calls fn with the private IPv4 addresses held by ENIs in
-// subnetID, in ascending order, each once. It reads the ENIs' address index
-// (eniByIP), so its cost is that of the subnet's addresses in use, not of
-// every ENI in the region.
-func subnetIPs(t *rtx, subnetID string, fn func(a netip.Addr) error) error {
-	var last string
-	return networkInterfaces.table.ScanIndex(t.tx, t.scope, eniByIP, subnetID+"/", func(v, _ string) error {
-		if v == last { // one address on two ENIs counts once
-			return nil
+// ipBlocks calls fn for each /24 block of p with the block's usable
+// addresses [lo, hi) (the subnet's five reserved ones left out) and the
+// number of addresses ENIs hold in it, read from the address index's
+// counters: the cost depends on the subnet's size, not on the ENIs.
+// (uint64: the arithmetic must not wrap at the top of the address space.)
+func ipBlocks(t *rtx, subnetID string, p netip.Prefix, fn func(block string, lo, hi uint64, used int) (bool, error)) error {
+	first := uint64(ipUint(p.Masked().Addr()))
+	end := first + uint64(prefixSize(p)) - 1 // the reserved last address
+	for blk := first &^ 255; blk < end; blk += 256 {
+		lo, hi := max(blk, first+4), min(blk+256, end)
+		if lo >= hi {
+			continue
 		}
-		last = v
-		a, ok := ipFromKey(v[len(subnetID)+1:])
-		if !ok {
-			return nil
+		block := subnetID + "/" + ipKey(uint32Addr(uint32(blk)))[:6]
+		used, err := networkInterfaces.table.Count(t.tx, t.scope, eniByIP, block)
+		if err != nil {
+			return err
 		}
-		return fn(a)
-	})
+		if more, err := fn(block, lo, hi, used); err != nil || !more {
+			return err
+		}
+	}
+	return nil
 }
 
 // allocatePrivateIP picks the requested address (which must be in the subnet,
@@ -148,28 +154,36 @@ func allocatePrivateIP(t *rtx, subnet *subnetRecord, requested string) (netip.Ad
 		}
 		return a, nil
 	}
-	// The addresses in use come in ascending order: the lowest free one is
-	// the first gap after the four reserved at the start.
-	// (uint64: the arithmetic must not wrap at the top of the space.)
-	first := uint64(ipUint(p.Masked().Addr()))
-	next, end := first+4, first+uint64(prefixSize(p))-1 // end: the reserved last address
-	err = subnetIPs(t, subnetID, func(a netip.Addr) error {
-		switch n := uint64(ipUint(a)); {
-		case n < next:
-			return nil
-		case n == next:
-			next++
-			return nil
+	// The lowest free address is in the first block that is not full, after
+	// the addresses in use at its start (the entries come in address order).
+	var found netip.Addr
+	err = ipBlocks(t, subnetID, p, func(block string, lo, hi uint64, used int) (bool, error) {
+		if uint64(used) >= hi-lo {
+			return true, nil
 		}
-		return state.ErrStop
+		next := lo
+		err := networkInterfaces.table.ScanIndex(t.tx, t.scope, eniByIP, block, func(v, _ string) error {
+			a, ok := ipFromKey(v[len(subnetID)+1:])
+			switch n := uint64(ipUint(a)); {
+			case !ok || n < next:
+				return nil
+			case n == next:
+				next++
+				return nil
+			}
+			return state.ErrStop
+		})
+		if err != nil || next >= hi {
+			return err == nil, err
+		}
+		found = uint32Addr(uint32(next))
+		return false, nil
 	})
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	if next < end {
-		var b [4]byte
-		b[0], b[1], b[2], b[3] = byte(next>>24), byte(next>>16), byte(next>>8), byte(next)
-		return netip.AddrFrom4(b), nil
+	if found.IsValid() {
+		return found, nil
 	}
 	return netip.Addr{}, apiErr("InsufficientFreeAddressesInSubnet", "There are not enough free addresses in subnet '%s' to satisfy the requested number of instances.", subnetID)
 }
@@ -182,7 +196,10 @@ func availableIPCount(t *rtx, subnet *subnetRecord) (int32, error) {
 		return 0, err
 	}
 	used := 0
-	err = subnetIPs(t, deref(subnet.SubnetId), func(netip.Addr) error { used++; return nil })
+	err = ipBlocks(t, deref(subnet.SubnetId), p, func(_ string, _, _ uint64, n int) (bool, error) {
+		used += n
+		return true, nil
+	})
 	if err != nil {
 		return 0, err
 	}
