@@ -256,6 +256,15 @@ func (t Table[T]) ForEachShared(tx Tx, s Scope, fn func(id string, v *T) error) 
 		return err
 	}
 	prefix := t.Prefix(s)
+	if ss, ok := tx.(sharedScanner); ok {
+		return ss.scanShared(prefix, func(key string, raw []byte) error {
+			v, err := decodeStable[T](raw)
+			if err != nil {
+				return fmt.Errorf("state: decode %q: %w", key, err)
+			}
+			return fn(strings.TrimPrefix(key, prefix), v)
+		})
+	}
 	return tx.Scan(prefix, func(key string, raw []byte) error {
 		v, err := decodeShared[T](raw)
 		if err != nil {
@@ -263,6 +272,12 @@ func (t Table[T]) ForEachShared(tx Tx, s Scope, fn func(id string, v *T) error) 
 		}
 		return fn(strings.TrimPrefix(key, prefix), v)
 	})
+}
+
+// sharedScanner is a Tx whose Scan can hand out the stored values
+// themselves, which never change (the memory store's).
+type sharedScanner interface {
+	scanShared(prefix string, fn func(key string, val []byte) error) error
 }
 
 func (t Table[T]) checkID(s Scope, id string) error {
