@@ -450,7 +450,7 @@ func runScenarios(o options, servers []*server, results map[string]*result, reps
 		}
 		for _, s := range servers {
 			r := results[s.name]
-			p, err := start(s, tmp)
+			p, err := start(controlPlaneOnly(s), tmp)
 			if err != nil {
 				return err
 			}
@@ -784,4 +784,18 @@ func perReq(d time.Duration, n int64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(n))
+}
+
+// controlPlaneOnly returns minicloud's server with --data-plane off, for the
+// EC2 scenarios: they measure the API (moto has no data plane), and as root
+// the default (auto) would boot every instance launched, on the same two
+// cores. Booting hundreds also outlasts the stop's grace period, so the
+// SIGKILL left their namespaces on the host.
+func controlPlaneOnly(s *server) *server {
+	if s.name != "minicloud" {
+		return s
+	}
+	c := *s
+	c.args = func(port int) []string { return append(s.args(port), "--data-plane", "off") }
+	return &c
 }

@@ -560,16 +560,28 @@ func (c *Controller) reconcileVPC(ctx context.Context, v *ec2.VPCSpec, full bool
 			st.nats[id] = wantNAT[id]
 			*changes++
 		}
+		// All of the VPC's new mappings in one call: vpcnet rewrites the
+		// NAT table once for them, not once per address.
+		var batch []vpcnet.PublicIPMapping
 		for _, pub := range sortedAddrs(wantMap) {
 			if priv, ok := st.mappings[pub]; ok && priv == wantMap[pub] && !force {
 				continue
 			}
-			if err := c.net.MapPublicIP(ctx, v.ID, pub, wantMap[pub]); err != nil {
-				note("map "+pub.String(), err)
-				continue
+			batch = append(batch, vpcnet.PublicIPMapping{Public: pub, Private: wantMap[pub]})
+		}
+		if len(batch) > 0 {
+			failed, err := c.net.MapPublicIPs(ctx, v.ID, batch)
+			if err != nil {
+				note(fmt.Sprintf("map %d public IPs", len(batch)), err)
 			}
-			st.mappings[pub] = wantMap[pub]
-			*changes++
+			for _, m := range batch {
+				if err == nil && failed[m.Public] == nil {
+					st.mappings[m.Public] = m.Private
+					*changes++
+				} else if failed[m.Public] != nil {
+					note("map "+m.Public.String(), failed[m.Public])
+				}
+			}
 		}
 	}
 
@@ -625,16 +637,23 @@ func (c *Controller) releasePublic(ctx context.Context, v *ec2.VPCSpec, st *vpcS
 		errs = append(errs, fmt.Errorf("netctl: %s %s: %w", v.Key, what, err))
 	}
 	wantMap, wantNAT := wantedPublic(v)
+	var unmap []netip.Addr
 	for _, pub := range sortedAddrs(st.mappings) {
 		if priv, ok := wantMap[pub]; ok && priv == st.mappings[pub] {
 			continue
 		}
-		if err := c.net.UnmapPublicIP(ctx, v.ID, pub); err != nil {
-			note("unmap "+pub.String(), err)
-			continue
+		unmap = append(unmap, pub)
+	}
+	if len(unmap) > 0 {
+		// One NAT table write for all of them, as for mapping.
+		if err := c.net.UnmapPublicIPs(ctx, v.ID, unmap); err != nil {
+			note(fmt.Sprintf("unmap %d public IPs", len(unmap)), err)
+		} else {
+			for _, pub := range unmap {
+				delete(st.mappings, pub)
+				*changes++
+			}
 		}
-		delete(st.mappings, pub)
-		*changes++
 	}
 	for _, id := range sortedKeys(st.nats) {
 		if pub, ok := wantNAT[id]; ok && pub == st.nats[id] {

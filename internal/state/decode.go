@@ -19,9 +19,18 @@ import (
 const maxCacheBytes = 32 << 20
 
 type decodeCache struct {
-	mu    sync.RWMutex
-	m     map[string]any
-	bytes int
+	mu sync.RWMutex
+	m  map[string]any
+	// byAddr finds the decoding of a slice that never changes
+	// (decodeStable) by its address and length, without hashing its bytes.
+	// An entry keeps its slice alive, so it counts towards bytes too.
+	byAddr map[stableKey]any
+	bytes  int
+}
+
+type stableKey struct {
+	p *byte
+	n int
 }
 
 var decodeCaches sync.Map // reflect.Type → *decodeCache
@@ -30,7 +39,7 @@ func cacheFor(t reflect.Type) *decodeCache {
 	if c, ok := decodeCaches.Load(t); ok {
 		return c.(*decodeCache)
 	}
-	c, _ := decodeCaches.LoadOrStore(t, &decodeCache{m: map[string]any{}})
+	c, _ := decodeCaches.LoadOrStore(t, &decodeCache{m: map[string]any{}, byAddr: map[stableKey]any{}})
 	return c.(*decodeCache)
 }
 
@@ -60,7 +69,7 @@ func decodeShared[T any](raw []byte) (*T, error) {
 	}
 	c.mu.Lock()
 	if c.bytes+len(raw) > maxCacheBytes {
-		c.m, c.bytes = map[string]any{}, 0
+		c.m, c.byAddr, c.bytes = map[string]any{}, map[stableKey]any{}, 0
 	}
 	if prev, dup := c.m[string(raw)]; dup {
 		v = prev.(*T)
@@ -68,6 +77,36 @@ func decodeShared[T any](raw []byte) (*T, error) {
 		c.m[string(raw)] = v
 		c.bytes += len(raw)
 	}
+	c.mu.Unlock()
+	return v, nil
+}
+
+// decodeStable is decodeShared for a slice that is never modified while it
+// is reachable (a memory store's committed value): a DescribeInstances over
+// 1,000 records spent most of its store time copying each record and hashing
+// its bytes for the content-keyed lookup; this finds it by address instead.
+func decodeStable[T any](raw []byte) (*T, error) {
+	if len(raw) == 0 {
+		return decodeShared[T](raw)
+	}
+	c := cacheFor(reflect.TypeFor[T]())
+	k := stableKey{&raw[0], len(raw)}
+	c.mu.RLock()
+	cached, ok := c.byAddr[k]
+	c.mu.RUnlock()
+	if ok {
+		return cached.(*T), nil
+	}
+	v, err := decodeShared[T](raw)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.bytes+len(raw) > maxCacheBytes {
+		c.m, c.byAddr, c.bytes = map[string]any{}, map[stableKey]any{}, 0
+	}
+	c.byAddr[k] = v
+	c.bytes += len(raw)
 	c.mu.Unlock()
 	return v, nil
 }

@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -71,4 +72,62 @@ func BenchmarkDecodeCached(b *testing.B) {
 			_, _ = decode[cacheRec](raw)
 		}
 	})
+}
+
+// TestForEachSharedFollowsWrites: the memory store hands ForEachShared its
+// own slices and the cache finds them by address, so every read must still
+// see the latest committed value or the transaction's own write, on every
+// backend.
+func TestForEachSharedFollowsWrites(t *testing.T) {
+	sc := Scope{Account: "1", Region: "r"}
+	names := func(t *testing.T, tx Tx) []string {
+		t.Helper()
+		var out []string
+		if err := hosts.ForEachShared(tx, sc, func(id string, h *host) error {
+			out = append(out, id+"="+h.Subnet)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	steps := []struct {
+		name  string
+		write func(tx Tx) error
+		want  []string
+	}{
+		{"first", func(tx Tx) error { return hosts.Put(tx, sc, "a", host{Subnet: "s1"}) }, []string{"a=s1"}},
+		{"rewrite", func(tx Tx) error { return hosts.Put(tx, sc, "a", host{Subnet: "s2"}) }, []string{"a=s2"}},
+		{"same bytes again", func(tx Tx) error { return hosts.Put(tx, sc, "a", host{Subnet: "s2"}) }, []string{"a=s2"}},
+		{"another", func(tx Tx) error { return hosts.Put(tx, sc, "b", host{Subnet: "s1"}) }, []string{"a=s2", "b=s1"}},
+		{"delete", func(tx Tx) error { return hosts.Delete(tx, sc, "a") }, []string{"b=s1"}},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s := b.open(t)
+			defer s.Close()
+			for _, st := range steps {
+				err := s.Update(ctx, func(tx Tx) error {
+					if err := st.write(tx); err != nil {
+						return err
+					}
+					if got := names(t, tx); !slices.Equal(got, st.want) {
+						t.Errorf("%s: inside the writer: %v, want %v", st.name, got, st.want)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for range 2 { // the second read comes from the cache
+					_ = s.View(ctx, func(tx Tx) error {
+						if got := names(t, tx); !slices.Equal(got, st.want) {
+							t.Errorf("%s: after commit: %v, want %v", st.name, got, st.want)
+						}
+						return nil
+					})
+				}
+			}
+		})
+	}
 }

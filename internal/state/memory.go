@@ -141,17 +141,23 @@ func (t *memTx) Get(key string) ([]byte, bool) {
 	if t.done {
 		return nil, false
 	}
-	if v, ok := t.overlay[key]; ok {
-		if v == nil {
-			return nil, false
-		}
-		return bytes.Clone(*v), true
-	}
-	v, ok := t.s.data[key]
+	v, ok := t.get(key)
 	if !ok {
 		return nil, false
 	}
 	return bytes.Clone(v), true
+}
+
+// get returns the stored slice itself, not a copy.
+func (t *memTx) get(key string) ([]byte, bool) {
+	if v, ok := t.overlay[key]; ok {
+		if v == nil {
+			return nil, false
+		}
+		return *v, true
+	}
+	v, ok := t.s.data[key]
+	return v, ok
 }
 
 func (t *memTx) Put(key string, val []byte) error {
@@ -192,6 +198,19 @@ func (t *memTx) writeCheck(key string) error {
 }
 
 func (t *memTx) Scan(prefix string, fn func(key string, val []byte) error) error {
+	return t.scan(prefix, true, fn)
+}
+
+// scanShared is Scan without copying the values (sharedScanner): they are
+// the store's own slices. Those are never changed in place — a commit or a
+// Put replaces a value with a new slice — so readers that only decode them
+// may skip the copy, and the same committed value is the same slice each
+// time, which lets the decode cache find it by address.
+func (t *memTx) scanShared(prefix string, fn func(key string, val []byte) error) error {
+	return t.scan(prefix, false, fn)
+}
+
+func (t *memTx) scan(prefix string, clone bool, fn func(key string, val []byte) error) error {
 	if t.done {
 		return ErrTxDone
 	}
@@ -221,7 +240,10 @@ func (t *memTx) Scan(prefix string, fn func(key string, val []byte) error) error
 		default: // same key in both: the overlay wins
 			k, base, mine = mine[0], base[1:], mine[1:]
 		}
-		if v, ok := t.Get(k); ok {
+		if v, ok := t.get(k); ok {
+			if clone {
+				v = bytes.Clone(v)
+			}
 			kvs = append(kvs, kv{k, v})
 		}
 	}

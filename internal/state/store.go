@@ -134,7 +134,12 @@ func SplitKey(key string) (s Scope, service, kind, id string, ok bool) {
 // Table is a typed view over one resource kind of one service; values are
 // stored JSON-encoded under Key(account, region, Service, Kind, id). It
 // holds no state, so declare tables as package-level variables.
-type Table[T any] struct{ Service, Kind string }
+type Table[T any] struct {
+	Service, Kind string
+	// Indexes are kept in step with the records by Put and Delete, in the
+	// same transaction (index.go).
+	Indexes []Index[T]
+}
 
 func (t Table[T]) check(s Scope) error {
 	if err := s.Validate(); err != nil {
@@ -189,6 +194,11 @@ func (t Table[T]) Put(tx Tx, s Scope, id string, v T) error {
 	if err != nil {
 		return fmt.Errorf("state: encode %s/%s %q: %w", t.Service, t.Kind, id, err)
 	}
+	if len(t.Indexes) > 0 {
+		if err := t.reindex(tx, s, id, &v); err != nil {
+			return err
+		}
+	}
 	if err := tx.Put(t.Key(s, id), raw); err != nil {
 		return fmt.Errorf("state: put %s/%s %q: %w", t.Service, t.Kind, id, err)
 	}
@@ -199,6 +209,11 @@ func (t Table[T]) Put(tx Tx, s Scope, id string, v T) error {
 func (t Table[T]) Delete(tx Tx, s Scope, id string) error {
 	if err := t.checkID(s, id); err != nil {
 		return err
+	}
+	if len(t.Indexes) > 0 {
+		if err := t.reindex(tx, s, id, nil); err != nil {
+			return err
+		}
 	}
 	if err := tx.Delete(t.Key(s, id)); err != nil {
 		return fmt.Errorf("state: delete %s/%s %q: %w", t.Service, t.Kind, id, err)
@@ -241,6 +256,15 @@ func (t Table[T]) ForEachShared(tx Tx, s Scope, fn func(id string, v *T) error) 
 		return err
 	}
 	prefix := t.Prefix(s)
+	if ss, ok := tx.(sharedScanner); ok {
+		return ss.scanShared(prefix, func(key string, raw []byte) error {
+			v, err := decodeStable[T](raw)
+			if err != nil {
+				return fmt.Errorf("state: decode %q: %w", key, err)
+			}
+			return fn(strings.TrimPrefix(key, prefix), v)
+		})
+	}
 	return tx.Scan(prefix, func(key string, raw []byte) error {
 		v, err := decodeShared[T](raw)
 		if err != nil {
@@ -248,6 +272,12 @@ func (t Table[T]) ForEachShared(tx Tx, s Scope, fn func(id string, v *T) error) 
 		}
 		return fn(strings.TrimPrefix(key, prefix), v)
 	})
+}
+
+// sharedScanner is a Tx whose Scan can hand out the stored values
+// themselves, which never change (the memory store's).
+type sharedScanner interface {
+	scanShared(prefix string, fn func(key string, val []byte) error) error
 }
 
 func (t Table[T]) checkID(s Scope, id string) error {

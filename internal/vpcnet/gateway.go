@@ -325,27 +325,64 @@ func (n *Network) checkPublic(public netip.Addr) error {
 // DNATs it to private, and traffic from private leaving through the gateway
 // is SNATed to public. Needs the VPC's internet gateway.
 func (n *Network) MapPublicIP(ctx context.Context, vpcID string, public, private netip.Addr) error {
+	failed, err := n.MapPublicIPs(ctx, vpcID, []PublicIPMapping{{Public: public, Private: private}})
+	if err != nil {
+		return err
+	}
+	return failed[public]
+}
+
+// PublicIPMapping is one 1:1 mapping of MapPublicIPs.
+type PublicIPMapping struct{ Public, Private netip.Addr }
+
+// MapPublicIPs is MapPublicIP for many addresses of one VPC at once: a host
+// route for each, and one write of the VPC's NAT table for all of them. The
+// table is rewritten whole, so mapping fifty addresses one by one wrote it
+// fifty times, under the lock every other VPC operation needs. A mapping
+// that cannot be made (a bad address, one that is a NAT gateway's, a host
+// route elsewhere) is reported in failed, by public IP, and the others are
+// made; err is for what fails them all.
+func (n *Network) MapPublicIPs(ctx context.Context, vpcID string, ms []PublicIPMapping) (failed map[netip.Addr]error, err error) {
 	if err := checkCtx(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	if err := n.checkPublic(public); err != nil {
-		return err
+	failed = map[netip.Addr]error{}
+	valid := make([]PublicIPMapping, 0, len(ms))
+	for _, m := range ms {
+		if err := n.checkPublic(m.Public); err != nil {
+			failed[m.Public] = err
+			continue
+		}
+		if !m.Private.Is4() {
+			failed[m.Public] = fmt.Errorf("%w: private IP %s", ErrInvalid, m.Private)
+			continue
+		}
+		valid = append(valid, m)
 	}
-	if !private.Is4() {
-		return fmt.Errorf("%w: private IP %s", ErrInvalid, private)
+	if len(valid) == 0 {
+		return failed, nil
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	host, err := n.hostHandle()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return n.router(vpcID, func(h *netlink.Handle, ns netns.NsHandle) error {
+	err = n.router(vpcID, func(h *netlink.Handle, ns netns.NsHandle) error {
 		vs := n.state(vpcID, ns)
-		for id, pub := range vs.nats {
-			if pub == public {
-				return fmt.Errorf("%w: %s is NAT gateway %s's address", ErrConflict, public, id)
+		todo := valid[:0]
+	next:
+		for _, m := range valid {
+			for id, pub := range vs.nats {
+				if pub == m.Public {
+					failed[m.Public] = fmt.Errorf("%w: %s is NAT gateway %s's address", ErrConflict, m.Public, id)
+					continue next
+				}
 			}
+			todo = append(todo, m)
+		}
+		if len(todo) == 0 {
+			return nil
 		}
 		_, routerAddr, _, err := n.uplinkInfo(h, vpcID)
 		if err != nil {
@@ -355,16 +392,38 @@ func (n *Network) MapPublicIP(ctx context.Context, vpcID string, public, private
 		if err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrNoInternetGateway, vpcID, err)
 		}
-		if err := n.hostRoute(host, gw, public, routerAddr); err != nil {
-			return err
+		// One mapping alone rewrites the table even when it is unchanged, as
+		// MapPublicIP always has: that repairs a table changed behind its back.
+		changed := false
+		for _, m := range todo {
+			if err := n.hostRoute(host, gw, m.Public, routerAddr); err != nil {
+				failed[m.Public] = err
+				continue
+			}
+			if priv, ok := vs.mappings[m.Public]; !ok || priv != m.Private {
+				vs.mappings[m.Public] = m.Private
+				changed = true
+			}
 		}
-		vs.mappings[public] = private
+		if !changed && (len(ms) > 1 || len(failed) > 0) {
+			return nil
+		}
 		return n.syncNAT(ns, vpcID, vs)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return failed, nil
 }
 
 // UnmapPublicIP removes a mapping made by MapPublicIP.
 func (n *Network) UnmapPublicIP(ctx context.Context, vpcID string, public netip.Addr) error {
+	return n.UnmapPublicIPs(ctx, vpcID, []netip.Addr{public})
+}
+
+// UnmapPublicIPs removes mappings made by MapPublicIP(s), with one write of
+// the VPC's NAT table.
+func (n *Network) UnmapPublicIPs(ctx context.Context, vpcID string, publics []netip.Addr) error {
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
@@ -376,14 +435,25 @@ func (n *Network) UnmapPublicIP(ctx context.Context, vpcID string, public netip.
 	}
 	err = n.router(vpcID, func(h *netlink.Handle, ns netns.NsHandle) error {
 		vs := n.state(vpcID, ns)
-		if _, ok := vs.mappings[public]; !ok {
-			return n.delHostRoute(host, n.names.Gateway(vpcID), public)
+		changed := false
+		for _, public := range publics {
+			if _, ok := vs.mappings[public]; ok {
+				delete(vs.mappings, public)
+				changed = true
+			}
 		}
-		delete(vs.mappings, public)
-		if err := n.syncNAT(ns, vpcID, vs); err != nil {
-			return err
+		if changed {
+			if err := n.syncNAT(ns, vpcID, vs); err != nil {
+				return err
+			}
 		}
-		return n.delHostRoute(host, n.names.Gateway(vpcID), public)
+		var errs []error
+		for _, public := range publics {
+			if err := n.delHostRoute(host, n.names.Gateway(vpcID), public); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
 	})
 	if isNotFoundVPC(err) {
 		return nil

@@ -27,12 +27,12 @@ const (
 // env is one test's Network with a unique prefix, torn down (and checked to
 // be gone) when the test ends, pass or fail.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	n   *Network
 	ctx context.Context
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatal("vpcnet tests need root (network namespaces, veths, nftables); run them as root")
@@ -61,7 +61,7 @@ func newEnv(t *testing.T) *env {
 
 // assertNothingLeft checks with iproute2 that no namespace, host link or host
 // route of ours remains.
-func assertNothingLeft(t *testing.T, prefix string) {
+func assertNothingLeft(t testing.TB, prefix string) {
 	t.Helper()
 	for _, args := range [][]string{{"netns", "list"}, {"-o", "link"}} {
 		out := ipCmd(t, args...)
@@ -83,7 +83,7 @@ func ipTry(args ...string) (string, error) {
 	return string(out), err
 }
 
-func ipCmd(t *testing.T, args ...string) string {
+func ipCmd(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := ipTry(args...)
 	if err != nil {

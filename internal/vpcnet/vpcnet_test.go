@@ -1,6 +1,8 @@
 package vpcnet
 
 import (
+	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"strings"
@@ -258,4 +260,92 @@ func TestCleanup(t *testing.T) {
 		t.Errorf("Cleanup removed %s, which is not ours:\n%s", other, out)
 	}
 	e.must(e.n.Cleanup(e.ctx)) // idempotent
+}
+
+// MapPublicIPs maps many addresses with one NAT table write: each good
+// mapping works as MapPublicIP's does, a bad one is reported alone, and
+// UnmapPublicIPs takes them all away again.
+func TestMapPublicIPsBatch(t *testing.T) {
+	e := newEnv(t)
+	e.vpc("vpc-1", "10.0.0.0/16")
+	e.subnet("vpc-1", "subnet-pub", "10.0.0.0/24")
+	e.must(e.n.EnsureInternetGateway(e.ctx, "vpc-1"))
+	e.must(e.n.SetRoutes(e.ctx, "vpc-1", "subnet-pub", []Route{localRoute, igwDefault}))
+	hostAddr, err := e.n.HostAddress("vpc-1")
+	e.must(err)
+	host := e.fromHost("vpc-1")
+	type inst struct{ id, private, public string }
+	insts := []inst{{"i-a", "10.0.0.10", "198.18.7.10"}, {"i-b", "10.0.0.11", "198.18.7.11"}, {"i-c", "10.0.0.12", "198.18.7.12"}}
+	var ms []PublicIPMapping
+	for _, in := range insts {
+		serve(t, e.instance("vpc-1", "subnet-pub", in.id, in.private), ":80", in.id)
+		ms = append(ms, PublicIPMapping{Public: netip.MustParseAddr(in.public), Private: netip.MustParseAddr(in.private)})
+	}
+	// Outside the public range: refused before anything is routed.
+	bad := netip.MustParseAddr("203.0.113.5")
+	ms = append(ms, PublicIPMapping{Public: bad, Private: netip.MustParseAddr("10.0.0.13")})
+
+	for round := range 2 { // the second round changes nothing
+		failed, err := e.n.MapPublicIPs(e.ctx, "vpc-1", ms)
+		e.must(err)
+		if len(failed) != 1 || !errors.Is(failed[bad], ErrInvalid) {
+			t.Fatalf("round %d: failed = %v, want only %s (ErrInvalid)", round, failed, bad)
+		}
+		for _, in := range insts {
+			wantBody(t, host, in.public+":80", in.id, hostAddr.String())
+		}
+	}
+	if _, err := e.n.MapPublicIPs(e.ctx, "vpc-9", ms[:1]); !errors.Is(err, ErrVPCNotFound) {
+		t.Errorf("MapPublicIPs in a missing VPC: %v, want ErrVPCNotFound", err)
+	}
+
+	e.must(e.n.UnmapPublicIPs(e.ctx, "vpc-1", []netip.Addr{ms[0].Public, ms[1].Public}))
+	for i, in := range insts {
+		out := ipCmd(t, "-4", "route", "show", in.public+"/32")
+		if i < 2 {
+			if strings.TrimSpace(out) != "" {
+				t.Errorf("host route to %s left after unmap: %s", in.public, out)
+			}
+			wantFail(t, host, in.public+":80")
+			continue
+		}
+		wantBody(t, host, in.public+":80", in.id, hostAddr.String())
+	}
+}
+
+// BenchmarkMapPublicIPs maps and unmaps 50 public IPs in one VPC, one call
+// per address (as netctl did) or in one batch, side by side:
+// go test -run '^$' -bench MapPublicIPs ./internal/vpcnet/ (root).
+func BenchmarkMapPublicIPs(b *testing.B) {
+	e := newEnv(b)
+	e.ctx = context.Background() // newEnv's is for tests: 20 s in all
+	e.vpc("vpc-1", "10.0.0.0/16")
+	e.subnet("vpc-1", "subnet-pub", "10.0.0.0/24")
+	e.must(e.n.EnsureInternetGateway(e.ctx, "vpc-1"))
+	var ms []PublicIPMapping
+	var pubs []netip.Addr
+	for i := range 50 {
+		m := PublicIPMapping{Public: netip.AddrFrom4([4]byte{198, 18, 9, byte(10 + i)}), Private: netip.AddrFrom4([4]byte{10, 0, 0, byte(10 + i)})}
+		ms, pubs = append(ms, m), append(pubs, m.Public)
+	}
+	b.Run("one-by-one", func(b *testing.B) {
+		for b.Loop() {
+			for _, m := range ms {
+				e.must(e.n.MapPublicIP(e.ctx, "vpc-1", m.Public, m.Private))
+			}
+			for _, p := range pubs {
+				e.must(e.n.UnmapPublicIP(e.ctx, "vpc-1", p))
+			}
+		}
+	})
+	b.Run("batch", func(b *testing.B) {
+		for b.Loop() {
+			failed, err := e.n.MapPublicIPs(e.ctx, "vpc-1", ms)
+			e.must(err)
+			if len(failed) > 0 {
+				b.Fatal(failed)
+			}
+			e.must(e.n.UnmapPublicIPs(e.ctx, "vpc-1", pubs))
+		}
+	})
 }

@@ -146,13 +146,21 @@ func instanceGetAll(t *rtx, ids []string) ([]*instanceRecord, error) {
 	return out, nil
 }
 
-// instancePurge deletes the records of instances EC2 has forgotten.
+// instancePurge deletes the records of instances EC2 has forgotten. It
+// reads the index of terminated instances by TerminatedAt, oldest first, and
+// stops at the first that is still listed, so a launch does not pay for every
+// instance of the region.
 func instancePurge(t *rtx) error {
 	var expired []string
-	err := instances.table.ForEachShared(t.tx, t.scope, func(id string, rec *instanceRecord) error {
-		if instanceExpired(t, rec) {
-			expired = append(expired, id)
+	err := instances.table.ScanIndex(t.tx, t.scope, instanceByTerminated, "", func(v, id string) error {
+		at, ok := terminatedAtKey(v)
+		if !ok {
+			return nil
 		}
+		if t.now.Sub(at) < instanceTerminatedTTL {
+			return state.ErrStop
+		}
+		expired = append(expired, id)
 		return nil
 	})
 	if err != nil {

@@ -101,24 +101,29 @@ func subnetReserved(p netip.Prefix, a netip.Addr) bool {
 	return a == addrAdd(first, prefixSize(p)-1)
 }
 
-// usedPrivateIPs returns the private IPv4 addresses held by ENIs in subnetID.
-func usedPrivateIPs(t *rtx, subnetID string) (map[netip.Addr]bool, error) {
-	used := map[netip.Addr]bool{}
-	err := networkInterfaces.table.ForEachShared(t.tx, t.scope, func(_ string, e *networkInterfaceRecord) error {
-		if deref(e.SubnetId) != subnetID {
-			return nil
+// ipBlocks calls fn for each /24 block of p with the block's usable
+// addresses [lo, hi) (the subnet's five reserved ones left out) and the
+// number of addresses ENIs hold in it, read from the address index's
+// counters: the cost depends on the subnet's size, not on the ENIs.
+// (uint64: the arithmetic must not wrap at the top of the address space.)
+func ipBlocks(t *rtx, subnetID string, p netip.Prefix, fn func(block string, lo, hi uint64, used int) (bool, error)) error {
+	first := uint64(ipUint(p.Masked().Addr()))
+	end := first + uint64(prefixSize(p)) - 1 // the reserved last address
+	for blk := first &^ 255; blk < end; blk += 256 {
+		lo, hi := max(blk, first+4), min(blk+256, end)
+		if lo >= hi {
+			continue
 		}
-		for _, pa := range e.PrivateIpAddresses {
-			if a, err := netip.ParseAddr(deref(pa.PrivateIpAddress)); err == nil {
-				used[a] = true
-			}
+		block := subnetID + "/" + ipKey(uint32Addr(uint32(blk)))[:6]
+		used, err := networkInterfaces.table.Count(t.tx, t.scope, eniByIP, block)
+		if err != nil {
+			return err
 		}
-		if a, err := netip.ParseAddr(deref(e.PrivateIpAddress)); err == nil {
-			used[a] = true
+		if more, err := fn(block, lo, hi, used); err != nil || !more {
+			return err
 		}
-		return nil
-	})
-	return used, err
+	}
+	return nil
 }
 
 // allocatePrivateIP picks the requested address (which must be in the subnet,
@@ -128,10 +133,7 @@ func allocatePrivateIP(t *rtx, subnet *subnetRecord, requested string) (netip.Ad
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	used, err := usedPrivateIPs(t, deref(subnet.SubnetId))
-	if err != nil {
-		return netip.Addr{}, err
-	}
+	subnetID := deref(subnet.SubnetId)
 	if requested != "" {
 		a, err := netip.ParseAddr(requested)
 		if err != nil || !a.Is4() {
@@ -143,19 +145,47 @@ func allocatePrivateIP(t *rtx, subnet *subnetRecord, requested string) (netip.Ad
 		if subnetReserved(p, a) {
 			return netip.Addr{}, errInvalidParam("Address %s is in subnet's reserved address range", requested)
 		}
-		if used[a] {
+		holders, err := networkInterfaces.table.Lookup(t.tx, t.scope, eniByIP, subnetID+"/"+ipKey(a))
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		if len(holders) > 0 {
 			return netip.Addr{}, apiErr("InvalidIPAddress.InUse", "Address %s is in use.", requested)
 		}
 		return a, nil
 	}
-	size := prefixSize(p)
-	for i := 4; i < size-1; i++ {
-		a := addrAdd(p.Masked().Addr(), i)
-		if !used[a] {
-			return a, nil
+	// The lowest free address is in the first block that is not full, after
+	// the addresses in use at its start (the entries come in address order).
+	var found netip.Addr
+	err = ipBlocks(t, subnetID, p, func(block string, lo, hi uint64, used int) (bool, error) {
+		if uint64(used) >= hi-lo {
+			return true, nil
 		}
+		next := lo
+		err := networkInterfaces.table.ScanIndex(t.tx, t.scope, eniByIP, block, func(v, _ string) error {
+			a, ok := ipFromKey(v[len(subnetID)+1:])
+			switch n := uint64(ipUint(a)); {
+			case !ok || n < next:
+				return nil
+			case n == next:
+				next++
+				return nil
+			}
+			return state.ErrStop
+		})
+		if err != nil || next >= hi {
+			return err == nil, err
+		}
+		found = uint32Addr(uint32(next))
+		return false, nil
+	})
+	if err != nil {
+		return netip.Addr{}, err
 	}
-	return netip.Addr{}, apiErr("InsufficientFreeAddressesInSubnet", "There are not enough free addresses in subnet '%s' to satisfy the requested number of instances.", deref(subnet.SubnetId))
+	if found.IsValid() {
+		return found, nil
+	}
+	return netip.Addr{}, apiErr("InsufficientFreeAddressesInSubnet", "There are not enough free addresses in subnet '%s' to satisfy the requested number of instances.", subnetID)
 }
 
 // availableIPCount is AvailableIpAddressCount: the subnet's size less the
@@ -165,9 +195,13 @@ func availableIPCount(t *rtx, subnet *subnetRecord) (int32, error) {
 	if err != nil {
 		return 0, err
 	}
-	used, err := usedPrivateIPs(t, deref(subnet.SubnetId))
+	used := 0
+	err = ipBlocks(t, deref(subnet.SubnetId), p, func(_ string, _, _ uint64, n int) (bool, error) {
+		used += n
+		return true, nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	return int32(prefixSize(p) - 5 - len(used)), nil
+	return int32(prefixSize(p) - 5 - used), nil
 }

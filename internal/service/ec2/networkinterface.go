@@ -169,13 +169,20 @@ func eniReleaseAutoPublicIP(t *rtx, e *networkInterfaceRecord) error {
 // instanceENIs returns the interfaces attached to an instance, by device
 // index.
 func instanceENIs(t *rtx, instanceID string) ([]*networkInterfaceRecord, error) {
+	ids, err := networkInterfaces.table.Lookup(t.tx, t.scope, eniByInstance, instanceID)
+	if err != nil {
+		return nil, err
+	}
 	var out []*networkInterfaceRecord
-	err := networkInterfaces.table.ForEachShared(t.tx, t.scope, func(_ string, e *networkInterfaceRecord) error {
-		if e.Attachment != nil && deref(e.Attachment.InstanceId) == instanceID {
-			out = append(out, state.Clone(e))
+	for _, id := range ids {
+		e, ok, err := networkInterfaces.find(t, id)
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
+		if ok && e.Attachment != nil && deref(e.Attachment.InstanceId) == instanceID {
+			out = append(out, e)
+		}
+	}
 	slices.SortFunc(out, func(a, b *networkInterfaceRecord) int {
 		return int(deref(a.Attachment.DeviceIndex) - deref(b.Attachment.DeviceIndex))
 	})

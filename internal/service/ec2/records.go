@@ -91,7 +91,7 @@ var (
 	addresses = register(&kind[addressRecord]{prefix: "eipalloc", table: state.Table[addressRecord]{Service: "ec2", Kind: "eip"},
 		resourceType: "elastic-ip", noun: "allocation ID", notFound: "InvalidAllocationID.NotFound", malformed: "InvalidAllocationID.Malformed",
 		id: func(r *addressRecord) string { return deref(r.AllocationId) }, tags: func(r *addressRecord) *[]ec2api.Tag { return &r.Tags }})
-	networkInterfaces = register(&kind[networkInterfaceRecord]{prefix: "eni", table: state.Table[networkInterfaceRecord]{Service: "ec2", Kind: "eni"},
+	networkInterfaces = register(&kind[networkInterfaceRecord]{prefix: "eni", table: state.Table[networkInterfaceRecord]{Service: "ec2", Kind: "eni", Indexes: eniIndexes},
 		resourceType: "network-interface", noun: "networkInterface ID", notFound: "InvalidNetworkInterfaceID.NotFound", malformed: "InvalidNetworkInterfaceID.Malformed",
 		id: func(r *networkInterfaceRecord) string { return deref(r.NetworkInterfaceId) }, tags: func(r *networkInterfaceRecord) *[]ec2api.Tag { return &r.TagSet }})
 	vpcEndpoints = register(&kind[vpcEndpointRecord]{prefix: "vpce", table: state.Table[vpcEndpointRecord]{Service: "ec2", Kind: "vpce"},
@@ -103,7 +103,7 @@ var (
 	images = register(&kind[imageRecord]{prefix: "ami", table: state.Table[imageRecord]{Service: "ec2", Kind: "image"},
 		resourceType: "image", noun: "image id", notFound: "InvalidAMIID.NotFound", malformed: "InvalidAMIID.Malformed",
 		id: func(r *imageRecord) string { return deref(r.ImageId) }, tags: func(r *imageRecord) *[]ec2api.Tag { return &r.Tags }})
-	instances = register(&kind[instanceRecord]{prefix: "i", table: state.Table[instanceRecord]{Service: "ec2", Kind: "instance"},
+	instances = register(&kind[instanceRecord]{prefix: "i", table: state.Table[instanceRecord]{Service: "ec2", Kind: "instance", Indexes: instanceIndexes},
 		resourceType: "instance", noun: "instance ID", notFound: "InvalidInstanceID.NotFound", malformed: "InvalidInstanceID.Malformed",
 		id: func(r *instanceRecord) string { return deref(r.InstanceId) }, tags: func(r *instanceRecord) *[]ec2api.Tag { return &r.Tags }})
 	volumes = register(&kind[volumeRecord]{prefix: "vol", table: state.Table[volumeRecord]{Service: "ec2", Kind: "volume"},
