@@ -292,6 +292,31 @@ func killStale(dir string) {
 // settings are more name=value server settings (later ones win); extra are
 // inherited from fd 4 on (a replica's source socket directory).
 func (e *engine) start(dir string, port int, vpc *vpcListen, settings []string, extra ...*os.File) (*server, error) {
+	listen, pgPort := "127.0.0.1", port
+	if vpc != nil {
+		if err := allowVPCClients(dir); err != nil {
+			return nil, err
+		}
+		listen, pgPort = vpc.ip.String(), vpc.port
+	}
+	p, err := e.launch(dir, pgPort, vpc, append([]string{"listen_addresses=" + listen}, settings...), extra)
+	if err != nil || vpc == nil {
+		return p, err
+	}
+	p.port = port // clients on the host reach it through the proxy
+	px, err := startProxy(port, vpc)
+	if err != nil {
+		p.stop()
+		return nil, fmt.Errorf("loopback proxy: %w", err)
+	}
+	p.proxy = px
+	return p, nil
+}
+
+// launch runs postgres on dir/data as the server user: on pgPort, its unix
+// socket in dir/sock, with settings (name=value; later ones win) and the
+// extra files from fd 4 on, inside vpc's namespace when vpc is set.
+func (e *engine) launch(dir string, pgPort int, vpc *vpcListen, settings []string, extra []*os.File) (*server, error) {
 	u, err := serverUser()
 	if err != nil {
 		return nil, err
@@ -313,53 +338,33 @@ func (e *engine) start(dir string, port int, vpc *vpcListen, settings []string, 
 		return nil, err
 	}
 	defer logf.Close()
-	listen, pgPort := "127.0.0.1", port
-	if vpc != nil {
-		if err := allowVPCClients(dir); err != nil {
-			return nil, err
-		}
-		listen, pgPort = vpc.ip.String(), vpc.port
-	}
 	cmd := e.command(u, d, "postgres", "-D", fdDir+"/data", "-p", strconv.Itoa(pgPort),
-		"-c", "listen_addresses="+listen, "-c", "unix_socket_directories="+fdDir+"/sock", "-c", "fsync=on")
+		"-c", "unix_socket_directories="+fdDir+"/sock", "-c", "fsync=on")
 	for _, s := range settings {
 		cmd.Args = append(cmd.Args, "-c", s)
 	}
 	cmd.ExtraFiles = append(cmd.ExtraFiles, extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	p := &server{cmd: cmd, port: port, done: make(chan struct{})}
-	if vpc == nil {
-		// Pdeathsig follows the forking thread, not the process: fork from
-		// a thread that stays until the server exits, or Go could end that
-		// thread (it does for threads vpcnet leaves in a namespace) and
-		// SIGINT the server at random.
-		started := make(chan error, 1)
-		go func() {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			err := cmd.Start()
-			started <- err
-			if err != nil {
-				return
-			}
-			p.err = cmd.Wait()
-			close(p.done)
-		}()
-		if err := <-started; err != nil {
-			return nil, err
-		}
-		return p, nil
-	}
+	p := &server{cmd: cmd, port: pgPort, done: make(chan struct{})}
 	// The child inherits the namespace of the thread that forks it, and its
-	// parent-death signal follows that thread: the thread stays, locked in
-	// the namespace, until the server exits, and is then discarded.
+	// parent-death signal (Pdeathsig) follows that thread, not the process:
+	// fork from a thread that stays until the server exits, or Go could end
+	// that thread (it does for threads vpcnet leaves in a namespace) and
+	// SIGINT the server at random. A thread moved into a namespace is then
+	// discarded rather than reused.
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		h, err := netns.GetFromPath(vpc.ns)
-		if err == nil {
-			err = netns.Set(h)
-			h.Close()
+		if vpc == nil {
+			defer runtime.UnlockOSThread()
+		}
+		var err error
+		if vpc != nil {
+			var h netns.NsHandle
+			if h, err = netns.GetFromPath(vpc.ns); err == nil {
+				err = netns.Set(h)
+				h.Close()
+			}
 		}
 		if err == nil {
 			err = cmd.Start()
@@ -372,14 +377,11 @@ func (e *engine) start(dir string, port int, vpc *vpcListen, settings []string, 
 		close(p.done)
 	}()
 	if err := <-started; err != nil {
-		return nil, fmt.Errorf("start postgres in %s: %w", vpc.ns, err)
+		if vpc != nil {
+			return nil, fmt.Errorf("start postgres in %s: %w", vpc.ns, err)
+		}
+		return nil, err
 	}
-	px, err := startProxy(port, vpc)
-	if err != nil {
-		p.stop()
-		return nil, fmt.Errorf("loopback proxy: %w", err)
-	}
-	p.proxy = px
 	return p, nil
 }
 

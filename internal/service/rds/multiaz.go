@@ -8,15 +8,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/vishvananda/netns"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/state"
@@ -589,67 +586,13 @@ func replicationStateOf(ctx context.Context, port int, password string) (string,
 // standby), inheriting the primary's socket directory as fd 4, inside
 // vpc's namespace when placed.
 func (c *controller) startStandby(dir string, port int, vpc *vpcListen) (*server, error) {
-	e := c.s.engine
-	sdir := standbyDir(dir)
-	u, err := serverUser()
-	if err != nil {
-		return nil, err
-	}
-	killStale(sdir)
-	if err := os.MkdirAll(sockDir(sdir), 0o700); err != nil {
-		return nil, err
-	}
-	if err := os.Chown(sockDir(sdir), int(u.uid), int(u.gid)); err != nil {
-		return nil, err
-	}
-	d, err := os.Open(sdir)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
 	src, err := os.Open(sockDir(dir))
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	logf, err := os.OpenFile(filepath.Join(sdir, "postgresql.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	p, err := c.s.engine.launch(standbyDir(dir), port, vpc, []string{"listen_addresses="}, []*os.File{src})
 	if err != nil {
-		return nil, err
-	}
-	defer logf.Close()
-	cmd := e.command(u, d, "postgres", "-D", fdDir+"/data", "-p", strconv.Itoa(port),
-		"-c", "listen_addresses=", "-c", "unix_socket_directories="+fdDir+"/sock", "-c", "fsync=on")
-	cmd.ExtraFiles = append(cmd.ExtraFiles, src)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	p := &server{cmd: cmd, port: port, done: make(chan struct{})}
-	// As in engine.start: the forking thread stays (locked, in the
-	// namespace if any) until the server exits, for its parent-death
-	// signal.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if vpc == nil {
-			defer runtime.UnlockOSThread()
-		}
-		var err error
-		if vpc != nil {
-			var h netns.NsHandle
-			if h, err = netns.GetFromPath(vpc.ns); err == nil {
-				err = netns.Set(h)
-				h.Close()
-			}
-		}
-		if err == nil {
-			err = cmd.Start()
-		}
-		started <- err
-		if err != nil {
-			return
-		}
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
 		return nil, fmt.Errorf("start the standby's postgres: %w", err)
 	}
 	return p, nil
