@@ -9,12 +9,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 )
 
@@ -32,7 +36,11 @@ import (
 // against an equivalent plain postgres (same binaries, same initdb options,
 // same command-line settings, started by this harness), alternating which
 // goes first. As root the DB instance is placed in a VPC (data plane on), so
-// its loopback address is minicloud's proxy into the instance's namespace.
+// its loopback address is minicloud's proxy into the instance's namespace;
+// the same instance, made publicly accessible, is then also measured at its
+// endpoint name's address as minicloud's DNS answers it from the host: its
+// public IP, through the VPC's internet gateway (kernel NAT and the
+// instance's security group, no userspace hop).
 
 var rdsScenarios = []string{"rds"}
 
@@ -74,6 +82,9 @@ type rdsResult struct {
 	version   string
 	mini      []float64 // TPS per run
 	plain     []float64
+	endpoint  []float64 // at the endpoint's public IP (in a VPC only)
+	epName    string
+	epAddr    string
 	order     []string
 	pgbenchOp string
 }
@@ -117,13 +128,19 @@ func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
 	if o.selectOn {
 		res.pgbenchOp = "select-only (-S)"
 	}
-	dp := "off"
+	dp, dnsListen := "off", "off"
 	if o.vpc {
 		dp = "on"
+		// minicloud's DNS answers the endpoint name from the host.
+		dnsPort, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		dnsListen = fmt.Sprintf("%s:%d", host, dnsPort)
 	}
 	s := &server{name: "minicloud", bin: bin, readyPath: "/_minicloud/health", readyMax: 10 * time.Second, stopGrace: 30 * time.Second,
 		args: func(port int) []string {
-			return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral", "--data-plane", dp, "--dns-listen", "off"}
+			return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral", "--data-plane", dp, "--dns-listen", dnsListen}
 		}}
 	p, err := start(s, tmp)
 	if err != nil {
@@ -135,10 +152,13 @@ func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
 	}
 	ctx := context.Background()
 	rc, ec := newRDS(p.url())
-	var subnetGroup *string
+	var subnetGroup, publicSG *string
 	if o.vpc {
 		v, err := ec.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.77.0.0/16")})
 		if err != nil {
+			return nil, err
+		}
+		if publicSG, err = rdsPublicNetwork(ctx, ec, v.Vpc.VpcId); err != nil {
 			return nil, err
 		}
 		var subnets []string
@@ -199,31 +219,39 @@ func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
 			return nil, fmt.Errorf("pgbench -i on %s: %v: %s", addr, err, out)
 		}
 	}
+	targets := map[string]string{"minicloud": miniAddr, "plain": plain.addr}
+	results := map[string]*[]float64{"minicloud": &res.mini, "plain": &res.plain, "endpoint": &res.endpoint}
+	if o.vpc {
+		// The same instance, publicly accessible, at its endpoint name's
+		// address. pgbench cannot be pointed at minicloud's DNS, so the
+		// bench resolves the name with it and gives pgbench the address.
+		if res.epName, res.epAddr, err = rdsPublicEndpoint(ctx, rc, id, publicSG, dnsListen); err != nil {
+			return nil, err
+		}
+		targets["endpoint"] = res.epAddr
+		fmt.Fprintf(os.Stderr, "rds: %s is %s from the host\n", res.epName, res.epAddr)
+	}
 	args := []string{"-n", "-c", strconv.Itoa(o.clients), "-j", "2", "-T", strconv.Itoa(int(o.dur.Seconds()))}
 	if o.selectOn {
 		args = append(args, "-S")
 	}
 	for r := range o.rounds {
 		order := []string{"minicloud", "plain"}
+		if o.vpc {
+			order = []string{"minicloud", "endpoint", "plain"}
+		}
 		if r%2 == 1 {
-			order = []string{"plain", "minicloud"}
+			slices.Reverse(order)
 		}
 		for _, who := range order {
-			addr := miniAddr
-			if who == "plain" {
-				addr = plain.addr
-			}
+			addr := targets[who]
 			tps, err := pgbenchTPS(binDir, addr, args...)
 			if err != nil {
 				return nil, fmt.Errorf("pgbench on %s (%s): %w", who, addr, err)
 			}
 			fmt.Fprintf(os.Stderr, "rds: pgbench %s: %.0f TPS\n", who, tps)
 			res.order = append(res.order, who)
-			if who == "plain" {
-				res.plain = append(res.plain, tps)
-			} else {
-				res.mini = append(res.mini, tps)
-			}
+			*results[who] = append(*results[who], tps)
 		}
 	}
 	if err := rdsDelete(ctx, rc, id); err != nil {
@@ -434,8 +462,14 @@ func reportRDS(w io.Writer, o rdsOptions, r *rdsResult) {
 	fmt.Fprintf(tw, "figure\tminicloud\ttarget\n")
 	fmt.Fprintf(tw, "CreateDBInstance → available, median of %d\t%s (runs %s)\t≤ 3 s\n", len(r.creates), ms(median(r.creates)), msList(r.creates))
 	fmt.Fprintf(tw, "pgbench %s, %d clients, %v × %d rounds: DB instance\t%.0f TPS (%s)\t\n", r.pgbenchOp, o.clients, o.dur, o.rounds, meanF(r.mini), tpsList(r.mini))
+	if len(r.endpoint) > 0 {
+		fmt.Fprintf(tw, "same DB instance at its endpoint's address (%s, public IP via the internet gateway)\t%.0f TPS (%s)\t\n", r.epAddr, meanF(r.endpoint), tpsList(r.endpoint))
+	}
 	fmt.Fprintf(tw, "same, plain postgres started by the bench\t%.0f TPS (%s)\t\n", meanF(r.plain), tpsList(r.plain))
 	fmt.Fprintf(tw, "ratio DB instance / plain\t%.3f\t≥ 0.95\n", meanF(r.mini)/meanF(r.plain))
+	if len(r.endpoint) > 0 {
+		fmt.Fprintf(tw, "ratio endpoint / plain\t%.3f\t≥ 0.95\n", meanF(r.endpoint)/meanF(r.plain))
+	}
 	tw.Flush()
 	fmt.Fprintf(w, "run order: %s\n", strings.Join(r.order, ", "))
 }
@@ -446,4 +480,87 @@ func tpsList(xs []float64) string {
 		s = append(s, fmt.Sprintf("%.0f", x))
 	}
 	return strings.Join(s, ", ")
+}
+
+// rdsPublicNetwork gives the bench's VPC what a publicly accessible DB
+// instance needs (DNS hostnames, an internet gateway and the default route
+// to it) and returns a security group open on 5432, for the endpoint
+// measurement. The DB instances are created without it, so that the create
+// times stay comparable with runs before it existed.
+func rdsPublicNetwork(ctx context.Context, ec *ec2.Client, vpc *string) (*string, error) {
+	if _, err := ec.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: vpc, EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}}); err != nil {
+		return nil, err
+	}
+	igw, err := ec.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ec.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGateway.InternetGatewayId, VpcId: vpc}); err != nil {
+		return nil, err
+	}
+	rtbs, err := ec.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{aws.ToString(vpc)}}, {Name: aws.String("association.main"), Values: []string{"true"}}}})
+	if err != nil {
+		return nil, err
+	}
+	if len(rtbs.RouteTables) != 1 {
+		return nil, fmt.Errorf("%d main route tables", len(rtbs.RouteTables))
+	}
+	if _, err := ec.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: rtbs.RouteTables[0].RouteTableId,
+		DestinationCidrBlock: aws.String("0.0.0.0/0"), GatewayId: igw.InternetGateway.InternetGatewayId}); err != nil {
+		return nil, err
+	}
+	sg, err := ec.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("bench-public"), Description: aws.String("bench"), VpcId: vpc})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ec.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: []ec2types.IpPermission{{
+		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(5432), ToPort: aws.Int32(5432), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}); err != nil {
+		return nil, err
+	}
+	return sg.GroupId, nil
+}
+
+// rdsPublicEndpoint makes DB instance id publicly accessible in security
+// group sg (both applied at once, as on AWS) and waits until minicloud's DNS
+// at dnsAddr answers its endpoint name with a public IP that accepts
+// connections; it returns the name and host:port.
+func rdsPublicEndpoint(ctx context.Context, rc *rds.Client, id string, sg *string, dnsAddr string) (string, string, error) {
+	out, err := rc.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(id), PubliclyAccessible: aws.Bool(true),
+		VpcSecurityGroupIds: []string{aws.ToString(sg)}, ApplyImmediately: aws.Bool(true)})
+	if err != nil {
+		return "", "", err
+	}
+	ep := out.DBInstance.Endpoint
+	if ep == nil {
+		return "", "", fmt.Errorf("DB instance %s has no endpoint", id)
+	}
+	name, port := aws.ToString(ep.Address), int(aws.ToInt32(ep.Port))
+	resolver := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, dnsAddr)
+	}}
+	public := netip.MustParsePrefix("198.18.0.0/15")
+	var last error
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		ips, err := resolver.LookupHost(ctx, name)
+		if err != nil || len(ips) != 1 {
+			last = fmt.Errorf("%s: %v %v", name, ips, err)
+			continue
+		}
+		ip, err := netip.ParseAddr(ips[0])
+		if err != nil || !public.Contains(ip) {
+			last = fmt.Errorf("%s is %s, not yet a public IP", name, ips[0])
+			continue
+		}
+		addr := net.JoinHostPort(ips[0], strconv.Itoa(port))
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			last = err
+			continue
+		}
+		c.Close()
+		return name, addr, nil
+	}
+	return "", "", fmt.Errorf("the endpoint of %s did not become reachable from the host: %v", id, last)
 }

@@ -39,6 +39,7 @@ func load() *model.Service {
 
 // Server is the business logic of the operations minicloud implements.
 type Server interface {
+	AddTagsToResource(context.Context, *AddTagsToResourceMessage) (*Empty, error)
 	CopyDBSnapshot(context.Context, *CopyDBSnapshotMessage) (*CopyDBSnapshotResult, error)
 	CreateDBInstance(context.Context, *CreateDBInstanceMessage) (*CreateDBInstanceResult, error)
 	CreateDBInstanceReadReplica(context.Context, *CreateDBInstanceReadReplicaMessage) (*CreateDBInstanceReadReplicaResult, error)
@@ -58,10 +59,12 @@ type Server interface {
 	DescribeDBSubnetGroups(context.Context, *DescribeDBSubnetGroupsMessage) (*DBSubnetGroupMessage, error)
 	DescribeEngineDefaultParameters(context.Context, *DescribeEngineDefaultParametersMessage) (*DescribeEngineDefaultParametersResult, error)
 	DescribeOrderableDBInstanceOptions(context.Context, *DescribeOrderableDBInstanceOptionsMessage) (*OrderableDBInstanceOptionsMessage, error)
+	ListTagsForResource(context.Context, *ListTagsForResourceMessage) (*TagListMessage, error)
 	ModifyDBInstance(context.Context, *ModifyDBInstanceMessage) (*ModifyDBInstanceResult, error)
 	ModifyDBParameterGroup(context.Context, *ModifyDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
 	PromoteReadReplica(context.Context, *PromoteReadReplicaMessage) (*PromoteReadReplicaResult, error)
 	RebootDBInstance(context.Context, *RebootDBInstanceMessage) (*RebootDBInstanceResult, error)
+	RemoveTagsFromResource(context.Context, *RemoveTagsFromResourceMessage) (*Empty, error)
 	ResetDBParameterGroup(context.Context, *ResetDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
 	RestoreDBInstanceFromDBSnapshot(context.Context, *RestoreDBInstanceFromDBSnapshotMessage) (*RestoreDBInstanceFromDBSnapshotResult, error)
 	RestoreDBInstanceToPointInTime(context.Context, *RestoreDBInstanceToPointInTimeMessage) (*RestoreDBInstanceToPointInTimeResult, error)
@@ -74,6 +77,11 @@ type Server interface {
 // NotImplemented, so a service can grow one operation at a time.
 func Handlers(s any) map[string]api.Handler {
 	h := map[string]api.Handler{}
+	if x, ok := s.(interface {
+		AddTagsToResource(context.Context, *AddTagsToResourceMessage) (*Empty, error)
+	}); ok {
+		h["AddTagsToResource"] = api.Typed(x.AddTagsToResource)
+	}
 	if x, ok := s.(interface {
 		CopyDBSnapshot(context.Context, *CopyDBSnapshotMessage) (*CopyDBSnapshotResult, error)
 	}); ok {
@@ -170,6 +178,11 @@ func Handlers(s any) map[string]api.Handler {
 		h["DescribeOrderableDBInstanceOptions"] = api.Typed(x.DescribeOrderableDBInstanceOptions)
 	}
 	if x, ok := s.(interface {
+		ListTagsForResource(context.Context, *ListTagsForResourceMessage) (*TagListMessage, error)
+	}); ok {
+		h["ListTagsForResource"] = api.Typed(x.ListTagsForResource)
+	}
+	if x, ok := s.(interface {
 		ModifyDBInstance(context.Context, *ModifyDBInstanceMessage) (*ModifyDBInstanceResult, error)
 	}); ok {
 		h["ModifyDBInstance"] = api.Typed(x.ModifyDBInstance)
@@ -188,6 +201,11 @@ func Handlers(s any) map[string]api.Handler {
 		RebootDBInstance(context.Context, *RebootDBInstanceMessage) (*RebootDBInstanceResult, error)
 	}); ok {
 		h["RebootDBInstance"] = api.Typed(x.RebootDBInstance)
+	}
+	if x, ok := s.(interface {
+		RemoveTagsFromResource(context.Context, *RemoveTagsFromResourceMessage) (*Empty, error)
+	}); ok {
+		h["RemoveTagsFromResource"] = api.Typed(x.RemoveTagsFromResource)
 	}
 	if x, ok := s.(interface {
 		ResetDBParameterGroup(context.Context, *ResetDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
@@ -219,6 +237,12 @@ func Handlers(s any) map[string]api.Handler {
 
 // Empty is the input or output of an operation that has none.
 type Empty struct{}
+
+// AddTagsToResourceMessage is the AddTagsToResourceMessage shape.
+type AddTagsToResourceMessage struct {
+	ResourceName *string `aws:"ResourceName"`
+	Tags         []Tag   `aws:"Tags"`
+}
 
 // AvailabilityZone is the AvailabilityZone shape.
 type AvailabilityZone struct {
@@ -899,6 +923,12 @@ type Filter struct {
 	Values []string `aws:"Values"`
 }
 
+// ListTagsForResourceMessage is the ListTagsForResourceMessage shape.
+type ListTagsForResourceMessage struct {
+	ResourceName *string  `aws:"ResourceName"`
+	Filters      []Filter `aws:"Filters"`
+}
+
 // MasterUserSecret is the MasterUserSecret shape.
 type MasterUserSecret struct {
 	SecretArn    *string `aws:"SecretArn"`
@@ -1114,6 +1144,12 @@ type RebootDBInstanceResult struct {
 	DBInstance *DBInstance `aws:"DBInstance"`
 }
 
+// RemoveTagsFromResourceMessage is the RemoveTagsFromResourceMessage shape.
+type RemoveTagsFromResourceMessage struct {
+	ResourceName *string  `aws:"ResourceName"`
+	TagKeys      []string `aws:"TagKeys"`
+}
+
 // ResetDBParameterGroupMessage is the ResetDBParameterGroupMessage shape.
 type ResetDBParameterGroupMessage struct {
 	DBParameterGroupName *string     `aws:"DBParameterGroupName"`
@@ -1266,6 +1302,11 @@ type Subnet struct {
 type Tag struct {
 	Key   *string `aws:"Key"`
 	Value *string `aws:"Value"`
+}
+
+// TagListMessage is the TagListMessage shape.
+type TagListMessage struct {
+	TagList []Tag `aws:"TagList"`
 }
 
 // Timezone is the Timezone shape.

@@ -73,6 +73,9 @@ func checkPassword(p *string) error {
 // creating; the engine controller makes it real.
 func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInstanceMessage) (*rdsapi.CreateDBInstanceResult, error) {
 	sc := scopeOf(ctx)
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
 	if err := s.checkCreatePublic(ctx, in); err != nil {
 		return nil, err
 	}

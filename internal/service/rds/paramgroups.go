@@ -214,6 +214,9 @@ func (s *Service) getParamGroup(tx state.Tx, sc state.Scope, name string) (param
 // CreateDBParameterGroup records a group of the host engine's family.
 func (s *Service) CreateDBParameterGroup(ctx context.Context, in *rdsapi.CreateDBParameterGroupMessage) (*rdsapi.CreateDBParameterGroupResult, error) {
 	sc := scopeOf(ctx)
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
 	raw := deref(in.DBParameterGroupName)
 	if !validIdentifier(raw) || len(raw) > 255 {
 		return nil, errInvalidParam("The parameter DBParameterGroupName is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.")

@@ -106,6 +106,9 @@ func slotName(region, dbiResourceID string) string {
 // of the source and keeps it streaming.
 func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.CreateDBInstanceReadReplicaMessage) (*rdsapi.CreateDBInstanceReadReplicaResult, error) {
 	sc := scopeOf(ctx)
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
 	raw := deref(in.DBInstanceIdentifier)
 	if !validIdentifier(raw) {
 		return nil, errBadIdentifier()

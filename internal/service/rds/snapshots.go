@@ -151,6 +151,9 @@ func snapshotOf(sc state.Scope, r *instanceRecord, id, typ string, tags []rdsapi
 // instance shows backing-up.
 func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnapshotMessage) (*rdsapi.CreateDBSnapshotResult, error) {
 	sc := scopeOf(ctx)
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
 	raw := deref(in.DBSnapshotIdentifier)
 	if !validSnapshotID(raw) {
 		return nil, errBadSnapshotID("DBSnapshotIdentifier")
@@ -317,6 +320,9 @@ func (s *Service) DeleteDBSnapshot(ctx context.Context, in *rdsapi.DeleteDBSnaps
 // manual snapshot with its own copy of the data.
 func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotMessage) (*rdsapi.CopyDBSnapshotResult, error) {
 	sc := scopeOf(ctx)
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
 	rawSrc := deref(in.SourceDBSnapshotIdentifier)
 	if a, err := state.ParseARN(rawSrc); err == nil && (a.Region != sc.Region || a.Account != sc.Account) {
 		return nil, errInvalidParam("minicloud copies DB snapshots within one account and region only: %s is in %s/%s.", rawSrc, a.Account, a.Region)

@@ -40,6 +40,9 @@ func validSubnetGroupName(n string) bool {
 // two availability zones.
 func (s *Service) CreateDBSubnetGroup(ctx context.Context, in *rdsapi.CreateDBSubnetGroupMessage) (*rdsapi.CreateDBSubnetGroupResult, error) {
 	sc := scopeOf(ctx)
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
 	name := strings.ToLower(deref(in.DBSubnetGroupName))
 	if !validSubnetGroupName(name) {
 		return nil, errInvalidParam("The parameter DBSubnetGroupName must be provided and must not be blank or 'default', and must contain only letters, digits, periods, underscores, spaces, or hyphens.")
