@@ -74,13 +74,20 @@ func errBadSnapshotID(param string) error {
 }
 
 // errNoBackups refuses snapshots and backups of a DB instance whose engine
-// minicloud cannot copy yet (nil for postgres). AWS backs up every engine;
-// minicloud copies PostgreSQL's data only so far.
+// minicloud cannot copy (nil for postgres, and for mariadb when
+// mariadb-backup is installed). AWS backs up every engine.
 func errNoBackups(r *instanceRecord) error {
-	if e := deref(r.Engine); e != "postgres" {
-		return errCombination("minicloud takes snapshots and backups of postgres DB instances only; %s is a %s DB instance.", deref(r.DBInstanceIdentifier), e)
+	switch e := deref(r.Engine); e {
+	case "postgres":
+		return nil
+	case "mariadb":
+		if _, err := lookMariaBackup(); err != nil {
+			return errCombination("%s", err.Error())
+		}
+		return nil
+	default:
+		return errCombination("minicloud takes snapshots and backups of postgres and mariadb DB instances only; %s is a %s DB instance.", deref(r.DBInstanceIdentifier), e)
 	}
-	return nil
 }
 
 // snapshotID resolves a snapshot identifier or ARN in scope sc.
@@ -518,6 +525,10 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	}
 	if err := errNoBackups(&src); err != nil {
 		return nil, err
+	}
+	if e := deref(src.Engine); e != "postgres" {
+		// MariaDB would need its binary logs replayed after the backup.
+		return nil, errCombination("minicloud restores postgres DB instances to a point in time only; %s is a %s DB instance: restore one of its snapshots or automated backups (DescribeDBSnapshots --snapshot-type automated) with RestoreDBInstanceFromDBSnapshot.", srcID, e)
 	}
 	if deref(src.BackupRetentionPeriod) == 0 {
 		return nil, api.Errorf(http.StatusBadRequest, "PointInTimeRestoreNotEnabled", "Point-in-time restore is not enabled for DB instance %s: its BackupRetentionPeriod is 0.", srcID)
