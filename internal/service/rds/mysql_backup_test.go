@@ -3,6 +3,8 @@ package rds_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,7 +151,13 @@ func TestMariaDBSnapshots(t *testing.T) {
 	wantMariaSnapshot(t, *snap.DBSnapshot, version)
 	e.waitSnapshot(t, "m-first", "available")
 	e.waitStatus(t, "msrc", "available")
+	// The copy is mariadb-backup's, prepared (its redo log applied).
+	checkpoints, err := os.ReadFile(filepath.Join(dir, "rds", "000000000000", "us-east-1", "_snapshots", "m-first", "data", "xtrabackup_checkpoints"))
+	if err != nil || !strings.Contains(string(checkpoints), "backup_type = log-applied") {
+		t.Fatalf("m-first is not a prepared mariadb-backup: %q %v", checkpoints, err)
+	}
 	e.mariaSQL(t, "msrc", "app", "INSERT INTO items VALUES (3)")
+	busySnapshot(t, e)
 
 	if _, err := e.rds.CopyDBSnapshot(e.ctx, &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: aws.String("m-first"), TargetDBSnapshotIdentifier: aws.String("m-copy")}); err != nil {
 		t.Fatal(err)
@@ -190,6 +198,11 @@ func TestMariaDBSnapshots(t *testing.T) {
 	}
 	e.waitStatus(t, "mfirst", "")
 	wantMariaSnapshot(t, e.waitSnapshot(t, "m-stopped-final", "available"), version)
+	// It is a file copy: it carries the checkpoints file mfirst's data came
+	// with from m-first, where a new mariadb-backup would write its own.
+	if got, err := os.ReadFile(filepath.Join(dir, "rds", "000000000000", "us-east-1", "_snapshots", "m-stopped-final", "data", "xtrabackup_checkpoints")); err != nil || string(got) != string(checkpoints) {
+		t.Fatalf("m-stopped-final is not a file copy of the stopped data: %q %v, want %q", got, err, checkpoints)
+	}
 
 	for _, tc := range []struct {
 		snap, id string
@@ -225,8 +238,8 @@ func TestMariaDBSnapshots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.DBSnapshots) != 5 {
-		t.Fatalf("after restart, %d manual snapshots, want 5", len(out.DBSnapshots))
+	if len(out.DBSnapshots) != 6 {
+		t.Fatalf("after restart, %d manual snapshots, want 6", len(out.DBSnapshots))
 	}
 	for _, s := range out.DBSnapshots {
 		if aws.ToString(s.Status) != "available" {
@@ -253,4 +266,91 @@ func TestMariaDBSnapshots(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// busySnapshot snapshots msrc while a client commits transactions that
+// each insert one id into two tables: the restore must hold the same ids in
+// both, without gaps (a consistent copy as of one moment).
+func busySnapshot(t *testing.T, e *testEnv) {
+	t.Helper()
+	e.mariaSQL(t, "msrc", "app", "CREATE TABLE seq (id int PRIMARY KEY) ENGINE=InnoDB", "CREATE TABLE seq2 (id int PRIMARY KEY) ENGINE=InnoDB")
+	addr, _ := e.srv.RDS().Loopback(e.ctx, "000000000000", "us-east-1", "msrc")
+	c, err := openMaria(t, addr, "s3cret-pass", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	stop := make(chan struct{})
+	var (
+		wg       sync.WaitGroup
+		written  int
+		writeErr error
+	)
+	wg.Go(func() {
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			tx, err := c.Begin()
+			if err == nil {
+				_, err = tx.Exec("INSERT INTO seq VALUES (?)", i)
+			}
+			if err == nil {
+				_, err = tx.Exec("INSERT INTO seq2 VALUES (?)", i)
+			}
+			if err == nil {
+				err = tx.Commit()
+			}
+			if err != nil {
+				writeErr = err
+				return
+			}
+			written = i
+		}
+	})
+	time.Sleep(300 * time.Millisecond)
+	if _, err := e.rds.CreateDBSnapshot(e.ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String("msrc"), DBSnapshotIdentifier: aws.String("m-busy")}); err != nil {
+		close(stop)
+		wg.Wait()
+		t.Fatal(err)
+	}
+	e.waitSnapshot(t, "m-busy", "available")
+	close(stop)
+	wg.Wait()
+	if writeErr != nil {
+		t.Fatalf("writes during the snapshot: %v", writeErr)
+	}
+	e.waitStatus(t, "msrc", "available")
+	e.restoreMaria(t, "m-busy", "mbusy")
+	bc, err := openMaria(t, mustLoopback(t, e, "mbusy"), "s3cret-pass", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc.Close()
+	var n1, max1, n2, max2, both int
+	if err := bc.QueryRow("SELECT count(*), coalesce(max(id), 0) FROM seq").Scan(&n1, &max1); err != nil {
+		t.Fatal(err)
+	}
+	if err := bc.QueryRow("SELECT count(*), coalesce(max(id), 0) FROM seq2").Scan(&n2, &max2); err != nil {
+		t.Fatal(err)
+	}
+	if err := bc.QueryRow("SELECT count(*) FROM seq JOIN seq2 USING (id)").Scan(&both); err != nil {
+		t.Fatal(err)
+	}
+	if n1 == 0 || n1 != max1 || n1 != n2 || n2 != max2 || both != n1 || n1 > written {
+		t.Fatalf("restored seq: %d rows up to %d, seq2: %d up to %d, %d in both; %d committed in all", n1, max1, n2, max2, both, written)
+	}
+	t.Logf("the snapshot holds %d of the %d transactions committed while it ran", n1, written)
+	e.deleteInstance(t, "mbusy")
+}
+
+func mustLoopback(t *testing.T, e *testEnv, id string) string {
+	t.Helper()
+	addr, err := e.srv.RDS().Loopback(e.ctx, "000000000000", "us-east-1", id)
+	if err != nil || addr == "" {
+		t.Fatalf("loopback of %s: %q %v", id, addr, err)
+	}
+	return addr
 }
