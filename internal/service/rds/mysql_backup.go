@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // Snapshots and automated backups of MariaDB instances. snapshotctl.go
@@ -42,6 +43,10 @@ type backupEngine interface {
 	CopyStopped(dir, dst string) error
 	// Restore makes instance directory dir from snapshot directory snap.
 	Restore(ctx context.Context, snap, dir string) error
+	// RestoreToTime makes dir from snap, an automated backup of the
+	// instance in srcDir, brought to the state at target (nil: the latest)
+	// with the source's logs.
+	RestoreToTime(ctx context.Context, snap, dir, srcDir string, target *time.Time) error
 }
 
 var _ backupEngine = (*mariaEngine)(nil)

@@ -369,10 +369,17 @@ func (c *controller) initialize(ctx context.Context, sc state.Scope, dir string,
 	if rs == nil {
 		return eng.Init(ctx, dir, deref(rec.MasterUsername), rec.Password)
 	}
-	if be, ok := eng.(backupEngine); ok && !rs.PITR {
+	if be, ok := eng.(backupEngine); ok {
 		snapDir, err := c.s.snapshotDir(sc, rs.Snapshot)
 		if err != nil {
 			return err
+		}
+		if rs.PITR {
+			srcDir, err := c.dir(sc, rs.ArchiveOf)
+			if err != nil {
+				return err
+			}
+			return be.RestoreToTime(ctx, snapDir, dir, srcDir, rs.Target)
 		}
 		return be.Restore(ctx, snapDir, dir)
 	}

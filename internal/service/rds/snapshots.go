@@ -526,10 +526,6 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	if err := errNoBackups(&src); err != nil {
 		return nil, err
 	}
-	if e := deref(src.Engine); e != "postgres" {
-		// MariaDB would need its binary logs replayed after the backup.
-		return nil, errCombination("minicloud restores postgres DB instances to a point in time only; %s is a %s DB instance: restore one of its snapshots or automated backups (DescribeDBSnapshots --snapshot-type automated) with RestoreDBInstanceFromDBSnapshot.", srcID, e)
-	}
 	if deref(src.BackupRetentionPeriod) == 0 {
 		return nil, api.Errorf(http.StatusBadRequest, "PointInTimeRestoreNotEnabled", "Point-in-time restore is not enabled for DB instance %s: its BackupRetentionPeriod is 0.", srcID)
 	}
@@ -595,7 +591,7 @@ func (s *Service) restoreWindow(sc state.Scope, id string, backups []snapshotRec
 		return earliest, latest, false
 	}
 	latest = newestBackup(backups)
-	if t, ok := latestArchived(filepath.Join(root, sc.Account, sc.Region, id, archiveDirName)); ok && t.After(latest) {
+	if t, ok := latestLogged(filepath.Join(root, sc.Account, sc.Region, id)); ok && t.After(latest) {
 		latest = t
 	}
 	return earliest, latest, true
@@ -636,7 +632,7 @@ func (s *Service) latestRestorable(ctx context.Context, sc state.Scope, dbs []rd
 			continue
 		}
 		t := newestBackup(bs)
-		if a, ok := latestArchived(filepath.Join(root, sc.Account, sc.Region, deref(dbs[i].DBInstanceIdentifier), archiveDirName)); ok && a.After(t) {
+		if a, ok := latestLogged(filepath.Join(root, sc.Account, sc.Region, deref(dbs[i].DBInstanceIdentifier))); ok && a.After(t) {
 			t = a
 		}
 		t = t.Truncate(time.Millisecond)
