@@ -24,10 +24,11 @@ import (
 // server on it with no network, replays the source's binary logs from that
 // position with mariadb-binlog --stop-datetime into it through the mariadb
 // client, and shuts it down cleanly. Binary log events carry whole seconds:
-// a restore to T replays every transaction committed in T's second or
-// before. The server itself purges binary logs a day older than the
-// retention period (binlog_expire_logs_seconds), so the oldest kept backup
-// always finds its position.
+// a restore to T replays the transactions of the seconds before T, and of
+// T's own second unless T is a whole second (stopAt). The server itself
+// purges binary logs a day older than the retention period
+// (binlog_expire_logs_seconds), so the oldest kept backup always finds its
+// position.
 
 // binlogDirName is where an instance's binary logs are, in its instance
 // directory (the server names it ../binlog from its data directory).
@@ -181,9 +182,7 @@ func (m *mariaEngine) RestoreToTime(ctx context.Context, snap, dir, srcDir strin
 	}
 	args := []string{"--no-defaults", "--start-position=" + strconv.FormatInt(pos, 10)}
 	if target != nil {
-		// Events carry whole seconds and --stop-datetime excludes its own
-		// second: stop at the next one so that T's second is replayed.
-		args = append(args, "--stop-datetime="+target.UTC().Truncate(time.Second).Add(time.Second).Format(time.DateTime))
+		args = append(args, "--stop-datetime="+stopAt(*target).Format(time.DateTime))
 	}
 	for _, n := range names[i:] {
 		args = append(args, filepath.Join(logDir, n))
@@ -243,6 +242,19 @@ func (m *mariaEngine) RestoreToTime(ctx context.Context, snap, dir, srcDir strin
 	}
 	p.stop() // a clean shutdown: the next start needs no crash recovery
 	return nil
+}
+
+// stopAt is mariadb-binlog's --stop-datetime for a restore to t. Events
+// carry whole seconds and the stop time excludes its own second: a whole
+// second t replays what was committed before it; any other t replays its
+// second too (LatestRestorableTime is the last write's exact time, which
+// must include that write).
+func stopAt(t time.Time) time.Time {
+	s := t.UTC().Truncate(time.Second)
+	if !s.Equal(t.UTC()) {
+		s = s.Add(time.Second)
+	}
+	return s
 }
 
 // waitSocket waits until the server answers on its socket.

@@ -141,9 +141,11 @@
 // same snapshots, copies, restores and automated backups through the same
 // paths: mariadb-backup --backup over the instance's socket as rdsadmin,
 // then --prepare, for a running server; a file copy for a stopped one. A
-// MariaDB snapshot also keeps the rdsadmin password of its data. Their
-// point-in-time restore (binary log replay) is not implemented:
-// RestoreDBInstanceToPointInTime refuses it and says so.
+// MariaDB snapshot also keeps the rdsadmin password of its data. With
+// BackupRetentionPeriod > 0 a MariaDB server keeps binary logs instead of a
+// WAL archive (mysql_pitr.go): a point-in-time restore replays them with
+// mariadb-binlog from the automated backup's binlog position up to the
+// target second.
 //
 // Multi-AZ DB instances (multiaz.go; postgres only so far): MultiAZ on
 // CreateDBInstance or ModifyDBInstance (applied at once: minicloud has no
