@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/state"
 )
 
 // Point-in-time restore of MariaDB instances, from binary logs, as RDS for
@@ -255,6 +259,26 @@ func stopAt(t time.Time) time.Time {
 		s = s.Add(time.Second)
 	}
 	return s
+}
+
+// binlogsFrom reports whether a restore of MariaDB automated backup base to
+// target replays binary logs: not when base has no binary log position
+// (taken before the server logged) and target is its end; refused when it
+// has none and target is later.
+func (s *Service) binlogsFrom(sc state.Scope, base *snapshotRecord, target time.Time) (bool, error) {
+	dir, err := s.snapshotDir(sc, deref(base.DBSnapshotIdentifier))
+	if err != nil {
+		return false, err
+	}
+	_, _, err = binlogPosition(filepath.Join(dir, "data"))
+	switch {
+	case err == nil:
+		return true, nil
+	case base.BackupEnd != nil && !target.After(*base.BackupEnd):
+		return false, nil
+	}
+	return false, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "Automated backup %s cannot be brought forward to %s: %v.",
+		deref(base.DBSnapshotIdentifier), target.Format(time.RFC3339), err)
 }
 
 // waitSocket waits until the server answers on its socket.

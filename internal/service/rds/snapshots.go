@@ -567,6 +567,11 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	// UseLatestRestorableTime is the latest restorable time when asked,
 	// not whatever the archive holds once the restore runs.
 	rs := &restoreSource{Snapshot: deref(base.DBSnapshotIdentifier), ArchiveOf: srcID, PITR: true, Target: &target}
+	if deref(src.Engine) == "mariadb" {
+		if rs.PITR, err = s.binlogsFrom(sc, base, target); err != nil {
+			return nil, err
+		}
+	}
 	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, rs), create)
 	if err != nil {
 		return nil, err
