@@ -340,7 +340,7 @@ func killStaleMaria(dir string) {
 }
 
 // Start runs mariadbd on dir/data, with settings as --name=value options
-// (binary logging, mysql_backup.go). Start ignores extra: MariaDB
+// (binary logging, mysql_pitr.go). Start ignores extra: MariaDB
 // instances have no read replicas yet.
 func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, settings []string, _ ...*os.File) (*server, error) {
 	if err := m.Available(); err != nil {
