@@ -9,6 +9,8 @@
 #   mariadb-server  the MariaDB server (mariadbd, mariadb-install-db) RDS for
 #           MariaDB instances run (internal/service/rds); minicloud starts its
 #           own servers and needs no mariadb service (Debian may start one).
+#   mariadb-backup  mariadb-backup, of the same version as mariadb-server: the
+#           online copies behind RDS for MariaDB's snapshots and backups.
 #   busybox-static  a static /bin/busybox, the userland of the tiny root
 #           filesystems the image tests build (internal/instance/runtime,
 #           test/dataplane).
@@ -20,6 +22,7 @@ need=()
 command -v dig >/dev/null || need+=(bind9-dnsutils)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql-15)
 { [ -x /usr/sbin/mariadbd ] && [ -x /usr/bin/mariadb-install-db ]; } || need+=(mariadb-server)
+[ -x /usr/bin/mariadb-backup ] || need+=(mariadb-backup)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

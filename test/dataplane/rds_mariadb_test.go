@@ -65,6 +65,12 @@ func TestRDSMariaDBInVPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	version := aws.ToString(out.DBInstances[0].EngineVersion)
+	// Its first automated backup (mariadb-backup over the socket of the
+	// server in its VPC namespace) is taken before it is available.
+	snaps, err := e.rds.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBInstanceIdentifier: aws.String("maria1"), SnapshotType: aws.String("automated")})
+	if err != nil || len(snaps.DBSnapshots) != 1 || aws.ToString(snaps.DBSnapshots[0].Status) != "available" {
+		t.Fatalf("automated backups of maria1: %+v, %v", snaps, err)
+	}
 	enis := e.dbENIs(v.id)
 	if len(enis) != 1 {
 		t.Fatalf("%d RDS network interfaces, want 1", len(enis))

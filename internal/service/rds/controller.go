@@ -355,6 +355,10 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 			if settings, err = serverSettings(dir, &rec); err != nil {
 				return err
 			}
+		} else if eng.Name() == "mariadb" { // binary logs, likewise
+			if settings, err = mariaSettings(dir, &rec); err != nil {
+				return err
+			}
 		}
 		p, err = eng.Start(dir, rec.LoopbackPort, vpc, settings, extra...)
 		for _, f := range extra {

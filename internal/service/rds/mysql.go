@@ -339,10 +339,10 @@ func killStaleMaria(dir string) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
-// Start runs mariadbd on dir/data.
-// Start ignores settings and extra: MariaDB instances have no WAL archive
-// or read replicas yet.
-func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, _ []string, _ ...*os.File) (*server, error) {
+// Start runs mariadbd on dir/data, with settings as --name=value options
+// (binary logging, mysql_pitr.go). Start ignores extra: MariaDB
+// instances have no read replicas yet.
+func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, settings []string, _ ...*os.File) (*server, error) {
 	if err := m.Available(); err != nil {
 		return nil, err
 	}
@@ -375,6 +375,9 @@ func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, _ []string, _ 
 		"--bind-address="+listen, "--port="+strconv.Itoa(myPort),
 		"--skip-name-resolve", "--innodb-flush-log-at-trx-commit=1",
 		"--secure-file-priv="+at+"/tmp")
+	for _, s := range settings {
+		cmd.Args = append(cmd.Args, "--"+s)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &server{cmd: cmd, port: port, done: make(chan struct{}), stopSig: syscall.SIGTERM}
 	if err := startLocked(p, ns); err != nil {

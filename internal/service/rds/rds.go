@@ -137,6 +137,15 @@
 // promotes. ModifyDBInstance's BackupRetentionPeriod 0 deletes the
 // automated backups and a positive one starts them, but WAL archiving
 // follows only at the server's next start (reboot or stop and start).
+// MariaDB instances (mysql_backup.go, the engine's backupEngine) get the
+// same snapshots, copies, restores and automated backups through the same
+// paths: mariadb-backup --backup over the instance's socket as rdsadmin,
+// then --prepare, for a running server; a file copy for a stopped one. A
+// MariaDB snapshot also keeps the rdsadmin password of its data. With
+// BackupRetentionPeriod > 0 a MariaDB server keeps binary logs instead of a
+// WAL archive (mysql_pitr.go): a point-in-time restore replays them with
+// mariadb-binlog from the automated backup's binlog position up to the
+// target second.
 //
 // Multi-AZ DB instances (multiaz.go; postgres only so far): MultiAZ on
 // CreateDBInstance or ModifyDBInstance (applied at once: minicloud has no

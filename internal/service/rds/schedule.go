@@ -115,7 +115,7 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 					oldest = b
 				}
 			}
-			if oldest != nil {
+			if oldest != nil && deref(r.Engine) == "postgres" { // mariadbd expires its binary logs itself
 				oldestKept = deref(oldest.DBSnapshotIdentifier)
 			}
 			if retention == 0 || pending || errNoBackups(&r) != nil || deref(r.DBInstanceStatus) != "available" || !backupDue(deref(r.PreferredBackupWindow), newest, now) {

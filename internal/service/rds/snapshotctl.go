@@ -84,7 +84,10 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *snapshotRecor
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
-		return copyData(filepath.Join(src, "data"), filepath.Join(dir, "data"))
+		if err := copyData(filepath.Join(src, "data"), filepath.Join(dir, "data")); err != nil {
+			return err
+		}
+		return copySnapshotFiles(src, dir)
 	}
 	dbID := deref(rec.DBInstanceIdentifier)
 	var (
@@ -112,6 +115,10 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *snapshotRecor
 	c.mu.Lock()
 	p := c.servers[instances.Key(sc, dbID)]
 	c.mu.Unlock()
+	be, _ := c.s.engineFor(deref(inst.Engine)).(backupEngine) // nil: postgres, taken here
+	if p != nil && p.running() && be != nil {
+		return be.Backup(c.ctx, p, access{instDir, deref(inst.MasterUsername), inst.AppliedPassword}, dir)
+	}
 	if p != nil && p.running() {
 		added, err := allowLocalReplication(instDir)
 		if err != nil {
@@ -131,6 +138,9 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *snapshotRecor
 	case "deleting", "stopped", "stopping":
 		// Nothing writes to a stopped server's data: a file copy is
 		// consistent. A server an earlier minicloud left is stopped first.
+		if be != nil {
+			return be.CopyStopped(instDir, dir)
+		}
 		killStale(instDir)
 		if err := os.RemoveAll(dir); err != nil {
 			return err
@@ -358,6 +368,20 @@ func (c *controller) initialize(ctx context.Context, sc state.Scope, dir string,
 	rs := rec.Restore
 	if rs == nil {
 		return eng.Init(ctx, dir, deref(rec.MasterUsername), rec.Password)
+	}
+	if be, ok := eng.(backupEngine); ok {
+		snapDir, err := c.s.snapshotDir(sc, rs.Snapshot)
+		if err != nil {
+			return err
+		}
+		if rs.PITR {
+			srcDir, err := c.dir(sc, rs.ArchiveOf)
+			if err != nil {
+				return err
+			}
+			return be.RestoreToTime(ctx, snapDir, dir, srcDir, rs.Target)
+		}
+		return be.Restore(ctx, snapDir, dir)
 	}
 	u, err := serverUser()
 	if err != nil {

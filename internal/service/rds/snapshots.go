@@ -74,13 +74,20 @@ func errBadSnapshotID(param string) error {
 }
 
 // errNoBackups refuses snapshots and backups of a DB instance whose engine
-// minicloud cannot copy yet (nil for postgres). AWS backs up every engine;
-// minicloud copies PostgreSQL's data only so far.
+// minicloud cannot copy (nil for postgres, and for mariadb when
+// mariadb-backup is installed). AWS backs up every engine.
 func errNoBackups(r *instanceRecord) error {
-	if e := deref(r.Engine); e != "postgres" {
-		return errCombination("minicloud takes snapshots and backups of postgres DB instances only; %s is a %s DB instance.", deref(r.DBInstanceIdentifier), e)
+	switch e := deref(r.Engine); e {
+	case "postgres":
+		return nil
+	case "mariadb":
+		if _, err := lookMariaBackup(); err != nil {
+			return errCombination("%s", err.Error())
+		}
+		return nil
+	default:
+		return errCombination("minicloud takes snapshots and backups of postgres and mariadb DB instances only; %s is a %s DB instance.", deref(r.DBInstanceIdentifier), e)
 	}
-	return nil
 }
 
 // snapshotID resolves a snapshot identifier or ARN in scope sc.
@@ -566,6 +573,11 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	// UseLatestRestorableTime is the latest restorable time when asked,
 	// not whatever the archive holds once the restore runs.
 	rs := &restoreSource{Snapshot: deref(base.DBSnapshotIdentifier), ArchiveOf: srcID, PITR: true, Target: &target}
+	if deref(src.Engine) == "mariadb" {
+		if rs.PITR, err = s.binlogsFrom(sc, base, target); err != nil {
+			return nil, err
+		}
+	}
 	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, rs), create)
 	if err != nil {
 		return nil, err
@@ -590,7 +602,7 @@ func (s *Service) restoreWindow(sc state.Scope, id string, backups []snapshotRec
 		return earliest, latest, false
 	}
 	latest = newestBackup(backups)
-	if t, ok := latestArchived(filepath.Join(root, sc.Account, sc.Region, id, archiveDirName)); ok && t.After(latest) {
+	if t, ok := latestLogged(filepath.Join(root, sc.Account, sc.Region, id)); ok && t.After(latest) {
 		latest = t
 	}
 	return earliest, latest, true
@@ -631,7 +643,7 @@ func (s *Service) latestRestorable(ctx context.Context, sc state.Scope, dbs []rd
 			continue
 		}
 		t := newestBackup(bs)
-		if a, ok := latestArchived(filepath.Join(root, sc.Account, sc.Region, deref(dbs[i].DBInstanceIdentifier), archiveDirName)); ok && a.After(t) {
+		if a, ok := latestLogged(filepath.Join(root, sc.Account, sc.Region, deref(dbs[i].DBInstanceIdentifier))); ok && a.After(t) {
 			t = a
 		}
 		t = t.Truncate(time.Millisecond)

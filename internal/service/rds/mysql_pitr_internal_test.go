@@ -1,0 +1,95 @@
+package rds
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+func TestStopAt(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"2026-11-28T01:02:03Z", "2026-11-28T01:02:03Z"},
+		{"2026-11-28T01:02:03.001Z", "2026-11-28T01:02:04Z"},
+		{"2026-11-28T01:02:59.999999999Z", "2026-11-28T01:03:00Z"},
+		{"2026-11-28T02:02:03.5+01:00", "2026-11-28T01:02:04Z"},
+	} {
+		in, _ := time.Parse(time.RFC3339Nano, tc.in)
+		want, _ := time.Parse(time.RFC3339, tc.want)
+		if got := stopAt(in); !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("stopAt(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestBinlogs(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"mysql-bin.000002", "mysql-bin.1000000", "mysql-bin.000010", "mysql-bin.index", "mysql-bin.000001", "other.000001"} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := binlogs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000010", "mysql-bin.1000000"}
+	if len(got) != len(want) {
+		t.Fatalf("binlogs = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("binlogs = %v, want %v", got, want)
+		}
+	}
+}
+
+// A MariaDB automated backup taken before its server logged transactions
+// restores only its own end.
+func TestBinlogsFrom(t *testing.T) {
+	dir := t.TempDir()
+	s := New(state.NewMemory(), Config{StateDir: dir})
+	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
+	end := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name     string
+		info     string // xtrabackup_binlog_info, "" for none
+		target   time.Time
+		wantPITR bool
+		wantCode string
+	}{
+		{"logged", "mysql-bin.000002\t342\t0-1-7\n", end.Add(time.Hour), true, ""},
+		{"unlogged, to its end", "", end, false, ""},
+		{"unlogged, later", "", end.Add(time.Minute), false, "InvalidRestoreFault"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := "rds:db1-" + strings.ReplaceAll(tc.name, " ", "")
+			data := filepath.Join(dir, "rds", sc.Account, sc.Region, "_snapshots", id, "data")
+			if err := os.MkdirAll(data, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if tc.info != "" {
+				if err := os.WriteFile(filepath.Join(data, "xtrabackup_binlog_info"), []byte(tc.info), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			base := &snapshotRecord{DBSnapshot: rdsapi.DBSnapshot{DBSnapshotIdentifier: ptr(id)}, BackupEnd: &end}
+			pitr, err := s.binlogsFrom(sc, base, tc.target)
+			if tc.wantCode != "" {
+				var ae interface{ ErrorCode() string }
+				if !errors.As(err, &ae) || ae.ErrorCode() != tc.wantCode {
+					t.Fatalf("err = %v, want %s", err, tc.wantCode)
+				}
+				return
+			}
+			if err != nil || pitr != tc.wantPITR {
+				t.Fatalf("binlogsFrom = %v, %v; want %v", pitr, err, tc.wantPITR)
+			}
+		})
+	}
+}
