@@ -57,11 +57,17 @@ func runPrototype(o protoOptions, bin, tmp string) ([]protoRun, error) {
 	}
 	dir := filepath.Join(root, "examples", "01-prototype")
 	// Not under /tmp: instances have their own /tmp and read the app from
-	// the host's filesystem.
-	if err := os.MkdirAll(filepath.Join(dir, ".build"), 0o755); err != nil {
+	// the host's filesystem; the user's cache directory, as the checkout
+	// may itself be under /tmp.
+	cache, err := os.UserCacheDir()
+	if err != nil || !filepath.IsAbs(cache) || strings.HasPrefix(cache, "/tmp/") {
+		cache = "/var/cache"
+	}
+	cache = filepath.Join(cache, "minicloud", "examples")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return nil, err
 	}
-	binDir, err := os.MkdirTemp(filepath.Join(dir, ".build"), "bench-")
+	binDir, err := os.MkdirTemp(cache, "bench-")
 	if err != nil {
 		return nil, err
 	}

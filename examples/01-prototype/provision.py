@@ -19,7 +19,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ENDPOINT = os.environ.get("ENDPOINT", "http://localhost:4566")
 ADMIN_CIDR = os.environ.get("ADMIN_CIDR", "203.0.113.10/32")
 DOMAIN = os.environ.get("DOMAIN", "example.test")
-APP_BIN = os.environ.get("APP_BIN", os.path.join(HERE, ".build", "visits"))
+APP_BIN = os.environ.get("APP_BIN", os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+    "minicloud", "examples", "01-prototype", "visits"))
 DB_PASSWORD = os.environ.get("DB_PASSWORD") or secrets.token_hex(12)
 DB_USER, DB_NAME = "app", "visits"
 

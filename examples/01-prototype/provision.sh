@@ -21,14 +21,15 @@
 # (the one CIDR allowed to SSH, default 203.0.113.10/32), DOMAIN (default
 # example.test), DB_PASSWORD (default: random), APP_BIN (where the app is
 # built; the instance reads it from the host's filesystem, so not under /tmp,
-# which is the instance's own; default .build/visits next to this script).
+# which is the instance's own; default $XDG_CACHE_HOME or ~/.cache, under
+# minicloud/examples/01-prototype/visits: a checkout may itself be under /tmp).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 AWS=${AWS:-aws}
 ENDPOINT=${ENDPOINT:-http://localhost:4566}
 ADMIN_CIDR=${ADMIN_CIDR:-203.0.113.10/32}
 DOMAIN=${DOMAIN:-example.test}
-APP_BIN=${APP_BIN:-$here/.build/visits}
+APP_BIN=${APP_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/minicloud/examples/01-prototype/visits}
 DB_PASSWORD=${DB_PASSWORD:-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')}
 DB_USER=app
 DB_NAME=visits

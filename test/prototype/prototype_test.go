@@ -45,10 +45,11 @@ func requireRoot(t *testing.T) {
 
 // appBinDir is where the scripts build the app: not under /tmp, which every
 // instance has as its own tmpfs, so that the instance finds the binary on
-// the host's filesystem (its read-only lower layer).
+// the host's filesystem (its read-only lower layer). The user's cache
+// directory, not the checkout, which may itself be under /tmp.
 func appBinDir(t *testing.T) string {
 	t.Helper()
-	base := filepath.Join(exampleDir, ".build")
+	base := exampleCacheDir()
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -666,4 +667,13 @@ func checkHostClean(t *testing.T, stateDir string) {
 	if ps := processesOf(binPath, stateDir); len(ps) != 0 {
 		t.Errorf("processes left: %v", ps)
 	}
+}
+
+// exampleCacheDir is a directory outside /tmp for the example's builds.
+func exampleCacheDir() string {
+	base, err := os.UserCacheDir()
+	if err != nil || !filepath.IsAbs(base) || strings.HasPrefix(base, "/tmp/") {
+		base = "/var/cache"
+	}
+	return filepath.Join(base, "minicloud", "examples")
 }
