@@ -356,6 +356,9 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 				return err
 			}
 		}
+		if eng.Name() == "mariadb" { // binary logging, replication
+			settings = mariaSettings(&rec)
+		}
 		p, err = eng.Start(dir, rec.LoopbackPort, vpc, settings, extra...)
 		for _, f := range extra {
 			_ = f.Close()
@@ -386,7 +389,8 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 	if err := c.syncPublicIP(ctx, sc, id, status, &rec); err != nil {
 		return err
 	}
-	if !rec.Initialized && deref(rec.DBName) != "" {
+	// A replica's databases come with its source's data.
+	if !rec.Initialized && deref(rec.DBName) != "" && !isReplica(&rec) {
 		if err := eng.CreateDatabase(ctx, p, access{dir, master, rec.AppliedPassword}, *rec.DBName); err != nil {
 			return err
 		}

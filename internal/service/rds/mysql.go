@@ -251,7 +251,7 @@ func mysqlIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``")
 
 // Init creates dir/data with mariadb-install-db: the system tables, no
 // anonymous or root accounts, the administrative account and the master
-// with all privileges WITH GRANT OPTION from any host.
+// with AWS's privileges (mariaMasterPrivileges) WITH GRANT OPTION from any host.
 func (m *mariaEngine) Init(ctx context.Context, dir, master, password string) error {
 	if err := m.Available(); err != nil {
 		return err
@@ -288,7 +288,7 @@ func (m *mariaEngine) Init(ctx context.Context, dir, master, password string) er
 		"CREATE USER '" + adminUser + "'@'localhost' IDENTIFIED BY " + mysqlString(admin) + ";",
 		"GRANT ALL PRIVILEGES ON *.* TO '" + adminUser + "'@'localhost' WITH GRANT OPTION;",
 		"CREATE USER " + mysqlString(master) + "@'%' IDENTIFIED BY " + mysqlString(password) + ";",
-		"GRANT ALL PRIVILEGES ON *.* TO " + mysqlString(master) + "@'%' WITH GRANT OPTION;",
+		"GRANT " + mariaMasterPrivileges + " ON *.* TO " + mysqlString(master) + "@'%' WITH GRANT OPTION;",
 	}, "\n") + "\n"
 	initFile := filepath.Join(dir, "init.sql")
 	if err := os.WriteFile(initFile, []byte(sqlText), 0o600); err != nil {
@@ -339,10 +339,9 @@ func killStaleMaria(dir string) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
-// Start runs mariadbd on dir/data.
-// Start ignores settings and extra: MariaDB instances have no WAL archive
-// or read replicas yet.
-func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, _ []string, _ ...*os.File) (*server, error) {
+// Start runs mariadbd on dir/data with settings (mariaSettings) as
+// options; it ignores extra: MariaDB replicas need no inherited files.
+func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, settings []string, _ ...*os.File) (*server, error) {
 	if err := m.Available(); err != nil {
 		return nil, err
 	}
@@ -369,12 +368,16 @@ func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, _ []string, _ 
 	// mariadbd binds its socket from its data directory: a relative path
 	// keeps within the 107 bytes a Unix socket path may have, however deep
 	// the state directory is.
-	cmd := m.command(u, d, m.mariadbd, "--no-defaults",
-		"--datadir="+at+"/data", "--tmpdir="+at+"/tmp",
-		"--socket=../mysqld.sock", "--pid-file="+at+"/mysqld.pid",
-		"--bind-address="+listen, "--port="+strconv.Itoa(myPort),
+	args := []string{"--no-defaults",
+		"--datadir=" + at + "/data", "--tmpdir=" + at + "/tmp",
+		"--socket=../mysqld.sock", "--pid-file=" + at + "/mysqld.pid",
+		"--bind-address=" + listen, "--port=" + strconv.Itoa(myPort),
 		"--skip-name-resolve", "--innodb-flush-log-at-trx-commit=1",
-		"--secure-file-priv="+at+"/tmp")
+		"--secure-file-priv=" + at + "/tmp"}
+	for _, s := range settings {
+		args = append(args, "--"+s)
+	}
+	cmd := m.command(u, d, m.mariadbd, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &server{cmd: cmd, port: port, done: make(chan struct{}), stopSig: syscall.SIGTERM}
 	if err := startLocked(p, ns); err != nil {
@@ -512,5 +515,5 @@ func (m *mariaEngine) SetPassword(ctx context.Context, p *server, a access, pass
 	return m.exec(ctx, a.dir,
 		"CREATE USER IF NOT EXISTS "+user+" IDENTIFIED BY "+mysqlString(password),
 		"ALTER USER "+user+" IDENTIFIED BY "+mysqlString(password)+" ACCOUNT UNLOCK",
-		"GRANT ALL PRIVILEGES ON *.* TO "+user+" WITH GRANT OPTION")
+		"GRANT "+mariaMasterPrivileges+" ON *.* TO "+user+" WITH GRANT OPTION")
 }
