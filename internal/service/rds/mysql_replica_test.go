@@ -248,3 +248,32 @@ func TestMariaDBReadReplicaRestart(t *testing.T) {
 	}
 	mexec(t, rc, "INSERT INTO app.t VALUES (5)")
 }
+
+// TestMariaDBReadReplicaCascade: a replica with automated backups is the
+// source of another (a replica keeps binary logs with log_slave_updates),
+// and the source's writes reach the second level.
+func TestMariaDBReadReplicaCascade(t *testing.T) {
+	if !hasMariaDB() {
+		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
+	}
+	e := newEnv(t)
+	e.mariaSource(t, "top", 1)
+	pc := e.maria(t, "top", "")
+	mexec(t, pc, "CREATE DATABASE app", "CREATE TABLE app.t (v int PRIMARY KEY)", "INSERT INTO app.t VALUES (1)")
+	e.replica(t, "mid", "top")
+	_, err := e.rds.CreateDBInstanceReadReplica(e.ctx, &rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String("low"), SourceDBInstanceIdentifier: aws.String("mid")})
+	wantCode(t, err, "InvalidDBInstanceState") // a replica has no backups until modified
+	if _, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("mid"), BackupRetentionPeriod: aws.Int32(1), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "mid", "available")
+	mexec(t, pc, "INSERT INTO app.t VALUES (2)")
+	e.replica(t, "low", "mid")
+	e.replicating(t, "low")
+	lc := e.maria(t, "low", "")
+	waitMariaRow(t, lc, "SELECT count(*) FROM app.t", 2, time.Second)
+	mexec(t, pc, "INSERT INTO app.t VALUES (3)")
+	waitMariaRow(t, lc, "SELECT count(*) FROM app.t", 3, time.Second)
+	_, err = lc.Exec("INSERT INTO app.t VALUES (4)")
+	wantReadOnly(t, err)
+}
