@@ -27,12 +27,17 @@ func (e *testEnv) mariaSource(t *testing.T, id string, backups int32) {
 // server (re)starts.
 func (e *testEnv) maria(t *testing.T, id, db string) *sql.DB {
 	t.Helper()
+	return e.mariaAs(t, id, "s3cret-pass", db)
+}
+
+func (e *testEnv) mariaAs(t *testing.T, id, password, db string) *sql.DB {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		addr, err := e.srv.RDS().Loopback(e.ctx, acct, region, id)
 		if err == nil && addr != "" {
 			var c *sql.DB
-			if c, err = openMaria(t, addr, "s3cret-pass", db); err == nil {
+			if c, err = openMaria(t, addr, password, db); err == nil {
 				c.SetMaxOpenConns(1)
 				t.Cleanup(func() { c.Close() })
 				return c
@@ -276,4 +281,14 @@ func TestMariaDBReadReplicaCascade(t *testing.T) {
 	waitMariaRow(t, lc, "SELECT count(*) FROM app.t", 3, time.Second)
 	_, err = lc.Exec("INSERT INTO app.t VALUES (4)")
 	wantReadOnly(t, err)
+
+	// A new master password reaches every replica with the data; a
+	// replica's own is its source's.
+	if _, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("top"), MasterUserPassword: aws.String("n3w-password"), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "top", "available")
+	_, err = e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("low"), MasterUserPassword: aws.String("other-password"), ApplyImmediately: aws.Bool(true)})
+	wantCode(t, err, "InvalidParameterCombination")
+	waitMariaRow(t, e.mariaAs(t, "low", "n3w-password", ""), "SELECT count(*) FROM app.t", 3, time.Second)
 }
