@@ -3,11 +3,13 @@ package rds_test
 import (
 	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -291,4 +293,39 @@ func TestMariaDBReadReplicaCascade(t *testing.T) {
 	_, err = e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("low"), MasterUserPassword: aws.String("other-password"), ApplyImmediately: aws.Bool(true)})
 	wantCode(t, err, "InvalidParameterCombination")
 	waitMariaRow(t, e.mariaAs(t, "low", "n3w-password", ""), "SELECT count(*) FROM app.t", 3, time.Second)
+}
+
+// TestMariaDBReadReplicaError: a replica cut off from its source says so in
+// its StatusInfos, with MariaDB's reason, and recovers by itself.
+func TestMariaDBReadReplicaError(t *testing.T) {
+	if !hasMariaDB() {
+		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
+	}
+	e := newEnv(t)
+	e.mariaSource(t, "src", 1)
+	e.replica(t, "rep", "src")
+	e.replicating(t, "rep")
+	// The replication user may no longer log in; the source's reboot cuts
+	// the replica's connection.
+	mexec(t, e.maria(t, "src", ""), "ALTER USER rdsrepladmin@'%' ACCOUNT LOCK")
+	if _, err := e.rds.RebootDBInstance(e.ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("src")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "src", "available")
+	deadline := time.Now().Add(30 * time.Second)
+	var info []types.DBInstanceStatusInfo
+	for time.Now().Before(deadline) {
+		if info = e.describe(t, "rep").StatusInfos; len(info) == 1 && aws.ToString(info[0].Status) == "error" {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if len(info) != 1 || aws.ToString(info[0].Status) != "error" || aws.ToBool(info[0].Normal) || !strings.Contains(aws.ToString(info[0].Message), "locked") {
+		t.Fatalf("StatusInfos %+v, want read replication error", info)
+	}
+	if h := replicationHealth(e, "rep"); h["status"] != "error" {
+		t.Fatalf("health of the replica: %v", h)
+	}
+	mexec(t, e.maria(t, "src", ""), "ALTER USER rdsrepladmin@'%' ACCOUNT UNLOCK")
+	e.replicating(t, "rep")
 }
