@@ -101,9 +101,9 @@ func slotName(region, dbiResourceID string) string {
 	return "rds_" + strings.ReplaceAll(region, "-", "_") + "_db_" + id
 }
 
-// CreateDBInstanceReadReplica records a read replica of a postgres DB
-// instance in status creating; the controller makes it from a base backup
-// of the source and keeps it streaming.
+// CreateDBInstanceReadReplica records a read replica of a postgres or
+// mariadb DB instance in status creating; the controller makes it from a
+// copy of the source (a base backup, a dump) and keeps it replicating.
 func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.CreateDBInstanceReadReplicaMessage) (*rdsapi.CreateDBInstanceReadReplicaResult, error) {
 	sc := scopeOf(ctx)
 	raw := deref(in.DBInstanceIdentifier)
