@@ -1,6 +1,7 @@
 package rds
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -124,10 +125,10 @@ func (c *controller) mariaClone(ctx context.Context, sc state.Scope, id, dir str
 	return nil
 }
 
-// client runs a MariaDB client program as rdsadmin on dir's socket, which
-// it reaches through an inherited descriptor of dir (fd 3): socket paths
-// are limited to 108 bytes.
-func (m *mariaEngine) client(dir, bin string, args ...string) (*exec.Cmd, func(), error) {
+// client runs a MariaDB client program (ended with ctx) as rdsadmin on
+// dir's socket, which it reaches through an inherited descriptor of dir
+// (fd 3): socket paths are limited to 108 bytes.
+func (m *mariaEngine) client(ctx context.Context, dir, bin string, args ...string) (*exec.Cmd, func(), error) {
 	secret, err := os.ReadFile(filepath.Join(dir, "rdsadmin.secret"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the administrative password: %w", err)
@@ -141,7 +142,7 @@ func (m *mariaEngine) client(dir, bin string, args ...string) (*exec.Cmd, func()
 		d.Close()
 		return nil, nil, fmt.Errorf("%s (apt-get install mariadb-client): %w", bin, err)
 	}
-	cmd := exec.Command(p, append([]string{"--no-defaults", "--socket=/proc/self/fd/3/mysqld.sock", "--user=" + adminUser}, args...)...)
+	cmd := exec.CommandContext(ctx, p, append([]string{"--no-defaults", "--socket=/proc/self/fd/3/mysqld.sock", "--user=" + adminUser}, args...)...)
 	cmd.ExtraFiles = []*os.File{d}
 	// MYSQL_PWD keeps the password off the command line (ps).
 	cmd.Env = []string{"LANG=C.UTF-8", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "MYSQL_PWD=" + string(secret)}
@@ -154,16 +155,26 @@ func (m *mariaEngine) client(dir, bin string, args ...string) (*exec.Cmd, func()
 // (SET GLOBAL gtid_slave_pos, at its end). mysql.gtid_slave_pos is left
 // out: it would overwrite that position with the source's own.
 func (m *mariaEngine) dumpTo(ctx context.Context, srcDir, file string) error {
-	cmd, done, err := m.client(srcDir, "mariadb-dump", "--all-databases", "--single-transaction", "--master-data=1", "--gtid",
-		"--routines", "--events", "--triggers", "--flush-privileges", "--ignore-table=mysql.gtid_slave_pos", "--result-file="+file)
+	cmd, done, err := m.client(ctx, srcDir, "mariadb-dump", "--all-databases", "--single-transaction", "--master-data=1", "--gtid",
+		"--routines", "--events", "--triggers", "--flush-privileges", "--ignore-table=mysql.gtid_slave_pos")
 	if err != nil {
 		return err
 	}
 	defer done()
-	out, err := onOwnThread(cmd.CombinedOutput)
+	// The dump holds the accounts' password hashes: minicloud's alone.
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = f, &stderr
+	_, err = onOwnThread(func() ([]byte, error) { return nil, cmd.Run() })
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		_ = os.Remove(file)
-		return fmt.Errorf("mariadb-dump: %v: %s", err, lastLines(string(out), 5))
+		return fmt.Errorf("mariadb-dump: %v: %s", err, lastLines(stderr.String(), 5))
 	}
 	return nil
 }
@@ -182,7 +193,7 @@ func (m *mariaEngine) loadSeed(ctx context.Context, dir, srcDir string) error {
 		return err
 	}
 	defer f.Close()
-	cmd, done, err := m.client(dir, "mariadb", "--init-command=SET SESSION sql_log_bin=0", "--batch")
+	cmd, done, err := m.client(ctx, dir, "mariadb", "--init-command=SET SESSION sql_log_bin=0", "--batch")
 	if err != nil {
 		return err
 	}
@@ -381,7 +392,7 @@ func (c *controller) mariaPromote(ctx context.Context, sc state.Scope, id, dir s
 	return c.recordPromotion(sc, id, deref(rec.ReadReplicaSourceDBInstanceIdentifier))
 }
 
-// mariaLag reads the replica's SHOW SLAVE STATUS: streaming when both
+// replicaLag reads the replica's SHOW SLAVE STATUS: streaming when both
 // replication threads run, the lag its Seconds_Behind_Master.
 func (m *mariaEngine) replicaLag(ctx context.Context, dir string) (lag time.Duration, streaming bool, err error) {
 	db, done, err := m.admin(dir)
