@@ -368,16 +368,15 @@ func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, settings []str
 	// mariadbd binds its socket from its data directory: a relative path
 	// keeps within the 107 bytes a Unix socket path may have, however deep
 	// the state directory is.
-	args := []string{"--no-defaults",
-		"--datadir=" + at + "/data", "--tmpdir=" + at + "/tmp",
-		"--socket=../mysqld.sock", "--pid-file=" + at + "/mysqld.pid",
-		"--bind-address=" + listen, "--port=" + strconv.Itoa(myPort),
+	cmd := m.command(u, d, m.mariadbd, "--no-defaults",
+		"--datadir="+at+"/data", "--tmpdir="+at+"/tmp",
+		"--socket=../mysqld.sock", "--pid-file="+at+"/mysqld.pid",
+		"--bind-address="+listen, "--port="+strconv.Itoa(myPort),
 		"--skip-name-resolve", "--innodb-flush-log-at-trx-commit=1",
-		"--secure-file-priv=" + at + "/tmp"}
-	for _, s := range settings {
-		args = append(args, "--"+s)
+		"--secure-file-priv="+at+"/tmp")
+	for _, s := range settings { // the server's own arguments come last
+		cmd.Args = append(cmd.Args, "--"+s)
 	}
-	cmd := m.command(u, d, m.mariadbd, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &server{cmd: cmd, port: port, done: make(chan struct{}), stopSig: syscall.SIGTERM}
 	if err := startLocked(p, ns); err != nil {
