@@ -210,8 +210,8 @@ func TestMariaDBReadReplicaErrors(t *testing.T) {
 }
 
 // TestMariaDBReadReplicaRestart: after minicloud restarts, the replica
-// replicates again from its GTID position; it follows its source through a
-// reboot; deleting the source promotes it.
+// replicates again from its GTID position; it follows its source through
+// its source's reboot and its own; deleting the source promotes it.
 func TestMariaDBReadReplicaRestart(t *testing.T) {
 	if !hasMariaDB() {
 		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
@@ -242,6 +242,16 @@ func TestMariaDBReadReplicaRestart(t *testing.T) {
 	mexec(t, e2.maria(t, "src", ""), "INSERT INTO app.t VALUES (4)")
 	waitMariaRow(t, rc, "SELECT count(*) FROM app.t", 3, 5*time.Second)
 
+	// The replica's reboot: it replicates again from where it was.
+	if _, err := e2.rds.RebootDBInstance(e2.ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("rep")}); err != nil {
+		t.Fatal(err)
+	}
+	e2.waitStatus(t, "rep", "available")
+	mexec(t, e2.maria(t, "src", ""), "INSERT INTO app.t VALUES (5)")
+	rc = e2.maria(t, "rep", "")
+	waitMariaRow(t, rc, "SELECT count(*) FROM app.t", 4, 5*time.Second)
+	e2.replicating(t, "rep")
+
 	// Deleting the source promotes its replica.
 	if _, err := e2.rds.DeleteDBInstance(e2.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("src"), SkipFinalSnapshot: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
@@ -253,7 +263,7 @@ func TestMariaDBReadReplicaRestart(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	mexec(t, rc, "INSERT INTO app.t VALUES (5)")
+	mexec(t, rc, "INSERT INTO app.t VALUES (6)")
 }
 
 // TestMariaDBReadReplicaCascade: a replica with automated backups is the
