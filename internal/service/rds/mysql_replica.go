@@ -233,8 +233,8 @@ var mariaRelays sync.Map // *server → *relay
 // inside the replica's own namespace (on the host without the data plane)
 // and forwards each connection to the source's Unix socket, a filesystem
 // object reachable from any namespace: replication crosses no VPC network
-// and no security group, as with postgres, and nothing outside the
-// replica's namespace can reach the relay.
+// and no security group, as with postgres, and with the data plane nothing
+// outside the replica's namespace can reach the relay.
 type relay struct {
 	ln  net.Listener
 	src *os.File // the source's instance directory

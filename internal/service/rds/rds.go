@@ -132,9 +132,10 @@
 // source and replica are in different namespaces behind security groups
 // that AWS's replication traffic is not subject to: minicloud relays it.
 // The relay listens on 127.0.0.1 inside the replica's own network
-// namespace (on the host without the data plane), reachable by nothing
-// else, and forwards to the source's Unix socket; so, as with postgres,
-// replication crosses no VPC network and no security group. Promotion is
+// namespace, where only the replica's server can reach it (without the
+// data plane, on the host's loopback, like the instances' own ports), and
+// forwards to the source's Unix socket; so, as with postgres, replication
+// crosses no VPC network and no security group. Promotion is
 // STOP SLAVE, RESET SLAVE ALL and read_only off; StatusInfos and the lag
 // (Seconds_Behind_Master) come from SHOW SLAVE STATUS. Binary logs are
 // not purged: MariaDB has no replication slots to say which a replica
