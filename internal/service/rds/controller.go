@@ -355,7 +355,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 			if settings, err = serverSettings(dir, &rec); err != nil {
 				return err
 			}
-		} else if eng.Name() == "mariadb" { // binary logs, likewise
+		} else if eng.Name() == "mariadb" { // binary logs, server id, replication
 			if settings, err = mariaSettings(dir, &rec); err != nil {
 				return err
 			}
@@ -390,7 +390,8 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 	if err := c.syncPublicIP(ctx, sc, id, status, &rec); err != nil {
 		return err
 	}
-	if !rec.Initialized && deref(rec.DBName) != "" {
+	// A replica's databases come with its source's data.
+	if !rec.Initialized && deref(rec.DBName) != "" && !isReplica(&rec) {
 		if err := eng.CreateDatabase(ctx, p, access{dir, master, rec.AppliedPassword}, *rec.DBName); err != nil {
 			return err
 		}

@@ -145,8 +145,8 @@ func (s *Service) otherEngineVersions(in *rdsapi.DescribeDBEngineVersionsMessage
 			DBEngineVersionDescription:         ptr(engineTitle(eng.Name()) + " " + v),
 			ExportableLogTypes:                 d.LogTypes,
 			SupportsLogExportsToCloudwatchLogs: ptr(true),
-			// Read replicas are not implemented for this engine yet.
-			SupportsReadReplica:                       ptr(false),
+			// Only mariadb is listed here, and it has read replicas.
+			SupportsReadReplica:                       ptr(eng.Name() == "mariadb"),
 			SupportedEngineModes:                      []string{"provisioned"},
 			SupportedFeatureNames:                     []string{},
 			Status:                                    ptr("available"),

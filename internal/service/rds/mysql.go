@@ -251,7 +251,7 @@ func mysqlIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``")
 
 // Init creates dir/data with mariadb-install-db: the system tables, no
 // anonymous or root accounts, the administrative account and the master
-// with all privileges WITH GRANT OPTION from any host.
+// with AWS's privileges (mariaMasterPrivileges) WITH GRANT OPTION from any host.
 func (m *mariaEngine) Init(ctx context.Context, dir, master, password string) error {
 	if err := m.Available(); err != nil {
 		return err
@@ -288,7 +288,7 @@ func (m *mariaEngine) Init(ctx context.Context, dir, master, password string) er
 		"CREATE USER '" + adminUser + "'@'localhost' IDENTIFIED BY " + mysqlString(admin) + ";",
 		"GRANT ALL PRIVILEGES ON *.* TO '" + adminUser + "'@'localhost' WITH GRANT OPTION;",
 		"CREATE USER " + mysqlString(master) + "@'%' IDENTIFIED BY " + mysqlString(password) + ";",
-		"GRANT ALL PRIVILEGES ON *.* TO " + mysqlString(master) + "@'%' WITH GRANT OPTION;",
+		"GRANT " + mariaMasterPrivileges + " ON *.* TO " + mysqlString(master) + "@'%' WITH GRANT OPTION;",
 	}, "\n") + "\n"
 	initFile := filepath.Join(dir, "init.sql")
 	if err := os.WriteFile(initFile, []byte(sqlText), 0o600); err != nil {
@@ -339,9 +339,8 @@ func killStaleMaria(dir string) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
-// Start runs mariadbd on dir/data, with settings as --name=value options
-// (binary logging, mysql_pitr.go). Start ignores extra: MariaDB
-// instances have no read replicas yet.
+// Start runs mariadbd on dir/data with settings (mariaSettings) as
+// options; it ignores extra: MariaDB replicas need no inherited files.
 func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, settings []string, _ ...*os.File) (*server, error) {
 	if err := m.Available(); err != nil {
 		return nil, err
@@ -375,7 +374,7 @@ func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, settings []str
 		"--bind-address="+listen, "--port="+strconv.Itoa(myPort),
 		"--skip-name-resolve", "--innodb-flush-log-at-trx-commit=1",
 		"--secure-file-priv="+at+"/tmp")
-	for _, s := range settings {
+	for _, s := range settings { // the server's own arguments come last
 		cmd.Args = append(cmd.Args, "--"+s)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -515,5 +514,5 @@ func (m *mariaEngine) SetPassword(ctx context.Context, p *server, a access, pass
 	return m.exec(ctx, a.dir,
 		"CREATE USER IF NOT EXISTS "+user+" IDENTIFIED BY "+mysqlString(password),
 		"ALTER USER "+user+" IDENTIFIED BY "+mysqlString(password)+" ACCOUNT UNLOCK",
-		"GRANT ALL PRIVILEGES ON *.* TO "+user+" WITH GRANT OPTION")
+		"GRANT "+mariaMasterPrivileges+" ON *.* TO "+user+" WITH GRANT OPTION")
 }

@@ -44,14 +44,21 @@ const binlogBase = "mysql-bin"
 var binlogRE = regexp.MustCompile(`^` + binlogBase + `\.\d{6,}$`)
 
 // mariaSettings are the server options (name=value) of instance rec in
-// dir: binary logging when it keeps automated backups. An instance that no
-// longer does loses its binary logs (its server is not running: Start
-// follows).
+// dir. Every server has its own server_id and strict GTIDs. As on RDS,
+// binary logging (format MIXED, RDS's default) follows automated backups:
+// point-in-time restore replays the logs (mysql_pitr.go), and a source's
+// replicas read them. Read replicas always log (log_slave_updates), so that
+// they can be promoted or be the source of a cascading replica without a
+// restart; they start read-only with replication stopped, the controller
+// pointing them at their source's current address before START SLAVE. An
+// instance that no longer logs loses its binary logs (its server is not
+// running: Start follows).
 func mariaSettings(dir string, rec *instanceRecord) ([]string, error) {
+	out := []string{"server-id=" + strconv.FormatUint(uint64(mariaServerID(rec)), 10), "gtid-strict-mode=ON", "relay-log=relay-bin"}
 	retention := deref(rec.BackupRetentionPeriod)
 	logs := filepath.Join(dir, binlogDirName)
-	if retention == 0 {
-		return nil, os.RemoveAll(logs)
+	if retention == 0 && !isReplica(rec) {
+		return out, os.RemoveAll(logs)
 	}
 	u, err := mariaUser()
 	if err != nil {
@@ -60,12 +67,19 @@ func mariaSettings(dir string, rec *instanceRecord) ([]string, error) {
 	if err := prepareDir(logs, u); err != nil {
 		return nil, fmt.Errorf("binary log directory: %w", err)
 	}
-	return []string{
-		"log-bin=../" + binlogDirName + "/" + binlogBase,
-		"binlog-format=ROW",
+	out = append(out,
+		"log-bin=../"+binlogDirName+"/"+binlogBase,
+		"binlog-format=MIXED",
+		"log-slave-updates=ON",
 		"sync-binlog=1",
-		"binlog-expire-logs-seconds=" + strconv.Itoa(int(retention+1)*86400),
-	}, nil
+	)
+	if retention > 0 {
+		out = append(out, "binlog-expire-logs-seconds="+strconv.Itoa(int(retention+1)*86400))
+	}
+	if isReplica(rec) {
+		out = append(out, "read-only=ON", "skip-slave-start")
+	}
+	return out, nil
 }
 
 // binlogs lists the binary logs in dir in order.

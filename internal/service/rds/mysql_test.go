@@ -168,10 +168,12 @@ func TestMariaDBLifecycle(t *testing.T) {
 	if err := c.QueryRow("SELECT VERSION()").Scan(&version); err != nil || !strings.HasPrefix(version, aws.ToString(v.EngineVersion)+"-MariaDB") {
 		t.Fatalf("VERSION() = %q, %v; DescribeDBEngineVersions says %s", version, err, aws.ToString(v.EngineVersion))
 	}
-	if err := c.QueryRow("SHOW GRANTS").Scan(&grants); err != nil || !strings.Contains(grants, "GRANT ALL PRIVILEGES ON *.* TO `admin`@`%`") || !strings.Contains(grants, "WITH GRANT OPTION") {
+	// AWS's master privileges: no SUPER, READ_ONLY ADMIN or FILE.
+	if err := c.QueryRow("SHOW GRANTS").Scan(&grants); err != nil || !strings.Contains(grants, "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS,") ||
+		!strings.Contains(grants, "WITH GRANT OPTION") || strings.Contains(grants, "SUPER") || strings.Contains(grants, "READ_ONLY") || strings.Contains(grants, "FILE") {
 		t.Fatalf("grants %q, %v", grants, err)
 	}
-	// The master's FILE privilege reaches only the instance's own files.
+	// LOAD_FILE reaches none of the host's files.
 	var passwd sql.NullString
 	if err := c.QueryRow("SELECT LOAD_FILE('/etc/passwd')").Scan(&passwd); err != nil || passwd.Valid {
 		t.Fatalf("LOAD_FILE('/etc/passwd') = %v, %v; want NULL", passwd, err)

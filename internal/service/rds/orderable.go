@@ -101,7 +101,7 @@ func (s *Service) DescribeOrderableDBInstanceOptions(ctx context.Context, in *rd
 	if l := deref(in.LicenseModel); l != "" && l != license {
 		return out, nil
 	}
-	replicas := engineName == "postgres" // minicloud replicates postgres only
+	replicas := engineName == "postgres" || engineName == "mariadb" // the engines minicloud replicates
 	if in.Vpc != nil && !*in.Vpc {
 		return out, nil // every DB instance is in a VPC
 	}

@@ -51,8 +51,9 @@
 // mariadb-install-db, data under <state>/rds/<account>/<region>/<id>/data,
 // socket and pid file beside it, as the unprivileged system user
 // minicloud-db when minicloud is root, started in a private mount namespace
-// where the instance directory appears at /tmp/rds. The master has all privileges
-// WITH GRANT OPTION from any host; an administrative rdsadmin@localhost,
+// where the instance directory appears at /tmp/rds. The master has AWS's
+// privileges (no SUPER, READ_ONLY ADMIN or FILE) WITH GRANT OPTION from any
+// host; an administrative rdsadmin@localhost,
 // reachable only on the instance's socket, creates DBName and resets the
 // master's password.
 //
@@ -111,6 +112,34 @@
 // demand, for CloudWatch's ReplicaLag metric. After a restart of minicloud
 // the replicas start as standbys again and reconnect (every second) until
 // their source is up.
+//
+// MariaDB read replicas (mysql_replica.go) use MariaDB's GTID replication.
+// Every MariaDB server has a server_id hashed from its resource ID and
+// gtid_strict_mode; as on RDS, it keeps a binary log (mysql-bin-changelog,
+// binlog_format MIXED, RDS's default) when it starts with automated
+// backups, and replicas always do (log_slave_updates), so that they can be
+// promoted or feed a cascading replica without a restart. A replica's data
+// is a mariadb-dump of its source (--single-transaction --master-data
+// --gtid, over the source's socket as rdsadmin, accounts included), loaded
+// into a freshly initialized server with sql_log_bin off, so the replica's
+// binary log holds no transactions of its own; it replicates as
+// rdsrepladmin (REPLICATION SLAVE, random password in the records) with
+// MASTER_USE_GTID=slave_pos, runs with read_only, which AWS's master
+// privileges do not bypass, and starts with skip-slave-start: the
+// controller points it at its source and starts replication once per
+// server start, which after a restart of minicloud resumes from the GTID
+// position. MariaDB replicates over TCP only, and with the data plane on
+// source and replica are in different namespaces behind security groups
+// that AWS's replication traffic is not subject to: minicloud relays it.
+// The relay listens on 127.0.0.1 inside the replica's own network
+// namespace, where only the replica's server can reach it (without the
+// data plane, on the host's loopback, like the instances' own ports), and
+// forwards to the source's Unix socket; so, as with postgres, replication
+// crosses no VPC network and no security group. Promotion is
+// STOP SLAVE, RESET SLAVE ALL and read_only off; StatusInfos and the lag
+// (Seconds_Behind_Master) come from SHOW SLAVE STATUS. Binary logs are
+// not purged: MariaDB has no replication slots to say which a replica
+// still needs.
 //
 // Snapshots and backups (snapshots.go, snapshotctl.go, backup.go,
 // schedule.go): a DB snapshot is a physical copy of the server's data under

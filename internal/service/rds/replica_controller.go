@@ -87,6 +87,9 @@ func sockDir(dir string) string { return filepath.Join(dir, "sock") }
 
 // cloneFromSource makes dir/data a standby of the replica's source.
 func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, dir string, rec *instanceRecord) error {
+	if deref(rec.Engine) == "mariadb" {
+		return c.mariaClone(ctx, sc, id, dir, rec)
+	}
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
 	src, found, err := c.get(sc, srcID)
 	if err != nil {
@@ -230,7 +233,7 @@ func rewriteAutoConf(dir string, lines []string) (bool, error) {
 // and its source's socket directory as an extra descriptor (fd 4). The
 // caller closes the files once the server has started.
 func (c *controller) replicaFiles(sc state.Scope, dir string, rec *instanceRecord) ([]*os.File, error) {
-	if !isReplica(rec) || rec.Replica == nil {
+	if !isReplica(rec) || rec.Replica == nil || deref(rec.Engine) == "mariadb" {
 		return nil, nil
 	}
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
@@ -271,6 +274,9 @@ func inRecovery(ctx context.Context, port int, password string) (bool, error) {
 // until it accepts writes, drops its slot on the source and records it as
 // a standalone instance.
 func (c *controller) promoteIfAsked(ctx context.Context, sc state.Scope, id, dir string, rec *instanceRecord, p *server) error {
+	if deref(rec.Engine) == "mariadb" {
+		return c.mariaReplicaAfterStart(ctx, sc, id, dir, rec, p)
+	}
 	if rec.Replica == nil || !rec.Replica.Promote {
 		return nil
 	}
@@ -323,6 +329,11 @@ func (c *controller) promoteIfAsked(ctx context.Context, sc state.Scope, id, dir
 			c.s.log.Warn("rds: drop the promoted replica's slot", "id", id, "source", srcID, "err", err)
 		}
 	}
+	return c.recordPromotion(sc, id, srcID)
+}
+
+// recordPromotion records a promoted replica as a standalone instance.
+func (c *controller) recordPromotion(sc state.Scope, id, srcID string) error {
 	return c.s.store.Update(context.Background(), func(tx state.Tx) error {
 		r, found, err := instances.Get(tx, sc, id)
 		if err != nil || !found {
@@ -369,7 +380,7 @@ func (c *controller) forgetReplica(sc state.Scope, id string, rec *instanceRecor
 		return
 	}
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
-	if sp := c.running(instances.Key(sc, srcID)); sp != nil && rec.Replica != nil {
+	if sp := c.running(instances.Key(sc, srcID)); sp != nil && rec.Replica != nil && deref(rec.Engine) != "mariadb" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := dropSlot(ctx, sp.port, rec.Replica.ReplPassword, slotName(sc.Region, deref(rec.DbiResourceId)))
 		cancel()
@@ -450,7 +461,7 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *in
 	if err != nil {
 		return
 	}
-	if sp != nil {
+	if sp != nil && deref(rec.Engine) != "mariadb" {
 		changed, err := writeStandbyConf(dir, id, slotName(sc.Region, deref(rec.DbiResourceId)), rec.Replica.ReplPassword, c.s.pgPort(&src))
 		if err == nil && changed {
 			_ = p.cmd.Process.Signal(syscall.SIGHUP) // primary_conninfo is reloadable
@@ -461,7 +472,7 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *in
 		srcPort = sp.port
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-	lag, streaming, err := measureLag(ctx, p.port, srcPort, rec.Replica.ReplPassword)
+	lag, streaming, err := c.measureReplicaLag(ctx, rec, dir, p.port, srcPort)
 	cancel()
 	if c.ctx.Err() != nil {
 		return
@@ -623,7 +634,11 @@ func (s *Service) ReplicaLag(ctx context.Context, account, region, id string) (t
 	if sp := c.running(instances.Key(sc, deref(rec.ReadReplicaSourceDBInstanceIdentifier))); sp != nil {
 		srcPort = sp.port
 	}
-	lag, _, err := measureLag(ctx, p.port, srcPort, rec.Replica.ReplPassword)
+	dir, err := c.dir(sc, id)
+	if err != nil {
+		return 0, err
+	}
+	lag, _, err := c.measureReplicaLag(ctx, &rec, dir, p.port, srcPort)
 	return lag, err
 }
 

@@ -101,9 +101,9 @@ func slotName(region, dbiResourceID string) string {
 	return "rds_" + strings.ReplaceAll(region, "-", "_") + "_db_" + id
 }
 
-// CreateDBInstanceReadReplica records a read replica of a postgres DB
-// instance in status creating; the controller makes it from a base backup
-// of the source and keeps it streaming.
+// CreateDBInstanceReadReplica records a read replica of a postgres or
+// mariadb DB instance in status creating; the controller makes it from a
+// copy of the source (a base backup, a dump) and keeps it replicating.
 func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.CreateDBInstanceReadReplicaMessage) (*rdsapi.CreateDBInstanceReadReplicaResult, error) {
 	sc := scopeOf(ctx)
 	if err := checkTags(in.Tags); err != nil {
@@ -131,14 +131,8 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 	if in.Port != nil && (*in.Port < 1150 || *in.Port > 65535) {
 		return nil, errInvalidParam("Invalid port number: %d. Valid values are 1150-65535.", *in.Port)
 	}
-	if m := deref(in.ReplicaMode); m != "" {
-		return nil, errInvalidParam("ReplicaMode is supported only for Oracle and SQL Server DB instances, not postgres.")
-	}
 	if deref(in.MultiAZ) {
 		return nil, errCombination("minicloud does not make Multi-AZ read replicas yet.")
-	}
-	if s.engine.binDir == "" {
-		return nil, errCombination("%s", installHint)
 	}
 	var rec instanceRecord
 	err = s.store.Update(ctx, func(tx state.Tx) error {
@@ -157,10 +151,15 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 		if deref(src.DBInstanceStatus) != "available" {
 			return errNotAvailableSource()
 		}
-		if e := deref(src.Engine); e != "postgres" {
-			// AWS replicates MariaDB too; minicloud's replication is
-			// PostgreSQL streaming only so far.
-			return errCombination("minicloud supports read replicas of postgres DB instances only; %s is a %s DB instance.", srcID, e)
+		e := deref(src.Engine)
+		if e != "postgres" && e != "mariadb" {
+			return errCombination("minicloud supports read replicas of postgres and mariadb DB instances only; %s is a %s DB instance.", srcID, e)
+		}
+		if deref(in.ReplicaMode) != "" {
+			return errInvalidParam("ReplicaMode is supported only for Oracle and SQL Server DB instances, not %s.", e)
+		}
+		if err := s.engineFor(e).Available(); err != nil {
+			return errCombination("%s", err.Error())
 		}
 		if deref(src.BackupRetentionPeriod) == 0 {
 			return errBackupsDisabled()
