@@ -3,11 +3,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -23,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
+	"github.com/minicloud/minicloud/internal/sdktest"
 )
 
 const region = "us-east-1"
@@ -63,35 +62,10 @@ func newEC2Timeout(endpoint string, workers int, timeout time.Duration) (*ec2.Cl
 		Region:       region,
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		HTTPClient:   bufferedBody{hc},
+		HTTPClient:   sdktest.BufferBodies(hc),
 		Retryer:      aws.NopRetryer{},
 	})
 	return c, tr
-}
-
-// bufferedBody sends each request body from memory, as the EC2 tests do
-// (internal/service/ec2/main_test.go). Without it, large answers
-// intermittently fail with "use of closed network connection" whatever the
-// server (aws/aws-sdk-go-v2#1825, #2737): the SDK's request body stream
-// errors on the transport's final read for EOF once the answer has arrived,
-// and net/http then closes the connection under the answer being read. The
-// faster the server answers, the more often: with retries off, each was a
-// counted error (1 in 200 DescribeInstances, then 2–10 once the server took
-// under 5 ms).
-type bufferedBody struct{ inner ec2.HTTPClient }
-
-func (b bufferedBody) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		data, err := io.ReadAll(r.Body)
-		_ = r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(data))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	}
-	return b.inner.Do(r)
 }
 
 // callOnce issues one request and checks the answer is a real, non-empty

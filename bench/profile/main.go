@@ -32,12 +32,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"runtime"
@@ -52,6 +50,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/minicloud/minicloud/internal/sdktest"
 	"github.com/minicloud/minicloud/internal/server"
 )
 
@@ -90,7 +89,7 @@ func main() {
 		t.MaxIdleConnsPerHost = *workers * 2
 	})
 	c := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + srv.Addr()),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), HTTPClient: bufferedBody{hc}, Retryer: aws.NopRetryer{}})
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), HTTPClient: sdktest.BufferBodies(hc), Retryer: aws.NopRetryer{}})
 
 	var call func(ctx context.Context) error
 	switch *scenario {
@@ -218,24 +217,4 @@ func al2023(c *ec2.Client) (string, error) {
 		return "", errors.New("no al2023 x86_64 image")
 	}
 	return aws.ToString(r.Images[0].ImageId), nil
-}
-
-// bufferedBody sends each request body from memory, as bench/ and the EC2
-// tests do: otherwise the SDK intermittently fails large answers with "use
-// of closed network connection" (aws/aws-sdk-go-v2#1825, #2737), more often
-// the faster the server answers.
-type bufferedBody struct{ inner ec2.HTTPClient }
-
-func (b bufferedBody) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		data, err := io.ReadAll(r.Body)
-		_ = r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(data))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	}
-	return b.inner.Do(r)
 }

@@ -1,7 +1,6 @@
 package netctl_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -28,6 +27,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minicloud/minicloud/internal/netctl"
+	"github.com/minicloud/minicloud/internal/sdktest"
 	"github.com/minicloud/minicloud/internal/server"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 	"github.com/minicloud/minicloud/internal/vpcnet/firewall"
@@ -113,27 +113,9 @@ func newEnv(t *testing.T) *env {
 		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint:     aws.String(hs.URL),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: bufferedBody{http.DefaultTransport.(*http.Transport).Clone()}},
+		HTTPClient:       sdktest.HTTPClient(),
 	})
 	return &env{t: t, ctx: ctx, prefix: prefix, net: n, fw: fw, ctl: ctl, ec2: c, srv: srv}
-}
-
-// bufferedBody sends request bodies from memory (see the ec2 tests' twin:
-// aws/aws-sdk-go-v2#1825 with retries off).
-type bufferedBody struct{ base http.RoundTripper }
-
-func (b bufferedBody) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		data, err := io.ReadAll(r.Body)
-		_ = r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(data))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	}
-	return b.base.RoundTrip(r)
 }
 
 func must[T any](t *testing.T) func(v T, err error) T {

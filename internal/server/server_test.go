@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/minicloud/minicloud/internal/sdktest"
 	"github.com/minicloud/minicloud/internal/server"
 )
 
@@ -45,6 +46,7 @@ func awsConfig(url, region, key, secret, token string) aws.Config {
 		BaseEndpoint: aws.String(url),
 		// Retries would hide the first answer and slow failing tests.
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdktest.HTTPClient(),
 	}
 }
 

@@ -1,11 +1,8 @@
 package ec2_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -14,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 
+	"github.com/minicloud/minicloud/internal/sdktest"
 	"github.com/minicloud/minicloud/internal/server"
 )
 
@@ -48,31 +46,8 @@ func ec2Client(url, region, key string) *ec2.Client {
 		Credentials:      credentials.NewStaticCredentialsProvider(key, "test", ""),
 		BaseEndpoint:     aws.String(url),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: bufferedBody{http.DefaultTransport.(*http.Transport).Clone()}},
+		HTTPClient:       sdktest.HTTPClient(),
 	})
-}
-
-// bufferedBody sends each request body from memory. Without it, large
-// responses intermittently fail with "use of closed network connection"
-// whatever the server (aws/aws-sdk-go-v2#1825, #2737): the SDK's request body
-// stream errors on the transport's final read for EOF once the response has
-// arrived, and net/http's writeLoop then closes the connection under the
-// response body being read. The SDK itself retries that error by default;
-// with retries off, tests avoid it here.
-type bufferedBody struct{ base http.RoundTripper }
-
-func (b bufferedBody) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		data, err := io.ReadAll(r.Body)
-		_ = r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(data))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	}
-	return b.base.RoundTrip(r)
 }
 
 // wantCode fails the test unless err is an AWS API error with code.

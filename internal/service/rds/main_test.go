@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/smithy-go"
 
+	"github.com/minicloud/minicloud/internal/sdktest"
 	"github.com/minicloud/minicloud/internal/server"
 )
 
@@ -50,6 +51,7 @@ func newEnvIn(t *testing.T, dir string) *testEnv {
 		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint:     aws.String(hs.URL),
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdktest.HTTPClient(),
 	}
 	e.rds, e.ec2 = rds.NewFromConfig(cfg), ec2.NewFromConfig(cfg)
 	return e

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/minicloud/minicloud/internal/sdktest"
 	"github.com/minicloud/minicloud/internal/server"
 )
 
@@ -37,6 +38,7 @@ func newEnv(t *testing.T, dir string) *testEnv {
 		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint:     aws.String(hs.URL),
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdktest.HTTPClient(),
 	})
 	return &testEnv{srv: srv, r53: c, ctx: context.Background()}
 }
