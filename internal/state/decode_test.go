@@ -15,7 +15,6 @@ type cacheRec struct {
 	Tags  []struct{ Key, Value *string }
 	Attrs map[string][]int
 	Any   any
-	inner int
 }
 
 // TestDecodeGivesIndependentCopies checks the decode cache's promise: equal
