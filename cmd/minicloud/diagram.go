@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/minicloud/minicloud/internal/service/ec2"
 )
 
 // diagram prints the architecture of an account and region, as a running
@@ -20,6 +22,10 @@ func diagram(args []string, stdout, stderr io.Writer) int {
 	account := fs.String("account", defaultAccount(), "")
 	region := fs.String("region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")), "")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !ec2.KnownRegion(*region) {
+		fmt.Fprintf(stderr, "minicloud diagram: unknown region %q (see aws ec2 describe-regions --all-regions)\n", *region)
 		return 2
 	}
 	base := strings.TrimSuffix(*endpoint, "/")

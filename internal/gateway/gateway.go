@@ -42,6 +42,9 @@ type Config struct {
 	Reset func(ctx context.Context) error
 	// Diagram draws an account's architecture in a region as Mermaid text.
 	Diagram func(ctx context.Context, account, region string) (string, error)
+	// KnownRegion reports whether a region exists (EC2's region list); the
+	// diagram refuses others with 400.
+	KnownRegion func(region string) bool
 }
 
 // Gateway is the http.Handler of minicloud's one port.

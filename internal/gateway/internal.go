@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -61,6 +62,10 @@ func (g *Gateway) serveDiagram(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(account) != 12 || strings.Trim(account, "0123456789") != "" {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "account must be 12 digits: " + account})
+		return
+	}
+	if g.cfg.KnownRegion != nil && !g.cfg.KnownRegion(region) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unknown region " + strconv.Quote(region) + " (see aws ec2 describe-regions --all-regions)"})
 		return
 	}
 	text, err := g.cfg.Diagram(r.Context(), account, region)

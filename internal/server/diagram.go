@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/http"
 	"strings"
 
 	"github.com/minicloud/minicloud/internal/api"
@@ -9,11 +10,19 @@ import (
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/api/route53api"
 	"github.com/minicloud/minicloud/internal/diagram"
+	"github.com/minicloud/minicloud/internal/service/ec2"
 )
 
 // Diagram draws the architecture of an account and region from live state
 // (GET /_minicloud/diagram, `minicloud diagram`).
+// It refuses a region EC2 does not have, and it writes nothing: in
+// particular its EC2 reads do not create the region's default VPC
+// (ec2.WithoutDefaultVPC), which the data plane would then build on the host.
 func (s *Server) Diagram(ctx context.Context, account, region string) (string, error) {
+	if !ec2.KnownRegion(region) {
+		return "", api.Errorf(http.StatusBadRequest, "InvalidParameterValue", "unknown region %q", region)
+	}
+	ctx = ec2.WithoutDefaultVPC(ctx)
 	return diagram.Draw(ctx, diagram.Sources{
 		Network:   diagramEC2{s.ec2},
 		Databases: diagramRDS{s.rds},

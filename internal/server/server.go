@@ -134,14 +134,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("start Route 53 health checks: %w", err)
 	}
 	s.gw = gateway.New(gateway.Config{
-		Backends:   backends,
-		Accounts:   cfg.Accounts,
-		Identities: stsSvc,
-		Logger:     cfg.Logger,
-		Version:    cfg.Version,
-		Health:     s.health,
-		Reset:      s.reset,
-		Diagram:    s.Diagram,
+		Backends:    backends,
+		Accounts:    cfg.Accounts,
+		Identities:  stsSvc,
+		Logger:      cfg.Logger,
+		Version:     cfg.Version,
+		Health:      s.health,
+		Reset:       s.reset,
+		Diagram:     s.Diagram,
+		KnownRegion: ec2.KnownRegion,
 	})
 	// The network controller starts first, so that the instances the runtime
 	// boots find their VPC's network.

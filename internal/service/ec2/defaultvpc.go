@@ -55,11 +55,23 @@ func (s *Service) ensureDefaultVPC(t *rtx) (*vpcRecord, error) {
 	return v, nil
 }
 
+type noDefaultVPCKey struct{}
+
+// WithoutDefaultVPC marks ctx for a read that must not create the default VPC:
+// Describe calls made with it show only what the account already has. The
+// diagram reads so, since looking at a region is not using it.
+func WithoutDefaultVPC(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noDefaultVPCKey{}, true)
+}
+
 // ensureDefaultVPCExists creates the default VPC the first time an account
 // looks at the VPC area of a region, as it always exists in AWS. It commits
 // only when there is something to create, so Describe calls stay read-only
 // transactions: no write lock, no fsync.
 func (s *Service) ensureDefaultVPCExists(ctx context.Context) error {
+	if ctx.Value(noDefaultVPCKey{}) != nil {
+		return nil
+	}
 	done := false
 	err := s.view(ctx, func(t *rtx) error {
 		_, ok, err := defaultVPCMarkers.Get(t.tx, t.scope, defaultVPCMarkerID)

@@ -12,6 +12,14 @@ import (
 	"github.com/minicloud/minicloud/internal/state"
 )
 
+// KnownRegion reports whether name is one of the regions DescribeRegions
+// lists (with AllRegions). Callers outside the API (the diagram) check it
+// before they read a region, as they have no signature scope to trust.
+func KnownRegion(name string) bool {
+	_, ok := regionByName(name)
+	return ok
+}
+
 func regionByName(name string) (regionInfo, bool) {
 	for _, r := range commercialRegions {
 		if r.Name == name {
