@@ -405,7 +405,7 @@ func (n *Network) MapPublicIPs(ctx context.Context, vpcID string, ms []PublicIPM
 				changed = true
 			}
 		}
-		if !changed && (len(ms) > 1 || len(failed) > 0) {
+		if !changed && !vs.natDirty && (len(ms) > 1 || len(failed) > 0) {
 			return nil
 		}
 		return n.syncNAT(ns, vpcID, vs)
@@ -442,7 +442,7 @@ func (n *Network) UnmapPublicIPs(ctx context.Context, vpcID string, publics []ne
 				changed = true
 			}
 		}
-		if changed {
+		if changed || vs.natDirty {
 			if err := n.syncNAT(ns, vpcID, vs); err != nil {
 				return err
 			}

@@ -44,8 +44,15 @@ func (n *Network) natTable() *nftables.Table {
 	return &nftables.Table{Family: nftables.TableFamilyIPv4, Name: n.names.NATTable()}
 }
 
-// syncNAT rewrites the VPC's NAT table from vs.
+// syncNAT rewrites the VPC's NAT table from vs and records in vs.natDirty
+// whether that failed.
 func (n *Network) syncNAT(ns netns.NsHandle, vpcID string, vs *vpcState) error {
+	err := n.writeNAT(ns, vpcID, vs)
+	vs.natDirty = err != nil
+	return err
+}
+
+func (n *Network) writeNAT(ns netns.NsHandle, vpcID string, vs *vpcState) error {
 	c, err := nftables.New(nftables.WithNetNSFd(int(ns)))
 	if err != nil {
 		return fmt.Errorf("vpcnet: nftables: %w", err)

@@ -122,6 +122,11 @@ type vpcState struct {
 	nats     map[string]netip.Addr     // NAT gateway ID → public IP
 	routes   map[string][]Route        // subnet ID → desired routes (nil: unknown)
 	natSrc   map[string][]natRoute     // subnet ID → SNAT-by-NAT-gateway rules
+	// natDirty is set while the kernel's NAT table may differ from the
+	// state above: the last syncNAT failed after the state was changed.
+	// Calls that skip an unchanged table write it anyway while it is set,
+	// else a retry would find nothing changed and never write it.
+	natDirty bool
 }
 
 // natRoute is traffic from a subnet to a destination leaving through a NAT

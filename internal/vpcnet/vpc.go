@@ -313,7 +313,7 @@ func (n *Network) DeleteSubnet(ctx context.Context, vpcID, subnetID string) erro
 		if err := h.LinkDel(br); err != nil && !isNotFound(err) {
 			return err
 		}
-		if hadNAT {
+		if hadNAT || vs.natDirty {
 			return n.syncNAT(ns, vpcID, vs)
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 )
 
 // 1. Two subnets of one VPC: the router's local route connects them; a
@@ -348,4 +349,49 @@ func BenchmarkMapPublicIPs(b *testing.B) {
 			e.must(e.n.UnmapPublicIPs(e.ctx, "vpc-1", pubs))
 		}
 	})
+}
+
+// A NAT table write that fails after the mappings were recorded leaves the
+// VPC dirty: the retry of the same batch, which changes nothing in vpcnet's
+// own state, still writes the table, so the retried mapping works.
+func TestMapPublicIPsRetryAfterFailedNATWrite(t *testing.T) {
+	e := newEnv(t)
+	e.vpc("vpc-1", "10.0.0.0/16")
+	e.subnet("vpc-1", "subnet-pub", "10.0.0.0/24")
+	e.must(e.n.EnsureInternetGateway(e.ctx, "vpc-1"))
+	e.must(e.n.SetRoutes(e.ctx, "vpc-1", "subnet-pub", []Route{localRoute, igwDefault}))
+	hostAddr, err := e.n.HostAddress("vpc-1")
+	e.must(err)
+	host := e.fromHost("vpc-1")
+	a := PublicIPMapping{Public: netip.MustParseAddr("198.18.7.20"), Private: netip.MustParseAddr("10.0.0.20")}
+	b := PublicIPMapping{Public: netip.MustParseAddr("198.18.7.21"), Private: netip.MustParseAddr("10.0.0.21")}
+	serve(t, e.instance("vpc-1", "subnet-pub", "i-a", a.Private.String()), ":80", "i-a")
+	serve(t, e.instance("vpc-1", "subnet-pub", "i-b", b.Private.String()), ":80", "i-b")
+	_, err = e.n.MapPublicIPs(e.ctx, "vpc-1", []PublicIPMapping{a})
+	e.must(err)
+
+	// What MapPublicIPs([a b]) leaves when its NAT write fails: b recorded,
+	// the kernel's table without it. The write fails for real, on a
+	// namespace handle that is not one.
+	e.n.mu.Lock()
+	vs := e.n.vpcs["vpc-1"]
+	vs.mappings[b.Public] = b.Private
+	err = e.n.syncNAT(netns.NsHandle(-1), "vpc-1", vs)
+	e.n.mu.Unlock()
+	if err == nil {
+		t.Fatal("syncNAT on an invalid namespace succeeded")
+	}
+	if !vs.natDirty {
+		t.Fatal("a failed NAT write left the VPC clean")
+	}
+
+	failed, err := e.n.MapPublicIPs(e.ctx, "vpc-1", []PublicIPMapping{a, b})
+	if err != nil || len(failed) != 0 {
+		t.Fatalf("retry: failed %v, err %v", failed, err)
+	}
+	if vs.natDirty {
+		t.Error("the VPC is still dirty after a successful write")
+	}
+	wantBody(t, host, a.Public.String()+":80", "i-a", hostAddr.String())
+	wantBody(t, host, b.Public.String()+":80", "i-b", hostAddr.String())
 }
