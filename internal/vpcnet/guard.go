@@ -2,6 +2,7 @@ package vpcnet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 
@@ -21,9 +22,12 @@ import (
 // told apart by a metric derived from its prefix, and removes only that one.
 // The route is in the main table, which policy routing may never consult: a
 // VPN client's rule ("from all lookup 51820") sends everything to its own
-// table first. A rule of ours, early in the rule list, looks the public range
-// up in the main table before any such rule, so the guard holds whatever
-// else the host routes by policy.
+// table first. A rule, early in the rule list (priority guardRulePriority),
+// looks the public range up in the main table before any such rule, so the
+// guard holds whatever else the host routes by policy. That rule is one for
+// all the processes guarding the range: each adds it (adding it again is a
+// no-op), and the last to leave removes it, when no guard route for the range
+// remains in the main table.
 //
 // The host must also never forward between a VPC and anything else: each
 // gateway link has forwarding off, but a later change of the global
@@ -43,14 +47,19 @@ func (n *Network) guardRoute() *netlink.Route {
 	return &netlink.Route{Dst: prefixToIPNet(n.public), Type: unix.RTN_UNREACHABLE, Table: unix.RT_TABLE_MAIN, Priority: n.guardMetric()}
 }
 
-// guardRule sends the public range to the main table; its priority (below
-// 1000, ahead of the rules VPN clients add) is derived from the prefix like
-// the route's metric, so each process removes only its own.
+// guardRulePriority is the priority of the rule that sends a public range to
+// the main table: below 1000, ahead of the rules VPN clients add. It is fixed,
+// not derived from the prefix, so every minicloud process guarding a range
+// shares one rule rather than two processes' derived priorities colliding
+// and the first to clean up removing the other's.
+const guardRulePriority = 150
+
+// guardRule sends the public range to the main table.
 func (n *Network) guardRule() *netlink.Rule {
 	r := netlink.NewRule()
 	r.Dst = prefixToIPNet(n.public)
 	r.Table = unix.RT_TABLE_MAIN
-	r.Priority = 100 + n.guardMetric()%900
+	r.Priority = guardRulePriority
 	r.Family = unix.AF_INET
 	return r
 }
@@ -140,13 +149,38 @@ func (n *Network) unguardForwarding() error {
 	return nil
 }
 
-// unguardPublicRange removes this Network's guard route.
+// unguardPublicRange removes this Network's guard route and, when no other
+// process's guard route for the range remains, the shared rule. It attempts
+// both and returns both errors.
 func (n *Network) unguardPublicRange(host *netlink.Handle) error {
+	var errs []error
 	if err := host.RouteDel(n.guardRoute()); err != nil && !isNotFound(err) && err != unix.ESRCH {
-		return fmt.Errorf("vpcnet: remove the public range guard: %w", err)
+		errs = append(errs, fmt.Errorf("vpcnet: remove the public range guard: %w", err))
 	}
-	if err := host.RuleDel(n.guardRule()); err != nil && !isNotFound(err) {
-		return fmt.Errorf("vpcnet: remove the public range rule: %w", err)
+	others, err := n.otherGuards(host)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("vpcnet: list the public range guards: %w", err))
+	} else if !others {
+		if err := host.RuleDel(n.guardRule()); err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("vpcnet: remove the public range rule: %w", err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// otherGuards reports whether an unreachable route for the public range,
+// another process's guard, is in the main table.
+func (n *Network) otherGuards(host *netlink.Handle) (bool, error) {
+	routes, err := host.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: prefixToIPNet(n.public), Table: unix.RT_TABLE_MAIN},
+		netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return false, err
+	}
+	mine := n.guardMetric()
+	for _, r := range routes {
+		if r.Type == unix.RTN_UNREACHABLE && r.Priority != mine {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -5,7 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"github.com/google/nftables"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -14,11 +14,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/nftables"
 )
 
 // TestGuardKeepsThePublicRangeOnTheHost checks that traffic to a public IP
 // minicloud has not mapped fails on the host at once instead of following
-// the default route off the machine, and that Cleanup removes the guard.
+// the default route off the machine, and that Cleanup removes the guard:
+// of two processes guarding one range, the last to clean up removes the
+// rule they share.
 func TestGuardKeepsThePublicRangeOnTheHost(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("vpcnet tests need root; run them as root")
@@ -63,15 +67,44 @@ func TestGuardKeepsThePublicRangeOnTheHost(t *testing.T) {
 	if time.Since(start) > 500*time.Millisecond {
 		t.Fatalf("the unmapped public IP took %v to fail", time.Since(start))
 	}
+	// A second process guarding the same range shares the rule: the first
+	// to clean up leaves it, and the other's route, in place.
+	n2, err := New(Config{Prefix: "tg" + hex.EncodeToString(b) + "b", PublicCIDR: netip.MustParsePrefix("198.19.254.0/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n2.Cleanup(context.Background()); _ = n2.Close() })
+	if n2.guardMetric() == n.guardMetric() {
+		t.Fatalf("prefixes %s and %s share guard metric %d", n.names.Prefix, n2.names.Prefix, n.guardMetric())
+	}
+	if err := n2.GuardPublicRange(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if err := n.Cleanup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = exec.Command("ip", "rule", "list").CombinedOutput()
+	if !strings.Contains(string(out), "150:\tfrom all to 198.19.254.0/24 lookup main") {
+		t.Fatalf("the first Cleanup removed the rule another process's guard needs: %q", out)
+	}
+	out, _ = exec.Command("ip", "route", "show", "198.19.254.0/24").CombinedOutput()
+	if strings.Count(string(out), "unreachable") != 1 || !strings.Contains(string(out), fmt.Sprintf("metric %d", n2.guardMetric())) {
+		t.Fatalf("after the first Cleanup, want only the second guard route (metric %d): %q", n2.guardMetric(), out)
+	}
+	if _, err = net.DialTimeout("tcp", "198.19.254.7:80", 2*time.Second); !errors.Is(err, syscall.EHOSTUNREACH) && !errors.Is(err, syscall.ENETUNREACH) {
+		t.Fatalf("dial an unmapped public IP with the second guard alone: %v, want host or network unreachable", err)
+	}
+	if err := n2.Cleanup(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	out, _ = exec.Command("ip", "route", "show", "198.19.254.0/24").CombinedOutput()
 	if strings.TrimSpace(string(out)) != "" {
 		t.Fatalf("guard route left after Cleanup: %q", out)
 	}
-	if hasTable(t, n.guardTable().Name) {
-		t.Fatalf("forwarding guard table left after Cleanup")
+	for _, nw := range []*Network{n, n2} {
+		if hasTable(t, nw.guardTable().Name) {
+			t.Fatalf("forwarding guard table %s left after Cleanup", nw.guardTable().Name)
+		}
 	}
 	out, _ = exec.Command("ip", "rule", "list").CombinedOutput()
 	if strings.Contains(string(out), "to 198.19.254.0/24 lookup main") {
