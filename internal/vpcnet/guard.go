@@ -22,7 +22,7 @@ import (
 // told apart by a metric derived from its prefix, and removes only that one.
 // The route is in the main table, which policy routing may never consult: a
 // VPN client's rule ("from all lookup 51820") sends everything to its own
-// table first. A rule, early in the rule list (priority guardRulePriority),
+// table first. A rule, early in the rule list (priority GuardRulePriority),
 // looks the public range up in the main table before any such rule, so the
 // guard holds whatever else the host routes by policy. That rule is one for
 // all the processes guarding the range: each adds it (adding it again is a
@@ -37,29 +37,37 @@ import (
 
 // guardMetric is the metric of this Network's guard route; the /32 routes of
 // mapped public IPs are more specific and win whatever the metric.
-func (n *Network) guardMetric() int {
+func (n *Network) guardMetric() int { return n.names.GuardMetric() }
+
+// GuardMetric is the metric of the prefix's guard route for the public range
+// (an unreachable route in the main table), derived from the prefix.
+func (n Names) GuardMetric() int {
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(n.names.Prefix))
+	_, _ = h.Write([]byte(n.Prefix))
 	return 3000 + int(h.Sum32()%50000)
 }
+
+// GuardTable is the name of the prefix's host nftables table (family inet)
+// that drops forwarding on its gateway links.
+func (n Names) GuardTable() string { return n.Prefix + "-guard" }
 
 func (n *Network) guardRoute() *netlink.Route {
 	return &netlink.Route{Dst: prefixToIPNet(n.public), Type: unix.RTN_UNREACHABLE, Table: unix.RT_TABLE_MAIN, Priority: n.guardMetric()}
 }
 
-// guardRulePriority is the priority of the rule that sends a public range to
+// GuardRulePriority is the priority of the rule that sends a public range to
 // the main table: below 1000, ahead of the rules VPN clients add. It is fixed,
 // not derived from the prefix, so every minicloud process guarding a range
 // shares one rule rather than two processes' derived priorities colliding
 // and the first to clean up removing the other's.
-const guardRulePriority = 150
+const GuardRulePriority = 150
 
 // guardRule sends the public range to the main table.
 func (n *Network) guardRule() *netlink.Rule {
 	r := netlink.NewRule()
 	r.Dst = prefixToIPNet(n.public)
 	r.Table = unix.RT_TABLE_MAIN
-	r.Priority = guardRulePriority
+	r.Priority = GuardRulePriority
 	r.Family = unix.AF_INET
 	return r
 }
@@ -93,7 +101,7 @@ func (n *Network) GuardPublicRange(ctx context.Context) error {
 }
 
 func (n *Network) guardTable() *nftables.Table {
-	return &nftables.Table{Family: nftables.TableFamilyINet, Name: n.names.Prefix + "-guard"}
+	return &nftables.Table{Family: nftables.TableFamilyINet, Name: n.names.GuardTable()}
 }
 
 // guardForwarding installs the host table that drops forwarding on the

@@ -26,10 +26,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/google/nftables"
 	"github.com/miekg/dns"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/minicloud/minicloud/internal/server"
+	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // binPath is the minicloud binary TestMain builds.
@@ -106,21 +109,26 @@ func startMinicloud(t *testing.T, stateDir string) *minicloud {
 		t.Fatalf("start minicloud: %v", err)
 	}
 	go func() { m.waitErr = m.cmd.Wait(); close(m.done) }()
+	// Whatever the test's outcome, once the process is gone remove what it
+	// leaves on the host for its next start (VPC routers, the guard) as a
+	// user would, so a failing test leaves no host networking behind.
 	t.Cleanup(func() {
 		select {
 		case <-m.done:
-			return
 		default:
+			_ = m.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-m.done:
+			case <-time.After(30 * time.Second):
+				_ = m.cmd.Process.Kill()
+				<-m.done
+			}
+			if t.Failed() {
+				t.Logf("minicloud pid %d stderr (tail):\n%s", m.cmd.Process.Pid, tail(m.stderr.String(), 60))
+			}
 		}
-		_ = m.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-m.done:
-		case <-time.After(30 * time.Second):
-			_ = m.cmd.Process.Kill()
-			<-m.done
-		}
-		if t.Failed() {
-			t.Logf("minicloud pid %d stderr (tail):\n%s", m.cmd.Process.Pid, tail(m.stderr.String(), 60))
+		if out, err := execOut(binPath, "cleanup", "--state-dir", stateDir); err != nil {
+			t.Errorf("minicloud cleanup --state-dir %s: %v\n%s", stateDir, err, out)
 		}
 	})
 	deadline := time.Now().Add(30 * time.Second)
@@ -311,12 +319,17 @@ func eventually(d time.Duration, f func() error) error {
 }
 
 // hostObjects lists what minicloud of stateDir has on the host: network
-// namespaces and links carrying its prefix, and routes to the public range.
-func hostObjects(stateDir string) (namespaces, links, routes []string, err error) {
+// namespaces and links carrying its prefix, routes through those links, and
+// its guard of the public range: the unreachable route with its metric, the
+// host nftables table "<prefix>-guard", and the rule sending the range to
+// the main table when no process's guard route is left to need it (the
+// rule is shared by every minicloud guarding the range).
+func hostObjects(stateDir string) (namespaces, links, routes, guards []string, err error) {
 	prefix := server.Prefix(stateDir)
+	names := vpcnet.Names{Prefix: prefix}
 	ents, err := os.ReadDir("/run/netns")
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), prefix) {
@@ -325,7 +338,7 @@ func hostObjects(stateDir string) (namespaces, links, routes []string, err error
 	}
 	ls, err := netlink.LinkList()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	mine := map[int]bool{}
 	for _, l := range ls {
@@ -336,14 +349,44 @@ func hostObjects(stateDir string) (namespaces, links, routes []string, err error
 	}
 	rs, err := netlink.RouteList(nil, netlink.FAMILY_V4)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
+	public := vpcnet.DefaultPublicCIDR.String()
+	guardRoutes := 0
 	for _, r := range rs {
 		if mine[r.LinkIndex] {
 			routes = append(routes, r.String())
 		}
+		if r.Type == unix.RTN_UNREACHABLE && r.Dst != nil && r.Dst.String() == public {
+			guardRoutes++
+			if r.Priority == names.GuardMetric() {
+				guards = append(guards, "guard route "+r.String())
+			}
+		}
 	}
-	return namespaces, links, routes, nil
+	rules, err := netlink.RuleList(netlink.FAMILY_V4)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	for _, r := range rules {
+		if guardRoutes == 0 && r.Priority == vpcnet.GuardRulePriority && r.Dst != nil && r.Dst.String() == public {
+			guards = append(guards, fmt.Sprintf("rule %d: to %s lookup %d, with no guard route left", r.Priority, r.Dst, r.Table))
+		}
+	}
+	c, err := nftables.New()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	for _, tb := range tables {
+		if tb.Name == names.GuardTable() {
+			guards = append(guards, "nftables table inet "+tb.Name)
+		}
+	}
+	return namespaces, links, routes, guards, nil
 }
 
 // processesOf lists the processes whose command line names path (the

@@ -618,7 +618,7 @@ func checkTornDown(t *testing.T, c clients, stateDir string) {
 		defaultVPC = aws.ToString(v.VpcId)
 	}
 	if err := eventually(10*time.Second, func() error {
-		ns, _, _, err := hostObjects(stateDir)
+		ns, _, _, _, err := hostObjects(stateDir)
 		if err != nil {
 			return err
 		}
@@ -638,14 +638,15 @@ func checkTornDown(t *testing.T, c clients, stateDir string) {
 
 // checkHostClean checks, once minicloud has stopped and its leftovers for
 // the next start are removed as a user would (minicloud cleanup), that no
-// namespace, link, route or process of this minicloud remains.
+// namespace, link, route, guard of the public range or process of this
+// minicloud remains.
 func checkHostClean(t *testing.T, stateDir string) {
 	t.Helper()
 	// A clean stop ends every instance and database: none of their
 	// namespaces (instances' and ENIs', "<prefix>-i-…") may be left. The
 	// VPC routers a durable minicloud keeps for its next start are what
 	// cleanup is for.
-	ns, _, _, err := hostObjects(stateDir)
+	ns, _, _, _, err := hostObjects(stateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -657,12 +658,12 @@ func checkHostClean(t *testing.T, stateDir string) {
 	if out, err := execOut(binPath, "cleanup", "--state-dir", stateDir); err != nil {
 		t.Fatalf("minicloud cleanup: %v\n%s", err, out)
 	}
-	ns, links, routes, err := hostObjects(stateDir)
+	ns, links, routes, guards, err := hostObjects(stateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ns)+len(links)+len(routes) != 0 {
-		t.Errorf("left on the host: namespaces %v, links %v, routes %v", ns, links, routes)
+	if len(ns)+len(links)+len(routes)+len(guards) != 0 {
+		t.Errorf("left on the host: namespaces %v, links %v, routes %v, guard %v", ns, links, routes, guards)
 	}
 	if ps := processesOf(binPath, stateDir); len(ps) != 0 {
 		t.Errorf("processes left: %v", ps)
