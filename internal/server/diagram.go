@@ -174,12 +174,22 @@ type rdsReader interface {
 type diagramRDS struct{ rds rdsReader }
 
 func (d diagramRDS) Databases(ctx context.Context, account, region string) ([]diagram.Database, error) {
-	out, err := d.rds.DescribeDBInstances(requestCtx(ctx, account, region, "rds", "DescribeDBInstances"), &rdsapi.DescribeDBInstancesMessage{})
-	if err != nil {
-		return nil, err
+	var all []rdsapi.DBInstance
+	// DescribeDBInstances answers in pages (100 by default): follow Marker.
+	in := &rdsapi.DescribeDBInstancesMessage{}
+	for {
+		out, err := d.rds.DescribeDBInstances(requestCtx(ctx, account, region, "rds", "DescribeDBInstances"), in)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, out.DBInstances...)
+		if deref(out.Marker) == "" {
+			break
+		}
+		in = &rdsapi.DescribeDBInstancesMessage{Marker: out.Marker}
 	}
 	var dbs []diagram.Database
-	for _, in := range out.DBInstances {
+	for _, in := range all {
 		db := diagram.Database{ID: deref(in.DBInstanceIdentifier), Engine: deref(in.Engine), Status: deref(in.DBInstanceStatus),
 			AZ: deref(in.AvailabilityZone)}
 		if in.Endpoint != nil {

@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -58,4 +61,54 @@ func storeKeys(t *testing.T, st state.Store) []string {
 		t.Fatal(err)
 	}
 	return keys
+}
+
+// pagedRDS answers DescribeDBInstances as RDS does, at most 100 a page with
+// a Marker for the rest.
+type pagedRDS struct {
+	ids   []string
+	calls int
+}
+
+func (p *pagedRDS) DescribeDBInstances(_ context.Context, in *rdsapi.DescribeDBInstancesMessage) (*rdsapi.DBInstanceMessage, error) {
+	p.calls++
+	start := 0
+	if in.Marker != nil {
+		var err error
+		if start, err = strconv.Atoi(*in.Marker); err != nil {
+			return nil, err
+		}
+	}
+	end := min(start+100, len(p.ids))
+	out := &rdsapi.DBInstanceMessage{}
+	for _, id := range p.ids[start:end] {
+		out.DBInstances = append(out.DBInstances, rdsapi.DBInstance{DBInstanceIdentifier: new(id)})
+	}
+	if end < len(p.ids) {
+		out.Marker = new(strconv.Itoa(end))
+	}
+	return out, nil
+}
+
+// TestDiagramDatabasesFollowsMarker checks that the diagram draws every
+// database, not only DescribeDBInstances's first page.
+func TestDiagramDatabasesFollowsMarker(t *testing.T) {
+	for _, tc := range []struct{ n, calls int }{{0, 1}, {100, 1}, {101, 2}, {250, 3}} {
+		p := &pagedRDS{}
+		for i := range tc.n {
+			p.ids = append(p.ids, fmt.Sprintf("db-%03d", i))
+		}
+		dbs, err := diagramRDS{p}.Databases(context.Background(), "000000000000", "us-east-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dbs) != tc.n || p.calls != tc.calls {
+			t.Errorf("%d databases: drew %d in %d calls, want %d in %d", tc.n, len(dbs), p.calls, tc.n, tc.calls)
+		}
+		for i, db := range dbs {
+			if db.ID != p.ids[i] {
+				t.Fatalf("database %d is %s, want %s", i, db.ID, p.ids[i])
+			}
+		}
+	}
 }
