@@ -2,6 +2,7 @@ package ec2
 
 import (
 	"context"
+	"net/http"
 	"net/netip"
 
 	"github.com/minicloud/minicloud/internal/api"
@@ -12,6 +13,20 @@ import (
 type ManagedENI struct {
 	ID, VPCID, SubnetID, MAC string
 	IP                       netip.Addr
+}
+
+// managedRequester is the RequesterId of the interfaces CreateManagedENI
+// makes; the other managed-ENI calls act on those only.
+const managedRequester = "amazon-rds"
+
+// checkManaged refuses an interface CreateManagedENI did not make: a user's
+// own, an instance's, a NAT gateway's or an endpoint's.
+func checkManaged(e *networkInterfaceRecord) error {
+	if !deref(e.RequesterManaged) || deref(e.RequesterId) != managedRequester {
+		return api.Errorf(http.StatusBadRequest, "OperationNotPermitted",
+			"network interface %s is not managed by RDS", deref(e.NetworkInterfaceId))
+	}
+	return nil
 }
 
 // CreateManagedENI creates a requester-managed interface (in-use, type
@@ -33,7 +48,7 @@ func (s *Service) CreateManagedENI(ctx context.Context, account, region, subnetI
 		if err != nil {
 			return err
 		}
-		e.RequesterId = new("amazon-rds")
+		e.RequesterId = new(managedRequester)
 		e.SourceDestCheck = new(true)
 		if err := networkInterfaces.put(t, e); err != nil {
 			return err
@@ -57,6 +72,9 @@ func (s *Service) DeleteManagedENI(ctx context.Context, account, region, id stri
 			}
 			return err
 		}
+		if err := checkManaged(e); err != nil {
+			return err
+		}
 		return eniDelete(t, e)
 	})
 }
@@ -69,6 +87,9 @@ func (s *Service) ModifyManagedENIGroups(ctx context.Context, account, region, i
 	return s.update(ctx, func(t *rtx) error {
 		e, err := networkInterfaces.get(t, id)
 		if err != nil {
+			return err
+		}
+		if err := checkManaged(e); err != nil {
 			return err
 		}
 		v, err := vpcs.get(t, deref(e.VpcId))

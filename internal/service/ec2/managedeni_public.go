@@ -21,6 +21,9 @@ func (s *Service) AssignManagedPublicIP(ctx context.Context, account, region, en
 		if err != nil {
 			return err
 		}
+		if err := checkManaged(e); err != nil {
+			return err
+		}
 		if err := eniAssignAutoPublicIP(t, e); err != nil {
 			return err
 		}
@@ -41,6 +44,9 @@ func (s *Service) ReleaseManagedPublicIP(ctx context.Context, account, region, e
 			if state.IsCode(err, "InvalidNetworkInterfaceID.NotFound") {
 				return nil
 			}
+			return err
+		}
+		if err := checkManaged(e); err != nil {
 			return err
 		}
 		if err := eniReleaseAutoPublicIP(t, e); err != nil {
