@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -35,7 +34,7 @@ type databaseRow struct {
 func databases(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("databases", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", envOr("MINICLOUD_LISTEN", "127.0.0.1:4566"), "")
+	endpoint := fs.String("endpoint", defaultServer(), "")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,13 +50,10 @@ func databases(args []string, stdout, stderr io.Writer) int {
 // fetchDatabases reads the DB instances from a running minicloud's health
 // endpoint at addr (host:port or a URL).
 func fetchDatabases(ctx context.Context, addr string) ([]databaseRow, error) {
-	base := addr
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
+	base := serverURL(addr)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/_minicloud/health", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_minicloud/health", nil)
 	if err != nil {
 		return nil, err
 	}

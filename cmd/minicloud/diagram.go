@@ -18,7 +18,7 @@ import (
 func diagram(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("diagram", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", defaultEndpoint(), "")
+	endpoint := fs.String("endpoint", defaultServer(), "")
 	account := fs.String("account", defaultAccount(), "")
 	region := fs.String("region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")), "")
 	if err := fs.Parse(args); err != nil {
@@ -28,12 +28,7 @@ func diagram(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "minicloud diagram: unknown region %q (see aws ec2 describe-regions --all-regions)\n", *region)
 		return 2
 	}
-	base := strings.TrimSuffix(*endpoint, "/")
-	if !strings.Contains(base, "://") {
-		// An address, as `minicloud databases --endpoint` takes it.
-		base = "http://" + base
-	}
-	u := base + "/_minicloud/diagram?" + url.Values{"account": {*account}, "region": {*region}}.Encode()
+	u := serverURL(*endpoint) + "/_minicloud/diagram?" + url.Values{"account": {*account}, "region": {*region}}.Encode()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -56,14 +51,6 @@ func diagram(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// defaultEndpoint is where the AWS clients of this shell would go.
-func defaultEndpoint() string {
-	if e := envOr("AWS_ENDPOINT_URL", ""); e != "" {
-		return e
-	}
-	return "http://" + envOr("MINICLOUD_LISTEN", "127.0.0.1:4566")
-}
-
 // defaultAccount follows minicloud's rule for access keys: a 12-digit key
 // is its own account, anything else the default account (--accounts
 // mappings live in the server; pass --account for those).
@@ -72,16 +59,4 @@ func defaultAccount() string {
 		return k
 	}
 	return "000000000000"
-}
-
-// reachHint tells a person how to reach a name of their public hosted zones
-// from this machine through minicloud's DNS at dnsAddr.
-func reachHint(dnsAddr string) string {
-	host, port, _ := strings.Cut(dnsAddr, ":")
-	dig := "dig +short @" + host + " -p " + port
-	if port == "53" {
-		dig = "dig +short @" + host
-	}
-	return fmt.Sprintf("Reach a name of your public hosted zones from this machine (e.g. app.example.test):\n"+
-		"  curl --resolve app.example.test:80:$(%s app.example.test) http://app.example.test/\n", dig)
 }

@@ -34,12 +34,12 @@ Usage:
   minicloud cleanup [flags]   remove what a crashed minicloud left on the host (namespaces,
                               links, routes) for its --state-dir; touches nothing else
   minicloud diagram [flags]   print the architecture of an account, drawn by the running minicloud
-                              from live state, as Mermaid (--endpoint URL or ADDR, default $AWS_ENDPOINT_URL
-                              or http://127.0.0.1:4566; --account ID; --region R, default
+                              from live state, as Mermaid (--endpoint URL or ADDR, default
+                              $MINICLOUD_LISTEN or 127.0.0.1:4566; --account ID; --region R, default
                               $AWS_REGION or us-east-1)
-  minicloud databases [--endpoint ADDR]
+  minicloud databases [--endpoint URL or ADDR]
                               list the running server's DB instances and the loopback
-                              address where each is reachable from this machine
+                              address where each is reachable from this machine (same default)
   minicloud version           print the version
   minicloud help              show this help
 
@@ -139,7 +139,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	// Help the user asked for goes to stdout, so `minicloud --help | less` works.
 	fs.Usage = func() { fmt.Fprintf(stdout, usage, server.DefaultStateDir()) }
-	listen := fs.String("listen", envOr("MINICLOUD_LISTEN", "127.0.0.1:4566"), "")
+	listen := fs.String("listen", envOr("MINICLOUD_LISTEN", defaultListen), "")
 	stateDir := fs.String("state-dir", envOr("MINICLOUD_STATE_DIR", ""), "")
 	ephemeral := fs.Bool("ephemeral", envOr("MINICLOUD_EPHEMERAL", "") == "1" || envOr("MINICLOUD_EPHEMERAL", "") == "true", "")
 	accounts := fs.String("accounts", envOr("MINICLOUD_ACCOUNTS", ""), "")

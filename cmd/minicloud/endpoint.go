@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+)
+
+// defaultListen is where `minicloud serve` listens unless told otherwise.
+const defaultListen = "127.0.0.1:4566"
+
+// defaultServer is where the client commands (diagram, databases) find the
+// running minicloud: $MINICLOUD_LISTEN, as the server itself reads it, else
+// its default. AWS_ENDPOINT_URL is not followed: it may name a host that is
+// not this machine's minicloud, and these commands read its internals.
+func defaultServer() string { return envOr("MINICLOUD_LISTEN", defaultListen) }
+
+// serverURL is the base URL (no trailing slash) of the minicloud at
+// endpoint: a URL, or an address as --listen takes it. An address that
+// listens on every interface (":4566", "0.0.0.0:4566", "[::]:4566") is
+// reached on loopback.
+func serverURL(endpoint string) string {
+	if strings.Contains(endpoint, "://") {
+		return strings.TrimRight(endpoint, "/")
+	}
+	host, port, err := net.SplitHostPort(endpoint)
+	if err != nil {
+		return "http://" + strings.TrimRight(endpoint, "/")
+	}
+	switch a, err := netip.ParseAddr(host); {
+	case host == "":
+		host = "127.0.0.1"
+	case err == nil && a.IsUnspecified() && a.Is4():
+		host = "127.0.0.1"
+	case err == nil && a.IsUnspecified():
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// reachHint tells a person how to reach a name of their public hosted zones
+// from this machine through minicloud's DNS at dnsAddr (host:port, IPv6
+// hosts in brackets).
+func reachHint(dnsAddr string) string {
+	host, port, err := net.SplitHostPort(dnsAddr)
+	if err != nil {
+		host, port = dnsAddr, "53"
+	}
+	dig := "dig +short @" + host + " -p " + port
+	if port == "53" {
+		dig = "dig +short @" + host
+	}
+	return fmt.Sprintf("Reach a name of your public hosted zones from this machine (e.g. app.example.test):\n"+
+		"  curl --resolve app.example.test:80:$(%s app.example.test) http://app.example.test/\n", dig)
+}
