@@ -50,10 +50,10 @@ poll() {
   exit 1
 }
 
+case "$APP_BIN" in /tmp/*) echo "APP_BIN must not be under /tmp: instances have their own /tmp" >&2; exit 1 ;; esac
 say "building the app into $APP_BIN"
 mkdir -p "$(dirname "$APP_BIN")"
 (cd "$here/app" && CGO_ENABLED=0 go build -o "$APP_BIN" .)
-case "$APP_BIN" in /tmp/*) echo "APP_BIN must not be under /tmp: instances have their own /tmp" >&2; exit 1 ;; esac
 
 read -r az1 az2 < <(aws_ ec2 describe-availability-zones --query 'AvailabilityZones[0:2].ZoneName')
 say "network in $az1 and $az2"

@@ -7,10 +7,12 @@ package prototype_test
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -677,4 +679,29 @@ func exampleCacheDir() string {
 		base = "/var/cache"
 	}
 	return filepath.Join(base, "minicloud", "examples")
+}
+
+// TestProvisionRefusesAppBinUnderTmp checks that both provisioning scripts
+// refuse an APP_BIN under /tmp before they build anything (or call the API:
+// the endpoint here is a closed loopback port).
+func TestProvisionRefusesAppBinUnderTmp(t *testing.T) {
+	dir, err := os.MkdirTemp("/tmp", "minicloud-appbin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	for _, script := range [][]string{{"bash", "./provision.sh"}, {"python3", "provision.py"}} {
+		appBin := filepath.Join(dir, script[0], "visits")
+		cmd := exec.Command(script[0], script[1:]...)
+		cmd.Dir = exampleDir
+		cmd.Env = scriptEnv([]string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
+			"ENDPOINT=http://127.0.0.1:1", "APP_BIN=" + appBin})
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "APP_BIN must not be under /tmp") {
+			t.Errorf("%s with APP_BIN %s: %v\n%s", script[1], appBin, err, out)
+		}
+		if _, err := os.Stat(filepath.Dir(appBin)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s built into %s before refusing it (%v)", script[1], filepath.Dir(appBin), err)
+		}
+	}
 }
