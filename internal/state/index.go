@@ -28,6 +28,12 @@ import (
 // entries of every existing record by the first read of the index in a
 // read-write transaction. A read-only transaction that finds no marker reads
 // the table instead, which gives the same answer more slowly.
+//
+// The marker's value is the index's definition version (Index.Version), so
+// that entries written under another definition (a changed Values or Group,
+// or a downgrade to an older one) count as incomplete: the next read-write
+// transaction deletes every entry and counter of the scope's index and
+// builds it again. A marker without a value is version 0.
 
 // Index is a secondary index of a Table.
 type Index[T any] struct {
@@ -44,6 +50,10 @@ type Index[T any] struct {
 	// known without a scan. The ec2 address index groups by /24 block: a
 	// subnet's lowest free address is then found by skipping full blocks.
 	Group func(value string) string
+	// Version is the definition's version, stored in the scope's marker.
+	// Increase it whenever Values or Group change what they return for a
+	// record: stores indexed under another version are rebuilt.
+	Version int
 }
 
 // indexSep separates an entry's value from its record's id.
@@ -224,24 +234,29 @@ func (t Table[T]) Lookup(tx Tx, s Scope, index, value string) ([]string, error) 
 // them first if tx may write.
 func (t Table[T]) ensureIndex(tx Tx, s Scope, ix *Index[T]) (bool, error) {
 	marker := t.indexMarker(s, ix.Name)
-	if _, ok := tx.Get(marker); ok {
+	version := strconv.Itoa(ix.Version)
+	raw, ok := tx.Get(marker)
+	if ok && (string(raw) == version || len(raw) == 0 && ix.Version == 0) {
 		return true, nil
 	}
-	if err := tx.Put(marker, nil); err != nil {
+	if err := tx.Put(marker, []byte(version)); err != nil {
 		if errors.Is(err, ErrReadOnly) {
 			return false, nil
 		}
 		return false, err
 	}
 	// Entries already present (written by Put since the records' last
-	// write) are written again, and the counters recounted from scratch.
+	// write, or under another definition) are deleted unless the records
+	// still have them, and the counters recounted from scratch.
 	base := t.indexMarker(s, ix.Name)
 	stale := map[string]bool{}
-	if err := tx.Scan(base+"#/", func(key string, _ []byte) error {
-		stale[key] = true
-		return nil
-	}); err != nil {
-		return false, err
+	for _, p := range []string{base + "#/", base + "/"} {
+		if err := tx.Scan(p, func(key string, _ []byte) error {
+			stale[key] = true
+			return nil
+		}); err != nil {
+			return false, err
+		}
 	}
 	counts := map[string]int{}
 	err := t.ForEachShared(tx, s, func(id string, v *T) error {
@@ -249,7 +264,9 @@ func (t Table[T]) ensureIndex(tx Tx, s Scope, ix *Index[T]) (bool, error) {
 			if strings.Contains(val, indexSep) {
 				return fmt.Errorf("%w: %s/%s index %s value %q contains NUL", ErrInvalidKey, t.Service, t.Kind, ix.Name, val)
 			}
-			if err := tx.Put(t.indexEntry(s, ix.Name, val, id), nil); err != nil {
+			key := t.indexEntry(s, ix.Name, val, id)
+			delete(stale, key)
+			if err := tx.Put(key, nil); err != nil {
 				return err
 			}
 			if ix.Group != nil {
