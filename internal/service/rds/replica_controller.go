@@ -191,42 +191,61 @@ func dropSlot(ctx context.Context, port int, password, slot string) error {
 // postgresql.auto.conf.
 var standbyKeys = []string{"primary_conninfo", "primary_slot_name", "hot_standby", "wal_retrieve_retry_interval"}
 
-// writeStandbyConf points a replica's server at its source: over the
-// source's unix socket, inherited as fd 4 (replicaFiles), on the source's
-// current port. It reports whether the file changed.
-func writeStandbyConf(dir, appName, slot, password string, srcPort int) (bool, error) {
-	conninfo := fmt.Sprintf("user=%s password=%s host=/proc/self/fd/4 port=%d application_name=%s sslmode=disable", replUser, password, srcPort, appName)
-	return rewriteAutoConf(dir, []string{
+// writeStandbyConf makes dir/data a standby of the server whose socket
+// directory it inherits as fd 4 (a read replica's source, a Multi-AZ
+// standby's primary), on that server's current port, streaming from slot as
+// appName (pg_basebackup -R made its standby.signal). hotStandby: whether
+// it serves reads (a read replica) or not (a Multi-AZ standby, as on AWS).
+// It reports whether the settings changed.
+func writeStandbyConf(dir, appName, slot, password string, port int, hotStandby bool) (bool, error) {
+	conninfo := fmt.Sprintf("user=%s password=%s host=/proc/self/fd/4 port=%d application_name=%s sslmode=disable", replUser, password, port, appName)
+	hot := "off"
+	if hotStandby {
+		hot = "on"
+	}
+	return setAutoConf(dir, standbyKeys, []string{
 		"primary_conninfo = '" + conninfo + "'",
 		"primary_slot_name = '" + slot + "'",
-		"hot_standby = on",
+		"hot_standby = " + hot,
 		// Catch up quickly after the source restarts (default 5 s).
 		"wal_retrieve_retry_interval = '1s'",
 	})
 }
 
-// rewriteAutoConf replaces the standby settings of dir/data's
-// postgresql.auto.conf with lines.
-func rewriteAutoConf(dir string, lines []string) (bool, error) {
-	p := filepath.Join(dir, "data", "postgresql.auto.conf")
-	raw, err := os.ReadFile(p)
-	if err != nil {
-		return false, err
+// ensureStandbySignal makes dir/data's standby.signal (pg_basebackup -R
+// made it) again if it is gone. Read replicas do not: a replica's
+// standby.signal only goes with its promotion.
+func ensureStandbySignal(dir string) error {
+	sig := filepath.Join(dir, "data", "standby.signal")
+	if _, err := os.Stat(sig); !os.IsNotExist(err) {
+		return err
 	}
-	var out []string
-	for _, l := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
-		key := strings.TrimSpace(strings.SplitN(l, "=", 2)[0])
-		if !slices.Contains(standbyKeys, key) {
-			out = append(out, l)
+	u, err := serverUser()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(sig, nil, 0o600); err != nil {
+		return err
+	}
+	return os.Chown(sig, int(u.uid), int(u.gid))
+}
+
+// resetRole makes dir/data a standalone primary's: a copy of another
+// server's data (a snapshot's, a base backup's) or a promoted standby's
+// keeps that server's role in postgresql.auto.conf and its signal files
+// (a standby's settings and standby.signal; a Multi-AZ primary's
+// synchronous_standby_names, with which every commit would wait for a
+// standby that does not exist).
+func resetRole(dir string) error {
+	if _, err := setAutoConf(dir, append(slices.Clone(standbyKeys), "synchronous_standby_names"), nil); err != nil {
+		return err
+	}
+	for _, f := range []string{"standby.signal", "recovery.signal"} {
+		if err := os.Remove(filepath.Join(dir, "data", f)); err != nil && !os.IsNotExist(err) {
+			return err
 		}
 	}
-	out = append(out, lines...)
-	text := strings.Join(out, "\n") + "\n"
-	if text == string(raw) {
-		return false, nil
-	}
-	// The file exists and is the server user's: WriteFile keeps its owner.
-	return true, os.WriteFile(p, []byte(text), 0o600)
+	return nil
 }
 
 // replicaFiles prepares a replica's server to start: its standby settings,
@@ -244,7 +263,7 @@ func (c *controller) replicaFiles(sc state.Scope, dir string, rec *instanceRecor
 	if !found { // being promoted: its source was deleted
 		return nil, nil
 	}
-	if _, err := writeStandbyConf(dir, deref(rec.DBInstanceIdentifier), slotName(sc.Region, deref(rec.DbiResourceId)), rec.Replica.ReplPassword, c.s.pgPort(&src)); err != nil {
+	if _, err := writeStandbyConf(dir, deref(rec.DBInstanceIdentifier), slotName(sc.Region, deref(rec.DbiResourceId)), rec.Replica.ReplPassword, c.s.pgPort(&src), true); err != nil {
 		return nil, err
 	}
 	srcDir, err := c.dir(sc, srcID)
@@ -312,7 +331,7 @@ func (c *controller) promoteIfAsked(ctx context.Context, sc state.Scope, id, dir
 			}
 		}
 	}
-	if _, err := rewriteAutoConf(dir, nil); err != nil {
+	if err := resetRole(dir); err != nil {
 		return err
 	}
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
@@ -462,7 +481,7 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *in
 		return
 	}
 	if sp != nil && deref(rec.Engine) != "mariadb" {
-		changed, err := writeStandbyConf(dir, id, slotName(sc.Region, deref(rec.DbiResourceId)), rec.Replica.ReplPassword, c.s.pgPort(&src))
+		changed, err := writeStandbyConf(dir, id, slotName(sc.Region, deref(rec.DbiResourceId)), rec.Replica.ReplPassword, c.s.pgPort(&src), true)
 		if err == nil && changed {
 			_ = p.cmd.Process.Signal(syscall.SIGHUP) // primary_conninfo is reloadable
 		}

@@ -398,6 +398,11 @@ func (c *controller) initialize(ctx context.Context, sc state.Scope, dir string,
 		if err := copyData(filepath.Join(snapDir, "data"), filepath.Join(dir, "data")); err != nil {
 			return fmt.Errorf("restore snapshot %s: %w", rs.Snapshot, err)
 		}
+		// The snapshot's source may have been a replica or a Multi-AZ
+		// primary; the restored instance is neither.
+		if err := resetRole(dir); err != nil {
+			return err
+		}
 		if !rs.PITR {
 			return nil
 		}
