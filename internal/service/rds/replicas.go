@@ -290,7 +290,7 @@ func newReplicaRecord(sc state.Scope, id string, src *instanceRecord, in *rdsapi
 			IsStorageConfigUpgradeAvailable:       ptr(false),
 			EngineLifecycleSupport:                src.EngineLifecycleSupport,
 			Endpoint: &rdsapi.Endpoint{
-				Address:      ptr(id + "." + randomLower(12) + "." + sc.Region + ".rds.amazonaws.com"),
+				Address:      ptr(endpointAddress(sc, id)),
 				Port:         ptr(port),
 				HostedZoneId: ptr("Z2R2ITUGPM61AM"),
 			},

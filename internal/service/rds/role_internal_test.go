@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/state"
 )
 
 // A copy of another server's data (a snapshot, a promoted standby) loses
@@ -54,5 +57,16 @@ func TestResetRole(t *testing.T) {
 				t.Error("synchronous_standby_names kept")
 			}
 		})
+	}
+}
+
+// A read replica's endpoint name is like every instance's: the account's
+// and region's hash, so that the name resolves (dnszone serves them).
+func TestReplicaEndpointName(t *testing.T) {
+	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
+	src := instanceRecord{DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("src"), Engine: ptr("postgres"), Endpoint: &rdsapi.Endpoint{Address: ptr(endpointAddress(sc, "src")), Port: ptr(int32(5432))}}, Replica: &replicaState{}}
+	r := newReplicaRecord(sc, "rep", &src, &rdsapi.CreateDBInstanceReadReplicaMessage{DBInstanceIdentifier: ptr("rep")})
+	if got, want := deref(r.Endpoint.Address), endpointAddress(sc, "rep"); got != want {
+		t.Fatalf("replica endpoint %q, want %q", got, want)
 	}
 }
