@@ -44,7 +44,7 @@ func (s *Service) Start(ctx context.Context) error {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	ch, unsub := s.store.Subscribe("")
 	c.unsub, c.done = unsub, make(chan struct{})
-	s.ctl = c
+	s.ctl.Store(c)
 	c.wg.Go(c.watchReplicas)
 	go func() {
 		defer close(c.done)
@@ -69,7 +69,7 @@ func (s *Service) Start(ctx context.Context) error {
 
 // Stop stops every server (their data stays) and the controller.
 func (s *Service) Stop() {
-	c := s.ctl
+	c := s.ctl.Load()
 	if c == nil {
 		return
 	}
@@ -88,7 +88,7 @@ func (s *Service) Stop() {
 	}
 	wg.Go(c.stopAllStandbys)
 	wg.Wait()
-	s.ctl = nil
+	s.ctl.Store(nil)
 	s.mu.Lock()
 	if s.tempDir != "" {
 		_ = os.RemoveAll(s.tempDir)

@@ -212,6 +212,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
@@ -298,7 +299,7 @@ type Service struct {
 	log     *slog.Logger
 	engine  *engine
 	maria   *mariaEngine
-	ctl     *controller
+	ctl     atomic.Pointer[controller] // set while the controller runs; HTTP handlers read it
 	tempDir string
 	mu      sync.Mutex
 	dns     endpointIndex // endpoint names for DNS (dns.go)

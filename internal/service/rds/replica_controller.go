@@ -353,6 +353,7 @@ func (c *controller) promoteIfAsked(ctx context.Context, sc state.Scope, id, dir
 
 // recordPromotion records a promoted replica as a standalone instance.
 func (c *controller) recordPromotion(sc state.Scope, id, srcID string) error {
+	c.forgetSamples(instances.Key(sc, id))
 	return c.s.store.Update(context.Background(), func(tx state.Tx) error {
 		r, found, err := instances.Get(tx, sc, id)
 		if err != nil || !found {
@@ -383,6 +384,15 @@ func (c *controller) recordPromotion(sc state.Scope, id, srcID string) error {
 	})
 }
 
+// forgetSamples drops what watchReplicas measured of the replica key (deleted
+// or promoted).
+func (c *controller) forgetSamples(key string) {
+	c.repl.mu.Lock()
+	delete(c.repl.samples, key)
+	delete(c.repl.down, key)
+	c.repl.mu.Unlock()
+}
+
 func removeFromSource(tx state.Tx, sc state.Scope, srcID, id string) error {
 	src, found, err := instances.Get(tx, sc, srcID)
 	if err != nil || !found {
@@ -398,6 +408,7 @@ func (c *controller) forgetReplica(sc state.Scope, id string, rec *instanceRecor
 	if !isReplica(rec) {
 		return
 	}
+	c.forgetSamples(instances.Key(sc, id))
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
 	if sp := c.running(instances.Key(sc, srcID)); sp != nil && rec.Replica != nil && deref(rec.Engine) != "mariadb" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -631,7 +642,7 @@ func measureLag(ctx context.Context, replicaPort, srcPort int, password string) 
 func (s *Service) ReplicaLag(ctx context.Context, account, region, id string) (time.Duration, error) {
 	sc := state.Scope{Account: account, Region: region}
 	id = strings.ToLower(id)
-	c := s.ctl
+	c := s.ctl.Load()
 	if c == nil {
 		return 0, errors.New("the RDS engine controller is not running")
 	}
@@ -673,7 +684,7 @@ func (s *Service) replicationHealth(key string, r *instanceRecord) map[string]an
 			out["status"] = deref(si.Status)
 		}
 	}
-	if c := s.ctl; c != nil {
+	if c := s.ctl.Load(); c != nil {
 		c.repl.mu.Lock()
 		sample, ok := c.repl.samples[key]
 		c.repl.mu.Unlock()
