@@ -271,14 +271,22 @@ func groupIDs(r *instanceRecord) []string {
 }
 
 // afterStart runs once the instance's server is up: the security groups
-// to its ENI, then the parameter group; it returns the
-// ParameterApplyStatus.
+// to its ENI and its Multi-AZ standby's (which is the primary's after a
+// failover), then the parameter group; it returns the
+// ParameterApplyStatus. The memberships become active (finishConverge)
+// only once both ENIs have the groups.
 func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string, rec *instanceRecord, p *server) (string, error) {
 	if rec.ENI != nil && c.s.placing() && slices.ContainsFunc(rec.VpcSecurityGroups, func(g rdsapi.VpcSecurityGroupMembership) bool {
 		return deref(g.Status) != "active"
 	}) {
-		if err := c.s.cfg.ENIs.ModifyENIGroups(ctx, sc.Account, sc.Region, rec.ENI.ID, groupIDs(rec)); err != nil {
-			return "", fmt.Errorf("security groups of %s: %w", rec.ENI.ID, err)
+		enis := []string{rec.ENI.ID}
+		if rec.Standby != nil && rec.Standby.ENI != nil {
+			enis = append(enis, rec.Standby.ENI.ID)
+		}
+		for _, eni := range enis {
+			if err := c.s.cfg.ENIs.ModifyENIGroups(ctx, sc.Account, sc.Region, eni, groupIDs(rec)); err != nil {
+				return "", fmt.Errorf("security groups of %s: %w", eni, err)
+			}
 		}
 		if c.s.cfg.Sync != nil {
 			if err := c.s.cfg.Sync(ctx); err != nil {
