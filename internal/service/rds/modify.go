@@ -145,6 +145,9 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 			}
 		}
 		if b := in.BackupRetentionPeriod; b != nil {
+			if *b == 0 && len(r.ReadReplicaDBInstanceIdentifiers) > 0 {
+				return errReplicasNeedBackups(r)
+			}
 			if cur := deref(r.BackupRetentionPeriod); now || (cur > 0) == (*b > 0) {
 				r.BackupRetentionPeriod = b
 				pend.BackupRetentionPeriod = nil

@@ -42,6 +42,13 @@ func errNotAvailableSource() error {
 	return errInstanceState("DB instance is not in the available state")
 }
 
+// errReplicasNeedBackups refuses to turn automated backups off on r, the
+// source of read replicas (their replication needs its WAL or binary logs).
+func errReplicasNeedBackups(r *instanceRecord) error {
+	return errCombination("Automated backups can't be turned off for DB instance %s because it has read replicas (%s). Delete or promote them first.",
+		deref(r.DBInstanceIdentifier), strings.Join(r.ReadReplicaDBInstanceIdentifiers, ", "))
+}
+
 func errBackupsDisabled() error {
 	return errInstanceState("Automated backups are not enabled for this database instance. To enable automated backups, use ModifyDBInstance to set the backup retention period to a non-zero value.")
 }
@@ -311,6 +318,9 @@ func (s *Service) PromoteReadReplica(ctx context.Context, in *rdsapi.PromoteRead
 		}
 		if deref(r.DBInstanceStatus) != "available" {
 			return errInstanceState("DB instance is not in the available state")
+		}
+		if b := in.BackupRetentionPeriod; b != nil && *b == 0 && len(r.ReadReplicaDBInstanceIdentifiers) > 0 {
+			return errReplicasNeedBackups(r)
 		}
 		if r.Replica == nil {
 			r.Replica = &replicaState{}
