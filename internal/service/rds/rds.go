@@ -256,6 +256,10 @@ type instanceRecord struct {
 	Password string `json:"password"`
 	// AppliedPassword is the password the running engine has.
 	AppliedPassword string `json:"appliedPassword,omitempty"`
+	// Passwords are the master passwords the controller applied, oldest
+	// first, with when (passwordAt): a point-in-time restore's data has the
+	// one in effect at its target time. Records from before it have none.
+	Passwords []appliedPassword `json:"passwords,omitempty"`
 	// RebootSeq counts RebootDBInstance calls; the controller restarts the
 	// server when it has applied fewer.
 	RebootSeq int `json:"rebootSeq,omitempty"`

@@ -559,7 +559,8 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 		return nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "No automated backup of DB instance %s is older than %s.", srcID, target.Format(time.RFC3339))
 	}
 	snap := *base
-	snap.Password = src.AppliedPassword
+	// The restored data has the password in effect at the target time.
+	snap.Password = passwordAt(&src, target)
 	snap.DBInstanceClass = deref(src.DBInstanceClass)
 	if src.Endpoint != nil && src.Endpoint.Port != nil {
 		snap.Port = src.Endpoint.Port
