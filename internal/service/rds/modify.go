@@ -49,7 +49,11 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 	now := deref(in.ApplyImmediately)
 	if in.DBParameterGroupName != nil {
 		err := s.store.View(ctx, func(tx state.Tx) error {
-			return s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName)
+			r, found, err := instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
+			if err != nil || !found {
+				return err // not found: mutate answers
+			}
+			return s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName, deref(r.Engine))
 		})
 		if err != nil {
 			return nil, err
@@ -298,7 +302,7 @@ func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string,
 		}
 	}
 	if deref(rec.Engine) != "postgres" { // parameter groups are postgres ones so far
-		return "", nil
+		return "in-sync", nil
 	}
 	return c.liveParams(ctx, sc, dir, rec, p)
 }
