@@ -181,7 +181,7 @@ func (c *controller) finishSnapshot(sc state.Scope, id string, failure error) {
 		}
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		if failure != nil {
-			r.Status, r.Error = ptr("failed"), failure.Error()
+			r.Status, r.Error, r.FailedAt = ptr("failed"), failure.Error(), &now
 		} else {
 			r.Status, r.PercentProgress = ptr("available"), ptr(int32(100))
 			r.SnapshotCreateTime, r.BackupEnd = &now, &now

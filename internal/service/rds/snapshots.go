@@ -27,8 +27,9 @@ type snapshotRecord struct {
 	// BackupEnd is when the copy became consistent: a point-in-time restore
 	// can start from it for any later time.
 	BackupEnd *time.Time `json:"backupEnd,omitempty"`
-	// Error is why the snapshot failed.
-	Error string `json:"error,omitempty"`
+	// Error is why the snapshot failed, FailedAt when.
+	Error    string     `json:"error,omitempty"`
+	FailedAt *time.Time `json:"failedAt,omitempty"`
 	// Retention is, for an automated backup, its instance's
 	// BackupRetentionPeriod when taken: how long it is kept once the
 	// instance is deleted with DeleteAutomatedBackups=false.
