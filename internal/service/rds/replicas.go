@@ -141,6 +141,33 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 	if deref(in.MultiAZ) {
 		return nil, errCombination("minicloud does not make Multi-AZ read replicas yet.")
 	}
+	if len(in.VpcSecurityGroupIds) > 0 {
+		// The groups must be in the replica's VPC: its subnet group's, else
+		// its source's.
+		var vpcID string
+		err := s.store.View(ctx, func(tx state.Tx) error {
+			if in.DBSubnetGroupName != nil {
+				g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
+				if err != nil || !found {
+					return err // not found: answered below
+				}
+				vpcID = deref(g.VpcId)
+				return nil
+			}
+			src, found, err := instances.Get(tx, sc, srcID)
+			if err != nil || !found || src.DBSubnetGroup == nil {
+				return err
+			}
+			vpcID = deref(src.DBSubnetGroup.VpcId)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkGroups(ctx, sc, vpcID, in.VpcSecurityGroupIds); err != nil {
+			return nil, err
+		}
+	}
 	var rec instanceRecord
 	err = s.store.Update(ctx, func(tx state.Tx) error {
 		if _, found, err := instances.Get(tx, sc, id); err != nil {
@@ -168,6 +195,11 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 		if err := s.engineFor(e).Available(); err != nil {
 			return errCombination("%s", err.Error())
 		}
+		if in.DBParameterGroupName != nil {
+			if err := s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName, e); err != nil {
+				return err
+			}
+		}
 		if deref(src.BackupRetentionPeriod) == 0 {
 			return errBackupsDisabled()
 		}
@@ -189,6 +221,9 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 			return err
 		}
 		rec = newReplicaRecord(sc, id, &src, in)
+		if in.DBParameterGroupName != nil {
+			rec.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(strings.ToLower(*in.DBParameterGroupName)), ParameterApplyStatus: ptr("in-sync")}}
+		}
 		rec.Password, rec.AppliedPassword = top.AppliedPassword, top.AppliedPassword
 		if in.DBSubnetGroupName != nil {
 			g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
