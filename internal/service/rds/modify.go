@@ -243,7 +243,7 @@ func checkStorageChange(r *instanceRecord, n int32) error {
 	case n == deref(r.AllocatedStorage):
 		return nil
 	case n > 65536:
-		return errInvalidParam("Invalid storage size for engine name postgres and storage type %s: %d", st, n)
+		return errInvalidParam("Invalid storage size for engine name %s and storage type %s: %d", deref(r.Engine), st, n)
 	case n < deref(r.AllocatedStorage):
 		return errCombination("Invalid storage size: %d. The allocated storage of a DB instance can't be decreased (it is %d GiB).", n, deref(r.AllocatedStorage))
 	case int64(n)*10 < int64(cur)*11:

@@ -70,3 +70,14 @@ func TestReplicaEndpointName(t *testing.T) {
 		t.Fatalf("replica endpoint %q, want %q", got, want)
 	}
 }
+
+// The storage size error names the instance's own engine.
+func TestStorageErrorEngine(t *testing.T) {
+	for _, engine := range []string{"postgres", "mariadb"} {
+		r := &instanceRecord{DBInstance: rdsapi.DBInstance{Engine: ptr(engine), StorageType: ptr("gp2"), AllocatedStorage: ptr(int32(20))}}
+		err := checkStorageChange(r, 70000)
+		if err == nil || !strings.Contains(err.Error(), "engine name "+engine+" and storage type gp2") {
+			t.Errorf("%s: %v", engine, err)
+		}
+	}
+}
