@@ -480,4 +480,27 @@ func TestMultiAZReadReplica(t *testing.T) {
 	}
 	waitRow(t, rc, "SELECT count(*) FROM t", 2, 20*time.Second)
 	e.replicating(t, "reader")
+
+	// Promoted, it is a primary without a synchronous standby: its commits
+	// do not wait for the source's.
+	if _, err := e.rds.PromoteReadReplica(e.ctx, &rds.PromoteReadReplicaInput{DBInstanceIdentifier: aws.String("reader")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "reader", "available")
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if d := e.describe(t, "reader"); aws.ToString(d.ReadReplicaSourceDBInstanceIdentifier) == "" && aws.ToString(d.DBInstanceStatus) == "available" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the replica was never promoted")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	rc = e.db(t, "reader", "s3cret-pass")
+	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+	_, err = rc.Exec(ctx, "INSERT INTO t VALUES (3)")
+	cancel()
+	if err != nil {
+		t.Fatalf("write on the promoted replica of a Multi-AZ source: %v", err)
+	}
 }

@@ -331,6 +331,12 @@ func (c *controller) promoteIfAsked(ctx context.Context, sc state.Scope, id, dir
 			}
 		}
 	}
+	// The running server read its source's synchronous_standby_names (a
+	// Multi-AZ source's names its standby) from the copied data: without
+	// it again, now, before its first commit as a primary waits forever.
+	if err := setSyncStandby(ctx, dir, p, pw, ""); err != nil {
+		return err
+	}
 	if err := resetRole(dir); err != nil {
 		return err
 	}
