@@ -400,6 +400,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 	if err := c.promoteIfAsked(ctx, sc, id, dir, &rec, p); err != nil {
 		return err
 	}
+	c.dropPendingSlots(ctx, sc, id, &rec, p)
 	if err := c.syncStandby(ctx, key, sc, id, dir, &rec, p); err != nil {
 		return err
 	}

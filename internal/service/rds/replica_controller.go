@@ -341,11 +341,13 @@ func (c *controller) promoteIfAsked(ctx context.Context, sc state.Scope, id, dir
 		return err
 	}
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
+	slot := slotName(sc.Region, deref(rec.DbiResourceId))
+	dropped := false
 	if sp := c.running(instances.Key(sc, srcID)); sp != nil {
-		slot := slotName(sc.Region, deref(rec.DbiResourceId))
 		// The walsender of the slot ends shortly after the promotion.
 		for range 50 {
 			if err = dropSlot(ctx, sp.port, pw, slot); err == nil {
+				dropped = true
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -354,7 +356,61 @@ func (c *controller) promoteIfAsked(ctx context.Context, sc state.Scope, id, dir
 			c.s.log.Warn("rds: drop the promoted replica's slot", "id", id, "source", srcID, "err", err)
 		}
 	}
+	if !dropped {
+		if err := c.pendSlotDrop(sc, srcID, slot); err != nil {
+			return err
+		}
+	}
 	return c.recordPromotion(sc, id, srcID)
+}
+
+// pendSlotDrop records on source srcID that it is to drop slot once it
+// runs (dropPendingSlots).
+func (c *controller) pendSlotDrop(sc state.Scope, srcID, slot string) error {
+	return c.s.store.Update(context.Background(), func(tx state.Tx) error {
+		src, found, err := instances.Get(tx, sc, srcID)
+		if err != nil || !found {
+			return err
+		}
+		if src.Replica == nil {
+			src.Replica = &replicaState{}
+		}
+		if slices.Contains(src.Replica.DropSlots, slot) {
+			return nil
+		}
+		src.Replica.DropSlots = append(src.Replica.DropSlots, slot)
+		return instances.Put(tx, sc, srcID, src)
+	})
+}
+
+// dropPendingSlots drops, on postgres instance id whose server p runs, the
+// slots of replicas that went while it was not running.
+func (c *controller) dropPendingSlots(ctx context.Context, sc state.Scope, id string, rec *instanceRecord, p *server) {
+	if deref(rec.Engine) != "postgres" || rec.Replica == nil || len(rec.Replica.DropSlots) == 0 {
+		return
+	}
+	var done []string
+	for _, slot := range rec.Replica.DropSlots {
+		if err := dropSlot(ctx, p.port, rec.Replica.ReplPassword, slot); err != nil {
+			c.s.log.Warn("rds: drop a gone replica's slot", "id", id, "slot", slot, "err", err)
+			continue
+		}
+		done = append(done, slot)
+	}
+	if len(done) == 0 {
+		return
+	}
+	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+		r, found, err := instances.Get(tx, sc, id)
+		if err != nil || !found || r.Replica == nil {
+			return err
+		}
+		r.Replica.DropSlots = slices.DeleteFunc(r.Replica.DropSlots, func(s string) bool { return slices.Contains(done, s) })
+		return instances.Put(tx, sc, id, r)
+	})
+	if err != nil && !errors.Is(err, state.ErrClosed) {
+		c.s.log.Warn("rds: record dropped slots", "id", id, "err", err)
+	}
 }
 
 // recordPromotion records a promoted replica as a standalone instance.
@@ -416,12 +472,19 @@ func (c *controller) forgetReplica(sc state.Scope, id string, rec *instanceRecor
 	}
 	c.forgetSamples(instances.Key(sc, id))
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
-	if sp := c.running(instances.Key(sc, srcID)); sp != nil && rec.Replica != nil && deref(rec.Engine) != "mariadb" {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := dropSlot(ctx, sp.port, rec.Replica.ReplPassword, slotName(sc.Region, deref(rec.DbiResourceId)))
-		cancel()
+	if rec.Replica != nil && deref(rec.Engine) != "mariadb" {
+		slot := slotName(sc.Region, deref(rec.DbiResourceId))
+		err := errors.New("the source is not running")
+		if sp := c.running(instances.Key(sc, srcID)); sp != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err = dropSlot(ctx, sp.port, rec.Replica.ReplPassword, slot)
+			cancel()
+		}
 		if err != nil {
-			c.s.log.Warn("rds: drop the deleted replica's slot", "id", id, "source", srcID, "err", err)
+			// Its source drops it once it runs.
+			if err := c.pendSlotDrop(sc, srcID, slot); err != nil && !errors.Is(err, state.ErrClosed) {
+				c.s.log.Warn("rds: drop the deleted replica's slot", "id", id, "source", srcID, "err", err)
+			}
 		}
 	}
 	err := c.s.store.Update(context.Background(), func(tx state.Tx) error { return removeFromSource(tx, sc, srcID, id) })

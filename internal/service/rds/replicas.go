@@ -34,6 +34,11 @@ type replicaState struct {
 	PromoteBackup *int32 `json:"promoteBackup,omitempty"`
 	// PromoteWindow is the PreferredBackupWindow it gets, if given.
 	PromoteWindow string `json:"promoteWindow,omitempty"`
+	// DropSlots are, on a postgres source, the replication slots of
+	// replicas deleted or promoted while it was not running: its
+	// controller drops them once it runs (dropPendingSlots), so that they
+	// do not keep WAL forever.
+	DropSlots []string `json:"dropSlots,omitempty"`
 }
 
 func isReplica(r *instanceRecord) bool { return deref(r.ReadReplicaSourceDBInstanceIdentifier) != "" }
