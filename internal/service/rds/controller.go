@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,7 +45,7 @@ func (s *Service) Start(ctx context.Context) error {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	ch, unsub := s.store.Subscribe("")
 	c.unsub, c.done = unsub, make(chan struct{})
-	s.ctl = c
+	s.ctl.Store(c)
 	c.wg.Go(c.watchReplicas)
 	go func() {
 		defer close(c.done)
@@ -69,7 +70,7 @@ func (s *Service) Start(ctx context.Context) error {
 
 // Stop stops every server (their data stays) and the controller.
 func (s *Service) Stop() {
-	c := s.ctl
+	c := s.ctl.Load()
 	if c == nil {
 		return
 	}
@@ -88,7 +89,7 @@ func (s *Service) Stop() {
 	}
 	wg.Go(c.stopAllStandbys)
 	wg.Wait()
-	s.ctl = nil
+	s.ctl.Store(nil)
 	s.mu.Lock()
 	if s.tempDir != "" {
 		_ = os.RemoveAll(s.tempDir)
@@ -399,9 +400,13 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 	if err := c.promoteIfAsked(ctx, sc, id, dir, &rec, p); err != nil {
 		return err
 	}
+	c.dropPendingSlots(ctx, sc, id, &rec, p)
 	if err := c.syncStandby(ctx, key, sc, id, dir, &rec, p); err != nil {
 		return err
 	}
+	// When the current password took effect: at the latest now, before
+	// the update records it.
+	pwSince := time.Now().UTC()
 	if rec.Password != rec.AppliedPassword {
 		if err := eng.SetPassword(ctx, p, access{dir, master, rec.AppliedPassword}, rec.Password); err != nil {
 			return err
@@ -416,6 +421,13 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		finishConverge(r, &rec, paramStatus)
 		r.Initialized = true
 		r.LoopbackPort = p.port
+		if r.AppliedPassword != rec.AppliedPassword {
+			if len(r.Passwords) == 0 && r.AppliedPassword != "" {
+				// A record from before the history: its password so far.
+				r.Passwords = []appliedPassword{{Password: r.AppliedPassword}}
+			}
+			r.Passwords = recordPassword(r.Passwords, rec.AppliedPassword, pwSince)
+		}
 		r.AppliedPassword = rec.AppliedPassword
 		r.EngineError = ""
 		r.PendingModifiedValues = pendingAfter(r)
@@ -433,6 +445,41 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		return false
 	})
 	return nil
+}
+
+// appliedPassword is a master password and since when the engine has it.
+type appliedPassword struct {
+	Password string    `json:"password"`
+	Since    time.Time `json:"since"`
+}
+
+// maxPasswords bounds an instance's password history: enough for the
+// restore window (at most 35 days of changes) in practice.
+const maxPasswords = 20
+
+// recordPassword appends pw, in effect since at, to history and drops the
+// oldest entries beyond maxPasswords or the longest restore window (the
+// entry in effect at its start stays).
+func recordPassword(history []appliedPassword, pw string, at time.Time) []appliedPassword {
+	history = append(history, appliedPassword{Password: pw, Since: at})
+	cutoff := at.Add(-35 * 24 * time.Hour)
+	for len(history) > 1 && (len(history) > maxPasswords || !history[1].Since.After(cutoff)) {
+		history = history[1:]
+	}
+	return slices.Clone(history)
+}
+
+// passwordAt is r's master password at t: the one applied last before t
+// (the first one for an earlier t); the current one for a record without
+// a history.
+func passwordAt(r *instanceRecord, t time.Time) string {
+	pw := r.AppliedPassword
+	for i, h := range r.Passwords {
+		if i == 0 || !h.Since.After(t) {
+			pw = h.Password
+		}
+	}
+	return pw
 }
 
 func pendingAfter(r *instanceRecord) *rdsPending {

@@ -231,7 +231,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 			return api.Errorf(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
 		}
 		if in.DBParameterGroupName != nil {
-			if err := s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName); err != nil {
+			if err := s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName, engineName); err != nil {
 				return err
 			}
 		}

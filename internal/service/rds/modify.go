@@ -49,7 +49,11 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 	now := deref(in.ApplyImmediately)
 	if in.DBParameterGroupName != nil {
 		err := s.store.View(ctx, func(tx state.Tx) error {
-			return s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName)
+			r, found, err := instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
+			if err != nil || !found {
+				return err // not found: mutate answers
+			}
+			return s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName, deref(r.Engine))
 		})
 		if err != nil {
 			return nil, err
@@ -145,6 +149,9 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 			}
 		}
 		if b := in.BackupRetentionPeriod; b != nil {
+			if *b == 0 && len(r.ReadReplicaDBInstanceIdentifiers) > 0 {
+				return errReplicasNeedBackups(r)
+			}
 			if cur := deref(r.BackupRetentionPeriod); now || (cur > 0) == (*b > 0) {
 				r.BackupRetentionPeriod = b
 				pend.BackupRetentionPeriod = nil
@@ -236,7 +243,7 @@ func checkStorageChange(r *instanceRecord, n int32) error {
 	case n == deref(r.AllocatedStorage):
 		return nil
 	case n > 65536:
-		return errInvalidParam("Invalid storage size for engine name postgres and storage type %s: %d", st, n)
+		return errInvalidParam("Invalid storage size for engine name %s and storage type %s: %d", deref(r.Engine), st, n)
 	case n < deref(r.AllocatedStorage):
 		return errCombination("Invalid storage size: %d. The allocated storage of a DB instance can't be decreased (it is %d GiB).", n, deref(r.AllocatedStorage))
 	case int64(n)*10 < int64(cur)*11:
@@ -271,14 +278,22 @@ func groupIDs(r *instanceRecord) []string {
 }
 
 // afterStart runs once the instance's server is up: the security groups
-// to its ENI, then the parameter group; it returns the
-// ParameterApplyStatus.
+// to its ENI and its Multi-AZ standby's (which is the primary's after a
+// failover), then the parameter group; it returns the
+// ParameterApplyStatus. The memberships become active (finishConverge)
+// only once both ENIs have the groups.
 func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string, rec *instanceRecord, p *server) (string, error) {
 	if rec.ENI != nil && c.s.placing() && slices.ContainsFunc(rec.VpcSecurityGroups, func(g rdsapi.VpcSecurityGroupMembership) bool {
 		return deref(g.Status) != "active"
 	}) {
-		if err := c.s.cfg.ENIs.ModifyENIGroups(ctx, sc.Account, sc.Region, rec.ENI.ID, groupIDs(rec)); err != nil {
-			return "", fmt.Errorf("security groups of %s: %w", rec.ENI.ID, err)
+		enis := []string{rec.ENI.ID}
+		if rec.Standby != nil && rec.Standby.ENI != nil {
+			enis = append(enis, rec.Standby.ENI.ID)
+		}
+		for _, eni := range enis {
+			if err := c.s.cfg.ENIs.ModifyENIGroups(ctx, sc.Account, sc.Region, eni, groupIDs(rec)); err != nil {
+				return "", fmt.Errorf("security groups of %s: %w", eni, err)
+			}
 		}
 		if c.s.cfg.Sync != nil {
 			if err := c.s.cfg.Sync(ctx); err != nil {
@@ -287,7 +302,7 @@ func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string,
 		}
 	}
 	if deref(rec.Engine) != "postgres" { // parameter groups are postgres ones so far
-		return "", nil
+		return "in-sync", nil
 	}
 	return c.liveParams(ctx, sc, dir, rec, p)
 }

@@ -234,7 +234,7 @@ func (c *controller) syncStandby(ctx context.Context, key string, sc state.Scope
 	port := c.s.pgPort(rec)
 	if sb := c.standby(key); sb != nil {
 		// Follow a primary that restarted on another port.
-		if changed, err := writeStandbySettings(sdir, pw, port); err != nil {
+		if changed, err := writeStandbyConf(sdir, standbyApp, standbySlot, pw, port, false); err != nil {
 			return err
 		} else if changed {
 			_ = sb.cmd.Process.Signal(syscall.SIGHUP)
@@ -272,7 +272,10 @@ func (c *controller) syncStandby(ctx context.Context, key string, sc state.Scope
 		})
 		rec.Standby.Built = true
 	}
-	if _, err := writeStandbySettings(sdir, pw, port); err != nil {
+	if _, err := writeStandbyConf(sdir, standbyApp, standbySlot, pw, port, false); err != nil {
+		return err
+	}
+	if err := ensureStandbySignal(sdir); err != nil {
 		return err
 	}
 	var vpc *vpcListen
@@ -439,38 +442,6 @@ func (c *controller) attachENI(ctx context.Context, e *PlacedENI) (*vpcListen, e
 	return &vpcListen{ns: ns, ip: ip}, nil
 }
 
-// writeStandbySettings points the standby at the primary's socket
-// (inherited as fd 4) on its current port, not readable. It reports
-// whether the file changed.
-func writeStandbySettings(sdir, password string, port int) (bool, error) {
-	conninfo := fmt.Sprintf("user=%s password=%s host=/proc/self/fd/4 port=%d application_name=%s sslmode=disable", replUser, password, port, standbyApp)
-	changed, err := rewriteAutoConf(sdir, []string{
-		"primary_conninfo = '" + conninfo + "'",
-		"primary_slot_name = '" + standbySlot + "'",
-		// A Multi-AZ standby serves no reads, as on AWS.
-		"hot_standby = off",
-		"wal_retrieve_retry_interval = '1s'",
-	})
-	if err != nil {
-		return false, err
-	}
-	// Made by pg_basebackup -R; make sure it is still there.
-	sig := filepath.Join(sdir, "data", "standby.signal")
-	if _, err := os.Stat(sig); os.IsNotExist(err) {
-		u, err := serverUser()
-		if err != nil {
-			return false, err
-		}
-		if err := os.WriteFile(sig, nil, 0o600); err != nil {
-			return false, err
-		}
-		if err := os.Chown(sig, int(u.uid), int(u.gid)); err != nil {
-			return false, err
-		}
-	}
-	return changed, nil
-}
-
 // stripAutoConf removes the settings named keys from dir/data's
 // postgresql.auto.conf.
 func stripAutoConf(dir string, keys ...string) error {
@@ -631,7 +602,10 @@ func (c *controller) failoverIfAsked(ctx context.Context, key string, sc state.S
 		if sb == nil {
 			// The standby replays what it has received, then promotes.
 			port := c.s.pgPort(rec)
-			if _, err := writeStandbySettings(sdir, pw, port); err != nil {
+			if _, err := writeStandbyConf(sdir, standbyApp, standbySlot, pw, port, false); err != nil {
+				return err
+			}
+			if err := ensureStandbySignal(sdir); err != nil {
 				return err
 			}
 			var vpc *vpcListen
@@ -840,16 +814,7 @@ func swapData(dir string) error {
 		return err
 	}
 	// The promoted server is a primary without a standby for now.
-	if _, err := rewriteAutoConf(dir, nil); err != nil {
-		return err
-	}
-	if err := stripAutoConf(dir, "synchronous_standby_names"); err != nil {
-		return err
-	}
-	if err := os.Remove(filepath.Join(data, "standby.signal")); err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	return nil
+	return resetRole(dir)
 }
 
 // standbyHealth is a Multi-AZ instance's "standby" entry in

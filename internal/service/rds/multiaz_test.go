@@ -226,6 +226,31 @@ func TestMultiAZ(t *testing.T) {
 	if st := syncState(t, pc); st != "sync" {
 		t.Fatalf("sync_state %q after MultiAZ=true", st)
 	}
+
+	// A restore of a Multi-AZ instance's snapshot is a single-AZ primary:
+	// its commits wait for no standby.
+	if _, err := e.rds.CreateDBSnapshot(e.ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String("ha"), DBSnapshotIdentifier: aws.String("ha-snap")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitSnapshot(t, "ha-snap", "available")
+	if _, err := e.rds.RestoreDBInstanceFromDBSnapshot(e.ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String("ha-restored"), DBSnapshotIdentifier: aws.String("ha-snap")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "ha-restored", "available")
+	rc := e.db(t, "ha-restored", "s3cret-pass")
+	ctx, cancel = context.WithTimeout(e.ctx, 5*time.Second)
+	_, err = rc.Exec(ctx, "INSERT INTO t VALUES (5)")
+	cancel()
+	if err != nil {
+		t.Fatalf("write on the restore of a Multi-AZ snapshot: %v", err)
+	}
+	if _, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("ha-restored"), SkipFinalSnapshot: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "ha-restored", "")
+	if _, err := e.rds.DeleteDBSnapshot(e.ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String("ha-snap")}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("ha"), SkipFinalSnapshot: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}
@@ -455,4 +480,27 @@ func TestMultiAZReadReplica(t *testing.T) {
 	}
 	waitRow(t, rc, "SELECT count(*) FROM t", 2, 20*time.Second)
 	e.replicating(t, "reader")
+
+	// Promoted, it is a primary without a synchronous standby: its commits
+	// do not wait for the source's.
+	if _, err := e.rds.PromoteReadReplica(e.ctx, &rds.PromoteReadReplicaInput{DBInstanceIdentifier: aws.String("reader")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "reader", "available")
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if d := e.describe(t, "reader"); aws.ToString(d.ReadReplicaSourceDBInstanceIdentifier) == "" && aws.ToString(d.DBInstanceStatus) == "available" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the replica was never promoted")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	rc = e.db(t, "reader", "s3cret-pass")
+	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+	_, err = rc.Exec(ctx, "INSERT INTO t VALUES (3)")
+	cancel()
+	if err != nil {
+		t.Fatalf("write on the promoted replica of a Multi-AZ source: %v", err)
+	}
 }

@@ -52,12 +52,13 @@ var binlogRE = regexp.MustCompile(`^` + binlogBase + `\.\d{6,}$`)
 // restart; they start read-only with replication stopped, the controller
 // pointing them at their source's current address before START SLAVE. An
 // instance that no longer logs loses its binary logs (its server is not
-// running: Start follows).
+// running: Start follows); one with read replicas keeps logging whatever
+// its retention, since they read the logs.
 func mariaSettings(dir string, rec *instanceRecord) ([]string, error) {
 	out := []string{"server-id=" + strconv.FormatUint(uint64(mariaServerID(rec)), 10), "gtid-strict-mode=ON", "relay-log=relay-bin"}
 	retention := deref(rec.BackupRetentionPeriod)
 	logs := filepath.Join(dir, binlogDirName)
-	if retention == 0 && !isReplica(rec) {
+	if retention == 0 && !isReplica(rec) && len(rec.ReadReplicaDBInstanceIdentifiers) == 0 {
 		return out, os.RemoveAll(logs)
 	}
 	u, err := mariaUser()

@@ -201,6 +201,15 @@ func (s *Service) getParamGroup(tx state.Tx, sc state.Scope, name string) (param
 	if name == s.defaultGroupName() {
 		return s.defaultGroup(sc), nil
 	}
+	if d := s.maria.Defaults(); name == d.ParameterGroup {
+		// MariaDB's default group: read-only and empty in minicloud.
+		return paramGroupRecord{DBParameterGroup: rdsapi.DBParameterGroup{
+			DBParameterGroupName:   ptr(name),
+			DBParameterGroupFamily: ptr(d.Family),
+			Description:            ptr("Default parameter group for " + d.Family),
+			DBParameterGroupArn:    ptr(state.NewARN(sc, "rds", "pg:"+name).String()),
+		}}, nil
+	}
 	g, found, err := paramGroups.Get(tx, sc, name)
 	if err != nil {
 		return g, err
@@ -307,9 +316,11 @@ func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeD
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.engine.params()
-	if err != nil {
-		return nil, errCombination("%s", err.Error())
+	var list []pgParam
+	if deref(g.DBParameterGroupFamily) == s.family() { // MariaDB's default group is empty
+		if list, err = s.engine.params(); err != nil {
+			return nil, errCombination("%s", err.Error())
+		}
 	}
 	var all []rdsapi.Parameter
 	for _, p := range list {
@@ -543,15 +554,32 @@ func paramGroupOf(r *instanceRecord) string {
 	return deref(r.DBParameterGroups[0].DBParameterGroupName)
 }
 
-// checkInstanceParamGroup verifies that name exists in the host's family,
+// checkInstanceParamGroup verifies that name exists in the family of the
+// instance's engine (MariaDB has its default group only),
 // for CreateDBInstance and ModifyDBInstance.
-func (s *Service) checkInstanceParamGroup(tx state.Tx, sc state.Scope, name string) error {
+func (s *Service) checkInstanceParamGroup(tx state.Tx, sc state.Scope, name, engine string) error {
+	eng := s.engineFor(engine)
+	if eng == nil {
+		return nil // refused elsewhere
+	}
+	d := eng.Defaults()
+	if engine != "postgres" {
+		// minicloud's parameter groups are postgres ones; other engines
+		// have their (empty) default group only.
+		if strings.ToLower(name) != d.ParameterGroup {
+			if _, err := s.getParamGroup(tx, sc, name); err != nil {
+				return err
+			}
+			return errCombination("minicloud supports DB parameter groups for postgres DB instances only: a %s DB instance uses its default group %s, not %s.", engine, d.ParameterGroup, name)
+		}
+		return nil
+	}
 	g, err := s.getParamGroup(tx, sc, name)
 	if err != nil {
 		return err
 	}
-	if fam := deref(g.DBParameterGroupFamily); fam != s.family() {
-		return errCombination("The parameter group %s with DBParameterGroupFamily %s can't be used for this instance. Use a parameter group with DBParameterGroupFamily %s.", name, fam, s.family())
+	if fam := deref(g.DBParameterGroupFamily); fam != d.Family {
+		return errCombination("The parameter group %s with DBParameterGroupFamily %s can't be used for this instance. Use a parameter group with DBParameterGroupFamily %s.", name, fam, d.Family)
 	}
 	return nil
 }

@@ -15,8 +15,10 @@
 // plane on, an instance with a DB subnet group is also placed in its VPC
 // (placement.go): it listens on the private IP of a requester-managed ENI
 // ("RDSNetworkInterface") behind its VPC security groups, and the loopback
-// port is a proxy to it. ModifyDBInstance's VpcSecurityGroupIds are not
-// applied to a running instance's ENI until it is stopped and started.
+// port is a proxy to it. New VpcSecurityGroupIds reach a running
+// instance's ENI live, and a Multi-AZ standby's ENI too
+// (ENIs.ModifyENIGroups, then a network controller pass); memberships show
+// "adding" until they have.
 //
 // DNS (dns.go): the endpoint name is AWS's,
 // <id>.<12 chars>.<region>.rds.amazonaws.com, the 12 characters one hash
@@ -56,13 +58,6 @@
 // host; an administrative rdsadmin@localhost,
 // reachable only on the instance's socket, creates DBName and resets the
 // master's password.
-//
-// port is a proxy to it. Describe returns AWS's endpoint name,
-// <id>.<12 random chars>.<region>.rds.amazonaws.com, and the instance's
-// Port, but that name does not resolve yet (the VPC resolver answers only
-// names under the region's private zone). New VpcSecurityGroupIds reach a
-// running instance's ENI live (ENIs.ModifyENIGroups, then a network
-// controller pass); memberships show "adding" until they have.
 //
 // Modifications (modify.go) follow AWS's table of which settings apply at
 // once and which wait for the maintenance window; minicloud does not
@@ -163,7 +158,9 @@
 // the backups DeleteAutomatedBackups=false retains after the instance);
 // RestoreDBInstanceToPointInTime copies the newest automated backup before
 // the target and replays the archive with recovery_target_time, then
-// promotes. ModifyDBInstance's BackupRetentionPeriod 0 deletes the
+// promotes. A failed automated backup is tried again an hour later (only
+// the newest failed one is kept). ModifyDBInstance's BackupRetentionPeriod
+// 0 (refused while the instance has read replicas) deletes the
 // automated backups and a positive one starts them, but WAL archiving
 // follows only at the server's next start (reboot or stop and start).
 // MariaDB instances (mysql_backup.go, the engine's backupEngine) get the
@@ -212,6 +209,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
@@ -255,6 +253,10 @@ type instanceRecord struct {
 	Password string `json:"password"`
 	// AppliedPassword is the password the running engine has.
 	AppliedPassword string `json:"appliedPassword,omitempty"`
+	// Passwords are the master passwords the controller applied, oldest
+	// first, with when (passwordAt): a point-in-time restore's data has the
+	// one in effect at its target time. Records from before it have none.
+	Passwords []appliedPassword `json:"passwords,omitempty"`
 	// RebootSeq counts RebootDBInstance calls; the controller restarts the
 	// server when it has applied fewer.
 	RebootSeq int `json:"rebootSeq,omitempty"`
@@ -298,7 +300,7 @@ type Service struct {
 	log     *slog.Logger
 	engine  *engine
 	maria   *mariaEngine
-	ctl     *controller
+	ctl     atomic.Pointer[controller] // set while the controller runs; HTTP handlers read it
 	tempDir string
 	mu      sync.Mutex
 	dns     endpointIndex // endpoint names for DNS (dns.go)

@@ -191,42 +191,61 @@ func dropSlot(ctx context.Context, port int, password, slot string) error {
 // postgresql.auto.conf.
 var standbyKeys = []string{"primary_conninfo", "primary_slot_name", "hot_standby", "wal_retrieve_retry_interval"}
 
-// writeStandbyConf points a replica's server at its source: over the
-// source's unix socket, inherited as fd 4 (replicaFiles), on the source's
-// current port. It reports whether the file changed.
-func writeStandbyConf(dir, appName, slot, password string, srcPort int) (bool, error) {
-	conninfo := fmt.Sprintf("user=%s password=%s host=/proc/self/fd/4 port=%d application_name=%s sslmode=disable", replUser, password, srcPort, appName)
-	return rewriteAutoConf(dir, []string{
+// writeStandbyConf makes dir/data a standby of the server whose socket
+// directory it inherits as fd 4 (a read replica's source, a Multi-AZ
+// standby's primary), on that server's current port, streaming from slot as
+// appName (pg_basebackup -R made its standby.signal). hotStandby: whether
+// it serves reads (a read replica) or not (a Multi-AZ standby, as on AWS).
+// It reports whether the settings changed.
+func writeStandbyConf(dir, appName, slot, password string, port int, hotStandby bool) (bool, error) {
+	conninfo := fmt.Sprintf("user=%s password=%s host=/proc/self/fd/4 port=%d application_name=%s sslmode=disable", replUser, password, port, appName)
+	hot := "off"
+	if hotStandby {
+		hot = "on"
+	}
+	return setAutoConf(dir, standbyKeys, []string{
 		"primary_conninfo = '" + conninfo + "'",
 		"primary_slot_name = '" + slot + "'",
-		"hot_standby = on",
+		"hot_standby = " + hot,
 		// Catch up quickly after the source restarts (default 5 s).
 		"wal_retrieve_retry_interval = '1s'",
 	})
 }
 
-// rewriteAutoConf replaces the standby settings of dir/data's
-// postgresql.auto.conf with lines.
-func rewriteAutoConf(dir string, lines []string) (bool, error) {
-	p := filepath.Join(dir, "data", "postgresql.auto.conf")
-	raw, err := os.ReadFile(p)
-	if err != nil {
-		return false, err
+// ensureStandbySignal makes dir/data's standby.signal (pg_basebackup -R
+// made it) again if it is gone. Read replicas do not: a replica's
+// standby.signal only goes with its promotion.
+func ensureStandbySignal(dir string) error {
+	sig := filepath.Join(dir, "data", "standby.signal")
+	if _, err := os.Stat(sig); !os.IsNotExist(err) {
+		return err
 	}
-	var out []string
-	for _, l := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
-		key := strings.TrimSpace(strings.SplitN(l, "=", 2)[0])
-		if !slices.Contains(standbyKeys, key) {
-			out = append(out, l)
+	u, err := serverUser()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(sig, nil, 0o600); err != nil {
+		return err
+	}
+	return os.Chown(sig, int(u.uid), int(u.gid))
+}
+
+// resetRole makes dir/data a standalone primary's: a copy of another
+// server's data (a snapshot's, a base backup's) or a promoted standby's
+// keeps that server's role in postgresql.auto.conf and its signal files
+// (a standby's settings and standby.signal; a Multi-AZ primary's
+// synchronous_standby_names, with which every commit would wait for a
+// standby that does not exist).
+func resetRole(dir string) error {
+	if _, err := setAutoConf(dir, append(slices.Clone(standbyKeys), "synchronous_standby_names"), nil); err != nil {
+		return err
+	}
+	for _, f := range []string{"standby.signal", "recovery.signal"} {
+		if err := os.Remove(filepath.Join(dir, "data", f)); err != nil && !os.IsNotExist(err) {
+			return err
 		}
 	}
-	out = append(out, lines...)
-	text := strings.Join(out, "\n") + "\n"
-	if text == string(raw) {
-		return false, nil
-	}
-	// The file exists and is the server user's: WriteFile keeps its owner.
-	return true, os.WriteFile(p, []byte(text), 0o600)
+	return nil
 }
 
 // replicaFiles prepares a replica's server to start: its standby settings,
@@ -244,7 +263,7 @@ func (c *controller) replicaFiles(sc state.Scope, dir string, rec *instanceRecor
 	if !found { // being promoted: its source was deleted
 		return nil, nil
 	}
-	if _, err := writeStandbyConf(dir, deref(rec.DBInstanceIdentifier), slotName(sc.Region, deref(rec.DbiResourceId)), rec.Replica.ReplPassword, c.s.pgPort(&src)); err != nil {
+	if _, err := writeStandbyConf(dir, deref(rec.DBInstanceIdentifier), slotName(sc.Region, deref(rec.DbiResourceId)), rec.Replica.ReplPassword, c.s.pgPort(&src), true); err != nil {
 		return nil, err
 	}
 	srcDir, err := c.dir(sc, srcID)
@@ -312,15 +331,23 @@ func (c *controller) promoteIfAsked(ctx context.Context, sc state.Scope, id, dir
 			}
 		}
 	}
-	if _, err := rewriteAutoConf(dir, nil); err != nil {
+	// The running server read its source's synchronous_standby_names (a
+	// Multi-AZ source's names its standby) from the copied data: without
+	// it again, now, before its first commit as a primary waits forever.
+	if err := setSyncStandby(ctx, dir, p, pw, ""); err != nil {
+		return err
+	}
+	if err := resetRole(dir); err != nil {
 		return err
 	}
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
+	slot := slotName(sc.Region, deref(rec.DbiResourceId))
+	dropped := false
 	if sp := c.running(instances.Key(sc, srcID)); sp != nil {
-		slot := slotName(sc.Region, deref(rec.DbiResourceId))
 		// The walsender of the slot ends shortly after the promotion.
 		for range 50 {
 			if err = dropSlot(ctx, sp.port, pw, slot); err == nil {
+				dropped = true
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -329,11 +356,66 @@ func (c *controller) promoteIfAsked(ctx context.Context, sc state.Scope, id, dir
 			c.s.log.Warn("rds: drop the promoted replica's slot", "id", id, "source", srcID, "err", err)
 		}
 	}
+	if !dropped {
+		if err := c.pendSlotDrop(sc, srcID, slot); err != nil {
+			return err
+		}
+	}
 	return c.recordPromotion(sc, id, srcID)
+}
+
+// pendSlotDrop records on source srcID that it is to drop slot once it
+// runs (dropPendingSlots).
+func (c *controller) pendSlotDrop(sc state.Scope, srcID, slot string) error {
+	return c.s.store.Update(context.Background(), func(tx state.Tx) error {
+		src, found, err := instances.Get(tx, sc, srcID)
+		if err != nil || !found {
+			return err
+		}
+		if src.Replica == nil {
+			src.Replica = &replicaState{}
+		}
+		if slices.Contains(src.Replica.DropSlots, slot) {
+			return nil
+		}
+		src.Replica.DropSlots = append(src.Replica.DropSlots, slot)
+		return instances.Put(tx, sc, srcID, src)
+	})
+}
+
+// dropPendingSlots drops, on postgres instance id whose server p runs, the
+// slots of replicas that went while it was not running.
+func (c *controller) dropPendingSlots(ctx context.Context, sc state.Scope, id string, rec *instanceRecord, p *server) {
+	if deref(rec.Engine) != "postgres" || rec.Replica == nil || len(rec.Replica.DropSlots) == 0 {
+		return
+	}
+	var done []string
+	for _, slot := range rec.Replica.DropSlots {
+		if err := dropSlot(ctx, p.port, rec.Replica.ReplPassword, slot); err != nil {
+			c.s.log.Warn("rds: drop a gone replica's slot", "id", id, "slot", slot, "err", err)
+			continue
+		}
+		done = append(done, slot)
+	}
+	if len(done) == 0 {
+		return
+	}
+	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+		r, found, err := instances.Get(tx, sc, id)
+		if err != nil || !found || r.Replica == nil {
+			return err
+		}
+		r.Replica.DropSlots = slices.DeleteFunc(r.Replica.DropSlots, func(s string) bool { return slices.Contains(done, s) })
+		return instances.Put(tx, sc, id, r)
+	})
+	if err != nil && !errors.Is(err, state.ErrClosed) {
+		c.s.log.Warn("rds: record dropped slots", "id", id, "err", err)
+	}
 }
 
 // recordPromotion records a promoted replica as a standalone instance.
 func (c *controller) recordPromotion(sc state.Scope, id, srcID string) error {
+	c.forgetSamples(instances.Key(sc, id))
 	return c.s.store.Update(context.Background(), func(tx state.Tx) error {
 		r, found, err := instances.Get(tx, sc, id)
 		if err != nil || !found {
@@ -364,6 +446,15 @@ func (c *controller) recordPromotion(sc state.Scope, id, srcID string) error {
 	})
 }
 
+// forgetSamples drops what watchReplicas measured of the replica key (deleted
+// or promoted).
+func (c *controller) forgetSamples(key string) {
+	c.repl.mu.Lock()
+	delete(c.repl.samples, key)
+	delete(c.repl.down, key)
+	c.repl.mu.Unlock()
+}
+
 func removeFromSource(tx state.Tx, sc state.Scope, srcID, id string) error {
 	src, found, err := instances.Get(tx, sc, srcID)
 	if err != nil || !found {
@@ -379,13 +470,21 @@ func (c *controller) forgetReplica(sc state.Scope, id string, rec *instanceRecor
 	if !isReplica(rec) {
 		return
 	}
+	c.forgetSamples(instances.Key(sc, id))
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
-	if sp := c.running(instances.Key(sc, srcID)); sp != nil && rec.Replica != nil && deref(rec.Engine) != "mariadb" {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := dropSlot(ctx, sp.port, rec.Replica.ReplPassword, slotName(sc.Region, deref(rec.DbiResourceId)))
-		cancel()
+	if rec.Replica != nil && deref(rec.Engine) != "mariadb" {
+		slot := slotName(sc.Region, deref(rec.DbiResourceId))
+		err := errors.New("the source is not running")
+		if sp := c.running(instances.Key(sc, srcID)); sp != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err = dropSlot(ctx, sp.port, rec.Replica.ReplPassword, slot)
+			cancel()
+		}
 		if err != nil {
-			c.s.log.Warn("rds: drop the deleted replica's slot", "id", id, "source", srcID, "err", err)
+			// Its source drops it once it runs.
+			if err := c.pendSlotDrop(sc, srcID, slot); err != nil && !errors.Is(err, state.ErrClosed) {
+				c.s.log.Warn("rds: drop the deleted replica's slot", "id", id, "source", srcID, "err", err)
+			}
 		}
 	}
 	err := c.s.store.Update(context.Background(), func(tx state.Tx) error { return removeFromSource(tx, sc, srcID, id) })
@@ -462,7 +561,7 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *in
 		return
 	}
 	if sp != nil && deref(rec.Engine) != "mariadb" {
-		changed, err := writeStandbyConf(dir, id, slotName(sc.Region, deref(rec.DbiResourceId)), rec.Replica.ReplPassword, c.s.pgPort(&src))
+		changed, err := writeStandbyConf(dir, id, slotName(sc.Region, deref(rec.DbiResourceId)), rec.Replica.ReplPassword, c.s.pgPort(&src), true)
 		if err == nil && changed {
 			_ = p.cmd.Process.Signal(syscall.SIGHUP) // primary_conninfo is reloadable
 		}
@@ -612,7 +711,7 @@ func measureLag(ctx context.Context, replicaPort, srcPort int, password string) 
 func (s *Service) ReplicaLag(ctx context.Context, account, region, id string) (time.Duration, error) {
 	sc := state.Scope{Account: account, Region: region}
 	id = strings.ToLower(id)
-	c := s.ctl
+	c := s.ctl.Load()
 	if c == nil {
 		return 0, errors.New("the RDS engine controller is not running")
 	}
@@ -654,7 +753,7 @@ func (s *Service) replicationHealth(key string, r *instanceRecord) map[string]an
 			out["status"] = deref(si.Status)
 		}
 	}
-	if c := s.ctl; c != nil {
+	if c := s.ctl.Load(); c != nil {
 		c.repl.mu.Lock()
 		sample, ok := c.repl.samples[key]
 		c.repl.mu.Unlock()

@@ -245,6 +245,23 @@ func TestReadReplicaErrors(t *testing.T) {
 	_, err = e.rds.PromoteReadReplica(e.ctx, &rds.PromoteReadReplicaInput{DBInstanceIdentifier: aws.String("ghost")})
 	wantCode(t, err, "DBInstanceNotFound")
 	e.waitStatus(t, "young", "available")
+
+	// Security groups and the parameter group are checked as for
+	// CreateDBInstance.
+	for _, tc := range []struct {
+		name string
+		in   rds.CreateDBInstanceReadReplicaInput
+		code string
+	}{
+		{"missing security group", rds.CreateDBInstanceReadReplicaInput{VpcSecurityGroupIds: []string{"sg-0123456789abcdef0"}}, "InvalidParameterValue"},
+		{"missing parameter group", rds.CreateDBInstanceReadReplicaInput{DBParameterGroupName: aws.String("ghost")}, "DBParameterGroupNotFound"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.DBInstanceIdentifier, tc.in.SourceDBInstanceIdentifier = aws.String("r3"), aws.String("young")
+			_, err := e.rds.CreateDBInstanceReadReplica(e.ctx, &tc.in)
+			wantCode(t, err, tc.code)
+		})
+	}
 }
 
 func contains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }

@@ -34,12 +34,24 @@ type replicaState struct {
 	PromoteBackup *int32 `json:"promoteBackup,omitempty"`
 	// PromoteWindow is the PreferredBackupWindow it gets, if given.
 	PromoteWindow string `json:"promoteWindow,omitempty"`
+	// DropSlots are, on a postgres source, the replication slots of
+	// replicas deleted or promoted while it was not running: its
+	// controller drops them once it runs (dropPendingSlots), so that they
+	// do not keep WAL forever.
+	DropSlots []string `json:"dropSlots,omitempty"`
 }
 
 func isReplica(r *instanceRecord) bool { return deref(r.ReadReplicaSourceDBInstanceIdentifier) != "" }
 
 func errNotAvailableSource() error {
 	return errInstanceState("DB instance is not in the available state")
+}
+
+// errReplicasNeedBackups refuses to turn automated backups off on r, the
+// source of read replicas (their replication needs its WAL or binary logs).
+func errReplicasNeedBackups(r *instanceRecord) error {
+	return errCombination("Automated backups can't be turned off for DB instance %s because it has read replicas (%s). Delete or promote them first.",
+		deref(r.DBInstanceIdentifier), strings.Join(r.ReadReplicaDBInstanceIdentifiers, ", "))
 }
 
 func errBackupsDisabled() error {
@@ -134,6 +146,33 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 	if deref(in.MultiAZ) {
 		return nil, errCombination("minicloud does not make Multi-AZ read replicas yet.")
 	}
+	if len(in.VpcSecurityGroupIds) > 0 {
+		// The groups must be in the replica's VPC: its subnet group's, else
+		// its source's.
+		var vpcID string
+		err := s.store.View(ctx, func(tx state.Tx) error {
+			if in.DBSubnetGroupName != nil {
+				g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
+				if err != nil || !found {
+					return err // not found: answered below
+				}
+				vpcID = deref(g.VpcId)
+				return nil
+			}
+			src, found, err := instances.Get(tx, sc, srcID)
+			if err != nil || !found || src.DBSubnetGroup == nil {
+				return err
+			}
+			vpcID = deref(src.DBSubnetGroup.VpcId)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkGroups(ctx, sc, vpcID, in.VpcSecurityGroupIds); err != nil {
+			return nil, err
+		}
+	}
 	var rec instanceRecord
 	err = s.store.Update(ctx, func(tx state.Tx) error {
 		if _, found, err := instances.Get(tx, sc, id); err != nil {
@@ -161,6 +200,11 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 		if err := s.engineFor(e).Available(); err != nil {
 			return errCombination("%s", err.Error())
 		}
+		if in.DBParameterGroupName != nil {
+			if err := s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName, e); err != nil {
+				return err
+			}
+		}
 		if deref(src.BackupRetentionPeriod) == 0 {
 			return errBackupsDisabled()
 		}
@@ -182,6 +226,9 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 			return err
 		}
 		rec = newReplicaRecord(sc, id, &src, in)
+		if in.DBParameterGroupName != nil {
+			rec.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(strings.ToLower(*in.DBParameterGroupName)), ParameterApplyStatus: ptr("in-sync")}}
+		}
 		rec.Password, rec.AppliedPassword = top.AppliedPassword, top.AppliedPassword
 		if in.DBSubnetGroupName != nil {
 			g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
@@ -290,7 +337,7 @@ func newReplicaRecord(sc state.Scope, id string, src *instanceRecord, in *rdsapi
 			IsStorageConfigUpgradeAvailable:       ptr(false),
 			EngineLifecycleSupport:                src.EngineLifecycleSupport,
 			Endpoint: &rdsapi.Endpoint{
-				Address:      ptr(id + "." + randomLower(12) + "." + sc.Region + ".rds.amazonaws.com"),
+				Address:      ptr(endpointAddress(sc, id)),
 				Port:         ptr(port),
 				HostedZoneId: ptr("Z2R2ITUGPM61AM"),
 			},
@@ -311,6 +358,9 @@ func (s *Service) PromoteReadReplica(ctx context.Context, in *rdsapi.PromoteRead
 		}
 		if deref(r.DBInstanceStatus) != "available" {
 			return errInstanceState("DB instance is not in the available state")
+		}
+		if b := in.BackupRetentionPeriod; b != nil && *b == 0 && len(r.ReadReplicaDBInstanceIdentifiers) > 0 {
+			return errReplicasNeedBackups(r)
 		}
 		if r.Replica == nil {
 			r.Replica = &replicaState{}

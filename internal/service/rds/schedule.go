@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,7 +77,7 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			if err != nil || !found || !r.Initialized {
 				return err
 			}
-			var autos []snapshotRecord
+			var autos, failed []snapshotRecord
 			pending := false
 			err = snapshots.ForEach(tx, in.sc, func(_ string, b snapshotRecord) error {
 				if deref(b.DbiResourceId) != deref(r.DbiResourceId) || b.SourceSnapshot != "" {
@@ -88,10 +89,29 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 				if deref(b.SnapshotType) == "automated" && deref(b.Status) == "available" && b.BackupEnd != nil {
 					autos = append(autos, b)
 				}
+				if deref(b.SnapshotType) == "automated" && deref(b.Status) == "failed" {
+					failed = append(failed, b)
+				}
 				return nil
 			})
 			if err != nil {
 				return err
+			}
+			// Failed automated backups: the newest one stays (to show why,
+			// and to wait backupRetryAfter before the next attempt), older
+			// ones go; all go once backups are off.
+			slices.SortFunc(failed, func(a, b snapshotRecord) int { return attemptTime(b).Compare(attemptTime(a)) })
+			var lastFailure time.Time
+			for i, b := range failed {
+				if i == 0 && deref(r.BackupRetentionPeriod) > 0 {
+					lastFailure = attemptTime(b)
+					continue
+				}
+				b.Status = ptr(snapDeleting)
+				if err := snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), b); err != nil {
+					return err
+				}
+				mine = append(mine, snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
 			}
 			newest := newestBackup(autos)
 			// Retention: delete what is older than the period, but never the
@@ -118,7 +138,8 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			if oldest != nil && deref(r.Engine) == "postgres" { // mariadbd expires its binary logs itself
 				oldestKept = deref(oldest.DBSnapshotIdentifier)
 			}
-			if retention == 0 || pending || errNoBackups(&r) != nil || deref(r.DBInstanceStatus) != "available" || !backupDue(deref(r.PreferredBackupWindow), newest, now) {
+			if retention == 0 || pending || errNoBackups(&r) != nil || deref(r.DBInstanceStatus) != "available" || !backupDue(deref(r.PreferredBackupWindow), newest, now) ||
+				now.Sub(lastFailure) < backupRetryAfter {
 				return nil
 			}
 			sid := automatedID(in.id, now)
@@ -245,6 +266,26 @@ var windowRE = regexp.MustCompile(`^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([
 // backupDue reports whether an automated backup is due at now, the last
 // one having ended at last: the backup window (hh:mm-hh:mm UTC) has begun
 // since then. A window that cannot be read counts as a day.
+// backupRetryAfter is how long the schedule waits after a failed
+// automated backup before it tries again.
+const backupRetryAfter = time.Hour
+
+// attemptTime is when automated backup b was tried: when it failed, or for
+// a record from before FailedAt the time in its identifier (automatedID).
+func attemptTime(b snapshotRecord) time.Time {
+	if b.FailedAt != nil {
+		return *b.FailedAt
+	}
+	id := deref(b.DBSnapshotIdentifier)
+	const layout = "2006-01-02-15-04"
+	if len(id) >= len(layout) {
+		if t, err := time.Parse(layout, id[len(id)-len(layout):]); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
 func backupDue(window string, last, now time.Time) bool {
 	if now.Sub(last) > 24*time.Hour {
 		return true

@@ -170,3 +170,67 @@ func TestSweepSnapshots(t *testing.T) {
 		t.Fatalf("orphan: %v", err)
 	}
 }
+
+// A failed automated backup is retried after backupRetryAfter, not every
+// minute; only the newest failed one is kept.
+func TestBackupPassAfterFailure(t *testing.T) {
+	store := state.NewMemory()
+	s := New(store, Config{StateDir: t.TempDir()})
+	c := &controller{s: s}
+	c.ctx = context.Background()
+	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	inst := instanceRecord{Initialized: true, DBInstance: rdsapi.DBInstance{
+		DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"), Engine: ptr("postgres"),
+		BackupRetentionPeriod: ptr(int32(1)), PreferredBackupWindow: ptr("03:00-03:30"),
+	}}
+	fail := func(at time.Time, withTime bool) snapshotRecord {
+		id := automatedID("db1", at)
+		r := snapshotOf(sc, &inst, id, "automated", nil)
+		r.Status, r.Error = ptr("failed"), "disk full"
+		if withTime {
+			r.FailedAt = &at
+		}
+		return r
+	}
+	older, newer := fail(now.Add(-3*time.Hour), false), fail(now.Add(-10*time.Minute), true)
+	err := store.Update(context.Background(), func(tx state.Tx) error {
+		return errorsJoin(
+			instances.Put(tx, sc, "db1", inst),
+			snapshots.Put(tx, sc, deref(older.DBSnapshotIdentifier), older),
+			snapshots.Put(tx, sc, deref(newer.DBSnapshotIdentifier), newer),
+		)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		want []string
+	}{
+		// No backup ever succeeded, so one is due; the failure is recent.
+		{"within the backoff", now, []string{snapshots.Key(sc, deref(older.DBSnapshotIdentifier))}},
+		{"still within", now.Add(40 * time.Minute), nil},
+		{"after the backoff", now.Add(51 * time.Minute), []string{snapshots.Key(sc, automatedID("db1", now.Add(51*time.Minute)))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keys := c.backupPass(tc.at)
+			if !slices.Equal(keys, tc.want) {
+				t.Fatalf("keys %v, want %v", keys, tc.want)
+			}
+		})
+	}
+	_ = store.View(context.Background(), func(tx state.Tx) error {
+		for _, b := range []struct {
+			r    snapshotRecord
+			want string
+		}{{older, snapDeleting}, {newer, "failed"}} {
+			got, _, _ := snapshots.Get(tx, sc, deref(b.r.DBSnapshotIdentifier))
+			if deref(got.Status) != b.want {
+				t.Errorf("%s: status %q, want %q", deref(b.r.DBSnapshotIdentifier), deref(got.Status), b.want)
+			}
+		}
+		return nil
+	})
+}

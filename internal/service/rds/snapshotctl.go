@@ -181,7 +181,7 @@ func (c *controller) finishSnapshot(sc state.Scope, id string, failure error) {
 		}
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		if failure != nil {
-			r.Status, r.Error = ptr("failed"), failure.Error()
+			r.Status, r.Error, r.FailedAt = ptr("failed"), failure.Error(), &now
 		} else {
 			r.Status, r.PercentProgress = ptr("available"), ptr(int32(100))
 			r.SnapshotCreateTime, r.BackupEnd = &now, &now
@@ -397,6 +397,11 @@ func (c *controller) initialize(ctx context.Context, sc state.Scope, dir string,
 	restore := func(target *time.Time) error {
 		if err := copyData(filepath.Join(snapDir, "data"), filepath.Join(dir, "data")); err != nil {
 			return fmt.Errorf("restore snapshot %s: %w", rs.Snapshot, err)
+		}
+		// The snapshot's source may have been a replica or a Multi-AZ
+		// primary; the restored instance is neither.
+		if err := resetRole(dir); err != nil {
+			return err
 		}
 		if !rs.PITR {
 			return nil

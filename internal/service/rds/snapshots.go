@@ -27,8 +27,9 @@ type snapshotRecord struct {
 	// BackupEnd is when the copy became consistent: a point-in-time restore
 	// can start from it for any later time.
 	BackupEnd *time.Time `json:"backupEnd,omitempty"`
-	// Error is why the snapshot failed.
-	Error string `json:"error,omitempty"`
+	// Error is why the snapshot failed, FailedAt when.
+	Error    string     `json:"error,omitempty"`
+	FailedAt *time.Time `json:"failedAt,omitempty"`
 	// Retention is, for an automated backup, its instance's
 	// BackupRetentionPeriod when taken: how long it is kept once the
 	// instance is deleted with DeleteAutomatedBackups=false.
@@ -559,7 +560,8 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 		return nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "No automated backup of DB instance %s is older than %s.", srcID, target.Format(time.RFC3339))
 	}
 	snap := *base
-	snap.Password = src.AppliedPassword
+	// The restored data has the password in effect at the target time.
+	snap.Password = passwordAt(&src, target)
 	snap.DBInstanceClass = deref(src.DBInstanceClass)
 	if src.Endpoint != nil && src.Endpoint.Port != nil {
 		snap.Port = src.Endpoint.Port

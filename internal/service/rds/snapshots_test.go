@@ -369,6 +369,24 @@ func TestPointInTimeRestore(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// A new master password: a restore to a time before it has the
+	// password the data had then.
+	if _, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("pitr-src"), MasterUserPassword: aws.String("n3w-pass-word"), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		d, err := e.rds.DescribeDBInstances(e.ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("pitr-src")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db := d.DBInstances[0]; aws.ToString(db.DBInstanceStatus) == "available" && (db.PendingModifiedValues == nil || db.PendingModifiedValues.MasterUserPassword == nil) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the new master password was never applied")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if _, err := e.rds.RestoreDBInstanceToPointInTime(e.ctx, &rds.RestoreDBInstanceToPointInTimeInput{
 		SourceDBInstanceIdentifier: aws.String("pitr-src"), TargetDBInstanceIdentifier: aws.String("pitr-between"), RestoreTime: aws.Time(between),
 	}); err != nil {

@@ -1,0 +1,60 @@
+package rds
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/vpcnet"
+)
+
+// recordingENIs records the groups each ENI was given.
+type recordingENIs struct{ groups map[string][]string }
+
+func (r *recordingENIs) CreateENI(context.Context, string, string, string, []string, string) (PlacedENI, error) {
+	panic("not used")
+}
+func (r *recordingENIs) DeleteENI(context.Context, string, string, string) error { panic("not used") }
+func (r *recordingENIs) ModifyENIGroups(_ context.Context, _, _, id string, groupIDs []string) error {
+	r.groups[id] = groupIDs
+	return nil
+}
+
+// New security groups reach a Multi-AZ instance's standby ENI too: after a
+// failover its ENI is the primary's.
+func TestAfterStartGroupsStandbyENI(t *testing.T) {
+	enis := &recordingENIs{groups: map[string][]string{}}
+	s := New(state.NewMemory(), Config{Net: &vpcnet.Network{}, ENIs: enis})
+	c := &controller{s: s}
+	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
+	for _, tc := range []struct {
+		name    string
+		standby *standbyState
+		want    []string
+	}{
+		{"single-AZ", nil, []string{"eni-primary"}},
+		{"standby without ENI", &standbyState{}, []string{"eni-primary"}},
+		{"Multi-AZ", &standbyState{ENI: &PlacedENI{ID: "eni-standby"}}, []string{"eni-primary", "eni-standby"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clear(enis.groups)
+			rec := &instanceRecord{DBInstance: rdsapi.DBInstance{Engine: ptr("mariadb"), VpcSecurityGroups: []rdsapi.VpcSecurityGroupMembership{{VpcSecurityGroupId: ptr("sg-new"), Status: ptr("adding")}}},
+				ENI: &PlacedENI{ID: "eni-primary"}, Standby: tc.standby}
+			if _, err := c.afterStart(context.Background(), sc, t.TempDir(), rec, nil); err != nil {
+				t.Fatal(err)
+			}
+			got := slices.Sorted(func(yield func(string) bool) {
+				for id, g := range enis.groups {
+					if !slices.Equal(g, []string{"sg-new"}) || !yield(id) {
+						return
+					}
+				}
+			})
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("ENIs given sg-new: %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
