@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -325,38 +324,28 @@ func (e *engine) recoverTo(ctx context.Context, dir string, target *time.Time) e
 	}
 	cmd := e.command(u, d, "postgres", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	done := make(chan error, 1)
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		err := cmd.Start()
-		started <- err
-		if err == nil {
-			done <- cmd.Wait()
-		}
-	}()
-	if err := <-started; err != nil {
+	p := &server{cmd: cmd, done: make(chan struct{})}
+	if err := startLocked(p, ""); err != nil {
 		return fmt.Errorf("start recovery: %w", err)
 	}
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		select {
-		case <-done:
+		case <-p.done:
 		case <-time.After(60 * time.Second):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
+			<-p.done
 		}
 	}
 	deadline := time.After(15 * time.Minute)
 	for {
 		select {
-		case err := <-done:
+		case <-p.done:
 			raw, _ := os.ReadFile(logPath)
 			if strings.Contains(string(raw), "recovery ended before configured recovery target was reached") {
 				return errTargetNotReached
 			}
-			return fmt.Errorf("recovery exited (%v): %s", err, lastLines(string(raw), 5))
+			return fmt.Errorf("recovery exited (%v): %s", p.err, lastLines(string(raw), 5))
 		case <-ctx.Done():
 			stop()
 			return ctx.Err()

@@ -346,43 +346,52 @@ func (e *engine) launch(dir string, pgPort int, vpc *vpcListen, settings []strin
 	cmd.ExtraFiles = append(cmd.ExtraFiles, extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	p := &server{cmd: cmd, port: pgPort, done: make(chan struct{})}
-	// The child inherits the namespace of the thread that forks it, and its
-	// parent-death signal (Pdeathsig) follows that thread, not the process:
-	// fork from a thread that stays until the server exits, or Go could end
-	// that thread (it does for threads vpcnet leaves in a namespace) and
-	// SIGINT the server at random. A thread moved into a namespace is then
-	// discarded rather than reused.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if vpc == nil {
-			defer runtime.UnlockOSThread()
-		}
-		var err error
-		if vpc != nil {
-			var h netns.NsHandle
-			if h, err = netns.GetFromPath(vpc.ns); err == nil {
-				err = netns.Set(h)
-				h.Close()
-			}
-		}
-		if err == nil {
-			err = cmd.Start()
-		}
-		started <- err
-		if err != nil {
-			return
-		}
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+	ns := ""
+	if vpc != nil {
+		ns = vpc.ns
+	}
+	if err := startLocked(p, ns); err != nil {
 		if vpc != nil {
 			return nil, fmt.Errorf("start postgres in %s: %w", vpc.ns, err)
 		}
 		return nil, err
 	}
 	return p, nil
+}
+
+// startLocked starts p.cmd from a thread that stays until the server
+// exits: the child inherits the namespace of the thread that forks it, and
+// its parent-death signal (Pdeathsig) follows that thread, not the process,
+// so Go must not end the thread (it does for threads vpcnet leaves in a
+// namespace) and SIGINT the server at random. With ns, the thread enters
+// the namespace first and is discarded afterwards. Every engine's servers
+// start through here.
+func startLocked(p *server, ns string) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if ns == "" {
+			defer runtime.UnlockOSThread()
+		}
+		var err error
+		if ns != "" {
+			var h netns.NsHandle
+			if h, err = netns.GetFromPath(ns); err == nil {
+				err = netns.Set(h)
+				h.Close()
+			}
+		}
+		if err == nil {
+			err = p.cmd.Start()
+		}
+		started <- err
+		if err != nil {
+			return
+		}
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	return <-started
 }
 
 // waitReady waits until the server accepts the master's connections.

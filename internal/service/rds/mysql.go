@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/vishvananda/netns"
 )
 
 // RDS for MariaDB runs on the host's MariaDB server (Debian's
@@ -391,37 +389,6 @@ func (m *mariaEngine) Start(dir string, port int, vpc *vpcListen, settings []str
 		p.proxy = px
 	}
 	return p, nil
-}
-
-// startLocked starts p.cmd from a thread that stays until the server
-// exits, since the parent-death signal follows the forking thread; with
-// ns, that thread enters the namespace first and is discarded afterwards.
-func startLocked(p *server, ns string) error {
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if ns == "" {
-			defer runtime.UnlockOSThread()
-		}
-		var err error
-		if ns != "" {
-			var h netns.NsHandle
-			if h, err = netns.GetFromPath(ns); err == nil {
-				err = netns.Set(h)
-				h.Close()
-			}
-		}
-		if err == nil {
-			err = p.cmd.Start()
-		}
-		started <- err
-		if err != nil {
-			return
-		}
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	return <-started
 }
 
 // admin opens the administrative connection through dir's socket. The
