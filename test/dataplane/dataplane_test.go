@@ -49,6 +49,7 @@ type env struct {
 	ec2 *ec2.Client
 	r53 *route53.Client
 	rds *rds.Client
+	srv *server.Server
 }
 
 func newEnv(t *testing.T) *env {
@@ -74,7 +75,7 @@ func newEnv(t *testing.T) *env {
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(hs.URL),
 	}
-	return &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg)}
+	return &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg), srv: srv}
 }
 
 // eventually retries f every 50 ms until it succeeds or d passes.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,6 +29,9 @@ import (
 // included; it returns the DNS server's address.
 func newEnvDNS(t *testing.T) (*env, string) {
 	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("the data-plane tests need root (network namespaces, overlayfs, nftables); CI runs them as root")
+	}
 	srv, err := server.New(server.Config{Ephemeral: true, DataPlane: server.DataPlaneOn, Listen: "127.0.0.1:0", DNSListen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +54,7 @@ func newEnvDNS(t *testing.T) (*env, string) {
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String("http://" + srv.Addr()),
 	}
-	return &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg)}, srv.DNSAddr()
+	return &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg), srv: srv}, srv.DNSAddr()
 }
 
 // resolveUserData serves on port 8080, from inside the instance:

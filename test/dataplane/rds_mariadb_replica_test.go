@@ -1,23 +1,16 @@
 package dataplane_test
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/go-sql-driver/mysql"
-
-	"github.com/minicloud/minicloud/internal/server"
 )
 
 // TestRDSMariaDBReadReplicaInVPC: a MariaDB source and its replica each run
@@ -32,21 +25,7 @@ func TestRDSMariaDBReadReplicaInVPC(t *testing.T) {
 	if _, err := os.Stat("/usr/sbin/mariadbd"); err != nil {
 		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
 	}
-	srv, err := server.New(server.Config{Ephemeral: true, DataPlane: server.DataPlaneOn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(hs.URL)}
-	e := &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg)}
+	e := newEnv(t)
 	ctx := e.ctx
 
 	v := e.newVPC("10.62.0.0/16", "10.62.1.0/24", "10.62.2.0/24")
@@ -73,7 +52,7 @@ func TestRDSMariaDBReadReplicaInVPC(t *testing.T) {
 
 	conn := func(id string) *sql.DB {
 		t.Helper()
-		addr, err := srv.RDS().Loopback(ctx, "000000000000", "us-east-1", id)
+		addr, err := e.srv.RDS().Loopback(ctx, "000000000000", "us-east-1", id)
 		if err != nil || addr == "" {
 			t.Fatalf("loopback of %s: %q %v", id, addr, err)
 		}
@@ -105,7 +84,7 @@ func TestRDSMariaDBReadReplicaInVPC(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("the replica did not follow within 1 s: %v", err)
 	}
-	_, err = rc.Exec("INSERT INTO app.t VALUES (2)")
+	_, err := rc.Exec("INSERT INTO app.t VALUES (2)")
 	var me *mysql.MySQLError
 	if !errors.As(err, &me) || me.Number != 1290 {
 		t.Fatalf("write on the replica: %v, want ERROR 1290 (read-only)", err)

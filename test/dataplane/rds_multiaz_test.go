@@ -1,7 +1,6 @@
 package dataplane_test
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"slices"
@@ -11,14 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/jackc/pgx/v5"
 	"github.com/miekg/dns"
-
-	"github.com/minicloud/minicloud/internal/server"
 )
 
 // TestRDSMultiAZFailoverInVPC: a Multi-AZ instance has one interface per
@@ -28,26 +22,7 @@ import (
 // interface in the other zone, where an allowed instance connects, and the
 // loopback address still reaches the data.
 func TestRDSMultiAZFailoverInVPC(t *testing.T) {
-	srv, err := server.New(server.Config{Ephemeral: true, DataPlane: server.DataPlaneOn, Listen: "127.0.0.1:0", DNSListen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	dnsAddr := srv.DNSAddr()
-	if dnsAddr == "" {
-		t.Fatal("minicloud's DNS server is not listening")
-	}
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String("http://" + srv.Addr())}
-	e := &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg)}
+	e, dnsAddr := newEnvDNS(t)
 	ctx := e.ctx
 
 	v := e.newVPC("10.63.0.0/16", "10.63.1.0/24", "10.63.2.0/24")
@@ -117,7 +92,7 @@ func TestRDSMultiAZFailoverInVPC(t *testing.T) {
 		t.Fatalf("the instance connecting to the standby %s:%d: %q %v", standbyIP, port, got, err)
 	}
 
-	addr, err := srv.RDS().Loopback(ctx, "000000000000", "us-east-1", "ha")
+	addr, err := e.srv.RDS().Loopback(ctx, "000000000000", "us-east-1", "ha")
 	if err != nil || addr == "" {
 		t.Fatalf("loopback: %q %v", addr, err)
 	}
@@ -142,7 +117,7 @@ func TestRDSMultiAZFailoverInVPC(t *testing.T) {
 	if got, err := ask("/tcp?host=" + primaryIP + "&port=" + strconv.Itoa(port)); err != nil || !strings.HasPrefix(got, "fail") {
 		t.Fatalf("the instance connecting to the new standby %s:%d: %q %v", primaryIP, port, got, err)
 	}
-	if a2, _ := srv.RDS().Loopback(ctx, "000000000000", "us-east-1", "ha"); a2 != addr {
+	if a2, _ := e.srv.RDS().Loopback(ctx, "000000000000", "us-east-1", "ha"); a2 != addr {
 		t.Fatalf("loopback moved from %s to %s", addr, a2)
 	}
 	c, err = pgx.Connect(ctx, dsn)

@@ -4,19 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/minicloud/minicloud/internal/server"
 )
 
 // TestRDSReadReplicaInVPC: source and replica each run in their VPC behind
@@ -24,21 +18,7 @@ import (
 // source (replication does not go through the customer's network, as on
 // AWS) and follows its writes within a second.
 func TestRDSReadReplicaInVPC(t *testing.T) {
-	srv, err := server.New(server.Config{Ephemeral: true, DataPlane: server.DataPlaneOn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(hs.URL)}
-	e := &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg)}
+	e := newEnv(t)
 	ctx := e.ctx
 
 	v := e.newVPC("10.61.0.0/16", "10.61.1.0/24", "10.61.2.0/24")
@@ -73,7 +53,7 @@ func TestRDSReadReplicaInVPC(t *testing.T) {
 
 	conn := func(id string) *pgx.Conn {
 		t.Helper()
-		addr, err := srv.RDS().Loopback(ctx, "000000000000", "us-east-1", id)
+		addr, err := e.srv.RDS().Loopback(ctx, "000000000000", "us-east-1", id)
 		if err != nil || addr == "" {
 			t.Fatalf("loopback of %s: %q %v", id, addr, err)
 		}
