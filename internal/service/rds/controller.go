@@ -351,15 +351,9 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		if err != nil {
 			return err
 		}
-		var settings []string
-		if eng.Name() == "postgres" { // WAL archiving for automated backups
-			if settings, err = serverSettings(dir, &rec); err != nil {
-				return err
-			}
-		} else if eng.Name() == "mariadb" { // binary logs, server id, replication
-			if settings, err = mariaSettings(dir, &rec); err != nil {
-				return err
-			}
+		settings, err := eng.Settings(dir, &rec)
+		if err != nil {
+			return err
 		}
 		p, err = eng.Start(dir, rec.LoopbackPort, vpc, settings, extra...)
 		for _, f := range extra {

@@ -46,6 +46,9 @@ type dbEngine interface {
 	SetPassword(ctx context.Context, p *server, a access, password string) error
 	// LogPath is the server's log file in dir.
 	LogPath(dir string) string
+	// Settings are the server settings rec's server starts with in dir
+	// (automated backups' logs, replication), for Start.
+	Settings(dir string, rec *instanceRecord) ([]string, error)
 }
 
 // access is how the controller reaches a running server: its instance
@@ -242,6 +245,11 @@ func (p pgEngine) SetPassword(ctx context.Context, srv *server, a access, passwo
 }
 
 func (p pgEngine) LogPath(dir string) string { return filepath.Join(dir, "postgresql.log") }
+
+// Settings: WAL archiving for automated backups (serverSettings).
+func (p pgEngine) Settings(dir string, rec *instanceRecord) ([]string, error) {
+	return serverSettings(dir, rec)
+}
 
 // validNameUpTo: 1 to max letters, digits or underscores, a letter first
 // (DBName).

@@ -173,6 +173,11 @@ func (m *mariaEngine) Defaults() engineDefaults {
 
 func (m *mariaEngine) LogPath(dir string) string { return filepath.Join(dir, "mariadb.log") }
 
+// Settings: binary logs, server id and replication (mariaSettings).
+func (m *mariaEngine) Settings(dir string, rec *instanceRecord) ([]string, error) {
+	return mariaSettings(dir, rec)
+}
+
 // seen is where the server sees dir.
 func (m *mariaEngine) seen(dir string, u osUser) string {
 	if u.asRoot {
