@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -29,6 +28,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/vishvananda/netlink"
+
+	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // The data-plane scenarios. moto has no data plane (its instances are
@@ -967,21 +968,15 @@ func memAvailable() int64 {
 }
 
 // checkCleanup lists what of prefix is left on the host after minicloud
-// exited: network namespaces (ip netns list), cgroups, links and the
+// exited: network namespaces (in vpcnet.NamespaceDir), cgroups, links and the
 // given init processes.
 func checkCleanup(prefix string, inits []int) cleanupCheck {
 	c := cleanupCheck{Done: true}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	out, err := exec.CommandContext(ctx, "ip", "netns", "list").Output()
-	cancel()
+	ns, err := vpcnet.Namespaces(prefix + "-")
 	if err != nil {
-		c.Namespaces = append(c.Namespaces, "(ip netns list failed: "+err.Error()+")")
+		c.Namespaces = append(c.Namespaces, "(listing namespaces failed: "+err.Error()+")")
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], prefix+"-") {
-			c.Namespaces = append(c.Namespaces, f[0])
-		}
-	}
+	c.Namespaces = append(c.Namespaces, ns...)
 	for _, pat := range []string{filepath.Join(cgroupRoot, "*", prefix+"-*"), filepath.Join(cgroupRoot, prefix+"-*")} {
 		m, _ := filepath.Glob(pat)
 		c.Cgroups = append(c.Cgroups, m...)

@@ -11,6 +11,9 @@
 #           own servers and needs no mariadb service (Debian may start one).
 #   mariadb-backup  mariadb-backup, of the same version as mariadb-server: the
 #           online copies behind RDS for MariaDB's snapshots and backups.
+#   nftables  nft, with which scripts/host-objects.sh lists the host's
+#           nftables tables before and after the suite (minicloud itself
+#           programs nftables over netlink and needs no nft).
 #   busybox-static  a static /bin/busybox, the userland of the tiny root
 #           filesystems the image tests build (internal/instance/runtime,
 #           test/dataplane).
@@ -20,6 +23,7 @@ need=()
 /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2' || need+=(awscli)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v dig >/dev/null || need+=(bind9-dnsutils)
+command -v nft >/dev/null || need+=(nftables)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql-15)
 { [ -x /usr/sbin/mariadbd ] && [ -x /usr/bin/mariadb-install-db ]; } || need+=(mariadb-server)
 [ -x /usr/bin/mariadb-backup ] || need+=(mariadb-backup)

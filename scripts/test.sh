@@ -2,7 +2,37 @@
 # The full test suite: installs what the tests need, then runs every Go test
 # with the race detector. This is the command the README's quickstart gives
 # and the one CI runs.
+#
+# As root (the data-plane tests need it) the tests run in a mount namespace
+# of their own that starts from a machine on which minicloud never ran: an
+# empty, unprepared directory of network namespaces (vpcnet.NamespaceDir,
+# on a fresh tmpfs) and /run/netns not prepared by iproute2. So every run
+# proves the first-use path, and a minicloud already running here is not
+# disturbed. Afterwards the host must have no more links, routes, rules,
+# nftables tables or network namespaces than before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = --in-fresh-mounts ]; then
+  shift
+  mkdir -p /run/minicloud
+  mount -t tmpfs -o mode=0755,size=16m minicloud-test /run/minicloud
+  while mountpoint -q /run/netns; do umount -l /run/netns; done
+  before=$(scripts/host-objects.sh)
+  status=0
+  "$@" || status=$?
+  after=$(scripts/host-objects.sh)
+  if ! diff <(echo "$before") <(echo "$after") >/tmp/minicloud-test-leftovers.$$; then
+    echo "the tests left these on the host (> new, < gone):" >&2
+    cat /tmp/minicloud-test-leftovers.$$ >&2
+    status=1
+  fi
+  rm -f /tmp/minicloud-test-leftovers.$$
+  exit "$status"
+fi
+
 scripts/deps.sh
-go test -race -count=1 ./...
+if [ "$(id -u)" -eq 0 ]; then
+  exec unshare --mount --propagation private "$0" --in-fresh-mounts go test -race -count=1 ./...
+fi
+exec go test -race -count=1 ./...

@@ -7,8 +7,6 @@ import (
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"log/slog"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -35,10 +33,6 @@ var (
 	// PassTimeout bounds one pass.
 	PassTimeout = 30 * time.Second
 )
-
-// netnsDir is where named namespaces live (as iproute2 and vpcnet keep
-// them).
-const netnsDir = "/run/netns"
 
 // DesiredNetworker is the EC2 control plane as the controller sees it;
 // *ec2.Service implements it.
@@ -446,14 +440,11 @@ func (c *Controller) deleteVPC(ctx context.Context, id string, changes *int) err
 
 // routerNamespaces lists the VPC IDs of the prefix's router namespaces.
 func (c *Controller) routerNamespaces() []string {
-	entries, err := os.ReadDir(netnsDir)
-	if err != nil {
-		return nil
-	}
 	pfx := c.names.RouterNamespace("")
-	var out []string
-	for _, e := range entries {
-		if id, ok := strings.CutPrefix(e.Name(), pfx); ok && id != "" {
+	names, _ := vpcnet.Namespaces(pfx)
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if id := strings.TrimPrefix(n, pfx); id != "" {
 			out = append(out, id)
 		}
 	}
@@ -461,7 +452,7 @@ func (c *Controller) routerNamespaces() []string {
 }
 
 func (c *Controller) routerPath(vpcID string) string {
-	return filepath.Join(netnsDir, c.names.RouterNamespace(vpcID))
+	return vpcnet.NamespacePath(c.names.RouterNamespace(vpcID))
 }
 
 func (c *Controller) reconcileVPC(ctx context.Context, v *ec2.VPCSpec, full bool, changes *int) error {
@@ -696,7 +687,7 @@ func (c *Controller) eniNamespace(e *ec2.ENISpec) string {
 	if owner == "" {
 		owner = e.ID
 	}
-	return filepath.Join(netnsDir, c.names.InstanceNamespace(owner))
+	return vpcnet.NamespacePath(c.names.InstanceNamespace(owner))
 }
 
 func (c *Controller) reconcileENI(v *ec2.VPCSpec, e *ec2.ENISpec, full bool, changes *int) error {

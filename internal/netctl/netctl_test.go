@@ -128,26 +128,38 @@ func must[T any](t *testing.T) func(v T, err error) T {
 	}
 }
 
-// assertNothingLeft checks with iproute2 that no namespace or host link of
-// the prefix remains.
+// assertNothingLeft checks that no namespace or host link of the prefix
+// remains.
 func assertNothingLeft(t *testing.T, prefix string) {
 	t.Helper()
-	for _, args := range [][]string{{"netns", "list"}, {"-o", "link"}} {
-		for _, line := range strings.Split(ip(t, args...), "\n") {
-			if strings.Contains(line, prefix+"-") {
-				t.Errorf("left behind after cleanup (ip %s): %s", strings.Join(args, " "), line)
-			}
+	if left, err := vpcnet.Namespaces(prefix + "-"); err != nil || len(left) > 0 {
+		t.Errorf("namespaces left behind after cleanup: %v %v", left, err)
+	}
+	for _, line := range strings.Split(ip(t, "-o", "link"), "\n") {
+		if strings.Contains(line, prefix+"-") {
+			t.Errorf("left behind after cleanup (ip -o link): %s", line)
 		}
 	}
 }
 
 func ip(t *testing.T, args ...string) string {
 	t.Helper()
+	return run(t, "ip", args...)
+}
+
+// ipIn runs ip inside the named namespace (ip -n knows /run/netns only).
+func ipIn(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	return run(t, "nsenter", append([]string{"--net=" + vpcnet.NamespacePath(name), "ip"}, args...)...)
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
@@ -312,7 +324,7 @@ func TestControllerEndToEnd(t *testing.T) {
 	if err := e.ctl.Sync(ctx); err != nil {
 		t.Fatalf("Sync: %v", err)
 	}
-	router := "/run/netns/" + names.RouterNamespace(vpcID)
+	router := vpcnet.NamespacePath(names.RouterNamespace(vpcID))
 	if !exists(router) {
 		t.Fatalf("no router namespace %s after Sync", router)
 	}
@@ -413,7 +425,7 @@ func TestControllerEndToEnd(t *testing.T) {
 	// The subnet's bridge goes (and B's veth with it).
 	bridgeB := names.Bridge(subB)
 	waitFor(t, 3*time.Second, "bridge of "+subB+" removed", func() bool {
-		return !strings.Contains(ip(t, "-n", names.RouterNamespace(vpcID), "-o", "link"), bridgeB)
+		return !strings.Contains(ipIn(t, names.RouterNamespace(vpcID), "-o", "link"), bridgeB)
 	})
 	must[*ec2.DeleteSubnetOutput](t)(c.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: &subA}))
 	must[*ec2.DetachInternetGatewayOutput](t)(c.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: &igw, VpcId: &vpcID}))
@@ -449,7 +461,7 @@ func TestControllerRestartAndReset(t *testing.T) {
 	if err := e.ctl.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	keepPath, gonePath := "/run/netns/"+names.RouterNamespace(keep), "/run/netns/"+names.RouterNamespace(gone)
+	keepPath, gonePath := vpcnet.NamespacePath(names.RouterNamespace(keep)), vpcnet.NamespacePath(names.RouterNamespace(gone))
 	inode := func(p string) uint64 {
 		var st unix.Stat_t
 		if err := unix.Stat(p, &st); err != nil {
@@ -492,13 +504,8 @@ func TestControllerRestartAndReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 3*time.Second, "every router gone after Reset", func() bool {
-		ents, _ := os.ReadDir("/run/netns")
-		for _, en := range ents {
-			if strings.HasPrefix(en.Name(), names.RouterNamespace("")) {
-				return false
-			}
-		}
-		return true
+		left, err := vpcnet.Namespaces(names.RouterNamespace(""))
+		return err == nil && len(left) == 0
 	})
 	// The routers go during a pass; its status is written when it ends.
 	if err := ctl.Sync(ctx); err != nil {

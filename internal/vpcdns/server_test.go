@@ -1,14 +1,13 @@
 package vpcdns
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
@@ -36,28 +34,22 @@ func newNamespace(t *testing.T, addrs ...netip.Addr) string {
 	if os.Geteuid() != 0 {
 		t.Fatal("vpcdns namespace tests need root (network namespaces); run them as root")
 	}
-	b := make([]byte, 4)
+	b := make([]byte, 3)
 	_, _ = rand.Read(b)
-	name := "vpcdnstest-" + hex.EncodeToString(b)
-	errc := make(chan error, 1)
-	go func() {
-		// NewNamed moves the thread into the new namespace: the thread is
-		// locked and never unlocked, so it dies with the goroutine.
-		runtime.LockOSThread()
-		ns, err := netns.NewNamed(name)
-		if err == nil {
-			ns.Close()
-		}
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
+	n, err := vpcnet.New(vpcnet.Config{Prefix: "d" + hex.EncodeToString(b)[:5]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	path, err := n.CreateInstanceNamespace(ctx, "vpcdnstest")
+	if err != nil {
 		t.Fatalf("create namespace: %v", err)
 	}
-	path := filepath.Join("/run/netns", name)
 	t.Cleanup(func() {
-		if err := netns.DeleteNamed(name); err != nil {
-			t.Errorf("delete namespace %s: %v", name, err)
+		if err := n.DeleteInstanceNamespace(ctx, "vpcdnstest"); err != nil {
+			t.Errorf("delete namespace %s: %v", path, err)
 		}
+		_ = n.Close()
 	})
 	if _, err := EnsureAddresses(path, addrs); err != nil {
 		t.Fatal(err)
@@ -403,10 +395,10 @@ func TestManageAddresses(t *testing.T) {
 		t.Error("Stop removed an address it did not add")
 	}
 	// Gone namespace: removing is not an error.
-	if err := RemoveAddresses("/run/netns/vpcdnstest-does-not-exist", []netip.Addr{extra}); err != nil {
+	if err := RemoveAddresses(vpcnet.NamespacePath("vpcdnstest-does-not-exist"), []netip.Addr{extra}); err != nil {
 		t.Errorf("RemoveAddresses in a missing namespace: %v", err)
 	}
-	if _, err := EnsureAddresses("/run/netns/vpcdnstest-does-not-exist", []netip.Addr{extra}); !errors.Is(err, os.ErrNotExist) {
+	if _, err := EnsureAddresses(vpcnet.NamespacePath("vpcdnstest-does-not-exist"), []netip.Addr{extra}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("EnsureAddresses in a missing namespace: %v", err)
 	}
 }

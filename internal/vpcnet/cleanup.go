@@ -8,8 +8,10 @@ import (
 )
 
 // Cleanup removes everything this prefix created: host links (and with them
-// the host routes of public IPs), then every namespace named "<prefix>-…"
-// (router namespaces take their bridges, veths and NAT tables with them).
+// the host routes of public IPs), then every namespace named "<prefix>-…" in
+// NamespaceDir and in /run/netns, where earlier versions kept them, whatever
+// mounts cover them (router namespaces take their bridges, veths and NAT
+// tables with them).
 // Nothing whose name lacks the prefix is touched. In-memory state is reset.
 func (n *Network) Cleanup(ctx context.Context) error {
 	n.mu.Lock()
@@ -37,17 +39,19 @@ func (n *Network) Cleanup(ctx context.Context) error {
 	if err := n.unguardForwarding(); err != nil {
 		errs = append(errs, err)
 	}
-	entries, err := os.ReadDir(netnsDir)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		errs = append(errs, err)
-	}
-	for _, e := range entries {
-		if err := checkCtx(ctx); err != nil {
-			return errors.Join(append(errs, err)...)
+	for _, d := range []*nsDir{namespaces, legacyNamespaces} {
+		entries, err := os.ReadDir(d.path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
 		}
-		if n.names.owns(e.Name()) {
-			if err := deleteNamedNS(e.Name()); err != nil {
-				errs = append(errs, err)
+		for _, e := range entries {
+			if err := checkCtx(ctx); err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+			if n.names.owns(e.Name()) {
+				if err := d.deleteNamed(e.Name()); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 	}

@@ -13,7 +13,7 @@ import (
 
 // CreateInstanceNamespace creates (or finds) the instance's named network
 // namespace, Names.InstanceNamespace(id), with loopback up, and returns its
-// path under /run/netns.
+// path under NamespaceDir.
 func (n *Network) CreateInstanceNamespace(ctx context.Context, id string) (string, error) {
 	if err := checkCtx(ctx); err != nil {
 		return "", err
@@ -22,6 +22,7 @@ func (n *Network) CreateInstanceNamespace(ctx context.Context, id string) (strin
 		return "", fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	name := n.names.InstanceNamespace(id)
+	n.dropLegacy()
 	if _, err := ensureNamedNS(name, func() error { return nil }); err != nil {
 		return "", err
 	}
@@ -52,7 +53,7 @@ func (n *Network) DeleteInstanceNamespace(ctx context.Context, id string) error 
 }
 
 // AttachENI plugs the ENI into the instance namespace (a path, or a name
-// under /run/netns): a veth pair whose instance end is eth<DeviceIndex> with
+// under NamespaceDir): a veth pair whose instance end is eth<DeviceIndex> with
 // the ENI's MAC and IP (subnet prefix length; device 0 also gets the default
 // route via the VPC router, base+1), and whose router end, Names.ENIPort, is a
 // port of the subnet's bridge. Re-attaching to another namespace moves it.

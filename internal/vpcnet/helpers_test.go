@@ -37,9 +37,7 @@ func newEnv(t testing.TB) *env {
 	if os.Geteuid() != 0 {
 		t.Fatal("vpcnet tests need root (network namespaces, veths, nftables); run them as root")
 	}
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	prefix := "t" + hex.EncodeToString(b)[:5]
+	prefix := testPrefix()
 	n, err := New(Config{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
@@ -59,16 +57,23 @@ func newEnv(t testing.TB) *env {
 	return &env{t: t, n: n, ctx: ctx}
 }
 
-// assertNothingLeft checks with iproute2 that no namespace, host link or host
-// route of ours remains.
+// testPrefix is a prefix no other test (or minicloud) uses.
+func testPrefix() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return "t" + hex.EncodeToString(b)[:5]
+}
+
+// assertNothingLeft checks that no namespace, host link or host route of
+// ours remains.
 func assertNothingLeft(t testing.TB, prefix string) {
 	t.Helper()
-	for _, args := range [][]string{{"netns", "list"}, {"-o", "link"}} {
-		out := ipCmd(t, args...)
-		for _, line := range strings.Split(out, "\n") {
-			if strings.Contains(line, prefix+"-") {
-				t.Errorf("left behind after cleanup (ip %s): %s", strings.Join(args, " "), line)
-			}
+	if left, err := Namespaces(prefix + "-"); err != nil || len(left) > 0 {
+		t.Errorf("namespaces left behind after cleanup: %v %v", left, err)
+	}
+	for _, line := range strings.Split(ipCmd(t, "-o", "link"), "\n") {
+		if strings.Contains(line, prefix+"-") {
+			t.Errorf("left behind after cleanup (ip -o link): %s", line)
 		}
 	}
 	if out := ipCmd(t, "-4", "route", "show", "table", "all"); strings.Contains(out, prefix+"-") {
@@ -88,6 +93,18 @@ func ipCmd(t testing.TB, args ...string) string {
 	out, err := ipTry(args...)
 	if err != nil {
 		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// ipIn runs ip inside the named namespace (ip -n knows /run/netns only).
+func ipIn(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "nsenter", append([]string{"--net=" + NamespacePath(name), "ip"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip (in %s) %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }

@@ -43,7 +43,7 @@ func (n Names) link(kind byte, id string) string {
 	return n.Prefix + "-" + string(kind) + h[:maxIfName-len(n.Prefix)-2]
 }
 
-// RouterNamespace is the named network namespace (/run/netns/<name>) of a
+// RouterNamespace is the named network namespace (NamespacePath) of a
 // VPC's router.
 func (n Names) RouterNamespace(vpcID string) string { return n.Prefix + "-r-" + vpcID }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -12,9 +11,6 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
-
-// netnsDir is where named namespaces are bind-mounted, as iproute2 does.
-const netnsDir = "/run/netns"
 
 // nsfsMagic is the statfs type of a namespace file (NSFS_MAGIC).
 const nsfsMagic = 0x6e736673
@@ -38,7 +34,7 @@ func onFreshThread(fn func() error) error {
 }
 
 // InNamespace runs fn with the calling OS thread inside the network namespace
-// at path (a /run/netns file or /proc/<pid>/ns/net). Sockets created by fn
+// at path (a NamespaceDir file or /proc/<pid>/ns/net). Sockets created by fn
 // stay in that namespace after it returns; fn must not start goroutines that
 // expect to be in it. The thread is discarded afterwards.
 func InNamespace(path string, fn func() error) error {
@@ -60,7 +56,7 @@ func namedPath(nameOrPath string) string {
 	if strings.ContainsRune(nameOrPath, '/') {
 		return nameOrPath
 	}
-	return filepath.Join(netnsDir, nameOrPath)
+	return NamespacePath(nameOrPath)
 }
 
 // isNamespace reports whether path is a mounted namespace file.
@@ -75,19 +71,16 @@ func isNamespace(path string) bool {
 // ensureNamedNS creates the named namespace unless it exists, then runs setup
 // inside it (also when it already existed, so setup must be idempotent).
 func ensureNamedNS(name string, setup func() error) (created bool, err error) {
-	path := filepath.Join(netnsDir, name)
+	path := NamespacePath(name)
 	if !isNamespace(path) {
 		// A stale file (crash between create and mount) is ours to remove.
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := namespaces.deleteNamed(name); err != nil {
 			return false, fmt.Errorf("vpcnet: remove stale %s: %w", path, err)
 		}
 		err := onFreshThread(func() error {
-			ns, err := netns.NewNamed(name)
-			if err != nil {
-				_ = os.Remove(path)
-				return fmt.Errorf("vpcnet: create namespace %s: %w", name, err)
+			if err := namespaces.createNamed(name); err != nil {
+				return err
 			}
-			ns.Close()
 			return setup()
 		})
 		return true, err
@@ -95,36 +88,25 @@ func ensureNamedNS(name string, setup func() error) (created bool, err error) {
 	return false, InNamespace(path, setup)
 }
 
-// deleteNamedNS removes the namespace's links (so veth peers elsewhere go away
-// synchronously rather than when the kernel gets round to destroying the
-// namespace), then unmounts and removes its name. Missing is not an error.
-func deleteNamedNS(name string) error {
-	path := filepath.Join(netnsDir, name)
-	if isNamespace(path) {
-		if err := withNS(path, func(h *netlink.Handle, _ netns.NsHandle) error {
-			links, err := h.LinkList()
-			if err != nil {
-				return err
-			}
-			for _, l := range links {
-				if l.Type() == "veth" {
-					if err := h.LinkDel(l); err != nil && !isNotFound(err) {
-						return fmt.Errorf("delete %s: %w", l.Attrs().Name, err)
-					}
+// deleteNamedNS removes the named namespace; see nsDir.deleteNamed.
+func deleteNamedNS(name string) error { return namespaces.deleteNamed(name) }
+
+// emptyNamespace deletes the veths of the namespace at path.
+func emptyNamespace(path string) error {
+	return withNS(path, func(h *netlink.Handle, _ netns.NsHandle) error {
+		links, err := h.LinkList()
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if l.Type() == "veth" {
+				if err := h.LinkDel(l); err != nil && !isNotFound(err) {
+					return fmt.Errorf("delete %s: %w", l.Attrs().Name, err)
 				}
 			}
-			return nil
-		}); err != nil {
-			return fmt.Errorf("vpcnet: empty namespace %s: %w", name, err)
 		}
-		if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("vpcnet: unmount %s: %w", path, err)
-		}
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("vpcnet: remove %s: %w", path, err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // withNS opens a netlink handle inside the namespace at path.

@@ -110,6 +110,8 @@ type Network struct {
 
 	guardMu        sync.Mutex
 	forwardGuarded bool
+
+	legacyOnce sync.Once // dropLegacy
 }
 
 // vpcState is what the kernel cannot tell vpcnet back: route tables'
@@ -190,8 +192,8 @@ func (n *Network) Available() (bool, string) {
 	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
 		return false, "kernel without network namespaces: " + err.Error()
 	}
-	if err := os.MkdirAll(netnsDir, 0o755); err != nil {
-		return false, "cannot create " + netnsDir + ": " + err.Error()
+	if err := os.MkdirAll(NamespaceDir, 0o755); err != nil {
+		return false, "cannot create " + NamespaceDir + ": " + err.Error()
 	}
 	h, err := netlink.NewHandle()
 	if err != nil {

@@ -63,6 +63,7 @@ func (n *Network) EnsureVPC(ctx context.Context, v VPC) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.dropLegacy()
 	created, err := ensureNamedNS(n.names.RouterNamespace(v.ID), routerSysctls)
 	if err != nil {
 		return err

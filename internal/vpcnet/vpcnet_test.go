@@ -42,13 +42,13 @@ func TestLocalRoute(t *testing.T) {
 	// Inside the VPC CIDR but in no subnet: unreachable, not sent anywhere.
 	wantFail(t, from(a), "10.0.99.1:80")
 	// The instance's view: eth0 with the MAC, /24 and default via .1.
-	out := ipCmd(t, "-n", e.n.Names().InstanceNamespace("i-a"), "-4", "route")
+	out := ipIn(t, e.n.Names().InstanceNamespace("i-a"), "-4", "route")
 	if !strings.Contains(out, "default via 10.0.1.1 dev eth0") {
 		t.Errorf("instance routes:\n%s", out)
 	}
 	// Detach: the ENI's both ends disappear.
 	e.must(e.n.DetachENI(e.ctx, "vpc-1", "eni-i-c"))
-	if out := ipCmd(t, "-n", e.n.Names().InstanceNamespace("i-c"), "link"); strings.Contains(out, "eth0") {
+	if out := ipIn(t, e.n.Names().InstanceNamespace("i-c"), "link"); strings.Contains(out, "eth0") {
 		t.Errorf("eth0 still in i-c after DetachENI:\n%s", out)
 	}
 }
@@ -214,7 +214,7 @@ func TestRouteTables(t *testing.T) {
 		})
 	}
 	e.must(e.n.SetRoutes(e.ctx, "vpc-1", "subnet-1", []Route{igwDefault, {Destination: host32, Target: TargetBlackhole}}))
-	rt := ipCmd(t, "-n", e.n.Names().RouterNamespace("vpc-1"), "-4", "route", "show", "table", "all")
+	rt := ipIn(t, e.n.Names().RouterNamespace("vpc-1"), "-4", "route", "show", "table", "all")
 	if !strings.Contains(rt, "blackhole "+hostAddr.String()) {
 		t.Errorf("no kernel blackhole route:\n%s", rt)
 	}
@@ -242,9 +242,16 @@ func TestCleanup(t *testing.T) {
 	e.must(e.n.EnsureNATGateway(e.ctx, NATGateway{ID: "nat-1", VPCID: "vpc-1", PublicIP: netip.MustParseAddr("198.18.6.11")}))
 
 	// A namespace of another minicloud whose prefix extends ours.
-	other := e.n.Names().Prefix + "x-keep"
-	ipCmd(t, "netns", "add", other)
-	t.Cleanup(func() { _, _ = ipTry("netns", "del", other) })
+	other, err := New(Config{Prefix: e.n.Names().Prefix + "x"})
+	e.must(err)
+	t.Cleanup(func() {
+		if err := other.Cleanup(context.Background()); err != nil {
+			t.Errorf("Cleanup of %s: %v", other.Names().Prefix, err)
+		}
+		_ = other.Close()
+	})
+	e.must(other.EnsureVPC(e.ctx, VPC{ID: "vpc-keep", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")}}))
+	keep := other.Names().RouterNamespace("vpc-keep")
 
 	prefix := e.n.Names().Prefix
 	if out := ipCmd(t, "-o", "link"); !strings.Contains(out, prefix+"-g") {
@@ -257,8 +264,8 @@ func TestCleanup(t *testing.T) {
 			t.Errorf("host route %s left: %s", ip, out)
 		}
 	}
-	if out := ipCmd(t, "netns", "list"); !strings.Contains(out, other) {
-		t.Errorf("Cleanup removed %s, which is not ours:\n%s", other, out)
+	if !isNamespace(NamespacePath(keep)) {
+		t.Errorf("Cleanup removed %s, which is not ours", keep)
 	}
 	e.must(e.n.Cleanup(e.ctx)) // idempotent
 }

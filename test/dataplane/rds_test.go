@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+
+	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // tcpCheckUserData serves GET / on port 8080, answering "ok" when a TCP
@@ -68,7 +70,7 @@ func (e *env) waitDB(id, want string, d time.Duration) {
 
 // eniNamespaces lists the namespaces named after an ENI.
 func eniNamespaces(eniID string) []string {
-	ents, _ := os.ReadDir("/run/netns")
+	ents, _ := os.ReadDir(vpcnet.NamespaceDir)
 	var out []string
 	for _, en := range ents {
 		if strings.HasSuffix(en.Name(), "-i-"+eniID) {

@@ -7,7 +7,6 @@ package prototype_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -327,14 +326,8 @@ func eventually(d time.Duration, f func() error) error {
 func hostObjects(stateDir string) (namespaces, links, routes, guards []string, err error) {
 	prefix := server.Prefix(stateDir)
 	names := vpcnet.Names{Prefix: prefix}
-	ents, err := os.ReadDir("/run/netns")
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	if namespaces, err = vpcnet.Namespaces(prefix + "-"); err != nil {
 		return nil, nil, nil, nil, err
-	}
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), prefix) {
-			namespaces = append(namespaces, e.Name())
-		}
 	}
 	ls, err := netlink.LinkList()
 	if err != nil {

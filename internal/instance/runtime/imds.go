@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -42,7 +41,7 @@ type imdsVPC struct {
 func newIMDSHub(r *Runtime) *imdsHub { return &imdsHub{r: r, vpcs: map[string]*imdsVPC{}} }
 
 func (r *Runtime) routerPath(vpcID string) string {
-	return filepath.Join("/run/netns", r.cfg.Net.Names().RouterNamespace(vpcID))
+	return vpcnet.NamespacePath(r.cfg.Net.Names().RouterNamespace(vpcID))
 }
 
 // set (re)registers the instance's metadata under its private addresses,

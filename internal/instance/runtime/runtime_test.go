@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -230,9 +229,8 @@ func TestInstanceLifecycle(t *testing.T) {
 				t.Errorf("processes of the instance's PID namespace left: %v", pids)
 			}
 		}
-		out, _ := exec.Command("ip", "netns", "list").CombinedOutput()
-		if strings.Contains(string(out), prefix+"-") {
-			t.Errorf("namespaces left:\n%s", out)
+		if left, err := vpcnet.Namespaces(prefix + "-"); err != nil || len(left) > 0 {
+			t.Errorf("namespaces left: %v %v", left, err)
 		}
 		for _, d := range rt.cg.dirs(rt.cgroupName(id)) {
 			if exists(d) {
@@ -355,7 +353,7 @@ func TestInstanceLifecycle(t *testing.T) {
 	if readUpper("var/tmp/hello") != "hello\n" {
 		t.Error("root volume lost /var/tmp/hello across stop")
 	}
-	if _, err := os.Stat("/run/netns/" + n.Names().InstanceNamespace(id)); err == nil {
+	if _, err := os.Stat(vpcnet.NamespacePath(n.Names().InstanceNamespace(id))); err == nil {
 		t.Error("the stopped instance's network namespace is still there")
 	}
 	if c, _ := client.Get("http://" + public.String() + ":8080/"); c != nil {

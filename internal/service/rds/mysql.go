@@ -36,7 +36,10 @@ import (
 // /root) are closed to that user: as root, minicloud starts it through
 // util-linux's unshare in a private mount namespace where a tmpfs hides /tmp
 // and the instance directory is bind-mounted at /tmp/rds, then drops to the
-// server user with setpriv. Nothing of that is visible on the host.
+// server user with setpriv. Nothing of that is visible on the host. Its
+// mounts are slaves of the host's rather than private copies, so that the
+// host's unmounts reach it: a network namespace minicloud deletes while the
+// server runs is not kept alive by the server's copy of its mount.
 //
 // Each server has an administrative account, rdsadmin@localhost (as on
 // AWS), reachable only through the instance's Unix socket, whose random
@@ -200,7 +203,7 @@ func (m *mariaEngine) command(u osUser, d *os.File, bin string, args ...string) 
 		// canonicalize it into a path. The parent-death signal is cleared
 		// when setpriv changes the credentials: setpriv sets it again.
 		script := `set -e; "$1" -t tmpfs -o mode=0755,size=64k minicloud-rds /tmp; mkdir ` + mountDir + `; "$1" --no-canonicalize --bind . ` + mountDir + `; shift; cd /; exec 3<&-; exec "$@"`
-		full := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", m.mount,
+		full := append([]string{"--mount", "--propagation", "slave", "--", "/bin/sh", "-c", script, "sh", m.mount,
 			m.setpriv, "--reuid=" + strconv.Itoa(int(u.uid)), "--regid=" + strconv.Itoa(int(u.gid)), "--clear-groups", "--pdeathsig=TERM", "--", bin}, args...)
 		cmd = exec.Command(m.unshare, full...)
 		cmd.Dir = d.Name()
