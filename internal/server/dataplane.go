@@ -16,6 +16,7 @@ import (
 	"github.com/minicloud/minicloud/internal/netctl"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 	"github.com/minicloud/minicloud/internal/vpcnet/firewall"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
 // Data-plane modes (--data-plane).
@@ -25,11 +26,13 @@ const (
 	DataPlaneOn   = "on"   // on, or fail to start
 )
 
-// dataPlane is the VPC network, its controller and the instance runtime.
+// dataPlane is the VPC network, its controller, the workload runtime every
+// data plane runs its processes with, and the instance runtime.
 type dataPlane struct {
 	net     *vpcnet.Network
 	fw      *firewall.Firewall
 	ctl     atomic.Pointer[netctl.Controller]
+	wl      *workload.Runtime
 	rt      *instruntime.Runtime
 	tempDir string // removed on close (ephemeral state)
 	reason  string // why it is off, when it is
@@ -87,18 +90,21 @@ func newDataPlane(cfg Config) (*dataPlane, error) {
 	}
 	dp.net = n
 	dp.fw = firewall.New(prefix)
+	trigger := func() {
+		if c := dp.ctl.Load(); c != nil {
+			c.Trigger()
+		}
+	}
+	dp.wl = workload.New(workload.Config{Net: n, Sync: dp.sync, Trigger: trigger, CgroupPrefix: prefix, Logger: cfg.Logger})
 	dp.rt = instruntime.New(instruntime.Config{
-		Net:    n,
-		Dir:    filepath.Join(dir, "instances"),
-		Prefix: prefix,
-		Logger: cfg.Logger,
-		Hide:   []string{dir},
-		Trigger: func() {
-			if c := dp.ctl.Load(); c != nil {
-				c.Trigger()
-			}
-		},
-		Sync: dp.sync,
+		Net:       n,
+		Workloads: dp.wl,
+		Dir:       filepath.Join(dir, "instances"),
+		Prefix:    prefix,
+		Logger:    cfg.Logger,
+		Hide:      []string{dir},
+		Trigger:   trigger,
+		Sync:      dp.sync,
 	})
 	return dp, nil
 }

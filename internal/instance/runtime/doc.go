@@ -9,12 +9,12 @@
 //
 // # An instance
 //
-//   - Network: the named network namespace vpcnet creates for it
-//     (CreateInstanceNamespace), with its ENIs attached (AttachENI: ethN,
-//     MAC, private IP, default route via the subnet router, base+1); the
-//     runtime then waits for a network controller pass (Config.Sync), so
-//     security groups, NACLs, public IPs and routes are in place before any
-//     process of the instance starts.
+//   - Network: the instance is a workload (internal/workload) placed on its
+//     ENIs (workload.Runtime.Place: a network namespace named after the
+//     instance, ethN with the ENI's MAC and private IP, the default route
+//     via the subnet router, base+1), which returns once the network
+//     controller has applied the security groups, NACLs, public IPs and
+//     routes: no process of the instance starts before them.
 //   - Root filesystem: overlayfs with the host's / as the read-only lower
 //     layer and Config.Dir/<id>/upper as the upper layer: that directory is
 //     the root volume, kept across stop/start and minicloud restarts,
@@ -93,13 +93,14 @@
 //     router), the Amazon-provided DNS address; nothing answers there until
 //     minicloud has a VPC resolver.
 //   - Processes: the init is a re-execution of Config.Binary (minicloud)
-//     with argv[1] = "__minicloud-instance-init", which InitMain handles.
-//     It is started from a goroutine locked to an OS thread that entered
-//     the instance's network namespace (the child inherits it), with new
-//     mount, PID, UTS and IPC namespaces, setsid, and Pdeathsig SIGKILL:
-//     that thread stays locked and alive until the init exits, so the
-//     init dies only when stopped or when minicloud itself dies (then the
-//     next Start boots the instance again). The init is PID 1 of the
+//     with argv[1] = "__minicloud-instance-init", which InitMain handles;
+//     it assembles the root with package workload/sandbox. It is started
+//     by the workload runtime (workload.Runtime.Start) inside the
+//     instance's network namespace, with new mount, PID, UTS and IPC
+//     namespaces, setsid, and Pdeathsig SIGKILL tied to a thread that lives
+//     as long as the init, so the init dies only when stopped or when
+//     minicloud itself dies (then the next Start boots the instance
+//     again). The init is PID 1 of the
 //     instance: every guest process is in its PID namespace, and killing it
 //     kills them all — a process tree never escapes its instance.
 //   - The init waits on fd 3 for its configuration, which the runtime
@@ -122,11 +123,11 @@
 //     output, final message). The runtime reads the init's stdout/stderr
 //     and reports new output every 250 ms (ConsoleOutput accumulates;
 //     at most 64 KiB is buffered between reports, like AWS's console).
-//   - cgroups: Config.Prefix-<id>, with vCPUs × 100 ms of CPU per 100 ms
-//     and MemoryMiB of memory: v1 (cpu and memory hierarchies) or v2 (one
-//     directory under /sys/fs/cgroup with cpu.max and memory.max); removed
-//     when the instance stops. Without usable cgroups instances run
-//     unlimited (logged).
+//   - cgroups (the workload runtime's): <prefix>-<id>, with vCPUs × 100 ms
+//     of CPU per 100 ms and MemoryMiB of memory: v1 (cpu and memory
+//     hierarchies) or v2 (one directory under /sys/fs/cgroup with cpu.max
+//     and memory.max); removed when the instance stops. Without usable
+//     cgroups instances run unlimited (logged).
 //   - Metadata service: per VPC with running instances, 169.254.169.254/32
 //     is added to the loopback of the VPC's router namespace and an
 //     imds.Server listens there on port 80 (the socket is created inside

@@ -6,10 +6,16 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/minicloud/minicloud/internal/service/ec2"
 )
+
+// Host paths of an instance's directory.
+func upperDir(dir string) string { return filepath.Join(dir, "upper") }
+func workDir(dir string) string  { return filepath.Join(dir, "work") }
+func stageDir(dir string) string { return filepath.Join(dir, "mnt") }
 
 // prepareRoot creates the instance's directory and writes the files EC2's
 // network setup gives every instance into the root volume (the overlay's

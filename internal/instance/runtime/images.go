@@ -19,10 +19,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/workload/sandbox"
 )
 
 // hostLower stands for the host's / in a list of lower layers.
-const hostLower = "/"
+const hostLower = sandbox.HostRoot
 
 // imageError is a boot failure that retrying cannot fix: the image's root
 // filesystem cannot be prepared.

@@ -3,20 +3,17 @@ package runtime
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/minicloud/minicloud/internal/instance/cloudinit"
+	"github.com/minicloud/minicloud/internal/workload/sandbox"
 )
 
 // initArg is argv[1] of a re-executed minicloud that is an instance's init.
@@ -91,13 +88,20 @@ func runInit() int {
 		p.report("error read init configuration: " + err.Error())
 		return 1
 	}
-	ebsErr, err := setupRoot(p.cfg)
+	root := sandbox.Root{Lowers: p.cfg.Lowers, Upper: p.cfg.Upper, Work: p.cfg.Work, Stage: p.cfg.Stage, Hide: p.cfg.Hide}
+	if p.cfg.EBS != "" {
+		// /mnt/ebs receives the volumes the runtime mounts on the host side
+		// later; itself read-only, so the guest cannot plant files where
+		// mount points are made.
+		root.Binds = append(root.Binds, sandbox.Bind{Source: p.cfg.EBS, Target: ebsMountRoot, ReadOnlyTop: true})
+	}
+	ebsErrs, err := root.Setup()
 	if err != nil {
 		p.logf("minicloud-init: cannot mount the root filesystem: %v", err)
 		p.report("error mount root: " + err.Error())
 		return 1
 	}
-	if len(p.cfg.Lowers) == 0 || (len(p.cfg.Lowers) == 1 && p.cfg.Lowers[0] == hostLower) {
+	if len(p.cfg.Lowers) == 0 || (len(p.cfg.Lowers) == 1 && p.cfg.Lowers[0] == sandbox.HostRoot) {
 		p.logf("VFS: Mounted root (overlay filesystem): the host image read-only, the root volume as upper layer.")
 	} else {
 		p.logf("VFS: Mounted root (overlay filesystem): the image's %d layer(s) read-only, the root volume as upper layer.", len(p.cfg.Lowers))
@@ -106,8 +110,8 @@ func runInit() int {
 	if shErr != nil {
 		p.logf("minicloud-init: no /bin/sh in the image: cloud-init and the user data cannot run (%v)", shErr)
 	}
-	if ebsErr != nil {
-		p.logf("minicloud-init: EBS volumes will not be visible: %v", ebsErr)
+	for _, err := range ebsErrs {
+		p.logf("minicloud-init: EBS volumes will not be visible: %v", err)
 	}
 	for _, l := range p.cfg.EBSLines {
 		p.logf("%s", l)
@@ -120,7 +124,7 @@ func runInit() int {
 	p.logf("Run minicloud-init as init process")
 	p.report("up")
 
-	rp := &reaper{waiters: map[int]chan syscall.WaitStatus{}}
+	rp := sandbox.NewReaper()
 	go func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
@@ -129,7 +133,7 @@ func runInit() int {
 			case <-chld:
 			case <-t.C:
 			}
-			rp.reap()
+			rp.Reap()
 		}
 	}()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -138,7 +142,7 @@ func runInit() int {
 			return // never "booted": the instance's status checks fail
 		}
 		b := cloudinit.Boot{Root: "/", InstanceID: p.cfg.InstanceID, UserData: p.cfg.UserData,
-			Console: p.out, Exec: rp.exec, BootTime: p.cfg.BootTime}
+			Console: p.out, Exec: rp.Exec, BootTime: p.cfg.BootTime}
 		if err := b.Run(ctx); err != nil && ctx.Err() == nil {
 			p.logf("minicloud-init: cloud-init: %v", err)
 		}
@@ -151,8 +155,8 @@ func runInit() int {
 	cancel()
 	poweroff := sig != syscall.SIGTERM && sig != syscall.SIGINT
 	p.logf("minicloud-init: received %s; stopping all processes", sig)
-	stopAll(p.cfg.Grace, rp)
-	rp.reap()
+	sandbox.StopAll(p.cfg.Grace, rp)
+	rp.Reap()
 	if poweroff {
 		p.report("poweroff")
 		p.logf("reboot: Power down")
@@ -160,139 +164,4 @@ func runInit() int {
 		p.logf("reboot: Restarting system")
 	}
 	return 0
-}
-
-// stopAll signals every other process of the PID namespace (kill(-1) from
-// its init), gives them grace to exit, then kills what is left.
-func stopAll(grace time.Duration, rp *reaper) {
-	if grace <= 0 {
-		grace = 5 * time.Second
-	}
-	_ = unix.Kill(-1, unix.SIGTERM)
-	_ = unix.Kill(-1, unix.SIGCONT)
-	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) {
-		if rp.reap(); unix.Kill(-1, 0) == unix.ESRCH {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	_ = unix.Kill(-1, unix.SIGKILL)
-	for range 100 {
-		if rp.reap(); unix.Kill(-1, 0) == unix.ESRCH {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// reaper is PID 1's child handling: it reaps every child (orphans adopted
-// from the guest's background processes included) and hands the exit
-// status of the commands it started to their waiters. Starting a command
-// and registering its waiter happen under the lock the reaper holds while
-// reaping, so no exit is missed.
-type reaper struct {
-	mu      sync.Mutex
-	waiters map[int]chan syscall.WaitStatus
-}
-
-func (rp *reaper) reap() {
-	rp.mu.Lock()
-	defer rp.mu.Unlock()
-	for {
-		var ws syscall.WaitStatus
-		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-		if pid <= 0 || err != nil {
-			return
-		}
-		if ch := rp.waiters[pid]; ch != nil {
-			ch <- ws
-			delete(rp.waiters, pid)
-		}
-	}
-}
-
-// exec is cloudinit.ExecFunc inside the instance: the init already is in
-// the instance's namespaces and root, so it forks and executes directly.
-// The command's output goes to out through a pipe; background processes
-// that keep the pipe open do not hold the boot up (cloud-init would hang).
-func (rp *reaper) exec(ctx context.Context, argv []string, env []string, dir string, out io.Writer) (int, error) {
-	if len(argv) == 0 {
-		return -1, errors.New("empty command")
-	}
-	path, err := lookPath(argv[0], env)
-	if err != nil {
-		return -1, err
-	}
-	devnull, err := os.Open("/dev/null")
-	if err != nil {
-		return -1, err
-	}
-	defer devnull.Close()
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return -1, err
-	}
-	ch := make(chan syscall.WaitStatus, 1)
-	rp.mu.Lock()
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Dir: dir, Env: env,
-		Files: []uintptr{devnull.Fd(), pw.Fd(), pw.Fd()}, Sys: &syscall.SysProcAttr{Setpgid: true}})
-	if err == nil {
-		rp.waiters[pid] = ch
-	}
-	rp.mu.Unlock()
-	pw.Close()
-	if err != nil {
-		pr.Close()
-		return -1, err
-	}
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		defer pr.Close()
-		buf := make([]byte, 4096)
-		for {
-			n, err := pr.Read(buf)
-			if n > 0 {
-				_, _ = out.Write(buf[:n]) // keep draining even if out fails
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	var ws syscall.WaitStatus
-	select {
-	case ws = <-ch:
-	case <-ctx.Done():
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		ws = <-ch
-	}
-	select {
-	case <-copied:
-	case <-time.After(200 * time.Millisecond):
-	}
-	if ws.Signaled() {
-		return 128 + int(ws.Signal()), nil
-	}
-	return ws.ExitStatus(), nil
-}
-
-func lookPath(file string, env []string) (string, error) {
-	if strings.Contains(file, "/") {
-		return file, nil
-	}
-	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			pathEnv = v
-		}
-	}
-	for _, d := range filepath.SplitList(pathEnv) {
-		p := filepath.Join(d, file)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: command not found", file)
 }

@@ -15,18 +15,24 @@ import (
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
 // Config configures a Runtime.
 type Config struct {
 	// Net is the VPC data plane the instances' ENIs are plugged into.
 	Net *vpcnet.Network
+	// Workloads places and supervises the instances (their namespaces,
+	// ENIs, init processes and cgroups); nil makes one from Net, Sync,
+	// Trigger, Prefix and Logger.
+	Workloads *workload.Runtime
 	// Dir holds one directory per instance, Dir/<instance-id>/ (the root
 	// volume's overlay upper and work directories and a mount point), e.g.
 	// <state-dir>/instances. Instances never see it.
 	Dir string
-	// Prefix starts everything the runtime names on the host (cgroups);
-	// network namespaces are named by Net's own prefix.
+	// Prefix starts everything the runtime names on the host (cgroups,
+	// when it makes Workloads); network namespaces are named by Net's own
+	// prefix.
 	Prefix string
 	// VolumesDir holds the data of EBS volumes, VolumesDir/<vol-id>/
 	// (created on first attach, removed with the volume); default
@@ -68,7 +74,7 @@ type Config struct {
 type Runtime struct {
 	cfg Config
 	log *slog.Logger
-	cg  *cgroups
+	wl  *workload.Runtime
 
 	mu      sync.Mutex
 	ctl     ec2.Controller
@@ -131,7 +137,10 @@ func New(cfg Config) *Runtime {
 		}
 	}
 	r := &Runtime{cfg: cfg, log: cfg.Logger.With("component", "instance-runtime"), workers: map[instKey]*worker{}}
-	r.cg = detectCgroups()
+	r.wl = cfg.Workloads
+	if r.wl == nil {
+		r.wl = workload.New(workload.Config{Net: cfg.Net, Sync: cfg.Sync, Trigger: cfg.Trigger, CgroupPrefix: cfg.Prefix, Logger: cfg.Logger})
+	}
 	r.imds = newIMDSHub(r)
 	return r
 }
@@ -343,13 +352,6 @@ func (r *Runtime) Stop(ctx context.Context) error {
 // instanceDir is Dir/<id>.
 func (r *Runtime) instanceDir(id string) string { return filepath.Join(r.cfg.Dir, id) }
 
-func (r *Runtime) cgroupName(id string) string { return r.cfg.Prefix + "-" + id }
-
-func (r *Runtime) trigger() {
-	if r.cfg.Trigger != nil {
-		r.cfg.Trigger()
-	}
-}
 
 // initPID is the host PID of the instance's init, 0 when none runs.
 func (r *Runtime) initPID(id string) int {

@@ -232,7 +232,7 @@ func TestInstanceLifecycle(t *testing.T) {
 		if left, err := vpcnet.Namespaces(prefix + "-"); err != nil || len(left) > 0 {
 			t.Errorf("namespaces left: %v %v", left, err)
 		}
-		for _, d := range rt.cg.dirs(rt.cgroupName(id)) {
+		for _, d := range rt.wl.CgroupDirs(id) {
 			if exists(d) {
 				t.Errorf("cgroup %s left", d)
 			}
@@ -429,9 +429,9 @@ func TestInstanceLifecycle(t *testing.T) {
 
 func checkCgroups(t *testing.T, rt *Runtime, id string, pid int, vcpus, memMiB int64) {
 	t.Helper()
-	dirs := rt.cg.dirs(rt.cgroupName(id))
+	dirs := rt.wl.CgroupDirs(id)
 	read := func(p string) string { b, _ := os.ReadFile(p); return strings.TrimSpace(string(b)) }
-	switch rt.cg.version {
+	switch rt.wl.Cgroups() {
 	case 1:
 		if got := read(filepath.Join(dirs[0], "cpu.cfs_quota_us")); got != strconv.FormatInt(vcpus*100000, 10) {
 			t.Errorf("cpu.cfs_quota_us = %s", got)
@@ -507,3 +507,5 @@ func TestAvailableReasons(t *testing.T) {
 		t.Errorf("resolver without CIDRs = %s", got)
 	}
 }
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }

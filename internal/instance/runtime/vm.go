@@ -9,17 +9,16 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	goruntime "runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
 // consoleCap is how much console output is kept unreported (GetConsoleOutput
@@ -29,13 +28,10 @@ const consoleCap = 64 << 10
 // vm is one boot of an instance: its init process and what reads from it.
 type vm struct {
 	w        *worker
-	cmd      *exec.Cmd
+	proc     *workload.Process
 	pid      int
 	launched time.Time
 	bootTime time.Time
-	done     chan struct{} // closed once init has exited (and was reaped)
-	waitErr  error
-	halting  atomic.Bool
 	poweroff atomic.Bool
 	status   chan string
 	con      console
@@ -66,14 +62,7 @@ func (c *console) take() string {
 	return s
 }
 
-func (v *vm) exited() bool {
-	select {
-	case <-v.done:
-		return true
-	default:
-		return false
-	}
-}
+func (v *vm) exited() bool { return v.proc.Exited() }
 
 // startVM starts the instance's init in the instance's network namespace
 // and new mount, PID, UTS and IPC namespaces, puts it in its cgroups, hands
@@ -125,38 +114,25 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsL
 		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
 		Setsid:     true,
 		// If minicloud dies without Stop, its instances die with it (the
-		// next Start boots them again). Pdeathsig is tied to the forking
-		// thread, which is why that thread is never given back (below).
+		// next Start boots them again).
 		Pdeathsig: syscall.SIGKILL,
 	}
-	v := &vm{w: w, cmd: cmd, bootTime: bootTime, done: make(chan struct{}), status: make(chan string, 8), flushed: make(chan struct{})}
+	v := &vm{w: w, bootTime: bootTime, status: make(chan string, 8), flushed: make(chan struct{})}
 	v.banner(spec)
-
-	startc := make(chan error, 1)
-	go func() {
-		// The child inherits this thread's network namespace. The thread is
-		// locked and never unlocked: it is destroyed when this goroutine
-		// ends, after the init exited, so no other goroutine ever runs in
-		// the instance's namespace, and the init's parent-death signal only
-		// fires when the init is gone or minicloud dies.
-		goruntime.LockOSThread()
-		ns, err := netns.GetFromPath(nsPath)
-		if err == nil {
-			err = netns.Set(ns)
-			ns.Close()
-		}
-		if err == nil {
-			err = cmd.Start()
-		}
-		startc <- err
-		if err != nil {
-			close(v.done)
-			return
-		}
-		v.waitErr = cmd.Wait()
-		close(v.done)
-	}()
-	err = <-startc
+	proc, err := r.wl.Start(workload.ProcessSpec{
+		Workload: spec.InstanceID,
+		Cmd:      cmd,
+		NS:       nsPath,
+		// The init waits for its configuration (below) before it mounts
+		// anything, so no process of the guest runs outside these limits.
+		Limits: workload.Limits{VCPUs: spec.VCPUs, MemoryMiB: spec.MemoryMiB},
+		// SIGTERM: the init stops every process of the instance, then
+		// exits; SIGKILL to PID 1 kills the whole PID namespace.
+		Stop: []workload.StopStep{{Signal: syscall.SIGTERM, Wait: r.cfg.StopGrace}, {Signal: syscall.SIGKILL}},
+		// An init that exits on its own (a guest reboot or power-off, a
+		// crash) is the worker's to handle.
+		OnExit: func(error) { r.kick(w.key) },
+	})
 	ctlR.Close()
 	stW.Close()
 	conW.Close()
@@ -166,7 +142,8 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsL
 		conR.Close()
 		return nil, fmt.Errorf("start instance init: %w", err)
 	}
-	v.pid = cmd.Process.Pid
+	v.proc = proc
+	v.pid = proc.Pid()
 	conDone := make(chan struct{})
 	go func() { // console
 		defer close(conDone)
@@ -184,19 +161,10 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsL
 	}()
 	go v.flusher(conDone)
 	go v.readStatus(stR)
-	go v.watch()
 
-	name := r.cgroupName(spec.InstanceID)
-	if err := r.cg.setup(name, spec.VCPUs, spec.MemoryMiB, v.pid); err != nil {
-		w.log.Warn("cgroup limits not applied", "err", err)
-	}
-	// A guest that fails to boot leaves no cgroup behind: the worker only
-	// removes cgroups of instances that ran.
+	// A guest that fails to boot leaves no cgroup behind.
 	fail := func(err error) (*vm, error) {
-		v.stop(time.Second)
-		if rerr := r.cg.remove(name); rerr != nil {
-			w.log.Warn("remove cgroup", "err", rerr)
-		}
+		v.stop()
 		return nil, err
 	}
 	cfgJSON, _ := json.Marshal(icfg)
@@ -212,8 +180,8 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsL
 		if s != "up" {
 			return fail(fmt.Errorf("instance init: %s", strings.TrimPrefix(s, "error ")))
 		}
-	case <-v.done:
-		return fail(fmt.Errorf("instance init exited while booting: %v", v.waitErr))
+	case <-proc.Done():
+		return fail(fmt.Errorf("instance init exited while booting: %v", proc.Err()))
 	case <-timer.C:
 		return fail(fmt.Errorf("instance init did not come up within %s", r.cfg.BootTimeout))
 	}
@@ -243,7 +211,7 @@ func (v *vm) readStatus(f *os.File) {
 		line := s.Text()
 		switch {
 		case line == "booted":
-			if !v.halting.Load() {
+			if !v.proc.Stopping() {
 				v.report(ec2.InstanceReport{Reachable: new(true)})
 			}
 		case line == "poweroff":
@@ -292,34 +260,13 @@ func (v *vm) report(rep ec2.InstanceReport) {
 	}
 }
 
-// stop shuts the init down: SIGTERM (the init stops every process of the
-// instance, then exits), and SIGKILL after grace, which the kernel turns
-// into SIGKILL for every process of the PID namespace.
-func (v *vm) stop(grace time.Duration) {
-	v.halting.Store(true)
-	if !v.exited() {
-		_ = v.cmd.Process.Signal(syscall.SIGTERM)
-		t := time.NewTimer(grace)
-		select {
-		case <-v.done:
-		case <-t.C:
-			v.w.log.Warn("instance did not stop in time; killing it", "grace", grace)
-			_ = v.cmd.Process.Kill()
-			<-v.done
-		}
-		t.Stop()
-	}
+// stop shuts the init down (the process's stop steps: SIGTERM, then
+// SIGKILL after the grace) and waits for the console to be reported.
+func (v *vm) stop() {
+	v.proc.Stop()
 	select {
 	case <-v.flushed:
 	case <-time.After(2 * time.Second):
-	}
-}
-
-// watch kicks the worker when the init exits on its own.
-func (v *vm) watch() {
-	<-v.done
-	if !v.halting.Load() {
-		v.w.r.kick(v.w.key)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
 // Instance states, as ec2.InstanceSpec.State names them.
@@ -161,7 +162,7 @@ func (w *worker) step(ctx context.Context, spec *ec2.InstanceSpec) (*ec2.Instanc
 				return &ec2.InstanceReport{State: stateStopped, ReasonCode: "Client.InstanceInitiatedShutdown",
 					ReasonMessage: "Client.InstanceInitiatedShutdown: Instance initiated shutdown"}, false
 			}
-			w.log.Warn("instance init exited unexpectedly; booting it again", "err", w.vm.waitErr)
+			w.log.Warn("instance init exited unexpectedly; booting it again", "err", w.vm.proc.Err())
 			if time.Since(w.vm.launched) < 10*time.Second {
 				w.crashes++
 			} else {
@@ -255,24 +256,13 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	if err != nil {
 		return &imageError{err}
 	}
-	nsPath, err := w.r.cfg.Net.CreateInstanceNamespace(ctx, spec.InstanceID)
+	// AWS never runs an instance without its security groups: Place
+	// returns once the network controller has applied them.
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	pl, err := w.place(pctx, spec)
+	cancel()
 	if err != nil {
 		return err
-	}
-	if err := w.attachENIs(ctx, spec, nsPath); err != nil {
-		return err
-	}
-	if w.r.cfg.Sync != nil {
-		// AWS never runs an instance without its security groups: wait for
-		// the network controller to program them on the new ENIs.
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := w.r.cfg.Sync(sctx)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("apply the network (security groups) before boot: %w", err)
-		}
-	} else {
-		w.r.trigger()
 	}
 	primary := primaryENI(spec)
 	ip, _ := netip.ParseAddr(first(primary.PrivateIPs))
@@ -292,7 +282,7 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	if err != nil {
 		return fmt.Errorf("volumes: %w", err)
 	}
-	v, err := w.r.startVM(w, spec, nsPath, ebsLines, lowers)
+	v, err := w.r.startVM(w, spec, pl.NS, ebsLines, lowers)
 	if err != nil {
 		return err
 	}
@@ -302,63 +292,42 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	return nil
 }
 
-// attachENIs attaches spec's ENIs (idempotent) and detaches the ones no
-// longer attached.
-func (w *worker) attachENIs(ctx context.Context, spec *ec2.InstanceSpec, nsPath string) error {
+// place puts the instance on its ENIs (idempotent; interfaces detached
+// since are unplugged) and waits for their security groups.
+func (w *worker) place(ctx context.Context, spec *ec2.InstanceSpec) (*workload.Placement, error) {
+	var enis []vpcnet.ENI
 	for _, ni := range spec.NetworkInterfaces {
 		ip, err := netip.ParseAddr(first(ni.PrivateIPs))
 		if err != nil {
-			return fmt.Errorf("ENI %s: no private IPv4 address", ni.NetworkInterfaceID)
+			return nil, fmt.Errorf("ENI %s: no private IPv4 address", ni.NetworkInterfaceID)
 		}
 		var mac net.HardwareAddr
 		if ni.MacAddress != "" {
 			mac, _ = net.ParseMAC(ni.MacAddress)
 		}
-		err = w.r.cfg.Net.AttachENI(ctx, vpcnet.ENI{ID: ni.NetworkInterfaceID, VPCID: ni.VpcID, SubnetID: ni.SubnetID,
-			MAC: mac, IP: ip, DeviceIndex: int(ni.DeviceIndex)}, nsPath)
-		if err != nil {
-			if errors.Is(err, vpcnet.ErrVPCNotFound) || errors.Is(err, vpcnet.ErrSubnetNotFound) {
-				w.r.trigger() // the network controller has not built it yet
-			}
-			return fmt.Errorf("attach %s: %w", ni.NetworkInterfaceID, err)
-		}
+		enis = append(enis, vpcnet.ENI{ID: ni.NetworkInterfaceID, VPCID: ni.VpcID, SubnetID: ni.SubnetID,
+			MAC: mac, IP: ip, DeviceIndex: int(ni.DeviceIndex)})
 	}
-	for _, old := range w.enis {
-		if !slices.ContainsFunc(spec.NetworkInterfaces, func(n ec2.InterfaceSpec) bool {
-			return n.NetworkInterfaceID == old.NetworkInterfaceID
-		}) {
-			if err := w.r.cfg.Net.DetachENI(ctx, old.VpcID, old.NetworkInterfaceID); err != nil {
-				w.log.Warn("detach ENI", "eni", old.NetworkInterfaceID, "err", err)
-			}
-		}
+	pl, err := w.r.wl.Place(ctx, spec.InstanceID, enis)
+	if err != nil {
+		return nil, err
 	}
 	w.enis = slices.Clone(spec.NetworkInterfaces)
-	return nil
+	return pl, nil
 }
 
 // syncRunning follows changes to a running instance: ENIs attached or
 // detached, metadata (tags, public IP…).
 func (w *worker) syncRunning(ctx context.Context, spec *ec2.InstanceSpec) {
 	if !sameENIs(w.enis, spec.NetworkInterfaces) {
-		nsPath, err := w.r.cfg.Net.CreateInstanceNamespace(ctx, spec.InstanceID)
-		if err == nil {
-			err = w.attachENIs(ctx, spec, nsPath)
-		}
-		if err != nil {
+		// A new interface of a running instance must not carry traffic
+		// before its security groups: Place waits for them.
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if _, err := w.place(pctx, spec); err != nil {
 			w.log.Warn("update network interfaces", "err", err)
 			w.retryIn(2 * time.Second)
 		}
-		// A new interface of a running instance must not carry traffic
-		// before its security groups: wait for the controller's pass.
-		if w.r.cfg.Sync != nil {
-			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			if err := w.r.cfg.Sync(sctx); err != nil {
-				w.log.Warn("apply security groups to new interfaces", "err", err)
-			}
-			cancel()
-		} else {
-			w.r.trigger()
-		}
+		cancel()
 	}
 	primary := primaryENI(spec)
 	cidrs, _ := w.r.vpcCIDRs(primary.VpcID)
@@ -386,14 +355,11 @@ func (w *worker) halt() {
 		}
 		return
 	}
-	w.vm.stop(w.r.cfg.StopGrace)
+	w.vm.stop()
 	if err := w.ebsRelease(); err != nil {
 		w.log.Warn("unmount volumes", "err", err)
 	}
 	w.vm = nil
-	if err := w.r.cg.remove(w.r.cgroupName(w.key.id)); err != nil {
-		w.log.Warn("remove cgroup", "err", err)
-	}
 	w.r.pids.Delete(w.key.id)
 }
 
@@ -401,20 +367,23 @@ func (w *worker) halt() {
 func (w *worker) releaseNet(spec *ec2.InstanceSpec) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	enis := w.enis
-	if spec != nil {
-		enis = append(slices.Clone(enis), spec.NetworkInterfaces...)
-	}
-	for _, e := range enis {
-		if err := w.r.cfg.Net.DetachENI(ctx, e.VpcID, e.NetworkInterfaceID); err != nil {
-			w.log.Warn("detach ENI", "eni", e.NetworkInterfaceID, "err", err)
-		}
+	var also []vpcnet.ENI
+	for _, e := range append(slices.Clone(w.enis), specENIs(spec)...) {
+		also = append(also, vpcnet.ENI{ID: e.NetworkInterfaceID, VPCID: e.VpcID})
 	}
 	w.enis = nil
-	if err := w.r.cfg.Net.DeleteInstanceNamespace(ctx, w.key.id); err != nil {
-		w.log.Warn("delete instance namespace", "err", err)
+	if err := w.r.wl.Unplace(ctx, w.key.id, also...); err != nil {
+		w.log.Warn("release the instance's network", "err", err)
 	}
 	w.r.imds.remove(w.key.id)
+}
+
+// specENIs is spec's interfaces (none for a nil spec).
+func specENIs(spec *ec2.InstanceSpec) []ec2.InterfaceSpec {
+	if spec == nil {
+		return nil
+	}
+	return spec.NetworkInterfaces
 }
 
 // destroy leaves nothing of the instance: processes, network, cgroup and
@@ -424,9 +393,6 @@ func (w *worker) releaseNet(spec *ec2.InstanceSpec) {
 func (w *worker) destroy(spec *ec2.InstanceSpec) {
 	w.halt()
 	w.releaseNet(spec)
-	if err := w.r.cg.remove(w.r.cgroupName(w.key.id)); err != nil {
-		w.log.Warn("remove cgroup", "err", err)
-	}
 	dir := w.r.instanceDir(w.key.id)
 	// Never remove through a mount: that would delete a volume's data.
 	if err := unmountAll(dir); err != nil {

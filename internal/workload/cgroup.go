@@ -1,4 +1,4 @@
-package runtime
+package workload
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 
 const cgroupRoot = "/sys/fs/cgroup"
 
-// cgroups applies an instance's CPU and memory limits: cgroup v2 (one
+// cgroups applies a workload's CPU and memory limits: cgroup v2 (one
 // directory with cpu.max and memory.max) or v1 (cpu and memory
 // hierarchies), whichever the host has; none when neither is usable.
 type cgroups struct {
@@ -34,7 +34,7 @@ func detectCgroups() *cgroups {
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// dirs are the instance's cgroup directories.
+// dirs are the cgroup directories of name.
 func (c *cgroups) dirs(name string) []string {
 	switch c.version {
 	case 1:
@@ -47,15 +47,14 @@ func (c *cgroups) dirs(name string) []string {
 
 const cpuPeriodUS = 100000 // 100 ms
 
-// setup creates the instance's cgroups with vCPUs × 100 ms of CPU per
-// 100 ms and memMiB of memory (0: unlimited), and moves pid into them.
-func (c *cgroups) setup(name string, vcpus int32, memMiB int64, pid int) error {
+// setup creates name's cgroups with lim and moves pid into them.
+func (c *cgroups) setup(name string, lim Limits, pid int) error {
 	if c.version == 0 {
 		return errors.New("no usable cgroup hierarchy (neither cgroup v2 nor v1 cpu and memory)")
 	}
 	quota := int64(-1)
-	if vcpus > 0 {
-		quota = int64(vcpus) * cpuPeriodUS
+	if lim.VCPUs > 0 {
+		quota = int64(lim.VCPUs) * cpuPeriodUS
 	}
 	var files [][2]string
 	switch c.version {
@@ -65,8 +64,8 @@ func (c *cgroups) setup(name string, vcpus int32, memMiB int64, pid int) error {
 			{filepath.Join(cpu, "cpu.cfs_period_us"), strconv.Itoa(cpuPeriodUS)},
 			{filepath.Join(cpu, "cpu.cfs_quota_us"), strconv.FormatInt(quota, 10)},
 		}
-		if memMiB > 0 {
-			files = append(files, [2]string{filepath.Join(mem, "memory.limit_in_bytes"), strconv.FormatInt(memMiB<<20, 10)})
+		if lim.MemoryMiB > 0 {
+			files = append(files, [2]string{filepath.Join(mem, "memory.limit_in_bytes"), strconv.FormatInt(lim.MemoryMiB<<20, 10)})
 		}
 		files = append(files, [2]string{filepath.Join(cpu, "cgroup.procs"), strconv.Itoa(pid)},
 			[2]string{filepath.Join(mem, "cgroup.procs"), strconv.Itoa(pid)})
@@ -79,8 +78,8 @@ func (c *cgroups) setup(name string, vcpus int32, memMiB int64, pid int) error {
 			cpuMax = fmt.Sprintf("%d %d", quota, cpuPeriodUS)
 		}
 		files = [][2]string{{filepath.Join(dir, "cpu.max"), cpuMax}}
-		if memMiB > 0 {
-			files = append(files, [2]string{filepath.Join(dir, "memory.max"), strconv.FormatInt(memMiB<<20, 10)})
+		if lim.MemoryMiB > 0 {
+			files = append(files, [2]string{filepath.Join(dir, "memory.max"), strconv.FormatInt(lim.MemoryMiB<<20, 10)})
 		}
 		files = append(files, [2]string{filepath.Join(dir, "cgroup.procs"), strconv.Itoa(pid)})
 	}
@@ -98,12 +97,12 @@ func (c *cgroups) setup(name string, vcpus int32, memMiB int64, pid int) error {
 	return errors.Join(errs...)
 }
 
-// remove deletes the instance's cgroups once their processes are gone.
+// remove deletes name's cgroups once their processes are gone.
 func (c *cgroups) remove(name string) error {
 	var errs []error
 	for _, d := range c.dirs(name) {
 		var err error
-		for i := 0; i < 100; i++ {
+		for range 100 {
 			err = unix.Rmdir(d)
 			if err == nil || errors.Is(err, unix.ENOENT) {
 				err = nil

@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 import (
 	"errors"
@@ -11,19 +11,58 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Host paths of an instance's directory.
-func upperDir(dir string) string { return filepath.Join(dir, "upper") }
-func workDir(dir string) string  { return filepath.Join(dir, "work") }
-func stageDir(dir string) string { return filepath.Join(dir, "mnt") }
+// HostRoot stands for the host's / in Root.Lowers.
+const HostRoot = "/"
 
-// setupRoot runs in the init, in its new mount namespace: it assembles the
-// instance's root filesystem and pivots into it. Nothing propagates to the
-// host: every mount is made a slave first (mounts made here are private,
-// and only the host's Dir/<id>/ebs mount, bound at /mnt/ebs, keeps
-// receiving the host's mounts: the attached volumes), and the host's / is
-// only ever a read-only lower layer.
-// A failure to bind /mnt/ebs is not fatal: it is returned as ebsErr.
-func setupRoot(cfg initConfig) (ebsErr, err error) {
+// Root is a workload's root filesystem: read-only layers under a writable
+// one, assembled in the workload's own mount namespace.
+type Root struct {
+	// Lowers are the read-only layers (host directories), top first;
+	// HostRoot is the host's /; empty means the host's / alone.
+	Lowers []string
+	// Upper and Work are the overlay's upper (the workload's writable data,
+	// its root volume) and work directories on the host.
+	Upper, Work string
+	// Stage is an empty host directory the root is assembled on.
+	Stage string
+	// Hide lists host directories the workload must not see through a
+	// lower layer; each is covered by an empty read-only tmpfs.
+	Hide []string
+	// Binds are host directories mounted into the root.
+	Binds []Bind
+}
+
+// Bind mounts a host directory, and the mounts below it, into the root.
+type Bind struct {
+	// Source is the host directory; a shared mount of it keeps propagating
+	// into the workload (mounts made on the host later appear inside).
+	Source string
+	// Target is the absolute path inside the root; every directory on the
+	// way is created and must be a real directory (a symlink the guest
+	// left would lead the mount astray).
+	Target string
+	// ReadOnlyTop makes Target itself read-only (the mounts below it keep
+	// their own flags): the guest cannot plant files or symlinks where the
+	// host makes mount points.
+	ReadOnlyTop bool
+}
+
+// BindError is a bind that failed; Setup goes on without it.
+type BindError struct {
+	Bind Bind
+	Err  error
+}
+
+func (e *BindError) Error() string { return e.Bind.Target + ": " + e.Err.Error() }
+func (e *BindError) Unwrap() error { return e.Err }
+
+// Setup runs in the workload's init, in its new mount namespace: it
+// assembles the root filesystem and pivots into it. Nothing propagates to
+// the host: every mount is made a slave first (mounts made here are
+// private, and only binds of shared host mounts keep receiving the host's
+// mounts), and the host's / is only ever a read-only lower layer. A bind
+// that fails is not fatal: it is returned in bindErrs.
+func (cfg Root) Setup() (bindErrs []error, err error) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return nil, fmt.Errorf("make mounts slaves: %w", err)
 	}
@@ -40,7 +79,7 @@ func setupRoot(cfg initConfig) (ebsErr, err error) {
 		}
 	}
 	// Preferred: a read-only overlay view of / (its own superblock), then
-	// the instance's overlay on top of it, so the upper and work
+	// the workload's overlay on top of it, so the upper and work
 	// directories — which live on the host's / — never overlap a layer of
 	// the overlay that uses them. Fallback (a host / that is itself an
 	// overlay exceeds the stacking depth): / directly as the lower layer.
@@ -48,19 +87,19 @@ func setupRoot(cfg initConfig) (ebsErr, err error) {
 	// lowerdir=layer:…:host-view, or the image's rootfs alone.
 	lowers := cfg.Lowers
 	if len(lowers) == 0 {
-		lowers = []string{hostLower}
+		lowers = []string{HostRoot}
 	}
 	lowerdir := func(hostPath string) string {
 		l := make([]string, len(lowers))
 		for i, x := range lowers {
 			l[i] = x
-			if x == hostLower {
+			if x == HostRoot {
 				l[i] = hostPath
 			}
 		}
 		return strings.Join(l, ":")
 	}
-	usesHost := slices.Contains(lowers, hostLower)
+	usesHost := slices.Contains(lowers, HostRoot)
 	err = nil
 	if usesHost {
 		err = unix.Mount("minicloud-host", host, "overlay", unix.MS_RDONLY, "lowerdir=/:"+empty)
@@ -92,9 +131,9 @@ func setupRoot(cfg initConfig) (ebsErr, err error) {
 			return nil, fmt.Errorf("hide %s: %w", h, err)
 		}
 	}
-	if cfg.EBS != "" {
-		if err := bindEBS(cfg.EBS, root); err != nil {
-			ebsErr = fmt.Errorf("%s: %w", ebsMountRoot, err)
+	for _, b := range cfg.Binds {
+		if err := b.mount(root); err != nil {
+			bindErrs = append(bindErrs, &BindError{Bind: b, Err: err})
 		}
 	}
 	type mnt struct {
@@ -123,7 +162,7 @@ func setupRoot(cfg initConfig) (ebsErr, err error) {
 	}
 	_ = os.MkdirAll(filepath.Join(root, "run", "lock"), 0o1777)
 	// pivot_root(".", ".") stacks the old root under the new one; detaching
-	// it leaves the instance nothing of the host but the lower layer.
+	// it leaves the workload nothing of the host but the lower layer.
 	if err := unix.Chdir(root); err != nil {
 		return nil, err
 	}
@@ -133,17 +172,15 @@ func setupRoot(cfg initConfig) (ebsErr, err error) {
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
 		return nil, fmt.Errorf("detach the old root: %w", err)
 	}
-	return ebsErr, unix.Chdir("/")
+	return bindErrs, unix.Chdir("/")
 }
 
-// bindEBS binds the host's ebs mount (and the volumes below it) at
-// /mnt/ebs of the new root. A bind of a slave is a slave of the same
-// master, so the volumes the runtime mounts or unmounts later on the host
-// side appear and disappear inside the instance. /mnt and /mnt/ebs must be
-// real directories: a symlink the guest left would lead the mount astray.
-func bindEBS(src, root string) error {
+// mount binds b.Source at b.Target of the new root. A bind of a slave is a
+// slave of the same master, so what the host mounts or unmounts below the
+// source later appears and disappears inside.
+func (b Bind) mount(root string) error {
 	dst := root
-	for _, part := range strings.Split(strings.Trim(ebsMountRoot, "/"), "/") {
+	for _, part := range strings.Split(strings.Trim(b.Target, "/"), "/") {
 		dst = filepath.Join(dst, part)
 		fi, err := os.Lstat(dst)
 		if errors.Is(err, os.ErrNotExist) {
@@ -159,18 +196,18 @@ func bindEBS(src, root string) error {
 			return fmt.Errorf("%s is not a directory", strings.TrimPrefix(dst, root))
 		}
 	}
-	if err := unix.Mount(src, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	if err := unix.Mount(b.Source, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return err
 	}
-	// /mnt/ebs itself is read-only (the volumes below it are not): the
-	// guest cannot plant files or symlinks where the runtime makes mount
-	// points.
+	if !b.ReadOnlyTop {
+		return nil
+	}
 	return unix.Mount("", dst, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, "")
 }
 
-// setupDev fills the instance's /dev tmpfs: a few host devices bind-mounted,
+// setupDev fills the workload's /dev tmpfs: a few host devices bind-mounted,
 // a private devpts, /dev/shm, and /dev/console leading to the init's
-// standard output (the instance's console).
+// standard output (the workload's console).
 func setupDev(dev string) error {
 	for _, name := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
 		dst := filepath.Join(dev, name)

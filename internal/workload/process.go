@@ -1,0 +1,213 @@
+package workload
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netns"
+)
+
+// Limits are a workload's resources, enforced by its cgroups.
+type Limits struct {
+	// VCPUs allows VCPUs × 100 ms of CPU time per 100 ms; 0 is unlimited.
+	VCPUs int32
+	// MemoryMiB caps memory; 0 is unlimited.
+	MemoryMiB int64
+}
+
+// IsZero reports whether no limit is set (no cgroup is made then).
+func (l Limits) IsZero() bool { return l == Limits{} }
+
+// StopStep is one step of stopping a process: send Signal, then wait up to
+// Wait for the exit before the next step.
+type StopStep struct {
+	Signal syscall.Signal
+	// Group sends the signal to the process group (the command must have
+	// one of its own: Setpgid or Setsid).
+	Group bool
+	Wait  time.Duration
+}
+
+// DefaultStop is SIGTERM, ten seconds, SIGKILL.
+var DefaultStop = []StopStep{{Signal: syscall.SIGTERM, Wait: 10 * time.Second}, {Signal: syscall.SIGKILL}}
+
+// ProcessSpec is one process of a workload.
+type ProcessSpec struct {
+	// Workload names the process's cgroups ("<CgroupPrefix>-<Workload>").
+	Workload string
+	// Cmd is the command, prepared by the caller: binary, arguments,
+	// environment, inherited files, credentials, clone flags. Start gives it
+	// a parent-death signal (SIGKILL) unless it has one: a workload never
+	// outlives a minicloud that dies.
+	Cmd *exec.Cmd
+	// NS is the path of the network namespace to start it in (a
+	// Placement's NS); "" keeps minicloud's own.
+	NS string
+	// Limits are applied through cgroups right after the start; the zero
+	// value makes none. A command that must not run a moment outside its
+	// limits waits for a go-ahead the caller gives after Start returns (an
+	// instance's init waits for its configuration).
+	Limits Limits
+	// Stop is how Process.Stop ends it; after the last step Stop waits for
+	// the exit however long it takes. Empty means DefaultStop.
+	Stop []StopStep
+	// OnExit, if set, is called once in a goroutine of its own when the
+	// process exits without Stop having been called: its owner reconciles
+	// it again (restart, failover, report).
+	OnExit func(err error)
+}
+
+// Process is a started process of a workload.
+type Process struct {
+	r        *Runtime
+	spec     ProcessSpec
+	pid      int
+	done     chan struct{}
+	err      error // valid once done is closed
+	stopping atomic.Bool
+	stopOnce sync.Once
+}
+
+// Start starts spec.Cmd inside spec.NS, from an OS thread locked for the
+// process's whole life: the child inherits that thread's network
+// namespace, and its parent-death signal follows the thread, not minicloud,
+// so the thread must live as long as the child. A thread that entered a
+// namespace is never given back to Go (it ends with its goroutine), so no
+// other goroutine ever runs in the workload's namespace.
+func (r *Runtime) Start(spec ProcessSpec) (*Process, error) {
+	cmd := spec.Cmd
+	if cmd == nil {
+		return nil, errors.New("workload: no command")
+	}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	if cmd.SysProcAttr.Pdeathsig == 0 {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
+	if len(spec.Stop) == 0 {
+		spec.Stop = DefaultStop
+	}
+	p := &Process{r: r, spec: spec, done: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if spec.NS == "" {
+			defer runtime.UnlockOSThread()
+		}
+		var err error
+		if spec.NS != "" {
+			var h netns.NsHandle
+			if h, err = netns.GetFromPath(spec.NS); err == nil {
+				err = netns.Set(h)
+				h.Close()
+			}
+			if err != nil {
+				err = fmt.Errorf("enter %s: %w", spec.NS, err)
+			}
+		}
+		if err == nil {
+			err = cmd.Start()
+		}
+		started <- err
+		if err != nil {
+			return
+		}
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("workload %s: start %s: %w", spec.Workload, cmd.Path, err)
+	}
+	p.pid = cmd.Process.Pid
+	if !spec.Limits.IsZero() {
+		if err := r.cg.setup(r.cgroupName(spec.Workload), spec.Limits, p.pid); err != nil {
+			r.log.Warn("cgroup limits not applied", "workload", spec.Workload, "err", err)
+		}
+	}
+	go func() {
+		<-p.done
+		if !p.stopping.Load() && spec.OnExit != nil {
+			spec.OnExit(p.err)
+		}
+	}()
+	return p, nil
+}
+
+// Pid is the process's PID in minicloud's PID namespace.
+func (p *Process) Pid() int { return p.pid }
+
+// Done is closed once the process has exited and was reaped.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Err is how the process ended (exec.Cmd.Wait's error); valid after Done.
+func (p *Process) Err() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
+}
+
+// Exited reports whether the process has exited.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stopping reports whether Stop has been called.
+func (p *Process) Stopping() bool { return p.stopping.Load() }
+
+// Signal sends sig to the process (not its group).
+func (p *Process) Signal(sig syscall.Signal) error {
+	if p.Exited() {
+		return nil
+	}
+	return syscall.Kill(p.pid, sig)
+}
+
+// Stop ends the process with its stop steps and waits for it, then removes
+// its cgroups. It is idempotent and safe to call after an exit; OnExit is
+// not called for a stopped process.
+func (p *Process) Stop() {
+	p.stopping.Store(true)
+	p.stopOnce.Do(func() {
+		for _, st := range p.spec.Stop {
+			if p.Exited() {
+				break
+			}
+			target := p.pid
+			if st.Group {
+				target = -p.pid
+			}
+			_ = syscall.Kill(target, st.Signal)
+			if st.Wait > 0 {
+				t := time.NewTimer(st.Wait)
+				select {
+				case <-p.done:
+				case <-t.C:
+					p.r.log.Warn("process did not stop in time", "workload", p.spec.Workload, "signal", st.Signal, "waited", st.Wait)
+				}
+				t.Stop()
+			}
+		}
+		<-p.done
+		if !p.spec.Limits.IsZero() {
+			if err := p.r.cg.remove(p.r.cgroupName(p.spec.Workload)); err != nil {
+				p.r.log.Warn("remove cgroup", "workload", p.spec.Workload, "err", err)
+			}
+		}
+	})
+	<-p.done
+}

@@ -1,0 +1,99 @@
+package workload
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/minicloud/minicloud/internal/vpcnet"
+)
+
+// Network is the VPC data plane as a workload sees it; *vpcnet.Network
+// implements it.
+type Network interface {
+	// CreateInstanceNamespace creates (or finds) the namespace named after
+	// id, with loopback up, and returns its path.
+	CreateInstanceNamespace(ctx context.Context, id string) (string, error)
+	// DeleteInstanceNamespace removes it and the veths inside.
+	DeleteInstanceNamespace(ctx context.Context, id string) error
+	// AttachENI plugs e into the namespace at ns (idempotent).
+	AttachENI(ctx context.Context, e vpcnet.ENI, ns string) error
+	// DetachENI unplugs the ENI; a missing one is not an error.
+	DetachENI(ctx context.Context, vpcID, eniID string) error
+}
+
+var _ Network = (*vpcnet.Network)(nil)
+
+// Config configures a Runtime.
+type Config struct {
+	// Net is the VPC data plane; nil means workloads run in minicloud's own
+	// network namespace only (Place fails).
+	Net Network
+	// Sync runs a pass of the network controller and waits for it: after
+	// it, the security groups, routes and NACLs of every attached ENI are
+	// in the kernel. Nil falls back to Trigger.
+	Sync func(ctx context.Context) error
+	// Trigger asks the network controller for a pass without waiting.
+	Trigger func()
+	// CgroupPrefix starts the name of every cgroup the runtime makes
+	// ("<prefix>-<workload>"); it must be unique to this minicloud.
+	CgroupPrefix string
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Runtime places and supervises workloads. It is safe for concurrent use;
+// callers serialize what they do to one workload (their controller's
+// per-key queue does).
+type Runtime struct {
+	cfg Config
+	log *slog.Logger
+	cg  *cgroups
+
+	mu     sync.Mutex
+	placed map[string][]vpcnet.ENI // workload → ENIs attached by Place
+}
+
+// New returns a Runtime.
+func New(cfg Config) *Runtime {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runtime{
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "workload"),
+		cg:     detectCgroups(),
+		placed: map[string][]vpcnet.ENI{},
+	}
+}
+
+// Placing reports whether the runtime can put workloads on VPCs.
+func (r *Runtime) Placing() bool { return r.cfg.Net != nil }
+
+// Ports is the loopback port allocator shared by every runtime of this
+// process.
+func (r *Runtime) Ports() *Ports { return hostPorts }
+
+// Cgroups reports which cgroup hierarchy limits workloads: 2, 1, or 0 when
+// none is usable (workloads then run unlimited).
+func (r *Runtime) Cgroups() int { return r.cg.version }
+
+// CgroupDirs lists the cgroup directories of the workload (for tests and
+// diagnostics).
+func (r *Runtime) CgroupDirs(name string) []string { return r.cg.dirs(r.cgroupName(name)) }
+
+func (r *Runtime) cgroupName(workload string) string {
+	return r.cfg.CgroupPrefix + "-" + workload
+}
+
+// applyNetwork runs a network controller pass and waits for it (or only
+// triggers one, without Sync).
+func (r *Runtime) applyNetwork(ctx context.Context) error {
+	if r.cfg.Sync != nil {
+		return r.cfg.Sync(ctx)
+	}
+	if r.cfg.Trigger != nil {
+		r.cfg.Trigger()
+	}
+	return nil
+}
