@@ -352,7 +352,6 @@ func (r *Runtime) Stop(ctx context.Context) error {
 // instanceDir is Dir/<id>.
 func (r *Runtime) instanceDir(id string) string { return filepath.Join(r.cfg.Dir, id) }
 
-
 // initPID is the host PID of the instance's init, 0 when none runs.
 func (r *Runtime) initPID(id string) int {
 	if v, ok := r.pids.Load(id); ok {
