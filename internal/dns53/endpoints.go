@@ -71,20 +71,13 @@ func answerEndpoint(set *dnszone.EndpointSet, req *dns.Msg) *dns.Msg {
 	return resp
 }
 
-// endpoints is the current endpoint set, nil without a source.
-func (s *Server) endpoints() *dnszone.EndpointSet {
-	if s.cfg.Endpoints == nil {
-		return nil
-	}
-	return s.cfg.Endpoints.Endpoints()
-}
-
 // chaseEndpoint completes a hosted zone's CNAME to an endpoint name (a
-// record pointing at a DB instance) from set; false when target is not
-// one of set's names.
-func chaseEndpoint(set *dnszone.EndpointSet, resp *dns.Msg, target string) bool {
+// record pointing at a DB instance) from sets; false when target is in no
+// service's domain.
+func chaseEndpoint(sets dnszone.EndpointSets, resp *dns.Msg, target string) bool {
 	name := canonical(target)
-	if !set.Covers(name) {
+	set := sets.For(name)
+	if set == nil {
 		return false
 	}
 	answer, rcode := endpointRecords(set, name, target, resp.Question[0].Qtype)

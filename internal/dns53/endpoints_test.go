@@ -3,6 +3,7 @@ package dns53
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -22,11 +23,19 @@ func TestEndpoints(t *testing.T) {
 	src := testSource()
 	src.snap.Zones[0].Records = append(src.snap.Zones[0].Records,
 		rec("db.example.com.", "CNAME", 300, "pub"+dom), rec("olddb.example.com.", "CNAME", 300, "gone"+dom))
-	s := startServer(t, Config{Source: src, Endpoints: fakeEndpoints{dnszone.NewEndpointSet(dnszone.RDSDomain, []dnszone.Endpoint{
-		{Name: "pub" + dom, VPC: "vpc-1", PrivateIP: ip("10.0.2.51"), PublicIP: ip("198.18.0.51")},
-		{Name: "priv" + dom, VPC: "vpc-1", PrivateIP: ip("10.0.2.50")},
-		{Name: "stopped" + dom},
-	})}})
+	// A second service's domain beside RDS's: each name is answered from
+	// its own service's set.
+	const elb = "elb.amazonaws.com."
+	s := startServer(t, Config{Source: src, Endpoints: dnszone.EndpointSources{
+		fakeEndpoints{dnszone.NewEndpointSet(dnszone.RDSDomain, []dnszone.Endpoint{
+			{Name: "pub" + dom, VPC: "vpc-1", PrivateIP: ip("10.0.2.51"), PublicIP: ip("198.18.0.51")},
+			{Name: "priv" + dom, VPC: "vpc-1", PrivateIP: ip("10.0.2.50")},
+			{Name: "stopped" + dom},
+		})},
+		fakeEndpoints{dnszone.NewEndpointSet(elb, []dnszone.Endpoint{
+			{Name: "lb-1.us-east-1." + elb, VPC: "vpc-1", PrivateIP: ip("10.0.1.7"), PublicIP: ip("198.18.0.7")},
+		})},
+	}})
 	for _, tc := range []struct {
 		name   string
 		qtype  uint16
@@ -48,6 +57,7 @@ func TestEndpoints(t *testing.T) {
 		// A hosted zone's CNAME to an endpoint is completed for stub clients.
 		{"db.example.com.", dns.TypeA, dns.RcodeSuccess, []string{"pub" + dom, "198.18.0.51"}, false},
 		{"olddb.example.com.", dns.TypeA, dns.RcodeNameError, []string{"gone" + dom}, true},
+		{"lb-1.us-east-1." + elb, dns.TypeA, dns.RcodeSuccess, []string{"198.18.0.7"}, false},
 	} {
 		t.Run(tc.name+"/"+dns.TypeToString[tc.qtype], func(t *testing.T) {
 			m := new(dns.Msg).SetQuestion(tc.name, tc.qtype)
@@ -62,6 +72,9 @@ func TestEndpoints(t *testing.T) {
 				t.Errorf("TTL %d, want %d", r.Answer[n-1].Header().Ttl, dnszone.EndpointTTL)
 			}
 			hasSOA := len(r.Ns) == 1 && r.Ns[0].Header().Rrtype == dns.TypeSOA && r.Ns[0].Header().Name == dnszone.RDSDomain
+			if strings.HasSuffix(tc.name, elb) {
+				hasSOA = tc.soa
+			}
 			if hasSOA != tc.soa {
 				t.Fatalf("authority %v, want the SOA of %s: %v", r.Ns, dnszone.RDSDomain, tc.soa)
 			}

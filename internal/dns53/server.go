@@ -31,9 +31,9 @@ const (
 type Config struct {
 	// Source gives the hosted zones; the server answers its public zones.
 	Source dnszone.Source
-	// Endpoints gives the service endpoint names (RDS DB instances) the
+	// Endpoints give the service endpoint names (RDS DB instances…) the
 	// server answers as AWS's public DNS does; nil: none.
-	Endpoints dnszone.EndpointSource
+	Endpoints dnszone.EndpointSources
 	// Upstreams receive, in order, the queries for names outside every
 	// public hosted zone. Empty: such queries are answered REFUSED, as
 	// Route 53's name servers answer for zones they do not host.
@@ -277,11 +277,12 @@ func (s *Server) handle(ctx context.Context, req *dns.Msg, client netip.Addr, tc
 		if s.cfg.ClientLocation != nil && client.IsValid() {
 			ci.Location = s.cfg.ClientLocation(client)
 		}
-		if set := s.endpoints(); set.Covers(canonical(q.Name)) {
+		sets := s.cfg.Endpoints.Sets()
+		if set := sets.For(canonical(q.Name)); set != nil {
 			resp = answerEndpoint(set, req)
 		} else if a, owned := Answer(s.cfg.Source, publicZone, req, ci); owned {
 			resp = a
-			if target := DanglingCNAME(resp); target != "" && req.RecursionDesired && !chaseEndpoint(set, resp, target) && len(s.cfg.Upstreams) > 0 {
+			if target := DanglingCNAME(resp); target != "" && req.RecursionDesired && !chaseEndpoint(sets, resp, target) && len(s.cfg.Upstreams) > 0 {
 				s.chase(ctx, req, resp, target)
 			}
 		} else if len(s.cfg.Upstreams) == 0 {

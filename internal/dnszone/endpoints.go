@@ -7,9 +7,12 @@ import (
 
 // Service endpoints are the DNS names AWS itself publishes for resources
 // of its services, outside any hosted zone: today the endpoints of RDS DB
-// instances, <id>.<12 chars>.<region>.rds.amazonaws.com. A service owns a
-// whole domain (RDSDomain): every name under it is answered from its
-// EndpointSet alone, never forwarded.
+// instances, <id>.<12 chars>.<region>.rds.amazonaws.com; next load
+// balancers', caches', buckets'. Each service owns a whole domain
+// (RDSDomain) and publishes it through an EndpointSource: every name under
+// it is answered from that service's EndpointSet alone, never forwarded.
+// The DNS servers read every service's source through one list,
+// EndpointSources.
 
 // RDSDomain is the domain of RDS endpoints, fully qualified, lower case.
 const RDSDomain = "rds.amazonaws.com."
@@ -78,6 +81,37 @@ func (s *EndpointSet) Covers(name string) bool {
 // query): return a prebuilt snapshot.
 type EndpointSource interface {
 	Endpoints() *EndpointSet
+}
+
+// EndpointSources are the endpoint sources of every service that
+// publishes names; each owns its own domain.
+type EndpointSources []EndpointSource
+
+// Sets takes the current set of each source: one consistent view for a
+// query.
+func (ss EndpointSources) Sets() EndpointSets {
+	out := make(EndpointSets, 0, len(ss))
+	for _, s := range ss {
+		if set := s.Endpoints(); set != nil {
+			out = append(out, set)
+		}
+	}
+	return out
+}
+
+// EndpointSets are the current sets of several services.
+type EndpointSets []*EndpointSet
+
+// For is the set whose domain covers name (fully qualified, lower case) —
+// the most specific one, should domains nest — or nil.
+func (s EndpointSets) For(name string) *EndpointSet {
+	var best *EndpointSet
+	for _, set := range s {
+		if set.Covers(name) && (best == nil || len(set.Domain) > len(best.Domain)) {
+			best = set
+		}
+	}
+	return best
 }
 
 // AddrFrom is the address the endpoint resolves to for a client inside

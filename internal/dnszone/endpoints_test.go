@@ -53,3 +53,34 @@ func TestNewEndpointSet(t *testing.T) {
 		}
 	}
 }
+
+// Every service's set answers the names of its own domain, the most
+// specific domain winning; a source without a set yet is skipped.
+func TestEndpointSetsFor(t *testing.T) {
+	rdsSet := NewEndpointSet(RDSDomain, nil)
+	elb := NewEndpointSet("elb.amazonaws.com.", nil)
+	nested := NewEndpointSet("internal.elb.amazonaws.com.", nil)
+	sets := EndpointSources{fixed{rdsSet}, fixed{nil}, fixed{elb}, fixed{nested}}.Sets()
+	if len(sets) != 3 {
+		t.Fatalf("%d sets, want 3 (the nil one skipped)", len(sets))
+	}
+	for _, tc := range []struct {
+		name string
+		want *EndpointSet
+	}{
+		{"db.abcdefghijkl.us-east-1.rds.amazonaws.com.", rdsSet},
+		{"rds.amazonaws.com.", rdsSet},
+		{"lb-1.us-east-1.elb.amazonaws.com.", elb},
+		{"lb-2.internal.elb.amazonaws.com.", nested},
+		{"example.com.", nil},
+		{"xrds.amazonaws.com.", nil},
+	} {
+		if got := sets.For(tc.name); got != tc.want {
+			t.Errorf("For(%s) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+type fixed struct{ set *EndpointSet }
+
+func (f fixed) Endpoints() *EndpointSet { return f.set }

@@ -61,7 +61,7 @@ type Controller struct {
 	dnsOn        bool
 	dnsUpstreams []netip.AddrPort
 	dnsZones     dnszone.Source
-	dnsEndpoints dnszone.EndpointSource
+	dnsEndpoints dnszone.EndpointSources
 
 	// Owned by the loop goroutine.
 	dns      map[string]*vpcDNS

@@ -34,18 +34,10 @@ func (c *Controller) EnableDNS(upstreams []netip.AddrPort, zones dnszone.Source)
 }
 
 // EnableEndpoints makes the VPC resolvers answer the service endpoint
-// names of src (RDS DB instances): the private IP inside the endpoint's
+// names of srcs (RDS DB instances…): the private IP inside the endpoint's
 // own VPC, the public DNS answer elsewhere. Call it before Start.
-func (c *Controller) EnableEndpoints(src dnszone.EndpointSource) {
-	c.dnsEndpoints = src
-}
-
-// endpoints is the current endpoint set, nil without a source.
-func (c *Controller) endpoints() *dnszone.EndpointSet {
-	if c.dnsEndpoints == nil {
-		return nil
-	}
-	return c.dnsEndpoints.Endpoints()
+func (c *Controller) EnableEndpoints(srcs ...dnszone.EndpointSource) {
+	c.dnsEndpoints = append(c.dnsEndpoints, srcs...)
 }
 
 // privateZones returns the private hosted zones associated with a VPC, in
@@ -94,7 +86,7 @@ func (c *Controller) reconcileDNS(v *ec2.VPCSpec) error {
 		d.srv = vpcdns.New(vpcdns.Config{VPC: info, Upstreams: c.dnsUpstreams, ManageAddresses: true, Logger: c.log,
 			Hosts:     func() []vpcdns.Host { return *d.hosts.Load() },
 			Zones:     func() []vpcdns.Zone { return c.privateZones(region, id) },
-			Endpoints: c.endpoints})
+			Endpoints: c.dnsEndpoints})
 		if err := d.srv.Start(c.routerPath(v.ID), []netip.Addr{v.Resolver, vpcdns.LinkLocalResolver}); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/minicloud/minicloud/internal/dns53"
+	"github.com/minicloud/minicloud/internal/dnszone"
 )
 
 // DNS listen modes (--dns-listen): an address, "off", or DNSListenAuto.
@@ -34,7 +35,7 @@ func (s *Server) startDNS() error {
 	}
 	var lastErr error
 	for _, a := range try {
-		srv := dns53.New(dns53.Config{Source: s.route53.Source(), Endpoints: s.rds.EndpointSource(), Upstreams: dnsUpstreamsExcept(a), Logger: s.cfg.Logger})
+		srv := dns53.New(dns53.Config{Source: s.route53.Source(), Endpoints: dnszone.EndpointSources{s.rds.EndpointSource()}, Upstreams: dnsUpstreamsExcept(a), Logger: s.cfg.Logger})
 		if err := srv.Start(a); err != nil {
 			lastErr = err
 			continue

@@ -12,6 +12,11 @@ import (
 
 // testEndpoints: a private DB in this VPC, a public DB in this VPC, a
 // public and a private DB of another VPC, and a stopped DB.
+// fixedEndpoints is an endpoint source whose set never changes.
+type fixedEndpoints struct{ set *dnszone.EndpointSet }
+
+func (f fixedEndpoints) Endpoints() *dnszone.EndpointSet { return f.set }
+
 func testEndpoints() *dnszone.EndpointSet {
 	const vpc, other = "vpc-0123456789abcdef0", "vpc-0fedcba9876543210"
 	ip := netip.MustParseAddr
@@ -28,7 +33,7 @@ func TestAnswerEndpoints(t *testing.T) {
 	s := New(Config{
 		VPC:       VPCInfo{ID: "vpc-0123456789abcdef0", Region: "us-east-1", CIDRs: []netip.Prefix{testCIDR}, EnableDNSSupport: true},
 		Hosts:     testHosts,
-		Endpoints: testEndpoints,
+		Endpoints: dnszone.EndpointSources{fixedEndpoints{testEndpoints()}},
 		Zones: func() []Zone {
 			return []Zone{{Name: "corp.example", Records: []Record{
 				{Name: "db.corp.example", Type: "CNAME", TTL: 300, Values: []string{"pub.abcdefghijkl.us-east-1.rds.amazonaws.com."}}}}}

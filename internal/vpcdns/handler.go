@@ -108,7 +108,7 @@ type view struct {
 	private *zone
 	public  *zone // the public names of hosts with a public IP
 	hosted  []*zone
-	ends    *dnszone.EndpointSet
+	ends    dnszone.EndpointSets
 }
 
 func (s *Server) view(v *VPCInfo) *view {
@@ -138,9 +138,7 @@ func (s *Server) view(v *VPCInfo) *view {
 			w.public.add(&dns.A{Hdr: hdr(PublicName(v.Region, pub), dns.TypeA), A: ip.AsSlice()})
 		}
 	}
-	if s.cfg.Endpoints != nil {
-		w.ends = s.cfg.Endpoints()
-	}
+	w.ends = s.cfg.Endpoints.Sets()
 	if s.cfg.Zones != nil {
 		for _, z := range s.cfg.Zones() {
 			cz, errs := compileZone(z)
@@ -171,8 +169,8 @@ func (w *view) zoneFor(name string) *zone {
 		consider(z)
 	}
 	consider(w.reverseZone(name))
-	if w.ends.Covers(name) {
-		consider(endpointZone(w.ends, name, w.vpc))
+	if set := w.ends.For(name); set != nil {
+		consider(endpointZone(set, name, w.vpc))
 	}
 	// Public names: only the hosts' own names are answered (split
 	// horizon); the rest of the public zone belongs to the internet.

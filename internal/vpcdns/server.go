@@ -78,9 +78,9 @@ type Config struct {
 	// Zones returns the Route 53 private hosted zones associated with the
 	// VPC, under the same rules as Hosts. Nil means none.
 	Zones func() []Zone
-	// Endpoints returns the service endpoint names (RDS DB instances),
-	// under the same rules as Hosts. Nil means none.
-	Endpoints func() *dnszone.EndpointSet
+	// Endpoints give the service endpoint names (RDS DB instances…),
+	// under the same rules as Hosts.
+	Endpoints dnszone.EndpointSources
 	// Upstreams are the servers names the VPC does not own are forwarded
 	// to, tried in order. Their sockets are created in the namespace of
 	// the process (not the router namespace). Empty means answer SERVFAIL
