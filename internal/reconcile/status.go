@@ -46,8 +46,9 @@ func (c *Controller[K]) Status() Status {
 	return st
 }
 
-// Map is the status as JSON-friendly fields for /_minicloud/health (times
-// in RFC 3339, the error as text; fields never set are left out).
+// Map is the status as JSON-friendly fields for /_minicloud/health: times
+// in RFC 3339, and the last error (as text, with its key and time) only
+// while a key fails, as health tells what is wrong now.
 func (s Status) Map() map[string]any {
 	out := map[string]any{
 		"running": s.Running, "passes": s.Passes, "failures": s.Failures,
@@ -56,7 +57,7 @@ func (s Status) Map() map[string]any {
 	if !s.LastPass.IsZero() {
 		out["lastReconcile"] = s.LastPass.UTC().Format(time.RFC3339Nano)
 	}
-	if s.LastError != nil {
+	if s.LastError != nil && s.Failing > 0 {
 		out["lastError"] = s.LastError.Error()
 		out["lastErrorKey"] = fmt.Sprint(s.LastErrorKey)
 		out["lastErrorAt"] = s.LastErrorAt.UTC().Format(time.RFC3339Nano)
