@@ -170,3 +170,60 @@ func TestDataVolumes(t *testing.T) {
 		t.Errorf("mounts left: %v", mps)
 	}
 }
+
+// TestVolumeGC: the data of volumes without a record goes at Start
+// (deleted while minicloud was down) and after a store Reset; the data of
+// a recorded volume stays.
+func TestVolumeGC(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("the instance runtime tests need root (namespaces, mounts, cgroups); run them as root")
+	}
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	prefix := "g" + hex.EncodeToString(b)[:5]
+	n, err := vpcnet.New(vpcnet.Config{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := t.TempDir()
+	volumes := filepath.Join(base, "volumes")
+	ctl := newFakeCtl()
+	rt := New(Config{Net: n, Dir: filepath.Join(base, "instances"), Prefix: prefix})
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		if err := rt.Stop(sctx); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+		if err := n.Cleanup(sctx); err != nil {
+			t.Errorf("vpcnet Cleanup: %v", err)
+		}
+		_ = n.Close()
+	})
+	for _, id := range []string{"vol-kept", "vol-gone"} {
+		if err := os.MkdirAll(filepath.Join(volumes, id), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	if err := ctl.store.Update(ctx, func(tx state.Tx) error {
+		return tx.Put(volTable.Key(scope, "vol-kept"), []byte("{}"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Start(ctl); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the unrecorded volume's data to go", func() bool { return !exists(filepath.Join(volumes, "vol-gone")) })
+	if !exists(filepath.Join(volumes, "vol-kept")) {
+		t.Fatal("a recorded volume's data was removed")
+	}
+	if err := ctl.store.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "every volume's data to go after Reset", func() bool { return !exists(filepath.Join(volumes, "vol-kept")) })
+	st := rt.Status()
+	if gc, _ := st["volumeGC"].(map[string]any); gc == nil || gc["passes"].(int) < 3 || gc["running"] != true {
+		t.Errorf("Status = %v", st)
+	}
+}
