@@ -23,7 +23,8 @@ var (
 // Result is what a successful reconcile asks for next.
 type Result struct {
 	// RequeueAfter, when positive, reconciles the key again after this
-	// long, or earlier if something enqueues it meanwhile.
+	// long, or earlier if something enqueues it meanwhile; either way the
+	// next reconcile's Result decides again.
 	RequeueAfter time.Duration
 }
 
