@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/minicloud/minicloud/internal/dnszone"
 	"log/slog"
 	"net/netip"
 	"reflect"
@@ -12,21 +11,26 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minicloud/minicloud/internal/dnszone"
+	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 	"github.com/minicloud/minicloud/internal/vpcnet/firewall"
 )
 
-// Timing of the controller; variables so that tests may shorten them.
+// Timing of the controller; variables so that tests may shorten them
+// (New reads them).
 var (
 	// Debounce is how long events are collected before a pass.
 	Debounce = 20 * time.Millisecond
-	// Tick is the period of the safety pass.
+	// Tick is the period of the safety pass, and the longest back-off of
+	// a failed one.
 	Tick = 2 * time.Second
 	// FullEvery is the period of full passes (every object re-ensured).
 	FullEvery = 30 * time.Second
@@ -43,37 +47,40 @@ type DesiredNetworker interface {
 // Controller converges the VPC data plane towards the desired network.
 type Controller struct {
 	src   DesiredNetworker
-	store state.Store
 	net   *vpcnet.Network
 	fw    *firewall.Firewall
 	log   *slog.Logger
 	names vpcnet.Names
+	q     *reconcile.Controller[network]
 
-	trigger chan struct{}
-	syncReq chan chan error
+	// needFull asks the next pass to be a full one (the first pass, after
+	// lost events, after a failed full pass).
+	needFull atomic.Bool
 
-	mu      sync.Mutex // guards the fields below
-	started bool
-	cancel  context.CancelFunc
-	done    chan struct{}
-	status  status
+	mu     sync.Mutex // guards status
+	status status
 
 	dnsOn        bool
 	dnsUpstreams []netip.AddrPort
 	dnsZones     dnszone.Source
 	dnsEndpoints dnszone.EndpointSources
 
-	// Owned by the loop goroutine.
+	// Owned by the pass (the reconcile package runs one at a time) and,
+	// once the last pass returned, by the stop.
 	dns      map[string]*vpcDNS
 	vpcs     map[string]*vpcState
 	enis     map[string]*eniState
 	lastFull time.Time
 }
 
+// network is the controller's one key: a pass converges the whole
+// network, which is cheap where nothing changed (see doc.go).
+type network struct{}
+
+func (network) String() string { return "network" }
+
+// status is what the last pass applied, beside the reconcile counters.
 type status struct {
-	passes      int
-	lastPass    time.Time
-	lastErr     error
 	lastChanges int
 	vpcs        []string
 	enis        int
@@ -110,235 +117,89 @@ func New(ec2svc DesiredNetworker, store state.Store, net *vpcnet.Network, fw *fi
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Controller{
-		src: ec2svc, store: store, net: net, fw: fw,
-		log:     logger.With("component", "netctl"),
-		names:   net.Names(),
-		trigger: make(chan struct{}, 1),
-		syncReq: make(chan chan error),
-		dns:     map[string]*vpcDNS{},
-		vpcs:    map[string]*vpcState{},
-		enis:    map[string]*eniState{},
+	c := &Controller{
+		src: ec2svc, net: net, fw: fw,
+		log:   logger.With("component", "netctl"),
+		names: net.Names(),
+		dns:   map[string]*vpcDNS{},
+		vpcs:  map[string]*vpcState{},
+		enis:  map[string]*eniState{},
 	}
+	c.needFull.Store(true)
+	c.q = reconcile.New("netctl", reconcile.Func[network](c.pass), reconcile.Options[network]{
+		Logger: logger,
+		Store:  store,
+		// Any EC2 record may change the desired network.
+		Sources:  []reconcile.Source[network]{reconcile.Map("ec2", "", func(reconcile.Object) []network { return []network{{}} })},
+		List:     func(context.Context) ([]network, error) { return []network{{}}, nil },
+		Resync:   Tick,
+		Debounce: Debounce,
+		// A failed pass is retried soon: 100 ms doubling up to Tick.
+		MinBackoff: 100 * time.Millisecond,
+		MaxBackoff: Tick,
+		EventsLost: func() { c.needFull.Store(true) },
+		// The resolvers' sockets would keep router namespaces alive.
+		OnStop: func() {
+			for _, id := range sortedKeys(c.dns) {
+				c.stopDNS(id)
+			}
+		},
+	})
+	return c
 }
 
-// Start subscribes to the store and reconciles in its own goroutine until
+// Start subscribes to the store and reconciles in its own goroutines until
 // Stop or ctx ends. It returns at once.
-func (c *Controller) Start(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.started {
-		return errors.New("netctl: already started")
-	}
-	c.started = true
-	ctx, c.cancel = context.WithCancel(ctx)
-	c.done = make(chan struct{})
-	events, unsubscribe := c.store.Subscribe("")
-	go func() {
-		defer close(c.done)
-		defer unsubscribe()
-		c.loop(ctx, events)
-	}()
-	return nil
-}
+func (c *Controller) Start(ctx context.Context) error { return c.q.Start(ctx) }
 
 // Stop ends reconciling and waits for the pass in progress, within ctx. The
 // data plane stays as it is: a shutdown is not a deletion.
-func (c *Controller) Stop(ctx context.Context) error {
-	c.mu.Lock()
-	cancel, done := c.cancel, c.done
-	c.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (c *Controller) Stop(ctx context.Context) error { return c.q.Stop(ctx) }
 
 // Trigger asks for a pass soon (after Debounce); it never blocks.
-func (c *Controller) Trigger() {
-	select {
-	case c.trigger <- struct{}{}:
-	default:
-	}
-}
+func (c *Controller) Trigger() { c.q.Enqueue(network{}) }
 
 // Sync runs a pass that starts after the call and returns its error.
-func (c *Controller) Sync(ctx context.Context) error {
-	c.mu.Lock()
-	done := c.done
-	c.mu.Unlock()
-	if done == nil {
-		return errors.New("netctl: not started")
-	}
-	reply := make(chan error, 1)
-	select {
-	case c.syncReq <- reply:
-	case <-done:
-		return errors.New("netctl: stopped")
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-reply:
-		return err
-	case <-done:
-		return errors.New("netctl: stopped")
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (c *Controller) Sync(ctx context.Context) error { return c.q.Sync(ctx, network{}) }
 
-// Status is the controller's health: VPCs applied, ENIs filtered, the last
-// pass's time, changes and error.
+// Status is the controller's health: VPCs applied, ENIs filtered, passes,
+// the last pass's time and changes, and its error if it failed.
 func (c *Controller) Status() map[string]any {
+	st := c.q.Status()
+	out := st.Map()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := c.status
-	out := map[string]any{
-		"running": c.started && c.done != nil && !isClosed(c.done),
-		"vpcs":    slices.Clone(st.vpcs),
-		"enis":    st.enis,
-		"passes":  st.passes,
-	}
-	if !st.lastPass.IsZero() {
-		out["lastReconcile"] = st.lastPass.UTC().Format(time.RFC3339Nano)
-		out["lastChanges"] = st.lastChanges
-	}
-	if st.lastErr != nil {
-		out["lastError"] = st.lastErr.Error()
+	out["vpcs"] = slices.Clone(c.status.vpcs)
+	out["enis"] = c.status.enis
+	if !st.LastPass.IsZero() {
+		out["lastChanges"] = c.status.lastChanges
 	}
 	return out
 }
 
-func isClosed(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
-// relevant reports whether an event may change the desired network.
-func relevant(ev state.Event) bool {
-	if ev.Reset || ev.Resync {
-		return true
-	}
-	_, service, _, _, ok := state.SplitKey(ev.Key)
-	return ok && service == "ec2"
-}
-
-func (c *Controller) loop(ctx context.Context, events <-chan state.Event) {
-	timer := time.NewTimer(0) // the first pass at once
-	armed := true
-	ticker := time.NewTicker(Tick)
-	defer ticker.Stop()
-	defer timer.Stop()
-	// The resolvers' sockets would keep router namespaces alive.
-	defer func() {
-		for _, id := range sortedKeys(c.dns) {
-			c.stopDNS(id)
-		}
-	}()
-	full := true
-	retry := time.Duration(0)
-	arm := func(d time.Duration) {
-		if !armed {
-			timer.Reset(d)
-			armed = true
-		}
-	}
-	var waiters []chan error
-	for {
-		run := false
-		select {
-		case <-ctx.Done():
-			for _, w := range waiters {
-				w <- ctx.Err()
-			}
-			return
-		case ev, ok := <-events:
-			if !ok {
-				// The store closed: there is nothing left to read.
-				for _, w := range waiters {
-					w <- state.ErrClosed
-				}
-				return
-			}
-			if !relevant(ev) {
-				continue
-			}
-			if ev.Reset || ev.Resync {
-				full = true
-			}
-			arm(Debounce)
-		case <-c.trigger:
-			arm(Debounce)
-		case w := <-c.syncReq:
-			waiters = append(waiters, w)
-			run = true
-		case <-ticker.C:
-			run = true
-		case <-timer.C:
-			armed = false
-			run = true
-		}
-		if !run {
-			continue
-		}
-		if time.Since(c.lastFull) >= FullEvery {
-			full = true
-		}
-		err := c.pass(ctx, full)
-		if err == nil {
-			full = false
-			retry = 0
-		} else if ctx.Err() == nil {
-			retry = min(max(2*retry, 100*time.Millisecond), Tick)
-			arm(retry)
-		}
-		for _, w := range waiters {
-			w <- err
-		}
-		waiters = nil
-	}
-}
-
 // pass reads the desired network and converges towards it.
-func (c *Controller) pass(ctx context.Context, full bool) error {
+func (c *Controller) pass(ctx context.Context, _ network) (reconcile.Result, error) {
+	full := c.needFull.Swap(false) || time.Since(c.lastFull) >= FullEvery
 	ctx, cancel := context.WithTimeout(ctx, PassTimeout)
 	defer cancel()
 	start := time.Now()
 	changes := 0
 	err := c.reconcile(ctx, full, &changes)
-	if err == nil && full {
+	switch {
+	case err != nil && full:
+		c.needFull.Store(true)
+	case err == nil && full:
 		c.lastFull = start
 	}
-	if err != nil {
-		c.log.Warn("network reconcile failed", "err", err, "full", full)
-	} else if changes > 0 {
+	if err == nil && changes > 0 {
 		c.log.Debug("network reconciled", "changes", changes, "full", full, "took", time.Since(start))
 	}
-	vpcIDs := make([]string, 0, len(c.vpcs))
-	for id := range c.vpcs {
-		vpcIDs = append(vpcIDs, id)
-	}
-	sort.Strings(vpcIDs)
 	c.mu.Lock()
-	c.status.passes++
-	c.status.lastPass = time.Now()
-	c.status.lastErr = err
 	c.status.lastChanges = changes
-	c.status.vpcs = vpcIDs
+	c.status.vpcs = sortedKeys(c.vpcs)
 	c.status.enis = len(c.enis)
 	c.mu.Unlock()
-	return err
+	return reconcile.Result{}, err
 }
 
 func (c *Controller) reconcile(ctx context.Context, full bool, changes *int) error {

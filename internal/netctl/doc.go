@@ -4,17 +4,22 @@
 //
 // # Reconciling
 //
-// The controller is level-triggered. It subscribes to the store and treats
-// every event of an "ec2" key, Reset and Resync alike, as "something may
-// have changed": events are debounced (Debounce, ~20 ms, not extended by
-// later events, so a burst of API calls costs one pass and latency stays
-// bounded), then one pass reads the whole desired network in one
-// transaction and converges the kernel towards it. Trigger asks for a pass
-// (the instance runtime calls it right after it has created an instance's
-// namespace and attached its ENIs); Sync runs one and waits for it. A slow
-// safety tick (Tick, 2 s) runs a pass anyway, which picks up instance
+// The controller is level-triggered and runs on internal/reconcile with
+// one key, the whole network: every event of an "ec2" key, Reset and
+// Resync alike, means "something may have changed". Events are debounced
+// (Debounce, ~20 ms, not extended by later events, so a burst of API calls
+// costs one pass and latency stays bounded), then one pass reads the whole
+// desired network in one transaction and converges the kernel towards it;
+// passes never overlap. Trigger asks for a pass without waiting; Sync runs
+// one that starts after the call and returns its error (the workload
+// runtime calls it once it has plugged a workload's ENIs in, before any
+// process starts behind them). A slow safety tick (Tick, 2 s: the
+// reconcile package's resync) runs a pass anyway, which picks up instance
 // namespaces that appeared without a Trigger and repairs drift; a failed
-// pass is retried with a short back-off (100 ms doubling up to Tick).
+// pass is retried with a short back-off (100 ms doubling up to Tick). Stop
+// waits for the pass in flight, then stops the VPC resolvers. Status adds
+// to the reconcile counters (passes, the last pass's time, its error while
+// failing) what the last pass applied.
 //
 // A pass compares the desired network with what the controller itself
 // applied (kept in memory) and calls vpcnet and the firewall only for the

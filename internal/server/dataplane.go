@@ -142,6 +142,9 @@ func (dp *dataPlane) health() map[string]any {
 	if c := dp.ctl.Load(); c != nil {
 		h["network"] = c.Status()
 	}
+	if st := dp.rt.Status(); st != nil {
+		h["instanceRuntime"] = st
+	}
 	return h
 }
 

@@ -3,9 +3,27 @@
 // or VMs, as isolated sets of processes on the host. It implements
 // ec2.Runtime and follows the Controller contract of
 // internal/service/ec2/runtime.go: level-triggered on the store's instance
-// keys, one worker goroutine per instance (everything done to an instance
-// is serialized), reports quoting the spec's Generation, re-read and
-// converge again on ErrStaleReport.
+// keys, reports quoting the spec's Generation, re-read and converge again
+// on ErrStaleReport.
+//
+// # Reconciling
+//
+// Instances are reconciled on internal/reconcile, one key per instance
+// (account, region, ID): an instance is never converged by two goroutines
+// at once (everything done to it is serialized), while different instances
+// converge in parallel without bound, so a slow boot holds up no other
+// instance. An event during a converge makes it run once more after. What
+// runs of an instance (its init, attached ENIs, mounted volumes, reboot and
+// crash counters) is held between reconciles by its worker, made on the
+// first reconcile and dropped once nothing of the instance runs. The
+// instances are listed at Start and after a Reset or Resync event (the
+// control plane's instances and every one the runtime still runs something
+// for). A converge asks for its own retries (a launch within its retry
+// window, a crash-looping guest, a failed boot or interface update);
+// failing to read or report an instance is retried with the package's
+// backoff (1 s doubling up to 10 s). An init that exits on its own enqueues
+// its instance. A second controller on the same package, keyed by volume
+// ID, collects the data of deleted EBS volumes (below).
 //
 // # An instance
 //
@@ -83,8 +101,8 @@
 //     shutdown) unmounts everything. Data survives detach, stop and
 //     attachment to another instance. A volume's directory is removed when
 //     its record goes (DeleteVolume, DeleteOnTermination at terminate, or —
-//     checked at every resync — deleted while minicloud was down), never
-//     while it is mounted; the instance directory is never removed while
+//     checked for every directory at Start and after a Reset or Resync
+//     event — deleted while minicloud was down), never while it is mounted; the instance directory is never removed while
 //     anything is mounted below it.
 //   - /etc/hostname (ip-10-0-1-23), /etc/hosts and /etc/resolv.conf are
 //     written into the root volume before every boot (through os.Root, so

@@ -2,10 +2,7 @@ package runtime
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -58,38 +55,12 @@ func tinyRootfs(t *testing.T, dir, marker string) {
 // TestImageRoots boots instances from a directory image, a tarball image,
 // an image without /bin/sh, and a CreateImage image of the first instance.
 func TestImageRoots(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("the instance runtime tests need root (namespaces, mounts, cgroups); run them as root")
-	}
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	prefix := "m" + hex.EncodeToString(b)[:5]
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	n, err := vpcnet.New(vpcnet.Config{Prefix: prefix, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
 	base := t.TempDir()
 	dir, imagesDir := filepath.Join(base, "instances"), filepath.Join(base, "images")
 	ctl := newFakeCtl()
-	rt := New(Config{Net: n, Dir: dir, Prefix: prefix, Logger: logger, StopGrace: 2 * time.Second})
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer scancel()
-		if err := rt.Stop(sctx); err != nil {
-			t.Errorf("Stop: %v", err)
-		}
-		if err := n.Cleanup(sctx); err != nil {
-			t.Errorf("vpcnet Cleanup: %v", err)
-		}
-		_ = n.Close()
-		if mps, _ := mountPoints(base); len(mps) > 0 {
-			t.Errorf("mounts left: %v", mps)
-			_ = unmountAll(base)
-		}
-	})
+	rt, n := testRuntime(t, "m", base, Config{StopGrace: 2 * time.Second})
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

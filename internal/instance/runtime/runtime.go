@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
-	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 	"github.com/minicloud/minicloud/internal/workload"
 )
@@ -78,10 +78,11 @@ type Runtime struct {
 
 	mu      sync.Mutex
 	ctl     ec2.Controller
-	ctx     context.Context
+	ctx     context.Context // ends at Stop: nothing is reported after it
 	cancel  context.CancelFunc
-	workers map[instKey]*worker
-	wg      sync.WaitGroup
+	insts   *reconcile.Controller[instKey] // instances
+	vols    *reconcile.Controller[string]  // volume IDs whose data may be garbage
+	workers map[instKey]*worker            // what runs of each instance
 	started bool
 	stopped bool
 
@@ -89,17 +90,18 @@ type Runtime struct {
 	imgLocks map[string]*sync.Mutex // per image: preparing its layers
 
 	imds *imdsHub
-	pids sync.Map
+	pids sync.Map // instance ID → init PID (host view), for tests and debugging
 
 	availMu  sync.Mutex
 	availAt  time.Time
 	availOK  bool
-	availWhy string // instance ID → init PID (host view), for tests and debugging
+	availWhy string
 }
 
-type stateEvent = state.Event
-
+// instKey is the instances controller's key.
 type instKey struct{ account, region, id string }
+
+func (k instKey) String() string { return k.account + "/" + k.region + "/" + k.id }
 
 var _ ec2.Runtime = (*Runtime)(nil)
 
@@ -234,95 +236,88 @@ func (r *Runtime) Start(c ec2.Controller) error {
 	r.started = true
 	r.ctl = c
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	ch, unsubscribe := c.Store().Subscribe("")
-	r.wg.Add(1)
-	go r.loop(ch, unsubscribe)
-	return nil
+	r.insts = reconcile.New("instances", reconcile.Func[instKey](r.reconcileInstance), reconcile.Options[instKey]{
+		Logger: r.cfg.Logger,
+		Store:  c.Store(),
+		Sources: []reconcile.Source[instKey]{reconcile.Map("ec2", "", func(o reconcile.Object) []instKey {
+			if account, region, id, ok := ec2.InstanceKey(o.StoreKey()); ok {
+				return []instKey{{account, region, id}}
+			}
+			return nil
+		})},
+		List: r.listInstances,
+		// Reading or reporting an instance failed: the store is busy or
+		// closing.
+		MinBackoff: time.Second,
+		MaxBackoff: 10 * time.Second,
+		OnStop:     r.shutdownAll,
+	})
+	r.vols = reconcile.New("volume-gc", reconcile.Func[string](r.reconcileVolume), reconcile.Options[string]{
+		Logger:  r.cfg.Logger,
+		Store:   c.Store(),
+		Sources: []reconcile.Source[string]{reconcile.Map(volTable.Service, volTable.Kind, volumeGone)},
+		List:    r.volumeDirs,
+		Workers: 1,
+	})
+	return errors.Join(r.insts.Start(r.ctx), r.vols.Start(r.ctx))
 }
 
-// loop turns store events into per-instance work.
-func (r *Runtime) loop(ch <-chan stateEvent, unsubscribe func()) {
-	defer r.wg.Done()
-	defer unsubscribe()
-	r.resync()
-	for {
-		select {
-		case <-r.ctx.Done():
-			return
-		case ev, ok := <-ch:
-			if !ok {
-				return
-			}
-			if ev.Reset || ev.Resync {
-				r.resync()
-				continue
-			}
-			if account, region, id, ok := ec2.InstanceKey(ev.Key); ok {
-				r.kick(instKey{account, region, id})
-			} else if _, _, ok := volumeKey(ev.Key); ok && ev.Deleted {
-				r.volumeDeleted(r.ctx, ev.Key)
-			}
-		}
-	}
-}
-
-// resync lists every instance and kicks every worker, known or listed.
-func (r *Runtime) resync() {
-	specs, err := r.ctl.Instances(r.ctx)
+// listInstances is every instance of the control plane and every one the
+// runtime still runs something for.
+func (r *Runtime) listInstances(ctx context.Context) ([]instKey, error) {
+	specs, err := r.ctl.Instances(ctx)
 	if err != nil {
-		if r.ctx.Err() == nil {
-			r.log.Error("list instances", "err", err)
-			time.AfterFunc(time.Second, func() {
-				if r.ctx.Err() == nil {
-					r.resync()
-				}
-			})
-		}
-		return
+		return nil, fmt.Errorf("list instances: %w", err)
 	}
+	keys := make([]instKey, 0, len(specs))
 	for _, s := range specs {
-		r.kick(instKey{s.Account, s.Region, s.InstanceID})
+		keys = append(keys, instKey{s.Account, s.Region, s.InstanceID})
 	}
 	r.mu.Lock()
-	keys := make([]instKey, 0, len(r.workers))
 	for k := range r.workers {
 		keys = append(keys, k)
 	}
 	r.mu.Unlock()
-	for _, k := range keys {
-		r.kick(k)
-	}
-	r.gcVolumes(r.ctx)
+	return keys, nil
 }
 
-// kick makes the instance's worker (created on demand) re-read and converge.
-func (r *Runtime) kick(k instKey) {
+// reconcileInstance re-reads one instance and converges it (the reconcile
+// package never runs two for one instance); its worker holds what runs of
+// it and goes once nothing does.
+func (r *Runtime) reconcileInstance(ctx context.Context, k instKey) (reconcile.Result, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stopped || r.ctx == nil || r.ctx.Err() != nil {
-		return
-	}
 	w := r.workers[k]
 	if w == nil {
 		w = newWorker(r, k)
 		r.workers[k] = w
-		r.wg.Add(1)
-		go w.run()
 	}
-	w.poke()
+	r.mu.Unlock()
+	finished, err := w.converge(ctx)
+	if err == nil && finished && w.vm == nil && ctx.Err() == nil {
+		r.mu.Lock()
+		delete(r.workers, k)
+		r.mu.Unlock()
+	}
+	return w.result(), err
 }
 
-// forget removes w from the worker table if it is still the one there.
-func (r *Runtime) forget(w *worker) bool {
+// kick makes the instance's worker re-read and converge.
+func (r *Runtime) kick(k instKey) { r.insts.Enqueue(k) }
+
+// shutdownAll takes every instance down once the last reconcile returned
+// (Stop), in parallel: a slow one does not hold the others.
+func (r *Runtime) shutdownAll() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(w.kickc) > 0 || r.ctx.Err() != nil {
-		return false // kicked meanwhile: keep going
+	ws := make([]*worker, 0, len(r.workers))
+	for _, w := range r.workers {
+		ws = append(ws, w)
 	}
-	if r.workers[w.key] == w {
-		delete(r.workers, w.key)
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Go(w.shutdown)
 	}
-	return true
+	wg.Wait()
 }
 
 // Stop ends reconciling and shuts every instance down (without reporting:
@@ -337,16 +332,23 @@ func (r *Runtime) Stop(ctx context.Context) error {
 	r.stopped = true
 	r.cancel()
 	r.mu.Unlock()
-	done := make(chan struct{})
-	go func() { r.wg.Wait(); close(done) }()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = fmt.Errorf("instance runtime: stop: %w", ctx.Err())
-	}
+	err := errors.Join(r.vols.Stop(ctx), r.insts.Stop(ctx))
 	r.imds.closeAll()
-	return err
+	if err != nil {
+		return fmt.Errorf("instance runtime: %w", err)
+	}
+	return nil
+}
+
+// Status is the health of the runtime's controllers for
+// /_minicloud/health; nil before Start or when instances cannot run here.
+func (r *Runtime) Status() map[string]any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.insts == nil {
+		return nil
+	}
+	return map[string]any{"instances": r.insts.Status().Map(), "volumeGC": r.vols.Status().Map()}
 }
 
 // instanceDir is Dir/<id>.

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minicloud/minicloud/internal/mountinfo"
+	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -285,54 +286,61 @@ func (r *Runtime) removeVolume(id string) {
 
 var volTable = state.Table[struct{}]{Service: "ec2", Kind: "volume"}
 
-// volumeKey reports whether key is an EBS volume's record, and its ID.
-func volumeKey(key string) (state.Scope, string, bool) {
-	sc, svc, kind, id, ok := state.SplitKey(key)
-	return sc, id, ok && svc == volTable.Service && kind == volTable.Kind
+// volumeGone maps a volume record's deletion to its ID: only a deletion
+// can make a volume's data garbage (a Resync lists every directory).
+func volumeGone(o reconcile.Object) []string {
+	if !o.Deleted {
+		return nil
+	}
+	return []string{o.ID}
 }
 
-// volumeDeleted removes the data of a volume whose record went.
-func (r *Runtime) volumeDeleted(ctx context.Context, key string) {
-	_, id, ok := volumeKey(key)
-	if !ok || r.volumeDir(id) == "" {
-		return
+// volumeDirs lists the volumes that have data: at Start and after a
+// Reset or Resync, every one is checked (deleted while minicloud was down,
+// or a wiped store).
+func (r *Runtime) volumeDirs(context.Context) ([]string, error) {
+	ents, err := os.ReadDir(r.cfg.VolumesDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
-	if _, err := os.Lstat(r.volumeDir(id)); err != nil {
-		return
+	if err != nil {
+		return nil, fmt.Errorf("list volume data: %w", err)
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "vol-") {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// reconcileVolume removes the data of a volume that has no record any
+// more.
+func (r *Runtime) reconcileVolume(ctx context.Context, id string) (reconcile.Result, error) {
+	dir := r.volumeDir(id)
+	if dir == "" {
+		return reconcile.Result{}, nil
+	}
+	if _, err := os.Lstat(dir); err != nil {
+		return reconcile.Result{}, nil
 	}
 	found := false
 	err := r.ctl.Store().View(ctx, func(tx state.Tx) error {
-		_, found = tx.Get(key)
-		return nil
-	})
-	if err == nil && !found {
-		r.removeVolume(id)
-	}
-}
-
-// gcVolumes removes the data of every volume without a record (deleted
-// while minicloud was down, or a wiped store).
-func (r *Runtime) gcVolumes(ctx context.Context) {
-	ents, err := os.ReadDir(r.cfg.VolumesDir)
-	if err != nil || len(ents) == 0 {
-		return
-	}
-	known := map[string]bool{}
-	err = r.ctl.Store().View(ctx, func(tx state.Tx) error {
+		// Volume IDs are unique across accounts and regions.
 		return tx.Scan("", func(key string, _ []byte) error {
-			if _, id, ok := volumeKey(key); ok {
-				known[id] = true
+			if _, vid, ok := volTable.ParseKey(key); ok && vid == id {
+				found = true
+				return state.ErrStop
 			}
 			return nil
 		})
 	})
 	if err != nil {
-		r.log.Warn("list volumes", "err", err)
-		return
+		return reconcile.Result{}, fmt.Errorf("look volume %s up: %w", id, err)
 	}
-	for _, e := range ents {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "vol-") && !known[e.Name()] {
-			r.removeVolume(e.Name())
-		}
+	if !found {
+		r.removeVolume(id)
 	}
+	return reconcile.Result{}, nil
 }

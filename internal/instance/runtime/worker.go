@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 	"github.com/minicloud/minicloud/internal/workload"
@@ -30,13 +31,13 @@ const (
 // the subnet yet) for this long before the launch is reported failed.
 const launchRetryWindow = 30 * time.Second
 
-// worker serializes everything done to one instance. Only its goroutine
-// touches its fields.
+// worker is what the runtime holds of one instance between reconciles;
+// the reconcile package never runs two reconciles of one instance at once,
+// so only the one running touches its fields.
 type worker struct {
-	r     *Runtime
-	key   instKey
-	log   *slog.Logger
-	kickc chan struct{}
+	r   *Runtime
+	key instKey
+	log *slog.Logger
 
 	vm          *vm
 	enis        []ec2.InterfaceSpec // attached ENIs
@@ -45,73 +46,48 @@ type worker struct {
 	failures    int
 	firstFail   time.Time
 	crashes     int
-	retry       *time.Timer
+	requeue     time.Duration     // when to converge again (retryIn); 0: on the next event
 	ebsUp       bool              // Dir/<id>/ebs is mounted (shared)
 	mounted     map[string]string // device → data volume mounted there
 }
 
 func newWorker(r *Runtime, k instKey) *worker {
-	return &worker{r: r, key: k, kickc: make(chan struct{}, 1),
-		log: r.log.With("instance", k.id, "account", k.account, "region", k.region)}
+	return &worker{r: r, key: k, log: r.log.With("instance", k.id, "account", k.account, "region", k.region)}
 }
 
-func (w *worker) poke() {
-	select {
-	case w.kickc <- struct{}{}:
-	default:
-	}
-}
+// retryIn asks for the instance to be converged again after d (the last
+// call of a reconcile counts).
+func (w *worker) retryIn(d time.Duration) { w.requeue = d }
 
-// retryIn kicks the worker again after d.
-func (w *worker) retryIn(d time.Duration) {
-	if w.retry != nil {
-		w.retry.Stop()
-	}
-	w.retry = time.AfterFunc(d, func() { w.r.kick(w.key) })
-}
-
-func (w *worker) run() {
-	defer w.r.wg.Done()
-	for {
-		select {
-		case <-w.r.ctx.Done():
-			w.shutdown()
-			return
-		case <-w.kickc:
-		}
-		if w.converge() && w.vm == nil && w.r.forget(w) {
-			return
-		}
-	}
+// result is the reconcile's Result: the retry asked for, if any.
+func (w *worker) result() reconcile.Result {
+	d := w.requeue
+	w.requeue = 0
+	return reconcile.Requeue(d)
 }
 
 // converge re-reads the instance and moves it towards its desired state;
 // it returns true when nothing of the instance runs any more and the
 // worker may go.
-func (w *worker) converge() bool {
-	ctx := w.r.ctx
+func (w *worker) converge(ctx context.Context) (bool, error) {
 	for range 8 {
 		if ctx.Err() != nil {
-			return false
+			return false, nil
 		}
 		spec, found, err := w.r.ctl.Instance(ctx, w.key.account, w.key.region, w.key.id)
 		if err != nil {
-			if ctx.Err() == nil {
-				w.log.Error("read instance", "err", err)
-				w.retryIn(time.Second)
-			}
-			return false
+			return false, fmt.Errorf("read instance: %w", err)
 		}
 		if !found {
 			w.destroy(nil)
-			return true
+			return true, nil
 		}
 		if !w.rebootsSeen {
 			w.reboots, w.rebootsSeen = spec.RebootRequests, true
 		}
 		rep, finished := w.step(ctx, &spec)
 		if rep == nil {
-			return finished
+			return finished, nil
 		}
 		rep.Generation = spec.Generation
 		err = w.r.ctl.ReportInstance(ctx, w.key.account, w.key.region, w.key.id, *rep)
@@ -119,23 +95,19 @@ func (w *worker) converge() bool {
 		case err == nil:
 			w.log.Info("instance state reported", "state", rep.State)
 			if finished {
-				return true
+				return true, nil
 			}
 		case errors.Is(err, ec2.ErrStaleReport):
 			// The desired state moved on: re-read and converge again.
 		case errors.Is(err, ec2.ErrUnknownInstance):
 			w.destroy(nil)
-			return true
+			return true, nil
 		default:
-			if ctx.Err() == nil {
-				w.log.Error("report instance state", "state", rep.State, "err", err)
-				w.retryIn(time.Second)
-			}
-			return false
+			return false, fmt.Errorf("report instance state %s: %w", rep.State, err)
 		}
 	}
 	w.retryIn(100 * time.Millisecond)
-	return false
+	return false, nil
 }
 
 func (w *worker) alive() bool { return w.vm != nil && !w.vm.exited() }
@@ -408,9 +380,6 @@ func (w *worker) destroy(spec *ec2.InstanceSpec) {
 // shutdown is the runtime's Stop for this instance: processes and network
 // go, the root volume stays, nothing is reported.
 func (w *worker) shutdown() {
-	if w.retry != nil {
-		w.retry.Stop()
-	}
 	if w.vm == nil && w.enis == nil {
 		return
 	}

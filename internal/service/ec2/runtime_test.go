@@ -12,18 +12,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/server"
 	svc "github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/state"
 )
 
 // instTestRuntime is an instance runtime for tests, written against the
-// runtime contract only (ec2.Runtime, ec2.Controller): it watches instance
-// records and, a few milliseconds later, reports pending→running,
-// stopping→stopped and shutting-down→terminated.
+// runtime contract only (ec2.Runtime, ec2.Controller) on the reconcile
+// package: it watches instance records and, a few milliseconds later,
+// reports pending→running, stopping→stopped and shutting-down→terminated.
 type instTestRuntime struct {
 	delay time.Duration
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	q     *reconcile.Controller[reconcile.Key]
 
 	mu      sync.Mutex
 	ctl     svc.Controller
@@ -31,96 +32,70 @@ type instTestRuntime struct {
 }
 
 func instNewTestRuntime() *instTestRuntime {
-	return &instTestRuntime{delay: 5 * time.Millisecond, stop: make(chan struct{}), reboots: map[string]int{}}
+	return &instTestRuntime{delay: 5 * time.Millisecond, reboots: map[string]int{}}
 }
 
 func (r *instTestRuntime) Name() string                   { return "test" }
 func (r *instTestRuntime) Available() (bool, string)      { return true, "" }
-func (r *instTestRuntime) Stop(ctx context.Context) error { close(r.stop); r.wg.Wait(); return nil }
+func (r *instTestRuntime) Stop(ctx context.Context) error { return r.q.Stop(ctx) }
 
 func (r *instTestRuntime) Start(c svc.Controller) error {
 	r.mu.Lock()
 	r.ctl = c
 	r.mu.Unlock()
-	ch, cancel := c.Store().Subscribe("")
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		defer cancel()
-		r.resync(c)
-		for {
-			select {
-			case <-r.stop:
-				return
-			case ev, ok := <-ch:
-				if !ok {
-					return
-				}
-				if ev.Reset || ev.Resync {
-					r.resync(c)
-					continue
-				}
-				if acct, region, id, ok := svc.InstanceKey(ev.Key); ok && !ev.Deleted {
-					r.reconcile(c, acct, region, id)
-				}
+	r.q = reconcile.New("test-runtime", reconcile.Func[reconcile.Key](r.reconcile), reconcile.Options[reconcile.Key]{
+		Store:   c.Store(),
+		Sources: []reconcile.Source[reconcile.Key]{reconcile.Objects("ec2", "instance")},
+		List: func(ctx context.Context) ([]reconcile.Key, error) {
+			specs, err := c.Instances(ctx)
+			keys := make([]reconcile.Key, 0, len(specs))
+			for _, s := range specs {
+				keys = append(keys, reconcile.Key{Scope: state.Scope{Account: s.Account, Region: s.Region}, ID: s.InstanceID})
 			}
-		}
-	}()
-	return nil
-}
-
-func (r *instTestRuntime) resync(c svc.Controller) {
-	specs, err := c.Instances(context.Background())
-	if err != nil {
-		return
-	}
-	for _, s := range specs {
-		r.reconcile(c, s.Account, s.Region, s.InstanceID)
-	}
+			return keys, err
+		},
+	})
+	return r.q.Start(context.Background())
 }
 
 // reconcile converges one instance, after the runtime's delay.
-func (r *instTestRuntime) reconcile(c svc.Controller, acct, region, id string) {
-	spec, ok, err := c.Instance(context.Background(), acct, region, id)
+func (r *instTestRuntime) reconcile(ctx context.Context, k reconcile.Key) (reconcile.Result, error) {
+	spec, ok, err := r.ctl.Instance(ctx, k.Account, k.Region, k.ID)
 	if err != nil || !ok {
-		return
+		return reconcile.Result{}, err
 	}
 	var rep svc.InstanceReport
 	switch spec.State {
 	case "pending":
 		rep = svc.InstanceReport{State: "running", Reachable: aws.Bool(true), LaunchTime: spec.LaunchTime,
-			ConsoleOutput: "minicloud test runtime: booted " + id + " (" + spec.InstanceType + ")\n"}
+			ConsoleOutput: "minicloud test runtime: booted " + k.ID + " (" + spec.InstanceType + ")\n"}
 	case "stopping":
 		rep = svc.InstanceReport{State: "stopped", ConsoleOutput: "reboot: Power down\n"}
 	case "shutting-down":
 		rep = svc.InstanceReport{State: "terminated"}
 	case "running":
 		r.mu.Lock()
-		reboot := spec.RebootRequests > r.reboots[id]
-		r.reboots[id] = spec.RebootRequests
+		reboot := spec.RebootRequests > r.reboots[k.ID]
+		r.reboots[k.ID] = spec.RebootRequests
 		r.mu.Unlock()
 		if !reboot {
-			return
+			return reconcile.Result{}, nil
 		}
 		rep = svc.InstanceReport{ConsoleOutput: "reboot: Restarting system\n"}
 	default:
-		return
+		return reconcile.Result{}, nil
 	}
 	rep.Generation = spec.Generation
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		select {
-		case <-r.stop:
-			return
-		case <-time.After(r.delay):
-		}
-		err := c.ReportInstance(context.Background(), acct, region, id, rep)
-		if err != nil && !errors.Is(err, svc.ErrStaleReport) && !errors.Is(err, svc.ErrUnknownInstance) {
-			// The store may be closing at the end of a test.
-			return
-		}
-	}()
+	select {
+	case <-ctx.Done():
+		return reconcile.Result{}, nil
+	case <-time.After(r.delay):
+	}
+	err = r.ctl.ReportInstance(ctx, k.Account, k.Region, k.ID, rep)
+	if errors.Is(err, svc.ErrStaleReport) || errors.Is(err, svc.ErrUnknownInstance) {
+		return reconcile.Result{}, nil // the next event says what now
+	}
+	return reconcile.Result{}, err
 }
 
 // newEnvWithRuntime is newEnv with an instance runtime (nil: none); dir,
