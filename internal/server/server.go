@@ -18,8 +18,8 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/catalog"
-	"github.com/minicloud/minicloud/internal/api/ec2api"
 	"github.com/minicloud/minicloud/internal/dns53"
+	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/gateway"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/service/rds"
@@ -112,9 +112,10 @@ func New(cfg Config) (*Server, error) {
 	stsSvc := sts.New(store)
 	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
 	r53Svc := route53.New(store)
-	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), Subnets: ec2Subnets{ec2Svc}, Logger: cfg.Logger}
+	rdsEC2 := rdsPort{ec2Svc.Port(ec2port.RequesterRDS)}
+	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), Subnets: rdsEC2, Logger: cfg.Logger}
 	if dp.net != nil {
-		rdsCfg.Net, rdsCfg.ENIs, rdsCfg.Sync = dp.net, ec2ENIs{ec2Svc}, dp.sync
+		rdsCfg.Net, rdsCfg.ENIs, rdsCfg.Sync = dp.net, rdsEC2, dp.sync
 	}
 	rdsSvc := rds.New(store, rdsCfg)
 	implemented := map[string]map[string]api.Handler{
@@ -266,64 +267,54 @@ func stateDirOf(cfg Config) string {
 	return cfg.StateDir
 }
 
-// ec2Subnets lets RDS read EC2's subnets (rds.Subnets) through EC2's own
-// DescribeSubnets, in the caller's account and region.
-type ec2Subnets struct{ ec2 *ec2.Service }
+// rdsPort adapts EC2's port for RDS (ec2port.Port, requester amazon-rds)
+// to the interfaces RDS declares (rds.Subnets, SecurityGroups, VPCAccess,
+// ENIs, PublicIPs).
+type rdsPort struct{ p ec2port.Port }
 
-func (a ec2Subnets) Subnet(ctx context.Context, account, region, id string) (vpcID, az, cidr string, ok bool, err error) {
-	ctx = api.WithRequest(ctx, &api.RequestInfo{Account: account, Region: region, Service: "ec2", Operation: "DescribeSubnets"})
-	out, err := a.ec2.DescribeSubnets(ctx, &ec2api.DescribeSubnetsRequest{SubnetIds: []string{id}})
-	if err != nil {
-		if state.IsCode(err, "InvalidSubnetID.NotFound") || state.IsCode(err, "InvalidSubnetID.Malformed") {
-			return "", "", "", false, nil
-		}
-		var ce interface{ ErrorCode() string }
-		if errors.As(err, &ce) && (ce.ErrorCode() == "InvalidSubnetID.NotFound" || ce.ErrorCode() == "InvalidSubnetID.Malformed") {
-			return "", "", "", false, nil
-		}
+func (a rdsPort) Subnet(ctx context.Context, account, region, id string) (vpcID, az, cidr string, ok bool, err error) {
+	sn, ok, err := a.p.Subnet(ctx, account, region, id)
+	if err != nil || !ok {
 		return "", "", "", false, err
 	}
-	if len(out.Subnets) == 0 {
-		return "", "", "", false, nil
-	}
-	sn := out.Subnets[0]
-	return deref(sn.VpcId), deref(sn.AvailabilityZone), deref(sn.CidrBlock), true, nil
+	return sn.VPCID, sn.AvailabilityZone, sn.CIDR.String(), true, nil
 }
 
-// SecurityGroupVPC lets RDS check VpcSecurityGroupIds (rds.SecurityGroups).
-func (a ec2Subnets) SecurityGroupVPC(ctx context.Context, account, region, id string) (string, bool, error) {
-	ctx = api.WithRequest(ctx, &api.RequestInfo{Account: account, Region: region, Service: "ec2", Operation: "DescribeSecurityGroups"})
-	out, err := a.ec2.DescribeSecurityGroups(ctx, &ec2api.DescribeSecurityGroupsRequest{GroupIds: []string{id}})
-	if err != nil {
-		var ce interface{ ErrorCode() string }
-		if errors.As(err, &ce) && (ce.ErrorCode() == "InvalidGroup.NotFound" || ce.ErrorCode() == "InvalidGroupId.Malformed") {
-			return "", false, nil
-		}
-		return "", false, err
-	}
-	if len(out.SecurityGroups) == 0 {
-		return "", false, nil
-	}
-	return deref(out.SecurityGroups[0].VpcId), true, nil
+func (a rdsPort) SecurityGroupVPC(ctx context.Context, account, region, id string) (string, bool, error) {
+	return a.p.SecurityGroupVPC(ctx, account, region, id)
 }
 
-// ec2ENIs lets RDS make its DB instances' network interfaces (rds.ENIs).
-type ec2ENIs struct{ ec2 *ec2.Service }
+func (a rdsPort) VPCPublicAccess(ctx context.Context, account, region, vpcID string) (igw, dnsSupport, dnsHostnames, ok bool, err error) {
+	v, ok, err := a.p.VPC(ctx, account, region, vpcID)
+	return v.InternetGateway, v.DNSSupport, v.DNSHostnames, ok, err
+}
 
-func (a ec2ENIs) CreateENI(ctx context.Context, account, region, subnetID string, groupIDs []string, description string) (rds.PlacedENI, error) {
-	e, err := a.ec2.CreateManagedENI(ctx, account, region, subnetID, groupIDs, description)
+func (a rdsPort) CreateENI(ctx context.Context, account, region, subnetID string, groupIDs []string, description string) (rds.PlacedENI, error) {
+	e, err := a.p.CreateENI(ctx, account, region, ec2port.ENIRequest{SubnetID: subnetID, SecurityGroupIDs: groupIDs, Description: description})
 	if err != nil {
 		return rds.PlacedENI{}, err
 	}
 	return rds.PlacedENI{ID: e.ID, VPCID: e.VPCID, SubnetID: e.SubnetID, MAC: e.MAC, IP: e.IP.String()}, nil
 }
 
-func (a ec2ENIs) DeleteENI(ctx context.Context, account, region, id string) error {
-	return a.ec2.DeleteManagedENI(ctx, account, region, id)
+func (a rdsPort) DeleteENI(ctx context.Context, account, region, id string) error {
+	return a.p.DeleteENI(ctx, account, region, id)
 }
 
-func (a ec2ENIs) ModifyENIGroups(ctx context.Context, account, region, id string, groupIDs []string) error {
-	return a.ec2.ModifyManagedENIGroups(ctx, account, region, id, groupIDs)
+func (a rdsPort) ModifyENIGroups(ctx context.Context, account, region, id string, groupIDs []string) error {
+	return a.p.SetENIGroups(ctx, account, region, id, groupIDs)
+}
+
+func (a rdsPort) AssignPublicIP(ctx context.Context, account, region, eniID string) (string, error) {
+	ip, err := a.p.AssignPublicIP(ctx, account, region, eniID)
+	if err != nil {
+		return "", err
+	}
+	return ip.String(), nil
+}
+
+func (a rdsPort) ReleasePublicIP(ctx context.Context, account, region, eniID string) error {
+	return a.p.ReleasePublicIP(ctx, account, region, eniID)
 }
 
 func deref(p *string) string {

@@ -2,69 +2,133 @@ package ec2
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/netip"
 
 	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
-// ManagedENI is a requester-managed interface another service (RDS) made.
-type ManagedENI struct {
-	ID, VPCID, SubnetID, MAC string
-	IP                       netip.Addr
+// Port is EC2 as the service whose requester-managed interfaces carry
+// RequesterId requester (ec2port.RequesterRDS, ec2port.RequesterELB) sees
+// it; the server hands it to that service at construction.
+func (s *Service) Port(requester string) ec2port.Port { return &port{s: s, requester: requester} }
+
+// port implements ec2port.Port for one requester.
+type port struct {
+	s         *Service
+	requester string
 }
 
-// managedRequester is the RequesterId of the interfaces CreateManagedENI
-// makes; the other managed-ENI calls act on those only.
-const managedRequester = "amazon-rds"
+var _ ec2port.Port = (*port)(nil)
 
-// checkManaged refuses an interface CreateManagedENI did not make: a user's
-// own, an instance's, a NAT gateway's or an endpoint's.
-func checkManaged(e *networkInterfaceRecord) error {
-	if !deref(e.RequesterManaged) || deref(e.RequesterId) != managedRequester {
+// scoped is ctx as a request of operation in account and region: EC2's
+// records are read and written in the caller's scope.
+func scoped(ctx context.Context, account, region, operation string) context.Context {
+	return api.WithRequest(ctx, &api.RequestInfo{Account: account, Region: region, Service: "ec2", Operation: operation})
+}
+
+// checkManaged refuses an interface the port's requester did not make: a
+// user's own, an instance's, a NAT gateway's, an endpoint's or another
+// service's.
+func (p *port) checkManaged(e *networkInterfaceRecord) error {
+	if !deref(e.RequesterManaged) || deref(e.RequesterId) != p.requester {
 		return api.Errorf(http.StatusBadRequest, "OperationNotPermitted",
-			"network interface %s is not managed by RDS", deref(e.NetworkInterfaceId))
+			"network interface %s is not managed by %s", deref(e.NetworkInterfaceId), p.requester)
 	}
 	return nil
 }
 
-// CreateManagedENI creates a requester-managed interface (in-use, type
-// "interface") in a subnet of account/region with the given security groups
-// (the VPC's default group when none), as RDS does for a DB instance.
-func (s *Service) CreateManagedENI(ctx context.Context, account, region, subnetID string, groupIDs []string, description string) (ManagedENI, error) {
-	ctx = api.WithRequest(ctx, &api.RequestInfo{Account: account, Region: region, Service: "ec2", Operation: "CreateNetworkInterface"})
-	var out ManagedENI
-	err := s.update(ctx, func(t *rtx) error {
-		sn, v, err := eniSubnet(t, subnetID)
+// Subnet implements ec2port.Port.
+func (p *port) Subnet(ctx context.Context, account, region, id string) (out ec2port.Subnet, found bool, err error) {
+	err = p.s.view(scoped(ctx, account, region, "DescribeSubnets"), func(t *rtx) error {
+		sn, ok, err := subnets.find(t, id)
+		if err != nil || !ok {
+			return err
+		}
+		cidr, err := netip.ParsePrefix(deref(sn.CidrBlock))
+		if err != nil {
+			return fmt.Errorf("subnet %s: %w", id, err)
+		}
+		found = true
+		out = ec2port.Subnet{ID: id, VPCID: deref(sn.VpcId), AvailabilityZone: deref(sn.AvailabilityZone),
+			AvailabilityZoneID: deref(sn.AvailabilityZoneId), CIDR: cidr}
+		return nil
+	})
+	return out, found, err
+}
+
+// SecurityGroupVPC implements ec2port.Port.
+func (p *port) SecurityGroupVPC(ctx context.Context, account, region, id string) (vpcID string, found bool, err error) {
+	err = p.s.view(scoped(ctx, account, region, "DescribeSecurityGroups"), func(t *rtx) error {
+		g, ok, err := securityGroups.find(t, id)
+		if err != nil || !ok {
+			return err
+		}
+		vpcID, found = deref(g.VpcId), true
+		return nil
+	})
+	return vpcID, found, err
+}
+
+// VPC implements ec2port.Port.
+func (p *port) VPC(ctx context.Context, account, region, id string) (out ec2port.VPC, found bool, err error) {
+	err = p.s.view(scoped(ctx, account, region, "DescribeVpcs"), func(t *rtx) error {
+		v, ok, err := vpcs.find(t, id)
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		out = ec2port.VPC{ID: id, DNSSupport: v.EnableDNSSupport, DNSHostnames: v.EnableDNSHostnames}
+		gws, err := internetGateways.all(t)
 		if err != nil {
 			return err
 		}
-		groups, err := instanceResolveGroups(t, v, subnetID, groupIDs, nil)
+		for _, g := range gws {
+			if igwAttachedVPC(g) == id {
+				out.InternetGateway = true
+			}
+		}
+		return nil
+	})
+	return out, found, err
+}
+
+// CreateENI implements ec2port.Port: a requester-managed interface (in
+// use, type "interface") with the given security groups, the VPC's default
+// group when none.
+func (p *port) CreateENI(ctx context.Context, account, region string, req ec2port.ENIRequest) (ec2port.ENI, error) {
+	var out ec2port.ENI
+	err := p.s.update(scoped(ctx, account, region, "CreateNetworkInterface"), func(t *rtx) error {
+		sn, v, err := eniSubnet(t, req.SubnetID)
 		if err != nil {
 			return err
 		}
-		e, err := vpcManagedENI(t, sn, "interface", description, "", groups)
+		groups, err := instanceResolveGroups(t, v, req.SubnetID, req.SecurityGroupIDs, nil)
 		if err != nil {
 			return err
 		}
-		e.RequesterId = new(managedRequester)
+		e, err := vpcManagedENI(t, sn, "interface", req.Description, "", groups)
+		if err != nil {
+			return err
+		}
+		e.RequesterId = new(p.requester)
 		e.SourceDestCheck = new(true)
 		if err := networkInterfaces.put(t, e); err != nil {
 			return err
 		}
 		ip, _ := netip.ParseAddr(deref(e.PrivateIpAddress))
-		out = ManagedENI{ID: deref(e.NetworkInterfaceId), VPCID: deref(e.VpcId), SubnetID: subnetID, MAC: deref(e.MacAddress), IP: ip}
+		out = ec2port.ENI{ID: deref(e.NetworkInterfaceId), VPCID: deref(e.VpcId), SubnetID: req.SubnetID, MAC: deref(e.MacAddress), IP: ip}
 		return nil
 	})
 	return out, err
 }
 
-// DeleteManagedENI deletes an interface CreateManagedENI made; a missing
-// one is not an error.
-func (s *Service) DeleteManagedENI(ctx context.Context, account, region, id string) error {
-	ctx = api.WithRequest(ctx, &api.RequestInfo{Account: account, Region: region, Service: "ec2", Operation: "DeleteNetworkInterface"})
-	return s.update(ctx, func(t *rtx) error {
+// DeleteENI implements ec2port.Port.
+func (p *port) DeleteENI(ctx context.Context, account, region, id string) error {
+	return p.s.update(scoped(ctx, account, region, "DeleteNetworkInterface"), func(t *rtx) error {
 		e, err := networkInterfaces.get(t, id)
 		if err != nil {
 			if state.IsCode(err, "InvalidNetworkInterfaceID.NotFound") {
@@ -72,24 +136,22 @@ func (s *Service) DeleteManagedENI(ctx context.Context, account, region, id stri
 			}
 			return err
 		}
-		if err := checkManaged(e); err != nil {
+		if err := p.checkManaged(e); err != nil {
 			return err
 		}
 		return eniDelete(t, e)
 	})
 }
 
-// ModifyManagedENIGroups replaces the security groups of an interface
-// CreateManagedENI made (the VPC's default group when none), as RDS does
-// when a DB instance's VPC security groups change.
-func (s *Service) ModifyManagedENIGroups(ctx context.Context, account, region, id string, groupIDs []string) error {
-	ctx = api.WithRequest(ctx, &api.RequestInfo{Account: account, Region: region, Service: "ec2", Operation: "ModifyNetworkInterfaceAttribute"})
-	return s.update(ctx, func(t *rtx) error {
+// SetENIGroups implements ec2port.Port, as RDS does when a DB instance's
+// VPC security groups change.
+func (p *port) SetENIGroups(ctx context.Context, account, region, id string, groupIDs []string) error {
+	return p.s.update(scoped(ctx, account, region, "ModifyNetworkInterfaceAttribute"), func(t *rtx) error {
 		e, err := networkInterfaces.get(t, id)
 		if err != nil {
 			return err
 		}
-		if err := checkManaged(e); err != nil {
+		if err := p.checkManaged(e); err != nil {
 			return err
 		}
 		v, err := vpcs.get(t, deref(e.VpcId))

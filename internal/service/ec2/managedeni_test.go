@@ -7,11 +7,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/minicloud/minicloud/internal/ec2port"
 )
 
-// TestManagedENICallsRefuseOtherInterfaces checks that the calls RDS makes on
-// the interfaces it created act on those only: a user's own interface is
-// refused with OperationNotPermitted and left as it was.
+// TestManagedENICallsRefuseOtherInterfaces checks that the calls a service
+// makes through its port on the interfaces it created act on those only: a
+// user's own interface, and another service's, are refused with
+// OperationNotPermitted and left as they were.
 func TestManagedENICallsRefuseOtherInterfaces(t *testing.T) {
 	env := newEnv(t, "")
 	vpcID, subnetID := instVPC(t, env, "10.9.0.0/16", "10.9.1.0/24", true)
@@ -24,9 +27,14 @@ func TestManagedENICallsRefuseOtherInterfaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	userENI := aws.ToString(created.NetworkInterface.NetworkInterfaceId)
-	svc := env.srv.EC2()
+	svc := env.srv.EC2().Port(ec2port.RequesterRDS)
 	const account, region = "000000000000", "us-east-1"
-	managed, err := svc.CreateManagedENI(env.ctx, account, region, subnetID, nil, "RDSNetworkInterface")
+	managed, err := svc.CreateENI(env.ctx, account, region, ec2port.ENIRequest{SubnetID: subnetID, Description: "RDSNetworkInterface"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elb := env.srv.EC2().Port(ec2port.RequesterELB)
+	elbENI, err := elb.CreateENI(env.ctx, account, region, ec2port.ENIRequest{SubnetID: subnetID, Description: "ELB app/lb/1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,23 +42,26 @@ func TestManagedENICallsRefuseOtherInterfaces(t *testing.T) {
 		name string
 		call func(ctx context.Context, id string) error
 	}{
-		{"AssignManagedPublicIP", func(ctx context.Context, id string) error {
-			_, err := svc.AssignManagedPublicIP(ctx, account, region, id)
+		{"AssignPublicIP", func(ctx context.Context, id string) error {
+			_, err := svc.AssignPublicIP(ctx, account, region, id)
 			return err
 		}},
-		{"ReleaseManagedPublicIP", func(ctx context.Context, id string) error {
-			return svc.ReleaseManagedPublicIP(ctx, account, region, id)
+		{"ReleasePublicIP", func(ctx context.Context, id string) error {
+			return svc.ReleasePublicIP(ctx, account, region, id)
 		}},
-		{"ModifyManagedENIGroups", func(ctx context.Context, id string) error {
-			return svc.ModifyManagedENIGroups(ctx, account, region, id, []string{aws.ToString(sg.GroupId)})
+		{"SetENIGroups", func(ctx context.Context, id string) error {
+			return svc.SetENIGroups(ctx, account, region, id, []string{aws.ToString(sg.GroupId)})
 		}},
-		{"DeleteManagedENI", func(ctx context.Context, id string) error { return svc.DeleteManagedENI(ctx, account, region, id) }},
+		{"DeleteENI", func(ctx context.Context, id string) error { return svc.DeleteENI(ctx, account, region, id) }},
 	}
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {
 			var coded interface{ ErrorCode() string }
 			if err := c.call(env.ctx, userENI); !errors.As(err, &coded) || coded.ErrorCode() != "OperationNotPermitted" {
 				t.Errorf("%s on the user's interface: %v, want OperationNotPermitted", c.name, err)
+			}
+			if err := c.call(env.ctx, elbENI.ID); !errors.As(err, &coded) || coded.ErrorCode() != "OperationNotPermitted" {
+				t.Errorf("%s on another service's interface: %v, want OperationNotPermitted", c.name, err)
 			}
 			if err := c.call(env.ctx, managed.ID); err != nil {
 				t.Errorf("%s on the managed interface: %v", c.name, err)
@@ -64,5 +75,51 @@ func TestManagedENICallsRefuseOtherInterfaces(t *testing.T) {
 	e := out.NetworkInterfaces[0]
 	if e.Association != nil || len(e.Groups) != 1 || aws.ToString(e.Groups[0].GroupName) != "default" {
 		t.Errorf("the refused calls changed the user's interface: association %+v, groups %+v", e.Association, e.Groups)
+	}
+}
+
+// The port's lookups see the caller's records, answer not found for IDs
+// that do not exist (malformed ones included), and report what a service
+// checks of a VPC.
+func TestPortLookups(t *testing.T) {
+	env := newEnv(t, "")
+	vpcID, subnetID := instVPC(t, env, "10.8.0.0/16", "10.8.1.0/24", false)
+	sg, err := env.ec2.CreateSecurityGroup(env.ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("app"), Description: aws.String("app"), VpcId: aws.String(vpcID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := env.srv.EC2().Port(ec2port.RequesterRDS)
+	const account, region = "000000000000", "us-east-1"
+	sn, found, err := p.Subnet(env.ctx, account, region, subnetID)
+	if err != nil || !found || sn.VPCID != vpcID || sn.CIDR.String() != "10.8.1.0/24" || sn.AvailabilityZone == "" || sn.AvailabilityZoneID == "" {
+		t.Errorf("Subnet = %+v %v %v", sn, found, err)
+	}
+	for _, id := range []string{"subnet-0000000000000000f", "nonsense"} {
+		if _, found, err := p.Subnet(env.ctx, account, region, id); found || err != nil {
+			t.Errorf("Subnet(%s) found %v, err %v", id, found, err)
+		}
+	}
+	if _, found, err := p.Subnet(env.ctx, "111111111111", region, subnetID); found || err != nil {
+		t.Errorf("another account's subnet: found %v, err %v", found, err)
+	}
+	if v, found, err := p.SecurityGroupVPC(env.ctx, account, region, aws.ToString(sg.GroupId)); v != vpcID || !found || err != nil {
+		t.Errorf("SecurityGroupVPC = %s %v %v", v, found, err)
+	}
+	v, found, err := p.VPC(env.ctx, account, region, vpcID)
+	if err != nil || !found || v.ID != vpcID || !v.DNSSupport || v.InternetGateway {
+		t.Errorf("VPC = %+v %v %v, want DNS support and no internet gateway", v, found, err)
+	}
+	igw, err := env.ec2.CreateInternetGateway(env.ctx, &ec2.CreateInternetGatewayInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.ec2.AttachInternetGateway(env.ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGateway.InternetGatewayId, VpcId: aws.String(vpcID)}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := p.VPC(env.ctx, account, region, vpcID); !v.InternetGateway {
+		t.Error("VPC with an attached internet gateway reports none")
+	}
+	if _, found, err := p.VPC(env.ctx, account, region, "vpc-0000000000000000f"); found || err != nil {
+		t.Errorf("missing VPC: found %v, err %v", found, err)
 	}
 }
