@@ -58,6 +58,9 @@ Serve flags (each also read from the environment variable shown):
   --public-cidr CIDR   public IPs on the host (MINICLOUD_PUBLIC_CIDR, default 198.18.0.0/15)
   --dns-listen ADDR    DNS for Route 53's public zones (MINICLOUD_DNS_LISTEN, default auto:
                        127.0.0.1:53 when free and permitted, else 127.0.0.1:8053; off for none)
+  --allow-host NAMES   further names the Host header may carry, comma-separated, "*.name" for the
+                       names under name (MINICLOUD_ALLOW_HOST); IP addresses, localhost and AWS
+                       endpoint names always work; any other name is refused (DNS rebinding)
 
 Examples:
   minicloud
@@ -147,6 +150,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	dataPlane := fs.String("data-plane", envOr("MINICLOUD_DATA_PLANE", server.DataPlaneAuto), "")
 	dnsListen := fs.String("dns-listen", envOr("MINICLOUD_DNS_LISTEN", server.DNSListenAuto), "")
 	publicCIDR := fs.String("public-cidr", envOr("MINICLOUD_PUBLIC_CIDR", vpcnet.DefaultPublicCIDR.String()), "")
+	allowHost := fs.String("allow-host", envOr("MINICLOUD_ALLOW_HOST", ""), "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -181,7 +185,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	srv, err := server.New(server.Config{Listen: *listen, StateDir: *stateDir, Ephemeral: *ephemeral, Accounts: acct, Logger: logger,
-		Version: buildVersion(), DataPlane: *dataPlane, PublicCIDR: pub.Masked(), DNSListen: *dnsListen})
+		Version: buildVersion(), DataPlane: *dataPlane, PublicCIDR: pub.Masked(), DNSListen: *dnsListen,
+		AllowedHosts: splitList(*allowHost)})
 	if err != nil {
 		logger.Error("start failed", "error", err)
 		return 1
@@ -242,6 +247,17 @@ func parseAccounts(s string) (map[string]string, error) {
 		out[k] = v
 	}
 	return out, nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // cleanup removes the host objects (namespaces, links, routes, nftables

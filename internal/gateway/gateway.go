@@ -45,6 +45,11 @@ type Config struct {
 	// KnownRegion reports whether a region exists (EC2's region list); the
 	// diagram refuses others with 400.
 	KnownRegion func(region string) bool
+	// AllowedHosts are further names the Host header may carry (besides
+	// IP addresses, localhost and AWS endpoint names; see guard.go): the
+	// name minicloud is reached by in a container network, say. "*.name"
+	// allows the names under name.
+	AllowedHosts []string
 }
 
 // Gateway is the http.Handler of minicloud's one port.
@@ -81,7 +86,21 @@ func AccountFor(accounts map[string]string, accessKey string) string {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := state.NewRequestID()
-	if strings.HasPrefix(r.URL.Path, "/_minicloud/") || r.URL.Path == "/moto-api/reset" {
+	internal := strings.HasPrefix(r.URL.Path, "/_minicloud/") || r.URL.Path == "/moto-api/reset"
+	if why := g.refusal(r); why != "" {
+		g.log.Warn("request refused", "why", why, "path", r.URL.Path, "remote", r.RemoteAddr)
+		if internal {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": why})
+			return
+		}
+		code := "AccessDenied"
+		if ct := contentType(r.Header); strings.Contains(ct, "json") || strings.Contains(ct, "cbor") || r.Header.Get("X-Amz-Target") != "" {
+			code = "AccessDeniedException"
+		}
+		writeRaw(w, genericError(r, reqID, http.StatusForbidden, code, why))
+		return
+	}
+	if internal {
 		g.serveInternal(w, r)
 		return
 	}

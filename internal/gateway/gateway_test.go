@@ -48,6 +48,10 @@ func do(t *testing.T, base string, r rawReq) (int, http.Header, string) {
 		t.Fatal(err)
 	}
 	for k, v := range r.header {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)

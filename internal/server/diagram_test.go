@@ -35,7 +35,7 @@ func TestDiagramWritesNothing(t *testing.T) {
 		{"", http.StatusOK, "graph TD"},
 	} {
 		rec := httptest.NewRecorder()
-		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/_minicloud/diagram"+tc.query, nil))
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:4566/_minicloud/diagram"+tc.query, nil))
 		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.body) {
 			t.Errorf("diagram%s: %d %s, want %d with %q", tc.query, rec.Code, rec.Body, tc.status, tc.body)
 		}

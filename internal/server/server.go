@@ -51,6 +51,10 @@ type Config struct {
 	// DNSListen is where Start serves DNS for Route 53's public zones: an
 	// address, DNSListenAuto, or "" / DNSListenOff for none.
 	DNSListen string
+	// AllowedHosts are names besides IP addresses, localhost and AWS
+	// endpoint names that requests' Host header may carry (gateway's
+	// guard against DNS rebinding): a container network's name, say.
+	AllowedHosts []string
 }
 
 // Server is a running minicloud.
@@ -135,15 +139,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("start Route 53 health checks: %w", err)
 	}
 	s.gw = gateway.New(gateway.Config{
-		Backends:    backends,
-		Accounts:    cfg.Accounts,
-		Identities:  stsSvc,
-		Logger:      cfg.Logger,
-		Version:     cfg.Version,
-		Health:      s.health,
-		Reset:       s.reset,
-		Diagram:     s.Diagram,
-		KnownRegion: ec2.KnownRegion,
+		Backends:     backends,
+		Accounts:     cfg.Accounts,
+		Identities:   stsSvc,
+		Logger:       cfg.Logger,
+		Version:      cfg.Version,
+		Health:       s.health,
+		Reset:        s.reset,
+		Diagram:      s.Diagram,
+		KnownRegion:  ec2.KnownRegion,
+		AllowedHosts: append(listenName(cfg.Listen), cfg.AllowedHosts...),
 	})
 	// The network controller starts first, so that the instances the runtime
 	// boots find their VPC's network.
@@ -257,6 +262,19 @@ func (s *Server) Close(ctx context.Context) error {
 
 // RDS is the RDS service (its Loopback addresses, for tests and tools).
 func (s *Server) RDS() *rds.Service { return s.rds }
+
+// listenName is the host name of a listen address when it is a name (an
+// address needs no allowing): requests to it carry it as their Host.
+func listenName(listen string) []string {
+	h, _, err := net.SplitHostPort(listen)
+	if err != nil || h == "" {
+		return nil
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return nil
+	}
+	return []string{h}
+}
 
 // stateDirOf is where durable data other than the store lives; "" with
 // --ephemeral (RDS then uses a temporary directory).
