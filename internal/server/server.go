@@ -1,7 +1,8 @@
-// Package server assembles minicloud: it opens the state store, builds every
-// service and hands them to the gateway, and owns the HTTP listener's
-// lifecycle. cmd/minicloud and the in-process tests both start minicloud
-// through it, so tests exercise exactly what the binary runs.
+// Package server assembles minicloud: it opens the state store, builds the
+// data plane and every service, hands the services to the gateway, and runs
+// the lifecycle of all of them and of the DNS and HTTP listeners as one
+// ordered list (lifecycle.go). cmd/minicloud and the in-process tests both
+// start minicloud through it, so tests exercise exactly what the binary runs.
 package server
 
 import (
