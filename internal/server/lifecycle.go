@@ -164,6 +164,7 @@ type stateStore struct {
 	cfg   Config
 }
 
+// Stop closes the store.
 func (s stateStore) Stop(context.Context) error { return s.store.Close() }
 
 // Health is where state is kept.
@@ -179,7 +180,10 @@ func (s stateStore) Health() map[string]any {
 // reports to EC2's controller.
 type instanceRuntime struct{ ec2 *ec2.Service }
 
-func (r instanceRuntime) Start(context.Context) error    { return r.ec2.StartRuntime() }
+// Start hands the runtime EC2's controller.
+func (r instanceRuntime) Start(context.Context) error { return r.ec2.StartRuntime() }
+
+// Stop stops the runtime and the instances it runs, within ctx's deadline.
 func (r instanceRuntime) Stop(ctx context.Context) error { return r.ec2.StopRuntime(ctx) }
 
 // Health says which runtime runs instances, or why none does.

@@ -1,8 +1,11 @@
 // Command codegen generates minicloud's protocol surface from the official AWS
 // API models: for each service in the config it writes, under internal/api,
 // a package holding the service's trimmed model (every operation, the shapes of
-// the implemented ones and every error shape) and Go types for the shapes the
-// implemented operations use. Run it with `go generate ./internal/api/`.
+// the implemented ones and every error shape), Go types for the shapes the
+// implemented operations use, the Server interface of those operations and
+// Handlers, which binds a Server's methods to them. Run it with
+// `go generate ./internal/api/`; its tests fail when the committed output
+// differs from what it writes.
 //
 // The models come from the aws-sdk-go v1 module (models/apis), located through
 // `go list -m`, so the model version is the one go.mod pins.
