@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Installs what minicloud's test suite needs beyond Go, with Debian's packages.
+# Installs what minicloud's test suite needs beyond Go: one Go module that no
+# build downloads, and Debian's packages.
 # Run as root (CI does); as another user it prints what to install instead.
 #
+#   github.com/aws/aws-sdk-go (Go module, any user) the AWS API models that
+#           the check of the generated code (internal/codec/codegen) and the
+#           codec's conformance tests read from the module cache. go.mod pins
+#           it but nothing builds it, so go test alone never downloads it.
 #   awscli  AWS CLI v2 at /usr/bin/aws, used beside the machine's AWS CLI v1
 #           by the CLI smoke test (test/cli).
 #   bind9-dnsutils  dig, the DNS client of the Route 53 CLI smoke test.
@@ -18,6 +23,9 @@
 #           filesystems the image tests build (internal/instance/runtime,
 #           test/dataplane).
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+go mod download github.com/aws/aws-sdk-go
 
 need=()
 /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2' || need+=(awscli)

@@ -6,14 +6,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 
+	"github.com/minicloud/minicloud/internal/dnszone"
 	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
 	"github.com/minicloud/minicloud/internal/netctl"
+	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 	"github.com/minicloud/minicloud/internal/vpcnet/firewall"
 	"github.com/minicloud/minicloud/internal/workload"
@@ -36,6 +39,9 @@ type dataPlane struct {
 	rt      *instruntime.Runtime
 	tempDir string // removed on close (ephemeral state)
 	reason  string // why it is off, when it is
+	// next is the network controller wire built, which Start starts and
+	// then publishes in ctl.
+	next *netctl.Controller
 }
 
 // Prefix is the short name every host object of a minicloud carries:
@@ -117,24 +123,37 @@ func (dp *dataPlane) sync(ctx context.Context) error {
 	return errors.New("the network controller is not running")
 }
 
-// start starts the network controller once the EC2 service exists; the
-// runtime is started by the EC2 service itself.
-func (dp *dataPlane) start(ec2svc netctl.DesiredNetworker, s *Server) error {
+// wire builds the network controller over what it reads: EC2's desired
+// network, the store, and the names the VPC resolvers answer (Route 53's
+// zones, RDS's endpoints). Start starts it.
+func (dp *dataPlane) wire(ec2svc netctl.DesiredNetworker, store state.Store, zones dnszone.Source, endpoints dnszone.EndpointSources, logger *slog.Logger) {
 	if dp.net == nil {
+		return
+	}
+	c := netctl.New(ec2svc, store, dp.net, dp.fw, logger)
+	c.EnableDNS(dnsUpstreams(), zones)
+	c.EnableEndpoints(endpoints...)
+	dp.next = c
+}
+
+// Start starts the network controller, before the instance runtime, so that
+// the instances it boots find their VPC's network. It fails without a
+// trace: the network handles and a temporary state directory are released.
+func (dp *dataPlane) Start(ctx context.Context) error {
+	if dp.next == nil {
 		return nil
 	}
-	c := netctl.New(ec2svc, s.store, dp.net, dp.fw, s.cfg.Logger)
-	c.EnableDNS(dnsUpstreams(), s.route53.Source())
-	c.EnableEndpoints(s.rds.EndpointSource())
-	if err := c.Start(context.Background()); err != nil {
-		return fmt.Errorf("start the network controller: %w", err)
+	// The controller runs until Stop, not for the length of the start.
+	if err := dp.next.Start(context.WithoutCancel(ctx)); err != nil {
+		dp.close()
+		return err
 	}
-	dp.ctl.Store(c)
+	dp.ctl.Store(dp.next)
 	return nil
 }
 
-// health reports the data plane for /_minicloud/health.
-func (dp *dataPlane) health() map[string]any {
+// Health reports the data plane for /_minicloud/health.
+func (dp *dataPlane) Health() map[string]any {
 	if dp.net == nil {
 		return map[string]any{"state": "off", "reason": dp.reason}
 	}
@@ -148,11 +167,11 @@ func (dp *dataPlane) health() map[string]any {
 	return h
 }
 
-// stop stops the network controller (after the runtime has stopped the
+// Stop stops the network controller (after the runtime has stopped the
 // instances) and removes a temporary state directory. The VPC networks stay
 // in the kernel for the next start, except with ephemeral state, which has
 // no next start: then everything is removed.
-func (dp *dataPlane) stop(ctx context.Context) error {
+func (dp *dataPlane) Stop(ctx context.Context) error {
 	var errs []error
 	if c := dp.ctl.Load(); c != nil {
 		errs = append(errs, c.Stop(ctx))

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -19,14 +21,25 @@ const (
 	DNSFallbackAddr = "127.0.0.1:8053"
 )
 
-// startDNS starts the authoritative server for Route 53's public zones. In
-// auto mode it tries 127.0.0.1:53, then DNSFallbackAddr, and runs without
-// DNS (saying why in health) when neither is free, so that several minicloud
-// processes can share a host; an explicit address must be free.
-func (s *Server) startDNS() error {
-	addr := s.cfg.DNSListen
+// dnsServer is the authoritative DNS server for Route 53's public zones
+// and RDS's endpoint names, as a listener part: Server.Start starts it.
+type dnsServer struct {
+	listen    string // Config.DNSListen
+	zones     dnszone.Source
+	endpoints dnszone.EndpointSources
+	logger    *slog.Logger
+	srv       *dns53.Server // nil when not listening
+	reason    string        // why not, when not
+}
+
+// Start listens. In auto mode it tries 127.0.0.1:53, then DNSFallbackAddr,
+// and runs without DNS (saying why in health) when neither is free, so that
+// several minicloud processes can share a host; an explicit address must be
+// free.
+func (d *dnsServer) Start(context.Context) error {
+	addr := d.listen
 	if addr == "" || addr == DNSListenOff {
-		s.dnsReason = "off (--dns-listen=off)"
+		d.reason = "off (--dns-listen=off)"
 		return nil
 	}
 	try := []string{addr}
@@ -35,35 +48,44 @@ func (s *Server) startDNS() error {
 	}
 	var lastErr error
 	for _, a := range try {
-		srv := dns53.New(dns53.Config{Source: s.route53.Source(), Endpoints: dnszone.EndpointSources{s.rds.EndpointSource()}, Upstreams: dnsUpstreamsExcept(a), Logger: s.cfg.Logger})
+		srv := dns53.New(dns53.Config{Source: d.zones, Endpoints: d.endpoints, Upstreams: dnsUpstreamsExcept(a), Logger: d.logger})
 		if err := srv.Start(a); err != nil {
 			lastErr = err
 			continue
 		}
-		s.dns = srv
+		d.srv = srv
 		return nil
 	}
 	if addr == DNSListenAuto {
-		s.dnsReason = fmt.Sprintf("off: could not listen on %v: %v", try, lastErr)
-		s.cfg.Logger.Warn("DNS server not started", "reason", s.dnsReason)
+		d.reason = fmt.Sprintf("off: could not listen on %v: %v", try, lastErr)
+		d.logger.Warn("DNS server not started", "reason", d.reason)
 		return nil
 	}
 	return fmt.Errorf("DNS on %s: %w", addr, lastErr)
 }
 
-// DNSAddr is where the DNS server listens, "" when it does not.
-func (s *Server) DNSAddr() string {
-	if s.dns == nil {
-		return ""
+// Stop stops listening.
+func (d *dnsServer) Stop(context.Context) error {
+	if d.srv != nil {
+		d.srv.Stop()
 	}
-	return s.dns.Addr()
+	return nil
 }
 
-func (s *Server) dnsHealth() map[string]any {
-	if s.dns == nil {
-		return map[string]any{"state": s.dnsReason}
+// Health says where DNS listens, or why it does not.
+func (d *dnsServer) Health() map[string]any {
+	if d.srv == nil {
+		return map[string]any{"state": d.reason}
 	}
-	return map[string]any{"state": "on", "listen": s.dns.Addr(), "status": s.dns.Status()}
+	return map[string]any{"state": "on", "listen": d.srv.Addr(), "status": d.srv.Status()}
+}
+
+// DNSAddr is where the DNS server listens, "" when it does not.
+func (s *Server) DNSAddr() string {
+	if s.dns.srv == nil {
+		return ""
+	}
+	return s.dns.srv.Addr()
 }
 
 // dnsUpstreamsExcept is dnsUpstreams without the server's own address, so

@@ -1,7 +1,8 @@
-// Package server assembles minicloud: it opens the state store, builds every
-// service and hands them to the gateway, and owns the HTTP listener's
-// lifecycle. cmd/minicloud and the in-process tests both start minicloud
-// through it, so tests exercise exactly what the binary runs.
+// Package server assembles minicloud: it opens the state store, builds the
+// data plane and every service, hands the services to the gateway, and runs
+// the lifecycle of all of them and of the DNS and HTTP listeners as one
+// ordered list (lifecycle.go). cmd/minicloud and the in-process tests both
+// start minicloud through it, so tests exercise exactly what the binary runs.
 package server
 
 import (
@@ -18,7 +19,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/catalog"
-	"github.com/minicloud/minicloud/internal/dns53"
+	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/gateway"
 	"github.com/minicloud/minicloud/internal/service/ec2"
@@ -59,18 +60,17 @@ type Config struct {
 
 // Server is a running minicloud.
 type Server struct {
-	cfg       Config
-	store     state.Store
-	ec2       *ec2.Service
-	route53   *route53.Service
-	rds       *rds.Service
-	dns       *dns53.Server
-	dnsReason string
-	dp        *dataPlane
-	gw        *gateway.Gateway
-	http      *http.Server
-	listener  net.Listener
-	done      chan error
+	cfg     Config
+	store   state.Store
+	ec2     *ec2.Service
+	route53 *route53.Service
+	rds     *rds.Service
+	dns     *dnsServer
+	http    *httpServer
+	gw      *gateway.Gateway
+	// parts is everything the server runs, in start order (see
+	// lifecycle.go).
+	parts []*part
 }
 
 // DefaultStateDir is where state lives without --state-dir: the user's data
@@ -120,67 +120,66 @@ func New(cfg Config) (*Server, error) {
 	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), Subnets: rdsEC2, Logger: cfg.Logger}
 	if dp.net != nil {
 		rdsCfg.Net, rdsCfg.ENIs, rdsCfg.Sync = dp.net, rdsEC2, dp.sync
+		// Health checks may probe public IPs only while the data plane
+		// keeps that range on the host.
+		r53Svc.SetPublicRange(publicCIDR(cfg))
 	}
 	rdsSvc := rds.New(store, rdsCfg)
-	implemented := map[string]map[string]api.Handler{
-		"sts":     stsSvc.Handlers(),
-		"ec2":     ec2Svc.Handlers(),
-		"route53": r53Svc.Handlers(),
-		"rds":     rdsSvc.Handlers(),
-	}
-	var backends []gateway.Backend
-	for _, info := range catalog.All {
-		backends = append(backends, gateway.Backend{Info: info, Handlers: implemented[info.Name]})
-	}
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, rds: rdsSvc, dp: dp}
-	if err := r53Svc.Start(context.Background()); err != nil {
-		dp.close()
-		_ = store.Close()
-		return nil, fmt.Errorf("start Route 53 health checks: %w", err)
+	// The endpoint names both the VPC resolvers and the DNS server answer.
+	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource()}
+	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, rds: rdsSvc,
+		dns:  &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
+		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger}}
+	// The order is the start order; Close stops in reverse. The network
+	// controller runs before the instance runtime, so that the instances it
+	// boots find their VPC's network, and both before RDS, whose servers
+	// are placed on that network. The listeners start last, once everything
+	// they answer for runs.
+	s.parts = []*part{
+		{name: "state store", health: "state", it: stateStore{store, cfg}},
+		{name: "network controller", health: "dataPlane", it: dp, dataPlane: true},
+		{name: "instance runtime", health: "instances", it: instanceRuntime{ec2Svc}, dataPlane: true},
+		service(stsSvc),
+		service(ec2Svc),
+		service(r53Svc),
+		service(rdsSvc),
+		{name: "DNS server", health: "dns", it: s.dns, listener: true},
+		{name: "HTTP listener", it: s.http, listener: true},
 	}
 	s.gw = gateway.New(gateway.Config{
-		Backends:     backends,
+		Backends:     backends(s.parts),
 		Accounts:     cfg.Accounts,
 		Identities:   stsSvc,
 		Logger:       cfg.Logger,
 		Version:      cfg.Version,
-		Health:       s.health,
+		Health:       func() map[string]any { return partsHealth(s.parts) },
 		Reset:        s.reset,
 		Diagram:      s.Diagram,
 		KnownRegion:  ec2.KnownRegion,
 		AllowedHosts: append(listenName(cfg.Listen), cfg.AllowedHosts...),
 	})
-	// The network controller starts first, so that the instances the runtime
-	// boots find their VPC's network.
-	if err := dp.start(ec2Svc, s); err != nil {
-		r53Svc.Stop()
-		dp.close()
-		_ = store.Close()
+	s.http.handler = s.gw
+	if err := startParts(context.Background(), s.parts, false); err != nil {
 		return nil, err
 	}
-	if err := ec2Svc.StartRuntime(); err != nil {
-		r53Svc.Stop()
-		_ = dp.stop(context.Background())
-		_ = store.Close()
-		return nil, fmt.Errorf("start the EC2 instance runtime: %w", err)
-	}
-	if err := rdsSvc.Start(context.Background()); err != nil {
-		r53Svc.Stop()
-		_ = ec2Svc.Close(context.Background())
-		_ = dp.stop(context.Background())
-		_ = store.Close()
-		return nil, fmt.Errorf("start the RDS engine controller: %w", err)
-	}
-	if dp.net != nil {
-		// Health checks may probe public IPs only while the data plane
-		// keeps that range on the host.
-		pub := cfg.PublicCIDR
-		if !pub.IsValid() {
-			pub = vpcnet.DefaultPublicCIDR
-		}
-		r53Svc.SetPublicRange(pub)
-	}
 	return s, nil
+}
+
+// backends gives the gateway every generated service, with the handlers of
+// those a part implements; the others answer NotImplemented.
+func backends(parts []*part) []gateway.Backend {
+	implemented := map[string]map[string]api.Handler{}
+	for _, p := range parts {
+		if svc, ok := p.it.(Service); ok {
+			implemented[svc.Info().Name] = svc.Handlers()
+		}
+	}
+	var out []gateway.Backend
+	for _, info := range catalog.All {
+		out = append(out, gateway.Backend{Info: info, Handlers: implemented[info.Name]})
+	}
+	return out
 }
 
 // Handler is the gateway, for tests that serve it with httptest.
@@ -193,71 +192,74 @@ func (s *Server) Route53() *route53.Service { return s.route53 }
 // and Store).
 func (s *Server) EC2() *ec2.Service { return s.ec2 }
 
-func (s *Server) health() map[string]any {
-	st := map[string]any{"backend": "bolt", "dir": s.cfg.StateDir}
-	if s.cfg.Ephemeral {
-		st = map[string]any{"backend": "memory"}
-	}
-	return map[string]any{"state": st, "instances": s.ec2.RuntimeHealth(), "dataPlane": s.dp.health(), "dns": s.dnsHealth(), "rds": s.rds.Health()}
-}
-
 func (s *Server) reset(ctx context.Context) error {
 	return s.store.Reset(ctx)
 }
 
-// Start listens on cfg.Listen and serves in the background.
+// Start starts the listeners: DNS (cfg.DNSListen), then HTTP on cfg.Listen,
+// served in the background.
 func (s *Server) Start() error {
-	ln, err := net.Listen("tcp", s.cfg.Listen)
+	return startParts(context.Background(), s.parts, true)
+}
+
+// Addr is the address Start listens on.
+func (s *Server) Addr() string { return s.http.ln.Addr().String() }
+
+// Done reports the listener's end.
+func (s *Server) Done() <-chan error { return s.http.done }
+
+// Close stops everything in reverse start order: first serving, waiting up
+// to the context's deadline for requests in flight, and last the store.
+// The data plane gets its own time (dataPlaneStopBudget).
+func (s *Server) Close(ctx context.Context) error {
+	return stopParts(ctx, s.parts)
+}
+
+// httpServer is the HTTP listener of the gateway, as a listener part.
+type httpServer struct {
+	listen  string // Config.Listen
+	handler http.Handler
+	logger  *slog.Logger
+	ln      net.Listener
+	srv     *http.Server
+	done    chan error
+}
+
+// Start listens and serves in the background.
+func (h *httpServer) Start(context.Context) error {
+	ln, err := net.Listen("tcp", h.listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+		return fmt.Errorf("listen on %s: %w", h.listen, err)
 	}
-	s.listener = ln
-	if err := s.startDNS(); err != nil {
-		_ = ln.Close()
-		return err
-	}
-	s.http = &http.Server{Handler: s.gw, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}
-	s.done = make(chan error, 1)
+	h.ln = ln
+	h.srv = &http.Server{Handler: h.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn)}
+	h.done = make(chan error, 1)
 	go func() {
-		err := s.http.Serve(ln)
+		err := h.srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
-		s.done <- err
+		h.done <- err
 	}()
 	return nil
 }
 
-// Addr is the address Start listens on.
-func (s *Server) Addr() string { return s.listener.Addr().String() }
-
-// Done reports the listener's end.
-func (s *Server) Done() <-chan error { return s.done }
-
-// Close stops serving, waiting up to the context's deadline for requests in
-// flight, and closes the store.
-func (s *Server) Close(ctx context.Context) error {
-	var errs []error
-	if s.http != nil {
-		if err := s.http.Shutdown(ctx); err != nil {
-			// Requests still running past the deadline are cut, so that
-			// nothing uses the store after it closes.
-			errs = append(errs, err, s.http.Close())
-		}
+// Stop stops serving, waiting up to ctx's deadline for requests in flight.
+func (h *httpServer) Stop(ctx context.Context) error {
+	if err := h.srv.Shutdown(ctx); err != nil {
+		// Requests still running past the deadline are cut, so that
+		// nothing uses the store after it closes.
+		return errors.Join(err, h.srv.Close())
 	}
-	if s.dns != nil {
-		s.dns.Stop()
+	return nil
+}
+
+// publicCIDR is the range of public IPs the data plane routes on the host.
+func publicCIDR(cfg Config) netip.Prefix {
+	if cfg.PublicCIDR.IsValid() {
+		return cfg.PublicCIDR
 	}
-	s.route53.Stop()
-	s.rds.Stop()
-	// Stopping instances and removing the data plane get their own time: a
-	// slow HTTP shutdown must not leave namespaces and routes behind.
-	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	errs = append(errs, s.ec2.Close(tctx))
-	errs = append(errs, s.dp.stop(tctx))
-	errs = append(errs, s.store.Close())
-	return errors.Join(errs...)
+	return vpcnet.DefaultPublicCIDR
 }
 
 // RDS is the RDS service (its Loopback addresses, for tests and tools).

@@ -2,9 +2,12 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,6 +24,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/sdktest"
 	"github.com/minicloud/minicloud/internal/server"
+	ec2svc "github.com/minicloud/minicloud/internal/service/ec2"
 )
 
 // startServer serves a fresh in-memory minicloud (or one on dir) over HTTP.
@@ -335,4 +339,61 @@ func TestStateSurvivesRestart(t *testing.T) {
 		t.Fatalf("after reset the role's credentials still work: %v", err)
 	}
 	_ = srv2
+}
+
+// TestHealthEntries checks the entries /_minicloud/health assembles from the
+// parts that report one, under the keys tests and tools read.
+func TestHealthEntries(t *testing.T) {
+	_, url := startServer(t, "")
+	resp, err := http.Get(url + "/_minicloud/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h map[string]json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key, field string
+		want       any // nil: any value
+	}{
+		{"state", "backend", "memory"},
+		{"dataPlane", "state", "off"},
+		{"instances", "runtime", "none"},
+		{"dns", "state", ""}, // not listening: Start was not called
+		{"rds", "engines", nil},
+	} {
+		var entry map[string]any
+		if err := json.Unmarshal(h[tc.key], &entry); err != nil {
+			t.Errorf("health[%q]: %v (%s)", tc.key, err, h[tc.key])
+			continue
+		}
+		if got, ok := entry[tc.field]; !ok || (tc.want != nil && got != tc.want) {
+			t.Errorf("health[%q][%q] = %v (present: %t), want %v", tc.key, tc.field, got, ok, tc.want)
+		}
+	}
+	if len(h) != 8 { // version, uptime and services, and the five above
+		t.Errorf("health has %d entries, want 8: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
+	}
+}
+
+// failingRuntime is an instance runtime that cannot start.
+type failingRuntime struct{}
+
+func (failingRuntime) Name() string                  { return "failing" }
+func (failingRuntime) Available() (bool, string)     { return true, "" }
+func (failingRuntime) Start(ec2svc.Controller) error { return errors.New("no cgroups") }
+func (failingRuntime) Stop(context.Context) error    { return nil }
+
+// TestNewRollsBack checks that a part failing to start fails New with the
+// part's name, and that what had started is stopped: the store is closed,
+// so the next New on the same directory opens it.
+func TestNewRollsBack(t *testing.T) {
+	dir := t.TempDir()
+	_, err := server.New(server.Config{StateDir: dir, EC2Runtime: failingRuntime{}})
+	if err == nil || !strings.Contains(err.Error(), "start instance runtime: no cgroups") {
+		t.Fatalf("New with a runtime that cannot start: %v", err)
+	}
+	startServer(t, dir)
 }

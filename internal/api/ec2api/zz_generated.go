@@ -138,497 +138,110 @@ type Server interface {
 	TerminateInstances(context.Context, *TerminateInstancesRequest) (*TerminateInstancesResult, error)
 }
 
-// Handlers maps each operation s implements (a method of Server) to its
-// handler. Operations s lacks are left out, and the gateway answers them
-// NotImplemented, so a service can grow one operation at a time.
-func Handlers(s any) map[string]api.Handler {
-	h := map[string]api.Handler{}
-	if x, ok := s.(interface {
-		AllocateAddress(context.Context, *AllocateAddressRequest) (*AllocateAddressResult, error)
-	}); ok {
-		h["AllocateAddress"] = api.Typed(x.AllocateAddress)
+// Handlers maps every operation of Server to s's method. The model's other
+// operations have no handler, and the gateway answers them NotImplemented;
+// listing one in services.json and regenerating adds it to Server, and the
+// compiler then asks the service for its method.
+func Handlers(s Server) map[string]api.Handler {
+	return map[string]api.Handler{
+		"AllocateAddress":                 api.Typed(s.AllocateAddress),
+		"AssociateAddress":                api.Typed(s.AssociateAddress),
+		"AssociateRouteTable":             api.Typed(s.AssociateRouteTable),
+		"AssociateVpcCidrBlock":           api.Typed(s.AssociateVpcCidrBlock),
+		"AttachInternetGateway":           api.Typed(s.AttachInternetGateway),
+		"AttachNetworkInterface":          api.Typed(s.AttachNetworkInterface),
+		"AttachVolume":                    api.Typed(s.AttachVolume),
+		"AuthorizeSecurityGroupEgress":    api.Typed(s.AuthorizeSecurityGroupEgress),
+		"AuthorizeSecurityGroupIngress":   api.Typed(s.AuthorizeSecurityGroupIngress),
+		"CreateDefaultSubnet":             api.Typed(s.CreateDefaultSubnet),
+		"CreateDefaultVpc":                api.Typed(s.CreateDefaultVpc),
+		"CreateImage":                     api.Typed(s.CreateImage),
+		"CreateInternetGateway":           api.Typed(s.CreateInternetGateway),
+		"CreateKeyPair":                   api.Typed(s.CreateKeyPair),
+		"CreateNatGateway":                api.Typed(s.CreateNatGateway),
+		"CreateNetworkAcl":                api.Typed(s.CreateNetworkAcl),
+		"CreateNetworkAclEntry":           api.Typed(s.CreateNetworkAclEntry),
+		"CreateNetworkInterface":          api.Typed(s.CreateNetworkInterface),
+		"CreateRoute":                     api.Typed(s.CreateRoute),
+		"CreateRouteTable":                api.Typed(s.CreateRouteTable),
+		"CreateSecurityGroup":             api.Typed(s.CreateSecurityGroup),
+		"CreateSnapshot":                  api.Typed(s.CreateSnapshot),
+		"CreateSubnet":                    api.Typed(s.CreateSubnet),
+		"CreateTags":                      api.Typed(s.CreateTags),
+		"CreateVolume":                    api.Typed(s.CreateVolume),
+		"CreateVpc":                       api.Typed(s.CreateVpc),
+		"CreateVpcEndpoint":               api.Typed(s.CreateVpcEndpoint),
+		"DeleteInternetGateway":           api.Typed(s.DeleteInternetGateway),
+		"DeleteKeyPair":                   api.Typed(s.DeleteKeyPair),
+		"DeleteNatGateway":                api.Typed(s.DeleteNatGateway),
+		"DeleteNetworkAcl":                api.Typed(s.DeleteNetworkAcl),
+		"DeleteNetworkAclEntry":           api.Typed(s.DeleteNetworkAclEntry),
+		"DeleteNetworkInterface":          api.Typed(s.DeleteNetworkInterface),
+		"DeleteRoute":                     api.Typed(s.DeleteRoute),
+		"DeleteRouteTable":                api.Typed(s.DeleteRouteTable),
+		"DeleteSecurityGroup":             api.Typed(s.DeleteSecurityGroup),
+		"DeleteSnapshot":                  api.Typed(s.DeleteSnapshot),
+		"DeleteSubnet":                    api.Typed(s.DeleteSubnet),
+		"DeleteTags":                      api.Typed(s.DeleteTags),
+		"DeleteVolume":                    api.Typed(s.DeleteVolume),
+		"DeleteVpc":                       api.Typed(s.DeleteVpc),
+		"DeleteVpcEndpoints":              api.Typed(s.DeleteVpcEndpoints),
+		"DeregisterImage":                 api.Typed(s.DeregisterImage),
+		"DescribeAddresses":               api.Typed(s.DescribeAddresses),
+		"DescribeAvailabilityZones":       api.Typed(s.DescribeAvailabilityZones),
+		"DescribeImages":                  api.Typed(s.DescribeImages),
+		"DescribeInstanceAttribute":       api.Typed(s.DescribeInstanceAttribute),
+		"DescribeInstanceStatus":          api.Typed(s.DescribeInstanceStatus),
+		"DescribeInstanceTypeOfferings":   api.Typed(s.DescribeInstanceTypeOfferings),
+		"DescribeInstanceTypes":           api.Typed(s.DescribeInstanceTypes),
+		"DescribeInstances":               api.Typed(s.DescribeInstances),
+		"DescribeInternetGateways":        api.Typed(s.DescribeInternetGateways),
+		"DescribeKeyPairs":                api.Typed(s.DescribeKeyPairs),
+		"DescribeManagedPrefixLists":      api.Typed(s.DescribeManagedPrefixLists),
+		"DescribeNatGateways":             api.Typed(s.DescribeNatGateways),
+		"DescribeNetworkAcls":             api.Typed(s.DescribeNetworkAcls),
+		"DescribeNetworkInterfaces":       api.Typed(s.DescribeNetworkInterfaces),
+		"DescribePrefixLists":             api.Typed(s.DescribePrefixLists),
+		"DescribeRegions":                 api.Typed(s.DescribeRegions),
+		"DescribeRouteTables":             api.Typed(s.DescribeRouteTables),
+		"DescribeSecurityGroupRules":      api.Typed(s.DescribeSecurityGroupRules),
+		"DescribeSecurityGroups":          api.Typed(s.DescribeSecurityGroups),
+		"DescribeSnapshots":               api.Typed(s.DescribeSnapshots),
+		"DescribeSubnets":                 api.Typed(s.DescribeSubnets),
+		"DescribeTags":                    api.Typed(s.DescribeTags),
+		"DescribeVolumes":                 api.Typed(s.DescribeVolumes),
+		"DescribeVpcAttribute":            api.Typed(s.DescribeVpcAttribute),
+		"DescribeVpcEndpointServices":     api.Typed(s.DescribeVpcEndpointServices),
+		"DescribeVpcEndpoints":            api.Typed(s.DescribeVpcEndpoints),
+		"DescribeVpcs":                    api.Typed(s.DescribeVpcs),
+		"DetachInternetGateway":           api.Typed(s.DetachInternetGateway),
+		"DetachNetworkInterface":          api.Typed(s.DetachNetworkInterface),
+		"DetachVolume":                    api.Typed(s.DetachVolume),
+		"DisassociateAddress":             api.Typed(s.DisassociateAddress),
+		"DisassociateRouteTable":          api.Typed(s.DisassociateRouteTable),
+		"DisassociateVpcCidrBlock":        api.Typed(s.DisassociateVpcCidrBlock),
+		"GetConsoleOutput":                api.Typed(s.GetConsoleOutput),
+		"GetManagedPrefixListEntries":     api.Typed(s.GetManagedPrefixListEntries),
+		"ImportKeyPair":                   api.Typed(s.ImportKeyPair),
+		"ModifyInstanceAttribute":         api.Typed(s.ModifyInstanceAttribute),
+		"ModifyNetworkInterfaceAttribute": api.Typed(s.ModifyNetworkInterfaceAttribute),
+		"ModifySubnetAttribute":           api.Typed(s.ModifySubnetAttribute),
+		"ModifyVpcAttribute":              api.Typed(s.ModifyVpcAttribute),
+		"ModifyVpcEndpoint":               api.Typed(s.ModifyVpcEndpoint),
+		"RebootInstances":                 api.Typed(s.RebootInstances),
+		"RegisterImage":                   api.Typed(s.RegisterImage),
+		"ReleaseAddress":                  api.Typed(s.ReleaseAddress),
+		"ReplaceNetworkAclAssociation":    api.Typed(s.ReplaceNetworkAclAssociation),
+		"ReplaceNetworkAclEntry":          api.Typed(s.ReplaceNetworkAclEntry),
+		"ReplaceRoute":                    api.Typed(s.ReplaceRoute),
+		"ReplaceRouteTableAssociation":    api.Typed(s.ReplaceRouteTableAssociation),
+		"RevokeSecurityGroupEgress":       api.Typed(s.RevokeSecurityGroupEgress),
+		"RevokeSecurityGroupIngress":      api.Typed(s.RevokeSecurityGroupIngress),
+		"RunInstances":                    api.Typed(s.RunInstances),
+		"StartInstances":                  api.Typed(s.StartInstances),
+		"StopInstances":                   api.Typed(s.StopInstances),
+		"TerminateInstances":              api.Typed(s.TerminateInstances),
 	}
-	if x, ok := s.(interface {
-		AssociateAddress(context.Context, *AssociateAddressRequest) (*AssociateAddressResult, error)
-	}); ok {
-		h["AssociateAddress"] = api.Typed(x.AssociateAddress)
-	}
-	if x, ok := s.(interface {
-		AssociateRouteTable(context.Context, *AssociateRouteTableRequest) (*AssociateRouteTableResult, error)
-	}); ok {
-		h["AssociateRouteTable"] = api.Typed(x.AssociateRouteTable)
-	}
-	if x, ok := s.(interface {
-		AssociateVpcCidrBlock(context.Context, *AssociateVpcCidrBlockRequest) (*AssociateVpcCidrBlockResult, error)
-	}); ok {
-		h["AssociateVpcCidrBlock"] = api.Typed(x.AssociateVpcCidrBlock)
-	}
-	if x, ok := s.(interface {
-		AttachInternetGateway(context.Context, *AttachInternetGatewayRequest) (*Empty, error)
-	}); ok {
-		h["AttachInternetGateway"] = api.Typed(x.AttachInternetGateway)
-	}
-	if x, ok := s.(interface {
-		AttachNetworkInterface(context.Context, *AttachNetworkInterfaceRequest) (*AttachNetworkInterfaceResult, error)
-	}); ok {
-		h["AttachNetworkInterface"] = api.Typed(x.AttachNetworkInterface)
-	}
-	if x, ok := s.(interface {
-		AttachVolume(context.Context, *AttachVolumeRequest) (*VolumeAttachment, error)
-	}); ok {
-		h["AttachVolume"] = api.Typed(x.AttachVolume)
-	}
-	if x, ok := s.(interface {
-		AuthorizeSecurityGroupEgress(context.Context, *AuthorizeSecurityGroupEgressRequest) (*AuthorizeSecurityGroupEgressResult, error)
-	}); ok {
-		h["AuthorizeSecurityGroupEgress"] = api.Typed(x.AuthorizeSecurityGroupEgress)
-	}
-	if x, ok := s.(interface {
-		AuthorizeSecurityGroupIngress(context.Context, *AuthorizeSecurityGroupIngressRequest) (*AuthorizeSecurityGroupIngressResult, error)
-	}); ok {
-		h["AuthorizeSecurityGroupIngress"] = api.Typed(x.AuthorizeSecurityGroupIngress)
-	}
-	if x, ok := s.(interface {
-		CreateDefaultSubnet(context.Context, *CreateDefaultSubnetRequest) (*CreateDefaultSubnetResult, error)
-	}); ok {
-		h["CreateDefaultSubnet"] = api.Typed(x.CreateDefaultSubnet)
-	}
-	if x, ok := s.(interface {
-		CreateDefaultVpc(context.Context, *CreateDefaultVpcRequest) (*CreateDefaultVpcResult, error)
-	}); ok {
-		h["CreateDefaultVpc"] = api.Typed(x.CreateDefaultVpc)
-	}
-	if x, ok := s.(interface {
-		CreateImage(context.Context, *CreateImageRequest) (*CreateImageResult, error)
-	}); ok {
-		h["CreateImage"] = api.Typed(x.CreateImage)
-	}
-	if x, ok := s.(interface {
-		CreateInternetGateway(context.Context, *CreateInternetGatewayRequest) (*CreateInternetGatewayResult, error)
-	}); ok {
-		h["CreateInternetGateway"] = api.Typed(x.CreateInternetGateway)
-	}
-	if x, ok := s.(interface {
-		CreateKeyPair(context.Context, *CreateKeyPairRequest) (*KeyPair, error)
-	}); ok {
-		h["CreateKeyPair"] = api.Typed(x.CreateKeyPair)
-	}
-	if x, ok := s.(interface {
-		CreateNatGateway(context.Context, *CreateNatGatewayRequest) (*CreateNatGatewayResult, error)
-	}); ok {
-		h["CreateNatGateway"] = api.Typed(x.CreateNatGateway)
-	}
-	if x, ok := s.(interface {
-		CreateNetworkAcl(context.Context, *CreateNetworkAclRequest) (*CreateNetworkAclResult, error)
-	}); ok {
-		h["CreateNetworkAcl"] = api.Typed(x.CreateNetworkAcl)
-	}
-	if x, ok := s.(interface {
-		CreateNetworkAclEntry(context.Context, *CreateNetworkAclEntryRequest) (*Empty, error)
-	}); ok {
-		h["CreateNetworkAclEntry"] = api.Typed(x.CreateNetworkAclEntry)
-	}
-	if x, ok := s.(interface {
-		CreateNetworkInterface(context.Context, *CreateNetworkInterfaceRequest) (*CreateNetworkInterfaceResult, error)
-	}); ok {
-		h["CreateNetworkInterface"] = api.Typed(x.CreateNetworkInterface)
-	}
-	if x, ok := s.(interface {
-		CreateRoute(context.Context, *CreateRouteRequest) (*CreateRouteResult, error)
-	}); ok {
-		h["CreateRoute"] = api.Typed(x.CreateRoute)
-	}
-	if x, ok := s.(interface {
-		CreateRouteTable(context.Context, *CreateRouteTableRequest) (*CreateRouteTableResult, error)
-	}); ok {
-		h["CreateRouteTable"] = api.Typed(x.CreateRouteTable)
-	}
-	if x, ok := s.(interface {
-		CreateSecurityGroup(context.Context, *CreateSecurityGroupRequest) (*CreateSecurityGroupResult, error)
-	}); ok {
-		h["CreateSecurityGroup"] = api.Typed(x.CreateSecurityGroup)
-	}
-	if x, ok := s.(interface {
-		CreateSnapshot(context.Context, *CreateSnapshotRequest) (*Snapshot, error)
-	}); ok {
-		h["CreateSnapshot"] = api.Typed(x.CreateSnapshot)
-	}
-	if x, ok := s.(interface {
-		CreateSubnet(context.Context, *CreateSubnetRequest) (*CreateSubnetResult, error)
-	}); ok {
-		h["CreateSubnet"] = api.Typed(x.CreateSubnet)
-	}
-	if x, ok := s.(interface {
-		CreateTags(context.Context, *CreateTagsRequest) (*Empty, error)
-	}); ok {
-		h["CreateTags"] = api.Typed(x.CreateTags)
-	}
-	if x, ok := s.(interface {
-		CreateVolume(context.Context, *CreateVolumeRequest) (*Volume, error)
-	}); ok {
-		h["CreateVolume"] = api.Typed(x.CreateVolume)
-	}
-	if x, ok := s.(interface {
-		CreateVpc(context.Context, *CreateVpcRequest) (*CreateVpcResult, error)
-	}); ok {
-		h["CreateVpc"] = api.Typed(x.CreateVpc)
-	}
-	if x, ok := s.(interface {
-		CreateVpcEndpoint(context.Context, *CreateVpcEndpointRequest) (*CreateVpcEndpointResult, error)
-	}); ok {
-		h["CreateVpcEndpoint"] = api.Typed(x.CreateVpcEndpoint)
-	}
-	if x, ok := s.(interface {
-		DeleteInternetGateway(context.Context, *DeleteInternetGatewayRequest) (*Empty, error)
-	}); ok {
-		h["DeleteInternetGateway"] = api.Typed(x.DeleteInternetGateway)
-	}
-	if x, ok := s.(interface {
-		DeleteKeyPair(context.Context, *DeleteKeyPairRequest) (*DeleteKeyPairResult, error)
-	}); ok {
-		h["DeleteKeyPair"] = api.Typed(x.DeleteKeyPair)
-	}
-	if x, ok := s.(interface {
-		DeleteNatGateway(context.Context, *DeleteNatGatewayRequest) (*DeleteNatGatewayResult, error)
-	}); ok {
-		h["DeleteNatGateway"] = api.Typed(x.DeleteNatGateway)
-	}
-	if x, ok := s.(interface {
-		DeleteNetworkAcl(context.Context, *DeleteNetworkAclRequest) (*Empty, error)
-	}); ok {
-		h["DeleteNetworkAcl"] = api.Typed(x.DeleteNetworkAcl)
-	}
-	if x, ok := s.(interface {
-		DeleteNetworkAclEntry(context.Context, *DeleteNetworkAclEntryRequest) (*Empty, error)
-	}); ok {
-		h["DeleteNetworkAclEntry"] = api.Typed(x.DeleteNetworkAclEntry)
-	}
-	if x, ok := s.(interface {
-		DeleteNetworkInterface(context.Context, *DeleteNetworkInterfaceRequest) (*Empty, error)
-	}); ok {
-		h["DeleteNetworkInterface"] = api.Typed(x.DeleteNetworkInterface)
-	}
-	if x, ok := s.(interface {
-		DeleteRoute(context.Context, *DeleteRouteRequest) (*Empty, error)
-	}); ok {
-		h["DeleteRoute"] = api.Typed(x.DeleteRoute)
-	}
-	if x, ok := s.(interface {
-		DeleteRouteTable(context.Context, *DeleteRouteTableRequest) (*Empty, error)
-	}); ok {
-		h["DeleteRouteTable"] = api.Typed(x.DeleteRouteTable)
-	}
-	if x, ok := s.(interface {
-		DeleteSecurityGroup(context.Context, *DeleteSecurityGroupRequest) (*Empty, error)
-	}); ok {
-		h["DeleteSecurityGroup"] = api.Typed(x.DeleteSecurityGroup)
-	}
-	if x, ok := s.(interface {
-		DeleteSnapshot(context.Context, *DeleteSnapshotRequest) (*Empty, error)
-	}); ok {
-		h["DeleteSnapshot"] = api.Typed(x.DeleteSnapshot)
-	}
-	if x, ok := s.(interface {
-		DeleteSubnet(context.Context, *DeleteSubnetRequest) (*Empty, error)
-	}); ok {
-		h["DeleteSubnet"] = api.Typed(x.DeleteSubnet)
-	}
-	if x, ok := s.(interface {
-		DeleteTags(context.Context, *DeleteTagsRequest) (*Empty, error)
-	}); ok {
-		h["DeleteTags"] = api.Typed(x.DeleteTags)
-	}
-	if x, ok := s.(interface {
-		DeleteVolume(context.Context, *DeleteVolumeRequest) (*Empty, error)
-	}); ok {
-		h["DeleteVolume"] = api.Typed(x.DeleteVolume)
-	}
-	if x, ok := s.(interface {
-		DeleteVpc(context.Context, *DeleteVpcRequest) (*Empty, error)
-	}); ok {
-		h["DeleteVpc"] = api.Typed(x.DeleteVpc)
-	}
-	if x, ok := s.(interface {
-		DeleteVpcEndpoints(context.Context, *DeleteVpcEndpointsRequest) (*DeleteVpcEndpointsResult, error)
-	}); ok {
-		h["DeleteVpcEndpoints"] = api.Typed(x.DeleteVpcEndpoints)
-	}
-	if x, ok := s.(interface {
-		DeregisterImage(context.Context, *DeregisterImageRequest) (*Empty, error)
-	}); ok {
-		h["DeregisterImage"] = api.Typed(x.DeregisterImage)
-	}
-	if x, ok := s.(interface {
-		DescribeAddresses(context.Context, *DescribeAddressesRequest) (*DescribeAddressesResult, error)
-	}); ok {
-		h["DescribeAddresses"] = api.Typed(x.DescribeAddresses)
-	}
-	if x, ok := s.(interface {
-		DescribeAvailabilityZones(context.Context, *DescribeAvailabilityZonesRequest) (*DescribeAvailabilityZonesResult, error)
-	}); ok {
-		h["DescribeAvailabilityZones"] = api.Typed(x.DescribeAvailabilityZones)
-	}
-	if x, ok := s.(interface {
-		DescribeImages(context.Context, *DescribeImagesRequest) (*DescribeImagesResult, error)
-	}); ok {
-		h["DescribeImages"] = api.Typed(x.DescribeImages)
-	}
-	if x, ok := s.(interface {
-		DescribeInstanceAttribute(context.Context, *DescribeInstanceAttributeRequest) (*InstanceAttribute, error)
-	}); ok {
-		h["DescribeInstanceAttribute"] = api.Typed(x.DescribeInstanceAttribute)
-	}
-	if x, ok := s.(interface {
-		DescribeInstanceStatus(context.Context, *DescribeInstanceStatusRequest) (*DescribeInstanceStatusResult, error)
-	}); ok {
-		h["DescribeInstanceStatus"] = api.Typed(x.DescribeInstanceStatus)
-	}
-	if x, ok := s.(interface {
-		DescribeInstanceTypeOfferings(context.Context, *DescribeInstanceTypeOfferingsRequest) (*DescribeInstanceTypeOfferingsResult, error)
-	}); ok {
-		h["DescribeInstanceTypeOfferings"] = api.Typed(x.DescribeInstanceTypeOfferings)
-	}
-	if x, ok := s.(interface {
-		DescribeInstanceTypes(context.Context, *DescribeInstanceTypesRequest) (*DescribeInstanceTypesResult, error)
-	}); ok {
-		h["DescribeInstanceTypes"] = api.Typed(x.DescribeInstanceTypes)
-	}
-	if x, ok := s.(interface {
-		DescribeInstances(context.Context, *DescribeInstancesRequest) (*DescribeInstancesResult, error)
-	}); ok {
-		h["DescribeInstances"] = api.Typed(x.DescribeInstances)
-	}
-	if x, ok := s.(interface {
-		DescribeInternetGateways(context.Context, *DescribeInternetGatewaysRequest) (*DescribeInternetGatewaysResult, error)
-	}); ok {
-		h["DescribeInternetGateways"] = api.Typed(x.DescribeInternetGateways)
-	}
-	if x, ok := s.(interface {
-		DescribeKeyPairs(context.Context, *DescribeKeyPairsRequest) (*DescribeKeyPairsResult, error)
-	}); ok {
-		h["DescribeKeyPairs"] = api.Typed(x.DescribeKeyPairs)
-	}
-	if x, ok := s.(interface {
-		DescribeManagedPrefixLists(context.Context, *DescribeManagedPrefixListsRequest) (*DescribeManagedPrefixListsResult, error)
-	}); ok {
-		h["DescribeManagedPrefixLists"] = api.Typed(x.DescribeManagedPrefixLists)
-	}
-	if x, ok := s.(interface {
-		DescribeNatGateways(context.Context, *DescribeNatGatewaysRequest) (*DescribeNatGatewaysResult, error)
-	}); ok {
-		h["DescribeNatGateways"] = api.Typed(x.DescribeNatGateways)
-	}
-	if x, ok := s.(interface {
-		DescribeNetworkAcls(context.Context, *DescribeNetworkAclsRequest) (*DescribeNetworkAclsResult, error)
-	}); ok {
-		h["DescribeNetworkAcls"] = api.Typed(x.DescribeNetworkAcls)
-	}
-	if x, ok := s.(interface {
-		DescribeNetworkInterfaces(context.Context, *DescribeNetworkInterfacesRequest) (*DescribeNetworkInterfacesResult, error)
-	}); ok {
-		h["DescribeNetworkInterfaces"] = api.Typed(x.DescribeNetworkInterfaces)
-	}
-	if x, ok := s.(interface {
-		DescribePrefixLists(context.Context, *DescribePrefixListsRequest) (*DescribePrefixListsResult, error)
-	}); ok {
-		h["DescribePrefixLists"] = api.Typed(x.DescribePrefixLists)
-	}
-	if x, ok := s.(interface {
-		DescribeRegions(context.Context, *DescribeRegionsRequest) (*DescribeRegionsResult, error)
-	}); ok {
-		h["DescribeRegions"] = api.Typed(x.DescribeRegions)
-	}
-	if x, ok := s.(interface {
-		DescribeRouteTables(context.Context, *DescribeRouteTablesRequest) (*DescribeRouteTablesResult, error)
-	}); ok {
-		h["DescribeRouteTables"] = api.Typed(x.DescribeRouteTables)
-	}
-	if x, ok := s.(interface {
-		DescribeSecurityGroupRules(context.Context, *DescribeSecurityGroupRulesRequest) (*DescribeSecurityGroupRulesResult, error)
-	}); ok {
-		h["DescribeSecurityGroupRules"] = api.Typed(x.DescribeSecurityGroupRules)
-	}
-	if x, ok := s.(interface {
-		DescribeSecurityGroups(context.Context, *DescribeSecurityGroupsRequest) (*DescribeSecurityGroupsResult, error)
-	}); ok {
-		h["DescribeSecurityGroups"] = api.Typed(x.DescribeSecurityGroups)
-	}
-	if x, ok := s.(interface {
-		DescribeSnapshots(context.Context, *DescribeSnapshotsRequest) (*DescribeSnapshotsResult, error)
-	}); ok {
-		h["DescribeSnapshots"] = api.Typed(x.DescribeSnapshots)
-	}
-	if x, ok := s.(interface {
-		DescribeSubnets(context.Context, *DescribeSubnetsRequest) (*DescribeSubnetsResult, error)
-	}); ok {
-		h["DescribeSubnets"] = api.Typed(x.DescribeSubnets)
-	}
-	if x, ok := s.(interface {
-		DescribeTags(context.Context, *DescribeTagsRequest) (*DescribeTagsResult, error)
-	}); ok {
-		h["DescribeTags"] = api.Typed(x.DescribeTags)
-	}
-	if x, ok := s.(interface {
-		DescribeVolumes(context.Context, *DescribeVolumesRequest) (*DescribeVolumesResult, error)
-	}); ok {
-		h["DescribeVolumes"] = api.Typed(x.DescribeVolumes)
-	}
-	if x, ok := s.(interface {
-		DescribeVpcAttribute(context.Context, *DescribeVpcAttributeRequest) (*DescribeVpcAttributeResult, error)
-	}); ok {
-		h["DescribeVpcAttribute"] = api.Typed(x.DescribeVpcAttribute)
-	}
-	if x, ok := s.(interface {
-		DescribeVpcEndpointServices(context.Context, *DescribeVpcEndpointServicesRequest) (*DescribeVpcEndpointServicesResult, error)
-	}); ok {
-		h["DescribeVpcEndpointServices"] = api.Typed(x.DescribeVpcEndpointServices)
-	}
-	if x, ok := s.(interface {
-		DescribeVpcEndpoints(context.Context, *DescribeVpcEndpointsRequest) (*DescribeVpcEndpointsResult, error)
-	}); ok {
-		h["DescribeVpcEndpoints"] = api.Typed(x.DescribeVpcEndpoints)
-	}
-	if x, ok := s.(interface {
-		DescribeVpcs(context.Context, *DescribeVpcsRequest) (*DescribeVpcsResult, error)
-	}); ok {
-		h["DescribeVpcs"] = api.Typed(x.DescribeVpcs)
-	}
-	if x, ok := s.(interface {
-		DetachInternetGateway(context.Context, *DetachInternetGatewayRequest) (*Empty, error)
-	}); ok {
-		h["DetachInternetGateway"] = api.Typed(x.DetachInternetGateway)
-	}
-	if x, ok := s.(interface {
-		DetachNetworkInterface(context.Context, *DetachNetworkInterfaceRequest) (*Empty, error)
-	}); ok {
-		h["DetachNetworkInterface"] = api.Typed(x.DetachNetworkInterface)
-	}
-	if x, ok := s.(interface {
-		DetachVolume(context.Context, *DetachVolumeRequest) (*VolumeAttachment, error)
-	}); ok {
-		h["DetachVolume"] = api.Typed(x.DetachVolume)
-	}
-	if x, ok := s.(interface {
-		DisassociateAddress(context.Context, *DisassociateAddressRequest) (*Empty, error)
-	}); ok {
-		h["DisassociateAddress"] = api.Typed(x.DisassociateAddress)
-	}
-	if x, ok := s.(interface {
-		DisassociateRouteTable(context.Context, *DisassociateRouteTableRequest) (*Empty, error)
-	}); ok {
-		h["DisassociateRouteTable"] = api.Typed(x.DisassociateRouteTable)
-	}
-	if x, ok := s.(interface {
-		DisassociateVpcCidrBlock(context.Context, *DisassociateVpcCidrBlockRequest) (*DisassociateVpcCidrBlockResult, error)
-	}); ok {
-		h["DisassociateVpcCidrBlock"] = api.Typed(x.DisassociateVpcCidrBlock)
-	}
-	if x, ok := s.(interface {
-		GetConsoleOutput(context.Context, *GetConsoleOutputRequest) (*GetConsoleOutputResult, error)
-	}); ok {
-		h["GetConsoleOutput"] = api.Typed(x.GetConsoleOutput)
-	}
-	if x, ok := s.(interface {
-		GetManagedPrefixListEntries(context.Context, *GetManagedPrefixListEntriesRequest) (*GetManagedPrefixListEntriesResult, error)
-	}); ok {
-		h["GetManagedPrefixListEntries"] = api.Typed(x.GetManagedPrefixListEntries)
-	}
-	if x, ok := s.(interface {
-		ImportKeyPair(context.Context, *ImportKeyPairRequest) (*ImportKeyPairResult, error)
-	}); ok {
-		h["ImportKeyPair"] = api.Typed(x.ImportKeyPair)
-	}
-	if x, ok := s.(interface {
-		ModifyInstanceAttribute(context.Context, *ModifyInstanceAttributeRequest) (*Empty, error)
-	}); ok {
-		h["ModifyInstanceAttribute"] = api.Typed(x.ModifyInstanceAttribute)
-	}
-	if x, ok := s.(interface {
-		ModifyNetworkInterfaceAttribute(context.Context, *ModifyNetworkInterfaceAttributeRequest) (*Empty, error)
-	}); ok {
-		h["ModifyNetworkInterfaceAttribute"] = api.Typed(x.ModifyNetworkInterfaceAttribute)
-	}
-	if x, ok := s.(interface {
-		ModifySubnetAttribute(context.Context, *ModifySubnetAttributeRequest) (*Empty, error)
-	}); ok {
-		h["ModifySubnetAttribute"] = api.Typed(x.ModifySubnetAttribute)
-	}
-	if x, ok := s.(interface {
-		ModifyVpcAttribute(context.Context, *ModifyVpcAttributeRequest) (*Empty, error)
-	}); ok {
-		h["ModifyVpcAttribute"] = api.Typed(x.ModifyVpcAttribute)
-	}
-	if x, ok := s.(interface {
-		ModifyVpcEndpoint(context.Context, *ModifyVpcEndpointRequest) (*ModifyVpcEndpointResult, error)
-	}); ok {
-		h["ModifyVpcEndpoint"] = api.Typed(x.ModifyVpcEndpoint)
-	}
-	if x, ok := s.(interface {
-		RebootInstances(context.Context, *RebootInstancesRequest) (*Empty, error)
-	}); ok {
-		h["RebootInstances"] = api.Typed(x.RebootInstances)
-	}
-	if x, ok := s.(interface {
-		RegisterImage(context.Context, *RegisterImageRequest) (*RegisterImageResult, error)
-	}); ok {
-		h["RegisterImage"] = api.Typed(x.RegisterImage)
-	}
-	if x, ok := s.(interface {
-		ReleaseAddress(context.Context, *ReleaseAddressRequest) (*Empty, error)
-	}); ok {
-		h["ReleaseAddress"] = api.Typed(x.ReleaseAddress)
-	}
-	if x, ok := s.(interface {
-		ReplaceNetworkAclAssociation(context.Context, *ReplaceNetworkAclAssociationRequest) (*ReplaceNetworkAclAssociationResult, error)
-	}); ok {
-		h["ReplaceNetworkAclAssociation"] = api.Typed(x.ReplaceNetworkAclAssociation)
-	}
-	if x, ok := s.(interface {
-		ReplaceNetworkAclEntry(context.Context, *ReplaceNetworkAclEntryRequest) (*Empty, error)
-	}); ok {
-		h["ReplaceNetworkAclEntry"] = api.Typed(x.ReplaceNetworkAclEntry)
-	}
-	if x, ok := s.(interface {
-		ReplaceRoute(context.Context, *ReplaceRouteRequest) (*Empty, error)
-	}); ok {
-		h["ReplaceRoute"] = api.Typed(x.ReplaceRoute)
-	}
-	if x, ok := s.(interface {
-		ReplaceRouteTableAssociation(context.Context, *ReplaceRouteTableAssociationRequest) (*ReplaceRouteTableAssociationResult, error)
-	}); ok {
-		h["ReplaceRouteTableAssociation"] = api.Typed(x.ReplaceRouteTableAssociation)
-	}
-	if x, ok := s.(interface {
-		RevokeSecurityGroupEgress(context.Context, *RevokeSecurityGroupEgressRequest) (*RevokeSecurityGroupEgressResult, error)
-	}); ok {
-		h["RevokeSecurityGroupEgress"] = api.Typed(x.RevokeSecurityGroupEgress)
-	}
-	if x, ok := s.(interface {
-		RevokeSecurityGroupIngress(context.Context, *RevokeSecurityGroupIngressRequest) (*RevokeSecurityGroupIngressResult, error)
-	}); ok {
-		h["RevokeSecurityGroupIngress"] = api.Typed(x.RevokeSecurityGroupIngress)
-	}
-	if x, ok := s.(interface {
-		RunInstances(context.Context, *RunInstancesRequest) (*Reservation, error)
-	}); ok {
-		h["RunInstances"] = api.Typed(x.RunInstances)
-	}
-	if x, ok := s.(interface {
-		StartInstances(context.Context, *StartInstancesRequest) (*StartInstancesResult, error)
-	}); ok {
-		h["StartInstances"] = api.Typed(x.StartInstances)
-	}
-	if x, ok := s.(interface {
-		StopInstances(context.Context, *StopInstancesRequest) (*StopInstancesResult, error)
-	}); ok {
-		h["StopInstances"] = api.Typed(x.StopInstances)
-	}
-	if x, ok := s.(interface {
-		TerminateInstances(context.Context, *TerminateInstancesRequest) (*TerminateInstancesResult, error)
-	}); ok {
-		h["TerminateInstances"] = api.Typed(x.TerminateInstances)
-	}
-	return h
 }
 
 // Empty is the input or output of an operation that has none.

@@ -72,167 +72,44 @@ type Server interface {
 	StopDBInstance(context.Context, *StopDBInstanceMessage) (*StopDBInstanceResult, error)
 }
 
-// Handlers maps each operation s implements (a method of Server) to its
-// handler. Operations s lacks are left out, and the gateway answers them
-// NotImplemented, so a service can grow one operation at a time.
-func Handlers(s any) map[string]api.Handler {
-	h := map[string]api.Handler{}
-	if x, ok := s.(interface {
-		AddTagsToResource(context.Context, *AddTagsToResourceMessage) (*Empty, error)
-	}); ok {
-		h["AddTagsToResource"] = api.Typed(x.AddTagsToResource)
+// Handlers maps every operation of Server to s's method. The model's other
+// operations have no handler, and the gateway answers them NotImplemented;
+// listing one in services.json and regenerating adds it to Server, and the
+// compiler then asks the service for its method.
+func Handlers(s Server) map[string]api.Handler {
+	return map[string]api.Handler{
+		"AddTagsToResource":                  api.Typed(s.AddTagsToResource),
+		"CopyDBSnapshot":                     api.Typed(s.CopyDBSnapshot),
+		"CreateDBInstance":                   api.Typed(s.CreateDBInstance),
+		"CreateDBInstanceReadReplica":        api.Typed(s.CreateDBInstanceReadReplica),
+		"CreateDBParameterGroup":             api.Typed(s.CreateDBParameterGroup),
+		"CreateDBSnapshot":                   api.Typed(s.CreateDBSnapshot),
+		"CreateDBSubnetGroup":                api.Typed(s.CreateDBSubnetGroup),
+		"DeleteDBInstance":                   api.Typed(s.DeleteDBInstance),
+		"DeleteDBParameterGroup":             api.Typed(s.DeleteDBParameterGroup),
+		"DeleteDBSnapshot":                   api.Typed(s.DeleteDBSnapshot),
+		"DeleteDBSubnetGroup":                api.Typed(s.DeleteDBSubnetGroup),
+		"DescribeDBEngineVersions":           api.Typed(s.DescribeDBEngineVersions),
+		"DescribeDBInstanceAutomatedBackups": api.Typed(s.DescribeDBInstanceAutomatedBackups),
+		"DescribeDBInstances":                api.Typed(s.DescribeDBInstances),
+		"DescribeDBParameterGroups":          api.Typed(s.DescribeDBParameterGroups),
+		"DescribeDBParameters":               api.Typed(s.DescribeDBParameters),
+		"DescribeDBSnapshots":                api.Typed(s.DescribeDBSnapshots),
+		"DescribeDBSubnetGroups":             api.Typed(s.DescribeDBSubnetGroups),
+		"DescribeEngineDefaultParameters":    api.Typed(s.DescribeEngineDefaultParameters),
+		"DescribeOrderableDBInstanceOptions": api.Typed(s.DescribeOrderableDBInstanceOptions),
+		"ListTagsForResource":                api.Typed(s.ListTagsForResource),
+		"ModifyDBInstance":                   api.Typed(s.ModifyDBInstance),
+		"ModifyDBParameterGroup":             api.Typed(s.ModifyDBParameterGroup),
+		"PromoteReadReplica":                 api.Typed(s.PromoteReadReplica),
+		"RebootDBInstance":                   api.Typed(s.RebootDBInstance),
+		"RemoveTagsFromResource":             api.Typed(s.RemoveTagsFromResource),
+		"ResetDBParameterGroup":              api.Typed(s.ResetDBParameterGroup),
+		"RestoreDBInstanceFromDBSnapshot":    api.Typed(s.RestoreDBInstanceFromDBSnapshot),
+		"RestoreDBInstanceToPointInTime":     api.Typed(s.RestoreDBInstanceToPointInTime),
+		"StartDBInstance":                    api.Typed(s.StartDBInstance),
+		"StopDBInstance":                     api.Typed(s.StopDBInstance),
 	}
-	if x, ok := s.(interface {
-		CopyDBSnapshot(context.Context, *CopyDBSnapshotMessage) (*CopyDBSnapshotResult, error)
-	}); ok {
-		h["CopyDBSnapshot"] = api.Typed(x.CopyDBSnapshot)
-	}
-	if x, ok := s.(interface {
-		CreateDBInstance(context.Context, *CreateDBInstanceMessage) (*CreateDBInstanceResult, error)
-	}); ok {
-		h["CreateDBInstance"] = api.Typed(x.CreateDBInstance)
-	}
-	if x, ok := s.(interface {
-		CreateDBInstanceReadReplica(context.Context, *CreateDBInstanceReadReplicaMessage) (*CreateDBInstanceReadReplicaResult, error)
-	}); ok {
-		h["CreateDBInstanceReadReplica"] = api.Typed(x.CreateDBInstanceReadReplica)
-	}
-	if x, ok := s.(interface {
-		CreateDBParameterGroup(context.Context, *CreateDBParameterGroupMessage) (*CreateDBParameterGroupResult, error)
-	}); ok {
-		h["CreateDBParameterGroup"] = api.Typed(x.CreateDBParameterGroup)
-	}
-	if x, ok := s.(interface {
-		CreateDBSnapshot(context.Context, *CreateDBSnapshotMessage) (*CreateDBSnapshotResult, error)
-	}); ok {
-		h["CreateDBSnapshot"] = api.Typed(x.CreateDBSnapshot)
-	}
-	if x, ok := s.(interface {
-		CreateDBSubnetGroup(context.Context, *CreateDBSubnetGroupMessage) (*CreateDBSubnetGroupResult, error)
-	}); ok {
-		h["CreateDBSubnetGroup"] = api.Typed(x.CreateDBSubnetGroup)
-	}
-	if x, ok := s.(interface {
-		DeleteDBInstance(context.Context, *DeleteDBInstanceMessage) (*DeleteDBInstanceResult, error)
-	}); ok {
-		h["DeleteDBInstance"] = api.Typed(x.DeleteDBInstance)
-	}
-	if x, ok := s.(interface {
-		DeleteDBParameterGroup(context.Context, *DeleteDBParameterGroupMessage) (*Empty, error)
-	}); ok {
-		h["DeleteDBParameterGroup"] = api.Typed(x.DeleteDBParameterGroup)
-	}
-	if x, ok := s.(interface {
-		DeleteDBSnapshot(context.Context, *DeleteDBSnapshotMessage) (*DeleteDBSnapshotResult, error)
-	}); ok {
-		h["DeleteDBSnapshot"] = api.Typed(x.DeleteDBSnapshot)
-	}
-	if x, ok := s.(interface {
-		DeleteDBSubnetGroup(context.Context, *DeleteDBSubnetGroupMessage) (*Empty, error)
-	}); ok {
-		h["DeleteDBSubnetGroup"] = api.Typed(x.DeleteDBSubnetGroup)
-	}
-	if x, ok := s.(interface {
-		DescribeDBEngineVersions(context.Context, *DescribeDBEngineVersionsMessage) (*DBEngineVersionMessage, error)
-	}); ok {
-		h["DescribeDBEngineVersions"] = api.Typed(x.DescribeDBEngineVersions)
-	}
-	if x, ok := s.(interface {
-		DescribeDBInstanceAutomatedBackups(context.Context, *DescribeDBInstanceAutomatedBackupsMessage) (*DBInstanceAutomatedBackupMessage, error)
-	}); ok {
-		h["DescribeDBInstanceAutomatedBackups"] = api.Typed(x.DescribeDBInstanceAutomatedBackups)
-	}
-	if x, ok := s.(interface {
-		DescribeDBInstances(context.Context, *DescribeDBInstancesMessage) (*DBInstanceMessage, error)
-	}); ok {
-		h["DescribeDBInstances"] = api.Typed(x.DescribeDBInstances)
-	}
-	if x, ok := s.(interface {
-		DescribeDBParameterGroups(context.Context, *DescribeDBParameterGroupsMessage) (*DBParameterGroupsMessage, error)
-	}); ok {
-		h["DescribeDBParameterGroups"] = api.Typed(x.DescribeDBParameterGroups)
-	}
-	if x, ok := s.(interface {
-		DescribeDBParameters(context.Context, *DescribeDBParametersMessage) (*DBParameterGroupDetails, error)
-	}); ok {
-		h["DescribeDBParameters"] = api.Typed(x.DescribeDBParameters)
-	}
-	if x, ok := s.(interface {
-		DescribeDBSnapshots(context.Context, *DescribeDBSnapshotsMessage) (*DBSnapshotMessage, error)
-	}); ok {
-		h["DescribeDBSnapshots"] = api.Typed(x.DescribeDBSnapshots)
-	}
-	if x, ok := s.(interface {
-		DescribeDBSubnetGroups(context.Context, *DescribeDBSubnetGroupsMessage) (*DBSubnetGroupMessage, error)
-	}); ok {
-		h["DescribeDBSubnetGroups"] = api.Typed(x.DescribeDBSubnetGroups)
-	}
-	if x, ok := s.(interface {
-		DescribeEngineDefaultParameters(context.Context, *DescribeEngineDefaultParametersMessage) (*DescribeEngineDefaultParametersResult, error)
-	}); ok {
-		h["DescribeEngineDefaultParameters"] = api.Typed(x.DescribeEngineDefaultParameters)
-	}
-	if x, ok := s.(interface {
-		DescribeOrderableDBInstanceOptions(context.Context, *DescribeOrderableDBInstanceOptionsMessage) (*OrderableDBInstanceOptionsMessage, error)
-	}); ok {
-		h["DescribeOrderableDBInstanceOptions"] = api.Typed(x.DescribeOrderableDBInstanceOptions)
-	}
-	if x, ok := s.(interface {
-		ListTagsForResource(context.Context, *ListTagsForResourceMessage) (*TagListMessage, error)
-	}); ok {
-		h["ListTagsForResource"] = api.Typed(x.ListTagsForResource)
-	}
-	if x, ok := s.(interface {
-		ModifyDBInstance(context.Context, *ModifyDBInstanceMessage) (*ModifyDBInstanceResult, error)
-	}); ok {
-		h["ModifyDBInstance"] = api.Typed(x.ModifyDBInstance)
-	}
-	if x, ok := s.(interface {
-		ModifyDBParameterGroup(context.Context, *ModifyDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
-	}); ok {
-		h["ModifyDBParameterGroup"] = api.Typed(x.ModifyDBParameterGroup)
-	}
-	if x, ok := s.(interface {
-		PromoteReadReplica(context.Context, *PromoteReadReplicaMessage) (*PromoteReadReplicaResult, error)
-	}); ok {
-		h["PromoteReadReplica"] = api.Typed(x.PromoteReadReplica)
-	}
-	if x, ok := s.(interface {
-		RebootDBInstance(context.Context, *RebootDBInstanceMessage) (*RebootDBInstanceResult, error)
-	}); ok {
-		h["RebootDBInstance"] = api.Typed(x.RebootDBInstance)
-	}
-	if x, ok := s.(interface {
-		RemoveTagsFromResource(context.Context, *RemoveTagsFromResourceMessage) (*Empty, error)
-	}); ok {
-		h["RemoveTagsFromResource"] = api.Typed(x.RemoveTagsFromResource)
-	}
-	if x, ok := s.(interface {
-		ResetDBParameterGroup(context.Context, *ResetDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
-	}); ok {
-		h["ResetDBParameterGroup"] = api.Typed(x.ResetDBParameterGroup)
-	}
-	if x, ok := s.(interface {
-		RestoreDBInstanceFromDBSnapshot(context.Context, *RestoreDBInstanceFromDBSnapshotMessage) (*RestoreDBInstanceFromDBSnapshotResult, error)
-	}); ok {
-		h["RestoreDBInstanceFromDBSnapshot"] = api.Typed(x.RestoreDBInstanceFromDBSnapshot)
-	}
-	if x, ok := s.(interface {
-		RestoreDBInstanceToPointInTime(context.Context, *RestoreDBInstanceToPointInTimeMessage) (*RestoreDBInstanceToPointInTimeResult, error)
-	}); ok {
-		h["RestoreDBInstanceToPointInTime"] = api.Typed(x.RestoreDBInstanceToPointInTime)
-	}
-	if x, ok := s.(interface {
-		StartDBInstance(context.Context, *StartDBInstanceMessage) (*StartDBInstanceResult, error)
-	}); ok {
-		h["StartDBInstance"] = api.Typed(x.StartDBInstance)
-	}
-	if x, ok := s.(interface {
-		StopDBInstance(context.Context, *StopDBInstanceMessage) (*StopDBInstanceResult, error)
-	}); ok {
-		h["StopDBInstance"] = api.Typed(x.StopDBInstance)
-	}
-	return h
 }
 
 // Empty is the input or output of an operation that has none.

@@ -62,117 +62,34 @@ type Server interface {
 	UpdateHostedZoneComment(context.Context, *UpdateHostedZoneCommentRequest) (*UpdateHostedZoneCommentResponse, error)
 }
 
-// Handlers maps each operation s implements (a method of Server) to its
-// handler. Operations s lacks are left out, and the gateway answers them
-// NotImplemented, so a service can grow one operation at a time.
-func Handlers(s any) map[string]api.Handler {
-	h := map[string]api.Handler{}
-	if x, ok := s.(interface {
-		AssociateVPCWithHostedZone(context.Context, *AssociateVPCWithHostedZoneRequest) (*AssociateVPCWithHostedZoneResponse, error)
-	}); ok {
-		h["AssociateVPCWithHostedZone"] = api.Typed(x.AssociateVPCWithHostedZone)
+// Handlers maps every operation of Server to s's method. The model's other
+// operations have no handler, and the gateway answers them NotImplemented;
+// listing one in services.json and regenerating adds it to Server, and the
+// compiler then asks the service for its method.
+func Handlers(s Server) map[string]api.Handler {
+	return map[string]api.Handler{
+		"AssociateVPCWithHostedZone":    api.Typed(s.AssociateVPCWithHostedZone),
+		"ChangeResourceRecordSets":      api.Typed(s.ChangeResourceRecordSets),
+		"ChangeTagsForResource":         api.Typed(s.ChangeTagsForResource),
+		"CreateHealthCheck":             api.Typed(s.CreateHealthCheck),
+		"CreateHostedZone":              api.Typed(s.CreateHostedZone),
+		"DeleteHealthCheck":             api.Typed(s.DeleteHealthCheck),
+		"DeleteHostedZone":              api.Typed(s.DeleteHostedZone),
+		"DisassociateVPCFromHostedZone": api.Typed(s.DisassociateVPCFromHostedZone),
+		"GetChange":                     api.Typed(s.GetChange),
+		"GetHealthCheck":                api.Typed(s.GetHealthCheck),
+		"GetHealthCheckCount":           api.Typed(s.GetHealthCheckCount),
+		"GetHealthCheckStatus":          api.Typed(s.GetHealthCheckStatus),
+		"GetHostedZone":                 api.Typed(s.GetHostedZone),
+		"GetHostedZoneCount":            api.Typed(s.GetHostedZoneCount),
+		"ListHealthChecks":              api.Typed(s.ListHealthChecks),
+		"ListHostedZones":               api.Typed(s.ListHostedZones),
+		"ListHostedZonesByName":         api.Typed(s.ListHostedZonesByName),
+		"ListResourceRecordSets":        api.Typed(s.ListResourceRecordSets),
+		"ListTagsForResource":           api.Typed(s.ListTagsForResource),
+		"UpdateHealthCheck":             api.Typed(s.UpdateHealthCheck),
+		"UpdateHostedZoneComment":       api.Typed(s.UpdateHostedZoneComment),
 	}
-	if x, ok := s.(interface {
-		ChangeResourceRecordSets(context.Context, *ChangeResourceRecordSetsRequest) (*ChangeResourceRecordSetsResponse, error)
-	}); ok {
-		h["ChangeResourceRecordSets"] = api.Typed(x.ChangeResourceRecordSets)
-	}
-	if x, ok := s.(interface {
-		ChangeTagsForResource(context.Context, *ChangeTagsForResourceRequest) (*ChangeTagsForResourceResponse, error)
-	}); ok {
-		h["ChangeTagsForResource"] = api.Typed(x.ChangeTagsForResource)
-	}
-	if x, ok := s.(interface {
-		CreateHealthCheck(context.Context, *CreateHealthCheckRequest) (*CreateHealthCheckResponse, error)
-	}); ok {
-		h["CreateHealthCheck"] = api.Typed(x.CreateHealthCheck)
-	}
-	if x, ok := s.(interface {
-		CreateHostedZone(context.Context, *CreateHostedZoneRequest) (*CreateHostedZoneResponse, error)
-	}); ok {
-		h["CreateHostedZone"] = api.Typed(x.CreateHostedZone)
-	}
-	if x, ok := s.(interface {
-		DeleteHealthCheck(context.Context, *DeleteHealthCheckRequest) (*DeleteHealthCheckResponse, error)
-	}); ok {
-		h["DeleteHealthCheck"] = api.Typed(x.DeleteHealthCheck)
-	}
-	if x, ok := s.(interface {
-		DeleteHostedZone(context.Context, *DeleteHostedZoneRequest) (*DeleteHostedZoneResponse, error)
-	}); ok {
-		h["DeleteHostedZone"] = api.Typed(x.DeleteHostedZone)
-	}
-	if x, ok := s.(interface {
-		DisassociateVPCFromHostedZone(context.Context, *DisassociateVPCFromHostedZoneRequest) (*DisassociateVPCFromHostedZoneResponse, error)
-	}); ok {
-		h["DisassociateVPCFromHostedZone"] = api.Typed(x.DisassociateVPCFromHostedZone)
-	}
-	if x, ok := s.(interface {
-		GetChange(context.Context, *GetChangeRequest) (*GetChangeResponse, error)
-	}); ok {
-		h["GetChange"] = api.Typed(x.GetChange)
-	}
-	if x, ok := s.(interface {
-		GetHealthCheck(context.Context, *GetHealthCheckRequest) (*GetHealthCheckResponse, error)
-	}); ok {
-		h["GetHealthCheck"] = api.Typed(x.GetHealthCheck)
-	}
-	if x, ok := s.(interface {
-		GetHealthCheckCount(context.Context, *GetHealthCheckCountRequest) (*GetHealthCheckCountResponse, error)
-	}); ok {
-		h["GetHealthCheckCount"] = api.Typed(x.GetHealthCheckCount)
-	}
-	if x, ok := s.(interface {
-		GetHealthCheckStatus(context.Context, *GetHealthCheckStatusRequest) (*GetHealthCheckStatusResponse, error)
-	}); ok {
-		h["GetHealthCheckStatus"] = api.Typed(x.GetHealthCheckStatus)
-	}
-	if x, ok := s.(interface {
-		GetHostedZone(context.Context, *GetHostedZoneRequest) (*GetHostedZoneResponse, error)
-	}); ok {
-		h["GetHostedZone"] = api.Typed(x.GetHostedZone)
-	}
-	if x, ok := s.(interface {
-		GetHostedZoneCount(context.Context, *GetHostedZoneCountRequest) (*GetHostedZoneCountResponse, error)
-	}); ok {
-		h["GetHostedZoneCount"] = api.Typed(x.GetHostedZoneCount)
-	}
-	if x, ok := s.(interface {
-		ListHealthChecks(context.Context, *ListHealthChecksRequest) (*ListHealthChecksResponse, error)
-	}); ok {
-		h["ListHealthChecks"] = api.Typed(x.ListHealthChecks)
-	}
-	if x, ok := s.(interface {
-		ListHostedZones(context.Context, *ListHostedZonesRequest) (*ListHostedZonesResponse, error)
-	}); ok {
-		h["ListHostedZones"] = api.Typed(x.ListHostedZones)
-	}
-	if x, ok := s.(interface {
-		ListHostedZonesByName(context.Context, *ListHostedZonesByNameRequest) (*ListHostedZonesByNameResponse, error)
-	}); ok {
-		h["ListHostedZonesByName"] = api.Typed(x.ListHostedZonesByName)
-	}
-	if x, ok := s.(interface {
-		ListResourceRecordSets(context.Context, *ListResourceRecordSetsRequest) (*ListResourceRecordSetsResponse, error)
-	}); ok {
-		h["ListResourceRecordSets"] = api.Typed(x.ListResourceRecordSets)
-	}
-	if x, ok := s.(interface {
-		ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error)
-	}); ok {
-		h["ListTagsForResource"] = api.Typed(x.ListTagsForResource)
-	}
-	if x, ok := s.(interface {
-		UpdateHealthCheck(context.Context, *UpdateHealthCheckRequest) (*UpdateHealthCheckResponse, error)
-	}); ok {
-		h["UpdateHealthCheck"] = api.Typed(x.UpdateHealthCheck)
-	}
-	if x, ok := s.(interface {
-		UpdateHostedZoneComment(context.Context, *UpdateHostedZoneCommentRequest) (*UpdateHostedZoneCommentResponse, error)
-	}); ok {
-		h["UpdateHostedZoneComment"] = api.Typed(x.UpdateHostedZoneComment)
-	}
-	return h
 }
 
 // AlarmIdentifier is the AlarmIdentifier shape.

@@ -1,8 +1,11 @@
 // Command codegen generates minicloud's protocol surface from the official AWS
 // API models: for each service in the config it writes, under internal/api,
 // a package holding the service's trimmed model (every operation, the shapes of
-// the implemented ones and every error shape) and Go types for the shapes the
-// implemented operations use. Run it with `go generate ./internal/api/`.
+// the implemented ones and every error shape), Go types for the shapes the
+// implemented operations use, the Server interface of those operations and
+// Handlers, which binds a Server's methods to them. Run it with
+// `go generate ./internal/api/`; its tests fail when the committed output
+// differs from what it writes.
 //
 // The models come from the aws-sdk-go v1 module (models/apis), located through
 // `go list -m`, so the model version is the one go.mod pins.
@@ -11,6 +14,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"go/format"
@@ -43,30 +47,42 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("codegen: ")
 
-	cfgData, err := os.ReadFile(*configPath)
-	if err != nil {
-		log.Fatal(err)
-	}
-	var cfg []serviceConfig
-	if err := json.Unmarshal(cfgData, &cfg); err != nil {
-		log.Fatalf("%s: %v", *configPath, err)
-	}
-	dir, version, err := moduleDir(*module)
-	if err != nil {
-		log.Fatal(err)
-	}
-	var pkgs []string
-	for _, sc := range cfg {
-		if err := generate(sc, dir, version, *out); err != nil {
-			log.Fatalf("%s: %v", sc.Name, err)
-		}
-		pkgs = append(pkgs, sc.Package)
-	}
-	if err := writeCatalog(*out, pkgs, version); err != nil {
+	if err := run(*configPath, *module, *out); err != nil {
 		log.Fatal(err)
 	}
 }
 
+// run writes the packages of every service in the config at configPath, and
+// the catalog, under outDir.
+func run(configPath, module, outDir string) error {
+	cfgData, err := os.ReadFile(configPath)
+	if err != nil {
+		return err
+	}
+	var cfg []serviceConfig
+	if err := json.Unmarshal(cfgData, &cfg); err != nil {
+		return fmt.Errorf("%s: %w", configPath, err)
+	}
+	dir, version, err := moduleDir(module)
+	if err != nil {
+		return err
+	}
+	var pkgs []string
+	for _, sc := range cfg {
+		if err := generate(sc, dir, version, outDir); err != nil {
+			return fmt.Errorf("%s: %w", sc.Name, err)
+		}
+		pkgs = append(pkgs, sc.Package)
+	}
+	return writeCatalog(outDir, pkgs, version)
+}
+
+// errNotDownloaded is moduleDir's error when the models module is pinned in
+// go.mod but not in the module cache: nothing builds it, so only an explicit
+// download puts it there.
+var errNotDownloaded = errors.New("not downloaded")
+
+// moduleDir locates the pinned version of module in the module cache.
 func moduleDir(module string) (dir, version string, err error) {
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", module)
 	cmd.Stderr = os.Stderr
@@ -76,7 +92,7 @@ func moduleDir(module string) (dir, version string, err error) {
 	}
 	f := strings.Fields(string(b))
 	if len(f) != 2 || f[0] == "" {
-		return "", "", fmt.Errorf("module %s is not downloaded; run go mod download %s", module, module)
+		return "", "", fmt.Errorf("module %s: %w; run go mod download %s (scripts/deps.sh does)", module, errNotDownloaded, module)
 	}
 	return f[0], f[1], nil
 }
@@ -371,12 +387,18 @@ func goSource(sc serviceConfig, svc *model.Service, typed map[string]bool, versi
 			fmt.Fprintf(&b, "\t%s(context.Context, *%s) (*%s, error)\n", goName(name), ioType(op.Input), ioType(op.Output))
 		}
 		b.WriteString("}\n\n")
-		b.WriteString("// Handlers maps each operation s implements (a method of Server) to its\n// handler. Operations s lacks are left out, and the gateway answers them\n// NotImplemented, so a service can grow one operation at a time.\nfunc Handlers(s any) map[string]api.Handler {\n\th := map[string]api.Handler{}\n")
+		// Handlers takes a Server, not any: a method whose signature differs
+		// from the model's fails to compile instead of silently leaving its
+		// operation NotImplemented.
+		b.WriteString("// Handlers maps every operation of Server to s's method. The model's other\n" +
+			"// operations have no handler, and the gateway answers them NotImplemented;\n" +
+			"// listing one in services.json and regenerating adds it to Server, and the\n" +
+			"// compiler then asks the service for its method.\n" +
+			"func Handlers(s Server) map[string]api.Handler {\n\treturn map[string]api.Handler{\n")
 		for _, name := range ops {
-			op := svc.Operations[name]
-			fmt.Fprintf(&b, "\tif x, ok := s.(interface {\n\t\t%s(context.Context, *%s) (*%s, error)\n\t}); ok {\n\t\th[%q] = api.Typed(x.%s)\n\t}\n", goName(name), ioType(op.Input), ioType(op.Output), name, goName(name))
+			fmt.Fprintf(&b, "\t\t%q: api.Typed(s.%s),\n", name, goName(name))
 		}
-		b.WriteString("\treturn h\n}\n\n")
+		b.WriteString("\t}\n}\n\n")
 		if needsEmpty(svc, ops) {
 			b.WriteString("// Empty is the input or output of an operation that has none.\ntype Empty struct{}\n\n")
 		}

@@ -37,6 +37,9 @@ func New(store state.Store, opts ...Option) *Service {
 // Handlers returns the operations for the gateway.
 func (s *Service) Handlers() map[string]api.Handler { return ec2api.Handlers(s) }
 
+// Info describes the service to the gateway.
+func (s *Service) Info() *api.ServiceInfo { return ec2api.Info }
+
 // dryRun answers as EC2 does when DryRun is set and the caller is allowed,
 // which in minicloud it always is: HTTP 412 DryRunOperation.
 func dryRun(flag *bool) error {

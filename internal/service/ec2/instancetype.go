@@ -17,6 +17,11 @@ import (
 // offers (instancetype_data.go, instancetype_p3.go), every one offered in
 // every Availability Zone of every region.
 
+// instancetype_data.go is generated from moto's copy of AWS's
+// DescribeInstanceTypes; regenerating needs moto installed (see
+// instancetypegen).
+//go:generate go run ./instancetypegen -out instancetype_data.go
+
 // instanceTypeSpec is one row of the table: the facts DescribeInstanceTypes
 // reports, flattened.
 type instanceTypeSpec struct {

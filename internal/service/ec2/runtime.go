@@ -342,7 +342,8 @@ func InstanceKey(key string) (account, region, instanceID string, ok bool) {
 // Store is the state store, for a runtime to Subscribe to.
 func (s *Service) Store() state.Store { return s.store }
 
-// StartRuntime starts the configured runtime, if any (server.New calls it).
+// StartRuntime starts the configured runtime, if any: the server's
+// "instance runtime" part, after the network controller.
 func (s *Service) StartRuntime() error {
 	if s.runtime == nil {
 		return nil
@@ -350,8 +351,8 @@ func (s *Service) StartRuntime() error {
 	return s.runtime.Start(s)
 }
 
-// Close stops the runtime, if any.
-func (s *Service) Close(ctx context.Context) error {
+// StopRuntime stops the runtime, if any.
+func (s *Service) StopRuntime(ctx context.Context) error {
 	if s.runtime == nil {
 		return nil
 	}

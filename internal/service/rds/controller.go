@@ -68,11 +68,13 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops every server (their data stays) and the controller.
-func (s *Service) Stop() {
+// Stop stops every server (their data stays) and the controller. It
+// returns once all have stopped: ctx is not consulted, as each server's stop
+// bounds its own wait.
+func (s *Service) Stop(context.Context) error {
 	c := s.ctl.Load()
 	if c == nil {
-		return
+		return nil
 	}
 	c.unsub()
 	<-c.done
@@ -96,6 +98,7 @@ func (s *Service) Stop() {
 		s.tempDir = ""
 	}
 	s.mu.Unlock()
+	return nil
 }
 
 // enqueueAll schedules every instance record and every running server.

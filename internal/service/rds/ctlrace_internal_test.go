@@ -30,7 +30,9 @@ func TestControllerStartStopWhileRead(t *testing.T) {
 		if err := s.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		s.Stop()
+		if err := s.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	close(stop)
 	wg.Wait()

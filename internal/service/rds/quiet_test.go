@@ -23,7 +23,7 @@ func TestConvergedInstanceIsQuiet(t *testing.T) {
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Stop()
+	defer s.Stop(context.Background())
 	ctx := api.WithRequest(context.Background(), &api.RequestInfo{Account: "000000000000", Region: "us-east-1"})
 	if _, err := s.CreateDBInstance(ctx, &rdsapi.CreateDBInstanceMessage{
 		DBInstanceIdentifier: ptr("quiet"), DBInstanceClass: ptr("db.t3.micro"), Engine: ptr("postgres"),

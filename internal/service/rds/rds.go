@@ -320,6 +320,9 @@ func New(store state.Store, cfg Config) *Service {
 // Handlers returns the operations for the gateway.
 func (s *Service) Handlers() map[string]api.Handler { return rdsapi.Handlers(s) }
 
+// Info describes the service to the gateway.
+func (s *Service) Info() *api.ServiceInfo { return rdsapi.Info }
+
 // dataRoot is <state>/rds.
 func (s *Service) dataRoot() (string, error) {
 	s.mu.Lock()

@@ -146,6 +146,9 @@ func (s *Service) SetCheckInterval(d time.Duration) { s.checker.setInterval(d) }
 // Handlers returns the operations for the gateway.
 func (s *Service) Handlers() map[string]api.Handler { return route53api.Handlers(s) }
 
+// Info describes the service to the gateway.
+func (s *Service) Info() *api.ServiceInfo { return route53api.Info }
+
 // Start starts the health checker and follows store resets.
 func (s *Service) Start(ctx context.Context) error {
 	ch, unsub := s.store.Subscribe("")
@@ -163,14 +166,16 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops the checker and the store subscription.
-func (s *Service) Stop() {
+// Stop stops the checker and the store subscription. Neither waits on
+// anything slow, so ctx is not consulted.
+func (s *Service) Stop(context.Context) error {
 	s.checker.stop()
 	if s.unsub != nil {
 		s.unsub()
 		<-s.done
 		s.unsub = nil
 	}
+	return nil
 }
 
 // update runs fn in a read-write transaction of the caller's global scope.

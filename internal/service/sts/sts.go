@@ -60,6 +60,9 @@ func New(store state.Store) *Service {
 // Handlers returns the operations for the gateway.
 func (s *Service) Handlers() map[string]api.Handler { return stsapi.Handlers(s) }
 
+// Info describes the service to the gateway.
+func (s *Service) Info() *api.ServiceInfo { return stsapi.Info }
+
 // GetCallerIdentity reports the principal the gateway resolved.
 func (s *Service) GetCallerIdentity(ctx context.Context, _ *stsapi.GetCallerIdentityRequest) (*stsapi.GetCallerIdentityResponse, error) {
 	req := api.Request(ctx)
