@@ -167,7 +167,7 @@ var instanceAttributes = map[string]instanceAttribute{
 			if !ok {
 				return errInvalidParam("Invalid value '%s' for InstanceType.", typ)
 			}
-			if arch := deref(c.rec.Architecture); info.ProcessorInfo != nil && arch != "" && !slicesContains(info.ProcessorInfo.SupportedArchitectures, arch) {
+			if arch := deref(c.rec.Architecture); info.ProcessorInfo != nil && arch != "" && !slices.Contains(info.ProcessorInfo.SupportedArchitectures, arch) {
 				return errInvalidParam("The instance type '%s' does not support the architecture '%s' of the instance's AMI.", typ, arch)
 			}
 			c.rec.InstanceType = new(typ)

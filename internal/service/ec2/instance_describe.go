@@ -2,6 +2,7 @@ package ec2
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -498,7 +499,7 @@ func (s *Service) DescribeInstanceStatus(ctx context.Context, in *ec2api.Describ
 	probe := ec2api.InstanceStatus{InstanceState: &ec2api.InstanceState{}, InstanceStatus: &ec2api.InstanceStatusSummary{}, SystemStatus: &ec2api.InstanceStatusSummary{}}
 	names := sortedIDs(instanceStatusFilterValues(&probe))
 	for _, f := range fs {
-		if !slicesContains(names, f.Name) {
+		if !slices.Contains(names, f.Name) {
 			return nil, errInvalidParam("The filter '%s' is invalid", f.Name)
 		}
 	}
