@@ -30,13 +30,12 @@ func (s *Service) RunInstances(ctx context.Context, in *ec2api.RunInstancesReque
 	if err != nil {
 		return nil, err
 	}
-	idem := state.Idempotency{Service: "ec2"}
 	var res ec2api.Reservation
 	err = s.update(ctx, func(t *rtx) error {
 		if err := instancePurge(t); err != nil {
 			return err
 		}
-		if resID, found, err := idem.Check(t.tx, t.scope, "RunInstances", r.token, r.hash); err != nil {
+		if resID, found, err := idempotency.Check(t.tx, t.scope, "RunInstances", r.token, r.hash); err != nil {
 			return err
 		} else if found {
 			res, err = s.runReplay(t, resID)
@@ -49,7 +48,7 @@ func (s *Service) RunInstances(ctx context.Context, in *ec2api.RunInstancesReque
 		if res, err = s.runLaunch(t, r, plan); err != nil {
 			return err
 		}
-		return idem.Record(t.tx, t.scope, "RunInstances", r.token, r.hash, deref(res.ReservationId))
+		return idempotency.Record(t.tx, t.scope, "RunInstances", r.token, r.hash, deref(res.ReservationId))
 	})
 	if err != nil {
 		return nil, err

@@ -127,22 +127,12 @@ func (s *Service) CreateNatGateway(ctx context.Context, in *ec2api.CreateNatGate
 		if _, err := s.ensureDefaultVPC(t); err != nil {
 			return err
 		}
-		if prev, found, err := rtbIdempotency.Check(t.tx, t.scope, "CreateNatGateway", r.token, r.hash); err != nil {
-			return err
-		} else if found {
-			n, err := natGateways.get(t, prev)
-			if err != nil {
-				return err
-			}
-			out = *n
-			return nil
-		}
-		n, err := natCreate(t, r)
+		n, err := createOnce(t, natGateways, "CreateNatGateway", r.token, r.hash, func() (*natGatewayRecord, error) { return natCreate(t, r) })
 		if err != nil {
 			return err
 		}
 		out = *n
-		return rtbIdempotency.Record(t.tx, t.scope, "CreateNatGateway", r.token, r.hash, deref(n.NatGatewayId))
+		return nil
 	})
 	if err != nil {
 		return nil, err

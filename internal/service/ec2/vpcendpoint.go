@@ -315,22 +315,12 @@ func (s *Service) CreateVpcEndpoint(ctx context.Context, in *ec2api.CreateVpcEnd
 		if _, err := s.ensureDefaultVPC(t); err != nil {
 			return err
 		}
-		if prev, found, err := rtbIdempotency.Check(t.tx, t.scope, "CreateVpcEndpoint", r.token, r.hash); err != nil {
-			return err
-		} else if found {
-			e, err := vpcEndpoints.get(t, prev)
-			if err != nil {
-				return err
-			}
-			out = *e
-			return nil
-		}
-		e, err := vpceCreate(t, r)
+		e, err := createOnce(t, vpcEndpoints, "CreateVpcEndpoint", r.token, r.hash, func() (*vpcEndpointRecord, error) { return vpceCreate(t, r) })
 		if err != nil {
 			return err
 		}
 		out = *e
-		return rtbIdempotency.Record(t.tx, t.scope, "CreateVpcEndpoint", r.token, r.hash, deref(e.VpcEndpointId))
+		return nil
 	})
 	if err != nil {
 		return nil, err
