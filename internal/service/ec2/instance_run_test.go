@@ -1,7 +1,6 @@
 package ec2_test
 
 import (
-	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -9,123 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
-
-// TestRunInstancesChecks pins RunInstances' errors, messages included, and
-// the order of its checks where a request breaks two rules: the request's
-// own checks first, then key pair, image, network, zone and capacity.
-func TestRunInstancesChecks(t *testing.T) {
-	env := newEnvWithRuntime(t, "", nil)
-	img := instImage(t, env, "x86_64")
-	armImg := instImage(t, env, "arm64")
-	_, subnetA := instVPC(t, env, "10.1.0.0/16", "10.1.1.0/24", false)
-	vpcB, subnetB := instVPC(t, env, "10.2.0.0/16", "10.2.1.0/24", false)
-	subnetB2, err := env.ec2.CreateSubnet(env.ctx, &ec2.CreateSubnetInput{VpcId: aws.String(vpcB), CidrBlock: aws.String("10.2.2.0/24"), AvailabilityZone: aws.String("us-east-1b")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eni, err := env.ec2.CreateNetworkInterface(env.ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: aws.String(subnetA)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eniID := aws.ToString(eni.NetworkInterface.NetworkInterfaceId)
-	busy := instRun(t, env, &ec2.RunInstancesInput{SubnetId: aws.String(subnetA)})
-	busyENI := aws.ToString(busy.NetworkInterfaces[0].NetworkInterfaceId)
-	ni := func(specs ...types.InstanceNetworkInterfaceSpecification) []types.InstanceNetworkInterfaceSpecification {
-		return specs
-	}
-	tests := []struct {
-		name      string
-		in        ec2.RunInstancesInput
-		code, msg string
-	}{
-		// The request alone.
-		{"zero min", ec2.RunInstancesInput{MinCount: aws.Int32(0), MaxCount: aws.Int32(2)},
-			"InvalidParameterValue", "Value (0) for parameter minCount is invalid. Expected a positive number."},
-		{"zero max", ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(0)},
-			"InvalidParameterValue", "Value (0) for parameter maxCount is invalid. Expected a positive number."},
-		{"min above max", ec2.RunInstancesInput{MinCount: aws.Int32(3), MaxCount: aws.Int32(2)},
-			"InvalidParameterValue", "Invalid value '3' for MinCount. MinCount must be less than or equal to MaxCount."},
-		{"launch template before image", ec2.RunInstancesInput{ImageId: aws.String(""), LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("lt")}},
-			"InvalidParameterValue", "Launch templates are not supported by minicloud yet."},
-		{"no image", ec2.RunInstancesInput{ImageId: aws.String("")},
-			"MissingParameter", "The request must contain the parameter ImageId"},
-		{"user data before type", ec2.RunInstancesInput{UserData: aws.String("not base64!"), InstanceType: "t9.huge"},
-			"InvalidUserData.Malformed", "Invalid BASE64 encoding of user data."},
-		{"user data too long", ec2.RunInstancesInput{UserData: aws.String(base64.StdEncoding.EncodeToString(make([]byte, 16*1024+1)))},
-			"InvalidParameterValue", "User data is limited to 16384 bytes"},
-		{"type before shutdown behavior", ec2.RunInstancesInput{InstanceType: "t9.huge", InstanceInitiatedShutdownBehavior: "hibernate"},
-			"InvalidParameterValue", "Invalid value 't9.huge' for InstanceType."},
-		{"shutdown behavior", ec2.RunInstancesInput{InstanceInitiatedShutdownBehavior: "hibernate"},
-			"InvalidParameterValue", "Value (hibernate) for parameter instanceInitiatedShutdownBehavior is invalid. Valid values are 'stop' and 'terminate'."},
-		{"interfaces and subnet", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0)})},
-			"InvalidParameterCombination", "Network interfaces and an instance-level subnet ID may not be specified on the same request"},
-		{"interfaces and groups", ec2.RunInstancesInput{SecurityGroups: []string{"default"}, NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0)})},
-			"InvalidParameterCombination", "Network interfaces and an instance-level security groups may not be specified on the same request"},
-		{"interfaces and address", ec2.RunInstancesInput{PrivateIpAddress: aws.String("10.1.1.9"), NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0)})},
-			"InvalidParameterCombination", "Network interfaces and an instance-level private IP address should not be specified on the same request"},
-		{"public address with two interfaces", ec2.RunInstancesInput{NetworkInterfaces: ni(
-			types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), AssociatePublicIpAddress: aws.Bool(true)},
-			types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(1)})},
-			"InvalidParameterCombination", "The associatePublicIPAddress parameter cannot be specified when launching with multiple network interfaces."},
-		{"public address on device 1", ec2.RunInstancesInput{NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(1), AssociatePublicIpAddress: aws.Bool(true)})},
-			"InvalidParameterCombination", "The associatePublicIPAddress parameter can only be specified for the network interface with DeviceIndex 0."},
-		{"interfaces before tags", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0)}),
-			TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeVpc}}},
-			"InvalidParameterCombination", "Network interfaces and an instance-level subnet ID may not be specified on the same request"},
-		{"tags of another type", ec2.RunInstancesInput{TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeVpc, Tags: []types.Tag{{Key: aws.String("a"), Value: aws.String("b")}}}}},
-			"InvalidParameterValue", "'vpc' is not a valid taggable resource type for this operation."},
-
-		// Against what is stored, in order.
-		{"key pair before image", ec2.RunInstancesInput{KeyName: aws.String("nope"), ImageId: aws.String("ami-0123456789abcdef0")},
-			"InvalidKeyPair.NotFound", "The key pair 'nope' does not exist"},
-		{"image before network", ec2.RunInstancesInput{ImageId: aws.String("ami-0123456789abcdef0"), SubnetId: aws.String("subnet-0123456789abcdef0")},
-			"InvalidAMIID.NotFound", "The image id '[ami-0123456789abcdef0]' does not exist"},
-		{"architecture before network", ec2.RunInstancesInput{ImageId: aws.String(armImg), InstanceType: types.InstanceTypeT3Micro, SubnetId: aws.String("subnet-0123456789abcdef0")},
-			"InvalidParameterValue", "The architecture 'x86_64' of the specified instance type does not match the architecture 'arm64' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI."},
-		{"unknown zone", ec2.RunInstancesInput{Placement: &types.Placement{AvailabilityZone: aws.String("us-east-1z")}},
-			"InvalidParameterValue", "Invalid availability zone: [us-east-1z]"},
-		{"unknown subnet", ec2.RunInstancesInput{SubnetId: aws.String("subnet-0123456789abcdef0")},
-			"InvalidSubnetID.NotFound", "The subnet ID 'subnet-0123456789abcdef0' does not exist"},
-		{"no device index", ec2.RunInstancesInput{NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{SubnetId: aws.String(subnetA)})},
-			"MissingParameter", "The request must contain the parameter NetworkInterface.DeviceIndex"},
-		{"device index twice", ec2.RunInstancesInput{NetworkInterfaces: ni(
-			types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), SubnetId: aws.String(subnetA)},
-			types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), SubnetId: aws.String(subnetA)})},
-			"InvalidParameterValue", "Each network interface requires a unique device index."},
-		{"no device 0", ec2.RunInstancesInput{NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(1), SubnetId: aws.String(subnetA)})},
-			"InvalidParameterValue", "When specifying network interfaces, you must include a device at index 0."},
-		{"interface in use", ec2.RunInstancesInput{NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), NetworkInterfaceId: aws.String(busyENI)})},
-			"InvalidNetworkInterface.InUse", "Interface: [" + busyENI + "] in use."},
-		{"unknown interface", ec2.RunInstancesInput{NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), NetworkInterfaceId: aws.String("eni-0123456789abcdef0")})},
-			"InvalidNetworkInterfaceID.NotFound", "The networkInterface ID 'eni-0123456789abcdef0' does not exist"},
-		{"existing interface for two", ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(2),
-			NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), NetworkInterfaceId: aws.String(eniID)})},
-			"InvalidParameterValue", "You may specify an existing network interface only when launching one instance."},
-		{"interfaces in two zones", ec2.RunInstancesInput{NetworkInterfaces: ni(
-			types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), SubnetId: aws.String(subnetB)},
-			types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(1), SubnetId: subnetB2.Subnet.SubnetId})},
-			"InvalidParameterValue", "The network interfaces must all be in the same availability zone."},
-		{"zone of another subnet", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), Placement: &types.Placement{AvailabilityZone: aws.String("us-east-1b")}},
-			"InvalidParameterValue", "Invalid value 'us-east-1b' for availabilityZone. Subnet " + subnetA + " is in availability zone us-east-1a."},
-		{"fixed address for two", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), PrivateIpAddress: aws.String("10.1.1.50"), MinCount: aws.Int32(2), MaxCount: aws.Int32(2)},
-			"InvalidParameterCombination", "Specifying a private IP address or an existing network interface is only supported when launching a single instance."},
-		{"not enough addresses", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), MinCount: aws.Int32(300), MaxCount: aws.Int32(300)},
-			"InsufficientFreeAddressesInSubnet", "There are not enough free addresses in subnet '" + subnetA + "' to satisfy the requested number of instances."},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			in := tc.in
-			if in.ImageId == nil {
-				in.ImageId = aws.String(img)
-			}
-			if in.MinCount == nil {
-				in.MinCount, in.MaxCount = aws.Int32(1), aws.Int32(1)
-			}
-			_, err := env.ec2.RunInstances(env.ctx, &in)
-			wantError(t, err, tc.code, tc.msg)
-		})
-	}
-}
 
 // TestRunInstancesNetworkInterfaces launches with interfaces given one by
 // one: a new one with chosen addresses and an existing one, listed out of
