@@ -145,184 +145,223 @@ func (b *builder) line(indent int, format string, args ...any) {
 }
 
 func (b *builder) build() string {
-	n := b.st.Network
-	instances := map[string]Instance{}
-	byPublicIP := map[string]string{} // public IP → node ID
+	ix := indexState(b.st)
+	b.line(0, "graph TD")
+	reach := b.dns(ix)
+	vpcs := slices.Clone(b.st.Network.VPCs)
+	slices.SortFunc(vpcs, func(x, y VPC) int { return strings.Compare(x.ID, y.ID) })
+	for _, v := range vpcs {
+		b.vpc(ix, v)
+	}
+	b.databaseEdges(ix)
+	b.lines = append(b.lines, reach...)
+	return strings.Join(b.lines, "\n") + "\n"
+}
+
+// stateIndex is the state looked up by ID, as the diagram draws it.
+type stateIndex struct {
+	// instances are the instances that are not terminated.
+	instances map[string]Instance
+	// byPublicIP maps a public IP to the node a DNS record of it points
+	// at: its Elastic IP, else the instance that has it.
+	byPublicIP map[string]string
+	subnets    map[string]Subnet
+	// dbSubnet is the subnet each database is drawn in: the one of its
+	// group that is in its AZ.
+	dbSubnet map[string]string
+	groups   map[string]SecurityGroup
+}
+
+func indexState(st State) *stateIndex {
+	n := st.Network
+	ix := &stateIndex{instances: map[string]Instance{}, byPublicIP: map[string]string{}, subnets: map[string]Subnet{},
+		dbSubnet: map[string]string{}, groups: map[string]SecurityGroup{}}
 	for _, in := range n.Instances {
-		if in.State == "terminated" {
-			continue
+		if in.State != "terminated" {
+			ix.instances[in.ID] = in
 		}
-		instances[in.ID] = in
 	}
-	eips := map[string]Address{} // instance ID → its Elastic IP
+	hasEIP := map[string]bool{}
 	for _, a := range n.Addresses {
-		byPublicIP[a.PublicIP] = nodeID("eip", a.AllocationID)
-		if _, ok := instances[a.InstanceID]; ok {
-			eips[a.InstanceID] = a
+		ix.byPublicIP[a.PublicIP] = nodeID("eip", a.AllocationID)
+		if _, ok := ix.instances[a.InstanceID]; ok {
+			hasEIP[a.InstanceID] = true
 		}
 	}
-	for _, in := range instances {
-		if _, ok := eips[in.ID]; !ok && in.PublicIP != "" {
-			byPublicIP[in.PublicIP] = nodeID("i", in.ID)
+	// In ID order, so that the text stays the same even for state that
+	// gives two instances one address.
+	for _, id := range sortedKeys(ix.instances) {
+		if in := ix.instances[id]; !hasEIP[id] && in.PublicIP != "" {
+			ix.byPublicIP[in.PublicIP] = nodeID("i", in.ID)
 		}
 	}
-	subnets := map[string]Subnet{}
 	for _, s := range n.Subnets {
-		subnets[s.ID] = s
+		ix.subnets[s.ID] = s
 	}
-	// A database is drawn in the subnet of its group that is in its AZ.
-	dbSubnet := map[string]string{}
-	for _, d := range b.st.Databases {
+	for _, d := range st.Databases {
 		for _, id := range d.SubnetIDs {
-			if s, ok := subnets[id]; ok && s.AZ == d.AZ {
-				dbSubnet[d.ID] = id
+			if s, ok := ix.subnets[id]; ok && s.AZ == d.AZ {
+				ix.dbSubnet[d.ID] = id
 				break
 			}
 		}
 	}
+	for _, g := range n.SecurityGroups {
+		ix.groups[g.ID] = g
+	}
+	return ix
+}
 
-	b.line(0, "graph TD")
+// dns draws Route 53 and its records that resolve to a node, and returns
+// the comments that say how to reach each from this machine.
+func (b *builder) dns(ix *stateIndex) (reach []string) {
 	records := slices.Clone(b.st.Records)
 	slices.SortFunc(records, func(x, y Record) int { return strings.Compare(x.Name+x.Type, y.Name+y.Type) })
-	var dnsEdges []string
-	var reach []string
+	if len(records) == 0 {
+		return nil
+	}
+	zones := []string{}
+	var edges []string
 	for _, r := range records {
+		if z := strings.TrimSuffix(r.Zone, "."); !slices.Contains(zones, z) {
+			zones = append(zones, z)
+		}
+		name := strings.TrimSuffix(r.Name, ".")
 		for _, v := range r.Values {
-			if target, ok := byPublicIP[v]; ok {
-				dnsEdges = append(dnsEdges, fmt.Sprintf("Route53 -- %s --> %s", label("DNS Resolution: "+strings.TrimSuffix(r.Name, ".")), target))
-				reach = append(reach, fmt.Sprintf("%%%% reach http://%[1]s/ from this machine: curl --resolve %[1]s:80:%[2]s http://%[1]s/", strings.TrimSuffix(r.Name, "."), v))
+			if target, ok := ix.byPublicIP[v]; ok {
+				edges = append(edges, fmt.Sprintf("Route53 -- %s --> %s", label("DNS Resolution: "+name), target))
+				reach = append(reach, fmt.Sprintf("%%%% reach http://%[1]s/ from this machine: curl --resolve %[1]s:80:%[2]s http://%[1]s/", name, v))
 			}
 		}
 	}
-	if len(records) > 0 {
-		zones := []string{}
-		for _, r := range records {
-			if z := strings.TrimSuffix(r.Zone, "."); !slices.Contains(zones, z) {
-				zones = append(zones, z)
-			}
-		}
-		b.line(1, "User -- Request --> Route53")
-		b.line(1, "Route53%s", shape("Route 53: "+strings.Join(zones, ", "), "[]"))
-		for _, e := range dnsEdges {
-			b.line(1, "%s", e)
-		}
+	b.line(1, "User -- Request --> Route53")
+	b.line(1, "Route53%s", shape("Route 53: "+strings.Join(zones, ", "), "[]"))
+	for _, e := range edges {
+		b.line(1, "%s", e)
 	}
+	return reach
+}
 
-	vpcs := slices.Clone(n.VPCs)
-	slices.SortFunc(vpcs, func(x, y VPC) int { return strings.Compare(x.ID, y.ID) })
-	for _, v := range vpcs {
-		var vsubnets []Subnet
-		used := false
-		for _, s := range n.Subnets {
-			if s.VPCID != v.ID {
-				continue
-			}
-			vsubnets = append(vsubnets, s)
-			for _, in := range instances {
-				used = used || in.SubnetID == s.ID
-			}
-			for _, sid := range dbSubnet {
-				used = used || sid == s.ID
-			}
+// vpc draws a VPC with its Elastic IPs and its AZs, unless it is a default
+// VPC nobody uses: that is AWS's furniture, not architecture.
+func (b *builder) vpc(ix *stateIndex, v VPC) {
+	n := b.st.Network
+	vsubnets, used := ix.subnetsOf(n.Subnets, v.ID)
+	if v.Default && !used {
+		return
+	}
+	title := "VPC " + v.ID + " " + v.CIDR
+	if v.Name != "" {
+		title = "VPC " + v.Name + " " + v.CIDR
+	}
+	b.line(1, "subgraph %s [%s]", nodeID("vpc", v.ID), label(title))
+	// Elastic IPs sit in the VPC, as in the notes: they are mapped 1:1
+	// onto an instance's private address by the VPC's internet gateway.
+	var eips []Address
+	for _, a := range n.Addresses {
+		if in, ok := ix.instances[a.InstanceID]; ok && ix.subnets[in.SubnetID].VPCID == v.ID {
+			eips = append(eips, a)
 		}
-		// A default VPC nobody uses is AWS's furniture, not architecture.
-		if v.Default && !used {
+	}
+	slices.SortFunc(eips, func(x, y Address) int { return strings.Compare(x.AllocationID, y.AllocationID) })
+	for _, a := range eips {
+		b.line(2, "%s%s", nodeID("eip", a.AllocationID), shape("Elastic IP "+a.PublicIP, "[]"))
+	}
+	azs := map[string][]Subnet{}
+	for _, s := range vsubnets {
+		azs[s.AZ] = append(azs[s.AZ], s)
+	}
+	for _, az := range sortedKeys(azs) {
+		b.line(2, "subgraph %s [%s]", nodeID("az", v.ID+"-"+az), label("AZ "+az))
+		ss := azs[az]
+		slices.SortFunc(ss, func(x, y Subnet) int { return strings.Compare(x.CIDR+x.ID, y.CIDR+y.ID) })
+		for _, s := range ss {
+			b.subnet(ix, s)
+		}
+		b.line(2, "end")
+	}
+	for _, a := range eips {
+		via := "1:1 NAT"
+		if v.InternetGateway != "" {
+			via = "1:1 NAT at " + v.InternetGateway
+		}
+		b.line(2, "%s -- %s --> %s", nodeID("eip", a.AllocationID), label(via), nodeID("i", a.InstanceID))
+	}
+	b.line(1, "end")
+}
+
+// subnetsOf lists a VPC's subnets, and whether an instance or a database
+// is in one of them.
+func (ix *stateIndex) subnetsOf(all []Subnet, vpcID string) (subnets []Subnet, used bool) {
+	for _, s := range all {
+		if s.VPCID != vpcID {
 			continue
 		}
-		title := "VPC " + v.ID + " " + v.CIDR
-		if v.Name != "" {
-			title = "VPC " + v.Name + " " + v.CIDR
+		subnets = append(subnets, s)
+		for _, in := range ix.instances {
+			used = used || in.SubnetID == s.ID
 		}
-		b.line(1, "subgraph %s [%s]", nodeID("vpc", v.ID), label(title))
-		// Elastic IPs sit in the VPC, as in the notes: they are mapped 1:1
-		// onto an instance's private address by the VPC's internet gateway.
-		var vEIPs []Address
-		for _, a := range n.Addresses {
-			if in, ok := instances[a.InstanceID]; ok && subnets[in.SubnetID].VPCID == v.ID {
-				vEIPs = append(vEIPs, a)
-			}
+		for _, sid := range ix.dbSubnet {
+			used = used || sid == s.ID
 		}
-		slices.SortFunc(vEIPs, func(x, y Address) int { return strings.Compare(x.AllocationID, y.AllocationID) })
-		for _, a := range vEIPs {
-			b.line(2, "%s%s", nodeID("eip", a.AllocationID), shape("Elastic IP "+a.PublicIP, "[]"))
-		}
-		azs := map[string][]Subnet{}
-		for _, s := range vsubnets {
-			azs[s.AZ] = append(azs[s.AZ], s)
-		}
-		for _, az := range sortedKeys(azs) {
-			b.line(2, "subgraph %s [%s]", nodeID("az", v.ID+"-"+az), label("AZ "+az))
-			ss := azs[az]
-			slices.SortFunc(ss, func(x, y Subnet) int { return strings.Compare(x.CIDR+x.ID, y.CIDR+y.ID) })
-			for _, s := range ss {
-				kind := "private subnet"
-				if s.Public {
-					kind = "public subnet"
-				}
-				t := kind + " " + s.CIDR
-				if s.Name != "" {
-					t += " " + s.Name
-				}
-				if s.NetworkACL != "" {
-					t += " · NACL " + s.NetworkACL
-				}
-				b.line(3, "subgraph %s [%s]", nodeID("subnet", s.ID), label(t))
-				empty := true
-				for _, id := range sortedKeys(instances) {
-					in := instances[id]
-					if in.SubnetID != s.ID {
-						continue
-					}
-					empty = false
-					name := "EC2 " + in.ID
-					if in.Name != "" {
-						name = "EC2 " + in.Name + " " + in.ID
-					}
-					b.line(4, "%s%s", nodeID("i", in.ID), shape(name+" ("+in.State+") "+in.PrivateIP, "[]"))
-				}
-				for _, d := range sortedDBs(b.st.Databases) {
-					if dbSubnet[d.ID] != s.ID {
-						continue
-					}
-					empty = false
-					b.line(4, "%s%s", nodeID("db", d.ID), shape(fmt.Sprintf("RDS %s %s (%s)", d.ID, d.Engine, d.Status), "[()]"))
-				}
-				if empty {
-					// Mermaid draws an empty subgraph only with a node in it.
-					b.line(4, "%s%s", nodeID("empty", s.ID), shape(s.ID, "[]"))
-				}
-				b.line(3, "end")
-			}
-			b.line(2, "end")
-		}
-		for _, a := range vEIPs {
-			via := "1:1 NAT"
-			if v.InternetGateway != "" {
-				via = "1:1 NAT at " + v.InternetGateway
-			}
-			b.line(2, "%s -- %s --> %s", nodeID("eip", a.AllocationID), label(via), nodeID("i", a.InstanceID))
-		}
-		b.line(1, "end")
 	}
+	return subnets, used
+}
 
-	// Instance ↔ database where the database's security groups let the
-	// instance in on its port: the path the data really takes.
-	groups := map[string]SecurityGroup{}
-	for _, g := range n.SecurityGroups {
-		groups[g.ID] = g
+// subnet draws a subnet with its instances and databases.
+func (b *builder) subnet(ix *stateIndex, s Subnet) {
+	kind := "private subnet"
+	if s.Public {
+		kind = "public subnet"
+	}
+	t := kind + " " + s.CIDR
+	if s.Name != "" {
+		t += " " + s.Name
+	}
+	if s.NetworkACL != "" {
+		t += " · NACL " + s.NetworkACL
+	}
+	b.line(3, "subgraph %s [%s]", nodeID("subnet", s.ID), label(t))
+	empty := true
+	for _, id := range sortedKeys(ix.instances) {
+		in := ix.instances[id]
+		if in.SubnetID != s.ID {
+			continue
+		}
+		empty = false
+		name := "EC2 " + in.ID
+		if in.Name != "" {
+			name = "EC2 " + in.Name + " " + in.ID
+		}
+		b.line(4, "%s%s", nodeID("i", in.ID), shape(name+" ("+in.State+") "+in.PrivateIP, "[]"))
 	}
 	for _, d := range sortedDBs(b.st.Databases) {
-		if _, ok := dbSubnet[d.ID]; !ok {
+		if ix.dbSubnet[d.ID] != s.ID {
 			continue
 		}
-		for _, id := range sortedKeys(instances) {
-			if via := allowedBy(groups, d, instances[id]); via != "" {
+		empty = false
+		b.line(4, "%s%s", nodeID("db", d.ID), shape(fmt.Sprintf("RDS %s %s (%s)", d.ID, d.Engine, d.Status), "[()]"))
+	}
+	if empty {
+		// Mermaid draws an empty subgraph only with a node in it.
+		b.line(4, "%s%s", nodeID("empty", s.ID), shape(s.ID, "[]"))
+	}
+	b.line(3, "end")
+}
+
+// databaseEdges draws instance ↔ database where the database's security
+// groups let the instance in on its port: the path the data really takes.
+func (b *builder) databaseEdges(ix *stateIndex) {
+	for _, d := range sortedDBs(b.st.Databases) {
+		if _, ok := ix.dbSubnet[d.ID]; !ok {
+			continue
+		}
+		for _, id := range sortedKeys(ix.instances) {
+			if via := allowedBy(ix.groups, d, ix.instances[id]); via != "" {
 				b.line(1, "%s <-->|%s| %s", nodeID("i", id), label(fmt.Sprintf("tcp %d, SG %s", d.Port, via)), nodeID("db", d.ID))
 			}
 		}
 	}
-	b.lines = append(b.lines, reach...)
-	return strings.Join(b.lines, "\n") + "\n"
 }
 
 // allowedBy names the rule of d's security groups that admits in on d's

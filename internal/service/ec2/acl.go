@@ -11,8 +11,6 @@ import (
 	"github.com/minicloud/minicloud/internal/state"
 )
 
-var aclIdempotency = state.Idempotency{Service: "ec2"}
-
 // CreateNetworkAcl creates a custom network ACL: until entries are added it
 // holds only the "*" rules, which deny all traffic.
 func (s *Service) CreateNetworkAcl(ctx context.Context, in *ec2api.CreateNetworkAclRequest) (*ec2api.CreateNetworkAclResult, error) {
@@ -33,23 +31,15 @@ func (s *Service) CreateNetworkAcl(ctx context.Context, in *ec2api.CreateNetwork
 	}{deref(in.VpcId), in.TagSpecifications})
 	var rec *networkACLRecord
 	err = s.update(ctx, func(t *rtx) error {
-		prev, found, err := aclIdempotency.Check(t.tx, t.scope, "CreateNetworkAcl", token, hash)
-		if err != nil {
-			return err
-		}
-		if found {
-			rec, err = networkACLs.get(t, prev)
-			return err
-		}
-		if _, err := vpcs.get(t, deref(in.VpcId)); err != nil {
-			return err
-		}
-		rec = aclNew(t, deref(in.VpcId), false)
-		rec.Tags = tags
-		if err := networkACLs.put(t, rec); err != nil {
-			return err
-		}
-		return aclIdempotency.Record(t.tx, t.scope, "CreateNetworkAcl", token, hash, deref(rec.NetworkAclId))
+		rec, err = createOnce(t, networkACLs, "CreateNetworkAcl", token, hash, func() (*networkACLRecord, error) {
+			if _, err := vpcs.get(t, deref(in.VpcId)); err != nil {
+				return nil, err
+			}
+			rec := aclNew(t, deref(in.VpcId), false)
+			rec.Tags = tags
+			return rec, networkACLs.put(t, rec)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err

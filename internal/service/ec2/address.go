@@ -218,7 +218,10 @@ func (s *Service) AllocateAddress(ctx context.Context, in *ec2api.AllocateAddres
 }
 
 // AssociateAddress associates an Elastic IP with an instance's primary
-// interface or with an interface's private address.
+// interface or with an interface's private address. Every check reads the
+// state the association is written to, in one transaction: the address,
+// the target interface and private address, the VPC's internet gateway,
+// then what the address or the private address is associated with now.
 func (s *Service) AssociateAddress(ctx context.Context, in *ec2api.AssociateAddressRequest) (*ec2api.AssociateAddressResult, error) {
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
@@ -229,120 +232,155 @@ func (s *Service) AssociateAddress(ctx context.Context, in *ec2api.AssociateAddr
 		if err != nil {
 			return err
 		}
-		var e *networkInterfaceRecord
-		switch {
-		case deref(in.NetworkInterfaceId) != "":
-			if e, err = networkInterfaces.get(t, *in.NetworkInterfaceId); err != nil {
-				return err
-			}
-			if id := deref(in.InstanceId); id != "" && eniInstanceOf(e) != id {
-				return errCombination("The network interface '%s' is not attached to instance '%s'.", deref(e.NetworkInterfaceId), id)
-			}
-		case deref(in.InstanceId) != "":
-			inst, err := instanceGet(t, *in.InstanceId)
-			if err != nil {
-				return err
-			}
-			id := deref(inst.InstanceId)
-			if st := instanceStateName(inst); st != stateRunning && st != stateStopped && st != stateStopping {
-				return apiErr("IncorrectInstanceState", "The %s instance '%s' is not in a valid state for this operation.", st, id)
-			}
-			enis, err := instanceENIs(t, id)
-			if err != nil {
-				return err
-			}
-			if len(enis) > 1 {
-				return apiErr("InvalidInstanceID", "There are multiple interfaces attached to instance '%s'. Please specify an interface ID for the operation instead.", id)
-			}
-			if len(enis) == 0 {
-				return apiErr("InvalidInstanceID", "The instance '%s' has no network interface.", id)
-			}
-			e = enis[0]
-		default:
-			return errMissingParam("instanceId or networkInterfaceId")
+		e, err := addressTarget(t, in)
+		if err != nil {
+			return err
 		}
 		eniID := deref(e.NetworkInterfaceId)
-		privateIP := deref(in.PrivateIpAddress)
-		if privateIP == "" {
-			privateIP = deref(e.PrivateIpAddress)
-		}
-		found := false
-		for _, pa := range e.PrivateIpAddresses {
-			if deref(pa.PrivateIpAddress) == privateIP {
-				found = true
-			}
-		}
-		if !found {
-			return errInvalidParam("The private IP address %s is not assigned to the network interface %s.", privateIP, eniID)
+		privateIP, err := addressPrivateIP(e, deref(in.PrivateIpAddress))
+		if err != nil {
+			return err
 		}
 		if igw, err := igwOfVPC(t, deref(e.VpcId)); err != nil {
 			return err
 		} else if igw == nil {
 			return apiErr("Gateway.NotAttached", "Network %s is not attached to any internet gateway", deref(e.VpcId))
 		}
-		if deref(a.AssociationId) != "" {
+		if cur := deref(a.AssociationId); cur != "" {
 			if deref(a.NetworkInterfaceId) == eniID && deref(a.PrivateIpAddress) == privateIP {
-				assocID = deref(a.AssociationId)
+				assocID = cur
 				return nil
 			}
-			if !deref(in.AllowReassociation) {
-				return apiErr("Resource.AlreadyAssociated", "resource %s is already associated with associate-id %s", deref(a.AllocationId), deref(a.AssociationId))
-			}
-			if err := addressDetach(t, a); err != nil {
-				return err
-			}
-			// The old interface may be the new one: re-read it.
-			if e, err = networkInterfaces.get(t, eniID); err != nil {
+			if e, err = addressMove(t, a, eniID, deref(in.AllowReassociation)); err != nil {
 				return err
 			}
 		}
-		// The private address's current public address gives way: an
-		// auto-assigned one is released, another Elastic IP disassociated.
-		for _, pa := range e.PrivateIpAddresses {
-			if deref(pa.PrivateIpAddress) != privateIP || pa.Association == nil {
-				continue
-			}
-			if other := deref(pa.Association.AllocationId); other != "" {
-				o, err := addresses.get(t, other)
-				if err != nil {
-					return err
-				}
-				addressClear(o)
-				if err := addresses.put(t, o); err != nil {
-					return err
-				}
-			} else if err := releasePublicIP(t, deref(pa.Association.PublicIp)); err != nil {
-				return err
-			}
-		}
-		assocID = state.NewID("eipassoc")
-		eniSetAssociation(e, privateIP, &ec2api.NetworkInterfaceAssociation{
-			AllocationId:  a.AllocationId,
-			AssociationId: new(assocID),
-			IpOwnerId:     new(t.scope.Account),
-			PublicIp:      a.PublicIp,
-			PublicDnsName: new(instancePublicDNS(t, deref(e.VpcId), deref(a.PublicIp))),
-		})
-		if err := networkInterfaces.put(t, e); err != nil {
+		if err := addressFreePrivateIP(t, e, privateIP); err != nil {
 			return err
 		}
-		a.AssociationId = new(assocID)
-		a.NetworkInterfaceId = new(eniID)
-		a.NetworkInterfaceOwnerId = new(t.scope.Account)
-		a.PrivateIpAddress = new(privateIP)
-		a.InstanceId = nil
-		if id := eniInstanceOf(e); id != "" {
-			a.InstanceId = new(id)
-		}
-		if err := addresses.put(t, a); err != nil {
-			return err
-		}
-		return eniSyncInstance(t, eniInstanceOf(e))
+		assocID, err = addressAssociate(t, a, e, privateIP)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &ec2api.AssociateAddressResult{AssociationId: new(assocID)}, nil
+}
+
+// addressTarget is the interface AssociateAddress associates with: the
+// given one (which must be the given instance's, if both are given), or
+// the only interface of the given instance.
+func addressTarget(t *rtx, in *ec2api.AssociateAddressRequest) (*networkInterfaceRecord, error) {
+	switch {
+	case deref(in.NetworkInterfaceId) != "":
+		e, err := networkInterfaces.get(t, *in.NetworkInterfaceId)
+		if err != nil {
+			return nil, err
+		}
+		if id := deref(in.InstanceId); id != "" && eniInstanceOf(e) != id {
+			return nil, errCombination("The network interface '%s' is not attached to instance '%s'.", deref(e.NetworkInterfaceId), id)
+		}
+		return e, nil
+	case deref(in.InstanceId) != "":
+		inst, err := instanceGet(t, *in.InstanceId)
+		if err != nil {
+			return nil, err
+		}
+		id := deref(inst.InstanceId)
+		if st := instanceStateName(inst); st != stateRunning && st != stateStopped && st != stateStopping {
+			return nil, apiErr("IncorrectInstanceState", "The %s instance '%s' is not in a valid state for this operation.", st, id)
+		}
+		enis, err := instanceENIs(t, id)
+		if err != nil {
+			return nil, err
+		}
+		if len(enis) > 1 {
+			return nil, apiErr("InvalidInstanceID", "There are multiple interfaces attached to instance '%s'. Please specify an interface ID for the operation instead.", id)
+		}
+		if len(enis) == 0 {
+			return nil, apiErr("InvalidInstanceID", "The instance '%s' has no network interface.", id)
+		}
+		return enis[0], nil
+	}
+	return nil, errMissingParam("instanceId or networkInterfaceId")
+}
+
+// addressPrivateIP is the private address of e an association is for: the
+// requested one, which e must have, else e's primary address.
+func addressPrivateIP(e *networkInterfaceRecord, requested string) (string, error) {
+	privateIP := orDefault(requested, deref(e.PrivateIpAddress))
+	for _, pa := range e.PrivateIpAddresses {
+		if deref(pa.PrivateIpAddress) == privateIP {
+			return privateIP, nil
+		}
+	}
+	return "", errInvalidParam("The private IP address %s is not assigned to the network interface %s.", privateIP, deref(e.NetworkInterfaceId))
+}
+
+// addressMove takes an associated address off its interface so it can go
+// to another, if the request allows reassociation, and returns the target
+// interface eniID as it is afterwards (it may be the one the address
+// left).
+func addressMove(t *rtx, a *addressRecord, eniID string, allow bool) (*networkInterfaceRecord, error) {
+	if !allow {
+		return nil, apiErr("Resource.AlreadyAssociated", "resource %s is already associated with associate-id %s", deref(a.AllocationId), deref(a.AssociationId))
+	}
+	if err := addressDetach(t, a); err != nil {
+		return nil, err
+	}
+	return networkInterfaces.get(t, eniID)
+}
+
+// addressFreePrivateIP makes the private address's current public address
+// give way: an auto-assigned one is released, another Elastic IP
+// disassociated.
+func addressFreePrivateIP(t *rtx, e *networkInterfaceRecord, privateIP string) error {
+	for _, pa := range e.PrivateIpAddresses {
+		if deref(pa.PrivateIpAddress) != privateIP || pa.Association == nil {
+			continue
+		}
+		if other := deref(pa.Association.AllocationId); other != "" {
+			o, err := addresses.get(t, other)
+			if err != nil {
+				return err
+			}
+			addressClear(o)
+			if err := addresses.put(t, o); err != nil {
+				return err
+			}
+		} else if err := releasePublicIP(t, deref(pa.Association.PublicIp)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addressAssociate writes a new association of a with e's private
+// address, on both sides, and returns its ID.
+func addressAssociate(t *rtx, a *addressRecord, e *networkInterfaceRecord, privateIP string) (string, error) {
+	assocID := state.NewID("eipassoc")
+	eniSetAssociation(e, privateIP, &ec2api.NetworkInterfaceAssociation{
+		AllocationId:  a.AllocationId,
+		AssociationId: new(assocID),
+		IpOwnerId:     new(t.scope.Account),
+		PublicIp:      a.PublicIp,
+		PublicDnsName: new(instancePublicDNS(t, deref(e.VpcId), deref(a.PublicIp))),
+	})
+	if err := networkInterfaces.put(t, e); err != nil {
+		return "", err
+	}
+	a.AssociationId = new(assocID)
+	a.NetworkInterfaceId = new(deref(e.NetworkInterfaceId))
+	a.NetworkInterfaceOwnerId = new(t.scope.Account)
+	a.PrivateIpAddress = new(privateIP)
+	a.InstanceId = nil
+	if id := eniInstanceOf(e); id != "" {
+		a.InstanceId = new(id)
+	}
+	if err := addresses.put(t, a); err != nil {
+		return "", err
+	}
+	return assocID, eniSyncInstance(t, eniInstanceOf(e))
 }
 
 // DisassociateAddress ends an Elastic IP's association.

@@ -43,6 +43,29 @@ func (s *Service) view(ctx context.Context, fn func(*rtx) error) error {
 	})
 }
 
+// idempotency keeps the ClientTokens of EC2's Create… calls.
+var idempotency = state.Idempotency{Service: "ec2"}
+
+// createOnce is the part of a Create… call with a ClientToken that runs in
+// its write transaction: the resource an earlier call with the same token
+// and parameters made, else a new one from create, recorded under the
+// token (the same token with other parameters is
+// IdempotentParameterMismatch).
+func createOnce[T any](t *rtx, k *kind[T], operation, token, hash string, create func() (*T, error)) (*T, error) {
+	prev, found, err := idempotency.Check(t.tx, t.scope, operation, token, hash)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		return k.get(t, prev)
+	}
+	rec, err := create()
+	if err != nil {
+		return nil, err
+	}
+	return rec, idempotency.Record(t.tx, t.scope, operation, token, hash, k.id(rec))
+}
+
 // kind describes one EC2 resource type to the shared machinery: lookups with
 // AWS's not-found and malformed errors, Describe with IDs and filters, tags.
 type kind[T any] struct {

@@ -1,7 +1,15 @@
-// Package ec2 implements the EC2 API: for now the region and Availability Zone
-// catalogue; the VPC and instance resources come next. It owns the "ec2" part
-// of the state store; data planes read that state, never this package's
-// internals.
+// Package ec2 implements the EC2 and VPC control plane: a record (desired
+// state) for every resource, AWS's validation, defaults and errors, and the
+// instance state machine. It owns the "ec2" part of the state store; data
+// planes read that state through DesiredNetwork and the runtime seam
+// (runtime.go), never this package's internals.
+//
+// A mutating handler checks its request alone first, reading no state;
+// then, in one write transaction (Service.update), it reads and plans
+// against what is stored and writes, so every check that depends on stored
+// state is made where the write is. AWS's error codes, messages and order
+// of checks are kept. Long switches over names are tables
+// (instanceAttributes, instanceFilters).
 package ec2
 
 import (

@@ -318,19 +318,9 @@ func (s *Service) RegisterImage(ctx context.Context, in *ec2api.RegisterImageReq
 	if err != nil {
 		return nil, err
 	}
-	arch := deref(in.Architecture)
-	if arch == "" {
-		arch = "x86_64"
-	}
-	if !slices.Contains([]string{"i386", "x86_64", "arm64", "x86_64_mac", "arm64_mac"}, arch) {
-		return nil, errInvalidParam("Value (%s) for parameter architecture is invalid.", arch)
-	}
-	virt := deref(in.VirtualizationType)
-	if virt == "" {
-		virt = "paravirtual" // AWS's documented default
-	}
-	if virt != "hvm" && virt != "paravirtual" {
-		return nil, errInvalidParam("Value (%s) for parameter virtualizationType is invalid.", virt)
+	arch, virt, err := imageCheckRegister(in)
+	if err != nil {
+		return nil, err
 	}
 	var id string
 	err = s.update(ctx, func(t *rtx) error {
@@ -342,99 +332,31 @@ func (s *Service) RegisterImage(ctx context.Context, in *ec2api.RegisterImageReq
 		if err != nil {
 			return err
 		}
-		rootName := deref(in.RootDeviceName)
-		bdms := slices.Clone(in.BlockDeviceMappings)
 		id = state.NewID("ami")
-		rootSnap := ""
-		if local && len(bdms) == 0 {
-			if rootName == "" {
-				rootName = "/dev/xvda"
-			}
-			snap := &snapshotRecord{ec2api.Snapshot{
-				Description: new("Root filesystem of " + id + " from " + location),
-				Encrypted:   new(false),
-				OwnerId:     new(t.scope.Account),
-				Progress:    new("100%"),
-				SnapshotId:  new(state.NewID("snap")),
-				StartTime:   new(t.now),
-				State:       new("completed"),
-				VolumeId:    new("vol-ffffffff"),
-				VolumeSize:  new(int32(amiBuiltinSize)),
-				StorageTier: new("standard"),
-				Tags:        []ec2api.Tag{},
-			}}
-			if err := snapshots.put(t, snap); err != nil {
-				return err
-			}
-			bdms = []ec2api.BlockDeviceMapping{{DeviceName: new(rootName), Ebs: &ec2api.EbsBlockDevice{SnapshotId: snap.SnapshotId}}}
-		}
-		if location == "" && rootName == "" {
-			return errMissingParam("rootDeviceName")
-		}
-		for i := range bdms {
-			b := &bdms[i]
-			if b.Ebs == nil {
-				continue
-			}
-			e := *b.Ebs
-			b.Ebs = &e
-			if e.SnapshotId != nil {
-				snap, err := snapshotGet(t, *e.SnapshotId)
-				if err != nil {
-					return err
-				}
-				if e.VolumeSize == nil {
-					e.VolumeSize = snap.VolumeSize
-				}
-				if e.Encrypted == nil {
-					e.Encrypted = new(deref(snap.Encrypted))
-				}
-			}
-			if e.VolumeType == nil {
-				e.VolumeType = new("gp2")
-			}
-			if e.DeleteOnTermination == nil {
-				e.DeleteOnTermination = new(true)
-			}
-			if deref(b.DeviceName) == rootName && e.SnapshotId != nil {
-				rootSnap = *e.SnapshotId
-			}
-		}
-		if rootSnap == "" && !local {
-			return apiErr("InvalidBlockDeviceMapping", "The device name %s must be given a snapshot in the block device mappings, as the root device of an EBS-backed image.", rootName)
+		root, err := imageRegisterRoot(t, in, id, location, local)
+		if err != nil {
+			return err
 		}
 		if location == "" {
 			location = t.scope.Account + "/" + deref(in.Name)
 		}
-		img := &imageRecord{Image: ec2api.Image{
-			Architecture:        new(arch),
-			CreationDate:        new(t.now.Format(imageTimeFormat)),
-			ImageId:             new(id),
-			ImageLocation:       new(location),
-			ImageType:           new("machine"),
-			Public:              new(false),
-			OwnerId:             new(t.scope.Account),
-			PlatformDetails:     new("Linux/UNIX"),
-			UsageOperation:      new("RunInstances"),
-			State:               new("available"),
-			BlockDeviceMappings: bdms,
-			Description:         in.Description,
-			EnaSupport:          in.EnaSupport,
-			Hypervisor:          new("xen"),
-			Name:                in.Name,
-			RootDeviceName:      new(rootName),
-			RootDeviceType:      new("ebs"),
-			SriovNetSupport:     in.SriovNetSupport,
-			VirtualizationType:  new(virt),
-			BootMode:            in.BootMode,
-			TpmSupport:          in.TpmSupport,
-			ImdsSupport:         in.ImdsSupport,
-			KernelId:            in.KernelId,
-			RamdiskId:           in.RamdiskId,
-			Tags:                tags,
-		}, RootSnapshotID: rootSnap}
-		if img.Tags == nil {
-			img.Tags = []ec2api.Tag{}
+		img := &imageRecord{Image: imageBase(t, id, location), RootSnapshotID: root.snapshot}
+		img.State = new("available")
+		img.Name = in.Name
+		img.Description = in.Description
+		img.Architecture = new(arch)
+		img.VirtualizationType = new(virt)
+		img.BlockDeviceMappings = root.mappings
+		img.RootDeviceName = new(root.device)
+		img.EnaSupport = in.EnaSupport
+		img.SriovNetSupport = in.SriovNetSupport
+		img.BootMode = in.BootMode
+		img.TpmSupport = in.TpmSupport
+		img.ImdsSupport = in.ImdsSupport
+		img.KernelId = in.KernelId
+		img.RamdiskId = in.RamdiskId
+		if tags != nil {
+			img.Tags = tags
 		}
 		return images.put(t, img)
 	})
@@ -442,6 +364,109 @@ func (s *Service) RegisterImage(ctx context.Context, in *ec2api.RegisterImageReq
 		return nil, err
 	}
 	return &ec2api.RegisterImageResult{ImageId: new(id)}, nil
+}
+
+// imageCheckRegister checks RegisterImage's architecture and
+// virtualization type, with their defaults.
+func imageCheckRegister(in *ec2api.RegisterImageRequest) (arch, virt string, err error) {
+	arch = orDefault(deref(in.Architecture), "x86_64")
+	if !slices.Contains([]string{"i386", "x86_64", "arm64", "x86_64_mac", "arm64_mac"}, arch) {
+		return "", "", errInvalidParam("Value (%s) for parameter architecture is invalid.", arch)
+	}
+	virt = orDefault(deref(in.VirtualizationType), "paravirtual") // AWS's documented default
+	if virt != "hvm" && virt != "paravirtual" {
+		return "", "", errInvalidParam("Value (%s) for parameter virtualizationType is invalid.", virt)
+	}
+	return arch, virt, nil
+}
+
+// imageBase is what every image minicloud makes has: an EBS-backed Linux
+// machine image of the caller's, created now.
+func imageBase(t *rtx, id, location string) ec2api.Image {
+	return ec2api.Image{
+		CreationDate:    new(t.now.Format(imageTimeFormat)),
+		ImageId:         new(id),
+		ImageLocation:   new(location),
+		ImageType:       new("machine"),
+		Public:          new(false),
+		OwnerId:         new(t.scope.Account),
+		PlatformDetails: new("Linux/UNIX"),
+		UsageOperation:  new("RunInstances"),
+		Hypervisor:      new("xen"),
+		RootDeviceType:  new("ebs"),
+		Tags:            []ec2api.Tag{},
+	}
+}
+
+// imageRoot is a registered image's block devices and the root among them.
+type imageRoot struct {
+	mappings []ec2api.BlockDeviceMapping
+	device   string // the root device's name
+	snapshot string // the root device's snapshot, "" without one
+}
+
+// imageRegisterRoot resolves a registered image's block devices: a local
+// root filesystem without mappings gets a snapshot standing for it; each
+// EBS mapping gets its snapshot's size and encryption, gp2 and
+// DeleteOnTermination unless given.
+func imageRegisterRoot(t *rtx, in *ec2api.RegisterImageRequest, id, location string, local bool) (imageRoot, error) {
+	root := imageRoot{mappings: slices.Clone(in.BlockDeviceMappings), device: deref(in.RootDeviceName)}
+	if local && len(root.mappings) == 0 {
+		root.device = orDefault(root.device, "/dev/xvda")
+		snap := &snapshotRecord{ec2api.Snapshot{
+			Description: new("Root filesystem of " + id + " from " + location),
+			Encrypted:   new(false),
+			OwnerId:     new(t.scope.Account),
+			Progress:    new("100%"),
+			SnapshotId:  new(state.NewID("snap")),
+			StartTime:   new(t.now),
+			State:       new("completed"),
+			VolumeId:    new("vol-ffffffff"),
+			VolumeSize:  new(int32(amiBuiltinSize)),
+			StorageTier: new("standard"),
+			Tags:        []ec2api.Tag{},
+		}}
+		if err := snapshots.put(t, snap); err != nil {
+			return imageRoot{}, err
+		}
+		root.mappings = []ec2api.BlockDeviceMapping{{DeviceName: new(root.device), Ebs: &ec2api.EbsBlockDevice{SnapshotId: snap.SnapshotId}}}
+	}
+	if location == "" && root.device == "" {
+		return imageRoot{}, errMissingParam("rootDeviceName")
+	}
+	for i := range root.mappings {
+		b := &root.mappings[i]
+		if b.Ebs == nil {
+			continue
+		}
+		e := *b.Ebs
+		b.Ebs = &e
+		if e.SnapshotId != nil {
+			snap, err := snapshotGet(t, *e.SnapshotId)
+			if err != nil {
+				return imageRoot{}, err
+			}
+			if e.VolumeSize == nil {
+				e.VolumeSize = snap.VolumeSize
+			}
+			if e.Encrypted == nil {
+				e.Encrypted = new(deref(snap.Encrypted))
+			}
+		}
+		if e.VolumeType == nil {
+			e.VolumeType = new("gp2")
+		}
+		if e.DeleteOnTermination == nil {
+			e.DeleteOnTermination = new(true)
+		}
+		if deref(b.DeviceName) == root.device && e.SnapshotId != nil {
+			root.snapshot = *e.SnapshotId
+		}
+	}
+	if root.snapshot == "" && !local {
+		return imageRoot{}, apiErr("InvalidBlockDeviceMapping", "The device name %s must be given a snapshot in the block device mappings, as the root device of an EBS-backed image.", root.device)
+	}
+	return root, nil
 }
 
 // CreateImage creates an AMI from an instance: a snapshot of each of its EBS
@@ -464,95 +489,37 @@ func (s *Service) CreateImage(ctx context.Context, in *ec2api.CreateImageRequest
 		if err != nil {
 			return err
 		}
+		instID := deref(inst.InstanceId)
 		if st := volumeInstanceState(inst); st != "running" && st != "stopped" {
-			return apiErr("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be imaged.", deref(inst.InstanceId))
+			return apiErr("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be imaged.", instID)
 		}
 		if err := imageCheckName(t, deref(in.Name)); err != nil {
 			return err
 		}
 		id = state.NewID("ami")
-		instID := deref(inst.InstanceId)
-		var bdms []ec2api.BlockDeviceMapping
-		rootSnap := ""
-		for _, m := range inst.BlockDeviceMappings {
-			if m.Ebs == nil || m.Ebs.VolumeId == nil {
-				continue
-			}
-			v, err := volumeGet(t, *m.Ebs.VolumeId)
-			if err != nil {
-				return err
-			}
-			snap, err := snapshotNew(t, v, "Created by CreateImage("+instID+") for "+id, snapTags)
-			if err != nil {
-				return err
-			}
-			if deref(m.DeviceName) == deref(inst.RootDeviceName) {
-				rootSnap = deref(snap.SnapshotId)
-			}
-			bdms = append(bdms, ec2api.BlockDeviceMapping{DeviceName: m.DeviceName, Ebs: &ec2api.EbsBlockDevice{
-				DeleteOnTermination: new(true),
-				SnapshotId:          snap.SnapshotId,
-				VolumeSize:          v.Size,
-				VolumeType:          v.VolumeType,
-				Iops:                v.Iops,
-				Throughput:          v.Throughput,
-				Encrypted:           v.Encrypted,
-			}})
+		bdms, rootSnap, err := imageSnapshotVolumes(t, inst, "Created by CreateImage("+instID+") for "+id, snapTags)
+		if err != nil {
+			return err
 		}
-		// The request's mappings override the instance's, by device name.
-		for _, r := range in.BlockDeviceMappings {
-			i := slices.IndexFunc(bdms, func(b ec2api.BlockDeviceMapping) bool { return deref(b.DeviceName) == deref(r.DeviceName) })
-			switch {
-			case r.NoDevice != nil && i >= 0:
-				bdms = slices.Delete(bdms, i, i+1)
-			case i >= 0 && r.Ebs != nil:
-				e := *bdms[i].Ebs
-				if r.Ebs.VolumeSize != nil {
-					e.VolumeSize = r.Ebs.VolumeSize
-				}
-				if r.Ebs.VolumeType != nil {
-					e.VolumeType = r.Ebs.VolumeType
-				}
-				if r.Ebs.DeleteOnTermination != nil {
-					e.DeleteOnTermination = r.Ebs.DeleteOnTermination
-				}
-				bdms[i].Ebs = &e
-			case i < 0 && r.NoDevice == nil:
-				bdms = append(bdms, r)
-			}
-		}
-		src, _ := imageByID(t, deref(inst.ImageId))
-		img := &imageRecord{Image: ec2api.Image{
-			Architecture:        inst.Architecture,
-			CreationDate:        new(t.now.Format(imageTimeFormat)),
-			ImageId:             new(id),
-			ImageLocation:       new(t.scope.Account + "/" + deref(in.Name)),
-			ImageType:           new("machine"),
-			Public:              new(false),
-			OwnerId:             new(t.scope.Account),
-			PlatformDetails:     new("Linux/UNIX"),
-			UsageOperation:      new("RunInstances"),
-			State:               new("pending"),
-			BlockDeviceMappings: bdms,
-			Description:         in.Description,
-			EnaSupport:          inst.EnaSupport,
-			Hypervisor:          new("xen"),
-			Name:                in.Name,
-			RootDeviceName:      inst.RootDeviceName,
-			RootDeviceType:      new("ebs"),
-			SriovNetSupport:     new("simple"),
-			VirtualizationType:  new("hvm"),
-			SourceInstanceId:    new(instID),
-			Tags:                imgTags,
-		}, RootSnapshotID: rootSnap}
-		if src != nil {
+		img := &imageRecord{Image: imageBase(t, id, t.scope.Account+"/"+deref(in.Name)), RootSnapshotID: rootSnap}
+		img.State = new("pending")
+		img.Name = in.Name
+		img.Description = in.Description
+		img.Architecture = inst.Architecture
+		img.VirtualizationType = new("hvm")
+		img.BlockDeviceMappings = imageOverrideMappings(bdms, in.BlockDeviceMappings)
+		img.RootDeviceName = inst.RootDeviceName
+		img.EnaSupport = inst.EnaSupport
+		img.SriovNetSupport = new("simple")
+		img.SourceInstanceId = new(instID)
+		if src, _ := imageByID(t, deref(inst.ImageId)); src != nil {
 			img.BootMode, img.ImdsSupport, img.TpmSupport = src.BootMode, src.ImdsSupport, src.TpmSupport
 			if img.Architecture == nil {
 				img.Architecture = src.Architecture
 			}
 		}
-		if img.Tags == nil {
-			img.Tags = []ec2api.Tag{}
+		if imgTags != nil {
+			img.Tags = imgTags
 		}
 		return images.put(t, img)
 	})
@@ -560,6 +527,67 @@ func (s *Service) CreateImage(ctx context.Context, in *ec2api.CreateImageRequest
 		return nil, err
 	}
 	return &ec2api.CreateImageResult{ImageId: new(id)}, nil
+}
+
+// imageSnapshotVolumes snapshots each of an instance's EBS volumes and
+// returns the image mappings of the snapshots, and the root's snapshot.
+func imageSnapshotVolumes(t *rtx, inst *instanceRecord, description string, tags []ec2api.Tag) ([]ec2api.BlockDeviceMapping, string, error) {
+	var bdms []ec2api.BlockDeviceMapping
+	rootSnap := ""
+	for _, m := range inst.BlockDeviceMappings {
+		if m.Ebs == nil || m.Ebs.VolumeId == nil {
+			continue
+		}
+		v, err := volumeGet(t, *m.Ebs.VolumeId)
+		if err != nil {
+			return nil, "", err
+		}
+		snap, err := snapshotNew(t, v, description, tags)
+		if err != nil {
+			return nil, "", err
+		}
+		if deref(m.DeviceName) == deref(inst.RootDeviceName) {
+			rootSnap = deref(snap.SnapshotId)
+		}
+		bdms = append(bdms, ec2api.BlockDeviceMapping{DeviceName: m.DeviceName, Ebs: &ec2api.EbsBlockDevice{
+			DeleteOnTermination: new(true),
+			SnapshotId:          snap.SnapshotId,
+			VolumeSize:          v.Size,
+			VolumeType:          v.VolumeType,
+			Iops:                v.Iops,
+			Throughput:          v.Throughput,
+			Encrypted:           v.Encrypted,
+		}})
+	}
+	return bdms, rootSnap, nil
+}
+
+// imageOverrideMappings applies CreateImage's mappings to the instance's,
+// by device name: NoDevice removes one, an EBS mapping changes its size,
+// type and DeleteOnTermination, and a device the instance lacks is added.
+func imageOverrideMappings(bdms, req []ec2api.BlockDeviceMapping) []ec2api.BlockDeviceMapping {
+	for _, r := range req {
+		i := slices.IndexFunc(bdms, func(b ec2api.BlockDeviceMapping) bool { return deref(b.DeviceName) == deref(r.DeviceName) })
+		switch {
+		case r.NoDevice != nil && i >= 0:
+			bdms = slices.Delete(bdms, i, i+1)
+		case i >= 0 && r.Ebs != nil:
+			e := *bdms[i].Ebs
+			if r.Ebs.VolumeSize != nil {
+				e.VolumeSize = r.Ebs.VolumeSize
+			}
+			if r.Ebs.VolumeType != nil {
+				e.VolumeType = r.Ebs.VolumeType
+			}
+			if r.Ebs.DeleteOnTermination != nil {
+				e.DeleteOnTermination = r.Ebs.DeleteOnTermination
+			}
+			bdms[i].Ebs = &e
+		case i < 0 && r.NoDevice == nil:
+			bdms = append(bdms, r)
+		}
+	}
+	return bdms
 }
 
 // DeregisterImage deregisters one of the caller's images; its snapshots

@@ -2,7 +2,9 @@ package ec2
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/ec2api"
@@ -11,198 +13,304 @@ import (
 
 const instanceTimeFormat = "2006-01-02T15:04:05.000Z"
 
-// instanceFilterValues lists DescribeInstances' filters for one instance.
+// instanceFilterValues lists DescribeInstances' filters for one instance:
+// every name, with the instance's values for it.
 func instanceFilterValues(owner string, rec *instanceRecord, v *ec2api.Instance) map[string][]string {
-	m := map[string][]string{
-		"instance-id":                      ptrValues(v.InstanceId),
-		"instance-type":                    ptrValues(v.InstanceType),
-		"image-id":                         ptrValues(v.ImageId),
-		"vpc-id":                           ptrValues(v.VpcId),
-		"subnet-id":                        ptrValues(v.SubnetId),
-		"private-ip-address":               ptrValues(v.PrivateIpAddress),
-		"ip-address":                       ptrValues(v.PublicIpAddress),
-		"private-dns-name":                 ptrValues(v.PrivateDnsName),
-		"dns-name":                         ptrValues(v.PublicDnsName),
-		"key-name":                         ptrValues(v.KeyName),
-		"reservation-id":                   one(rec.ReservationID),
-		"architecture":                     ptrValues(v.Architecture),
-		"owner-id":                         one(owner),
-		"root-device-type":                 ptrValues(v.RootDeviceType),
-		"root-device-name":                 ptrValues(v.RootDeviceName),
-		"hypervisor":                       ptrValues(v.Hypervisor),
-		"virtualization-type":              ptrValues(v.VirtualizationType),
-		"client-token":                     ptrValues(v.ClientToken),
-		"platform":                         ptrValues(v.Platform),
-		"platform-details":                 ptrValues(v.PlatformDetails),
-		"usage-operation":                  ptrValues(v.UsageOperation),
-		"kernel-id":                        ptrValues(v.KernelId),
-		"ramdisk-id":                       ptrValues(v.RamdiskId),
-		"source-dest-check":                boolValue(v.SourceDestCheck),
-		"ebs-optimized":                    boolValue(v.EbsOptimized),
-		"ena-support":                      boolValue(v.EnaSupport),
-		"state-transition-reason":          ptrValues(v.StateTransitionReason),
-		"ami-launch-index":                 nil,
-		"instance-state-name":              nil,
-		"instance-state-code":              nil,
-		"launch-time":                      nil,
-		"availability-zone":                nil,
-		"placement-group-name":             nil,
-		"tenancy":                          nil,
-		"monitoring-state":                 nil,
-		"state-reason-code":                nil,
-		"state-reason-message":             nil,
-		"iam-instance-profile.arn":         nil,
-		"metadata-options.http-tokens":     nil,
-		"metadata-options.http-endpoint":   nil,
-		"instance.group-id":                nil,
-		"instance.group-name":              nil,
-		"group-id":                         nil,
-		"group-name":                       nil,
-		"block-device-mapping.volume-id":   nil,
-		"block-device-mapping.device-name": nil,
-		"block-device-mapping.status":      nil,
-		"block-device-mapping.attach-time": nil,
-		"block-device-mapping.delete-on-termination":                 nil,
-		"network-interface.network-interface-id":                     nil,
-		"network-interface.subnet-id":                                nil,
-		"network-interface.vpc-id":                                   nil,
-		"network-interface.mac-address":                              nil,
-		"network-interface.private-dns-name":                         nil,
-		"network-interface.status":                                   nil,
-		"network-interface.source-dest-check":                        nil,
-		"network-interface.group-id":                                 nil,
-		"network-interface.group-name":                               nil,
-		"network-interface.attachment.attachment-id":                 nil,
-		"network-interface.attachment.device-index":                  nil,
-		"network-interface.attachment.status":                        nil,
-		"network-interface.addresses.private-ip-address":             nil,
-		"network-interface.addresses.primary":                        nil,
-		"network-interface.addresses.association.public-ip":          nil,
-		"network-interface.association.public-ip":                    nil,
-		"network-interface.association.ip-owner-id":                  nil,
-		"network-interface.attachment.delete-on-termination":         nil,
-		"network-interface.requester-managed":                        nil,
-		"network-interface.description":                              nil,
-		"network-interface.owner-id":                                 nil,
-		"network-interface.attachment.attach-time":                   nil,
-		"network-interface.addresses.association.ip-owner-id":        nil,
-		"network-interface.association.allocation-id":                nil,
-		"network-interface.association.association-id":               nil,
-		"network-interface.private-ip-address":                       nil,
-		"network-interface.interface-type":                           nil,
-		"network-interface.attachment.network-card-index":            nil,
-		"network-interface.addresses.association.public-dns-name":    nil,
-		"network-interface.association.public-dns-name":              nil,
-		"network-interface.attachment.instance-owner-id":             nil,
-		"network-interface.attachment.instance-id":                   nil,
-		"network-interface.requester-id":                             nil,
-		"network-interface.availability-zone":                        nil,
-		"network-interface.addresses.private-dns-name":               nil,
-		"network-interface.ipv6-addresses.ipv6-address":              nil,
-		"network-interface.ipv6-address":                             nil,
-		"network-interface.attachment.ena-srd-enabled":               nil,
-		"network-interface.attachment.network-card-index.deprecated": nil,
-	}
-	m["ami-launch-index"] = []string{strconv.Itoa(int(deref(v.AmiLaunchIndex)))}
-	if v.State != nil {
-		m["instance-state-name"] = ptrValues(v.State.Name)
-		m["instance-state-code"] = []string{strconv.Itoa(int(deref(v.State.Code)))}
-	}
-	if v.LaunchTime != nil {
-		m["launch-time"] = []string{v.LaunchTime.UTC().Format(instanceTimeFormat)}
-	}
-	if p := v.Placement; p != nil {
-		m["availability-zone"] = ptrValues(p.AvailabilityZone)
-		m["placement-group-name"] = ptrValues(p.GroupName)
-		m["tenancy"] = ptrValues(p.Tenancy)
-	}
-	if v.Monitoring != nil {
-		m["monitoring-state"] = ptrValues(v.Monitoring.State)
-	}
-	if v.StateReason != nil {
-		m["state-reason-code"] = ptrValues(v.StateReason.Code)
-		m["state-reason-message"] = ptrValues(v.StateReason.Message)
-	}
-	if v.IamInstanceProfile != nil {
-		m["iam-instance-profile.arn"] = ptrValues(v.IamInstanceProfile.Arn)
-	}
-	if md := v.MetadataOptions; md != nil {
-		m["metadata-options.http-tokens"] = ptrValues(md.HttpTokens)
-		m["metadata-options.http-endpoint"] = ptrValues(md.HttpEndpoint)
-	}
-	for _, g := range v.SecurityGroups {
-		for _, k := range []string{"instance.group-id", "group-id"} {
-			m[k] = append(m[k], deref(g.GroupId))
-		}
-		for _, k := range []string{"instance.group-name", "group-name"} {
-			m[k] = append(m[k], deref(g.GroupName))
-		}
-	}
-	for _, b := range v.BlockDeviceMappings {
-		m["block-device-mapping.device-name"] = append(m["block-device-mapping.device-name"], deref(b.DeviceName))
-		if b.Ebs != nil {
-			m["block-device-mapping.volume-id"] = append(m["block-device-mapping.volume-id"], deref(b.Ebs.VolumeId))
-			m["block-device-mapping.status"] = append(m["block-device-mapping.status"], deref(b.Ebs.Status))
-			m["block-device-mapping.delete-on-termination"] = append(m["block-device-mapping.delete-on-termination"], strconv.FormatBool(deref(b.Ebs.DeleteOnTermination)))
-			if b.Ebs.AttachTime != nil {
-				m["block-device-mapping.attach-time"] = append(m["block-device-mapping.attach-time"], b.Ebs.AttachTime.UTC().Format(instanceTimeFormat))
-			}
-		}
-	}
-	add := func(k string, vals ...string) {
-		for _, s := range vals {
-			if s != "" {
-				m[k] = append(m[k], s)
-			}
-		}
-	}
-	for _, n := range v.NetworkInterfaces {
-		p := "network-interface."
-		add(p+"network-interface-id", deref(n.NetworkInterfaceId))
-		add(p+"subnet-id", deref(n.SubnetId))
-		add(p+"vpc-id", deref(n.VpcId))
-		add(p+"mac-address", deref(n.MacAddress))
-		add(p+"private-dns-name", deref(n.PrivateDnsName))
-		add(p+"private-ip-address", deref(n.PrivateIpAddress))
-		add(p+"status", deref(n.Status))
-		add(p+"description", deref(n.Description))
-		add(p+"owner-id", deref(n.OwnerId))
-		add(p+"interface-type", deref(n.InterfaceType))
-		add(p+"source-dest-check", strconv.FormatBool(deref(n.SourceDestCheck)))
-		add(p+"requester-managed", "false")
-		for _, g := range n.Groups {
-			add(p+"group-id", deref(g.GroupId))
-			add(p+"group-name", deref(g.GroupName))
-		}
-		if a := n.Attachment; a != nil {
-			add(p+"attachment.attachment-id", deref(a.AttachmentId))
-			add(p+"attachment.device-index", strconv.Itoa(int(deref(a.DeviceIndex))))
-			add(p+"attachment.status", deref(a.Status))
-			add(p+"attachment.delete-on-termination", strconv.FormatBool(deref(a.DeleteOnTermination)))
-			add(p+"attachment.instance-id", deref(v.InstanceId))
-			add(p+"attachment.instance-owner-id", owner)
-			add(p+"attachment.network-card-index", strconv.Itoa(int(deref(a.NetworkCardIndex))))
-			if a.AttachTime != nil {
-				add(p+"attachment.attach-time", a.AttachTime.UTC().Format(instanceTimeFormat))
-			}
-		}
-		if a := n.Association; a != nil {
-			add(p+"association.public-ip", deref(a.PublicIp))
-			add(p+"association.ip-owner-id", deref(a.IpOwnerId))
-			add(p+"association.public-dns-name", deref(a.PublicDnsName))
-		}
-		for _, pa := range n.PrivateIpAddresses {
-			add(p+"addresses.private-ip-address", deref(pa.PrivateIpAddress))
-			add(p+"addresses.private-dns-name", deref(pa.PrivateDnsName))
-			add(p+"addresses.primary", strconv.FormatBool(deref(pa.Primary)))
-			if a := pa.Association; a != nil {
-				add(p+"addresses.association.public-ip", deref(a.PublicIp))
-				add(p+"addresses.association.ip-owner-id", deref(a.IpOwnerId))
-				add(p+"addresses.association.public-dns-name", deref(a.PublicDnsName))
-			}
+	a := &instanceFilterArgs{owner: owner, rec: rec, v: v}
+	m := make(map[string][]string, len(instanceFilters))
+	for name, f := range instanceFilters {
+		if f != nil {
+			m[name] = f(a)
+		} else {
+			m[name] = nil
 		}
 	}
 	return m
+}
+
+// instanceFilterArgs is what a DescribeInstances filter reads: the
+// caller's account, the record and its view.
+type instanceFilterArgs struct {
+	owner string
+	rec   *instanceRecord
+	v     *ec2api.Instance
+}
+
+// instanceFilter gives an instance's values for one filter.
+type instanceFilter func(a *instanceFilterArgs) []string
+
+// instanceFilters are DescribeInstances' filters by name. A nil filter is
+// one EC2 accepts that nothing in minicloud has a value for (IPv6, ENA
+// Express, requester IDs…): it matches no instance.
+var instanceFilters = map[string]instanceFilter{
+	"instance-id":             instanceString(func(v *ec2api.Instance) *string { return v.InstanceId }),
+	"instance-type":           instanceString(func(v *ec2api.Instance) *string { return v.InstanceType }),
+	"image-id":                instanceString(func(v *ec2api.Instance) *string { return v.ImageId }),
+	"vpc-id":                  instanceString(func(v *ec2api.Instance) *string { return v.VpcId }),
+	"subnet-id":               instanceString(func(v *ec2api.Instance) *string { return v.SubnetId }),
+	"private-ip-address":      instanceString(func(v *ec2api.Instance) *string { return v.PrivateIpAddress }),
+	"ip-address":              instanceString(func(v *ec2api.Instance) *string { return v.PublicIpAddress }),
+	"private-dns-name":        instanceString(func(v *ec2api.Instance) *string { return v.PrivateDnsName }),
+	"dns-name":                instanceString(func(v *ec2api.Instance) *string { return v.PublicDnsName }),
+	"key-name":                instanceString(func(v *ec2api.Instance) *string { return v.KeyName }),
+	"architecture":            instanceString(func(v *ec2api.Instance) *string { return v.Architecture }),
+	"root-device-type":        instanceString(func(v *ec2api.Instance) *string { return v.RootDeviceType }),
+	"root-device-name":        instanceString(func(v *ec2api.Instance) *string { return v.RootDeviceName }),
+	"hypervisor":              instanceString(func(v *ec2api.Instance) *string { return v.Hypervisor }),
+	"virtualization-type":     instanceString(func(v *ec2api.Instance) *string { return v.VirtualizationType }),
+	"client-token":            instanceString(func(v *ec2api.Instance) *string { return v.ClientToken }),
+	"platform":                instanceString(func(v *ec2api.Instance) *string { return v.Platform }),
+	"platform-details":        instanceString(func(v *ec2api.Instance) *string { return v.PlatformDetails }),
+	"usage-operation":         instanceString(func(v *ec2api.Instance) *string { return v.UsageOperation }),
+	"kernel-id":               instanceString(func(v *ec2api.Instance) *string { return v.KernelId }),
+	"ramdisk-id":              instanceString(func(v *ec2api.Instance) *string { return v.RamdiskId }),
+	"state-transition-reason": instanceString(func(v *ec2api.Instance) *string { return v.StateTransitionReason }),
+	"source-dest-check":       func(a *instanceFilterArgs) []string { return boolValue(a.v.SourceDestCheck) },
+	"ebs-optimized":           func(a *instanceFilterArgs) []string { return boolValue(a.v.EbsOptimized) },
+	"ena-support":             func(a *instanceFilterArgs) []string { return boolValue(a.v.EnaSupport) },
+	"reservation-id":          func(a *instanceFilterArgs) []string { return one(a.rec.ReservationID) },
+	"owner-id":                func(a *instanceFilterArgs) []string { return one(a.owner) },
+	"ami-launch-index":        func(a *instanceFilterArgs) []string { return []string{strconv.Itoa(int(deref(a.v.AmiLaunchIndex)))} },
+	"launch-time":             func(a *instanceFilterArgs) []string { return instanceTimes(a.v.LaunchTime) },
+
+	"instance-state-name": func(a *instanceFilterArgs) []string {
+		return partString(a.v.State, func(s *ec2api.InstanceState) *string { return s.Name })
+	},
+	"instance-state-code": func(a *instanceFilterArgs) []string {
+		if a.v.State == nil {
+			return nil
+		}
+		return []string{strconv.Itoa(int(deref(a.v.State.Code)))}
+	},
+	"availability-zone": func(a *instanceFilterArgs) []string {
+		return partString(a.v.Placement, func(p *ec2api.Placement) *string { return p.AvailabilityZone })
+	},
+	"placement-group-name": func(a *instanceFilterArgs) []string {
+		return partString(a.v.Placement, func(p *ec2api.Placement) *string { return p.GroupName })
+	},
+	"tenancy": func(a *instanceFilterArgs) []string {
+		return partString(a.v.Placement, func(p *ec2api.Placement) *string { return p.Tenancy })
+	},
+	"monitoring-state": func(a *instanceFilterArgs) []string {
+		return partString(a.v.Monitoring, func(m *ec2api.Monitoring) *string { return m.State })
+	},
+	"state-reason-code": func(a *instanceFilterArgs) []string {
+		return partString(a.v.StateReason, func(r *ec2api.StateReason) *string { return r.Code })
+	},
+	"state-reason-message": func(a *instanceFilterArgs) []string {
+		return partString(a.v.StateReason, func(r *ec2api.StateReason) *string { return r.Message })
+	},
+	"iam-instance-profile.arn": func(a *instanceFilterArgs) []string {
+		return partString(a.v.IamInstanceProfile, func(p *ec2api.IamInstanceProfile) *string { return p.Arn })
+	},
+	"metadata-options.http-tokens": func(a *instanceFilterArgs) []string {
+		return partString(a.v.MetadataOptions, func(m *ec2api.InstanceMetadataOptionsResponse) *string { return m.HttpTokens })
+	},
+	"metadata-options.http-endpoint": func(a *instanceFilterArgs) []string {
+		return partString(a.v.MetadataOptions, func(m *ec2api.InstanceMetadataOptionsResponse) *string { return m.HttpEndpoint })
+	},
+
+	"instance.group-id":   instanceGroups(func(g ec2api.GroupIdentifier) *string { return g.GroupId }),
+	"instance.group-name": instanceGroups(func(g ec2api.GroupIdentifier) *string { return g.GroupName }),
+	"group-id":            instanceGroups(func(g ec2api.GroupIdentifier) *string { return g.GroupId }),
+	"group-name":          instanceGroups(func(g ec2api.GroupIdentifier) *string { return g.GroupName }),
+
+	"block-device-mapping.device-name": func(a *instanceFilterArgs) []string {
+		var out []string
+		for _, b := range a.v.BlockDeviceMappings {
+			out = append(out, deref(b.DeviceName))
+		}
+		return out
+	},
+	"block-device-mapping.volume-id": instanceEBS(func(e *ec2api.EbsInstanceBlockDevice) []string { return []string{deref(e.VolumeId)} }),
+	"block-device-mapping.status":    instanceEBS(func(e *ec2api.EbsInstanceBlockDevice) []string { return []string{deref(e.Status)} }),
+	"block-device-mapping.delete-on-termination": instanceEBS(func(e *ec2api.EbsInstanceBlockDevice) []string {
+		return []string{strconv.FormatBool(deref(e.DeleteOnTermination))}
+	}),
+	"block-device-mapping.attach-time": instanceEBS(func(e *ec2api.EbsInstanceBlockDevice) []string { return instanceTimes(e.AttachTime) }),
+
+	"network-interface.network-interface-id": instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string {
+		return ptrValues(n.NetworkInterfaceId)
+	}),
+	"network-interface.subnet-id": instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string { return ptrValues(n.SubnetId) }),
+	"network-interface.vpc-id":    instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string { return ptrValues(n.VpcId) }),
+	"network-interface.mac-address": instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string {
+		return ptrValues(n.MacAddress)
+	}),
+	"network-interface.private-dns-name": instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string {
+		return ptrValues(n.PrivateDnsName)
+	}),
+	"network-interface.private-ip-address": instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string {
+		return ptrValues(n.PrivateIpAddress)
+	}),
+	"network-interface.status": instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string { return ptrValues(n.Status) }),
+	"network-interface.description": instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string {
+		return ptrValues(n.Description)
+	}),
+	"network-interface.owner-id": instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string { return ptrValues(n.OwnerId) }),
+	"network-interface.interface-type": instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string {
+		return ptrValues(n.InterfaceType)
+	}),
+	"network-interface.source-dest-check": instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string {
+		return []string{strconv.FormatBool(deref(n.SourceDestCheck))}
+	}),
+	"network-interface.requester-managed": instanceENI(func(*instanceFilterArgs, *ec2api.InstanceNetworkInterface) []string { return []string{"false"} }),
+	"network-interface.group-id": instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string {
+		return groupValues(n.Groups, func(g ec2api.GroupIdentifier) *string { return g.GroupId })
+	}),
+	"network-interface.group-name": instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string {
+		return groupValues(n.Groups, func(g ec2api.GroupIdentifier) *string { return g.GroupName })
+	}),
+
+	"network-interface.attachment.attachment-id": eniAttachment(func(_ *instanceFilterArgs, x *ec2api.InstanceNetworkInterfaceAttachment) []string {
+		return ptrValues(x.AttachmentId)
+	}),
+	"network-interface.attachment.device-index": eniAttachment(func(_ *instanceFilterArgs, x *ec2api.InstanceNetworkInterfaceAttachment) []string {
+		return []string{strconv.Itoa(int(deref(x.DeviceIndex)))}
+	}),
+	"network-interface.attachment.status": eniAttachment(func(_ *instanceFilterArgs, x *ec2api.InstanceNetworkInterfaceAttachment) []string {
+		return ptrValues(x.Status)
+	}),
+	"network-interface.attachment.delete-on-termination": eniAttachment(func(_ *instanceFilterArgs, x *ec2api.InstanceNetworkInterfaceAttachment) []string {
+		return []string{strconv.FormatBool(deref(x.DeleteOnTermination))}
+	}),
+	"network-interface.attachment.instance-id": eniAttachment(func(a *instanceFilterArgs, _ *ec2api.InstanceNetworkInterfaceAttachment) []string {
+		return ptrValues(a.v.InstanceId)
+	}),
+	"network-interface.attachment.instance-owner-id": eniAttachment(func(a *instanceFilterArgs, _ *ec2api.InstanceNetworkInterfaceAttachment) []string {
+		return one(a.owner)
+	}),
+	"network-interface.attachment.network-card-index": eniAttachment(func(_ *instanceFilterArgs, x *ec2api.InstanceNetworkInterfaceAttachment) []string {
+		return []string{strconv.Itoa(int(deref(x.NetworkCardIndex)))}
+	}),
+	"network-interface.attachment.attach-time": eniAttachment(func(_ *instanceFilterArgs, x *ec2api.InstanceNetworkInterfaceAttachment) []string {
+		return instanceTimes(x.AttachTime)
+	}),
+
+	"network-interface.association.public-ip":       eniAssociation(func(x *ec2api.InstanceNetworkInterfaceAssociation) *string { return x.PublicIp }),
+	"network-interface.association.ip-owner-id":     eniAssociation(func(x *ec2api.InstanceNetworkInterfaceAssociation) *string { return x.IpOwnerId }),
+	"network-interface.association.public-dns-name": eniAssociation(func(x *ec2api.InstanceNetworkInterfaceAssociation) *string { return x.PublicDnsName }),
+
+	"network-interface.addresses.private-ip-address": eniAddresses(func(pa ec2api.InstancePrivateIpAddress) *string { return pa.PrivateIpAddress }),
+	"network-interface.addresses.private-dns-name":   eniAddresses(func(pa ec2api.InstancePrivateIpAddress) *string { return pa.PrivateDnsName }),
+	"network-interface.addresses.primary": eniAddresses(func(pa ec2api.InstancePrivateIpAddress) *string {
+		return new(strconv.FormatBool(deref(pa.Primary)))
+	}),
+	"network-interface.addresses.association.public-ip": eniAddresses(func(pa ec2api.InstancePrivateIpAddress) *string {
+		return partPtr(pa.Association, func(x *ec2api.InstanceNetworkInterfaceAssociation) *string { return x.PublicIp })
+	}),
+	"network-interface.addresses.association.ip-owner-id": eniAddresses(func(pa ec2api.InstancePrivateIpAddress) *string {
+		return partPtr(pa.Association, func(x *ec2api.InstanceNetworkInterfaceAssociation) *string { return x.IpOwnerId })
+	}),
+	"network-interface.addresses.association.public-dns-name": eniAddresses(func(pa ec2api.InstancePrivateIpAddress) *string {
+		return partPtr(pa.Association, func(x *ec2api.InstanceNetworkInterfaceAssociation) *string { return x.PublicDnsName })
+	}),
+
+	"network-interface.association.allocation-id":                nil,
+	"network-interface.association.association-id":               nil,
+	"network-interface.requester-id":                             nil,
+	"network-interface.availability-zone":                        nil,
+	"network-interface.ipv6-addresses.ipv6-address":              nil,
+	"network-interface.ipv6-address":                             nil,
+	"network-interface.attachment.ena-srd-enabled":               nil,
+	"network-interface.attachment.network-card-index.deprecated": nil,
+}
+
+// instanceString is the filter of one string field of the instance.
+func instanceString(field func(v *ec2api.Instance) *string) instanceFilter {
+	return func(a *instanceFilterArgs) []string { return ptrValues(field(a.v)) }
+}
+
+// partPtr is a field of an optional part of a shape, nil without the part.
+func partPtr[P any](part *P, field func(*P) *string) *string {
+	if part == nil {
+		return nil
+	}
+	return field(part)
+}
+
+// partString is the filter values of a field of an optional part.
+func partString[P any](part *P, field func(*P) *string) []string {
+	return ptrValues(partPtr(part, field))
+}
+
+// instanceTimes is the filter value of a time, as EC2 formats it.
+func instanceTimes(t *time.Time) []string {
+	if t == nil {
+		return nil
+	}
+	return []string{t.UTC().Format(instanceTimeFormat)}
+}
+
+// groupValues lists one field of every group, empty ones included.
+func groupValues(groups []ec2api.GroupIdentifier, field func(ec2api.GroupIdentifier) *string) []string {
+	var out []string
+	for _, g := range groups {
+		out = append(out, deref(field(g)))
+	}
+	return out
+}
+
+// instanceGroups is the filter of a field of the instance's groups.
+func instanceGroups(field func(ec2api.GroupIdentifier) *string) instanceFilter {
+	return func(a *instanceFilterArgs) []string { return groupValues(a.v.SecurityGroups, field) }
+}
+
+// instanceEBS is the filter of the instance's EBS mappings, in order.
+func instanceEBS(values func(e *ec2api.EbsInstanceBlockDevice) []string) instanceFilter {
+	return func(a *instanceFilterArgs) []string {
+		var out []string
+		for _, b := range a.v.BlockDeviceMappings {
+			if b.Ebs != nil {
+				out = append(out, values(b.Ebs)...)
+			}
+		}
+		return out
+	}
+}
+
+// instanceENI is a network-interface.* filter: the values of every
+// interface, in order, with empty ones left out.
+func instanceENI(values func(a *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string) instanceFilter {
+	return func(a *instanceFilterArgs) []string {
+		var out []string
+		for i := range a.v.NetworkInterfaces {
+			for _, s := range values(a, &a.v.NetworkInterfaces[i]) {
+				if s != "" {
+					out = append(out, s)
+				}
+			}
+		}
+		return out
+	}
+}
+
+// eniAttachment is the filter of the interfaces' attachments.
+func eniAttachment(values func(a *instanceFilterArgs, x *ec2api.InstanceNetworkInterfaceAttachment) []string) instanceFilter {
+	return instanceENI(func(a *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string {
+		if n.Attachment == nil {
+			return nil
+		}
+		return values(a, n.Attachment)
+	})
+}
+
+// eniAssociation is the filter of the interfaces' public addresses.
+func eniAssociation(field func(x *ec2api.InstanceNetworkInterfaceAssociation) *string) instanceFilter {
+	return instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string {
+		return ptrValues(partPtr(n.Association, field))
+	})
+}
+
+// eniAddresses is the filter of the interfaces' private addresses.
+func eniAddresses(field func(pa ec2api.InstancePrivateIpAddress) *string) instanceFilter {
+	return instanceENI(func(_ *instanceFilterArgs, n *ec2api.InstanceNetworkInterface) []string {
+		var out []string
+		for _, pa := range n.PrivateIpAddresses {
+			out = append(out, deref(field(pa)))
+		}
+		return out
+	})
 }
 
 // instanceDescribeSet resolves DescribeInstances' and
@@ -391,7 +499,7 @@ func (s *Service) DescribeInstanceStatus(ctx context.Context, in *ec2api.Describ
 	probe := ec2api.InstanceStatus{InstanceState: &ec2api.InstanceState{}, InstanceStatus: &ec2api.InstanceStatusSummary{}, SystemStatus: &ec2api.InstanceStatusSummary{}}
 	names := sortedIDs(instanceStatusFilterValues(&probe))
 	for _, f := range fs {
-		if !slicesContains(names, f.Name) {
+		if !slices.Contains(names, f.Name) {
 			return nil, errInvalidParam("The filter '%s' is invalid", f.Name)
 		}
 	}

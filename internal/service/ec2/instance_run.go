@@ -1,7 +1,9 @@
 package ec2
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -9,8 +11,184 @@ import (
 	"github.com/minicloud/minicloud/internal/state"
 )
 
-// instanceLaunch is a validated RunInstances network plan for one instance:
-// the interfaces to create (or attach), in device order.
+// RunInstances launches instances: it records them pending, with their
+// network interfaces, addresses and volumes, and returns the reservation.
+// Booting them is the instance runtime's job (runtime.go).
+//
+// The request is checked on its own first (runCheck); then, in one write
+// transaction, the launch is planned against what is stored (key pair,
+// image, network, zone, free addresses: runPlanLaunch) and written
+// (runLaunch), so that two requests cannot both take what only one fits.
+//
+// IamInstanceProfile is recorded as given (Arn, or an ARN built from Name),
+// with no IAM check: minicloud has no IAM instance profiles yet.
+func (s *Service) RunInstances(ctx context.Context, in *ec2api.RunInstancesRequest) (*ec2api.Reservation, error) {
+	if err := dryRun(in.DryRun); err != nil {
+		return nil, err
+	}
+	r, err := runCheck(in)
+	if err != nil {
+		return nil, err
+	}
+	var res ec2api.Reservation
+	err = s.update(ctx, func(t *rtx) error {
+		if err := instancePurge(t); err != nil {
+			return err
+		}
+		if resID, found, err := idempotency.Check(t.tx, t.scope, "RunInstances", r.token, r.hash); err != nil {
+			return err
+		} else if found {
+			res, err = s.runReplay(t, resID)
+			return err
+		}
+		plan, err := s.runPlanLaunch(t, r)
+		if err != nil {
+			return err
+		}
+		if res, err = s.runLaunch(t, r, plan); err != nil {
+			return err
+		}
+		return idempotency.Record(t.tx, t.scope, "RunInstances", r.token, r.hash, deref(res.ReservationId))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// runRequest is a RunInstances request checked on its own, with what the
+// request alone decides.
+type runRequest struct {
+	in                 *ec2api.RunInstancesRequest
+	minCount, maxCount int
+	imageID            string
+	instType           string
+	typeInfo           *ec2api.InstanceTypeInfo
+	shutdown           string // stop | terminate
+	instTags           []ec2api.Tag
+	volTags            []ec2api.Tag
+	eniTags            []ec2api.Tag
+	// token and hash are the idempotency token and the request's hash
+	// without it.
+	token, hash string
+}
+
+// runCheck checks a RunInstances request without reading any state, in
+// the order EC2 checks it.
+func runCheck(in *ec2api.RunInstancesRequest) (*runRequest, error) {
+	if in.MinCount == nil {
+		return nil, errMissingParam("MinCount")
+	}
+	if in.MaxCount == nil {
+		return nil, errMissingParam("MaxCount")
+	}
+	minCount, maxCount := *in.MinCount, *in.MaxCount
+	if minCount < 1 {
+		return nil, errInvalidParam("Value (%d) for parameter minCount is invalid. Expected a positive number.", minCount)
+	}
+	if maxCount < 1 {
+		return nil, errInvalidParam("Value (%d) for parameter maxCount is invalid. Expected a positive number.", maxCount)
+	}
+	if minCount > maxCount {
+		return nil, errInvalidParam("Invalid value '%d' for MinCount. MinCount must be less than or equal to MaxCount.", minCount)
+	}
+	if in.LaunchTemplate != nil {
+		return nil, apiErr("InvalidParameterValue", "Launch templates are not supported by minicloud yet.")
+	}
+	r := &runRequest{in: in, minCount: int(minCount), maxCount: int(maxCount), imageID: deref(in.ImageId), shutdown: "stop"}
+	if r.imageID == "" {
+		return nil, errMissingParam("ImageId")
+	}
+	if in.UserData != nil {
+		if err := instanceDecodeUserData(*in.UserData); err != nil {
+			return nil, err
+		}
+	}
+	r.instType = orDefault(deref(in.InstanceType), instanceDefaultType)
+	var ok bool
+	if r.typeInfo, ok = instanceTypeLookup(r.instType); !ok {
+		return nil, errInvalidParam("Invalid value '%s' for InstanceType.", r.instType)
+	}
+	if in.InstanceInitiatedShutdownBehavior != nil {
+		r.shutdown = *in.InstanceInitiatedShutdownBehavior
+		if err := instanceShutdownBehavior(r.shutdown); err != nil {
+			return nil, err
+		}
+	}
+	if err := runCheckInterfaces(in); err != nil {
+		return nil, err
+	}
+	tagTypes := []string{"instance", "volume", "network-interface"}
+	var err error
+	if r.instTags, err = tagsFor(in.TagSpecifications, "instance", tagTypes...); err != nil {
+		return nil, err
+	}
+	if r.volTags, err = tagsFor(in.TagSpecifications, "volume", tagTypes...); err != nil {
+		return nil, err
+	}
+	if r.eniTags, err = tagsFor(in.TagSpecifications, "network-interface", tagTypes...); err != nil {
+		return nil, err
+	}
+	r.token = deref(in.ClientToken)
+	hashed := *in
+	hashed.ClientToken, hashed.DryRun = nil, nil
+	r.hash = state.HashParams(&hashed)
+	return r, nil
+}
+
+// runCheckInterfaces checks what RunInstances' NetworkInterfaces exclude.
+func runCheckInterfaces(in *ec2api.RunInstancesRequest) error {
+	if len(in.NetworkInterfaces) == 0 {
+		return nil
+	}
+	switch {
+	case in.SubnetId != nil:
+		return errCombination("Network interfaces and an instance-level subnet ID may not be specified on the same request")
+	case len(in.SecurityGroupIds) > 0 || len(in.SecurityGroups) > 0:
+		return errCombination("Network interfaces and an instance-level security groups may not be specified on the same request")
+	case in.PrivateIpAddress != nil:
+		return errCombination("Network interfaces and an instance-level private IP address should not be specified on the same request")
+	}
+	for _, ni := range in.NetworkInterfaces {
+		if deref(ni.AssociatePublicIpAddress) && len(in.NetworkInterfaces) > 1 {
+			return errCombination("The associatePublicIPAddress parameter cannot be specified when launching with multiple network interfaces.")
+		}
+		if deref(ni.AssociatePublicIpAddress) && deref(ni.DeviceIndex) != 0 {
+			return errCombination("The associatePublicIPAddress parameter can only be specified for the network interface with DeviceIndex 0.")
+		}
+	}
+	return nil
+}
+
+// runReplay answers a retried RunInstances with the reservation the first
+// request made.
+func (s *Service) runReplay(t *rtx, resID string) (ec2api.Reservation, error) {
+	recs, err := instanceReservationOf(t, resID)
+	if err != nil {
+		return ec2api.Reservation{}, err
+	}
+	views := make([]ec2api.Instance, 0, len(recs))
+	for _, r := range recs {
+		views = append(views, s.instanceView(r))
+	}
+	return instanceReservation(t, resID, views), nil
+}
+
+// runPlan is a launch planned against the stored state, inside the
+// transaction that writes it.
+type runPlan struct {
+	key *keyPairRecord // nil without KeyName
+	img *imageRecord
+	// enis are the interfaces in device order; enis[0] is the primary.
+	enis []*instanceLaunchENI
+	// autoPublic says whether the primary interface gets a public IP.
+	autoPublic bool
+	// count is how many instances the subnets' free addresses allow.
+	count int
+}
+
+// instanceLaunchENI is one interface of a launch: one to create, or an
+// existing one to attach.
 type instanceLaunchENI struct {
 	deviceIndex         int32
 	existing            *networkInterfaceRecord
@@ -24,232 +202,91 @@ type instanceLaunchENI struct {
 	deleteOnTermination bool
 }
 
-// RunInstances launches instances: it records them pending, with their
-// network interfaces, addresses and volumes, and returns the reservation.
-// Booting them is the instance runtime's job (runtime.go).
-//
-// IamInstanceProfile is recorded as given (Arn, or an ARN built from Name),
-// with no IAM check: minicloud has no IAM instance profiles yet.
-func (s *Service) RunInstances(ctx context.Context, in *ec2api.RunInstancesRequest) (*ec2api.Reservation, error) {
-	if err := dryRun(in.DryRun); err != nil {
-		return nil, err
-	}
-	minCount, maxCount := deref(in.MinCount), deref(in.MaxCount)
-	if in.MinCount == nil {
-		return nil, errMissingParam("MinCount")
-	}
-	if in.MaxCount == nil {
-		return nil, errMissingParam("MaxCount")
-	}
-	if minCount < 1 {
-		return nil, errInvalidParam("Value (%d) for parameter minCount is invalid. Expected a positive number.", minCount)
-	}
-	if maxCount < 1 {
-		return nil, errInvalidParam("Value (%d) for parameter maxCount is invalid. Expected a positive number.", maxCount)
-	}
-	if minCount > maxCount {
-		return nil, errInvalidParam("Invalid value '%d' for MinCount. MinCount must be less than or equal to MaxCount.", minCount)
-	}
-	if in.LaunchTemplate != nil {
-		return nil, apiErr("InvalidParameterValue", "Launch templates are not supported by minicloud yet.")
-	}
-	imageID := deref(in.ImageId)
-	if imageID == "" {
-		return nil, errMissingParam("ImageId")
-	}
-	if in.UserData != nil {
-		if err := instanceDecodeUserData(*in.UserData); err != nil {
+// runPlanLaunch checks a launch against what is stored, in EC2's order:
+// key pair, image, architecture, network, zone, free addresses.
+func (s *Service) runPlanLaunch(t *rtx, r *runRequest) (*runPlan, error) {
+	in := r.in
+	p := &runPlan{}
+	var err error
+	if name := deref(in.KeyName); name != "" {
+		if p.key, err = keyPairByName(t, name); err != nil {
 			return nil, err
 		}
 	}
-	instType := deref(in.InstanceType)
-	if instType == "" {
-		instType = instanceDefaultType
-	}
-	typeInfo, ok := instanceTypeLookup(instType)
-	if !ok {
-		return nil, errInvalidParam("Invalid value '%s' for InstanceType.", instType)
-	}
-	shutdown := "stop"
-	if in.InstanceInitiatedShutdownBehavior != nil {
-		shutdown = *in.InstanceInitiatedShutdownBehavior
-		if err := instanceShutdownBehavior(shutdown); err != nil {
-			return nil, err
-		}
-	}
-	if len(in.NetworkInterfaces) > 0 {
-		switch {
-		case in.SubnetId != nil:
-			return nil, errCombination("Network interfaces and an instance-level subnet ID may not be specified on the same request")
-		case len(in.SecurityGroupIds) > 0 || len(in.SecurityGroups) > 0:
-			return nil, errCombination("Network interfaces and an instance-level security groups may not be specified on the same request")
-		case in.PrivateIpAddress != nil:
-			return nil, errCombination("Network interfaces and an instance-level private IP address should not be specified on the same request")
-		}
-		for _, ni := range in.NetworkInterfaces {
-			if deref(ni.AssociatePublicIpAddress) && len(in.NetworkInterfaces) > 1 {
-				return nil, errCombination("The associatePublicIPAddress parameter cannot be specified when launching with multiple network interfaces.")
-			}
-			if deref(ni.AssociatePublicIpAddress) && deref(ni.DeviceIndex) != 0 {
-				return nil, errCombination("The associatePublicIPAddress parameter can only be specified for the network interface with DeviceIndex 0.")
-			}
-		}
-	}
-	tagTypes := []string{"instance", "volume", "network-interface"}
-	instTags, err := tagsFor(in.TagSpecifications, "instance", tagTypes...)
-	if err != nil {
+	if p.img, err = imageByID(t, r.imageID); err != nil {
 		return nil, err
 	}
-	volTags, err := tagsFor(in.TagSpecifications, "volume", tagTypes...)
-	if err != nil {
+	if st := deref(p.img.State); st != "available" {
+		return nil, apiErr("InvalidAMIID.Unavailable", "The image id '[%s]' is not available (state %s)", r.imageID, st)
+	}
+	arch := deref(p.img.Architecture)
+	if r.typeInfo.ProcessorInfo != nil && arch != "" && !slices.Contains(r.typeInfo.ProcessorInfo.SupportedArchitectures, arch) {
+		typeArch := strings.Join(r.typeInfo.ProcessorInfo.SupportedArchitectures, ", ")
+		return nil, errInvalidParam("The architecture '%s' of the specified instance type does not match the architecture '%s' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.", typeArch, arch)
+	}
+	if p.enis, p.autoPublic, err = s.instancePlanNetwork(t, in); err != nil {
 		return nil, err
 	}
-	eniTags, err := tagsFor(in.TagSpecifications, "network-interface", tagTypes...)
-	if err != nil {
+	primary := p.enis[0].subnet
+	zone := deref(primary.AvailabilityZone)
+	if in.Placement != nil && deref(in.Placement.AvailabilityZone) != "" && deref(in.Placement.AvailabilityZone) != zone {
+		return nil, errInvalidParam("Invalid value '%s' for availabilityZone. Subnet %s is in availability zone %s.", deref(in.Placement.AvailabilityZone), deref(primary.SubnetId), zone)
+	}
+	if p.count, err = instanceCapacity(t, p.enis, r.minCount, r.maxCount); err != nil {
 		return nil, err
 	}
-	token := deref(in.ClientToken)
-	hashed := *in
-	hashed.ClientToken, hashed.DryRun = nil, nil
-	hash := state.HashParams(&hashed)
-	idem := state.Idempotency{Service: "ec2"}
-
-	var res ec2api.Reservation
-	err = s.update(ctx, func(t *rtx) error {
-		if err := instancePurge(t); err != nil {
-			return err
-		}
-		if resID, found, err := idem.Check(t.tx, t.scope, "RunInstances", token, hash); err != nil {
-			return err
-		} else if found {
-			recs, err := instanceReservationOf(t, resID)
-			if err != nil {
-				return err
-			}
-			views := make([]ec2api.Instance, 0, len(recs))
-			for _, r := range recs {
-				views = append(views, s.instanceView(r))
-			}
-			res = instanceReservation(t, resID, views)
-			return nil
-		}
-		var key *keyPairRecord
-		if name := deref(in.KeyName); name != "" {
-			if key, err = keyPairByName(t, name); err != nil {
-				return err
-			}
-		}
-		img, err := imageByID(t, imageID)
-		if err != nil {
-			return err
-		}
-		if st := deref(img.State); st != "available" {
-			return apiErr("InvalidAMIID.Unavailable", "The image id '[%s]' is not available (state %s)", imageID, st)
-		}
-		arch := deref(img.Architecture)
-		if typeInfo.ProcessorInfo != nil && arch != "" && !slicesContains(typeInfo.ProcessorInfo.SupportedArchitectures, arch) {
-			typeArch := strings.Join(typeInfo.ProcessorInfo.SupportedArchitectures, ", ")
-			return errInvalidParam("The architecture '%s' of the specified instance type does not match the architecture '%s' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.", typeArch, arch)
-		}
-		plan, autoPublic, err := s.instancePlanNetwork(t, in)
-		if err != nil {
-			return err
-		}
-		primary := plan[0]
-		zone := deref(primary.subnet.AvailabilityZone)
-		if in.Placement != nil && deref(in.Placement.AvailabilityZone) != "" && deref(in.Placement.AvailabilityZone) != zone {
-			return errInvalidParam("Invalid value '%s' for availabilityZone. Subnet %s is in availability zone %s.", deref(in.Placement.AvailabilityZone), deref(primary.subnet.SubnetId), zone)
-		}
-		count, err := instanceCapacity(t, plan, int(minCount), int(maxCount))
-		if err != nil {
-			return err
-		}
-		resID := state.NewID("r")
-		launch := t.now.Truncate(time.Second)
-		views := make([]ec2api.Instance, 0, count)
-		for i := range count {
-			rec, err := s.instanceCreate(t, in, instanceCreateArgs{
-				index: int32(i), resID: resID, launch: launch, img: img, typeInfo: typeInfo, instType: instType,
-				key: key, plan: plan, autoPublic: autoPublic, shutdown: shutdown, token: token,
-				instTags: instTags, volTags: volTags, eniTags: eniTags,
-			})
-			if err != nil {
-				return err
-			}
-			v := s.instanceView(rec)
-			// RunInstances answers before the public address is assigned.
-			v.PublicIpAddress, v.PublicDnsName = nil, new("")
-			for j := range v.NetworkInterfaces {
-				v.NetworkInterfaces[j].Association = nil
-				for k := range v.NetworkInterfaces[j].PrivateIpAddresses {
-					v.NetworkInterfaces[j].PrivateIpAddresses[k].Association = nil
-				}
-			}
-			if v.Monitoring != nil && deref(v.Monitoring.State) == "enabled" {
-				v.Monitoring = &ec2api.Monitoring{State: new("pending")}
-			}
-			if v.MetadataOptions != nil {
-				m := *v.MetadataOptions
-				m.State = new("pending")
-				v.MetadataOptions = &m
-			}
-			views = append(views, v)
-		}
-		res = instanceReservation(t, resID, views)
-		return idem.Record(t.tx, t.scope, "RunInstances", token, hash, resID)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &res, nil
+	return p, nil
 }
 
-func slicesContains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
+// runLaunch writes a planned launch: its instances, one reservation.
+func (s *Service) runLaunch(t *rtx, r *runRequest, p *runPlan) (ec2api.Reservation, error) {
+	resID := state.NewID("r")
+	launch := t.now.Truncate(time.Second)
+	views := make([]ec2api.Instance, 0, p.count)
+	for i := range p.count {
+		rec, err := s.instanceCreate(t, r, p, instanceLaunch{index: int32(i), resID: resID, at: launch})
+		if err != nil {
+			return ec2api.Reservation{}, err
+		}
+		views = append(views, runView(s.instanceView(rec)))
+	}
+	return instanceReservation(t, resID, views), nil
+}
+
+// runView is how RunInstances shows a new instance: it answers before the
+// public address is assigned and before monitoring and the metadata
+// options are applied.
+func runView(v ec2api.Instance) ec2api.Instance {
+	v.PublicIpAddress, v.PublicDnsName = nil, new("")
+	v.NetworkInterfaces = slices.Clone(v.NetworkInterfaces)
+	for j := range v.NetworkInterfaces {
+		n := &v.NetworkInterfaces[j]
+		n.Association = nil
+		n.PrivateIpAddresses = slices.Clone(n.PrivateIpAddresses)
+		for k := range n.PrivateIpAddresses {
+			n.PrivateIpAddresses[k].Association = nil
 		}
 	}
-	return false
+	if v.Monitoring != nil && deref(v.Monitoring.State) == "enabled" {
+		v.Monitoring = &ec2api.Monitoring{State: new("pending")}
+	}
+	if v.MetadataOptions != nil {
+		m := *v.MetadataOptions
+		m.State = new("pending")
+		v.MetadataOptions = &m
+	}
+	return v
 }
 
 // instancePlanNetwork resolves RunInstances' subnet, groups and interfaces.
 // autoPublic says whether the primary interface gets a public IP.
 func (s *Service) instancePlanNetwork(t *rtx, in *ec2api.RunInstancesRequest) ([]*instanceLaunchENI, bool, error) {
-	zone := ""
-	if in.Placement != nil {
-		zone = deref(in.Placement.AvailabilityZone)
-		if zone != "" {
-			if _, ok := subnetZone(regionOrSynthetic(t.scope.Region), zone, ""); !ok {
-				return nil, false, errInvalidParam("Invalid availability zone: [%s]", zone)
-			}
-		}
-	}
-	subnetFor := func(id string) (*subnetRecord, *vpcRecord, error) {
-		if id != "" {
-			return eniSubnet(t, id)
-		}
-		v, err := s.ensureDefaultVPC(t)
-		if err != nil {
-			return nil, nil, err
-		}
-		if v == nil {
-			return nil, nil, apiErr("VPCIdNotSpecified", "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.")
-		}
-		sn, err := vpcDefaultSubnet(t, zone)
-		if err != nil {
-			return nil, nil, err
-		}
-		if sn == nil {
-			if zone != "" {
-				return nil, nil, apiErr("MissingInput", "No subnets found for the default VPC '%s' in availability zone '%s'. Please specify a subnet.", deref(v.VpcId), zone)
-			}
-			return nil, nil, apiErr("MissingInput", "No subnets found for the default VPC '%s'. Please specify a subnet.", deref(v.VpcId))
-		}
-		return sn, v, nil
+	zone, err := instanceLaunchZone(t, in)
+	if err != nil {
+		return nil, false, err
 	}
 	if len(in.NetworkInterfaces) == 0 {
-		sn, v, err := subnetFor(deref(in.SubnetId))
+		sn, v, err := s.instanceLaunchSubnet(t, deref(in.SubnetId), zone)
 		if err != nil {
 			return nil, false, err
 		}
@@ -265,55 +302,19 @@ func (s *Service) instancePlanNetwork(t *rtx, in *ec2api.RunInstancesRequest) ([
 		autoPublic bool
 		seen       = map[int32]bool{}
 	)
+	// Each interface is checked in full before the next one's index.
 	for _, ni := range in.NetworkInterfaces {
-		idx := deref(ni.DeviceIndex)
 		if ni.DeviceIndex == nil {
 			return nil, false, errMissingParam("NetworkInterface.DeviceIndex")
 		}
+		idx := *ni.DeviceIndex
 		if seen[idx] {
 			return nil, false, errInvalidParam("Each network interface requires a unique device index.")
 		}
 		seen[idx] = true
-		p := &instanceLaunchENI{deviceIndex: idx, description: deref(ni.Description), deleteOnTermination: true}
-		if id := deref(ni.NetworkInterfaceId); id != "" {
-			e, err := networkInterfaces.get(t, id)
-			if err != nil {
-				return nil, false, err
-			}
-			if e.Attachment != nil {
-				return nil, false, apiErr("InvalidNetworkInterface.InUse", "Interface: [%s] in use.", id)
-			}
-			if deref(in.MaxCount) > 1 {
-				return nil, false, errInvalidParam("You may specify an existing network interface only when launching one instance.")
-			}
-			sn, v, err := eniSubnet(t, deref(e.SubnetId))
-			if err != nil {
-				return nil, false, err
-			}
-			p.existing, p.subnet, p.vpc, p.groups = e, sn, v, e.Groups
-			p.deleteOnTermination = deref(ni.DeleteOnTermination)
-		} else {
-			sn, v, err := subnetFor(deref(ni.SubnetId))
-			if err != nil {
-				return nil, false, err
-			}
-			groups, err := instanceResolveGroups(t, v, deref(sn.SubnetId), ni.Groups, nil)
-			if err != nil {
-				return nil, false, err
-			}
-			p.subnet, p.vpc, p.groups = sn, v, groups
-			p.privateIP = deref(ni.PrivateIpAddress)
-			for _, pa := range ni.PrivateIpAddresses {
-				if deref(pa.Primary) {
-					p.privateIP = deref(pa.PrivateIpAddress)
-				} else {
-					p.secondary = append(p.secondary, deref(pa.PrivateIpAddress))
-				}
-			}
-			p.secondaryCount = int(deref(ni.SecondaryPrivateIpAddressCount))
-			if ni.DeleteOnTermination != nil {
-				p.deleteOnTermination = *ni.DeleteOnTermination
-			}
+		p, err := s.instancePlanENI(t, in, ni, zone)
+		if err != nil {
+			return nil, false, err
 		}
 		if idx == 0 {
 			autoPublic = deref(p.subnet.MapPublicIpOnLaunch)
@@ -326,7 +327,7 @@ func (s *Service) instancePlanNetwork(t *rtx, in *ec2api.RunInstancesRequest) ([
 	if !seen[0] {
 		return nil, false, errInvalidParam("When specifying network interfaces, you must include a device at index 0.")
 	}
-	slicesSortPlan(plan)
+	slices.SortFunc(plan, func(a, b *instanceLaunchENI) int { return cmp.Compare(a.deviceIndex, b.deviceIndex) })
 	for _, p := range plan[1:] {
 		if deref(p.subnet.AvailabilityZone) != deref(plan[0].subnet.AvailabilityZone) {
 			return nil, false, errInvalidParam("The network interfaces must all be in the same availability zone.")
@@ -335,12 +336,93 @@ func (s *Service) instancePlanNetwork(t *rtx, in *ec2api.RunInstancesRequest) ([
 	return plan, autoPublic, nil
 }
 
-func slicesSortPlan(plan []*instanceLaunchENI) {
-	for i := 1; i < len(plan); i++ {
-		for j := i; j > 0 && plan[j].deviceIndex < plan[j-1].deviceIndex; j-- {
-			plan[j], plan[j-1] = plan[j-1], plan[j]
+// instanceLaunchZone is the launch's Placement zone, "" when none; it must
+// be one of the region's.
+func instanceLaunchZone(t *rtx, in *ec2api.RunInstancesRequest) (string, error) {
+	if in.Placement == nil {
+		return "", nil
+	}
+	zone := deref(in.Placement.AvailabilityZone)
+	if zone != "" {
+		if _, ok := subnetZone(regionOrSynthetic(t.scope.Region), zone, ""); !ok {
+			return "", errInvalidParam("Invalid availability zone: [%s]", zone)
 		}
 	}
+	return zone, nil
+}
+
+// instanceLaunchSubnet is the subnet an interface is launched in: the
+// given one, else the default VPC's default subnet (of zone, if given).
+func (s *Service) instanceLaunchSubnet(t *rtx, id, zone string) (*subnetRecord, *vpcRecord, error) {
+	if id != "" {
+		return eniSubnet(t, id)
+	}
+	v, err := s.ensureDefaultVPC(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v == nil {
+		return nil, nil, apiErr("VPCIdNotSpecified", "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.")
+	}
+	sn, err := vpcDefaultSubnet(t, zone)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sn == nil {
+		if zone != "" {
+			return nil, nil, apiErr("MissingInput", "No subnets found for the default VPC '%s' in availability zone '%s'. Please specify a subnet.", deref(v.VpcId), zone)
+		}
+		return nil, nil, apiErr("MissingInput", "No subnets found for the default VPC '%s'. Please specify a subnet.", deref(v.VpcId))
+	}
+	return sn, v, nil
+}
+
+// instancePlanENI plans one of RunInstances' NetworkInterfaces: an
+// existing interface to attach, or a new one with its subnet, groups and
+// addresses.
+func (s *Service) instancePlanENI(t *rtx, in *ec2api.RunInstancesRequest, ni ec2api.InstanceNetworkInterfaceSpecification, zone string) (*instanceLaunchENI, error) {
+	p := &instanceLaunchENI{deviceIndex: deref(ni.DeviceIndex), description: deref(ni.Description), deleteOnTermination: true}
+	if id := deref(ni.NetworkInterfaceId); id != "" {
+		e, err := networkInterfaces.get(t, id)
+		if err != nil {
+			return nil, err
+		}
+		if e.Attachment != nil {
+			return nil, apiErr("InvalidNetworkInterface.InUse", "Interface: [%s] in use.", id)
+		}
+		if deref(in.MaxCount) > 1 {
+			return nil, errInvalidParam("You may specify an existing network interface only when launching one instance.")
+		}
+		sn, v, err := eniSubnet(t, deref(e.SubnetId))
+		if err != nil {
+			return nil, err
+		}
+		p.existing, p.subnet, p.vpc, p.groups = e, sn, v, e.Groups
+		p.deleteOnTermination = deref(ni.DeleteOnTermination)
+		return p, nil
+	}
+	sn, v, err := s.instanceLaunchSubnet(t, deref(ni.SubnetId), zone)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := instanceResolveGroups(t, v, deref(sn.SubnetId), ni.Groups, nil)
+	if err != nil {
+		return nil, err
+	}
+	p.subnet, p.vpc, p.groups = sn, v, groups
+	p.privateIP = deref(ni.PrivateIpAddress)
+	for _, pa := range ni.PrivateIpAddresses {
+		if deref(pa.Primary) {
+			p.privateIP = deref(pa.PrivateIpAddress)
+		} else {
+			p.secondary = append(p.secondary, deref(pa.PrivateIpAddress))
+		}
+	}
+	p.secondaryCount = int(deref(ni.SecondaryPrivateIpAddressCount))
+	if ni.DeleteOnTermination != nil {
+		p.deleteOnTermination = *ni.DeleteOnTermination
+	}
+	return p, nil
 }
 
 // instanceCapacity returns how many instances the subnets' free addresses
@@ -385,186 +467,24 @@ func instanceCapacity(t *rtx, plan []*instanceLaunchENI, minCount, maxCount int)
 	return count, nil
 }
 
-type instanceCreateArgs struct {
-	index      int32
-	resID      string
-	launch     time.Time
-	img        *imageRecord
-	typeInfo   *ec2api.InstanceTypeInfo
-	instType   string
-	key        *keyPairRecord
-	plan       []*instanceLaunchENI
-	autoPublic bool
-	shutdown   string
-	token      string
-	instTags   []ec2api.Tag
-	volTags    []ec2api.Tag
-	eniTags    []ec2api.Tag
+// instanceLaunch is one instance of a launch: its launch index, its
+// reservation and the launch time.
+type instanceLaunch struct {
+	index int32
+	resID string
+	at    time.Time
 }
 
 // instanceCreate stores one new pending instance with its interfaces,
 // public address and volumes.
-func (s *Service) instanceCreate(t *rtx, in *ec2api.RunInstancesRequest, a instanceCreateArgs) (*instanceRecord, error) {
-	id := state.NewID("i")
-	zone := deref(a.plan[0].subnet.AvailabilityZone)
-	img := a.img
-	tenancy := "default"
-	if in.Placement != nil && deref(in.Placement.Tenancy) != "" {
-		tenancy = *in.Placement.Tenancy
-	}
-	placement := &ec2api.Placement{AvailabilityZone: new(zone), GroupName: new(""), Tenancy: new(tenancy)}
-	if in.Placement != nil && deref(in.Placement.GroupName) != "" {
-		placement.GroupName = in.Placement.GroupName
-	}
-	monitoring := "disabled"
-	if in.Monitoring != nil && deref(in.Monitoring.Enabled) {
-		monitoring = "enabled"
-	}
-	cpu := &ec2api.CpuOptions{}
-	if vi := a.typeInfo.VCpuInfo; vi != nil {
-		cpu.CoreCount, cpu.ThreadsPerCore = new(deref(vi.DefaultCores)), new(deref(vi.DefaultThreadsPerCore))
-		if cpu.CoreCount != nil && *cpu.CoreCount == 0 {
-			cpu.CoreCount = new(deref(vi.DefaultVCpus))
-		}
-		if cpu.ThreadsPerCore != nil && *cpu.ThreadsPerCore == 0 {
-			cpu.ThreadsPerCore = new(int32(1))
-		}
-	}
-	if in.CpuOptions != nil {
-		if in.CpuOptions.CoreCount != nil {
-			cpu.CoreCount = new(*in.CpuOptions.CoreCount)
-		}
-		if in.CpuOptions.ThreadsPerCore != nil {
-			cpu.ThreadsPerCore = new(*in.CpuOptions.ThreadsPerCore)
-		}
-	}
-	md := instanceMetadataOptions(img, in.MetadataOptions)
-	bootMode := "legacy-bios"
-	switch deref(img.BootMode) {
-	case "uefi":
-		bootMode = "uefi"
-	case "uefi-preferred":
-		if a.typeInfo != nil && slicesContains(a.typeInfo.SupportedBootModes, "uefi") {
-			bootMode = "uefi"
-		}
-	}
-	if deref(img.Architecture) == "arm64" {
-		bootMode = "uefi"
-	}
-	platformDetails, usage := deref(img.PlatformDetails), deref(img.UsageOperation)
-	if platformDetails == "" {
-		platformDetails = "Linux/UNIX"
-	}
-	if usage == "" {
-		usage = "RunInstances"
-	}
-	rec := &instanceRecord{
-		Instance: ec2api.Instance{
-			AmiLaunchIndex:        new(a.index),
-			ImageId:               img.ImageId,
-			InstanceId:            new(id),
-			InstanceType:          new(a.instType),
-			LaunchTime:            new(a.launch),
-			Monitoring:            &ec2api.Monitoring{State: new(monitoring)},
-			Placement:             placement,
-			Platform:              img.Platform,
-			ProductCodes:          []ec2api.ProductCode{},
-			State:                 instanceState(statePending),
-			StateTransitionReason: new(""),
-			StateReason:           &ec2api.StateReason{Code: new("pending"), Message: new("pending")},
-			Architecture:          img.Architecture,
-			BlockDeviceMappings:   []ec2api.InstanceBlockDeviceMapping{},
-			ClientToken:           new(a.token),
-			EbsOptimized:          new(deref(in.EbsOptimized)),
-			EnaSupport:            new(img.EnaSupport == nil || *img.EnaSupport),
-			Hypervisor:            new("xen"),
-			VirtualizationType:    new(orDefault(deref(img.VirtualizationType), "hvm")),
-			Tags:                  cloneTags(a.instTags),
-			CpuOptions:            cpu,
-			CapacityReservationSpecification: &ec2api.CapacityReservationSpecificationResponse{
-				CapacityReservationPreference: new("open"),
-			},
-			HibernationOptions:       &ec2api.HibernationOptions{Configured: new(false)},
-			MetadataOptions:          md,
-			EnclaveOptions:           &ec2api.EnclaveOptions{Enabled: new(false)},
-			BootMode:                 img.BootMode,
-			CurrentInstanceBootMode:  new(bootMode),
-			PlatformDetails:          new(platformDetails),
-			UsageOperation:           new(usage),
-			UsageOperationUpdateTime: new(a.launch),
-			PrivateDnsNameOptions: &ec2api.PrivateDnsNameOptionsResponse{
-				HostnameType: new("ip-name"), EnableResourceNameDnsARecord: new(false), EnableResourceNameDnsAAAARecord: new(false),
-			},
-			MaintenanceOptions: &ec2api.InstanceMaintenanceOptions{AutoRecovery: new("default")},
-		},
-		ReservationID:         a.resID,
-		UserData:              deref(in.UserData),
-		DisableAPITermination: deref(in.DisableApiTermination),
-		ShutdownBehavior:      a.shutdown,
-	}
-	if a.key != nil {
-		rec.KeyName = a.key.KeyName
-	}
-	if in.KernelId != nil {
-		rec.KernelId = in.KernelId
-	}
-	if in.RamdiskId != nil {
-		rec.RamdiskId = in.RamdiskId
-	}
-	if p := in.IamInstanceProfile; p != nil && (deref(p.Arn) != "" || deref(p.Name) != "") {
-		arn := deref(p.Arn)
-		if arn == "" {
-			arn = state.NewARN(state.Global(t.scope.Account), "iam", "instance-profile/"+deref(p.Name)).String()
-		}
-		rec.IamInstanceProfile = &ec2api.IamInstanceProfile{Arn: new(arn), Id: new(state.NewUniqueID("AIPA"))}
-	}
-	// Interfaces.
-	for _, p := range a.plan {
-		var e *networkInterfaceRecord
-		if p.existing != nil {
-			e = p.existing
-		} else {
-			var err error
-			e, err = eniNew(t, p.subnet, p.groups, p.privateIP, p.secondary, p.secondaryCount, p.description, cloneTags(a.eniTags))
-			if err != nil {
-				return nil, err
-			}
-			e.Description = new(p.description)
-		}
-		eniAttach(t, e, id, p.deviceIndex, p.deleteOnTermination)
-		e.Attachment.AttachTime = new(a.launch)
-		if p.deviceIndex == 0 && a.autoPublic {
-			if err := eniAssignAutoPublicIP(t, e); err != nil {
-				return nil, err
-			}
-		}
-		if err := networkInterfaces.put(t, e); err != nil {
-			return nil, err
-		}
-	}
-	// Volumes: the root volume, then the extra EBS mappings.
-	var rootOverride *ec2api.EbsBlockDevice
-	rootName := deref(img.RootDeviceName)
-	for _, m := range in.BlockDeviceMappings {
-		if deref(m.DeviceName) == rootName && m.Ebs != nil {
-			rootOverride = m.Ebs
-		}
-	}
-	root, err := s.newRootVolume(t, rec, img, rootOverride)
-	if err != nil {
+func (s *Service) instanceCreate(t *rtx, r *runRequest, p *runPlan, l instanceLaunch) (*instanceRecord, error) {
+	rec := instanceNew(t, r, p, l)
+	id := deref(rec.InstanceId)
+	if err := instanceAttachLaunchENIs(t, id, r, p, l.at); err != nil {
 		return nil, err
 	}
-	if err := instanceTagVolume(t, root, a.volTags); err != nil {
+	if err := s.instanceCreateVolumes(t, rec, p.img, r.in.BlockDeviceMappings, r.volTags); err != nil {
 		return nil, err
-	}
-	for _, m := range instanceExtraMappings(img, in.BlockDeviceMappings) {
-		v, err := instanceExtraVolume(t, rec, m)
-		if err != nil {
-			return nil, err
-		}
-		if err := instanceTagVolume(t, v, a.volTags); err != nil {
-			return nil, err
-		}
 	}
 	enis, err := instanceENIs(t, id)
 	if err != nil {
@@ -574,11 +494,194 @@ func (s *Service) instanceCreate(t *rtx, in *ec2api.RunInstancesRequest, a insta
 	if err := instances.put(t, rec); err != nil {
 		return nil, err
 	}
-	ext := &instanceExt{ImageName: deref(img.Name), AutoPublicIP: a.autoPublic, DisableAPIStop: deref(in.DisableApiStop), Generation: 1}
+	ext := &instanceExt{ImageName: deref(p.img.Name), AutoPublicIP: p.autoPublic, DisableAPIStop: deref(r.in.DisableApiStop), Generation: 1}
 	if err := instanceExtPut(t, id, ext); err != nil {
 		return nil, err
 	}
 	return rec, nil
+}
+
+// instanceNew is the record of a new pending instance, before its
+// interfaces and volumes are added.
+func instanceNew(t *rtx, r *runRequest, p *runPlan, l instanceLaunch) *instanceRecord {
+	in, img := r.in, p.img
+	monitoring := "disabled"
+	if in.Monitoring != nil && deref(in.Monitoring.Enabled) {
+		monitoring = "enabled"
+	}
+	platformDetails, usage := deref(img.PlatformDetails), deref(img.UsageOperation)
+	rec := &instanceRecord{
+		Instance: ec2api.Instance{
+			AmiLaunchIndex:        new(l.index),
+			ImageId:               img.ImageId,
+			InstanceId:            new(state.NewID("i")),
+			InstanceType:          new(r.instType),
+			LaunchTime:            new(l.at),
+			Monitoring:            &ec2api.Monitoring{State: new(monitoring)},
+			Placement:             instancePlacement(in.Placement, deref(p.enis[0].subnet.AvailabilityZone)),
+			Platform:              img.Platform,
+			ProductCodes:          []ec2api.ProductCode{},
+			State:                 instanceState(statePending),
+			StateTransitionReason: new(""),
+			StateReason:           &ec2api.StateReason{Code: new("pending"), Message: new("pending")},
+			Architecture:          img.Architecture,
+			BlockDeviceMappings:   []ec2api.InstanceBlockDeviceMapping{},
+			ClientToken:           new(r.token),
+			EbsOptimized:          new(deref(in.EbsOptimized)),
+			EnaSupport:            new(img.EnaSupport == nil || *img.EnaSupport),
+			Hypervisor:            new("xen"),
+			VirtualizationType:    new(orDefault(deref(img.VirtualizationType), "hvm")),
+			Tags:                  cloneTags(r.instTags),
+			CpuOptions:            instanceCPUOptions(r.typeInfo, in.CpuOptions),
+			CapacityReservationSpecification: &ec2api.CapacityReservationSpecificationResponse{
+				CapacityReservationPreference: new("open"),
+			},
+			HibernationOptions:       &ec2api.HibernationOptions{Configured: new(false)},
+			MetadataOptions:          instanceMetadataOptions(img, in.MetadataOptions),
+			EnclaveOptions:           &ec2api.EnclaveOptions{Enabled: new(false)},
+			BootMode:                 img.BootMode,
+			CurrentInstanceBootMode:  new(instanceBootMode(img, r.typeInfo)),
+			PlatformDetails:          new(orDefault(platformDetails, "Linux/UNIX")),
+			UsageOperation:           new(orDefault(usage, "RunInstances")),
+			UsageOperationUpdateTime: new(l.at),
+			PrivateDnsNameOptions: &ec2api.PrivateDnsNameOptionsResponse{
+				HostnameType: new("ip-name"), EnableResourceNameDnsARecord: new(false), EnableResourceNameDnsAAAARecord: new(false),
+			},
+			MaintenanceOptions: &ec2api.InstanceMaintenanceOptions{AutoRecovery: new("default")},
+			KernelId:           in.KernelId,
+			RamdiskId:          in.RamdiskId,
+		},
+		ReservationID:         l.resID,
+		UserData:              deref(in.UserData),
+		DisableAPITermination: deref(in.DisableApiTermination),
+		ShutdownBehavior:      r.shutdown,
+	}
+	if p.key != nil {
+		rec.KeyName = p.key.KeyName
+	}
+	if pr := in.IamInstanceProfile; pr != nil && (deref(pr.Arn) != "" || deref(pr.Name) != "") {
+		arn := deref(pr.Arn)
+		if arn == "" {
+			arn = state.NewARN(state.Global(t.scope.Account), "iam", "instance-profile/"+deref(pr.Name)).String()
+		}
+		rec.IamInstanceProfile = &ec2api.IamInstanceProfile{Arn: new(arn), Id: new(state.NewUniqueID("AIPA"))}
+	}
+	return rec
+}
+
+// instancePlacement is a new instance's placement in zone.
+func instancePlacement(req *ec2api.Placement, zone string) *ec2api.Placement {
+	out := &ec2api.Placement{AvailabilityZone: new(zone), GroupName: new(""), Tenancy: new("default")}
+	if req == nil {
+		return out
+	}
+	if deref(req.Tenancy) != "" {
+		out.Tenancy = new(*req.Tenancy)
+	}
+	if deref(req.GroupName) != "" {
+		out.GroupName = req.GroupName
+	}
+	return out
+}
+
+// instanceCPUOptions are the instance type's default cores and threads,
+// as the request overrides them.
+func instanceCPUOptions(info *ec2api.InstanceTypeInfo, req *ec2api.CpuOptionsRequest) *ec2api.CpuOptions {
+	cpu := &ec2api.CpuOptions{}
+	if vi := info.VCpuInfo; vi != nil {
+		cpu.CoreCount, cpu.ThreadsPerCore = new(deref(vi.DefaultCores)), new(deref(vi.DefaultThreadsPerCore))
+		if *cpu.CoreCount == 0 {
+			cpu.CoreCount = new(deref(vi.DefaultVCpus))
+		}
+		if *cpu.ThreadsPerCore == 0 {
+			cpu.ThreadsPerCore = new(int32(1))
+		}
+	}
+	if req != nil {
+		if req.CoreCount != nil {
+			cpu.CoreCount = new(*req.CoreCount)
+		}
+		if req.ThreadsPerCore != nil {
+			cpu.ThreadsPerCore = new(*req.ThreadsPerCore)
+		}
+	}
+	return cpu
+}
+
+// instanceBootMode is the boot mode an instance of img on a type runs in:
+// the image's if it requires one, UEFI if it prefers it and the type has
+// it, always UEFI on arm64, else legacy BIOS.
+func instanceBootMode(img *imageRecord, info *ec2api.InstanceTypeInfo) string {
+	mode := "legacy-bios"
+	switch deref(img.BootMode) {
+	case "uefi":
+		mode = "uefi"
+	case "uefi-preferred":
+		if info != nil && slices.Contains(info.SupportedBootModes, "uefi") {
+			mode = "uefi"
+		}
+	}
+	if deref(img.Architecture) == "arm64" {
+		mode = "uefi"
+	}
+	return mode
+}
+
+// instanceAttachLaunchENIs creates (or takes) a new instance's interfaces
+// and attaches them, the primary with its public IP if the launch maps one.
+func instanceAttachLaunchENIs(t *rtx, id string, r *runRequest, p *runPlan, at time.Time) error {
+	for _, le := range p.enis {
+		e := le.existing
+		if e == nil {
+			var err error
+			e, err = eniNew(t, le.subnet, le.groups, le.privateIP, le.secondary, le.secondaryCount, le.description, cloneTags(r.eniTags))
+			if err != nil {
+				return err
+			}
+			e.Description = new(le.description)
+		}
+		eniAttach(t, e, id, le.deviceIndex, le.deleteOnTermination)
+		e.Attachment.AttachTime = new(at)
+		if le.deviceIndex == 0 && p.autoPublic {
+			if err := eniAssignAutoPublicIP(t, e); err != nil {
+				return err
+			}
+		}
+		if err := networkInterfaces.put(t, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// instanceCreateVolumes creates a new instance's volumes: the root volume
+// (the request's mapping of the root device overriding the image's), then
+// the other EBS mappings; tags go on every one.
+func (s *Service) instanceCreateVolumes(t *rtx, rec *instanceRecord, img *imageRecord, mappings []ec2api.BlockDeviceMapping, tags []ec2api.Tag) error {
+	var rootOverride *ec2api.EbsBlockDevice
+	rootName := deref(img.RootDeviceName)
+	for _, m := range mappings {
+		if deref(m.DeviceName) == rootName && m.Ebs != nil {
+			rootOverride = m.Ebs
+		}
+	}
+	root, err := s.newRootVolume(t, rec, img, rootOverride)
+	if err != nil {
+		return err
+	}
+	if err := instanceTagVolume(t, root, tags); err != nil {
+		return err
+	}
+	for _, m := range instanceExtraMappings(img, mappings) {
+		v, err := instanceExtraVolume(t, rec, m)
+		if err != nil {
+			return err
+		}
+		if err := instanceTagVolume(t, v, tags); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func orDefault(v, def string) string {

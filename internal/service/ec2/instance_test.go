@@ -182,41 +182,127 @@ func TestRunInstancesWithoutRuntime(t *testing.T) {
 	wantCode(t, err, "InvalidVolume.NotFound")
 }
 
+// TestRunInstancesErrors pins RunInstances' errors, messages included, and
+// the order of its checks where a request breaks two rules: the request's
+// own checks first, then key pair, image, network, zone and capacity.
 func TestRunInstancesErrors(t *testing.T) {
 	env := newEnvWithRuntime(t, "", nil)
 	img := instImage(t, env, "x86_64")
 	armImg := instImage(t, env, "arm64")
 	vpcA, subnetA := instVPC(t, env, "10.1.0.0/16", "10.1.1.0/28", false)
-	_, subnetB := instVPC(t, env, "10.2.0.0/16", "10.2.1.0/24", false)
+	vpcB, subnetB := instVPC(t, env, "10.2.0.0/16", "10.2.1.0/24", false)
 	sg, err := env.ec2.CreateSecurityGroup(env.ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("a"), Description: aws.String("a"), VpcId: aws.String(vpcA)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	subnetB2, err := env.ec2.CreateSubnet(env.ctx, &ec2.CreateSubnetInput{VpcId: aws.String(vpcB), CidrBlock: aws.String("10.2.2.0/24"), AvailabilityZone: aws.String("us-east-1b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eni, err := env.ec2.CreateNetworkInterface(env.ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: aws.String(subnetB)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eniID := aws.ToString(eni.NetworkInterface.NetworkInterfaceId)
+	busyENI := aws.ToString(instRun(t, env, &ec2.RunInstancesInput{SubnetId: aws.String(subnetB)}).NetworkInterfaces[0].NetworkInterfaceId)
+	vpcs, err := env.ec2.DescribeVpcs(env.ctx, &ec2.DescribeVpcsInput{Filters: []types.Filter{{Name: aws.String("is-default"), Values: []string{"true"}}}})
+	if err != nil || len(vpcs.Vpcs) != 1 {
+		t.Fatalf("default VPC: %v %v", vpcs, err)
+	}
+	defaultVPC := aws.ToString(vpcs.Vpcs[0].VpcId)
+	ni := func(specs ...types.InstanceNetworkInterfaceSpecification) []types.InstanceNetworkInterfaceSpecification {
+		return specs
+	}
 	tests := []struct {
-		name string
-		in   ec2.RunInstancesInput
-		code string
+		name      string
+		in        ec2.RunInstancesInput
+		code, msg string
 	}{
-		{"malformed image", ec2.RunInstancesInput{ImageId: aws.String("ami-xyz")}, "InvalidAMIID.Malformed"},
-		{"unknown image", ec2.RunInstancesInput{ImageId: aws.String("ami-0123456789abcdef0")}, "InvalidAMIID.NotFound"},
-		{"unknown type", ec2.RunInstancesInput{InstanceType: "t9.huge"}, "InvalidParameterValue"},
-		{"architecture", ec2.RunInstancesInput{ImageId: aws.String(armImg), InstanceType: types.InstanceTypeT3Micro}, "InvalidParameterValue"},
-		{"min above max", ec2.RunInstancesInput{MinCount: aws.Int32(3), MaxCount: aws.Int32(2)}, "InvalidParameterValue"},
-		{"zero min", ec2.RunInstancesInput{MinCount: aws.Int32(0), MaxCount: aws.Int32(2)}, "InvalidParameterValue"},
-		{"unknown key", ec2.RunInstancesInput{KeyName: aws.String("nope")}, "InvalidKeyPair.NotFound"},
-		{"bad user data", ec2.RunInstancesInput{UserData: aws.String("not base64!")}, "InvalidUserData.Malformed"},
-		{"user data too long", ec2.RunInstancesInput{UserData: aws.String(base64.StdEncoding.EncodeToString(make([]byte, 16*1024+1)))}, "InvalidParameterValue"},
-		{"unknown subnet", ec2.RunInstancesInput{SubnetId: aws.String("subnet-0123456789abcdef0")}, "InvalidSubnetID.NotFound"},
-		{"group of another network", ec2.RunInstancesInput{SubnetId: aws.String(subnetB), SecurityGroupIds: []string{aws.ToString(sg.GroupId)}}, "InvalidParameter"},
-		{"unknown group", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), SecurityGroupIds: []string{"sg-0123456789abcdef0"}}, "InvalidGroup.NotFound"},
-		{"group name outside the default VPC", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), SecurityGroups: []string{"a"}}, "InvalidParameterCombination"},
-		{"group name not in the default VPC", ec2.RunInstancesInput{SecurityGroups: []string{"nope"}}, "InvalidGroup.NotFound"},
-		{"subnet and interfaces", ec2.RunInstancesInput{SubnetId: aws.String(subnetA),
-			NetworkInterfaces: []types.InstanceNetworkInterfaceSpecification{{DeviceIndex: aws.Int32(0), SubnetId: aws.String(subnetA)}}}, "InvalidParameterCombination"},
-		{"too many for the subnet", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), MinCount: aws.Int32(12), MaxCount: aws.Int32(12)}, "InsufficientFreeAddressesInSubnet"},
-		{"address outside the subnet", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), PrivateIpAddress: aws.String("10.1.2.5")}, "InvalidParameterValue"},
-		{"bad shutdown behavior", ec2.RunInstancesInput{InstanceInitiatedShutdownBehavior: "hibernate"}, "InvalidParameterValue"},
-		{"zone of another subnet", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), Placement: &types.Placement{AvailabilityZone: aws.String("us-east-1b")}}, "InvalidParameterValue"},
+		// The request alone.
+		{"zero min", ec2.RunInstancesInput{MinCount: aws.Int32(0), MaxCount: aws.Int32(2)},
+			"InvalidParameterValue", "Value (0) for parameter minCount is invalid. Expected a positive number."},
+		{"zero max", ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(0)},
+			"InvalidParameterValue", "Value (0) for parameter maxCount is invalid. Expected a positive number."},
+		{"min above max", ec2.RunInstancesInput{MinCount: aws.Int32(3), MaxCount: aws.Int32(2)},
+			"InvalidParameterValue", "Invalid value '3' for MinCount. MinCount must be less than or equal to MaxCount."},
+		{"launch template before image", ec2.RunInstancesInput{ImageId: aws.String(""), LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("lt")}},
+			"InvalidParameterValue", "Launch templates are not supported by minicloud yet."},
+		{"no image", ec2.RunInstancesInput{ImageId: aws.String("")},
+			"MissingParameter", "The request must contain the parameter ImageId"},
+		{"bad user data before type", ec2.RunInstancesInput{UserData: aws.String("not base64!"), InstanceType: "t9.huge"},
+			"InvalidUserData.Malformed", "Invalid BASE64 encoding of user data."},
+		{"user data too long", ec2.RunInstancesInput{UserData: aws.String(base64.StdEncoding.EncodeToString(make([]byte, 16*1024+1)))},
+			"InvalidParameterValue", "User data is limited to 16384 bytes"},
+		{"unknown type before shutdown behavior", ec2.RunInstancesInput{InstanceType: "t9.huge", InstanceInitiatedShutdownBehavior: "hibernate"},
+			"InvalidParameterValue", "Invalid value 't9.huge' for InstanceType."},
+		{"bad shutdown behavior", ec2.RunInstancesInput{InstanceInitiatedShutdownBehavior: "hibernate"},
+			"InvalidParameterValue", "Value (hibernate) for parameter instanceInitiatedShutdownBehavior is invalid. Valid values are 'stop' and 'terminate'."},
+		{"subnet and interfaces", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), SubnetId: aws.String(subnetA)})},
+			"InvalidParameterCombination", "Network interfaces and an instance-level subnet ID may not be specified on the same request"},
+		{"groups and interfaces", ec2.RunInstancesInput{SecurityGroups: []string{"default"}, NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0)})},
+			"InvalidParameterCombination", "Network interfaces and an instance-level security groups may not be specified on the same request"},
+		{"address and interfaces", ec2.RunInstancesInput{PrivateIpAddress: aws.String("10.1.1.9"), NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0)})},
+			"InvalidParameterCombination", "Network interfaces and an instance-level private IP address should not be specified on the same request"},
+		{"public address with two interfaces", ec2.RunInstancesInput{NetworkInterfaces: ni(
+			types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), AssociatePublicIpAddress: aws.Bool(true)},
+			types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(1)})},
+			"InvalidParameterCombination", "The associatePublicIPAddress parameter cannot be specified when launching with multiple network interfaces."},
+		{"public address on device 1", ec2.RunInstancesInput{NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(1), AssociatePublicIpAddress: aws.Bool(true)})},
+			"InvalidParameterCombination", "The associatePublicIPAddress parameter can only be specified for the network interface with DeviceIndex 0."},
+		{"interfaces before tags", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0)}),
+			TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeVpc}}},
+			"InvalidParameterCombination", "Network interfaces and an instance-level subnet ID may not be specified on the same request"},
+		{"tags of another type", ec2.RunInstancesInput{TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeVpc, Tags: []types.Tag{{Key: aws.String("a"), Value: aws.String("b")}}}}},
+			"InvalidParameterValue", "'vpc' is not a valid taggable resource type for this operation."},
+
+		// Against what is stored, in order.
+		{"unknown key before image", ec2.RunInstancesInput{KeyName: aws.String("nope"), ImageId: aws.String("ami-0123456789abcdef0")},
+			"InvalidKeyPair.NotFound", "The key pair 'nope' does not exist"},
+		{"malformed image", ec2.RunInstancesInput{ImageId: aws.String("ami-xyz")},
+			"InvalidAMIID.Malformed", `Invalid id: "ami-xyz" (expecting "ami-...")`},
+		{"unknown image before network", ec2.RunInstancesInput{ImageId: aws.String("ami-0123456789abcdef0"), SubnetId: aws.String("subnet-0123456789abcdef0")},
+			"InvalidAMIID.NotFound", "The image id '[ami-0123456789abcdef0]' does not exist"},
+		{"architecture before network", ec2.RunInstancesInput{ImageId: aws.String(armImg), InstanceType: types.InstanceTypeT3Micro, SubnetId: aws.String("subnet-0123456789abcdef0")},
+			"InvalidParameterValue", "The architecture 'x86_64' of the specified instance type does not match the architecture 'arm64' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI."},
+		{"unknown zone", ec2.RunInstancesInput{Placement: &types.Placement{AvailabilityZone: aws.String("us-east-1z")}},
+			"InvalidParameterValue", "Invalid availability zone: [us-east-1z]"},
+		{"unknown subnet", ec2.RunInstancesInput{SubnetId: aws.String("subnet-0123456789abcdef0")},
+			"InvalidSubnetID.NotFound", "The subnet ID 'subnet-0123456789abcdef0' does not exist"},
+		{"group of another network", ec2.RunInstancesInput{SubnetId: aws.String(subnetB), SecurityGroupIds: []string{aws.ToString(sg.GroupId)}},
+			"InvalidParameter", "Security group " + aws.ToString(sg.GroupId) + " and subnet " + subnetB + " belong to different networks."},
+		{"unknown group", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), SecurityGroupIds: []string{"sg-0123456789abcdef0"}},
+			"InvalidGroup.NotFound", "The security group 'sg-0123456789abcdef0' does not exist"},
+		{"group name outside the default VPC", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), SecurityGroups: []string{"a"}},
+			"InvalidParameterCombination", "The parameter groupName cannot be used with the parameter subnet"},
+		{"group name not in the default VPC", ec2.RunInstancesInput{SecurityGroups: []string{"nope"}},
+			"InvalidGroup.NotFound", "The security group 'nope' does not exist in default VPC '" + defaultVPC + "'"},
+		{"no device index", ec2.RunInstancesInput{NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{SubnetId: aws.String(subnetB)})},
+			"MissingParameter", "The request must contain the parameter NetworkInterface.DeviceIndex"},
+		{"device index twice", ec2.RunInstancesInput{NetworkInterfaces: ni(
+			types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), SubnetId: aws.String(subnetB)},
+			types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), SubnetId: aws.String(subnetB)})},
+			"InvalidParameterValue", "Each network interface requires a unique device index."},
+		{"no device 0", ec2.RunInstancesInput{NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(1), SubnetId: aws.String(subnetB)})},
+			"InvalidParameterValue", "When specifying network interfaces, you must include a device at index 0."},
+		{"interface in use", ec2.RunInstancesInput{NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), NetworkInterfaceId: aws.String(busyENI)})},
+			"InvalidNetworkInterface.InUse", "Interface: [" + busyENI + "] in use."},
+		{"unknown interface", ec2.RunInstancesInput{NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), NetworkInterfaceId: aws.String("eni-0123456789abcdef0")})},
+			"InvalidNetworkInterfaceID.NotFound", "The networkInterface ID 'eni-0123456789abcdef0' does not exist"},
+		{"existing interface for two", ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(2),
+			NetworkInterfaces: ni(types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), NetworkInterfaceId: aws.String(eniID)})},
+			"InvalidParameterValue", "You may specify an existing network interface only when launching one instance."},
+		{"interfaces in two zones", ec2.RunInstancesInput{NetworkInterfaces: ni(
+			types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(0), SubnetId: aws.String(subnetB)},
+			types.InstanceNetworkInterfaceSpecification{DeviceIndex: aws.Int32(1), SubnetId: subnetB2.Subnet.SubnetId})},
+			"InvalidParameterValue", "The network interfaces must all be in the same availability zone."},
+		{"zone of another subnet", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), Placement: &types.Placement{AvailabilityZone: aws.String("us-east-1b")}},
+			"InvalidParameterValue", "Invalid value 'us-east-1b' for availabilityZone. Subnet " + subnetA + " is in availability zone us-east-1a."},
+		{"fixed address for two", ec2.RunInstancesInput{SubnetId: aws.String(subnetB), PrivateIpAddress: aws.String("10.2.1.50"), MinCount: aws.Int32(2), MaxCount: aws.Int32(2)},
+			"InvalidParameterCombination", "Specifying a private IP address or an existing network interface is only supported when launching a single instance."},
+		{"too many for the subnet", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), MinCount: aws.Int32(12), MaxCount: aws.Int32(12)},
+			"InsufficientFreeAddressesInSubnet", "There are not enough free addresses in subnet '" + subnetA + "' to satisfy the requested number of instances."},
+		{"address outside the subnet", ec2.RunInstancesInput{SubnetId: aws.String(subnetA), PrivateIpAddress: aws.String("10.1.2.5")},
+			"InvalidParameterValue", "Address 10.1.2.5 does not fall within the subnet's address range"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,7 +314,7 @@ func TestRunInstancesErrors(t *testing.T) {
 				in.MinCount, in.MaxCount = aws.Int32(1), aws.Int32(1)
 			}
 			_, err := env.ec2.RunInstances(env.ctx, &in)
-			wantCode(t, err, tc.code)
+			wantError(t, err, tc.code, tc.msg)
 		})
 	}
 	// Capacity: MaxCount if the subnet's addresses allow, else as many as fit.

@@ -61,3 +61,15 @@ func wantCode(t *testing.T, err error, code string) {
 		t.Fatalf("want error %s, got %s: %s", code, ae.ErrorCode(), ae.ErrorMessage())
 	}
 }
+
+// wantError fails the test unless err is an AWS API error with code and,
+// when msg is not empty, exactly msg: third-party suites compare both.
+func wantError(t *testing.T, err error, code, msg string) {
+	t.Helper()
+	wantCode(t, err, code)
+	var ae smithy.APIError
+	errors.As(err, &ae)
+	if msg != "" && ae.ErrorMessage() != msg {
+		t.Fatalf("error %s: want message %q, got %q", code, msg, ae.ErrorMessage())
+	}
+}

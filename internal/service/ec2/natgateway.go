@@ -118,23 +118,62 @@ func (s *Service) CreateNatGateway(ctx context.Context, in *ec2api.CreateNatGate
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	subnetID := deref(in.SubnetId)
-	if subnetID == "" {
+	r, err := natCheckCreate(in)
+	if err != nil {
+		return nil, err
+	}
+	var out natGatewayRecord
+	err = s.update(ctx, func(t *rtx) error {
+		if _, err := s.ensureDefaultVPC(t); err != nil {
+			return err
+		}
+		n, err := createOnce(t, natGateways, "CreateNatGateway", r.token, r.hash, func() (*natGatewayRecord, error) { return natCreate(t, r) })
+		if err != nil {
+			return err
+		}
+		out = *n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &ec2api.CreateNatGatewayResult{NatGateway: &out.NatGateway}
+	if r.token != "" {
+		res.ClientToken = new(r.token)
+	}
+	return res, nil
+}
+
+// natRequest is a CreateNatGateway request checked on its own.
+type natRequest struct {
+	in       *ec2api.CreateNatGatewayRequest
+	subnetID string
+	conn     string // public | private
+	allocID  string
+	tags     []ec2api.Tag
+	// token and hash are the idempotency token and the request's hash
+	// without it.
+	token, hash string
+}
+
+// natCheckCreate checks a CreateNatGateway request without reading any
+// state.
+func natCheckCreate(in *ec2api.CreateNatGatewayRequest) (*natRequest, error) {
+	r := &natRequest{in: in, subnetID: deref(in.SubnetId), conn: deref(in.ConnectivityType), allocID: deref(in.AllocationId)}
+	if r.subnetID == "" {
 		return nil, errMissingParam("SubnetId")
 	}
-	conn := deref(in.ConnectivityType)
-	switch conn {
+	switch r.conn {
 	case "":
-		conn = "public"
+		r.conn = "public"
 	case "public", "private":
 	default:
-		return nil, errInvalidParam("Value (%s) for parameter connectivityType is invalid. Valid values are: public, private.", conn)
+		return nil, errInvalidParam("Value (%s) for parameter connectivityType is invalid. Valid values are: public, private.", r.conn)
 	}
-	allocID := deref(in.AllocationId)
-	if conn == "public" && allocID == "" {
+	if r.conn == "public" && r.allocID == "" {
 		return nil, errMissingParam("AllocationId")
 	}
-	if conn == "private" && allocID != "" {
+	if r.conn == "private" && r.allocID != "" {
 		return nil, errCombination("AllocationId cannot be specified for a private NAT gateway.")
 	}
 	if len(in.SecondaryAllocationIds) > 0 || len(in.SecondaryPrivateIpAddresses) > 0 || in.SecondaryPrivateIpAddressCount != nil {
@@ -144,98 +183,88 @@ func (s *Service) CreateNatGateway(ctx context.Context, in *ec2api.CreateNatGate
 	if err != nil {
 		return nil, err
 	}
-	token := deref(in.ClientToken)
+	if r.tags = tags; r.tags == nil {
+		r.tags = []ec2api.Tag{}
+	}
+	r.token = deref(in.ClientToken)
 	hashIn := *in
 	hashIn.ClientToken = nil
-	hash := state.HashParams(hashIn)
-	var out natGatewayRecord
-	err = s.update(ctx, func(t *rtx) error {
-		if _, err := s.ensureDefaultVPC(t); err != nil {
-			return err
-		}
-		if prev, found, err := rtbIdempotency.Check(t.tx, t.scope, "CreateNatGateway", token, hash); err != nil {
-			return err
-		} else if found {
-			n, err := natGateways.get(t, prev)
-			if err != nil {
-				return err
-			}
-			out = *n
-			return nil
-		}
-		sn, err := subnets.get(t, subnetID)
-		if err != nil {
-			return err
-		}
-		var eip *addressRecord
-		if allocID != "" {
-			if eip, err = addresses.get(t, allocID); err != nil {
-				return err
-			}
-			if eip.AssociationId != nil || eip.NetworkInterfaceId != nil || eip.InstanceId != nil {
-				return apiErr("Resource.AlreadyAssociated", "Elastic IP address [%s] is already associated", allocID)
-			}
-		}
-		id := state.NewID("nat")
-		eni, err := vpcManagedENI(t, sn, "nat_gateway", "Interface for NAT Gateway "+id, deref(in.PrivateIpAddress), nil)
-		if err != nil {
-			return err
-		}
-		addr := ec2api.NatGatewayAddress{
-			NetworkInterfaceId: eni.NetworkInterfaceId,
-			PrivateIp:          eni.PrivateIpAddress,
-			IsPrimary:          new(true),
-			Status:             new("succeeded"),
-		}
-		if eip != nil {
-			assocID := state.NewID("eipassoc")
-			eip.AssociationId = new(assocID)
-			eip.NetworkInterfaceId = eni.NetworkInterfaceId
-			eip.NetworkInterfaceOwnerId = new(t.scope.Account)
-			eip.PrivateIpAddress = eni.PrivateIpAddress
-			if err := addresses.put(t, eip); err != nil {
-				return err
-			}
-			assoc := &ec2api.NetworkInterfaceAssociation{AllocationId: new(allocID), AssociationId: new(assocID),
-				IpOwnerId: new(t.scope.Account), PublicIp: eip.PublicIp, PublicDnsName: new("")}
-			eni.Association = assoc
-			a2 := *assoc
-			eni.PrivateIpAddresses[0].Association = &a2
-			if err := networkInterfaces.put(t, eni); err != nil {
-				return err
-			}
-			addr.AllocationId = new(allocID)
-			addr.AssociationId = new(assocID)
-			addr.PublicIp = eip.PublicIp
-		}
-		now := t.now
-		n := &natGatewayRecord{NatGateway: ec2api.NatGateway{
-			NatGatewayId:        new(id),
-			SubnetId:            sn.SubnetId,
-			VpcId:               sn.VpcId,
-			State:               new("pending"),
-			CreateTime:          &now,
-			ConnectivityType:    new(conn),
-			NatGatewayAddresses: []ec2api.NatGatewayAddress{addr},
-			Tags:                tags,
-		}}
-		if n.Tags == nil {
-			n.Tags = []ec2api.Tag{}
-		}
-		if err := natGateways.put(t, n); err != nil {
-			return err
-		}
-		out = *n
-		return rtbIdempotency.Record(t.tx, t.scope, "CreateNatGateway", token, hash, id)
-	})
+	r.hash = state.HashParams(hashIn)
+	return r, nil
+}
+
+// natCreate checks a new gateway against its subnet and Elastic IP and
+// stores it with its network interface, the Elastic IP associated.
+func natCreate(t *rtx, r *natRequest) (*natGatewayRecord, error) {
+	sn, err := subnets.get(t, r.subnetID)
 	if err != nil {
 		return nil, err
 	}
-	res := &ec2api.CreateNatGatewayResult{NatGateway: &out.NatGateway}
-	if token != "" {
-		res.ClientToken = new(token)
+	var eip *addressRecord
+	if r.allocID != "" {
+		if eip, err = addresses.get(t, r.allocID); err != nil {
+			return nil, err
+		}
+		if eip.AssociationId != nil || eip.NetworkInterfaceId != nil || eip.InstanceId != nil {
+			return nil, apiErr("Resource.AlreadyAssociated", "Elastic IP address [%s] is already associated", r.allocID)
+		}
 	}
-	return res, nil
+	id := state.NewID("nat")
+	eni, err := vpcManagedENI(t, sn, "nat_gateway", "Interface for NAT Gateway "+id, deref(r.in.PrivateIpAddress), nil)
+	if err != nil {
+		return nil, err
+	}
+	addr := ec2api.NatGatewayAddress{
+		NetworkInterfaceId: eni.NetworkInterfaceId,
+		PrivateIp:          eni.PrivateIpAddress,
+		IsPrimary:          new(true),
+		Status:             new("succeeded"),
+	}
+	if eip != nil {
+		if err := natAssociate(t, eip, eni, &addr); err != nil {
+			return nil, err
+		}
+	}
+	now := t.now
+	n := &natGatewayRecord{NatGateway: ec2api.NatGateway{
+		NatGatewayId:        new(id),
+		SubnetId:            sn.SubnetId,
+		VpcId:               sn.VpcId,
+		State:               new("pending"),
+		CreateTime:          &now,
+		ConnectivityType:    new(r.conn),
+		NatGatewayAddresses: []ec2api.NatGatewayAddress{addr},
+		Tags:                r.tags,
+	}}
+	if err := natGateways.put(t, n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// natAssociate associates a public gateway's Elastic IP with its network
+// interface, on both sides, and records it in the gateway's address.
+func natAssociate(t *rtx, eip *addressRecord, eni *networkInterfaceRecord, addr *ec2api.NatGatewayAddress) error {
+	allocID, assocID := deref(eip.AllocationId), state.NewID("eipassoc")
+	eip.AssociationId = new(assocID)
+	eip.NetworkInterfaceId = eni.NetworkInterfaceId
+	eip.NetworkInterfaceOwnerId = new(t.scope.Account)
+	eip.PrivateIpAddress = eni.PrivateIpAddress
+	if err := addresses.put(t, eip); err != nil {
+		return err
+	}
+	assoc := &ec2api.NetworkInterfaceAssociation{AllocationId: new(allocID), AssociationId: new(assocID),
+		IpOwnerId: new(t.scope.Account), PublicIp: eip.PublicIp, PublicDnsName: new("")}
+	eni.Association = assoc
+	a2 := *assoc
+	eni.PrivateIpAddresses[0].Association = &a2
+	if err := networkInterfaces.put(t, eni); err != nil {
+		return err
+	}
+	addr.AllocationId = new(allocID)
+	addr.AssociationId = new(assocID)
+	addr.PublicIp = eip.PublicIp
+	return nil
 }
 
 // DeleteNatGateway starts deleting a NAT gateway: its network interface is

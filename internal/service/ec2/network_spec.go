@@ -187,40 +187,71 @@ func (s *Service) DesiredNetwork(ctx context.Context) (*NetworkSpec, error) {
 
 // netSpecScope builds the VPCs of one account and region.
 func netSpecScope(t *rtx) ([]VPCSpec, error) {
-	vs, err := vpcs.all(t)
+	st, err := netSpecRead(t)
 	if err != nil {
 		return nil, err
 	}
-	sns, err := subnets.all(t)
-	if err != nil {
-		return nil, err
+	groups := netSpecGroups(t, st.sgs, st.enis)
+	attachedIGW := map[string]bool{}
+	for _, g := range st.igws {
+		if v := igwAttachedVPC(g); v != "" {
+			attachedIGW[v] = true
+		}
 	}
-	rtbs, err := routeTables.all(t)
-	if err != nil {
-		return nil, err
+	out := make([]VPCSpec, 0, len(st.vpcs))
+	for _, v := range st.vpcs {
+		out = append(out, netSpecVPC(t, st, v, groups, attachedIGW[deref(v.VpcId)]))
 	}
-	acls, err := networkACLs.all(t)
-	if err != nil {
-		return nil, err
-	}
-	igws, err := internetGateways.all(t)
-	if err != nil {
-		return nil, err
-	}
-	nats, err := natGateways.all(t)
-	if err != nil {
-		return nil, err
-	}
-	enis, err := networkInterfaces.all(t)
-	if err != nil {
-		return nil, err
-	}
-	sgs, err := securityGroups.all(t)
-	if err != nil {
-		return nil, err
-	}
+	return out, nil
+}
 
-	// Members of each group: every private address of its ENIs.
+// netSpecRecords are the records of one account and region that the
+// desired network is built from, read in one transaction.
+type netSpecRecords struct {
+	vpcs    []*vpcRecord
+	subnets []*subnetRecord
+	rtbs    []*routeTableRecord
+	acls    []*networkACLRecord
+	igws    []*igwRecord
+	nats    []*natGatewayRecord
+	enis    []*networkInterfaceRecord
+	sgs     []*securityGroupRecord
+}
+
+func netSpecRead(t *rtx) (*netSpecRecords, error) {
+	st := &netSpecRecords{}
+	var err error
+	if st.vpcs, err = vpcs.all(t); err != nil {
+		return nil, err
+	}
+	if st.subnets, err = subnets.all(t); err != nil {
+		return nil, err
+	}
+	if st.rtbs, err = routeTables.all(t); err != nil {
+		return nil, err
+	}
+	if st.acls, err = networkACLs.all(t); err != nil {
+		return nil, err
+	}
+	if st.igws, err = internetGateways.all(t); err != nil {
+		return nil, err
+	}
+	if st.nats, err = natGateways.all(t); err != nil {
+		return nil, err
+	}
+	if st.enis, err = networkInterfaces.all(t); err != nil {
+		return nil, err
+	}
+	if st.sgs, err = securityGroups.all(t); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// netSpecGroups converts every security group, by ID, with the members of
+// each group (every private address of its ENIs) for the rules that
+// reference it.
+func netSpecGroups(t *rtx, sgs []*securityGroupRecord, enis []*networkInterfaceRecord) map[string]firewall.SecurityGroup {
 	members := map[string][]netip.Addr{}
 	for _, e := range enis {
 		for _, g := range e.Groups {
@@ -240,140 +271,154 @@ func netSpecScope(t *rtx) ([]VPCSpec, error) {
 	for _, g := range sgs {
 		groups[deref(g.GroupId)] = netSpecGroup(t, g, members)
 	}
+	return groups
+}
 
-	attachedIGW := map[string]bool{}
-	for _, g := range igws {
-		if v := igwAttachedVPC(g); v != "" {
-			attachedIGW[v] = true
+// netSpecVPC builds one VPC: its subnets, NAT gateways, ENIs and public IPs.
+func netSpecVPC(t *rtx, st *netSpecRecords, v *vpcRecord, groups map[string]firewall.SecurityGroup, igw bool) VPCSpec {
+	vpcID := deref(v.VpcId)
+	spec := VPCSpec{
+		Key:     state.Key(t.scope.Account, t.scope.Region, vpcID),
+		Account: t.scope.Account, Region: t.scope.Region,
+		ID:              vpcID,
+		CIDRs:           vpcCIDRs(v),
+		DNSSupport:      v.EnableDNSSupport,
+		DNSHostnames:    v.EnableDNSHostnames,
+		InternetGateway: igw,
+		Subnets:         netSpecSubnets(t, st, vpcID),
+		PublicIPs:       []PublicIPSpec{},
+		NATGateways:     netSpecNATs(t, st.nats, vpcID),
+		ENIs:            []ENISpec{},
+	}
+	if len(spec.CIDRs) > 0 {
+		spec.Resolver = addrAdd(spec.CIDRs[0].Masked().Addr(), 2)
+	}
+	for _, e := range st.enis {
+		if deref(e.VpcId) != vpcID {
+			continue
+		}
+		es, public := netSpecENI(e, groups)
+		spec.ENIs = append(spec.ENIs, es)
+		spec.PublicIPs = append(spec.PublicIPs, public...)
+	}
+	slices.SortFunc(spec.PublicIPs, func(a, b PublicIPSpec) int { return a.Public.Compare(b.Public) })
+	return spec
+}
+
+// netSpecSubnets builds a VPC's subnets, each with its effective route
+// table (its association, else the main table) and network ACL (its
+// association, else the default ACL).
+func netSpecSubnets(t *rtx, st *netSpecRecords, vpcID string) []SubnetSpec {
+	var main *routeTableRecord
+	for _, r := range st.rtbs {
+		if deref(r.VpcId) == vpcID && rtbIsMain(r) {
+			main = r
 		}
 	}
-
-	out := make([]VPCSpec, 0, len(vs))
-	for _, v := range vs {
-		vpcID := deref(v.VpcId)
-		spec := VPCSpec{
-			Key:     state.Key(t.scope.Account, t.scope.Region, vpcID),
-			Account: t.scope.Account, Region: t.scope.Region,
-			ID:              vpcID,
-			CIDRs:           vpcCIDRs(v),
-			DNSSupport:      v.EnableDNSSupport,
-			DNSHostnames:    v.EnableDNSHostnames,
-			InternetGateway: attachedIGW[vpcID],
-			Subnets:         []SubnetSpec{},
-			PublicIPs:       []PublicIPSpec{},
-			NATGateways:     []NATGatewaySpec{},
-			ENIs:            []ENISpec{},
+	var defaultACL *networkACLRecord
+	for _, a := range st.acls {
+		if deref(a.VpcId) == vpcID && deref(a.IsDefault) {
+			defaultACL = a
 		}
-		if len(spec.CIDRs) > 0 {
-			spec.Resolver = addrAdd(spec.CIDRs[0].Masked().Addr(), 2)
-		}
-
-		var main *routeTableRecord
-		for _, r := range rtbs {
-			if deref(r.VpcId) == vpcID && rtbIsMain(r) {
-				main = r
-			}
-		}
-		var defaultACL *networkACLRecord
-		for _, a := range acls {
-			if deref(a.VpcId) == vpcID && deref(a.IsDefault) {
-				defaultACL = a
-			}
-		}
-		for _, sn := range sns {
-			if deref(sn.VpcId) != vpcID {
-				continue
-			}
-			cidr, err := netip.ParsePrefix(deref(sn.CidrBlock))
-			if err != nil {
-				continue
-			}
-			ss := SubnetSpec{ID: deref(sn.SubnetId), CIDR: cidr, Routes: []RouteSpec{}}
-			rtb := main
-			for _, r := range rtbs {
-				for _, a := range r.Associations {
-					if deref(a.SubnetId) == ss.ID {
-						rtb = r
-					}
-				}
-			}
-			if rtb != nil {
-				ss.RouteTableID = deref(rtb.RouteTableId)
-				ss.Routes = netSpecRoutes(t, vpcID, rtb)
-			}
-			acl := defaultACL
-			for _, a := range acls {
-				for _, as := range a.Associations {
-					if deref(as.SubnetId) == ss.ID {
-						acl = a
-					}
-				}
-			}
-			ss.ACL = netSpecACL(acl)
-			spec.Subnets = append(spec.Subnets, ss)
-		}
-
-		for _, n := range nats {
-			if deref(n.VpcId) != vpcID || deref(n.ConnectivityType) == "private" {
-				continue
-			}
-			if st := natState(n, t.now); st != "pending" && st != "available" {
-				continue
-			}
-			for _, a := range n.NatGatewayAddresses {
-				if !deref(a.IsPrimary) {
-					continue
-				}
-				if ip, err := netip.ParseAddr(deref(a.PublicIp)); err == nil {
-					spec.NATGateways = append(spec.NATGateways, NATGatewaySpec{ID: deref(n.NatGatewayId), SubnetID: deref(n.SubnetId), PublicIP: ip})
-				}
-			}
-		}
-
-		for _, e := range enis {
-			if deref(e.VpcId) != vpcID {
-				continue
-			}
-			es := ENISpec{
-				ID:            deref(e.NetworkInterfaceId),
-				SubnetID:      deref(e.SubnetId),
-				InstanceID:    eniInstanceOf(e),
-				InterfaceType: deref(e.InterfaceType),
-				Groups:        []firewall.SecurityGroup{},
-			}
-			if mac, err := net.ParseMAC(deref(e.MacAddress)); err == nil {
-				es.MAC = mac
-			}
-			if e.Attachment != nil {
-				es.DeviceIndex = int(deref(e.Attachment.DeviceIndex))
-			}
-			es.IP, _ = netip.ParseAddr(deref(e.PrivateIpAddress))
-			for _, pa := range e.PrivateIpAddresses {
-				a, err := netip.ParseAddr(deref(pa.PrivateIpAddress))
-				if err != nil {
-					continue
-				}
-				if a != es.IP {
-					es.SecondaryIPs = append(es.SecondaryIPs, a)
-				}
-				if pa.Association == nil || es.InterfaceType == "nat_gateway" {
-					continue
-				}
-				if pub, err := netip.ParseAddr(deref(pa.Association.PublicIp)); err == nil {
-					spec.PublicIPs = append(spec.PublicIPs, PublicIPSpec{Public: pub, Private: a, ENIID: es.ID})
-				}
-			}
-			for _, g := range e.Groups {
-				if sg, ok := groups[deref(g.GroupId)]; ok {
-					es.Groups = append(es.Groups, sg)
-				}
-			}
-			spec.ENIs = append(spec.ENIs, es)
-		}
-		slices.SortFunc(spec.PublicIPs, func(a, b PublicIPSpec) int { return a.Public.Compare(b.Public) })
-		out = append(out, spec)
 	}
-	return out, nil
+	out := []SubnetSpec{}
+	for _, sn := range st.subnets {
+		if deref(sn.VpcId) != vpcID {
+			continue
+		}
+		cidr, err := netip.ParsePrefix(deref(sn.CidrBlock))
+		if err != nil {
+			continue
+		}
+		ss := SubnetSpec{ID: deref(sn.SubnetId), CIDR: cidr, Routes: []RouteSpec{}}
+		rtb := main
+		for _, r := range st.rtbs {
+			for _, a := range r.Associations {
+				if deref(a.SubnetId) == ss.ID {
+					rtb = r
+				}
+			}
+		}
+		if rtb != nil {
+			ss.RouteTableID = deref(rtb.RouteTableId)
+			ss.Routes = netSpecRoutes(t, vpcID, rtb)
+		}
+		acl := defaultACL
+		for _, a := range st.acls {
+			for _, as := range a.Associations {
+				if deref(as.SubnetId) == ss.ID {
+					acl = a
+				}
+			}
+		}
+		ss.ACL = netSpecACL(acl)
+		out = append(out, ss)
+	}
+	return out
+}
+
+// netSpecNATs lists a VPC's public NAT gateways that are pending or
+// available, with their primary public IPs.
+func netSpecNATs(t *rtx, nats []*natGatewayRecord, vpcID string) []NATGatewaySpec {
+	out := []NATGatewaySpec{}
+	for _, n := range nats {
+		if deref(n.VpcId) != vpcID || deref(n.ConnectivityType) == "private" {
+			continue
+		}
+		if st := natState(n, t.now); st != "pending" && st != "available" {
+			continue
+		}
+		for _, a := range n.NatGatewayAddresses {
+			if !deref(a.IsPrimary) {
+				continue
+			}
+			if ip, err := netip.ParseAddr(deref(a.PublicIp)); err == nil {
+				out = append(out, NATGatewaySpec{ID: deref(n.NatGatewayId), SubnetID: deref(n.SubnetId), PublicIP: ip})
+			}
+		}
+	}
+	return out
+}
+
+// netSpecENI converts one ENI, with the public IPs mapped to its private
+// addresses (a NAT gateway's are in its NATGatewaySpec instead).
+func netSpecENI(e *networkInterfaceRecord, groups map[string]firewall.SecurityGroup) (ENISpec, []PublicIPSpec) {
+	es := ENISpec{
+		ID:            deref(e.NetworkInterfaceId),
+		SubnetID:      deref(e.SubnetId),
+		InstanceID:    eniInstanceOf(e),
+		InterfaceType: deref(e.InterfaceType),
+		Groups:        []firewall.SecurityGroup{},
+	}
+	if mac, err := net.ParseMAC(deref(e.MacAddress)); err == nil {
+		es.MAC = mac
+	}
+	if e.Attachment != nil {
+		es.DeviceIndex = int(deref(e.Attachment.DeviceIndex))
+	}
+	es.IP, _ = netip.ParseAddr(deref(e.PrivateIpAddress))
+	var public []PublicIPSpec
+	for _, pa := range e.PrivateIpAddresses {
+		a, err := netip.ParseAddr(deref(pa.PrivateIpAddress))
+		if err != nil {
+			continue
+		}
+		if a != es.IP {
+			es.SecondaryIPs = append(es.SecondaryIPs, a)
+		}
+		if pa.Association == nil || es.InterfaceType == "nat_gateway" {
+			continue
+		}
+		if pub, err := netip.ParseAddr(deref(pa.Association.PublicIp)); err == nil {
+			public = append(public, PublicIPSpec{Public: pub, Private: a, ENIID: es.ID})
+		}
+	}
+	for _, g := range e.Groups {
+		if sg, ok := groups[deref(g.GroupId)]; ok {
+			es.Groups = append(es.Groups, sg)
+		}
+	}
+	return es, public
 }
 
 // netSpecRoutes converts a route table's IPv4 routes.

@@ -363,39 +363,34 @@ func (s *Service) CreateNetworkInterface(ctx context.Context, in *ec2api.CreateN
 	}{&ec2api.CreateNetworkInterfaceRequest{SubnetId: in.SubnetId, Description: in.Description, Groups: in.Groups,
 		PrivateIpAddress: in.PrivateIpAddress, PrivateIpAddresses: in.PrivateIpAddresses, SecondaryPrivateIpAddressCount: in.SecondaryPrivateIpAddressCount,
 		InterfaceType: in.InterfaceType, TagSpecifications: in.TagSpecifications}})
-	idem := state.Idempotency{Service: "ec2"}
 	var out ec2api.NetworkInterface
 	err = s.update(ctx, func(t *rtx) error {
-		if id, found, err := idem.Check(t.tx, t.scope, "CreateNetworkInterface", token, hash); err != nil {
-			return err
-		} else if found {
-			e, err := networkInterfaces.get(t, id)
+		e, err := createOnce(t, networkInterfaces, "CreateNetworkInterface", token, hash, func() (*networkInterfaceRecord, error) {
+			sn, v, err := eniSubnet(t, deref(in.SubnetId))
 			if err != nil {
-				return err
+				return nil, err
 			}
-			out = eniView(t, e)
-			return nil
-		}
-		sn, v, err := eniSubnet(t, deref(in.SubnetId))
-		if err != nil {
-			return err
-		}
-		groups, err := instanceResolveGroups(t, v, deref(sn.SubnetId), in.Groups, nil)
-		if err != nil {
-			return err
-		}
-		e, err := eniNew(t, sn, groups, primary, secondary, count, deref(in.Description), tags)
-		if err != nil {
-			return err
-		}
-		if it := deref(in.InterfaceType); it != "" {
-			e.InterfaceType = new(it)
-			if err := networkInterfaces.put(t, e); err != nil {
-				return err
+			groups, err := instanceResolveGroups(t, v, deref(sn.SubnetId), in.Groups, nil)
+			if err != nil {
+				return nil, err
 			}
+			e, err := eniNew(t, sn, groups, primary, secondary, count, deref(in.Description), tags)
+			if err != nil {
+				return nil, err
+			}
+			if it := deref(in.InterfaceType); it != "" {
+				e.InterfaceType = new(it)
+				if err := networkInterfaces.put(t, e); err != nil {
+					return nil, err
+				}
+			}
+			return e, nil
+		})
+		if err != nil {
+			return err
 		}
 		out = eniView(t, e)
-		return idem.Record(t.tx, t.scope, "CreateNetworkInterface", token, hash, deref(e.NetworkInterfaceId))
+		return nil
 	})
 	if err != nil {
 		return nil, err

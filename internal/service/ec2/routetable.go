@@ -16,8 +16,6 @@ import (
 // an instance stopped or terminated), so it follows the target without
 // anything having to update route tables.
 
-var rtbIdempotency = state.Idempotency{Service: "ec2"}
-
 // rtbLocalRoute is the route to a VPC CIDR every route table has.
 func rtbLocalRoute(cidr string) ec2api.Route {
 	return ec2api.Route{DestinationCidrBlock: new(cidr), GatewayId: new("local"), Origin: new("CreateRouteTable"), State: new("active")}
@@ -188,26 +186,18 @@ func (s *Service) CreateRouteTable(ctx context.Context, in *ec2api.CreateRouteTa
 		if _, err := s.ensureDefaultVPC(t); err != nil {
 			return err
 		}
-		if prev, found, err := rtbIdempotency.Check(t.tx, t.scope, "CreateRouteTable", token, hash); err != nil {
-			return err
-		} else if found {
-			r, err := routeTables.get(t, prev)
+		r, err := createOnce(t, routeTables, "CreateRouteTable", token, hash, func() (*routeTableRecord, error) {
+			v, err := vpcs.get(t, vpcID)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			out = rtbView(t, r)
-			return nil
-		}
-		v, err := vpcs.get(t, vpcID)
-		if err != nil {
-			return err
-		}
-		r, err := rtbNew(t, v, false, tags)
+			return rtbNew(t, v, false, tags)
+		})
 		if err != nil {
 			return err
 		}
 		out = rtbView(t, r)
-		return rtbIdempotency.Record(t.tx, t.scope, "CreateRouteTable", token, hash, deref(r.RouteTableId))
+		return nil
 	})
 	if err != nil {
 		return nil, err

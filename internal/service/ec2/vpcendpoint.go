@@ -306,23 +306,62 @@ func (s *Service) CreateVpcEndpoint(ctx context.Context, in *ec2api.CreateVpcEnd
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	vpcID, name := deref(in.VpcId), deref(in.ServiceName)
-	if vpcID == "" {
+	r, err := vpceCheckCreate(in)
+	if err != nil {
+		return nil, err
+	}
+	var out vpcEndpointRecord
+	err = s.update(ctx, func(t *rtx) error {
+		if _, err := s.ensureDefaultVPC(t); err != nil {
+			return err
+		}
+		e, err := createOnce(t, vpcEndpoints, "CreateVpcEndpoint", r.token, r.hash, func() (*vpcEndpointRecord, error) { return vpceCreate(t, r) })
+		if err != nil {
+			return err
+		}
+		out = *e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := out.VpcEndpoint
+	if r.typ == "Interface" {
+		// AWS answers "pending" while it provisions the interfaces; they are
+		// ready at once in minicloud, so Describe shows "available".
+		res.State = new("pending")
+	}
+	result := &ec2api.CreateVpcEndpointResult{VpcEndpoint: &res}
+	if r.token != "" {
+		result.ClientToken = new(r.token)
+	}
+	return result, nil
+}
+
+// vpceRequest is a CreateVpcEndpoint request checked on its own.
+type vpceRequest struct {
+	in               *ec2api.CreateVpcEndpointRequest
+	vpcID, name, typ string // typ: Gateway | Interface
+	tags             []ec2api.Tag
+	token, hash      string
+}
+
+// vpceCheckCreate checks a CreateVpcEndpoint request without reading any
+// state.
+func vpceCheckCreate(in *ec2api.CreateVpcEndpointRequest) (*vpceRequest, error) {
+	r := &vpceRequest{in: in, vpcID: deref(in.VpcId), name: deref(in.ServiceName), typ: orDefault(deref(in.VpcEndpointType), "Gateway")}
+	if r.vpcID == "" {
 		return nil, errMissingParam("VpcId")
 	}
-	if name == "" {
+	if r.name == "" {
 		return nil, errMissingParam("ServiceName")
 	}
-	typ := deref(in.VpcEndpointType)
-	if typ == "" {
-		typ = "Gateway"
-	}
-	switch typ {
+	switch r.typ {
 	case "Gateway", "Interface":
 	case "GatewayLoadBalancer", "Resource", "ServiceNetwork":
-		return nil, apiErr("InvalidServiceName", "The Vpc Endpoint Service '%s' does not exist", name)
+		return nil, apiErr("InvalidServiceName", "The Vpc Endpoint Service '%s' does not exist", r.name)
 	default:
-		return nil, errInvalidParam("Value (%s) for parameter vpcEndpointType is invalid.", typ)
+		return nil, errInvalidParam("Value (%s) for parameter vpcEndpointType is invalid.", r.typ)
 	}
 	if at := deref(in.IpAddressType); at != "" && at != "ipv4" {
 		return nil, errInvalidParam("IpAddressType %s is not supported by minicloud; use ipv4.", at)
@@ -331,128 +370,112 @@ func (s *Service) CreateVpcEndpoint(ctx context.Context, in *ec2api.CreateVpcEnd
 	if err != nil {
 		return nil, err
 	}
-	if tags == nil {
-		tags = []ec2api.Tag{}
+	if r.tags = tags; r.tags == nil {
+		r.tags = []ec2api.Tag{}
 	}
-	token := deref(in.ClientToken)
+	r.token = deref(in.ClientToken)
 	hashIn := *in
 	hashIn.ClientToken = nil
-	hash := state.HashParams(hashIn)
-	var out vpcEndpointRecord
-	err = s.update(ctx, func(t *rtx) error {
-		if _, err := s.ensureDefaultVPC(t); err != nil {
-			return err
-		}
-		if prev, found, err := rtbIdempotency.Check(t.tx, t.scope, "CreateVpcEndpoint", token, hash); err != nil {
-			return err
-		} else if found {
-			e, err := vpcEndpoints.get(t, prev)
-			if err != nil {
-				return err
-			}
-			out = *e
-			return nil
-		}
-		v, err := vpcs.get(t, vpcID)
-		if err != nil {
-			return err
-		}
-		sv, exists, ok := vpceFindService(t.scope.Region, name, typ)
-		if !ok {
-			if exists {
-				return apiErr("InvalidParameter", "The VPC endpoint service %s does not support the VPC endpoint type %s.", name, typ)
-			}
-			return apiErr("InvalidServiceName", "The Vpc Endpoint Service '%s' does not exist", name)
-		}
-		policy := deref(in.PolicyDocument)
-		if policy == "" {
-			policy = vpceDefaultPolicy
-		}
-		now := t.now
-		e := &vpcEndpointRecord{VpcEndpoint: ec2api.VpcEndpoint{
-			VpcEndpointId:       new(state.NewID("vpce")),
-			VpcEndpointType:     new(typ),
-			VpcId:               new(vpcID),
-			ServiceName:         new(name),
-			State:               new("available"),
-			PolicyDocument:      new(policy),
-			RouteTableIds:       []string{},
-			SubnetIds:           []string{},
-			Groups:              []ec2api.SecurityGroupIdentifier{},
-			NetworkInterfaceIds: []string{},
-			DnsEntries:          []ec2api.DnsEntry{},
-			PrivateDnsEnabled:   new(false),
-			RequesterManaged:    new(false),
-			CreationTimestamp:   &now,
-			Tags:                tags,
-			OwnerId:             new(t.scope.Account),
-		}}
-		if typ == "Gateway" {
-			if len(in.SubnetIds) > 0 || len(in.SecurityGroupIds) > 0 {
-				return apiErr("InvalidParameter", "Subnets and security groups are not supported for Gateway VPC endpoints.")
-			}
-			if deref(in.PrivateDnsEnabled) {
-				return apiErr("InvalidParameter", "PrivateDnsEnabled is not supported for Gateway VPC endpoints.")
-			}
-			if err := vpceAddRouteTables(t, e, in.RouteTableIds); err != nil {
-				return err
-			}
-		} else {
-			if len(in.RouteTableIds) > 0 {
-				return apiErr("InvalidParameter", "Route tables are not supported for Interface VPC endpoints.")
-			}
-			e.IpAddressType = new("ipv4")
-			e.DnsOptions = &ec2api.DnsOptions{DnsRecordIpType: new("ipv4")}
-			private := in.PrivateDnsEnabled == nil || *in.PrivateDnsEnabled
-			if private && sv.privateDNS != "" {
-				if err := vpceCheckPrivateDNS(v); err != nil {
-					return err
-				}
-			}
-			e.PrivateDnsEnabled = new(private && sv.privateDNS != "")
-			gids := in.SecurityGroupIds
-			if len(gids) == 0 {
-				def, err := vpceDefaultGroup(t, vpcID)
-				if err != nil {
-					return err
-				}
-				if def != "" {
-					gids = []string{def}
-				}
-			}
-			if e.Groups, err = vpceResolveGroups(t, vpcID, gids); err != nil {
-				return err
-			}
-			if e.Groups == nil {
-				e.Groups = []ec2api.SecurityGroupIdentifier{}
-			}
-			if err := vpceAddSubnets(t, e, in.SubnetIds); err != nil {
-				return err
-			}
-			if err := vpceRefreshDNS(t, e); err != nil {
-				return err
-			}
-		}
-		if err := vpcEndpoints.put(t, e); err != nil {
-			return err
-		}
-		out = *e
-		return rtbIdempotency.Record(t.tx, t.scope, "CreateVpcEndpoint", token, hash, deref(e.VpcEndpointId))
-	})
+	r.hash = state.HashParams(hashIn)
+	return r, nil
+}
+
+// vpceCreate checks a new endpoint against its VPC and the catalogue and
+// stores it with its routes or interfaces.
+func vpceCreate(t *rtx, r *vpceRequest) (*vpcEndpointRecord, error) {
+	v, err := vpcs.get(t, r.vpcID)
 	if err != nil {
 		return nil, err
 	}
-	res := out.VpcEndpoint
-	if typ == "Interface" {
-		// AWS answers "pending" while it provisions the interfaces; they are
-		// ready at once in minicloud, so Describe shows "available".
-		res.State = new("pending")
+	sv, exists, ok := vpceFindService(t.scope.Region, r.name, r.typ)
+	if !ok {
+		if exists {
+			return nil, apiErr("InvalidParameter", "The VPC endpoint service %s does not support the VPC endpoint type %s.", r.name, r.typ)
+		}
+		return nil, apiErr("InvalidServiceName", "The Vpc Endpoint Service '%s' does not exist", r.name)
 	}
-	r := &ec2api.CreateVpcEndpointResult{VpcEndpoint: &res}
-	if token != "" {
-		r.ClientToken = new(token)
+	now := t.now
+	e := &vpcEndpointRecord{VpcEndpoint: ec2api.VpcEndpoint{
+		VpcEndpointId:       new(state.NewID("vpce")),
+		VpcEndpointType:     new(r.typ),
+		VpcId:               new(r.vpcID),
+		ServiceName:         new(r.name),
+		State:               new("available"),
+		PolicyDocument:      new(orDefault(deref(r.in.PolicyDocument), vpceDefaultPolicy)),
+		RouteTableIds:       []string{},
+		SubnetIds:           []string{},
+		Groups:              []ec2api.SecurityGroupIdentifier{},
+		NetworkInterfaceIds: []string{},
+		DnsEntries:          []ec2api.DnsEntry{},
+		PrivateDnsEnabled:   new(false),
+		RequesterManaged:    new(false),
+		CreationTimestamp:   &now,
+		Tags:                r.tags,
+		OwnerId:             new(t.scope.Account),
+	}}
+	if r.typ == "Gateway" {
+		err = vpceCreateGateway(t, e, r.in)
+	} else {
+		err = vpceCreateInterface(t, e, r.in, v, sv)
 	}
-	return r, nil
+	if err != nil {
+		return nil, err
+	}
+	if err := vpcEndpoints.put(t, e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// vpceCreateGateway gives a new gateway endpoint its routes.
+func vpceCreateGateway(t *rtx, e *vpcEndpointRecord, in *ec2api.CreateVpcEndpointRequest) error {
+	if len(in.SubnetIds) > 0 || len(in.SecurityGroupIds) > 0 {
+		return apiErr("InvalidParameter", "Subnets and security groups are not supported for Gateway VPC endpoints.")
+	}
+	if deref(in.PrivateDnsEnabled) {
+		return apiErr("InvalidParameter", "PrivateDnsEnabled is not supported for Gateway VPC endpoints.")
+	}
+	return vpceAddRouteTables(t, e, in.RouteTableIds)
+}
+
+// vpceCreateInterface gives a new interface endpoint its security groups
+// (the VPC's default group unless given), its interfaces and DNS names;
+// private DNS is on by default for services that have a name.
+func vpceCreateInterface(t *rtx, e *vpcEndpointRecord, in *ec2api.CreateVpcEndpointRequest, v *vpcRecord, sv vpceService) error {
+	if len(in.RouteTableIds) > 0 {
+		return apiErr("InvalidParameter", "Route tables are not supported for Interface VPC endpoints.")
+	}
+	e.IpAddressType = new("ipv4")
+	e.DnsOptions = &ec2api.DnsOptions{DnsRecordIpType: new("ipv4")}
+	private := in.PrivateDnsEnabled == nil || *in.PrivateDnsEnabled
+	if private && sv.privateDNS != "" {
+		if err := vpceCheckPrivateDNS(v); err != nil {
+			return err
+		}
+	}
+	e.PrivateDnsEnabled = new(private && sv.privateDNS != "")
+	vpcID := deref(v.VpcId)
+	gids := in.SecurityGroupIds
+	if len(gids) == 0 {
+		def, err := vpceDefaultGroup(t, vpcID)
+		if err != nil {
+			return err
+		}
+		if def != "" {
+			gids = []string{def}
+		}
+	}
+	groups, err := vpceResolveGroups(t, vpcID, gids)
+	if err != nil {
+		return err
+	}
+	if e.Groups = groups; e.Groups == nil {
+		e.Groups = []ec2api.SecurityGroupIdentifier{}
+	}
+	if err := vpceAddSubnets(t, e, in.SubnetIds); err != nil {
+		return err
+	}
+	return vpceRefreshDNS(t, e)
 }
 
 // vpceDefaultGroup is the ID of the VPC's default security group, or "".
