@@ -316,17 +316,57 @@ func (c *Controller) routerPath(vpcID string) string {
 	return vpcnet.NamespacePath(c.names.RouterNamespace(vpcID))
 }
 
+// vpcPass is one VPC's part of a pass: what it converges and the errors
+// it meets (each step goes on past a failing object).
+type vpcPass struct {
+	c       *Controller
+	ctx     context.Context
+	v       *ec2.VPCSpec
+	st      *vpcState
+	force   bool // re-ensure everything (full pass, new or rebuilt router)
+	router  string
+	changes *int
+	errs    []error
+}
+
+func (p *vpcPass) note(what string, err error) {
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("netctl: %s %s: %w", p.v.Key, what, err))
+	}
+}
+
+// reconcileVPC converges one VPC: its router, its subnets, its internet
+// gateway with the NAT gateways and public IPs behind it, and each subnet's
+// routes and network ACL.
 func (c *Controller) reconcileVPC(ctx context.Context, v *ec2.VPCSpec, full bool, changes *int) error {
-	st := c.vpcs[v.ID]
+	st, force, err := c.reconcileRouter(ctx, v, full, changes)
+	if err != nil {
+		return err
+	}
+	p := &vpcPass{c: c, ctx: ctx, v: v, st: st, force: force, router: c.routerPath(v.ID), changes: changes}
+	p.subnets()
+	// Public IPs and NAT gateways gone or changed (already done by
+	// reconcile's first sweep unless the router was just rebuilt).
+	p.errs = append(p.errs, c.releasePublic(ctx, v, st, changes)...)
+	p.internetGateway()
+	p.subnetPolicies()
+	return errors.Join(p.errs...)
+}
+
+// reconcileRouter ensures the VPC's router namespace with its CIDR blocks
+// and returns what was applied to it; force is set when everything of the
+// VPC must be ensured again (a full pass, a new or vanished router).
+func (c *Controller) reconcileRouter(ctx context.Context, v *ec2.VPCSpec, full bool, changes *int) (st *vpcState, force bool, err error) {
+	st = c.vpcs[v.ID]
 	if st != nil && nsID(c.routerPath(v.ID)) == "" {
 		c.log.Warn("VPC router namespace vanished; rebuilding", "vpc", v.ID)
 		delete(c.vpcs, v.ID)
 		st = nil
 	}
-	force := full || st == nil
+	force = full || st == nil
 	if force || !slices.Equal(st.cidrs, v.CIDRs) {
 		if err := c.net.EnsureVPC(ctx, vpcnet.VPC{ID: v.ID, CIDRs: v.CIDRs}); err != nil {
-			return fmt.Errorf("netctl: VPC %s: %w", v.Key, err)
+			return nil, false, fmt.Errorf("netctl: VPC %s: %w", v.Key, err)
 		}
 		if st == nil {
 			st = &vpcState{subnets: map[string]*subnetState{}, nats: map[string]netip.Addr{}, mappings: map[netip.Addr]netip.Addr{}}
@@ -336,15 +376,12 @@ func (c *Controller) reconcileVPC(ctx context.Context, v *ec2.VPCSpec, full bool
 		st.cidrs = slices.Clone(v.CIDRs)
 		*changes++
 	}
-	var errs []error
-	note := func(what string, err error) {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("netctl: %s %s: %w", v.Key, what, err))
-		}
-	}
-	router := c.routerPath(v.ID)
+	return st, force, nil
+}
 
-	// Subnets.
+// subnets deletes the subnets no longer wanted and ensures the others.
+func (p *vpcPass) subnets() {
+	c, v, st := p.c, p.v, p.st
 	wantSub := map[string]*ec2.SubnetSpec{}
 	for i := range v.Subnets {
 		wantSub[v.Subnets[i].ID] = &v.Subnets[i]
@@ -353,23 +390,23 @@ func (c *Controller) reconcileVPC(ctx context.Context, v *ec2.VPCSpec, full bool
 		if wantSub[id] != nil {
 			continue
 		}
-		if err := c.fw.RemoveSubnetACL(router, c.names.Bridge(id)); err != nil {
+		if err := c.fw.RemoveSubnetACL(p.router, c.names.Bridge(id)); err != nil {
 			c.log.Debug("remove subnet ACL", "subnet", id, "err", err)
 		}
-		if err := c.net.DeleteSubnet(ctx, v.ID, id); err != nil {
-			note("delete subnet "+id, err)
+		if err := c.net.DeleteSubnet(p.ctx, v.ID, id); err != nil {
+			p.note("delete subnet "+id, err)
 			continue
 		}
 		delete(st.subnets, id)
-		*changes++
+		*p.changes++
 	}
 	for _, s := range v.Subnets {
 		ss := st.subnets[s.ID]
-		if !force && ss != nil && ss.cidr == s.CIDR {
+		if !p.force && ss != nil && ss.cidr == s.CIDR {
 			continue
 		}
-		if err := c.net.EnsureSubnet(ctx, vpcnet.Subnet{VPCID: v.ID, ID: s.ID, CIDR: s.CIDR}); err != nil {
-			note("subnet "+s.ID, err)
+		if err := c.net.EnsureSubnet(p.ctx, vpcnet.Subnet{VPCID: v.ID, ID: s.ID, CIDR: s.CIDR}); err != nil {
+			p.note("subnet "+s.ID, err)
 			continue
 		}
 		if ss == nil || ss.cidr != s.CIDR {
@@ -377,92 +414,103 @@ func (c *Controller) reconcileVPC(ctx context.Context, v *ec2.VPCSpec, full bool
 			st.subnets[s.ID] = ss
 		}
 		ss.cidr = s.CIDR
-		*changes++
+		*p.changes++
 	}
+}
 
-	// Public IPs and NAT gateways gone or changed (already done by
-	// reconcile's first sweep unless the router was just rebuilt).
-	errs = append(errs, c.releasePublic(ctx, v, st, changes)...)
-	wantMap, wantNAT := wantedPublic(v)
+// internetGateway ensures or removes the VPC's internet gateway and, with
+// it, the NAT gateways and public IP mappings the VPC wants.
+func (p *vpcPass) internetGateway() {
+	c, v, st := p.c, p.v, p.st
 	switch {
-	case v.InternetGateway && (force || !st.igw):
-		if err := c.net.EnsureInternetGateway(ctx, v.ID); err != nil {
-			note("internet gateway", err)
+	case v.InternetGateway && (p.force || !st.igw):
+		if err := c.net.EnsureInternetGateway(p.ctx, v.ID); err != nil {
+			p.note("internet gateway", err)
 		} else {
 			st.igw = true
-			*changes++
+			*p.changes++
 		}
 	case !v.InternetGateway && st.igw:
-		if err := c.net.DeleteInternetGateway(ctx, v.ID); err != nil {
-			note("delete internet gateway", err)
+		if err := c.net.DeleteInternetGateway(p.ctx, v.ID); err != nil {
+			p.note("delete internet gateway", err)
 		} else {
 			st.igw = false
-			*changes++
+			*p.changes++
 		}
 	}
-	if st.igw {
-		for _, id := range sortedKeys(wantNAT) {
-			if pub, ok := st.nats[id]; ok && pub == wantNAT[id] && !force {
-				continue
-			}
-			if err := c.net.EnsureNATGateway(ctx, vpcnet.NATGateway{ID: id, VPCID: v.ID, PublicIP: wantNAT[id]}); err != nil {
-				note("NAT gateway "+id, err)
-				continue
-			}
-			st.nats[id] = wantNAT[id]
-			*changes++
-		}
-		// All of the VPC's new mappings in one call: vpcnet rewrites the
-		// NAT table once for them, not once per address.
-		var batch []vpcnet.PublicIPMapping
-		for _, pub := range sortedAddrs(wantMap) {
-			if priv, ok := st.mappings[pub]; ok && priv == wantMap[pub] && !force {
-				continue
-			}
-			batch = append(batch, vpcnet.PublicIPMapping{Public: pub, Private: wantMap[pub]})
-		}
-		if len(batch) > 0 {
-			failed, err := c.net.MapPublicIPs(ctx, v.ID, batch)
-			if err != nil {
-				note(fmt.Sprintf("map %d public IPs", len(batch)), err)
-			}
-			for _, m := range batch {
-				if err == nil && failed[m.Public] == nil {
-					st.mappings[m.Public] = m.Private
-					*changes++
-				} else if failed[m.Public] != nil {
-					note("map "+m.Public.String(), failed[m.Public])
-				}
-			}
-		}
+	if !st.igw {
+		return
 	}
+	wantMap, wantNAT := wantedPublic(v)
+	for _, id := range sortedKeys(wantNAT) {
+		if pub, ok := st.nats[id]; ok && pub == wantNAT[id] && !p.force {
+			continue
+		}
+		if err := c.net.EnsureNATGateway(p.ctx, vpcnet.NATGateway{ID: id, VPCID: v.ID, PublicIP: wantNAT[id]}); err != nil {
+			p.note("NAT gateway "+id, err)
+			continue
+		}
+		st.nats[id] = wantNAT[id]
+		*p.changes++
+	}
+	p.publicIPs(wantMap)
+}
 
-	// Routes and network ACLs of each subnet.
-	for _, s := range v.Subnets {
-		ss := st.subnets[s.ID]
+// publicIPs maps the VPC's new public IPs, all in one call: vpcnet rewrites
+// the NAT table once for them, not once per address.
+func (p *vpcPass) publicIPs(want map[netip.Addr]netip.Addr) {
+	st := p.st
+	var batch []vpcnet.PublicIPMapping
+	for _, pub := range sortedAddrs(want) {
+		if priv, ok := st.mappings[pub]; ok && priv == want[pub] && !p.force {
+			continue
+		}
+		batch = append(batch, vpcnet.PublicIPMapping{Public: pub, Private: want[pub]})
+	}
+	if len(batch) == 0 {
+		return
+	}
+	failed, err := p.c.net.MapPublicIPs(p.ctx, p.v.ID, batch)
+	if err != nil {
+		p.note(fmt.Sprintf("map %d public IPs", len(batch)), err)
+	}
+	for _, m := range batch {
+		if err == nil && failed[m.Public] == nil {
+			st.mappings[m.Public] = m.Private
+			*p.changes++
+		} else if failed[m.Public] != nil {
+			p.note("map "+m.Public.String(), failed[m.Public])
+		}
+	}
+}
+
+// subnetPolicies applies each ensured subnet's routes and network ACL.
+func (p *vpcPass) subnetPolicies() {
+	c := p.c
+	for _, s := range p.v.Subnets {
+		ss := p.st.subnets[s.ID]
 		if ss == nil {
-			continue // not ensured; noted above
+			continue // not ensured; noted by subnets
 		}
 		routes := toRoutes(s.Routes)
-		if force || !ss.routesSet || !slices.Equal(ss.routes, routes) {
-			if err := c.net.SetRoutes(ctx, v.ID, s.ID, routes); err != nil {
-				note("routes of "+s.ID, err)
+		if p.force || !ss.routesSet || !slices.Equal(ss.routes, routes) {
+			if err := c.net.SetRoutes(p.ctx, p.v.ID, s.ID, routes); err != nil {
+				p.note("routes of "+s.ID, err)
 			} else {
 				ss.routes, ss.routesSet = routes, true
-				*changes++
+				*p.changes++
 			}
 		}
-		if force || ss.acl == nil || !reflect.DeepEqual(*ss.acl, s.ACL) {
-			if err := c.fw.ApplySubnetACL(router, c.names.Bridge(s.ID), s.ACL); err != nil {
-				note("network ACL of "+s.ID, err)
+		if p.force || ss.acl == nil || !reflect.DeepEqual(*ss.acl, s.ACL) {
+			if err := c.fw.ApplySubnetACL(p.router, c.names.Bridge(s.ID), s.ACL); err != nil {
+				p.note("network ACL of "+s.ID, err)
 			} else {
 				acl := s.ACL
 				ss.acl = &acl
-				*changes++
+				*p.changes++
 			}
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // wantedPublic returns the public IP mappings (public → private) and NAT
