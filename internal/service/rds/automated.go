@@ -130,11 +130,10 @@ func (s *Service) automatedBackup(sc state.Scope, res string, r *instanceRecord,
 		MultiTenant:                   ptr(false),
 	}
 	if r != nil {
-		id := deref(r.DBInstanceIdentifier)
 		a.Status = ptr("active")
 		if len(done) == 0 {
 			a.Status = ptr("creating")
-		} else if earliest, latest, ok := s.restoreWindow(sc, id, done); ok {
+		} else if earliest, latest, ok := s.restoreWindow(sc, r, done); ok {
 			a.RestoreWindow = &rdsapi.RestoreWindow{EarliestTime: ptr(earliest.Truncate(time.Millisecond)), LatestTime: ptr(latest.Truncate(time.Millisecond))}
 		}
 		snap := snapshotOf(sc, r, "", "automated", nil)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -281,17 +282,19 @@ func (c *controller) reconcile(key string) (retry bool) {
 			return false
 		}
 		c.s.log.Warn("rds: engine", "id", id, "err", err)
+		pe, ok := c.s.engineFor(deref(rec.Engine)).(engine.Parameters)
+		refused := ok && pe.RefusedParams(err)
 		c.update(sc, id, status, func(r *instanceRecord) bool {
 			r.EngineError = err.Error()
 			if status == "creating" {
 				r.DBInstanceStatus = ptr("failed")
 			}
-			if incompatibleParams(err) {
+			if refused {
 				r.DBInstanceStatus = ptr("incompatible-parameters")
 			}
 			return false
 		})
-		return status != "creating" && !incompatibleParams(err)
+		return status != "creating" && !refused
 	}
 	c.afterConverge(sc, id)
 	return false
@@ -309,7 +312,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 	}
 	if !rec.Initialized && isReplica(&rec) {
 		c.stopServer(key)
-		if err := c.cloneFromSource(ctx, sc, id, dir, &rec); err != nil {
+		if err := c.cloneFromSource(ctx, sc, id, dir, &rec, eng); err != nil {
 			return err
 		}
 	} else if !rec.Initialized {
@@ -319,7 +322,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		}
 		rec.AppliedPassword = rec.Password
 	}
-	if err := c.failoverIfAsked(ctx, key, sc, id, dir, &rec); err != nil {
+	if err := c.failoverIfAsked(ctx, key, sc, id, dir, &rec, eng); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -338,27 +341,30 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 			}
 			rec.LoopbackPort = port
 		}
-		var vpc *vpcListen
+		var vpc *engine.Listen
 		if c.s.wantsVPC(&rec) {
 			var err error
 			if vpc, err = c.plug(ctx, sc, id, status, &rec); err != nil {
 				return err
 			}
 		}
-		if eng.Name() == "postgres" { // parameter groups are postgres ones
-			if err := c.bootParams(sc, dir, &rec); err != nil {
+		if pe, ok := eng.(engine.Parameters); ok {
+			if err := c.bootParams(sc, dir, &rec, pe); err != nil {
 				return err
 			}
 		}
-		extra, err := c.replicaFiles(sc, dir, &rec)
+		extra, err := c.replicaFiles(sc, dir, &rec, eng)
 		if err != nil {
 			return err
 		}
-		settings, err := eng.Settings(dir, &rec)
+		settings, err := eng.Settings(dir, engine.Instance{
+			ResourceID: deref(rec.DbiResourceId), BackupRetention: deref(rec.BackupRetentionPeriod),
+			Replica: isReplica(&rec), HasReplicas: len(rec.ReadReplicaDBInstanceIdentifiers) > 0,
+		})
 		if err != nil {
 			return err
 		}
-		p, err = eng.Start(dir, rec.LoopbackPort, vpc, settings, extra...)
+		p, err = startServer(eng, dir, rec.LoopbackPort, vpc, settings, extra)
 		for _, f := range extra {
 			_ = f.Close()
 		}
@@ -367,7 +373,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		}
 		p.eni = rec.ENI
 		user, password := readyLogin(&rec)
-		if err := eng.WaitReady(ctx, p, access{dir, user, password}); err != nil {
+		if err := eng.WaitReady(ctx, p.Server, engine.Access{Dir: dir, User: user, Password: password}); err != nil {
 			p.stop()
 			return err
 		}
@@ -376,7 +382,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		c.reboots[key] = rec.RebootSeq
 		c.mu.Unlock()
 		go func() {
-			<-p.done
+			<-p.Done()
 			c.mu.Lock()
 			mine := c.servers[key] == p
 			c.mu.Unlock()
@@ -390,34 +396,34 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 	}
 	// A replica's databases come with its source's data.
 	if !rec.Initialized && deref(rec.DBName) != "" && !isReplica(&rec) {
-		if err := eng.CreateDatabase(ctx, p, access{dir, master, rec.AppliedPassword}, *rec.DBName); err != nil {
+		if err := eng.CreateDatabase(ctx, p.Server, engine.Access{Dir: dir, User: master, Password: rec.AppliedPassword}, *rec.DBName); err != nil {
 			return err
 		}
 	}
-	if err := c.promoteIfAsked(ctx, sc, id, dir, &rec, p); err != nil {
+	if err := c.replicate(ctx, sc, id, dir, &rec, p, eng); err != nil {
 		return err
 	}
-	c.dropPendingSlots(ctx, sc, id, &rec, p)
-	if err := c.syncStandby(ctx, key, sc, id, dir, &rec, p); err != nil {
+	c.releaseHolds(ctx, sc, id, &rec, p, eng)
+	if err := c.syncStandby(ctx, key, sc, id, dir, &rec, p, eng); err != nil {
 		return err
 	}
 	// When the current password took effect: at the latest now, before
 	// the update records it.
 	pwSince := time.Now().UTC()
 	if rec.Password != rec.AppliedPassword {
-		if err := eng.SetPassword(ctx, p, access{dir, master, rec.AppliedPassword}, rec.Password); err != nil {
+		if err := eng.SetPassword(ctx, p.Server, engine.Access{Dir: dir, User: master, Password: rec.AppliedPassword}, rec.Password); err != nil {
 			return err
 		}
 		rec.AppliedPassword = rec.Password
 	}
-	paramStatus, err := c.afterStart(ctx, sc, dir, &rec, p)
+	paramStatus, err := c.afterStart(ctx, sc, dir, &rec, p, eng)
 	if err != nil {
 		return err
 	}
 	c.update(sc, id, status, func(r *instanceRecord) bool {
 		finishConverge(r, &rec, paramStatus)
 		r.Initialized = true
-		r.LoopbackPort = p.port
+		r.LoopbackPort = p.Port
 		if r.AppliedPassword != rec.AppliedPassword {
 			if len(r.Passwords) == 0 && r.AppliedPassword != "" {
 				// A record from before the history: its password so far.
@@ -429,7 +435,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		r.EngineError = ""
 		r.PendingModifiedValues = pendingAfter(r)
 		switch {
-		case status == "creating" && deref(r.BackupRetentionPeriod) > 0 && errNoBackups(r) == nil:
+		case status == "creating" && deref(r.BackupRetentionPeriod) > 0 && c.s.errNoBackups(r) == nil:
 			r.DBInstanceStatus = ptr("backing-up")
 		case status == "backing-up":
 			// until its backups are taken (afterConverge, finishSnapshot)
@@ -503,7 +509,7 @@ func (c *controller) usedPorts() []int {
 	defer c.mu.Unlock()
 	var out []int
 	for _, p := range c.servers {
-		out = append(out, p.port)
+		out = append(out, p.Port)
 	}
 	return out
 }

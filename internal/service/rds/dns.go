@@ -47,6 +47,8 @@ type VPCAccess interface {
 	VPCPublicAccess(ctx context.Context, account, region, vpcID string) (igw, dnsSupport, dnsHostnames, ok bool, err error)
 }
 
+const lowerAlnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+
 // endpointHash is the 12-character part of the endpoint names of an
 // account's region: AWS uses one per account and region, so a DB instance
 // deleted and created again under its identifier keeps its name.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -118,7 +119,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 		if in.PubliclyAccessible != nil {
 			r.PubliclyAccessible = in.PubliclyAccessible
 		}
-		if err := modifyMultiAZ(r, sc, in); err != nil { // at once: no maintenance window
+		if err := s.modifyMultiAZ(r, sc, in); err != nil { // at once: no maintenance window
 			return err
 		}
 		if in.CopyTagsToSnapshot != nil {
@@ -282,7 +283,7 @@ func groupIDs(r *instanceRecord) []string {
 // failover), then the parameter group; it returns the
 // ParameterApplyStatus. The memberships become active (finishConverge)
 // only once both ENIs have the groups.
-func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string, rec *instanceRecord, p *server) (string, error) {
+func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string, rec *instanceRecord, p *server, eng engine.Engine) (string, error) {
 	if rec.ENI != nil && c.s.placing() && slices.ContainsFunc(rec.VpcSecurityGroups, func(g rdsapi.VpcSecurityGroupMembership) bool {
 		return deref(g.Status) != "active"
 	}) {
@@ -301,10 +302,11 @@ func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string,
 			}
 		}
 	}
-	if deref(rec.Engine) != "postgres" { // parameter groups are postgres ones so far
+	pe, ok := eng.(engine.Parameters)
+	if !ok { // only its empty default group
 		return "in-sync", nil
 	}
-	return c.liveParams(ctx, sc, dir, rec, p)
+	return c.liveParams(ctx, sc, dir, rec, p, pe)
 }
 
 // finishConverge records in r (the record as it is now) what converge

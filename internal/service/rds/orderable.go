@@ -9,6 +9,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -101,7 +102,7 @@ func (s *Service) DescribeOrderableDBInstanceOptions(ctx context.Context, in *rd
 	if l := deref(in.LicenseModel); l != "" && l != license {
 		return out, nil
 	}
-	replicas := engineName == "postgres" || engineName == "mariadb" // the engines minicloud replicates
+	replicas := engine.Is[engine.Replication](eng)
 	if in.Vpc != nil && !*in.Vpc {
 		return out, nil // every DB instance is in a VPC
 	}

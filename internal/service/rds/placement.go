@@ -2,18 +2,12 @@ package rds
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
-	"time"
 
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
@@ -21,12 +15,14 @@ import (
 // Placement in the VPC (the data plane on, Config.Net set): a DB instance
 // with a DB subnet group gets a requester-managed ENI ("RDSNetworkInterface")
 // in the group's subnet of its AvailabilityZone (else its first subnet) with
-// its VPC security groups. The ENI is plugged into a namespace named after the ENI itself, where
-// the network controller applies its security groups (Sync runs before the
-// server starts); postgres runs in that namespace on the ENI's address and
-// the instance's Port. The loopback port stays, as a host-side TCP proxy to
-// it. Stopping or deleting the instance removes namespace and ENI; starting
-// it again makes new ones.
+// its VPC security groups; a Multi-AZ standby gets its own in a subnet of
+// SecondaryAvailabilityZone. The ENI is plugged into a namespace named after
+// the ENI itself, where the network controller applies its security groups
+// (Sync runs before the server starts); the server runs in that namespace
+// on the ENI's address and the instance's Port. The loopback port stays, as
+// a host-side TCP proxy to it (proxy.go). Stopping or deleting the instance
+// removes namespace and ENI; starting it again makes new ones. The shared
+// workload runtime is to replace this file.
 
 // ENIs creates and deletes the DB instances' network interfaces in EC2.
 type ENIs interface {
@@ -58,35 +54,64 @@ func (s *Service) wantsVPC(rec *instanceRecord) bool {
 	return s.placing() && rec.DBSubnetGroup != nil && len(rec.DBSubnetGroup.Subnets) > 0
 }
 
-// vpcListen is where a placed server listens.
-type vpcListen struct {
-	ns   string // namespace path
-	ip   netip.Addr
-	port int
-}
-
 // plug makes sure the instance has its ENI (recorded before use, so that it
 // is never leaked), its namespace with the ENI attached and the security
 // groups applied.
-func (c *controller) plug(ctx context.Context, sc state.Scope, id, status string, rec *instanceRecord) (*vpcListen, error) {
-	s := c.s
+func (c *controller) plug(ctx context.Context, sc state.Scope, id, status string, rec *instanceRecord) (*engine.Listen, error) {
 	if rec.ENI == nil {
-		var groups []string
-		for _, g := range rec.VpcSecurityGroups {
-			groups = append(groups, deref(g.VpcSecurityGroupId))
-		}
-		subnet := subnetInAZ(rec.DBSubnetGroup, deref(rec.AvailabilityZone))
-		eni, err := s.cfg.ENIs.CreateENI(ctx, sc.Account, sc.Region, subnet, groups, eniDescription)
+		eni, err := c.newENI(ctx, sc, id, status, rec, deref(rec.AvailabilityZone), "network interface",
+			func(r *instanceRecord, e *PlacedENI) { r.ENI = e })
 		if err != nil {
-			return nil, fmt.Errorf("create the network interface: %w", err)
+			return nil, err
 		}
-		if !c.update(sc, id, status, func(r *instanceRecord) bool { r.ENI = &eni; return false }) {
-			_ = s.cfg.ENIs.DeleteENI(context.Background(), sc.Account, sc.Region, eni.ID)
-			return nil, errors.New("the instance changed while its network interface was made")
-		}
-		rec.ENI = &eni
+		rec.ENI = eni
 	}
-	e := rec.ENI
+	l, err := c.attachENI(ctx, rec.ENI)
+	if err != nil {
+		return nil, err
+	}
+	l.Port = c.s.listenPort(rec)
+	return l, nil
+}
+
+// plugStandby gives the standby its ENI in a subnet of the secondary zone
+// (recorded before use, so it is never leaked) and its namespace.
+func (c *controller) plugStandby(ctx context.Context, sc state.Scope, id, status string, rec *instanceRecord) (*engine.Listen, error) {
+	if rec.Standby.ENI == nil {
+		eni, err := c.newENI(ctx, sc, id, status, rec, deref(rec.SecondaryAvailabilityZone), "standby's network interface",
+			func(r *instanceRecord, e *PlacedENI) {
+				if r.Standby != nil {
+					r.Standby.ENI = e
+				}
+			})
+		if err != nil {
+			return nil, err
+		}
+		rec.Standby.ENI = eni
+	}
+	return c.attachENI(ctx, rec.Standby.ENI)
+}
+
+// newENI makes an ENI with the instance's security groups in its DB subnet
+// group's subnet of zone az and records it (set) while the instance still
+// has status; what it is ("network interface") goes into the errors.
+func (c *controller) newENI(ctx context.Context, sc state.Scope, id, status string, rec *instanceRecord, az, what string, set func(r *instanceRecord, e *PlacedENI)) (*PlacedENI, error) {
+	s := c.s
+	eni, err := s.cfg.ENIs.CreateENI(ctx, sc.Account, sc.Region, subnetInAZ(rec.DBSubnetGroup, az), groupIDs(rec), eniDescription)
+	if err != nil {
+		return nil, fmt.Errorf("create the %s: %w", what, err)
+	}
+	if !c.update(sc, id, status, func(r *instanceRecord) bool { set(r, &eni); return false }) {
+		_ = s.cfg.ENIs.DeleteENI(context.Background(), sc.Account, sc.Region, eni.ID)
+		return nil, fmt.Errorf("the instance changed while its %s was made", what)
+	}
+	return &eni, nil
+}
+
+// attachENI makes e's namespace with e plugged in and the security groups
+// applied.
+func (c *controller) attachENI(ctx context.Context, e *PlacedENI) (*engine.Listen, error) {
+	s := c.s
 	ip, err := netip.ParseAddr(e.IP)
 	if err != nil {
 		return nil, fmt.Errorf("network interface %s: %w", e.ID, err)
@@ -109,11 +134,7 @@ func (c *controller) plug(ctx context.Context, sc state.Scope, id, status string
 			return nil, err
 		}
 	}
-	port := 5432
-	if rec.Endpoint != nil && deref(rec.Endpoint.Port) != 0 {
-		port = int(*rec.Endpoint.Port)
-	}
-	return &vpcListen{ns: ns, ip: ip, port: port}, nil
+	return &engine.Listen{NS: ns, IP: ip}, nil
 }
 
 // unplug removes an ENI's namespace and the ENI.
@@ -131,110 +152,26 @@ func (c *controller) unplug(sc state.Scope, e *PlacedENI) error {
 	return c.s.cfg.ENIs.DeleteENI(ctx, sc.Account, sc.Region, e.ID)
 }
 
-// allowVPCClients lets clients from any address authenticate (security
-// groups decide who reaches the server, as on AWS).
-func allowVPCClients(dir string) error {
-	p := filepath.Join(dir, "data", "pg_hba.conf")
-	raw, err := os.ReadFile(p)
-	if err != nil {
-		return err
-	}
-	const line = "host all all 0.0.0.0/0 scram-sha-256"
-	if strings.Contains(string(raw), line) {
-		return nil
-	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString("\n# minicloud: clients in the VPC\n" + line + "\n")
-	return errors.Join(err, f.Close())
-}
-
-// proxy forwards 127.0.0.1:port on the host to the server in its namespace.
-type proxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-func startProxy(port int, to *vpcListen) (*proxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-	if err != nil {
-		return nil, err
-	}
-	px := &proxy{ln: ln, conns: map[net.Conn]struct{}{}}
-	target := netip.AddrPortFrom(to.ip, uint16(to.port)).String()
-	px.wg.Go(func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			px.wg.Go(func() { px.serve(in, to.ns, target) })
+// subnetInAZ is the DB subnet group's first subnet in zone az, else its
+// first subnet.
+func subnetInAZ(g *rdsapi.DBSubnetGroup, az string) string {
+	for _, s := range g.Subnets {
+		if s.SubnetAvailabilityZone != nil && deref(s.SubnetAvailabilityZone.Name) == az {
+			return deref(s.SubnetIdentifier)
 		}
-	})
-	return px, nil
+	}
+	return deref(g.Subnets[0].SubnetIdentifier)
 }
 
-func (px *proxy) track(c net.Conn, add bool) bool {
-	px.mu.Lock()
-	defer px.mu.Unlock()
-	if add {
-		if px.conns == nil {
-			return false
+// listenPort is the port a running instance's server listens on in its
+// namespace, which also names a postgres's Unix socket: the instance's Port
+// in its VPC, else its loopback port.
+func (s *Service) listenPort(r *instanceRecord) int {
+	if s.wantsVPC(r) {
+		if r.Endpoint != nil && deref(r.Endpoint.Port) != 0 {
+			return int(*r.Endpoint.Port)
 		}
-		px.conns[c] = struct{}{}
-	} else {
-		delete(px.conns, c)
+		return 5432
 	}
-	return true
-}
-
-func (px *proxy) serve(in net.Conn, ns, target string) {
-	defer in.Close()
-	var out net.Conn
-	err := vpcnet.InNamespace(ns, func() error {
-		var err error
-		out, err = net.DialTimeout("tcp", target, 5*time.Second)
-		return err
-	})
-	if err != nil {
-		return
-	}
-	defer out.Close()
-	if !px.track(in, true) {
-		return
-	}
-	px.track(out, true)
-	defer px.track(in, false)
-	defer px.track(out, false)
-	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		if tc, ok := dst.(*net.TCPConn); ok {
-			_ = tc.CloseWrite()
-		}
-		done <- struct{}{}
-	}
-	go pipe(out, in)
-	go pipe(in, out)
-	<-done
-	<-done
-}
-
-// close stops accepting and cuts every connection.
-func (px *proxy) close() {
-	if px == nil {
-		return
-	}
-	_ = px.ln.Close()
-	px.mu.Lock()
-	for c := range px.conns {
-		_ = c.Close()
-	}
-	px.conns = nil
-	px.mu.Unlock()
-	px.wg.Wait()
+	return r.LoopbackPort
 }

@@ -204,7 +204,6 @@ package rds
 
 import (
 	"context"
-	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"os"
@@ -213,6 +212,9 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/engine/mariadb"
+	"github.com/minicloud/minicloud/internal/service/rds/engine/postgres"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
@@ -298,8 +300,7 @@ type Service struct {
 	store   state.Store
 	cfg     Config
 	log     *slog.Logger
-	engine  *engine
-	maria   *mariaEngine
+	engines *engine.Registry
 	ctl     atomic.Pointer[controller] // set while the controller runs; HTTP handlers read it
 	tempDir string
 	mu      sync.Mutex
@@ -312,8 +313,7 @@ func New(store state.Store, cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{store: store, cfg: cfg, log: cfg.Logger}
-	s.engine = findEngine(cfg.BinDir)
-	s.maria = findMariaDB(cfg.MariaDBBinDir)
+	s.engines = engine.NewRegistry(postgres.New(cfg.BinDir), mariadb.New(cfg.MariaDBBinDir))
 	return s
 }
 
@@ -365,22 +365,6 @@ func errCombination(format string, args ...any) error {
 
 func errInstanceState(format string, args ...any) error {
 	return api.Errorf(http.StatusBadRequest, "InvalidDBInstanceState", format, args...)
-}
-
-const lowerAlnum = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-func randomLower(n int) string {
-	b := make([]byte, 0, n)
-	buf := make([]byte, 2*n)
-	for len(b) < n {
-		_, _ = rand.Read(buf)
-		for _, c := range buf {
-			if int(c) < 252 && len(b) < n {
-				b = append(b, lowerAlnum[int(c)%len(lowerAlnum)])
-			}
-		}
-	}
-	return string(b)
 }
 
 func deref[T any](p *T) T {

@@ -5,17 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/state"
 )
+
+// The controller's side of read replicas: it makes, starts, watches,
+// promotes and forgets them through the engine's Replication capability.
 
 // errWaitSource: a replica cannot be made yet because its source's server
 // is not running; the controller retries rather than failing the replica.
@@ -59,36 +61,51 @@ func (c *controller) get(sc state.Scope, id string) (rec instanceRecord, found b
 	return rec, found, err
 }
 
-// pgPort is the port a running instance's postgres listens on, which also
-// names its unix socket (.s.PGSQL.<port>): the instance's Port in its VPC,
-// else its loopback port.
-func (s *Service) pgPort(r *instanceRecord) int {
-	if s.wantsVPC(r) {
-		if r.Endpoint != nil && deref(r.Endpoint.Port) != 0 {
-			return int(*r.Endpoint.Port)
-		}
-		return 5432
-	}
-	return r.LoopbackPort
-}
-
-// readyLogin is who waitReady logs in as: a replica's master password
+// readyLogin is who WaitReady logs in as: a replica's master password
 // follows its source's, so a replica is checked with the replication
-// role, whose password never changes.
+// login, whose password never changes.
 func readyLogin(r *instanceRecord) (user, password string) {
 	if isReplica(r) && r.Replica != nil && r.Replica.ReplPassword != "" {
-		return replUser, r.Replica.ReplPassword
+		return engine.ReplUser, r.Replica.ReplPassword
 	}
 	return deref(r.MasterUsername), r.AppliedPassword
 }
 
-// sockDir is where an instance's server puts its unix socket.
-func sockDir(dir string) string { return filepath.Join(dir, "sock") }
+// replicaOf is replica rec of scope sc as its engine sees it.
+func replicaOf(sc state.Scope, rec *instanceRecord) engine.Replica {
+	r := engine.Replica{ID: deref(rec.DBInstanceIdentifier), ResourceID: deref(rec.DbiResourceId), Region: sc.Region,
+		Master: deref(rec.MasterUsername), Password: rec.Password}
+	if rec.Replica != nil {
+		r.ReplPassword = rec.Replica.ReplPassword
+	}
+	return r
+}
 
-// cloneFromSource makes dir/data a standby of the replica's source.
-func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, dir string, rec *instanceRecord) error {
-	if deref(rec.Engine) == "mariadb" {
-		return c.mariaClone(ctx, sc, id, dir, rec)
+// sourceOf is read replica rec's source as the replica's engine sees it:
+// src is its record (nil: it is gone).
+func (c *controller) sourceOf(sc state.Scope, rec, src *instanceRecord) (engine.Source, error) {
+	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
+	dir, err := c.dir(sc, srcID)
+	if err != nil {
+		return engine.Source{}, err
+	}
+	out := engine.Source{ID: srcID, Access: engine.Access{Dir: dir}}
+	if p := c.running(instances.Key(sc, srcID)); p != nil {
+		out.Server = p.Server
+	}
+	if src != nil {
+		out.User, out.Password = deref(src.MasterUsername), src.AppliedPassword
+		out.Port = c.s.listenPort(src)
+		out.Replica = isReplica(src)
+	}
+	return out, nil
+}
+
+// cloneFromSource makes dir a new replica's server from its running source.
+func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, dir string, rec *instanceRecord, eng engine.Engine) error {
+	rep, ok := eng.(engine.Replication)
+	if !ok {
+		return fmt.Errorf("minicloud has no read replicas of %s DB instances", eng.Name())
 	}
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
 	src, found, err := c.get(sc, srcID)
@@ -98,34 +115,17 @@ func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, di
 	if !found {
 		return fmt.Errorf("the source DB instance %s no longer exists", srcID)
 	}
-	sp := c.running(instances.Key(sc, srcID))
-	if sp == nil {
+	if c.running(instances.Key(sc, srcID)) == nil {
 		return fmt.Errorf("%w %s (%s)", errWaitSource, srcID, deref(src.DBInstanceStatus))
 	}
 	if rec.Replica == nil || rec.Replica.ReplPassword == "" {
 		return errors.New("the replica has no replication password")
 	}
-	pw := rec.Replica.ReplPassword
-	srcDir, err := c.dir(sc, srcID)
+	from, err := c.sourceOf(sc, rec, &src)
 	if err != nil {
 		return err
 	}
-	if !isReplica(&src) {
-		// A cascading source is a standby: the role came to it with the data.
-		if err := ensureReplRole(ctx, srcDir, sp.port, deref(src.MasterUsername), src.AppliedPassword, pw); err != nil {
-			return fmt.Errorf("replication role on %s: %w", srcID, err)
-		}
-	}
-	slot := slotName(sc.Region, deref(rec.DbiResourceId))
-	if err := dropSlot(ctx, sp.port, pw, slot); err != nil { // an earlier attempt's
-		return fmt.Errorf("replication slot on %s: %w", srcID, err)
-	}
-	f, err := os.Open(sockDir(srcDir))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := c.s.engine.replicaBaseBackup(dir, f, c.s.pgPort(&src), pw, slot, id); err != nil {
+	if err := rep.Clone(ctx, dir, replicaOf(sc, rec), from); err != nil {
 		return err
 	}
 	var top instanceRecord
@@ -141,232 +141,85 @@ func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, di
 	return nil
 }
 
-// ensureReplRole creates (or resets) the replication role on a primary,
-// lets it in over the unix socket and lets it read replication statistics.
-func ensureReplRole(ctx context.Context, srcDir string, port int, master, masterPassword, password string) error {
-	hba := filepath.Join(srcDir, "data", "pg_hba.conf")
-	raw, err := os.ReadFile(hba)
-	if err != nil {
-		return err
-	}
-	const line = "local replication " + replUser + " scram-sha-256"
-	if !strings.Contains(string(raw), line) {
-		// First match wins in pg_hba.conf: the entry goes first.
-		out := "# minicloud: read replicas stream over the unix socket\n" + line + "\n" + string(raw)
-		if err := os.WriteFile(hba, []byte(out), 0o600); err != nil {
-			return err
-		}
-	}
-	pw := quoteLiteral(password)
-	return execSQL(ctx, port, master, masterPassword,
-		"DO $$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '"+replUser+"') THEN ALTER ROLE "+replUser+
-			" WITH LOGIN REPLICATION PASSWORD "+pw+"; ELSE CREATE ROLE "+replUser+" WITH LOGIN REPLICATION PASSWORD "+pw+"; END IF; END$$",
-		"GRANT pg_read_all_stats TO "+replUser,
-		"SELECT pg_reload_conf()")
-}
-
-// dropSlot drops an inactive replication slot if it exists.
-func dropSlot(ctx context.Context, port int, password, slot string) error {
-	c, err := connect(ctx, port, replUser, password, "postgres")
-	if err != nil {
-		return err
-	}
-	defer c.Close(ctx)
-	var active bool
-	err = c.QueryRow(ctx, "SELECT active FROM pg_replication_slots WHERE slot_name = $1", slot).Scan(&active)
-	if err != nil {
-		if strings.Contains(err.Error(), "no rows") {
-			return nil
-		}
-		return err
-	}
-	if active {
-		return fmt.Errorf("replication slot %s is still in use", slot)
-	}
-	_, err = c.Exec(ctx, "SELECT pg_drop_replication_slot($1)", slot)
-	return err
-}
-
-// standbyKeys are the settings writeStandbyConf owns in
-// postgresql.auto.conf.
-var standbyKeys = []string{"primary_conninfo", "primary_slot_name", "hot_standby", "wal_retrieve_retry_interval"}
-
-// writeStandbyConf makes dir/data a standby of the server whose socket
-// directory it inherits as fd 4 (a read replica's source, a Multi-AZ
-// standby's primary), on that server's current port, streaming from slot as
-// appName (pg_basebackup -R made its standby.signal). hotStandby: whether
-// it serves reads (a read replica) or not (a Multi-AZ standby, as on AWS).
-// It reports whether the settings changed.
-func writeStandbyConf(dir, appName, slot, password string, port int, hotStandby bool) (bool, error) {
-	conninfo := fmt.Sprintf("user=%s password=%s host=/proc/self/fd/4 port=%d application_name=%s sslmode=disable", replUser, password, port, appName)
-	hot := "off"
-	if hotStandby {
-		hot = "on"
-	}
-	return setAutoConf(dir, standbyKeys, []string{
-		"primary_conninfo = '" + conninfo + "'",
-		"primary_slot_name = '" + slot + "'",
-		"hot_standby = " + hot,
-		// Catch up quickly after the source restarts (default 5 s).
-		"wal_retrieve_retry_interval = '1s'",
-	})
-}
-
-// ensureStandbySignal makes dir/data's standby.signal (pg_basebackup -R
-// made it) again if it is gone. Read replicas do not: a replica's
-// standby.signal only goes with its promotion.
-func ensureStandbySignal(dir string) error {
-	sig := filepath.Join(dir, "data", "standby.signal")
-	if _, err := os.Stat(sig); !os.IsNotExist(err) {
-		return err
-	}
-	u, err := serverUser()
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(sig, nil, 0o600); err != nil {
-		return err
-	}
-	return os.Chown(sig, int(u.uid), int(u.gid))
-}
-
-// resetRole makes dir/data a standalone primary's: a copy of another
-// server's data (a snapshot's, a base backup's) or a promoted standby's
-// keeps that server's role in postgresql.auto.conf and its signal files
-// (a standby's settings and standby.signal; a Multi-AZ primary's
-// synchronous_standby_names, with which every commit would wait for a
-// standby that does not exist).
-func resetRole(dir string) error {
-	if _, err := setAutoConf(dir, append(slices.Clone(standbyKeys), "synchronous_standby_names"), nil); err != nil {
-		return err
-	}
-	for _, f := range []string{"standby.signal", "recovery.signal"} {
-		if err := os.Remove(filepath.Join(dir, "data", f)); err != nil && !os.IsNotExist(err) {
-			return err
-		}
-	}
-	return nil
-}
-
-// replicaFiles prepares a replica's server to start: its standby settings,
-// and its source's socket directory as an extra descriptor (fd 4). The
-// caller closes the files once the server has started.
-func (c *controller) replicaFiles(sc state.Scope, dir string, rec *instanceRecord) ([]*os.File, error) {
-	if !isReplica(rec) || rec.Replica == nil || deref(rec.Engine) == "mariadb" {
+// replicaFiles prepares a replica's server to start (PrepareReplica) and
+// returns the files it is to inherit; the caller closes them once the
+// server has started.
+func (c *controller) replicaFiles(sc state.Scope, dir string, rec *instanceRecord, eng engine.Engine) ([]*os.File, error) {
+	rep, ok := eng.(engine.Replication)
+	if !ok || !isReplica(rec) || rec.Replica == nil {
 		return nil, nil
 	}
-	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
-	src, found, err := c.get(sc, srcID)
+	src, found, err := c.get(sc, deref(rec.ReadReplicaSourceDBInstanceIdentifier))
 	if err != nil {
 		return nil, err
 	}
 	if !found { // being promoted: its source was deleted
 		return nil, nil
 	}
-	if _, err := writeStandbyConf(dir, deref(rec.DBInstanceIdentifier), slotName(sc.Region, deref(rec.DbiResourceId)), rec.Replica.ReplPassword, c.s.pgPort(&src), true); err != nil {
-		return nil, err
-	}
-	srcDir, err := c.dir(sc, srcID)
+	from, err := c.sourceOf(sc, rec, &src)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(sockDir(srcDir))
-	if err != nil {
-		return nil, fmt.Errorf("the socket directory of the source %s: %w", srcID, err)
-	}
-	return []*os.File{f}, nil
+	return rep.PrepareReplica(dir, replicaOf(sc, rec), from)
 }
 
-func inRecovery(ctx context.Context, port int, password string) (bool, error) {
-	c, err := connect(ctx, port, replUser, password, "postgres")
-	if err != nil {
-		return false, err
-	}
-	defer c.Close(ctx)
-	var in bool
-	err = c.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&in)
-	return in, err
-}
-
-// promoteIfAsked promotes a replica whose promotion was asked for (as
-// pg_ctl promote does: the file "promote" and SIGUSR1 to the postmaster), waits
-// until it accepts writes, drops its slot on the source and records it as
-// a standalone instance.
-func (c *controller) promoteIfAsked(ctx context.Context, sc state.Scope, id, dir string, rec *instanceRecord, p *server) error {
-	if deref(rec.Engine) == "mariadb" {
-		return c.mariaReplicaAfterStart(ctx, sc, id, dir, rec, p)
-	}
-	if rec.Replica == nil || !rec.Replica.Promote {
+// replicate runs on every pass over a running replica: it replicates
+// (Replicate), or, when its promotion was asked for, is promoted, its hold
+// on its source released (or left to the source to release once it runs)
+// and recorded as a standalone instance.
+func (c *controller) replicate(ctx context.Context, sc state.Scope, id, dir string, rec *instanceRecord, p *server, eng engine.Engine) error {
+	rep, ok := eng.(engine.Replication)
+	if !ok || !isReplica(rec) || rec.Replica == nil {
 		return nil
 	}
-	pw := rec.Replica.ReplPassword
-	rec2, err := inRecovery(ctx, p.port, pw)
+	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
+	src, found, err := c.get(sc, srcID)
 	if err != nil {
 		return err
 	}
-	if rec2 {
-		u, err := serverUser()
-		if err != nil {
-			return err
-		}
-		// PROMOTE_SIGNAL_FILE of PostgreSQL is "promote" (pg_ctl promote writes it).
-		sig := filepath.Join(dir, "data", "promote")
-		if err := os.WriteFile(sig, nil, 0o600); err != nil {
-			return err
-		}
-		if err := os.Chown(sig, int(u.uid), int(u.gid)); err != nil {
-			return err
-		}
-		if err := p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
-			return err
-		}
-		deadline := time.Now().Add(60 * time.Second)
-		for rec2 {
-			if time.Now().After(deadline) {
-				return errors.New("the replica did not leave recovery within 60s of its promotion")
+	srcRec := &src
+	if !found {
+		srcRec = nil
+	}
+	from, err := c.sourceOf(sc, rec, srcRec)
+	if err != nil {
+		return err
+	}
+	r := replicaOf(sc, rec)
+	if !rec.Replica.Promote {
+		return rep.Replicate(ctx, p.Server, dir, r, from)
+	}
+	if err := rep.Promote(ctx, p.Server, dir, r, from); err != nil {
+		return err
+	}
+	if hold := rep.Hold(r); hold != "" {
+		released := false
+		if from.Server != nil {
+			// What the replica held may stay busy a moment after its
+			// promotion (a walsender ending).
+			for range 50 {
+				if err = rep.Release(ctx, from.Server, r.ReplPassword, hold); err == nil {
+					released = true
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
 			}
-			time.Sleep(50 * time.Millisecond)
-			if rec2, err = inRecovery(ctx, p.port, pw); err != nil {
+			if err != nil {
+				c.s.log.Warn("rds: release the promoted replica's hold on its source", "id", id, "source", srcID, "hold", hold, "err", err)
+			}
+		}
+		if !released {
+			if err := c.pendRelease(sc, srcID, hold); err != nil {
 				return err
 			}
-		}
-	}
-	// The running server read its source's synchronous_standby_names (a
-	// Multi-AZ source's names its standby) from the copied data: without
-	// it again, now, before its first commit as a primary waits forever.
-	if err := setSyncStandby(ctx, dir, p, pw, ""); err != nil {
-		return err
-	}
-	if err := resetRole(dir); err != nil {
-		return err
-	}
-	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
-	slot := slotName(sc.Region, deref(rec.DbiResourceId))
-	dropped := false
-	if sp := c.running(instances.Key(sc, srcID)); sp != nil {
-		// The walsender of the slot ends shortly after the promotion.
-		for range 50 {
-			if err = dropSlot(ctx, sp.port, pw, slot); err == nil {
-				dropped = true
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if err != nil {
-			c.s.log.Warn("rds: drop the promoted replica's slot", "id", id, "source", srcID, "err", err)
-		}
-	}
-	if !dropped {
-		if err := c.pendSlotDrop(sc, srcID, slot); err != nil {
-			return err
 		}
 	}
 	return c.recordPromotion(sc, id, srcID)
 }
 
-// pendSlotDrop records on source srcID that it is to drop slot once it
-// runs (dropPendingSlots).
-func (c *controller) pendSlotDrop(sc state.Scope, srcID, slot string) error {
+// pendRelease records on source srcID that it is to release hold once it
+// runs (releaseHolds).
+func (c *controller) pendRelease(sc state.Scope, srcID, hold string) error {
 	return c.s.store.Update(context.Background(), func(tx state.Tx) error {
 		src, found, err := instances.Get(tx, sc, srcID)
 		if err != nil || !found {
@@ -375,27 +228,28 @@ func (c *controller) pendSlotDrop(sc state.Scope, srcID, slot string) error {
 		if src.Replica == nil {
 			src.Replica = &replicaState{}
 		}
-		if slices.Contains(src.Replica.DropSlots, slot) {
+		if slices.Contains(src.Replica.DropSlots, hold) {
 			return nil
 		}
-		src.Replica.DropSlots = append(src.Replica.DropSlots, slot)
+		src.Replica.DropSlots = append(src.Replica.DropSlots, hold)
 		return instances.Put(tx, sc, srcID, src)
 	})
 }
 
-// dropPendingSlots drops, on postgres instance id whose server p runs, the
-// slots of replicas that went while it was not running.
-func (c *controller) dropPendingSlots(ctx context.Context, sc state.Scope, id string, rec *instanceRecord, p *server) {
-	if deref(rec.Engine) != "postgres" || rec.Replica == nil || len(rec.Replica.DropSlots) == 0 {
+// releaseHolds releases, on instance id whose server p runs, what replicas
+// that went while it was not running held on it.
+func (c *controller) releaseHolds(ctx context.Context, sc state.Scope, id string, rec *instanceRecord, p *server, eng engine.Engine) {
+	rep, ok := eng.(engine.Replication)
+	if !ok || rec.Replica == nil || len(rec.Replica.DropSlots) == 0 {
 		return
 	}
 	var done []string
-	for _, slot := range rec.Replica.DropSlots {
-		if err := dropSlot(ctx, p.port, rec.Replica.ReplPassword, slot); err != nil {
-			c.s.log.Warn("rds: drop a gone replica's slot", "id", id, "slot", slot, "err", err)
+	for _, hold := range rec.Replica.DropSlots {
+		if err := rep.Release(ctx, p.Server, rec.Replica.ReplPassword, hold); err != nil {
+			c.s.log.Warn("rds: release a gone replica's hold", "id", id, "hold", hold, "err", err)
 			continue
 		}
-		done = append(done, slot)
+		done = append(done, hold)
 	}
 	if len(done) == 0 {
 		return
@@ -409,7 +263,7 @@ func (c *controller) dropPendingSlots(ctx context.Context, sc state.Scope, id st
 		return instances.Put(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
-		c.s.log.Warn("rds: record dropped slots", "id", id, "err", err)
+		c.s.log.Warn("rds: record released holds", "id", id, "err", err)
 	}
 }
 
@@ -465,25 +319,28 @@ func removeFromSource(tx state.Tx, sc state.Scope, srcID, id string) error {
 }
 
 // forgetReplica runs when a deleted replica's server has stopped: its
-// source no longer lists it nor keeps WAL for it.
+// source no longer lists it nor keeps logs for it.
 func (c *controller) forgetReplica(sc state.Scope, id string, rec *instanceRecord) {
 	if !isReplica(rec) {
 		return
 	}
 	c.forgetSamples(instances.Key(sc, id))
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
-	if rec.Replica != nil && deref(rec.Engine) != "mariadb" {
-		slot := slotName(sc.Region, deref(rec.DbiResourceId))
-		err := errors.New("the source is not running")
-		if sp := c.running(instances.Key(sc, srcID)); sp != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err = dropSlot(ctx, sp.port, rec.Replica.ReplPassword, slot)
-			cancel()
-		}
-		if err != nil {
-			// Its source drops it once it runs.
-			if err := c.pendSlotDrop(sc, srcID, slot); err != nil && !errors.Is(err, state.ErrClosed) {
-				c.s.log.Warn("rds: drop the deleted replica's slot", "id", id, "source", srcID, "err", err)
+	rep, ok := c.s.engineFor(deref(rec.Engine)).(engine.Replication)
+	if hold := ""; ok && rec.Replica != nil {
+		r := replicaOf(sc, rec)
+		if hold = rep.Hold(r); hold != "" {
+			err := errors.New("the source is not running")
+			if sp := c.running(instances.Key(sc, srcID)); sp != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err = rep.Release(ctx, sp.Server, r.ReplPassword, hold)
+				cancel()
+			}
+			if err != nil {
+				// Its source releases it once it runs.
+				if err := c.pendRelease(sc, srcID, hold); err != nil && !errors.Is(err, state.ErrClosed) {
+					c.s.log.Warn("rds: release the deleted replica's hold", "id", id, "source", srcID, "err", err)
+				}
 			}
 		}
 	}
@@ -550,28 +407,29 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *in
 	if p == nil {
 		return
 	}
+	rep, ok := c.s.engineFor(deref(rec.Engine)).(engine.Replication)
+	if !ok {
+		return
+	}
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
 	src, found, err := c.get(sc, srcID)
 	if err != nil || !found {
 		return
 	}
-	sp := c.running(instances.Key(sc, srcID))
 	dir, err := c.dir(sc, id)
 	if err != nil {
 		return
 	}
-	if sp != nil && deref(rec.Engine) != "mariadb" {
-		changed, err := writeStandbyConf(dir, id, slotName(sc.Region, deref(rec.DbiResourceId)), rec.Replica.ReplPassword, c.s.pgPort(&src), true)
-		if err == nil && changed {
-			_ = p.cmd.Process.Signal(syscall.SIGHUP) // primary_conninfo is reloadable
-		}
+	from, err := c.sourceOf(sc, rec, &src)
+	if err != nil {
+		return
 	}
-	srcPort := 0
-	if sp != nil {
-		srcPort = sp.port
+	r := replicaOf(sc, rec)
+	if from.Server != nil {
+		_ = rep.Retarget(p.Server, dir, r, from)
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-	lag, streaming, err := c.measureReplicaLag(ctx, rec, dir, p.port, srcPort)
+	lag, streaming, err := rep.Lag(ctx, p.Server, dir, r, from.Server)
 	cancel()
 	if c.ctx.Err() != nil {
 		return
@@ -603,12 +461,12 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *in
 		info = rdsapi.DBInstanceStatusInfo{StatusType: ptr("read replication"), Status: ptr("replicating"), Normal: ptr(true)}
 	case time.Since(since) < replicaErrorAfter:
 		return // a source's restart, say: not worth reporting yet
-	case sp == nil:
+	case from.Server == nil:
 		info = rdsapi.DBInstanceStatusInfo{StatusType: ptr("read replication"), Status: ptr("stopped"), Normal: ptr(false),
 			Message: ptr(fmt.Sprintf("Replication stopped: the source DB instance %s is %s.", srcID, deref(src.DBInstanceStatus)))}
 	default:
 		msg := "Replication from " + srcID + " is not streaming"
-		if why := walReceiverError(dir); why != "" {
+		if why := rep.ReplicationError(dir); why != "" {
 			msg += ": " + why
 		} else if err != nil {
 			msg += ": " + err.Error()
@@ -632,80 +490,6 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *in
 	}
 }
 
-// walReceiverError is the last error the replica's server logged about
-// reaching its source, if any.
-func walReceiverError(dir string) string {
-	f, err := os.Open(filepath.Join(dir, "postgresql.log"))
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	const tail = 16 << 10
-	if fi, err := f.Stat(); err == nil && fi.Size() > tail {
-		_, _ = f.Seek(fi.Size()-tail, 0)
-	}
-	buf := make([]byte, tail)
-	n, _ := f.Read(buf)
-	lines := strings.Split(string(buf[:n]), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		l := lines[i]
-		if j := strings.Index(l, "FATAL:"); j >= 0 && (strings.Contains(l, "primary") || strings.Contains(l, "replication")) {
-			return strings.TrimSpace(l[j+len("FATAL:"):])
-		}
-	}
-	return ""
-}
-
-// measureLag measures how far a replica is behind its source: the time it
-// takes to replay what the source had written when asked (a few
-// milliseconds when it keeps up), or, when it has not caught up within 2 s,
-// the age of the last transaction it replayed. srcPort 0 means the source
-// is not running. streaming reports whether the replica's WAL receiver
-// streams from its source.
-func measureLag(ctx context.Context, replicaPort, srcPort int, password string) (lag time.Duration, streaming bool, err error) {
-	rc, err := connect(ctx, replicaPort, replUser, password, "postgres")
-	if err != nil {
-		return 0, false, fmt.Errorf("connect to the replica: %w", err)
-	}
-	defer rc.Close(ctx)
-	var status string
-	if err := rc.QueryRow(ctx, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), '')").Scan(&status); err != nil {
-		return 0, false, err
-	}
-	streaming = status == "streaming"
-	if srcPort != 0 {
-		sc, err := connect(ctx, srcPort, replUser, password, "postgres")
-		if err != nil {
-			return 0, streaming, fmt.Errorf("connect to the source: %w", err)
-		}
-		var lsn string
-		err = sc.QueryRow(ctx, "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text").Scan(&lsn)
-		_ = sc.Close(ctx)
-		if err != nil {
-			return 0, streaming, err
-		}
-		start := time.Now()
-		for time.Since(start) < 2*time.Second {
-			var behind float64
-			if err := rc.QueryRow(ctx, "SELECT coalesce(pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()), 1)::float8", lsn).Scan(&behind); err != nil {
-				return 0, streaming, err
-			}
-			if behind <= 0 {
-				return time.Since(start), streaming, nil
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	var age *float64
-	if err := rc.QueryRow(ctx, "SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8").Scan(&age); err != nil {
-		return 0, streaming, err
-	}
-	if age == nil {
-		return 0, streaming, errors.New("the replica is behind its source and has replayed no transaction yet")
-	}
-	return max(time.Duration(*age*float64(time.Second)), 2*time.Second), streaming, nil
-}
-
 // ReplicaLag measures now how far read replica id is behind its source
 // (AWS reports it as the CloudWatch metric ReplicaLag).
 func (s *Service) ReplicaLag(ctx context.Context, account, region, id string) (time.Duration, error) {
@@ -722,22 +506,23 @@ func (s *Service) ReplicaLag(ctx context.Context, account, region, id string) (t
 	if !found {
 		return 0, errInstanceNotFound(id)
 	}
-	if !isReplica(&rec) || rec.Replica == nil {
+	rep, ok := s.engineFor(deref(rec.Engine)).(engine.Replication)
+	if !ok || !isReplica(&rec) || rec.Replica == nil {
 		return 0, fmt.Errorf("DB instance %s is not a read replica", id)
 	}
 	p := c.running(instances.Key(sc, id))
 	if p == nil {
 		return 0, fmt.Errorf("DB instance %s is %s: its server is not running", id, deref(rec.DBInstanceStatus))
 	}
-	srcPort := 0
+	var src *engine.Server
 	if sp := c.running(instances.Key(sc, deref(rec.ReadReplicaSourceDBInstanceIdentifier))); sp != nil {
-		srcPort = sp.port
+		src = sp.Server
 	}
 	dir, err := c.dir(sc, id)
 	if err != nil {
 		return 0, err
 	}
-	lag, _, err := c.measureReplicaLag(ctx, &rec, dir, p.port, srcPort)
+	lag, _, err := rep.Lag(ctx, p.Server, dir, replicaOf(sc, &rec), src)
 	return lag, err
 }
 

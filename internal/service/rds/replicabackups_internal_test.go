@@ -2,8 +2,6 @@ package rds
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/minicloud/minicloud/internal/api"
@@ -71,41 +69,6 @@ func TestBackupsOffWithReplicas(t *testing.T) {
 			}
 			if !hasCode(err, tc.code) {
 				t.Fatalf("want %s, got %v", tc.code, err)
-			}
-		})
-	}
-}
-
-// A MariaDB source without automated backups keeps its binary logs while
-// it has read replicas.
-func TestMariaSettingsKeepBinlogsForReplicas(t *testing.T) {
-	if _, err := mariaUser(); err != nil {
-		t.Fatalf("no mysql user (apt-get install mariadb-server): %v", err)
-	}
-	for _, tc := range []struct {
-		name     string
-		replicas []string
-		kept     bool
-	}{
-		{"no replicas", nil, false},
-		{"replicas", []string{"rep"}, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			logs := filepath.Join(dir, binlogDirName)
-			if err := os.Mkdir(logs, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(logs, binlogBase+".000001"), []byte("x"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			rec := &instanceRecord{DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("src"), Engine: ptr("mariadb"), DbiResourceId: ptr("db-X"), BackupRetentionPeriod: ptr(int32(0)), ReadReplicaDBInstanceIdentifiers: tc.replicas}}
-			if _, err := mariaSettings(dir, rec); err != nil {
-				t.Fatal(err)
-			}
-			_, err := os.Stat(filepath.Join(logs, binlogBase+".000001"))
-			if kept := err == nil; kept != tc.kept {
-				t.Fatalf("binary log kept %v, want %v (%v)", kept, tc.kept, err)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -191,8 +192,8 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 			return errNotAvailableSource()
 		}
 		e := deref(src.Engine)
-		if e != "postgres" && e != "mariadb" {
-			return errCombination("minicloud supports read replicas of postgres and mariadb DB instances only; %s is a %s DB instance.", srcID, e)
+		if !engine.Is[engine.Replication](s.engineFor(e)) {
+			return errCombination("minicloud supports read replicas of %s DB instances only; %s is a %s DB instance.", s.engines.Names(engine.Is[engine.Replication]), srcID, e)
 		}
 		if deref(in.ReplicaMode) != "" {
 			return errInvalidParam("ReplicaMode is supported only for Oracle and SQL Server DB instances, not %s.", e)
@@ -219,7 +220,7 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 			src.Replica = &replicaState{}
 		}
 		if src.Replica.ReplPassword == "" {
-			src.Replica.ReplPassword = randomLower(32)
+			src.Replica.ReplPassword = engine.RandomString(32)
 		}
 		top, err := primaryOf(tx, sc, src)
 		if err != nil {
@@ -321,7 +322,7 @@ func newReplicaRecord(sc state.Scope, id string, src *instanceRecord, in *rdsapi
 			StorageType:                           storageType,
 			DbInstancePort:                        ptr(int32(0)),
 			StorageEncrypted:                      src.StorageEncrypted,
-			DbiResourceId:                         ptr("db-" + strings.ToUpper(randomLower(26))),
+			DbiResourceId:                         ptr("db-" + strings.ToUpper(engine.RandomString(26))),
 			CACertificateIdentifier:               src.CACertificateIdentifier,
 			CopyTagsToSnapshot:                    ptr(deref(in.CopyTagsToSnapshot)),
 			MonitoringInterval:                    ptr(int32(0)),

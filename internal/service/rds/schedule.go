@@ -2,15 +2,14 @@ package rds
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -19,15 +18,16 @@ import (
 // BackupRetentionPeriod > 0 whose PreferredBackupWindow (UTC) has begun
 // since its last one. That includes a window missed while minicloud was not
 // running (often, on a developer's machine): the day's backup is made up at
-// once rather than skipped, so the WAL archive never holds more than about
-// a day beyond the retention period. Automated backups older than the
-// retention period are deleted, always keeping the newest, and the archived
-// WAL older than the oldest kept backup goes with them. The automated
+// once rather than skipped, so the logs a point-in-time restore replays
+// never hold more than about a day beyond the retention period. Automated
+// backups older than the retention period are deleted, always keeping the
+// newest, and the logs older than the oldest kept backup go with them
+// (engine.PointInTime's PruneLogs). The automated
 // backups an instance deleted with DeleteAutomatedBackups=false leaves
 // behind are deleted once older than the retention period they had. An
 // instance whose period ModifyDBInstance sets to 0 loses its automated
 // backups; one whose period becomes positive gets its first at the next
-// pass (its server archives WAL from its next start).
+// pass (its server keeps logs from its next start).
 
 // scheduleEvery is how often the schedule is checked.
 const scheduleEvery = time.Minute
@@ -70,6 +70,7 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			oldestKept string
 			mine       []string
 			disabled   bool
+			eng        engine.Engine
 		)
 		err := c.s.store.Update(c.ctx, func(tx state.Tx) error {
 			mine, oldestKept, disabled = nil, "", false
@@ -77,6 +78,7 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			if err != nil || !found || !r.Initialized {
 				return err
 			}
+			eng = c.s.engineFor(deref(r.Engine))
 			var autos, failed []snapshotRecord
 			pending := false
 			err = snapshots.ForEach(tx, in.sc, func(_ string, b snapshotRecord) error {
@@ -135,10 +137,10 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 					oldest = b
 				}
 			}
-			if oldest != nil && deref(r.Engine) == "postgres" { // mariadbd expires its binary logs itself
+			if oldest != nil {
 				oldestKept = deref(oldest.DBSnapshotIdentifier)
 			}
-			if retention == 0 || pending || errNoBackups(&r) != nil || deref(r.DBInstanceStatus) != "available" || !backupDue(deref(r.PreferredBackupWindow), newest, now) ||
+			if retention == 0 || pending || c.s.errNoBackups(&r) != nil || deref(r.DBInstanceStatus) != "available" || !backupDue(deref(r.PreferredBackupWindow), newest, now) ||
 				now.Sub(lastFailure) < backupRetryAfter {
 				return nil
 			}
@@ -161,14 +163,9 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			continue
 		}
 		keys = append(keys, mine...)
-		if disabled {
-			if err := c.dropArchive(in.sc, in.id); err != nil {
-				c.s.log.Warn("rds: clean WAL archive", "id", in.id, "err", err)
-			}
-		}
-		if oldestKept != "" {
-			if err := c.cleanArchive(in.sc, in.id, oldestKept); err != nil {
-				c.s.log.Warn("rds: clean WAL archive", "id", in.id, "err", err)
+		if pit, ok := eng.(engine.PointInTime); ok && (disabled || oldestKept != "") {
+			if err := c.pruneLogs(pit, in.sc, in.id, disabled, oldestKept); err != nil {
+				c.s.log.Warn("rds: clean the logs of automated backups", "id", in.id, "err", err)
 			}
 		}
 	}
@@ -303,70 +300,20 @@ func backupDue(window string, last, now time.Time) bool {
 	return last.Before(start)
 }
 
-// cleanArchive removes from instance id's WAL archive the segments that
-// precede the start of automated backup snap, the oldest kept: no restore
-// can use them any more. Timeline history files stay.
-func (c *controller) cleanArchive(sc state.Scope, id, snap string) error {
-	snapDir, err := c.s.snapshotDir(sc, snap)
-	if err != nil {
-		return err
-	}
-	first, err := backupStartSegment(filepath.Join(snapDir, "data", "backup_label"))
-	if err != nil {
-		return err
-	}
+// pruneLogs removes the logs of instance id that no restore can use any
+// more: all of them when its automated backups are disabled, else those
+// before automated backup oldest, the oldest kept.
+func (c *controller) pruneLogs(pit engine.PointInTime, sc state.Scope, id string, disabled bool, oldest string) error {
 	dir, err := c.dir(sc, id)
 	if err != nil {
 		return err
 	}
-	return removeSegmentsBefore(filepath.Join(dir, archiveDirName), first)
-}
-
-// dropArchive empties the WAL archive of an instance without automated
-// backups: no point-in-time restore can use it.
-func (c *controller) dropArchive(sc state.Scope, id string) error {
-	dir, err := c.dir(sc, id)
+	if disabled {
+		return pit.DropLogs(dir)
+	}
+	snapDir, err := c.s.snapshotDir(sc, oldest)
 	if err != nil {
 		return err
 	}
-	return removeSegmentsBefore(filepath.Join(dir, archiveDirName), "FFFFFFFFFFFFFFFFFFFFFFFF")
-}
-
-var labelRE = regexp.MustCompile(`START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)`)
-
-// backupStartSegment reads the first WAL segment a base backup needs from
-// its backup_label.
-func backupStartSegment(label string) (string, error) {
-	raw, err := os.ReadFile(label)
-	if err != nil {
-		return "", err
-	}
-	m := labelRE.FindSubmatch(raw)
-	if m == nil {
-		return "", fmt.Errorf("%s: no START WAL LOCATION", label)
-	}
-	return string(m[1]), nil
-}
-
-// removeSegmentsBefore removes the WAL segments in dir that come before
-// segment first, whatever their timeline (as pg_archivecleanup does).
-func removeSegmentsBefore(dir, first string) error {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
-		return err
-	}
-	var errs []error
-	for _, e := range ents {
-		n := e.Name()
-		if len(n) != 24 || strings.Trim(n, "0123456789ABCDEF") != "" || n[8:] >= first[8:] {
-			continue
-		}
-		if err := os.Remove(filepath.Join(dir, n)); err != nil && !os.IsNotExist(err) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return pit.PruneLogs(dir, snapDir)
 }

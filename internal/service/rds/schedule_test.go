@@ -43,31 +43,6 @@ func TestBackupDue(t *testing.T) {
 	}
 }
 
-func TestRemoveSegmentsBefore(t *testing.T) {
-	dir := t.TempDir()
-	names := []string{
-		"000000010000000000000001", "000000010000000000000002", "000000020000000000000003",
-		"000000020000000000000004", "00000002.history", "000000010000000000000002.00000028.backup", "000000020000000000000005.part",
-	}
-	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := removeSegmentsBefore(dir, "000000020000000000000003"); err != nil {
-		t.Fatal(err)
-	}
-	ents, _ := os.ReadDir(dir)
-	var left []string
-	for _, e := range ents {
-		left = append(left, e.Name())
-	}
-	want := []string{"000000010000000000000002.00000028.backup", "00000002.history", "000000020000000000000003", "000000020000000000000004", "000000020000000000000005.part"}
-	if !slices.Equal(left, want) {
-		t.Fatalf("left %v, want %v", left, want)
-	}
-}
-
 // A schedule pass deletes automated backups past the retention period but
 // keeps the newest, and records a new one that is due.
 func TestBackupPass(t *testing.T) {

@@ -42,7 +42,7 @@ func TestAfterStartGroupsStandbyENI(t *testing.T) {
 			clear(enis.groups)
 			rec := &instanceRecord{DBInstance: rdsapi.DBInstance{Engine: ptr("mariadb"), VpcSecurityGroups: []rdsapi.VpcSecurityGroupMembership{{VpcSecurityGroupId: ptr("sg-new"), Status: ptr("adding")}}},
 				ENI: &PlacedENI{ID: "eni-primary"}, Standby: tc.standby}
-			if _, err := c.afterStart(context.Background(), sc, t.TempDir(), rec, nil); err != nil {
+			if _, err := c.afterStart(context.Background(), sc, t.TempDir(), rec, nil, s.engineFor("mariadb")); err != nil {
 				t.Fatal(err)
 			}
 			got := slices.Sorted(func(yield func(string) bool) {

@@ -5,16 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
 // The controller's side of snapshots and automated backups. A snapshot
-// record in status creating is taken by a controller pass: from the
-// instance's running server (pg_basebackup), from its stopped data
-// directory, or, for a copy, from another snapshot's data. A snapshot still
+// record in status creating is taken by a controller pass, through the
+// engine's Backups capability: from the instance's running server, from
+// its stopped data directory, or, for a copy, from another snapshot's data. A snapshot still
 // creating when minicloud stopped is taken again from the start when the
 // controller next runs; one that cannot be taken ends failed.
 
@@ -78,16 +78,7 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *snapshotRecor
 		if err != nil {
 			return err
 		}
-		if err := os.RemoveAll(dir); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-		if err := copyData(filepath.Join(src, "data"), filepath.Join(dir, "data")); err != nil {
-			return err
-		}
-		return copySnapshotFiles(src, dir)
+		return engine.CopySnapshot(src, dir)
 	}
 	dbID := deref(rec.DBInstanceIdentifier)
 	var (
@@ -112,43 +103,24 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *snapshotRecor
 	if err != nil {
 		return err
 	}
+	be, ok := c.s.engineFor(deref(inst.Engine)).(engine.Backups)
+	if !ok {
+		return fmt.Errorf("minicloud takes no snapshots of %s DB instances", deref(inst.Engine))
+	}
 	c.mu.Lock()
 	p := c.servers[instances.Key(sc, dbID)]
 	c.mu.Unlock()
-	be, _ := c.s.engineFor(deref(inst.Engine)).(backupEngine) // nil: postgres, taken here
-	if p != nil && p.running() && be != nil {
-		return be.Backup(c.ctx, p, access{instDir, deref(inst.MasterUsername), inst.AppliedPassword}, dir)
-	}
 	if p != nil && p.running() {
-		added, err := allowLocalReplication(instDir)
-		if err != nil {
-			return fmt.Errorf("allow replication connections: %w", err)
-		}
-		if added {
-			if err := execSQL(c.ctx, p.port, deref(inst.MasterUsername), inst.AppliedPassword, "SELECT pg_reload_conf()"); err != nil {
-				return err
-			}
-			time.Sleep(500 * time.Millisecond) // the postmaster reloads asynchronously
-		}
-		return c.s.engine.baseBackup(c.ctx, p.port, deref(inst.MasterUsername), inst.AppliedPassword, dir, c.progress(sc, deref(rec.DBSnapshotIdentifier)))
+		a := engine.Access{Dir: instDir, User: deref(inst.MasterUsername), Password: inst.AppliedPassword}
+		return be.Backup(c.ctx, p.Server, a, dir, c.progress(sc, deref(rec.DBSnapshotIdentifier)))
 	}
 	switch st := deref(inst.DBInstanceStatus); st {
 	case "failed", "incompatible-restore", "incompatible-parameters":
 		return fmt.Errorf("DB instance %s is %s", dbID, st)
 	case "deleting", "stopped", "stopping":
 		// Nothing writes to a stopped server's data: a file copy is
-		// consistent. A server an earlier minicloud left is stopped first.
-		if be != nil {
-			return be.CopyStopped(instDir, dir)
-		}
-		killStale(instDir)
-		if err := os.RemoveAll(dir); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-		return copyData(filepath.Join(instDir, "data"), filepath.Join(dir, "data"))
+		// consistent.
+		return be.CopyStopped(instDir, dir)
 	}
 	return errNotYet
 }
@@ -362,107 +334,31 @@ func (c *controller) waitSnapshots(sc state.Scope, rec *instanceRecord) bool {
 	return len(pending) > 0
 }
 
-// initialize makes a new instance's data: initdb, or a restore's copy of a
-// snapshot, replayed to the requested time for a point-in-time restore.
-func (c *controller) initialize(ctx context.Context, sc state.Scope, dir string, rec *instanceRecord, eng dbEngine) error {
+// initialize makes a new instance's data: Init, or a restore's copy of a
+// snapshot, brought to the requested time for a point-in-time restore.
+func (c *controller) initialize(ctx context.Context, sc state.Scope, dir string, rec *instanceRecord, eng engine.Engine) error {
 	rs := rec.Restore
 	if rs == nil {
 		return eng.Init(ctx, dir, deref(rec.MasterUsername), rec.Password)
-	}
-	if be, ok := eng.(backupEngine); ok {
-		snapDir, err := c.s.snapshotDir(sc, rs.Snapshot)
-		if err != nil {
-			return err
-		}
-		if rs.PITR {
-			srcDir, err := c.dir(sc, rs.ArchiveOf)
-			if err != nil {
-				return err
-			}
-			return be.RestoreToTime(ctx, snapDir, dir, srcDir, rs.Target)
-		}
-		return be.Restore(ctx, snapDir, dir)
-	}
-	u, err := serverUser()
-	if err != nil {
-		return err
-	}
-	if err := prepareDir(dir, u); err != nil {
-		return err
 	}
 	snapDir, err := c.s.snapshotDir(sc, rs.Snapshot)
 	if err != nil {
 		return err
 	}
-	restore := func(target *time.Time) error {
-		if err := copyData(filepath.Join(snapDir, "data"), filepath.Join(dir, "data")); err != nil {
-			return fmt.Errorf("restore snapshot %s: %w", rs.Snapshot, err)
+	if !rs.PITR {
+		be, ok := eng.(engine.Backups)
+		if !ok {
+			return fmt.Errorf("minicloud restores no snapshots of %s DB instances", eng.Name())
 		}
-		// The snapshot's source may have been a replica or a Multi-AZ
-		// primary; the restored instance is neither.
-		if err := resetRole(dir); err != nil {
-			return err
-		}
-		if !rs.PITR {
-			return nil
-		}
-		srcDir, err := c.dir(sc, rs.ArchiveOf)
-		if err != nil {
-			return err
-		}
-		wal := filepath.Join(dir, "restore-wal")
-		defer os.RemoveAll(wal)
-		if err := c.copyArchive(filepath.Join(srcDir, archiveDirName), wal, u); err != nil {
-			return fmt.Errorf("WAL archive of %s: %w", rs.ArchiveOf, err)
-		}
-		return c.s.engine.recoverTo(ctx, dir, target)
+		return be.Restore(ctx, snapDir, dir)
 	}
-	err = restore(rs.Target)
-	if errors.Is(err, errTargetNotReached) {
-		// No transaction ended after the target in the archive: all of it is
-		// the state at the target.
-		err = restore(nil)
+	pit, ok := eng.(engine.PointInTime)
+	if !ok {
+		return fmt.Errorf("minicloud restores no %s DB instances to a point in time", eng.Name())
 	}
-	return err
-}
-
-// copyArchive copies the archived WAL files into dst, owned by u, so that
-// the recovering server reads them from its own directory.
-func (c *controller) copyArchive(src, dst string, u osUser) error {
-	ents, err := archivedSegments(src)
+	srcDir, err := c.dir(sc, rs.ArchiveOf)
 	if err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dst); err != nil {
-		return err
-	}
-	if err := prepareDir(dst, u); err != nil {
-		return err
-	}
-	for _, e := range ents {
-		to := filepath.Join(dst, e.Name())
-		if err := copyFile(filepath.Join(src, e.Name()), to, 0o600); err != nil {
-			return err
-		}
-		if err := os.Chown(to, int(u.uid), int(u.gid)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// serverSettings are the -c settings of an instance's server: WAL archiving
-// into its wal-archive directory when it keeps automated backups.
-func serverSettings(dir string, rec *instanceRecord) ([]string, error) {
-	if deref(rec.BackupRetentionPeriod) == 0 {
-		return nil, nil
-	}
-	u, err := serverUser()
-	if err != nil {
-		return nil, err
-	}
-	if err := prepareDir(filepath.Join(dir, archiveDirName), u); err != nil {
-		return nil, fmt.Errorf("WAL archive directory: %w", err)
-	}
-	return archiveSettings(), nil
+	return pit.RestoreToTime(ctx, snapDir, dir, srcDir, rs.Target)
 }

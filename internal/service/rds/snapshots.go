@@ -10,6 +10,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -72,23 +73,6 @@ func validSnapshotID(id string) bool {
 
 func errBadSnapshotID(param string) error {
 	return errInvalidParam("The parameter %s is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.", param)
-}
-
-// errNoBackups refuses snapshots and backups of a DB instance whose engine
-// minicloud cannot copy (nil for postgres, and for mariadb when
-// mariadb-backup is installed). AWS backs up every engine.
-func errNoBackups(r *instanceRecord) error {
-	switch e := deref(r.Engine); e {
-	case "postgres":
-		return nil
-	case "mariadb":
-		if _, err := lookMariaBackup(); err != nil {
-			return errCombination("%s", err.Error())
-		}
-		return nil
-	default:
-		return errCombination("minicloud takes snapshots and backups of postgres and mariadb DB instances only; %s is a %s DB instance.", deref(r.DBInstanceIdentifier), e)
-	}
 }
 
 // snapshotID resolves a snapshot identifier or ARN in scope sc.
@@ -185,7 +169,7 @@ func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnaps
 		if st := deref(r.DBInstanceStatus); st != "available" {
 			return errInstanceState("Cannot create a snapshot because the database instance %s is not currently in the available state.", dbID)
 		}
-		if err := errNoBackups(&r); err != nil {
+		if err := s.errNoBackups(&r); err != nil {
 			return err
 		}
 		out = snapshotOf(sc, &r, id, "manual", in.Tags)
@@ -530,13 +514,18 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	if err != nil {
 		return nil, err
 	}
-	if err := errNoBackups(&src); err != nil {
+	if err := s.errNoBackups(&src); err != nil {
 		return nil, err
+	}
+	pit, ok := s.engineFor(deref(src.Engine)).(engine.PointInTime)
+	if !ok {
+		return nil, errCombination("minicloud restores %s DB instances to a point in time only; %s is a %s DB instance.",
+			s.engines.Names(engine.Is[engine.PointInTime]), srcID, deref(src.Engine))
 	}
 	if deref(src.BackupRetentionPeriod) == 0 {
 		return nil, api.Errorf(http.StatusBadRequest, "PointInTimeRestoreNotEnabled", "Point-in-time restore is not enabled for DB instance %s: its BackupRetentionPeriod is 0.", srcID)
 	}
-	earliest, latestTime, ok := s.restoreWindow(sc, srcID, backups)
+	earliest, latestTime, ok := s.restoreWindow(sc, &src, backups)
 	if !ok {
 		return nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "DB instance %s has no automated backup to restore from yet.", srcID)
 	}
@@ -575,10 +564,8 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	// UseLatestRestorableTime is the latest restorable time when asked,
 	// not whatever the archive holds once the restore runs.
 	rs := &restoreSource{Snapshot: deref(base.DBSnapshotIdentifier), ArchiveOf: srcID, PITR: true, Target: &target}
-	if deref(src.Engine) == "mariadb" {
-		if rs.PITR, err = s.binlogsFrom(sc, base, target); err != nil {
-			return nil, err
-		}
+	if rs.PITR, err = s.replaysLogs(sc, pit, base, target); err != nil {
+		return nil, err
 	}
 	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, rs), create)
 	if err != nil {
@@ -587,9 +574,9 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	return &rdsapi.RestoreDBInstanceToPointInTimeResult{DBInstance: res.DBInstance}, nil
 }
 
-// restoreWindow is the span a point-in-time restore of instance id can
-// reach: from its oldest automated backup to the newest archived WAL.
-func (s *Service) restoreWindow(sc state.Scope, id string, backups []snapshotRecord) (earliest, latest time.Time, ok bool) {
+// restoreWindow is the span a point-in-time restore of instance r can
+// reach: from its oldest automated backup to the last write to its logs.
+func (s *Service) restoreWindow(sc state.Scope, r *instanceRecord, backups []snapshotRecord) (earliest, latest time.Time, ok bool) {
 	if len(backups) == 0 {
 		return earliest, latest, false
 	}
@@ -599,15 +586,41 @@ func (s *Service) restoreWindow(sc state.Scope, id string, backups []snapshotRec
 			earliest = *b.BackupEnd
 		}
 	}
-	root, err := s.dataRoot()
-	if err != nil {
-		return earliest, latest, false
-	}
 	latest = newestBackup(backups)
-	if t, ok := latestLogged(filepath.Join(root, sc.Account, sc.Region, id)); ok && t.After(latest) {
+	if t, ok := s.latestLogged(sc, &r.DBInstance); ok && t.After(latest) {
 		latest = t
 	}
 	return earliest, latest, true
+}
+
+// latestLogged is the last write to the logs of instance r (its engine's
+// PointInTime.LatestLogged).
+func (s *Service) latestLogged(sc state.Scope, r *rdsapi.DBInstance) (time.Time, bool) {
+	pit, ok := s.engineFor(deref(r.Engine)).(engine.PointInTime)
+	if !ok {
+		return time.Time{}, false
+	}
+	root, err := s.dataRoot()
+	if err != nil {
+		return time.Time{}, false
+	}
+	return pit.LatestLogged(filepath.Join(root, sc.Account, sc.Region, deref(r.DBInstanceIdentifier)))
+}
+
+// replaysLogs reports whether a point-in-time restore from automated
+// backup base to target replays the logs; AWS's InvalidRestoreFault when
+// base cannot be brought forward to target.
+func (s *Service) replaysLogs(sc state.Scope, pit engine.PointInTime, base *snapshotRecord, target time.Time) (bool, error) {
+	dir, err := s.snapshotDir(sc, deref(base.DBSnapshotIdentifier))
+	if err != nil {
+		return false, err
+	}
+	replay, err := pit.Replays(dir, base.BackupEnd, target)
+	if err != nil {
+		return false, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "Automated backup %s cannot be brought forward to %s: %v.",
+			deref(base.DBSnapshotIdentifier), target.Format(time.RFC3339), err)
+	}
+	return replay, nil
 }
 
 // newestBackup is the latest BackupEnd of backups: the base backup alone
@@ -626,10 +639,6 @@ func newestBackup(backups []snapshotRecord) time.Time {
 // automated backup: the newer of that backup's end and the newest archived
 // WAL.
 func (s *Service) latestRestorable(ctx context.Context, sc state.Scope, dbs []rdsapi.DBInstance) {
-	root, err := s.dataRoot()
-	if err != nil {
-		return
-	}
 	backups := map[string][]snapshotRecord{}
 	_ = s.store.View(ctx, func(tx state.Tx) error {
 		return snapshots.ForEach(tx, sc, func(_ string, b snapshotRecord) error {
@@ -645,7 +654,7 @@ func (s *Service) latestRestorable(ctx context.Context, sc state.Scope, dbs []rd
 			continue
 		}
 		t := newestBackup(bs)
-		if a, ok := latestLogged(filepath.Join(root, sc.Account, sc.Region, deref(dbs[i].DBInstanceIdentifier))); ok && a.After(t) {
+		if a, ok := s.latestLogged(sc, &dbs[i]); ok && a.After(t) {
 			t = a
 		}
 		t = t.Truncate(time.Millisecond)
@@ -699,7 +708,7 @@ func (s *Service) stopWithSnapshot(ctx context.Context, in *rdsapi.StopDBInstanc
 		if deref(r.DBInstanceStatus) != "available" {
 			return errInstanceState("Instance %s is not in available state.", dbID)
 		}
-		if err := errNoBackups(&r); err != nil {
+		if err := s.errNoBackups(&r); err != nil {
 			return err
 		}
 		if _, found, err := snapshots.Get(tx, sc, id); err != nil {

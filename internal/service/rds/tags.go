@@ -154,7 +154,7 @@ func (s *Service) tagTargetOf(tx state.Tx, sc state.Scope, arn string) (tagTarge
 			return subnetGroups.Put(tx, sc, id, r)
 		}}, nil
 	case "pg":
-		if id == s.defaultGroupName() {
+		if s.taggableDefault(id) {
 			r, _, err := defaultGroupTags.Get(tx, sc, id)
 			if err != nil {
 				return tagTarget{}, err
