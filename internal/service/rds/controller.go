@@ -7,12 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -55,9 +54,9 @@ func (s *Service) Start(ctx context.Context) error {
 			case ev.Reset || ev.Resync:
 				c.enqueueAll()
 			default:
-				if _, _, ok := instances.ParseKey(ev.Key); ok || isSnapshotKey(ev.Key) {
+				if _, _, ok := records.Instances.ParseKey(ev.Key); ok || isSnapshotKey(ev.Key) {
 					c.enqueue(ev.Key)
-				} else if _, _, ok := paramGroups.ParseKey(ev.Key); ok {
+				} else if _, _, ok := records.ParamGroups.ParseKey(ev.Key); ok {
 					c.enqueueAll() // the instances of the group apply it
 				}
 			}
@@ -93,12 +92,7 @@ func (s *Service) Stop(context.Context) error {
 	wg.Go(c.stopAllStandbys)
 	wg.Wait()
 	s.ctl.Store(nil)
-	s.mu.Lock()
-	if s.tempDir != "" {
-		_ = os.RemoveAll(s.tempDir)
-		s.tempDir = ""
-	}
-	s.mu.Unlock()
+	s.dirs.RemoveTemp()
 	return nil
 }
 
@@ -107,7 +101,7 @@ func (c *controller) enqueueAll() {
 	var keys []string
 	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			if _, _, ok := instances.ParseKey(key); ok || isSnapshotKey(key) {
+			if _, _, ok := records.Instances.ParseKey(key); ok || isSnapshotKey(key) {
 				keys = append(keys, key)
 			}
 			return nil
@@ -153,13 +147,7 @@ func (c *controller) enqueue(key string) {
 	})
 }
 
-func (c *controller) dir(sc state.Scope, id string) (string, error) {
-	root, err := c.s.dataRoot()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(root, sc.Account, sc.Region, id), nil
-}
+func (c *controller) dir(sc state.Scope, id string) (string, error) { return c.s.dirs.Instance(sc, id) }
 
 // stopServer stops the key's server and returns it (nil: none ran).
 func (c *controller) stopServer(key string) *server {
@@ -181,29 +169,29 @@ func (c *controller) teardown(sc state.Scope, id, want string, e *PlacedENI) boo
 		c.s.log.Warn("rds: remove the network interface", "id", id, "eni", e.ID, "err", err)
 		return false
 	}
-	c.update(sc, id, want, func(r *instanceRecord) bool { r.ENI = nil; return false })
+	c.update(sc, id, want, func(r *records.Instance) bool { r.ENI = nil; return false })
 	return true
 }
 
 // update applies fn to the record if it still exists with status want,
 // and reports whether it did.
-func (c *controller) update(sc state.Scope, id, want string, fn func(r *instanceRecord) (del bool)) (applied bool) {
+func (c *controller) update(sc state.Scope, id, want string, fn func(r *records.Instance) (del bool)) (applied bool) {
 	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, id)
+		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found || deref(r.DBInstanceStatus) != want {
 			return err
 		}
 		applied = true
 		before, _ := json.Marshal(r)
 		if fn(&r) {
-			return instances.Delete(tx, sc, id)
+			return records.Instances.Delete(tx, sc, id)
 		}
 		// An unchanged record is not written: every write is an event that
 		// would reconcile the instance again, for ever.
 		if after, _ := json.Marshal(r); bytes.Equal(before, after) {
 			return nil
 		}
-		return instances.Put(tx, sc, id, r)
+		return records.Instances.Put(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.s.log.Warn("rds: record instance state", "id", id, "err", err)
@@ -213,17 +201,17 @@ func (c *controller) update(sc state.Scope, id, want string, fn func(r *instance
 
 // reconcile converges one instance; it reports whether to retry later.
 func (c *controller) reconcile(key string) (retry bool) {
-	if sc, id, ok := snapshots.ParseKey(key); ok {
+	if sc, id, ok := records.Snapshots.ParseKey(key); ok {
 		return c.reconcileSnapshot(sc, id)
 	}
-	sc, id, _ := instances.ParseKey(key)
+	sc, id, _ := records.Instances.ParseKey(key)
 	var (
-		rec   instanceRecord
+		rec   records.Instance
 		found bool
 	)
 	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
-		rec, found, err = instances.Get(tx, sc, id)
+		rec, found, err = records.Instances.Get(tx, sc, id)
 		return err
 	})
 	if err != nil {
@@ -256,7 +244,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 			c.s.log.Warn("rds: remove data", "dir", dir, "err", err)
 		}
 		c.forgetReplica(sc, id, &rec)
-		c.update(sc, id, status, func(*instanceRecord) bool { return true })
+		c.update(sc, id, status, func(*records.Instance) bool { return true })
 		return false
 	case status == "stopping" || status == "stopped" || status == "failed" || status == "incompatible-parameters":
 		if status == "stopping" && c.waitSnapshots(sc, &rec) {
@@ -267,7 +255,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 			return true
 		}
 		if status == "stopping" {
-			c.update(sc, id, status, func(r *instanceRecord) bool { r.DBInstanceStatus = ptr("stopped"); return false })
+			c.update(sc, id, status, func(r *records.Instance) bool { r.DBInstanceStatus = ptr("stopped"); return false })
 		}
 		return false
 	}
@@ -284,7 +272,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 		c.s.log.Warn("rds: engine", "id", id, "err", err)
 		pe, ok := c.s.engineFor(deref(rec.Engine)).(engine.Parameters)
 		refused := ok && pe.RefusedParams(err)
-		c.update(sc, id, status, func(r *instanceRecord) bool {
+		c.update(sc, id, status, func(r *records.Instance) bool {
 			r.EngineError = err.Error()
 			if status == "creating" {
 				r.DBInstanceStatus = ptr("failed")
@@ -302,7 +290,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 
 // converge makes a running instance's server run with the recorded
 // password, database and reboot count, then reports its status.
-func (c *controller) converge(key string, sc state.Scope, id, dir string, rec instanceRecord) error {
+func (c *controller) converge(key string, sc state.Scope, id, dir string, rec records.Instance) error {
 	ctx := c.ctx
 	master := deref(rec.MasterUsername)
 	status := deref(rec.DBInstanceStatus)
@@ -310,7 +298,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 	if eng == nil {
 		return fmt.Errorf("minicloud has no engine %q", deref(rec.Engine))
 	}
-	if !rec.Initialized && isReplica(&rec) {
+	if !rec.Initialized && rec.IsReplica() {
 		c.stopServer(key)
 		if err := c.cloneFromSource(ctx, sc, id, dir, &rec, eng); err != nil {
 			return err
@@ -359,7 +347,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		}
 		settings, err := eng.Settings(dir, engine.Instance{
 			ResourceID: deref(rec.DbiResourceId), BackupRetention: deref(rec.BackupRetentionPeriod),
-			Replica: isReplica(&rec), HasReplicas: len(rec.ReadReplicaDBInstanceIdentifiers) > 0,
+			Replica: rec.IsReplica(), HasReplicas: len(rec.ReadReplicaDBInstanceIdentifiers) > 0,
 		})
 		if err != nil {
 			return err
@@ -395,7 +383,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 		return err
 	}
 	// A replica's databases come with its source's data.
-	if !rec.Initialized && deref(rec.DBName) != "" && !isReplica(&rec) {
+	if !rec.Initialized && deref(rec.DBName) != "" && !rec.IsReplica() {
 		if err := eng.CreateDatabase(ctx, p.Server, engine.Access{Dir: dir, User: master, Password: rec.AppliedPassword}, *rec.DBName); err != nil {
 			return err
 		}
@@ -420,16 +408,16 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 	if err != nil {
 		return err
 	}
-	c.update(sc, id, status, func(r *instanceRecord) bool {
+	c.update(sc, id, status, func(r *records.Instance) bool {
 		finishConverge(r, &rec, paramStatus)
 		r.Initialized = true
 		r.LoopbackPort = p.Port
 		if r.AppliedPassword != rec.AppliedPassword {
 			if len(r.Passwords) == 0 && r.AppliedPassword != "" {
 				// A record from before the history: its password so far.
-				r.Passwords = []appliedPassword{{Password: r.AppliedPassword}}
+				r.Passwords = []records.AppliedPassword{{Password: r.AppliedPassword}}
 			}
-			r.Passwords = recordPassword(r.Passwords, rec.AppliedPassword, pwSince)
+			r.Passwords = records.RecordPassword(r.Passwords, rec.AppliedPassword, pwSince)
 		}
 		r.AppliedPassword = rec.AppliedPassword
 		r.EngineError = ""
@@ -443,49 +431,14 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec in
 			r.DBInstanceStatus = ptr("available")
 		}
 		if status == "creating" || status == "starting" || status == "rebooting" {
-			r.InstanceCreateTime = firstTime(r.InstanceCreateTime)
+			r.InstanceCreateTime = records.FirstTime(r.InstanceCreateTime)
 		}
 		return false
 	})
 	return nil
 }
 
-// appliedPassword is a master password and since when the engine has it.
-type appliedPassword struct {
-	Password string    `json:"password"`
-	Since    time.Time `json:"since"`
-}
-
-// maxPasswords bounds an instance's password history: enough for the
-// restore window (at most 35 days of changes) in practice.
-const maxPasswords = 20
-
-// recordPassword appends pw, in effect since at, to history and drops the
-// oldest entries beyond maxPasswords or the longest restore window (the
-// entry in effect at its start stays).
-func recordPassword(history []appliedPassword, pw string, at time.Time) []appliedPassword {
-	history = append(history, appliedPassword{Password: pw, Since: at})
-	cutoff := at.Add(-35 * 24 * time.Hour)
-	for len(history) > 1 && (len(history) > maxPasswords || !history[1].Since.After(cutoff)) {
-		history = history[1:]
-	}
-	return slices.Clone(history)
-}
-
-// passwordAt is r's master password at t: the one applied last before t
-// (the first one for an earlier t); the current one for a record without
-// a history.
-func passwordAt(r *instanceRecord, t time.Time) string {
-	pw := r.AppliedPassword
-	for i, h := range r.Passwords {
-		if i == 0 || !h.Since.After(t) {
-			pw = h.Password
-		}
-	}
-	return pw
-}
-
-func pendingAfter(r *instanceRecord) *rdsPending {
+func pendingAfter(r *records.Instance) *rdsPending {
 	p := rdsPending{}
 	if r.PendingModifiedValues != nil {
 		p = *r.PendingModifiedValues
@@ -494,14 +447,6 @@ func pendingAfter(r *instanceRecord) *rdsPending {
 		p.MasterUserPassword = nil
 	}
 	return &p
-}
-
-func firstTime(t *time.Time) *time.Time {
-	if t != nil {
-		return t
-	}
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	return &now
 }
 
 func (c *controller) usedPorts() []int {

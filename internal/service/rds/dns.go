@@ -13,6 +13,7 @@ import (
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/dnszone"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -124,7 +125,7 @@ func (s *Service) subnetGroupVPC(ctx context.Context, sc state.Scope, name *stri
 	}
 	var vpcID string
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*name))
+		g, found, err := records.SubnetGroups.Get(tx, sc, strings.ToLower(*name))
 		if err != nil || !found {
 			return err
 		}
@@ -139,7 +140,7 @@ func (s *Service) subnetGroupVPC(ctx context.Context, sc state.Scope, name *stri
 func (s *Service) instanceGroupVPC(ctx context.Context, sc state.Scope, id string) (string, error) {
 	var vpcID string
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, strings.ToLower(id))
+		r, found, err := records.Instances.Get(tx, sc, strings.ToLower(id))
 		if err != nil || !found || r.DBSubnetGroup == nil {
 			return err
 		}
@@ -151,7 +152,7 @@ func (s *Service) instanceGroupVPC(ctx context.Context, sc state.Scope, id strin
 
 // syncPublicIP gives the instance's interface a public IP when it is
 // publicly accessible and takes it away when it is not, and records it.
-func (c *controller) syncPublicIP(ctx context.Context, sc state.Scope, id, status string, rec *instanceRecord) error {
+func (c *controller) syncPublicIP(ctx context.Context, sc state.Scope, id, status string, rec *records.Instance) error {
 	pub, ok := c.s.cfg.ENIs.(PublicIPs)
 	if !ok || rec.ENI == nil {
 		return nil
@@ -171,7 +172,7 @@ func (c *controller) syncPublicIP(ctx context.Context, sc state.Scope, id, statu
 	}
 	// Should the record have moved on, the address stays with the
 	// interface in EC2 (released with it) and the next pass records it.
-	c.update(sc, id, status, func(r *instanceRecord) bool {
+	c.update(sc, id, status, func(r *records.Instance) bool {
 		if r.ENI != nil && r.ENI.ID == eniID {
 			r.ENI.PublicIP = ip
 		}
@@ -203,7 +204,7 @@ func (x endpointSource) Endpoints() *dnszone.EndpointSet {
 }
 
 // endpointOf is the DNS view of a record; ok is false when it has no name.
-func endpointOf(sc state.Scope, r *instanceRecord) (dnszone.Endpoint, bool) {
+func endpointOf(sc state.Scope, r *records.Instance) (dnszone.Endpoint, bool) {
 	if r.Endpoint == nil || deref(r.Endpoint.Address) == "" {
 		return dnszone.Endpoint{}, false
 	}
@@ -231,7 +232,7 @@ func (s *Service) startEndpoints() {
 			case ev.Reset || ev.Resync:
 				s.rebuildEndpoints()
 			default:
-				if _, _, ok := instances.ParseKey(ev.Key); ok {
+				if _, _, ok := records.Instances.ParseKey(ev.Key); ok {
 					s.refreshEndpoint(ev.Key)
 				}
 			}
@@ -256,11 +257,11 @@ func (s *Service) rebuildEndpoints() {
 	byKey := map[string]dnszone.Endpoint{}
 	err := s.store.View(context.Background(), func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			sc, id, ok := instances.ParseKey(key)
+			sc, id, ok := records.Instances.ParseKey(key)
 			if !ok {
 				return nil
 			}
-			r, found, err := instances.Get(tx, sc, id)
+			r, found, err := records.Instances.Get(tx, sc, id)
 			if err != nil || !found {
 				return err
 			}
@@ -283,13 +284,13 @@ func (s *Service) rebuildEndpoints() {
 
 // refreshEndpoint re-reads one instance record.
 func (s *Service) refreshEndpoint(key string) {
-	sc, id, _ := instances.ParseKey(key)
+	sc, id, _ := records.Instances.ParseKey(key)
 	var (
 		e   dnszone.Endpoint
 		has bool
 	)
 	err := s.store.View(context.Background(), func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, id)
+		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found {
 			return err
 		}

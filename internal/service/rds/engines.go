@@ -6,6 +6,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 )
 
 // The API's side of the engines (package engine): which engine a request
@@ -121,14 +122,14 @@ func validNameUpTo(n string, max int) bool {
 
 // wantsStandby reports whether the controller is to keep a standby for r:
 // a Multi-AZ instance of an engine with standbys.
-func (s *Service) wantsStandby(r *instanceRecord) bool {
+func (s *Service) wantsStandby(r *records.Instance) bool {
 	return deref(r.MultiAZ) && r.Standby != nil && engine.Is[engine.Standbys](s.engineFor(deref(r.Engine)))
 }
 
 // errNoBackups refuses snapshots and backups of a DB instance whose engine
 // minicloud cannot copy (nil when it can: the engine has backups and its
 // tools are installed). AWS backs up every engine.
-func (s *Service) errNoBackups(r *instanceRecord) error {
+func (s *Service) errNoBackups(r *records.Instance) error {
 	b, ok := s.engineFor(deref(r.Engine)).(engine.Backups)
 	if !ok {
 		return errCombination("minicloud takes snapshots and backups of %s DB instances only; %s is a %s DB instance.",

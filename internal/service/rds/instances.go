@@ -10,6 +10,7 @@ import (
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -155,7 +156,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
 		sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
 	}
-	rec := instanceRecord{
+	rec := records.Instance{
 		DBInstance: rdsapi.DBInstance{
 			DBInstanceIdentifier:             ptr(id),
 			DBInstanceClass:                  ptr(class),
@@ -205,7 +206,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 		Password: *in.MasterUserPassword,
 	}
 	err = s.store.Update(ctx, func(tx state.Tx) error {
-		if _, found, err := instances.Get(tx, sc, id); err != nil {
+		if _, found, err := records.Instances.Get(tx, sc, id); err != nil {
 			return err
 		} else if found {
 			return api.Errorf(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
@@ -216,7 +217,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 			}
 		}
 		if in.DBSubnetGroupName != nil {
-			g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
+			g, found, err := records.SubnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
 			if err != nil {
 				return err
 			}
@@ -232,9 +233,9 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 		} else {
 			rec.AvailabilityZone = ptr(orDefault(in.AvailabilityZone, sc.Region+"a"))
 		}
-		rec.Restore, _ = ctx.Value(restoreKey{}).(*restoreSource)
+		rec.Restore, _ = ctx.Value(restoreKey{}).(*records.RestoreSource)
 		initStandby(&rec, sc)
-		return instances.Put(tx, sc, id, rec)
+		return records.Instances.Put(tx, sc, id, rec)
 	})
 	if err != nil {
 		return nil, err
@@ -251,7 +252,7 @@ func orDefault(p *string, def string) string {
 
 // show is the Describe form of a record: the endpoint appears once the
 // instance has been created.
-func show(r *instanceRecord) *rdsapi.DBInstance {
+func show(r *records.Instance) *rdsapi.DBInstance {
 	out := r.DBInstance
 	switch deref(out.DBInstanceStatus) {
 	case "creating", "failed":
@@ -273,7 +274,7 @@ func (s *Service) DescribeDBInstances(ctx context.Context, in *rdsapi.DescribeDB
 	var all []rdsapi.DBInstance
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		if in.DBInstanceIdentifier != nil {
-			r, found, err := instances.Get(tx, sc, strings.ToLower(*in.DBInstanceIdentifier))
+			r, found, err := records.Instances.Get(tx, sc, strings.ToLower(*in.DBInstanceIdentifier))
 			if err != nil {
 				return err
 			}
@@ -283,7 +284,7 @@ func (s *Service) DescribeDBInstances(ctx context.Context, in *rdsapi.DescribeDB
 			all = append(all, *show(&r))
 			return nil
 		}
-		return instances.ForEach(tx, sc, func(_ string, r instanceRecord) error {
+		return records.Instances.ForEach(tx, sc, func(_ string, r records.Instance) error {
 			if matchFilters(in.Filters, &r) {
 				all = append(all, *show(&r))
 			}
@@ -305,7 +306,7 @@ func (s *Service) DescribeDBInstances(ctx context.Context, in *rdsapi.DescribeDB
 	return out, nil
 }
 
-func matchFilters(fs []rdsapi.Filter, r *instanceRecord) bool {
+func matchFilters(fs []rdsapi.Filter, r *records.Instance) bool {
 	for _, f := range fs {
 		var have []string
 		switch deref(f.Name) {
@@ -336,7 +337,7 @@ func matchFilters(fs []rdsapi.Filter, r *instanceRecord) bool {
 }
 
 // mutate runs fn on instance id in one transaction and returns the result.
-func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *instanceRecord) error) (*rdsapi.DBInstance, error) {
+func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *records.Instance) error) (*rdsapi.DBInstance, error) {
 	sc := scopeOf(ctx)
 	id := strings.ToLower(deref(rawID))
 	var out *rdsapi.DBInstance
@@ -344,7 +345,7 @@ func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *instance
 		if id == "" {
 			return errInstanceNotFound(deref(rawID))
 		}
-		r, found, err := instances.Get(tx, sc, id)
+		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil {
 			return err
 		}
@@ -355,14 +356,14 @@ func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *instance
 			return err
 		}
 		out = show(&r)
-		return instances.Put(tx, sc, id, r)
+		return records.Instances.Put(tx, sc, id, r)
 	})
 	return out, err
 }
 
 // RebootDBInstance restarts the engine of an available instance.
 func (s *Service) RebootDBInstance(ctx context.Context, in *rdsapi.RebootDBInstanceMessage) (*rdsapi.RebootDBInstanceResult, error) {
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
 		if deref(in.ForceFailover) && !s.wantsStandby(r) {
 			return errCombination("ForceFailover can only be used with a Multi-AZ DB instance.")
 		}
@@ -389,7 +390,7 @@ func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceM
 	if in.DBSnapshotIdentifier != nil {
 		return s.stopWithSnapshot(ctx, in)
 	}
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
 		if deref(r.DBInstanceStatus) != "available" {
 			return errInstanceState("Instance %s is not in available state.", deref(r.DBInstanceIdentifier))
 		}
@@ -407,7 +408,7 @@ func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceM
 
 // StartDBInstance starts a stopped instance's engine.
 func (s *Service) StartDBInstance(ctx context.Context, in *rdsapi.StartDBInstanceMessage) (*rdsapi.StartDBInstanceResult, error) {
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
 		if deref(r.DBInstanceStatus) != "stopped" {
 			return errInstanceState("Instance %s is not stopped, it cannot be started.", deref(r.DBInstanceIdentifier))
 		}
@@ -434,7 +435,7 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 			return nil, err
 		}
 	}
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
 		if deref(r.DeletionProtection) {
 			return errCombination("Cannot delete protected DB Instance, please disable deletion protection and try again.")
 		}
@@ -477,7 +478,7 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 func (s *Service) Loopback(ctx context.Context, account, region, id string) (string, error) {
 	var addr string
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, state.Scope{Account: account, Region: region}, strings.ToLower(id))
+		r, found, err := records.Instances.Get(tx, state.Scope{Account: account, Region: region}, strings.ToLower(id))
 		if err != nil || !found {
 			return err
 		}
@@ -502,11 +503,11 @@ func (s *Service) Health() map[string]any {
 	var list []map[string]any
 	_ = s.store.View(context.Background(), func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			sc, id, ok := instances.ParseKey(key)
+			sc, id, ok := records.Instances.ParseKey(key)
 			if !ok {
 				return nil
 			}
-			r, found, err := instances.Get(tx, sc, id)
+			r, found, err := records.Instances.Get(tx, sc, id)
 			if err != nil || !found {
 				return err
 			}

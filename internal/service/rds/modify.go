@@ -8,6 +8,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -50,7 +51,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 	now := deref(in.ApplyImmediately)
 	if in.DBParameterGroupName != nil {
 		err := s.store.View(ctx, func(tx state.Tx) error {
-			r, found, err := instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
+			r, found, err := records.Instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
 			if err != nil || !found {
 				return err // not found: mutate answers
 			}
@@ -63,7 +64,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 	if len(in.VpcSecurityGroupIds) > 0 {
 		var vpc string
 		err := s.store.View(ctx, func(tx state.Tx) error {
-			r, found, err := instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
+			r, found, err := records.Instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
 			if err == nil && found {
 				vpc = instanceVPC(&r)
 			}
@@ -76,7 +77,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 			return nil, err
 		}
 	}
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
 		if st := deref(r.DBInstanceStatus); st != "available" {
 			return errInstanceState("Database instance is not in available state.")
 		}
@@ -98,7 +99,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 			if max := eng.Defaults().MaxPassword; len(*p) > max {
 				return errInvalidParam("The parameter MasterUserPassword is not a valid password because it is longer than %d characters.", max)
 			}
-			if isReplica(r) {
+			if r.IsReplica() {
 				return errCombination("The master user password of a read replica cannot be modified: it is its source's.")
 			}
 		}
@@ -145,7 +146,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 		}
 		if in.DBParameterGroupName != nil {
 			name := strings.ToLower(*in.DBParameterGroupName)
-			if name != paramGroupOf(r) {
+			if name != r.ParamGroupName() {
 				r.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(name), ParameterApplyStatus: ptr("applying")}}
 			}
 		}
@@ -234,7 +235,7 @@ func unsupportedModification(in *rdsapi.ModifyDBInstanceMessage) error {
 
 // checkStorageChange enforces AWS's rules for a new AllocatedStorage: it
 // can only grow, by at least 10 %, up to 65536 GiB.
-func checkStorageChange(r *instanceRecord, n int32) error {
+func checkStorageChange(r *records.Instance, n int32) error {
 	cur := deref(r.AllocatedStorage)
 	if p := r.PendingModifiedValues; p != nil && p.AllocatedStorage != nil {
 		cur = max(cur, *p.AllocatedStorage)
@@ -270,7 +271,7 @@ func newMemberships(old []rdsapi.VpcSecurityGroupMembership, ids []string) []rds
 	return out
 }
 
-func groupIDs(r *instanceRecord) []string {
+func groupIDs(r *records.Instance) []string {
 	var out []string
 	for _, g := range r.VpcSecurityGroups {
 		out = append(out, deref(g.VpcSecurityGroupId))
@@ -283,7 +284,7 @@ func groupIDs(r *instanceRecord) []string {
 // failover), then the parameter group; it returns the
 // ParameterApplyStatus. The memberships become active (finishConverge)
 // only once both ENIs have the groups.
-func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string, rec *instanceRecord, p *server, eng engine.Engine) (string, error) {
+func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string, rec *records.Instance, p *server, eng engine.Engine) (string, error) {
 	if rec.ENI != nil && c.s.placing() && slices.ContainsFunc(rec.VpcSecurityGroups, func(g rdsapi.VpcSecurityGroupMembership) bool {
 		return deref(g.Status) != "active"
 	}) {
@@ -311,9 +312,9 @@ func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string,
 
 // finishConverge records in r (the record as it is now) what converge
 // applied from rec (the record as it was read), unless r changed since.
-func finishConverge(r, rec *instanceRecord, paramStatus string) {
+func finishConverge(r, rec *records.Instance, paramStatus string) {
 	r.Applied = rec.Applied
-	if paramStatus != "" && len(r.DBParameterGroups) > 0 && paramGroupOf(r) == paramGroupOf(rec) {
+	if paramStatus != "" && len(r.DBParameterGroups) > 0 && r.ParamGroupName() == rec.ParamGroupName() {
 		r.DBParameterGroups[0].ParameterApplyStatus = ptr(paramStatus)
 	}
 	if slices.Equal(groupIDs(r), groupIDs(rec)) {

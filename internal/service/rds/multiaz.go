@@ -7,6 +7,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -24,22 +25,6 @@ import (
 // loopback port from the promoted data, and a new standby is built from it
 // on the old primary's ENI.
 
-// standbyState is what a Multi-AZ DB instance keeps about its standby.
-type standbyState struct {
-	// ENI is the standby's network interface, in a subnet of
-	// SecondaryAvailabilityZone, while it has one.
-	ENI *PlacedENI `json:"eni,omitempty"`
-	// Built is set once <dir>/standby/data is a base backup of the primary.
-	Built bool `json:"built,omitempty"`
-	// Failover asks the controller for a failover (RebootDBInstance with
-	// ForceFailover).
-	Failover bool `json:"failover,omitempty"`
-	// Swapping is set once the standby has been promoted and stopped,
-	// until the data directories and the record are swapped: a restart of
-	// minicloud in between finishes the swap.
-	Swapping bool `json:"swapping,omitempty"`
-}
-
 // checkCreateMultiAZ applies AWS's and minicloud's rules to
 // CreateDBInstance's MultiAZ.
 func (s *Service) checkCreateMultiAZ(in *rdsapi.CreateDBInstanceMessage, engineName string) error {
@@ -56,18 +41,18 @@ func (s *Service) checkCreateMultiAZ(in *rdsapi.CreateDBInstanceMessage, engineN
 }
 
 // initStandby gives a new Multi-AZ record its standby's Availability Zone.
-func initStandby(r *instanceRecord, sc state.Scope) {
+func initStandby(r *records.Instance, sc state.Scope) {
 	if !deref(r.MultiAZ) {
 		return
 	}
 	r.SecondaryAvailabilityZone = ptr(secondaryAZ(r, sc))
-	r.Standby = &standbyState{}
+	r.Standby = &records.StandbyState{}
 }
 
 // secondaryAZ picks the standby's zone: the first zone of the DB subnet
 // group other than the primary's (the group covers at least two), else,
 // without a group, another zone of the Region.
-func secondaryAZ(r *instanceRecord, sc state.Scope) string {
+func secondaryAZ(r *records.Instance, sc state.Scope) string {
 	primary := deref(r.AvailabilityZone)
 	if r.DBSubnetGroup != nil {
 		for _, s := range r.DBSubnetGroup.Subnets {
@@ -86,7 +71,7 @@ func secondaryAZ(r *instanceRecord, sc state.Scope) string {
 // transaction): the controller builds or removes the standby while the
 // instance is modifying. minicloud has no maintenance window, so the
 // change is made at once whatever ApplyImmediately says.
-func (s *Service) modifyMultiAZ(r *instanceRecord, sc state.Scope, in *rdsapi.ModifyDBInstanceMessage) error {
+func (s *Service) modifyMultiAZ(r *records.Instance, sc state.Scope, in *rdsapi.ModifyDBInstanceMessage) error {
 	if in.MultiAZ == nil || *in.MultiAZ == deref(r.MultiAZ) {
 		return nil
 	}
@@ -94,12 +79,12 @@ func (s *Service) modifyMultiAZ(r *instanceRecord, sc state.Scope, in *rdsapi.Mo
 		if e := deref(r.Engine); !engine.Is[engine.Standbys](s.engineFor(e)) {
 			return s.notFor(engine.Is[engine.Standbys], "runs Multi-AZ DB instance deployments", e)
 		}
-		if isReplica(r) {
+		if r.IsReplica() {
 			return errCombination("minicloud does not make read replicas Multi-AZ yet.")
 		}
 		r.MultiAZ = ptr(true)
 		r.SecondaryAvailabilityZone = ptr(secondaryAZ(r, sc))
-		r.Standby = &standbyState{}
+		r.Standby = &records.StandbyState{}
 	} else {
 		r.MultiAZ = ptr(false)
 	}
@@ -147,7 +132,7 @@ func (c *controller) stopAllStandbys() {
 // standby and removes its network interface; the standby's data stays
 // with the instance's. It reports false when the interface could not be
 // removed (to retry).
-func (c *controller) stopStandby(key string, sc state.Scope, id, status string, rec *instanceRecord) bool {
+func (c *controller) stopStandby(key string, sc state.Scope, id, status string, rec *records.Instance) bool {
 	p := c.stopStandbyServer(key)
 	var e *PlacedENI
 	switch {
@@ -164,7 +149,7 @@ func (c *controller) stopStandby(key string, sc state.Scope, id, status string, 
 		return false
 	}
 	if rec != nil {
-		c.update(sc, id, status, func(r *instanceRecord) bool {
+		c.update(sc, id, status, func(r *records.Instance) bool {
 			if r.Standby != nil && r.Standby.ENI != nil && r.Standby.ENI.ID == e.ID {
 				r.Standby.ENI = nil
 			}
@@ -177,7 +162,7 @@ func (c *controller) stopStandby(key string, sc state.Scope, id, status string, 
 // syncStandby runs in converge once the primary p runs: it builds, starts
 // or removes the standby as the record asks, and makes replication
 // synchronous once the standby streams.
-func (c *controller) syncStandby(ctx context.Context, key string, sc state.Scope, id, dir string, rec *instanceRecord, p *server, eng engine.Engine) error {
+func (c *controller) syncStandby(ctx context.Context, key string, sc state.Scope, id, dir string, rec *records.Instance, p *server, eng engine.Engine) error {
 	status := deref(rec.DBInstanceStatus)
 	sbe, ok := eng.(engine.Standbys)
 	if !ok || !c.s.wantsStandby(rec) {
@@ -202,7 +187,7 @@ func (c *controller) syncStandby(ctx context.Context, key string, sc state.Scope
 		if err := sbe.BuildStandby(ctx, p.Server, engine.Access{Dir: dir, User: deref(rec.MasterUsername), Password: rec.AppliedPassword}, pw, port); err != nil {
 			return err
 		}
-		c.update(sc, id, status, func(r *instanceRecord) bool {
+		c.update(sc, id, status, func(r *records.Instance) bool {
 			if r.Standby != nil {
 				r.Standby.Built = true
 			}
@@ -220,7 +205,7 @@ func (c *controller) syncStandby(ctx context.Context, key string, sc state.Scope
 		// every commit.
 		_ = sbe.SyncStandby(context.Background(), p.Server, dir, pw, false)
 		// The next pass builds a new standby from a fresh base backup.
-		c.update(sc, id, status, func(r *instanceRecord) bool {
+		c.update(sc, id, status, func(r *records.Instance) bool {
 			if r.Standby != nil {
 				r.Standby.Built = false
 			}
@@ -243,7 +228,7 @@ func (c *controller) syncStandby(ctx context.Context, key string, sc state.Scope
 
 // startStandby starts the built standby of the instance in dir, placed on
 // its own ENI when the instance is.
-func (c *controller) startStandby(ctx context.Context, sc state.Scope, id, dir string, rec *instanceRecord, sbe engine.Standbys, pw string) (*server, error) {
+func (c *controller) startStandby(ctx context.Context, sc state.Scope, id, dir string, rec *records.Instance, sbe engine.Standbys, pw string) (*server, error) {
 	var vpc *engine.Listen
 	if c.s.wantsVPC(rec) {
 		var err error
@@ -270,14 +255,14 @@ func (c *controller) setStandby(key string, sb *server) {
 
 // replPassword is the replication role's password, shared with read
 // replicas (the role is one), made and recorded if the instance has none.
-func (c *controller) replPassword(sc state.Scope, id, status string, rec *instanceRecord) (string, error) {
+func (c *controller) replPassword(sc state.Scope, id, status string, rec *records.Instance) (string, error) {
 	if rec.Replica != nil && rec.Replica.ReplPassword != "" {
 		return rec.Replica.ReplPassword, nil
 	}
 	pw := engine.RandomString(32)
-	ok := c.update(sc, id, status, func(r *instanceRecord) bool {
+	ok := c.update(sc, id, status, func(r *records.Instance) bool {
 		if r.Replica == nil {
-			r.Replica = &replicaState{}
+			r.Replica = &records.ReplicaState{}
 		}
 		if r.Replica.ReplPassword == "" {
 			r.Replica.ReplPassword = pw
@@ -289,7 +274,7 @@ func (c *controller) replPassword(sc state.Scope, id, status string, rec *instan
 		return "", errors.New("the instance changed while its replication password was made")
 	}
 	if rec.Replica == nil {
-		rec.Replica = &replicaState{}
+		rec.Replica = &records.ReplicaState{}
 	}
 	rec.Replica.ReplPassword = pw
 	return pw, nil
@@ -298,7 +283,7 @@ func (c *controller) replPassword(sc state.Scope, id, status string, rec *instan
 // removeStandby makes a Multi-AZ instance single-AZ: the primary stops
 // waiting for the standby, which is stopped and removed with its hold on
 // the primary, its data and its network interface.
-func (c *controller) removeStandby(ctx context.Context, key string, sc state.Scope, id, dir string, rec *instanceRecord, p *server, sbe engine.Standbys) error {
+func (c *controller) removeStandby(ctx context.Context, key string, sc state.Scope, id, dir string, rec *records.Instance, p *server, sbe engine.Standbys) error {
 	status := deref(rec.DBInstanceStatus)
 	pw := ""
 	if rec.Replica != nil {
@@ -317,7 +302,7 @@ func (c *controller) removeStandby(ctx context.Context, key string, sc state.Sco
 			return err
 		}
 	}
-	c.update(sc, id, status, func(r *instanceRecord) bool {
+	c.update(sc, id, status, func(r *records.Instance) bool {
 		if !deref(r.MultiAZ) {
 			r.Standby = nil
 			r.SecondaryAvailabilityZone = nil
@@ -330,7 +315,7 @@ func (c *controller) removeStandby(ctx context.Context, key string, sc state.Sco
 
 // failoverIfAsked fails a Multi-AZ instance over to its standby when the
 // record asks for it (before converge starts the primary again).
-func (c *controller) failoverIfAsked(ctx context.Context, key string, sc state.Scope, id, dir string, rec *instanceRecord, eng engine.Engine) error {
+func (c *controller) failoverIfAsked(ctx context.Context, key string, sc state.Scope, id, dir string, rec *records.Instance, eng engine.Engine) error {
 	if rec.Standby == nil || !rec.Standby.Failover {
 		return nil
 	}
@@ -344,7 +329,7 @@ func (c *controller) failoverIfAsked(ctx context.Context, key string, sc state.S
 			// No standby can take over (it is being rebuilt): the reboot
 			// goes on without a failover rather than waiting forever.
 			c.s.log.Warn("rds: reboot without failover: the standby is not ready", "id", id)
-			c.update(sc, id, status, func(r *instanceRecord) bool {
+			c.update(sc, id, status, func(r *records.Instance) bool {
 				if r.Standby != nil {
 					r.Standby.Failover = false
 				}
@@ -383,7 +368,7 @@ func (c *controller) failoverIfAsked(ctx context.Context, key string, sc state.S
 			return err
 		}
 		c.stopStandbyServer(key)
-		if !c.update(sc, id, status, func(r *instanceRecord) bool {
+		if !c.update(sc, id, status, func(r *records.Instance) bool {
 			if r.Standby != nil {
 				r.Standby.Swapping = true
 			}
@@ -407,7 +392,7 @@ func (c *controller) failoverIfAsked(ctx context.Context, key string, sc state.S
 		}
 		old.PublicIP = ""
 	}
-	swap := func(r *instanceRecord) {
+	swap := func(r *records.Instance) {
 		r.ENI, r.Standby.ENI = r.Standby.ENI, r.ENI
 		if r.Standby.ENI != nil {
 			r.Standby.ENI.PublicIP = ""
@@ -415,7 +400,7 @@ func (c *controller) failoverIfAsked(ctx context.Context, key string, sc state.S
 		r.AvailabilityZone, r.SecondaryAvailabilityZone = r.SecondaryAvailabilityZone, r.AvailabilityZone
 		r.Standby.Failover, r.Standby.Swapping, r.Standby.Built = false, false, false
 	}
-	if !c.update(sc, id, status, func(r *instanceRecord) bool {
+	if !c.update(sc, id, status, func(r *records.Instance) bool {
 		if r.Standby != nil && r.Standby.Swapping {
 			swap(r)
 		}
@@ -432,13 +417,13 @@ func (c *controller) failoverIfAsked(ctx context.Context, key string, sc state.S
 // instance's primary fails, when the primary's server could not be started
 // again (converge failed with cause and left none running) while the
 // standby runs. It reports whether it did.
-func (c *controller) failoverOnPrimaryLoss(key string, sc state.Scope, id string, rec *instanceRecord, cause error) bool {
+func (c *controller) failoverOnPrimaryLoss(key string, sc state.Scope, id string, rec *records.Instance, cause error) bool {
 	if deref(rec.DBInstanceStatus) != "available" || !c.s.wantsStandby(rec) || !rec.Standby.Built || rec.Standby.Failover ||
 		c.running(key) != nil || c.standby(key) == nil {
 		return false
 	}
 	c.s.log.Warn("rds: Multi-AZ instance failover started: the primary did not come back", "id", id, "err", cause)
-	return c.update(sc, id, "available", func(r *instanceRecord) bool {
+	return c.update(sc, id, "available", func(r *records.Instance) bool {
 		if r.Standby != nil {
 			r.Standby.Failover = true
 			r.DBInstanceStatus = ptr("rebooting")
@@ -449,7 +434,7 @@ func (c *controller) failoverOnPrimaryLoss(key string, sc state.Scope, id string
 
 // standbyHealth is a Multi-AZ instance's "standby" entry in
 // /_minicloud/health: where the standby is (no address to connect to).
-func standbyHealth(r *instanceRecord) map[string]any {
+func standbyHealth(r *records.Instance) map[string]any {
 	if r.Standby == nil {
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -42,7 +43,7 @@ func TestBinlogsFrom(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			base := &snapshotRecord{DBSnapshot: rdsapi.DBSnapshot{DBSnapshotIdentifier: ptr(id)}, BackupEnd: &end}
+			base := &records.Snapshot{DBSnapshot: rdsapi.DBSnapshot{DBSnapshotIdentifier: ptr(id)}, BackupEnd: &end}
 			pitr, err := s.replaysLogs(sc, s.engineFor("mariadb").(engine.PointInTime), base, tc.target)
 			if tc.wantCode != "" {
 				var ae interface{ ErrorCode() string }

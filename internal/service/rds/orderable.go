@@ -10,6 +10,7 @@ import (
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -143,7 +144,7 @@ func (s *Service) DescribeOrderableDBInstanceOptions(ctx context.Context, in *rd
 }
 
 // classKnown is for ModifyDBInstance: the class as CreateDBInstance checks it.
-func classKnown(r *instanceRecord, class string) error {
+func classKnown(r *records.Instance, class string) error {
 	if !strings.HasPrefix(class, "db.") {
 		return errInvalidParam("Invalid DB Instance class: %s", class)
 	}

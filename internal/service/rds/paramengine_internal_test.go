@@ -6,6 +6,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -59,7 +60,7 @@ func TestInstanceParamGroupEngine(t *testing.T) {
 	}
 	// An engine without parameter groups is in sync after a start.
 	c := &controller{s: s}
-	st, err := c.afterStart(ctx, sc, t.TempDir(), &instanceRecord{DBInstance: rdsapi.DBInstance{Engine: ptr("mariadb")}}, nil, maria)
+	st, err := c.afterStart(ctx, sc, t.TempDir(), &records.Instance{DBInstance: rdsapi.DBInstance{Engine: ptr("mariadb")}}, nil, maria)
 	if err != nil || st != "in-sync" {
 		t.Fatalf("afterStart of a mariadb instance: %q, %v", st, err)
 	}

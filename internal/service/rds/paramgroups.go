@@ -9,6 +9,7 @@ import (
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -18,23 +19,6 @@ import (
 // stores only what users set; every other parameter has Source
 // engine-default and the engine's own default. default.<family> exists
 // implicitly and cannot be modified or deleted.
-
-// paramSetting is one user-set parameter of a group.
-type paramSetting struct {
-	Value  string `json:"value"`
-	Method string `json:"method"` // immediate | pending-reboot
-	// Reset marks a parameter reset to its default, kept until it has
-	// been applied (ApplyMethod says when).
-	Reset bool `json:"reset,omitempty"`
-}
-
-type paramGroupRecord struct {
-	rdsapi.DBParameterGroup
-	Params map[string]paramSetting `json:"params,omitempty"`
-	Tags   []rdsapi.Tag            `json:"tags,omitempty"`
-}
-
-var paramGroups = state.Table[paramGroupRecord]{Service: "rds", Kind: "dbparametergroup"}
 
 // paramEngines are the engines with parameter groups of their own.
 func (s *Service) paramEngines() []engine.Parameters {
@@ -101,7 +85,7 @@ func findParam(pe engine.Parameters, name string) (engine.Param, bool) {
 }
 
 // apiParam is the DescribeDBParameters form of p with the group's setting.
-func apiParam(p engine.Param, set *paramSetting) rdsapi.Parameter {
+func apiParam(p engine.Param, set *records.ParamSetting) rdsapi.Parameter {
 	out := rdsapi.Parameter{
 		ParameterName: ptr(p.Name),
 		Description:   ptr(p.Description),
@@ -141,9 +125,9 @@ func (s *Service) defaultGroupEngine(name string) engine.Engine {
 }
 
 // defaultGroup is the implicit default group of engine e.
-func defaultGroup(sc state.Scope, e engine.Engine) paramGroupRecord {
+func defaultGroup(sc state.Scope, e engine.Engine) records.ParamGroup {
 	d := e.Defaults()
-	return paramGroupRecord{DBParameterGroup: rdsapi.DBParameterGroup{
+	return records.ParamGroup{DBParameterGroup: rdsapi.DBParameterGroup{
 		DBParameterGroupName:   ptr(d.ParameterGroup),
 		DBParameterGroupFamily: ptr(d.Family),
 		Description:            ptr("Default parameter group for " + d.Family),
@@ -163,12 +147,12 @@ func errParamGroupNotFound(name string) error {
 
 // getParamGroup reads a group, the engines' implicit default ones
 // included (empty and read-only).
-func (s *Service) getParamGroup(tx state.Tx, sc state.Scope, name string) (paramGroupRecord, error) {
+func (s *Service) getParamGroup(tx state.Tx, sc state.Scope, name string) (records.ParamGroup, error) {
 	name = strings.ToLower(name)
 	if e := s.defaultGroupEngine(name); e != nil {
 		return defaultGroup(sc, e), nil
 	}
-	g, found, err := paramGroups.Get(tx, sc, name)
+	g, found, err := records.ParamGroups.Get(tx, sc, name)
 	if err != nil {
 		return g, err
 	}
@@ -196,7 +180,7 @@ func (s *Service) CreateDBParameterGroup(ctx context.Context, in *rdsapi.CreateD
 		return nil, errInvalidParam("ParameterGroupFamily %s is not a valid parameter group family: this host's engine gives only %s.", fam, s.families())
 	}
 	name := strings.ToLower(raw)
-	rec := paramGroupRecord{
+	rec := records.ParamGroup{
 		DBParameterGroup: rdsapi.DBParameterGroup{
 			DBParameterGroupName:   ptr(name),
 			DBParameterGroupFamily: ptr(fam),
@@ -206,12 +190,12 @@ func (s *Service) CreateDBParameterGroup(ctx context.Context, in *rdsapi.CreateD
 		Tags: in.Tags,
 	}
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		if _, found, err := paramGroups.Get(tx, sc, name); err != nil {
+		if _, found, err := records.ParamGroups.Get(tx, sc, name); err != nil {
 			return err
 		} else if found {
 			return api.Errorf(http.StatusBadRequest, "DBParameterGroupAlreadyExists", "Parameter group %s already exists", name)
 		}
-		return paramGroups.Put(tx, sc, name, rec)
+		return records.ParamGroups.Put(tx, sc, name, rec)
 	})
 	if err != nil {
 		return nil, err
@@ -237,7 +221,7 @@ func (s *Service) DescribeDBParameterGroups(ctx context.Context, in *rdsapi.Desc
 				all = append(all, defaultGroup(sc, pe).DBParameterGroup)
 			}
 		}
-		return paramGroups.ForEach(tx, sc, func(_ string, g paramGroupRecord) error {
+		return records.ParamGroups.ForEach(tx, sc, func(_ string, g records.ParamGroup) error {
 			all = append(all, g.DBParameterGroup)
 			return nil
 		})
@@ -267,7 +251,7 @@ func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeD
 	if source != "" && !slices.Contains([]string{"user", "system", "engine-default", "engine"}, source) {
 		return nil, errInvalidParam("Invalid value for Source: %s. Valid values are user, system, engine-default.", source)
 	}
-	var g paramGroupRecord
+	var g records.ParamGroup
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		var err error
 		g, err = s.getParamGroup(tx, sc, deref(in.DBParameterGroupName))
@@ -284,7 +268,7 @@ func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeD
 	}
 	var all []rdsapi.Parameter
 	for _, p := range list {
-		var set *paramSetting
+		var set *records.ParamSetting
 		if v, ok := g.Params[p.Name]; ok {
 			set = &v
 		}
@@ -334,7 +318,7 @@ func (s *Service) DescribeEngineDefaultParameters(ctx context.Context, in *rdsap
 
 // changeParams runs fn on a user group's parameters (the default group
 // cannot be changed).
-func (s *Service) changeParams(ctx context.Context, rawName string, fn func(g *paramGroupRecord) error) error {
+func (s *Service) changeParams(ctx context.Context, rawName string, fn func(g *records.ParamGroup) error) error {
 	sc := scopeOf(ctx)
 	name := strings.ToLower(rawName)
 	if strings.HasPrefix(name, "default.") {
@@ -346,12 +330,12 @@ func (s *Service) changeParams(ctx context.Context, rawName string, fn func(g *p
 			return err
 		}
 		if g.Params == nil {
-			g.Params = map[string]paramSetting{}
+			g.Params = map[string]records.ParamSetting{}
 		}
 		if err := fn(&g); err != nil {
 			return err
 		}
-		return paramGroups.Put(tx, sc, name, g)
+		return records.ParamGroups.Put(tx, sc, name, g)
 	})
 }
 
@@ -420,9 +404,9 @@ func (s *Service) ModifyDBParameterGroup(ctx context.Context, in *rdsapi.ModifyD
 		return nil, err
 	}
 	name := strings.ToLower(deref(in.DBParameterGroupName))
-	err = s.changeParams(ctx, name, func(g *paramGroupRecord) error {
+	err = s.changeParams(ctx, name, func(g *records.ParamGroup) error {
 		for i, p := range ps {
-			g.Params[p.Name] = paramSetting{Value: *in.Parameters[i].ParameterValue, Method: methodOf(in.Parameters[i])}
+			g.Params[p.Name] = records.ParamSetting{Value: *in.Parameters[i].ParameterValue, Method: methodOf(in.Parameters[i])}
 		}
 		return nil
 	})
@@ -452,17 +436,17 @@ func (s *Service) ResetDBParameterGroup(ctx context.Context, in *rdsapi.ResetDBP
 		}
 	}
 	name := strings.ToLower(deref(in.DBParameterGroupName))
-	err = s.changeParams(ctx, name, func(g *paramGroupRecord) error {
+	err = s.changeParams(ctx, name, func(g *records.ParamGroup) error {
 		if all {
 			// Resetting everything applies at the next reboot, as on AWS.
 			for k, v := range g.Params {
-				g.Params[k] = paramSetting{Method: "pending-reboot", Reset: true, Value: v.Value}
+				g.Params[k] = records.ParamSetting{Method: "pending-reboot", Reset: true, Value: v.Value}
 			}
 			return nil
 		}
 		for i, p := range ps {
 			if _, ok := g.Params[p.Name]; ok {
-				g.Params[p.Name] = paramSetting{Method: methodOf(in.Parameters[i]), Reset: true}
+				g.Params[p.Name] = records.ParamSetting{Method: methodOf(in.Parameters[i]), Reset: true}
 			}
 		}
 		return nil
@@ -485,7 +469,7 @@ func (s *Service) DeleteDBParameterGroup(ctx context.Context, in *rdsapi.DeleteD
 			return err
 		}
 		var users []string
-		err := instances.ForEach(tx, sc, func(id string, r instanceRecord) error {
+		err := records.Instances.ForEach(tx, sc, func(id string, r records.Instance) error {
 			if usesParamGroup(&r, name) {
 				users = append(users, id)
 			}
@@ -497,7 +481,7 @@ func (s *Service) DeleteDBParameterGroup(ctx context.Context, in *rdsapi.DeleteD
 		if len(users) > 0 {
 			return api.Errorf(http.StatusBadRequest, "InvalidDBParameterGroupState", "One or more database instances are still members of this parameter group %s, so the group cannot be deleted", name)
 		}
-		return paramGroups.Delete(tx, sc, name)
+		return records.ParamGroups.Delete(tx, sc, name)
 	})
 	if err != nil {
 		return nil, err
@@ -505,21 +489,13 @@ func (s *Service) DeleteDBParameterGroup(ctx context.Context, in *rdsapi.DeleteD
 	return &rdsapi.Empty{}, nil
 }
 
-func usesParamGroup(r *instanceRecord, name string) bool {
+func usesParamGroup(r *records.Instance, name string) bool {
 	for _, g := range r.DBParameterGroups {
 		if deref(g.DBParameterGroupName) == name {
 			return true
 		}
 	}
 	return false
-}
-
-// paramGroupOf is the name of the instance's parameter group.
-func paramGroupOf(r *instanceRecord) string {
-	if len(r.DBParameterGroups) == 0 {
-		return ""
-	}
-	return deref(r.DBParameterGroups[0].DBParameterGroupName)
 }
 
 // checkInstanceParamGroup verifies that name exists in the family of the

@@ -6,6 +6,7 @@ import (
 	"maps"
 
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -17,18 +18,11 @@ import (
 // group and no setting waiting for a restart (ParamsPending), else
 // pending-reboot. A new group takes effect at the next reboot, as on AWS.
 
-// appliedParams is what the running server was given.
-type appliedParams struct {
-	Group string            `json:"group"`
-	Boot  map[string]string `json:"boot,omitempty"` // written at the last start
-	Live  map[string]string `json:"live,omitempty"` // in the file now
-}
-
 // groupValues reads the instance's group: its values (reset ones left out)
 // and the settings themselves.
-func (c *controller) groupValues(sc state.Scope, rec *instanceRecord) (string, map[string]string, map[string]paramSetting, error) {
-	name := paramGroupOf(rec)
-	var g paramGroupRecord
+func (c *controller) groupValues(sc state.Scope, rec *records.Instance) (string, map[string]string, map[string]records.ParamSetting, error) {
+	name := rec.ParamGroupName()
+	var g records.ParamGroup
 	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
 		g, err = c.s.getParamGroup(tx, sc, name)
@@ -47,7 +41,7 @@ func (c *controller) groupValues(sc state.Scope, rec *instanceRecord) (string, m
 }
 
 // bootParams gives the server the whole group before it starts.
-func (c *controller) bootParams(sc state.Scope, dir string, rec *instanceRecord, pe engine.Parameters) error {
+func (c *controller) bootParams(sc state.Scope, dir string, rec *records.Instance, pe engine.Parameters) error {
 	name, vals, _, err := c.groupValues(sc, rec)
 	if err != nil {
 		return err
@@ -55,13 +49,13 @@ func (c *controller) bootParams(sc state.Scope, dir string, rec *instanceRecord,
 	if err := pe.WriteParams(dir, vals); err != nil {
 		return err
 	}
-	rec.Applied = &appliedParams{Group: name, Boot: vals, Live: maps.Clone(vals)}
+	rec.Applied = &records.AppliedParams{Group: name, Boot: vals, Live: maps.Clone(vals)}
 	return nil
 }
 
 // liveParams applies the group's immediate values to the running server
 // and returns the instance's ParameterApplyStatus.
-func (c *controller) liveParams(ctx context.Context, sc state.Scope, dir string, rec *instanceRecord, p *server, pe engine.Parameters) (string, error) {
+func (c *controller) liveParams(ctx context.Context, sc state.Scope, dir string, rec *records.Instance, p *server, pe engine.Parameters) (string, error) {
 	name, vals, sets, err := c.groupValues(sc, rec)
 	if err != nil {
 		return "", err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
@@ -32,17 +33,8 @@ type ENIs interface {
 	ModifyENIGroups(ctx context.Context, account, region, id string, groupIDs []string) error
 }
 
-// PlacedENI is a DB instance's network interface.
-type PlacedENI struct {
-	ID       string `json:"id"`
-	VPCID    string `json:"vpcId"`
-	SubnetID string `json:"subnetId"`
-	MAC      string `json:"mac,omitempty"`
-	IP       string `json:"ip"`
-	// PublicIP is the interface's public IP while the instance is
-	// publicly accessible (dns.go).
-	PublicIP string `json:"publicIp,omitempty"`
-}
+// PlacedENI is a DB instance's network interface (records.PlacedENI).
+type PlacedENI = records.PlacedENI
 
 // eniDescription is the Description of the ENIs, as AWS's.
 const eniDescription = "RDSNetworkInterface"
@@ -50,17 +42,17 @@ const eniDescription = "RDSNetworkInterface"
 func (s *Service) placing() bool { return s.cfg.Net != nil && s.cfg.ENIs != nil }
 
 // wantsVPC reports whether rec is to be placed in its VPC.
-func (s *Service) wantsVPC(rec *instanceRecord) bool {
+func (s *Service) wantsVPC(rec *records.Instance) bool {
 	return s.placing() && rec.DBSubnetGroup != nil && len(rec.DBSubnetGroup.Subnets) > 0
 }
 
 // plug makes sure the instance has its ENI (recorded before use, so that it
 // is never leaked), its namespace with the ENI attached and the security
 // groups applied.
-func (c *controller) plug(ctx context.Context, sc state.Scope, id, status string, rec *instanceRecord) (*engine.Listen, error) {
+func (c *controller) plug(ctx context.Context, sc state.Scope, id, status string, rec *records.Instance) (*engine.Listen, error) {
 	if rec.ENI == nil {
 		eni, err := c.newENI(ctx, sc, id, status, rec, deref(rec.AvailabilityZone), "network interface",
-			func(r *instanceRecord, e *PlacedENI) { r.ENI = e })
+			func(r *records.Instance, e *PlacedENI) { r.ENI = e })
 		if err != nil {
 			return nil, err
 		}
@@ -76,10 +68,10 @@ func (c *controller) plug(ctx context.Context, sc state.Scope, id, status string
 
 // plugStandby gives the standby its ENI in a subnet of the secondary zone
 // (recorded before use, so it is never leaked) and its namespace.
-func (c *controller) plugStandby(ctx context.Context, sc state.Scope, id, status string, rec *instanceRecord) (*engine.Listen, error) {
+func (c *controller) plugStandby(ctx context.Context, sc state.Scope, id, status string, rec *records.Instance) (*engine.Listen, error) {
 	if rec.Standby.ENI == nil {
 		eni, err := c.newENI(ctx, sc, id, status, rec, deref(rec.SecondaryAvailabilityZone), "standby's network interface",
-			func(r *instanceRecord, e *PlacedENI) {
+			func(r *records.Instance, e *PlacedENI) {
 				if r.Standby != nil {
 					r.Standby.ENI = e
 				}
@@ -95,13 +87,13 @@ func (c *controller) plugStandby(ctx context.Context, sc state.Scope, id, status
 // newENI makes an ENI with the instance's security groups in its DB subnet
 // group's subnet of zone az and records it (set) while the instance still
 // has status; what it is ("network interface") goes into the errors.
-func (c *controller) newENI(ctx context.Context, sc state.Scope, id, status string, rec *instanceRecord, az, what string, set func(r *instanceRecord, e *PlacedENI)) (*PlacedENI, error) {
+func (c *controller) newENI(ctx context.Context, sc state.Scope, id, status string, rec *records.Instance, az, what string, set func(r *records.Instance, e *PlacedENI)) (*PlacedENI, error) {
 	s := c.s
 	eni, err := s.cfg.ENIs.CreateENI(ctx, sc.Account, sc.Region, subnetInAZ(rec.DBSubnetGroup, az), groupIDs(rec), eniDescription)
 	if err != nil {
 		return nil, fmt.Errorf("create the %s: %w", what, err)
 	}
-	if !c.update(sc, id, status, func(r *instanceRecord) bool { set(r, &eni); return false }) {
+	if !c.update(sc, id, status, func(r *records.Instance) bool { set(r, &eni); return false }) {
 		_ = s.cfg.ENIs.DeleteENI(context.Background(), sc.Account, sc.Region, eni.ID)
 		return nil, fmt.Errorf("the instance changed while its %s was made", what)
 	}
@@ -166,7 +158,7 @@ func subnetInAZ(g *rdsapi.DBSubnetGroup, az string) string {
 // listenPort is the port a running instance's server listens on in its
 // namespace, which also names a postgres's Unix socket: the instance's Port
 // in its VPC, else its loopback port.
-func (s *Service) listenPort(r *instanceRecord) int {
+func (s *Service) listenPort(r *records.Instance) int {
 	if s.wantsVPC(r) {
 		if r.Endpoint != nil && deref(r.Endpoint.Port) != 0 {
 			return int(*r.Endpoint.Port)

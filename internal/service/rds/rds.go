@@ -206,8 +206,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"os"
-	"sync"
 	"sync/atomic"
 
 	"github.com/minicloud/minicloud/internal/api"
@@ -215,6 +213,7 @@ import (
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/service/rds/engine/mariadb"
 	"github.com/minicloud/minicloud/internal/service/rds/engine/postgres"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
@@ -247,54 +246,6 @@ type Config struct {
 	MariaDBBinDir string
 }
 
-// instanceRecord is a DB instance: the API shape Describe returns plus what
-// AWS keeps but does not show.
-type instanceRecord struct {
-	rdsapi.DBInstance
-	// Password is the master password the engine is to have.
-	Password string `json:"password"`
-	// AppliedPassword is the password the running engine has.
-	AppliedPassword string `json:"appliedPassword,omitempty"`
-	// Passwords are the master passwords the controller applied, oldest
-	// first, with when (passwordAt): a point-in-time restore's data has the
-	// one in effect at its target time. Records from before it have none.
-	Passwords []appliedPassword `json:"passwords,omitempty"`
-	// RebootSeq counts RebootDBInstance calls; the controller restarts the
-	// server when it has applied fewer.
-	RebootSeq int `json:"rebootSeq,omitempty"`
-	// LoopbackPort is where the real server listens on 127.0.0.1.
-	LoopbackPort int `json:"loopbackPort,omitempty"`
-	// Initialized is set once initdb and the first setup succeeded.
-	Initialized bool `json:"initialized,omitempty"`
-	// ENI is the instance's network interface in its VPC while it has one.
-	ENI *PlacedENI `json:"eni,omitempty"`
-	// Applied is the parameter group the server runs with (paramsapply.go).
-	Applied *appliedParams `json:"appliedParams,omitempty"`
-	// EngineError is the last failure of the engine, if any.
-	EngineError string `json:"engineError,omitempty"`
-	// Replica is what read replication keeps (replicas.go).
-	Replica *replicaState `json:"replica,omitempty"`
-	// Restore is where a restored instance's first data comes from
-	// (snapshots.go); nil: initdb.
-	Restore *restoreSource `json:"restore,omitempty"`
-	// FinalSnapshot and KeepAutomatedBackups are DeleteDBInstance's
-	// FinalDBSnapshotIdentifier and DeleteAutomatedBackups=false.
-	FinalSnapshot        string `json:"finalSnapshot,omitempty"`
-	KeepAutomatedBackups bool   `json:"keepAutomatedBackups,omitempty"`
-	// Standby is a Multi-AZ instance's standby (multiaz.go).
-	Standby *standbyState `json:"standby,omitempty"`
-}
-
-type subnetGroupRecord struct {
-	rdsapi.DBSubnetGroup
-	Tags []rdsapi.Tag `json:"tags,omitempty"`
-}
-
-var (
-	instances    = state.Table[instanceRecord]{Service: "rds", Kind: "dbinstance"}
-	subnetGroups = state.Table[subnetGroupRecord]{Service: "rds", Kind: "dbsubnetgroup"}
-)
-
 // Service is the RDS implementation.
 type Service struct {
 	store   state.Store
@@ -302,8 +253,7 @@ type Service struct {
 	log     *slog.Logger
 	engines *engine.Registry
 	ctl     atomic.Pointer[controller] // set while the controller runs; HTTP handlers read it
-	tempDir string
-	mu      sync.Mutex
+	dirs    *records.DataDirs
 	dns     endpointIndex // endpoint names for DNS (dns.go)
 }
 
@@ -312,7 +262,7 @@ func New(store state.Store, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{store: store, cfg: cfg, log: cfg.Logger}
+	s := &Service{store: store, cfg: cfg, log: cfg.Logger, dirs: records.NewDataDirs(cfg.StateDir)}
 	s.engines = engine.NewRegistry(postgres.New(cfg.BinDir), mariadb.New(cfg.MariaDBBinDir))
 	return s
 }
@@ -322,23 +272,6 @@ func (s *Service) Handlers() map[string]api.Handler { return rdsapi.Handlers(s) 
 
 // Info describes the service to the gateway.
 func (s *Service) Info() *api.ServiceInfo { return rdsapi.Info }
-
-// dataRoot is <state>/rds.
-func (s *Service) dataRoot() (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cfg.StateDir != "" {
-		return s.cfg.StateDir + "/rds", nil
-	}
-	if s.tempDir == "" {
-		d, err := os.MkdirTemp("", "minicloud-rds-")
-		if err != nil {
-			return "", err
-		}
-		s.tempDir = d
-	}
-	return s.tempDir + "/rds", nil
-}
 
 func scopeOf(ctx context.Context) state.Scope {
 	r := api.Request(ctx)

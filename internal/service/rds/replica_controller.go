@@ -13,6 +13,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -53,9 +54,9 @@ func (c *controller) running(key string) *server {
 	return nil
 }
 
-func (c *controller) get(sc state.Scope, id string) (rec instanceRecord, found bool, err error) {
+func (c *controller) get(sc state.Scope, id string) (rec records.Instance, found bool, err error) {
 	err = c.s.store.View(context.Background(), func(tx state.Tx) error {
-		rec, found, err = instances.Get(tx, sc, id)
+		rec, found, err = records.Instances.Get(tx, sc, id)
 		return err
 	})
 	return rec, found, err
@@ -64,15 +65,15 @@ func (c *controller) get(sc state.Scope, id string) (rec instanceRecord, found b
 // readyLogin is who WaitReady logs in as: a replica's master password
 // follows its source's, so a replica is checked with the replication
 // login, whose password never changes.
-func readyLogin(r *instanceRecord) (user, password string) {
-	if isReplica(r) && r.Replica != nil && r.Replica.ReplPassword != "" {
+func readyLogin(r *records.Instance) (user, password string) {
+	if r.IsReplica() && r.Replica != nil && r.Replica.ReplPassword != "" {
 		return engine.ReplUser, r.Replica.ReplPassword
 	}
 	return deref(r.MasterUsername), r.AppliedPassword
 }
 
 // replicaOf is replica rec of scope sc as its engine sees it.
-func replicaOf(sc state.Scope, rec *instanceRecord) engine.Replica {
+func replicaOf(sc state.Scope, rec *records.Instance) engine.Replica {
 	r := engine.Replica{ID: deref(rec.DBInstanceIdentifier), ResourceID: deref(rec.DbiResourceId), Region: sc.Region,
 		Master: deref(rec.MasterUsername), Password: rec.Password}
 	if rec.Replica != nil {
@@ -83,26 +84,26 @@ func replicaOf(sc state.Scope, rec *instanceRecord) engine.Replica {
 
 // sourceOf is read replica rec's source as the replica's engine sees it:
 // src is its record (nil: it is gone).
-func (c *controller) sourceOf(sc state.Scope, rec, src *instanceRecord) (engine.Source, error) {
+func (c *controller) sourceOf(sc state.Scope, rec, src *records.Instance) (engine.Source, error) {
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
 	dir, err := c.dir(sc, srcID)
 	if err != nil {
 		return engine.Source{}, err
 	}
 	out := engine.Source{ID: srcID, Access: engine.Access{Dir: dir}}
-	if p := c.running(instances.Key(sc, srcID)); p != nil {
+	if p := c.running(records.Instances.Key(sc, srcID)); p != nil {
 		out.Server = p.Server
 	}
 	if src != nil {
 		out.User, out.Password = deref(src.MasterUsername), src.AppliedPassword
 		out.Port = c.s.listenPort(src)
-		out.Replica = isReplica(src)
+		out.Replica = src.IsReplica()
 	}
 	return out, nil
 }
 
 // cloneFromSource makes dir a new replica's server from its running source.
-func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, dir string, rec *instanceRecord, eng engine.Engine) error {
+func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, dir string, rec *records.Instance, eng engine.Engine) error {
 	rep, ok := eng.(engine.Replication)
 	if !ok {
 		return fmt.Errorf("minicloud has no read replicas of %s DB instances", eng.Name())
@@ -115,7 +116,7 @@ func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, di
 	if !found {
 		return fmt.Errorf("the source DB instance %s no longer exists", srcID)
 	}
-	if c.running(instances.Key(sc, srcID)) == nil {
+	if c.running(records.Instances.Key(sc, srcID)) == nil {
 		return fmt.Errorf("%w %s (%s)", errWaitSource, srcID, deref(src.DBInstanceStatus))
 	}
 	if rec.Replica == nil || rec.Replica.ReplPassword == "" {
@@ -128,10 +129,10 @@ func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, di
 	if err := rep.Clone(ctx, dir, replicaOf(sc, rec), from); err != nil {
 		return err
 	}
-	var top instanceRecord
+	var top records.Instance
 	err = c.s.store.View(ctx, func(tx state.Tx) error {
 		var err error
-		top, err = primaryOf(tx, sc, src)
+		top, err = records.PrimaryOf(tx, sc, src)
 		return err
 	})
 	if err != nil {
@@ -144,9 +145,9 @@ func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, di
 // replicaFiles prepares a replica's server to start (PrepareReplica) and
 // returns the files it is to inherit; the caller closes them once the
 // server has started.
-func (c *controller) replicaFiles(sc state.Scope, dir string, rec *instanceRecord, eng engine.Engine) ([]*os.File, error) {
+func (c *controller) replicaFiles(sc state.Scope, dir string, rec *records.Instance, eng engine.Engine) ([]*os.File, error) {
 	rep, ok := eng.(engine.Replication)
-	if !ok || !isReplica(rec) || rec.Replica == nil {
+	if !ok || !rec.IsReplica() || rec.Replica == nil {
 		return nil, nil
 	}
 	src, found, err := c.get(sc, deref(rec.ReadReplicaSourceDBInstanceIdentifier))
@@ -167,9 +168,9 @@ func (c *controller) replicaFiles(sc state.Scope, dir string, rec *instanceRecor
 // (Replicate), or, when its promotion was asked for, is promoted, its hold
 // on its source released (or left to the source to release once it runs)
 // and recorded as a standalone instance.
-func (c *controller) replicate(ctx context.Context, sc state.Scope, id, dir string, rec *instanceRecord, p *server, eng engine.Engine) error {
+func (c *controller) replicate(ctx context.Context, sc state.Scope, id, dir string, rec *records.Instance, p *server, eng engine.Engine) error {
 	rep, ok := eng.(engine.Replication)
-	if !ok || !isReplica(rec) || rec.Replica == nil {
+	if !ok || !rec.IsReplica() || rec.Replica == nil {
 		return nil
 	}
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
@@ -221,24 +222,24 @@ func (c *controller) replicate(ctx context.Context, sc state.Scope, id, dir stri
 // runs (releaseHolds).
 func (c *controller) pendRelease(sc state.Scope, srcID, hold string) error {
 	return c.s.store.Update(context.Background(), func(tx state.Tx) error {
-		src, found, err := instances.Get(tx, sc, srcID)
+		src, found, err := records.Instances.Get(tx, sc, srcID)
 		if err != nil || !found {
 			return err
 		}
 		if src.Replica == nil {
-			src.Replica = &replicaState{}
+			src.Replica = &records.ReplicaState{}
 		}
 		if slices.Contains(src.Replica.DropSlots, hold) {
 			return nil
 		}
 		src.Replica.DropSlots = append(src.Replica.DropSlots, hold)
-		return instances.Put(tx, sc, srcID, src)
+		return records.Instances.Put(tx, sc, srcID, src)
 	})
 }
 
 // releaseHolds releases, on instance id whose server p runs, what replicas
 // that went while it was not running held on it.
-func (c *controller) releaseHolds(ctx context.Context, sc state.Scope, id string, rec *instanceRecord, p *server, eng engine.Engine) {
+func (c *controller) releaseHolds(ctx context.Context, sc state.Scope, id string, rec *records.Instance, p *server, eng engine.Engine) {
 	rep, ok := eng.(engine.Replication)
 	if !ok || rec.Replica == nil || len(rec.Replica.DropSlots) == 0 {
 		return
@@ -255,12 +256,12 @@ func (c *controller) releaseHolds(ctx context.Context, sc state.Scope, id string
 		return
 	}
 	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, id)
+		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found || r.Replica == nil {
 			return err
 		}
 		r.Replica.DropSlots = slices.DeleteFunc(r.Replica.DropSlots, func(s string) bool { return slices.Contains(done, s) })
-		return instances.Put(tx, sc, id, r)
+		return records.Instances.Put(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.s.log.Warn("rds: record released holds", "id", id, "err", err)
@@ -269,18 +270,18 @@ func (c *controller) releaseHolds(ctx context.Context, sc state.Scope, id string
 
 // recordPromotion records a promoted replica as a standalone instance.
 func (c *controller) recordPromotion(sc state.Scope, id, srcID string) error {
-	c.forgetSamples(instances.Key(sc, id))
+	c.forgetSamples(records.Instances.Key(sc, id))
 	return c.s.store.Update(context.Background(), func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, id)
+		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found {
 			return err
 		}
 		// Its master password is its primary's, as the promoted data has it.
-		root, err := primaryOf(tx, sc, r)
+		root, err := records.PrimaryOf(tx, sc, r)
 		if err != nil {
 			return err
 		}
-		if !isReplica(&root) {
+		if !root.IsReplica() {
 			r.Password, r.AppliedPassword = root.AppliedPassword, root.AppliedPassword
 		}
 		r.ReadReplicaSourceDBInstanceIdentifier = nil
@@ -293,7 +294,7 @@ func (c *controller) recordPromotion(sc state.Scope, id, srcID string) error {
 			r.PreferredBackupWindow = ptr(r.Replica.PromoteWindow)
 		}
 		r.Replica.Promote, r.Replica.PromoteBackup, r.Replica.PromoteWindow = false, nil, ""
-		if err := instances.Put(tx, sc, id, r); err != nil {
+		if err := records.Instances.Put(tx, sc, id, r); err != nil {
 			return err
 		}
 		return removeFromSource(tx, sc, srcID, id)
@@ -310,28 +311,28 @@ func (c *controller) forgetSamples(key string) {
 }
 
 func removeFromSource(tx state.Tx, sc state.Scope, srcID, id string) error {
-	src, found, err := instances.Get(tx, sc, srcID)
+	src, found, err := records.Instances.Get(tx, sc, srcID)
 	if err != nil || !found {
 		return err
 	}
 	src.ReadReplicaDBInstanceIdentifiers = slices.DeleteFunc(src.ReadReplicaDBInstanceIdentifiers, func(s string) bool { return s == id })
-	return instances.Put(tx, sc, srcID, src)
+	return records.Instances.Put(tx, sc, srcID, src)
 }
 
 // forgetReplica runs when a deleted replica's server has stopped: its
 // source no longer lists it nor keeps logs for it.
-func (c *controller) forgetReplica(sc state.Scope, id string, rec *instanceRecord) {
-	if !isReplica(rec) {
+func (c *controller) forgetReplica(sc state.Scope, id string, rec *records.Instance) {
+	if !rec.IsReplica() {
 		return
 	}
-	c.forgetSamples(instances.Key(sc, id))
+	c.forgetSamples(records.Instances.Key(sc, id))
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
 	rep, ok := c.s.engineFor(deref(rec.Engine)).(engine.Replication)
 	if hold := ""; ok && rec.Replica != nil {
 		r := replicaOf(sc, rec)
 		if hold = rep.Hold(r); hold != "" {
 			err := errors.New("the source is not running")
-			if sp := c.running(instances.Key(sc, srcID)); sp != nil {
+			if sp := c.running(records.Instances.Key(sc, srcID)); sp != nil {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				err = rep.Release(ctx, sp.Server, r.ReplPassword, hold)
 				cancel()
@@ -371,7 +372,7 @@ func (c *controller) checkReplicas() {
 		key string
 		sc  state.Scope
 		id  string
-		rec instanceRecord
+		rec records.Instance
 	}
 	// Only running servers can replicate: look at those, not the store.
 	c.mu.Lock()
@@ -383,12 +384,12 @@ func (c *controller) checkReplicas() {
 	var items []item
 	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
 		for _, key := range keys {
-			sc, id, _ := instances.ParseKey(key)
-			r, found, err := instances.Get(tx, sc, id)
+			sc, id, _ := records.Instances.ParseKey(key)
+			r, found, err := records.Instances.Get(tx, sc, id)
 			if err != nil {
 				return err
 			}
-			if found && isReplica(&r) && r.Replica != nil && !r.Replica.Promote {
+			if found && r.IsReplica() && r.Replica != nil && !r.Replica.Promote {
 				items = append(items, item{key, sc, id, r})
 			}
 		}
@@ -402,7 +403,7 @@ func (c *controller) checkReplicas() {
 	}
 }
 
-func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *instanceRecord) {
+func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *records.Instance) {
 	p := c.running(key)
 	if p == nil {
 		return
@@ -478,12 +479,12 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *in
 		return
 	}
 	err = c.s.store.Update(context.Background(), func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, id)
-		if err != nil || !found || !isReplica(&r) {
+		r, found, err := records.Instances.Get(tx, sc, id)
+		if err != nil || !found || !r.IsReplica() {
 			return err
 		}
 		r.StatusInfos = want
-		return instances.Put(tx, sc, id, r)
+		return records.Instances.Put(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.s.log.Warn("rds: record the replication status", "id", id, "err", err)
@@ -507,15 +508,15 @@ func (s *Service) ReplicaLag(ctx context.Context, account, region, id string) (t
 		return 0, errInstanceNotFound(id)
 	}
 	rep, ok := s.engineFor(deref(rec.Engine)).(engine.Replication)
-	if !ok || !isReplica(&rec) || rec.Replica == nil {
+	if !ok || !rec.IsReplica() || rec.Replica == nil {
 		return 0, fmt.Errorf("DB instance %s is not a read replica", id)
 	}
-	p := c.running(instances.Key(sc, id))
+	p := c.running(records.Instances.Key(sc, id))
 	if p == nil {
 		return 0, fmt.Errorf("DB instance %s is %s: its server is not running", id, deref(rec.DBInstanceStatus))
 	}
 	var src *engine.Server
-	if sp := c.running(instances.Key(sc, deref(rec.ReadReplicaSourceDBInstanceIdentifier))); sp != nil {
+	if sp := c.running(records.Instances.Key(sc, deref(rec.ReadReplicaSourceDBInstanceIdentifier))); sp != nil {
 		src = sp.Server
 	}
 	dir, err := c.dir(sc, id)
@@ -528,8 +529,8 @@ func (s *Service) ReplicaLag(ctx context.Context, account, region, id string) (t
 
 // replicationHealth is a replica's entry in /_minicloud/health: its source,
 // replication status and the lag last measured.
-func (s *Service) replicationHealth(key string, r *instanceRecord) map[string]any {
-	if !isReplica(r) {
+func (s *Service) replicationHealth(key string, r *records.Instance) map[string]any {
+	if !r.IsReplica() {
 		return nil
 	}
 	out := map[string]any{"source": deref(r.ReadReplicaSourceDBInstanceIdentifier)}

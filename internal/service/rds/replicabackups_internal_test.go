@@ -6,6 +6,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -16,7 +17,7 @@ func TestBackupsOffWithReplicas(t *testing.T) {
 	s := New(store, Config{})
 	ctx := api.WithRequest(context.Background(), &api.RequestInfo{Account: "000000000000", Region: "us-east-1"})
 	sc := scopeOf(ctx)
-	recs := map[string]instanceRecord{
+	recs := map[string]records.Instance{
 		"src":  {DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("src"), DBInstanceStatus: ptr("available"), Engine: ptr("postgres"), BackupRetentionPeriod: ptr(int32(1)), ReadReplicaDBInstanceIdentifiers: []string{"rep"}}},
 		"rep":  {DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("rep"), DBInstanceStatus: ptr("available"), Engine: ptr("postgres"), BackupRetentionPeriod: ptr(int32(1)), ReadReplicaSourceDBInstanceIdentifier: ptr("src"), ReadReplicaDBInstanceIdentifiers: []string{"rep2"}}},
 		"rep2": {DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("rep2"), DBInstanceStatus: ptr("available"), Engine: ptr("postgres"), BackupRetentionPeriod: ptr(int32(0)), ReadReplicaSourceDBInstanceIdentifier: ptr("rep")}},
@@ -24,7 +25,7 @@ func TestBackupsOffWithReplicas(t *testing.T) {
 	}
 	if err := store.Update(ctx, func(tx state.Tx) error {
 		for id, r := range recs {
-			if err := instances.Put(tx, sc, id, r); err != nil {
+			if err := records.Instances.Put(tx, sc, id, r); err != nil {
 				return err
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -59,7 +60,7 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 	var all []inst
 	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			if sc, id, ok := instances.ParseKey(key); ok {
+			if sc, id, ok := records.Instances.ParseKey(key); ok {
 				all = append(all, inst{sc, id})
 			}
 			return nil
@@ -74,14 +75,14 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 		)
 		err := c.s.store.Update(c.ctx, func(tx state.Tx) error {
 			mine, oldestKept, disabled = nil, "", false
-			r, found, err := instances.Get(tx, in.sc, in.id)
+			r, found, err := records.Instances.Get(tx, in.sc, in.id)
 			if err != nil || !found || !r.Initialized {
 				return err
 			}
 			eng = c.s.engineFor(deref(r.Engine))
-			var autos, failed []snapshotRecord
+			var autos, failed []records.Snapshot
 			pending := false
-			err = snapshots.ForEach(tx, in.sc, func(_ string, b snapshotRecord) error {
+			err = records.Snapshots.ForEach(tx, in.sc, func(_ string, b records.Snapshot) error {
 				if deref(b.DbiResourceId) != deref(r.DbiResourceId) || b.SourceSnapshot != "" {
 					return nil
 				}
@@ -102,18 +103,18 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			// Failed automated backups: the newest one stays (to show why,
 			// and to wait backupRetryAfter before the next attempt), older
 			// ones go; all go once backups are off.
-			slices.SortFunc(failed, func(a, b snapshotRecord) int { return attemptTime(b).Compare(attemptTime(a)) })
+			slices.SortFunc(failed, func(a, b records.Snapshot) int { return attemptTime(b).Compare(attemptTime(a)) })
 			var lastFailure time.Time
 			for i, b := range failed {
 				if i == 0 && deref(r.BackupRetentionPeriod) > 0 {
 					lastFailure = attemptTime(b)
 					continue
 				}
-				b.Status = ptr(snapDeleting)
-				if err := snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), b); err != nil {
+				b.Status = ptr(records.SnapshotDeleting)
+				if err := records.Snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), b); err != nil {
 					return err
 				}
-				mine = append(mine, snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
+				mine = append(mine, records.Snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
 			}
 			newest := newestBackup(autos)
 			// Retention: delete what is older than the period, but never the
@@ -122,15 +123,15 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			retention := deref(r.BackupRetentionPeriod)
 			disabled = retention == 0
 			cutoff := now.Add(-time.Duration(retention) * 24 * time.Hour)
-			var oldest *snapshotRecord
+			var oldest *records.Snapshot
 			for i := range autos {
 				b := &autos[i]
 				if retention == 0 || b.BackupEnd.Before(cutoff) && !b.BackupEnd.Equal(newest) {
-					b.Status = ptr(snapDeleting)
-					if err := snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), *b); err != nil {
+					b.Status = ptr(records.SnapshotDeleting)
+					if err := records.Snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), *b); err != nil {
 						return err
 					}
-					mine = append(mine, snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
+					mine = append(mine, records.Snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
 					continue
 				}
 				if oldest == nil || b.BackupEnd.Before(*oldest.BackupEnd) {
@@ -145,16 +146,16 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 				return nil
 			}
 			sid := automatedID(in.id, now)
-			if _, exists, err := snapshots.Get(tx, in.sc, sid); err != nil || exists {
+			if _, exists, err := records.Snapshots.Get(tx, in.sc, sid); err != nil || exists {
 				return err
 			}
-			snap := snapshotOf(in.sc, &r, sid, "automated", nil)
-			if err := snapshots.Put(tx, in.sc, sid, snap); err != nil {
+			snap := records.SnapshotOf(in.sc, &r, sid, "automated", nil)
+			if err := records.Snapshots.Put(tx, in.sc, sid, snap); err != nil {
 				return err
 			}
 			r.DBInstanceStatus = ptr("backing-up")
-			mine = append(mine, snapshots.Key(in.sc, sid))
-			return instances.Put(tx, in.sc, in.id, r)
+			mine = append(mine, records.Snapshots.Key(in.sc, sid))
+			return records.Instances.Put(tx, in.sc, in.id, r)
 		})
 		if err != nil {
 			if !errors.Is(err, state.ErrClosed) && c.ctx.Err() == nil {
@@ -180,8 +181,8 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 		living := map[string]bool{} // scope/DbiResourceId
 		var expired []string
 		err := tx.Scan("", func(key string, _ []byte) error {
-			if sc, id, ok := instances.ParseKey(key); ok {
-				r, _, err := instances.Get(tx, sc, id)
+			if sc, id, ok := records.Instances.ParseKey(key); ok {
+				r, _, err := records.Instances.Get(tx, sc, id)
 				if err != nil {
 					return err
 				}
@@ -193,7 +194,7 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 			return err
 		}
 		err = tx.Scan("", func(key string, _ []byte) error {
-			if _, _, ok := snapshots.ParseKey(key); ok {
+			if _, _, ok := records.Snapshots.ParseKey(key); ok {
 				expired = append(expired, key)
 			}
 			return nil
@@ -202,8 +203,8 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 			return err
 		}
 		for _, key := range expired {
-			sc, id, _ := snapshots.ParseKey(key)
-			r, found, err := snapshots.Get(tx, sc, id)
+			sc, id, _ := records.Snapshots.ParseKey(key)
+			r, found, err := records.Snapshots.Get(tx, sc, id)
 			if err != nil || !found {
 				return err
 			}
@@ -212,8 +213,8 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 				!r.BackupEnd.Before(now.Add(-time.Duration(max(r.Retention, 1))*24*time.Hour)) {
 				continue
 			}
-			r.Status = ptr(snapDeleting)
-			if err := snapshots.Put(tx, sc, id, r); err != nil {
+			r.Status = ptr(records.SnapshotDeleting)
+			if err := records.Snapshots.Put(tx, sc, id, r); err != nil {
 				return err
 			}
 			keys = append(keys, key)
@@ -230,7 +231,7 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 // sweepSnapshots removes snapshot directories that have no record, such as
 // those a reset of minicloud's state left.
 func (c *controller) sweepSnapshots() {
-	root, err := c.s.dataRoot()
+	root, err := c.s.dirs.Root()
 	if err != nil {
 		return
 	}
@@ -245,7 +246,7 @@ func (c *controller) sweepSnapshots() {
 		for _, d := range dirs {
 			region := filepath.Dir(filepath.Dir(d))
 			sc := state.Scope{Account: filepath.Base(filepath.Dir(region)), Region: filepath.Base(region)}
-			if _, found, err := snapshots.Get(tx, sc, filepath.Base(d)); err == nil && !found {
+			if _, found, err := records.Snapshots.Get(tx, sc, filepath.Base(d)); err == nil && !found {
 				orphans = append(orphans, d)
 			}
 		}
@@ -269,7 +270,7 @@ const backupRetryAfter = time.Hour
 
 // attemptTime is when automated backup b was tried: when it failed, or for
 // a record from before FailedAt the time in its identifier (automatedID).
-func attemptTime(b snapshotRecord) time.Time {
+func attemptTime(b records.Snapshot) time.Time {
 	if b.FailedAt != nil {
 		return *b.FailedAt
 	}
@@ -311,7 +312,7 @@ func (c *controller) pruneLogs(pit engine.PointInTime, sc state.Scope, id string
 	if disabled {
 		return pit.DropLogs(dir)
 	}
-	snapDir, err := c.s.snapshotDir(sc, oldest)
+	snapDir, err := c.s.dirs.Snapshot(sc, oldest)
 	if err != nil {
 		return err
 	}

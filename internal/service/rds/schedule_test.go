@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -52,35 +53,35 @@ func TestBackupPass(t *testing.T) {
 	c.ctx = context.Background()
 	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	inst := instanceRecord{Initialized: true, DBInstance: rdsapi.DBInstance{
+	inst := records.Instance{Initialized: true, DBInstance: rdsapi.DBInstance{
 		DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"), Engine: ptr("postgres"),
 		BackupRetentionPeriod: ptr(int32(1)), PreferredBackupWindow: ptr("03:00-03:30"),
 	}}
 	// db2's retention was set to 0: its automated backups go.
 	off := inst
 	off.DBInstance.DBInstanceIdentifier, off.DBInstance.DbiResourceId, off.DBInstance.BackupRetentionPeriod = ptr("db2"), ptr("db-Y"), ptr(int32(0))
-	backup := func(id string, ended time.Time, resource ...string) snapshotRecord {
-		r := snapshotOf(sc, &inst, id, "automated", nil)
+	backup := func(id string, ended time.Time, resource ...string) records.Snapshot {
+		r := records.SnapshotOf(sc, &inst, id, "automated", nil)
 		r.Status, r.BackupEnd = ptr("available"), &ended
 		if len(resource) > 0 {
 			r.DbiResourceId = ptr(resource[0])
 		}
 		return r
 	}
-	orphan := func(r snapshotRecord) snapshotRecord {
+	orphan := func(r records.Snapshot) records.Snapshot {
 		r.DbiResourceId = ptr("db-GONE")
 		return r
 	}
 	err := store.Update(context.Background(), func(tx state.Tx) error {
 		return errorsJoin(
-			instances.Put(tx, sc, "db1", inst),
-			instances.Put(tx, sc, "db2", off),
-			snapshots.Put(tx, sc, "rds:db2-x", backup("rds:db2-x", now.Add(-time.Hour), "db-Y")),
-			snapshots.Put(tx, sc, "rds:db1-old", backup("rds:db1-old", now.Add(-72*time.Hour))),
-			snapshots.Put(tx, sc, "rds:db1-newer", backup("rds:db1-newer", now.Add(-48*time.Hour))),
+			records.Instances.Put(tx, sc, "db1", inst),
+			records.Instances.Put(tx, sc, "db2", off),
+			records.Snapshots.Put(tx, sc, "rds:db2-x", backup("rds:db2-x", now.Add(-time.Hour), "db-Y")),
+			records.Snapshots.Put(tx, sc, "rds:db1-old", backup("rds:db1-old", now.Add(-72*time.Hour))),
+			records.Snapshots.Put(tx, sc, "rds:db1-newer", backup("rds:db1-newer", now.Add(-48*time.Hour))),
 			// Left by deleted instances (DeleteAutomatedBackups=false).
-			snapshots.Put(tx, sc, "rds:gone-expired", orphan(backup("rds:gone-expired", now.Add(-30*time.Hour)))),
-			snapshots.Put(tx, sc, "rds:gone-kept", orphan(backup("rds:gone-kept", now.Add(-20*time.Hour)))),
+			records.Snapshots.Put(tx, sc, "rds:gone-expired", orphan(backup("rds:gone-expired", now.Add(-30*time.Hour)))),
+			records.Snapshots.Put(tx, sc, "rds:gone-kept", orphan(backup("rds:gone-kept", now.Add(-20*time.Hour)))),
 		)
 	})
 	if err != nil {
@@ -88,18 +89,18 @@ func TestBackupPass(t *testing.T) {
 	}
 	keys := c.backupPass(now)
 	slices.Sort(keys)
-	want := []string{snapshots.Key(sc, "rds:db1-2026-03-10-12-00"), snapshots.Key(sc, "rds:db1-old"), snapshots.Key(sc, "rds:db2-x"), snapshots.Key(sc, "rds:gone-expired")}
+	want := []string{records.Snapshots.Key(sc, "rds:db1-2026-03-10-12-00"), records.Snapshots.Key(sc, "rds:db1-old"), records.Snapshots.Key(sc, "rds:db2-x"), records.Snapshots.Key(sc, "rds:gone-expired")}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys %v, want %v", keys, want)
 	}
 	_ = store.View(context.Background(), func(tx state.Tx) error {
-		for id, st := range map[string]string{"rds:db1-old": snapDeleting, "rds:db1-newer": "available", "rds:db1-2026-03-10-12-00": "creating", "rds:gone-expired": snapDeleting, "rds:gone-kept": "available", "rds:db2-x": snapDeleting} {
-			r, _, _ := snapshots.Get(tx, sc, id)
+		for id, st := range map[string]string{"rds:db1-old": records.SnapshotDeleting, "rds:db1-newer": "available", "rds:db1-2026-03-10-12-00": "creating", "rds:gone-expired": records.SnapshotDeleting, "rds:gone-kept": "available", "rds:db2-x": records.SnapshotDeleting} {
+			r, _, _ := records.Snapshots.Get(tx, sc, id)
 			if deref(r.Status) != st {
 				t.Errorf("%s: status %q, want %q", id, deref(r.Status), st)
 			}
 		}
-		r, _, _ := instances.Get(tx, sc, "db1")
+		r, _, _ := records.Instances.Get(tx, sc, "db1")
 		if deref(r.DBInstanceStatus) != "backing-up" {
 			t.Errorf("instance status %q", deref(r.DBInstanceStatus))
 		}
@@ -133,7 +134,7 @@ func TestSweepSnapshots(t *testing.T) {
 		}
 	}
 	if err := store.Update(context.Background(), func(tx state.Tx) error {
-		return snapshots.Put(tx, sc, "kept", snapshotRecord{DBSnapshot: rdsapi.DBSnapshot{Status: ptr("available")}})
+		return records.Snapshots.Put(tx, sc, "kept", records.Snapshot{DBSnapshot: rdsapi.DBSnapshot{Status: ptr("available")}})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -155,13 +156,13 @@ func TestBackupPassAfterFailure(t *testing.T) {
 	c.ctx = context.Background()
 	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	inst := instanceRecord{Initialized: true, DBInstance: rdsapi.DBInstance{
+	inst := records.Instance{Initialized: true, DBInstance: rdsapi.DBInstance{
 		DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"), Engine: ptr("postgres"),
 		BackupRetentionPeriod: ptr(int32(1)), PreferredBackupWindow: ptr("03:00-03:30"),
 	}}
-	fail := func(at time.Time, withTime bool) snapshotRecord {
+	fail := func(at time.Time, withTime bool) records.Snapshot {
 		id := automatedID("db1", at)
-		r := snapshotOf(sc, &inst, id, "automated", nil)
+		r := records.SnapshotOf(sc, &inst, id, "automated", nil)
 		r.Status, r.Error = ptr("failed"), "disk full"
 		if withTime {
 			r.FailedAt = &at
@@ -171,9 +172,9 @@ func TestBackupPassAfterFailure(t *testing.T) {
 	older, newer := fail(now.Add(-3*time.Hour), false), fail(now.Add(-10*time.Minute), true)
 	err := store.Update(context.Background(), func(tx state.Tx) error {
 		return errorsJoin(
-			instances.Put(tx, sc, "db1", inst),
-			snapshots.Put(tx, sc, deref(older.DBSnapshotIdentifier), older),
-			snapshots.Put(tx, sc, deref(newer.DBSnapshotIdentifier), newer),
+			records.Instances.Put(tx, sc, "db1", inst),
+			records.Snapshots.Put(tx, sc, deref(older.DBSnapshotIdentifier), older),
+			records.Snapshots.Put(tx, sc, deref(newer.DBSnapshotIdentifier), newer),
 		)
 	})
 	if err != nil {
@@ -185,9 +186,9 @@ func TestBackupPassAfterFailure(t *testing.T) {
 		want []string
 	}{
 		// No backup ever succeeded, so one is due; the failure is recent.
-		{"within the backoff", now, []string{snapshots.Key(sc, deref(older.DBSnapshotIdentifier))}},
+		{"within the backoff", now, []string{records.Snapshots.Key(sc, deref(older.DBSnapshotIdentifier))}},
 		{"still within", now.Add(40 * time.Minute), nil},
-		{"after the backoff", now.Add(51 * time.Minute), []string{snapshots.Key(sc, automatedID("db1", now.Add(51*time.Minute)))}},
+		{"after the backoff", now.Add(51 * time.Minute), []string{records.Snapshots.Key(sc, automatedID("db1", now.Add(51*time.Minute)))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			keys := c.backupPass(tc.at)
@@ -198,10 +199,10 @@ func TestBackupPassAfterFailure(t *testing.T) {
 	}
 	_ = store.View(context.Background(), func(tx state.Tx) error {
 		for _, b := range []struct {
-			r    snapshotRecord
+			r    records.Snapshot
 			want string
-		}{{older, snapDeleting}, {newer, "failed"}} {
-			got, _, _ := snapshots.Get(tx, sc, deref(b.r.DBSnapshotIdentifier))
+		}{{older, records.SnapshotDeleting}, {newer, "failed"}} {
+			got, _, _ := records.Snapshots.Get(tx, sc, deref(b.r.DBSnapshotIdentifier))
 			if deref(got.Status) != b.want {
 				t.Errorf("%s: status %q, want %q", deref(b.r.DBSnapshotIdentifier), deref(got.Status), b.want)
 			}

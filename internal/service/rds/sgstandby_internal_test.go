@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
@@ -31,16 +32,16 @@ func TestAfterStartGroupsStandbyENI(t *testing.T) {
 	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
 	for _, tc := range []struct {
 		name    string
-		standby *standbyState
+		standby *records.StandbyState
 		want    []string
 	}{
 		{"single-AZ", nil, []string{"eni-primary"}},
-		{"standby without ENI", &standbyState{}, []string{"eni-primary"}},
-		{"Multi-AZ", &standbyState{ENI: &PlacedENI{ID: "eni-standby"}}, []string{"eni-primary", "eni-standby"}},
+		{"standby without ENI", &records.StandbyState{}, []string{"eni-primary"}},
+		{"Multi-AZ", &records.StandbyState{ENI: &PlacedENI{ID: "eni-standby"}}, []string{"eni-primary", "eni-standby"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clear(enis.groups)
-			rec := &instanceRecord{DBInstance: rdsapi.DBInstance{Engine: ptr("mariadb"), VpcSecurityGroups: []rdsapi.VpcSecurityGroupMembership{{VpcSecurityGroupId: ptr("sg-new"), Status: ptr("adding")}}},
+			rec := &records.Instance{DBInstance: rdsapi.DBInstance{Engine: ptr("mariadb"), VpcSecurityGroups: []rdsapi.VpcSecurityGroupMembership{{VpcSecurityGroupId: ptr("sg-new"), Status: ptr("adding")}}},
 				ENI: &PlacedENI{ID: "eni-primary"}, Standby: tc.standby}
 			if _, err := c.afterStart(context.Background(), sc, t.TempDir(), rec, nil, s.engineFor("mariadb")); err != nil {
 				t.Fatal(err)

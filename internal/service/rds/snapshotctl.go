@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -23,37 +24,37 @@ import (
 var errNotYet = errors.New("the DB instance's server is not running yet")
 
 func isSnapshotKey(key string) bool {
-	_, _, ok := snapshots.ParseKey(key)
+	_, _, ok := records.Snapshots.ParseKey(key)
 	return ok
 }
 
 // reconcileSnapshot converges one snapshot's data to its record.
 func (c *controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
 	var (
-		rec   snapshotRecord
+		rec   records.Snapshot
 		found bool
 	)
 	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
-		rec, found, err = snapshots.Get(tx, sc, id)
+		rec, found, err = records.Snapshots.Get(tx, sc, id)
 		return err
 	})
 	if err != nil {
 		return false
 	}
-	dir, err := c.s.snapshotDir(sc, id)
+	dir, err := c.s.dirs.Snapshot(sc, id)
 	if err != nil {
 		return true
 	}
 	switch {
 	case !found:
 		_ = os.RemoveAll(dir)
-	case deref(rec.Status) == snapDeleting:
+	case deref(rec.Status) == records.SnapshotDeleting:
 		if err := os.RemoveAll(dir); err != nil {
 			c.s.log.Warn("rds: remove snapshot data", "snapshot", id, "err", err)
 			return true
 		}
-		c.updateSnapshot(sc, id, snapDeleting, func(*snapshotRecord) bool { return true })
+		c.updateSnapshot(sc, id, records.SnapshotDeleting, func(*records.Snapshot) bool { return true })
 	case deref(rec.Status) == "creating":
 		err := c.takeSnapshot(sc, dir, &rec)
 		if errors.Is(err, errNotYet) {
@@ -72,9 +73,9 @@ func (c *controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
 }
 
 // takeSnapshot copies the snapshot's source into dir/data.
-func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *snapshotRecord) error {
+func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *records.Snapshot) error {
 	if rec.SourceSnapshot != "" {
-		src, err := c.s.snapshotDir(sc, rec.SourceSnapshot)
+		src, err := c.s.dirs.Snapshot(sc, rec.SourceSnapshot)
 		if err != nil {
 			return err
 		}
@@ -82,12 +83,12 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *snapshotRecor
 	}
 	dbID := deref(rec.DBInstanceIdentifier)
 	var (
-		inst  instanceRecord
+		inst  records.Instance
 		found bool
 	)
 	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
-		inst, found, err = instances.Get(tx, sc, dbID)
+		inst, found, err = records.Instances.Get(tx, sc, dbID)
 		return err
 	})
 	if err != nil {
@@ -108,7 +109,7 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *snapshotRecor
 		return fmt.Errorf("minicloud takes no snapshots of %s DB instances", deref(inst.Engine))
 	}
 	c.mu.Lock()
-	p := c.servers[instances.Key(sc, dbID)]
+	p := c.servers[records.Instances.Key(sc, dbID)]
 	c.mu.Unlock()
 	if p != nil && p.running() {
 		a := engine.Access{Dir: instDir, User: deref(inst.MasterUsername), Password: inst.AppliedPassword}
@@ -134,7 +135,7 @@ func (c *controller) progress(sc state.Scope, id string) func(int32) {
 			return
 		}
 		last = time.Now()
-		c.updateSnapshot(sc, id, "creating", func(r *snapshotRecord) bool {
+		c.updateSnapshot(sc, id, "creating", func(r *records.Snapshot) bool {
 			r.PercentProgress = ptr(p)
 			return false
 		})
@@ -147,7 +148,7 @@ func (c *controller) progress(sc state.Scope, id string) func(int32) {
 func (c *controller) finishSnapshot(sc state.Scope, id string, failure error) {
 	var dbID string
 	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
-		r, found, err := snapshots.Get(tx, sc, id)
+		r, found, err := records.Snapshots.Get(tx, sc, id)
 		if err != nil || !found || deref(r.Status) != "creating" {
 			return err
 		}
@@ -157,17 +158,17 @@ func (c *controller) finishSnapshot(sc state.Scope, id string, failure error) {
 		} else {
 			r.Status, r.PercentProgress = ptr("available"), ptr(int32(100))
 			r.SnapshotCreateTime, r.BackupEnd = &now, &now
-			r.OriginalSnapshotCreateTime = firstTime(r.OriginalSnapshotCreateTime)
+			r.OriginalSnapshotCreateTime = records.FirstTime(r.OriginalSnapshotCreateTime)
 			r.SnapshotDatabaseTime = &now
 		}
-		if err := snapshots.Put(tx, sc, id, r); err != nil {
+		if err := records.Snapshots.Put(tx, sc, id, r); err != nil {
 			return err
 		}
 		if r.SourceSnapshot != "" {
 			return nil
 		}
 		dbID = deref(r.DBInstanceIdentifier)
-		inst, found, err := instances.Get(tx, sc, dbID)
+		inst, found, err := records.Instances.Get(tx, sc, dbID)
 		if err != nil || !found || deref(inst.DbiResourceId) != deref(r.DbiResourceId) || deref(inst.DBInstanceStatus) != "backing-up" {
 			return err
 		}
@@ -176,27 +177,27 @@ func (c *controller) finishSnapshot(sc state.Scope, id string, failure error) {
 			return err
 		}
 		inst.DBInstanceStatus = ptr("available")
-		return instances.Put(tx, sc, dbID, inst)
+		return records.Instances.Put(tx, sc, dbID, inst)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.s.log.Warn("rds: record snapshot state", "snapshot", id, "err", err)
 	}
 	if dbID != "" {
-		c.enqueue(instances.Key(sc, dbID)) // a deletion may wait for it
+		c.enqueue(records.Instances.Key(sc, dbID)) // a deletion may wait for it
 	}
 }
 
 // backupsOf lists the instance's snapshots in progress and whether it has
 // an automated backup (in any state but deleting).
-func backupsOf(tx state.Tx, sc state.Scope, inst *instanceRecord) (pending []string, hasAuto bool, err error) {
-	err = snapshots.ForEach(tx, sc, func(id string, r snapshotRecord) error {
+func backupsOf(tx state.Tx, sc state.Scope, inst *records.Instance) (pending []string, hasAuto bool, err error) {
+	err = records.Snapshots.ForEach(tx, sc, func(id string, r records.Snapshot) error {
 		if r.SourceSnapshot != "" || deref(r.DbiResourceId) != deref(inst.DbiResourceId) {
 			return nil
 		}
 		switch deref(r.Status) {
 		case "creating":
 			pending = append(pending, id)
-		case snapDeleting:
+		case records.SnapshotDeleting:
 			return nil
 		}
 		if deref(r.SnapshotType) == "automated" {
@@ -208,16 +209,16 @@ func backupsOf(tx state.Tx, sc state.Scope, inst *instanceRecord) (pending []str
 }
 
 // updateSnapshot applies fn to the snapshot if it still has status want.
-func (c *controller) updateSnapshot(sc state.Scope, id, want string, fn func(r *snapshotRecord) (del bool)) {
+func (c *controller) updateSnapshot(sc state.Scope, id, want string, fn func(r *records.Snapshot) (del bool)) {
 	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
-		r, found, err := snapshots.Get(tx, sc, id)
+		r, found, err := records.Snapshots.Get(tx, sc, id)
 		if err != nil || !found || deref(r.Status) != want {
 			return err
 		}
 		if fn(&r) {
-			return snapshots.Delete(tx, sc, id)
+			return records.Snapshots.Delete(tx, sc, id)
 		}
-		return snapshots.Put(tx, sc, id, r)
+		return records.Snapshots.Put(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.s.log.Warn("rds: record snapshot state", "snapshot", id, "err", err)
@@ -236,7 +237,7 @@ func automatedID(db string, t time.Time) string {
 func (c *controller) afterConverge(sc state.Scope, id string) {
 	var pending []string
 	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
-		inst, found, err := instances.Get(tx, sc, id)
+		inst, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found {
 			return err
 		}
@@ -247,16 +248,16 @@ func (c *controller) afterConverge(sc state.Scope, id string) {
 		}
 		if deref(inst.BackupRetentionPeriod) > 0 && !hasAuto {
 			sid := automatedID(id, time.Now())
-			if _, exists, err := snapshots.Get(tx, sc, sid); err != nil || exists {
+			if _, exists, err := records.Snapshots.Get(tx, sc, sid); err != nil || exists {
 				return err
 			}
-			snap := snapshotOf(sc, &inst, sid, "automated", nil)
+			snap := records.SnapshotOf(sc, &inst, sid, "automated", nil)
 			pending = append(pending, sid)
-			return snapshots.Put(tx, sc, sid, snap)
+			return records.Snapshots.Put(tx, sc, sid, snap)
 		}
 		if len(pending) == 0 {
 			inst.DBInstanceStatus = ptr("available")
-			return instances.Put(tx, sc, id, inst)
+			return records.Instances.Put(tx, sc, id, inst)
 		}
 		return nil
 	})
@@ -264,7 +265,7 @@ func (c *controller) afterConverge(sc state.Scope, id string) {
 		c.s.log.Warn("rds: automated backup", "id", id, "err", err)
 	}
 	for _, sid := range pending {
-		c.enqueue(snapshots.Key(sc, sid))
+		c.enqueue(records.Snapshots.Key(sc, sid))
 	}
 }
 
@@ -272,22 +273,22 @@ func (c *controller) afterConverge(sc state.Scope, id string) {
 // must wait: its final snapshot (FinalDBSnapshotIdentifier) is recorded and
 // taken first, as is any snapshot in progress; then its automated backups
 // are deleted unless DeleteAutomatedBackups was false.
-func (c *controller) beforeDelete(sc state.Scope, rec *instanceRecord) (wait bool) {
+func (c *controller) beforeDelete(sc state.Scope, rec *records.Instance) (wait bool) {
 	id := deref(rec.DBInstanceIdentifier)
 	var pending []string
 	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
-		inst, found, err := instances.Get(tx, sc, id)
+		inst, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found || deref(inst.DBInstanceStatus) != "deleting" {
 			return err
 		}
 		if f := inst.FinalSnapshot; f != "" {
-			s, exists, err := snapshots.Get(tx, sc, f)
+			s, exists, err := records.Snapshots.Get(tx, sc, f)
 			if err != nil {
 				return err
 			}
 			if !exists {
-				snap := snapshotOf(sc, &inst, f, "manual", nil)
-				if err := snapshots.Put(tx, sc, f, snap); err != nil {
+				snap := records.SnapshotOf(sc, &inst, f, "manual", nil)
+				if err := records.Snapshots.Put(tx, sc, f, snap); err != nil {
 					return err
 				}
 			} else if deref(s.DbiResourceId) != deref(inst.DbiResourceId) {
@@ -298,12 +299,12 @@ func (c *controller) beforeDelete(sc state.Scope, rec *instanceRecord) (wait boo
 		if err != nil || len(pending) > 0 || inst.KeepAutomatedBackups {
 			return err
 		}
-		return snapshots.ForEach(tx, sc, func(sid string, r snapshotRecord) error {
-			if deref(r.SnapshotType) != "automated" || deref(r.DbiResourceId) != deref(inst.DbiResourceId) || deref(r.Status) == snapDeleting {
+		return records.Snapshots.ForEach(tx, sc, func(sid string, r records.Snapshot) error {
+			if deref(r.SnapshotType) != "automated" || deref(r.DbiResourceId) != deref(inst.DbiResourceId) || deref(r.Status) == records.SnapshotDeleting {
 				return nil
 			}
-			r.Status = ptr(snapDeleting)
-			return snapshots.Put(tx, sc, sid, r)
+			r.Status = ptr(records.SnapshotDeleting)
+			return records.Snapshots.Put(tx, sc, sid, r)
 		})
 	})
 	if err != nil {
@@ -311,14 +312,14 @@ func (c *controller) beforeDelete(sc state.Scope, rec *instanceRecord) (wait boo
 		return true
 	}
 	for _, sid := range pending {
-		c.enqueue(snapshots.Key(sc, sid))
+		c.enqueue(records.Snapshots.Key(sc, sid))
 	}
 	return len(pending) > 0
 }
 
 // waitSnapshots reports whether the instance has snapshots in progress,
 // scheduling them; their completion schedules the instance again.
-func (c *controller) waitSnapshots(sc state.Scope, rec *instanceRecord) bool {
+func (c *controller) waitSnapshots(sc state.Scope, rec *records.Instance) bool {
 	var pending []string
 	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
@@ -329,19 +330,19 @@ func (c *controller) waitSnapshots(sc state.Scope, rec *instanceRecord) bool {
 		return true
 	}
 	for _, sid := range pending {
-		c.enqueue(snapshots.Key(sc, sid))
+		c.enqueue(records.Snapshots.Key(sc, sid))
 	}
 	return len(pending) > 0
 }
 
 // initialize makes a new instance's data: Init, or a restore's copy of a
 // snapshot, brought to the requested time for a point-in-time restore.
-func (c *controller) initialize(ctx context.Context, sc state.Scope, dir string, rec *instanceRecord, eng engine.Engine) error {
+func (c *controller) initialize(ctx context.Context, sc state.Scope, dir string, rec *records.Instance, eng engine.Engine) error {
 	rs := rec.Restore
 	if rs == nil {
 		return eng.Init(ctx, dir, deref(rec.MasterUsername), rec.Password)
 	}
-	snapDir, err := c.s.snapshotDir(sc, rs.Snapshot)
+	snapDir, err := c.s.dirs.Snapshot(sc, rs.Snapshot)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package rds
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -11,38 +10,9 @@ import (
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
-
-// snapshotRecord is a DB snapshot: the API shape plus what a restore needs
-// and AWS does not show.
-type snapshotRecord struct {
-	rdsapi.DBSnapshot
-	// Password is the master password in the copied data; a restored
-	// instance starts with it, as on AWS.
-	Password        string `json:"password"`
-	DBName          string `json:"dbName,omitempty"`
-	DBInstanceClass string `json:"dbInstanceClass,omitempty"`
-	// SourceSnapshot is, for a copy, the snapshot whose data is copied.
-	SourceSnapshot string `json:"sourceSnapshot,omitempty"`
-	// BackupEnd is when the copy became consistent: a point-in-time restore
-	// can start from it for any later time.
-	BackupEnd *time.Time `json:"backupEnd,omitempty"`
-	// Error is why the snapshot failed, FailedAt when.
-	Error    string     `json:"error,omitempty"`
-	FailedAt *time.Time `json:"failedAt,omitempty"`
-	// Retention is, for an automated backup, its instance's
-	// BackupRetentionPeriod when taken: how long it is kept once the
-	// instance is deleted with DeleteAutomatedBackups=false.
-	Retention int32 `json:"retention,omitempty"`
-}
-
-var snapshots = state.Table[snapshotRecord]{Service: "rds", Kind: "dbsnapshot"}
-
-// Snapshot statuses besides AWS's creating, available and failed:
-// "deleting" is a deleted snapshot whose data the controller is removing;
-// Describe no longer shows it.
-const snapDeleting = "deleting"
 
 func errSnapshotNotFound(id string) error {
 	return api.Errorf(http.StatusNotFound, "DBSnapshotNotFound", "DBSnapshot %s not found.", id)
@@ -85,59 +55,6 @@ func snapshotID(sc state.Scope, raw string) string {
 	return strings.ToLower(raw)
 }
 
-// snapshotOf is a new snapshot record of instance r in status creating.
-func snapshotOf(sc state.Scope, r *instanceRecord, id, typ string, tags []rdsapi.Tag) snapshotRecord {
-	var vpc *string
-	if r.DBSubnetGroup != nil {
-		vpc = r.DBSubnetGroup.VpcId
-	}
-	port := int32(5432)
-	if r.Endpoint != nil && r.Endpoint.Port != nil {
-		port = *r.Endpoint.Port
-	}
-	if tags == nil && deref(r.CopyTagsToSnapshot) {
-		tags = slices.Clone(r.TagList)
-	}
-	opt := ""
-	if len(r.OptionGroupMemberships) > 0 {
-		opt = deref(r.OptionGroupMemberships[0].OptionGroupName)
-	}
-	return snapshotRecord{
-		DBSnapshot: rdsapi.DBSnapshot{
-			DBSnapshotIdentifier:             ptr(id),
-			DBInstanceIdentifier:             r.DBInstanceIdentifier,
-			Engine:                           r.Engine,
-			EngineVersion:                    r.EngineVersion,
-			AllocatedStorage:                 r.AllocatedStorage,
-			Status:                           ptr("creating"),
-			Port:                             ptr(port),
-			AvailabilityZone:                 r.AvailabilityZone,
-			VpcId:                            vpc,
-			InstanceCreateTime:               r.InstanceCreateTime,
-			MasterUsername:                   r.MasterUsername,
-			LicenseModel:                     r.LicenseModel,
-			SnapshotType:                     ptr(typ),
-			Iops:                             r.Iops,
-			OptionGroupName:                  ptr(opt),
-			PercentProgress:                  ptr(int32(0)),
-			StorageType:                      r.StorageType,
-			Encrypted:                        ptr(false),
-			DBSnapshotArn:                    ptr(state.NewARN(sc, "rds", "snapshot:"+id).String()),
-			IAMDatabaseAuthenticationEnabled: r.IAMDatabaseAuthenticationEnabled,
-			ProcessorFeatures:                []rdsapi.ProcessorFeature{},
-			DbiResourceId:                    r.DbiResourceId,
-			TagList:                          tags,
-			SnapshotTarget:                   ptr("region"),
-			DedicatedLogVolume:               ptr(false),
-			MultiTenant:                      ptr(false),
-		},
-		Password:        r.AppliedPassword,
-		DBName:          deref(r.DBName),
-		DBInstanceClass: deref(r.DBInstanceClass),
-		Retention:       deref(r.BackupRetentionPeriod),
-	}
-}
-
 // CreateDBSnapshot records a manual snapshot of an available instance; the
 // controller copies the running server's data (backup.go) while the
 // instance shows backing-up.
@@ -152,16 +69,16 @@ func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnaps
 	}
 	id := strings.ToLower(raw)
 	dbID := strings.ToLower(deref(in.DBInstanceIdentifier))
-	var out snapshotRecord
+	var out records.Snapshot
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, lookupID(dbID))
+		r, found, err := records.Instances.Get(tx, sc, lookupID(dbID))
 		if err != nil {
 			return err
 		}
 		if !found {
 			return errInstanceNotFound(deref(in.DBInstanceIdentifier))
 		}
-		if _, found, err := snapshots.Get(tx, sc, id); err != nil {
+		if _, found, err := records.Snapshots.Get(tx, sc, id); err != nil {
 			return err
 		} else if found {
 			return errSnapshotExists(id)
@@ -172,12 +89,12 @@ func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnaps
 		if err := s.errNoBackups(&r); err != nil {
 			return err
 		}
-		out = snapshotOf(sc, &r, id, "manual", in.Tags)
+		out = records.SnapshotOf(sc, &r, id, "manual", in.Tags)
 		r.DBInstanceStatus = ptr("backing-up")
-		if err := instances.Put(tx, sc, dbID, r); err != nil {
+		if err := records.Instances.Put(tx, sc, dbID, r); err != nil {
 			return err
 		}
-		return snapshots.Put(tx, sc, id, out)
+		return records.Snapshots.Put(tx, sc, id, out)
 	})
 	if err != nil {
 		return nil, err
@@ -204,8 +121,8 @@ func (s *Service) DescribeDBSnapshots(ctx context.Context, in *rdsapi.DescribeDB
 	}
 	var all []rdsapi.DBSnapshot
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		match := func(r *snapshotRecord) bool {
-			if deref(r.Status) == snapDeleting {
+		match := func(r *records.Snapshot) bool {
+			if deref(r.Status) == records.SnapshotDeleting {
 				return false
 			}
 			if in.DBInstanceIdentifier != nil && !strings.EqualFold(deref(r.DBInstanceIdentifier), *in.DBInstanceIdentifier) {
@@ -220,11 +137,11 @@ func (s *Service) DescribeDBSnapshots(ctx context.Context, in *rdsapi.DescribeDB
 			return matchSnapshotFilters(sc, in.Filters, r)
 		}
 		if in.DBSnapshotIdentifier != nil {
-			r, found, err := snapshots.Get(tx, sc, lookupID(snapshotID(sc, *in.DBSnapshotIdentifier)))
+			r, found, err := records.Snapshots.Get(tx, sc, lookupID(snapshotID(sc, *in.DBSnapshotIdentifier)))
 			if err != nil {
 				return err
 			}
-			if !found || deref(r.Status) == snapDeleting {
+			if !found || deref(r.Status) == records.SnapshotDeleting {
 				return errSnapshotNotFound(*in.DBSnapshotIdentifier)
 			}
 			if match(&r) {
@@ -232,7 +149,7 @@ func (s *Service) DescribeDBSnapshots(ctx context.Context, in *rdsapi.DescribeDB
 			}
 			return nil
 		}
-		return snapshots.ForEach(tx, sc, func(_ string, r snapshotRecord) error {
+		return records.Snapshots.ForEach(tx, sc, func(_ string, r records.Snapshot) error {
 			if match(&r) {
 				all = append(all, r.DBSnapshot)
 			}
@@ -253,7 +170,7 @@ func (s *Service) DescribeDBSnapshots(ctx context.Context, in *rdsapi.DescribeDB
 	return out, nil
 }
 
-func matchSnapshotFilters(sc state.Scope, fs []rdsapi.Filter, r *snapshotRecord) bool {
+func matchSnapshotFilters(sc state.Scope, fs []rdsapi.Filter, r *records.Snapshot) bool {
 	for _, f := range fs {
 		var have []string
 		switch deref(f.Name) {
@@ -284,11 +201,11 @@ func (s *Service) DeleteDBSnapshot(ctx context.Context, in *rdsapi.DeleteDBSnaps
 	id := snapshotID(sc, raw)
 	var out rdsapi.DBSnapshot
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := snapshots.Get(tx, sc, lookupID(id))
+		r, found, err := records.Snapshots.Get(tx, sc, lookupID(id))
 		if err != nil {
 			return err
 		}
-		if !found || deref(r.Status) == snapDeleting {
+		if !found || deref(r.Status) == records.SnapshotDeleting {
 			return errSnapshotNotFound(raw)
 		}
 		if deref(r.SnapshotType) == "automated" {
@@ -297,10 +214,10 @@ func (s *Service) DeleteDBSnapshot(ctx context.Context, in *rdsapi.DeleteDBSnaps
 		if st := deref(r.Status); st != "available" && st != "failed" {
 			return errSnapshotState("Cannot delete the snapshot %s because it is in the %s state.", id, st)
 		}
-		r.Status = ptr(snapDeleting)
+		r.Status = ptr(records.SnapshotDeleting)
 		out = r.DBSnapshot
 		out.Status = ptr("deleted")
-		return snapshots.Put(tx, sc, id, r)
+		return records.Snapshots.Put(tx, sc, id, r)
 	})
 	if err != nil {
 		return nil, err
@@ -325,16 +242,16 @@ func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotM
 		return nil, errBadSnapshotID("TargetDBSnapshotIdentifier")
 	}
 	dst := strings.ToLower(rawDst)
-	var out snapshotRecord
+	var out records.Snapshot
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := snapshots.Get(tx, sc, lookupID(src))
+		r, found, err := records.Snapshots.Get(tx, sc, lookupID(src))
 		if err != nil {
 			return err
 		}
-		if !found || deref(r.Status) == snapDeleting {
+		if !found || deref(r.Status) == records.SnapshotDeleting {
 			return errSnapshotNotFound(rawSrc)
 		}
-		if _, found, err := snapshots.Get(tx, sc, dst); err != nil {
+		if _, found, err := records.Snapshots.Get(tx, sc, dst); err != nil {
 			return err
 		} else if found {
 			return errSnapshotExists(dst)
@@ -348,7 +265,7 @@ func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotM
 		out.SnapshotType = ptr("manual")
 		out.Status = ptr("creating")
 		out.PercentProgress = ptr(int32(0))
-		out.OriginalSnapshotCreateTime = firstTime(r.OriginalSnapshotCreateTime)
+		out.OriginalSnapshotCreateTime = records.FirstTime(r.OriginalSnapshotCreateTime)
 		out.SnapshotCreateTime = nil
 		out.SourceSnapshot = src
 		out.Error = ""
@@ -360,24 +277,12 @@ func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotM
 		default:
 			out.TagList = nil
 		}
-		return snapshots.Put(tx, sc, dst, out)
+		return records.Snapshots.Put(tx, sc, dst, out)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &rdsapi.CopyDBSnapshotResult{DBSnapshot: &out.DBSnapshot}, nil
-}
-
-// restoreSource is where a restored instance's first data comes from
-// instead of initdb: a snapshot's copy and, for a point-in-time restore,
-// the source instance's archived WAL replayed up to Target.
-type restoreSource struct {
-	Snapshot string `json:"snapshot"`
-	// PITR: the source instance whose WAL archive is replayed up to
-	// Target.
-	ArchiveOf string     `json:"archiveOf,omitempty"`
-	PITR      bool       `json:"pitr,omitempty"`
-	Target    *time.Time `json:"target,omitempty"`
 }
 
 // restoreKey carries a restore's source into CreateDBInstance (a context
@@ -405,13 +310,13 @@ func (s *Service) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rdsap
 	}
 	raw := deref(in.DBSnapshotIdentifier)
 	id := snapshotID(sc, raw)
-	var snap snapshotRecord
+	var snap records.Snapshot
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		r, found, err := snapshots.Get(tx, sc, lookupID(id))
+		r, found, err := records.Snapshots.Get(tx, sc, lookupID(id))
 		if err != nil {
 			return err
 		}
-		if !found || deref(r.Status) == snapDeleting {
+		if !found || deref(r.Status) == records.SnapshotDeleting {
 			return errSnapshotNotFound(raw)
 		}
 		if deref(r.Status) != "available" {
@@ -432,7 +337,7 @@ func (s *Service) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rdsap
 	if in.DBName != nil {
 		create.DBName = in.DBName
 	}
-	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, &restoreSource{Snapshot: id}), create)
+	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, &records.RestoreSource{Snapshot: id}), create)
 	if err != nil {
 		return nil, err
 	}
@@ -440,7 +345,7 @@ func (s *Service) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rdsap
 }
 
 // restoreCreate is the CreateDBInstance request a restore amounts to.
-func restoreCreate(snap *snapshotRecord, id, class *string, port *int32, az, subnets *string, public *bool, sgs []string, tags []rdsapi.Tag, storageType *string, storage *int32, protect, copyTags *bool) *rdsapi.CreateDBInstanceMessage {
+func restoreCreate(snap *records.Snapshot, id, class *string, port *int32, az, subnets *string, public *bool, sgs []string, tags []rdsapi.Tag, storageType *string, storage *int32, protect, copyTags *bool) *rdsapi.CreateDBInstanceMessage {
 	in := &rdsapi.CreateDBInstanceMessage{
 		DBInstanceIdentifier: id,
 		DBInstanceClass:      ptr(orDefault(class, orDefault(&snap.DBInstanceClass, "db.t3.micro"))),
@@ -492,11 +397,11 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	rawSrc := deref(in.SourceDBInstanceIdentifier)
 	srcID := strings.ToLower(rawSrc)
 	var (
-		src     instanceRecord
-		backups []snapshotRecord
+		src     records.Instance
+		backups []records.Snapshot
 	)
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, lookupID(srcID))
+		r, found, err := records.Instances.Get(tx, sc, lookupID(srcID))
 		if err != nil {
 			return err
 		}
@@ -504,7 +409,7 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 			return errInstanceNotFound(rawSrc)
 		}
 		src = r
-		return snapshots.ForEach(tx, sc, func(_ string, b snapshotRecord) error {
+		return records.Snapshots.ForEach(tx, sc, func(_ string, b records.Snapshot) error {
 			if deref(b.SnapshotType) == "automated" && deref(b.Status) == "available" && deref(b.DbiResourceId) == deref(r.DbiResourceId) && b.BackupEnd != nil {
 				backups = append(backups, b)
 			}
@@ -538,7 +443,7 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 		}
 	}
 	// The newest base backup that was consistent by the target time.
-	var base *snapshotRecord
+	var base *records.Snapshot
 	for i := range backups {
 		b := &backups[i]
 		if !b.BackupEnd.After(target) && (base == nil || b.BackupEnd.After(*base.BackupEnd)) {
@@ -550,7 +455,7 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	}
 	snap := *base
 	// The restored data has the password in effect at the target time.
-	snap.Password = passwordAt(&src, target)
+	snap.Password = src.PasswordAt(target)
 	snap.DBInstanceClass = deref(src.DBInstanceClass)
 	if src.Endpoint != nil && src.Endpoint.Port != nil {
 		snap.Port = src.Endpoint.Port
@@ -563,7 +468,7 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	}
 	// UseLatestRestorableTime is the latest restorable time when asked,
 	// not whatever the archive holds once the restore runs.
-	rs := &restoreSource{Snapshot: deref(base.DBSnapshotIdentifier), ArchiveOf: srcID, PITR: true, Target: &target}
+	rs := &records.RestoreSource{Snapshot: deref(base.DBSnapshotIdentifier), ArchiveOf: srcID, PITR: true, Target: &target}
 	if rs.PITR, err = s.replaysLogs(sc, pit, base, target); err != nil {
 		return nil, err
 	}
@@ -576,7 +481,7 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 
 // restoreWindow is the span a point-in-time restore of instance r can
 // reach: from its oldest automated backup to the last write to its logs.
-func (s *Service) restoreWindow(sc state.Scope, r *instanceRecord, backups []snapshotRecord) (earliest, latest time.Time, ok bool) {
+func (s *Service) restoreWindow(sc state.Scope, r *records.Instance, backups []records.Snapshot) (earliest, latest time.Time, ok bool) {
 	if len(backups) == 0 {
 		return earliest, latest, false
 	}
@@ -600,18 +505,18 @@ func (s *Service) latestLogged(sc state.Scope, r *rdsapi.DBInstance) (time.Time,
 	if !ok {
 		return time.Time{}, false
 	}
-	root, err := s.dataRoot()
+	dir, err := s.dirs.Instance(sc, deref(r.DBInstanceIdentifier))
 	if err != nil {
 		return time.Time{}, false
 	}
-	return pit.LatestLogged(filepath.Join(root, sc.Account, sc.Region, deref(r.DBInstanceIdentifier)))
+	return pit.LatestLogged(dir)
 }
 
 // replaysLogs reports whether a point-in-time restore from automated
 // backup base to target replays the logs; AWS's InvalidRestoreFault when
 // base cannot be brought forward to target.
-func (s *Service) replaysLogs(sc state.Scope, pit engine.PointInTime, base *snapshotRecord, target time.Time) (bool, error) {
-	dir, err := s.snapshotDir(sc, deref(base.DBSnapshotIdentifier))
+func (s *Service) replaysLogs(sc state.Scope, pit engine.PointInTime, base *records.Snapshot, target time.Time) (bool, error) {
+	dir, err := s.dirs.Snapshot(sc, deref(base.DBSnapshotIdentifier))
 	if err != nil {
 		return false, err
 	}
@@ -625,7 +530,7 @@ func (s *Service) replaysLogs(sc state.Scope, pit engine.PointInTime, base *snap
 
 // newestBackup is the latest BackupEnd of backups: the base backup alone
 // restores that state, even before any later WAL is archived.
-func newestBackup(backups []snapshotRecord) time.Time {
+func newestBackup(backups []records.Snapshot) time.Time {
 	var t time.Time
 	for _, b := range backups {
 		if b.BackupEnd != nil && b.BackupEnd.After(t) {
@@ -639,9 +544,9 @@ func newestBackup(backups []snapshotRecord) time.Time {
 // automated backup: the newer of that backup's end and the newest archived
 // WAL.
 func (s *Service) latestRestorable(ctx context.Context, sc state.Scope, dbs []rdsapi.DBInstance) {
-	backups := map[string][]snapshotRecord{}
+	backups := map[string][]records.Snapshot{}
 	_ = s.store.View(ctx, func(tx state.Tx) error {
-		return snapshots.ForEach(tx, sc, func(_ string, b snapshotRecord) error {
+		return records.Snapshots.ForEach(tx, sc, func(_ string, b records.Snapshot) error {
 			if deref(b.SnapshotType) == "automated" && deref(b.Status) == "available" && b.BackupEnd != nil {
 				backups[deref(b.DbiResourceId)] = append(backups[deref(b.DbiResourceId)], b)
 			}
@@ -662,22 +567,11 @@ func (s *Service) latestRestorable(ctx context.Context, sc state.Scope, dbs []rd
 	}
 }
 
-// snapshotDir is where snapshot id's data lives. The directory is not
-// named "snapshots" beside the instances' directories: an instance may be
-// called that, and an instance identifier never contains "_".
-func (s *Service) snapshotDir(sc state.Scope, id string) (string, error) {
-	root, err := s.dataRoot()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(root, sc.Account, sc.Region, "_snapshots", id), nil
-}
-
 // checkNewSnapshot fails with DBSnapshotAlreadyExists if snapshot id exists.
 func (s *Service) checkNewSnapshot(ctx context.Context, id string) error {
 	sc := scopeOf(ctx)
 	return s.store.View(ctx, func(tx state.Tx) error {
-		if _, found, err := snapshots.Get(tx, sc, id); err != nil {
+		if _, found, err := records.Snapshots.Get(tx, sc, id); err != nil {
 			return err
 		} else if found {
 			return errSnapshotExists(id)
@@ -698,7 +592,7 @@ func (s *Service) stopWithSnapshot(ctx context.Context, in *rdsapi.StopDBInstanc
 	dbID := strings.ToLower(deref(in.DBInstanceIdentifier))
 	var out *rdsapi.DBInstance
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, lookupID(dbID))
+		r, found, err := records.Instances.Get(tx, sc, lookupID(dbID))
 		if err != nil {
 			return err
 		}
@@ -711,17 +605,17 @@ func (s *Service) stopWithSnapshot(ctx context.Context, in *rdsapi.StopDBInstanc
 		if err := s.errNoBackups(&r); err != nil {
 			return err
 		}
-		if _, found, err := snapshots.Get(tx, sc, id); err != nil {
+		if _, found, err := records.Snapshots.Get(tx, sc, id); err != nil {
 			return err
 		} else if found {
 			return errSnapshotExists(id)
 		}
-		if err := snapshots.Put(tx, sc, id, snapshotOf(sc, &r, id, "manual", nil)); err != nil {
+		if err := records.Snapshots.Put(tx, sc, id, records.SnapshotOf(sc, &r, id, "manual", nil)); err != nil {
 			return err
 		}
 		r.DBInstanceStatus = ptr("stopping")
 		out = show(&r)
-		return instances.Put(tx, sc, dbID, r)
+		return records.Instances.Put(tx, sc, dbID, r)
 	})
 	if err != nil {
 		return nil, err
