@@ -158,7 +158,7 @@ func (s *Service) automatedBackup(sc state.Scope, res string, r *records.Instanc
 				earliest = *b.BackupEnd
 			}
 		}
-		a.RestoreWindow = &rdsapi.RestoreWindow{EarliestTime: ptr(earliest), LatestTime: ptr(newestBackup(done))}
+		a.RestoreWindow = &rdsapi.RestoreWindow{EarliestTime: ptr(earliest), LatestTime: ptr(records.NewestBackup(done))}
 	}
 	fillAutomated(&a, &newest)
 	a.DBInstanceArn = ptr(state.NewARN(sc, "rds", "db:"+deref(newest.DBInstanceIdentifier)).String())

@@ -2,12 +2,10 @@ package rds
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
-	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -269,57 +267,4 @@ func newMemberships(old []rdsapi.VpcSecurityGroupMembership, ids []string) []rds
 		out = append(out, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr(st)})
 	}
 	return out
-}
-
-func groupIDs(r *records.Instance) []string {
-	var out []string
-	for _, g := range r.VpcSecurityGroups {
-		out = append(out, deref(g.VpcSecurityGroupId))
-	}
-	return out
-}
-
-// afterStart runs once the instance's server is up: the security groups
-// to its ENI and its Multi-AZ standby's (which is the primary's after a
-// failover), then the parameter group; it returns the
-// ParameterApplyStatus. The memberships become active (finishConverge)
-// only once both ENIs have the groups.
-func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string, rec *records.Instance, p *server, eng engine.Engine) (string, error) {
-	if rec.ENI != nil && c.s.placing() && slices.ContainsFunc(rec.VpcSecurityGroups, func(g rdsapi.VpcSecurityGroupMembership) bool {
-		return deref(g.Status) != "active"
-	}) {
-		enis := []string{rec.ENI.ID}
-		if rec.Standby != nil && rec.Standby.ENI != nil {
-			enis = append(enis, rec.Standby.ENI.ID)
-		}
-		for _, eni := range enis {
-			if err := c.s.cfg.ENIs.ModifyENIGroups(ctx, sc.Account, sc.Region, eni, groupIDs(rec)); err != nil {
-				return "", fmt.Errorf("security groups of %s: %w", eni, err)
-			}
-		}
-		if c.s.cfg.Sync != nil {
-			if err := c.s.cfg.Sync(ctx); err != nil {
-				return "", err
-			}
-		}
-	}
-	pe, ok := eng.(engine.Parameters)
-	if !ok { // only its empty default group
-		return "in-sync", nil
-	}
-	return c.liveParams(ctx, sc, dir, rec, p, pe)
-}
-
-// finishConverge records in r (the record as it is now) what converge
-// applied from rec (the record as it was read), unless r changed since.
-func finishConverge(r, rec *records.Instance, paramStatus string) {
-	r.Applied = rec.Applied
-	if paramStatus != "" && len(r.DBParameterGroups) > 0 && r.ParamGroupName() == rec.ParamGroupName() {
-		r.DBParameterGroups[0].ParameterApplyStatus = ptr(paramStatus)
-	}
-	if slices.Equal(groupIDs(r), groupIDs(rec)) {
-		for i := range r.VpcSecurityGroups {
-			r.VpcSecurityGroups[i].Status = ptr("active")
-		}
-	}
 }

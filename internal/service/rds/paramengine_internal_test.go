@@ -6,7 +6,6 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
-	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -57,11 +56,5 @@ func TestInstanceParamGroupEngine(t *testing.T) {
 	params, err := s.DescribeDBParameters(ctx, &rdsapi.DescribeDBParametersMessage{DBParameterGroupName: ptr(mariaDefault)})
 	if err != nil || len(params.Parameters) != 0 {
 		t.Fatalf("parameters of %s: %d, %v", mariaDefault, len(params.Parameters), err)
-	}
-	// An engine without parameter groups is in sync after a start.
-	c := &controller{s: s}
-	st, err := c.afterStart(ctx, sc, t.TempDir(), &records.Instance{DBInstance: rdsapi.DBInstance{Engine: ptr("mariadb")}}, nil, maria)
-	if err != nil || st != "in-sync" {
-		t.Fatalf("afterStart of a mariadb instance: %q, %v", st, err)
 	}
 }

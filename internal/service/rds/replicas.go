@@ -2,9 +2,11 @@ package rds
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
@@ -378,4 +380,55 @@ func (s *Service) promoteReplicasOf(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+}
+
+// ReplicaLag measures now how far read replica id is behind its source
+// (AWS reports it as the CloudWatch metric ReplicaLag).
+func (s *Service) ReplicaLag(ctx context.Context, account, region, id string) (time.Duration, error) {
+	sc := state.Scope{Account: account, Region: region}
+	id = strings.ToLower(id)
+	c := s.ctl.Load()
+	if c == nil {
+		return 0, errors.New("the RDS engine controller is not running")
+	}
+	var (
+		rec   records.Instance
+		found bool
+	)
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		var err error
+		rec, found, err = records.Instances.Get(tx, sc, id)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, errInstanceNotFound(id)
+	}
+	return c.ReplicaLag(ctx, sc, &rec)
+}
+
+// replicationHealth is a replica's entry in /_minicloud/health: its source,
+// replication status and the lag last measured.
+func (s *Service) replicationHealth(key string, r *records.Instance) map[string]any {
+	if !r.IsReplica() {
+		return nil
+	}
+	out := map[string]any{"source": deref(r.ReadReplicaSourceDBInstanceIdentifier)}
+	for _, si := range r.StatusInfos {
+		if deref(si.StatusType) == "read replication" {
+			out["status"] = deref(si.Status)
+		}
+	}
+	if c := s.ctl.Load(); c != nil {
+		if sample, ok := c.LastLag(key); ok {
+			out["lagSeconds"] = sample.Lag.Seconds()
+			out["measuredAt"] = sample.At.UTC().Format(time.RFC3339)
+			if sample.Err != "" {
+				out["lagError"] = sample.Err
+			}
+		}
+	}
+	return out
 }

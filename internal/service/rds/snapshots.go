@@ -491,7 +491,7 @@ func (s *Service) restoreWindow(sc state.Scope, r *records.Instance, backups []r
 			earliest = *b.BackupEnd
 		}
 	}
-	latest = newestBackup(backups)
+	latest = records.NewestBackup(backups)
 	if t, ok := s.latestLogged(sc, &r.DBInstance); ok && t.After(latest) {
 		latest = t
 	}
@@ -528,18 +528,6 @@ func (s *Service) replaysLogs(sc state.Scope, pit engine.PointInTime, base *reco
 	return replay, nil
 }
 
-// newestBackup is the latest BackupEnd of backups: the base backup alone
-// restores that state, even before any later WAL is archived.
-func newestBackup(backups []records.Snapshot) time.Time {
-	var t time.Time
-	for _, b := range backups {
-		if b.BackupEnd != nil && b.BackupEnd.After(t) {
-			t = *b.BackupEnd
-		}
-	}
-	return t
-}
-
 // latestRestorable sets LatestRestorableTime on the instances that have an
 // automated backup: the newer of that backup's end and the newest archived
 // WAL.
@@ -558,7 +546,7 @@ func (s *Service) latestRestorable(ctx context.Context, sc state.Scope, dbs []rd
 		if deref(dbs[i].BackupRetentionPeriod) == 0 || len(bs) == 0 {
 			continue
 		}
-		t := newestBackup(bs)
+		t := records.NewestBackup(bs)
 		if a, ok := s.latestLogged(sc, &dbs[i]); ok && a.After(t) {
 			t = a
 		}

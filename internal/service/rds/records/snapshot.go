@@ -89,6 +89,18 @@ func SnapshotOf(sc state.Scope, r *Instance, id, typ string, tags []rdsapi.Tag) 
 	}
 }
 
+// NewestBackup is the latest BackupEnd of backups: the backup alone
+// restores that state, even before any later log is kept.
+func NewestBackup(backups []Snapshot) time.Time {
+	var t time.Time
+	for _, b := range backups {
+		if b.BackupEnd != nil && b.BackupEnd.After(t) {
+			t = *b.BackupEnd
+		}
+	}
+	return t
+}
+
 // value is *p, or the zero value for nil.
 func value[T any](p *T) T {
 	var z T

@@ -23,8 +23,13 @@
 // between namespaces (Unix sockets are filesystem objects, reachable from
 // any network namespace). The replica's server inherits the source's
 // socket directory as fd 4 (host=/proc/self/fd/4), for the same reason the
-// data directory is fd 3. Promotion writes the file "promote" and signals
-// the postmaster (what pg_ctl promote does).
+// data directory is fd 3. A replica follows a source that restarted on
+// another port (primary_conninfo is reloadable), and after a restart of
+// minicloud starts as a standby again and reconnects (every second) until
+// its source is up. Promotion writes the file "promote" and signals the
+// postmaster (what pg_ctl promote does), then the replica's slot on its
+// source is dropped (the controller keeps it to drop once the source runs,
+// if it does not).
 //
 // A Multi-AZ standby (standby.go) is a second postgres in
 // <instance dir>/standby, made like a read replica (slot

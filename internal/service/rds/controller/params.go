@@ -1,4 +1,4 @@
-package rds
+package controller
 
 import (
 	"context"
@@ -20,12 +20,20 @@ import (
 
 // groupValues reads the instance's group: its values (reset ones left out)
 // and the settings themselves.
-func (c *controller) groupValues(sc state.Scope, rec *records.Instance) (string, map[string]string, map[string]records.ParamSetting, error) {
+func (c *Controller) groupValues(sc state.Scope, rec *records.Instance) (string, map[string]string, map[string]records.ParamSetting, error) {
 	name := rec.ParamGroupName()
 	var g records.ParamGroup
-	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
-		var err error
-		g, err = c.s.getParamGroup(tx, sc, name)
+	err := c.store.View(c.ctx, func(tx state.Tx) error {
+		if eng := c.engineFor(deref(rec.Engine)); eng != nil && eng.Defaults().ParameterGroup == name {
+			return nil // the engine's default group sets nothing
+		}
+		var (
+			found bool
+			err   error
+		)
+		if g, found, err = records.ParamGroups.Get(tx, sc, name); err == nil && !found {
+			err = fmt.Errorf("DBParameterGroup not found: %s", name)
+		}
 		return err
 	})
 	if err != nil {
@@ -41,7 +49,7 @@ func (c *controller) groupValues(sc state.Scope, rec *records.Instance) (string,
 }
 
 // bootParams gives the server the whole group before it starts.
-func (c *controller) bootParams(sc state.Scope, dir string, rec *records.Instance, pe engine.Parameters) error {
+func (c *Controller) bootParams(sc state.Scope, dir string, rec *records.Instance, pe engine.Parameters) error {
 	name, vals, _, err := c.groupValues(sc, rec)
 	if err != nil {
 		return err
@@ -55,7 +63,7 @@ func (c *controller) bootParams(sc state.Scope, dir string, rec *records.Instanc
 
 // liveParams applies the group's immediate values to the running server
 // and returns the instance's ParameterApplyStatus.
-func (c *controller) liveParams(ctx context.Context, sc state.Scope, dir string, rec *records.Instance, p *server, pe engine.Parameters) (string, error) {
+func (c *Controller) liveParams(ctx context.Context, sc state.Scope, dir string, rec *records.Instance, p *server, pe engine.Parameters) (string, error) {
 	name, vals, sets, err := c.groupValues(sc, rec)
 	if err != nil {
 		return "", err

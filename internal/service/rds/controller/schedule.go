@@ -1,4 +1,4 @@
-package rds
+package controller
 
 import (
 	"errors"
@@ -34,7 +34,7 @@ import (
 const scheduleEvery = time.Minute
 
 // backupSchedule runs the schedule until the controller stops.
-func (c *controller) backupSchedule() {
+func (c *Controller) backupSchedule() {
 	t := time.NewTicker(scheduleEvery)
 	defer t.Stop()
 	for {
@@ -52,13 +52,13 @@ func (c *controller) backupSchedule() {
 
 // backupPass records the backups that are due and deletes those the
 // retention period no longer covers; it returns the keys to reconcile.
-func (c *controller) backupPass(now time.Time) (keys []string) {
+func (c *Controller) backupPass(now time.Time) (keys []string) {
 	type inst struct {
 		sc state.Scope
 		id string
 	}
 	var all []inst
-	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
+	_ = c.store.View(c.ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
 			if sc, id, ok := records.Instances.ParseKey(key); ok {
 				all = append(all, inst{sc, id})
@@ -73,13 +73,13 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			disabled   bool
 			eng        engine.Engine
 		)
-		err := c.s.store.Update(c.ctx, func(tx state.Tx) error {
+		err := c.store.Update(c.ctx, func(tx state.Tx) error {
 			mine, oldestKept, disabled = nil, "", false
 			r, found, err := records.Instances.Get(tx, in.sc, in.id)
 			if err != nil || !found || !r.Initialized {
 				return err
 			}
-			eng = c.s.engineFor(deref(r.Engine))
+			eng = c.engineFor(deref(r.Engine))
 			var autos, failed []records.Snapshot
 			pending := false
 			err = records.Snapshots.ForEach(tx, in.sc, func(_ string, b records.Snapshot) error {
@@ -116,7 +116,7 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 				}
 				mine = append(mine, records.Snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
 			}
-			newest := newestBackup(autos)
+			newest := records.NewestBackup(autos)
 			// Retention: delete what is older than the period, but never the
 			// newest backup; a period of 0 disables automated backups and
 			// deletes them all, as on AWS.
@@ -141,7 +141,7 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			if oldest != nil {
 				oldestKept = deref(oldest.DBSnapshotIdentifier)
 			}
-			if retention == 0 || pending || c.s.errNoBackups(&r) != nil || deref(r.DBInstanceStatus) != "available" || !backupDue(deref(r.PreferredBackupWindow), newest, now) ||
+			if retention == 0 || pending || !c.canBackup(&r) || deref(r.DBInstanceStatus) != "available" || !backupDue(deref(r.PreferredBackupWindow), newest, now) ||
 				now.Sub(lastFailure) < backupRetryAfter {
 				return nil
 			}
@@ -159,14 +159,14 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 		})
 		if err != nil {
 			if !errors.Is(err, state.ErrClosed) && c.ctx.Err() == nil {
-				c.s.log.Warn("rds: backup schedule", "id", in.id, "err", err)
+				c.log.Warn("rds: backup schedule", "id", in.id, "err", err)
 			}
 			continue
 		}
 		keys = append(keys, mine...)
 		if pit, ok := eng.(engine.PointInTime); ok && (disabled || oldestKept != "") {
 			if err := c.pruneLogs(pit, in.sc, in.id, disabled, oldestKept); err != nil {
-				c.s.log.Warn("rds: clean the logs of automated backups", "id", in.id, "err", err)
+				c.log.Warn("rds: clean the logs of automated backups", "id", in.id, "err", err)
 			}
 		}
 	}
@@ -175,8 +175,8 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 
 // expireRetained deletes the automated backups of deleted instances that
 // are older than their retention period.
-func (c *controller) expireRetained(now time.Time) (keys []string) {
-	err := c.s.store.Update(c.ctx, func(tx state.Tx) error {
+func (c *Controller) expireRetained(now time.Time) (keys []string) {
+	err := c.store.Update(c.ctx, func(tx state.Tx) error {
 		keys = nil
 		living := map[string]bool{} // scope/DbiResourceId
 		var expired []string
@@ -222,7 +222,7 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) && c.ctx.Err() == nil {
-		c.s.log.Warn("rds: expire retained automated backups", "err", err)
+		c.log.Warn("rds: expire retained automated backups", "err", err)
 		return nil
 	}
 	return keys
@@ -230,8 +230,8 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 
 // sweepSnapshots removes snapshot directories that have no record, such as
 // those a reset of minicloud's state left.
-func (c *controller) sweepSnapshots() {
-	root, err := c.s.dirs.Root()
+func (c *Controller) sweepSnapshots() {
+	root, err := c.dirs.Root()
 	if err != nil {
 		return
 	}
@@ -242,7 +242,7 @@ func (c *controller) sweepSnapshots() {
 		return
 	}
 	var orphans []string
-	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
+	_ = c.store.View(c.ctx, func(tx state.Tx) error {
 		for _, d := range dirs {
 			region := filepath.Dir(filepath.Dir(d))
 			sc := state.Scope{Account: filepath.Base(filepath.Dir(region)), Region: filepath.Base(region)}
@@ -254,7 +254,7 @@ func (c *controller) sweepSnapshots() {
 	})
 	for _, d := range orphans {
 		if err := os.RemoveAll(d); err != nil {
-			c.s.log.Warn("rds: remove orphaned snapshot data", "dir", d, "err", err)
+			c.log.Warn("rds: remove orphaned snapshot data", "dir", d, "err", err)
 		}
 	}
 }
@@ -304,7 +304,7 @@ func backupDue(window string, last, now time.Time) bool {
 // pruneLogs removes the logs of instance id that no restore can use any
 // more: all of them when its automated backups are disabled, else those
 // before automated backup oldest, the oldest kept.
-func (c *controller) pruneLogs(pit engine.PointInTime, sc state.Scope, id string, disabled bool, oldest string) error {
+func (c *Controller) pruneLogs(pit engine.PointInTime, sc state.Scope, id string, disabled bool, oldest string) error {
 	dir, err := c.dir(sc, id)
 	if err != nil {
 		return err
@@ -312,7 +312,7 @@ func (c *controller) pruneLogs(pit engine.PointInTime, sc state.Scope, id string
 	if disabled {
 		return pit.DropLogs(dir)
 	}
-	snapDir, err := c.s.dirs.Snapshot(sc, oldest)
+	snapDir, err := c.dirs.Snapshot(sc, oldest)
 	if err != nil {
 		return err
 	}

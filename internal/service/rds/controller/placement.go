@@ -1,4 +1,4 @@
-package rds
+package controller
 
 import (
 	"context"
@@ -27,32 +27,29 @@ import (
 
 // ENIs creates and deletes the DB instances' network interfaces in EC2.
 type ENIs interface {
-	CreateENI(ctx context.Context, account, region, subnetID string, groupIDs []string, description string) (PlacedENI, error)
+	CreateENI(ctx context.Context, account, region, subnetID string, groupIDs []string, description string) (records.PlacedENI, error)
 	DeleteENI(ctx context.Context, account, region, id string) error
 	// ModifyENIGroups replaces the security groups of an ENI CreateENI made.
 	ModifyENIGroups(ctx context.Context, account, region, id string, groupIDs []string) error
 }
 
-// PlacedENI is a DB instance's network interface (records.PlacedENI).
-type PlacedENI = records.PlacedENI
-
 // eniDescription is the Description of the ENIs, as AWS's.
 const eniDescription = "RDSNetworkInterface"
 
-func (s *Service) placing() bool { return s.cfg.Net != nil && s.cfg.ENIs != nil }
+func (c *Controller) placing() bool { return c.cfg.Net != nil && c.cfg.ENIs != nil }
 
 // wantsVPC reports whether rec is to be placed in its VPC.
-func (s *Service) wantsVPC(rec *records.Instance) bool {
-	return s.placing() && rec.DBSubnetGroup != nil && len(rec.DBSubnetGroup.Subnets) > 0
+func (c *Controller) wantsVPC(rec *records.Instance) bool {
+	return c.placing() && rec.DBSubnetGroup != nil && len(rec.DBSubnetGroup.Subnets) > 0
 }
 
 // plug makes sure the instance has its ENI (recorded before use, so that it
 // is never leaked), its namespace with the ENI attached and the security
 // groups applied.
-func (c *controller) plug(ctx context.Context, sc state.Scope, id, status string, rec *records.Instance) (*engine.Listen, error) {
+func (c *Controller) plug(ctx context.Context, sc state.Scope, id, status string, rec *records.Instance) (*engine.Listen, error) {
 	if rec.ENI == nil {
 		eni, err := c.newENI(ctx, sc, id, status, rec, deref(rec.AvailabilityZone), "network interface",
-			func(r *records.Instance, e *PlacedENI) { r.ENI = e })
+			func(r *records.Instance, e *records.PlacedENI) { r.ENI = e })
 		if err != nil {
 			return nil, err
 		}
@@ -62,16 +59,16 @@ func (c *controller) plug(ctx context.Context, sc state.Scope, id, status string
 	if err != nil {
 		return nil, err
 	}
-	l.Port = c.s.listenPort(rec)
+	l.Port = c.listenPort(rec)
 	return l, nil
 }
 
 // plugStandby gives the standby its ENI in a subnet of the secondary zone
 // (recorded before use, so it is never leaked) and its namespace.
-func (c *controller) plugStandby(ctx context.Context, sc state.Scope, id, status string, rec *records.Instance) (*engine.Listen, error) {
+func (c *Controller) plugStandby(ctx context.Context, sc state.Scope, id, status string, rec *records.Instance) (*engine.Listen, error) {
 	if rec.Standby.ENI == nil {
 		eni, err := c.newENI(ctx, sc, id, status, rec, deref(rec.SecondaryAvailabilityZone), "standby's network interface",
-			func(r *records.Instance, e *PlacedENI) {
+			func(r *records.Instance, e *records.PlacedENI) {
 				if r.Standby != nil {
 					r.Standby.ENI = e
 				}
@@ -87,14 +84,13 @@ func (c *controller) plugStandby(ctx context.Context, sc state.Scope, id, status
 // newENI makes an ENI with the instance's security groups in its DB subnet
 // group's subnet of zone az and records it (set) while the instance still
 // has status; what it is ("network interface") goes into the errors.
-func (c *controller) newENI(ctx context.Context, sc state.Scope, id, status string, rec *records.Instance, az, what string, set func(r *records.Instance, e *PlacedENI)) (*PlacedENI, error) {
-	s := c.s
-	eni, err := s.cfg.ENIs.CreateENI(ctx, sc.Account, sc.Region, subnetInAZ(rec.DBSubnetGroup, az), groupIDs(rec), eniDescription)
+func (c *Controller) newENI(ctx context.Context, sc state.Scope, id, status string, rec *records.Instance, az, what string, set func(r *records.Instance, e *records.PlacedENI)) (*records.PlacedENI, error) {
+	eni, err := c.cfg.ENIs.CreateENI(ctx, sc.Account, sc.Region, subnetInAZ(rec.DBSubnetGroup, az), groupIDs(rec), eniDescription)
 	if err != nil {
 		return nil, fmt.Errorf("create the %s: %w", what, err)
 	}
 	if !c.update(sc, id, status, func(r *records.Instance) bool { set(r, &eni); return false }) {
-		_ = s.cfg.ENIs.DeleteENI(context.Background(), sc.Account, sc.Region, eni.ID)
+		_ = c.cfg.ENIs.DeleteENI(context.Background(), sc.Account, sc.Region, eni.ID)
 		return nil, fmt.Errorf("the instance changed while its %s was made", what)
 	}
 	return &eni, nil
@@ -102,27 +98,26 @@ func (c *controller) newENI(ctx context.Context, sc state.Scope, id, status stri
 
 // attachENI makes e's namespace with e plugged in and the security groups
 // applied.
-func (c *controller) attachENI(ctx context.Context, e *PlacedENI) (*engine.Listen, error) {
-	s := c.s
+func (c *Controller) attachENI(ctx context.Context, e *records.PlacedENI) (*engine.Listen, error) {
 	ip, err := netip.ParseAddr(e.IP)
 	if err != nil {
 		return nil, fmt.Errorf("network interface %s: %w", e.ID, err)
 	}
 	mac, _ := net.ParseMAC(e.MAC)
-	if s.cfg.Sync != nil { // the VPC's subnets exist
-		if err := s.cfg.Sync(ctx); err != nil {
+	if c.cfg.Sync != nil { // the VPC's subnets exist
+		if err := c.cfg.Sync(ctx); err != nil {
 			return nil, err
 		}
 	}
-	ns, err := s.cfg.Net.CreateInstanceNamespace(ctx, e.ID)
+	ns, err := c.cfg.Net.CreateInstanceNamespace(ctx, e.ID)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cfg.Net.AttachENI(ctx, vpcnet.ENI{ID: e.ID, VPCID: e.VPCID, SubnetID: e.SubnetID, MAC: mac, IP: ip}, ns); err != nil {
+	if err := c.cfg.Net.AttachENI(ctx, vpcnet.ENI{ID: e.ID, VPCID: e.VPCID, SubnetID: e.SubnetID, MAC: mac, IP: ip}, ns); err != nil {
 		return nil, err
 	}
-	if s.cfg.Sync != nil { // security groups before the server starts
-		if err := s.cfg.Sync(ctx); err != nil {
+	if c.cfg.Sync != nil { // security groups before the server starts
+		if err := c.cfg.Sync(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -130,18 +125,18 @@ func (c *controller) attachENI(ctx context.Context, e *PlacedENI) (*engine.Liste
 }
 
 // unplug removes an ENI's namespace and the ENI.
-func (c *controller) unplug(sc state.Scope, e *PlacedENI) error {
-	if e == nil || !c.s.placing() {
+func (c *Controller) unplug(sc state.Scope, e *records.PlacedENI) error {
+	if e == nil || !c.placing() {
 		return nil
 	}
 	ctx := context.Background()
-	if err := c.s.cfg.Net.DeleteInstanceNamespace(ctx, e.ID); err != nil {
+	if err := c.cfg.Net.DeleteInstanceNamespace(ctx, e.ID); err != nil {
 		return err
 	}
-	if err := c.s.cfg.Net.DetachENI(ctx, e.VPCID, e.ID); err != nil {
+	if err := c.cfg.Net.DetachENI(ctx, e.VPCID, e.ID); err != nil {
 		return err
 	}
-	return c.s.cfg.ENIs.DeleteENI(ctx, sc.Account, sc.Region, e.ID)
+	return c.cfg.ENIs.DeleteENI(ctx, sc.Account, sc.Region, e.ID)
 }
 
 // subnetInAZ is the DB subnet group's first subnet in zone az, else its
@@ -156,10 +151,10 @@ func subnetInAZ(g *rdsapi.DBSubnetGroup, az string) string {
 }
 
 // listenPort is the port a running instance's server listens on in its
-// namespace, which also names a postgres's Unix socket: the instance's Port
+// namespace (an engine may name its Unix socket after it): the instance's Port
 // in its VPC, else its loopback port.
-func (s *Service) listenPort(r *records.Instance) int {
-	if s.wantsVPC(r) {
+func (c *Controller) listenPort(r *records.Instance) int {
+	if c.wantsVPC(r) {
 		if r.Endpoint != nil && deref(r.Endpoint.Port) != 0 {
 			return int(*r.Endpoint.Port)
 		}

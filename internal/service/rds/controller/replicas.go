@@ -1,4 +1,4 @@
-package rds
+package controller
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -35,17 +34,11 @@ const replicaErrorAfter = 6 * time.Second
 // replMonitor holds what the controller last measured of each replica.
 type replMonitor struct {
 	mu      sync.Mutex
-	samples map[string]lagSample // by record key
+	samples map[string]LagSample // by record key
 	down    map[string]time.Time // since when replication is not streaming
 }
 
-type lagSample struct {
-	lag time.Duration
-	at  time.Time
-	err string
-}
-
-func (c *controller) running(key string) *server {
+func (c *Controller) running(key string) *server {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if p := c.servers[key]; p != nil && p.running() {
@@ -54,8 +47,8 @@ func (c *controller) running(key string) *server {
 	return nil
 }
 
-func (c *controller) get(sc state.Scope, id string) (rec records.Instance, found bool, err error) {
-	err = c.s.store.View(context.Background(), func(tx state.Tx) error {
+func (c *Controller) get(sc state.Scope, id string) (rec records.Instance, found bool, err error) {
+	err = c.store.View(context.Background(), func(tx state.Tx) error {
 		rec, found, err = records.Instances.Get(tx, sc, id)
 		return err
 	})
@@ -84,7 +77,7 @@ func replicaOf(sc state.Scope, rec *records.Instance) engine.Replica {
 
 // sourceOf is read replica rec's source as the replica's engine sees it:
 // src is its record (nil: it is gone).
-func (c *controller) sourceOf(sc state.Scope, rec, src *records.Instance) (engine.Source, error) {
+func (c *Controller) sourceOf(sc state.Scope, rec, src *records.Instance) (engine.Source, error) {
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
 	dir, err := c.dir(sc, srcID)
 	if err != nil {
@@ -96,14 +89,14 @@ func (c *controller) sourceOf(sc state.Scope, rec, src *records.Instance) (engin
 	}
 	if src != nil {
 		out.User, out.Password = deref(src.MasterUsername), src.AppliedPassword
-		out.Port = c.s.listenPort(src)
+		out.Port = c.listenPort(src)
 		out.Replica = src.IsReplica()
 	}
 	return out, nil
 }
 
 // cloneFromSource makes dir a new replica's server from its running source.
-func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, dir string, rec *records.Instance, eng engine.Engine) error {
+func (c *Controller) cloneFromSource(ctx context.Context, sc state.Scope, id, dir string, rec *records.Instance, eng engine.Engine) error {
 	rep, ok := eng.(engine.Replication)
 	if !ok {
 		return fmt.Errorf("minicloud has no read replicas of %s DB instances", eng.Name())
@@ -130,7 +123,7 @@ func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, di
 		return err
 	}
 	var top records.Instance
-	err = c.s.store.View(ctx, func(tx state.Tx) error {
+	err = c.store.View(ctx, func(tx state.Tx) error {
 		var err error
 		top, err = records.PrimaryOf(tx, sc, src)
 		return err
@@ -145,7 +138,7 @@ func (c *controller) cloneFromSource(ctx context.Context, sc state.Scope, id, di
 // replicaFiles prepares a replica's server to start (PrepareReplica) and
 // returns the files it is to inherit; the caller closes them once the
 // server has started.
-func (c *controller) replicaFiles(sc state.Scope, dir string, rec *records.Instance, eng engine.Engine) ([]*os.File, error) {
+func (c *Controller) replicaFiles(sc state.Scope, dir string, rec *records.Instance, eng engine.Engine) ([]*os.File, error) {
 	rep, ok := eng.(engine.Replication)
 	if !ok || !rec.IsReplica() || rec.Replica == nil {
 		return nil, nil
@@ -168,7 +161,7 @@ func (c *controller) replicaFiles(sc state.Scope, dir string, rec *records.Insta
 // (Replicate), or, when its promotion was asked for, is promoted, its hold
 // on its source released (or left to the source to release once it runs)
 // and recorded as a standalone instance.
-func (c *controller) replicate(ctx context.Context, sc state.Scope, id, dir string, rec *records.Instance, p *server, eng engine.Engine) error {
+func (c *Controller) replicate(ctx context.Context, sc state.Scope, id, dir string, rec *records.Instance, p *server, eng engine.Engine) error {
 	rep, ok := eng.(engine.Replication)
 	if !ok || !rec.IsReplica() || rec.Replica == nil {
 		return nil
@@ -206,7 +199,7 @@ func (c *controller) replicate(ctx context.Context, sc state.Scope, id, dir stri
 				time.Sleep(100 * time.Millisecond)
 			}
 			if err != nil {
-				c.s.log.Warn("rds: release the promoted replica's hold on its source", "id", id, "source", srcID, "hold", hold, "err", err)
+				c.log.Warn("rds: release the promoted replica's hold on its source", "id", id, "source", srcID, "hold", hold, "err", err)
 			}
 		}
 		if !released {
@@ -220,8 +213,8 @@ func (c *controller) replicate(ctx context.Context, sc state.Scope, id, dir stri
 
 // pendRelease records on source srcID that it is to release hold once it
 // runs (releaseHolds).
-func (c *controller) pendRelease(sc state.Scope, srcID, hold string) error {
-	return c.s.store.Update(context.Background(), func(tx state.Tx) error {
+func (c *Controller) pendRelease(sc state.Scope, srcID, hold string) error {
+	return c.store.Update(context.Background(), func(tx state.Tx) error {
 		src, found, err := records.Instances.Get(tx, sc, srcID)
 		if err != nil || !found {
 			return err
@@ -239,7 +232,7 @@ func (c *controller) pendRelease(sc state.Scope, srcID, hold string) error {
 
 // releaseHolds releases, on instance id whose server p runs, what replicas
 // that went while it was not running held on it.
-func (c *controller) releaseHolds(ctx context.Context, sc state.Scope, id string, rec *records.Instance, p *server, eng engine.Engine) {
+func (c *Controller) releaseHolds(ctx context.Context, sc state.Scope, id string, rec *records.Instance, p *server, eng engine.Engine) {
 	rep, ok := eng.(engine.Replication)
 	if !ok || rec.Replica == nil || len(rec.Replica.DropSlots) == 0 {
 		return
@@ -247,7 +240,7 @@ func (c *controller) releaseHolds(ctx context.Context, sc state.Scope, id string
 	var done []string
 	for _, hold := range rec.Replica.DropSlots {
 		if err := rep.Release(ctx, p.Server, rec.Replica.ReplPassword, hold); err != nil {
-			c.s.log.Warn("rds: release a gone replica's hold", "id", id, "hold", hold, "err", err)
+			c.log.Warn("rds: release a gone replica's hold", "id", id, "hold", hold, "err", err)
 			continue
 		}
 		done = append(done, hold)
@@ -255,7 +248,7 @@ func (c *controller) releaseHolds(ctx context.Context, sc state.Scope, id string
 	if len(done) == 0 {
 		return
 	}
-	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+	err := c.store.Update(context.Background(), func(tx state.Tx) error {
 		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found || r.Replica == nil {
 			return err
@@ -264,14 +257,14 @@ func (c *controller) releaseHolds(ctx context.Context, sc state.Scope, id string
 		return records.Instances.Put(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
-		c.s.log.Warn("rds: record released holds", "id", id, "err", err)
+		c.log.Warn("rds: record released holds", "id", id, "err", err)
 	}
 }
 
 // recordPromotion records a promoted replica as a standalone instance.
-func (c *controller) recordPromotion(sc state.Scope, id, srcID string) error {
+func (c *Controller) recordPromotion(sc state.Scope, id, srcID string) error {
 	c.forgetSamples(records.Instances.Key(sc, id))
-	return c.s.store.Update(context.Background(), func(tx state.Tx) error {
+	return c.store.Update(context.Background(), func(tx state.Tx) error {
 		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found {
 			return err
@@ -303,7 +296,7 @@ func (c *controller) recordPromotion(sc state.Scope, id, srcID string) error {
 
 // forgetSamples drops what watchReplicas measured of the replica key (deleted
 // or promoted).
-func (c *controller) forgetSamples(key string) {
+func (c *Controller) forgetSamples(key string) {
 	c.repl.mu.Lock()
 	delete(c.repl.samples, key)
 	delete(c.repl.down, key)
@@ -321,13 +314,13 @@ func removeFromSource(tx state.Tx, sc state.Scope, srcID, id string) error {
 
 // forgetReplica runs when a deleted replica's server has stopped: its
 // source no longer lists it nor keeps logs for it.
-func (c *controller) forgetReplica(sc state.Scope, id string, rec *records.Instance) {
+func (c *Controller) forgetReplica(sc state.Scope, id string, rec *records.Instance) {
 	if !rec.IsReplica() {
 		return
 	}
 	c.forgetSamples(records.Instances.Key(sc, id))
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
-	rep, ok := c.s.engineFor(deref(rec.Engine)).(engine.Replication)
+	rep, ok := c.engineFor(deref(rec.Engine)).(engine.Replication)
 	if hold := ""; ok && rec.Replica != nil {
 		r := replicaOf(sc, rec)
 		if hold = rep.Hold(r); hold != "" {
@@ -340,21 +333,21 @@ func (c *controller) forgetReplica(sc state.Scope, id string, rec *records.Insta
 			if err != nil {
 				// Its source releases it once it runs.
 				if err := c.pendRelease(sc, srcID, hold); err != nil && !errors.Is(err, state.ErrClosed) {
-					c.s.log.Warn("rds: release the deleted replica's hold", "id", id, "source", srcID, "err", err)
+					c.log.Warn("rds: release the deleted replica's hold", "id", id, "source", srcID, "err", err)
 				}
 			}
 		}
 	}
-	err := c.s.store.Update(context.Background(), func(tx state.Tx) error { return removeFromSource(tx, sc, srcID, id) })
+	err := c.store.Update(context.Background(), func(tx state.Tx) error { return removeFromSource(tx, sc, srcID, id) })
 	if err != nil && !errors.Is(err, state.ErrClosed) {
-		c.s.log.Warn("rds: forget the deleted replica", "id", id, "err", err)
+		c.log.Warn("rds: forget the deleted replica", "id", id, "err", err)
 	}
 }
 
 // watchReplicas checks every running replica's replication periodically:
 // it follows a source that moved to another port, records the replica's
 // StatusInfos and measures its lag.
-func (c *controller) watchReplicas() {
+func (c *Controller) watchReplicas() {
 	t := time.NewTicker(replicaCheckEvery)
 	defer t.Stop()
 	for {
@@ -367,7 +360,7 @@ func (c *controller) watchReplicas() {
 	}
 }
 
-func (c *controller) checkReplicas() {
+func (c *Controller) checkReplicas() {
 	type item struct {
 		key string
 		sc  state.Scope
@@ -382,7 +375,7 @@ func (c *controller) checkReplicas() {
 	}
 	c.mu.Unlock()
 	var items []item
-	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
+	_ = c.store.View(c.ctx, func(tx state.Tx) error {
 		for _, key := range keys {
 			sc, id, _ := records.Instances.ParseKey(key)
 			r, found, err := records.Instances.Get(tx, sc, id)
@@ -403,12 +396,12 @@ func (c *controller) checkReplicas() {
 	}
 }
 
-func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *records.Instance) {
+func (c *Controller) checkReplica(key string, sc state.Scope, id string, rec *records.Instance) {
 	p := c.running(key)
 	if p == nil {
 		return
 	}
-	rep, ok := c.s.engineFor(deref(rec.Engine)).(engine.Replication)
+	rep, ok := c.engineFor(deref(rec.Engine)).(engine.Replication)
 	if !ok {
 		return
 	}
@@ -435,14 +428,14 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *re
 	if c.ctx.Err() != nil {
 		return
 	}
-	sample := lagSample{lag: lag, at: time.Now()}
+	sample := LagSample{Lag: lag, At: time.Now()}
 	if err != nil {
-		sample.err = err.Error()
+		sample.Err = err.Error()
 	}
 	m := &c.repl
 	m.mu.Lock()
 	if m.samples == nil {
-		m.samples, m.down = map[string]lagSample{}, map[string]time.Time{}
+		m.samples, m.down = map[string]LagSample{}, map[string]time.Time{}
 	}
 	m.samples[key] = sample
 	var since time.Time
@@ -478,7 +471,7 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *re
 	if reflect.DeepEqual(rec.StatusInfos, want) {
 		return
 	}
-	err = c.s.store.Update(context.Background(), func(tx state.Tx) error {
+	err = c.store.Update(context.Background(), func(tx state.Tx) error {
 		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found || !r.IsReplica() {
 			return err
@@ -487,27 +480,15 @@ func (c *controller) checkReplica(key string, sc state.Scope, id string, rec *re
 		return records.Instances.Put(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
-		c.s.log.Warn("rds: record the replication status", "id", id, "err", err)
+		c.log.Warn("rds: record the replication status", "id", id, "err", err)
 	}
 }
 
-// ReplicaLag measures now how far read replica id is behind its source
-// (AWS reports it as the CloudWatch metric ReplicaLag).
-func (s *Service) ReplicaLag(ctx context.Context, account, region, id string) (time.Duration, error) {
-	sc := state.Scope{Account: account, Region: region}
-	id = strings.ToLower(id)
-	c := s.ctl.Load()
-	if c == nil {
-		return 0, errors.New("the RDS engine controller is not running")
-	}
-	rec, found, err := c.get(sc, id)
-	if err != nil {
-		return 0, err
-	}
-	if !found {
-		return 0, errInstanceNotFound(id)
-	}
-	rep, ok := s.engineFor(deref(rec.Engine)).(engine.Replication)
+// ReplicaLag measures now how far read replica rec (of scope sc) is behind
+// its source.
+func (c *Controller) ReplicaLag(ctx context.Context, sc state.Scope, rec *records.Instance) (time.Duration, error) {
+	id := deref(rec.DBInstanceIdentifier)
+	rep, ok := c.engineFor(deref(rec.Engine)).(engine.Replication)
 	if !ok || !rec.IsReplica() || rec.Replica == nil {
 		return 0, fmt.Errorf("DB instance %s is not a read replica", id)
 	}
@@ -523,33 +504,23 @@ func (s *Service) ReplicaLag(ctx context.Context, account, region, id string) (t
 	if err != nil {
 		return 0, err
 	}
-	lag, _, err := rep.Lag(ctx, p.Server, dir, replicaOf(sc, &rec), src)
+	lag, _, err := rep.Lag(ctx, p.Server, dir, replicaOf(sc, rec), src)
 	return lag, err
 }
 
-// replicationHealth is a replica's entry in /_minicloud/health: its source,
-// replication status and the lag last measured.
-func (s *Service) replicationHealth(key string, r *records.Instance) map[string]any {
-	if !r.IsReplica() {
-		return nil
-	}
-	out := map[string]any{"source": deref(r.ReadReplicaSourceDBInstanceIdentifier)}
-	for _, si := range r.StatusInfos {
-		if deref(si.StatusType) == "read replication" {
-			out["status"] = deref(si.Status)
-		}
-	}
-	if c := s.ctl.Load(); c != nil {
-		c.repl.mu.Lock()
-		sample, ok := c.repl.samples[key]
-		c.repl.mu.Unlock()
-		if ok {
-			out["lagSeconds"] = sample.lag.Seconds()
-			out["measuredAt"] = sample.at.UTC().Format(time.RFC3339)
-			if sample.err != "" {
-				out["lagError"] = sample.err
-			}
-		}
-	}
-	return out
+// LagSample is what the controller last measured of a read replica's lag.
+type LagSample struct {
+	Lag time.Duration
+	At  time.Time
+	// Err is why the measurement failed, "" if it did not.
+	Err string
+}
+
+// LastLag is what the controller last measured of replica key (a record
+// key); ok is false when it measured nothing yet.
+func (c *Controller) LastLag(key string) (s LagSample, ok bool) {
+	c.repl.mu.Lock()
+	defer c.repl.mu.Unlock()
+	s, ok = c.repl.samples[key]
+	return s, ok
 }

@@ -1,4 +1,4 @@
-package rds
+package controller
 
 import (
 	"fmt"
@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // The loopback proxy: 127.0.0.1:<loopback port> on the host forwards to a
 // server placed in its VPC's namespace, so that every DB instance is
-// reachable from this host (Service.Loopback, minicloud databases). The
+// reachable from this host (rds.Service.Loopback, minicloud databases). The
 // shared workload runtime's loopback port is to replace this file.
 
 // server is a running instance's server with what the controller put
@@ -25,7 +26,7 @@ import (
 type server struct {
 	*engine.Server
 	proxy *proxy
-	eni   *PlacedENI
+	eni   *records.PlacedENI
 }
 
 // startServer starts eng's server on dir for clients on 127.0.0.1:port,

@@ -1,4 +1,4 @@
-package rds
+package controller
 
 import (
 	"context"
@@ -48,9 +48,7 @@ func TestBackupDue(t *testing.T) {
 // keeps the newest, and records a new one that is due.
 func TestBackupPass(t *testing.T) {
 	store := state.NewMemory()
-	s := New(store, Config{StateDir: t.TempDir()})
-	c := &controller{s: s}
-	c.ctx = context.Background()
+	c := newTestController(store, t.TempDir())
 	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	inst := records.Instance{Initialized: true, DBInstance: rdsapi.DBInstance{
@@ -124,8 +122,7 @@ func errorsJoin(errs ...error) error {
 func TestSweepSnapshots(t *testing.T) {
 	store := state.NewMemory()
 	dir := t.TempDir()
-	s := New(store, Config{StateDir: dir})
-	c := &controller{s: s, ctx: context.Background()}
+	c := newTestController(store, dir)
 	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
 	base := filepath.Join(dir, "rds", sc.Account, sc.Region, "_snapshots")
 	for _, id := range []string{"kept", "orphan"} {
@@ -151,9 +148,7 @@ func TestSweepSnapshots(t *testing.T) {
 // minute; only the newest failed one is kept.
 func TestBackupPassAfterFailure(t *testing.T) {
 	store := state.NewMemory()
-	s := New(store, Config{StateDir: t.TempDir()})
-	c := &controller{s: s}
-	c.ctx = context.Background()
+	c := newTestController(store, t.TempDir())
 	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	inst := records.Instance{Initialized: true, DBInstance: rdsapi.DBInstance{

@@ -1,4 +1,4 @@
-package rds
+package controller
 
 import (
 	"context"
@@ -16,9 +16,7 @@ import (
 // lists the replica.
 func TestForgetReplicaPendsSlotDrop(t *testing.T) {
 	store := state.NewMemory()
-	s := New(store, Config{StateDir: t.TempDir()})
-	c := &controller{s: s, servers: map[string]*server{}}
-	c.ctx = context.Background()
+	c := newTestController(store, t.TempDir())
 	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
 	src := records.Instance{DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("src"), Engine: ptr("postgres"), ReadReplicaDBInstanceIdentifiers: []string{"rep", "other"}}, Replica: &records.ReplicaState{ReplPassword: "pw"}}
 	rep := records.Instance{DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("rep"), Engine: ptr("postgres"), DbiResourceId: ptr("db-ABC"), ReadReplicaSourceDBInstanceIdentifier: ptr("src")}, Replica: &records.ReplicaState{ReplPassword: "pw"}}
@@ -29,7 +27,7 @@ func TestForgetReplicaPendsSlotDrop(t *testing.T) {
 	c.forgetReplica(sc, "rep", &rep) // again after a crash: recorded once
 	_ = store.View(context.Background(), func(tx state.Tx) error {
 		got, _, _ := records.Instances.Get(tx, sc, "src")
-		hold := s.engineFor("postgres").(engine.Replication).Hold(engine.Replica{Region: sc.Region, ResourceID: "db-ABC"})
+		hold := c.engineFor("postgres").(engine.Replication).Hold(engine.Replica{Region: sc.Region, ResourceID: "db-ABC"})
 		if want := []string{hold}; got.Replica == nil || !slices.Equal(got.Replica.DropSlots, want) {
 			t.Errorf("DropSlots %+v, want %v", got.Replica, want)
 		}

@@ -1,4 +1,4 @@
-package rds
+package controller
 
 import (
 	"context"
@@ -29,12 +29,12 @@ func isSnapshotKey(key string) bool {
 }
 
 // reconcileSnapshot converges one snapshot's data to its record.
-func (c *controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
+func (c *Controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
 	var (
 		rec   records.Snapshot
 		found bool
 	)
-	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
+	err := c.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
 		rec, found, err = records.Snapshots.Get(tx, sc, id)
 		return err
@@ -42,7 +42,7 @@ func (c *controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
 	if err != nil {
 		return false
 	}
-	dir, err := c.s.dirs.Snapshot(sc, id)
+	dir, err := c.dirs.Snapshot(sc, id)
 	if err != nil {
 		return true
 	}
@@ -51,7 +51,7 @@ func (c *controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
 		_ = os.RemoveAll(dir)
 	case deref(rec.Status) == records.SnapshotDeleting:
 		if err := os.RemoveAll(dir); err != nil {
-			c.s.log.Warn("rds: remove snapshot data", "snapshot", id, "err", err)
+			c.log.Warn("rds: remove snapshot data", "snapshot", id, "err", err)
 			return true
 		}
 		c.updateSnapshot(sc, id, records.SnapshotDeleting, func(*records.Snapshot) bool { return true })
@@ -64,7 +64,7 @@ func (c *controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
 			return false // taken again after the restart
 		}
 		if err != nil {
-			c.s.log.Warn("rds: snapshot", "snapshot", id, "err", err)
+			c.log.Warn("rds: snapshot", "snapshot", id, "err", err)
 			_ = os.RemoveAll(dir)
 		}
 		c.finishSnapshot(sc, id, err)
@@ -73,9 +73,9 @@ func (c *controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
 }
 
 // takeSnapshot copies the snapshot's source into dir/data.
-func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *records.Snapshot) error {
+func (c *Controller) takeSnapshot(sc state.Scope, dir string, rec *records.Snapshot) error {
 	if rec.SourceSnapshot != "" {
-		src, err := c.s.dirs.Snapshot(sc, rec.SourceSnapshot)
+		src, err := c.dirs.Snapshot(sc, rec.SourceSnapshot)
 		if err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *records.Snaps
 		inst  records.Instance
 		found bool
 	)
-	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
+	err := c.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
 		inst, found, err = records.Instances.Get(tx, sc, dbID)
 		return err
@@ -104,7 +104,7 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *records.Snaps
 	if err != nil {
 		return err
 	}
-	be, ok := c.s.engineFor(deref(inst.Engine)).(engine.Backups)
+	be, ok := c.engineFor(deref(inst.Engine)).(engine.Backups)
 	if !ok {
 		return fmt.Errorf("minicloud takes no snapshots of %s DB instances", deref(inst.Engine))
 	}
@@ -128,7 +128,7 @@ func (c *controller) takeSnapshot(sc state.Scope, dir string, rec *records.Snaps
 
 // progress records a creating snapshot's PercentProgress, at most once a
 // second.
-func (c *controller) progress(sc state.Scope, id string) func(int32) {
+func (c *Controller) progress(sc state.Scope, id string) func(int32) {
 	var last time.Time
 	return func(p int32) {
 		if time.Since(last) < time.Second {
@@ -145,9 +145,9 @@ func (c *controller) progress(sc state.Scope, id string) func(int32) {
 // finishSnapshot records the outcome of a creating snapshot and, when its
 // instance has no other backup in progress, ends the instance's
 // backing-up.
-func (c *controller) finishSnapshot(sc state.Scope, id string, failure error) {
+func (c *Controller) finishSnapshot(sc state.Scope, id string, failure error) {
 	var dbID string
-	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+	err := c.store.Update(context.Background(), func(tx state.Tx) error {
 		r, found, err := records.Snapshots.Get(tx, sc, id)
 		if err != nil || !found || deref(r.Status) != "creating" {
 			return err
@@ -180,7 +180,7 @@ func (c *controller) finishSnapshot(sc state.Scope, id string, failure error) {
 		return records.Instances.Put(tx, sc, dbID, inst)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
-		c.s.log.Warn("rds: record snapshot state", "snapshot", id, "err", err)
+		c.log.Warn("rds: record snapshot state", "snapshot", id, "err", err)
 	}
 	if dbID != "" {
 		c.enqueue(records.Instances.Key(sc, dbID)) // a deletion may wait for it
@@ -209,8 +209,8 @@ func backupsOf(tx state.Tx, sc state.Scope, inst *records.Instance) (pending []s
 }
 
 // updateSnapshot applies fn to the snapshot if it still has status want.
-func (c *controller) updateSnapshot(sc state.Scope, id, want string, fn func(r *records.Snapshot) (del bool)) {
-	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+func (c *Controller) updateSnapshot(sc state.Scope, id, want string, fn func(r *records.Snapshot) (del bool)) {
+	err := c.store.Update(context.Background(), func(tx state.Tx) error {
 		r, found, err := records.Snapshots.Get(tx, sc, id)
 		if err != nil || !found || deref(r.Status) != want {
 			return err
@@ -221,7 +221,7 @@ func (c *controller) updateSnapshot(sc state.Scope, id, want string, fn func(r *
 		return records.Snapshots.Put(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
-		c.s.log.Warn("rds: record snapshot state", "snapshot", id, "err", err)
+		c.log.Warn("rds: record snapshot state", "snapshot", id, "err", err)
 	}
 }
 
@@ -234,9 +234,9 @@ func automatedID(db string, t time.Time) string {
 // backing-up gets its first automated backup (BackupRetentionPeriod > 0)
 // or, with no backup left in progress, becomes available; snapshots that
 // waited for the server are scheduled.
-func (c *controller) afterConverge(sc state.Scope, id string) {
+func (c *Controller) afterConverge(sc state.Scope, id string) {
 	var pending []string
-	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+	err := c.store.Update(context.Background(), func(tx state.Tx) error {
 		inst, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found {
 			return err
@@ -262,7 +262,7 @@ func (c *controller) afterConverge(sc state.Scope, id string) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
-		c.s.log.Warn("rds: automated backup", "id", id, "err", err)
+		c.log.Warn("rds: automated backup", "id", id, "err", err)
 	}
 	for _, sid := range pending {
 		c.enqueue(records.Snapshots.Key(sc, sid))
@@ -273,10 +273,10 @@ func (c *controller) afterConverge(sc state.Scope, id string) {
 // must wait: its final snapshot (FinalDBSnapshotIdentifier) is recorded and
 // taken first, as is any snapshot in progress; then its automated backups
 // are deleted unless DeleteAutomatedBackups was false.
-func (c *controller) beforeDelete(sc state.Scope, rec *records.Instance) (wait bool) {
+func (c *Controller) beforeDelete(sc state.Scope, rec *records.Instance) (wait bool) {
 	id := deref(rec.DBInstanceIdentifier)
 	var pending []string
-	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+	err := c.store.Update(context.Background(), func(tx state.Tx) error {
 		inst, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found || deref(inst.DBInstanceStatus) != "deleting" {
 			return err
@@ -292,7 +292,7 @@ func (c *controller) beforeDelete(sc state.Scope, rec *records.Instance) (wait b
 					return err
 				}
 			} else if deref(s.DbiResourceId) != deref(inst.DbiResourceId) {
-				c.s.log.Warn("rds: final snapshot identifier taken meanwhile; deleting without it", "id", id, "snapshot", f)
+				c.log.Warn("rds: final snapshot identifier taken meanwhile; deleting without it", "id", id, "snapshot", f)
 			}
 		}
 		pending, _, err = backupsOf(tx, sc, &inst)
@@ -308,7 +308,7 @@ func (c *controller) beforeDelete(sc state.Scope, rec *records.Instance) (wait b
 		})
 	})
 	if err != nil {
-		c.s.log.Warn("rds: prepare deletion", "id", id, "err", err)
+		c.log.Warn("rds: prepare deletion", "id", id, "err", err)
 		return true
 	}
 	for _, sid := range pending {
@@ -319,9 +319,9 @@ func (c *controller) beforeDelete(sc state.Scope, rec *records.Instance) (wait b
 
 // waitSnapshots reports whether the instance has snapshots in progress,
 // scheduling them; their completion schedules the instance again.
-func (c *controller) waitSnapshots(sc state.Scope, rec *records.Instance) bool {
+func (c *Controller) waitSnapshots(sc state.Scope, rec *records.Instance) bool {
 	var pending []string
-	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
+	err := c.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
 		pending, _, err = backupsOf(tx, sc, rec)
 		return err
@@ -337,12 +337,12 @@ func (c *controller) waitSnapshots(sc state.Scope, rec *records.Instance) bool {
 
 // initialize makes a new instance's data: Init, or a restore's copy of a
 // snapshot, brought to the requested time for a point-in-time restore.
-func (c *controller) initialize(ctx context.Context, sc state.Scope, dir string, rec *records.Instance, eng engine.Engine) error {
+func (c *Controller) initialize(ctx context.Context, sc state.Scope, dir string, rec *records.Instance, eng engine.Engine) error {
 	rs := rec.Restore
 	if rs == nil {
 		return eng.Init(ctx, dir, deref(rec.MasterUsername), rec.Password)
 	}
-	snapDir, err := c.s.dirs.Snapshot(sc, rs.Snapshot)
+	snapDir, err := c.dirs.Snapshot(sc, rs.Snapshot)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package rds
+package controller
 
 import (
 	"bytes"
@@ -6,79 +6,83 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
-// controller converges the real PostgreSQL servers to the instance records,
-// level-triggered: every event on an instance key re-reads that record; each
-// instance is reconciled by at most one goroutine at a time.
-type controller struct {
-	s *Service
+// Config is what the controller works with.
+type Config struct {
+	Store   state.Store
+	Logger  *slog.Logger
+	Engines *engine.Registry
+	Dirs    *records.DataDirs
+	// Net, ENIs and Sync place DB instances that have a DB subnet group in
+	// their VPC (placement.go): the data plane's network, EC2's interfaces
+	// and a pass of the network controller. Without Net, every server
+	// listens on loopback only.
+	Net  *vpcnet.Network
+	ENIs ENIs
+	Sync func(context.Context) error
+}
+
+// Controller converges the real servers to the instance and snapshot
+// records, level-triggered: every event on a record's key re-reads that
+// record (queue.go); each key is reconciled by at most one goroutine at a
+// time.
+type Controller struct {
+	cfg     Config
+	store   state.Store
+	log     *slog.Logger
+	engines *engine.Registry
+	dirs    *records.DataDirs
+
+	q queue
 
 	mu      sync.Mutex
 	servers map[string]*server // by record key
 	reboots map[string]int     // RebootSeq applied, by key
-	busy    map[string]bool
-	dirty   map[string]bool
+	// standbys are Multi-AZ instances' standby servers, by record key.
+	standbys map[string]*server
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	unsub  func()
-	done   chan struct{}
 
 	repl replMonitor // read replicas' last measurements
-
-	// standbys are Multi-AZ instances' standby servers, by record key.
-	standbys map[string]*server
 }
 
-// Start runs the engine controller.
-func (s *Service) Start(ctx context.Context) error {
-	c := &controller{s: s, servers: map[string]*server{}, reboots: map[string]int{}, busy: map[string]bool{}, dirty: map[string]bool{}}
+// New returns a controller; Start runs it.
+func New(cfg Config) *Controller {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Controller{cfg: cfg, store: cfg.Store, log: cfg.Logger, engines: cfg.Engines, dirs: cfg.Dirs,
+		servers: map[string]*server{}, reboots: map[string]int{}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	ch, unsub := s.store.Subscribe("")
-	c.unsub, c.done = unsub, make(chan struct{})
-	s.ctl.Store(c)
+	return c
+}
+
+// Start runs the controller: it reconciles every record now and on every
+// change, checks the read replicas and takes the automated backups.
+func (c *Controller) Start() {
+	c.watch()
 	c.wg.Go(c.watchReplicas)
-	go func() {
-		defer close(c.done)
-		for ev := range ch {
-			switch {
-			case ev.Reset || ev.Resync:
-				c.enqueueAll()
-			default:
-				if _, _, ok := records.Instances.ParseKey(ev.Key); ok || isSnapshotKey(ev.Key) {
-					c.enqueue(ev.Key)
-				} else if _, _, ok := records.ParamGroups.ParseKey(ev.Key); ok {
-					c.enqueueAll() // the instances of the group apply it
-				}
-			}
-		}
-	}()
-	s.startEndpoints()
 	c.enqueueAll()
 	c.wg.Go(c.backupSchedule)
-	return nil
 }
 
-// Stop stops every server (their data stays) and the controller. It
-// returns once all have stopped: ctx is not consulted, as each server's stop
-// bounds its own wait.
-func (s *Service) Stop(context.Context) error {
-	c := s.ctl.Load()
-	if c == nil {
-		return nil
-	}
-	c.unsub()
-	<-c.done
-	s.stopEndpoints()
+// Stop stops every server (their data stays) and the controller.
+func (c *Controller) Stop() {
+	c.unwatch()
 	c.cancel()
 	c.wg.Wait()
 	c.mu.Lock()
@@ -91,66 +95,28 @@ func (s *Service) Stop(context.Context) error {
 	}
 	wg.Go(c.stopAllStandbys)
 	wg.Wait()
-	s.ctl.Store(nil)
-	s.dirs.RemoveTemp()
-	return nil
 }
 
-// enqueueAll schedules every instance record and every running server.
-func (c *controller) enqueueAll() {
-	var keys []string
-	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
-		return tx.Scan("", func(key string, _ []byte) error {
-			if _, _, ok := records.Instances.ParseKey(key); ok || isSnapshotKey(key) {
-				keys = append(keys, key)
-			}
-			return nil
-		})
-	})
-	c.mu.Lock()
-	for k := range c.servers {
-		keys = append(keys, k)
-	}
-	c.mu.Unlock()
-	for _, k := range keys {
-		c.enqueue(k)
-	}
+// engineFor is the engine named name, nil for none.
+func (c *Controller) engineFor(name string) engine.Engine { return c.engines.Get(name) }
+
+// wantsStandby reports whether the controller is to keep a standby for r:
+// a Multi-AZ instance of an engine with standbys.
+func (c *Controller) wantsStandby(r *records.Instance) bool {
+	return deref(r.MultiAZ) && r.Standby != nil && engine.Is[engine.Standbys](c.engineFor(deref(r.Engine)))
 }
 
-func (c *controller) enqueue(key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ctx.Err() != nil {
-		return
-	}
-	if c.busy[key] {
-		c.dirty[key] = true
-		return
-	}
-	c.busy[key] = true
-	c.wg.Go(func() {
-		for {
-			retry := c.reconcile(key)
-			c.mu.Lock()
-			if c.dirty[key] && c.ctx.Err() == nil {
-				delete(c.dirty, key)
-				c.mu.Unlock()
-				continue
-			}
-			delete(c.busy, key)
-			c.mu.Unlock()
-			if retry && c.ctx.Err() == nil {
-				time.AfterFunc(5*time.Second, func() { c.enqueue(key) })
-			}
-			return
-		}
-	})
+// canBackup reports whether r's engine has backups and this host the tools
+// they need.
+func (c *Controller) canBackup(r *records.Instance) bool {
+	b, ok := c.engineFor(deref(r.Engine)).(engine.Backups)
+	return ok && b.CanBackup() == nil
 }
 
-func (c *controller) dir(sc state.Scope, id string) (string, error) { return c.s.dirs.Instance(sc, id) }
+func (c *Controller) dir(sc state.Scope, id string) (string, error) { return c.dirs.Instance(sc, id) }
 
 // stopServer stops the key's server and returns it (nil: none ran).
-func (c *controller) stopServer(key string) *server {
+func (c *Controller) stopServer(key string) *server {
 	c.mu.Lock()
 	p := c.servers[key]
 	delete(c.servers, key)
@@ -161,12 +127,12 @@ func (c *controller) stopServer(key string) *server {
 
 // teardown removes the network interface of a stopped, failed or deleted
 // instance and forgets it in the record (if it still has status want).
-func (c *controller) teardown(sc state.Scope, id, want string, e *PlacedENI) bool {
+func (c *Controller) teardown(sc state.Scope, id, want string, e *records.PlacedENI) bool {
 	if e == nil {
 		return true
 	}
 	if err := c.unplug(sc, e); err != nil {
-		c.s.log.Warn("rds: remove the network interface", "id", id, "eni", e.ID, "err", err)
+		c.log.Warn("rds: remove the network interface", "id", id, "eni", e.ID, "err", err)
 		return false
 	}
 	c.update(sc, id, want, func(r *records.Instance) bool { r.ENI = nil; return false })
@@ -175,8 +141,8 @@ func (c *controller) teardown(sc state.Scope, id, want string, e *PlacedENI) boo
 
 // update applies fn to the record if it still exists with status want,
 // and reports whether it did.
-func (c *controller) update(sc state.Scope, id, want string, fn func(r *records.Instance) (del bool)) (applied bool) {
-	err := c.s.store.Update(context.Background(), func(tx state.Tx) error {
+func (c *Controller) update(sc state.Scope, id, want string, fn func(r *records.Instance) (del bool)) (applied bool) {
+	err := c.store.Update(context.Background(), func(tx state.Tx) error {
 		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found || deref(r.DBInstanceStatus) != want {
 			return err
@@ -194,13 +160,13 @@ func (c *controller) update(sc state.Scope, id, want string, fn func(r *records.
 		return records.Instances.Put(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
-		c.s.log.Warn("rds: record instance state", "id", id, "err", err)
+		c.log.Warn("rds: record instance state", "id", id, "err", err)
 	}
 	return applied && err == nil
 }
 
 // reconcile converges one instance; it reports whether to retry later.
-func (c *controller) reconcile(key string) (retry bool) {
+func (c *Controller) reconcile(key string) (retry bool) {
 	if sc, id, ok := records.Snapshots.ParseKey(key); ok {
 		return c.reconcileSnapshot(sc, id)
 	}
@@ -209,7 +175,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 		rec   records.Instance
 		found bool
 	)
-	err := c.s.store.View(c.ctx, func(tx state.Tx) error {
+	err := c.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
 		rec, found, err = records.Instances.Get(tx, sc, id)
 		return err
@@ -227,7 +193,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 		c.stopStandby(key, sc, id, "", nil)
 		if p := c.stopServer(key); p != nil && p.eni != nil {
 			if err := c.unplug(sc, p.eni); err != nil {
-				c.s.log.Warn("rds: remove the network interface", "id", id, "err", err)
+				c.log.Warn("rds: remove the network interface", "id", id, "err", err)
 			}
 		}
 		_ = os.RemoveAll(dir)
@@ -241,7 +207,7 @@ func (c *controller) reconcile(key string) (retry bool) {
 			return true
 		}
 		if err := os.RemoveAll(dir); err != nil {
-			c.s.log.Warn("rds: remove data", "dir", dir, "err", err)
+			c.log.Warn("rds: remove data", "dir", dir, "err", err)
 		}
 		c.forgetReplica(sc, id, &rec)
 		c.update(sc, id, status, func(*records.Instance) bool { return true })
@@ -269,8 +235,8 @@ func (c *controller) reconcile(key string) (retry bool) {
 		if c.failoverOnPrimaryLoss(key, sc, id, &rec, err) {
 			return false
 		}
-		c.s.log.Warn("rds: engine", "id", id, "err", err)
-		pe, ok := c.s.engineFor(deref(rec.Engine)).(engine.Parameters)
+		c.log.Warn("rds: engine", "id", id, "err", err)
+		pe, ok := c.engineFor(deref(rec.Engine)).(engine.Parameters)
 		refused := ok && pe.RefusedParams(err)
 		c.update(sc, id, status, func(r *records.Instance) bool {
 			r.EngineError = err.Error()
@@ -290,11 +256,11 @@ func (c *controller) reconcile(key string) (retry bool) {
 
 // converge makes a running instance's server run with the recorded
 // password, database and reboot count, then reports its status.
-func (c *controller) converge(key string, sc state.Scope, id, dir string, rec records.Instance) error {
+func (c *Controller) converge(key string, sc state.Scope, id, dir string, rec records.Instance) error {
 	ctx := c.ctx
 	master := deref(rec.MasterUsername)
 	status := deref(rec.DBInstanceStatus)
-	eng := c.s.engineFor(deref(rec.Engine))
+	eng := c.engineFor(deref(rec.Engine))
 	if eng == nil {
 		return fmt.Errorf("minicloud has no engine %q", deref(rec.Engine))
 	}
@@ -330,7 +296,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec re
 			rec.LoopbackPort = port
 		}
 		var vpc *engine.Listen
-		if c.s.wantsVPC(&rec) {
+		if c.wantsVPC(&rec) {
 			var err error
 			if vpc, err = c.plug(ctx, sc, id, status, &rec); err != nil {
 				return err
@@ -423,7 +389,7 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec re
 		r.EngineError = ""
 		r.PendingModifiedValues = pendingAfter(r)
 		switch {
-		case status == "creating" && deref(r.BackupRetentionPeriod) > 0 && c.s.errNoBackups(r) == nil:
+		case status == "creating" && deref(r.BackupRetentionPeriod) > 0 && c.canBackup(r):
 			r.DBInstanceStatus = ptr("backing-up")
 		case status == "backing-up":
 			// until its backups are taken (afterConverge, finishSnapshot)
@@ -438,8 +404,8 @@ func (c *controller) converge(key string, sc state.Scope, id, dir string, rec re
 	return nil
 }
 
-func pendingAfter(r *records.Instance) *rdsPending {
-	p := rdsPending{}
+func pendingAfter(r *records.Instance) *rdsapi.PendingModifiedValues {
+	p := rdsapi.PendingModifiedValues{}
 	if r.PendingModifiedValues != nil {
 		p = *r.PendingModifiedValues
 	}
@@ -449,7 +415,7 @@ func pendingAfter(r *records.Instance) *rdsPending {
 	return &p
 }
 
-func (c *controller) usedPorts() []int {
+func (c *Controller) usedPorts() []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []int
@@ -458,3 +424,66 @@ func (c *controller) usedPorts() []int {
 	}
 	return out
 }
+
+func groupIDs(r *records.Instance) []string {
+	var out []string
+	for _, g := range r.VpcSecurityGroups {
+		out = append(out, deref(g.VpcSecurityGroupId))
+	}
+	return out
+}
+
+// afterStart runs once the instance's server is up: the security groups
+// to its ENI and its Multi-AZ standby's (which is the primary's after a
+// failover), then the parameter group; it returns the
+// ParameterApplyStatus. The memberships become active (finishConverge)
+// only once both ENIs have the groups.
+func (c *Controller) afterStart(ctx context.Context, sc state.Scope, dir string, rec *records.Instance, p *server, eng engine.Engine) (string, error) {
+	if rec.ENI != nil && c.placing() && slices.ContainsFunc(rec.VpcSecurityGroups, func(g rdsapi.VpcSecurityGroupMembership) bool {
+		return deref(g.Status) != "active"
+	}) {
+		enis := []string{rec.ENI.ID}
+		if rec.Standby != nil && rec.Standby.ENI != nil {
+			enis = append(enis, rec.Standby.ENI.ID)
+		}
+		for _, eni := range enis {
+			if err := c.cfg.ENIs.ModifyENIGroups(ctx, sc.Account, sc.Region, eni, groupIDs(rec)); err != nil {
+				return "", fmt.Errorf("security groups of %s: %w", eni, err)
+			}
+		}
+		if c.cfg.Sync != nil {
+			if err := c.cfg.Sync(ctx); err != nil {
+				return "", err
+			}
+		}
+	}
+	pe, ok := eng.(engine.Parameters)
+	if !ok { // only its empty default group
+		return "in-sync", nil
+	}
+	return c.liveParams(ctx, sc, dir, rec, p, pe)
+}
+
+// finishConverge records in r (the record as it is now) what converge
+// applied from rec (the record as it was read), unless r changed since.
+func finishConverge(r, rec *records.Instance, paramStatus string) {
+	r.Applied = rec.Applied
+	if paramStatus != "" && len(r.DBParameterGroups) > 0 && r.ParamGroupName() == rec.ParamGroupName() {
+		r.DBParameterGroups[0].ParameterApplyStatus = ptr(paramStatus)
+	}
+	if slices.Equal(groupIDs(r), groupIDs(rec)) {
+		for i := range r.VpcSecurityGroups {
+			r.VpcSecurityGroups[i].Status = ptr("active")
+		}
+	}
+}
+
+func deref[T any](p *T) T {
+	if p == nil {
+		var z T
+		return z
+	}
+	return *p
+}
+
+func ptr[T any](v T) *T { return &v }
