@@ -116,10 +116,18 @@ func (c *Controller) canBackup(r *records.Instance) bool {
 func (c *Controller) dir(sc state.Scope, id string) (string, error) { return c.dirs.Instance(sc, id) }
 
 // stopServer stops the key's server and returns it (nil: none ran).
-func (c *Controller) stopServer(key string) *server {
+func (c *Controller) stopServer(key string) *server { return c.takeStopped(key, false) }
+
+// takeStopped forgets the key's server, or with standby its standby's,
+// stops it and returns it (nil: none ran).
+func (c *Controller) takeStopped(key string, standby bool) *server {
 	c.mu.Lock()
-	p := c.servers[key]
-	delete(c.servers, key)
+	m := c.servers
+	if standby {
+		m = c.standbys
+	}
+	p := m[key]
+	delete(m, key)
 	c.mu.Unlock()
 	p.stop()
 	return p

@@ -36,14 +36,7 @@ func (c *Controller) standby(key string) *server {
 
 // stopStandbyServer stops the key's standby server, if one runs, and
 // returns it.
-func (c *Controller) stopStandbyServer(key string) *server {
-	c.mu.Lock()
-	p := c.standbys[key]
-	delete(c.standbys, key)
-	c.mu.Unlock()
-	p.stop()
-	return p
-}
+func (c *Controller) stopStandbyServer(key string) *server { return c.takeStopped(key, true) }
 
 // stopAllStandbys stops every standby server (minicloud stops).
 func (c *Controller) stopAllStandbys() {

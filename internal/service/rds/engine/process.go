@@ -116,6 +116,20 @@ func (p *Server) Stop() {
 	<-p.done
 }
 
+// OpenInstance opens instance directory dir, for a server to inherit, and
+// its log file logPath for appending, for its output; the caller closes
+// both once the server started.
+func OpenInstance(dir, logPath string) (d, log *os.File, err error) {
+	if d, err = os.Open(dir); err != nil {
+		return nil, nil, err
+	}
+	if log, err = os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	return d, log, nil
+}
+
 // WaitUntil polls ready every 100 ms until it succeeds, for at most 60 s,
 // while the server p runs; name is the server program in the errors
 // ("postgres exited (…): <the end of logPath>", "… did not accept

@@ -239,7 +239,7 @@ func (m *Engine) Init(ctx context.Context, dir, master, password string) error {
 		}
 	}
 	admin := engine.RandomString(32)
-	if err := os.WriteFile(filepath.Join(dir, "rdsadmin.secret"), []byte(admin), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, secretFile), []byte(admin), 0o600); err != nil {
 		return fmt.Errorf("write the administrative password: %w", err)
 	}
 	// FLUSH PRIVILEGES loads the grant tables, without which a bootstrap
@@ -295,15 +295,11 @@ func (m *Engine) Start(dir string, port int, vpc *engine.Listen, settings []stri
 		return nil, err
 	}
 	killStale(dir)
-	d, err := os.Open(dir)
+	d, logf, err := engine.OpenInstance(dir, m.LogPath(dir))
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	logf, err := os.OpenFile(m.LogPath(dir), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, err
-	}
 	defer logf.Close()
 	listen, myPort, ns := "127.0.0.1", port, ""
 	if vpc != nil {
@@ -330,15 +326,23 @@ func (m *Engine) Start(dir string, port int, vpc *engine.Listen, settings []stri
 	return p, nil
 }
 
+// openAdmin reads the administrative password of instance directory dir
+// and opens dir, whose descriptor reaches its socket.
+func openAdmin(dir string) (secret []byte, d *os.File, err error) {
+	if secret, err = os.ReadFile(filepath.Join(dir, secretFile)); err != nil {
+		return nil, nil, fmt.Errorf("read the administrative password: %w", err)
+	}
+	if d, err = os.Open(dir); err != nil {
+		return nil, nil, err
+	}
+	return secret, d, nil
+}
+
 // admin opens the administrative connection through dir's socket. The
 // socket is reached through a descriptor of dir, which keeps the path short
 // (Unix socket paths are limited to 108 bytes) whatever dir is.
 func (m *Engine) admin(dir string) (*sql.DB, func(), error) {
-	secret, err := os.ReadFile(filepath.Join(dir, "rdsadmin.secret"))
-	if err != nil {
-		return nil, nil, fmt.Errorf("read the administrative password: %w", err)
-	}
-	d, err := os.Open(dir)
+	secret, d, err := openAdmin(dir)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -82,11 +82,7 @@ func (m *Engine) Clone(ctx context.Context, dir string, r engine.Replica, src en
 // dir's socket, which it reaches through an inherited descriptor of dir
 // (fd 3): socket paths are limited to 108 bytes.
 func (m *Engine) client(ctx context.Context, dir, bin string, args ...string) (*exec.Cmd, func(), error) {
-	secret, err := os.ReadFile(filepath.Join(dir, "rdsadmin.secret"))
-	if err != nil {
-		return nil, nil, fmt.Errorf("read the administrative password: %w", err)
-	}
-	d, err := os.Open(dir)
+	secret, d, err := openAdmin(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -156,11 +152,11 @@ func (m *Engine) loadSeed(ctx context.Context, dir, srcDir string) error {
 	if err != nil {
 		return fmt.Errorf("load the source's dump: %v: %s", err, engine.LastLines(string(out), 5))
 	}
-	secret, err := os.ReadFile(filepath.Join(srcDir, "rdsadmin.secret"))
+	secret, err := os.ReadFile(filepath.Join(srcDir, secretFile))
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "rdsadmin.secret"), secret, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, secretFile), secret, 0o600); err != nil {
 		return err
 	}
 	return os.Remove(seed)

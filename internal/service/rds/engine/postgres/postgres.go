@@ -237,15 +237,11 @@ func (e *Engine) launch(dir string, pgPort int, vpc *engine.Listen, settings []s
 	if err := u.Chown(sockDir(dir)); err != nil {
 		return nil, err
 	}
-	d, err := os.Open(dir)
+	d, logf, err := engine.OpenInstance(dir, e.LogPath(dir))
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	logf, err := os.OpenFile(e.LogPath(dir), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, err
-	}
 	defer logf.Close()
 	cmd := e.command(u, d, "postgres", "-D", fdDir+"/data", "-p", strconv.Itoa(pgPort),
 		"-c", "unix_socket_directories="+fdDir+"/sock", "-c", "fsync=on")
