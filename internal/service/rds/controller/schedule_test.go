@@ -49,12 +49,7 @@ func TestBackupDue(t *testing.T) {
 func TestBackupPass(t *testing.T) {
 	store := state.NewMemory()
 	c := newTestController(store, t.TempDir())
-	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
-	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	inst := records.Instance{Initialized: true, DBInstance: rdsapi.DBInstance{
-		DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"), Engine: ptr("postgres"),
-		BackupRetentionPeriod: ptr(int32(1)), PreferredBackupWindow: ptr("03:00-03:30"),
-	}}
+	sc, now, inst := backupScene()
 	// db2's retention was set to 0: its automated backups go.
 	off := inst
 	off.DBInstance.DBInstanceIdentifier, off.DBInstance.DbiResourceId, off.DBInstance.BackupRetentionPeriod = ptr("db2"), ptr("db-Y"), ptr(int32(0))
@@ -149,12 +144,7 @@ func TestSweepSnapshots(t *testing.T) {
 func TestBackupPassAfterFailure(t *testing.T) {
 	store := state.NewMemory()
 	c := newTestController(store, t.TempDir())
-	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
-	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	inst := records.Instance{Initialized: true, DBInstance: rdsapi.DBInstance{
-		DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"), Engine: ptr("postgres"),
-		BackupRetentionPeriod: ptr(int32(1)), PreferredBackupWindow: ptr("03:00-03:30"),
-	}}
+	sc, now, inst := backupScene()
 	fail := func(at time.Time, withTime bool) records.Snapshot {
 		id := automatedID("db1", at)
 		r := records.SnapshotOf(sc, &inst, id, "automated", nil)
@@ -204,4 +194,15 @@ func TestBackupPassAfterFailure(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// backupScene is the schedule tests' scope, time and instance db1: a
+// postgres instance with one day of automated backups, its window at
+// 03:00 UTC.
+func backupScene() (state.Scope, time.Time, records.Instance) {
+	return state.Scope{Account: "000000000000", Region: "us-east-1"}, time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC),
+		records.Instance{Initialized: true, DBInstance: rdsapi.DBInstance{
+			DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"), Engine: ptr("postgres"),
+			BackupRetentionPeriod: ptr(int32(1)), PreferredBackupWindow: ptr("03:00-03:30"),
+		}}
 }
