@@ -9,6 +9,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -33,17 +34,17 @@ func (s *Service) DescribeDBInstanceAutomatedBackups(ctx context.Context, in *rd
 			return nil, errInvalidParam("Unrecognized filter name: %s", deref(f.Name))
 		}
 	}
-	byResource := map[string][]snapshotRecord{}
-	living := map[string]instanceRecord{}
+	byResource := map[string][]records.Snapshot{}
+	living := map[string]records.Instance{}
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		err := instances.ForEach(tx, sc, func(_ string, r instanceRecord) error {
+		err := records.Instances.ForEach(tx, sc, func(_ string, r records.Instance) error {
 			living[deref(r.DbiResourceId)] = r
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		return snapshots.ForEach(tx, sc, func(_ string, b snapshotRecord) error {
+		return records.Snapshots.ForEach(tx, sc, func(_ string, b records.Snapshot) error {
 			if deref(b.SnapshotType) == "automated" && (deref(b.Status) == "available" || deref(b.Status) == "creating") {
 				byResource[deref(b.DbiResourceId)] = append(byResource[deref(b.DbiResourceId)], b)
 			}
@@ -112,8 +113,8 @@ func matchAutomatedFilters(fs []rdsapi.Filter, a *rdsapi.DBInstanceAutomatedBack
 
 // automatedBackup describes the automated backups bs of resource res, whose
 // instance is r (nil once deleted).
-func (s *Service) automatedBackup(sc state.Scope, res string, r *instanceRecord, bs []snapshotRecord) rdsapi.DBInstanceAutomatedBackup {
-	var done []snapshotRecord
+func (s *Service) automatedBackup(sc state.Scope, res string, r *records.Instance, bs []records.Snapshot) rdsapi.DBInstanceAutomatedBackup {
+	var done []records.Snapshot
 	for _, b := range bs {
 		if deref(b.Status) == "available" && b.BackupEnd != nil {
 			done = append(done, b)
@@ -130,14 +131,13 @@ func (s *Service) automatedBackup(sc state.Scope, res string, r *instanceRecord,
 		MultiTenant:                   ptr(false),
 	}
 	if r != nil {
-		id := deref(r.DBInstanceIdentifier)
 		a.Status = ptr("active")
 		if len(done) == 0 {
 			a.Status = ptr("creating")
-		} else if earliest, latest, ok := s.restoreWindow(sc, id, done); ok {
+		} else if earliest, latest, ok := s.restoreWindow(sc, r, done); ok {
 			a.RestoreWindow = &rdsapi.RestoreWindow{EarliestTime: ptr(earliest.Truncate(time.Millisecond)), LatestTime: ptr(latest.Truncate(time.Millisecond))}
 		}
-		snap := snapshotOf(sc, r, "", "automated", nil)
+		snap := records.SnapshotOf(sc, r, "", "automated", nil)
 		fillAutomated(&a, &snap)
 		a.DBInstanceArn, a.BackupRetentionPeriod = r.DBInstanceArn, r.BackupRetentionPeriod
 		return a
@@ -158,7 +158,7 @@ func (s *Service) automatedBackup(sc state.Scope, res string, r *instanceRecord,
 				earliest = *b.BackupEnd
 			}
 		}
-		a.RestoreWindow = &rdsapi.RestoreWindow{EarliestTime: ptr(earliest), LatestTime: ptr(newestBackup(done))}
+		a.RestoreWindow = &rdsapi.RestoreWindow{EarliestTime: ptr(earliest), LatestTime: ptr(records.NewestBackup(done))}
 	}
 	fillAutomated(&a, &newest)
 	a.DBInstanceArn = ptr(state.NewARN(sc, "rds", "db:"+deref(newest.DBInstanceIdentifier)).String())
@@ -166,7 +166,7 @@ func (s *Service) automatedBackup(sc state.Scope, res string, r *instanceRecord,
 	return a
 }
 
-func fillAutomated(a *rdsapi.DBInstanceAutomatedBackup, s *snapshotRecord) {
+func fillAutomated(a *rdsapi.DBInstanceAutomatedBackup, s *records.Snapshot) {
 	a.DBInstanceIdentifier = s.DBInstanceIdentifier
 	a.AllocatedStorage = s.AllocatedStorage
 	a.Port = s.Port

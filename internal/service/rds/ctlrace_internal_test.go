@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -23,7 +24,7 @@ func TestControllerStartStopWhileRead(t *testing.T) {
 			default:
 			}
 			_, _ = s.ReplicaLag(context.Background(), "000000000000", "us-east-1", "rep")
-			_ = s.replicationHealth("k", &instanceRecord{DBInstance: rdsapi.DBInstance{ReadReplicaSourceDBInstanceIdentifier: ptr("src")}})
+			_ = s.replicationHealth("k", &records.Instance{DBInstance: rdsapi.DBInstance{ReadReplicaSourceDBInstanceIdentifier: ptr("src")}})
 		}
 	})
 	for range 3 {

@@ -13,6 +13,7 @@ import (
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/dnszone"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -28,16 +29,6 @@ import (
 // instance's; public DNS answers it. It is released with the interface
 // (stop, delete) or when PubliclyAccessible is turned off.
 
-// PublicIPs gives DB instances' network interfaces public IPs. Config.ENIs
-// implements it when the host routes a public range (the data plane).
-type PublicIPs interface {
-	// AssignPublicIP returns the interface's public IP, assigning one if
-	// it has none.
-	AssignPublicIP(ctx context.Context, account, region, eniID string) (string, error)
-	// ReleasePublicIP releases it; none is not an error.
-	ReleasePublicIP(ctx context.Context, account, region, eniID string) error
-}
-
 // VPCAccess tells whether a VPC can hold publicly accessible DB instances.
 // Config.Subnets may implement it; without it the VPC is not checked.
 type VPCAccess interface {
@@ -46,6 +37,8 @@ type VPCAccess interface {
 	// the VPC does not exist.
 	VPCPublicAccess(ctx context.Context, account, region, vpcID string) (igw, dnsSupport, dnsHostnames, ok bool, err error)
 }
+
+const lowerAlnum = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 // endpointHash is the 12-character part of the endpoint names of an
 // account's region: AWS uses one per account and region, so a DB instance
@@ -122,7 +115,7 @@ func (s *Service) subnetGroupVPC(ctx context.Context, sc state.Scope, name *stri
 	}
 	var vpcID string
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*name))
+		g, found, err := records.SubnetGroups.Get(tx, sc, strings.ToLower(*name))
 		if err != nil || !found {
 			return err
 		}
@@ -137,7 +130,7 @@ func (s *Service) subnetGroupVPC(ctx context.Context, sc state.Scope, name *stri
 func (s *Service) instanceGroupVPC(ctx context.Context, sc state.Scope, id string) (string, error) {
 	var vpcID string
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, strings.ToLower(id))
+		r, found, err := records.Instances.Get(tx, sc, strings.ToLower(id))
 		if err != nil || !found || r.DBSubnetGroup == nil {
 			return err
 		}
@@ -145,38 +138,6 @@ func (s *Service) instanceGroupVPC(ctx context.Context, sc state.Scope, id strin
 		return nil
 	})
 	return vpcID, err
-}
-
-// syncPublicIP gives the instance's interface a public IP when it is
-// publicly accessible and takes it away when it is not, and records it.
-func (c *controller) syncPublicIP(ctx context.Context, sc state.Scope, id, status string, rec *instanceRecord) error {
-	pub, ok := c.s.cfg.ENIs.(PublicIPs)
-	if !ok || rec.ENI == nil {
-		return nil
-	}
-	want, have := deref(rec.PubliclyAccessible), rec.ENI.PublicIP != ""
-	if want == have {
-		return nil
-	}
-	eniID, ip := rec.ENI.ID, ""
-	if want {
-		var err error
-		if ip, err = pub.AssignPublicIP(ctx, sc.Account, sc.Region, eniID); err != nil {
-			return fmt.Errorf("assign a public IP to %s: %w", eniID, err)
-		}
-	} else if err := pub.ReleasePublicIP(ctx, sc.Account, sc.Region, eniID); err != nil {
-		return fmt.Errorf("release the public IP of %s: %w", eniID, err)
-	}
-	// Should the record have moved on, the address stays with the
-	// interface in EC2 (released with it) and the next pass records it.
-	c.update(sc, id, status, func(r *instanceRecord) bool {
-		if r.ENI != nil && r.ENI.ID == eniID {
-			r.ENI.PublicIP = ip
-		}
-		return false
-	})
-	rec.ENI.PublicIP = ip
-	return nil
 }
 
 // endpointIndex keeps the endpoint set current.
@@ -201,7 +162,7 @@ func (x endpointSource) Endpoints() *dnszone.EndpointSet {
 }
 
 // endpointOf is the DNS view of a record; ok is false when it has no name.
-func endpointOf(sc state.Scope, r *instanceRecord) (dnszone.Endpoint, bool) {
+func endpointOf(sc state.Scope, r *records.Instance) (dnszone.Endpoint, bool) {
 	if r.Endpoint == nil || deref(r.Endpoint.Address) == "" {
 		return dnszone.Endpoint{}, false
 	}
@@ -229,7 +190,7 @@ func (s *Service) startEndpoints() {
 			case ev.Reset || ev.Resync:
 				s.rebuildEndpoints()
 			default:
-				if _, _, ok := instances.ParseKey(ev.Key); ok {
+				if _, _, ok := records.Instances.ParseKey(ev.Key); ok {
 					s.refreshEndpoint(ev.Key)
 				}
 			}
@@ -254,11 +215,11 @@ func (s *Service) rebuildEndpoints() {
 	byKey := map[string]dnszone.Endpoint{}
 	err := s.store.View(context.Background(), func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			sc, id, ok := instances.ParseKey(key)
+			sc, id, ok := records.Instances.ParseKey(key)
 			if !ok {
 				return nil
 			}
-			r, found, err := instances.Get(tx, sc, id)
+			r, found, err := records.Instances.Get(tx, sc, id)
 			if err != nil || !found {
 				return err
 			}
@@ -281,13 +242,13 @@ func (s *Service) rebuildEndpoints() {
 
 // refreshEndpoint re-reads one instance record.
 func (s *Service) refreshEndpoint(key string) {
-	sc, id, _ := instances.ParseKey(key)
+	sc, id, _ := records.Instances.ParseKey(key)
 	var (
 		e   dnszone.Endpoint
 		has bool
 	)
 	err := s.store.View(context.Background(), func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, id)
+		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found {
 			return err
 		}

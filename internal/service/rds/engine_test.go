@@ -7,13 +7,15 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/engine/mariadb"
+	"github.com/minicloud/minicloud/internal/service/rds/engine/postgres"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
 func TestNoEngine(t *testing.T) {
 	s := New(state.NewMemory(), Config{})
-	s.engine = &engine{}
-	s.maria = findMariaDB(t.TempDir())
+	s.engines = engine.NewRegistry(&postgres.Engine{}, mariadb.New(t.TempDir()))
 	ctx := api.WithRequest(context.Background(), &api.RequestInfo{Account: "000000000000", Region: "us-east-1"})
 	_, err := s.CreateDBInstance(ctx, &rdsapi.CreateDBInstanceMessage{
 		DBInstanceIdentifier: ptr("db1"), DBInstanceClass: ptr("db.t3.micro"), Engine: ptr("postgres"),

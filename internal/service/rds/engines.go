@@ -2,96 +2,41 @@ package rds
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 )
 
-// The engine layer: what the API and the controller need from one RDS
-// engine, so that CreateDBInstance, DescribeDBEngineVersions and converge
-// stay engine-agnostic. postgres (engine.go) and mariadb (mysql.go)
-// implement it over the host's server binaries. Replication and backups
-// are to be added per engine as further methods (or optional interfaces
-// the controller type-asserts), next to Init and Start.
-type dbEngine interface {
-	// Name is the RDS engine name: "postgres", "mariadb".
-	Name() string
-	// Available is nil when this host can run the engine, else an error
-	// whose message says what to install.
-	Available() error
-	// Version is the host server's full version ("15.18", "10.11.19");
-	// Major is RDS's major version of it ("15", "10.11").
-	Version() (string, error)
-	Major() string
-	// Defaults are AWS's defaults and limits for the engine.
-	Defaults() engineDefaults
-	// Init creates a new server's files in dir (the instance directory)
-	// with the master user and password, discarding a half-made attempt.
-	Init(ctx context.Context, dir, master, password string) error
-	// Start runs the server on dir's data: on 127.0.0.1:port, or, with
-	// vpc, inside vpc's namespace with a proxy from 127.0.0.1:port.
-	// settings are more engine settings (name=value); extra are files the
-	// server inherits after its data directory (a replica's view of its
-	// source's socket directory).
-	Start(dir string, port int, vpc *vpcListen, settings []string, extra ...*os.File) (*server, error)
-	// WaitReady waits until the server accepts connections.
-	WaitReady(ctx context.Context, p *server, a access) error
-	// CreateDatabase creates database name unless it exists.
-	CreateDatabase(ctx context.Context, p *server, a access, name string) error
-	// SetPassword gives the master user password.
-	SetPassword(ctx context.Context, p *server, a access, password string) error
-	// LogPath is the server's log file in dir.
-	LogPath(dir string) string
-	// Settings are the server settings rec's server starts with in dir
-	// (automated backups' logs, replication), for Start.
-	Settings(dir string, rec *instanceRecord) ([]string, error)
-}
-
-// access is how the controller reaches a running server: its instance
-// directory and the master's credentials the server has now.
-type access struct {
-	dir, master, password string
-}
-
-// engineDefaults are what CreateDBInstance fills in and checks per engine.
-type engineDefaults struct {
-	Port           int32
-	LicenseModel   string
-	Family         string // DBParameterGroupFamily, e.g. postgres15, mariadb10.11
-	OptionGroup    string // e.g. default:postgres-15, default:mariadb-10-11
-	MaxMaster      int    // MasterUsername's length limit
-	MaxPassword    int
-	MaxDBName      int
-	Reserved       []string // master user names the engine reserves
-	Description    string   // DBEngineDescription
-	LogTypes       []string // ExportableLogTypes
-	ParameterGroup string   // the default DB parameter group's name
-}
+// The API's side of the engines (package engine): which engine a request
+// names, its versions, and AWS's refusals of what an engine cannot do,
+// which name the engines that can.
 
 // engineFor returns the engine named name (lower case), nil for one
-// minicloud has no implementation of.
-func (s *Service) engineFor(name string) dbEngine {
-	switch name {
-	case "postgres":
-		return pgEngine{s.engine}
-	case "mariadb":
-		return s.maria
-	}
-	return nil
-}
+// minicloud does not run.
+func (s *Service) engineFor(name string) engine.Engine { return s.engines.Get(name) }
 
-// allEngines lists the engines in AWS's order (by name).
-func (s *Service) allEngines() []dbEngine {
-	return []dbEngine{s.maria, pgEngine{s.engine}}
+// engineToCreate resolves CreateDBInstance's Engine (lower case; raw as
+// given) to an engine minicloud runs, else AWS's refusal: what minicloud
+// says of an AWS engine it does not run, or an unknown engine.
+func (s *Service) engineToCreate(name, raw string) (engine.Engine, error) {
+	if eng := s.engineFor(name); eng != nil {
+		return eng, nil
+	}
+	why, known := engine.Unsupported(name)
+	switch {
+	case why != "":
+		return nil, errInvalidParam("%s", why)
+	case known:
+		return nil, errInvalidParam("Engine %s is not supported by minicloud yet: only %s are.", name, s.engines.Names(nil))
+	}
+	return nil, errInvalidParam("Invalid DB engine: %s", raw)
 }
 
 // checkEngineVersion resolves the requested version against the host's: ""
 // or the major version mean the host's full version.
-func checkEngineVersion(eng dbEngine, want string) (string, error) {
+func checkEngineVersion(eng engine.Engine, want string) (string, error) {
 	if eng == nil {
 		return "", errCombination("Cannot find version %s", want)
 	}
@@ -108,12 +53,12 @@ func checkEngineVersion(eng dbEngine, want string) (string, error) {
 	return "", errCombination("Cannot find version %s for %s", want, eng.Name())
 }
 
-// otherEngineVersions lists the engines other than postgres that this host
-// can run and that in asks for (DescribeDBEngineVersions adds postgres).
-func (s *Service) otherEngineVersions(in *rdsapi.DescribeDBEngineVersionsMessage) []rdsapi.DBEngineVersion {
-	var out []rdsapi.DBEngineVersion
-	for _, eng := range s.allEngines() {
-		if eng.Name() == "postgres" || eng.Available() != nil {
+// DescribeDBEngineVersions lists the engines this host can run, each with
+// the version of its server on this host.
+func (s *Service) DescribeDBEngineVersions(ctx context.Context, in *rdsapi.DescribeDBEngineVersionsMessage) (*rdsapi.DBEngineVersionMessage, error) {
+	out := &rdsapi.DBEngineVersionMessage{DBEngineVersions: []rdsapi.DBEngineVersion{}}
+	for _, eng := range s.engines.All() {
+		if eng.Available() != nil {
 			continue
 		}
 		v, err := eng.Version()
@@ -130,26 +75,21 @@ func (s *Service) otherEngineVersions(in *rdsapi.DescribeDBEngineVersionsMessage
 		if f := deref(in.DBParameterGroupFamily); f != "" && f != d.Family {
 			continue
 		}
-		skip := false
-		for _, f := range in.Filters {
-			if deref(f.Name) == "engine" && !slices.Contains(f.Values, eng.Name()) {
-				skip = true
-			}
-		}
-		if skip {
+		if slices.ContainsFunc(in.Filters, func(f rdsapi.Filter) bool {
+			return deref(f.Name) == "engine" && !slices.Contains(f.Values, eng.Name())
+		}) {
 			continue
 		}
-		out = append(out, rdsapi.DBEngineVersion{
-			Engine:                             ptr(eng.Name()),
-			EngineVersion:                      ptr(v),
-			MajorEngineVersion:                 ptr(eng.Major()),
-			DBParameterGroupFamily:             ptr(d.Family),
-			DBEngineDescription:                ptr(d.Description),
-			DBEngineVersionDescription:         ptr(engineTitle(eng.Name()) + " " + v),
-			ExportableLogTypes:                 d.LogTypes,
-			SupportsLogExportsToCloudwatchLogs: ptr(true),
-			// Only mariadb is listed here, and it has read replicas.
-			SupportsReadReplica:                       ptr(eng.Name() == "mariadb"),
+		out.DBEngineVersions = append(out.DBEngineVersions, rdsapi.DBEngineVersion{
+			Engine:                                    ptr(eng.Name()),
+			EngineVersion:                             ptr(v),
+			MajorEngineVersion:                        ptr(eng.Major()),
+			DBParameterGroupFamily:                    ptr(d.Family),
+			DBEngineDescription:                       ptr(d.Description),
+			DBEngineVersionDescription:                ptr(d.Title + " " + v),
+			ExportableLogTypes:                        d.LogTypes,
+			SupportsLogExportsToCloudwatchLogs:        ptr(true),
+			SupportsReadReplica:                       ptr(engine.Is[engine.Replication](eng)),
 			SupportedEngineModes:                      []string{"provisioned"},
 			SupportedFeatureNames:                     []string{},
 			Status:                                    ptr("available"),
@@ -162,97 +102,11 @@ func (s *Service) otherEngineVersions(in *rdsapi.DescribeDBEngineVersionsMessage
 			SupportsIntegrations:                      ptr(false),
 		})
 	}
-	return out
-}
-
-func engineTitle(name string) string {
-	switch name {
-	case "mariadb":
-		return "MariaDB"
-	case "postgres":
-		return "PostgreSQL"
-	}
-	return name
-}
-
-// engineHealth is one engine's entry in /_minicloud/health; it never runs
-// the server binary (health must stay cheap).
-func engineHealth(eng dbEngine) map[string]any {
-	h := map[string]any{"engine": eng.Name(), "available": false}
-	if err := eng.Available(); err != nil {
-		h["reason"] = err.Error()
-		return h
-	}
-	h["available"] = true
-	if m, ok := eng.(interface{ knownVersion() string }); ok {
-		h["version"] = m.knownVersion()
-	}
-	return h
-}
-
-// pgEngine adapts the PostgreSQL functions of engine.go to dbEngine.
-type pgEngine struct{ e *engine }
-
-func (p pgEngine) Name() string { return "postgres" }
-
-func (p pgEngine) Available() error {
-	if p.e.binDir == "" {
-		return errors.New(installHint)
-	}
-	return nil
-}
-
-func (p pgEngine) Version() (string, error) { return p.e.Version() }
-func (p pgEngine) Major() string            { return p.e.major }
-func (p pgEngine) knownVersion() string     { return p.e.knownVersion() }
-
-func (p pgEngine) Defaults() engineDefaults {
-	return engineDefaults{
-		Port: 5432, LicenseModel: "postgresql-license",
-		Family: "postgres" + p.e.major, OptionGroup: "default:postgres-" + p.e.major,
-		ParameterGroup: "default.postgres" + p.e.major,
-		MaxMaster:      63, MaxPassword: 128, MaxDBName: 63,
-		Reserved:    []string{"rdsadmin", "rdsrepladmin", "rdstopmgr"},
-		Description: "PostgreSQL", LogTypes: []string{"postgresql", "upgrade"},
-	}
-}
-
-func (p pgEngine) Init(ctx context.Context, dir, master, password string) error {
-	return p.e.initdb(ctx, dir, master, password)
-}
-
-func (p pgEngine) Start(dir string, port int, vpc *vpcListen, settings []string, extra ...*os.File) (*server, error) {
-	return p.e.start(dir, port, vpc, settings, extra...)
-}
-
-func (p pgEngine) WaitReady(ctx context.Context, srv *server, a access) error {
-	return waitReady(ctx, srv, a.master, a.password, p.LogPath(a.dir))
-}
-
-func (p pgEngine) CreateDatabase(ctx context.Context, srv *server, a access, name string) error {
-	ok, err := databaseExists(ctx, srv.port, a.master, a.password, name)
-	if err != nil || ok {
-		return err
-	}
-	return execSQL(ctx, srv.port, a.master, a.password, "CREATE DATABASE "+quoteIdent(name))
-}
-
-func (p pgEngine) SetPassword(ctx context.Context, srv *server, a access, password string) error {
-	if err := execSQL(ctx, srv.port, a.master, a.password, "ALTER ROLE "+quoteIdent(a.master)+" PASSWORD "+quoteLiteral(password)); err != nil {
-		return fmt.Errorf("set the master password: %w", err)
-	}
-	return nil
-}
-
-func (p pgEngine) LogPath(dir string) string { return filepath.Join(dir, "postgresql.log") }
-
-// Settings: WAL archiving for automated backups (serverSettings).
-func (p pgEngine) Settings(dir string, rec *instanceRecord) ([]string, error) {
-	return serverSettings(dir, rec)
+	return out, nil
 }
 
 // validNameUpTo: 1 to max letters, digits or underscores, a letter first
-// (DBName).
+// (MasterUsername, DBName).
 func validNameUpTo(n string, max int) bool {
 	if n == "" || len(n) > max {
 		return false
@@ -264,4 +118,31 @@ func validNameUpTo(n string, max int) bool {
 		}
 	}
 	return true
+}
+
+// wantsStandby reports whether the controller is to keep a standby for r:
+// a Multi-AZ instance of an engine with standbys.
+func (s *Service) wantsStandby(r *records.Instance) bool {
+	return deref(r.MultiAZ) && r.Standby != nil && engine.Is[engine.Standbys](s.engineFor(deref(r.Engine)))
+}
+
+// errNoBackups refuses snapshots and backups of a DB instance whose engine
+// minicloud cannot copy (nil when it can: the engine has backups and its
+// tools are installed). AWS backs up every engine.
+func (s *Service) errNoBackups(r *records.Instance) error {
+	b, ok := s.engineFor(deref(r.Engine)).(engine.Backups)
+	if !ok {
+		return errCombination("minicloud takes snapshots and backups of %s DB instances only; %s is a %s DB instance.",
+			s.engines.Names(engine.Is[engine.Backups]), deref(r.DBInstanceIdentifier), deref(r.Engine))
+	}
+	if err := b.CanBackup(); err != nil {
+		return errCombination("%s", err.Error())
+	}
+	return nil
+}
+
+// notFor is AWS's refusal of feature for an engine that lacks capability
+// has: "minicloud <feature> for postgres only so far, not mariadb."
+func (s *Service) notFor(has func(engine.Engine) bool, feature, name string) error {
+	return errCombination("minicloud %s for %s only so far, not %s.", feature, s.engines.Names(has), name)
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -34,21 +36,6 @@ func validIdentifier(id string) bool {
 
 func errBadIdentifier() error {
 	return errInvalidParam("The parameter DBInstanceIdentifier is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.")
-}
-
-// validName: 1 to 63 letters, digits or underscores, a letter first
-// (MasterUsername and DBName for postgres).
-func validName(n string) bool {
-	if n == "" || len(n) > 63 {
-		return false
-	}
-	for i, c := range n {
-		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		if i == 0 && !letter || !letter && !(c >= '0' && c <= '9') && c != '_' {
-			return false
-		}
-	}
-	return true
 }
 
 func checkPassword(p *string) error {
@@ -89,19 +76,13 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 		return nil, errInvalidParam("Invalid DB Instance class: %s", class)
 	}
 	engineName := strings.ToLower(deref(in.Engine))
-	switch engineName {
-	case "postgres", "mariadb":
-	case "mysql":
-		return nil, errInvalidParam("%s", mysqlHint)
-	case "aurora-mysql", "aurora-postgresql", "oracle-ee", "oracle-se2", "sqlserver-ee", "sqlserver-se", "sqlserver-ex", "sqlserver-web", "db2-se", "db2-ae":
-		return nil, errInvalidParam("Engine %s is not supported by minicloud yet: only postgres and mariadb are.", engineName)
-	default:
-		return nil, errInvalidParam("Invalid DB engine: %s", deref(in.Engine))
-	}
-	if err := checkCreateMultiAZ(in, engineName); err != nil {
+	eng, err := s.engineToCreate(engineName, deref(in.Engine))
+	if err != nil {
 		return nil, err
 	}
-	eng := s.engineFor(engineName)
+	if err := s.checkCreateMultiAZ(in, engineName); err != nil {
+		return nil, err
+	}
 	if err := eng.Available(); err != nil {
 		return nil, errCombination("%s", err.Error())
 	}
@@ -133,7 +114,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	if len(master) > def.MaxMaster {
 		return nil, errInvalidParam("The parameter MasterUsername is not a valid identifier because it is longer than %d characters.", def.MaxMaster)
 	}
-	if !validName(master) || slices.Contains(def.Reserved, strings.ToLower(master)) {
+	if !validNameUpTo(master, 63) || slices.Contains(def.Reserved, strings.ToLower(master)) {
 		return nil, errInvalidParam("MasterUsername %s cannot be used as it is a reserved word used by the engine", master)
 	}
 	if err := checkPassword(in.MasterUserPassword); err != nil {
@@ -175,7 +156,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
 		sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
 	}
-	rec := instanceRecord{
+	rec := records.Instance{
 		DBInstance: rdsapi.DBInstance{
 			DBInstanceIdentifier:             ptr(id),
 			DBInstanceClass:                  ptr(class),
@@ -200,7 +181,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 			StorageType:                      ptr(storageType),
 			DbInstancePort:                   ptr(int32(0)),
 			StorageEncrypted:                 ptr(deref(in.StorageEncrypted)),
-			DbiResourceId:                    ptr("db-" + strings.ToUpper(randomLower(26))),
+			DbiResourceId:                    ptr("db-" + strings.ToUpper(engine.RandomString(26))),
 			CACertificateIdentifier:          ptr("rds-ca-rsa2048-g1"),
 			CopyTagsToSnapshot:               ptr(deref(in.CopyTagsToSnapshot)),
 			MonitoringInterval:               ptr(int32(0)),
@@ -225,7 +206,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 		Password: *in.MasterUserPassword,
 	}
 	err = s.store.Update(ctx, func(tx state.Tx) error {
-		if _, found, err := instances.Get(tx, sc, id); err != nil {
+		if _, found, err := records.Instances.Get(tx, sc, id); err != nil {
 			return err
 		} else if found {
 			return api.Errorf(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
@@ -236,7 +217,7 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 			}
 		}
 		if in.DBSubnetGroupName != nil {
-			g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
+			g, found, err := records.SubnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
 			if err != nil {
 				return err
 			}
@@ -252,9 +233,9 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 		} else {
 			rec.AvailabilityZone = ptr(orDefault(in.AvailabilityZone, sc.Region+"a"))
 		}
-		rec.Restore, _ = ctx.Value(restoreKey{}).(*restoreSource)
+		rec.Restore, _ = ctx.Value(restoreKey{}).(*records.RestoreSource)
 		initStandby(&rec, sc)
-		return instances.Put(tx, sc, id, rec)
+		return records.Instances.Put(tx, sc, id, rec)
 	})
 	if err != nil {
 		return nil, err
@@ -271,7 +252,7 @@ func orDefault(p *string, def string) string {
 
 // show is the Describe form of a record: the endpoint appears once the
 // instance has been created.
-func show(r *instanceRecord) *rdsapi.DBInstance {
+func show(r *records.Instance) *rdsapi.DBInstance {
 	out := r.DBInstance
 	switch deref(out.DBInstanceStatus) {
 	case "creating", "failed":
@@ -293,7 +274,7 @@ func (s *Service) DescribeDBInstances(ctx context.Context, in *rdsapi.DescribeDB
 	var all []rdsapi.DBInstance
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		if in.DBInstanceIdentifier != nil {
-			r, found, err := instances.Get(tx, sc, strings.ToLower(*in.DBInstanceIdentifier))
+			r, found, err := records.Instances.Get(tx, sc, strings.ToLower(*in.DBInstanceIdentifier))
 			if err != nil {
 				return err
 			}
@@ -303,7 +284,7 @@ func (s *Service) DescribeDBInstances(ctx context.Context, in *rdsapi.DescribeDB
 			all = append(all, *show(&r))
 			return nil
 		}
-		return instances.ForEach(tx, sc, func(_ string, r instanceRecord) error {
+		return records.Instances.ForEach(tx, sc, func(_ string, r records.Instance) error {
 			if matchFilters(in.Filters, &r) {
 				all = append(all, *show(&r))
 			}
@@ -325,7 +306,7 @@ func (s *Service) DescribeDBInstances(ctx context.Context, in *rdsapi.DescribeDB
 	return out, nil
 }
 
-func matchFilters(fs []rdsapi.Filter, r *instanceRecord) bool {
+func matchFilters(fs []rdsapi.Filter, r *records.Instance) bool {
 	for _, f := range fs {
 		var have []string
 		switch deref(f.Name) {
@@ -356,7 +337,7 @@ func matchFilters(fs []rdsapi.Filter, r *instanceRecord) bool {
 }
 
 // mutate runs fn on instance id in one transaction and returns the result.
-func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *instanceRecord) error) (*rdsapi.DBInstance, error) {
+func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *records.Instance) error) (*rdsapi.DBInstance, error) {
 	sc := scopeOf(ctx)
 	id := strings.ToLower(deref(rawID))
 	var out *rdsapi.DBInstance
@@ -364,7 +345,7 @@ func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *instance
 		if id == "" {
 			return errInstanceNotFound(deref(rawID))
 		}
-		r, found, err := instances.Get(tx, sc, id)
+		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil {
 			return err
 		}
@@ -375,15 +356,15 @@ func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *instance
 			return err
 		}
 		out = show(&r)
-		return instances.Put(tx, sc, id, r)
+		return records.Instances.Put(tx, sc, id, r)
 	})
 	return out, err
 }
 
 // RebootDBInstance restarts the engine of an available instance.
 func (s *Service) RebootDBInstance(ctx context.Context, in *rdsapi.RebootDBInstanceMessage) (*rdsapi.RebootDBInstanceResult, error) {
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
-		if deref(in.ForceFailover) && !wantsStandby(r) {
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
+		if deref(in.ForceFailover) && !s.wantsStandby(r) {
 			return errCombination("ForceFailover can only be used with a Multi-AZ DB instance.")
 		}
 		// An instance whose parameters stop its engine is rebooted once
@@ -409,7 +390,7 @@ func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceM
 	if in.DBSnapshotIdentifier != nil {
 		return s.stopWithSnapshot(ctx, in)
 	}
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
 		if deref(r.DBInstanceStatus) != "available" {
 			return errInstanceState("Instance %s is not in available state.", deref(r.DBInstanceIdentifier))
 		}
@@ -427,7 +408,7 @@ func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceM
 
 // StartDBInstance starts a stopped instance's engine.
 func (s *Service) StartDBInstance(ctx context.Context, in *rdsapi.StartDBInstanceMessage) (*rdsapi.StartDBInstanceResult, error) {
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
 		if deref(r.DBInstanceStatus) != "stopped" {
 			return errInstanceState("Instance %s is not stopped, it cannot be started.", deref(r.DBInstanceIdentifier))
 		}
@@ -454,7 +435,7 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 			return nil, err
 		}
 	}
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
 		if deref(r.DeletionProtection) {
 			return errCombination("Cannot delete protected DB Instance, please disable deletion protection and try again.")
 		}
@@ -472,7 +453,7 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 			return errInstanceState("Instance %s is currently %s, it cannot be deleted.", deref(r.DBInstanceIdentifier), st)
 		}
 		if !skip {
-			if err := errNoBackups(r); err != nil {
+			if err := s.errNoBackups(r); err != nil {
 				return err
 			}
 			r.FinalSnapshot = strings.ToLower(final)
@@ -492,60 +473,12 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 	return &rdsapi.DeleteDBInstanceResult{DBInstance: db}, nil
 }
 
-// DescribeDBEngineVersions lists the engines this host can run: the host's
-// MariaDB (engines.go) and the newest PostgreSQL under /usr/lib/postgresql.
-func (s *Service) DescribeDBEngineVersions(ctx context.Context, in *rdsapi.DescribeDBEngineVersionsMessage) (*rdsapi.DBEngineVersionMessage, error) {
-	out := &rdsapi.DBEngineVersionMessage{DBEngineVersions: []rdsapi.DBEngineVersion{}}
-	out.DBEngineVersions = append(out.DBEngineVersions, s.otherEngineVersions(in)...)
-	version, err := s.engine.Version()
-	if err != nil {
-		return out, nil
-	}
-	major := s.engine.major
-	if e := deref(in.Engine); e != "" && e != "postgres" {
-		return out, nil
-	}
-	if v := deref(in.EngineVersion); v != "" && v != version && v != major {
-		return out, nil
-	}
-	if f := deref(in.DBParameterGroupFamily); f != "" && f != "postgres"+major {
-		return out, nil
-	}
-	for _, f := range in.Filters {
-		if deref(f.Name) == "engine" && !slices.Contains(f.Values, "postgres") {
-			return out, nil
-		}
-	}
-	out.DBEngineVersions = append(out.DBEngineVersions, rdsapi.DBEngineVersion{
-		Engine:                                    ptr("postgres"),
-		EngineVersion:                             ptr(version),
-		MajorEngineVersion:                        ptr(major),
-		DBParameterGroupFamily:                    ptr("postgres" + major),
-		DBEngineDescription:                       ptr("PostgreSQL"),
-		DBEngineVersionDescription:                ptr("PostgreSQL " + version),
-		ExportableLogTypes:                        []string{"postgresql", "upgrade"},
-		SupportsLogExportsToCloudwatchLogs:        ptr(true),
-		SupportsReadReplica:                       ptr(true),
-		SupportedEngineModes:                      []string{"provisioned"},
-		SupportedFeatureNames:                     []string{},
-		Status:                                    ptr("available"),
-		SupportsParallelQuery:                     ptr(false),
-		SupportsGlobalDatabases:                   ptr(false),
-		SupportsBabelfish:                         ptr(false),
-		SupportsLimitlessDatabase:                 ptr(false),
-		SupportsCertificateRotationWithoutRestart: ptr(true),
-		SupportsLocalWriteForwarding:              ptr(false),
-		SupportsIntegrations:                      ptr(false),
-	})
-	return out, nil
-}
-
 // Loopback is where instance id's real server listens (127.0.0.1:port), ""
 // until it has first started.
 func (s *Service) Loopback(ctx context.Context, account, region, id string) (string, error) {
 	var addr string
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, state.Scope{Account: account, Region: region}, strings.ToLower(id))
+		r, found, err := records.Instances.Get(tx, state.Scope{Account: account, Region: region}, strings.ToLower(id))
 		if err != nil || !found {
 			return err
 		}
@@ -557,26 +490,24 @@ func (s *Service) Loopback(ctx context.Context, account, region, id string) (str
 	return addr, err
 }
 
-// Health is the "rds" entry of /_minicloud/health: the engine and, per DB
+// Health is the "rds" entry of /_minicloud/health: the engines and, per DB
 // instance, its status, endpoint name and the loopback address where its
 // server really listens.
 func (s *Service) Health() map[string]any {
 	// Health must stay cheap (tools poll it to learn minicloud is up), so it
-	// never runs postgres --version itself.
-	eng := map[string]any{"engine": "postgres", "available": false}
-	if s.engine.binDir == "" {
-		eng["reason"] = installHint
-	} else {
-		eng["available"], eng["version"], eng["binDir"] = true, s.engine.knownVersion(), s.engine.binDir
+	// never runs a server binary itself (engine.Health).
+	var engines []map[string]any
+	for _, eng := range s.engines.All() {
+		engines = append(engines, engine.Health(eng))
 	}
 	var list []map[string]any
 	_ = s.store.View(context.Background(), func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			sc, id, ok := instances.ParseKey(key)
+			sc, id, ok := records.Instances.ParseKey(key)
 			if !ok {
 				return nil
 			}
-			r, found, err := instances.Get(tx, sc, id)
+			r, found, err := records.Instances.Get(tx, sc, id)
 			if err != nil || !found {
 				return err
 			}
@@ -607,6 +538,6 @@ func (s *Service) Health() map[string]any {
 			return nil
 		})
 	})
-	return map[string]any{"engine": eng, "engines": []map[string]any{engineHealth(s.maria), engineHealth(pgEngine{s.engine})}, "instances": list, "note": "Endpoint names resolve through minicloud's DNS (--dns-listen) and in VPC resolvers; the loopback address reaches every instance from this host."}
+	return map[string]any{"engines": engines, "instances": list, "note": "Endpoint names resolve through minicloud's DNS (--dns-listen) and in VPC resolvers; the loopback address reaches every instance from this host."}
 }
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -2,11 +2,11 @@ package rds
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -49,7 +49,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 	now := deref(in.ApplyImmediately)
 	if in.DBParameterGroupName != nil {
 		err := s.store.View(ctx, func(tx state.Tx) error {
-			r, found, err := instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
+			r, found, err := records.Instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
 			if err != nil || !found {
 				return err // not found: mutate answers
 			}
@@ -62,7 +62,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 	if len(in.VpcSecurityGroupIds) > 0 {
 		var vpc string
 		err := s.store.View(ctx, func(tx state.Tx) error {
-			r, found, err := instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
+			r, found, err := records.Instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
 			if err == nil && found {
 				vpc = instanceVPC(&r)
 			}
@@ -75,7 +75,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 			return nil, err
 		}
 	}
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
 		if st := deref(r.DBInstanceStatus); st != "available" {
 			return errInstanceState("Database instance is not in available state.")
 		}
@@ -97,7 +97,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 			if max := eng.Defaults().MaxPassword; len(*p) > max {
 				return errInvalidParam("The parameter MasterUserPassword is not a valid password because it is longer than %d characters.", max)
 			}
-			if isReplica(r) {
+			if r.IsReplica() {
 				return errCombination("The master user password of a read replica cannot be modified: it is its source's.")
 			}
 		}
@@ -118,7 +118,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 		if in.PubliclyAccessible != nil {
 			r.PubliclyAccessible = in.PubliclyAccessible
 		}
-		if err := modifyMultiAZ(r, sc, in); err != nil { // at once: no maintenance window
+		if err := s.modifyMultiAZ(r, sc, in); err != nil { // at once: no maintenance window
 			return err
 		}
 		if in.CopyTagsToSnapshot != nil {
@@ -144,7 +144,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 		}
 		if in.DBParameterGroupName != nil {
 			name := strings.ToLower(*in.DBParameterGroupName)
-			if name != paramGroupOf(r) {
+			if name != r.ParamGroupName() {
 				r.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(name), ParameterApplyStatus: ptr("applying")}}
 			}
 		}
@@ -233,7 +233,7 @@ func unsupportedModification(in *rdsapi.ModifyDBInstanceMessage) error {
 
 // checkStorageChange enforces AWS's rules for a new AllocatedStorage: it
 // can only grow, by at least 10 %, up to 65536 GiB.
-func checkStorageChange(r *instanceRecord, n int32) error {
+func checkStorageChange(r *records.Instance, n int32) error {
 	cur := deref(r.AllocatedStorage)
 	if p := r.PendingModifiedValues; p != nil && p.AllocatedStorage != nil {
 		cur = max(cur, *p.AllocatedStorage)
@@ -267,56 +267,4 @@ func newMemberships(old []rdsapi.VpcSecurityGroupMembership, ids []string) []rds
 		out = append(out, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr(st)})
 	}
 	return out
-}
-
-func groupIDs(r *instanceRecord) []string {
-	var out []string
-	for _, g := range r.VpcSecurityGroups {
-		out = append(out, deref(g.VpcSecurityGroupId))
-	}
-	return out
-}
-
-// afterStart runs once the instance's server is up: the security groups
-// to its ENI and its Multi-AZ standby's (which is the primary's after a
-// failover), then the parameter group; it returns the
-// ParameterApplyStatus. The memberships become active (finishConverge)
-// only once both ENIs have the groups.
-func (c *controller) afterStart(ctx context.Context, sc state.Scope, dir string, rec *instanceRecord, p *server) (string, error) {
-	if rec.ENI != nil && c.s.placing() && slices.ContainsFunc(rec.VpcSecurityGroups, func(g rdsapi.VpcSecurityGroupMembership) bool {
-		return deref(g.Status) != "active"
-	}) {
-		enis := []string{rec.ENI.ID}
-		if rec.Standby != nil && rec.Standby.ENI != nil {
-			enis = append(enis, rec.Standby.ENI.ID)
-		}
-		for _, eni := range enis {
-			if err := c.s.cfg.ENIs.ModifyENIGroups(ctx, sc.Account, sc.Region, eni, groupIDs(rec)); err != nil {
-				return "", fmt.Errorf("security groups of %s: %w", eni, err)
-			}
-		}
-		if c.s.cfg.Sync != nil {
-			if err := c.s.cfg.Sync(ctx); err != nil {
-				return "", err
-			}
-		}
-	}
-	if deref(rec.Engine) != "postgres" { // parameter groups are postgres ones so far
-		return "in-sync", nil
-	}
-	return c.liveParams(ctx, sc, dir, rec, p)
-}
-
-// finishConverge records in r (the record as it is now) what converge
-// applied from rec (the record as it was read), unless r changed since.
-func finishConverge(r, rec *instanceRecord, paramStatus string) {
-	r.Applied = rec.Applied
-	if paramStatus != "" && len(r.DBParameterGroups) > 0 && paramGroupOf(r) == paramGroupOf(rec) {
-		r.DBParameterGroups[0].ParameterApplyStatus = ptr(paramStatus)
-	}
-	if slices.Equal(groupIDs(r), groupIDs(rec)) {
-		for i := range r.VpcSecurityGroups {
-			r.VpcSecurityGroups[i].Status = ptr("active")
-		}
-	}
 }

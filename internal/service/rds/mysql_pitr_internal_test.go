@@ -9,45 +9,10 @@ import (
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
-
-func TestStopAt(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"2026-11-28T01:02:03Z", "2026-11-28T01:02:03Z"},
-		{"2026-11-28T01:02:03.001Z", "2026-11-28T01:02:04Z"},
-		{"2026-11-28T01:02:59.999999999Z", "2026-11-28T01:03:00Z"},
-		{"2026-11-28T02:02:03.5+01:00", "2026-11-28T01:02:04Z"},
-	} {
-		in, _ := time.Parse(time.RFC3339Nano, tc.in)
-		want, _ := time.Parse(time.RFC3339, tc.want)
-		if got := stopAt(in); !got.Equal(want) || got.Location() != time.UTC {
-			t.Errorf("stopAt(%s) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestBinlogs(t *testing.T) {
-	dir := t.TempDir()
-	for _, n := range []string{"mysql-bin.000002", "mysql-bin.1000000", "mysql-bin.000010", "mysql-bin.index", "mysql-bin.000001", "other.000001"} {
-		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := binlogs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000010", "mysql-bin.1000000"}
-	if len(got) != len(want) {
-		t.Fatalf("binlogs = %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("binlogs = %v, want %v", got, want)
-		}
-	}
-}
 
 // A MariaDB automated backup taken before its server logged transactions
 // restores only its own end.
@@ -78,8 +43,8 @@ func TestBinlogsFrom(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			base := &snapshotRecord{DBSnapshot: rdsapi.DBSnapshot{DBSnapshotIdentifier: ptr(id)}, BackupEnd: &end}
-			pitr, err := s.binlogsFrom(sc, base, tc.target)
+			base := &records.Snapshot{DBSnapshot: rdsapi.DBSnapshot{DBSnapshotIdentifier: ptr(id)}, BackupEnd: &end}
+			pitr, err := s.replaysLogs(sc, s.engineFor("mariadb").(engine.PointInTime), base, tc.target)
 			if tc.wantCode != "" {
 				var ae interface{ ErrorCode() string }
 				if !errors.As(err, &ae) || ae.ErrorCode() != tc.wantCode {

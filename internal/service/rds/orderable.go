@@ -9,6 +9,8 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -101,7 +103,7 @@ func (s *Service) DescribeOrderableDBInstanceOptions(ctx context.Context, in *rd
 	if l := deref(in.LicenseModel); l != "" && l != license {
 		return out, nil
 	}
-	replicas := engineName == "postgres" || engineName == "mariadb" // the engines minicloud replicates
+	replicas := engine.Is[engine.Replication](eng)
 	if in.Vpc != nil && !*in.Vpc {
 		return out, nil // every DB instance is in a VPC
 	}
@@ -142,7 +144,7 @@ func (s *Service) DescribeOrderableDBInstanceOptions(ctx context.Context, in *rd
 }
 
 // classKnown is for ModifyDBInstance: the class as CreateDBInstance checks it.
-func classKnown(r *instanceRecord, class string) error {
+func classKnown(r *records.Instance, class string) error {
 	if !strings.HasPrefix(class, "db.") {
 		return errInvalidParam("Invalid DB Instance class: %s", class)
 	}

@@ -2,143 +2,110 @@ package rds
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
-// DB parameter groups. A family's parameters are the host engine's own, as
-// `postgres --describe-config` lists them (name, context, type, min, max,
-// description): ApplyType is static for postmaster-context parameters and
-// dynamic otherwise; internal ones and those minicloud itself sets on the
-// command line (listen address, port, socket directory, fsync, file
-// locations) are not modifiable. A group stores only what users set; every
-// other parameter has Source engine-default and the engine's own default.
-// default.<family> exists implicitly and cannot be modified or deleted.
+// DB parameter groups. A family is an engine's (Defaults().Family), and its
+// parameters are the ones the host's engine lists (engine.Parameters); an
+// engine without that capability has only its empty default group. A group
+// stores only what users set; every other parameter has Source
+// engine-default and the engine's own default. default.<family> exists
+// implicitly and cannot be modified or deleted.
 
-// paramSetting is one user-set parameter of a group.
-type paramSetting struct {
-	Value  string `json:"value"`
-	Method string `json:"method"` // immediate | pending-reboot
-	// Reset marks a parameter reset to its default, kept until it has
-	// been applied (ApplyMethod says when).
-	Reset bool `json:"reset,omitempty"`
-}
-
-type paramGroupRecord struct {
-	rdsapi.DBParameterGroup
-	Params map[string]paramSetting `json:"params,omitempty"`
-	Tags   []rdsapi.Tag            `json:"tags,omitempty"`
-}
-
-var paramGroups = state.Table[paramGroupRecord]{Service: "rds", Kind: "dbparametergroup"}
-
-// pgParam is one parameter as the engine describes it.
-type pgParam struct {
-	name, context, typ, min, max, desc string
-}
-
-// systemParams are set by minicloud on postgres's command line, where they
-// override any configuration file: a group could not change them.
-var systemParams = []string{"listen_addresses", "port", "unix_socket_directories", "fsync", "data_directory", "config_file", "hba_file", "ident_file", "external_pid_file"}
-
-var (
-	paramsOnce sync.Once
-	paramsList []pgParam
-	paramsErr  error
-)
-
-// params lists the host engine's parameters, sorted by name.
-func (e *engine) params() ([]pgParam, error) {
-	if e.binDir == "" {
-		return nil, fmt.Errorf("%s", installHint)
+// paramEngines are the engines with parameter groups of their own.
+func (s *Service) paramEngines() []engine.Parameters {
+	var out []engine.Parameters
+	for _, e := range s.engines.All() {
+		if pe, ok := e.(engine.Parameters); ok {
+			out = append(out, pe)
+		}
 	}
-	paramsOnce.Do(func() {
-		u, err := serverUser()
-		if err != nil {
-			paramsErr = err
-			return
-		}
-		cmd := exec.Command(filepath.Join(e.binDir, "postgres"), "--describe-config")
-		cmd.Dir = "/"
-		cmd.Env = []string{"LANG=C.UTF-8", "PATH=/usr/bin:/bin"}
-		if u.asRoot {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: []uint32{}}}
-		}
-		out, err := cmd.Output()
-		if err != nil {
-			paramsErr = fmt.Errorf("postgres --describe-config: %w", err)
-			return
-		}
-		for line := range strings.SplitSeq(string(out), "\n") {
-			f := strings.Split(line, "\t")
-			if len(f) < 8 {
-				continue
-			}
-			paramsList = append(paramsList, pgParam{name: f[0], context: f[1], typ: f[3], min: f[5], max: f[6], desc: f[7]})
-		}
-		slices.SortFunc(paramsList, func(a, b pgParam) int { return strings.Compare(a.name, b.name) })
-	})
-	return paramsList, paramsErr
+	return out
 }
 
-// param finds a parameter by name, case-insensitively as postgres does.
-func (e *engine) param(name string) (pgParam, bool) {
-	list, _ := e.params()
+// familyEngine is the engine with parameter groups of family fam, nil for
+// none.
+func (s *Service) familyEngine(fam string) engine.Parameters {
+	for _, pe := range s.paramEngines() {
+		if pe.Defaults().Family == fam {
+			return pe
+		}
+	}
+	return nil
+}
+
+// families lists the families of the engines with parameter groups, for
+// messages.
+func (s *Service) families() string {
+	var out []string
+	for _, pe := range s.paramEngines() {
+		out = append(out, pe.Defaults().Family)
+	}
+	return strings.Join(out, ", ")
+}
+
+// groupEngine is the engine whose parameters a request on group name sets:
+// that of the group's family; for a group of no such family (none, or one
+// that does not exist: the request fails on that later), the first engine
+// with parameter groups.
+func (s *Service) groupEngine(ctx context.Context, name string) (engine.Parameters, error) {
+	var fam string
+	_ = s.store.View(ctx, func(tx state.Tx) error {
+		g, err := s.getParamGroup(tx, scopeOf(ctx), name)
+		fam = deref(g.DBParameterGroupFamily)
+		return err
+	})
+	if pe := s.familyEngine(fam); pe != nil {
+		return pe, nil
+	}
+	if all := s.paramEngines(); len(all) > 0 {
+		return all[0], nil
+	}
+	return nil, errCombination("minicloud has no DB parameter groups of its own.")
+}
+
+// findParam finds a parameter of pe by name, case-insensitively as
+// postgres does.
+func findParam(pe engine.Parameters, name string) (engine.Param, bool) {
+	list, _ := pe.Params()
 	for _, p := range list {
-		if strings.EqualFold(p.name, name) {
+		if strings.EqualFold(p.Name, name) {
 			return p, true
 		}
 	}
-	return pgParam{}, false
-}
-
-func (p pgParam) static() bool { return p.context == "postmaster" || p.context == "internal" }
-func (p pgParam) modifiable() bool {
-	return p.context != "internal" && !slices.Contains(systemParams, p.name)
+	return engine.Param{}, false
 }
 
 // apiParam is the DescribeDBParameters form of p with the group's setting.
-func (p pgParam) apiParam(set *paramSetting) rdsapi.Parameter {
+func apiParam(p engine.Param, set *records.ParamSetting) rdsapi.Parameter {
 	out := rdsapi.Parameter{
-		ParameterName: ptr(p.name),
-		Description:   ptr(p.desc),
+		ParameterName: ptr(p.Name),
+		Description:   ptr(p.Description),
 		Source:        ptr("engine-default"),
 		ApplyType:     ptr("dynamic"),
-		IsModifiable:  ptr(p.modifiable()),
+		IsModifiable:  ptr(p.Modifiable),
 		ApplyMethod:   ptr("pending-reboot"),
+		DataType:      ptr(p.DataType),
 	}
-	if p.static() {
+	if p.Static {
 		out.ApplyType = ptr("static")
 	}
-	if slices.Contains(systemParams, p.name) {
+	if p.System {
 		out.Source = ptr("system")
 	}
-	switch p.typ {
-	case "BOOLEAN":
-		out.DataType, out.AllowedValues = ptr("boolean"), ptr("0,1")
-	case "INTEGER":
-		out.DataType = ptr("integer")
-		if p.min != "" {
-			out.AllowedValues = ptr(p.min + "-" + p.max)
-		}
-	case "REAL":
-		out.DataType = ptr("float")
-		if p.min != "" {
-			out.AllowedValues = ptr(p.min + "-" + p.max)
-		}
-	default:
-		out.DataType = ptr("string")
+	switch {
+	case p.DataType == "boolean":
+		out.AllowedValues = ptr("0,1")
+	case p.Min != "":
+		out.AllowedValues = ptr(p.Min + "-" + p.Max)
 	}
 	if set != nil && !set.Reset {
 		out.ParameterValue, out.Source, out.ApplyMethod = ptr(set.Value), ptr("user"), ptr(set.Method)
@@ -146,71 +113,46 @@ func (p pgParam) apiParam(set *paramSetting) rdsapi.Parameter {
 	return out
 }
 
-// checkValue validates v for p as far as the catalogue tells (numbers in
-// range, booleans); enums and strings are left to the engine, which
-// reports a bad value when it reads the file.
-func (p pgParam) checkValue(v string) error {
-	bad := errInvalidParam("Value: %s is not a valid value for parameter: %s", v, p.name)
-	switch p.typ {
-	case "BOOLEAN":
-		switch strings.ToLower(v) {
-		case "0", "1", "on", "off", "true", "false", "yes", "no", "t", "f", "y", "n":
-			return nil
-		}
-		return bad
-	case "INTEGER", "REAL":
-		num := strings.TrimRightFunc(v, func(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == ' ' })
-		n, err := strconv.ParseFloat(num, 64)
-		if err != nil || num == "" {
-			return bad
-		}
-		if num != v { // a unit: the engine converts and checks the range
-			return nil
-		}
-		if lo, err := strconv.ParseFloat(p.min, 64); err == nil && n < lo {
-			return bad
-		}
-		if hi, err := strconv.ParseFloat(p.max, 64); err == nil && n > hi {
-			return bad
+// defaultGroupEngine is the engine whose default group is name, nil for
+// none.
+func (s *Service) defaultGroupEngine(name string) engine.Engine {
+	for _, e := range s.engines.All() {
+		if e.Defaults().ParameterGroup == name {
+			return e
 		}
 	}
 	return nil
 }
 
-func (s *Service) family() string { return "postgres" + s.engine.major }
-
-func (s *Service) defaultGroupName() string { return "default." + s.family() }
-
-func (s *Service) defaultGroup(sc state.Scope) paramGroupRecord {
-	name := s.defaultGroupName()
-	return paramGroupRecord{DBParameterGroup: rdsapi.DBParameterGroup{
-		DBParameterGroupName:   ptr(name),
-		DBParameterGroupFamily: ptr(s.family()),
-		Description:            ptr("Default parameter group for " + s.family()),
-		DBParameterGroupArn:    ptr(state.NewARN(sc, "rds", "pg:"+name).String()),
+// defaultGroup is the implicit default group of engine e.
+func defaultGroup(sc state.Scope, e engine.Engine) records.ParamGroup {
+	d := e.Defaults()
+	return records.ParamGroup{DBParameterGroup: rdsapi.DBParameterGroup{
+		DBParameterGroupName:   ptr(d.ParameterGroup),
+		DBParameterGroupFamily: ptr(d.Family),
+		Description:            ptr("Default parameter group for " + d.Family),
+		DBParameterGroupArn:    ptr(state.NewARN(sc, "rds", "pg:"+d.ParameterGroup).String()),
 	}}
+}
+
+// taggableDefault reports whether name is the default group of an engine
+// with parameter groups, whose tags are kept in defaultGroupTags.
+func (s *Service) taggableDefault(name string) bool {
+	return engine.Is[engine.Parameters](s.defaultGroupEngine(name))
 }
 
 func errParamGroupNotFound(name string) error {
 	return api.Errorf(http.StatusNotFound, "DBParameterGroupNotFound", "DBParameterGroup not found: %s", name)
 }
 
-// getParamGroup reads a group, the implicit default one included.
-func (s *Service) getParamGroup(tx state.Tx, sc state.Scope, name string) (paramGroupRecord, error) {
+// getParamGroup reads a group, the engines' implicit default ones
+// included (empty and read-only).
+func (s *Service) getParamGroup(tx state.Tx, sc state.Scope, name string) (records.ParamGroup, error) {
 	name = strings.ToLower(name)
-	if name == s.defaultGroupName() {
-		return s.defaultGroup(sc), nil
+	if e := s.defaultGroupEngine(name); e != nil {
+		return defaultGroup(sc, e), nil
 	}
-	if d := s.maria.Defaults(); name == d.ParameterGroup {
-		// MariaDB's default group: read-only and empty in minicloud.
-		return paramGroupRecord{DBParameterGroup: rdsapi.DBParameterGroup{
-			DBParameterGroupName:   ptr(name),
-			DBParameterGroupFamily: ptr(d.Family),
-			Description:            ptr("Default parameter group for " + d.Family),
-			DBParameterGroupArn:    ptr(state.NewARN(sc, "rds", "pg:"+name).String()),
-		}}, nil
-	}
-	g, found, err := paramGroups.Get(tx, sc, name)
+	g, found, err := records.ParamGroups.Get(tx, sc, name)
 	if err != nil {
 		return g, err
 	}
@@ -234,11 +176,11 @@ func (s *Service) CreateDBParameterGroup(ctx context.Context, in *rdsapi.CreateD
 		return nil, errInvalidParam("The parameter Description must be provided and must not be blank.")
 	}
 	fam := deref(in.DBParameterGroupFamily)
-	if fam != s.family() || s.engine.binDir == "" {
-		return nil, errInvalidParam("ParameterGroupFamily %s is not a valid parameter group family: this host's engine gives only %s.", fam, s.family())
+	if pe := s.familyEngine(fam); pe == nil || pe.Available() != nil {
+		return nil, errInvalidParam("ParameterGroupFamily %s is not a valid parameter group family: this host's engine gives only %s.", fam, s.families())
 	}
 	name := strings.ToLower(raw)
-	rec := paramGroupRecord{
+	rec := records.ParamGroup{
 		DBParameterGroup: rdsapi.DBParameterGroup{
 			DBParameterGroupName:   ptr(name),
 			DBParameterGroupFamily: ptr(fam),
@@ -248,12 +190,12 @@ func (s *Service) CreateDBParameterGroup(ctx context.Context, in *rdsapi.CreateD
 		Tags: in.Tags,
 	}
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		if _, found, err := paramGroups.Get(tx, sc, name); err != nil {
+		if _, found, err := records.ParamGroups.Get(tx, sc, name); err != nil {
 			return err
 		} else if found {
 			return api.Errorf(http.StatusBadRequest, "DBParameterGroupAlreadyExists", "Parameter group %s already exists", name)
 		}
-		return paramGroups.Put(tx, sc, name, rec)
+		return records.ParamGroups.Put(tx, sc, name, rec)
 	})
 	if err != nil {
 		return nil, err
@@ -274,10 +216,12 @@ func (s *Service) DescribeDBParameterGroups(ctx context.Context, in *rdsapi.Desc
 			all = append(all, g.DBParameterGroup)
 			return err
 		}
-		if s.engine.binDir != "" {
-			all = append(all, s.defaultGroup(sc).DBParameterGroup)
+		for _, pe := range s.paramEngines() {
+			if pe.Available() == nil {
+				all = append(all, defaultGroup(sc, pe).DBParameterGroup)
+			}
 		}
-		return paramGroups.ForEach(tx, sc, func(_ string, g paramGroupRecord) error {
+		return records.ParamGroups.ForEach(tx, sc, func(_ string, g records.ParamGroup) error {
 			all = append(all, g.DBParameterGroup)
 			return nil
 		})
@@ -307,7 +251,7 @@ func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeD
 	if source != "" && !slices.Contains([]string{"user", "system", "engine-default", "engine"}, source) {
 		return nil, errInvalidParam("Invalid value for Source: %s. Valid values are user, system, engine-default.", source)
 	}
-	var g paramGroupRecord
+	var g records.ParamGroup
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		var err error
 		g, err = s.getParamGroup(tx, sc, deref(in.DBParameterGroupName))
@@ -316,19 +260,19 @@ func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeD
 	if err != nil {
 		return nil, err
 	}
-	var list []pgParam
-	if deref(g.DBParameterGroupFamily) == s.family() { // MariaDB's default group is empty
-		if list, err = s.engine.params(); err != nil {
+	var list []engine.Param
+	if pe := s.familyEngine(deref(g.DBParameterGroupFamily)); pe != nil { // else an empty default group
+		if list, err = pe.Params(); err != nil {
 			return nil, errCombination("%s", err.Error())
 		}
 	}
 	var all []rdsapi.Parameter
 	for _, p := range list {
-		var set *paramSetting
-		if v, ok := g.Params[p.name]; ok {
+		var set *records.ParamSetting
+		if v, ok := g.Params[p.Name]; ok {
 			set = &v
 		}
-		ap := p.apiParam(set)
+		ap := apiParam(p, set)
 		if source != "" && deref(ap.Source) != source && !(source == "engine" && deref(ap.Source) == "engine-default") {
 			continue
 		}
@@ -349,16 +293,17 @@ func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeD
 // engine defaults.
 func (s *Service) DescribeEngineDefaultParameters(ctx context.Context, in *rdsapi.DescribeEngineDefaultParametersMessage) (*rdsapi.DescribeEngineDefaultParametersResult, error) {
 	fam := deref(in.DBParameterGroupFamily)
-	if fam != s.family() || s.engine.binDir == "" {
-		return nil, errInvalidParam("ParameterGroupFamily %s is not a valid parameter group family: this host's engine gives only %s.", fam, s.family())
+	pe := s.familyEngine(fam)
+	if pe == nil || pe.Available() != nil {
+		return nil, errInvalidParam("ParameterGroupFamily %s is not a valid parameter group family: this host's engine gives only %s.", fam, s.families())
 	}
-	list, err := s.engine.params()
+	list, err := pe.Params()
 	if err != nil {
 		return nil, errCombination("%s", err.Error())
 	}
 	var all []rdsapi.Parameter
 	for _, p := range list {
-		all = append(all, p.apiParam(nil))
+		all = append(all, apiParam(p, nil))
 	}
 	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(p rdsapi.Parameter) string { return deref(p.ParameterName) })
 	if err != nil {
@@ -373,10 +318,10 @@ func (s *Service) DescribeEngineDefaultParameters(ctx context.Context, in *rdsap
 
 // changeParams runs fn on a user group's parameters (the default group
 // cannot be changed).
-func (s *Service) changeParams(ctx context.Context, rawName string, fn func(g *paramGroupRecord) error) error {
+func (s *Service) changeParams(ctx context.Context, rawName string, fn func(g *records.ParamGroup) error) error {
 	sc := scopeOf(ctx)
 	name := strings.ToLower(rawName)
-	if name == s.defaultGroupName() || strings.HasPrefix(name, "default.") {
+	if strings.HasPrefix(name, "default.") {
 		return errInvalidParam("The parameter group %s is a default parameter group and cannot be modified.", name)
 	}
 	return s.store.Update(ctx, func(tx state.Tx) error {
@@ -385,39 +330,39 @@ func (s *Service) changeParams(ctx context.Context, rawName string, fn func(g *p
 			return err
 		}
 		if g.Params == nil {
-			g.Params = map[string]paramSetting{}
+			g.Params = map[string]records.ParamSetting{}
 		}
 		if err := fn(&g); err != nil {
 			return err
 		}
-		return paramGroups.Put(tx, sc, name, g)
+		return records.ParamGroups.Put(tx, sc, name, g)
 	})
 }
 
 // checkParams validates a request's parameters (1 to 20, known, modifiable,
 // immediate only for dynamic ones) and returns them with the engine's
 // spelling of their names.
-func (s *Service) checkParams(in []rdsapi.Parameter, needValue bool) ([]pgParam, error) {
+func checkParams(pe engine.Parameters, in []rdsapi.Parameter, needValue bool) ([]engine.Param, error) {
 	if len(in) == 0 {
 		return nil, errInvalidParam("The parameter Parameters must be provided and must not be empty.")
 	}
 	if len(in) > 20 {
 		return nil, errInvalidParam("Too many parameters: %d. A request may modify at most 20 parameters.", len(in))
 	}
-	var out []pgParam
+	var out []engine.Param
 	for _, ap := range in {
 		name := deref(ap.ParameterName)
-		p, ok := s.engine.param(name)
+		p, ok := findParam(pe, name)
 		if !ok {
 			return nil, errInvalidParam("Could not find parameter with name: %s", name)
 		}
-		if !p.modifiable() {
-			return nil, errInvalidParam("The parameter %s cannot be modified.", p.name)
+		if !p.Modifiable {
+			return nil, errInvalidParam("The parameter %s cannot be modified.", p.Name)
 		}
 		switch m := deref(ap.ApplyMethod); m {
 		case "", "pending-reboot":
 		case "immediate":
-			if p.static() {
+			if p.Static {
 				return nil, errCombination("cannot use immediate apply method for static parameter")
 			}
 		default:
@@ -425,10 +370,10 @@ func (s *Service) checkParams(in []rdsapi.Parameter, needValue bool) ([]pgParam,
 		}
 		if needValue {
 			if ap.ParameterValue == nil {
-				return nil, errInvalidParam("The parameter ParameterValue for %s must be provided.", p.name)
+				return nil, errInvalidParam("The parameter ParameterValue for %s must be provided.", p.Name)
 			}
-			if err := p.checkValue(*ap.ParameterValue); err != nil {
-				return nil, err
+			if v := *ap.ParameterValue; !pe.ValidValue(p, v) {
+				return nil, errInvalidParam("Value: %s is not a valid value for parameter: %s", v, p.Name)
 			}
 		}
 		out = append(out, p)
@@ -447,17 +392,21 @@ func methodOf(ap rdsapi.Parameter) string {
 // the group apply them (controller: immediate ones at once, the others at
 // the next reboot).
 func (s *Service) ModifyDBParameterGroup(ctx context.Context, in *rdsapi.ModifyDBParameterGroupMessage) (*rdsapi.DBParameterGroupNameMessage, error) {
-	if _, err := s.engine.params(); err != nil {
+	pe, err := s.groupEngine(ctx, deref(in.DBParameterGroupName))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := pe.Params(); err != nil {
 		return nil, errCombination("%s", err.Error())
 	}
-	ps, err := s.checkParams(in.Parameters, true)
+	ps, err := checkParams(pe, in.Parameters, true)
 	if err != nil {
 		return nil, err
 	}
 	name := strings.ToLower(deref(in.DBParameterGroupName))
-	err = s.changeParams(ctx, name, func(g *paramGroupRecord) error {
+	err = s.changeParams(ctx, name, func(g *records.ParamGroup) error {
 		for i, p := range ps {
-			g.Params[p.name] = paramSetting{Value: *in.Parameters[i].ParameterValue, Method: methodOf(in.Parameters[i])}
+			g.Params[p.Name] = records.ParamSetting{Value: *in.Parameters[i].ParameterValue, Method: methodOf(in.Parameters[i])}
 		}
 		return nil
 	})
@@ -469,32 +418,35 @@ func (s *Service) ModifyDBParameterGroup(ctx context.Context, in *rdsapi.ModifyD
 
 // ResetDBParameterGroup returns parameters (or all) to the engine default.
 func (s *Service) ResetDBParameterGroup(ctx context.Context, in *rdsapi.ResetDBParameterGroupMessage) (*rdsapi.DBParameterGroupNameMessage, error) {
-	if _, err := s.engine.params(); err != nil {
+	pe, err := s.groupEngine(ctx, deref(in.DBParameterGroupName))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := pe.Params(); err != nil {
 		return nil, errCombination("%s", err.Error())
 	}
 	all := deref(in.ResetAllParameters)
 	if all && len(in.Parameters) > 0 {
 		return nil, errCombination("Cannot specify both ResetAllParameters and Parameters.")
 	}
-	var ps []pgParam
+	var ps []engine.Param
 	if !all {
-		var err error
-		if ps, err = s.checkParams(in.Parameters, false); err != nil {
+		if ps, err = checkParams(pe, in.Parameters, false); err != nil {
 			return nil, err
 		}
 	}
 	name := strings.ToLower(deref(in.DBParameterGroupName))
-	err := s.changeParams(ctx, name, func(g *paramGroupRecord) error {
+	err = s.changeParams(ctx, name, func(g *records.ParamGroup) error {
 		if all {
 			// Resetting everything applies at the next reboot, as on AWS.
 			for k, v := range g.Params {
-				g.Params[k] = paramSetting{Method: "pending-reboot", Reset: true, Value: v.Value}
+				g.Params[k] = records.ParamSetting{Method: "pending-reboot", Reset: true, Value: v.Value}
 			}
 			return nil
 		}
 		for i, p := range ps {
-			if _, ok := g.Params[p.name]; ok {
-				g.Params[p.name] = paramSetting{Method: methodOf(in.Parameters[i]), Reset: true}
+			if _, ok := g.Params[p.Name]; ok {
+				g.Params[p.Name] = records.ParamSetting{Method: methodOf(in.Parameters[i]), Reset: true}
 			}
 		}
 		return nil
@@ -517,7 +469,7 @@ func (s *Service) DeleteDBParameterGroup(ctx context.Context, in *rdsapi.DeleteD
 			return err
 		}
 		var users []string
-		err := instances.ForEach(tx, sc, func(id string, r instanceRecord) error {
+		err := records.Instances.ForEach(tx, sc, func(id string, r records.Instance) error {
 			if usesParamGroup(&r, name) {
 				users = append(users, id)
 			}
@@ -529,7 +481,7 @@ func (s *Service) DeleteDBParameterGroup(ctx context.Context, in *rdsapi.DeleteD
 		if len(users) > 0 {
 			return api.Errorf(http.StatusBadRequest, "InvalidDBParameterGroupState", "One or more database instances are still members of this parameter group %s, so the group cannot be deleted", name)
 		}
-		return paramGroups.Delete(tx, sc, name)
+		return records.ParamGroups.Delete(tx, sc, name)
 	})
 	if err != nil {
 		return nil, err
@@ -537,7 +489,7 @@ func (s *Service) DeleteDBParameterGroup(ctx context.Context, in *rdsapi.DeleteD
 	return &rdsapi.Empty{}, nil
 }
 
-func usesParamGroup(r *instanceRecord, name string) bool {
+func usesParamGroup(r *records.Instance, name string) bool {
 	for _, g := range r.DBParameterGroups {
 		if deref(g.DBParameterGroupName) == name {
 			return true
@@ -546,31 +498,22 @@ func usesParamGroup(r *instanceRecord, name string) bool {
 	return false
 }
 
-// paramGroupOf is the name of the instance's parameter group.
-func paramGroupOf(r *instanceRecord) string {
-	if len(r.DBParameterGroups) == 0 {
-		return ""
-	}
-	return deref(r.DBParameterGroups[0].DBParameterGroupName)
-}
-
 // checkInstanceParamGroup verifies that name exists in the family of the
-// instance's engine (MariaDB has its default group only),
-// for CreateDBInstance and ModifyDBInstance.
-func (s *Service) checkInstanceParamGroup(tx state.Tx, sc state.Scope, name, engine string) error {
-	eng := s.engineFor(engine)
+// instance's engine (an engine without parameter groups has its default
+// group only), for CreateDBInstance and ModifyDBInstance.
+func (s *Service) checkInstanceParamGroup(tx state.Tx, sc state.Scope, name, engineName string) error {
+	eng := s.engineFor(engineName)
 	if eng == nil {
 		return nil // refused elsewhere
 	}
 	d := eng.Defaults()
-	if engine != "postgres" {
-		// minicloud's parameter groups are postgres ones; other engines
-		// have their (empty) default group only.
+	if !engine.Is[engine.Parameters](eng) {
 		if strings.ToLower(name) != d.ParameterGroup {
 			if _, err := s.getParamGroup(tx, sc, name); err != nil {
 				return err
 			}
-			return errCombination("minicloud supports DB parameter groups for postgres DB instances only: a %s DB instance uses its default group %s, not %s.", engine, d.ParameterGroup, name)
+			return errCombination("minicloud supports DB parameter groups for %s DB instances only: a %s DB instance uses its default group %s, not %s.",
+				s.engines.Names(engine.Is[engine.Parameters]), engineName, d.ParameterGroup, name)
 		}
 		return nil
 	}

@@ -2,12 +2,11 @@ package rds
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -18,7 +17,7 @@ func TestBackupsOffWithReplicas(t *testing.T) {
 	s := New(store, Config{})
 	ctx := api.WithRequest(context.Background(), &api.RequestInfo{Account: "000000000000", Region: "us-east-1"})
 	sc := scopeOf(ctx)
-	recs := map[string]instanceRecord{
+	recs := map[string]records.Instance{
 		"src":  {DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("src"), DBInstanceStatus: ptr("available"), Engine: ptr("postgres"), BackupRetentionPeriod: ptr(int32(1)), ReadReplicaDBInstanceIdentifiers: []string{"rep"}}},
 		"rep":  {DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("rep"), DBInstanceStatus: ptr("available"), Engine: ptr("postgres"), BackupRetentionPeriod: ptr(int32(1)), ReadReplicaSourceDBInstanceIdentifier: ptr("src"), ReadReplicaDBInstanceIdentifiers: []string{"rep2"}}},
 		"rep2": {DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("rep2"), DBInstanceStatus: ptr("available"), Engine: ptr("postgres"), BackupRetentionPeriod: ptr(int32(0)), ReadReplicaSourceDBInstanceIdentifier: ptr("rep")}},
@@ -26,7 +25,7 @@ func TestBackupsOffWithReplicas(t *testing.T) {
 	}
 	if err := store.Update(ctx, func(tx state.Tx) error {
 		for id, r := range recs {
-			if err := instances.Put(tx, sc, id, r); err != nil {
+			if err := records.Instances.Put(tx, sc, id, r); err != nil {
 				return err
 			}
 		}
@@ -71,41 +70,6 @@ func TestBackupsOffWithReplicas(t *testing.T) {
 			}
 			if !hasCode(err, tc.code) {
 				t.Fatalf("want %s, got %v", tc.code, err)
-			}
-		})
-	}
-}
-
-// A MariaDB source without automated backups keeps its binary logs while
-// it has read replicas.
-func TestMariaSettingsKeepBinlogsForReplicas(t *testing.T) {
-	if _, err := mariaUser(); err != nil {
-		t.Fatalf("no mysql user (apt-get install mariadb-server): %v", err)
-	}
-	for _, tc := range []struct {
-		name     string
-		replicas []string
-		kept     bool
-	}{
-		{"no replicas", nil, false},
-		{"replicas", []string{"rep"}, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			logs := filepath.Join(dir, binlogDirName)
-			if err := os.Mkdir(logs, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(logs, binlogBase+".000001"), []byte("x"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			rec := &instanceRecord{DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("src"), Engine: ptr("mariadb"), DbiResourceId: ptr("db-X"), BackupRetentionPeriod: ptr(int32(0)), ReadReplicaDBInstanceIdentifiers: tc.replicas}}
-			if _, err := mariaSettings(dir, rec); err != nil {
-				t.Fatal(err)
-			}
-			_, err := os.Stat(filepath.Join(logs, binlogBase+".000001"))
-			if kept := err == nil; kept != tc.kept {
-				t.Fatalf("binary log kept %v, want %v (%v)", kept, tc.kept, err)
 			}
 		})
 	}

@@ -2,46 +2,20 @@ package rds
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
 // Read replicas (see the package comment for how replication really runs).
-
-// replUser is the replication role on a source, named as AWS names its own.
-const replUser = "rdsrepladmin"
-
-// maxReplicaChain is how many read replicas a chain may hold below its
-// primary (RDS for PostgreSQL's cascading limit).
-const maxReplicaChain = 3
-
-// replicaState is what a DB instance keeps about read replication that AWS
-// does not show.
-type replicaState struct {
-	// ReplPassword is the password of the replication role. A source gets it
-	// with its first replica; replicas copy it, since the role travels with
-	// the data to every level of a cascade.
-	ReplPassword string `json:"replPassword,omitempty"`
-	// Promote asks the controller to promote this replica
-	// (PromoteReadReplica, or its source being deleted).
-	Promote bool `json:"promote,omitempty"`
-	// PromoteBackup is the BackupRetentionPeriod the promoted instance gets.
-	PromoteBackup *int32 `json:"promoteBackup,omitempty"`
-	// PromoteWindow is the PreferredBackupWindow it gets, if given.
-	PromoteWindow string `json:"promoteWindow,omitempty"`
-	// DropSlots are, on a postgres source, the replication slots of
-	// replicas deleted or promoted while it was not running: its
-	// controller drops them once it runs (dropPendingSlots), so that they
-	// do not keep WAL forever.
-	DropSlots []string `json:"dropSlots,omitempty"`
-}
-
-func isReplica(r *instanceRecord) bool { return deref(r.ReadReplicaSourceDBInstanceIdentifier) != "" }
 
 func errNotAvailableSource() error {
 	return errInstanceState("DB instance is not in the available state")
@@ -49,7 +23,7 @@ func errNotAvailableSource() error {
 
 // errReplicasNeedBackups refuses to turn automated backups off on r, the
 // source of read replicas (their replication needs its WAL or binary logs).
-func errReplicasNeedBackups(r *instanceRecord) error {
+func errReplicasNeedBackups(r *records.Instance) error {
 	return errCombination("Automated backups can't be turned off for DB instance %s because it has read replicas (%s). Delete or promote them first.",
 		deref(r.DBInstanceIdentifier), strings.Join(r.ReadReplicaDBInstanceIdentifiers, ", "))
 }
@@ -79,38 +53,17 @@ func replicaSourceID(sc state.Scope, raw string) (string, error) {
 
 // chainDepth is how many read replicas lie between r and its primary,
 // r included.
-func chainDepth(tx state.Tx, sc state.Scope, r instanceRecord) (int, error) {
+func chainDepth(tx state.Tx, sc state.Scope, r records.Instance) (int, error) {
 	n := 0
-	for isReplica(&r) && n <= maxReplicaChain {
+	for r.IsReplica() && n <= records.MaxReplicaChain {
 		n++
-		up, found, err := instances.Get(tx, sc, *r.ReadReplicaSourceDBInstanceIdentifier)
+		up, found, err := records.Instances.Get(tx, sc, *r.ReadReplicaSourceDBInstanceIdentifier)
 		if err != nil || !found {
 			return n, err
 		}
 		r = up
 	}
 	return n, nil
-}
-
-// primaryOf is the instance at the top of r's chain of replicas (r itself
-// when it is no replica), as far as it still exists. Its master password is
-// every replica's: replication copies the roles.
-func primaryOf(tx state.Tx, sc state.Scope, r instanceRecord) (instanceRecord, error) {
-	for hops := 0; isReplica(&r) && hops <= maxReplicaChain; hops++ {
-		up, found, err := instances.Get(tx, sc, deref(r.ReadReplicaSourceDBInstanceIdentifier))
-		if err != nil || !found {
-			return r, err
-		}
-		r = up
-	}
-	return r, nil
-}
-
-// slotName is a replica's replication slot on its source, named as AWS
-// names them: rds_<region>_db_<resource id>.
-func slotName(region, dbiResourceID string) string {
-	id := strings.ToLower(strings.TrimPrefix(dbiResourceID, "db-"))
-	return "rds_" + strings.ReplaceAll(region, "-", "_") + "_db_" + id
 }
 
 // CreateDBInstanceReadReplica records a read replica of a postgres or
@@ -152,14 +105,14 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 		var vpcID string
 		err := s.store.View(ctx, func(tx state.Tx) error {
 			if in.DBSubnetGroupName != nil {
-				g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
+				g, found, err := records.SubnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
 				if err != nil || !found {
 					return err // not found: answered below
 				}
 				vpcID = deref(g.VpcId)
 				return nil
 			}
-			src, found, err := instances.Get(tx, sc, srcID)
+			src, found, err := records.Instances.Get(tx, sc, srcID)
 			if err != nil || !found || src.DBSubnetGroup == nil {
 				return err
 			}
@@ -173,14 +126,14 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 			return nil, err
 		}
 	}
-	var rec instanceRecord
+	var rec records.Instance
 	err = s.store.Update(ctx, func(tx state.Tx) error {
-		if _, found, err := instances.Get(tx, sc, id); err != nil {
+		if _, found, err := records.Instances.Get(tx, sc, id); err != nil {
 			return err
 		} else if found {
 			return api.Errorf(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
 		}
-		src, found, err := instances.Get(tx, sc, srcID)
+		src, found, err := records.Instances.Get(tx, sc, srcID)
 		if err != nil {
 			return err
 		}
@@ -191,8 +144,8 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 			return errNotAvailableSource()
 		}
 		e := deref(src.Engine)
-		if e != "postgres" && e != "mariadb" {
-			return errCombination("minicloud supports read replicas of postgres and mariadb DB instances only; %s is a %s DB instance.", srcID, e)
+		if !engine.Is[engine.Replication](s.engineFor(e)) {
+			return errCombination("minicloud supports read replicas of %s DB instances only; %s is a %s DB instance.", s.engines.Names(engine.Is[engine.Replication]), srcID, e)
 		}
 		if deref(in.ReplicaMode) != "" {
 			return errInvalidParam("ReplicaMode is supported only for Oracle and SQL Server DB instances, not %s.", e)
@@ -212,16 +165,16 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 		if err != nil {
 			return err
 		}
-		if depth >= maxReplicaChain {
-			return errCombination("Cannot create a read replica of %s: a chain of cascading read replicas holds at most %d read replicas.", srcID, maxReplicaChain)
+		if depth >= records.MaxReplicaChain {
+			return errCombination("Cannot create a read replica of %s: a chain of cascading read replicas holds at most %d read replicas.", srcID, records.MaxReplicaChain)
 		}
 		if src.Replica == nil {
-			src.Replica = &replicaState{}
+			src.Replica = &records.ReplicaState{}
 		}
 		if src.Replica.ReplPassword == "" {
-			src.Replica.ReplPassword = randomLower(32)
+			src.Replica.ReplPassword = engine.RandomString(32)
 		}
-		top, err := primaryOf(tx, sc, src)
+		top, err := records.PrimaryOf(tx, sc, src)
 		if err != nil {
 			return err
 		}
@@ -231,7 +184,7 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 		}
 		rec.Password, rec.AppliedPassword = top.AppliedPassword, top.AppliedPassword
 		if in.DBSubnetGroupName != nil {
-			g, found, err := subnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
+			g, found, err := records.SubnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
 			if err != nil {
 				return err
 			}
@@ -249,10 +202,10 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 		}
 		rec.AvailabilityZone = ptr(az)
 		src.ReadReplicaDBInstanceIdentifiers = append(src.ReadReplicaDBInstanceIdentifiers, id)
-		if err := instances.Put(tx, sc, srcID, src); err != nil {
+		if err := records.Instances.Put(tx, sc, srcID, src); err != nil {
 			return err
 		}
-		return instances.Put(tx, sc, id, rec)
+		return records.Instances.Put(tx, sc, id, rec)
 	})
 	if err != nil {
 		return nil, err
@@ -263,7 +216,7 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 // newReplicaRecord is a replica of src: engine, version, master user and
 // password, database and storage come from the source, as on AWS; backups
 // are off unless the replica is later modified.
-func newReplicaRecord(sc state.Scope, id string, src *instanceRecord, in *rdsapi.CreateDBInstanceReadReplicaMessage) instanceRecord {
+func newReplicaRecord(sc state.Scope, id string, src *records.Instance, in *rdsapi.CreateDBInstanceReadReplicaMessage) records.Instance {
 	class := deref(in.DBInstanceClass)
 	if class == "" {
 		class = deref(src.DBInstanceClass)
@@ -294,7 +247,7 @@ func newReplicaRecord(sc state.Scope, id string, src *instanceRecord, in *rdsapi
 	if in.PubliclyAccessible != nil {
 		publicly = *in.PubliclyAccessible
 	}
-	return instanceRecord{
+	return records.Instance{
 		DBInstance: rdsapi.DBInstance{
 			DBInstanceIdentifier:                  ptr(id),
 			DBInstanceClass:                       ptr(class),
@@ -321,7 +274,7 @@ func newReplicaRecord(sc state.Scope, id string, src *instanceRecord, in *rdsapi
 			StorageType:                           storageType,
 			DbInstancePort:                        ptr(int32(0)),
 			StorageEncrypted:                      src.StorageEncrypted,
-			DbiResourceId:                         ptr("db-" + strings.ToUpper(randomLower(26))),
+			DbiResourceId:                         ptr("db-" + strings.ToUpper(engine.RandomString(26))),
 			CACertificateIdentifier:               src.CACertificateIdentifier,
 			CopyTagsToSnapshot:                    ptr(deref(in.CopyTagsToSnapshot)),
 			MonitoringInterval:                    ptr(int32(0)),
@@ -342,7 +295,7 @@ func newReplicaRecord(sc state.Scope, id string, src *instanceRecord, in *rdsapi
 				HostedZoneId: ptr("Z2R2ITUGPM61AM"),
 			},
 		},
-		Replica: &replicaState{ReplPassword: src.Replica.ReplPassword},
+		Replica: &records.ReplicaState{ReplPassword: src.Replica.ReplPassword},
 	}
 }
 
@@ -352,8 +305,8 @@ func (s *Service) PromoteReadReplica(ctx context.Context, in *rdsapi.PromoteRead
 	if b := in.BackupRetentionPeriod; b != nil && (*b < 0 || *b > 35) {
 		return nil, errInvalidParam("Invalid backup retention period: %d. Valid values are 0-35.", *b)
 	}
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *instanceRecord) error {
-		if !isReplica(r) {
+	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
+		if !r.IsReplica() {
 			return errInstanceState("DB Instance is not a read replica.")
 		}
 		if deref(r.DBInstanceStatus) != "available" {
@@ -363,7 +316,7 @@ func (s *Service) PromoteReadReplica(ctx context.Context, in *rdsapi.PromoteRead
 			return errReplicasNeedBackups(r)
 		}
 		if r.Replica == nil {
-			r.Replica = &replicaState{}
+			r.Replica = &records.ReplicaState{}
 		}
 		r.Replica.Promote = true
 		r.Replica.PromoteBackup = in.BackupRetentionPeriod
@@ -379,8 +332,8 @@ func (s *Service) PromoteReadReplica(ctx context.Context, in *rdsapi.PromoteRead
 
 // checkStop refuses to stop a read replica or an instance that has read
 // replicas, as AWS does.
-func checkStop(r *instanceRecord) error {
-	if isReplica(r) {
+func checkStop(r *records.Instance) error {
+	if r.IsReplica() {
 		return errInstanceState("Cannot stop or start a Read-Replica instance")
 	}
 	if len(r.ReadReplicaDBInstanceIdentifiers) > 0 {
@@ -395,12 +348,12 @@ func checkStop(r *instanceRecord) error {
 func (s *Service) promoteReplicasOf(ctx context.Context, id string) error {
 	sc := scopeOf(ctx)
 	return s.store.Update(ctx, func(tx state.Tx) error {
-		src, found, err := instances.Get(tx, sc, id)
+		src, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found {
 			return err
 		}
 		for _, rid := range src.ReadReplicaDBInstanceIdentifiers {
-			r, found, err := instances.Get(tx, sc, rid)
+			r, found, err := records.Instances.Get(tx, sc, rid)
 			if err != nil {
 				return err
 			}
@@ -408,12 +361,12 @@ func (s *Service) promoteReplicasOf(ctx context.Context, id string) error {
 				continue
 			}
 			if r.Replica == nil {
-				r.Replica = &replicaState{}
+				r.Replica = &records.ReplicaState{}
 			}
 			r.Replica.Promote = true
 			// The replica's master password is its primary's, whatever it
 			// was changed to since the replica was made.
-			top, err := primaryOf(tx, sc, src)
+			top, err := records.PrimaryOf(tx, sc, src)
 			if err != nil {
 				return err
 			}
@@ -421,10 +374,61 @@ func (s *Service) promoteReplicasOf(ctx context.Context, id string) error {
 			if deref(r.DBInstanceStatus) == "available" {
 				r.DBInstanceStatus = ptr("modifying")
 			}
-			if err := instances.Put(tx, sc, rid, r); err != nil {
+			if err := records.Instances.Put(tx, sc, rid, r); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// ReplicaLag measures now how far read replica id is behind its source
+// (AWS reports it as the CloudWatch metric ReplicaLag).
+func (s *Service) ReplicaLag(ctx context.Context, account, region, id string) (time.Duration, error) {
+	sc := state.Scope{Account: account, Region: region}
+	id = strings.ToLower(id)
+	c := s.ctl.Load()
+	if c == nil {
+		return 0, errors.New("the RDS engine controller is not running")
+	}
+	var (
+		rec   records.Instance
+		found bool
+	)
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		var err error
+		rec, found, err = records.Instances.Get(tx, sc, id)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, errInstanceNotFound(id)
+	}
+	return c.ReplicaLag(ctx, sc, &rec)
+}
+
+// replicationHealth is a replica's entry in /_minicloud/health: its source,
+// replication status and the lag last measured.
+func (s *Service) replicationHealth(key string, r *records.Instance) map[string]any {
+	if !r.IsReplica() {
+		return nil
+	}
+	out := map[string]any{"source": deref(r.ReadReplicaSourceDBInstanceIdentifier)}
+	for _, si := range r.StatusInfos {
+		if deref(si.StatusType) == "read replication" {
+			out["status"] = deref(si.Status)
+		}
+	}
+	if c := s.ctl.Load(); c != nil {
+		if sample, ok := c.LastLag(key); ok {
+			out["lagSeconds"] = sample.Lag.Seconds()
+			out["measuredAt"] = sample.At.UTC().Format(time.RFC3339)
+			if sample.Err != "" {
+				out["lagError"] = sample.Err
+			}
+		}
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package rds
 import (
 	"context"
 
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -38,7 +39,7 @@ func (s *Service) checkGroups(ctx context.Context, sc state.Scope, vpcID string,
 }
 
 // instanceVPC is the VPC of a DB instance's subnet group.
-func instanceVPC(r *instanceRecord) string {
+func instanceVPC(r *records.Instance) string {
 	if r.DBSubnetGroup == nil {
 		return ""
 	}

@@ -3,45 +3,16 @@ package rds
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
-
-// snapshotRecord is a DB snapshot: the API shape plus what a restore needs
-// and AWS does not show.
-type snapshotRecord struct {
-	rdsapi.DBSnapshot
-	// Password is the master password in the copied data; a restored
-	// instance starts with it, as on AWS.
-	Password        string `json:"password"`
-	DBName          string `json:"dbName,omitempty"`
-	DBInstanceClass string `json:"dbInstanceClass,omitempty"`
-	// SourceSnapshot is, for a copy, the snapshot whose data is copied.
-	SourceSnapshot string `json:"sourceSnapshot,omitempty"`
-	// BackupEnd is when the copy became consistent: a point-in-time restore
-	// can start from it for any later time.
-	BackupEnd *time.Time `json:"backupEnd,omitempty"`
-	// Error is why the snapshot failed, FailedAt when.
-	Error    string     `json:"error,omitempty"`
-	FailedAt *time.Time `json:"failedAt,omitempty"`
-	// Retention is, for an automated backup, its instance's
-	// BackupRetentionPeriod when taken: how long it is kept once the
-	// instance is deleted with DeleteAutomatedBackups=false.
-	Retention int32 `json:"retention,omitempty"`
-}
-
-var snapshots = state.Table[snapshotRecord]{Service: "rds", Kind: "dbsnapshot"}
-
-// Snapshot statuses besides AWS's creating, available and failed:
-// "deleting" is a deleted snapshot whose data the controller is removing;
-// Describe no longer shows it.
-const snapDeleting = "deleting"
 
 func errSnapshotNotFound(id string) error {
 	return api.Errorf(http.StatusNotFound, "DBSnapshotNotFound", "DBSnapshot %s not found.", id)
@@ -74,23 +45,6 @@ func errBadSnapshotID(param string) error {
 	return errInvalidParam("The parameter %s is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.", param)
 }
 
-// errNoBackups refuses snapshots and backups of a DB instance whose engine
-// minicloud cannot copy (nil for postgres, and for mariadb when
-// mariadb-backup is installed). AWS backs up every engine.
-func errNoBackups(r *instanceRecord) error {
-	switch e := deref(r.Engine); e {
-	case "postgres":
-		return nil
-	case "mariadb":
-		if _, err := lookMariaBackup(); err != nil {
-			return errCombination("%s", err.Error())
-		}
-		return nil
-	default:
-		return errCombination("minicloud takes snapshots and backups of postgres and mariadb DB instances only; %s is a %s DB instance.", deref(r.DBInstanceIdentifier), e)
-	}
-}
-
 // snapshotID resolves a snapshot identifier or ARN in scope sc.
 func snapshotID(sc state.Scope, raw string) string {
 	if a, err := state.ParseARN(raw); err == nil && a.Service == "rds" && strings.HasPrefix(a.Resource, "snapshot:") {
@@ -99,59 +53,6 @@ func snapshotID(sc state.Scope, raw string) string {
 		}
 	}
 	return strings.ToLower(raw)
-}
-
-// snapshotOf is a new snapshot record of instance r in status creating.
-func snapshotOf(sc state.Scope, r *instanceRecord, id, typ string, tags []rdsapi.Tag) snapshotRecord {
-	var vpc *string
-	if r.DBSubnetGroup != nil {
-		vpc = r.DBSubnetGroup.VpcId
-	}
-	port := int32(5432)
-	if r.Endpoint != nil && r.Endpoint.Port != nil {
-		port = *r.Endpoint.Port
-	}
-	if tags == nil && deref(r.CopyTagsToSnapshot) {
-		tags = slices.Clone(r.TagList)
-	}
-	opt := ""
-	if len(r.OptionGroupMemberships) > 0 {
-		opt = deref(r.OptionGroupMemberships[0].OptionGroupName)
-	}
-	return snapshotRecord{
-		DBSnapshot: rdsapi.DBSnapshot{
-			DBSnapshotIdentifier:             ptr(id),
-			DBInstanceIdentifier:             r.DBInstanceIdentifier,
-			Engine:                           r.Engine,
-			EngineVersion:                    r.EngineVersion,
-			AllocatedStorage:                 r.AllocatedStorage,
-			Status:                           ptr("creating"),
-			Port:                             ptr(port),
-			AvailabilityZone:                 r.AvailabilityZone,
-			VpcId:                            vpc,
-			InstanceCreateTime:               r.InstanceCreateTime,
-			MasterUsername:                   r.MasterUsername,
-			LicenseModel:                     r.LicenseModel,
-			SnapshotType:                     ptr(typ),
-			Iops:                             r.Iops,
-			OptionGroupName:                  ptr(opt),
-			PercentProgress:                  ptr(int32(0)),
-			StorageType:                      r.StorageType,
-			Encrypted:                        ptr(false),
-			DBSnapshotArn:                    ptr(state.NewARN(sc, "rds", "snapshot:"+id).String()),
-			IAMDatabaseAuthenticationEnabled: r.IAMDatabaseAuthenticationEnabled,
-			ProcessorFeatures:                []rdsapi.ProcessorFeature{},
-			DbiResourceId:                    r.DbiResourceId,
-			TagList:                          tags,
-			SnapshotTarget:                   ptr("region"),
-			DedicatedLogVolume:               ptr(false),
-			MultiTenant:                      ptr(false),
-		},
-		Password:        r.AppliedPassword,
-		DBName:          deref(r.DBName),
-		DBInstanceClass: deref(r.DBInstanceClass),
-		Retention:       deref(r.BackupRetentionPeriod),
-	}
 }
 
 // CreateDBSnapshot records a manual snapshot of an available instance; the
@@ -168,16 +69,16 @@ func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnaps
 	}
 	id := strings.ToLower(raw)
 	dbID := strings.ToLower(deref(in.DBInstanceIdentifier))
-	var out snapshotRecord
+	var out records.Snapshot
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, lookupID(dbID))
+		r, found, err := records.Instances.Get(tx, sc, lookupID(dbID))
 		if err != nil {
 			return err
 		}
 		if !found {
 			return errInstanceNotFound(deref(in.DBInstanceIdentifier))
 		}
-		if _, found, err := snapshots.Get(tx, sc, id); err != nil {
+		if _, found, err := records.Snapshots.Get(tx, sc, id); err != nil {
 			return err
 		} else if found {
 			return errSnapshotExists(id)
@@ -185,15 +86,15 @@ func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnaps
 		if st := deref(r.DBInstanceStatus); st != "available" {
 			return errInstanceState("Cannot create a snapshot because the database instance %s is not currently in the available state.", dbID)
 		}
-		if err := errNoBackups(&r); err != nil {
+		if err := s.errNoBackups(&r); err != nil {
 			return err
 		}
-		out = snapshotOf(sc, &r, id, "manual", in.Tags)
+		out = records.SnapshotOf(sc, &r, id, "manual", in.Tags)
 		r.DBInstanceStatus = ptr("backing-up")
-		if err := instances.Put(tx, sc, dbID, r); err != nil {
+		if err := records.Instances.Put(tx, sc, dbID, r); err != nil {
 			return err
 		}
-		return snapshots.Put(tx, sc, id, out)
+		return records.Snapshots.Put(tx, sc, id, out)
 	})
 	if err != nil {
 		return nil, err
@@ -220,8 +121,8 @@ func (s *Service) DescribeDBSnapshots(ctx context.Context, in *rdsapi.DescribeDB
 	}
 	var all []rdsapi.DBSnapshot
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		match := func(r *snapshotRecord) bool {
-			if deref(r.Status) == snapDeleting {
+		match := func(r *records.Snapshot) bool {
+			if deref(r.Status) == records.SnapshotDeleting {
 				return false
 			}
 			if in.DBInstanceIdentifier != nil && !strings.EqualFold(deref(r.DBInstanceIdentifier), *in.DBInstanceIdentifier) {
@@ -236,11 +137,11 @@ func (s *Service) DescribeDBSnapshots(ctx context.Context, in *rdsapi.DescribeDB
 			return matchSnapshotFilters(sc, in.Filters, r)
 		}
 		if in.DBSnapshotIdentifier != nil {
-			r, found, err := snapshots.Get(tx, sc, lookupID(snapshotID(sc, *in.DBSnapshotIdentifier)))
+			r, found, err := records.Snapshots.Get(tx, sc, lookupID(snapshotID(sc, *in.DBSnapshotIdentifier)))
 			if err != nil {
 				return err
 			}
-			if !found || deref(r.Status) == snapDeleting {
+			if !found || deref(r.Status) == records.SnapshotDeleting {
 				return errSnapshotNotFound(*in.DBSnapshotIdentifier)
 			}
 			if match(&r) {
@@ -248,7 +149,7 @@ func (s *Service) DescribeDBSnapshots(ctx context.Context, in *rdsapi.DescribeDB
 			}
 			return nil
 		}
-		return snapshots.ForEach(tx, sc, func(_ string, r snapshotRecord) error {
+		return records.Snapshots.ForEach(tx, sc, func(_ string, r records.Snapshot) error {
 			if match(&r) {
 				all = append(all, r.DBSnapshot)
 			}
@@ -269,7 +170,7 @@ func (s *Service) DescribeDBSnapshots(ctx context.Context, in *rdsapi.DescribeDB
 	return out, nil
 }
 
-func matchSnapshotFilters(sc state.Scope, fs []rdsapi.Filter, r *snapshotRecord) bool {
+func matchSnapshotFilters(sc state.Scope, fs []rdsapi.Filter, r *records.Snapshot) bool {
 	for _, f := range fs {
 		var have []string
 		switch deref(f.Name) {
@@ -300,11 +201,11 @@ func (s *Service) DeleteDBSnapshot(ctx context.Context, in *rdsapi.DeleteDBSnaps
 	id := snapshotID(sc, raw)
 	var out rdsapi.DBSnapshot
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := snapshots.Get(tx, sc, lookupID(id))
+		r, found, err := records.Snapshots.Get(tx, sc, lookupID(id))
 		if err != nil {
 			return err
 		}
-		if !found || deref(r.Status) == snapDeleting {
+		if !found || deref(r.Status) == records.SnapshotDeleting {
 			return errSnapshotNotFound(raw)
 		}
 		if deref(r.SnapshotType) == "automated" {
@@ -313,10 +214,10 @@ func (s *Service) DeleteDBSnapshot(ctx context.Context, in *rdsapi.DeleteDBSnaps
 		if st := deref(r.Status); st != "available" && st != "failed" {
 			return errSnapshotState("Cannot delete the snapshot %s because it is in the %s state.", id, st)
 		}
-		r.Status = ptr(snapDeleting)
+		r.Status = ptr(records.SnapshotDeleting)
 		out = r.DBSnapshot
 		out.Status = ptr("deleted")
-		return snapshots.Put(tx, sc, id, r)
+		return records.Snapshots.Put(tx, sc, id, r)
 	})
 	if err != nil {
 		return nil, err
@@ -341,16 +242,16 @@ func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotM
 		return nil, errBadSnapshotID("TargetDBSnapshotIdentifier")
 	}
 	dst := strings.ToLower(rawDst)
-	var out snapshotRecord
+	var out records.Snapshot
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := snapshots.Get(tx, sc, lookupID(src))
+		r, found, err := records.Snapshots.Get(tx, sc, lookupID(src))
 		if err != nil {
 			return err
 		}
-		if !found || deref(r.Status) == snapDeleting {
+		if !found || deref(r.Status) == records.SnapshotDeleting {
 			return errSnapshotNotFound(rawSrc)
 		}
-		if _, found, err := snapshots.Get(tx, sc, dst); err != nil {
+		if _, found, err := records.Snapshots.Get(tx, sc, dst); err != nil {
 			return err
 		} else if found {
 			return errSnapshotExists(dst)
@@ -364,7 +265,7 @@ func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotM
 		out.SnapshotType = ptr("manual")
 		out.Status = ptr("creating")
 		out.PercentProgress = ptr(int32(0))
-		out.OriginalSnapshotCreateTime = firstTime(r.OriginalSnapshotCreateTime)
+		out.OriginalSnapshotCreateTime = records.FirstTime(r.OriginalSnapshotCreateTime)
 		out.SnapshotCreateTime = nil
 		out.SourceSnapshot = src
 		out.Error = ""
@@ -376,24 +277,12 @@ func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotM
 		default:
 			out.TagList = nil
 		}
-		return snapshots.Put(tx, sc, dst, out)
+		return records.Snapshots.Put(tx, sc, dst, out)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &rdsapi.CopyDBSnapshotResult{DBSnapshot: &out.DBSnapshot}, nil
-}
-
-// restoreSource is where a restored instance's first data comes from
-// instead of initdb: a snapshot's copy and, for a point-in-time restore,
-// the source instance's archived WAL replayed up to Target.
-type restoreSource struct {
-	Snapshot string `json:"snapshot"`
-	// PITR: the source instance whose WAL archive is replayed up to
-	// Target.
-	ArchiveOf string     `json:"archiveOf,omitempty"`
-	PITR      bool       `json:"pitr,omitempty"`
-	Target    *time.Time `json:"target,omitempty"`
 }
 
 // restoreKey carries a restore's source into CreateDBInstance (a context
@@ -421,13 +310,13 @@ func (s *Service) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rdsap
 	}
 	raw := deref(in.DBSnapshotIdentifier)
 	id := snapshotID(sc, raw)
-	var snap snapshotRecord
+	var snap records.Snapshot
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		r, found, err := snapshots.Get(tx, sc, lookupID(id))
+		r, found, err := records.Snapshots.Get(tx, sc, lookupID(id))
 		if err != nil {
 			return err
 		}
-		if !found || deref(r.Status) == snapDeleting {
+		if !found || deref(r.Status) == records.SnapshotDeleting {
 			return errSnapshotNotFound(raw)
 		}
 		if deref(r.Status) != "available" {
@@ -448,7 +337,7 @@ func (s *Service) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rdsap
 	if in.DBName != nil {
 		create.DBName = in.DBName
 	}
-	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, &restoreSource{Snapshot: id}), create)
+	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, &records.RestoreSource{Snapshot: id}), create)
 	if err != nil {
 		return nil, err
 	}
@@ -456,7 +345,7 @@ func (s *Service) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rdsap
 }
 
 // restoreCreate is the CreateDBInstance request a restore amounts to.
-func restoreCreate(snap *snapshotRecord, id, class *string, port *int32, az, subnets *string, public *bool, sgs []string, tags []rdsapi.Tag, storageType *string, storage *int32, protect, copyTags *bool) *rdsapi.CreateDBInstanceMessage {
+func restoreCreate(snap *records.Snapshot, id, class *string, port *int32, az, subnets *string, public *bool, sgs []string, tags []rdsapi.Tag, storageType *string, storage *int32, protect, copyTags *bool) *rdsapi.CreateDBInstanceMessage {
 	in := &rdsapi.CreateDBInstanceMessage{
 		DBInstanceIdentifier: id,
 		DBInstanceClass:      ptr(orDefault(class, orDefault(&snap.DBInstanceClass, "db.t3.micro"))),
@@ -508,11 +397,11 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	rawSrc := deref(in.SourceDBInstanceIdentifier)
 	srcID := strings.ToLower(rawSrc)
 	var (
-		src     instanceRecord
-		backups []snapshotRecord
+		src     records.Instance
+		backups []records.Snapshot
 	)
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, lookupID(srcID))
+		r, found, err := records.Instances.Get(tx, sc, lookupID(srcID))
 		if err != nil {
 			return err
 		}
@@ -520,7 +409,7 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 			return errInstanceNotFound(rawSrc)
 		}
 		src = r
-		return snapshots.ForEach(tx, sc, func(_ string, b snapshotRecord) error {
+		return records.Snapshots.ForEach(tx, sc, func(_ string, b records.Snapshot) error {
 			if deref(b.SnapshotType) == "automated" && deref(b.Status) == "available" && deref(b.DbiResourceId) == deref(r.DbiResourceId) && b.BackupEnd != nil {
 				backups = append(backups, b)
 			}
@@ -530,13 +419,18 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	if err != nil {
 		return nil, err
 	}
-	if err := errNoBackups(&src); err != nil {
+	if err := s.errNoBackups(&src); err != nil {
 		return nil, err
+	}
+	pit, ok := s.engineFor(deref(src.Engine)).(engine.PointInTime)
+	if !ok {
+		return nil, errCombination("minicloud restores %s DB instances to a point in time only; %s is a %s DB instance.",
+			s.engines.Names(engine.Is[engine.PointInTime]), srcID, deref(src.Engine))
 	}
 	if deref(src.BackupRetentionPeriod) == 0 {
 		return nil, api.Errorf(http.StatusBadRequest, "PointInTimeRestoreNotEnabled", "Point-in-time restore is not enabled for DB instance %s: its BackupRetentionPeriod is 0.", srcID)
 	}
-	earliest, latestTime, ok := s.restoreWindow(sc, srcID, backups)
+	earliest, latestTime, ok := s.restoreWindow(sc, &src, backups)
 	if !ok {
 		return nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "DB instance %s has no automated backup to restore from yet.", srcID)
 	}
@@ -549,7 +443,7 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 		}
 	}
 	// The newest base backup that was consistent by the target time.
-	var base *snapshotRecord
+	var base *records.Snapshot
 	for i := range backups {
 		b := &backups[i]
 		if !b.BackupEnd.After(target) && (base == nil || b.BackupEnd.After(*base.BackupEnd)) {
@@ -561,7 +455,7 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	}
 	snap := *base
 	// The restored data has the password in effect at the target time.
-	snap.Password = passwordAt(&src, target)
+	snap.Password = src.PasswordAt(target)
 	snap.DBInstanceClass = deref(src.DBInstanceClass)
 	if src.Endpoint != nil && src.Endpoint.Port != nil {
 		snap.Port = src.Endpoint.Port
@@ -574,11 +468,9 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	}
 	// UseLatestRestorableTime is the latest restorable time when asked,
 	// not whatever the archive holds once the restore runs.
-	rs := &restoreSource{Snapshot: deref(base.DBSnapshotIdentifier), ArchiveOf: srcID, PITR: true, Target: &target}
-	if deref(src.Engine) == "mariadb" {
-		if rs.PITR, err = s.binlogsFrom(sc, base, target); err != nil {
-			return nil, err
-		}
+	rs := &records.RestoreSource{Snapshot: deref(base.DBSnapshotIdentifier), ArchiveOf: srcID, PITR: true, Target: &target}
+	if rs.PITR, err = s.replaysLogs(sc, pit, base, target); err != nil {
+		return nil, err
 	}
 	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, rs), create)
 	if err != nil {
@@ -587,9 +479,9 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 	return &rdsapi.RestoreDBInstanceToPointInTimeResult{DBInstance: res.DBInstance}, nil
 }
 
-// restoreWindow is the span a point-in-time restore of instance id can
-// reach: from its oldest automated backup to the newest archived WAL.
-func (s *Service) restoreWindow(sc state.Scope, id string, backups []snapshotRecord) (earliest, latest time.Time, ok bool) {
+// restoreWindow is the span a point-in-time restore of instance r can
+// reach: from its oldest automated backup to the last write to its logs.
+func (s *Service) restoreWindow(sc state.Scope, r *records.Instance, backups []records.Snapshot) (earliest, latest time.Time, ok bool) {
 	if len(backups) == 0 {
 		return earliest, latest, false
 	}
@@ -599,40 +491,50 @@ func (s *Service) restoreWindow(sc state.Scope, id string, backups []snapshotRec
 			earliest = *b.BackupEnd
 		}
 	}
-	root, err := s.dataRoot()
-	if err != nil {
-		return earliest, latest, false
-	}
-	latest = newestBackup(backups)
-	if t, ok := latestLogged(filepath.Join(root, sc.Account, sc.Region, id)); ok && t.After(latest) {
+	latest = records.NewestBackup(backups)
+	if t, ok := s.latestLogged(sc, &r.DBInstance); ok && t.After(latest) {
 		latest = t
 	}
 	return earliest, latest, true
 }
 
-// newestBackup is the latest BackupEnd of backups: the base backup alone
-// restores that state, even before any later WAL is archived.
-func newestBackup(backups []snapshotRecord) time.Time {
-	var t time.Time
-	for _, b := range backups {
-		if b.BackupEnd != nil && b.BackupEnd.After(t) {
-			t = *b.BackupEnd
-		}
+// latestLogged is the last write to the logs of instance r (its engine's
+// PointInTime.LatestLogged).
+func (s *Service) latestLogged(sc state.Scope, r *rdsapi.DBInstance) (time.Time, bool) {
+	pit, ok := s.engineFor(deref(r.Engine)).(engine.PointInTime)
+	if !ok {
+		return time.Time{}, false
 	}
-	return t
+	dir, err := s.dirs.Instance(sc, deref(r.DBInstanceIdentifier))
+	if err != nil {
+		return time.Time{}, false
+	}
+	return pit.LatestLogged(dir)
+}
+
+// replaysLogs reports whether a point-in-time restore from automated
+// backup base to target replays the logs; AWS's InvalidRestoreFault when
+// base cannot be brought forward to target.
+func (s *Service) replaysLogs(sc state.Scope, pit engine.PointInTime, base *records.Snapshot, target time.Time) (bool, error) {
+	dir, err := s.dirs.Snapshot(sc, deref(base.DBSnapshotIdentifier))
+	if err != nil {
+		return false, err
+	}
+	replay, err := pit.Replays(dir, base.BackupEnd, target)
+	if err != nil {
+		return false, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "Automated backup %s cannot be brought forward to %s: %v.",
+			deref(base.DBSnapshotIdentifier), target.Format(time.RFC3339), err)
+	}
+	return replay, nil
 }
 
 // latestRestorable sets LatestRestorableTime on the instances that have an
 // automated backup: the newer of that backup's end and the newest archived
 // WAL.
 func (s *Service) latestRestorable(ctx context.Context, sc state.Scope, dbs []rdsapi.DBInstance) {
-	root, err := s.dataRoot()
-	if err != nil {
-		return
-	}
-	backups := map[string][]snapshotRecord{}
+	backups := map[string][]records.Snapshot{}
 	_ = s.store.View(ctx, func(tx state.Tx) error {
-		return snapshots.ForEach(tx, sc, func(_ string, b snapshotRecord) error {
+		return records.Snapshots.ForEach(tx, sc, func(_ string, b records.Snapshot) error {
 			if deref(b.SnapshotType) == "automated" && deref(b.Status) == "available" && b.BackupEnd != nil {
 				backups[deref(b.DbiResourceId)] = append(backups[deref(b.DbiResourceId)], b)
 			}
@@ -644,8 +546,8 @@ func (s *Service) latestRestorable(ctx context.Context, sc state.Scope, dbs []rd
 		if deref(dbs[i].BackupRetentionPeriod) == 0 || len(bs) == 0 {
 			continue
 		}
-		t := newestBackup(bs)
-		if a, ok := latestLogged(filepath.Join(root, sc.Account, sc.Region, deref(dbs[i].DBInstanceIdentifier))); ok && a.After(t) {
+		t := records.NewestBackup(bs)
+		if a, ok := s.latestLogged(sc, &dbs[i]); ok && a.After(t) {
 			t = a
 		}
 		t = t.Truncate(time.Millisecond)
@@ -653,22 +555,11 @@ func (s *Service) latestRestorable(ctx context.Context, sc state.Scope, dbs []rd
 	}
 }
 
-// snapshotDir is where snapshot id's data lives. The directory is not
-// named "snapshots" beside the instances' directories: an instance may be
-// called that, and an instance identifier never contains "_".
-func (s *Service) snapshotDir(sc state.Scope, id string) (string, error) {
-	root, err := s.dataRoot()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(root, sc.Account, sc.Region, "_snapshots", id), nil
-}
-
 // checkNewSnapshot fails with DBSnapshotAlreadyExists if snapshot id exists.
 func (s *Service) checkNewSnapshot(ctx context.Context, id string) error {
 	sc := scopeOf(ctx)
 	return s.store.View(ctx, func(tx state.Tx) error {
-		if _, found, err := snapshots.Get(tx, sc, id); err != nil {
+		if _, found, err := records.Snapshots.Get(tx, sc, id); err != nil {
 			return err
 		} else if found {
 			return errSnapshotExists(id)
@@ -689,7 +580,7 @@ func (s *Service) stopWithSnapshot(ctx context.Context, in *rdsapi.StopDBInstanc
 	dbID := strings.ToLower(deref(in.DBInstanceIdentifier))
 	var out *rdsapi.DBInstance
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := instances.Get(tx, sc, lookupID(dbID))
+		r, found, err := records.Instances.Get(tx, sc, lookupID(dbID))
 		if err != nil {
 			return err
 		}
@@ -699,20 +590,20 @@ func (s *Service) stopWithSnapshot(ctx context.Context, in *rdsapi.StopDBInstanc
 		if deref(r.DBInstanceStatus) != "available" {
 			return errInstanceState("Instance %s is not in available state.", dbID)
 		}
-		if err := errNoBackups(&r); err != nil {
+		if err := s.errNoBackups(&r); err != nil {
 			return err
 		}
-		if _, found, err := snapshots.Get(tx, sc, id); err != nil {
+		if _, found, err := records.Snapshots.Get(tx, sc, id); err != nil {
 			return err
 		} else if found {
 			return errSnapshotExists(id)
 		}
-		if err := snapshots.Put(tx, sc, id, snapshotOf(sc, &r, id, "manual", nil)); err != nil {
+		if err := records.Snapshots.Put(tx, sc, id, records.SnapshotOf(sc, &r, id, "manual", nil)); err != nil {
 			return err
 		}
 		r.DBInstanceStatus = ptr("stopping")
 		out = show(&r)
-		return instances.Put(tx, sc, dbID, r)
+		return records.Instances.Put(tx, sc, dbID, r)
 	})
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -16,8 +17,8 @@ func TestSnapshotWhileCreating(t *testing.T) {
 	s := New(store, Config{})
 	ctx := api.WithRequest(context.Background(), &api.RequestInfo{Account: "000000000000", Region: "us-east-1"})
 	sc := scopeOf(ctx)
-	rec := instanceRecord{DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), Engine: ptr("postgres"), DbiResourceId: ptr("db-ABC")}}
-	if err := store.Update(ctx, func(tx state.Tx) error { return instances.Put(tx, sc, "db1", rec) }); err != nil {
+	rec := records.Instance{DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), Engine: ptr("postgres"), DbiResourceId: ptr("db-ABC")}}
+	if err := store.Update(ctx, func(tx state.Tx) error { return records.Instances.Put(tx, sc, "db1", rec) }); err != nil {
 		t.Fatal(err)
 	}
 	out, err := s.CreateDBSnapshot(ctx, &rdsapi.CreateDBSnapshotMessage{DBInstanceIdentifier: ptr("db1"), DBSnapshotIdentifier: ptr("s1")})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -84,7 +85,7 @@ func (s *Service) CreateDBSubnetGroup(ctx context.Context, in *rdsapi.CreateDBSu
 				}
 			}), ", "))
 	}
-	rec := subnetGroupRecord{
+	rec := records.SubnetGroup{
 		DBSubnetGroup: rdsapi.DBSubnetGroup{
 			DBSubnetGroupName:        ptr(name),
 			DBSubnetGroupDescription: in.DBSubnetGroupDescription,
@@ -97,14 +98,14 @@ func (s *Service) CreateDBSubnetGroup(ctx context.Context, in *rdsapi.CreateDBSu
 		Tags: in.Tags,
 	}
 	err := s.store.Update(ctx, func(tx state.Tx) error {
-		_, found, err := subnetGroups.Get(tx, sc, name)
+		_, found, err := records.SubnetGroups.Get(tx, sc, name)
 		if err != nil {
 			return err
 		}
 		if found {
 			return api.Errorf(http.StatusBadRequest, "DBSubnetGroupAlreadyExists", "The DB subnet group '%s' already exists.", name)
 		}
-		return subnetGroups.Put(tx, sc, name, rec)
+		return records.SubnetGroups.Put(tx, sc, name, rec)
 	})
 	if err != nil {
 		return nil, err
@@ -119,7 +120,7 @@ func (s *Service) DescribeDBSubnetGroups(ctx context.Context, in *rdsapi.Describ
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		if in.DBSubnetGroupName != nil {
 			name := strings.ToLower(*in.DBSubnetGroupName)
-			rec, found, err := subnetGroups.Get(tx, sc, name)
+			rec, found, err := records.SubnetGroups.Get(tx, sc, name)
 			if err != nil {
 				return err
 			}
@@ -129,7 +130,7 @@ func (s *Service) DescribeDBSubnetGroups(ctx context.Context, in *rdsapi.Describ
 			all = append(all, rec.DBSubnetGroup)
 			return nil
 		}
-		return subnetGroups.ForEach(tx, sc, func(_ string, r subnetGroupRecord) error {
+		return records.SubnetGroups.ForEach(tx, sc, func(_ string, r records.SubnetGroup) error {
 			all = append(all, r.DBSubnetGroup)
 			return nil
 		})
@@ -156,7 +157,7 @@ func (s *Service) DeleteDBSubnetGroup(ctx context.Context, in *rdsapi.DeleteDBSu
 		if name == "" {
 			return errSubnetGroupNotFound(name)
 		}
-		_, found, err := subnetGroups.Get(tx, sc, name)
+		_, found, err := records.SubnetGroups.Get(tx, sc, name)
 		if err != nil {
 			return err
 		}
@@ -164,7 +165,7 @@ func (s *Service) DeleteDBSubnetGroup(ctx context.Context, in *rdsapi.DeleteDBSu
 			return errSubnetGroupNotFound(deref(in.DBSubnetGroupName))
 		}
 		var users []string
-		err = instances.ForEach(tx, sc, func(id string, r instanceRecord) error {
+		err = records.Instances.ForEach(tx, sc, func(id string, r records.Instance) error {
 			if r.DBSubnetGroup != nil && deref(r.DBSubnetGroup.DBSubnetGroupName) == name {
 				users = append(users, id)
 			}
@@ -176,7 +177,7 @@ func (s *Service) DeleteDBSubnetGroup(ctx context.Context, in *rdsapi.DeleteDBSu
 		if len(users) > 0 {
 			return api.Errorf(http.StatusBadRequest, "InvalidDBSubnetGroupStateFault", "Cannot delete the subnet group '%s' because at least one database instance: %s is still using it.", name, users[0])
 		}
-		return subnetGroups.Delete(tx, sc, name)
+		return records.SubnetGroups.Delete(tx, sc, name)
 	})
 	if err != nil {
 		return nil, err

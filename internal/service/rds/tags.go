@@ -9,6 +9,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -32,13 +33,6 @@ type tagTarget struct {
 	tags []rdsapi.Tag
 	put  func(tags []rdsapi.Tag) error
 }
-
-// defaultTags holds the tags of an implicit default parameter group.
-type defaultTags struct {
-	Tags []rdsapi.Tag `json:"tags,omitempty"`
-}
-
-var defaultGroupTags = state.Table[defaultTags]{Service: "rds", Kind: "defaultpgtags"}
 
 // tagCharset is the Tag shape's documented Java regex,
 // ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$.
@@ -127,49 +121,49 @@ func (s *Service) tagTargetOf(tx state.Tx, sc state.Scope, arn string) (tagTarge
 	id := strings.ToLower(name)
 	switch typ {
 	case "db":
-		r, found, err := instances.Get(tx, sc, id)
+		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found {
 			return tagTarget{}, orNotFound(err, errInstanceNotFound(name))
 		}
 		return tagTarget{tags: r.TagList, put: func(t []rdsapi.Tag) error {
 			r.TagList = t
-			return instances.Put(tx, sc, id, r)
+			return records.Instances.Put(tx, sc, id, r)
 		}}, nil
 	case "snapshot":
-		r, found, err := snapshots.Get(tx, sc, id)
-		if err != nil || !found || deref(r.Status) == snapDeleting {
+		r, found, err := records.Snapshots.Get(tx, sc, id)
+		if err != nil || !found || deref(r.Status) == records.SnapshotDeleting {
 			return tagTarget{}, orNotFound(err, errSnapshotNotFound(name))
 		}
 		return tagTarget{tags: r.TagList, put: func(t []rdsapi.Tag) error {
 			r.TagList = t
-			return snapshots.Put(tx, sc, id, r)
+			return records.Snapshots.Put(tx, sc, id, r)
 		}}, nil
 	case "subgrp":
-		r, found, err := subnetGroups.Get(tx, sc, id)
+		r, found, err := records.SubnetGroups.Get(tx, sc, id)
 		if err != nil || !found {
 			return tagTarget{}, orNotFound(err, errSubnetGroupNotFound(name))
 		}
 		return tagTarget{tags: r.Tags, put: func(t []rdsapi.Tag) error {
 			r.Tags = t
-			return subnetGroups.Put(tx, sc, id, r)
+			return records.SubnetGroups.Put(tx, sc, id, r)
 		}}, nil
 	case "pg":
-		if id == s.defaultGroupName() {
-			r, _, err := defaultGroupTags.Get(tx, sc, id)
+		if s.taggableDefault(id) {
+			r, _, err := records.DefaultGroupTags.Get(tx, sc, id)
 			if err != nil {
 				return tagTarget{}, err
 			}
 			return tagTarget{tags: r.Tags, put: func(t []rdsapi.Tag) error {
-				return defaultGroupTags.Put(tx, sc, id, defaultTags{Tags: t})
+				return records.DefaultGroupTags.Put(tx, sc, id, records.DefaultTags{Tags: t})
 			}}, nil
 		}
-		r, found, err := paramGroups.Get(tx, sc, id)
+		r, found, err := records.ParamGroups.Get(tx, sc, id)
 		if err != nil || !found {
 			return tagTarget{}, orNotFound(err, errParamGroupNotFound(name))
 		}
 		return tagTarget{tags: r.Tags, put: func(t []rdsapi.Tag) error {
 			r.Tags = t
-			return paramGroups.Put(tx, sc, id, r)
+			return records.ParamGroups.Put(tx, sc, id, r)
 		}}, nil
 	case "cluster":
 		// minicloud has no DB clusters, so none can be found.

@@ -1,4 +1,4 @@
-package rds
+package mariadb
 
 import (
 	"context"
@@ -7,15 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-	"time"
+
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 )
 
-// Snapshots and automated backups of MariaDB instances. snapshotctl.go
-// takes postgres's itself (pg_basebackup, backup.go); an engine that
-// implements backupEngine takes and restores its own, and the controller
-// type-asserts for it, so that the snapshot paths (CreateDBSnapshot,
-// CopyDBSnapshot, final snapshots on delete and stop, automated backups,
-// RestoreDBInstanceFromDBSnapshot) stay the same for every engine.
+// Snapshots and automated backups of MariaDB instances (engine.Backups).
 //
 // A running MariaDB is copied with mariadb-backup (Debian's mariadb-backup,
 // the same version as the server, as it must be): --backup copies the
@@ -25,31 +21,13 @@ import (
 // redo log, leaving a data directory consistent as of the backup's end
 // that a new mariadbd starts on as after a clean shutdown. Both run as the
 // server's user, through the same private mount namespace as the server
-// (mysql.go's command), so they see the data directory at the path the
+// (mariadb.go's command), so they see the data directory at the path the
 // server reports and leave files the server user owns. A stopped instance's
 // data directory is copied file by file, as postgres's is.
 //
 // A snapshot directory holds data/ and rdsadmin.secret: the password of
 // the administrative account inside the copied data, without which a
 // restored instance could not be managed (CreateDatabase, SetPassword).
-
-// backupEngine is an engine that copies and restores its own data.
-type backupEngine interface {
-	// Backup copies the running server p of instance directory a.dir into
-	// snapshot directory dst, replacing whatever dst held.
-	Backup(ctx context.Context, p *server, a access, dst string) error
-	// CopyStopped copies instance directory dir, whose server does not run,
-	// into snapshot directory dst.
-	CopyStopped(dir, dst string) error
-	// Restore makes instance directory dir from snapshot directory snap.
-	Restore(ctx context.Context, snap, dir string) error
-	// RestoreToTime makes dir from snap, an automated backup of the
-	// instance in srcDir, brought to the state at target (nil: the latest)
-	// with the source's logs.
-	RestoreToTime(ctx context.Context, snap, dir, srcDir string, target *time.Time) error
-}
-
-var _ backupEngine = (*mariaEngine)(nil)
 
 // mariaBackupHint is why a MariaDB instance cannot be backed up.
 const mariaBackupHint = "minicloud takes snapshots and backups of MariaDB DB instances with mariadb-backup, and did not find it: install it (apt-get install mariadb-backup, the same version as mariadb-server) and restart minicloud."
@@ -61,17 +39,21 @@ const secretFile = "rdsadmin.secret"
 // lookMariaBackup finds mariadb-backup in dirs, else on the usual paths.
 func lookMariaBackup(dirs ...string) (string, error) {
 	dirs = append(dirs, "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")
-	for _, d := range dirs {
-		if p := filepath.Join(d, "mariadb-backup"); isExec(p) {
-			return p, nil
-		}
+	if p := engine.LookExec("mariadb-backup", dirs...); p != "" {
+		return p, nil
 	}
 	return "", errors.New(mariaBackupHint)
 }
 
+// CanBackup is nil when the host has mariadb-backup.
+func (m *Engine) CanBackup() error {
+	_, err := lookMariaBackup()
+	return err
+}
+
 // backupBin is the mariadb-backup beside this engine's mariadb-install-db
 // (they must be of one version), else the system's.
-func (m *mariaEngine) backupBin() (string, error) {
+func (m *Engine) backupBin() (string, error) {
 	var dirs []string
 	if m.installDB != "" {
 		dirs = append(dirs, filepath.Dir(m.installDB))
@@ -81,24 +63,25 @@ func (m *mariaEngine) backupBin() (string, error) {
 
 // Backup runs mariadb-backup --backup over the server's socket as rdsadmin
 // into a working directory inside the instance directory (the only place
-// the namespace shows), prepares it and moves it to dst/data.
-func (m *mariaEngine) Backup(ctx context.Context, p *server, a access, dst string) error {
+// the namespace shows), prepares it and moves it to dst/data. It reports no
+// progress.
+func (m *Engine) Backup(ctx context.Context, p *engine.Server, a engine.Access, dst string, _ func(int32)) error {
 	bin, err := m.backupBin()
 	if err != nil {
 		return err
 	}
-	u, err := mariaUser()
+	u, err := serverUser()
 	if err != nil {
 		return err
 	}
-	secret, err := os.ReadFile(filepath.Join(a.dir, secretFile))
+	secret, err := os.ReadFile(filepath.Join(a.Dir, secretFile))
 	if err != nil {
 		return fmt.Errorf("read the administrative password: %w", err)
 	}
 	// One working directory per snapshot: an instance's final snapshot may
 	// be taken while its automated backup still runs.
 	name := "backup-" + filepath.Base(dst)
-	work := filepath.Join(a.dir, name)
+	work := filepath.Join(a.Dir, name)
 	cnf := work + ".cnf"
 	defer os.RemoveAll(work)
 	defer os.Remove(cnf)
@@ -110,32 +93,26 @@ func (m *mariaEngine) Backup(ctx context.Context, p *server, a access, dst strin
 	if err := os.WriteFile(cnf, []byte("[mariadb-backup]\npassword="+string(secret)+"\n"), 0o600); err != nil {
 		return err
 	}
-	if err := os.Chown(cnf, int(u.uid), int(u.gid)); err != nil {
+	if err := u.Chown(cnf); err != nil {
 		return err
 	}
-	d, err := os.Open(a.dir)
+	d, err := os.Open(a.Dir)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	at := m.seen(a.dir, u)
-	sock := at + "/mysqld.sock"
-	if !u.asRoot {
-		// Through the inherited descriptor of the instance directory (fd 3):
-		// a socket path is limited to 107 bytes, the state directory is not.
-		sock = "/proc/self/fd/3/mysqld.sock"
-	}
+	at, sock := m.seen(a.Dir, u), m.socket(u)
 	// --defaults-file must come first; it also keeps the host's
 	// /etc/mysql configuration (another datadir) out.
 	cmd := m.command(u, d, bin, "--defaults-file="+at+"/"+name+".cnf", "--backup",
 		"--target-dir="+at+"/"+name, "--datadir="+at+"/data", "--tmpdir="+at+"/tmp",
 		"--socket="+sock, "--user="+adminUser)
-	if out, err := runKillable(ctx, cmd, nil); err != nil {
-		return fmt.Errorf("mariadb-backup --backup: %v: %s", err, lastLines(string(out), 5))
+	if out, err := engine.RunKillable(ctx, cmd, nil); err != nil {
+		return fmt.Errorf("mariadb-backup --backup: %v: %s", err, engine.LastLines(string(out), 5))
 	}
 	cmd = m.command(u, d, bin, "--no-defaults", "--prepare", "--target-dir="+at+"/"+name, "--tmpdir="+at+"/tmp")
-	if out, err := runKillable(ctx, cmd, nil); err != nil {
-		return fmt.Errorf("mariadb-backup --prepare: %v: %s", err, lastLines(string(out), 5))
+	if out, err := engine.RunKillable(ctx, cmd, nil); err != nil {
+		return fmt.Errorf("mariadb-backup --prepare: %v: %s", err, engine.LastLines(string(out), 5))
 	}
 	if err := os.RemoveAll(dst); err != nil {
 		return err
@@ -148,42 +125,36 @@ func (m *mariaEngine) Backup(ctx context.Context, p *server, a access, dst strin
 		if !errors.Is(err, syscall.EXDEV) {
 			return err
 		}
-		if err := copyData(work, filepath.Join(dst, "data")); err != nil {
+		if err := engine.CopyData(work, filepath.Join(dst, "data")); err != nil {
 			return err
 		}
 	}
-	return copyFile(filepath.Join(a.dir, secretFile), filepath.Join(dst, secretFile), 0o600)
+	return engine.CopyFile(filepath.Join(a.Dir, secretFile), filepath.Join(dst, secretFile), 0o600)
 }
 
 // CopyStopped copies the data directory of a stopped server (one an
 // earlier minicloud left running is stopped first) and its administrative
 // password.
-func (m *mariaEngine) CopyStopped(dir, dst string) error {
-	killStaleMaria(dir)
-	if err := os.RemoveAll(dst); err != nil {
+func (m *Engine) CopyStopped(dir, dst string) error {
+	killStale(dir)
+	if err := engine.CopyDataDir(dir, dst); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dst, 0o700); err != nil {
-		return err
-	}
-	if err := copyData(filepath.Join(dir, "data"), filepath.Join(dst, "data")); err != nil {
-		return err
-	}
-	return copyFile(filepath.Join(dir, secretFile), filepath.Join(dst, secretFile), 0o600)
+	return engine.CopyFile(filepath.Join(dir, secretFile), filepath.Join(dst, secretFile), 0o600)
 }
 
 // Restore makes a new instance directory from a snapshot: its data (owners
 // kept: the server user's), the administrative password that goes with it
 // and an empty tmp directory, as Init leaves them.
-func (m *mariaEngine) Restore(ctx context.Context, snap, dir string) error {
+func (m *Engine) Restore(ctx context.Context, snap, dir string) error {
 	if err := m.Available(); err != nil {
 		return err
 	}
-	u, err := mariaUser()
+	u, err := serverUser()
 	if err != nil {
 		return err
 	}
-	if err := prepareDir(dir, u); err != nil {
+	if err := engine.PrepareDir(dir, u); err != nil {
 		return err
 	}
 	for _, sub := range []string{"data", "tmp", secretFile} {
@@ -191,34 +162,15 @@ func (m *mariaEngine) Restore(ctx context.Context, snap, dir string) error {
 			return err
 		}
 	}
-	if err := copyData(filepath.Join(snap, "data"), filepath.Join(dir, "data")); err != nil {
+	if err := engine.CopyData(filepath.Join(snap, "data"), filepath.Join(dir, "data")); err != nil {
 		return fmt.Errorf("restore snapshot %s: %w", filepath.Base(snap), err)
 	}
-	if err := copyFile(filepath.Join(snap, secretFile), filepath.Join(dir, secretFile), 0o600); err != nil {
+	if err := engine.CopyFile(filepath.Join(snap, secretFile), filepath.Join(dir, secretFile), 0o600); err != nil {
 		return fmt.Errorf("restore snapshot %s: %w", filepath.Base(snap), err)
 	}
 	tmp := filepath.Join(dir, "tmp")
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return err
 	}
-	return os.Chown(tmp, int(u.uid), int(u.gid))
-}
-
-// copySnapshotFiles copies the files beside data/ in snapshot directory src
-// into dst (a copy of the snapshot): a MariaDB snapshot's administrative
-// password; a postgres snapshot has none.
-func copySnapshotFiles(src, dst string) error {
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		if err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()), 0o600); err != nil {
-			return err
-		}
-	}
-	return nil
+	return u.Chown(tmp)
 }

@@ -1,4 +1,4 @@
-package rds
+package mariadb
 
 import (
 	"bytes"
@@ -16,104 +16,73 @@ import (
 	"sync"
 	"time"
 
-	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // Read replicas of MariaDB DB instances: MariaDB's own GTID replication
 // (see the package comment for the path the replication traffic takes).
 
-// mariaMasterPrivileges are the global privileges AWS gives the master user
+// masterPrivileges are the global privileges AWS gives the master user
 // of an RDS for MariaDB instance. Neither SUPER nor READ_ONLY ADMIN is
 // among them, so read_only holds for the master on a read replica, as on
 // AWS.
-const mariaMasterPrivileges = "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, TRIGGER, REPLICATION SLAVE"
+const masterPrivileges = "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, TRIGGER, REPLICATION SLAVE"
 
-// mariaSeedFile is, in a new replica's directory, the dump of its source
+// seedFile is, in a new replica's directory, the dump of its source
 // that is loaded once the replica's server first runs.
-const mariaSeedFile = "replica-seed.sql"
+const seedFile = "replica-seed.sql"
 
-// mariaServerID is the instance's server_id: replication needs one unique
-// per server, and a hash of the resource ID (never reused) is, for the few
-// servers of one replication topology, as good as unique.
-func mariaServerID(r *instanceRecord) uint32 {
+// serverID is the server_id of the instance with resource ID res:
+// replication needs one unique per server, and a hash of the resource ID
+// (never reused) is, for the few servers of one replication topology, as
+// good as unique.
+func serverID(res string) uint32 {
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(deref(r.DbiResourceId)))
+	_, _ = h.Write([]byte(res))
 	if id := h.Sum32(); id != 0 {
 		return id
 	}
 	return 1
 }
 
-// mariaClone makes dir a new server holding a consistent dump of the
-// replica's source (loaded by mariaReplicaAfterStart once it runs).
-func (c *controller) mariaClone(ctx context.Context, sc state.Scope, id, dir string, rec *instanceRecord) error {
-	m := c.s.maria
-	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
-	src, found, err := c.get(sc, srcID)
-	if err != nil {
-		return err
-	}
-	if !found {
-		return fmt.Errorf("the source DB instance %s no longer exists", srcID)
-	}
-	if c.running(instances.Key(sc, srcID)) == nil {
-		return fmt.Errorf("%w %s (%s)", errWaitSource, srcID, deref(src.DBInstanceStatus))
-	}
-	if rec.Replica == nil || rec.Replica.ReplPassword == "" {
-		return errors.New("the replica has no replication password")
-	}
-	srcDir, err := c.dir(sc, srcID)
-	if err != nil {
-		return err
-	}
+// Clone makes dir a new server holding a consistent dump of the running
+// source (loaded by Replicate once it runs): the source must keep binary
+// logs, and gets the replication user unless it is itself a replica (the
+// user came with its data).
+func (m *Engine) Clone(ctx context.Context, dir string, r engine.Replica, src engine.Source) error {
 	var logBin int
-	if err := m.queryRow(ctx, srcDir, "SELECT @@log_bin", &logBin); err != nil {
-		return fmt.Errorf("the source %s: %w", srcID, err)
+	if err := m.queryRow(ctx, src.Dir, "SELECT @@log_bin", &logBin); err != nil {
+		return fmt.Errorf("the source %s: %w", src.ID, err)
 	}
 	if logBin == 0 {
-		return fmt.Errorf("the source %s runs without binary logging: it started with BackupRetentionPeriod 0; reboot it to turn binary logging on", srcID)
+		return fmt.Errorf("the source %s runs without binary logging: it started with BackupRetentionPeriod 0; reboot it to turn binary logging on", src.ID)
 	}
-	if !isReplica(&src) {
-		// A cascading source got the user with its data.
-		user := "'" + replUser + "'@'%'"
-		pw := mysqlString(rec.Replica.ReplPassword)
-		if err := m.exec(ctx, srcDir,
+	if !src.Replica {
+		user := "'" + engine.ReplUser + "'@'%'"
+		pw := mysqlString(r.ReplPassword)
+		if err := m.exec(ctx, src.Dir,
 			"CREATE USER IF NOT EXISTS "+user+" IDENTIFIED BY "+pw,
 			"ALTER USER "+user+" IDENTIFIED BY "+pw,
 			"GRANT REPLICATION SLAVE ON *.* TO "+user); err != nil {
-			return fmt.Errorf("replication user on %s: %w", srcID, err)
+			return fmt.Errorf("replication user on %s: %w", src.ID, err)
 		}
 	}
 	// The accounts come with the dump: Init's are replaced.
-	if err := m.Init(ctx, dir, deref(rec.MasterUsername), rec.Password); err != nil {
+	if err := m.Init(ctx, dir, r.Master, r.Password); err != nil {
 		return err
 	}
-	if err := m.dumpTo(ctx, srcDir, filepath.Join(dir, mariaSeedFile)); err != nil {
-		return fmt.Errorf("dump %s: %w", srcID, err)
+	if err := m.dumpTo(ctx, src.Dir, filepath.Join(dir, seedFile)); err != nil {
+		return fmt.Errorf("dump %s: %w", src.ID, err)
 	}
-	var top instanceRecord
-	err = c.s.store.View(ctx, func(tx state.Tx) error {
-		var err error
-		top, err = primaryOf(tx, sc, src)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	rec.Password, rec.AppliedPassword = top.AppliedPassword, top.AppliedPassword
 	return nil
 }
 
 // client runs a MariaDB client program (ended with ctx) as rdsadmin on
 // dir's socket, which it reaches through an inherited descriptor of dir
 // (fd 3): socket paths are limited to 108 bytes.
-func (m *mariaEngine) client(ctx context.Context, dir, bin string, args ...string) (*exec.Cmd, func(), error) {
-	secret, err := os.ReadFile(filepath.Join(dir, "rdsadmin.secret"))
-	if err != nil {
-		return nil, nil, fmt.Errorf("read the administrative password: %w", err)
-	}
-	d, err := os.Open(dir)
+func (m *Engine) client(ctx context.Context, dir, bin string, args ...string) (*exec.Cmd, func(), error) {
+	secret, d, err := openAdmin(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -134,7 +103,7 @@ func (m *mariaEngine) client(ctx context.Context, dir, bin string, args ...strin
 // transaction, with the GTID position it is consistent with
 // (SET GLOBAL gtid_slave_pos, at its end). mysql.gtid_slave_pos is left
 // out: it would overwrite that position with the source's own.
-func (m *mariaEngine) dumpTo(ctx context.Context, srcDir, file string) error {
+func (m *Engine) dumpTo(ctx context.Context, srcDir, file string) error {
 	cmd, done, err := m.client(ctx, srcDir, "mariadb-dump", "--all-databases", "--single-transaction", "--master-data=1", "--gtid",
 		"--routines", "--events", "--triggers", "--flush-privileges", "--ignore-table=mysql.gtid_slave_pos")
 	if err != nil {
@@ -148,13 +117,13 @@ func (m *mariaEngine) dumpTo(ctx context.Context, srcDir, file string) error {
 	}
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = f, &stderr
-	_, err = onOwnThread(func() ([]byte, error) { return nil, cmd.Run() })
+	_, err = engine.OnOwnThread(func() ([]byte, error) { return nil, cmd.Run() })
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		_ = os.Remove(file)
-		return fmt.Errorf("mariadb-dump: %v: %s", err, lastLines(stderr.String(), 5))
+		return fmt.Errorf("mariadb-dump: %v: %s", err, engine.LastLines(stderr.String(), 5))
 	}
 	return nil
 }
@@ -163,8 +132,8 @@ func (m *mariaEngine) dumpTo(ctx context.Context, srcDir, file string) error {
 // replica's binary log (those transactions are its source's, and their
 // GTIDs come with replication), and takes over the source's administrative
 // password, which the dump's accounts carry.
-func (m *mariaEngine) loadSeed(ctx context.Context, dir, srcDir string) error {
-	seed := filepath.Join(dir, mariaSeedFile)
+func (m *Engine) loadSeed(ctx context.Context, dir, srcDir string) error {
+	seed := filepath.Join(dir, seedFile)
 	f, err := os.Open(seed)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -179,21 +148,21 @@ func (m *mariaEngine) loadSeed(ctx context.Context, dir, srcDir string) error {
 	}
 	defer done()
 	cmd.Stdin = f
-	out, err := onOwnThread(cmd.CombinedOutput)
+	out, err := engine.OnOwnThread(cmd.CombinedOutput)
 	if err != nil {
-		return fmt.Errorf("load the source's dump: %v: %s", err, lastLines(string(out), 5))
+		return fmt.Errorf("load the source's dump: %v: %s", err, engine.LastLines(string(out), 5))
 	}
-	secret, err := os.ReadFile(filepath.Join(srcDir, "rdsadmin.secret"))
+	secret, err := os.ReadFile(filepath.Join(srcDir, secretFile))
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "rdsadmin.secret"), secret, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, secretFile), secret, 0o600); err != nil {
 		return err
 	}
 	return os.Remove(seed)
 }
 
-func (m *mariaEngine) queryRow(ctx context.Context, dir, q string, dest ...any) error {
+func (m *Engine) queryRow(ctx context.Context, dir, q string, dest ...any) error {
 	db, done, err := m.admin(dir)
 	if err != nil {
 		return err
@@ -201,10 +170,6 @@ func (m *mariaEngine) queryRow(ctx context.Context, dir, q string, dest ...any) 
 	defer done()
 	return db.QueryRowContext(ctx, q).Scan(dest...)
 }
-
-// mariaRelays are the running replicas' relays to their sources, by
-// server: a replica is pointed at its source once per server process.
-var mariaRelays sync.Map // *server → *relay
 
 // relay is a replica's way to its source. MariaDB replicates over TCP
 // only, and with the data plane on, source and replica are in different
@@ -308,73 +273,79 @@ func (r *relay) close() {
 	_ = r.src.Close()
 }
 
-// mariaReplicaAfterStart runs on every pass over a running MariaDB
-// replica: a new replica loads its source's dump; a server that has just
-// started is pointed at its source (through a new relay) and replicates
-// from its GTID position; a replica whose promotion was asked is promoted.
-func (c *controller) mariaReplicaAfterStart(ctx context.Context, sc state.Scope, id, dir string, rec *instanceRecord, p *server) error {
-	if !isReplica(rec) || rec.Replica == nil {
-		return nil
-	}
-	m := c.s.maria
-	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
-	srcDir, err := c.dir(sc, srcID)
-	if err != nil {
+// PrepareReplica has nothing to prepare: a replica's server starts with
+// replication stopped (Settings) and needs no inherited files.
+func (m *Engine) PrepareReplica(string, engine.Replica, engine.Source) ([]*os.File, error) {
+	return nil, nil
+}
+
+// Replicate, on every pass over a running replica: a new replica loads
+// its source's dump; a server that has just started is pointed at its
+// source (through a new relay) and replicates from its GTID position.
+func (m *Engine) Replicate(ctx context.Context, p *engine.Server, dir string, r engine.Replica, src engine.Source) error {
+	if err := m.loadSeed(ctx, dir, src.Dir); err != nil {
 		return err
 	}
-	if err := m.loadSeed(ctx, dir, srcDir); err != nil {
-		return err
-	}
-	if rec.Replica.Promote {
-		return c.mariaPromote(ctx, sc, id, dir, rec, p)
-	}
-	if _, ok := mariaRelays.Load(p); ok {
+	if _, ok := m.relays.Load(p); ok {
 		return nil
 	}
-	ns := ""
-	if p.eni != nil && c.s.placing() {
-		if ns, err = c.s.cfg.Net.CreateInstanceNamespace(ctx, p.eni.ID); err != nil {
-			return err
-		}
-	}
-	r, err := startRelay(ns, srcDir)
+	rl, err := startRelay(p.NS, src.Dir)
 	if err != nil {
-		return fmt.Errorf("relay to the source %s: %w", srcID, err)
+		return fmt.Errorf("relay to the source %s: %w", src.ID, err)
 	}
 	err = m.exec(ctx, dir,
 		"STOP SLAVE",
 		fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='%s', MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
-			r.port(), replUser, mysqlString(rec.Replica.ReplPassword)),
+			rl.port(), engine.ReplUser, mysqlString(r.ReplPassword)),
 		"START SLAVE")
 	if err != nil {
-		r.close()
+		rl.close()
 		return err
 	}
-	mariaRelays.Store(p, r)
+	m.relays.Store(p, rl)
 	go func() {
-		<-p.done
-		mariaRelays.Delete(p)
-		r.close()
+		<-p.Done()
+		m.relays.Delete(p)
+		rl.close()
 	}()
 	return nil
 }
 
-// mariaPromote makes a replica a standalone, writable server: replication
-// stops and is forgotten, read_only goes off (and stays off at its next
-// start, which no longer sees a replica).
-func (c *controller) mariaPromote(ctx context.Context, sc state.Scope, id, dir string, rec *instanceRecord, p *server) error {
-	if err := c.s.maria.exec(ctx, dir, "STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only=OFF"); err != nil {
+// Retarget has nothing to do: the relay follows the source's socket
+// wherever the source listens.
+func (m *Engine) Retarget(*engine.Server, string, engine.Replica, engine.Source) error { return nil }
+
+// Promote makes a replica a standalone, writable server (its source's dump
+// loaded first, if it was not yet): replication stops and is forgotten,
+// read_only goes off (and stays off at its next start, which no longer
+// sees a replica).
+func (m *Engine) Promote(ctx context.Context, p *engine.Server, dir string, _ engine.Replica, src engine.Source) error {
+	if err := m.loadSeed(ctx, dir, src.Dir); err != nil {
 		return err
 	}
-	if v, ok := mariaRelays.LoadAndDelete(p); ok {
+	if err := m.exec(ctx, dir, "STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only=OFF"); err != nil {
+		return err
+	}
+	if v, ok := m.relays.LoadAndDelete(p); ok {
 		v.(*relay).close()
 	}
-	return c.recordPromotion(sc, id, deref(rec.ReadReplicaSourceDBInstanceIdentifier))
+	return nil
 }
 
-// replicaLag reads the replica's SHOW SLAVE STATUS: streaming when both
+// Hold is nothing: MariaDB has no replication slots (binary logs are not
+// purged for replicas).
+func (m *Engine) Hold(engine.Replica) string { return "" }
+
+// Release has nothing to release.
+func (m *Engine) Release(context.Context, *engine.Server, string, string) error { return nil }
+
+// ReplicationError is "": Lag's error says why a replica does not
+// replicate (SHOW SLAVE STATUS's last errors).
+func (m *Engine) ReplicationError(string) string { return "" }
+
+// Lag reads the replica's SHOW SLAVE STATUS: streaming when both
 // replication threads run, the lag its Seconds_Behind_Master.
-func (m *mariaEngine) replicaLag(ctx context.Context, dir string) (lag time.Duration, streaming bool, err error) {
+func (m *Engine) Lag(ctx context.Context, _ *engine.Server, dir string, _ engine.Replica, _ *engine.Server) (lag time.Duration, streaming bool, err error) {
 	db, done, err := m.admin(dir)
 	if err != nil {
 		return 0, false, fmt.Errorf("connect to the replica: %w", err)
@@ -419,13 +390,4 @@ func (m *mariaEngine) replicaLag(ctx context.Context, dir string) (lag time.Dura
 		return 0, streaming, err
 	}
 	return time.Duration(secs) * time.Second, streaming, nil
-}
-
-// measureReplicaLag measures a running replica's lag and whether it
-// replicates, per engine.
-func (c *controller) measureReplicaLag(ctx context.Context, rec *instanceRecord, dir string, replicaPort, srcPort int) (time.Duration, bool, error) {
-	if deref(rec.Engine) == "mariadb" {
-		return c.s.maria.replicaLag(ctx, dir)
-	}
-	return measureLag(ctx, replicaPort, srcPort, rec.Replica.ReplPassword)
 }

@@ -1,16 +1,16 @@
-package rds
+package controller
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -19,21 +19,22 @@ import (
 // BackupRetentionPeriod > 0 whose PreferredBackupWindow (UTC) has begun
 // since its last one. That includes a window missed while minicloud was not
 // running (often, on a developer's machine): the day's backup is made up at
-// once rather than skipped, so the WAL archive never holds more than about
-// a day beyond the retention period. Automated backups older than the
-// retention period are deleted, always keeping the newest, and the archived
-// WAL older than the oldest kept backup goes with them. The automated
+// once rather than skipped, so the logs a point-in-time restore replays
+// never hold more than about a day beyond the retention period. Automated
+// backups older than the retention period are deleted, always keeping the
+// newest, and the logs older than the oldest kept backup go with them
+// (engine.PointInTime's PruneLogs). The automated
 // backups an instance deleted with DeleteAutomatedBackups=false leaves
 // behind are deleted once older than the retention period they had. An
 // instance whose period ModifyDBInstance sets to 0 loses its automated
 // backups; one whose period becomes positive gets its first at the next
-// pass (its server archives WAL from its next start).
+// pass (its server keeps logs from its next start).
 
 // scheduleEvery is how often the schedule is checked.
 const scheduleEvery = time.Minute
 
 // backupSchedule runs the schedule until the controller stops.
-func (c *controller) backupSchedule() {
+func (c *Controller) backupSchedule() {
 	t := time.NewTicker(scheduleEvery)
 	defer t.Stop()
 	for {
@@ -51,15 +52,15 @@ func (c *controller) backupSchedule() {
 
 // backupPass records the backups that are due and deletes those the
 // retention period no longer covers; it returns the keys to reconcile.
-func (c *controller) backupPass(now time.Time) (keys []string) {
+func (c *Controller) backupPass(now time.Time) (keys []string) {
 	type inst struct {
 		sc state.Scope
 		id string
 	}
 	var all []inst
-	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
+	_ = c.store.View(c.ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			if sc, id, ok := instances.ParseKey(key); ok {
+			if sc, id, ok := records.Instances.ParseKey(key); ok {
 				all = append(all, inst{sc, id})
 			}
 			return nil
@@ -70,16 +71,18 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			oldestKept string
 			mine       []string
 			disabled   bool
+			eng        engine.Engine
 		)
-		err := c.s.store.Update(c.ctx, func(tx state.Tx) error {
+		err := c.store.Update(c.ctx, func(tx state.Tx) error {
 			mine, oldestKept, disabled = nil, "", false
-			r, found, err := instances.Get(tx, in.sc, in.id)
+			r, found, err := records.Instances.Get(tx, in.sc, in.id)
 			if err != nil || !found || !r.Initialized {
 				return err
 			}
-			var autos, failed []snapshotRecord
+			eng = c.engineFor(deref(r.Engine))
+			var autos, failed []records.Snapshot
 			pending := false
-			err = snapshots.ForEach(tx, in.sc, func(_ string, b snapshotRecord) error {
+			err = records.Snapshots.ForEach(tx, in.sc, func(_ string, b records.Snapshot) error {
 				if deref(b.DbiResourceId) != deref(r.DbiResourceId) || b.SourceSnapshot != "" {
 					return nil
 				}
@@ -100,75 +103,70 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 			// Failed automated backups: the newest one stays (to show why,
 			// and to wait backupRetryAfter before the next attempt), older
 			// ones go; all go once backups are off.
-			slices.SortFunc(failed, func(a, b snapshotRecord) int { return attemptTime(b).Compare(attemptTime(a)) })
+			slices.SortFunc(failed, func(a, b records.Snapshot) int { return attemptTime(b).Compare(attemptTime(a)) })
 			var lastFailure time.Time
 			for i, b := range failed {
 				if i == 0 && deref(r.BackupRetentionPeriod) > 0 {
 					lastFailure = attemptTime(b)
 					continue
 				}
-				b.Status = ptr(snapDeleting)
-				if err := snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), b); err != nil {
+				b.Status = ptr(records.SnapshotDeleting)
+				if err := records.Snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), b); err != nil {
 					return err
 				}
-				mine = append(mine, snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
+				mine = append(mine, records.Snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
 			}
-			newest := newestBackup(autos)
+			newest := records.NewestBackup(autos)
 			// Retention: delete what is older than the period, but never the
 			// newest backup; a period of 0 disables automated backups and
 			// deletes them all, as on AWS.
 			retention := deref(r.BackupRetentionPeriod)
 			disabled = retention == 0
 			cutoff := now.Add(-time.Duration(retention) * 24 * time.Hour)
-			var oldest *snapshotRecord
+			var oldest *records.Snapshot
 			for i := range autos {
 				b := &autos[i]
 				if retention == 0 || b.BackupEnd.Before(cutoff) && !b.BackupEnd.Equal(newest) {
-					b.Status = ptr(snapDeleting)
-					if err := snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), *b); err != nil {
+					b.Status = ptr(records.SnapshotDeleting)
+					if err := records.Snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), *b); err != nil {
 						return err
 					}
-					mine = append(mine, snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
+					mine = append(mine, records.Snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
 					continue
 				}
 				if oldest == nil || b.BackupEnd.Before(*oldest.BackupEnd) {
 					oldest = b
 				}
 			}
-			if oldest != nil && deref(r.Engine) == "postgres" { // mariadbd expires its binary logs itself
+			if oldest != nil {
 				oldestKept = deref(oldest.DBSnapshotIdentifier)
 			}
-			if retention == 0 || pending || errNoBackups(&r) != nil || deref(r.DBInstanceStatus) != "available" || !backupDue(deref(r.PreferredBackupWindow), newest, now) ||
+			if retention == 0 || pending || !c.canBackup(&r) || deref(r.DBInstanceStatus) != "available" || !backupDue(deref(r.PreferredBackupWindow), newest, now) ||
 				now.Sub(lastFailure) < backupRetryAfter {
 				return nil
 			}
 			sid := automatedID(in.id, now)
-			if _, exists, err := snapshots.Get(tx, in.sc, sid); err != nil || exists {
+			if _, exists, err := records.Snapshots.Get(tx, in.sc, sid); err != nil || exists {
 				return err
 			}
-			snap := snapshotOf(in.sc, &r, sid, "automated", nil)
-			if err := snapshots.Put(tx, in.sc, sid, snap); err != nil {
+			snap := records.SnapshotOf(in.sc, &r, sid, "automated", nil)
+			if err := records.Snapshots.Put(tx, in.sc, sid, snap); err != nil {
 				return err
 			}
 			r.DBInstanceStatus = ptr("backing-up")
-			mine = append(mine, snapshots.Key(in.sc, sid))
-			return instances.Put(tx, in.sc, in.id, r)
+			mine = append(mine, records.Snapshots.Key(in.sc, sid))
+			return records.Instances.Put(tx, in.sc, in.id, r)
 		})
 		if err != nil {
 			if !errors.Is(err, state.ErrClosed) && c.ctx.Err() == nil {
-				c.s.log.Warn("rds: backup schedule", "id", in.id, "err", err)
+				c.log.Warn("rds: backup schedule", "id", in.id, "err", err)
 			}
 			continue
 		}
 		keys = append(keys, mine...)
-		if disabled {
-			if err := c.dropArchive(in.sc, in.id); err != nil {
-				c.s.log.Warn("rds: clean WAL archive", "id", in.id, "err", err)
-			}
-		}
-		if oldestKept != "" {
-			if err := c.cleanArchive(in.sc, in.id, oldestKept); err != nil {
-				c.s.log.Warn("rds: clean WAL archive", "id", in.id, "err", err)
+		if pit, ok := eng.(engine.PointInTime); ok && (disabled || oldestKept != "") {
+			if err := c.pruneLogs(pit, in.sc, in.id, disabled, oldestKept); err != nil {
+				c.log.Warn("rds: clean the logs of automated backups", "id", in.id, "err", err)
 			}
 		}
 	}
@@ -177,14 +175,14 @@ func (c *controller) backupPass(now time.Time) (keys []string) {
 
 // expireRetained deletes the automated backups of deleted instances that
 // are older than their retention period.
-func (c *controller) expireRetained(now time.Time) (keys []string) {
-	err := c.s.store.Update(c.ctx, func(tx state.Tx) error {
+func (c *Controller) expireRetained(now time.Time) (keys []string) {
+	err := c.store.Update(c.ctx, func(tx state.Tx) error {
 		keys = nil
 		living := map[string]bool{} // scope/DbiResourceId
 		var expired []string
 		err := tx.Scan("", func(key string, _ []byte) error {
-			if sc, id, ok := instances.ParseKey(key); ok {
-				r, _, err := instances.Get(tx, sc, id)
+			if sc, id, ok := records.Instances.ParseKey(key); ok {
+				r, _, err := records.Instances.Get(tx, sc, id)
 				if err != nil {
 					return err
 				}
@@ -196,7 +194,7 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 			return err
 		}
 		err = tx.Scan("", func(key string, _ []byte) error {
-			if _, _, ok := snapshots.ParseKey(key); ok {
+			if _, _, ok := records.Snapshots.ParseKey(key); ok {
 				expired = append(expired, key)
 			}
 			return nil
@@ -205,8 +203,8 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 			return err
 		}
 		for _, key := range expired {
-			sc, id, _ := snapshots.ParseKey(key)
-			r, found, err := snapshots.Get(tx, sc, id)
+			sc, id, _ := records.Snapshots.ParseKey(key)
+			r, found, err := records.Snapshots.Get(tx, sc, id)
 			if err != nil || !found {
 				return err
 			}
@@ -215,8 +213,8 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 				!r.BackupEnd.Before(now.Add(-time.Duration(max(r.Retention, 1))*24*time.Hour)) {
 				continue
 			}
-			r.Status = ptr(snapDeleting)
-			if err := snapshots.Put(tx, sc, id, r); err != nil {
+			r.Status = ptr(records.SnapshotDeleting)
+			if err := records.Snapshots.Put(tx, sc, id, r); err != nil {
 				return err
 			}
 			keys = append(keys, key)
@@ -224,7 +222,7 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) && c.ctx.Err() == nil {
-		c.s.log.Warn("rds: expire retained automated backups", "err", err)
+		c.log.Warn("rds: expire retained automated backups", "err", err)
 		return nil
 	}
 	return keys
@@ -232,8 +230,8 @@ func (c *controller) expireRetained(now time.Time) (keys []string) {
 
 // sweepSnapshots removes snapshot directories that have no record, such as
 // those a reset of minicloud's state left.
-func (c *controller) sweepSnapshots() {
-	root, err := c.s.dataRoot()
+func (c *Controller) sweepSnapshots() {
+	root, err := c.dirs.Root()
 	if err != nil {
 		return
 	}
@@ -244,11 +242,11 @@ func (c *controller) sweepSnapshots() {
 		return
 	}
 	var orphans []string
-	_ = c.s.store.View(c.ctx, func(tx state.Tx) error {
+	_ = c.store.View(c.ctx, func(tx state.Tx) error {
 		for _, d := range dirs {
 			region := filepath.Dir(filepath.Dir(d))
 			sc := state.Scope{Account: filepath.Base(filepath.Dir(region)), Region: filepath.Base(region)}
-			if _, found, err := snapshots.Get(tx, sc, filepath.Base(d)); err == nil && !found {
+			if _, found, err := records.Snapshots.Get(tx, sc, filepath.Base(d)); err == nil && !found {
 				orphans = append(orphans, d)
 			}
 		}
@@ -256,7 +254,7 @@ func (c *controller) sweepSnapshots() {
 	})
 	for _, d := range orphans {
 		if err := os.RemoveAll(d); err != nil {
-			c.s.log.Warn("rds: remove orphaned snapshot data", "dir", d, "err", err)
+			c.log.Warn("rds: remove orphaned snapshot data", "dir", d, "err", err)
 		}
 	}
 }
@@ -272,7 +270,7 @@ const backupRetryAfter = time.Hour
 
 // attemptTime is when automated backup b was tried: when it failed, or for
 // a record from before FailedAt the time in its identifier (automatedID).
-func attemptTime(b snapshotRecord) time.Time {
+func attemptTime(b records.Snapshot) time.Time {
 	if b.FailedAt != nil {
 		return *b.FailedAt
 	}
@@ -303,70 +301,20 @@ func backupDue(window string, last, now time.Time) bool {
 	return last.Before(start)
 }
 
-// cleanArchive removes from instance id's WAL archive the segments that
-// precede the start of automated backup snap, the oldest kept: no restore
-// can use them any more. Timeline history files stay.
-func (c *controller) cleanArchive(sc state.Scope, id, snap string) error {
-	snapDir, err := c.s.snapshotDir(sc, snap)
-	if err != nil {
-		return err
-	}
-	first, err := backupStartSegment(filepath.Join(snapDir, "data", "backup_label"))
-	if err != nil {
-		return err
-	}
+// pruneLogs removes the logs of instance id that no restore can use any
+// more: all of them when its automated backups are disabled, else those
+// before automated backup oldest, the oldest kept.
+func (c *Controller) pruneLogs(pit engine.PointInTime, sc state.Scope, id string, disabled bool, oldest string) error {
 	dir, err := c.dir(sc, id)
 	if err != nil {
 		return err
 	}
-	return removeSegmentsBefore(filepath.Join(dir, archiveDirName), first)
-}
-
-// dropArchive empties the WAL archive of an instance without automated
-// backups: no point-in-time restore can use it.
-func (c *controller) dropArchive(sc state.Scope, id string) error {
-	dir, err := c.dir(sc, id)
+	if disabled {
+		return pit.DropLogs(dir)
+	}
+	snapDir, err := c.dirs.Snapshot(sc, oldest)
 	if err != nil {
 		return err
 	}
-	return removeSegmentsBefore(filepath.Join(dir, archiveDirName), "FFFFFFFFFFFFFFFFFFFFFFFF")
-}
-
-var labelRE = regexp.MustCompile(`START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)`)
-
-// backupStartSegment reads the first WAL segment a base backup needs from
-// its backup_label.
-func backupStartSegment(label string) (string, error) {
-	raw, err := os.ReadFile(label)
-	if err != nil {
-		return "", err
-	}
-	m := labelRE.FindSubmatch(raw)
-	if m == nil {
-		return "", fmt.Errorf("%s: no START WAL LOCATION", label)
-	}
-	return string(m[1]), nil
-}
-
-// removeSegmentsBefore removes the WAL segments in dir that come before
-// segment first, whatever their timeline (as pg_archivecleanup does).
-func removeSegmentsBefore(dir, first string) error {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
-		return err
-	}
-	var errs []error
-	for _, e := range ents {
-		n := e.Name()
-		if len(n) != 24 || strings.Trim(n, "0123456789ABCDEF") != "" || n[8:] >= first[8:] {
-			continue
-		}
-		if err := os.Remove(filepath.Join(dir, n)); err != nil && !os.IsNotExist(err) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return pit.PruneLogs(dir, snapDir)
 }

@@ -1,11 +1,10 @@
-package rds
+package mariadb
 
 import (
 	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minicloud/minicloud/internal/api"
-	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 )
 
 // Point-in-time restore of MariaDB instances, from binary logs, as RDS for
@@ -43,8 +41,7 @@ const binlogBase = "mysql-bin"
 
 var binlogRE = regexp.MustCompile(`^` + binlogBase + `\.\d{6,}$`)
 
-// mariaSettings are the server options (name=value) of instance rec in
-// dir. Every server has its own server_id and strict GTIDs. As on RDS,
+// Settings are the server options (name=value) of instance in in dir. Every server has its own server_id and strict GTIDs. As on RDS,
 // binary logging (format MIXED, RDS's default) follows automated backups:
 // point-in-time restore replays the logs (mysql_pitr.go), and a source's
 // replicas read them. Read replicas always log (log_slave_updates), so that
@@ -54,18 +51,18 @@ var binlogRE = regexp.MustCompile(`^` + binlogBase + `\.\d{6,}$`)
 // instance that no longer logs loses its binary logs (its server is not
 // running: Start follows); one with read replicas keeps logging whatever
 // its retention, since they read the logs.
-func mariaSettings(dir string, rec *instanceRecord) ([]string, error) {
-	out := []string{"server-id=" + strconv.FormatUint(uint64(mariaServerID(rec)), 10), "gtid-strict-mode=ON", "relay-log=relay-bin"}
-	retention := deref(rec.BackupRetentionPeriod)
+func (m *Engine) Settings(dir string, in engine.Instance) ([]string, error) {
+	out := []string{"server-id=" + strconv.FormatUint(uint64(serverID(in.ResourceID)), 10), "gtid-strict-mode=ON", "relay-log=relay-bin"}
+	retention := in.BackupRetention
 	logs := filepath.Join(dir, binlogDirName)
-	if retention == 0 && !isReplica(rec) && len(rec.ReadReplicaDBInstanceIdentifiers) == 0 {
+	if retention == 0 && !in.Replica && !in.HasReplicas {
 		return out, os.RemoveAll(logs)
 	}
-	u, err := mariaUser()
+	u, err := serverUser()
 	if err != nil {
 		return nil, err
 	}
-	if err := prepareDir(logs, u); err != nil {
+	if err := engine.PrepareDir(logs, u); err != nil {
 		return nil, fmt.Errorf("binary log directory: %w", err)
 	}
 	out = append(out,
@@ -77,7 +74,7 @@ func mariaSettings(dir string, rec *instanceRecord) ([]string, error) {
 	if retention > 0 {
 		out = append(out, "binlog-expire-logs-seconds="+strconv.Itoa(int(retention+1)*86400))
 	}
-	if isReplica(rec) {
+	if in.Replica {
 		out = append(out, "read-only=ON", "skip-slave-start")
 	}
 	return out, nil
@@ -105,11 +102,9 @@ func binlogs(dir string) ([]string, error) {
 	return out, nil
 }
 
-// latestLogged is the last write to instance directory dir's WAL archive
-// (postgres) or binary logs (mariadb): every transaction committed before
-// it can be restored.
-func latestLogged(dir string) (time.Time, bool) {
-	t, ok := latestArchived(filepath.Join(dir, archiveDirName))
+// LatestLogged is the last write to the instance's binary logs: every
+// transaction committed before it can be restored.
+func (m *Engine) LatestLogged(dir string) (t time.Time, ok bool) {
 	names, _ := binlogs(filepath.Join(dir, binlogDirName))
 	for _, n := range names {
 		info, err := os.Stat(filepath.Join(dir, binlogDirName, n))
@@ -119,6 +114,14 @@ func latestLogged(dir string) (time.Time, bool) {
 	}
 	return t, ok
 }
+
+// PruneLogs leaves the binary logs to the server, which purges them a day
+// after the retention period (binlog_expire_logs_seconds).
+func (m *Engine) PruneLogs(string, string) error { return nil }
+
+// DropLogs leaves the binary logs to the server's next start, which
+// removes them without automated backups (Settings).
+func (m *Engine) DropLogs(string) error { return nil }
 
 // binlogPosition reads the binary log file and position a prepared
 // mariadb-backup is consistent at.
@@ -143,15 +146,13 @@ func binlogPosition(data string) (file string, pos int64, err error) {
 
 // clientBin finds a MariaDB client program (mariadb, mariadb-binlog) beside
 // mariadb-install-db, else on the usual paths.
-func (m *mariaEngine) clientBin(name string) (string, error) {
+func (m *Engine) clientBin(name string) (string, error) {
 	dirs := []string{"/usr/bin", "/usr/local/bin", "/bin"}
 	if m.installDB != "" {
 		dirs = append([]string{filepath.Dir(m.installDB)}, dirs...)
 	}
-	for _, d := range dirs {
-		if p := filepath.Join(d, name); isExec(p) {
-			return p, nil
-		}
+	if p := engine.LookExec(name, dirs...); p != "" {
+		return p, nil
 	}
 	return "", fmt.Errorf("minicloud restores MariaDB DB instances to a point in time with %s and did not find it: install it (apt-get install mariadb-client)", name)
 }
@@ -159,7 +160,7 @@ func (m *mariaEngine) clientBin(name string) (string, error) {
 // RestoreToTime makes instance directory dir from snapshot directory snap
 // (an automated backup of the instance in srcDir) and the source's binary
 // logs replayed from the backup's position up to target (nil: all).
-func (m *mariaEngine) RestoreToTime(ctx context.Context, snap, dir, srcDir string, target *time.Time) error {
+func (m *Engine) RestoreToTime(ctx context.Context, snap, dir, srcDir string, target *time.Time) error {
 	binlogBin, err := m.clientBin("mariadb-binlog")
 	if err != nil {
 		return err
@@ -184,7 +185,7 @@ func (m *mariaEngine) RestoreToTime(ctx context.Context, snap, dir, srcDir strin
 	if i < 0 {
 		return fmt.Errorf("binary log %s, where the backup ends, is no longer kept", first)
 	}
-	u, err := mariaUser()
+	u, err := serverUser()
 	if err != nil {
 		return err
 	}
@@ -214,9 +215,9 @@ func (m *mariaEngine) RestoreToTime(ctx context.Context, snap, dir, srcDir strin
 	err = cmd.Run()
 	err = errors.Join(err, w.Flush(), out.Close())
 	if err != nil {
-		return fmt.Errorf("mariadb-binlog: %v: %s", err, lastLines(stderr.String(), 5))
+		return fmt.Errorf("mariadb-binlog: %v: %s", err, engine.LastLines(stderr.String(), 5))
 	}
-	if err := os.Chown(sqlPath, int(u.uid), int(u.gid)); err != nil {
+	if err := os.Chown(sqlPath, int(u.UID), int(u.GID)); err != nil {
 		return err
 	}
 	secret, err := os.ReadFile(filepath.Join(dir, secretFile))
@@ -226,7 +227,7 @@ func (m *mariaEngine) RestoreToTime(ctx context.Context, snap, dir, srcDir strin
 	if err := os.WriteFile(cnf, []byte("[client]\npassword="+string(secret)+"\n"), 0o600); err != nil {
 		return err
 	}
-	if err := os.Chown(cnf, int(u.uid), int(u.gid)); err != nil {
+	if err := os.Chown(cnf, int(u.UID), int(u.GID)); err != nil {
 		return err
 	}
 
@@ -235,7 +236,7 @@ func (m *mariaEngine) RestoreToTime(ctx context.Context, snap, dir, srcDir strin
 	if err != nil {
 		return err
 	}
-	defer p.stop()
+	defer p.Stop()
 	if err := m.waitSocket(ctx, p, dir); err != nil {
 		return err
 	}
@@ -244,11 +245,7 @@ func (m *mariaEngine) RestoreToTime(ctx context.Context, snap, dir, srcDir strin
 		return err
 	}
 	defer d.Close()
-	at := m.seen(dir, u)
-	sock := at + "/mysqld.sock"
-	if !u.asRoot {
-		sock = "/proc/self/fd/3/mysqld.sock"
-	}
+	at, sock := m.seen(dir, u), m.socket(u)
 	in, err := os.Open(sqlPath)
 	if err != nil {
 		return err
@@ -256,10 +253,10 @@ func (m *mariaEngine) RestoreToTime(ctx context.Context, snap, dir, srcDir strin
 	defer in.Close()
 	rc := m.command(u, d, client, "--defaults-file="+at+"/restore.cnf", "--socket="+sock, "--user="+adminUser, "--binary-mode")
 	rc.Stdin = in
-	if out, err := runKillable(ctx, rc, nil); err != nil {
-		return fmt.Errorf("replay the binary logs: %v: %s", err, lastLines(string(out), 5))
+	if out, err := engine.RunKillable(ctx, rc, nil); err != nil {
+		return fmt.Errorf("replay the binary logs: %v: %s", err, engine.LastLines(string(out), 5))
 	}
-	p.stop() // a clean shutdown: the next start needs no crash recovery
+	p.Stop() // a clean shutdown: the next start needs no crash recovery
 	return nil
 }
 
@@ -276,53 +273,22 @@ func stopAt(t time.Time) time.Time {
 	return s
 }
 
-// binlogsFrom reports whether a restore of MariaDB automated backup base to
-// target replays binary logs: not when base has no binary log position
-// (taken before the server logged) and target is its end; refused when it
-// has none and target is later.
-func (s *Service) binlogsFrom(sc state.Scope, base *snapshotRecord, target time.Time) (bool, error) {
-	dir, err := s.snapshotDir(sc, deref(base.DBSnapshotIdentifier))
-	if err != nil {
-		return false, err
-	}
-	_, _, err = binlogPosition(filepath.Join(dir, "data"))
+// Replays reports whether a restore of automated backup snap to target
+// replays binary logs: not when snap has no binary log position (taken
+// before the server logged) and target is its end; an error when it has
+// none and target is later.
+func (m *Engine) Replays(snap string, end *time.Time, target time.Time) (bool, error) {
+	_, _, err := binlogPosition(filepath.Join(snap, "data"))
 	switch {
 	case err == nil:
 		return true, nil
-	case base.BackupEnd != nil && !target.After(*base.BackupEnd):
+	case end != nil && !target.After(*end):
 		return false, nil
 	}
-	return false, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "Automated backup %s cannot be brought forward to %s: %v.",
-		deref(base.DBSnapshotIdentifier), target.Format(time.RFC3339), err)
+	return false, err
 }
 
 // waitSocket waits until the server answers on its socket.
-func (m *mariaEngine) waitSocket(ctx context.Context, p *server, dir string) error {
-	deadline := time.Now().Add(60 * time.Second)
-	var last error
-	for time.Now().Before(deadline) {
-		if !p.running() {
-			raw, _ := os.ReadFile(m.LogPath(dir))
-			return fmt.Errorf("mariadbd exited (%v): %s", p.err, lastLines(string(raw), 5))
-		}
-		last = func() error {
-			db, done, err := m.admin(dir)
-			if err != nil {
-				return err
-			}
-			defer done()
-			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			defer cancel()
-			return db.PingContext(pctx)
-		}()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("mariadbd did not accept connections within 60s: %v", last)
+func (m *Engine) waitSocket(ctx context.Context, p *engine.Server, dir string) error {
+	return engine.WaitUntil(ctx, p, "mariadbd", m.LogPath(dir), func() error { return m.ping(ctx, dir) })
 }

@@ -1,4 +1,4 @@
-package rds
+package controller
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -43,69 +44,37 @@ func TestBackupDue(t *testing.T) {
 	}
 }
 
-func TestRemoveSegmentsBefore(t *testing.T) {
-	dir := t.TempDir()
-	names := []string{
-		"000000010000000000000001", "000000010000000000000002", "000000020000000000000003",
-		"000000020000000000000004", "00000002.history", "000000010000000000000002.00000028.backup", "000000020000000000000005.part",
-	}
-	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := removeSegmentsBefore(dir, "000000020000000000000003"); err != nil {
-		t.Fatal(err)
-	}
-	ents, _ := os.ReadDir(dir)
-	var left []string
-	for _, e := range ents {
-		left = append(left, e.Name())
-	}
-	want := []string{"000000010000000000000002.00000028.backup", "00000002.history", "000000020000000000000003", "000000020000000000000004", "000000020000000000000005.part"}
-	if !slices.Equal(left, want) {
-		t.Fatalf("left %v, want %v", left, want)
-	}
-}
-
 // A schedule pass deletes automated backups past the retention period but
 // keeps the newest, and records a new one that is due.
 func TestBackupPass(t *testing.T) {
 	store := state.NewMemory()
-	s := New(store, Config{StateDir: t.TempDir()})
-	c := &controller{s: s}
-	c.ctx = context.Background()
-	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
-	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	inst := instanceRecord{Initialized: true, DBInstance: rdsapi.DBInstance{
-		DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"), Engine: ptr("postgres"),
-		BackupRetentionPeriod: ptr(int32(1)), PreferredBackupWindow: ptr("03:00-03:30"),
-	}}
+	c := newTestController(store, t.TempDir())
+	sc, now, inst := backupScene()
 	// db2's retention was set to 0: its automated backups go.
 	off := inst
 	off.DBInstance.DBInstanceIdentifier, off.DBInstance.DbiResourceId, off.DBInstance.BackupRetentionPeriod = ptr("db2"), ptr("db-Y"), ptr(int32(0))
-	backup := func(id string, ended time.Time, resource ...string) snapshotRecord {
-		r := snapshotOf(sc, &inst, id, "automated", nil)
+	backup := func(id string, ended time.Time, resource ...string) records.Snapshot {
+		r := records.SnapshotOf(sc, &inst, id, "automated", nil)
 		r.Status, r.BackupEnd = ptr("available"), &ended
 		if len(resource) > 0 {
 			r.DbiResourceId = ptr(resource[0])
 		}
 		return r
 	}
-	orphan := func(r snapshotRecord) snapshotRecord {
+	orphan := func(r records.Snapshot) records.Snapshot {
 		r.DbiResourceId = ptr("db-GONE")
 		return r
 	}
 	err := store.Update(context.Background(), func(tx state.Tx) error {
 		return errorsJoin(
-			instances.Put(tx, sc, "db1", inst),
-			instances.Put(tx, sc, "db2", off),
-			snapshots.Put(tx, sc, "rds:db2-x", backup("rds:db2-x", now.Add(-time.Hour), "db-Y")),
-			snapshots.Put(tx, sc, "rds:db1-old", backup("rds:db1-old", now.Add(-72*time.Hour))),
-			snapshots.Put(tx, sc, "rds:db1-newer", backup("rds:db1-newer", now.Add(-48*time.Hour))),
+			records.Instances.Put(tx, sc, "db1", inst),
+			records.Instances.Put(tx, sc, "db2", off),
+			records.Snapshots.Put(tx, sc, "rds:db2-x", backup("rds:db2-x", now.Add(-time.Hour), "db-Y")),
+			records.Snapshots.Put(tx, sc, "rds:db1-old", backup("rds:db1-old", now.Add(-72*time.Hour))),
+			records.Snapshots.Put(tx, sc, "rds:db1-newer", backup("rds:db1-newer", now.Add(-48*time.Hour))),
 			// Left by deleted instances (DeleteAutomatedBackups=false).
-			snapshots.Put(tx, sc, "rds:gone-expired", orphan(backup("rds:gone-expired", now.Add(-30*time.Hour)))),
-			snapshots.Put(tx, sc, "rds:gone-kept", orphan(backup("rds:gone-kept", now.Add(-20*time.Hour)))),
+			records.Snapshots.Put(tx, sc, "rds:gone-expired", orphan(backup("rds:gone-expired", now.Add(-30*time.Hour)))),
+			records.Snapshots.Put(tx, sc, "rds:gone-kept", orphan(backup("rds:gone-kept", now.Add(-20*time.Hour)))),
 		)
 	})
 	if err != nil {
@@ -113,18 +82,18 @@ func TestBackupPass(t *testing.T) {
 	}
 	keys := c.backupPass(now)
 	slices.Sort(keys)
-	want := []string{snapshots.Key(sc, "rds:db1-2026-03-10-12-00"), snapshots.Key(sc, "rds:db1-old"), snapshots.Key(sc, "rds:db2-x"), snapshots.Key(sc, "rds:gone-expired")}
+	want := []string{records.Snapshots.Key(sc, "rds:db1-2026-03-10-12-00"), records.Snapshots.Key(sc, "rds:db1-old"), records.Snapshots.Key(sc, "rds:db2-x"), records.Snapshots.Key(sc, "rds:gone-expired")}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys %v, want %v", keys, want)
 	}
 	_ = store.View(context.Background(), func(tx state.Tx) error {
-		for id, st := range map[string]string{"rds:db1-old": snapDeleting, "rds:db1-newer": "available", "rds:db1-2026-03-10-12-00": "creating", "rds:gone-expired": snapDeleting, "rds:gone-kept": "available", "rds:db2-x": snapDeleting} {
-			r, _, _ := snapshots.Get(tx, sc, id)
+		for id, st := range map[string]string{"rds:db1-old": records.SnapshotDeleting, "rds:db1-newer": "available", "rds:db1-2026-03-10-12-00": "creating", "rds:gone-expired": records.SnapshotDeleting, "rds:gone-kept": "available", "rds:db2-x": records.SnapshotDeleting} {
+			r, _, _ := records.Snapshots.Get(tx, sc, id)
 			if deref(r.Status) != st {
 				t.Errorf("%s: status %q, want %q", id, deref(r.Status), st)
 			}
 		}
-		r, _, _ := instances.Get(tx, sc, "db1")
+		r, _, _ := records.Instances.Get(tx, sc, "db1")
 		if deref(r.DBInstanceStatus) != "backing-up" {
 			t.Errorf("instance status %q", deref(r.DBInstanceStatus))
 		}
@@ -148,8 +117,7 @@ func errorsJoin(errs ...error) error {
 func TestSweepSnapshots(t *testing.T) {
 	store := state.NewMemory()
 	dir := t.TempDir()
-	s := New(store, Config{StateDir: dir})
-	c := &controller{s: s, ctx: context.Background()}
+	c := newTestController(store, dir)
 	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
 	base := filepath.Join(dir, "rds", sc.Account, sc.Region, "_snapshots")
 	for _, id := range []string{"kept", "orphan"} {
@@ -158,7 +126,7 @@ func TestSweepSnapshots(t *testing.T) {
 		}
 	}
 	if err := store.Update(context.Background(), func(tx state.Tx) error {
-		return snapshots.Put(tx, sc, "kept", snapshotRecord{DBSnapshot: rdsapi.DBSnapshot{Status: ptr("available")}})
+		return records.Snapshots.Put(tx, sc, "kept", records.Snapshot{DBSnapshot: rdsapi.DBSnapshot{Status: ptr("available")}})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -175,18 +143,11 @@ func TestSweepSnapshots(t *testing.T) {
 // minute; only the newest failed one is kept.
 func TestBackupPassAfterFailure(t *testing.T) {
 	store := state.NewMemory()
-	s := New(store, Config{StateDir: t.TempDir()})
-	c := &controller{s: s}
-	c.ctx = context.Background()
-	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
-	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	inst := instanceRecord{Initialized: true, DBInstance: rdsapi.DBInstance{
-		DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"), Engine: ptr("postgres"),
-		BackupRetentionPeriod: ptr(int32(1)), PreferredBackupWindow: ptr("03:00-03:30"),
-	}}
-	fail := func(at time.Time, withTime bool) snapshotRecord {
+	c := newTestController(store, t.TempDir())
+	sc, now, inst := backupScene()
+	fail := func(at time.Time, withTime bool) records.Snapshot {
 		id := automatedID("db1", at)
-		r := snapshotOf(sc, &inst, id, "automated", nil)
+		r := records.SnapshotOf(sc, &inst, id, "automated", nil)
 		r.Status, r.Error = ptr("failed"), "disk full"
 		if withTime {
 			r.FailedAt = &at
@@ -196,9 +157,9 @@ func TestBackupPassAfterFailure(t *testing.T) {
 	older, newer := fail(now.Add(-3*time.Hour), false), fail(now.Add(-10*time.Minute), true)
 	err := store.Update(context.Background(), func(tx state.Tx) error {
 		return errorsJoin(
-			instances.Put(tx, sc, "db1", inst),
-			snapshots.Put(tx, sc, deref(older.DBSnapshotIdentifier), older),
-			snapshots.Put(tx, sc, deref(newer.DBSnapshotIdentifier), newer),
+			records.Instances.Put(tx, sc, "db1", inst),
+			records.Snapshots.Put(tx, sc, deref(older.DBSnapshotIdentifier), older),
+			records.Snapshots.Put(tx, sc, deref(newer.DBSnapshotIdentifier), newer),
 		)
 	})
 	if err != nil {
@@ -210,9 +171,9 @@ func TestBackupPassAfterFailure(t *testing.T) {
 		want []string
 	}{
 		// No backup ever succeeded, so one is due; the failure is recent.
-		{"within the backoff", now, []string{snapshots.Key(sc, deref(older.DBSnapshotIdentifier))}},
+		{"within the backoff", now, []string{records.Snapshots.Key(sc, deref(older.DBSnapshotIdentifier))}},
 		{"still within", now.Add(40 * time.Minute), nil},
-		{"after the backoff", now.Add(51 * time.Minute), []string{snapshots.Key(sc, automatedID("db1", now.Add(51*time.Minute)))}},
+		{"after the backoff", now.Add(51 * time.Minute), []string{records.Snapshots.Key(sc, automatedID("db1", now.Add(51*time.Minute)))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			keys := c.backupPass(tc.at)
@@ -223,14 +184,25 @@ func TestBackupPassAfterFailure(t *testing.T) {
 	}
 	_ = store.View(context.Background(), func(tx state.Tx) error {
 		for _, b := range []struct {
-			r    snapshotRecord
+			r    records.Snapshot
 			want string
-		}{{older, snapDeleting}, {newer, "failed"}} {
-			got, _, _ := snapshots.Get(tx, sc, deref(b.r.DBSnapshotIdentifier))
+		}{{older, records.SnapshotDeleting}, {newer, "failed"}} {
+			got, _, _ := records.Snapshots.Get(tx, sc, deref(b.r.DBSnapshotIdentifier))
 			if deref(got.Status) != b.want {
 				t.Errorf("%s: status %q, want %q", deref(b.r.DBSnapshotIdentifier), deref(got.Status), b.want)
 			}
 		}
 		return nil
 	})
+}
+
+// backupScene is the schedule tests' scope, time and instance db1: a
+// postgres instance with one day of automated backups, its window at
+// 03:00 UTC.
+func backupScene() (state.Scope, time.Time, records.Instance) {
+	return state.Scope{Account: "000000000000", Region: "us-east-1"}, time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC),
+		records.Instance{Initialized: true, DBInstance: rdsapi.DBInstance{
+			DBInstanceIdentifier: ptr("db1"), DBInstanceStatus: ptr("available"), DbiResourceId: ptr("db-X"), Engine: ptr("postgres"),
+			BackupRetentionPeriod: ptr(int32(1)), PreferredBackupWindow: ptr("03:00-03:30"),
+		}}
 }

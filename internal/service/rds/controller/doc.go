@@ -1,0 +1,45 @@
+// Package controller is RDS's controller: it makes every DB instance
+// record a real server of its engine on this host and keeps it so,
+// level-triggered like minicloud's other controllers, and takes the
+// snapshots and automated backups. The API (package rds) only records
+// desired state; the controller reads the records (package records),
+// converges the servers and reports back into the records. A restart of
+// minicloud reconciles everything again: a server is started anew on its
+// data, a snapshot still creating is taken again, an interrupted failover
+// is finished.
+//
+// The contract with the API, on records.Instance:
+//
+//   - The API writes the desired state: a status that asks for something
+//     (creating, starting, stopping, rebooting with RebootSeq, modifying,
+//     resetting-master-credentials, backing-up, deleting), Password, the
+//     parameter group, MultiAZ and Standby.Failover, Replica.Promote,
+//     security group memberships in "adding", and snapshot records in
+//     creating or deleting.
+//   - The controller writes what it achieved: the status reached
+//     (available, stopped, failed, incompatible-parameters), AppliedPassword
+//     and Passwords, LoopbackPort, Initialized, ENI and Standby.ENI, Applied
+//     and ParameterApplyStatus, EngineError, StatusInfos, Standby.Built and
+//     Swapping, snapshot statuses and progress, automated backups.
+//   - The controller's writes to an instance it converges apply only if the
+//     record still has the status it read (update), so a newer request is
+//     never overwritten, and an unchanged record is not written: every
+//     write is an event that reconciles the record again.
+//
+// It reaches the servers only through package engine: Init, Start,
+// WaitReady… of every engine, and the capabilities it type-asserts for
+// (Replication for read replicas, Standbys for Multi-AZ, Backups and
+// PointInTime for snapshots and restores, Parameters for parameter groups).
+//
+// The files: queue.go is the work queue (which the shared reconcile
+// package is to replace); controller.go converges one instance;
+// replicas.go, multiaz.go, snapshots.go, schedule.go (automated backups
+// and their retention) and params.go (parameter groups) are the features;
+// placement.go (ENIs and namespaces, the standby's too), proxy.go (the
+// loopback proxy) and ports.go (loopback ports) are what the shared
+// workload runtime is to replace; publicip.go gives publicly accessible
+// instances their public IPs.
+//
+// It must not answer or validate API requests (package rds does), nor run
+// a server's binaries or SQL itself (the engines do).
+package controller

@@ -1,0 +1,80 @@
+package controller
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/engine/mariadb"
+	"github.com/minicloud/minicloud/internal/service/rds/engine/postgres"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
+	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/vpcnet"
+)
+
+// recordingENIs records the groups each ENI was given.
+type recordingENIs struct{ groups map[string][]string }
+
+func (r *recordingENIs) CreateENI(context.Context, string, string, string, []string, string) (records.PlacedENI, error) {
+	panic("not used")
+}
+func (r *recordingENIs) DeleteENI(context.Context, string, string, string) error { panic("not used") }
+func (r *recordingENIs) ModifyENIGroups(_ context.Context, _, _, id string, groupIDs []string) error {
+	r.groups[id] = groupIDs
+	return nil
+}
+
+// New security groups reach a Multi-AZ instance's standby ENI too: after a
+// failover its ENI is the primary's.
+func TestAfterStartGroupsStandbyENI(t *testing.T) {
+	enis := &recordingENIs{groups: map[string][]string{}}
+	c := newTestController(state.NewMemory(), t.TempDir())
+	c.cfg.Net, c.cfg.ENIs = &vpcnet.Network{}, enis
+	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
+	for _, tc := range []struct {
+		name    string
+		standby *records.StandbyState
+		want    []string
+	}{
+		{"single-AZ", nil, []string{"eni-primary"}},
+		{"standby without ENI", &records.StandbyState{}, []string{"eni-primary"}},
+		{"Multi-AZ", &records.StandbyState{ENI: &records.PlacedENI{ID: "eni-standby"}}, []string{"eni-primary", "eni-standby"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clear(enis.groups)
+			rec := &records.Instance{DBInstance: rdsapi.DBInstance{Engine: ptr("mariadb"), VpcSecurityGroups: []rdsapi.VpcSecurityGroupMembership{{VpcSecurityGroupId: ptr("sg-new"), Status: ptr("adding")}}},
+				ENI: &records.PlacedENI{ID: "eni-primary"}, Standby: tc.standby}
+			if _, err := c.afterStart(context.Background(), sc, t.TempDir(), rec, nil, c.engineFor("mariadb")); err != nil {
+				t.Fatal(err)
+			}
+			got := slices.Sorted(func(yield func(string) bool) {
+				for id, g := range enis.groups {
+					if !slices.Equal(g, []string{"sg-new"}) || !yield(id) {
+						return
+					}
+				}
+			})
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("ENIs given sg-new: %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// An engine without parameter groups is in sync after a start.
+func TestAfterStartWithoutParams(t *testing.T) {
+	c := newTestController(state.NewMemory(), t.TempDir())
+	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
+	st, err := c.afterStart(context.Background(), sc, t.TempDir(), &records.Instance{DBInstance: rdsapi.DBInstance{Engine: ptr("mariadb")}}, nil, c.engineFor("mariadb"))
+	if err != nil || st != "in-sync" {
+		t.Fatalf("afterStart of a mariadb instance: %q, %v", st, err)
+	}
+}
+
+// newTestController is a controller of the host's engines over store, its
+// data under stateDir, not started.
+func newTestController(store state.Store, stateDir string) *Controller {
+	return New(Config{Store: store, Dirs: records.NewDataDirs(stateDir), Engines: engine.NewRegistry(postgres.New(""), mariadb.New(""))})
+}

@@ -1,0 +1,129 @@
+// Package rds is Amazon RDS's API: DB subnet groups, DB instances, read
+// replicas, Multi-AZ deployments, DB parameter groups, DB snapshots and
+// automated backups, point-in-time restore and tags, with AWS's
+// validation, defaults and error codes, and the DNS names of the
+// instances' endpoints. Every DB instance is a real server on this host.
+//
+// The folders say where each part lives:
+//
+//   - rds (this package): the handlers. They validate a request, record
+//     the desired state in one write transaction (status creating,
+//     stopping, starting, rebooting, modifying, deleting…) and answer; they
+//     run nothing. Describe reads the records.
+//   - rds/records: the records and their tables, shared with the
+//     controller, and where each record's data lives (DataDirs).
+//   - rds/controller: the controller, which watches the store and makes
+//     the servers follow the records, level-triggered, and reports back
+//     into them; it takes snapshots and automated backups, builds read
+//     replicas and Multi-AZ standbys, applies parameter groups, places
+//     servers in their VPC.
+//   - rds/engine: the engine interface both of them use, its optional
+//     capabilities and the registry of engines; rds/engine/postgres and
+//     rds/engine/mariadb implement it over the host's server binaries.
+//
+// No code outside the engine packages switches on an engine's name: where
+// AWS's behaviour differs by engine (defaults and limits, what is
+// supported, which engines an error names), the engine says so, and a
+// feature an engine lacks is a capability it does not implement
+// (engines.go). DescribeDBEngineVersions lists what this host can run; an
+// engine it cannot run answers CreateDBInstance with
+// InvalidParameterCombination saying what to install. Engine mysql is
+// refused with why (engine.Unsupported): MariaDB is MySQL-compatible but
+// not MySQL, and Debian packages no MySQL server.
+//
+// Networking: each server is reachable on 127.0.0.1 on a free port that
+// minicloud chooses and records (the "loopback port", reported by
+// /_minicloud/health under "rds" and by Service.Loopback). With the data
+// plane on, an instance with a DB subnet group is also placed in its VPC:
+// it listens on the private IP of a requester-managed ENI
+// ("RDSNetworkInterface") behind its VPC security groups, and the loopback
+// port is a proxy to it. New VpcSecurityGroupIds reach a running
+// instance's ENI live, and a Multi-AZ standby's ENI too
+// (ENIs.ModifyENIGroups, then a network controller pass); memberships show
+// "adding" until they have.
+//
+// DNS (dns.go): the endpoint name is AWS's,
+// <id>.<12 chars>.<region>.rds.amazonaws.com, the 12 characters one hash
+// per account and region as on AWS. EndpointSource publishes every name
+// with its ENI's private IP, VPC and public IP, rebuilt from the one record
+// an event names after each commit. Each VPC's resolver answers the private
+// IP inside the instance's own VPC and the public answer elsewhere; the
+// host's DNS server (--dns-listen) is AWS's public DNS: the public IP of a
+// publicly accessible instance, else the private IP. An instance without an
+// ENI (stopped, creating, or without a DB subnet group) keeps its name
+// without an address (NODATA); a deleted one's name is NXDOMAIN.
+// PubliclyAccessible instances get an Amazon-owned public IP on their ENI
+// from EC2's public pool (PublicIPs), mapped 1:1 by the VPC's internet
+// gateway like an EC2 instance's, released with the ENI or when
+// PubliclyAccessible is turned off (at once, as on AWS). As on AWS,
+// PubliclyAccessible needs the subnet group's VPC to have an internet
+// gateway and DNS support and hostnames (InvalidVPCNetworkStateFault).
+//
+// Modifications (modify.go) follow AWS's table of which settings apply at
+// once and which wait for the maintenance window; minicloud does not
+// simulate that window, so deferred values stay in PendingModifiedValues
+// until a ModifyDBInstance with ApplyImmediately=true. DB parameter groups
+// (paramgroups.go) list the host engine's own parameters, for the engines
+// that have them (engine.Parameters; the others have their empty default
+// group only); the controller gives an instance's group to its server,
+// values applied immediately at once, the others at the next reboot; a
+// value the engine refuses keeps the instance in pending-reboot, and a
+// start that fails on it leaves the instance in incompatible-parameters
+// until the group is fixed and the instance rebooted.
+// DescribeOrderableDBInstanceOptions (orderable.go) offers the host's
+// engine version with the classes CreateDBInstance accepts; a class is
+// recorded, not enforced as CPU or memory limits.
+//
+// Read replicas (replicas.go), for engines with engine.Replication: a
+// replica is made from a copy of its source and replicates for real, as
+// the engine does it (PostgreSQL's streaming replication, MariaDB's GTID
+// replication), never over the VPC network: like AWS's own replication
+// traffic it is not subject to the customer's security groups. Cascading
+// replicas (up to three levels) replicate from their source replica.
+// Deleting a source promotes its replicas, as on AWS; stopping a replica
+// or a source with replicas is refused, and so is turning automated
+// backups off on a source. Every two seconds the controller checks each
+// replica: it records StatusInfos ("read replication": replicating, or
+// error/stopped once replication has been down for a few seconds) and
+// measures the lag, shown in /_minicloud/health; Service.ReplicaLag
+// measures it on demand, for CloudWatch's ReplicaLag metric.
+//
+// Snapshots and backups (snapshots.go, automated.go), for engines with
+// engine.Backups: a DB snapshot is a copy of the server's data under
+// <state>/rds/<account>/<region>/_snapshots/<id>, taken by the controller
+// from the running server (online and consistent; the instance shows
+// backing-up meanwhile) or from a stopped server's files.
+// CopyDBSnapshot copies the data; RestoreDBInstanceFromDBSnapshot creates
+// an instance whose data starts as that copy. A snapshot still creating
+// when minicloud stopped is taken again; one that cannot be taken is
+// failed. With BackupRetentionPeriod > 0 the server keeps the logs a
+// point-in-time restore replays (engine.PointInTime) and gets automated
+// backups (rds:<id>-YYYY-MM-DD-HH-MM): one after creation (status
+// backing-up), then one a day once its PreferredBackupWindow has begun, a
+// missed window made up at once; those past the retention period are
+// deleted (the newest is kept) with the logs before them.
+// LatestRestorableTime is the newer of the last backup's end and the last
+// write to the logs (DescribeDBInstanceAutomatedBackups shows the whole
+// RestoreWindow, and the backups DeleteAutomatedBackups=false retains
+// after the instance); RestoreDBInstanceToPointInTime copies the newest
+// automated backup before the target and replays the logs up to it. A
+// failed automated backup is tried again an hour later (only the newest
+// failed one is kept). ModifyDBInstance's BackupRetentionPeriod 0 deletes
+// the automated backups and a positive one starts them, but the logs
+// follow only at the server's next start (reboot or stop and start).
+//
+// Multi-AZ DB instances (multiaz.go), for engines with engine.Standbys:
+// MultiAZ on CreateDBInstance or ModifyDBInstance (applied at once:
+// minicloud has no maintenance window) gives the instance a synchronous,
+// hidden standby in SecondaryAvailabilityZone, another zone of its DB
+// subnet group (AWS refuses AvailabilityZone with MultiAZ), with its own
+// ENI there when placed. RebootDBInstance with ForceFailover (refused with
+// InvalidParameterCombination on a single-AZ instance) fails over: the
+// standby is promoted and becomes the primary, the record swaps the ENIs
+// and the zones, so the endpoint name answers the new primary's private
+// IP, the primary keeps its loopback port, and a new standby is built. The
+// same happens by itself when the primary's server dies and cannot be
+// started again while the standby runs. Read replicas follow the new
+// primary. Stopping a Multi-AZ instance stops both; MultiAZ false removes
+// the standby.
+package rds
