@@ -116,10 +116,10 @@ func New(cfg Config) (*Server, error) {
 	stsSvc := sts.New(store)
 	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
 	r53Svc := route53.New(store)
-	rdsEC2 := rdsPort{ec2Svc.Port(ec2port.RequesterRDS)}
-	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), Subnets: rdsEC2, Logger: cfg.Logger}
+	// RDS's servers are workloads: placed in their VPCs with the data
+	// plane on, on loopback only without.
+	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), EC2: ec2Svc.Port(ec2port.RequesterRDS), Workloads: dp.wl, Logger: cfg.Logger}
 	if dp.net != nil {
-		rdsCfg.Net, rdsCfg.ENIs, rdsCfg.Sync = dp.net, rdsEC2, dp.sync
 		// Health checks may probe public IPs only while the data plane
 		// keeps that range on the host.
 		r53Svc.SetPublicRange(publicCIDR(cfg))
@@ -285,56 +285,6 @@ func stateDirOf(cfg Config) string {
 		return ""
 	}
 	return cfg.StateDir
-}
-
-// rdsPort adapts EC2's port for RDS (ec2port.Port, requester amazon-rds)
-// to the interfaces RDS declares (rds.Subnets, SecurityGroups, VPCAccess,
-// ENIs, PublicIPs).
-type rdsPort struct{ p ec2port.Port }
-
-func (a rdsPort) Subnet(ctx context.Context, account, region, id string) (vpcID, az, cidr string, ok bool, err error) {
-	sn, ok, err := a.p.Subnet(ctx, account, region, id)
-	if err != nil || !ok {
-		return "", "", "", false, err
-	}
-	return sn.VPCID, sn.AvailabilityZone, sn.CIDR.String(), true, nil
-}
-
-func (a rdsPort) SecurityGroupVPC(ctx context.Context, account, region, id string) (string, bool, error) {
-	return a.p.SecurityGroupVPC(ctx, account, region, id)
-}
-
-func (a rdsPort) VPCPublicAccess(ctx context.Context, account, region, vpcID string) (igw, dnsSupport, dnsHostnames, ok bool, err error) {
-	v, ok, err := a.p.VPC(ctx, account, region, vpcID)
-	return v.InternetGateway, v.DNSSupport, v.DNSHostnames, ok, err
-}
-
-func (a rdsPort) CreateENI(ctx context.Context, account, region, subnetID string, groupIDs []string, description string) (rds.PlacedENI, error) {
-	e, err := a.p.CreateENI(ctx, account, region, ec2port.ENIRequest{SubnetID: subnetID, SecurityGroupIDs: groupIDs, Description: description})
-	if err != nil {
-		return rds.PlacedENI{}, err
-	}
-	return rds.PlacedENI{ID: e.ID, VPCID: e.VPCID, SubnetID: e.SubnetID, MAC: e.MAC, IP: e.IP.String()}, nil
-}
-
-func (a rdsPort) DeleteENI(ctx context.Context, account, region, id string) error {
-	return a.p.DeleteENI(ctx, account, region, id)
-}
-
-func (a rdsPort) ModifyENIGroups(ctx context.Context, account, region, id string, groupIDs []string) error {
-	return a.p.SetENIGroups(ctx, account, region, id, groupIDs)
-}
-
-func (a rdsPort) AssignPublicIP(ctx context.Context, account, region, eniID string) (string, error) {
-	ip, err := a.p.AssignPublicIP(ctx, account, region, eniID)
-	if err != nil {
-		return "", err
-	}
-	return ip.String(), nil
-}
-
-func (a rdsPort) ReleasePublicIP(ctx context.Context, account, region, eniID string) error {
-	return a.p.ReleasePublicIP(ctx, account, region, eniID)
 }
 
 func deref(p *string) string {

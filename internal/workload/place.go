@@ -9,6 +9,10 @@ import (
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
+// ENI is a network interface as the data plane sees it: its IDs, MAC,
+// private IP and device index (ethN).
+type ENI = vpcnet.ENI
+
 // Placement is a workload's network: its namespace, with its ENIs attached
 // and their security groups applied.
 type Placement struct {

@@ -86,6 +86,12 @@ func (r *Runtime) cgroupName(workload string) string {
 	return r.cfg.CgroupPrefix + "-" + workload
 }
 
+// SyncNetwork runs a pass of the network controller and waits for it (only
+// triggers one without Config.Sync): after it, changes to the desired
+// network made before the call — new security groups on a workload's
+// interface, say — are in the kernel.
+func (r *Runtime) SyncNetwork(ctx context.Context) error { return r.applyNetwork(ctx) }
+
 // applyNetwork runs a network controller pass and waits for it (or only
 // triggers one, without Sync).
 func (r *Runtime) applyNetwork(ctx context.Context) error {

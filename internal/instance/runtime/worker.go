@@ -13,7 +13,6 @@ import (
 
 	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
-	"github.com/minicloud/minicloud/internal/vpcnet"
 	"github.com/minicloud/minicloud/internal/workload"
 )
 
@@ -267,7 +266,7 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 // place puts the instance on its ENIs (idempotent; interfaces detached
 // since are unplugged) and waits for their security groups.
 func (w *worker) place(ctx context.Context, spec *ec2.InstanceSpec) (*workload.Placement, error) {
-	var enis []vpcnet.ENI
+	var enis []workload.ENI
 	for _, ni := range spec.NetworkInterfaces {
 		ip, err := netip.ParseAddr(first(ni.PrivateIPs))
 		if err != nil {
@@ -277,7 +276,7 @@ func (w *worker) place(ctx context.Context, spec *ec2.InstanceSpec) (*workload.P
 		if ni.MacAddress != "" {
 			mac, _ = net.ParseMAC(ni.MacAddress)
 		}
-		enis = append(enis, vpcnet.ENI{ID: ni.NetworkInterfaceID, VPCID: ni.VpcID, SubnetID: ni.SubnetID,
+		enis = append(enis, workload.ENI{ID: ni.NetworkInterfaceID, VPCID: ni.VpcID, SubnetID: ni.SubnetID,
 			MAC: mac, IP: ip, DeviceIndex: int(ni.DeviceIndex)})
 	}
 	pl, err := w.r.wl.Place(ctx, spec.InstanceID, enis)
@@ -339,9 +338,9 @@ func (w *worker) halt() {
 func (w *worker) releaseNet(spec *ec2.InstanceSpec) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var also []vpcnet.ENI
+	var also []workload.ENI
 	for _, e := range append(slices.Clone(w.enis), specENIs(spec)...) {
-		also = append(also, vpcnet.ENI{ID: e.NetworkInterfaceID, VPCID: e.VpcID})
+		also = append(also, workload.ENI{ID: e.NetworkInterfaceID, VPCID: e.VpcID})
 	}
 	w.enis = nil
 	if err := w.r.wl.Unplace(ctx, w.key.id, also...); err != nil {

@@ -24,19 +24,10 @@ import (
 // touches the store.
 //
 // Public access: a PubliclyAccessible instance placed in its VPC gets an
-// Amazon-owned public IP on its network interface (Config.ENIs implementing
-// PublicIPs), mapped 1:1 through the VPC's internet gateway like an EC2
-// instance's; public DNS answers it. It is released with the interface
-// (stop, delete) or when PubliclyAccessible is turned off.
-
-// VPCAccess tells whether a VPC can hold publicly accessible DB instances.
-// Config.Subnets may implement it; without it the VPC is not checked.
-type VPCAccess interface {
-	// VPCPublicAccess reports an attached internet gateway and the DNS
-	// attributes enableDnsSupport and enableDnsHostnames; ok is false when
-	// the VPC does not exist.
-	VPCPublicAccess(ctx context.Context, account, region, vpcID string) (igw, dnsSupport, dnsHostnames, ok bool, err error)
-}
+// Amazon-owned public IP on its network interface (through EC2's port),
+// mapped 1:1 through the VPC's internet gateway like an EC2 instance's;
+// public DNS answers it. It is released with the interface (stop, delete)
+// or when PubliclyAccessible is turned off.
 
 const lowerAlnum = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -62,20 +53,19 @@ func endpointAddress(sc state.Scope, id string) string {
 // and hostnames, with AWS's InvalidVPCNetworkStateFault. verb is "create"
 // or "modify".
 func (s *Service) checkPublicAccess(ctx context.Context, sc state.Scope, vpcID, verb string) error {
-	va, ok := s.cfg.Subnets.(VPCAccess)
-	if !ok || vpcID == "" {
+	if s.cfg.EC2 == nil || vpcID == "" {
 		return nil
 	}
-	igw, dnsSupport, dnsHostnames, found, err := va.VPCPublicAccess(ctx, sc.Account, sc.Region, vpcID)
+	v, found, err := s.cfg.EC2.VPC(ctx, sc.Account, sc.Region, vpcID)
 	if err != nil {
 		return fmt.Errorf("read VPC %s: %w", vpcID, err)
 	}
 	switch {
 	case !found:
 		return nil // the subnet group's own checks report a VPC that is gone
-	case !igw:
+	case !v.InternetGateway:
 		return api.Errorf(http.StatusBadRequest, "InvalidVPCNetworkStateFault", "Cannot %s a publicly accessible DBInstance. The specified VPC has no internet gateway attached.", verb)
-	case !dnsSupport || !dnsHostnames:
+	case !v.DNSSupport || !v.DNSHostnames:
 		return api.Errorf(http.StatusBadRequest, "InvalidVPCNetworkStateFault", "Cannot %s a publicly accessible DBInstance. The specified VPC does not support DNS resolution, DNS hostnames, or both. Update the VPC and then try again", verb)
 	}
 	return nil

@@ -15,7 +15,7 @@ import (
 
 func TestNoEngine(t *testing.T) {
 	s := New(state.NewMemory(), Config{})
-	s.engines = engine.NewRegistry(&postgres.Engine{}, mariadb.New(t.TempDir()))
+	s.engines = engine.NewRegistry(&postgres.Engine{}, mariadb.New(t.TempDir(), engine.Runner{}))
 	ctx := api.WithRequest(context.Background(), &api.RequestInfo{Account: "000000000000", Region: "us-east-1"})
 	_, err := s.CreateDBInstance(ctx, &rdsapi.CreateDBInstanceMessage{
 		DBInstanceIdentifier: ptr("db1"), DBInstanceClass: ptr("db.t3.micro"), Engine: ptr("postgres"),

@@ -8,36 +8,31 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/service/rds/controller"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/service/rds/engine/mariadb"
 	"github.com/minicloud/minicloud/internal/service/rds/engine/postgres"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
-	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/workload"
 )
-
-// Subnets reads EC2 subnets for DB subnet groups.
-type Subnets interface {
-	// Subnet returns the subnet's VPC, availability zone and CIDR block;
-	// ok is false when the subnet does not exist in the account and region.
-	Subnet(ctx context.Context, account, region, id string) (vpcID, az, cidr string, ok bool, err error)
-}
 
 // Config configures the service.
 type Config struct {
 	// StateDir holds the instances' data (<StateDir>/rds/…); empty means a
 	// temporary directory removed by Stop.
 	StateDir string
-	Subnets  Subnets
-	Logger   *slog.Logger
-	// Net, ENIs and Sync place DB instances that have a DB subnet group in
-	// their VPC (controller/placement.go): the data plane's network, EC2's
-	// interfaces and a pass of the network controller. Without Net, every
-	// server listens on loopback only.
-	Net  *vpcnet.Network
-	ENIs ENIs
-	Sync func(context.Context) error
+	// EC2 is EC2 as RDS sees it (requester amazon-rds): subnets for DB
+	// subnet groups, security groups and VPCs to check, and the DB
+	// instances' network interfaces and public IPs. Nil: DB subnet groups
+	// cannot be made.
+	EC2    ec2port.Port
+	Logger *slog.Logger
+	// Workloads runs the servers: placed in their VPC on their network
+	// interfaces when it can place (the data plane on), else on loopback
+	// only. Nil: a runtime of its own that cannot place.
+	Workloads *workload.Runtime
 	// BinDir overrides the discovery of PostgreSQL's binaries (tests).
 	BinDir string
 	// MariaDBBinDir overrides the discovery of mariadbd and
@@ -62,18 +57,14 @@ func New(store state.Store, cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{store: store, cfg: cfg, log: cfg.Logger, dirs: records.NewDataDirs(cfg.StateDir)}
-	s.engines = engine.NewRegistry(postgres.New(cfg.BinDir), mariadb.New(cfg.MariaDBBinDir))
+	if cfg.Workloads == nil {
+		cfg.Workloads = workload.New(workload.Config{Logger: cfg.Logger})
+		s.cfg.Workloads = cfg.Workloads
+	}
+	run := engine.Runner{Workloads: cfg.Workloads}
+	s.engines = engine.NewRegistry(postgres.New(cfg.BinDir, run), mariadb.New(cfg.MariaDBBinDir, run))
 	return s
 }
-
-// ENIs creates and deletes the DB instances' network interfaces in EC2
-// (controller.ENIs).
-type ENIs = controller.ENIs
-
-// PublicIPs gives DB instances' network interfaces public IPs
-// (controller.PublicIPs). Config.ENIs implements it when the host routes a
-// public range (the data plane).
-type PublicIPs = controller.PublicIPs
 
 // PlacedENI is a DB instance's network interface (records.PlacedENI).
 type PlacedENI = records.PlacedENI
@@ -82,7 +73,7 @@ type PlacedENI = records.PlacedENI
 // and publishes the endpoint names to DNS.
 func (s *Service) Start(ctx context.Context) error {
 	c := controller.New(controller.Config{Store: s.store, Logger: s.log, Engines: s.engines, Dirs: s.dirs,
-		Net: s.cfg.Net, ENIs: s.cfg.ENIs, Sync: s.cfg.Sync})
+		EC2: s.cfg.EC2, Workloads: s.cfg.Workloads})
 	c.Start()
 	s.ctl.Store(c)
 	s.startEndpoints()

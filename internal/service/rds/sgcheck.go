@@ -7,24 +7,15 @@ import (
 	"github.com/minicloud/minicloud/internal/state"
 )
 
-// SecurityGroups lets RDS check VpcSecurityGroupIds; Config.Subnets may
-// implement it.
-type SecurityGroups interface {
-	// SecurityGroupVPC returns the VPC of security group id; ok is false
-	// when the group does not exist in the account and region.
-	SecurityGroupVPC(ctx context.Context, account, region, id string) (vpcID string, ok bool, err error)
-}
-
 // checkGroups verifies that every group exists and is in the DB instance's
 // VPC (when it has one), as AWS does on CreateDBInstance and
 // ModifyDBInstance.
 func (s *Service) checkGroups(ctx context.Context, sc state.Scope, vpcID string, ids []string) error {
-	sg, ok := s.cfg.Subnets.(SecurityGroups)
-	if !ok || len(ids) == 0 {
+	if s.cfg.EC2 == nil || len(ids) == 0 {
 		return nil
 	}
 	for _, id := range ids {
-		v, found, err := sg.SecurityGroupVPC(ctx, sc.Account, sc.Region, id)
+		v, found, err := s.cfg.EC2.SecurityGroupVPC(ctx, sc.Account, sc.Region, id)
 		if err != nil {
 			return err
 		}

@@ -51,7 +51,7 @@ func (s *Service) CreateDBSubnetGroup(ctx context.Context, in *rdsapi.CreateDBSu
 	if len(in.SubnetIds) == 0 {
 		return nil, errInvalidParam("The parameter SubnetIds must be provided.")
 	}
-	if s.cfg.Subnets == nil {
+	if s.cfg.EC2 == nil {
 		return nil, api.Errorf(http.StatusBadRequest, "InvalidSubnet", "No subnets are available to minicloud's RDS (EC2 is not wired).")
 	}
 	var (
@@ -61,10 +61,11 @@ func (s *Service) CreateDBSubnetGroup(ctx context.Context, in *rdsapi.CreateDBSu
 		ids  = slices.Compact(slices.Sorted(slices.Values(in.SubnetIds)))
 	)
 	for _, id := range ids {
-		v, az, _, ok, err := s.cfg.Subnets.Subnet(ctx, sc.Account, sc.Region, id)
+		sn, ok, err := s.cfg.EC2.Subnet(ctx, sc.Account, sc.Region, id)
 		if err != nil {
 			return nil, err
 		}
+		v, az := sn.VPCID, sn.AvailabilityZone
 		if !ok {
 			return nil, api.Errorf(http.StatusBadRequest, "InvalidSubnet", "Some input subnets in :[%s] are invalid.", strings.Join(in.SubnetIds, ", "))
 		}

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/ec2port"
+	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
-	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
 // Config is what the controller works with.
@@ -25,13 +27,12 @@ type Config struct {
 	Logger  *slog.Logger
 	Engines *engine.Registry
 	Dirs    *records.DataDirs
-	// Net, ENIs and Sync place DB instances that have a DB subnet group in
-	// their VPC (placement.go): the data plane's network, EC2's interfaces
-	// and a pass of the network controller. Without Net, every server
-	// listens on loopback only.
-	Net  *vpcnet.Network
-	ENIs ENIs
-	Sync func(context.Context) error
+	// EC2 makes the DB instances' network interfaces and public IPs.
+	EC2 ec2port.Port
+	// Workloads runs the servers (engine.Runner has it too), and places
+	// DB instances that have a DB subnet group in their VPC when it can
+	// (placement.go). Otherwise every server listens on loopback only.
+	Workloads *workload.Runtime
 }
 
 // Controller converges the real servers to the instance and snapshot
@@ -45,7 +46,7 @@ type Controller struct {
 	engines *engine.Registry
 	dirs    *records.DataDirs
 
-	q queue
+	q *reconcile.Controller[string] // the work queue (queue.go)
 
 	mu      sync.Mutex
 	servers map[string]*server // by record key
@@ -68,22 +69,22 @@ func New(cfg Config) *Controller {
 	c := &Controller{cfg: cfg, store: cfg.Store, log: cfg.Logger, engines: cfg.Engines, dirs: cfg.Dirs,
 		servers: map[string]*server{}, reboots: map[string]int{}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.q = c.newQueue()
 	return c
 }
 
 // Start runs the controller: it reconciles every record now and on every
 // change, checks the read replicas and takes the automated backups.
 func (c *Controller) Start() {
-	c.watch()
+	_ = c.q.Start(c.ctx) // lists every key at once
 	c.wg.Go(c.watchReplicas)
-	c.enqueueAll()
 	c.wg.Go(c.backupSchedule)
 }
 
 // Stop stops every server (their data stays) and the controller.
 func (c *Controller) Stop() {
-	c.unwatch()
 	c.cancel()
+	_ = c.q.Stop(context.Background()) // waits for the passes in flight
 	c.wg.Wait()
 	c.mu.Lock()
 	servers := c.servers
@@ -205,6 +206,7 @@ func (c *Controller) reconcile(key string) (retry bool) {
 			}
 		}
 		_ = os.RemoveAll(dir)
+		c.cfg.Workloads.Ports().Release(key)
 		return false
 	case status == "deleting":
 		if c.beforeDelete(sc, &rec) {
@@ -219,6 +221,7 @@ func (c *Controller) reconcile(key string) (retry bool) {
 		}
 		c.forgetReplica(sc, id, &rec)
 		c.update(sc, id, status, func(*records.Instance) bool { return true })
+		c.cfg.Workloads.Ports().Release(key)
 		return false
 	case status == "stopping" || status == "stopped" || status == "failed" || status == "incompatible-parameters":
 		if status == "stopping" && c.waitSnapshots(sc, &rec) {
@@ -296,13 +299,11 @@ func (c *Controller) converge(key string, sc state.Scope, id, dir string, rec re
 		p = nil
 	}
 	if p == nil {
-		if rec.LoopbackPort == 0 || !portFree(rec.LoopbackPort) {
-			port, err := freePort(c.usedPorts())
-			if err != nil {
-				return err
-			}
-			rec.LoopbackPort = port
+		port, err := c.cfg.Workloads.Ports().Reserve(key, rec.LoopbackPort)
+		if err != nil {
+			return err
 		}
+		rec.LoopbackPort = port
 		var vpc *engine.Listen
 		if c.wantsVPC(&rec) {
 			var err error
@@ -423,16 +424,6 @@ func pendingAfter(r *records.Instance) *rdsapi.PendingModifiedValues {
 	return &p
 }
 
-func (c *Controller) usedPorts() []int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []int
-	for _, p := range c.servers {
-		out = append(out, p.Port)
-	}
-	return out
-}
-
 func groupIDs(r *records.Instance) []string {
 	var out []string
 	for _, g := range r.VpcSecurityGroups {
@@ -455,14 +446,13 @@ func (c *Controller) afterStart(ctx context.Context, sc state.Scope, dir string,
 			enis = append(enis, rec.Standby.ENI.ID)
 		}
 		for _, eni := range enis {
-			if err := c.cfg.ENIs.ModifyENIGroups(ctx, sc.Account, sc.Region, eni, groupIDs(rec)); err != nil {
+			if err := c.cfg.EC2.SetENIGroups(ctx, sc.Account, sc.Region, eni, groupIDs(rec)); err != nil {
 				return "", fmt.Errorf("security groups of %s: %w", eni, err)
 			}
 		}
-		if c.cfg.Sync != nil {
-			if err := c.cfg.Sync(ctx); err != nil {
-				return "", err
-			}
+		// Active only once the kernel has them.
+		if err := c.cfg.Workloads.SyncNetwork(ctx); err != nil {
+			return "", err
 		}
 	}
 	pe, ok := eng.(engine.Parameters)

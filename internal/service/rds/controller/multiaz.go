@@ -306,8 +306,8 @@ func (c *Controller) failoverIfAsked(ctx context.Context, key string, sc state.S
 	// public IP (the new primary's interface gets one if it is to).
 	old := rec.ENI
 	if old != nil && old.PublicIP != "" {
-		if pub, ok := c.cfg.ENIs.(PublicIPs); ok {
-			if err := pub.ReleasePublicIP(ctx, sc.Account, sc.Region, old.ID); err != nil {
+		if c.placing() {
+			if err := c.cfg.EC2.ReleasePublicIP(ctx, sc.Account, sc.Region, old.ID); err != nil {
 				return fmt.Errorf("release the public IP of %s: %w", old.ID, err)
 			}
 		}

@@ -7,36 +7,31 @@ import (
 	"net/netip"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
-	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
-// Placement in the VPC (the data plane on, Config.Net set): a DB instance
-// with a DB subnet group gets a requester-managed ENI ("RDSNetworkInterface")
-// in the group's subnet of its AvailabilityZone (else its first subnet) with
-// its VPC security groups; a Multi-AZ standby gets its own in a subnet of
-// SecondaryAvailabilityZone. The ENI is plugged into a namespace named after
-// the ENI itself, where the network controller applies its security groups
-// (Sync runs before the server starts); the server runs in that namespace
-// on the ENI's address and the instance's Port. The loopback port stays, as
-// a host-side TCP proxy to it (proxy.go). Stopping or deleting the instance
-// removes namespace and ENI; starting it again makes new ones. The shared
-// workload runtime is to replace this file.
-
-// ENIs creates and deletes the DB instances' network interfaces in EC2.
-type ENIs interface {
-	CreateENI(ctx context.Context, account, region, subnetID string, groupIDs []string, description string) (records.PlacedENI, error)
-	DeleteENI(ctx context.Context, account, region, id string) error
-	// ModifyENIGroups replaces the security groups of an ENI CreateENI made.
-	ModifyENIGroups(ctx context.Context, account, region, id string, groupIDs []string) error
-}
+// Placement in the VPC (the workload runtime placing, the data plane on):
+// a DB instance with a DB subnet group gets a requester-managed ENI
+// ("RDSNetworkInterface") in the group's subnet of its AvailabilityZone
+// (else its first subnet) with its VPC security groups; a Multi-AZ standby
+// gets its own in a subnet of SecondaryAvailabilityZone. Each server is a
+// workload placed on its ENI (a namespace named after the ENI), which
+// returns once the network controller has applied the security groups; the
+// server runs in that namespace on the ENI's address and the instance's
+// Port. The loopback port stays, as a relay from the host to it
+// (proxy.go). Stopping or deleting the instance removes namespace and
+// ENI; starting it again makes new ones.
 
 // eniDescription is the Description of the ENIs, as AWS's.
 const eniDescription = "RDSNetworkInterface"
 
-func (c *Controller) placing() bool { return c.cfg.Net != nil && c.cfg.ENIs != nil }
+func (c *Controller) placing() bool {
+	return c.cfg.EC2 != nil && c.cfg.Workloads != nil && c.cfg.Workloads.Placing()
+}
 
 // wantsVPC reports whether rec is to be placed in its VPC.
 func (c *Controller) wantsVPC(rec *records.Instance) bool {
@@ -85,58 +80,53 @@ func (c *Controller) plugStandby(ctx context.Context, sc state.Scope, id, status
 // group's subnet of zone az and records it (set) while the instance still
 // has status; what it is ("network interface") goes into the errors.
 func (c *Controller) newENI(ctx context.Context, sc state.Scope, id, status string, rec *records.Instance, az, what string, set func(r *records.Instance, e *records.PlacedENI)) (*records.PlacedENI, error) {
-	eni, err := c.cfg.ENIs.CreateENI(ctx, sc.Account, sc.Region, subnetInAZ(rec.DBSubnetGroup, az), groupIDs(rec), eniDescription)
+	e, err := c.cfg.EC2.CreateENI(ctx, sc.Account, sc.Region, ec2port.ENIRequest{
+		SubnetID: subnetInAZ(rec.DBSubnetGroup, az), SecurityGroupIDs: groupIDs(rec), Description: eniDescription})
 	if err != nil {
 		return nil, fmt.Errorf("create the %s: %w", what, err)
 	}
+	eni := records.PlacedENI{ID: e.ID, VPCID: e.VPCID, SubnetID: e.SubnetID, MAC: e.MAC, IP: e.IP.String()}
 	if !c.update(sc, id, status, func(r *records.Instance) bool { set(r, &eni); return false }) {
-		_ = c.cfg.ENIs.DeleteENI(context.Background(), sc.Account, sc.Region, eni.ID)
+		_ = c.cfg.EC2.DeleteENI(context.Background(), sc.Account, sc.Region, eni.ID)
 		return nil, fmt.Errorf("the instance changed while its %s was made", what)
 	}
 	return &eni, nil
 }
 
-// attachENI makes e's namespace with e plugged in and the security groups
-// applied.
-func (c *Controller) attachENI(ctx context.Context, e *records.PlacedENI) (*engine.Listen, error) {
+// vpcENI is e as the data plane sees it.
+func vpcENI(e *records.PlacedENI) (workload.ENI, error) {
 	ip, err := netip.ParseAddr(e.IP)
 	if err != nil {
-		return nil, fmt.Errorf("network interface %s: %w", e.ID, err)
+		return workload.ENI{}, fmt.Errorf("network interface %s: %w", e.ID, err)
 	}
 	mac, _ := net.ParseMAC(e.MAC)
-	if c.cfg.Sync != nil { // the VPC's subnets exist
-		if err := c.cfg.Sync(ctx); err != nil {
-			return nil, err
-		}
-	}
-	ns, err := c.cfg.Net.CreateInstanceNamespace(ctx, e.ID)
+	return workload.ENI{ID: e.ID, VPCID: e.VPCID, SubnetID: e.SubnetID, MAC: mac, IP: ip}, nil
+}
+
+// attachENI places the workload named after e on it: its namespace with e
+// plugged in and the security groups applied.
+func (c *Controller) attachENI(ctx context.Context, e *records.PlacedENI) (*engine.Listen, error) {
+	ve, err := vpcENI(e)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.cfg.Net.AttachENI(ctx, vpcnet.ENI{ID: e.ID, VPCID: e.VPCID, SubnetID: e.SubnetID, MAC: mac, IP: ip}, ns); err != nil {
+	pl, err := c.cfg.Workloads.Place(ctx, e.ID, []workload.ENI{ve})
+	if err != nil {
 		return nil, err
 	}
-	if c.cfg.Sync != nil { // security groups before the server starts
-		if err := c.cfg.Sync(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return &engine.Listen{NS: ns, IP: ip}, nil
+	return &engine.Listen{NS: pl.NS, IP: ve.IP}, nil
 }
 
-// unplug removes an ENI's namespace and the ENI.
+// unplug removes an ENI's workload placement and the ENI.
 func (c *Controller) unplug(sc state.Scope, e *records.PlacedENI) error {
 	if e == nil || !c.placing() {
 		return nil
 	}
 	ctx := context.Background()
-	if err := c.cfg.Net.DeleteInstanceNamespace(ctx, e.ID); err != nil {
+	if err := c.cfg.Workloads.Unplace(ctx, e.ID, workload.ENI{ID: e.ID, VPCID: e.VPCID}); err != nil {
 		return err
 	}
-	if err := c.cfg.Net.DetachENI(ctx, e.VPCID, e.ID); err != nil {
-		return err
-	}
-	return c.cfg.ENIs.DeleteENI(ctx, sc.Account, sc.Region, e.ID)
+	return c.cfg.EC2.DeleteENI(ctx, sc.Account, sc.Region, e.ID)
 }
 
 // subnetInAZ is the DB subnet group's first subnet in zone az, else its

@@ -6,32 +6,43 @@ import (
 	"testing"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/service/rds/engine/mariadb"
 	"github.com/minicloud/minicloud/internal/service/rds/engine/postgres"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
-// recordingENIs records the groups each ENI was given.
-type recordingENIs struct{ groups map[string][]string }
-
-func (r *recordingENIs) CreateENI(context.Context, string, string, string, []string, string) (records.PlacedENI, error) {
-	panic("not used")
+// recordingENIs records the groups each ENI was given; its other methods
+// are not used (the embedded nil Port would panic).
+type recordingENIs struct {
+	ec2port.Port
+	groups map[string][]string
 }
-func (r *recordingENIs) DeleteENI(context.Context, string, string, string) error { panic("not used") }
-func (r *recordingENIs) ModifyENIGroups(_ context.Context, _, _, id string, groupIDs []string) error {
+
+func (r *recordingENIs) SetENIGroups(_ context.Context, _, _, id string, groupIDs []string) error {
 	r.groups[id] = groupIDs
 	return nil
 }
+
+// noNetwork is a data plane that places nothing, for tests that need a
+// controller that believes it places.
+type noNetwork struct{}
+
+func (noNetwork) CreateInstanceNamespace(context.Context, string) (string, error) { return "", nil }
+func (noNetwork) DeleteInstanceNamespace(context.Context, string) error           { return nil }
+func (noNetwork) AttachENI(context.Context, vpcnet.ENI, string) error             { return nil }
+func (noNetwork) DetachENI(context.Context, string, string) error                 { return nil }
 
 // New security groups reach a Multi-AZ instance's standby ENI too: after a
 // failover its ENI is the primary's.
 func TestAfterStartGroupsStandbyENI(t *testing.T) {
 	enis := &recordingENIs{groups: map[string][]string{}}
 	c := newTestController(state.NewMemory(), t.TempDir())
-	c.cfg.Net, c.cfg.ENIs = &vpcnet.Network{}, enis
+	c.cfg.EC2, c.cfg.Workloads = enis, workload.New(workload.Config{Net: noNetwork{}})
 	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
 	for _, tc := range []struct {
 		name    string
@@ -76,5 +87,5 @@ func TestAfterStartWithoutParams(t *testing.T) {
 // newTestController is a controller of the host's engines over store, its
 // data under stateDir, not started.
 func newTestController(store state.Store, stateDir string) *Controller {
-	return New(Config{Store: store, Dirs: records.NewDataDirs(stateDir), Engines: engine.NewRegistry(postgres.New(""), mariadb.New(""))})
+	return New(Config{Store: store, Dirs: records.NewDataDirs(stateDir), Engines: engine.NewRegistry(postgres.New("", engine.Runner{}), mariadb.New("", engine.Runner{})), Workloads: workload.New(workload.Config{})})
 }

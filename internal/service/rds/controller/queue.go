@@ -1,58 +1,50 @@
 package controller
 
 import (
+	"context"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
-// The controller's work queue: which keys to reconcile, one goroutine per
-// key at a time, a key changed while it was being reconciled reconciled
-// again, a failed pass retried after 5 s. It follows the store (every
-// instance and snapshot key, and every instance for a parameter group's).
-// The shared reconcile package (internal/reconcile) is to replace this
-// file.
+// The controller's work queue is internal/reconcile's, keyed by the store
+// keys of instance and snapshot records: each key is reconciled by one
+// goroutine at a time (a slow server start holds up no other instance), a
+// key changed while it was being reconciled is reconciled again, and a pass
+// that asks to be retried runs again after 5 s. A parameter group's change
+// re-lists every key: the instances of the group apply it.
 
-// queue is the work queue's state.
-type queue struct {
-	busy  map[string]bool // being reconciled
-	dirty map[string]bool // changed meanwhile: reconcile again
-	unsub func()
-	done  chan struct{}
-}
+// retryAfter is when a pass that could not finish runs again.
+const retryAfter = 5 * time.Second
 
-// watch follows the store's events.
-func (c *Controller) watch() {
-	ch, unsub := c.store.Subscribe("")
-	c.q.unsub, c.q.done = unsub, make(chan struct{})
-	go func() {
-		defer close(c.q.done)
-		for ev := range ch {
-			switch {
-			case ev.Reset || ev.Resync:
-				c.enqueueAll()
-			default:
-				if _, _, ok := records.Instances.ParseKey(ev.Key); ok || isSnapshotKey(ev.Key) {
-					c.enqueue(ev.Key)
-				} else if _, _, ok := records.ParamGroups.ParseKey(ev.Key); ok {
-					c.enqueueAll() // the instances of the group apply it
-				}
-			}
+// newQueue returns the controller's queue, to be started.
+func (c *Controller) newQueue() *reconcile.Controller[string] {
+	own := func(o reconcile.Object) []string { return []string{o.StoreKey()} }
+	rec := reconcile.Func[string](func(_ context.Context, key string) (reconcile.Result, error) {
+		if c.reconcile(key) {
+			return reconcile.Requeue(retryAfter), nil
 		}
-	}()
+		return reconcile.Result{}, nil
+	})
+	return reconcile.New("rds", rec, reconcile.Options[string]{
+		Logger: c.log,
+		Store:  c.store,
+		Sources: []reconcile.Source[string]{
+			reconcile.Map(records.Instances.Service, records.Instances.Kind, own),
+			reconcile.Map(records.Snapshots.Service, records.Snapshots.Kind, own),
+			reconcile.All[string](records.ParamGroups.Service, records.ParamGroups.Kind),
+		},
+		List: c.listKeys,
+	})
 }
 
-// unwatch stops following the store.
-func (c *Controller) unwatch() {
-	c.q.unsub()
-	<-c.q.done
-}
-
-// enqueueAll schedules every instance record and every running server.
-func (c *Controller) enqueueAll() {
+// listKeys lists every instance and snapshot record and every running
+// server (whose record may be gone).
+func (c *Controller) listKeys(ctx context.Context) ([]string, error) {
 	var keys []string
-	_ = c.store.View(c.ctx, func(tx state.Tx) error {
+	err := c.store.View(ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
 			if _, _, ok := records.Instances.ParseKey(key); ok || isSnapshotKey(key) {
 				keys = append(keys, key)
@@ -60,45 +52,16 @@ func (c *Controller) enqueueAll() {
 			return nil
 		})
 	})
+	if err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	for k := range c.servers {
 		keys = append(keys, k)
 	}
 	c.mu.Unlock()
-	for _, k := range keys {
-		c.enqueue(k)
-	}
+	return keys, nil
 }
 
-func (c *Controller) enqueue(key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ctx.Err() != nil {
-		return
-	}
-	if c.q.busy == nil {
-		c.q.busy, c.q.dirty = map[string]bool{}, map[string]bool{}
-	}
-	if c.q.busy[key] {
-		c.q.dirty[key] = true
-		return
-	}
-	c.q.busy[key] = true
-	c.wg.Go(func() {
-		for {
-			retry := c.reconcile(key)
-			c.mu.Lock()
-			if c.q.dirty[key] && c.ctx.Err() == nil {
-				delete(c.q.dirty, key)
-				c.mu.Unlock()
-				continue
-			}
-			delete(c.q.busy, key)
-			c.mu.Unlock()
-			if retry && c.ctx.Err() == nil {
-				time.AfterFunc(5*time.Second, func() { c.enqueue(key) })
-			}
-			return
-		}
-	})
-}
+// enqueue asks for a pass over key.
+func (c *Controller) enqueue(key string) { c.q.Enqueue(key) }

@@ -10,14 +10,34 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
-	"github.com/vishvananda/netns"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
-// Starting and supervising the servers' processes. The shared workload
-// runtime (namespaces, supervised processes) is to replace this file.
+// Starting and supervising the servers' processes: each server is a
+// process of the workload runtime (internal/workload), started in its
+// namespace from a thread that lives as long as it does, and stopped step
+// by step.
+
+// Runner starts servers as processes of a workload runtime; engines hold
+// the one they were made with.
+type Runner struct {
+	// Workloads supervises the processes; nil makes a runtime of its own
+	// (loopback only, no limits) on first use.
+	Workloads *workload.Runtime
+}
+
+var defaultWorkloads = sync.OnceValue(func() *workload.Runtime { return workload.New(workload.Config{}) })
+
+func (r Runner) workloads() *workload.Runtime {
+	if r.Workloads != nil {
+		return r.Workloads
+	}
+	return defaultWorkloads()
+}
 
 // Server is one running server process an engine started.
 type Server struct {
@@ -28,92 +48,68 @@ type Server struct {
 	// NS is the network namespace it runs in, "" for the host's.
 	NS string
 
-	cmd     *exec.Cmd
-	stopSig syscall.Signal
-	done    chan struct{}
-	err     error
+	proc *workload.Process
 }
 
-// Run starts cmd from a thread that stays until the server exits: the
-// child inherits the namespace of the thread that forks it, and its
-// parent-death signal (Pdeathsig) follows that thread, not the process, so
-// Go must not end the thread (it does for threads vpcnet leaves in a
-// namespace) and signal the server at random. With ns, the thread enters
-// the namespace first and is discarded afterwards. stop is the signal that
-// asks the server for a clean shutdown (zero: SIGINT, postgres's fast
-// shutdown; mariadbd ignores SIGINT and wants SIGTERM). Every server the
+// Run starts cmd, the server of workload name, in namespace ns ("" for
+// the host's). stop is the signal that asks the server for a clean
+// shutdown (zero: SIGINT, postgres's fast shutdown; mariadbd ignores
+// SIGINT and wants SIGTERM); Stop follows it with an immediate shutdown
+// (SIGQUIT to the server's process group) and SIGKILL, 10 s apart. The
+// command needs a process group of its own (Setpgid). Every server the
 // engines fork starts through here.
-func Run(cmd *exec.Cmd, port int, ns string, stop syscall.Signal) (*Server, error) {
-	p := &Server{Port: port, NS: ns, cmd: cmd, stopSig: stop, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if ns == "" {
-			defer runtime.UnlockOSThread()
-		}
-		var err error
-		if ns != "" {
-			var h netns.NsHandle
-			if h, err = netns.GetFromPath(ns); err == nil {
-				err = netns.Set(h)
-				h.Close()
-			}
-		}
-		if err == nil {
-			err = p.cmd.Start()
-		}
-		started <- err
-		if err != nil {
-			return
-		}
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+func (r Runner) Run(name string, cmd *exec.Cmd, port int, ns string, stop syscall.Signal) (*Server, error) {
+	if stop == 0 {
+		stop = syscall.SIGINT
+	}
+	proc, err := r.workloads().Start(workload.ProcessSpec{
+		Workload: name,
+		Cmd:      cmd,
+		NS:       ns,
+		Stop: []workload.StopStep{
+			{Signal: stop, Wait: 10 * time.Second},
+			{Signal: syscall.SIGQUIT, Group: true, Wait: 10 * time.Second},
+			{Signal: syscall.SIGKILL, Group: true},
+		},
+	})
+	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return &Server{Port: port, NS: ns, proc: proc}, nil
+}
+
+// WorkloadName names the workload of the server in instance directory dir
+// (<…>/<id>, or <…>/<id>/standby for a Multi-AZ standby).
+func WorkloadName(dir string) string {
+	base := filepath.Base(dir)
+	if base == "standby" {
+		return "rds-" + filepath.Base(filepath.Dir(dir)) + "-standby"
+	}
+	return "rds-" + base
 }
 
 // Running reports whether the server has not exited.
-func (p *Server) Running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
+func (p *Server) Running() bool { return !p.proc.Exited() }
 
 // Done is closed when the server has exited.
-func (p *Server) Done() <-chan struct{} { return p.done }
+func (p *Server) Done() <-chan struct{} { return p.proc.Done() }
 
 // Err is how the server exited, once Done is closed.
-func (p *Server) Err() error { return p.err }
+func (p *Server) Err() error { return p.proc.Err() }
+
+// Pid is the server's process ID.
+func (p *Server) Pid() int { return p.proc.Pid() }
 
 // Signal sends sig to the server.
-func (p *Server) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+func (p *Server) Signal(sig syscall.Signal) error { return p.proc.Signal(sig) }
 
-// Stop shuts the server down: a clean shutdown, then an immediate one
-// (SIGQUIT), then SIGKILL, 10 s apart. A nil Server is none.
+// Stop shuts the server down (see Run) and waits for it. A nil Server is
+// none.
 func (p *Server) Stop() {
-	if p == nil || !p.Running() {
+	if p == nil {
 		return
 	}
-	sig := p.stopSig
-	if sig == 0 {
-		sig = syscall.SIGINT
-	}
-	_ = p.cmd.Process.Signal(sig)
-	for _, next := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGKILL} {
-		select {
-		case <-p.done:
-			return
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-p.cmd.Process.Pid, next)
-		}
-	}
-	<-p.done
+	p.proc.Stop()
 }
 
 // OpenInstance opens instance directory dir, for a server to inherit, and

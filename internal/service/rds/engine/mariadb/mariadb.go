@@ -35,6 +35,8 @@ const adminUser = "rdsadmin"
 // Engine is the host's MariaDB installation.
 // Engine is the host's MariaDB installation.
 type Engine struct {
+	// run starts the servers.
+	run                 engine.Runner
 	mariadbd, installDB string // "" when missing
 	// unshare, mount, setpriv: util-linux, needed when minicloud is root.
 	unshare, mount, setpriv string
@@ -56,9 +58,9 @@ var (
 )
 
 // New returns the engine of the mariadbd and mariadb-install-db in binDir
-// if set, else on the usual paths.
-func New(binDir string) *Engine {
-	m := &Engine{}
+// if set, else on the usual paths; its servers run through run.
+func New(binDir string, run engine.Runner) *Engine {
+	m := &Engine{run: run}
 	look := engine.LookExec
 	sys := []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"}
 	dirs := sys
@@ -319,7 +321,7 @@ func (m *Engine) Start(dir string, port int, vpc *engine.Listen, settings []stri
 		cmd.Args = append(cmd.Args, "--"+s)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	p, err := engine.Run(cmd, port, ns, syscall.SIGTERM)
+	p, err := m.run.Run(engine.WorkloadName(dir), cmd, port, ns, syscall.SIGTERM)
 	if err != nil {
 		return nil, fmt.Errorf("start mariadbd: %w", err)
 	}

@@ -7,17 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
-	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
 // Read replicas of MariaDB DB instances: MariaDB's own GTID replication
@@ -181,12 +179,8 @@ func (m *Engine) queryRow(ctx context.Context, dir, q string, dest ...any) error
 // and no security group, as with postgres, and with the data plane nothing
 // outside the replica's namespace can reach the relay.
 type relay struct {
-	ln  net.Listener
+	*workload.Relay
 	src *os.File // the source's instance directory
-	wg  sync.WaitGroup
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
 }
 
 func startRelay(ns, srcDir string) (*relay, error) {
@@ -194,82 +188,22 @@ func startRelay(ns, srcDir string) (*relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ln net.Listener
-	listen := func() (err error) { ln, err = net.Listen("tcp4", "127.0.0.1:0"); return err }
-	if ns != "" {
-		// A socket stays in the namespace it was made in.
-		err = vpcnet.InNamespace(ns, listen)
-	} else {
-		err = listen()
-	}
+	ln, err := workload.ListenIn(ns, "tcp4", "127.0.0.1:0")
 	if err != nil {
 		src.Close()
 		return nil, err
 	}
-	r := &relay{ln: ln, src: src, conns: map[net.Conn]struct{}{}}
-	r.wg.Go(func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			r.wg.Go(func() { r.serve(in) })
-		}
-	})
-	return r, nil
+	sock := fmt.Sprintf("/proc/self/fd/%d/mysqld.sock", src.Fd())
+	return &relay{src: src, Relay: workload.NewRelay(ln, func() (net.Conn, error) {
+		// The source down: the replica retries.
+		return net.DialTimeout("unix", sock, 5*time.Second)
+	})}, nil
 }
 
-func (r *relay) port() int { return r.ln.Addr().(*net.TCPAddr).Port }
-
-func (r *relay) track(c net.Conn, add bool) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !add {
-		delete(r.conns, c)
-		return true
-	}
-	if r.conns == nil {
-		return false
-	}
-	r.conns[c] = struct{}{}
-	return true
-}
-
-func (r *relay) serve(in net.Conn) {
-	defer in.Close()
-	out, err := net.DialTimeout("unix", fmt.Sprintf("/proc/self/fd/%d/mysqld.sock", r.src.Fd()), 5*time.Second)
-	if err != nil {
-		return // the source is down: the replica retries
-	}
-	defer out.Close()
-	if !r.track(in, true) || !r.track(out, true) {
-		return
-	}
-	defer r.track(in, false)
-	defer r.track(out, false)
-	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-			_ = cw.CloseWrite()
-		}
-		done <- struct{}{}
-	}
-	go pipe(out, in)
-	go pipe(in, out)
-	<-done
-	<-done
-}
+func (r *relay) port() int { return r.Port() }
 
 func (r *relay) close() {
-	_ = r.ln.Close()
-	r.mu.Lock()
-	for c := range r.conns {
-		_ = c.Close()
-	}
-	r.conns = nil
-	r.mu.Unlock()
-	r.wg.Wait()
+	r.Relay.Close()
 	_ = r.src.Close()
 }
 

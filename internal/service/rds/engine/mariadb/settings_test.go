@@ -32,7 +32,7 @@ func TestMariaSettingsKeepBinlogsForReplicas(t *testing.T) {
 				t.Fatal(err)
 			}
 			in := engine.Instance{ResourceID: "db-X", HasReplicas: tc.hasReplicas}
-			if _, err := New("").Settings(dir, in); err != nil {
+			if _, err := New("", engine.Runner{}).Settings(dir, in); err != nil {
 				t.Fatal(err)
 			}
 			_, err := os.Stat(filepath.Join(logs, binlogBase+".000001"))

@@ -365,7 +365,7 @@ func (e *Engine) recoverTo(ctx context.Context, dir string, target *time.Time) e
 	}
 	cmd := e.command(u, d, "postgres", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	p, err := engine.Run(cmd, 0, "", syscall.SIGINT)
+	p, err := e.run.Run(engine.WorkloadName(dir)+"-recovery", cmd, 0, "", syscall.SIGINT)
 	if err != nil {
 		return fmt.Errorf("start recovery: %w", err)
 	}
@@ -374,7 +374,7 @@ func (e *Engine) recoverTo(ctx context.Context, dir string, target *time.Time) e
 		select {
 		case <-p.Done():
 		case <-time.After(60 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = syscall.Kill(-p.Pid(), syscall.SIGKILL)
 			<-p.Done()
 		}
 	}

@@ -26,6 +26,8 @@ const installHint = "minicloud runs RDS for PostgreSQL on the host's PostgreSQL 
 // Engine is the host's PostgreSQL installation. The zero Engine is one
 // whose binaries are missing.
 type Engine struct {
+	// run starts the servers.
+	run    engine.Runner
 	binDir string // "" when there is none
 	major  string
 
@@ -49,10 +51,11 @@ var (
 )
 
 // New returns the engine of the newest /usr/lib/postgresql/<major>/bin
-// holding both postgres and initdb, or of binDir when set.
-func New(binDir string) *Engine {
+// holding both postgres and initdb, or of binDir when set; its servers run
+// through run.
+func New(binDir string, run engine.Runner) *Engine {
 	if binDir != "" {
-		return &Engine{binDir: binDir, major: filepath.Base(filepath.Dir(binDir))}
+		return &Engine{binDir: binDir, major: filepath.Base(filepath.Dir(binDir)), run: run}
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	best, bestMajor := "", -1
@@ -67,9 +70,9 @@ func New(binDir string) *Engine {
 		best, bestMajor = d, m
 	}
 	if best == "" {
-		return &Engine{}
+		return &Engine{run: run}
 	}
-	return &Engine{binDir: best, major: strconv.Itoa(bestMajor)}
+	return &Engine{binDir: best, major: strconv.Itoa(bestMajor), run: run}
 }
 
 // serverUser is who runs the servers (engine.ServerUser), looked up once.
@@ -254,7 +257,7 @@ func (e *Engine) launch(dir string, pgPort int, vpc *engine.Listen, settings []s
 	if vpc != nil {
 		ns = vpc.NS
 	}
-	p, err := engine.Run(cmd, pgPort, ns, syscall.SIGINT)
+	p, err := e.run.Run(engine.WorkloadName(dir), cmd, pgPort, ns, syscall.SIGINT)
 	if err != nil {
 		if vpc != nil {
 			return nil, fmt.Errorf("start postgres in %s: %w", vpc.NS, err)
