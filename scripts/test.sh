@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full test suite: installs what the tests need, then runs every Go test
 # with the race detector. This is the command the README's quickstart gives
-# and the one CI runs.
+# and the one CI runs. Parallel tests run four at a time: most of their time
+# is spent waiting for servers and instances to start, not on the CPU.
 #
 # As root (the data-plane tests need it) the tests run in a mount namespace
 # of their own that starts from a machine on which minicloud never ran: an
@@ -33,6 +34,6 @@ fi
 
 scripts/deps.sh
 if [ "$(id -u)" -eq 0 ]; then
-  exec unshare --mount --propagation private "$0" --in-fresh-mounts go test -race -count=1 ./...
+  exec unshare --mount --propagation private "$0" --in-fresh-mounts go test -race -count=1 -parallel 4 ./...
 fi
-exec go test -race -count=1 ./...
+exec go test -race -count=1 -parallel 4 ./...

@@ -13,6 +13,7 @@ import (
 // ReplicaLag and the health page read the controller from HTTP handlers
 // while Start and Stop set it: under -race this fails if that is unguarded.
 func TestControllerStartStopWhileRead(t *testing.T) {
+	t.Parallel()
 	s := New(state.NewMemory(), Config{StateDir: t.TempDir()})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

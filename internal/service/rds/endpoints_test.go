@@ -15,6 +15,7 @@ import (
 // without the data plane an instance has no VPC address, so its name has
 // none.
 func TestEndpointNames(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	create := func(region, id string) {
 		t.Helper()

@@ -14,6 +14,7 @@ import (
 )
 
 func TestNoEngine(t *testing.T) {
+	t.Parallel()
 	s := New(state.NewMemory(), Config{})
 	s.engines = engine.NewRegistry(&postgres.Engine{}, mariadb.New(t.TempDir(), engine.Runner{}))
 	ctx := api.WithRequest(context.Background(), &api.RequestInfo{Account: "000000000000", Region: "us-east-1"})
@@ -31,6 +32,7 @@ func TestNoEngine(t *testing.T) {
 }
 
 func TestIdentifiers(t *testing.T) {
+	t.Parallel()
 	for id, ok := range map[string]bool{
 		"a": true, "db-1": true, "A1-b2": true, strings.Repeat("a", 63): true,
 		"": false, "1a": false, "-a": false, "a-": false, "a--b": false, "a_b": false, "a.b": false, strings.Repeat("a", 64): false,

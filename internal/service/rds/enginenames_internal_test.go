@@ -16,6 +16,7 @@ import (
 // with or switches on an engine's name; where AWS differs by engine, the
 // engine says so (package engine).
 func TestNoEngineNameSwitch(t *testing.T) {
+	t.Parallel()
 	names := map[string]bool{"mysql": true}
 	for _, e := range New(state.NewMemory(), Config{}).engines.All() {
 		names[e.Name()] = true

@@ -15,6 +15,7 @@ import (
 // MariaDBBinDir) answers CreateDBInstance with what to install and does not
 // list the engine.
 func TestMissingMariaDB(t *testing.T) {
+	t.Parallel()
 	s := New(state.NewMemory(), Config{MariaDBBinDir: t.TempDir()})
 	ctx := api.WithRequest(context.Background(), &api.RequestInfo{Account: "000000000000", Region: "us-east-1"})
 	for _, tc := range []struct {

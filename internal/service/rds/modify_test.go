@@ -28,6 +28,7 @@ func (e *testEnv) startTime(t *testing.T, id, password string) time.Time {
 }
 
 func TestSecurityGroupChecks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	subnets := e.vpc(t, "10.31", "us-east-1a", "us-east-1b")
 	if _, err := e.rds.CreateDBSubnetGroup(e.ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("sgcheck"), DBSubnetGroupDescription: aws.String("d"), SubnetIds: subnets}); err != nil {
@@ -63,6 +64,7 @@ func TestSecurityGroupChecks(t *testing.T) {
 }
 
 func TestModifyDBInstance(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}

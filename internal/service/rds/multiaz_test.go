@@ -75,6 +75,7 @@ func (e *testEnv) wantStandbyRefuses(t *testing.T, id, addr string) {
 // committed data and the same loopback address; MultiAZ can be turned off
 // and on again; ForceFailover on a single-AZ instance is refused.
 func TestMultiAZ(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -263,6 +264,7 @@ func TestMultiAZ(t *testing.T) {
 // TestMultiAZRestart: after minicloud restarts, both servers run again in
 // their roles, and a failover still finds the data.
 func TestMultiAZRestart(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -401,6 +403,7 @@ func instanceHealth(e *testEnv, id string) map[string]any {
 // start again (here its control file is gone), the standby takes over by
 // itself, with every committed row, behind the same loopback address.
 func TestMultiAZAutomaticFailover(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -456,6 +459,7 @@ func TestMultiAZAutomaticFailover(t *testing.T) {
 // TestMultiAZReadReplica: a read replica of a Multi-AZ instance follows the
 // new primary after a failover.
 func TestMultiAZReadReplica(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}

@@ -106,6 +106,7 @@ func wantMariaSnapshot(t *testing.T, s types.DBSnapshot, version string) {
 // stopped instance's files), StopDBInstance's snapshot, automated backups,
 // and restores of each, also after minicloud restarts.
 func TestMariaDBSnapshots(t *testing.T) {
+	t.Parallel()
 	needMariaBackup(t)
 	dir := t.TempDir()
 	e := newEnvIn(t, dir)

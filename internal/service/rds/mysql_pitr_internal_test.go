@@ -17,6 +17,7 @@ import (
 // A MariaDB automated backup taken before its server logged transactions
 // restores only its own end.
 func TestBinlogsFrom(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := New(state.NewMemory(), Config{StateDir: dir})
 	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}

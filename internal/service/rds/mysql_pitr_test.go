@@ -14,6 +14,7 @@ import (
 // its transactions in binary logs; a restore to a time replays them from
 // the automated backup up to that second.
 func TestMariaDBPointInTimeRestore(t *testing.T) {
+	t.Parallel()
 	needMariaBackup(t)
 	dir := t.TempDir()
 	e := newEnvIn(t, dir)

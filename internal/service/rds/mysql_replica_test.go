@@ -92,6 +92,7 @@ func wantReadOnly(t *testing.T, err error) {
 // master cannot bypass), reports its lag, and once promoted is writable
 // and no longer follows.
 func TestMariaDBReadReplica(t *testing.T) {
+	t.Parallel()
 	if !hasMariaDB() {
 		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
 	}
@@ -183,6 +184,7 @@ func TestMariaDBReadReplica(t *testing.T) {
 // TestMariaDBReadReplicaErrors: the source must exist, be available and
 // have automated backups, as on AWS.
 func TestMariaDBReadReplicaErrors(t *testing.T) {
+	t.Parallel()
 	if !hasMariaDB() {
 		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
 	}
@@ -213,6 +215,7 @@ func TestMariaDBReadReplicaErrors(t *testing.T) {
 // replicates again from its GTID position; it follows its source through
 // its source's reboot and its own; deleting the source promotes it.
 func TestMariaDBReadReplicaRestart(t *testing.T) {
+	t.Parallel()
 	if !hasMariaDB() {
 		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
 	}
@@ -270,6 +273,7 @@ func TestMariaDBReadReplicaRestart(t *testing.T) {
 // source of another (a replica keeps binary logs with log_slave_updates),
 // and the source's writes reach the second level.
 func TestMariaDBReadReplicaCascade(t *testing.T) {
+	t.Parallel()
 	if !hasMariaDB() {
 		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
 	}
@@ -308,6 +312,7 @@ func TestMariaDBReadReplicaCascade(t *testing.T) {
 // TestMariaDBReadReplicaError: a replica cut off from its source says so in
 // its StatusInfos, with MariaDB's reason, and recovers by itself.
 func TestMariaDBReadReplicaError(t *testing.T) {
+	t.Parallel()
 	if !hasMariaDB() {
 		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
 	}

@@ -61,6 +61,7 @@ func wantDenied(t *testing.T, err error) {
 }
 
 func TestMariaDBValidation(t *testing.T) {
+	t.Parallel()
 	if !hasMariaDB() {
 		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
 	}
@@ -106,6 +107,7 @@ func TestMariaDBValidation(t *testing.T) {
 }
 
 func TestMariaDBLifecycle(t *testing.T) {
+	t.Parallel()
 	if !hasMariaDB() {
 		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
 	}
@@ -271,6 +273,7 @@ func TestMariaDBLifecycle(t *testing.T) {
 }
 
 func TestMariaDBRestartKeepsData(t *testing.T) {
+	t.Parallel()
 	if !hasMariaDB() {
 		t.Fatal("no MariaDB server (apt-get install mariadb-server; scripts/deps.sh does)")
 	}

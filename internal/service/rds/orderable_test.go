@@ -8,6 +8,7 @@ import (
 )
 
 func TestOrderableDBInstanceOptions(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}

@@ -12,6 +12,7 @@ import (
 // A DB instance's parameter group is checked against its own engine's
 // family; MariaDB instances have their (empty) default group only.
 func TestInstanceParamGroupEngine(t *testing.T) {
+	t.Parallel()
 	store := state.NewMemory()
 	s := New(store, Config{})
 	pg, maria := s.engineFor("postgres"), s.engineFor("mariadb")

@@ -86,6 +86,7 @@ func allParams(t *testing.T, e *testEnv, group, source string) map[string]types.
 }
 
 func TestParameterGroups(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -270,6 +271,7 @@ func TestParameterGroups(t *testing.T) {
 // and stops a (re)starting one: incompatible-parameters until the group is
 // fixed and the instance rebooted.
 func TestIncompatibleParameters(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}

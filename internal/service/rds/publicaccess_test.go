@@ -14,6 +14,7 @@ import (
 // DB instance (create or modify) in a VPC without an internet gateway, or
 // without DNS support and hostnames, with InvalidVPCNetworkStateFault.
 func TestPubliclyAccessibleNeedsAPublicVPC(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for i, tc := range []struct {
 		desc           string

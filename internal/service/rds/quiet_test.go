@@ -15,6 +15,7 @@ import (
 // controller stops writing its record (each write is an event that
 // reconciles it again, so a write per pass would loop forever).
 func TestConvergedInstanceIsQuiet(t *testing.T) {
+	t.Parallel()
 	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) == 0 {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}

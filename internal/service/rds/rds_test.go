@@ -17,6 +17,7 @@ import (
 )
 
 func TestSubnetGroupErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	two := e.vpc(t, "10.1", "us-east-1a", "us-east-1b")
 	one := e.vpc(t, "10.2", "us-east-1a", "us-east-1a")
@@ -73,6 +74,7 @@ func createInput(id string) *rds.CreateDBInstanceInput {
 }
 
 func TestCreateValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, tc := range []struct {
 		name string
@@ -146,6 +148,7 @@ func connect(t *testing.T, addr, password, db string) (*pgx.Conn, error) {
 }
 
 func TestPostgresLifecycle(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -311,6 +314,7 @@ func TestPostgresLifecycle(t *testing.T) {
 }
 
 func TestRestartKeepsServer(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}

@@ -118,6 +118,7 @@ func wantSQLState(t *testing.T, err error, code string) {
 // a second, refuses writes itself, is listed by its source, and once
 // promoted is writable and no longer follows.
 func TestReadReplica(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -211,6 +212,7 @@ func TestReadReplica(t *testing.T) {
 }
 
 func TestReadReplicaErrors(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -269,6 +271,7 @@ func contains(err error, s string) bool { return err != nil && strings.Contains(
 // TestReadReplicaRestart: after minicloud restarts, the replica is a
 // standby again and follows its source's new writes.
 func TestReadReplicaRestart(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -313,6 +316,7 @@ func TestReadReplicaRestart(t *testing.T) {
 // source promotes its replicas, and deleting a replica takes it off its
 // source's list.
 func TestReadReplicaCascade(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -409,6 +413,7 @@ func replicationHealth(e *testEnv, id string) map[string]any {
 // its StatusInfos say error with the reason, and replicating again once
 // it can.
 func TestReadReplicaError(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}

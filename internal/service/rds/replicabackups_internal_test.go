@@ -13,6 +13,7 @@ import (
 // Automated backups stay on while an instance has read replicas: their
 // replication reads its WAL or binary logs.
 func TestBackupsOffWithReplicas(t *testing.T) {
+	t.Parallel()
 	store := state.NewMemory()
 	s := New(store, Config{})
 	ctx := api.WithRequest(context.Background(), &api.RequestInfo{Account: "000000000000", Region: "us-east-1"})

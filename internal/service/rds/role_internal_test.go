@@ -12,6 +12,7 @@ import (
 // A read replica's endpoint name is like every instance's: the account's
 // and region's hash, so that the name resolves (dnszone serves them).
 func TestReplicaEndpointName(t *testing.T) {
+	t.Parallel()
 	sc := state.Scope{Account: "000000000000", Region: "us-east-1"}
 	src := records.Instance{DBInstance: rdsapi.DBInstance{DBInstanceIdentifier: ptr("src"), Engine: ptr("postgres"), Endpoint: &rdsapi.Endpoint{Address: ptr(endpointAddress(sc, "src")), Port: ptr(int32(5432))}}, Replica: &records.ReplicaState{}}
 	r := newReplicaRecord(sc, "rep", &src, &rdsapi.CreateDBInstanceReadReplicaMessage{DBInstanceIdentifier: ptr("rep")})
@@ -22,6 +23,7 @@ func TestReplicaEndpointName(t *testing.T) {
 
 // The storage size error names the instance's own engine.
 func TestStorageErrorEngine(t *testing.T) {
+	t.Parallel()
 	for _, engine := range []string{"postgres", "mariadb"} {
 		r := &records.Instance{DBInstance: rdsapi.DBInstance{Engine: ptr(engine), StorageType: ptr("gp2"), AllocatedStorage: ptr(int32(20))}}
 		err := checkStorageChange(r, 70000)

@@ -13,6 +13,7 @@ import (
 // Without a running controller a snapshot stays creating: what the API
 // allows meanwhile is checked deterministically.
 func TestSnapshotWhileCreating(t *testing.T) {
+	t.Parallel()
 	store := state.NewMemory()
 	s := New(store, Config{})
 	ctx := api.WithRequest(context.Background(), &api.RequestInfo{Account: "000000000000", Region: "us-east-1"})
@@ -72,6 +73,7 @@ func hasCode(err error, code string) bool {
 }
 
 func TestSnapshotIdentifiers(t *testing.T) {
+	t.Parallel()
 	for id, ok := range map[string]bool{
 		"a": true, "snap-1": true, "Ab9": true,
 		"": false, "1a": false, "a-": false, "a--b": false, "a_b": false, "rds:x": false,

@@ -99,6 +99,7 @@ func (e *testEnv) deleteInstance(t *testing.T, id string) {
 }
 
 func TestSnapshotRestore(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -291,6 +292,7 @@ func waitGone(t *testing.T, path string) {
 }
 
 func TestPointInTimeRestore(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -454,6 +456,7 @@ func TestPointInTimeRestore(t *testing.T) {
 }
 
 func TestSnapshotsSurviveRestart(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -521,6 +524,7 @@ func TestSnapshotsSurviveRestart(t *testing.T) {
 // A snapshot keeps its instance's VPC, and restores into a DB subnet group
 // (placement in the VPC itself is test/dataplane's TestRDSSnapshotInVPC).
 func TestSnapshotSubnetGroup(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}

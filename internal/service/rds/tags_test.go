@@ -44,6 +44,7 @@ func (e *testEnv) listTags(t *testing.T, arn string) string {
 // the ones ListTagsForResource returns, and Add/Remove show in both
 // ListTagsForResource and the Describe calls that return a TagList.
 func TestTagging(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
@@ -148,6 +149,7 @@ func TestTagging(t *testing.T) {
 }
 
 func TestTaggingErrors(t *testing.T) {
+	t.Parallel()
 	if !hasPostgres() {
 		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
 	}
