@@ -255,7 +255,7 @@ func (r *Runtime) Start(c ec2.Controller) error {
 	r.vols = reconcile.New("volume-gc", reconcile.Func[string](r.reconcileVolume), reconcile.Options[string]{
 		Logger:  r.cfg.Logger,
 		Store:   c.Store(),
-		Sources: []reconcile.Source[string]{reconcile.Map(volTable.Service, volTable.Kind, volumeGone)},
+		Sources: []reconcile.Source[string]{reconcile.Map("ec2", "", volumeGone)},
 		List:    r.volumeDirs,
 		Workers: 1,
 	})

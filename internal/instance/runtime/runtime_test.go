@@ -45,6 +45,10 @@ type fakeCtl struct {
 }
 
 var instTable = state.Table[struct{}]{Service: "ec2", Kind: "instance"}
+
+// volTable is where EC2 keeps its volume records (the fake control plane
+// plays EC2 with bare records).
+var volTable = state.Table[struct{}]{Service: "ec2", Kind: "volume"}
 var scope = state.Scope{Account: "123456789012", Region: "us-east-1"}
 
 func newFakeCtl() *fakeCtl {
@@ -52,6 +56,22 @@ func newFakeCtl() *fakeCtl {
 }
 
 func (f *fakeCtl) Store() state.Store { return f.store }
+
+// VolumeExists looks for the volume's record among the store's keys, as
+// EC2 does.
+func (f *fakeCtl) VolumeExists(ctx context.Context, id string) (bool, error) {
+	found := false
+	err := f.store.View(ctx, func(tx state.Tx) error {
+		return tx.Scan("", func(key string, _ []byte) error {
+			if vid, ok := ec2.VolumeKey(key); ok && vid == id {
+				found = true
+				return state.ErrStop
+			}
+			return nil
+		})
+	})
+	return found, err
+}
 
 func (f *fakeCtl) Instance(_ context.Context, account, region, id string) (ec2.InstanceSpec, bool, error) {
 	f.mu.Lock()

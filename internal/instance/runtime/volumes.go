@@ -17,7 +17,6 @@ import (
 	"github.com/minicloud/minicloud/internal/mountinfo"
 	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
-	"github.com/minicloud/minicloud/internal/state"
 )
 
 // EBS data volumes (see doc.go): VolumesDir/<vol-id> holds a volume's
@@ -284,15 +283,13 @@ func (r *Runtime) removeVolume(id string) {
 	r.log.Info("volume data removed", "volume", id)
 }
 
-var volTable = state.Table[struct{}]{Service: "ec2", Kind: "volume"}
-
 // volumeGone maps a volume record's deletion to its ID: only a deletion
 // can make a volume's data garbage (a Resync lists every directory).
 func volumeGone(o reconcile.Object) []string {
-	if !o.Deleted {
-		return nil
+	if id, ok := ec2.VolumeKey(o.StoreKey()); ok && o.Deleted {
+		return []string{id}
 	}
-	return []string{o.ID}
+	return nil
 }
 
 // volumeDirs lists the volumes that have data: at Start and after a
@@ -325,17 +322,7 @@ func (r *Runtime) reconcileVolume(ctx context.Context, id string) (reconcile.Res
 	if _, err := os.Lstat(dir); err != nil {
 		return reconcile.Result{}, nil
 	}
-	found := false
-	err := r.ctl.Store().View(ctx, func(tx state.Tx) error {
-		// Volume IDs are unique across accounts and regions.
-		return tx.Scan("", func(key string, _ []byte) error {
-			if _, vid, ok := volTable.ParseKey(key); ok && vid == id {
-				found = true
-				return state.ErrStop
-			}
-			return nil
-		})
-	})
+	found, err := r.ctl.VolumeExists(ctx, id)
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("look volume %s up: %w", id, err)
 	}

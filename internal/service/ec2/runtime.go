@@ -97,6 +97,10 @@ type Controller interface {
 	Instances(ctx context.Context) ([]InstanceSpec, error)
 	// ReportInstance records what the runtime observed of an instance.
 	ReportInstance(ctx context.Context, account, region, instanceID string, r InstanceReport) error
+	// VolumeExists reports whether an EBS volume's record exists, in any
+	// account and region (volume IDs are unique): a runtime keeps the data
+	// of those only.
+	VolumeExists(ctx context.Context, volumeID string) (bool, error)
 }
 
 // InstanceReport is what a runtime observed of one instance.
@@ -337,6 +341,28 @@ func WithPublicPool(p netip.Prefix) Option {
 func InstanceKey(key string) (account, region, instanceID string, ok bool) {
 	sc, id, ok := instances.table.ParseKey(key)
 	return sc.Account, sc.Region, id, ok
+}
+
+// VolumeKey reports whether a store key (Event.Key) is an EBS volume's
+// record and, if so, the volume's ID.
+func VolumeKey(key string) (volumeID string, ok bool) {
+	_, id, ok := volumes.table.ParseKey(key)
+	return id, ok
+}
+
+// VolumeExists implements Controller.
+func (s *Service) VolumeExists(ctx context.Context, volumeID string) (bool, error) {
+	found := false
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		return tx.Scan("", func(key string, _ []byte) error {
+			if id, ok := VolumeKey(key); ok && id == volumeID {
+				found = true
+				return state.ErrStop
+			}
+			return nil
+		})
+	})
+	return found, err
 }
 
 // Store is the state store, for a runtime to Subscribe to.
