@@ -56,28 +56,19 @@ func runPrototype(o protoOptions, bin, tmp string) ([]protoRun, error) {
 		return nil, err
 	}
 	dir := filepath.Join(root, "examples", "01-prototype")
-	// Not under /tmp: instances have their own /tmp and read the app from
-	// the host's filesystem; the user's cache directory, as the checkout
-	// may itself be under /tmp.
-	cache, err := os.UserCacheDir()
-	if err != nil || !filepath.IsAbs(cache) || strings.HasPrefix(cache, "/tmp/") {
-		cache = "/var/cache"
-	}
-	cache = filepath.Join(cache, "minicloud", "examples")
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return nil, err
-	}
-	binDir, err := os.MkdirTemp(cache, "bench-")
+	// The scripts build the app into the directory of the AMI they
+	// register.
+	imgRoot, err := os.MkdirTemp("", "minicloud-bench-image-")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(binDir)
+	defer os.RemoveAll(imgRoot)
 	s := dpServer(bin, "info")
 	inner := s.args
 	s.args = func(port int) []string { return append(inner(port), "--dns-listen", "127.0.0.1:0") }
 	var out []protoRun
 	for i := 0; i < o.warm+o.runs; i++ {
-		r, err := protoOnce(s, o, dir, filepath.Join(binDir, "visits"), tmp)
+		r, err := protoOnce(s, o, dir, filepath.Join(imgRoot, "image"), tmp)
 		if err != nil {
 			return nil, fmt.Errorf("run %d: %w", i+1, err)
 		}
@@ -90,7 +81,7 @@ func runPrototype(o protoOptions, bin, tmp string) ([]protoRun, error) {
 	return out, nil
 }
 
-func protoOnce(s *server, o protoOptions, dir, appBin, tmp string) (r protoRun, err error) {
+func protoOnce(s *server, o protoOptions, dir, imageDir, tmp string) (r protoRun, err error) {
 	p, prefix, err := dpStart(s, tmp)
 	if err != nil {
 		return r, err
@@ -111,7 +102,7 @@ func protoOnce(s *server, o protoOptions, dir, appBin, tmp string) (r protoRun, 
 		}
 		cmd.Dir = dir
 		cmd.Env = append(scriptEnv(os.Environ()),
-			"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION="+region, "ENDPOINT="+p.url(), "APP_BIN="+appBin)
+			"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION="+region, "ENDPOINT="+p.url(), "IMAGE_DIR="+imageDir)
 		b, err := cmd.CombinedOutput()
 		if err != nil {
 			return "", fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, b)

@@ -4,11 +4,12 @@ provision.sh (see there), made by an independent client.
 
 Environment: ENDPOINT (default http://localhost:4566), credentials and
 region as for any boto3 client (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-AWS_DEFAULT_REGION), ADMIN_CIDR, DOMAIN, DB_PASSWORD, APP_BIN as in
+AWS_DEFAULT_REGION), ADMIN_CIDR, DOMAIN, DB_PASSWORD, IMAGE_DIR as in
 provision.sh. Prints "output KEY=VALUE" lines at the end.
 """
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -19,9 +20,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ENDPOINT = os.environ.get("ENDPOINT", "http://localhost:4566")
 ADMIN_CIDR = os.environ.get("ADMIN_CIDR", "203.0.113.10/32")
 DOMAIN = os.environ.get("DOMAIN", "example.test")
-APP_BIN = os.environ.get("APP_BIN", os.path.join(
+IMAGE_DIR = os.environ.get("IMAGE_DIR", os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-    "minicloud", "examples", "01-prototype", "visits"))
+    "minicloud", "examples", "01-prototype", "image"))
 DB_PASSWORD = os.environ.get("DB_PASSWORD") or secrets.token_hex(12)
 DB_USER, DB_NAME = "app", "visits"
 
@@ -46,12 +47,13 @@ def poll(what, want, get, tries=240, every=0.5):
 
 
 def main():
-    if APP_BIN.startswith("/tmp/"):
-        sys.exit("APP_BIN must not be under /tmp: instances have their own /tmp")
-    say(f"building the app into {APP_BIN}")
-    os.makedirs(os.path.dirname(APP_BIN), exist_ok=True)
-    subprocess.run(["go", "build", "-o", APP_BIN, "."], cwd=os.path.join(HERE, "app"), check=True,
-                   env={**os.environ, "CGO_ENABLED": "0"})
+    if not os.path.isabs(IMAGE_DIR):
+        sys.exit("IMAGE_DIR must be an absolute path")
+    say(f"building the app into the AMI's directory {IMAGE_DIR}")
+    shutil.rmtree(IMAGE_DIR, ignore_errors=True)
+    os.makedirs(os.path.join(IMAGE_DIR, "usr", "local", "bin"))
+    subprocess.run(["go", "build", "-o", os.path.join(IMAGE_DIR, "usr", "local", "bin", "visits"), "."],
+                   cwd=os.path.join(HERE, "app"), check=True, env={**os.environ, "CGO_ENABLED": "0"})
 
     ec2 = boto3.client("ec2", endpoint_url=ENDPOINT)
     rds = boto3.client("rds", endpoint_url=ENDPOINT)
@@ -116,12 +118,14 @@ def main():
     db_host, db_port = endpoint["Address"], endpoint["Port"]
 
     say(f"the web instance (database {db_host}:{db_port})")
-    images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-2023*-x86_64"]}])["Images"]
-    ami = sorted(images, key=lambda i: i["CreationDate"])[-1]["ImageId"]
+    # The app baked into an AMI: the directory is a layer over minicloud's
+    # built-in operating system image.
+    ami = ec2.register_image(Name=f"prototype-visits-{int(time.time())}", Architecture="x86_64",
+                             Description="the visits app over minicloud's built-in OS", ImageLocation=IMAGE_DIR,
+                             TagSpecifications=tags("image", "visits"))["ImageId"]
     # Runs once; the per-boot script starts the app on every later boot.
     user_data = f"""#!/bin/sh
 set -e
-install -m 0755 '{APP_BIN}' /usr/local/bin/visits
 umask 077
 cat >/etc/visits.env <<'ENV'
 DB_HOST={db_host}
@@ -146,7 +150,7 @@ chmod 0755 /var/lib/cloud/scripts/per-boot/visits
 
     say("built")
     for k, v in (("VPC", vpc), ("SUBNETS", ",".join((pub1, pub2, priv1, priv2))), ("WEB_SG", web), ("DB_SG", db),
-                 ("NACL", acl), ("INSTANCE", inst), ("EIP", eip), ("DB_ENDPOINT", f"{db_host}:{db_port}"),
+                 ("NACL", acl), ("AMI", ami), ("INSTANCE", inst), ("EIP", eip), ("DB_ENDPOINT", f"{db_host}:{db_port}"),
                  ("ZONE", zone), ("URL", f"http://app.{DOMAIN}/")):
         print(f"output {k}={v}")
     print(f"Reach it from this machine: curl --resolve app.{DOMAIN}:80:{eip} http://app.{DOMAIN}/")

@@ -9,9 +9,12 @@
 #   subnets allowing HTTP in, SSH in from $ADMIN_CIDR, and ephemeral return
 #   traffic; security groups web (80 from anywhere) and db (5432 from web);
 #   RDS PostgreSQL in a DB subnet group of the private subnets, in db; an
-#   instance in the first public subnet, in web, whose user data installs
-#   and starts the app; an Elastic IP on it; hosted zone $DOMAIN with
-#   app.$DOMAIN → the Elastic IP.
+#   AMI with the app baked in (RegisterImage of a directory holding
+#   /usr/local/bin/visits: minicloud layers it over its built-in operating
+#   system image, as a Packer-built AMI holds an application over its base);
+#   an instance of it in the first public subnet, in web, whose user data
+#   configures and starts the app; an Elastic IP on it; hosted zone $DOMAIN
+#   with app.$DOMAIN → the Elastic IP.
 #
 # Every resource is tagged project=prototype, so teardown.sh finds them.
 # Prints "output KEY=VALUE" lines at the end.
@@ -19,17 +22,16 @@
 # Environment: ENDPOINT (default http://localhost:4566), AWS (the CLI,
 # default aws), credentials and region as for any AWS CLI call; ADMIN_CIDR
 # (the one CIDR allowed to SSH, default 203.0.113.10/32), DOMAIN (default
-# example.test), DB_PASSWORD (default: random), APP_BIN (where the app is
-# built; the instance reads it from the host's filesystem, so not under /tmp,
-# which is the instance's own; default $XDG_CACHE_HOME or ~/.cache, under
-# minicloud/examples/01-prototype/visits: a checkout may itself be under /tmp).
+# example.test), DB_PASSWORD (default: random), IMAGE_DIR (the AMI's
+# directory, where the app is built; default $XDG_CACHE_HOME or ~/.cache,
+# under minicloud/examples/01-prototype/image).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 AWS=${AWS:-aws}
 ENDPOINT=${ENDPOINT:-http://localhost:4566}
 ADMIN_CIDR=${ADMIN_CIDR:-203.0.113.10/32}
 DOMAIN=${DOMAIN:-example.test}
-APP_BIN=${APP_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/minicloud/examples/01-prototype/visits}
+IMAGE_DIR=${IMAGE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/minicloud/examples/01-prototype/image}
 DB_PASSWORD=${DB_PASSWORD:-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')}
 DB_USER=app
 DB_NAME=visits
@@ -50,10 +52,11 @@ poll() {
   exit 1
 }
 
-case "$APP_BIN" in /tmp/*) echo "APP_BIN must not be under /tmp: instances have their own /tmp" >&2; exit 1 ;; esac
-say "building the app into $APP_BIN"
-mkdir -p "$(dirname "$APP_BIN")"
-(cd "$here/app" && CGO_ENABLED=0 go build -o "$APP_BIN" .)
+case "$IMAGE_DIR" in /*) ;; *) echo "IMAGE_DIR must be an absolute path" >&2; exit 1 ;; esac
+say "building the app into the AMI's directory $IMAGE_DIR"
+rm -rf "$IMAGE_DIR"
+mkdir -p "$IMAGE_DIR/usr/local/bin"
+(cd "$here/app" && CGO_ENABLED=0 go build -o "$IMAGE_DIR/usr/local/bin/visits" .)
 
 read -r az1 az2 < <(aws_ ec2 describe-availability-zones --query 'AvailabilityZones[0:2].ZoneName')
 say "network in $az1 and $az2"
@@ -107,18 +110,20 @@ poll "prototype-db" available aws_ rds describe-db-instances --db-instance-ident
 read -r db_host db_port < <(aws_ rds describe-db-instances --db-instance-identifier prototype-db --query 'DBInstances[0].Endpoint.[Address,Port]')
 
 say "the web instance (database $db_host:$db_port)"
-ami=$(aws_ ec2 describe-images --owners amazon --filters 'Name=name,Values=al2023-ami-2023*-x86_64' --query 'sort_by(Images,&CreationDate)[-1].ImageId')
+ami=$(aws_ ec2 register-image --name "prototype-visits-$(date +%s)" --description "the visits app over minicloud's built-in OS" \
+  --architecture x86_64 --image-location "$IMAGE_DIR" --query ImageId)
+# Tagged afterwards: CLI versions older than RegisterImage's TagSpecifications exist.
+aws_ ec2 create-tags --resources "$ami" --tags Key=project,Value=prototype Key=Name,Value=prototype-visits
 userdata=$(mktemp)
 trap 'rm -f "$userdata"' EXIT
-# The user data runs once; the per-boot script starts the app on every later
-# boot (after a stop/start), from the copy installed on the root volume. The
-# password travels in the user data, readable by whoever may call
-# DescribeInstanceAttribute: acceptable for a prototype; a real deployment
-# would fetch it at boot from Secrets Manager (not in minicloud yet).
+# The user data runs once; the per-boot script starts the app (baked into
+# the AMI) on every later boot, after a stop/start. The password travels in
+# the user data, readable by whoever may call DescribeInstanceAttribute:
+# acceptable for a prototype; a real deployment would fetch it at boot from
+# Secrets Manager (not in minicloud yet).
 cat >"$userdata" <<UD
 #!/bin/sh
 set -e
-install -m 0755 '$APP_BIN' /usr/local/bin/visits
 umask 077
 cat >/etc/visits.env <<'ENV'
 DB_HOST=$db_host
@@ -146,6 +151,7 @@ echo "output SUBNETS=$pub1,$pub2,$priv1,$priv2"
 echo "output WEB_SG=$web"
 echo "output DB_SG=$db"
 echo "output NACL=$acl"
+echo "output AMI=$ami"
 echo "output INSTANCE=$inst"
 echo "output EIP=$eip"
 echo "output DB_ENDPOINT=$db_host:$db_port"

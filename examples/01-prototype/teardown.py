@@ -56,6 +56,9 @@ def main():
     if insts:
         say(f"instances {' '.join(insts)}")
         ec2.terminate_instances(InstanceIds=insts)
+    for img in ec2.describe_images(Owners=["self"], Filters=TAGGED)["Images"]:
+        say(f"AMI {img['ImageId']}")
+        ec2.deregister_image(ImageId=img["ImageId"])
 
     def db_gone():
         try:

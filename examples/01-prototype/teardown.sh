@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deletes everything provision.sh (or provision.py) built, in dependency
 # order, leaving the account as it was: the hosted zone and its records, the
-# Elastic IP, the instance, the RDS instance and its subnet group, the
+# Elastic IP, the instance and its AMI, the RDS instance and its subnet group, the
 # security groups, subnets, route table, network ACL, internet gateway and
 # VPC. Resources are found by their tag project=prototype (the hosted zone
 # by its name), so it works after either provisioning script, and again
@@ -51,6 +51,10 @@ if [ -n "$insts" ]; then
   say "instances $insts"
   aws_ ec2 terminate-instances --instance-ids $insts >/dev/null
 fi
+for ami in $(aws_ ec2 describe-images --owners self "${tagged[@]}" --query 'Images[].ImageId'); do
+  say "AMI $ami"
+  aws_ ec2 deregister-image --image-id "$ami"
+done
 
 if aws_ rds describe-db-instances --db-instance-identifier prototype-db --query 'DBInstances[0].DBInstanceStatus' >/dev/null 2>&1; then
   say "RDS instance prototype-db"

@@ -108,7 +108,6 @@ func newDataPlane(cfg Config) (*dataPlane, error) {
 		Dir:       filepath.Join(dir, "instances"),
 		Prefix:    prefix,
 		Logger:    cfg.Logger,
-		Hide:      []string{dir},
 		Trigger:   trigger,
 		Sync:      dp.sync,
 	})

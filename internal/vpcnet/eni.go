@@ -11,6 +11,23 @@ import (
 	"github.com/vishvananda/netns"
 )
 
+// instanceSysctls are set in every instance namespace. The namespace is
+// minicloud's, not the guest's (a guest's root is root of its own user
+// namespace only, so it cannot touch the namespace's interfaces, routes or
+// the security groups' nftables tables): binding a port below 1024 and
+// ping's ICMP sockets must not need the capabilities it lacks there.
+func instanceSysctls() error {
+	for _, kv := range [][2]string{
+		{"net.ipv4.ip_unprivileged_port_start", "0"},
+		{"net.ipv4.ping_group_range", "0 2147483647"},
+	} {
+		if err := writeSysctl(kv[0], kv[1]); err != nil {
+			return fmt.Errorf("sysctl %s: %w", kv[0], err)
+		}
+	}
+	return nil
+}
+
 // CreateInstanceNamespace creates (or finds) the instance's named network
 // namespace, Names.InstanceNamespace(id), with loopback up, and returns its
 // path under NamespaceDir.
@@ -23,7 +40,7 @@ func (n *Network) CreateInstanceNamespace(ctx context.Context, id string) (strin
 	}
 	name := n.names.InstanceNamespace(id)
 	n.dropLegacy()
-	if _, err := ensureNamedNS(name, func() error { return nil }); err != nil {
+	if _, err := ensureNamedNS(name, instanceSysctls); err != nil {
 		return "", err
 	}
 	path := namedPath(name)

@@ -18,7 +18,8 @@ const cgroupRoot = "/sys/fs/cgroup"
 // directory with cpu.max and memory.max) or v1 (cpu and memory
 // hierarchies), whichever the host has; none when neither is usable.
 type cgroups struct {
-	version int // 0: unavailable, 1, 2
+	version int  // 0: unavailable, 1, 2
+	pidsV1  bool // v1 with a pids hierarchy
 }
 
 func detectCgroups() *cgroups {
@@ -27,7 +28,7 @@ func detectCgroups() *cgroups {
 		return &cgroups{version: 2}
 	}
 	if exists(filepath.Join(cgroupRoot, "cpu", "cpu.cfs_quota_us")) && exists(filepath.Join(cgroupRoot, "memory", "memory.limit_in_bytes")) {
-		return &cgroups{version: 1}
+		return &cgroups{version: 1, pidsV1: exists(filepath.Join(cgroupRoot, "pids", "cgroup.procs"))}
 	}
 	return &cgroups{}
 }
@@ -38,7 +39,11 @@ func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 func (c *cgroups) dirs(name string) []string {
 	switch c.version {
 	case 1:
-		return []string{filepath.Join(cgroupRoot, "cpu", name), filepath.Join(cgroupRoot, "memory", name)}
+		dirs := []string{filepath.Join(cgroupRoot, "cpu", name), filepath.Join(cgroupRoot, "memory", name)}
+		if c.pidsV1 {
+			dirs = append(dirs, filepath.Join(cgroupRoot, "pids", name))
+		}
+		return dirs
 	case 2:
 		return []string{filepath.Join(cgroupRoot, name)}
 	}
@@ -69,9 +74,16 @@ func (c *cgroups) setup(name string, lim Limits, pid int) error {
 		}
 		files = append(files, [2]string{filepath.Join(cpu, "cgroup.procs"), strconv.Itoa(pid)},
 			[2]string{filepath.Join(mem, "cgroup.procs"), strconv.Itoa(pid)})
+		if c.pidsV1 {
+			pids := c.dirs(name)[2]
+			if lim.Pids > 0 {
+				files = append(files, [2]string{filepath.Join(pids, "pids.max"), strconv.Itoa(lim.Pids)})
+			}
+			files = append(files, [2]string{filepath.Join(pids, "cgroup.procs"), strconv.Itoa(pid)})
+		}
 	case 2:
 		// Best effort: the controllers must be enabled for children.
-		_ = os.WriteFile(filepath.Join(cgroupRoot, "cgroup.subtree_control"), []byte("+cpu +memory"), 0o644)
+		_ = os.WriteFile(filepath.Join(cgroupRoot, "cgroup.subtree_control"), []byte("+cpu +memory +pids"), 0o644)
 		dir := c.dirs(name)[0]
 		cpuMax := "max " + strconv.Itoa(cpuPeriodUS)
 		if quota > 0 {
@@ -80,6 +92,9 @@ func (c *cgroups) setup(name string, lim Limits, pid int) error {
 		files = [][2]string{{filepath.Join(dir, "cpu.max"), cpuMax}}
 		if lim.MemoryMiB > 0 {
 			files = append(files, [2]string{filepath.Join(dir, "memory.max"), strconv.FormatInt(lim.MemoryMiB<<20, 10)})
+		}
+		if lim.Pids > 0 {
+			files = append(files, [2]string{filepath.Join(dir, "pids.max"), strconv.Itoa(lim.Pids)})
 		}
 		files = append(files, [2]string{filepath.Join(dir, "cgroup.procs"), strconv.Itoa(pid)})
 	}

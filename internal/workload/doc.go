@@ -16,11 +16,13 @@
 //     yet is waited for once (a pass), then reported.
 //   - Processes (Start): a command the caller prepares — a host binary run
 //     as a user (database servers), or an init that assembles a root
-//     filesystem from layers (instances; package sandbox) — started inside
+//     filesystem from layers (instances; package sandbox), root of a user
+//     namespace of its own mapped to a range of the host's IDs that is no
+//     one on the host (ProcessSpec.Users, IDs) — started inside
 //     the placement's namespace from an OS thread that lives as long as the
 //     process (its parent-death signal is tied to that thread, and no other
 //     goroutine ever runs in the namespace), put in its cgroups with the
-//     workload's CPU and memory limits, stopped by a sequence of signals
+//     workload's CPU, memory and process-count limits, stopped by a sequence of signals
 //     and waits, its exit reported once (ProcessSpec.OnExit) so that the
 //     owning controller reconciles it again: restarts are the controller's
 //     decision, made level-triggered from desired state.

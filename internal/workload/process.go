@@ -19,6 +19,8 @@ type Limits struct {
 	VCPUs int32
 	// MemoryMiB caps memory; 0 is unlimited.
 	MemoryMiB int64
+	// Pids caps the processes and threads; 0 is unlimited.
+	Pids int
 }
 
 // IsZero reports whether no limit is set (no cgroup is made then).
@@ -61,6 +63,10 @@ type ProcessSpec struct {
 	// process exits without Stop having been called: its owner reconciles
 	// it again (restart, failover, report).
 	OnExit func(err error)
+	// Users, when set, starts the process as root of a new user namespace
+	// (and cgroup namespace) mapping IDs 0…Users.Size-1 to the host's
+	// Users.Base…: root inside is nobody on the host (see IDs).
+	Users *IDRange
 }
 
 // Process is a started process of a workload.
@@ -90,6 +96,17 @@ func (r *Runtime) Start(spec ProcessSpec) (*Process, error) {
 	}
 	if cmd.SysProcAttr.Pdeathsig == 0 {
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
+	if u := spec.Users; u != nil {
+		a := cmd.SysProcAttr
+		a.Cloneflags |= syscall.CLONE_NEWUSER | syscall.CLONE_NEWCGROUP
+		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: u.Base, Size: u.Size}}
+		a.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: u.Base, Size: u.Size}}
+		// The guest's own su and sudo change groups.
+		a.GidMappingsEnableSetgroups = true
+		// The process is minicloud's root (0) until it becomes the
+		// namespace's, which the host sees as Base.
+		a.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
 	if len(spec.Stop) == 0 {
 		spec.Stop = DefaultStop

@@ -50,6 +50,8 @@ type Runtime struct {
 	log *slog.Logger
 	cg  *cgroups
 
+	ids *IDs
+
 	mu     sync.Mutex
 	placed map[string][]vpcnet.ENI // workload → ENIs attached by Place
 }
@@ -63,12 +65,16 @@ func New(cfg Config) *Runtime {
 		cfg:    cfg,
 		log:    cfg.Logger.With("component", "workload"),
 		cg:     detectCgroups(),
+		ids:    newIDs(cfg.CgroupPrefix),
 		placed: map[string][]vpcnet.ENI{},
 	}
 }
 
 // Placing reports whether the runtime can put workloads on VPCs.
 func (r *Runtime) Placing() bool { return r.cfg.Net != nil }
+
+// IDs hands out the host ID ranges of workloads' user namespaces.
+func (r *Runtime) IDs() *IDs { return r.ids }
 
 // Ports is the loopback port allocator shared by every runtime of this
 // process.

@@ -201,14 +201,14 @@ func scriptEnv(extra []string) []string {
 
 // runScript runs one of the example's scripts against m and returns its
 // output; it fails the test when the script fails.
-func runScript(t *testing.T, m *minicloud, appBin string, name string, args ...string) string {
+func runScript(t *testing.T, m *minicloud, imageDir string, name string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = exampleDir
 	cmd.Env = scriptEnv([]string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
-		"ENDPOINT=" + m.URL, "AWS=" + cliV2, "APP_BIN=" + appBin})
+		"ENDPOINT=" + m.URL, "AWS=" + cliV2, "IMAGE_DIR=" + imageDir})
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 5 * time.Second

@@ -45,23 +45,10 @@ func requireRoot(t *testing.T) {
 	}
 }
 
-// appBinDir is where the scripts build the app: not under /tmp, which every
-// instance has as its own tmpfs, so that the instance finds the binary on
-// the host's filesystem (its read-only lower layer). The user's cache
-// directory, not the checkout, which may itself be under /tmp.
-func appBinDir(t *testing.T) string {
-	t.Helper()
-	base := exampleCacheDir()
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp(base, "test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
+// imageDir is where the scripts build the app: the directory of the AMI
+// they register (minicloud reads it on the host; the instance sees it as a
+// layer over the built-in image).
+func imageDir(t *testing.T) string { return filepath.Join(t.TempDir(), "image") }
 
 // TestPrototypeCLI builds the prototype with provision.sh (AWS CLI v2) and
 // checks what the issue promises: every resource ready, the name resolving
@@ -72,9 +59,9 @@ func TestPrototypeCLI(t *testing.T) {
 	requireRoot(t)
 	start := time.Now()
 	stateDir := t.TempDir()
-	appBin := filepath.Join(appBinDir(t), "visits")
+	img := imageDir(t)
 	mc := startMinicloud(t, stateDir)
-	out := runScript(t, mc, appBin, "./provision.sh")
+	out := runScript(t, mc, img, "./provision.sh")
 	o := outputs(t, out)
 	c := mc.clients()
 	checkReady(t, c, o)
@@ -137,7 +124,7 @@ func TestPrototypeCLI(t *testing.T) {
 		t.Fatalf("after restarting minicloud: count %d (%v), want %d", n4, err, n3+1)
 	}
 
-	runScript(t, mc, appBin, "./teardown.sh")
+	runScript(t, mc, img, "./teardown.sh")
 	checkTornDown(t, c, stateDir)
 	mc.stop(t)
 	checkHostClean(t, stateDir)
@@ -150,9 +137,9 @@ func TestPrototypeBoto3(t *testing.T) {
 	requireRoot(t)
 	start := time.Now()
 	stateDir := t.TempDir()
-	appBin := filepath.Join(appBinDir(t), "visits")
+	img := imageDir(t)
 	mc := startMinicloud(t, stateDir)
-	o := outputs(t, runScript(t, mc, appBin, "python3", "provision.py"))
+	o := outputs(t, runScript(t, mc, img, "python3", "provision.py"))
 	c := mc.clients()
 	checkReady(t, c, o)
 	checkDiagram(t, mc, o)
@@ -160,7 +147,7 @@ func TestPrototypeBoto3(t *testing.T) {
 	if n, err := waitVisit(site, siteURL, 30*time.Second); err != nil || n != 1 {
 		t.Fatalf("first visit: count %d (%v), want 1\n%s", n, err, consoleOf(t, c, o["INSTANCE"]))
 	}
-	runScript(t, mc, appBin, "python3", "teardown.py")
+	runScript(t, mc, img, "python3", "teardown.py")
 	checkTornDown(t, c, stateDir)
 	mc.stop(t)
 	checkHostClean(t, stateDir)
@@ -672,36 +659,22 @@ func checkHostClean(t *testing.T, stateDir string) {
 	}
 }
 
-// exampleCacheDir is a directory outside /tmp for the example's builds.
-func exampleCacheDir() string {
-	base, err := os.UserCacheDir()
-	if err != nil || !filepath.IsAbs(base) || strings.HasPrefix(base, "/tmp/") {
-		base = "/var/cache"
-	}
-	return filepath.Join(base, "minicloud", "examples")
-}
-
-// TestProvisionRefusesAppBinUnderTmp checks that both provisioning scripts
-// refuse an APP_BIN under /tmp before they build anything (or call the API:
-// the endpoint here is a closed loopback port).
-func TestProvisionRefusesAppBinUnderTmp(t *testing.T) {
-	dir, err := os.MkdirTemp("/tmp", "minicloud-appbin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+// TestProvisionRefusesRelativeImageDir checks that both provisioning
+// scripts refuse a relative IMAGE_DIR (RegisterImage takes an absolute
+// path) before they build anything or call the API (the endpoint here is a
+// closed loopback port).
+func TestProvisionRefusesRelativeImageDir(t *testing.T) {
 	for _, script := range [][]string{{"bash", "./provision.sh"}, {"python3", "provision.py"}} {
-		appBin := filepath.Join(dir, script[0], "visits")
 		cmd := exec.Command(script[0], script[1:]...)
 		cmd.Dir = exampleDir
 		cmd.Env = scriptEnv([]string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
-			"ENDPOINT=http://127.0.0.1:1", "APP_BIN=" + appBin})
+			"ENDPOINT=http://127.0.0.1:1", "IMAGE_DIR=relative/image"})
 		out, err := cmd.CombinedOutput()
-		if err == nil || !strings.Contains(string(out), "APP_BIN must not be under /tmp") {
-			t.Errorf("%s with APP_BIN %s: %v\n%s", script[1], appBin, err, out)
+		if err == nil || !strings.Contains(string(out), "IMAGE_DIR must be an absolute path") {
+			t.Errorf("%s with a relative IMAGE_DIR: %v\n%s", script[1], err, out)
 		}
-		if _, err := os.Stat(filepath.Dir(appBin)); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("%s built into %s before refusing it (%v)", script[1], filepath.Dir(appBin), err)
+		if _, err := os.Stat(filepath.Join(exampleDir, "relative")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s built into the relative IMAGE_DIR before refusing it (%v)", script[1], err)
 		}
 	}
 }

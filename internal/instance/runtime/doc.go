@@ -33,55 +33,73 @@
 //     via the subnet router, base+1), which returns once the network
 //     controller has applied the security groups, NACLs, public IPs and
 //     routes: no process of the instance starts before them.
-//   - Root filesystem: overlayfs with the host's / as the read-only lower
-//     layer and Config.Dir/<id>/upper as the upper layer: that directory is
-//     the root volume, kept across stop/start and minicloud restarts,
-//     removed on terminate — unless the root volume is not
-//     DeleteOnTermination: then it becomes Config.VolumesDir/<vol-id>, the
-//     data of the now available volume (attached elsewhere, it shows the
-//     old root's upper layer: the files the instance wrote or changed). The host's / first gets its own read-only
-//     overlay view (lowerdir=/:<empty tmpfs dir>) so the upper and work
-//     directories never overlap a layer of the overlay that uses them;
-//     when that cannot stack (a host / that is itself an overlay) / is used
-//     directly. Everything is mounted inside the instance's own mount
-//     namespace after making every mount a slave, so nothing propagates to
-//     the host; pivot_root then detaches the host's tree.
-//   - Images (InstanceSpec.Image, ec2.ImageRoot): the built-in AMIs use the
-//     host's / as above. A registered AMI whose ImageLocation is a local
-//     directory uses that directory, read-only, as its lower layer, live
-//     (changing it under running instances is undefined, as for any
-//     overlayfs lower layer). A tarball (.tar, .tar.gz, .tgz; xz and zstd
-//     fail the launch) is extracted on the first boot of that image into
-//     Config.ImagesDir/<ami-id>/rootfs (default Dir/../images) through
+//   - Containment: the instance is root of its own user namespace only: its
+//     IDs 0…65535 are a range of the host's from 2^30 (workload.IDs), no
+//     one on the host, so what the kernel lets the host's root do (read any
+//     file, write sysctls, mount, load modules, change the clock) it does
+//     not let the guest. With it come its own mount, PID, UTS, IPC and
+//     cgroup namespaces (it sees no cgroup filesystem and cannot leave its
+//     limits); its network namespace stays minicloud's, so the guest cannot
+//     touch its interfaces, routes or the security groups' nftables tables
+//     there (binding ports below 1024 and ICMP echo are allowed by that
+//     namespace's sysctls). Every guest process is forked from one hardened
+//     thread of the init (workload/sandbox): runc's default capability set,
+//     a seccomp filter after the default container profile (no kernel
+//     modules, keys, BPF, perf, kexec, swap, clock, reboot, new user
+//     namespaces…), no_new_privs left off so the guest's sudo and su work;
+//     /proc/kcore, keys, timer_list… are masked and /proc/sys, sysrq-trigger,
+//     irq, bus and fs read-only; /sys is an empty read-only tmpfs; a pids
+//     limit (4096) with the CPU and memory ones.
+//   - Root filesystem: overlayfs of the image's read-only layers under
+//     Config.Dir/<id>/upper, the root volume, kept across stop/start and
+//     minicloud restarts, removed on terminate — unless the root volume is
+//     not DeleteOnTermination: then it becomes Config.VolumesDir/<vol-id>,
+//     the data of the now available volume (attached elsewhere, it shows
+//     the old root's upper layer: the files the instance wrote or changed).
+//     The init assembles it in its own user and mount namespaces from trees
+//     the runtime hands it as descriptors (workload/sandbox): each layer and
+//     the instance directory are idmapped mounts for the instance's user
+//     namespace, so files the host keeps owned by root are the guest root's
+//     and what the guest writes is kept owned by root on the host — a root
+//     volume or an image reads the same in whichever instance, with
+//     whichever ID range, mounts it. pivot_root then leaves the guest
+//     nothing of the host's tree; no host path is ever looked up by the
+//     init (it could not: it is no one on the host).
+//   - Images (InstanceSpec.Image, ec2.ImageRoot): the built-in AMIs are one
+//     operating system image built from the host's own installed Debian
+//     packages (package hostimage: shell, coreutils, Python, curl, … and
+//     their dependencies, system accounts with locked passwords, nothing of
+//     the host that is not a package's file), once per machine, in
+//     Config.OSImageCache (default /var/cache/minicloud/images); the
+//     console shows the first build. A registered AMI whose ImageLocation
+//     is a local directory uses that directory, read-only, as its lower
+//     layer, live (changing it under running instances is undefined, as for
+//     any overlayfs lower layer). A tarball (.tar, .tar.gz, .tgz; xz and
+//     zstd fail the launch) is extracted on the first boot of that image
+//     into Config.ImagesDir/<ami-id>/rootfs (default Dir/../images) through
 //     os.Root (no entry lands outside it; modes, owners, symlinks and hard
 //     links kept; device nodes, FIFOs and sockets skipped) and reused
-//     after. A CreateImage AMI is the source instance's root: on the first
-//     boot from it, the source's root volume (Dir/<src>/upper, or
-//     VolumesDir/<vol-id> when it outlived a terminate) is copied into
-//     ImagesDir/<ami-id>/layer (whiteouts and opaque-directory xattrs
-//     included) and stacked over the source's own image's layers
-//     (lowerdir=layer:…:host). The copy is taken as-is, at that first boot,
-//     not at CreateImage time, and never with a reboot or freeze: files the
-//     source writes meanwhile may be torn, and its changes between
-//     CreateImage and that boot are in the image; a source whose root
-//     volume is gone by then fails the launch. ImagesDir/<ami-id>/
-//     source.json records the image's source, so instances of a
-//     deregistered image still boot. Nothing under ImagesDir is removed
-//     (DeregisterImage is not seen by the runtime): delete it by hand when
-//     no instance uses the image. A launch whose image cannot be prepared
-//     is reported terminated at once (Server.InternalError) with the reason
-//     on the console. The init checks for /bin/sh in the assembled root:
-//     without it the console says "no /bin/sh in the image", cloud-init
-//     and the user data are skipped and the instance never reports
-//     booted. ImagesDir is hidden from instances like Dir. The instance gets
-//     a fresh /proc (its PID namespace), read-only /sys, a small /dev tmpfs
-//     (null, zero, full, random, urandom, tty bind-mounted from the host, a
-//     private devpts, /dev/shm, /dev/console → the console), and tmpfs /tmp
-//     and /run. Config.Dir, Config.VolumesDir and Config.Hide are covered
-//     by empty read-only tmpfs mounts, so instances cannot read other instances' volumes or
-//     minicloud's state through the lower layer. With a built-in AMI the
-//     guest runs the host's binaries (/bin/sh, python3, curl, busybox…)
-//     from the lower layer.
+//     after. A directory or tarball without /bin/sh is not a whole operating
+//     system but a layer (an application and its files, as a baked AMI
+//     holds them): it goes over the built-in image. A CreateImage AMI is
+//     the source instance's root: on the first boot from it, the source's
+//     root volume (Dir/<src>/upper, or VolumesDir/<vol-id> when it outlived
+//     a terminate) is copied into ImagesDir/<ami-id>/layer (whiteouts and
+//     opaque-directory xattrs included) and stacked over the source's own
+//     image's layers. The copy is taken as-is, at that first boot, not at
+//     CreateImage time, and never with a reboot or freeze: files the source
+//     writes meanwhile may be torn, and its changes between CreateImage and
+//     that boot are in the image; a source whose root volume is gone by
+//     then fails the launch. ImagesDir/<ami-id>/source.json records the
+//     image's source, so instances of a deregistered image still boot.
+//     Nothing under ImagesDir is removed (DeregisterImage is not seen by the
+//     runtime): delete it by hand when no instance uses the image. A launch
+//     whose image cannot be prepared is reported terminated at once
+//     (Server.InternalError) with the reason on the console. The instance
+//     gets a fresh /proc (its PID namespace), a small /dev tmpfs (null,
+//     zero, full, random, urandom, tty bind-mounted from the host, a private
+//     devpts, /dev/shm, /dev/console → the console), and tmpfs /tmp and
+//     /run.
 //   - EBS data volumes: each volume's files live in Config.VolumesDir/
 //     <vol-id>/ (default Config.Dir/../volumes), created on its first
 //     attach; the volume's size is not enforced. An attached volume appears
@@ -90,13 +108,15 @@
 //     xvdf → /mnt/ebs/xvdf), announced on the console ("EBS vol-… attached
 //     at /mnt/ebs/sdf"). Mechanism: while the instance is booted,
 //     Config.Dir/<id>/ebs is a bind mount of itself in its own shared peer
-//     group, and the init binds it (recursively, as a slave) read-only at
-//     /mnt/ebs before pivot_root; the runtime bind-mounts a volume's
-//     directory at Config.Dir/<id>/ebs/<device> on the host, which
-//     propagates into the instance, and unmounts it (lazily) to detach, so
-//     hot attach and detach never enter the instance's mount namespace.
-//     Volumes attached at boot are mounted before the init starts (user
-//     data finds them). The worker converges on the spec's volume list on
+//     group, and the init gets it (recursively, as a slave) read-only at
+//     /mnt/ebs before pivot_root; the runtime mounts an idmapped copy of a
+//     volume's directory (for the instance's user namespace: its files are
+//     the guest root's, kept owned by root on the host) at
+//     Config.Dir/<id>/ebs/<device> on the host, which propagates into the
+//     instance, and unmounts it (lazily) to detach, so hot attach and
+//     detach never enter the instance's mount namespace. Volumes attached at
+//     boot are mounted before the ebs mount is handed over (user data finds
+//     them). The worker converges on the spec's volume list on
 //     every event (level-triggered); halt (stop, reboot, minicloud
 //     shutdown) unmounts everything. Data survives detach, stop and
 //     attachment to another instance. A volume's directory is removed when
@@ -114,8 +134,8 @@
 //     with argv[1] = "__minicloud-instance-init", which InitMain handles;
 //     it assembles the root with package workload/sandbox. It is started
 //     by the workload runtime (workload.Runtime.Start) inside the
-//     instance's network namespace, with new mount, PID, UTS and IPC
-//     namespaces, setsid, and Pdeathsig SIGKILL tied to a thread that lives
+//     instance's network namespace, with new user, mount, PID, UTS, IPC and
+//     cgroup namespaces, setsid, and Pdeathsig SIGKILL tied to a thread that lives
 //     as long as the init, so the init dies only when stopped or when
 //     minicloud itself dies (then the next Start boots the instance
 //     again). The init is PID 1 of the
@@ -173,19 +193,26 @@
 //
 // # Limitations
 //
-// The isolation is namespaces, not a security boundary: the guest runs as
-// the host's root with all capabilities (it could mount or mknod its way
-// out). Instances of built-in AMIs run the host's userland; a registered
-// image must bring its own (a static busybox is enough); the volume
-// size is not enforced; only the primary private IP of each ENI is
-// configured. EBS volumes are directories, not block devices: no /dev/sdf,
-// no mkfs, no size limit, and attachment states follow the control plane's
-// clock, not the mount. A root volume detached from a stopped instance and
-// attached elsewhere shows up empty (its data stays in the instance's
-// upper layer); a root volume's data survives termination only when the
-// spec, read while shutting down, says so (not after a minicloud crash
-// between the terminate and the runtime seeing it). IMDS serves neither security group
-// names nor IAM credentials, and AvailabilityZoneID stays empty. The
-// security-group / NACL firewall must let instance traffic to
-// 169.254.169.254 reach the router (AWS never filters it).
+// The isolation is a hardened container's, not a VM's: the guest shares
+// the host's kernel, so a kernel bug reachable through the system calls
+// the filter allows is a way out, as for any container. The guest cannot
+// manage its own network (no iptables or nftables of its own, no address
+// changes, no raw sockets beyond ICMP echo): on AWS a VM can, but here the
+// namespace also holds the security groups. The built-in image holds the
+// packages this host has installed, of the versions it has; a registered
+// image must bring its own userland or be a layer over the built-in one.
+// The volume size is not enforced; only the primary private IP of each ENI
+// is configured. EBS volumes are directories, not block devices: no
+// /dev/sdf, no mkfs, no size limit, and attachment states follow the
+// control plane's clock, not the mount. A root volume detached from a
+// stopped instance and attached elsewhere shows up empty (its data stays in
+// the instance's upper layer); a root volume's data survives termination
+// only when the spec, read while shutting down, says so (not after a
+// minicloud crash between the terminate and the runtime seeing it). IMDS
+// serves neither security group names nor IAM credentials, and
+// AvailabilityZoneID stays empty. The security-group / NACL firewall must
+// let instance traffic to 169.254.169.254 reach the router (AWS never
+// filters it). Instances need a state directory on a filesystem that
+// supports idmapped mounts (ext4, xfs, btrfs; tmpfs from Linux 6.3) and
+// Linux 5.19 or later (overlayfs over idmapped layers).
 package runtime

@@ -15,7 +15,6 @@ import (
 // Host paths of an instance's directory.
 func upperDir(dir string) string { return filepath.Join(dir, "upper") }
 func workDir(dir string) string  { return filepath.Join(dir, "work") }
-func stageDir(dir string) string { return filepath.Join(dir, "mnt") }
 
 // prepareRoot creates the instance's directory and writes the files EC2's
 // network setup gives every instance into the root volume (the overlay's
@@ -26,7 +25,7 @@ func prepareRoot(dir string, spec *ec2.InstanceSpec, ip, resolver netip.Addr) er
 	for _, d := range []struct {
 		path string
 		perm os.FileMode
-	}{{dir, 0o700}, {upperDir(dir), 0o755}, {workDir(dir), 0o700}, {stageDir(dir), 0o755}} {
+	}{{dir, 0o700}, {upperDir(dir), 0o755}, {workDir(dir), 0o700}} {
 		if err := os.Mkdir(d.path, d.perm); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}

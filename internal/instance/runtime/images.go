@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,12 +19,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minicloud/minicloud/internal/instance/hostimage"
 	"github.com/minicloud/minicloud/internal/service/ec2"
-	"github.com/minicloud/minicloud/internal/workload/sandbox"
 )
-
-// hostLower stands for the host's / in a list of lower layers.
-const hostLower = sandbox.HostRoot
 
 // imageError is a boot failure that retrying cannot fix: the image's root
 // filesystem cannot be prepared.
@@ -42,11 +40,20 @@ func (r *Runtime) imageDir(id string) string {
 	return filepath.Join(r.cfg.ImagesDir, id)
 }
 
-// imageLowers prepares an image's read-only layers (extracting a tarball,
-// copying a CreateImage source's root volume, the first time) and returns
-// them top first, hostLower standing for the host's /. Preparations of one
-// image are serialized; what they produce is kept (see doc.go).
-func (r *Runtime) imageLowers(img ec2.ImageRoot, depth int) ([]string, error) {
+// builtinRoot is the built-in AMIs' root filesystem (package hostimage),
+// built from the host's packages the first time, saying so on progress.
+func (r *Runtime) builtinRoot(progress io.Writer) (string, error) {
+	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Minute)
+	defer cancel()
+	return hostimage.Root(ctx, r.cfg.OSImageCache, progress)
+}
+
+// imageLowers prepares an image's read-only layers (the built-in image,
+// extracting a tarball, copying a CreateImage source's root volume, the
+// first time) and returns them top first; progress gets lines for the
+// console about a long preparation. Preparations of one image are
+// serialized; what they produce is kept (see doc.go).
+func (r *Runtime) imageLowers(img ec2.ImageRoot, depth int, progress io.Writer) ([]string, error) {
 	if depth > 16 {
 		return nil, errors.New("image chain too deep")
 	}
@@ -55,15 +62,17 @@ func (r *Runtime) imageLowers(img ec2.ImageRoot, depth int) ([]string, error) {
 		// The image is no longer known: use what an earlier boot kept.
 		b, err := os.ReadFile(filepath.Join(dir, "source.json"))
 		if dir == "" || err != nil {
-			r.log.Warn("unknown image and nothing kept of it: the host's / is its root", "image", img.ImageID)
-			return []string{hostLower}, nil
+			r.log.Warn("unknown image and nothing kept of it: booting the built-in image", "image", img.ImageID)
+			root, err := r.builtinRoot(progress)
+			return []string{root}, err
 		}
 		if err := json.Unmarshal(b, &img); err != nil || img.Kind == "" {
 			return nil, fmt.Errorf("%s: bad source.json: %v", img.ImageID, err)
 		}
 	}
 	if img.Kind == ec2.ImageRootHost {
-		return []string{hostLower}, nil
+		root, err := r.builtinRoot(progress)
+		return []string{root}, err
 	}
 	if dir == "" {
 		return nil, fmt.Errorf("invalid image ID %q", img.ImageID)
@@ -112,7 +121,7 @@ func (r *Runtime) imageLowers(img ec2.ImageRoot, depth int) ([]string, error) {
 			base = *img.Base
 		}
 		mu.Unlock()
-		below, err := r.imageLowers(base, depth+1)
+		below, err := r.imageLowers(base, depth+1, progress)
 		mu.Lock()
 		if err != nil {
 			return nil, err
@@ -121,12 +130,35 @@ func (r *Runtime) imageLowers(img ec2.ImageRoot, depth int) ([]string, error) {
 	default:
 		return nil, fmt.Errorf("%s: unknown image root kind %q", img.ImageID, img.Kind)
 	}
+	if img.Kind == ec2.ImageRootDir || img.Kind == ec2.ImageRootTar {
+		if !hasShell(lowers[0]) {
+			// Not a whole operating system: a layer over the built-in one
+			// (an application and its files, as a baked AMI holds them).
+			root, err := r.builtinRoot(progress)
+			if err != nil {
+				return nil, err
+			}
+			lowers = append(lowers, root)
+		}
+	}
 	for _, l := range lowers {
 		if strings.ContainsAny(l, ":,\\") {
 			return nil, fmt.Errorf("layer path %q has a character overlayfs options cannot hold", l)
 		}
 	}
 	return lowers, nil
+}
+
+// hasShell reports whether a layer holds /bin/sh, following its symlinks
+// inside the layer only.
+func hasShell(layer string) bool {
+	root, err := os.OpenRoot(layer)
+	if err != nil {
+		return false
+	}
+	defer root.Close()
+	fi, err := root.Stat("bin/sh")
+	return err == nil && !fi.IsDir()
 }
 
 func (r *Runtime) imageLock(id string) *sync.Mutex {

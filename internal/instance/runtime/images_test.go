@@ -53,7 +53,8 @@ func tinyRootfs(t *testing.T, dir, marker string) {
 }
 
 // TestImageRoots boots instances from a directory image, a tarball image,
-// an image without /bin/sh, and a CreateImage image of the first instance.
+// an image without /bin/sh (a layer: it goes over the built-in image), and a
+// CreateImage image of the first instance.
 func TestImageRoots(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -82,8 +83,10 @@ func TestImageRoots(t *testing.T) {
 	if out, err := exec.Command("tar", "-czf", tarball, "-C", tarRoot, ".").CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v %s", err, out)
 	}
+	// An application's layer: a file, no operating system.
 	noSh := filepath.Join(src, "nosh")
 	must(os.MkdirAll(filepath.Join(noSh, "etc"), 0o755))
+	must(os.WriteFile(filepath.Join(noSh, "etc/marker"), []byte("app-layer\n"), 0o644))
 
 	const ud = "#!/bin/sh\ncat /etc/marker > /var/tmp/seen\n[ -e /etc/os-release ] && echo host-tree >> /var/tmp/seen\n" +
 		"[ -e /var/tmp/from-source ] && cat /var/tmp/from-source >> /var/tmp/seen\necho written-by-source > /var/tmp/from-source\ntouch /var/tmp/done\n"
@@ -117,9 +120,12 @@ func TestImageRoots(t *testing.T) {
 	if !exists(filepath.Join(imagesDir, "ami-0a1700000000000002", "rootfs", "bin", "busybox")) {
 		t.Error("the tarball was not extracted into ImagesDir/<ami>/rootfs")
 	}
-	waitFor(t, 10*time.Second, "the no-/bin/sh console line", func() bool {
-		return strings.Contains(ctl.console(d), "no /bin/sh in the image")
-	})
+	// The layer over the built-in image: its file, and the built-in
+	// image's Debian (which has /etc/os-release) to run the user data.
+	waitFor(t, 15*time.Second, d+" user data", func() bool { return exists(filepath.Join(dir, d, "upper/var/tmp/done")) })
+	if got := seen(d); got != "app-layer\nhost-tree\n" {
+		t.Errorf("the layer's instance saw %q, want its marker over the built-in image", got)
+	}
 
 	// CreateImage of A, then boot C from it: C sees A's file over A's image.
 	launch(c, 3, ec2.ImageRoot{Kind: ec2.ImageRootSnapshot, ImageID: "ami-0c1700000000000003", SourceInstanceID: a,

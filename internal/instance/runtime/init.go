@@ -19,19 +19,16 @@ import (
 // initArg is argv[1] of a re-executed minicloud that is an instance's init.
 const initArg = "__minicloud-instance-init"
 
-// initConfig is what the runtime hands the init on fd 3.
+// initConfig is what the runtime hands the init on fd 3; the mount trees
+// of its root come on fd 5 (sandbox.SendTrees).
 type initConfig struct {
 	InstanceID string
 	Hostname   string
 	UserData   []byte
-	// Lowers are the image's read-only layers (host paths), top first;
-	// "/" is the host's root; empty means the host's root alone.
-	Lowers   []string
-	Upper    string // overlay upper and work directories (host paths)
-	Work     string
-	Stage    string // an empty host directory to assemble the root on
-	Hide     []string
-	EBS      string   // host directory whose (shared) mount becomes /mnt/ebs
+	// Root says how many image layers the trees hold, and where the ebs
+	// tree goes.
+	Root     sandbox.Root
+	Layers   string   // the layers, for the console: "the built-in image", "…"
 	EBSLines []string // console lines of the volumes attached at boot
 	BootTime time.Time
 	Grace    time.Duration // for the instance's processes after SIGTERM
@@ -66,9 +63,12 @@ func (p *initProc) logf(format string, args ...any) {
 func (p *initProc) report(s string) { _, _ = io.WriteString(p.status, s+"\n") }
 
 func runInit() int {
-	// fds 3 (configuration) and 4 (status) must not leak into the guest.
+	// fds 3 (configuration), 4 (status), 5 (trees) and 6 (this binary)
+	// must not leak into the guest.
 	syscall.CloseOnExec(3)
 	syscall.CloseOnExec(4)
+	syscall.CloseOnExec(5)
+	syscall.Close(6) // the binary it was started from
 	ctl, status := os.NewFile(3, "init-config"), os.NewFile(4, "init-status")
 	p := &initProc{status: status, out: os.Stdout, cfg: initConfig{BootTime: time.Now()}}
 	// Subscribe before anything can send them.
@@ -88,23 +88,25 @@ func runInit() int {
 		p.report("error read init configuration: " + err.Error())
 		return 1
 	}
-	root := sandbox.Root{Lowers: p.cfg.Lowers, Upper: p.cfg.Upper, Work: p.cfg.Work, Stage: p.cfg.Stage, Hide: p.cfg.Hide}
-	if p.cfg.EBS != "" {
-		// /mnt/ebs receives the volumes the runtime mounts on the host side
-		// later; itself read-only, so the guest cannot plant files where
-		// mount points are made.
-		root.Binds = append(root.Binds, sandbox.Bind{Source: p.cfg.EBS, Target: ebsMountRoot, ReadOnlyTop: true})
+	trees, err := sandbox.ReceiveTrees(os.NewFile(5, "init-trees"), p.cfg.Root)
+	if err != nil {
+		p.logf("minicloud-init: %v", err)
+		p.report("error mount root: " + err.Error())
+		return 1
 	}
-	ebsErrs, err := root.Setup()
+	ebsErrs, err := p.cfg.Root.Setup(trees)
 	if err != nil {
 		p.logf("minicloud-init: cannot mount the root filesystem: %v", err)
 		p.report("error mount root: " + err.Error())
 		return 1
 	}
-	if len(p.cfg.Lowers) == 0 || (len(p.cfg.Lowers) == 1 && p.cfg.Lowers[0] == sandbox.HostRoot) {
-		p.logf("VFS: Mounted root (overlay filesystem): the host image read-only, the root volume as upper layer.")
-	} else {
-		p.logf("VFS: Mounted root (overlay filesystem): the image's %d layer(s) read-only, the root volume as upper layer.", len(p.cfg.Lowers))
+	p.logf("VFS: Mounted root (overlay filesystem): %s read-only, the root volume as upper layer.", p.cfg.Layers)
+	// Every process of the guest is forked from the hardened thread.
+	spawner, err := sandbox.NewSpawner()
+	if err != nil {
+		p.logf("minicloud-init: %v", err)
+		p.report("error harden: " + err.Error())
+		return 1
 	}
 	_, shErr := os.Stat("/bin/sh")
 	if shErr != nil {
@@ -124,7 +126,7 @@ func runInit() int {
 	p.logf("Run minicloud-init as init process")
 	p.report("up")
 
-	rp := sandbox.NewReaper()
+	rp := sandbox.NewReaper(spawner)
 	go func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()

@@ -57,10 +57,10 @@ type Config struct {
 	// Binary is the executable re-executed as each instance's init (it must
 	// call InitMain first thing); empty means os.Executable().
 	Binary string
-	// Hide lists further host paths instances must not see through the
-	// read-only lower layer (say, the state directory); each is covered by
-	// an empty read-only tmpfs inside the instance. Dir is always hidden.
-	Hide []string
+	// OSImageCache keeps the built-in AMIs' root filesystems (package
+	// hostimage), built once per machine and shared by every minicloud;
+	// default /var/cache/minicloud/images.
+	OSImageCache string
 	// StopGrace is how long an instance's init gets after SIGTERM before
 	// it is killed (default 10s); its processes get half of it.
 	StopGrace time.Duration
@@ -68,6 +68,10 @@ type Config struct {
 	// root and report in (default 30s).
 	BootTimeout time.Duration
 }
+
+// DefaultOSImageCache is where the built-in AMIs' root filesystems are
+// kept unless Config.OSImageCache says otherwise.
+const DefaultOSImageCache = "/var/cache/minicloud/images"
 
 // Runtime runs EC2 instances as namespaces and processes; it implements
 // ec2.Runtime.
@@ -133,10 +137,8 @@ func New(cfg Config) *Runtime {
 	if cfg.ImagesDir != "" {
 		cfg.ImagesDir = realPath(cfg.ImagesDir)
 	}
-	for i, h := range cfg.Hide {
-		if p, err := filepath.EvalSymlinks(h); err == nil {
-			cfg.Hide[i] = p
-		}
+	if cfg.OSImageCache == "" {
+		cfg.OSImageCache = DefaultOSImageCache
 	}
 	r := &Runtime{cfg: cfg, log: cfg.Logger.With("component", "instance-runtime"), workers: map[instKey]*worker{}}
 	r.wl = cfg.Workloads

@@ -19,6 +19,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/workload"
+	"github.com/minicloud/minicloud/internal/workload/sandbox"
 )
 
 // consoleCap is how much console output is kept unreported (GetConsoleOutput
@@ -29,6 +30,7 @@ const consoleCap = 64 << 10
 type vm struct {
 	w        *worker
 	proc     *workload.Process
+	userns   *os.File // the init's user namespace, for idmapped mounts
 	pid      int
 	launched time.Time
 	bootTime time.Time
@@ -64,27 +66,36 @@ func (c *console) take() string {
 
 func (v *vm) exited() bool { return v.proc.Exited() }
 
-// startVM starts the instance's init in the instance's network namespace
-// and new mount, PID, UTS and IPC namespaces, puts it in its cgroups, hands
-// it its configuration and waits until its root filesystem is up.
-func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsLines, lowers []string) (*vm, error) {
+// instancePids caps the processes and threads of one instance: a fork bomb
+// in a guest takes its own instance down, not the host.
+const instancePids = 4096
+
+// startVM starts the instance's init in the instance's network namespace,
+// as root of its own user namespace (a range of the host's IDs that is no
+// one on the host) with new mount, PID, UTS, IPC and cgroup namespaces;
+// puts it in its cgroups; hands it its root's trees — the image's layers,
+// the instance directory (the root volume) and the ebs mount, idmapped for
+// its user namespace — mounts the volumes attached at boot and hands it its
+// configuration; and waits until its root filesystem is up. layers names
+// the image's layers for the console; prep are console lines of what was
+// prepared for the boot (the image's first build).
+func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, lowers []string, layers string, prep []string) (*vm, error) {
 	bin, err := r.binary()
 	if err != nil {
 		return nil, err
 	}
 	dir := r.instanceDir(spec.InstanceID)
 	bootTime := time.Now()
+	ids, err := r.wl.IDs().Reserve(spec.InstanceID)
+	if err != nil {
+		return nil, err
+	}
 	icfg := initConfig{
 		InstanceID: spec.InstanceID,
 		Hostname:   shortHostname(spec),
 		UserData:   spec.UserData,
-		Lowers:     lowers,
-		Upper:      upperDir(dir),
-		Work:       workDir(dir),
-		Stage:      stageDir(dir),
-		Hide:       append([]string{r.cfg.Dir, r.cfg.VolumesDir, r.cfg.ImagesDir}, r.cfg.Hide...),
-		EBS:        ebsDir(dir),
-		EBSLines:   ebsLines,
+		Root:       sandbox.Root{Layers: len(lowers), Binds: []sandbox.Bind{{Target: ebsMountRoot, ReadOnlyTop: true}}},
+		Layers:     layers,
 		BootTime:   bootTime,
 		Grace:      r.cfg.StopGrace / 2,
 	}
@@ -100,16 +111,33 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsL
 	ctlR, ctlW := pipe()
 	stR, stW := pipe()
 	conR, conW := pipe()
+	treesR, treesW, serr := socketPair()
+	if serr != nil && err == nil {
+		err = serr
+	}
+	files = append(files, treesR, treesW)
 	if err != nil {
 		closeAll(files)
+		r.wl.IDs().Release(spec.InstanceID)
 		return nil, err
 	}
-	cmd := exec.Command(bin, initArg, spec.InstanceID)
+	// The init runs as no one on the host, who may not be able to reach
+	// minicloud's binary by its path (under /root, say): it executes the
+	// file minicloud opened for it, fd 6.
+	binFile, err := os.Open(bin)
+	if err != nil {
+		closeAll(files)
+		r.wl.IDs().Release(spec.InstanceID)
+		return nil, fmt.Errorf("open %s: %w", bin, err)
+	}
+	defer binFile.Close()
+	cmd := exec.Command("/proc/self/fd/6", initArg, spec.InstanceID)
+	cmd.Args[0] = bin
 	// The init's environment is its own: nothing of minicloud's leaks in.
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "TERM=linux", "LANG=C.UTF-8"}
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = conW, conW
-	cmd.ExtraFiles = []*os.File{ctlR, stW} // fds 3 and 4
+	cmd.ExtraFiles = []*os.File{ctlR, stW, treesR, binFile} // fds 3, 4, 5 and 6
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
 		Setsid:     true,
@@ -119,13 +147,17 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsL
 	}
 	v := &vm{w: w, bootTime: bootTime, status: make(chan string, 8), flushed: make(chan struct{})}
 	v.banner(spec)
+	for _, l := range prep {
+		fmt.Fprintf(&v.con, "[%12.6f] %s\n", time.Since(bootTime).Seconds(), l)
+	}
 	proc, err := r.wl.Start(workload.ProcessSpec{
 		Workload: spec.InstanceID,
 		Cmd:      cmd,
 		NS:       nsPath,
+		Users:    &ids,
 		// The init waits for its configuration (below) before it mounts
 		// anything, so no process of the guest runs outside these limits.
-		Limits: workload.Limits{VCPUs: spec.VCPUs, MemoryMiB: spec.MemoryMiB},
+		Limits: workload.Limits{VCPUs: spec.VCPUs, MemoryMiB: spec.MemoryMiB, Pids: instancePids},
 		// SIGTERM: the init stops every process of the instance, then
 		// exits; SIGKILL to PID 1 kills the whole PID namespace.
 		Stop: []workload.StopStep{{Signal: syscall.SIGTERM, Wait: r.cfg.StopGrace}, {Signal: syscall.SIGKILL}},
@@ -136,10 +168,13 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsL
 	ctlR.Close()
 	stW.Close()
 	conW.Close()
+	treesR.Close()
 	if err != nil {
 		ctlW.Close()
 		stR.Close()
 		conR.Close()
+		treesW.Close()
+		r.wl.IDs().Release(spec.InstanceID)
 		return nil, fmt.Errorf("start instance init: %w", err)
 	}
 	v.proc = proc
@@ -164,9 +199,22 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsL
 
 	// A guest that fails to boot leaves no cgroup behind.
 	fail := func(err error) (*vm, error) {
+		treesW.Close()
+		ctlW.Close()
 		v.stop()
 		return nil, err
 	}
+	if v.userns, err = os.Open(fmt.Sprintf("/proc/%d/ns/user", v.pid)); err != nil {
+		return fail(fmt.Errorf("the instance's user namespace: %w", err))
+	}
+	// Volumes attached at boot are there before the user data runs: they
+	// are mounted below the ebs mount before its tree is cloned; later
+	// ones propagate into the instance.
+	icfg.EBSLines = w.ebsSync(spec, v)
+	if err := sendTrees(treesW, v.userns, lowers, dir); err != nil {
+		return fail(err)
+	}
+	treesW.Close()
 	cfgJSON, _ := json.Marshal(icfg)
 	_, werr := ctlW.Write(cfgJSON)
 	ctlW.Close()
@@ -188,6 +236,53 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, ebsL
 	v.launched = time.Now().UTC().Truncate(time.Second)
 	w.log.Info("instance booted", "pid", v.pid)
 	return v, nil
+}
+
+// sendTrees makes the trees of the instance's root — each image layer and
+// the instance directory (upper and work), idmapped for its user namespace,
+// and the ebs mount with the volumes below it (each already idmapped:
+// ebsSync) — and sends them.
+func sendTrees(sock, userns *os.File, lowers []string, dir string) error {
+	var all []*os.File
+	defer func() {
+		for _, f := range all {
+			f.Close()
+		}
+	}()
+	mapped := func(path string, recursive bool) (*os.File, error) {
+		f, err := sandbox.IDMapped(path, userns, recursive)
+		if err == nil {
+			all = append(all, f)
+		}
+		return f, err
+	}
+	var layers []*os.File
+	for _, l := range lowers {
+		f, err := mapped(l, false)
+		if err != nil {
+			return err
+		}
+		layers = append(layers, f)
+	}
+	inst, err := mapped(dir, false)
+	if err != nil {
+		return err
+	}
+	ebs, err := sandbox.Clone(ebsDir(dir), true)
+	if err != nil {
+		return err
+	}
+	all = append(all, ebs)
+	return sandbox.SendTrees(sock, layers, inst, []*os.File{ebs})
+}
+
+// socketPair is a connected pair of Unix stream sockets.
+func socketPair() (*os.File, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "trees-child"), os.NewFile(uintptr(fds[1]), "trees-parent"), nil
 }
 
 // banner is the kernel-like start of the console.
@@ -264,6 +359,10 @@ func (v *vm) report(rep ec2.InstanceReport) {
 // SIGKILL after the grace) and waits for the console to be reported.
 func (v *vm) stop() {
 	v.proc.Stop()
+	if v.userns != nil {
+		v.userns.Close()
+	}
+	v.w.r.wl.IDs().Release(v.w.key.id)
 	select {
 	case <-v.flushed:
 	case <-time.After(2 * time.Second):

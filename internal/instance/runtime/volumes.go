@@ -17,6 +17,7 @@ import (
 	"github.com/minicloud/minicloud/internal/mountinfo"
 	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/workload/sandbox"
 )
 
 // EBS data volumes (see doc.go): VolumesDir/<vol-id> holds a volume's
@@ -89,27 +90,27 @@ func unmountAll(dir string) error {
 }
 
 // ebsPrepare makes Dir/<id>/ebs a shared mount (its own peer group) with
-// nothing below it, and mounts spec's data volumes there. It returns the
-// console lines announcing them.
-func (w *worker) ebsPrepare(spec *ec2.InstanceSpec) ([]string, error) {
+// nothing below it, for the volumes (ebsSync mounts them once the init's
+// user namespace exists).
+func (w *worker) ebsPrepare() error {
 	dir := ebsDir(w.r.instanceDir(w.key.id))
 	if err := w.ebsRelease(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, err
+		return err
 	}
 	if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
-		return nil, fmt.Errorf("bind %s: %w", dir, err)
+		return fmt.Errorf("bind %s: %w", dir, err)
 	}
 	for _, fl := range []uintptr{unix.MS_PRIVATE, unix.MS_SHARED} {
 		if err := unix.Mount("", dir, "", fl, ""); err != nil {
 			_ = unmountAll(dir)
-			return nil, fmt.Errorf("make %s shared: %w", dir, err)
+			return fmt.Errorf("make %s shared: %w", dir, err)
 		}
 	}
 	w.ebsUp = true
-	return w.ebsSync(spec, nil), nil
+	return nil
 }
 
 // ebsRelease unmounts the instance's volumes and its ebs mount, and
@@ -131,10 +132,12 @@ func (w *worker) ebsRelease() error {
 }
 
 // ebsSync converges the volumes mounted below the instance's ebs mount on
-// spec's data volumes; v, when the instance runs, gets console lines. It
-// returns the lines of the volumes it attached.
+// spec's data volumes, each an idmapped mount for the instance's user
+// namespace (its files owned by root on the host are root's in the guest,
+// whichever instance it was attached to before); v, the running instance,
+// gets console lines. It returns the lines of the volumes it attached.
 func (w *worker) ebsSync(spec *ec2.InstanceSpec, v *vm) []string {
-	if !w.ebsUp {
+	if !w.ebsUp || v == nil || v.userns == nil {
 		return nil
 	}
 	if w.mounted == nil {
@@ -206,7 +209,12 @@ func (w *worker) ebsSync(spec *ec2.InstanceSpec, v *vm) []string {
 			w.log.Warn("attach volume: bad mount point", "volume", vol, "at", mp)
 			continue
 		}
-		if err := unix.Mount(src, mp, "", unix.MS_BIND, ""); err != nil {
+		tree, err := sandbox.IDMapped(src, v.userns, false)
+		if err == nil {
+			err = unix.MoveMount(int(tree.Fd()), "", unix.AT_FDCWD, mp, unix.MOVE_MOUNT_F_EMPTY_PATH)
+			tree.Close()
+		}
+		if err != nil {
 			w.log.Warn("attach volume", "volume", vol, "err", err)
 			_ = os.Remove(mp)
 			continue

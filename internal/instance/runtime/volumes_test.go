@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,8 +116,17 @@ func TestDataVolumes(t *testing.T) {
 	waitFor(t, 5*time.Second, "the console line", func() bool {
 		return strings.Contains(ctl.console(bID), "EBS vol-data attached at /mnt/ebs/sdg")
 	})
-	must(os.WriteFile(inside(pidB, "/mnt/ebs/sdg/more.txt"), []byte("more"), 0o644))
-	if err := os.WriteFile(inside(pidB, "/mnt/ebs/planted"), nil, 0o644); err == nil {
+	// As the guest's root: the host's root is no one in the instance's idmapped
+	// mounts.
+	asGuest := func(pid int, script string) error {
+		out, err := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-U", "-m", "--", "/bin/sh", "-c", script).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	}
+	must(asGuest(pidB, "echo more > /mnt/ebs/sdg/more.txt"))
+	if err := asGuest(pidB, "touch /mnt/ebs/planted"); err == nil {
 		t.Error("/mnt/ebs itself is writable inside the instance")
 	}
 	if !exists(filepath.Join(volumes, "vol-data", "more.txt")) {

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/reconcile"
@@ -223,7 +224,8 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	}
 	// The image first: extracting or copying it may take a while, and a
 	// broken image is not worth plugging the network in for.
-	lowers, err := w.r.imageLowers(spec.Image, 0)
+	var prep lineWriter
+	lowers, err := w.r.imageLowers(spec.Image, 0, &prep)
 	if err != nil {
 		return &imageError{err}
 	}
@@ -247,13 +249,12 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	if err := prepareRoot(w.r.instanceDir(spec.InstanceID), spec, ip, resolverFor(cidrs, ip)); err != nil {
 		return err
 	}
-	// Data volumes are mounted before the init starts, so user data finds
-	// them.
-	ebsLines, err := w.ebsPrepare(spec)
-	if err != nil {
+	// The ebs mount the volumes go below; startVM mounts those attached at
+	// boot before the user data runs.
+	if err := w.ebsPrepare(); err != nil {
 		return fmt.Errorf("volumes: %w", err)
 	}
-	v, err := w.r.startVM(w, spec, pl.NS, ebsLines, lowers)
+	v, err := w.r.startVM(w, spec, pl.NS, lowers, layersName(spec.Image, len(lowers)), prep.lines)
 	if err != nil {
 		return err
 	}
@@ -384,6 +385,27 @@ func (w *worker) shutdown() {
 	}
 	w.halt()
 	w.releaseNet(nil)
+}
+
+// lineWriter keeps what is written to it as lines (for the console).
+type lineWriter struct{ lines []string }
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		l.lines = append(l.lines, line)
+	}
+	return len(p), nil
+}
+
+// layersName says, for the console, what the image's layers are.
+func layersName(img ec2.ImageRoot, n int) string {
+	switch {
+	case img.Kind == ec2.ImageRootHost || img.Kind == "":
+		return "the built-in image (this host's Debian packages)"
+	case n == 1:
+		return "the image's root filesystem"
+	}
+	return fmt.Sprintf("the image's %d layers", n)
 }
 
 func primaryENI(spec *ec2.InstanceSpec) ec2.InterfaceSpec {

@@ -16,8 +16,11 @@ import (
 )
 
 // NewReaper returns the child handling of a workload's PID 1; call Reap on
-// every SIGCHLD (and now and then: signals coalesce).
-func NewReaper() *Reaper { return &Reaper{waiters: map[int]chan syscall.WaitStatus{}} }
+// every SIGCHLD (and now and then: signals coalesce). Exec forks through
+// spawner, the hardened thread, when it is not nil.
+func NewReaper(spawner *Spawner) *Reaper {
+	return &Reaper{waiters: map[int]chan syscall.WaitStatus{}, spawner: spawner}
+}
 
 // StopAll signals every other process of the PID namespace (kill(-1) from
 // its init), gives them grace to exit, then kills what is left.
@@ -51,6 +54,7 @@ func StopAll(grace time.Duration, rp *Reaper) {
 type Reaper struct {
 	mu      sync.Mutex
 	waiters map[int]chan syscall.WaitStatus
+	spawner *Spawner
 }
 
 // Reap reaps every child that has exited, without waiting.
@@ -95,8 +99,16 @@ func (rp *Reaper) Exec(ctx context.Context, argv []string, env []string, dir str
 	}
 	ch := make(chan syscall.WaitStatus, 1)
 	rp.mu.Lock()
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Dir: dir, Env: env,
-		Files: []uintptr{devnull.Fd(), pw.Fd(), pw.Fd()}, Sys: &syscall.SysProcAttr{Setpgid: true}})
+	var pid int
+	fork := func() {
+		pid, err = syscall.ForkExec(path, argv, &syscall.ProcAttr{Dir: dir, Env: env,
+			Files: []uintptr{devnull.Fd(), pw.Fd(), pw.Fd()}, Sys: &syscall.SysProcAttr{Setpgid: true}})
+	}
+	if rp.spawner != nil {
+		rp.spawner.Do(fork)
+	} else {
+		fork()
+	}
 	if err == nil {
 		rp.waiters[pid] = ch
 	}

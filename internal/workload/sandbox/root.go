@@ -5,38 +5,37 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// HostRoot stands for the host's / in Root.Lowers.
-const HostRoot = "/"
+// A workload's root filesystem is assembled by its init, inside the
+// workload's own user and mount namespaces, from mount trees the runtime
+// makes on the host and hands over as file descriptors (Trees): the image's
+// read-only layers, the workload's own directory (the overlay's upper and
+// work directories: its root volume) and directories bound into it (an
+// instance's volumes). Each tree is an idmapped mount (IDMapped) for the
+// workload's user namespace: files the host keeps owned by root (0) are
+// owned by the workload's root inside, and what the workload writes lands
+// on the host owned by root again — so data stays the same whichever
+// workload, with whichever range of host IDs, mounts it next (a root
+// volume attached to another instance, an image shared by many). Paths of
+// the host play no part: the init cannot even look them up (its root is
+// not root on the host), and after pivot_root nothing of the host's tree
+// is left in its mount namespace.
 
-// Root is a workload's root filesystem: read-only layers under a writable
-// one, assembled in the workload's own mount namespace.
+// Root is what a workload's root filesystem is made of besides its trees.
 type Root struct {
-	// Lowers are the read-only layers (host directories), top first;
-	// HostRoot is the host's /; empty means the host's / alone.
-	Lowers []string
-	// Upper and Work are the overlay's upper (the workload's writable data,
-	// its root volume) and work directories on the host.
-	Upper, Work string
-	// Stage is an empty host directory the root is assembled on.
-	Stage string
-	// Hide lists host directories the workload must not see through a
-	// lower layer; each is covered by an empty read-only tmpfs.
-	Hide []string
-	// Binds are host directories mounted into the root.
+	// Layers is the number of read-only layers (Trees.Lowers), top first.
+	Layers int
+	// Binds say where each of Trees.Binds goes.
 	Binds []Bind
 }
 
-// Bind mounts a host directory, and the mounts below it, into the root.
+// Bind puts a tree into the root.
 type Bind struct {
-	// Source is the host directory; a shared mount of it keeps propagating
-	// into the workload (mounts made on the host later appear inside).
-	Source string
 	// Target is the absolute path inside the root; every directory on the
 	// way is created and must be a real directory (a symlink the guest
 	// left would lead the mount astray).
@@ -56,83 +55,70 @@ type BindError struct {
 func (e *BindError) Error() string { return e.Bind.Target + ": " + e.Err.Error() }
 func (e *BindError) Unwrap() error { return e.Err }
 
-// Setup runs in the workload's init, in its new mount namespace: it
-// assembles the root filesystem and pivots into it. Nothing propagates to
-// the host: every mount is made a slave first (mounts made here are
-// private, and only binds of shared host mounts keep receiving the host's
-// mounts), and the host's / is only ever a read-only lower layer. A bind
-// that fails is not fatal: it is returned in bindErrs.
-func (cfg Root) Setup() (bindErrs []error, err error) {
+// Trees are the mount trees of a root, as descriptors of detached mounts
+// (open_tree) the init received.
+type Trees struct {
+	// Lowers are the read-only layers, top first.
+	Lowers []int
+	// Instance holds the directories "upper" and "work" of the overlay.
+	Instance int
+	// Binds are the trees of Root.Binds, in order.
+	Binds []int
+}
+
+// stageDir is where the init assembles the root: a tmpfs of its own
+// mounted over the host's /tmp (every host has one, and anyone may reach
+// it), in the init's mount namespace only.
+const stageDir = "/tmp"
+
+// Setup runs in the workload's init, in its new user and mount namespaces:
+// it assembles the root filesystem from the trees and pivots into it.
+// Nothing propagates to the host: every mount is made a slave first
+// (mounts made here stay private; a shared tree bound in keeps receiving
+// the host's mounts below it: the volumes attached later). A bind that
+// fails is not fatal: it is returned in bindErrs.
+func (cfg Root) Setup(t Trees) (bindErrs []error, err error) {
+	if len(t.Lowers) != cfg.Layers || len(t.Binds) != len(cfg.Binds) {
+		return nil, fmt.Errorf("%d lower trees and %d binds for %d layers and %d binds", len(t.Lowers), len(t.Binds), cfg.Layers, len(cfg.Binds))
+	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return nil, fmt.Errorf("make mounts slaves: %w", err)
 	}
-	stage := cfg.Stage
-	// A small tmpfs holds the mount points (so nothing is created on the
-	// host's disk) and the empty second lower layer below.
-	if err := unix.Mount("minicloud-stage", stage, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=64k"); err != nil {
+	if err := unix.Mount("minicloud-stage", stageDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=64k"); err != nil {
 		return nil, fmt.Errorf("mount stage: %w", err)
 	}
-	empty, host, root := filepath.Join(stage, "empty"), filepath.Join(stage, "host"), filepath.Join(stage, "root")
-	for _, d := range []string{empty, host, root} {
-		if err := os.Mkdir(d, 0o755); err != nil {
+	place := func(fd int, name string) (string, error) {
+		dst := filepath.Join(stageDir, name)
+		if err := os.Mkdir(dst, 0o755); err != nil {
+			return "", err
+		}
+		if err := unix.MoveMount(fd, "", unix.AT_FDCWD, dst, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return "", fmt.Errorf("move the %s tree: %w", name, err)
+		}
+		return dst, nil
+	}
+	var lowers []string
+	for i, fd := range t.Lowers {
+		l, err := place(fd, "lower"+strconv.Itoa(i))
+		if err != nil {
 			return nil, err
 		}
+		lowers = append(lowers, l)
 	}
-	// Preferred: a read-only overlay view of / (its own superblock), then
-	// the workload's overlay on top of it, so the upper and work
-	// directories — which live on the host's / — never overlap a layer of
-	// the overlay that uses them. Fallback (a host / that is itself an
-	// overlay exceeds the stacking depth): / directly as the lower layer.
-	// An image's own layers (directories outside Dir) stack above it:
-	// lowerdir=layer:…:host-view, or the image's rootfs alone.
-	lowers := cfg.Lowers
-	if len(lowers) == 0 {
-		lowers = []string{HostRoot}
-	}
-	lowerdir := func(hostPath string) string {
-		l := make([]string, len(lowers))
-		for i, x := range lowers {
-			l[i] = x
-			if x == HostRoot {
-				l[i] = hostPath
-			}
-		}
-		return strings.Join(l, ":")
-	}
-	usesHost := slices.Contains(lowers, HostRoot)
-	err = nil
-	if usesHost {
-		err = unix.Mount("minicloud-host", host, "overlay", unix.MS_RDONLY, "lowerdir=/:"+empty)
-	}
-	if err == nil {
-		err = unix.Mount("minicloud-root", root, "overlay", 0,
-			fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lowerdir(host), cfg.Upper, cfg.Work))
-		if err != nil && usesHost {
-			_ = unix.Unmount(host, unix.MNT_DETACH)
-		}
-	}
-	if err != nil && usesHost {
-		if err2 := unix.Mount("minicloud-root", root, "overlay", 0,
-			fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lowerdir("/"), cfg.Upper, cfg.Work)); err2 != nil {
-			return nil, fmt.Errorf("mount overlay: %v; %w", err, err2)
-		}
-		err = nil
-	}
+	inst, err := place(t.Instance, "instance")
 	if err != nil {
+		return nil, err
+	}
+	root := filepath.Join(stageDir, "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return nil, err
+	}
+	if err := unix.Mount("minicloud-root", root, "overlay", 0, fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s",
+		strings.Join(lowers, ":"), filepath.Join(inst, "upper"), filepath.Join(inst, "work"))); err != nil {
 		return nil, fmt.Errorf("mount overlay: %w", err)
 	}
-	// Host paths the guest must not see through the lower layer.
-	for _, h := range cfg.Hide {
-		p := filepath.Join(root, filepath.Clean("/"+h))
-		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
-			continue
-		}
-		if err := unix.Mount("minicloud-hidden", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=4k"); err != nil {
-			return nil, fmt.Errorf("hide %s: %w", h, err)
-		}
-	}
-	for _, b := range cfg.Binds {
-		if err := b.mount(root); err != nil {
+	for i, b := range cfg.Binds {
+		if err := b.mount(root, t.Binds[i]); err != nil {
 			bindErrs = append(bindErrs, &BindError{Bind: b, Err: err})
 		}
 	}
@@ -144,7 +130,10 @@ func (cfg Root) Setup() (bindErrs []error, err error) {
 	const nsx = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	for _, m := range []mnt{
 		{"proc", "proc", "proc", nsx, ""},
-		{"sysfs", "sys", "sysfs", nsx | unix.MS_RDONLY, ""},
+		// The network namespace is minicloud's (its security groups live
+		// there), not the workload's, so sysfs cannot be mounted: an empty,
+		// read-only /sys, as a container without network sysfs has.
+		{"sysfs", "sys", "tmpfs", nsx | unix.MS_RDONLY, "mode=0555,size=4k"},
 		{"tmpfs", "dev", "tmpfs", unix.MS_NOSUID | unix.MS_STRICTATIME, "mode=0755,size=64k"},
 		{"tmpfs", "tmp", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=1777"},
 		{"tmpfs", "run", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=0755"},
@@ -157,12 +146,15 @@ func (cfg Root) Setup() (bindErrs []error, err error) {
 			return nil, fmt.Errorf("mount /%s: %w", m.dst, err)
 		}
 	}
+	if err := maskProc(filepath.Join(root, "proc")); err != nil {
+		return nil, fmt.Errorf("/proc: %w", err)
+	}
 	if err := setupDev(filepath.Join(root, "dev")); err != nil {
 		return nil, fmt.Errorf("/dev: %w", err)
 	}
 	_ = os.MkdirAll(filepath.Join(root, "run", "lock"), 0o1777)
 	// pivot_root(".", ".") stacks the old root under the new one; detaching
-	// it leaves the workload nothing of the host but the lower layer.
+	// it leaves the workload nothing of the host.
 	if err := unix.Chdir(root); err != nil {
 		return nil, err
 	}
@@ -175,10 +167,8 @@ func (cfg Root) Setup() (bindErrs []error, err error) {
 	return bindErrs, unix.Chdir("/")
 }
 
-// mount binds b.Source at b.Target of the new root. A bind of a slave is a
-// slave of the same master, so what the host mounts or unmounts below the
-// source later appears and disappears inside.
-func (b Bind) mount(root string) error {
+// mount moves tree fd to b.Target of the new root.
+func (b Bind) mount(root string, fd int) error {
 	dst := root
 	for _, part := range strings.Split(strings.Trim(b.Target, "/"), "/") {
 		dst = filepath.Join(dst, part)
@@ -196,13 +186,54 @@ func (b Bind) mount(root string) error {
 			return fmt.Errorf("%s is not a directory", strings.TrimPrefix(dst, root))
 		}
 	}
-	if err := unix.Mount(b.Source, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, dst, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return err
 	}
 	if !b.ReadOnlyTop {
 		return nil
 	}
 	return unix.Mount("", dst, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, "")
+}
+
+// maskedProc are files of /proc a workload must not read (the host's
+// memory, keys and timers), as container runtimes mask them; readOnlyProc
+// are those it must not write (the host's sysctls, sysrq, IRQs, buses).
+// The kernel already refuses a workload most of these — it is not root on
+// the host — but a mask does not depend on every file's own checks.
+var (
+	maskedProc   = []string{"kcore", "keys", "timer_list", "sched_debug", "latency_stats", "acpi", "scsi"}
+	readOnlyProc = []string{"sys", "sysrq-trigger", "irq", "bus", "fs"}
+)
+
+func maskProc(proc string) error {
+	for _, name := range maskedProc {
+		p := filepath.Join(proc, name)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			continue // not on this kernel
+		}
+		if fi.IsDir() {
+			err = unix.Mount("minicloud-masked", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0555,size=4k")
+		} else {
+			err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+		}
+		if err != nil {
+			return fmt.Errorf("mask %s: %w", name, err)
+		}
+	}
+	for _, name := range readOnlyProc {
+		p := filepath.Join(proc, name)
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", name, err)
+		}
+		if err := unix.Mount("", p, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return fmt.Errorf("make %s read-only: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // setupDev fills the workload's /dev tmpfs: a few host devices bind-mounted,
