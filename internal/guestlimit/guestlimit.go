@@ -267,6 +267,14 @@ func (c *conn[K]) Close() error {
 	return c.Conn.Close()
 }
 
+// Default sets *v to def when *v is not positive: callers' limits of zero
+// mean their default.
+func Default[T ~int | ~int64 | ~float64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
 // RemoteIP is the IP address of a remote net.Addr (TCP, UDP or a parsable
 // string), unmapped; the zero Addr when there is none.
 func RemoteIP(a net.Addr) netip.Addr {

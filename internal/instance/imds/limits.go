@@ -56,27 +56,15 @@ const maxRateKeys = 4096
 // withDefaults fills l's zero fields from DefaultLimits.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	orInt := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	orDur := func(v *time.Duration, def time.Duration) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	orInt(&l.ConnsPerInstance, d.ConnsPerInstance)
-	orInt(&l.Conns, d.Conns)
-	if l.RequestsPerSecond <= 0 {
-		l.RequestsPerSecond = d.RequestsPerSecond
-	}
-	orInt(&l.Burst, d.Burst)
-	orDur(&l.ReadHeaderTimeout, d.ReadHeaderTimeout)
-	orDur(&l.ReadTimeout, d.ReadTimeout)
-	orDur(&l.WriteTimeout, d.WriteTimeout)
-	orDur(&l.IdleTimeout, d.IdleTimeout)
-	orInt(&l.MaxHeaderBytes, d.MaxHeaderBytes)
+	guestlimit.Default(&l.ConnsPerInstance, d.ConnsPerInstance)
+	guestlimit.Default(&l.Conns, d.Conns)
+	guestlimit.Default(&l.RequestsPerSecond, d.RequestsPerSecond)
+	guestlimit.Default(&l.Burst, d.Burst)
+	guestlimit.Default(&l.ReadHeaderTimeout, d.ReadHeaderTimeout)
+	guestlimit.Default(&l.ReadTimeout, d.ReadTimeout)
+	guestlimit.Default(&l.WriteTimeout, d.WriteTimeout)
+	guestlimit.Default(&l.IdleTimeout, d.IdleTimeout)
+	guestlimit.Default(&l.MaxHeaderBytes, d.MaxHeaderBytes)
 	return l
 }
 
