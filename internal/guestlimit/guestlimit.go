@@ -3,6 +3,7 @@ package guestlimit
 import (
 	"net"
 	"net/netip"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -267,12 +268,20 @@ func (c *conn[K]) Close() error {
 	return c.Conn.Close()
 }
 
-// Default sets *v to def when *v is not positive: callers' limits of zero
-// mean their default.
-func Default[T ~int | ~int64 | ~float64](v *T, def T) {
-	if *v <= 0 {
-		*v = def
+// WithDefaults returns limits with each field that is not positive (a
+// number or a duration) taken from defaults: callers' limits of zero mean
+// their default. Fields of other kinds are kept.
+func WithDefaults[T any](limits, defaults T) T {
+	v, d := reflect.ValueOf(&limits).Elem(), reflect.ValueOf(defaults)
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch {
+		case !f.CanSet():
+		case f.CanInt() && f.Int() <= 0, f.CanFloat() && f.Float() <= 0:
+			f.Set(d.Field(i))
+		}
 	}
+	return limits
 }
 
 // RemoteIP is the IP address of a remote net.Addr (TCP, UDP or a parsable

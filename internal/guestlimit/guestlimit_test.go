@@ -217,6 +217,27 @@ func TestListen(t *testing.T) {
 	}
 }
 
+func TestWithDefaults(t *testing.T) {
+	type limits struct {
+		N    int
+		Rate float64
+		D    time.Duration
+		Name string
+	}
+	def := limits{N: 3, Rate: 1.5, D: time.Second, Name: "default"}
+	cases := []struct{ in, want limits }{
+		{limits{}, limits{N: 3, Rate: 1.5, D: time.Second}},
+		{limits{N: 7, D: time.Minute, Name: "x"}, limits{N: 7, Rate: 1.5, D: time.Minute, Name: "x"}},
+		{limits{N: -1, Rate: -2, D: -time.Second}, limits{N: 3, Rate: 1.5, D: time.Second}},
+		{limits{Rate: 0.25}, limits{N: 3, Rate: 0.25, D: time.Second}},
+	}
+	for _, c := range cases {
+		if got := WithDefaults(c.in, def); got != c.want {
+			t.Errorf("WithDefaults(%+v) = %+v, want %+v", c.in, got, c.want)
+		}
+	}
+}
+
 func TestRemoteIP(t *testing.T) {
 	cases := []struct {
 		in   net.Addr

@@ -58,19 +58,7 @@ var DefaultLimits = Limits{
 const maxRateKeys = 4096
 
 // withDefaults fills l's zero fields from DefaultLimits.
-func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
-	guestlimit.Default(&l.PacketsPerSecond, d.PacketsPerSecond)
-	guestlimit.Default(&l.Burst, d.Burst)
-	guestlimit.Default(&l.InFlightPerClient, d.InFlightPerClient)
-	guestlimit.Default(&l.InFlight, d.InFlight)
-	guestlimit.Default(&l.TCPConnsPerClient, d.TCPConnsPerClient)
-	guestlimit.Default(&l.TCPConns, d.TCPConns)
-	guestlimit.Default(&l.TCPReadTimeout, d.TCPReadTimeout)
-	guestlimit.Default(&l.TCPIdleTimeout, d.TCPIdleTimeout)
-	guestlimit.Default(&l.TCPWriteTimeout, d.TCPWriteTimeout)
-	return l
-}
+func (l Limits) withDefaults() Limits { return guestlimit.WithDefaults(l, DefaultLimits) }
 
 // Stats counts what the limits refused. One Stats may be shared by several
 // servers (Config.Stats).

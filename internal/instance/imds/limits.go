@@ -54,19 +54,7 @@ var DefaultLimits = Limits{
 const maxRateKeys = 4096
 
 // withDefaults fills l's zero fields from DefaultLimits.
-func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
-	guestlimit.Default(&l.ConnsPerInstance, d.ConnsPerInstance)
-	guestlimit.Default(&l.Conns, d.Conns)
-	guestlimit.Default(&l.RequestsPerSecond, d.RequestsPerSecond)
-	guestlimit.Default(&l.Burst, d.Burst)
-	guestlimit.Default(&l.ReadHeaderTimeout, d.ReadHeaderTimeout)
-	guestlimit.Default(&l.ReadTimeout, d.ReadTimeout)
-	guestlimit.Default(&l.WriteTimeout, d.WriteTimeout)
-	guestlimit.Default(&l.IdleTimeout, d.IdleTimeout)
-	guestlimit.Default(&l.MaxHeaderBytes, d.MaxHeaderBytes)
-	return l
-}
+func (l Limits) withDefaults() Limits { return guestlimit.WithDefaults(l, DefaultLimits) }
 
 // Stats counts what the limits refused. One Stats may be shared by several
 // servers (WithStats).
