@@ -271,4 +271,7 @@ func TestMetadataFloodDoesNotStarveTheAPI(t *testing.T) {
 	if lim, _ := dig(h, "dataPlane", "guestBudget", "limit").(float64); lim <= 0 {
 		t.Errorf("health shows no guest budget: %v", dig(h, "dataPlane", "guestBudget"))
 	}
+	if _, ok := dig(h, "dataPlane", "network", "resolverLimits", "throttled").(float64); !ok {
+		t.Errorf("health shows no resolver limits: %v", dig(h, "dataPlane", "network"))
+	}
 }
