@@ -20,6 +20,7 @@ import (
 	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/vpcdns"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 	"github.com/minicloud/minicloud/internal/vpcnet/firewall"
 )
@@ -63,6 +64,7 @@ type Controller struct {
 	dnsOn        bool
 	dnsUpstreams []netip.AddrPort
 	dnsZones     dnszone.Source
+	dnsStats     vpcdns.Stats // what every resolver's limits refused
 	dnsEndpoints dnszone.EndpointSources
 
 	// Owned by the pass (the reconcile package runs one at a time) and,
@@ -173,6 +175,9 @@ func (c *Controller) Status() map[string]any {
 	out["enis"] = c.status.enis
 	if !st.LastPass.IsZero() {
 		out["lastChanges"] = c.status.lastChanges
+	}
+	if c.dnsOn {
+		out["resolverLimits"] = c.dnsStats.Map()
 	}
 	return out
 }

@@ -83,7 +83,7 @@ func (c *Controller) reconcileDNS(v *ec2.VPCSpec) error {
 		d = &vpcDNS{nsID: ns, addr: v.Resolver}
 		d.hosts.Store(&hosts)
 		region, id := v.Region, v.ID
-		d.srv = vpcdns.New(vpcdns.Config{VPC: info, Upstreams: c.dnsUpstreams, ManageAddresses: true, Logger: c.log,
+		d.srv = vpcdns.New(vpcdns.Config{VPC: info, Upstreams: c.dnsUpstreams, ManageAddresses: true, Logger: c.log, Stats: &c.dnsStats,
 			Hosts:     func() []vpcdns.Host { return *d.hosts.Load() },
 			Zones:     func() []vpcdns.Zone { return c.privateZones(region, id) },
 			Endpoints: c.dnsEndpoints})

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/minicloud/minicloud/internal/dnszone"
+	"github.com/minicloud/minicloud/internal/guestlimit"
 	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
 	"github.com/minicloud/minicloud/internal/netctl"
 	"github.com/minicloud/minicloud/internal/state"
@@ -96,6 +97,9 @@ func newDataPlane(cfg Config) (*dataPlane, error) {
 	}
 	dp.net = n
 	dp.fw = firewall.New(prefix)
+	// Read RLIMIT_NOFILE now, at start, rather than at the first guest's
+	// connection.
+	guestlimit.Process()
 	trigger := func() {
 		if c := dp.ctl.Load(); c != nil {
 			c.Trigger()
@@ -156,7 +160,8 @@ func (dp *dataPlane) Health() map[string]any {
 	if dp.net == nil {
 		return map[string]any{"state": "off", "reason": dp.reason}
 	}
-	h := map[string]any{"state": "on", "prefix": dp.net.Names().Prefix}
+	// The descriptors guests' connections may hold, of RLIMIT_NOFILE.
+	h := map[string]any{"state": "on", "prefix": dp.net.Names().Prefix, "guestBudget": guestlimit.Process().Stats()}
 	if c := dp.ctl.Load(); c != nil {
 		h["network"] = c.Status()
 	}

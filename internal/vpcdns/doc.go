@@ -88,6 +88,37 @@
 // other than QUERY get NOTIMP, classes other than IN (and ANY), AXFR and
 // IXFR get REFUSED, messages without exactly one question FORMERR.
 //
+// # Limits
+//
+// AWS's resolver takes at most 1024 packets a second from each ENI and
+// drops the rest unanswered (the documented per-ENI limit of the
+// Amazon-provided DNS server). Here each
+// client is its source address (an ENI's secondary addresses count apart),
+// and Config.Limits (DefaultLimits for its zero fields) bounds it, so that
+// a flood from one guest starves neither minicloud nor the VPC's other
+// clients:
+//
+//   - rate: a token bucket of 1024 queries a second with a burst of 1024
+//     per client. Over it a UDP query is dropped as it is read, before it
+//     is parsed or given a goroutine; a query over TCP closes its
+//     connection. The table of clients holds 4096 addresses; past it (a
+//     guest sending from ever new, spoofed addresses) newcomers share one
+//     bucket until idle clients are swept;
+//   - queries in flight (a forwarded one may take the forward timeout):
+//     64 per client, 512 per resolver; a query over either is dropped
+//     (UDP) or closes its connection (TCP);
+//   - TCP: 16 connections per client, 128 per resolver, each also one
+//     descriptor of the process's guest budget (guestlimit.Process), a
+//     connection over any reset as soon as it is accepted; 2 s to send the
+//     first query, 8 s idle between queries (RFC 7766), 2 s to take an
+//     answer, 128 queries per connection;
+//   - forwarding: each exchange with an upstream takes a descriptor of the
+//     budget for its socket; with none left the query gets SERVFAIL.
+//
+// Config.Stats counts the queries throttled and refused and the forwards
+// refused for want of a descriptor; /_minicloud/health shows netctl's total
+// for every resolver (dataPlane.network.resolverLimits).
+//
 // # Limitations
 //
 // IPv4 only (no AAAA for instances, no fd00:ec2::253, no ip6.arpa). Hosts

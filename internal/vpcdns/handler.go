@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/minicloud/minicloud/internal/dnszone"
+	"github.com/minicloud/minicloud/internal/guestlimit"
 )
 
 // TTLs of what the resolver makes up itself.
@@ -31,6 +32,14 @@ var instanceData = netip.MustParseAddr("169.254.169.254")
 // ServeDNS implements dns.Handler.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	_, isTCP := w.LocalAddr().(*net.TCPAddr)
+	client := guestlimit.RemoteIP(w.RemoteAddr())
+	if !s.g.begin(client) {
+		if isTCP {
+			_ = w.Close()
+		}
+		return
+	}
+	defer s.g.end(client)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(len(s.cfg.Upstreams)+1)*2*s.timeout)
 	defer cancel()
 	resp := s.answer(ctx, req, isTCP)
@@ -316,6 +325,12 @@ func (s *Server) forward(ctx context.Context, req, fallback *dns.Msg) *dns.Msg {
 
 // exchange is one query to one upstream: UDP, then TCP when truncated.
 func (s *Server) exchange(ctx context.Context, m *dns.Msg, addr string) (*dns.Msg, error) {
+	// The socket to the upstream is one more descriptor a guest's query
+	// makes minicloud hold.
+	if !s.g.forwardSlot() {
+		return nil, errNoBudget
+	}
+	defer s.g.budget.Release()
 	c := &dns.Client{Net: "udp", Timeout: s.timeout}
 	r, _, err := c.ExchangeContext(ctx, m, addr)
 	if err == nil && r.Truncated {

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minicloud/minicloud/internal/dnszone"
+	"github.com/minicloud/minicloud/internal/guestlimit"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
@@ -95,6 +96,15 @@ type Config struct {
 	// in the namespace (as /32 on lo, see EnsureAddresses) and Stop remove
 	// the ones it added.
 	ManageAddresses bool
+	// Limits bound what each client, and all together, may take of the
+	// resolver; DefaultLimits' value for each zero field.
+	Limits Limits
+	// Budget is the descriptor budget TCP connections and forwarded
+	// queries draw from; guestlimit.Process() when nil.
+	Budget *guestlimit.Budget
+	// Stats, when set, counts what the limits refused (several servers may
+	// share one).
+	Stats *Stats
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -106,6 +116,7 @@ type Server struct {
 	log     *slog.Logger
 	timeout time.Duration
 	vpc     atomic.Pointer[VPCInfo]
+	g       guards
 
 	mu      sync.Mutex
 	started bool
@@ -117,7 +128,7 @@ type Server struct {
 
 // New returns a stopped Server.
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, log: cfg.Logger, timeout: cfg.ForwardTimeout}
+	s := &Server{cfg: cfg, log: cfg.Logger, timeout: cfg.ForwardTimeout, g: newGuards(cfg)}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -259,10 +270,14 @@ func (s *Server) bind() error {
 		return fmt.Errorf("vpcdns: listen in %s: %w", s.nsPath, err)
 	}
 	var servers []*dns.Server
+	l := s.g.limits
+	limit := func(r dns.Reader) dns.Reader { return rateReader{Reader: r, g: &s.g} }
+	idle := func() time.Duration { return l.TCPIdleTimeout }
 	for i := range pcs {
 		servers = append(servers,
-			&dns.Server{PacketConn: pcs[i], Handler: s, UDPSize: dns.MaxMsgSize},
-			&dns.Server{Listener: lns[i], Handler: s, MaxTCPQueries: 128})
+			&dns.Server{PacketConn: pcs[i], Handler: s, UDPSize: dns.MaxMsgSize, DecorateReader: limit},
+			&dns.Server{Listener: s.g.listen(lns[i]), Handler: s, MaxTCPQueries: 128, DecorateReader: limit,
+				ReadTimeout: l.TCPReadTimeout, WriteTimeout: l.TCPWriteTimeout, IdleTimeout: idle})
 	}
 	for i, srv := range servers {
 		if err := serve(srv); err != nil {

@@ -1,11 +1,11 @@
 // Package imds owns the EC2 Instance Metadata Service as minicloud's
 // instances see it at http://169.254.169.254: an http.Handler that answers
 // for whichever instance sent the request, with AWS's paths, listings,
-// status codes and bodies.
+// status codes and bodies, and Serve, which serves it on a listener under
+// per-instance limits (below).
 //
-// The instance runtime decides where the handler listens (169.254.169.254:80
-// inside each instance's network namespace, or a host-side proxy the
-// instances are routed to) and fills an InstanceData per instance from the
+// The instance runtime decides where it listens (169.254.169.254:80 in
+// each VPC's router namespace) and fills an InstanceData per instance from the
 // EC2 control plane's InstanceSpec plus what the spec does not carry (VPC
 // CIDRs, security group names, the zone ID). The handler identifies the
 // instance only by the request's source address (Lookup): never by a
@@ -35,6 +35,40 @@
 // Tokens are stateless: an HMAC (keyed per Server) over the instance ID and
 // expiry, so a guest that requests tokens in a loop costs no memory, and a
 // token taken from one instance is refused by every other.
+//
+// # Limits
+//
+// AWS "throttle[s] queries to the IMDS on a per-instance basis" and limits
+// "the number of simultaneous connections from an instance", without
+// publishing the figures; a throttled request gets HTTP 429 Too Many
+// Requests (what clients meet in the wild; AWS's list of IMDS error codes
+// names only 400, 401, 403, 404 and 503). Here, so that one guest cannot
+// starve minicloud or its neighbours, Serve enforces Limits (DefaultLimits
+// unless WithLimits says otherwise), each instance counted by the instance
+// that owns the connection's source address, and every caller that is no
+// instance's under one shared key:
+//
+//   - connections: 32 per instance, 512 per listener (a VPC), each also
+//     one descriptor of the process's guest budget (guestlimit.Process: a
+//     quarter of RLIMIT_NOFILE, at most 4096). A connection over any of
+//     them is reset as soon as it is accepted and never reaches the HTTP
+//     server, so a flood of half-open requests holds 32 descriptors of
+//     minicloud, not one per connection;
+//   - requests: a token bucket of 100 a second with a burst of 200 per
+//     instance (cloud-init's crawl of the whole tree fits the burst); a
+//     request without a token is answered 429 with AWS's error page, IMDSv2
+//     token PUTs included (tokens cost nothing to keep, so there is no
+//     other limit on them, as AWS says "no practical limit on the number of
+//     concurrent tokens");
+//   - time: 5 s to send the headers, 10 s for the whole request with its
+//     body (the body is never read, but a request's connection is not
+//     freed before it has come or the time is up), 10 s to take the
+//     answer, 10 s idle between kept-alive requests; headers at most
+//     16 KiB (431 past it).
+//
+// Stats counts the connections reset and the requests throttled;
+// /_minicloud/health shows them with the limits (dataPlane.instanceRuntime.
+// metadataService) and the budget (dataPlane.guestBudget).
 //
 // Not provided: IAM role credentials (iam/security-credentials/<role> is
 // 404 until STS issues instance credentials), the signed identity

@@ -10,7 +10,10 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/minicloud/minicloud/internal/guestlimit"
 )
 
 // InstanceData is what the metadata service knows of one instance. The
@@ -85,18 +88,40 @@ const (
 	maxTokenTTL = 21600
 )
 
-// Server is the metadata service for every instance of a runtime.
+// Server is the metadata service for the instances its Lookup knows,
+// served on the listeners given to Serve under its Limits.
 type Server struct {
 	lookup Lookup
 	now    func() time.Time
 	key    []byte
+	limits Limits
+	budget *guestlimit.Budget
+	stats  *Stats
+	rate   *guestlimit.Rate[string]
+	slots  *guestlimit.Slots[string]
+
+	mu     sync.Mutex
+	closed bool
+	https  []*http.Server
 }
 
 // Option configures a Server.
 type Option func(*Server)
 
-// WithClock sets the clock tokens expire by (tests).
+// WithClock sets the clock tokens expire by and request rates are measured
+// with (tests).
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithLimits sets the limits (DefaultLimits' value for each zero field).
+func WithLimits(l Limits) Option { return func(s *Server) { s.limits = l } }
+
+// WithBudget sets the descriptor budget the connections draw from;
+// guestlimit.Process() by default.
+func WithBudget(b *guestlimit.Budget) Option { return func(s *Server) { s.budget = b } }
+
+// WithStats makes the server count into st, which several servers may
+// share for a total.
+func WithStats(st *Stats) Option { return func(s *Server) { s.stats = st } }
 
 // New returns the metadata service answering for the instances lookup
 // knows.
@@ -108,6 +133,17 @@ func New(lookup Lookup, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.limits = s.limits.withDefaults()
+	if s.budget == nil {
+		s.budget = guestlimit.Process()
+	}
+	if s.stats == nil {
+		s.stats = new(Stats)
+	}
+	// The rate table holds one key per instance (and one for callers that
+	// are none): its bound is only a backstop.
+	s.rate = guestlimit.NewRate[string](s.limits.RequestsPerSecond, s.limits.Burst, maxRateKeys, s.now)
+	s.slots = guestlimit.NewSlots[string](s.limits.ConnsPerInstance, s.limits.Conns, s.budget)
 	return s
 }
 
@@ -115,6 +151,11 @@ func New(lookup Lookup, opts ...Option) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Server", "EC2ws")
 	d, ok := s.instance(r)
+	if !s.rate.Allow(instanceKey(d, ok)) {
+		s.stats.Throttled.Add(1)
+		writeError(w, http.StatusTooManyRequests)
+		return
+	}
 	if !ok || d.EndpointDisabled {
 		writeError(w, http.StatusForbidden)
 		return
@@ -238,6 +279,7 @@ var errorTitles = map[int]string{
 	http.StatusForbidden:        "403 - Forbidden",
 	http.StatusNotFound:         "404 - Not Found",
 	http.StatusMethodNotAllowed: "405 - Method Not Allowed",
+	http.StatusTooManyRequests:  "429 - Too Many Requests",
 }
 
 // writeError answers with AWS's XHTML error page.

@@ -173,7 +173,10 @@
 //     reach it through their default route. The handler finds the caller
 //     by source address among that VPC's instances (private IPs are unique
 //     within a VPC). The listener and address go when the VPC's last
-//     instance stops.
+//     instance stops. Each listener serves under imds.DefaultLimits
+//     (connections and requests per instance, a cap per VPC, timeouts, the
+//     process's descriptor budget for guests); health shows the limits and
+//     what they refused under metadataService.
 //
 // # States
 //

@@ -4,11 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -30,10 +28,12 @@ type imdsHub struct {
 	r    *Runtime
 	mu   sync.Mutex
 	vpcs map[string]*imdsVPC
+	// stats counts for every VPC's listener, those closed too.
+	stats imds.Stats
 }
 
 type imdsVPC struct {
-	srv   *http.Server
+	srv   *imds.Server
 	byIP  map[netip.Addr]*imds.InstanceData
 	owner map[string][]netip.Addr // instance ID → its addresses
 }
@@ -107,6 +107,23 @@ func (h *imdsHub) removeLocked(instanceID string, keep map[string][]netip.Addr) 
 	}
 }
 
+// status is the metadata service's limits and what they refused, for
+// /_minicloud/health.
+func (h *imdsHub) status() map[string]any {
+	h.mu.Lock()
+	conns := 0
+	for _, v := range h.vpcs {
+		conns += v.srv.Conns()
+	}
+	h.mu.Unlock()
+	l := imds.DefaultLimits
+	return map[string]any{
+		"connsPerInstance": l.ConnsPerInstance, "connsPerVpc": l.Conns,
+		"requestsPerSecond": l.RequestsPerSecond, "burst": l.Burst,
+		"conns": conns, "refusedConns": h.stats.RefusedConns.Load(), "throttled": h.stats.Throttled.Load(),
+	}
+}
+
 func (h *imdsHub) closeAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -148,14 +165,17 @@ func (h *imdsHub) open(vpcID string) (*imdsVPC, error) {
 		return nil, fmt.Errorf("metadata service in VPC %s: %w", vpcID, err)
 	}
 	v := &imdsVPC{byIP: map[netip.Addr]*imds.InstanceData{}, owner: map[string][]netip.Addr{}}
-	handler := imds.New(func(ip netip.Addr) (*imds.InstanceData, bool) {
+	v.srv = imds.New(func(ip netip.Addr) (*imds.InstanceData, bool) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		d, ok := v.byIP[ip]
 		return d, ok
-	})
-	v.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
-	go func() { _ = v.srv.Serve(ln) }()
+	}, imds.WithStats(&h.stats))
+	go func() {
+		if err := v.srv.Serve(ln); err != nil {
+			h.r.log.Warn("metadata service stopped", "vpc", vpcID, "err", err)
+		}
+	}()
 	h.r.log.Info("metadata service listening", "vpc", vpcID, "addr", ln.Addr().String())
 	return v, nil
 }

@@ -350,7 +350,7 @@ func (r *Runtime) Status() map[string]any {
 	if r.insts == nil {
 		return nil
 	}
-	return map[string]any{"instances": r.insts.Status().Map(), "volumeGC": r.vols.Status().Map()}
+	return map[string]any{"instances": r.insts.Status().Map(), "volumeGC": r.vols.Status().Map(), "metadataService": r.imds.status()}
 }
 
 // instanceDir is Dir/<id>.
