@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
@@ -199,14 +198,4 @@ func initPID(t *testing.T, instanceID string) int {
 	}
 	t.Fatalf("no init process for %s", instanceID)
 	return 0
-}
-
-// console is an instance's console output.
-func (e *env) console(id string) string {
-	out, err := e.ec2.GetConsoleOutput(e.ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(id), Latest: aws.Bool(true)})
-	if err != nil {
-		return err.Error()
-	}
-	b, _ := base64.StdEncoding.DecodeString(aws.ToString(out.Output))
-	return string(b)
 }
