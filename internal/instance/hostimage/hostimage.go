@@ -63,7 +63,7 @@ var Packages = []string{
 
 // builderVersion changes when what Build makes changes, so that images of
 // an earlier builder are not reused.
-const builderVersion = "1"
+const builderVersion = "2"
 
 // skipped are the trees of a package's files an image leaves out, as
 // Debian's minimal images do.
@@ -322,7 +322,7 @@ func build(ctx context.Context, root string, set []*pkg, progress io.Writer) (in
 			fmt.Fprintf(progress, "minicloud: … %d of %d packages\n", i+1, len(set))
 		}
 	}
-	steps := []func(string, []*pkg) error{addAlternatives, addCertificates, writeAccounts, writeDpkgStatus, addSkeleton, runLdconfig}
+	steps := []func(string, []*pkg) error{addAlternatives, addCertificates, addBytecode, writeAccounts, writeDpkgStatus, addSkeleton, runLdconfig}
 	for _, step := range steps {
 		if err := step(root, set); err != nil {
 			return files, err
@@ -545,6 +545,47 @@ func addCertificates(root string, _ []*pkg) error {
 	}
 	for _, e := range ents {
 		if _, err := addPath(root, filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addBytecode copies the host's compiled Python modules (__pycache__,
+// which Debian's py3compile makes at install time, not dpkg) into the
+// directories of the image that hold Python: without them every start of
+// python3 in an instance would compile its standard library again, a third
+// of a second, and write the bytecode into the instance's root volume.
+func addBytecode(root string, _ []*pkg) error {
+	dirs, _ := filepath.Glob("/usr/lib/python3*")
+	for _, top := range dirs {
+		err := filepath.WalkDir(top, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.IsDir() || d.Name() != "__pycache__" {
+				return nil
+			}
+			parent := filepath.Join(root, filepath.Dir(path))
+			if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+				return fs.SkipDir // its package is not in the image
+			}
+			ents, err := os.ReadDir(path)
+			if err != nil {
+				return fs.SkipDir
+			}
+			for _, e := range ents {
+				// A module's bytecode only when the image has the module.
+				mod, _, _ := strings.Cut(e.Name(), ".")
+				if _, err := os.Lstat(filepath.Join(filepath.Dir(path), mod+".py")); err == nil {
+					if _, err := os.Lstat(filepath.Join(parent, mod+".py")); err != nil {
+						continue
+					}
+				}
+				if _, err := addPath(root, filepath.Join(path, e.Name())); err != nil {
+					return err
+				}
+			}
+			return fs.SkipDir
+		})
+		if err != nil {
 			return err
 		}
 	}
