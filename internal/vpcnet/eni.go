@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ethernet"
+	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -112,9 +116,18 @@ func (n *Network) AttachENI(ctx context.Context, e ENI, instanceNetns string) er
 		if !cidr.Contains(e.IP) || e.IP.Compare(nthAddr(cidr, 4)) < 0 || e.IP == last {
 			return fmt.Errorf("%w: %s is not a usable address of %s", ErrInvalid, e.IP, cidr)
 		}
-		return withNS(instPath, func(ih *netlink.Handle, ins netns.NsHandle) error {
+		err = withNS(instPath, func(ih *netlink.Handle, ins netns.NsHandle) error {
 			return n.attach(h, ih, ins, br, cidr, e)
 		})
+		if err != nil {
+			return err
+		}
+		forwarding(h, n.names.ENIPort(e.ID))
+		dev := n.names.InstanceDevice(e.DeviceIndex)
+		if err := InNamespace(instPath, func() error { return announce(dev, e.IP) }); err != nil {
+			return fmt.Errorf("vpcnet: announce %s on %s: %w", e.IP, dev, err)
+		}
+		return nil
 	})
 }
 
@@ -200,6 +213,18 @@ func (n *Network) attach(h, ih *netlink.Handle, ins netns.NsHandle, br netlink.L
 	if err := ih.LinkSetUp(dev); err != nil {
 		return err
 	}
+	// The router knows the ENI's MAC from the start, as a VPC's mapping
+	// service does (AWS answers ARP itself): a packet that reaches the
+	// router before the instance is up is not parked behind an ARP request
+	// whose retry comes a second later, and a guest claiming another
+	// address by ARP does not move the router's traffic.
+	mac := e.MAC
+	if mac == nil {
+		mac = dev.Attrs().HardwareAddr
+	}
+	if err := h.NeighSet(routerNeigh(br, e.IP, mac)); err != nil {
+		return fmt.Errorf("vpcnet: router's neighbour entry for %s: %w", e.IP, err)
+	}
 	if e.DeviceIndex == 0 {
 		gw := nthAddr(cidr, 1)
 		if err := ih.RouteReplace(&netlink.Route{LinkIndex: dev.Attrs().Index, Gw: net.IP(gw.AsSlice()),
@@ -210,15 +235,75 @@ func (n *Network) attach(h, ih *netlink.Handle, ins netns.NsHandle, br netlink.L
 	return nil
 }
 
-// DetachENI removes the ENI's veth pair (both ends).
-func (n *Network) DetachENI(ctx context.Context, vpcID, eniID string) error {
+// routerNeigh is the router's permanent neighbour entry for an ENI's address.
+func routerNeigh(br netlink.Link, ip netip.Addr, mac net.HardwareAddr) *netlink.Neigh {
+	return &netlink.Neigh{LinkIndex: br.Attrs().Index, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,
+		IP: net.IP(ip.AsSlice()), HardwareAddr: mac}
+}
+
+// forwarding waits, briefly, for the bridge port named port to carry
+// traffic: the kernel enables it (with its operational state) on the carrier
+// event the veth's second end coming up queues. The wait is bounded, and
+// its outcome only decides whether an announcement is heard.
+func forwarding(h *netlink.Handle, port string) {
+	for i := 0; i < 100; i++ {
+		l, err := h.LinkByName(port)
+		if err != nil || l.Attrs().OperState == netlink.OperUp {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// announce sends a gratuitous ARP for ip from the device named dev of the
+// current thread's namespace: the neighbours in the subnet that still cache
+// the MAC of the ENI that had the address before (EC2 hands out the lowest
+// free one, so that is common) learn the new one now, not after their cache
+// entry has gone stale and failed its probes — in a VPC, delivery follows
+// the address. The kernel's own (arp_notify) would go out before the bridge
+// port forwards, and be lost.
+func announce(dev string, ip netip.Addr) error {
+	ifi, err := net.InterfaceByName(dev)
+	if err != nil {
+		return err
+	}
+	p, err := arp.NewPacket(arp.OperationRequest, ifi.HardwareAddr, ip, ethernet.Broadcast, ip)
+	if err != nil {
+		return err
+	}
+	pb, err := p.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	f, err := (&ethernet.Frame{Destination: ethernet.Broadcast, Source: ifi.HardwareAddr,
+		EtherType: ethernet.EtherTypeARP, Payload: pb}).MarshalBinary()
+	if err != nil {
+		return err
+	}
+	c, err := packet.Listen(ifi, packet.Raw, int(ethernet.EtherTypeARP), nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.WriteTo(f, &packet.Addr{HardwareAddr: ethernet.Broadcast})
+	return err
+}
+
+// DetachENI removes the ENI's veth pair (both ends) and the router's
+// neighbour entry for its address (only while it still names the ENI's MAC:
+// the address may already be another ENI's). e needs VPCID and ID; SubnetID,
+// IP and MAC find the neighbour entry.
+func (n *Network) DetachENI(ctx context.Context, e ENI) error {
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	err := n.router(vpcID, func(h *netlink.Handle, _ netns.NsHandle) error {
-		port, err := ownedLink(h, n.names.ENIPort(eniID), eniID)
+	err := n.router(e.VPCID, func(h *netlink.Handle, _ netns.NsHandle) error {
+		if err := forgetNeigh(h, n.names.Bridge(e.SubnetID), e); err != nil {
+			return err
+		}
+		port, err := ownedLink(h, n.names.ENIPort(e.ID), e.ID)
 		if isNotFound(err) {
 			return nil
 		} else if err != nil {
@@ -233,4 +318,32 @@ func (n *Network) DetachENI(ctx context.Context, vpcID, eniID string) error {
 		return nil
 	}
 	return err
+}
+
+// forgetNeigh deletes the router's entry for e's address on the bridge
+// named brName if it carries e's MAC (any MAC when e's is unknown).
+func forgetNeigh(h *netlink.Handle, brName string, e ENI) error {
+	if e.SubnetID == "" || !e.IP.Is4() {
+		return nil
+	}
+	br, err := h.LinkByName(brName)
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	ns, err := h.NeighList(br.Attrs().Index, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("vpcnet: neighbours of %s: %w", brName, err)
+	}
+	for _, nb := range ns {
+		ip, ok := netip.AddrFromSlice(nb.IP)
+		if !ok || ip.Unmap() != e.IP || (e.MAC != nil && !bytes.Equal(nb.HardwareAddr, e.MAC)) {
+			continue
+		}
+		if err := h.NeighDel(&nb); err != nil && !isNotFound(err) {
+			return fmt.Errorf("vpcnet: forget neighbour %s: %w", e.IP, err)
+		}
+	}
+	return nil
 }

@@ -145,10 +145,15 @@ func (e *env) instance(vpcID, subnetID, id, ip string) string {
 	e.t.Helper()
 	path, err := e.n.CreateInstanceNamespace(e.ctx, id)
 	e.must(err)
-	mac := net.HardwareAddr{0x02, 0x00, 0x0a, 0x00, byte(len(id)), id[len(id)-1]}
-	e.must(e.n.AttachENI(e.ctx, ENI{ID: "eni-" + id, VPCID: vpcID, SubnetID: subnetID, MAC: mac,
-		IP: netip.MustParseAddr(ip), DeviceIndex: 0}, path))
+	e.must(e.n.AttachENI(e.ctx, testENI(vpcID, subnetID, id, ip), path))
 	return path
+}
+
+// testENI is the ENI e.instance gives instance id: eni-<id>, a MAC made
+// from the ID, device 0.
+func testENI(vpcID, subnetID, id, ip string) ENI {
+	mac := net.HardwareAddr{0x02, 0x00, 0x0a, 0x00, byte(len(id)), id[len(id)-1]}
+	return ENI{ID: "eni-" + id, VPCID: vpcID, SubnetID: subnetID, MAC: mac, IP: netip.MustParseAddr(ip)}
 }
 
 // serve runs an HTTP server answering "<identity> <remote addr>" on a

@@ -46,11 +46,26 @@ func TestLocalRoute(t *testing.T) {
 	if !strings.Contains(out, "default via 10.0.1.1 dev eth0") {
 		t.Errorf("instance routes:\n%s", out)
 	}
-	// Detach: the ENI's both ends disappear.
-	e.must(e.n.DetachENI(e.ctx, "vpc-1", "eni-i-c"))
+	// The router knows the ENI's MAC without asking (no ARP wait for an
+	// instance whose interface comes up after the first packet).
+	eniC := testENI("vpc-1", "subnet-a", "i-c", "10.0.1.11")
+	router := e.n.Names().RouterNamespace("vpc-1")
+	if out := ipIn(t, router, "neigh", "show", "10.0.1.11"); !strings.Contains(out, "lladdr "+eniC.MAC.String()+" PERMANENT") {
+		t.Errorf("router's neighbour entry for 10.0.1.11 = %q, want lladdr %s PERMANENT", out, eniC.MAC)
+	}
+	// Detach: the ENI's both ends and the router's entry disappear.
+	e.must(e.n.DetachENI(e.ctx, eniC))
 	if out := ipIn(t, e.n.Names().InstanceNamespace("i-c"), "link"); strings.Contains(out, "eth0") {
 		t.Errorf("eth0 still in i-c after DetachENI:\n%s", out)
 	}
+	if out := ipIn(t, router, "neigh", "show", "10.0.1.11"); strings.TrimSpace(out) != "" {
+		t.Errorf("router still has a neighbour entry for 10.0.1.11 after DetachENI: %q", out)
+	}
+	// The address again, on another ENI (another MAC): reached at once.
+	e.must(e.n.DeleteInstanceNamespace(e.ctx, "i-c"))
+	d := e.instance("vpc-1", "subnet-a", "i-d", "10.0.1.11")
+	serve(t, d, "10.0.1.11:80", "D")
+	wantBody(t, from(a), "10.0.1.11:80", "D", "10.0.1.10")
 }
 
 // 2. The host reaches an instance on its public IP once mapped; without a

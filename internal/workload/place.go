@@ -78,7 +78,7 @@ func (r *Runtime) Place(ctx context.Context, name string, enis []vpcnet.ENI) (*P
 	r.mu.Unlock()
 	for _, o := range old {
 		if !slices.ContainsFunc(enis, func(e vpcnet.ENI) bool { return e.ID == o.ID }) {
-			if err := r.cfg.Net.DetachENI(ctx, o.VPCID, o.ID); err != nil {
+			if err := r.cfg.Net.DetachENI(ctx, o); err != nil {
 				r.log.Warn("detach a network interface no longer attached", "workload", name, "eni", o.ID, "err", err)
 			}
 		}
@@ -109,7 +109,7 @@ func (r *Runtime) Unplace(ctx context.Context, name string, also ...vpcnet.ENI) 
 			continue
 		}
 		seen[e.ID] = true
-		if err := r.cfg.Net.DetachENI(ctx, e.VPCID, e.ID); err != nil {
+		if err := r.cfg.Net.DetachENI(ctx, e); err != nil {
 			errs = append(errs, fmt.Errorf("detach %s: %w", e.ID, err))
 		}
 	}

@@ -18,8 +18,9 @@ type Network interface {
 	DeleteInstanceNamespace(ctx context.Context, id string) error
 	// AttachENI plugs e into the namespace at ns (idempotent).
 	AttachENI(ctx context.Context, e vpcnet.ENI, ns string) error
-	// DetachENI unplugs the ENI; a missing one is not an error.
-	DetachENI(ctx context.Context, vpcID, eniID string) error
+	// DetachENI unplugs e (found by VPCID and ID; SubnetID, IP and MAC
+	// let the router forget its address); a missing one is not an error.
+	DetachENI(ctx context.Context, e vpcnet.ENI) error
 }
 
 var _ Network = (*vpcnet.Network)(nil)

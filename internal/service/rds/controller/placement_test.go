@@ -35,7 +35,7 @@ type noNetwork struct{}
 func (noNetwork) CreateInstanceNamespace(context.Context, string) (string, error) { return "", nil }
 func (noNetwork) DeleteInstanceNamespace(context.Context, string) error           { return nil }
 func (noNetwork) AttachENI(context.Context, vpcnet.ENI, string) error             { return nil }
-func (noNetwork) DetachENI(context.Context, string, string) error                 { return nil }
+func (noNetwork) DetachENI(context.Context, vpcnet.ENI) error                     { return nil }
 
 // New security groups reach a Multi-AZ instance's standby ENI too: after a
 // failover its ENI is the primary's.
