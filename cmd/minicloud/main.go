@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
 	"github.com/minicloud/minicloud/internal/server"
+	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
@@ -32,7 +34,8 @@ const usage = `minicloud — a local, offline AWS whose resources really run.
 Usage:
   minicloud [serve] [flags]   serve every AWS service on one port (the default)
   minicloud cleanup [flags]   remove what a crashed minicloud left on the host (namespaces,
-                              links, routes) for its --state-dir; touches nothing else
+                              links, routes, EBS mounts) for its --state-dir; touches nothing
+                              else, and refuses while a minicloud serves that directory
   minicloud diagram [flags]   print the architecture of an account, drawn by the running minicloud
                               from live state, as Mermaid (--endpoint URL or ADDR, default
                               $MINICLOUD_LISTEN or 127.0.0.1:4566; --account ID; --region R, default
@@ -261,15 +264,40 @@ func splitList(v string) []string {
 }
 
 // cleanup removes the host objects (namespaces, links, routes, nftables
-// tables) of the minicloud whose state directory is --state-dir, after a
-// crash. Everything minicloud creates carries that directory's prefix, so
-// nothing else is touched.
+// tables) and the EBS bind mounts of the minicloud whose state directory is
+// --state-dir, after a crash. Everything minicloud creates carries that
+// directory's prefix or lives under it, so nothing else is touched. It
+// refuses while a minicloud serves that directory (it would pull the
+// network from under running instances): the server holds the state
+// store's lock, and cleanup holds it too while it works, so a server
+// started meanwhile fails to open the store rather than race it.
 func cleanup(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cleanup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	stateDir := fs.String("state-dir", envOr("MINICLOUD_STATE_DIR", server.DefaultStateDir()), "")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	release, err := state.LockBolt(filepath.Join(*stateDir, "state.db"))
+	if err != nil {
+		var le *state.LockedError
+		if errors.As(err, &le) {
+			who := "a running minicloud"
+			if le.PID > 0 {
+				who += fmt.Sprintf(" (pid %d)", le.PID)
+			}
+			fmt.Fprintf(stderr, "minicloud cleanup: %s serves the state directory %s; stop it first (a clean stop removes what it made)\n", who, *stateDir)
+			return 1
+		}
+		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
+		return 1
+	}
+	defer release()
+	// Mounts first: the namespaces' removal must not be blocked by, or
+	// leave behind, volumes still bound into instances' directories.
+	if err := instruntime.CleanupMounts(filepath.Join(*stateDir, "instances")); err != nil {
+		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
+		return 1
 	}
 	prefix := server.Prefix(*stateDir)
 	n, err := vpcnet.New(vpcnet.Config{Prefix: prefix})
@@ -282,6 +310,6 @@ func cleanup(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "removed the host objects with prefix %s (state dir %s)\n", prefix, *stateDir)
+	fmt.Fprintf(stdout, "removed the host objects with prefix %s and the EBS mounts of state dir %s\n", prefix, *stateDir)
 	return 0
 }
