@@ -147,7 +147,7 @@ func New(cfg Config) (*Server, error) {
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource()}
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
 	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, rds: rdsSvc,
-		dns:  &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
+		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
 	// The order is the start order; Close stops in reverse. The network
@@ -167,16 +167,16 @@ func New(cfg Config) (*Server, error) {
 		{name: "HTTP listener", it: s.http, listener: true},
 	}
 	s.gw = gateway.New(gateway.Config{
-		Backends:     backends(s.parts),
-		Accounts:     cfg.Accounts,
-		Identities:   stsSvc,
-		Logger:       cfg.Logger,
-		Version:      cfg.Version,
-		Health:       func() map[string]any { return partsHealth(s.parts) },
-		Reset:        s.reset,
-		Diagram:      s.Diagram,
-		KnownRegion:  ec2.KnownRegion,
-		AllowedHosts: append(listenName(cfg.Listen), cfg.AllowedHosts...),
+		Backends:         backends(s.parts),
+		Accounts:         cfg.Accounts,
+		Identities:       stsSvc,
+		Logger:           cfg.Logger,
+		Version:          cfg.Version,
+		Health:           func() map[string]any { return partsHealth(s.parts) },
+		Reset:            s.reset,
+		Diagram:          s.Diagram,
+		KnownRegion:      ec2.KnownRegion,
+		AllowedHosts:     append(listenName(cfg.Listen), cfg.AllowedHosts...),
 		Secrets:          cfg.Secrets,
 		VerifySignatures: cfg.VerifySignatures,
 		Now:              cfg.Now,
