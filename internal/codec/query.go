@@ -77,6 +77,9 @@ func (n *qnode) indexed() ([]*qnode, error) {
 
 func (c *Codec) decodeQueryInput(op *model.Operation, r *Request) (map[string]any, error) {
 	vals := r.Query
+	if err := CheckParamCount(string(r.Body)); err != nil {
+		return nil, err
+	}
 	if len(r.Body) > 0 {
 		body, err := url.ParseQuery(string(r.Body))
 		if err != nil {
@@ -92,8 +95,7 @@ func (c *Codec) decodeQueryInput(op *model.Operation, r *Request) (map[string]an
 		vals = merged
 	}
 	if len(vals) > MaxQueryParams {
-		return nil, &Error{Code: "InvalidQueryParameter", Status: 400,
-			Message: fmt.Sprintf("The request has %d parameters; at most %d are accepted.", len(vals), MaxQueryParams)}
+		return nil, tooManyParams()
 	}
 	tree := queryTree(vals)
 	if c.Protocol == EC2 {
@@ -104,13 +106,28 @@ func (c *Codec) decodeQueryInput(op *model.Operation, r *Request) (map[string]an
 	return c.queryStruct(op.Input.Shape, tree)
 }
 
-// MaxQueryParams bounds the parameters of one query or EC2 request. The
-// largest requests AWS's clients send stay far below it (CreateTags on
-// 1,000 resources with 50 tags is about 1,100); past it the request is
+// MaxQueryParams bounds the parameters of one query or EC2 request (in a
+// query string or a form body): Go's net/url refuses to parse more, and
+// the largest requests AWS's clients send stay far below it (CreateTags on
+// 1,000 resources with 50 tags is about 1,100). Past it the request is
 // refused with the query protocol's InvalidQueryParameter ("the AWS query
-// string is malformed or does not adhere to AWS standards") rather than
-// parsed into a tree of that size.
+// string is malformed or does not adhere to AWS standards").
 const MaxQueryParams = 10000
+
+// CheckParamCount refuses a query string or form body of more than
+// MaxQueryParams parameters, counted as net/url counts them (one more
+// than its '&' separators), before anything parses it.
+func CheckParamCount(s string) error {
+	if strings.Count(s, "&")+1 > MaxQueryParams {
+		return tooManyParams()
+	}
+	return nil
+}
+
+func tooManyParams() *Error {
+	return &Error{Code: "InvalidQueryParameter", Status: 400,
+		Message: fmt.Sprintf("The request has more than %d parameters.", MaxQueryParams)}
+}
 
 // commonParams are the parameters of every query request that no
 // operation's input declares: the action and version, and the

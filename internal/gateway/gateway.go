@@ -110,7 +110,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ct := contentType(r.Header); strings.Contains(ct, "json") || strings.Contains(ct, "cbor") || r.Header.Get("X-Amz-Target") != "" {
 			code = "AccessDeniedException"
 		}
-		writeRaw(w, genericError(r, reqID, http.StatusForbidden, code, why))
+		// Answered in the service's protocol (EC2's shape for EC2): read
+		// what the request says of itself, acting on none of it.
+		cred, _ := parseCredential(r)
+		body, _ := readBody(r)
+		form, _ := queryForm(r, body)
+		writeRaw(w, g.errorResponse(r, cred, form, reqID, &codec.Error{Code: code, Message: why, Status: http.StatusForbidden}))
 		return
 	}
 	if internal {
@@ -251,9 +256,20 @@ func queryForm(r *http.Request, body []byte) (url.Values, error) {
 	if r.Header.Get("X-Amz-Target") != "" || strings.HasPrefix(r.URL.Path, "/service/") {
 		return nil, nil
 	}
+	if err := codec.CheckParamCount(r.URL.RawQuery); err != nil {
+		return nil, err
+	}
 	form := r.URL.Query()
 	if contentType(r.Header) != "application/x-www-form-urlencoded" || len(body) == 0 {
 		return form, nil
+	}
+	if err := codec.CheckParamCount(string(body)); err != nil {
+		// Route on the first parameters (Action, Version), for the
+		// error's shape.
+		head := string(body[:min(len(body), 4096)])
+		head = head[:max(strings.LastIndexByte(head, '&'), 0)]
+		bf, _ := url.ParseQuery(head)
+		return bf, err
 	}
 	bf, err := url.ParseQuery(string(body))
 	for k, v := range form {
