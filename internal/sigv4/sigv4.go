@@ -168,11 +168,16 @@ func parse(req *Request) (*signed, error) {
 	if s.amzDate, err = time.Parse(amzDateLayout, q.Get("X-Amz-Date")); err != nil {
 		return nil, malformed("X-Amz-Date must be a date of the form 20060102T150405Z.")
 	}
-	secs, err := strconv.Atoi(q.Get("X-Amz-Expires"))
-	if err != nil || secs < 1 || secs > 604800 {
-		return nil, malformed("X-Amz-Expires must be a number of seconds between 1 and 604800.")
+	// Without X-Amz-Expires (STS's presigner omits it) a presigned URL
+	// lives as long as a header-signed request may be late.
+	s.expires = MaxSkew
+	if e := q.Get("X-Amz-Expires"); e != "" {
+		secs, err := strconv.Atoi(e)
+		if err != nil || secs < 1 || secs > 604800 {
+			return nil, malformed("X-Amz-Expires must be a number of seconds between 1 and 604800.")
+		}
+		s.expires = time.Duration(secs) * time.Second
 	}
-	s.expires = time.Duration(secs) * time.Second
 	return s, s.checkScopeDate()
 }
 

@@ -159,7 +159,7 @@ func TestMalformed(t *testing.T) {
 		{"no signed headers", "AWS4-HMAC-SHA256 Credential=a/20150830/us-east-1/s/aws4_request, Signature=00", "", Malformed},
 		{"short scope", "AWS4-HMAC-SHA256 Credential=a/20150830/s/aws4_request, SignedHeaders=host, Signature=00", "", Malformed},
 		{"scope of another day", "AWS4-HMAC-SHA256 Credential=a/20150831/us-east-1/s/aws4_request, SignedHeaders=host, Signature=00", "", Mismatch},
-		{"presigned without expiry", "", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2F20150830%2Fus-east-1%2Fs%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00", Malformed},
+		{"presigned with a bad expiry", "", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2F20150830%2Fus-east-1%2Fs%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=0&X-Amz-SignedHeaders=host&X-Amz-Signature=00", Malformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &Request{Method: "GET", Path: "/", RawQuery: tc.query, Host: "h", Header: http.Header{"X-Amz-Date": {"20150830T123600Z"}}}
