@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -113,9 +114,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Answered in the service's protocol (EC2's shape for EC2): read
 		// what the request says of itself, acting on none of it.
 		cred, _ := parseCredential(r)
-		body, _ := readBody(r)
+		body, err := readBody(r)
 		form, _ := queryForm(r, body)
-		writeRaw(w, g.errorResponse(r, cred, form, reqID, &codec.Error{Code: code, Message: why, Status: http.StatusForbidden}))
+		resp := g.errorResponse(r, cred, form, reqID, &codec.Error{Code: code, Message: why, Status: http.StatusForbidden})
+		if err != nil {
+			resp.Header.Set("Connection", "close")
+		}
+		writeRaw(w, resp)
 		return
 	}
 	if internal {
@@ -158,7 +163,11 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route) *codec.Re
 		// The body is cut short: route on what was read, so that the
 		// error is in the service's shape (EC2's, say).
 		form, _ := queryForm(r, body)
-		return g.errorResponse(r, cred, form, reqID, err)
+		resp := g.errorResponse(r, cred, form, reqID, err)
+		// The rest of the body is not read: the connection cannot carry
+		// another request (and net/http would otherwise wait to drain it).
+		resp.Header.Set("Connection", "close")
+		return resp
 	}
 	form, err := queryForm(r, body)
 	if err != nil {
@@ -323,7 +332,20 @@ func (g *Gateway) codecFor(r *http.Request, cred credential, form url.Values) *c
 func (g *Gateway) Overloaded(r *http.Request, msg string) *codec.Response {
 	cred, _ := parseCredential(r)
 	e := &codec.Error{Code: "ServiceUnavailable", Message: msg, Status: http.StatusServiceUnavailable}
-	c := g.codecFor(r, cred, nil)
+	var form url.Values
+	if contentType(r.Header) == "application/x-www-form-urlencoded" && r.Body != nil {
+		// An unsigned query request names its service only in its body:
+		// its first parameters (Action, Version) are enough.
+		head, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
+		if len(head) == 4096 {
+			head = head[:max(bytes.LastIndexByte(head, '&'), 0)]
+		}
+		form, _ = url.ParseQuery(string(head))
+		for k, v := range r.URL.Query() {
+			form[k] = v
+		}
+	}
+	c := g.codecFor(r, cred, form)
 	if c == nil {
 		return genericError(r, state.NewRequestID(), e.Status, e.Code, e.Message)
 	}
