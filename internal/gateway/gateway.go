@@ -60,6 +60,9 @@ type Config struct {
 	VerifySignatures bool
 	// Now is the clock signatures are checked against (time.Now if nil).
 	Now func() time.Time
+	// Endpoints are further endpoints under /_minicloud/, by path, that
+	// parts of the server own (Route 53's delegation of public zones).
+	Endpoints map[string]http.Handler
 	// BodyIdleTimeout is how long reading a request body may wait for its
 	// next bytes (0: no limit). It bounds a stalled body, not a slow one:
 	// a large upload that keeps sending is never cut.

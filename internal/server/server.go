@@ -181,6 +181,7 @@ func New(cfg Config) (*Server, error) {
 		VerifySignatures: cfg.VerifySignatures,
 		Now:              cfg.Now,
 		BodyIdleTimeout:  cmp.Or(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout),
+		Endpoints:        map[string]http.Handler{DelegationPath: delegationHandler(r53Svc)},
 	})
 	s.http.handler = s.gw
 	if err := startParts(context.Background(), s.parts, false); err != nil {
