@@ -243,7 +243,7 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route) *codec.Re
 
 // readBody reads the request body up to MaxBodyBytes. On error it returns
 // what it read with a *codec.Error: RequestEntityTooLarge past the limit,
-// RequestTimeout when the client stopped sending (see bodyReader),
+// RequestTimeout when the client stopped sending (see progressBody),
 // IncompleteBody otherwise.
 func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
@@ -276,12 +276,7 @@ func queryForm(r *http.Request, body []byte) (url.Values, error) {
 		return form, nil
 	}
 	if err := codec.CheckParamCount(string(body)); err != nil {
-		// Route on the first parameters (Action, Version), for the
-		// error's shape.
-		head := string(body[:min(len(body), 4096)])
-		head = head[:max(strings.LastIndexByte(head, '&'), 0)]
-		bf, _ := url.ParseQuery(head)
-		return bf, err
+		return formHead(body), err // routes the error to its service
 	}
 	bf, err := url.ParseQuery(string(body))
 	for k, v := range form {
@@ -293,6 +288,22 @@ func queryForm(r *http.Request, body []byte) (url.Values, error) {
 		return bf, &codec.Error{Code: "MalformedQueryString", Status: 400, Message: "The request body is not a valid URL-encoded query string."}
 	}
 	return bf, nil
+}
+
+// formHeadBytes is how much of a form body formHead reads.
+const formHeadBytes = 4096
+
+// formHead is the parameters at the start of a form body (the first
+// formHeadBytes, up to the last complete parameter): Action and Version,
+// which clients send first, for routing a request whose whole body is not
+// read.
+func formHead(body []byte) url.Values {
+	head := body[:min(len(body), formHeadBytes)]
+	if len(body) > formHeadBytes || len(head) == formHeadBytes {
+		head = head[:max(bytes.LastIndexByte(head, '&'), 0)]
+	}
+	form, _ := url.ParseQuery(string(head))
+	return form
 }
 
 // errorResponse answers a request that failed before it was routed (a body
@@ -337,13 +348,9 @@ func (g *Gateway) Overloaded(r *http.Request, msg string) *codec.Response {
 	e := &codec.Error{Code: "ServiceUnavailable", Message: msg, Status: http.StatusServiceUnavailable}
 	var form url.Values
 	if contentType(r.Header) == "application/x-www-form-urlencoded" && r.Body != nil {
-		// An unsigned query request names its service only in its body:
-		// its first parameters (Action, Version) are enough.
-		head, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
-		if len(head) == 4096 {
-			head = head[:max(bytes.LastIndexByte(head, '&'), 0)]
-		}
-		form, _ = url.ParseQuery(string(head))
+		// An unsigned query request names its service only in its body.
+		head, _ := io.ReadAll(io.LimitReader(r.Body, formHeadBytes))
+		form = formHead(head)
 		for k, v := range r.URL.Query() {
 			form[k] = v
 		}
