@@ -12,14 +12,17 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
 	"github.com/minicloud/minicloud/internal/server"
+	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
@@ -32,7 +35,8 @@ const usage = `minicloud — a local, offline AWS whose resources really run.
 Usage:
   minicloud [serve] [flags]   serve every AWS service on one port (the default)
   minicloud cleanup [flags]   remove what a crashed minicloud left on the host (namespaces,
-                              links, routes) for its --state-dir; touches nothing else
+                              links, routes, EBS mounts) for its --state-dir; touches nothing
+                              else, and refuses while a minicloud serves that directory
   minicloud diagram [flags]   print the architecture of an account, drawn by the running minicloud
                               from live state, as Mermaid (--endpoint URL or ADDR, default
                               $MINICLOUD_LISTEN or 127.0.0.1:4566; --account ID; --region R, default
@@ -49,7 +53,13 @@ Serve flags (each also read from the environment variable shown):
   --ephemeral          keep state in memory only (MINICLOUD_EPHEMERAL=1)
   --accounts MAP       access key → account ID, e.g. AKIAEXAMPLE1=111111111111,AKIAEXAMPLE2=222222222222
                        (MINICLOUD_ACCOUNTS); a 12-digit access key is its own account; any other key
-                       is account 000000000000
+                       is account 000000000000. With a secret, AKIAEXAMPLE1=111111111111:SECRET, the
+                       key's requests can be verified (and are by default, see below)
+  --verify-signatures  check every request's SigV4 signature, date and presigned expiry as AWS does
+                       (MINICLOUD_VERIFY_SIGNATURES=1; default: on when --accounts gives secrets);
+                       unsigned requests and keys without a secret are then refused
+  --max-connections N  HTTP connections served at once; past it requests get 503
+                       ServiceUnavailable (MINICLOUD_MAX_CONNECTIONS, default %d)
   --log-level LEVEL    debug, info, warn or error (MINICLOUD_LOG_LEVEL, default info);
                        debug logs one line per request
   --data-plane MODE    auto, on or off (MINICLOUD_DATA_PLANE, default auto): VPCs as real networks
@@ -102,11 +112,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "minicloud", buildVersion())
 		return 0
 	case "help":
-		fmt.Fprintf(stdout, usage, server.DefaultStateDir())
+		fmt.Fprintf(stdout, usage, server.DefaultStateDir(), server.DefaultMaxConnections)
 		return 0
 	}
 	fmt.Fprintf(stderr, "minicloud: unknown command %q\n\n", cmd)
-	fmt.Fprintf(stderr, usage, server.DefaultStateDir())
+	fmt.Fprintf(stderr, usage, server.DefaultStateDir(), server.DefaultMaxConnections)
 	return 2
 }
 
@@ -141,7 +151,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	// Help the user asked for goes to stdout, so `minicloud --help | less` works.
-	fs.Usage = func() { fmt.Fprintf(stdout, usage, server.DefaultStateDir()) }
+	fs.Usage = func() { fmt.Fprintf(stdout, usage, server.DefaultStateDir(), server.DefaultMaxConnections) }
 	listen := fs.String("listen", envOr("MINICLOUD_LISTEN", defaultListen), "")
 	stateDir := fs.String("state-dir", envOr("MINICLOUD_STATE_DIR", ""), "")
 	ephemeral := fs.Bool("ephemeral", envOr("MINICLOUD_EPHEMERAL", "") == "1" || envOr("MINICLOUD_EPHEMERAL", "") == "true", "")
@@ -151,6 +161,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	dnsListen := fs.String("dns-listen", envOr("MINICLOUD_DNS_LISTEN", server.DNSListenAuto), "")
 	publicCIDR := fs.String("public-cidr", envOr("MINICLOUD_PUBLIC_CIDR", vpcnet.DefaultPublicCIDR.String()), "")
 	allowHost := fs.String("allow-host", envOr("MINICLOUD_ALLOW_HOST", ""), "")
+	verify := fs.Bool("verify-signatures", false, "")
+	maxConns := fs.Int("max-connections", 0, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -162,9 +174,23 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "minicloud: --log-level: %v\n", err)
 		return 2
 	}
-	acct, err := parseAccounts(*accounts)
+	acct, secrets, err := parseAccounts(*accounts)
 	if err != nil {
 		fmt.Fprintf(stderr, "minicloud: --accounts: %v\n", err)
+		return 2
+	}
+	verifySigs, err := verifySignatures(fs, *verify, len(secrets) > 0)
+	if err != nil {
+		fmt.Fprintf(stderr, "minicloud: %v\n", err)
+		return 2
+	}
+	if verifySigs && len(secrets) == 0 {
+		fmt.Fprintln(stderr, "minicloud: --verify-signatures needs at least one key with a secret: --accounts ACCESS_KEY=ACCOUNT_ID:SECRET")
+		return 2
+	}
+	connLimit, err := maxConnections(fs, *maxConns)
+	if err != nil {
+		fmt.Fprintf(stderr, "minicloud: %v\n", err)
 		return 2
 	}
 	switch *dataPlane {
@@ -186,7 +212,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	srv, err := server.New(server.Config{Listen: *listen, StateDir: *stateDir, Ephemeral: *ephemeral, Accounts: acct, Logger: logger,
 		Version: buildVersion(), DataPlane: *dataPlane, PublicCIDR: pub.Masked(), DNSListen: *dnsListen,
-		AllowedHosts: splitList(*allowHost)})
+		AllowedHosts: splitList(*allowHost), Secrets: secrets, VerifySignatures: verifySigs, MaxConnections: connLimit})
 	if err != nil {
 		logger.Error("start failed", "error", err)
 		return 1
@@ -232,21 +258,64 @@ func stateDesc(ephemeral bool, dir string) string {
 	return dir
 }
 
-// parseAccounts parses "AKID=123456789012,AKID2=210987654321".
-func parseAccounts(s string) (map[string]string, error) {
-	out := map[string]string{}
+// parseAccounts parses "AKID=123456789012,AKID2=210987654321:secret": each
+// access key's account and, when given, its secret access key (which may
+// itself hold any character but a comma).
+func parseAccounts(s string) (accounts, secrets map[string]string, err error) {
+	accounts, secrets = map[string]string{}, map[string]string{}
 	for _, pair := range strings.Split(s, ",") {
 		pair = strings.TrimSpace(pair)
 		if pair == "" {
 			continue
 		}
 		k, v, ok := strings.Cut(pair, "=")
-		if !ok || k == "" || len(v) != 12 || strings.Trim(v, "0123456789") != "" {
-			return nil, fmt.Errorf("%q is not ACCESS_KEY=12-digit-account-id", pair)
+		acct, secret, hasSecret := strings.Cut(v, ":")
+		if !ok || k == "" || len(acct) != 12 || strings.Trim(acct, "0123456789") != "" || hasSecret && secret == "" {
+			return nil, nil, fmt.Errorf("%q is not ACCESS_KEY=12-digit-account-id or ACCESS_KEY=12-digit-account-id:SECRET", pair)
 		}
-		out[k] = v
+		accounts[k] = acct
+		if hasSecret {
+			secrets[k] = secret
+		}
 	}
-	return out, nil
+	return accounts, secrets, nil
+}
+
+// verifySignatures is --verify-signatures if given, else
+// MINICLOUD_VERIFY_SIGNATURES if set, else on exactly when secrets are
+// known.
+func verifySignatures(fs *flag.FlagSet, flagValue, haveSecrets bool) (bool, error) {
+	if flagSet(fs, "verify-signatures") {
+		return flagValue, nil
+	}
+	if v, ok := os.LookupEnv("MINICLOUD_VERIFY_SIGNATURES"); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, fmt.Errorf("MINICLOUD_VERIFY_SIGNATURES: %q is not a boolean", v)
+		}
+		return b, nil
+	}
+	return haveSecrets, nil
+}
+
+// maxConnections is --max-connections if given, else
+// MINICLOUD_MAX_CONNECTIONS, else the default (0).
+func maxConnections(fs *flag.FlagSet, flagValue int) (int, error) {
+	v := strconv.Itoa(flagValue)
+	if !flagSet(fs, "max-connections") {
+		v = envOr("MINICLOUD_MAX_CONNECTIONS", "0")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("--max-connections: %q is not a number of connections", v)
+	}
+	return n, nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.
@@ -261,15 +330,40 @@ func splitList(v string) []string {
 }
 
 // cleanup removes the host objects (namespaces, links, routes, nftables
-// tables) of the minicloud whose state directory is --state-dir, after a
-// crash. Everything minicloud creates carries that directory's prefix, so
-// nothing else is touched.
+// tables) and the EBS bind mounts of the minicloud whose state directory is
+// --state-dir, after a crash. Everything minicloud creates carries that
+// directory's prefix or lives under it, so nothing else is touched. It
+// refuses while a minicloud serves that directory (it would pull the
+// network from under running instances): the server holds the state
+// store's lock, and cleanup holds it too while it works, so a server
+// started meanwhile fails to open the store rather than race it.
 func cleanup(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cleanup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	stateDir := fs.String("state-dir", envOr("MINICLOUD_STATE_DIR", server.DefaultStateDir()), "")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	release, err := state.LockBolt(filepath.Join(*stateDir, "state.db"))
+	if err != nil {
+		var le *state.LockedError
+		if errors.As(err, &le) {
+			who := "a running minicloud"
+			if le.PID > 0 {
+				who += fmt.Sprintf(" (pid %d)", le.PID)
+			}
+			fmt.Fprintf(stderr, "minicloud cleanup: %s serves the state directory %s; stop it first (a clean stop removes what it made)\n", who, *stateDir)
+			return 1
+		}
+		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
+		return 1
+	}
+	defer release()
+	// Mounts first: the namespaces' removal must not be blocked by, or
+	// leave behind, volumes still bound into instances' directories.
+	if err := instruntime.CleanupMounts(filepath.Join(*stateDir, "instances")); err != nil {
+		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
+		return 1
 	}
 	prefix := server.Prefix(*stateDir)
 	n, err := vpcnet.New(vpcnet.Config{Prefix: prefix})
@@ -282,6 +376,6 @@ func cleanup(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "removed the host objects with prefix %s (state dir %s)\n", prefix, *stateDir)
+	fmt.Fprintf(stdout, "removed the host objects with prefix %s and the EBS mounts of state dir %s\n", prefix, *stateDir)
 	return 0
 }

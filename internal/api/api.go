@@ -108,6 +108,11 @@ type Identity struct {
 	Account string
 	ARN     string
 	UserID  string
+	// Secret is the key's secret access key and SessionToken the token
+	// its requests must carry, for SigV4 verification (the gateway's
+	// --verify-signatures).
+	Secret       string
+	SessionToken string
 }
 
 // Identities resolves access keys that a service issued, such as the

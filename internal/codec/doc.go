@@ -8,5 +8,11 @@
 // From. The codec also decodes responses, which the conformance tests use to
 // check that what it writes parses back to what was meant.
 //
+// Query and EC2 requests hold at most MaxQueryParams parameters
+// (InvalidQueryParameter). EC2 refuses a parameter its input does not
+// declare, or a list member indexed by anything but a positive integer,
+// with UnknownParameter, as EC2 does; the query protocol ignores unknown
+// parameters, as AWS's query services do.
+//
 // It must not know about routing, accounts or any service's behaviour.
 package codec

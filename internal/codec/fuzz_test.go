@@ -149,6 +149,9 @@ func FuzzQueryInput(f *testing.F) {
 	f.Add("Action=PutThing&Version=2020-01-01&Name=a&Count=1&When=2015-01-25T08%3A00%3A00Z&Data=aGk%3D" +
 		"&Tags.member.1=a&Tags.member.3=b&Attrs.entry.1.key=k&Attrs.entry.1.value=v" +
 		"&Nested.Inner.Inner.Note=x&Items.member.1.At=1422172800")
+	// EC2's names, so that the EC2 decoder gets past UnknownParameter.
+	f.Add("Action=PutThing&Version=2016-11-15&Name=a&Count=1&Tags.1=a&Tags.3=b&Attrs.1.key=k&Attrs.1.value=v" +
+		"&Nested.Inner.Inner.Note=x&Items.1.At=1422172800&Items.2.Inner.Note=y")
 	c, op := thingCodec(f, Query, model.Metadata{})
 	ec2, ec2op := thingCodec(f, EC2, model.Metadata{})
 	f.Fuzz(func(t *testing.T, body string) {

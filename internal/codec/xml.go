@@ -406,7 +406,7 @@ func (w *xmlWriter) members(sh *model.Shape, m map[string]any) error {
 	return nil
 }
 
-func sortedKeys(m map[string]any) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -10,8 +10,10 @@
 // (idempotent, restartable), ListenAndServe (Start, then block until
 // Stop) and Status (zones, record values that failed to parse, counters)
 // complete it. It answers authoritatively (AA, RA clear) every name at or
-// under a public hosted zone. When several public zones share a name, the
-// first in Snapshot order (lowest ID) is served. Names outside every
+// under a public hosted zone. When several public zones share a name, only
+// the one not Shadowed answers (the zone the name is delegated to, by
+// Route 53's rule: the chosen one, else the oldest); the others are
+// skipped, so a later duplicate never blanks out or takes over a name. Names outside every
 // public zone are forwarded to Config.Upstreams in order (UDP, then TCP
 // when truncated, ForwardTimeout 2 s each; an upstream failing or
 // answering SERVFAIL/REFUSED passes to the next; none answering:

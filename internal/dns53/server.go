@@ -57,11 +57,14 @@ type Status struct {
 	Listening bool
 	Addr      string // "" when not listening
 	// PublicZones is the number of public hosted zones of the current
-	// snapshot; RecordErrors the record values that did not parse (they
-	// are not served), with up to ten of them in Errors.
-	PublicZones  int
-	RecordErrors int
-	Errors       []string
+	// snapshot that answer, ShadowedZones of those that share a name with
+	// the zone that answers it (Route 53's delegation rule); RecordErrors
+	// the record values that did not parse (they are not served), with up
+	// to ten of them in Errors.
+	PublicZones   int
+	ShadowedZones int
+	RecordErrors  int
+	Errors        []string
 	// Counters since New.
 	Queries, Answered, NXDomain, Forwarded, Refused, ServFail uint64
 }
@@ -192,7 +195,11 @@ func (s *Server) Status() Status {
 		idx := indexFor(s.cfg.Source.Snapshot())
 		if idx.snap != nil {
 			for i := range idx.snap.Zones {
-				if !idx.snap.Zones[i].Private {
+				switch z := &idx.snap.Zones[i]; {
+				case z.Private:
+				case z.Shadowed:
+					st.ShadowedZones++
+				default:
 					st.PublicZones++
 				}
 			}
@@ -240,8 +247,10 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 }
 
-// publicZone is the zone filter of the host-side server.
-func publicZone(z *dnszone.Zone) bool { return !z.Private }
+// publicZone is the zone filter of the host-side server: the public zones
+// the internet would reach, so not those another zone of the same name
+// shadows.
+func publicZone(z *dnszone.Zone) bool { return !z.Private && !z.Shadowed }
 
 // handle builds the response to req; nil sends none (a response).
 func (s *Server) handle(ctx context.Context, req *dns.Msg, client netip.Addr, tcp bool) *dns.Msg {

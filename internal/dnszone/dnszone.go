@@ -6,7 +6,10 @@
 // (health of a health check, addresses of an alias target).
 package dnszone
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // Snapshot is every hosted zone at one moment. It is immutable: a change
 // produces a new Snapshot.
@@ -20,6 +23,13 @@ type Zone struct {
 	ID      string // Z…, without "/hostedzone/"
 	Name    string // fully qualified, lower case, with the trailing dot
 	Private bool
+	// Created is when the zone was created (zero for zones older than
+	// the field): Route 53's delegation rule prefers the oldest zone.
+	Created time.Time
+	// Shadowed marks a public zone whose name another public zone answers
+	// on the internet: the zone the registrar delegates the name to (see
+	// package route53's delegation rule). Servers of public zones skip it.
+	Shadowed bool
 	// VPCs are the VPCs a private zone is associated with.
 	VPCs []VPC
 	// Records are all record sets of the zone, including its SOA and NS,

@@ -1,12 +1,15 @@
 package gateway
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -50,6 +53,20 @@ type Config struct {
 	// name minicloud is reached by in a container network, say. "*.name"
 	// allows the names under name.
 	AllowedHosts []string
+	// Secrets maps access key IDs to their secret access keys, which
+	// signature verification checks requests against (see auth.go).
+	Secrets map[string]string
+	// VerifySignatures makes every request prove its SigV4 signature.
+	VerifySignatures bool
+	// Now is the clock signatures are checked against (time.Now if nil).
+	Now func() time.Time
+	// Endpoints are further endpoints under /_minicloud/, by path, that
+	// parts of the server own (Route 53's delegation of public zones).
+	Endpoints map[string]http.Handler
+	// BodyIdleTimeout is how long reading a request body may wait for its
+	// next bytes (0: no limit). It bounds a stalled body, not a slow one:
+	// a large upload that keeps sending is never cut.
+	BodyIdleTimeout time.Duration
 }
 
 // Gateway is the http.Handler of minicloud's one port.
@@ -97,7 +114,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ct := contentType(r.Header); strings.Contains(ct, "json") || strings.Contains(ct, "cbor") || r.Header.Get("X-Amz-Target") != "" {
 			code = "AccessDeniedException"
 		}
-		writeRaw(w, genericError(r, reqID, http.StatusForbidden, code, why))
+		// Answered in the service's protocol (EC2's shape for EC2): read
+		// what the request says of itself, acting on none of it.
+		cred, _ := parseCredential(r)
+		body, err := readBody(r)
+		form, _ := queryForm(r, body)
+		resp := g.errorResponse(r, cred, form, reqID, &codec.Error{Code: code, Message: why, Status: http.StatusForbidden})
+		if err != nil {
+			resp.Header.Set("Connection", "close")
+		}
+		writeRaw(w, resp)
 		return
 	}
 	if internal {
@@ -105,45 +131,50 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status, svcName, opName := 0, "", ""
+	var rt *route
 	defer func() {
 		if p := recover(); p != nil {
 			g.log.Error("handler panic", "service", svcName, "operation", opName, "panic", p, "stack", string(debug.Stack()))
-			writeRaw(w, &codec.Response{Status: 500, Header: http.Header{"Content-Type": {"text/xml"}, "X-Amzn-Requestid": {reqID}},
-				Body: []byte("<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>internal error</Message></Error><RequestId>" + reqID + "</RequestId></ErrorResponse>")})
+			e := &codec.Error{Code: "InternalFailure", Message: "internal error", Status: http.StatusInternalServerError}
+			if rt != nil {
+				writeRaw(w, rt.b.codec(rt.proto).EncodeError(e, reqID))
+			} else {
+				writeRaw(w, genericError(r, reqID, e.Status, e.Code, e.Message))
+			}
 			status = 500
 		}
 		g.log.Debug("request", "service", svcName, "operation", opName, "status", status, "duration", time.Since(start), "request_id", reqID)
 	}()
-	resp := g.serve(r, reqID, &svcName, &opName)
+	if g.cfg.BodyIdleTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
+		r.Body = &progressBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: g.cfg.BodyIdleTimeout}
+	}
+	resp := g.serve(r, reqID, &rt)
+	if rt != nil {
+		svcName, opName = rt.b.Info.Name, rt.opName
+	}
 	status = resp.Status
 	writeRaw(w, resp)
 }
 
-func (g *Gateway) serve(r *http.Request, reqID string, svcName, opName *string) *codec.Response {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return genericError(r, reqID, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", fmt.Sprintf("The request body exceeds the maximum of %d bytes.", MaxBodyBytes))
-		}
-		return genericError(r, reqID, http.StatusBadRequest, "IncompleteBody", "The request body could not be read: "+err.Error())
-	}
+// serve answers one AWS request. *routed is set as soon as the request's
+// service and operation are known, so that a panic is answered in its
+// protocol too.
+func (g *Gateway) serve(r *http.Request, reqID string, routed **route) *codec.Response {
 	cred, credErr := parseCredential(r)
-	var form url.Values
-	if r.Header.Get("X-Amz-Target") == "" && !strings.HasPrefix(r.URL.Path, "/service/") {
-		form = r.URL.Query()
-		if contentType(r.Header) == "application/x-www-form-urlencoded" && len(body) > 0 {
-			bf, err := url.ParseQuery(string(body))
-			if err != nil {
-				return genericError(r, reqID, 400, "MalformedQueryString", "The request body is not a valid URL-encoded query string.")
-			}
-			for k, v := range r.URL.Query() {
-				if _, ok := bf[k]; !ok {
-					bf[k] = v
-				}
-			}
-			form = bf
-		}
+	body, err := readBody(r)
+	if err != nil {
+		// The body is cut short: route on what was read, so that the
+		// error is in the service's shape (EC2's, say).
+		form, _ := queryForm(r, body)
+		resp := g.errorResponse(r, cred, form, reqID, err)
+		// The rest of the body is not read: the connection cannot carry
+		// another request (and net/http would otherwise wait to drain it).
+		resp.Header.Set("Connection", "close")
+		return resp
+	}
+	form, err := queryForm(r, body)
+	if err != nil {
+		return g.errorResponse(r, cred, form, reqID, err)
 	}
 	if cred.Service != "" && len(g.router.bySigning[cred.Service]) == 0 {
 		return genericError(r, reqID, 400, "UnknownService", fmt.Sprintf("minicloud does not serve the service %q named by the request's credential scope.", cred.Service))
@@ -152,7 +183,7 @@ func (g *Gateway) serve(r *http.Request, reqID string, svcName, opName *string) 
 	if err != nil {
 		var re *routeError
 		if errors.As(err, &re) && re.b != nil {
-			*svcName, *opName = re.b.Info.Name, re.opName
+			*routed = &route{b: re.b, proto: re.proto, opName: re.opName}
 			return re.b.codec(re.proto).EncodeError(&codec.Error{Code: re.code, Message: re.msg, Status: re.status}, reqID)
 		}
 		if errors.As(err, &re) {
@@ -160,7 +191,7 @@ func (g *Gateway) serve(r *http.Request, reqID string, svcName, opName *string) 
 		}
 		return genericError(r, reqID, 500, "InternalFailure", err.Error())
 	}
-	*svcName, *opName = rt.b.Info.Name, rt.opName
+	*routed = rt
 	c := rt.b.codec(rt.proto)
 	if credErr != nil {
 		var se *sigError
@@ -171,13 +202,21 @@ func (g *Gateway) serve(r *http.Request, reqID string, svcName, opName *string) 
 		}
 		return c.EncodeError(&codec.Error{Code: code, Message: se.msg, Status: 400}, reqID)
 	}
-	if cred.Presigned && !cred.Expires.IsZero() && time.Now().After(cred.Expires) {
+	if !g.cfg.VerifySignatures && cred.Presigned && !cred.Expires.IsZero() && g.now().After(cred.Expires) {
 		return c.EncodeError(&codec.Error{Code: "AccessDenied", Message: "Request has expired", Status: 403}, reqID)
 	}
-	info, err := g.identify(r.Context(), cred, reqID, rt)
+	region := cmp.Or(cred.Region, DefaultRegion)
+	k, err := g.lookupKey(r.Context(), cred.AccessKey, region)
 	if err != nil {
 		return c.EncodeError(err, reqID)
 	}
+	if g.cfg.VerifySignatures {
+		if err := g.verify(r, body, cred, rt, k); err != nil {
+			return c.EncodeError(err, reqID)
+		}
+	}
+	info := &api.RequestInfo{RequestID: reqID, Service: rt.b.Info.Name, Operation: rt.opName, Region: region, AccessKey: cred.AccessKey,
+		Account: k.Account, Caller: k.ARN, CallerUserID: k.UserID}
 	svc := rt.b.load()
 	op := svc.Operations[rt.opName]
 	in, err := c.DecodeInput(op, &codec.Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header, Body: body, Labels: rt.labels})
@@ -202,27 +241,128 @@ func (g *Gateway) serve(r *http.Request, reqID string, svcName, opName *string) 
 	return resp
 }
 
-// identify resolves the caller: region from the credential scope, account and
-// principal from the access key.
-func (g *Gateway) identify(ctx context.Context, cred credential, reqID string, rt *route) (*api.RequestInfo, error) {
-	info := &api.RequestInfo{RequestID: reqID, Service: rt.b.Info.Name, Operation: rt.opName, Region: cred.Region, AccessKey: cred.AccessKey}
-	if info.Region == "" {
-		info.Region = DefaultRegion
+// readBody reads the request body up to MaxBodyBytes. On error it returns
+// what it read with a *codec.Error: RequestEntityTooLarge past the limit,
+// RequestTimeout when the client stopped sending (see progressBody),
+// IncompleteBody otherwise.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err == nil {
+		return body, nil
 	}
-	if g.cfg.Identities != nil && cred.AccessKey != "" {
-		id, found, err := g.cfg.Identities.Resolve(ctx, cred.AccessKey)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			info.Account, info.Caller, info.CallerUserID = id.Account, id.ARN, id.UserID
-			return info, nil
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		return body, &codec.Error{Code: "RequestEntityTooLarge", Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("The request body exceeds the maximum of %d bytes.", MaxBodyBytes)}
+	case errors.As(err, &ne) && ne.Timeout():
+		return body, &codec.Error{Code: "RequestTimeout", Status: http.StatusBadRequest, Message: "Your socket connection to the server was not read from or written to within the timeout period."}
+	}
+	return body, &codec.Error{Code: "IncompleteBody", Status: http.StatusBadRequest, Message: "The request body could not be read: " + err.Error()}
+}
+
+// queryForm is the query-protocol parameters of a request (its query
+// string and url-encoded body), nil for requests of the JSON and CBOR
+// protocols.
+func queryForm(r *http.Request, body []byte) (url.Values, error) {
+	if r.Header.Get("X-Amz-Target") != "" || strings.HasPrefix(r.URL.Path, "/service/") {
+		return nil, nil
+	}
+	if err := codec.CheckParamCount(r.URL.RawQuery); err != nil {
+		return nil, err
+	}
+	form := r.URL.Query()
+	if contentType(r.Header) != "application/x-www-form-urlencoded" || len(body) == 0 {
+		return form, nil
+	}
+	if err := codec.CheckParamCount(string(body)); err != nil {
+		return formHead(body), err // routes the error to its service
+	}
+	bf, err := url.ParseQuery(string(body))
+	for k, v := range form {
+		if _, ok := bf[k]; !ok {
+			bf[k] = v
 		}
 	}
-	info.Account = AccountFor(g.cfg.Accounts, cred.AccessKey)
-	info.Caller = "arn:" + state.PartitionOf(info.Region) + ":iam::" + info.Account + ":root"
-	info.CallerUserID = info.Account
-	return info, nil
+	if err != nil {
+		return bf, &codec.Error{Code: "MalformedQueryString", Status: 400, Message: "The request body is not a valid URL-encoded query string."}
+	}
+	return bf, nil
+}
+
+// formHeadBytes is how much of a form body formHead reads.
+const formHeadBytes = 4096
+
+// formHead is the parameters at the start of a form body (the first
+// formHeadBytes, up to the last complete parameter): Action and Version,
+// which clients send first, for routing a request whose whole body is not
+// read.
+func formHead(body []byte) url.Values {
+	head := body[:min(len(body), formHeadBytes)]
+	if len(body) > formHeadBytes || len(head) == formHeadBytes {
+		head = head[:max(bytes.LastIndexByte(head, '&'), 0)]
+	}
+	form, _ := url.ParseQuery(string(head))
+	return form
+}
+
+// errorResponse answers a request that failed before it was routed (a body
+// too large or too slow, a malformed form) in its service's protocol when
+// routing what is known of it finds the service, else as genericError
+// does. So EC2's clients always get EC2's <Response><Errors> shape.
+func (g *Gateway) errorResponse(r *http.Request, cred credential, form url.Values, reqID string, err error) *codec.Response {
+	e := codec.AsError(err)
+	if c := g.codecFor(r, cred, form); c != nil {
+		return c.EncodeError(e, reqID)
+	}
+	return genericError(r, reqID, e.Status, e.Code, e.Message)
+}
+
+// codecFor is the codec of the service and protocol a request is for, as
+// far as its head and form tell: routed if it routes, else the service its
+// credential scope names; nil if neither says.
+func (g *Gateway) codecFor(r *http.Request, cred credential, form url.Values) *codec.Codec {
+	if form == nil && r.Header.Get("X-Amz-Target") == "" && !strings.HasPrefix(r.URL.Path, "/service/") {
+		form = r.URL.Query()
+	}
+	rt, err := g.router.route(r, cred, form)
+	var re *routeError
+	switch {
+	case err == nil:
+		return rt.b.codec(rt.proto)
+	case errors.As(err, &re) && re.b != nil:
+		return re.b.codec(re.proto)
+	case len(g.router.bySigning[cred.Service]) > 0:
+		b := g.router.bySigning[cred.Service][0]
+		return b.codec(b.Info.Protocols[0])
+	}
+	return nil
+}
+
+// Overloaded answers a request turned away before it is served (the
+// server at its connection limit) with 503 in its service's protocol,
+// from its head alone: ServiceUnavailable, as AWS's front ends answer, or
+// SlowDown for S3, S3's word for it.
+func (g *Gateway) Overloaded(r *http.Request, msg string) *codec.Response {
+	cred, _ := parseCredential(r)
+	e := &codec.Error{Code: "ServiceUnavailable", Message: msg, Status: http.StatusServiceUnavailable}
+	var form url.Values
+	if contentType(r.Header) == "application/x-www-form-urlencoded" && r.Body != nil {
+		// An unsigned query request names its service only in its body.
+		head, _ := io.ReadAll(io.LimitReader(r.Body, formHeadBytes))
+		form = formHead(head)
+		for k, v := range r.URL.Query() {
+			form[k] = v
+		}
+	}
+	c := g.codecFor(r, cred, form)
+	if c == nil {
+		return genericError(r, state.NewRequestID(), e.Status, e.Code, e.Message)
+	}
+	if c.Service.Metadata.EndpointPrefix == "s3" {
+		e.Code, e.Message = "SlowDown", "Please reduce your request rate."
+	}
+	return c.EncodeError(e, state.NewRequestID())
 }
 
 // genericError answers a request whose service is unknown, in the format its
@@ -253,4 +393,24 @@ func writeRaw(w http.ResponseWriter, resp *codec.Response) {
 	}
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
+}
+
+// progressBody moves the connection's read deadline forward before every
+// read of the body, so that each read must make progress within idle, and
+// lifts it once the body ends: the handler that runs after the body is
+// read must not be cut by it (net/http cancels a request's context when
+// its connection's background read fails).
+type progressBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle)) // unsupported by httptest's recorder: no limit there
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -123,7 +124,32 @@ func TestErrorsAreAWSShaped(t *testing.T) {
 			501, []string{"NotImplemented", "s3 ListObjects"}},
 		{"oversized body",
 			rawReq{path: "/", header: map[string]string{"Authorization": scopeSTS, "Content-Type": form}, body: "Action=GetCallerIdentity&x=" + strings.Repeat("a", 17<<20)},
-			413, []string{"RequestEntityTooLarge"}},
+			413, []string{"<ErrorResponse", "RequestEntityTooLarge"}},
+		// EC2's errors are in EC2's shape, also those of the gateway itself.
+		{"ec2 oversized body, signed",
+			rawReq{path: "/", header: map[string]string{"Authorization": scopeEC2, "Content-Type": form}, body: "Action=DescribeVpcs&Version=2016-11-15&x=" + strings.Repeat("a", 17<<20)},
+			413, []string{"<Response><Errors><Error><Code>RequestEntityTooLarge</Code>", "<RequestID>"}},
+		{"ec2 oversized body, unsigned: the Action read so far routes",
+			rawReq{path: "/", header: map[string]string{"Content-Type": form}, body: "Action=DescribeVpcs&Version=2016-11-15&x=" + strings.Repeat("a", 17<<20)},
+			413, []string{"<Response><Errors><Error><Code>RequestEntityTooLarge</Code>"}},
+		{"ec2 malformed form",
+			rawReq{path: "/", header: map[string]string{"Authorization": scopeEC2, "Content-Type": form}, body: "Action=DescribeVpcs&Version=2016-11-15&%zz"},
+			400, []string{"<Response><Errors><Error><Code>MalformedQueryString</Code>"}},
+		{"ec2 cross-site form post",
+			rawReq{path: "/", header: map[string]string{"Content-Type": form, "Origin": "http://evil.example"}, body: "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.0.0.0/16"},
+			403, []string{"<Response><Errors><Error><Code>AccessDenied</Code>"}},
+		{"ec2 unknown parameter: VpcIds.1 is not DescribeVpcs' VpcId.1",
+			rawReq{path: "/", header: map[string]string{"Authorization": scopeEC2, "Content-Type": form}, body: "Action=DescribeVpcs&Version=2016-11-15&VpcIds.1=vpc-12345678"},
+			400, []string{"<Response><Errors><Error><Code>UnknownParameter</Code><Message>The parameter VpcIds is not recognized</Message>"}},
+		{"ec2 list indexed from 0",
+			rawReq{path: "/", header: map[string]string{"Authorization": scopeEC2, "Content-Type": form}, body: "Action=DescribeVpcs&Version=2016-11-15&VpcId.0=vpc-12345678"},
+			400, []string{"<Code>UnknownParameter</Code><Message>The parameter VpcId.0 is not recognized</Message>"}},
+		{"ec2 too many parameters",
+			rawReq{path: "/", header: map[string]string{"Authorization": scopeEC2, "Content-Type": form}, body: "Action=DescribeVpcs&Version=2016-11-15" + manyParams("VpcId", 10001)},
+			400, []string{"<Response><Errors><Error><Code>InvalidQueryParameter</Code>"}},
+		{"sts ignores an unknown parameter, as AWS's query services do",
+			rawReq{path: "/", header: map[string]string{"Authorization": scopeSTS, "Content-Type": form}, body: "Action=GetCallerIdentity&Version=2011-06-15&Foo=bar"},
+			200, []string{"<GetCallerIdentityResult>"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,4 +223,13 @@ func TestHealthAndReset(t *testing.T) {
 			t.Fatalf("GET %s: HTTP %d", path, status)
 		}
 	}
+}
+
+// manyParams is n parameters "&name.1=x&name.2=x…".
+func manyParams(name string, n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "&%s.%d=x", name, i+1)
+	}
+	return b.String()
 }

@@ -17,6 +17,7 @@ import (
 //	GET  /_minicloud/diagram the architecture of ?account= (default
 //	                         000000000000) in ?region= (default us-east-1),
 //	                         as Mermaid text drawn from live state
+//	…                        Config.Endpoints, served by their owners
 func (g *Gateway) serveInternal(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/_minicloud/health" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
@@ -38,6 +39,8 @@ func (g *Gateway) serveInternal(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"reset": true})
 	case r.URL.Path == "/_minicloud/diagram" && g.cfg.Diagram != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		g.serveDiagram(w, r)
+	case g.cfg.Endpoints[r.URL.Path] != nil:
+		g.cfg.Endpoints[r.URL.Path].ServeHTTP(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such minicloud endpoint: " + r.URL.Path})
 	}
@@ -98,6 +101,10 @@ func (g *Gateway) health() map[string]any {
 	}
 	return h
 }
+
+// WriteJSON answers with v as indented JSON, as every /_minicloud/
+// endpoint does.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -6,6 +6,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,23 @@ type Config struct {
 	// endpoint names that requests' Host header may carry (gateway's
 	// guard against DNS rebinding): a container network's name, say.
 	AllowedHosts []string
+	// Secrets maps access keys to their secret access keys
+	// (--accounts KEY=ACCOUNT:SECRET).
+	Secrets map[string]string
+	// VerifySignatures makes every request prove its SigV4 signature
+	// (gateway, auth.go).
+	VerifySignatures bool
+	// Now is the clock signatures are checked against (time.Now if nil):
+	// tests skew it.
+	Now func() time.Time
+	// MaxConnections is how many HTTP connections are served at once
+	// (0: DefaultMaxConnections; negative: no limit); past it a request
+	// is answered 503 (connlimit.go).
+	MaxConnections int
+	// ReadHeaderTimeout, BodyIdleTimeout and IdleTimeout bound a
+	// connection's request head, the pauses of its body and its idle
+	// keep-alive time (0: the defaults in connlimit.go).
+	ReadHeaderTimeout, BodyIdleTimeout, IdleTimeout time.Duration
 }
 
 // Server is a running minicloud.
@@ -129,8 +147,9 @@ func New(cfg Config) (*Server, error) {
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource()}
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
 	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, rds: rdsSvc,
-		dns:  &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
-		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger}}
+		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
+		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
+			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
 	// The order is the start order; Close stops in reverse. The network
 	// controller runs before the instance runtime, so that the instances it
 	// boots find their VPC's network, and both before RDS, whose servers
@@ -148,16 +167,21 @@ func New(cfg Config) (*Server, error) {
 		{name: "HTTP listener", it: s.http, listener: true},
 	}
 	s.gw = gateway.New(gateway.Config{
-		Backends:     backends(s.parts),
-		Accounts:     cfg.Accounts,
-		Identities:   stsSvc,
-		Logger:       cfg.Logger,
-		Version:      cfg.Version,
-		Health:       func() map[string]any { return partsHealth(s.parts) },
-		Reset:        s.reset,
-		Diagram:      s.Diagram,
-		KnownRegion:  ec2.KnownRegion,
-		AllowedHosts: append(listenName(cfg.Listen), cfg.AllowedHosts...),
+		Backends:         backends(s.parts),
+		Accounts:         cfg.Accounts,
+		Identities:       stsSvc,
+		Logger:           cfg.Logger,
+		Version:          cfg.Version,
+		Health:           func() map[string]any { return partsHealth(s.parts) },
+		Reset:            s.reset,
+		Diagram:          s.Diagram,
+		KnownRegion:      ec2.KnownRegion,
+		AllowedHosts:     append(listenName(cfg.Listen), cfg.AllowedHosts...),
+		Secrets:          cfg.Secrets,
+		VerifySignatures: cfg.VerifySignatures,
+		Now:              cfg.Now,
+		BodyIdleTimeout:  cmp.Or(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout),
+		Endpoints:        map[string]http.Handler{DelegationPath: delegationHandler(r53Svc)},
 	})
 	s.http.handler = s.gw
 	if err := startParts(context.Background(), s.parts, false); err != nil {
@@ -223,6 +247,10 @@ type httpServer struct {
 	ln      net.Listener
 	srv     *http.Server
 	done    chan error
+	// maxConns bounds the connections served at once (<= 0: none);
+	// readHeaderTimeout and idleTimeout go to http.Server (connlimit.go).
+	maxConns                       int
+	readHeaderTimeout, idleTimeout time.Duration
 }
 
 // Start listens and serves in the background.
@@ -232,7 +260,11 @@ func (h *httpServer) Start(context.Context) error {
 		return fmt.Errorf("listen on %s: %w", h.listen, err)
 	}
 	h.ln = ln
-	h.srv = &http.Server{Handler: h.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn)}
+	if gw, ok := h.handler.(*gateway.Gateway); ok && h.maxConns > 0 {
+		ln = newLimitListener(ln, h.maxConns, gw.Overloaded, h.logger)
+	}
+	h.srv = &http.Server{Handler: h.handler, ReadHeaderTimeout: h.readHeaderTimeout, IdleTimeout: h.idleTimeout,
+		ErrorLog: slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn)}
 	h.done = make(chan error, 1)
 	go func() {
 		err := h.srv.Serve(ln)

@@ -89,6 +89,40 @@ func unmountAll(dir string) error {
 	return fmt.Errorf("mounts left under %s", dir)
 }
 
+// CleanupMounts unmounts the EBS mounts that a runtime with Config.Dir dir
+// left on the host when its process died without halting its instances
+// (Dir/<id>/ebs and the volumes bound below it), for `minicloud cleanup`.
+// It touches nothing outside dir/*/ebs and removes no data: the mount
+// points that end up empty are removed, volume directories are not.
+func CleanupMounts(dir string) error {
+	if p, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = p // mountinfo lists real paths, as the runtime mounted them
+	}
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("instance runtime: %w", err)
+	}
+	var errs []error
+	for _, e := range ents {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "i-") {
+			continue
+		}
+		eb := ebsDir(filepath.Join(dir, e.Name()))
+		if err := unmountAll(eb); err != nil {
+			errs = append(errs, fmt.Errorf("instance %s: %w", e.Name(), err))
+			continue
+		}
+		mps, _ := os.ReadDir(eb)
+		for _, m := range mps {
+			_ = os.Remove(filepath.Join(eb, m.Name())) // only if empty
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // ebsPrepare makes Dir/<id>/ebs a shared mount (its own peer group) with
 // nothing below it, for the volumes (ebsSync mounts them once the init's
 // user namespace exists).

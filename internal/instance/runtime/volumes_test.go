@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
@@ -227,4 +229,58 @@ func testRuntime(t *testing.T, letter, base string, cfg Config) (*Runtime, *vpcn
 		}
 	})
 	return rt, n
+}
+
+// TestCleanupMounts: the EBS mounts a crashed runtime leaves (an
+// instance's shared ebs mount and a volume bound below it) are all
+// unmounted by CleanupMounts, and the volume's data stays.
+func TestCleanupMounts(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("TestCleanupMounts needs root (mounts); run it as root")
+	}
+	base := t.TempDir()
+	t.Cleanup(func() { _ = unmountAll(base) })
+	instances := filepath.Join(base, "instances")
+	vol := filepath.Join(base, "volumes", "vol-0123")
+	eb := ebsDir(filepath.Join(instances, "i-0abc"))
+	for _, d := range []string{vol, filepath.Join(eb, "sdf"), filepath.Join(instances, "i-0def")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(vol, "data"), []byte("kept"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// What ebsPrepare and ebsSync leave mounted while an instance runs.
+	for _, m := range []struct {
+		src, dst string
+		flags    uintptr
+	}{
+		{eb, eb, unix.MS_BIND},
+		{"", eb, unix.MS_PRIVATE},
+		{"", eb, unix.MS_SHARED},
+		{vol, filepath.Join(eb, "sdf"), unix.MS_BIND},
+	} {
+		if err := unix.Mount(m.src, m.dst, "", m.flags, ""); err != nil {
+			t.Fatalf("mount %s on %s: %v", m.src, m.dst, err)
+		}
+	}
+	if mps, _ := mountPoints(base); len(mps) != 2 {
+		t.Fatalf("mounts before cleanup = %v, want 2", mps)
+	}
+	if err := CleanupMounts(instances); err != nil {
+		t.Fatalf("CleanupMounts: %v", err)
+	}
+	if mps, _ := mountPoints(base); len(mps) != 0 {
+		t.Fatalf("mounts left after CleanupMounts: %v", mps)
+	}
+	if b, err := os.ReadFile(filepath.Join(vol, "data")); err != nil || string(b) != "kept" {
+		t.Fatalf("volume data after cleanup = %q, %v", b, err)
+	}
+	if exists(filepath.Join(eb, "sdf")) {
+		t.Error("the empty mount point of the volume is still there")
+	}
+	if err := CleanupMounts(filepath.Join(base, "missing")); err != nil {
+		t.Errorf("CleanupMounts of a missing directory: %v", err)
+	}
 }

@@ -42,6 +42,7 @@ type zoneRecord struct {
 	CallerReference string                         `json:"callerReference"`
 	Comment         *string                        `json:"comment,omitempty"`
 	Private         bool                           `json:"private"`
+	Created         time.Time                      `json:"created,omitzero"`
 	VPCs            []route53api.VPC               `json:"vpcs,omitempty"`
 	NameServers     []string                       `json:"nameServers,omitempty"`
 	Tags            []route53api.Tag               `json:"tags,omitempty"`
@@ -84,6 +85,9 @@ type Service struct {
 	snap      atomic.Pointer[dnszone.Snapshot]
 	snapMu    sync.Mutex
 	byAccount map[string][]dnszone.Zone
+	// delegated is the registrar's choice per public zone name (name →
+	// zone ID; see delegation.go), under snapMu.
+	delegated map[string]string
 
 	checker *checker
 	unsub   func()
@@ -105,7 +109,7 @@ func WithCheckInterval(d time.Duration) Option {
 // New returns the Route 53 service over store. It loads the current zones
 // into the snapshot; Start begins health checking.
 func New(store state.Store, opts ...Option) *Service {
-	s := &Service{store: store, now: time.Now, byAccount: map[string][]dnszone.Zone{}}
+	s := &Service{store: store, now: time.Now, byAccount: map[string][]dnszone.Zone{}, delegated: map[string]string{}}
 	s.checker = newChecker()
 	s.checker.resolve = s.resolvePublic
 	for _, o := range opts {
@@ -125,7 +129,7 @@ func (s *Service) SetPublicRange(p netip.Prefix) { s.checker.public.Store(&p) }
 func (s *Service) resolvePublic(name string) (netip.Addr, bool) {
 	name = strings.ToLower(strings.TrimSuffix(name, ".")) + "."
 	for _, z := range s.snap.Load().Zones {
-		if z.Private {
+		if z.Private || z.Shadowed {
 			continue
 		}
 		for _, r := range z.Records {

@@ -52,6 +52,7 @@ func (s *Service) rebuildAll(ctx context.Context) error {
 	defer s.snapMu.Unlock()
 	byAccount := map[string][]zoneRecord{}
 	checks := map[string]route53api.HealthCheckConfig{}
+	delegated := map[string]string{}
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
 			sc, svc, kind, id, ok := state.SplitKey(key)
@@ -59,6 +60,11 @@ func (s *Service) rebuildAll(ctx context.Context) error {
 				return nil
 			}
 			switch kind {
+			case delegations.Kind:
+				d, found, err := delegations.Get(tx, sc, id)
+				if err == nil && found {
+					delegated[d.Name] = d.ZoneID
+				}
 			case zones.Kind:
 				z, found, err := zones.Get(tx, sc, id)
 				if err == nil && found {
@@ -76,7 +82,7 @@ func (s *Service) rebuildAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.byAccount = map[string][]dnszone.Zone{}
+	s.byAccount, s.delegated = map[string][]dnszone.Zone{}, delegated
 	for a, list := range byAccount {
 		s.byAccount[a] = toZones(list)
 	}
@@ -97,13 +103,14 @@ func (s *Service) publishLocked() {
 		}
 		return a.ID < b.ID
 	})
+	markShadowed(snap.Zones, s.delegated)
 	s.snap.Store(snap)
 }
 
 func toZones(list []zoneRecord) []dnszone.Zone {
 	out := make([]dnszone.Zone, 0, len(list))
 	for _, z := range list {
-		dz := dnszone.Zone{ID: z.ID, Name: z.Name, Private: z.Private}
+		dz := dnszone.Zone{ID: z.ID, Name: z.Name, Private: z.Private, Created: z.Created}
 		for _, v := range z.VPCs {
 			dz.VPCs = append(dz.VPCs, dnszone.VPC{Region: deref(v.VPCRegion), ID: deref(v.VPCId)})
 		}

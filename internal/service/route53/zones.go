@@ -190,7 +190,7 @@ func (s *Service) CreateHostedZone(ctx context.Context, in *route53api.CreateHos
 				return err
 			}
 		}
-		z = zoneRecord{ID: newZoneID(), Name: name, CallerReference: ref, Comment: comment, Private: private}
+		z = zoneRecord{ID: newZoneID(), Name: name, CallerReference: ref, Comment: comment, Private: private, Created: s.now().UTC()}
 		ns := privateNameServers
 		if private {
 			z.VPCs = []route53api.VPC{*in.VPC}

@@ -185,5 +185,5 @@ func (s *Service) Resolve(ctx context.Context, accessKey string) (api.Identity, 
 	if s.now().After(sess.Expiration) {
 		return api.Identity{}, false, api.Errorf(http.StatusBadRequest, "ExpiredToken", "The security token included in the request is expired")
 	}
-	return api.Identity{Account: sess.Account, ARN: sess.ARN, UserID: sess.UserID}, true, nil
+	return api.Identity{Account: sess.Account, ARN: sess.ARN, UserID: sess.UserID, Secret: sess.Secret, SessionToken: sess.SessionToken}, true, nil
 }
