@@ -116,13 +116,26 @@ func (n *Network) AttachENI(ctx context.Context, e ENI, instanceNetns string) er
 		if !cidr.Contains(e.IP) || e.IP.Compare(nthAddr(cidr, 4)) < 0 || e.IP == last {
 			return fmt.Errorf("%w: %s is not a usable address of %s", ErrInvalid, e.IP, cidr)
 		}
-		err = withNS(instPath, func(ih *netlink.Handle, ins netns.NsHandle) error {
-			return n.attach(h, ih, ins, br, cidr, e)
+		var mac net.HardwareAddr
+		err = withNS(instPath, func(ih *netlink.Handle, ins netns.NsHandle) (err error) {
+			mac, err = n.attach(h, ih, ins, br, cidr, e)
+			return err
 		})
 		if err != nil {
 			return err
 		}
+		// Once the port forwards: packets the router holds for the address
+		// (a SYN that came before the ENI) go out when the entry is set, and
+		// are not lost on a port still down.
 		forwarding(h, n.names.ENIPort(e.ID))
+		// The router knows the ENI's MAC from the start, as a VPC's mapping
+		// service does (AWS answers ARP itself): a packet that reaches the
+		// router before the instance is up is not parked behind an ARP
+		// request whose retry comes a second later, and a guest claiming
+		// another address by ARP does not move the router's traffic.
+		if err := h.NeighSet(routerNeigh(br, e.IP, mac)); err != nil {
+			return fmt.Errorf("vpcnet: router's neighbour entry for %s: %w", e.IP, err)
+		}
 		dev := n.names.InstanceDevice(e.DeviceIndex)
 		if err := InNamespace(instPath, func() error { return announce(dev, e.IP) }); err != nil {
 			return fmt.Errorf("vpcnet: announce %s on %s: %w", e.IP, dev, err)
@@ -131,21 +144,22 @@ func (n *Network) AttachENI(ctx context.Context, e ENI, instanceNetns string) er
 	})
 }
 
-func (n *Network) attach(h, ih *netlink.Handle, ins netns.NsHandle, br netlink.Link, cidr netip.Prefix, e ENI) error {
+// attach makes and plugs the veth pair and returns the instance end's MAC.
+func (n *Network) attach(h, ih *netlink.Handle, ins netns.NsHandle, br netlink.Link, cidr netip.Prefix, e ENI) (net.HardwareAddr, error) {
 	portName, devName := n.names.ENIPort(e.ID), n.names.InstanceDevice(e.DeviceIndex)
 	port, perr := h.LinkByName(portName)
 	if perr != nil && !isNotFound(perr) {
-		return perr
+		return nil, perr
 	}
 	if perr == nil && port.Attrs().Alias != e.ID {
-		return fmt.Errorf("%w: link %s belongs to %q, not %q", ErrConflict, portName, port.Attrs().Alias, e.ID)
+		return nil, fmt.Errorf("%w: link %s belongs to %q, not %q", ErrConflict, portName, port.Attrs().Alias, e.ID)
 	}
 	dev, derr := ih.LinkByName(devName)
 	if derr != nil && !isNotFound(derr) {
-		return derr
+		return nil, derr
 	}
 	if derr == nil && dev.Attrs().Alias != e.ID {
-		return fmt.Errorf("%w: %s in %s is another interface (%q)", ErrConflict, devName, ins, dev.Attrs().Alias)
+		return nil, fmt.Errorf("%w: %s in %s is another interface (%q)", ErrConflict, devName, ins, dev.Attrs().Alias)
 	}
 	paired := perr == nil && derr == nil && dev.Attrs().ParentIndex == port.Attrs().Index
 	if !paired {
@@ -153,12 +167,12 @@ func (n *Network) attach(h, ih *netlink.Handle, ins netns.NsHandle, br netlink.L
 		// index changed. Remove and re-create.
 		if perr == nil {
 			if err := h.LinkDel(port); err != nil && !isNotFound(err) {
-				return err
+				return nil, err
 			}
 		}
 		if derr == nil {
 			if err := ih.LinkDel(dev); err != nil && !isNotFound(err) {
-				return err
+				return nil, err
 			}
 		}
 		// An ENI keeps one device: drop any other eth carrying its ID.
@@ -175,64 +189,55 @@ func (n *Network) attach(h, ih *netlink.Handle, ins netns.NsHandle, br netlink.L
 		v := &netlink.Veth{LinkAttrs: la, PeerName: devName, PeerMTU: ENIMTU, PeerTxQLen: -1,
 			PeerHardwareAddr: e.MAC, PeerNamespace: netlink.NsFd(int(ins))}
 		if err := h.LinkAdd(v); err != nil {
-			return fmt.Errorf("vpcnet: add ENI veth %s: %w", portName, err)
+			return nil, fmt.Errorf("vpcnet: add ENI veth %s: %w", portName, err)
 		}
 		var err error
 		if port, err = h.LinkByName(portName); err != nil {
-			return err
+			return nil, err
 		}
 		if err := h.LinkSetAlias(port, e.ID); err != nil {
 			_ = h.LinkDel(port)
-			return err
+			return nil, err
 		}
 		if dev, err = ih.LinkByName(devName); err != nil {
 			_ = h.LinkDel(port)
-			return err
+			return nil, err
 		}
 		if err := ih.LinkSetAlias(dev, e.ID); err != nil {
 			_ = h.LinkDel(port)
-			return err
+			return nil, err
 		}
 	}
 	if port.Attrs().MasterIndex != br.Attrs().Index {
 		if err := h.LinkSetMaster(port, br); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := h.LinkSetUp(port); err != nil {
-		return err
+		return nil, err
 	}
 	if e.MAC != nil && !bytes.Equal(dev.Attrs().HardwareAddr, e.MAC) {
 		if err := ih.LinkSetHardwareAddr(dev, e.MAC); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := setOnlyAddr(ih, dev, netip.PrefixFrom(e.IP, cidr.Bits())); err != nil {
-		return fmt.Errorf("vpcnet: address %s: %w", devName, err)
+		return nil, fmt.Errorf("vpcnet: address %s: %w", devName, err)
 	}
 	if err := ih.LinkSetUp(dev); err != nil {
-		return err
-	}
-	// The router knows the ENI's MAC from the start, as a VPC's mapping
-	// service does (AWS answers ARP itself): a packet that reaches the
-	// router before the instance is up is not parked behind an ARP request
-	// whose retry comes a second later, and a guest claiming another
-	// address by ARP does not move the router's traffic.
-	mac := e.MAC
-	if mac == nil {
-		mac = dev.Attrs().HardwareAddr
-	}
-	if err := h.NeighSet(routerNeigh(br, e.IP, mac)); err != nil {
-		return fmt.Errorf("vpcnet: router's neighbour entry for %s: %w", e.IP, err)
+		return nil, err
 	}
 	if e.DeviceIndex == 0 {
 		gw := nthAddr(cidr, 1)
 		if err := ih.RouteReplace(&netlink.Route{LinkIndex: dev.Attrs().Index, Gw: net.IP(gw.AsSlice()),
 			Dst: prefixToIPNet(netip.MustParsePrefix("0.0.0.0/0"))}); err != nil {
-			return fmt.Errorf("vpcnet: default route in instance: %w", err)
+			return nil, fmt.Errorf("vpcnet: default route in instance: %w", err)
 		}
 	}
-	return nil
+	if e.MAC != nil {
+		return e.MAC, nil
+	}
+	return dev.Attrs().HardwareAddr, nil
 }
 
 // routerNeigh is the router's permanent neighbour entry for an ENI's address.

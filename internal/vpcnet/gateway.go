@@ -276,8 +276,16 @@ func (n *Network) DeleteInternetGateway(ctx context.Context, vpcID string) error
 // hostRoute installs public/32 via the router end of gw, refusing to take
 // over a route that is not on gw.
 func (n *Network) hostRoute(host *netlink.Handle, gw netlink.Link, public, routerAddr netip.Addr) error {
-	dst := addrToIPNet(public, 32)
-	rs, err := host.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: dst, Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
+	if err := hostRouteFree(host, gw, public); err != nil {
+		return err
+	}
+	return host.RouteReplace(&netlink.Route{Dst: addrToIPNet(public, 32), Gw: net.IP(routerAddr.AsSlice()), LinkIndex: gw.Attrs().Index, Table: unix.RT_TABLE_MAIN})
+}
+
+// hostRouteFree reports a conflict if the host routes public/32 through
+// anything but gw.
+func hostRouteFree(host *netlink.Handle, gw netlink.Link, public netip.Addr) error {
+	rs, err := host.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: addrToIPNet(public, 32), Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return err
 	}
@@ -286,7 +294,7 @@ func (n *Network) hostRoute(host *netlink.Handle, gw netlink.Link, public, route
 			return fmt.Errorf("%w: host already routes %s elsewhere", ErrConflict, public)
 		}
 	}
-	return host.RouteReplace(&netlink.Route{Dst: dst, Gw: net.IP(routerAddr.AsSlice()), LinkIndex: gw.Attrs().Index, Table: unix.RT_TABLE_MAIN})
+	return nil
 }
 
 // delHostRoute removes public/32 if it is on gw.
@@ -392,23 +400,34 @@ func (n *Network) MapPublicIPs(ctx context.Context, vpcID string, ms []PublicIPM
 		if err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrNoInternetGateway, vpcID, err)
 		}
-		// One mapping alone rewrites the table even when it is unchanged, as
-		// MapPublicIP always has: that repairs a table changed behind its back.
-		changed := false
+		// The translation goes in before the host routes: a SYN that came
+		// in between would be routed untranslated, and its connection
+		// tracked that way (the client's first try lost).
+		changed, routable := false, todo[:0]
 		for _, m := range todo {
-			if err := n.hostRoute(host, gw, m.Public, routerAddr); err != nil {
+			if err := hostRouteFree(host, gw, m.Public); err != nil {
 				failed[m.Public] = err
 				continue
 			}
+			routable = append(routable, m)
 			if priv, ok := vs.mappings[m.Public]; !ok || priv != m.Private {
 				vs.mappings[m.Public] = m.Private
 				changed = true
 			}
 		}
-		if !changed && !vs.natDirty && (len(ms) > 1 || len(failed) > 0) {
-			return nil
+		// One mapping alone rewrites the table even when it is unchanged, as
+		// MapPublicIP always has: that repairs a table changed behind its back.
+		if changed || vs.natDirty || (len(ms) == 1 && len(failed) == 0) {
+			if err := n.syncNAT(ns, vpcID, vs); err != nil {
+				return err
+			}
 		}
-		return n.syncNAT(ns, vpcID, vs)
+		for _, m := range routable {
+			if err := n.hostRoute(host, gw, m.Public, routerAddr); err != nil {
+				failed[m.Public] = err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
