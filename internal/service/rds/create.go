@@ -248,57 +248,69 @@ func zoneIn(g *rdsapi.DBSubnetGroup, az string) string {
 // before its subnet group and zones (createPlan).
 func newInstanceRecord(sc state.Scope, r *createRequest) records.Instance {
 	in, def := r.in, r.def
-	var sgs []rdsapi.VpcSecurityGroupMembership
-	for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
-		sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
-	}
-	return records.Instance{
-		DBInstance: rdsapi.DBInstance{
-			DBInstanceIdentifier:             ptr(r.id),
-			DBInstanceClass:                  ptr(deref(in.DBInstanceClass)),
-			Engine:                           ptr(r.engineName),
-			DBInstanceStatus:                 ptr("creating"),
-			MasterUsername:                   ptr(deref(in.MasterUsername)),
-			DBName:                           in.DBName,
-			AllocatedStorage:                 in.AllocatedStorage,
-			PreferredBackupWindow:            ptr(orDefault(in.PreferredBackupWindow, "03:00-03:30")),
-			BackupRetentionPeriod:            ptr(r.backup),
-			VpcSecurityGroups:                sgs,
-			DBParameterGroups:                []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(strings.ToLower(orDefault(in.DBParameterGroupName, def.ParameterGroup))), ParameterApplyStatus: ptr("in-sync")}},
-			PreferredMaintenanceWindow:       ptr(strings.ToLower(orDefault(in.PreferredMaintenanceWindow, "sun:05:00-sun:05:30"))),
-			PendingModifiedValues:            &rdsPending{MasterUserPassword: ptr("****")},
-			MultiAZ:                          ptr(deref(in.MultiAZ)),
-			EngineVersion:                    ptr(r.version),
-			AutoMinorVersionUpgrade:          ptr(in.AutoMinorVersionUpgrade == nil || *in.AutoMinorVersionUpgrade),
-			LicenseModel:                     ptr(def.LicenseModel),
-			Iops:                             in.Iops,
-			OptionGroupMemberships:           []rdsapi.OptionGroupMembership{{OptionGroupName: ptr(def.OptionGroup), Status: ptr("in-sync")}},
-			PubliclyAccessible:               ptr(deref(in.PubliclyAccessible)),
-			StorageType:                      ptr(r.storageType),
-			DbInstancePort:                   ptr(int32(0)),
-			StorageEncrypted:                 ptr(deref(in.StorageEncrypted)),
-			DbiResourceId:                    ptr("db-" + strings.ToUpper(engine.RandomString(26))),
-			CACertificateIdentifier:          ptr("rds-ca-rsa2048-g1"),
-			CopyTagsToSnapshot:               ptr(deref(in.CopyTagsToSnapshot)),
-			MonitoringInterval:               ptr(int32(0)),
-			DBInstanceArn:                    ptr(state.NewARN(sc, "rds", "db:"+r.id).String()),
-			IAMDatabaseAuthenticationEnabled: ptr(deref(in.EnableIAMDatabaseAuthentication)),
-			PerformanceInsightsEnabled:       ptr(deref(in.EnablePerformanceInsights)),
-			DeletionProtection:               ptr(deref(in.DeletionProtection)),
-			TagList:                          in.Tags,
-			CustomerOwnedIpEnabled:           ptr(false),
-			BackupTarget:                     ptr("region"),
-			NetworkType:                      ptr("IPV4"),
-			DedicatedLogVolume:               ptr(false),
-			IsStorageConfigUpgradeAvailable:  ptr(false),
-			EngineLifecycleSupport:           ptr(orDefault(in.EngineLifecycleSupport, "open-source-rds-extended-support")),
-			// The endpoint's name resolves through minicloud's DNS (dns.go).
-			Endpoint: &rdsapi.Endpoint{
-				Address:      ptr(endpointAddress(sc, r.id)),
-				Port:         ptr(r.port),
-				HostedZoneId: ptr("Z2R2ITUGPM61AM"),
-			},
+	db := newDBInstance(sc, r.id, r.port)
+	db.DBInstanceClass = ptr(deref(in.DBInstanceClass))
+	db.Engine = ptr(r.engineName)
+	db.EngineVersion = ptr(r.version)
+	db.LicenseModel = ptr(def.LicenseModel)
+	db.MasterUsername = ptr(deref(in.MasterUsername))
+	db.DBName = in.DBName
+	db.AllocatedStorage = in.AllocatedStorage
+	db.StorageType = ptr(r.storageType)
+	db.Iops = in.Iops
+	db.StorageEncrypted = ptr(deref(in.StorageEncrypted))
+	db.PreferredBackupWindow = ptr(orDefault(in.PreferredBackupWindow, "03:00-03:30"))
+	db.BackupRetentionPeriod = ptr(r.backup)
+	db.PreferredMaintenanceWindow = ptr(strings.ToLower(orDefault(in.PreferredMaintenanceWindow, "sun:05:00-sun:05:30")))
+	db.PendingModifiedValues = &rdsPending{MasterUserPassword: ptr("****")}
+	db.VpcSecurityGroups = activeMemberships(in.VpcSecurityGroupIds)
+	db.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(strings.ToLower(orDefault(in.DBParameterGroupName, def.ParameterGroup))), ParameterApplyStatus: ptr("in-sync")}}
+	db.OptionGroupMemberships = []rdsapi.OptionGroupMembership{{OptionGroupName: ptr(def.OptionGroup), Status: ptr("in-sync")}}
+	db.MultiAZ = ptr(deref(in.MultiAZ))
+	db.PubliclyAccessible = ptr(deref(in.PubliclyAccessible))
+	db.AutoMinorVersionUpgrade = ptr(in.AutoMinorVersionUpgrade == nil || *in.AutoMinorVersionUpgrade)
+	db.CACertificateIdentifier = ptr("rds-ca-rsa2048-g1")
+	db.EngineLifecycleSupport = ptr(orDefault(in.EngineLifecycleSupport, "open-source-rds-extended-support"))
+	db.CopyTagsToSnapshot = ptr(deref(in.CopyTagsToSnapshot))
+	db.IAMDatabaseAuthenticationEnabled = ptr(deref(in.EnableIAMDatabaseAuthentication))
+	db.PerformanceInsightsEnabled = ptr(deref(in.EnablePerformanceInsights))
+	db.DeletionProtection = ptr(deref(in.DeletionProtection))
+	db.TagList = in.Tags
+	return records.Instance{DBInstance: db, Password: *in.MasterUserPassword}
+}
+
+// newDBInstance is what every new DB instance's record starts as (a
+// created, restored or read replica's): its identity, status creating,
+// its endpoint on port, and what minicloud does not vary. The caller sets
+// the rest.
+func newDBInstance(sc state.Scope, id string, port int32) rdsapi.DBInstance {
+	return rdsapi.DBInstance{
+		DBInstanceIdentifier:            ptr(id),
+		DBInstanceStatus:                ptr("creating"),
+		DBInstanceArn:                   ptr(state.NewARN(sc, "rds", "db:"+id).String()),
+		DbiResourceId:                   ptr("db-" + strings.ToUpper(engine.RandomString(26))),
+		DbInstancePort:                  ptr(int32(0)),
+		MonitoringInterval:              ptr(int32(0)),
+		CustomerOwnedIpEnabled:          ptr(false),
+		BackupTarget:                    ptr("region"),
+		NetworkType:                     ptr("IPV4"),
+		DedicatedLogVolume:              ptr(false),
+		IsStorageConfigUpgradeAvailable: ptr(false),
+		// The endpoint's name resolves through minicloud's DNS (dns.go).
+		Endpoint: &rdsapi.Endpoint{
+			Address:      ptr(endpointAddress(sc, id)),
+			Port:         ptr(port),
+			HostedZoneId: ptr("Z2R2ITUGPM61AM"),
 		},
-		Password: *in.MasterUserPassword,
 	}
+}
+
+// activeMemberships are the memberships of a new instance in the VPC
+// security groups ids, each once, in order.
+func activeMemberships(ids []string) []rdsapi.VpcSecurityGroupMembership {
+	var out []rdsapi.VpcSecurityGroupMembership
+	for _, g := range slices.Compact(slices.Sorted(slices.Values(ids))) {
+		out = append(out, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
+	}
+	return out
 }

@@ -25,6 +25,22 @@ func wantError(t *testing.T, err error, code, msg string) {
 	}
 }
 
+// errorCase is a request of operation In that is refused, with AWS's
+// error code and message.
+type errorCase[In any] struct {
+	name      string
+	in        In
+	code, msg string
+}
+
+// wantErrors runs each case through call, the operation.
+func wantErrors[In any](t *testing.T, cases []errorCase[In], call func(in *In) error) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { wantError(t, call(&tc.in), tc.code, tc.msg) })
+	}
+}
+
 // errorsEnv is the state the error tables below run against: a DB subnet
 // group "closed" in a VPC without an internet gateway, a security group in
 // another VPC, an available postgres instance "pg" in "closed" (100 GiB,
@@ -129,11 +145,7 @@ const (
 
 func (e *errorsEnv) createErrors(t *testing.T) {
 	wrongVPC := "Database is in " + e.vpcID + ", but Ec2 Security Group " + e.otherSG + " is in " + e.otherVPC
-	for _, tc := range []struct {
-		name      string
-		mod       func(in *rds.CreateDBInstanceInput)
-		code, msg string
-	}{
+	wantErrors(t, []errorCase[func(*rds.CreateDBInstanceInput)]{
 		{"reserved tag before identifier", func(in *rds.CreateDBInstanceInput) {
 			in.Tags, in.DBInstanceIdentifier = []types.Tag{{Key: aws.String("aws:owner"), Value: aws.String("me")}}, aws.String("1bad")
 		}, "InvalidParameterValue", reservedTagKey},
@@ -225,23 +237,17 @@ func (e *errorsEnv) createErrors(t *testing.T) {
 		}, "InvalidParameterCombination", "minicloud supports DB parameter groups for postgres DB instances only: a mariadb DB instance uses its default group default.mariadb" + e.mariaMajor + ", not default.postgres" + e.pgMajor + "."},
 		{"subnet group", func(in *rds.CreateDBInstanceInput) { in.DBSubnetGroupName = aws.String("Ghost") },
 			"DBSubnetGroupNotFoundFault", "DBSubnetGroup Ghost not found."},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			in := createInput("fresh")
-			tc.mod(in)
-			_, err := e.rds.CreateDBInstance(e.ctx, in)
-			wantError(t, err, tc.code, tc.msg)
-		})
-	}
+	}, func(mod *func(*rds.CreateDBInstanceInput)) error {
+		in := createInput("fresh")
+		(*mod)(in)
+		_, err := e.rds.CreateDBInstance(e.ctx, in)
+		return err
+	})
 }
 
 func (e *errorsEnv) modifyErrors(t *testing.T) {
 	unsupported := func(name string) string { return "minicloud does not support changing " + name + " yet." }
-	for _, tc := range []struct {
-		name      string
-		in        rds.ModifyDBInstanceInput
-		code, msg string
-	}{
+	wantErrors(t, []errorCase[rds.ModifyDBInstanceInput]{
 		{"public access before password", rds.ModifyDBInstanceInput{PubliclyAccessible: aws.Bool(true), MasterUserPassword: aws.String("short")},
 			"InvalidVPCNetworkStateFault", strings.Replace(noGateway, "%s", "modify", 1)},
 		{"password before retention", rds.ModifyDBInstanceInput{MasterUserPassword: aws.String("short"), BackupRetentionPeriod: aws.Int32(36)},
@@ -285,18 +291,12 @@ func (e *errorsEnv) modifyErrors(t *testing.T) {
 			"InvalidParameterCombination", unsupported("StorageType")},
 		{"subnet group", rds.ModifyDBInstanceInput{DBSubnetGroupName: aws.String("other")},
 			"InvalidParameterCombination", "minicloud does not support moving a DB instance to another DB subnet group yet."},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.in.DBInstanceIdentifier = aws.String("pg")
-			_, err := e.rds.ModifyDBInstance(e.ctx, &tc.in)
-			wantError(t, err, tc.code, tc.msg)
-		})
-	}
-	for _, tc := range []struct {
-		name      string
-		in        rds.ModifyDBInstanceInput
-		code, msg string
-	}{
+	}, func(in *rds.ModifyDBInstanceInput) error {
+		in.DBInstanceIdentifier = aws.String("pg")
+		_, err := e.rds.ModifyDBInstance(e.ctx, in)
+		return err
+	})
+	wantErrors(t, []errorCase[rds.ModifyDBInstanceInput]{
 		{"missing instance: its parameter group is not checked", rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("Ghost"), DBParameterGroupName: aws.String("ghost")},
 			"DBInstanceNotFound", "DBInstance Ghost not found."},
 		{"missing instance: security groups first", rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("ghost"), VpcSecurityGroupIds: []string{"sg-0123456789abcdef0"}},
@@ -305,20 +305,14 @@ func (e *errorsEnv) modifyErrors(t *testing.T) {
 			"DBInstanceNotFound", "DBInstance ghost not found."},
 		{"stopped instance before its version", rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("old"), EngineVersion: aws.String("9.6")},
 			"InvalidDBInstanceState", "Database instance is not in available state."},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := e.rds.ModifyDBInstance(e.ctx, &tc.in)
-			wantError(t, err, tc.code, tc.msg)
-		})
-	}
+	}, func(in *rds.ModifyDBInstanceInput) error {
+		_, err := e.rds.ModifyDBInstance(e.ctx, in)
+		return err
+	})
 }
 
 func (e *errorsEnv) replicaErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		in        rds.CreateDBInstanceReadReplicaInput
-		code, msg string
-	}{
+	wantErrors(t, []errorCase[rds.CreateDBInstanceReadReplicaInput]{
 		{"reserved tag before identifier", rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String("1bad"), SourceDBInstanceIdentifier: aws.String("pg"),
 			Tags: []types.Tag{{Key: aws.String("aws:owner"), Value: aws.String("me")}}}, "InvalidParameterValue", reservedTagKey},
 		{"identifier before cluster", rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String("1bad"), SourceDBClusterIdentifier: aws.String("c")},
@@ -357,20 +351,14 @@ func (e *errorsEnv) replicaErrors(t *testing.T) {
 			"DBParameterGroupNotFound", "DBParameterGroup not found: ghost"},
 		{"source without backups", rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String("rep"), SourceDBInstanceIdentifier: aws.String("pg")},
 			"InvalidDBInstanceState", backupsDisabled},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := e.rds.CreateDBInstanceReadReplica(e.ctx, &tc.in)
-			wantError(t, err, tc.code, tc.msg)
-		})
-	}
+	}, func(in *rds.CreateDBInstanceReadReplicaInput) error {
+		_, err := e.rds.CreateDBInstanceReadReplica(e.ctx, in)
+		return err
+	})
 }
 
 func (e *errorsEnv) restoreErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		in        rds.RestoreDBInstanceFromDBSnapshotInput
-		code, msg string
-	}{
+	wantErrors(t, []errorCase[rds.RestoreDBInstanceFromDBSnapshotInput]{
 		{"cluster snapshot before snapshot", rds.RestoreDBInstanceFromDBSnapshotInput{DBClusterSnapshotIdentifier: aws.String("c"), DBSnapshotIdentifier: aws.String("ghost")},
 			"InvalidParameterCombination", "minicloud restores DB instances from DB snapshots only, not from DB cluster snapshots."},
 		{"snapshot before identifier", rds.RestoreDBInstanceFromDBSnapshotInput{DBSnapshotIdentifier: aws.String("Ghost"), DBInstanceIdentifier: aws.String("1bad")},
@@ -392,23 +380,17 @@ func (e *errorsEnv) restoreErrors(t *testing.T) {
 			"DBParameterGroupNotFound", "DBParameterGroup not found: ghost"},
 		{"subnet group", rds.RestoreDBInstanceFromDBSnapshotInput{DBSnapshotIdentifier: aws.String("snap"), DBInstanceIdentifier: aws.String("restored"), DBSubnetGroupName: aws.String("ghost")},
 			"DBSubnetGroupNotFoundFault", "DBSubnetGroup ghost not found."},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.in.DBInstanceIdentifier == nil {
-				tc.in.DBInstanceIdentifier = aws.String("restored")
-			}
-			_, err := e.rds.RestoreDBInstanceFromDBSnapshot(e.ctx, &tc.in)
-			wantError(t, err, tc.code, tc.msg)
-		})
-	}
+	}, func(in *rds.RestoreDBInstanceFromDBSnapshotInput) error {
+		if in.DBInstanceIdentifier == nil {
+			in.DBInstanceIdentifier = aws.String("restored")
+		}
+		_, err := e.rds.RestoreDBInstanceFromDBSnapshot(e.ctx, in)
+		return err
+	})
 }
 
 func (e *errorsEnv) pointInTimeErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		in        rds.RestoreDBInstanceToPointInTimeInput
-		code, msg string
-	}{
+	wantErrors(t, []errorCase[rds.RestoreDBInstanceToPointInTimeInput]{
 		{"resource ID before time", rds.RestoreDBInstanceToPointInTimeInput{SourceDbiResourceId: aws.String("db-ABC")},
 			"InvalidParameterCombination", "minicloud restores from a SourceDBInstanceIdentifier only."},
 		{"both times", rds.RestoreDBInstanceToPointInTimeInput{SourceDBInstanceIdentifier: aws.String("ghost"), UseLatestRestorableTime: aws.Bool(true), RestoreTime: aws.Time(time.Unix(0, 0))},
@@ -419,13 +401,11 @@ func (e *errorsEnv) pointInTimeErrors(t *testing.T) {
 			"DBInstanceNotFound", "DBInstance Ghost not found."},
 		{"no retention before target identifier", rds.RestoreDBInstanceToPointInTimeInput{SourceDBInstanceIdentifier: aws.String("pg"), UseLatestRestorableTime: aws.Bool(true), TargetDBInstanceIdentifier: aws.String("1bad")},
 			"PointInTimeRestoreNotEnabled", "Point-in-time restore is not enabled for DB instance pg: its BackupRetentionPeriod is 0."},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.in.TargetDBInstanceIdentifier == nil {
-				tc.in.TargetDBInstanceIdentifier = aws.String("restored")
-			}
-			_, err := e.rds.RestoreDBInstanceToPointInTime(e.ctx, &tc.in)
-			wantError(t, err, tc.code, tc.msg)
-		})
-	}
+	}, func(in *rds.RestoreDBInstanceToPointInTimeInput) error {
+		if in.TargetDBInstanceIdentifier == nil {
+			in.TargetDBInstanceIdentifier = aws.String("restored")
+		}
+		_, err := e.rds.RestoreDBInstanceToPointInTime(e.ctx, in)
+		return err
+	})
 }

@@ -3,7 +3,6 @@ package rds
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -267,10 +266,6 @@ func (s *Service) checkReplicaSource(tx state.Tx, sc state.Scope, r *replicaRequ
 // password, database and storage come from the source, as on AWS; backups
 // are off unless the replica is later modified.
 func newReplicaRecord(sc state.Scope, id string, src *records.Instance, in *rdsapi.CreateDBInstanceReadReplicaMessage) records.Instance {
-	class := deref(in.DBInstanceClass)
-	if class == "" {
-		class = deref(src.DBInstanceClass)
-	}
 	port := int32(5432)
 	if src.Endpoint != nil && src.Endpoint.Port != nil {
 		port = *src.Endpoint.Port
@@ -278,75 +273,35 @@ func newReplicaRecord(sc state.Scope, id string, src *records.Instance, in *rdsa
 	if in.Port != nil {
 		port = *in.Port
 	}
-	sgs := src.VpcSecurityGroups
+	db := newDBInstance(sc, id, port)
+	db.DBInstanceClass = ptr(orDefault(in.DBInstanceClass, deref(src.DBInstanceClass)))
+	db.Engine, db.EngineVersion, db.LicenseModel = src.Engine, src.EngineVersion, src.LicenseModel
+	db.MasterUsername, db.DBName = src.MasterUsername, src.DBName
+	db.AllocatedStorage, db.StorageType = src.AllocatedStorage, src.StorageType
+	set(&db.AllocatedStorage, in.AllocatedStorage)
+	set(&db.StorageType, in.StorageType)
+	db.Iops, db.StorageEncrypted = src.Iops, src.StorageEncrypted
+	db.PreferredBackupWindow, db.PreferredMaintenanceWindow = src.PreferredBackupWindow, src.PreferredMaintenanceWindow
+	db.BackupRetentionPeriod = ptr(int32(0))
+	db.PendingModifiedValues = &rdsPending{}
+	db.VpcSecurityGroups = src.VpcSecurityGroups
 	if in.VpcSecurityGroupIds != nil {
-		sgs = nil
-		for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
-			sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
-		}
+		db.VpcSecurityGroups = activeMemberships(in.VpcSecurityGroupIds)
 	}
-	storage := src.AllocatedStorage
-	if in.AllocatedStorage != nil {
-		storage = in.AllocatedStorage
-	}
-	storageType := src.StorageType
-	if in.StorageType != nil {
-		storageType = in.StorageType
-	}
-	publicly := deref(src.PubliclyAccessible)
-	if in.PubliclyAccessible != nil {
-		publicly = *in.PubliclyAccessible
-	}
-	return records.Instance{
-		DBInstance: rdsapi.DBInstance{
-			DBInstanceIdentifier:                  ptr(id),
-			DBInstanceClass:                       ptr(class),
-			Engine:                                src.Engine,
-			DBInstanceStatus:                      ptr("creating"),
-			MasterUsername:                        src.MasterUsername,
-			DBName:                                src.DBName,
-			AllocatedStorage:                      storage,
-			PreferredBackupWindow:                 src.PreferredBackupWindow,
-			BackupRetentionPeriod:                 ptr(int32(0)),
-			VpcSecurityGroups:                     sgs,
-			DBParameterGroups:                     src.DBParameterGroups,
-			DBSubnetGroup:                         src.DBSubnetGroup,
-			PreferredMaintenanceWindow:            src.PreferredMaintenanceWindow,
-			PendingModifiedValues:                 &rdsPending{},
-			MultiAZ:                               ptr(deref(in.MultiAZ)),
-			EngineVersion:                         src.EngineVersion,
-			AutoMinorVersionUpgrade:               ptr(in.AutoMinorVersionUpgrade == nil && deref(src.AutoMinorVersionUpgrade) || deref(in.AutoMinorVersionUpgrade)),
-			ReadReplicaSourceDBInstanceIdentifier: src.DBInstanceIdentifier,
-			LicenseModel:                          src.LicenseModel,
-			Iops:                                  src.Iops,
-			OptionGroupMemberships:                src.OptionGroupMemberships,
-			PubliclyAccessible:                    ptr(publicly),
-			StorageType:                           storageType,
-			DbInstancePort:                        ptr(int32(0)),
-			StorageEncrypted:                      src.StorageEncrypted,
-			DbiResourceId:                         ptr("db-" + strings.ToUpper(engine.RandomString(26))),
-			CACertificateIdentifier:               src.CACertificateIdentifier,
-			CopyTagsToSnapshot:                    ptr(deref(in.CopyTagsToSnapshot)),
-			MonitoringInterval:                    ptr(int32(0)),
-			DBInstanceArn:                         ptr(state.NewARN(sc, "rds", "db:"+id).String()),
-			IAMDatabaseAuthenticationEnabled:      ptr(deref(in.EnableIAMDatabaseAuthentication)),
-			PerformanceInsightsEnabled:            ptr(deref(in.EnablePerformanceInsights)),
-			DeletionProtection:                    ptr(deref(in.DeletionProtection)),
-			TagList:                               in.Tags,
-			CustomerOwnedIpEnabled:                ptr(false),
-			BackupTarget:                          ptr("region"),
-			NetworkType:                           ptr("IPV4"),
-			DedicatedLogVolume:                    ptr(false),
-			IsStorageConfigUpgradeAvailable:       ptr(false),
-			EngineLifecycleSupport:                src.EngineLifecycleSupport,
-			Endpoint: &rdsapi.Endpoint{
-				Address:      ptr(endpointAddress(sc, id)),
-				Port:         ptr(port),
-				HostedZoneId: ptr("Z2R2ITUGPM61AM"),
-			},
-		},
-		Replica: &records.ReplicaState{ReplPassword: src.Replica.ReplPassword},
-	}
+	db.DBParameterGroups, db.OptionGroupMemberships = src.DBParameterGroups, src.OptionGroupMemberships
+	db.DBSubnetGroup = src.DBSubnetGroup
+	db.MultiAZ = ptr(deref(in.MultiAZ))
+	db.PubliclyAccessible = ptr(deref(src.PubliclyAccessible))
+	set(&db.PubliclyAccessible, in.PubliclyAccessible)
+	db.AutoMinorVersionUpgrade = ptr(in.AutoMinorVersionUpgrade == nil && deref(src.AutoMinorVersionUpgrade) || deref(in.AutoMinorVersionUpgrade))
+	db.ReadReplicaSourceDBInstanceIdentifier = src.DBInstanceIdentifier
+	db.CACertificateIdentifier, db.EngineLifecycleSupport = src.CACertificateIdentifier, src.EngineLifecycleSupport
+	db.CopyTagsToSnapshot = ptr(deref(in.CopyTagsToSnapshot))
+	db.IAMDatabaseAuthenticationEnabled = ptr(deref(in.EnableIAMDatabaseAuthentication))
+	db.PerformanceInsightsEnabled = ptr(deref(in.EnablePerformanceInsights))
+	db.DeletionProtection = ptr(deref(in.DeletionProtection))
+	db.TagList = in.Tags
+	return records.Instance{DBInstance: db, Replica: &records.ReplicaState{ReplPassword: src.Replica.ReplPassword}}
 }
 
 // PromoteReadReplica turns a read replica into a standalone, writable DB

@@ -279,13 +279,24 @@ func (c *Controller) watchServer(key string, p *server, seq int) {
 	c.servers[key] = p
 	c.reboots[key] = seq
 	c.mu.Unlock()
+	c.enqueueOnExit(key, p, false)
+}
+
+// enqueueOnExit reconciles the key again when p, its server (with standby,
+// its standby's), exits while it still is: an unexpected exit, after which
+// the server is started again.
+func (c *Controller) enqueueOnExit(key string, p *server, standby bool) {
 	go func() {
 		<-p.Done()
 		c.mu.Lock()
-		mine := c.servers[key] == p
+		m := c.servers
+		if standby {
+			m = c.standbys
+		}
+		mine := m[key] == p
 		c.mu.Unlock()
 		if mine {
-			c.enqueue(key) // an unexpected exit: restart it
+			c.enqueue(key)
 		}
 	}()
 }

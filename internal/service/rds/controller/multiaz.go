@@ -135,15 +135,7 @@ func (c *Controller) syncStandby(ctx context.Context, key string, sc state.Scope
 		return err
 	}
 	c.setStandby(key, sb)
-	go func() {
-		<-sb.Done()
-		c.mu.Lock()
-		mine := c.standbys[key] == sb
-		c.mu.Unlock()
-		if mine {
-			c.enqueue(key) // an unexpected exit: start it again
-		}
-	}()
+	c.enqueueOnExit(key, sb, true)
 	return sbe.SyncStandby(ctx, p.Server, dir, pw, true)
 }
 
