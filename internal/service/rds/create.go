@@ -27,13 +27,15 @@ func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInsta
 	return &rdsapi.CreateDBInstanceResult{DBInstance: db}, nil
 }
 
-// createInstance is one attempt at CreateDBInstance, or at a restore,
-// whose data comes from (nil: a new, empty instance).
+// createInstance is one attempt at CreateDBInstance, or at a restore: from
+// is where the restored data comes from (nil for a new, empty instance).
 func (s *Service) createInstance(ctx context.Context, in *rdsapi.CreateDBInstanceMessage, from *restore) (*rdsapi.DBInstance, error) {
 	sc := scopeOf(ctx)
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
+	// Public access is checked between the tags and the rest of the
+	// request: the order errors_test.go pins.
 	public, err := s.checkCreatePublic(ctx, sc, in)
 	if err != nil {
 		return nil, err

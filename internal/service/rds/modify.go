@@ -44,6 +44,7 @@ func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInsta
 // modifyInstance is one attempt at ModifyDBInstance.
 func (s *Service) modifyInstance(ctx context.Context, in *rdsapi.ModifyDBInstanceMessage) (*rdsapi.DBInstance, error) {
 	sc := scopeOf(ctx)
+	// Public access is checked first: the order errors_test.go pins.
 	public, err := s.checkModifyPublic(ctx, sc, in)
 	if err != nil {
 		return nil, err
