@@ -71,30 +71,46 @@ func (s *Service) checkPublicAccess(ctx context.Context, sc state.Scope, vpcID, 
 	return nil
 }
 
-// checkCreatePublic applies checkPublicAccess to CreateDBInstance.
-func (s *Service) checkCreatePublic(ctx context.Context, in *rdsapi.CreateDBInstanceMessage) error {
-	if !deref(in.PubliclyAccessible) {
-		return nil
+// publicCheck is the VPC whose public access a request was checked for
+// before its write transaction (asked: the request asks for public
+// access), which the transaction confirms is still the instance's
+// (sgcheck.go).
+type publicCheck struct {
+	asked bool
+	vpc   string
+}
+
+// confirm fails with errChanged when vpc, the instance's VPC as the write
+// transaction reads it, is not the one checked.
+func (p publicCheck) confirm(vpc string) error {
+	if p.asked && vpc != p.vpc {
+		return errChanged
 	}
-	sc := scopeOf(ctx)
+	return nil
+}
+
+// checkCreatePublic applies checkPublicAccess to CreateDBInstance.
+func (s *Service) checkCreatePublic(ctx context.Context, sc state.Scope, in *rdsapi.CreateDBInstanceMessage) (publicCheck, error) {
+	if !deref(in.PubliclyAccessible) {
+		return publicCheck{}, nil
+	}
 	vpcID, err := s.subnetGroupVPC(ctx, sc, in.DBSubnetGroupName)
 	if err != nil {
-		return err
+		return publicCheck{}, err
 	}
-	return s.checkPublicAccess(ctx, sc, vpcID, "create")
+	return publicCheck{asked: true, vpc: vpcID}, s.checkPublicAccess(ctx, sc, vpcID, "create")
 }
 
 // checkModifyPublic applies checkPublicAccess to ModifyDBInstance.
-func (s *Service) checkModifyPublic(ctx context.Context, in *rdsapi.ModifyDBInstanceMessage) error {
+func (s *Service) checkModifyPublic(ctx context.Context, sc state.Scope, in *rdsapi.ModifyDBInstanceMessage) (publicCheck, error) {
 	if !deref(in.PubliclyAccessible) {
-		return nil
+		return publicCheck{}, nil
 	}
-	sc := scopeOf(ctx)
 	vpcID, err := s.instanceGroupVPC(ctx, sc, deref(in.DBInstanceIdentifier))
 	if err != nil {
-		return err
+		return publicCheck{}, err
 	}
-	return s.checkPublicAccess(ctx, sc, vpcID, "modify")
+	return publicCheck{asked: true, vpc: vpcID}, s.checkPublicAccess(ctx, sc, vpcID, "modify")
 }
 
 // subnetGroupVPC is the VPC of DB subnet group name ("" for no group or a
@@ -105,12 +121,11 @@ func (s *Service) subnetGroupVPC(ctx context.Context, sc state.Scope, name *stri
 	}
 	var vpcID string
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		g, found, err := records.SubnetGroups.Get(tx, sc, strings.ToLower(*name))
-		if err != nil || !found {
-			return err
+		g, err := subnetGroupOf(tx, sc, name)
+		if g != nil {
+			vpcID = deref(g.VpcId)
 		}
-		vpcID = deref(g.VpcId)
-		return nil
+		return err
 	})
 	return vpcID, err
 }
@@ -120,12 +135,11 @@ func (s *Service) subnetGroupVPC(ctx context.Context, sc state.Scope, name *stri
 func (s *Service) instanceGroupVPC(ctx context.Context, sc state.Scope, id string) (string, error) {
 	var vpcID string
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		r, found, err := records.Instances.Get(tx, sc, strings.ToLower(id))
-		if err != nil || !found || r.DBSubnetGroup == nil {
-			return err
+		r, found, err := records.Instances.Get(tx, sc, lookupID(strings.ToLower(id)))
+		if found {
+			vpcID = instanceVPC(&r)
 		}
-		vpcID = deref(r.DBSubnetGroup.VpcId)
-		return nil
+		return err
 	})
 	return vpcID, err
 }

@@ -9,7 +9,11 @@
 //   - rds (this package): the handlers. They validate a request, record
 //     the desired state in one write transaction (status creating,
 //     stopping, starting, rebooting, modifying, deleting…) and answer; they
-//     run nothing. Describe reads the records.
+//     run nothing. Describe reads the records. The largest check the
+//     request alone first (createCheck, modifyCheck, replicaCheck), then
+//     make every check that reads the records inside that transaction
+//     (create.go, modify.go, replicas.go); EC2, whose port cannot join it,
+//     is asked before and its answers checked inside (sgcheck.go).
 //   - rds/records: the records and their tables, shared with the
 //     controller, and where each record's data lives (DataDirs).
 //   - rds/controller: the controller, which watches the store and makes

@@ -38,6 +38,8 @@ func errBadIdentifier() error {
 	return errInvalidParam("The parameter DBInstanceIdentifier is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.")
 }
 
+// checkPassword checks a master user password as AWS does for every
+// engine; checkEnginePassword then applies the engine's own limit.
 func checkPassword(p *string) error {
 	if p == nil || *p == "" {
 		return errInvalidParam("The parameter MasterUserPassword must be provided and must not be blank.")
@@ -56,191 +58,41 @@ func checkPassword(p *string) error {
 	return nil
 }
 
-// CreateDBInstance records a postgres or mariadb DB instance in status
-// creating; the engine controller makes it real.
-func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInstanceMessage) (*rdsapi.CreateDBInstanceResult, error) {
-	sc := scopeOf(ctx)
-	if err := checkTags(in.Tags); err != nil {
-		return nil, err
+// checkEnginePassword applies the engine's limit on a master user
+// password's length.
+func checkEnginePassword(def engine.Defaults, p string) error {
+	if len(p) > def.MaxPassword {
+		return errInvalidParam("The parameter MasterUserPassword is not a valid password because it is longer than %d characters.", def.MaxPassword)
 	}
-	if err := s.checkCreatePublic(ctx, in); err != nil {
-		return nil, err
+	return nil
+}
+
+// validClassName: db.<family>.<size>; whether minicloud offers the class is
+// checkClass's question.
+func validClassName(class string) bool {
+	return strings.HasPrefix(class, "db.") && strings.Count(class, ".") == 2
+}
+
+// checkRetention checks a BackupRetentionPeriod.
+func checkRetention(days int32) error {
+	if days < 0 || days > 35 {
+		return errInvalidParam("Invalid backup retention period: %d. Valid values are 0-35.", days)
 	}
-	raw := deref(in.DBInstanceIdentifier)
-	if !validIdentifier(raw) {
-		return nil, errBadIdentifier()
+	return nil
+}
+
+func errNoDBSecurityGroups() error {
+	return errCombination("DB Security Groups are not supported in a VPC: use VpcSecurityGroupIds.")
+}
+
+// checkFree refuses identifier id when an instance has it.
+func checkFree(tx state.Tx, sc state.Scope, id string) error {
+	if _, found, err := records.Instances.Get(tx, sc, id); err != nil {
+		return err
+	} else if found {
+		return api.Errorf(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
 	}
-	id := strings.ToLower(raw)
-	class := deref(in.DBInstanceClass)
-	if !strings.HasPrefix(class, "db.") || strings.Count(class, ".") != 2 {
-		return nil, errInvalidParam("Invalid DB Instance class: %s", class)
-	}
-	engineName := strings.ToLower(deref(in.Engine))
-	eng, err := s.engineToCreate(engineName, deref(in.Engine))
-	if err != nil {
-		return nil, err
-	}
-	if err := s.checkCreateMultiAZ(in, engineName); err != nil {
-		return nil, err
-	}
-	if err := eng.Available(); err != nil {
-		return nil, errCombination("%s", err.Error())
-	}
-	version, err := checkEngineVersion(eng, deref(in.EngineVersion))
-	if err != nil {
-		return nil, err
-	}
-	def := eng.Defaults()
-	if err := checkClass(engineName, def.LicenseModel, class, version); err != nil {
-		return nil, err
-	}
-	if in.AllocatedStorage == nil {
-		return nil, errInvalidParam("The parameter AllocatedStorage must be provided and must not be blank.")
-	}
-	storageType := deref(in.StorageType)
-	if storageType == "" {
-		storageType = "gp2"
-	}
-	if err := checkStorageType(storageType); err != nil {
-		return nil, err
-	}
-	if n := *in.AllocatedStorage; n < 20 || n > 65536 {
-		return nil, errInvalidParam("Invalid storage size for engine name %s and storage type %s: %d", engineName, storageType, n)
-	}
-	master := deref(in.MasterUsername)
-	if master == "" {
-		return nil, errInvalidParam("The parameter MasterUsername must be provided and must not be blank.")
-	}
-	if len(master) > def.MaxMaster {
-		return nil, errInvalidParam("The parameter MasterUsername is not a valid identifier because it is longer than %d characters.", def.MaxMaster)
-	}
-	if !validNameUpTo(master, 63) || slices.Contains(def.Reserved, strings.ToLower(master)) {
-		return nil, errInvalidParam("MasterUsername %s cannot be used as it is a reserved word used by the engine", master)
-	}
-	if err := checkPassword(in.MasterUserPassword); err != nil {
-		return nil, err
-	}
-	if len(*in.MasterUserPassword) > def.MaxPassword {
-		return nil, errInvalidParam("The parameter MasterUserPassword is not a valid password because it is longer than %d characters.", def.MaxPassword)
-	}
-	if in.DBName != nil && !validNameUpTo(*in.DBName, def.MaxDBName) {
-		return nil, errInvalidParam("DBName must begin with a letter and contain only alphanumeric characters.")
-	}
-	port := def.Port
-	if in.Port != nil {
-		if *in.Port < 1150 || *in.Port > 65535 {
-			return nil, errInvalidParam("Invalid port number: %d. Valid values are 1150-65535.", *in.Port)
-		}
-		port = *in.Port
-	}
-	backup := int32(1)
-	if in.BackupRetentionPeriod != nil {
-		if *in.BackupRetentionPeriod < 0 || *in.BackupRetentionPeriod > 35 {
-			return nil, errInvalidParam("Invalid backup retention period: %d. Valid values are 0-35.", *in.BackupRetentionPeriod)
-		}
-		backup = *in.BackupRetentionPeriod
-	}
-	if len(in.DBSecurityGroups) > 0 {
-		return nil, errCombination("DB Security Groups are not supported in a VPC: use VpcSecurityGroupIds.")
-	}
-	if in.DBSubnetGroupName != nil {
-		vpcID, err := s.subnetGroupVPC(ctx, sc, in.DBSubnetGroupName)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.checkGroups(ctx, sc, vpcID, in.VpcSecurityGroupIds); err != nil {
-			return nil, err
-		}
-	}
-	var sgs []rdsapi.VpcSecurityGroupMembership
-	for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
-		sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
-	}
-	rec := records.Instance{
-		DBInstance: rdsapi.DBInstance{
-			DBInstanceIdentifier:             ptr(id),
-			DBInstanceClass:                  ptr(class),
-			Engine:                           ptr(engineName),
-			DBInstanceStatus:                 ptr("creating"),
-			MasterUsername:                   ptr(master),
-			DBName:                           in.DBName,
-			AllocatedStorage:                 in.AllocatedStorage,
-			PreferredBackupWindow:            ptr(orDefault(in.PreferredBackupWindow, "03:00-03:30")),
-			BackupRetentionPeriod:            ptr(backup),
-			VpcSecurityGroups:                sgs,
-			DBParameterGroups:                []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(strings.ToLower(orDefault(in.DBParameterGroupName, def.ParameterGroup))), ParameterApplyStatus: ptr("in-sync")}},
-			PreferredMaintenanceWindow:       ptr(strings.ToLower(orDefault(in.PreferredMaintenanceWindow, "sun:05:00-sun:05:30"))),
-			PendingModifiedValues:            &rdsPending{MasterUserPassword: ptr("****")},
-			MultiAZ:                          ptr(deref(in.MultiAZ)),
-			EngineVersion:                    ptr(version),
-			AutoMinorVersionUpgrade:          ptr(in.AutoMinorVersionUpgrade == nil || *in.AutoMinorVersionUpgrade),
-			LicenseModel:                     ptr(def.LicenseModel),
-			Iops:                             in.Iops,
-			OptionGroupMemberships:           []rdsapi.OptionGroupMembership{{OptionGroupName: ptr(def.OptionGroup), Status: ptr("in-sync")}},
-			PubliclyAccessible:               ptr(deref(in.PubliclyAccessible)),
-			StorageType:                      ptr(storageType),
-			DbInstancePort:                   ptr(int32(0)),
-			StorageEncrypted:                 ptr(deref(in.StorageEncrypted)),
-			DbiResourceId:                    ptr("db-" + strings.ToUpper(engine.RandomString(26))),
-			CACertificateIdentifier:          ptr("rds-ca-rsa2048-g1"),
-			CopyTagsToSnapshot:               ptr(deref(in.CopyTagsToSnapshot)),
-			MonitoringInterval:               ptr(int32(0)),
-			DBInstanceArn:                    ptr(state.NewARN(sc, "rds", "db:"+id).String()),
-			IAMDatabaseAuthenticationEnabled: ptr(deref(in.EnableIAMDatabaseAuthentication)),
-			PerformanceInsightsEnabled:       ptr(deref(in.EnablePerformanceInsights)),
-			DeletionProtection:               ptr(deref(in.DeletionProtection)),
-			TagList:                          in.Tags,
-			CustomerOwnedIpEnabled:           ptr(false),
-			BackupTarget:                     ptr("region"),
-			NetworkType:                      ptr("IPV4"),
-			DedicatedLogVolume:               ptr(false),
-			IsStorageConfigUpgradeAvailable:  ptr(false),
-			EngineLifecycleSupport:           ptr(orDefault(in.EngineLifecycleSupport, "open-source-rds-extended-support")),
-			// The endpoint's name resolves through minicloud's DNS (dns.go).
-			Endpoint: &rdsapi.Endpoint{
-				Address:      ptr(endpointAddress(sc, id)),
-				Port:         ptr(port),
-				HostedZoneId: ptr("Z2R2ITUGPM61AM"),
-			},
-		},
-		Password: *in.MasterUserPassword,
-	}
-	err = s.store.Update(ctx, func(tx state.Tx) error {
-		if _, found, err := records.Instances.Get(tx, sc, id); err != nil {
-			return err
-		} else if found {
-			return api.Errorf(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
-		}
-		if in.DBParameterGroupName != nil {
-			if err := s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName, engineName); err != nil {
-				return err
-			}
-		}
-		if in.DBSubnetGroupName != nil {
-			g, found, err := records.SubnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
-			if err != nil {
-				return err
-			}
-			if !found {
-				return errSubnetGroupNotFound(*in.DBSubnetGroupName)
-			}
-			rec.DBSubnetGroup = &g.DBSubnetGroup
-			az := deref(in.AvailabilityZone)
-			if az == "" && len(g.Subnets) > 0 {
-				az = deref(g.Subnets[0].SubnetAvailabilityZone.Name)
-			}
-			rec.AvailabilityZone = ptr(az)
-		} else {
-			rec.AvailabilityZone = ptr(orDefault(in.AvailabilityZone, sc.Region+"a"))
-		}
-		rec.Restore, _ = ctx.Value(restoreKey{}).(*records.RestoreSource)
-		initStandby(&rec, sc)
-		return records.Instances.Put(tx, sc, id, rec)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &rdsapi.CreateDBInstanceResult{DBInstance: show(&rec)}, nil
+	return nil
 }
 
 func orDefault(p *string, def string) string {

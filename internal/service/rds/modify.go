@@ -27,184 +27,248 @@ import (
 //     with ApplyImmediately=true, which applies them together with its own
 //     (status modifying, then available; a new class restarts the server,
 //     as the instance is moved on AWS).
+//
+// The request is checked on its own (modifyCheck) and EC2 is asked what
+// the checks need of it (sgcheck.go); then, in one write transaction, it
+// is checked against the instance as stored (modifyCheckStored) and
+// applied (modifyApply). The checks run in AWS's order, which
+// errors_test.go pins.
 func (s *Service) ModifyDBInstance(ctx context.Context, in *rdsapi.ModifyDBInstanceMessage) (*rdsapi.ModifyDBInstanceResult, error) {
-	sc := scopeOf(ctx)
-	if err := s.checkModifyPublic(ctx, in); err != nil {
-		return nil, err
-	}
-	if in.MasterUserPassword != nil {
-		if err := checkPassword(in.MasterUserPassword); err != nil {
-			return nil, err
-		}
-	}
-	if in.BackupRetentionPeriod != nil && (*in.BackupRetentionPeriod < 0 || *in.BackupRetentionPeriod > 35) {
-		return nil, errInvalidParam("Invalid backup retention period: %d. Valid values are 0-35.", *in.BackupRetentionPeriod)
-	}
-	if len(in.DBSecurityGroups) > 0 {
-		return nil, errCombination("DB Security Groups are not supported in a VPC: use VpcSecurityGroupIds.")
-	}
-	if err := unsupportedModification(in); err != nil {
-		return nil, err
-	}
-	now := deref(in.ApplyImmediately)
-	if in.DBParameterGroupName != nil {
-		err := s.store.View(ctx, func(tx state.Tx) error {
-			r, found, err := records.Instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
-			if err != nil || !found {
-				return err // not found: mutate answers
-			}
-			return s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName, deref(r.Engine))
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if len(in.VpcSecurityGroupIds) > 0 {
-		var vpc string
-		err := s.store.View(ctx, func(tx state.Tx) error {
-			r, found, err := records.Instances.Get(tx, sc, strings.ToLower(deref(in.DBInstanceIdentifier)))
-			if err == nil && found {
-				vpc = instanceVPC(&r)
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		if err := s.checkGroups(ctx, sc, vpc, in.VpcSecurityGroupIds); err != nil {
-			return nil, err
-		}
-	}
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
-		if st := deref(r.DBInstanceStatus); st != "available" {
-			return errInstanceState("Database instance is not in available state.")
-		}
-		eng := s.engineFor(deref(r.Engine))
-		if eng == nil {
-			return errCombination("minicloud has no engine %s.", deref(r.Engine))
-		}
-		if in.EngineVersion != nil {
-			if _, err := checkEngineVersion(eng, *in.EngineVersion); err != nil {
-				return err
-			}
-		}
-		if c := in.DBInstanceClass; c != nil {
-			if err := classKnown(r, *c); err != nil {
-				return err
-			}
-		}
-		if p := in.MasterUserPassword; p != nil {
-			if max := eng.Defaults().MaxPassword; len(*p) > max {
-				return errInvalidParam("The parameter MasterUserPassword is not a valid password because it is longer than %d characters.", max)
-			}
-			if r.IsReplica() {
-				return errCombination("The master user password of a read replica cannot be modified: it is its source's.")
-			}
-		}
-		pend := rdsPending{}
-		if r.PendingModifiedValues != nil {
-			pend = *r.PendingModifiedValues
-		}
-		if in.AllocatedStorage != nil {
-			if err := checkStorageChange(r, *in.AllocatedStorage); err != nil {
-				return err
-			}
-		}
-
-		// Always at once.
-		if in.DeletionProtection != nil {
-			r.DeletionProtection = in.DeletionProtection
-		}
-		if in.PubliclyAccessible != nil {
-			r.PubliclyAccessible = in.PubliclyAccessible
-		}
-		if err := s.modifyMultiAZ(r, sc, in); err != nil { // at once: no maintenance window
-			return err
-		}
-		if in.CopyTagsToSnapshot != nil {
-			r.CopyTagsToSnapshot = in.CopyTagsToSnapshot
-		}
-		if in.AutoMinorVersionUpgrade != nil {
-			r.AutoMinorVersionUpgrade = in.AutoMinorVersionUpgrade
-		}
-		if in.PreferredBackupWindow != nil {
-			r.PreferredBackupWindow = in.PreferredBackupWindow
-		}
-		if in.PreferredMaintenanceWindow != nil {
-			r.PreferredMaintenanceWindow = ptr(strings.ToLower(*in.PreferredMaintenanceWindow))
-		}
-		if in.StorageType != nil && *in.StorageType != deref(r.StorageType) {
-			return errCombination("minicloud does not support changing StorageType yet.")
-		}
-		if in.DBSubnetGroupName != nil && r.DBSubnetGroup != nil && !strings.EqualFold(*in.DBSubnetGroupName, deref(r.DBSubnetGroup.DBSubnetGroupName)) {
-			return errCombination("minicloud does not support moving a DB instance to another DB subnet group yet.")
-		}
-		if in.VpcSecurityGroupIds != nil {
-			r.VpcSecurityGroups = newMemberships(r.VpcSecurityGroups, in.VpcSecurityGroupIds)
-		}
-		if in.DBParameterGroupName != nil {
-			name := strings.ToLower(*in.DBParameterGroupName)
-			if name != r.ParamGroupName() {
-				r.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(name), ParameterApplyStatus: ptr("applying")}}
-			}
-		}
-		if b := in.BackupRetentionPeriod; b != nil {
-			if *b == 0 && len(r.ReadReplicaDBInstanceIdentifiers) > 0 {
-				return errReplicasNeedBackups(r)
-			}
-			if cur := deref(r.BackupRetentionPeriod); now || (cur > 0) == (*b > 0) {
-				r.BackupRetentionPeriod = b
-				pend.BackupRetentionPeriod = nil
-			} else {
-				pend.BackupRetentionPeriod = b
-			}
-		}
-
-		// Deferred unless ApplyImmediately.
-		if c := in.DBInstanceClass; c != nil {
-			pend.DBInstanceClass = c
-			if *c == deref(r.DBInstanceClass) {
-				pend.DBInstanceClass = nil
-			}
-		}
-		if n := in.AllocatedStorage; n != nil {
-			pend.AllocatedStorage = n
-			if *n == deref(r.AllocatedStorage) {
-				pend.AllocatedStorage = nil
-			}
-		}
-		modifying := false
-		if now {
-			if pend.DBInstanceClass != nil {
-				r.DBInstanceClass = pend.DBInstanceClass
-				r.RebootSeq++ // a new class means a new host: the server restarts
-				modifying = true
-			}
-			if pend.AllocatedStorage != nil {
-				r.AllocatedStorage = pend.AllocatedStorage
-				modifying = true
-			}
-			if pend.BackupRetentionPeriod != nil {
-				r.BackupRetentionPeriod = pend.BackupRetentionPeriod
-				modifying = true
-			}
-			pend.DBInstanceClass, pend.AllocatedStorage, pend.BackupRetentionPeriod = nil, nil, nil
-		}
-		if in.MasterUserPassword != nil {
-			r.Password = *in.MasterUserPassword
-			pend.MasterUserPassword = ptr("****")
-			r.DBInstanceStatus = ptr("resetting-master-credentials")
-		}
-		if modifying {
-			r.DBInstanceStatus = ptr("modifying")
-		}
-		r.PendingModifiedValues = &pend
-		return nil
-	})
+	db, err := retryChanged(ctx, func() (*rdsapi.DBInstance, error) { return s.modifyInstance(ctx, in) })
 	if err != nil {
 		return nil, err
 	}
 	return &rdsapi.ModifyDBInstanceResult{DBInstance: db}, nil
+}
+
+// modifyInstance is one attempt at ModifyDBInstance.
+func (s *Service) modifyInstance(ctx context.Context, in *rdsapi.ModifyDBInstanceMessage) (*rdsapi.DBInstance, error) {
+	sc := scopeOf(ctx)
+	// Public access is checked first: the order errors_test.go pins.
+	public, err := s.checkModifyPublic(ctx, sc, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := modifyCheck(in); err != nil {
+		return nil, err
+	}
+	groups, err := s.lookupGroups(ctx, sc, in.VpcSecurityGroupIds)
+	if err != nil {
+		return nil, err
+	}
+	id := strings.ToLower(deref(in.DBInstanceIdentifier))
+	var out *rdsapi.DBInstance
+	err = s.store.Update(ctx, func(tx state.Tx) error {
+		r, found, err := records.Instances.Get(tx, sc, lookupID(id))
+		if err != nil {
+			return err
+		}
+		if err := s.modifyCheckStored(tx, sc, in, found, &r, public, groups); err != nil {
+			return err
+		}
+		modifyApply(&r, sc, in)
+		out = show(&r)
+		return records.Instances.Put(tx, sc, id, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// modifyCheck checks a ModifyDBInstance request without reading the store,
+// in AWS's order.
+func modifyCheck(in *rdsapi.ModifyDBInstanceMessage) error {
+	if in.MasterUserPassword != nil {
+		if err := checkPassword(in.MasterUserPassword); err != nil {
+			return err
+		}
+	}
+	if b := in.BackupRetentionPeriod; b != nil {
+		if err := checkRetention(*b); err != nil {
+			return err
+		}
+	}
+	if len(in.DBSecurityGroups) > 0 {
+		return errNoDBSecurityGroups()
+	}
+	return unsupportedModification(in)
+}
+
+// modifyCheckStored checks the request against instance r as stored
+// (found false: there is none), in AWS's order: the parameter group (of
+// an instance that exists), the security groups (EC2's answers, groups)
+// in its VPC, then the instance itself (modifyCheckInstance).
+func (s *Service) modifyCheckStored(tx state.Tx, sc state.Scope, in *rdsapi.ModifyDBInstanceMessage, found bool, r *records.Instance, public publicCheck, groups groupVPCs) error {
+	vpc := ""
+	if found {
+		vpc = instanceVPC(r)
+	}
+	if err := public.confirm(vpc); err != nil {
+		return err
+	}
+	if in.DBParameterGroupName != nil && found {
+		if err := s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName, deref(r.Engine)); err != nil {
+			return err
+		}
+	}
+	if err := groups.check(vpc); err != nil {
+		return err
+	}
+	if !found {
+		return errInstanceNotFound(deref(in.DBInstanceIdentifier))
+	}
+	return s.modifyCheckInstance(r, in)
+}
+
+// modifyCheckInstance checks the request against the instance's state,
+// engine and settings, in AWS's order.
+func (s *Service) modifyCheckInstance(r *records.Instance, in *rdsapi.ModifyDBInstanceMessage) error {
+	if st := deref(r.DBInstanceStatus); st != "available" {
+		return errInstanceState("Database instance is not in available state.")
+	}
+	eng := s.engineFor(deref(r.Engine))
+	if eng == nil {
+		return errCombination("minicloud has no engine %s.", deref(r.Engine))
+	}
+	if in.EngineVersion != nil {
+		if _, err := checkEngineVersion(eng, *in.EngineVersion); err != nil {
+			return err
+		}
+	}
+	if c := in.DBInstanceClass; c != nil {
+		if err := classKnown(r, *c); err != nil {
+			return err
+		}
+	}
+	if p := in.MasterUserPassword; p != nil {
+		if err := checkEnginePassword(eng.Defaults(), *p); err != nil {
+			return err
+		}
+		if r.IsReplica() {
+			return errCombination("The master user password of a read replica cannot be modified: it is its source's.")
+		}
+	}
+	if in.AllocatedStorage != nil {
+		if err := checkStorageChange(r, *in.AllocatedStorage); err != nil {
+			return err
+		}
+	}
+	if err := s.checkModifyMultiAZ(r, in); err != nil {
+		return err
+	}
+	if in.StorageType != nil && *in.StorageType != deref(r.StorageType) {
+		return errCombination("minicloud does not support changing StorageType yet.")
+	}
+	if in.DBSubnetGroupName != nil && r.DBSubnetGroup != nil && !strings.EqualFold(*in.DBSubnetGroupName, deref(r.DBSubnetGroup.DBSubnetGroupName)) {
+		return errCombination("minicloud does not support moving a DB instance to another DB subnet group yet.")
+	}
+	if b := in.BackupRetentionPeriod; b != nil && *b == 0 && len(r.ReadReplicaDBInstanceIdentifiers) > 0 {
+		return errReplicasNeedBackups(r)
+	}
+	return nil
+}
+
+// modifyApply makes a checked modification of r: what applies at once,
+// what waits in PendingModifiedValues, and with ApplyImmediately what
+// waited; the status tells the controller what to do.
+func modifyApply(r *records.Instance, sc state.Scope, in *rdsapi.ModifyDBInstanceMessage) {
+	pend := rdsPending{}
+	if r.PendingModifiedValues != nil {
+		pend = *r.PendingModifiedValues
+	}
+	modifyAtOnce(r, sc, in, &pend)
+	modifyDeferred(r, in, &pend)
+	modifying := false
+	if deref(in.ApplyImmediately) {
+		modifying = applyPending(r, &pend)
+	}
+	if in.MasterUserPassword != nil {
+		r.Password = *in.MasterUserPassword
+		pend.MasterUserPassword = ptr("****")
+		r.DBInstanceStatus = ptr("resetting-master-credentials")
+	}
+	if modifying {
+		r.DBInstanceStatus = ptr("modifying")
+	}
+	r.PendingModifiedValues = &pend
+}
+
+// modifyAtOnce applies what AWS applies at once whatever ApplyImmediately
+// says.
+func modifyAtOnce(r *records.Instance, sc state.Scope, in *rdsapi.ModifyDBInstanceMessage, pend *rdsPending) {
+	set(&r.DeletionProtection, in.DeletionProtection)
+	set(&r.PubliclyAccessible, in.PubliclyAccessible)
+	applyModifyMultiAZ(r, sc, in) // at once: no maintenance window
+	set(&r.CopyTagsToSnapshot, in.CopyTagsToSnapshot)
+	set(&r.AutoMinorVersionUpgrade, in.AutoMinorVersionUpgrade)
+	set(&r.PreferredBackupWindow, in.PreferredBackupWindow)
+	if w := in.PreferredMaintenanceWindow; w != nil {
+		r.PreferredMaintenanceWindow = ptr(strings.ToLower(*w))
+	}
+	if in.VpcSecurityGroupIds != nil {
+		r.VpcSecurityGroups = newMemberships(r.VpcSecurityGroups, in.VpcSecurityGroupIds)
+	}
+	if in.DBParameterGroupName != nil {
+		name := strings.ToLower(*in.DBParameterGroupName)
+		if name != r.ParamGroupName() {
+			r.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(name), ParameterApplyStatus: ptr("applying")}}
+		}
+	}
+	// A retention that stays on (or off) applies at once; turning backups
+	// on or off waits unless ApplyImmediately.
+	if b := in.BackupRetentionPeriod; b != nil {
+		if cur := deref(r.BackupRetentionPeriod); deref(in.ApplyImmediately) || (cur > 0) == (*b > 0) {
+			r.BackupRetentionPeriod = b
+			pend.BackupRetentionPeriod = nil
+		} else {
+			pend.BackupRetentionPeriod = b
+		}
+	}
+}
+
+// modifyDeferred records what waits for the maintenance window: a new
+// class or storage size (none when it is the current one).
+func modifyDeferred(r *records.Instance, in *rdsapi.ModifyDBInstanceMessage, pend *rdsPending) {
+	if c := in.DBInstanceClass; c != nil {
+		pend.DBInstanceClass = c
+		if *c == deref(r.DBInstanceClass) {
+			pend.DBInstanceClass = nil
+		}
+	}
+	if n := in.AllocatedStorage; n != nil {
+		pend.AllocatedStorage = n
+		if *n == deref(r.AllocatedStorage) {
+			pend.AllocatedStorage = nil
+		}
+	}
+}
+
+// applyPending applies the deferred values (ApplyImmediately) and reports
+// whether any was: the instance is then modifying.
+func applyPending(r *records.Instance, pend *rdsPending) (modifying bool) {
+	if pend.DBInstanceClass != nil {
+		r.DBInstanceClass = pend.DBInstanceClass
+		r.RebootSeq++ // a new class means a new host: the server restarts
+		modifying = true
+	}
+	if pend.AllocatedStorage != nil {
+		r.AllocatedStorage = pend.AllocatedStorage
+		modifying = true
+	}
+	if pend.BackupRetentionPeriod != nil {
+		r.BackupRetentionPeriod = pend.BackupRetentionPeriod
+		modifying = true
+	}
+	pend.DBInstanceClass, pend.AllocatedStorage, pend.BackupRetentionPeriod = nil, nil, nil
+	return modifying
+}
+
+// set replaces *field with v when the request gives v.
+func set[T any](field **T, v *T) {
+	if v != nil {
+		*field = v
+	}
 }
 
 // unsupportedModification refuses the changes minicloud cannot make real

@@ -54,21 +54,30 @@ func secondaryAZ(r *records.Instance, sc state.Scope) string {
 	return sc.Region + "a"
 }
 
-// modifyMultiAZ applies ModifyDBInstance's MultiAZ to r (within its
-// transaction): the controller builds or removes the standby while the
-// instance is modifying. minicloud has no maintenance window, so the
-// change is made at once whatever ApplyImmediately says.
-func (s *Service) modifyMultiAZ(r *records.Instance, sc state.Scope, in *rdsapi.ModifyDBInstanceMessage) error {
-	if in.MultiAZ == nil || *in.MultiAZ == deref(r.MultiAZ) {
+// checkModifyMultiAZ applies AWS's and minicloud's rules to
+// ModifyDBInstance's MultiAZ on r.
+func (s *Service) checkModifyMultiAZ(r *records.Instance, in *rdsapi.ModifyDBInstanceMessage) error {
+	if in.MultiAZ == nil || !*in.MultiAZ || deref(r.MultiAZ) {
 		return nil
 	}
+	if e := deref(r.Engine); !engine.Is[engine.Standbys](s.engineFor(e)) {
+		return s.notFor(engine.Is[engine.Standbys], "runs Multi-AZ DB instance deployments", e)
+	}
+	if r.IsReplica() {
+		return errCombination("minicloud does not make read replicas Multi-AZ yet.")
+	}
+	return nil
+}
+
+// applyModifyMultiAZ applies ModifyDBInstance's MultiAZ, checked, to r
+// (within its transaction): the controller builds or removes the standby
+// while the instance is modifying. minicloud has no maintenance window, so
+// the change is made at once whatever ApplyImmediately says.
+func applyModifyMultiAZ(r *records.Instance, sc state.Scope, in *rdsapi.ModifyDBInstanceMessage) {
+	if in.MultiAZ == nil || *in.MultiAZ == deref(r.MultiAZ) {
+		return
+	}
 	if *in.MultiAZ {
-		if e := deref(r.Engine); !engine.Is[engine.Standbys](s.engineFor(e)) {
-			return s.notFor(engine.Is[engine.Standbys], "runs Multi-AZ DB instance deployments", e)
-		}
-		if r.IsReplica() {
-			return errCombination("minicloud does not make read replicas Multi-AZ yet.")
-		}
 		r.MultiAZ = ptr(true)
 		r.SecondaryAvailabilityZone = ptr(secondaryAZ(r, sc))
 		r.Standby = &records.StandbyState{}
@@ -80,7 +89,6 @@ func (s *Service) modifyMultiAZ(r *records.Instance, sc state.Scope, in *rdsapi.
 	}
 	r.PendingModifiedValues.MultiAZ = ptr(*in.MultiAZ)
 	r.DBInstanceStatus = ptr("modifying")
-	return nil
 }
 
 // standbyHealth is a Multi-AZ instance's "standby" entry in

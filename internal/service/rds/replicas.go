@@ -3,12 +3,9 @@ package rds
 import (
 	"context"
 	"errors"
-	"net/http"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
@@ -69,8 +66,52 @@ func chainDepth(tx state.Tx, sc state.Scope, r records.Instance) (int, error) {
 // CreateDBInstanceReadReplica records a read replica of a postgres or
 // mariadb DB instance in status creating; the controller makes it from a
 // copy of the source (a base backup, a dump) and keeps it replicating.
+//
+// The request is checked on its own (replicaCheck) and EC2 is asked about
+// its security groups (sgcheck.go); then, in one write transaction, the
+// replica is checked and planned against its source as stored
+// (planReplica) and written with the source, which lists it. The checks
+// run in AWS's order, which errors_test.go pins.
 func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.CreateDBInstanceReadReplicaMessage) (*rdsapi.CreateDBInstanceReadReplicaResult, error) {
 	sc := scopeOf(ctx)
+	r, err := replicaCheck(sc, in)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := s.lookupGroups(ctx, sc, in.VpcSecurityGroupIds)
+	if err != nil {
+		return nil, err
+	}
+	var rec records.Instance
+	err = s.store.Update(ctx, func(tx state.Tx) error {
+		p, err := s.planReplica(tx, sc, r, groups)
+		if err != nil {
+			return err
+		}
+		rec = p.replica
+		if err := records.Instances.Put(tx, sc, r.srcID, p.src); err != nil {
+			return err
+		}
+		return records.Instances.Put(tx, sc, r.id, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.CreateDBInstanceReadReplicaResult{DBInstance: show(&rec)}, nil
+}
+
+// replicaRequest is a CreateDBInstanceReadReplica request checked on its
+// own.
+type replicaRequest struct {
+	in *rdsapi.CreateDBInstanceReadReplicaMessage
+	id string // lower case
+	// srcID is the source's identifier (from an ARN too), srcRaw as given.
+	srcID, srcRaw string
+}
+
+// replicaCheck checks a CreateDBInstanceReadReplica request without
+// reading the store, in AWS's order.
+func replicaCheck(sc state.Scope, in *rdsapi.CreateDBInstanceReadReplicaMessage) (*replicaRequest, error) {
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
@@ -78,19 +119,18 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 	if !validIdentifier(raw) {
 		return nil, errBadIdentifier()
 	}
-	id := strings.ToLower(raw)
 	if in.SourceDBClusterIdentifier != nil {
 		return nil, errCombination("minicloud has no DB clusters yet: give SourceDBInstanceIdentifier.")
 	}
-	srcRaw := deref(in.SourceDBInstanceIdentifier)
-	if srcRaw == "" {
+	r := &replicaRequest{in: in, id: strings.ToLower(raw), srcRaw: deref(in.SourceDBInstanceIdentifier)}
+	if r.srcRaw == "" {
 		return nil, errInvalidParam("The parameter SourceDBInstanceIdentifier must be provided and must not be blank.")
 	}
-	srcID, err := replicaSourceID(sc, srcRaw)
-	if err != nil {
+	var err error
+	if r.srcID, err = replicaSourceID(sc, r.srcRaw); err != nil {
 		return nil, err
 	}
-	if c := deref(in.DBInstanceClass); c != "" && (!strings.HasPrefix(c, "db.") || strings.Count(c, ".") != 2) {
+	if c := deref(in.DBInstanceClass); c != "" && !validClassName(c) {
 		return nil, errInvalidParam("Invalid DB Instance class: %s", c)
 	}
 	if in.Port != nil && (*in.Port < 1150 || *in.Port > 65535) {
@@ -99,128 +139,133 @@ func (s *Service) CreateDBInstanceReadReplica(ctx context.Context, in *rdsapi.Cr
 	if deref(in.MultiAZ) {
 		return nil, errCombination("minicloud does not make Multi-AZ read replicas yet.")
 	}
-	if len(in.VpcSecurityGroupIds) > 0 {
-		// The groups must be in the replica's VPC: its subnet group's, else
-		// its source's.
-		var vpcID string
-		err := s.store.View(ctx, func(tx state.Tx) error {
-			if in.DBSubnetGroupName != nil {
-				g, found, err := records.SubnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
-				if err != nil || !found {
-					return err // not found: answered below
-				}
-				vpcID = deref(g.VpcId)
-				return nil
-			}
-			src, found, err := records.Instances.Get(tx, sc, srcID)
-			if err != nil || !found || src.DBSubnetGroup == nil {
-				return err
-			}
-			vpcID = deref(src.DBSubnetGroup.VpcId)
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		if err := s.checkGroups(ctx, sc, vpcID, in.VpcSecurityGroupIds); err != nil {
-			return nil, err
-		}
-	}
-	var rec records.Instance
-	err = s.store.Update(ctx, func(tx state.Tx) error {
-		if _, found, err := records.Instances.Get(tx, sc, id); err != nil {
-			return err
-		} else if found {
-			return api.Errorf(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
-		}
-		src, found, err := records.Instances.Get(tx, sc, srcID)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return errInstanceNotFound(srcRaw)
-		}
-		if deref(src.DBInstanceStatus) != "available" {
-			return errNotAvailableSource()
-		}
-		e := deref(src.Engine)
-		if !engine.Is[engine.Replication](s.engineFor(e)) {
-			return errCombination("minicloud supports read replicas of %s DB instances only; %s is a %s DB instance.", s.engines.Names(engine.Is[engine.Replication]), srcID, e)
-		}
-		if deref(in.ReplicaMode) != "" {
-			return errInvalidParam("ReplicaMode is supported only for Oracle and SQL Server DB instances, not %s.", e)
-		}
-		if err := s.engineFor(e).Available(); err != nil {
-			return errCombination("%s", err.Error())
-		}
-		if in.DBParameterGroupName != nil {
-			if err := s.checkInstanceParamGroup(tx, sc, *in.DBParameterGroupName, e); err != nil {
-				return err
-			}
-		}
-		if deref(src.BackupRetentionPeriod) == 0 {
-			return errBackupsDisabled()
-		}
-		depth, err := chainDepth(tx, sc, src)
-		if err != nil {
-			return err
-		}
-		if depth >= records.MaxReplicaChain {
-			return errCombination("Cannot create a read replica of %s: a chain of cascading read replicas holds at most %d read replicas.", srcID, records.MaxReplicaChain)
-		}
-		if src.Replica == nil {
-			src.Replica = &records.ReplicaState{}
-		}
-		if src.Replica.ReplPassword == "" {
-			src.Replica.ReplPassword = engine.RandomString(32)
-		}
-		top, err := records.PrimaryOf(tx, sc, src)
-		if err != nil {
-			return err
-		}
-		rec = newReplicaRecord(sc, id, &src, in)
-		if in.DBParameterGroupName != nil {
-			rec.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(strings.ToLower(*in.DBParameterGroupName)), ParameterApplyStatus: ptr("in-sync")}}
-		}
-		rec.Password, rec.AppliedPassword = top.AppliedPassword, top.AppliedPassword
-		if in.DBSubnetGroupName != nil {
-			g, found, err := records.SubnetGroups.Get(tx, sc, strings.ToLower(*in.DBSubnetGroupName))
-			if err != nil {
-				return err
-			}
-			if !found {
-				return errSubnetGroupNotFound(*in.DBSubnetGroupName)
-			}
-			rec.DBSubnetGroup = &g.DBSubnetGroup
-		}
-		az := deref(in.AvailabilityZone)
-		if az == "" && rec.DBSubnetGroup != nil && len(rec.DBSubnetGroup.Subnets) > 0 {
-			az = deref(rec.DBSubnetGroup.Subnets[0].SubnetAvailabilityZone.Name)
-		}
-		if az == "" {
-			az = sc.Region + "a"
-		}
-		rec.AvailabilityZone = ptr(az)
-		src.ReadReplicaDBInstanceIdentifiers = append(src.ReadReplicaDBInstanceIdentifiers, id)
-		if err := records.Instances.Put(tx, sc, srcID, src); err != nil {
-			return err
-		}
-		return records.Instances.Put(tx, sc, id, rec)
-	})
+	return r, nil
+}
+
+// replicaPlan is a read replica planned inside the transaction that
+// writes it: the replica's record, and its source's, which lists it.
+type replicaPlan struct {
+	src, replica records.Instance
+}
+
+// planReplica checks the request against what is stored, in AWS's
+// order (the security groups in the replica's VPC, the identifier free,
+// the source: available, of an engine that replicates, with automated
+// backups, not too deep a chain), and plans the replica.
+func (s *Service) planReplica(tx state.Tx, sc state.Scope, r *replicaRequest, groups groupVPCs) (*replicaPlan, error) {
+	in := r.in
+	group, err := subnetGroupOf(tx, sc, in.DBSubnetGroupName)
 	if err != nil {
 		return nil, err
 	}
-	return &rdsapi.CreateDBInstanceReadReplicaResult{DBInstance: show(&rec)}, nil
+	src, found, err := records.Instances.Get(tx, sc, r.srcID)
+	if err != nil {
+		return nil, err
+	}
+	// The groups must be in the replica's VPC: its subnet group's, else
+	// its source's.
+	vpc := ""
+	switch {
+	case group != nil:
+		vpc = deref(group.VpcId)
+	case in.DBSubnetGroupName == nil && found:
+		vpc = instanceVPC(&src)
+	}
+	if err := groups.check(vpc); err != nil {
+		return nil, err
+	}
+	if err := checkFree(tx, sc, r.id); err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, errInstanceNotFound(r.srcRaw)
+	}
+	if err := s.checkReplicaSource(tx, sc, r, &src); err != nil {
+		return nil, err
+	}
+	rec, err := replicaRecord(tx, sc, r, &src, group)
+	if err != nil {
+		return nil, err
+	}
+	src.ReadReplicaDBInstanceIdentifiers = append(src.ReadReplicaDBInstanceIdentifiers, r.id)
+	return &replicaPlan{src: src, replica: rec}, nil
+}
+
+// replicaRecord is the record of a replica of src (which it gives the
+// replication login's password if it has none yet), in DB subnet group
+// group (nil: the source's, unless one was named, which is missing).
+func replicaRecord(tx state.Tx, sc state.Scope, r *replicaRequest, src *records.Instance, group *records.SubnetGroup) (records.Instance, error) {
+	in := r.in
+	if src.Replica == nil {
+		src.Replica = &records.ReplicaState{}
+	}
+	if src.Replica.ReplPassword == "" {
+		src.Replica.ReplPassword = engine.RandomString(32)
+	}
+	top, err := records.PrimaryOf(tx, sc, *src)
+	if err != nil {
+		return records.Instance{}, err
+	}
+	rec := newReplicaRecord(sc, r.id, src, in)
+	if in.DBParameterGroupName != nil {
+		rec.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(strings.ToLower(*in.DBParameterGroupName)), ParameterApplyStatus: ptr("in-sync")}}
+	}
+	rec.Password, rec.AppliedPassword = top.AppliedPassword, top.AppliedPassword
+	switch {
+	case group != nil:
+		rec.DBSubnetGroup = &group.DBSubnetGroup
+	case in.DBSubnetGroupName != nil:
+		return records.Instance{}, errSubnetGroupNotFound(*in.DBSubnetGroupName)
+	}
+	az := deref(in.AvailabilityZone)
+	if rec.DBSubnetGroup != nil { // the source's, unless one was named
+		az = zoneIn(rec.DBSubnetGroup, az)
+	}
+	if az == "" {
+		az = sc.Region + "a"
+	}
+	rec.AvailabilityZone = ptr(az)
+	return rec, nil
+}
+
+// checkReplicaSource checks that src can have another read replica, in
+// AWS's order.
+func (s *Service) checkReplicaSource(tx state.Tx, sc state.Scope, r *replicaRequest, src *records.Instance) error {
+	if deref(src.DBInstanceStatus) != "available" {
+		return errNotAvailableSource()
+	}
+	e := deref(src.Engine)
+	if !engine.Is[engine.Replication](s.engineFor(e)) {
+		return errCombination("minicloud supports read replicas of %s DB instances only; %s is a %s DB instance.", s.engines.Names(engine.Is[engine.Replication]), r.srcID, e)
+	}
+	if deref(r.in.ReplicaMode) != "" {
+		return errInvalidParam("ReplicaMode is supported only for Oracle and SQL Server DB instances, not %s.", e)
+	}
+	if err := s.engineFor(e).Available(); err != nil {
+		return errCombination("%s", err.Error())
+	}
+	if name := r.in.DBParameterGroupName; name != nil {
+		if err := s.checkInstanceParamGroup(tx, sc, *name, e); err != nil {
+			return err
+		}
+	}
+	if deref(src.BackupRetentionPeriod) == 0 {
+		return errBackupsDisabled()
+	}
+	depth, err := chainDepth(tx, sc, *src)
+	if err != nil {
+		return err
+	}
+	if depth >= records.MaxReplicaChain {
+		return errCombination("Cannot create a read replica of %s: a chain of cascading read replicas holds at most %d read replicas.", r.srcID, records.MaxReplicaChain)
+	}
+	return nil
 }
 
 // newReplicaRecord is a replica of src: engine, version, master user and
 // password, database and storage come from the source, as on AWS; backups
 // are off unless the replica is later modified.
 func newReplicaRecord(sc state.Scope, id string, src *records.Instance, in *rdsapi.CreateDBInstanceReadReplicaMessage) records.Instance {
-	class := deref(in.DBInstanceClass)
-	if class == "" {
-		class = deref(src.DBInstanceClass)
-	}
 	port := int32(5432)
 	if src.Endpoint != nil && src.Endpoint.Port != nil {
 		port = *src.Endpoint.Port
@@ -228,82 +273,44 @@ func newReplicaRecord(sc state.Scope, id string, src *records.Instance, in *rdsa
 	if in.Port != nil {
 		port = *in.Port
 	}
-	sgs := src.VpcSecurityGroups
+	db := newDBInstance(sc, id, port)
+	db.DBInstanceClass = ptr(orDefault(in.DBInstanceClass, deref(src.DBInstanceClass)))
+	db.Engine, db.EngineVersion, db.LicenseModel = src.Engine, src.EngineVersion, src.LicenseModel
+	db.MasterUsername, db.DBName = src.MasterUsername, src.DBName
+	db.AllocatedStorage, db.StorageType = src.AllocatedStorage, src.StorageType
+	set(&db.AllocatedStorage, in.AllocatedStorage)
+	set(&db.StorageType, in.StorageType)
+	db.Iops, db.StorageEncrypted = src.Iops, src.StorageEncrypted
+	db.PreferredBackupWindow, db.PreferredMaintenanceWindow = src.PreferredBackupWindow, src.PreferredMaintenanceWindow
+	db.BackupRetentionPeriod = ptr(int32(0))
+	db.PendingModifiedValues = &rdsPending{}
+	db.VpcSecurityGroups = src.VpcSecurityGroups
 	if in.VpcSecurityGroupIds != nil {
-		sgs = nil
-		for _, g := range slices.Compact(slices.Sorted(slices.Values(in.VpcSecurityGroupIds))) {
-			sgs = append(sgs, rdsapi.VpcSecurityGroupMembership{VpcSecurityGroupId: ptr(g), Status: ptr("active")})
-		}
+		db.VpcSecurityGroups = activeMemberships(in.VpcSecurityGroupIds)
 	}
-	storage := src.AllocatedStorage
-	if in.AllocatedStorage != nil {
-		storage = in.AllocatedStorage
-	}
-	storageType := src.StorageType
-	if in.StorageType != nil {
-		storageType = in.StorageType
-	}
-	publicly := deref(src.PubliclyAccessible)
-	if in.PubliclyAccessible != nil {
-		publicly = *in.PubliclyAccessible
-	}
-	return records.Instance{
-		DBInstance: rdsapi.DBInstance{
-			DBInstanceIdentifier:                  ptr(id),
-			DBInstanceClass:                       ptr(class),
-			Engine:                                src.Engine,
-			DBInstanceStatus:                      ptr("creating"),
-			MasterUsername:                        src.MasterUsername,
-			DBName:                                src.DBName,
-			AllocatedStorage:                      storage,
-			PreferredBackupWindow:                 src.PreferredBackupWindow,
-			BackupRetentionPeriod:                 ptr(int32(0)),
-			VpcSecurityGroups:                     sgs,
-			DBParameterGroups:                     src.DBParameterGroups,
-			DBSubnetGroup:                         src.DBSubnetGroup,
-			PreferredMaintenanceWindow:            src.PreferredMaintenanceWindow,
-			PendingModifiedValues:                 &rdsPending{},
-			MultiAZ:                               ptr(deref(in.MultiAZ)),
-			EngineVersion:                         src.EngineVersion,
-			AutoMinorVersionUpgrade:               ptr(in.AutoMinorVersionUpgrade == nil && deref(src.AutoMinorVersionUpgrade) || deref(in.AutoMinorVersionUpgrade)),
-			ReadReplicaSourceDBInstanceIdentifier: src.DBInstanceIdentifier,
-			LicenseModel:                          src.LicenseModel,
-			Iops:                                  src.Iops,
-			OptionGroupMemberships:                src.OptionGroupMemberships,
-			PubliclyAccessible:                    ptr(publicly),
-			StorageType:                           storageType,
-			DbInstancePort:                        ptr(int32(0)),
-			StorageEncrypted:                      src.StorageEncrypted,
-			DbiResourceId:                         ptr("db-" + strings.ToUpper(engine.RandomString(26))),
-			CACertificateIdentifier:               src.CACertificateIdentifier,
-			CopyTagsToSnapshot:                    ptr(deref(in.CopyTagsToSnapshot)),
-			MonitoringInterval:                    ptr(int32(0)),
-			DBInstanceArn:                         ptr(state.NewARN(sc, "rds", "db:"+id).String()),
-			IAMDatabaseAuthenticationEnabled:      ptr(deref(in.EnableIAMDatabaseAuthentication)),
-			PerformanceInsightsEnabled:            ptr(deref(in.EnablePerformanceInsights)),
-			DeletionProtection:                    ptr(deref(in.DeletionProtection)),
-			TagList:                               in.Tags,
-			CustomerOwnedIpEnabled:                ptr(false),
-			BackupTarget:                          ptr("region"),
-			NetworkType:                           ptr("IPV4"),
-			DedicatedLogVolume:                    ptr(false),
-			IsStorageConfigUpgradeAvailable:       ptr(false),
-			EngineLifecycleSupport:                src.EngineLifecycleSupport,
-			Endpoint: &rdsapi.Endpoint{
-				Address:      ptr(endpointAddress(sc, id)),
-				Port:         ptr(port),
-				HostedZoneId: ptr("Z2R2ITUGPM61AM"),
-			},
-		},
-		Replica: &records.ReplicaState{ReplPassword: src.Replica.ReplPassword},
-	}
+	db.DBParameterGroups, db.OptionGroupMemberships = src.DBParameterGroups, src.OptionGroupMemberships
+	db.DBSubnetGroup = src.DBSubnetGroup
+	db.MultiAZ = ptr(deref(in.MultiAZ))
+	db.PubliclyAccessible = ptr(deref(src.PubliclyAccessible))
+	set(&db.PubliclyAccessible, in.PubliclyAccessible)
+	db.AutoMinorVersionUpgrade = ptr(in.AutoMinorVersionUpgrade == nil && deref(src.AutoMinorVersionUpgrade) || deref(in.AutoMinorVersionUpgrade))
+	db.ReadReplicaSourceDBInstanceIdentifier = src.DBInstanceIdentifier
+	db.CACertificateIdentifier, db.EngineLifecycleSupport = src.CACertificateIdentifier, src.EngineLifecycleSupport
+	db.CopyTagsToSnapshot = ptr(deref(in.CopyTagsToSnapshot))
+	db.IAMDatabaseAuthenticationEnabled = ptr(deref(in.EnableIAMDatabaseAuthentication))
+	db.PerformanceInsightsEnabled = ptr(deref(in.EnablePerformanceInsights))
+	db.DeletionProtection = ptr(deref(in.DeletionProtection))
+	db.TagList = in.Tags
+	return records.Instance{DBInstance: db, Replica: &records.ReplicaState{ReplPassword: src.Replica.ReplPassword}}
 }
 
 // PromoteReadReplica turns a read replica into a standalone, writable DB
 // instance: status modifying until the controller has promoted the server.
 func (s *Service) PromoteReadReplica(ctx context.Context, in *rdsapi.PromoteReadReplicaMessage) (*rdsapi.PromoteReadReplicaResult, error) {
-	if b := in.BackupRetentionPeriod; b != nil && (*b < 0 || *b > 35) {
-		return nil, errInvalidParam("Invalid backup retention period: %d. Valid values are 0-35.", *b)
+	if b := in.BackupRetentionPeriod; b != nil {
+		if err := checkRetention(*b); err != nil {
+			return nil, err
+		}
 	}
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
 		if !r.IsReplica() {

@@ -1,7 +1,9 @@
 package rds
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -285,10 +287,61 @@ func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotM
 	return &rdsapi.CopyDBSnapshotResult{DBSnapshot: &out.DBSnapshot}, nil
 }
 
-// restoreKey carries a restore's source into CreateDBInstance (a context
-// value), so that a restore is validated, defaulted and recorded exactly as
-// a create, in the same transaction.
-type restoreKey struct{}
+// restore is where a restored instance's data comes from, for
+// createInstance: its source, and the snapshot the request was made from
+// before the write transaction, which the transaction confirms unchanged
+// (sgcheck.go), so that a restore is checked, defaulted and recorded
+// exactly as a create, from what is stored when it is written.
+type restore struct {
+	from records.RestoreSource
+	// snapshot is the snapshot or automated backup copied, as read.
+	snapshot records.Snapshot
+	// resource is, for a point-in-time restore, the DbiResourceId of the
+	// instance whose logs are replayed (from.ArchiveOf).
+	resource string
+}
+
+// source is the new record's Restore: nil for a new, empty instance.
+func (r *restore) source() *records.RestoreSource {
+	if r == nil {
+		return nil
+	}
+	src := r.from
+	return &src
+}
+
+// confirm fails with errChanged unless the snapshot, and the instance whose
+// logs a point-in-time restore replays, are as the restore read them.
+func (r *restore) confirm(tx state.Tx, sc state.Scope) error {
+	if r == nil {
+		return nil
+	}
+	snap, found, err := records.Snapshots.Get(tx, sc, r.from.Snapshot)
+	if err != nil {
+		return err
+	}
+	if !found || !sameJSON(snap, r.snapshot) {
+		return errChanged
+	}
+	if r.from.ArchiveOf == "" {
+		return nil
+	}
+	src, found, err := records.Instances.Get(tx, sc, r.from.ArchiveOf)
+	if err != nil {
+		return err
+	}
+	if !found || deref(src.DbiResourceId) != r.resource {
+		return errChanged
+	}
+	return nil
+}
+
+// sameJSON reports whether two records are stored alike.
+func sameJSON(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
+}
 
 // lookupID is an identifier to look up: the store refuses an empty key, and
 // an empty identifier names nothing ("-" never is an identifier).
@@ -302,7 +355,7 @@ func lookupID(id string) string {
 // RestoreDBInstanceFromDBSnapshot creates an instance whose data is the
 // snapshot's: engine, version, master user and password, database name and
 // storage come from the snapshot; the rest from the request, as for
-// CreateDBInstance.
+// CreateDBInstance, which checks and records it (createInstance).
 func (s *Service) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rdsapi.RestoreDBInstanceFromDBSnapshotMessage) (*rdsapi.RestoreDBInstanceFromDBSnapshotResult, error) {
 	sc := scopeOf(ctx)
 	if in.DBClusterSnapshotIdentifier != nil {
@@ -310,6 +363,31 @@ func (s *Service) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rdsap
 	}
 	raw := deref(in.DBSnapshotIdentifier)
 	id := snapshotID(sc, raw)
+	db, err := retryChanged(ctx, func() (*rdsapi.DBInstance, error) {
+		snap, err := s.availableSnapshot(ctx, sc, raw, id)
+		if err != nil {
+			return nil, err
+		}
+		if e := deref(in.Engine); e != "" && !strings.EqualFold(e, deref(snap.Engine)) {
+			return nil, errCombination("Cannot restore a %s snapshot as engine %s.", deref(snap.Engine), e)
+		}
+		create := restoreCreate(&snap, in.DBInstanceIdentifier, in.DBInstanceClass, in.Port, in.AvailabilityZone, in.DBSubnetGroupName,
+			in.PubliclyAccessible, in.VpcSecurityGroupIds, in.Tags, in.StorageType, in.AllocatedStorage, in.DeletionProtection, in.CopyTagsToSnapshot)
+		create.DBParameterGroupName = in.DBParameterGroupName
+		if in.DBName != nil {
+			create.DBName = in.DBName
+		}
+		return s.createInstance(ctx, create, &restore{from: records.RestoreSource{Snapshot: id}, snapshot: snap})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.RestoreDBInstanceFromDBSnapshotResult{DBInstance: db}, nil
+}
+
+// availableSnapshot reads snapshot id (raw as given), which a restore
+// needs available.
+func (s *Service) availableSnapshot(ctx context.Context, sc state.Scope, raw, id string) (records.Snapshot, error) {
 	var snap records.Snapshot
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		r, found, err := records.Snapshots.Get(tx, sc, lookupID(id))
@@ -325,23 +403,7 @@ func (s *Service) RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rdsap
 		snap = r
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if e := deref(in.Engine); e != "" && !strings.EqualFold(e, deref(snap.Engine)) {
-		return nil, errCombination("Cannot restore a %s snapshot as engine %s.", deref(snap.Engine), e)
-	}
-	create := restoreCreate(&snap, in.DBInstanceIdentifier, in.DBInstanceClass, in.Port, in.AvailabilityZone, in.DBSubnetGroupName,
-		in.PubliclyAccessible, in.VpcSecurityGroupIds, in.Tags, in.StorageType, in.AllocatedStorage, in.DeletionProtection, in.CopyTagsToSnapshot)
-	create.DBParameterGroupName = in.DBParameterGroupName
-	if in.DBName != nil {
-		create.DBName = in.DBName
-	}
-	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, &records.RestoreSource{Snapshot: id}), create)
-	if err != nil {
-		return nil, err
-	}
-	return &rdsapi.RestoreDBInstanceFromDBSnapshotResult{DBInstance: res.DBInstance}, nil
+	return snap, err
 }
 
 // restoreCreate is the CreateDBInstance request a restore amounts to.
@@ -382,26 +444,97 @@ func restoreCreate(snap *records.Snapshot, id, class *string, port *int32, az, s
 // RestoreDBInstanceToPointInTime creates an instance with the source's data
 // as of RestoreTime (or its latest restorable time): its newest automated
 // backup from before that time plus its archived WAL up to it.
+//
+// The request is checked on its own (pointInTimeCheck), then against the
+// source and its automated backups (pointInTimePlan), which make the
+// CreateDBInstance request that createInstance checks and records.
 func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi.RestoreDBInstanceToPointInTimeMessage) (*rdsapi.RestoreDBInstanceToPointInTimeResult, error) {
 	sc := scopeOf(ctx)
+	if err := pointInTimeCheck(in); err != nil {
+		return nil, err
+	}
+	db, err := retryChanged(ctx, func() (*rdsapi.DBInstance, error) {
+		snap, from, err := s.pointInTimePlan(ctx, sc, in)
+		if err != nil {
+			return nil, err
+		}
+		create := restoreCreate(&snap, in.TargetDBInstanceIdentifier, in.DBInstanceClass, in.Port, in.AvailabilityZone, in.DBSubnetGroupName,
+			in.PubliclyAccessible, in.VpcSecurityGroupIds, in.Tags, in.StorageType, in.AllocatedStorage, in.DeletionProtection, in.CopyTagsToSnapshot)
+		create.DBParameterGroupName = in.DBParameterGroupName
+		if in.DBName != nil {
+			create.DBName = in.DBName
+		}
+		return s.createInstance(ctx, create, from)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.RestoreDBInstanceToPointInTimeResult{DBInstance: db}, nil
+}
+
+// pointInTimeCheck checks a RestoreDBInstanceToPointInTime request without
+// reading the store.
+func pointInTimeCheck(in *rdsapi.RestoreDBInstanceToPointInTimeMessage) error {
 	if in.SourceDbiResourceId != nil || in.SourceDBInstanceAutomatedBackupsArn != nil {
-		return nil, errCombination("minicloud restores from a SourceDBInstanceIdentifier only.")
+		return errCombination("minicloud restores from a SourceDBInstanceIdentifier only.")
 	}
-	latest := deref(in.UseLatestRestorableTime)
-	switch {
+	switch latest := deref(in.UseLatestRestorableTime); {
 	case latest && in.RestoreTime != nil:
-		return nil, errCombination("Cannot specify both RestoreTime and UseLatestRestorableTime.")
+		return errCombination("Cannot specify both RestoreTime and UseLatestRestorableTime.")
 	case !latest && in.RestoreTime == nil:
-		return nil, errCombination("Either RestoreTime or UseLatestRestorableTime must be specified.")
+		return errCombination("Either RestoreTime or UseLatestRestorableTime must be specified.")
 	}
+	return nil
+}
+
+// pointInTimePlan plans a point-in-time restore against the source and
+// its automated backups, in AWS's order: the snapshot it amounts to (the
+// newest automated backup before the target, with the source's password
+// then, class and port) and where its data comes from.
+func (s *Service) pointInTimePlan(ctx context.Context, sc state.Scope, in *rdsapi.RestoreDBInstanceToPointInTimeMessage) (records.Snapshot, *restore, error) {
 	rawSrc := deref(in.SourceDBInstanceIdentifier)
 	srcID := strings.ToLower(rawSrc)
-	var (
-		src     records.Instance
-		backups []records.Snapshot
-	)
-	err := s.store.View(ctx, func(tx state.Tx) error {
-		r, found, err := records.Instances.Get(tx, sc, lookupID(srcID))
+	src, backups, err := s.pointInTimeSource(ctx, sc, rawSrc)
+	if err != nil {
+		return records.Snapshot{}, nil, err
+	}
+	if err := s.errNoBackups(&src); err != nil {
+		return records.Snapshot{}, nil, err
+	}
+	pit, ok := s.engineFor(deref(src.Engine)).(engine.PointInTime)
+	if !ok {
+		return records.Snapshot{}, nil, errCombination("minicloud restores %s DB instances to a point in time only; %s is a %s DB instance.",
+			s.engines.Names(engine.Is[engine.PointInTime]), srcID, deref(src.Engine))
+	}
+	if deref(src.BackupRetentionPeriod) == 0 {
+		return records.Snapshot{}, nil, api.Errorf(http.StatusBadRequest, "PointInTimeRestoreNotEnabled", "Point-in-time restore is not enabled for DB instance %s: its BackupRetentionPeriod is 0.", srcID)
+	}
+	target, base, err := s.pointInTimeBase(sc, in, srcID, &src, backups)
+	if err != nil {
+		return records.Snapshot{}, nil, err
+	}
+	snap := *base
+	// The restored data has the password in effect at the target time.
+	snap.Password = src.PasswordAt(target)
+	snap.DBInstanceClass = deref(src.DBInstanceClass)
+	if src.Endpoint != nil && src.Endpoint.Port != nil {
+		snap.Port = src.Endpoint.Port
+	}
+	// UseLatestRestorableTime is the latest restorable time when asked,
+	// not whatever the archive holds once the restore runs.
+	from := &restore{from: records.RestoreSource{Snapshot: deref(base.DBSnapshotIdentifier), ArchiveOf: srcID, Target: &target},
+		snapshot: *base, resource: deref(src.DbiResourceId)}
+	if from.from.PITR, err = s.replaysLogs(sc, pit, base, target); err != nil {
+		return records.Snapshot{}, nil, err
+	}
+	return snap, from, nil
+}
+
+// pointInTimeSource reads the source instance of a point-in-time restore
+// (rawSrc as given) and its available automated backups.
+func (s *Service) pointInTimeSource(ctx context.Context, sc state.Scope, rawSrc string) (src records.Instance, backups []records.Snapshot, err error) {
+	err = s.store.View(ctx, func(tx state.Tx) error {
+		r, found, err := records.Instances.Get(tx, sc, lookupID(strings.ToLower(rawSrc)))
 		if err != nil {
 			return err
 		}
@@ -416,33 +549,24 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 			return nil
 		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	if err := s.errNoBackups(&src); err != nil {
-		return nil, err
-	}
-	pit, ok := s.engineFor(deref(src.Engine)).(engine.PointInTime)
+	return src, backups, err
+}
+
+// pointInTimeBase is a point-in-time restore's target time and the
+// automated backup it starts from: the newest that was consistent by then.
+func (s *Service) pointInTimeBase(sc state.Scope, in *rdsapi.RestoreDBInstanceToPointInTimeMessage, srcID string, src *records.Instance, backups []records.Snapshot) (time.Time, *records.Snapshot, error) {
+	earliest, latest, ok := s.restoreWindow(sc, src, backups)
 	if !ok {
-		return nil, errCombination("minicloud restores %s DB instances to a point in time only; %s is a %s DB instance.",
-			s.engines.Names(engine.Is[engine.PointInTime]), srcID, deref(src.Engine))
+		return time.Time{}, nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "DB instance %s has no automated backup to restore from yet.", srcID)
 	}
-	if deref(src.BackupRetentionPeriod) == 0 {
-		return nil, api.Errorf(http.StatusBadRequest, "PointInTimeRestoreNotEnabled", "Point-in-time restore is not enabled for DB instance %s: its BackupRetentionPeriod is 0.", srcID)
-	}
-	earliest, latestTime, ok := s.restoreWindow(sc, &src, backups)
-	if !ok {
-		return nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "DB instance %s has no automated backup to restore from yet.", srcID)
-	}
-	target := latestTime
-	if !latest {
+	target := latest
+	if !deref(in.UseLatestRestorableTime) {
 		target = in.RestoreTime.UTC()
-		if target.Before(earliest) || target.After(latestTime) {
-			return nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "The restore time %s is outside the restorable window of DB instance %s: %s to %s.",
-				target.Format(time.RFC3339), srcID, earliest.Format(time.RFC3339), latestTime.Format(time.RFC3339))
+		if target.Before(earliest) || target.After(latest) {
+			return time.Time{}, nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "The restore time %s is outside the restorable window of DB instance %s: %s to %s.",
+				target.Format(time.RFC3339), srcID, earliest.Format(time.RFC3339), latest.Format(time.RFC3339))
 		}
 	}
-	// The newest base backup that was consistent by the target time.
 	var base *records.Snapshot
 	for i := range backups {
 		b := &backups[i]
@@ -451,32 +575,9 @@ func (s *Service) RestoreDBInstanceToPointInTime(ctx context.Context, in *rdsapi
 		}
 	}
 	if base == nil {
-		return nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "No automated backup of DB instance %s is older than %s.", srcID, target.Format(time.RFC3339))
+		return time.Time{}, nil, api.Errorf(http.StatusBadRequest, "InvalidRestoreFault", "No automated backup of DB instance %s is older than %s.", srcID, target.Format(time.RFC3339))
 	}
-	snap := *base
-	// The restored data has the password in effect at the target time.
-	snap.Password = src.PasswordAt(target)
-	snap.DBInstanceClass = deref(src.DBInstanceClass)
-	if src.Endpoint != nil && src.Endpoint.Port != nil {
-		snap.Port = src.Endpoint.Port
-	}
-	create := restoreCreate(&snap, in.TargetDBInstanceIdentifier, in.DBInstanceClass, in.Port, in.AvailabilityZone, in.DBSubnetGroupName,
-		in.PubliclyAccessible, in.VpcSecurityGroupIds, in.Tags, in.StorageType, in.AllocatedStorage, in.DeletionProtection, in.CopyTagsToSnapshot)
-	create.DBParameterGroupName = in.DBParameterGroupName
-	if in.DBName != nil {
-		create.DBName = in.DBName
-	}
-	// UseLatestRestorableTime is the latest restorable time when asked,
-	// not whatever the archive holds once the restore runs.
-	rs := &records.RestoreSource{Snapshot: deref(base.DBSnapshotIdentifier), ArchiveOf: srcID, PITR: true, Target: &target}
-	if rs.PITR, err = s.replaysLogs(sc, pit, base, target); err != nil {
-		return nil, err
-	}
-	res, err := s.CreateDBInstance(context.WithValue(ctx, restoreKey{}, rs), create)
-	if err != nil {
-		return nil, err
-	}
-	return &rdsapi.RestoreDBInstanceToPointInTimeResult{DBInstance: res.DBInstance}, nil
+	return target, base, nil
 }
 
 // restoreWindow is the span a point-in-time restore of instance r can

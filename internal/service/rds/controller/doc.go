@@ -31,14 +31,19 @@
 // (Replication for read replicas, Standbys for Multi-AZ, Backups and
 // PointInTime for snapshots and restores, Parameters for parameter groups).
 //
-// The files: queue.go is the work queue (which the shared reconcile
-// package is to replace); controller.go converges one instance;
-// replicas.go, multiaz.go, snapshots.go, schedule.go (automated backups
-// and their retention) and params.go (parameter groups) are the features;
-// placement.go (ENIs and namespaces, the standby's too), proxy.go (the
-// loopback proxy) and ports.go (loopback ports) are what the shared
-// workload runtime is to replace; publicip.go gives publicly accessible
-// instances their public IPs.
+// The files: queue.go is the work queue (internal/reconcile's);
+// controller.go the controller and its conditional update; converge.go
+// reconciles one instance: by its status it is taken down (gone, deleting,
+// stopping…) or converged, in the steps of its life (its data initialized,
+// restored or cloned, a failover if asked, its server (re)started, its
+// public IP, database, replication, standby, password, security groups
+// and parameters, and what was applied recorded). replicas.go,
+// multiaz.go, snapshots.go, schedule.go (automated backups and their
+// retention) and params.go (parameter groups) are the features;
+// placement.go (ENIs, the servers as workloads placed on them, the
+// standby's too) and proxy.go (the loopback port's relay) put the servers
+// on the network; publicip.go gives publicly accessible instances their
+// public IPs.
 //
 // It must not answer or validate API requests (package rds does), nor run
 // a server's binaries or SQL itself (the engines do).

@@ -135,15 +135,7 @@ func (c *Controller) syncStandby(ctx context.Context, key string, sc state.Scope
 		return err
 	}
 	c.setStandby(key, sb)
-	go func() {
-		<-sb.Done()
-		c.mu.Lock()
-		mine := c.standbys[key] == sb
-		c.mu.Unlock()
-		if mine {
-			c.enqueue(key) // an unexpected exit: start it again
-		}
-	}()
+	c.enqueueOnExit(key, sb, true)
 	return sbe.SyncStandby(ctx, p.Server, dir, pw, true)
 }
 
@@ -235,7 +227,10 @@ func (c *Controller) removeStandby(ctx context.Context, key string, sc state.Sco
 }
 
 // failoverIfAsked fails a Multi-AZ instance over to its standby when the
-// record asks for it (before converge starts the primary again).
+// record asks for it (before converge starts the primary again): the
+// standby is promoted (promoteStandby), then the two swap roles
+// (swapRoles). A failover interrupted between the two (Swapping) resumes
+// with the swap.
 func (c *Controller) failoverIfAsked(ctx context.Context, key string, sc state.Scope, id, dir string, rec *records.Instance, eng engine.Engine) error {
 	if rec.Standby == nil || !rec.Standby.Failover {
 		return nil
@@ -259,46 +254,64 @@ func (c *Controller) failoverIfAsked(ctx context.Context, key string, sc state.S
 			rec.Standby.Failover = false
 			return nil
 		}
-		pw := ""
-		if rec.Replica != nil {
-			pw = rec.Replica.ReplPassword
-		}
-		// A clean shutdown of the primary sends the standby everything
-		// committed first: nothing is lost.
-		c.stopServer(key)
-		sb := c.standby(key)
-		if sb == nil {
-			// The standby replays what it has received, then promotes.
-			var err error
-			if sb, err = c.startStandby(ctx, sc, id, dir, rec, sbe, pw); err != nil {
-				return err
-			}
-			c.setStandby(key, sb)
-		}
-		var replicas []engine.Replica
-		for _, rid := range rec.ReadReplicaDBInstanceIdentifiers {
-			r, found, err := c.get(sc, rid)
-			if err != nil {
-				return err
-			}
-			if found {
-				replicas = append(replicas, replicaOf(sc, &r))
-			}
-		}
-		if err := sbe.PromoteStandby(ctx, sb.Server, dir, pw, replicas); err != nil {
+		if err := c.promoteStandby(ctx, key, sc, id, dir, status, rec, sbe); err != nil {
 			return err
 		}
-		c.stopStandbyServer(key)
-		if !c.update(sc, id, status, func(r *records.Instance) bool {
-			if r.Standby != nil {
-				r.Standby.Swapping = true
-			}
-			return false
-		}) {
-			return errors.New("the instance changed during its failover")
-		}
-		rec.Standby.Swapping = true
 	}
+	return c.swapRoles(ctx, sc, id, dir, status, rec, sbe)
+}
+
+// promoteStandby stops the primary and promotes its standby, which its
+// read replicas then follow, and records that the roles are to be swapped
+// (Swapping).
+func (c *Controller) promoteStandby(ctx context.Context, key string, sc state.Scope, id, dir, status string, rec *records.Instance, sbe engine.Standbys) error {
+	pw := ""
+	if rec.Replica != nil {
+		pw = rec.Replica.ReplPassword
+	}
+	// A clean shutdown of the primary sends the standby everything
+	// committed first: nothing is lost.
+	c.stopServer(key)
+	sb := c.standby(key)
+	if sb == nil {
+		// The standby replays what it has received, then promotes.
+		var err error
+		if sb, err = c.startStandby(ctx, sc, id, dir, rec, sbe, pw); err != nil {
+			return err
+		}
+		c.setStandby(key, sb)
+	}
+	var replicas []engine.Replica
+	for _, rid := range rec.ReadReplicaDBInstanceIdentifiers {
+		r, found, err := c.get(sc, rid)
+		if err != nil {
+			return err
+		}
+		if found {
+			replicas = append(replicas, replicaOf(sc, &r))
+		}
+	}
+	if err := sbe.PromoteStandby(ctx, sb.Server, dir, pw, replicas); err != nil {
+		return err
+	}
+	c.stopStandbyServer(key)
+	if !c.update(sc, id, status, func(r *records.Instance) bool {
+		if r.Standby != nil {
+			r.Standby.Swapping = true
+		}
+		return false
+	}) {
+		return errors.New("the instance changed during its failover")
+	}
+	rec.Standby.Swapping = true
+	return nil
+}
+
+// swapRoles makes the promoted standby's data the primary's (SwapStandby)
+// and swaps the two's network interfaces and zones in the record, so that
+// the endpoint name answers the new primary; the old primary's data and
+// interface become the new standby's, which converge builds again.
+func (c *Controller) swapRoles(ctx context.Context, sc state.Scope, id, dir, status string, rec *records.Instance, sbe engine.Standbys) error {
 	if err := sbe.SwapStandby(dir); err != nil {
 		return fmt.Errorf("swap the data directories: %w", err)
 	}

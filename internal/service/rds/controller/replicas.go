@@ -396,6 +396,10 @@ func (c *Controller) checkReplicas() {
 	}
 }
 
+// checkReplica measures running read replica rec's lag behind its source
+// (kept for /_minicloud/health and LastLag) and records in StatusInfos
+// whether it replicates, once replication has been down for
+// replicaErrorAfter.
 func (c *Controller) checkReplica(key string, sc state.Scope, id string, rec *records.Instance) {
 	p := c.running(key)
 	if p == nil {
@@ -432,23 +436,7 @@ func (c *Controller) checkReplica(key string, sc state.Scope, id string, rec *re
 	if err != nil {
 		sample.Err = err.Error()
 	}
-	m := &c.repl
-	m.mu.Lock()
-	if m.samples == nil {
-		m.samples, m.down = map[string]LagSample{}, map[string]time.Time{}
-	}
-	m.samples[key] = sample
-	var since time.Time
-	if streaming {
-		delete(m.down, key)
-	} else {
-		if _, ok := m.down[key]; !ok {
-			m.down[key] = time.Now()
-		}
-		since = m.down[key]
-	}
-	m.mu.Unlock()
-
+	since := c.repl.record(key, sample, streaming)
 	var info rdsapi.DBInstanceStatusInfo
 	switch {
 	case streaming:
@@ -467,11 +455,35 @@ func (c *Controller) checkReplica(key string, sc state.Scope, id string, rec *re
 		}
 		info = rdsapi.DBInstanceStatusInfo{StatusType: ptr("read replication"), Status: ptr("error"), Normal: ptr(false), Message: ptr(msg)}
 	}
-	want := []rdsapi.DBInstanceStatusInfo{info}
+	c.recordStatusInfos(sc, id, rec, []rdsapi.DBInstanceStatusInfo{info})
+}
+
+// record keeps the key's latest sample and returns since when its
+// replication has not been streaming (zero: it streams).
+func (m *replMonitor) record(key string, sample LagSample, streaming bool) (since time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.samples == nil {
+		m.samples, m.down = map[string]LagSample{}, map[string]time.Time{}
+	}
+	m.samples[key] = sample
+	if streaming {
+		delete(m.down, key)
+		return time.Time{}
+	}
+	if _, ok := m.down[key]; !ok {
+		m.down[key] = time.Now()
+	}
+	return m.down[key]
+}
+
+// recordStatusInfos records a replica's StatusInfos, unless rec (as read)
+// already has them.
+func (c *Controller) recordStatusInfos(sc state.Scope, id string, rec *records.Instance, want []rdsapi.DBInstanceStatusInfo) {
 	if reflect.DeepEqual(rec.StatusInfos, want) {
 		return
 	}
-	err = c.store.Update(context.Background(), func(tx state.Tx) error {
+	err := c.store.Update(context.Background(), func(tx state.Tx) error {
 		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil || !found || !r.IsReplica() {
 			return err

@@ -53,124 +53,178 @@ func (c *Controller) backupSchedule() {
 // backupPass records the backups that are due and deletes those the
 // retention period no longer covers; it returns the keys to reconcile.
 func (c *Controller) backupPass(now time.Time) (keys []string) {
-	type inst struct {
-		sc state.Scope
-		id string
+	for _, k := range c.instanceKeys() {
+		sc, id, _ := records.Instances.ParseKey(k)
+		keys = append(keys, c.backupInstance(sc, id, now)...)
 	}
-	var all []inst
+	return append(keys, c.expireRetained(now)...)
+}
+
+// instanceKeys lists the keys of every instance record.
+func (c *Controller) instanceKeys() (keys []string) {
 	_ = c.store.View(c.ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			if sc, id, ok := records.Instances.ParseKey(key); ok {
-				all = append(all, inst{sc, id})
+			if _, _, ok := records.Instances.ParseKey(key); ok {
+				keys = append(keys, key)
 			}
 			return nil
 		})
 	})
-	for _, in := range all {
-		var (
-			oldestKept string
-			mine       []string
-			disabled   bool
-			eng        engine.Engine
-		)
-		err := c.store.Update(c.ctx, func(tx state.Tx) error {
-			mine, oldestKept, disabled = nil, "", false
-			r, found, err := records.Instances.Get(tx, in.sc, in.id)
-			if err != nil || !found || !r.Initialized {
-				return err
-			}
-			eng = c.engineFor(deref(r.Engine))
-			var autos, failed []records.Snapshot
-			pending := false
-			err = records.Snapshots.ForEach(tx, in.sc, func(_ string, b records.Snapshot) error {
-				if deref(b.DbiResourceId) != deref(r.DbiResourceId) || b.SourceSnapshot != "" {
-					return nil
-				}
-				if deref(b.Status) == "creating" {
-					pending = true
-				}
-				if deref(b.SnapshotType) == "automated" && deref(b.Status) == "available" && b.BackupEnd != nil {
-					autos = append(autos, b)
-				}
-				if deref(b.SnapshotType) == "automated" && deref(b.Status) == "failed" {
-					failed = append(failed, b)
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			// Failed automated backups: the newest one stays (to show why,
-			// and to wait backupRetryAfter before the next attempt), older
-			// ones go; all go once backups are off.
-			slices.SortFunc(failed, func(a, b records.Snapshot) int { return attemptTime(b).Compare(attemptTime(a)) })
-			var lastFailure time.Time
-			for i, b := range failed {
-				if i == 0 && deref(r.BackupRetentionPeriod) > 0 {
-					lastFailure = attemptTime(b)
-					continue
-				}
-				b.Status = ptr(records.SnapshotDeleting)
-				if err := records.Snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), b); err != nil {
-					return err
-				}
-				mine = append(mine, records.Snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
-			}
-			newest := records.NewestBackup(autos)
-			// Retention: delete what is older than the period, but never the
-			// newest backup; a period of 0 disables automated backups and
-			// deletes them all, as on AWS.
-			retention := deref(r.BackupRetentionPeriod)
-			disabled = retention == 0
-			cutoff := now.Add(-time.Duration(retention) * 24 * time.Hour)
-			var oldest *records.Snapshot
-			for i := range autos {
-				b := &autos[i]
-				if retention == 0 || b.BackupEnd.Before(cutoff) && !b.BackupEnd.Equal(newest) {
-					b.Status = ptr(records.SnapshotDeleting)
-					if err := records.Snapshots.Put(tx, in.sc, deref(b.DBSnapshotIdentifier), *b); err != nil {
-						return err
-					}
-					mine = append(mine, records.Snapshots.Key(in.sc, deref(b.DBSnapshotIdentifier)))
-					continue
-				}
-				if oldest == nil || b.BackupEnd.Before(*oldest.BackupEnd) {
-					oldest = b
-				}
-			}
-			if oldest != nil {
-				oldestKept = deref(oldest.DBSnapshotIdentifier)
-			}
-			if retention == 0 || pending || !c.canBackup(&r) || deref(r.DBInstanceStatus) != "available" || !backupDue(deref(r.PreferredBackupWindow), newest, now) ||
-				now.Sub(lastFailure) < backupRetryAfter {
-				return nil
-			}
-			sid := automatedID(in.id, now)
-			if _, exists, err := records.Snapshots.Get(tx, in.sc, sid); err != nil || exists {
-				return err
-			}
-			snap := records.SnapshotOf(in.sc, &r, sid, "automated", nil)
-			if err := records.Snapshots.Put(tx, in.sc, sid, snap); err != nil {
-				return err
-			}
-			r.DBInstanceStatus = ptr("backing-up")
-			mine = append(mine, records.Snapshots.Key(in.sc, sid))
-			return records.Instances.Put(tx, in.sc, in.id, r)
-		})
+	return keys
+}
+
+// backupWork is what the schedule did for one instance in its
+// transaction, and what is left to do after it.
+type backupWork struct {
+	keys []string // the snapshots to reconcile
+	eng  engine.Engine
+	// disabled: backups are off, and all the logs go; else the logs before
+	// automated backup oldestKept (the oldest kept) go, if there is one.
+	disabled   bool
+	oldestKept string
+}
+
+// backupInstance runs the schedule for instance id at now, in one write
+// transaction: its failed automated backups and those past the retention
+// period are deleted, and one is recorded if due; then the logs no backup
+// needs are pruned. It returns the keys to reconcile.
+func (c *Controller) backupInstance(sc state.Scope, id string, now time.Time) []string {
+	var w backupWork
+	err := c.store.Update(c.ctx, func(tx state.Tx) error {
+		w = backupWork{}
+		r, found, err := records.Instances.Get(tx, sc, id)
+		if err != nil || !found || !r.Initialized {
+			return err
+		}
+		w.eng = c.engineFor(deref(r.Engine))
+		bs, err := scheduleView(tx, sc, &r)
 		if err != nil {
-			if !errors.Is(err, state.ErrClosed) && c.ctx.Err() == nil {
-				c.log.Warn("rds: backup schedule", "id", in.id, "err", err)
+			return err
+		}
+		lastFailure, err := w.dropFailures(tx, sc, &r, bs.failed)
+		if err != nil {
+			return err
+		}
+		newest := records.NewestBackup(bs.autos)
+		if err := w.expire(tx, sc, &r, bs.autos, newest, now); err != nil {
+			return err
+		}
+		if w.disabled || bs.pending || !c.canBackup(&r) || deref(r.DBInstanceStatus) != "available" ||
+			!backupDue(deref(r.PreferredBackupWindow), newest, now) || now.Sub(lastFailure) < backupRetryAfter {
+			return nil
+		}
+		return w.takeAutomated(tx, sc, id, &r, now)
+	})
+	if err != nil {
+		if !errors.Is(err, state.ErrClosed) && c.ctx.Err() == nil {
+			c.log.Warn("rds: backup schedule", "id", id, "err", err)
+		}
+		return nil
+	}
+	if pit, ok := w.eng.(engine.PointInTime); ok && (w.disabled || w.oldestKept != "") {
+		if err := c.pruneLogs(pit, sc, id, w.disabled, w.oldestKept); err != nil {
+			c.log.Warn("rds: clean the logs of automated backups", "id", id, "err", err)
+		}
+	}
+	return w.keys
+}
+
+// scheduled is an instance's own snapshots as the schedule sees them.
+type scheduled struct {
+	autos   []records.Snapshot // available automated backups
+	failed  []records.Snapshot // failed automated backups
+	pending bool               // a snapshot is being taken
+}
+
+// scheduleView reads instance r's own snapshots (not copies of them).
+func scheduleView(tx state.Tx, sc state.Scope, r *records.Instance) (scheduled, error) {
+	var out scheduled
+	err := records.Snapshots.ForEach(tx, sc, func(_ string, b records.Snapshot) error {
+		if deref(b.DbiResourceId) != deref(r.DbiResourceId) || b.SourceSnapshot != "" {
+			return nil
+		}
+		if deref(b.Status) == "creating" {
+			out.pending = true
+		}
+		if deref(b.SnapshotType) == "automated" && deref(b.Status) == "available" && b.BackupEnd != nil {
+			out.autos = append(out.autos, b)
+		}
+		if deref(b.SnapshotType) == "automated" && deref(b.Status) == "failed" {
+			out.failed = append(out.failed, b)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// dropFailures deletes failed automated backups: the newest one stays (to
+// show why, and to wait backupRetryAfter before the next attempt), older
+// ones go; all go once backups are off. It returns when the one kept was
+// tried (zero: none).
+func (w *backupWork) dropFailures(tx state.Tx, sc state.Scope, r *records.Instance, failed []records.Snapshot) (lastFailure time.Time, err error) {
+	slices.SortFunc(failed, func(a, b records.Snapshot) int { return attemptTime(b).Compare(attemptTime(a)) })
+	for i, b := range failed {
+		if i == 0 && deref(r.BackupRetentionPeriod) > 0 {
+			lastFailure = attemptTime(b)
+			continue
+		}
+		if err := w.delete(tx, sc, b); err != nil {
+			return lastFailure, err
+		}
+	}
+	return lastFailure, nil
+}
+
+// expire applies the retention period to automated backups autos, newest
+// the end of the newest: those older than the period go, but never the
+// newest; a period of 0 disables automated backups and deletes them all,
+// as on AWS.
+func (w *backupWork) expire(tx state.Tx, sc state.Scope, r *records.Instance, autos []records.Snapshot, newest, now time.Time) error {
+	retention := deref(r.BackupRetentionPeriod)
+	w.disabled = retention == 0
+	cutoff := now.Add(-time.Duration(retention) * 24 * time.Hour)
+	var oldest *records.Snapshot
+	for i := range autos {
+		b := &autos[i]
+		if retention == 0 || b.BackupEnd.Before(cutoff) && !b.BackupEnd.Equal(newest) {
+			if err := w.delete(tx, sc, *b); err != nil {
+				return err
 			}
 			continue
 		}
-		keys = append(keys, mine...)
-		if pit, ok := eng.(engine.PointInTime); ok && (disabled || oldestKept != "") {
-			if err := c.pruneLogs(pit, in.sc, in.id, disabled, oldestKept); err != nil {
-				c.log.Warn("rds: clean the logs of automated backups", "id", in.id, "err", err)
-			}
+		if oldest == nil || b.BackupEnd.Before(*oldest.BackupEnd) {
+			oldest = b
 		}
 	}
-	return append(keys, c.expireRetained(now)...)
+	if oldest != nil {
+		w.oldestKept = deref(oldest.DBSnapshotIdentifier)
+	}
+	return nil
+}
+
+// takeAutomated records a new automated backup of instance id, r, which
+// shows backing-up until the controller has taken it.
+func (w *backupWork) takeAutomated(tx state.Tx, sc state.Scope, id string, r *records.Instance, now time.Time) error {
+	sid := automatedID(id, now)
+	if _, exists, err := records.Snapshots.Get(tx, sc, sid); err != nil || exists {
+		return err
+	}
+	if err := records.Snapshots.Put(tx, sc, sid, records.SnapshotOf(sc, r, sid, "automated", nil)); err != nil {
+		return err
+	}
+	r.DBInstanceStatus = ptr("backing-up")
+	w.keys = append(w.keys, records.Snapshots.Key(sc, sid))
+	return records.Instances.Put(tx, sc, id, *r)
+}
+
+// delete marks snapshot b deleting, for the controller to remove.
+func (w *backupWork) delete(tx state.Tx, sc state.Scope, b records.Snapshot) error {
+	b.Status = ptr(records.SnapshotDeleting)
+	if err := records.Snapshots.Put(tx, sc, deref(b.DBSnapshotIdentifier), b); err != nil {
+		return err
+	}
+	w.keys = append(w.keys, records.Snapshots.Key(sc, deref(b.DBSnapshotIdentifier)))
+	return nil
 }
 
 // expireRetained deletes the automated backups of deleted instances that
@@ -261,9 +315,6 @@ func (c *Controller) sweepSnapshots() {
 
 var windowRE = regexp.MustCompile(`^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$`)
 
-// backupDue reports whether an automated backup is due at now, the last
-// one having ended at last: the backup window (hh:mm-hh:mm UTC) has begun
-// since then. A window that cannot be read counts as a day.
 // backupRetryAfter is how long the schedule waits after a failed
 // automated backup before it tries again.
 const backupRetryAfter = time.Hour
@@ -284,6 +335,9 @@ func attemptTime(b records.Snapshot) time.Time {
 	return time.Time{}
 }
 
+// backupDue reports whether an automated backup is due at now, the last
+// one having ended at last: the backup window (hh:mm-hh:mm UTC) has begun
+// since then. A window that cannot be read counts as a day.
 func backupDue(window string, last, now time.Time) bool {
 	if now.Sub(last) > 24*time.Hour {
 		return true
