@@ -199,7 +199,7 @@ func modifyApply(r *records.Instance, sc state.Scope, in *rdsapi.ModifyDBInstanc
 func modifyAtOnce(r *records.Instance, sc state.Scope, in *rdsapi.ModifyDBInstanceMessage, pend *rdsPending) {
 	set(&r.DeletionProtection, in.DeletionProtection)
 	set(&r.PubliclyAccessible, in.PubliclyAccessible)
-	applyModifyMultiAZ(r, sc, in) // at once: no maintenance window
+	applyModifyMultiAZ(r, sc, in, pend) // at once: no maintenance window
 	set(&r.CopyTagsToSnapshot, in.CopyTagsToSnapshot)
 	set(&r.AutoMinorVersionUpgrade, in.AutoMinorVersionUpgrade)
 	set(&r.PreferredBackupWindow, in.PreferredBackupWindow)

@@ -73,7 +73,7 @@ func (s *Service) checkModifyMultiAZ(r *records.Instance, in *rdsapi.ModifyDBIns
 // (within its transaction): the controller builds or removes the standby
 // while the instance is modifying. minicloud has no maintenance window, so
 // the change is made at once whatever ApplyImmediately says.
-func applyModifyMultiAZ(r *records.Instance, sc state.Scope, in *rdsapi.ModifyDBInstanceMessage) {
+func applyModifyMultiAZ(r *records.Instance, sc state.Scope, in *rdsapi.ModifyDBInstanceMessage, pend *rdsPending) {
 	if in.MultiAZ == nil || *in.MultiAZ == deref(r.MultiAZ) {
 		return
 	}
@@ -84,10 +84,7 @@ func applyModifyMultiAZ(r *records.Instance, sc state.Scope, in *rdsapi.ModifyDB
 	} else {
 		r.MultiAZ = ptr(false)
 	}
-	if r.PendingModifiedValues == nil {
-		r.PendingModifiedValues = &rdsPending{}
-	}
-	r.PendingModifiedValues.MultiAZ = ptr(*in.MultiAZ)
+	pend.MultiAZ = ptr(*in.MultiAZ) // until the controller has made (or removed) the standby
 	r.DBInstanceStatus = ptr("modifying")
 }
 

@@ -193,8 +193,14 @@ func TestMultiAZ(t *testing.T) {
 	if got := aws.ToString(mod.DBInstance.DBInstanceStatus); got != "modifying" {
 		t.Fatalf("status %q, want modifying", got)
 	}
+	if p := mod.DBInstance.PendingModifiedValues; p == nil || p.MultiAZ == nil || *p.MultiAZ {
+		t.Fatalf("ModifyDBInstance's PendingModifiedValues %+v, want MultiAZ false pending", p)
+	}
 	e.waitStatus(t, "ha", "available")
 	db = e.describe(t, "ha")
+	if p := db.PendingModifiedValues; p != nil && p.MultiAZ != nil {
+		t.Fatalf("available, but MultiAZ %v still pending", *p.MultiAZ)
+	}
 	if aws.ToBool(db.MultiAZ) || db.SecondaryAvailabilityZone != nil {
 		t.Fatalf("single-AZ: MultiAZ %v, SecondaryAvailabilityZone %v", aws.ToBool(db.MultiAZ), aws.ToString(db.SecondaryAvailabilityZone))
 	}

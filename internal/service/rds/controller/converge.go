@@ -374,6 +374,7 @@ func pendingAfter(r *records.Instance) *rdsapi.PendingModifiedValues {
 	if r.Password == r.AppliedPassword {
 		p.MasterUserPassword = nil
 	}
+	p.MultiAZ = nil // converge made or removed the standby
 	return &p
 }
 
