@@ -36,7 +36,10 @@
 // pair: eth<DeviceIndex> in the instance namespace (ENI MAC and IP with the
 // subnet's prefix length; device 0 also gets the default route via base + 1)
 // and a bridge port in the router namespace. MTU is 9001 inside the VPC and
-// 1500 on the internet-gateway link, as on AWS.
+// 1500 on the internet-gateway link, as on AWS. The router knows every ENI's
+// MAC (a permanent neighbour entry, as AWS's mapping service answers ARP),
+// and an attached ENI sends a gratuitous ARP, so an address handed to a new
+// ENI is reached at once by the router and by the subnet's other instances.
 //
 // # Routing
 //
