@@ -5,6 +5,7 @@ package catalog
 
 import (
 	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/api/acmapi"
 	"github.com/minicloud/minicloud/internal/api/apigatewayapi"
 	"github.com/minicloud/minicloud/internal/api/apigatewayv2api"
 	"github.com/minicloud/minicloud/internal/api/appautoscalingapi"
@@ -34,6 +35,7 @@ var All = []*api.ServiceInfo{
 	route53api.Info,
 	rdsapi.Info,
 	elbv2api.Info,
+	acmapi.Info,
 	cloudwatchapi.Info,
 	logsapi.Info,
 	ecsapi.Info,

@@ -5,8 +5,10 @@
 package elbv2api
 
 import (
+	"context"
 	_ "embed"
 	"sync"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/model"
@@ -33,4 +35,828 @@ func load() *model.Service {
 		panic("elbv2api: embedded model: " + err.Error())
 	}
 	return m
+}
+
+// Server is the business logic of the operations minicloud implements.
+type Server interface {
+	AddListenerCertificates(context.Context, *AddListenerCertificatesInput) (*AddListenerCertificatesOutput, error)
+	AddTags(context.Context, *AddTagsInput) (*AddTagsOutput, error)
+	CreateListener(context.Context, *CreateListenerInput) (*CreateListenerOutput, error)
+	CreateLoadBalancer(context.Context, *CreateLoadBalancerInput) (*CreateLoadBalancerOutput, error)
+	CreateRule(context.Context, *CreateRuleInput) (*CreateRuleOutput, error)
+	CreateTargetGroup(context.Context, *CreateTargetGroupInput) (*CreateTargetGroupOutput, error)
+	DeleteListener(context.Context, *DeleteListenerInput) (*DeleteListenerOutput, error)
+	DeleteLoadBalancer(context.Context, *DeleteLoadBalancerInput) (*DeleteLoadBalancerOutput, error)
+	DeleteRule(context.Context, *DeleteRuleInput) (*DeleteRuleOutput, error)
+	DeleteTargetGroup(context.Context, *DeleteTargetGroupInput) (*DeleteTargetGroupOutput, error)
+	DeregisterTargets(context.Context, *DeregisterTargetsInput) (*DeregisterTargetsOutput, error)
+	DescribeAccountLimits(context.Context, *DescribeAccountLimitsInput) (*DescribeAccountLimitsOutput, error)
+	DescribeListenerCertificates(context.Context, *DescribeListenerCertificatesInput) (*DescribeListenerCertificatesOutput, error)
+	DescribeListeners(context.Context, *DescribeListenersInput) (*DescribeListenersOutput, error)
+	DescribeLoadBalancerAttributes(context.Context, *DescribeLoadBalancerAttributesInput) (*DescribeLoadBalancerAttributesOutput, error)
+	DescribeLoadBalancers(context.Context, *DescribeLoadBalancersInput) (*DescribeLoadBalancersOutput, error)
+	DescribeRules(context.Context, *DescribeRulesInput) (*DescribeRulesOutput, error)
+	DescribeSSLPolicies(context.Context, *DescribeSSLPoliciesInput) (*DescribeSSLPoliciesOutput, error)
+	DescribeTags(context.Context, *DescribeTagsInput) (*DescribeTagsOutput, error)
+	DescribeTargetGroupAttributes(context.Context, *DescribeTargetGroupAttributesInput) (*DescribeTargetGroupAttributesOutput, error)
+	DescribeTargetGroups(context.Context, *DescribeTargetGroupsInput) (*DescribeTargetGroupsOutput, error)
+	DescribeTargetHealth(context.Context, *DescribeTargetHealthInput) (*DescribeTargetHealthOutput, error)
+	ModifyListener(context.Context, *ModifyListenerInput) (*ModifyListenerOutput, error)
+	ModifyLoadBalancerAttributes(context.Context, *ModifyLoadBalancerAttributesInput) (*ModifyLoadBalancerAttributesOutput, error)
+	ModifyRule(context.Context, *ModifyRuleInput) (*ModifyRuleOutput, error)
+	ModifyTargetGroup(context.Context, *ModifyTargetGroupInput) (*ModifyTargetGroupOutput, error)
+	ModifyTargetGroupAttributes(context.Context, *ModifyTargetGroupAttributesInput) (*ModifyTargetGroupAttributesOutput, error)
+	RegisterTargets(context.Context, *RegisterTargetsInput) (*RegisterTargetsOutput, error)
+	RemoveListenerCertificates(context.Context, *RemoveListenerCertificatesInput) (*RemoveListenerCertificatesOutput, error)
+	RemoveTags(context.Context, *RemoveTagsInput) (*RemoveTagsOutput, error)
+	SetIpAddressType(context.Context, *SetIpAddressTypeInput) (*SetIpAddressTypeOutput, error)
+	SetRulePriorities(context.Context, *SetRulePrioritiesInput) (*SetRulePrioritiesOutput, error)
+	SetSecurityGroups(context.Context, *SetSecurityGroupsInput) (*SetSecurityGroupsOutput, error)
+	SetSubnets(context.Context, *SetSubnetsInput) (*SetSubnetsOutput, error)
+}
+
+// Handlers maps every operation of Server to s's method. The model's other
+// operations have no handler, and the gateway answers them NotImplemented;
+// listing one in services.json and regenerating adds it to Server, and the
+// compiler then asks the service for its method.
+func Handlers(s Server) map[string]api.Handler {
+	return map[string]api.Handler{
+		"AddListenerCertificates":        api.Typed(s.AddListenerCertificates),
+		"AddTags":                        api.Typed(s.AddTags),
+		"CreateListener":                 api.Typed(s.CreateListener),
+		"CreateLoadBalancer":             api.Typed(s.CreateLoadBalancer),
+		"CreateRule":                     api.Typed(s.CreateRule),
+		"CreateTargetGroup":              api.Typed(s.CreateTargetGroup),
+		"DeleteListener":                 api.Typed(s.DeleteListener),
+		"DeleteLoadBalancer":             api.Typed(s.DeleteLoadBalancer),
+		"DeleteRule":                     api.Typed(s.DeleteRule),
+		"DeleteTargetGroup":              api.Typed(s.DeleteTargetGroup),
+		"DeregisterTargets":              api.Typed(s.DeregisterTargets),
+		"DescribeAccountLimits":          api.Typed(s.DescribeAccountLimits),
+		"DescribeListenerCertificates":   api.Typed(s.DescribeListenerCertificates),
+		"DescribeListeners":              api.Typed(s.DescribeListeners),
+		"DescribeLoadBalancerAttributes": api.Typed(s.DescribeLoadBalancerAttributes),
+		"DescribeLoadBalancers":          api.Typed(s.DescribeLoadBalancers),
+		"DescribeRules":                  api.Typed(s.DescribeRules),
+		"DescribeSSLPolicies":            api.Typed(s.DescribeSSLPolicies),
+		"DescribeTags":                   api.Typed(s.DescribeTags),
+		"DescribeTargetGroupAttributes":  api.Typed(s.DescribeTargetGroupAttributes),
+		"DescribeTargetGroups":           api.Typed(s.DescribeTargetGroups),
+		"DescribeTargetHealth":           api.Typed(s.DescribeTargetHealth),
+		"ModifyListener":                 api.Typed(s.ModifyListener),
+		"ModifyLoadBalancerAttributes":   api.Typed(s.ModifyLoadBalancerAttributes),
+		"ModifyRule":                     api.Typed(s.ModifyRule),
+		"ModifyTargetGroup":              api.Typed(s.ModifyTargetGroup),
+		"ModifyTargetGroupAttributes":    api.Typed(s.ModifyTargetGroupAttributes),
+		"RegisterTargets":                api.Typed(s.RegisterTargets),
+		"RemoveListenerCertificates":     api.Typed(s.RemoveListenerCertificates),
+		"RemoveTags":                     api.Typed(s.RemoveTags),
+		"SetIpAddressType":               api.Typed(s.SetIpAddressType),
+		"SetRulePriorities":              api.Typed(s.SetRulePriorities),
+		"SetSecurityGroups":              api.Typed(s.SetSecurityGroups),
+		"SetSubnets":                     api.Typed(s.SetSubnets),
+	}
+}
+
+// Action is the Action shape.
+type Action struct {
+	Type                      *string                          `aws:"Type"`
+	TargetGroupArn            *string                          `aws:"TargetGroupArn"`
+	AuthenticateOidcConfig    *AuthenticateOidcActionConfig    `aws:"AuthenticateOidcConfig"`
+	AuthenticateCognitoConfig *AuthenticateCognitoActionConfig `aws:"AuthenticateCognitoConfig"`
+	Order                     *int32                           `aws:"Order"`
+	RedirectConfig            *RedirectActionConfig            `aws:"RedirectConfig"`
+	FixedResponseConfig       *FixedResponseActionConfig       `aws:"FixedResponseConfig"`
+	ForwardConfig             *ForwardActionConfig             `aws:"ForwardConfig"`
+}
+
+// AddListenerCertificatesInput is the AddListenerCertificatesInput shape.
+type AddListenerCertificatesInput struct {
+	ListenerArn  *string       `aws:"ListenerArn"`
+	Certificates []Certificate `aws:"Certificates"`
+}
+
+// AddListenerCertificatesOutput is the AddListenerCertificatesOutput shape.
+type AddListenerCertificatesOutput struct {
+	Certificates []Certificate `aws:"Certificates"`
+}
+
+// AddTagsInput is the AddTagsInput shape.
+type AddTagsInput struct {
+	ResourceArns []string `aws:"ResourceArns"`
+	Tags         []Tag    `aws:"Tags"`
+}
+
+// AddTagsOutput is the AddTagsOutput shape.
+type AddTagsOutput struct {
+}
+
+// AnomalyDetection is the AnomalyDetection shape.
+type AnomalyDetection struct {
+	Result             *string `aws:"Result"`
+	MitigationInEffect *string `aws:"MitigationInEffect"`
+}
+
+// AuthenticateCognitoActionConfig is the AuthenticateCognitoActionConfig shape.
+type AuthenticateCognitoActionConfig struct {
+	UserPoolArn                      *string           `aws:"UserPoolArn"`
+	UserPoolClientId                 *string           `aws:"UserPoolClientId"`
+	UserPoolDomain                   *string           `aws:"UserPoolDomain"`
+	SessionCookieName                *string           `aws:"SessionCookieName"`
+	Scope                            *string           `aws:"Scope"`
+	SessionTimeout                   *int64            `aws:"SessionTimeout"`
+	AuthenticationRequestExtraParams map[string]string `aws:"AuthenticationRequestExtraParams"`
+	OnUnauthenticatedRequest         *string           `aws:"OnUnauthenticatedRequest"`
+}
+
+// AuthenticateOidcActionConfig is the AuthenticateOidcActionConfig shape.
+type AuthenticateOidcActionConfig struct {
+	Issuer                           *string           `aws:"Issuer"`
+	AuthorizationEndpoint            *string           `aws:"AuthorizationEndpoint"`
+	TokenEndpoint                    *string           `aws:"TokenEndpoint"`
+	UserInfoEndpoint                 *string           `aws:"UserInfoEndpoint"`
+	ClientId                         *string           `aws:"ClientId"`
+	ClientSecret                     *string           `aws:"ClientSecret"`
+	SessionCookieName                *string           `aws:"SessionCookieName"`
+	Scope                            *string           `aws:"Scope"`
+	SessionTimeout                   *int64            `aws:"SessionTimeout"`
+	AuthenticationRequestExtraParams map[string]string `aws:"AuthenticationRequestExtraParams"`
+	OnUnauthenticatedRequest         *string           `aws:"OnUnauthenticatedRequest"`
+	UseExistingClientSecret          *bool             `aws:"UseExistingClientSecret"`
+}
+
+// AvailabilityZone is the AvailabilityZone shape.
+type AvailabilityZone struct {
+	ZoneName              *string               `aws:"ZoneName"`
+	SubnetId              *string               `aws:"SubnetId"`
+	OutpostId             *string               `aws:"OutpostId"`
+	LoadBalancerAddresses []LoadBalancerAddress `aws:"LoadBalancerAddresses"`
+}
+
+// Certificate is the Certificate shape.
+type Certificate struct {
+	CertificateArn *string `aws:"CertificateArn"`
+	IsDefault      *bool   `aws:"IsDefault"`
+}
+
+// Cipher is the Cipher shape.
+type Cipher struct {
+	Name     *string `aws:"Name"`
+	Priority *int32  `aws:"Priority"`
+}
+
+// CreateListenerInput is the CreateListenerInput shape.
+type CreateListenerInput struct {
+	LoadBalancerArn      *string                         `aws:"LoadBalancerArn"`
+	Protocol             *string                         `aws:"Protocol"`
+	Port                 *int32                          `aws:"Port"`
+	SslPolicy            *string                         `aws:"SslPolicy"`
+	Certificates         []Certificate                   `aws:"Certificates"`
+	DefaultActions       []Action                        `aws:"DefaultActions"`
+	AlpnPolicy           []string                        `aws:"AlpnPolicy"`
+	Tags                 []Tag                           `aws:"Tags"`
+	MutualAuthentication *MutualAuthenticationAttributes `aws:"MutualAuthentication"`
+}
+
+// CreateListenerOutput is the CreateListenerOutput shape.
+type CreateListenerOutput struct {
+	Listeners []Listener `aws:"Listeners"`
+}
+
+// CreateLoadBalancerInput is the CreateLoadBalancerInput shape.
+type CreateLoadBalancerInput struct {
+	Name                  *string         `aws:"Name"`
+	Subnets               []string        `aws:"Subnets"`
+	SubnetMappings        []SubnetMapping `aws:"SubnetMappings"`
+	SecurityGroups        []string        `aws:"SecurityGroups"`
+	Scheme                *string         `aws:"Scheme"`
+	Tags                  []Tag           `aws:"Tags"`
+	Type                  *string         `aws:"Type"`
+	IpAddressType         *string         `aws:"IpAddressType"`
+	CustomerOwnedIpv4Pool *string         `aws:"CustomerOwnedIpv4Pool"`
+}
+
+// CreateLoadBalancerOutput is the CreateLoadBalancerOutput shape.
+type CreateLoadBalancerOutput struct {
+	LoadBalancers []LoadBalancer `aws:"LoadBalancers"`
+}
+
+// CreateRuleInput is the CreateRuleInput shape.
+type CreateRuleInput struct {
+	ListenerArn *string         `aws:"ListenerArn"`
+	Conditions  []RuleCondition `aws:"Conditions"`
+	Priority    *int32          `aws:"Priority"`
+	Actions     []Action        `aws:"Actions"`
+	Tags        []Tag           `aws:"Tags"`
+}
+
+// CreateRuleOutput is the CreateRuleOutput shape.
+type CreateRuleOutput struct {
+	Rules []Rule `aws:"Rules"`
+}
+
+// CreateTargetGroupInput is the CreateTargetGroupInput shape.
+type CreateTargetGroupInput struct {
+	Name                       *string  `aws:"Name"`
+	Protocol                   *string  `aws:"Protocol"`
+	ProtocolVersion            *string  `aws:"ProtocolVersion"`
+	Port                       *int32   `aws:"Port"`
+	VpcId                      *string  `aws:"VpcId"`
+	HealthCheckProtocol        *string  `aws:"HealthCheckProtocol"`
+	HealthCheckPort            *string  `aws:"HealthCheckPort"`
+	HealthCheckEnabled         *bool    `aws:"HealthCheckEnabled"`
+	HealthCheckPath            *string  `aws:"HealthCheckPath"`
+	HealthCheckIntervalSeconds *int32   `aws:"HealthCheckIntervalSeconds"`
+	HealthCheckTimeoutSeconds  *int32   `aws:"HealthCheckTimeoutSeconds"`
+	HealthyThresholdCount      *int32   `aws:"HealthyThresholdCount"`
+	UnhealthyThresholdCount    *int32   `aws:"UnhealthyThresholdCount"`
+	Matcher                    *Matcher `aws:"Matcher"`
+	TargetType                 *string  `aws:"TargetType"`
+	Tags                       []Tag    `aws:"Tags"`
+	IpAddressType              *string  `aws:"IpAddressType"`
+}
+
+// CreateTargetGroupOutput is the CreateTargetGroupOutput shape.
+type CreateTargetGroupOutput struct {
+	TargetGroups []TargetGroup `aws:"TargetGroups"`
+}
+
+// DeleteListenerInput is the DeleteListenerInput shape.
+type DeleteListenerInput struct {
+	ListenerArn *string `aws:"ListenerArn"`
+}
+
+// DeleteListenerOutput is the DeleteListenerOutput shape.
+type DeleteListenerOutput struct {
+}
+
+// DeleteLoadBalancerInput is the DeleteLoadBalancerInput shape.
+type DeleteLoadBalancerInput struct {
+	LoadBalancerArn *string `aws:"LoadBalancerArn"`
+}
+
+// DeleteLoadBalancerOutput is the DeleteLoadBalancerOutput shape.
+type DeleteLoadBalancerOutput struct {
+}
+
+// DeleteRuleInput is the DeleteRuleInput shape.
+type DeleteRuleInput struct {
+	RuleArn *string `aws:"RuleArn"`
+}
+
+// DeleteRuleOutput is the DeleteRuleOutput shape.
+type DeleteRuleOutput struct {
+}
+
+// DeleteTargetGroupInput is the DeleteTargetGroupInput shape.
+type DeleteTargetGroupInput struct {
+	TargetGroupArn *string `aws:"TargetGroupArn"`
+}
+
+// DeleteTargetGroupOutput is the DeleteTargetGroupOutput shape.
+type DeleteTargetGroupOutput struct {
+}
+
+// DeregisterTargetsInput is the DeregisterTargetsInput shape.
+type DeregisterTargetsInput struct {
+	TargetGroupArn *string             `aws:"TargetGroupArn"`
+	Targets        []TargetDescription `aws:"Targets"`
+}
+
+// DeregisterTargetsOutput is the DeregisterTargetsOutput shape.
+type DeregisterTargetsOutput struct {
+}
+
+// DescribeAccountLimitsInput is the DescribeAccountLimitsInput shape.
+type DescribeAccountLimitsInput struct {
+	Marker   *string `aws:"Marker"`
+	PageSize *int32  `aws:"PageSize"`
+}
+
+// DescribeAccountLimitsOutput is the DescribeAccountLimitsOutput shape.
+type DescribeAccountLimitsOutput struct {
+	Limits     []Limit `aws:"Limits"`
+	NextMarker *string `aws:"NextMarker"`
+}
+
+// DescribeListenerCertificatesInput is the DescribeListenerCertificatesInput shape.
+type DescribeListenerCertificatesInput struct {
+	ListenerArn *string `aws:"ListenerArn"`
+	Marker      *string `aws:"Marker"`
+	PageSize    *int32  `aws:"PageSize"`
+}
+
+// DescribeListenerCertificatesOutput is the DescribeListenerCertificatesOutput shape.
+type DescribeListenerCertificatesOutput struct {
+	Certificates []Certificate `aws:"Certificates"`
+	NextMarker   *string       `aws:"NextMarker"`
+}
+
+// DescribeListenersInput is the DescribeListenersInput shape.
+type DescribeListenersInput struct {
+	LoadBalancerArn *string  `aws:"LoadBalancerArn"`
+	ListenerArns    []string `aws:"ListenerArns"`
+	Marker          *string  `aws:"Marker"`
+	PageSize        *int32   `aws:"PageSize"`
+}
+
+// DescribeListenersOutput is the DescribeListenersOutput shape.
+type DescribeListenersOutput struct {
+	Listeners  []Listener `aws:"Listeners"`
+	NextMarker *string    `aws:"NextMarker"`
+}
+
+// DescribeLoadBalancerAttributesInput is the DescribeLoadBalancerAttributesInput shape.
+type DescribeLoadBalancerAttributesInput struct {
+	LoadBalancerArn *string `aws:"LoadBalancerArn"`
+}
+
+// DescribeLoadBalancerAttributesOutput is the DescribeLoadBalancerAttributesOutput shape.
+type DescribeLoadBalancerAttributesOutput struct {
+	Attributes []LoadBalancerAttribute `aws:"Attributes"`
+}
+
+// DescribeLoadBalancersInput is the DescribeLoadBalancersInput shape.
+type DescribeLoadBalancersInput struct {
+	LoadBalancerArns []string `aws:"LoadBalancerArns"`
+	Names            []string `aws:"Names"`
+	Marker           *string  `aws:"Marker"`
+	PageSize         *int32   `aws:"PageSize"`
+}
+
+// DescribeLoadBalancersOutput is the DescribeLoadBalancersOutput shape.
+type DescribeLoadBalancersOutput struct {
+	LoadBalancers []LoadBalancer `aws:"LoadBalancers"`
+	NextMarker    *string        `aws:"NextMarker"`
+}
+
+// DescribeRulesInput is the DescribeRulesInput shape.
+type DescribeRulesInput struct {
+	ListenerArn *string  `aws:"ListenerArn"`
+	RuleArns    []string `aws:"RuleArns"`
+	Marker      *string  `aws:"Marker"`
+	PageSize    *int32   `aws:"PageSize"`
+}
+
+// DescribeRulesOutput is the DescribeRulesOutput shape.
+type DescribeRulesOutput struct {
+	Rules      []Rule  `aws:"Rules"`
+	NextMarker *string `aws:"NextMarker"`
+}
+
+// DescribeSSLPoliciesInput is the DescribeSSLPoliciesInput shape.
+type DescribeSSLPoliciesInput struct {
+	Names            []string `aws:"Names"`
+	Marker           *string  `aws:"Marker"`
+	PageSize         *int32   `aws:"PageSize"`
+	LoadBalancerType *string  `aws:"LoadBalancerType"`
+}
+
+// DescribeSSLPoliciesOutput is the DescribeSSLPoliciesOutput shape.
+type DescribeSSLPoliciesOutput struct {
+	SslPolicies []SslPolicy `aws:"SslPolicies"`
+	NextMarker  *string     `aws:"NextMarker"`
+}
+
+// DescribeTagsInput is the DescribeTagsInput shape.
+type DescribeTagsInput struct {
+	ResourceArns []string `aws:"ResourceArns"`
+}
+
+// DescribeTagsOutput is the DescribeTagsOutput shape.
+type DescribeTagsOutput struct {
+	TagDescriptions []TagDescription `aws:"TagDescriptions"`
+}
+
+// DescribeTargetGroupAttributesInput is the DescribeTargetGroupAttributesInput shape.
+type DescribeTargetGroupAttributesInput struct {
+	TargetGroupArn *string `aws:"TargetGroupArn"`
+}
+
+// DescribeTargetGroupAttributesOutput is the DescribeTargetGroupAttributesOutput shape.
+type DescribeTargetGroupAttributesOutput struct {
+	Attributes []TargetGroupAttribute `aws:"Attributes"`
+}
+
+// DescribeTargetGroupsInput is the DescribeTargetGroupsInput shape.
+type DescribeTargetGroupsInput struct {
+	LoadBalancerArn *string  `aws:"LoadBalancerArn"`
+	TargetGroupArns []string `aws:"TargetGroupArns"`
+	Names           []string `aws:"Names"`
+	Marker          *string  `aws:"Marker"`
+	PageSize        *int32   `aws:"PageSize"`
+}
+
+// DescribeTargetGroupsOutput is the DescribeTargetGroupsOutput shape.
+type DescribeTargetGroupsOutput struct {
+	TargetGroups []TargetGroup `aws:"TargetGroups"`
+	NextMarker   *string       `aws:"NextMarker"`
+}
+
+// DescribeTargetHealthInput is the DescribeTargetHealthInput shape.
+type DescribeTargetHealthInput struct {
+	TargetGroupArn *string             `aws:"TargetGroupArn"`
+	Targets        []TargetDescription `aws:"Targets"`
+	Include        []string            `aws:"Include"`
+}
+
+// DescribeTargetHealthOutput is the DescribeTargetHealthOutput shape.
+type DescribeTargetHealthOutput struct {
+	TargetHealthDescriptions []TargetHealthDescription `aws:"TargetHealthDescriptions"`
+}
+
+// FixedResponseActionConfig is the FixedResponseActionConfig shape.
+type FixedResponseActionConfig struct {
+	MessageBody *string `aws:"MessageBody"`
+	StatusCode  *string `aws:"StatusCode"`
+	ContentType *string `aws:"ContentType"`
+}
+
+// ForwardActionConfig is the ForwardActionConfig shape.
+type ForwardActionConfig struct {
+	TargetGroups                []TargetGroupTuple           `aws:"TargetGroups"`
+	TargetGroupStickinessConfig *TargetGroupStickinessConfig `aws:"TargetGroupStickinessConfig"`
+}
+
+// HostHeaderConditionConfig is the HostHeaderConditionConfig shape.
+type HostHeaderConditionConfig struct {
+	Values []string `aws:"Values"`
+}
+
+// HttpHeaderConditionConfig is the HttpHeaderConditionConfig shape.
+type HttpHeaderConditionConfig struct {
+	HttpHeaderName *string  `aws:"HttpHeaderName"`
+	Values         []string `aws:"Values"`
+}
+
+// HttpRequestMethodConditionConfig is the HttpRequestMethodConditionConfig shape.
+type HttpRequestMethodConditionConfig struct {
+	Values []string `aws:"Values"`
+}
+
+// Limit is the Limit shape.
+type Limit struct {
+	Name *string `aws:"Name"`
+	Max  *string `aws:"Max"`
+}
+
+// Listener is the Listener shape.
+type Listener struct {
+	ListenerArn          *string                         `aws:"ListenerArn"`
+	LoadBalancerArn      *string                         `aws:"LoadBalancerArn"`
+	Port                 *int32                          `aws:"Port"`
+	Protocol             *string                         `aws:"Protocol"`
+	Certificates         []Certificate                   `aws:"Certificates"`
+	SslPolicy            *string                         `aws:"SslPolicy"`
+	DefaultActions       []Action                        `aws:"DefaultActions"`
+	AlpnPolicy           []string                        `aws:"AlpnPolicy"`
+	MutualAuthentication *MutualAuthenticationAttributes `aws:"MutualAuthentication"`
+}
+
+// LoadBalancer is the LoadBalancer shape.
+type LoadBalancer struct {
+	LoadBalancerArn                                      *string            `aws:"LoadBalancerArn"`
+	DNSName                                              *string            `aws:"DNSName"`
+	CanonicalHostedZoneId                                *string            `aws:"CanonicalHostedZoneId"`
+	CreatedTime                                          *time.Time         `aws:"CreatedTime"`
+	LoadBalancerName                                     *string            `aws:"LoadBalancerName"`
+	Scheme                                               *string            `aws:"Scheme"`
+	VpcId                                                *string            `aws:"VpcId"`
+	State                                                *LoadBalancerState `aws:"State"`
+	Type                                                 *string            `aws:"Type"`
+	AvailabilityZones                                    []AvailabilityZone `aws:"AvailabilityZones"`
+	SecurityGroups                                       []string           `aws:"SecurityGroups"`
+	IpAddressType                                        *string            `aws:"IpAddressType"`
+	CustomerOwnedIpv4Pool                                *string            `aws:"CustomerOwnedIpv4Pool"`
+	EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic *string            `aws:"EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"`
+}
+
+// LoadBalancerAddress is the LoadBalancerAddress shape.
+type LoadBalancerAddress struct {
+	IpAddress          *string `aws:"IpAddress"`
+	AllocationId       *string `aws:"AllocationId"`
+	PrivateIPv4Address *string `aws:"PrivateIPv4Address"`
+	IPv6Address        *string `aws:"IPv6Address"`
+}
+
+// LoadBalancerAttribute is the LoadBalancerAttribute shape.
+type LoadBalancerAttribute struct {
+	Key   *string `aws:"Key"`
+	Value *string `aws:"Value"`
+}
+
+// LoadBalancerState is the LoadBalancerState shape.
+type LoadBalancerState struct {
+	Code   *string `aws:"Code"`
+	Reason *string `aws:"Reason"`
+}
+
+// Matcher is the Matcher shape.
+type Matcher struct {
+	HttpCode *string `aws:"HttpCode"`
+	GrpcCode *string `aws:"GrpcCode"`
+}
+
+// ModifyListenerInput is the ModifyListenerInput shape.
+type ModifyListenerInput struct {
+	ListenerArn          *string                         `aws:"ListenerArn"`
+	Port                 *int32                          `aws:"Port"`
+	Protocol             *string                         `aws:"Protocol"`
+	SslPolicy            *string                         `aws:"SslPolicy"`
+	Certificates         []Certificate                   `aws:"Certificates"`
+	DefaultActions       []Action                        `aws:"DefaultActions"`
+	AlpnPolicy           []string                        `aws:"AlpnPolicy"`
+	MutualAuthentication *MutualAuthenticationAttributes `aws:"MutualAuthentication"`
+}
+
+// ModifyListenerOutput is the ModifyListenerOutput shape.
+type ModifyListenerOutput struct {
+	Listeners []Listener `aws:"Listeners"`
+}
+
+// ModifyLoadBalancerAttributesInput is the ModifyLoadBalancerAttributesInput shape.
+type ModifyLoadBalancerAttributesInput struct {
+	LoadBalancerArn *string                 `aws:"LoadBalancerArn"`
+	Attributes      []LoadBalancerAttribute `aws:"Attributes"`
+}
+
+// ModifyLoadBalancerAttributesOutput is the ModifyLoadBalancerAttributesOutput shape.
+type ModifyLoadBalancerAttributesOutput struct {
+	Attributes []LoadBalancerAttribute `aws:"Attributes"`
+}
+
+// ModifyRuleInput is the ModifyRuleInput shape.
+type ModifyRuleInput struct {
+	RuleArn    *string         `aws:"RuleArn"`
+	Conditions []RuleCondition `aws:"Conditions"`
+	Actions    []Action        `aws:"Actions"`
+}
+
+// ModifyRuleOutput is the ModifyRuleOutput shape.
+type ModifyRuleOutput struct {
+	Rules []Rule `aws:"Rules"`
+}
+
+// ModifyTargetGroupAttributesInput is the ModifyTargetGroupAttributesInput shape.
+type ModifyTargetGroupAttributesInput struct {
+	TargetGroupArn *string                `aws:"TargetGroupArn"`
+	Attributes     []TargetGroupAttribute `aws:"Attributes"`
+}
+
+// ModifyTargetGroupAttributesOutput is the ModifyTargetGroupAttributesOutput shape.
+type ModifyTargetGroupAttributesOutput struct {
+	Attributes []TargetGroupAttribute `aws:"Attributes"`
+}
+
+// ModifyTargetGroupInput is the ModifyTargetGroupInput shape.
+type ModifyTargetGroupInput struct {
+	TargetGroupArn             *string  `aws:"TargetGroupArn"`
+	HealthCheckProtocol        *string  `aws:"HealthCheckProtocol"`
+	HealthCheckPort            *string  `aws:"HealthCheckPort"`
+	HealthCheckPath            *string  `aws:"HealthCheckPath"`
+	HealthCheckEnabled         *bool    `aws:"HealthCheckEnabled"`
+	HealthCheckIntervalSeconds *int32   `aws:"HealthCheckIntervalSeconds"`
+	HealthCheckTimeoutSeconds  *int32   `aws:"HealthCheckTimeoutSeconds"`
+	HealthyThresholdCount      *int32   `aws:"HealthyThresholdCount"`
+	UnhealthyThresholdCount    *int32   `aws:"UnhealthyThresholdCount"`
+	Matcher                    *Matcher `aws:"Matcher"`
+}
+
+// ModifyTargetGroupOutput is the ModifyTargetGroupOutput shape.
+type ModifyTargetGroupOutput struct {
+	TargetGroups []TargetGroup `aws:"TargetGroups"`
+}
+
+// MutualAuthenticationAttributes is the MutualAuthenticationAttributes shape.
+type MutualAuthenticationAttributes struct {
+	Mode                          *string `aws:"Mode"`
+	TrustStoreArn                 *string `aws:"TrustStoreArn"`
+	IgnoreClientCertificateExpiry *bool   `aws:"IgnoreClientCertificateExpiry"`
+	TrustStoreAssociationStatus   *string `aws:"TrustStoreAssociationStatus"`
+}
+
+// PathPatternConditionConfig is the PathPatternConditionConfig shape.
+type PathPatternConditionConfig struct {
+	Values []string `aws:"Values"`
+}
+
+// QueryStringConditionConfig is the QueryStringConditionConfig shape.
+type QueryStringConditionConfig struct {
+	Values []QueryStringKeyValuePair `aws:"Values"`
+}
+
+// QueryStringKeyValuePair is the QueryStringKeyValuePair shape.
+type QueryStringKeyValuePair struct {
+	Key   *string `aws:"Key"`
+	Value *string `aws:"Value"`
+}
+
+// RedirectActionConfig is the RedirectActionConfig shape.
+type RedirectActionConfig struct {
+	Protocol   *string `aws:"Protocol"`
+	Port       *string `aws:"Port"`
+	Host       *string `aws:"Host"`
+	Path       *string `aws:"Path"`
+	Query      *string `aws:"Query"`
+	StatusCode *string `aws:"StatusCode"`
+}
+
+// RegisterTargetsInput is the RegisterTargetsInput shape.
+type RegisterTargetsInput struct {
+	TargetGroupArn *string             `aws:"TargetGroupArn"`
+	Targets        []TargetDescription `aws:"Targets"`
+}
+
+// RegisterTargetsOutput is the RegisterTargetsOutput shape.
+type RegisterTargetsOutput struct {
+}
+
+// RemoveListenerCertificatesInput is the RemoveListenerCertificatesInput shape.
+type RemoveListenerCertificatesInput struct {
+	ListenerArn  *string       `aws:"ListenerArn"`
+	Certificates []Certificate `aws:"Certificates"`
+}
+
+// RemoveListenerCertificatesOutput is the RemoveListenerCertificatesOutput shape.
+type RemoveListenerCertificatesOutput struct {
+}
+
+// RemoveTagsInput is the RemoveTagsInput shape.
+type RemoveTagsInput struct {
+	ResourceArns []string `aws:"ResourceArns"`
+	TagKeys      []string `aws:"TagKeys"`
+}
+
+// RemoveTagsOutput is the RemoveTagsOutput shape.
+type RemoveTagsOutput struct {
+}
+
+// Rule is the Rule shape.
+type Rule struct {
+	RuleArn    *string         `aws:"RuleArn"`
+	Priority   *string         `aws:"Priority"`
+	Conditions []RuleCondition `aws:"Conditions"`
+	Actions    []Action        `aws:"Actions"`
+	IsDefault  *bool           `aws:"IsDefault"`
+}
+
+// RuleCondition is the RuleCondition shape.
+type RuleCondition struct {
+	Field                   *string                           `aws:"Field"`
+	Values                  []string                          `aws:"Values"`
+	HostHeaderConfig        *HostHeaderConditionConfig        `aws:"HostHeaderConfig"`
+	PathPatternConfig       *PathPatternConditionConfig       `aws:"PathPatternConfig"`
+	HttpHeaderConfig        *HttpHeaderConditionConfig        `aws:"HttpHeaderConfig"`
+	QueryStringConfig       *QueryStringConditionConfig       `aws:"QueryStringConfig"`
+	HttpRequestMethodConfig *HttpRequestMethodConditionConfig `aws:"HttpRequestMethodConfig"`
+	SourceIpConfig          *SourceIpConditionConfig          `aws:"SourceIpConfig"`
+}
+
+// RulePriorityPair is the RulePriorityPair shape.
+type RulePriorityPair struct {
+	RuleArn  *string `aws:"RuleArn"`
+	Priority *int32  `aws:"Priority"`
+}
+
+// SetIpAddressTypeInput is the SetIpAddressTypeInput shape.
+type SetIpAddressTypeInput struct {
+	LoadBalancerArn *string `aws:"LoadBalancerArn"`
+	IpAddressType   *string `aws:"IpAddressType"`
+}
+
+// SetIpAddressTypeOutput is the SetIpAddressTypeOutput shape.
+type SetIpAddressTypeOutput struct {
+	IpAddressType *string `aws:"IpAddressType"`
+}
+
+// SetRulePrioritiesInput is the SetRulePrioritiesInput shape.
+type SetRulePrioritiesInput struct {
+	RulePriorities []RulePriorityPair `aws:"RulePriorities"`
+}
+
+// SetRulePrioritiesOutput is the SetRulePrioritiesOutput shape.
+type SetRulePrioritiesOutput struct {
+	Rules []Rule `aws:"Rules"`
+}
+
+// SetSecurityGroupsInput is the SetSecurityGroupsInput shape.
+type SetSecurityGroupsInput struct {
+	LoadBalancerArn                                      *string  `aws:"LoadBalancerArn"`
+	SecurityGroups                                       []string `aws:"SecurityGroups"`
+	EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic *string  `aws:"EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"`
+}
+
+// SetSecurityGroupsOutput is the SetSecurityGroupsOutput shape.
+type SetSecurityGroupsOutput struct {
+	SecurityGroupIds                                     []string `aws:"SecurityGroupIds"`
+	EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic *string  `aws:"EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"`
+}
+
+// SetSubnetsInput is the SetSubnetsInput shape.
+type SetSubnetsInput struct {
+	LoadBalancerArn *string         `aws:"LoadBalancerArn"`
+	Subnets         []string        `aws:"Subnets"`
+	SubnetMappings  []SubnetMapping `aws:"SubnetMappings"`
+	IpAddressType   *string         `aws:"IpAddressType"`
+}
+
+// SetSubnetsOutput is the SetSubnetsOutput shape.
+type SetSubnetsOutput struct {
+	AvailabilityZones []AvailabilityZone `aws:"AvailabilityZones"`
+	IpAddressType     *string            `aws:"IpAddressType"`
+}
+
+// SourceIpConditionConfig is the SourceIpConditionConfig shape.
+type SourceIpConditionConfig struct {
+	Values []string `aws:"Values"`
+}
+
+// SslPolicy is the SslPolicy shape.
+type SslPolicy struct {
+	SslProtocols               []string `aws:"SslProtocols"`
+	Ciphers                    []Cipher `aws:"Ciphers"`
+	Name                       *string  `aws:"Name"`
+	SupportedLoadBalancerTypes []string `aws:"SupportedLoadBalancerTypes"`
+}
+
+// SubnetMapping is the SubnetMapping shape.
+type SubnetMapping struct {
+	SubnetId           *string `aws:"SubnetId"`
+	AllocationId       *string `aws:"AllocationId"`
+	PrivateIPv4Address *string `aws:"PrivateIPv4Address"`
+	IPv6Address        *string `aws:"IPv6Address"`
+}
+
+// Tag is the Tag shape.
+type Tag struct {
+	Key   *string `aws:"Key"`
+	Value *string `aws:"Value"`
+}
+
+// TagDescription is the TagDescription shape.
+type TagDescription struct {
+	ResourceArn *string `aws:"ResourceArn"`
+	Tags        []Tag   `aws:"Tags"`
+}
+
+// TargetDescription is the TargetDescription shape.
+type TargetDescription struct {
+	Id               *string `aws:"Id"`
+	Port             *int32  `aws:"Port"`
+	AvailabilityZone *string `aws:"AvailabilityZone"`
+}
+
+// TargetGroup is the TargetGroup shape.
+type TargetGroup struct {
+	TargetGroupArn             *string  `aws:"TargetGroupArn"`
+	TargetGroupName            *string  `aws:"TargetGroupName"`
+	Protocol                   *string  `aws:"Protocol"`
+	Port                       *int32   `aws:"Port"`
+	VpcId                      *string  `aws:"VpcId"`
+	HealthCheckProtocol        *string  `aws:"HealthCheckProtocol"`
+	HealthCheckPort            *string  `aws:"HealthCheckPort"`
+	HealthCheckEnabled         *bool    `aws:"HealthCheckEnabled"`
+	HealthCheckIntervalSeconds *int32   `aws:"HealthCheckIntervalSeconds"`
+	HealthCheckTimeoutSeconds  *int32   `aws:"HealthCheckTimeoutSeconds"`
+	HealthyThresholdCount      *int32   `aws:"HealthyThresholdCount"`
+	UnhealthyThresholdCount    *int32   `aws:"UnhealthyThresholdCount"`
+	HealthCheckPath            *string  `aws:"HealthCheckPath"`
+	Matcher                    *Matcher `aws:"Matcher"`
+	LoadBalancerArns           []string `aws:"LoadBalancerArns"`
+	TargetType                 *string  `aws:"TargetType"`
+	ProtocolVersion            *string  `aws:"ProtocolVersion"`
+	IpAddressType              *string  `aws:"IpAddressType"`
+}
+
+// TargetGroupAttribute is the TargetGroupAttribute shape.
+type TargetGroupAttribute struct {
+	Key   *string `aws:"Key"`
+	Value *string `aws:"Value"`
+}
+
+// TargetGroupStickinessConfig is the TargetGroupStickinessConfig shape.
+type TargetGroupStickinessConfig struct {
+	Enabled         *bool  `aws:"Enabled"`
+	DurationSeconds *int32 `aws:"DurationSeconds"`
+}
+
+// TargetGroupTuple is the TargetGroupTuple shape.
+type TargetGroupTuple struct {
+	TargetGroupArn *string `aws:"TargetGroupArn"`
+	Weight         *int32  `aws:"Weight"`
+}
+
+// TargetHealth is the TargetHealth shape.
+type TargetHealth struct {
+	State       *string `aws:"State"`
+	Reason      *string `aws:"Reason"`
+	Description *string `aws:"Description"`
+}
+
+// TargetHealthDescription is the TargetHealthDescription shape.
+type TargetHealthDescription struct {
+	Target           *TargetDescription `aws:"Target"`
+	HealthCheckPort  *string            `aws:"HealthCheckPort"`
+	TargetHealth     *TargetHealth      `aws:"TargetHealth"`
+	AnomalyDetection *AnomalyDetection  `aws:"AnomalyDetection"`
 }
