@@ -10,7 +10,7 @@ import (
 // service endpoint names AWS publishes (Config.Endpoints, RDS DB
 // instances), as AWS's public DNS does: authoritatively for the whole
 // domain, an endpoint's public IP when it has one, else its private IP
-// (dnszone.Endpoint.AddrFrom outside every VPC).
+// (dnszone.Endpoint.AddrsFrom outside every VPC).
 
 // endpointSOA is the SOA of negative answers in an endpoint domain: AWS's
 // name servers, with the endpoints' short TTL as negative TTL so that a
@@ -45,11 +45,15 @@ func endpointRecords(set *dnszone.EndpointSet, name, owner string, qtype uint16)
 		}
 		return nil, dns.RcodeSuccess
 	}
-	ip := e.AddrFrom("").Unmap()
-	if !ip.Is4() || (qtype != dns.TypeA && qtype != dns.TypeANY) {
+	if qtype != dns.TypeA && qtype != dns.TypeANY {
 		return nil, dns.RcodeSuccess
 	}
-	return []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: dnszone.EndpointTTL}, A: ip.AsSlice()}}, dns.RcodeSuccess
+	for _, ip := range e.AddrsFrom("") {
+		if ip = ip.Unmap(); ip.Is4() {
+			answer = append(answer, &dns.A{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: dnszone.EndpointTTL}, A: ip.AsSlice()})
+		}
+	}
+	return answer, dns.RcodeSuccess
 }
 
 // answerEndpoint is the authoritative reply to req for a name of set.

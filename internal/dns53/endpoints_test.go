@@ -28,12 +28,15 @@ func TestEndpoints(t *testing.T) {
 	const elb = "elb.amazonaws.com."
 	s := startServer(t, Config{Source: src, Endpoints: dnszone.EndpointSources{
 		fakeEndpoints{dnszone.NewEndpointSet(dnszone.RDSDomain, []dnszone.Endpoint{
-			{Name: "pub" + dom, VPC: "vpc-1", PrivateIP: ip("10.0.2.51"), PublicIP: ip("198.18.0.51")},
-			{Name: "priv" + dom, VPC: "vpc-1", PrivateIP: ip("10.0.2.50")},
+			{Name: "pub" + dom, VPC: "vpc-1", PrivateIPs: []netip.Addr{ip("10.0.2.51")}, PublicIPs: []netip.Addr{ip("198.18.0.51")}},
+			{Name: "priv" + dom, VPC: "vpc-1", PrivateIPs: []netip.Addr{ip("10.0.2.50")}},
 			{Name: "stopped" + dom},
 		})},
 		fakeEndpoints{dnszone.NewEndpointSet(elb, []dnszone.Endpoint{
-			{Name: "lb-1.us-east-1." + elb, VPC: "vpc-1", PrivateIP: ip("10.0.1.7"), PublicIP: ip("198.18.0.7")},
+			{Name: "lb-1.us-east-1." + elb, VPC: "vpc-1", PrivateIPs: []netip.Addr{ip("10.0.1.7")}, PublicIPs: []netip.Addr{ip("198.18.0.7")}},
+			// One address per node of a load balancer.
+			{Name: "lb-2.us-east-1." + elb, VPC: "vpc-1", PrivateIPs: []netip.Addr{ip("10.0.1.8"), ip("10.0.2.8")},
+				PublicIPs: []netip.Addr{ip("198.18.0.8"), ip("198.18.1.8")}, PublicInVPC: true},
 		})},
 	}})
 	for _, tc := range []struct {
@@ -58,6 +61,7 @@ func TestEndpoints(t *testing.T) {
 		{"db.example.com.", dns.TypeA, dns.RcodeSuccess, []string{"pub" + dom, "198.18.0.51"}, false},
 		{"olddb.example.com.", dns.TypeA, dns.RcodeNameError, []string{"gone" + dom}, true},
 		{"lb-1.us-east-1." + elb, dns.TypeA, dns.RcodeSuccess, []string{"198.18.0.7"}, false},
+		{"lb-2.us-east-1." + elb, dns.TypeA, dns.RcodeSuccess, []string{"198.18.0.8", "198.18.1.8"}, false},
 	} {
 		t.Run(tc.name+"/"+dns.TypeToString[tc.qtype], func(t *testing.T) {
 			m := new(dns.Msg).SetQuestion(tc.name, tc.qtype)

@@ -2,6 +2,7 @@ package dnszone
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -26,14 +27,22 @@ type Endpoint struct {
 	// Name is fully qualified, lower case, with the trailing dot.
 	Name            string
 	Account, Region string
-	// VPC is the VPC of PrivateIP ("" when there is none).
+	// VPC is the VPC of PrivateIPs ("" when there is none).
 	VPC string
-	// PrivateIP is the resource's address in its VPC; the zero Addr when
-	// it has none now (a stopped DB instance, one still being created).
-	PrivateIP netip.Addr
-	// PublicIP is its public IPv4 address when it is publicly accessible
-	// and has one, else the zero Addr.
-	PublicIP netip.Addr
+	// PrivateIPs are the resource's addresses in its VPC (a DB instance
+	// has one, a load balancer one per node); none when it has none now (a
+	// stopped DB instance, one still being created).
+	PrivateIPs []netip.Addr
+	// PublicIPs are its public IPv4 addresses when it is publicly
+	// accessible (internet-facing) and has them.
+	PublicIPs []netip.Addr
+	// PublicInVPC answers the public addresses inside the VPC too: a load
+	// balancer's name has one answer everywhere, where a DB instance's
+	// resolves to its private address from inside its VPC.
+	PublicInVPC bool
+	// Unhealthy marks an endpoint that an alias with EvaluateTargetHealth
+	// must not answer with (a load balancer without a healthy target).
+	Unhealthy bool
 }
 
 // EndpointSet is every endpoint name of a domain at one moment. It is
@@ -114,18 +123,26 @@ func (s EndpointSets) For(name string) *EndpointSet {
 	return best
 }
 
-// AddrFrom is the address the endpoint resolves to for a client inside
-// the VPC vpcID, or outside every VPC when vpcID is "" (public DNS): its
-// private IP inside its own VPC; elsewhere its public IP when it has one,
-// else its private IP (AWS's public DNS answers a private instance's
-// private address too). The zero Addr means the endpoint has no address
-// now.
-func (e Endpoint) AddrFrom(vpcID string) netip.Addr {
-	if vpcID != "" && vpcID == e.VPC {
-		return e.PrivateIP
+// Equal reports whether e and o are the same endpoint with the same
+// addresses (in the same order).
+func (e Endpoint) Equal(o Endpoint) bool {
+	return e.Name == o.Name && e.Account == o.Account && e.Region == o.Region && e.VPC == o.VPC &&
+		slices.Equal(e.PrivateIPs, o.PrivateIPs) && slices.Equal(e.PublicIPs, o.PublicIPs) &&
+		e.PublicInVPC == o.PublicInVPC && e.Unhealthy == o.Unhealthy
+}
+
+// AddrsFrom are the addresses the endpoint resolves to for a client
+// inside the VPC vpcID, or outside every VPC when vpcID is "" (public
+// DNS): its private IPs inside its own VPC (unless PublicInVPC);
+// elsewhere its public IPs when it has them, else its private IPs (AWS's
+// public DNS answers a private resource's private addresses too). None
+// means the endpoint has no address now.
+func (e Endpoint) AddrsFrom(vpcID string) []netip.Addr {
+	if vpcID != "" && vpcID == e.VPC && !(e.PublicInVPC && len(e.PublicIPs) > 0) {
+		return e.PrivateIPs
 	}
-	if e.PublicIP.IsValid() {
-		return e.PublicIP
+	if len(e.PublicIPs) > 0 {
+		return e.PublicIPs
 	}
-	return e.PrivateIP
+	return e.PrivateIPs
 }

@@ -2,28 +2,42 @@ package dnszone
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 )
 
-func TestEndpointAddrFrom(t *testing.T) {
-	ip := netip.MustParseAddr
-	pub := Endpoint{VPC: "vpc-a", PrivateIP: ip("10.0.0.5"), PublicIP: ip("198.18.0.5")}
-	priv := Endpoint{VPC: "vpc-a", PrivateIP: ip("10.0.0.6")}
+func TestEndpointAddrsFrom(t *testing.T) {
+	ips := func(s ...string) []netip.Addr {
+		var out []netip.Addr
+		for _, a := range s {
+			out = append(out, netip.MustParseAddr(a))
+		}
+		return out
+	}
+	pub := Endpoint{VPC: "vpc-a", PrivateIPs: ips("10.0.0.5"), PublicIPs: ips("198.18.0.5")}
+	priv := Endpoint{VPC: "vpc-a", PrivateIPs: ips("10.0.0.6")}
+	// A load balancer: one address per node, the public ones everywhere.
+	lb := Endpoint{VPC: "vpc-a", PrivateIPs: ips("10.0.1.7", "10.0.2.7"), PublicIPs: ips("198.18.1.7", "198.18.2.7"), PublicInVPC: true}
+	internal := Endpoint{VPC: "vpc-a", PrivateIPs: ips("10.0.1.8", "10.0.2.8"), PublicInVPC: true}
 	for _, tc := range []struct {
 		desc string
 		e    Endpoint
 		from string
-		want netip.Addr
+		want []netip.Addr
 	}{
-		{"public, from its VPC", pub, "vpc-a", ip("10.0.0.5")},
-		{"public, from another VPC", pub, "vpc-b", ip("198.18.0.5")},
-		{"public, from outside", pub, "", ip("198.18.0.5")},
-		{"private, from its VPC", priv, "vpc-a", ip("10.0.0.6")},
-		{"private, from outside", priv, "", ip("10.0.0.6")},
-		{"stopped", Endpoint{}, "", netip.Addr{}},
-		{"stopped, from a VPC", Endpoint{}, "vpc-a", netip.Addr{}},
+		{"public, from its VPC", pub, "vpc-a", ips("10.0.0.5")},
+		{"public, from another VPC", pub, "vpc-b", ips("198.18.0.5")},
+		{"public, from outside", pub, "", ips("198.18.0.5")},
+		{"private, from its VPC", priv, "vpc-a", ips("10.0.0.6")},
+		{"private, from outside", priv, "", ips("10.0.0.6")},
+		{"stopped", Endpoint{}, "", nil},
+		{"stopped, from a VPC", Endpoint{}, "vpc-a", nil},
+		{"internet-facing load balancer, from its VPC", lb, "vpc-a", ips("198.18.1.7", "198.18.2.7")},
+		{"internet-facing load balancer, from outside", lb, "", ips("198.18.1.7", "198.18.2.7")},
+		{"internal load balancer, from its VPC", internal, "vpc-a", ips("10.0.1.8", "10.0.2.8")},
+		{"internal load balancer, from outside", internal, "", ips("10.0.1.8", "10.0.2.8")},
 	} {
-		if got := tc.e.AddrFrom(tc.from); got != tc.want {
+		if got := tc.e.AddrsFrom(tc.from); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.desc, got, tc.want)
 		}
 	}

@@ -145,6 +145,7 @@ func New(cfg Config) (*Server, error) {
 	rdsSvc := rds.New(store, rdsCfg)
 	// The endpoint names both the VPC resolvers and the DNS server answer.
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource()}
+	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
 	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, rds: rdsSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},

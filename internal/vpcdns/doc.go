@@ -41,7 +41,7 @@
 //   - the service endpoint names of Config.Endpoints (RDS DB instances,
 //     dnszone.RDSDomain), for the whole domain: an endpoint of this VPC
 //     resolves to its private IP, one elsewhere as AWS's public DNS
-//     answers it (public IP, else private IP; dnszone.Endpoint.AddrFrom),
+//     answers it (public IPs, else private IPs; dnszone.Endpoint.AddrsFrom),
 //     TTL 5; an endpoint without an address now (a stopped DB instance)
 //     and the names between endpoints and the domain are NODATA, any other
 //     name of the domain NXDOMAIN, never forwarded. A private hosted zone

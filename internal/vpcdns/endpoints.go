@@ -7,7 +7,7 @@ import (
 )
 
 // endpointZone is the zone of a service endpoint domain holding only what
-// the query needs: name's own A record (per Endpoint.AddrFrom this VPC),
+// the query needs: name's own A record (per Endpoint.AddrsFrom this VPC),
 // or name as an existing empty node when it is an endpoint without an
 // address now (a stopped DB instance: NODATA) or an empty non-terminal.
 // Any other name of the domain is NXDOMAIN: AWS owns the domain, so it
@@ -16,10 +16,12 @@ func endpointZone(set *dnszone.EndpointSet, name string, v *VPCInfo) *zone {
 	z := newZone(set.Domain, InstanceTTL, dnszone.EndpointTTL)
 	if e, ok := set.Names[name]; ok {
 		z.names[name] = nil
-		if ip := e.AddrFrom(v.ID).Unmap(); ip.Is4() {
-			rr := &dns.A{Hdr: hdr(name, dns.TypeA), A: ip.AsSlice()}
-			rr.Hdr.Ttl = dnszone.EndpointTTL
-			z.add(rr)
+		for _, ip := range e.AddrsFrom(v.ID) {
+			if ip = ip.Unmap(); ip.Is4() {
+				rr := &dns.A{Hdr: hdr(name, dns.TypeA), A: ip.AsSlice()}
+				rr.Hdr.Ttl = dnszone.EndpointTTL
+				z.add(rr)
+			}
 		}
 	} else if set.Parents[name] {
 		z.names[name] = nil

@@ -21,10 +21,10 @@ func testEndpoints() *dnszone.EndpointSet {
 	const vpc, other = "vpc-0123456789abcdef0", "vpc-0fedcba9876543210"
 	ip := netip.MustParseAddr
 	return dnszone.NewEndpointSet(dnszone.RDSDomain, []dnszone.Endpoint{
-		{Name: "here.abcdefghijkl.us-east-1.rds.amazonaws.com.", VPC: vpc, PrivateIP: ip("10.0.2.50")},
-		{Name: "pub.abcdefghijkl.us-east-1.rds.amazonaws.com.", VPC: vpc, PrivateIP: ip("10.0.2.51"), PublicIP: ip("198.18.0.51")},
-		{Name: "far.abcdefghijkl.us-east-1.rds.amazonaws.com.", VPC: other, PrivateIP: ip("10.9.0.5"), PublicIP: ip("198.18.9.5")},
-		{Name: "farpriv.abcdefghijkl.us-east-1.rds.amazonaws.com.", VPC: other, PrivateIP: ip("10.9.0.6")},
+		{Name: "here.abcdefghijkl.us-east-1.rds.amazonaws.com.", VPC: vpc, PrivateIPs: []netip.Addr{ip("10.0.2.50")}},
+		{Name: "pub.abcdefghijkl.us-east-1.rds.amazonaws.com.", VPC: vpc, PrivateIPs: []netip.Addr{ip("10.0.2.51")}, PublicIPs: []netip.Addr{ip("198.18.0.51")}},
+		{Name: "far.abcdefghijkl.us-east-1.rds.amazonaws.com.", VPC: other, PrivateIPs: []netip.Addr{ip("10.9.0.5")}, PublicIPs: []netip.Addr{ip("198.18.9.5")}},
+		{Name: "farpriv.abcdefghijkl.us-east-1.rds.amazonaws.com.", VPC: other, PrivateIPs: []netip.Addr{ip("10.9.0.6")}},
 		{Name: "stopped.abcdefghijkl.us-east-1.rds.amazonaws.com."},
 	})
 }

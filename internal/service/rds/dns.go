@@ -173,9 +173,11 @@ func endpointOf(sc state.Scope, r *records.Instance) (dnszone.Endpoint, bool) {
 	e := dnszone.Endpoint{Name: strings.ToLower(deref(r.Endpoint.Address)) + ".", Account: sc.Account, Region: sc.Region}
 	if r.ENI != nil {
 		e.VPC = r.ENI.VPCID
-		e.PrivateIP, _ = netip.ParseAddr(r.ENI.IP)
-		if deref(r.PubliclyAccessible) {
-			e.PublicIP, _ = netip.ParseAddr(r.ENI.PublicIP)
+		if ip, err := netip.ParseAddr(r.ENI.IP); err == nil {
+			e.PrivateIPs = []netip.Addr{ip}
+		}
+		if ip, err := netip.ParseAddr(r.ENI.PublicIP); err == nil && deref(r.PubliclyAccessible) {
+			e.PublicIPs = []netip.Addr{ip}
 		}
 	}
 	return e, true
@@ -269,7 +271,7 @@ func (s *Service) refreshEndpoint(key string) {
 	if d.byKey == nil {
 		d.byKey = map[string]dnszone.Endpoint{}
 	}
-	if old, ok := d.byKey[key]; ok == has && old == e {
+	if old, ok := d.byKey[key]; ok == has && old.Equal(e) {
 		return
 	}
 	if has {

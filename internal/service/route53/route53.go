@@ -89,6 +89,10 @@ type Service struct {
 	// zone ID; see delegation.go), under snapMu.
 	delegated map[string]string
 
+	// endpoints are the other services' endpoint names (load balancers
+	// next to RDS): alias targets outside the hosted zones resolve there.
+	endpoints atomic.Pointer[dnszone.EndpointSources]
+
 	checker *checker
 	unsub   func()
 	done    chan struct{}
@@ -124,6 +128,10 @@ func New(store state.Store, opts ...Option) *Service {
 // public range, which only a running data plane keeps on the host (without
 // it, such traffic would follow the host's default route off the machine).
 func (s *Service) SetPublicRange(p netip.Prefix) { s.checker.public.Store(&p) }
+
+// SetEndpoints gives the service the endpoint names other services
+// publish, so that an alias to a load balancer answers with its addresses.
+func (s *Service) SetEndpoints(srcs dnszone.EndpointSources) { s.endpoints.Store(&srcs) }
 
 // resolvePublic finds an A record for name in the public hosted zones.
 func (s *Service) resolvePublic(name string) (netip.Addr, bool) {

@@ -14,17 +14,41 @@ import (
 
 // Source returns the zones and health for DNS servers. Snapshot is
 // lock-free (an atomic pointer replaced after every committed change);
-// Healthy asks the checker; Resolve knows no targets outside the hosted
-// zones yet (load balancers, CloudFront and S3 come with those services)
-// and always answers ok=false.
+// Healthy asks the checker; Resolve finds alias targets outside the hosted
+// zones among the services' endpoint names (SetEndpoints: load balancers;
+// CloudFront and S3 come with those services).
 func (s *Service) Source() dnszone.Source { return source{s} }
 
 type source struct{ s *Service }
 
 func (x source) Snapshot() *dnszone.Snapshot { return x.s.snap.Load() }
 func (x source) Healthy(id string) bool      { return x.s.checker.healthy(id) }
-func (x source) Resolve(dnszone.Alias, string) ([]netip.Addr, bool, bool) {
-	return nil, false, false
+
+// Resolve answers an alias target that is a service endpoint with the
+// addresses public DNS gives it ("dualstack." in front of a load
+// balancer's name is the same name, as on AWS); healthy is false for an
+// endpoint marked Unhealthy.
+func (x source) Resolve(a dnszone.Alias, qtype string) ([]netip.Addr, bool, bool) {
+	srcs := x.s.endpoints.Load()
+	if srcs == nil {
+		return nil, false, false
+	}
+	name := strings.TrimPrefix(a.DNSName, "dualstack.")
+	set := srcs.Sets().For(name)
+	if set == nil {
+		return nil, false, false
+	}
+	e, ok := set.Names[name]
+	if !ok {
+		return nil, false, false
+	}
+	var out []netip.Addr
+	for _, ip := range e.AddrsFrom("") {
+		if ip = ip.Unmap(); (qtype == "A" && ip.Is4()) || (qtype == "AAAA" && ip.Is6()) {
+			out = append(out, ip)
+		}
+	}
+	return out, !e.Unhealthy, true
 }
 
 // rebuild refreshes the caller's account in the snapshot after a commit.
