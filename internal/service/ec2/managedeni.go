@@ -166,3 +166,29 @@ func (p *port) SetENIGroups(ctx context.Context, account, region, id string, gro
 		return networkInterfaces.put(t, e)
 	})
 }
+
+// Instance implements ec2port.Port: what a load balancer needs of an
+// instance target (its VPC, zone, state and the address to send to). A
+// malformed ID is not found, as a missing one.
+func (p *port) Instance(ctx context.Context, account, region, id string) (out ec2port.Instance, found bool, err error) {
+	if !instances.validID(id) {
+		return out, false, nil
+	}
+	err = p.s.view(scoped(ctx, account, region, "DescribeInstances"), func(t *rtx) error {
+		r, ok, err := instances.find(t, id)
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		out = ec2port.Instance{ID: id, VPCID: deref(r.VpcId), SubnetID: deref(r.SubnetId)}
+		if r.Placement != nil {
+			out.AvailabilityZone = deref(r.Placement.AvailabilityZone)
+		}
+		if r.State != nil {
+			out.State = deref(r.State.Name)
+		}
+		out.PrivateIP, _ = netip.ParseAddr(deref(r.PrivateIpAddress))
+		return nil
+	})
+	return out, found, err
+}

@@ -3,6 +3,7 @@ package ec2_test
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -121,5 +122,40 @@ func TestPortLookups(t *testing.T) {
 	}
 	if _, found, err := p.VPC(env.ctx, account, region, "vpc-0000000000000000f"); found || err != nil {
 		t.Errorf("missing VPC: found %v, err %v", found, err)
+	}
+}
+
+// TestPortInstance checks the port's instance lookup: an instance's VPC,
+// subnet, zone, primary private IP and state, its state following a
+// termination (without a runtime it completes at once), and IDs that are
+// missing, malformed or of another region not found.
+func TestPortInstance(t *testing.T) {
+	env := newEnv(t, "")
+	vpcID, subnetID := instVPC(t, env, "10.8.0.0/16", "10.8.1.0/24", false)
+	inst := instRun(t, env, &ec2.RunInstancesInput{SubnetId: aws.String(subnetID)})
+	id := aws.ToString(inst.InstanceId)
+	port := env.srv.EC2().Port(ec2port.RequesterELB)
+	const account = "000000000000"
+	got, found, err := port.Instance(env.ctx, account, "us-east-1", id)
+	if err != nil || !found {
+		t.Fatalf("Instance(%s): found %v, %v", id, found, err)
+	}
+	want := ec2port.Instance{ID: id, VPCID: vpcID, SubnetID: subnetID, AvailabilityZone: "us-east-1a",
+		PrivateIP: netip.MustParseAddr(aws.ToString(inst.PrivateIpAddress)), State: "pending"}
+	if got != want {
+		t.Errorf("Instance(%s) = %+v, want %+v", id, got, want)
+	}
+	if _, err := env.ec2.TerminateInstances(env.ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := port.Instance(env.ctx, account, "us-east-1", id); got.State != "terminated" {
+		t.Errorf("after TerminateInstances: state %q, want terminated", got.State)
+	}
+	for _, c := range []struct{ region, id string }{
+		{"us-east-1", "i-0123456789abcdef0"}, {"us-east-1", "not-an-id"}, {"eu-west-1", id},
+	} {
+		if _, found, err := port.Instance(env.ctx, account, c.region, c.id); found || err != nil {
+			t.Errorf("Instance(%s in %s): found %v, err %v; want not found", c.id, c.region, found, err)
+		}
 	}
 }
