@@ -35,6 +35,10 @@ type VPC struct {
 	// DNSSupport and DNSHostnames are the attributes enableDnsSupport and
 	// enableDnsHostnames.
 	DNSSupport, DNSHostnames bool
+	// CIDRs are its IPv4 CIDR blocks, the primary one first.
+	CIDRs []netip.Prefix
+	// DefaultSecurityGroup is the ID of its default security group.
+	DefaultSecurityGroup string
 }
 
 // Instance is an EC2 instance as a load balancer's target group sees it.

@@ -82,6 +82,18 @@ func (p *port) VPC(ctx context.Context, account, region, id string) (out ec2port
 		}
 		found = true
 		out = ec2port.VPC{ID: id, DNSSupport: v.EnableDNSSupport, DNSHostnames: v.EnableDNSHostnames}
+		for _, a := range v.CidrBlockAssociationSet {
+			if p, err := netip.ParsePrefix(deref(a.CidrBlock)); err == nil && a.CidrBlockState != nil && deref(a.CidrBlockState.State) == "associated" {
+				out.CIDRs = append(out.CIDRs, p)
+			}
+		}
+		def, err := sgByName(t, id, sgDefaultName)
+		if err != nil {
+			return err
+		}
+		if def != nil {
+			out.DefaultSecurityGroup = deref(def.GroupId)
+		}
 		gws, err := internetGateways.all(t)
 		if err != nil {
 			return err

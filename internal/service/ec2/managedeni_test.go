@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/minicloud/minicloud/internal/ec2port"
 )
@@ -157,5 +159,29 @@ func TestPortInstance(t *testing.T) {
 		if _, found, err := port.Instance(env.ctx, account, c.region, c.id); found || err != nil {
 			t.Errorf("Instance(%s in %s): found %v, err %v; want not found", c.id, c.region, found, err)
 		}
+	}
+}
+
+// TestPortVPC checks the port's VPC lookup: its CIDR blocks (an associated
+// secondary one included), its default security group and its internet
+// gateway.
+func TestPortVPC(t *testing.T) {
+	env := newEnv(t, "")
+	vpcID, _ := instVPC(t, env, "10.7.0.0/16", "10.7.1.0/24", true)
+	if _, err := env.ec2.AssociateVpcCidrBlock(env.ctx, &ec2.AssociateVpcCidrBlockInput{VpcId: aws.String(vpcID), CidrBlock: aws.String("10.70.0.0/16")}); err != nil {
+		t.Fatal(err)
+	}
+	sgs, err := env.ec2.DescribeSecurityGroups(env.ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{vpcID}}, {Name: aws.String("group-name"), Values: []string{"default"}}}})
+	if err != nil || len(sgs.SecurityGroups) != 1 {
+		t.Fatalf("the VPC's default group: %v %v", sgs, err)
+	}
+	v, found, err := env.srv.EC2().Port(ec2port.RequesterELB).VPC(env.ctx, "000000000000", "us-east-1", vpcID)
+	if err != nil || !found {
+		t.Fatalf("VPC(%s): found %v, %v", vpcID, found, err)
+	}
+	wantCIDRs := []netip.Prefix{netip.MustParsePrefix("10.7.0.0/16"), netip.MustParsePrefix("10.70.0.0/16")}
+	if !slices.Equal(v.CIDRs, wantCIDRs) || v.DefaultSecurityGroup != aws.ToString(sgs.SecurityGroups[0].GroupId) || !v.InternetGateway {
+		t.Errorf("VPC(%s) = %+v, want CIDRs %v, default group %s and an internet gateway", vpcID, v, wantCIDRs, aws.ToString(sgs.SecurityGroups[0].GroupId))
 	}
 }
