@@ -24,6 +24,8 @@ import (
 	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/gateway"
 	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/service/elbv2"
+	elbctl "github.com/minicloud/minicloud/internal/service/elbv2/controller"
 	"github.com/minicloud/minicloud/internal/service/rds"
 	"github.com/minicloud/minicloud/internal/service/route53"
 	"github.com/minicloud/minicloud/internal/service/sts"
@@ -44,6 +46,10 @@ type Config struct {
 	// plane's runtime when DataPlane is on, else none (instances stay
 	// pending). Tests set it to a runtime of their own.
 	EC2Runtime ec2.Runtime
+	// ELBDataplane runs load balancers' nodes (elbv2's
+	// controller.Dataplane); nil: load balancers are API-only. Tests set
+	// it to a fake.
+	ELBDataplane elbctl.Dataplane
 	// DataPlane is off (the zero value), auto or on: whether VPCs become real
 	// networks and instances real processes on this host.
 	DataPlane string
@@ -83,6 +89,7 @@ type Server struct {
 	ec2     *ec2.Service
 	route53 *route53.Service
 	rds     *rds.Service
+	elb     *elbv2.Service
 	dns     *dnsServer
 	http    *httpServer
 	gw      *gateway.Gateway
@@ -143,11 +150,12 @@ func New(cfg Config) (*Server, error) {
 		r53Svc.SetPublicRange(publicCIDR(cfg))
 	}
 	rdsSvc := rds.New(store, rdsCfg)
+	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: cfg.ELBDataplane, Logger: cfg.Logger})
 	// The endpoint names both the VPC resolvers and the DNS server answer.
-	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource()}
+	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, rds: rdsSvc,
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, rds: rdsSvc, elb: elbSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
@@ -164,6 +172,7 @@ func New(cfg Config) (*Server, error) {
 		service(ec2Svc),
 		service(r53Svc),
 		service(rdsSvc),
+		service(elbSvc),
 		{name: "DNS server", health: "dns", it: s.dns, listener: true},
 		{name: "HTTP listener", it: s.http, listener: true},
 	}
@@ -297,6 +306,9 @@ func publicCIDR(cfg Config) netip.Prefix {
 
 // RDS is the RDS service (its Loopback addresses, for tests and tools).
 func (s *Server) RDS() *rds.Service { return s.rds }
+
+// ELB is the Elastic Load Balancing service (its health, for tests).
+func (s *Server) ELB() *elbv2.Service { return s.elb }
 
 // listenName is the host name of a listen address when it is a name (an
 // address needs no allowing): requests to it carry it as their Host.
