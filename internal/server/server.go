@@ -20,6 +20,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/catalog"
+	"github.com/minicloud/minicloud/internal/certport"
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/gateway"
@@ -50,6 +51,9 @@ type Config struct {
 	// controller.Dataplane); nil: load balancers are API-only. Tests set
 	// it to a fake.
 	ELBDataplane elbctl.Dataplane
+	// Certificates is ACM as load balancers' HTTPS listeners see it
+	// (certport.Port); nil: they find no certificate. Tests set a fake.
+	Certificates certport.Port
 	// DataPlane is off (the zero value), auto or on: whether VPCs become real
 	// networks and instances real processes on this host.
 	DataPlane string
@@ -150,7 +154,8 @@ func New(cfg Config) (*Server, error) {
 		r53Svc.SetPublicRange(publicCIDR(cfg))
 	}
 	rdsSvc := rds.New(store, rdsCfg)
-	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: cfg.ELBDataplane, Logger: cfg.Logger})
+	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: cfg.ELBDataplane,
+		Certs: cfg.Certificates, Logger: cfg.Logger})
 	// The endpoint names both the VPC resolvers and the DNS server answer.
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
 	r53Svc.SetEndpoints(endpoints)
