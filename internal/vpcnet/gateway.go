@@ -66,6 +66,9 @@ func (n *Network) EnsureInternetGateway(ctx context.Context, vpcID string) error
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
+	if err := n.guardForwardingOnce(); err != nil {
+		return err
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	host, err := n.hostHandle()
