@@ -25,13 +25,21 @@ const (
 // maxForwardedIPs is ALB's limit of addresses in X-Forwarded-For.
 const maxForwardedIPs = 30
 
-// statusText extends http.StatusText with ALB's own codes.
+// pageTexts are the reason phrases of ALB's own pages where they differ
+// from Go's: ALB's pages read as nginx's do ("503 Service Temporarily
+// Unavailable", "504 Gateway Time-out").
+var pageTexts = map[int]string{
+	http.StatusServiceUnavailable:    "Service Temporarily Unavailable",
+	http.StatusGatewayTimeout:        "Gateway Time-out",
+	http.StatusRequestEntityTooLarge: "Request Entity Too Large",
+	StatusClientClosed:               "",
+	StatusTooManyForwardedIPs:        "",
+}
+
+// statusText is the reason phrase of one of ALB's own answers.
 func statusText(code int) string {
-	switch code {
-	case StatusClientClosed:
-		return "Client Closed Request"
-	case StatusTooManyForwardedIPs:
-		return ""
+	if t, ok := pageTexts[code]; ok {
+		return t
 	}
 	return http.StatusText(code)
 }
