@@ -39,7 +39,6 @@ type group struct {
 type target struct {
 	g        *group
 	key      TargetKey
-	addr     string // host:port for traffic
 	counters counterSet
 	inflight atomic.Int64
 	// ctx lives until the target has drained (or the node closes);
@@ -49,6 +48,7 @@ type target struct {
 
 	// Guarded by g.mu.
 	cfg          Target
+	addr         string       // host:port for traffic
 	health       TargetHealth // State, Reason, Description from checks
 	okRun        int
 	failRun      int
@@ -237,8 +237,8 @@ func (g *group) servesHealthy(t *target) bool {
 
 // pick chooses a target for a request and counts it in flight; prefer is
 // a sticky cookie's target (nil: none). It returns nil when the group has
-// no target to send to (503).
-func (g *group) pick(prefer *TargetKey) *target {
+// no target to send to (503), else the target and its address now.
+func (g *group) pick(prefer *TargetKey) (*target, string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var healthy, others []*target
@@ -261,7 +261,7 @@ func (g *group) pick(prefer *TargetKey) *target {
 		cands = others
 	}
 	if len(cands) == 0 {
-		return nil
+		return nil, ""
 	}
 	var chosen *target
 	if prefer != nil {
@@ -276,7 +276,7 @@ func (g *group) pick(prefer *TargetKey) *target {
 		chosen = g.choose(cands, time.Now())
 	}
 	chosen.inflight.Add(1)
-	return chosen
+	return chosen, chosen.addr
 }
 
 // slowStartWeight is a target's share in thousandths: it grows linearly

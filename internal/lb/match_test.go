@@ -107,7 +107,9 @@ func TestConditions(t *testing.T) {
 		method, target, host, peer string
 		header                     [][2]string
 	}
-	get := func(target string) req { return req{method: "GET", target: target, host: "www.example.com", peer: "192.0.2.10:5555"} }
+	get := func(target string) req {
+		return req{method: "GET", target: target, host: "www.example.com", peer: "192.0.2.10:5555"}
+	}
 	with := func(r req, f func(*req)) req { f(&r); return r }
 	tests := []struct {
 		name string

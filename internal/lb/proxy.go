@@ -27,6 +27,7 @@ type reqState struct {
 	group      *group
 	groupIndex int
 	target     *target
+	addr       string
 	start      time.Time
 	clientCtx  context.Context
 	idle       time.Duration
@@ -215,7 +216,7 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, snap *snapshot, l
 		prefer = n.stickyTarget(r, appCookieName(gi), g.arn, now)
 		st.setApp = true
 	}
-	t := g.pick(prefer)
+	t, addr := g.pick(prefer)
 	if t == nil {
 		// "The target groups for the load balancer have no registered
 		// targets" (ALB troubleshooting guide, HTTP 503).
@@ -223,7 +224,7 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, snap *snapshot, l
 		return
 	}
 	defer g.release(t)
-	st.target = t
+	st.target, st.addr = t, addr
 	n.counters.add(mRequestCount, 1)
 	g.counters.add(mRequestCount, 1)
 	t.counters.add(mRequestCount, 1)
@@ -303,7 +304,7 @@ func (n *Node) rewrite(pr *httputil.ProxyRequest) {
 	}
 	st.group.mu.Unlock()
 	out.URL.Scheme = scheme
-	out.URL.Host = st.target.addr
+	out.URL.Host = st.addr
 	out.Host = pr.In.Host
 
 	// ReverseProxy drops the client's X-Forwarded-* before Rewrite; ALB
