@@ -24,6 +24,7 @@ type backend struct {
 	healthCode atomic.Int32
 	healthWait atomic.Int64 // nanoseconds the health path sleeps
 	hits       atomic.Int64
+	checks     atomic.Int64 // health checks received
 
 	mu   sync.Mutex
 	last http.Header
@@ -35,6 +36,7 @@ func newBackend(t testing.TB, name string, extra http.Handler) *backend {
 	b.healthCode.Store(200)
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/health" {
+			b.checks.Add(1)
 			time.Sleep(time.Duration(b.healthWait.Load()))
 			w.WriteHeader(int(b.healthCode.Load()))
 			return
@@ -97,7 +99,7 @@ func fixed(body string) []Action {
 func testNode(t testing.TB, opts Options, cfg Config) *Node {
 	t.Helper()
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+		opts.Logger = testNodeLogger()
 	}
 	if opts.Listen == nil {
 		opts.Listen = func(ctx context.Context, port int) (net.Listener, error) {
@@ -197,3 +199,5 @@ func noRedirects() *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
+
+func testNodeLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
