@@ -46,7 +46,7 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 var goErrorHeaders = []byte("\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n")
 
 func (c *trackedConn) Write(p []byte) (int, error) {
-	if c.plain && bytes.HasPrefix(p, []byte("HTTP/1.1 ")) && len(p) > 12 && bytes.Contains(p, goErrorHeaders) {
+	if c.plain && isGoErrorAnswer(p) {
 		if code, err := strconv.Atoi(string(p[9:12])); err == nil {
 			// Oversized headers (431 in Go) are a 400 on ALB.
 			if code == http.StatusRequestHeaderFieldsTooLarge {
@@ -64,6 +64,16 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.node.counters.add(mProcessedBytes, int64(n))
 	return n, err
+}
+
+// isGoErrorAnswer recognizes those answers: the status line, then at once
+// goErrorHeaders.
+func isGoErrorAnswer(p []byte) bool {
+	if len(p) < 13 || !bytes.HasPrefix(p, []byte("HTTP/1.1 ")) {
+		return false
+	}
+	eol := bytes.Index(p, []byte("\r\n"))
+	return eol > 0 && bytes.HasPrefix(p[eol:], goErrorHeaders)
 }
 
 func (c *trackedConn) Close() error {

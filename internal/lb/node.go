@@ -148,6 +148,8 @@ func (n *Node) dial(ctx context.Context, network, addr string) (net.Conn, error)
 // the configuration they started with; targets that stay keep their
 // health; listeners on new ports open and those on removed ports stop
 // accepting (their connections finish). An invalid Config changes nothing.
+// A port that cannot be opened is an error returned after the rest of the
+// Config took effect; the next Update tries it again.
 func (n *Node) Update(ctx context.Context, cfg Config) error {
 	cfg = cloneConfig(cfg)
 	matchers := make(map[string]codeMatcher, len(cfg.TargetGroups))
@@ -185,6 +187,7 @@ func (n *Node) Update(ctx context.Context, cfg Config) error {
 	for arn, g := range n.groups {
 		if groupsNext[arn] == nil {
 			g.remove()
+			g.transport.Load().CloseIdleConnections()
 		}
 	}
 	n.groups = groupsNext
@@ -356,6 +359,11 @@ func (n *Node) Close(ctx context.Context) error {
 		_ = ps.srv.Close()
 		<-ps.done
 	}
+	n.mu.Lock()
+	for _, g := range n.groups {
+		g.transport.Load().CloseIdleConnections()
+	}
+	n.mu.Unlock()
 	return errors.Join(errs...)
 }
 
