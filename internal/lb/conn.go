@@ -89,7 +89,8 @@ func (c *trackedConn) armIdle(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.idleTimer != nil {
-		c.idleTimer.Stop()
+		c.idleTimer.Reset(d)
+		return
 	}
 	c.idleTimer = time.AfterFunc(d, func() { _ = c.Close() })
 }
@@ -99,7 +100,6 @@ func (c *trackedConn) stopIdle() {
 	defer c.mu.Unlock()
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
-		c.idleTimer = nil
 	}
 }
 
