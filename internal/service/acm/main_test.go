@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,8 @@ type testEnv struct {
 	acm *acm.Client
 	r53 *route53.Client
 	ctx context.Context
+	// zones are the public zones issue made, by name.
+	zones map[string]string
 }
 
 func newEnv(t *testing.T, dir string) *testEnv {
@@ -194,4 +197,21 @@ func parseCert(t *testing.T, b []byte) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// issue validates the certificate: its CNAMEs in a public zone named
+// after its domain's last two labels (made once), then waits for ISSUED.
+func (e *testEnv) issue(t *testing.T, arn string) *acmtypes.CertificateDetail {
+	t.Helper()
+	d := e.describe(t, arn)
+	labels := strings.Split(strings.TrimPrefix(*d.DomainName, "*."), ".")
+	apex := strings.Join(labels[len(labels)-2:], ".")
+	if e.zones == nil {
+		e.zones = map[string]string{}
+	}
+	if e.zones[apex] == "" {
+		e.zones[apex] = e.zone(t, apex, "ref-"+apex)
+	}
+	e.cnames(t, e.zones[apex], d)
+	return e.waitStatus(t, arn, acmtypes.CertificateStatusIssued, 10*time.Second)
 }
