@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"time"
 
 	"github.com/minicloud/minicloud/internal/pki"
 	"github.com/minicloud/minicloud/internal/server"
@@ -32,7 +30,7 @@ func ca(args []string, stdout, stderr io.Writer) int {
 	if *stateDir != "" {
 		b, err = pki.New(server.CADir(*stateDir)).RootPEM()
 	} else {
-		b, err = fetchCA(context.Background(), *endpoint)
+		b, err = getFromServer(context.Background(), *endpoint, server.CAPath)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "minicloud ca: %v\n", err)
@@ -40,29 +38,4 @@ func ca(args []string, stdout, stderr io.Writer) int {
 	}
 	_, _ = stdout.Write(b)
 	return 0
-}
-
-// fetchCA reads the root certificate from a running minicloud at addr
-// (host:port or a URL).
-func fetchCA(ctx context.Context, addr string) ([]byte, error) {
-	base := serverURL(addr)
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+server.CAPath, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("is minicloud running at %s? %w", addr, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read %s%s: %w", base, server.CAPath, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s%s: %s: %s", base, server.CAPath, resp.Status, b)
-	}
-	return b, nil
 }

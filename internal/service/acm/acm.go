@@ -153,12 +153,10 @@ func get(tx state.Tx, sc state.Scope, arn string) (*certRecord, error) {
 
 // view reads the certificate arn names in the caller's scope.
 func (s *Service) view(ctx context.Context, arn *string, fn func(r *certRecord) error) error {
-	var v violations
-	v.arn(arn, "certificateArn")
-	if err := v.err(); err != nil {
+	sc, err := arnScope(ctx, arn)
+	if err != nil {
 		return err
 	}
-	sc := scopeOf(ctx)
 	return s.store.View(ctx, func(tx state.Tx) error {
 		r, err := get(tx, sc, *arn)
 		if err != nil {
@@ -171,12 +169,10 @@ func (s *Service) view(ctx context.Context, arn *string, fn func(r *certRecord) 
 // update changes the certificate arn names in the caller's scope, in one
 // write transaction.
 func (s *Service) update(ctx context.Context, arn *string, fn func(tx state.Tx, r *certRecord) error) error {
-	var v violations
-	v.arn(arn, "certificateArn")
-	if err := v.err(); err != nil {
+	sc, err := arnScope(ctx, arn)
+	if err != nil {
 		return err
 	}
-	sc := scopeOf(ctx)
 	return s.store.Update(ctx, func(tx state.Tx) error {
 		r, err := get(tx, sc, *arn)
 		if err != nil {
@@ -187,6 +183,14 @@ func (s *Service) update(ctx context.Context, arn *string, fn func(tx state.Tx, 
 		}
 		return certs.Put(tx, sc, r.ID, *r)
 	})
+}
+
+// arnScope checks a request's certificate ARN member and returns the
+// caller's scope.
+func arnScope(ctx context.Context, arn *string) (state.Scope, error) {
+	var v violations
+	v.arn(arn, "certificateArn")
+	return scopeOf(ctx), v.err()
 }
 
 // newID is a certificate ID: a random UUID, as ACM's.

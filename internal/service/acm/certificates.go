@@ -48,13 +48,11 @@ func (s *Service) GetCertificate(ctx context.Context, in *acmapi.GetCertificateR
 
 // DeleteCertificate deletes a certificate no resource uses.
 func (s *Service) DeleteCertificate(ctx context.Context, in *acmapi.DeleteCertificateRequest) (*acmapi.Empty, error) {
-	var v violations
-	v.arn(in.CertificateArn, "certificateArn")
-	if err := v.err(); err != nil {
+	sc, err := arnScope(ctx, in.CertificateArn)
+	if err != nil {
 		return nil, err
 	}
-	sc := scopeOf(ctx)
-	err := s.store.Update(ctx, func(tx state.Tx) error {
+	err = s.store.Update(ctx, func(tx state.Tx) error {
 		r, err := get(tx, sc, *in.CertificateArn)
 		if err != nil {
 			return err

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"io"
-	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -13,8 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
 	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
-
-	"github.com/minicloud/minicloud/internal/server"
 )
 
 func TestListCertificates(t *testing.T) {
@@ -215,7 +211,7 @@ func TestTags(t *testing.T) {
 	tag := func(k, v string) acmtypes.Tag { return acmtypes.Tag{Key: aws.String(k), Value: aws.String(v)} }
 	add(tag("a", "1"), tag("b", "2"), tag("c", "3"))
 	add(tag("a", "one"))
-	remove(tag("b", "not 2"))                // a value that differs: kept
+	remove(tag("b", "not 2"))                  // a value that differs: kept
 	remove(acmtypes.Tag{Key: aws.String("c")}) // no value: removed whatever its value
 	if got, want := list(), map[string]string{"a": "one", "b": "2"}; !equalMaps(got, want) {
 		t.Fatalf("tags %v, want %v", got, want)
@@ -306,18 +302,4 @@ func TestDurable(t *testing.T) {
 	}
 	e.cnames(t, zone, e.describe(t, pending))
 	e.waitStatus(t, pending, acmtypes.CertificateStatusIssued, 10*time.Second)
-}
-
-func (e *testEnv) caPEM(t *testing.T) []byte {
-	t.Helper()
-	resp, err := http.Get(e.url + server.CAPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/x-pem-file" {
-		t.Fatalf("GET %s: %s %s %v", server.CAPath, resp.Status, resp.Header.Get("Content-Type"), err)
-	}
-	return b
 }

@@ -46,25 +46,25 @@ func newEnv(t *testing.T, dir string) *testEnv {
 		hs.Close()
 		_ = srv.Close(context.Background())
 	})
-	cfg := aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint:     aws.String(hs.URL),
+	cfg := clientConfig(hs.URL, "test", "us-east-1")
+	return &testEnv{srv: srv, url: hs.URL, acm: acm.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg), ctx: context.Background()}
+}
+
+// clientConfig is an SDK configuration for the minicloud at url, with an
+// access key (a 12-digit key is that account) and a region.
+func clientConfig(url, key, region string) aws.Config {
+	return aws.Config{
+		Region:           region,
+		Credentials:      credentials.NewStaticCredentialsProvider(key, "test", ""),
+		BaseEndpoint:     aws.String(url),
 		RetryMaxAttempts: 1,
 		HTTPClient:       sdktest.HTTPClient(),
 	}
-	return &testEnv{srv: srv, url: hs.URL, acm: acm.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg), ctx: context.Background()}
 }
 
 // acmIn is an ACM client of another account or region.
 func (e *testEnv) acmIn(account, region string) *acm.Client {
-	return acm.NewFromConfig(aws.Config{
-		Region:           region,
-		Credentials:      credentials.NewStaticCredentialsProvider(account, "test", ""),
-		BaseEndpoint:     aws.String(e.url),
-		RetryMaxAttempts: 1,
-		HTTPClient:       sdktest.HTTPClient(),
-	})
+	return acm.NewFromConfig(clientConfig(e.url, account, region))
 }
 
 func wantCode(t *testing.T, err error, code string) {
@@ -174,16 +174,7 @@ func (e *testEnv) checked(t *testing.T, arn string) {
 // server's endpoint.
 func (e *testEnv) rootCA(t *testing.T) *x509.Certificate {
 	t.Helper()
-	resp, err := http.Get(e.url + server.CAPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s %v", server.CAPath, resp.Status, err)
-	}
-	return parseCert(t, b)
+	return parseCert(t, e.caPEM(t))
 }
 
 func parseCert(t *testing.T, b []byte) *x509.Certificate {
@@ -214,4 +205,19 @@ func (e *testEnv) issue(t *testing.T, arn string) *acmtypes.CertificateDetail {
 	}
 	e.cnames(t, e.zones[apex], d)
 	return e.waitStatus(t, arn, acmtypes.CertificateStatusIssued, 10*time.Second)
+}
+
+// caPEM is the root certificate the server's CA endpoint serves.
+func (e *testEnv) caPEM(t *testing.T) []byte {
+	t.Helper()
+	resp, err := http.Get(e.url + server.CAPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/x-pem-file" {
+		t.Fatalf("GET %s: %s %s %v", server.CAPath, resp.Status, resp.Header.Get("Content-Type"), err)
+	}
+	return b
 }
