@@ -118,6 +118,19 @@ func TestDNSValidatedCertificate(t *testing.T) {
 		t.Error("valid for a.b.example.test, which no name covers")
 	}
 
+	// A load balancer's listener uses it: InUseBy, and ACM would renew it.
+	lb := "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/web/0123456789abcdef"
+	if err := e.srv.ACM().Port().Use(e.ctx, "000000000000", "us-east-1", arn, lb); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.describe(t, arn); !slices.Equal(d.InUseBy, []string{lb}) || d.RenewalEligibility != acmtypes.RenewalEligibilityEligible {
+		t.Fatalf("in use: InUseBy %v, RenewalEligibility %s", d.InUseBy, d.RenewalEligibility)
+	}
+	c, ok, err := e.srv.ACM().Port().Certificate(e.ctx, "000000000000", "us-east-1", arn)
+	if err != nil || !ok || c.Status != "ISSUED" || !slices.Equal(c.SANs, issued.SubjectAlternativeNames) || string(c.CertificatePEM) != *got.Certificate {
+		t.Fatalf("port: %+v %v %v", c, ok, err)
+	}
+
 	e.checked(t, orphan)
 	if d := e.describe(t, orphan); d.Status != acmtypes.CertificateStatusPendingValidation {
 		t.Fatalf("a certificate whose CNAME is in no zone is %s", d.Status)
