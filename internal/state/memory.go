@@ -68,7 +68,8 @@ func (s *memStore) Update(ctx context.Context, fn func(Tx) error) error {
 
 // apply installs an overlay (nil entry = delete) into data and keys.
 func (s *memStore) apply(ov map[string]*[]byte) {
-	structural := false
+	var added []string
+	removed := map[string]bool{}
 	for k, v := range ov {
 		_, existed := s.data[k]
 		if v == nil {
@@ -76,17 +77,33 @@ func (s *memStore) apply(ov map[string]*[]byte) {
 		} else {
 			s.data[k] = *v
 		}
-		structural = structural || existed != (v != nil)
+		switch {
+		case existed && v == nil:
+			removed[k] = true
+		case !existed && v != nil:
+			added = append(added, k)
+		}
 	}
-	if !structural {
+	if len(added)+len(removed) == 0 {
 		return
 	}
-	if len(ov) > 32 { // cheaper to rebuild than to shift once per key
-		s.keys = s.keys[:0]
-		for k := range s.data {
-			s.keys = append(s.keys, k)
+	if len(ov) > 32 {
+		// One merge of the sorted changes instead of a shift per key, and
+		// never a sort of every key: a commit of k new keys costs k log k
+		// and one pass, however many keys the store holds.
+		slices.Sort(added)
+		keys := make([]string, 0, len(s.keys)+len(added)-len(removed))
+		i := 0
+		for _, k := range s.keys {
+			for i < len(added) && added[i] < k {
+				keys = append(keys, added[i])
+				i++
+			}
+			if !removed[k] {
+				keys = append(keys, k)
+			}
 		}
-		slices.Sort(s.keys)
+		s.keys = append(keys, added[i:]...)
 		return
 	}
 	for k, v := range ov {
