@@ -17,6 +17,16 @@ import (
 // CompareNames orders two owner names as Route 53 lists them: -1, 0 or 1.
 // It allocates nothing.
 func CompareNames(a, b string) int {
+	// Whole labels both names end with sort alike: compare what precedes
+	// them (the names of one zone share at least its apex).
+	a, b = strings.TrimSuffix(a, "."), strings.TrimSuffix(b, ".")
+	i, j := len(a), len(b)
+	for i > 0 && j > 0 && a[i-1] == b[j-1] {
+		i, j = i-1, j-1
+	}
+	if d := strings.IndexByte(a[i:], '.'); d >= 0 {
+		a, b = a[:i+d], b[:j+d]
+	}
 	ka, kb := newNameKey(a), newNameKey(b)
 	for {
 		ca, oka := ka.next()
@@ -115,8 +125,8 @@ type nameKey struct {
 	c          byte
 }
 
-func newNameKey(name string) nameKey {
-	s := strings.TrimSuffix(name, ".")
+// newNameKey reads a name without its trailing dot.
+func newNameKey(s string) nameKey {
 	start := strings.LastIndexByte(s, '.') + 1
 	return nameKey{s: s, start: start, end: len(s), i: start}
 }

@@ -87,7 +87,7 @@ func (s *memStore) apply(ov map[string]*[]byte) {
 	if len(added)+len(removed) == 0 {
 		return
 	}
-	if len(ov) > 32 {
+	if len(added)+len(removed) > 32 {
 		// One merge of the sorted changes instead of a shift per key, and
 		// never a sort of every key: a commit of k new keys costs k log k
 		// and one pass, however many keys the store holds.
@@ -106,12 +106,13 @@ func (s *memStore) apply(ov map[string]*[]byte) {
 		s.keys = append(keys, added[i:]...)
 		return
 	}
-	for k, v := range ov {
-		i, found := slices.BinarySearch(s.keys, k)
-		switch {
-		case v == nil && found:
+	for k := range removed {
+		if i, found := slices.BinarySearch(s.keys, k); found {
 			s.keys = slices.Delete(s.keys, i, i+1)
-		case v != nil && !found:
+		}
+	}
+	for _, k := range added {
+		if i, found := slices.BinarySearch(s.keys, k); !found {
 			s.keys = slices.Insert(s.keys, i, k)
 		}
 	}

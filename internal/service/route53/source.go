@@ -119,8 +119,10 @@ func (s *Service) publishNamesLocked(ctx context.Context, sc state.Scope, z *zon
 	s.publishLocked(z.ID, toZone(z, splice(cur.Records, sets)))
 }
 
-// splice replaces the record sets of the names in sets: one binary search
-// per changed name, and one copy of the pointers.
+// splice replaces the record sets of the names in sets: a search per
+// changed name, from the last one found onwards (galloping, so that a run
+// of adjacent names costs a comparison or two each), and one copy of the
+// pointers.
 func splice(recs []*dnszone.RecordSet, sets map[string][]*dnszone.RecordSet) []*dnszone.RecordSet {
 	names := make([]string, 0, len(sets))
 	n := len(recs)
@@ -132,8 +134,7 @@ func splice(recs []*dnszone.RecordSet, sets map[string][]*dnszone.RecordSet) []*
 	out := make([]*dnszone.RecordSet, 0, n)
 	pos := 0
 	for _, name := range names {
-		rest := recs[pos:]
-		lo := pos + sort.Search(len(rest), func(i int) bool { return dnszone.CompareNames(rest[i].Name, name) >= 0 })
+		lo := pos + gallop(recs[pos:], name)
 		hi := lo
 		for hi < len(recs) && recs[hi].Name == name {
 			hi++
@@ -142,6 +143,23 @@ func splice(recs []*dnszone.RecordSet, sets map[string][]*dnszone.RecordSet) []*
 		pos = hi
 	}
 	return append(out, recs[pos:]...)
+}
+
+// gallop is the index of the first set of recs not before name: bounds
+// doubling from the start, then a binary search between the last two.
+func gallop(recs []*dnszone.RecordSet, name string) int {
+	before := func(i int) bool { return dnszone.CompareNames(recs[i].Name, name) < 0 }
+	if len(recs) == 0 || !before(0) {
+		return 0
+	}
+	// recs[lo] is before name; the answer is in (lo, hi].
+	lo, step := 0, 1
+	for lo+step < len(recs) && before(lo+step) {
+		lo += step
+		step *= 2
+	}
+	hi := min(lo+step, len(recs))
+	return lo + 1 + sort.Search(hi-lo-1, func(i int) bool { return !before(lo + 1 + i) })
 }
 
 // reloadZoneLocked publishes zone id as the store holds it (gone: removed).
