@@ -118,8 +118,8 @@ func (zones) Resolve(dnszone.Alias, string) ([]netip.Addr, bool, bool) {
 	return nil, false, false
 }
 
-func cname(name, value string) dnszone.RecordSet {
-	return dnszone.RecordSet{Name: name, Type: "CNAME", TTL: 300, Values: []string{value}}
+func cname(name, value string) *dnszone.RecordSet {
+	return &dnszone.RecordSet{Name: name, Type: "CNAME", TTL: 300, Values: []string{value}}
 }
 
 func TestCNAMEAnswers(t *testing.T) {
@@ -129,17 +129,17 @@ func TestCNAMEAnswers(t *testing.T) {
 	)
 	tests := []struct {
 		name  string
-		zones []dnszone.Zone
+		zones []*dnszone.Zone
 		want  bool
 	}{
-		{"in a public zone", []dnszone.Zone{{ID: "Z1", Name: "example.test.", Records: []dnszone.RecordSet{cname(name, value)}}}, true},
-		{"value without the final dot", []dnszone.Zone{{ID: "Z1", Name: "example.test.", Records: []dnszone.RecordSet{cname(name, "_def.xyz.acm-validations.aws")}}}, true},
-		{"in a zone of the subdomain", []dnszone.Zone{{ID: "Z1", Name: "example.test."}, {ID: "Z2", Name: "www.example.test.", Records: []dnszone.RecordSet{cname(name, value)}}}, true},
-		{"a wildcard answers it", []dnszone.Zone{{ID: "Z1", Name: "example.test.", Records: []dnszone.RecordSet{cname("*.www.example.test.", value)}}}, true},
-		{"another value", []dnszone.Zone{{ID: "Z1", Name: "example.test.", Records: []dnszone.RecordSet{cname(name, "_other.acm-validations.aws.")}}}, false},
-		{"in a private zone", []dnszone.Zone{{ID: "Z1", Name: "example.test.", Private: true, Records: []dnszone.RecordSet{cname(name, value)}}}, false},
-		{"in a shadowed zone", []dnszone.Zone{{ID: "Z1", Name: "example.test."}, {ID: "Z2", Name: "example.test.", Shadowed: true, Records: []dnszone.RecordSet{cname(name, value)}}}, false},
-		{"below a delegation to elsewhere", []dnszone.Zone{{ID: "Z1", Name: "example.test.", Records: []dnszone.RecordSet{
+		{"in a public zone", []*dnszone.Zone{{ID: "Z1", Name: "example.test.", Records: []*dnszone.RecordSet{cname(name, value)}}}, true},
+		{"value without the final dot", []*dnszone.Zone{{ID: "Z1", Name: "example.test.", Records: []*dnszone.RecordSet{cname(name, "_def.xyz.acm-validations.aws")}}}, true},
+		{"in a zone of the subdomain", []*dnszone.Zone{{ID: "Z1", Name: "example.test."}, {ID: "Z2", Name: "www.example.test.", Records: []*dnszone.RecordSet{cname(name, value)}}}, true},
+		{"a wildcard answers it", []*dnszone.Zone{{ID: "Z1", Name: "example.test.", Records: []*dnszone.RecordSet{cname("*.www.example.test.", value)}}}, true},
+		{"another value", []*dnszone.Zone{{ID: "Z1", Name: "example.test.", Records: []*dnszone.RecordSet{cname(name, "_other.acm-validations.aws.")}}}, false},
+		{"in a private zone", []*dnszone.Zone{{ID: "Z1", Name: "example.test.", Private: true, Records: []*dnszone.RecordSet{cname(name, value)}}}, false},
+		{"in a shadowed zone", []*dnszone.Zone{{ID: "Z1", Name: "example.test."}, {ID: "Z2", Name: "example.test.", Shadowed: true, Records: []*dnszone.RecordSet{cname(name, value)}}}, false},
+		{"below a delegation to elsewhere", []*dnszone.Zone{{ID: "Z1", Name: "example.test.", Records: []*dnszone.RecordSet{
 			{Name: "www.example.test.", Type: "NS", TTL: 300, Values: []string{"ns1.elsewhere.test."}}, cname(name, value)}}}, false},
 		{"no zone", nil, false},
 	}
