@@ -91,11 +91,22 @@ func (f *fakeDataplane) Apply(_ context.Context, v controller.View) error {
 	return nil
 }
 
-func (f *fakeDataplane) Remove(_ context.Context, _, _, arn string) error {
+// Remove forgets the nodes given; the last one gone, the load balancer
+// (its ARN joins removed).
+func (f *fakeDataplane) Remove(_ context.Context, _, _, arn string, nodes []controller.Node) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.views, arn)
-	f.removed = append(f.removed, arn)
+	v, ok := f.views[arn]
+	if ok {
+		v.Nodes = slices.DeleteFunc(slices.Clone(v.Nodes), func(n controller.Node) bool {
+			return slices.ContainsFunc(nodes, func(x controller.Node) bool { return x.ENIID == n.ENIID })
+		})
+		f.views[arn] = v
+	}
+	if !ok || len(v.Nodes) == 0 {
+		delete(f.views, arn)
+		f.removed = append(f.removed, arn)
+	}
 	return nil
 }
 

@@ -15,9 +15,12 @@ type Dataplane interface {
 	// load balancer after every start of minicloud), so it may replace
 	// what runs wholesale or diff it; an error is retried with backoff.
 	Apply(ctx context.Context, lb View) error
-	// Remove stops the nodes of the load balancer arn; a load balancer it
-	// does not run is not an error.
-	Remove(ctx context.Context, account, region, arn string) error
+	// Remove stops nodes of the load balancer arn: those of subnets it no
+	// longer uses, before their interfaces are deleted, or all of them once
+	// it is deleted. nodes are as recorded, so that a data plane that
+	// restarted since it ran them can still take them down; a node it does
+	// not run is not an error.
+	Remove(ctx context.Context, account, region, arn string, nodes []Node) error
 	// TargetHealth is the health checks' view of a target group's
 	// targets, by target ID and port; a target it has not checked yet is
 	// missing (DescribeTargetHealth then says initial). It must be cheap:

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +64,11 @@ func (c *Controller) reconcileLB(ctx context.Context, k key) (reconcile.Result, 
 		return reconcile.Result{}, err
 	}
 	if len(stale) > 0 {
+		if c.cfg.Dataplane != nil {
+			if err := c.cfg.Dataplane.Remove(ctx, k.Account, k.Region, view.ARN, nodesView(stale)); err != nil {
+				return reconcile.Result{}, fmt.Errorf("stop the nodes of subnets %s no longer uses: %w", view.Name, err)
+			}
+		}
 		if err := c.removeNodes(ctx, k, stale); err != nil {
 			return reconcile.Result{}, err
 		}
@@ -229,12 +235,15 @@ func (c *Controller) takeDown(ctx context.Context, k key, r records.RetiredLB, r
 	c.mu.Lock()
 	last := c.applied[k]
 	c.mu.Unlock()
-	arn := r.ARN
-	if arn == "" && last != nil {
-		arn = last.ARN
+	arn, nodes := r.ARN, nodesView(r.Nodes)
+	if last != nil {
+		arn = cmp.Or(arn, last.ARN)
+		if !retired {
+			nodes = last.Nodes
+		}
 	}
 	if arn != "" && c.cfg.Dataplane != nil {
-		if err := c.cfg.Dataplane.Remove(ctx, k.Account, k.Region, arn); err != nil {
+		if err := c.cfg.Dataplane.Remove(ctx, k.Account, k.Region, arn, nodes); err != nil {
 			return fmt.Errorf("remove load balancer %s: %w", arn, err)
 		}
 	}

@@ -23,12 +23,7 @@ func (c *Controller) buildView(ctx context.Context, sc state.Scope, lb *records.
 	v := View{Account: sc.Account, Region: sc.Region, ARN: deref(lb.LoadBalancerArn), Name: deref(lb.LoadBalancerName),
 		DNSName: deref(lb.DNSName), Scheme: deref(lb.Scheme), IPAddressType: deref(lb.IpAddressType), VPCID: deref(lb.VpcId),
 		SecurityGroups: slices.Clone(lb.SecurityGroups), Attributes: records.WithDefaults(records.LBAttributes, lb.Attributes)}
-	for _, n := range lb.Nodes {
-		node := Node{SubnetID: n.SubnetID, AvailabilityZone: n.AvailabilityZone, ENIID: n.ENIID, MAC: n.MAC}
-		node.PrivateIP, _ = netip.ParseAddr(n.PrivateIP)
-		node.PublicIP, _ = netip.ParseAddr(n.PublicIP)
-		v.Nodes = append(v.Nodes, node)
-	}
+	v.Nodes = nodesView(lb.Nodes)
 	groups := map[string]records.TargetGroup{}
 	err := c.cfg.Store.View(ctx, func(tx state.Tx) error {
 		listeners, err := records.ListenersOf(tx, sc, lb.ID)
@@ -76,6 +71,18 @@ func (c *Controller) buildView(ctx context.Context, sc state.Scope, lb *records.
 	}
 	slices.SortFunc(v.TargetGroups, func(a, b TargetGroup) int { return strings.Compare(a.ARN, b.ARN) })
 	return v, nil
+}
+
+// nodesView is recorded nodes as the data plane sees them.
+func nodesView(nodes []records.Node) []Node {
+	var out []Node
+	for _, n := range nodes {
+		node := Node{SubnetID: n.SubnetID, AvailabilityZone: n.AvailabilityZone, ENIID: n.ENIID, MAC: n.MAC}
+		node.PrivateIP, _ = netip.ParseAddr(n.PrivateIP)
+		node.PublicIP, _ = netip.ParseAddr(n.PublicIP)
+		out = append(out, node)
+	}
+	return out
 }
 
 // targetGroupByARN reads the target group an ARN names.
