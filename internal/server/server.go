@@ -24,6 +24,7 @@ import (
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/gateway"
+	"github.com/minicloud/minicloud/internal/lb/nodes"
 	"github.com/minicloud/minicloud/internal/pki"
 	"github.com/minicloud/minicloud/internal/service/acm"
 	"github.com/minicloud/minicloud/internal/service/ec2"
@@ -160,8 +161,15 @@ func New(cfg Config) (*Server, error) {
 	// ACM validates requested certificates through Route 53's public
 	// zones, as AWS does through the public DNS; it needs no data plane.
 	acmSvc := acm.New(store, acm.Config{CA: pki.New(caDir(cfg)), Zones: r53Svc.Source(), Logger: cfg.Logger})
-	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: cfg.ELBDataplane,
-		Certs: cmp.Or(cfg.Certificates, acmSvc.Port()), Logger: cfg.Logger})
+	certs := cmp.Or(cfg.Certificates, acmSvc.Port())
+	// Load balancers' nodes are workloads too; without the data plane the
+	// API runs them nowhere (API-only) unless a test gives a data plane.
+	elbDP, lbNodes := cfg.ELBDataplane, (*nodes.Dataplane)(nil)
+	if elbDP == nil && dp.wl != nil {
+		lbNodes = nodes.New(nodes.Config{Workloads: dp.wl, Certs: certs, Logger: cfg.Logger})
+		elbDP = lbNodes
+	}
+	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: elbDP, Certs: certs, Logger: cfg.Logger})
 	// The endpoint names both the VPC resolvers and the DNS server answer.
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
 	r53Svc.SetEndpoints(endpoints)
@@ -179,6 +187,8 @@ func New(cfg Config) (*Server, error) {
 		{name: "state store", health: "state", it: stateStore{store, cfg}},
 		{name: "network controller", health: "dataPlane", it: dp, dataPlane: true},
 		{name: "instance runtime", health: "instances", it: instanceRuntime{ec2Svc}, dataPlane: true},
+		// Stopped after ELB's controller, which drives it.
+		{name: "load balancer nodes", health: "loadBalancerNodes", it: lbNodes, dataPlane: true},
 		service(stsSvc),
 		service(ec2Svc),
 		service(r53Svc),

@@ -73,7 +73,7 @@ type View struct {
 
 // Node is a load balancer node: its network interface in one subnet.
 type Node struct {
-	SubnetID, AvailabilityZone string
+	VPCID, SubnetID, AvailabilityZone string
 	ENIID, MAC                 string
 	PrivateIP                  netip.Addr
 	// PublicIP is its public IP, internet-facing only (else invalid).

@@ -156,7 +156,7 @@ func (c *Controller) newNode(ctx context.Context, k key, lb *records.LoadBalance
 	if err != nil {
 		return records.Node{}, fmt.Errorf("create the network interface of a node in %s: %w", subnet, err)
 	}
-	n := records.Node{SubnetID: subnet, AvailabilityZone: zone, ENIID: e.ID, MAC: e.MAC, PrivateIP: e.IP.String(),
+	n := records.Node{VPCID: e.VPCID, SubnetID: subnet, AvailabilityZone: zone, ENIID: e.ID, MAC: e.MAC, PrivateIP: e.IP.String(),
 		SecurityGroups: slices.Clone(lb.SecurityGroups)}
 	ok, err := c.updateLB(k.Scope, k.id, func(r *records.LoadBalancer) { r.Nodes = append(r.Nodes, n) })
 	if err != nil || !ok {

@@ -77,7 +77,7 @@ func (c *Controller) buildView(ctx context.Context, sc state.Scope, lb *records.
 func nodesView(nodes []records.Node) []Node {
 	var out []Node
 	for _, n := range nodes {
-		node := Node{SubnetID: n.SubnetID, AvailabilityZone: n.AvailabilityZone, ENIID: n.ENIID, MAC: n.MAC}
+		node := Node{VPCID: n.VPCID, SubnetID: n.SubnetID, AvailabilityZone: n.AvailabilityZone, ENIID: n.ENIID, MAC: n.MAC}
 		node.PrivateIP, _ = netip.ParseAddr(n.PrivateIP)
 		node.PublicIP, _ = netip.ParseAddr(n.PublicIP)
 		out = append(out, node)

@@ -36,6 +36,7 @@ type LoadBalancer struct {
 // Node is a load balancer's node in one subnet: the requester-managed
 // network interface it runs on.
 type Node struct {
+	VPCID            string `json:"vpcId"`
 	SubnetID         string `json:"subnetId"`
 	AvailabilityZone string `json:"availabilityZone"`
 	ENIID            string `json:"eniId"`
