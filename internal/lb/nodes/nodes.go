@@ -253,9 +253,10 @@ func (d *Dataplane) Remove(ctx context.Context, _, _, arn string, nodes []contro
 
 // TargetHealth implements controller.Dataplane: the target group's
 // targets as the nodes of every load balancer that forwards to it see
-// them. A target is healthy when every node that checked it says so,
-// unhealthy when one says so (with that node's reason: a node that cannot
-// reach it routes nothing to it), and missing until a node has a result.
+// them. Each node routes by its own checks, so a target is shown unhealthy
+// only once every node that checks it has taken it out of rotation (then
+// no request goes to it), healthy as soon as one node sends it traffic,
+// and missing until a node has a result.
 func (d *Dataplane) TargetHealth(account, region, targetGroupARN string) map[controller.TargetKey]controller.Health {
 	d.mu.Lock()
 	var nodes []*lb.Node
@@ -282,16 +283,16 @@ func (d *Dataplane) TargetHealth(account, region, targetGroupARN string) map[con
 	return out
 }
 
-// rank orders health states for merging: what one node sees of a bad
-// target outranks what another sees of it.
+// rank orders health states for merging: the state of the node that
+// still routes to a target wins over that of one that took it out.
 func rank(state string) int {
 	switch state {
 	case lb.StateHealthy:
-		return 1
+		return 3
 	case lb.StateInitial:
 		return 2
 	case lb.StateUnhealthy:
-		return 3
+		return 1
 	}
 	return 0
 }
