@@ -33,7 +33,10 @@ import (
 // gateway link has forwarding off, but a later change of the global
 // ip_forward (a container engine starting) resets every interface's value.
 // A table of the prefix in the host's nftables drops forwarded traffic on
-// the prefix's gateway links whatever that setting says.
+// the prefix's gateway links whatever that setting says. It is installed
+// before the first gateway link (EnsureInternetGateway), not at start: the
+// kernel takes 10–25 ms to register a base chain's hook, and a minicloud
+// with no internet gateway has no link for it to guard.
 
 // guardMetric is the metric of this Network's guard route; the /32 routes of
 // mapped public IPs are more specific and win whatever the metric.
@@ -73,7 +76,8 @@ func (n *Network) guardRule() *netlink.Rule {
 }
 
 // GuardPublicRange installs the unreachable route for the public range on
-// the host (idempotent). Call it before any public IP is handed out.
+// the host and the rule that keeps it ahead of policy routing (idempotent).
+// Call it before any public IP is handed out.
 func (n *Network) GuardPublicRange(ctx context.Context) error {
 	if err := checkCtx(ctx); err != nil {
 		return err
@@ -88,6 +92,12 @@ func (n *Network) GuardPublicRange(ctx context.Context) error {
 	if err := host.RuleAdd(n.guardRule()); err != nil && !isExist(err) {
 		return fmt.Errorf("vpcnet: route the public range %s by the main table: %w", n.public, err)
 	}
+	return nil
+}
+
+// guardForwardingOnce installs the forwarding guard table if this Network
+// has not yet (idempotent; before any gateway link exists).
+func (n *Network) guardForwardingOnce() error {
 	n.guardMu.Lock()
 	defer n.guardMu.Unlock()
 	if n.forwardGuarded {

@@ -41,8 +41,18 @@ func TestGuardKeepsThePublicRangeOnTheHost(t *testing.T) {
 	if !strings.Contains(string(out), "unreachable") {
 		t.Fatalf("no unreachable route for the public range: %q", out)
 	}
+	// The forwarding guard comes with the first gateway link, not before.
+	if hasTable(t, n.guardTable().Name) {
+		t.Fatalf("host forwarding guard table %s before any internet gateway", n.guardTable().Name)
+	}
+	if err := n.EnsureVPC(context.Background(), VPC{ID: "vpc-guard", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.EnsureInternetGateway(context.Background(), "vpc-guard"); err != nil {
+		t.Fatal(err)
+	}
 	if !hasTable(t, n.guardTable().Name) {
-		t.Fatalf("no host forwarding guard table %s", n.guardTable().Name)
+		t.Fatalf("no host forwarding guard table %s with an internet gateway", n.guardTable().Name)
 	}
 	// A VPN-like policy rule sends the range to another table first; that
 	// table's route (a blackhole, so the test sends nothing anywhere) must
