@@ -75,11 +75,11 @@ func wantError(t *testing.T, err error, code, msg string) {
 // network is a VPC with an internet gateway and a subnet in each of two
 // zones (and a third subnet in the first zone).
 type network struct {
-	vpc                  string
-	subnetA, subnetB     string
-	subnetA2             string
-	defaultSG, sg        string
-	cidr                 string
+	vpc              string
+	subnetA, subnetB string
+	subnetA2         string
+	defaultSG, sg    string
+	cidr             string
 }
 
 var cidrSeq atomic.Int32
