@@ -40,12 +40,19 @@ func newEnv(t *testing.T, cfg server.Config) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return envFor(srv, serve(t, srv))
+}
+
+// serve serves srv's API until the test ends (when srv closes too) and
+// returns its URL.
+func serve(t *testing.T, srv *server.Server) string {
+	t.Helper()
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
 		_ = srv.Close(context.Background())
 	})
-	return envFor(srv, hs.URL)
+	return hs.URL
 }
 
 func envFor(srv *server.Server, url string) *testEnv {
