@@ -107,7 +107,10 @@ func TestDNSNames(t *testing.T) {
 	if _, err := e.elb.DeleteLoadBalancer(e.ctx, &elb.DeleteLoadBalancerInput{LoadBalancerArn: public.LoadBalancerArn}); err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(func() bool { _, rcode := lookup(t, dnsAddr, aws.ToString(public.DNSName)); return rcode == dns.RcodeNameError }) {
+	if !waitFor(func() bool {
+		_, rcode := lookup(t, dnsAddr, aws.ToString(public.DNSName))
+		return rcode == dns.RcodeNameError
+	}) {
 		t.Error("a deleted load balancer's name still resolves")
 	}
 }
