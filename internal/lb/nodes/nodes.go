@@ -94,9 +94,12 @@ type balancer struct {
 	// process: after a restart of minicloud earlier cookies are ignored
 	// (the client is balanced again), as after an ALB's key rotation.
 	cookieKey []byte
-	nodes     map[string]*node // by ENI ID
-	groups    []string         // the target groups of the last View
-	certs     sync.Map         // ARN → *cachedCert
+	// busy serializes what changes the nodes (Apply, Remove, Stop).
+	busy sync.Mutex
+	// nodes and groups are guarded by the Dataplane's mu.
+	nodes  map[string]*node // by ENI ID
+	groups []string         // the target groups of the last View
+	certs  sync.Map         // ARN → *cachedCert
 }
 
 // node is one node: its namespace and the lb node serving in it.
@@ -125,13 +128,20 @@ func New(cfg Config) *Dataplane {
 // Apply implements controller.Dataplane: it places the View's nodes that
 // do not run yet, gives every node the View's configuration, and stops
 // nodes the View no longer has.
+//
+// d.mu is never held while a node is placed, updated or stopped: placing
+// waits for a pass of the network controller, which reads the store, and
+// the API reads TargetHealth inside store transactions.
 func (d *Dataplane) Apply(ctx context.Context, v controller.View) error {
 	cfg, err := Convert(v)
 	if err != nil {
 		return err
 	}
+	groups := make([]string, 0, len(v.TargetGroups))
+	for _, tg := range v.TargetGroups {
+		groups = append(groups, tg.ARN)
+	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	b := d.lbs[v.ARN]
 	if b == nil {
 		key := make([]byte, 32)
@@ -139,34 +149,52 @@ func (d *Dataplane) Apply(ctx context.Context, v controller.View) error {
 		b = &balancer{account: v.Account, region: v.Region, cookieKey: key, nodes: map[string]*node{}}
 		d.lbs[v.ARN] = b
 	}
-	b.groups = make([]string, 0, len(v.TargetGroups))
-	for _, tg := range v.TargetGroups {
-		b.groups = append(b.groups, tg.ARN)
-	}
+	b.groups = groups
+	d.mu.Unlock()
+
+	b.busy.Lock()
+	defer b.busy.Unlock()
 	var errs []error
 	for _, vn := range v.Nodes {
-		n := b.nodes[vn.ENIID]
+		n := d.nodeOf(b, vn.ENIID)
 		if n == nil {
 			if n, err = d.start(ctx, b, v, vn); err != nil {
 				errs = append(errs, err)
 				continue
 			}
+			d.mu.Lock()
 			b.nodes[vn.ENIID] = n
+			d.mu.Unlock()
 		}
 		if err := n.lb.Update(ctx, cfg); err != nil {
 			errs = append(errs, fmt.Errorf("node %s of %s: %w", vn.ENIID, v.Name, err))
 		}
 	}
+	d.mu.Lock()
+	var gone []*node
 	for id, n := range b.nodes {
 		if !slices.ContainsFunc(v.Nodes, func(x controller.Node) bool { return x.ENIID == id }) {
-			if err := d.stop(ctx, n); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			delete(b.nodes, id)
+			gone = append(gone, n)
 		}
 	}
+	d.mu.Unlock()
+	for _, n := range gone {
+		if err := d.stop(ctx, n); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		d.mu.Lock()
+		delete(b.nodes, n.eni.ID)
+		d.mu.Unlock()
+	}
 	return errors.Join(errs...)
+}
+
+// nodeOf is b's node on interface eni, or nil.
+func (d *Dataplane) nodeOf(b *balancer, eni string) *node {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return b.nodes[eni]
 }
 
 // start places a node on its interface and starts its lb node there.
@@ -223,17 +251,21 @@ func (d *Dataplane) stop(ctx context.Context, n *node) error {
 // Remove implements controller.Dataplane.
 func (d *Dataplane) Remove(ctx context.Context, _, _, arn string, nodes []controller.Node) error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	b := d.lbs[arn]
+	d.mu.Unlock()
+	if b != nil {
+		b.busy.Lock()
+		defer b.busy.Unlock()
+	}
 	var errs []error
 	for _, vn := range nodes {
-		n := (*node)(nil)
+		var n *node
 		if b != nil {
-			n = b.nodes[vn.ENIID]
+			n = d.nodeOf(b, vn.ENIID)
 		}
 		if n == nil {
 			// Placed by an earlier run of minicloud, or never: Unplace
-			// needs the interface's ID to find what is left of it.
+			// needs the interface to find what is left of it.
 			mac, _ := net.ParseMAC(vn.MAC)
 			n = &node{eni: workload.ENI{ID: vn.ENIID, VPCID: vn.VPCID, SubnetID: vn.SubnetID, MAC: mac, IP: vn.PrivateIP}}
 		}
@@ -242,12 +274,16 @@ func (d *Dataplane) Remove(ctx context.Context, _, _, arn string, nodes []contro
 			continue
 		}
 		if b != nil {
+			d.mu.Lock()
 			delete(b.nodes, vn.ENIID)
+			d.mu.Unlock()
 		}
 	}
-	if b != nil && len(b.nodes) == 0 && len(errs) == 0 {
+	d.mu.Lock()
+	if b != nil && len(b.nodes) == 0 && len(errs) == 0 && d.lbs[arn] == b {
 		delete(d.lbs, arn)
 	}
+	d.mu.Unlock()
 	return errors.Join(errs...)
 }
 
@@ -335,14 +371,17 @@ func (d *Dataplane) Stop(ctx context.Context) error {
 		return nil
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	lbs := d.lbs
+	d.lbs = map[string]*balancer{}
+	d.mu.Unlock()
 	var errs []error
-	for _, b := range d.lbs {
+	for _, b := range lbs {
+		b.busy.Lock()
 		for _, n := range b.nodes {
 			errs = append(errs, n.lb.Close(ctx))
 		}
+		b.busy.Unlock()
 	}
-	d.lbs = map[string]*balancer{}
 	return errors.Join(errs...)
 }
 

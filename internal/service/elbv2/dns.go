@@ -105,17 +105,9 @@ func (s *Service) rebuildEndpoints() {
 	defer d.mu.Unlock()
 	var list []dnszone.Endpoint
 	err := s.store.View(context.Background(), func(tx state.Tx) error {
-		return tx.Scan("", func(key string, _ []byte) error {
-			sc, id, ok := lbTable.ParseKey(key)
-			if !ok {
-				return nil
-			}
-			lb, found, err := lbTable.Get(tx, sc, id)
-			if err != nil || !found {
-				return err
-			}
-			e := endpointOf(sc, &lb)
-			healthy, err := s.anyHealthy(tx, sc, &lb)
+		return everyLB(tx, func(sc state.Scope, lb *records.LoadBalancer) error {
+			e := endpointOf(sc, lb)
+			healthy, err := s.anyHealthy(tx, sc, lb)
 			e.Unhealthy = !healthy
 			list = append(list, e)
 			return err
