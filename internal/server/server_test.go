@@ -365,6 +365,7 @@ func TestHealthEntries(t *testing.T) {
 		{"rds", "engines", nil},
 		{"acm", "ca", nil},
 		{"elbv2", "dataPlane", false},
+		{"loadBalancerNodes", "state", "off"},
 	} {
 		var entry map[string]any
 		if err := json.Unmarshal(h[tc.key], &entry); err != nil {
@@ -375,8 +376,8 @@ func TestHealthEntries(t *testing.T) {
 			t.Errorf("health[%q][%q] = %v (present: %t), want %v", tc.key, tc.field, got, ok, tc.want)
 		}
 	}
-	if len(h) != 10 { // version, uptime and services, and the seven above
-		t.Errorf("health has %d entries, want 10: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
+	if len(h) != 11 { // version, uptime and services, and the eight above
+		t.Errorf("health has %d entries, want 11: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
 	}
 }
 
