@@ -250,13 +250,14 @@ func TestALBRoutingAndFailover(t *testing.T) {
 		t.Errorf("after i1 recovered, traffic went to %v", seen)
 	}
 
-	// The load balancer's group admits the host only while it allows it.
+	// The load balancer's group admits the host only while it allows it
+	// (new connections: security groups are stateful, as on AWS).
 	ingress80 := []ec2types.IpPermission{tcpFrom(80, "0.0.0.0/0")}
 	if _, err := e.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(albSG), IpPermissions: ingress80}); err != nil {
 		t.Fatal(err)
 	}
 	if err := eventually(5*time.Second, func() error {
-		if _, err := get("http://" + nodeIPs[0] + "/x"); err == nil {
+		if _, err := fetch("http://" + nodeIPs[0] + "/x"); err == nil {
 			return fmt.Errorf("node %s still admits the host", nodeIPs[0])
 		}
 		return nil
@@ -266,7 +267,7 @@ func TestALBRoutingAndFailover(t *testing.T) {
 	if _, err := e.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(albSG), IpPermissions: ingress80}); err != nil {
 		t.Fatal(err)
 	}
-	if err := eventually(5*time.Second, func() error { _, err := get("http://" + nodeIPs[0] + "/x"); return err }); err != nil {
+	if err := eventually(5*time.Second, func() error { _, err := fetch("http://" + nodeIPs[0] + "/x"); return err }); err != nil {
 		t.Errorf("node admits the host again: %v", err)
 	}
 	// A target group whose targets do not admit the load balancer's group

@@ -183,7 +183,7 @@ func TestApplicationLoadBalancer(t *testing.T) {
 	}
 	// The instances admit only the load balancer's group: not the host.
 	if ip := aws.ToString(insts[0].PublicIpAddress); ip != "" {
-		if _, err := get("http://" + ip + ":8080/id"); err == nil {
+		if _, err := fetch("http://" + ip + ":8080/id"); err == nil {
 			t.Errorf("the host reached instance %s on %s:8080 around the load balancer", i1, ip)
 		}
 	}
@@ -266,7 +266,7 @@ func TestApplicationLoadBalancer(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := eventually(15*time.Second, func() error {
-		if _, err := get("http://" + nodeIPs[0] + "/id"); err == nil {
+		if _, err := fetch("http://" + nodeIPs[0] + "/id"); err == nil {
 			return fmt.Errorf("node %s still answers", nodeIPs[0])
 		}
 		out, err := e.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{})
