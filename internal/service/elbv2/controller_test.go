@@ -218,11 +218,10 @@ func TestControllerRetryAndRestart(t *testing.T) {
 	n := e.newNetwork(t, true)
 	lb := e.newLB(t, n, "again")
 	arn := aws.ToString(lb.LoadBalancerArn)
-	time.Sleep(200 * time.Millisecond)
-	e.waitState(t, arn, "provisioning")
-	if h := srv.ELB().Health(); !strings.Contains(strings.Join(healthErrors(h), ","), "no room") {
-		t.Errorf("health does not say why: %v", h)
+	if !waitFor(func() bool { return strings.Contains(strings.Join(healthErrors(srv.ELB().Health()), ","), "no room") }) {
+		t.Errorf("health does not say why: %v", srv.ELB().Health())
 	}
+	e.waitState(t, arn, "provisioning")
 	dp.setFail(nil)
 	lb = e.waitState(t, arn, "active")
 	enis := e.nodeENIs(t, lb)
