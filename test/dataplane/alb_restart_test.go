@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 
-	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
 	"github.com/minicloud/minicloud/internal/server"
-	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // perBootUserData is echoUserData's server started at every boot (from
@@ -71,21 +68,9 @@ func TestALBSurvivesRestart(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		stop()
-		// Nothing starts on this state directory again: its networks and
-		// mounts go as "minicloud cleanup" would remove them.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := instruntime.CleanupMounts(filepath.Join(stateDir, "instances")); err != nil {
-			t.Errorf("cleanup mounts: %v", err)
-		}
-		n, err := vpcnet.New(vpcnet.Config{Prefix: server.Prefix(stateDir)})
-		if err == nil {
-			err = n.Cleanup(ctx)
-			n.Close()
-		}
-		if err != nil {
-			t.Errorf("cleanup networks: %v", err)
-		}
+		cleanupStateDir(ctx, t, stateDir)
 	})
 
 	e := start()
