@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -224,7 +225,7 @@ func TestApplicationLoadBalancer(t *testing.T) {
 	if err != nil || !roots.AppendCertsFromPEM([]byte(caPEM)) {
 		t.Fatalf("minicloud's CA: %v", err)
 	}
-	https := func(maxVersion uint16) (string, error) {
+	httpsWith := func(roots *x509.CertPool, maxVersion uint16) (string, error) {
 		c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true,
 			TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "www.shop.test", MinVersion: tls.VersionTLS10, MaxVersion: maxVersion},
 			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -238,6 +239,7 @@ func TestApplicationLoadBalancer(t *testing.T) {
 		b, err := io.ReadAll(resp.Body)
 		return string(b), err
 	}
+	https := func(maxVersion uint16) (string, error) { return httpsWith(roots, maxVersion) }
 	if err := eventually(10*time.Second, func() error {
 		id, err := https(0)
 		if err == nil && id != i1 && id != i2 {
@@ -254,10 +256,19 @@ func TestApplicationLoadBalancer(t *testing.T) {
 	if _, err := https(tls.VersionTLS11); err == nil {
 		t.Error("TLS 1.1 accepted under ELBSecurityPolicy-TLS13-1-2-2021-06")
 	}
+	// A client that does not trust minicloud's CA refuses the certificate,
+	// as it refuses any unknown issuer's.
+	if _, err := httpsWith(x509.NewCertPool(), 0); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+		t.Errorf("a client without minicloud's CA: %v", err)
+	}
 	// ACM shows the certificate in use and will not delete it.
 	cert, err := e.acm.DescribeCertificate(ctx, &acm.DescribeCertificateInput{CertificateArn: aws.String(certARN)})
 	if err != nil || !slices.Contains(cert.Certificate.InUseBy, lbARN) {
 		t.Errorf("certificate InUseBy %v (%v), want the load balancer", cert.Certificate.InUseBy, err)
+	}
+	var inUse *acmtypes.ResourceInUseException
+	if _, err := e.acm.DeleteCertificate(ctx, &acm.DeleteCertificateInput{CertificateArn: aws.String(certARN)}); !errors.As(err, &inUse) {
+		t.Errorf("DeleteCertificate of a certificate in use: %v, want ResourceInUseException", err)
 	}
 
 	// Deleted, the load balancer's nodes stop answering and its
