@@ -80,8 +80,17 @@ type Dataplane struct {
 	cfg Config
 	log *slog.Logger
 
-	mu  sync.Mutex
-	lbs map[string]*balancer // by load balancer ARN
+	// mu serializes Apply, Remove and Stop, which hold it while they place
+	// and remove nodes: a placement waits for a network pass.
+	mu sync.Mutex
+	// viewMu guards lbs and each balancer's nodes and groups for the
+	// readers (TargetHealth, Counters, Health), which take only it: the
+	// ELBv2 service asks for target health inside a store transaction, and
+	// the network pass a placement waits for needs the store, so a reader
+	// waiting for mu while a placement holds it deadlocked minicloud.
+	// Writers hold mu too and take viewMu only around their changes.
+	viewMu sync.RWMutex
+	lbs    map[string]*balancer // by load balancer ARN
 }
 
 var _ controller.Dataplane = (*Dataplane)(nil)
@@ -137,12 +146,17 @@ func (d *Dataplane) Apply(ctx context.Context, v controller.View) error {
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
 		b = &balancer{account: v.Account, region: v.Region, cookieKey: key, nodes: map[string]*node{}}
+		d.viewMu.Lock()
 		d.lbs[v.ARN] = b
+		d.viewMu.Unlock()
 	}
-	b.groups = make([]string, 0, len(v.TargetGroups))
+	groups := make([]string, 0, len(v.TargetGroups))
 	for _, tg := range v.TargetGroups {
-		b.groups = append(b.groups, tg.ARN)
+		groups = append(groups, tg.ARN)
 	}
+	d.viewMu.Lock()
+	b.groups = groups
+	d.viewMu.Unlock()
 	var errs []error
 	for _, vn := range v.Nodes {
 		n := b.nodes[vn.ENIID]
@@ -151,7 +165,9 @@ func (d *Dataplane) Apply(ctx context.Context, v controller.View) error {
 				errs = append(errs, err)
 				continue
 			}
+			d.viewMu.Lock()
 			b.nodes[vn.ENIID] = n
+			d.viewMu.Unlock()
 		}
 		if err := n.lb.Update(ctx, cfg); err != nil {
 			errs = append(errs, fmt.Errorf("node %s of %s: %w", vn.ENIID, v.Name, err))
@@ -163,7 +179,9 @@ func (d *Dataplane) Apply(ctx context.Context, v controller.View) error {
 				errs = append(errs, err)
 				continue
 			}
+			d.viewMu.Lock()
 			delete(b.nodes, id)
+			d.viewMu.Unlock()
 		}
 	}
 	return errors.Join(errs...)
@@ -242,11 +260,15 @@ func (d *Dataplane) Remove(ctx context.Context, _, _, arn string, nodes []contro
 			continue
 		}
 		if b != nil {
+			d.viewMu.Lock()
 			delete(b.nodes, vn.ENIID)
+			d.viewMu.Unlock()
 		}
 	}
 	if b != nil && len(b.nodes) == 0 && len(errs) == 0 {
+		d.viewMu.Lock()
 		delete(d.lbs, arn)
+		d.viewMu.Unlock()
 	}
 	return errors.Join(errs...)
 }
@@ -257,7 +279,7 @@ func (d *Dataplane) Remove(ctx context.Context, _, _, arn string, nodes []contro
 // unhealthy when one says so (with that node's reason: a node that cannot
 // reach it routes nothing to it), and missing until a node has a result.
 func (d *Dataplane) TargetHealth(account, region, targetGroupARN string) map[controller.TargetKey]controller.Health {
-	d.mu.Lock()
+	d.viewMu.RLock()
 	var nodes []*lb.Node
 	for _, b := range d.lbs {
 		if b.account != account || b.region != region || !slices.Contains(b.groups, targetGroupARN) {
@@ -267,7 +289,7 @@ func (d *Dataplane) TargetHealth(account, region, targetGroupARN string) map[con
 			nodes = append(nodes, n.lb)
 		}
 	}
-	d.mu.Unlock()
+	d.viewMu.RUnlock()
 	out := map[controller.TargetKey]controller.Health{}
 	for _, n := range nodes {
 		for _, th := range n.Health()[targetGroupARN] {
@@ -299,8 +321,8 @@ func rank(state string) int {
 // Counters are the counters of every node of the load balancer arn, by
 // node ENI ID (for CloudWatch).
 func (d *Dataplane) Counters(arn string) map[string]lb.Counters {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.viewMu.RLock()
+	defer d.viewMu.RUnlock()
 	b := d.lbs[arn]
 	if b == nil {
 		return nil
@@ -318,8 +340,8 @@ func (d *Dataplane) Health() map[string]any {
 	if d == nil {
 		return map[string]any{"state": "off"}
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.viewMu.RLock()
+	defer d.viewMu.RUnlock()
 	n := 0
 	for _, b := range d.lbs {
 		n += len(b.nodes)
@@ -341,7 +363,9 @@ func (d *Dataplane) Stop(ctx context.Context) error {
 			errs = append(errs, n.lb.Close(ctx))
 		}
 	}
+	d.viewMu.Lock()
 	d.lbs = map[string]*balancer{}
+	d.viewMu.Unlock()
 	return errors.Join(errs...)
 }
 
