@@ -92,6 +92,8 @@ func (o albOptions) check() error {
 		return errors.New("-alb-rounds must be 1..10 and -alb-body 1..1048576")
 	case o.max < 10*time.Second || o.max > 10*time.Minute:
 		return errors.New("-alb-max must be in [10s, 10m]")
+	case o.dur%time.Second != 0 || o.warmup%time.Second != 0:
+		return errors.New("-alb-duration and -alb-warmup must be whole seconds (wrk's -d)")
 	}
 	return nil
 }
@@ -620,7 +622,7 @@ func wrkLeg(wrk, script, u string, o albOptions, d time.Duration, proxyCPU, back
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, wrk, "-t", strconv.Itoa(o.threads), "-c", strconv.Itoa(o.conns),
-		"-d", fmt.Sprintf("%dms", d.Milliseconds()), "--timeout", "5s", "-s", script, u)
+		"-d", fmt.Sprintf("%ds", int(d/time.Second)), "--timeout", "5s", "-s", script, u)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p0, b0 := proxyCPU(), backendCPU()
 	m0, _ := machineCPU()
