@@ -10,7 +10,9 @@
 // until their user-data web server answers on their public IP; moto runs no
 // instances, so its column there is "n/a". They also contact those public
 // IPs (198.18.0.0/15, routed on this host), and only through a host route of
-// the minicloud they started.
+// the minicloud they started. So does -scenarios alb (root, not in "all"),
+// which puts wrk against an Application Load Balancer, HAProxy and one
+// backend directly, in one VPC (see alb.go).
 //
 // Run from the repository root (see docs/benchmarks.md):
 //
