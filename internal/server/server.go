@@ -54,8 +54,8 @@ type Config struct {
 	// controller.Dataplane); nil: load balancers are API-only. Tests set
 	// it to a fake.
 	ELBDataplane elbctl.Dataplane
-	// Certificates is ACM as load balancers' HTTPS listeners see it
-	// (certport.Port); nil: they find no certificate. Tests set a fake.
+	// Certificates replaces ACM as load balancers' HTTPS listeners see it
+	// (certport.Port); nil, the default: the server's own ACM.
 	Certificates certport.Port
 	// DataPlane is off (the zero value), auto or on: whether VPCs become real
 	// networks and instances real processes on this host.

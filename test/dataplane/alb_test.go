@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +23,8 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+
+	"github.com/minicloud/minicloud/internal/server"
 )
 
 // albEnv is a running minicloud with the clients of phase 2.
@@ -32,8 +35,12 @@ type albEnv struct {
 	acm *acm.Client
 }
 
-func newALBEnv(t *testing.T) *albEnv {
-	e, dnsAddr := newEnvDNS(t)
+// newALBEnv is a minicloud of its own public range (publicCIDR, in
+// 198.18.0.0/15), so that ALB tests run in parallel without two servers
+// giving out the same public IPs on the host.
+func newALBEnv(t *testing.T, publicCIDR string) *albEnv {
+	t.Parallel()
+	e, dnsAddr := newEnvDNSWith(t, func(c *server.Config) { c.PublicCIDR = netip.MustParsePrefix(publicCIDR) })
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String("http://" + e.srv.Addr())}
 	return &albEnv{env: e, dns: dnsAddr, elb: elb.NewFromConfig(cfg), acm: acm.NewFromConfig(cfg)}
@@ -78,7 +85,7 @@ func (e *albEnv) waitHealth(tg string, want map[string]elbtypes.TargetHealthStat
 // certificate validated through Route 53 under its security policy; and
 // deleting the load balancer takes its nodes away.
 func TestApplicationLoadBalancer(t *testing.T) {
-	e := newALBEnv(t)
+	e := newALBEnv(t, "198.19.240.0/24")
 	ctx := e.ctx
 	v := e.defaultVPC()
 	albSG := e.newSG(v.id, "alb", tcpFrom(80, "0.0.0.0/0"), tcpFrom(443, "0.0.0.0/0"))
@@ -176,7 +183,7 @@ func TestApplicationLoadBalancer(t *testing.T) {
 	}
 	// The instances admit only the load balancer's group: not the host.
 	if ip := aws.ToString(insts[0].PublicIpAddress); ip != "" {
-		if _, err := get("http://" + ip + ":8080/id"); err == nil {
+		if _, err := fetch("http://" + ip + ":8080/id"); err == nil {
 			t.Errorf("the host reached instance %s on %s:8080 around the load balancer", i1, ip)
 		}
 	}
@@ -259,7 +266,7 @@ func TestApplicationLoadBalancer(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := eventually(15*time.Second, func() error {
-		if _, err := get("http://" + nodeIPs[0] + "/id"); err == nil {
+		if _, err := fetch("http://" + nodeIPs[0] + "/id"); err == nil {
 			return fmt.Errorf("node %s still answers", nodeIPs[0])
 		}
 		out, err := e.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{})

@@ -80,17 +80,8 @@ type Dataplane struct {
 	cfg Config
 	log *slog.Logger
 
-	// mu serializes Apply, Remove and Stop, which hold it while they place
-	// and remove nodes: a placement waits for a network pass.
-	mu sync.Mutex
-	// viewMu guards lbs and each balancer's nodes and groups for the
-	// readers (TargetHealth, Counters, Health), which take only it: the
-	// ELBv2 service asks for target health inside a store transaction, and
-	// the network pass a placement waits for needs the store, so a reader
-	// waiting for mu while a placement holds it deadlocked minicloud.
-	// Writers hold mu too and take viewMu only around their changes.
-	viewMu sync.RWMutex
-	lbs    map[string]*balancer // by load balancer ARN
+	mu  sync.Mutex
+	lbs map[string]*balancer // by load balancer ARN
 }
 
 var _ controller.Dataplane = (*Dataplane)(nil)
@@ -103,9 +94,12 @@ type balancer struct {
 	// process: after a restart of minicloud earlier cookies are ignored
 	// (the client is balanced again), as after an ALB's key rotation.
 	cookieKey []byte
-	nodes     map[string]*node // by ENI ID
-	groups    []string         // the target groups of the last View
-	certs     sync.Map         // ARN → *cachedCert
+	// busy serializes what changes the nodes (Apply, Remove, Stop).
+	busy sync.Mutex
+	// nodes and groups are guarded by the Dataplane's mu.
+	nodes  map[string]*node // by ENI ID
+	groups []string         // the target groups of the last View
+	certs  sync.Map         // ARN → *cachedCert
 }
 
 // node is one node: its namespace and the lb node serving in it.
@@ -134,57 +128,73 @@ func New(cfg Config) *Dataplane {
 // Apply implements controller.Dataplane: it places the View's nodes that
 // do not run yet, gives every node the View's configuration, and stops
 // nodes the View no longer has.
+//
+// d.mu is never held while a node is placed, updated or stopped: placing
+// waits for a pass of the network controller, which reads the store, and
+// the API reads TargetHealth inside store transactions.
 func (d *Dataplane) Apply(ctx context.Context, v controller.View) error {
 	cfg, err := Convert(v)
 	if err != nil {
 		return err
 	}
+	groups := make([]string, 0, len(v.TargetGroups))
+	for _, tg := range v.TargetGroups {
+		groups = append(groups, tg.ARN)
+	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	b := d.lbs[v.ARN]
 	if b == nil {
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
 		b = &balancer{account: v.Account, region: v.Region, cookieKey: key, nodes: map[string]*node{}}
-		d.viewMu.Lock()
 		d.lbs[v.ARN] = b
-		d.viewMu.Unlock()
 	}
-	groups := make([]string, 0, len(v.TargetGroups))
-	for _, tg := range v.TargetGroups {
-		groups = append(groups, tg.ARN)
-	}
-	d.viewMu.Lock()
 	b.groups = groups
-	d.viewMu.Unlock()
+	d.mu.Unlock()
+
+	b.busy.Lock()
+	defer b.busy.Unlock()
 	var errs []error
 	for _, vn := range v.Nodes {
-		n := b.nodes[vn.ENIID]
+		n := d.nodeOf(b, vn.ENIID)
 		if n == nil {
 			if n, err = d.start(ctx, b, v, vn); err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			d.viewMu.Lock()
+			d.mu.Lock()
 			b.nodes[vn.ENIID] = n
-			d.viewMu.Unlock()
+			d.mu.Unlock()
 		}
 		if err := n.lb.Update(ctx, cfg); err != nil {
 			errs = append(errs, fmt.Errorf("node %s of %s: %w", vn.ENIID, v.Name, err))
 		}
 	}
+	d.mu.Lock()
+	var gone []*node
 	for id, n := range b.nodes {
 		if !slices.ContainsFunc(v.Nodes, func(x controller.Node) bool { return x.ENIID == id }) {
-			if err := d.stop(ctx, n); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			d.viewMu.Lock()
-			delete(b.nodes, id)
-			d.viewMu.Unlock()
+			gone = append(gone, n)
 		}
 	}
+	d.mu.Unlock()
+	for _, n := range gone {
+		if err := d.stop(ctx, n); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		d.mu.Lock()
+		delete(b.nodes, n.eni.ID)
+		d.mu.Unlock()
+	}
 	return errors.Join(errs...)
+}
+
+// nodeOf is b's node on interface eni, or nil.
+func (d *Dataplane) nodeOf(b *balancer, eni string) *node {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return b.nodes[eni]
 }
 
 // start places a node on its interface and starts its lb node there.
@@ -241,17 +251,21 @@ func (d *Dataplane) stop(ctx context.Context, n *node) error {
 // Remove implements controller.Dataplane.
 func (d *Dataplane) Remove(ctx context.Context, _, _, arn string, nodes []controller.Node) error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	b := d.lbs[arn]
+	d.mu.Unlock()
+	if b != nil {
+		b.busy.Lock()
+		defer b.busy.Unlock()
+	}
 	var errs []error
 	for _, vn := range nodes {
-		n := (*node)(nil)
+		var n *node
 		if b != nil {
-			n = b.nodes[vn.ENIID]
+			n = d.nodeOf(b, vn.ENIID)
 		}
 		if n == nil {
 			// Placed by an earlier run of minicloud, or never: Unplace
-			// needs the interface's ID to find what is left of it.
+			// needs the interface to find what is left of it.
 			mac, _ := net.ParseMAC(vn.MAC)
 			n = &node{eni: workload.ENI{ID: vn.ENIID, VPCID: vn.VPCID, SubnetID: vn.SubnetID, MAC: mac, IP: vn.PrivateIP}}
 		}
@@ -260,26 +274,27 @@ func (d *Dataplane) Remove(ctx context.Context, _, _, arn string, nodes []contro
 			continue
 		}
 		if b != nil {
-			d.viewMu.Lock()
+			d.mu.Lock()
 			delete(b.nodes, vn.ENIID)
-			d.viewMu.Unlock()
+			d.mu.Unlock()
 		}
 	}
-	if b != nil && len(b.nodes) == 0 && len(errs) == 0 {
-		d.viewMu.Lock()
+	d.mu.Lock()
+	if b != nil && len(b.nodes) == 0 && len(errs) == 0 && d.lbs[arn] == b {
 		delete(d.lbs, arn)
-		d.viewMu.Unlock()
 	}
+	d.mu.Unlock()
 	return errors.Join(errs...)
 }
 
 // TargetHealth implements controller.Dataplane: the target group's
 // targets as the nodes of every load balancer that forwards to it see
-// them. A target is healthy when every node that checked it says so,
-// unhealthy when one says so (with that node's reason: a node that cannot
-// reach it routes nothing to it), and missing until a node has a result.
+// them. Each node routes by its own checks, so a target is shown unhealthy
+// only once every node that checks it has taken it out of rotation (then
+// no request goes to it), healthy as soon as one node sends it traffic,
+// and missing until a node has a result.
 func (d *Dataplane) TargetHealth(account, region, targetGroupARN string) map[controller.TargetKey]controller.Health {
-	d.viewMu.RLock()
+	d.mu.Lock()
 	var nodes []*lb.Node
 	for _, b := range d.lbs {
 		if b.account != account || b.region != region || !slices.Contains(b.groups, targetGroupARN) {
@@ -289,7 +304,7 @@ func (d *Dataplane) TargetHealth(account, region, targetGroupARN string) map[con
 			nodes = append(nodes, n.lb)
 		}
 	}
-	d.viewMu.RUnlock()
+	d.mu.Unlock()
 	out := map[controller.TargetKey]controller.Health{}
 	for _, n := range nodes {
 		for _, th := range n.Health()[targetGroupARN] {
@@ -304,16 +319,16 @@ func (d *Dataplane) TargetHealth(account, region, targetGroupARN string) map[con
 	return out
 }
 
-// rank orders health states for merging: what one node sees of a bad
-// target outranks what another sees of it.
+// rank orders health states for merging: the state of the node that
+// still routes to a target wins over that of one that took it out.
 func rank(state string) int {
 	switch state {
 	case lb.StateHealthy:
-		return 1
+		return 3
 	case lb.StateInitial:
 		return 2
 	case lb.StateUnhealthy:
-		return 3
+		return 1
 	}
 	return 0
 }
@@ -321,8 +336,8 @@ func rank(state string) int {
 // Counters are the counters of every node of the load balancer arn, by
 // node ENI ID (for CloudWatch).
 func (d *Dataplane) Counters(arn string) map[string]lb.Counters {
-	d.viewMu.RLock()
-	defer d.viewMu.RUnlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	b := d.lbs[arn]
 	if b == nil {
 		return nil
@@ -340,8 +355,8 @@ func (d *Dataplane) Health() map[string]any {
 	if d == nil {
 		return map[string]any{"state": "off"}
 	}
-	d.viewMu.RLock()
-	defer d.viewMu.RUnlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	n := 0
 	for _, b := range d.lbs {
 		n += len(b.nodes)
@@ -356,16 +371,17 @@ func (d *Dataplane) Stop(ctx context.Context) error {
 		return nil
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	lbs := d.lbs
+	d.lbs = map[string]*balancer{}
+	d.mu.Unlock()
 	var errs []error
-	for _, b := range d.lbs {
+	for _, b := range lbs {
+		b.busy.Lock()
 		for _, n := range b.nodes {
 			errs = append(errs, n.lb.Close(ctx))
 		}
+		b.busy.Unlock()
 	}
-	d.viewMu.Lock()
-	d.lbs = map[string]*balancer{}
-	d.viewMu.Unlock()
 	return errors.Join(errs...)
 }
 

@@ -25,8 +25,9 @@ import (
 // (NODATA); a deleted one's name is NXDOMAIN.
 //
 // The set is an immutable snapshot rebuilt after every change of a load
-// balancer's records and every second (the health checks' results are
-// not in the store), so a query never touches the store.
+// balancer's records and, while there are load balancers, every second (the
+// health checks' results are not in the store), so a query never touches
+// the store.
 
 // healthRefresh is how often the names' health is read again.
 const healthRefresh = time.Second
@@ -80,6 +81,11 @@ func (s *Service) startEndpoints() {
 				return
 			case <-d.changed:
 			case <-tick.C:
+				// Health only matters to names that exist: with no load
+				// balancer, the store is not read every second.
+				if set := d.set.Load(); set == nil || len(set.Names) == 0 {
+					continue
+				}
 			}
 			s.rebuildEndpoints()
 		}
@@ -105,17 +111,9 @@ func (s *Service) rebuildEndpoints() {
 	defer d.mu.Unlock()
 	var list []dnszone.Endpoint
 	err := s.store.View(context.Background(), func(tx state.Tx) error {
-		return tx.Scan("", func(key string, _ []byte) error {
-			sc, id, ok := lbTable.ParseKey(key)
-			if !ok {
-				return nil
-			}
-			lb, found, err := lbTable.Get(tx, sc, id)
-			if err != nil || !found {
-				return err
-			}
-			e := endpointOf(sc, &lb)
-			healthy, err := s.anyHealthy(tx, sc, &lb)
+		return everyLB(tx, func(sc state.Scope, lb *records.LoadBalancer) error {
+			e := endpointOf(sc, lb)
+			healthy, err := s.anyHealthy(tx, sc, lb)
 			e.Unhealthy = !healthy
 			list = append(list, e)
 			return err

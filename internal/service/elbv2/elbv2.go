@@ -12,6 +12,7 @@ import (
 	"github.com/minicloud/minicloud/internal/certport"
 	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/service/elbv2/controller"
+	"github.com/minicloud/minicloud/internal/service/elbv2/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -93,15 +94,7 @@ func (s *Service) Health() map[string]any {
 	}
 	var list []map[string]any
 	_ = s.store.View(context.Background(), func(tx state.Tx) error {
-		return tx.Scan("", func(key string, _ []byte) error {
-			sc, id, ok := lbTable.ParseKey(key)
-			if !ok {
-				return nil
-			}
-			lb, found, err := lbTable.Get(tx, sc, id)
-			if err != nil || !found {
-				return err
-			}
+		return everyLB(tx, func(sc state.Scope, lb *records.LoadBalancer) error {
 			e := map[string]any{"account": sc.Account, "region": sc.Region, "name": deref(lb.LoadBalancerName),
 				"state": deref(lb.State.Code), "dnsName": deref(lb.DNSName), "nodes": len(lb.Nodes)}
 			if lb.Error != "" {
@@ -113,6 +106,21 @@ func (s *Service) Health() map[string]any {
 	})
 	out["loadBalancers"] = list
 	return out
+}
+
+// everyLB calls fn with every load balancer of every account and region.
+func everyLB(tx state.Tx, fn func(sc state.Scope, lb *records.LoadBalancer) error) error {
+	return tx.Scan("", func(key string, _ []byte) error {
+		sc, id, ok := lbTable.ParseKey(key)
+		if !ok {
+			return nil
+		}
+		lb, found, err := lbTable.Get(tx, sc, id)
+		if err != nil || !found {
+			return err
+		}
+		return fn(sc, &lb)
+	})
 }
 
 func scopeOf(ctx context.Context) state.Scope {

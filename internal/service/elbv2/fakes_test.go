@@ -194,4 +194,3 @@ func (r *testRuntime) reconcile(ctx context.Context, k reconcile.Key) (reconcile
 	}
 	return reconcile.Result{}, err
 }
-

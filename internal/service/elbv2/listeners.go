@@ -137,15 +137,27 @@ func lbCertificates(tx state.Tx, sc state.Scope, lbID string) ([]string, error) 
 	return slices.Compact(out), err
 }
 
-// released are the certificates of before not in after.
-func released(before, after []string) []string {
-	var out []string
+// changeCerts runs change, a write to load balancer lbID's listeners in
+// tx, and returns the certificates its listeners serve afterwards and
+// those they no longer serve (released), for Use and Unuse once tx is
+// committed.
+func changeCerts(tx state.Tx, sc state.Scope, lbID string, change func() error) (after, released []string, err error) {
+	before, err := lbCertificates(tx, sc, lbID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := change(); err != nil {
+		return nil, nil, err
+	}
+	if after, err = lbCertificates(tx, sc, lbID); err != nil {
+		return nil, nil, err
+	}
 	for _, c := range before {
 		if !slices.Contains(after, c) {
-			out = append(out, c)
+			released = append(released, c)
 		}
 	}
-	return out
+	return after, released, nil
 }
 
 func defaultRuleARN(sc state.Scope, l *records.Listener) string {
@@ -311,15 +323,7 @@ func (s *Service) DeleteListener(ctx context.Context, in *elbv2api.DeleteListene
 		}
 		lbARN = deref(l.LoadBalancerArn)
 		lbID := records.LoadBalancerOf(listenerKeyOf(sc, &l))
-		before, err := lbCertificates(tx, sc, lbID)
-		if err != nil {
-			return err
-		}
-		if err := deleteListener(tx, sc, &l); err != nil {
-			return err
-		}
-		after, err := lbCertificates(tx, sc, lbID)
-		gone = released(before, after)
+		_, gone, err = changeCerts(tx, sc, lbID, func() error { return deleteListener(tx, sc, &l) })
 		return err
 	})
 	if err != nil {
@@ -401,7 +405,7 @@ func (s *Service) ModifyListener(ctx context.Context, in *elbv2api.ModifyListene
 		return nil, err
 	}
 	var l records.Listener
-	var before, after []string
+	var after, gone []string
 	err = s.update(ctx, func(tx state.Tx) error {
 		var err error
 		l, err = getListener(tx, sc, arn)
@@ -424,22 +428,18 @@ func (s *Service) ModifyListener(ctx context.Context, in *elbv2api.ModifyListene
 				return errCode("DuplicateListener", "A listener already exists on this port for this load balancer '%s'", deref(lb.LoadBalancerArn))
 			}
 		}
-		if before, err = lbCertificates(tx, sc, lb.ID); err != nil {
-			return err
-		}
-		l.Port, l.DefaultActions = ptr(spec.port), spec.actions
-		setTLS(&l, spec)
-		if err := putListener(tx, sc, &l); err != nil {
-			return err
-		}
-		after, err = lbCertificates(tx, sc, lb.ID)
+		after, gone, err = changeCerts(tx, sc, lb.ID, func() error {
+			l.Port, l.DefaultActions = ptr(spec.port), spec.actions
+			setTLS(&l, spec)
+			return putListener(tx, sc, &l)
+		})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.useCerts(ctx, sc, deref(l.LoadBalancerArn), after)
-	s.unuseCerts(ctx, sc, deref(l.LoadBalancerArn), released(before, after))
+	s.unuseCerts(ctx, sc, deref(l.LoadBalancerArn), gone)
 	return &elbv2api.ModifyListenerOutput{Listeners: []elbv2api.Listener{describeListener(&l)}}, nil
 }
 
@@ -502,22 +502,16 @@ func (s *Service) RemoveListenerCertificates(ctx context.Context, in *elbv2api.R
 			return err
 		}
 		lbID := records.LoadBalancerOf(listenerKeyOf(sc, &l))
-		before, err := lbCertificates(tx, sc, lbID)
-		if err != nil {
-			return err
-		}
-		for _, c := range in.Certificates {
-			a := deref(c.CertificateArn)
-			if deref(c.IsDefault) || a == defaultCert(&l) {
-				return errCode("OperationNotPermitted", "The default certificate of a listener cannot be removed")
+		_, gone, err = changeCerts(tx, sc, lbID, func() error {
+			for _, c := range in.Certificates {
+				a := deref(c.CertificateArn)
+				if deref(c.IsDefault) || a == defaultCert(&l) {
+					return errCode("OperationNotPermitted", "The default certificate of a listener cannot be removed")
+				}
+				l.ExtraCertificates = slices.DeleteFunc(l.ExtraCertificates, func(x string) bool { return x == a })
 			}
-			l.ExtraCertificates = slices.DeleteFunc(l.ExtraCertificates, func(x string) bool { return x == a })
-		}
-		if err := putListener(tx, sc, &l); err != nil {
-			return err
-		}
-		after, err := lbCertificates(tx, sc, lbID)
-		gone = released(before, after)
+			return putListener(tx, sc, &l)
+		})
 		return err
 	})
 	if err != nil {

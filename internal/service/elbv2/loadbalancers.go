@@ -165,37 +165,31 @@ func (s *Service) resolveGroups(ctx context.Context, sc state.Scope, vpc ec2port
 
 // The EC2 lookups, not found without a port.
 
-func (s *Service) subnet(ctx context.Context, sc state.Scope, id string) (ec2port.Subnet, bool, error) {
+// lookup asks EC2 for the object what (a subnet, a VPC…) named id through
+// ask; without a port or an ID it is not found.
+func lookup[T any](ctx context.Context, s *Service, sc state.Scope, what, id string,
+	ask func(ec2port.Port, context.Context, string, string, string) (T, bool, error)) (T, bool, error) {
+	var zero T
 	if s.cfg.EC2 == nil || id == "" {
-		return ec2port.Subnet{}, false, nil
+		return zero, false, nil
 	}
-	sn, found, err := s.cfg.EC2.Subnet(ctx, sc.Account, sc.Region, id)
+	v, found, err := ask(s.cfg.EC2, ctx, sc.Account, sc.Region, id)
 	if err != nil {
-		return sn, false, fmt.Errorf("look up subnet %s: %w", id, err)
+		return zero, false, fmt.Errorf("look up %s %s: %w", what, id, err)
 	}
-	return sn, found, nil
+	return v, found, nil
+}
+
+func (s *Service) subnet(ctx context.Context, sc state.Scope, id string) (ec2port.Subnet, bool, error) {
+	return lookup(ctx, s, sc, "subnet", id, ec2port.Port.Subnet)
 }
 
 func (s *Service) vpc(ctx context.Context, sc state.Scope, id string) (ec2port.VPC, bool, error) {
-	if s.cfg.EC2 == nil || id == "" {
-		return ec2port.VPC{}, false, nil
-	}
-	v, found, err := s.cfg.EC2.VPC(ctx, sc.Account, sc.Region, id)
-	if err != nil {
-		return v, false, fmt.Errorf("look up VPC %s: %w", id, err)
-	}
-	return v, found, nil
+	return lookup(ctx, s, sc, "VPC", id, ec2port.Port.VPC)
 }
 
 func (s *Service) groupVPC(ctx context.Context, sc state.Scope, id string) (string, bool, error) {
-	if s.cfg.EC2 == nil || id == "" {
-		return "", false, nil
-	}
-	v, found, err := s.cfg.EC2.SecurityGroupVPC(ctx, sc.Account, sc.Region, id)
-	if err != nil {
-		return "", false, fmt.Errorf("look up security group %s: %w", id, err)
-	}
-	return v, found, nil
+	return lookup(ctx, s, sc, "security group", id, ec2port.Port.SecurityGroupVPC)
 }
 
 // zonesOf is the AvailabilityZones of a load balancer in subnets. AWS

@@ -40,12 +40,19 @@ func newEnv(t *testing.T, cfg server.Config) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return envFor(srv, serve(t, srv))
+}
+
+// serve serves srv's API until the test ends (when srv closes too) and
+// returns its URL.
+func serve(t *testing.T, srv *server.Server) string {
+	t.Helper()
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
 		_ = srv.Close(context.Background())
 	})
-	return envFor(srv, hs.URL)
+	return hs.URL
 }
 
 func envFor(srv *server.Server, url string) *testEnv {
@@ -75,11 +82,11 @@ func wantError(t *testing.T, err error, code, msg string) {
 // network is a VPC with an internet gateway and a subnet in each of two
 // zones (and a third subnet in the first zone).
 type network struct {
-	vpc                  string
-	subnetA, subnetB     string
-	subnetA2             string
-	defaultSG, sg        string
-	cidr                 string
+	vpc              string
+	subnetA, subnetB string
+	subnetA2         string
+	defaultSG, sg    string
+	cidr             string
 }
 
 var cidrSeq atomic.Int32

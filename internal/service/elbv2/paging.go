@@ -1,6 +1,8 @@
 package elbv2
 
 import (
+	"strconv"
+
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -15,7 +17,7 @@ var pageOptions = state.PageOptions{
 		if n > max {
 			bound = "less than or equal to 400"
 		}
-		return "1 validation error detected: Value '" + itoa(n) + "' at 'pageSize' failed to satisfy constraint: Member must have value " + bound
+		return "1 validation error detected: Value '" + strconv.Itoa(n) + "' at 'pageSize' failed to satisfy constraint: Member must have value " + bound
 	},
 	TokenMessage: func(tok string) string { return "Invalid value for marker: '" + tok + "'" },
 }
@@ -31,14 +33,4 @@ func paginate[T any](items []T, pageSize *int32, marker *string, key func(T) str
 		return page, nil, nil
 	}
 	return page, &next, nil
-}
-
-func itoa(n int) string {
-	if n < 0 {
-		return "-" + itoa(-n)
-	}
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }

@@ -152,10 +152,7 @@ func inPrefixes(ps []netip.Prefix, ip netip.Addr) bool {
 }
 
 func (s *Service) instance(ctx context.Context, sc state.Scope, id string) (ec2port.Instance, bool, error) {
-	if s.cfg.EC2 == nil {
-		return ec2port.Instance{}, false, nil
-	}
-	return s.cfg.EC2.Instance(ctx, sc.Account, sc.Region, id)
+	return lookup(ctx, s, sc, "instance", id, ec2port.Port.Instance)
 }
 
 // RegisterTargets implements elbv2api.Server. A target registered again on

@@ -74,8 +74,8 @@ type View struct {
 // Node is a load balancer node: its network interface in one subnet.
 type Node struct {
 	VPCID, SubnetID, AvailabilityZone string
-	ENIID, MAC                 string
-	PrivateIP                  netip.Addr
+	ENIID, MAC                        string
+	PrivateIP                         netip.Addr
 	// PublicIP is its public IP, internet-facing only (else invalid).
 	PublicIP netip.Addr
 }
