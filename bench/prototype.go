@@ -181,18 +181,31 @@ func dnsAddrOf(base string) (string, error) {
 }
 
 func lookupA(dnsAddr, name string) (string, error) {
+	ips, err := lookupAll(dnsAddr, name)
+	if err != nil {
+		return "", err
+	}
+	return ips[0], nil
+}
+
+// lookupAll is every A record of name, asked of dnsAddr.
+func lookupAll(dnsAddr, name string) ([]string, error) {
 	q := new(dns.Msg)
 	q.SetQuestion(dns.Fqdn(name), dns.TypeA)
 	m, _, err := (&dns.Client{Timeout: time.Second}).Exchange(q, dnsAddr)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	var ips []string
 	for _, rr := range m.Answer {
 		if a, ok := rr.(*dns.A); ok {
-			return a.A.String(), nil
+			ips = append(ips, a.A.String())
 		}
 	}
-	return "", fmt.Errorf("%s: no A record (%s)", name, dns.RcodeToString[m.Rcode])
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("%s: no A record (%s)", name, dns.RcodeToString[m.Rcode])
+	}
+	return ips, nil
 }
 
 // visitOnce GETs the site on its Elastic IP with the Host a browser sends,
