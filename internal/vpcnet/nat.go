@@ -15,6 +15,8 @@ import (
 	"github.com/google/nftables/userdata"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/minicloud/minicloud/internal/vpcnet/nftset"
 )
 
 // NAT lives in one nftables table (family ip, Names.NATTable) per router
@@ -202,10 +204,10 @@ func (n *Network) writeNAT(ns netns.NsHandle, vpcID string, vs *vpcState) error 
 		sElems = append(sElems, nftables.SetElement{Key: priv.AsSlice(), Val: pub.AsSlice()})
 	}
 	dnat, snat := eipMap(t, mapDNAT), eipMap(t, mapSNAT)
-	if err := c.AddSet(dnat, dElems); err != nil {
+	if err := nftset.Add(c, dnat, dElems); err != nil {
 		return fmt.Errorf("vpcnet: NAT map: %w", err)
 	}
-	if err := c.AddSet(snat, sElems); err != nil {
+	if err := nftset.Add(c, snat, sElems); err != nil {
 		return fmt.Errorf("vpcnet: NAT map: %w", err)
 	}
 	accept := nftables.ChainPolicyAccept

@@ -10,6 +10,8 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"golang.org/x/sys/unix"
+
+	"github.com/minicloud/minicloud/internal/vpcnet/nftset"
 )
 
 // nftTable returns the netlink table of a ruleset name.
@@ -43,7 +45,7 @@ func queueRebuild(c *nftables.Conn, rs *Ruleset, exists bool) error {
 	sets := map[string]*nftables.Set{}
 	for i := range rs.Sets {
 		s := nftSet(t, &rs.Sets[i])
-		if err := c.AddSet(s, setElements(rs.Sets[i].Elems)); err != nil {
+		if err := nftset.Add(c, s, setElements(rs.Sets[i].Elems)); err != nil {
 			return err
 		}
 		sets[s.Name] = s
