@@ -27,6 +27,7 @@ import (
 	"github.com/minicloud/minicloud/internal/lb/nodes"
 	"github.com/minicloud/minicloud/internal/pki"
 	"github.com/minicloud/minicloud/internal/service/acm"
+	"github.com/minicloud/minicloud/internal/service/cloudwatch"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/service/elbv2"
 	elbctl "github.com/minicloud/minicloud/internal/service/elbv2/controller"
@@ -98,6 +99,7 @@ type Server struct {
 	acm     *acm.Service
 	rds     *rds.Service
 	elb     *elbv2.Service
+	cw      *cloudwatch.Service
 	dns     *dnsServer
 	http    *httpServer
 	gw      *gateway.Gateway
@@ -174,7 +176,14 @@ func New(cfg Config) (*Server, error) {
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc,
+	// CloudWatch's metrics live in files of their own beside state.db
+	// (internal/metrics says why).
+	cwSvc, err := cloudwatch.New(cloudwatch.Config{Dir: metricsDir(cfg), Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
@@ -195,6 +204,7 @@ func New(cfg Config) (*Server, error) {
 		service(acmSvc),
 		service(rdsSvc),
 		service(elbSvc),
+		service(cwSvc),
 		{name: "DNS server", health: "dns", it: s.dns, listener: true},
 		{name: "HTTP listener", it: s.http, listener: true},
 	}
@@ -249,7 +259,10 @@ func (s *Server) Route53() *route53.Service { return s.route53 }
 func (s *Server) EC2() *ec2.Service { return s.ec2 }
 
 func (s *Server) reset(ctx context.Context) error {
-	return s.store.Reset(ctx)
+	if err := s.store.Reset(ctx); err != nil {
+		return err
+	}
+	return s.cw.Reset(ctx)
 }
 
 // Start starts the listeners: DNS (cfg.DNSListen), then HTTP on cfg.Listen,
@@ -351,6 +364,14 @@ func listenName(listen string) []string {
 
 // stateDirOf is where durable data other than the store lives; "" with
 // --ephemeral (RDS then uses a temporary directory).
+// metricsDir is where CloudWatch keeps its metrics ("" in memory).
+func metricsDir(cfg Config) string {
+	if cfg.Ephemeral {
+		return ""
+	}
+	return filepath.Join(cfg.StateDir, "metrics")
+}
+
 func stateDirOf(cfg Config) string {
 	if cfg.Ephemeral {
 		return ""

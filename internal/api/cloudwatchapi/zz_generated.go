@@ -5,8 +5,10 @@
 package cloudwatchapi
 
 import (
+	"context"
 	_ "embed"
 	"sync"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/model"
@@ -33,4 +35,181 @@ func load() *model.Service {
 		panic("cloudwatchapi: embedded model: " + err.Error())
 	}
 	return m
+}
+
+// Server is the business logic of the operations minicloud implements.
+type Server interface {
+	GetMetricData(context.Context, *GetMetricDataInput) (*GetMetricDataOutput, error)
+	GetMetricStatistics(context.Context, *GetMetricStatisticsInput) (*GetMetricStatisticsOutput, error)
+	ListMetrics(context.Context, *ListMetricsInput) (*ListMetricsOutput, error)
+	PutMetricData(context.Context, *PutMetricDataInput) (*Empty, error)
+}
+
+// Handlers maps every operation of Server to s's method. The model's other
+// operations have no handler, and the gateway answers them NotImplemented;
+// listing one in services.json and regenerating adds it to Server, and the
+// compiler then asks the service for its method.
+func Handlers(s Server) map[string]api.Handler {
+	return map[string]api.Handler{
+		"GetMetricData":       api.Typed(s.GetMetricData),
+		"GetMetricStatistics": api.Typed(s.GetMetricStatistics),
+		"ListMetrics":         api.Typed(s.ListMetrics),
+		"PutMetricData":       api.Typed(s.PutMetricData),
+	}
+}
+
+// Empty is the input or output of an operation that has none.
+type Empty struct{}
+
+// Datapoint is the Datapoint shape.
+type Datapoint struct {
+	Timestamp          *time.Time         `aws:"Timestamp"`
+	SampleCount        *float64           `aws:"SampleCount"`
+	Average            *float64           `aws:"Average"`
+	Sum                *float64           `aws:"Sum"`
+	Minimum            *float64           `aws:"Minimum"`
+	Maximum            *float64           `aws:"Maximum"`
+	Unit               *string            `aws:"Unit"`
+	ExtendedStatistics map[string]float64 `aws:"ExtendedStatistics"`
+}
+
+// Dimension is the Dimension shape.
+type Dimension struct {
+	Name  *string `aws:"Name"`
+	Value *string `aws:"Value"`
+}
+
+// DimensionFilter is the DimensionFilter shape.
+type DimensionFilter struct {
+	Name  *string `aws:"Name"`
+	Value *string `aws:"Value"`
+}
+
+// GetMetricDataInput is the GetMetricDataInput shape.
+type GetMetricDataInput struct {
+	MetricDataQueries []MetricDataQuery `aws:"MetricDataQueries"`
+	StartTime         *time.Time        `aws:"StartTime"`
+	EndTime           *time.Time        `aws:"EndTime"`
+	NextToken         *string           `aws:"NextToken"`
+	ScanBy            *string           `aws:"ScanBy"`
+	MaxDatapoints     *int32            `aws:"MaxDatapoints"`
+	LabelOptions      *LabelOptions     `aws:"LabelOptions"`
+}
+
+// GetMetricDataOutput is the GetMetricDataOutput shape.
+type GetMetricDataOutput struct {
+	MetricDataResults []MetricDataResult `aws:"MetricDataResults"`
+	NextToken         *string            `aws:"NextToken"`
+	Messages          []MessageData      `aws:"Messages"`
+}
+
+// GetMetricStatisticsInput is the GetMetricStatisticsInput shape.
+type GetMetricStatisticsInput struct {
+	Namespace          *string     `aws:"Namespace"`
+	MetricName         *string     `aws:"MetricName"`
+	Dimensions         []Dimension `aws:"Dimensions"`
+	StartTime          *time.Time  `aws:"StartTime"`
+	EndTime            *time.Time  `aws:"EndTime"`
+	Period             *int32      `aws:"Period"`
+	Statistics         []string    `aws:"Statistics"`
+	ExtendedStatistics []string    `aws:"ExtendedStatistics"`
+	Unit               *string     `aws:"Unit"`
+}
+
+// GetMetricStatisticsOutput is the GetMetricStatisticsOutput shape.
+type GetMetricStatisticsOutput struct {
+	Label      *string     `aws:"Label"`
+	Datapoints []Datapoint `aws:"Datapoints"`
+}
+
+// LabelOptions is the LabelOptions shape.
+type LabelOptions struct {
+	Timezone *string `aws:"Timezone"`
+}
+
+// ListMetricsInput is the ListMetricsInput shape.
+type ListMetricsInput struct {
+	Namespace             *string           `aws:"Namespace"`
+	MetricName            *string           `aws:"MetricName"`
+	Dimensions            []DimensionFilter `aws:"Dimensions"`
+	NextToken             *string           `aws:"NextToken"`
+	RecentlyActive        *string           `aws:"RecentlyActive"`
+	IncludeLinkedAccounts *bool             `aws:"IncludeLinkedAccounts"`
+	OwningAccount         *string           `aws:"OwningAccount"`
+}
+
+// ListMetricsOutput is the ListMetricsOutput shape.
+type ListMetricsOutput struct {
+	Metrics        []Metric `aws:"Metrics"`
+	NextToken      *string  `aws:"NextToken"`
+	OwningAccounts []string `aws:"OwningAccounts"`
+}
+
+// MessageData is the MessageData shape.
+type MessageData struct {
+	Code  *string `aws:"Code"`
+	Value *string `aws:"Value"`
+}
+
+// Metric is the Metric shape.
+type Metric struct {
+	Namespace  *string     `aws:"Namespace"`
+	MetricName *string     `aws:"MetricName"`
+	Dimensions []Dimension `aws:"Dimensions"`
+}
+
+// MetricDataQuery is the MetricDataQuery shape.
+type MetricDataQuery struct {
+	Id         *string     `aws:"Id"`
+	MetricStat *MetricStat `aws:"MetricStat"`
+	Expression *string     `aws:"Expression"`
+	Label      *string     `aws:"Label"`
+	ReturnData *bool       `aws:"ReturnData"`
+	Period     *int32      `aws:"Period"`
+	AccountId  *string     `aws:"AccountId"`
+}
+
+// MetricDataResult is the MetricDataResult shape.
+type MetricDataResult struct {
+	Id         *string       `aws:"Id"`
+	Label      *string       `aws:"Label"`
+	Timestamps []time.Time   `aws:"Timestamps"`
+	Values     []float64     `aws:"Values"`
+	StatusCode *string       `aws:"StatusCode"`
+	Messages   []MessageData `aws:"Messages"`
+}
+
+// MetricDatum is the MetricDatum shape.
+type MetricDatum struct {
+	MetricName        *string       `aws:"MetricName"`
+	Dimensions        []Dimension   `aws:"Dimensions"`
+	Timestamp         *time.Time    `aws:"Timestamp"`
+	Value             *float64      `aws:"Value"`
+	StatisticValues   *StatisticSet `aws:"StatisticValues"`
+	Values            []float64     `aws:"Values"`
+	Counts            []float64     `aws:"Counts"`
+	Unit              *string       `aws:"Unit"`
+	StorageResolution *int32        `aws:"StorageResolution"`
+}
+
+// MetricStat is the MetricStat shape.
+type MetricStat struct {
+	Metric *Metric `aws:"Metric"`
+	Period *int32  `aws:"Period"`
+	Stat   *string `aws:"Stat"`
+	Unit   *string `aws:"Unit"`
+}
+
+// PutMetricDataInput is the PutMetricDataInput shape.
+type PutMetricDataInput struct {
+	Namespace  *string       `aws:"Namespace"`
+	MetricData []MetricDatum `aws:"MetricData"`
+}
+
+// StatisticSet is the StatisticSet shape.
+type StatisticSet struct {
+	SampleCount *float64 `aws:"SampleCount"`
+	Sum         *float64 `aws:"Sum"`
+	Minimum     *float64 `aws:"Minimum"`
+	Maximum     *float64 `aws:"Maximum"`
 }

@@ -1,0 +1,59 @@
+// Package metrics is CloudWatch's metric store: time series keyed by
+// account, region, namespace, metric name and sorted dimensions, each split
+// by unit, aggregated into the resolution tiers AWS documents and kept
+// durable in a directory of its own.
+//
+// # Tiers
+//
+// Every datapoint is added, when it is put, to four tiers of buckets, each
+// with AWS's retention: raw (3 hours; one-second buckets for
+// high-resolution data, one-minute buckets for standard data, so a query
+// with a period under a minute sees standard data at the minute as AWS
+// does), one minute (15 days), five minutes (63 days) and one hour (455
+// days). Writing all tiers at once costs four bucket updates per datapoint
+// and needs no roll-up job: a tier is ready the moment the finer one
+// expires. A query reads the finest tier that still holds its StartTime
+// and whose bucket divides its period (the "period rules by age").
+//
+// # Aggregates and percentiles
+//
+// A bucket keeps SampleCount, Sum, Minimum and Maximum exactly. For
+// percentiles it keeps the values themselves (with their counts) up to 64
+// distinct values, then switches to a logarithmic sketch in the manner of
+// DDSketch: a value is placed in bin ⌈log_γ |v|⌉ with γ = 1.02/0.98, so a
+// percentile read from the sketch is within 1% of a value that was put
+// (relative error), clamped to the bucket's exact Minimum and Maximum.
+// Magnitudes under 1e-9 count as zero and the bins are bounded (about
+// 2,800 per sign), so a bucket's memory is bounded whatever is put. A
+// period's percentile is exact while the values of its buckets together
+// number at most 4,096, else it merges their sketches. Percentiles are the
+// nearest rank: the smallest value v such that at least p% of the samples
+// are ≤ v. A statistic set (SampleCount, Sum, Minimum, Maximum) gives
+// values only when its Minimum equals its Maximum, as AWS's; otherwise the
+// bucket, and each period it is in, has no percentiles.
+//
+// # Durability
+//
+// The store has a file of its own rather than records in internal/state's
+// bbolt: a PutMetricData adds hundreds of datapoints to tens of buckets,
+// and a bbolt record per bucket would rewrite B-tree pages on every put
+// for data that is append-mostly and read by time range. Instead each Put
+// appends one record (length, CRC-32C, payload) to a write-ahead log and
+// fsyncs before returning, so an acknowledged put survives kill -9; every
+// few minutes (or when the log passes 64 MiB) the whole store is written
+// to a snapshot file (temporary file, fsync, rename) and the log restarts.
+// Opening loads the snapshot and replays the log, stopping at the first
+// torn or corrupt record (a put that was never acknowledged). With an
+// empty directory the store is memory only (--ephemeral).
+//
+// # Memory
+//
+// Memory is bounded by retention: a series holds at most 10,800 raw
+// buckets (3 h at 1 s), 21,600 one-minute, 18,144 five-minute and 10,920
+// one-hour buckets, each about 56 bytes while it has one distinct value.
+// Old buckets are dropped as data arrives and by the periodic snapshot.
+//
+// The package knows nothing of HTTP or of CloudWatch's API shapes
+// (internal/service/cloudwatch validates requests and shapes answers); the
+// built-in publishers (EC2, RDS, ALB) will write here through Put.
+package metrics
