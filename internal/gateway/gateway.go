@@ -172,7 +172,12 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route) *codec.Re
 		resp.Header.Set("Connection", "close")
 		return resp
 	}
-	form, err := queryForm(r, body)
+	// payload is the body decoded; body stays as sent, for the signature.
+	payload, err := decompress(r, body)
+	if err != nil {
+		return g.errorResponse(r, cred, nil, reqID, err)
+	}
+	form, err := queryForm(r, payload)
 	if err != nil {
 		return g.errorResponse(r, cred, form, reqID, err)
 	}
@@ -219,7 +224,7 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route) *codec.Re
 		Account: k.Account, Caller: k.ARN, CallerUserID: k.UserID}
 	svc := rt.b.load()
 	op := svc.Operations[rt.opName]
-	in, err := c.DecodeInput(op, &codec.Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header, Body: body, Labels: rt.labels})
+	in, err := c.DecodeInput(op, &codec.Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header, Body: payload, Labels: rt.labels})
 	if err != nil {
 		return c.EncodeError(err, reqID)
 	}
