@@ -13,7 +13,7 @@ const (
 	mergeExactCap = 4096
 	// sketchGamma bounds the sketch's relative error to
 	// (γ-1)/(γ+1) = 1%.
-	sketchGamma = 1.02 / 0.98
+	sketchGamma = 1.01 / 0.99
 	// sketchMinMagnitude: smaller magnitudes count as zero.
 	sketchMinMagnitude = 1e-9
 	// sketchMaxIndex bounds the bins; larger magnitudes share the last.

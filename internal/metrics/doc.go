@@ -20,7 +20,7 @@
 // A bucket keeps SampleCount, Sum, Minimum and Maximum exactly. For
 // percentiles it keeps the values themselves (with their counts) up to 64
 // distinct values, then switches to a logarithmic sketch in the manner of
-// DDSketch: a value is placed in bin ⌈log_γ |v|⌉ with γ = 1.02/0.98, so a
+// DDSketch: a value is placed in bin ⌈log_γ |v|⌉ with γ = 1.01/0.99, so a
 // percentile read from the sketch is within 1% of a value that was put
 // (relative error), clamped to the bucket's exact Minimum and Maximum.
 // Magnitudes under 1e-9 count as zero and the bins are bounded (about
