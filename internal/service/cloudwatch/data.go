@@ -112,6 +112,9 @@ func (s *Service) dataQueries(ctx context.Context, in *cloudwatchapi.GetMetricDa
 				return nil, err
 			}
 		case mq.Expression != nil:
+			if err := checkLen(mq.Expression, dq.param+".Expression", 1, 2048); err != nil {
+				return nil, err
+			}
 			n, err := parseExpr(*mq.Expression)
 			if err != nil {
 				return nil, errValidation("Error in expression %s: %v", id, err)

@@ -509,3 +509,6 @@ func (e *evalEnv) fill(x value, v float64) (value, error) {
 	}
 	return value{many: out}, nil
 }
+
+// errUnknown is a reference to an id the request does not have.
+var errUnknown = fmt.Errorf("unknown metric or expression id")

@@ -1,0 +1,192 @@
+package metrics
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+var sc = Scope{Account: "000000000000", Region: "us-east-1"}
+
+func metric(name string) Metric {
+	return Metric{Namespace: "T", Name: name, Dims: []Dim{{"A", "1"}}}
+}
+
+// clock is a settable time.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func put(t testing.TB, s *Store, m Metric, at time.Time, highRes bool, vals ...float64) {
+	t.Helper()
+	if err := s.Put(context.Background(), sc, []Sample{{Metric: m, Time: at, HighRes: highRes, Values: vals}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPeriodRulesByAge checks which data a query sees by the age of its
+// StartTime, as AWS documents: under 3 h any period over one-second data,
+// then minutes (15 days), five minutes (63 days) and hours.
+func TestPeriodRulesByAge(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		age    time.Duration
+		period int64
+		want   int // datapoints
+	}{
+		{"1 s periods within 3 h", time.Hour, 1, 2},
+		{"10 s periods within 3 h", time.Hour, 10, 1},
+		{"1 s periods past 3 h: none", 4 * time.Hour, 1, 0},
+		{"minute periods past 3 h", 4 * time.Hour, 60, 1},
+		{"minute periods past 15 days: none", 16 * 24 * time.Hour, 60, 0},
+		{"5-minute periods past 15 days", 16 * 24 * time.Hour, 300, 1},
+		{"5-minute periods past 63 days: none", 64 * 24 * time.Hour, 300, 0},
+		{"hour periods past 63 days", 64 * 24 * time.Hour, 3600, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &clock{now.Add(-tc.age)}
+			s, err := Open(Options{Now: c.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			at := c.t.Add(-time.Minute).Truncate(time.Hour).Add(30 * time.Minute)
+			put(t, s, metric("m"), at, true, 1)
+			put(t, s, metric("m"), at.Add(time.Second), true, 2)
+			c.t = now // time passes; the data ages
+			pts := s.Query(Query{Scope: sc, Metric: metric("m"), Start: at, End: at.Add(time.Hour), Period: tc.period})
+			if len(pts) != tc.want {
+				t.Fatalf("%d points, want %d: %+v", len(pts), tc.want, pts)
+			}
+			if tc.want == 1 && (pts[0].Agg.Count != 2 || pts[0].Agg.Sum != 3) {
+				t.Errorf("aggregate %+v, want both values", pts[0].Agg)
+			}
+		})
+	}
+}
+
+// TestPercentileAccuracy checks exact percentiles for few values and the
+// sketch's 1% bound for many, against a sort.
+func TestPercentileAccuracy(t *testing.T) {
+	for _, n := range []int{1, 10, 64, 65, 1000, 50000} {
+		var a Agg
+		vals := make([]float64, n)
+		r := rand.New(rand.NewPCG(1, uint64(n)))
+		for i := range vals {
+			vals[i] = math.Exp(r.NormFloat64()*3) * float64(1-2*(i%7/6)) // some negative
+			a.AddValue(vals[i], 1)
+		}
+		slices.Sort(vals)
+		for _, p := range []float64{0, 1, 25, 50, 90, 99, 99.9, 100} {
+			rank := max(1, int(math.Ceil(p/100*float64(n))))
+			want := vals[rank-1]
+			got, ok := a.Percentile(p)
+			if !ok {
+				t.Fatalf("n=%d p%v: no percentile", n, p)
+			}
+			tol := 0.0
+			if n > exactCap {
+				tol = math.Abs(want) * 0.01
+			}
+			if math.Abs(got-want) > tol+1e-12 {
+				t.Errorf("n=%d p%v = %v, want %v ± %v", n, p, got, want, tol)
+			}
+		}
+	}
+}
+
+// TestDurable checks that puts survive a restart, through the log and
+// through a snapshot, and that a torn last record (a put never
+// acknowledged) is dropped without losing those before it.
+func TestDurable(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().UTC().Truncate(time.Minute)
+	open := func() *Store {
+		s, err := Open(Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	sum := func(s *Store) float64 {
+		pts := s.Query(Query{Scope: sc, Metric: metric("m"), Start: now.Add(-time.Hour), End: now.Add(time.Minute), Period: 3600})
+		if len(pts) == 0 {
+			return 0
+		}
+		return pts[0].Agg.Sum
+	}
+	s := open()
+	put(t, s, metric("m"), now, false, 1)
+	if err := s.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, metric("m"), now, false, 2)
+	// No Close: as after kill -9, the log holds the second put.
+	s.wal.f.Close()
+	s2 := open()
+	if got := sum(s2); got != 3 {
+		t.Fatalf("after restart: sum %v, want 3", got)
+	}
+	put(t, s2, metric("m"), now, false, 4)
+	s2.wal.f.Close()
+	// Tear the last record.
+	logs, _ := filepath.Glob(filepath.Join(dir, walPrefix+"*"))
+	last := logs[len(logs)-1]
+	st, _ := os.Stat(last)
+	if err := os.Truncate(last, st.Size()-3); err != nil {
+		t.Fatal(err)
+	}
+	s3 := open()
+	if got := sum(s3); got != 3 {
+		t.Fatalf("after a torn record: sum %v, want 3", got)
+	}
+	put(t, s3, metric("m"), now, false, 5)
+	if err := s3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := sum(open()); got != 8 {
+		t.Fatalf("after a put past the torn record: sum %v, want 8", got)
+	}
+}
+
+// TestRetention checks that buckets leave each tier after its retention.
+func TestRetention(t *testing.T) {
+	c := &clock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s, _ := Open(Options{Now: c.now})
+	defer s.Close()
+	put(t, s, metric("m"), c.t, true, 1)
+	c.t = c.t.Add(456 * 24 * time.Hour)
+	s.expireAll()
+	if n := len(s.Metrics(sc)); n != 0 {
+		t.Fatalf("%d metrics after 456 days, want 0", n)
+	}
+}
+
+// BenchmarkWeekQuery is a GetMetricStatistics over a week of one-minute
+// data (10,080 datapoints) in hourly periods.
+func BenchmarkWeekQuery(b *testing.B) {
+	now := time.Now().UTC().Truncate(time.Minute)
+	s, _ := Open(Options{})
+	defer s.Close()
+	var samples []Sample
+	for i := range 7 * 24 * 60 {
+		samples = append(samples, Sample{Metric: metric("m"), Time: now.Add(-time.Duration(i) * time.Minute), Values: []float64{float64(i % 100)}})
+	}
+	if err := s.Put(context.Background(), sc, samples); err != nil {
+		b.Fatal(err)
+	}
+	q := Query{Scope: sc, Metric: metric("m"), Start: now.Add(-7 * 24 * time.Hour), End: now, Period: 3600}
+	b.ResetTimer()
+	for b.Loop() {
+		if pts := s.Query(q); len(pts) < 167 {
+			b.Fatalf("%d points", len(pts))
+		}
+	}
+}
