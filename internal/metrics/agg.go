@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -245,7 +246,7 @@ func (a *Agg) Percentile(p float64) (float64, bool) {
 	var v float64
 	if a.Dist.Sketch == nil {
 		vals := slices.Clone(a.Dist.Exact)
-		slices.SortFunc(vals, func(x, y WV) int { return cmpFloat(x.V, y.V) })
+		slices.SortFunc(vals, func(x, y WV) int { return cmp.Compare(x.V, y.V) })
 		v = vals[len(vals)-1].V
 		var cum float64
 		for _, e := range vals {
@@ -295,14 +296,4 @@ func sortedKeys(m map[int32]float64) []int32 {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -232,18 +233,8 @@ func (s *Store) Metrics(sc Scope) []MetricInfo {
 	for _, sr := range s.data[sc] {
 		out = append(out, MetricInfo{Metric: sr.Metric, LastPut: time.Unix(sr.LastPut, 0).UTC()})
 	}
-	slices.SortFunc(out, func(a, b MetricInfo) int { return compareStrings(a.Metric.Key(), b.Metric.Key()) })
+	slices.SortFunc(out, func(a, b MetricInfo) int { return cmp.Compare(a.Metric.Key(), b.Metric.Key()) })
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Query asks for one metric's aggregates per period.
@@ -350,7 +341,7 @@ func (s *Store) Query(q Query) []Point {
 		if c := a.Time.Compare(b.Time); c != 0 {
 			return c
 		}
-		return compareStrings(a.Unit, b.Unit)
+		return cmp.Compare(a.Unit, b.Unit)
 	})
 	return out
 }
