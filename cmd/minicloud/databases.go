@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"text/tabwriter"
-	"time"
 )
 
 // databaseRow is one DB instance as /_minicloud/health lists it under
@@ -50,28 +48,17 @@ func databases(args []string, stdout, stderr io.Writer) int {
 // fetchDatabases reads the DB instances from a running minicloud's health
 // endpoint at addr (host:port or a URL).
 func fetchDatabases(ctx context.Context, addr string) ([]databaseRow, error) {
-	base := serverURL(addr)
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_minicloud/health", nil)
+	b, err := getFromServer(ctx, addr, "/_minicloud/health")
 	if err != nil {
 		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("is minicloud running at %s? %w", addr, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s/_minicloud/health: %s", base, resp.Status)
 	}
 	var health struct {
 		RDS struct {
 			Instances []databaseRow `json:"instances"`
 		} `json:"rds"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&health); err != nil {
-		return nil, fmt.Errorf("decode %s/_minicloud/health: %w", base, err)
+	if err := json.Unmarshal(b, &health); err != nil {
+		return nil, fmt.Errorf("decode %s/_minicloud/health: %w", serverURL(addr), err)
 	}
 	rows := health.RDS.Instances
 	sort.Slice(rows, func(i, j int) bool {

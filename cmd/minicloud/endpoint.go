@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // defaultListen is where `minicloud serve` listens unless told otherwise.
@@ -53,4 +57,29 @@ func reachHint(dnsAddr string) string {
 	}
 	return fmt.Sprintf("Reach a name of your public hosted zones from this machine (e.g. app.example.test):\n"+
 		"  curl --resolve app.example.test:80:$(%s app.example.test) http://app.example.test/\n", dig)
+}
+
+// getFromServer reads path from the running minicloud at addr (host:port
+// or a URL): the body of its 200 answer.
+func getFromServer(ctx context.Context, addr, path string) ([]byte, error) {
+	base := serverURL(addr)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("is minicloud running at %s? %w", addr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s%s: %s", base, path, resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read %s%s: %w", base, path, err)
+	}
+	return b, nil
 }

@@ -44,6 +44,11 @@ Usage:
   minicloud databases [--endpoint URL or ADDR]
                               list the running server's DB instances and the loopback
                               address where each is reachable from this machine (same default)
+  minicloud ca [--endpoint URL or ADDR | --state-dir DIR]
+                              print the root certificate (PEM) of minicloud's certificate authority,
+                              which signs the certificates ACM issues, to trust it (curl --cacert,
+                              SSL_CERT_FILE): the running server's (same default), or the CA of
+                              state directory DIR without a server (made there if missing)
   minicloud version           print the version
   minicloud help              show this help
 
@@ -108,6 +113,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return diagram(args, stdout, stderr)
 	case "databases":
 		return databases(args, stdout, stderr)
+	case "ca":
+		return ca(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "minicloud", buildVersion())
 		return 0

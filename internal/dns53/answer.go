@@ -122,9 +122,9 @@ type resolver struct {
 // Snapshot order among zones of the same name), nil if none.
 func (r *resolver) zoneFor(name string) *zone {
 	for n := name; ; {
-		for _, z := range r.idx.byApex[n] {
-			if r.filter == nil || r.filter(z.src) {
-				return z
+		for _, e := range r.idx.byApex[n] {
+			if r.filter == nil || r.filter(e.src) {
+				return e.zone()
 			}
 		}
 		if n == "." {
@@ -262,7 +262,10 @@ func (r *resolver) records(z *zone, s *rset, owner string, qtype uint16, depth i
 // the zone (nil when the target is not a hosted-zone record) and the node
 // (nil when the name has no records there).
 func (r *resolver) aliasTarget(z *zone, a *dnszone.Alias) (*zone, *node) {
-	tz := r.idx.byID[a.HostedZoneID]
+	var tz *zone
+	if e := r.idx.byID[a.HostedZoneID]; e != nil {
+		tz = e.zone()
+	}
 	if a.HostedZoneID == "" || a.HostedZoneID == z.src.ID {
 		tz = z
 	}

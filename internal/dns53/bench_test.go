@@ -13,11 +13,11 @@ import (
 
 // bigSource is one public zone of 10,000 A record sets.
 func bigSource() *fakeSource {
-	recs := []dnszone.RecordSet{rec("big.test.", "SOA", 900, soaValue), rec("big.test.", "NS", 172800, "ns-1.awsdns-01.org.")}
+	recs := []*dnszone.RecordSet{rec("big.test.", "SOA", 900, soaValue), rec("big.test.", "NS", 172800, "ns-1.awsdns-01.org.")}
 	for i := range 10000 {
 		recs = append(recs, rec(fmt.Sprintf("host%d.big.test.", i), "A", 300, fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&255, i&255)))
 	}
-	return &fakeSource{snap: &dnszone.Snapshot{Zones: []dnszone.Zone{{ID: "ZBIG", Name: "big.test.", Records: recs}}}, health: map[string]bool{}}
+	return &fakeSource{snap: &dnszone.Snapshot{Zones: []*dnszone.Zone{zoneOf(dnszone.Zone{ID: "ZBIG", Name: "big.test.", Records: recs})}}, health: map[string]bool{}}
 }
 
 // BenchmarkHandler measures the handler alone (parse of the zone excluded).

@@ -23,6 +23,7 @@ func TestEndpoints(t *testing.T) {
 	src := testSource()
 	src.snap.Zones[0].Records = append(src.snap.Zones[0].Records,
 		rec("db.example.com.", "CNAME", 300, "pub"+dom), rec("olddb.example.com.", "CNAME", 300, "gone"+dom))
+	dnszone.SortRecordSets(src.snap.Zones[0].Records)
 	// A second service's domain beside RDS's: each name is answered from
 	// its own service's set.
 	const elb = "elb.amazonaws.com."

@@ -50,8 +50,14 @@ func (f *fakeSource) Resolve(a dnszone.Alias, qtype string) ([]netip.Addr, bool,
 
 func i64(v int64) *int64 { return &v }
 
-func rec(name, typ string, ttl uint32, values ...string) dnszone.RecordSet {
-	return dnszone.RecordSet{Name: name, Type: typ, TTL: ttl, Values: values}
+func rec(name, typ string, ttl uint32, values ...string) *dnszone.RecordSet {
+	return &dnszone.RecordSet{Name: name, Type: typ, TTL: ttl, Values: values}
+}
+
+// zoneOf is a zone with its record sets in a snapshot's order.
+func zoneOf(z dnszone.Zone) *dnszone.Zone {
+	dnszone.SortRecordSets(z.Records)
+	return &z
 }
 
 func bigTXT() []string {
@@ -67,7 +73,7 @@ const soaValue = "ns-1.awsdns-01.org. awsdns-hostmaster.amazon.com. 1 7200 900 1
 func testSource() *fakeSource {
 	ex := "example.com."
 	n := func(s string) string { return s + "." + ex }
-	records := []dnszone.RecordSet{
+	records := []*dnszone.RecordSet{
 		rec(ex, "SOA", 900, soaValue),
 		rec(ex, "NS", 172800, "ns-1.awsdns-01.org.", "ns-2.awsdns-02.net."),
 		rec(ex, "A", 300, "192.0.2.100"),
@@ -113,15 +119,15 @@ func testSource() *fakeSource {
 		{Name: n("alias-lb"), Type: "AAAA", Alias: &dnszone.Alias{HostedZoneID: "Z35SXDOTRQ7X7K", DNSName: "my-lb-1.us-east-1.elb.amazonaws.com."}},
 	}
 	for i := 1; i <= 10; i++ {
-		records = append(records, dnszone.RecordSet{Name: n("mv"), Type: "A", TTL: 60, Values: []string{fmt.Sprintf("192.0.2.%d", 70+i)},
+		records = append(records, &dnszone.RecordSet{Name: n("mv"), Type: "A", TTL: 60, Values: []string{fmt.Sprintf("192.0.2.%d", 70+i)},
 			SetIdentifier: fmt.Sprint(i), MultiValueAnswer: true, HealthCheckID: fmt.Sprintf("hc-mv%d", i)})
 	}
 	return &fakeSource{
-		snap: &dnszone.Snapshot{Zones: []dnszone.Zone{
-			{ID: "Z1", Name: ex, Records: records},
-			{ID: "Z9", Name: ex, Private: true, VPCs: []dnszone.VPC{{Region: "us-east-1", ID: "vpc-1"}},
-				Records: []dnszone.RecordSet{rec(n("www"), "A", 60, "10.0.0.1"), rec(n("priv"), "A", 60, "10.0.0.2")}},
-			{ID: "Z2", Name: "other.test.", Records: []dnszone.RecordSet{rec("www.other.test.", "A", 60, "192.0.2.99")}},
+		snap: &dnszone.Snapshot{Zones: []*dnszone.Zone{
+			zoneOf(dnszone.Zone{ID: "Z1", Name: ex, Records: records}),
+			zoneOf(dnszone.Zone{ID: "Z9", Name: ex, Private: true, VPCs: []dnszone.VPC{{Region: "us-east-1", ID: "vpc-1"}},
+				Records: []*dnszone.RecordSet{rec(n("www"), "A", 60, "10.0.0.1"), rec(n("priv"), "A", 60, "10.0.0.2")}}),
+			zoneOf(dnszone.Zone{ID: "Z2", Name: "other.test.", Records: []*dnszone.RecordSet{rec("www.other.test.", "A", 60, "192.0.2.99")}}),
 		}},
 		health: map[string]bool{"hc-mv2": false, "hc-mv5": false, "hc-mv7": false},
 		targets: map[string][]netip.Addr{

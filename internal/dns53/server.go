@@ -193,9 +193,10 @@ func (s *Server) Status() Status {
 	st.Listening = st.Addr != ""
 	if s.cfg.Source != nil {
 		idx := indexFor(s.cfg.Source.Snapshot())
+		var errs []error
 		if idx.snap != nil {
-			for i := range idx.snap.Zones {
-				switch z := &idx.snap.Zones[i]; {
+			for _, z := range idx.snap.Zones {
+				switch {
 				case z.Private:
 				case z.Shadowed:
 					st.ShadowedZones++
@@ -203,9 +204,12 @@ func (s *Server) Status() Status {
 					st.PublicZones++
 				}
 			}
+			for _, e := range idx.all {
+				errs = append(errs, e.zone().errors()...)
+			}
 		}
-		st.RecordErrors = len(idx.errs)
-		for _, e := range idx.errs[:min(len(idx.errs), 10)] {
+		st.RecordErrors = len(errs)
+		for _, e := range errs[:min(len(errs), 10)] {
 			st.Errors = append(st.Errors, e.Error())
 		}
 	}

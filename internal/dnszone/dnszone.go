@@ -4,6 +4,13 @@
 // resolver for private zones). It holds plain data only: a consistent,
 // immutable snapshot of every zone, and the questions a server must ask back
 // (health of a health check, addresses of an alias target).
+//
+// Snapshots share what did not change. A change to one zone makes a new
+// Snapshot whose other zones are the same *Zone values as before, and
+// whose changed zone holds the same *RecordSet values for every record set
+// the change left alone. Servers rely on that to index only what changed
+// (ChangedNames); nothing reachable from a published Snapshot is ever
+// modified, so it is read without locks.
 package dnszone
 
 import (
@@ -12,10 +19,10 @@ import (
 )
 
 // Snapshot is every hosted zone at one moment. It is immutable: a change
-// produces a new Snapshot.
+// produces a new Snapshot, which shares the zones that did not change.
 type Snapshot struct {
 	// Zones are sorted by Name, then ID.
-	Zones []Zone
+	Zones []*Zone
 }
 
 // Zone is one hosted zone.
@@ -33,8 +40,10 @@ type Zone struct {
 	// VPCs are the VPCs a private zone is associated with.
 	VPCs []VPC
 	// Records are all record sets of the zone, including its SOA and NS,
-	// sorted as ListResourceRecordSets returns them.
-	Records []RecordSet
+	// sorted as ListResourceRecordSets returns them (CompareRecordSets):
+	// the sets of one owner name are adjacent, and Find and ChangedNames
+	// depend on the order.
+	Records []*RecordSet
 }
 
 // VPC names a VPC of an account's region.
@@ -44,7 +53,7 @@ type VPC struct {
 
 // RecordSet is one resource record set with its routing policy.
 type RecordSet struct {
-	Name string // fully qualified, lower case, with the trailing dot; "*" labels as sent
+	Name string // fully qualified, lower case, with the trailing dot; a wildcard label is "*"
 	Type string // A, AAAA, CNAME, MX, TXT, NS, SOA, SRV, CAA, PTR, NAPTR, SPF
 	TTL  uint32
 	// Values are the records' values in Route 53's text form

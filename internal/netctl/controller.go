@@ -251,14 +251,19 @@ func (c *Controller) reconcile(ctx context.Context, full bool, changes *int) err
 		}
 	}
 
-	// Public IPs released by every VPC before any VPC maps one: an address
+	// Public IPs that move released before any VPC maps one: an address
 	// moving between VPCs (an Elastic IP re-associated with an instance of
-	// another VPC) keeps its host route on the old VPC's gateway until the
-	// old VPC unmaps it, so mapping it in the new VPC first (when that VPC
-	// sorts first) failed with a conflict and the pass had to be retried.
+	// another VPC), or between a mapping and a NAT gateway, keeps its host
+	// route where it was until it is released there, so taking it first
+	// failed with a conflict and the pass had to be retried. The other
+	// releases wait for the end of the pass: a release deletes nftables
+	// elements, which costs a grace period (10–20 ms), and a new
+	// instance's mapping and security groups must not wait for the last
+	// one's release.
+	roles := publicRoles(spec)
 	for i := range spec.VPCs {
 		if st := c.vpcs[spec.VPCs[i].ID]; st != nil {
-			errs = append(errs, c.releasePublic(ctx, &spec.VPCs[i], st, changes)...)
+			errs = append(errs, c.releasePublic(ctx, &spec.VPCs[i], st, changes, roles)...)
 		}
 	}
 
@@ -279,6 +284,13 @@ func (c *Controller) reconcile(ctx context.Context, full bool, changes *int) err
 		v := &spec.VPCs[i]
 		for j := range v.ENIs {
 			note(c.reconcileENI(v, &v.ENIs[j], full, changes))
+		}
+	}
+
+	// 4. Everything else no longer wanted as it is.
+	for i := range spec.VPCs {
+		if st := c.vpcs[spec.VPCs[i].ID]; st != nil {
+			errs = append(errs, c.releasePublic(ctx, &spec.VPCs[i], st, changes, nil)...)
 		}
 	}
 	return errors.Join(errs...)
@@ -350,9 +362,6 @@ func (c *Controller) reconcileVPC(ctx context.Context, v *ec2.VPCSpec, full bool
 	}
 	p := &vpcPass{c: c, ctx: ctx, v: v, st: st, force: force, router: c.routerPath(v.ID), changes: changes}
 	p.subnets()
-	// Public IPs and NAT gateways gone or changed (already done by
-	// reconcile's first sweep unless the router was just rebuilt).
-	p.errs = append(p.errs, c.releasePublic(ctx, v, st, changes)...)
 	p.internetGateway()
 	p.subnetPolicies()
 	return errors.Join(p.errs...)
@@ -534,17 +543,46 @@ func wantedPublic(v *ec2.VPCSpec) (map[netip.Addr]netip.Addr, map[string]netip.A
 	return wantMap, wantNAT
 }
 
+// publicRole is what a public IP is wanted for: a mapping or a NAT
+// gateway's address, in a VPC.
+type publicRole struct {
+	vpcID string
+	nat   bool
+}
+
+// publicRoles are the roles the desired network gives its public IPs.
+func publicRoles(spec *ec2.NetworkSpec) map[netip.Addr]publicRole {
+	out := map[netip.Addr]publicRole{}
+	for i := range spec.VPCs {
+		v := &spec.VPCs[i]
+		wantMap, wantNAT := wantedPublic(v)
+		for pub := range wantMap {
+			out[pub] = publicRole{vpcID: v.ID}
+		}
+		for _, pub := range wantNAT {
+			out[pub] = publicRole{vpcID: v.ID, nat: true}
+		}
+	}
+	return out
+}
+
 // releasePublic unmaps the public IPs and deletes the NAT gateways applied
-// to v that it no longer wants as they are.
-func (c *Controller) releasePublic(ctx context.Context, v *ec2.VPCSpec, st *vpcState, changes *int) []error {
+// to v that it no longer wants as they are — with moving set, only those
+// whose address moving wants in another role (another VPC, or a mapping
+// becoming a NAT gateway's or the reverse).
+func (c *Controller) releasePublic(ctx context.Context, v *ec2.VPCSpec, st *vpcState, changes *int, moving map[netip.Addr]publicRole) []error {
 	var errs []error
 	note := func(what string, err error) {
 		errs = append(errs, fmt.Errorf("netctl: %s %s: %w", v.Key, what, err))
 	}
+	elsewhere := func(pub netip.Addr, nat bool) bool {
+		r, ok := moving[pub]
+		return moving == nil || (ok && r != publicRole{vpcID: v.ID, nat: nat})
+	}
 	wantMap, wantNAT := wantedPublic(v)
 	var unmap []netip.Addr
 	for _, pub := range sortedAddrs(st.mappings) {
-		if priv, ok := wantMap[pub]; ok && priv == st.mappings[pub] {
+		if priv, ok := wantMap[pub]; (ok && priv == st.mappings[pub]) || !elsewhere(pub, false) {
 			continue
 		}
 		unmap = append(unmap, pub)
@@ -561,7 +599,7 @@ func (c *Controller) releasePublic(ctx context.Context, v *ec2.VPCSpec, st *vpcS
 		}
 	}
 	for _, id := range sortedKeys(st.nats) {
-		if pub, ok := wantNAT[id]; ok && pub == st.nats[id] {
+		if pub, ok := wantNAT[id]; (ok && pub == st.nats[id]) || !elsewhere(st.nats[id], true) {
 			continue
 		}
 		if err := c.net.DeleteNATGateway(ctx, v.ID, id); err != nil {

@@ -40,26 +40,17 @@ func (c *Controller) EnableEndpoints(srcs ...dnszone.EndpointSource) {
 	c.dnsEndpoints = append(c.dnsEndpoints, srcs...)
 }
 
-// privateZones returns the private hosted zones associated with a VPC, in
-// the resolver's form. Routing policies other than simple are not applied
-// in VPC resolvers yet: every value of a name's sets is answered.
-func (c *Controller) privateZones(region, vpcID string) []vpcdns.Zone {
+// privateZones returns the private hosted zones associated with a VPC, as
+// the snapshot shares them (the resolver compiles each version once).
+func (c *Controller) privateZones(region, vpcID string) []*dnszone.Zone {
 	if c.dnsZones == nil {
 		return nil
 	}
-	var out []vpcdns.Zone
+	var out []*dnszone.Zone
 	for _, z := range c.dnsZones.Snapshot().Zones {
-		if !z.Private || !slices.Contains(z.VPCs, dnszone.VPC{Region: region, ID: vpcID}) {
-			continue
+		if z.Private && slices.Contains(z.VPCs, dnszone.VPC{Region: region, ID: vpcID}) {
+			out = append(out, z)
 		}
-		vz := vpcdns.Zone{Name: z.Name}
-		for _, r := range z.Records {
-			if r.Alias != nil || len(r.Values) == 0 {
-				continue
-			}
-			vz.Records = append(vz.Records, vpcdns.Record{Name: r.Name, Type: r.Type, TTL: r.TTL, Values: r.Values})
-		}
-		out = append(out, vz)
 	}
 	return out
 }
@@ -85,7 +76,7 @@ func (c *Controller) reconcileDNS(v *ec2.VPCSpec) error {
 		region, id := v.Region, v.ID
 		d.srv = vpcdns.New(vpcdns.Config{VPC: info, Upstreams: c.dnsUpstreams, ManageAddresses: true, Logger: c.log, Stats: &c.dnsStats,
 			Hosts:     func() []vpcdns.Host { return *d.hosts.Load() },
-			Zones:     func() []vpcdns.Zone { return c.privateZones(region, id) },
+			Zones:     func() []*dnszone.Zone { return c.privateZones(region, id) },
 			Endpoints: c.dnsEndpoints})
 		if err := d.srv.Start(c.routerPath(v.ID), []netip.Addr{v.Resolver, vpcdns.LinkLocalResolver}); err != nil {
 			return err

@@ -23,6 +23,8 @@ import (
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/gateway"
+	"github.com/minicloud/minicloud/internal/pki"
+	"github.com/minicloud/minicloud/internal/service/acm"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/service/rds"
 	"github.com/minicloud/minicloud/internal/service/route53"
@@ -82,6 +84,7 @@ type Server struct {
 	store   state.Store
 	ec2     *ec2.Service
 	route53 *route53.Service
+	acm     *acm.Service
 	rds     *rds.Service
 	dns     *dnsServer
 	http    *httpServer
@@ -143,11 +146,14 @@ func New(cfg Config) (*Server, error) {
 		r53Svc.SetPublicRange(publicCIDR(cfg))
 	}
 	rdsSvc := rds.New(store, rdsCfg)
+	// ACM validates requested certificates through Route 53's public
+	// zones, as AWS does through the public DNS; it needs no data plane.
+	acmSvc := acm.New(store, acm.Config{CA: pki.New(caDir(cfg)), Zones: r53Svc.Source(), Logger: cfg.Logger})
 	// The endpoint names both the VPC resolvers and the DNS server answer.
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource()}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, rds: rdsSvc,
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
@@ -163,6 +169,7 @@ func New(cfg Config) (*Server, error) {
 		service(stsSvc),
 		service(ec2Svc),
 		service(r53Svc),
+		service(acmSvc),
 		service(rdsSvc),
 		{name: "DNS server", health: "dns", it: s.dns, listener: true},
 		{name: "HTTP listener", it: s.http, listener: true},
@@ -182,7 +189,7 @@ func New(cfg Config) (*Server, error) {
 		VerifySignatures: cfg.VerifySignatures,
 		Now:              cfg.Now,
 		BodyIdleTimeout:  cmp.Or(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout),
-		Endpoints:        map[string]http.Handler{DelegationPath: delegationHandler(r53Svc)},
+		Endpoints:        map[string]http.Handler{DelegationPath: delegationHandler(r53Svc), CAPath: caHandler(acmSvc.CA())},
 	})
 	s.http.handler = s.gw
 	if err := startParts(context.Background(), s.parts, false); err != nil {
@@ -294,6 +301,10 @@ func publicCIDR(cfg Config) netip.Prefix {
 	}
 	return vpcnet.DefaultPublicCIDR
 }
+
+// ACM is the ACM service: its Port for the services that serve its
+// certificates, its CA for tests.
+func (s *Server) ACM() *acm.Service { return s.acm }
 
 // RDS is the RDS service (its Loopback addresses, for tests and tools).
 func (s *Server) RDS() *rds.Service { return s.rds }

@@ -363,6 +363,7 @@ func TestHealthEntries(t *testing.T) {
 		{"instances", "runtime", "none"},
 		{"dns", "state", ""}, // not listening: Start was not called
 		{"rds", "engines", nil},
+		{"acm", "ca", nil},
 	} {
 		var entry map[string]any
 		if err := json.Unmarshal(h[tc.key], &entry); err != nil {
@@ -373,8 +374,8 @@ func TestHealthEntries(t *testing.T) {
 			t.Errorf("health[%q][%q] = %v (present: %t), want %v", tc.key, tc.field, got, ok, tc.want)
 		}
 	}
-	if len(h) != 8 { // version, uptime and services, and the five above
-		t.Errorf("health has %d entries, want 8: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
+	if len(h) != 9 { // version, uptime and services, and the six above
+		t.Errorf("health has %d entries, want 9: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
 	}
 }
 

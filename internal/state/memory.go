@@ -68,7 +68,8 @@ func (s *memStore) Update(ctx context.Context, fn func(Tx) error) error {
 
 // apply installs an overlay (nil entry = delete) into data and keys.
 func (s *memStore) apply(ov map[string]*[]byte) {
-	structural := false
+	var added []string
+	removed := map[string]bool{}
 	for k, v := range ov {
 		_, existed := s.data[k]
 		if v == nil {
@@ -76,25 +77,42 @@ func (s *memStore) apply(ov map[string]*[]byte) {
 		} else {
 			s.data[k] = *v
 		}
-		structural = structural || existed != (v != nil)
-	}
-	if !structural {
-		return
-	}
-	if len(ov) > 32 { // cheaper to rebuild than to shift once per key
-		s.keys = s.keys[:0]
-		for k := range s.data {
-			s.keys = append(s.keys, k)
-		}
-		slices.Sort(s.keys)
-		return
-	}
-	for k, v := range ov {
-		i, found := slices.BinarySearch(s.keys, k)
 		switch {
-		case v == nil && found:
+		case existed && v == nil:
+			removed[k] = true
+		case !existed && v != nil:
+			added = append(added, k)
+		}
+	}
+	if len(added)+len(removed) == 0 {
+		return
+	}
+	if len(added)+len(removed) > 32 {
+		// One merge of the sorted changes instead of a shift per key, and
+		// never a sort of every key: a commit of k new keys costs k log k
+		// and one pass, however many keys the store holds.
+		slices.Sort(added)
+		keys := make([]string, 0, len(s.keys)+len(added)-len(removed))
+		i := 0
+		for _, k := range s.keys {
+			for i < len(added) && added[i] < k {
+				keys = append(keys, added[i])
+				i++
+			}
+			if !removed[k] {
+				keys = append(keys, k)
+			}
+		}
+		s.keys = append(keys, added[i:]...)
+		return
+	}
+	for k := range removed {
+		if i, found := slices.BinarySearch(s.keys, k); found {
 			s.keys = slices.Delete(s.keys, i, i+1)
-		case v != nil && !found:
+		}
+	}
+	for _, k := range added {
+		if i, found := slices.BinarySearch(s.keys, k); !found {
 			s.keys = slices.Insert(s.keys, i, k)
 		}
 	}

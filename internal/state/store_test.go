@@ -152,6 +152,41 @@ func TestStoreConformance(t *testing.T) {
 				t.Fatalf("Scan(\"\") = %v", all)
 			}
 		}},
+		{"scan order after large commits", func(t *testing.T, s Store) {
+			// Commits of many keys at once, adding and deleting among the
+			// existing ones, keep every scan in order.
+			want := map[string]bool{}
+			for round := range 4 {
+				if err := s.Update(ctx, func(tx Tx) error {
+					for i := range 100 {
+						k := fmt.Sprintf("k/%03d", (i*7+round*31)%250)
+						if want[k] && i%3 == 0 {
+							delete(want, k)
+							if err := tx.Delete(k); err != nil {
+								return err
+							}
+							continue
+						}
+						want[k] = true
+						if err := tx.Put(k, []byte("v")); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				got := scanKeys(t, s, "k/")
+				if !slices.IsSorted(got) || len(got) != len(want) {
+					t.Fatalf("round %d: %d keys (sorted %v), want %d", round, len(got), slices.IsSorted(got), len(want))
+				}
+				for _, k := range got {
+					if !want[k] {
+						t.Fatalf("round %d: key %s was deleted", round, k)
+					}
+				}
+			}
+		}},
 		{"scan stop and error", func(t *testing.T, s Store) {
 			put(t, s, "k1", "", "k2", "", "k3", "")
 			n := 0

@@ -122,8 +122,9 @@
 // # Limitations
 //
 // IPv4 only (no AAAA for instances, no fd00:ec2::253, no ip6.arpa). Hosts
-// and Zones are called for every query and hosted zones are parsed each
-// time: fine for an emulator's sizes. No caching, no DNSSEC, no Resolver
-// endpoints or forwarding rules, no DNS64. Hosted-zone alias records are
-// the caller's to flatten into plain records.
+// and Zones are called for every query; a hosted zone is parsed once per
+// version, a new version only in the names that changed (hosted.go). No
+// caching, no DNSSEC, no Resolver endpoints or forwarding rules, no DNS64.
+// Hosted-zone alias record sets are not answered, and routing policies are
+// not applied: every value of a name's sets is.
 package vpcdns

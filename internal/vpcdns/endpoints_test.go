@@ -34,9 +34,8 @@ func TestAnswerEndpoints(t *testing.T) {
 		VPC:       VPCInfo{ID: "vpc-0123456789abcdef0", Region: "us-east-1", CIDRs: []netip.Prefix{testCIDR}, EnableDNSSupport: true},
 		Hosts:     testHosts,
 		Endpoints: dnszone.EndpointSources{fixedEndpoints{testEndpoints()}},
-		Zones: func() []Zone {
-			return []Zone{{Name: "corp.example", Records: []Record{
-				{Name: "db.corp.example", Type: "CNAME", TTL: 300, Values: []string{"pub.abcdefghijkl.us-east-1.rds.amazonaws.com."}}}}}
+		Zones: func() []*dnszone.Zone {
+			return []*dnszone.Zone{hostedZoneOf("ZCORP", "corp.example.", set("db.corp.example.", "CNAME", "pub.abcdefghijkl.us-east-1.rds.amazonaws.com."))}
 		},
 	})
 	const dom = ".abcdefghijkl.us-east-1.rds.amazonaws.com."

@@ -148,15 +148,7 @@ func (s *Server) view(v *VPCInfo) *view {
 		}
 	}
 	w.ends = s.cfg.Endpoints.Sets()
-	if s.cfg.Zones != nil {
-		for _, z := range s.cfg.Zones() {
-			cz, errs := compileZone(z)
-			for _, err := range errs {
-				s.log.Debug("vpcdns: hosted zone", "vpc", v.ID, "err", err)
-			}
-			w.hosted = append(w.hosted, cz)
-		}
-	}
+	w.hosted = s.hostedZones(v.ID)
 	return w
 }
 

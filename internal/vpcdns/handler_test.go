@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/minicloud/minicloud/internal/dnszone"
 )
 
 var (
@@ -23,30 +25,41 @@ func testHosts() []Host {
 	}
 }
 
-func testZones() []Zone {
-	txt := Record{Name: "big.corp.example", Type: "TXT", TTL: 300}
+// hostedZoneOf is a private hosted zone as a snapshot holds it.
+func hostedZoneOf(id, name string, recs ...*dnszone.RecordSet) *dnszone.Zone {
+	dnszone.SortRecordSets(recs)
+	return &dnszone.Zone{ID: id, Name: name, Private: true, Records: recs}
+}
+
+func set(name, typ string, values ...string) *dnszone.RecordSet {
+	return &dnszone.RecordSet{Name: name, Type: typ, TTL: 300, Values: values}
+}
+
+// corpZone is the VPC's private hosted zone in the tests.
+var corpZone = func() *dnszone.Zone {
+	txt := set("big.corp.example.", "TXT")
 	for i := range 30 {
 		txt.Values = append(txt.Values, `"`+strings.Repeat(string(rune('a'+i%26)), 60)+`"`)
 	}
-	return []Zone{{
-		Name: "corp.example",
-		Records: []Record{
-			{Name: "db.corp.example", Type: "A", TTL: 300, Values: []string{"10.0.2.40"}},
-			{Name: "db.corp.example", Type: "AAAA", TTL: 300, Values: []string{"fd00::40"}},
-			{Name: "www.corp.example.", Type: "CNAME", TTL: 300, Values: []string{"db.corp.example."}},
-			{Name: "ext.corp.example", Type: "CNAME", TTL: 300, Values: []string{"example.test."}},
-			{Name: "host.ec2.corp.example", Type: "CNAME", TTL: 300, Values: []string{"ip-10-0-1-23.ec2.internal."}},
-			{Name: "loop1.corp.example", Type: "CNAME", TTL: 300, Values: []string{"loop2.corp.example."}},
-			{Name: "loop2.corp.example", Type: "CNAME", TTL: 300, Values: []string{"loop1.corp.example."}},
-			{Name: "note.corp.example", Type: "TXT", TTL: 300, Values: []string{`"hello world"`}},
-			{Name: "*.wild.corp.example", Type: "A", TTL: 300, Values: []string{"10.0.3.3"}},
-			{Name: "a.b.deep.corp.example", Type: "A", TTL: 300, Values: []string{"10.0.3.4"}},
-			{Name: "bad.corp.example", Type: "A", TTL: 300, Values: []string{"not-an-ip"}},
-			{Name: "outside.example", Type: "A", TTL: 300, Values: []string{"10.0.3.5"}},
-			txt,
-		},
-	}}
-}
+	return hostedZoneOf("ZCORP", "corp.example.",
+		set("db.corp.example.", "A", "10.0.2.40"),
+		set("db.corp.example.", "AAAA", "fd00::40"),
+		set("www.corp.example.", "CNAME", "db.corp.example."),
+		set("ext.corp.example.", "CNAME", "example.test."),
+		set("host.ec2.corp.example.", "CNAME", "ip-10-0-1-23.ec2.internal."),
+		set("loop1.corp.example.", "CNAME", "loop2.corp.example."),
+		set("loop2.corp.example.", "CNAME", "loop1.corp.example."),
+		set("note.corp.example.", "TXT", `"hello world"`),
+		set("*.wild.corp.example.", "A", "10.0.3.3"),
+		set("a.b.deep.corp.example.", "A", "10.0.3.4"),
+		set("bad.corp.example.", "A", "not-an-ip"),
+		set("outside.example.", "A", "10.0.3.5"),
+		&dnszone.RecordSet{Name: "alias.corp.example.", Type: "A", Alias: &dnszone.Alias{HostedZoneID: "ZCORP", DNSName: "db.corp.example."}},
+		txt,
+	)
+}()
+
+func testZones() []*dnszone.Zone { return []*dnszone.Zone{corpZone} }
 
 func testServer(region string, hostnames bool, ups ...netip.AddrPort) *Server {
 	return New(Config{

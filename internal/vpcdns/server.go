@@ -77,8 +77,11 @@ type Config struct {
 	// none.
 	Hosts func() []Host
 	// Zones returns the Route 53 private hosted zones associated with the
-	// VPC, under the same rules as Hosts. Nil means none.
-	Zones func() []Zone
+	// VPC, under the same rules as Hosts. Nil means none. A zone is
+	// compiled once for as long as Zones returns the same *dnszone.Zone
+	// (a snapshot's zones never change), and a new version of a zone (same
+	// ID) is compiled from the last one, names changed only.
+	Zones func() []*dnszone.Zone
 	// Endpoints give the service endpoint names (RDS DB instances…),
 	// under the same rules as Hosts.
 	Endpoints dnszone.EndpointSources
@@ -117,6 +120,11 @@ type Server struct {
 	timeout time.Duration
 	vpc     atomic.Pointer[VPCInfo]
 	g       guards
+
+	// hosted is the compiled hosted zones (hosted.go); hostedMu
+	// serializes compiling them.
+	hosted   atomic.Pointer[hostedCache]
+	hostedMu sync.Mutex
 
 	mu      sync.Mutex
 	started bool

@@ -1,45 +1,20 @@
 package vpcdns
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/miekg/dns"
 )
-
-// Zone is a Route 53 private hosted zone associated with the VPC, in a
-// minimal neutral form. The resolver answers every name at or under Name
-// from Records alone (it is authoritative for the zone: a missing name is
-// NXDOMAIN, never forwarded), as Route 53 Resolver does for private hosted
-// zones.
-type Zone struct {
-	// Name is the apex, e.g. "corp.example" (a trailing dot is optional;
-	// case does not matter).
-	Name string
-	// Records are the zone's record sets. Without an SOA record at the apex
-	// the resolver uses Route 53's default one for private zones.
-	Records []Record
-}
-
-// Record is one record set, as a ResourceRecordSet of Route 53.
-type Record struct {
-	// Name is the absolute owner name; "*.<name>" is a wildcard.
-	Name string
-	// Type is the record type in presentation form: A, AAAA, CNAME, TXT,
-	// and anything else miekg/dns parses (MX, SRV, PTR, SOA, NS, …).
-	Type string
-	// TTL in seconds.
-	TTL uint32
-	// Values are the record data in presentation form, as Route 53's
-	// ResourceRecords: "192.0.2.1", "target.example.", "\"some text\"".
-	Values []string
-}
 
 // zone is a compiled zone: owner names in lower case with a trailing dot.
 type zone struct {
 	apex  string
 	soa   *dns.SOA
 	names map[string][]dns.RR
+	// below counts the owner names under each name, for the hosted zones
+	// (compiled once per version, hosted.go); nil for the instance zones,
+	// built per query, which look instead.
+	below map[string]int
 }
 
 // SOA values: Route 53's own (the default SOA of a hosted zone), with a
@@ -74,30 +49,24 @@ func (z *zone) add(rr dns.RR) {
 		z.soa = s
 		return
 	}
+	if _, ok := z.names[name]; !ok && z.below != nil {
+		z.count(name, 1)
+	}
 	z.names[name] = append(z.names[name], rr)
 }
 
-// compileZone turns a Zone into a zone. Records that do not parse or lie
-// outside the zone are skipped and reported.
-func compileZone(in Zone) (*zone, []error) {
-	z := newZone(in.Name, 900, 86400)
-	var errs []error
-	for _, r := range in.Records {
-		name := canonical(r.Name)
-		if !dns.IsSubDomain(z.apex, name) {
-			errs = append(errs, fmt.Errorf("zone %s: record %s outside the zone", z.apex, name))
-			continue
+// count adds d to the names below each ancestor of name.
+func (z *zone) count(name string, d int) {
+	for n := name; n != z.apex; {
+		_, parent, ok := strings.Cut(n, ".")
+		if !ok || parent == "" {
+			break
 		}
-		for _, v := range r.Values {
-			rr, err := dns.NewRR(fmt.Sprintf("%s %d IN %s %s", name, r.TTL, r.Type, v))
-			if err != nil || rr == nil {
-				errs = append(errs, fmt.Errorf("zone %s: record %s %s %q: %v", z.apex, name, r.Type, v, err))
-				continue
-			}
-			z.add(rr)
+		n = parent
+		if z.below[n] += d; z.below[n] <= 0 {
+			delete(z.below, n)
 		}
 	}
-	return z, errs
 }
 
 // canonical is a name in lower case with a trailing dot.
@@ -150,6 +119,9 @@ func (z *zone) lookup(qname, owner string, qtype uint16) lookupResult {
 
 // hasDescendant reports whether some name of the zone is below name.
 func (z *zone) hasDescendant(name string) bool {
+	if z.below != nil {
+		return z.below[name] > 0
+	}
 	for n := range z.names {
 		if len(n) > len(name) && strings.HasSuffix(n, "."+name) {
 			return true

@@ -347,9 +347,9 @@ func (n *Network) MapPublicIP(ctx context.Context, vpcID string, public, private
 type PublicIPMapping struct{ Public, Private netip.Addr }
 
 // MapPublicIPs is MapPublicIP for many addresses of one VPC at once: a host
-// route for each, and one write of the VPC's NAT table for all of them. The
-// table is rewritten whole, so mapping fifty addresses one by one wrote it
-// fifty times, under the lock every other VPC operation needs. A mapping
+// route for each, and one nftables transaction on the VPC's NAT maps for all
+// of them (one transaction each instead of fifty, under the lock every other
+// VPC operation needs). A mapping
 // that cannot be made (a bad address, one that is a NAT gateway's, a host
 // route elsewhere) is reported in failed, by public IP, and the others are
 // made; err is for what fails them all.

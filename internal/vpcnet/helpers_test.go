@@ -109,6 +109,16 @@ func ipIn(t testing.TB, name string, args ...string) string {
 	return string(out)
 }
 
+// nsenterNft runs nft inside the named namespace.
+func nsenterNft(t testing.TB, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "nsenter", append([]string{"--net=" + NamespacePath(name), "nft"}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("nft (in %s) %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
 func (e *env) must(err error) {
 	e.t.Helper()
 	if err != nil {

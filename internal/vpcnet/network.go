@@ -116,8 +116,8 @@ type Network struct {
 
 // vpcState is what the kernel cannot tell vpcnet back: route tables'
 // gateway targets by ID (kept to re-resolve them when gateways come and go).
-// Mappings and NAT gateways are recovered from the nftables rules' user data
-// when a process meets a VPC for the first time.
+// Mappings and NAT gateways are recovered from the NAT table (its maps and
+// its rules' user data) when a process meets a VPC for the first time.
 type vpcState struct {
 	loaded   bool
 	mappings map[netip.Addr]netip.Addr // public → private
@@ -129,6 +129,11 @@ type vpcState struct {
 	// Calls that skip an unchanged table write it anyway while it is set,
 	// else a retry would find nothing changed and never write it.
 	natDirty bool
+	// natApplied are the mappings in the kernel's maps as this process
+	// last wrote them, natRules what the table's rules were built from;
+	// nil natApplied: the table is to be rebuilt before element updates.
+	natApplied map[netip.Addr]netip.Addr
+	natRules   string
 }
 
 // natRoute is traffic from a subnet to a destination leaving through a NAT

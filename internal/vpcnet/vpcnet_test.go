@@ -98,6 +98,20 @@ func TestPublicIP(t *testing.T) {
 	wantBody(t, dialer{}, "198.18.0.10:80", "A", hostAddr.String())
 	// Outbound: the host's server sees the public IP.
 	wantBody(t, from(a), hostSrv, "HOST", "198.18.0.10")
+	// A restarted process recovers the mapping from the kernel (the NAT
+	// table's maps) and keeps it working.
+	n2, err := New(Config{Prefix: e.n.Names().Prefix})
+	e.must(err)
+	defer n2.Close()
+	e.must(n2.EnsureVPC(e.ctx, VPC{ID: "vpc-1", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}))
+	wantBody(t, host, "198.18.0.10:80", "A", hostAddr.String())
+	wantBody(t, from(a), hostSrv, "HOST", "198.18.0.10")
+	// A NAT table removed behind minicloud's back is rebuilt by the next
+	// mapping of the address.
+	nsenterNft(t, e.n.Names().RouterNamespace("vpc-1"), "delete", "table", "ip", e.n.Names().NATTable())
+	wantFail(t, host, "198.18.0.10:80")
+	e.must(e.n.MapPublicIP(e.ctx, "vpc-1", pubA, netip.MustParseAddr("10.0.0.10")))
+	wantBody(t, host, "198.18.0.10:80", "A", hostAddr.String())
 	// No public IP: no way out, no way in (even if the host had a route).
 	wantFail(t, from(b), hostSrv)
 	gw, err := netlink.LinkByName(e.n.Names().Gateway("vpc-1"))

@@ -59,28 +59,23 @@ type Delegation struct {
 // every other public zone of that name is shadowed.
 func (s *Service) Delegate(ctx context.Context, id string) (Delegation, error) {
 	id = strings.TrimPrefix(id, "/hostedzone/")
-	var z *dnszone.Zone
-	for _, c := range s.snap.Load().Zones {
-		if c.ID == id {
-			z = &c
-			break
-		}
-	}
+	z := s.published(id)
 	switch {
 	case z == nil:
 		return Delegation{}, api.Errorf(http.StatusNotFound, "NoSuchHostedZone", "No hosted zone found with ID: %s", id)
 	case z.Private:
 		return Delegation{}, api.Errorf(http.StatusBadRequest, "InvalidInput", "Hosted zone %s is private: only public zones are delegated.", id)
 	}
+	s.mu.Lock()
 	if err := s.store.Update(ctx, func(tx state.Tx) error {
 		return delegations.Put(tx, delegationScope, z.Name, delegation{Name: z.Name, ZoneID: id})
 	}); err != nil {
+		s.mu.Unlock()
 		return Delegation{}, fmt.Errorf("route53: record delegation: %w", err)
 	}
-	s.snapMu.Lock()
 	s.delegated[z.Name] = id
-	s.publishLocked()
-	s.snapMu.Unlock()
+	s.publishLocked("", nil)
+	s.mu.Unlock()
 	for _, d := range s.Delegations() {
 		if d.Name == z.Name {
 			return d, nil
@@ -91,7 +86,7 @@ func (s *Service) Delegate(ctx context.Context, id string) (Delegation, error) {
 
 // Delegations lists the names several public zones share, in name order.
 func (s *Service) Delegations() []Delegation {
-	s.snapMu.Lock()
+	s.mu.Lock()
 	byName := map[string]*Delegation{}
 	var names []string
 	for _, z := range s.snap.Load().Zones {
@@ -110,7 +105,7 @@ func (s *Service) Delegations() []Delegation {
 			d.Answering, d.Chosen = z.ID, s.delegated[z.Name] == z.ID
 		}
 	}
-	s.snapMu.Unlock()
+	s.mu.Unlock()
 	var out []Delegation
 	for _, n := range names {
 		if d := byName[n]; len(d.Shadowed) > 0 {
@@ -121,18 +116,29 @@ func (s *Service) Delegations() []Delegation {
 }
 
 // markShadowed applies the delegation rule to a snapshot's zones: among the
-// public zones of one name, all but the delegated one are Shadowed.
-func markShadowed(zs []dnszone.Zone, delegated map[string]string) {
+// public zones of one name, all but the delegated one are Shadowed. A zone
+// whose mark changes is replaced by a copy (the zones are shared with
+// published snapshots, which never change).
+func markShadowed(zs []*dnszone.Zone, delegated map[string]string) {
 	byName := map[string][]int{}
 	for i := range zs {
 		if !zs[i].Private {
 			byName[zs[i].Name] = append(byName[zs[i].Name], i)
 		}
 	}
-	for name, idx := range byName {
-		if len(idx) < 2 {
-			continue
+	mark := func(i int, shadowed bool) {
+		if zs[i].Shadowed != shadowed {
+			c := *zs[i]
+			c.Shadowed = shadowed
+			zs[i] = &c
 		}
+	}
+	for i := range zs {
+		if zs[i].Private {
+			mark(i, false)
+		}
+	}
+	for name, idx := range byName {
 		answer := slices.MinFunc(idx, func(a, b int) int {
 			return cmp.Or(zs[a].Created.Compare(zs[b].Created), strings.Compare(zs[a].ID, zs[b].ID))
 		})
@@ -142,7 +148,7 @@ func markShadowed(zs []dnszone.Zone, delegated map[string]string) {
 			}
 		}
 		for _, i := range idx {
-			zs[i].Shadowed = i != answer
+			mark(i, i != answer)
 		}
 	}
 }

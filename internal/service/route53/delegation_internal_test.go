@@ -1,6 +1,7 @@
 package route53
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -12,8 +13,8 @@ import (
 // zones and names with one public zone are left alone.
 func TestMarkShadowed(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	zones := func() []dnszone.Zone {
-		return []dnszone.Zone{
+	zones := func() []*dnszone.Zone {
+		return []*dnszone.Zone{
 			{ID: "ZA", Name: "a.", Created: t0.Add(2 * time.Second)},
 			{ID: "ZB", Name: "a.", Created: t0.Add(1 * time.Second)},
 			{ID: "ZC", Name: "a.", Created: t0.Add(1 * time.Second)},
@@ -34,7 +35,13 @@ func TestMarkShadowed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			zs := zones()
+			before := slices.Clone(zs)
 			markShadowed(zs, tc.delegated)
+			for i, z := range before {
+				if z.Shadowed {
+					t.Errorf("zone %s of the old snapshot changed", before[i].ID)
+				}
+			}
 			var answering []string
 			for _, z := range zs {
 				if z.Private && z.Shadowed {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"slices"
+	"strings"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/route53api"
@@ -208,14 +208,13 @@ func (s *Service) DeleteHealthCheck(ctx context.Context, in *route53api.DeleteHe
 		if _, err := getHealthCheck(tx, sc, id); err != nil {
 			return err
 		}
-		err := zones.ForEach(tx, sc, func(_ string, z zoneRecord) error {
-			if slices.ContainsFunc(z.Records, func(r rrset) bool { return deref(r.HealthCheckId) == id }) {
-				return api.Errorf(http.StatusBadRequest, "HealthCheckInUse", "The health check with id %s is still referenced from parameter HealthCheckId of a resource record set in hosted zone %s.", id, z.ID)
-			}
-			return nil
-		})
+		users, err := rrsets.Lookup(tx, sc, "healthcheck", id)
 		if err != nil {
 			return err
+		}
+		if len(users) > 0 {
+			zoneID, _, _ := strings.Cut(users[0], "/")
+			return api.Errorf(http.StatusBadRequest, "HealthCheckInUse", "The health check with id %s is still referenced from parameter HealthCheckId of a resource record set in hosted zone %s.", id, zoneID)
 		}
 		return healthChecks.Delete(tx, sc, id)
 	})

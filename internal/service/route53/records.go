@@ -11,6 +11,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/route53api"
+	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -230,13 +231,19 @@ func (s *Service) ChangeResourceRecordSets(ctx context.Context, in *route53api.C
 	if len(in.ChangeBatch.Changes) > 1000 {
 		return nil, api.Errorf(http.StatusBadRequest, "InvalidChangeBatch", "Number of records limit of 1000 exceeded.")
 	}
-	var info *route53api.ChangeInfo
-	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		z, err := getZone(tx, sc, deref(in.HostedZoneId))
-		if err != nil {
+	var (
+		info  *route53api.ChangeInfo
+		z     *zoneRecord
+		sc    state.Scope
+		names map[string][]*dnszone.RecordSet
+	)
+	err := s.change(ctx, func(tx state.Tx, scope state.Scope) error {
+		var err error
+		sc = scope
+		if z, err = getZone(tx, sc, deref(in.HostedZoneId)); err != nil {
 			return err
 		}
-		recs := slices.Clone(z.Records)
+		b := newBatch(tx, sc, z)
 		var msgs []string
 		for i := range in.ChangeBatch.Changes {
 			ch := in.ChangeBatch.Changes[i]
@@ -276,7 +283,11 @@ func (s *Service) ChangeResourceRecordSets(ctx context.Context, in *route53api.C
 				}
 			}
 			id := idOf(&r)
-			idx := slices.IndexFunc(recs, func(o rrset) bool { return idOf(&o) == id })
+			ns, err := b.of(id.name)
+			if err != nil {
+				return err
+			}
+			idx := slices.IndexFunc(ns.sets, func(o rrset) bool { return idOf(&o) == id })
 			apex := id.name == z.Name && (id.typ == "SOA" || id.typ == "NS")
 			switch action {
 			case "DELETE":
@@ -284,7 +295,7 @@ func (s *Service) ChangeResourceRecordSets(ctx context.Context, in *route53api.C
 					msgs = append(msgs, fmt.Sprintf("Tried to delete resource record set %s but it was not found", describe(&r)))
 					continue
 				}
-				if !sameSet(&recs[idx], &r) {
+				if !sameSet(&ns.sets[idx], &r) {
 					msgs = append(msgs, fmt.Sprintf("Tried to delete resource record set %s but the values provided do not match the current values", describe(&r)))
 					continue
 				}
@@ -296,11 +307,15 @@ func (s *Service) ChangeResourceRecordSets(ctx context.Context, in *route53api.C
 					}
 					continue
 				}
-				if m := inUseAsAlias(recs, &r, z.ID); m != "" {
+				m, err := inUseAsAlias(b, ns, &r)
+				if err != nil {
+					return err
+				}
+				if m != "" {
 					msgs = append(msgs, m)
 					continue
 				}
-				recs = slices.Delete(recs, idx, idx+1)
+				b.remove(ns, idx)
 				continue
 			case "CREATE":
 				if idx >= 0 {
@@ -308,73 +323,73 @@ func (s *Service) ChangeResourceRecordSets(ctx context.Context, in *route53api.C
 					continue
 				}
 			}
-			if m := s.checkAgainst(tx, sc, recs, idx, &r, z); len(m) > 0 {
+			m, err := checkAgainst(b, ns.sets, idx, &r)
+			if err != nil {
+				return err
+			}
+			if len(m) > 0 {
 				msgs = append(msgs, m...)
 				continue
 			}
-			if idx >= 0 {
-				recs[idx] = r
-			} else {
-				recs = append(recs, r)
-			}
+			b.put(ns, idx, r)
 		}
 		if len(msgs) > 0 {
 			return errBatch(msgs)
 		}
-		sortRecords(recs)
-		z.Records = recs
+		if names, err = b.flush(); err != nil {
+			return err
+		}
 		if err := zones.Put(tx, sc, z.ID, *z); err != nil {
 			return err
 		}
 		info, err = s.newChange(tx, sc, in.ChangeBatch.Comment)
 		return err
-	})
+	}, func() { s.publishNamesLocked(ctx, sc, z, names) })
 	if err != nil {
 		return nil, err
 	}
-	s.rebuild(ctx)
 	return &route53api.ChangeResourceRecordSetsResponse{ChangeInfo: info}, nil
 }
 
-func inUseAsAlias(recs []rrset, r *rrset, zoneID string) string {
-	for i := range recs {
-		at := recs[i].AliasTarget
-		if at != nil && deref(at.HostedZoneId) == zoneID && deref(at.DNSName) == deref(r.Name) && idOf(&recs[i]) != idOf(r) {
-			if !slices.ContainsFunc(recs, func(o rrset) bool {
-				return deref(o.Name) == deref(r.Name) && idOf(&o) != idOf(r)
-			}) {
-				return fmt.Sprintf("Tried to delete resource record set %s but it is the target of an alias resource record set %s", describe(r), describe(&recs[i]))
-			}
-		}
+// inUseAsAlias refuses to delete r while an alias of the zone targets its
+// name and no other set of the name is left.
+func inUseAsAlias(b *batch, ns *nameSets, r *rrset) (string, error) {
+	if slices.ContainsFunc(ns.sets, func(o rrset) bool { return idOf(&o) != idOf(r) }) {
+		return "", nil
 	}
-	return ""
+	a, err := b.aliasOf(r)
+	if err != nil || a == nil {
+		return "", err
+	}
+	return fmt.Sprintf("Tried to delete resource record set %s but it is the target of an alias resource record set %s", describe(r), describe(a)), nil
 }
 
-// checkAgainst checks r against the other record sets of the zone (recs,
-// with r's current version at idx, or -1).
-func (s *Service) checkAgainst(tx state.Tx, sc state.Scope, recs []rrset, idx int, r *rrset, z *zoneRecord) []string {
+// checkAgainst checks r against the other record sets of its name (sets,
+// with r's current version at idx, or -1) and its alias target.
+func checkAgainst(b *batch, sets []rrset, idx int, r *rrset) ([]string, error) {
 	name, typ := deref(r.Name), deref(r.Type)
+	z := b.zone
 	var msgs []string
-	for i := range recs {
-		if i == idx || deref(recs[i].Name) != name {
+	for i := range sets {
+		if i == idx {
 			continue
 		}
-		o := &recs[i]
+		o := &sets[i]
 		ot := deref(o.Type)
 		if (typ == "CNAME") != (ot == "CNAME") {
-			return []string{fmt.Sprintf("RRSet of type CNAME with DNS name %s is not permitted as it conflicts with other records with the same DNS name in zone %s", escapeName(name), escapeName(z.Name))}
+			return []string{fmt.Sprintf("RRSet of type CNAME with DNS name %s is not permitted as it conflicts with other records with the same DNS name in zone %s", escapeName(name), escapeName(z.Name))}, nil
 		}
 		if ot != typ {
 			continue
 		}
 		if policy(o) != policy(r) {
 			if policy(r) == "" {
-				return []string{fmt.Sprintf("RRSet with DNS name %s, type %s cannot be created as a non-simple set exists with the same name and type", escapeName(name), typ)}
+				return []string{fmt.Sprintf("RRSet with DNS name %s, type %s cannot be created as a non-simple set exists with the same name and type", escapeName(name), typ)}, nil
 			}
-			return []string{fmt.Sprintf("RRSet with DNS name %s, type %s, SetIdentifier %s cannot be created because a %s set exists with the same name and type", escapeName(name), typ, deref(r.SetIdentifier), orSimple(policy(o)))}
+			return []string{fmt.Sprintf("RRSet with DNS name %s, type %s, SetIdentifier %s cannot be created because a %s set exists with the same name and type", escapeName(name), typ, deref(r.SetIdentifier), orSimple(policy(o)))}, nil
 		}
 		if r.Failover != nil && deref(o.Failover) == *r.Failover {
-			return []string{fmt.Sprintf("Tried to create resource record set %s but a record set of type %s with failover %s already exists", describe(r), typ, *r.Failover)}
+			return []string{fmt.Sprintf("Tried to create resource record set %s but a record set of type %s with failover %s already exists", describe(r), typ, *r.Failover)}, nil
 		}
 	}
 	if at := r.AliasTarget; at != nil {
@@ -382,22 +397,30 @@ func (s *Service) checkAgainst(tx state.Tx, sc state.Scope, recs []rrset, idx in
 		tname := deref(at.DNSName)
 		switch {
 		case target == z.ID:
-			if !slices.ContainsFunc(recs, func(o rrset) bool {
-				return deref(o.Name) == tname && (deref(o.Type) == typ || deref(o.Type) == "CNAME")
-			}) {
+			ts, err := b.of(tname)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.ContainsFunc(ts.sets, func(o rrset) bool { return deref(o.Type) == typ || deref(o.Type) == "CNAME" }) {
 				msgs = append(msgs, fmt.Sprintf("Tried to create an alias that targets %s, type %s in zone %s, but the alias target name does not lie within the target zone", escapeName(tname), typ, target))
 			}
 		case serviceAliasZones[target]:
 		default:
-			tz, ok, err := zones.Get(tx, sc, target)
+			_, ok, err := zones.Get(b.tx, b.sc, target)
 			if err != nil || !ok {
 				msgs = append(msgs, fmt.Sprintf("Tried to create an alias that targets %s, type %s in zone %s, but the alias target name does not lie within the target zone", escapeName(tname), typ, target))
-			} else if !slices.ContainsFunc(tz.Records, func(o rrset) bool { return deref(o.Name) == tname && deref(o.Type) == typ }) {
+				break
+			}
+			tn, _, err := rrsets.Get(b.tx, b.sc, nameID(target, tname))
+			if err != nil {
+				return nil, err
+			}
+			if !slices.ContainsFunc(tn.Sets, func(o rrset) bool { return deref(o.Type) == typ }) {
 				msgs = append(msgs, fmt.Sprintf("Tried to create an alias that targets %s, type %s in zone %s, but that target was not found", escapeName(tname), typ, target))
 			}
 		}
 	}
-	return msgs
+	return msgs, nil
 }
 
 func orSimple(p string) string {
@@ -418,13 +441,6 @@ func recordLess(an, at, as, bn, bt, bs string) bool {
 		return at < bt
 	}
 	return as < bs
-}
-
-func sortRecords(recs []rrset) {
-	sort.SliceStable(recs, func(i, j int) bool {
-		a, b := &recs[i], &recs[j]
-		return recordLess(deref(a.Name), deref(a.Type), deref(a.SetIdentifier), deref(b.Name), deref(b.Type), deref(b.SetIdentifier))
-	})
 }
 
 func outRecord(r rrset) rrset {
@@ -453,33 +469,36 @@ func (s *Service) ListResourceRecordSets(ctx context.Context, in *route53api.Lis
 	if in.StartRecordType != nil && !recordTypes[*in.StartRecordType] {
 		return nil, errInvalidInput("1 validation error detected: Value '%s' at 'type' failed to satisfy constraint: Member must satisfy enum value set", *in.StartRecordType)
 	}
-	var z *zoneRecord
-	err = s.view(ctx, func(tx state.Tx, sc state.Scope) error {
-		var err error
-		z, err = getZone(tx, sc, deref(in.HostedZoneId))
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
 	out := &route53api.ListResourceRecordSetsResponse{ResourceRecordSets: []rrset{}, IsTruncated: new(false), MaxItems: new(fmt.Sprint(n))}
 	startName, startType, startSet := "", deref(in.StartRecordType), deref(in.StartRecordIdentifier)
 	if in.StartRecordName != nil {
 		startName = normalizeName(*in.StartRecordName)
 	}
-	for i := range z.Records {
-		r := &z.Records[i]
-		if startName != "" && recordLess(deref(r.Name), deref(r.Type), deref(r.SetIdentifier), startName, startType, startSet) {
-			continue
+	err = s.view(ctx, func(tx state.Tx, sc state.Scope) error {
+		z, err := getZone(tx, sc, deref(in.HostedZoneId))
+		if err != nil {
+			return err
 		}
-		if len(out.ResourceRecordSets) == n {
-			out.IsTruncated = new(true)
-			out.NextRecordName = new(escapeName(deref(r.Name)))
-			out.NextRecordType = r.Type
-			out.NextRecordIdentifier = r.SetIdentifier
-			break
-		}
-		out.ResourceRecordSets = append(out.ResourceRecordSets, outRecord(*r))
+		return forEachName(tx, sc, z.ID, startName, func(_ string, nr *nameRecord) error {
+			for i := range nr.Sets {
+				r := &nr.Sets[i]
+				if startName != "" && recordLess(deref(r.Name), deref(r.Type), deref(r.SetIdentifier), startName, startType, startSet) {
+					continue
+				}
+				if len(out.ResourceRecordSets) == n {
+					out.IsTruncated = new(true)
+					out.NextRecordName = new(escapeName(deref(r.Name)))
+					out.NextRecordType = r.Type
+					out.NextRecordIdentifier = r.SetIdentifier
+					return state.ErrStop
+				}
+				out.ResourceRecordSets = append(out.ResourceRecordSets, outRecord(*r))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -5,7 +5,8 @@
 // region "global".
 //
 // It also serves the DNS servers through dnszone.Source (Source): an
-// immutable snapshot of every zone, rebuilt after each committed change and
+// immutable snapshot of every zone, made after each committed change from
+// the one before (only the changed names of the changed zone are new) and
 // read lock-free, and the checker's view of each health check.
 //
 // Name servers are fake: each public zone gets four deterministic names of
@@ -34,19 +35,23 @@ import (
 	"github.com/minicloud/minicloud/internal/state"
 )
 
-// zoneRecord is a hosted zone with all its record sets: a batch of changes
-// rewrites one record, so it is atomic by construction.
+// zoneRecord is a hosted zone; its record sets are name records of their
+// own (rrsets.go), written in the same transaction as Count.
 type zoneRecord struct {
-	ID              string                         `json:"id"`
-	Name            string                         `json:"name"`
-	CallerReference string                         `json:"callerReference"`
-	Comment         *string                        `json:"comment,omitempty"`
-	Private         bool                           `json:"private"`
-	Created         time.Time                      `json:"created,omitzero"`
-	VPCs            []route53api.VPC               `json:"vpcs,omitempty"`
-	NameServers     []string                       `json:"nameServers,omitempty"`
-	Tags            []route53api.Tag               `json:"tags,omitempty"`
-	Records         []route53api.ResourceRecordSet `json:"records"`
+	ID              string           `json:"id"`
+	Name            string           `json:"name"`
+	CallerReference string           `json:"callerReference"`
+	Comment         *string          `json:"comment,omitempty"`
+	Private         bool             `json:"private"`
+	Created         time.Time        `json:"created,omitzero"`
+	VPCs            []route53api.VPC `json:"vpcs,omitempty"`
+	NameServers     []string         `json:"nameServers,omitempty"`
+	Tags            []route53api.Tag `json:"tags,omitempty"`
+	// Count is the number of record sets (ResourceRecordSetCount).
+	Count int `json:"count"`
+	// Records are the record sets of a zone written before they moved to
+	// name records; the service moves them there when it starts.
+	Records []route53api.ResourceRecordSet `json:"records,omitempty"`
 }
 
 // refRecord remembers a CallerReference (kept after deletion, as AWS does).
@@ -82,11 +87,13 @@ type Service struct {
 	// INSYNC from the first GetChange, since the snapshot already has it).
 	syncDelay time.Duration
 
-	snap      atomic.Pointer[dnszone.Snapshot]
-	snapMu    sync.Mutex
-	byAccount map[string][]dnszone.Zone
+	snap atomic.Pointer[dnszone.Snapshot]
+	// mu is held by every change to the hosted zones from before its
+	// transaction until the snapshot holding it is published: snapshots
+	// follow the commits in order, each built from the one before.
+	mu sync.Mutex
 	// delegated is the registrar's choice per public zone name (name →
-	// zone ID; see delegation.go), under snapMu.
+	// zone ID; see delegation.go), under mu.
 	delegated map[string]string
 
 	// endpoints are the other services' endpoint names (load balancers
@@ -113,7 +120,7 @@ func WithCheckInterval(d time.Duration) Option {
 // New returns the Route 53 service over store. It loads the current zones
 // into the snapshot; Start begins health checking.
 func New(store state.Store, opts ...Option) *Service {
-	s := &Service{store: store, now: time.Now, byAccount: map[string][]dnszone.Zone{}, delegated: map[string]string{}}
+	s := &Service{store: store, now: time.Now, delegated: map[string]string{}}
 	s.checker = newChecker()
 	s.checker.resolve = s.resolvePublic
 	for _, o := range opts {
@@ -140,8 +147,8 @@ func (s *Service) resolvePublic(name string) (netip.Addr, bool) {
 		if z.Private || z.Shadowed {
 			continue
 		}
-		for _, r := range z.Records {
-			if r.Name != name || r.Type != "A" || len(r.Values) == 0 {
+		for _, r := range z.Find(name) {
+			if r.Type != "A" || len(r.Values) == 0 {
 				continue
 			}
 			if a, err := netip.ParseAddr(r.Values[0]); err == nil {
@@ -194,6 +201,20 @@ func (s *Service) Stop(context.Context) error {
 func (s *Service) update(ctx context.Context, fn func(tx state.Tx, sc state.Scope) error) error {
 	sc := state.Global(api.Request(ctx).Account)
 	return s.store.Update(ctx, func(tx state.Tx) error { return fn(tx, sc) })
+}
+
+// change is update for a change the DNS servers see: once fn's
+// transaction has committed, publish makes the next snapshot, before
+// change returns. So no answer (nor GetChange's INSYNC) precedes the
+// snapshot that holds the change, and snapshots are made in commit order.
+func (s *Service) change(ctx context.Context, fn func(tx state.Tx, sc state.Scope) error, publish func()) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.update(ctx, fn); err != nil {
+		return err
+	}
+	publish()
+	return nil
 }
 
 func (s *Service) view(ctx context.Context, fn func(tx state.Tx, sc state.Scope) error) error {

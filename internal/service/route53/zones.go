@@ -9,6 +9,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/route53api"
+	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -98,7 +99,7 @@ func (z *zoneRecord) apiZone() *route53api.HostedZone {
 		Name:                   new(escapeName(z.Name)),
 		CallerReference:        new(z.CallerReference),
 		Config:                 &route53api.HostedZoneConfig{Comment: z.Comment, PrivateZone: new(z.Private)},
-		ResourceRecordSetCount: new(int64(len(z.Records))),
+		ResourceRecordSetCount: new(int64(z.Count)),
 	}
 	return hz
 }
@@ -159,7 +160,8 @@ func (s *Service) CreateHostedZone(ctx context.Context, in *route53api.CreateHos
 		z    zoneRecord
 		info *route53api.ChangeInfo
 	)
-	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
+	var apex []*dnszone.RecordSet
+	err := s.change(ctx, func(tx state.Tx, sc state.Scope) error {
 		if r, ok, err := zoneRefs.Get(tx, sc, ref); err != nil {
 			return err
 		} else if ok {
@@ -202,24 +204,31 @@ func (s *Service) CreateHostedZone(ctx context.Context, in *route53api.CreateHos
 		for i, n := range ns {
 			nsValues[i] = route53api.ResourceRecord{Value: new(n)}
 		}
-		z.Records = []route53api.ResourceRecordSet{
+		sets := []route53api.ResourceRecordSet{
 			{Name: new(name), Type: new("NS"), TTL: new(int64(172800)), ResourceRecords: nsValues},
 			{Name: new(name), Type: new("SOA"), TTL: new(int64(900)), ResourceRecords: []route53api.ResourceRecord{{Value: new(ns[0] + " awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400")}}},
 		}
+		var err error
+		if z.Count, err = putNames(tx, sc, z.ID, sets); err != nil {
+			return err
+		}
+		apex = toRecordSets(sets)
 		if err := zones.Put(tx, sc, z.ID, z); err != nil {
 			return err
 		}
 		if err := zoneRefs.Put(tx, sc, ref, refRecord{ID: z.ID, Hash: hash}); err != nil {
 			return err
 		}
-		var err error
 		info, err = s.newChange(tx, sc, nil)
 		return err
+	}, func() {
+		if apex != nil { // nil: an earlier request's zone, already published
+			s.publishLocked(z.ID, toZone(&z, apex))
+		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.rebuild(ctx)
 	out := &route53api.CreateHostedZoneResponse{
 		HostedZone:    z.apiZone(),
 		ChangeInfo:    info,
@@ -348,15 +357,32 @@ func (s *Service) GetHostedZoneCount(ctx context.Context, _ *route53api.GetHoste
 
 // DeleteHostedZone deletes a zone holding only its SOA and NS at the apex.
 func (s *Service) DeleteHostedZone(ctx context.Context, in *route53api.DeleteHostedZoneRequest) (*route53api.DeleteHostedZoneResponse, error) {
-	var info *route53api.ChangeInfo
-	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
+	var (
+		info *route53api.ChangeInfo
+		id   string
+	)
+	err := s.change(ctx, func(tx state.Tx, sc state.Scope) error {
 		z, err := getZone(tx, sc, deref(in.Id))
 		if err != nil {
 			return err
 		}
-		for _, r := range z.Records {
-			if !(deref(r.Name) == z.Name && (deref(r.Type) == "SOA" || deref(r.Type) == "NS")) {
-				return api.Errorf(http.StatusBadRequest, "HostedZoneNotEmpty", "The hosted zone contains resource records that are not SOA or NS records.")
+		id = z.ID
+		var apex []string
+		err = forEachName(tx, sc, z.ID, "", func(nid string, n *nameRecord) error {
+			for _, r := range n.Sets {
+				if !(deref(r.Name) == z.Name && (deref(r.Type) == "SOA" || deref(r.Type) == "NS")) {
+					return api.Errorf(http.StatusBadRequest, "HostedZoneNotEmpty", "The hosted zone contains resource records that are not SOA or NS records.")
+				}
+			}
+			apex = append(apex, nid)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, nid := range apex {
+			if err := rrsets.Delete(tx, sc, nid); err != nil {
+				return err
 			}
 		}
 		if err := zones.Delete(tx, sc, z.ID); err != nil {
@@ -364,11 +390,10 @@ func (s *Service) DeleteHostedZone(ctx context.Context, in *route53api.DeleteHos
 		}
 		info, err = s.newChange(tx, sc, nil)
 		return err
-	})
+	}, func() { s.publishLocked(id, nil) })
 	if err != nil {
 		return nil, err
 	}
-	s.rebuild(ctx)
 	return &route53api.DeleteHostedZoneResponse{ChangeInfo: info}, nil
 }
 
@@ -397,9 +422,13 @@ func (s *Service) AssociateVPCWithHostedZone(ctx context.Context, in *route53api
 	if err := validVPC(in.VPC); err != nil {
 		return nil, err
 	}
-	var info *route53api.ChangeInfo
-	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		z, err := getZone(tx, sc, deref(in.HostedZoneId))
+	var (
+		info *route53api.ChangeInfo
+		z    *zoneRecord
+	)
+	err := s.change(ctx, func(tx state.Tx, sc state.Scope) error {
+		var err error
+		z, err = getZone(tx, sc, deref(in.HostedZoneId))
 		if err != nil {
 			return err
 		}
@@ -426,11 +455,10 @@ func (s *Service) AssociateVPCWithHostedZone(ctx context.Context, in *route53api
 		}
 		info, err = s.newChange(tx, sc, in.Comment)
 		return err
-	})
+	}, func() { s.publishZoneLocked(z) })
 	if err != nil {
 		return nil, err
 	}
-	s.rebuild(ctx)
 	return &route53api.AssociateVPCWithHostedZoneResponse{ChangeInfo: info}, nil
 }
 
@@ -440,9 +468,13 @@ func (s *Service) DisassociateVPCFromHostedZone(ctx context.Context, in *route53
 	if err := validVPC(in.VPC); err != nil {
 		return nil, err
 	}
-	var info *route53api.ChangeInfo
-	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		z, err := getZone(tx, sc, deref(in.HostedZoneId))
+	var (
+		info *route53api.ChangeInfo
+		z    *zoneRecord
+	)
+	err := s.change(ctx, func(tx state.Tx, sc state.Scope) error {
+		var err error
+		z, err = getZone(tx, sc, deref(in.HostedZoneId))
 		if err != nil {
 			return err
 		}
@@ -467,10 +499,9 @@ func (s *Service) DisassociateVPCFromHostedZone(ctx context.Context, in *route53
 		}
 		info, err = s.newChange(tx, sc, in.Comment)
 		return err
-	})
+	}, func() { s.publishZoneLocked(z) })
 	if err != nil {
 		return nil, err
 	}
-	s.rebuild(ctx)
 	return &route53api.DisassociateVPCFromHostedZoneResponse{ChangeInfo: info}, nil
 }

@@ -185,7 +185,10 @@ func (f *Firewall) apply(ns string, rs *Ruleset) error {
 			// The table changed behind our back (or vanished): rebuild.
 		}
 		delete(f.applied, key)
-		if err := queueRebuild(c, rs); err != nil {
+		// Only a table known to be absent is built without the delete: an
+		// existing one must never get a second copy of its rules.
+		_, lerr := c.ListTableOfFamily(rs.Table, nftables.TableFamilyINet)
+		if err := queueRebuild(c, rs, !errors.Is(lerr, unix.ENOENT)); err != nil {
 			return err
 		}
 		if err := c.Flush(); err != nil {

@@ -29,11 +29,16 @@ func nftSet(t *nftables.Table, s *Set) *nftables.Set {
 // "add table; delete table; add table; sets; chains; rules". Flushed as one
 // batch, the kernel applies it as one transaction: packets see either the
 // old or the new ruleset, never a mix, and conntrack entries (established
-// flows) are untouched.
-func queueRebuild(c *nftables.Conn, rs *Ruleset) error {
+// flows) are untouched. When the table does not exist (exists false: a new
+// ENI's namespace) the delete is left out: a transaction that deletes
+// anything waits for an RCU grace period (10–20 ms here), which is most of
+// an instance's wait for its security groups.
+func queueRebuild(c *nftables.Conn, rs *Ruleset, exists bool) error {
 	t := nftTable(rs.Table)
-	c.AddTable(t)
-	c.DelTable(t)
+	if exists {
+		c.AddTable(t)
+		c.DelTable(t)
+	}
 	c.AddTable(t)
 	sets := map[string]*nftables.Set{}
 	for i := range rs.Sets {
