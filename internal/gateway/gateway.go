@@ -18,6 +18,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/codec"
+	"github.com/minicloud/minicloud/internal/model"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
