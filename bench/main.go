@@ -53,6 +53,7 @@ type options struct {
 	maxReq           int64
 	op               string
 	motoBin, miniBin string
+	baselineBin      string
 	skipMoto         bool
 	idleWait         time.Duration
 	idleSamples      int
@@ -119,6 +120,7 @@ func main() {
 	flag.StringVar(&o.motoBin, "moto", "moto_server", "moto_server executable (a pyenv shim is resolved to the real script)")
 	flag.StringVar(&o.miniBin, "minicloud", "", "use this minicloud binary instead of building ./cmd/minicloud")
 	flag.BoolVar(&o.skipMoto, "skip-moto", false, "measure minicloud only")
+	flag.StringVar(&o.baselineBin, "baseline", "", "also measure this minicloud binary (say, built from main) in the same run, as the column \"baseline\" (control-plane scenarios)")
 	flag.DurationVar(&o.idleWait, "idle-wait", time.Second, "wait after start and one health request before sampling idle RSS")
 	flag.IntVar(&o.idleSamples, "idle-samples", 5, "idle RSS samples (200 ms apart); the median is reported")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the servers' logs (their directory is printed)")
@@ -296,15 +298,22 @@ func run(o options) error {
 			return fmt.Errorf("go build ./cmd/minicloud: %w", err)
 		}
 	}
-	servers := []*server{{
-		name: "minicloud",
-		bin:  mini,
-		args: func(port int) []string {
-			return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral"}
-		},
-		readyPath: "/_minicloud/health",
-		readyMax:  10 * time.Second,
-	}}
+	miniServer := func(name, bin string) *server {
+		return &server{
+			name: name,
+			bin:  bin,
+			args: func(port int) []string {
+				return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral"}
+			},
+			readyPath: "/_minicloud/health",
+			readyMax:  10 * time.Second,
+			minicloud: true,
+		}
+	}
+	servers := []*server{miniServer("minicloud", mini)}
+	if o.baselineBin != "" && controlPlane(o) {
+		servers = append(servers, miniServer("baseline", o.baselineBin))
+	}
 	motoVer := "-"
 	if !o.skipMoto && controlPlane(o) {
 		mb, err := resolveMoto(o.motoBin)
@@ -320,7 +329,7 @@ func run(o options) error {
 			readyMax:  60 * time.Second,
 		})
 	}
-	reps := map[string]int{"minicloud": o.nMini, "moto": o.nMoto}
+	reps := map[string]int{"minicloud": o.nMini, "baseline": o.nMini, "moto": o.nMoto}
 
 	fmt.Printf("machine: %d CPUs (nproc), %s %s/%s; moto %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, motoVer)
 	la, _ := os.ReadFile("/proc/loadavg")
@@ -792,7 +801,7 @@ func perReq(d time.Duration, n int64) string {
 // cores. Booting hundreds also outlasts the stop's grace period, so the
 // SIGKILL left their namespaces on the host.
 func controlPlaneOnly(s *server) *server {
-	if s.name != "minicloud" {
+	if !s.minicloud {
 		return s
 	}
 	c := *s
