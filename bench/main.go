@@ -710,6 +710,9 @@ func report(w io.Writer, o options, servers []*server, rs map[string]*result) {
 		row("  server time (to 1st byte) p50 / p90 / p99", "", func(r *result) string {
 			return ms(r.desc.TP50) + " / " + ms(r.desc.TP90) + " / " + ms(r.desc.TP99)
 		}, "")
+		row("  server time (to last byte) p50 / p90 / p99", "", func(r *result) string {
+			return ms(r.desc.LP50) + " / " + ms(r.desc.LP90) + " / " + ms(r.desc.LP99)
+		}, "")
 		row("  server / client CPU per call", "", func(r *result) string {
 			n := int64(r.desc.OK + r.desc.Errors)
 			return perReq(r.desc.ServerCPU, n) + " / " + perReq(r.desc.ClientCPU, n)
