@@ -160,23 +160,17 @@ func (c *Codec) EncodeError(err error, requestID string) *Response {
 		b.WriteString("</Error><RequestId>")
 		x.text(requestID)
 		b.WriteString("</RequestId></ErrorResponse>")
-	case JSON, RestJSON:
-		body := c.errorBody(e)
-		if c.Protocol == JSON {
-			resp.Header.Set("Content-Type", c.jsonContentType())
-			body.head = append(body.head, "__type", e.Code)
-		} else {
-			resp.Header.Set("Content-Type", "application/json")
-			resp.Header.Set("X-Amzn-Errortype", e.Code)
-			body.head = append(body.head, "code", e.Code)
-		}
-		(&jsonEncoder{w: b}).object(body, nil)
+	case JSON:
+		resp.Header.Set("Content-Type", c.jsonContentType())
+		(&jsonEncoder{w: b}).object(c.errorBody(e, "__type"), nil)
+	case RestJSON:
+		resp.Header.Set("Content-Type", "application/json")
+		resp.Header.Set("X-Amzn-Errortype", e.Code)
+		(&jsonEncoder{w: b}).object(c.errorBody(e, "code"), nil)
 	case CBOR:
 		resp.Header.Set("Content-Type", "application/cbor")
 		resp.Header.Set("Smithy-Protocol", "rpc-v2-cbor")
-		body := c.errorBody(e)
-		body.head = append(body.head, "__type", e.Code)
-		(&cborEncoder{w: b}).object(body, nil)
+		(&cborEncoder{w: b}).object(c.errorBody(e, "__type"), nil)
 	}
 	resp.Body = b.b
 	if c.Service != nil && c.Service.Metadata.QueryCompatible() && (c.Protocol == JSON || c.Protocol == CBOR) {
@@ -209,18 +203,19 @@ var (
 	documentShape = &model.Shape{Type: "structure", Document: true}
 )
 
-// errorBody is the JSON or CBOR body of an error: the message, then the
-// error's fields, through its shape when the model has it (so that member
-// names, timestamps and blobs are written as the protocol wants), as given
-// otherwise.
+// errorBody is the JSON or CBOR body of an error: its code (under
+// typeKey, "__type" or "code") and message first, as AWS writes them, then
+// the error's fields, through its shape when the model has it (so that
+// member names, timestamps and blobs are written as the protocol wants), as
+// given otherwise.
 type errorBody struct {
 	head   []string // name, value pairs written first
 	fields map[string]any
 	shape  *model.Shape
 }
 
-func (c *Codec) errorBody(e *Error) *errorBody {
-	body := &errorBody{head: []string{"message", e.Message}, fields: e.Fields}
+func (c *Codec) errorBody(e *Error, typeKey string) *errorBody {
+	body := &errorBody{head: []string{typeKey, e.Code, "message", e.Message}, fields: e.Fields}
 	if sh := c.errorShape(e.Code); sh != nil && len(e.Fields) > 0 {
 		body.fields, body.shape = withoutMessage(sh, e.Fields), sh
 	}

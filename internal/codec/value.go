@@ -44,25 +44,7 @@ func tsFormat(ref *model.Ref, def string) string {
 }
 
 func formatTime(t time.Time, format string) string {
-	t = t.UTC()
-	switch format {
-	case FormatUnix:
-		return formatEpoch(t)
-	case FormatRFC822:
-		return t.Format(time.RFC1123)[:len("Mon, 02 Jan 2006 15:04:05")] + " GMT"
-	default:
-		if t.Nanosecond() == 0 {
-			return t.Format(iso8601Compact)
-		}
-		return t.Format("2006-01-02T15:04:05.000Z")
-	}
-}
-
-func formatEpoch(t time.Time) string {
-	if t.Nanosecond() == 0 {
-		return strconv.FormatInt(t.Unix(), 10)
-	}
-	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', -1, 64)
+	return string(appendTime(nil, t, format))
 }
 
 // maxEpoch bounds the epoch seconds the codec accepts (year 10000): past it,

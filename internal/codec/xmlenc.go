@@ -71,11 +71,13 @@ func (x *xmlEncoder) name(ref *model.Ref) string {
 }
 
 // openTag writes <name> with the namespace declaration of ref, if any.
+// Tags are appended without the flush check, which close and text make:
+// an element's name is short, its text may not be.
 func (x *xmlEncoder) openTag(name string, ref *model.Ref) {
-	x.w.WriteByte('<')
-	x.w.WriteString(name)
+	b := x.w
+	b.b = append(append(b.b, '<'), name...)
 	x.nsAttr(ref)
-	x.w.WriteByte('>')
+	b.b = append(b.b, '>')
 }
 
 func (x *xmlEncoder) nsAttr(ref *model.Ref) {
@@ -102,9 +104,9 @@ func (x *xmlEncoder) attr(name, value string) {
 }
 
 func (x *xmlEncoder) close(name string) {
-	x.w.WriteString("</")
-	x.w.WriteString(name)
-	x.w.WriteByte('>')
+	b := x.w
+	b.b = append(append(append(b.b, "</"...), name...), '>')
+	b.check()
 }
 
 func (x *xmlEncoder) text(s string) {
@@ -210,8 +212,7 @@ func (x *xmlEncoder) Struct(ref *model.Ref, v Marshaler) {
 // element writes structure v as element name, its attribute members as
 // attributes.
 func (x *xmlEncoder) element(name string, ref *model.Ref, v Marshaler) {
-	x.w.WriteByte('<')
-	x.w.WriteString(name)
+	x.w.b = append(append(x.w.b, '<'), name...)
 	x.nsAttr(ref)
 	if ref.Shape.HasXMLAttributes {
 		a := &xmlAttrs{}
@@ -220,7 +221,7 @@ func (x *xmlEncoder) element(name string, ref *model.Ref, v Marshaler) {
 			x.attr(a.list[i], a.list[i+1])
 		}
 	}
-	x.w.WriteByte('>')
+	x.w.b = append(x.w.b, '>')
 	x.stack = append(x.stack, xmlFrame{kind: 's'})
 	v.MarshalAWS(x, ref.Shape.MemberRefs)
 	x.stack = x.stack[:len(x.stack)-1]
@@ -268,11 +269,7 @@ func (x *xmlEncoder) Key(_ *model.Ref, k string) {
 		x.close(f.entry)
 	}
 	f.open = true
-	x.w.WriteByte('<')
-	x.w.WriteString(f.entry)
-	x.w.WriteString("><")
-	x.w.WriteString(f.key)
-	x.w.WriteByte('>')
+	x.w.b = append(append(append(append(append(x.w.b, '<'), f.entry...), "><"...), f.key...), '>')
 	x.text(k)
 	x.close(f.key)
 }
@@ -342,8 +339,24 @@ func appendTime(b []byte, t time.Time, format string) []byte {
 	case FormatRFC822:
 		return append(t.AppendFormat(b, "Mon, 02 Jan 2006 15:04:05"), " GMT"...)
 	}
-	if t.Nanosecond() == 0 {
+	if y := t.Year(); y < 0 || y > 9999 {
 		return t.AppendFormat(b, iso8601Compact)
 	}
-	return t.AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	// By hand: time's layout interpreter was a tenth of a large answer's
+	// encoding.
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	b = append4(b, y)
+	b = append(append2(append(append2(append(b, '-'), int(mo)), '-'), d), 'T')
+	b = append2(append(append2(append(append2(b, h), ':'), mi), ':'), sec)
+	if ns := t.Nanosecond(); ns != 0 {
+		ms := ns / 1e6
+		b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	}
+	return append(b, 'Z')
 }
+
+// append2 and append4 append n as 2 and 4 decimal digits.
+func append2(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
+
+func append4(b []byte, n int) []byte { return append2(append2(b, n/100), n%100) }
