@@ -718,7 +718,7 @@ func report(w io.Writer, o options, servers []*server, rs map[string]*result) {
 			return perReq(r.desc.ServerCPU, n) + " / " + perReq(r.desc.ClientCPU, n)
 		}, "")
 		row("  answer size", "", func(r *result) string { return fmt.Sprintf("%.0f KB", float64(r.desc.RespBytes)/1000) }, "")
-		row("  RSS with the instances", "", func(r *result) string { return mib(r.descMem.RSS) }, "")
+		row("  RSS with the instances, peak (VmHWM)", "", func(r *result) string { return mib(r.descMem.RSS) + ", " + mib(r.descMem.HWM) }, "")
 	}
 	if o.scenarios["ec2-run"] {
 		l := mini.launch
