@@ -383,64 +383,27 @@ func (d *cborDecoder) members(sh *model.Shape, v Unmarshaler) error {
 
 func (d *cborDecoder) String(ref *model.Ref) (string, error) {
 	v, err := d.scalar()
-	if err != nil {
-		return "", err
-	}
-	s, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("expected a string for %s", ref.Shape.Name)
-	}
-	return s, nil
+	return tokenString(v, err, ref)
 }
 
 func (d *cborDecoder) Bool(ref *model.Ref) (bool, error) {
 	v, err := d.scalar()
-	if err != nil {
-		return false, err
-	}
-	b, ok := v.(bool)
-	if !ok {
-		return false, fmt.Errorf("expected a boolean for %s", ref.Shape.Name)
-	}
-	return b, nil
+	return tokenBool(v, err, ref)
 }
 
 func (d *cborDecoder) Int(ref *model.Ref) (int64, error) {
 	v, err := d.scalar()
-	if err != nil {
-		return 0, err
-	}
-	n, err := toInt(v, ref.Shape.Name)
-	return d.fits(ref, n), err
+	return tokenInt(d.decodeState, v, err, ref)
 }
 
 func (d *cborDecoder) Float(ref *model.Ref) (float64, error) {
 	v, err := d.scalar()
-	if err != nil {
-		return 0, err
-	}
-	return toFloat(v, ref.Shape.Name)
+	return tokenFloat(v, err, ref)
 }
 
 func (d *cborDecoder) Time(ref *model.Ref) (time.Time, error) {
 	v, err := d.scalar()
-	if err != nil {
-		return time.Time{}, err
-	}
-	switch x := v.(type) {
-	case time.Time:
-		if x.IsZero() || x.Unix() <= -maxEpoch || x.Unix() >= maxEpoch {
-			return time.Time{}, fmt.Errorf("invalid timestamp for %s", ref.Shape.Name)
-		}
-		return x, nil
-	case string:
-		return parseTime(x)
-	}
-	f, err := toFloat(v, ref.Shape.Name)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return epochTime(f)
+	return tokenTime(v, err, ref)
 }
 
 func (d *cborDecoder) Blob(ref *model.Ref) ([]byte, error) {

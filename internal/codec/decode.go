@@ -90,6 +90,7 @@ func (s *decodeState) fits(ref *model.Ref, n int64) int64 {
 // per member of a request.
 
 // GetString reads a string member.
+//
 //go:noinline
 func GetString(d Decoder, ref *model.Ref, p **string) error {
 	v, err := d.String(ref)
@@ -100,6 +101,7 @@ func GetString(d Decoder, ref *model.Ref, p **string) error {
 }
 
 // GetBool reads a boolean member.
+//
 //go:noinline
 func GetBool(d Decoder, ref *model.Ref, p **bool) error {
 	v, err := d.Bool(ref)
@@ -110,6 +112,7 @@ func GetBool(d Decoder, ref *model.Ref, p **bool) error {
 }
 
 // GetInt reads an integer member of any width.
+//
 //go:noinline
 func GetInt[T int8 | int16 | int32 | int64](d Decoder, ref *model.Ref, p **T) error {
 	n, err := d.Int(ref)
@@ -121,6 +124,7 @@ func GetInt[T int8 | int16 | int32 | int64](d Decoder, ref *model.Ref, p **T) er
 }
 
 // GetFloat32 reads a float member.
+//
 //go:noinline
 func GetFloat32(d Decoder, ref *model.Ref, p **float32) error {
 	f, err := d.Float(ref)
@@ -132,6 +136,7 @@ func GetFloat32(d Decoder, ref *model.Ref, p **float32) error {
 }
 
 // GetFloat64 reads a double member.
+//
 //go:noinline
 func GetFloat64(d Decoder, ref *model.Ref, p **float64) error {
 	v, err := d.Float(ref)
@@ -142,6 +147,7 @@ func GetFloat64(d Decoder, ref *model.Ref, p **float64) error {
 }
 
 // GetTime reads a timestamp member.
+//
 //go:noinline
 func GetTime(d Decoder, ref *model.Ref, p **time.Time) error {
 	v, err := d.Time(ref)
@@ -152,6 +158,7 @@ func GetTime(d Decoder, ref *model.Ref, p **time.Time) error {
 }
 
 // GetBlob reads a blob member.
+//
 //go:noinline
 func GetBlob(d Decoder, ref *model.Ref, p *[]byte) error {
 	v, err := d.Blob(ref)
@@ -162,6 +169,7 @@ func GetBlob(d Decoder, ref *model.Ref, p *[]byte) error {
 }
 
 // GetValue reads a document or jsonvalue member.
+//
 //go:noinline
 func GetValue(d Decoder, ref *model.Ref, p *any) error {
 	v, err := d.Value(ref)

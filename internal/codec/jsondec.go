@@ -183,58 +183,27 @@ func (j *jsonDecoder) scalar() (json.Token, error) {
 
 func (j *jsonDecoder) String(ref *model.Ref) (string, error) {
 	tok, err := j.scalar()
-	if err != nil {
-		return "", err
-	}
-	s, ok := tok.(string)
-	if !ok {
-		return "", fmt.Errorf("expected a string for %s", ref.Shape.Name)
-	}
-	return s, nil
+	return tokenString(tok, err, ref)
 }
 
 func (j *jsonDecoder) Bool(ref *model.Ref) (bool, error) {
 	tok, err := j.scalar()
-	if err != nil {
-		return false, err
-	}
-	b, ok := tok.(bool)
-	if !ok {
-		return false, fmt.Errorf("expected a boolean for %s", ref.Shape.Name)
-	}
-	return b, nil
+	return tokenBool(tok, err, ref)
 }
 
 func (j *jsonDecoder) Int(ref *model.Ref) (int64, error) {
 	tok, err := j.scalar()
-	if err != nil {
-		return 0, err
-	}
-	n, err := toInt(tok, ref.Shape.Name)
-	return j.fits(ref, n), err
+	return tokenInt(j.decodeState, tok, err, ref)
 }
 
 func (j *jsonDecoder) Float(ref *model.Ref) (float64, error) {
 	tok, err := j.scalar()
-	if err != nil {
-		return 0, err
-	}
-	return toFloat(tok, ref.Shape.Name)
+	return tokenFloat(tok, err, ref)
 }
 
 func (j *jsonDecoder) Time(ref *model.Ref) (time.Time, error) {
 	tok, err := j.scalar()
-	if err != nil {
-		return time.Time{}, err
-	}
-	if s, ok := tok.(string); ok {
-		return parseTime(s)
-	}
-	f, err := toFloat(tok, ref.Shape.Name)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return epochTime(f)
+	return tokenTime(tok, err, ref)
 }
 
 func (j *jsonDecoder) Blob(ref *model.Ref) ([]byte, error) {
@@ -357,6 +326,68 @@ func parseJSONValue(s string) (any, error) {
 		return nil, fmt.Errorf("invalid JSON value: %w", err)
 	}
 	return v, nil
+}
+
+// The token functions convert a scalar read by the JSON or the CBOR
+// decoder (tok, or the error reading it) into ref's type.
+
+func tokenString(tok any, err error, ref *model.Ref) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	s, ok := tok.(string)
+	if !ok {
+		return "", fmt.Errorf("expected a string for %s", ref.Shape.Name)
+	}
+	return s, nil
+}
+
+func tokenBool(tok any, err error, ref *model.Ref) (bool, error) {
+	if err != nil {
+		return false, err
+	}
+	b, ok := tok.(bool)
+	if !ok {
+		return false, fmt.Errorf("expected a boolean for %s", ref.Shape.Name)
+	}
+	return b, nil
+}
+
+func tokenInt(st *decodeState, tok any, err error, ref *model.Ref) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	n, err := toInt(tok, ref.Shape.Name)
+	return st.fits(ref, n), err
+}
+
+func tokenFloat(tok any, err error, ref *model.Ref) (float64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return toFloat(tok, ref.Shape.Name)
+}
+
+// tokenTime reads a timestamp: epoch seconds, a string in any of the
+// formats parseTime knows, or (CBOR's tag 1) a time.
+func tokenTime(tok any, err error, ref *model.Ref) (time.Time, error) {
+	if err != nil {
+		return time.Time{}, err
+	}
+	switch x := tok.(type) {
+	case time.Time:
+		if x.IsZero() || x.Unix() <= -maxEpoch || x.Unix() >= maxEpoch {
+			return time.Time{}, fmt.Errorf("invalid timestamp for %s", ref.Shape.Name)
+		}
+		return x, nil
+	case string:
+		return parseTime(x)
+	}
+	f, err := toFloat(tok, ref.Shape.Name)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return epochTime(f)
 }
 
 func toInt(v any, name string) (int64, error) {
