@@ -35,6 +35,23 @@ type VPC struct {
 	// DNSSupport and DNSHostnames are the attributes enableDnsSupport and
 	// enableDnsHostnames.
 	DNSSupport, DNSHostnames bool
+	// CIDRs are its IPv4 CIDR blocks, the primary one first.
+	CIDRs []netip.Prefix
+	// DefaultSecurityGroup is the ID of its default security group.
+	DefaultSecurityGroup string
+}
+
+// Instance is an EC2 instance as a load balancer's target group sees it.
+type Instance struct {
+	ID, VPCID, SubnetID string
+	// AvailabilityZone is the zone's name (us-east-1a).
+	AvailabilityZone string
+	// PrivateIP is the primary private IPv4 address of its primary network
+	// interface, where a load balancer sends an instance target's traffic.
+	PrivateIP netip.Addr
+	// State is EC2's state name: pending, running, stopping, stopped,
+	// shutting-down or terminated.
+	State string
 }
 
 // ENIRequest asks for a requester-managed network interface.
@@ -65,6 +82,9 @@ type Port interface {
 	SecurityGroupVPC(ctx context.Context, account, region, id string) (vpcID string, found bool, err error)
 	// VPC looks a VPC up.
 	VPC(ctx context.Context, account, region, id string) (v VPC, found bool, err error)
+	// Instance looks an instance up; a terminated instance EC2 still
+	// shows is found, with State terminated.
+	Instance(ctx context.Context, account, region, id string) (i Instance, found bool, err error)
 	// CreateENI makes a requester-managed interface (in use, type
 	// "interface") in the request's subnet.
 	CreateENI(ctx context.Context, account, region string, req ENIRequest) (ENI, error)

@@ -61,10 +61,21 @@ type Listener struct {
 	// default certificate, the others are chosen by SNI (ALB's certificate
 	// list).
 	Certificates []string
+	// TLS is an HTTPS listener's security policy (ELBv2's SslPolicy, as
+	// the controller resolves it); nil: TLS 1.2 and 1.3 with Go's ciphers.
+	TLS *TLSPolicy
 	// Rules are evaluated in ascending Priority; the first that matches
 	// decides. DefaultActions apply when none does.
 	Rules          []Rule
 	DefaultActions []Action
+}
+
+// TLSPolicy is the part of a security policy a handshake enforces: the
+// protocol versions (crypto/tls's VersionTLS1x) and the cipher suites of
+// TLS 1.2 and older in order of preference (TLS 1.3's are Go's own).
+type TLSPolicy struct {
+	MinVersion, MaxVersion uint16
+	CipherSuites           []uint16
 }
 
 // Rule is a listener rule: all Conditions must match (AND); within one

@@ -448,16 +448,17 @@ func (n *Node) tlsConfig(port int) *tls.Config {
 		protos = []string{"http/1.1"}
 	}
 	var certs []string
+	c := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: protos}
 	if l != nil {
 		certs = l.Certificates
+		if p := l.TLS; p != nil {
+			c.MinVersion, c.MaxVersion, c.CipherSuites = p.MinVersion, p.MaxVersion, p.CipherSuites
+		}
 	}
-	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		NextProtos: protos,
-		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			return n.certificateFor(hello, certs)
-		},
+	c.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		return n.certificateFor(hello, certs)
 	}
+	return c
 }
 
 // certificateFor picks the listener's certificate for a handshake: the

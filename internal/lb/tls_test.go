@@ -184,3 +184,55 @@ func TestWebSocket(t *testing.T) {
 		t.Errorf("idle WebSocket closed after %v, idle timeout 400ms", el)
 	}
 }
+
+// TestTLSPolicy: an HTTPS listener accepts only its security policy's
+// protocol versions and, below TLS 1.3, its ciphers.
+func TestTLSPolicy(t *testing.T) {
+	cert, leaf := selfSigned(t, "www.example.com")
+	opts := Options{Certificate: func(context.Context, string) (*tls.Certificate, error) { return cert, nil }}
+	b := newBackend(t, "b", nil)
+	cfg := func(p *TLSPolicy) Config {
+		return Config{TargetGroups: []TargetGroup{groupOf("tg", b)},
+			Listeners: []Listener{{Port: 443, Protocol: HTTPS, Certificates: []string{"arn:cert"}, TLS: p, DefaultActions: forwardTo("tg")}}}
+	}
+	n := testNode(t, opts, cfg(nil))
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	handshake := func(minV, maxV uint16, suites ...uint16) (uint16, error) {
+		c, err := tls.Dial("tcp", n.Addr(443).String(), &tls.Config{RootCAs: pool, ServerName: "www.example.com",
+			MinVersion: minV, MaxVersion: maxV, CipherSuites: suites})
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		return c.ConnectionState().Version, nil
+	}
+	const (
+		gcm = tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+		cbc = tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA
+	)
+	tests := []struct {
+		name       string
+		policy     *TLSPolicy
+		minV, maxV uint16
+		suites     []uint16
+		ok         bool
+	}{
+		{"no policy, TLS 1.3", nil, tls.VersionTLS13, tls.VersionTLS13, nil, true},
+		{"no policy, TLS 1.1", nil, tls.VersionTLS11, tls.VersionTLS11, nil, false},
+		{"TLS 1.3 only refuses 1.2", &TLSPolicy{MinVersion: tls.VersionTLS13, MaxVersion: tls.VersionTLS13}, tls.VersionTLS12, tls.VersionTLS12, nil, false},
+		{"TLS 1.3 only, 1.3", &TLSPolicy{MinVersion: tls.VersionTLS13, MaxVersion: tls.VersionTLS13}, tls.VersionTLS13, tls.VersionTLS13, nil, true},
+		{"1.2 policy, its cipher", &TLSPolicy{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{gcm}}, tls.VersionTLS12, tls.VersionTLS12, []uint16{gcm}, true},
+		{"1.2 policy, another cipher", &TLSPolicy{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{gcm}}, tls.VersionTLS12, tls.VersionTLS12, []uint16{cbc}, false},
+		{"1.2 policy refuses 1.3", &TLSPolicy{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{gcm}}, tls.VersionTLS13, tls.VersionTLS13, nil, false},
+	}
+	for _, tt := range tests {
+		if err := n.Update(context.Background(), cfg(tt.policy)); err != nil {
+			t.Fatal(err)
+		}
+		v, err := handshake(tt.minV, tt.maxV, tt.suites...)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: handshake version %x, err %v; want success %v", tt.name, v, err, tt.ok)
+		}
+	}
+}

@@ -20,12 +20,16 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/catalog"
+	"github.com/minicloud/minicloud/internal/certport"
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/gateway"
+	"github.com/minicloud/minicloud/internal/lb/nodes"
 	"github.com/minicloud/minicloud/internal/pki"
 	"github.com/minicloud/minicloud/internal/service/acm"
 	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/service/elbv2"
+	elbctl "github.com/minicloud/minicloud/internal/service/elbv2/controller"
 	"github.com/minicloud/minicloud/internal/service/rds"
 	"github.com/minicloud/minicloud/internal/service/route53"
 	"github.com/minicloud/minicloud/internal/service/sts"
@@ -46,6 +50,13 @@ type Config struct {
 	// plane's runtime when DataPlane is on, else none (instances stay
 	// pending). Tests set it to a runtime of their own.
 	EC2Runtime ec2.Runtime
+	// ELBDataplane runs load balancers' nodes (elbv2's
+	// controller.Dataplane); nil: load balancers are API-only. Tests set
+	// it to a fake.
+	ELBDataplane elbctl.Dataplane
+	// Certificates replaces ACM as load balancers' HTTPS listeners see it
+	// (certport.Port); nil, the default: the server's own ACM.
+	Certificates certport.Port
 	// DataPlane is off (the zero value), auto or on: whether VPCs become real
 	// networks and instances real processes on this host.
 	DataPlane string
@@ -86,6 +97,7 @@ type Server struct {
 	route53 *route53.Service
 	acm     *acm.Service
 	rds     *rds.Service
+	elb     *elbv2.Service
 	dns     *dnsServer
 	http    *httpServer
 	gw      *gateway.Gateway
@@ -149,11 +161,20 @@ func New(cfg Config) (*Server, error) {
 	// ACM validates requested certificates through Route 53's public
 	// zones, as AWS does through the public DNS; it needs no data plane.
 	acmSvc := acm.New(store, acm.Config{CA: pki.New(caDir(cfg)), Zones: r53Svc.Source(), Logger: cfg.Logger})
+	certs := cmp.Or(cfg.Certificates, acmSvc.Port())
+	// Load balancers' nodes are workloads too; without the data plane the
+	// API runs them nowhere (API-only) unless a test gives a data plane.
+	elbDP, lbNodes := cfg.ELBDataplane, (*nodes.Dataplane)(nil)
+	if elbDP == nil && dp.wl != nil {
+		lbNodes = nodes.New(nodes.Config{Workloads: dp.wl, Certs: certs, Logger: cfg.Logger})
+		elbDP = lbNodes
+	}
+	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: elbDP, Certs: certs, Logger: cfg.Logger})
 	// The endpoint names both the VPC resolvers and the DNS server answer.
-	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource()}
+	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc,
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
@@ -166,11 +187,14 @@ func New(cfg Config) (*Server, error) {
 		{name: "state store", health: "state", it: stateStore{store, cfg}},
 		{name: "network controller", health: "dataPlane", it: dp, dataPlane: true},
 		{name: "instance runtime", health: "instances", it: instanceRuntime{ec2Svc}, dataPlane: true},
+		// Stopped after ELB's controller, which drives it.
+		{name: "load balancer nodes", health: "loadBalancerNodes", it: lbNodes, dataPlane: true},
 		service(stsSvc),
 		service(ec2Svc),
 		service(r53Svc),
 		service(acmSvc),
 		service(rdsSvc),
+		service(elbSvc),
 		{name: "DNS server", health: "dns", it: s.dns, listener: true},
 		{name: "HTTP listener", it: s.http, listener: true},
 	}
@@ -308,6 +332,9 @@ func (s *Server) ACM() *acm.Service { return s.acm }
 
 // RDS is the RDS service (its Loopback addresses, for tests and tools).
 func (s *Server) RDS() *rds.Service { return s.rds }
+
+// ELB is the Elastic Load Balancing service (its health, for tests).
+func (s *Server) ELB() *elbv2.Service { return s.elb }
 
 // listenName is the host name of a listen address when it is a name (an
 // address needs no allowing): requests to it carry it as their Host.

@@ -364,6 +364,8 @@ func TestHealthEntries(t *testing.T) {
 		{"dns", "state", ""}, // not listening: Start was not called
 		{"rds", "engines", nil},
 		{"acm", "ca", nil},
+		{"elbv2", "dataPlane", false},
+		{"loadBalancerNodes", "state", "off"},
 	} {
 		var entry map[string]any
 		if err := json.Unmarshal(h[tc.key], &entry); err != nil {
@@ -374,8 +376,8 @@ func TestHealthEntries(t *testing.T) {
 			t.Errorf("health[%q][%q] = %v (present: %t), want %v", tc.key, tc.field, got, ok, tc.want)
 		}
 	}
-	if len(h) != 9 { // version, uptime and services, and the six above
-		t.Errorf("health has %d entries, want 9: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
+	if len(h) != 11 { // version, uptime and services, and the eight above
+		t.Errorf("health has %d entries, want 11: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
 	}
 }
 

@@ -18,9 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
-	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
 	"github.com/minicloud/minicloud/internal/server"
-	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // escapeUserData tries, as root inside the instance, every way out the
@@ -84,20 +82,7 @@ func TestInstanceCannotEscape(t *testing.T) {
 		if err := srv.Close(ctx); err != nil {
 			t.Errorf("close: %v", err)
 		}
-		// A minicloud with a state directory keeps its networks for its
-		// next start; there is none, so they go as "minicloud cleanup"
-		// would remove them.
-		if err := instruntime.CleanupMounts(filepath.Join(stateDir, "instances")); err != nil {
-			t.Errorf("cleanup mounts: %v", err)
-		}
-		n, err := vpcnet.New(vpcnet.Config{Prefix: server.Prefix(stateDir)})
-		if err == nil {
-			err = n.Cleanup(ctx)
-			n.Close()
-		}
-		if err != nil {
-			t.Errorf("cleanup networks: %v", err)
-		}
+		cleanupStateDir(ctx, t, stateDir)
 	})
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(hs.URL)}
 	e := &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), srv: srv}

@@ -5,17 +5,24 @@ package dataplane_test
 // from inside instances.
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
+	"github.com/minicloud/minicloud/internal/server"
+	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // probeServerPy is an HTTP server run by instances: on each port given as
@@ -307,4 +314,23 @@ func waitServing(publicIP, instanceID string) error {
 		}
 		return err
 	})
+}
+
+// cleanupStateDir removes what a minicloud on stateDir left on the host: a
+// minicloud with a state directory keeps its networks and mounts for its
+// next start; in a test there is none, so they go as "minicloud cleanup"
+// would remove them.
+func cleanupStateDir(ctx context.Context, t *testing.T, stateDir string) {
+	t.Helper()
+	if err := instruntime.CleanupMounts(filepath.Join(stateDir, "instances")); err != nil {
+		t.Errorf("cleanup mounts: %v", err)
+	}
+	n, err := vpcnet.New(vpcnet.Config{Prefix: server.Prefix(stateDir)})
+	if err == nil {
+		err = n.Cleanup(ctx)
+		n.Close()
+	}
+	if err != nil {
+		t.Errorf("cleanup networks: %v", err)
+	}
 }

@@ -28,11 +28,21 @@ import (
 // newEnvDNS is newEnv with minicloud really listening, its DNS server
 // included; it returns the DNS server's address.
 func newEnvDNS(t *testing.T) (*env, string) {
+	return newEnvDNSWith(t, nil)
+}
+
+// newEnvDNSWith is newEnvDNS with the server's configuration changed by
+// set (nil: as it is).
+func newEnvDNSWith(t *testing.T, set func(*server.Config)) (*env, string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatal("the data-plane tests need root (network namespaces, overlayfs, nftables); CI runs them as root")
 	}
-	srv, err := server.New(server.Config{Ephemeral: true, DataPlane: server.DataPlaneOn, Listen: "127.0.0.1:0", DNSListen: "127.0.0.1:0"})
+	cfg := server.Config{Ephemeral: true, DataPlane: server.DataPlaneOn, Listen: "127.0.0.1:0", DNSListen: "127.0.0.1:0"}
+	if set != nil {
+		set(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,12 +59,12 @@ func newEnvDNS(t *testing.T) (*env, string) {
 	if srv.DNSAddr() == "" {
 		t.Fatal("minicloud's DNS server is not listening")
 	}
-	cfg := aws.Config{
+	ac := aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String("http://" + srv.Addr()),
 	}
-	return &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg), srv: srv}, srv.DNSAddr()
+	return &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(ac), r53: route53.NewFromConfig(ac), rds: rds.NewFromConfig(ac), srv: srv}, srv.DNSAddr()
 }
 
 // resolveUserData serves on port 8080, from inside the instance:

@@ -82,6 +82,18 @@ func (p *port) VPC(ctx context.Context, account, region, id string) (out ec2port
 		}
 		found = true
 		out = ec2port.VPC{ID: id, DNSSupport: v.EnableDNSSupport, DNSHostnames: v.EnableDNSHostnames}
+		for _, a := range v.CidrBlockAssociationSet {
+			if p, err := netip.ParsePrefix(deref(a.CidrBlock)); err == nil && a.CidrBlockState != nil && deref(a.CidrBlockState.State) == "associated" {
+				out.CIDRs = append(out.CIDRs, p)
+			}
+		}
+		def, err := sgByName(t, id, sgDefaultName)
+		if err != nil {
+			return err
+		}
+		if def != nil {
+			out.DefaultSecurityGroup = deref(def.GroupId)
+		}
 		gws, err := internetGateways.all(t)
 		if err != nil {
 			return err
@@ -165,4 +177,30 @@ func (p *port) SetENIGroups(ctx context.Context, account, region, id string, gro
 		e.Groups = groups
 		return networkInterfaces.put(t, e)
 	})
+}
+
+// Instance implements ec2port.Port: what a load balancer needs of an
+// instance target (its VPC, zone, state and the address to send to). A
+// malformed ID is not found, as a missing one.
+func (p *port) Instance(ctx context.Context, account, region, id string) (out ec2port.Instance, found bool, err error) {
+	if !instances.validID(id) {
+		return out, false, nil
+	}
+	err = p.s.view(scoped(ctx, account, region, "DescribeInstances"), func(t *rtx) error {
+		r, ok, err := instances.find(t, id)
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		out = ec2port.Instance{ID: id, VPCID: deref(r.VpcId), SubnetID: deref(r.SubnetId)}
+		if r.Placement != nil {
+			out.AvailabilityZone = deref(r.Placement.AvailabilityZone)
+		}
+		if r.State != nil {
+			out.State = deref(r.State.Name)
+		}
+		out.PrivateIP, _ = netip.ParseAddr(deref(r.PrivateIpAddress))
+		return nil
+	})
+	return out, found, err
 }

@@ -3,10 +3,13 @@ package ec2_test
 import (
 	"context"
 	"errors"
+	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/minicloud/minicloud/internal/ec2port"
 )
@@ -121,5 +124,64 @@ func TestPortLookups(t *testing.T) {
 	}
 	if _, found, err := p.VPC(env.ctx, account, region, "vpc-0000000000000000f"); found || err != nil {
 		t.Errorf("missing VPC: found %v, err %v", found, err)
+	}
+}
+
+// TestPortInstance checks the port's instance lookup: an instance's VPC,
+// subnet, zone, primary private IP and state, its state following a
+// termination (without a runtime it completes at once), and IDs that are
+// missing, malformed or of another region not found.
+func TestPortInstance(t *testing.T) {
+	env := newEnv(t, "")
+	vpcID, subnetID := instVPC(t, env, "10.8.0.0/16", "10.8.1.0/24", false)
+	inst := instRun(t, env, &ec2.RunInstancesInput{SubnetId: aws.String(subnetID)})
+	id := aws.ToString(inst.InstanceId)
+	port := env.srv.EC2().Port(ec2port.RequesterELB)
+	const account = "000000000000"
+	got, found, err := port.Instance(env.ctx, account, "us-east-1", id)
+	if err != nil || !found {
+		t.Fatalf("Instance(%s): found %v, %v", id, found, err)
+	}
+	want := ec2port.Instance{ID: id, VPCID: vpcID, SubnetID: subnetID, AvailabilityZone: "us-east-1a",
+		PrivateIP: netip.MustParseAddr(aws.ToString(inst.PrivateIpAddress)), State: "pending"}
+	if got != want {
+		t.Errorf("Instance(%s) = %+v, want %+v", id, got, want)
+	}
+	if _, err := env.ec2.TerminateInstances(env.ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := port.Instance(env.ctx, account, "us-east-1", id); got.State != "terminated" {
+		t.Errorf("after TerminateInstances: state %q, want terminated", got.State)
+	}
+	for _, c := range []struct{ region, id string }{
+		{"us-east-1", "i-0123456789abcdef0"}, {"us-east-1", "not-an-id"}, {"eu-west-1", id},
+	} {
+		if _, found, err := port.Instance(env.ctx, account, c.region, c.id); found || err != nil {
+			t.Errorf("Instance(%s in %s): found %v, err %v; want not found", c.id, c.region, found, err)
+		}
+	}
+}
+
+// TestPortVPC checks the port's VPC lookup: its CIDR blocks (an associated
+// secondary one included), its default security group and its internet
+// gateway.
+func TestPortVPC(t *testing.T) {
+	env := newEnv(t, "")
+	vpcID, _ := instVPC(t, env, "10.7.0.0/16", "10.7.1.0/24", true)
+	if _, err := env.ec2.AssociateVpcCidrBlock(env.ctx, &ec2.AssociateVpcCidrBlockInput{VpcId: aws.String(vpcID), CidrBlock: aws.String("10.70.0.0/16")}); err != nil {
+		t.Fatal(err)
+	}
+	sgs, err := env.ec2.DescribeSecurityGroups(env.ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{vpcID}}, {Name: aws.String("group-name"), Values: []string{"default"}}}})
+	if err != nil || len(sgs.SecurityGroups) != 1 {
+		t.Fatalf("the VPC's default group: %v %v", sgs, err)
+	}
+	v, found, err := env.srv.EC2().Port(ec2port.RequesterELB).VPC(env.ctx, "000000000000", "us-east-1", vpcID)
+	if err != nil || !found {
+		t.Fatalf("VPC(%s): found %v, %v", vpcID, found, err)
+	}
+	wantCIDRs := []netip.Prefix{netip.MustParsePrefix("10.7.0.0/16"), netip.MustParsePrefix("10.70.0.0/16")}
+	if !slices.Equal(v.CIDRs, wantCIDRs) || v.DefaultSecurityGroup != aws.ToString(sgs.SecurityGroups[0].GroupId) || !v.InternetGateway {
+		t.Errorf("VPC(%s) = %+v, want CIDRs %v, default group %s and an internet gateway", vpcID, v, wantCIDRs, aws.ToString(sgs.SecurityGroups[0].GroupId))
 	}
 }
