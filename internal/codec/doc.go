@@ -14,7 +14,8 @@
 // Each protocol has an Encoder and a Decoder that read the wire names,
 // timestamp formats, list naming, namespaces and bindings from the
 // model.Ref each call names. Members are written in the model's order, in
-// every protocol (JSON objects too, as AWS writes them; map keys sorted).
+// every protocol (JSON objects too, whose keys were sorted before the
+// generated path; map keys are sorted).
 //
 // Handlers run through Codec.Decode (the request into the input, then the
 // model's required members) and Codec.WriteOutput, which writes into a
