@@ -13,9 +13,8 @@
 // they carry no wire names or traits and one method serves every protocol.
 // Each protocol has an Encoder and a Decoder that read the wire names,
 // timestamp formats, list naming, namespaces and bindings from the
-// model.Ref each call names. Members are written in the model's order, in
-// every protocol (JSON objects too, whose keys were sorted before the
-// generated path; map keys are sorted).
+// model.Ref each call names. Members are written in the model's order in
+// every protocol, JSON and CBOR included, and map entries in key order.
 //
 // Handlers run through Codec.Decode (the request into the input, then the
 // model's required members) and Codec.WriteOutput, which writes into a
