@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,11 +62,16 @@ type describeResult struct {
 	Lats          []time.Duration // successful measured calls, sorted
 	P50, P90, P99 time.Duration
 	Mean          time.Duration
-	// TTFB: from the request written to the first byte of the answer, that
-	// is, the server's time to produce the whole answer (both servers
-	// buffer it) without the client's decoding of it.
+	// TTFB: from the request written to the first byte of the answer.
+	// TTLB: to its last byte, read whole before the SDK decodes it: the
+	// server's time to produce and send the whole answer, without the
+	// client's decoding. The two were the same while minicloud built the
+	// whole answer before sending it; now that it streams an answer in
+	// 64 KiB pieces, only TTLB covers its work.
 	TTFB             []time.Duration
 	TP50, TP90, TP99 time.Duration
+	TTLB             []time.Duration
+	LP50, LP90, LP99 time.Duration
 	ServerCPU        time.Duration // server CPU during the measured calls
 	ClientCPU        time.Duration // harness (SDK) CPU during the measured calls
 	RespBytes        int64         // body size of the last answer
@@ -165,7 +171,10 @@ func runDescribe(p *proc, o ec2Options) (describeResult, error) {
 	defer tr.CloseIdleConnections()
 	name := p.srv.name
 	var respBytes atomic.Int64
-	cc := ec2.New(c.Options(), func(o *ec2.Options) { o.HTTPClient = &countingClient{inner: o.HTTPClient, n: &respBytes} })
+	var last time.Time // the answer's last byte (calls are sequential)
+	cc := ec2.New(c.Options(), func(o *ec2.Options) {
+		o.HTTPClient = &countingClient{inner: o.HTTPClient, n: &respBytes, last: &last}
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	ami, err := findAMI(ctx, c, name)
@@ -209,7 +218,7 @@ func runDescribe(p *proc, o ec2Options) (describeResult, error) {
 	call := func() error {
 		ctx, cancel := context.WithTimeout(httptrace.WithClientTrace(context.Background(), trace), 60*time.Second)
 		defer cancel()
-		wrote, first = time.Time{}, time.Time{}
+		wrote, first, last = time.Time{}, time.Time{}, time.Time{}
 		out, err := cc.DescribeInstances(ctx, in)
 		if err != nil {
 			return err
@@ -264,6 +273,9 @@ func runDescribe(p *proc, o ec2Options) (describeResult, error) {
 		if !wrote.IsZero() && first.After(wrote) {
 			r.TTFB = append(r.TTFB, first.Sub(wrote))
 		}
+		if !wrote.IsZero() && last.After(wrote) {
+			r.TTLB = append(r.TTLB, last.Sub(wrote))
+		}
 	}
 	r.Elapsed = time.Since(t1)
 	cpu1, _ := cpuTime(p.pid)
@@ -275,6 +287,8 @@ func runDescribe(p *proc, o ec2Options) (describeResult, error) {
 	r.P50, r.P90, r.P99 = pct(r.Lats, 50), pct(r.Lats, 90), pct(r.Lats, 99)
 	slices.Sort(r.TTFB)
 	r.TP50, r.TP90, r.TP99 = pct(r.TTFB, 50), pct(r.TTFB, 90), pct(r.TTFB, 99)
+	slices.Sort(r.TTLB)
+	r.LP50, r.LP90, r.LP99 = pct(r.TTLB, 50), pct(r.TTLB, 90), pct(r.TTLB, 99)
 	var sum time.Duration
 	for _, l := range r.Lats {
 		sum += l
@@ -381,28 +395,27 @@ func runLaunches(p *proc, o ec2Options) (runResult, error) {
 	return r, nil
 }
 
-// countingClient records the body size of each answer (the last one wins).
+// countingClient reads each answer whole before the SDK decodes it from
+// memory, recording its size and the time its last byte arrived (the
+// last answer's win: calls are sequential).
 type countingClient struct {
 	inner ec2.HTTPClient
 	n     *atomic.Int64
+	last  *time.Time
 }
 
 func (c *countingClient) Do(req *http.Request) (*http.Response, error) {
 	resp, err := c.inner.Do(req)
-	if err == nil && resp.Body != nil {
-		resp.Body = &countingBody{ReadCloser: resp.Body, n: c.n}
-		c.n.Store(0)
+	if err != nil || resp.Body == nil {
+		return resp, err
 	}
-	return resp, err
-}
-
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (b *countingBody) Read(p []byte) (int, error) {
-	k, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(k))
-	return k, err
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	*c.last = time.Now()
+	c.n.Store(int64(len(body)))
+	if err != nil {
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }

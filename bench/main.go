@@ -55,6 +55,7 @@ type options struct {
 	maxReq           int64
 	op               string
 	motoBin, miniBin string
+	baselineBin      string
 	skipMoto         bool
 	idleWait         time.Duration
 	idleSamples      int
@@ -122,6 +123,7 @@ func main() {
 	flag.StringVar(&o.motoBin, "moto", "moto_server", "moto_server executable (a pyenv shim is resolved to the real script)")
 	flag.StringVar(&o.miniBin, "minicloud", "", "use this minicloud binary instead of building ./cmd/minicloud")
 	flag.BoolVar(&o.skipMoto, "skip-moto", false, "measure minicloud only")
+	flag.StringVar(&o.baselineBin, "baseline", "", "also measure this minicloud binary (say, built from main) in the same run, as the column \"baseline\" (control-plane scenarios)")
 	flag.DurationVar(&o.idleWait, "idle-wait", time.Second, "wait after start and one health request before sampling idle RSS")
 	flag.IntVar(&o.idleSamples, "idle-samples", 5, "idle RSS samples (200 ms apart); the median is reported")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the servers' logs (their directory is printed)")
@@ -303,15 +305,22 @@ func run(o options) error {
 			return fmt.Errorf("go build ./cmd/minicloud: %w", err)
 		}
 	}
-	servers := []*server{{
-		name: "minicloud",
-		bin:  mini,
-		args: func(port int) []string {
-			return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral"}
-		},
-		readyPath: "/_minicloud/health",
-		readyMax:  10 * time.Second,
-	}}
+	miniServer := func(name, bin string) *server {
+		return &server{
+			name: name,
+			bin:  bin,
+			args: func(port int) []string {
+				return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral"}
+			},
+			readyPath: "/_minicloud/health",
+			readyMax:  10 * time.Second,
+			minicloud: true,
+		}
+	}
+	servers := []*server{miniServer("minicloud", mini)}
+	if o.baselineBin != "" && controlPlane(o) {
+		servers = append(servers, miniServer("baseline", o.baselineBin))
+	}
 	motoVer := "-"
 	if !o.skipMoto && controlPlane(o) {
 		mb, err := resolveMoto(o.motoBin)
@@ -327,7 +336,7 @@ func run(o options) error {
 			readyMax:  60 * time.Second,
 		})
 	}
-	reps := map[string]int{"minicloud": o.nMini, "moto": o.nMoto}
+	reps := map[string]int{"minicloud": o.nMini, "baseline": o.nMini, "moto": o.nMoto}
 
 	fmt.Printf("machine: %d CPUs (nproc), %s %s/%s; moto %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, motoVer)
 	la, _ := os.ReadFile("/proc/loadavg")
@@ -716,12 +725,15 @@ func report(w io.Writer, o options, servers []*server, rs map[string]*result) {
 		row("  server time (to 1st byte) p50 / p90 / p99", "", func(r *result) string {
 			return ms(r.desc.TP50) + " / " + ms(r.desc.TP90) + " / " + ms(r.desc.TP99)
 		}, "")
+		row("  server time (to last byte) p50 / p90 / p99", "", func(r *result) string {
+			return ms(r.desc.LP50) + " / " + ms(r.desc.LP90) + " / " + ms(r.desc.LP99)
+		}, "")
 		row("  server / client CPU per call", "", func(r *result) string {
 			n := int64(r.desc.OK + r.desc.Errors)
 			return perReq(r.desc.ServerCPU, n) + " / " + perReq(r.desc.ClientCPU, n)
 		}, "")
 		row("  answer size", "", func(r *result) string { return fmt.Sprintf("%.0f KB", float64(r.desc.RespBytes)/1000) }, "")
-		row("  RSS with the instances", "", func(r *result) string { return mib(r.descMem.RSS) }, "")
+		row("  RSS with the instances, peak (VmHWM)", "", func(r *result) string { return mib(r.descMem.RSS) + ", " + mib(r.descMem.HWM) }, "")
 	}
 	if o.scenarios["ec2-run"] {
 		l := mini.launch
@@ -807,7 +819,7 @@ func perReq(d time.Duration, n int64) string {
 // cores. Booting hundreds also outlasts the stop's grace period, so the
 // SIGKILL left their namespaces on the host.
 func controlPlaneOnly(s *server) *server {
-	if s.name != "minicloud" {
+	if !s.minicloud {
 		return s
 	}
 	c := *s

@@ -30,6 +30,7 @@ type server struct {
 	readyPath string                  // GET path that answers 200 once the server serves
 	readyMax  time.Duration           // give up on readiness after this long
 	stopGrace time.Duration           // SIGTERM → SIGKILL; 0 means 3 s
+	minicloud bool                    // a minicloud binary (this tree's or the -baseline one)
 }
 
 // proc is one running server process started by the harness.

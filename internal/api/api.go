@@ -9,7 +9,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/minicloud/minicloud/internal/codec"
 	"github.com/minicloud/minicloud/internal/model"
@@ -17,26 +16,34 @@ import (
 
 //go:generate go run ../codec/codegen -config services.json -out .
 
-// Handler serves one operation over generic values (see codec.Value). Services
-// write typed functions and wrap them with Typed.
-type Handler func(ctx context.Context, in map[string]any) (map[string]any, error)
+// Handler serves one operation. It reads the request through decode into
+// the operation's input, a generated type (decode checks the model's
+// required members), and returns the output to write, also a generated
+// type (nil for an empty one), or an AWS error. Services write typed
+// functions and wrap them with Typed; the generated Handlers does.
+type Handler func(ctx context.Context, decode func(in codec.Message) error) (codec.Marshaler, error)
 
-// Typed adapts a typed operation function to a Handler. I and O are generated
-// types (see the *api packages) whose fields carry the model's member names.
-func Typed[I, O any](fn func(context.Context, *I) (*O, error)) Handler {
-	return func(ctx context.Context, in map[string]any) (map[string]any, error) {
-		var input I
-		if err := codec.To(in, &input); err != nil {
-			return nil, Errorf(http.StatusBadRequest, "ValidationError", "%v", err)
-		}
-		out, err := fn(ctx, &input)
-		if err != nil {
+// Typed adapts a typed operation function to a Handler. I and O are
+// generated types (see the *api packages): the codec reads the request
+// straight into an I and writes the O straight to the wire, through their
+// generated methods, without reflection or an intermediate form.
+func Typed[I, O any, PI interface {
+	*I
+	codec.Message
+}, PO interface {
+	*O
+	codec.Marshaler
+}](fn func(context.Context, *I) (*O, error)) Handler {
+	return func(ctx context.Context, decode func(codec.Message) error) (codec.Marshaler, error) {
+		in := PI(new(I))
+		if err := decode(in); err != nil {
 			return nil, err
 		}
-		if out == nil {
-			return map[string]any{}, nil
+		out, err := fn(ctx, in)
+		if err != nil || out == nil {
+			return nil, err
 		}
-		return codec.From(out)
+		return PO(out), nil
 	}
 }
 

@@ -184,6 +184,12 @@ codec, in the server direction:
   and back through ` + "`DecodeOutput`" + `, and the response AWS really sends
   (` + "`response`" + `) must decode to the same ` + "`result`" + `.
 
+The protocol-test models have no generated Go types, so the cases hold their
+values in the generic form (` + "`codec.Generic`" + `), which goes through the same
+protocol encoders and decoders as the services' generated types;
+` + "`typed_test.go`" + ` holds the generated types to the generic form on the
+services' own models.
+
 Regenerate this file with
 ` + "`go test ./internal/codec/ -run Conformance -args -conformance.write`" + `.
 

@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -127,63 +126,53 @@ func (c *Codec) EncodeError(err error, requestID string) *Response {
 	e := AsError(err)
 	status, sender := c.statusOf(e)
 	resp := &Response{Status: status, Header: http.Header{}}
-	c.setRequestID(resp, requestID)
+	c.setRequestID(resp.Header, requestID)
 	typ := "Sender"
 	if !sender {
 		typ = "Receiver"
 	}
+	b := &bufWriter{}
 	switch c.Protocol {
 	case EC2:
 		resp.Header.Set("Content-Type", "text/xml;charset=UTF-8")
-		var b strings.Builder
+		x := &xmlEncoder{w: b}
 		b.WriteString(xml.Header)
 		b.WriteString("<Response><Errors><Error><Code>")
-		xmlEscape(&b, e.Code)
+		x.text(e.Code)
 		b.WriteString("</Code><Message>")
-		xmlEscape(&b, e.Message)
+		x.text(e.Message)
 		b.WriteString("</Message></Error></Errors><RequestID>")
-		xmlEscape(&b, requestID)
+		x.text(requestID)
 		b.WriteString("</RequestID></Response>")
-		resp.Body = []byte(b.String())
 	case Query, RestXML:
 		resp.Header.Set("Content-Type", "text/xml")
-		var b strings.Builder
+		x := &xmlEncoder{w: b}
 		b.WriteString(`<ErrorResponse`)
 		if ns := c.xmlNamespace(); ns != "" && c.Protocol == Query {
-			b.WriteString(` xmlns="`)
-			xmlEscape(&b, ns)
-			b.WriteString(`"`)
+			x.attr("xmlns", ns)
 		}
 		b.WriteString("><Error><Type>" + typ + "</Type><Code>")
-		xmlEscape(&b, e.Code)
+		x.text(e.Code)
 		b.WriteString("</Code><Message>")
-		xmlEscape(&b, e.Message)
+		x.text(e.Message)
 		b.WriteString("</Message>")
-		b.WriteString(c.xmlErrorFields(e))
+		c.xmlErrorFields(x, e)
 		b.WriteString("</Error><RequestId>")
-		xmlEscape(&b, requestID)
+		x.text(requestID)
 		b.WriteString("</RequestId></ErrorResponse>")
-		resp.Body = []byte(b.String())
-	case JSON, RestJSON:
-		body := c.errorFieldTree(e, false)
-		body["message"] = e.Message
-		if c.Protocol == JSON {
-			resp.Header.Set("Content-Type", c.jsonContentType())
-			body["__type"] = e.Code
-		} else {
-			resp.Header.Set("Content-Type", "application/json")
-			resp.Header.Set("X-Amzn-Errortype", e.Code)
-			body["code"] = e.Code
-		}
-		resp.Body, _ = json.Marshal(body)
+	case JSON:
+		resp.Header.Set("Content-Type", c.jsonContentType())
+		(&jsonEncoder{w: b}).object(c.errorBody(e, "__type"), nil)
+	case RestJSON:
+		resp.Header.Set("Content-Type", "application/json")
+		resp.Header.Set("X-Amzn-Errortype", e.Code)
+		(&jsonEncoder{w: b}).object(c.errorBody(e, "code"), nil)
 	case CBOR:
 		resp.Header.Set("Content-Type", "application/cbor")
 		resp.Header.Set("Smithy-Protocol", "rpc-v2-cbor")
-		body := c.errorFieldTree(e, true)
-		body["__type"] = e.Code
-		body["message"] = e.Message
-		resp.Body, _ = cborEnc.Marshal(body)
+		(&cborEncoder{w: b}).object(c.errorBody(e, "__type"), nil)
 	}
+	resp.Body = b.b
 	if c.Service != nil && c.Service.Metadata.QueryCompatible() && (c.Protocol == JSON || c.Protocol == CBOR) {
 		resp.Header.Set("X-Amzn-Query-Error", c.queryErrorCode(e.Code)+";"+typ)
 	}
@@ -194,51 +183,59 @@ func (c *Codec) EncodeError(err error, requestID string) *Response {
 // the error's shape they are written as its members (wire names, timestamp
 // and blob formats); without one, only string fields can be written, in key
 // order so the output is stable.
-func (c *Codec) xmlErrorFields(e *Error) string {
+func (c *Codec) xmlErrorFields(x *xmlEncoder, e *Error) {
 	if len(e.Fields) == 0 {
-		return ""
+		return
 	}
-	w := &xmlWriter{defTS: FormatISO8601}
 	if sh := c.errorShape(e.Code); sh != nil {
-		fields := withoutMessage(sh, e.Fields)
-		if err := w.members(sh, fields); err == nil {
-			return w.b.String()
-		}
-		w.b.Reset()
+		Generic(withoutMessage(sh, e.Fields)).MarshalAWS(x, sh.MemberRefs)
+		return
 	}
 	for _, k := range sortedKeys(e.Fields) {
 		if s, ok := e.Fields[k].(string); ok {
-			w.open(k, nil)
-			w.text(s)
-			w.close(k)
+			x.String(&model.Ref{Name: k, Shape: stringShape}, s)
 		}
 	}
-	return w.b.String()
 }
 
-// errorFieldTree is the JSON or CBOR tree of an error's extra fields: through
-// the error's shape when the model has it, so that member names, timestamps
-// and blobs are written as the protocol wants; as given otherwise.
-func (c *Codec) errorFieldTree(e *Error, cbor bool) map[string]any {
-	out := map[string]any{}
+var (
+	stringShape   = &model.Shape{Type: "string"}
+	documentShape = &model.Shape{Type: "structure", Document: true}
+)
+
+// errorBody is the JSON or CBOR body of an error: its code (under
+// typeKey, "__type" or "code") and message first, as AWS writes them, then
+// the error's fields, through its shape when the model has it (so that
+// member names, timestamps and blobs are written as the protocol wants), as
+// given otherwise.
+type errorBody struct {
+	head   []string // name, value pairs written first
+	fields map[string]any
+	shape  *model.Shape
+}
+
+func (c *Codec) errorBody(e *Error, typeKey string) *errorBody {
+	body := &errorBody{head: []string{typeKey, e.Code, "message", e.Message}, fields: e.Fields}
 	if sh := c.errorShape(e.Code); sh != nil && len(e.Fields) > 0 {
-		ref := &model.Ref{Shape: sh}
-		fields := withoutMessage(sh, e.Fields)
-		var tree any
-		var err error
-		if cbor {
-			tree = toCBORTree(ref, fields)
-		} else {
-			tree, err = toJSONTree(ref, fields)
-		}
-		if m, ok := tree.(map[string]any); ok && err == nil {
-			return m
-		}
+		body.fields, body.shape = withoutMessage(sh, e.Fields), sh
 	}
-	for k, v := range e.Fields {
-		out[k] = v
+	return body
+}
+
+func (b *errorBody) MarshalAWS(enc Encoder, _ []*model.Ref) {
+	for i := 0; i+1 < len(b.head); i += 2 {
+		enc.String(&model.Ref{Name: b.head[i], Shape: stringShape}, b.head[i+1])
 	}
-	return out
+	if b.shape != nil {
+		Generic(b.fields).MarshalAWS(enc, b.shape.MemberRefs)
+		return
+	}
+	for _, k := range sortedKeys(b.fields) {
+		if k == "message" || k == "__type" || k == "code" {
+			continue
+		}
+		enc.Value(&model.Ref{Name: k, Shape: documentShape}, b.fields[k])
+	}
 }
 
 // withoutMessage drops the shape's message member from fields: the codec
@@ -254,8 +251,4 @@ func withoutMessage(sh *model.Shape, fields map[string]any) map[string]any {
 		}
 	}
 	return out
-}
-
-func xmlEscape(b *strings.Builder, s string) {
-	_ = xml.EscapeText(b, []byte(s))
 }

@@ -4,78 +4,153 @@ import (
 	"cmp"
 	"fmt"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/model"
 )
 
-// qnode is one level of a query request's dotted parameter names:
-// "Filter.1.Value.2=x" becomes Filter → 1 → Value → 2 with value x.
+// A query request's parameters are dotted paths ("Filter.1.Value.2=x"). The
+// decoder sorts them segment by segment, so that the parameters under one
+// path ("Filter.1.") are one run of the sorted list, found by binary
+// search: no tree is built.
+
+type qpair struct{ key, value string }
+
+// cmpQueryKeys orders keys segment by segment: a path before the paths
+// under it ("A" < "A.x" < "A-b"), each segment as a string.
+func cmpQueryKeys(a, b qpair) int {
+	n := min(len(a.key), len(b.key))
+	for i := 0; i < n; i++ {
+		x, y := queryByte(a.key[i]), queryByte(b.key[i])
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return cmp.Compare(len(a.key), len(b.key))
+}
+
+// queryByte ranks '.' before every other byte.
+func queryByte(c byte) int {
+	if c == '.' {
+		return 0
+	}
+	return int(c) + 1
+}
+
+// qnode is one path of a query request: the parameters pairs[lo:hi], all
+// the path itself (its key is plen long) or under it. The root has plen -1.
 type qnode struct {
-	value    *string
-	children map[string]*qnode
+	pairs  []qpair
+	lo, hi int
+	plen   int
 }
 
-func (n *qnode) child(name string) *qnode {
-	if n == nil || n.children == nil {
-		return nil
+// value is the path's own value, if it was sent.
+func (n qnode) value() (string, bool) {
+	if n.plen >= 0 && n.lo < n.hi && len(n.pairs[n.lo].key) == n.plen {
+		return n.pairs[n.lo].value, true
 	}
-	return n.children[name]
+	return "", false
 }
 
-func queryTree(vals url.Values) *qnode {
-	root := &qnode{}
-	for k, vs := range vals {
-		if len(vs) == 0 {
-			continue
-		}
-		n := root
-		for _, part := range strings.Split(k, ".") {
-			if n.children == nil {
-				n.children = map[string]*qnode{}
-			}
-			c := n.children[part]
-			if c == nil {
-				c = &qnode{}
-				n.children[part] = c
-			}
-			n = c
-		}
-		v := vs[0]
-		n.value = &v
+// first is the index of the first parameter below the path.
+func (n qnode) first() int {
+	if _, ok := n.value(); ok {
+		return n.lo + 1
 	}
-	return root
+	return n.lo
+}
+
+func (n qnode) hasChildren() bool { return n.first() < n.hi }
+
+// segment is the segment of parameter i below the path.
+func (n qnode) segment(i int) string {
+	k := n.pairs[i].key[n.plen+1:]
+	if j := strings.IndexByte(k, '.'); j >= 0 {
+		return k[:j]
+	}
+	return k
+}
+
+// child is the path one segment below n.
+func (n qnode) child(name string) (qnode, bool) {
+	lo := n.first()
+	i := lo + sortSearch(n.hi-lo, func(j int) bool { return n.segment(lo+j) >= name })
+	if i >= n.hi || n.segment(i) != name {
+		return qnode{}, false
+	}
+	j := i + 1 + sortSearch(n.hi-i-1, func(k int) bool { return n.segment(i+1+k) != name })
+	return qnode{pairs: n.pairs, lo: i, hi: j, plen: n.plen + 1 + len(name)}, true
+}
+
+// sortSearch is sort.Search without the import.
+func sortSearch(n int, f func(int) bool) int {
+	i, j := 0, n
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if !f(h) {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
+	return i
+}
+
+// children calls fn for each path one segment below n, in segment order,
+// until it returns false.
+func (n qnode) children(fn func(seg string, c qnode) bool) {
+	for i := n.first(); i < n.hi; {
+		seg := n.segment(i)
+		j := i + 1
+		for j < n.hi && n.segment(j) == seg {
+			j++
+		}
+		if !fn(seg, qnode{pairs: n.pairs, lo: i, hi: j, plen: n.plen + 1 + len(seg)}) {
+			return
+		}
+		i = j
+	}
 }
 
 // indexed returns the children of n whose names are positive integers, in
 // index order. AWS accepts sparse indices (1, 2, 5) and orders by number.
-func (n *qnode) indexed() ([]*qnode, error) {
-	type kv struct {
+func (n qnode) indexed() ([]qnode, error) {
+	type item struct {
 		i int
-		n *qnode
+		n qnode
 	}
-	var items []kv
-	for k, c := range n.children {
-		i, err := strconv.Atoi(k)
+	var items []item
+	var tooMany bool
+	n.children(func(seg string, c qnode) bool {
+		i, err := strconv.Atoi(seg)
 		if err != nil || i < 1 {
-			continue
+			return true
 		}
-		items = append(items, kv{i, c})
-	}
-	if len(items) > 10000 {
+		if len(items) == 10000 {
+			tooMany = true
+			return false
+		}
+		items = append(items, item{i, c})
+		return true
+	})
+	if tooMany {
 		return nil, fmt.Errorf("too many list members")
 	}
-	sort.Slice(items, func(a, b int) bool { return items[a].i < items[b].i })
-	out := make([]*qnode, len(items))
+	slices.SortStableFunc(items, func(a, b item) int { return cmp.Compare(a.i, b.i) })
+	out := make([]qnode, len(items))
 	for i, it := range items {
 		out[i] = it.n
 	}
 	return out, nil
 }
 
-func (c *Codec) decodeQueryInput(op *model.Operation, r *Request) (map[string]any, error) {
+// queryParams are a request's parameters, sorted: its query string and
+// form body, the body's value winning.
+func queryParams(r *Request) ([]qpair, error) {
 	vals := r.Query
 	if err := CheckParamCount(string(r.Body)); err != nil {
 		return nil, err
@@ -85,25 +160,39 @@ func (c *Codec) decodeQueryInput(op *model.Operation, r *Request) (map[string]an
 		if err != nil {
 			return nil, fmt.Errorf("malformed query string: %w", err)
 		}
-		merged := url.Values{}
 		for k, v := range vals {
-			merged[k] = v
+			if _, ok := body[k]; !ok {
+				body[k] = v
+			}
 		}
-		for k, v := range body {
-			merged[k] = v
-		}
-		vals = merged
+		vals = body
 	}
 	if len(vals) > MaxQueryParams {
 		return nil, tooManyParams()
 	}
-	tree := queryTree(vals)
-	if c.Protocol == EC2 {
-		if p := c.unknownParam(op.Input.Shape, tree, ""); p != "" {
-			return nil, &Error{Code: "UnknownParameter", Message: "The parameter " + p + " is not recognized", Status: 400}
+	pairs := make([]qpair, 0, len(vals))
+	for k, vs := range vals {
+		if len(vs) > 0 {
+			pairs = append(pairs, qpair{k, vs[0]})
 		}
 	}
-	return c.queryStruct(op.Input.Shape, tree)
+	slices.SortFunc(pairs, cmpQueryKeys)
+	return pairs, nil
+}
+
+func (c *Codec) decodeQueryInput(op *model.Operation, r *Request, in Unmarshaler, st *decodeState) error {
+	pairs, err := queryParams(r)
+	if err != nil {
+		return err
+	}
+	root := qnode{pairs: pairs, hi: len(pairs), plen: -1}
+	if c.Protocol == EC2 {
+		if p := c.unknownParam(op.Input.Shape, root, ""); p != "" {
+			return &Error{Code: "UnknownParameter", Message: "The parameter " + p + " is not recognized", Status: 400}
+		}
+	}
+	q := &queryDecoder{decodeState: st, c: c, n: root}
+	return q.members(op.Input.Shape, in)
 }
 
 // MaxQueryParams bounds the parameters of one query or EC2 request (in a
@@ -146,68 +235,65 @@ var commonParams = map[string]bool{
 // known. EC2 answers such requests with UnknownParameter rather than
 // ignoring the parameter, so a misspelt filter never silently widens a
 // Describe to every resource.
-func (c *Codec) unknownParam(sh *model.Shape, n *qnode, prefix string) string {
-	byWire := make(map[string]*model.Ref, len(sh.MemberNames))
-	for _, name := range sh.MemberNames {
-		ref := sh.Members[name]
-		byWire[c.queryMemberName(name, ref)] = ref
-	}
-	for _, k := range sortedKeys(n.children) {
+func (c *Codec) unknownParam(sh *model.Shape, n qnode, prefix string) string {
+	found := ""
+	n.children(func(k string, cn qnode) bool {
 		if prefix == "" && (commonParams[k] || strings.HasPrefix(k, "X-Amz-")) {
-			continue
+			return true
 		}
-		ref := byWire[k]
+		ref := c.memberByWire(sh, k)
 		if ref == nil {
-			return prefix + k
+			found = prefix + k
+			return false
 		}
-		if p := c.unknownIn(ref, n.children[k], prefix+k); p != "" {
-			return p
-		}
-	}
-	return ""
+		found = c.unknownIn(ref, cn, prefix+k)
+		return found == ""
+	})
+	return found
 }
 
 // unknownIn checks the parameters below name (the value of member ref).
-func (c *Codec) unknownIn(ref *model.Ref, n *qnode, name string) string {
+func (c *Codec) unknownIn(ref *model.Ref, n qnode, name string) string {
 	sh := ref.Shape
 	switch sh.Type {
 	case "structure":
 		return c.unknownParam(sh, n, name+".")
 	case "list", "map":
 		// An empty list is sent as "Name=" with no members.
-		if len(n.children) == 0 && n.value != nil && *n.value != "" {
+		if v, ok := n.value(); ok && v != "" && !n.hasChildren() {
 			return name
 		}
-		for _, k := range sortedKeys(n.children) {
+		found := ""
+		n.children(func(k string, e qnode) bool {
 			if i, err := strconv.Atoi(k); err != nil || i < 1 {
-				return name + "." + k
+				found = name + "." + k
+				return false
 			}
-			e := n.children[k]
 			if sh.Type == "list" {
-				if p := c.unknownIn(sh.Member, e, name+"."+k); p != "" {
-					return p
-				}
-				continue
+				found = c.unknownIn(sh.Member, e, name+"."+k)
+				return found == ""
 			}
 			kn, vn := cmp.Or(sh.Key.LocationName, "key"), cmp.Or(sh.Value.LocationName, "value")
-			for _, ek := range sortedKeys(e.children) {
+			e.children(func(ek string, en qnode) bool {
 				switch ek {
 				case kn:
 				case vn:
-					if p := c.unknownIn(sh.Value, e.children[ek], name+"."+k+"."+ek); p != "" {
-						return p
-					}
+					found = c.unknownIn(sh.Value, en, name+"."+k+"."+ek)
 				default:
-					return name + "." + k + "." + ek
+					found = name + "." + k + "." + ek
 				}
-			}
-		}
-		return ""
+				return found == ""
+			})
+			return found == ""
+		})
+		return found
 	}
-	if len(n.children) > 0 {
-		return name + "." + sortedKeys(n.children)[0]
-	}
-	return ""
+	found := ""
+	n.children(func(k string, _ qnode) bool {
+		found = name + "." + k
+		return false
+	})
+	return found
 }
 
 // queryMemberName is a member's parameter name: EC2 uses queryName, else the
@@ -232,163 +318,148 @@ func (c *Codec) queryMemberName(name string, ref *model.Ref) string {
 	return name
 }
 
-func (c *Codec) queryStruct(sh *model.Shape, n *qnode) (map[string]any, error) {
-	out := map[string]any{}
-	for _, name := range sh.MemberNames {
-		ref := sh.Members[name]
-		cn := n.child(c.queryMemberName(name, ref))
-		if cn == nil {
+// queryDecoder reads the query and ec2 protocols' parameters, positioned at
+// one path.
+type queryDecoder struct {
+	*decodeState
+	c *Codec
+	n qnode
+	// name is the innermost structure member's name, for error messages.
+	name string
+}
+
+// members reads the members of structure sh at the current path.
+func (q *queryDecoder) members(sh *model.Shape, v Unmarshaler) error {
+	at, name := q.n, q.name
+	defer func() { q.n, q.name = at, name }()
+	for _, ref := range sh.MemberRefs {
+		cn, ok := at.child(q.c.queryMemberName(ref.Name, ref))
+		if !ok {
 			continue
 		}
-		v, err := c.queryValue(ref, cn, name)
-		if err != nil {
-			return nil, err
+		if _, has := cn.value(); !has && ref.Shape.IsScalar() {
+			continue // a scalar without a value is absent
 		}
-		if v != nil {
-			out[name] = v
+		q.n, q.name = cn, ref.Name
+		if err := v.UnmarshalAWS(q, ref); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
-func (c *Codec) queryValue(ref *model.Ref, n *qnode, name string) (any, error) {
+func (q *queryDecoder) text() string {
+	v, _ := q.n.value()
+	return v
+}
+
+func (q *queryDecoder) invalid(v string) error {
+	return &Error{Code: "InvalidParameterValue", Message: fmt.Sprintf("Value (%s) for parameter %s is invalid.", v, q.name), Status: 400}
+}
+
+func (q *queryDecoder) String(*model.Ref) (string, error) { return q.text(), nil }
+
+func (q *queryDecoder) Bool(*model.Ref) (bool, error) {
+	b, err := textBool(q.text())
+	if err != nil {
+		return false, q.invalid(q.text())
+	}
+	return b, nil
+}
+
+func (q *queryDecoder) Int(ref *model.Ref) (int64, error) {
+	n, err := textInt(ref.Shape, q.text())
+	if err != nil {
+		return 0, q.invalid(q.text())
+	}
+	return q.fits(ref, n), nil
+}
+
+func (q *queryDecoder) Float(ref *model.Ref) (float64, error) {
+	f, err := textFloat(ref.Shape, q.text())
+	if err != nil {
+		return 0, q.invalid(q.text())
+	}
+	return f, nil
+}
+
+func (q *queryDecoder) Time(*model.Ref) (time.Time, error) {
+	t, err := parseTime(q.text())
+	if err != nil {
+		return time.Time{}, q.invalid(q.text())
+	}
+	return t, nil
+}
+
+func (q *queryDecoder) Blob(*model.Ref) ([]byte, error) {
+	b, err := textBlob(q.text())
+	if err != nil {
+		return nil, q.invalid(q.text())
+	}
+	return b, nil
+}
+
+func (q *queryDecoder) Value(*model.Ref) (any, error) { return q.text(), nil }
+
+func (q *queryDecoder) Struct(ref *model.Ref, v Unmarshaler) error { return q.members(ref.Shape, v) }
+
+func (q *queryDecoder) List(ref *model.Ref, each func(Decoder, bool) error) error {
+	n := q.n
+	defer func() { q.n = n }()
+	if v, ok := n.value(); ok && v == "" && !n.hasChildren() {
+		return nil // "Name=": an empty list
+	}
+	items := n
+	if q.c.Protocol != EC2 && !isFlattened(ref) {
+		var ok bool
+		if items, ok = n.child(cmp.Or(ref.Shape.Member.LocationName, "member")); !ok {
+			return nil
+		}
+	}
+	idx, err := items.indexed()
+	if err != nil {
+		return err
+	}
+	scalar := ref.Shape.Member.Shape.IsScalar()
+	for _, e := range idx {
+		q.n = e
+		_, has := e.value()
+		if err := each(q, scalar && !has); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *queryDecoder) Map(ref *model.Ref, each func(Decoder, string, bool) error) error {
+	n := q.n
+	defer func() { q.n = n }()
 	sh := ref.Shape
-	switch sh.Type {
-	case "structure":
-		return c.queryStruct(sh, n)
-	case "list":
-		if n.value != nil && *n.value == "" && len(n.children) == 0 {
-			return []any{}, nil
+	entries := n
+	if !isFlattened(ref) {
+		var ok bool
+		if entries, ok = n.child("entry"); !ok {
+			return nil
 		}
-		items := n
-		if c.Protocol != EC2 && !isFlattened(ref) {
-			ln := "member"
-			if sh.Member.LocationName != "" {
-				ln = sh.Member.LocationName
-			}
-			items = n.child(ln)
-			if items == nil {
-				return []any{}, nil
-			}
-		}
-		idx, err := items.indexed()
-		if err != nil {
-			return nil, err
-		}
-		out := make([]any, 0, len(idx))
-		for _, e := range idx {
-			v, err := c.queryValue(sh.Member, e, name)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
-	case "map":
-		entries := n
-		if !isFlattened(ref) {
-			entries = n.child("entry")
-			if entries == nil {
-				return map[string]any{}, nil
-			}
-		}
-		idx, err := entries.indexed()
-		if err != nil {
-			return nil, err
-		}
-		kn, vn := "key", "value"
-		if sh.Key.LocationName != "" {
-			kn = sh.Key.LocationName
-		}
-		if sh.Value.LocationName != "" {
-			vn = sh.Value.LocationName
-		}
-		out := map[string]any{}
-		for _, e := range idx {
-			k := e.child(kn)
-			if k == nil || k.value == nil {
-				return nil, fmt.Errorf("map entry of %s without a key", name)
-			}
-			vnode := e.child(vn)
-			if vnode == nil {
-				out[*k.value] = nil
-				continue
-			}
-			v, err := c.queryValue(sh.Value, vnode, name)
-			if err != nil {
-				return nil, err
-			}
-			out[*k.value] = v
-		}
-		return out, nil
 	}
-	if n.value == nil {
-		return nil, nil
-	}
-	v, err := parseScalar(sh, ref, *n.value)
+	idx, err := entries.indexed()
 	if err != nil {
-		return nil, &Error{Code: "InvalidParameterValue", Message: fmt.Sprintf("Value (%s) for parameter %s is invalid.", *n.value, name), Status: 400}
+		return err
 	}
-	return v, nil
-}
-
-func (c *Codec) encodeQueryOutput(op *model.Operation, out map[string]any, requestID string, resp *Response) error {
-	resp.Header.Set("Content-Type", "text/xml")
-	w := &xmlWriter{defTS: FormatISO8601}
-	w.b.Grow(2048)
-	w.open(op.Name+"Response", nsAttrs(&model.XMLNamespace{URI: c.Service.Metadata.XMLNamespace}))
-	if op.Output != nil {
-		wrapper := op.Output.ResultWrapper
-		if wrapper == "" {
-			wrapper = op.Name + "Result"
+	kn, vn := cmp.Or(sh.Key.LocationName, "key"), cmp.Or(sh.Value.LocationName, "value")
+	scalar := sh.Value.Shape.IsScalar()
+	for _, e := range idx {
+		knode, ok := e.child(kn)
+		k, has := knode.value()
+		if !ok || !has {
+			return fmt.Errorf("map entry of %s without a key", q.name)
 		}
-		w.open(wrapper, nil)
-		if err := w.members(op.Output.Shape, out); err != nil {
-			return err
-		}
-		w.close(wrapper)
-	}
-	w.b.WriteString("<ResponseMetadata><RequestId>")
-	w.text(requestID)
-	w.b.WriteString("</RequestId></ResponseMetadata>")
-	w.close(op.Name + "Response")
-	resp.Body = w.b.Bytes()
-	return nil
-}
-
-func (c *Codec) encodeEC2Output(op *model.Operation, out map[string]any, requestID string, resp *Response) error {
-	resp.Header.Set("Content-Type", "text/xml;charset=UTF-8")
-	w := &xmlWriter{defTS: FormatISO8601}
-	w.b.Grow(4096)
-	w.b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	w.open(op.Name+"Response", nsAttrs(&model.XMLNamespace{URI: c.Service.Metadata.XMLNamespace}))
-	w.b.WriteString("<requestId>")
-	w.text(requestID)
-	w.b.WriteString("</requestId>")
-	if op.Output != nil {
-		if err := w.members(op.Output.Shape, out); err != nil {
+		vnode, ok := e.child(vn)
+		_, hasValue := vnode.value()
+		q.n = vnode
+		if err := each(q, k, !ok || scalar && !hasValue); err != nil {
 			return err
 		}
 	}
-	w.close(op.Name + "Response")
-	resp.Body = w.b.Bytes()
 	return nil
-}
-
-func (c *Codec) decodeQueryOutput(op *model.Operation, resp *Response) (map[string]any, error) {
-	root, err := parseXML(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	n := root
-	if c.Protocol == Query {
-		wrapper := op.Output.ResultWrapper
-		if wrapper == "" {
-			wrapper = op.Name + "Result"
-		}
-		if w := root.child(wrapper); w != nil {
-			n = w
-		}
-	}
-	return decodeXMLStruct(op.Output.Shape, n)
 }

@@ -44,25 +44,7 @@ func tsFormat(ref *model.Ref, def string) string {
 }
 
 func formatTime(t time.Time, format string) string {
-	t = t.UTC()
-	switch format {
-	case FormatUnix:
-		return formatEpoch(t)
-	case FormatRFC822:
-		return t.Format(time.RFC1123)[:len("Mon, 02 Jan 2006 15:04:05")] + " GMT"
-	default:
-		if t.Nanosecond() == 0 {
-			return t.Format(iso8601Compact)
-		}
-		return t.Format("2006-01-02T15:04:05.000Z")
-	}
-}
-
-func formatEpoch(t time.Time) string {
-	if t.Nanosecond() == 0 {
-		return strconv.FormatInt(t.Unix(), 10)
-	}
-	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', -1, 64)
+	return string(appendTime(nil, t, format))
 }
 
 // maxEpoch bounds the epoch seconds the codec accepts (year 10000): past it,
@@ -97,69 +79,13 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("invalid timestamp %q", s)
 }
 
-// parseScalar converts the text form of a scalar (query strings, XML text,
-// headers, URI labels) into its Value.
-func parseScalar(sh *model.Shape, ref *model.Ref, s string) (Value, error) {
-	switch sh.Type {
-	case "string", "character":
-		return s, nil
-	case "integer", "long", "byte", "short":
-		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("invalid %s value %q", sh.Type, s)
-		}
-		return n, nil
-	case "float", "double", "bigdecimal":
-		switch s {
-		case "NaN":
-			return math.NaN(), nil
-		case "Infinity":
-			return math.Inf(1), nil
-		case "-Infinity":
-			return math.Inf(-1), nil
-		}
-		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil {
-			return nil, fmt.Errorf("invalid %s value %q", sh.Type, s)
-		}
-		return f, nil
-	case "boolean":
-		switch strings.ToLower(strings.TrimSpace(s)) {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
-		}
-		return nil, fmt.Errorf("invalid boolean value %q", s)
-	case "timestamp":
-		return parseTime(s)
-	case "blob":
-		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
-		if err != nil {
-			return nil, fmt.Errorf("invalid base64 value for blob")
-		}
-		return b, nil
+// textBlob decodes the base64 text of a blob.
+func textBlob(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("invalid base64 value for blob")
 	}
-	return nil, fmt.Errorf("%s is not a scalar", sh.Type)
-}
-
-// scalarText is the text form of a scalar for query strings, XML and headers.
-func scalarText(sh *model.Shape, ref *model.Ref, v Value, defTS string) (string, error) {
-	switch x := v.(type) {
-	case string:
-		return x, nil
-	case bool:
-		return strconv.FormatBool(x), nil
-	case int64:
-		return strconv.FormatInt(x, 10), nil
-	case float64:
-		return formatFloat(x), nil
-	case time.Time:
-		return formatTime(x, tsFormat(ref, defTS)), nil
-	case []byte:
-		return base64.StdEncoding.EncodeToString(x), nil
-	}
-	return "", fmt.Errorf("value of type %T for %s shape %s", v, sh.Type, sh.Name)
+	return b, nil
 }
 
 func formatFloat(f float64) string {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/codec"
+	"github.com/minicloud/minicloud/internal/model"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -134,6 +135,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var rt *route
 	defer func() {
 		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p) // the answer failed half sent: net/http drops the connection
+			}
 			g.log.Error("handler panic", "service", svcName, "operation", opName, "panic", p, "stack", string(debug.Stack()))
 			e := &codec.Error{Code: "InternalFailure", Message: "internal error", Status: http.StatusInternalServerError}
 			if rt != nil {
@@ -148,9 +152,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.cfg.BodyIdleTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
 		r.Body = &progressBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: g.cfg.BodyIdleTimeout}
 	}
-	resp := g.serve(r, reqID, &rt)
+	resp, ans := g.serve(r, reqID, &rt)
 	if rt != nil {
 		svcName, opName = rt.b.Info.Name, rt.opName
+	}
+	if ans != nil {
+		status = ans.write(w, g.log)
+		return
 	}
 	status = resp.Status
 	writeRaw(w, resp)
@@ -159,7 +167,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve answers one AWS request. *routed is set as soon as the request's
 // service and operation are known, so that a panic is answered in its
 // protocol too.
-func (g *Gateway) serve(r *http.Request, reqID string, routed **route) *codec.Response {
+func (g *Gateway) serve(r *http.Request, reqID string, routed **route) (*codec.Response, *answer) {
 	cred, credErr := parseCredential(r)
 	body, err := readBody(r)
 	if err != nil {
@@ -170,31 +178,31 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route) *codec.Re
 		// The rest of the body is not read: the connection cannot carry
 		// another request (and net/http would otherwise wait to drain it).
 		resp.Header.Set("Connection", "close")
-		return resp
+		return resp, nil
 	}
 	// payload is the body decoded; body stays as sent, for the signature.
 	payload, err := decompress(r, body)
 	if err != nil {
-		return g.errorResponse(r, cred, nil, reqID, err)
+		return g.errorResponse(r, cred, nil, reqID, err), nil
 	}
 	form, err := queryForm(r, payload)
 	if err != nil {
-		return g.errorResponse(r, cred, form, reqID, err)
+		return g.errorResponse(r, cred, form, reqID, err), nil
 	}
 	if cred.Service != "" && len(g.router.bySigning[cred.Service]) == 0 {
-		return genericError(r, reqID, 400, "UnknownService", fmt.Sprintf("minicloud does not serve the service %q named by the request's credential scope.", cred.Service))
+		return genericError(r, reqID, 400, "UnknownService", fmt.Sprintf("minicloud does not serve the service %q named by the request's credential scope.", cred.Service)), nil
 	}
 	rt, err := g.router.route(r, cred, form)
 	if err != nil {
 		var re *routeError
 		if errors.As(err, &re) && re.b != nil {
 			*routed = &route{b: re.b, proto: re.proto, opName: re.opName}
-			return re.b.codec(re.proto).EncodeError(&codec.Error{Code: re.code, Message: re.msg, Status: re.status}, reqID)
+			return re.b.codec(re.proto).EncodeError(&codec.Error{Code: re.code, Message: re.msg, Status: re.status}, reqID), nil
 		}
 		if errors.As(err, &re) {
-			return genericError(r, reqID, re.status, re.code, re.msg)
+			return genericError(r, reqID, re.status, re.code, re.msg), nil
 		}
-		return genericError(r, reqID, 500, "InternalFailure", err.Error())
+		return genericError(r, reqID, 500, "InternalFailure", err.Error()), nil
 	}
 	*routed = rt
 	c := rt.b.codec(rt.proto)
@@ -205,45 +213,63 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route) *codec.Re
 		if rt.proto == codec.JSON || rt.proto == codec.RestJSON || rt.proto == codec.CBOR {
 			code += "Exception"
 		}
-		return c.EncodeError(&codec.Error{Code: code, Message: se.msg, Status: 400}, reqID)
+		return c.EncodeError(&codec.Error{Code: code, Message: se.msg, Status: 400}, reqID), nil
 	}
 	if !g.cfg.VerifySignatures && cred.Presigned && !cred.Expires.IsZero() && g.now().After(cred.Expires) {
-		return c.EncodeError(&codec.Error{Code: "AccessDenied", Message: "Request has expired", Status: 403}, reqID)
+		return c.EncodeError(&codec.Error{Code: "AccessDenied", Message: "Request has expired", Status: 403}, reqID), nil
 	}
 	region := cmp.Or(cred.Region, DefaultRegion)
 	k, err := g.lookupKey(r.Context(), cred.AccessKey, region)
 	if err != nil {
-		return c.EncodeError(err, reqID)
+		return c.EncodeError(err, reqID), nil
 	}
 	if g.cfg.VerifySignatures {
 		if err := g.verify(r, body, cred, rt, k); err != nil {
-			return c.EncodeError(err, reqID)
+			return c.EncodeError(err, reqID), nil
 		}
 	}
 	info := &api.RequestInfo{RequestID: reqID, Service: rt.b.Info.Name, Operation: rt.opName, Region: region, AccessKey: cred.AccessKey,
 		Account: k.Account, Caller: k.ARN, CallerUserID: k.UserID}
 	svc := rt.b.load()
 	op := svc.Operations[rt.opName]
-	in, err := c.DecodeInput(op, &codec.Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header, Body: payload, Labels: rt.labels})
-	if err != nil {
-		return c.EncodeError(err, reqID)
-	}
-	if err := c.CheckRequired(op, in); err != nil {
-		return c.EncodeError(err, reqID)
-	}
-	out, err := rt.b.Handlers[rt.opName](api.WithRequest(r.Context(), info), in)
+	req := &codec.Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header, Body: payload, Labels: rt.labels}
+	out, err := rt.b.Handlers[rt.opName](api.WithRequest(r.Context(), info), func(in codec.Message) error {
+		return c.Decode(op, req, in)
+	})
 	if err != nil {
 		if codec.AsError(err).Code == "InternalFailure" {
 			g.log.Error("operation failed", "service", info.Service, "operation", info.Operation, "request_id", reqID, "error", err)
 		}
-		return c.EncodeError(err, reqID)
+		return c.EncodeError(err, reqID), nil
 	}
-	resp, err := c.EncodeOutput(op, out, reqID)
-	if err != nil {
-		g.log.Error("encode failed", "service", info.Service, "operation", info.Operation, "error", err)
-		return c.EncodeError(err, reqID)
+	return nil, &answer{c: c, op: op, out: out, reqID: reqID}
+}
+
+// answer is an operation's output, written to the client straight from
+// its generated type.
+type answer struct {
+	c     *codec.Codec
+	op    *model.Operation
+	out   codec.Marshaler
+	reqID string
+}
+
+// write sends the answer and returns its status. An answer that fails
+// before any of it is sent becomes an InternalFailure; one that fails
+// after can only end the connection.
+func (a *answer) write(w http.ResponseWriter, log *slog.Logger) int {
+	status, err := a.c.WriteOutput(w, a.op, a.out, a.reqID)
+	if err == nil {
+		return status
 	}
-	return resp
+	log.Error("encode failed", "operation", a.op.Name, "request_id", a.reqID, "error", err)
+	if errors.Is(err, codec.ErrPartial) {
+		panic(http.ErrAbortHandler)
+	}
+	clear(w.Header())
+	resp := a.c.EncodeError(err, a.reqID)
+	writeRaw(w, resp)
+	return resp.Status
 }
 
 // readBody reads the request body up to MaxBodyBytes. On error it returns

@@ -80,6 +80,11 @@ type Ref struct {
 	Streaming        bool          `json:"streaming"`
 
 	Shape *Shape `json:"-"`
+	// Name and Index are a structure member's name and its position in the
+	// structure's MemberNames (generated code addresses members by it);
+	// "" and 0 for other references.
+	Name  string `json:"-"`
+	Index int    `json:"-"`
 }
 
 // XMLNamespace is an xmlNamespace trait.
@@ -119,7 +124,11 @@ type Shape struct {
 	// MemberNames lists Members in the model's declaration order: XML and
 	// query output follow it, as AWS does.
 	MemberNames []string `json:"-"`
-	required    map[string]bool
+	// MemberRefs are the Members in that order.
+	MemberRefs []*Ref `json:"-"`
+	// HasXMLAttributes reports whether a member is an XML attribute.
+	HasXMLAttributes bool `json:"-"`
+	required         map[string]bool
 }
 
 // ErrorTrait is the "error" trait of an exception shape.
@@ -284,6 +293,13 @@ func parseShape(name string, raw json.RawMessage) (*Shape, error) {
 		sh.MemberNames = order
 		if sh.Members == nil {
 			sh.Members = map[string]*Ref{}
+		}
+		sh.MemberRefs = make([]*Ref, len(order))
+		for i, n := range order {
+			r := sh.Members[n]
+			r.Name, r.Index = n, i
+			sh.MemberRefs[i] = r
+			sh.HasXMLAttributes = sh.HasXMLAttributes || r.XMLAttribute
 		}
 	}
 	sh.required = make(map[string]bool, len(sh.Required))

@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"go/format"
+	"io/fs"
 	"log"
 	"os"
 	"os/exec"
@@ -214,7 +215,21 @@ func generate(sc serviceConfig, modDir, version, outDir string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(pkgDir, "zz_generated.go"), code, 0o644)
+	if err := os.WriteFile(filepath.Join(pkgDir, "zz_generated.go"), code, 0o644); err != nil {
+		return err
+	}
+	codecPath := filepath.Join(pkgDir, "zz_codec.go")
+	codec, err := codecSource(sc, tm, typed, version)
+	if err != nil {
+		return err
+	}
+	if codec == nil {
+		if err := os.Remove(codecPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return os.WriteFile(codecPath, codec, 0o644)
 }
 
 // marshalOrdered re-encodes a shape, keeping its members in model order:
@@ -348,7 +363,7 @@ func goSource(sc serviceConfig, svc *model.Service, typed map[string]bool, versi
 		if sh.Type == "structure" && !sh.Document {
 			structs = append(structs, sh)
 			for _, mn := range sh.MemberNames {
-				if strings.Contains(goType(sh.Members[mn].Shape, true), "time.Time") {
+				if strings.Contains(memberType(sh.Members[mn]), "time.Time") {
 					needTime = true
 				}
 			}
@@ -407,11 +422,20 @@ func goSource(sc serviceConfig, svc *model.Service, typed map[string]bool, versi
 		fmt.Fprintf(&b, "// %s is the %s shape.\ntype %s struct {\n", goName(sh.Name), sh.Name, goName(sh.Name))
 		for _, mn := range sh.MemberNames {
 			ref := sh.Members[mn]
-			fmt.Fprintf(&b, "\t%s %s `aws:%q`\n", goName(mn), goType(ref.Shape, true), mn)
+			fmt.Fprintf(&b, "\t%s %s `aws:%q`\n", goName(mn), memberType(ref), mn)
 		}
 		b.WriteString("}\n\n")
 	}
 	return format.Source(b.Bytes())
+}
+
+// memberType is the Go type of a structure member: a jsonvalue member holds
+// the JSON value itself, as a document does.
+func memberType(ref *model.Ref) string {
+	if ref.JSONValue {
+		return "any"
+	}
+	return goType(ref.Shape, true)
 }
 
 func ioType(r *model.Ref) string {

@@ -63,6 +63,7 @@ func (s *Service) startEndpoints() {
 	s.rebuildEndpoints()
 	d.wg.Go(func() {
 		for ev := range ch {
+			s.noteEvent(ev)
 			if _, svc, _, _, ok := state.SplitKey(ev.Key); ev.Reset || ev.Resync || (ok && svc == records.LoadBalancers.Service) {
 				select {
 				case d.changed <- struct{}{}:
@@ -111,7 +112,7 @@ func (s *Service) rebuildEndpoints() {
 	defer d.mu.Unlock()
 	var list []dnszone.Endpoint
 	err := s.store.View(context.Background(), func(tx state.Tx) error {
-		return everyLB(tx, func(sc state.Scope, lb *records.LoadBalancer) error {
+		return s.everyLB(tx, func(sc state.Scope, lb *records.LoadBalancer) error {
 			e := endpointOf(sc, lb)
 			healthy, err := s.anyHealthy(tx, sc, lb)
 			e.Unhealthy = !healthy

@@ -1,9 +1,13 @@
 package elbv2
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +46,10 @@ type Service struct {
 	log   *slog.Logger
 	ctl   atomic.Pointer[controller.Controller] // set while the controller runs
 	dns   endpointIndex                         // the DNS names (dns.go)
+	// scopes are the accounts and regions known to hold load balancers;
+	// scanAll asks everyLB to learn them from the whole store.
+	scopes  sync.Map // state.Scope → struct{}
+	scanAll atomic.Bool
 }
 
 // New returns the service over store; Start runs its controller.
@@ -52,7 +60,9 @@ func New(store state.Store, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: store, cfg: cfg, log: cfg.Logger}
+	s := &Service{store: store, cfg: cfg, log: cfg.Logger}
+	s.scanAll.Store(true)
+	return s
 }
 
 // Start runs the controller, which gives each load balancer its nodes and
@@ -94,7 +104,7 @@ func (s *Service) Health() map[string]any {
 	}
 	var list []map[string]any
 	_ = s.store.View(context.Background(), func(tx state.Tx) error {
-		return everyLB(tx, func(sc state.Scope, lb *records.LoadBalancer) error {
+		return s.everyLB(tx, func(sc state.Scope, lb *records.LoadBalancer) error {
 			e := map[string]any{"account": sc.Account, "region": sc.Region, "name": deref(lb.LoadBalancerName),
 				"state": deref(lb.State.Code), "dnsName": deref(lb.DNSName), "nodes": len(lb.Nodes)}
 			if lb.Error != "" {
@@ -109,18 +119,55 @@ func (s *Service) Health() map[string]any {
 }
 
 // everyLB calls fn with every load balancer of every account and region.
-func everyLB(tx state.Tx, fn func(sc state.Scope, lb *records.LoadBalancer) error) error {
-	return tx.Scan("", func(key string, _ []byte) error {
+// It reads only the load balancer tables of the scopes known to hold one
+// (s.scopes, kept from the store's events by the DNS index); the first
+// call, and the first after the events were lost, scans the whole store
+// to learn them.
+func (s *Service) everyLB(tx state.Tx, fn func(sc state.Scope, lb *records.LoadBalancer) error) error {
+	visit := func(key string, _ []byte) error {
 		sc, id, ok := lbTable.ParseKey(key)
 		if !ok {
 			return nil
 		}
+		s.scopes.Store(sc, struct{}{})
 		lb, found, err := lbTable.Get(tx, sc, id)
 		if err != nil || !found {
 			return err
 		}
 		return fn(sc, &lb)
+	}
+	if s.scanAll.Swap(false) {
+		if err := tx.Scan("", visit); err != nil {
+			s.scanAll.Store(true)
+			return err
+		}
+		return nil
+	}
+	var scopes []state.Scope
+	s.scopes.Range(func(k, _ any) bool { scopes = append(scopes, k.(state.Scope)); return true })
+	slices.SortFunc(scopes, func(a, b state.Scope) int {
+		return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.Region, b.Region))
 	})
+	for _, sc := range scopes {
+		if err := tx.Scan(lbTable.Prefix(sc), visit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noteEvent keeps s.scopes current from a store event.
+func (s *Service) noteEvent(ev state.Event) {
+	if ev.Reset || ev.Resync {
+		if ev.Reset {
+			s.scopes.Clear()
+		}
+		s.scanAll.Store(true)
+		return
+	}
+	if sc, _, ok := lbTable.ParseKey(ev.Key); ok {
+		s.scopes.Store(sc, struct{}{})
+	}
 }
 
 func scopeOf(ctx context.Context) state.Scope {

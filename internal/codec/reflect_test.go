@@ -166,13 +166,6 @@ func typeErr(path, want string, v any) error {
 	return fmt.Errorf("%s: expected %s, got %T", path, want, v)
 }
 
-func join(path, member string) string {
-	if path == "" {
-		return member
-	}
-	return path + "." + member
-}
-
 // From converts a generated type (or a pointer to one) into its generic
 // structure. Nil pointers, nil slices and nil maps are absent members; empty
 // non-nil slices are present and empty, which XML protocols write as an empty
