@@ -10,6 +10,8 @@ const (
 	// exactCap is how many distinct values a bucket keeps before its
 	// percentiles come from a sketch.
 	exactCap = 64
+	// coarseExactCap is exactCap for the buckets of the coarse tiers.
+	coarseExactCap = 8
 	// mergeExactCap is how many values a period may merge exactly.
 	mergeExactCap = 4096
 	// sketchGamma bounds the sketch's relative error to
@@ -44,11 +46,34 @@ type Dist struct {
 // WV is a value and how many samples had it.
 type WV struct{ V, W float64 }
 
-// Sketch is a logarithmic histogram (DDSketch-like): Pos[i] and Neg[i]
-// count the samples whose magnitude is in (γ^(i-1), γ^i].
+// Sketch is a logarithmic histogram (DDSketch-like): Pos and Neg count
+// the samples whose magnitude is in (γ^(i-1), γ^i] for each bin i.
 type Sketch struct {
-	Pos, Neg map[int32]float64
+	Pos, Neg Bins
 	Zero     float64
+}
+
+// Bins are a sketch's bins with samples, as sorted columns (a map costs
+// several times more per bin, and buckets are kept by the thousand).
+type Bins struct {
+	Idx []int32
+	W   []float64
+}
+
+func (b *Bins) add(i int32, w float64) {
+	j, found := slices.BinarySearch(b.Idx, i)
+	if found {
+		b.W[j] += w
+		return
+	}
+	b.Idx = slices.Insert(b.Idx, j, i)
+	b.W = slices.Insert(b.W, j, w)
+}
+
+func (b *Bins) merge(o *Bins) {
+	for k, i := range o.Idx {
+		b.add(i, o.W[k])
+	}
 }
 
 // Average is Sum / Count.
@@ -121,15 +146,18 @@ func (d *Dist) add(v, n float64) {
 		d.Exact = append(d.Exact, WV{v, n})
 		return
 	}
-	d.Sketch = newSketch()
+	d.toSketch()
+	d.Sketch.add(v, n)
+}
+
+// toSketch moves the exact values into a sketch.
+func (d *Dist) toSketch() {
+	d.Sketch = &Sketch{}
 	for _, e := range d.Exact {
 		d.Sketch.add(e.V, e.W)
 	}
 	d.Exact = nil
-	d.Sketch.add(v, n)
 }
-
-func newSketch() *Sketch { return &Sketch{Pos: map[int32]float64{}, Neg: map[int32]float64{}} }
 
 func sketchIndex(m float64) int32 {
 	i := math.Ceil(math.Log(m) / logGamma)
@@ -141,19 +169,15 @@ func (s *Sketch) add(v, n float64) {
 	case m < sketchMinMagnitude:
 		s.Zero += n
 	case v > 0:
-		s.Pos[sketchIndex(m)] += n
+		s.Pos.add(sketchIndex(m), n)
 	default:
-		s.Neg[sketchIndex(m)] += n
+		s.Neg.add(sketchIndex(m), n)
 	}
 }
 
 func (s *Sketch) merge(o *Sketch) {
-	for i, w := range o.Pos {
-		s.Pos[i] += w
-	}
-	for i, w := range o.Neg {
-		s.Neg[i] += w
-	}
+	s.Pos.merge(&o.Pos)
+	s.Neg.merge(&o.Neg)
 	s.Zero += o.Zero
 }
 
@@ -192,11 +216,7 @@ func (d *Dist) merge(o *Agg) {
 	}
 	if o.Dist.Sketch != nil {
 		if d.Sketch == nil {
-			d.Sketch = newSketch()
-			for _, e := range d.Exact {
-				d.Sketch.add(e.V, e.W)
-			}
-			d.Exact = nil
+			d.toSketch()
 		}
 		d.Sketch.merge(o.Dist.Sketch)
 		return
@@ -227,7 +247,7 @@ func (d *Dist) clone() *Dist {
 	}
 	c := &Dist{Exact: slices.Clone(d.Exact)}
 	if d.Sketch != nil {
-		c.Sketch = newSketch()
+		c.Sketch = &Sketch{}
 		c.Sketch.merge(d.Sketch)
 	}
 	return c
@@ -263,37 +283,47 @@ func (a *Agg) Percentile(p float64) (float64, bool) {
 }
 
 func (s *Sketch) quantile(rank float64) float64 {
-	neg := sortedKeys(s.Neg)
-	pos := sortedKeys(s.Pos)
 	var cum float64
 	// Most negative first: the largest magnitude of Neg.
-	for i := len(neg) - 1; i >= 0; i-- {
-		cum += s.Neg[neg[i]]
+	for k := len(s.Neg.Idx) - 1; k >= 0; k-- {
+		cum += s.Neg.W[k]
 		if cum >= rank && cum > 0 {
-			return -binValue(neg[i])
+			return -binValue(s.Neg.Idx[k])
 		}
 	}
 	cum += s.Zero
 	if cum >= rank && cum > 0 {
 		return 0
 	}
-	for _, k := range pos {
-		cum += s.Pos[k]
+	for k, i := range s.Pos.Idx {
+		cum += s.Pos.W[k]
 		if cum >= rank {
-			return binValue(k)
+			return binValue(i)
 		}
 	}
-	if len(pos) > 0 {
-		return binValue(pos[len(pos)-1])
+	if n := len(s.Pos.Idx); n > 0 {
+		return binValue(s.Pos.Idx[n-1])
 	}
 	return 0
 }
 
-func sortedKeys(m map[int32]float64) []int32 {
-	keys := make([]int32, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// fold adds o's samples to a coarse bucket, which keeps at most
+// coarseExactCap exact values (Merge's larger cap is for a query's
+// periods, which are not kept): a minute of one-second data would
+// otherwise keep sixty values, for fifteen days.
+func (a *Agg) fold(o *Agg) {
+	switch {
+	case o.Count == 0:
+	case o.Dist == nil:
+		a.AddSet(o.Count, o.Sum, o.Min, o.Max)
+	case o.Dist.Sketch == nil:
+		for _, e := range o.Dist.Exact {
+			a.AddValue(e.V, e.W)
+		}
+	default:
+		a.Merge(o)
 	}
-	slices.Sort(keys)
-	return keys
+	if d := a.Dist; d != nil && d.Sketch == nil && len(d.Exact) > coarseExactCap {
+		d.toSketch()
+	}
 }

@@ -5,21 +5,24 @@
 //
 // # Tiers
 //
-// Every datapoint is added, when it is put, to four tiers of buckets, each
-// with AWS's retention: raw (3 hours; one-second buckets for
-// high-resolution data, one-minute buckets for standard data, so a query
-// with a period under a minute sees standard data at the minute as AWS
-// does), one minute (15 days), five minutes (63 days) and one hour (455
-// days). Writing all tiers at once costs four bucket updates per datapoint
-// and needs no roll-up job: a tier is ready the moment the finer one
-// expires. A query reads the finest tier that still holds its StartTime
-// and whose bucket divides its period (the "period rules by age").
+// A datapoint is added, when it is put, to the raw tier (3 hours;
+// one-second buckets for high-resolution data, one-minute buckets for
+// standard data, so a query with a period under a minute sees standard
+// data at the minute as AWS does). An hour after an hour of raw data
+// ends, that hour is folded into the coarse tiers: one minute (15 days),
+// five minutes (63 days) and one hour (455 days); a put later than that
+// goes to both. A query of a coarse tier reads its buckets up to the last
+// fold and the raw seconds after it, which nest in the same periods, so
+// no roll-up job is ever behind a query. A query reads the finest tier
+// that still holds its StartTime and whose bucket divides its period (the
+// "period rules by age").
 //
 // # Aggregates and percentiles
 //
 // A bucket keeps SampleCount, Sum, Minimum and Maximum exactly. For
 // percentiles it keeps the values themselves (with their counts) up to 64
-// distinct values, then switches to a logarithmic sketch in the manner of
+// distinct values (8 in the coarse tiers), then switches to a logarithmic
+// sketch in the manner of
 // DDSketch: a value is placed in bin ⌈log_γ |v|⌉ with γ = 1.01/0.99, so a
 // percentile read from the sketch is within 1% of a value that was put
 // (relative error), clamped to the bucket's exact Minimum and Maximum.
@@ -48,10 +51,15 @@
 //
 // # Memory
 //
-// Memory is bounded by retention: a series holds at most 10,800 raw
-// buckets (3 h at 1 s), 21,600 one-minute, 18,144 five-minute and 10,920
-// one-hour buckets, each about 56 bytes while it has one distinct value.
-// Old buckets are dropped as data arrives and by the periodic snapshot.
+// The raw tier is columnar: an hour block holds a bitmap of the seconds
+// with data and, in time order, each second's value when that second is
+// one sample counted once (what publishers and high-resolution puts
+// write), 8 bytes a second; other seconds keep a full aggregate aside.
+// Coarse buckets keep at most 8 exact values before their sketch, whose
+// bins are sorted columns. 1,000 metrics at one second for an hour hold
+// about 42 MB (BenchmarkHourOfHighRes; docs/benchmarks.md). Memory is
+// bounded by retention: old blocks and buckets are dropped as data arrive
+// and by the periodic snapshot.
 //
 // The package knows nothing of HTTP or of CloudWatch's API shapes
 // (internal/service/cloudwatch validates requests and shapes answers); the

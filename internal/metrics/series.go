@@ -52,7 +52,8 @@ type tier struct {
 }
 
 // The tiers, finest first. The raw tier's buckets are one second wide for
-// high-resolution data and one minute for standard data.
+// high-resolution data and one minute for standard data (see
+// unitSeries).
 var tiers = [...]tier{
 	{1, 3 * time.Hour},
 	{60, 15 * 24 * time.Hour},
@@ -67,10 +68,24 @@ type bucket struct {
 	A Agg
 }
 
-// unitSeries is one unit's data of a metric: a slice of buckets, sorted by
-// time, per tier.
+// rollDelay is how long data stay in the raw tier alone before they are
+// folded into the coarser tiers: late puts within it cost nothing extra.
+const rollDelay = time.Hour
+
+// unitSeries is one unit's data of a metric. The raw tier is kept in
+// columnar hour blocks (Raw); the coarser tiers (Coarse[i-1] is tiers[i])
+// are slices of buckets sorted by time that hold only the data before
+// Rolled: data from Rolled on are in Raw alone, and a query of a coarse
+// tier reads them from there. Every hour the raw hours older than
+// rollDelay are folded into the coarse tiers and Rolled moves on, so the
+// coarse buckets of high-resolution data (which keep their values for
+// percentiles) exist only for data the raw tier is about to drop.
 type unitSeries struct {
-	Tiers [len(tiers)][]bucket
+	Raw    []rawBlock // sorted by Start
+	Coarse [len(tiers) - 1][]bucket
+	// Rolled is an hour boundary (Unix seconds): Raw holds every
+	// datapoint from Rolled on; Coarse holds every datapoint before it.
+	Rolled int64
 }
 
 // series is a metric's data, per unit ("None" when put without one).
@@ -82,69 +97,154 @@ type series struct {
 	LastPut int64
 }
 
-// bucketAt returns tier i's bucket at t, inserting it in order.
-func (u *unitSeries) bucketAt(i int, t int64) *Agg {
-	bs := u.Tiers[i]
+// coarseAt returns coarse tier i's bucket at t, inserting it in order.
+func (u *unitSeries) coarseAt(i int, t int64) *Agg {
+	bs := u.Coarse[i-1]
 	n := len(bs)
 	if n > 0 && bs[n-1].T == t {
 		return &bs[n-1].A
 	}
 	if n == 0 || bs[n-1].T < t {
-		u.Tiers[i] = append(bs, bucket{T: t})
-		return &u.Tiers[i][n].A
+		u.Coarse[i-1] = append(bs, bucket{T: t})
+		return &u.Coarse[i-1][n].A
 	}
 	j := sort.Search(n, func(k int) bool { return bs[k].T >= t })
 	if j < n && bs[j].T == t {
 		return &bs[j].A
 	}
-	u.Tiers[i] = slices.Insert(bs, j, bucket{T: t})
-	return &u.Tiers[i][j].A
+	u.Coarse[i-1] = slices.Insert(bs, j, bucket{T: t})
+	return &u.Coarse[i-1][j].A
 }
 
-// expire drops the buckets older than each tier's retention; it reports
-// whether nothing is left.
+// block returns the raw block holding second t, inserting it in order.
+func (u *unitSeries) block(t int64) *rawBlock {
+	start := floorDiv(t, blockSpan) * blockSpan
+	n := len(u.Raw)
+	if n > 0 && u.Raw[n-1].Start == start {
+		return &u.Raw[n-1]
+	}
+	j := sort.Search(n, func(k int) bool { return u.Raw[k].Start >= start })
+	if j < n && u.Raw[j].Start == start {
+		return &u.Raw[j]
+	}
+	u.Raw = slices.Insert(u.Raw, j, rawBlock{Start: start})
+	return &u.Raw[j]
+}
+
+// roll folds the raw hours older than rollDelay into the coarse tiers.
+// It must run before expire, so that Raw always holds [Rolled, now].
+func (u *unitSeries) roll(now time.Time) {
+	target := floorDiv(now.Add(-rollDelay).Unix(), blockSpan) * blockSpan
+	if target <= u.Rolled {
+		return
+	}
+	for bi := range u.Raw {
+		b := &u.Raw[bi]
+		if b.Start < u.Rolled || b.Start >= target {
+			continue
+		}
+		b.each(b.Start, b.Start+blockSpan, func(t int64, a *Agg) {
+			for i := 1; i < len(tiers); i++ {
+				if t >= now.Add(-tiers[i].retention).Unix() {
+					u.coarseAt(i, floorDiv(t, tiers[i].res)*tiers[i].res).fold(a)
+				}
+			}
+		})
+	}
+	u.Rolled = target
+}
+
+// expire drops the data older than each tier's retention (the raw tier
+// by whole blocks); it reports whether nothing is left.
 func (u *unitSeries) expire(now time.Time) bool {
-	empty := true
-	for i, tr := range tiers {
+	u.roll(now)
+	cut := now.Add(-tiers[0].retention).Unix()
+	j := sort.Search(len(u.Raw), func(k int) bool { return u.Raw[k].Start+blockSpan > cut })
+	if j > 0 {
+		u.Raw = slices.Clone(u.Raw[j:])
+	}
+	empty := len(u.Raw) == 0
+	for i := 1; i < len(tiers); i++ {
+		tr := tiers[i]
 		cut := now.Add(-tr.retention).Unix()
-		bs := u.Tiers[i]
+		bs := u.Coarse[i-1]
 		j := sort.Search(len(bs), func(k int) bool { return bs[k].T+tr.res > cut })
 		if j > 0 {
-			u.Tiers[i] = slices.Clone(bs[j:])
+			u.Coarse[i-1] = slices.Clone(bs[j:])
 		}
-		if len(u.Tiers[i]) > 0 {
+		if len(u.Coarse[i-1]) > 0 {
 			empty = false
 		}
 	}
 	return empty
 }
 
-// add adds one sample to every tier.
+// add adds one sample: to the raw tier while it is within its retention,
+// and to the coarse tiers when it is older than Rolled (a late put the
+// roll has passed) or too old for the raw tier.
 func (u *unitSeries) add(s *Sample, now time.Time) {
+	u.roll(now)
 	t := s.Time.Unix()
-	for i, tr := range tiers {
-		res := tr.res
-		if i == 0 && !s.HighRes {
-			res = 60
+	if !s.Time.Before(now.Add(-tiers[0].retention)) {
+		res := int64(1)
+		if !s.HighRes {
+			res = 60 // standard data show at the minute, as AWS's
 		}
-		if s.Time.Before(now.Add(-tr.retention)) {
-			continue
-		}
-		a := u.bucketAt(i, floorDiv(t, res)*res)
-		if s.Set != nil {
-			a.AddSet(s.Set.Count, s.Set.Sum, s.Set.Min, s.Set.Max)
-			continue
-		}
-		for k, v := range s.Values {
-			n := 1.0
-			if k < len(s.Counts) {
-				n = s.Counts[k]
-			}
-			if n > 0 { // a count of 0 puts nothing
-				a.AddValue(v, n)
-			}
+		u.block(t).add(floorDiv(t, res)*res, s)
+	}
+	if t >= u.Rolled {
+		return
+	}
+	for i := 1; i < len(tiers); i++ {
+		if !s.Time.Before(now.Add(-tiers[i].retention)) {
+			s.addTo(u.coarseAt(i, floorDiv(t, tiers[i].res)*tiers[i].res))
 		}
 	}
+}
+
+// each calls fn with tier i's buckets in [from, to), in time order: for a
+// coarse tier, its buckets before Rolled and then the raw tier's seconds
+// (whose periods are multiples of the tier's buckets, so a query
+// aggregates them alike). fn must not keep a.
+func (u *unitSeries) each(i int, from, to int64, fn func(t int64, a *Agg)) {
+	rawFrom := from
+	if i > 0 {
+		bs := u.Coarse[i-1]
+		j := sort.Search(len(bs), func(k int) bool { return bs[k].T >= from })
+		for ; j < len(bs) && bs[j].T < min(to, u.Rolled); j++ {
+			fn(bs[j].T, &bs[j].A)
+		}
+		rawFrom = max(from, u.Rolled)
+	}
+	j := sort.Search(len(u.Raw), func(k int) bool { return u.Raw[k].Start+blockSpan > rawFrom })
+	for ; j < len(u.Raw) && u.Raw[j].Start < to; j++ {
+		u.Raw[j].each(rawFrom, to, fn)
+	}
+}
+
+// addTo adds the sample to a.
+func (s *Sample) addTo(a *Agg) {
+	if s.Set != nil {
+		a.AddSet(s.Set.Count, s.Set.Sum, s.Set.Min, s.Set.Max)
+		return
+	}
+	for k, v := range s.Values {
+		n := 1.0
+		if k < len(s.Counts) {
+			n = s.Counts[k]
+		}
+		if n > 0 { // a count of 0 puts nothing
+			a.AddValue(v, n)
+		}
+	}
+}
+
+// single reports whether the sample is one value counted once, and it.
+func (s *Sample) single() (float64, bool) {
+	if s.Set != nil || len(s.Values) != 1 || (len(s.Counts) > 0 && s.Counts[0] != 1) {
+		return 0, false
+	}
+	return s.Values[0], true
 }
 
 func floorDiv(a, b int64) int64 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 )
@@ -321,17 +320,15 @@ func (s *Store) Query(q Query) []Point {
 		if q.SplitUnits {
 			key = unit
 		}
-		bs := u.Tiers[ti]
-		j := sort.Search(len(bs), func(k int) bool { return bs[k].T >= from })
-		for ; j < len(bs) && bs[j].T < to; j++ {
-			p := from + floorDiv(bs[j].T-from, q.Period)*q.Period
+		u.each(ti, from, to, func(t int64, b *Agg) {
+			p := from + floorDiv(t-from, q.Period)*q.Period
 			a := acc[pk{p, key}]
 			if a == nil {
 				a = &Agg{}
 				acc[pk{p, key}] = a
 			}
-			a.Merge(&bs[j].A)
-		}
+			a.Merge(b)
+		})
 	}
 	out := make([]Point, 0, len(acc))
 	for k, a := range acc {
