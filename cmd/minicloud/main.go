@@ -76,6 +76,9 @@ Serve flags (each also read from the environment variable shown):
   --allow-host NAMES   further names the Host header may carry, comma-separated, "*.name" for the
                        names under name (MINICLOUD_ALLOW_HOST); IP addresses, localhost and AWS
                        endpoint names always work; any other name is refused (DNS rebinding)
+  --metrics-interval D how often instances and load balancers publish their CloudWatch metrics
+                       (MINICLOUD_METRICS_INTERVAL, default 1m as AWS; basic monitoring every five
+                       intervals); shorter, e.g. 5s, for tests and demos
 
 Examples:
   minicloud
@@ -170,10 +173,23 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	allowHost := fs.String("allow-host", envOr("MINICLOUD_ALLOW_HOST", ""), "")
 	verify := fs.Bool("verify-signatures", false, "")
 	maxConns := fs.Int("max-connections", 0, "")
+	metricsInterval := fs.Duration("metrics-interval", 0, "")
+	if v := os.Getenv("MINICLOUD_METRICS_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			fmt.Fprintf(stderr, "minicloud: MINICLOUD_METRICS_INTERVAL: %v\n", err)
+			return 2
+		}
+		*metricsInterval = d
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if *metricsInterval < 0 {
+		fmt.Fprintf(stderr, "minicloud: --metrics-interval: %s is negative\n", *metricsInterval)
 		return 2
 	}
 	var level slog.Level
@@ -219,7 +235,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	srv, err := server.New(server.Config{Listen: *listen, StateDir: *stateDir, Ephemeral: *ephemeral, Accounts: acct, Logger: logger,
 		Version: buildVersion(), DataPlane: *dataPlane, PublicCIDR: pub.Masked(), DNSListen: *dnsListen,
-		AllowedHosts: splitList(*allowHost), Secrets: secrets, VerifySignatures: verifySigs, MaxConnections: connLimit})
+		AllowedHosts: splitList(*allowHost), Secrets: secrets, VerifySignatures: verifySigs, MaxConnections: connLimit,
+		MetricsInterval: *metricsInterval})
 	if err != nil {
 		logger.Error("start failed", "error", err)
 		return 1

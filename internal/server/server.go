@@ -88,6 +88,11 @@ type Config struct {
 	// connection's request head, the pauses of its body and its idle
 	// keep-alive time (0: the defaults in connlimit.go).
 	ReadHeaderTimeout, BodyIdleTimeout, IdleTimeout time.Duration
+	// MetricsInterval is how often the data planes publish CloudWatch's
+	// built-in metrics (AWS/EC2, AWS/ApplicationELB): 0 is AWS's minute
+	// (basic monitoring: five). Shorter is for tests (serve
+	// --metrics-interval).
+	MetricsInterval time.Duration
 }
 
 // Server is a running minicloud.
@@ -140,8 +145,16 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("open state: %w", err)
 		}
 	}
-	dp, err := newDataPlane(cfg)
+	// CloudWatch's metrics live in files of their own beside state.db
+	// (internal/metrics says why); the data planes publish theirs there.
+	cwSvc, err := cloudwatch.New(cloudwatch.Config{Dir: metricsDir(cfg), Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	dp, err := newDataPlane(cfg, cwSvc.Publisher())
+	if err != nil {
+		_ = cwSvc.Stop(context.Background())
 		_ = store.Close()
 		return nil, err
 	}
@@ -168,7 +181,8 @@ func New(cfg Config) (*Server, error) {
 	// API runs them nowhere (API-only) unless a test gives a data plane.
 	elbDP, lbNodes := cfg.ELBDataplane, (*nodes.Dataplane)(nil)
 	if elbDP == nil && dp.wl != nil {
-		lbNodes = nodes.New(nodes.Config{Workloads: dp.wl, Certs: certs, Logger: cfg.Logger})
+		lbNodes = nodes.New(nodes.Config{Workloads: dp.wl, Certs: certs, Logger: cfg.Logger,
+			Metrics: cwSvc.Publisher(), MetricsInterval: cfg.MetricsInterval})
 		elbDP = lbNodes
 	}
 	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: elbDP, Certs: certs, Logger: cfg.Logger})
@@ -176,13 +190,6 @@ func New(cfg Config) (*Server, error) {
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
-	// CloudWatch's metrics live in files of their own beside state.db
-	// (internal/metrics says why).
-	cwSvc, err := cloudwatch.New(cloudwatch.Config{Dir: metricsDir(cfg), Now: cfg.Now, Logger: cfg.Logger})
-	if err != nil {
-		_ = store.Close()
-		return nil, err
-	}
 	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
@@ -194,6 +201,9 @@ func New(cfg Config) (*Server, error) {
 	// they answer for runs.
 	s.parts = []*part{
 		{name: "state store", health: "state", it: stateStore{store, cfg}},
+		// Right after the state: the data planes publish metrics until
+		// they stop.
+		service(cwSvc),
 		{name: "network controller", health: "dataPlane", it: dp, dataPlane: true},
 		{name: "instance runtime", health: "instances", it: instanceRuntime{ec2Svc}, dataPlane: true},
 		// Stopped after ELB's controller, which drives it.
@@ -204,7 +214,6 @@ func New(cfg Config) (*Server, error) {
 		service(acmSvc),
 		service(rdsSvc),
 		service(elbSvc),
-		service(cwSvc),
 		{name: "DNS server", health: "dns", it: s.dns, listener: true},
 		{name: "HTTP listener", it: s.http, listener: true},
 	}

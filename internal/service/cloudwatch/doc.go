@@ -29,6 +29,10 @@
 //     arithmetic, SUM/AVG/MIN/MAX, FILL(x, value), METRICS() with an id
 //     filter, arrays. An expression error is a ValidationError naming the
 //     query.
+//   - The built-in metrics' way in (publish.go): Publisher, the
+//     metricport.Publisher the server hands the data planes, writes
+//     AWS/EC2, AWS/ApplicationELB… datapoints to the store directly; the
+//     API's refusal of AWS/ namespaces is for clients only.
 //
 // It must not aggregate or store data itself (internal/metrics does) nor
 // know a protocol. Alarms, dashboards and the rest of the model answer

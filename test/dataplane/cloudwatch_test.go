@@ -1,0 +1,197 @@
+package dataplane_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/minicloud/minicloud/internal/server"
+)
+
+// metricsInterval is the publishing interval of these tests
+// (server.Config.MetricsInterval): five seconds instead of AWS's minute,
+// so basic monitoring's period is 25 s.
+const metricsInterval = 5 * time.Second
+
+// newMetricsEnv is a minicloud publishing its metrics every
+// metricsInterval, on a public range of its own, with a CloudWatch client.
+func newMetricsEnv(t *testing.T, publicCIDR string) (*albEnv, *cloudwatch.Client) {
+	t.Parallel()
+	e, dnsAddr := newEnvDNSWith(t, func(c *server.Config) {
+		c.PublicCIDR = netip.MustParsePrefix(publicCIDR)
+		c.MetricsInterval = metricsInterval
+	})
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String("http://" + e.srv.Addr())}
+	return &albEnv{env: e, dns: dnsAddr, elb: elb.NewFromConfig(cfg)}, cloudwatch.NewFromConfig(cfg)
+}
+
+// statistic is the largest value of stat over the last ten minutes of a
+// metric, in one-minute periods; ok is false without datapoints.
+func statistic(e *env, cw *cloudwatch.Client, ns, name string, stat cwtypes.Statistic, dims ...cwtypes.Dimension) (float64, bool, error) {
+	now := time.Now()
+	out, err := cw.GetMetricStatistics(e.ctx, &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String(ns), MetricName: aws.String(name),
+		Dimensions: dims, StartTime: aws.Time(now.Add(-10 * time.Minute)), EndTime: aws.Time(now.Add(time.Minute)),
+		Period: aws.Int32(60), Statistics: []cwtypes.Statistic{stat}})
+	if err != nil {
+		return 0, false, err
+	}
+	best, ok := 0.0, false
+	for _, d := range out.Datapoints {
+		var v float64
+		switch stat {
+		case cwtypes.StatisticMaximum:
+			v = aws.ToFloat64(d.Maximum)
+		case cwtypes.StatisticSum:
+			v = aws.ToFloat64(d.Sum)
+		case cwtypes.StatisticAverage:
+			v = aws.ToFloat64(d.Average)
+		}
+		if !ok || v > best {
+			best, ok = v, true
+		}
+	}
+	return best, ok, nil
+}
+
+// TestInstanceCPUUtilization: an instance under detailed monitoring that
+// burns CPU shows CPUUtilization near 100% of its vCPU in AWS/EC2, and an
+// idle one under basic monitoring near 0, both read through
+// GetMetricStatistics; network counters and status checks are there too.
+func TestInstanceCPUUtilization(t *testing.T) {
+	e, cw := newMetricsEnv(t, "198.19.244.0/24")
+	v := e.defaultVPC()
+	img := e.image()
+	// Two burners on a one-vCPU instance: its cgroup holds it to one CPU.
+	burn := "#!/bin/sh\nfor i in 1 2; do (while :; do :; done) & done\n"
+	var ids []string
+	for _, l := range []struct {
+		userData string
+		detailed bool
+	}{{burn, true}, {"#!/bin/sh\ntrue\n", false}} {
+		run, err := e.ec2.RunInstances(e.ctx, &ec2.RunInstancesInput{ImageId: img, InstanceType: types.InstanceTypeT2Micro,
+			MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(v.subnets[0]),
+			Monitoring: &types.RunInstancesMonitoringEnabled{Enabled: aws.Bool(l.detailed)},
+			UserData:   aws.String(base64.StdEncoding.EncodeToString([]byte(l.userData)))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, aws.ToString(run.Instances[0].InstanceId))
+	}
+	for _, id := range ids {
+		e.waitState(id, types.InstanceStateNameRunning)
+	}
+	dim := func(id string) cwtypes.Dimension {
+		return cwtypes.Dimension{Name: aws.String("InstanceId"), Value: aws.String(id)}
+	}
+	started := time.Now()
+	if err := eventually(2*time.Minute, func() error {
+		cpu, ok, err := statistic(e.env, cw, "AWS/EC2", "CPUUtilization", cwtypes.StatisticMaximum, dim(ids[0]))
+		if err != nil || !ok || cpu < 90 || cpu > 100 {
+			return fmt.Errorf("burning instance's CPUUtilization %v (datapoints %v, %v), want near 100", cpu, ok, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("CPUUtilization near 100%% after %s", time.Since(started).Round(time.Second))
+	if err := eventually(time.Minute, func() error {
+		cpu, ok, err := statistic(e.env, cw, "AWS/EC2", "CPUUtilization", cwtypes.StatisticMaximum, dim(ids[1]))
+		if err != nil || !ok || cpu > 10 {
+			return fmt.Errorf("idle instance's CPUUtilization %v (datapoints %v, %v), want near 0", cpu, ok, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"NetworkIn", "NetworkOut", "NetworkPacketsIn", "NetworkPacketsOut", "StatusCheckFailed"} {
+		if _, ok, err := statistic(e.env, cw, "AWS/EC2", name, cwtypes.StatisticSum, dim(ids[0])); err != nil || !ok {
+			t.Errorf("%s: no datapoints (%v)", name, err)
+		}
+	}
+	// A client may not publish in AWS/ namespaces; minicloud's own
+	// metrics are listed like any.
+	out, err := cw.ListMetrics(e.ctx, &cloudwatch.ListMetricsInput{Namespace: aws.String("AWS/EC2"), MetricName: aws.String("CPUUtilization")})
+	if err != nil || len(out.Metrics) != 2 {
+		t.Errorf("ListMetrics AWS/EC2 CPUUtilization: %d metrics (%v), want the two instances'", len(out.Metrics), err)
+	}
+}
+
+// TestLoadBalancerRequestCount: requests through an ALB show in
+// AWS/ApplicationELB as RequestCount (per load balancer and per target
+// group), with the target group's healthy hosts and the target response
+// time.
+func TestLoadBalancerRequestCount(t *testing.T) {
+	e, cw := newMetricsEnv(t, "198.19.245.0/24")
+	ctx := e.ctx
+	v := e.defaultVPC()
+	albSG := e.newSG(v.id, "alb", tcpFrom(80, "0.0.0.0/0"))
+	webSG := e.newSG(v.id, "web", tcpFromGroup(8080, albSG))
+	insts := e.runAll(e.image(), launch{subnet: v.subnets[0], groups: []string{webSG}, userData: probeUserData(8080)})
+	tg, err := e.elb.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{Name: aws.String("web"), Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(8080), VpcId: aws.String(v.id), HealthCheckPath: aws.String("/id"),
+		HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2), HealthyThresholdCount: aws.Int32(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgARN := aws.ToString(tg.TargetGroups[0].TargetGroupArn)
+	if _, err := e.elb.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: aws.String(tgARN),
+		Targets: []elbtypes.TargetDescription{{Id: insts[0].InstanceId}}}); err != nil {
+		t.Fatal(err)
+	}
+	lbOut, err := e.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("front"), Subnets: v.subnets[:2],
+		SecurityGroups: []string{albSG}, Scheme: elbtypes.LoadBalancerSchemeEnumInternetFacing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lbARN := aws.ToString(lbOut.LoadBalancers[0].LoadBalancerArn)
+	if _, err := e.elb.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(lbARN), Port: aws.Int32(80),
+		Protocol: elbtypes.ProtocolEnumHttp, DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tgARN)}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitHealth(tgARN, map[string]elbtypes.TargetHealthStateEnum{aws.ToString(insts[0].InstanceId) + ":8080": "healthy"}, 60*time.Second)
+	_, nodeIPs := askDNS(t, e.dns, aws.ToString(lbOut.LoadBalancers[0].DNSName))
+	if len(nodeIPs) == 0 {
+		t.Fatal("the load balancer's name resolves to no node")
+	}
+	const requests = 20
+	for i := range requests {
+		if _, err := fetch("http://" + nodeIPs[i%len(nodeIPs)] + "/id"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lbDim := cwtypes.Dimension{Name: aws.String("LoadBalancer"), Value: aws.String(lbARN[strings.Index(lbARN, ":loadbalancer/")+len(":loadbalancer/"):])}
+	tgDim := cwtypes.Dimension{Name: aws.String("TargetGroup"), Value: aws.String(tgARN[strings.Index(tgARN, ":targetgroup/")+1:])}
+	if err := eventually(time.Minute, func() error {
+		for _, dims := range [][]cwtypes.Dimension{{lbDim}, {lbDim, tgDim}} {
+			n, _, err := statistic(e.env, cw, "AWS/ApplicationELB", "RequestCount", cwtypes.StatisticSum, dims...)
+			if err != nil || n < requests {
+				return fmt.Errorf("RequestCount %v by %d dimensions (%v), want at least %d", n, len(dims), err, requests)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok, err := statistic(e.env, cw, "AWS/ApplicationELB", "HealthyHostCount", cwtypes.StatisticMaximum, lbDim, tgDim); err != nil || !ok || n != 1 {
+		t.Errorf("HealthyHostCount %v (%v, %v), want 1", n, ok, err)
+	}
+	if rt, ok, err := statistic(e.env, cw, "AWS/ApplicationELB", "TargetResponseTime", cwtypes.StatisticAverage, lbDim); err != nil || !ok || rt <= 0 || rt > 2 {
+		t.Errorf("TargetResponseTime %v s (%v, %v), want a fraction of a second", rt, ok, err)
+	}
+	if n, ok, err := statistic(e.env, cw, "AWS/ApplicationELB", "HTTPCode_Target_2XX_Count", cwtypes.StatisticSum, lbDim); err != nil || !ok || n < requests {
+		t.Errorf("HTTPCode_Target_2XX_Count %v (%v, %v), want at least %d", n, ok, err, requests)
+	}
+}
