@@ -22,12 +22,12 @@
 // A bucket keeps SampleCount, Sum, Minimum and Maximum exactly. For
 // percentiles it keeps the values themselves (with their counts) up to 64
 // distinct values (8 in the coarse tiers), then switches to a logarithmic
-// sketch in the manner of
-// DDSketch: a value is placed in bin ⌈log_γ |v|⌉ with γ = 1.01/0.99, so a
-// percentile read from the sketch is within 1% of a value that was put
-// (relative error), clamped to the bucket's exact Minimum and Maximum.
-// Magnitudes under 1e-9 count as zero and the bins are bounded (about
-// 2,800 per sign), so a bucket's memory is bounded whatever is put. A
+// sketch in the manner of DDSketch: a value is placed in bin ⌈log_γ |v|⌉
+// with γ = 1.01/0.99, so a percentile read from the sketch is within 1%
+// of a value that was put (relative error), clamped to the bucket's exact
+// Minimum and Maximum. Magnitudes under 1e-9 count as zero and the bins
+// are bounded (about 2,800 per sign), so a bucket's memory is bounded
+// whatever is put. A
 // period's percentile is exact while the values of its buckets together
 // number at most 4,096, else it merges their sketches. Percentiles are the
 // nearest rank: the smallest value v such that at least p% of the samples
