@@ -188,7 +188,7 @@ func (n *Node) Update(ctx context.Context, cfg Config) error {
 	for arn, g := range n.groups {
 		if groupsNext[arn] == nil {
 			g.remove()
-			g.transport.Load().CloseIdleConnections()
+			g.transport.Load().retire()
 		}
 	}
 	n.groups = groupsNext
@@ -362,7 +362,7 @@ func (n *Node) Close(ctx context.Context) error {
 	}
 	n.mu.Lock()
 	for _, g := range n.groups {
-		g.transport.Load().CloseIdleConnections()
+		g.transport.Load().retire()
 	}
 	n.mu.Unlock()
 	return errors.Join(errs...)
