@@ -223,7 +223,10 @@ func (g *group) servesHealthy(t *target) bool {
 func (g *group) pick(prefer *TargetKey) (*target, string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var healthy, others []*target
+	// On the stack for groups of up to 16 targets: no allocation per
+	// request.
+	var hbuf, obuf [16]*target
+	healthy, others := hbuf[:0], obuf[:0]
 	for _, t := range g.order {
 		if t.cfg.Stopped {
 			continue

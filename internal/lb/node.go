@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,6 +86,8 @@ type compiledListener struct {
 	Listener
 	rules         []compiledRule
 	defaultAction *compiledAction
+	// X-Forwarded-Proto and X-Forwarded-Port, ready for each request
+	xfProto, xfPort string
 }
 
 // compiledAction is an action with its target groups resolved.
@@ -256,7 +259,8 @@ func (n *Node) compile(cfg *Config, groups map[string]*group) (*snapshot, map[st
 		if err != nil {
 			return nil, nil, fmt.Errorf("lb: listener %d default action: %w", l.Port, err)
 		}
-		snap.listeners[l.Port] = &compiledListener{Listener: l, rules: rules, defaultAction: def}
+		snap.listeners[l.Port] = &compiledListener{Listener: l, rules: rules, defaultAction: def,
+			xfProto: strings.ToLower(l.Protocol), xfPort: strconv.Itoa(l.Port)}
 	}
 	return snap, used, nil
 }
