@@ -80,28 +80,40 @@ func (c *counterSet) responseTime(d time.Duration) {
 	c.rtCount.Add(1)
 }
 
-// Counters by status class (code / 100) and, for the load balancer's own
-// answers, by the codes CloudWatch counts one by one.
-var (
-	targetClassMetrics = map[int]metric{2: mTarget2XX, 3: mTarget3XX, 4: mTarget4XX, 5: mTarget5XX}
-	elbClassMetrics    = map[int]metric{3: mELB3XX, 4: mELB4XX, 5: mELB5XX}
-	elbCodeMetrics     = map[int]metric{500: mELB500, 502: mELB502, 503: mELB503, 504: mELB504}
-)
-
 // targetCode counts a target's answer by class.
 func (c *counterSet) targetCode(code int) {
-	if m, ok := targetClassMetrics[code/100]; ok {
-		c.add(m, 1)
+	switch code / 100 {
+	case 2:
+		c.add(mTarget2XX, 1)
+	case 3:
+		c.add(mTarget3XX, 1)
+	case 4:
+		c.add(mTarget4XX, 1)
+	case 5:
+		c.add(mTarget5XX, 1)
 	}
 }
 
-// elbCode counts an answer the load balancer generated.
+// elbCode counts an answer the load balancer generated: by class, and the
+// codes CloudWatch counts one by one.
 func (c *counterSet) elbCode(code int) {
-	if m, ok := elbClassMetrics[code/100]; ok {
-		c.add(m, 1)
+	switch code / 100 {
+	case 3:
+		c.add(mELB3XX, 1)
+	case 4:
+		c.add(mELB4XX, 1)
+	case 5:
+		c.add(mELB5XX, 1)
 	}
-	if m, ok := elbCodeMetrics[code]; ok {
-		c.add(m, 1)
+	switch code {
+	case 500:
+		c.add(mELB500, 1)
+	case 502:
+		c.add(mELB502, 1)
+	case 503:
+		c.add(mELB503, 1)
+	case 504:
+		c.add(mELB504, 1)
 	}
 }
 

@@ -30,23 +30,29 @@
 // merges the nodes' views for DescribeTargetHealth (a target is healthy
 // when the nodes that check it say so).
 //
-// # Built on httputil.ReverseProxy
+// # Built on httputil.ReverseProxy, with a target pool of its own
 //
 // Proxying, hop-by-hop headers, streaming bodies both ways, flushing
 // unknown-length answers and WebSocket upgrades are
-// net/http/httputil.ReverseProxy's, over one pooled http.Transport per
-// target group (keep-alive to targets; the Transport's response header
-// timeout is the idle timeout, its error a 504). HTTP/2 to clients is
-// net/http's own, offered in ALPN on HTTPS listeners only, as on AWS. Written
-// here, because ReverseProxy does not do them: rule evaluation and the
-// actions; X-Forwarded-For's three modes (ReverseProxy only appends) and
-// X-Amzn-Trace-Id; target choice, stickiness and draining around each
-// request; the idle timeout on client connections (http.Server's ConnState,
-// so that an Update can change it live) and on upgraded connections (a
-// wrapper that closes the target side after the idle timeout without
-// traffic); AWS's error pages, including for requests Go's server refuses
-// before any handler runs (on plain HTTP listeners its fixed answers are
-// rewritten on the way out; on HTTPS ones they stay Go's).
+// net/http/httputil.ReverseProxy's. Under it, each target group has a
+// transport of its own (transport.go): requests without a body to HTTP
+// targets go over a pool of keep-alive connections, written and read in
+// the client request's goroutine (http.Transport hands every request to a
+// read loop and a write loop of the connection, which cost about a third of
+// the node's CPU per request in the ALB scenario of docs/benchmarks.md);
+// requests with a body and HTTPS targets keep an http.Transport. Either way
+// the response header timeout is the idle timeout (a 504), and the target
+// gets the client's Accept-Encoding unchanged, as on AWS. HTTP/2 to clients
+// is net/http's own, offered in ALPN on HTTPS listeners only, as on AWS.
+// Written here, because ReverseProxy does not do them: rule evaluation and
+// the actions; X-Forwarded-For's three modes (ReverseProxy only appends)
+// and X-Amzn-Trace-Id; target choice, stickiness and draining around each
+// request; the idle timeout on client connections (http.Server's
+// ConnState, so that an Update can change it live) and on upgraded
+// connections (a wrapper that closes the target side after the idle timeout
+// without traffic); AWS's error pages, including for requests Go's server
+// refuses before any handler runs (on plain HTTP listeners its fixed
+// answers are rewritten on the way out; on HTTPS ones they stay Go's).
 //
 // Stickiness cookies (AWSALB, AWSALBAPP-n, AWSALBTG) are sealed with
 // AES-GCM under Options.CookieKey, which the nodes of one load balancer

@@ -2,10 +2,8 @@ package lb
 
 import (
 	"context"
-	"crypto/tls"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,7 +20,7 @@ type group struct {
 	counters counterSet
 	// transport is the group's pool of keep-alive connections to its
 	// targets; replaced when the idle timeout changes.
-	transport atomic.Pointer[http.Transport]
+	transport atomic.Pointer[targetTransport]
 
 	mu      sync.Mutex
 	cfg     TargetGroup
@@ -64,22 +62,6 @@ func newGroup(n *Node, arn string) *group {
 	return &group{node: n, arn: arn, targets: map[TargetKey]*target{}}
 }
 
-func (g *group) newTransport(idle time.Duration) *http.Transport {
-	return &http.Transport{
-		DialContext: g.node.dial,
-		// ALB does not validate targets' certificates (ALB user guide,
-		// "Target groups": "the load balancer … does not validate the
-		// certificate").
-		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true},
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     idle,
-		// A target that has the whole request but sends no answer within
-		// the idle timeout is a 504 (net/http reports a timeout error).
-		ResponseHeaderTimeout: idle,
-		ExpectContinueTimeout: time.Second,
-	}
-}
-
 func targetKeyOf(t Target, groupPort int) TargetKey {
 	port := t.Port
 	if port == 0 {
@@ -94,9 +76,9 @@ func (g *group) update(tg TargetGroup, matcher codeMatcher, inUse bool, idle tim
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if idle != g.idle {
-		old := g.transport.Swap(g.newTransport(idle))
+		old := g.transport.Swap(newTargetTransport(g.node.dial, idle))
 		if old != nil {
-			old.CloseIdleConnections()
+			old.retire()
 		}
 		g.idle = idle
 	}
@@ -241,7 +223,10 @@ func (g *group) servesHealthy(t *target) bool {
 func (g *group) pick(prefer *TargetKey) (*target, string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var healthy, others []*target
+	// On the stack for groups of up to 16 targets: no allocation per
+	// request.
+	var hbuf, obuf [16]*target
+	healthy, others := hbuf[:0], obuf[:0]
 	for _, t := range g.order {
 		if t.cfg.Stopped {
 			continue

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,6 +86,8 @@ type compiledListener struct {
 	Listener
 	rules         []compiledRule
 	defaultAction *compiledAction
+	// X-Forwarded-Proto and X-Forwarded-Port, ready for each request
+	xfProto, xfPort string
 }
 
 // compiledAction is an action with its target groups resolved.
@@ -188,7 +191,7 @@ func (n *Node) Update(ctx context.Context, cfg Config) error {
 	for arn, g := range n.groups {
 		if groupsNext[arn] == nil {
 			g.remove()
-			g.transport.Load().CloseIdleConnections()
+			g.transport.Load().retire()
 		}
 	}
 	n.groups = groupsNext
@@ -256,7 +259,8 @@ func (n *Node) compile(cfg *Config, groups map[string]*group) (*snapshot, map[st
 		if err != nil {
 			return nil, nil, fmt.Errorf("lb: listener %d default action: %w", l.Port, err)
 		}
-		snap.listeners[l.Port] = &compiledListener{Listener: l, rules: rules, defaultAction: def}
+		snap.listeners[l.Port] = &compiledListener{Listener: l, rules: rules, defaultAction: def,
+			xfProto: strings.ToLower(l.Protocol), xfPort: strconv.Itoa(l.Port)}
 	}
 	return snap, used, nil
 }
@@ -362,7 +366,7 @@ func (n *Node) Close(ctx context.Context) error {
 	}
 	n.mu.Lock()
 	for _, g := range n.groups {
-		g.transport.Load().CloseIdleConnections()
+		g.transport.Load().retire()
 	}
 	n.mu.Unlock()
 	return errors.Join(errs...)

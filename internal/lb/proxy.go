@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,8 +17,11 @@ import (
 )
 
 // reqState is what the proxy's hooks need to know about a forwarded
-// request.
+// request. It is the forwarded request's context too (the request's own,
+// ended also by the target's deregistration delay), so that the hooks
+// find it without a context.WithValue per request.
 type reqState struct {
+	context.Context
 	listener   *compiledListener
 	mode       string // X-Forwarded-For mode
 	xffPort    bool
@@ -37,6 +39,15 @@ type reqState struct {
 }
 
 type reqStateKey struct{}
+
+// Value finds the state itself under reqStateKey, without walking the
+// chain of contexts.
+func (st *reqState) Value(key any) any {
+	if _, ok := key.(reqStateKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
+}
 
 func stateOf(ctx context.Context) *reqState {
 	st, _ := ctx.Value(reqStateKey{}).(*reqState)
@@ -230,12 +241,13 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, snap *snapshot, l
 	t.counters.add(mRequestCount, 1)
 
 	// The request ends when the target's deregistration delay runs out.
-	ctx, cancel := context.WithCancel(context.WithValue(r.Context(), reqStateKey{}, st))
+	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	stop := context.AfterFunc(t.ctx, cancel)
 	defer stop()
+	st.Context = ctx
 	st.start = time.Now()
-	n.proxy.ServeHTTP(w, r.WithContext(ctx))
+	n.proxy.ServeHTTP(w, r.WithContext(st))
 }
 
 // pickGroup chooses the forward's target group: the AWSALBTG cookie's when
@@ -314,27 +326,36 @@ func (n *Node) rewrite(pr *httputil.ProxyRequest) {
 			out.Header[h] = v
 		}
 	}
-	client := st.peer.Addr().String()
+	var ab [len("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535")]byte
+	client := st.peer.Addr().AppendTo(ab[:0])
 	if st.xffPort {
-		client = st.peer.String()
+		client = st.peer.AppendTo(ab[:0])
 	}
-	prior := strings.Join(pr.In.Header.Values("X-Forwarded-For"), ", ")
+	// One backing array for the values of the headers set here, and keys
+	// already canonical: fewer allocations per request than Header.Set.
+	vals := make([]string, 4)
+	prior := pr.In.Header.Values("X-Forwarded-For")
 	switch st.mode {
 	case XFFPreserve:
-		if prior != "" {
-			out.Header.Set("X-Forwarded-For", prior)
+		if len(prior) > 0 {
+			vals[0] = strings.Join(prior, ", ")
+			out.Header["X-Forwarded-For"] = vals[0:1:1]
 		}
 	case XFFRemove:
-		out.Header.Del("X-Forwarded-For")
+		delete(out.Header, "X-Forwarded-For")
 	default:
-		if prior != "" {
-			client = prior + ", " + client
+		if len(prior) > 0 {
+			vals[0] = strings.Join(prior, ", ") + ", " + string(client)
+		} else {
+			vals[0] = string(client)
 		}
-		out.Header.Set("X-Forwarded-For", client)
+		out.Header["X-Forwarded-For"] = vals[0:1:1]
 	}
-	out.Header.Set("X-Forwarded-Proto", strings.ToLower(st.listener.Protocol))
-	out.Header.Set("X-Forwarded-Port", strconv.Itoa(st.listener.Port))
-	out.Header.Set("X-Amzn-Trace-Id", traceID(pr.In.Header.Get("X-Amzn-Trace-Id"), time.Now()))
+	vals[1], vals[2] = st.listener.xfProto, st.listener.xfPort
+	vals[3] = traceID(pr.In.Header.Get("X-Amzn-Trace-Id"), time.Now())
+	out.Header["X-Forwarded-Proto"] = vals[1:2:2]
+	out.Header["X-Forwarded-Port"] = vals[2:3:3]
+	out.Header["X-Amzn-Trace-Id"] = vals[3:4:4]
 }
 
 func (n *Node) roundTrip(r *http.Request) (*http.Response, error) {
@@ -431,10 +452,11 @@ func (n *Node) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 // the value of the Self field" (ALB user guide, "Request tracing for your
 // Application Load Balancer").
 func traceID(in string, now time.Time) string {
-	id := newTraceValue(now)
 	if in == "" {
-		return "Root=" + id
+		var b [40]byte
+		return string(appendTraceValue(append(b[:0], "Root="...), now))
 	}
+	id := newTraceValue(now)
 	var fields []string
 	valid := false
 	for f := range strings.SplitSeq(in, ";") {
@@ -457,9 +479,21 @@ func traceID(in string, now time.Time) string {
 }
 
 func newTraceValue(now time.Time) string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("1-%08x-%s", uint32(now.Unix()), hex.EncodeToString(b[:]))
+	var b [35]byte
+	return string(appendTraceValue(b[:0], now))
+}
+
+// appendTraceValue appends "1-<8 hex seconds>-<24 hex random>".
+func appendTraceValue(dst []byte, now time.Time) []byte {
+	var r [12]byte
+	_, _ = rand.Read(r[:])
+	dst = append(dst, "1-"...)
+	sec := uint32(now.Unix())
+	for shift := 28; shift >= 0; shift -= 4 {
+		dst = append(dst, "0123456789abcdef"[sec>>shift&0xf])
+	}
+	dst = append(dst, '-')
+	return hex.AppendEncode(dst, r[:])
 }
 
 // validTraceValue checks "1-<8 hex>-<24 hex>".

@@ -70,7 +70,7 @@ func TestALBSurvivesRestart(t *testing.T) {
 		stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		cleanupStateDir(ctx, t, stateDir)
+		cleanupStateDir(ctx, t, stateDir, cfg.PublicCIDR)
 	})
 
 	e := start()

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -82,7 +83,7 @@ func TestInstanceCannotEscape(t *testing.T) {
 		if err := srv.Close(ctx); err != nil {
 			t.Errorf("close: %v", err)
 		}
-		cleanupStateDir(ctx, t, stateDir)
+		cleanupStateDir(ctx, t, stateDir, netip.Prefix{})
 	})
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(hs.URL)}
 	e := &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), srv: srv}

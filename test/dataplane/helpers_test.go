@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -316,16 +317,17 @@ func waitServing(publicIP, instanceID string) error {
 	})
 }
 
-// cleanupStateDir removes what a minicloud on stateDir left on the host: a
+// cleanupStateDir removes what a minicloud on stateDir (with public IPs
+// from publicCIDR; the zero prefix for the default) left on the host: a
 // minicloud with a state directory keeps its networks and mounts for its
 // next start; in a test there is none, so they go as "minicloud cleanup"
 // would remove them.
-func cleanupStateDir(ctx context.Context, t *testing.T, stateDir string) {
+func cleanupStateDir(ctx context.Context, t *testing.T, stateDir string, publicCIDR netip.Prefix) {
 	t.Helper()
 	if err := instruntime.CleanupMounts(filepath.Join(stateDir, "instances")); err != nil {
 		t.Errorf("cleanup mounts: %v", err)
 	}
-	n, err := vpcnet.New(vpcnet.Config{Prefix: server.Prefix(stateDir)})
+	n, err := vpcnet.New(vpcnet.Config{Prefix: server.Prefix(stateDir), PublicCIDR: publicCIDR})
 	if err == nil {
 		err = n.Cleanup(ctx)
 		n.Close()
