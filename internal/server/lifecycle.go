@@ -59,9 +59,9 @@ type HealthReporter interface {
 // never run.
 var (
 	_ = []Service{(*sts.Service)(nil), (*ec2.Service)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil)}
-	_ = []Starter{(*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
-	_ = []Stopper{stateStore{}, (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
-	_ = []HealthReporter{stateStore{}, (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*dnsServer)(nil)}
+	_ = []Starter{(*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
+	_ = []Stopper{stateStore{}, (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
+	_ = []HealthReporter{stateStore{}, (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil)}
 )
 
 // dataPlaneStopBudget is how long stopping the data plane's parts may take,

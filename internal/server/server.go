@@ -147,7 +147,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	// CloudWatch's metrics live in files of their own beside state.db
 	// (internal/metrics says why); the data planes publish theirs there.
-	cwSvc, err := cloudwatch.New(cloudwatch.Config{Dir: metricsDir(cfg), Now: cfg.Now, Logger: cfg.Logger})
+	// Alarms live in the state store and are evaluated every
+	// MetricsInterval too (a minute unless a test shortens it).
+	cwSvc, err := cloudwatch.New(cloudwatch.Config{Dir: metricsDir(cfg), Now: cfg.Now, Logger: cfg.Logger,
+		State: store, EvaluationInterval: cfg.MetricsInterval})
 	if err != nil {
 		_ = store.Close()
 		return nil, err
@@ -164,6 +167,7 @@ func New(cfg Config) (*Server, error) {
 	stsSvc := sts.New(store)
 	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
 	r53Svc := route53.New(store)
+	cwSvc.SetInstanceActor(ec2Svc.InstanceActor())
 	// RDS's servers are workloads: placed in their VPCs with the data
 	// plane on, on loopback only without.
 	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), EC2: ec2Svc.Port(ec2port.RequesterRDS), Workloads: dp.wl, Logger: cfg.Logger}
@@ -214,6 +218,8 @@ func New(cfg Config) (*Server, error) {
 		service(acmSvc),
 		service(rdsSvc),
 		service(elbSvc),
+		// After EC2: its actions stop and terminate instances.
+		{name: "alarm evaluator", health: "alarms", it: cwSvc.Evaluator()},
 		{name: "DNS server", health: "dns", it: s.dns, listener: true},
 		{name: "HTTP listener", it: s.http, listener: true},
 	}

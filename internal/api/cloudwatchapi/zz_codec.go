@@ -8,6 +8,103 @@ import (
 )
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AlarmHistoryItem) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AlarmName)
+	codec.PutString(e, m[1], v.AlarmType)
+	codec.PutTime(e, m[2], v.Timestamp)
+	codec.PutString(e, m[3], v.HistoryItemType)
+	codec.PutString(e, m[4], v.HistorySummary)
+	codec.PutString(e, m[5], v.HistoryData)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AlarmHistoryItem) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AlarmName)
+	case 1:
+		return codec.GetString(d, m, &v.AlarmType)
+	case 2:
+		return codec.GetTime(d, m, &v.Timestamp)
+	case 3:
+		return codec.GetString(d, m, &v.HistoryItemType)
+	case 4:
+		return codec.GetString(d, m, &v.HistorySummary)
+	case 5:
+		return codec.GetString(d, m, &v.HistoryData)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CompositeAlarm) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.ActionsEnabled)
+	codec.PutList(e, m[1], v.AlarmActions, codec.EncString)
+	codec.PutString(e, m[2], v.AlarmArn)
+	codec.PutTime(e, m[3], v.AlarmConfigurationUpdatedTimestamp)
+	codec.PutString(e, m[4], v.AlarmDescription)
+	codec.PutString(e, m[5], v.AlarmName)
+	codec.PutString(e, m[6], v.AlarmRule)
+	codec.PutList(e, m[7], v.InsufficientDataActions, codec.EncString)
+	codec.PutList(e, m[8], v.OKActions, codec.EncString)
+	codec.PutString(e, m[9], v.StateReason)
+	codec.PutString(e, m[10], v.StateReasonData)
+	codec.PutTime(e, m[11], v.StateUpdatedTimestamp)
+	codec.PutString(e, m[12], v.StateValue)
+	codec.PutTime(e, m[13], v.StateTransitionedTimestamp)
+	codec.PutString(e, m[14], v.ActionsSuppressedBy)
+	codec.PutString(e, m[15], v.ActionsSuppressedReason)
+	codec.PutString(e, m[16], v.ActionsSuppressor)
+	codec.PutInt(e, m[17], v.ActionsSuppressorWaitPeriod)
+	codec.PutInt(e, m[18], v.ActionsSuppressorExtensionPeriod)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CompositeAlarm) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.ActionsEnabled)
+	case 1:
+		return codec.GetList(d, m, &v.AlarmActions, codec.DecString)
+	case 2:
+		return codec.GetString(d, m, &v.AlarmArn)
+	case 3:
+		return codec.GetTime(d, m, &v.AlarmConfigurationUpdatedTimestamp)
+	case 4:
+		return codec.GetString(d, m, &v.AlarmDescription)
+	case 5:
+		return codec.GetString(d, m, &v.AlarmName)
+	case 6:
+		return codec.GetString(d, m, &v.AlarmRule)
+	case 7:
+		return codec.GetList(d, m, &v.InsufficientDataActions, codec.DecString)
+	case 8:
+		return codec.GetList(d, m, &v.OKActions, codec.DecString)
+	case 9:
+		return codec.GetString(d, m, &v.StateReason)
+	case 10:
+		return codec.GetString(d, m, &v.StateReasonData)
+	case 11:
+		return codec.GetTime(d, m, &v.StateUpdatedTimestamp)
+	case 12:
+		return codec.GetString(d, m, &v.StateValue)
+	case 13:
+		return codec.GetTime(d, m, &v.StateTransitionedTimestamp)
+	case 14:
+		return codec.GetString(d, m, &v.ActionsSuppressedBy)
+	case 15:
+		return codec.GetString(d, m, &v.ActionsSuppressedReason)
+	case 16:
+		return codec.GetString(d, m, &v.ActionsSuppressor)
+	case 17:
+		return codec.GetInt(d, m, &v.ActionsSuppressorWaitPeriod)
+	case 18:
+		return codec.GetInt(d, m, &v.ActionsSuppressorExtensionPeriod)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Datapoint) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutTime(e, m[0], v.Timestamp)
 	codec.PutFloat64(e, m[1], v.SampleCount)
@@ -43,6 +140,176 @@ func (v *Datapoint) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteAlarmsInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AlarmNames, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteAlarmsInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AlarmNames, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeAlarmHistoryInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AlarmName)
+	codec.PutList(e, m[1], v.AlarmTypes, codec.EncString)
+	codec.PutString(e, m[2], v.HistoryItemType)
+	codec.PutTime(e, m[3], v.StartDate)
+	codec.PutTime(e, m[4], v.EndDate)
+	codec.PutInt(e, m[5], v.MaxRecords)
+	codec.PutString(e, m[6], v.NextToken)
+	codec.PutString(e, m[7], v.ScanBy)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeAlarmHistoryInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AlarmName)
+	case 1:
+		return codec.GetList(d, m, &v.AlarmTypes, codec.DecString)
+	case 2:
+		return codec.GetString(d, m, &v.HistoryItemType)
+	case 3:
+		return codec.GetTime(d, m, &v.StartDate)
+	case 4:
+		return codec.GetTime(d, m, &v.EndDate)
+	case 5:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 6:
+		return codec.GetString(d, m, &v.NextToken)
+	case 7:
+		return codec.GetString(d, m, &v.ScanBy)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeAlarmHistoryOutput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AlarmHistoryItems, codec.EncStruct[AlarmHistoryItem])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeAlarmHistoryOutput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AlarmHistoryItems, codec.DecStruct[AlarmHistoryItem])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeAlarmsForMetricInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.MetricName)
+	codec.PutString(e, m[1], v.Namespace)
+	codec.PutString(e, m[2], v.Statistic)
+	codec.PutString(e, m[3], v.ExtendedStatistic)
+	codec.PutList(e, m[4], v.Dimensions, codec.EncStruct[Dimension])
+	codec.PutInt(e, m[5], v.Period)
+	codec.PutString(e, m[6], v.Unit)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeAlarmsForMetricInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.MetricName)
+	case 1:
+		return codec.GetString(d, m, &v.Namespace)
+	case 2:
+		return codec.GetString(d, m, &v.Statistic)
+	case 3:
+		return codec.GetString(d, m, &v.ExtendedStatistic)
+	case 4:
+		return codec.GetList(d, m, &v.Dimensions, codec.DecStruct[Dimension])
+	case 5:
+		return codec.GetInt(d, m, &v.Period)
+	case 6:
+		return codec.GetString(d, m, &v.Unit)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeAlarmsForMetricOutput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.MetricAlarms, codec.EncStruct[MetricAlarm])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeAlarmsForMetricOutput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.MetricAlarms, codec.DecStruct[MetricAlarm])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeAlarmsInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AlarmNames, codec.EncString)
+	codec.PutString(e, m[1], v.AlarmNamePrefix)
+	codec.PutList(e, m[2], v.AlarmTypes, codec.EncString)
+	codec.PutString(e, m[3], v.ChildrenOfAlarmName)
+	codec.PutString(e, m[4], v.ParentsOfAlarmName)
+	codec.PutString(e, m[5], v.StateValue)
+	codec.PutString(e, m[6], v.ActionPrefix)
+	codec.PutInt(e, m[7], v.MaxRecords)
+	codec.PutString(e, m[8], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeAlarmsInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AlarmNames, codec.DecString)
+	case 1:
+		return codec.GetString(d, m, &v.AlarmNamePrefix)
+	case 2:
+		return codec.GetList(d, m, &v.AlarmTypes, codec.DecString)
+	case 3:
+		return codec.GetString(d, m, &v.ChildrenOfAlarmName)
+	case 4:
+		return codec.GetString(d, m, &v.ParentsOfAlarmName)
+	case 5:
+		return codec.GetString(d, m, &v.StateValue)
+	case 6:
+		return codec.GetString(d, m, &v.ActionPrefix)
+	case 7:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 8:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeAlarmsOutput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.CompositeAlarms, codec.EncStruct[CompositeAlarm])
+	codec.PutList(e, m[1], v.MetricAlarms, codec.EncStruct[MetricAlarm])
+	codec.PutString(e, m[2], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeAlarmsOutput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.CompositeAlarms, codec.DecStruct[CompositeAlarm])
+	case 1:
+		return codec.GetList(d, m, &v.MetricAlarms, codec.DecStruct[MetricAlarm])
+	case 2:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Dimension) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Name)
 	codec.PutString(e, m[1], v.Value)
@@ -72,6 +339,34 @@ func (v *DimensionFilter) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.Name)
 	case 1:
 		return codec.GetString(d, m, &v.Value)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DisableAlarmActionsInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AlarmNames, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DisableAlarmActionsInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AlarmNames, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EnableAlarmActionsInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AlarmNames, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EnableAlarmActionsInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AlarmNames, codec.DecString)
 	}
 	return nil
 }
@@ -250,6 +545,34 @@ func (v *ListMetricsOutput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListTagsForResourceInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.ResourceARN)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListTagsForResourceInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.ResourceARN)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListTagsForResourceOutput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListTagsForResourceOutput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *MessageData) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Code)
 	codec.PutString(e, m[1], v.Value)
@@ -282,6 +605,104 @@ func (v *Metric) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.MetricName)
 	case 2:
 		return codec.GetList(d, m, &v.Dimensions, codec.DecStruct[Dimension])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *MetricAlarm) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AlarmName)
+	codec.PutString(e, m[1], v.AlarmArn)
+	codec.PutString(e, m[2], v.AlarmDescription)
+	codec.PutTime(e, m[3], v.AlarmConfigurationUpdatedTimestamp)
+	codec.PutBool(e, m[4], v.ActionsEnabled)
+	codec.PutList(e, m[5], v.OKActions, codec.EncString)
+	codec.PutList(e, m[6], v.AlarmActions, codec.EncString)
+	codec.PutList(e, m[7], v.InsufficientDataActions, codec.EncString)
+	codec.PutString(e, m[8], v.StateValue)
+	codec.PutString(e, m[9], v.StateReason)
+	codec.PutString(e, m[10], v.StateReasonData)
+	codec.PutTime(e, m[11], v.StateUpdatedTimestamp)
+	codec.PutString(e, m[12], v.MetricName)
+	codec.PutString(e, m[13], v.Namespace)
+	codec.PutString(e, m[14], v.Statistic)
+	codec.PutString(e, m[15], v.ExtendedStatistic)
+	codec.PutList(e, m[16], v.Dimensions, codec.EncStruct[Dimension])
+	codec.PutInt(e, m[17], v.Period)
+	codec.PutString(e, m[18], v.Unit)
+	codec.PutInt(e, m[19], v.EvaluationPeriods)
+	codec.PutInt(e, m[20], v.DatapointsToAlarm)
+	codec.PutFloat64(e, m[21], v.Threshold)
+	codec.PutString(e, m[22], v.ComparisonOperator)
+	codec.PutString(e, m[23], v.TreatMissingData)
+	codec.PutString(e, m[24], v.EvaluateLowSampleCountPercentile)
+	codec.PutList(e, m[25], v.Metrics, codec.EncStruct[MetricDataQuery])
+	codec.PutString(e, m[26], v.ThresholdMetricId)
+	codec.PutString(e, m[27], v.EvaluationState)
+	codec.PutTime(e, m[28], v.StateTransitionedTimestamp)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *MetricAlarm) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AlarmName)
+	case 1:
+		return codec.GetString(d, m, &v.AlarmArn)
+	case 2:
+		return codec.GetString(d, m, &v.AlarmDescription)
+	case 3:
+		return codec.GetTime(d, m, &v.AlarmConfigurationUpdatedTimestamp)
+	case 4:
+		return codec.GetBool(d, m, &v.ActionsEnabled)
+	case 5:
+		return codec.GetList(d, m, &v.OKActions, codec.DecString)
+	case 6:
+		return codec.GetList(d, m, &v.AlarmActions, codec.DecString)
+	case 7:
+		return codec.GetList(d, m, &v.InsufficientDataActions, codec.DecString)
+	case 8:
+		return codec.GetString(d, m, &v.StateValue)
+	case 9:
+		return codec.GetString(d, m, &v.StateReason)
+	case 10:
+		return codec.GetString(d, m, &v.StateReasonData)
+	case 11:
+		return codec.GetTime(d, m, &v.StateUpdatedTimestamp)
+	case 12:
+		return codec.GetString(d, m, &v.MetricName)
+	case 13:
+		return codec.GetString(d, m, &v.Namespace)
+	case 14:
+		return codec.GetString(d, m, &v.Statistic)
+	case 15:
+		return codec.GetString(d, m, &v.ExtendedStatistic)
+	case 16:
+		return codec.GetList(d, m, &v.Dimensions, codec.DecStruct[Dimension])
+	case 17:
+		return codec.GetInt(d, m, &v.Period)
+	case 18:
+		return codec.GetString(d, m, &v.Unit)
+	case 19:
+		return codec.GetInt(d, m, &v.EvaluationPeriods)
+	case 20:
+		return codec.GetInt(d, m, &v.DatapointsToAlarm)
+	case 21:
+		return codec.GetFloat64(d, m, &v.Threshold)
+	case 22:
+		return codec.GetString(d, m, &v.ComparisonOperator)
+	case 23:
+		return codec.GetString(d, m, &v.TreatMissingData)
+	case 24:
+		return codec.GetString(d, m, &v.EvaluateLowSampleCountPercentile)
+	case 25:
+		return codec.GetList(d, m, &v.Metrics, codec.DecStruct[MetricDataQuery])
+	case 26:
+		return codec.GetString(d, m, &v.ThresholdMetricId)
+	case 27:
+		return codec.GetString(d, m, &v.EvaluationState)
+	case 28:
+		return codec.GetTime(d, m, &v.StateTransitionedTimestamp)
 	}
 	return nil
 }
@@ -409,6 +830,83 @@ func (v *MetricStat) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *PutMetricAlarmInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AlarmName)
+	codec.PutString(e, m[1], v.AlarmDescription)
+	codec.PutBool(e, m[2], v.ActionsEnabled)
+	codec.PutList(e, m[3], v.OKActions, codec.EncString)
+	codec.PutList(e, m[4], v.AlarmActions, codec.EncString)
+	codec.PutList(e, m[5], v.InsufficientDataActions, codec.EncString)
+	codec.PutString(e, m[6], v.MetricName)
+	codec.PutString(e, m[7], v.Namespace)
+	codec.PutString(e, m[8], v.Statistic)
+	codec.PutString(e, m[9], v.ExtendedStatistic)
+	codec.PutList(e, m[10], v.Dimensions, codec.EncStruct[Dimension])
+	codec.PutInt(e, m[11], v.Period)
+	codec.PutString(e, m[12], v.Unit)
+	codec.PutInt(e, m[13], v.EvaluationPeriods)
+	codec.PutInt(e, m[14], v.DatapointsToAlarm)
+	codec.PutFloat64(e, m[15], v.Threshold)
+	codec.PutString(e, m[16], v.ComparisonOperator)
+	codec.PutString(e, m[17], v.TreatMissingData)
+	codec.PutString(e, m[18], v.EvaluateLowSampleCountPercentile)
+	codec.PutList(e, m[19], v.Metrics, codec.EncStruct[MetricDataQuery])
+	codec.PutList(e, m[20], v.Tags, codec.EncStruct[Tag])
+	codec.PutString(e, m[21], v.ThresholdMetricId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *PutMetricAlarmInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AlarmName)
+	case 1:
+		return codec.GetString(d, m, &v.AlarmDescription)
+	case 2:
+		return codec.GetBool(d, m, &v.ActionsEnabled)
+	case 3:
+		return codec.GetList(d, m, &v.OKActions, codec.DecString)
+	case 4:
+		return codec.GetList(d, m, &v.AlarmActions, codec.DecString)
+	case 5:
+		return codec.GetList(d, m, &v.InsufficientDataActions, codec.DecString)
+	case 6:
+		return codec.GetString(d, m, &v.MetricName)
+	case 7:
+		return codec.GetString(d, m, &v.Namespace)
+	case 8:
+		return codec.GetString(d, m, &v.Statistic)
+	case 9:
+		return codec.GetString(d, m, &v.ExtendedStatistic)
+	case 10:
+		return codec.GetList(d, m, &v.Dimensions, codec.DecStruct[Dimension])
+	case 11:
+		return codec.GetInt(d, m, &v.Period)
+	case 12:
+		return codec.GetString(d, m, &v.Unit)
+	case 13:
+		return codec.GetInt(d, m, &v.EvaluationPeriods)
+	case 14:
+		return codec.GetInt(d, m, &v.DatapointsToAlarm)
+	case 15:
+		return codec.GetFloat64(d, m, &v.Threshold)
+	case 16:
+		return codec.GetString(d, m, &v.ComparisonOperator)
+	case 17:
+		return codec.GetString(d, m, &v.TreatMissingData)
+	case 18:
+		return codec.GetString(d, m, &v.EvaluateLowSampleCountPercentile)
+	case 19:
+		return codec.GetList(d, m, &v.Metrics, codec.DecStruct[MetricDataQuery])
+	case 20:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	case 21:
+		return codec.GetString(d, m, &v.ThresholdMetricId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *PutMetricDataInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Namespace)
 	codec.PutList(e, m[1], v.MetricData, codec.EncStruct[MetricDatum])
@@ -421,6 +919,29 @@ func (v *PutMetricDataInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.Namespace)
 	case 1:
 		return codec.GetList(d, m, &v.MetricData, codec.DecStruct[MetricDatum])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *SetAlarmStateInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AlarmName)
+	codec.PutString(e, m[1], v.StateValue)
+	codec.PutString(e, m[2], v.StateReason)
+	codec.PutString(e, m[3], v.StateReasonData)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *SetAlarmStateInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AlarmName)
+	case 1:
+		return codec.GetString(d, m, &v.StateValue)
+	case 2:
+		return codec.GetString(d, m, &v.StateReason)
+	case 3:
+		return codec.GetString(d, m, &v.StateReasonData)
 	}
 	return nil
 }
@@ -447,6 +968,71 @@ func (v *StatisticSet) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 	}
 	return nil
 }
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *Tag) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Key)
+	codec.PutString(e, m[1], v.Value)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *Tag) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Key)
+	case 1:
+		return codec.GetString(d, m, &v.Value)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *TagResourceInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.ResourceARN)
+	codec.PutList(e, m[1], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *TagResourceInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.ResourceARN)
+	case 1:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *TagResourceOutput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+}
+
+// UnmarshalAWS reads nothing: TagResourceOutput has no members.
+func (v *TagResourceOutput) UnmarshalAWS(codec.Decoder, *model.Ref) error { return nil }
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *UntagResourceInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.ResourceARN)
+	codec.PutList(e, m[1], v.TagKeys, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *UntagResourceInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.ResourceARN)
+	case 1:
+		return codec.GetList(d, m, &v.TagKeys, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *UntagResourceOutput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+}
+
+// UnmarshalAWS reads nothing: UntagResourceOutput has no members.
+func (v *UntagResourceOutput) UnmarshalAWS(codec.Decoder, *model.Ref) error { return nil }
 
 // MarshalAWS writes nothing: Empty has no members.
 func (*Empty) MarshalAWS(codec.Encoder, []*model.Ref) {}

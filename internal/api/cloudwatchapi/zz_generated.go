@@ -39,10 +39,21 @@ func load() *model.Service {
 
 // Server is the business logic of the operations minicloud implements.
 type Server interface {
+	DeleteAlarms(context.Context, *DeleteAlarmsInput) (*Empty, error)
+	DescribeAlarmHistory(context.Context, *DescribeAlarmHistoryInput) (*DescribeAlarmHistoryOutput, error)
+	DescribeAlarms(context.Context, *DescribeAlarmsInput) (*DescribeAlarmsOutput, error)
+	DescribeAlarmsForMetric(context.Context, *DescribeAlarmsForMetricInput) (*DescribeAlarmsForMetricOutput, error)
+	DisableAlarmActions(context.Context, *DisableAlarmActionsInput) (*Empty, error)
+	EnableAlarmActions(context.Context, *EnableAlarmActionsInput) (*Empty, error)
 	GetMetricData(context.Context, *GetMetricDataInput) (*GetMetricDataOutput, error)
 	GetMetricStatistics(context.Context, *GetMetricStatisticsInput) (*GetMetricStatisticsOutput, error)
 	ListMetrics(context.Context, *ListMetricsInput) (*ListMetricsOutput, error)
+	ListTagsForResource(context.Context, *ListTagsForResourceInput) (*ListTagsForResourceOutput, error)
+	PutMetricAlarm(context.Context, *PutMetricAlarmInput) (*Empty, error)
 	PutMetricData(context.Context, *PutMetricDataInput) (*Empty, error)
+	SetAlarmState(context.Context, *SetAlarmStateInput) (*Empty, error)
+	TagResource(context.Context, *TagResourceInput) (*TagResourceOutput, error)
+	UntagResource(context.Context, *UntagResourceInput) (*UntagResourceOutput, error)
 }
 
 // Handlers maps every operation of Server to s's method. The model's other
@@ -51,15 +62,59 @@ type Server interface {
 // compiler then asks the service for its method.
 func Handlers(s Server) map[string]api.Handler {
 	return map[string]api.Handler{
-		"GetMetricData":       api.Typed(s.GetMetricData),
-		"GetMetricStatistics": api.Typed(s.GetMetricStatistics),
-		"ListMetrics":         api.Typed(s.ListMetrics),
-		"PutMetricData":       api.Typed(s.PutMetricData),
+		"DeleteAlarms":            api.Typed(s.DeleteAlarms),
+		"DescribeAlarmHistory":    api.Typed(s.DescribeAlarmHistory),
+		"DescribeAlarms":          api.Typed(s.DescribeAlarms),
+		"DescribeAlarmsForMetric": api.Typed(s.DescribeAlarmsForMetric),
+		"DisableAlarmActions":     api.Typed(s.DisableAlarmActions),
+		"EnableAlarmActions":      api.Typed(s.EnableAlarmActions),
+		"GetMetricData":           api.Typed(s.GetMetricData),
+		"GetMetricStatistics":     api.Typed(s.GetMetricStatistics),
+		"ListMetrics":             api.Typed(s.ListMetrics),
+		"ListTagsForResource":     api.Typed(s.ListTagsForResource),
+		"PutMetricAlarm":          api.Typed(s.PutMetricAlarm),
+		"PutMetricData":           api.Typed(s.PutMetricData),
+		"SetAlarmState":           api.Typed(s.SetAlarmState),
+		"TagResource":             api.Typed(s.TagResource),
+		"UntagResource":           api.Typed(s.UntagResource),
 	}
 }
 
 // Empty is the input or output of an operation that has none.
 type Empty struct{}
+
+// AlarmHistoryItem is the AlarmHistoryItem shape.
+type AlarmHistoryItem struct {
+	AlarmName       *string    `aws:"AlarmName"`
+	AlarmType       *string    `aws:"AlarmType"`
+	Timestamp       *time.Time `aws:"Timestamp"`
+	HistoryItemType *string    `aws:"HistoryItemType"`
+	HistorySummary  *string    `aws:"HistorySummary"`
+	HistoryData     *string    `aws:"HistoryData"`
+}
+
+// CompositeAlarm is the CompositeAlarm shape.
+type CompositeAlarm struct {
+	ActionsEnabled                     *bool      `aws:"ActionsEnabled"`
+	AlarmActions                       []string   `aws:"AlarmActions"`
+	AlarmArn                           *string    `aws:"AlarmArn"`
+	AlarmConfigurationUpdatedTimestamp *time.Time `aws:"AlarmConfigurationUpdatedTimestamp"`
+	AlarmDescription                   *string    `aws:"AlarmDescription"`
+	AlarmName                          *string    `aws:"AlarmName"`
+	AlarmRule                          *string    `aws:"AlarmRule"`
+	InsufficientDataActions            []string   `aws:"InsufficientDataActions"`
+	OKActions                          []string   `aws:"OKActions"`
+	StateReason                        *string    `aws:"StateReason"`
+	StateReasonData                    *string    `aws:"StateReasonData"`
+	StateUpdatedTimestamp              *time.Time `aws:"StateUpdatedTimestamp"`
+	StateValue                         *string    `aws:"StateValue"`
+	StateTransitionedTimestamp         *time.Time `aws:"StateTransitionedTimestamp"`
+	ActionsSuppressedBy                *string    `aws:"ActionsSuppressedBy"`
+	ActionsSuppressedReason            *string    `aws:"ActionsSuppressedReason"`
+	ActionsSuppressor                  *string    `aws:"ActionsSuppressor"`
+	ActionsSuppressorWaitPeriod        *int32     `aws:"ActionsSuppressorWaitPeriod"`
+	ActionsSuppressorExtensionPeriod   *int32     `aws:"ActionsSuppressorExtensionPeriod"`
+}
 
 // Datapoint is the Datapoint shape.
 type Datapoint struct {
@@ -73,6 +128,65 @@ type Datapoint struct {
 	ExtendedStatistics map[string]float64 `aws:"ExtendedStatistics"`
 }
 
+// DeleteAlarmsInput is the DeleteAlarmsInput shape.
+type DeleteAlarmsInput struct {
+	AlarmNames []string `aws:"AlarmNames"`
+}
+
+// DescribeAlarmHistoryInput is the DescribeAlarmHistoryInput shape.
+type DescribeAlarmHistoryInput struct {
+	AlarmName       *string    `aws:"AlarmName"`
+	AlarmTypes      []string   `aws:"AlarmTypes"`
+	HistoryItemType *string    `aws:"HistoryItemType"`
+	StartDate       *time.Time `aws:"StartDate"`
+	EndDate         *time.Time `aws:"EndDate"`
+	MaxRecords      *int32     `aws:"MaxRecords"`
+	NextToken       *string    `aws:"NextToken"`
+	ScanBy          *string    `aws:"ScanBy"`
+}
+
+// DescribeAlarmHistoryOutput is the DescribeAlarmHistoryOutput shape.
+type DescribeAlarmHistoryOutput struct {
+	AlarmHistoryItems []AlarmHistoryItem `aws:"AlarmHistoryItems"`
+	NextToken         *string            `aws:"NextToken"`
+}
+
+// DescribeAlarmsForMetricInput is the DescribeAlarmsForMetricInput shape.
+type DescribeAlarmsForMetricInput struct {
+	MetricName        *string     `aws:"MetricName"`
+	Namespace         *string     `aws:"Namespace"`
+	Statistic         *string     `aws:"Statistic"`
+	ExtendedStatistic *string     `aws:"ExtendedStatistic"`
+	Dimensions        []Dimension `aws:"Dimensions"`
+	Period            *int32      `aws:"Period"`
+	Unit              *string     `aws:"Unit"`
+}
+
+// DescribeAlarmsForMetricOutput is the DescribeAlarmsForMetricOutput shape.
+type DescribeAlarmsForMetricOutput struct {
+	MetricAlarms []MetricAlarm `aws:"MetricAlarms"`
+}
+
+// DescribeAlarmsInput is the DescribeAlarmsInput shape.
+type DescribeAlarmsInput struct {
+	AlarmNames          []string `aws:"AlarmNames"`
+	AlarmNamePrefix     *string  `aws:"AlarmNamePrefix"`
+	AlarmTypes          []string `aws:"AlarmTypes"`
+	ChildrenOfAlarmName *string  `aws:"ChildrenOfAlarmName"`
+	ParentsOfAlarmName  *string  `aws:"ParentsOfAlarmName"`
+	StateValue          *string  `aws:"StateValue"`
+	ActionPrefix        *string  `aws:"ActionPrefix"`
+	MaxRecords          *int32   `aws:"MaxRecords"`
+	NextToken           *string  `aws:"NextToken"`
+}
+
+// DescribeAlarmsOutput is the DescribeAlarmsOutput shape.
+type DescribeAlarmsOutput struct {
+	CompositeAlarms []CompositeAlarm `aws:"CompositeAlarms"`
+	MetricAlarms    []MetricAlarm    `aws:"MetricAlarms"`
+	NextToken       *string          `aws:"NextToken"`
+}
+
 // Dimension is the Dimension shape.
 type Dimension struct {
 	Name  *string `aws:"Name"`
@@ -83,6 +197,16 @@ type Dimension struct {
 type DimensionFilter struct {
 	Name  *string `aws:"Name"`
 	Value *string `aws:"Value"`
+}
+
+// DisableAlarmActionsInput is the DisableAlarmActionsInput shape.
+type DisableAlarmActionsInput struct {
+	AlarmNames []string `aws:"AlarmNames"`
+}
+
+// EnableAlarmActionsInput is the EnableAlarmActionsInput shape.
+type EnableAlarmActionsInput struct {
+	AlarmNames []string `aws:"AlarmNames"`
 }
 
 // GetMetricDataInput is the GetMetricDataInput shape.
@@ -145,6 +269,16 @@ type ListMetricsOutput struct {
 	OwningAccounts []string `aws:"OwningAccounts"`
 }
 
+// ListTagsForResourceInput is the ListTagsForResourceInput shape.
+type ListTagsForResourceInput struct {
+	ResourceARN *string `aws:"ResourceARN"`
+}
+
+// ListTagsForResourceOutput is the ListTagsForResourceOutput shape.
+type ListTagsForResourceOutput struct {
+	Tags []Tag `aws:"Tags"`
+}
+
 // MessageData is the MessageData shape.
 type MessageData struct {
 	Code  *string `aws:"Code"`
@@ -156,6 +290,39 @@ type Metric struct {
 	Namespace  *string     `aws:"Namespace"`
 	MetricName *string     `aws:"MetricName"`
 	Dimensions []Dimension `aws:"Dimensions"`
+}
+
+// MetricAlarm is the MetricAlarm shape.
+type MetricAlarm struct {
+	AlarmName                          *string           `aws:"AlarmName"`
+	AlarmArn                           *string           `aws:"AlarmArn"`
+	AlarmDescription                   *string           `aws:"AlarmDescription"`
+	AlarmConfigurationUpdatedTimestamp *time.Time        `aws:"AlarmConfigurationUpdatedTimestamp"`
+	ActionsEnabled                     *bool             `aws:"ActionsEnabled"`
+	OKActions                          []string          `aws:"OKActions"`
+	AlarmActions                       []string          `aws:"AlarmActions"`
+	InsufficientDataActions            []string          `aws:"InsufficientDataActions"`
+	StateValue                         *string           `aws:"StateValue"`
+	StateReason                        *string           `aws:"StateReason"`
+	StateReasonData                    *string           `aws:"StateReasonData"`
+	StateUpdatedTimestamp              *time.Time        `aws:"StateUpdatedTimestamp"`
+	MetricName                         *string           `aws:"MetricName"`
+	Namespace                          *string           `aws:"Namespace"`
+	Statistic                          *string           `aws:"Statistic"`
+	ExtendedStatistic                  *string           `aws:"ExtendedStatistic"`
+	Dimensions                         []Dimension       `aws:"Dimensions"`
+	Period                             *int32            `aws:"Period"`
+	Unit                               *string           `aws:"Unit"`
+	EvaluationPeriods                  *int32            `aws:"EvaluationPeriods"`
+	DatapointsToAlarm                  *int32            `aws:"DatapointsToAlarm"`
+	Threshold                          *float64          `aws:"Threshold"`
+	ComparisonOperator                 *string           `aws:"ComparisonOperator"`
+	TreatMissingData                   *string           `aws:"TreatMissingData"`
+	EvaluateLowSampleCountPercentile   *string           `aws:"EvaluateLowSampleCountPercentile"`
+	Metrics                            []MetricDataQuery `aws:"Metrics"`
+	ThresholdMetricId                  *string           `aws:"ThresholdMetricId"`
+	EvaluationState                    *string           `aws:"EvaluationState"`
+	StateTransitionedTimestamp         *time.Time        `aws:"StateTransitionedTimestamp"`
 }
 
 // MetricDataQuery is the MetricDataQuery shape.
@@ -200,10 +367,44 @@ type MetricStat struct {
 	Unit   *string `aws:"Unit"`
 }
 
+// PutMetricAlarmInput is the PutMetricAlarmInput shape.
+type PutMetricAlarmInput struct {
+	AlarmName                        *string           `aws:"AlarmName"`
+	AlarmDescription                 *string           `aws:"AlarmDescription"`
+	ActionsEnabled                   *bool             `aws:"ActionsEnabled"`
+	OKActions                        []string          `aws:"OKActions"`
+	AlarmActions                     []string          `aws:"AlarmActions"`
+	InsufficientDataActions          []string          `aws:"InsufficientDataActions"`
+	MetricName                       *string           `aws:"MetricName"`
+	Namespace                        *string           `aws:"Namespace"`
+	Statistic                        *string           `aws:"Statistic"`
+	ExtendedStatistic                *string           `aws:"ExtendedStatistic"`
+	Dimensions                       []Dimension       `aws:"Dimensions"`
+	Period                           *int32            `aws:"Period"`
+	Unit                             *string           `aws:"Unit"`
+	EvaluationPeriods                *int32            `aws:"EvaluationPeriods"`
+	DatapointsToAlarm                *int32            `aws:"DatapointsToAlarm"`
+	Threshold                        *float64          `aws:"Threshold"`
+	ComparisonOperator               *string           `aws:"ComparisonOperator"`
+	TreatMissingData                 *string           `aws:"TreatMissingData"`
+	EvaluateLowSampleCountPercentile *string           `aws:"EvaluateLowSampleCountPercentile"`
+	Metrics                          []MetricDataQuery `aws:"Metrics"`
+	Tags                             []Tag             `aws:"Tags"`
+	ThresholdMetricId                *string           `aws:"ThresholdMetricId"`
+}
+
 // PutMetricDataInput is the PutMetricDataInput shape.
 type PutMetricDataInput struct {
 	Namespace  *string       `aws:"Namespace"`
 	MetricData []MetricDatum `aws:"MetricData"`
+}
+
+// SetAlarmStateInput is the SetAlarmStateInput shape.
+type SetAlarmStateInput struct {
+	AlarmName       *string `aws:"AlarmName"`
+	StateValue      *string `aws:"StateValue"`
+	StateReason     *string `aws:"StateReason"`
+	StateReasonData *string `aws:"StateReasonData"`
 }
 
 // StatisticSet is the StatisticSet shape.
@@ -212,4 +413,30 @@ type StatisticSet struct {
 	Sum         *float64 `aws:"Sum"`
 	Minimum     *float64 `aws:"Minimum"`
 	Maximum     *float64 `aws:"Maximum"`
+}
+
+// Tag is the Tag shape.
+type Tag struct {
+	Key   *string `aws:"Key"`
+	Value *string `aws:"Value"`
+}
+
+// TagResourceInput is the TagResourceInput shape.
+type TagResourceInput struct {
+	ResourceARN *string `aws:"ResourceARN"`
+	Tags        []Tag   `aws:"Tags"`
+}
+
+// TagResourceOutput is the TagResourceOutput shape.
+type TagResourceOutput struct {
+}
+
+// UntagResourceInput is the UntagResourceInput shape.
+type UntagResourceInput struct {
+	ResourceARN *string  `aws:"ResourceARN"`
+	TagKeys     []string `aws:"TagKeys"`
+}
+
+// UntagResourceOutput is the UntagResourceOutput shape.
+type UntagResourceOutput struct {
 }

@@ -13,7 +13,9 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/cloudwatchapi"
+	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/metrics"
+	"github.com/minicloud/minicloud/internal/state"
 )
 
 // Config is what the service is built from.
@@ -23,13 +25,22 @@ type Config struct {
 	// Now is the clock (tests move it).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// State keeps the alarms and their history (state.db).
+	State state.Store
+	// EvaluationInterval is how often each alarm is evaluated: 0 is AWS's
+	// minute; shorter is for tests (serve --metrics-interval).
+	EvaluationInterval time.Duration
 }
 
 // Service is CloudWatch's metrics API over a metrics.Store.
 type Service struct {
-	cfg   Config
-	store *metrics.Store
-	once  sync.Once
+	cfg       Config
+	store     *metrics.Store
+	state     state.Store
+	evaluator *Evaluator
+	// instances runs EC2 alarm actions (SetInstanceActor).
+	instances ec2port.InstanceActor
+	once      sync.Once
 }
 
 // New opens the metric store in cfg.Dir.
@@ -40,12 +51,24 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.EvaluationInterval <= 0 {
+		cfg.EvaluationInterval = DefaultEvaluationInterval
+	}
+	if cfg.State == nil {
+		cfg.State = state.NewMemory()
+	}
 	st, err := metrics.Open(metrics.Options{Dir: cfg.Dir, Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("cloudwatch: %w", err)
 	}
-	return &Service{cfg: cfg, store: st}, nil
+	s := &Service{cfg: cfg, store: st, state: cfg.State}
+	s.evaluator = newEvaluator(s)
+	return s, nil
 }
+
+// SetInstanceActor gives the alarms EC2's instance actions (the server
+// builds CloudWatch before EC2, whose instances publish to it).
+func (s *Service) SetInstanceActor(a ec2port.InstanceActor) { s.instances = a }
 
 // Handlers returns the operations for the gateway.
 func (s *Service) Handlers() map[string]api.Handler { return cloudwatchapi.Handlers(s) }
