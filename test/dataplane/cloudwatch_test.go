@@ -195,3 +195,57 @@ func TestLoadBalancerRequestCount(t *testing.T) {
 		t.Errorf("HTTPCode_Target_2XX_Count %v (%v, %v), want at least %d", n, ok, err, requests)
 	}
 }
+
+// TestAlarmStopsInstance: an alarm on a real instance's CPUUtilization
+// goes to ALARM while the instance burns CPU, and its EC2 stop action
+// (arn:aws:automate:us-east-1:ec2:stop) stops the instance, with the
+// transition and the action in the alarm's history.
+func TestAlarmStopsInstance(t *testing.T) {
+	e, cw := newMetricsEnv(t, "198.19.246.0/24")
+	v := e.defaultVPC()
+	burn := "#!/bin/sh\nfor i in 1 2; do (while :; do :; done) & done\n"
+	run, err := e.ec2.RunInstances(e.ctx, &ec2.RunInstancesInput{ImageId: e.image(), InstanceType: types.InstanceTypeT2Micro,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(v.subnets[0]),
+		Monitoring: &types.RunInstancesMonitoringEnabled{Enabled: aws.Bool(true)},
+		UserData:   aws.String(base64.StdEncoding.EncodeToString([]byte(burn)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(run.Instances[0].InstanceId)
+	e.waitState(id, types.InstanceStateNameRunning)
+	_, err = cw.PutMetricAlarm(e.ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("cpu-high"),
+		Namespace: aws.String("AWS/EC2"), MetricName: aws.String("CPUUtilization"),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("InstanceId"), Value: aws.String(id)}},
+		Statistic:  cwtypes.StatisticMaximum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(80), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+		AlarmActions: []string{"arn:aws:automate:us-east-1:ec2:stop"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	// The first whole minute of burning decides: up to two minutes.
+	var alarm cwtypes.MetricAlarm
+	if err := eventually(3*time.Minute, func() error {
+		out, err := cw.DescribeAlarms(e.ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"cpu-high"}})
+		if err != nil || len(out.MetricAlarms) != 1 {
+			return fmt.Errorf("DescribeAlarms: %v", err)
+		}
+		alarm = out.MetricAlarms[0]
+		if alarm.StateValue != cwtypes.StateValueAlarm {
+			return fmt.Errorf("alarm %s: %s", alarm.StateValue, aws.ToString(alarm.StateReason))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ALARM after %s: %s", time.Since(started).Round(time.Second), aws.ToString(alarm.StateReason))
+	if r := aws.ToString(alarm.StateReason); !strings.HasPrefix(r, "Threshold Crossed: 1 datapoint [") || !strings.HasSuffix(r, "was greater than the threshold (80.0).") {
+		t.Errorf("reason %q", r)
+	}
+	e.waitState(id, types.InstanceStateNameStopped)
+	h, err := cw.DescribeAlarmHistory(e.ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("cpu-high"),
+		HistoryItemType: cwtypes.HistoryItemTypeAction})
+	if err != nil || len(h.AlarmHistoryItems) != 1 || aws.ToString(h.AlarmHistoryItems[0].HistorySummary) != "Successfully executed action arn:aws:automate:us-east-1:ec2:stop" {
+		t.Errorf("action history %+v, %v", h, err)
+	}
+}

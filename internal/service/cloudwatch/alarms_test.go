@@ -321,7 +321,10 @@ func TestPutMetricAlarmErrors(t *testing.T) {
 			in.Metrics = []cwtypes.MetricDataQuery{{Id: aws.String("e1"), Expression: aws.String("1")}}
 		}, "InvalidParameterCombination", "mutually exclusive"},
 		{"treat missing", func(in *cloudwatch.PutMetricAlarmInput) { in.TreatMissingData = aws.String("zero") }, "InvalidParameterValue", "TreatMissingData"},
-		{"seven days", func(in *cloudwatch.PutMetricAlarmInput) { in.Period = aws.Int32(86400); in.EvaluationPeriods = aws.Int32(8) }, "InvalidParameterValue", "7 days"},
+		{"seven days", func(in *cloudwatch.PutMetricAlarmInput) {
+			in.Period = aws.Int32(86400)
+			in.EvaluationPeriods = aws.Int32(8)
+		}, "InvalidParameterValue", "7 days"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
