@@ -3,17 +3,14 @@ package cloudwatch_test
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
-	"github.com/minicloud/minicloud/internal/sdktest"
 	"github.com/minicloud/minicloud/internal/server"
 )
 
@@ -21,19 +18,8 @@ import (
 // every 200 ms.
 func fastClient(t *testing.T) *cloudwatch.Client {
 	t.Helper()
-	srv, err := server.New(server.Config{Ephemeral: true, MetricsInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		if err := srv.Close(context.Background()); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return cloudwatch.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1, HTTPClient: sdktest.HTTPClient()})
+	cw, _ := startClientWith(t, server.Config{Ephemeral: true, MetricsInterval: 200 * time.Millisecond})
+	return cw
 }
 
 // putCPU puts value at each of the given minutes ago.

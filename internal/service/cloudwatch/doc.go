@@ -1,6 +1,7 @@
 // Package cloudwatch is Amazon CloudWatch's metrics API (the "monitoring"
 // service) over the metric store of internal/metrics: PutMetricData,
 // ListMetrics, GetMetricStatistics and GetMetricData with metric math,
+// metric alarms evaluated on a clock,
 // with AWS's limits, period rules and error codes. Clients reach it in
 // any of the three protocols its model lists (smithy-rpc-v2-cbor, JSON
 // 1.0, query); the codec makes them the same typed input.
@@ -15,27 +16,52 @@
 //     StrictEntityValidation are accepted and ignored (the v1 model
 //     minicloud generates from predates them, and the codec drops
 //     unknown members).
+//
 //   - ListMetrics (list.go): metrics with data in the past two weeks (or
 //     three hours with RecentlyActive=PT3H), namespace, name and
 //     dimension filters (a name alone matches any value), 500 a page in a
 //     stable order, an opaque NextToken.
+//
 //   - GetMetricStatistics (stats.go): Statistics or ExtendedStatistics
 //     (pNN.NN), the Period rule (1, 5, 10, 20, 30 or a multiple of 60),
 //     1,440 datapoints at most, a datapoint per unit unless Unit filters,
 //     answered in no particular order as AWS.
+//
 //   - GetMetricData (data.go, expr.go): MetricStat and Expression queries,
 //     ReturnData, Label, ScanBy, MaxDatapoints with paging by time
 //     (StatusCode PartialData on every page but the last), and metric math:
 //     arithmetic, SUM/AVG/MIN/MAX, FILL(x, value), METRICS() with an id
 //     filter, arrays. An expression error is a ValidationError naming the
 //     query.
+//
 //   - The built-in metrics' way in (publish.go): Publisher, the
 //     metricport.Publisher the server hands the data planes, writes
 //     AWS/EC2, AWS/ApplicationELB… datapoints to the store directly; the
 //     API's refusal of AWS/ namespaces is for clients only.
 //
+//   - Metric alarms (alarms.go, tags.go): PutMetricAlarm on a metric
+//     (Statistic or ExtendedStatistic) or metric math (Metrics, one
+//     result), the four static comparison operators (the anomaly-band ones
+//     are refused until bands exist), EvaluationPeriods, DatapointsToAlarm,
+//     TreatMissingData; DescribeAlarms (names, prefix, state, action
+//     prefix, AlarmTypes, pages), DescribeAlarmsForMetric, DeleteAlarms,
+//     SetAlarmState, Enable/DisableAlarmActions, DescribeAlarmHistory
+//     (ConfigurationUpdate, StateUpdate and Action items with AWS's
+//     HistoryData JSON, two weeks), tags. Records live in the state store
+//     (cloudwatch/alarm, cloudwatch/alarmhistory), not in the metric store.
+//
+//   - The evaluator (evaluator.go, decide.go): every alarm each
+//     Config.EvaluationInterval, reading EvaluationPeriods+2 periods
+//     through GetMetricData's code, deciding by the User Guide's rules for
+//     M of N and missing data (decide's comment; its table test is the
+//     guide's tables), writing AWS's StateReason and StateReasonData, then
+//     the new state's actions: arn:aws:automate:<region>:ec2:stop,
+//     terminate or reboot on the alarm's InstanceId dimension through
+//     ec2port.InstanceActor; any other action is an Action history item
+//     that says minicloud does not run it yet.
+//
 // It must not aggregate or store data itself (internal/metrics does) nor
-// know a protocol. Alarms, dashboards and the rest of the model answer
-// NotImplemented until they are built (NOTES-CW.md at the repository
-// root of branch cw says what is next).
+// know a protocol. Composite alarms, dashboards and the rest of the model
+// answer NotImplemented until they are built (NOTES-CW.md at the
+// repository root of branch cw says what is next).
 package cloudwatch

@@ -31,7 +31,13 @@ func newClient(t *testing.T, dir string) *cloudwatch.Client {
 // (also called on cleanup).
 func startClient(t *testing.T, dir string) (*cloudwatch.Client, func()) {
 	t.Helper()
-	srv, err := server.New(server.Config{Ephemeral: dir == "", StateDir: dir})
+	return startClientWith(t, server.Config{Ephemeral: dir == "", StateDir: dir})
+}
+
+// startClientWith is startClient of a minicloud built from cfg.
+func startClientWith(t *testing.T, cfg server.Config) (*cloudwatch.Client, func()) {
+	t.Helper()
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
