@@ -148,7 +148,7 @@ func TestApplicationLoadBalancer(t *testing.T) {
 		t.Fatalf("%s: rcode %d, addresses %v; want the two nodes' public IPs", dnsName, rcode, nodeIPs)
 	}
 
-	e.waitHealth(tgARN, map[string]elbtypes.TargetHealthStateEnum{i1 + ":8080": "healthy", i2 + ":8080": "healthy", i2 + ":8081": "unhealthy"}, 40*time.Second)
+	e.waitHealth(tgARN, map[string]elbtypes.TargetHealthStateEnum{i1 + ":8080": "healthy", i2 + ":8080": "healthy", i2 + ":8081": "unhealthy"}, 90*time.Second)
 	if h := e.health(tgARN)[i2+":8081"]; h.Reason != elbtypes.TargetHealthReasonEnumFailedHealthChecks && h.Reason != elbtypes.TargetHealthReasonEnumTimeout {
 		t.Errorf("a target that refuses connections: %s %s", h.Reason, aws.ToString(h.Description))
 	}
