@@ -194,24 +194,15 @@ func (t Table[T]) GetShared(tx Tx, s Scope, id string) (*T, bool, error) {
 	if err := t.checkID(s, id); err != nil {
 		return nil, false, err
 	}
-	key := t.Key(s, id)
-	var (
-		v   *T
-		err error
-	)
+	get, decode := tx.Get, decodeShared[T]
 	if sg, ok := tx.(sharedGetter); ok {
-		raw, found := sg.getShared(key)
-		if !found {
-			return nil, false, nil
-		}
-		v, err = decodeStable[T](raw)
-	} else {
-		raw, found := tx.Get(key)
-		if !found {
-			return nil, false, nil
-		}
-		v, err = decodeShared[T](raw)
+		get, decode = sg.getShared, decodeStable[T]
 	}
+	raw, found := get(t.Key(s, id))
+	if !found {
+		return nil, false, nil
+	}
+	v, err := decode(raw)
 	if err != nil {
 		return nil, false, fmt.Errorf("state: decode %s/%s %q: %w", t.Service, t.Kind, id, err)
 	}
