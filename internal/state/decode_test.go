@@ -130,3 +130,89 @@ func TestForEachSharedFollowsWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestGetSharedAndEnsureIndex checks GetShared against what was written,
+// inside the writer and after commit, and that EnsureIndex reports an
+// index incomplete to a reader until a writer builds it.
+func TestGetSharedAndEnsureIndex(t *testing.T) {
+	sc := Scope{Account: "1", Region: "r"}
+	get := func(t *testing.T, tx Tx, id string) string {
+		t.Helper()
+		h, ok, err := hosts.GetShared(tx, sc, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return "-"
+		}
+		return h.Subnet
+	}
+	ensure := func(t *testing.T, tx Tx) bool {
+		t.Helper()
+		ok, err := hosts.EnsureIndex(tx, sc, "ip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s := b.open(t)
+			defer s.Close()
+			// Records written by hand, as before the index existed.
+			put(t, s, hosts.Key(sc, "a"), `{"subnet":"s1","ips":["10.0.0.4"]}`)
+			steps := []struct {
+				name  string
+				write func(tx Tx) error
+				id    string
+				want  string
+			}{
+				{"stored", nil, "a", "s1"},
+				{"missing", nil, "b", "-"},
+				{"rewritten", func(tx Tx) error { return hosts.Put(tx, sc, "a", host{Subnet: "s2"}) }, "a", "s2"},
+				{"deleted", func(tx Tx) error { return hosts.Delete(tx, sc, "a") }, "a", "-"},
+			}
+			for _, st := range steps {
+				if st.write != nil {
+					if err := s.Update(ctx, func(tx Tx) error {
+						if err := st.write(tx); err != nil {
+							return err
+						}
+						if got := get(t, tx, st.id); got != st.want {
+							t.Errorf("%s: inside the writer: %s, want %s", st.name, got, st.want)
+						}
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for range 2 { // the second read comes from the cache
+					_ = s.View(ctx, func(tx Tx) error {
+						if got := get(t, tx, st.id); got != st.want {
+							t.Errorf("%s: after commit: %s, want %s", st.name, got, st.want)
+						}
+						return nil
+					})
+				}
+			}
+			_ = s.View(ctx, func(tx Tx) error {
+				if ensure(t, tx) {
+					t.Error("a reader finds an index nobody built complete")
+				}
+				return nil
+			})
+			_ = s.Update(ctx, func(tx Tx) error {
+				if !ensure(t, tx) {
+					t.Error("a writer did not build the index")
+				}
+				return nil
+			})
+			_ = s.View(ctx, func(tx Tx) error {
+				if !ensure(t, tx) {
+					t.Error("a reader finds the built index incomplete")
+				}
+				return nil
+			})
+		})
+	}
+}

@@ -230,6 +230,20 @@ func (t Table[T]) Lookup(tx Tx, s Scope, index, value string) ([]string, error) 
 	return ids, err
 }
 
+// EnsureIndex reports whether index's entries in s are complete, building
+// them first if tx may write. A read-only caller that would rather scan the
+// table itself than have ScanIndex do it learns here which to do.
+func (t Table[T]) EnsureIndex(tx Tx, s Scope, index string) (bool, error) {
+	if err := t.check(s); err != nil {
+		return false, err
+	}
+	ix, err := t.index(index)
+	if err != nil {
+		return false, err
+	}
+	return t.ensureIndex(tx, s, ix)
+}
+
 // ensureIndex reports whether index's entries in s are complete, building
 // them first if tx may write.
 func (t Table[T]) ensureIndex(tx Tx, s Scope, ix *Index[T]) (bool, error) {

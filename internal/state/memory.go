@@ -166,6 +166,13 @@ func (t *memTx) Get(key string) ([]byte, bool) {
 	return bytes.Clone(v), true
 }
 
+func (t *memTx) getShared(key string) ([]byte, bool) {
+	if t.done {
+		return nil, false
+	}
+	return t.get(key)
+}
+
 // get returns the stored slice itself, not a copy.
 func (t *memTx) get(key string) ([]byte, bool) {
 	if v, ok := t.overlay[key]; ok {

@@ -185,6 +185,30 @@ func (t Table[T]) Get(tx Tx, s Scope, id string) (v T, found bool, err error) {
 	return v, true, nil
 }
 
+// GetShared is Get without the copy: the value is shared with every reader
+// of the same stored bytes (the decode cache's), so it must never be
+// modified. A Describe that reads a few records found through an index
+// (ec2's DescribeInstances by tag) pays a map lookup each instead of a deep
+// copy.
+func (t Table[T]) GetShared(tx Tx, s Scope, id string) (*T, bool, error) {
+	if err := t.checkID(s, id); err != nil {
+		return nil, false, err
+	}
+	get, decode := tx.Get, decodeShared[T]
+	if sg, ok := tx.(sharedGetter); ok {
+		get, decode = sg.getShared, decodeStable[T]
+	}
+	raw, found := get(t.Key(s, id))
+	if !found {
+		return nil, false, nil
+	}
+	v, err := decode(raw)
+	if err != nil {
+		return nil, false, fmt.Errorf("state: decode %s/%s %q: %w", t.Service, t.Kind, id, err)
+	}
+	return v, true, nil
+}
+
 // Put stores v as item id, replacing any previous value.
 func (t Table[T]) Put(tx Tx, s Scope, id string, v T) error {
 	if err := t.checkID(s, id); err != nil {
@@ -278,6 +302,12 @@ func (t Table[T]) ForEachShared(tx Tx, s Scope, fn func(id string, v *T) error) 
 // themselves, which never change (the memory store's).
 type sharedScanner interface {
 	scanShared(prefix string, fn func(key string, val []byte) error) error
+}
+
+// sharedGetter is a Tx whose Get can hand out the stored value itself,
+// which never changes (the memory store's).
+type sharedGetter interface {
+	getShared(key string) ([]byte, bool)
 }
 
 func (t Table[T]) checkID(s Scope, id string) error {

@@ -146,7 +146,7 @@ func TestALBRoutingAndFailover(t *testing.T) {
 			t.Fatalf("rule %d: %v", i, err)
 		}
 	}
-	e.waitHealth(tgAPI, map[string]elbtypes.TargetHealthStateEnum{i1 + ":8080": "healthy"}, 40*time.Second)
+	e.waitHealth(tgAPI, map[string]elbtypes.TargetHealthStateEnum{i1 + ":8080": "healthy"}, 90*time.Second)
 	e.waitHealth(tgWeb, map[string]elbtypes.TargetHealthStateEnum{i2 + ":8080": "healthy"}, 20*time.Second)
 	e.waitHealth(tgBoth, map[string]elbtypes.TargetHealthStateEnum{i1 + ":8080": "healthy", i2 + ":8080": "healthy"}, 20*time.Second)
 	_, nodeIPs := askDNS(t, e.dns, aws.ToString(lbOut.LoadBalancers[0].DNSName))

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/acm"
 	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
@@ -147,7 +148,7 @@ func TestApplicationLoadBalancer(t *testing.T) {
 		t.Fatalf("%s: rcode %d, addresses %v; want the two nodes' public IPs", dnsName, rcode, nodeIPs)
 	}
 
-	e.waitHealth(tgARN, map[string]elbtypes.TargetHealthStateEnum{i1 + ":8080": "healthy", i2 + ":8080": "healthy", i2 + ":8081": "unhealthy"}, 40*time.Second)
+	e.waitHealth(tgARN, map[string]elbtypes.TargetHealthStateEnum{i1 + ":8080": "healthy", i2 + ":8080": "healthy", i2 + ":8081": "unhealthy"}, 90*time.Second)
 	if h := e.health(tgARN)[i2+":8081"]; h.Reason != elbtypes.TargetHealthReasonEnumFailedHealthChecks && h.Reason != elbtypes.TargetHealthReasonEnumTimeout {
 		t.Errorf("a target that refuses connections: %s %s", h.Reason, aws.ToString(h.Description))
 	}
@@ -269,6 +270,41 @@ func TestApplicationLoadBalancer(t *testing.T) {
 	var inUse *acmtypes.ResourceInUseException
 	if _, err := e.acm.DeleteCertificate(ctx, &acm.DeleteCertificateInput{CertificateArn: aws.String(certARN)}); !errors.As(err, &inUse) {
 		t.Errorf("DeleteCertificate of a certificate in use: %v, want ResourceInUseException", err)
+	}
+
+	// Failover: a PRIMARY alias to the load balancer with
+	// EvaluateTargetHealth answers while a target is healthy; once the
+	// instances admit the load balancer no more and every target is
+	// unhealthy, the SECONDARY answers.
+	if _, err := e.r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: zone.HostedZone.Id,
+		ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{
+			{Action: r53types.ChangeActionCreate, ResourceRecordSet: &r53types.ResourceRecordSet{Name: aws.String("app.shop.test"),
+				Type: r53types.RRTypeA, SetIdentifier: aws.String("alb"), Failover: r53types.ResourceRecordSetFailoverPrimary,
+				AliasTarget: &r53types.AliasTarget{DNSName: aws.String(dnsName), HostedZoneId: lb.CanonicalHostedZoneId, EvaluateTargetHealth: true}}},
+			{Action: r53types.ChangeActionCreate, ResourceRecordSet: &r53types.ResourceRecordSet{Name: aws.String("app.shop.test"),
+				Type: r53types.RRTypeA, SetIdentifier: aws.String("sorry"), Failover: r53types.ResourceRecordSetFailoverSecondary,
+				TTL: aws.Int64(60), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("192.0.2.10")}}}},
+		}}}); err != nil {
+		t.Fatal(err)
+	}
+	answers := func(want ...string) error {
+		_, ips := askDNS(t, e.dns, "app.shop.test")
+		slices.Sort(ips)
+		if !slices.Equal(ips, slices.Sorted(slices.Values(want))) {
+			return fmt.Errorf("app.shop.test → %v, want %v", ips, want)
+		}
+		return nil
+	}
+	if err := eventually(5*time.Second, func() error { return answers(nodeIPs...) }); err != nil {
+		t.Error(err)
+	}
+	if _, err := e.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(webSG),
+		IpPermissions: []ec2types.IpPermission{tcpFromGroup(8080, albSG), tcpFromGroup(8081, albSG)}}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitHealth(tgARN, map[string]elbtypes.TargetHealthStateEnum{i1 + ":8080": "unhealthy", i2 + ":8080": "unhealthy"}, 25*time.Second)
+	if err := eventually(5*time.Second, func() error { return answers("192.0.2.10") }); err != nil {
+		t.Error(err)
 	}
 
 	// Deleted, the load balancer's nodes stop answering and its

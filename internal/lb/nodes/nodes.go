@@ -400,7 +400,9 @@ func (d *Dataplane) Stop(ctx context.Context) error {
 }
 
 // certificate is an ACM certificate as a handshake needs it, read again
-// once certTTL has passed.
+// once certTTL has passed. The API lets a listener take only an issued
+// certificate (CertificateNotFound otherwise); what happens to it later
+// (expiry, revocation) shows to clients in the certificate itself.
 func (d *Dataplane) certificate(ctx context.Context, b *balancer, arn string) (*tls.Certificate, error) {
 	if c, ok := b.certs.Load(arn); ok && time.Since(c.(*cachedCert).at) < certTTL {
 		return c.(*cachedCert).cert, nil
@@ -414,7 +416,10 @@ func (d *Dataplane) certificate(ctx context.Context, b *balancer, arn string) (*
 		return nil, fmt.Errorf("certificate %s: %w", arn, err)
 	case !found:
 		return nil, fmt.Errorf("certificate %s not found", arn)
-	case c.Status != "ISSUED":
+	case len(c.CertificatePEM) == 0 || len(c.PrivateKeyPEM) == 0:
+		// A listener keeps serving a certificate that expired (or was
+		// revoked) since it was attached, as an ALB does: clients refuse
+		// it themselves. One without material yet cannot be served.
 		return nil, fmt.Errorf("certificate %s is %s", arn, c.Status)
 	}
 	pair, err := tls.X509KeyPair(append(append(slices.Clone(c.CertificatePEM), '\n'), c.ChainPEM...), c.PrivateKeyPEM)

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"net/netip"
+	"net/url"
 	"time"
+	"unicode/utf8"
 
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -23,6 +25,10 @@ const (
 	// instanceByTerminated: a terminated instance's TerminatedAt
 	// (terminatedLayout), so the oldest come first.
 	instanceByTerminated = "terminated"
+	// instanceByTag: tagIndexValue of each of an instance's tags, so that
+	// DescribeInstances with a tag:<key> filter reads only the instances
+	// that have one of its values.
+	instanceByTag = "tag"
 )
 
 // terminatedLayout is fixed-width, so its byte order is time order.
@@ -69,6 +75,32 @@ var instanceIndexes = []state.Index[instanceRecord]{
 		}
 		return []string{r.TerminatedAt.UTC().Format(terminatedLayout)}
 	}},
+	{Name: instanceByTag, Values: func(r *instanceRecord) []string {
+		out := make([]string, 0, len(r.Tags))
+		for _, t := range r.Tags {
+			out = append(out, tagIndexValue(deref(t.Key), deref(t.Value)))
+		}
+		return out
+	}},
+}
+
+// tagIndexValue is the instanceByTag value of a tag: key and value
+// query-escaped, so that "=" separates them and no NUL is left. Each is
+// first made valid UTF-8 the way the stored JSON makes it (one U+FFFD per
+// invalid byte), so the value computed from a record before it is stored
+// is the one computed from it read back, and a filter's value finds the
+// tags EC2's rune-wise matching (state.Wildcard) would.
+func tagIndexValue(key, value string) string {
+	return url.QueryEscape(validUTF8(key)) + "=" + url.QueryEscape(validUTF8(value))
+}
+
+// validUTF8 is s with each invalid byte replaced by U+FFFD, as
+// encoding/json and a []rune conversion replace it.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return string([]rune(s))
 }
 
 // ipBlock is the group of an eniByIP value: its subnet and /24 block

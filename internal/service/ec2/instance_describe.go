@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
@@ -328,10 +329,74 @@ func instanceDescribeSet(t *rtx, ids []string) ([]*instanceRecord, error) {
 	return out, err
 }
 
+// instanceItem is a DescribeInstances match: its record (possibly shared
+// with the store's decode cache, so only read) and its sort key.
 type instanceItem struct {
-	key  string
-	resv string
-	view ec2api.Instance
+	key string
+	rec *instanceRecord
+}
+
+// instanceFilterNames are the filter names DescribeInstances accepts
+// besides the tag filters.
+var instanceFilterNames = sortedIDs(instanceFilters)
+
+// instanceMatches reports whether rec passes every filter (their names
+// already checked). It is state.MatchWithTags without its allocations:
+// tag filters read rec's tags in place, and the instance's view is built
+// only for the first other filter, which computes just its own values.
+func (s *Service) instanceMatches(fs []state.Filter, owner string, rec *instanceRecord) bool {
+	var args *instanceFilterArgs
+	for _, f := range fs {
+		var ok bool
+		switch {
+		case strings.HasPrefix(f.Name, "tag:"):
+			k := f.Name[len("tag:"):]
+			for _, t := range rec.Tags {
+				if deref(t.Key) == k {
+					ok = matchesAny(f.Values, deref(t.Value))
+					break
+				}
+			}
+		case f.Name == "tag-key" || f.Name == "tag-value":
+			for _, t := range rec.Tags {
+				v := t.Key
+				if f.Name == "tag-value" {
+					v = t.Value
+				}
+				if ok = matchesAny(f.Values, deref(v)); ok {
+					break
+				}
+			}
+		default:
+			filter := instanceFilters[f.Name]
+			if filter == nil {
+				return false // a filter nothing has a value for
+			}
+			if args == nil {
+				v := s.instanceView(rec)
+				args = &instanceFilterArgs{owner: owner, rec: rec, v: &v}
+			}
+			for _, have := range filter(args) {
+				if ok = matchesAny(f.Values, have); ok {
+					break
+				}
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// matchesAny reports whether any of EC2's filter patterns matches v.
+func matchesAny(patterns []string, v string) bool {
+	for _, p := range patterns {
+		if state.Wildcard(p, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // DescribeInstances lists instances, grouped into their reservations.
@@ -343,39 +408,41 @@ func (s *Service) DescribeInstances(ctx context.Context, in *ec2api.DescribeInst
 		return nil, errCombination("The parameter instancesSet cannot be used with the parameter maxResults")
 	}
 	fs := toFilters(in.Filters)
-	if err := state.CheckFilterNames(fs, sortedIDs(instanceFilterValues("", &instanceRecord{}, &ec2api.Instance{}))...); err != nil {
+	if err := state.CheckFilterNames(fs, instanceFilterNames...); err != nil {
 		return nil, err
 	}
 	var items []*instanceItem
 	err := s.view(ctx, func(t *rtx) error {
 		// match reads rec without changing it: records come shared from the
 		// store's decode cache when no IDs are given.
-		match := func(rec *instanceRecord) error {
-			var (
-				v    ec2api.Instance
-				vals map[string][]string
-			)
-			ok, err := state.MatchWithTags(fs, fromAPITags(rec.Tags), func(name string) ([]string, bool) {
-				if vals == nil {
-					v = s.instanceView(rec)
-					vals = instanceFilterValues(t.scope.Account, rec, &v)
-				}
-				x, ok := vals[name]
-				return x, ok
-			})
-			if err != nil || !ok {
-				return err
+		match := func(rec *instanceRecord) {
+			if s.instanceMatches(fs, t.scope.Account, rec) {
+				key := instanceLaunchKey(rec) + "/" + rec.ReservationID + "/" + deref(rec.InstanceId)
+				items = append(items, &instanceItem{key: key, rec: rec})
 			}
-			key := instanceLaunchKey(rec) + "/" + rec.ReservationID + "/" + deref(rec.InstanceId)
-			items = append(items, &instanceItem{key: key, resv: rec.ReservationID, view: s.instanceView(rec)})
-			return nil
 		}
 		if len(in.InstanceIds) == 0 {
-			return instances.table.ForEachShared(t.tx, t.scope, func(_ string, rec *instanceRecord) error {
-				if instanceExpired(t, rec) {
-					return nil
+			ids, indexed, err := instanceTagCandidates(t, fs)
+			if err != nil {
+				return err
+			}
+			if indexed {
+				for _, id := range ids {
+					rec, ok, err := instances.table.GetShared(t.tx, t.scope, id)
+					if err != nil {
+						return err
+					}
+					if ok && !instanceExpired(t, rec) {
+						match(rec)
+					}
 				}
-				return match(rec)
+				return nil
+			}
+			return instances.table.ForEachShared(t.tx, t.scope, func(_ string, rec *instanceRecord) error {
+				if !instanceExpired(t, rec) {
+					match(rec)
+				}
+				return nil
 			})
 		}
 		recs, err := instanceDescribeSet(t, in.InstanceIds)
@@ -383,9 +450,7 @@ func (s *Service) DescribeInstances(ctx context.Context, in *ec2api.DescribeInst
 			return err
 		}
 		for _, rec := range recs {
-			if err := match(rec); err != nil {
-				return err
-			}
+			match(rec)
 		}
 		return nil
 	})
@@ -396,21 +461,70 @@ func (s *Service) DescribeInstances(ctx context.Context, in *ec2api.DescribeInst
 	if err != nil {
 		return nil, err
 	}
+	return s.instanceReservations(api.Request(ctx).Account, pg, next), nil
+}
+
+// instanceTagCandidates narrows DescribeInstances to the instances that
+// can pass its first tag:<key> filter without a wildcard: those with the
+// tag at one of the filter's values, from the tag index (instanceByTag).
+// indexed is false when no filter qualifies or the index is not complete;
+// every filter still has to be matched.
+func instanceTagCandidates(t *rtx, fs []state.Filter) (ids []string, indexed bool, err error) {
+	f := slices.IndexFunc(fs, func(f state.Filter) bool {
+		return strings.HasPrefix(f.Name, "tag:") && !slices.ContainsFunc(f.Values, func(v string) bool { return strings.ContainsAny(v, `*?\`) })
+	})
+	if f < 0 {
+		return nil, false, nil
+	}
+	if ok, err := instances.table.EnsureIndex(t.tx, t.scope, instanceByTag); err != nil || !ok {
+		return nil, false, err
+	}
+	key := fs[f].Name[len("tag:"):]
+	seen := map[string]bool{}
+	for _, v := range fs[f].Values {
+		// An instance has one value per key, so distinct values find
+		// distinct instances; a value given twice is read once.
+		val := tagIndexValue(key, v)
+		if seen[val] {
+			continue
+		}
+		seen[val] = true
+		got, err := instances.table.Lookup(t.tx, t.scope, instanceByTag, val)
+		if err != nil {
+			return nil, false, err
+		}
+		ids = append(ids, got...)
+	}
+	return ids, true, nil
+}
+
+// instanceReservations groups a page of matches into their reservations,
+// in the page's order, each reservation's instances allocated once.
+func (s *Service) instanceReservations(owner string, pg []*instanceItem, next *string) *ec2api.DescribeInstancesResult {
 	out := &ec2api.DescribeInstancesResult{Reservations: []ec2api.Reservation{}, NextToken: next}
-	owner := api.Request(ctx).Account
 	idx := map[string]int{}
+	var counts []int
 	for _, it := range pg {
-		i, ok := idx[it.resv]
-		if !ok {
-			i = len(out.Reservations)
-			idx[it.resv] = i
+		if i, ok := idx[it.rec.ReservationID]; ok {
+			counts[i]++
+			continue
+		}
+		idx[it.rec.ReservationID] = len(counts)
+		counts = append(counts, 1)
+	}
+	out.Reservations = make([]ec2api.Reservation, 0, len(counts))
+	ownerID := &owner
+	for _, it := range pg {
+		i := idx[it.rec.ReservationID]
+		if i == len(out.Reservations) {
 			out.Reservations = append(out.Reservations, ec2api.Reservation{
-				ReservationId: new(it.resv), OwnerId: new(owner), Groups: []ec2api.GroupIdentifier{}, Instances: []ec2api.Instance{},
+				ReservationId: new(it.rec.ReservationID), OwnerId: ownerID, Groups: []ec2api.GroupIdentifier{},
+				Instances: make([]ec2api.Instance, 0, counts[i]),
 			})
 		}
-		out.Reservations[i].Instances = append(out.Reservations[i].Instances, it.view)
+		out.Reservations[i].Instances = append(out.Reservations[i].Instances, s.instanceView(it.rec))
 	}
-	return out, nil
+	return out
 }
 
 // instanceLaunchKey orders instances as DescribeInstances lists them: by

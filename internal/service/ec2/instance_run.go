@@ -35,6 +35,11 @@ func (s *Service) RunInstances(ctx context.Context, in *ec2api.RunInstancesReque
 		if err := instancePurge(t); err != nil {
 			return err
 		}
+		// Built here, in a write, so DescribeInstances (read-only) finds
+		// it complete in a store written before it existed.
+		if _, err := instances.table.EnsureIndex(t.tx, t.scope, instanceByTag); err != nil {
+			return err
+		}
 		if resID, found, err := idempotency.Check(t.tx, t.scope, "RunInstances", r.token, r.hash); err != nil {
 			return err
 		} else if found {
