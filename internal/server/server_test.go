@@ -271,9 +271,9 @@ func TestNotImplemented(t *testing.T) {
 			return err
 		}, "ec2 CreateFleet"},
 		{"smithy-rpc-v2-cbor", func() error {
-			_, err := cloudwatch.NewFromConfig(cfg).ListDashboards(ctx, &cloudwatch.ListDashboardsInput{})
+			_, err := cloudwatch.NewFromConfig(cfg).ListMetricStreams(ctx, &cloudwatch.ListMetricStreamsInput{})
 			return err
-		}, "cloudwatch ListDashboards"},
+		}, "cloudwatch ListMetricStreams"},
 		{"json 1.1", func() error {
 			_, err := ecs.NewFromConfig(cfg).ListClusters(ctx, &ecs.ListClustersInput{})
 			return err

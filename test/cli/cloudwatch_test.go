@@ -97,7 +97,7 @@ func TestCloudWatchCLI(t *testing.T) {
 // default), with a put large enough (over 10 KiB) that botocore gzips it.
 const cloudwatchBoto3Script = `
 import json, sys, datetime
-import boto3, botocore.model
+import boto3, botocore.exceptions, botocore.model
 
 ep = sys.argv[1]
 t0 = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0) - datetime.timedelta(minutes=10)
@@ -123,6 +123,20 @@ for proto in ("smithy-rpc-v2-cbor", "json", "query"):
     out[proto] = {"protocol": cw.meta.service_model.resolved_protocol, "metrics": len(names),
                   "ext": st["Datapoints"][0]["ExtendedStatistics"] if st["Datapoints"] else None,
                   "total": r["Values"], "status": r["StatusCode"]}
+    # Dashboards: a put, a get, an invalid body and a missing one (botocore
+    # names a query-compatible service's exceptions by their query codes).
+    name = "boto-" + proto
+    cw.put_dashboard(DashboardName=name, DashboardBody=json.dumps({"widgets": [{"type": "text", "properties": {"markdown": proto}}]}))
+    d = out[proto]["dashboard"] = {"body": cw.get_dashboard(DashboardName=name)["DashboardBody"]}
+    try:
+        cw.put_dashboard(DashboardName=name, DashboardBody='{"widgets":[{"type":"text","properties":{}}]}')
+    except botocore.exceptions.ClientError as e:
+        d["invalid"] = [e.response["Error"]["Code"], e.response.get("dashboardValidationMessages") or e.response["Error"].get("dashboardValidationMessages")]
+    cw.delete_dashboards(DashboardNames=[name])
+    try:
+        cw.get_dashboard(DashboardName=name)
+    except botocore.exceptions.ClientError as e:
+        d["missing"] = [e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]]
 print(json.dumps(out))
 `
 
@@ -138,6 +152,13 @@ func TestCloudWatchBoto3(t *testing.T) {
 		Ext      map[string]float64
 		Total    []float64
 		Status   string
+		// Dashboard is the body read back, the invalid put's code and
+		// validation messages, the missing get's code and status.
+		Dashboard struct {
+			Body    string
+			Invalid []any
+			Missing []any
+		}
 	}](t, run(t, awsEnv(t), py, "-c", cloudwatchBoto3Script, s.URL))
 	for _, proto := range []string{"smithy-rpc-v2-cbor", "json", "query"} {
 		r, ok := got[proto]
@@ -147,6 +168,72 @@ func TestCloudWatchBoto3(t *testing.T) {
 			fmt.Sprint(r.Total) != "[101000]" || r.Status != "Complete" {
 			t.Errorf("%s: %+v", proto, r)
 		}
+		d := r.Dashboard
+		if !strings.Contains(d.Body, `"markdown": "`+proto+`"`) || fmt.Sprint(d.Missing) != "[ResourceNotFound 404]" || len(d.Invalid) != 2 || d.Invalid[0] != "InvalidParameterInput" || !strings.Contains(fmt.Sprint(d.Invalid[1]), "Should have required property 'markdown'") {
+			t.Errorf("%s dashboards: %+v", proto, d)
+		}
+	}
+}
+
+// TestCloudWatchDashboardsCLI puts, gets, lists and deletes dashboards
+// with each AWS CLI, and checks the errors they print for an invalid body,
+// a bad name and a missing dashboard (AWS's query codes in every protocol).
+func TestCloudWatchDashboardsCLI(t *testing.T) {
+	for _, cli := range requireCLIs(t) {
+		t.Run(cli.name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, "--ephemeral", "--data-plane", "off", "--dns-listen", "off")
+			env := awsEnv(t)
+			must := func(r result) result {
+				t.Helper()
+				if r.code != 0 {
+					t.Fatalf("%s", r)
+				}
+				return r
+			}
+			body := `{"widgets":[{"type":"metric","x":0,"y":0,"width":12,"height":6,"properties":{"metrics":[["AWS/EC2","CPUUtilization","InstanceId","i-1"]],"period":300,"stat":"Average","region":"us-east-1"}}]}`
+			for _, n := range []string{"ops-a", "ops-b", "dev"} {
+				must(cli.aws(t, s, env, "cloudwatch", "put-dashboard", "--dashboard-name", n, "--dashboard-body", body))
+			}
+			got := decode[struct{ DashboardName, DashboardArn, DashboardBody string }](t,
+				must(cli.aws(t, s, env, "cloudwatch", "get-dashboard", "--dashboard-name", "ops-a")))
+			if got.DashboardBody != body || got.DashboardArn != "arn:aws:cloudwatch::"+defaultAccount+":dashboard/ops-a" {
+				t.Errorf("get-dashboard: %+v", got)
+			}
+			list := decode[struct {
+				DashboardEntries []struct {
+					DashboardName string
+					Size          int
+				}
+			}](t, must(cli.aws(t, s, env, "cloudwatch", "list-dashboards", "--dashboard-name-prefix", "ops")))
+			if len(list.DashboardEntries) != 2 || list.DashboardEntries[0].DashboardName != "ops-a" || list.DashboardEntries[1].Size != len(body) {
+				t.Errorf("list-dashboards --dashboard-name-prefix ops: %+v", list)
+			}
+
+			errs := []struct {
+				args []string
+				want []string
+			}{
+				{[]string{"put-dashboard", "--dashboard-name", "x", "--dashboard-body", `{"widgets":[{"type":"text","properties":{}}]}`},
+					[]string{"InvalidParameterInput", "there are 1 validation errors", `"dataPath": "/widgets/0/properties"`, "Should have required property 'markdown'"}},
+				{[]string{"put-dashboard", "--dashboard-name", "a b", "--dashboard-body", `{"widgets":[]}`},
+					[]string{"InvalidParameterValue", "contains invalid characters"}},
+				{[]string{"delete-dashboards", "--dashboard-names", "ops-a", "nope"}, []string{"ResourceNotFound"}},
+			}
+			for _, e := range errs {
+				r := cli.aws(t, s, env, append([]string{"cloudwatch"}, e.args...)...)
+				for _, w := range e.want {
+					if r.code == 0 || !strings.Contains(r.stderr, w) {
+						t.Errorf("%v: want an error containing %q: %s", e.args, w, r)
+					}
+				}
+			}
+			must(cli.aws(t, s, env, "cloudwatch", "delete-dashboards", "--dashboard-names", "ops-a", "ops-b"))
+			r := cli.aws(t, s, env, "cloudwatch", "get-dashboard", "--dashboard-name", "ops-a")
+			if r.code == 0 || !strings.Contains(r.stderr, "ResourceNotFound") || !strings.Contains(r.stderr, "Dashboard ops-a does not exist") {
+				t.Errorf("get-dashboard of a deleted dashboard: %s", r)
+			}
+		})
 	}
 }
 

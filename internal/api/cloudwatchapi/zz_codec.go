@@ -105,6 +105,46 @@ func (v *CompositeAlarm) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DashboardEntry) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DashboardName)
+	codec.PutString(e, m[1], v.DashboardArn)
+	codec.PutTime(e, m[2], v.LastModified)
+	codec.PutInt(e, m[3], v.Size)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DashboardEntry) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DashboardName)
+	case 1:
+		return codec.GetString(d, m, &v.DashboardArn)
+	case 2:
+		return codec.GetTime(d, m, &v.LastModified)
+	case 3:
+		return codec.GetInt(d, m, &v.Size)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DashboardValidationMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DataPath)
+	codec.PutString(e, m[1], v.Message)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DashboardValidationMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DataPath)
+	case 1:
+		return codec.GetString(d, m, &v.Message)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Datapoint) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutTime(e, m[0], v.Timestamp)
 	codec.PutFloat64(e, m[1], v.SampleCount)
@@ -152,6 +192,27 @@ func (v *DeleteAlarmsInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 	}
 	return nil
 }
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDashboardsInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.DashboardNames, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteDashboardsInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.DashboardNames, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDashboardsOutput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+}
+
+// UnmarshalAWS reads nothing: DeleteDashboardsOutput has no members.
+func (v *DeleteDashboardsOutput) UnmarshalAWS(codec.Decoder, *model.Ref) error { return nil }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DescribeAlarmHistoryInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
@@ -372,6 +433,40 @@ func (v *EnableAlarmActionsInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) er
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetDashboardInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DashboardName)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetDashboardInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DashboardName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetDashboardOutput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DashboardArn)
+	codec.PutString(e, m[1], v.DashboardBody)
+	codec.PutString(e, m[2], v.DashboardName)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetDashboardOutput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DashboardArn)
+	case 1:
+		return codec.GetString(d, m, &v.DashboardBody)
+	case 2:
+		return codec.GetString(d, m, &v.DashboardName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *GetMetricDataInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutList(e, m[0], v.MetricDataQueries, codec.EncStruct[MetricDataQuery])
 	codec.PutTime(e, m[1], v.StartTime)
@@ -488,6 +583,40 @@ func (v *LabelOptions) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 	switch m.Index {
 	case 0:
 		return codec.GetString(d, m, &v.Timezone)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListDashboardsInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DashboardNamePrefix)
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListDashboardsInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DashboardNamePrefix)
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListDashboardsOutput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.DashboardEntries, codec.EncStruct[DashboardEntry])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListDashboardsOutput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.DashboardEntries, codec.DecStruct[DashboardEntry])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
 	}
 	return nil
 }
@@ -825,6 +954,37 @@ func (v *MetricStat) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.Stat)
 	case 3:
 		return codec.GetString(d, m, &v.Unit)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *PutDashboardInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DashboardName)
+	codec.PutString(e, m[1], v.DashboardBody)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *PutDashboardInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DashboardName)
+	case 1:
+		return codec.GetString(d, m, &v.DashboardBody)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *PutDashboardOutput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.DashboardValidationMessages, codec.EncStruct[DashboardValidationMessage])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *PutDashboardOutput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.DashboardValidationMessages, codec.DecStruct[DashboardValidationMessage])
 	}
 	return nil
 }

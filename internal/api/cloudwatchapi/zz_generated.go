@@ -40,15 +40,19 @@ func load() *model.Service {
 // Server is the business logic of the operations minicloud implements.
 type Server interface {
 	DeleteAlarms(context.Context, *DeleteAlarmsInput) (*Empty, error)
+	DeleteDashboards(context.Context, *DeleteDashboardsInput) (*DeleteDashboardsOutput, error)
 	DescribeAlarmHistory(context.Context, *DescribeAlarmHistoryInput) (*DescribeAlarmHistoryOutput, error)
 	DescribeAlarms(context.Context, *DescribeAlarmsInput) (*DescribeAlarmsOutput, error)
 	DescribeAlarmsForMetric(context.Context, *DescribeAlarmsForMetricInput) (*DescribeAlarmsForMetricOutput, error)
 	DisableAlarmActions(context.Context, *DisableAlarmActionsInput) (*Empty, error)
 	EnableAlarmActions(context.Context, *EnableAlarmActionsInput) (*Empty, error)
+	GetDashboard(context.Context, *GetDashboardInput) (*GetDashboardOutput, error)
 	GetMetricData(context.Context, *GetMetricDataInput) (*GetMetricDataOutput, error)
 	GetMetricStatistics(context.Context, *GetMetricStatisticsInput) (*GetMetricStatisticsOutput, error)
+	ListDashboards(context.Context, *ListDashboardsInput) (*ListDashboardsOutput, error)
 	ListMetrics(context.Context, *ListMetricsInput) (*ListMetricsOutput, error)
 	ListTagsForResource(context.Context, *ListTagsForResourceInput) (*ListTagsForResourceOutput, error)
+	PutDashboard(context.Context, *PutDashboardInput) (*PutDashboardOutput, error)
 	PutMetricAlarm(context.Context, *PutMetricAlarmInput) (*Empty, error)
 	PutMetricData(context.Context, *PutMetricDataInput) (*Empty, error)
 	SetAlarmState(context.Context, *SetAlarmStateInput) (*Empty, error)
@@ -63,15 +67,19 @@ type Server interface {
 func Handlers(s Server) map[string]api.Handler {
 	return map[string]api.Handler{
 		"DeleteAlarms":            api.Typed(s.DeleteAlarms),
+		"DeleteDashboards":        api.Typed(s.DeleteDashboards),
 		"DescribeAlarmHistory":    api.Typed(s.DescribeAlarmHistory),
 		"DescribeAlarms":          api.Typed(s.DescribeAlarms),
 		"DescribeAlarmsForMetric": api.Typed(s.DescribeAlarmsForMetric),
 		"DisableAlarmActions":     api.Typed(s.DisableAlarmActions),
 		"EnableAlarmActions":      api.Typed(s.EnableAlarmActions),
+		"GetDashboard":            api.Typed(s.GetDashboard),
 		"GetMetricData":           api.Typed(s.GetMetricData),
 		"GetMetricStatistics":     api.Typed(s.GetMetricStatistics),
+		"ListDashboards":          api.Typed(s.ListDashboards),
 		"ListMetrics":             api.Typed(s.ListMetrics),
 		"ListTagsForResource":     api.Typed(s.ListTagsForResource),
+		"PutDashboard":            api.Typed(s.PutDashboard),
 		"PutMetricAlarm":          api.Typed(s.PutMetricAlarm),
 		"PutMetricData":           api.Typed(s.PutMetricData),
 		"SetAlarmState":           api.Typed(s.SetAlarmState),
@@ -116,6 +124,20 @@ type CompositeAlarm struct {
 	ActionsSuppressorExtensionPeriod   *int32     `aws:"ActionsSuppressorExtensionPeriod"`
 }
 
+// DashboardEntry is the DashboardEntry shape.
+type DashboardEntry struct {
+	DashboardName *string    `aws:"DashboardName"`
+	DashboardArn  *string    `aws:"DashboardArn"`
+	LastModified  *time.Time `aws:"LastModified"`
+	Size          *int64     `aws:"Size"`
+}
+
+// DashboardValidationMessage is the DashboardValidationMessage shape.
+type DashboardValidationMessage struct {
+	DataPath *string `aws:"DataPath"`
+	Message  *string `aws:"Message"`
+}
+
 // Datapoint is the Datapoint shape.
 type Datapoint struct {
 	Timestamp          *time.Time         `aws:"Timestamp"`
@@ -131,6 +153,15 @@ type Datapoint struct {
 // DeleteAlarmsInput is the DeleteAlarmsInput shape.
 type DeleteAlarmsInput struct {
 	AlarmNames []string `aws:"AlarmNames"`
+}
+
+// DeleteDashboardsInput is the DeleteDashboardsInput shape.
+type DeleteDashboardsInput struct {
+	DashboardNames []string `aws:"DashboardNames"`
+}
+
+// DeleteDashboardsOutput is the DeleteDashboardsOutput shape.
+type DeleteDashboardsOutput struct {
 }
 
 // DescribeAlarmHistoryInput is the DescribeAlarmHistoryInput shape.
@@ -209,6 +240,18 @@ type EnableAlarmActionsInput struct {
 	AlarmNames []string `aws:"AlarmNames"`
 }
 
+// GetDashboardInput is the GetDashboardInput shape.
+type GetDashboardInput struct {
+	DashboardName *string `aws:"DashboardName"`
+}
+
+// GetDashboardOutput is the GetDashboardOutput shape.
+type GetDashboardOutput struct {
+	DashboardArn  *string `aws:"DashboardArn"`
+	DashboardBody *string `aws:"DashboardBody"`
+	DashboardName *string `aws:"DashboardName"`
+}
+
 // GetMetricDataInput is the GetMetricDataInput shape.
 type GetMetricDataInput struct {
 	MetricDataQueries []MetricDataQuery `aws:"MetricDataQueries"`
@@ -249,6 +292,18 @@ type GetMetricStatisticsOutput struct {
 // LabelOptions is the LabelOptions shape.
 type LabelOptions struct {
 	Timezone *string `aws:"Timezone"`
+}
+
+// ListDashboardsInput is the ListDashboardsInput shape.
+type ListDashboardsInput struct {
+	DashboardNamePrefix *string `aws:"DashboardNamePrefix"`
+	NextToken           *string `aws:"NextToken"`
+}
+
+// ListDashboardsOutput is the ListDashboardsOutput shape.
+type ListDashboardsOutput struct {
+	DashboardEntries []DashboardEntry `aws:"DashboardEntries"`
+	NextToken        *string          `aws:"NextToken"`
 }
 
 // ListMetricsInput is the ListMetricsInput shape.
@@ -365,6 +420,17 @@ type MetricStat struct {
 	Period *int32  `aws:"Period"`
 	Stat   *string `aws:"Stat"`
 	Unit   *string `aws:"Unit"`
+}
+
+// PutDashboardInput is the PutDashboardInput shape.
+type PutDashboardInput struct {
+	DashboardName *string `aws:"DashboardName"`
+	DashboardBody *string `aws:"DashboardBody"`
+}
+
+// PutDashboardOutput is the PutDashboardOutput shape.
+type PutDashboardOutput struct {
+	DashboardValidationMessages []DashboardValidationMessage `aws:"DashboardValidationMessages"`
 }
 
 // PutMetricAlarmInput is the PutMetricAlarmInput shape.
