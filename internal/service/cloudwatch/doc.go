@@ -1,7 +1,7 @@
 // Package cloudwatch is Amazon CloudWatch's metrics API (the "monitoring"
 // service) over the metric store of internal/metrics: PutMetricData,
 // ListMetrics, GetMetricStatistics and GetMetricData with metric math,
-// metric alarms evaluated on a clock,
+// metric alarms evaluated on a clock, dashboards,
 // with AWS's limits, period rules and error codes. Clients reach it in
 // any of the three protocols its model lists (smithy-rpc-v2-cbor, JSON
 // 1.0, query); the codec makes them the same typed input.
@@ -60,8 +60,21 @@
 //     ec2port.InstanceActor; any other action is an Action history item
 //     that says minicloud does not run it yet.
 //
+//   - Dashboards (dashboards.go, dashbody.go): PutDashboard validates the
+//     body as AWS's JSON schema reports problems (every problem, a JSON
+//     pointer and ajv's capitalised message, in InvalidParameterInput's
+//     text and its dashboardValidationMessages): the top level, widget
+//     geometry, and the properties of metric (metric lines of strings and
+//     a closing rendering object), text, log, alarm and explorer widgets.
+//     The body is kept as given. GetDashboard, ListDashboards (prefix,
+//     1,000 a page), DeleteDashboards (all or none). Dashboards are global
+//     to an account (state.Global scope, ARNs without a region). Errors
+//     whose shape code differs from the shape name (InvalidParameterInput,
+//     ResourceNotFound) are returned under the shape name so that SDKs
+//     build their types; the codec writes the code clients see.
+//
 // It must not aggregate or store data itself (internal/metrics does) nor
-// know a protocol. Composite alarms, dashboards and the rest of the model
+// know a protocol. Composite alarms, GetMetricWidgetImage and the rest of the model
 // answer NotImplemented until they are built (NOTES-CW.md at the
 // repository root of branch cw says what is next).
 package cloudwatch
