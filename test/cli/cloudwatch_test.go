@@ -1,7 +1,9 @@
 package cli_test
 
 import (
+	"bytes"
 	"fmt"
+	"image/png"
 	"math"
 	"strings"
 	"testing"
@@ -177,7 +179,8 @@ func TestCloudWatchBoto3(t *testing.T) {
 
 // TestCloudWatchDashboardsCLI puts, gets, lists and deletes dashboards
 // with each AWS CLI, and checks the errors they print for an invalid body,
-// a bad name and a missing dashboard (AWS's query codes in every protocol).
+// a bad name and a missing dashboard (AWS's query codes in every protocol);
+// and gets a metric widget's image.
 func TestCloudWatchDashboardsCLI(t *testing.T) {
 	for _, cli := range requireCLIs(t) {
 		t.Run(cli.name, func(t *testing.T) {
@@ -228,6 +231,16 @@ func TestCloudWatchDashboardsCLI(t *testing.T) {
 					}
 				}
 			}
+
+			// A widget's picture: base64 in the CLI's JSON, a PNG of the
+			// widget's size once decoded.
+			must(cli.aws(t, s, env, "cloudwatch", "put-metric-data", "--namespace", "CLI/Img", "--metric-name", "m", "--value", "5"))
+			img := decode[struct{ MetricWidgetImage []byte }](t, must(cli.aws(t, s, env, "cloudwatch", "get-metric-widget-image",
+				"--metric-widget", `{"metrics":[["CLI/Img","m"]],"width":320,"height":200,"start":"-PT1H","period":60}`)))
+			if cfg, err := png.DecodeConfig(bytes.NewReader(img.MetricWidgetImage)); err != nil || cfg.Width != 320 || cfg.Height != 200 {
+				t.Errorf("get-metric-widget-image: %v, %+v", err, cfg)
+			}
+
 			must(cli.aws(t, s, env, "cloudwatch", "delete-dashboards", "--dashboard-names", "ops-a", "ops-b"))
 			r := cli.aws(t, s, env, "cloudwatch", "get-dashboard", "--dashboard-name", "ops-a")
 			if r.code == 0 || !strings.Contains(r.stderr, "ResourceNotFound") || !strings.Contains(r.stderr, "Dashboard ops-a does not exist") {

@@ -574,6 +574,37 @@ func (v *GetMetricStatisticsOutput) UnmarshalAWS(d codec.Decoder, m *model.Ref) 
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetMetricWidgetImageInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.MetricWidget)
+	codec.PutString(e, m[1], v.OutputFormat)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetMetricWidgetImageInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.MetricWidget)
+	case 1:
+		return codec.GetString(d, m, &v.OutputFormat)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetMetricWidgetImageOutput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBlob(e, m[0], v.MetricWidgetImage)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetMetricWidgetImageOutput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBlob(d, m, &v.MetricWidgetImage)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *LabelOptions) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Timezone)
 }

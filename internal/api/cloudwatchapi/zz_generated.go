@@ -49,6 +49,7 @@ type Server interface {
 	GetDashboard(context.Context, *GetDashboardInput) (*GetDashboardOutput, error)
 	GetMetricData(context.Context, *GetMetricDataInput) (*GetMetricDataOutput, error)
 	GetMetricStatistics(context.Context, *GetMetricStatisticsInput) (*GetMetricStatisticsOutput, error)
+	GetMetricWidgetImage(context.Context, *GetMetricWidgetImageInput) (*GetMetricWidgetImageOutput, error)
 	ListDashboards(context.Context, *ListDashboardsInput) (*ListDashboardsOutput, error)
 	ListMetrics(context.Context, *ListMetricsInput) (*ListMetricsOutput, error)
 	ListTagsForResource(context.Context, *ListTagsForResourceInput) (*ListTagsForResourceOutput, error)
@@ -76,6 +77,7 @@ func Handlers(s Server) map[string]api.Handler {
 		"GetDashboard":            api.Typed(s.GetDashboard),
 		"GetMetricData":           api.Typed(s.GetMetricData),
 		"GetMetricStatistics":     api.Typed(s.GetMetricStatistics),
+		"GetMetricWidgetImage":    api.Typed(s.GetMetricWidgetImage),
 		"ListDashboards":          api.Typed(s.ListDashboards),
 		"ListMetrics":             api.Typed(s.ListMetrics),
 		"ListTagsForResource":     api.Typed(s.ListTagsForResource),
@@ -287,6 +289,17 @@ type GetMetricStatisticsInput struct {
 type GetMetricStatisticsOutput struct {
 	Label      *string     `aws:"Label"`
 	Datapoints []Datapoint `aws:"Datapoints"`
+}
+
+// GetMetricWidgetImageInput is the GetMetricWidgetImageInput shape.
+type GetMetricWidgetImageInput struct {
+	MetricWidget *string `aws:"MetricWidget"`
+	OutputFormat *string `aws:"OutputFormat"`
+}
+
+// GetMetricWidgetImageOutput is the GetMetricWidgetImageOutput shape.
+type GetMetricWidgetImageOutput struct {
+	MetricWidgetImage []byte `aws:"MetricWidgetImage"`
 }
 
 // LabelOptions is the LabelOptions shape.
