@@ -73,8 +73,15 @@
 //     ResourceNotFound) are returned under the shape name so that SDKs
 //     build their types; the codec writes the code clients see.
 //
+//   - GetMetricWidgetImage (widgetimage.go): a metric widget (the metric
+//     widget's properties plus width, height, start and end) drawn with
+//     image/png: its lines, or stacked areas, through GetMetricData's code
+//     over the range asked, horizontal (with fill) and vertical
+//     annotations, left y-axis bounds, a grid and a colour swatch per line.
+//     No text is drawn yet (the standard library has no font).
+//
 // It must not aggregate or store data itself (internal/metrics does) nor
-// know a protocol. Composite alarms, GetMetricWidgetImage and the rest of the model
+// know a protocol. Composite alarms and the rest of the model
 // answer NotImplemented until they are built (NOTES-CW.md at the
 // repository root of branch cw says what is next).
 package cloudwatch

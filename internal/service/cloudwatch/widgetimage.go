@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -80,7 +81,7 @@ func (s *Service) GetMetricWidgetImage(ctx context.Context, in *cloudwatchapi.Ge
 	if err != nil {
 		return nil, err
 	}
-	w.Width, w.Height = cmpOrInt(w.Width, 600), cmpOrInt(w.Height, 400)
+	w.Width, w.Height = cmp.Or(w.Width, 600), cmp.Or(w.Height, 400)
 	if w.Width < 1 || w.Width > 2000 || w.Height < 1 || w.Height > 2000 {
 		return nil, errValue("The parameters width and height of MetricWidget must be between 1 and 2000.")
 	}
@@ -99,13 +100,6 @@ func (s *Service) GetMetricWidgetImage(ctx context.Context, in *cloudwatchapi.Ge
 		return nil, fmt.Errorf("encode widget image: %w", err)
 	}
 	return &cloudwatchapi.GetMetricWidgetImageOutput{MetricWidgetImage: buf.Bytes()}, nil
-}
-
-func cmpOrInt(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 var isoDuration = regexp.MustCompile(`^-P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$`)
@@ -189,20 +183,13 @@ func (w *metricWidget) queries() ([]cloudwatchapi.MetricDataQuery, map[string]co
 			if p, ok := opts["period"].(float64); ok {
 				period = int32(p)
 			}
-			q.MetricStat = &cloudwatchapi.MetricStat{Metric: &m, Stat: ptr(cmpOrString(stat, cmpOrString(w.Stat, "Average"))), Period: ptr(cmp0(period, 300))}
+			q.MetricStat = &cloudwatchapi.MetricStat{Metric: &m, Stat: ptr(cmpOrString(stat, cmpOrString(w.Stat, "Average"))), Period: ptr(cmp.Or(period, 300))}
 		}
 		out = append(out, q)
 		c, _ := opts["color"].(string)
 		colors[*q.Id] = parseColor(cmpOrString(c, palette[i%len(palette)]))
 	}
 	return out, colors
-}
-
-func cmp0(v, def int32) int32 {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // parseColor reads "#rrggbb"; anything else is the console's grey.
