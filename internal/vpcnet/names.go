@@ -4,17 +4,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 )
 
 // maxIfName is the longest Linux interface name (IFNAMSIZ-1).
 const maxIfName = 15
 
 var (
-	prefixRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,7}$`)
-	idRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	prefixRE = lazyregexp.New(`^[a-z][a-z0-9]{0,7}$`)
+	idRE     = lazyregexp.New(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 )
 
 // Names computes every name vpcnet gives to kernel objects for one minicloud

@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/vpcnet"
@@ -109,7 +109,7 @@ func (k instKey) String() string { return k.account + "/" + k.region + "/" + k.i
 
 var _ ec2.Runtime = (*Runtime)(nil)
 
-var prefixRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,31}$`)
+var prefixRE = lazyregexp.New(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,31}$`)
 
 // New returns a Runtime; it does nothing until Start.
 func New(cfg Config) *Runtime {
