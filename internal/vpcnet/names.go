@@ -4,18 +4,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 )
 
 // maxIfName is the longest Linux interface name (IFNAMSIZ-1).
 const maxIfName = 15
 
-var (
-	prefixRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,7}$`)
-	idRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-)
+var idRE = lazyregexp.New(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // Names computes every name vpcnet gives to kernel objects for one minicloud
 // instance. The firewall package uses it to find the devices to match on; see
@@ -74,8 +72,14 @@ func (n Names) NATTable() string { return n.Prefix + "-nat" }
 // owns reports whether a namespace or link name was made by this prefix.
 func (n Names) owns(name string) bool { return strings.HasPrefix(name, n.Prefix+"-") }
 
+// validPrefix checks p against ^[a-z][a-z0-9]{0,7}$, byte by byte: it runs
+// at every start, where compiling the regexp cost 30 KiB of heap.
 func validPrefix(p string) error {
-	if !prefixRE.MatchString(p) {
+	ok := len(p) >= 1 && len(p) <= 8 && 'a' <= p[0] && p[0] <= 'z'
+	for i := 1; ok && i < len(p); i++ {
+		ok = 'a' <= p[i] && p[i] <= 'z' || '0' <= p[i] && p[i] <= '9'
+	}
+	if !ok {
 		return fmt.Errorf("vpcnet: prefix %q must be 1-8 characters [a-z0-9] starting with a letter", p)
 	}
 	return nil

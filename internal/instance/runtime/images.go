@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minicloud/minicloud/internal/instance/hostimage"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 )
 
@@ -30,7 +30,7 @@ type imageError struct{ err error }
 func (e *imageError) Error() string { return "image root filesystem: " + e.err.Error() }
 func (e *imageError) Unwrap() error { return e.err }
 
-var amiIDRE = regexp.MustCompile(`^ami-[0-9a-zA-Z]{1,32}$`)
+var amiIDRE = lazyregexp.New(`^ami-[0-9a-zA-Z]{1,32}$`)
 
 // imageDir is ImagesDir/<ami-id>, or "" for an ID that is not one.
 func (r *Runtime) imageDir(id string) string {

@@ -7,13 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/mountinfo"
 	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
@@ -31,7 +31,7 @@ const ebsMountRoot = "/mnt/ebs"
 
 func ebsDir(dir string) string { return filepath.Join(dir, "ebs") }
 
-var deviceRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
+var deviceRE = lazyregexp.New(`^[a-z][a-z0-9]{0,15}$`)
 
 // ebsDevice is the name of the mount point of a volume attached as device
 // (/dev/sdf → sdf, xvdf → xvdf); "" for a name that cannot be one.

@@ -188,8 +188,11 @@ func TestVolumeGC(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "every volume's data to go after Reset", func() bool { return !exists(filepath.Join(volumes, "vol-kept")) })
+	// Each volume was reconciled at least once; vol-kept's pass at Start
+	// and its pass after Reset may coalesce into one (the queue dedups
+	// keys), so no more than two passes are certain.
 	st := rt.Status()
-	if gc, _ := st["volumeGC"].(map[string]any); gc == nil || gc["passes"].(int) < 3 || gc["running"] != true {
+	if gc, _ := st["volumeGC"].(map[string]any); gc == nil || gc["passes"].(int) < 2 || gc["running"] != true {
 		t.Errorf("Status = %v", st)
 	}
 }

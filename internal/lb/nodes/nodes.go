@@ -114,11 +114,11 @@ type balancer struct {
 	certs  sync.Map         // ARN → *cachedCert
 }
 
-// node is one node: its namespace and the lb node serving in it.
+// node is one node: its interface and the lb node serving in the
+// namespace placed on it.
 type node struct {
 	eni workload.ENI
 	az  string // its subnet's zone, CloudWatch's AvailabilityZone
-	ns  string
 	lb  *lb.Node
 }
 
@@ -212,8 +212,7 @@ func (d *Dataplane) nodeOf(b *balancer, eni string) *node {
 
 // start places a node on its interface and starts its lb node there.
 func (d *Dataplane) start(ctx context.Context, b *balancer, v controller.View, vn controller.Node) (*node, error) {
-	mac, _ := net.ParseMAC(vn.MAC)
-	eni := workload.ENI{ID: vn.ENIID, VPCID: cmp.Or(vn.VPCID, v.VPCID), SubnetID: vn.SubnetID, MAC: mac, IP: vn.PrivateIP}
+	eni := eniOf(vn, v.VPCID)
 	pl, err := d.cfg.Workloads.Place(ctx, vn.ENIID, []workload.ENI{eni})
 	if err != nil {
 		return nil, fmt.Errorf("place node %s of %s: %w", vn.ENIID, v.Name, err)
@@ -241,7 +240,14 @@ func (d *Dataplane) start(ctx context.Context, b *balancer, v controller.View, v
 		_ = d.cfg.Workloads.Unplace(context.WithoutCancel(ctx), vn.ENIID, eni)
 		return nil, fmt.Errorf("node %s of %s: %w", vn.ENIID, v.Name, err)
 	}
-	return &node{eni: eni, az: vn.AvailabilityZone, ns: ns, lb: n}, nil
+	return &node{eni: eni, az: vn.AvailabilityZone, lb: n}, nil
+}
+
+// eniOf is a node's interface as the workload runtime places it; vpcID
+// stands in for a node recorded before nodes carried their VPC.
+func eniOf(vn controller.Node, vpcID string) workload.ENI {
+	mac, _ := net.ParseMAC(vn.MAC)
+	return workload.ENI{ID: vn.ENIID, VPCID: cmp.Or(vn.VPCID, vpcID), SubnetID: vn.SubnetID, MAC: mac, IP: vn.PrivateIP}
 }
 
 // stop ends a node: its connections get closeBudget to finish, then its
@@ -279,8 +285,7 @@ func (d *Dataplane) Remove(ctx context.Context, _, _, arn string, nodes []contro
 		if n == nil {
 			// Placed by an earlier run of minicloud, or never: Unplace
 			// needs the interface to find what is left of it.
-			mac, _ := net.ParseMAC(vn.MAC)
-			n = &node{eni: workload.ENI{ID: vn.ENIID, VPCID: vn.VPCID, SubnetID: vn.SubnetID, MAC: mac, IP: vn.PrivateIP}}
+			n = &node{eni: eniOf(vn, "")}
 		}
 		if err := d.stop(ctx, n); err != nil {
 			errs = append(errs, err)

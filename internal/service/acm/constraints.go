@@ -3,13 +3,13 @@ package acm
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/acmapi"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 )
 
 // AWS checks a request against its model's constraints (length, pattern,
@@ -42,11 +42,11 @@ const (
 )
 
 var (
-	arnRE       = regexp.MustCompile(`^(?:` + arnPattern + `)$`)
-	pcaArnRE    = regexp.MustCompile(`^(?:` + pcaArnPattern + `)$`)
-	tokenRE     = regexp.MustCompile(`^(?:` + tokenPattern + `)$`)
-	tagRE       = regexp.MustCompile(`^(?:` + tagPattern + `)$`)
-	nextTokenRE = regexp.MustCompile(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]*$`) // nextTokenPattern in RE2
+	arnRE       = lazyregexp.New(`^(?:` + arnPattern + `)$`)
+	pcaArnRE    = lazyregexp.New(`^(?:` + pcaArnPattern + `)$`)
+	tokenRE     = lazyregexp.New(`^(?:` + tokenPattern + `)$`)
+	tagRE       = lazyregexp.New(`^(?:` + tagPattern + `)$`)
+	nextTokenRE = lazyregexp.New(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]*$`) // nextTokenPattern in RE2
 )
 
 // The model's enums, in its order.
@@ -96,7 +96,7 @@ func (v *violations) length(s, path string, min, max int) {
 }
 
 // pattern checks s against a model pattern (shown as the model writes it).
-func (v *violations) pattern(s, path string, re *regexp.Regexp, shown string) {
+func (v *violations) pattern(s, path string, re *lazyregexp.Regexp, shown string) {
 	if !re.MatchString(s) {
 		v.add(&s, path, "Member must satisfy regular expression pattern: "+shown)
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/ec2api"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -134,7 +134,7 @@ var imageFilterNames = func() []string {
 	return out
 }()
 
-var imageAccountRE = regexp.MustCompile(`^[0-9]{12}$`)
+var imageAccountRE = lazyregexp.New(`^[0-9]{12}$`)
 
 // imageOwnerMatches applies Owners: self, an alias (amazon,
 // aws-marketplace, aws-backup-vault) or an account ID. Canonical's and
@@ -261,7 +261,7 @@ func (s *Service) DescribeImages(ctx context.Context, in *ec2api.DescribeImagesR
 }
 
 // imageNameRE is AWS's rule for AMI names.
-var imageNameRE = regexp.MustCompile(`^[A-Za-z0-9()\[\] ./\-'@_]{3,128}$`)
+var imageNameRE = lazyregexp.New(`^[A-Za-z0-9()\[\] ./\-'@_]{3,128}$`)
 
 // imageCheckName validates a new image's name and its uniqueness in the
 // account and region.

@@ -2,12 +2,12 @@ package ec2
 
 import (
 	"context"
-	"regexp"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/ec2api"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -355,7 +355,7 @@ func (s *Service) DeleteVolume(ctx context.Context, in *ec2api.DeleteVolumeReque
 }
 
 // volumeDeviceRE matches the device names EC2 accepts for EBS attachments.
-var volumeDeviceRE = regexp.MustCompile(`^(/dev/(sd[a-z]{1,2}[0-9]{0,2}|xvd[a-z]{1,2}[0-9]{0,2}|hd[a-z])|xvd[a-z]{1,2})$`)
+var volumeDeviceRE = lazyregexp.New(`^(/dev/(sd[a-z]{1,2}[0-9]{0,2}|xvd[a-z]{1,2}[0-9]{0,2}|hd[a-z])|xvd[a-z]{1,2})$`)
 
 // volumeInstanceStates are the states an instance accepts attachments in.
 var volumeInstanceStates = []string{"running", "stopped"}

@@ -2,12 +2,12 @@ package elbv2
 
 import (
 	"cmp"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/minicloud/minicloud/internal/api/elbv2api"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/service/elbv2/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -36,7 +36,7 @@ const (
 	maxOrder         = 50000
 )
 
-var fixedStatus = regexp.MustCompile(`^(2|4|5)\d\d$`)
+var fixedStatus = lazyregexp.New(`^(2|4|5)\d\d$`)
 
 var fixedContentTypes = []string{"text/plain", "text/css", "text/html", "application/javascript", "application/json"}
 

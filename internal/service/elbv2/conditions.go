@@ -2,11 +2,11 @@ package elbv2
 
 import (
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/minicloud/minicloud/internal/api/elbv2api"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 )
 
 // Rule conditions, with AWS's rules ("Condition types for listener
@@ -31,11 +31,11 @@ var conditionFields = []string{"http-header", "http-request-method", "host-heade
 var onceFields = []string{"host-header", "http-request-method", "path-pattern", "source-ip"}
 
 var (
-	hostChars   = regexp.MustCompile(`^[A-Za-z0-9\-_.*?]+$`)
-	pathChars   = regexp.MustCompile(`^[A-Za-z0-9_\-.$/~"'@:+&*?]+$`)
-	methodChars = regexp.MustCompile(`^[A-Z_-]+$`)
+	hostChars   = lazyregexp.New(`^[A-Za-z0-9\-_.*?]+$`)
+	pathChars   = lazyregexp.New(`^[A-Za-z0-9_\-.$/~"'@:+&*?]+$`)
+	methodChars = lazyregexp.New(`^[A-Z_-]+$`)
 	// headerNameChars is RFC 7230's token.
-	headerNameChars = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$")
+	headerNameChars = lazyregexp.New("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$")
 )
 
 // conditionValues are a condition's values whichever form it uses, and

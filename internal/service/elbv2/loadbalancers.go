@@ -4,12 +4,12 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/minicloud/minicloud/internal/api/elbv2api"
 	"github.com/minicloud/minicloud/internal/ec2port"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/service/elbv2/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -32,7 +32,7 @@ const (
 // per region.
 const maxLoadBalancers = 50
 
-var lbNameChars = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
+var lbNameChars = lazyregexp.New(`^[A-Za-z0-9-]+$`)
 
 // checkLBName applies AWS's rules for a load balancer's name: at most 32
 // characters, alphanumerics and hyphens, not beginning or ending with a

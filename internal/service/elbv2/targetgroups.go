@@ -3,12 +3,12 @@ package elbv2
 import (
 	"cmp"
 	"context"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/minicloud/minicloud/internal/api/elbv2api"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/service/elbv2/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -35,8 +35,8 @@ var tgProtocols = []string{protoHTTP, protoHTTPS, "TCP", "TLS", "UDP", "TCP_UDP"
 
 var (
 	// httpMatcher is a list of codes and ranges: 200, 200,202, 200-299.
-	httpMatcher = regexp.MustCompile(`^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$`)
-	grpcMatcher = regexp.MustCompile(`^\d{1,2}(-\d{1,2})?(,\d{1,2}(-\d{1,2})?)*$`)
+	httpMatcher = lazyregexp.New(`^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$`)
+	grpcMatcher = lazyregexp.New(`^\d{1,2}(-\d{1,2})?(,\d{1,2}(-\d{1,2})?)*$`)
 )
 
 // checkTGName applies AWS's rules for a target group's name.

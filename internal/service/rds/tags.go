@@ -3,12 +3,12 @@ package rds
 import (
 	"context"
 	"net/http"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -36,7 +36,7 @@ type tagTarget struct {
 
 // tagCharset is the Tag shape's documented Java regex,
 // ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$.
-var tagCharset = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+var tagCharset = lazyregexp.New(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 
 func errBadResourceName(name string) error {
 	// AWS's wording, two spaces included, as clients have quoted it

@@ -11,12 +11,12 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/stsapi"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -74,8 +74,8 @@ func (s *Service) GetCallerIdentity(ctx context.Context, _ *stsapi.GetCallerIden
 }
 
 var (
-	roleARN     = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/((?:[\x21-\x7E]+/)*)([\w+=,.@-]{1,64})$`)
-	sessionName = regexp.MustCompile(`^[\w+=,.@-]*$`)
+	roleARN     = lazyregexp.New(`^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/((?:[\x21-\x7E]+/)*)([\w+=,.@-]{1,64})$`)
+	sessionName = lazyregexp.New(`^[\w+=,.@-]*$`)
 )
 
 func validation(format string, args ...any) error {

@@ -8,12 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
 )
 
@@ -39,7 +39,7 @@ const binlogDirName = "binlog"
 // binlogBase is the binary logs' base name: mysql-bin.000001, …
 const binlogBase = "mysql-bin"
 
-var binlogRE = regexp.MustCompile(`^` + binlogBase + `\.\d{6,}$`)
+var binlogRE = lazyregexp.New(`^` + binlogBase + `\.\d{6,}$`)
 
 // Settings are the server options (name=value) of instance in in dir. Every server has its own server_id and strict GTIDs. As on RDS,
 // binary logging (format MIXED, RDS's default) follows automated backups:

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
 )
 
@@ -125,7 +125,7 @@ type progressWriter struct {
 	last   int32
 }
 
-var percentRE = regexp.MustCompile(`\((\d{1,3})%\)`)
+var percentRE = lazyregexp.New(`\((\d{1,3})%\)`)
 
 func (w *progressWriter) Write(p []byte) (int, error) {
 	if w.report == nil {
@@ -287,7 +287,7 @@ func (e *Engine) DropLogs(dir string) error {
 	return removeSegmentsBefore(filepath.Join(dir, archiveDirName), "FFFFFFFFFFFFFFFFFFFFFFFF")
 }
 
-var labelRE = regexp.MustCompile(`START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)`)
+var labelRE = lazyregexp.New(`START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)`)
 
 // backupStartSegment reads the first WAL segment a base backup needs from
 // its backup_label.
