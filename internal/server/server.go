@@ -31,6 +31,7 @@ import (
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/service/elbv2"
 	elbctl "github.com/minicloud/minicloud/internal/service/elbv2/controller"
+	"github.com/minicloud/minicloud/internal/service/logs"
 	"github.com/minicloud/minicloud/internal/service/rds"
 	"github.com/minicloud/minicloud/internal/service/route53"
 	"github.com/minicloud/minicloud/internal/service/sts"
@@ -105,6 +106,7 @@ type Server struct {
 	rds     *rds.Service
 	elb     *elbv2.Service
 	cw      *cloudwatch.Service
+	logs    *logs.Service
 	dns     *dnsServer
 	http    *httpServer
 	gw      *gateway.Gateway
@@ -155,8 +157,18 @@ func New(cfg Config) (*Server, error) {
 		_ = store.Close()
 		return nil, err
 	}
+	// CloudWatch Logs' events live in files of their own too
+	// (internal/service/logs says why); metric filters publish to
+	// CloudWatch.
+	logsSvc, err := logs.New(logs.Config{Dir: eventsDir(cfg), State: store, Metrics: cwSvc.Publisher(), Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		_ = cwSvc.Stop(context.Background())
+		_ = store.Close()
+		return nil, err
+	}
 	dp, err := newDataPlane(cfg, cwSvc.Publisher())
 	if err != nil {
+		_ = logsSvc.Stop(context.Background())
 		_ = cwSvc.Stop(context.Background())
 		_ = store.Close()
 		return nil, err
@@ -194,7 +206,7 @@ func New(cfg Config) (*Server, error) {
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc,
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
@@ -208,6 +220,7 @@ func New(cfg Config) (*Server, error) {
 		// Right after the state: the data planes publish metrics until
 		// they stop.
 		service(cwSvc),
+		service(logsSvc),
 		{name: "network controller", health: "dataPlane", it: dp, dataPlane: true},
 		{name: "instance runtime", health: "instances", it: instanceRuntime{ec2Svc}, dataPlane: true},
 		// Stopped after ELB's controller, which drives it.
@@ -277,7 +290,10 @@ func (s *Server) reset(ctx context.Context) error {
 	if err := s.store.Reset(ctx); err != nil {
 		return err
 	}
-	return s.cw.Reset(ctx)
+	if err := s.cw.Reset(ctx); err != nil {
+		return err
+	}
+	return s.logs.Reset(ctx)
 }
 
 // Start starts the listeners: DNS (cfg.DNSListen), then HTTP on cfg.Listen,
@@ -385,6 +401,14 @@ func metricsDir(cfg Config) string {
 		return ""
 	}
 	return filepath.Join(cfg.StateDir, "metrics")
+}
+
+// eventsDir is where CloudWatch Logs keeps its events ("" in memory).
+func eventsDir(cfg Config) string {
+	if cfg.Ephemeral {
+		return ""
+	}
+	return filepath.Join(cfg.StateDir, "logs")
 }
 
 func stateDirOf(cfg Config) string {
