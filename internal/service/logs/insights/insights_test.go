@@ -229,6 +229,7 @@ func TestParseErrors(t *testing.T) {
 		{"unmask @message", "unexpected symbol found unmask"},
 		{"fields (a", "unexpected end of query"},
 		{"fields a ! b", "unexpected symbol found !"},
+		{"fields \xff", "not valid UTF-8"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.query)

@@ -1,9 +1,11 @@
 package insights
 
 import (
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxLimit is the largest limit the limit command takes, and
@@ -51,6 +53,9 @@ type Query struct {
 // Parse parses a Logs Insights query: commands separated by |. The
 // error's text is what AWS puts in a MalformedQueryException's message.
 func Parse(query string) (*Query, error) {
+	if !utf8.ValidString(query) {
+		return nil, errors.New("the query is not valid UTF-8")
+	}
 	p := &parser{lx: &lexer{src: query}, src: query}
 	q := &Query{}
 	for {
