@@ -145,18 +145,8 @@ func (p *parser) namedList(aliases bool) ([]namedExpr, error) {
 			if it.x, err = p.expr(); err != nil {
 				return nil, err
 			}
-			it.name = p.nameOf(it.x, start.pos)
-			if ok, err := p.acceptWord("as"); err != nil {
+			if it.name, err = p.alias(p.nameOf(it.x, start.pos)); err != nil {
 				return nil, err
-			} else if ok {
-				a, err := p.next()
-				if err != nil {
-					return nil, err
-				}
-				if a.kind != tIdent {
-					return nil, p.errorf(a, "expected a name after as, found %s", a.text)
-				}
-				it.name = a.text
 			}
 		} else {
 			t, err := p.next()
@@ -173,6 +163,21 @@ func (p *parser) namedList(aliases bool) ([]namedExpr, error) {
 			return items, err
 		}
 	}
+}
+
+// alias reads an optional "as name", returning name or def.
+func (p *parser) alias(def string) (string, error) {
+	if ok, err := p.acceptWord("as"); err != nil || !ok {
+		return def, err
+	}
+	a, err := p.next()
+	if err != nil {
+		return "", err
+	}
+	if a.kind != tIdent {
+		return "", p.errorf(a, "expected a name after as, found %s", a.text)
+	}
+	return a.text, nil
 }
 
 // nameOf is the column an unaliased expression fills: a field's name,
@@ -200,18 +205,9 @@ func (p *parser) statsCommand() (any, error) {
 		if len(cmd.aggs) == n {
 			return nil, p.errorf(start, "stats needs an aggregate function, found %s", strings.TrimSpace(p.src[start.pos:p.last]))
 		}
-		it := namedExpr{name: p.nameOf(x, start.pos), x: x}
-		if ok, err := p.acceptWord("as"); err != nil {
+		it := namedExpr{x: x}
+		if it.name, err = p.alias(p.nameOf(x, start.pos)); err != nil {
 			return nil, err
-		} else if ok {
-			a, err := p.next()
-			if err != nil {
-				return nil, err
-			}
-			if a.kind != tIdent {
-				return nil, p.errorf(a, "expected a name after as, found %s", a.text)
-			}
-			it.name = a.text
 		}
 		cmd.outputs = append(cmd.outputs, it)
 		if ok, err := p.acceptPunct(","); err != nil {
