@@ -54,6 +54,7 @@ func compileTerms(p string) (*Pattern, error) {
 // whole, each optionally prefixed with - or ?.
 func splitTerms(p string) ([]term, error) {
 	var terms []term
+	regexes := 0
 	for i := 0; i < len(p); {
 		if isBlank(p[i]) {
 			i++
@@ -68,8 +69,14 @@ func splitTerms(p string) ([]term, error) {
 			t.anyOf = true
 			i++
 		}
-		if i >= len(p) || isBlank(p[i]) {
-			return nil, fmt.Errorf("Invalid character(s) in term '%s'", p[i-1:i])
+		if t.exclude || t.anyOf {
+			// AWS's own example writes "ERROR" - "Exiting".
+			for i < len(p) && isBlank(p[i]) {
+				i++
+			}
+			if i == len(p) {
+				return nil, fmt.Errorf("Invalid character(s) in term '%s'", p[len(p)-1:])
+			}
 		}
 		switch p[i] {
 		case '"':
@@ -83,6 +90,9 @@ func splitTerms(p string) ([]term, error) {
 			if end < 0 {
 				return nil, fmt.Errorf("Invalid regular expression '%s': missing closing %%", p[i:])
 			}
+			if regexes++; regexes > maxRegexes {
+				return nil, fmt.Errorf("Invalid filter pattern: at most %d regular expressions are allowed", maxRegexes)
+			}
 			re, err := compileRegex(p[i+1 : i+1+end])
 			if err != nil {
 				return nil, err
@@ -90,10 +100,13 @@ func splitTerms(p string) ([]term, error) {
 			t.re, i = re, i+end+2
 		default:
 			start := i
-			for i < len(p) && !isBlank(p[i]) && p[i] != '"' {
+			for i < len(p) && !isBlank(p[i]) {
 				i++
 			}
 			t.text = p[start:i]
+			if strings.ContainsAny(t.text, `"{}()%`) {
+				return nil, fmt.Errorf("Invalid character(s) in term '%s'", t.text)
+			}
 		}
 		terms = append(terms, t)
 	}
