@@ -473,3 +473,69 @@ func TestRestartAndRetention(t *testing.T) {
 		t.Fatalf("expired events came back: %s", got)
 	}
 }
+
+func TestInsightsQuery(t *testing.T) {
+	ctx := context.Background()
+	c := start(t, server.Config{}).logs
+	group(t, c, "/app/web", "a")
+	must[*cloudwatchlogs.CreateLogStreamOutput](t)(c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("/app/web"), LogStreamName: aws.String("b")}))
+	now := time.Now().Truncate(time.Second)
+	must[*cloudwatchlogs.PutLogEventsOutput](t)(c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("/app/web"), LogStreamName: aws.String("a"),
+		LogEvents: events(now.Add(-time.Minute), `{"level":"ERROR","ms":12}`, `{"level":"INFO","ms":3}`, `{"level":"ERROR","ms":30}`)}))
+	must[*cloudwatchlogs.PutLogEventsOutput](t)(c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("/app/web"), LogStreamName: aws.String("b"),
+		LogEvents: events(now.Add(-30*time.Second), `{"level":"ERROR","ms":7}`)}))
+
+	run := func(query string) *cloudwatchlogs.GetQueryResultsOutput {
+		t.Helper()
+		q := must[*cloudwatchlogs.StartQueryOutput](t)(c.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{LogGroupName: aws.String("/app/web"), QueryString: aws.String(query),
+			StartTime: aws.Int64(now.Add(-time.Hour).Unix()), EndTime: aws.Int64(now.Unix())}))
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			out := must[*cloudwatchlogs.GetQueryResultsOutput](t)(c.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: q.QueryId}))
+			if out.Status == lt.QueryStatusComplete {
+				return out
+			}
+			if out.Status != lt.QueryStatusRunning || time.Now().After(deadline) {
+				t.Fatalf("query %s: %s", query, out.Status)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	row := func(r []lt.ResultField) map[string]string {
+		m := map[string]string{}
+		for _, f := range r {
+			m[aws.ToString(f.Field)] = aws.ToString(f.Value)
+		}
+		return m
+	}
+
+	out := run(`fields @message, @logStream | filter level = "ERROR" | sort ms desc | limit 2`)
+	if len(out.Results) != 2 || row(out.Results[0])["@message"] != `{"level":"ERROR","ms":30}` || row(out.Results[1])["@logStream"] != "a" {
+		t.Fatalf("rows %v", out.Results)
+	}
+	if s := out.Statistics; s == nil || s.RecordsScanned != 4 || s.RecordsMatched != 3 {
+		t.Fatalf("statistics %+v", out.Statistics)
+	}
+	rec := must[*cloudwatchlogs.GetLogRecordOutput](t)(c.GetLogRecord(ctx, &cloudwatchlogs.GetLogRecordInput{LogRecordPointer: aws.String(row(out.Results[0])["@ptr"])}))
+	if rec.LogRecord["@message"] != `{"level":"ERROR","ms":30}` || rec.LogRecord["@logStream"] != "a" || rec.LogRecord["@log"] != "000000000000:/app/web" {
+		t.Fatalf("record %v", rec.LogRecord)
+	}
+
+	out = run(`stats count(*) as n, sum(ms) as total by level | sort level asc`)
+	if len(out.Results) != 2 || fmt.Sprint(row(out.Results[0])) != "map[level:ERROR n:3 total:49]" {
+		t.Fatalf("stats %v, %v", row(out.Results[0]), len(out.Results))
+	}
+
+	qs := must[*cloudwatchlogs.DescribeQueriesOutput](t)(c.DescribeQueries(ctx, &cloudwatchlogs.DescribeQueriesInput{LogGroupName: aws.String("/app/web")}))
+	if len(qs.Queries) != 2 || qs.Queries[0].Status != lt.QueryStatusComplete {
+		t.Fatalf("queries %+v", qs.Queries)
+	}
+	_, err := c.StopQuery(ctx, &cloudwatchlogs.StopQueryInput{QueryId: qs.Queries[0].QueryId})
+	wantCode(t, err, "InvalidParameterException", "not running")
+	_, err = c.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{LogGroupName: aws.String("/app/web"), QueryString: aws.String("fields |"),
+		StartTime: aws.Int64(now.Add(-time.Hour).Unix()), EndTime: aws.Int64(now.Unix())})
+	wantCode(t, err, "MalformedQueryException", "")
+	_, err = c.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{LogGroupName: aws.String("nope"), QueryString: aws.String("fields @message"),
+		StartTime: aws.Int64(now.Add(-time.Hour).Unix()), EndTime: aws.Int64(now.Unix())})
+	wantCode(t, err, "ResourceNotFoundException", "nope")
+}

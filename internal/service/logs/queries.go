@@ -217,7 +217,7 @@ type queryResult struct {
 // queryEvent is one event as a query sees it.
 type queryEvent struct {
 	event
-	Group, Stream, Ptr string
+	Account, Group, Stream, Ptr string
 }
 
 // queryEvents walks the query's groups' streams over its time range
@@ -239,7 +239,7 @@ func (s *Service) queryEvents(sc state.Scope, q queryRecord) func(yield func(que
 					continue
 				}
 				for _, e := range evs {
-					if !yield(queryEvent{event: e, Group: group, Stream: r.Name, Ptr: recordPointer(key, e)}) {
+					if !yield(queryEvent{event: e, Account: sc.Account, Group: group, Stream: r.Name, Ptr: recordPointer(key, e)}) {
 						return
 					}
 				}
