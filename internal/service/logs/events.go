@@ -344,12 +344,7 @@ func syncFileAndDir(f *os.File, dir string) error {
 	if err := f.Sync(); err != nil {
 		return err
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return syncDir(dir)
 }
 
 // append stores a chronological batch (ingestion time set by the caller)

@@ -94,19 +94,26 @@ func checkTransformation(t logsapi.MetricTransformation) error {
 	return nil
 }
 
+// checkFilterOf checks what both kinds of filter are put with: the
+// group, the filter's name and a pattern that compiles.
+func checkFilterOf(group, name, pattern *string) error {
+	if err := checkGroupName(group); err != nil {
+		return err
+	}
+	if err := checkFilterName(name); err != nil {
+		return err
+	}
+	if err := required(pattern, "filterPattern"); err != nil {
+		return err
+	}
+	_, err := compilePattern(pattern)
+	return err
+}
+
 // PutMetricFilter creates or replaces a group's metric filter (100 at
 // most per group, one transformation each).
 func (s *Service) PutMetricFilter(ctx context.Context, in *logsapi.PutMetricFilterRequest) (*logsapi.Empty, error) {
-	if err := checkGroupName(in.LogGroupName); err != nil {
-		return nil, err
-	}
-	if err := checkFilterName(in.FilterName); err != nil {
-		return nil, err
-	}
-	if err := required(in.FilterPattern, "filterPattern"); err != nil {
-		return nil, err
-	}
-	if _, err := compilePattern(in.FilterPattern); err != nil {
+	if err := checkFilterOf(in.LogGroupName, in.FilterName, in.FilterPattern); err != nil {
 		return nil, err
 	}
 	if len(in.MetricTransformations) != 1 {
@@ -250,16 +257,7 @@ func scanRecords[T any](tx state.Tx, prefix, after string, fn func(prev string, 
 // PutSubscriptionFilter records a subscription filter (2 per group, as
 // AWS). Nothing is delivered to the destination yet.
 func (s *Service) PutSubscriptionFilter(ctx context.Context, in *logsapi.PutSubscriptionFilterRequest) (*logsapi.Empty, error) {
-	if err := checkGroupName(in.LogGroupName); err != nil {
-		return nil, err
-	}
-	if err := checkFilterName(in.FilterName); err != nil {
-		return nil, err
-	}
-	if err := required(in.FilterPattern, "filterPattern"); err != nil {
-		return nil, err
-	}
-	if _, err := compilePattern(in.FilterPattern); err != nil {
+	if err := checkFilterOf(in.LogGroupName, in.FilterName, in.FilterPattern); err != nil {
 		return nil, err
 	}
 	if err := required(in.DestinationArn, "destinationArn"); err != nil {

@@ -25,10 +25,7 @@ const (
 // the accepted window are left out and reported in rejectedLogEventsInfo;
 // the sequence token is accepted and ignored, as AWS does now.
 func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsRequest) (*logsapi.PutLogEventsResponse, error) {
-	if err := checkGroupName(in.LogGroupName); err != nil {
-		return nil, err
-	}
-	if err := checkStreamName(in.LogStreamName); err != nil {
+	if err := checkStreamOf(in.LogGroupName, in.LogStreamName); err != nil {
 		return nil, err
 	}
 	evs, err := batchOf(in.LogEvents)
@@ -168,10 +165,7 @@ type writer struct{ s *Service }
 func (w writer) Write(ctx context.Context, account, region, group, stream string, events []logport.Event) error {
 	s := w.s
 	sc := state.Scope{Account: account, Region: region}
-	if err := checkGroupName(&group); err != nil {
-		return fmt.Errorf("logs writer: %w", err)
-	}
-	if err := checkStreamName(&stream); err != nil {
+	if err := checkStreamOf(&group, &stream); err != nil {
 		return fmt.Errorf("logs writer: %w", err)
 	}
 	var g groupRecord

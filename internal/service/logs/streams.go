@@ -14,10 +14,7 @@ import (
 
 // CreateLogStream creates a stream in an existing group.
 func (s *Service) CreateLogStream(ctx context.Context, in *logsapi.CreateLogStreamRequest) (*logsapi.Empty, error) {
-	if err := checkGroupName(in.LogGroupName); err != nil {
-		return nil, err
-	}
-	if err := checkStreamName(in.LogStreamName); err != nil {
+	if err := checkStreamOf(in.LogGroupName, in.LogStreamName); err != nil {
 		return nil, err
 	}
 	sc, group, name := scopeOf(ctx), *in.LogGroupName, *in.LogStreamName
@@ -36,12 +33,18 @@ func (s *Service) CreateLogStream(ctx context.Context, in *logsapi.CreateLogStre
 	return &logsapi.Empty{}, nil
 }
 
+// checkStreamOf checks the group and stream members most stream
+// operations take.
+func checkStreamOf(group, stream *string) error {
+	if err := checkGroupName(group); err != nil {
+		return err
+	}
+	return checkStreamName(stream)
+}
+
 // DeleteLogStream deletes a stream and its events.
 func (s *Service) DeleteLogStream(ctx context.Context, in *logsapi.DeleteLogStreamRequest) (*logsapi.Empty, error) {
-	if err := checkGroupName(in.LogGroupName); err != nil {
-		return nil, err
-	}
-	if err := checkStreamName(in.LogStreamName); err != nil {
+	if err := checkStreamOf(in.LogGroupName, in.LogStreamName); err != nil {
 		return nil, err
 	}
 	sc, group, name := scopeOf(ctx), *in.LogGroupName, *in.LogStreamName
