@@ -45,6 +45,13 @@
 //   - Retention: reads hide events older than the retention at once; a
 //     sweep (every SweepInterval, a minute, and at start) rewrites the
 //     files without them (temp file, fsync, rename). AWS takes up to 72 h.
+//     The sweep also deletes the events of streams that have no record
+//     (a put that raced the stream's or group's deletion).
+//   - Reads decode the overlapping batches of each stream they touch and
+//     sort them in memory: a request over a long range of a large stream
+//     costs that range's size (bounded per page by the limits below, not
+//     by the read); an index by time within a batch is the next step if
+//     that matters.
 //   - GetLogEvents' tokens are "f/…" and "b/…" digits (the position of the
 //     next page); at the end the same forward token comes back, as AWS.
 //     FilterLogEvents always interleaves; searchedLogStreams lists every
@@ -57,6 +64,11 @@
 //     are already stored.
 //   - Subscription filters (2 per group) are recorded and listed; nothing
 //     is delivered to their destinations yet.
+//   - Insights: queries run in a goroutine each (30 at a time per server,
+//     AWS's per-account quota), results kept in the query's record; a query
+//     still running when minicloud stopped reports Failed.
+//     TestMetricFilter answers matches with empty extractedValues (the
+//     pattern package does not list the fields it extracted).
 //   - Filter patterns are internal/service/logs/filterpattern's (another
 //     branch writes it); queries internal/service/logs/insights' (see
 //     insights.go for what is wired).

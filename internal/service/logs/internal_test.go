@@ -204,8 +204,16 @@ func TestExpire(t *testing.T) {
 	if _, err := s.PutRetentionPolicy(ctx, &logsapi.PutRetentionPolicyRequest{LogGroupName: ptr("short"), RetentionInDays: ptr(int32(1))}); err != nil {
 		t.Fatal(err)
 	}
+	// Events of a stream with no record (a put that raced a delete).
+	orphan := streamKey{"000000000000", "us-east-1", "forever", "gone"}
+	if _, err := s.events.append(orphan, []event{{Time: now.UnixMilli(), Message: "x"}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Expire(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if slices.Contains(s.events.keys(), orphan) {
+		t.Error("the orphan stream's events were kept")
 	}
 	for g, want := range map[string]int{"short": 1, "forever": 3} {
 		got, err := s.events.events(streamKey{"000000000000", "us-east-1", g, "s"}, -1<<62, 1<<62)

@@ -229,6 +229,9 @@ func (w writer) Write(ctx context.Context, account, region, group, stream string
 // Expire deletes the events older than their group's retention, as the
 // background sweep does every SweepInterval (AWS takes up to 72 hours; the
 // reads hide expired events at once, so only the disk waits for this).
+// It also deletes the events of streams that no longer exist: a put that
+// raced a DeleteLogStream or DeleteLogGroup may have appended after the
+// delete dropped the stream's file.
 func (s *Service) Expire(ctx context.Context) error {
 	byScope := map[state.Scope][]streamKey{}
 	for _, k := range s.events.keys() {
@@ -238,17 +241,22 @@ func (s *Service) Expire(ctx context.Context) error {
 	now := s.now()
 	var errs []error
 	for sc, keys := range byScope {
-		retention := map[string]int32{}
+		retention := map[streamKey]int32{}
+		var orphans []streamKey
 		err := s.state.View(ctx, func(tx state.Tx) error {
 			for _, k := range keys {
-				if _, ok := retention[k.Group]; ok {
-					continue
+				g, found, err := groups.Get(tx, sc, k.Group)
+				if err == nil && found {
+					_, found, err = streams.Get(tx, sc, childID(k.Group, k.Stream))
 				}
-				g, _, err := groups.Get(tx, sc, k.Group)
-				if err != nil {
+				switch {
+				case err != nil:
 					return err
+				case !found:
+					orphans = append(orphans, k)
+				default:
+					retention[k] = g.RetentionDays
 				}
-				retention[k.Group] = g.RetentionDays
 			}
 			return nil
 		})
@@ -256,8 +264,11 @@ func (s *Service) Expire(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		for _, k := range keys {
-			if days := retention[k.Group]; days > 0 {
+		for _, k := range orphans {
+			errs = append(errs, s.events.dropStream(k))
+		}
+		for k, days := range retention {
+			if days > 0 {
 				if _, err := s.events.expire(k, retentionCutoff(now, days)); err != nil {
 					errs = append(errs, err)
 				}
