@@ -227,3 +227,28 @@ func TestExpire(t *testing.T) {
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestAckedPutWithoutClose: a put is on disk when it returns — a second
+// service opened on the directory without the first one closing (as
+// after kill -9) reads it.
+func TestAckedPutWithoutClose(t *testing.T) {
+	dir, st := t.TempDir(), state.NewMemory()
+	first, err := New(Config{Dir: dir, State: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := reqCtx()
+	if err := first.Writer().Write(ctx, "000000000000", "us-east-1", "g", "s", []logport.Event{{Time: time.Now(), Message: "acked"}}); err != nil {
+		t.Fatal(err)
+	}
+	second := newService(t, dir, nil)
+	second.state = st
+	out, err := second.GetLogEvents(ctx, &logsapi.GetLogEventsRequest{LogGroupName: ptr("g"), LogStreamName: ptr("s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Events) != 1 || *out.Events[0].Message != "acked" {
+		t.Fatalf("events %+v", out.Events)
+	}
+	_ = first.Stop(context.Background())
+}
