@@ -3,6 +3,7 @@ package logs_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -538,4 +539,29 @@ func TestInsightsQuery(t *testing.T) {
 	_, err = c.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{LogGroupName: aws.String("nope"), QueryString: aws.String("fields @message"),
 		StartTime: aws.Int64(now.Add(-time.Hour).Unix()), EndTime: aws.Int64(now.Unix())})
 	wantCode(t, err, "ResourceNotFoundException", "nope")
+}
+
+// TestReset: the server's reset deletes the events with the records, on
+// disk too.
+func TestReset(t *testing.T) {
+	ctx := context.Background()
+	e := start(t, server.Config{StateDir: t.TempDir()})
+	group(t, e.logs, "g", "s")
+	must[*cloudwatchlogs.PutLogEventsOutput](t)(e.logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"),
+		LogEvents: events(time.Now().Add(-time.Minute), "before reset")}))
+	resp, err := http.Post(e.url+"/_minicloud/reset", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reset: %s", resp.Status)
+	}
+	_, err = e.logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s")})
+	wantCode(t, err, "ResourceNotFoundException", "log group")
+	group(t, e.logs, "g", "s")
+	out := must[*cloudwatchlogs.GetLogEventsOutput](t)(e.logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s")}))
+	if len(out.Events) != 0 {
+		t.Fatalf("events after reset: %+v", out.Events)
+	}
 }
