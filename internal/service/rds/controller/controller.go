@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/minicloud/minicloud/internal/ec2port"
+	"github.com/minicloud/minicloud/internal/logport"
 	"github.com/minicloud/minicloud/internal/metricport"
 	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
@@ -35,6 +36,9 @@ type Config struct {
 	// shortens it); metrics.go.
 	Metrics         metricport.Publisher
 	MetricsInterval time.Duration
+	// Logs, when set, takes the exported logs (EnabledCloudwatchLogsExports);
+	// logexports.go.
+	Logs logport.Writer
 }
 
 // Controller converges the real servers to the instance and snapshot
@@ -62,6 +66,7 @@ type Controller struct {
 
 	repl  replMonitor // read replicas' last measurements
 	meter rdsMeter    // the AWS/RDS metrics' readings (metrics.go)
+	logs  logExporter // the exported logs' tailers (logexports.go)
 }
 
 // New returns a controller; Start runs it.
@@ -83,6 +88,7 @@ func (c *Controller) Start() {
 	c.wg.Go(c.watchReplicas)
 	c.wg.Go(c.backupSchedule)
 	c.startMetrics()
+	c.startLogExports()
 }
 
 // Stop stops every server (their data stays) and the controller.
