@@ -54,18 +54,7 @@ func (c *Controller) startLogExports() {
 	if c.cfg.Logs == nil {
 		return
 	}
-	c.wg.Go(func() {
-		t := time.NewTicker(logTailEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-c.ctx.Done():
-				return
-			case <-t.C:
-			}
-			c.exportLogs(c.ctx)
-		}
-	})
+	c.wg.Go(func() { c.every(logTailEvery, func() { c.exportLogs(c.ctx) }) })
 }
 
 // exportLogs reads every exported log of every running server once.
