@@ -170,7 +170,8 @@ func New(cfg Config) (*Server, error) {
 	cwSvc.SetInstanceActor(ec2Svc.InstanceActor())
 	// RDS's servers are workloads: placed in their VPCs with the data
 	// plane on, on loopback only without.
-	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), EC2: ec2Svc.Port(ec2port.RequesterRDS), Workloads: dp.wl, Logger: cfg.Logger}
+	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), EC2: ec2Svc.Port(ec2port.RequesterRDS), Workloads: dp.wl, Logger: cfg.Logger,
+		Metrics: cwSvc.Publisher(), MetricsInterval: cfg.MetricsInterval}
 	if dp.net != nil {
 		// Health checks may probe public IPs only while the data plane
 		// keeps that range on the host.
