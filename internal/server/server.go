@@ -378,8 +378,6 @@ func listenName(listen string) []string {
 	return []string{h}
 }
 
-// stateDirOf is where durable data other than the store lives; "" with
-// --ephemeral (RDS then uses a temporary directory).
 // metricsDir is where CloudWatch keeps its metrics ("" in memory).
 func metricsDir(cfg Config) string {
 	if cfg.Ephemeral {
@@ -388,6 +386,8 @@ func metricsDir(cfg Config) string {
 	return filepath.Join(cfg.StateDir, "metrics")
 }
 
+// stateDirOf is where durable data other than the store lives; "" with
+// --ephemeral (RDS then uses a temporary directory).
 func stateDirOf(cfg Config) string {
 	if cfg.Ephemeral {
 		return ""
