@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	lt "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/minicloud/minicloud/internal/server"
 )
@@ -563,5 +565,37 @@ func TestReset(t *testing.T) {
 	out := must[*cloudwatchlogs.GetLogEventsOutput](t)(e.logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s")}))
 	if len(out.Events) != 0 {
 		t.Fatalf("events after reset: %+v", out.Events)
+	}
+}
+
+// TestRDSLogExport: an RDS PostgreSQL instance with the postgresql log
+// exported writes its engine log here through logport.Writer, into
+// /aws/rds/instance/<id>/postgresql, which is created on first write.
+func TestRDSLogExport(t *testing.T) {
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) == 0 {
+		t.Skip("no PostgreSQL binaries")
+	}
+	ctx := context.Background()
+	e := start(t, server.Config{StateDir: t.TempDir()})
+	db := rds.NewFromConfig(e.awsCfg)
+	_, err := db.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String("logs-db"), DBInstanceClass: aws.String("db.t3.micro"),
+		Engine: aws.String("postgres"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("master"), MasterUserPassword: aws.String("s3cret-pass"),
+		EnableCloudwatchLogsExports: []string{"postgresql"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out, err := e.logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/aws/rds/instance/logs-db/postgresql")})
+		if err == nil && len(out.Events) > 0 {
+			if aws.ToString(out.Events[0].LogStreamName) != "logs-db" {
+				t.Fatalf("stream %s", aws.ToString(out.Events[0].LogStreamName))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no exported log events: %v", err)
+		}
+		time.Sleep(time.Second)
 	}
 }

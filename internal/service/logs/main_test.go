@@ -42,10 +42,11 @@ func (c *clock) Add(d time.Duration) {
 
 // env is a minicloud in process with clients of it.
 type env struct {
-	url  string
-	logs *cloudwatchlogs.Client
-	cw   *cloudwatch.Client
-	stop func()
+	url    string
+	awsCfg aws.Config
+	logs   *cloudwatchlogs.Client
+	cw     *cloudwatch.Client
+	stop   func()
 }
 
 // start runs a minicloud from cfg (ephemeral when no StateDir).
@@ -74,7 +75,7 @@ func start(t *testing.T, cfg server.Config) env {
 		RetryMaxAttempts: 1,
 		HTTPClient:       sdktest.HTTPClient(),
 	}
-	return env{url: hs.URL, logs: cloudwatchlogs.NewFromConfig(awsCfg), cw: cloudwatch.NewFromConfig(awsCfg), stop: stop}
+	return env{url: hs.URL, awsCfg: awsCfg, logs: cloudwatchlogs.NewFromConfig(awsCfg), cw: cloudwatch.NewFromConfig(awsCfg), stop: stop}
 }
 
 func wantCode(t *testing.T, err error, code, msg string) {
