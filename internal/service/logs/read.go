@@ -105,6 +105,13 @@ func (s *Service) GetLogEvents(ctx context.Context, in *logsapi.GetLogEventsRequ
 		return nil, fmt.Errorf("get log events: %w", err)
 	}
 	from, to := s.timeRange(in.StartTime, in.EndTime, g.RetentionDays)
+	// A token bounds the read too: only the batches on its side are decoded.
+	switch dir {
+	case 'f':
+		from = max(from, at.Time)
+	case 'b':
+		to = min(to, at.Time+1)
+	}
 	evs, err := s.events.events(streamKey{sc.Account, sc.Region, group, *in.LogStreamName}, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("get log events: %w", err)
@@ -230,6 +237,9 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *logsapi.FilterLogEven
 		return nil, fmt.Errorf("filter log events: %w", err)
 	}
 	from, to := s.timeRange(in.StartTime, in.EndTime, g.RetentionDays)
+	if resume != nil {
+		from = max(from, resume.Time)
+	}
 	type hit struct {
 		pos filterPosition
 		e   event
