@@ -3,12 +3,14 @@ package cloudwatch_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -56,23 +58,7 @@ func TestGetMetricWidgetImage(t *testing.T) {
 	mark := color.RGBA{0x00, 0x00, 0xff, 0xff}  // the annotation
 	render := func(t *testing.T, widget string) image.Image {
 		t.Helper()
-		out, err := cw.GetMetricWidgetImage(ctx, &cloudwatch.GetMetricWidgetImageInput{MetricWidget: aws.String(widget)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if dir := os.Getenv("CW_WIDGET_PNG_DIR"); dir != "" { // to look at them
-			if err := os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".png"), out.MetricWidgetImage, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		img, err := png.Decode(bytes.NewReader(out.MetricWidgetImage))
-		if err != nil {
-			t.Fatalf("not a PNG: %v", err)
-		}
-		if b := img.Bounds(); b.Dx() != 400 || b.Dy() != 300 {
-			t.Fatalf("size %v, want 400×300", b)
-		}
-		return img
+		return renderWidget(t, cw, widget, 400, 300)
 	}
 
 	t.Run("lines", func(t *testing.T) {
@@ -124,6 +110,32 @@ func TestGetMetricWidgetImage(t *testing.T) {
 		_, err := cw.GetMetricWidgetImage(ctx, in)
 		wantCode(t, err, "InvalidParameterValue", tc.msg)
 	}
+}
+
+var pngSeq atomic.Int64 // tells apart the PNGs of one test
+
+// renderWidget asks for widget's image and decodes it, checking its
+// size; CW_WIDGET_PNG_DIR=/tmp/x keeps the PNGs there, to look at.
+func renderWidget(t *testing.T, cw *cloudwatch.Client, widget string, width, height int) image.Image {
+	t.Helper()
+	out, err := cw.GetMetricWidgetImage(context.Background(), &cloudwatch.GetMetricWidgetImageInput{MetricWidget: aws.String(widget)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("CW_WIDGET_PNG_DIR"); dir != "" {
+		name := fmt.Sprintf("%s-%d.png", strings.ReplaceAll(t.Name(), "/", "_"), pngSeq.Add(1))
+		if err := os.WriteFile(filepath.Join(dir, name), out.MetricWidgetImage, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	img, err := png.Decode(bytes.NewReader(out.MetricWidgetImage))
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != width || b.Dy() != height {
+		t.Fatalf("size %v, want %d×%d", b, width, height)
+	}
+	return img
 }
 
 func abs(f float64) float64 {
