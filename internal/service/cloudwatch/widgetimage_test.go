@@ -43,16 +43,7 @@ func TestGetMetricWidgetImage(t *testing.T) {
 	t.Parallel()
 	cw := newClient(t, "")
 	ctx := context.Background()
-	var data []cwtypes.MetricDatum
-	for i := 1; i <= 30; i++ {
-		ts := minute(i)
-		data = append(data,
-			cwtypes.MetricDatum{MetricName: aws.String("low"), Value: aws.Float64(10), Timestamp: &ts},
-			cwtypes.MetricDatum{MetricName: aws.String("high"), Value: aws.Float64(90), Timestamp: &ts})
-	}
-	if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("T/W"), MetricData: data}); err != nil {
-		t.Fatal(err)
-	}
+	putLowHigh(t, cw, "T/W", "")
 	blue := color.RGBA{0x1f, 0x77, 0xb4, 0xff}  // the palette's first colour
 	green := color.RGBA{0x00, 0xff, 0x00, 0xff} // given to the second line
 	mark := color.RGBA{0x00, 0x00, 0xff, 0xff}  // the annotation
@@ -109,6 +100,22 @@ func TestGetMetricWidgetImage(t *testing.T) {
 		}
 		_, err := cw.GetMetricWidgetImage(ctx, in)
 		wantCode(t, err, "InvalidParameterValue", tc.msg)
+	}
+}
+
+// putLowHigh puts 30 minutes of two flat metrics, low at 10 and high at
+// 90, in namespace ns and unit.
+func putLowHigh(t *testing.T, cw *cloudwatch.Client, ns string, unit cwtypes.StandardUnit) {
+	t.Helper()
+	var data []cwtypes.MetricDatum
+	for i := 1; i <= 30; i++ {
+		ts := minute(i)
+		data = append(data,
+			cwtypes.MetricDatum{MetricName: aws.String("low"), Value: aws.Float64(10), Timestamp: &ts, Unit: unit},
+			cwtypes.MetricDatum{MetricName: aws.String("high"), Value: aws.Float64(90), Timestamp: &ts, Unit: unit})
+	}
+	if _, err := cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String(ns), MetricData: data}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -1,14 +1,11 @@
 package cloudwatch_test
 
 import (
-	"context"
 	"image"
 	"image/color"
 	"math"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 )
 
@@ -64,17 +61,7 @@ func xAxisRow(img image.Image) int {
 func TestWidgetImageText(t *testing.T) {
 	t.Parallel()
 	cw := newClient(t, "")
-	ctx := context.Background()
-	var data []cwtypes.MetricDatum
-	for i := 1; i <= 30; i++ {
-		ts := minute(i)
-		data = append(data,
-			cwtypes.MetricDatum{MetricName: aws.String("low"), Value: aws.Float64(10), Timestamp: &ts, Unit: cwtypes.StandardUnitPercent},
-			cwtypes.MetricDatum{MetricName: aws.String("high"), Value: aws.Float64(90), Timestamp: &ts, Unit: cwtypes.StandardUnitPercent})
-	}
-	if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("T/X"), MetricData: data}); err != nil {
-		t.Fatal(err)
-	}
+	putLowHigh(t, cw, "T/X", cwtypes.StandardUnitPercent)
 	blue := color.RGBA{0x1f, 0x77, 0xb4, 0xff}
 	orange := color.RGBA{0xff, 0x7f, 0x0e, 0xff}
 	const w, h = 400, 300
