@@ -352,11 +352,11 @@ func reportCloudWatch(w io.Writer, o cwOptions, rs []cwResult, motoVer string) {
 		put := func(r cwResult) cwPut { return r.puts[i] }
 		row(fmt.Sprintf("PutMetricData ×%d: calls/s", b), func(r cwResult) string {
 			p := put(r)
-			return fmt.Sprintf("%.0f", float64(p.calls)/p.elapsed.Seconds())
+			return rate(float64(p.calls) / p.elapsed.Seconds())
 		})
 		row(fmt.Sprintf("PutMetricData ×%d: datums/s", b), func(r cwResult) string {
 			p := put(r)
-			return fmt.Sprintf("%.0f", float64(p.calls)*float64(b)/p.elapsed.Seconds())
+			return rate(float64(p.calls) * float64(b) / p.elapsed.Seconds())
 		})
 		row(fmt.Sprintf("PutMetricData ×%d: p50 / p99", b), func(r cwResult) string {
 			p := put(r)
@@ -375,4 +375,12 @@ func reportCloudWatch(w io.Writer, o cwOptions, rs []cwResult, motoVer string) {
 		})
 	}
 	_ = tw.Flush()
+}
+
+// rate writes a per-second figure, with a decimal when it is small.
+func rate(v float64) string {
+	if v < 10 {
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.0f", v)
 }
