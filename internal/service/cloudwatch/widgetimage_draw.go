@@ -317,6 +317,11 @@ func (w *metricWidget) timeSeries(img *image.RGBA, area image.Rectangle, entries
 	right := yAxis{}
 	if len(sides[1]) > 0 {
 		right = newYAxis(w.YAxis.Right, lo[1], hi[1], n, sides[1])
+		// With every line on the right and nothing else on the left, the
+		// left axis has no numbers (the grid follows the right one).
+		if len(sides[0]) == 0 && len(w.Annotations.Horizontal) == 0 && w.YAxis.Left.Label == "" {
+			left = yAxis{lo: right.lo, hi: right.hi, ticks: right.ticks, labels: make([]string, len(right.ticks))}
+		}
 	}
 	x0 := area.Min.X + left.width + 6
 	if left.title != "" {

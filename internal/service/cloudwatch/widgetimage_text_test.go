@@ -164,6 +164,16 @@ func TestWidgetImageText(t *testing.T) {
 			t.Errorf("right axis numbers: %d dark pixels", n)
 		}
 	})
+	t.Run("right axis only", func(t *testing.T) {
+		img := render(t, `{"metrics":[["T/X","low",{"yAxis":"right"}]],"width":400,"height":300,"start":"-PT1H","period":60,"legend":{"position":"hidden"}}`)
+		y1 := xAxisRow(img)
+		if n := dark(img, image.Rect(0, 0, 12, y1-5)); n > 0 {
+			t.Errorf("left axis of no line: %d dark pixels", n)
+		}
+		if n := dark(img, image.Rect(w-30, 20, w, y1-5)); n < 30 {
+			t.Errorf("right axis numbers: %d dark pixels", n)
+		}
+	})
 	t.Run("timezone", func(t *testing.T) {
 		utc := render(t, `{`+lines+`,"legend":{"position":"hidden"}}`)
 		ist := render(t, `{`+lines+`,"legend":{"position":"hidden"},"timezone":"+0530"}`)
