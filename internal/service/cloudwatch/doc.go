@@ -81,13 +81,14 @@
 //     its lines' common unit; time labels HH:MM or MM/DD in the widget's
 //     "+HHMM" timezone; horizontal (with fill) and vertical annotations),
 //     singleValue (each line's latest value, large), bar (horizontal, the
-//     latest value) and pie; setPeriodToTimeRange makes one period of
-//     the range for the last three. Title, legend (bottom, right or
+//     latest value), pie, and gauge (a half ring per line from
+//     yAxis.left min to max, default 0–100); setPeriodToTimeRange makes
+//     one period of the range for all but timeSeries. Title, legend (bottom, right or
 //     hidden; a line's name is its label, else the metric name, else the
 //     query id) and "No data available." are written in X11's 7×13
 //     bitmap font (golang.org/x/image/font/basicfont), so images are the
-//     same bytes everywhere. Not drawn: gauge and table views, sparklines,
-//     the console's partial-data triangle.
+//     same bytes everywhere. Not drawn: the table view (drawn as
+//     timeSeries), sparklines, the console's partial-data triangle.
 //
 // It must not aggregate or store data itself (internal/metrics does) nor
 // know a protocol. Composite alarms and the rest of the model

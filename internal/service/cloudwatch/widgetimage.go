@@ -74,7 +74,7 @@ var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#
 
 // GetMetricWidgetImage draws a metric widget as a PNG: the timeSeries
 // view (lines or stacked areas on one or two y axes, annotations, time
-// labels), or singleValue, bar or pie; with its title and legend.
+// labels), or singleValue, bar, pie or gauge; with its title and legend.
 func (s *Service) GetMetricWidgetImage(ctx context.Context, in *cloudwatchapi.GetMetricWidgetImageInput) (*cloudwatchapi.GetMetricWidgetImageOutput, error) {
 	if in.MetricWidget == nil {
 		return nil, errMissing("The parameter MetricWidget is required.")

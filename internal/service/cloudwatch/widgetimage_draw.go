@@ -91,6 +91,8 @@ func (w *metricWidget) render(results []result, styles map[string]*lineStyle, st
 		bars(img, area, entries)
 	case w.View == "pie":
 		pie(img, area, entries)
+	case w.View == "gauge":
+		gauge(img, area, entries, w.YAxis.Left)
 	default:
 		w.timeSeries(img, area, entries, start, end, has)
 	}

@@ -219,6 +219,15 @@ func TestWidgetImageText(t *testing.T) {
 			t.Errorf("bars %d and %d pixels long: ratio %.1f, want 9 (90/10)", hi.Dx(), lo.Dx(), r)
 		}
 	})
+	t.Run("gauge", func(t *testing.T) {
+		img := render(t, `{"metrics":[["T/X","low"]],"width":400,"height":300,"start":"-PT1H","period":60,"view":"gauge","yAxis":{"left":{"min":0,"max":40}},"legend":{"position":"hidden"}}`)
+		_, filled := box(img, all, blue)
+		_, track := box(img, all, color.RGBA{0xe9, 0xeb, 0xed, 0xff})
+		// 10 on a 0–40 gauge: a quarter of the ring filled.
+		if f := float64(filled) / float64(filled+track); math.Abs(f-0.25) > 0.02 {
+			t.Errorf("gauge filled %.3f of its ring (%d of %d pixels), want 0.25", f, filled, filled+track)
+		}
+	})
 	t.Run("pie", func(t *testing.T) {
 		img := render(t, `{`+lines+`,"view":"pie","legend":{"position":"hidden"}}`)
 		_, lo := box(img, all, blue)

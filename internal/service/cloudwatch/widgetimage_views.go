@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"image"
+	"image/color"
 	"math"
 )
 
@@ -110,5 +111,65 @@ func pie(img *image.RGBA, area image.Rectangle, entries []entry) {
 				}
 			}
 		}
+	}
+}
+
+// gaugeTrack is the unfilled part of a gauge's arc.
+var gaugeTrack = color.RGBA{0xe9, 0xeb, 0xed, 0xff}
+
+// gauge draws a half ring per line, from the left axis' min (left end) to
+// its max (right end; both default to 0 and 100), filled in the line's
+// colour up to its latest value, which is written under it.
+func gauge(img *image.RGBA, area image.Rectangle, entries []entry, o axisOptions) {
+	lo, hi := 0.0, 100.0
+	if o.Min != nil {
+		lo = *o.Min
+	}
+	if o.Max != nil && *o.Max > lo {
+		hi = *o.Max
+	}
+	if hi <= lo {
+		hi = lo + 1
+	}
+	n := max(1, len(entries))
+	cw := area.Dx() / n
+	for i, e := range entries {
+		cell := image.Rect(area.Min.X+i*cw, area.Min.Y, area.Min.X+(i+1)*cw, area.Max.Y)
+		r := math.Min(float64(cell.Dx())/2-4, float64(cell.Dy()-glyphH-8)) // the ring's outer radius
+		if r < 8 {
+			continue
+		}
+		inner := r * 0.65
+		cx, cy := float64(cell.Min.X)+float64(cell.Dx())/2, float64(cell.Min.Y)+r+2
+		v, ok := e.last()
+		frac := 0.0
+		if ok {
+			frac = math.Max(0, math.Min(1, (v-lo)/(hi-lo)))
+		}
+		for y := int(cy - r); y <= int(cy); y++ {
+			for x := int(cx - r); x <= int(cx+r); x++ {
+				dx, dy := float64(x)+0.5-cx, cy-(float64(y)+0.5)
+				d := math.Hypot(dx, dy)
+				if d > r || d < inner || dy < 0 {
+					continue
+				}
+				// The share of the half turn from the left end.
+				c := gaugeTrack
+				if math.Atan2(dy, -dx)/math.Pi <= frac && ok {
+					c = e.style.color
+				}
+				img.SetRGBA(x, y, c)
+			}
+		}
+		text := "-"
+		if ok {
+			text = shortValue(v)
+		}
+		// The value large in the ring's hole, the scale's ends under it.
+		scale := max(1, min(4, int(inner*1.4)/max(1, textWidth(text)), int(inner*0.6)/glyphH))
+		drawScaled(img, int(cx)-textWidth(text)*scale/2, int(cy)-glyphH*scale, scale, text, titleColor)
+		l, h := shortValue(lo), shortValue(hi)
+		drawText(img, int(cx-(r+inner)/2)-textWidth(l)/2, int(cy)+4, l, mutedColor)
+		drawText(img, int(cx+(r+inner)/2)-textWidth(h)/2, int(cy)+4, h, mutedColor)
 	}
 }
