@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -35,7 +36,7 @@ func decompress(r *http.Request, body []byte) ([]byte, error) {
 	if !gz {
 		return body, nil
 	}
-	zr, err := gzip.NewReader(strings.NewReader(string(body)))
+	zr, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
 		return body, badGzip(err)
 	}

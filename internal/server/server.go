@@ -170,7 +170,8 @@ func New(cfg Config) (*Server, error) {
 	cwSvc.SetInstanceActor(ec2Svc.InstanceActor())
 	// RDS's servers are workloads: placed in their VPCs with the data
 	// plane on, on loopback only without.
-	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), EC2: ec2Svc.Port(ec2port.RequesterRDS), Workloads: dp.wl, Logger: cfg.Logger}
+	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), EC2: ec2Svc.Port(ec2port.RequesterRDS), Workloads: dp.wl, Logger: cfg.Logger,
+		Metrics: cwSvc.Publisher(), MetricsInterval: cfg.MetricsInterval}
 	if dp.net != nil {
 		// Health checks may probe public IPs only while the data plane
 		// keeps that range on the host.
@@ -377,8 +378,6 @@ func listenName(listen string) []string {
 	return []string{h}
 }
 
-// stateDirOf is where durable data other than the store lives; "" with
-// --ephemeral (RDS then uses a temporary directory).
 // metricsDir is where CloudWatch keeps its metrics ("" in memory).
 func metricsDir(cfg Config) string {
 	if cfg.Ephemeral {
@@ -387,6 +386,8 @@ func metricsDir(cfg Config) string {
 	return filepath.Join(cfg.StateDir, "metrics")
 }
 
+// stateDirOf is where durable data other than the store lives; "" with
+// --ephemeral (RDS then uses a temporary directory).
 func stateDirOf(cfg Config) string {
 	if cfg.Ephemeral {
 		return ""

@@ -178,3 +178,62 @@ func (c *cgroups) cpuTime(name string) (time.Duration, error) {
 	}
 	return 0, errors.New("no cgroup accounts CPU time (neither cgroup v2 nor v1 cpuacct)")
 }
+
+// memory is the anonymous memory name's processes hold: memory.stat's
+// anon (v2) or total_rss (v1); 0 when unreadable.
+func (c *cgroups) memory(name string) uint64 {
+	file, key := filepath.Join(cgroupRoot, name, "memory.stat"), "anon"
+	if c.version == 1 {
+		file, key = filepath.Join(cgroupRoot, "memory", name, "memory.stat"), "total_rss"
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), " "); ok && k == key {
+			n, _ := strconv.ParseUint(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// io is name's block I/O from cgroup v2's io.stat; nil on v1, whose blkio
+// hierarchy workloads do not join, or when unreadable.
+func (c *cgroups) io(name string) *IOCounters {
+	if c.version != 2 {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(cgroupRoot, name, "io.stat"))
+	if err != nil {
+		return nil
+	}
+	return parseIOStat(string(b))
+}
+
+// parseIOStat sums io.stat's lines ("8:0 rbytes=… wbytes=… rios=… wios=…
+// dbytes=… dios=…") over the devices.
+func parseIOStat(s string) *IOCounters {
+	var io IOCounters
+	for line := range strings.Lines(s) {
+		for _, f := range strings.Fields(line) { // the device ("8:0") has no "="
+			k, v, _ := strings.Cut(f, "=")
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				continue
+			}
+			switch k {
+			case "rbytes":
+				io.ReadBytes += n
+			case "wbytes":
+				io.WriteBytes += n
+			case "rios":
+				io.ReadOps += n
+			case "wios":
+				io.WriteOps += n
+			}
+		}
+	}
+	return &io
+}

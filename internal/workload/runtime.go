@@ -123,6 +123,19 @@ type Usage struct {
 	// Net is the traffic of its namespace's interfaces (zero when it is
 	// not placed).
 	Net vpcnet.InterfaceCounters
+	// Memory is the memory its processes hold and the kernel cannot
+	// reclaim (anonymous memory: the page cache is left out, as it is of
+	// RDS's FreeableMemory), now; 0 when the cgroup does not tell.
+	Memory uint64
+	// IO is its block I/O, nil when the host does not account it per
+	// workload (cgroup v1, whose blkio hierarchy workloads do not join).
+	IO *IOCounters
+}
+
+// IOCounters are cumulative block I/O counts of a workload (cgroup v2's
+// io.stat, summed over the devices).
+type IOCounters struct {
+	ReadBytes, WriteBytes, ReadOps, WriteOps uint64
 }
 
 // Usage reads the workload's usage.
@@ -131,7 +144,7 @@ func (r *Runtime) Usage(name string) (Usage, error) {
 	if err != nil {
 		return Usage{}, fmt.Errorf("workload %s: CPU time: %w", name, err)
 	}
-	u := Usage{CPU: cpu}
+	u := Usage{CPU: cpu, Memory: r.cg.memory(r.cgroupName(name)), IO: r.cg.io(r.cgroupName(name))}
 	r.mu.Lock()
 	ns := r.ns[name]
 	r.mu.Unlock()

@@ -357,3 +357,33 @@ for i in 1 2 3 4 5; do echo x > /dev/udp/10.0.1.1/9 2>/dev/null || true; done; e
 		t.Error("usage of a workload that never ran: no error")
 	}
 }
+
+// A Measured process without limits gets a cgroup all the same, whose
+// usage (CPU time, the memory it holds) can be read.
+func TestUsageMeasured(t *testing.T) {
+	e := newEnv(t)
+	if e.rt.Cgroups() == 0 {
+		t.Skip("no cgroups")
+	}
+	// 16 MiB of anonymous memory held while it sleeps.
+	cmd := exec.Command("/bin/bash", "-c", `x=$(head -c 16777216 /dev/zero | tr '\0' a); echo held; sleep 30; echo ${#x}`)
+	out, _ := cmd.StdoutPipe()
+	p, err := e.rt.Start(workload.ProcessSpec{Workload: "wl-m", Cmd: cmd, Measured: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "held\n" {
+		t.Fatalf("process said %q", line)
+	}
+	u, err := e.rt.Usage("wl-m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.CPU <= 0 {
+		t.Errorf("CPU time %s, want some", u.CPU)
+	}
+	if u.Memory < 14<<20 {
+		t.Errorf("memory %d bytes, want at least 14 MiB", u.Memory)
+	}
+}

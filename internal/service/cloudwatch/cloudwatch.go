@@ -32,7 +32,8 @@ type Config struct {
 	EvaluationInterval time.Duration
 }
 
-// Service is CloudWatch's metrics API over a metrics.Store.
+// Service is the CloudWatch API: metrics over a metrics.Store, alarms
+// and their evaluator, dashboards and widget images over state.db.
 type Service struct {
 	cfg       Config
 	store     *metrics.Store
@@ -96,8 +97,9 @@ func scopeOf(ctx context.Context) metrics.Scope {
 	return metrics.Scope{Account: r.Account, Region: r.Region}
 }
 
-// Errors, in AWS's codes: every client error of the metric operations is
-// one of these three (query-compatible codes, in every protocol).
+// The common client errors, in AWS's query-compatible codes (written in
+// every protocol); the operations' own errors (ResourceNotFound,
+// InvalidNextToken, ValidationError…) are built where they arise.
 
 func errValue(format string, args ...any) error {
 	return api.Errorf(http.StatusBadRequest, "InvalidParameterValue", format, args...)
