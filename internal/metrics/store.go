@@ -41,8 +41,9 @@ type Options struct {
 // Store is the metric store. It is safe for concurrent use.
 type Store struct {
 	opts Options
-	// wmu serializes writers: log append, fsync and apply, so that the
-	// snapshot's cut is consistent with the log it replaces.
+	// wmu serializes writers: log write and apply, so that memory holds
+	// the log's records in its order and the snapshot's cut is consistent
+	// with the log it replaces. The fsync is outside it (wal.syncTo).
 	wmu sync.Mutex
 	wal *wal // nil in memory
 	// mu guards data.
@@ -122,22 +123,44 @@ func (s *Store) Put(ctx context.Context, sc Scope, samples []Sample) error {
 		return err
 	}
 	now := s.opts.Now()
+	if s.wal == nil {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		s.apply(now, sc, samples)
+		return nil
+	}
+	rec := record(encodePut(now, sc, samples))
+	seq, err := s.put(now, sc, samples, rec)
+	if err != nil {
+		return fmt.Errorf("metrics: log put: %w", err)
+	}
+	// Readers may see the samples before they are durable (they are
+	// applied in log order under wmu, which the snapshot needs); the
+	// caller is answered only after.
+	if err := s.wal.syncTo(seq); err != nil {
+		return fmt.Errorf("metrics: log put: %w", err)
+	}
+	return nil
+}
+
+// put writes a put's record and applies it, under wmu, answering the
+// record's sequence number.
+func (s *Store) put(now time.Time, sc Scope, samples []Sample, rec []byte) (uint64, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.wal != nil {
-		if err := s.wal.append(encodePut(now, sc, samples)); err != nil {
-			return fmt.Errorf("metrics: log put: %w", err)
-		}
+	seq, err := s.wal.write(rec)
+	if err != nil {
+		return 0, err
 	}
 	s.apply(now, sc, samples)
-	if s.wal != nil && s.wal.size > maxWAL {
-		// The put is durable in the log already; a failed snapshot
+	if s.wal.size > maxWAL {
+		// The rotation fsyncs the put's record first; a failed snapshot
 		// only leaves a longer log to replay.
 		if err := s.wal.rotate(s.encodeSnapshot); err != nil {
 			s.opts.Logger.Error("metrics snapshot", "err", err)
 		}
 	}
-	return nil
+	return seq, nil
 }
 
 // apply adds a put to memory.

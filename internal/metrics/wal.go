@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -35,11 +36,27 @@ type snapshotFile struct {
 }
 
 // wal is the write-ahead log of a store directory.
+//
+// Its fsync is a group commit: a put writes its record (under the store's
+// wmu, in log order) and then waits in syncTo until an fsync that began
+// after its write has finished. One waiter at a time runs the fsync, for
+// every record written before it began; the puts that arrive meanwhile
+// wait for the next one, which covers them all. So concurrent puts share
+// fsyncs instead of queueing one fsync each behind wmu, and a put still
+// returns only once its record is on disk.
 type wal struct {
 	dir  string
 	gen  int
-	f    *os.File
+	f    *os.File // changed only with smu held and no fsync running
 	size int64
+
+	smu     sync.Mutex
+	synced  sync.Cond // broadcast when an fsync ends
+	written uint64    // records written, ever (a record's sequence number)
+	durable uint64    // records known to be on disk
+	syncing bool      // an fsync (or a file switch) is running
+	// fsync is (*os.File).Sync; tests count and hold it.
+	fsync func(*os.File) error
 }
 
 // openWAL loads dir's snapshot (load) and replays its logs (replay), then
@@ -65,7 +82,8 @@ func openWAL(dir string, load func(map[Scope]map[string]*series), replay func([]
 	if err != nil {
 		return nil, err
 	}
-	w := &wal{dir: dir, gen: next}
+	w := &wal{dir: dir, gen: next, fsync: (*os.File).Sync}
+	w.synced.L = &w.smu
 	for _, g := range gens {
 		path := w.path(g)
 		if g < next {
@@ -147,17 +165,80 @@ func replayFile(path string, fn func([]byte) error) (int64, error) {
 	return off, nil
 }
 
-// append writes one record and fsyncs it.
-func (w *wal) append(payload []byte) error {
+// record frames a payload: length, CRC-32C, payload.
+func record(payload []byte) []byte {
 	rec := make([]byte, 8, 8+len(payload))
 	binary.LittleEndian.PutUint32(rec, uint32(len(payload)))
 	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(payload, castagnoli))
-	rec = append(rec, payload...)
+	return append(rec, payload...)
+}
+
+// write appends a framed record to the log, not yet durable, and answers
+// its sequence number for syncTo. The caller holds the store's wmu, so
+// records are written (and applied) in one order.
+func (w *wal) write(rec []byte) (uint64, error) {
 	if _, err := w.f.Write(rec); err != nil {
-		return err
+		return 0, err
 	}
 	w.size += int64(len(rec))
-	return w.f.Sync()
+	w.smu.Lock()
+	defer w.smu.Unlock()
+	w.written++
+	return w.written, nil
+}
+
+// syncTo returns once record seq is on disk: at once if an fsync since
+// its write has ended, else after the next one, which it runs itself if
+// none is running.
+func (w *wal) syncTo(seq uint64) error {
+	w.smu.Lock()
+	defer w.smu.Unlock()
+	for w.durable < seq {
+		if w.syncing {
+			w.synced.Wait()
+			continue
+		}
+		w.syncing = true
+		target, f := w.written, w.f
+		w.smu.Unlock()
+		err := w.fsync(f)
+		w.smu.Lock()
+		w.syncing = false
+		if err == nil {
+			w.durable = max(w.durable, target)
+		}
+		w.synced.Broadcast()
+		if err != nil {
+			// The others waiting try again with an fsync of their own.
+			return err
+		}
+	}
+	return nil
+}
+
+// switchFile runs fn (which replaces or closes w.f) once no fsync runs,
+// and none starts until it returns; every record written is then durable
+// (fn's old file is synced first). The caller holds the store's wmu, so
+// nothing is written meanwhile.
+func (w *wal) switchFile(fn func() error) error {
+	w.smu.Lock()
+	for w.syncing {
+		w.synced.Wait()
+	}
+	w.syncing = true
+	w.smu.Unlock()
+	err := w.fsync(w.f)
+	if err == nil {
+		err = fn()
+	}
+	w.smu.Lock()
+	w.syncing = false
+	if err == nil {
+		w.durable = w.written
+	}
+	w.synced.Broadcast()
+	w.smu.Unlock()
+	return err
 }
 
 // rotate starts the next log, writes the snapshot (encode) naming it, and
@@ -166,10 +247,12 @@ func (w *wal) append(payload []byte) error {
 func (w *wal) rotate(encode func(nextGen int) ([]byte, error)) error {
 	old := w.gen
 	w.gen++
-	if err := w.f.Close(); err != nil {
-		return err
-	}
-	if err := w.open(); err != nil {
+	if err := w.switchFile(func() error {
+		if err := w.f.Close(); err != nil {
+			return err
+		}
+		return w.open()
+	}); err != nil {
 		return err
 	}
 	b, err := encode(w.gen)
@@ -200,7 +283,7 @@ func (w *wal) rotate(encode func(nextGen int) ([]byte, error)) error {
 	return nil
 }
 
-func (w *wal) close() error { return w.f.Close() }
+func (w *wal) close() error { return w.switchFile(w.f.Close) }
 
 func writeSync(path string, b []byte) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
