@@ -155,28 +155,44 @@ func (u *unitSeries) roll(now time.Time) {
 }
 
 // expire drops the data older than each tier's retention (the raw tier
-// by whole blocks); it reports whether nothing is left.
+// by whole blocks); it reports whether nothing is left. It runs once per
+// unit series per put and in the periodic loop, so it must cost nothing
+// when nothing expires and little when something does: the dead head of a
+// slice is resliced away (dropHead).
 func (u *unitSeries) expire(now time.Time) bool {
 	u.roll(now)
 	cut := now.Add(-tiers[0].retention).Unix()
-	j := sort.Search(len(u.Raw), func(k int) bool { return u.Raw[k].Start+blockSpan > cut })
-	if j > 0 {
-		u.Raw = slices.Clone(u.Raw[j:])
+	if len(u.Raw) > 0 && u.Raw[0].Start+blockSpan <= cut {
+		j := sort.Search(len(u.Raw), func(k int) bool { return u.Raw[k].Start+blockSpan > cut })
+		u.Raw = dropHead(u.Raw, j)
 	}
 	empty := len(u.Raw) == 0
 	for i := 1; i < len(tiers); i++ {
 		tr := tiers[i]
 		cut := now.Add(-tr.retention).Unix()
 		bs := u.Coarse[i-1]
-		j := sort.Search(len(bs), func(k int) bool { return bs[k].T+tr.res > cut })
-		if j > 0 {
-			u.Coarse[i-1] = slices.Clone(bs[j:])
+		if len(bs) > 0 && bs[0].T+tr.res <= cut {
+			j := sort.Search(len(bs), func(k int) bool { return bs[k].T+tr.res > cut })
+			u.Coarse[i-1] = dropHead(bs, j)
 		}
 		if len(u.Coarse[i-1]) > 0 {
 			empty = false
 		}
 	}
 	return empty
+}
+
+// dropHead drops s's first n elements by reslicing, so that expiring the
+// oldest bucket of a tier costs nothing rather than a copy of the tier.
+// The dead prefix is not kept for long: the tier grows at its tail, and
+// when append outgrows the backing array it copies only the live elements
+// to the new one (about a quarter more than their number), so the dead
+// prefix stays under a quarter of the live data and each element is
+// copied a bounded number of times. The dropped elements are cleared so
+// that their Dists and maps go to the collector now.
+func dropHead[T any](s []T, n int) []T {
+	clear(s[:n])
+	return s[n:]
 }
 
 // add adds one sample: to the raw tier while it is within its retention,

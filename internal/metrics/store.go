@@ -149,6 +149,7 @@ func (s *Store) apply(now time.Time, sc Scope, samples []Sample) {
 		m = map[string]*series{}
 		s.data[sc] = m
 	}
+	var touched []*unitSeries
 	for i := range samples {
 		smp := &samples[i]
 		k := smp.Metric.Key()
@@ -168,6 +169,13 @@ func (s *Store) apply(now time.Time, sc Scope, samples []Sample) {
 			sr.Units[unit] = u
 		}
 		u.add(smp, now)
+		if len(touched) == 0 || touched[len(touched)-1] != u {
+			touched = append(touched, u)
+		}
+	}
+	// Once per unit series per put (a put's samples of one metric are
+	// usually together), not per sample: a put may carry thousands.
+	for _, u := range touched {
 		u.expire(now)
 	}
 }

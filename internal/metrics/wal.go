@@ -232,10 +232,18 @@ func (s *Store) encodeSnapshot(nextGen int) ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(snapshotFile{NextGen: nextGen, Data: s.data}); err != nil {
-		return nil, fmt.Errorf("encode snapshot: %w", err)
+	if err := s.writeSnapshot(&buf, nextGen); err != nil {
+		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// writeSnapshot writes the store as a snapshot file to w.
+func (s *Store) writeSnapshot(w io.Writer, nextGen int) error {
+	if err := gob.NewEncoder(w).Encode(snapshotFile{NextGen: nextGen, Data: s.data}); err != nil {
+		return fmt.Errorf("encode snapshot: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) load(data map[Scope]map[string]*series) {
