@@ -61,6 +61,7 @@ func TestPeriodRulesByAge(t *testing.T) {
 			put(t, s, metric("m"), at, true, 1)
 			put(t, s, metric("m"), at.Add(time.Second), true, 2)
 			c.t = now // time passes; the data ages
+			s.expireAll()
 			pts := s.Query(Query{Scope: sc, Metric: metric("m"), Start: at, End: at.Add(time.Hour), Period: tc.period})
 			if len(pts) != tc.want {
 				t.Fatalf("%d points, want %d: %+v", len(pts), tc.want, pts)
