@@ -127,7 +127,7 @@ func BenchmarkSteadyState(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/1e6/metrics, "heap-MB/metric")
 		var n countWriter
-		if err := s.writeSnapshot(&n, 0); err != nil {
+		if err := s.writeSnapshot(context.Background(), &n, snapshotHeader{}); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(n)/1e6/metrics, "snapshot-MB/metric")

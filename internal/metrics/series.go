@@ -95,6 +95,10 @@ type series struct {
 	// LastPut is when data last arrived (Unix seconds), for ListMetrics'
 	// two weeks and RecentlyActive.
 	LastPut int64
+	// Seq is the sequence number of the last put applied to the series:
+	// a snapshot's series has every put up to it, which the replay of
+	// the log then skips.
+	Seq uint64
 }
 
 // slot returns tier i's block holding time t, inserting it in order, and

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -41,17 +42,33 @@ type Options struct {
 // Store is the metric store. It is safe for concurrent use.
 type Store struct {
 	opts Options
-	// wmu serializes writers: log append, fsync and apply, so that the
-	// snapshot's cut is consistent with the log it replaces.
+	// snapMu serializes snapshots (the loop's, Snapshot, Reset, Stop).
+	snapMu sync.Mutex
+	// wmu serializes writers: log append, fsync and apply, so that puts
+	// are applied in the order of the log and a log rotation falls
+	// between two puts.
 	wmu sync.Mutex
 	wal *wal // nil in memory
+	// seq numbers the puts (guarded by wmu).
+	seq uint64
 	// mu guards data.
 	mu   sync.RWMutex
 	data map[Scope]map[string]*series
 
+	// kick asks the loop for a snapshot now (the log is long).
+	kick chan struct{}
+	// maxLog and closeSnapshotMin are maxWAL and closeSnapshotMinWAL
+	// (tests lower them); afterRotate, when set, runs in a snapshot
+	// right after the log is rotated (tests put there).
+	maxLog, closeSnapshotMin int64
+	afterRotate              func()
 	stop chan struct{}
 	done chan struct{}
 }
+
+// closeSnapshotMinWAL is the log size from which Stop writes a snapshot:
+// a shorter log replays in well under a second.
+const closeSnapshotMinWAL = 8 << 20
 
 // Open opens (or creates) the store in opts.Dir and starts its snapshot
 // loop; Close stops it.
@@ -65,7 +82,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{opts: opts, data: map[Scope]map[string]*series{}, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{opts: opts, data: map[Scope]map[string]*series{},
+		maxLog: maxWAL, closeSnapshotMin: closeSnapshotMinWAL,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if opts.Dir != "" {
 		w, err := openWAL(opts.Dir, s.load, s.replay)
 		if err != nil {
@@ -87,16 +106,22 @@ func (s *Store) loop() {
 			return
 		case <-t.C:
 			s.expireAll()
-			if err := s.Snapshot(); err != nil {
-				s.opts.Logger.Error("metrics snapshot", "err", err)
-			}
+		case <-s.kick:
+		}
+		if err := s.snapshot(context.Background(), false, nil); err != nil {
+			s.opts.Logger.Error("metrics snapshot", "err", err)
 		}
 	}
 }
 
-// Close stops the snapshot loop, writes a last snapshot and closes the
-// files.
-func (s *Store) Close() error {
+// Close is Stop without a deadline.
+func (s *Store) Close() error { return s.Stop(context.Background()) }
+
+// Stop stops the snapshot loop and closes the files. It writes a last
+// snapshot only when the log is long (a short one replays fast at the
+// next Open), and gives up on it when ctx is done: the log has every put
+// already.
+func (s *Store) Stop(ctx context.Context) error {
 	select {
 	case <-s.stop:
 		return nil
@@ -107,11 +132,19 @@ func (s *Store) Close() error {
 	if s.wal == nil {
 		return nil
 	}
-	err := s.Snapshot()
+	var err error
+	s.wmu.Lock()
+	long := s.wal.size >= s.closeSnapshotMin
+	s.wmu.Unlock()
+	if long {
+		if err = s.snapshot(ctx, false, nil); err != nil {
+			err = fmt.Errorf("metrics: last snapshot: %w", err)
+		}
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if cerr := s.wal.close(); err == nil {
-		err = cerr
+	if cerr := s.wal.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("metrics: close log: %w", cerr)
 	}
 	return err
 }
@@ -124,24 +157,28 @@ func (s *Store) Put(ctx context.Context, sc Scope, samples []Sample) error {
 	now := s.opts.Now()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	seq := s.seq + 1
 	if s.wal != nil {
-		if err := s.wal.append(encodePut(now, sc, samples)); err != nil {
+		if err := s.wal.append(encodePut(seq, now, sc, samples)); err != nil {
 			return fmt.Errorf("metrics: log put: %w", err)
 		}
-	}
-	s.apply(now, sc, samples)
-	if s.wal != nil && s.wal.size > maxWAL {
-		// The put is durable in the log already; a failed snapshot
-		// only leaves a longer log to replay.
-		if err := s.wal.rotate(s.encodeSnapshot); err != nil {
-			s.opts.Logger.Error("metrics snapshot", "err", err)
+		if s.wal.size > s.maxLog {
+			// The loop folds the log into a snapshot: not this
+			// client's request, which holds the writers' lock.
+			select {
+			case s.kick <- struct{}{}:
+			default:
+			}
 		}
 	}
+	s.seq = seq
+	s.apply(seq, now, sc, samples)
 	return nil
 }
 
-// apply adds a put to memory.
-func (s *Store) apply(now time.Time, sc Scope, samples []Sample) {
+// apply adds put seq to memory. A series whose Seq is seq or later has it
+// already (a snapshot written after the put) and is skipped.
+func (s *Store) apply(seq uint64, now time.Time, sc Scope, samples []Sample) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.data[sc]
@@ -150,6 +187,7 @@ func (s *Store) apply(now time.Time, sc Scope, samples []Sample) {
 		s.data[sc] = m
 	}
 	var touched []*unitSeries
+	var applied []*series
 	for i := range samples {
 		smp := &samples[i]
 		k := smp.Metric.Key()
@@ -157,6 +195,12 @@ func (s *Store) apply(now time.Time, sc Scope, samples []Sample) {
 		if sr == nil {
 			sr = &series{Metric: smp.Metric, Units: map[string]*unitSeries{}}
 			m[k] = sr
+		}
+		if sr.Seq >= seq {
+			continue
+		}
+		if len(applied) == 0 || applied[len(applied)-1] != sr {
+			applied = append(applied, sr)
 		}
 		sr.LastPut = max(sr.LastPut, now.Unix())
 		unit := smp.Unit
@@ -177,6 +221,9 @@ func (s *Store) apply(now time.Time, sc Scope, samples []Sample) {
 	// usually together), not per sample: a put may carry thousands.
 	for _, u := range touched {
 		u.expire(now)
+	}
+	for _, sr := range applied {
+		sr.Seq = seq
 	}
 }
 
@@ -203,27 +250,59 @@ func (s *Store) expireAll() {
 }
 
 // Reset deletes every metric (POST /_minicloud/reset).
-func (s *Store) Reset(context.Context) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	s.mu.Lock()
-	s.data = map[Scope]map[string]*series{}
-	s.mu.Unlock()
+func (s *Store) Reset(ctx context.Context) error {
+	empty := func() {
+		s.mu.Lock()
+		s.data = map[Scope]map[string]*series{}
+		s.mu.Unlock()
+	}
 	if s.wal == nil {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		empty()
 		return nil
 	}
-	return s.wal.rotate(s.encodeSnapshot)
+	return s.snapshot(ctx, true, empty)
 }
 
 // Snapshot writes the whole store to its snapshot file and restarts the
 // log.
-func (s *Store) Snapshot() error {
+func (s *Store) Snapshot() error { return s.snapshot(context.Background(), true, nil) }
+
+// snapshot folds the log into a new snapshot: unless force, only when
+// the log has records. With the writers stopped it runs before (Reset's
+// clearing), starts the next log and notes the last put's number; then,
+// with puts going on into the new log, it writes the store series by
+// series (writeSnapshot). Every put of the old logs is in it, and a put
+// of the new log that a series has is skipped by the replay (apply), so
+// the old logs can go once the snapshot is renamed into place.
+func (s *Store) snapshot(ctx context.Context, force bool, before func()) error {
 	if s.wal == nil {
 		return nil
 	}
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
 	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	return s.wal.rotate(s.encodeSnapshot)
+	if !force && s.wal.size == 0 {
+		s.wmu.Unlock()
+		return nil
+	}
+	if before != nil {
+		before()
+	}
+	old, err := s.wal.next()
+	hdr := snapshotHeader{Version: snapshotVersion, NextGen: s.wal.gen, Seq: s.seq}
+	s.wmu.Unlock()
+	if err != nil {
+		return fmt.Errorf("metrics: start log: %w", err)
+	}
+	if s.afterRotate != nil {
+		s.afterRotate()
+	}
+	if err := s.wal.writeSnapshot(old, func(w io.Writer) error { return s.writeSnapshot(ctx, w, hdr) }); err != nil {
+		return fmt.Errorf("metrics: snapshot: %w", err)
+	}
+	return nil
 }
 
 // MetricInfo is a metric as ListMetrics sees it.

@@ -1,7 +1,8 @@
 package metrics
 
 import (
-	"bytes"
+	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/gob"
 	"errors"
@@ -29,10 +30,30 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-type snapshotFile struct {
+// A snapshot is a gob stream: a snapshotHeader, then a snapshotSeries
+// per series, then a snapshotSeries with a nil Series as its end (a file
+// without it is refused). It is written series by series, so that puts
+// wait for one series' encoding at most, never for the whole store's; a
+// series written after a put applied has that put in it, which its Seq
+// says, so the replay of the log skips it there (Store.apply).
+type snapshotHeader struct {
+	// Version is snapshotVersion.
+	Version int
+	// NextGen is the first log generation the snapshot does not hold
+	// whole: opening replays it and the later ones.
 	NextGen int
-	Data    map[Scope]map[string]*series
+	// Seq is the sequence number of the last put of the logs before
+	// NextGen (every one of them is in the snapshot).
+	Seq uint64
 }
+
+type snapshotSeries struct {
+	Scope  Scope
+	Series *series
+}
+
+// snapshotVersion changes when the snapshot's or the log's format does.
+const snapshotVersion = 2
 
 // wal is the write-ahead log of a store directory.
 type wal struct {
@@ -44,20 +65,19 @@ type wal struct {
 
 // openWAL loads dir's snapshot (load) and replays its logs (replay), then
 // opens the current log for appending.
-func openWAL(dir string, load func(map[Scope]map[string]*series), replay func([]byte) error) (*wal, error) {
+func openWAL(dir string, load func(snapshotHeader, func(*snapshotSeries) (bool, error)) error, replay func([]byte) error) (*wal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	next := 0
-	b, err := os.ReadFile(filepath.Join(dir, snapshotName))
+	f, err := os.Open(filepath.Join(dir, snapshotName))
 	switch {
 	case err == nil:
-		var snap snapshotFile
-		if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&snap); err != nil {
+		next, err = readSnapshot(f, load)
+		f.Close()
+		if err != nil {
 			return nil, fmt.Errorf("read snapshot: %w", err)
 		}
-		next = snap.NextGen
-		load(snap.Data)
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, err
 	}
@@ -85,26 +105,64 @@ func openWAL(dir string, load func(map[Scope]map[string]*series), replay func([]
 		}
 		w.gen = g
 	}
-	if err := w.open(); err != nil {
+	f, err = w.open(w.gen)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.use(f); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
+// readSnapshot decodes a snapshot stream, giving its header and then each
+// series to load, and returns the header's NextGen.
+func readSnapshot(r io.Reader, load func(snapshotHeader, func(*snapshotSeries) (bool, error)) error) (int, error) {
+	dec := gob.NewDecoder(bufio.NewReader(r))
+	var hdr snapshotHeader
+	if err := dec.Decode(&hdr); err != nil {
+		return 0, err
+	}
+	if hdr.Version != snapshotVersion {
+		return 0, fmt.Errorf("snapshot version %d, want %d", hdr.Version, snapshotVersion)
+	}
+	err := load(hdr, func(ss *snapshotSeries) (bool, error) {
+		*ss = snapshotSeries{}
+		if err := dec.Decode(ss); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF // no end record
+			}
+			return false, err
+		}
+		return ss.Series != nil, nil
+	})
+	return hdr.NextGen, err
+}
+
 func (w *wal) path(gen int) string { return filepath.Join(w.dir, walPrefix+strconv.Itoa(gen)) }
 
-func (w *wal) open() error {
-	f, err := os.OpenFile(w.path(w.gen), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+// open opens (creating) log generation gen for appending.
+func (w *wal) open(gen int) (*os.File, error) {
+	f, err := os.OpenFile(w.path(gen), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	if err := syncDir(w.dir); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// use makes f the log appended to.
+func (w *wal) use(f *os.File) error {
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return err
 	}
 	w.f, w.size = f, st.Size()
-	return syncDir(w.dir)
+	return nil
 }
 
 func walGens(dir string) ([]int, error) {
@@ -160,24 +218,50 @@ func (w *wal) append(payload []byte) error {
 	return w.f.Sync()
 }
 
-// rotate starts the next log, writes the snapshot (encode) naming it, and
-// removes the logs the snapshot holds. A crash at any step leaves a
-// snapshot and the logs that complete it.
-func (w *wal) rotate(encode func(nextGen int) ([]byte, error)) error {
-	old := w.gen
+// next starts the next log generation and returns the previous one: the
+// new log is opened (and its directory entry synced) before the current
+// one is closed, so that a failure leaves the current log in use.
+func (w *wal) next() (old int, err error) {
+	f, err := w.open(w.gen + 1)
+	if err != nil {
+		return 0, err
+	}
+	prev := w.f
+	if err := w.use(f); err != nil {
+		return 0, err
+	}
+	old = w.gen
 	w.gen++
-	if err := w.f.Close(); err != nil {
-		return err
+	if err := prev.Close(); err != nil {
+		return 0, fmt.Errorf("close log %d: %w", old, err)
 	}
-	if err := w.open(); err != nil {
-		return err
-	}
-	b, err := encode(w.gen)
+	return old, nil
+}
+
+// writeSnapshot writes a snapshot (encode) to a temporary file, fsyncs
+// it, renames it over the snapshot and then removes the logs up to old,
+// which it holds. A crash (or an error) at any step leaves a snapshot and
+// the logs that complete it: the old snapshot with every log, or the new
+// one with the logs after old.
+func (w *wal) writeSnapshot(old int, encode func(io.Writer) error) error {
+	tmp := filepath.Join(w.dir, snapshotName+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(w.dir, snapshotName+".tmp")
-	if err := writeSync(tmp, b); err != nil {
+	bw := bufio.NewWriterSize(f, 1<<16)
+	err = encode(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	if err := os.Rename(tmp, filepath.Join(w.dir, snapshotName)); err != nil {
@@ -202,22 +286,6 @@ func (w *wal) rotate(encode func(nextGen int) ([]byte, error)) error {
 
 func (w *wal) close() error { return w.f.Close() }
 
-func writeSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -227,48 +295,81 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// encodeSnapshot is the store as a snapshot file; the caller holds wmu.
-func (s *Store) encodeSnapshot(nextGen int) ([]byte, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var buf bytes.Buffer
-	if err := s.writeSnapshot(&buf, nextGen); err != nil {
-		return nil, err
+// writeSnapshot writes the store to w as a snapshot with header hdr: a
+// series at a time, each under the read lock alone, so that puts wait at
+// most for one series' encoding. It stops when ctx is done.
+func (s *Store) writeSnapshot(ctx context.Context, w io.Writer, hdr snapshotHeader) error {
+	enc := gob.NewEncoder(w)
+	if err := enc.Encode(hdr); err != nil {
+		return fmt.Errorf("encode snapshot: %w", err)
 	}
-	return buf.Bytes(), nil
-}
-
-// writeSnapshot writes the store as a snapshot file to w.
-func (s *Store) writeSnapshot(w io.Writer, nextGen int) error {
-	if err := gob.NewEncoder(w).Encode(snapshotFile{NextGen: nextGen, Data: s.data}); err != nil {
+	type ref struct {
+		sc  Scope
+		key string
+	}
+	s.mu.RLock()
+	var refs []ref
+	for sc, m := range s.data {
+		for k := range m {
+			refs = append(refs, ref{sc, k})
+		}
+	}
+	s.mu.RUnlock()
+	for i, r := range refs {
+		if i%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		s.mu.RLock()
+		var err error
+		if sr := s.data[r.sc][r.key]; sr != nil {
+			err = enc.Encode(snapshotSeries{Scope: r.sc, Series: sr})
+		}
+		s.mu.RUnlock()
+		if err != nil {
+			return fmt.Errorf("encode snapshot: %w", err)
+		}
+	}
+	if err := enc.Encode(snapshotSeries{}); err != nil {
 		return fmt.Errorf("encode snapshot: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) load(data map[Scope]map[string]*series) {
-	if data != nil {
-		s.data = data
-	}
-	for _, m := range s.data {
-		for _, sr := range m {
-			if sr.Units == nil {
-				sr.Units = map[string]*unitSeries{}
-			}
+// load loads a snapshot: next gives its series until the end.
+func (s *Store) load(hdr snapshotHeader, next func(*snapshotSeries) (bool, error)) error {
+	s.seq = hdr.Seq
+	for {
+		var ss snapshotSeries
+		ok, err := next(&ss)
+		if err != nil || !ok {
+			return err
 		}
+		sr := ss.Series
+		if sr.Units == nil {
+			sr.Units = map[string]*unitSeries{}
+		}
+		m := s.data[ss.Scope]
+		if m == nil {
+			m = map[string]*series{}
+			s.data[ss.Scope] = m
+		}
+		m[sr.Metric.Key()] = sr
 	}
 }
 
 func (s *Store) replay(payload []byte) error {
-	now, sc, samples, err := decodePut(payload)
+	seq, now, sc, samples, err := decodePut(payload)
 	if err != nil {
 		return err
 	}
-	s.apply(now, sc, samples)
+	s.seq = max(s.seq, seq)
+	s.apply(seq, now, sc, samples)
 	return nil
 }
 
-// A put's record: its time, scope and samples, in varints, strings
+// A put's record: its sequence number, time, scope and samples, in varints, strings
 // (length, bytes) and float64 bits.
 
 type encoder struct{ b []byte }
@@ -284,8 +385,9 @@ func (e *encoder) floats(v []float64) {
 	}
 }
 
-func encodePut(now time.Time, sc Scope, samples []Sample) []byte {
+func encodePut(seq uint64, now time.Time, sc Scope, samples []Sample) []byte {
 	e := &encoder{}
+	e.uint(seq)
 	e.int(now.UnixNano())
 	e.str(sc.Account)
 	e.str(sc.Region)
@@ -396,8 +498,9 @@ func (d *decoder) floats() []float64 {
 	return v
 }
 
-func decodePut(b []byte) (time.Time, Scope, []Sample, error) {
+func decodePut(b []byte) (uint64, time.Time, Scope, []Sample, error) {
 	d := &decoder{b: b}
+	seq := d.uint()
 	now := time.Unix(0, d.int())
 	sc := Scope{Account: d.str(), Region: d.str()}
 	samples := make([]Sample, d.count(4))
@@ -425,5 +528,5 @@ func decodePut(b []byte) (time.Time, Scope, []Sample, error) {
 	if d.err == nil && len(d.b) != 0 {
 		d.err = io.ErrUnexpectedEOF
 	}
-	return now, sc, samples, d.err
+	return seq, now, sc, samples, d.err
 }
