@@ -62,8 +62,8 @@ type Store struct {
 	// right after the log is rotated (tests put there).
 	maxLog, closeSnapshotMin int64
 	afterRotate              func()
-	stop chan struct{}
-	done chan struct{}
+	stop                     chan struct{}
+	done                     chan struct{}
 }
 
 // closeSnapshotMinWAL is the log size from which Stop writes a snapshot:
