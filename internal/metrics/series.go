@@ -255,6 +255,20 @@ func (s *Sample) addTo(a *Agg) {
 	}
 }
 
+// empty reports whether the sample puts nothing: a statistic set of no
+// samples, no values, or values whose counts are all 0.
+func (s *Sample) empty() bool {
+	if s.Set != nil {
+		return s.Set.Count <= 0
+	}
+	for k := range s.Values {
+		if k >= len(s.Counts) || s.Counts[k] > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // single reports whether the sample is one value counted once, and it.
 func (s *Sample) single() (float64, bool) {
 	if s.Set != nil || len(s.Values) != 1 || (len(s.Counts) > 0 && s.Counts[0] != 1) {

@@ -190,6 +190,9 @@ func (s *Store) apply(seq uint64, now time.Time, sc Scope, samples []Sample) {
 	var applied []*series
 	for i := range samples {
 		smp := &samples[i]
+		if smp.empty() {
+			continue // a bucket of no samples would answer as a datapoint
+		}
 		k := smp.Metric.Key()
 		sr := m[k]
 		if sr == nil {
@@ -315,11 +318,21 @@ type MetricInfo struct {
 func (s *Store) Metrics(sc Scope) []MetricInfo {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]MetricInfo, 0, len(s.data[sc]))
-	for _, sr := range s.data[sc] {
-		out = append(out, MetricInfo{Metric: sr.Metric, LastPut: time.Unix(sr.LastPut, 0).UTC()})
+	// The map's keys are the metrics' Keys: sort by them rather than
+	// build two Keys per comparison.
+	type keyed struct {
+		key string
+		sr  *series
 	}
-	slices.SortFunc(out, func(a, b MetricInfo) int { return cmp.Compare(a.Metric.Key(), b.Metric.Key()) })
+	ks := make([]keyed, 0, len(s.data[sc]))
+	for k, sr := range s.data[sc] {
+		ks = append(ks, keyed{k, sr})
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return cmp.Compare(a.key, b.key) })
+	out := make([]MetricInfo, len(ks))
+	for i, k := range ks {
+		out[i] = MetricInfo{Metric: k.sr.Metric, LastPut: time.Unix(k.sr.LastPut, 0).UTC()}
+	}
 	return out
 }
 
@@ -408,6 +421,9 @@ func (s *Store) Query(q Query) []Point {
 			key = unit
 		}
 		u.each(ti, from, to, func(t int64, b *Agg) {
+			if b.Count == 0 {
+				return // no samples: no datapoint (kept by an older store)
+			}
 			p := from + floorDiv(t-from, q.Period)*q.Period
 			a := acc[pk{p, key}]
 			if a == nil {
