@@ -44,6 +44,11 @@ Usage:
   minicloud databases [--endpoint URL or ADDR]
                               list the running server's DB instances and the loopback
                               address where each is reachable from this machine (same default)
+  minicloud dashboard-png --name NAME [--out DIR] [--endpoint URL or ADDR] [--region R] [--cell PIXELS]
+                              render each metric widget of a CloudWatch dashboard of the running
+                              server (same default) with GetMetricWidgetImage to DIR/<index>-<title>.png
+                              (default DIR .), at the widget's grid size × PIXELS (default 50: a 6×6
+                              widget is 300×300); text, log, alarm and explorer widgets are skipped
   minicloud ca [--endpoint URL or ADDR | --state-dir DIR]
                               print the root certificate (PEM) of minicloud's certificate authority,
                               which signs the certificates ACM issues, to trust it (curl --cacert,
@@ -118,6 +123,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return databases(args, stdout, stderr)
 	case "ca":
 		return ca(args, stdout, stderr)
+	case "dashboard-png":
+		return dashboardPNG(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "minicloud", buildVersion())
 		return 0

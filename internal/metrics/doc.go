@@ -42,7 +42,15 @@
 // and a bbolt record per bucket would rewrite B-tree pages on every put
 // for data that is append-mostly and read by time range. Instead each Put
 // appends one record (length, CRC-32C, payload) to a write-ahead log and
-// fsyncs before returning, so an acknowledged put survives kill -9; every
+// returns once an fsync that began after that write has ended, so an
+// acknowledged put survives kill -9. The fsync is a group commit: puts
+// write and apply their records in turn, then wait together, and one
+// fsync makes every record written before it durable (one put runs it,
+// for the others too), so concurrent puts do not queue one fsync each
+// (BenchmarkConcurrentPut: 16 goroutines, ~1.3 ms → ~0.15 ms a put on
+// this machine's disk). Readers may see a put's samples just before it is
+// acknowledged (they are applied in log order under the writers' lock,
+// which the snapshot's cut needs); every
 // few minutes (or when the log passes 64 MiB) the whole store is written
 // to a snapshot file (temporary file, fsync, rename) and the log restarts.
 // Opening loads the snapshot and replays the log, stopping at the first

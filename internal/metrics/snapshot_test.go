@@ -81,10 +81,13 @@ func TestSnapshotSkipsEmptyLog(t *testing.T) {
 
 	s.maxLog = 1
 	gen := s.wal.gen
+	// Holding snapMu holds the loop's snapshot off, not a put's own.
+	s.snapMu.Lock()
 	put(t, s, metric("m"), now, false, 2)
 	s.wmu.Lock()
 	inline := s.wal.gen != gen
 	s.wmu.Unlock()
+	s.snapMu.Unlock()
 	if inline {
 		t.Fatal("the put rotated the log itself")
 	}

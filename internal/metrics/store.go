@@ -44,9 +44,9 @@ type Store struct {
 	opts Options
 	// snapMu serializes snapshots (the loop's, Snapshot, Reset, Stop).
 	snapMu sync.Mutex
-	// wmu serializes writers: log append, fsync and apply, so that puts
-	// are applied in the order of the log and a log rotation falls
-	// between two puts.
+	// wmu serializes writers: log write and apply, so that memory holds
+	// the log's records in its order and a log rotation falls between
+	// two puts. The fsync is outside it (wal.syncTo).
 	wmu sync.Mutex
 	wal *wal // nil in memory
 	// seq numbers the puts (guarded by wmu).
@@ -155,25 +155,50 @@ func (s *Store) Put(ctx context.Context, sc Scope, samples []Sample) error {
 		return err
 	}
 	now := s.opts.Now()
+	if s.wal == nil {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		s.seq++
+		s.apply(s.seq, now, sc, samples)
+		return nil
+	}
+	// Encoded outside the lock; the put's number is stamped in under it.
+	rec := record(encodePut(0, now, sc, samples))
+	wseq, err := s.put(now, sc, samples, rec)
+	if err != nil {
+		return fmt.Errorf("metrics: log put: %w", err)
+	}
+	// Readers may see the samples before they are durable (they are
+	// applied in log order under wmu, which the snapshot needs); the
+	// caller is answered only after.
+	if err := s.wal.syncTo(wseq); err != nil {
+		return fmt.Errorf("metrics: log put: %w", err)
+	}
+	return nil
+}
+
+// put numbers a put, writes its record and applies it, under wmu,
+// answering the record's sequence number in the log (for syncTo).
+func (s *Store) put(now time.Time, sc Scope, samples []Sample, rec []byte) (uint64, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	seq := s.seq + 1
-	if s.wal != nil {
-		if err := s.wal.append(encodePut(seq, now, sc, samples)); err != nil {
-			return fmt.Errorf("metrics: log put: %w", err)
-		}
-		if s.wal.size > s.maxLog {
-			// The loop folds the log into a snapshot: not this
-			// client's request, which holds the writers' lock.
-			select {
-			case s.kick <- struct{}{}:
-			default:
-			}
-		}
+	stampSeq(rec, seq)
+	wseq, err := s.wal.write(rec)
+	if err != nil {
+		return 0, err
 	}
 	s.seq = seq
 	s.apply(seq, now, sc, samples)
-	return nil
+	if s.wal.size > s.maxLog {
+		// The loop folds the log into a snapshot: not this client's
+		// request, which holds the writers' lock.
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	return wseq, nil
 }
 
 // apply adds put seq to memory. A series whose Seq is seq or later has it

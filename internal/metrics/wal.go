@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,11 +57,27 @@ type snapshotSeries struct {
 const snapshotVersion = 2
 
 // wal is the write-ahead log of a store directory.
+//
+// Its fsync is a group commit: a put writes its record (under the store's
+// wmu, in log order) and then waits in syncTo until an fsync that began
+// after its write has finished. One waiter at a time runs the fsync, for
+// every record written before it began; the puts that arrive meanwhile
+// wait for the next one, which covers them all. So concurrent puts share
+// fsyncs instead of queueing one fsync each behind wmu, and a put still
+// returns only once its record is on disk.
 type wal struct {
 	dir  string
 	gen  int
-	f    *os.File
+	f    *os.File // changed only with smu held and no fsync running
 	size int64
+
+	smu     sync.Mutex
+	synced  sync.Cond // broadcast when an fsync ends
+	written uint64    // records written, ever (a record's sequence number)
+	durable uint64    // records known to be on disk
+	syncing bool      // an fsync (or a file switch) is running
+	// fsync is (*os.File).Sync; tests count and hold it.
+	fsync func(*os.File) error
 }
 
 // openWAL loads dir's snapshot (load) and replays its logs (replay), then
@@ -85,7 +102,8 @@ func openWAL(dir string, load func(snapshotHeader, func(*snapshotSeries) (bool, 
 	if err != nil {
 		return nil, err
 	}
-	w := &wal{dir: dir, gen: next}
+	w := &wal{dir: dir, gen: next, fsync: (*os.File).Sync}
+	w.synced.L = &w.smu
 	for _, g := range gens {
 		path := w.path(g)
 		if g < next {
@@ -205,17 +223,87 @@ func replayFile(path string, fn func([]byte) error) (int64, error) {
 	return off, nil
 }
 
-// append writes one record and fsyncs it.
-func (w *wal) append(payload []byte) error {
+// record frames a payload: length, CRC-32C, payload.
+func record(payload []byte) []byte {
 	rec := make([]byte, 8, 8+len(payload))
 	binary.LittleEndian.PutUint32(rec, uint32(len(payload)))
 	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(payload, castagnoli))
-	rec = append(rec, payload...)
+	return append(rec, payload...)
+}
+
+// stampSeq sets the put number of a framed put record (its payload's
+// first 8 bytes) and its checksum.
+func stampSeq(rec []byte, seq uint64) {
+	binary.LittleEndian.PutUint64(rec[8:], seq)
+	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(rec[8:], castagnoli))
+}
+
+// write appends a framed record to the log, not yet durable, and answers
+// its sequence number for syncTo. The caller holds the store's wmu, so
+// records are written (and applied) in one order.
+func (w *wal) write(rec []byte) (uint64, error) {
 	if _, err := w.f.Write(rec); err != nil {
-		return err
+		return 0, err
 	}
 	w.size += int64(len(rec))
-	return w.f.Sync()
+	w.smu.Lock()
+	defer w.smu.Unlock()
+	w.written++
+	return w.written, nil
+}
+
+// syncTo returns once record seq is on disk: at once if an fsync since
+// its write has ended, else after the next one, which it runs itself if
+// none is running.
+func (w *wal) syncTo(seq uint64) error {
+	w.smu.Lock()
+	defer w.smu.Unlock()
+	for w.durable < seq {
+		if w.syncing {
+			w.synced.Wait()
+			continue
+		}
+		w.syncing = true
+		target, f := w.written, w.f
+		w.smu.Unlock()
+		err := w.fsync(f)
+		w.smu.Lock()
+		w.syncing = false
+		if err == nil {
+			w.durable = max(w.durable, target)
+		}
+		w.synced.Broadcast()
+		if err != nil {
+			// The others waiting try again with an fsync of their own.
+			return err
+		}
+	}
+	return nil
+}
+
+// switchFile runs fn (which replaces or closes w.f) once no fsync runs,
+// and none starts until it returns; every record written is then durable
+// (fn's old file is synced first). The caller holds the store's wmu, so
+// nothing is written meanwhile.
+func (w *wal) switchFile(fn func() error) error {
+	w.smu.Lock()
+	for w.syncing {
+		w.synced.Wait()
+	}
+	w.syncing = true
+	w.smu.Unlock()
+	err := w.fsync(w.f)
+	if err == nil {
+		err = fn()
+	}
+	w.smu.Lock()
+	w.syncing = false
+	if err == nil {
+		w.durable = w.written
+	}
+	w.synced.Broadcast()
+	w.smu.Unlock()
+	return err
 }
 
 // next starts the next log generation and returns the previous one: the
@@ -226,14 +314,23 @@ func (w *wal) next() (old int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	prev := w.f
-	if err := w.use(f); err != nil {
+	// switchFile syncs the current log first and holds fsyncs off while
+	// the file changes.
+	err = w.switchFile(func() error {
+		prev := w.f
+		if err := w.use(f); err != nil {
+			return err
+		}
+		old = w.gen
+		w.gen++
+		if err := prev.Close(); err != nil {
+			return fmt.Errorf("close log %d: %w", old, err)
+		}
+		return nil
+	})
+	if err != nil {
+		f.Close()
 		return 0, err
-	}
-	old = w.gen
-	w.gen++
-	if err := prev.Close(); err != nil {
-		return 0, fmt.Errorf("close log %d: %w", old, err)
 	}
 	return old, nil
 }
@@ -284,7 +381,7 @@ func (w *wal) writeSnapshot(old int, encode func(io.Writer) error) error {
 	return nil
 }
 
-func (w *wal) close() error { return w.f.Close() }
+func (w *wal) close() error { return w.switchFile(w.f.Close) }
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
@@ -387,7 +484,7 @@ func (e *encoder) floats(v []float64) {
 
 func encodePut(seq uint64, now time.Time, sc Scope, samples []Sample) []byte {
 	e := &encoder{}
-	e.uint(seq)
+	e.b = binary.LittleEndian.AppendUint64(e.b, seq) // fixed: stampSeq patches it
 	e.int(now.UnixNano())
 	e.str(sc.Account)
 	e.str(sc.Region)
@@ -500,7 +597,13 @@ func (d *decoder) floats() []float64 {
 
 func decodePut(b []byte) (uint64, time.Time, Scope, []Sample, error) {
 	d := &decoder{b: b}
-	seq := d.uint()
+	var seq uint64
+	if len(d.b) >= 8 {
+		seq = binary.LittleEndian.Uint64(d.b)
+		d.b = d.b[8:]
+	} else {
+		d.fail()
+	}
 	now := time.Unix(0, d.int())
 	sc := Scope{Account: d.str(), Region: d.str()}
 	samples := make([]Sample, d.count(4))

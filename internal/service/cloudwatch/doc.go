@@ -73,12 +73,21 @@
 //     ResourceNotFound) are returned under the shape name so that SDKs
 //     build their types; the codec writes the code clients see.
 //
-//   - GetMetricWidgetImage (widgetimage.go): a metric widget (the metric
+//   - GetMetricWidgetImage (widgetimage*.go): a metric widget (the metric
 //     widget's properties plus width, height, start and end) drawn with
-//     image/png: its lines, or stacked areas, through GetMetricData's code
-//     over the range asked, horizontal (with fill) and vertical
-//     annotations, left y-axis bounds, a grid and a colour swatch per line.
-//     No text is drawn yet (the standard library has no font).
+//     image/png, its data through GetMetricData's code over the range
+//     asked. Views: timeSeries (lines or stacked areas; left and right
+//     y axes with nice-step numbers and a title of the axis' label and
+//     its lines' common unit; time labels HH:MM or MM/DD in the widget's
+//     "+HHMM" timezone; horizontal (with fill) and vertical annotations),
+//     singleValue (each line's latest value, large), bar (horizontal, the
+//     latest value) and pie; setPeriodToTimeRange makes one period of
+//     the range for the last three. Title, legend (bottom, right or
+//     hidden; a line's name is its label, else the metric name, else the
+//     query id) and "No data available." are written in X11's 7×13
+//     bitmap font (golang.org/x/image/font/basicfont), so images are the
+//     same bytes everywhere. Not drawn: gauge and table views, sparklines,
+//     the console's partial-data triangle.
 //
 // It must not aggregate or store data itself (internal/metrics does) nor
 // know a protocol. Composite alarms and the rest of the model

@@ -3,12 +3,14 @@ package cloudwatch_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,38 +43,13 @@ func TestGetMetricWidgetImage(t *testing.T) {
 	t.Parallel()
 	cw := newClient(t, "")
 	ctx := context.Background()
-	var data []cwtypes.MetricDatum
-	for i := 1; i <= 30; i++ {
-		ts := minute(i)
-		data = append(data,
-			cwtypes.MetricDatum{MetricName: aws.String("low"), Value: aws.Float64(10), Timestamp: &ts},
-			cwtypes.MetricDatum{MetricName: aws.String("high"), Value: aws.Float64(90), Timestamp: &ts})
-	}
-	if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("T/W"), MetricData: data}); err != nil {
-		t.Fatal(err)
-	}
+	putLowHigh(t, cw, "T/W", "")
 	blue := color.RGBA{0x1f, 0x77, 0xb4, 0xff}  // the palette's first colour
 	green := color.RGBA{0x00, 0xff, 0x00, 0xff} // given to the second line
 	mark := color.RGBA{0x00, 0x00, 0xff, 0xff}  // the annotation
 	render := func(t *testing.T, widget string) image.Image {
 		t.Helper()
-		out, err := cw.GetMetricWidgetImage(ctx, &cloudwatch.GetMetricWidgetImageInput{MetricWidget: aws.String(widget)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if dir := os.Getenv("CW_WIDGET_PNG_DIR"); dir != "" { // to look at them
-			if err := os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".png"), out.MetricWidgetImage, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		img, err := png.Decode(bytes.NewReader(out.MetricWidgetImage))
-		if err != nil {
-			t.Fatalf("not a PNG: %v", err)
-		}
-		if b := img.Bounds(); b.Dx() != 400 || b.Dy() != 300 {
-			t.Fatalf("size %v, want 400×300", b)
-		}
-		return img
+		return renderWidget(t, cw, widget, 400, 300)
 	}
 
 	t.Run("lines", func(t *testing.T) {
@@ -124,6 +101,48 @@ func TestGetMetricWidgetImage(t *testing.T) {
 		_, err := cw.GetMetricWidgetImage(ctx, in)
 		wantCode(t, err, "InvalidParameterValue", tc.msg)
 	}
+}
+
+// putLowHigh puts 30 minutes of two flat metrics, low at 10 and high at
+// 90, in namespace ns and unit.
+func putLowHigh(t *testing.T, cw *cloudwatch.Client, ns string, unit cwtypes.StandardUnit) {
+	t.Helper()
+	var data []cwtypes.MetricDatum
+	for i := 1; i <= 30; i++ {
+		ts := minute(i)
+		data = append(data,
+			cwtypes.MetricDatum{MetricName: aws.String("low"), Value: aws.Float64(10), Timestamp: &ts, Unit: unit},
+			cwtypes.MetricDatum{MetricName: aws.String("high"), Value: aws.Float64(90), Timestamp: &ts, Unit: unit})
+	}
+	if _, err := cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String(ns), MetricData: data}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var pngSeq atomic.Int64 // tells apart the PNGs of one test
+
+// renderWidget asks for widget's image and decodes it, checking its
+// size; CW_WIDGET_PNG_DIR=/tmp/x keeps the PNGs there, to look at.
+func renderWidget(t *testing.T, cw *cloudwatch.Client, widget string, width, height int) image.Image {
+	t.Helper()
+	out, err := cw.GetMetricWidgetImage(context.Background(), &cloudwatch.GetMetricWidgetImageInput{MetricWidget: aws.String(widget)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("CW_WIDGET_PNG_DIR"); dir != "" {
+		name := fmt.Sprintf("%s-%d.png", strings.ReplaceAll(t.Name(), "/", "_"), pngSeq.Add(1))
+		if err := os.WriteFile(filepath.Join(dir, name), out.MetricWidgetImage, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	img, err := png.Decode(bytes.NewReader(out.MetricWidgetImage))
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != width || b.Dy() != height {
+		t.Fatalf("size %v, want %d×%d", b, width, height)
+	}
+	return img
 }
 
 func abs(f float64) float64 {
