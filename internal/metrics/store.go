@@ -165,16 +165,27 @@ func (s *Store) Put(ctx context.Context, sc Scope, samples []Sample) error {
 	// Encoded outside the lock; the put's number is stamped in under it.
 	rec := record(encodePut(0, now, sc, samples))
 	wseq, err := s.put(now, sc, samples, rec)
-	if err != nil {
-		return fmt.Errorf("metrics: log put: %w", err)
+	if err == nil {
+		// Readers may see the samples before they are durable (they
+		// are applied in log order under wmu, which the snapshot
+		// needs); the caller is answered only after.
+		err = s.wal.syncTo(wseq)
 	}
-	// Readers may see the samples before they are durable (they are
-	// applied in log order under wmu, which the snapshot needs); the
-	// caller is answered only after.
-	if err := s.wal.syncTo(wseq); err != nil {
+	if err != nil {
+		if s.wal.isBroken() {
+			s.kickSnapshot() // to a new log
+		}
 		return fmt.Errorf("metrics: log put: %w", err)
 	}
 	return nil
+}
+
+// kickSnapshot asks the loop for a snapshot now.
+func (s *Store) kickSnapshot() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
 }
 
 // put numbers a put, writes its record and applies it, under wmu,
@@ -193,10 +204,7 @@ func (s *Store) put(now time.Time, sc Scope, samples []Sample, rec []byte) (uint
 	if s.wal.size > s.maxLog {
 		// The loop folds the log into a snapshot: not this client's
 		// request, which holds the writers' lock.
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
+		s.kickSnapshot()
 	}
 	return wseq, nil
 }
@@ -311,7 +319,7 @@ func (s *Store) snapshot(ctx context.Context, force bool, before func()) error {
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
 	s.wmu.Lock()
-	if !force && s.wal.size == 0 {
+	if !force && s.wal.size == 0 && !s.wal.isBroken() {
 		s.wmu.Unlock()
 		return nil
 	}

@@ -76,8 +76,13 @@ type wal struct {
 	written uint64    // records written, ever (a record's sequence number)
 	durable uint64    // records known to be on disk
 	syncing bool      // an fsync (or a file switch) is running
-	// fsync is (*os.File).Sync; tests count and hold it.
-	fsync func(*os.File) error
+	// broken is set when the log can no longer be trusted (write,
+	// syncTo); a move to a new log clears it.
+	broken error
+	// fsync is (*os.File).Sync and writeFile (*os.File).Write; tests
+	// count, hold and fail them.
+	fsync     func(*os.File) error
+	writeFile func(*os.File, []byte) (int, error)
 }
 
 // openWAL loads dir's snapshot (load) and replays its logs (replay), then
@@ -102,7 +107,7 @@ func openWAL(dir string, load func(snapshotHeader, func(*snapshotSeries) (bool, 
 	if err != nil {
 		return nil, err
 	}
-	w := &wal{dir: dir, gen: next, fsync: (*os.File).Sync}
+	w := &wal{dir: dir, gen: next, fsync: (*os.File).Sync, writeFile: (*os.File).Write}
 	w.synced.L = &w.smu
 	for _, g := range gens {
 		path := w.path(g)
@@ -241,8 +246,30 @@ func stampSeq(rec []byte, seq uint64) {
 // write appends a framed record to the log, not yet durable, and answers
 // its sequence number for syncTo. The caller holds the store's wmu, so
 // records are written (and applied) in one order.
+//
+// A failed or short write would leave part of a record in the log, and
+// the records after it (O_APPEND) would follow that garbage, where the
+// replay stops and cuts: acknowledged puts lost. So a failed write cuts
+// the log back to its last good size (the fsync of any later record,
+// which its acknowledgement waits for, makes the cut durable too), and
+// when even that fails the log is broken: every put fails until the
+// snapshot loop moves to a new log.
 func (w *wal) write(rec []byte) (uint64, error) {
-	if _, err := w.f.Write(rec); err != nil {
+	w.smu.Lock()
+	broken := w.broken
+	w.smu.Unlock()
+	if broken != nil {
+		return 0, broken
+	}
+	if n, err := w.writeFile(w.f, rec); err != nil || n != len(rec) {
+		if err == nil {
+			err = io.ErrShortWrite
+		}
+		if terr := w.f.Truncate(w.size); terr != nil {
+			w.smu.Lock()
+			w.broken = fmt.Errorf("log broken: a write failed (%w) and cutting it away too (%w)", err, terr)
+			w.smu.Unlock()
+		}
 		return 0, err
 	}
 	w.size += int64(len(rec))
@@ -255,10 +282,19 @@ func (w *wal) write(rec []byte) (uint64, error) {
 // syncTo returns once record seq is on disk: at once if an fsync since
 // its write has ended, else after the next one, which it runs itself if
 // none is running.
+//
+// A failed fsync breaks the log: after one, the kernel may have dropped
+// the dirty pages and cleared the error, so a second fsync that succeeds
+// proves nothing about the records written before. Every put waiting, and
+// every later one, fails until the snapshot loop moves to a new log (the
+// store's memory, which the snapshot writes, has the records).
 func (w *wal) syncTo(seq uint64) error {
 	w.smu.Lock()
 	defer w.smu.Unlock()
 	for w.durable < seq {
+		if w.broken != nil {
+			return w.broken
+		}
 		if w.syncing {
 			w.synced.Wait()
 			continue
@@ -271,28 +307,39 @@ func (w *wal) syncTo(seq uint64) error {
 		w.syncing = false
 		if err == nil {
 			w.durable = max(w.durable, target)
+		} else {
+			w.broken = fmt.Errorf("log broken: fsync failed: %w", err)
 		}
 		w.synced.Broadcast()
-		if err != nil {
-			// The others waiting try again with an fsync of their own.
-			return err
-		}
 	}
 	return nil
+}
+
+// isBroken reports whether the log is broken (write, syncTo).
+func (w *wal) isBroken() bool {
+	w.smu.Lock()
+	defer w.smu.Unlock()
+	return w.broken != nil
 }
 
 // switchFile runs fn (which replaces or closes w.f) once no fsync runs,
 // and none starts until it returns; every record written is then durable
 // (fn's old file is synced first). The caller holds the store's wmu, so
-// nothing is written meanwhile.
-func (w *wal) switchFile(fn func() error) error {
+// nothing is written meanwhile. A broken log is not synced (its records
+// that count are in memory, for the snapshot that follows a switch); with
+// heal, a successful fn (a new file) mends it.
+func (w *wal) switchFile(heal bool, fn func() error) error {
 	w.smu.Lock()
 	for w.syncing {
 		w.synced.Wait()
 	}
 	w.syncing = true
+	broken := w.broken
 	w.smu.Unlock()
-	err := w.fsync(w.f)
+	var err error
+	if broken == nil {
+		err = w.fsync(w.f)
+	}
 	if err == nil {
 		err = fn()
 	}
@@ -300,6 +347,11 @@ func (w *wal) switchFile(fn func() error) error {
 	w.syncing = false
 	if err == nil {
 		w.durable = w.written
+		if heal {
+			w.broken = nil
+		} else if broken != nil {
+			err = broken
+		}
 	}
 	w.synced.Broadcast()
 	w.smu.Unlock()
@@ -316,7 +368,7 @@ func (w *wal) next() (old int, err error) {
 	}
 	// switchFile syncs the current log first and holds fsyncs off while
 	// the file changes.
-	err = w.switchFile(func() error {
+	err = w.switchFile(true, func() error {
 		prev := w.f
 		if err := w.use(f); err != nil {
 			return err
@@ -381,7 +433,7 @@ func (w *wal) writeSnapshot(old int, encode func(io.Writer) error) error {
 	return nil
 }
 
-func (w *wal) close() error { return w.switchFile(w.f.Close) }
+func (w *wal) close() error { return w.switchFile(false, w.f.Close) }
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
