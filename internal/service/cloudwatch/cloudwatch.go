@@ -80,10 +80,11 @@ func (s *Service) Info() *api.ServiceInfo { return cloudwatchapi.Info }
 // Metrics is the store, for the publishers of built-in metrics.
 func (s *Service) Metrics() *metrics.Store { return s.store }
 
-// Stop writes the store's last snapshot and closes it.
-func (s *Service) Stop(context.Context) error {
+// Stop closes the store (with a last snapshot when its log is long, as
+// long as ctx allows).
+func (s *Service) Stop(ctx context.Context) error {
 	var err error
-	s.once.Do(func() { err = s.store.Close() })
+	s.once.Do(func() { err = s.store.Stop(ctx) })
 	return err
 }
 
