@@ -105,6 +105,9 @@ func (e *Evaluator) reconcile(ctx context.Context, k reconcile.Key) (reconcile.R
 	now := s.now()
 	last, ok := e.seen[k]
 	e.mu.Unlock()
+	if r.Composite != nil {
+		return e.reconcileComposite(ctx, k, &r)
+	}
 	if ok && last.generation == r.Generation && now.Before(last.next) {
 		return reconcile.Requeue(last.next.Sub(now)), nil
 	}
@@ -233,7 +236,7 @@ func reasonData(ru rule, v verdict, pts []point, now time.Time, stat string, per
 // runActions runs the actions of the state the alarm has just entered,
 // when its actions are enabled, each an Action history item.
 func (s *Service) runActions(ctx context.Context, sc state.Scope, r *alarmRecord) {
-	if !deref(r.Def.ActionsEnabled) {
+	if !deref(r.Def.ActionsEnabled) || r.SuppressedBy != "" {
 		return
 	}
 	var arns []string
@@ -248,7 +251,7 @@ func (s *Service) runActions(ctx context.Context, sc state.Scope, r *alarmRecord
 	name := deref(r.Def.AlarmName)
 	for _, arn := range arns {
 		err := s.act(ctx, sc, r, arn)
-		h := historyRecord{Name: name, Type: "Action", Time: s.now()}
+		h := historyRecord{Name: name, Type: "Action", Time: s.now(), Composite: r.Composite != nil}
 		data := map[string]any{"actionState": "Succeeded", "stateUpdateTimestamp": r.StateUpdated.UnixMilli(), "notificationResource": arn}
 		if err != nil {
 			s.cfg.Logger.Warn("cloudwatch: alarm action failed", "alarm", name, "action", arn, "err", err)
