@@ -184,8 +184,29 @@ func (s *Service) checkAlarm(ctx context.Context, in *cloudwatchapi.PutMetricAla
 	if err != nil {
 		return err
 	}
-	if int64(period)*int64(n) > 7*24*3600 {
+	// The quotas page: a day at most, seven days for periods of an hour
+	// or more.
+	switch total := int64(period) * int64(n); {
+	case period < 3600 && total > 24*3600:
+		return errValue("The evaluation period of the alarm (Period × EvaluationPeriods) must not exceed 1 day for a period under an hour.")
+	case total > 7*24*3600:
 		return errValue("The evaluation period of the alarm (Period × EvaluationPeriods) must not exceed 7 days.")
+	}
+	return s.checkEC2Actions(ctx, in)
+}
+
+// checkEC2Actions refuses EC2 actions on an alarm that does not watch one
+// instance: a metric without an InstanceId dimension, or metric math. The
+// message is AWS's.
+func (s *Service) checkEC2Actions(ctx context.Context, in *cloudwatchapi.PutMetricAlarmInput) error {
+	region := api.Request(ctx).Region
+	for _, arn := range slices.Concat(in.OKActions, in.AlarmActions, in.InsufficientDataActions) {
+		if ec2Action(region, arn) == "" {
+			continue
+		}
+		if len(in.Metrics) > 0 || !slices.ContainsFunc(in.Dimensions, func(d cloudwatchapi.Dimension) bool { return deref(d.Name) == "InstanceId" }) {
+			return errValidation("Invalid use of EC2 action. An EC2 action can only be used if the alarm is monitoring an EC2 instance.")
+		}
 	}
 	return nil
 }
