@@ -262,7 +262,7 @@ func (s *Service) checkAlarmMetric(ctx context.Context, in *cloudwatchapi.PutMet
 	case in.Statistic != nil && basicStats[*in.Statistic] == nil:
 		return 0, errValue("The value %s for parameter Statistic is invalid.", *in.Statistic)
 	case in.ExtendedStatistic != nil:
-		if _, ok := parsePercentile(*in.ExtendedStatistic); !ok {
+		if _, ok := parseExtendedStat(*in.ExtendedStatistic); !ok {
 			return 0, errValue("The value %s for parameter ExtendedStatistic is invalid.", *in.ExtendedStatistic)
 		}
 	}

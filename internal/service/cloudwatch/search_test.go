@@ -2,6 +2,7 @@ package cloudwatch_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -56,6 +57,29 @@ func TestMathThroughAPI(t *testing.T) {
 	}
 	if len(out.MetricDataResults[0].Messages) != 0 {
 		t.Errorf("messages of a good result: %+v", out.MetricDataResults[0].Messages)
+	}
+	// Extended statistics through GetMetricData: 1…20 in one minute.
+	values := make([]float64, 20)
+	for i := range values {
+		values[i] = float64(i + 1)
+	}
+	if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: []cwtypes.MetricDatum{
+		{MetricName: aws.String("Latency"), Timestamp: aws.Time(minute(2)), Values: values}}}); err != nil {
+		t.Fatal(err)
+	}
+	var qs []cwtypes.MetricDataQuery
+	for i, st := range []string{"tm90", "IQM", "PR(:10)", "WM(5:10)"} {
+		qs = append(qs, cwtypes.MetricDataQuery{Id: aws.String(fmt.Sprintf("x%d", i)), MetricStat: &cwtypes.MetricStat{
+			Metric: &cwtypes.Metric{Namespace: aws.String("App"), MetricName: aws.String("Latency")}, Period: aws.Int32(60), Stat: aws.String(st)}})
+	}
+	ext, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(t0), EndTime: aws.Time(t0.Add(2 * time.Minute)), MetricDataQueries: qs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []float64{9.5, 10.5, 50, 8.25} {
+		if v := ext.MetricDataResults[i].Values; len(v) != 1 || v[0] != want {
+			t.Errorf("%s: %v, want %v", aws.ToString(qs[i].MetricStat.Stat), v, want)
+		}
 	}
 	for _, expr := range []string{`SEARCH('{App', 'Average', 60)`, `SEARCH('CPU', 'Median', 60)`, `SEARCH('CPU', 'Average', 7)`} {
 		_, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(t0), EndTime: aws.Time(t0.Add(2 * time.Minute)),

@@ -48,10 +48,15 @@ func parseStat(name string) (stat, bool) {
 	if f := basicStats[name]; f != nil {
 		return f, true
 	}
+	return parseExtendedStat(name)
+}
+
+// parseExtendedStat is an ExtendedStatistic: pNN or another (pctstats.go).
+func parseExtendedStat(name string) (stat, bool) {
 	if f, ok := parsePercentile(name); ok {
 		return f, true
 	}
-	return nil, false
+	return parseExtended(name)
 }
 
 // checkPeriod applies AWS's rule: 1, 5, 10, 20, 30 or a multiple of 60.
