@@ -108,38 +108,55 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatchapi.PutMetri
 	if def.ActionsEnabled == nil {
 		def.ActionsEnabled = ptr(true)
 	}
-	err = s.state.Update(ctx, func(tx state.Tx) error {
-		rec, found, err := alarms.Get(tx, sc, name)
-		if err != nil {
-			return err
-		}
-		if found && rec.Composite != nil {
-			return errValue("The alarm %s is a composite alarm: a metric alarm cannot replace it.", name)
-		}
-		h := historyRecord{Name: name, Type: "ConfigurationUpdate", Time: now}
-		if found {
-			old := rec.metricAlarm()
-			rec.Def, rec.ConfigUpdated = def, now
-			h.Summary = fmt.Sprintf("Alarm %q updated", name)
-			h.Data = historyJSON(map[string]any{"version": "1.0", "type": "Update", "updatedAlarm": rec.metricAlarm(), "originalUpdatedFields": old})
-			// Tags given to an existing alarm are ignored, as AWS does
-			// (TagResource changes them).
-		} else {
-			rec = alarmRecord{Def: def, ARN: alarmARN(sc, name), Tags: tags, ConfigUpdated: now,
-				State: stateInsufficient, StateReason: "Unchecked: Initial alarm creation", StateUpdated: now, StateTransitioned: now}
-			h.Summary = fmt.Sprintf("Alarm %q created", name)
-			h.Data = historyJSON(map[string]any{"version": "1.0", "type": "Create", "createdAlarm": rec.metricAlarm()})
-		}
-		rec.Generation++
-		if err := alarms.Put(tx, sc, name, rec); err != nil {
-			return err
-		}
-		return addHistory(tx, sc, h)
-	})
+	err = s.state.Update(ctx, func(tx state.Tx) error { return saveAlarm(tx, sc, now, def, nil, tags) })
 	if err != nil {
 		return nil, fmt.Errorf("put alarm %s: %w", name, err)
 	}
 	return &cloudwatchapi.Empty{}, nil
+}
+
+// saveAlarm writes an alarm's definition (composite nil: a metric alarm)
+// in tx: it replaces an existing alarm's of the same kind, keeping its
+// state and tags (tags given to an existing alarm are ignored, as AWS does;
+// TagResource changes them), or makes a new INSUFFICIENT_DATA alarm
+// ("Unchecked: Initial alarm creation"); either way a ConfigurationUpdate
+// history item.
+func saveAlarm(tx state.Tx, sc state.Scope, now time.Time, def cloudwatchapi.PutMetricAlarmInput, composite *compositeDef, tags []state.Tag) error {
+	name := *def.AlarmName
+	rec, found, err := alarms.Get(tx, sc, name)
+	switch {
+	case err != nil:
+		return err
+	case found && rec.Composite != nil && composite == nil:
+		return errValue("The alarm %s is a composite alarm: a metric alarm cannot replace it.", name)
+	case found && rec.Composite == nil && composite != nil:
+		return errValue("The alarm %s is a metric alarm: a composite alarm cannot replace it.", name)
+	}
+	h := historyRecord{Name: name, Type: "ConfigurationUpdate", Time: now, Composite: composite != nil}
+	if found {
+		old := rec.view()
+		rec.Def, rec.Composite, rec.ConfigUpdated = def, composite, now
+		h.Summary = fmt.Sprintf("Alarm %q updated", name)
+		h.Data = historyJSON(map[string]any{"version": "1.0", "type": "Update", "updatedAlarm": rec.view(), "originalUpdatedFields": old})
+	} else {
+		rec = alarmRecord{Def: def, Composite: composite, ARN: alarmARN(sc, name), Tags: tags, ConfigUpdated: now,
+			State: stateInsufficient, StateReason: "Unchecked: Initial alarm creation", StateUpdated: now, StateTransitioned: now}
+		h.Summary = fmt.Sprintf("Alarm %q created", name)
+		h.Data = historyJSON(map[string]any{"version": "1.0", "type": "Create", "createdAlarm": rec.view()})
+	}
+	rec.Generation++
+	if err := alarms.Put(tx, sc, name, rec); err != nil {
+		return err
+	}
+	return addHistory(tx, sc, h)
+}
+
+// view is the alarm as DescribeAlarms answers it, of its kind.
+func (r *alarmRecord) view() any {
+	if r.Composite != nil {
+		return r.compositeAlarm()
+	}
+	return r.metricAlarm()
 }
 
 // checkAlarm checks a PutMetricAlarm request in AWS's order.
@@ -567,12 +584,8 @@ func (s *Service) DeleteAlarms(ctx context.Context, in *cloudwatchapi.DeleteAlar
 				return err
 			}
 			h := historyRecord{Name: name, Type: "ConfigurationUpdate", Time: now, Composite: r.Composite != nil,
-				Summary: fmt.Sprintf("Alarm %q deleted", name)}
-			if r.Composite != nil {
-				h.Data = historyJSON(map[string]any{"version": "1.0", "type": "Delete", "deletedAlarm": r.compositeAlarm()})
-			} else {
-				h.Data = historyJSON(map[string]any{"version": "1.0", "type": "Delete", "deletedAlarm": r.metricAlarm()})
-			}
+				Summary: fmt.Sprintf("Alarm %q deleted", name),
+				Data:    historyJSON(map[string]any{"version": "1.0", "type": "Delete", "deletedAlarm": r.view()})}
 			if err := addHistory(tx, sc, h); err != nil {
 				return err
 			}

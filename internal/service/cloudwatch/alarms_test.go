@@ -56,14 +56,23 @@ func alarmNamed(t *testing.T, cw *cloudwatch.Client, name string) cwtypes.Metric
 // waitState waits for the evaluator to move the alarm to want.
 func waitState(t *testing.T, cw *cloudwatch.Client, name string, want cwtypes.StateValue) cwtypes.MetricAlarm {
 	t.Helper()
+	return waitFor(t, name, want, func() (cwtypes.MetricAlarm, cwtypes.StateValue, *string) {
+		a := alarmNamed(t, cw, name)
+		return a, a.StateValue, a.StateReason
+	})
+}
+
+// waitFor waits for get to answer an alarm in state want.
+func waitFor[T any](t *testing.T, name string, want cwtypes.StateValue, get func() (T, cwtypes.StateValue, *string)) T {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		a := alarmNamed(t, cw, name)
-		if a.StateValue == want {
+		a, state, reason := get()
+		if state == want {
 			return a
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("alarm %s: state %s (%s), want %s", name, a.StateValue, aws.ToString(a.StateReason), want)
+			t.Fatalf("alarm %s: state %s (%s), want %s", name, state, aws.ToString(reason), want)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

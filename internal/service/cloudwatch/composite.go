@@ -88,30 +88,7 @@ func (s *Service) PutCompositeAlarm(ctx context.Context, in *cloudwatchapi.PutCo
 		if len(missing) > 0 {
 			return errValidation("Could not save the composite alarm as alarms [%s] in the alarm rule do not exist", strings.Join(missing, ", "))
 		}
-		rec, found, err := alarms.Get(tx, sc, name)
-		if err != nil {
-			return err
-		}
-		if found && rec.Composite == nil {
-			return errValue("The alarm %s is a metric alarm: a composite alarm cannot replace it.", name)
-		}
-		h := historyRecord{Name: name, Type: "ConfigurationUpdate", Time: now, Composite: true}
-		if found {
-			old := rec.compositeAlarm()
-			rec.Def, rec.Composite, rec.ConfigUpdated = common, &def, now
-			h.Summary = fmt.Sprintf("Alarm %q updated", name)
-			h.Data = historyJSON(map[string]any{"version": "1.0", "type": "Update", "updatedAlarm": rec.compositeAlarm(), "originalUpdatedFields": old})
-		} else {
-			rec = alarmRecord{Def: common, Composite: &def, ARN: alarmARN(sc, name), Tags: tags, ConfigUpdated: now,
-				State: stateInsufficient, StateReason: "Unchecked: Initial alarm creation", StateUpdated: now, StateTransitioned: now}
-			h.Summary = fmt.Sprintf("Alarm %q created", name)
-			h.Data = historyJSON(map[string]any{"version": "1.0", "type": "Create", "createdAlarm": rec.compositeAlarm()})
-		}
-		rec.Generation++
-		if err := alarms.Put(tx, sc, name, rec); err != nil {
-			return err
-		}
-		return addHistory(tx, sc, h)
+		return saveAlarm(tx, sc, now, common, &def, tags)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("put composite alarm %s: %w", name, err)

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -28,17 +27,10 @@ func compositeNamed(t *testing.T, cw *cloudwatch.Client, name string) cwtypes.Co
 
 func waitComposite(t *testing.T, cw *cloudwatch.Client, name string, want cwtypes.StateValue) cwtypes.CompositeAlarm {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	return waitFor(t, name, want, func() (cwtypes.CompositeAlarm, cwtypes.StateValue, *string) {
 		a := compositeNamed(t, cw, name)
-		if a.StateValue == want {
-			return a
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("composite alarm %s: state %s (%s), want %s", name, a.StateValue, aws.ToString(a.StateReason), want)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return a, a.StateValue, a.StateReason
+	})
 }
 
 func names[T any](list []T, name func(T) *string) []string {
