@@ -40,6 +40,9 @@ type alarmRecord struct {
 	// SuppressedBy and SuppressedReason say why a composite alarm's
 	// actions were last not run (ActionsSuppressedBy/Reason).
 	SuppressedBy, SuppressedReason string `json:",omitempty"`
+	// ActionsDue is when a composite alarm's WaitPeriod ends and the
+	// actions of its state run (unless suppressed by then).
+	ActionsDue time.Time `json:",omitempty"`
 }
 
 // History of alarms: kept apart from the alarms (a deleted alarm's history
@@ -699,8 +702,12 @@ func (s *Service) transition(ctx context.Context, sc state.Scope, name string, g
 		}
 		r.State, r.StateReason, r.StateReasonData = to, why, data
 		r.StateUpdated, r.StateTransitioned = now, now
-		if r.SuppressedBy, r.SuppressedReason, err = suppressed(tx, sc, &r, now); err != nil {
+		if r.SuppressedBy, r.SuppressedReason, err = suppressed(tx, sc, &r, now, true); err != nil {
 			return err
+		}
+		r.ActionsDue = time.Time{}
+		if r.SuppressedBy == "WaitPeriod" {
+			r.ActionsDue = now.Add(time.Duration(r.Composite.WaitPeriod) * time.Second)
 		}
 		if err := alarms.Put(tx, sc, name, r); err != nil {
 			return err

@@ -192,6 +192,7 @@ func (e *Evaluator) reconcileComposite(ctx context.Context, k reconcile.Key, r *
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("evaluate composite alarm %s: %w", k.ID, err)
 	}
+	due := r.ActionsDue
 	if to != "" && to != r.State {
 		moved, err := s.transition(ctx, k.Scope, k.ID, r.Generation, to, why, data)
 		if err != nil {
@@ -199,9 +200,18 @@ func (e *Evaluator) reconcileComposite(ctx context.Context, k reconcile.Key, r *
 		}
 		if moved != nil {
 			s.runActions(ctx, k.Scope, moved)
+			due = moved.ActionsDue
 		}
 	}
-	return reconcile.Requeue(s.cfg.EvaluationInterval), nil
+	next := s.cfg.EvaluationInterval
+	if !due.IsZero() {
+		if wait := due.Sub(s.now()); wait > 0 {
+			next = min(next, wait)
+		} else if err := s.dueActions(ctx, k.Scope, k.ID, due); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	return reconcile.Requeue(next), nil
 }
 
 // parentsOf answers the composite alarms whose rule names the alarm.
@@ -218,10 +228,11 @@ func parentsOf(tx state.Tx, sc state.Scope, name string) ([]string, error) {
 
 // suppressed answers why a composite alarm's actions are not run now, ""
 // when they are: its suppressor is in ALARM (AWS's ActionsSuppressedBy
-// Alarm), or left ALARM less than ExtensionPeriod ago (ExtensionPeriod).
-// The WaitPeriod (actions held while waiting for the suppressor to go into
-// ALARM) is not built: actions run at once.
-func suppressed(tx state.Tx, sc state.Scope, r *alarmRecord, now time.Time) (by, why string, err error) {
+// Alarm), or left ALARM less than ExtensionPeriod ago (ExtensionPeriod),
+// or — wait, on a move into ALARM — the alarm waits up to WaitPeriod for
+// its suppressor to go into ALARM (WaitPeriod; the evaluator runs the
+// actions then, see dueActions).
+func suppressed(tx state.Tx, sc state.Scope, r *alarmRecord, now time.Time, wait bool) (by, why string, err error) {
 	if r.Composite == nil || r.Composite.Suppressor == "" {
 		return "", "", nil
 	}
@@ -234,6 +245,34 @@ func suppressed(tx state.Tx, sc state.Scope, r *alarmRecord, now time.Time) (by,
 		return "Alarm", fmt.Sprintf("Alarm %s is in ALARM state.", r.Composite.Suppressor), nil
 	case sup.LeftAlarm.After(now.Add(-time.Duration(r.Composite.ExtensionPeriod) * time.Second)):
 		return "ExtensionPeriod", fmt.Sprintf("Alarm %s left the ALARM state less than %d seconds ago.", r.Composite.Suppressor, r.Composite.ExtensionPeriod), nil
+	case wait && r.State == stateAlarm && r.Composite.WaitPeriod > 0:
+		return "WaitPeriod", fmt.Sprintf("Waiting up to %d seconds for alarm %s to go into ALARM state.", r.Composite.WaitPeriod, r.Composite.Suppressor), nil
 	}
 	return "", "", nil
+}
+
+// dueActions ends a composite alarm's WaitPeriod once it is over: the
+// actions of the state it is still in run, unless its suppressor went into
+// ALARM meanwhile (then they are suppressed by Alarm).
+func (s *Service) dueActions(ctx context.Context, sc state.Scope, name string, due time.Time) error {
+	var run *alarmRecord
+	now := s.now()
+	err := s.state.Update(ctx, func(tx state.Tx) error {
+		r, found, err := alarms.Get(tx, sc, name)
+		if err != nil || !found || !r.ActionsDue.Equal(due) {
+			return err
+		}
+		r.ActionsDue = time.Time{}
+		if r.SuppressedBy, r.SuppressedReason, err = suppressed(tx, sc, &r, now, false); err != nil {
+			return err
+		}
+		if r.SuppressedBy == "" {
+			run = &r
+		}
+		return alarms.Put(tx, sc, name, r)
+	})
+	if err == nil && run != nil {
+		s.runActions(ctx, sc, run)
+	}
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -207,10 +208,44 @@ func TestCompositeSuppressor(t *testing.T) {
 	if got := aws.ToString(a.StateReason); got != "The alarm rule evaluated to TRUE." {
 		t.Errorf("reason %q", got)
 	}
-	hist, err := cw.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("always"),
-		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeCompositeAlarm}, HistoryItemType: cwtypes.HistoryItemTypeAction})
-	if err != nil || len(hist.AlarmHistoryItems) != 0 {
-		t.Errorf("actions of a suppressed alarm: %v %d", err, len(hist.AlarmHistoryItems))
+	actions := func(name string) int {
+		t.Helper()
+		hist, err := cw.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String(name),
+			AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeCompositeAlarm}, HistoryItemType: cwtypes.HistoryItemTypeAction})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(hist.AlarmHistoryItems)
+	}
+	if n := actions("always"); n != 0 {
+		t.Errorf("actions of a suppressed alarm: %d", n)
+	}
+
+	// A suppressor that stays OK: the actions wait WaitPeriod for it,
+	// then run.
+	putCPU(t, cw, "b", 10, 3, 2, 1)
+	if _, err := cw.PutMetricAlarm(ctx, cpuAlarm("quiet", "b")); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, cw, "quiet", cwtypes.StateValueOk)
+	if _, err := cw.PutCompositeAlarm(ctx, &cloudwatch.PutCompositeAlarmInput{AlarmName: aws.String("waiting"), AlarmRule: aws.String("TRUE"),
+		AlarmActions: []string{"arn:aws:sns:us-east-1:000000000000:ops"}, ActionsSuppressor: aws.String("quiet"),
+		ActionsSuppressorWaitPeriod: aws.Int32(2), ActionsSuppressorExtensionPeriod: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	a = waitComposite(t, cw, "waiting", cwtypes.StateValueAlarm)
+	if a.ActionsSuppressedBy != cwtypes.ActionsSuppressedByWaitPeriod || actions("waiting") != 0 {
+		t.Errorf("waiting: suppressed by %q, %d actions", a.ActionsSuppressedBy, actions("waiting"))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for actions("waiting") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the actions did not run after the WaitPeriod")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if a := compositeNamed(t, cw, "waiting"); a.ActionsSuppressedBy != "" {
+		t.Errorf("after the WaitPeriod: suppressed by %q", a.ActionsSuppressedBy)
 	}
 }
 

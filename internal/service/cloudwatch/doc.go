@@ -81,9 +81,9 @@
 //     and triggeringAlarms reason data; a composite alarm in a cycle is not
 //     evaluated (AWS stops too). ActionsSuppressor: actions are not run
 //     while the suppressor is in ALARM or left it less than
-//     ExtensionPeriod ago (ActionsSuppressedBy Alarm / ExtensionPeriod);
-//     the WaitPeriod (holding actions while waiting for the suppressor) is
-//     not built.
+//     ExtensionPeriod ago (ActionsSuppressedBy Alarm / ExtensionPeriod),
+//     and on a move into ALARM they wait up to WaitPeriod for the
+//     suppressor to go into ALARM (WaitPeriod), then run unless it did.
 //
 //   - The evaluator (evaluator.go, decide.go): every alarm each
 //     Config.EvaluationInterval, reading EvaluationPeriods+2 periods
