@@ -56,14 +56,23 @@ func alarmNamed(t *testing.T, cw *cloudwatch.Client, name string) cwtypes.Metric
 // waitState waits for the evaluator to move the alarm to want.
 func waitState(t *testing.T, cw *cloudwatch.Client, name string, want cwtypes.StateValue) cwtypes.MetricAlarm {
 	t.Helper()
+	return waitFor(t, name, want, func() (cwtypes.MetricAlarm, cwtypes.StateValue, *string) {
+		a := alarmNamed(t, cw, name)
+		return a, a.StateValue, a.StateReason
+	})
+}
+
+// waitFor waits for get to answer an alarm in state want.
+func waitFor[T any](t *testing.T, name string, want cwtypes.StateValue, get func() (T, cwtypes.StateValue, *string)) T {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		a := alarmNamed(t, cw, name)
-		if a.StateValue == want {
+		a, state, reason := get()
+		if state == want {
 			return a
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("alarm %s: state %s (%s), want %s", name, a.StateValue, aws.ToString(a.StateReason), want)
+			t.Fatalf("alarm %s: state %s (%s), want %s", name, state, aws.ToString(reason), want)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -163,7 +172,9 @@ func TestAlarmOperations(t *testing.T) {
 		in := cpuAlarm(name, name)
 		in.TreatMissingData = aws.String("ignore") // no data: the state stays
 		if name == "db-1" {
+			// An EC2 action needs an alarm on one instance.
 			in.OKActions = []string{"arn:aws:automate:us-east-1:ec2:reboot"}
+			in.Dimensions = append(in.Dimensions, dim("InstanceId", "i-0123456789abcdef0"))
 		}
 		if _, err := cw.PutMetricAlarm(ctx, in); err != nil {
 			t.Fatal(err)
@@ -215,12 +226,13 @@ func TestAlarmOperations(t *testing.T) {
 	if got := names(cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{StateValue: cwtypes.StateValueAlarm})); got != "web-1" {
 		t.Errorf("state: %s", got)
 	}
-	// An EC2 action without an InstanceId dimension fails, in history.
+	// An EC2 action on an instance that does not exist fails, in history
+	// (one without an InstanceId dimension is refused by PutMetricAlarm).
 	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("db-1"), StateValue: cwtypes.StateValueOk, StateReason: aws.String("t")}); err != nil {
 		t.Fatal(err)
 	}
 	h, err := cw.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("db-1"), HistoryItemType: cwtypes.HistoryItemTypeAction})
-	if err != nil || len(h.AlarmHistoryItems) != 1 || !strings.Contains(aws.ToString(h.AlarmHistoryItems[0].HistorySummary), "InstanceId") {
+	if err != nil || len(h.AlarmHistoryItems) != 1 || !strings.HasPrefix(aws.ToString(h.AlarmHistoryItems[0].HistorySummary), "Failed to execute action arn:aws:automate:us-east-1:ec2:reboot.") {
 		t.Errorf("action history %+v, %v", h, err)
 	}
 	// History pages, newest first.
@@ -311,6 +323,21 @@ func TestPutMetricAlarmErrors(t *testing.T) {
 			in.Period = aws.Int32(86400)
 			in.EvaluationPeriods = aws.Int32(8)
 		}, "InvalidParameterValue", "7 days"},
+		{"one day under an hour", func(in *cloudwatch.PutMetricAlarmInput) {
+			in.Period = aws.Int32(60)
+			in.EvaluationPeriods = aws.Int32(1441)
+		}, "InvalidParameterValue", "1 day"},
+		{"EC2 action without InstanceId", func(in *cloudwatch.PutMetricAlarmInput) {
+			in.AlarmActions = []string{"arn:aws:automate:us-east-1:ec2:stop"}
+		}, "ValidationError", "Invalid use of EC2 action. An EC2 action can only be used if the alarm is monitoring an EC2 instance."},
+		{"EC2 recover on metric math", func(in *cloudwatch.PutMetricAlarmInput) {
+			in.MetricName, in.Namespace, in.Statistic, in.Dimensions, in.Period = nil, nil, "", nil, nil
+			in.Metrics = []cwtypes.MetricDataQuery{
+				{Id: aws.String("m1"), ReturnData: aws.Bool(false), MetricStat: &cwtypes.MetricStat{Period: aws.Int32(60), Stat: aws.String("Average"),
+					Metric: &cwtypes.Metric{Namespace: aws.String("AWS/EC2"), MetricName: aws.String("CPUUtilization"), Dimensions: []cwtypes.Dimension{dim("InstanceId", "i-1")}}}},
+				{Id: aws.String("e1"), Expression: aws.String("m1 * 2")}}
+			in.OKActions = []string{"arn:aws:automate:us-east-1:ec2:recover"}
+		}, "ValidationError", "Invalid use of EC2 action"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -344,4 +371,39 @@ func TestAlarmsSurviveRestart(t *testing.T) {
 	if err != nil || len(h.AlarmHistoryItems) < 2 {
 		t.Errorf("history after restart %+v, %v", h, err)
 	}
+}
+
+// TestLowSampleCountPercentile: a percentile alarm with
+// EvaluateLowSampleCountPercentile ignore keeps its state while its
+// periods have fewer samples than the percentile needs (p90: 100), and
+// evaluates once they have enough; with evaluate it always evaluates.
+func TestLowSampleCountPercentile(t *testing.T) {
+	cw := fastClient(t)
+	ctx := context.Background()
+	put := func(n int) {
+		values := make([]float64, n)
+		for i := range values {
+			values[i] = 95
+		}
+		if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: []cwtypes.MetricDatum{{
+			MetricName: aws.String("CPU"), Dimensions: []cwtypes.Dimension{dim("Host", "p")}, Timestamp: aws.Time(minute(1).Add(5 * time.Second)), Values: values}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(5)
+	for _, mode := range []string{"ignore", "evaluate"} {
+		in := cpuAlarm("p90-"+mode, "p")
+		in.Statistic, in.ExtendedStatistic = "", aws.String("p90")
+		in.EvaluateLowSampleCountPercentile = aws.String(mode)
+		if _, err := cw.PutMetricAlarm(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitState(t, cw, "p90-evaluate", cwtypes.StateValueAlarm)
+	time.Sleep(time.Second) // several evaluations
+	if a := alarmNamed(t, cw, "p90-ignore"); a.StateValue != cwtypes.StateValueInsufficientData || aws.ToString(a.StateReason) != "Unchecked: Initial alarm creation" {
+		t.Fatalf("p90-ignore with 5 samples: %s %q", a.StateValue, aws.ToString(a.StateReason))
+	}
+	put(95)
+	waitState(t, cw, "p90-ignore", cwtypes.StateValueAlarm)
 }

@@ -42,6 +42,23 @@ func parsePercentile(name string) (stat, bool) {
 	return func(a *metrics.Agg) (float64, bool) { return a.Percentile(p) }, true
 }
 
+// parseStat is a statistic of GetMetricData's Stat and SEARCH: a basic
+// one, a percentile or another extended statistic (pctstats.go).
+func parseStat(name string) (stat, bool) {
+	if f := basicStats[name]; f != nil {
+		return f, true
+	}
+	return parseExtendedStat(name)
+}
+
+// parseExtendedStat is an ExtendedStatistic: pNN or another (pctstats.go).
+func parseExtendedStat(name string) (stat, bool) {
+	if f, ok := parsePercentile(name); ok {
+		return f, true
+	}
+	return parseExtended(name)
+}
+
 // checkPeriod applies AWS's rule: 1, 5, 10, 20, 30 or a multiple of 60.
 func checkPeriod(p int32, param string) error {
 	switch {
