@@ -199,7 +199,10 @@ func TestLoadBalancerRequestCount(t *testing.T) {
 // TestAlarmStopsInstance: an alarm on a real instance's CPUUtilization
 // goes to ALARM while the instance burns CPU, and its EC2 stop action
 // (arn:aws:automate:us-east-1:ec2:stop) stops the instance, with the
-// transition and the action in the alarm's history.
+// transition and the action in the alarm's history. The threshold is 30%,
+// not 80%: the instance's cgroup gets its vCPU only while the host's two
+// cores are not taken by the tests beside it (a burner was seen held at
+// 35–55% with the load at 11), and an idle instance stays under 1%.
 func TestAlarmStopsInstance(t *testing.T) {
 	e, cw := newMetricsEnv(t, "198.19.246.0/24")
 	burn := "#!/bin/sh\nfor i in 1 2; do (while :; do :; done) & done\n"
@@ -208,14 +211,14 @@ func TestAlarmStopsInstance(t *testing.T) {
 		Namespace: aws.String("AWS/EC2"), MetricName: aws.String("CPUUtilization"),
 		Dimensions: []cwtypes.Dimension{{Name: aws.String("InstanceId"), Value: aws.String(id)}},
 		Statistic:  cwtypes.StatisticMaximum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
-		Threshold: aws.Float64(80), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+		Threshold: aws.Float64(30), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
 		AlarmActions: []string{"arn:aws:automate:us-east-1:ec2:stop"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The first whole minute of burning decides: up to two minutes.
 	alarm := waitAlarm(t, e, cw, "cpu-high", cwtypes.StateValueAlarm, time.Now(), 3*time.Minute)
-	if r := aws.ToString(alarm.StateReason); !strings.HasPrefix(r, "Threshold Crossed: 1 datapoint [") || !strings.HasSuffix(r, "was greater than the threshold (80.0).") {
+	if r := aws.ToString(alarm.StateReason); !strings.HasPrefix(r, "Threshold Crossed: 1 datapoint [") || !strings.HasSuffix(r, "was greater than the threshold (30.0).") {
 		t.Errorf("reason %q", r)
 	}
 	e.waitState(id, types.InstanceStateNameStopped)
@@ -233,7 +236,7 @@ func TestAlarmStopsInstance(t *testing.T) {
 // burner runs in is over 10% at its maximum (a 5 s datapoint), the first
 // whole minute after it stops is idle. One loop for 20 s and 10%, not
 // 80%: the tests beside it burn CPU on the same cores (TestAlarmStopsInstance,
-// TestInstanceCPUUtilization want 80% and 90%), and on a loaded machine a
+// TestInstanceCPUUtilization want 30% and 90%), and on a loaded machine a
 // burner was seen held at 17–61%; an idle instance stays far under 10%
 // (seen: 0.13–0.15%).
 func TestAlarmBackToOK(t *testing.T) {
