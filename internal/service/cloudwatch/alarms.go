@@ -249,13 +249,13 @@ func checkActions(ok, alarm, insufficient []string) error {
 	return nil
 }
 
-// checkAlarmPeriod is the rule of an alarm's period: 10, 30 or a multiple
+// checkAlarmPeriod is the rule of an alarm's period: 10, 20, 30 or a multiple
 // of 60.
 func checkAlarmPeriod(p int32, param string) error {
-	if p == 10 || p == 30 || (p >= 60 && p%60 == 0) {
+	if p == 10 || p == 20 || p == 30 || (p >= 60 && p%60 == 0) {
 		return nil
 	}
-	return errValue("The parameter %s must be 10, 30 or a multiple of 60.", param)
+	return errValue("The parameter %s must be 10, 20, 30 or a multiple of 60.", param)
 }
 
 // checkAlarmMetric checks the metric (MetricName…) or the metric math

@@ -309,7 +309,7 @@ func TestPutMetricAlarmErrors(t *testing.T) {
 		edit      func(*cloudwatch.PutMetricAlarmInput)
 		code, msg string
 	}{
-		{"period", func(in *cloudwatch.PutMetricAlarmInput) { in.Period = aws.Int32(45) }, "InvalidParameterValue", "Period must be 10, 30 or a multiple of 60"},
+		{"period", func(in *cloudwatch.PutMetricAlarmInput) { in.Period = aws.Int32(45) }, "InvalidParameterValue", "Period must be 10, 20, 30 or a multiple of 60"},
 		{"M > N", func(in *cloudwatch.PutMetricAlarmInput) { in.DatapointsToAlarm = aws.Int32(2) }, "InvalidParameterValue", "DatapointsToAlarm"},
 		{"anomaly band", func(in *cloudwatch.PutMetricAlarmInput) {
 			in.ComparisonOperator = cwtypes.ComparisonOperatorLessThanLowerOrGreaterThanUpperThreshold

@@ -88,8 +88,14 @@ func (s *Service) Stop(ctx context.Context) error {
 	return err
 }
 
-// Reset deletes every metric (POST /_minicloud/reset).
-func (s *Service) Reset(ctx context.Context) error { return s.store.Reset(ctx) }
+// Reset deletes every metric (POST /_minicloud/reset). The state store's
+// reset deletes the alarms; the evaluator forgets what it evaluated, or an
+// alarm made again under an old name (generation 1 again) would wait for
+// the old one's next evaluation.
+func (s *Service) Reset(ctx context.Context) error {
+	s.evaluator.forget()
+	return s.store.Reset(ctx)
+}
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 

@@ -123,7 +123,7 @@ func (s *Service) dataQueries(ctx context.Context, in *cloudwatchapi.GetMetricDa
 			}
 			dq.expr = n
 		default:
-			return nil, errValidation("The parameter %s.MetricStat is required.\n", dq.param)
+			return nil, errValidation("The parameter %s.MetricStat is required.", dq.param)
 		}
 		qs = append(qs, dq)
 	}

@@ -445,3 +445,10 @@ func (s *Service) act(ctx context.Context, sc state.Scope, r *alarmRecord, arn s
 	}
 	return s.instances.InstanceAction(ctx, sc.Account, sc.Region, instance, op)
 }
+
+// forget drops every alarm's last evaluation.
+func (e *Evaluator) forget() {
+	e.mu.Lock()
+	clear(e.seen)
+	e.mu.Unlock()
+}

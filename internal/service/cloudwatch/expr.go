@@ -35,8 +35,9 @@ type (
 )
 
 type exprParser struct {
-	s   string
-	pos int
+	s     string
+	pos   int
+	depth int // brackets, parentheses and calls open at pos
 }
 
 // parseExpr parses a metric math expression.
@@ -219,9 +220,10 @@ func (p *exprParser) primary() (node, error) {
 		return nil, fmt.Errorf("unexpected end of expression")
 	case c == '(':
 		p.pos++
-		if strings.Count(p.s[:p.pos], "(")+strings.Count(p.s[:p.pos], "[") > maxDepth {
+		if p.depth++; p.depth > maxDepth {
 			return nil, fmt.Errorf("expression nested too deeply")
 		}
+		defer func() { p.depth-- }()
 		n, err := p.logic()
 		if err != nil {
 			return nil, err
@@ -233,9 +235,10 @@ func (p *exprParser) primary() (node, error) {
 		return n, nil
 	case c == '[':
 		p.pos++
-		if strings.Count(p.s[:p.pos], "(")+strings.Count(p.s[:p.pos], "[") > maxDepth {
+		if p.depth++; p.depth > maxDepth {
 			return nil, fmt.Errorf("expression nested too deeply")
 		}
+		defer func() { p.depth-- }()
 		items, err := p.args(']')
 		if err != nil {
 			return nil, err
@@ -270,9 +273,10 @@ func (p *exprParser) primary() (node, error) {
 			return &idNode{name}, nil
 		}
 		p.pos++
-		if strings.Count(p.s[:p.pos], "(")+strings.Count(p.s[:p.pos], "[") > maxDepth {
+		if p.depth++; p.depth > maxDepth {
 			return nil, fmt.Errorf("expression nested too deeply")
 		}
+		defer func() { p.depth-- }()
 		args, err := p.args(')')
 		if err != nil {
 			return nil, err
