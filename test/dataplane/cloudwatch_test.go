@@ -67,9 +67,14 @@ func statistic(e *env, cw *cloudwatch.Client, ns, name string, stat cwtypes.Stat
 }
 
 // TestInstanceCPUUtilization: an instance under detailed monitoring that
-// burns CPU shows CPUUtilization near 100% of its vCPU in AWS/EC2, and an
-// idle one under basic monitoring near 0, both read through
+// burns CPU shows CPUUtilization near what its vCPU gives it in AWS/EC2,
+// and an idle one under basic monitoring near 0, both read through
 // GetMetricStatistics; network counters and status checks are there too.
+// Alone on the host the burner reads 99–100%. In the suite it shares the
+// two cores with every other package's servers, and on cgroup v1 the
+// instance's group weighs no more than one busy host process, so it gets
+// less (seen: 48% at a load of 10): the test wants at least 40%, where an
+// idle instance stays under 1%.
 func TestInstanceCPUUtilization(t *testing.T) {
 	e, cw := newMetricsEnv(t, "198.19.244.0/24")
 	v := e.defaultVPC()
@@ -99,14 +104,14 @@ func TestInstanceCPUUtilization(t *testing.T) {
 	started := time.Now()
 	if err := eventually(2*time.Minute, func() error {
 		cpu, ok, err := statistic(e.env, cw, "AWS/EC2", "CPUUtilization", cwtypes.StatisticMaximum, dim(ids[0]))
-		if err != nil || !ok || cpu < 90 || cpu > 100 {
-			return fmt.Errorf("burning instance's CPUUtilization %v (datapoints %v, %v), want near 100", cpu, ok, err)
+		if err != nil || !ok || cpu < 40 || cpu > 100 {
+			return fmt.Errorf("burning instance's CPUUtilization %v (datapoints %v, %v), want 40–100", cpu, ok, err)
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("CPUUtilization near 100%% after %s", time.Since(started).Round(time.Second))
+	t.Logf("CPUUtilization over 40%% after %s", time.Since(started).Round(time.Second))
 	if err := eventually(time.Minute, func() error {
 		cpu, ok, err := statistic(e.env, cw, "AWS/EC2", "CPUUtilization", cwtypes.StatisticMaximum, dim(ids[1]))
 		if err != nil || !ok || cpu > 10 {
@@ -236,7 +241,7 @@ func TestAlarmStopsInstance(t *testing.T) {
 // burner runs in is over 10% at its maximum (a 5 s datapoint), the first
 // whole minute after it stops is idle. One loop for 20 s and 10%, not
 // 80%: the tests beside it burn CPU on the same cores (TestAlarmStopsInstance,
-// TestInstanceCPUUtilization want 30% and 90%), and on a loaded machine a
+// TestInstanceCPUUtilization want 30% and 40%), and on a loaded machine a
 // burner was seen held at 17–61%; an idle instance stays far under 10%
 // (seen: 0.13–0.15%).
 func TestAlarmBackToOK(t *testing.T) {
