@@ -34,13 +34,14 @@ import (
 // /usr/lib/postgresql): how long CreateDBInstance takes to reach
 // "available", and pgbench's TPS through a DB instance's loopback address
 // against an equivalent plain postgres (same binaries, same initdb options,
-// same command-line settings, started by this harness), alternating which
-// goes first. As root the DB instance is placed in a VPC (data plane on), so
+// same command-line settings, as root the CPU cgroup quota of a 2-vCPU DB
+// instance, started by this harness), alternating which goes first. As root the DB instance is placed in a VPC (data plane on), so
 // its loopback address is minicloud's proxy into the instance's namespace;
 // the same instance, made publicly accessible, is then also measured at its
 // endpoint name's address as minicloud's DNS answers it from the host: its
 // public IP, through the VPC's internet gateway (kernel NAT and the
-// instance's security group, no userspace hop).
+// instance's security group, no userspace hop); and at its private IP from
+// an EC2 instance in its subnet and from its own namespace (rdsvpc.go).
 
 var rdsScenarios = []string{"rds"}
 
@@ -339,10 +340,43 @@ func rdsLoopback(endpoint, id string) (string, error) {
 
 // plainPG is a postgres the harness runs itself.
 type plainPG struct {
-	cmd  *exec.Cmd
-	dir  string
-	addr string
-	done chan struct{}
+	cmd    *exec.Cmd
+	dir    string
+	addr   string
+	done   chan struct{}
+	cgroup string // its CPU cgroup, removed by stop ("" for none)
+}
+
+// ownCPUCgroup moves pid (postgres, before it forks anything) into a CPU
+// cgroup of its own with the quota minicloud gives a DB instance of 2
+// vCPUs (workload's cgroups). On cgroup v1 the scheduler shares CPU
+// between groups first: a DB instance's backends, all in one group, share
+// one group's weight while processes left in the root group each count
+// alone, so on a loaded machine the comparison measured the grouping, not
+// the database path. Not root: no cgroup, and the comparison says so.
+func ownCPUCgroup(pid int) (string, error) {
+	if os.Geteuid() != 0 {
+		return "", nil
+	}
+	name := fmt.Sprintf("minicloud-bench-plain-%d", pid)
+	files := [][2]string{}
+	dir := filepath.Join("/sys/fs/cgroup/cpu", name)
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		dir = filepath.Join("/sys/fs/cgroup", name)
+		files = append(files, [2]string{"cpu.max", "200000 100000"})
+	} else {
+		files = append(files, [2]string{"cpu.cfs_period_us", "100000"}, [2]string{"cpu.cfs_quota_us", "200000"})
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", fmt.Errorf("plain postgres's cgroup: %w", err)
+	}
+	for _, f := range append(files, [2]string{"cgroup.procs", strconv.Itoa(pid)}) {
+		if err := os.WriteFile(filepath.Join(dir, f[0]), []byte(f[1]), 0o644); err != nil {
+			_ = os.Remove(dir)
+			return "", fmt.Errorf("plain postgres's cgroup: %w", err)
+		}
+	}
+	return dir, nil
 }
 
 // startPlainPostgres runs initdb and postgres as minicloud does for a DB
@@ -406,6 +440,10 @@ func startPlainPostgres(binDir, tmp string) (*plainPG, error) {
 		return fail(err)
 	}
 	go func() { _ = pg.cmd.Wait(); logf.Close(); close(pg.done) }()
+	if pg.cgroup, err = ownCPUCgroup(pg.cmd.Process.Pid); err != nil {
+		pg.stop()
+		return nil, err
+	}
 	for range 300 {
 		select {
 		case <-pg.done:
@@ -435,6 +473,9 @@ func (pg *plainPG) stop() {
 		<-pg.done
 	}
 	_ = os.RemoveAll(pg.dir)
+	if pg.cgroup != "" {
+		_ = os.Remove(pg.cgroup) // empty now: its processes have exited
+	}
 	pg.cmd = nil
 }
 
