@@ -310,32 +310,50 @@ func rdsDelete(ctx context.Context, rc *rds.Client, id string) error {
 	return rdsWait(ctx, rc, id, "", time.Minute)
 }
 
-// rdsLoopback reads the DB instance's loopback address from health.
-func rdsLoopback(endpoint, id string) (string, error) {
+// rdsHealthInstance is a DB instance as /_minicloud/health lists it.
+type rdsHealthInstance struct {
+	ID, Loopback string
+	VPC          struct{ NetworkInterface, Address string } `json:"vpc"`
+}
+
+// rdsHealth reads DB instance id from health.
+func rdsHealth(endpoint, id string) (rdsHealthInstance, error) {
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	resp, err := c.Get(endpoint + "/_minicloud/health")
 	if err != nil {
-		return "", err
+		return rdsHealthInstance{}, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return "", err
+		return rdsHealthInstance{}, err
 	}
 	var h struct {
 		RDS struct {
-			Instances []struct{ ID, Loopback string } `json:"instances"`
+			Instances []rdsHealthInstance `json:"instances"`
 		} `json:"rds"`
 	}
 	if err := json.Unmarshal(raw, &h); err != nil {
-		return "", err
+		return rdsHealthInstance{}, err
 	}
 	for _, in := range h.RDS.Instances {
-		if in.ID == id && strings.HasPrefix(in.Loopback, host+":") {
-			return in.Loopback, nil
+		if in.ID == id {
+			return in, nil
 		}
 	}
-	return "", fmt.Errorf("health lists no loopback address for %s", id)
+	return rdsHealthInstance{}, fmt.Errorf("health lists no DB instance %s", id)
+}
+
+// rdsLoopback reads the DB instance's loopback address from health.
+func rdsLoopback(endpoint, id string) (string, error) {
+	in, err := rdsHealth(endpoint, id)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(in.Loopback, host+":") {
+		return "", fmt.Errorf("health lists no loopback address for %s", id)
+	}
+	return in.Loopback, nil
 }
 
 // plainPG is a postgres the harness runs itself.

@@ -4,11 +4,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -80,34 +76,12 @@ func waitNamespace(name string) (string, error) {
 // rdsENI reads DB instance id's network interface and private address
 // from health.
 func rdsENI(endpoint, id string) (eni, addr string, err error) {
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
-	resp, err := c.Get(endpoint + "/_minicloud/health")
+	in, err := rdsHealth(endpoint, id)
 	if err != nil {
 		return "", "", err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return "", "", err
+	if in.VPC.NetworkInterface == "" {
+		return "", "", fmt.Errorf("health lists no network interface for %s", id)
 	}
-	var h struct {
-		RDS struct {
-			Instances []struct {
-				ID  string
-				VPC struct {
-					NetworkInterface, Address string
-				} `json:"vpc"`
-			} `json:"instances"`
-		} `json:"rds"`
-	}
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return "", "", err
-	}
-	for _, in := range h.RDS.Instances {
-		if in.ID == id && in.VPC.NetworkInterface != "" {
-			return in.VPC.NetworkInterface, in.VPC.Address, nil
-		}
-	}
-	fmt.Fprintf(os.Stderr, "rds: health: %s\n", raw)
-	return "", "", fmt.Errorf("health lists no network interface for %s", id)
+	return in.VPC.NetworkInterface, in.VPC.Address, nil
 }
