@@ -421,7 +421,7 @@ func (s *Service) DescribeAlarms(ctx context.Context, in *cloudwatchapi.Describe
 	if err != nil {
 		return nil, err
 	}
-	after, ok := untoken("DescribeAlarms", in.NextToken)
+	after, ok := api.ParsePageToken("DescribeAlarms", in.NextToken)
 	if !ok {
 		return nil, api.Errorf(http.StatusBadRequest, "InvalidNextToken", "The value for parameter NextToken is invalid.")
 	}
@@ -459,7 +459,7 @@ func (s *Service) DescribeAlarms(ctx context.Context, in *cloudwatchapi.Describe
 				return nil
 			}
 			if n == size {
-				out.NextToken = token("DescribeAlarms", last)
+				out.NextToken = api.PageToken("DescribeAlarms", last)
 				return state.ErrStop
 			}
 			n, last = n+1, name
@@ -743,7 +743,7 @@ func (s *Service) DescribeAlarmHistory(ctx context.Context, in *cloudwatchapi.De
 	if err != nil {
 		return nil, err
 	}
-	after, ok := untoken("DescribeAlarmHistory", in.NextToken)
+	after, ok := api.ParsePageToken("DescribeAlarmHistory", in.NextToken)
 	if !ok {
 		return nil, api.Errorf(http.StatusBadRequest, "InvalidNextToken", "The value for parameter NextToken is invalid.")
 	}
@@ -788,7 +788,7 @@ func (s *Service) DescribeAlarmHistory(ctx context.Context, in *cloudwatchapi.De
 		if len(out.AlarmHistoryItems) == size {
 			// The token names the last item answered: the next page
 			// starts after it.
-			out.NextToken = token("DescribeAlarmHistory", last)
+			out.NextToken = api.PageToken("DescribeAlarmHistory", last)
 			break
 		}
 		h := it.h

@@ -2,12 +2,10 @@ package cloudwatch
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -193,21 +191,4 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
-}
-
-// Tokens are opaque to clients: base64 of what the operation resumes from,
-// with a prefix naming the operation so one's token is refused by another.
-func token(kind, v string) *string {
-	return ptr(base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + v)))
-}
-
-func untoken(kind string, t *string) (string, bool) {
-	if t == nil {
-		return "", true
-	}
-	b, err := base64.RawURLEncoding.DecodeString(*t)
-	if err != nil {
-		return "", false
-	}
-	return strings.CutPrefix(string(b), kind+":")
 }

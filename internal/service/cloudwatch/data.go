@@ -61,7 +61,7 @@ func (s *Service) GetMetricData(ctx context.Context, in *cloudwatchapi.GetMetric
 	}
 	from := 0
 	if in.NextToken != nil {
-		v, ok := untoken("GetMetricData", in.NextToken)
+		v, ok := api.ParsePageToken("GetMetricData", in.NextToken)
 		n, err := strconv.Atoi(v)
 		if !ok || err != nil || n < 0 {
 			return nil, api.Errorf(http.StatusBadRequest, "InvalidNextToken", "The value for parameter NextToken is invalid.")
@@ -366,7 +366,7 @@ func page(results []result, desc bool, from, maxPoints int) *cloudwatchapi.GetMe
 	out := &cloudwatchapi.GetMetricDataOutput{MetricDataResults: []cloudwatchapi.MetricDataResult{}, Messages: []cloudwatchapi.MessageData{}}
 	more := to < len(all)
 	if more {
-		out.NextToken = token("GetMetricData", strconv.Itoa(to))
+		out.NextToken = api.PageToken("GetMetricData", strconv.Itoa(to))
 	}
 	for _, r := range results {
 		res := cloudwatchapi.MetricDataResult{Id: ptr(r.id), Label: ptr(r.label), Timestamps: []time.Time{}, Values: []float64{}, StatusCode: ptr("Complete"), Messages: []cloudwatchapi.MessageData{}}
