@@ -36,7 +36,9 @@ type Options struct {
 	// SnapshotEvery is how often the log is folded into the snapshot
 	// (default 5 minutes).
 	SnapshotEvery time.Duration
-	Logger        *slog.Logger
+	// Logger gets the background loop's failures (snapshots, expiry),
+	// which no request is there to return.
+	Logger *slog.Logger
 }
 
 // Store is the metric store. It is safe for concurrent use.
