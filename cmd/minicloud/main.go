@@ -44,6 +44,11 @@ Usage:
   minicloud databases [--endpoint URL or ADDR]
                               list the running server's DB instances and the loopback
                               address where each is reachable from this machine (same default)
+  minicloud dashboard-png --name NAME [--out DIR] [--endpoint URL or ADDR] [--region R] [--cell PIXELS]
+                              render each metric widget of a CloudWatch dashboard of the running
+                              server (same default) with GetMetricWidgetImage to DIR/<index>-<title>.png
+                              (default DIR .), at the widget's grid size × PIXELS (default 50: a 6×6
+                              widget is 300×300); text, log, alarm and explorer widgets are skipped
   minicloud ca [--endpoint URL or ADDR | --state-dir DIR]
                               print the root certificate (PEM) of minicloud's certificate authority,
                               which signs the certificates ACM issues, to trust it (curl --cacert,
@@ -76,6 +81,9 @@ Serve flags (each also read from the environment variable shown):
   --allow-host NAMES   further names the Host header may carry, comma-separated, "*.name" for the
                        names under name (MINICLOUD_ALLOW_HOST); IP addresses, localhost and AWS
                        endpoint names always work; any other name is refused (DNS rebinding)
+  --metrics-interval D how often instances, load balancers and databases publish their CloudWatch metrics
+                       (MINICLOUD_METRICS_INTERVAL, default 1m as AWS; basic monitoring every five
+                       intervals); shorter, e.g. 5s, for tests and demos
 
 Examples:
   minicloud
@@ -115,6 +123,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return databases(args, stdout, stderr)
 	case "ca":
 		return ca(args, stdout, stderr)
+	case "dashboard-png":
+		return dashboardPNG(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "minicloud", buildVersion())
 		return 0
@@ -170,10 +180,23 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	allowHost := fs.String("allow-host", envOr("MINICLOUD_ALLOW_HOST", ""), "")
 	verify := fs.Bool("verify-signatures", false, "")
 	maxConns := fs.Int("max-connections", 0, "")
+	metricsInterval := fs.Duration("metrics-interval", 0, "")
+	if v := os.Getenv("MINICLOUD_METRICS_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			fmt.Fprintf(stderr, "minicloud: MINICLOUD_METRICS_INTERVAL: %v\n", err)
+			return 2
+		}
+		*metricsInterval = d
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if *metricsInterval < 0 {
+		fmt.Fprintf(stderr, "minicloud: --metrics-interval: %s is negative\n", *metricsInterval)
 		return 2
 	}
 	var level slog.Level
@@ -219,7 +242,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	srv, err := server.New(server.Config{Listen: *listen, StateDir: *stateDir, Ephemeral: *ephemeral, Accounts: acct, Logger: logger,
 		Version: buildVersion(), DataPlane: *dataPlane, PublicCIDR: pub.Masked(), DNSListen: *dnsListen,
-		AllowedHosts: splitList(*allowHost), Secrets: secrets, VerifySignatures: verifySigs, MaxConnections: connLimit})
+		AllowedHosts: splitList(*allowHost), Secrets: secrets, VerifySignatures: verifySigs, MaxConnections: connLimit,
+		MetricsInterval: *metricsInterval})
 	if err != nil {
 		logger.Error("start failed", "error", err)
 		return 1

@@ -152,7 +152,14 @@ func (c *Codec) EncodeError(err error, requestID string) *Response {
 			x.attr("xmlns", ns)
 		}
 		b.WriteString("><Error><Type>" + typ + "</Type><Code>")
-		x.text(e.Code)
+		code := e.Code
+		if c.Protocol == Query && c.Service != nil && c.Service.Metadata.QueryCompatible() {
+			// A query-compatible service's errors are named by their shape
+			// (what JSON and CBOR clients match on); in query they are named
+			// by the shape's query code, as in X-Amzn-Query-Error.
+			code = c.queryErrorCode(code)
+		}
+		x.text(code)
 		b.WriteString("</Code><Message>")
 		x.text(e.Message)
 		b.WriteString("</Message>")

@@ -129,6 +129,15 @@ func TestEncodeError(t *testing.T) {
 			wantHeader: map[string]string{"X-Amzn-Query-Error": "ResourceNotFound;Sender", "Content-Type": "application/x-amz-json-1.0"},
 		},
 		{
+			// A query-compatible service names the error by its shape; query
+			// clients match on the shape's code, as in X-Amzn-Query-Error.
+			name: "query query-compatible", protocol: Query, meta: qc,
+			err:        &Error{Code: "ThingNotFound", Message: "no such thing"},
+			wantStatus: 404, wantCode: "ResourceNotFound",
+			wantBody: `<ErrorResponse xmlns="https://thing.example/doc/2020-01-01/"><Error><Type>Sender</Type><Code>ResourceNotFound</Code>` +
+				`<Message>no such thing</Message></Error><RequestId>` + reqID + `</RequestId></ErrorResponse>`,
+		},
+		{
 			name: "json query-compatible receiver", protocol: JSON, meta: qc,
 			err:        errors.New("boom"),
 			wantStatus: 500, wantCode: "InternalFailure",

@@ -180,7 +180,12 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route) (*codec.R
 		resp.Header.Set("Connection", "close")
 		return resp, nil
 	}
-	form, err := queryForm(r, body)
+	// payload is the body decoded; body stays as sent, for the signature.
+	payload, err := decompress(r, body)
+	if err != nil {
+		return g.errorResponse(r, cred, nil, reqID, err), nil
+	}
+	form, err := queryForm(r, payload)
 	if err != nil {
 		return g.errorResponse(r, cred, form, reqID, err), nil
 	}
@@ -227,7 +232,7 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route) (*codec.R
 		Account: k.Account, Caller: k.ARN, CallerUserID: k.UserID}
 	svc := rt.b.load()
 	op := svc.Operations[rt.opName]
-	req := &codec.Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header, Body: body, Labels: rt.labels}
+	req := &codec.Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header, Body: payload, Labels: rt.labels}
 	out, err := rt.b.Handlers[rt.opName](api.WithRequest(r.Context(), info), func(in codec.Message) error {
 		return c.Decode(op, req, in)
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/guestlimit"
 	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
+	"github.com/minicloud/minicloud/internal/metricport"
 	"github.com/minicloud/minicloud/internal/netctl"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
@@ -55,7 +56,7 @@ func Prefix(stateDir string) string {
 
 // newDataPlane builds the data plane for cfg, or returns one that is off
 // with its reason.
-func newDataPlane(cfg Config) (*dataPlane, error) {
+func newDataPlane(cfg Config, metrics metricport.Publisher) (*dataPlane, error) {
 	dp := &dataPlane{}
 	mode := cfg.DataPlane
 	if mode == "" {
@@ -107,13 +108,15 @@ func newDataPlane(cfg Config) (*dataPlane, error) {
 	}
 	dp.wl = workload.New(workload.Config{Net: n, Sync: dp.sync, Trigger: trigger, CgroupPrefix: prefix, Logger: cfg.Logger})
 	dp.rt = instruntime.New(instruntime.Config{
-		Net:       n,
-		Workloads: dp.wl,
-		Dir:       filepath.Join(dir, "instances"),
-		Prefix:    prefix,
-		Logger:    cfg.Logger,
-		Trigger:   trigger,
-		Sync:      dp.sync,
+		Net:             n,
+		Workloads:       dp.wl,
+		Dir:             filepath.Join(dir, "instances"),
+		Prefix:          prefix,
+		Logger:          cfg.Logger,
+		Trigger:         trigger,
+		Sync:            dp.sync,
+		Metrics:         metrics,
+		MetricsInterval: cfg.MetricsInterval,
 	})
 	return dp, nil
 }

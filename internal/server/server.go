@@ -27,9 +27,11 @@ import (
 	"github.com/minicloud/minicloud/internal/lb/nodes"
 	"github.com/minicloud/minicloud/internal/pki"
 	"github.com/minicloud/minicloud/internal/service/acm"
+	"github.com/minicloud/minicloud/internal/service/cloudwatch"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/service/elbv2"
 	elbctl "github.com/minicloud/minicloud/internal/service/elbv2/controller"
+	"github.com/minicloud/minicloud/internal/service/logs"
 	"github.com/minicloud/minicloud/internal/service/rds"
 	"github.com/minicloud/minicloud/internal/service/route53"
 	"github.com/minicloud/minicloud/internal/service/sts"
@@ -87,6 +89,11 @@ type Config struct {
 	// connection's request head, the pauses of its body and its idle
 	// keep-alive time (0: the defaults in connlimit.go).
 	ReadHeaderTimeout, BodyIdleTimeout, IdleTimeout time.Duration
+	// MetricsInterval is how often the data planes publish CloudWatch's
+	// built-in metrics (AWS/EC2, AWS/ApplicationELB): 0 is AWS's minute
+	// (basic monitoring: five). Shorter is for tests (serve
+	// --metrics-interval).
+	MetricsInterval time.Duration
 }
 
 // Server is a running minicloud.
@@ -98,6 +105,8 @@ type Server struct {
 	acm     *acm.Service
 	rds     *rds.Service
 	elb     *elbv2.Service
+	cw      *cloudwatch.Service
+	logs    *logs.Service
 	dns     *dnsServer
 	http    *httpServer
 	gw      *gateway.Gateway
@@ -138,8 +147,29 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("open state: %w", err)
 		}
 	}
-	dp, err := newDataPlane(cfg)
+	// CloudWatch's metrics live in files of their own beside state.db
+	// (internal/metrics says why); the data planes publish theirs there.
+	// Alarms live in the state store and are evaluated every
+	// MetricsInterval too (a minute unless a test shortens it).
+	cwSvc, err := cloudwatch.New(cloudwatch.Config{Dir: metricsDir(cfg), Now: cfg.Now, Logger: cfg.Logger,
+		State: store, EvaluationInterval: cfg.MetricsInterval})
 	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	// CloudWatch Logs' events live in files of their own too
+	// (internal/service/logs says why); metric filters publish to
+	// CloudWatch.
+	logsSvc, err := logs.New(logs.Config{Dir: eventsDir(cfg), State: store, Metrics: cwSvc.Publisher(), Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		_ = cwSvc.Stop(context.Background())
+		_ = store.Close()
+		return nil, err
+	}
+	dp, err := newDataPlane(cfg, cwSvc.Publisher())
+	if err != nil {
+		_ = logsSvc.Stop(context.Background())
+		_ = cwSvc.Stop(context.Background())
 		_ = store.Close()
 		return nil, err
 	}
@@ -149,9 +179,11 @@ func New(cfg Config) (*Server, error) {
 	stsSvc := sts.New(store)
 	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
 	r53Svc := route53.New(store)
+	cwSvc.SetInstanceActor(ec2Svc.InstanceActor())
 	// RDS's servers are workloads: placed in their VPCs with the data
 	// plane on, on loopback only without.
-	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), EC2: ec2Svc.Port(ec2port.RequesterRDS), Workloads: dp.wl, Logger: cfg.Logger}
+	rdsCfg := rds.Config{StateDir: stateDirOf(cfg), EC2: ec2Svc.Port(ec2port.RequesterRDS), Workloads: dp.wl, Logger: cfg.Logger,
+		Metrics: cwSvc.Publisher(), MetricsInterval: cfg.MetricsInterval, Logs: logsSvc.Writer()}
 	if dp.net != nil {
 		// Health checks may probe public IPs only while the data plane
 		// keeps that range on the host.
@@ -166,7 +198,8 @@ func New(cfg Config) (*Server, error) {
 	// API runs them nowhere (API-only) unless a test gives a data plane.
 	elbDP, lbNodes := cfg.ELBDataplane, (*nodes.Dataplane)(nil)
 	if elbDP == nil && dp.wl != nil {
-		lbNodes = nodes.New(nodes.Config{Workloads: dp.wl, Certs: certs, Logger: cfg.Logger})
+		lbNodes = nodes.New(nodes.Config{Workloads: dp.wl, Certs: certs, Logger: cfg.Logger,
+			Metrics: cwSvc.Publisher(), MetricsInterval: cfg.MetricsInterval})
 		elbDP = lbNodes
 	}
 	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: elbDP, Certs: certs, Logger: cfg.Logger})
@@ -174,7 +207,7 @@ func New(cfg Config) (*Server, error) {
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc,
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
@@ -185,6 +218,10 @@ func New(cfg Config) (*Server, error) {
 	// they answer for runs.
 	s.parts = []*part{
 		{name: "state store", health: "state", it: stateStore{store, cfg}},
+		// Right after the state: the data planes publish metrics until
+		// they stop.
+		service(cwSvc),
+		service(logsSvc),
 		{name: "network controller", health: "dataPlane", it: dp, dataPlane: true},
 		{name: "instance runtime", health: "instances", it: instanceRuntime{ec2Svc}, dataPlane: true},
 		// Stopped after ELB's controller, which drives it.
@@ -195,6 +232,8 @@ func New(cfg Config) (*Server, error) {
 		service(acmSvc),
 		service(rdsSvc),
 		service(elbSvc),
+		// After EC2: its actions stop and terminate instances.
+		{name: "alarm evaluator", health: "alarms", it: cwSvc.Evaluator()},
 		{name: "DNS server", health: "dns", it: s.dns, listener: true},
 		{name: "HTTP listener", it: s.http, listener: true},
 	}
@@ -249,7 +288,13 @@ func (s *Server) Route53() *route53.Service { return s.route53 }
 func (s *Server) EC2() *ec2.Service { return s.ec2 }
 
 func (s *Server) reset(ctx context.Context) error {
-	return s.store.Reset(ctx)
+	if err := s.store.Reset(ctx); err != nil {
+		return err
+	}
+	if err := s.cw.Reset(ctx); err != nil {
+		return err
+	}
+	return s.logs.Reset(ctx)
 }
 
 // Start starts the listeners: DNS (cfg.DNSListen), then HTTP on cfg.Listen,
@@ -347,6 +392,22 @@ func listenName(listen string) []string {
 		return nil
 	}
 	return []string{h}
+}
+
+// metricsDir is where CloudWatch keeps its metrics ("" in memory).
+func metricsDir(cfg Config) string {
+	if cfg.Ephemeral {
+		return ""
+	}
+	return filepath.Join(cfg.StateDir, "metrics")
+}
+
+// eventsDir is where CloudWatch Logs keeps its events ("" in memory).
+func eventsDir(cfg Config) string {
+	if cfg.Ephemeral {
+		return ""
+	}
+	return filepath.Join(cfg.StateDir, "logs")
 }
 
 // stateDirOf is where durable data other than the store lives; "" with

@@ -271,9 +271,9 @@ func TestNotImplemented(t *testing.T) {
 			return err
 		}, "ec2 CreateFleet"},
 		{"smithy-rpc-v2-cbor", func() error {
-			_, err := cloudwatch.NewFromConfig(cfg).ListMetrics(ctx, &cloudwatch.ListMetricsInput{})
+			_, err := cloudwatch.NewFromConfig(cfg).ListMetricStreams(ctx, &cloudwatch.ListMetricStreamsInput{})
 			return err
-		}, "cloudwatch ListMetrics"},
+		}, "cloudwatch ListMetricStreams"},
 		{"json 1.1", func() error {
 			_, err := ecs.NewFromConfig(cfg).ListClusters(ctx, &ecs.ListClustersInput{})
 			return err
@@ -366,6 +366,7 @@ func TestHealthEntries(t *testing.T) {
 		{"acm", "ca", nil},
 		{"elbv2", "dataPlane", false},
 		{"loadBalancerNodes", "state", "off"},
+		{"alarms", "running", true},
 	} {
 		var entry map[string]any
 		if err := json.Unmarshal(h[tc.key], &entry); err != nil {
@@ -376,8 +377,8 @@ func TestHealthEntries(t *testing.T) {
 			t.Errorf("health[%q][%q] = %v (present: %t), want %v", tc.key, tc.field, got, ok, tc.want)
 		}
 	}
-	if len(h) != 11 { // version, uptime and services, and the eight above
-		t.Errorf("health has %d entries, want 11: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
+	if len(h) != 12 { // version, uptime and services, and the nine above
+		t.Errorf("health has %d entries, want 12: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
 	}
 }
 

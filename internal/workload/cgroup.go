@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -20,6 +21,9 @@ const cgroupRoot = "/sys/fs/cgroup"
 type cgroups struct {
 	version int  // 0: unavailable, 1, 2
 	pidsV1  bool // v1 with a pids hierarchy
+	// acctV1 is the v1 hierarchy with cpuacct (CPU time, for CloudWatch):
+	// "cpu" when mounted with cpu, "cpuacct" on its own, "" without.
+	acctV1 string
 }
 
 func detectCgroups() *cgroups {
@@ -28,7 +32,14 @@ func detectCgroups() *cgroups {
 		return &cgroups{version: 2}
 	}
 	if exists(filepath.Join(cgroupRoot, "cpu", "cpu.cfs_quota_us")) && exists(filepath.Join(cgroupRoot, "memory", "memory.limit_in_bytes")) {
-		return &cgroups{version: 1, pidsV1: exists(filepath.Join(cgroupRoot, "pids", "cgroup.procs"))}
+		c := &cgroups{version: 1, pidsV1: exists(filepath.Join(cgroupRoot, "pids", "cgroup.procs"))}
+		for _, h := range []string{"cpu", "cpuacct"} {
+			if exists(filepath.Join(cgroupRoot, h, "cpuacct.usage")) {
+				c.acctV1 = h
+				break
+			}
+		}
+		return c
 	}
 	return &cgroups{}
 }
@@ -42,6 +53,9 @@ func (c *cgroups) dirs(name string) []string {
 		dirs := []string{filepath.Join(cgroupRoot, "cpu", name), filepath.Join(cgroupRoot, "memory", name)}
 		if c.pidsV1 {
 			dirs = append(dirs, filepath.Join(cgroupRoot, "pids", name))
+		}
+		if c.acctV1 == "cpuacct" {
+			dirs = append(dirs, filepath.Join(cgroupRoot, "cpuacct", name))
 		}
 		return dirs
 	case 2:
@@ -80,6 +94,9 @@ func (c *cgroups) setup(name string, lim Limits, pid int) error {
 				files = append(files, [2]string{filepath.Join(pids, "pids.max"), strconv.Itoa(lim.Pids)})
 			}
 			files = append(files, [2]string{filepath.Join(pids, "cgroup.procs"), strconv.Itoa(pid)})
+		}
+		if c.acctV1 == "cpuacct" {
+			files = append(files, [2]string{filepath.Join(cgroupRoot, "cpuacct", name, "cgroup.procs"), strconv.Itoa(pid)})
 		}
 	case 2:
 		// Best effort: the controllers must be enabled for children.
@@ -133,4 +150,90 @@ func (c *cgroups) remove(name string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// cpuTime is the CPU time name's processes have used since its cgroup was
+// made: cpu.stat's usage_usec (v2) or cpuacct.usage (v1).
+func (c *cgroups) cpuTime(name string) (time.Duration, error) {
+	switch {
+	case c.version == 2:
+		b, err := os.ReadFile(filepath.Join(cgroupRoot, name, "cpu.stat"))
+		if err != nil {
+			return 0, err
+		}
+		for line := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
+				us, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				return time.Duration(us) * time.Microsecond, err
+			}
+		}
+		return 0, errors.New("cpu.stat has no usage_usec")
+	case c.version == 1 && c.acctV1 != "":
+		b, err := os.ReadFile(filepath.Join(cgroupRoot, c.acctV1, name, "cpuacct.usage"))
+		if err != nil {
+			return 0, err
+		}
+		ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		return time.Duration(ns), err
+	}
+	return 0, errors.New("no cgroup accounts CPU time (neither cgroup v2 nor v1 cpuacct)")
+}
+
+// memory is the anonymous memory name's processes hold: memory.stat's
+// anon (v2) or total_rss (v1); 0 when unreadable.
+func (c *cgroups) memory(name string) uint64 {
+	file, key := filepath.Join(cgroupRoot, name, "memory.stat"), "anon"
+	if c.version == 1 {
+		file, key = filepath.Join(cgroupRoot, "memory", name, "memory.stat"), "total_rss"
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), " "); ok && k == key {
+			n, _ := strconv.ParseUint(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// io is name's block I/O from cgroup v2's io.stat; nil on v1, whose blkio
+// hierarchy workloads do not join, or when unreadable.
+func (c *cgroups) io(name string) *IOCounters {
+	if c.version != 2 {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(cgroupRoot, name, "io.stat"))
+	if err != nil {
+		return nil
+	}
+	return parseIOStat(string(b))
+}
+
+// parseIOStat sums io.stat's lines ("8:0 rbytes=… wbytes=… rios=… wios=…
+// dbytes=… dios=…") over the devices.
+func parseIOStat(s string) *IOCounters {
+	var io IOCounters
+	for line := range strings.Lines(s) {
+		for _, f := range strings.Fields(line) { // the device ("8:0") has no "="
+			k, v, _ := strings.Cut(f, "=")
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				continue
+			}
+			switch k {
+			case "rbytes":
+				io.ReadBytes += n
+			case "wbytes":
+				io.WriteBytes += n
+			case "rios":
+				io.ReadOps += n
+			case "wios":
+				io.WriteOps += n
+			}
+		}
+	}
+	return &io
 }

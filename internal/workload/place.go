@@ -75,6 +75,7 @@ func (r *Runtime) Place(ctx context.Context, name string, enis []vpcnet.ENI) (*P
 	r.mu.Lock()
 	old := r.placed[name]
 	r.placed[name] = slices.Clone(enis)
+	r.ns[name] = ns
 	r.mu.Unlock()
 	for _, o := range old {
 		if !slices.ContainsFunc(enis, func(e vpcnet.ENI) bool { return e.ID == o.ID }) {
@@ -101,6 +102,7 @@ func (r *Runtime) Unplace(ctx context.Context, name string, also ...vpcnet.ENI) 
 	r.mu.Lock()
 	enis := append(r.placed[name], also...)
 	delete(r.placed, name)
+	delete(r.ns, name)
 	r.mu.Unlock()
 	var errs []error
 	seen := map[string]bool{}

@@ -56,6 +56,10 @@ type ProcessSpec struct {
 	// limits waits for a go-ahead the caller gives after Start returns (an
 	// instance's init waits for its configuration).
 	Limits Limits
+	// Measured puts the process in a cgroup of its workload even without
+	// limits, so that Runtime.Usage can read what it uses (CloudWatch's
+	// metrics of a database server, which the class does not limit).
+	Measured bool
 	// Stop is how Process.Stop ends it; after the last step Stop waits for
 	// the exit however long it takes. Empty means DefaultStop.
 	Stop []StopStep
@@ -68,6 +72,10 @@ type ProcessSpec struct {
 	// Users.Base…: root inside is nobody on the host (see IDs).
 	Users *IDRange
 }
+
+// cgrouped reports whether the process gets a cgroup: limits, or usage to
+// read.
+func (s *ProcessSpec) cgrouped() bool { return s.Measured || !s.Limits.IsZero() }
 
 // Process is a started process of a workload.
 type Process struct {
@@ -143,7 +151,7 @@ func (r *Runtime) Start(spec ProcessSpec) (*Process, error) {
 		return nil, fmt.Errorf("workload %s: start %s: %w", spec.Workload, cmd.Path, err)
 	}
 	p.pid = cmd.Process.Pid
-	if !spec.Limits.IsZero() {
+	if spec.cgrouped() {
 		if err := r.cg.setup(r.cgroupName(spec.Workload), spec.Limits, p.pid); err != nil {
 			r.log.Warn("cgroup limits not applied", "workload", spec.Workload, "err", err)
 		}
@@ -220,7 +228,7 @@ func (p *Process) Stop() {
 			}
 		}
 		<-p.done
-		if !p.spec.Limits.IsZero() {
+		if p.spec.cgrouped() {
 			if err := p.r.cg.remove(p.r.cgroupName(p.spec.Workload)); err != nil {
 				p.r.log.Warn("remove cgroup", "workload", p.spec.Workload, "err", err)
 			}

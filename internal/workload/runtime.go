@@ -2,8 +2,10 @@ package workload
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
@@ -55,6 +57,7 @@ type Runtime struct {
 
 	mu     sync.Mutex
 	placed map[string][]vpcnet.ENI // workload → ENIs attached by Place
+	ns     map[string]string       // workload → its namespace's path, once placed
 }
 
 // New returns a Runtime.
@@ -68,6 +71,7 @@ func New(cfg Config) *Runtime {
 		cg:     detectCgroups(),
 		ids:    newIDs(cfg.CgroupPrefix),
 		placed: map[string][]vpcnet.ENI{},
+		ns:     map[string]string{},
 	}
 }
 
@@ -109,4 +113,45 @@ func (r *Runtime) applyNetwork(ctx context.Context) error {
 		r.cfg.Trigger()
 	}
 	return nil
+}
+
+// Usage is what a workload has used, cumulative: what CloudWatch's
+// CPUUtilization and NetworkIn/Out are made of.
+type Usage struct {
+	// CPU is its processes' CPU time since its cgroup was made.
+	CPU time.Duration
+	// Net is the traffic of its namespace's interfaces (zero when it is
+	// not placed).
+	Net vpcnet.InterfaceCounters
+	// Memory is the memory its processes hold and the kernel cannot
+	// reclaim (anonymous memory: the page cache is left out, as it is of
+	// RDS's FreeableMemory), now; 0 when the cgroup does not tell.
+	Memory uint64
+	// IO is its block I/O, nil when the host does not account it per
+	// workload (cgroup v1, whose blkio hierarchy workloads do not join).
+	IO *IOCounters
+}
+
+// IOCounters are cumulative block I/O counts of a workload (cgroup v2's
+// io.stat, summed over the devices).
+type IOCounters struct {
+	ReadBytes, WriteBytes, ReadOps, WriteOps uint64
+}
+
+// Usage reads the workload's usage.
+func (r *Runtime) Usage(name string) (Usage, error) {
+	cpu, err := r.cg.cpuTime(r.cgroupName(name))
+	if err != nil {
+		return Usage{}, fmt.Errorf("workload %s: CPU time: %w", name, err)
+	}
+	u := Usage{CPU: cpu, Memory: r.cg.memory(r.cgroupName(name)), IO: r.cg.io(r.cgroupName(name))}
+	r.mu.Lock()
+	ns := r.ns[name]
+	r.mu.Unlock()
+	if ns != "" {
+		if u.Net, err = vpcnet.NamespaceCounters(ns); err != nil {
+			return Usage{}, fmt.Errorf("workload %s: %w", name, err)
+		}
+	}
+	return u, nil
 }

@@ -316,3 +316,76 @@ func TestPorts(t *testing.T) {
 		}
 	}
 }
+
+// Usage counts a workload's CPU time (its cgroup's) and the traffic of its
+// namespace's interfaces: a process that burns a CPU for half a second and
+// sends packets shows both.
+func TestUsage(t *testing.T) {
+	e := newEnv(t)
+	if e.rt.Cgroups() == 0 {
+		t.Skip("no cgroups")
+	}
+	pl, err := e.rt.Place(e.ctx, "wl-u", []vpcnet.ENI{eni("eni-u", "10.0.1.14", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = e.rt.Unplace(e.ctx, "wl-u") }()
+	// Burn half a second of CPU time — the shell's own, read from
+	// /proc/self/stat (utime + stime in 1/100 s), so a busy host only makes
+	// it take longer — then send UDP to the subnet's router (its packets
+	// count whether anyone answers or not).
+	cmd := exec.Command("/bin/bash", "-c", `while read -ra s < /proc/$$/stat; (( s[13] + s[14] < 50 )); do :; done
+for i in 1 2 3 4 5; do echo x > /dev/udp/10.0.1.1/9 2>/dev/null || true; done; echo done`)
+	out, _ := cmd.StdoutPipe()
+	p, err := e.rt.Start(workload.ProcessSpec{Workload: "wl-u", Cmd: cmd, NS: pl.NS, Limits: workload.Limits{VCPUs: 1, MemoryMiB: 64}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "done\n" {
+		t.Fatalf("process said %q", line)
+	}
+	u, err := e.rt.Usage("wl-u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.CPU < 300*time.Millisecond || u.CPU > 5*time.Second {
+		t.Errorf("CPU time %s, want about 0.5 s", u.CPU)
+	}
+	if u.Net.TxPackets < 5 || u.Net.TxBytes < 5*28 {
+		t.Errorf("sent %d packets, %d bytes: want at least 5 UDP datagrams", u.Net.TxPackets, u.Net.TxBytes)
+	}
+	if _, err := e.rt.Usage("nothing-here"); err == nil {
+		t.Error("usage of a workload that never ran: no error")
+	}
+}
+
+// A Measured process without limits gets a cgroup all the same, whose
+// usage (CPU time, the memory it holds) can be read.
+func TestUsageMeasured(t *testing.T) {
+	e := newEnv(t)
+	if e.rt.Cgroups() == 0 {
+		t.Skip("no cgroups")
+	}
+	// 16 MiB of anonymous memory held while it sleeps.
+	cmd := exec.Command("/bin/bash", "-c", `x=$(head -c 16777216 /dev/zero | tr '\0' a); echo held; sleep 30; echo ${#x}`)
+	out, _ := cmd.StdoutPipe()
+	p, err := e.rt.Start(workload.ProcessSpec{Workload: "wl-m", Cmd: cmd, Measured: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "held\n" {
+		t.Fatalf("process said %q", line)
+	}
+	u, err := e.rt.Usage("wl-m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.CPU <= 0 {
+		t.Errorf("CPU time %s, want some", u.CPU)
+	}
+	if u.Memory < 14<<20 {
+		t.Errorf("memory %d bytes, want at least 14 MiB", u.Memory)
+	}
+}

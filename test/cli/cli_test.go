@@ -520,8 +520,8 @@ func TestAWSCLI(t *testing.T) {
 		}},
 		// CloudWatch offers CBOR, JSON and query; the CLI picks one (v1.45:
 		// awsJson1.0, v2.9: query); boto3 below forces each explicitly.
-		{"cloudwatch list-metrics is NotImplemented", func(t *testing.T, c awsCLI, env []string) {
-			requireNotImplemented(t, c.aws(t, s, env, "cloudwatch", "list-metrics"), "cloudwatch", "ListMetrics")
+		{"cloudwatch list-metric-streams is NotImplemented", func(t *testing.T, c awsCLI, env []string) {
+			requireNotImplemented(t, c.aws(t, s, env, "cloudwatch", "list-metric-streams"), "cloudwatch", "ListMetricStreams")
 		}},
 	}
 	for _, c := range clis {
@@ -560,7 +560,7 @@ for proto in ("smithy-rpc-v2-cbor", "json", "query"):
     cw.meta.events.register("before-send", lambda request, **kw: sent.update(ct=request.headers.get("Content-Type")))
     r = {"protocol": cw.meta.service_model.resolved_protocol}
     try:
-        cw.list_metrics()
+        cw.list_metric_streams()
         r["error"] = None
     except ClientError as e:
         r["error"] = {"Code": e.response["Error"]["Code"], "Message": e.response["Error"]["Message"],
@@ -645,9 +645,9 @@ func TestBoto3(t *testing.T) {
 		case cw.Protocol != proto || !strings.HasPrefix(cw.ContentType, ct):
 			t.Errorf("cloudwatch %s: botocore used protocol %q content-type %q, want %q", proto, cw.Protocol, cw.ContentType, ct)
 		case cw.Error == nil:
-			t.Errorf("cloudwatch %s: list_metrics succeeded, want ClientError NotImplemented", proto)
-		case cw.Error.Code != "NotImplemented" || !strings.Contains(cw.Error.Message, "cloudwatch ListMetrics") || cw.Error.HTTPStatusCode != http.StatusNotImplemented:
-			t.Errorf("cloudwatch %s: error = %+v, want NotImplemented/501 naming \"cloudwatch ListMetrics\"", proto, *cw.Error)
+			t.Errorf("cloudwatch %s: list_metric_streams succeeded, want ClientError NotImplemented", proto)
+		case cw.Error.Code != "NotImplemented" || !strings.Contains(cw.Error.Message, "cloudwatch ListMetricStreams") || cw.Error.HTTPStatusCode != http.StatusNotImplemented:
+			t.Errorf("cloudwatch %s: error = %+v, want NotImplemented/501 naming \"cloudwatch ListMetricStreams\"", proto, *cw.Error)
 		}
 	}
 }

@@ -5,8 +5,10 @@
 package cloudwatchapi
 
 import (
+	"context"
 	_ "embed"
 	"sync"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/model"
@@ -33,4 +35,504 @@ func load() *model.Service {
 		panic("cloudwatchapi: embedded model: " + err.Error())
 	}
 	return m
+}
+
+// Server is the business logic of the operations minicloud implements.
+type Server interface {
+	DeleteAlarms(context.Context, *DeleteAlarmsInput) (*Empty, error)
+	DeleteDashboards(context.Context, *DeleteDashboardsInput) (*DeleteDashboardsOutput, error)
+	DescribeAlarmHistory(context.Context, *DescribeAlarmHistoryInput) (*DescribeAlarmHistoryOutput, error)
+	DescribeAlarms(context.Context, *DescribeAlarmsInput) (*DescribeAlarmsOutput, error)
+	DescribeAlarmsForMetric(context.Context, *DescribeAlarmsForMetricInput) (*DescribeAlarmsForMetricOutput, error)
+	DisableAlarmActions(context.Context, *DisableAlarmActionsInput) (*Empty, error)
+	EnableAlarmActions(context.Context, *EnableAlarmActionsInput) (*Empty, error)
+	GetDashboard(context.Context, *GetDashboardInput) (*GetDashboardOutput, error)
+	GetMetricData(context.Context, *GetMetricDataInput) (*GetMetricDataOutput, error)
+	GetMetricStatistics(context.Context, *GetMetricStatisticsInput) (*GetMetricStatisticsOutput, error)
+	GetMetricWidgetImage(context.Context, *GetMetricWidgetImageInput) (*GetMetricWidgetImageOutput, error)
+	ListDashboards(context.Context, *ListDashboardsInput) (*ListDashboardsOutput, error)
+	ListMetrics(context.Context, *ListMetricsInput) (*ListMetricsOutput, error)
+	ListTagsForResource(context.Context, *ListTagsForResourceInput) (*ListTagsForResourceOutput, error)
+	PutCompositeAlarm(context.Context, *PutCompositeAlarmInput) (*Empty, error)
+	PutDashboard(context.Context, *PutDashboardInput) (*PutDashboardOutput, error)
+	PutMetricAlarm(context.Context, *PutMetricAlarmInput) (*Empty, error)
+	PutMetricData(context.Context, *PutMetricDataInput) (*Empty, error)
+	SetAlarmState(context.Context, *SetAlarmStateInput) (*Empty, error)
+	TagResource(context.Context, *TagResourceInput) (*TagResourceOutput, error)
+	UntagResource(context.Context, *UntagResourceInput) (*UntagResourceOutput, error)
+}
+
+// Handlers maps every operation of Server to s's method. The model's other
+// operations have no handler, and the gateway answers them NotImplemented;
+// listing one in services.json and regenerating adds it to Server, and the
+// compiler then asks the service for its method.
+func Handlers(s Server) map[string]api.Handler {
+	return map[string]api.Handler{
+		"DeleteAlarms":            api.Typed(s.DeleteAlarms),
+		"DeleteDashboards":        api.Typed(s.DeleteDashboards),
+		"DescribeAlarmHistory":    api.Typed(s.DescribeAlarmHistory),
+		"DescribeAlarms":          api.Typed(s.DescribeAlarms),
+		"DescribeAlarmsForMetric": api.Typed(s.DescribeAlarmsForMetric),
+		"DisableAlarmActions":     api.Typed(s.DisableAlarmActions),
+		"EnableAlarmActions":      api.Typed(s.EnableAlarmActions),
+		"GetDashboard":            api.Typed(s.GetDashboard),
+		"GetMetricData":           api.Typed(s.GetMetricData),
+		"GetMetricStatistics":     api.Typed(s.GetMetricStatistics),
+		"GetMetricWidgetImage":    api.Typed(s.GetMetricWidgetImage),
+		"ListDashboards":          api.Typed(s.ListDashboards),
+		"ListMetrics":             api.Typed(s.ListMetrics),
+		"ListTagsForResource":     api.Typed(s.ListTagsForResource),
+		"PutCompositeAlarm":       api.Typed(s.PutCompositeAlarm),
+		"PutDashboard":            api.Typed(s.PutDashboard),
+		"PutMetricAlarm":          api.Typed(s.PutMetricAlarm),
+		"PutMetricData":           api.Typed(s.PutMetricData),
+		"SetAlarmState":           api.Typed(s.SetAlarmState),
+		"TagResource":             api.Typed(s.TagResource),
+		"UntagResource":           api.Typed(s.UntagResource),
+	}
+}
+
+// Empty is the input or output of an operation that has none.
+type Empty struct{}
+
+// AlarmHistoryItem is the AlarmHistoryItem shape.
+type AlarmHistoryItem struct {
+	AlarmName       *string    `aws:"AlarmName"`
+	AlarmType       *string    `aws:"AlarmType"`
+	Timestamp       *time.Time `aws:"Timestamp"`
+	HistoryItemType *string    `aws:"HistoryItemType"`
+	HistorySummary  *string    `aws:"HistorySummary"`
+	HistoryData     *string    `aws:"HistoryData"`
+}
+
+// CompositeAlarm is the CompositeAlarm shape.
+type CompositeAlarm struct {
+	ActionsEnabled                     *bool      `aws:"ActionsEnabled"`
+	AlarmActions                       []string   `aws:"AlarmActions"`
+	AlarmArn                           *string    `aws:"AlarmArn"`
+	AlarmConfigurationUpdatedTimestamp *time.Time `aws:"AlarmConfigurationUpdatedTimestamp"`
+	AlarmDescription                   *string    `aws:"AlarmDescription"`
+	AlarmName                          *string    `aws:"AlarmName"`
+	AlarmRule                          *string    `aws:"AlarmRule"`
+	InsufficientDataActions            []string   `aws:"InsufficientDataActions"`
+	OKActions                          []string   `aws:"OKActions"`
+	StateReason                        *string    `aws:"StateReason"`
+	StateReasonData                    *string    `aws:"StateReasonData"`
+	StateUpdatedTimestamp              *time.Time `aws:"StateUpdatedTimestamp"`
+	StateValue                         *string    `aws:"StateValue"`
+	StateTransitionedTimestamp         *time.Time `aws:"StateTransitionedTimestamp"`
+	ActionsSuppressedBy                *string    `aws:"ActionsSuppressedBy"`
+	ActionsSuppressedReason            *string    `aws:"ActionsSuppressedReason"`
+	ActionsSuppressor                  *string    `aws:"ActionsSuppressor"`
+	ActionsSuppressorWaitPeriod        *int32     `aws:"ActionsSuppressorWaitPeriod"`
+	ActionsSuppressorExtensionPeriod   *int32     `aws:"ActionsSuppressorExtensionPeriod"`
+}
+
+// DashboardEntry is the DashboardEntry shape.
+type DashboardEntry struct {
+	DashboardName *string    `aws:"DashboardName"`
+	DashboardArn  *string    `aws:"DashboardArn"`
+	LastModified  *time.Time `aws:"LastModified"`
+	Size          *int64     `aws:"Size"`
+}
+
+// DashboardValidationMessage is the DashboardValidationMessage shape.
+type DashboardValidationMessage struct {
+	DataPath *string `aws:"DataPath"`
+	Message  *string `aws:"Message"`
+}
+
+// Datapoint is the Datapoint shape.
+type Datapoint struct {
+	Timestamp          *time.Time         `aws:"Timestamp"`
+	SampleCount        *float64           `aws:"SampleCount"`
+	Average            *float64           `aws:"Average"`
+	Sum                *float64           `aws:"Sum"`
+	Minimum            *float64           `aws:"Minimum"`
+	Maximum            *float64           `aws:"Maximum"`
+	Unit               *string            `aws:"Unit"`
+	ExtendedStatistics map[string]float64 `aws:"ExtendedStatistics"`
+}
+
+// DeleteAlarmsInput is the DeleteAlarmsInput shape.
+type DeleteAlarmsInput struct {
+	AlarmNames []string `aws:"AlarmNames"`
+}
+
+// DeleteDashboardsInput is the DeleteDashboardsInput shape.
+type DeleteDashboardsInput struct {
+	DashboardNames []string `aws:"DashboardNames"`
+}
+
+// DeleteDashboardsOutput is the DeleteDashboardsOutput shape.
+type DeleteDashboardsOutput struct {
+}
+
+// DescribeAlarmHistoryInput is the DescribeAlarmHistoryInput shape.
+type DescribeAlarmHistoryInput struct {
+	AlarmName       *string    `aws:"AlarmName"`
+	AlarmTypes      []string   `aws:"AlarmTypes"`
+	HistoryItemType *string    `aws:"HistoryItemType"`
+	StartDate       *time.Time `aws:"StartDate"`
+	EndDate         *time.Time `aws:"EndDate"`
+	MaxRecords      *int32     `aws:"MaxRecords"`
+	NextToken       *string    `aws:"NextToken"`
+	ScanBy          *string    `aws:"ScanBy"`
+}
+
+// DescribeAlarmHistoryOutput is the DescribeAlarmHistoryOutput shape.
+type DescribeAlarmHistoryOutput struct {
+	AlarmHistoryItems []AlarmHistoryItem `aws:"AlarmHistoryItems"`
+	NextToken         *string            `aws:"NextToken"`
+}
+
+// DescribeAlarmsForMetricInput is the DescribeAlarmsForMetricInput shape.
+type DescribeAlarmsForMetricInput struct {
+	MetricName        *string     `aws:"MetricName"`
+	Namespace         *string     `aws:"Namespace"`
+	Statistic         *string     `aws:"Statistic"`
+	ExtendedStatistic *string     `aws:"ExtendedStatistic"`
+	Dimensions        []Dimension `aws:"Dimensions"`
+	Period            *int32      `aws:"Period"`
+	Unit              *string     `aws:"Unit"`
+}
+
+// DescribeAlarmsForMetricOutput is the DescribeAlarmsForMetricOutput shape.
+type DescribeAlarmsForMetricOutput struct {
+	MetricAlarms []MetricAlarm `aws:"MetricAlarms"`
+}
+
+// DescribeAlarmsInput is the DescribeAlarmsInput shape.
+type DescribeAlarmsInput struct {
+	AlarmNames          []string `aws:"AlarmNames"`
+	AlarmNamePrefix     *string  `aws:"AlarmNamePrefix"`
+	AlarmTypes          []string `aws:"AlarmTypes"`
+	ChildrenOfAlarmName *string  `aws:"ChildrenOfAlarmName"`
+	ParentsOfAlarmName  *string  `aws:"ParentsOfAlarmName"`
+	StateValue          *string  `aws:"StateValue"`
+	ActionPrefix        *string  `aws:"ActionPrefix"`
+	MaxRecords          *int32   `aws:"MaxRecords"`
+	NextToken           *string  `aws:"NextToken"`
+}
+
+// DescribeAlarmsOutput is the DescribeAlarmsOutput shape.
+type DescribeAlarmsOutput struct {
+	CompositeAlarms []CompositeAlarm `aws:"CompositeAlarms"`
+	MetricAlarms    []MetricAlarm    `aws:"MetricAlarms"`
+	NextToken       *string          `aws:"NextToken"`
+}
+
+// Dimension is the Dimension shape.
+type Dimension struct {
+	Name  *string `aws:"Name"`
+	Value *string `aws:"Value"`
+}
+
+// DimensionFilter is the DimensionFilter shape.
+type DimensionFilter struct {
+	Name  *string `aws:"Name"`
+	Value *string `aws:"Value"`
+}
+
+// DisableAlarmActionsInput is the DisableAlarmActionsInput shape.
+type DisableAlarmActionsInput struct {
+	AlarmNames []string `aws:"AlarmNames"`
+}
+
+// EnableAlarmActionsInput is the EnableAlarmActionsInput shape.
+type EnableAlarmActionsInput struct {
+	AlarmNames []string `aws:"AlarmNames"`
+}
+
+// GetDashboardInput is the GetDashboardInput shape.
+type GetDashboardInput struct {
+	DashboardName *string `aws:"DashboardName"`
+}
+
+// GetDashboardOutput is the GetDashboardOutput shape.
+type GetDashboardOutput struct {
+	DashboardArn  *string `aws:"DashboardArn"`
+	DashboardBody *string `aws:"DashboardBody"`
+	DashboardName *string `aws:"DashboardName"`
+}
+
+// GetMetricDataInput is the GetMetricDataInput shape.
+type GetMetricDataInput struct {
+	MetricDataQueries []MetricDataQuery `aws:"MetricDataQueries"`
+	StartTime         *time.Time        `aws:"StartTime"`
+	EndTime           *time.Time        `aws:"EndTime"`
+	NextToken         *string           `aws:"NextToken"`
+	ScanBy            *string           `aws:"ScanBy"`
+	MaxDatapoints     *int32            `aws:"MaxDatapoints"`
+	LabelOptions      *LabelOptions     `aws:"LabelOptions"`
+}
+
+// GetMetricDataOutput is the GetMetricDataOutput shape.
+type GetMetricDataOutput struct {
+	MetricDataResults []MetricDataResult `aws:"MetricDataResults"`
+	NextToken         *string            `aws:"NextToken"`
+	Messages          []MessageData      `aws:"Messages"`
+}
+
+// GetMetricStatisticsInput is the GetMetricStatisticsInput shape.
+type GetMetricStatisticsInput struct {
+	Namespace          *string     `aws:"Namespace"`
+	MetricName         *string     `aws:"MetricName"`
+	Dimensions         []Dimension `aws:"Dimensions"`
+	StartTime          *time.Time  `aws:"StartTime"`
+	EndTime            *time.Time  `aws:"EndTime"`
+	Period             *int32      `aws:"Period"`
+	Statistics         []string    `aws:"Statistics"`
+	ExtendedStatistics []string    `aws:"ExtendedStatistics"`
+	Unit               *string     `aws:"Unit"`
+}
+
+// GetMetricStatisticsOutput is the GetMetricStatisticsOutput shape.
+type GetMetricStatisticsOutput struct {
+	Label      *string     `aws:"Label"`
+	Datapoints []Datapoint `aws:"Datapoints"`
+}
+
+// GetMetricWidgetImageInput is the GetMetricWidgetImageInput shape.
+type GetMetricWidgetImageInput struct {
+	MetricWidget *string `aws:"MetricWidget"`
+	OutputFormat *string `aws:"OutputFormat"`
+}
+
+// GetMetricWidgetImageOutput is the GetMetricWidgetImageOutput shape.
+type GetMetricWidgetImageOutput struct {
+	MetricWidgetImage []byte `aws:"MetricWidgetImage"`
+}
+
+// LabelOptions is the LabelOptions shape.
+type LabelOptions struct {
+	Timezone *string `aws:"Timezone"`
+}
+
+// ListDashboardsInput is the ListDashboardsInput shape.
+type ListDashboardsInput struct {
+	DashboardNamePrefix *string `aws:"DashboardNamePrefix"`
+	NextToken           *string `aws:"NextToken"`
+}
+
+// ListDashboardsOutput is the ListDashboardsOutput shape.
+type ListDashboardsOutput struct {
+	DashboardEntries []DashboardEntry `aws:"DashboardEntries"`
+	NextToken        *string          `aws:"NextToken"`
+}
+
+// ListMetricsInput is the ListMetricsInput shape.
+type ListMetricsInput struct {
+	Namespace             *string           `aws:"Namespace"`
+	MetricName            *string           `aws:"MetricName"`
+	Dimensions            []DimensionFilter `aws:"Dimensions"`
+	NextToken             *string           `aws:"NextToken"`
+	RecentlyActive        *string           `aws:"RecentlyActive"`
+	IncludeLinkedAccounts *bool             `aws:"IncludeLinkedAccounts"`
+	OwningAccount         *string           `aws:"OwningAccount"`
+}
+
+// ListMetricsOutput is the ListMetricsOutput shape.
+type ListMetricsOutput struct {
+	Metrics        []Metric `aws:"Metrics"`
+	NextToken      *string  `aws:"NextToken"`
+	OwningAccounts []string `aws:"OwningAccounts"`
+}
+
+// ListTagsForResourceInput is the ListTagsForResourceInput shape.
+type ListTagsForResourceInput struct {
+	ResourceARN *string `aws:"ResourceARN"`
+}
+
+// ListTagsForResourceOutput is the ListTagsForResourceOutput shape.
+type ListTagsForResourceOutput struct {
+	Tags []Tag `aws:"Tags"`
+}
+
+// MessageData is the MessageData shape.
+type MessageData struct {
+	Code  *string `aws:"Code"`
+	Value *string `aws:"Value"`
+}
+
+// Metric is the Metric shape.
+type Metric struct {
+	Namespace  *string     `aws:"Namespace"`
+	MetricName *string     `aws:"MetricName"`
+	Dimensions []Dimension `aws:"Dimensions"`
+}
+
+// MetricAlarm is the MetricAlarm shape.
+type MetricAlarm struct {
+	AlarmName                          *string           `aws:"AlarmName"`
+	AlarmArn                           *string           `aws:"AlarmArn"`
+	AlarmDescription                   *string           `aws:"AlarmDescription"`
+	AlarmConfigurationUpdatedTimestamp *time.Time        `aws:"AlarmConfigurationUpdatedTimestamp"`
+	ActionsEnabled                     *bool             `aws:"ActionsEnabled"`
+	OKActions                          []string          `aws:"OKActions"`
+	AlarmActions                       []string          `aws:"AlarmActions"`
+	InsufficientDataActions            []string          `aws:"InsufficientDataActions"`
+	StateValue                         *string           `aws:"StateValue"`
+	StateReason                        *string           `aws:"StateReason"`
+	StateReasonData                    *string           `aws:"StateReasonData"`
+	StateUpdatedTimestamp              *time.Time        `aws:"StateUpdatedTimestamp"`
+	MetricName                         *string           `aws:"MetricName"`
+	Namespace                          *string           `aws:"Namespace"`
+	Statistic                          *string           `aws:"Statistic"`
+	ExtendedStatistic                  *string           `aws:"ExtendedStatistic"`
+	Dimensions                         []Dimension       `aws:"Dimensions"`
+	Period                             *int32            `aws:"Period"`
+	Unit                               *string           `aws:"Unit"`
+	EvaluationPeriods                  *int32            `aws:"EvaluationPeriods"`
+	DatapointsToAlarm                  *int32            `aws:"DatapointsToAlarm"`
+	Threshold                          *float64          `aws:"Threshold"`
+	ComparisonOperator                 *string           `aws:"ComparisonOperator"`
+	TreatMissingData                   *string           `aws:"TreatMissingData"`
+	EvaluateLowSampleCountPercentile   *string           `aws:"EvaluateLowSampleCountPercentile"`
+	Metrics                            []MetricDataQuery `aws:"Metrics"`
+	ThresholdMetricId                  *string           `aws:"ThresholdMetricId"`
+	EvaluationState                    *string           `aws:"EvaluationState"`
+	StateTransitionedTimestamp         *time.Time        `aws:"StateTransitionedTimestamp"`
+}
+
+// MetricDataQuery is the MetricDataQuery shape.
+type MetricDataQuery struct {
+	Id         *string     `aws:"Id"`
+	MetricStat *MetricStat `aws:"MetricStat"`
+	Expression *string     `aws:"Expression"`
+	Label      *string     `aws:"Label"`
+	ReturnData *bool       `aws:"ReturnData"`
+	Period     *int32      `aws:"Period"`
+	AccountId  *string     `aws:"AccountId"`
+}
+
+// MetricDataResult is the MetricDataResult shape.
+type MetricDataResult struct {
+	Id         *string       `aws:"Id"`
+	Label      *string       `aws:"Label"`
+	Timestamps []time.Time   `aws:"Timestamps"`
+	Values     []float64     `aws:"Values"`
+	StatusCode *string       `aws:"StatusCode"`
+	Messages   []MessageData `aws:"Messages"`
+}
+
+// MetricDatum is the MetricDatum shape.
+type MetricDatum struct {
+	MetricName        *string       `aws:"MetricName"`
+	Dimensions        []Dimension   `aws:"Dimensions"`
+	Timestamp         *time.Time    `aws:"Timestamp"`
+	Value             *float64      `aws:"Value"`
+	StatisticValues   *StatisticSet `aws:"StatisticValues"`
+	Values            []float64     `aws:"Values"`
+	Counts            []float64     `aws:"Counts"`
+	Unit              *string       `aws:"Unit"`
+	StorageResolution *int32        `aws:"StorageResolution"`
+}
+
+// MetricStat is the MetricStat shape.
+type MetricStat struct {
+	Metric *Metric `aws:"Metric"`
+	Period *int32  `aws:"Period"`
+	Stat   *string `aws:"Stat"`
+	Unit   *string `aws:"Unit"`
+}
+
+// PutCompositeAlarmInput is the PutCompositeAlarmInput shape.
+type PutCompositeAlarmInput struct {
+	ActionsEnabled                   *bool    `aws:"ActionsEnabled"`
+	AlarmActions                     []string `aws:"AlarmActions"`
+	AlarmDescription                 *string  `aws:"AlarmDescription"`
+	AlarmName                        *string  `aws:"AlarmName"`
+	AlarmRule                        *string  `aws:"AlarmRule"`
+	InsufficientDataActions          []string `aws:"InsufficientDataActions"`
+	OKActions                        []string `aws:"OKActions"`
+	Tags                             []Tag    `aws:"Tags"`
+	ActionsSuppressor                *string  `aws:"ActionsSuppressor"`
+	ActionsSuppressorWaitPeriod      *int32   `aws:"ActionsSuppressorWaitPeriod"`
+	ActionsSuppressorExtensionPeriod *int32   `aws:"ActionsSuppressorExtensionPeriod"`
+}
+
+// PutDashboardInput is the PutDashboardInput shape.
+type PutDashboardInput struct {
+	DashboardName *string `aws:"DashboardName"`
+	DashboardBody *string `aws:"DashboardBody"`
+}
+
+// PutDashboardOutput is the PutDashboardOutput shape.
+type PutDashboardOutput struct {
+	DashboardValidationMessages []DashboardValidationMessage `aws:"DashboardValidationMessages"`
+}
+
+// PutMetricAlarmInput is the PutMetricAlarmInput shape.
+type PutMetricAlarmInput struct {
+	AlarmName                        *string           `aws:"AlarmName"`
+	AlarmDescription                 *string           `aws:"AlarmDescription"`
+	ActionsEnabled                   *bool             `aws:"ActionsEnabled"`
+	OKActions                        []string          `aws:"OKActions"`
+	AlarmActions                     []string          `aws:"AlarmActions"`
+	InsufficientDataActions          []string          `aws:"InsufficientDataActions"`
+	MetricName                       *string           `aws:"MetricName"`
+	Namespace                        *string           `aws:"Namespace"`
+	Statistic                        *string           `aws:"Statistic"`
+	ExtendedStatistic                *string           `aws:"ExtendedStatistic"`
+	Dimensions                       []Dimension       `aws:"Dimensions"`
+	Period                           *int32            `aws:"Period"`
+	Unit                             *string           `aws:"Unit"`
+	EvaluationPeriods                *int32            `aws:"EvaluationPeriods"`
+	DatapointsToAlarm                *int32            `aws:"DatapointsToAlarm"`
+	Threshold                        *float64          `aws:"Threshold"`
+	ComparisonOperator               *string           `aws:"ComparisonOperator"`
+	TreatMissingData                 *string           `aws:"TreatMissingData"`
+	EvaluateLowSampleCountPercentile *string           `aws:"EvaluateLowSampleCountPercentile"`
+	Metrics                          []MetricDataQuery `aws:"Metrics"`
+	Tags                             []Tag             `aws:"Tags"`
+	ThresholdMetricId                *string           `aws:"ThresholdMetricId"`
+}
+
+// PutMetricDataInput is the PutMetricDataInput shape.
+type PutMetricDataInput struct {
+	Namespace  *string       `aws:"Namespace"`
+	MetricData []MetricDatum `aws:"MetricData"`
+}
+
+// SetAlarmStateInput is the SetAlarmStateInput shape.
+type SetAlarmStateInput struct {
+	AlarmName       *string `aws:"AlarmName"`
+	StateValue      *string `aws:"StateValue"`
+	StateReason     *string `aws:"StateReason"`
+	StateReasonData *string `aws:"StateReasonData"`
+}
+
+// StatisticSet is the StatisticSet shape.
+type StatisticSet struct {
+	SampleCount *float64 `aws:"SampleCount"`
+	Sum         *float64 `aws:"Sum"`
+	Minimum     *float64 `aws:"Minimum"`
+	Maximum     *float64 `aws:"Maximum"`
+}
+
+// Tag is the Tag shape.
+type Tag struct {
+	Key   *string `aws:"Key"`
+	Value *string `aws:"Value"`
+}
+
+// TagResourceInput is the TagResourceInput shape.
+type TagResourceInput struct {
+	ResourceARN *string `aws:"ResourceARN"`
+	Tags        []Tag   `aws:"Tags"`
+}
+
+// TagResourceOutput is the TagResourceOutput shape.
+type TagResourceOutput struct {
+}
+
+// UntagResourceInput is the UntagResourceInput shape.
+type UntagResourceInput struct {
+	ResourceARN *string  `aws:"ResourceARN"`
+	TagKeys     []string `aws:"TagKeys"`
+}
+
+// UntagResourceOutput is the UntagResourceOutput shape.
+type UntagResourceOutput struct {
 }

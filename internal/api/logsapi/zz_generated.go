@@ -5,6 +5,7 @@
 package logsapi
 
 import (
+	"context"
 	_ "embed"
 	"sync"
 
@@ -33,4 +34,521 @@ func load() *model.Service {
 		panic("logsapi: embedded model: " + err.Error())
 	}
 	return m
+}
+
+// Server is the business logic of the operations minicloud implements.
+type Server interface {
+	AssociateKmsKey(context.Context, *AssociateKmsKeyRequest) (*Empty, error)
+	CreateLogGroup(context.Context, *CreateLogGroupRequest) (*Empty, error)
+	CreateLogStream(context.Context, *CreateLogStreamRequest) (*Empty, error)
+	DeleteLogGroup(context.Context, *DeleteLogGroupRequest) (*Empty, error)
+	DeleteLogStream(context.Context, *DeleteLogStreamRequest) (*Empty, error)
+	DeleteMetricFilter(context.Context, *DeleteMetricFilterRequest) (*Empty, error)
+	DeleteRetentionPolicy(context.Context, *DeleteRetentionPolicyRequest) (*Empty, error)
+	DeleteSubscriptionFilter(context.Context, *DeleteSubscriptionFilterRequest) (*Empty, error)
+	DescribeLogGroups(context.Context, *DescribeLogGroupsRequest) (*DescribeLogGroupsResponse, error)
+	DescribeLogStreams(context.Context, *DescribeLogStreamsRequest) (*DescribeLogStreamsResponse, error)
+	DescribeMetricFilters(context.Context, *DescribeMetricFiltersRequest) (*DescribeMetricFiltersResponse, error)
+	DescribeQueries(context.Context, *DescribeQueriesRequest) (*DescribeQueriesResponse, error)
+	DescribeSubscriptionFilters(context.Context, *DescribeSubscriptionFiltersRequest) (*DescribeSubscriptionFiltersResponse, error)
+	DisassociateKmsKey(context.Context, *DisassociateKmsKeyRequest) (*Empty, error)
+	FilterLogEvents(context.Context, *FilterLogEventsRequest) (*FilterLogEventsResponse, error)
+	GetLogEvents(context.Context, *GetLogEventsRequest) (*GetLogEventsResponse, error)
+	GetLogRecord(context.Context, *GetLogRecordRequest) (*GetLogRecordResponse, error)
+	GetQueryResults(context.Context, *GetQueryResultsRequest) (*GetQueryResultsResponse, error)
+	ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error)
+	ListTagsLogGroup(context.Context, *ListTagsLogGroupRequest) (*ListTagsLogGroupResponse, error)
+	PutLogEvents(context.Context, *PutLogEventsRequest) (*PutLogEventsResponse, error)
+	PutMetricFilter(context.Context, *PutMetricFilterRequest) (*Empty, error)
+	PutRetentionPolicy(context.Context, *PutRetentionPolicyRequest) (*Empty, error)
+	PutSubscriptionFilter(context.Context, *PutSubscriptionFilterRequest) (*Empty, error)
+	StartQuery(context.Context, *StartQueryRequest) (*StartQueryResponse, error)
+	StopQuery(context.Context, *StopQueryRequest) (*StopQueryResponse, error)
+	TagLogGroup(context.Context, *TagLogGroupRequest) (*Empty, error)
+	TagResource(context.Context, *TagResourceRequest) (*Empty, error)
+	TestMetricFilter(context.Context, *TestMetricFilterRequest) (*TestMetricFilterResponse, error)
+	UntagLogGroup(context.Context, *UntagLogGroupRequest) (*Empty, error)
+	UntagResource(context.Context, *UntagResourceRequest) (*Empty, error)
+}
+
+// Handlers maps every operation of Server to s's method. The model's other
+// operations have no handler, and the gateway answers them NotImplemented;
+// listing one in services.json and regenerating adds it to Server, and the
+// compiler then asks the service for its method.
+func Handlers(s Server) map[string]api.Handler {
+	return map[string]api.Handler{
+		"AssociateKmsKey":             api.Typed(s.AssociateKmsKey),
+		"CreateLogGroup":              api.Typed(s.CreateLogGroup),
+		"CreateLogStream":             api.Typed(s.CreateLogStream),
+		"DeleteLogGroup":              api.Typed(s.DeleteLogGroup),
+		"DeleteLogStream":             api.Typed(s.DeleteLogStream),
+		"DeleteMetricFilter":          api.Typed(s.DeleteMetricFilter),
+		"DeleteRetentionPolicy":       api.Typed(s.DeleteRetentionPolicy),
+		"DeleteSubscriptionFilter":    api.Typed(s.DeleteSubscriptionFilter),
+		"DescribeLogGroups":           api.Typed(s.DescribeLogGroups),
+		"DescribeLogStreams":          api.Typed(s.DescribeLogStreams),
+		"DescribeMetricFilters":       api.Typed(s.DescribeMetricFilters),
+		"DescribeQueries":             api.Typed(s.DescribeQueries),
+		"DescribeSubscriptionFilters": api.Typed(s.DescribeSubscriptionFilters),
+		"DisassociateKmsKey":          api.Typed(s.DisassociateKmsKey),
+		"FilterLogEvents":             api.Typed(s.FilterLogEvents),
+		"GetLogEvents":                api.Typed(s.GetLogEvents),
+		"GetLogRecord":                api.Typed(s.GetLogRecord),
+		"GetQueryResults":             api.Typed(s.GetQueryResults),
+		"ListTagsForResource":         api.Typed(s.ListTagsForResource),
+		"ListTagsLogGroup":            api.Typed(s.ListTagsLogGroup),
+		"PutLogEvents":                api.Typed(s.PutLogEvents),
+		"PutMetricFilter":             api.Typed(s.PutMetricFilter),
+		"PutRetentionPolicy":          api.Typed(s.PutRetentionPolicy),
+		"PutSubscriptionFilter":       api.Typed(s.PutSubscriptionFilter),
+		"StartQuery":                  api.Typed(s.StartQuery),
+		"StopQuery":                   api.Typed(s.StopQuery),
+		"TagLogGroup":                 api.Typed(s.TagLogGroup),
+		"TagResource":                 api.Typed(s.TagResource),
+		"TestMetricFilter":            api.Typed(s.TestMetricFilter),
+		"UntagLogGroup":               api.Typed(s.UntagLogGroup),
+		"UntagResource":               api.Typed(s.UntagResource),
+	}
+}
+
+// Empty is the input or output of an operation that has none.
+type Empty struct{}
+
+// AssociateKmsKeyRequest is the AssociateKmsKeyRequest shape.
+type AssociateKmsKeyRequest struct {
+	LogGroupName       *string `aws:"logGroupName"`
+	KmsKeyId           *string `aws:"kmsKeyId"`
+	ResourceIdentifier *string `aws:"resourceIdentifier"`
+}
+
+// CreateLogGroupRequest is the CreateLogGroupRequest shape.
+type CreateLogGroupRequest struct {
+	LogGroupName  *string           `aws:"logGroupName"`
+	KmsKeyId      *string           `aws:"kmsKeyId"`
+	Tags          map[string]string `aws:"tags"`
+	LogGroupClass *string           `aws:"logGroupClass"`
+}
+
+// CreateLogStreamRequest is the CreateLogStreamRequest shape.
+type CreateLogStreamRequest struct {
+	LogGroupName  *string `aws:"logGroupName"`
+	LogStreamName *string `aws:"logStreamName"`
+}
+
+// DeleteLogGroupRequest is the DeleteLogGroupRequest shape.
+type DeleteLogGroupRequest struct {
+	LogGroupName *string `aws:"logGroupName"`
+}
+
+// DeleteLogStreamRequest is the DeleteLogStreamRequest shape.
+type DeleteLogStreamRequest struct {
+	LogGroupName  *string `aws:"logGroupName"`
+	LogStreamName *string `aws:"logStreamName"`
+}
+
+// DeleteMetricFilterRequest is the DeleteMetricFilterRequest shape.
+type DeleteMetricFilterRequest struct {
+	LogGroupName *string `aws:"logGroupName"`
+	FilterName   *string `aws:"filterName"`
+}
+
+// DeleteRetentionPolicyRequest is the DeleteRetentionPolicyRequest shape.
+type DeleteRetentionPolicyRequest struct {
+	LogGroupName *string `aws:"logGroupName"`
+}
+
+// DeleteSubscriptionFilterRequest is the DeleteSubscriptionFilterRequest shape.
+type DeleteSubscriptionFilterRequest struct {
+	LogGroupName *string `aws:"logGroupName"`
+	FilterName   *string `aws:"filterName"`
+}
+
+// DescribeLogGroupsRequest is the DescribeLogGroupsRequest shape.
+type DescribeLogGroupsRequest struct {
+	AccountIdentifiers    []string `aws:"accountIdentifiers"`
+	LogGroupNamePrefix    *string  `aws:"logGroupNamePrefix"`
+	LogGroupNamePattern   *string  `aws:"logGroupNamePattern"`
+	NextToken             *string  `aws:"nextToken"`
+	Limit                 *int32   `aws:"limit"`
+	IncludeLinkedAccounts *bool    `aws:"includeLinkedAccounts"`
+	LogGroupClass         *string  `aws:"logGroupClass"`
+}
+
+// DescribeLogGroupsResponse is the DescribeLogGroupsResponse shape.
+type DescribeLogGroupsResponse struct {
+	LogGroups []LogGroup `aws:"logGroups"`
+	NextToken *string    `aws:"nextToken"`
+}
+
+// DescribeLogStreamsRequest is the DescribeLogStreamsRequest shape.
+type DescribeLogStreamsRequest struct {
+	LogGroupName        *string `aws:"logGroupName"`
+	LogGroupIdentifier  *string `aws:"logGroupIdentifier"`
+	LogStreamNamePrefix *string `aws:"logStreamNamePrefix"`
+	OrderBy             *string `aws:"orderBy"`
+	Descending          *bool   `aws:"descending"`
+	NextToken           *string `aws:"nextToken"`
+	Limit               *int32  `aws:"limit"`
+}
+
+// DescribeLogStreamsResponse is the DescribeLogStreamsResponse shape.
+type DescribeLogStreamsResponse struct {
+	LogStreams []LogStream `aws:"logStreams"`
+	NextToken  *string     `aws:"nextToken"`
+}
+
+// DescribeMetricFiltersRequest is the DescribeMetricFiltersRequest shape.
+type DescribeMetricFiltersRequest struct {
+	LogGroupName     *string `aws:"logGroupName"`
+	FilterNamePrefix *string `aws:"filterNamePrefix"`
+	NextToken        *string `aws:"nextToken"`
+	Limit            *int32  `aws:"limit"`
+	MetricName       *string `aws:"metricName"`
+	MetricNamespace  *string `aws:"metricNamespace"`
+}
+
+// DescribeMetricFiltersResponse is the DescribeMetricFiltersResponse shape.
+type DescribeMetricFiltersResponse struct {
+	MetricFilters []MetricFilter `aws:"metricFilters"`
+	NextToken     *string        `aws:"nextToken"`
+}
+
+// DescribeQueriesRequest is the DescribeQueriesRequest shape.
+type DescribeQueriesRequest struct {
+	LogGroupName *string `aws:"logGroupName"`
+	Status       *string `aws:"status"`
+	MaxResults   *int32  `aws:"maxResults"`
+	NextToken    *string `aws:"nextToken"`
+}
+
+// DescribeQueriesResponse is the DescribeQueriesResponse shape.
+type DescribeQueriesResponse struct {
+	Queries   []QueryInfo `aws:"queries"`
+	NextToken *string     `aws:"nextToken"`
+}
+
+// DescribeSubscriptionFiltersRequest is the DescribeSubscriptionFiltersRequest shape.
+type DescribeSubscriptionFiltersRequest struct {
+	LogGroupName     *string `aws:"logGroupName"`
+	FilterNamePrefix *string `aws:"filterNamePrefix"`
+	NextToken        *string `aws:"nextToken"`
+	Limit            *int32  `aws:"limit"`
+}
+
+// DescribeSubscriptionFiltersResponse is the DescribeSubscriptionFiltersResponse shape.
+type DescribeSubscriptionFiltersResponse struct {
+	SubscriptionFilters []SubscriptionFilter `aws:"subscriptionFilters"`
+	NextToken           *string              `aws:"nextToken"`
+}
+
+// DisassociateKmsKeyRequest is the DisassociateKmsKeyRequest shape.
+type DisassociateKmsKeyRequest struct {
+	LogGroupName       *string `aws:"logGroupName"`
+	ResourceIdentifier *string `aws:"resourceIdentifier"`
+}
+
+// FilterLogEventsRequest is the FilterLogEventsRequest shape.
+type FilterLogEventsRequest struct {
+	LogGroupName        *string  `aws:"logGroupName"`
+	LogGroupIdentifier  *string  `aws:"logGroupIdentifier"`
+	LogStreamNames      []string `aws:"logStreamNames"`
+	LogStreamNamePrefix *string  `aws:"logStreamNamePrefix"`
+	StartTime           *int64   `aws:"startTime"`
+	EndTime             *int64   `aws:"endTime"`
+	FilterPattern       *string  `aws:"filterPattern"`
+	NextToken           *string  `aws:"nextToken"`
+	Limit               *int32   `aws:"limit"`
+	Interleaved         *bool    `aws:"interleaved"`
+	Unmask              *bool    `aws:"unmask"`
+}
+
+// FilterLogEventsResponse is the FilterLogEventsResponse shape.
+type FilterLogEventsResponse struct {
+	Events             []FilteredLogEvent  `aws:"events"`
+	SearchedLogStreams []SearchedLogStream `aws:"searchedLogStreams"`
+	NextToken          *string             `aws:"nextToken"`
+}
+
+// FilteredLogEvent is the FilteredLogEvent shape.
+type FilteredLogEvent struct {
+	LogStreamName *string `aws:"logStreamName"`
+	Timestamp     *int64  `aws:"timestamp"`
+	Message       *string `aws:"message"`
+	IngestionTime *int64  `aws:"ingestionTime"`
+	EventId       *string `aws:"eventId"`
+}
+
+// GetLogEventsRequest is the GetLogEventsRequest shape.
+type GetLogEventsRequest struct {
+	LogGroupName       *string `aws:"logGroupName"`
+	LogGroupIdentifier *string `aws:"logGroupIdentifier"`
+	LogStreamName      *string `aws:"logStreamName"`
+	StartTime          *int64  `aws:"startTime"`
+	EndTime            *int64  `aws:"endTime"`
+	NextToken          *string `aws:"nextToken"`
+	Limit              *int32  `aws:"limit"`
+	StartFromHead      *bool   `aws:"startFromHead"`
+	Unmask             *bool   `aws:"unmask"`
+}
+
+// GetLogEventsResponse is the GetLogEventsResponse shape.
+type GetLogEventsResponse struct {
+	Events            []OutputLogEvent `aws:"events"`
+	NextForwardToken  *string          `aws:"nextForwardToken"`
+	NextBackwardToken *string          `aws:"nextBackwardToken"`
+}
+
+// GetLogRecordRequest is the GetLogRecordRequest shape.
+type GetLogRecordRequest struct {
+	LogRecordPointer *string `aws:"logRecordPointer"`
+	Unmask           *bool   `aws:"unmask"`
+}
+
+// GetLogRecordResponse is the GetLogRecordResponse shape.
+type GetLogRecordResponse struct {
+	LogRecord map[string]string `aws:"logRecord"`
+}
+
+// GetQueryResultsRequest is the GetQueryResultsRequest shape.
+type GetQueryResultsRequest struct {
+	QueryId *string `aws:"queryId"`
+}
+
+// GetQueryResultsResponse is the GetQueryResultsResponse shape.
+type GetQueryResultsResponse struct {
+	Results       [][]ResultField  `aws:"results"`
+	Statistics    *QueryStatistics `aws:"statistics"`
+	Status        *string          `aws:"status"`
+	EncryptionKey *string          `aws:"encryptionKey"`
+}
+
+// InputLogEvent is the InputLogEvent shape.
+type InputLogEvent struct {
+	Timestamp *int64  `aws:"timestamp"`
+	Message   *string `aws:"message"`
+}
+
+// ListTagsForResourceRequest is the ListTagsForResourceRequest shape.
+type ListTagsForResourceRequest struct {
+	ResourceArn *string `aws:"resourceArn"`
+}
+
+// ListTagsForResourceResponse is the ListTagsForResourceResponse shape.
+type ListTagsForResourceResponse struct {
+	Tags map[string]string `aws:"tags"`
+}
+
+// ListTagsLogGroupRequest is the ListTagsLogGroupRequest shape.
+type ListTagsLogGroupRequest struct {
+	LogGroupName *string `aws:"logGroupName"`
+}
+
+// ListTagsLogGroupResponse is the ListTagsLogGroupResponse shape.
+type ListTagsLogGroupResponse struct {
+	Tags map[string]string `aws:"tags"`
+}
+
+// LogGroup is the LogGroup shape.
+type LogGroup struct {
+	LogGroupName         *string  `aws:"logGroupName"`
+	CreationTime         *int64   `aws:"creationTime"`
+	RetentionInDays      *int32   `aws:"retentionInDays"`
+	MetricFilterCount    *int32   `aws:"metricFilterCount"`
+	Arn                  *string  `aws:"arn"`
+	StoredBytes          *int64   `aws:"storedBytes"`
+	KmsKeyId             *string  `aws:"kmsKeyId"`
+	DataProtectionStatus *string  `aws:"dataProtectionStatus"`
+	InheritedProperties  []string `aws:"inheritedProperties"`
+	LogGroupClass        *string  `aws:"logGroupClass"`
+	LogGroupArn          *string  `aws:"logGroupArn"`
+}
+
+// LogStream is the LogStream shape.
+type LogStream struct {
+	LogStreamName       *string `aws:"logStreamName"`
+	CreationTime        *int64  `aws:"creationTime"`
+	FirstEventTimestamp *int64  `aws:"firstEventTimestamp"`
+	LastEventTimestamp  *int64  `aws:"lastEventTimestamp"`
+	LastIngestionTime   *int64  `aws:"lastIngestionTime"`
+	UploadSequenceToken *string `aws:"uploadSequenceToken"`
+	Arn                 *string `aws:"arn"`
+	StoredBytes         *int64  `aws:"storedBytes"`
+}
+
+// MetricFilter is the MetricFilter shape.
+type MetricFilter struct {
+	FilterName            *string                `aws:"filterName"`
+	FilterPattern         *string                `aws:"filterPattern"`
+	MetricTransformations []MetricTransformation `aws:"metricTransformations"`
+	CreationTime          *int64                 `aws:"creationTime"`
+	LogGroupName          *string                `aws:"logGroupName"`
+}
+
+// MetricFilterMatchRecord is the MetricFilterMatchRecord shape.
+type MetricFilterMatchRecord struct {
+	EventNumber     *int64            `aws:"eventNumber"`
+	EventMessage    *string           `aws:"eventMessage"`
+	ExtractedValues map[string]string `aws:"extractedValues"`
+}
+
+// MetricTransformation is the MetricTransformation shape.
+type MetricTransformation struct {
+	MetricName      *string           `aws:"metricName"`
+	MetricNamespace *string           `aws:"metricNamespace"`
+	MetricValue     *string           `aws:"metricValue"`
+	DefaultValue    *float64          `aws:"defaultValue"`
+	Dimensions      map[string]string `aws:"dimensions"`
+	Unit            *string           `aws:"unit"`
+}
+
+// OutputLogEvent is the OutputLogEvent shape.
+type OutputLogEvent struct {
+	Timestamp     *int64  `aws:"timestamp"`
+	Message       *string `aws:"message"`
+	IngestionTime *int64  `aws:"ingestionTime"`
+}
+
+// PutLogEventsRequest is the PutLogEventsRequest shape.
+type PutLogEventsRequest struct {
+	LogGroupName  *string         `aws:"logGroupName"`
+	LogStreamName *string         `aws:"logStreamName"`
+	LogEvents     []InputLogEvent `aws:"logEvents"`
+	SequenceToken *string         `aws:"sequenceToken"`
+}
+
+// PutLogEventsResponse is the PutLogEventsResponse shape.
+type PutLogEventsResponse struct {
+	NextSequenceToken     *string                `aws:"nextSequenceToken"`
+	RejectedLogEventsInfo *RejectedLogEventsInfo `aws:"rejectedLogEventsInfo"`
+}
+
+// PutMetricFilterRequest is the PutMetricFilterRequest shape.
+type PutMetricFilterRequest struct {
+	LogGroupName          *string                `aws:"logGroupName"`
+	FilterName            *string                `aws:"filterName"`
+	FilterPattern         *string                `aws:"filterPattern"`
+	MetricTransformations []MetricTransformation `aws:"metricTransformations"`
+}
+
+// PutRetentionPolicyRequest is the PutRetentionPolicyRequest shape.
+type PutRetentionPolicyRequest struct {
+	LogGroupName    *string `aws:"logGroupName"`
+	RetentionInDays *int32  `aws:"retentionInDays"`
+}
+
+// PutSubscriptionFilterRequest is the PutSubscriptionFilterRequest shape.
+type PutSubscriptionFilterRequest struct {
+	LogGroupName   *string `aws:"logGroupName"`
+	FilterName     *string `aws:"filterName"`
+	FilterPattern  *string `aws:"filterPattern"`
+	DestinationArn *string `aws:"destinationArn"`
+	RoleArn        *string `aws:"roleArn"`
+	Distribution   *string `aws:"distribution"`
+}
+
+// QueryInfo is the QueryInfo shape.
+type QueryInfo struct {
+	QueryId      *string `aws:"queryId"`
+	QueryString  *string `aws:"queryString"`
+	Status       *string `aws:"status"`
+	CreateTime   *int64  `aws:"createTime"`
+	LogGroupName *string `aws:"logGroupName"`
+}
+
+// QueryStatistics is the QueryStatistics shape.
+type QueryStatistics struct {
+	RecordsMatched *float64 `aws:"recordsMatched"`
+	RecordsScanned *float64 `aws:"recordsScanned"`
+	BytesScanned   *float64 `aws:"bytesScanned"`
+}
+
+// RejectedLogEventsInfo is the RejectedLogEventsInfo shape.
+type RejectedLogEventsInfo struct {
+	TooNewLogEventStartIndex *int32 `aws:"tooNewLogEventStartIndex"`
+	TooOldLogEventEndIndex   *int32 `aws:"tooOldLogEventEndIndex"`
+	ExpiredLogEventEndIndex  *int32 `aws:"expiredLogEventEndIndex"`
+}
+
+// ResultField is the ResultField shape.
+type ResultField struct {
+	Field *string `aws:"field"`
+	Value *string `aws:"value"`
+}
+
+// SearchedLogStream is the SearchedLogStream shape.
+type SearchedLogStream struct {
+	LogStreamName      *string `aws:"logStreamName"`
+	SearchedCompletely *bool   `aws:"searchedCompletely"`
+}
+
+// StartQueryRequest is the StartQueryRequest shape.
+type StartQueryRequest struct {
+	LogGroupName        *string  `aws:"logGroupName"`
+	LogGroupNames       []string `aws:"logGroupNames"`
+	LogGroupIdentifiers []string `aws:"logGroupIdentifiers"`
+	StartTime           *int64   `aws:"startTime"`
+	EndTime             *int64   `aws:"endTime"`
+	QueryString         *string  `aws:"queryString"`
+	Limit               *int32   `aws:"limit"`
+}
+
+// StartQueryResponse is the StartQueryResponse shape.
+type StartQueryResponse struct {
+	QueryId *string `aws:"queryId"`
+}
+
+// StopQueryRequest is the StopQueryRequest shape.
+type StopQueryRequest struct {
+	QueryId *string `aws:"queryId"`
+}
+
+// StopQueryResponse is the StopQueryResponse shape.
+type StopQueryResponse struct {
+	Success *bool `aws:"success"`
+}
+
+// SubscriptionFilter is the SubscriptionFilter shape.
+type SubscriptionFilter struct {
+	FilterName     *string `aws:"filterName"`
+	LogGroupName   *string `aws:"logGroupName"`
+	FilterPattern  *string `aws:"filterPattern"`
+	DestinationArn *string `aws:"destinationArn"`
+	RoleArn        *string `aws:"roleArn"`
+	Distribution   *string `aws:"distribution"`
+	CreationTime   *int64  `aws:"creationTime"`
+}
+
+// TagLogGroupRequest is the TagLogGroupRequest shape.
+type TagLogGroupRequest struct {
+	LogGroupName *string           `aws:"logGroupName"`
+	Tags         map[string]string `aws:"tags"`
+}
+
+// TagResourceRequest is the TagResourceRequest shape.
+type TagResourceRequest struct {
+	ResourceArn *string           `aws:"resourceArn"`
+	Tags        map[string]string `aws:"tags"`
+}
+
+// TestMetricFilterRequest is the TestMetricFilterRequest shape.
+type TestMetricFilterRequest struct {
+	FilterPattern    *string  `aws:"filterPattern"`
+	LogEventMessages []string `aws:"logEventMessages"`
+}
+
+// TestMetricFilterResponse is the TestMetricFilterResponse shape.
+type TestMetricFilterResponse struct {
+	Matches []MetricFilterMatchRecord `aws:"matches"`
+}
+
+// UntagLogGroupRequest is the UntagLogGroupRequest shape.
+type UntagLogGroupRequest struct {
+	LogGroupName *string  `aws:"logGroupName"`
+	Tags         []string `aws:"tags"`
+}
+
+// UntagResourceRequest is the UntagResourceRequest shape.
+type UntagResourceRequest struct {
+	ResourceArn *string  `aws:"resourceArn"`
+	TagKeys     []string `aws:"tagKeys"`
 }

@@ -194,6 +194,18 @@
 // takes every instance down the same way as a stop but reports nothing
 // and keeps the records running, so the next Start boots them again.
 //
+// # Metrics
+//
+// With Config.Metrics, every running instance's usage
+// (workload.Runtime.Usage: its cgroup's CPU time, its namespace's
+// interface counters) is read every interval and published as CloudWatch's
+// AWS/EC2 metrics with dimension InstanceId (metrics.go): CPUUtilization in
+// percent of its vCPUs, NetworkIn/Out, NetworkPacketsIn/Out, per period —
+// a minute under detailed monitoring (InstanceSpec.DetailedMonitoring),
+// five under basic — and the status checks every interval. Aggregates by
+// ImageId, InstanceType or AutoScalingGroupName, EBS and CPU credit
+// metrics are not published.
+//
 // # Limitations
 //
 // The isolation is a hardened container's, not a VM's: the guest shares

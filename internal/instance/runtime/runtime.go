@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/metricport"
 	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/vpcnet"
@@ -66,6 +67,13 @@ type Config struct {
 	// BootTimeout bounds how long a boot may take to mount the instance's
 	// root and report in (default 30s).
 	BootTimeout time.Duration
+	// Metrics is where the running instances' AWS/EC2 metrics are
+	// published (metrics.go); nil publishes nothing.
+	Metrics metricport.Publisher
+	// MetricsInterval is the publishing interval (metricport.Interval: a
+	// minute unless a test shortens it; basic monitoring's period is five
+	// of them).
+	MetricsInterval time.Duration
 }
 
 // DefaultOSImageCache is where the built-in AMIs' root filesystems are
@@ -92,8 +100,9 @@ type Runtime struct {
 	imgMu    sync.Mutex
 	imgLocks map[string]*sync.Mutex // per image: preparing its layers
 
-	imds *imdsHub
-	pids sync.Map // instance ID → init PID (host view), for tests and debugging
+	imds  *imdsHub
+	pids  sync.Map // instance ID → init PID (host view), for tests and debugging
+	meter meter
 
 	availMu  sync.Mutex
 	availAt  time.Time
@@ -270,6 +279,7 @@ func (r *Runtime) Start(c ec2.Controller) error {
 		List:    r.volumeDirs,
 		Workers: 1,
 	})
+	r.startMetrics()
 	return errors.Join(r.insts.Start(r.ctx), r.vols.Start(r.ctx))
 }
 
@@ -343,6 +353,7 @@ func (r *Runtime) Stop(ctx context.Context) error {
 	r.stopped = true
 	r.cancel()
 	r.mu.Unlock()
+	r.meter.loop.Stop()
 	err := errors.Join(r.vols.Stop(ctx), r.insts.Stop(ctx))
 	r.imds.closeAll()
 	if err != nil {

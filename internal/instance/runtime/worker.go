@@ -261,6 +261,7 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	w.vm = v
 	w.failures = 0
 	w.r.pids.Store(spec.InstanceID, v.pid)
+	w.r.meter.running(w.key, spec)
 	return nil
 }
 
@@ -307,6 +308,7 @@ func (w *worker) syncRunning(ctx context.Context, spec *ec2.InstanceSpec) {
 		w.log.Warn("metadata service", "err", err)
 	}
 	w.ebsSync(spec, w.vm)
+	w.r.meter.running(w.key, spec) // monitoring may have changed
 }
 
 func sameENIs(a, b []ec2.InterfaceSpec) bool {
@@ -333,6 +335,7 @@ func (w *worker) halt() {
 	}
 	w.vm = nil
 	w.r.pids.Delete(w.key.id)
+	w.r.meter.stopped(w.key)
 }
 
 // releaseNet detaches the ENIs and deletes the instance's namespace.

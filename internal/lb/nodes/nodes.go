@@ -15,7 +15,9 @@
 // sslpolicy), serves HTTPS listeners' certificates from ACM (certport),
 // gives the nodes of one load balancer one stickiness-cookie key, and
 // merges the nodes' health checks into the one view DescribeTargetHealth
-// and the DNS name's health show.
+// and the DNS name's health show. It publishes the nodes' counters as
+// CloudWatch's AWS/ApplicationELB metrics through a metricport.Publisher
+// (metrics.go).
 //
 // It must not read the store nor know the API: the View is everything.
 package nodes
@@ -38,6 +40,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/certport"
 	"github.com/minicloud/minicloud/internal/lb"
+	"github.com/minicloud/minicloud/internal/metricport"
 	"github.com/minicloud/minicloud/internal/service/elbv2/controller"
 	"github.com/minicloud/minicloud/internal/service/elbv2/sslpolicy"
 	"github.com/minicloud/minicloud/internal/workload"
@@ -60,6 +63,12 @@ type Config struct {
 	// (default DefaultMaxConnections): each holds two descriptors of
 	// minicloud's, its own and its target's.
 	MaxConnections int
+	// Metrics is where the nodes' counters are published as CloudWatch's
+	// AWS/ApplicationELB metrics (metrics.go); nil publishes nothing.
+	Metrics metricport.Publisher
+	// MetricsInterval is how often (metricport.Interval: a minute unless
+	// a test shortens it).
+	MetricsInterval time.Duration
 }
 
 // DefaultMaxConnections is a node's default connection cap: enough for any
@@ -82,6 +91,9 @@ type Dataplane struct {
 
 	mu  sync.Mutex
 	lbs map[string]*balancer // by load balancer ARN
+
+	pub    metricport.Loop
+	deltas metricport.Deltas[string] // guarded by pub: one reading at a time
 }
 
 var _ controller.Dataplane = (*Dataplane)(nil)
@@ -106,6 +118,7 @@ type balancer struct {
 // namespace placed on it.
 type node struct {
 	eni workload.ENI
+	az  string // its subnet's zone, CloudWatch's AvailabilityZone
 	lb  *lb.Node
 }
 
@@ -227,7 +240,7 @@ func (d *Dataplane) start(ctx context.Context, b *balancer, v controller.View, v
 		_ = d.cfg.Workloads.Unplace(context.WithoutCancel(ctx), vn.ENIID, eni)
 		return nil, fmt.Errorf("node %s of %s: %w", vn.ENIID, v.Name, err)
 	}
-	return &node{eni: eni, lb: n}, nil
+	return &node{eni: eni, az: vn.AvailabilityZone, lb: n}, nil
 }
 
 // eniOf is a node's interface as the workload runtime places it; vpcID
@@ -375,6 +388,7 @@ func (d *Dataplane) Stop(ctx context.Context) error {
 	if d == nil {
 		return nil
 	}
+	d.pub.Stop()
 	d.mu.Lock()
 	lbs := d.lbs
 	d.lbs = map[string]*balancer{}

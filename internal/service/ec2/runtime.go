@@ -183,6 +183,9 @@ type InstanceSpec struct {
 	IamInstanceProfile   string
 	Tags                 map[string]string
 	LaunchTime           time.Time
+	// DetailedMonitoring: CloudWatch's AWS/EC2 metrics every minute
+	// rather than every five (Monitoring.State enabled).
+	DetailedMonitoring bool
 }
 
 // Kinds of ImageRoot.
@@ -680,6 +683,7 @@ func instanceSpecOf(t *rtx, rec *instanceRecord) (InstanceSpec, error) {
 	if rec.IamInstanceProfile != nil {
 		spec.IamInstanceProfile = deref(rec.IamInstanceProfile.Arn)
 	}
+	spec.DetailedMonitoring = rec.Monitoring != nil && deref(rec.Monitoring.State) == "enabled"
 	for _, tag := range rec.Tags {
 		spec.Tags[deref(tag.Key)] = deref(tag.Value)
 	}

@@ -139,6 +139,9 @@ func (s *Service) createCheckEngine(r *createRequest) error {
 		return err
 	}
 	r.def = eng.Defaults()
+	if err := checkLogTypes(eng, r.version, in.EnableCloudwatchLogsExports); err != nil {
+		return err
+	}
 	return checkClass(r.engineName, r.def.LicenseModel, deref(in.DBInstanceClass), r.version)
 }
 
@@ -254,6 +257,9 @@ func newInstanceRecord(sc state.Scope, r *createRequest) records.Instance {
 	db.DBInstanceClass = ptr(deref(in.DBInstanceClass))
 	db.Engine = ptr(r.engineName)
 	db.EngineVersion = ptr(r.version)
+	if len(in.EnableCloudwatchLogsExports) > 0 {
+		db.EnabledCloudwatchLogsExports = exportsAfter(nil, &rdsapi.CloudwatchLogsExportConfiguration{EnableLogTypes: in.EnableCloudwatchLogsExports})
+	}
 	db.LicenseModel = ptr(def.LicenseModel)
 	db.MasterUsername = ptr(deref(in.MasterUsername))
 	db.DBName = in.DBName

@@ -1,8 +1,11 @@
 // Package rds is Amazon RDS's API: DB subnet groups, DB instances, read
 // replicas, Multi-AZ deployments, DB parameter groups, DB snapshots and
-// automated backups, point-in-time restore and tags, with AWS's
-// validation, defaults and error codes, and the DNS names of the
-// instances' endpoints. Every DB instance is a real server on this host.
+// automated backups, point-in-time restore, tags and log exports to
+// CloudWatch Logs (logexports.go), with AWS's validation, defaults and
+// error codes, and the DNS names of the instances' endpoints. Every DB
+// instance is a real server on this host; its AWS/RDS metrics and its
+// exported logs go to CloudWatch through the ports the server hands the
+// controller (Config.Metrics, Config.Logs).
 //
 // The folders say where each part lives:
 //

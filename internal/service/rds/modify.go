@@ -157,6 +157,9 @@ func (s *Service) modifyCheckInstance(r *records.Instance, in *rdsapi.ModifyDBIn
 	if err := s.checkModifyMultiAZ(r, in); err != nil {
 		return err
 	}
+	if err := modifyCheckLogExports(eng, r, in.CloudwatchLogsExportConfiguration); err != nil {
+		return err
+	}
 	if in.StorageType != nil && *in.StorageType != deref(r.StorageType) {
 		return errCombination("minicloud does not support changing StorageType yet.")
 	}
@@ -205,6 +208,9 @@ func modifyAtOnce(r *records.Instance, sc state.Scope, in *rdsapi.ModifyDBInstan
 	set(&r.PreferredBackupWindow, in.PreferredBackupWindow)
 	if w := in.PreferredMaintenanceWindow; w != nil {
 		r.PreferredMaintenanceWindow = ptr(strings.ToLower(*w))
+	}
+	if c := in.CloudwatchLogsExportConfiguration; c != nil {
+		r.EnabledCloudwatchLogsExports = exportsAfter(r.EnabledCloudwatchLogsExports, c)
 	}
 	if in.VpcSecurityGroupIds != nil {
 		r.VpcSecurityGroups = newMemberships(r.VpcSecurityGroups, in.VpcSecurityGroupIds)

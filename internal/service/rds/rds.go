@@ -5,10 +5,13 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/ec2port"
+	"github.com/minicloud/minicloud/internal/logport"
+	"github.com/minicloud/minicloud/internal/metricport"
 	"github.com/minicloud/minicloud/internal/service/rds/controller"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/service/rds/engine/mariadb"
@@ -38,6 +41,13 @@ type Config struct {
 	// MariaDBBinDir overrides the discovery of mariadbd and
 	// mariadb-install-db (tests).
 	MariaDBBinDir string
+	// Metrics, when set, takes the DB instances' AWS/RDS metrics every
+	// MetricsInterval (a minute when zero).
+	Metrics         metricport.Publisher
+	MetricsInterval time.Duration
+	// Logs, when set, takes the DB instances' exported logs
+	// (EnabledCloudwatchLogsExports).
+	Logs logport.Writer
 }
 
 // Service is the RDS implementation.
@@ -73,7 +83,7 @@ type PlacedENI = records.PlacedENI
 // and publishes the endpoint names to DNS.
 func (s *Service) Start(ctx context.Context) error {
 	c := controller.New(controller.Config{Store: s.store, Logger: s.log, Engines: s.engines, Dirs: s.dirs,
-		EC2: s.cfg.EC2, Workloads: s.cfg.Workloads})
+		EC2: s.cfg.EC2, Workloads: s.cfg.Workloads, Metrics: s.cfg.Metrics, MetricsInterval: s.cfg.MetricsInterval, Logs: s.cfg.Logs})
 	c.Start()
 	s.ctl.Store(c)
 	s.startEndpoints()

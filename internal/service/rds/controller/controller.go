@@ -7,8 +7,11 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/ec2port"
+	"github.com/minicloud/minicloud/internal/logport"
+	"github.com/minicloud/minicloud/internal/metricport"
 	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
@@ -28,6 +31,14 @@ type Config struct {
 	// DB instances that have a DB subnet group in their VPC when it can
 	// (placement.go). Otherwise every server listens on loopback only.
 	Workloads *workload.Runtime
+	// Metrics, when set, takes the instances' AWS/RDS metrics every
+	// MetricsInterval (metricport.Interval: a minute unless a test
+	// shortens it); metrics.go.
+	Metrics         metricport.Publisher
+	MetricsInterval time.Duration
+	// Logs, when set, takes the exported logs (EnabledCloudwatchLogsExports);
+	// logexports.go.
+	Logs logport.Writer
 }
 
 // Controller converges the real servers to the instance and snapshot
@@ -53,7 +64,9 @@ type Controller struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	repl replMonitor // read replicas' last measurements
+	repl  replMonitor // read replicas' last measurements
+	meter rdsMeter    // the AWS/RDS metrics' readings (metrics.go)
+	logs  logExporter // the exported logs' tailers (logexports.go)
 }
 
 // New returns a controller; Start runs it.
@@ -74,11 +87,14 @@ func (c *Controller) Start() {
 	_ = c.q.Start(c.ctx) // lists every key at once
 	c.wg.Go(c.watchReplicas)
 	c.wg.Go(c.backupSchedule)
+	c.startMetrics()
+	c.startLogExports()
 }
 
 // Stop stops every server (their data stays) and the controller.
 func (c *Controller) Stop() {
 	c.cancel()
+	c.meter.loop.Stop()
 	_ = c.q.Stop(context.Background()) // waits for the passes in flight
 	c.wg.Wait()
 	c.mu.Lock()

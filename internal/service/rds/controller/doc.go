@@ -29,7 +29,9 @@
 // It reaches the servers only through package engine: Init, Start,
 // WaitReady… of every engine, and the capabilities it type-asserts for
 // (Replication for read replicas, Standbys for Multi-AZ, Backups and
-// PointInTime for snapshots and restores, Parameters for parameter groups).
+// PointInTime for snapshots and restores, Parameters for parameter groups,
+// Monitoring for DatabaseConnections, LogExports for the log files to
+// export).
 //
 // The files: queue.go is the work queue (internal/reconcile's);
 // controller.go the controller and its conditional update; converge.go
@@ -40,6 +42,9 @@
 // and parameters, and what was applied recorded). replicas.go,
 // multiaz.go, snapshots.go, schedule.go (automated backups and their
 // retention) and params.go (parameter groups) are the features;
+// metrics.go publishes the running instances' AWS/RDS metrics
+// (metricport) and logexports.go exports their logs to CloudWatch Logs
+// (logport), each from a loop of its own that only reads;
 // placement.go (ENIs, the servers as workloads placed on them, the
 // standby's too) and proxy.go (the loopback port's relay) put the servers
 // on the network; publicip.go gives publicly accessible instances their

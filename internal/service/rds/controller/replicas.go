@@ -347,8 +347,11 @@ func (c *Controller) forgetReplica(sc state.Scope, id string, rec *records.Insta
 // watchReplicas checks every running replica's replication periodically:
 // it follows a source that moved to another port, records the replica's
 // StatusInfos and measures its lag.
-func (c *Controller) watchReplicas() {
-	t := time.NewTicker(replicaCheckEvery)
+func (c *Controller) watchReplicas() { c.every(replicaCheckEvery, c.checkReplicas) }
+
+// every runs fn every d until the controller stops.
+func (c *Controller) every(d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
@@ -356,7 +359,7 @@ func (c *Controller) watchReplicas() {
 			return
 		case <-t.C:
 		}
-		c.checkReplicas()
+		fn()
 	}
 }
 

@@ -192,3 +192,24 @@ func Is[C any](e Engine) bool {
 	_, ok := e.(C)
 	return ok
 }
+
+// Monitoring is an engine that reports what CloudWatch's AWS/RDS metrics
+// need from the server itself (the rest — CPU, memory, storage, network
+// — the controller reads from the server's workload and files).
+type Monitoring interface {
+	Engine
+	// Connections counts the client connections of the running server p,
+	// whose login a is, leaving out the one that asks: DatabaseConnections.
+	Connections(ctx context.Context, p *Server, a Access) (int, error)
+}
+
+// LogExports is an engine whose logs minicloud exports to CloudWatch Logs
+// (EnableCloudwatchLogsExports).
+type LogExports interface {
+	Engine
+	// LogFile is the file of instance directory dir the server writes log
+	// type t to (one of Defaults().LogTypes), "" when minicloud's server
+	// writes no log of that type (an export of it stays empty, as on AWS
+	// while the log is off).
+	LogFile(dir, t string) string
+}

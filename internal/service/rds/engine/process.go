@@ -66,6 +66,9 @@ func (r Runner) Run(name string, cmd *exec.Cmd, port int, ns string, stop syscal
 		Workload: name,
 		Cmd:      cmd,
 		NS:       ns,
+		// Its usage is CloudWatch's AWS/RDS CPUUtilization and
+		// FreeableMemory (the controller's metrics.go).
+		Measured: true,
 		Stop: []workload.StopStep{
 			{Signal: stop, Wait: 10 * time.Second},
 			{Signal: syscall.SIGQUIT, Group: true, Wait: 10 * time.Second},

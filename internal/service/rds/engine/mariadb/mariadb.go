@@ -316,7 +316,10 @@ func (m *Engine) Start(dir string, port int, vpc *engine.Listen, settings []stri
 		"--socket=../mysqld.sock", "--pid-file="+at+"/mysqld.pid",
 		"--bind-address="+listen, "--port="+strconv.Itoa(myPort),
 		"--skip-name-resolve", "--innodb-flush-log-at-trx-commit=1",
-		"--secure-file-priv="+at+"/tmp")
+		"--secure-file-priv="+at+"/tmp",
+		// Relative to the data directory: the instance directory's, for
+		// log exports (LogFile).
+		"--general-log-file=../"+generalLogName, "--slow-query-log-file=../"+slowLogName)
 	for _, s := range settings { // the server's own arguments come last
 		cmd.Args = append(cmd.Args, "--"+s)
 	}

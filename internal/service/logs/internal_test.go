@@ -1,0 +1,254 @@
+package logs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/api/logsapi"
+	"github.com/minicloud/minicloud/internal/logport"
+	"github.com/minicloud/minicloud/internal/metricport"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// recorder is a metricport.Publisher that keeps what it is given.
+type recorder struct {
+	mu   sync.Mutex
+	data []metricport.Datum
+}
+
+func (r *recorder) Publish(_ context.Context, _, _ string, data []metricport.Datum) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.data = append(r.data, data...)
+	return nil
+}
+
+func newService(t *testing.T, dir string, pub metricport.Publisher) *Service {
+	t.Helper()
+	s, err := New(Config{Dir: dir, Metrics: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	return s
+}
+
+func reqCtx() context.Context {
+	return api.WithRequest(context.Background(), &api.RequestInfo{Account: "000000000000", Region: "us-east-1"})
+}
+
+// TestWriter: the logport.Writer creates the group and the stream, cuts
+// what it is given into valid batches and drops what a put would reject.
+func TestWriter(t *testing.T) {
+	s := newService(t, "", nil)
+	ctx := reqCtx()
+	now := time.Now()
+	var evs []logport.Event
+	evs = append(evs, logport.Event{Time: now.Add(-20 * 24 * time.Hour), Message: "ancient"})
+	for i := range 25000 {
+		evs = append(evs, logport.Event{Time: now.Add(-time.Hour + time.Duration(i)*time.Millisecond), Message: fmt.Sprint("line ", i)})
+	}
+	if err := s.Writer().Write(ctx, "000000000000", "us-east-1", "/aws/rds/instance/db1/postgresql", "db1.0", evs); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.DescribeLogStreams(ctx, &logsapi.DescribeLogStreamsRequest{LogGroupName: ptr("/aws/rds/instance/db1/postgresql")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.LogStreams) != 1 || *out.LogStreams[0].LogStreamName != "db1.0" || *out.LogStreams[0].FirstEventTimestamp != evs[1].Time.UnixMilli() {
+		t.Fatalf("streams %+v", out.LogStreams)
+	}
+	got, err := s.events.events(streamKey{"000000000000", "us-east-1", "/aws/rds/instance/db1/postgresql", "db1.0"}, 0, 1<<62)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 25000 || got[0].Message != "line 0" || got[24999].Message != "line 24999" {
+		t.Fatalf("%d events", len(got))
+	}
+	// Again: the group and stream exist now.
+	if err := s.Writer().Write(ctx, "000000000000", "us-east-1", "/aws/rds/instance/db1/postgresql", "db1.0", evs[1:2]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTornTail: an append cut short by a crash (never acknowledged) is
+// dropped on open; what was acknowledged stays, and appends go on.
+func TestTornTail(t *testing.T) {
+	dir := t.TempDir()
+	key := streamKey{"000000000000", "us-east-1", "g", "s"}
+	es, err := openEventStore(dir, slogDiscard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := es.append(key, []event{{Time: 1, Message: "a"}, {Time: 2, Message: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	path := es.streams[key].path
+	full, _ := os.Stat(path)
+	if _, err := es.append(key, []event{{Time: 3, Message: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	es.close()
+	// Cut the last frame in half, as a crash mid-write would.
+	after, _ := os.Stat(path)
+	if err := os.Truncate(path, full.Size()+(after.Size()-full.Size())/2); err != nil {
+		t.Fatal(err)
+	}
+	es, err = openEventStore(dir, slogDiscard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.close()
+	if _, err := es.append(key, []event{{Time: 4, Message: "d"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := es.events(key, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, e := range got {
+		msgs = append(msgs, e.Message)
+	}
+	if !slices.Equal(msgs, []string{"a", "b", "d"}) {
+		t.Fatalf("events %v", msgs)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, "*", "*.log")); len(matches) != 1 {
+		t.Fatalf("files %v", matches)
+	}
+}
+
+// TestMetricFilterValues: values and dimensions from JSON and
+// space-delimited fields; defaultValue when nothing matched.
+func TestMetricFilterValues(t *testing.T) {
+	rec := &recorder{}
+	s := newService(t, "", rec)
+	ctx := reqCtx()
+	if _, err := s.CreateLogGroup(ctx, &logsapi.CreateLogGroupRequest{LogGroupName: ptr("g")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateLogStream(ctx, &logsapi.CreateLogStreamRequest{LogGroupName: ptr("g"), LogStreamName: ptr("s")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []logsapi.PutMetricFilterRequest{
+		{FilterName: ptr("latency"), FilterPattern: ptr(`{ $.ms > 0 }`), MetricTransformations: []logsapi.MetricTransformation{
+			{MetricName: ptr("Latency"), MetricNamespace: ptr("App"), MetricValue: ptr("$.ms"), Unit: ptr("Milliseconds"), Dimensions: map[string]string{"Path": "$.path"}}}},
+		{FilterName: ptr("bytes"), FilterPattern: ptr(`[ip, verb, status=5*, size]`), MetricTransformations: []logsapi.MetricTransformation{
+			{MetricName: ptr("ErrorBytes"), MetricNamespace: ptr("App"), MetricValue: ptr("$size")}}},
+		{FilterName: ptr("never"), FilterPattern: ptr(`NEVERMATCHES`), MetricTransformations: []logsapi.MetricTransformation{
+			{MetricName: ptr("Never"), MetricNamespace: ptr("App"), MetricValue: ptr("1"), DefaultValue: ptr(0.0)}}},
+	} {
+		f.LogGroupName = ptr("g")
+		if _, err := s.PutMetricFilter(ctx, &f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Now().Add(-time.Minute).Truncate(time.Second)
+	msgs := []string{`{"ms": 12.5, "path": "/a"}`, `10.0.0.1 GET 503 2048`, `10.0.0.1 GET 200 10`, `{"ms": 0, "path": "/b"}`}
+	in := &logsapi.PutLogEventsRequest{LogGroupName: ptr("g"), LogStreamName: ptr("s")}
+	for i, m := range msgs {
+		in.LogEvents = append(in.LogEvents, logsapi.InputLogEvent{Timestamp: ptr(at.Add(time.Duration(i) * time.Second).UnixMilli()), Message: ptr(m)})
+	}
+	if _, err := s.PutLogEvents(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range rec.data {
+		got = append(got, fmt.Sprintf("%s/%s=%v %s %v +%v", d.Namespace, d.Name, d.Value, d.Unit, d.Dims, d.Time.Sub(at)))
+	}
+	slices.Sort(got)
+	want := []string{
+		"App/ErrorBytes=2048 None [] +1s",
+		"App/Latency=12.5 Milliseconds [{Path /a}] +0s",
+		"App/Never=0 None [] +3s",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("published\n%v\nwant\n%v", got, want)
+	}
+}
+
+// TestExpire: the sweep rewrites a stream without its expired events and
+// leaves the others' files alone.
+func TestExpire(t *testing.T) {
+	now := time.Now()
+	clk := func() time.Time { return now }
+	s, err := New(Config{Dir: t.TempDir(), Now: clk, State: state.NewMemory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(context.Background())
+	ctx := reqCtx()
+	for _, g := range []string{"short", "forever"} {
+		if _, err := s.CreateLogGroup(ctx, &logsapi.CreateLogGroupRequest{LogGroupName: ptr(g)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateLogStream(ctx, &logsapi.CreateLogStreamRequest{LogGroupName: ptr(g), LogStreamName: ptr("s")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, age := range []time.Duration{50 * time.Hour, 30 * time.Hour, time.Hour} {
+			_, err := s.PutLogEvents(ctx, &logsapi.PutLogEventsRequest{LogGroupName: ptr(g), LogStreamName: ptr("s"),
+				LogEvents: []logsapi.InputLogEvent{{Timestamp: ptr(now.Add(-age).UnixMilli()), Message: ptr(age.String())}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := s.PutRetentionPolicy(ctx, &logsapi.PutRetentionPolicyRequest{LogGroupName: ptr("short"), RetentionInDays: ptr(int32(1))}); err != nil {
+		t.Fatal(err)
+	}
+	// Events of a stream with no record (a put that raced a delete).
+	orphan := streamKey{"000000000000", "us-east-1", "forever", "gone"}
+	if _, err := s.events.append(orphan, []event{{Time: now.UnixMilli(), Message: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Expire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(s.events.keys(), orphan) {
+		t.Error("the orphan stream's events were kept")
+	}
+	for g, want := range map[string]int{"short": 1, "forever": 3} {
+		got, err := s.events.events(streamKey{"000000000000", "us-east-1", g, "s"}, -1<<62, 1<<62)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != want {
+			t.Errorf("%s: %d events, want %d", g, len(got), want)
+		}
+	}
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestAckedPutWithoutClose: a put is on disk when it returns — a second
+// service opened on the directory without the first one closing (as
+// after kill -9) reads it.
+func TestAckedPutWithoutClose(t *testing.T) {
+	dir, st := t.TempDir(), state.NewMemory()
+	first, err := New(Config{Dir: dir, State: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := reqCtx()
+	if err := first.Writer().Write(ctx, "000000000000", "us-east-1", "g", "s", []logport.Event{{Time: time.Now(), Message: "acked"}}); err != nil {
+		t.Fatal(err)
+	}
+	second := newService(t, dir, nil)
+	second.state = st
+	out, err := second.GetLogEvents(ctx, &logsapi.GetLogEventsRequest{LogGroupName: ptr("g"), LogStreamName: ptr("s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Events) != 1 || *out.Events[0].Message != "acked" {
+		t.Fatalf("events %+v", out.Events)
+	}
+	_ = first.Stop(context.Background())
+}
