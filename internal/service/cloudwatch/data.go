@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/cloudwatchapi"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/metrics"
 )
 
@@ -22,7 +22,7 @@ const (
 )
 
 // idRE is a query id: a lowercase letter, then letters, digits and _.
-var idRE = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
+var idRE = lazyregexp.New(`^[a-z][a-zA-Z0-9_]*$`)
 
 // dataQuery is a checked MetricDataQuery.
 type dataQuery struct {

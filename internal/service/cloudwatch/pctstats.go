@@ -2,10 +2,10 @@ package cloudwatch
 
 import (
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/metrics"
 )
 
@@ -29,8 +29,8 @@ import (
 // datapoint); TC and TS are then 0.
 
 var (
-	shortStatRE = regexp.MustCompile(`^(tm|wm|tc|ts)(\d{1,2}(\.\d{1,2})?|100)$`)
-	rangeStatRE = regexp.MustCompile(`^(TM|WM|TC|TS|PR)\(([^:()]*):([^:()]*)\)$`)
+	shortStatRE = lazyregexp.New(`^(tm|wm|tc|ts)(\d{1,2}(\.\d{1,2})?|100)$`)
+	rangeStatRE = lazyregexp.New(`^(TM|WM|TC|TS|PR)\(([^:()]*):([^:()]*)\)$`)
 )
 
 // bound is one side of a range: a percentage or a value; none when open.

@@ -3,11 +3,11 @@ package cloudwatch
 import (
 	"context"
 	"math/rand/v2"
-	"regexp"
 	"strconv"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/cloudwatchapi"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/metrics"
 )
 
@@ -28,7 +28,7 @@ var basicStats = map[string]stat{
 
 // percentileRE is an extended statistic minicloud computes: pNN or
 // pNN.NN (two decimals at most), p0 to p100.
-var percentileRE = regexp.MustCompile(`^p(\d{1,2}(\.\d{1,2})?|100(\.0{1,2})?)$`)
+var percentileRE = lazyregexp.New(`^p(\d{1,2}(\.\d{1,2})?|100(\.0{1,2})?)$`)
 
 // parsePercentile is the percentile a pNN statistic names.
 func parsePercentile(name string) (stat, bool) {
