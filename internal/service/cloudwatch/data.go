@@ -187,7 +187,11 @@ func (s *Service) evaluate(qs []*dataQuery, start, end time.Time) ([]result, err
 			}
 		}
 	}
+	// done keeps each query's value: a metric's once, an expression's per
+	// grid (returned queries may ask for different periods, and FILL or a
+	// scalar answer on the grid they are evaluated on).
 	done := map[string]value{}
+	var gridKey string
 	busy := map[string]bool{}
 	env := &evalEnv{statIDs: statIDs}
 	env.periodOf = func(id string) (int64, bool) {
@@ -200,12 +204,16 @@ func (s *Service) evaluate(qs []*dataQuery, start, end time.Time) ([]result, err
 		}
 	}
 	env.lookup = func(id string) (value, error) {
-		if v, ok := done[id]; ok {
-			return v, nil
-		}
 		dq := byID[id]
 		if dq == nil {
 			return value{}, fmt.Errorf("unknown metric or expression id %s", id)
+		}
+		key := id
+		if dq.expr != nil {
+			key += "@" + gridKey
+		}
+		if v, ok := done[key]; ok {
+			return v, nil
 		}
 		if busy[id] {
 			return value{}, fmt.Errorf("circular reference to %s", id)
@@ -221,7 +229,7 @@ func (s *Service) evaluate(qs []*dataQuery, start, end time.Time) ([]result, err
 				return value{}, err
 			}
 		}
-		done[id] = v
+		done[key] = v
 		return v, nil
 	}
 	var out []result
@@ -230,7 +238,8 @@ func (s *Service) evaluate(qs []*dataQuery, start, end time.Time) ([]result, err
 			continue
 		}
 		id := deref(dq.in.Id)
-		env.grid = s.grid(start, end, cmpOr(dq.period, gridPeriod, 60))
+		period := cmpOr(dq.period, gridPeriod, 60)
+		env.grid, gridKey = s.grid(start, end, period), strconv.FormatInt(period, 10)
 		v, err := env.lookup(id)
 		if err != nil {
 			return nil, errValidation("Error in expression %s: %v", id, err)
