@@ -380,13 +380,17 @@ func TestAlarmsSurviveRestart(t *testing.T) {
 func TestLowSampleCountPercentile(t *testing.T) {
 	cw := fastClient(t)
 	ctx := context.Background()
+	// One timestamp for both puts: the 100 samples that let the alarm
+	// evaluate must land in one period even if a minute begins between the
+	// puts.
+	ts := minute(1).Add(5 * time.Second)
 	put := func(n int) {
 		values := make([]float64, n)
 		for i := range values {
 			values[i] = 95
 		}
 		if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: []cwtypes.MetricDatum{{
-			MetricName: aws.String("CPU"), Dimensions: []cwtypes.Dimension{dim("Host", "p")}, Timestamp: aws.Time(minute(1).Add(5 * time.Second)), Values: values}}}); err != nil {
+			MetricName: aws.String("CPU"), Dimensions: []cwtypes.Dimension{dim("Host", "p")}, Timestamp: aws.Time(ts), Values: values}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
