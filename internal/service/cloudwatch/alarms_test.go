@@ -22,17 +22,21 @@ func fastClient(t *testing.T) *cloudwatch.Client {
 	return cw
 }
 
-// putCPU puts value at each of the given minutes ago.
-func putCPU(t *testing.T, cw *cloudwatch.Client, host string, value float64, ago ...int) {
+// putCPU puts value at each of the given minutes ago, counted from the
+// current minute, which it answers (so that a test's expectations use the
+// minutes the data went to, even when a new minute began meanwhile).
+func putCPU(t *testing.T, cw *cloudwatch.Client, host string, value float64, ago ...int) time.Time {
 	t.Helper()
+	now := minute(0)
 	var data []cwtypes.MetricDatum
 	for _, a := range ago {
 		data = append(data, cwtypes.MetricDatum{MetricName: aws.String("CPU"), Dimensions: []cwtypes.Dimension{dim("Host", host)},
-			Timestamp: aws.Time(minute(a).Add(10 * time.Second)), Value: aws.Float64(value), Unit: cwtypes.StandardUnitPercent})
+			Timestamp: aws.Time(now.Add(-time.Duration(a)*time.Minute + 10*time.Second)), Value: aws.Float64(value), Unit: cwtypes.StandardUnitPercent})
 	}
 	if _, err := cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: data}); err != nil {
 		t.Fatal(err)
 	}
+	return now
 }
 
 func cpuAlarm(name, host string) *cloudwatch.PutMetricAlarmInput {
@@ -81,7 +85,7 @@ func waitFor[T any](t *testing.T, name string, want cwtypes.StateValue, get func
 func TestAlarmEvaluates(t *testing.T) {
 	cw := fastClient(t)
 	ctx := context.Background()
-	putCPU(t, cw, "a", 95, 3, 2, 1)
+	m1 := putCPU(t, cw, "a", 95, 3, 2, 1).Add(-time.Minute)
 	in := cpuAlarm("high-cpu", "a")
 	in.AlarmActions = []string{"arn:aws:sns:us-east-1:000000000000:ops"}
 	in.Tags = []cwtypes.Tag{{Key: aws.String("team"), Value: aws.String("web")}}
@@ -89,7 +93,7 @@ func TestAlarmEvaluates(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := waitState(t, cw, "high-cpu", cwtypes.StateValueAlarm)
-	wantReason := "Threshold Crossed: 1 datapoint [95.0 (" + minute(1).Format("02/01/06 15:04:05") + ")] was greater than the threshold (80.0)."
+	wantReason := "Threshold Crossed: 1 datapoint [95.0 (" + m1.Format("02/01/06 15:04:05") + ")] was greater than the threshold (80.0)."
 	if aws.ToString(a.StateReason) != wantReason {
 		t.Errorf("reason %q, want %q", aws.ToString(a.StateReason), wantReason)
 	}
@@ -109,7 +113,7 @@ func TestAlarmEvaluates(t *testing.T) {
 	}
 	if data.Version != "1.0" || data.Statistic != "Average" || data.Period != 60 || data.Threshold != 80 ||
 		len(data.RecentDatapoints) != 3 || len(data.EvaluatedDatapoints) != 1 || data.EvaluatedDatapoints[0].Value != 95 ||
-		!strings.HasPrefix(data.EvaluatedDatapoints[0].Timestamp, minute(1).Format("2006-01-02T15:04:05.000")) {
+		!strings.HasPrefix(data.EvaluatedDatapoints[0].Timestamp, m1.Format("2006-01-02T15:04:05.000")) {
 		t.Errorf("StateReasonData %s", aws.ToString(a.StateReasonData))
 	}
 	if a.AlarmArn == nil || *a.AlarmArn != "arn:aws:cloudwatch:us-east-1:000000000000:alarm:high-cpu" || !aws.ToBool(a.ActionsEnabled) {
