@@ -182,7 +182,16 @@ func (s *Service) StartQuery(ctx context.Context, in *logsapi.StartQueryRequest)
 		return nil, fmt.Errorf("start query: %w", err)
 	}
 	err = s.queries.start(rec.ID, func(qctx context.Context) {
-		res, err := run(qctx, s.queryEvents(sc, rec))
+		res, err := func() (res queryResult, err error) {
+			// The engine runs a client's query: a bug it hits fails the
+			// query, not the process (this goroutine is no request's).
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("query engine: %v", p)
+				}
+			}()
+			return run(qctx, s.queryEvents(sc, rec))
+		}()
 		switch {
 		case qctx.Err() != nil:
 			rec.Status = "Cancelled"
@@ -304,11 +313,10 @@ func (s *Service) DescribeQueries(ctx context.Context, in *logsapi.DescribeQueri
 	if err := checkLimit(in.MaxResults, "maxResults", 1000); err != nil {
 		return nil, err
 	}
-	from, err := untoken("queries", in.NextToken)
+	offset, err := untokenOffset("queries", in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	offset, _ := strconv.Atoi(from)
 	sc := scopeOf(ctx)
 	var recs []queryRecord
 	err = s.state.View(ctx, func(tx state.Tx) error {
