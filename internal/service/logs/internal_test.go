@@ -152,7 +152,10 @@ func TestMetricFilterValues(t *testing.T) {
 		}
 	}
 	at := time.Now().Add(-time.Minute).Truncate(time.Second)
-	msgs := []string{`{"ms": 12.5, "path": "/a"}`, `10.0.0.1 GET 503 2048`, `10.0.0.1 GET 200 10`, `{"ms": 0, "path": "/b"}`}
+	// The last two match the bytes filter with values no metric can hold
+	// (ParseFloat reads both): nothing is published for them.
+	msgs := []string{`{"ms": 12.5, "path": "/a"}`, `10.0.0.1 GET 503 2048`, `10.0.0.1 GET 200 10`, `{"ms": 0, "path": "/b"}`,
+		`10.0.0.1 GET 500 NaN`, `10.0.0.1 GET 502 0x1p4`}
 	in := &logsapi.PutLogEventsRequest{LogGroupName: ptr("g"), LogStreamName: ptr("s")}
 	for i, m := range msgs {
 		in.LogEvents = append(in.LogEvents, logsapi.InputLogEvent{Timestamp: ptr(at.Add(time.Duration(i) * time.Second).UnixMilli()), Message: ptr(m)})
@@ -168,10 +171,15 @@ func TestMetricFilterValues(t *testing.T) {
 	want := []string{
 		"App/ErrorBytes=2048 None [] +1s",
 		"App/Latency=12.5 Milliseconds [{Path /a}] +0s",
-		"App/Never=0 None [] +3s",
+		"App/Never=0 None [] +5s", // the batch's last event
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("published\n%v\nwant\n%v", got, want)
+	}
+	bad := logsapi.PutMetricFilterRequest{LogGroupName: ptr("g"), FilterName: ptr("nan"), FilterPattern: ptr(""), MetricTransformations: []logsapi.MetricTransformation{
+		{MetricName: ptr("N"), MetricNamespace: ptr("App"), MetricValue: ptr("NaN")}}}
+	if _, err := s.PutMetricFilter(ctx, &bad); err == nil {
+		t.Error("PutMetricFilter with metricValue NaN: accepted")
 	}
 }
 
