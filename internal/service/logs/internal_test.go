@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -76,6 +77,28 @@ func TestWriter(t *testing.T) {
 	// Again: the group and stream exist now.
 	if err := s.Writer().Write(ctx, "000000000000", "us-east-1", "/aws/rds/instance/db1/postgresql", "db1.0", evs[1:2]); err != nil {
 		t.Fatal(err)
+	}
+
+	// A source's event larger than any client could put is cut to the
+	// most a batch holds, and both reads page past it (one event a page).
+	big := strings.Repeat("x", 2<<20)
+	if err := s.Writer().Write(ctx, "000000000000", "us-east-1", "big", "s", []logport.Event{{Time: now, Message: big}, {Time: now, Message: "after"}}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.GetLogEvents(ctx, &logsapi.GetLogEventsRequest{LogGroupName: ptr("big"), LogStreamName: ptr("s"), StartFromHead: ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != 1 || len(*page.Events[0].Message) != maxBatchBytes-eventOverhead {
+		t.Fatalf("first page: %d events", len(page.Events))
+	}
+	page, err = s.GetLogEvents(ctx, &logsapi.GetLogEventsRequest{LogGroupName: ptr("big"), LogStreamName: ptr("s"), NextToken: page.NextForwardToken})
+	if err != nil || len(page.Events) != 1 || *page.Events[0].Message != "after" {
+		t.Fatalf("second page: %+v, %v", page, err)
+	}
+	filtered, err := s.FilterLogEvents(ctx, &logsapi.FilterLogEventsRequest{LogGroupName: ptr("big")})
+	if err != nil || len(filtered.Events) != 1 || filtered.NextToken == nil {
+		t.Fatalf("filter: %+v, %v", filtered, err)
 	}
 }
 

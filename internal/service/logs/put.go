@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/logsapi"
@@ -211,7 +212,13 @@ func (w writer) Write(ctx context.Context, account, region, group, stream string
 		batch := make([]event, 0, n)
 		for _, e := range events[:n] {
 			if e.Message != "" {
-				batch = append(batch, event{Time: e.Time.UnixMilli(), Message: e.Message})
+				// No client can put a larger event: cut it to the most a
+				// batch holds (the reads' pages are sized for it).
+				msg := e.Message
+				if len(msg) > maxBatchBytes-eventOverhead {
+					msg = strings.ToValidUTF8(msg[:maxBatchBytes-eventOverhead], "")
+				}
+				batch = append(batch, event{Time: e.Time.UnixMilli(), Message: msg})
 			}
 		}
 		events = events[n:]
