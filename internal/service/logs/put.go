@@ -171,15 +171,45 @@ func (w writer) Write(ctx context.Context, account, region, group, stream string
 	}
 	var g groupRecord
 	var filters []metricFilterRecord
-	err := s.state.Update(ctx, func(tx state.Tx) error {
+	// Sources write every second or so: read first, and take the store's
+	// write lock (and its fsync) only to create the group or the stream.
+	missing := false
+	err := s.state.View(ctx, func(tx state.Tx) error {
+		var found bool
+		var err error
+		if g, found, err = groups.Get(tx, sc, group); err != nil || !found {
+			missing = true
+			return err
+		}
+		if _, found, err = streams.Get(tx, sc, childID(group, stream)); err != nil || !found {
+			missing = true
+			return err
+		}
+		filters, err = groupMetricFilters(tx, sc, group)
+		return err
+	})
+	if err == nil && missing {
+		err = s.state.Update(ctx, s.createForWriter(sc, group, stream, &g, &filters))
+	}
+	if err != nil {
+		return fmt.Errorf("logs writer %s/%s: %w", group, stream, err)
+	}
+	return s.writeEvents(ctx, streamKey{account, region, group, stream}, g, filters, events)
+}
+
+// createForWriter creates the group and the stream a source writes to,
+// as AWS's services do for the groups they own, and reads the group's
+// metric filters.
+func (s *Service) createForWriter(sc state.Scope, group, stream string, g *groupRecord, filters *[]metricFilterRecord) func(tx state.Tx) error {
+	return func(tx state.Tx) error {
 		var found bool
 		var err error
 		now := nowMillis(s.now())
-		if g, found, err = groups.Get(tx, sc, group); err != nil {
+		if *g, found, err = groups.Get(tx, sc, group); err != nil {
 			return err
 		} else if !found {
-			g = groupRecord{Name: group, Created: now, Class: "STANDARD"}
-			if err := groups.Put(tx, sc, group, g); err != nil {
+			*g = groupRecord{Name: group, Created: now, Class: "STANDARD"}
+			if err := groups.Put(tx, sc, group, *g); err != nil {
 				return err
 			}
 		}
@@ -190,13 +220,14 @@ func (w writer) Write(ctx context.Context, account, region, group, stream string
 				return err
 			}
 		}
-		filters, err = groupMetricFilters(tx, sc, group)
+		*filters, err = groupMetricFilters(tx, sc, group)
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("logs writer %s/%s: %w", group, stream, err)
 	}
-	key := streamKey{account, region, group, stream}
+}
+
+// writeEvents stores a source's events in batches a client could have put.
+func (s *Service) writeEvents(ctx context.Context, key streamKey, g groupRecord, filters []metricFilterRecord, events []logport.Event) error {
+	group, stream := key.Group, key.Stream
 	// A source's events come in order but may be many: cut them into
 	// batches a client could have put, keeping what each window accepts.
 	var errs []error
