@@ -295,6 +295,13 @@ func TestPutAndGetLogEvents(t *testing.T) {
 	if r := put.RejectedLogEventsInfo; r == nil || aws.ToInt32(r.TooNewLogEventStartIndex) != 2 || r.TooOldLogEventEndIndex != nil || put.NextSequenceToken == nil {
 		t.Fatalf("rejected %+v", put.RejectedLogEventsInfo)
 	}
+	// All four in one batch: the 24-hour span is over the valid events
+	// only, so the two current ones are stored and the others reported.
+	must[*cloudwatchlogs.CreateLogStreamOutput](t)(c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("whole")}))
+	put = must[*cloudwatchlogs.PutLogEventsOutput](t)(c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("whole"), LogEvents: evs}))
+	if r := put.RejectedLogEventsInfo; r == nil || aws.ToInt32(r.TooOldLogEventEndIndex) != 1 || aws.ToInt32(r.TooNewLogEventStartIndex) != 3 {
+		t.Fatalf("one batch: rejected %+v", put.RejectedLogEventsInfo)
+	}
 
 	// 25 more, then page through them both ways.
 	var msgs []string

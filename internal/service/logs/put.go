@@ -53,6 +53,13 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsRequ
 		return nil, fmt.Errorf("put log events: %w", err)
 	}
 	kept, rejected := s.window(evs, g.RetentionDays)
+	// The span rule is over the valid events: a batch with one event too
+	// old and the rest current stores the rest (the API reference: "For
+	// valid events (within 14 days in the past to 2 hours in future), the
+	// time span in a single batch cannot exceed 24 hours").
+	if len(kept) > 0 && time.Duration(kept[len(kept)-1].Time-kept[0].Time)*time.Millisecond > maxBatchSpan {
+		return nil, errInvalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
+	}
 	seq, err := s.ingest(ctx, key, kept, filters)
 	if err != nil {
 		return nil, fmt.Errorf("put log events: %w", err)
@@ -61,8 +68,9 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsRequ
 }
 
 // batchOf checks a batch by AWS's rules: present members, at most 10,000
-// events and 1 MiB (26 bytes counted per event), chronological, spanning
-// at most 24 hours. A batch that breaks one is refused whole.
+// events and 1 MiB (26 bytes counted per event), chronological. A batch
+// that breaks one is refused whole (the 24-hour span is checked over the
+// events the window keeps).
 func batchOf(in []logsapi.InputLogEvent) ([]event, error) {
 	if len(in) == 0 {
 		return nil, errInvalid("1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1")
@@ -91,9 +99,6 @@ func batchOf(in []logsapi.InputLogEvent) ([]event, error) {
 	}
 	if size > maxBatchBytes {
 		return nil, errInvalid("Upload too large: %d bytes exceeds limit of %d", size, maxBatchBytes)
-	}
-	if time.Duration(out[len(out)-1].Time-out[0].Time)*time.Millisecond > maxBatchSpan {
-		return nil, errInvalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
 	}
 	return out, nil
 }
