@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -376,6 +377,19 @@ func (s *Service) GetLogRecord(ctx context.Context, in *logsapi.GetLogRecordRequ
 		return nil, bad
 	}
 	key := streamKey{p[0], p[1], p[2], p[3]}
+	// What the group's retention dropped is gone for every read, as the
+	// sweep will make it on disk.
+	var g groupRecord
+	found := false
+	if err := s.state.View(ctx, func(tx state.Tx) error {
+		g, found, err = groups.Get(tx, sc, key.Group)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("get log record: %w", err)
+	}
+	if !found || t < retentionCutoff(s.now(), g.RetentionDays) || t == math.MaxInt64 {
+		return nil, errNotFound("The specified log record does not exist.")
+	}
 	evs, err := s.events.events(key, t, t+1)
 	if err != nil {
 		return nil, fmt.Errorf("get log record: %w", err)
