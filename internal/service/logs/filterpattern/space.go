@@ -130,18 +130,24 @@ func (bareName) eval(any) bool { return true }
 type binder struct {
 	fields []spaceField
 	at     [][]expr // at[i]: the conditions to check once slot i is bound; at[len(fields)]: at the end
-	memo   bool     // whether a failure at (slot, word) holds whatever the earlier slots took
+	memo   []bool   // memo[i]: ellipsis i may remember its failed ends, as they fail whatever the earlier slots took
 }
 
 func newBinder(fields []spaceField) *binder {
-	b := &binder{fields: fields, at: make([][]expr, len(fields)+1)}
-	last := map[string]int{} // the last slot that binds each name
+	b := &binder{fields: fields, at: make([][]expr, len(fields)+1), memo: make([]bool, len(fields))}
+	last := map[string]int{}           // the last slot that binds each name
+	fixed := make([]bool, len(fields)) // the slot's word is the same on every path: no ellipsis before it
+	free := false
 	for i, f := range fields {
 		if f.name != "" {
 			last[f.name] = i
 		}
+		fixed[i] = !free
+		if f.ellipsis {
+			free = true
+			b.memo[i] = true
+		}
 	}
-	b.memo = true
 	for i, f := range fields {
 		if f.cond == nil {
 			continue
@@ -168,17 +174,19 @@ func newBinder(fields []spaceField) *binder {
 					b.at[len(fields)] = append(b.at[len(fields)], f.cond)
 				}
 			}
-			b.memo = false
+			clear(b.memo)
 			return b
 		}
 		b.at[at] = append(b.at[at], f.cond)
-		// A condition checked at slot "at" that reads a name an earlier
-		// slot took for good makes the slots between depend on that
-		// earlier choice: then a failure from a slot is not a fact
-		// about the slot alone.
+		// A condition checked at slot "at" that reads a field an earlier
+		// slot l took for good, at a word that depends on the path, makes
+		// each ellipsis between them depend on that earlier choice: what
+		// fails after it once may hold on another path.
 		for _, n := range names {
-			if l, bound := last[n]; bound && l < at {
-				b.memo = false
+			if l, bound := last[n]; bound && l < at && !fixed[l] {
+				for e := l + 1; e < at; e++ {
+					b.memo[e] = false
+				}
 			}
 		}
 	}
@@ -240,12 +248,9 @@ func (b *binder) bindCount(words []string) (map[string]string, bool, int) {
 	// longest take first, and a success ends the search, so the words
 	// tried and failed are always such a suffix; knowing it, each
 	// ellipsis tries each end once over the whole match.
-	var lowFail []int
-	if b.memo {
-		lowFail = make([]int, len(fields))
-		for i := range lowFail {
-			lowFail[i] = len(words) + 1
-		}
+	lowFail := make([]int, len(fields))
+	for i := range lowFail {
+		lowFail[i] = len(words) + 1
 	}
 	steps := 0
 	holds := func(at int) bool {
@@ -264,16 +269,12 @@ func (b *binder) bindCount(words []string) (map[string]string, bool, int) {
 		}
 		f := fields[fi]
 		if f.ellipsis {
-			top := len(words)
-			if lowFail != nil {
-				top = min(top, lowFail[fi]-1)
-			}
-			for end := top; end >= wi; end-- {
+			for end := min(len(words), lowFail[fi]-1); end >= wi; end-- {
 				steps++
 				if walk(fi+1, end) {
 					return true
 				}
-				if lowFail != nil {
+				if b.memo[fi] {
 					lowFail[fi] = end
 				}
 			}

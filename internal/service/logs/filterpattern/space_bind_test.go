@@ -80,6 +80,10 @@ func TestBindSteps(t *testing.T) {
 		{"[..., a = w3, ..., b = w5, ..., c = w1, ..., d = zzz]", msg + " zzz", true},
 		{"[x, ..., a = w3, ..., b = w5, ..., c = w1, ..., d = w2, y = q]", msg, false},
 		{"[..., a, ..., b, ..., c, ..., d = zzz]", "zzz " + msg, false},
+		// A condition on a field whose word no ellipsis moves keeps the bound.
+		{"[a, ..., b, ..., c, ..., d = zzz && a = w0]", msg, false},
+		{"[a, ..., b = w1, ..., c = w2, ..., d = w3 || a = zzz]", msg, false},
+		{"[a = w0, ..., b = w1, ..., c = w2, ..., d = w4 && a = w0]", msg, true},
 	}
 	for _, tt := range tests {
 		fields := spaceFields(t, tt.pattern)
@@ -111,6 +115,10 @@ func TestBindAgreesWithReference(t *testing.T) {
 		"[a, ..., b = x && a = y, ...]",
 		"[..., a, ..., b,]",
 		"[..., a = x, ..., b = nope]",
+		"[..., a, ..., b = x && a = y]",
+		"[a, ..., b, ..., c = x && a = y]",
+		"[..., a, b, ..., c = x || b = y, ...]",
+		"[a, ..., b = y || a = x, ..., a]",
 	}
 	messages := []string{"", "x", "y", "x y", "y x", "x x y", "y y x x", "a x b y x", "x y z x y z", "y q x x y"}
 	for _, pattern := range patterns {
@@ -131,6 +139,8 @@ func FuzzBind(f *testing.F) {
 	f.Add("[..., a, ..., b, ..., c, ..., d = zzz]", "w0 w1 w2 w3 w4 w5 zzz w6")
 	f.Add("[..., a = x || b = y, ..., b]", "x y x y")
 	f.Add("[a = x, ..., a = y]", "x y z y")
+	f.Add("[..., a, ..., b = x && a = y, ..., c]", "y x y x y")
+	f.Add("[a, ..., b, ..., c = x || a = y, ..., a = z]", "y x z x z")
 	f.Add("[ip, ..., status = 4* && bytes > 10, ]", `1.2.3.4 - "GET /" 404 12 z`)
 	f.Fuzz(func(t *testing.T, pattern, message string) {
 		if len(pattern) < 2 || pattern[0] != '[' || pattern[len(pattern)-1] != ']' {
