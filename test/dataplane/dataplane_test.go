@@ -57,7 +57,7 @@ func newEnv(t *testing.T) *env {
 	if os.Geteuid() != 0 {
 		t.Fatal("the data-plane tests need root (network namespaces, overlayfs, nftables); CI runs them as root")
 	}
-	srv, err := server.New(server.Config{Ephemeral: true, DataPlane: server.DataPlaneOn})
+	srv, err := server.New(server.Config{Ephemeral: true, DataPlane: server.DataPlaneOn, PublicCIDR: sharedPublicCIDR})
 	if err != nil {
 		t.Fatal(err)
 	}
