@@ -24,6 +24,7 @@ import (
 	"github.com/minicloud/minicloud/internal/server"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
 // version is set at link time (-ldflags "-X main.version=…"); otherwise the
@@ -35,7 +36,7 @@ const usage = `minicloud — a local, offline AWS whose resources really run.
 Usage:
   minicloud [serve] [flags]   serve every AWS service on one port (the default)
   minicloud cleanup [flags]   remove what a crashed minicloud left on the host (namespaces,
-                              links, routes, EBS mounts) for its --state-dir (and --public-cidr,
+                              links, routes, cgroups, EBS mounts) for its --state-dir (and --public-cidr,
                               if it served another range); touches nothing else, and refuses
                               while a minicloud serves that directory
   minicloud diagram [flags]   print the architecture of an account, drawn by the running minicloud
@@ -413,6 +414,11 @@ func cleanup(args []string, stdout, stderr io.Writer) int {
 	}
 	defer n.Close()
 	if err := n.Cleanup(context.Background()); err != nil {
+		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
+		return 1
+	}
+	// The workload runtime names its cgroups after the same prefix.
+	if err := workload.CleanupCgroups(prefix); err != nil {
 		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
 		return 1
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/minicloud/minicloud/internal/service/sts"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
 // Config is minicloud's configuration; cmd/minicloud fills it from flags and
@@ -188,6 +189,17 @@ func New(cfg Config) (*Server, error) {
 		// Health checks may probe public IPs only while the data plane
 		// keeps that range on the host.
 		r53Svc.SetPublicRange(publicCIDR(cfg))
+	}
+	if rdsCfg.Workloads == nil {
+		// Without the data plane the servers still run, on loopback, in
+		// cgroups named after the state directory as the data plane's
+		// are (so "minicloud cleanup" finds them); an ephemeral store
+		// gets a name of its process's own.
+		wcfg := workload.Config{Logger: cfg.Logger}
+		if !cfg.Ephemeral {
+			wcfg.CgroupPrefix = Prefix(cfg.StateDir)
+		}
+		rdsCfg.Workloads = workload.New(wcfg)
 	}
 	rdsSvc := rds.New(store, rdsCfg)
 	// ACM validates requested certificates through Route 53's public

@@ -66,7 +66,8 @@ func (c *cgroups) dirs(name string) []string {
 
 const cpuPeriodUS = 100000 // 100 ms
 
-// setup creates name's cgroups with lim and moves pid into them.
+// setup creates name's cgroups with lim and moves pid into them (no pid
+// when pid is 0: the cgroups are made ready for a process forked into them).
 func (c *cgroups) setup(name string, lim Limits, pid int) error {
 	if c.version == 0 {
 		return errors.New("no usable cgroup hierarchy (neither cgroup v2 nor v1 cpu and memory)")
@@ -122,6 +123,9 @@ func (c *cgroups) setup(name string, lim Limits, pid int) error {
 	}
 	var errs []error
 	for _, f := range files {
+		if pid <= 0 && filepath.Base(f[0]) == "cgroup.procs" {
+			continue
+		}
 		if err := os.WriteFile(f[0], []byte(f[1]), 0o644); err != nil {
 			errs = append(errs, err)
 		}
