@@ -67,8 +67,9 @@
 //   - Insights: queries run in a goroutine each (30 at a time per server,
 //     AWS's per-account quota), results kept in the query's record; a query
 //     still running when minicloud stopped reports Failed.
-//     TestMetricFilter answers matches with empty extractedValues (the
-//     pattern package does not list the fields it extracted).
+//   - TestMetricFilter's extractedValues are filterpattern's
+//     Match.Extracted: "$name" per named space-delimited field, "$N" for
+//     the fields no name took, "$.a.b" per JSON selector with a value.
 //   - Filter patterns are internal/service/logs/filterpattern's (another
 //     branch writes it); queries internal/service/logs/insights' (see
 //     insights.go for what is wired).
