@@ -66,7 +66,10 @@
 //     is delivered to their destinations yet.
 //   - Insights: queries run in a goroutine each (30 at a time per server,
 //     AWS's per-account quota), results kept in the query's record; a query
-//     still running when minicloud stopped reports Failed.
+//     still running when minicloud stopped reports Failed. Queries and
+//     their results are kept 7 days (AWS's quota page): the sweep deletes
+//     older ones, and GetQueryResults then answers ResourceNotFound as for
+//     an unknown id.
 //   - TestMetricFilter's extractedValues are filterpattern's
 //     Match.Extracted: "$name" per named space-delimited field, "$N" for
 //     the fields no name took, "$.a.b" per JSON selector with a value.
