@@ -113,12 +113,12 @@ func TestTornTail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := es.append(key, []event{{Time: 1, Message: "a"}, {Time: 2, Message: "b"}}); err != nil {
+	if _, err := es.append(key, 0, []event{{Time: 1, Message: "a"}, {Time: 2, Message: "b"}}); err != nil {
 		t.Fatal(err)
 	}
 	path := es.streams[key].path
 	full, _ := os.Stat(path)
-	if _, err := es.append(key, []event{{Time: 3, Message: "c"}}); err != nil {
+	if _, err := es.append(key, 0, []event{{Time: 3, Message: "c"}}); err != nil {
 		t.Fatal(err)
 	}
 	es.close()
@@ -132,7 +132,7 @@ func TestTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer es.close()
-	if _, err := es.append(key, []event{{Time: 4, Message: "d"}}); err != nil {
+	if _, err := es.append(key, 0, []event{{Time: 4, Message: "d"}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := es.events(key, 0, 10)
@@ -239,7 +239,7 @@ func TestExpire(t *testing.T) {
 	}
 	// Events of a stream with no record (a put that raced a delete).
 	orphan := streamKey{"000000000000", "us-east-1", "forever", "gone"}
-	if _, err := s.events.append(orphan, []event{{Time: now.UnixMilli(), Message: "x"}}); err != nil {
+	if _, err := s.events.append(orphan, 0, []event{{Time: now.UnixMilli(), Message: "x"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Expire(ctx); err != nil {
