@@ -321,15 +321,18 @@ func (s *Service) queryEvents(sc state.Scope, q queryRecord) func(yield func(que
 			from, to := s.timeRange(&q.From, &q.To, g.RetentionDays)
 			for _, r := range recs {
 				key := streamKey{sc.Account, sc.Region, group, r.Name}
-				evs, err := s.events.events(key, from, to)
-				if err != nil {
-					s.cfg.Logger.Warn("logs: query read", "group", group, "stream", r.Name, "err", err)
-					continue
-				}
-				for _, e := range evs {
+				// Streamed: the engine folds events as they come, so a query
+				// holds one batch per stream, not its whole range.
+				c := s.events.cursor(key, r.identity(), from, to, position{Time: math.MinInt64}, true)
+				for e, ok := c.Next(); ok; e, ok = c.Next() {
 					if !yield(queryEvent{event: e, Account: sc.Account, Group: group, Stream: r.Name, Ptr: recordPointer(key, e)}) {
+						c.Close()
 						return
 					}
+				}
+				c.Close()
+				if err := c.Err(); err != nil {
+					s.cfg.Logger.Warn("logs: query read", "group", group, "stream", r.Name, "err", err)
 				}
 			}
 		}
