@@ -2,6 +2,7 @@ package logs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -112,8 +113,8 @@ func (x *batchIndex) sort() {
 	for i := range n {
 		byMin[i], byMax[i] = int32(i), int32(i)
 	}
-	slices.SortStableFunc(byMin, func(a, b int32) int { return cmpInt(x.refs[a].minT, x.refs[b].minT) })
-	slices.SortStableFunc(byMax, func(a, b int32) int { return cmpInt(x.refs[a].maxT, x.refs[b].maxT) })
+	slices.SortStableFunc(byMin, func(a, b int32) int { return cmp.Compare(x.refs[a].minT, x.refs[b].minT) })
+	slices.SortStableFunc(byMax, func(a, b int32) int { return cmp.Compare(x.refs[a].maxT, x.refs[b].maxT) })
 	prefMax, sufMin := make([]int64, n), make([]int64, n)
 	for i, j := range byMin {
 		prefMax[i] = x.refs[j].maxT
@@ -128,16 +129,6 @@ func (x *batchIndex) sort() {
 		}
 	}
 	x.byMin, x.byMax, x.prefMax, x.sufMin, x.sorted = byMin, byMax, prefMax, sufMin, true
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // streamData is one stream's file (or, ephemeral, its bytes) and index.
@@ -322,9 +313,13 @@ func batchFrame(evs []event, seq uint64) ([]byte, batchRef) {
 }
 
 func decodeBatch(ref batchRef, payload []byte) ([]event, error) {
-	out := make([]event, 0, ref.count)
-	b := payload
-	for i := range ref.count {
+	return decodeEvents(payload, uint64(ref.count), ref.ingest, ref.seq)
+}
+
+// decodeEvents decodes n events (timestamp varint, message) of one batch.
+func decodeEvents(b []byte, n uint64, ingest int64, seq uint64) ([]event, error) {
+	out := make([]event, 0, n)
+	for i := range n {
 		t, k := binary.Varint(b)
 		if k <= 0 {
 			return nil, errors.New("short event")
@@ -334,7 +329,7 @@ func decodeBatch(ref batchRef, payload []byte) ([]event, error) {
 			return nil, err
 		}
 		b = rest
-		out = append(out, event{Time: t, Ingest: ref.ingest, Seq: ref.seq + uint64(i), Message: msg})
+		out = append(out, event{Time: t, Ingest: ingest, Seq: seq + i, Message: msg})
 	}
 	return out, nil
 }

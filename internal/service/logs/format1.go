@@ -115,19 +115,5 @@ func decodeV1Batch(b []byte) ([]event, error) {
 	if k <= 0 || n > 1<<20 {
 		return nil, errors.New("short batch")
 	}
-	b = b[k:]
-	out := make([]event, 0, n)
-	for i := range n {
-		t, k := binary.Varint(b)
-		if k <= 0 {
-			return nil, errors.New("short event")
-		}
-		msg, rest, err := readString(b[k:])
-		if err != nil {
-			return nil, err
-		}
-		b = rest
-		out = append(out, event{Time: t, Ingest: ingest, Seq: seq + i, Message: msg})
-	}
-	return out, nil
+	return decodeEvents(b[k:], n, ingest, seq)
 }

@@ -1,9 +1,9 @@
 package logs
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
