@@ -204,6 +204,17 @@ func openEventStore(dir string, logger *slog.Logger) (*eventStore, error) {
 			logger.Warn("log events: skipping unreadable stream file", "path", path, "err", err)
 			return nil
 		}
+		if prev, ok := es.streams[sd.key]; ok {
+			// Two incarnations' files (a crash before the sweep dropped the
+			// older): the one written last is the stream's.
+			if prev.lastIngest > sd.lastIngest {
+				prev, sd = sd, prev
+			}
+			logger.Warn("log events: dropping an older incarnation's file", "path", prev.path, "kept", sd.path)
+			if err := prev.close(true); err != nil {
+				logger.Warn("log events: dropping an older incarnation's file", "path", prev.path, "err", err)
+			}
+		}
 		es.streams[sd.key] = sd
 		return nil
 	})
@@ -507,36 +518,62 @@ func (es *eventStore) stream(key streamKey) *streamData {
 // not this stream's.
 func (es *eventStore) streamFor(key streamKey, gen uint64) (*streamData, error) {
 	es.mu.Lock()
-	defer es.mu.Unlock()
+	sd, stale := es.stream0(key, gen)
+	es.mu.Unlock()
+	if stale != nil {
+		// Its file has its own name (incarnations never share one), and
+		// closing waits for its readers: not under es.mu.
+		if err := stale.close(true); err != nil {
+			es.logger.Warn("log events: dropping a deleted incarnation", "stream", key.Stream, "err", err)
+		}
+	}
+	if sd == nil {
+		return nil, fmt.Errorf("log stream %s: cannot create its file", key.Stream)
+	}
+	return sd, nil
+}
+
+// stream0 is streamFor under es.mu: the data of incarnation gen, created
+// if needed, and the data of another incarnation it replaced, if any.
+func (es *eventStore) stream0(key streamKey, gen uint64) (sd, stale *streamData) {
 	if sd, ok := es.streams[key]; ok {
 		if sameIncarnation(sd.gen, gen) {
 			return sd, nil
 		}
 		delete(es.streams, key)
-		if err := sd.close(true); err != nil {
-			return nil, fmt.Errorf("log stream %s: drop a deleted incarnation: %w", key.Stream, err)
-		}
+		stale = sd
 	}
-	sd := &streamData{key: key, gen: gen, idx: batchIndex{sorted: true}}
+	sd = &streamData{key: key, gen: gen, idx: batchIndex{sorted: true}}
 	init := newFile(key, gen)
 	if es.dir == "" {
 		sd.mem = init
 	} else {
 		dir := es.groupDir(key.group())
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("log stream %s: %w", key.Stream, err)
+			es.logger.Warn("log events: create stream file", "stream", key.Stream, "err", err)
+			return nil, stale
 		}
-		sd.path = filepath.Join(dir, hashName(key.Stream)+".log")
+		sd.path = filepath.Join(dir, fileName(key.Stream, gen))
 		f, err := writeSynced(sd.path, init, os.O_TRUNC)
 		if err != nil {
-			return nil, fmt.Errorf("log stream %s: %w", key.Stream, err)
+			es.logger.Warn("log events: create stream file", "stream", key.Stream, "err", err)
+			return nil, stale
 		}
 		sd.f = f
 	}
 	sd.size = int64(len(init))
 	sd.namesEnd, sd.start = sd.size, sd.size
 	es.streams[key] = sd
-	return sd, nil
+	return sd, stale
+}
+
+// fileName names an incarnation's file: two incarnations of a stream
+// never share a file, so dropping one cannot touch the other's.
+func fileName(stream string, gen uint64) string {
+	if gen == 0 {
+		return hashName(stream) + ".log"
+	}
+	return fmt.Sprintf("%s-%016x.log", hashName(stream), gen)
 }
 
 // sameIncarnation: data and record identities agree, or one is unknown

@@ -511,3 +511,52 @@ func crc32c(p []byte) uint32 { return crc32.Checksum(p, crcTable) }
 
 func appendVarint(b []byte, v int64) []byte   { return binary.AppendVarint(b, v) }
 func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
+
+// TestReadWhileAppending: cursors decode from their snapshot while
+// appends, a head expiry and a rewrite go on (run with -race).
+func TestReadWhileAppending(t *testing.T) {
+	for _, dir := range []string{"", t.TempDir()} {
+		es, err := openEventStore(dir, slogDiscard())
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range 300 {
+				if _, err := es.append(testKey, 0, []event{{Time: int64(i), Message: "m"}, {Time: int64(i), Message: "n"}}); err != nil {
+					t.Error(err)
+					return
+				}
+				if i%50 == 25 { // a late batch: its expiry is a rewrite
+					if _, err := es.append(testKey, 0, []event{{Time: int64(i - 24), Message: "late"}}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				if i%50 == 49 {
+					if _, err := es.stream(testKey).expire(int64(i - 20)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		}()
+		for range 200 {
+			c := es.cursor(testKey, 0, math.MinInt64, math.MaxInt64, position{Time: math.MinInt64}, true)
+			prev := position{Time: math.MinInt64}
+			for e, ok := c.Next(); ok; e, ok = c.Next() {
+				if posOf(e).compare(prev) <= 0 {
+					t.Fatalf("out of order: %+v after %+v", e, prev)
+				}
+				prev = posOf(e)
+			}
+			c.Close()
+			if c.Err() != nil {
+				t.Fatal(c.Err())
+			}
+		}
+		<-done
+		es.close()
+	}
+}
