@@ -528,8 +528,8 @@ func TestReadWhileAppending(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if i%50 == 25 { // a late batch: its expiry is a rewrite
-					if _, err := es.append(testKey, 0, []event{{Time: int64(i - 24), Message: "late"}}); err != nil {
+				if i%50 == 45 { // a late batch amid live ones: its expiry is a rewrite
+					if _, err := es.append(testKey, 0, []event{{Time: int64(i - 35), Message: "late"}}); err != nil {
 						t.Error(err)
 						return
 					}
