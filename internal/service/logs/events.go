@@ -778,43 +778,36 @@ func (es *eventStore) dropGroup(g groupKey) error {
 func (sd *streamData) expire(cutoff int64) (int, error) {
 	sd.mu.Lock()
 	defer sd.mu.Unlock()
-	refs := sd.idx.refs
-	prefix := 0
-	for prefix < len(refs) && refs[prefix].maxT < cutoff {
-		prefix++
-	}
 	var kept []batchRef
-	dropped := 0
-	for i, r := range refs {
+	dropped, live := 0, int64(0)
+	onlyHead := true // the expired batches all come before the live ones
+	for _, r := range sd.idx.refs {
 		if r.maxT < cutoff {
 			dropped += r.count
-		} else if i >= prefix {
+			onlyHead = onlyHead && len(kept) == 0
+		} else {
 			kept = append(kept, r)
+			live += r.size
 		}
 	}
 	if dropped == 0 {
 		return 0, nil
 	}
-	live := int64(0)
-	for _, r := range kept {
-		live += r.size
-	}
 	newStart := sd.size
 	if len(kept) > 0 {
 		newStart = kept[0].off
 	}
-	onlyPrefix := len(kept) == len(refs)-prefix
-	if onlyPrefix && newStart-sd.namesEnd <= max(live, 1<<20) {
-		if err := sd.setStart(newStart); err != nil {
-			return 0, fmt.Errorf("expire log stream %s: %w", sd.key.Stream, err)
+	var err error
+	if onlyHead && newStart-sd.namesEnd <= max(live, 1<<20) {
+		if err = sd.setStart(newStart); err == nil {
+			sd.reindex(kept)
 		}
-	} else if err := sd.rewrite(kept); err != nil {
-		return 0, fmt.Errorf("expire log stream %s: %w", sd.key.Stream, err)
 	} else {
-		// rewrite re-indexed kept.
-		return dropped, nil
+		err = sd.rewrite(kept)
 	}
-	sd.reindex(kept)
+	if err != nil {
+		return 0, fmt.Errorf("expire log stream %s: %w", sd.key.Stream, err)
+	}
 	return dropped, nil
 }
 
