@@ -2,7 +2,9 @@ package logs
 
 import (
 	"container/heap"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sort"
 	"sync/atomic"
@@ -19,6 +21,7 @@ import (
 var batchesDecoded atomic.Int64
 
 type cursor struct {
+	logger   *slog.Logger
 	sd       *streamData
 	src      readerAt
 	idx      batchIndex
@@ -63,7 +66,7 @@ func (h *openHeap) Pop() any {
 // times [from, to): forward from at (inclusive), or backward from before
 // at. It is never nil; Close it.
 func (es *eventStore) cursor(key streamKey, gen uint64, from, to int64, at position, forward bool) *cursor {
-	c := &cursor{from: from, to: to, at: at, forward: forward, open: openHeap{forward: forward}, done: true}
+	c := &cursor{logger: es.logger, from: from, to: to, at: at, forward: forward, open: openHeap{forward: forward}, done: true}
 	sd := es.stream(key)
 	if sd == nil {
 		return c
@@ -145,6 +148,12 @@ func (c *cursor) openBatch(ref batchRef) {
 	var evs []event
 	if err == nil {
 		evs, err = decodeBatch(ref, payload)
+	}
+	if errors.Is(err, errCorrupt) {
+		// Its header held (it is indexed) but its events are damaged: the
+		// others are still good, so the read goes on without them.
+		c.logger.Warn("log events: skipping a corrupt batch", "file", c.sd.path, "offset", ref.off, "stream", c.sd.key.Stream)
+		return
 	}
 	if err != nil {
 		c.err = fmt.Errorf("read log stream %s: %w", c.sd.key.Stream, err)

@@ -33,7 +33,8 @@
 // Opening reads the frame headers only (O(batches) small reads); a frame
 // whose header fails its CRC, with good ones after it, is logged (file
 // and offset) and skipped by finding the next header that checks; a
-// payload is checked when read; a sweep's leftover .tmp file is removed.
+// payload is checked when read (one that fails is skipped, logged); a
+// sweep's leftover .tmp file is removed.
 // Files of the first format (the summary inside the payload) are
 // converted once when opened. `--ephemeral` keeps the same bytes in
 // memory; reset deletes every file.

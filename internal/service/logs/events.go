@@ -644,6 +644,9 @@ func (es *eventStore) append(key streamKey, gen uint64, batch []event) ([]event,
 	return batch, nil
 }
 
+// errCorrupt is a batch whose payload fails its CRC.
+var errCorrupt = errors.New("corrupt batch")
+
 // readPayload reads and checks one batch's payload from r.
 func readPayload(r readerAt, ref batchRef) ([]byte, error) {
 	buf := make([]byte, ref.size)
@@ -652,7 +655,7 @@ func readPayload(r readerAt, ref batchRef) ([]byte, error) {
 	}
 	fi, ok := decodeFrameHeader(buf)
 	if !ok || crc32.Checksum(buf[frameHeader:], crcTable) != fi.crc {
-		return nil, fmt.Errorf("corrupt batch at offset %d", ref.off)
+		return nil, fmt.Errorf("%w at offset %d", errCorrupt, ref.off)
 	}
 	return buf[frameHeader:], nil
 }
@@ -673,9 +676,10 @@ type streamSummary struct {
 	NextSeq                         uint64
 }
 
-func (es *eventStore) summary(key streamKey) streamSummary {
+// summary is incarnation gen's (0: any).
+func (es *eventStore) summary(key streamKey, gen uint64) streamSummary {
 	sd := es.stream(key)
-	if sd == nil {
+	if sd == nil || !sameIncarnation(sd.gen, gen) {
 		return streamSummary{}
 	}
 	sd.mu.Lock()

@@ -161,7 +161,7 @@ func (s *Service) ingest(ctx context.Context, key streamKey, gen uint64, kept []
 			s.cfg.Logger.Warn("logs: metric filters", "group", key.Group, "err", err)
 		}
 	}
-	return s.events.summary(key).NextSeq, nil
+	return s.events.summary(key, gen).NextSeq, nil
 }
 
 // writer is the service as a logport.Writer.

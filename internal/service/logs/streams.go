@@ -123,7 +123,7 @@ func (s *Service) DescribeLogStreams(ctx context.Context, in *logsapi.DescribeLo
 	var rows []row
 	for _, r := range recs {
 		if strings.HasPrefix(r.Name, prefix) {
-			rows = append(rows, row{r, s.events.summary(streamKey{sc.Account, sc.Region, group, r.Name})})
+			rows = append(rows, row{r, s.events.summary(streamKey{sc.Account, sc.Region, group, r.Name}, r.identity())})
 		}
 	}
 	if order == "LastEventTime" {
