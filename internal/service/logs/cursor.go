@@ -15,7 +15,8 @@ import (
 // it reaches: a page costs its own events, the batches it straddles and
 // a binary search of the index, not the stream's size. It decodes from a
 // snapshot of the index without the stream's lock, so appends go on
-// meanwhile (they only add past the snapshot); Close releases the file.
+// meanwhile (they only add past the snapshot) and a rewrite replaces the
+// file without waiting for it; Close releases the file it read.
 
 // batchesDecoded counts batch decodes, for tests of what a read costs.
 var batchesDecoded atomic.Int64
@@ -23,6 +24,7 @@ var batchesDecoded atomic.Int64
 type cursor struct {
 	logger   *slog.Logger
 	sd       *streamData
+	ref      *fileRef // the file read, held until Close
 	src      readerAt
 	idx      batchIndex
 	forward  bool
@@ -76,13 +78,17 @@ func (es *eventStore) cursor(key streamKey, gen uint64, from, to int64, at posit
 	if !sameIncarnation(sd.gen, gen) {
 		return c
 	}
+	if !sd.inMem && sd.ref == nil {
+		return c // closed
+	}
 	sd.idx.sort()
-	sd.swap.RLock()
 	c.sd, c.idx, c.done = sd, sd.idx, false
-	if sd.f != nil {
-		c.src = sd.f
-	} else {
+	if sd.inMem {
 		c.src = memReader(sd.mem[:sd.size])
+	} else {
+		c.ref = sd.ref
+		c.ref.acquire()
+		c.src = c.ref.f
 	}
 	n := len(c.idx.refs)
 	if forward {
@@ -97,9 +103,9 @@ func (es *eventStore) cursor(key streamKey, gen uint64, from, to int64, at posit
 
 // Close releases the stream's file.
 func (c *cursor) Close() {
-	if c.sd != nil && !c.closed {
+	if c.ref != nil && !c.closed {
 		c.closed = true
-		c.sd.swap.RUnlock()
+		c.ref.release()
 	}
 }
 

@@ -69,7 +69,8 @@
 //     min and max time, with running maxima and minima, so a read finds
 //     its first batch by binary search and merges only the batches it
 //     reaches, decoding without the stream's lock (appends go on; a
-//     rewrite waits for readers to finish with the old file). A page of
+//     rewrite does not wait: the old file closes when its last reader
+//     is done). A page of
 //     GetLogEvents or FilterLogEvents costs its own size plus the batches
 //     it straddles, whether it is the first page or the thousandth; the
 //     tokens are positions (time, sequence) a cursor resumes from. A

@@ -137,11 +137,13 @@ type streamData struct {
 	key  streamKey
 	gen  uint64 // the stream record's identity; 0: unknown (format 1)
 	path string // "" in memory
-	f    *os.File
-	mem  []byte // the file's bytes, in memory (--ephemeral)
-	// swap is held for reading while a reader decodes from its snapshot;
-	// replacing or closing the file takes it, so no read sees a closed one.
-	swap     sync.RWMutex
+	// f is the open file (nil in memory, or once closed); readers hold
+	// it through ref, so a rewrite or a delete never waits for them: the
+	// replaced file is closed when its last reader is done.
+	f        *os.File
+	ref      *fileRef
+	inMem    bool
+	mem      []byte // the file's bytes, in memory (--ephemeral)
 	size     int64
 	namesEnd int64 // where batches may start
 	start    int64 // the file header's start offset
@@ -394,7 +396,8 @@ func indexFile(path string, f *os.File, logger *slog.Logger) (*streamData, error
 	if _, err := f.ReadAt(names, fileHeader+frameHeader); err != nil || crc32.Checksum(names, crcTable) != fi.crc {
 		return nil, errors.New("corrupt stream names")
 	}
-	sd := &streamData{path: path, f: f, idx: batchIndex{sorted: true}}
+	sd := &streamData{path: path, idx: batchIndex{sorted: true}}
+	_ = sd.setFile(f) // replaces nothing: no error
 	if sd.key, sd.gen, err = decodeNames(names); err != nil {
 		return nil, err
 	}
@@ -543,9 +546,9 @@ func (es *eventStore) stream0(key streamKey, gen uint64) (sd, stale *streamData)
 		delete(es.streams, key)
 		stale = sd
 	}
-	sd = &streamData{key: key, gen: gen, idx: batchIndex{sorted: true}}
+	sd = &streamData{key: key, gen: gen, idx: batchIndex{sorted: true}, inMem: es.dir == ""}
 	init := newFile(key, gen)
-	if es.dir == "" {
+	if sd.inMem {
 		sd.mem = init
 	} else {
 		dir := es.groupDir(key.group())
@@ -559,7 +562,7 @@ func (es *eventStore) stream0(key streamKey, gen uint64) (sd, stale *streamData)
 			es.logger.Warn("log events: create stream file", "stream", key.Stream, "err", err)
 			return nil, stale
 		}
-		sd.f = f
+		sd.setFile(f)
 	}
 	sd.size = int64(len(init))
 	sd.namesEnd, sd.start = sd.size, sd.size
@@ -615,7 +618,7 @@ func (es *eventStore) append(key streamKey, gen uint64, batch []event) ([]event,
 	}
 	sd.mu.Lock()
 	defer sd.mu.Unlock()
-	if sd.dropped {
+	if sd.dropped || !sd.inMem && sd.f == nil {
 		return nil, fmt.Errorf("log stream %s was deleted", key.Stream)
 	}
 	for i := range batch {
@@ -623,7 +626,7 @@ func (es *eventStore) append(key streamKey, gen uint64, batch []event) ([]event,
 	}
 	fr, ref := batchFrame(batch, sd.nextSeq)
 	ref.off = sd.size
-	if sd.f == nil {
+	if sd.inMem {
 		// Readers hold sd.mem[:their size]: appending past it is safe.
 		sd.mem = append(sd.mem, fr...)
 	} else {
@@ -710,27 +713,70 @@ func (es *eventStore) streamsOf(keep func(streamKey) bool) []*streamData {
 	return out
 }
 
-// close closes sd's file once no read uses it, removing it when remove
-// is set; the data is gone for appends after that.
+// fileRef is a stream file as readers share it: closed when it is
+// retired (replaced, or the stream closed) and no reader holds it.
+type fileRef struct {
+	f       *os.File
+	mu      sync.Mutex
+	readers int
+	retired bool
+}
+
+func (r *fileRef) acquire() {
+	r.mu.Lock()
+	r.readers++
+	r.mu.Unlock()
+}
+
+func (r *fileRef) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.readers--; r.readers == 0 && r.retired {
+		_ = r.f.Close()
+	}
+}
+
+// retire closes the file now or when its last reader is done.
+func (r *fileRef) retire() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.retired = true
+	if r.readers == 0 {
+		return r.f.Close()
+	}
+	return nil
+}
+
+// setFile makes f sd's file, retiring the one it replaces; sd.mu is held
+// (or sd is not shared yet).
+func (sd *streamData) setFile(f *os.File) error {
+	old := sd.ref
+	sd.f, sd.ref = f, nil
+	if f != nil {
+		sd.ref = &fileRef{f: f}
+	}
+	if old != nil {
+		return old.retire()
+	}
+	return nil
+}
+
+// close closes sd's file (once its readers are done), removing it when
+// remove is set; the data is gone for appends after that.
 func (sd *streamData) close(remove bool) error {
 	sd.mu.Lock()
 	defer sd.mu.Unlock()
-	sd.swap.Lock()
-	defer sd.swap.Unlock()
 	var errs []error
 	if remove {
 		sd.dropped = true
 		sd.idx, sd.mem = batchIndex{sorted: true}, nil
-	}
-	if sd.f != nil {
-		errs = append(errs, sd.f.Close())
-		sd.f = nil
-		if remove {
+		if sd.f != nil {
 			if err := os.Remove(sd.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, err)
 			}
 		}
 	}
+	errs = append(errs, sd.setFile(nil))
 	return errors.Join(errs...)
 }
 
@@ -818,7 +864,7 @@ func (sd *streamData) expire(cutoff int64) (int, error) {
 // setStart records the first live frame in the file header.
 func (sd *streamData) setStart(off int64) error {
 	h := encodeFileHeader(off)
-	if sd.f == nil {
+	if sd.inMem {
 		sd.start = off
 		return nil
 	}
@@ -836,7 +882,7 @@ func (sd *streamData) setStart(off int64) error {
 // as they are, and indexes them at their new places; sd.mu is held.
 func (sd *streamData) rewrite(kept []batchRef) error {
 	var src readerAt = memReader(sd.mem)
-	if sd.f != nil {
+	if !sd.inMem {
 		src = sd.f
 	}
 	names := make([]byte, sd.namesEnd-fileHeader)
@@ -854,7 +900,7 @@ func (sd *streamData) rewrite(kept []batchRef) error {
 		moved[i] = r
 		out = append(out, fr...)
 	}
-	if sd.f == nil {
+	if sd.inMem {
 		sd.mem = out
 	} else {
 		tmp := sd.path + ".tmp"
@@ -869,12 +915,10 @@ func (sd *streamData) rewrite(kept []batchRef) error {
 			return err
 		}
 		_ = syncDir(filepath.Dir(sd.path))
-		// Readers still decoding from the old file finish first.
-		sd.swap.Lock()
-		old := sd.f
-		sd.f = f
-		sd.swap.Unlock()
-		old.Close()
+		// Readers still decoding from the old file go on with it.
+		if err := sd.setFile(f); err != nil {
+			return err
+		}
 	}
 	sd.size, sd.start = int64(len(out)), sd.namesEnd
 	sd.reindex(moved)
