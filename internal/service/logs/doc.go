@@ -58,6 +58,8 @@
 //     the dead head is reclaimed by a copy once it outweighs the live
 //     part, and expired batches elsewhere are dropped by copying the live
 //     frames as they are (temp file, fsync, rename). AWS takes up to 72 h.
+//     Until then storedBytes and firstEventTimestamp count the expired
+//     events of a batch that still has live ones.
 //   - Stream incarnations: a stream record has a random Gen (older
 //     records: their creation time), kept in its event file's names. A
 //     put into a stream deleted and created again replaces the old
@@ -69,13 +71,13 @@
 //     min and max time, with running maxima and minima, so a read finds
 //     its first batch by binary search and merges only the batches it
 //     reaches, decoding without the stream's lock (appends go on; a
-//     rewrite does not wait: the old file closes when its last reader
-//     is done). A page of
-//     GetLogEvents or FilterLogEvents costs its own size plus the batches
-//     it straddles, whether it is the first page or the thousandth; the
-//     tokens are positions (time, sequence) a cursor resumes from. A
-//     FilterLogEvents page with a rare pattern still reads until it finds
-//     its matches (and one more, to know whether a token is due).
+//     rewrite does not wait: the old file closes when its last reader is
+//     done). A page of GetLogEvents or FilterLogEvents costs its own size
+//     plus the batches it straddles, whether it is the first page or the
+//     thousandth; the tokens are positions (time, sequence) a cursor
+//     resumes from. A FilterLogEvents page with a rare pattern still reads
+//     until it finds its matches (and one more, to know whether a token is
+//     due). Insights queries read the same way, streamed into the engine.
 //   - GetLogEvents' tokens are "f/…" and "b/…" digits (the position of the
 //     next page); at the end the same forward token comes back, as AWS.
 //     FilterLogEvents always interleaves; searchedLogStreams lists every
