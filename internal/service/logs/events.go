@@ -957,17 +957,6 @@ func (es *eventStore) list() map[streamKey]*streamData {
 	return out
 }
 
-// keys lists every stream with events.
-func (es *eventStore) keys() []streamKey {
-	es.mu.Lock()
-	defer es.mu.Unlock()
-	out := make([]streamKey, 0, len(es.streams))
-	for k := range es.streams {
-		out = append(out, k)
-	}
-	return out
-}
-
 // reset deletes every event.
 func (es *eventStore) reset(context.Context) error {
 	return es.drop(func(streamKey, *streamData) bool { return true })
