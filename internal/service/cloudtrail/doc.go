@@ -22,11 +22,16 @@
 // Events are append-mostly, read by time and dropped by age, like
 // CloudWatch Logs' events: they live in files of their own under
 // <state-dir>/cloudtrail, one per UTC day (store.go has the format), not
-// in state.db. The writer takes every call queued (up to 512), writes
-// them and fsyncs each touched file once: a group commit. Events are
-// written after the answer, so a call acknowledged in the last moments
-// before kill -9 — the writer's queue plus one write and fsync, typically
-// a few milliseconds — may have no event; a clean stop writes everything
+// in state.db. Once a call wakes the writer it lets the calls of the
+// next 10 ms queue up, then takes them all (up to 512 a write): Record
+// wakes no goroutine per call, which a sequential client felt (bench
+// -scenarios cloudtrail, docs/benchmarks.md). A write survives kill -9 of
+// minicloud; the files are fsynced at most 100 ms later, which only a
+// crash of the host can outrun. Events are written after the answer, so
+// a call answered in the last ~10 ms before kill -9 (the gathering
+// window plus one write) may have no event; test/cli's
+// TestKillAfterAnsweredCalls kills after a longer wait and finds every
+// call. A clean stop writes and fsyncs everything
 // queued (the service stops after the HTTP listener). A torn tail is cut
 // on open. Memory holds each event's header (time, name, source, user,
 // key, resources) and place, never the event itself. The sweep (hourly
