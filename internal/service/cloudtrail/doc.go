@@ -44,15 +44,23 @@
 // newest first, one lookup attribute at most (AWS's eight keys), with
 // StartTime/EndTime, MaxResults ≤ 50 and NextToken (which carries a digest
 // of the parameters: another lookup's token is InvalidNextTokenException).
-// It first waits (up to a second) for calls already queued, so a client
-// sees its own calls at once; AWS takes up to 15 minutes. LookupEvents is
-// itself recorded. The error codes are AWS's; the texts of
-// InvalidLookupAttributes-, InvalidTimeRange-, InvalidMaxResults- and
-// InvalidNextTokenException could not be checked against AWS.
+// It first waits (up to a second; the writer's 10 ms window, typically)
+// for calls already queued, so a client sees its own calls at once; AWS
+// takes up to 15 minutes. LookupEvents is
+// itself recorded. The error codes are AWS's (its API reference lists
+// them for LookupEvents and CreateTrail). Their texts could not be
+// confirmed against AWS: no AWS page or public issue quotes them. One
+// CloudTrail-compatible provider's error table agrees with "Lookup
+// attribute value is not valid." and "A max results value of N is
+// invalid. Specify max results between 1 and 50." as written here, but
+// it writes the key's error without the key ("Lookup attribute key is
+// not valid."). InvalidTimeRange- and InvalidNextTokenException's texts
+// are minicloud's own.
 //
 // Trails deliver to S3, which minicloud does not have yet: CreateTrail
-// answers S3BucketDoesNotExistException (moto's wording), DescribeTrails
-// and ListTrails answer no trails, GetTrailStatus TrailNotFoundException.
+// answers S3BucketDoesNotExistException with moto's text (AWS's is not
+// quoted anywhere public), DescribeTrails and ListTrails answer no
+// trails, GetTrailStatus TrailNotFoundException.
 // Trails come with S3; the other trail operations (event selectors …)
 // answer NotImplemented as every unlisted operation does.
 //
