@@ -86,6 +86,8 @@ Serve flags (each also read from the environment variable shown):
   --metrics-interval D how often instances, load balancers and databases publish their CloudWatch metrics
                        (MINICLOUD_METRICS_INTERVAL, default 1m as AWS; basic monitoring every five
                        intervals); shorter, e.g. 5s, for tests and demos
+  --cloudtrail MODE    on or off (MINICLOUD_CLOUDTRAIL, default on): record every call for CloudTrail's
+                       LookupEvents; off is for measuring what recording costs
 
 Examples:
   minicloud
@@ -181,6 +183,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	publicCIDR := fs.String("public-cidr", envOr("MINICLOUD_PUBLIC_CIDR", vpcnet.DefaultPublicCIDR.String()), "")
 	allowHost := fs.String("allow-host", envOr("MINICLOUD_ALLOW_HOST", ""), "")
 	verify := fs.Bool("verify-signatures", false, "")
+	trail := fs.String("cloudtrail", envOr("MINICLOUD_CLOUDTRAIL", "on"), "")
 	maxConns := fs.Int("max-connections", 0, "")
 	metricsInterval := fs.Duration("metrics-interval", 0, "")
 	if v := os.Getenv("MINICLOUD_METRICS_INTERVAL"); v != "" {
@@ -231,6 +234,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "minicloud: --data-plane: %q is not auto, on or off\n", *dataPlane)
 		return 2
 	}
+	if *trail != "on" && *trail != "off" {
+		fmt.Fprintf(stderr, "minicloud: --cloudtrail: %q is not on or off\n", *trail)
+		return 2
+	}
 	pub, err := netip.ParsePrefix(*publicCIDR)
 	if err != nil || !pub.Addr().Is4() {
 		fmt.Fprintf(stderr, "minicloud: --public-cidr: %q is not an IPv4 CIDR\n", *publicCIDR)
@@ -245,7 +252,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	srv, err := server.New(server.Config{Listen: *listen, StateDir: *stateDir, Ephemeral: *ephemeral, Accounts: acct, Logger: logger,
 		Version: buildVersion(), DataPlane: *dataPlane, PublicCIDR: pub.Masked(), DNSListen: *dnsListen,
 		AllowedHosts: splitList(*allowHost), Secrets: secrets, VerifySignatures: verifySigs, MaxConnections: connLimit,
-		MetricsInterval: *metricsInterval})
+		MetricsInterval: *metricsInterval, CloudTrailOff: *trail == "off"})
 	if err != nil {
 		logger.Error("start failed", "error", err)
 		return 1

@@ -9,6 +9,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/codec"
 	"github.com/minicloud/minicloud/internal/model"
@@ -120,6 +121,9 @@ type Identity struct {
 	// --verify-signatures).
 	Secret       string
 	SessionToken string
+	// Issued is when temporary credentials were issued (zero for
+	// long-term keys): CloudTrail's sessionContext creationDate.
+	Issued time.Time
 }
 
 // Identities resolves access keys that a service issued, such as the

@@ -27,6 +27,7 @@ import (
 	"github.com/minicloud/minicloud/internal/lb/nodes"
 	"github.com/minicloud/minicloud/internal/pki"
 	"github.com/minicloud/minicloud/internal/service/acm"
+	"github.com/minicloud/minicloud/internal/service/cloudtrail"
 	"github.com/minicloud/minicloud/internal/service/cloudwatch"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/service/elbv2"
@@ -95,6 +96,10 @@ type Config struct {
 	// (basic monitoring: five). Shorter is for tests (serve
 	// --metrics-interval).
 	MetricsInterval time.Duration
+	// CloudTrailOff leaves the calls unrecorded (serve --cloudtrail off):
+	// LookupEvents still answers, with the events recorded before. It
+	// exists to measure what recording costs, side by side (bench/).
+	CloudTrailOff bool
 }
 
 // Server is a running minicloud.
@@ -108,6 +113,7 @@ type Server struct {
 	elb     *elbv2.Service
 	cw      *cloudwatch.Service
 	logs    *logs.Service
+	trail   *cloudtrail.Service
 	dns     *dnsServer
 	http    *httpServer
 	gw      *gateway.Gateway
@@ -167,8 +173,17 @@ func New(cfg Config) (*Server, error) {
 		_ = store.Close()
 		return nil, err
 	}
+	// CloudTrail's events too: append-mostly, read by time, dropped by age.
+	trailSvc, err := cloudtrail.New(cloudtrail.Config{Dir: trailDir(cfg), Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		_ = logsSvc.Stop(context.Background())
+		_ = cwSvc.Stop(context.Background())
+		_ = store.Close()
+		return nil, err
+	}
 	dp, err := newDataPlane(cfg, cwSvc.Publisher())
 	if err != nil {
+		_ = trailSvc.Stop(context.Background())
 		_ = logsSvc.Stop(context.Background())
 		_ = cwSvc.Stop(context.Background())
 		_ = store.Close()
@@ -219,7 +234,7 @@ func New(cfg Config) (*Server, error) {
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc,
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc, trail: trailSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
@@ -234,6 +249,9 @@ func New(cfg Config) (*Server, error) {
 		// they stop.
 		service(cwSvc),
 		service(logsSvc),
+		// Stopped after the HTTP listener, so that it writes the events
+		// of every answered call.
+		service(trailSvc),
 		{name: "network controller", health: "dataPlane", it: dp, dataPlane: true},
 		{name: "instance runtime", health: "instances", it: instanceRuntime{ec2Svc}, dataPlane: true},
 		// Stopped after ELB's controller, which drives it.
@@ -264,6 +282,7 @@ func New(cfg Config) (*Server, error) {
 		VerifySignatures: cfg.VerifySignatures,
 		Now:              cfg.Now,
 		BodyIdleTimeout:  cmp.Or(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout),
+		Recorder:         recorder(trailSvc, cfg.CloudTrailOff),
 		Endpoints:        map[string]http.Handler{DelegationPath: delegationHandler(r53Svc), CAPath: caHandler(acmSvc.CA())},
 	})
 	s.http.handler = s.gw
@@ -304,6 +323,9 @@ func (s *Server) reset(ctx context.Context) error {
 		return err
 	}
 	if err := s.cw.Reset(ctx); err != nil {
+		return err
+	}
+	if err := s.trail.Reset(ctx); err != nil {
 		return err
 	}
 	return s.logs.Reset(ctx)
@@ -420,6 +442,24 @@ func eventsDir(cfg Config) string {
 		return ""
 	}
 	return filepath.Join(cfg.StateDir, "logs")
+}
+
+// recorder is the gateway's Recorder: CloudTrail, unless it is off (an
+// interface holding a nil pointer would not read as none).
+func recorder(trail *cloudtrail.Service, off bool) api.Recorder {
+	if off {
+		return nil
+	}
+	return trail
+}
+
+// trailDir is where CloudTrail's events live; "" (memory) with
+// --ephemeral.
+func trailDir(cfg Config) string {
+	if cfg.Ephemeral {
+		return ""
+	}
+	return filepath.Join(cfg.StateDir, "cloudtrail")
 }
 
 // stateDirOf is where durable data other than the store lives; "" with
