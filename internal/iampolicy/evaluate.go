@@ -88,6 +88,10 @@ type PolicySet struct {
 	// (root, each OU, the account): every level must allow. Nil when the
 	// account is in no organization, or is its management account.
 	SCPs [][]*Policy
+	// ResourceMustAllow says the resource policy must allow the caller even
+	// within its account, as a KMS key policy must; a Trust policy always
+	// must ("IAM role trust policies and KMS key policies are exceptions").
+	ResourceMustAllow bool
 }
 
 // Outcome is a decision's result.
@@ -320,8 +324,10 @@ func evaluateOne(req *Request, set *PolicySet, resource string) Decision {
 	if dd, ok := e.limits(d); !ok {
 		return dd
 	}
-	// 5. Across accounts the resource's account must allow too.
-	if crossAccount && g == grantNone {
+	// 5. Across accounts the resource's account must allow too, and so
+	// must a trust or key policy within one.
+	mustGrant := crossAccount || set.ResourceMustAllow || (set.ResourcePolicy != nil && set.ResourcePolicy.Kind == Trust)
+	if mustGrant && g == grantNone {
 		d.Type = ResourceBased
 		return d
 	}
