@@ -2,6 +2,7 @@ package iampolicy
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"net/netip"
@@ -341,7 +342,7 @@ func (c *Condition) any(v string, r resolver) bool {
 			return false
 		}
 		for _, p := range c.nums {
-			if compare(c.spec.cmp, cmp3(f, p)) {
+			if compare(c.spec.cmp, cmp.Compare(f, p)) {
 				return true
 			}
 		}
@@ -378,16 +379,6 @@ func (c *Condition) any(v string, r resolver) bool {
 		}
 	}
 	return false
-}
-
-func cmp3(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func compare(k cmpKind, c int) bool {

@@ -34,7 +34,15 @@
 //     any) and the session policies (if any) too.
 //  5. Across accounts (the resource's account is not the principal's) the
 //     identity side of 4 and a resource policy Allow naming the caller,
-//     its role or its account are both needed.
+//     its role or its account are both needed. So are they within one
+//     account for a role's trust policy (a Trust policy as the resource
+//     policy: AssumeRole on the role's ARN) and for policies that must
+//     allow like KMS key policies (PolicySet.ResourceMustAllow): "IAM role
+//     trust policies and KMS key policies are exceptions".
+//
+// Outcome's String is SimulatePrincipalPolicy's EvalDecision ("allowed",
+// "explicitDeny", "implicitDeny"); Decision's Policy and Sid are its
+// matched statement.
 //
 // The root user is not subject to identity policies, boundaries or session
 // policies; an explicit deny in an SCP or the resource policy still stops

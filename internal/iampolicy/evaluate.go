@@ -1,6 +1,7 @@
 package iampolicy
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -479,10 +480,10 @@ func (e *evaluation) named(pr *Principals) grant {
 	if p.Type == ServicePrincipal && containsFold(pr.Service, p.Service) {
 		return grantDirect
 	}
-	if p.Federated != "" && contains(pr.Federated, p.Federated) {
+	if p.Federated != "" && slices.Contains(pr.Federated, p.Federated) {
 		return grantDirect
 	}
-	if p.CanonicalUser != "" && contains(pr.CanonicalUser, p.CanonicalUser) {
+	if p.CanonicalUser != "" && slices.Contains(pr.CanonicalUser, p.CanonicalUser) {
 		return grantDirect
 	}
 	return best
@@ -527,7 +528,7 @@ func (e *evaluation) excludedBy(pr *Principals) bool {
 	case Anonymous:
 		return false
 	}
-	listed := func(arn string) bool { return contains(pr.AWS, arn) }
+	listed := func(arn string) bool { return slices.Contains(pr.AWS, arn) }
 	if !listed(p.ARN) {
 		return false
 	}
@@ -543,15 +544,6 @@ func (e *evaluation) excludedBy(pr *Principals) bool {
 func containsRoot(list []string, account string) bool {
 	for _, v := range list {
 		if rootARN(v, account) != "" {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
 			return true
 		}
 	}
