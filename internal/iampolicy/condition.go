@@ -104,22 +104,25 @@ type Condition struct {
 	bins     [][]byte
 }
 
-func parseConditions(raw json.RawMessage, vars bool) ([]Condition, error) {
+// parseConditions reads a Condition block. Its faults are syntax errors
+// (the error) except values of the wrong form for their operator — a date
+// that is not one — which IAM reports as legacy-parsing failures (legacy).
+func parseConditions(raw json.RawMessage, vars bool) (out []Condition, legacy bool, err error) {
 	var block map[string]json.RawMessage
 	if json.Unmarshal(raw, &block) != nil || block == nil {
-		return nil, malformed(msgSyntax)
+		return nil, false, malformed(msgSyntax)
 	}
-	var out []Condition
 	for op, inner := range block {
 		var keys map[string]json.RawMessage
 		if json.Unmarshal(inner, &keys) != nil || keys == nil {
-			return nil, malformed(msgSyntax)
+			return nil, false, malformed(msgSyntax)
 		}
 		for key, vals := range keys {
-			c, err := parseCondition(op, key, vals, vars)
+			c, bad, err := parseCondition(op, key, vals, vars)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
+			legacy = legacy || bad
 			out = append(out, c)
 		}
 	}
@@ -131,11 +134,11 @@ func parseConditions(raw json.RawMessage, vars bool) ([]Condition, error) {
 		}
 		return out[i].key < out[j].key
 	})
-	return out, nil
+	return out, legacy, nil
 }
 
-func parseCondition(op, key string, raw json.RawMessage, vars bool) (Condition, error) {
-	c := Condition{Operator: op, Key: key, key: strings.ToLower(key)}
+func parseCondition(op, key string, raw json.RawMessage, vars bool) (c Condition, legacy bool, err error) {
+	c = Condition{Operator: op, Key: key, key: strings.ToLower(key)}
 	base := op
 	if rest, ok := strings.CutPrefix(base, "ForAllValues:"); ok {
 		base, c.set = rest, setAll
@@ -147,18 +150,13 @@ func parseCondition(op, key string, raw json.RawMessage, vars bool) (Condition, 
 	}
 	spec, ok := operators[base]
 	if !ok {
-		return c, malformed(msgSyntax)
+		return c, false, malformed(msgSyntax)
 	}
 	c.spec = spec
-	if vendor, _, ok := strings.Cut(key, ":"); !ok || vendor == "" {
-		return c, malformed(msgVendor)
+	if c.Values, err = conditionValues(raw); err != nil {
+		return c, false, err
 	}
-	vals, err := conditionValues(raw)
-	if err != nil {
-		return c, err
-	}
-	c.Values = vals
-	for _, v := range vals {
+	for _, v := range c.Values {
 		switch spec.fam {
 		case famString:
 			c.pats = append(c.pats, compilePattern(v, spec.cmp == cmpLike, vars))
@@ -166,21 +164,15 @@ func parseCondition(op, key string, raw json.RawMessage, vars bool) (Condition, 
 			c.arns = append(c.arns, compileARN(v, vars))
 		case famNumeric:
 			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return c, malformed(msgSyntax)
-			}
+			legacy = legacy || err != nil
 			c.nums = append(c.nums, f)
 		case famDate:
 			t, ok := parseDate(v)
-			if !ok {
-				return c, malformed(msgSyntax)
-			}
+			legacy = legacy || !ok
 			c.times = append(c.times, t)
 		case famIP:
 			p, ok := parseCIDR(v)
-			if !ok {
-				return c, malformed(msgSyntax)
-			}
+			legacy = legacy || !ok
 			c.nets = append(c.nets, p)
 		case famBinary:
 			b, err := base64.StdEncoding.DecodeString(v)
@@ -188,13 +180,11 @@ func parseCondition(op, key string, raw json.RawMessage, vars bool) (Condition, 
 				b = []byte(v)
 			}
 			c.bins = append(c.bins, b)
-		case famBool, famNull:
-			if !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") && spec.fam == famNull {
-				return c, malformed(msgSyntax)
-			}
+		case famNull:
+			legacy = legacy || !(strings.EqualFold(v, "true") || strings.EqualFold(v, "false"))
 		}
 	}
-	return c, nil
+	return c, legacy, nil
 }
 
 // conditionValues reads a condition's value: a string, number or boolean,
@@ -225,9 +215,6 @@ func conditionValues(raw json.RawMessage) ([]string, error) {
 				return nil, malformed(msgSyntax)
 			}
 			out = append(out, s)
-		}
-		if len(out) == 0 {
-			return nil, malformed(msgSyntax)
 		}
 		return out, nil
 	}

@@ -79,29 +79,44 @@
 //
 // # What is documented and what is inferred
 //
-// Confirmed from real responses users quote (TestConfirmedMessages):
-// "Syntax errors in policy.", "The policy failed legacy parsing", "Policy
-// document should not specify a principal.", "Missing required field
-// Principal", "Invalid principal in policy: "AWS":"…"", "Policy statement
-// must contain actions.", "Policy statement must contain resources.",
-// "Actions/Condition can contain only one colon.", "Resource … must be in
-// ARN format or "*".", and AccessDenied's "…because no identity-based
-// policy allows the X action" / "…with an explicit deny in an
-// identity-based policy" (the user guide's access-denied page gives the
-// pattern for the other types).
+// Parse checks in the order IAM's answers show, the first class of fault
+// winning: JSON and element syntax ("Syntax errors in policy."); Version
+// 2012-10-17 for managed policies ("Policy document must be version
+// 2012-10-17 or greater."; inline policies may still be 2008-10-17 or have
+// none); faults IAM reports as "The policy failed legacy parsing" in any
+// statement (an Effect in the wrong case, a date, number or CIDR that does
+// not parse, an ARN of a valid partition with five segments or no
+// service); unique Sids; then statement by statement the principal,
+// actions and resources present, the actions' vendors, the resources'
+// format (a resource "x:y" is read as "arn:y:*:*:*:*", and the messages
+// quote that form).
 //
-// Inferred: "Actions/Conditions must be prefaced by a vendor, e.g., iam,
-// sdb, ec2, etc." (from the brief); which errors a document without
-// Version 2012-10-17 reports as "The policy failed legacy parsing" (here:
-// every element error but the Principal ones); "Has prohibited field
-// Resource" for a trust policy (the console's "Has prohibited field
-// Principal" pattern); "Partition "x" is not valid for resource "…"."; the
-// Sid messages; "Syntax errors in policy." for unknown elements,
-// operators and unparsable condition values; the upper-cased type in
-// "Invalid principal in policy: "SERVICE":"…"". Not implemented: a
-// service's own checks of which actions and resources it has ("Unsupported
-// Action"/"Action does not apply to any resource(s) in statement" belong to
-// S3's bucket policy validation), RCPs, VPC endpoint policies, and the
-// existence check of principals AWS does when a policy is saved (the IAM
-// service's job).
+// Confirmed, from responses users quote (TestConfirmedMessages) or the
+// answers moto's IAM tests record (TestIAMValidation): the texts above and
+// "Policy document should not specify a principal.", "Missing required
+// field Principal", "Invalid principal in policy: "AWS":"…"" and
+// ""SERVICE":"…"", "Policy statement must contain actions." / "…resources.",
+// "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2,
+// etc.", "Actions/Condition can contain only one colon.", "Vendor x is not
+// valid", "Resource x must be in ARN format or "*".", "Partition "x" is not
+// valid for resource "…".", "Resource vendor must be fully qualified and
+// cannot contain regexes.", the IAM resource path and region messages, the
+// S3 region message, "Statement IDs (SID) in a single policy must be
+// unique.". AccessDenied's reasons follow the pattern of the user guide's
+// access-denied page ("because no <type> policy allows the <action>
+// action", "with an explicit deny in a(n) <type> policy").
+//
+// Inferred: "Has prohibited field Resource" for a trust policy (the
+// console's "Has prohibited field Principal" pattern); the alphanumeric Sid
+// message for identity policies; "Action vendors (e.g., aws, ec2, etc.)
+// must not contain wildcards" (quoted once); that an unparsable number or
+// CIDR fails like a date; that "*" is a valid partition. IAM accepts a few
+// odd dates ("01T", "2016-12-13t2:00:00.593194+23") that Parse refuses
+// as legacy faults. Resource policies get IAM's messages too, though S3
+// words some of them its own way ("Invalid principal in policy", "Policy
+// has invalid resource"). Not implemented: a service's own checks of which
+// actions and resources it has (S3's "Action does not apply to any
+// resource(s) in statement"), RCPs, VPC endpoint policies, and the check
+// AWS makes when a policy is saved that the principals it names exist (the
+// IAM service's job: Statement.Principal lists them).
 package iampolicy

@@ -67,14 +67,15 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top element", Identity, `{` + v + `"Statement":[],"Foo":1}`, msgSyntax},
 		{"bad version", Identity, `{"Version":"2012-10-18","Statement":[]}`, msgSyntax},
 		{"no statement", Identity, `{` + v + `"Id":"x"}`, msgSyntax},
-		{"empty statement list", Identity, `{` + v + `"Statement":[]}`, ""},
+		{"empty statement list", Identity, `{` + v + `"Statement":[]}`, msgSyntax},
 		{"statement object", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`, ""},
 		{"version 2008", Identity, `{"Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`, ""},
 		{"no version", Identity, `{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`, ""},
 		{"id", Identity, `{` + v + `"Id":"my-policy","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`, ""},
 		{"unknown statement element", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Foo":1}}`, msgSyntax},
 		{"no effect", Identity, `{` + v + `"Statement":{"Action":"s3:*","Resource":"*"}}`, msgSyntax},
-		{"bad effect", Identity, `{` + v + `"Statement":{"Effect":"allow","Action":"s3:*","Resource":"*"}}`, msgSyntax},
+		{"effect in the wrong case", Identity, `{` + v + `"Statement":{"Effect":"allow","Action":"s3:*","Resource":"*"}}`, msgLegacy},
+		{"bad effect", Identity, `{` + v + `"Statement":{"Effect":"Permit","Action":"s3:*","Resource":"*"}}`, msgSyntax},
 		{"action and notaction", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","NotAction":"iam:*","Resource":"*"}}`, msgSyntax},
 		{"resource and notresource", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","NotResource":"*"}}`, msgSyntax},
 		{"notaction only", Identity, `{` + v + `"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}`, ""},
@@ -87,7 +88,7 @@ func TestParseErrors(t *testing.T) {
 		{"action star", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`, ""},
 		{"action wildcards", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":["ec2:Describe*","s3:Get?bject"],"Resource":"*"}}`, ""},
 		{"no resource", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*"}}`, msgNoResources},
-		{"resource short arn", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3"}}`, `Resource arn:aws:s3 must be in ARN format or "*".`},
+		{"resource short arn", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3"}}`, ""},
 		{"bad partition", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:awz:s3:::b"}}`, `Partition "awz" is not valid for resource "arn:awz:s3:::b".`},
 		{"wildcard partition", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:*:s3:::b"}}`, ""},
 		{"china partition", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws-cn:s3:::b"}}`, ""},
@@ -120,18 +121,18 @@ func TestParseErrors(t *testing.T) {
 		{"sid duplicate", Identity, `{` + v + `"Statement":[{"Sid":"A","Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"A","Effect":"Deny","Action":"s3:*","Resource":"*"}]}`, msgSidUnique},
 		{"condition", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:username":"bob"}}}}`, ""},
 		{"condition unknown operator", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqual":{"aws:username":"bob"}}}}`, msgSyntax},
-		{"condition key without vendor", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"username":"bob"}}}}`, msgVendor},
+		{"condition key without vendor", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"username":"bob"}}}}`, ""},
 		{"condition number value", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":10}}}}`, ""},
 		{"condition bool value", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":true}}}}`, ""},
-		{"condition bad number", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":"ten"}}}}`, msgSyntax},
-		{"condition bad date", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"tomorrow"}}}}`, msgSyntax},
-		{"condition bad cidr", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}}}}`, msgSyntax},
-		{"condition empty list", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:username":[]}}}}`, msgSyntax},
+		{"condition bad number", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":"ten"}}}}`, msgLegacy},
+		{"condition bad date", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"tomorrow"}}}}`, msgLegacy},
+		{"condition bad cidr", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}}}}`, msgLegacy},
+		{"condition empty list", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:username":[]}}}}`, ""},
 		{"condition object value", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:username":{"a":1}}}}}`, msgSyntax},
-		{"condition null bad", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Null":{"aws:TokenIssueTime":"maybe"}}}}`, msgSyntax},
+		{"condition null bad", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Null":{"aws:TokenIssueTime":"maybe"}}}}`, msgLegacy},
 		{"condition set and ifexists", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"ForAnyValue:StringLikeIfExists":{"aws:TagKeys":"a*"}}}}`, ""},
 		{"legacy keeps principal message", Identity, `{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}}`, msgNoPrincipalHere},
-		{"legacy action", Identity, `{"Statement":{"Effect":"Allow","Action":"GetObject","Resource":"*"}}`, msgLegacy},
+		{"no version, same checks", Identity, `{"Statement":{"Effect":"Allow","Action":"GetObject","Resource":"*"}}`, msgVendor},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -200,7 +201,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(s, uint8(0))
 	}
 	f.Fuzz(func(t *testing.T, doc string, k uint8) {
-		kind := Kind(k % 6)
+		kind := Kind(k % 7)
 		p, err := Parse(doc, kind)
 		if err != nil {
 			var me *MalformedPolicyError
@@ -217,4 +218,114 @@ func FuzzParse(f *testing.F) {
 			Context: Context{}.Set("aws:SourceIp", "10.1.2.3").Set("aws:TagKeys", "a", "b")}
 		Evaluate(req, set)
 	})
+}
+
+// TestIAMValidation: IAM's answers to CreatePolicy for faulty documents as
+// moto's tests record them (tests/test_iam/test_iam_policies.py), and the
+// order in which classes of faults win.
+func TestIAMValidation(t *testing.T) {
+	// st is a 2012-10-17 document of one statement given as JSON members.
+	st := func(members string) string {
+		return `{"Version":"2012-10-17","Statement":{` + members + `}}`
+	}
+	const ok = `"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"`
+	cases := []struct {
+		name string
+		doc  string
+		want string
+	}{
+		{"no version", `{"Statement":{` + ok + `}}`, msgVersion},
+		{"version 2008", `{"Version":"2008-10-17","Statement":{` + ok + `}}`, msgVersion},
+		{"version beats legacy", `{"Statement":{"Effect":"denY","Action":"s3:ListBucket","Resource":"*"}}`, msgVersion},
+		{"version beats sid", `{"Statement":[{"Sid":"a",` + ok + `},{"Sid":"a","Effect":"Allow"}]}`, msgVersion},
+		{"unknown version", `{"Version":"2013-10-17","Statement":{` + ok + `}}`, msgSyntax},
+		{"version only", `{"Version":"2012-10-17"}`, msgSyntax},
+		{"statement of strings", `{"Version":"2012-10-17","Statement":["afd"]}`, msgSyntax},
+		{"id list", `{"Version":"2012-10-17","Id":["x"],"Statement":{` + ok + `}}`, msgSyntax},
+		{"id object", `{"Version":"2012-10-17","Id":{},"Statement":{` + ok + `}}`, msgSyntax},
+		{"sid object", st(`"Sid":{},` + ok), msgSyntax},
+		{"effect invalid", st(`"Effect":"invalid","Action":"s3:ListBucket","Resource":"*"`), msgSyntax},
+		{"effect case", st(`"Effect":"denY","Action":"s3:ListBucket","Resource":"*"`), msgLegacy},
+		{"effect case beats missing action", st(`"Effect":"allow","Resource":"arn:aws:s3:us-east-1::example_bucket"`), msgLegacy},
+		{"no effect", st(`"Action":"s3:ListBucket","Resource":"*"`), msgSyntax},
+		{"action not a vendor", st(`"Effect":"Allow","Action":"invalid","Resource":"*"`), msgVendor},
+		{"empty notaction", st(`"Effect":"Allow","NotAction":"","Resource":"*"`), msgVendor},
+		{"vendor with space", st(`"Effect":"Allow","Action":"a a:ListBucket","Resource":"*"`), "Vendor a a is not valid"},
+		{"two colons", st(`"Effect":"Allow","Action":"s3:List:Bucket","Resource":"*"`), msgOneColon},
+		{"two colons beat resource format", st(`"Effect":"Allow","Action":"s:3:ListBucket","Resource":"sdfsadf"`), msgOneColon},
+		{"resource words", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"invalid resource"`), `Resource invalid resource must be in ARN format or "*".`},
+		{"resource empty", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":""`), `Resource  must be in ARN format or "*".`},
+		{"resource list item", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":["adf"]`), `Resource adf must be in ARN format or "*".`},
+		{"two-part resource", st(`"Effect":"Allow","NotAction":"s3s:ListBucket","Resource":"a:bsdfdsafsad"`), `Partition "bsdfdsafsad" is not valid for resource "arn:bsdfdsafsad:*:*:*:*".`},
+		{"three-part resource", st(`"Effect":"Allow","NotAction":"s3s:ListBucket","Resource":"a:b:cadfsdf"`), `Partition "b" is not valid for resource "arn:b:cadfsdf:*:*:*".`},
+		{"long resource", st(`"Effect":"Allow","NotAction":"s3s:ListBucket","Resource":"a:b:c:d:e:f:g:h"`), `Partition "b" is not valid for resource "arn:b:c:d:e:f:g:h".`},
+		{"resource without arn", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"aws:s3:::example_bucket"`), `Partition "s3" is not valid for resource "arn:s3:::example_bucket:*".`},
+		{"bad partition", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":["arn:error:s3:::example_bucket","arn:error:s3::example_bucket"]`), `Partition "error" is not valid for resource "arn:error:s3:::example_bucket".`},
+		{"bad partition alone", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:error:s3:::example_bucket"`), `Partition "error" is not valid for resource "arn:error:s3:::example_bucket".`},
+		{"no resource", st(`"Effect":"Allow","Action":"s3:ListBucket"`), msgNoResources},
+		{"resources before vendor", st(`"Effect":"Allow","Action":"invalid"`), msgNoResources},
+		{"no action", st(`"Effect":"Allow","Resource":"arn:aws:s3:::example_bucket"`), msgNoActions},
+		{"effect only", st(`"Effect":"Allow"`), msgNoActions},
+		{"first statement without action", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny"},{` + ok + `}]}`, msgNoActions},
+		{"iam path", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:iam:::example_bucket"`), `IAM resource path must either be "*" or start with user/, federated-user/, role/, group/, instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, saml-provider/, oidc-provider/, report/, access-report/.`},
+		{"five-part arn", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3::example_bucket"`), msgLegacy},
+		{"five-part arn without action", st(`"Effect":"Allow","Resource":"arn:aws:s3::example_bucket"`), msgLegacy},
+		{"five-part notresource", st(`"Effect":"Allow","Action":"s3:ListBucket","NotResource":"arn:aws:s3::example_bucket"`), msgLegacy},
+		{"no service", st(`"Effect":"Allow","NotAction":"s3:ListBucket","Resource":"arn:aws::::example_bucket"`), msgLegacy},
+		{"no service short", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws::fdsasf"`), msgLegacy},
+		{"no vendor", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws"`), "Resource vendor must be fully qualified and cannot contain regexes."},
+		{"resource object", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":{"a":"arn:aws:s3:::example_bucket"}`), msgSyntax},
+		{"resource list with object", st(`"Effect":"Deny","Action":"s3:ListBucket","Resource":["adfdf",{}]`), msgSyntax},
+		{"resource and empty notresource", st(`"Effect":"Allow","NotAction":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","NotResource":[]`), msgSyntax},
+		{"action list of lists", st(`"Effect":"Deny","Action":[[]],"Resource":"arn:aws:s3:::example_bucket"`), msgSyntax},
+		{"action object", st(`"Effect":"Allow","Action":{},"Resource":"arn:aws:s3:::example_bucket"`), msgSyntax},
+		{"notaction and empty action", st(`"Effect":"Allow","NotAction":"s3s:ListBucket","Action":[],"Resource":"*"`), msgSyntax},
+		{"condition list", st(ok + `,"Condition":[]`), msgSyntax},
+		{"condition string", st(ok + `,"Condition":"a"`), msgSyntax},
+		{"condition operator string", st(ok + `,"Condition":{"a":"b"}`), msgSyntax},
+		{"condition operator value string", st(ok + `,"Condition":{"DateGreaterThan":"b"}`), msgSyntax},
+		{"condition operator value list", st(ok + `,"Condition":{"DateGreaterThan":[]}`), msgSyntax},
+		{"condition value object", st(ok + `,"Condition":{"DateGreaterThan":{"a":{}}}`), msgSyntax},
+		{"condition value object without action", st(`"Effect":"Allow","Resource":"*","Condition":{"DateGreaterThan":{"a":{}}}`), msgSyntax},
+		{"unknown operator", st(ok + `,"Condition":{"x":{"a":"1"}}`), msgSyntax},
+		{"double colon operator", st(ok + `,"Condition":{"ForAnyValue::StringEqualsIfExists":{"a":"asf"}}`), msgSyntax},
+		{"condition block list", st(ok + `,"Condition":[{"ForAllValues:StringEquals":{"aws:TagKeys":"Department"}}]`), msgSyntax},
+		{"iam region", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:iam:us-east-1::example_bucket"`), "IAM resource arn:aws:iam:us-east-1::example_bucket cannot contain region information."},
+		{"s3 region", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:us-east-1::example_bucket"`), "Resource arn:aws:s3:us-east-1::example_bucket can not contain region information."},
+		{"duplicate sid", `{"Version":"2012-10-17","Statement":[{"Sid":"sdf",` + ok + `},{"Sid":"sdf","Effect":"Allow"}]}`, msgSidUnique},
+		{"bad date", st(ok + `,"Condition":{"DateGreaterThan":{"a":"sdfdsf"}}`), msgLegacy},
+		{"bad date without action", st(`"Effect":"Allow","Condition":{"DateGreaterThan":{"a":"sdfdsf"}}`), msgLegacy},
+		{"bad date and partition", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:error:s3:::example_bucket","Condition":{"DateGreaterThan":{"a":"sdfdsf"}}`), msgLegacy},
+		{"date out of range", st(ok + `,"Condition":{"DateLessThan":{"a":"9223372036854775808"}}`), msgLegacy},
+		{"bad date form", st(ok + `,"Condition":{"DateLessThanEquals":{"a":"234-13"}}`), msgLegacy},
+		// Valid documents.
+		{"action name with spaces", st(`"Effect":"Allow","Action":"iam: asdf safdsf af ","Resource":"arn:aws:s3:::example_bucket"`), ""},
+		{"resource list with star", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":["arn:aws:s3:::example_bucket","*"]`), ""},
+		{"unknown vendor", st(`"Effect":"Allow","Action":"fsx:ListBucket","Resource":"arn:aws:s3:::example_bucket"`), ""},
+		{"vendor with dash and dot", st(`"Effect":"Allow","Action":["s3-s:ListBucket","s3.s:ListBucket"],"Resource":"*"`), ""},
+		{"iam user path", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:iam:::user/example_bucket"`), ""},
+		{"unknown service", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s33:::example_bucket"`), ""},
+		{"three-part arn", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:fdsasf"`), ""},
+		{"regional service", st(`"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:cloudwatch:us-east-1::example_bucket"`), ""},
+		{"placeholder segments", st(`"Effect":"Allow","Action":"ec2:StartInstances","Resource":"arn:aws:ec2:region:account-id:instance/*"`), ""},
+		{"empty condition", st(ok + `,"Condition":{}`), ""},
+		{"empty operator", st(ok + `,"Condition":{"DateGreaterThan":{}}`), ""},
+		{"empty values", st(ok + `,"Condition":{"DateGreaterThan":{"a":[]}}`), ""},
+		{"unknown operator without keys", st(ok + `,"Condition":{"x":{},"y":{}}`), ""},
+		{"key without vendor", st(ok + `,"Condition":{"ForAnyValue:StringEqualsIfExists":{"a":"asf"}}`), ""},
+		{"date with fraction and zone", st(ok + `,"Condition":{"DateLessThanEquals":{"a":"2016-12-13T21:20:37.593194+00:00"}}`), ""},
+		{"negative epoch", st(ok + `,"Condition":{"DateLessThan":{"a":"-292275054"}}`), ""},
+		{"variables", st(`"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::bucket-name/cognito/app/${cognito-identity.amazonaws.com:sub}/*","arn:aws:iam::*:user/${aws:username}"]`), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse(c.doc, Managed)
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("Parse: %v", err)
+			case c.want != "" && (err == nil || err.Error() != c.want):
+				t.Fatalf("Parse error = %v, want %q", err, c.want)
+			}
+		})
+	}
 }

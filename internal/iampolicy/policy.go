@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -31,6 +32,10 @@ const (
 	Session
 	// SCP is an AWS Organizations service control policy.
 	SCP
+	// Managed is an identity policy created as a managed policy
+	// (CreatePolicy, CreatePolicyVersion), which must be Version
+	// 2012-10-17; inline policies may still be 2008-10-17 or have none.
+	Managed
 )
 
 func (k Kind) String() string {
@@ -47,6 +52,8 @@ func (k Kind) String() string {
 		return "session"
 	case SCP:
 		return "scp"
+	case Managed:
+		return "managed"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -127,21 +134,26 @@ type MalformedPolicyError struct {
 
 func (e *MalformedPolicyError) Error() string { return e.Message }
 
-// The messages AWS returns. Those marked "confirmed" are quoted by users
-// from real responses (see TestConfirmedMessages); the rest are inferred.
+// The messages AWS returns. Confirmed ones are quoted by users from real
+// responses or listed by moto's tests of IAM's validation (see
+// TestConfirmedMessages); the rest are inferred (see doc.go).
 const (
-	msgSyntax          = "Syntax errors in policy."                                                                                       // confirmed
-	msgLegacy          = "The policy failed legacy parsing"                                                                               // confirmed
-	msgNoPrincipalHere = "Policy document should not specify a principal."                                                                // confirmed
-	msgMissingPrinc    = "Missing required field Principal"                                                                               // confirmed
-	msgNoActions       = "Policy statement must contain actions."                                                                         // confirmed
-	msgNoResources     = "Policy statement must contain resources."                                                                       // confirmed
-	msgVendor          = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."                                     // from the brief
-	msgOneColon        = "Actions/Condition can contain only one colon."                                                                  // confirmed
-	msgVendorWildcard  = "Action vendors (e.g., aws, ec2, etc.) must not contain wildcards"                                               // reported 2026
-	msgResourceInTrust = "Has prohibited field Resource"                                                                                  // inferred from the console's "Has prohibited field Principal"
-	msgSidUnique       = "Statement IDs (SID) in a single policy must be unique."                                                         // inferred
-	msgSidAlnum        = "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*" // inferred
+	// Confirmed.
+	msgSyntax          = "Syntax errors in policy."
+	msgLegacy          = "The policy failed legacy parsing"
+	msgVersion         = "Policy document must be version 2012-10-17 or greater."
+	msgNoPrincipalHere = "Policy document should not specify a principal."
+	msgMissingPrinc    = "Missing required field Principal"
+	msgNoActions       = "Policy statement must contain actions."
+	msgNoResources     = "Policy statement must contain resources."
+	msgVendor          = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+	msgOneColon        = "Actions/Condition can contain only one colon."
+	msgSidUnique       = "Statement IDs (SID) in a single policy must be unique."
+	// Reported once (a 2026 pull request quoting AWS).
+	msgVendorWildcard = "Action vendors (e.g., aws, ec2, etc.) must not contain wildcards"
+	// Inferred.
+	msgResourceInTrust = "Has prohibited field Resource"
+	msgSidAlnum        = "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*"
 )
 
 func malformed(format string, args ...any) error {
@@ -156,66 +168,41 @@ var (
 
 // Parse validates doc as a policy of the given kind and compiles it. The
 // error is a *MalformedPolicyError carrying AWS's message.
+//
+// The checks run in the order AWS's answers show (where a document has
+// several faults, the first class wins): JSON and element syntax; the
+// version (managed policies); the "legacy parsing" faults of any
+// statement; unique Sids; then statement by statement the principal,
+// actions and resources present, and their formats.
 func Parse(doc string, kind Kind) (*Policy, error) {
-	dec := json.NewDecoder(strings.NewReader(doc))
-	dec.UseNumber()
-	var top map[string]json.RawMessage
-	if err := dec.Decode(&top); err != nil || top == nil {
-		return nil, malformed(msgSyntax)
+	p, raws, err := decode(doc, kind)
+	if err != nil {
+		return nil, err
 	}
-	if dec.More() {
-		return nil, malformed(msgSyntax)
+	if kind == Managed && p.Version != Version2012 {
+		return nil, malformed(msgVersion)
 	}
-	p := &Policy{Kind: kind}
-	for k, v := range top {
-		switch k {
-		case "Version":
-			if json.Unmarshal(v, &p.Version) != nil {
-				return nil, malformed(msgSyntax)
-			}
-		case "Id":
-			if json.Unmarshal(v, &p.ID) != nil {
-				return nil, malformed(msgSyntax)
-			}
-		case "Statement":
-		default:
-			return nil, malformed(msgSyntax)
+	for i := range raws {
+		if raws[i].legacy() {
+			return nil, malformed(msgLegacy)
 		}
 	}
-	switch p.Version {
-	case Version2012, Version2008, "":
-	default:
-		return nil, malformed(msgSyntax)
-	}
-	raw, ok := top["Statement"]
-	if !ok {
-		return nil, malformed(msgSyntax)
-	}
-	var stmts []json.RawMessage
-	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '{' {
-		stmts = []json.RawMessage{raw}
-	} else if json.Unmarshal(raw, &stmts) != nil {
-		return nil, malformed(msgSyntax)
+	if kind != Resource && kind != Trust {
+		sids := map[string]bool{}
+		for i := range raws {
+			if sid := raws[i].Sid; sid != "" {
+				if sids[sid] {
+					return nil, malformed(msgSidUnique)
+				}
+				sids[sid] = true
+			}
+		}
 	}
 	vars := p.Version == Version2012
-	sids := map[string]bool{}
-	for _, r := range stmts {
-		s, err := parseStatement(r, kind, vars)
+	for i := range raws {
+		s, err := raws[i].check(kind, vars)
 		if err != nil {
-			// Documents without Version 2012-10-17 go through IAM's legacy
-			// parser, whose failures all read the same.
-			if me, ok := err.(*MalformedPolicyError); ok && !vars && me.Message != msgSyntax && kind != Resource {
-				if me.Message != msgNoPrincipalHere && me.Message != msgMissingPrinc {
-					return nil, malformed(msgLegacy)
-				}
-			}
 			return nil, err
-		}
-		if s.Sid != "" && kind != Resource {
-			if sids[s.Sid] {
-				return nil, malformed(msgSidUnique)
-			}
-			sids[s.Sid] = true
 		}
 		p.Statements = append(p.Statements, s)
 	}
@@ -232,77 +219,167 @@ func MustParse(doc string, kind Kind) *Policy {
 	return p
 }
 
-func parseStatement(raw json.RawMessage, kind Kind, vars bool) (Statement, error) {
-	var s Statement
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil || m == nil {
-		return s, malformed(msgSyntax)
-	}
-	for k := range m {
-		switch k {
-		case "Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition":
-		default:
-			return s, malformed(msgSyntax)
-		}
-	}
-	if v, ok := m["Sid"]; ok {
-		if json.Unmarshal(v, &s.Sid) != nil {
-			return s, malformed(msgSyntax)
-		}
-		if kind != Resource && kind != Trust && strings.IndexFunc(s.Sid, func(r rune) bool {
-			return r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r))
-		}) >= 0 {
-			return s, malformed(msgSidAlnum)
-		}
-	}
-	var effect string
-	if json.Unmarshal(m["Effect"], &effect) != nil {
-		return s, malformed(msgSyntax)
-	}
-	switch effect {
-	case "Allow":
-		s.Effect = Allow
-	case "Deny":
-		s.Effect = Deny
-	default:
-		return s, malformed(msgSyntax)
-	}
+// rawStatement is a statement whose elements have the right JSON types,
+// not yet checked.
+type rawStatement struct {
+	Sid                       string
+	effect                    string
+	principal                 json.RawMessage
+	hasPrincipal, notPrinc    bool
+	actions                   []string
+	hasActions, notAction     bool
+	resources                 []string
+	hasResources, notResource bool
+	conditions                []Condition
+	condLegacy                bool
+}
 
-	pr, hasP := m["Principal"]
-	npr, hasNP := m["NotPrincipal"]
-	switch {
-	case hasP && hasNP:
-		return s, malformed(msgSyntax)
-	case (hasP || hasNP) && !kind.hasPrincipal():
-		return s, malformed(msgNoPrincipalHere)
-	case !hasP && !hasNP && kind.hasPrincipal():
-		return s, malformed(msgMissingPrinc)
-	case hasP || hasNP:
-		if hasNP {
-			pr, s.NotPrincipal = npr, true
+// decode is the syntax phase: every fault in it is "Syntax errors in
+// policy.".
+func decode(doc string, kind Kind) (*Policy, []rawStatement, error) {
+	syntax := malformed(msgSyntax)
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.UseNumber()
+	var top map[string]json.RawMessage
+	if err := dec.Decode(&top); err != nil || top == nil || dec.More() {
+		return nil, nil, syntax
+	}
+	p := &Policy{Kind: kind}
+	for k, v := range top {
+		switch k {
+		case "Version":
+			if json.Unmarshal(v, &p.Version) != nil {
+				return nil, nil, syntax
+			}
+		case "Id":
+			if json.Unmarshal(v, &p.ID) != nil {
+				return nil, nil, syntax
+			}
+		case "Statement":
+		default:
+			return nil, nil, syntax
 		}
+	}
+	switch p.Version {
+	case Version2012, Version2008, "":
+	default:
+		return nil, nil, syntax
+	}
+	raw, ok := top["Statement"]
+	if !ok {
+		return nil, nil, syntax
+	}
+	var stmts []json.RawMessage
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '{' {
+		stmts = []json.RawMessage{raw}
+	} else if json.Unmarshal(raw, &stmts) != nil || len(stmts) == 0 {
+		return nil, nil, syntax
+	}
+	vars := p.Version == Version2012
+	out := make([]rawStatement, 0, len(stmts))
+	for _, r := range stmts {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(r, &m) != nil || m == nil {
+			return nil, nil, syntax
+		}
+		var rs rawStatement
+		for k, v := range m {
+			var err error
+			switch k {
+			case "Sid":
+				err = json.Unmarshal(v, &rs.Sid)
+			case "Effect":
+				err = json.Unmarshal(v, &rs.effect)
+			case "Principal", "NotPrincipal":
+				if rs.hasPrincipal {
+					return nil, nil, syntax
+				}
+				rs.principal, rs.hasPrincipal, rs.notPrinc = v, true, k == "NotPrincipal"
+			case "Action", "NotAction":
+				if rs.hasActions {
+					return nil, nil, syntax
+				}
+				rs.actions, err = stringOrList(v)
+				rs.hasActions, rs.notAction = true, k == "NotAction"
+			case "Resource", "NotResource":
+				if rs.hasResources {
+					return nil, nil, syntax
+				}
+				rs.resources, err = stringOrList(v)
+				rs.hasResources, rs.notResource = true, k == "NotResource"
+			case "Condition":
+				rs.conditions, rs.condLegacy, err = parseConditions(v, vars)
+			default:
+				return nil, nil, syntax
+			}
+			if err != nil {
+				return nil, nil, syntax
+			}
+		}
+		if !strings.EqualFold(rs.effect, "Allow") && !strings.EqualFold(rs.effect, "Deny") {
+			return nil, nil, syntax
+		}
+		out = append(out, rs)
+	}
+	return p, out, nil
+}
+
+// legacy is whether the statement has a fault IAM reports as "The policy
+// failed legacy parsing": an Effect in the wrong case, a date or number
+// that does not parse, an ARN of a valid partition with five segments or
+// without a service.
+func (rs *rawStatement) legacy() bool {
+	if rs.effect != "Allow" && rs.effect != "Deny" {
+		return true
+	}
+	if rs.condLegacy {
+		return true
+	}
+	for _, r := range rs.resources {
+		if r == "*" || !strings.Contains(r, ":") {
+			continue
+		}
+		// A resource whose partition is wrong gets the partition message
+		// instead.
+		parts := splitARN(r)
+		if partitions[parts[1]] && (len(parts) == 5 || (len(parts) >= 3 && parts[2] == "")) {
+			return true
+		}
+	}
+	return false
+}
+
+// check is the last phase, on one statement, and compiles it.
+func (rs *rawStatement) check(kind Kind, vars bool) (Statement, error) {
+	s := Statement{Sid: rs.Sid, Effect: Allow, NotPrincipal: rs.notPrinc, Actions: rs.actions, NotAction: rs.notAction,
+		Resources: rs.resources, NotResource: rs.notResource, Conditions: rs.conditions}
+	if rs.effect == "Deny" {
+		s.Effect = Deny
+	}
+	if s.Sid != "" && kind != Resource && kind != Trust && strings.IndexFunc(s.Sid, func(r rune) bool {
+		return r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r))
+	}) >= 0 {
+		return s, malformed(msgSidAlnum)
+	}
+	switch {
+	case rs.hasPrincipal && !kind.hasPrincipal():
+		return s, malformed(msgNoPrincipalHere)
+	case !rs.hasPrincipal && kind.hasPrincipal():
+		return s, malformed(msgMissingPrinc)
+	case rs.hasPrincipal:
 		var err error
-		if s.Principal, err = parsePrincipals(pr); err != nil {
+		if s.Principal, err = parsePrincipals(rs.principal); err != nil {
 			return s, err
 		}
 	}
-
-	act, hasA := m["Action"]
-	nact, hasNA := m["NotAction"]
-	switch {
-	case hasA && hasNA:
-		return s, malformed(msgSyntax)
-	case !hasA && !hasNA:
-		return s, malformed(msgNoActions)
-	case hasNA:
-		act, s.NotAction = nact, true
-	}
-	var err error
-	if s.Actions, err = stringOrList(act); err != nil {
-		return s, err
-	}
 	if len(s.Actions) == 0 {
 		return s, malformed(msgNoActions)
+	}
+	switch {
+	case kind == Trust && rs.hasResources:
+		return s, malformed(msgResourceInTrust)
+	case kind != Trust && len(s.Resources) == 0:
+		return s, malformed(msgNoResources)
 	}
 	for _, a := range s.Actions {
 		if err := checkAction(a); err != nil {
@@ -310,39 +387,11 @@ func parseStatement(raw json.RawMessage, kind Kind, vars bool) (Statement, error
 		}
 		s.actions = append(s.actions, compilePattern(a, true, false))
 	}
-
-	res, hasR := m["Resource"]
-	nres, hasNR := m["NotResource"]
-	switch {
-	case hasR && hasNR:
-		return s, malformed(msgSyntax)
-	case kind == Trust && (hasR || hasNR):
-		return s, malformed(msgResourceInTrust)
-	case kind == Trust:
-	case !hasR && !hasNR:
-		return s, malformed(msgNoResources)
-	default:
-		if hasNR {
-			res, s.NotResource = nres, true
-		}
-		if s.Resources, err = stringOrList(res); err != nil {
+	for _, r := range s.Resources {
+		if err := checkResource(r); err != nil {
 			return s, err
 		}
-		if len(s.Resources) == 0 {
-			return s, malformed(msgNoResources)
-		}
-		for _, r := range s.Resources {
-			if err := checkResource(r); err != nil {
-				return s, err
-			}
-			s.resources = append(s.resources, compileARN(r, vars))
-		}
-	}
-
-	if c, ok := m["Condition"]; ok {
-		if s.Conditions, err = parseConditions(c, vars); err != nil {
-			return s, err
-		}
+		s.resources = append(s.resources, compileARN(r, vars))
 	}
 	return s, nil
 }
@@ -360,6 +409,8 @@ func stringOrList(raw json.RawMessage) ([]string, error) {
 	return list, nil
 }
 
+var vendorName = lazyregexp.New(`^[A-Za-z0-9_.-]+$`)
+
 func checkAction(a string) error {
 	if a == "*" {
 		return nil
@@ -372,20 +423,72 @@ func checkAction(a string) error {
 		return malformed(msgOneColon)
 	case strings.ContainsAny(vendor, "*?"):
 		return malformed(msgVendorWildcard)
+	case !vendorName.MatchString(vendor):
+		return malformed("Vendor %s is not valid", vendor)
 	}
 	return nil
 }
 
+// splitARN splits an ARN at its colons, but not at those inside a policy
+// variable (${aws:username}).
+func splitARN(r string) []string {
+	var parts []string
+	depth, from := 0, 0
+	for i := 0; i < len(r); i++ {
+		switch {
+		case r[i] == '$' && i+1 < len(r) && r[i+1] == '{':
+			depth++
+		case r[i] == '}' && depth > 0:
+			depth--
+		case r[i] == ':' && depth == 0:
+			parts = append(parts, r[from:i])
+			from = i + 1
+		}
+	}
+	return append(parts, r[from:])
+}
+
+// iamResourceTypes are the resource paths an IAM ARN may have, in the
+// order AWS's message lists them.
+var iamResourceTypes = []string{"user/", "federated-user/", "role/", "group/", "instance-profile/", "mfa/", "server-certificate/", "policy/", "sms-mfa/", "saml-provider/", "oidc-provider/", "report/", "access-report/"}
+
+// checkResource is a Resource's format. AWS reads "x:y" as an ARN whose
+// first segment it replaces with "arn" and pads missing segments with "*";
+// its messages quote that form.
 func checkResource(r string) error {
 	if r == "*" {
 		return nil
 	}
-	if !strings.HasPrefix(r, "arn:") || strings.Count(r, ":") < 5 {
+	if !strings.Contains(r, ":") {
 		return malformed("Resource %s must be in ARN format or \"*\".", r)
 	}
-	partition := strings.SplitN(r, ":", 3)[1]
+	parts := splitARN(r)
+	parts[0] = "arn"
+	padded := len(parts) < 6
+	for len(parts) < 6 {
+		parts = append(parts, "*")
+	}
+	norm := strings.Join(parts, ":")
+	partition, service, region := parts[1], parts[2], parts[3]
 	if !partitions[partition] && !strings.ContainsAny(partition, "*?$") {
-		return malformed("Partition \"%s\" is not valid for resource \"%s\".", partition, r)
+		return malformed("Partition \"%s\" is not valid for resource \"%s\".", partition, norm)
+	}
+	if service == "" || strings.ContainsAny(service, "*?") {
+		return malformed("Resource vendor must be fully qualified and cannot contain regexes.")
+	}
+	switch service {
+	case "iam":
+		if region != "" && !padded {
+			return malformed("IAM resource %s cannot contain region information.", r)
+		}
+		path := strings.Join(parts[5:], ":")
+		if path != "*" && !slices.ContainsFunc(iamResourceTypes, func(t string) bool { return strings.HasPrefix(path, t) }) {
+			return malformed("IAM resource path must either be \"*\" or start with %s.", strings.Join(iamResourceTypes, ", "))
+		}
+	case "s3":
+		if region != "" && !padded {
+			return malformed("Resource %s can not contain region information.", r)
+		}
 	}
 	return nil
 }
