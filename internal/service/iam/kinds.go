@@ -1,0 +1,95 @@
+package iam
+
+import (
+	"context"
+
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// holder is a user, group or role record.
+type holder interface{ base() *principal }
+
+// kind is what the operations shared by users, groups and roles (inline
+// policies, attached policies, boundaries, tags) need to know of each.
+type kind struct {
+	noun string // "user", "group", "role": in messages
+	// inlineQuota is the total size of the inline policies (whitespace
+	// excluded) and attachQuota the managed policies the kind may have;
+	// quota names the latter in LimitExceeded.
+	inlineQuota int
+	attachQuota int
+	quota       string
+	get         func(tx state.Tx, sc state.Scope, name string) (holder, error)
+	put         func(tx state.Tx, sc state.Scope, h holder) error
+	all         func(tx state.Tx, sc state.Scope) ([]holder, error)
+}
+
+func kindOf[T any, PT interface {
+	*T
+	holder
+}](noun string, t state.Table[T], inlineQuota int, quota string) kind {
+	return kind{
+		noun: noun, inlineQuota: inlineQuota, attachQuota: 10, quota: quota,
+		get: func(tx state.Tx, sc state.Scope, name string) (holder, error) {
+			v, ok, err := t.Get(tx, sc, key(name))
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, noSuchEntity("The %s with name %s cannot be found.", noun, name)
+			}
+			return PT(&v), nil
+		},
+		put: func(tx state.Tx, sc state.Scope, h holder) error {
+			return t.Put(tx, sc, key(h.base().Name), *h.(PT))
+		},
+		all: func(tx state.Tx, sc state.Scope) ([]holder, error) {
+			var out []holder
+			err := t.ForEach(tx, sc, func(_ string, v T) error {
+				out = append(out, PT(&v))
+				return nil
+			})
+			return out, err
+		},
+	}
+}
+
+var (
+	userKind  = kindOf[userRec]("user", users, 2048, "PoliciesPerUser")
+	groupKind = kindOf[groupRec]("group", groups, 5120, "PoliciesPerGroup")
+	roleKind  = kindOf[roleRec]("role", roles, 10240, "PoliciesPerRole")
+)
+
+// mutate applies fn to the named entity of k and stores it, in one
+// transaction.
+func (s *Service) mutate(ctx context.Context, k kind, name string, fn func(tx state.Tx, sc state.Scope, h holder) error) error {
+	return s.update(ctx, func(tx state.Tx, sc state.Scope) error {
+		h, err := k.get(tx, sc, name)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, sc, h); err != nil {
+			return err
+		}
+		return k.put(tx, sc, h)
+	})
+}
+
+// read returns the named entity of k.
+func (s *Service) read(ctx context.Context, k kind, name string) (holder, error) {
+	var h holder
+	err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
+		var err error
+		h, err = k.get(tx, sc, name)
+		return err
+	})
+	return h, err
+}
+
+// protect refuses changes to a service-linked role, which only AWS makes.
+func protect(h holder) error {
+	if r, ok := h.(*roleRec); ok && r.Service != "" {
+		return unmodifiable(r.Name)
+	}
+	return nil
+}
