@@ -18,6 +18,7 @@
 // keyed by lower-case name, since IAM names are unique whatever their
 // case; in one shared scope the access keys and account aliases, which are
 // looked up before the account is known or must be unique across
-// accounts. Policy documents are answered URL-encoded, as AWS does; the
+// accounts. Policy documents are validated by internal/iampolicy's
+// grammar (validate.go) and answered URL-encoded, as AWS does; the
 // CLIs and boto3 decode them.
 package iam

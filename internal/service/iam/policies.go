@@ -15,6 +15,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/iamapi"
+	"github.com/minicloud/minicloud/internal/iampolicy"
 	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -197,7 +198,7 @@ func (p *policyRec) wireVersion(v *versionRec) *iamapi.PolicyVersion {
 }
 
 func checkManagedDoc(doc string) error {
-	if err := validateDoc(doc, identityDoc); err != nil {
+	if err := validateDoc(doc, iampolicy.Managed); err != nil {
 		return err
 	}
 	if docSize(doc) > managedPolicyQuota {
@@ -694,7 +695,7 @@ func (s *Service) putInline(ctx context.Context, k kind, name, policyName, doc s
 	if err := checkName("policyName", policyName, 128); err != nil {
 		return err
 	}
-	if err := validateDoc(doc, identityDoc); err != nil {
+	if err := validateDoc(doc, iampolicy.Identity); err != nil {
 		return err
 	}
 	return s.mutate(ctx, k, name, func(_ state.Tx, _ state.Scope, h holder) error {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/minicloud/minicloud/internal/api/iamapi"
+	"github.com/minicloud/minicloud/internal/iampolicy"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -34,7 +35,7 @@ func (r *roleRec) wire(full bool) *iamapi.Role {
 }
 
 func checkTrust(doc string) error {
-	if err := validateDoc(doc, trustDoc); err != nil {
+	if err := validateDoc(doc, iampolicy.Trust); err != nil {
 		return err
 	}
 	if docSize(doc) > trustPolicyQuota {

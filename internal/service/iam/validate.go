@@ -1,53 +1,29 @@
 package iam
 
 import (
-	"encoding/json"
+	"errors"
 	"net/http"
-	"unicode"
 
 	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/iampolicy"
 )
 
-// docKind is what a policy document is for; the grammar differs (a trust
-// policy names principals, an identity policy must not).
-type docKind int
-
-const (
-	identityDoc docKind = iota
-	trustDoc
-	boundaryDoc
-)
-
-// validateDoc is the one place policy documents are checked. It answers
-// MalformedPolicyDocument as AWS does. Until the policy language package
-// (internal/iampolicy) is merged it checks the document's outline only:
-// JSON, an object, a Statement.
-func validateDoc(doc string, _ docKind) error {
-	var v map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(doc), &v); err != nil {
-		return malformed("Syntax errors in policy.")
+// validateDoc is the one place policy documents are checked: by the policy
+// language's grammar for the document's kind (iampolicy.Managed for
+// CreatePolicy/CreatePolicyVersion, Identity for inline policies, Trust
+// for AssumeRolePolicyDocument), answering MalformedPolicyDocument with
+// AWS's message.
+func validateDoc(doc string, kind iampolicy.Kind) error {
+	_, err := iampolicy.Parse(doc, kind)
+	var m *iampolicy.MalformedPolicyError
+	if errors.As(err, &m) {
+		return api.Errorf(http.StatusBadRequest, "MalformedPolicyDocument", "%s", m.Message)
 	}
-	if _, ok := v["Statement"]; !ok {
-		return malformed("Missing required field Statement")
-	}
-	return nil
+	return err
 }
 
-func malformed(msg string) error {
-	return api.Errorf(http.StatusBadRequest, "MalformedPolicyDocument", "%s", msg)
-}
-
-// docSize is a document's size as IAM's quotas count it: characters,
-// whitespace excluded.
-func docSize(doc string) int {
-	n := 0
-	for _, r := range doc {
-		if !unicode.IsSpace(r) {
-			n++
-		}
-	}
-	return n
-}
+// docSize is a document's size as IAM's quotas count it.
+func docSize(doc string) int { return iampolicy.Size(doc) }
 
 // Quotas on documents (IAM and AWS STS quotas).
 const (
