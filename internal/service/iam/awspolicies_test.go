@@ -1,7 +1,6 @@
 package iam
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/minicloud/minicloud/internal/iampolicy"
@@ -19,8 +18,7 @@ func TestEmbeddedDocuments(t *testing.T) {
 		}
 	}
 	for svc := range linkedRoles {
-		trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":[%q]},"Action":["sts:AssumeRole"]}]}`, svc)
-		if _, err := iampolicy.Parse(trust, iampolicy.Trust); err != nil {
+		if _, err := iampolicy.Parse(linkedTrust(svc), iampolicy.Trust); err != nil {
 			t.Errorf("%s trust: %v", svc, err)
 		}
 	}

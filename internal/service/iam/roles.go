@@ -247,6 +247,11 @@ var linkedRoles = map[string]linkedRole{
 		policy: "arn:aws:iam::aws:policy/aws-service-role/AmazonECSServiceRolePolicy"},
 }
 
+// linkedTrust is the trust policy AWS gives a service's linked role.
+func linkedTrust(svc string) string {
+	return fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":[%q]},"Action":["sts:AssumeRole"]}]}`, svc)
+}
+
 // deletions records DeleteServiceLinkedRole's tasks: deletion is
 // immediate here, so every task has succeeded.
 var deletions = state.Table[struct{}]{Service: "iam", Kind: "slr-deletion"}
@@ -269,7 +274,7 @@ func (s *Service) CreateServiceLinkedRole(ctx context.Context, in *iamapi.Create
 	if in.Description != nil {
 		description = *in.Description
 	}
-	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":[%q]},"Action":["sts:AssumeRole"]}]}`, svc)
+	trust := linkedTrust(svc)
 	path := "/aws-service-role/" + svc + "/"
 	var r roleRec
 	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
