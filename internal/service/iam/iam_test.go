@@ -104,6 +104,13 @@ func TestAccessKeyIdentity(t *testing.T) {
 	if code(err) != "SignatureDoesNotMatch" {
 		t.Fatalf("wrong secret: %v", err)
 	}
+	// Renamed, the user keeps its key and its id; its ARN follows.
+	must(e.iam.UpdateUser(e.ctx, &iam.UpdateUserInput{UserName: aws.String("alice"), NewUserName: aws.String("Alicia"), NewPath: aws.String("/ops/")}))
+	id = must(sts.NewFromConfig(cfg).GetCallerIdentity(e.ctx, &sts.GetCallerIdentityInput{}))
+	if *id.Arn != "arn:aws:iam::111111111111:user/ops/Alicia" || *id.UserId != *u.User.UserId {
+		t.Fatalf("after rename: %s %s", *id.Arn, *id.UserId)
+	}
+	must(e.iam.UpdateUser(e.ctx, &iam.UpdateUserInput{UserName: aws.String("alicia"), NewUserName: aws.String("alice")}))
 	must(e.iam.UpdateAccessKey(e.ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("alice"), AccessKeyId: k.AccessKeyId, Status: iamtypes.StatusTypeInactive}))
 	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(e.ctx, &sts.GetCallerIdentityInput{})
 	if code(err) != "InvalidClientTokenId" {
@@ -314,6 +321,11 @@ func TestGroupsAndAccount(t *testing.T) {
 	g := must(e.iam.GetGroup(e.ctx, &iam.GetGroupInput{GroupName: aws.String("ops")}))
 	if len(g.Users) != 1 || *g.Users[0].UserName != "carol" {
 		t.Fatalf("members %+v", g.Users)
+	}
+	must(e.iam.UpdateGroup(e.ctx, &iam.UpdateGroupInput{GroupName: aws.String("ops"), NewGroupName: aws.String("sre")}))
+	must(e.iam.UpdateGroup(e.ctx, &iam.UpdateGroupInput{GroupName: aws.String("sre"), NewGroupName: aws.String("ops")}))
+	if fu := must(e.iam.ListGroupsForUser(e.ctx, &iam.ListGroupsForUserInput{UserName: aws.String("carol")})); len(fu.Groups) != 1 || *fu.Groups[0].GroupName != "ops" {
+		t.Fatalf("groups after rename %+v", fu.Groups)
 	}
 	if _, err := e.iam.DeleteGroup(e.ctx, &iam.DeleteGroupInput{GroupName: aws.String("ops")}); code(err) != "DeleteConflict" {
 		t.Fatalf("delete group with members: %v", err)

@@ -2,6 +2,8 @@ package iam
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -21,6 +23,7 @@ type kind struct {
 	quota       string
 	get         func(tx state.Tx, sc state.Scope, name string) (holder, error)
 	put         func(tx state.Tx, sc state.Scope, h holder) error
+	del         func(tx state.Tx, sc state.Scope, name string) error
 	all         func(tx state.Tx, sc state.Scope) ([]holder, error)
 }
 
@@ -43,6 +46,7 @@ func kindOf[T any, PT interface {
 		put: func(tx state.Tx, sc state.Scope, h holder) error {
 			return t.Put(tx, sc, key(h.base().Name), *h.(PT))
 		},
+		del: func(tx state.Tx, sc state.Scope, name string) error { return t.Delete(tx, sc, key(name)) },
 		all: func(tx state.Tx, sc state.Scope) ([]holder, error) {
 			var out []holder
 			err := t.ForEach(tx, sc, func(_ string, v T) error {
@@ -92,4 +96,79 @@ func protect(h holder) error {
 		return unmodifiable(r.Name)
 	}
 	return nil
+}
+
+// policiesConflict is DeleteConflict for an entity that still has
+// policies, which AWS requires deleting or detaching first.
+func (p *principal) policiesConflict() error {
+	switch {
+	case len(p.Inline) > 0:
+		return deleteConflict("Cannot delete entity, must delete policies first.")
+	case len(p.Attached) > 0:
+		return deleteConflict("Cannot delete entity, must detach all policies first.")
+	}
+	return nil
+}
+
+// absent fails with exists() when t has a record named name.
+func absent[T any](tx state.Tx, sc state.Scope, t state.Table[T], name string, exists func() error) error {
+	_, ok, err := t.Get(tx, sc, key(name))
+	if err == nil && ok {
+		return exists()
+	}
+	return err
+}
+
+// listUnder lists the records of t whose path is under prefix.
+func listUnder[T any](ctx context.Context, s *Service, t state.Table[T], prefix *string, path func(T) string) ([]T, error) {
+	var all []T
+	err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
+		var err error
+		all, err = t.List(tx, sc)
+		return err
+	})
+	return slices.DeleteFunc(all, func(v T) bool { return !underPath(path(v), prefix) }), err
+}
+
+// rename changes an entity's name or path (UpdateUser, UpdateGroup);
+// moved re-points what refers to the entity by its key.
+func (s *Service) rename(ctx context.Context, k kind, name string, newName, newPath *string, maxLen int, moved func(tx state.Tx, sc state.Scope, from, to string) error) error {
+	if newName != nil {
+		if err := checkName("new"+strings.ToUpper(k.noun[:1])+k.noun[1:]+"Name", *newName, maxLen); err != nil {
+			return err
+		}
+	}
+	path, err := pathOr("newPath", newPath)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx state.Tx, sc state.Scope) error {
+		h, err := k.get(tx, sc, name)
+		if err != nil {
+			return err
+		}
+		b := h.base()
+		if newPath != nil {
+			b.Path = path
+		}
+		if newName != nil && *newName != b.Name {
+			from, to := key(b.Name), key(*newName)
+			if from != to {
+				if _, err := k.get(tx, sc, *newName); err == nil {
+					return alreadyExists("%s with name %s already exists.", strings.ToUpper(k.noun[:1])+k.noun[1:], *newName)
+				} else if !isCode(err, "NoSuchEntity") {
+					return err
+				}
+			}
+			if err := moved(tx, sc, from, to); err != nil {
+				return err
+			}
+			if err := k.del(tx, sc, from); err != nil {
+				return err
+			}
+			b.Name = *newName
+		}
+		b.ARN = iamARN(ctx, k.noun, b.Path, b.Name)
+		return k.put(tx, sc, h)
+	})
 }

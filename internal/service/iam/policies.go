@@ -232,10 +232,9 @@ func (s *Service) CreatePolicy(ctx context.Context, in *iamapi.CreatePolicyReque
 		Description: deref(in.Description), Created: now, Updated: now, Tags: tags, Default: "v1", Next: 2,
 		Versions: []versionRec{{ID: "v1", Doc: doc, Created: now}}}
 	err = s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		if _, ok, err := policies.Get(tx, sc, key(name)); err != nil || ok {
-			if ok {
-				return alreadyExists("A policy called %s already exists. Duplicate names are not allowed.", name)
-			}
+		if err := absent(tx, sc, policies, name, func() error {
+			return alreadyExists("A policy called %s already exists. Duplicate names are not allowed.", name)
+		}); err != nil {
 			return err
 		}
 		return policies.Put(tx, sc, key(name), p)

@@ -75,10 +75,7 @@ func (s *Service) CreateInstanceProfile(ctx context.Context, in *iamapi.CreateIn
 	}
 	var out *iamapi.InstanceProfile
 	err = s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		if _, ok, err := profiles.Get(tx, sc, key(name)); err != nil || ok {
-			if ok {
-				return alreadyExists("Instance Profile %s already exists.", name)
-			}
+		if err := absent(tx, sc, profiles, name, func() error { return alreadyExists("Instance Profile %s already exists.", name) }); err != nil {
 			return err
 		}
 		p := profileRec{Name: name, Path: path, ID: state.NewUniqueID("AIPA"), ARN: iamARN(ctx, "instance-profile", path, name), Created: s.stamp(), Tags: tags}
@@ -124,53 +121,50 @@ func (s *Service) DeleteInstanceProfile(ctx context.Context, in *iamapi.DeleteIn
 	})
 }
 
-// ListInstanceProfiles lists the account's instance profiles.
-func (s *Service) ListInstanceProfiles(ctx context.Context, in *iamapi.ListInstanceProfilesRequest) (*iamapi.ListInstanceProfilesResponse, error) {
-	out := &iamapi.ListInstanceProfilesResponse{}
-	err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
-		all, err := profiles.List(tx, sc)
+// pageProfiles answers one page of the profiles sel picks, with their
+// roles.
+func (s *Service) pageProfiles(ctx context.Context, sel func(tx state.Tx, sc state.Scope) ([]profileRec, error), maxItems *int32, marker *string) (out []iamapi.InstanceProfile, trunc *bool, next *string, err error) {
+	err = s.view(ctx, func(tx state.Tx, sc state.Scope) error {
+		all, err := sel(tx, sc)
 		if err != nil {
 			return err
 		}
-		all = slices.DeleteFunc(all, func(p profileRec) bool { return !underPath(p.Path, in.PathPrefix) })
-		pg, trunc, marker, err := page(all, in.MaxItems, in.Marker, func(p profileRec) string { return key(p.Name) })
+		pg, t, m, err := page(all, maxItems, marker, func(p profileRec) string { return key(p.Name) })
 		if err != nil {
 			return err
 		}
-		out.IsTruncated, out.Marker = trunc, marker
-		out.InstanceProfiles, err = wireProfiles(tx, sc, pg)
+		trunc, next = t, m
+		out, err = wireProfiles(tx, sc, pg)
 		return err
 	})
+	return out, trunc, next, err
+}
+
+// ListInstanceProfiles lists the account's instance profiles.
+func (s *Service) ListInstanceProfiles(ctx context.Context, in *iamapi.ListInstanceProfilesRequest) (*iamapi.ListInstanceProfilesResponse, error) {
+	ps, trunc, marker, err := s.pageProfiles(ctx, func(tx state.Tx, sc state.Scope) ([]profileRec, error) {
+		all, err := profiles.List(tx, sc)
+		return slices.DeleteFunc(all, func(p profileRec) bool { return !underPath(p.Path, in.PathPrefix) }), err
+	}, in.MaxItems, in.Marker)
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return &iamapi.ListInstanceProfilesResponse{InstanceProfiles: ps, IsTruncated: trunc, Marker: marker}, nil
 }
 
 // ListInstanceProfilesForRole lists the instance profiles a role is in.
 func (s *Service) ListInstanceProfilesForRole(ctx context.Context, in *iamapi.ListInstanceProfilesForRoleRequest) (*iamapi.ListInstanceProfilesForRoleResponse, error) {
-	out := &iamapi.ListInstanceProfilesForRoleResponse{}
-	err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
+	ps, trunc, marker, err := s.pageProfiles(ctx, func(tx state.Tx, sc state.Scope) ([]profileRec, error) {
 		h, err := roleKind.get(tx, sc, *in.RoleName)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		all, err := profilesOf(tx, sc, key(h.base().Name))
-		if err != nil {
-			return err
-		}
-		pg, trunc, marker, err := page(all, in.MaxItems, in.Marker, func(p profileRec) string { return key(p.Name) })
-		if err != nil {
-			return err
-		}
-		out.IsTruncated, out.Marker = trunc, marker
-		out.InstanceProfiles, err = wireProfiles(tx, sc, pg)
-		return err
-	})
+		return profilesOf(tx, sc, key(h.base().Name))
+	}, in.MaxItems, in.Marker)
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return &iamapi.ListInstanceProfilesForRoleResponse{InstanceProfiles: ps, IsTruncated: trunc, Marker: marker}, nil
 }
 
 func (s *Service) mutateProfile(ctx context.Context, name string, fn func(tx state.Tx, sc state.Scope, p *profileRec) error) error {

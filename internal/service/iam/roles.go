@@ -3,7 +3,6 @@ package iam
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/minicloud/minicloud/internal/api/iamapi"
 	"github.com/minicloud/minicloud/internal/iampolicy"
@@ -73,10 +72,7 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleRequest) 
 	}
 	var r roleRec
 	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		if _, ok, err := roles.Get(tx, sc, key(name)); err != nil || ok {
-			if ok {
-				return alreadyExists("Role with name %s already exists.", name)
-			}
+		if err := absent(tx, sc, roles, name, func() error { return alreadyExists("Role with name %s already exists.", name) }); err != nil {
 			return err
 		}
 		p, err := s.newPrincipal(ctx, tx, sc, "role", "AROA", name, in.Path, in.PermissionsBoundary, in.Tags)
@@ -175,13 +171,11 @@ func (s *Service) DeleteRole(ctx context.Context, in *iamapi.DeleteRoleRequest) 
 		if err != nil {
 			return err
 		}
-		switch {
-		case len(ps) > 0:
+		if len(ps) > 0 {
 			return deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
-		case len(r.Inline) > 0:
-			return deleteConflict("Cannot delete entity, must delete policies first.")
-		case len(r.Attached) > 0:
-			return deleteConflict("Cannot delete entity, must detach all policies first.")
+		}
+		if err := r.policiesConflict(); err != nil {
+			return err
 		}
 		return roles.Delete(tx, sc, key(r.Name))
 	})
@@ -189,15 +183,10 @@ func (s *Service) DeleteRole(ctx context.Context, in *iamapi.DeleteRoleRequest) 
 
 // ListRoles lists the account's roles under a path prefix.
 func (s *Service) ListRoles(ctx context.Context, in *iamapi.ListRolesRequest) (*iamapi.ListRolesResponse, error) {
-	var all []roleRec
-	if err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
-		var err error
-		all, err = roles.List(tx, sc)
-		return err
-	}); err != nil {
+	all, err := listUnder(ctx, s, roles, in.PathPrefix, func(r roleRec) string { return r.Path })
+	if err != nil {
 		return nil, err
 	}
-	all = slices.DeleteFunc(all, func(r roleRec) bool { return !underPath(r.Path, in.PathPrefix) })
 	pg, trunc, marker, err := page(all, in.MaxItems, in.Marker, func(r roleRec) string { return key(r.Name) })
 	if err != nil {
 		return nil, err
@@ -278,10 +267,9 @@ func (s *Service) CreateServiceLinkedRole(ctx context.Context, in *iamapi.Create
 	path := "/aws-service-role/" + svc + "/"
 	var r roleRec
 	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		if _, ok, err := roles.Get(tx, sc, key(name)); err != nil || ok {
-			if ok {
-				return invalidInput("Service role name %s has been taken in this account, please try a different suffix.", name)
-			}
+		if err := absent(tx, sc, roles, name, func() error {
+			return invalidInput("Service role name %s has been taken in this account, please try a different suffix.", name)
+		}); err != nil {
 			return err
 		}
 		r = roleRec{principal: principal{Name: name, Path: path, ID: state.NewUniqueID("AROA"), ARN: iamARN(ctx, "role", path, name),

@@ -52,10 +52,7 @@ func (s *Service) CreateUser(ctx context.Context, in *iamapi.CreateUserRequest) 
 	}
 	var u userRec
 	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		if _, ok, err := users.Get(tx, sc, key(name)); err != nil || ok {
-			if ok {
-				return alreadyExists("User with name %s already exists.", name)
-			}
+		if err := absent(tx, sc, users, name, func() error { return alreadyExists("User with name %s already exists.", name) }); err != nil {
 			return err
 		}
 		p, err := s.newPrincipal(ctx, tx, sc, "user", "AIDA", name, in.Path, in.PermissionsBoundary, in.Tags)
@@ -105,44 +102,8 @@ func (s *Service) GetUser(ctx context.Context, in *iamapi.GetUserRequest) (*iama
 
 // UpdateUser renames a user or changes its path.
 func (s *Service) UpdateUser(ctx context.Context, in *iamapi.UpdateUserRequest) (*iamapi.Empty, error) {
-	if in.NewUserName != nil {
-		if err := checkName("newUserName", *in.NewUserName, 64); err != nil {
-			return nil, err
-		}
-	}
-	path, err := pathOr("newPath", in.NewPath)
-	if err != nil {
-		return nil, err
-	}
-	return nil, s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		h, err := userKind.get(tx, sc, *in.UserName)
-		if err != nil {
-			return err
-		}
-		u := h.(*userRec)
-		if in.NewPath != nil {
-			u.Path = path
-		}
-		old := u.Name
-		if in.NewUserName != nil && *in.NewUserName != old {
-			if key(*in.NewUserName) != key(old) {
-				if _, ok, err := users.Get(tx, sc, key(*in.NewUserName)); err != nil || ok {
-					if ok {
-						return alreadyExists("User with name %s already exists.", *in.NewUserName)
-					}
-					return err
-				}
-			}
-			u.Name = *in.NewUserName
-			if err := users.Delete(tx, sc, key(old)); err != nil {
-				return err
-			}
-			if err := renameKeys(tx, sc.Account, key(old), key(u.Name)); err != nil {
-				return err
-			}
-		}
-		u.ARN = iamARN(ctx, "user", u.Path, u.Name)
-		return users.Put(tx, sc, key(u.Name), *u)
+	return nil, s.rename(ctx, userKind, *in.UserName, in.NewUserName, in.NewPath, 64, func(tx state.Tx, sc state.Scope, from, to string) error {
+		return renameKeys(tx, sc.Account, from, to)
 	})
 }
 
@@ -164,10 +125,8 @@ func (s *Service) DeleteUser(ctx context.Context, in *iamapi.DeleteUserRequest) 
 			return deleteConflict("Cannot delete entity, must delete access keys first.")
 		case u.Login != nil:
 			return deleteConflict("Cannot delete entity, must delete login profile first.")
-		case len(u.Inline) > 0:
-			return deleteConflict("Cannot delete entity, must delete policies first.")
-		case len(u.Attached) > 0:
-			return deleteConflict("Cannot delete entity, must detach all policies first.")
+		case u.policiesConflict() != nil:
+			return u.policiesConflict()
 		case len(u.Groups) > 0:
 			return deleteConflict("Cannot delete entity, must remove users from group first.")
 		}
@@ -177,15 +136,10 @@ func (s *Service) DeleteUser(ctx context.Context, in *iamapi.DeleteUserRequest) 
 
 // ListUsers lists the account's users under a path prefix.
 func (s *Service) ListUsers(ctx context.Context, in *iamapi.ListUsersRequest) (*iamapi.ListUsersResponse, error) {
-	var all []userRec
-	if err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
-		var err error
-		all, err = users.List(tx, sc)
-		return err
-	}); err != nil {
+	all, err := listUnder(ctx, s, users, in.PathPrefix, func(u userRec) string { return u.Path })
+	if err != nil {
 		return nil, err
 	}
-	all = slices.DeleteFunc(all, func(u userRec) bool { return !underPath(u.Path, in.PathPrefix) })
 	pg, trunc, marker, err := page(all, in.MaxItems, in.Marker, func(u userRec) string { return key(u.Name) })
 	if err != nil {
 		return nil, err
@@ -250,10 +204,7 @@ func (s *Service) CreateGroup(ctx context.Context, in *iamapi.CreateGroupRequest
 	}
 	var g groupRec
 	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		if _, ok, err := groups.Get(tx, sc, key(name)); err != nil || ok {
-			if ok {
-				return alreadyExists("Group with name %s already exists.", name)
-			}
+		if err := absent(tx, sc, groups, name, func() error { return alreadyExists("Group with name %s already exists.", name) }); err != nil {
 			return err
 		}
 		p, err := s.newPrincipal(ctx, tx, sc, "group", "AGPA", name, in.Path, nil, nil)
@@ -305,52 +256,16 @@ func (s *Service) GetGroup(ctx context.Context, in *iamapi.GetGroupRequest) (*ia
 
 // UpdateGroup renames a group or changes its path.
 func (s *Service) UpdateGroup(ctx context.Context, in *iamapi.UpdateGroupRequest) (*iamapi.Empty, error) {
-	if in.NewGroupName != nil {
-		if err := checkName("newGroupName", *in.NewGroupName, 128); err != nil {
-			return nil, err
-		}
-	}
-	path, err := pathOr("newPath", in.NewPath)
-	if err != nil {
-		return nil, err
-	}
-	return nil, s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		h, err := groupKind.get(tx, sc, *in.GroupName)
-		if err != nil {
-			return err
-		}
-		g := h.(*groupRec)
-		if in.NewPath != nil {
-			g.Path = path
-		}
-		oldKey := key(g.Name)
-		if in.NewGroupName != nil && *in.NewGroupName != g.Name {
-			newKey := key(*in.NewGroupName)
-			if newKey != oldKey {
-				if _, ok, err := groups.Get(tx, sc, newKey); err != nil || ok {
-					if ok {
-						return alreadyExists("Group with name %s already exists.", *in.NewGroupName)
-					}
-					return err
-				}
-			}
-			mem, err := members(tx, sc, oldKey)
-			if err != nil {
-				return err
-			}
-			for _, u := range mem {
-				u.Groups = slices.Replace(u.Groups, slices.Index(u.Groups, oldKey), slices.Index(u.Groups, oldKey)+1, newKey)
-				if err := users.Put(tx, sc, key(u.Name), u); err != nil {
-					return err
-				}
-			}
-			g.Name = *in.NewGroupName
-			if err := groups.Delete(tx, sc, oldKey); err != nil {
-				return err
+	return nil, s.rename(ctx, groupKind, *in.GroupName, in.NewGroupName, in.NewPath, 128, func(tx state.Tx, sc state.Scope, from, to string) error {
+		mem, err := members(tx, sc, from)
+		for _, u := range mem {
+			i := slices.Index(u.Groups, from)
+			u.Groups[i] = to
+			if err == nil {
+				err = users.Put(tx, sc, key(u.Name), u)
 			}
 		}
-		g.ARN = iamARN(ctx, "group", g.Path, g.Name)
-		return groups.Put(tx, sc, key(g.Name), *g)
+		return err
 	})
 }
 
@@ -366,13 +281,11 @@ func (s *Service) DeleteGroup(ctx context.Context, in *iamapi.DeleteGroupRequest
 		if err != nil {
 			return err
 		}
-		switch {
-		case len(mem) > 0:
+		if len(mem) > 0 {
 			return deleteConflict("Cannot delete entity, must remove users from group first.")
-		case len(g.Inline) > 0:
-			return deleteConflict("Cannot delete entity, must delete policies first.")
-		case len(g.Attached) > 0:
-			return deleteConflict("Cannot delete entity, must detach all policies first.")
+		}
+		if err := g.policiesConflict(); err != nil {
+			return err
 		}
 		return groups.Delete(tx, sc, key(g.Name))
 	})
@@ -380,15 +293,10 @@ func (s *Service) DeleteGroup(ctx context.Context, in *iamapi.DeleteGroupRequest
 
 // ListGroups lists the account's groups under a path prefix.
 func (s *Service) ListGroups(ctx context.Context, in *iamapi.ListGroupsRequest) (*iamapi.ListGroupsResponse, error) {
-	var all []groupRec
-	if err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
-		var err error
-		all, err = groups.List(tx, sc)
-		return err
-	}); err != nil {
+	all, err := listUnder(ctx, s, groups, in.PathPrefix, func(g groupRec) string { return g.Path })
+	if err != nil {
 		return nil, err
 	}
-	all = slices.DeleteFunc(all, func(g groupRec) bool { return !underPath(g.Path, in.PathPrefix) })
 	gs, trunc, marker, err := wireGroups(all, in.MaxItems, in.Marker)
 	if err != nil {
 		return nil, err
