@@ -155,7 +155,9 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, in *iamapi
 			for _, x := range all {
 				d := iamapi.UserDetail{Path: new(x.Path), UserName: new(x.Name), UserId: new(x.ID), Arn: new(x.ARN), CreateDate: new(x.Created),
 					UserPolicyList: inlineDetails(x.Inline), GroupList: []string{}, PermissionsBoundary: wireBoundary(x.Boundary), Tags: wireTags(x.Tags)}
-				d.AttachedManagedPolicies, _ = attachedOf(tx, sc, &x, nil)
+				if d.AttachedManagedPolicies, err = attachedOf(tx, sc, &x, nil); err != nil {
+					return err
+				}
 				for _, gk := range x.Groups {
 					if g, ok, err := groups.Get(tx, sc, gk); err == nil && ok {
 						d.GroupList = append(d.GroupList, g.Name)
@@ -172,7 +174,9 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, in *iamapi
 			for _, x := range all {
 				d := iamapi.GroupDetail{Path: new(x.Path), GroupName: new(x.Name), GroupId: new(x.ID), Arn: new(x.ARN), CreateDate: new(x.Created),
 					GroupPolicyList: inlineDetails(x.Inline)}
-				d.AttachedManagedPolicies, _ = attachedOf(tx, sc, &x, nil)
+				if d.AttachedManagedPolicies, err = attachedOf(tx, sc, &x, nil); err != nil {
+					return err
+				}
 				entries = append(entries, entry{"2" + key(x.Name), func(o *iamapi.GetAccountAuthorizationDetailsResponse) {
 					o.GroupDetailList = append(o.GroupDetailList, d)
 				}})
@@ -187,7 +191,9 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, in *iamapi
 				d := iamapi.RoleDetail{Path: new(x.Path), RoleName: new(x.Name), RoleId: new(x.ID), Arn: new(x.ARN), CreateDate: new(x.Created),
 					AssumeRolePolicyDocument: encodeDoc(x.Trust), RolePolicyList: inlineDetails(x.Inline), PermissionsBoundary: wireBoundary(x.Boundary),
 					Tags: wireTags(x.Tags), RoleLastUsed: &iamapi.RoleLastUsed{}}
-				d.AttachedManagedPolicies, _ = attachedOf(tx, sc, &x, nil)
+				if d.AttachedManagedPolicies, err = attachedOf(tx, sc, &x, nil); err != nil {
+					return err
+				}
 				ps, err := profilesOf(tx, sc, key(x.Name))
 				if err != nil {
 					return err

@@ -17,7 +17,10 @@ func TestEmbeddedDocuments(t *testing.T) {
 			t.Errorf("%s: %v", arn, err)
 		}
 	}
-	for svc := range linkedRoles {
+	for svc, lr := range linkedRoles {
+		if awsPolicies()[lr.policy] == nil {
+			t.Errorf("%s: policy %s is not embedded", svc, lr.policy)
+		}
 		if _, err := iampolicy.Parse(linkedTrust(svc), iampolicy.Trust); err != nil {
 			t.Errorf("%s trust: %v", svc, err)
 		}

@@ -297,6 +297,10 @@ func TestErrors(t *testing.T) {
 			_, err := e.iam.ListUsers(e.ctx, &iam.ListUsersInput{MaxItems: awsInt(1001)})
 			return err
 		}, "ValidationError"},
+		{"operation minicloud does not implement", func() error {
+			_, err := e.iam.ListMFADevices(e.ctx, &iam.ListMFADevicesInput{})
+			return err
+		}, "NotImplemented"},
 		{"unknown service-linked role service", func() error {
 			_, err := e.iam.CreateServiceLinkedRole(e.ctx, &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String("nope.amazonaws.com")})
 			return err

@@ -616,16 +616,12 @@ func (s *Service) listAttached(ctx context.Context, k kind, name string, prefix 
 func attachedOf(tx state.Tx, sc state.Scope, h holder, prefix *string) ([]iamapi.AttachedPolicy, error) {
 	list := []iamapi.AttachedPolicy{}
 	for _, arn := range h.base().Attached {
-		name, path := "", ""
-		if p, err := getPolicy(tx, sc, arn); err == nil {
-			name, path = p.Name, p.Path
-		} else if m := policyARN.FindStringSubmatch(arn); m != nil {
-			// An AWS policy whose document minicloud does not embed (a
-			// service-linked role's): its name and path are in its ARN.
-			name, path = m[3], m[2]
+		p, err := getPolicy(tx, sc, arn)
+		if err != nil {
+			return nil, err
 		}
-		if underPath(path, prefix) {
-			list = append(list, iamapi.AttachedPolicy{PolicyName: new(name), PolicyArn: new(arn)})
+		if underPath(p.Path, prefix) {
+			list = append(list, iamapi.AttachedPolicy{PolicyName: new(p.Name), PolicyArn: new(p.ARN)})
 		}
 	}
 	return list, nil
