@@ -225,6 +225,8 @@ func TestConditionBlocks(t *testing.T) {
 		{"principal type", sess, `{"StringEquals":{"aws:PrincipalType":"AssumedRole"}}`, nil, true},
 		{"principal account", bob, `{"StringEquals":{"aws:PrincipalAccount":"111122223333"}}`, nil, true},
 		{"context overrides derived", bob, `{"StringEquals":{"aws:username":"carol"}}`, Context{}.Set("aws:username", "carol"), true},
+		{"current time from the clock", bob, `{"DateGreaterThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"},"DateLessThan":{"aws:EpochTime":"4102444800"}}`, nil, true},
+		{"current time from the request", bob, `{"DateGreaterThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}`, Context{}.Set("aws:CurrentTime", "2019-01-01T00:00:00Z"), false},
 		{"variable in condition, 2012", bob, `{"StringLike":{"s3:prefix":"home/${aws:username}/*"}}`, Context{}.Set("s3:prefix", "home/bob/x"), true},
 	}
 	for _, c := range cases {

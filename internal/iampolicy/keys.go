@@ -1,11 +1,16 @@
 package iampolicy
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+	"time"
+)
 
 // lookup is a condition key's values: the request's Context first, then the
 // keys the principal itself answers (aws:username, aws:userid,
 // aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType,
-// aws:PrincipalTag/…, aws:PrincipalServiceName). key is lower-case.
+// aws:PrincipalTag/…, aws:PrincipalServiceName) and the clock
+// (aws:CurrentTime, aws:EpochTime). key is lower-case.
 func (e *evaluation) lookup(key string) []string {
 	if v, ok := e.req.Context[key]; ok {
 		return v
@@ -61,6 +66,11 @@ func (e *evaluation) principalKey(key string) (string, bool) {
 		case Anonymous:
 			return "Anonymous", true
 		}
+	case "aws:currenttime":
+		// The request's time when the caller did not fix it.
+		return time.Now().UTC().Format(time.RFC3339), true
+	case "aws:epochtime":
+		return strconv.FormatInt(time.Now().Unix(), 10), true
 	case "aws:principalservicename":
 		if p.Type == ServicePrincipal {
 			return nonEmpty(p.Service)

@@ -89,6 +89,7 @@ func TestParseErrors(t *testing.T) {
 		{"action wildcards", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":["ec2:Describe*","s3:Get?bject"],"Resource":"*"}}`, ""},
 		{"no resource", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*"}}`, msgNoResources},
 		{"resource short arn", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3"}}`, ""},
+		{"colon only in a variable", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"${aws:username}"}}`, `Resource ${aws:username} must be in ARN format or "*".`},
 		{"bad partition", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:awz:s3:::b"}}`, `Partition "awz" is not valid for resource "arn:awz:s3:::b".`},
 		{"wildcard partition", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:*:s3:::b"}}`, ""},
 		{"china partition", Identity, `{` + v + `"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws-cn:s3:::b"}}`, ""},

@@ -342,7 +342,7 @@ func (rs *rawStatement) legacy() bool {
 		// A resource whose partition is wrong gets the partition message
 		// instead.
 		parts := splitARN(r)
-		if partitions[parts[1]] && (len(parts) == 5 || (len(parts) >= 3 && parts[2] == "")) {
+		if len(parts) > 1 && partitions[parts[1]] && (len(parts) == 5 || (len(parts) >= 3 && parts[2] == "")) {
 			return true
 		}
 	}
@@ -459,10 +459,11 @@ func checkResource(r string) error {
 	if r == "*" {
 		return nil
 	}
-	if !strings.Contains(r, ":") {
+	parts := splitARN(r)
+	if len(parts) < 2 {
+		// No colon, or only inside a policy variable.
 		return malformed("Resource %s must be in ARN format or \"*\".", r)
 	}
-	parts := splitARN(r)
 	parts[0] = "arn"
 	padded := len(parts) < 6
 	for len(parts) < 6 {
