@@ -99,13 +99,14 @@ func protect(h holder) error {
 }
 
 // policiesConflict is DeleteConflict for an entity that still has
-// policies, which AWS requires deleting or detaching first.
+// policies, which AWS requires detaching or deleting first (attached ones
+// are named first, as AWS answers DeleteRole).
 func (p *principal) policiesConflict() error {
 	switch {
-	case len(p.Inline) > 0:
-		return deleteConflict("Cannot delete entity, must delete policies first.")
 	case len(p.Attached) > 0:
 		return deleteConflict("Cannot delete entity, must detach all policies first.")
+	case len(p.Inline) > 0:
+		return deleteConflict("Cannot delete entity, must delete policies first.")
 	}
 	return nil
 }
