@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -213,6 +214,16 @@ func TestRolesPoliciesProfiles(t *testing.T) {
 	managed := must(e.iam.ListPolicies(e.ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeAws, MaxItems: awsInt(3)}))
 	if len(managed.Policies) != 3 || !managed.IsTruncated || managed.Marker == nil {
 		t.Fatalf("ListPolicies page %+v", managed)
+	}
+	// The SDK's paginator follows the markers through every AWS policy.
+	var all []string
+	for pg := iam.NewListPoliciesPaginator(e.iam, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeAws, MaxItems: awsInt(5)}); pg.HasMorePages(); {
+		for _, p := range must(pg.NextPage(e.ctx)).Policies {
+			all = append(all, *p.PolicyName)
+		}
+	}
+	if len(all) != 19 || !slices.IsSortedFunc(all, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }) {
+		t.Fatalf("paginated AWS policies: %v", all)
 	}
 	local := must(e.iam.ListPolicies(e.ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal}))
 	if len(local.Policies) != 1 || *local.Policies[0].AttachmentCount != 1 {
