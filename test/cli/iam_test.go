@@ -34,7 +34,9 @@ func TestIAMCLI(t *testing.T) {
 			if want := "arn:aws:iam::" + iamAccount + ":user/deploy"; user.Arn != want {
 				t.Fatalf("create-user arn %s, want %s", user.Arn, want)
 			}
-			key := decode[struct{ AccessKey struct{ AccessKeyId, SecretAccessKey string } }](t,
+			key := decode[struct {
+				AccessKey struct{ AccessKeyId, SecretAccessKey string }
+			}](t,
 				cli.aws(t, s, env, "iam", "create-access-key", "--user-name", "deploy")).AccessKey
 			userEnv := append(append([]string(nil), env...), "AWS_ACCESS_KEY_ID="+key.AccessKeyId, "AWS_SECRET_ACCESS_KEY="+key.SecretAccessKey)
 			id := decode[callerIdentity](t, cli.aws(t, s, userEnv, "sts", "get-caller-identity"))
@@ -57,7 +59,11 @@ func TestIAMCLI(t *testing.T) {
 			}
 			// The CLIs decode the documents into JSON objects.
 			role := decode[struct {
-				Role struct{ AssumeRolePolicyDocument struct{ Statement []struct{ Principal struct{ Service string } } } }
+				Role struct {
+					AssumeRolePolicyDocument struct {
+						Statement []struct{ Principal struct{ Service string } }
+					}
+				}
 			}](t, cli.aws(t, s, env, "iam", "get-role", "--role-name", "web")).Role
 			if st := role.AssumeRolePolicyDocument.Statement; len(st) != 1 || st[0].Principal.Service != "ec2.amazonaws.com" {
 				t.Fatalf("get-role trust policy: %+v", role)
