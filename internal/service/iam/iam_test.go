@@ -3,6 +3,7 @@ package iam_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -308,6 +309,63 @@ func TestErrors(t *testing.T) {
 			_, err := e.iam.ListUsers(e.ctx, &iam.ListUsersInput{MaxItems: awsInt(1001)})
 			return err
 		}, "ValidationError"},
+		{"trust policy without a principal", func() error {
+			_, err := e.iam.CreateRole(e.ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(allowS3)})
+			return err
+		}, "MalformedPolicyDocument"},
+		{"identity policy with a principal", func() error {
+			_, err := e.iam.CreatePolicy(e.ctx, &iam.CreatePolicyInput{PolicyName: aws.String("p"), PolicyDocument: aws.String(trust)})
+			return err
+		}, "MalformedPolicyDocument"},
+		{"managed policy too big", func() error {
+			big := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + strings.Repeat("a", 6200) + `"}]}`
+			_, err := e.iam.CreatePolicy(e.ctx, &iam.CreatePolicyInput{PolicyName: aws.String("big"), PolicyDocument: aws.String(big)})
+			return err
+		}, "LimitExceeded"},
+		{"policy name too long", func() error {
+			_, err := e.iam.CreatePolicy(e.ctx, &iam.CreatePolicyInput{PolicyName: aws.String(strings.Repeat("p", 129)), PolicyDocument: aws.String(allowS3)})
+			return err
+		}, "ValidationError"},
+		{"duplicate tag keys", func() error {
+			_, err := e.iam.TagUser(e.ctx, &iam.TagUserInput{UserName: aws.String("bob"), Tags: []iamtypes.Tag{{Key: aws.String("a"), Value: aws.String("1")}, {Key: aws.String("A"), Value: aws.String("2")}}})
+			return err
+		}, "InvalidInput"},
+		{"more than 50 tags", func() error {
+			var tags []iamtypes.Tag
+			for i := range 51 {
+				tags = append(tags, iamtypes.Tag{Key: aws.String(strings.Repeat("k", i+1)), Value: aws.String("v")})
+			}
+			_, err := e.iam.TagUser(e.ctx, &iam.TagUserInput{UserName: aws.String("bob"), Tags: tags})
+			return err
+		}, "LimitExceeded"},
+		{"access key status", func() error {
+			_, err := e.iam.UpdateAccessKey(e.ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("bob"), AccessKeyId: aws.String("AKIAXXXXXXXXXXXXXXXX"), Status: "Paused"})
+			return err
+		}, "ValidationError"},
+		{"unknown access key", func() error {
+			_, err := e.iam.DeleteAccessKey(e.ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("bob"), AccessKeyId: aws.String("AKIAXXXXXXXXXXXXXXXX")})
+			return err
+		}, "NoSuchEntity"},
+		{"no login profile", func() error {
+			_, err := e.iam.GetLoginProfile(e.ctx, &iam.GetLoginProfileInput{UserName: aws.String("bob")})
+			return err
+		}, "NoSuchEntity"},
+		{"bad account alias", func() error {
+			_, err := e.iam.CreateAccountAlias(e.ctx, &iam.CreateAccountAliasInput{AccountAlias: aws.String("Bad_Alias")})
+			return err
+		}, "ValidationError"},
+		{"custom suffix for ELB's linked role", func() error {
+			_, err := e.iam.CreateServiceLinkedRole(e.ctx, &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String("elasticloadbalancing.amazonaws.com"), CustomSuffix: aws.String("x")})
+			return err
+		}, "InvalidInput"},
+		{"unknown policy version", func() error {
+			_, err := e.iam.GetPolicyVersion(e.ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess"), VersionId: aws.String("v9")})
+			return err
+		}, "NoSuchEntity"},
+		{"policy of another account", func() error {
+			_, err := e.iam.GetPolicy(e.ctx, &iam.GetPolicyInput{PolicyArn: aws.String("arn:aws:iam::999999999999:policy/x")})
+			return err
+		}, "NoSuchEntity"},
 		{"operation minicloud does not implement", func() error {
 			_, err := e.iam.ListMFADevices(e.ctx, &iam.ListMFADevicesInput{})
 			return err
@@ -322,6 +380,33 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestQuotas: two access keys per user, ten managed policies per entity,
+// one login profile.
+func TestQuotas(t *testing.T) {
+	e := newEnv(t)
+	must(e.iam.CreateUser(e.ctx, &iam.CreateUserInput{UserName: aws.String("dave")}))
+	for i := range 3 {
+		_, err := e.iam.CreateAccessKey(e.ctx, &iam.CreateAccessKeyInput{UserName: aws.String("dave")})
+		if want := map[bool]string{true: "", false: "LimitExceeded"}[i < 2]; code(err) != want {
+			t.Fatalf("key %d: %v", i+1, err)
+		}
+	}
+	for i := range 11 {
+		p := must(e.iam.CreatePolicy(e.ctx, &iam.CreatePolicyInput{PolicyName: aws.String(fmt.Sprintf("p%d", i)), PolicyDocument: aws.String(allowS3)}))
+		_, err := e.iam.AttachUserPolicy(e.ctx, &iam.AttachUserPolicyInput{UserName: aws.String("dave"), PolicyArn: p.Policy.Arn})
+		if want := map[bool]string{true: "", false: "LimitExceeded"}[i < 10]; code(err) != want {
+			t.Fatalf("policy %d: %v", i+1, err)
+		}
+	}
+	must(e.iam.CreateLoginProfile(e.ctx, &iam.CreateLoginProfileInput{UserName: aws.String("dave"), Password: aws.String("Secret-123")}))
+	if _, err := e.iam.CreateLoginProfile(e.ctx, &iam.CreateLoginProfileInput{UserName: aws.String("dave"), Password: aws.String("Secret-123")}); code(err) != "EntityAlreadyExists" {
+		t.Fatalf("second login profile: %v", err)
+	}
+	if _, err := e.iam.DeleteUser(e.ctx, &iam.DeleteUserInput{UserName: aws.String("dave")}); code(err) != "DeleteConflict" {
+		t.Fatalf("delete user with keys: %v", err)
 	}
 }
 
