@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/minicloud/minicloud/internal/api/iamapi"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -135,7 +136,7 @@ func listUnder[T any](ctx context.Context, s *Service, t state.Table[T], prefix 
 // moved re-points what refers to the entity by its key.
 func (s *Service) rename(ctx context.Context, k kind, name string, newName, newPath *string, maxLen int, moved func(tx state.Tx, sc state.Scope, from, to string) error) error {
 	if newName != nil {
-		if err := checkName("new"+strings.ToUpper(k.noun[:1])+k.noun[1:]+"Name", *newName, maxLen); err != nil {
+		if err := checkName("new"+k.title()+"Name", *newName, maxLen); err != nil {
 			return err
 		}
 	}
@@ -156,7 +157,7 @@ func (s *Service) rename(ctx context.Context, k kind, name string, newName, newP
 			from, to := key(b.Name), key(*newName)
 			if from != to {
 				if _, err := k.get(tx, sc, *newName); err == nil {
-					return alreadyExists("%s with name %s already exists.", strings.ToUpper(k.noun[:1])+k.noun[1:], *newName)
+					return k.exists(*newName)
 				} else if !isCode(err, "NoSuchEntity") {
 					return err
 				}
@@ -172,4 +173,34 @@ func (s *Service) rename(ctx context.Context, k kind, name string, newName, newP
 		b.ARN = iamARN(ctx, k.noun, b.Path, b.Name)
 		return k.put(tx, sc, h)
 	})
+}
+
+// title is the kind's noun as messages start with it ("User").
+func (k kind) title() string { return strings.ToUpper(k.noun[:1]) + k.noun[1:] }
+
+func (k kind) exists(name string) error {
+	return alreadyExists("%s with name %s already exists.", k.title(), name)
+}
+
+// create makes a new user, group or role: build turns the shared part,
+// validated, into the record to store.
+func (s *Service) create(ctx context.Context, k kind, prefix, name string, maxLen int, path, boundary *string, tags []iamapi.Tag, build func(p principal) holder) (holder, error) {
+	if err := checkName(k.noun+"Name", name, maxLen); err != nil {
+		return nil, err
+	}
+	var h holder
+	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
+		if _, err := k.get(tx, sc, name); err == nil {
+			return k.exists(name)
+		} else if !isCode(err, "NoSuchEntity") {
+			return err
+		}
+		p, err := s.newPrincipal(ctx, tx, sc, k.noun, prefix, name, path, boundary, tags)
+		if err != nil {
+			return err
+		}
+		h = build(p)
+		return k.put(tx, sc, h)
+	})
+	return h, err
 }

@@ -60,8 +60,9 @@ func checkRoleSettings(description *string, maxSession *int32) error {
 
 // CreateRole creates a role with its trust policy.
 func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleRequest) (*iamapi.CreateRoleResponse, error) {
-	name := *in.RoleName
-	if err := checkName("roleName", name, 64); err != nil {
+	// The name is checked first (create checks it again), as AWS checks a
+	// request's members before its documents.
+	if err := checkName("roleName", *in.RoleName, 64); err != nil {
 		return nil, err
 	}
 	if err := checkRoleSettings(in.Description, in.MaxSessionDuration); err != nil {
@@ -70,25 +71,17 @@ func (s *Service) CreateRole(ctx context.Context, in *iamapi.CreateRoleRequest) 
 	if err := checkTrust(*in.AssumeRolePolicyDocument); err != nil {
 		return nil, err
 	}
-	var r roleRec
-	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		if err := absent(tx, sc, roles, name, func() error { return alreadyExists("Role with name %s already exists.", name) }); err != nil {
-			return err
-		}
-		p, err := s.newPrincipal(ctx, tx, sc, "role", "AROA", name, in.Path, in.PermissionsBoundary, in.Tags)
-		if err != nil {
-			return err
-		}
-		r = roleRec{principal: p, Trust: *in.AssumeRolePolicyDocument, Description: deref(in.Description), MaxSession: defaultMaxSession}
+	h, err := s.create(ctx, roleKind, "AROA", *in.RoleName, 64, in.Path, in.PermissionsBoundary, in.Tags, func(p principal) holder {
+		r := &roleRec{principal: p, Trust: *in.AssumeRolePolicyDocument, Description: deref(in.Description), MaxSession: defaultMaxSession}
 		if in.MaxSessionDuration != nil {
 			r.MaxSession = *in.MaxSessionDuration
 		}
-		return roles.Put(tx, sc, key(name), r)
+		return r
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := r.wire(true)
+	out := h.(*roleRec).wire(true)
 	out.RoleLastUsed = nil // CreateRole's answer has none
 	return &iamapi.CreateRoleResponse{Role: out}, nil
 }

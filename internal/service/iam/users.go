@@ -46,26 +46,12 @@ func (s *Service) newPrincipal(ctx context.Context, tx state.Tx, sc state.Scope,
 
 // CreateUser creates an IAM user.
 func (s *Service) CreateUser(ctx context.Context, in *iamapi.CreateUserRequest) (*iamapi.CreateUserResponse, error) {
-	name := *in.UserName
-	if err := checkName("userName", name, 64); err != nil {
-		return nil, err
-	}
-	var u userRec
-	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		if err := absent(tx, sc, users, name, func() error { return alreadyExists("User with name %s already exists.", name) }); err != nil {
-			return err
-		}
-		p, err := s.newPrincipal(ctx, tx, sc, "user", "AIDA", name, in.Path, in.PermissionsBoundary, in.Tags)
-		if err != nil {
-			return err
-		}
-		u = userRec{principal: p}
-		return users.Put(tx, sc, key(name), u)
-	})
+	h, err := s.create(ctx, userKind, "AIDA", *in.UserName, 64, in.Path, in.PermissionsBoundary, in.Tags,
+		func(p principal) holder { return &userRec{principal: p} })
 	if err != nil {
 		return nil, err
 	}
-	return &iamapi.CreateUserResponse{User: u.wire(true)}, nil
+	return &iamapi.CreateUserResponse{User: h.(*userRec).wire(true)}, nil
 }
 
 // callerUser is the name of the IAM user who signed the request, or a
@@ -198,26 +184,12 @@ func (s *Service) ListUserTags(ctx context.Context, in *iamapi.ListUserTagsReque
 
 // CreateGroup creates a group.
 func (s *Service) CreateGroup(ctx context.Context, in *iamapi.CreateGroupRequest) (*iamapi.CreateGroupResponse, error) {
-	name := *in.GroupName
-	if err := checkName("groupName", name, 128); err != nil {
-		return nil, err
-	}
-	var g groupRec
-	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		if err := absent(tx, sc, groups, name, func() error { return alreadyExists("Group with name %s already exists.", name) }); err != nil {
-			return err
-		}
-		p, err := s.newPrincipal(ctx, tx, sc, "group", "AGPA", name, in.Path, nil, nil)
-		if err != nil {
-			return err
-		}
-		g = groupRec{principal: p}
-		return groups.Put(tx, sc, key(name), g)
-	})
+	h, err := s.create(ctx, groupKind, "AGPA", *in.GroupName, 128, in.Path, nil, nil,
+		func(p principal) holder { return &groupRec{principal: p} })
 	if err != nil {
 		return nil, err
 	}
-	return &iamapi.CreateGroupResponse{Group: g.wire()}, nil
+	return &iamapi.CreateGroupResponse{Group: h.(*groupRec).wire()}, nil
 }
 
 // members are a group's users.
