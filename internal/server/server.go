@@ -32,6 +32,7 @@ import (
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/service/elbv2"
 	elbctl "github.com/minicloud/minicloud/internal/service/elbv2/controller"
+	"github.com/minicloud/minicloud/internal/service/iam"
 	"github.com/minicloud/minicloud/internal/service/logs"
 	"github.com/minicloud/minicloud/internal/service/rds"
 	"github.com/minicloud/minicloud/internal/service/route53"
@@ -193,6 +194,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.EC2Runtime = dp.rt
 	}
 	stsSvc := sts.New(store)
+	iamSvc := iam.New(store)
 	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
 	r53Svc := route53.New(store)
 	cwSvc.SetInstanceActor(ec2Svc.InstanceActor())
@@ -257,6 +259,7 @@ func New(cfg Config) (*Server, error) {
 		// Stopped after ELB's controller, which drives it.
 		{name: "load balancer nodes", health: "loadBalancerNodes", it: lbNodes, dataPlane: true},
 		service(stsSvc),
+		service(iamSvc),
 		service(ec2Svc),
 		service(r53Svc),
 		service(acmSvc),
@@ -270,7 +273,7 @@ func New(cfg Config) (*Server, error) {
 	s.gw = gateway.New(gateway.Config{
 		Backends:         backends(s.parts),
 		Accounts:         cfg.Accounts,
-		Identities:       stsSvc,
+		Identities:       api.IdentityChain{stsSvc, iamSvc},
 		Logger:           cfg.Logger,
 		Version:          cfg.Version,
 		Health:           func() map[string]any { return partsHealth(s.parts) },
