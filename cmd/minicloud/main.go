@@ -70,6 +70,9 @@ Serve flags (each also read from the environment variable shown):
   --verify-signatures  check every request's SigV4 signature, date and presigned expiry as AWS does
                        (MINICLOUD_VERIFY_SIGNATURES=1; default: on when --accounts gives secrets);
                        unsigned requests and keys without a secret are then refused
+  --iam MODE           enforce or off (MINICLOUD_IAM, default off): with enforce every request is
+                       evaluated against its caller's IAM policies and AssumeRole against the
+                       role's trust policy, as AWS does; signatures are then verified too
   --max-connections N  HTTP connections served at once; past it requests get 503
                        ServiceUnavailable (MINICLOUD_MAX_CONNECTIONS, default %d)
   --log-level LEVEL    debug, info, warn or error (MINICLOUD_LOG_LEVEL, default info);
@@ -184,6 +187,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	allowHost := fs.String("allow-host", envOr("MINICLOUD_ALLOW_HOST", ""), "")
 	verify := fs.Bool("verify-signatures", false, "")
 	trail := fs.String("cloudtrail", envOr("MINICLOUD_CLOUDTRAIL", "on"), "")
+	iamMode := fs.String("iam", envOr("MINICLOUD_IAM", "off"), "")
 	maxConns := fs.Int("max-connections", 0, "")
 	metricsInterval := fs.Duration("metrics-interval", 0, "")
 	if v := os.Getenv("MINICLOUD_METRICS_INTERVAL"); v != "" {
@@ -219,6 +223,16 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "minicloud: %v\n", err)
 		return 2
 	}
+	if *iamMode != "enforce" && *iamMode != "off" {
+		fmt.Fprintf(stderr, "minicloud: --iam: %q is not enforce or off\n", *iamMode)
+		return 2
+	}
+	enforce := *iamMode == "enforce"
+	if enforce {
+		// Without verification anyone could sign with any access key and
+		// be its user.
+		verifySigs = true
+	}
 	if verifySigs && len(secrets) == 0 {
 		fmt.Fprintln(stderr, "minicloud: --verify-signatures needs at least one key with a secret: --accounts ACCESS_KEY=ACCOUNT_ID:SECRET")
 		return 2
@@ -252,7 +266,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	srv, err := server.New(server.Config{Listen: *listen, StateDir: *stateDir, Ephemeral: *ephemeral, Accounts: acct, Logger: logger,
 		Version: buildVersion(), DataPlane: *dataPlane, PublicCIDR: pub.Masked(), DNSListen: *dnsListen,
 		AllowedHosts: splitList(*allowHost), Secrets: secrets, VerifySignatures: verifySigs, MaxConnections: connLimit,
-		MetricsInterval: *metricsInterval, CloudTrailOff: *trail == "off"})
+		MetricsInterval: *metricsInterval, CloudTrailOff: *trail == "off", IAMEnforce: enforce})
 	if err != nil {
 		logger.Error("start failed", "error", err)
 		return 1

@@ -127,6 +127,15 @@ type Identity struct {
 	// Inactive marks a key its owner deactivated (IAM UpdateAccessKey):
 	// signature verification refuses it as a key AWS does not know.
 	Inactive bool
+	// RoleARN is, for an assumed-role session, the role's ARN with its
+	// path; SessionPolicies the session policy documents it was issued
+	// with (Policy, and PolicyArns' documents as they were then);
+	// SessionTags its session tags and SourceIdentity its source
+	// identity. IAM enforcement evaluates them.
+	RoleARN         string
+	SessionPolicies []string
+	SessionTags     map[string]string
+	SourceIdentity  string
 }
 
 // Identities resolves access keys that a service issued, such as the

@@ -71,6 +71,10 @@ type Config struct {
 	// Recorder, if set, receives every request routed to an operation
 	// once it is answered (CloudTrail; see record.go).
 	Recorder api.Recorder
+	// Authorizer, if set, decides every request once its caller is
+	// resolved and its input decoded (IAM enforcement, --iam enforce); a
+	// refusal is answered and recorded like any other error.
+	Authorizer api.Authorizer
 }
 
 // Gateway is the http.Handler of minicloud's one port.
@@ -253,6 +257,10 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route, call *api
 			return err
 		}
 		call.Input = in
+		if g.cfg.Authorizer != nil {
+			return g.cfg.Authorizer.Authorize(r.Context(), &api.AccessRequest{Info: info, Service: rt.b.Info, Protocol: rt.proto, Identity: k.Identity,
+				Input: in, SourceIP: remoteIP(r), SecureTransport: r.TLS != nil, Time: g.now()})
+		}
 		return nil
 	})
 	if err != nil {

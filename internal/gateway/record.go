@@ -27,11 +27,16 @@ func (g *Gateway) newCall(r *http.Request, start time.Time) *api.Call {
 	if g.cfg.Recorder == nil {
 		return &api.Call{}
 	}
+	return &api.Call{Time: start, SourceIP: remoteIP(r), UserAgent: r.UserAgent(), Host: r.Host, TLS: r.TLS}
+}
+
+// remoteIP is the client's address without its port.
+func remoteIP(r *http.Request) string {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		ip = r.RemoteAddr
+		return r.RemoteAddr
 	}
-	return &api.Call{Time: start, SourceIP: ip, UserAgent: r.UserAgent(), Host: r.Host, TLS: r.TLS}
+	return ip
 }
 
 // routed notes the service and operation a request was routed to, and who

@@ -20,6 +20,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/catalog"
+	"github.com/minicloud/minicloud/internal/authz"
 	"github.com/minicloud/minicloud/internal/certport"
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/ec2port"
@@ -97,6 +98,11 @@ type Config struct {
 	// (basic monitoring: five). Shorter is for tests (serve
 	// --metrics-interval).
 	MetricsInterval time.Duration
+	// IAMEnforce evaluates every request against its caller's IAM
+	// policies (serve --iam enforce; package authz) and makes AssumeRole
+	// check the role's trust policy; signatures must then be verified
+	// too (VerifySignatures), or anyone could claim any access key.
+	IAMEnforce bool
 	// CloudTrailOff leaves the calls unrecorded (serve --cloudtrail off):
 	// LookupEvents still answers, with the events recorded before. It
 	// exists to measure what recording costs, side by side (bench/).
@@ -107,6 +113,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	store   state.Store
+	iam     *iam.Service
 	ec2     *ec2.Service
 	route53 *route53.Service
 	acm     *acm.Service
@@ -193,8 +200,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.EC2Runtime == nil && dp.rt != nil {
 		cfg.EC2Runtime = dp.rt
 	}
-	stsSvc := sts.New(store)
 	iamSvc := iam.New(store)
+	stsSvc := sts.New(store, stsRoles{iamSvc})
 	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
 	r53Svc := route53.New(store)
 	cwSvc.SetInstanceActor(ec2Svc.InstanceActor())
@@ -236,7 +243,7 @@ func New(cfg Config) (*Server, error) {
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc, trail: trailSvc,
+	s := &Server{cfg: cfg, store: store, iam: iamSvc, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc, trail: trailSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
@@ -276,16 +283,17 @@ func New(cfg Config) (*Server, error) {
 		Identities:       api.IdentityChain{stsSvc, iamSvc},
 		Logger:           cfg.Logger,
 		Version:          cfg.Version,
-		Health:           func() map[string]any { return partsHealth(s.parts) },
+		Health:           func() map[string]any { return withIAM(partsHealth(s.parts), cfg.IAMEnforce) },
 		Reset:            s.reset,
 		Diagram:          s.Diagram,
 		KnownRegion:      ec2.KnownRegion,
 		AllowedHosts:     append(listenName(cfg.Listen), cfg.AllowedHosts...),
 		Secrets:          cfg.Secrets,
-		VerifySignatures: cfg.VerifySignatures,
+		VerifySignatures: cfg.VerifySignatures || cfg.IAMEnforce,
 		Now:              cfg.Now,
 		BodyIdleTimeout:  cmp.Or(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout),
 		Recorder:         recorder(trailSvc, cfg.CloudTrailOff),
+		Authorizer:       authorizer(iamSvc, cfg.IAMEnforce),
 		Endpoints:        map[string]http.Handler{DelegationPath: delegationHandler(r53Svc), CAPath: caHandler(acmSvc.CA())},
 	})
 	s.http.handler = s.gw
@@ -325,6 +333,7 @@ func (s *Server) reset(ctx context.Context) error {
 	if err := s.store.Reset(ctx); err != nil {
 		return err
 	}
+	s.iam.Invalidate()
 	if err := s.cw.Reset(ctx); err != nil {
 		return err
 	}
@@ -454,6 +463,33 @@ func recorder(trail *cloudtrail.Service, off bool) api.Recorder {
 		return nil
 	}
 	return trail
+}
+
+// authorizer is the gateway's Authorizer: IAM's policies evaluated by
+// package authz when enforcement is on, else none.
+func authorizer(iamSvc *iam.Service, enforce bool) api.Authorizer {
+	if !enforce {
+		return nil
+	}
+	return authz.New(authz.Config{Policies: iamSvc, Resources: iamSvc, Taggers: map[string]authz.ResourceTagger{"iam": iamSvc}})
+}
+
+// withIAM adds to the health report whether IAM is enforced.
+func withIAM(h map[string]any, enforce bool) map[string]any {
+	h["iam"] = map[string]any{"mode": map[bool]string{true: "enforce", false: "off"}[enforce]}
+	return h
+}
+
+// stsRoles is STS's port to IAM's roles and managed policies.
+type stsRoles struct{ iam *iam.Service }
+
+func (r stsRoles) Role(ctx context.Context, arn string) (sts.Role, bool, error) {
+	ri, found, err := r.iam.Role(ctx, arn)
+	return sts.Role{ARN: ri.ARN, ID: ri.ID, MaxSession: ri.MaxSession}, found, err
+}
+
+func (r stsRoles) PolicyDocument(ctx context.Context, account, arn string) (string, bool, error) {
+	return r.iam.PolicyDocument(ctx, account, arn)
 }
 
 // trailDir is where CloudTrail's events live; "" (memory) with

@@ -21,6 +21,8 @@ import (
 type Service struct {
 	store state.Store
 	now   func() time.Time
+	// policies caches what enforcement asks of each principal (enforce.go).
+	policies policyCache
 }
 
 // New returns the IAM service over store.
@@ -110,6 +112,9 @@ func account(ctx context.Context) string {
 
 func (s *Service) update(ctx context.Context, fn func(tx state.Tx, sc state.Scope) error) error {
 	sc := scope(ctx)
+	// Every write may change what a principal is allowed: the cached
+	// policies are dropped once it is committed.
+	defer s.policies.invalidate()
 	return s.store.Update(ctx, func(tx state.Tx) error { return fn(tx, sc) })
 }
 

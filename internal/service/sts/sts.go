@@ -2,13 +2,23 @@
 // (GetCallerIdentity) and temporary credentials for roles (AssumeRole) that
 // work as credentials afterwards, through the gateway's Identities interface.
 //
-// It owns the "sts" part of the state store and nothing else; there is no IAM
-// policy evaluation yet, so any role ARN of a valid shape may be assumed.
+// It owns the "sts" part of the state store and nothing else. Roles are
+// IAM's, reached through the Roles port: AssumeRole refuses a role that
+// does not exist (as AWS does, AccessDenied, whether or not IAM is
+// enforced), takes the role's ID and MaxSessionDuration, and keeps the
+// session's policies (Policy, PolicyArns' documents as they are when the
+// session is issued), tags and source identity with the session, for the
+// gateway's enforcement to apply (package authz). Whether the caller may
+// assume the role — its trust policy and the caller's own policies — is
+// decided there, before AssumeRole runs, when IAM is enforced. Without a
+// Roles port (NewWithout IAM, in unit tests) any role ARN of a valid
+// shape may be assumed, with a derived ID and a one-hour maximum.
 package sts
 
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,6 +26,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/stsapi"
+	"github.com/minicloud/minicloud/internal/iampolicy"
 	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -32,6 +43,12 @@ type session struct {
 	// Issued is when AssumeRole issued the credentials (zero for sessions
 	// stored before it was kept).
 	Issued time.Time `json:"issued,omitzero"`
+	// RoleARN is the role's ARN with its path; Policies the session
+	// policy documents; Tags the session tags.
+	RoleARN        string            `json:"roleArn,omitempty"`
+	Policies       []string          `json:"policies,omitempty"`
+	Tags           map[string]string `json:"tags,omitempty"`
+	SourceIdentity string            `json:"sourceIdentity,omitempty"`
 }
 
 // Access keys are looked up before the caller's account is known, so all
@@ -41,23 +58,41 @@ var (
 	sessionScope = state.Scope{Account: "any", Region: state.GlobalRegion}
 )
 
-// Default and maximum DurationSeconds: without IAM roles yet, every role has
-// AWS's default MaxSessionDuration of one hour.
+// Default and minimum DurationSeconds, and the maximum of a role that is
+// not known (AWS's default MaxSessionDuration, one hour).
 const (
 	defaultDuration    = 3600
 	minDuration        = 900
 	maxSessionDuration = 3600
 )
 
+// Role is what STS needs of an IAM role.
+type Role struct {
+	ARN        string // with its path
+	ID         string // AROA…
+	MaxSession int32
+}
+
+// Roles is STS's port to IAM.
+type Roles interface {
+	// Role finds a role by ARN; found is false when it does not exist.
+	Role(ctx context.Context, arn string) (r Role, found bool, err error)
+	// PolicyDocument is a managed policy's default version, as account
+	// sees it; found is false when there is no such policy.
+	PolicyDocument(ctx context.Context, account, arn string) (doc string, found bool, err error)
+}
+
 // Service is the STS implementation.
 type Service struct {
 	store state.Store
 	now   func() time.Time
+	roles Roles
 }
 
-// New returns the STS service over store.
-func New(store state.Store) *Service {
-	return &Service{store: store, now: time.Now}
+// New returns the STS service over store, its roles IAM's (nil: any role
+// ARN is accepted, see the package documentation).
+func New(store state.Store, roles Roles) *Service {
+	return &Service{store: store, now: time.Now, roles: roles}
 }
 
 // Handlers returns the operations for the gateway.
@@ -102,27 +137,43 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 	if m == nil {
 		return nil, validation("%s is invalid", arn)
 	}
+	if in.DurationSeconds != nil && *in.DurationSeconds < minDuration {
+		return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", *in.DurationSeconds, minDuration)
+	}
+	role, err := s.role(ctx, arn)
+	if err != nil {
+		return nil, err
+	}
 	duration := int32(defaultDuration)
 	if in.DurationSeconds != nil {
 		duration = *in.DurationSeconds
-		if duration < minDuration {
-			return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", duration, minDuration)
-		}
-		if duration > maxSessionDuration {
+		if duration > role.MaxSession {
 			return nil, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 		}
 	}
 	partition, account, roleName := m[1], m[2], m[4]
-	roleID := roleUniqueID(arn)
+	policies, err := s.sessionPolicies(ctx, account, in)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := sessionTags(in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	roleID := role.ID
 	sess := session{
-		AccessKeyID:  state.NewAccessKeyID("ASIA"),
-		Secret:       state.NewSecretKey(),
-		SessionToken: sessionToken(),
-		Account:      account,
-		ARN:          fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, account, roleName, name),
-		UserID:       roleID + ":" + name,
-		Expiration:   s.now().UTC().Add(time.Duration(duration) * time.Second).Truncate(time.Second),
-		Issued:       s.now().UTC().Truncate(time.Second),
+		RoleARN:        role.ARN,
+		Policies:       policies,
+		Tags:           tags,
+		SourceIdentity: deref(in.SourceIdentity),
+		AccessKeyID:    state.NewAccessKeyID("ASIA"),
+		Secret:         state.NewSecretKey(),
+		SessionToken:   sessionToken(),
+		Account:        account,
+		ARN:            fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, account, roleName, name),
+		UserID:         roleID + ":" + name,
+		Expiration:     s.now().UTC().Add(time.Duration(duration) * time.Second).Truncate(time.Second),
+		Issued:         s.now().UTC().Truncate(time.Second),
 	}
 	if err := s.store.Update(ctx, func(tx state.Tx) error {
 		return sessions.Put(tx, sessionScope, sess.AccessKeyID, sess)
@@ -139,6 +190,100 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 		AssumedRoleUser: &stsapi.AssumedRoleUser{AssumedRoleId: new(sess.UserID), Arn: new(sess.ARN)},
 		SourceIdentity:  in.SourceIdentity,
 	}, nil
+}
+
+// role is the role an AssumeRole names: IAM's, which must exist, or
+// without IAM one derived from the ARN.
+func (s *Service) role(ctx context.Context, arn string) (Role, error) {
+	if s.roles == nil {
+		return Role{ARN: arn, ID: roleUniqueID(arn), MaxSession: maxSessionDuration}, nil
+	}
+	r, found, err := s.roles.Role(ctx, arn)
+	if err != nil {
+		return Role{}, fmt.Errorf("sts: role %s: %w", arn, err)
+	}
+	if !found {
+		// AWS does not tell a missing role from one the caller may not
+		// assume.
+		return Role{}, api.Errorf(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", api.Request(ctx).Caller, arn)
+	}
+	return r, nil
+}
+
+// Session policy limits (STS quotas): the inline policy up to 2,048
+// characters, ten managed policy ARNs, 50 session tags.
+const (
+	maxInlineSessionPolicy = 2048
+	maxPolicyArns          = 10
+	maxSessionTags         = 50
+)
+
+// sessionPolicies are the documents that scope the session down: the
+// inline Policy, validated as a session policy, and PolicyArns' current
+// documents.
+func (s *Service) sessionPolicies(ctx context.Context, account string, in *stsapi.AssumeRoleRequest) ([]string, error) {
+	var docs []string
+	if in.Policy != nil {
+		doc := *in.Policy
+		if len(doc) > maxInlineSessionPolicy {
+			return nil, validation("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to %d", maxInlineSessionPolicy)
+		}
+		if _, err := iampolicy.Parse(doc, iampolicy.Session); err != nil {
+			var m *iampolicy.MalformedPolicyError
+			if errors.As(err, &m) {
+				return nil, api.Errorf(http.StatusBadRequest, "MalformedPolicyDocument", "%s", m.Message)
+			}
+			return nil, err
+		}
+		docs = append(docs, doc)
+	}
+	if len(in.PolicyArns) > maxPolicyArns {
+		return nil, validation("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to %d", maxPolicyArns)
+	}
+	for _, pa := range in.PolicyArns {
+		arn := deref(pa.Arn)
+		if s.roles == nil {
+			continue
+		}
+		doc, found, err := s.roles.PolicyDocument(ctx, account, arn)
+		if err != nil {
+			return nil, fmt.Errorf("sts: session policy %s: %w", arn, err)
+		}
+		if !found {
+			return nil, api.Errorf(http.StatusBadRequest, "InvalidParameterValue", "The policy %s does not exist or is not attachable.", arn)
+		}
+		docs = append(docs, doc)
+	}
+	return docs, nil
+}
+
+// sessionTags are AssumeRole's Tags: at most 50, keys unique whatever
+// their case.
+func sessionTags(in []stsapi.Tag) (map[string]string, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	if len(in) > maxSessionTags {
+		return nil, validation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to %d", maxSessionTags)
+	}
+	out := make(map[string]string, len(in))
+	seen := map[string]bool{}
+	for _, t := range in {
+		k := deref(t.Key)
+		if seen[strings.ToLower(k)] {
+			return nil, api.Errorf(http.StatusBadRequest, "InvalidParameterValue", "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+		}
+		seen[strings.ToLower(k)] = true
+		out[k] = deref(t.Value)
+	}
+	return out, nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // roleUniqueID derives a stable role ID (AROA…) from the role ARN, so every
@@ -189,5 +334,6 @@ func (s *Service) Resolve(ctx context.Context, accessKey string) (api.Identity, 
 	if s.now().After(sess.Expiration) {
 		return api.Identity{}, false, api.Errorf(http.StatusBadRequest, "ExpiredToken", "The security token included in the request is expired")
 	}
-	return api.Identity{Account: sess.Account, ARN: sess.ARN, UserID: sess.UserID, Secret: sess.Secret, SessionToken: sess.SessionToken, Issued: sess.Issued}, true, nil
+	return api.Identity{Account: sess.Account, ARN: sess.ARN, UserID: sess.UserID, Secret: sess.Secret, SessionToken: sess.SessionToken, Issued: sess.Issued,
+		RoleARN: sess.RoleARN, SessionPolicies: sess.Policies, SessionTags: sess.Tags, SourceIdentity: sess.SourceIdentity}, true, nil
 }

@@ -1,0 +1,213 @@
+package authz
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"maps"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/minicloud/minicloud/internal/api"
+	"github.com/minicloud/minicloud/internal/codec"
+	"github.com/minicloud/minicloud/internal/iampolicy"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// Policies answers the policies that apply to a principal: the IAM
+// service implements it.
+type Policies interface {
+	// PoliciesFor returns the identity policies and permissions boundary
+	// of the IAM user or role behind p (for a session, p.RoleARN's role),
+	// and that entity's tags (aws:PrincipalTag before session tags). An
+	// entity that no longer exists has none.
+	PoliciesFor(ctx context.Context, p iampolicy.Principal) (iampolicy.PolicySet, map[string]string, error)
+}
+
+// ResourcePolicies answers a resource's own policy for an action: a
+// role's trust policy for sts:AssumeRole. nil, nil: the resource has none
+// or does not exist.
+type ResourcePolicies interface {
+	ResourcePolicy(ctx context.Context, action, arn string) (*iampolicy.Policy, error)
+}
+
+// ResourceTagger answers a resource's tags for aws:ResourceTag/…, from
+// the service that owns it, when it can do so cheaply.
+type ResourceTagger interface {
+	ResourceTags(ctx context.Context, arn string) (tags map[string]string, found bool, err error)
+}
+
+// Config configures an Enforcer.
+type Config struct {
+	Policies Policies
+	// Resources, if set, answers resource policies (trust policies).
+	Resources ResourcePolicies
+	// Taggers are the services that answer their resources' tags, by the
+	// service part of the ARN ("iam", "ec2"…).
+	Taggers map[string]ResourceTagger
+}
+
+// Enforcer evaluates every request against the caller's policies
+// (api.Authorizer).
+type Enforcer struct {
+	cfg Config
+	// sessionDocs caches parsed session policies by document: a session
+	// carries the same documents on every request.
+	mu          sync.Mutex
+	sessionDocs map[string]*iampolicy.Policy
+}
+
+// New returns an Enforcer.
+func New(cfg Config) *Enforcer {
+	return &Enforcer{cfg: cfg, sessionDocs: map[string]*iampolicy.Policy{}}
+}
+
+// Authorize implements api.Authorizer.
+func (e *Enforcer) Authorize(ctx context.Context, req *api.AccessRequest) error {
+	q, set, err := e.Question(ctx, req)
+	if err != nil {
+		return err
+	}
+	if q.Principal.Type == iampolicy.Root {
+		// The account's root user may do anything in its account; there
+		// are no SCPs or resource policies here that could stop it.
+		return nil
+	}
+	d := iampolicy.Evaluate(q, set)
+	if d.Allowed() {
+		return nil
+	}
+	return Denied(req.Protocol, d, q.Principal.ARN)
+}
+
+// Question builds the authorization question a request asks and the
+// policies it is decided against.
+func (e *Enforcer) Question(ctx context.Context, req *api.AccessRequest) (iampolicy.Request, iampolicy.PolicySet, error) {
+	p := principalOf(&req.Identity)
+	q := iampolicy.Request{Principal: p}
+	if p.Type == iampolicy.Root {
+		return q, iampolicy.PolicySet{}, nil
+	}
+	set, tags, err := e.cfg.Policies.PoliciesFor(ctx, p)
+	if err != nil {
+		return q, set, fmt.Errorf("authz: policies of %s: %w", p.ARN, err)
+	}
+	if len(req.Identity.SessionTags) > 0 {
+		// Session tags override the role's tags of the same key.
+		tags = maps.Clone(tags)
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		maps.Copy(tags, req.Identity.SessionTags)
+	}
+	q.Principal.Tags = tags
+	for _, doc := range req.Identity.SessionPolicies {
+		pol, err := e.sessionPolicy(doc)
+		if err != nil {
+			return q, set, err
+		}
+		set.Session = append(set.Session, pol)
+	}
+	info := req.Info
+	q.Action = Action(req.Service.SigningName, info.Operation)
+	q.Resources = Resources(req.Service.SigningName, info.Operation, req.Input, state.PartitionOf(info.Region), info.Region, info.Account)
+	q.Context = requestContext(req)
+	if len(q.Resources) == 1 {
+		if err := e.resourceSide(ctx, &q, &set); err != nil {
+			return q, set, err
+		}
+	}
+	return q, set, nil
+}
+
+// resourceSide adds what the one resource a request names contributes:
+// its policy (a role's trust policy) and its tags.
+func (e *Enforcer) resourceSide(ctx context.Context, q *iampolicy.Request, set *iampolicy.PolicySet) error {
+	arn := q.Resources[0]
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return nil
+	}
+	if e.cfg.Resources != nil && strings.HasPrefix(q.Action, "sts:AssumeRole") {
+		pol, err := e.cfg.Resources.ResourcePolicy(ctx, q.Action, arn)
+		if err != nil {
+			return fmt.Errorf("authz: policy of %s: %w", arn, err)
+		}
+		set.ResourcePolicy, set.ResourceAccount = pol, parts[4]
+		// A role's trust policy must allow even within its account; a
+		// role that does not exist allows no one.
+		set.ResourceMustAllow = true
+	}
+	if t := e.cfg.Taggers[parts[2]]; t != nil && !strings.HasSuffix(arn, "*") {
+		tags, found, err := t.ResourceTags(ctx, arn)
+		if err != nil {
+			return fmt.Errorf("authz: tags of %s: %w", arn, err)
+		}
+		if found {
+			for k, v := range tags {
+				q.Context.Set("aws:ResourceTag/"+k, v)
+			}
+		}
+	}
+	return nil
+}
+
+// sessionDocLimit bounds the cache of parsed session policies.
+const sessionDocLimit = 1024
+
+func (e *Enforcer) sessionPolicy(doc string) (*iampolicy.Policy, error) {
+	e.mu.Lock()
+	pol, ok := e.sessionDocs[doc]
+	e.mu.Unlock()
+	if ok {
+		return pol, nil
+	}
+	pol, err := iampolicy.Parse(doc, iampolicy.Session)
+	if err != nil {
+		// STS validated it when it issued the session.
+		return nil, fmt.Errorf("authz: session policy: %w", err)
+	}
+	pol.Name = "session policy"
+	e.mu.Lock()
+	if len(e.sessionDocs) >= sessionDocLimit {
+		clear(e.sessionDocs)
+	}
+	e.sessionDocs[doc] = pol
+	e.mu.Unlock()
+	return pol, nil
+}
+
+// Denied is the error a refused request is answered with, in its
+// protocol's shape: EC2's UnauthorizedOperation (its message wrapped as
+// EC2 words it, with an encoded authorization message), the query and
+// REST-XML protocols' AccessDenied, the JSON and CBOR protocols'
+// AccessDeniedException; all 403.
+func Denied(protocol string, d iampolicy.Decision, principalARN string) error {
+	msg := d.Message(principalARN)
+	switch protocol {
+	case codec.EC2:
+		return &codec.Error{Code: "UnauthorizedOperation", Status: http.StatusForbidden,
+			Message: "You are not authorized to perform this operation. " + msg + ". Encoded authorization failure message: " + encode(d, principalARN)}
+	case codec.Query, codec.RestXML:
+		return &codec.Error{Code: "AccessDenied", Status: http.StatusForbidden, Message: msg}
+	}
+	return &codec.Error{Code: "AccessDeniedException", Status: http.StatusForbidden, Message: msg}
+}
+
+// encode is EC2's "encoded authorization failure message". AWS encrypts
+// it for sts:DecodeAuthorizationMessage; minicloud has no such operation,
+// so it is the decision's words, base64url-encoded: opaque to clients as
+// AWS's is, readable when a person decodes it.
+func encode(d iampolicy.Decision, principalARN string) string {
+	s := fmt.Sprintf(`{"allowed":false,"explicitDeny":%t,"matchedStatements":{"items":[%s]},"context":{"principal":{"arn":%q},"action":%q,"resource":%q}}`,
+		d.Outcome == iampolicy.ExplicitDeny, matched(d), principalARN, d.Action, d.Resource)
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+func matched(d iampolicy.Decision) string {
+	if d.Outcome != iampolicy.ExplicitDeny {
+		return ""
+	}
+	return fmt.Sprintf(`{"statementId":%q,"effect":"DENY","policy":%q}`, d.Sid, d.Policy)
+}
