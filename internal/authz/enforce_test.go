@@ -252,7 +252,10 @@ func TestEnforceAssumeRole(t *testing.T) {
 	if _, err := ec2.NewFromConfig(sess).DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}); err != nil {
 		t.Errorf("DescribeVpcs in the session: %v", err)
 	}
-	ae := apiError(t, func() error { _, err := ec2.NewFromConfig(sess).DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{}); return err }())
+	ae := apiError(t, func() error {
+		_, err := ec2.NewFromConfig(sess).DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
+		return err
+	}())
 	want := "User: arn:aws:sts::" + account + ":assumed-role/deployer/s1 is not authorized to perform: ec2:DescribeSubnets because no session policy allows the ec2:DescribeSubnets action"
 	if !strings.Contains(ae.ErrorMessage(), want) {
 		t.Errorf("DescribeSubnets past the session policy: %q, want %q", ae.ErrorMessage(), want)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -28,6 +29,10 @@ const (
 	verifySecret  = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 	verifyAccount = "111111111111"
 )
+
+// trustAccount is a trust policy that lets the account's principals
+// assume the role.
+const trustAccount = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + verifyAccount + `:root"},"Action":"sts:AssumeRole"}]}`
 
 // verifyingServer is minicloud with signature verification on, the one
 // key verifyKey, and a clock the test moves by *skew.
@@ -151,6 +156,11 @@ func TestVerifySignatures(t *testing.T) {
 func TestVerifyAssumedRole(t *testing.T) {
 	base, _ := verifyingServer(t)
 	ctx := context.Background()
+	// AWS refuses to assume a role that does not exist.
+	if _, err := iam.NewFromConfig(sdkConfig(base, static(verifyKey, verifySecret, ""))).CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName: aws.String("deployer"), AssumeRolePolicyDocument: aws.String(trustAccount)}); err != nil {
+		t.Fatal(err)
+	}
 	out, err := sts.NewFromConfig(sdkConfig(base, static(verifyKey, verifySecret, ""))).AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn: aws.String("arn:aws:iam::" + verifyAccount + ":role/deployer"), RoleSessionName: aws.String("sess")})
 	if err != nil {
