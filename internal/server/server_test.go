@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -97,6 +98,7 @@ func TestGetCallerIdentityAccounts(t *testing.T) {
 func TestAssumeRoleCredentialsWork(t *testing.T) {
 	_, url := startServer(t, "")
 	ctx := context.Background()
+	roleID := createRole(t, url, "111111111111", "/app/", "deployer")
 	c := sts.NewFromConfig(awsConfig(url, "us-east-1", "test", "test", ""))
 	out, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn:         aws.String("arn:aws:iam::111111111111:role/app/deployer"),
@@ -117,7 +119,7 @@ func TestAssumeRoleCredentialsWork(t *testing.T) {
 	if got := aws.ToString(out.AssumedRoleUser.Arn); got != wantARN {
 		t.Errorf("assumed role ARN %s, want %s", got, wantARN)
 	}
-	if id := aws.ToString(out.AssumedRoleUser.AssumedRoleId); !strings.HasPrefix(id, "AROA") || !strings.HasSuffix(id, ":ci-run") {
+	if id := aws.ToString(out.AssumedRoleUser.AssumedRoleId); id != roleID+":ci-run" {
 		t.Errorf("assumed role id %s", id)
 	}
 
@@ -139,10 +141,25 @@ func TestAssumeRoleCredentialsWork(t *testing.T) {
 	}
 }
 
+// createRole creates a role in account (signing with the account's ID as
+// its access key) that the account's principals may assume, and returns
+// its ID: AWS refuses to assume a role that does not exist.
+func createRole(t *testing.T, url, account, path, name string) string {
+	t.Helper()
+	out, err := iam.NewFromConfig(awsConfig(url, "us-east-1", account, "test", "")).CreateRole(context.Background(), &iam.CreateRoleInput{
+		RoleName: aws.String(name), Path: aws.String(path),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + account + `"},"Action":"sts:AssumeRole"}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Role.RoleId)
+}
+
 func TestAssumeRoleValidation(t *testing.T) {
 	_, url := startServer(t, "")
 	c := sts.NewFromConfig(awsConfig(url, "us-east-1", "test", "test", ""))
 	role := "arn:aws:iam::000000000000:role/r"
+	createRole(t, url, "000000000000", "/", "roleeeeeeeee")
 	tests := []struct {
 		name string
 		in   sts.AssumeRoleInput
@@ -308,6 +325,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	srv, url := startServer(t, dir)
+	createRole(t, url, "333333333333", "/", "durable")
 	out, err := sts.NewFromConfig(awsConfig(url, "us-east-1", "test", "test", "")).AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn: aws.String("arn:aws:iam::333333333333:role/durable"), RoleSessionName: aws.String("s1"),
 	})
@@ -368,6 +386,7 @@ func TestHealthEntries(t *testing.T) {
 		{"loadBalancerNodes", "state", "off"},
 		{"alarms", "running", true},
 		{"cloudtrail", "status", "ok"},
+		{"iam", "mode", "off"},
 	} {
 		var entry map[string]any
 		if err := json.Unmarshal(h[tc.key], &entry); err != nil {
@@ -378,8 +397,8 @@ func TestHealthEntries(t *testing.T) {
 			t.Errorf("health[%q][%q] = %v (present: %t), want %v", tc.key, tc.field, got, ok, tc.want)
 		}
 	}
-	if len(h) != 13 { // version, uptime and services, and the ten above
-		t.Errorf("health has %d entries, want 13: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
+	if len(h) != 14 { // version, uptime and services, and the eleven above
+		t.Errorf("health has %d entries, want 14: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
 	}
 }
 
