@@ -437,9 +437,21 @@ func (c credentials) env() []string {
 	}
 }
 
-// assumeRole runs sts assume-role and checks the answer's shape.
+// ensureRole creates a role the account may assume, unless it exists:
+// AWS refuses to assume a role that does not.
+func (c awsCLI) ensureRole(t *testing.T, s *server, env []string, account, role string) {
+	t.Helper()
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + account + `"},"Action":"sts:AssumeRole"}]}`
+	if r := c.aws(t, s, env, "iam", "create-role", "--role-name", role, "--assume-role-policy-document", trust); r.code != 0 && !strings.Contains(r.stderr, "EntityAlreadyExists") {
+		t.Fatalf("create-role %s: %s", role, r)
+	}
+}
+
+// assumeRole creates the role if need be, runs sts assume-role and checks
+// the answer's shape.
 func (c awsCLI) assumeRole(t *testing.T, s *server, env []string, role, session string) credentials {
 	t.Helper()
+	c.ensureRole(t, s, env, defaultAccount, role)
 	roleARN := "arn:aws:iam::" + defaultAccount + ":role/" + role
 	out := decode[assumeRoleOut](t, c.aws(t, s, env, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", session))
 	if k := out.Credentials; !strings.HasPrefix(k.AccessKeyId, "ASIA") || k.SecretAccessKey == "" || k.SessionToken == "" || k.Expiration == "" {

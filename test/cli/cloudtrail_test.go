@@ -20,7 +20,7 @@ type trailEvent struct {
 
 // trailRecord is the part of a CloudTrail record the tests check.
 type trailRecord struct {
-	EventSource, EventName, RequestID, UserAgent string
+	EventSource, EventName, RequestID, UserAgent, ErrorCode string
 	ReadOnly                                     bool
 	UserIdentity                                 struct {
 		Type, PrincipalId, Arn, AccountId, AccessKeyId string

@@ -42,6 +42,7 @@ func TestSignatureVerification(t *testing.T) {
 				t.Fatalf("get-caller-identity = %+v, want account %s", id, sigAccount)
 			}
 			decode[map[string]any](t, c.aws(t, s, env, "ec2", "describe-vpcs"))
+			c.ensureRole(t, s, env, sigAccount, "signed")
 			roleARN := "arn:aws:iam::" + sigAccount + ":role/signed"
 			out := decode[assumeRoleOut](t, c.aws(t, s, env, "sts", "assume-role", "--role-arn", roleARN, "--role-session-name", "sig-"+c.name))
 			id = decode[callerIdentity](t, c.aws(t, s, append(env, out.Credentials.env()...), "sts", "get-caller-identity"))
