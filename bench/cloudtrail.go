@@ -83,6 +83,27 @@ func runCloudTrail(o ctOptions, bin, tmp string) ([]*ctResult, error) {
 		c, _ := newEC2(p.url(), 1)
 		clients = append(clients, c)
 	}
+	rs, err := sideBySide(o, servers, clients)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range servers {
+		_ = filepath.WalkDir(filepath.Join(tmp, "ct-state-"+s.name, "cloudtrail"), func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if fi, err := d.Info(); err == nil {
+					rs[i].events += fi.Size()
+				}
+			}
+			return nil
+		})
+	}
+	return rs, nil
+}
+
+// sideBySide times sequential DescribeVpcs calls against each server with
+// its client, round by round, alternating which goes first; each result's
+// latencies are sorted.
+func sideBySide(o ctOptions, servers []*server, clients []*ec2.Client) ([]*ctResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.max)
 	defer cancel()
 	call := func(c *ec2.Client) error {
@@ -121,16 +142,8 @@ func runCloudTrail(o ctOptions, bin, tmp string) ([]*ctResult, error) {
 			}
 		}
 	}
-	for i, s := range servers {
-		slices.Sort(rs[i].lat)
-		_ = filepath.WalkDir(filepath.Join(tmp, "ct-state-"+s.name, "cloudtrail"), func(_ string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				if fi, err := d.Info(); err == nil {
-					rs[i].events += fi.Size()
-				}
-			}
-			return nil
-		})
+	for _, r := range rs {
+		slices.Sort(r.lat)
 	}
 	return rs, nil
 }
