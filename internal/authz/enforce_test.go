@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -300,5 +301,56 @@ func TestHealthSaysIAMMode(t *testing.T) {
 		if err := json.Unmarshal(body, &h); err != nil || h.IAM.Mode != tc.want {
 			t.Errorf("health %s, want iam mode %s", body, tc.want)
 		}
+	}
+}
+
+// TestSimulate: SimulatePrincipalPolicy and SimulateCustomPolicy answer
+// with the engine enforcement uses.
+func TestSimulate(t *testing.T) {
+	ctx := context.Background()
+	base := enforcing(t, false)
+	admin := iam.NewFromConfig(cfgFor(base, rootKey, rootSecret, ""))
+	b := must(admin.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("no-vpcs"), PolicyDocument: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"},{"Effect":"Deny","Action":"ec2:DescribeVpcs","Resource":"*"}]}`)}))
+	user(t, base, admin, "sim", describeOnly, *b.Policy.Arn)
+	out := must(admin.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String("arn:aws:iam::" + account + ":user/sim"),
+		ActionNames: []string{"ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:RunInstances"}}))
+	type row struct{ action, decision, source, typ string }
+	var got []row
+	for _, r := range out.EvaluationResults {
+		x := row{action: *r.EvalActionName, decision: string(r.EvalDecision)}
+		if len(r.MatchedStatements) > 0 {
+			x.source, x.typ = *r.MatchedStatements[0].SourcePolicyId, string(r.MatchedStatements[0].SourcePolicyType)
+		}
+		got = append(got, x)
+	}
+	want := []row{
+		{"ec2:DescribeSubnets", "allowed", "p", "user"},
+		{"ec2:DescribeVpcs", "explicitDeny", "no-vpcs", "user-managed"},
+		{"ec2:RunInstances", "implicitDeny", "", ""},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("SimulatePrincipalPolicy:\n got %v\nwant %v", got, want)
+	}
+
+	cond := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::app/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`
+	for _, tc := range []struct {
+		ip, want string
+	}{{"10.1.2.3", "allowed"}, {"192.0.2.1", "implicitDeny"}} {
+		out := must(admin.SimulateCustomPolicy(ctx, &iam.SimulateCustomPolicyInput{PolicyInputList: []string{cond}, ActionNames: []string{"s3:GetObject"},
+			ResourceArns: []string{"arn:aws:s3:::app/k", "arn:aws:s3:::other/k"},
+			ContextEntries: []iamtypes.ContextEntry{{ContextKeyName: aws.String("aws:SourceIp"), ContextKeyType: iamtypes.ContextKeyTypeEnumIp, ContextKeyValues: []string{tc.ip}}}}))
+		rs := out.EvaluationResults[0].ResourceSpecificResults
+		if len(rs) != 2 || string(rs[0].EvalResourceDecision) != tc.want || string(rs[1].EvalResourceDecision) != "implicitDeny" {
+			t.Errorf("SimulateCustomPolicy from %s: %+v", tc.ip, rs)
+		}
+	}
+	page := must(admin.SimulateCustomPolicy(ctx, &iam.SimulateCustomPolicyInput{PolicyInputList: []string{cond}, ActionNames: []string{"s3:GetObject", "s3:PutObject"}, MaxItems: aws.Int32(1)}))
+	if len(page.EvaluationResults) != 1 || !page.IsTruncated || len(page.EvaluationResults[0].MissingContextValues) != 1 {
+		t.Errorf("first page: %d results, truncated %t, missing %v", len(page.EvaluationResults), page.IsTruncated, page.EvaluationResults[0].MissingContextValues)
+	}
+	next := must(admin.SimulateCustomPolicy(ctx, &iam.SimulateCustomPolicyInput{PolicyInputList: []string{cond}, ActionNames: []string{"s3:GetObject", "s3:PutObject"}, Marker: page.Marker}))
+	if len(next.EvaluationResults) != 1 || *next.EvaluationResults[0].EvalActionName != "s3:PutObject" {
+		t.Errorf("second page: %+v", next.EvaluationResults)
 	}
 }

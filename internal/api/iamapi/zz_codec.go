@@ -196,6 +196,26 @@ func (v *AttachedPolicy) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ContextEntry) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.ContextKeyName)
+	codec.PutList(e, m[1], v.ContextKeyValues, codec.EncString)
+	codec.PutString(e, m[2], v.ContextKeyType)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ContextEntry) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.ContextKeyName)
+	case 1:
+		return codec.GetList(d, m, &v.ContextKeyValues, codec.DecString)
+	case 2:
+		return codec.GetString(d, m, &v.ContextKeyType)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *CreateAccessKeyRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.UserName)
 }
@@ -830,6 +850,44 @@ func (v *DetachUserPolicyRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) er
 		return codec.GetString(d, m, &v.UserName)
 	case 1:
 		return codec.GetString(d, m, &v.PolicyArn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EvaluationResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.EvalActionName)
+	codec.PutString(e, m[1], v.EvalResourceName)
+	codec.PutString(e, m[2], v.EvalDecision)
+	codec.PutList(e, m[3], v.MatchedStatements, codec.EncStruct[Statement])
+	codec.PutList(e, m[4], v.MissingContextValues, codec.EncString)
+	codec.PutStruct(e, m[5], v.OrganizationsDecisionDetail)
+	codec.PutStruct(e, m[6], v.PermissionsBoundaryDecisionDetail)
+	codec.PutMap(e, m[7], v.EvalDecisionDetails, codec.EncString)
+	codec.PutList(e, m[8], v.ResourceSpecificResults, codec.EncStruct[ResourceSpecificResult])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EvaluationResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.EvalActionName)
+	case 1:
+		return codec.GetString(d, m, &v.EvalResourceName)
+	case 2:
+		return codec.GetString(d, m, &v.EvalDecision)
+	case 3:
+		return codec.GetList(d, m, &v.MatchedStatements, codec.DecStruct[Statement])
+	case 4:
+		return codec.GetList(d, m, &v.MissingContextValues, codec.DecString)
+	case 5:
+		return codec.GetStruct(d, m, &v.OrganizationsDecisionDetail)
+	case 6:
+		return codec.GetStruct(d, m, &v.PermissionsBoundaryDecisionDetail)
+	case 7:
+		return codec.GetMap(d, m, &v.EvalDecisionDetails, codec.DecString)
+	case 8:
+		return codec.GetList(d, m, &v.ResourceSpecificResults, codec.DecStruct[ResourceSpecificResult])
 	}
 	return nil
 }
@@ -2312,6 +2370,34 @@ func (v *ManagedPolicyDetail) UnmarshalAWS(d codec.Decoder, m *model.Ref) error 
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *OrganizationsDecisionDetail) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.AllowedByOrganizations)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *OrganizationsDecisionDetail) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.AllowedByOrganizations)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *PermissionsBoundaryDecisionDetail) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.AllowedByPermissionsBoundary)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *PermissionsBoundaryDecisionDetail) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.AllowedByPermissionsBoundary)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Policy) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.PolicyName)
 	codec.PutString(e, m[1], v.PolicyId)
@@ -2450,6 +2536,23 @@ func (v *PolicyVersion) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *Position) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Line)
+	codec.PutInt(e, m[1], v.Column)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *Position) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Line)
+	case 1:
+		return codec.GetInt(d, m, &v.Column)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *PutGroupPolicyRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.GroupName)
 	codec.PutString(e, m[1], v.PolicyName)
@@ -2573,6 +2676,35 @@ func (v *RemoveUserFromGroupRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref)
 		return codec.GetString(d, m, &v.GroupName)
 	case 1:
 		return codec.GetString(d, m, &v.UserName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ResourceSpecificResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.EvalResourceName)
+	codec.PutString(e, m[1], v.EvalResourceDecision)
+	codec.PutList(e, m[2], v.MatchedStatements, codec.EncStruct[Statement])
+	codec.PutList(e, m[3], v.MissingContextValues, codec.EncString)
+	codec.PutMap(e, m[4], v.EvalDecisionDetails, codec.EncString)
+	codec.PutStruct(e, m[5], v.PermissionsBoundaryDecisionDetail)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ResourceSpecificResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.EvalResourceName)
+	case 1:
+		return codec.GetString(d, m, &v.EvalResourceDecision)
+	case 2:
+		return codec.GetList(d, m, &v.MatchedStatements, codec.DecStruct[Statement])
+	case 3:
+		return codec.GetList(d, m, &v.MissingContextValues, codec.DecString)
+	case 4:
+		return codec.GetMap(d, m, &v.EvalDecisionDetails, codec.DecString)
+	case 5:
+		return codec.GetStruct(d, m, &v.PermissionsBoundaryDecisionDetail)
 	}
 	return nil
 }
@@ -2715,6 +2847,140 @@ func (v *SetDefaultPolicyVersionRequest) UnmarshalAWS(d codec.Decoder, m *model.
 		return codec.GetString(d, m, &v.PolicyArn)
 	case 1:
 		return codec.GetString(d, m, &v.VersionId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *SimulateCustomPolicyRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.PolicyInputList, codec.EncString)
+	codec.PutList(e, m[1], v.PermissionsBoundaryPolicyInputList, codec.EncString)
+	codec.PutList(e, m[2], v.ActionNames, codec.EncString)
+	codec.PutList(e, m[3], v.ResourceArns, codec.EncString)
+	codec.PutString(e, m[4], v.ResourcePolicy)
+	codec.PutString(e, m[5], v.ResourceOwner)
+	codec.PutString(e, m[6], v.CallerArn)
+	codec.PutList(e, m[7], v.ContextEntries, codec.EncStruct[ContextEntry])
+	codec.PutString(e, m[8], v.ResourceHandlingOption)
+	codec.PutInt(e, m[9], v.MaxItems)
+	codec.PutString(e, m[10], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *SimulateCustomPolicyRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.PolicyInputList, codec.DecString)
+	case 1:
+		return codec.GetList(d, m, &v.PermissionsBoundaryPolicyInputList, codec.DecString)
+	case 2:
+		return codec.GetList(d, m, &v.ActionNames, codec.DecString)
+	case 3:
+		return codec.GetList(d, m, &v.ResourceArns, codec.DecString)
+	case 4:
+		return codec.GetString(d, m, &v.ResourcePolicy)
+	case 5:
+		return codec.GetString(d, m, &v.ResourceOwner)
+	case 6:
+		return codec.GetString(d, m, &v.CallerArn)
+	case 7:
+		return codec.GetList(d, m, &v.ContextEntries, codec.DecStruct[ContextEntry])
+	case 8:
+		return codec.GetString(d, m, &v.ResourceHandlingOption)
+	case 9:
+		return codec.GetInt(d, m, &v.MaxItems)
+	case 10:
+		return codec.GetString(d, m, &v.Marker)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *SimulatePolicyResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.EvaluationResults, codec.EncStruct[EvaluationResult])
+	codec.PutBool(e, m[1], v.IsTruncated)
+	codec.PutString(e, m[2], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *SimulatePolicyResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.EvaluationResults, codec.DecStruct[EvaluationResult])
+	case 1:
+		return codec.GetBool(d, m, &v.IsTruncated)
+	case 2:
+		return codec.GetString(d, m, &v.Marker)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *SimulatePrincipalPolicyRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.PolicySourceArn)
+	codec.PutList(e, m[1], v.PolicyInputList, codec.EncString)
+	codec.PutList(e, m[2], v.PermissionsBoundaryPolicyInputList, codec.EncString)
+	codec.PutList(e, m[3], v.ActionNames, codec.EncString)
+	codec.PutList(e, m[4], v.ResourceArns, codec.EncString)
+	codec.PutString(e, m[5], v.ResourcePolicy)
+	codec.PutString(e, m[6], v.ResourceOwner)
+	codec.PutString(e, m[7], v.CallerArn)
+	codec.PutList(e, m[8], v.ContextEntries, codec.EncStruct[ContextEntry])
+	codec.PutString(e, m[9], v.ResourceHandlingOption)
+	codec.PutInt(e, m[10], v.MaxItems)
+	codec.PutString(e, m[11], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *SimulatePrincipalPolicyRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.PolicySourceArn)
+	case 1:
+		return codec.GetList(d, m, &v.PolicyInputList, codec.DecString)
+	case 2:
+		return codec.GetList(d, m, &v.PermissionsBoundaryPolicyInputList, codec.DecString)
+	case 3:
+		return codec.GetList(d, m, &v.ActionNames, codec.DecString)
+	case 4:
+		return codec.GetList(d, m, &v.ResourceArns, codec.DecString)
+	case 5:
+		return codec.GetString(d, m, &v.ResourcePolicy)
+	case 6:
+		return codec.GetString(d, m, &v.ResourceOwner)
+	case 7:
+		return codec.GetString(d, m, &v.CallerArn)
+	case 8:
+		return codec.GetList(d, m, &v.ContextEntries, codec.DecStruct[ContextEntry])
+	case 9:
+		return codec.GetString(d, m, &v.ResourceHandlingOption)
+	case 10:
+		return codec.GetInt(d, m, &v.MaxItems)
+	case 11:
+		return codec.GetString(d, m, &v.Marker)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *Statement) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SourcePolicyId)
+	codec.PutString(e, m[1], v.SourcePolicyType)
+	codec.PutStruct(e, m[2], v.StartPosition)
+	codec.PutStruct(e, m[3], v.EndPosition)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *Statement) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SourcePolicyId)
+	case 1:
+		return codec.GetString(d, m, &v.SourcePolicyType)
+	case 2:
+		return codec.GetStruct(d, m, &v.StartPosition)
+	case 3:
+		return codec.GetStruct(d, m, &v.EndPosition)
 	}
 	return nil
 }

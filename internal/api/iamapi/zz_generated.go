@@ -115,6 +115,8 @@ type Server interface {
 	RemoveRoleFromInstanceProfile(context.Context, *RemoveRoleFromInstanceProfileRequest) (*Empty, error)
 	RemoveUserFromGroup(context.Context, *RemoveUserFromGroupRequest) (*Empty, error)
 	SetDefaultPolicyVersion(context.Context, *SetDefaultPolicyVersionRequest) (*Empty, error)
+	SimulateCustomPolicy(context.Context, *SimulateCustomPolicyRequest) (*SimulatePolicyResponse, error)
+	SimulatePrincipalPolicy(context.Context, *SimulatePrincipalPolicyRequest) (*SimulatePolicyResponse, error)
 	TagInstanceProfile(context.Context, *TagInstanceProfileRequest) (*Empty, error)
 	TagPolicy(context.Context, *TagPolicyRequest) (*Empty, error)
 	TagRole(context.Context, *TagRoleRequest) (*Empty, error)
@@ -214,6 +216,8 @@ func Handlers(s Server) map[string]api.Handler {
 		"RemoveRoleFromInstanceProfile":      api.Typed(s.RemoveRoleFromInstanceProfile),
 		"RemoveUserFromGroup":                api.Typed(s.RemoveUserFromGroup),
 		"SetDefaultPolicyVersion":            api.Typed(s.SetDefaultPolicyVersion),
+		"SimulateCustomPolicy":               api.Typed(s.SimulateCustomPolicy),
+		"SimulatePrincipalPolicy":            api.Typed(s.SimulatePrincipalPolicy),
 		"TagInstanceProfile":                 api.Typed(s.TagInstanceProfile),
 		"TagPolicy":                          api.Typed(s.TagPolicy),
 		"TagRole":                            api.Typed(s.TagRole),
@@ -299,6 +303,13 @@ type AttachedPermissionsBoundary struct {
 type AttachedPolicy struct {
 	PolicyName *string `aws:"PolicyName"`
 	PolicyArn  *string `aws:"PolicyArn"`
+}
+
+// ContextEntry is the ContextEntry shape.
+type ContextEntry struct {
+	ContextKeyName   *string  `aws:"ContextKeyName"`
+	ContextKeyValues []string `aws:"ContextKeyValues"`
+	ContextKeyType   *string  `aws:"ContextKeyType"`
 }
 
 // CreateAccessKeyRequest is the CreateAccessKeyRequest shape.
@@ -525,6 +536,19 @@ type DetachRolePolicyRequest struct {
 type DetachUserPolicyRequest struct {
 	UserName  *string `aws:"UserName"`
 	PolicyArn *string `aws:"PolicyArn"`
+}
+
+// EvaluationResult is the EvaluationResult shape.
+type EvaluationResult struct {
+	EvalActionName                    *string                            `aws:"EvalActionName"`
+	EvalResourceName                  *string                            `aws:"EvalResourceName"`
+	EvalDecision                      *string                            `aws:"EvalDecision"`
+	MatchedStatements                 []Statement                        `aws:"MatchedStatements"`
+	MissingContextValues              []string                           `aws:"MissingContextValues"`
+	OrganizationsDecisionDetail       *OrganizationsDecisionDetail       `aws:"OrganizationsDecisionDetail"`
+	PermissionsBoundaryDecisionDetail *PermissionsBoundaryDecisionDetail `aws:"PermissionsBoundaryDecisionDetail"`
+	EvalDecisionDetails               map[string]string                  `aws:"EvalDecisionDetails"`
+	ResourceSpecificResults           []ResourceSpecificResult           `aws:"ResourceSpecificResults"`
 }
 
 // GetAccessKeyLastUsedRequest is the GetAccessKeyLastUsedRequest shape.
@@ -1044,6 +1068,16 @@ type ManagedPolicyDetail struct {
 	PolicyVersionList             []PolicyVersion `aws:"PolicyVersionList"`
 }
 
+// OrganizationsDecisionDetail is the OrganizationsDecisionDetail shape.
+type OrganizationsDecisionDetail struct {
+	AllowedByOrganizations *bool `aws:"AllowedByOrganizations"`
+}
+
+// PermissionsBoundaryDecisionDetail is the PermissionsBoundaryDecisionDetail shape.
+type PermissionsBoundaryDecisionDetail struct {
+	AllowedByPermissionsBoundary *bool `aws:"AllowedByPermissionsBoundary"`
+}
+
 // Policy is the Policy shape.
 type Policy struct {
 	PolicyName                    *string    `aws:"PolicyName"`
@@ -1092,6 +1126,12 @@ type PolicyVersion struct {
 	CreateDate       *time.Time `aws:"CreateDate"`
 }
 
+// Position is the Position shape.
+type Position struct {
+	Line   *int32 `aws:"Line"`
+	Column *int32 `aws:"Column"`
+}
+
 // PutGroupPolicyRequest is the PutGroupPolicyRequest shape.
 type PutGroupPolicyRequest struct {
 	GroupName      *string `aws:"GroupName"`
@@ -1135,6 +1175,16 @@ type RemoveRoleFromInstanceProfileRequest struct {
 type RemoveUserFromGroupRequest struct {
 	GroupName *string `aws:"GroupName"`
 	UserName  *string `aws:"UserName"`
+}
+
+// ResourceSpecificResult is the ResourceSpecificResult shape.
+type ResourceSpecificResult struct {
+	EvalResourceName                  *string                            `aws:"EvalResourceName"`
+	EvalResourceDecision              *string                            `aws:"EvalResourceDecision"`
+	MatchedStatements                 []Statement                        `aws:"MatchedStatements"`
+	MissingContextValues              []string                           `aws:"MissingContextValues"`
+	EvalDecisionDetails               map[string]string                  `aws:"EvalDecisionDetails"`
+	PermissionsBoundaryDecisionDetail *PermissionsBoundaryDecisionDetail `aws:"PermissionsBoundaryDecisionDetail"`
 }
 
 // Role is the Role shape.
@@ -1184,6 +1234,52 @@ type RoleUsageType struct {
 type SetDefaultPolicyVersionRequest struct {
 	PolicyArn *string `aws:"PolicyArn"`
 	VersionId *string `aws:"VersionId"`
+}
+
+// SimulateCustomPolicyRequest is the SimulateCustomPolicyRequest shape.
+type SimulateCustomPolicyRequest struct {
+	PolicyInputList                    []string       `aws:"PolicyInputList"`
+	PermissionsBoundaryPolicyInputList []string       `aws:"PermissionsBoundaryPolicyInputList"`
+	ActionNames                        []string       `aws:"ActionNames"`
+	ResourceArns                       []string       `aws:"ResourceArns"`
+	ResourcePolicy                     *string        `aws:"ResourcePolicy"`
+	ResourceOwner                      *string        `aws:"ResourceOwner"`
+	CallerArn                          *string        `aws:"CallerArn"`
+	ContextEntries                     []ContextEntry `aws:"ContextEntries"`
+	ResourceHandlingOption             *string        `aws:"ResourceHandlingOption"`
+	MaxItems                           *int32         `aws:"MaxItems"`
+	Marker                             *string        `aws:"Marker"`
+}
+
+// SimulatePolicyResponse is the SimulatePolicyResponse shape.
+type SimulatePolicyResponse struct {
+	EvaluationResults []EvaluationResult `aws:"EvaluationResults"`
+	IsTruncated       *bool              `aws:"IsTruncated"`
+	Marker            *string            `aws:"Marker"`
+}
+
+// SimulatePrincipalPolicyRequest is the SimulatePrincipalPolicyRequest shape.
+type SimulatePrincipalPolicyRequest struct {
+	PolicySourceArn                    *string        `aws:"PolicySourceArn"`
+	PolicyInputList                    []string       `aws:"PolicyInputList"`
+	PermissionsBoundaryPolicyInputList []string       `aws:"PermissionsBoundaryPolicyInputList"`
+	ActionNames                        []string       `aws:"ActionNames"`
+	ResourceArns                       []string       `aws:"ResourceArns"`
+	ResourcePolicy                     *string        `aws:"ResourcePolicy"`
+	ResourceOwner                      *string        `aws:"ResourceOwner"`
+	CallerArn                          *string        `aws:"CallerArn"`
+	ContextEntries                     []ContextEntry `aws:"ContextEntries"`
+	ResourceHandlingOption             *string        `aws:"ResourceHandlingOption"`
+	MaxItems                           *int32         `aws:"MaxItems"`
+	Marker                             *string        `aws:"Marker"`
+}
+
+// Statement is the Statement shape.
+type Statement struct {
+	SourcePolicyId   *string   `aws:"SourcePolicyId"`
+	SourcePolicyType *string   `aws:"SourcePolicyType"`
+	StartPosition    *Position `aws:"StartPosition"`
+	EndPosition      *Position `aws:"EndPosition"`
 }
 
 // Tag is the Tag shape.
