@@ -338,7 +338,7 @@ func TestSimulate(t *testing.T) {
 		ip, want string
 	}{{"10.1.2.3", "allowed"}, {"192.0.2.1", "implicitDeny"}} {
 		out := must(admin.SimulateCustomPolicy(ctx, &iam.SimulateCustomPolicyInput{PolicyInputList: []string{cond}, ActionNames: []string{"s3:GetObject"},
-			ResourceArns: []string{"arn:aws:s3:::app/k", "arn:aws:s3:::other/k"},
+			ResourceArns:   []string{"arn:aws:s3:::app/k", "arn:aws:s3:::other/k"},
 			ContextEntries: []iamtypes.ContextEntry{{ContextKeyName: aws.String("aws:SourceIp"), ContextKeyType: iamtypes.ContextKeyTypeEnumIp, ContextKeyValues: []string{tc.ip}}}}))
 		rs := out.EvaluationResults[0].ResourceSpecificResults
 		if len(rs) != 2 || string(rs[0].EvalResourceDecision) != tc.want || string(rs[1].EvalResourceDecision) != "implicitDeny" {

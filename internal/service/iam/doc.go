@@ -7,11 +7,18 @@
 // access keys, login profiles, tags, account aliases, the account summary
 // and GetAccountAuthorizationDetails.
 //
-// What is stored is not yet enforced: no request is evaluated against
-// these policies (a later step; STS AssumeRole does not read trust
-// policies yet either). Access keys are real: Resolve lets the gateway
-// resolve a request signed with an IAM user's key to that user, and
-// verify its signature with the secret kept here.
+// With --iam enforce, package authz evaluates every request against what
+// this package answers (enforce.go): PoliciesFor, a principal's identity
+// policies and boundary, parsed and cached per entity until the next IAM
+// write (every write goes through update, which bumps the cache's
+// generation; a store reset calls Invalidate); ResourcePolicy, a role's
+// trust policy for sts:AssumeRole; ResourceTags, a user's or role's tags.
+// STS finds roles and managed policies' documents through Role and
+// PolicyDocument. SimulatePrincipalPolicy and SimulateCustomPolicy
+// (simulate.go) run the same engine on stored or given documents. Access
+// keys are real: Resolve lets the gateway resolve a request signed with an
+// IAM user's key to that user, and verify its signature with the secret
+// kept here.
 //
 // It owns the "iam" part of the state store: per account (IAM is global,
 // region "global") users, groups, roles, policies and instance profiles
