@@ -65,7 +65,7 @@ func New(cfg Config) *Enforcer {
 
 // Authorize implements api.Authorizer.
 func (e *Enforcer) Authorize(ctx context.Context, req *api.AccessRequest) error {
-	q, set, err := e.Question(ctx, req)
+	q, set, err := e.question(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -81,9 +81,9 @@ func (e *Enforcer) Authorize(ctx context.Context, req *api.AccessRequest) error 
 	return Denied(req.Protocol, d, q.Principal.ARN)
 }
 
-// Question builds the authorization question a request asks and the
+// question builds the authorization question a request asks and the
 // policies it is decided against.
-func (e *Enforcer) Question(ctx context.Context, req *api.AccessRequest) (iampolicy.Request, iampolicy.PolicySet, error) {
+func (e *Enforcer) question(ctx context.Context, req *api.AccessRequest) (iampolicy.Request, iampolicy.PolicySet, error) {
 	p := principalOf(&req.Identity)
 	q := iampolicy.Request{Principal: p}
 	if p.Type == iampolicy.Root {

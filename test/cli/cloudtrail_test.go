@@ -21,8 +21,8 @@ type trailEvent struct {
 // trailRecord is the part of a CloudTrail record the tests check.
 type trailRecord struct {
 	EventSource, EventName, RequestID, UserAgent, ErrorCode string
-	ReadOnly                                     bool
-	UserIdentity                                 struct {
+	ReadOnly                                                bool
+	UserIdentity                                            struct {
 		Type, PrincipalId, Arn, AccountId, AccessKeyId string
 		SessionContext                                 *struct {
 			SessionIssuer struct{ Type, Arn, UserName string }

@@ -75,15 +75,9 @@ func (s *Service) PoliciesFor(ctx context.Context, p iampolicy.Principal) (iampo
 		}
 		b := h.base()
 		e.tags = tagMap(b.Tags)
-		holders := []holder{h}
-		if u, ok := h.(*userRec); ok {
-			for _, g := range u.Groups {
-				gh, err := groupKind.get(tx, sc, g)
-				if err != nil {
-					return err
-				}
-				holders = append(holders, gh)
-			}
+		holders, err := withGroups(tx, sc, h)
+		if err != nil {
+			return err
 		}
 		for _, h := range holders {
 			if err := identityPolicies(tx, sc, h.base(), &e.set.Identity); err != nil {
@@ -100,6 +94,22 @@ func (s *Service) PoliciesFor(ctx context.Context, p iampolicy.Principal) (iampo
 	}
 	s.policies.entries.Store(arn, e)
 	return e.set, e.tags, nil
+}
+
+// withGroups is an entity and, for a user, its groups: whose policies
+// apply to it.
+func withGroups(tx state.Tx, sc state.Scope, h holder) ([]holder, error) {
+	holders := []holder{h}
+	if u, ok := h.(*userRec); ok {
+		for _, g := range u.Groups {
+			gh, err := groupKind.get(tx, sc, g)
+			if err != nil {
+				return nil, err
+			}
+			holders = append(holders, gh)
+		}
+	}
+	return holders, nil
 }
 
 // identityPolicies appends an entity's inline and attached policies.

@@ -85,15 +85,9 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, in *iamapi.Simula
 		}
 		b := h.base()
 		p.UserID, p.Tags = b.ID, tagMap(b.Tags)
-		holders := []holder{h}
-		if u, ok := h.(*userRec); ok {
-			for _, g := range u.Groups {
-				gh, err := groupKind.get(tx, sc, g)
-				if err != nil {
-					return err
-				}
-				holders = append(holders, gh)
-			}
+		holders, err := withGroups(tx, sc, h)
+		if err != nil {
+			return err
 		}
 		for _, h := range holders {
 			if err := sim.entityPolicies(tx, sc, h, &sim.set.Identity); err != nil {
