@@ -28,6 +28,9 @@ type arnShape struct {
 	service   string
 	noRegion  bool
 	noAccount bool
+	// typedIDs: the service answers IDs with their type as a path
+	// ("/hostedzone/Z1", "/change/C1"), which is the ARN's resource part.
+	typedIDs bool
 }
 
 // resourceRules are, per signing name, the resource types of the
@@ -121,7 +124,7 @@ var rules = map[string]*resourceRules{
 		unscoped: []string{"ListCertificates", "GetAccountConfiguration", "PutAccountConfiguration", "RequestCertificate", "ImportCertificate"},
 	},
 	"route53": {
-		shape: arnShape{service: "route53", noRegion: true, noAccount: true},
+		shape: arnShape{service: "route53", noRegion: true, noAccount: true, typedIDs: true},
 		members: map[string]string{
 			"HostedZoneId": "hostedzone/%s", "Id": "hostedzone/%s", "HealthCheckId": "healthcheck/%s",
 		},
@@ -163,9 +166,9 @@ func Resources(signingName, op string, input any, partition, region, account str
 			out = append(out, v)
 		case format == ec2ByID:
 			out = append(out, base+ec2Type(v)+"/"+v)
+		case r.shape.typedIDs && strings.HasPrefix(v, "/"):
+			out = append(out, base+v[1:])
 		default:
-			// Route 53 answers IDs as "/hostedzone/Z…"; ARNs have the bare ID.
-			v = v[strings.LastIndexByte(v, '/')+1:]
 			out = append(out, base+strings.Replace(format, "%s", v, 1))
 		}
 	})
