@@ -137,6 +137,26 @@ func TestEnforce(t *testing.T) {
 		})
 	}
 
+	// GetCallerIdentity needs no permission; GetSessionToken's credentials
+	// act as the user, with its permissions.
+	if _, err := sts.NewFromConfig(alice).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Errorf("GetCallerIdentity: %v", err)
+	}
+	must(admin.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("session"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetSessionToken","Resource":"*"}]}`)}))
+	tok := must(sts.NewFromConfig(alice).GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(900)})).Credentials
+	sessCfg := cfgFor(base, *tok.AccessKeyId, *tok.SecretAccessKey, *tok.SessionToken)
+	if id := must(sts.NewFromConfig(sessCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})); *id.Arn != arn {
+		t.Errorf("GetSessionToken's credentials are %s, want %s", *id.Arn, arn)
+	}
+	if _, err := ec2.NewFromConfig(sessCfg).DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}); err != nil {
+		t.Errorf("DescribeVpcs with the user's session: %v", err)
+	}
+	_, err := sts.NewFromConfig(sessCfg).GetSessionToken(ctx, &sts.GetSessionTokenInput{})
+	if ae := apiError(t, err); ae.ErrorCode() != "AccessDenied" || ae.ErrorMessage() != "Cannot call GetSessionToken with session credentials" {
+		t.Errorf("GetSessionToken with session credentials: %v", err)
+	}
+
 	// The policy grows: the cache must not keep the old answer.
 	must(admin.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("logs"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:Describe*","Resource":"*"}]}`)}))

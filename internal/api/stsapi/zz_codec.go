@@ -145,6 +145,40 @@ func (v *GetCallerIdentityResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) 
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetSessionTokenRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.DurationSeconds)
+	codec.PutString(e, m[1], v.SerialNumber)
+	codec.PutString(e, m[2], v.TokenCode)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetSessionTokenRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.DurationSeconds)
+	case 1:
+		return codec.GetString(d, m, &v.SerialNumber)
+	case 2:
+		return codec.GetString(d, m, &v.TokenCode)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetSessionTokenResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.Credentials)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetSessionTokenResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.Credentials)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *PolicyDescriptorType) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Arn)
 }

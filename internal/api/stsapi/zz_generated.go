@@ -41,6 +41,7 @@ func load() *model.Service {
 type Server interface {
 	AssumeRole(context.Context, *AssumeRoleRequest) (*AssumeRoleResponse, error)
 	GetCallerIdentity(context.Context, *GetCallerIdentityRequest) (*GetCallerIdentityResponse, error)
+	GetSessionToken(context.Context, *GetSessionTokenRequest) (*GetSessionTokenResponse, error)
 }
 
 // Handlers maps every operation of Server to s's method. The model's other
@@ -51,6 +52,7 @@ func Handlers(s Server) map[string]api.Handler {
 	return map[string]api.Handler{
 		"AssumeRole":        api.Typed(s.AssumeRole),
 		"GetCallerIdentity": api.Typed(s.GetCallerIdentity),
+		"GetSessionToken":   api.Typed(s.GetSessionToken),
 	}
 }
 
@@ -101,6 +103,18 @@ type GetCallerIdentityResponse struct {
 	UserId  *string `aws:"UserId"`
 	Account *string `aws:"Account"`
 	Arn     *string `aws:"Arn"`
+}
+
+// GetSessionTokenRequest is the GetSessionTokenRequest shape.
+type GetSessionTokenRequest struct {
+	DurationSeconds *int32  `aws:"DurationSeconds"`
+	SerialNumber    *string `aws:"SerialNumber"`
+	TokenCode       *string `aws:"TokenCode"`
+}
+
+// GetSessionTokenResponse is the GetSessionTokenResponse shape.
+type GetSessionTokenResponse struct {
+	Credentials *Credentials `aws:"Credentials"`
 }
 
 // PolicyDescriptorType is the PolicyDescriptorType shape.

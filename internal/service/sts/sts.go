@@ -1,6 +1,7 @@
 // Package sts implements AWS Security Token Service: who the caller is
-// (GetCallerIdentity) and temporary credentials for roles (AssumeRole) that
-// work as credentials afterwards, through the gateway's Identities interface.
+// (GetCallerIdentity), temporary credentials for roles (AssumeRole) and
+// for the caller itself (GetSessionToken) that work as credentials
+// afterwards, through the gateway's Identities interface.
 //
 // It owns the "sts" part of the state store and nothing else. Roles are
 // IAM's, reached through the Roles port: AssumeRole refuses a role that
@@ -160,36 +161,78 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 	if err != nil {
 		return nil, err
 	}
-	roleID := role.ID
 	sess := session{
 		RoleARN:        role.ARN,
 		Policies:       policies,
 		Tags:           tags,
 		SourceIdentity: deref(in.SourceIdentity),
-		AccessKeyID:    state.NewAccessKeyID("ASIA"),
-		Secret:         state.NewSecretKey(),
-		SessionToken:   sessionToken(),
 		Account:        account,
 		ARN:            fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, account, roleName, name),
-		UserID:         roleID + ":" + name,
-		Expiration:     s.now().UTC().Add(time.Duration(duration) * time.Second).Truncate(time.Second),
-		Issued:         s.now().UTC().Truncate(time.Second),
+		UserID:         role.ID + ":" + name,
 	}
-	if err := s.store.Update(ctx, func(tx state.Tx) error {
-		return sessions.Put(tx, sessionScope, sess.AccessKeyID, sess)
-	}); err != nil {
-		return nil, fmt.Errorf("sts: record session: %w", err)
+	creds, err := s.issue(ctx, &sess, duration)
+	if err != nil {
+		return nil, err
 	}
 	return &stsapi.AssumeRoleResponse{
-		Credentials: &stsapi.Credentials{
-			AccessKeyId:     new(sess.AccessKeyID),
-			SecretAccessKey: new(sess.Secret),
-			SessionToken:    new(sess.SessionToken),
-			Expiration:      new(sess.Expiration),
-		},
+		Credentials:     creds,
 		AssumedRoleUser: &stsapi.AssumedRoleUser{AssumedRoleId: new(sess.UserID), Arn: new(sess.ARN)},
 		SourceIdentity:  in.SourceIdentity,
 	}, nil
+}
+
+// issue completes a session with new keys that expire after duration
+// seconds, and records it.
+func (s *Service) issue(ctx context.Context, sess *session, duration int32) (*stsapi.Credentials, error) {
+	now := s.now().UTC()
+	sess.AccessKeyID, sess.Secret, sess.SessionToken = state.NewAccessKeyID("ASIA"), state.NewSecretKey(), sessionToken()
+	sess.Expiration = now.Add(time.Duration(duration) * time.Second).Truncate(time.Second)
+	sess.Issued = now.Truncate(time.Second)
+	if err := s.store.Update(ctx, func(tx state.Tx) error {
+		return sessions.Put(tx, sessionScope, sess.AccessKeyID, *sess)
+	}); err != nil {
+		return nil, fmt.Errorf("sts: record session: %w", err)
+	}
+	return &stsapi.Credentials{AccessKeyId: new(sess.AccessKeyID), SecretAccessKey: new(sess.Secret),
+		SessionToken: new(sess.SessionToken), Expiration: new(sess.Expiration)}, nil
+}
+
+// GetSessionToken's DurationSeconds: an IAM user's sessions last 15
+// minutes to 36 hours (12 by default), the root user's at most one hour.
+const (
+	sessionTokenDefault = 43200
+	sessionTokenMax     = 129600
+	rootSessionMax      = 3600
+)
+
+// GetSessionToken issues temporary credentials that act as the caller (an
+// IAM user or the root user) with its own permissions. Callers with
+// temporary credentials may not, as in AWS. MFA (SerialNumber,
+// TokenCode) is not checked.
+func (s *Service) GetSessionToken(ctx context.Context, in *stsapi.GetSessionTokenRequest) (*stsapi.GetSessionTokenResponse, error) {
+	req := api.Request(ctx)
+	if strings.HasPrefix(req.AccessKey, "ASIA") {
+		return nil, api.Errorf(http.StatusForbidden, "AccessDenied", "Cannot call GetSessionToken with session credentials")
+	}
+	duration, max := int32(sessionTokenDefault), int32(sessionTokenMax)
+	if strings.HasSuffix(req.Caller, ":root") {
+		duration, max = rootSessionMax, rootSessionMax
+	}
+	if in.DurationSeconds != nil {
+		duration = min(*in.DurationSeconds, max)
+		switch {
+		case duration < minDuration:
+			return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", duration, minDuration)
+		case *in.DurationSeconds > sessionTokenMax:
+			return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to %d", *in.DurationSeconds, sessionTokenMax)
+		}
+	}
+	sess := session{Account: req.Account, ARN: req.Caller, UserID: req.CallerUserID}
+	creds, err := s.issue(ctx, &sess, duration)
+	if err != nil {
+		return nil, err
+	}
+	return &stsapi.GetSessionTokenResponse{Credentials: creds}, nil
 }
 
 // role is the role an AssumeRole names: IAM's, which must exist, or
