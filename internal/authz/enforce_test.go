@@ -212,6 +212,19 @@ func TestEnforceBoundaryAndTags(t *testing.T) {
 		t.Errorf("DescribeSubnets, which the boundary allows: %v", err)
 	}
 
+	// aws:ResourceTag: EC2 answers a VPC's tags.
+	dave := user(t, base, admin, "dave", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"},`+
+		`{"Effect":"Deny","Action":"ec2:DeleteVpc","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/env":"prod"}}}]}`, "")
+	e2 := ec2.NewFromConfig(dave)
+	for _, env := range []string{"prod", "dev"} {
+		vpc := must(e2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.1.0.0/16"), TagSpecifications: []ec2types.TagSpecification{{
+			ResourceType: ec2types.ResourceTypeVpc, Tags: []ec2types.Tag{{Key: aws.String("env"), Value: aws.String(env)}}}}})).Vpc
+		_, err := e2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: vpc.VpcId})
+		if denied := err != nil && strings.Contains(err.Error(), "explicit deny"); denied != (env == "prod") {
+			t.Errorf("DeleteVpc of a VPC tagged env=%s: %v", env, err)
+		}
+	}
+
 	carol := user(t, base, admin, "carol", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue"}}}]}`, "")
 	if _, err := ec2.NewFromConfig(carol).DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}); err == nil {
 		t.Error("DescribeVpcs by an untagged user allowed")

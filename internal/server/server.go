@@ -293,7 +293,7 @@ func New(cfg Config) (*Server, error) {
 		Now:              cfg.Now,
 		BodyIdleTimeout:  cmp.Or(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout),
 		Recorder:         recorder(trailSvc, cfg.CloudTrailOff),
-		Authorizer:       authorizer(iamSvc, cfg.IAMEnforce),
+		Authorizer:       authorizer(iamSvc, ec2Svc, cfg.IAMEnforce),
 		Endpoints:        map[string]http.Handler{DelegationPath: delegationHandler(r53Svc), CAPath: caHandler(acmSvc.CA())},
 	})
 	s.http.handler = s.gw
@@ -466,12 +466,13 @@ func recorder(trail *cloudtrail.Service, off bool) api.Recorder {
 }
 
 // authorizer is the gateway's Authorizer: IAM's policies evaluated by
-// package authz when enforcement is on, else none.
-func authorizer(iamSvc *iam.Service, enforce bool) api.Authorizer {
+// package authz when enforcement is on, else none; IAM and EC2 answer
+// their resources' tags (aws:ResourceTag).
+func authorizer(iamSvc *iam.Service, ec2Svc *ec2.Service, enforce bool) api.Authorizer {
 	if !enforce {
 		return nil
 	}
-	return authz.New(authz.Config{Policies: iamSvc, Resources: iamSvc, Taggers: map[string]authz.ResourceTagger{"iam": iamSvc}})
+	return authz.New(authz.Config{Policies: iamSvc, Resources: iamSvc, Taggers: map[string]authz.ResourceTagger{"iam": iamSvc, "ec2": ec2Svc}})
 }
 
 // withIAM adds to the health report whether IAM is enforced.
