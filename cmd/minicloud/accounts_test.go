@@ -56,3 +56,21 @@ func TestVerifySignaturesNeedsSecrets(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+// TestIAMFlag: --iam takes enforce or off; enforce verifies signatures,
+// so it needs a key with a secret too.
+func TestIAMFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--iam", "maybe"}, `--iam: "maybe" is not enforce or off`},
+		{[]string{"--iam", "enforce", "--accounts", "AKID1=111111111111"}, "--iam enforce verifies signatures"},
+		{[]string{"--iam", "enforce", "--verify-signatures=false", "--accounts", "AKID1=111111111111:s"}, "--iam enforce verifies signatures"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(append([]string{"serve", "--ephemeral"}, tc.args...), &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want 2 and %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+}

@@ -228,13 +228,21 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	enforce := *iamMode == "enforce"
+	if enforce && !verifySigs && (flagSet(fs, "verify-signatures") || os.Getenv("MINICLOUD_VERIFY_SIGNATURES") != "") {
+		fmt.Fprintln(stderr, "minicloud: --iam enforce verifies signatures: it cannot be combined with signature verification turned off")
+		return 2
+	}
 	if enforce {
 		// Without verification anyone could sign with any access key and
 		// be its user.
 		verifySigs = true
 	}
 	if verifySigs && len(secrets) == 0 {
-		fmt.Fprintln(stderr, "minicloud: --verify-signatures needs at least one key with a secret: --accounts ACCESS_KEY=ACCOUNT_ID:SECRET")
+		what := "--verify-signatures needs"
+		if enforce {
+			what = "--iam enforce verifies signatures: it needs"
+		}
+		fmt.Fprintf(stderr, "minicloud: %s at least one key with a secret: --accounts ACCESS_KEY=ACCOUNT_ID:SECRET\n", what)
 		return 2
 	}
 	connLimit, err := maxConnections(fs, *maxConns)
