@@ -8,7 +8,7 @@
 // It owns the grammar and the semantics only. It must not know IAM's
 // records (users, roles, attachments: the IAM service builds the
 // PolicySet), HTTP, or how an operation maps to an action and resource ARNs
-// (the gateway's table). It has no state; a *Policy is immutable.
+// (package authz's table). It has no state; a *Policy is immutable.
 //
 // # Evaluation
 //

@@ -12,7 +12,7 @@
 // gateway's enforcement to apply (package authz). Whether the caller may
 // assume the role — its trust policy and the caller's own policies — is
 // decided there, before AssumeRole runs, when IAM is enforced. Without a
-// Roles port (NewWithout IAM, in unit tests) any role ARN of a valid
+// Roles port (New(store, nil)) any role ARN of a valid
 // shape may be assumed, with a derived ID and a one-hour maximum.
 package sts
 
