@@ -195,7 +195,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	stsSvc := sts.New(store)
 	iamSvc := iam.New(store)
-	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
+	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR), ec2.WithProfiles(iamSvc.Profiles()))
+	if dp.rt != nil {
+		// Instances get their profile's role credentials from IMDS.
+		dp.rt.SetRoles(iamSvc.Profiles(), stsSvc.RoleCredentials())
+	}
 	r53Svc := route53.New(store)
 	cwSvc.SetInstanceActor(ec2Svc.InstanceActor())
 	// RDS's servers are workloads: placed in their VPCs with the data
