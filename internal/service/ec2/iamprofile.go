@@ -108,6 +108,9 @@ func iipCreate(t *rtx, instanceID string, profile *ec2api.IamInstanceProfile, at
 // of instances no longer listed.
 func iipPurge(t *rtx) error {
 	return iipAssocs.deleteWhere(t, func(a *iipAssocRecord) bool {
+		if err := iipEnded(t, a); err != nil {
+			return false
+		}
 		if !a.Ended.IsZero() && t.now.Sub(a.Ended) >= iipKept {
 			return true
 		}
@@ -138,6 +141,22 @@ func iipSetInstance(t *rtx, instanceID string, p *ec2api.IamInstanceProfile) err
 	return instances.put(t, rec)
 }
 
+// iipEnded sets an active association's end to its instance's
+// termination: a terminated instance keeps no profile.
+func iipEnded(t *rtx, a *iipAssocRecord) error {
+	if !a.Ended.IsZero() {
+		return nil
+	}
+	rec, ok, err := instances.find(t, deref(a.InstanceId))
+	if err != nil || !ok {
+		return err
+	}
+	if st := instanceStateName(rec); st == stateShuttingDown || st == stateTerminated {
+		a.Ended = rec.TerminatedAt
+	}
+	return nil
+}
+
 // iipAssociation is the association an operation names, which must be
 // active.
 func iipAssociation(t *rtx, id string) (*iipAssocRecord, error) {
@@ -146,6 +165,9 @@ func iipAssociation(t *rtx, id string) (*iipAssocRecord, error) {
 	}
 	a, err := iipAssocs.get(t, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := iipEnded(t, a); err != nil {
 		return nil, err
 	}
 	if !a.Ended.IsZero() {
@@ -259,20 +281,35 @@ func (s *Service) DisassociateIamInstanceProfile(ctx context.Context, in *ec2api
 // DescribeIamInstanceProfileAssociations lists associations, those that
 // ended within the last hour too (state disassociated).
 func (s *Service) DescribeIamInstanceProfileAssociations(ctx context.Context, in *ec2api.DescribeIamInstanceProfileAssociationsRequest) (*ec2api.DescribeIamInstanceProfileAssociationsResult, error) {
-	if err := state.CheckFilterNames(toFilters(in.Filters), "instance-id", "state"); err != nil {
+	fs := toFilters(in.Filters)
+	if err := state.CheckFilterNames(fs, "instance-id", "state"); err != nil {
 		return nil, err
 	}
 	var recs []*iipAssocRecord
 	err := s.view(ctx, func(t *rtx) error {
-		all, err := iipAssocs.describe(t, in.AssociationIds, in.Filters, func(a *iipAssocRecord) map[string][]string {
+		// The filters apply after iipEnded, since a state depends on the
+		// instance's.
+		all, err := iipAssocs.describe(t, in.AssociationIds, nil, nil)
+		if err != nil {
+			return err
+		}
+		values := func(a *iipAssocRecord) map[string][]string {
 			return map[string][]string{"instance-id": {deref(a.InstanceId)}, "state": {iipState(a, t.now)}}
-		})
+		}
 		for _, a := range all {
-			if a.Ended.IsZero() || t.now.Sub(a.Ended) < iipKept {
+			if err := iipEnded(t, a); err != nil {
+				return err
+			}
+			if !a.Ended.IsZero() && t.now.Sub(a.Ended) >= iipKept {
+				continue
+			}
+			if ok, err := iipAssocs.matches(a, fs, values); err != nil {
+				return err
+			} else if ok {
 				recs = append(recs, a)
 			}
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -171,10 +171,23 @@ func TestIamInstanceProfileAssociations(t *testing.T) {
 		t.Errorf("states %v", byID)
 	}
 	// Free again: a new association is allowed.
-	if _, err := env.ec2.AssociateIamInstanceProfile(env.ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(instID),
-		IamInstanceProfile: &types.IamInstanceProfileSpecification{Name: aws.String("profile-a")}}); err != nil {
+	third, err := env.ec2.AssociateIamInstanceProfile(env.ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(instID),
+		IamInstanceProfile: &types.IamInstanceProfileSpecification{Name: aws.String("profile-a")}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	// A terminated instance keeps no profile.
+	if _, err := env.ec2.TerminateInstances(env.ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{instID}}); err != nil {
+		t.Fatal(err)
+	}
+	if as := describe(types.Filter{Name: aws.String("state"), Values: []string{"associating", "associated"}}); len(as) != 0 {
+		t.Errorf("active associations after terminate: %+v", as)
+	}
+	_, err = env.ec2.DisassociateIamInstanceProfile(env.ctx, &ec2.DisassociateIamInstanceProfileInput{AssociationId: third.IamInstanceProfileAssociation.AssociationId})
+	wantCode(t, err, "IncorrectState")
+	_, err = env.ec2.AssociateIamInstanceProfile(env.ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(instID),
+		IamInstanceProfile: &types.IamInstanceProfileSpecification{Name: aws.String("profile-a")}})
+	wantCode(t, err, "IncorrectInstanceState")
 	_, err = env.ec2.DescribeIamInstanceProfileAssociations(env.ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{
 		Filters: []types.Filter{{Name: aws.String("vpc-id"), Values: []string{"x"}}}})
 	wantCode(t, err, "InvalidParameterValue")
