@@ -176,33 +176,24 @@ func iipAssociation(t *rtx, id string) (*iipAssocRecord, error) {
 	return a, nil
 }
 
-// AssociateIamInstanceProfile gives an instance, which has none, an
-// instance profile.
-func (s *Service) AssociateIamInstanceProfile(ctx context.Context, in *ec2api.AssociateIamInstanceProfileRequest) (*ec2api.AssociateIamInstanceProfileResult, error) {
-	profile, perr := s.resolveProfile(ctx, in.IamInstanceProfile)
+// iipAssociate records a new association of the profile spec names, in
+// one write transaction with pick, which checks what the operation acts on
+// and returns the instance.
+func (s *Service) iipAssociate(ctx context.Context, spec *ec2api.IamInstanceProfileSpecification, pick func(t *rtx) (string, error)) (*ec2api.IamInstanceProfileAssociation, error) {
+	profile, perr := s.resolveProfile(ctx, spec)
 	var out ec2api.IamInstanceProfileAssociation
 	err := s.update(ctx, func(t *rtx) error {
 		if err := iipPurge(t); err != nil {
 			return err
 		}
-		id := deref(in.InstanceId)
-		rec, err := instances.get(t, id)
-		if err != nil {
+		id, err := pick(t)
+		switch {
+		case err != nil:
 			return err
-		}
-		if perr != nil {
+		case perr != nil:
 			return perr
-		}
-		if profile == nil {
+		case profile == nil:
 			return errMissingParam("IamInstanceProfile")
-		}
-		if st := instanceStateName(rec); st == stateShuttingDown || st == stateTerminated {
-			return apiErr("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be associated.", id)
-		}
-		if cur, err := iipActive(t, id); err != nil {
-			return err
-		} else if cur != nil {
-			return apiErr("IncorrectState", "There is an existing association for instance %s", id)
 		}
 		a, err := iipCreate(t, id, profile, t.now)
 		if err != nil {
@@ -214,44 +205,49 @@ func (s *Service) AssociateIamInstanceProfile(ctx context.Context, in *ec2api.As
 	if err != nil {
 		return nil, err
 	}
-	return &ec2api.AssociateIamInstanceProfileResult{IamInstanceProfileAssociation: &out}, nil
+	return &out, nil
+}
+
+// AssociateIamInstanceProfile gives an instance, which has none, an
+// instance profile.
+func (s *Service) AssociateIamInstanceProfile(ctx context.Context, in *ec2api.AssociateIamInstanceProfileRequest) (*ec2api.AssociateIamInstanceProfileResult, error) {
+	out, err := s.iipAssociate(ctx, in.IamInstanceProfile, func(t *rtx) (string, error) {
+		id := deref(in.InstanceId)
+		rec, err := instances.get(t, id)
+		if err != nil {
+			return "", err
+		}
+		if st := instanceStateName(rec); st == stateShuttingDown || st == stateTerminated {
+			return "", apiErr("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be associated.", id)
+		}
+		if cur, err := iipActive(t, id); err != nil {
+			return "", err
+		} else if cur != nil {
+			return "", apiErr("IncorrectState", "There is an existing association for instance %s", id)
+		}
+		return id, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ec2api.AssociateIamInstanceProfileResult{IamInstanceProfileAssociation: out}, nil
 }
 
 // ReplaceIamInstanceProfileAssociation replaces the profile of an active
 // association: a new association (a new ID, associating) takes its place.
 func (s *Service) ReplaceIamInstanceProfileAssociation(ctx context.Context, in *ec2api.ReplaceIamInstanceProfileAssociationRequest) (*ec2api.ReplaceIamInstanceProfileAssociationResult, error) {
-	profile, perr := s.resolveProfile(ctx, in.IamInstanceProfile)
-	var out ec2api.IamInstanceProfileAssociation
-	err := s.update(ctx, func(t *rtx) error {
-		if err := iipPurge(t); err != nil {
-			return err
-		}
+	out, err := s.iipAssociate(ctx, in.IamInstanceProfile, func(t *rtx) (string, error) {
 		old, err := iipAssociation(t, deref(in.AssociationId))
 		if err != nil {
-			return err
-		}
-		if perr != nil {
-			return perr
-		}
-		if profile == nil {
-			return errMissingParam("IamInstanceProfile")
+			return "", err
 		}
 		old.Ended = t.now
-		if err := iipAssocs.put(t, old); err != nil {
-			return err
-		}
-		id := deref(old.InstanceId)
-		a, err := iipCreate(t, id, profile, t.now)
-		if err != nil {
-			return err
-		}
-		out = a.view(t.now)
-		return iipSetInstance(t, id, profile)
+		return deref(old.InstanceId), iipAssocs.put(t, old)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ec2api.ReplaceIamInstanceProfileAssociationResult{IamInstanceProfileAssociation: &out}, nil
+	return &ec2api.ReplaceIamInstanceProfileAssociationResult{IamInstanceProfileAssociation: out}, nil
 }
 
 // DisassociateIamInstanceProfile takes an instance's profile away.
