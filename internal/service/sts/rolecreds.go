@@ -37,6 +37,11 @@ func (i issuer) RoleCredentials(ctx context.Context, in iamport.Session) (iampor
 		Issued:       now,
 	}
 	if err := i.s.store.Update(ctx, func(tx state.Tx) error {
+		if i.s.prune.due(now) {
+			if err := pruneExpired(tx, now); err != nil {
+				return err
+			}
+		}
 		return sessions.Put(tx, sessionScope, sess.AccessKeyID, sess)
 	}); err != nil {
 		return iamport.Credentials{}, fmt.Errorf("sts: record the session of %s: %w", in.Role.ARN, err)

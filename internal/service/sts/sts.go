@@ -53,6 +53,7 @@ const (
 type Service struct {
 	store state.Store
 	now   func() time.Time
+	prune pruner
 }
 
 // New returns the STS service over store.
