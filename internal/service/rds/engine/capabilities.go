@@ -213,3 +213,19 @@ type LogExports interface {
 	// while the log is off).
 	LogFile(dir, t string) string
 }
+
+// QuorumCommit is an engine whose primary can make its commits wait for its
+// read replicas: a commit is acknowledged only once one of them has it too,
+// so that it survives the primary's loss (an Aurora DB cluster's readers,
+// standing in for Aurora's shared storage).
+type QuorumCommit interface {
+	Replication
+	// SyncReplicas makes the primary p of instance directory dir, whose
+	// replication login has password, acknowledge a commit only once any
+	// one of replicas has flushed it; with no replicas, at once. It
+	// returns once the server applies it.
+	SyncReplicas(ctx context.Context, p *Server, dir, password string, replicas []Replica) error
+	// Streaming lists the IDs of those of replicas that stream from the
+	// primary p now.
+	Streaming(ctx context.Context, p *Server, password string, replicas []Replica) ([]string, error)
+}

@@ -112,9 +112,19 @@ func (e *Engine) SyncStandby(ctx context.Context, p *engine.Server, dir, passwor
 // setSyncStandby sets the primary's synchronous_standby_names to name
 // ("" for none) and waits until the reloaded server has it.
 func setSyncStandby(ctx context.Context, dir string, p *engine.Server, password, name string) error {
-	var lines []string
+	want := ""
 	if name != "" {
-		lines = []string{"synchronous_standby_names = '\"" + name + "\"'"}
+		want = `"` + name + `"`
+	}
+	return setSyncNames(ctx, dir, p, password, want)
+}
+
+// setSyncNames sets the primary's synchronous_standby_names to want ("" for
+// none) and waits until the reloaded server has it.
+func setSyncNames(ctx context.Context, dir string, p *engine.Server, password, want string) error {
+	var lines []string
+	if want != "" {
+		lines = []string{"synchronous_standby_names = '" + want + "'"}
 	}
 	changed, err := setAutoConf(dir, []string{"synchronous_standby_names"}, lines)
 	if err != nil {
@@ -124,10 +134,6 @@ func setSyncStandby(ctx context.Context, dir string, p *engine.Server, password,
 		if err := p.Signal(syscall.SIGHUP); err != nil {
 			return err
 		}
-	}
-	want := ""
-	if name != "" {
-		want = `"` + name + `"`
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
