@@ -98,3 +98,41 @@ func TestEndpointSetsFor(t *testing.T) {
 type fixed struct{ set *EndpointSet }
 
 func (f fixed) Endpoints() *EndpointSet { return f.set }
+
+// A rotating endpoint's answers start with each address in turn, holding
+// all of them; others keep their order. TTL 0 is EndpointTTL.
+func TestEndpointAnswer(t *testing.T) {
+	a, b, c := netip.MustParseAddr("10.0.1.5"), netip.MustParseAddr("10.0.2.5"), netip.MustParseAddr("10.0.3.5")
+	for _, tc := range []struct {
+		desc      string
+		e         Endpoint
+		wantFirst int // distinct first addresses over 3 answers
+		wantTTL   uint32
+	}{
+		{"rotating", Endpoint{PrivateIPs: []netip.Addr{a, b, c}, Rotate: true, TTL: 1}, 3, 1},
+		{"fixed", Endpoint{PrivateIPs: []netip.Addr{a, b, c}}, 1, EndpointTTL},
+		{"rotating, one address", Endpoint{PrivateIPs: []netip.Addr{a}, Rotate: true}, 1, EndpointTTL},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			first := map[netip.Addr]bool{}
+			for range 3 {
+				got := tc.e.Answer("")
+				if len(got) != len(tc.e.PrivateIPs) {
+					t.Fatalf("answer %v, want all of %v", got, tc.e.PrivateIPs)
+				}
+				first[got[0]] = true
+				sorted := slices.Clone(got)
+				slices.SortFunc(sorted, netip.Addr.Compare)
+				if !slices.Equal(sorted, tc.e.PrivateIPs) {
+					t.Fatalf("answer %v, want a rotation of %v", got, tc.e.PrivateIPs)
+				}
+			}
+			if len(first) != tc.wantFirst {
+				t.Errorf("%d distinct first addresses, want %d", len(first), tc.wantFirst)
+			}
+			if got := tc.e.AnswerTTL(); got != tc.wantTTL {
+				t.Errorf("TTL %d, want %d", got, tc.wantTTL)
+			}
+		})
+	}
+}

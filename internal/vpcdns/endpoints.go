@@ -7,7 +7,7 @@ import (
 )
 
 // endpointZone is the zone of a service endpoint domain holding only what
-// the query needs: name's own A record (per Endpoint.AddrsFrom this VPC),
+// the query needs: name's own A records (Endpoint.Answer for this VPC, with its TTL),
 // or name as an existing empty node when it is an endpoint without an
 // address now (a stopped DB instance: NODATA) or an empty non-terminal.
 // Any other name of the domain is NXDOMAIN: AWS owns the domain, so it
@@ -16,10 +16,10 @@ func endpointZone(set *dnszone.EndpointSet, name string, v *VPCInfo) *zone {
 	z := newZone(set.Domain, InstanceTTL, dnszone.EndpointTTL)
 	if e, ok := set.Names[name]; ok {
 		z.names[name] = nil
-		for _, ip := range e.AddrsFrom(v.ID) {
+		for _, ip := range e.Answer(v.ID) {
 			if ip = ip.Unmap(); ip.Is4() {
 				rr := &dns.A{Hdr: hdr(name, dns.TypeA), A: ip.AsSlice()}
-				rr.Hdr.Ttl = dnszone.EndpointTTL
+				rr.Hdr.Ttl = e.AnswerTTL()
 				z.add(rr)
 			}
 		}
