@@ -22,6 +22,9 @@ func (c *Controller) reconcile(key string) (retry bool) {
 	if sc, id, ok := records.Snapshots.ParseKey(key); ok {
 		return c.reconcileSnapshot(sc, id)
 	}
+	if sc, id, ok := records.Clusters.ParseKey(key); ok {
+		return c.reconcileCluster(sc, id)
+	}
 	sc, id, _ := records.Instances.ParseKey(key)
 	var (
 		rec   records.Instance
@@ -29,11 +32,17 @@ func (c *Controller) reconcile(key string) (retry bool) {
 	)
 	err := c.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
-		rec, found, err = records.Instances.Get(tx, sc, id)
-		return err
+		if rec, found, err = records.Instances.Get(tx, sc, id); err != nil || !found {
+			return err
+		}
+		return asMember(tx, sc, &rec)
 	})
 	if err != nil {
 		return false
+	}
+	if ck := clusterKeyOf(sc, &rec); ck != "" {
+		// The cluster's status and loopback ports follow its members.
+		defer c.enqueue(ck)
 	}
 	dir, err := c.dir(sc, id)
 	if err != nil {
@@ -173,6 +182,10 @@ func (c *Controller) converge(key string, sc state.Scope, id, dir string, rec re
 		return err
 	}
 	c.releaseHolds(ctx, sc, id, &rec, p, eng)
+	if err := c.syncReaders(ctx, key, sc, id, dir, &rec, p, eng); err != nil {
+		// The periodic check tries again; the writer serves meanwhile.
+		c.log.Warn("rds: cluster writer's readers", "id", id, "err", err)
+	}
 	if err := c.syncStandby(ctx, key, sc, id, dir, &rec, p, eng); err != nil {
 		return err
 	}

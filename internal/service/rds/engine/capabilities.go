@@ -228,4 +228,7 @@ type QuorumCommit interface {
 	// Streaming lists the IDs of those of replicas that stream from the
 	// primary p now.
 	Streaming(ctx context.Context, p *Server, password string, replicas []Replica) ([]string, error)
+	// Received is how much of its primary's log the running replica p has
+	// received: of two replicas of one primary, the larger has more.
+	Received(ctx context.Context, p *Server, password string) (uint64, error)
 }

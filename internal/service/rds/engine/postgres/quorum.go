@@ -63,3 +63,16 @@ func (e *Engine) Streaming(ctx context.Context, p *engine.Server, password strin
 	}
 	return on, rows.Err()
 }
+
+// Received is the replica's last WAL position received (or replayed, for a
+// replica that receives nothing now), in bytes.
+func (e *Engine) Received(ctx context.Context, p *engine.Server, password string) (uint64, error) {
+	c, err := connect(ctx, p.Port, replUser, password)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close(ctx)
+	var pos int64
+	err = c.QueryRow(ctx, "SELECT pg_wal_lsn_diff(coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn(), '0/0'), '0/0')::bigint").Scan(&pos)
+	return uint64(max(pos, 0)), err
+}
