@@ -134,6 +134,11 @@ func TestClusterDataPlane(t *testing.T) {
 	if cl.WriterPort == 0 || cl.ReaderPort == 0 {
 		t.Fatalf("loopback ports: writer %d, reader %d", cl.WriterPort, cl.ReaderPort)
 	}
+	// /_minicloud/health (and minicloud databases) show both.
+	h := x.s.Health()["clusters"].([]map[string]any)
+	if len(h) != 1 || h[0]["loopback"] != fmt.Sprintf("127.0.0.1:%d", cl.WriterPort) || h[0]["readerLoopback"] != fmt.Sprintf("127.0.0.1:%d", cl.ReaderPort) || h[0]["writer"] != "orders-1" {
+		t.Fatalf("health clusters %v", h)
+	}
 	ctx, cancel := context.WithTimeout(x.ctx, 60*time.Second)
 	defer cancel()
 	w, err := connectPort(ctx, cl.WriterPort)
