@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -220,5 +224,163 @@ func TestClusterDataPlane(t *testing.T) {
 	}
 	if len(seen) != 2 {
 		t.Fatalf("20 connections reached the readers %v, want both", seen)
+	}
+}
+
+// writeLoop inserts rows through port until stop closes, reconnecting
+// after errors, and returns the ids whose commit was acknowledged and
+// when the first write after a failure succeeded again.
+func writeLoop(ctx context.Context, port int, stop <-chan struct{}) (acked []int, recovered []time.Duration) {
+	var conn *pgx.Conn
+	var failedAt time.Time
+	for id := 1; ; id++ {
+		select {
+		case <-stop:
+			if conn != nil {
+				_ = conn.Close(ctx)
+			}
+			return acked, recovered
+		default:
+		}
+		var err error
+		if conn == nil {
+			conn, err = connectPort(ctx, port)
+		}
+		if err == nil {
+			_, err = conn.Exec(ctx, "INSERT INTO ledger VALUES ($1)", id)
+		}
+		if err != nil {
+			if conn != nil {
+				_ = conn.Close(ctx)
+				conn = nil
+			}
+			if failedAt.IsZero() {
+				failedAt = time.Now()
+			}
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if !failedAt.IsZero() {
+			recovered = append(recovered, time.Since(failedAt))
+			failedAt = time.Time{}
+		}
+		acked = append(acked, id)
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A cluster fails over when asked (to a named reader) and when its
+// writer's server is killed: a reader is promoted, the cluster endpoint's
+// loopback port reaches it, a client writing through it succeeds again,
+// no acknowledged write is lost, and the old writer rejoins as a reader.
+func TestClusterFailover(t *testing.T) {
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) == 0 {
+		t.Skip("no PostgreSQL server binaries on this host")
+	}
+	x := newClusterScene(t, "pay", "pay-1", "pay-2", "pay-3")
+	cl := x.waitAvailable(t, "pay")
+	ctx, cancel := context.WithTimeout(x.ctx, 3*time.Minute)
+	defer cancel()
+	w, err := connectPort(ctx, cl.WriterPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Exec(ctx, "CREATE TABLE ledger (id int primary key)"); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close(ctx)
+	for _, tc := range []struct {
+		desc string
+		fail func(t *testing.T, writer string)
+		want string // the new writer, "" for any reader
+	}{
+		{"FailoverDBCluster to pay-3", func(t *testing.T, _ string) {
+			err := x.s.store.Update(x.ctx, func(tx state.Tx) error {
+				c, _, err := records.Clusters.Get(tx, x.sc, "pay")
+				if err != nil {
+					return err
+				}
+				c.Failover, c.Status = &records.ClusterFailover{Target: "pay-3"}, ptr("failing-over")
+				return records.Clusters.Put(tx, x.sc, "pay", c)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}, "pay-3"},
+		{"the writer's server killed", func(t *testing.T, writer string) {
+			dir, err := x.s.dirs.Instance(x.sc, writer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, err := strconv.Atoi(strings.SplitN(string(raw), "\n", 2)[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}, ""},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			before := x.cluster(t, "pay")
+			old := before.Writer()
+			stop := make(chan struct{})
+			type result struct {
+				acked     []int
+				recovered []time.Duration
+			}
+			done := make(chan result)
+			go func() { a, r := writeLoop(ctx, cl.WriterPort, stop); done <- result{a, r} }()
+			time.Sleep(300 * time.Millisecond)
+			tc.fail(t, old)
+			x.waitFor(t, "a new writer", func(tx state.Tx) (bool, error) {
+				c, _, err := records.Clusters.Get(tx, x.sc, "pay")
+				return c.Writer() != old && (tc.want == "" || c.Writer() == tc.want) && deref(c.Status) == "available", err
+			})
+			time.Sleep(2 * time.Second) // writes through the new writer
+			close(stop)
+			res := <-done
+			if len(res.recovered) == 0 {
+				t.Fatal("no write failed and succeeded again: the writer did not move")
+			}
+			t.Logf("writes succeeded again after %v", res.recovered)
+			// Every acknowledged write is on the new writer.
+			w, err := connectPort(ctx, cl.WriterPort)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close(ctx)
+			var inRecovery bool
+			if err := w.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || inRecovery {
+				t.Fatalf("the cluster endpoint reaches a server in recovery (%v, %v)", inRecovery, err)
+			}
+			var missing int
+			if err := w.QueryRow(ctx, "SELECT count(*) FROM unnest($1::int[]) a(id) WHERE NOT EXISTS (SELECT FROM ledger l WHERE l.id = a.id)", res.acked).Scan(&missing); err != nil {
+				t.Fatal(err)
+			}
+			if missing > 0 {
+				t.Fatalf("%d of %d acknowledged writes lost", missing, len(res.acked))
+			}
+			// The old writer rejoins as a reader.
+			x.waitAvailable(t, "pay")
+			var port int
+			_ = x.s.store.View(x.ctx, func(tx state.Tx) error {
+				r, _, err := records.Instances.Get(tx, x.sc, old)
+				port = r.LoopbackPort
+				return err
+			})
+			r, err := connectPort(ctx, port)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close(ctx)
+			if err := r.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || !inRecovery {
+				t.Fatalf("the old writer %s: in recovery %v (%v), want a reader", old, inRecovery, err)
+			}
+		})
 	}
 }

@@ -168,6 +168,9 @@ func (c *Controller) converge(key string, sc state.Scope, id, dir string, rec re
 	if err := c.failoverIfAsked(ctx, key, sc, id, dir, &rec, eng); err != nil {
 		return err
 	}
+	if err := c.failoverCluster(ctx, key, sc, id, &rec, eng); err != nil {
+		return err
+	}
 	p, err := c.runningServer(ctx, key, sc, id, dir, status, &rec, eng)
 	if err != nil {
 		return err

@@ -231,4 +231,8 @@ type QuorumCommit interface {
 	// Received is how much of its primary's log the running replica p has
 	// received: of two replicas of one primary, the larger has more.
 	Received(ctx context.Context, p *Server, password string) (uint64, error)
+	// Adopt gives the running primary p, a promoted replica, what
+	// replicas are to hold on it (Replication.Hold), so that they follow
+	// it from their next start.
+	Adopt(ctx context.Context, p *Server, password string, replicas []Replica) error
 }

@@ -76,3 +76,9 @@ func (e *Engine) Received(ctx context.Context, p *engine.Server, password string
 	err = c.QueryRow(ctx, "SELECT pg_wal_lsn_diff(coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn(), '0/0'), '0/0')::bigint").Scan(&pos)
 	return uint64(max(pos, 0)), err
 }
+
+// Adopt gives the promoted replica p the other replicas' replication
+// slots, as a promoted Multi-AZ standby gets its instance's read replicas'.
+func (e *Engine) Adopt(ctx context.Context, p *engine.Server, password string, replicas []engine.Replica) error {
+	return carryReplicaSlots(ctx, "127.0.0.1", p.Port, password, replicas)
+}
