@@ -129,26 +129,11 @@ func (s *Service) refreshClusterEndpoints(key string) {
 	d := &s.dns
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.byKey == nil {
-		d.byKey = map[string]dnszone.Endpoint{}
-	}
-	changed := false
 	wk, rk := clusterEndpointKeys(ck)
+	changed := false
 	for _, k := range []string{wk, rk} {
 		e, has := eps[k]
-		old, had := d.byKey[k]
-		if gone {
-			has = false
-		}
-		if had == has && old.Equal(e) {
-			continue
-		}
-		changed = true
-		if has {
-			d.byKey[k] = e
-		} else {
-			delete(d.byKey, k)
-		}
+		changed = d.put(k, e, has && !gone) || changed
 	}
 	if changed {
 		d.publish()

@@ -280,18 +280,26 @@ func (s *Service) refreshEndpoint(key string) {
 	d := &s.dns
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.put(key, e, has) {
+		d.publish()
+	}
+}
+
+// put sets key's endpoint to e (has), or removes it, and reports whether
+// that changed anything; called with mu held.
+func (d *endpointIndex) put(key string, e dnszone.Endpoint, has bool) bool {
 	if d.byKey == nil {
 		d.byKey = map[string]dnszone.Endpoint{}
 	}
 	if old, ok := d.byKey[key]; ok == has && old.Equal(e) {
-		return
+		return false
 	}
 	if has {
 		d.byKey[key] = e
 	} else {
 		delete(d.byKey, key)
 	}
-	d.publish()
+	return true
 }
 
 // publish swaps in a new set; called with mu held.
