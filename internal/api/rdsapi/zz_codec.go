@@ -154,6 +154,49 @@ func (v *ClusterPendingModifiedValues) UnmarshalAWS(d codec.Decoder, m *model.Re
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CopyDBClusterSnapshotMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SourceDBClusterSnapshotIdentifier)
+	codec.PutString(e, m[1], v.TargetDBClusterSnapshotIdentifier)
+	codec.PutString(e, m[2], v.KmsKeyId)
+	codec.PutString(e, m[3], v.PreSignedUrl)
+	codec.PutBool(e, m[4], v.CopyTags)
+	codec.PutList(e, m[5], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CopyDBClusterSnapshotMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SourceDBClusterSnapshotIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.TargetDBClusterSnapshotIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 3:
+		return codec.GetString(d, m, &v.PreSignedUrl)
+	case 4:
+		return codec.GetBool(d, m, &v.CopyTags)
+	case 5:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CopyDBClusterSnapshotResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBClusterSnapshot)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CopyDBClusterSnapshotResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBClusterSnapshot)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *CopyDBSnapshotMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.SourceDBSnapshotIdentifier)
 	codec.PutString(e, m[1], v.TargetDBSnapshotIdentifier)
@@ -425,6 +468,40 @@ func (v *CreateDBClusterResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) erro
 	switch m.Index {
 	case 0:
 		return codec.GetStruct(d, m, &v.DBCluster)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateDBClusterSnapshotMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterSnapshotIdentifier)
+	codec.PutString(e, m[1], v.DBClusterIdentifier)
+	codec.PutList(e, m[2], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateDBClusterSnapshotMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterSnapshotIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 2:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateDBClusterSnapshotResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBClusterSnapshot)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateDBClusterSnapshotResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBClusterSnapshot)
 	}
 	return nil
 }
@@ -1323,6 +1400,112 @@ func (v *DBClusterRole) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.Status)
 	case 2:
 		return codec.GetString(d, m, &v.FeatureName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterSnapshot) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AvailabilityZones, codec.EncString)
+	codec.PutString(e, m[1], v.DBClusterSnapshotIdentifier)
+	codec.PutString(e, m[2], v.DBClusterIdentifier)
+	codec.PutTime(e, m[3], v.SnapshotCreateTime)
+	codec.PutString(e, m[4], v.Engine)
+	codec.PutString(e, m[5], v.EngineMode)
+	codec.PutInt(e, m[6], v.AllocatedStorage)
+	codec.PutString(e, m[7], v.Status)
+	codec.PutInt(e, m[8], v.Port)
+	codec.PutString(e, m[9], v.VpcId)
+	codec.PutTime(e, m[10], v.ClusterCreateTime)
+	codec.PutString(e, m[11], v.MasterUsername)
+	codec.PutString(e, m[12], v.EngineVersion)
+	codec.PutString(e, m[13], v.LicenseModel)
+	codec.PutString(e, m[14], v.SnapshotType)
+	codec.PutInt(e, m[15], v.PercentProgress)
+	codec.PutBool(e, m[16], v.StorageEncrypted)
+	codec.PutString(e, m[17], v.KmsKeyId)
+	codec.PutString(e, m[18], v.DBClusterSnapshotArn)
+	codec.PutString(e, m[19], v.SourceDBClusterSnapshotArn)
+	codec.PutBool(e, m[20], v.IAMDatabaseAuthenticationEnabled)
+	codec.PutList(e, m[21], v.TagList, codec.EncStruct[Tag])
+	codec.PutString(e, m[22], v.DBSystemId)
+	codec.PutString(e, m[23], v.StorageType)
+	codec.PutString(e, m[24], v.DbClusterResourceId)
+	codec.PutInt(e, m[25], v.StorageThroughput)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterSnapshot) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AvailabilityZones, codec.DecString)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterSnapshotIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 3:
+		return codec.GetTime(d, m, &v.SnapshotCreateTime)
+	case 4:
+		return codec.GetString(d, m, &v.Engine)
+	case 5:
+		return codec.GetString(d, m, &v.EngineMode)
+	case 6:
+		return codec.GetInt(d, m, &v.AllocatedStorage)
+	case 7:
+		return codec.GetString(d, m, &v.Status)
+	case 8:
+		return codec.GetInt(d, m, &v.Port)
+	case 9:
+		return codec.GetString(d, m, &v.VpcId)
+	case 10:
+		return codec.GetTime(d, m, &v.ClusterCreateTime)
+	case 11:
+		return codec.GetString(d, m, &v.MasterUsername)
+	case 12:
+		return codec.GetString(d, m, &v.EngineVersion)
+	case 13:
+		return codec.GetString(d, m, &v.LicenseModel)
+	case 14:
+		return codec.GetString(d, m, &v.SnapshotType)
+	case 15:
+		return codec.GetInt(d, m, &v.PercentProgress)
+	case 16:
+		return codec.GetBool(d, m, &v.StorageEncrypted)
+	case 17:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 18:
+		return codec.GetString(d, m, &v.DBClusterSnapshotArn)
+	case 19:
+		return codec.GetString(d, m, &v.SourceDBClusterSnapshotArn)
+	case 20:
+		return codec.GetBool(d, m, &v.IAMDatabaseAuthenticationEnabled)
+	case 21:
+		return codec.GetList(d, m, &v.TagList, codec.DecStruct[Tag])
+	case 22:
+		return codec.GetString(d, m, &v.DBSystemId)
+	case 23:
+		return codec.GetString(d, m, &v.StorageType)
+	case 24:
+		return codec.GetString(d, m, &v.DbClusterResourceId)
+	case 25:
+		return codec.GetInt(d, m, &v.StorageThroughput)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterSnapshotMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Marker)
+	codec.PutList(e, m[1], v.DBClusterSnapshots, codec.EncStruct[DBClusterSnapshot])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterSnapshotMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Marker)
+	case 1:
+		return codec.GetList(d, m, &v.DBClusterSnapshots, codec.DecStruct[DBClusterSnapshot])
 	}
 	return nil
 }
@@ -2286,6 +2469,34 @@ func (v *DeleteDBClusterResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) erro
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDBClusterSnapshotMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterSnapshotIdentifier)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteDBClusterSnapshotMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterSnapshotIdentifier)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDBClusterSnapshotResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBClusterSnapshot)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteDBClusterSnapshotResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBClusterSnapshot)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DeleteDBInstanceMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.DBInstanceIdentifier)
 	codec.PutBool(e, m[1], v.SkipFinalSnapshot)
@@ -2423,6 +2634,44 @@ func (v *DescribeDBClusterParametersMessage) UnmarshalAWS(d codec.Decoder, m *mo
 		return codec.GetInt(d, m, &v.MaxRecords)
 	case 4:
 		return codec.GetString(d, m, &v.Marker)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeDBClusterSnapshotsMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.DBClusterSnapshotIdentifier)
+	codec.PutString(e, m[2], v.SnapshotType)
+	codec.PutList(e, m[3], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[4], v.MaxRecords)
+	codec.PutString(e, m[5], v.Marker)
+	codec.PutBool(e, m[6], v.IncludeShared)
+	codec.PutBool(e, m[7], v.IncludePublic)
+	codec.PutString(e, m[8], v.DbClusterResourceId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeDBClusterSnapshotsMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterSnapshotIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.SnapshotType)
+	case 3:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 4:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 5:
+		return codec.GetString(d, m, &v.Marker)
+	case 6:
+		return codec.GetBool(d, m, &v.IncludeShared)
+	case 7:
+		return codec.GetBool(d, m, &v.IncludePublic)
+	case 8:
+		return codec.GetString(d, m, &v.DbClusterResourceId)
 	}
 	return nil
 }
@@ -3770,6 +4019,236 @@ func (v *ResetDBParameterGroupMessage) UnmarshalAWS(d codec.Decoder, m *model.Re
 		return codec.GetBool(d, m, &v.ResetAllParameters)
 	case 2:
 		return codec.GetList(d, m, &v.Parameters, codec.DecStruct[Parameter])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *RestoreDBClusterFromSnapshotMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AvailabilityZones, codec.EncString)
+	codec.PutString(e, m[1], v.DBClusterIdentifier)
+	codec.PutString(e, m[2], v.SnapshotIdentifier)
+	codec.PutString(e, m[3], v.Engine)
+	codec.PutString(e, m[4], v.EngineVersion)
+	codec.PutInt(e, m[5], v.Port)
+	codec.PutString(e, m[6], v.DBSubnetGroupName)
+	codec.PutString(e, m[7], v.DatabaseName)
+	codec.PutString(e, m[8], v.OptionGroupName)
+	codec.PutList(e, m[9], v.VpcSecurityGroupIds, codec.EncString)
+	codec.PutList(e, m[10], v.Tags, codec.EncStruct[Tag])
+	codec.PutString(e, m[11], v.KmsKeyId)
+	codec.PutBool(e, m[12], v.EnableIAMDatabaseAuthentication)
+	codec.PutInt(e, m[13], v.BacktrackWindow)
+	codec.PutList(e, m[14], v.EnableCloudwatchLogsExports, codec.EncString)
+	codec.PutString(e, m[15], v.EngineMode)
+	codec.PutStruct(e, m[16], v.ScalingConfiguration)
+	codec.PutString(e, m[17], v.DBClusterParameterGroupName)
+	codec.PutBool(e, m[18], v.DeletionProtection)
+	codec.PutBool(e, m[19], v.CopyTagsToSnapshot)
+	codec.PutString(e, m[20], v.Domain)
+	codec.PutString(e, m[21], v.DomainIAMRoleName)
+	codec.PutString(e, m[22], v.DBClusterInstanceClass)
+	codec.PutString(e, m[23], v.StorageType)
+	codec.PutInt(e, m[24], v.Iops)
+	codec.PutBool(e, m[25], v.PubliclyAccessible)
+	codec.PutStruct(e, m[26], v.ServerlessV2ScalingConfiguration)
+	codec.PutString(e, m[27], v.NetworkType)
+	codec.PutStruct(e, m[28], v.RdsCustomClusterConfiguration)
+	codec.PutString(e, m[29], v.EngineLifecycleSupport)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *RestoreDBClusterFromSnapshotMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AvailabilityZones, codec.DecString)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.SnapshotIdentifier)
+	case 3:
+		return codec.GetString(d, m, &v.Engine)
+	case 4:
+		return codec.GetString(d, m, &v.EngineVersion)
+	case 5:
+		return codec.GetInt(d, m, &v.Port)
+	case 6:
+		return codec.GetString(d, m, &v.DBSubnetGroupName)
+	case 7:
+		return codec.GetString(d, m, &v.DatabaseName)
+	case 8:
+		return codec.GetString(d, m, &v.OptionGroupName)
+	case 9:
+		return codec.GetList(d, m, &v.VpcSecurityGroupIds, codec.DecString)
+	case 10:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	case 11:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 12:
+		return codec.GetBool(d, m, &v.EnableIAMDatabaseAuthentication)
+	case 13:
+		return codec.GetInt(d, m, &v.BacktrackWindow)
+	case 14:
+		return codec.GetList(d, m, &v.EnableCloudwatchLogsExports, codec.DecString)
+	case 15:
+		return codec.GetString(d, m, &v.EngineMode)
+	case 16:
+		return codec.GetStruct(d, m, &v.ScalingConfiguration)
+	case 17:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	case 18:
+		return codec.GetBool(d, m, &v.DeletionProtection)
+	case 19:
+		return codec.GetBool(d, m, &v.CopyTagsToSnapshot)
+	case 20:
+		return codec.GetString(d, m, &v.Domain)
+	case 21:
+		return codec.GetString(d, m, &v.DomainIAMRoleName)
+	case 22:
+		return codec.GetString(d, m, &v.DBClusterInstanceClass)
+	case 23:
+		return codec.GetString(d, m, &v.StorageType)
+	case 24:
+		return codec.GetInt(d, m, &v.Iops)
+	case 25:
+		return codec.GetBool(d, m, &v.PubliclyAccessible)
+	case 26:
+		return codec.GetStruct(d, m, &v.ServerlessV2ScalingConfiguration)
+	case 27:
+		return codec.GetString(d, m, &v.NetworkType)
+	case 28:
+		return codec.GetStruct(d, m, &v.RdsCustomClusterConfiguration)
+	case 29:
+		return codec.GetString(d, m, &v.EngineLifecycleSupport)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *RestoreDBClusterFromSnapshotResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBCluster)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *RestoreDBClusterFromSnapshotResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBCluster)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *RestoreDBClusterToPointInTimeMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.RestoreType)
+	codec.PutString(e, m[2], v.SourceDBClusterIdentifier)
+	codec.PutTime(e, m[3], v.RestoreToTime)
+	codec.PutBool(e, m[4], v.UseLatestRestorableTime)
+	codec.PutInt(e, m[5], v.Port)
+	codec.PutString(e, m[6], v.DBSubnetGroupName)
+	codec.PutString(e, m[7], v.OptionGroupName)
+	codec.PutList(e, m[8], v.VpcSecurityGroupIds, codec.EncString)
+	codec.PutList(e, m[9], v.Tags, codec.EncStruct[Tag])
+	codec.PutString(e, m[10], v.KmsKeyId)
+	codec.PutBool(e, m[11], v.EnableIAMDatabaseAuthentication)
+	codec.PutInt(e, m[12], v.BacktrackWindow)
+	codec.PutList(e, m[13], v.EnableCloudwatchLogsExports, codec.EncString)
+	codec.PutString(e, m[14], v.DBClusterParameterGroupName)
+	codec.PutBool(e, m[15], v.DeletionProtection)
+	codec.PutBool(e, m[16], v.CopyTagsToSnapshot)
+	codec.PutString(e, m[17], v.Domain)
+	codec.PutString(e, m[18], v.DomainIAMRoleName)
+	codec.PutStruct(e, m[19], v.ScalingConfiguration)
+	codec.PutString(e, m[20], v.EngineMode)
+	codec.PutString(e, m[21], v.DBClusterInstanceClass)
+	codec.PutString(e, m[22], v.StorageType)
+	codec.PutBool(e, m[23], v.PubliclyAccessible)
+	codec.PutInt(e, m[24], v.Iops)
+	codec.PutStruct(e, m[25], v.ServerlessV2ScalingConfiguration)
+	codec.PutString(e, m[26], v.NetworkType)
+	codec.PutString(e, m[27], v.SourceDbClusterResourceId)
+	codec.PutStruct(e, m[28], v.RdsCustomClusterConfiguration)
+	codec.PutString(e, m[29], v.EngineLifecycleSupport)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *RestoreDBClusterToPointInTimeMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.RestoreType)
+	case 2:
+		return codec.GetString(d, m, &v.SourceDBClusterIdentifier)
+	case 3:
+		return codec.GetTime(d, m, &v.RestoreToTime)
+	case 4:
+		return codec.GetBool(d, m, &v.UseLatestRestorableTime)
+	case 5:
+		return codec.GetInt(d, m, &v.Port)
+	case 6:
+		return codec.GetString(d, m, &v.DBSubnetGroupName)
+	case 7:
+		return codec.GetString(d, m, &v.OptionGroupName)
+	case 8:
+		return codec.GetList(d, m, &v.VpcSecurityGroupIds, codec.DecString)
+	case 9:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	case 10:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 11:
+		return codec.GetBool(d, m, &v.EnableIAMDatabaseAuthentication)
+	case 12:
+		return codec.GetInt(d, m, &v.BacktrackWindow)
+	case 13:
+		return codec.GetList(d, m, &v.EnableCloudwatchLogsExports, codec.DecString)
+	case 14:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	case 15:
+		return codec.GetBool(d, m, &v.DeletionProtection)
+	case 16:
+		return codec.GetBool(d, m, &v.CopyTagsToSnapshot)
+	case 17:
+		return codec.GetString(d, m, &v.Domain)
+	case 18:
+		return codec.GetString(d, m, &v.DomainIAMRoleName)
+	case 19:
+		return codec.GetStruct(d, m, &v.ScalingConfiguration)
+	case 20:
+		return codec.GetString(d, m, &v.EngineMode)
+	case 21:
+		return codec.GetString(d, m, &v.DBClusterInstanceClass)
+	case 22:
+		return codec.GetString(d, m, &v.StorageType)
+	case 23:
+		return codec.GetBool(d, m, &v.PubliclyAccessible)
+	case 24:
+		return codec.GetInt(d, m, &v.Iops)
+	case 25:
+		return codec.GetStruct(d, m, &v.ServerlessV2ScalingConfiguration)
+	case 26:
+		return codec.GetString(d, m, &v.NetworkType)
+	case 27:
+		return codec.GetString(d, m, &v.SourceDbClusterResourceId)
+	case 28:
+		return codec.GetStruct(d, m, &v.RdsCustomClusterConfiguration)
+	case 29:
+		return codec.GetString(d, m, &v.EngineLifecycleSupport)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *RestoreDBClusterToPointInTimeResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBCluster)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *RestoreDBClusterToPointInTimeResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBCluster)
 	}
 	return nil
 }

@@ -40,9 +40,11 @@ func load() *model.Service {
 // Server is the business logic of the operations minicloud implements.
 type Server interface {
 	AddTagsToResource(context.Context, *AddTagsToResourceMessage) (*Empty, error)
+	CopyDBClusterSnapshot(context.Context, *CopyDBClusterSnapshotMessage) (*CopyDBClusterSnapshotResult, error)
 	CopyDBSnapshot(context.Context, *CopyDBSnapshotMessage) (*CopyDBSnapshotResult, error)
 	CreateDBCluster(context.Context, *CreateDBClusterMessage) (*CreateDBClusterResult, error)
 	CreateDBClusterParameterGroup(context.Context, *CreateDBClusterParameterGroupMessage) (*CreateDBClusterParameterGroupResult, error)
+	CreateDBClusterSnapshot(context.Context, *CreateDBClusterSnapshotMessage) (*CreateDBClusterSnapshotResult, error)
 	CreateDBInstance(context.Context, *CreateDBInstanceMessage) (*CreateDBInstanceResult, error)
 	CreateDBInstanceReadReplica(context.Context, *CreateDBInstanceReadReplicaMessage) (*CreateDBInstanceReadReplicaResult, error)
 	CreateDBParameterGroup(context.Context, *CreateDBParameterGroupMessage) (*CreateDBParameterGroupResult, error)
@@ -50,12 +52,14 @@ type Server interface {
 	CreateDBSubnetGroup(context.Context, *CreateDBSubnetGroupMessage) (*CreateDBSubnetGroupResult, error)
 	DeleteDBCluster(context.Context, *DeleteDBClusterMessage) (*DeleteDBClusterResult, error)
 	DeleteDBClusterParameterGroup(context.Context, *DeleteDBClusterParameterGroupMessage) (*Empty, error)
+	DeleteDBClusterSnapshot(context.Context, *DeleteDBClusterSnapshotMessage) (*DeleteDBClusterSnapshotResult, error)
 	DeleteDBInstance(context.Context, *DeleteDBInstanceMessage) (*DeleteDBInstanceResult, error)
 	DeleteDBParameterGroup(context.Context, *DeleteDBParameterGroupMessage) (*Empty, error)
 	DeleteDBSnapshot(context.Context, *DeleteDBSnapshotMessage) (*DeleteDBSnapshotResult, error)
 	DeleteDBSubnetGroup(context.Context, *DeleteDBSubnetGroupMessage) (*Empty, error)
 	DescribeDBClusterParameterGroups(context.Context, *DescribeDBClusterParameterGroupsMessage) (*DBClusterParameterGroupsMessage, error)
 	DescribeDBClusterParameters(context.Context, *DescribeDBClusterParametersMessage) (*DBClusterParameterGroupDetails, error)
+	DescribeDBClusterSnapshots(context.Context, *DescribeDBClusterSnapshotsMessage) (*DBClusterSnapshotMessage, error)
 	DescribeDBClusters(context.Context, *DescribeDBClustersMessage) (*DBClusterMessage, error)
 	DescribeDBEngineVersions(context.Context, *DescribeDBEngineVersionsMessage) (*DBEngineVersionMessage, error)
 	DescribeDBInstanceAutomatedBackups(context.Context, *DescribeDBInstanceAutomatedBackupsMessage) (*DBInstanceAutomatedBackupMessage, error)
@@ -77,6 +81,8 @@ type Server interface {
 	RemoveTagsFromResource(context.Context, *RemoveTagsFromResourceMessage) (*Empty, error)
 	ResetDBClusterParameterGroup(context.Context, *ResetDBClusterParameterGroupMessage) (*DBClusterParameterGroupNameMessage, error)
 	ResetDBParameterGroup(context.Context, *ResetDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
+	RestoreDBClusterFromSnapshot(context.Context, *RestoreDBClusterFromSnapshotMessage) (*RestoreDBClusterFromSnapshotResult, error)
+	RestoreDBClusterToPointInTime(context.Context, *RestoreDBClusterToPointInTimeMessage) (*RestoreDBClusterToPointInTimeResult, error)
 	RestoreDBInstanceFromDBSnapshot(context.Context, *RestoreDBInstanceFromDBSnapshotMessage) (*RestoreDBInstanceFromDBSnapshotResult, error)
 	RestoreDBInstanceToPointInTime(context.Context, *RestoreDBInstanceToPointInTimeMessage) (*RestoreDBInstanceToPointInTimeResult, error)
 	StartDBCluster(context.Context, *StartDBClusterMessage) (*StartDBClusterResult, error)
@@ -92,9 +98,11 @@ type Server interface {
 func Handlers(s Server) map[string]api.Handler {
 	return map[string]api.Handler{
 		"AddTagsToResource":                      api.Typed(s.AddTagsToResource),
+		"CopyDBClusterSnapshot":                  api.Typed(s.CopyDBClusterSnapshot),
 		"CopyDBSnapshot":                         api.Typed(s.CopyDBSnapshot),
 		"CreateDBCluster":                        api.Typed(s.CreateDBCluster),
 		"CreateDBClusterParameterGroup":          api.Typed(s.CreateDBClusterParameterGroup),
+		"CreateDBClusterSnapshot":                api.Typed(s.CreateDBClusterSnapshot),
 		"CreateDBInstance":                       api.Typed(s.CreateDBInstance),
 		"CreateDBInstanceReadReplica":            api.Typed(s.CreateDBInstanceReadReplica),
 		"CreateDBParameterGroup":                 api.Typed(s.CreateDBParameterGroup),
@@ -102,12 +110,14 @@ func Handlers(s Server) map[string]api.Handler {
 		"CreateDBSubnetGroup":                    api.Typed(s.CreateDBSubnetGroup),
 		"DeleteDBCluster":                        api.Typed(s.DeleteDBCluster),
 		"DeleteDBClusterParameterGroup":          api.Typed(s.DeleteDBClusterParameterGroup),
+		"DeleteDBClusterSnapshot":                api.Typed(s.DeleteDBClusterSnapshot),
 		"DeleteDBInstance":                       api.Typed(s.DeleteDBInstance),
 		"DeleteDBParameterGroup":                 api.Typed(s.DeleteDBParameterGroup),
 		"DeleteDBSnapshot":                       api.Typed(s.DeleteDBSnapshot),
 		"DeleteDBSubnetGroup":                    api.Typed(s.DeleteDBSubnetGroup),
 		"DescribeDBClusterParameterGroups":       api.Typed(s.DescribeDBClusterParameterGroups),
 		"DescribeDBClusterParameters":            api.Typed(s.DescribeDBClusterParameters),
+		"DescribeDBClusterSnapshots":             api.Typed(s.DescribeDBClusterSnapshots),
 		"DescribeDBClusters":                     api.Typed(s.DescribeDBClusters),
 		"DescribeDBEngineVersions":               api.Typed(s.DescribeDBEngineVersions),
 		"DescribeDBInstanceAutomatedBackups":     api.Typed(s.DescribeDBInstanceAutomatedBackups),
@@ -129,6 +139,8 @@ func Handlers(s Server) map[string]api.Handler {
 		"RemoveTagsFromResource":                 api.Typed(s.RemoveTagsFromResource),
 		"ResetDBClusterParameterGroup":           api.Typed(s.ResetDBClusterParameterGroup),
 		"ResetDBParameterGroup":                  api.Typed(s.ResetDBParameterGroup),
+		"RestoreDBClusterFromSnapshot":           api.Typed(s.RestoreDBClusterFromSnapshot),
+		"RestoreDBClusterToPointInTime":          api.Typed(s.RestoreDBClusterToPointInTime),
 		"RestoreDBInstanceFromDBSnapshot":        api.Typed(s.RestoreDBInstanceFromDBSnapshot),
 		"RestoreDBInstanceToPointInTime":         api.Typed(s.RestoreDBInstanceToPointInTime),
 		"StartDBCluster":                         api.Typed(s.StartDBCluster),
@@ -190,6 +202,21 @@ type ClusterPendingModifiedValues struct {
 	Iops                             *int32                         `aws:"Iops"`
 	StorageType                      *string                        `aws:"StorageType"`
 	CertificateDetails               *CertificateDetails            `aws:"CertificateDetails"`
+}
+
+// CopyDBClusterSnapshotMessage is the CopyDBClusterSnapshotMessage shape.
+type CopyDBClusterSnapshotMessage struct {
+	SourceDBClusterSnapshotIdentifier *string `aws:"SourceDBClusterSnapshotIdentifier"`
+	TargetDBClusterSnapshotIdentifier *string `aws:"TargetDBClusterSnapshotIdentifier"`
+	KmsKeyId                          *string `aws:"KmsKeyId"`
+	PreSignedUrl                      *string `aws:"PreSignedUrl"`
+	CopyTags                          *bool   `aws:"CopyTags"`
+	Tags                              []Tag   `aws:"Tags"`
+}
+
+// CopyDBClusterSnapshotResult is the CopyDBClusterSnapshotResult shape.
+type CopyDBClusterSnapshotResult struct {
+	DBClusterSnapshot *DBClusterSnapshot `aws:"DBClusterSnapshot"`
 }
 
 // CopyDBSnapshotMessage is the CopyDBSnapshotMessage shape.
@@ -284,6 +311,18 @@ type CreateDBClusterParameterGroupResult struct {
 // CreateDBClusterResult is the CreateDBClusterResult shape.
 type CreateDBClusterResult struct {
 	DBCluster *DBCluster `aws:"DBCluster"`
+}
+
+// CreateDBClusterSnapshotMessage is the CreateDBClusterSnapshotMessage shape.
+type CreateDBClusterSnapshotMessage struct {
+	DBClusterSnapshotIdentifier *string `aws:"DBClusterSnapshotIdentifier"`
+	DBClusterIdentifier         *string `aws:"DBClusterIdentifier"`
+	Tags                        []Tag   `aws:"Tags"`
+}
+
+// CreateDBClusterSnapshotResult is the CreateDBClusterSnapshotResult shape.
+type CreateDBClusterSnapshotResult struct {
+	DBClusterSnapshot *DBClusterSnapshot `aws:"DBClusterSnapshot"`
 }
 
 // CreateDBInstanceMessage is the CreateDBInstanceMessage shape.
@@ -590,6 +629,42 @@ type DBClusterRole struct {
 	RoleArn     *string `aws:"RoleArn"`
 	Status      *string `aws:"Status"`
 	FeatureName *string `aws:"FeatureName"`
+}
+
+// DBClusterSnapshot is the DBClusterSnapshot shape.
+type DBClusterSnapshot struct {
+	AvailabilityZones                []string   `aws:"AvailabilityZones"`
+	DBClusterSnapshotIdentifier      *string    `aws:"DBClusterSnapshotIdentifier"`
+	DBClusterIdentifier              *string    `aws:"DBClusterIdentifier"`
+	SnapshotCreateTime               *time.Time `aws:"SnapshotCreateTime"`
+	Engine                           *string    `aws:"Engine"`
+	EngineMode                       *string    `aws:"EngineMode"`
+	AllocatedStorage                 *int32     `aws:"AllocatedStorage"`
+	Status                           *string    `aws:"Status"`
+	Port                             *int32     `aws:"Port"`
+	VpcId                            *string    `aws:"VpcId"`
+	ClusterCreateTime                *time.Time `aws:"ClusterCreateTime"`
+	MasterUsername                   *string    `aws:"MasterUsername"`
+	EngineVersion                    *string    `aws:"EngineVersion"`
+	LicenseModel                     *string    `aws:"LicenseModel"`
+	SnapshotType                     *string    `aws:"SnapshotType"`
+	PercentProgress                  *int32     `aws:"PercentProgress"`
+	StorageEncrypted                 *bool      `aws:"StorageEncrypted"`
+	KmsKeyId                         *string    `aws:"KmsKeyId"`
+	DBClusterSnapshotArn             *string    `aws:"DBClusterSnapshotArn"`
+	SourceDBClusterSnapshotArn       *string    `aws:"SourceDBClusterSnapshotArn"`
+	IAMDatabaseAuthenticationEnabled *bool      `aws:"IAMDatabaseAuthenticationEnabled"`
+	TagList                          []Tag      `aws:"TagList"`
+	DBSystemId                       *string    `aws:"DBSystemId"`
+	StorageType                      *string    `aws:"StorageType"`
+	DbClusterResourceId              *string    `aws:"DbClusterResourceId"`
+	StorageThroughput                *int32     `aws:"StorageThroughput"`
+}
+
+// DBClusterSnapshotMessage is the DBClusterSnapshotMessage shape.
+type DBClusterSnapshotMessage struct {
+	Marker             *string             `aws:"Marker"`
+	DBClusterSnapshots []DBClusterSnapshot `aws:"DBClusterSnapshots"`
 }
 
 // DBClusterStatusInfo is the DBClusterStatusInfo shape.
@@ -919,6 +994,16 @@ type DeleteDBClusterResult struct {
 	DBCluster *DBCluster `aws:"DBCluster"`
 }
 
+// DeleteDBClusterSnapshotMessage is the DeleteDBClusterSnapshotMessage shape.
+type DeleteDBClusterSnapshotMessage struct {
+	DBClusterSnapshotIdentifier *string `aws:"DBClusterSnapshotIdentifier"`
+}
+
+// DeleteDBClusterSnapshotResult is the DeleteDBClusterSnapshotResult shape.
+type DeleteDBClusterSnapshotResult struct {
+	DBClusterSnapshot *DBClusterSnapshot `aws:"DBClusterSnapshot"`
+}
+
 // DeleteDBInstanceMessage is the DeleteDBInstanceMessage shape.
 type DeleteDBInstanceMessage struct {
 	DBInstanceIdentifier      *string `aws:"DBInstanceIdentifier"`
@@ -967,6 +1052,19 @@ type DescribeDBClusterParametersMessage struct {
 	Filters                     []Filter `aws:"Filters"`
 	MaxRecords                  *int32   `aws:"MaxRecords"`
 	Marker                      *string  `aws:"Marker"`
+}
+
+// DescribeDBClusterSnapshotsMessage is the DescribeDBClusterSnapshotsMessage shape.
+type DescribeDBClusterSnapshotsMessage struct {
+	DBClusterIdentifier         *string  `aws:"DBClusterIdentifier"`
+	DBClusterSnapshotIdentifier *string  `aws:"DBClusterSnapshotIdentifier"`
+	SnapshotType                *string  `aws:"SnapshotType"`
+	Filters                     []Filter `aws:"Filters"`
+	MaxRecords                  *int32   `aws:"MaxRecords"`
+	Marker                      *string  `aws:"Marker"`
+	IncludeShared               *bool    `aws:"IncludeShared"`
+	IncludePublic               *bool    `aws:"IncludePublic"`
+	DbClusterResourceId         *string  `aws:"DbClusterResourceId"`
 }
 
 // DescribeDBClustersMessage is the DescribeDBClustersMessage shape.
@@ -1430,6 +1528,84 @@ type ResetDBParameterGroupMessage struct {
 	DBParameterGroupName *string     `aws:"DBParameterGroupName"`
 	ResetAllParameters   *bool       `aws:"ResetAllParameters"`
 	Parameters           []Parameter `aws:"Parameters"`
+}
+
+// RestoreDBClusterFromSnapshotMessage is the RestoreDBClusterFromSnapshotMessage shape.
+type RestoreDBClusterFromSnapshotMessage struct {
+	AvailabilityZones                []string                          `aws:"AvailabilityZones"`
+	DBClusterIdentifier              *string                           `aws:"DBClusterIdentifier"`
+	SnapshotIdentifier               *string                           `aws:"SnapshotIdentifier"`
+	Engine                           *string                           `aws:"Engine"`
+	EngineVersion                    *string                           `aws:"EngineVersion"`
+	Port                             *int32                            `aws:"Port"`
+	DBSubnetGroupName                *string                           `aws:"DBSubnetGroupName"`
+	DatabaseName                     *string                           `aws:"DatabaseName"`
+	OptionGroupName                  *string                           `aws:"OptionGroupName"`
+	VpcSecurityGroupIds              []string                          `aws:"VpcSecurityGroupIds"`
+	Tags                             []Tag                             `aws:"Tags"`
+	KmsKeyId                         *string                           `aws:"KmsKeyId"`
+	EnableIAMDatabaseAuthentication  *bool                             `aws:"EnableIAMDatabaseAuthentication"`
+	BacktrackWindow                  *int64                            `aws:"BacktrackWindow"`
+	EnableCloudwatchLogsExports      []string                          `aws:"EnableCloudwatchLogsExports"`
+	EngineMode                       *string                           `aws:"EngineMode"`
+	ScalingConfiguration             *ScalingConfiguration             `aws:"ScalingConfiguration"`
+	DBClusterParameterGroupName      *string                           `aws:"DBClusterParameterGroupName"`
+	DeletionProtection               *bool                             `aws:"DeletionProtection"`
+	CopyTagsToSnapshot               *bool                             `aws:"CopyTagsToSnapshot"`
+	Domain                           *string                           `aws:"Domain"`
+	DomainIAMRoleName                *string                           `aws:"DomainIAMRoleName"`
+	DBClusterInstanceClass           *string                           `aws:"DBClusterInstanceClass"`
+	StorageType                      *string                           `aws:"StorageType"`
+	Iops                             *int32                            `aws:"Iops"`
+	PubliclyAccessible               *bool                             `aws:"PubliclyAccessible"`
+	ServerlessV2ScalingConfiguration *ServerlessV2ScalingConfiguration `aws:"ServerlessV2ScalingConfiguration"`
+	NetworkType                      *string                           `aws:"NetworkType"`
+	RdsCustomClusterConfiguration    *RdsCustomClusterConfiguration    `aws:"RdsCustomClusterConfiguration"`
+	EngineLifecycleSupport           *string                           `aws:"EngineLifecycleSupport"`
+}
+
+// RestoreDBClusterFromSnapshotResult is the RestoreDBClusterFromSnapshotResult shape.
+type RestoreDBClusterFromSnapshotResult struct {
+	DBCluster *DBCluster `aws:"DBCluster"`
+}
+
+// RestoreDBClusterToPointInTimeMessage is the RestoreDBClusterToPointInTimeMessage shape.
+type RestoreDBClusterToPointInTimeMessage struct {
+	DBClusterIdentifier              *string                           `aws:"DBClusterIdentifier"`
+	RestoreType                      *string                           `aws:"RestoreType"`
+	SourceDBClusterIdentifier        *string                           `aws:"SourceDBClusterIdentifier"`
+	RestoreToTime                    *time.Time                        `aws:"RestoreToTime"`
+	UseLatestRestorableTime          *bool                             `aws:"UseLatestRestorableTime"`
+	Port                             *int32                            `aws:"Port"`
+	DBSubnetGroupName                *string                           `aws:"DBSubnetGroupName"`
+	OptionGroupName                  *string                           `aws:"OptionGroupName"`
+	VpcSecurityGroupIds              []string                          `aws:"VpcSecurityGroupIds"`
+	Tags                             []Tag                             `aws:"Tags"`
+	KmsKeyId                         *string                           `aws:"KmsKeyId"`
+	EnableIAMDatabaseAuthentication  *bool                             `aws:"EnableIAMDatabaseAuthentication"`
+	BacktrackWindow                  *int64                            `aws:"BacktrackWindow"`
+	EnableCloudwatchLogsExports      []string                          `aws:"EnableCloudwatchLogsExports"`
+	DBClusterParameterGroupName      *string                           `aws:"DBClusterParameterGroupName"`
+	DeletionProtection               *bool                             `aws:"DeletionProtection"`
+	CopyTagsToSnapshot               *bool                             `aws:"CopyTagsToSnapshot"`
+	Domain                           *string                           `aws:"Domain"`
+	DomainIAMRoleName                *string                           `aws:"DomainIAMRoleName"`
+	ScalingConfiguration             *ScalingConfiguration             `aws:"ScalingConfiguration"`
+	EngineMode                       *string                           `aws:"EngineMode"`
+	DBClusterInstanceClass           *string                           `aws:"DBClusterInstanceClass"`
+	StorageType                      *string                           `aws:"StorageType"`
+	PubliclyAccessible               *bool                             `aws:"PubliclyAccessible"`
+	Iops                             *int32                            `aws:"Iops"`
+	ServerlessV2ScalingConfiguration *ServerlessV2ScalingConfiguration `aws:"ServerlessV2ScalingConfiguration"`
+	NetworkType                      *string                           `aws:"NetworkType"`
+	SourceDbClusterResourceId        *string                           `aws:"SourceDbClusterResourceId"`
+	RdsCustomClusterConfiguration    *RdsCustomClusterConfiguration    `aws:"RdsCustomClusterConfiguration"`
+	EngineLifecycleSupport           *string                           `aws:"EngineLifecycleSupport"`
+}
+
+// RestoreDBClusterToPointInTimeResult is the RestoreDBClusterToPointInTimeResult shape.
+type RestoreDBClusterToPointInTimeResult struct {
+	DBCluster *DBCluster `aws:"DBCluster"`
 }
 
 // RestoreDBInstanceFromDBSnapshotMessage is the RestoreDBInstanceFromDBSnapshotMessage shape.

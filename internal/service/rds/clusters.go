@@ -422,6 +422,7 @@ func (s *Service) DescribeDBClusters(ctx context.Context, in *rdsapi.DescribeDBC
 	if err != nil {
 		return nil, err
 	}
+	s.clusterRestorable(ctx, sc, page) // clusterrestore.go
 	out := &rdsapi.DBClusterMessage{DBClusters: page}
 	if next != "" {
 		out.Marker = ptr(next)

@@ -172,6 +172,8 @@ func (s *Service) tagTargetOf(tx state.Tx, sc state.Scope, arn string) (tagTarge
 			r.TagList = t
 			return records.Clusters.Put(tx, sc, id, r)
 		}}, nil
+	case "cluster-snapshot":
+		return clusterSnapshotTags(tx, sc, id, name)
 	case "cluster-pg":
 		if s.defaultClusterGroupEngine(id) != nil {
 			r, _, err := records.DefaultClusterGroupTags.Get(tx, sc, id)

@@ -25,6 +25,9 @@ func (c *Controller) reconcile(key string) (retry bool) {
 	if sc, id, ok := records.Clusters.ParseKey(key); ok {
 		return c.reconcileCluster(sc, id)
 	}
+	if sc, id, ok := records.ClusterSnapshots.ParseKey(key); ok {
+		return c.reconcileClusterSnapshot(sc, id)
+	}
 	sc, id, _ := records.Instances.ParseKey(key)
 	var (
 		rec   records.Instance

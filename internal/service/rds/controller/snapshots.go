@@ -81,7 +81,14 @@ func (c *Controller) takeSnapshot(sc state.Scope, dir string, rec *records.Snaps
 		}
 		return engine.CopySnapshot(src, dir)
 	}
-	dbID := deref(rec.DBInstanceIdentifier)
+	return c.copyInstanceData(sc, deref(rec.DBInstanceIdentifier), deref(rec.DbiResourceId), dir, c.progress(sc, deref(rec.DBSnapshotIdentifier)))
+}
+
+// copyInstanceData copies the data of instance dbID, whose DbiResourceId is
+// resource, into dir/data: online from its running server, else from its
+// stopped server's files (DB snapshots, and DB cluster snapshots of a
+// cluster's writer). progress receives the percentage done.
+func (c *Controller) copyInstanceData(sc state.Scope, dbID, resource, dir string, progress func(int32)) error {
 	var (
 		inst  records.Instance
 		found bool
@@ -94,7 +101,7 @@ func (c *Controller) takeSnapshot(sc state.Scope, dir string, rec *records.Snaps
 	if err != nil {
 		return err
 	}
-	if !found || deref(inst.DbiResourceId) != deref(rec.DbiResourceId) {
+	if !found || deref(inst.DbiResourceId) != resource {
 		return fmt.Errorf("DB instance %s no longer exists", dbID)
 	}
 	if !inst.Initialized {
@@ -113,7 +120,7 @@ func (c *Controller) takeSnapshot(sc state.Scope, dir string, rec *records.Snaps
 	c.mu.Unlock()
 	if p != nil && p.running() {
 		a := engine.Access{Dir: instDir, User: deref(inst.MasterUsername), Password: inst.AppliedPassword}
-		return be.Backup(c.ctx, p.Server, a, dir, c.progress(sc, deref(rec.DBSnapshotIdentifier)))
+		return be.Backup(c.ctx, p.Server, a, dir, progress)
 	}
 	switch st := deref(inst.DBInstanceStatus); st {
 	case "failed", "incompatible-restore", "incompatible-parameters":
@@ -339,6 +346,11 @@ func (c *Controller) waitSnapshots(sc state.Scope, rec *records.Instance) bool {
 // snapshot, brought to the requested time for a point-in-time restore.
 func (c *Controller) initialize(ctx context.Context, sc state.Scope, dir string, rec *records.Instance, eng engine.Engine) error {
 	rs := rec.Restore
+	if rs == nil && rec.IsMember() {
+		if done, err := c.initializeMember(ctx, sc, dir, rec, eng); done || err != nil {
+			return err
+		}
+	}
 	if rs == nil {
 		return eng.Init(ctx, dir, deref(rec.MasterUsername), rec.Password)
 	}
