@@ -2,6 +2,8 @@ package rds
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -61,36 +63,14 @@ func (s *Service) RestoreDBClusterFromSnapshot(ctx context.Context, in *rdsapi.R
 	if v := deref(in.EngineVersion); v != "" && v != deref(snap.EngineVersion) {
 		return nil, errCombination("minicloud restores a cluster snapshot at its own engine version %s, not %s.", deref(snap.EngineVersion), v)
 	}
-	create := &rdsapi.CreateDBClusterMessage{
-		DBClusterIdentifier:              in.DBClusterIdentifier,
-		Engine:                           snap.Engine,
-		EngineVersion:                    snap.EngineVersion,
-		EngineMode:                       in.EngineMode,
-		MasterUsername:                   snap.MasterUsername,
-		MasterUserPassword:               ptr(snap.Password),
-		AvailabilityZones:                in.AvailabilityZones,
-		Port:                             in.Port,
-		DBSubnetGroupName:                in.DBSubnetGroupName,
-		VpcSecurityGroupIds:              in.VpcSecurityGroupIds,
-		Tags:                             in.Tags,
-		KmsKeyId:                         in.KmsKeyId,
-		StorageEncrypted:                 snap.StorageEncrypted,
-		EnableIAMDatabaseAuthentication:  in.EnableIAMDatabaseAuthentication,
-		EnableCloudwatchLogsExports:      in.EnableCloudwatchLogsExports,
-		DBClusterParameterGroupName:      in.DBClusterParameterGroupName,
-		DeletionProtection:               in.DeletionProtection,
-		CopyTagsToSnapshot:               in.CopyTagsToSnapshot,
-		DBClusterInstanceClass:           in.DBClusterInstanceClass,
-		StorageType:                      in.StorageType,
-		Iops:                             in.Iops,
-		ServerlessV2ScalingConfiguration: in.ServerlessV2ScalingConfiguration,
-		EngineLifecycleSupport:           in.EngineLifecycleSupport,
+	create, err := restoreCreateCluster(in)
+	if err != nil {
+		return nil, err
 	}
-	if snap.DatabaseName != "" {
+	create.Engine, create.EngineVersion, create.StorageEncrypted = snap.Engine, snap.EngineVersion, snap.StorageEncrypted
+	create.MasterUsername, create.MasterUserPassword = snap.MasterUsername, ptr(snap.Password)
+	if create.DatabaseName == nil && snap.DatabaseName != "" {
 		create.DatabaseName = ptr(snap.DatabaseName)
-	}
-	if in.DatabaseName != nil {
-		create.DatabaseName = in.DatabaseName
 	}
 	if in.BacktrackWindow != nil || in.ScalingConfiguration != nil || in.Domain != nil {
 		return nil, errCombination("minicloud does not restore DB clusters with BacktrackWindow, ScalingConfiguration or Domain.")
@@ -104,6 +84,23 @@ func (s *Service) RestoreDBClusterFromSnapshot(ctx context.Context, in *rdsapi.R
 		return nil, err
 	}
 	return &rdsapi.RestoreDBClusterFromSnapshotResult{DBCluster: c}, nil
+}
+
+// restoreCreateCluster is the CreateDBCluster request a restore request in
+// amounts to, before what its source gives (engine, version, master user
+// and password, database, encryption): the restore requests name what they
+// share with CreateDBCluster as it does, so the fields are carried over by
+// name.
+func restoreCreateCluster(in any) (*rdsapi.CreateDBClusterMessage, error) {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("restore request: %w", err)
+	}
+	var create rdsapi.CreateDBClusterMessage
+	if err := json.Unmarshal(b, &create); err != nil {
+		return nil, fmt.Errorf("restore request: %w", err)
+	}
+	return &create, nil
 }
 
 // createRestoredCluster creates the cluster create asks for and records
@@ -188,31 +185,12 @@ func (s *Service) RestoreDBClusterToPointInTime(ctx context.Context, in *rdsapi.
 			return nil, err
 		}
 	}
-	create := &rdsapi.CreateDBClusterMessage{
-		DBClusterIdentifier:              in.DBClusterIdentifier,
-		Engine:                           src.Engine,
-		EngineVersion:                    src.EngineVersion,
-		EngineMode:                       in.EngineMode,
-		MasterUsername:                   src.MasterUsername,
-		MasterUserPassword:               ptr(password),
-		DatabaseName:                     src.DatabaseName,
-		Port:                             in.Port,
-		DBSubnetGroupName:                in.DBSubnetGroupName,
-		VpcSecurityGroupIds:              in.VpcSecurityGroupIds,
-		Tags:                             in.Tags,
-		KmsKeyId:                         in.KmsKeyId,
-		StorageEncrypted:                 src.StorageEncrypted,
-		EnableIAMDatabaseAuthentication:  in.EnableIAMDatabaseAuthentication,
-		EnableCloudwatchLogsExports:      in.EnableCloudwatchLogsExports,
-		DBClusterParameterGroupName:      in.DBClusterParameterGroupName,
-		DeletionProtection:               in.DeletionProtection,
-		CopyTagsToSnapshot:               in.CopyTagsToSnapshot,
-		DBClusterInstanceClass:           in.DBClusterInstanceClass,
-		StorageType:                      in.StorageType,
-		Iops:                             in.Iops,
-		ServerlessV2ScalingConfiguration: in.ServerlessV2ScalingConfiguration,
-		EngineLifecycleSupport:           in.EngineLifecycleSupport,
+	create, err := restoreCreateCluster(in)
+	if err != nil {
+		return nil, err
 	}
+	create.Engine, create.EngineVersion, create.StorageEncrypted = src.Engine, src.EngineVersion, src.StorageEncrypted
+	create.MasterUsername, create.MasterUserPassword, create.DatabaseName = src.MasterUsername, ptr(password), src.DatabaseName
 	c, err := s.createRestoredCluster(ctx, create, from)
 	if err != nil {
 		return nil, err

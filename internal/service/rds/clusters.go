@@ -521,8 +521,9 @@ func (s *Service) StartDBCluster(ctx context.Context, in *rdsapi.StartDBClusterM
 	return &rdsapi.StartDBClusterResult{DBCluster: c}, nil
 }
 
-// DeleteDBCluster deletes a cluster without members. minicloud takes no DB
-// cluster snapshots yet, so a final snapshot is refused saying so.
+// DeleteDBCluster deletes a cluster without members. Its storage (its
+// writer's data) went with its last member, so a final snapshot is refused
+// saying so.
 func (s *Service) DeleteDBCluster(ctx context.Context, in *rdsapi.DeleteDBClusterMessage) (*rdsapi.DeleteDBClusterResult, error) {
 	skip := deref(in.SkipFinalSnapshot)
 	final := deref(in.FinalDBSnapshotIdentifier)
@@ -549,7 +550,7 @@ func (s *Service) DeleteDBCluster(ctx context.Context, in *rdsapi.DeleteDBCluste
 			return errClusterState("DbCluster %s is in %s state; it can be deleted when available or stopped.", deref(c.DBClusterIdentifier), st)
 		}
 		if !skip {
-			return errCombination("minicloud does not take DB cluster snapshots yet, so it cannot take the final snapshot %s: delete with SkipFinalSnapshot.", final)
+			return errCombination("minicloud keeps a DB cluster's storage in its writer, gone with the cluster's last member, so it cannot take the final snapshot %s: take CreateDBClusterSnapshot before deleting the writer, then delete with SkipFinalSnapshot.", final)
 		}
 		c.SkipFinalSnapshot = true
 		c.Status = ptr("deleting")

@@ -415,12 +415,8 @@ func (s *Service) CopyDBClusterSnapshot(ctx context.Context, in *rdsapi.CopyDBCl
 			out.SourceSnapshot = ""
 		}
 		out.Writer, out.WriterResource, out.Error = "", "", ""
-		switch {
-		case len(in.Tags) > 0:
-			out.TagList = in.Tags
-		case deref(in.CopyTags):
-			out.TagList = slices.Clone(r.TagList)
-		default:
+		out.TagList = copiedTags(in.Tags, in.CopyTags, r.TagList)
+		if out.TagList == nil {
 			out.TagList = []rdsapi.Tag{}
 		}
 		return records.ClusterSnapshots.Put(tx, sc, dst, out)

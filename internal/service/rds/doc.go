@@ -158,11 +158,43 @@
 // controller applies them as for any instance. StopDBCluster and
 // StartDBCluster stop and start every member; the cluster shows stopped or
 // available once they all are. DeleteDBCluster refuses a cluster with
-// members (InvalidDBClusterStateFault) or deletion protection; minicloud
-// takes no DB cluster snapshots yet, so a final snapshot is refused saying
-// so. DB cluster parameter groups list the host engine's parameters as DB
+// members (InvalidDBClusterStateFault) or deletion protection; a final
+// snapshot is refused saying why: a cluster's storage is its writer's
+// data, gone with its last member (take CreateDBClusterSnapshot before).
+// DB cluster parameter groups list the host engine's parameters as DB
 // parameter groups do. Which member is a server of what role (the writer a
 // primary, each reader a real read-only replica of it) is the
 // controller's, following records.Cluster (records/cluster.go is the
 // contract).
+//
+// DB cluster snapshots and restored clusters (clustersnapshots.go,
+// clusterrestore.go; records/clustersnapshot.go is the contract): a
+// cluster's storage is its writer's data, so CreateDBClusterSnapshot
+// copies the writer's running server's data online, exactly as a DB
+// snapshot is taken (under _clustersnapshots/<id>), while the cluster stays
+// available; a cluster without a writer that has data is refused
+// (InvalidDBClusterStateFault). The automated cluster snapshots
+// (rds:<cluster>-YYYY-MM-DD-HH-MM) are the writer's automated backups shown
+// under the cluster's name (no record of their own; not deletable).
+// CopyDBClusterSnapshot copies either kind's data into a manual one.
+// RestoreDBClusterFromSnapshot and RestoreDBClusterToPointInTime make a new
+// cluster through CreateDBCluster with the source's engine, version,
+// master user and password (the one in effect at the target time for a
+// point in time) and database, and record where its data comes from
+// (records.ClusterRestore); as on AWS it has no members, and its first
+// DB instance, the writer, gets that data instead of an empty database
+// (its readers then clone it as in any cluster). A full-copy point-in-time
+// restore (RestoreToTime or UseLatestRestorableTime, within the window
+// DescribeDBClusters shows as EarliestRestorableTime and
+// LatestRestorableTime) is the writer's newest automated backup before the
+// target plus its archived WAL replayed up to it, as
+// RestoreDBInstanceToPointInTime does; only the current writer's backups
+// and logs count (a failover starts a new history). A clone (RestoreType
+// copy-on-write, with UseLatestRestorableTime) is the source writer's data
+// as it is when the clone's writer is made: an online copy of its running
+// server, restored into the new writer. Both copies go through
+// copy_file_range, which shares blocks on a file system with reflinks (XFS,
+// btrfs) and copies them on others (ext4, as on the test host): a clone is
+// then as costly as a snapshot and a restore, which minicloud does not
+// hide. The new cluster's data diverges from its source's at once.
 package rds

@@ -271,20 +271,25 @@ func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotM
 		out.SnapshotCreateTime = nil
 		out.SourceSnapshot = src
 		out.Error = ""
-		switch {
-		case len(in.Tags) > 0:
-			out.TagList = in.Tags
-		case deref(in.CopyTags):
-			out.TagList = slices.Clone(r.TagList)
-		default:
-			out.TagList = nil
-		}
+		out.TagList = copiedTags(in.Tags, in.CopyTags, r.TagList)
 		return records.Snapshots.Put(tx, sc, dst, out)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &rdsapi.CopyDBSnapshotResult{DBSnapshot: &out.DBSnapshot}, nil
+}
+
+// copiedTags are a snapshot copy's tags: those asked for, else with
+// CopyTags the source's, else none.
+func copiedTags(tags []rdsapi.Tag, copyTags *bool, source []rdsapi.Tag) []rdsapi.Tag {
+	switch {
+	case len(tags) > 0:
+		return tags
+	case deref(copyTags):
+		return slices.Clone(source)
+	}
+	return nil
 }
 
 // restore is where a restored instance's data comes from, for

@@ -44,39 +44,25 @@ func (c *Controller) reconcileClusterSnapshot(sc state.Scope, id string) (retry 
 	if err != nil {
 		return true
 	}
-	switch {
-	case !found:
-		_ = os.RemoveAll(dir)
-	case deref(rec.Status) == records.SnapshotDeleting:
-		if err := os.RemoveAll(dir); err != nil {
-			c.log.Warn("rds: remove cluster snapshot data", "snapshot", id, "err", err)
-			return true
-		}
-		c.updateClusterSnapshot(sc, id, records.SnapshotDeleting, func(*records.ClusterSnapshot) bool { return true })
-	case deref(rec.Status) == "creating":
-		err := c.takeClusterSnapshot(sc, dir, &rec)
-		if errors.Is(err, errNotYet) {
-			return true
-		}
-		if c.ctx.Err() != nil {
-			return false // taken again after the restart
-		}
-		if err != nil {
-			c.log.Warn("rds: cluster snapshot", "snapshot", id, "err", err)
-			_ = os.RemoveAll(dir)
-		}
-		c.updateClusterSnapshot(sc, id, "creating", func(r *records.ClusterSnapshot) bool {
-			now := time.Now().UTC().Truncate(time.Millisecond)
-			if err != nil {
-				r.Status, r.Error = ptr("failed"), err.Error()
+	return c.convergeSnapshotData(snapshotData{
+		kind: "cluster snapshot", id: id, dir: dir, found: found, status: deref(rec.Status),
+		take: func() error { return c.takeClusterSnapshot(sc, dir, &rec) },
+		finish: func(err error) {
+			c.updateClusterSnapshot(sc, id, "creating", func(r *records.ClusterSnapshot) bool {
+				now := time.Now().UTC().Truncate(time.Millisecond)
+				if err != nil {
+					r.Status, r.Error = ptr("failed"), err.Error()
+					return false
+				}
+				r.Status, r.PercentProgress = ptr("available"), ptr(int32(100))
+				r.SnapshotCreateTime, r.BackupEnd = &now, &now
 				return false
-			}
-			r.Status, r.PercentProgress = ptr("available"), ptr(int32(100))
-			r.SnapshotCreateTime, r.BackupEnd = &now, &now
-			return false
-		})
-	}
-	return false
+			})
+		},
+		drop: func() {
+			c.updateClusterSnapshot(sc, id, records.SnapshotDeleting, func(*records.ClusterSnapshot) bool { return true })
+		},
+	})
 }
 
 // takeClusterSnapshot copies the snapshot's source into dir/data: another

@@ -43,8 +43,10 @@
 // and parameters, and what was applied recorded). replicas.go,
 // multiaz.go, cluster.go and clusterfailover.go (Aurora DB clusters: the
 // members in their roles, the writer's quorum, the cluster's status and
-// loopback ports, its failover), snapshots.go, schedule.go (automated backups and their
-// retention) and params.go (parameter groups) are the features;
+// loopback ports, its failover), snapshots.go, clustersnapshots.go (DB
+// cluster snapshots of the writer; a restored cluster's first writer made
+// from its snapshot, point in time or clone source), schedule.go
+// (automated backups and their retention) and params.go (parameter groups) are the features;
 // metrics.go publishes the running instances' AWS/RDS metrics
 // (metricport) and logexports.go exports their logs to CloudWatch Logs
 // (logport), each from a loop of its own that only reads;

@@ -46,17 +46,42 @@ func (c *Controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
 	if err != nil {
 		return true
 	}
+	return c.convergeSnapshotData(snapshotData{
+		kind: "snapshot", id: id, dir: dir, found: found, status: deref(rec.Status),
+		take:   func() error { return c.takeSnapshot(sc, dir, &rec) },
+		finish: func(err error) { c.finishSnapshot(sc, id, err) },
+		drop: func() {
+			c.updateSnapshot(sc, id, records.SnapshotDeleting, func(*records.Snapshot) bool { return true })
+		},
+	})
+}
+
+// snapshotData is what convergeSnapshotData needs of a DB snapshot or a DB
+// cluster snapshot.
+type snapshotData struct {
+	kind, id, dir string // dir: where its data is
+	found         bool   // its record exists
+	status        string
+	take          func() error    // copies its source into dir
+	finish        func(err error) // records the outcome of take
+	drop          func()          // deletes its record once its data is gone
+}
+
+// convergeSnapshotData converges a snapshot's data to its record: a
+// creating one is taken, a deleting or gone one's data removed. It reports
+// whether to retry later.
+func (c *Controller) convergeSnapshotData(d snapshotData) (retry bool) {
 	switch {
-	case !found:
-		_ = os.RemoveAll(dir)
-	case deref(rec.Status) == records.SnapshotDeleting:
-		if err := os.RemoveAll(dir); err != nil {
-			c.log.Warn("rds: remove snapshot data", "snapshot", id, "err", err)
+	case !d.found:
+		_ = os.RemoveAll(d.dir)
+	case d.status == records.SnapshotDeleting:
+		if err := os.RemoveAll(d.dir); err != nil {
+			c.log.Warn("rds: remove "+d.kind+" data", "id", d.id, "err", err)
 			return true
 		}
-		c.updateSnapshot(sc, id, records.SnapshotDeleting, func(*records.Snapshot) bool { return true })
-	case deref(rec.Status) == "creating":
-		err := c.takeSnapshot(sc, dir, &rec)
+		d.drop()
+	case d.status == "creating":
+		err := d.take()
 		if errors.Is(err, errNotYet) {
 			return true
 		}
@@ -64,10 +89,10 @@ func (c *Controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
 			return false // taken again after the restart
 		}
 		if err != nil {
-			c.log.Warn("rds: snapshot", "snapshot", id, "err", err)
-			_ = os.RemoveAll(dir)
+			c.log.Warn("rds: "+d.kind, "id", d.id, "err", err)
+			_ = os.RemoveAll(d.dir)
 		}
-		c.finishSnapshot(sc, id, err)
+		d.finish(err)
 	}
 	return false
 }

@@ -1,7 +1,8 @@
 // Package records is RDS's desired and observed state in the store: the
 // records of DB instances, snapshots (and automated backups), DB subnet
 // groups, DB parameter groups and Aurora DB clusters (cluster.go, which
-// says who writes which field of a cluster and of its members), their
+// says who writes which field of a cluster and of its members; and
+// clustersnapshot.go, for cluster snapshots and restored clusters), their
 // tables, and where each record's data lives on disk (DataDirs). The API
 // (package rds) writes the records; the controller (package
 // rds/controller) reads them and reports back into them; both import this
