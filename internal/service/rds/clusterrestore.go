@@ -113,10 +113,9 @@ func (s *Service) createRestoredCluster(ctx context.Context, create *rdsapi.Crea
 	}
 	c := res.DBCluster
 	id := deref(c.DBClusterIdentifier)
-	from.Resource = deref(c.DbClusterResourceId)
 	sc := scopeOf(ctx)
 	err = s.store.Update(ctx, func(tx state.Tx) error {
-		return records.ClusterRestores.Put(tx, sc, id, from)
+		return records.ClusterRestores.Put(tx, sc, deref(c.DbClusterResourceId), from)
 	})
 	if err != nil {
 		_ = s.store.Update(context.WithoutCancel(ctx), func(tx state.Tx) error {

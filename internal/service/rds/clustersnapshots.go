@@ -356,6 +356,16 @@ func (s *Service) DeleteDBClusterSnapshot(ctx context.Context, in *rdsapi.Delete
 		if st := deref(r.Status); st != "available" && st != "failed" {
 			return errClusterSnapshotState("Cannot delete the cluster snapshot %s because it is in the %s state.", id, st)
 		}
+		// A restored cluster whose writer is not made yet still copies it.
+		err = records.ClusterRestores.ForEach(tx, sc, func(_ string, rs records.ClusterRestore) error {
+			if !rs.Done && rs.ClusterSnapshot == id {
+				return errClusterSnapshotState("Cannot delete the cluster snapshot %s yet: a cluster restored from it has no writer with its data yet.", id)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		r.Status = ptr(records.SnapshotDeleting)
 		out = r.DBClusterSnapshot
 		out.Status = ptr("deleted")

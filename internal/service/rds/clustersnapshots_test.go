@@ -199,6 +199,9 @@ func TestClusterSnapshotsAndRestores(t *testing.T) {
 	if c := r.DBCluster; aws.ToString(c.DatabaseName) != "app" || aws.ToString(c.MasterUsername) != "master" || len(c.DBClusterMembers) != 0 {
 		t.Fatalf("clone %+v", c)
 	}
+	// Its data is still to be copied into the restored cluster's writer.
+	_, err = e.rds.DeleteDBClusterSnapshot(e.ctx, &rds.DeleteDBClusterSnapshotInput{DBClusterSnapshotIdentifier: aws.String("snap2")})
+	wantCode(t, err, "InvalidDBClusterSnapshotStateFault")
 	for _, id := range []string{"fromsnap", "pitr", "clone"} {
 		if _, err := e.rds.CreateDBInstance(e.ctx, memberInput(id+"-w", id)); err != nil {
 			t.Fatal(err)
@@ -208,6 +211,9 @@ func TestClusterSnapshotsAndRestores(t *testing.T) {
 		e.waitStatus(t, id+"-w", "available")
 	}
 	wantRows(t, e.rows(t, "fromsnap-w", "app"), 1, 2)
+	if _, err := e.rds.DeleteDBClusterSnapshot(e.ctx, &rds.DeleteDBClusterSnapshotInput{DBClusterSnapshotIdentifier: aws.String("snap2")}); err != nil {
+		t.Fatal(err)
+	}
 	wantRows(t, e.rows(t, "pitr-w", "app"), 1)
 	wantRows(t, e.rows(t, "clone-w", "app"), 1, 2)
 	// The clone and its source diverge.

@@ -120,6 +120,7 @@ func (c *Controller) initializeMember(ctx context.Context, sc state.Scope, dir s
 	clusterID := deref(rec.DBClusterIdentifier)
 	var (
 		rs    records.ClusterRestore
+		key   string // the cluster's DbClusterResourceId
 		found bool
 	)
 	err := c.store.View(ctx, func(tx state.Tx) error {
@@ -127,11 +128,10 @@ func (c *Controller) initializeMember(ctx context.Context, sc state.Scope, dir s
 		if err != nil || !ok {
 			return err
 		}
-		if rs, found, err = records.ClusterRestores.Get(tx, sc, clusterID); err != nil {
-			return err
-		}
-		found = found && !rs.Done && rs.Resource == deref(cl.DbClusterResourceId)
-		return nil
+		key = deref(cl.DbClusterResourceId)
+		rs, found, err = records.ClusterRestores.Get(tx, sc, key)
+		found = found && !rs.Done
+		return err
 	})
 	if err != nil || !found {
 		return false, err
@@ -165,12 +165,12 @@ func (c *Controller) initializeMember(ctx context.Context, sc state.Scope, dir s
 		}
 	}
 	err = c.store.Update(context.Background(), func(tx state.Tx) error {
-		r, ok, err := records.ClusterRestores.Get(tx, sc, clusterID)
-		if err != nil || !ok || r.Resource != rs.Resource {
+		r, ok, err := records.ClusterRestores.Get(tx, sc, key)
+		if err != nil || !ok {
 			return err
 		}
 		r.Done = true
-		return records.ClusterRestores.Put(tx, sc, clusterID, r)
+		return records.ClusterRestores.Put(tx, sc, key, r)
 	})
 	return true, err
 }

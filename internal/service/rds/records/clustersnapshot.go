@@ -29,13 +29,14 @@ import (
 // shows the writer's automated backups (records.Snapshot, type automated)
 // as the cluster's.
 //
-// ClusterRestore (table ClusterRestores, id DBClusterIdentifier): where a
-// restored cluster's data comes from, written by the API with the cluster
-// (RestoreDBClusterFromSnapshot, RestoreDBClusterToPointInTime). The
-// controller makes the cluster's first writer's data from it instead of
-// an empty database, and then sets Done: a later writer of the cluster
-// (after every member was deleted) starts empty, as any member that finds
-// no data.
+// ClusterRestore (table ClusterRestores, id the cluster's
+// DbClusterResourceId, which a rename keeps and a new cluster of the same
+// name does not share): where a restored cluster's data comes from,
+// written by the API with the cluster (RestoreDBClusterFromSnapshot,
+// RestoreDBClusterToPointInTime). The controller makes the cluster's first
+// writer's data from it instead of an empty database, and then sets Done:
+// a later writer of the cluster (after every member was deleted) starts
+// empty, as any member that finds no data.
 
 // The cluster snapshot and restore tables.
 var (
@@ -70,9 +71,6 @@ type ClusterSnapshot struct {
 // ClusterRestore is where a restored cluster's first writer gets its data:
 // exactly one of ClusterSnapshot, Backup or CloneOf.
 type ClusterRestore struct {
-	// Resource is the restored cluster's DbClusterResourceId: a restore
-	// record left by a deleted cluster of the same name is not used.
-	Resource string `json:"resource"`
 	// ClusterSnapshot is the cluster snapshot copied.
 	ClusterSnapshot string `json:"clusterSnapshot,omitempty"`
 	// Backup is the source writer's automated backup (a records.Snapshot)
