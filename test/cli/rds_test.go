@@ -136,7 +136,7 @@ func TestRDSAuroraCLI(t *testing.T) {
 				"cluster: available\t5432\tprovisioned",
 				"refused as expected: InvalidParameterCombination",
 				"boto3 reader: shop",
-				"members: shop-1,True,1,shop-2,False,0,",
+				"members: shop-1,True,1 shop-2,False,0 ",
 				"refused as expected: InvalidDBClusterStateFault",
 				"writer after deleting shop-1: shop-2",
 				"refused as expected: DBClusterNotFoundFault",

@@ -268,6 +268,35 @@ func TestClusterLifecycle(t *testing.T) {
 	}
 	_, err = e.rds.DeleteDBCluster(e.ctx, &rds.DeleteDBClusterInput{DBClusterIdentifier: aws.String("prod"), SkipFinalSnapshot: aws.Bool(true)})
 	wantCode(t, err, "InvalidDBClusterStateFault")
+	// What a member's cluster owns is refused on the member.
+	for _, tc := range []struct {
+		name string
+		call func() error
+		code string
+	}{
+		{"stop a member", func() error {
+			_, err := e.rds.StopDBInstance(e.ctx, &rds.StopDBInstanceInput{DBInstanceIdentifier: aws.String("prod-2")})
+			return err
+		}, "InvalidParameterCombination"},
+		{"snapshot a member", func() error {
+			_, err := e.rds.CreateDBSnapshot(e.ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String("prod-2"), DBSnapshotIdentifier: aws.String("s1")})
+			return err
+		}, "InvalidParameterValue"},
+		{"a member's password", func() error {
+			_, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("prod-2"), MasterUserPassword: aws.String("secret-pw2")})
+			return err
+		}, "InvalidParameterCombination"},
+		{"a read replica of a member", func() error {
+			_, err := e.rds.CreateDBInstanceReadReplica(e.ctx, &rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String("r1"), SourceDBInstanceIdentifier: aws.String("prod-1")})
+			return err
+		}, "InvalidParameterCombination"},
+		{"a final snapshot of a member", func() error {
+			_, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("prod-2"), FinalDBSnapshotIdentifier: aws.String("s2")})
+			return err
+		}, "InvalidParameterCombination"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.call(), tc.code) })
+	}
 
 	if _, err := e.rds.StopDBCluster(e.ctx, &rds.StopDBClusterInput{DBClusterIdentifier: aws.String("prod")}); err != nil {
 		t.Fatal(err)

@@ -290,3 +290,38 @@ func leaveCluster(tx state.Tx, sc state.Scope, r *records.Instance) error {
 	}
 	return records.Clusters.Put(tx, sc, deref(c.DBClusterIdentifier), c)
 }
+
+// errMemberOp refuses an operation on member r that AWS makes on its
+// cluster, or nil for an instance of no cluster.
+func errMemberOp(r *records.Instance, what string) error {
+	if !r.IsMember() {
+		return nil
+	}
+	return errCombination("The specified DB Instance is a member of a cluster. %s", what)
+}
+
+// memberModifyCheck refuses a ModifyDBInstance of member r that changes
+// what its cluster owns, as AWS does ("Modify … for the DB Cluster using
+// the ModifyDbCluster API").
+func memberModifyCheck(r *records.Instance, in *rdsapi.ModifyDBInstanceMessage) error {
+	for _, p := range []struct {
+		set  bool
+		what string
+	}{
+		{in.MasterUserPassword != nil, "master user password"},
+		{in.DeletionProtection != nil, "deletion protection"},
+		{in.BackupRetentionPeriod != nil, "backup retention"},
+		{in.PreferredBackupWindow != nil, "preferred backup window"},
+		{in.VpcSecurityGroupIds != nil, "VPC security groups"},
+		{in.EngineVersion != nil, "DB engine version"},
+		{in.AllocatedStorage != nil, "allocated storage"},
+		{in.MultiAZ != nil, "Multi-AZ"},
+	} {
+		if p.set {
+			if err := errMemberOp(r, "Modify "+p.what+" for the DB Cluster using the ModifyDbCluster API"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -118,6 +118,9 @@ func (s *Service) modifyCheckStored(tx state.Tx, sc state.Scope, in *rdsapi.Modi
 	if !found {
 		return errInstanceNotFound(deref(in.DBInstanceIdentifier))
 	}
+	if err := memberModifyCheck(r, in); err != nil {
+		return err
+	}
 	return s.modifyCheckInstance(r, in)
 }
 
