@@ -553,6 +553,12 @@ func (s *Service) DeleteDBCluster(ctx context.Context, in *rdsapi.DeleteDBCluste
 		c.SkipFinalSnapshot = true
 		c.Status = ptr("deleting")
 		out = showCluster(&c, nil)
+		// Its custom endpoints go with it.
+		for _, addr := range c.CustomEndpoints {
+			if err := records.ClusterEndpoints.Delete(tx, sc, strings.SplitN(addr, ".", 2)[0]); err != nil {
+				return err
+			}
+		}
 		return records.Clusters.Delete(tx, sc, deref(c.DBClusterIdentifier))
 	})
 	if err != nil {

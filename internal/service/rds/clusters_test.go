@@ -406,3 +406,107 @@ func TestAuroraEngines(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterEndpointsAndFailover: DescribeDBClusterEndpoints lists the
+// cluster's WRITER and READER endpoints and its custom ones; custom
+// endpoints are checked as AWS checks them, follow a member's deletion and
+// go with their cluster; FailoverDBCluster records the request the
+// controller carries out.
+func TestClusterEndpointsAndFailover(t *testing.T) {
+	t.Parallel()
+	if !hasPostgres() {
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	e := newEnv(t)
+	subnets := e.vpc(t, "10.33", "us-east-1a", "us-east-1b")
+	if _, err := e.rds.CreateDBSubnetGroup(e.ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("net"), DBSubnetGroupDescription: aws.String("d"), SubnetIds: subnets}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.rds.CreateDBCluster(e.ctx, clusterInput("ep", "net")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.rds.FailoverDBCluster(e.ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("ep")})
+	wantCode(t, err, "InvalidDBClusterStateFault") // no reader
+	for _, id := range []string{"ep-1", "ep-2", "ep-3"} {
+		if _, err := e.rds.CreateDBInstance(e.ctx, memberInput(id, "ep")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"ep-1", "ep-2", "ep-3"} {
+		e.waitStatus(t, id, "available")
+	}
+	custom := func(id, typ string, static, excluded []string) error {
+		_, err := e.rds.CreateDBClusterEndpoint(e.ctx, &rds.CreateDBClusterEndpointInput{DBClusterIdentifier: aws.String("ep"), DBClusterEndpointIdentifier: aws.String(id),
+			EndpointType: aws.String(typ), StaticMembers: static, ExcludedMembers: excluded, Tags: tags("k", id)})
+		return err
+	}
+	if err := custom("Analytics", "reader", []string{"ep-2", "EP-3"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		code string
+	}{
+		{"writer type", custom("w", "WRITER", nil, nil), "InvalidParameterValue"},
+		{"not a member", custom("x", "ANY", []string{"nosuch"}, nil), "InvalidParameterValue"},
+		{"both lists", custom("y", "ANY", []string{"ep-2"}, []string{"ep-3"}), "InvalidParameterCombination"},
+		{"exists", custom("analytics", "ANY", nil, nil), "DBClusterEndpointAlreadyExistsFault"},
+		{"bad identifier", custom("a--b", "ANY", nil, nil), "InvalidParameterValue"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.err, tc.code) })
+	}
+	out, err := e.rds.DescribeDBClusterEndpoints(e.ctx, &rds.DescribeDBClusterEndpointsInput{DBClusterIdentifier: aws.String("ep")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, ep := range out.DBClusterEndpoints {
+		kinds = append(kinds, aws.ToString(ep.EndpointType)+"/"+aws.ToString(ep.CustomEndpointType))
+		if aws.ToString(ep.EndpointType) == "CUSTOM" {
+			if !regexp.MustCompile(`^analytics\.cluster-custom-[a-z0-9]{12}\.us-east-1\.rds\.amazonaws\.com$`).MatchString(aws.ToString(ep.Endpoint)) ||
+				!slices.Equal(ep.StaticMembers, []string{"ep-2", "ep-3"}) {
+				t.Fatalf("custom endpoint %+v", ep)
+			}
+		}
+	}
+	slices.Sort(kinds)
+	if !slices.Equal(kinds, []string{"CUSTOM/READER", "READER/", "WRITER/"}) {
+		t.Fatalf("endpoints %v", kinds)
+	}
+	if got := e.listTags(t, arnPrefix+"cluster-endpoint:analytics"); got != "k=Analytics" {
+		t.Fatalf("endpoint tags %q", got)
+	}
+	if c := e.cluster(t, "ep"); len(c.CustomEndpoints) != 1 {
+		t.Fatalf("CustomEndpoints %v", c.CustomEndpoints)
+	}
+	_, err = e.rds.DescribeDBClusterEndpoints(e.ctx, &rds.DescribeDBClusterEndpointsInput{DBClusterEndpointIdentifier: aws.String("nosuch")})
+	wantCode(t, err, "DBClusterEndpointNotFoundFault")
+
+	// A deleted member leaves the endpoint's static members.
+	if _, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("ep-3")}); err != nil {
+		t.Fatal(err)
+	}
+	one, err := e.rds.DescribeDBClusterEndpoints(e.ctx, &rds.DescribeDBClusterEndpointsInput{DBClusterEndpointIdentifier: aws.String("analytics")})
+	if err != nil || !slices.Equal(one.DBClusterEndpoints[0].StaticMembers, []string{"ep-2"}) {
+		t.Fatalf("after ep-3's deletion: %+v, %v", one, err)
+	}
+	if _, err := e.rds.DeleteDBClusterEndpoint(e.ctx, &rds.DeleteDBClusterEndpointInput{DBClusterEndpointIdentifier: aws.String("analytics")}); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.cluster(t, "ep"); len(c.CustomEndpoints) != 0 {
+		t.Fatalf("CustomEndpoints after deletion %v", c.CustomEndpoints)
+	}
+
+	for _, tc := range []struct{ target, code string }{{"ep-1", "InvalidParameterValue"}, {"nosuch", "InvalidParameterValue"}} {
+		_, err := e.rds.FailoverDBCluster(e.ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("ep"), TargetDBInstanceIdentifier: aws.String(tc.target)})
+		wantCode(t, err, tc.code)
+	}
+	f, err := e.rds.FailoverDBCluster(e.ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("ep"), TargetDBInstanceIdentifier: aws.String("ep-2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := aws.ToString(f.DBCluster.Status); st != "failing-over" {
+		t.Fatalf("FailoverDBCluster: status %s", st)
+	}
+}

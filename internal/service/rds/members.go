@@ -288,6 +288,22 @@ func leaveCluster(tx state.Tx, sc state.Scope, r *records.Instance) error {
 		})
 		c.Member(deref(next.DBInstanceIdentifier)).IsClusterWriter = ptr(true)
 	}
+	// Its custom endpoints no longer name it.
+	for _, addr := range c.CustomEndpoints {
+		eid := strings.SplitN(addr, ".", 2)[0]
+		ep, found, err := records.ClusterEndpoints.Get(tx, sc, eid)
+		if err != nil {
+			return err
+		}
+		if !found || !slices.Contains(ep.Static, id) && !slices.Contains(ep.Excluded, id) {
+			continue
+		}
+		ep.Static = slices.DeleteFunc(ep.Static, func(m string) bool { return m == id })
+		ep.Excluded = slices.DeleteFunc(ep.Excluded, func(m string) bool { return m == id })
+		if err := records.ClusterEndpoints.Put(tx, sc, eid, ep); err != nil {
+			return err
+		}
+	}
 	return records.Clusters.Put(tx, sc, deref(c.DBClusterIdentifier), c)
 }
 
