@@ -266,6 +266,16 @@ func TestClusterLifecycle(t *testing.T) {
 	if aws.ToString(insts.DBInstances[0].AvailabilityZone) == aws.ToString(insts.DBInstances[1].AvailabilityZone) {
 		t.Fatal("the reader is in the writer's zone")
 	}
+	// A member's PromotionTier changes in its record and its cluster's.
+	_, err = e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("prod-2"), PromotionTier: aws.Int32(16)})
+	wantCode(t, err, "InvalidParameterValue")
+	if _, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("prod-2"), PromotionTier: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if m := e.cluster(t, "prod").DBClusterMembers[1]; aws.ToString(m.DBInstanceIdentifier) != "prod-2" || aws.ToInt32(m.PromotionTier) != 0 {
+		t.Fatalf("member after ModifyDBInstance: %+v", m)
+	}
+	e.waitStatus(t, "prod-2", "available")
 	_, err = e.rds.DeleteDBCluster(e.ctx, &rds.DeleteDBClusterInput{DBClusterIdentifier: aws.String("prod"), SkipFinalSnapshot: aws.Bool(true)})
 	wantCode(t, err, "InvalidDBClusterStateFault")
 	// What a member's cluster owns is refused on the member.
@@ -508,5 +518,43 @@ func TestClusterEndpointsAndFailover(t *testing.T) {
 	}
 	if st := aws.ToString(f.DBCluster.Status); st != "failing-over" {
 		t.Fatalf("FailoverDBCluster: status %s", st)
+	}
+}
+
+// TestAuroraMySQLCluster: an aurora-mysql cluster (the host's MariaDB under
+// Aurora MySQL 3's version) gets its writer as a real server, with
+// MariaDB's port and limits.
+func TestAuroraMySQLCluster(t *testing.T) {
+	t.Parallel()
+	if !hasMariaDB() {
+		t.Fatal("no MariaDB server (apt-get install mariadb-server)")
+	}
+	e := newEnv(t)
+	in := clusterInput("shop", "")
+	in.Engine, in.MasterUsername, in.DatabaseName = aws.String("aurora-mysql"), aws.String("admin"), aws.String("shop")
+	out, err := e.rds.CreateDBCluster(e.ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := out.DBCluster; aws.ToInt32(c.Port) != 3306 || !regexp.MustCompile(`^8\.0\.mysql_aurora\.3\.`).MatchString(aws.ToString(c.EngineVersion)) ||
+		aws.ToString(c.DBClusterParameterGroup) != "default.aurora-mysql8.0" {
+		t.Fatalf("cluster %+v", c)
+	}
+	long := clusterInput("long", "")
+	long.Engine, long.MasterUsername = aws.String("aurora-mysql"), aws.String("a_master_name_of_17")
+	_, err = e.rds.CreateDBCluster(e.ctx, long)
+	wantCode(t, err, "InvalidParameterValue") // MySQL's 16-character limit
+	m := memberInput("shop-1", "shop")
+	m.Engine = aws.String("aurora-mysql")
+	if _, err := e.rds.CreateDBInstance(e.ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "shop-1", "available")
+	db, err := e.rds.DescribeDBInstances(e.ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("shop-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := db.DBInstances[0]; aws.ToString(d.Engine) != "aurora-mysql" || aws.ToInt32(d.Endpoint.Port) != 3306 || aws.ToString(d.DBName) != "shop" {
+		t.Fatalf("writer %+v", d)
 	}
 }

@@ -69,10 +69,33 @@ func memberCheck(in *rdsapi.CreateDBInstanceMessage) error {
 	if len(in.DBSecurityGroups) > 0 {
 		return errNoDBSecurityGroups()
 	}
-	if t := in.PromotionTier; t != nil && (*t < 0 || *t > 15) {
+	return checkPromotionTier(in.PromotionTier)
+}
+
+// checkPromotionTier checks a PromotionTier: 0 to 15.
+func checkPromotionTier(t *int32) error {
+	if t != nil && (*t < 0 || *t > 15) {
 		return errInvalidParam("Invalid value for PromotionTier: %d. Valid values are 0-15.", *t)
 	}
 	return nil
+}
+
+// setPromotionTier gives member r (ModifyDBInstance) PromotionTier t, in
+// its record and its cluster's DBClusterMembers; nothing for nil or an
+// instance of no cluster.
+func setPromotionTier(tx state.Tx, sc state.Scope, r *records.Instance, t *int32) error {
+	if t == nil || !r.IsMember() {
+		return nil
+	}
+	r.PromotionTier = ptr(*t)
+	c, found, err := records.Clusters.Get(tx, sc, deref(r.DBClusterIdentifier))
+	if err != nil || !found {
+		return err
+	}
+	if m := c.Member(deref(r.DBInstanceIdentifier)); m != nil {
+		m.PromotionTier = ptr(*t)
+	}
+	return records.Clusters.Put(tx, sc, deref(c.DBClusterIdentifier), c)
 }
 
 // createMember is one attempt at CreateDBInstance with DBClusterIdentifier.
