@@ -512,7 +512,20 @@ func TestClusterEndpointsAndFailover(t *testing.T) {
 		_, err := e.rds.FailoverDBCluster(e.ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("ep"), TargetDBInstanceIdentifier: aws.String(tc.target)})
 		wantCode(t, err, tc.code)
 	}
-	f, err := e.rds.FailoverDBCluster(e.ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("ep"), TargetDBInstanceIdentifier: aws.String("ep-2")})
+	// A rename moves the cluster's names and its members with it.
+	if _, err := e.rds.ModifyDBCluster(e.ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String("ep"), NewDBClusterIdentifier: aws.String("Renamed"), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.rds.DescribeDBClusters(e.ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("ep")})
+	wantCode(t, err, "DBClusterNotFoundFault")
+	rc := e.cluster(t, "renamed")
+	if aws.ToString(rc.DBClusterArn) != arnPrefix+"cluster:renamed" || !regexp.MustCompile(`^renamed\.cluster-`).MatchString(aws.ToString(rc.Endpoint)) || len(rc.DBClusterMembers) != 2 {
+		t.Fatalf("renamed cluster %+v", rc)
+	}
+	if m, err := e.rds.DescribeDBInstances(e.ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("ep-2")}); err != nil || aws.ToString(m.DBInstances[0].DBClusterIdentifier) != "renamed" {
+		t.Fatalf("member after the rename: %v", err)
+	}
+	f, err := e.rds.FailoverDBCluster(e.ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("renamed"), TargetDBInstanceIdentifier: aws.String("ep-2")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,7 +153,9 @@
 // Aurora engine's instance without a cluster is refused. Deleting the
 // writer hands the role to the reader with the lowest PromotionTier (then
 // identifier), as AWS fails over; members need no final snapshot.
-// ModifyDBCluster applies everything at once (no maintenance window); the
+// ModifyDBCluster applies everything at once (no maintenance window;
+// NewDBClusterIdentifier renames the cluster, its ARN and endpoint names,
+// and its members follow); the
 // master password and security groups reach every member's record, so the
 // controller applies them as for any instance. StopDBCluster and
 // StartDBCluster stop and start every member; the cluster shows stopped or
