@@ -172,6 +172,18 @@ func TestClusterErrors(t *testing.T) {
 				Parameters: []types.Parameter{{ParameterName: aws.String("work_mem"), ParameterValue: aws.String("8192")}}})
 			return err
 		}, "InvalidParameterValue"},
+		{"subnet group in use", func() error {
+			_, err := e.rds.DeleteDBSubnetGroup(e.ctx, &rds.DeleteDBSubnetGroupInput{DBSubnetGroupName: aws.String("net")})
+			return err
+		}, "InvalidDBSubnetGroupStateFault"},
+		{"describe page size", func() error {
+			_, err := e.rds.DescribeDBClusters(e.ctx, &rds.DescribeDBClustersInput{MaxRecords: aws.Int32(10)})
+			return err
+		}, "InvalidParameterValue"},
+		{"describe marker", func() error {
+			_, err := e.rds.DescribeDBClusters(e.ctx, &rds.DescribeDBClustersInput{Marker: aws.String("bogus")})
+			return err
+		}, "InvalidParameterValue"},
 		{"tag missing cluster", func() error {
 			_, err := e.rds.ListTagsForResource(e.ctx, &rds.ListTagsForResourceInput{ResourceName: aws.String(arnPrefix + "cluster:nosuch")})
 			return err
@@ -181,6 +193,26 @@ func TestClusterErrors(t *testing.T) {
 	}
 	if _, err := e.rds.DescribeDBInstances(e.ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("m1")}); err == nil {
 		t.Fatal("a refused member was recorded")
+	}
+	for _, tc := range []struct {
+		filter, value string
+		want          []string
+	}{
+		{"engine", "aurora-postgresql", []string{"base", "guarded"}},
+		{"engine", "aurora-mysql", nil},
+		{"db-cluster-id", arnPrefix + "cluster:guarded", []string{"guarded"}},
+	} {
+		out, err := e.rds.DescribeDBClusters(e.ctx, &rds.DescribeDBClustersInput{Filters: []types.Filter{{Name: aws.String(tc.filter), Values: []string{tc.value}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range out.DBClusters {
+			got = append(got, aws.ToString(c.DBClusterIdentifier))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("filter %s=%s: %v, want %v", tc.filter, tc.value, got, tc.want)
+		}
 	}
 }
 
