@@ -3,6 +3,7 @@ package rds_test
 import (
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,6 +103,8 @@ func TestClusterErrors(t *testing.T) {
 		{"instance class", create(func(in *rds.CreateDBClusterInput) { in.DBClusterInstanceClass = aws.String("db.r6g.large") }), "InvalidParameterCombination"},
 		{"no master", create(func(in *rds.CreateDBClusterInput) { in.MasterUsername = nil }), "InvalidParameterValue"},
 		{"short password", create(func(in *rds.CreateDBClusterInput) { in.MasterUserPassword = aws.String("short") }), "InvalidParameterValue"},
+		{"long password", create(func(in *rds.CreateDBClusterInput) { in.MasterUserPassword = aws.String(strings.Repeat("p", 42)) }), "InvalidParameterValue"},
+		{"long master", create(func(in *rds.CreateDBClusterInput) { in.MasterUsername = aws.String(strings.Repeat("m", 17)) }), "InvalidParameterValue"},
 		{"database name", create(func(in *rds.CreateDBClusterInput) { in.DatabaseName = aws.String("1db") }), "InvalidParameterValue"},
 		{"port", create(func(in *rds.CreateDBClusterInput) { in.Port = aws.Int32(80) }), "InvalidParameterValue"},
 		{"retention 0", create(func(in *rds.CreateDBClusterInput) { in.BackupRetentionPeriod = aws.Int32(0) }), "InvalidParameterValue"},
