@@ -128,7 +128,9 @@ func (c *Controller) initializeMember(ctx context.Context, sc state.Scope, dir s
 		if err != nil || !ok {
 			return err
 		}
-		key = deref(cl.DbClusterResourceId)
+		if key = deref(cl.DbClusterResourceId); key == "" {
+			return nil // recorded without one (not by the API): not restored
+		}
 		rs, found, err = records.ClusterRestores.Get(tx, sc, key)
 		found = found && !rs.Done
 		return err
