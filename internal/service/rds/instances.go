@@ -367,7 +367,7 @@ func (s *Service) Loopback(ctx context.Context, account, region, id string) (str
 
 // Health is the "rds" entry of /_minicloud/health: the engines and, per DB
 // instance, its status, endpoint name and the loopback address where its
-// server really listens.
+// server really listens; per DB cluster, its endpoints' (clusterhealth.go).
 func (s *Service) Health() map[string]any {
 	// Health must stay cheap (tools poll it to learn minicloud is up), so it
 	// never runs a server binary itself (engine.Health).
@@ -375,8 +375,9 @@ func (s *Service) Health() map[string]any {
 	for _, eng := range s.engines.All() {
 		engines = append(engines, engine.Health(eng))
 	}
-	var list []map[string]any
+	var list, clusters []map[string]any
 	_ = s.store.View(context.Background(), func(tx state.Tx) error {
+		clusters = s.clusterHealth(tx)
 		return tx.Scan("", func(key string, _ []byte) error {
 			sc, id, ok := records.Instances.ParseKey(key)
 			if !ok {
@@ -413,6 +414,6 @@ func (s *Service) Health() map[string]any {
 			return nil
 		})
 	})
-	return map[string]any{"engines": engines, "instances": list, "note": "Endpoint names resolve through minicloud's DNS (--dns-listen) and in VPC resolvers; the loopback address reaches every instance from this host."}
+	return map[string]any{"engines": engines, "instances": list, "clusters": clusters, "note": "Endpoint names resolve through minicloud's DNS (--dns-listen) and in VPC resolvers; the loopback address reaches every instance from this host."}
 }
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -59,6 +59,14 @@ type Controller struct {
 	reboots map[string]int     // RebootSeq applied, by key
 	// standbys are Multi-AZ instances' standby servers, by record key.
 	standbys map[string]*server
+	// clusters are the DB clusters' loopback ports, by record key
+	// (cluster.go).
+	clusters map[string]*clusterRelays
+
+	quorum quorumSet // the cluster writers' synchronous readers (cluster.go)
+	// cloning holds a *sync.Mutex per source key: one replica is cloned
+	// from a source at a time (replicas.go).
+	cloning sync.Map
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -100,7 +108,12 @@ func (c *Controller) Stop() {
 	c.mu.Lock()
 	servers := c.servers
 	c.servers = map[string]*server{}
+	clusters := c.clusters
+	c.clusters = nil
 	c.mu.Unlock()
+	for _, cr := range clusters {
+		cr.close()
+	}
 	var wg sync.WaitGroup
 	for _, p := range servers {
 		wg.Go(p.stop)

@@ -22,6 +22,9 @@ func (c *Controller) reconcile(key string) (retry bool) {
 	if sc, id, ok := records.Snapshots.ParseKey(key); ok {
 		return c.reconcileSnapshot(sc, id)
 	}
+	if sc, id, ok := records.Clusters.ParseKey(key); ok {
+		return c.reconcileCluster(sc, id)
+	}
 	sc, id, _ := records.Instances.ParseKey(key)
 	var (
 		rec   records.Instance
@@ -29,11 +32,17 @@ func (c *Controller) reconcile(key string) (retry bool) {
 	)
 	err := c.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
-		rec, found, err = records.Instances.Get(tx, sc, id)
-		return err
+		if rec, found, err = records.Instances.Get(tx, sc, id); err != nil || !found {
+			return err
+		}
+		return asMember(tx, sc, &rec)
 	})
 	if err != nil {
 		return false
+	}
+	if ck := clusterKeyOf(sc, &rec); ck != "" {
+		// The cluster's status and loopback ports follow its members.
+		defer c.enqueue(ck)
 	}
 	dir, err := c.dir(sc, id)
 	if err != nil {
@@ -159,8 +168,14 @@ func (c *Controller) converge(key string, sc state.Scope, id, dir string, rec re
 	if err := c.failoverIfAsked(ctx, key, sc, id, dir, &rec, eng); err != nil {
 		return err
 	}
+	if err := c.failoverCluster(ctx, key, sc, id, &rec, eng); err != nil {
+		return err
+	}
 	p, err := c.runningServer(ctx, key, sc, id, dir, status, &rec, eng)
 	if err != nil {
+		return err
+	}
+	if err := c.promoteMember(ctx, sc, id, dir, &rec, p, eng); err != nil {
 		return err
 	}
 	if err := c.syncPublicIP(ctx, sc, id, status, &rec); err != nil {
@@ -173,6 +188,10 @@ func (c *Controller) converge(key string, sc state.Scope, id, dir string, rec re
 		return err
 	}
 	c.releaseHolds(ctx, sc, id, &rec, p, eng)
+	if err := c.syncReaders(ctx, key, sc, id, dir, &rec, p, eng); err != nil {
+		// The periodic check tries again; the writer serves meanwhile.
+		c.log.Warn("rds: cluster writer's readers", "id", id, "err", err)
+	}
 	if err := c.syncStandby(ctx, key, sc, id, dir, &rec, p, eng); err != nil {
 		return err
 	}
@@ -262,7 +281,7 @@ func (c *Controller) startInstance(ctx context.Context, key string, sc state.Sco
 	if err != nil {
 		return nil, err
 	}
-	p.eni = rec.ENI
+	p.eni, p.replica = rec.ENI, rec.IsReplica()
 	user, password := readyLogin(rec)
 	if err := eng.WaitReady(ctx, p.Server, engine.Access{Dir: dir, User: user, Password: password}); err != nil {
 		p.stop()
@@ -342,6 +361,14 @@ func (c *Controller) recordConverged(sc state.Scope, id, status string, rec *rec
 			r.Passwords = records.RecordPassword(r.Passwords, rec.AppliedPassword, pwSince)
 		}
 		r.AppliedPassword = rec.AppliedPassword
+		if rec.IsMember() && rec.Replica != nil && rec.Replica.ReplPassword != "" && (r.Replica == nil || r.Replica.ReplPassword == "") {
+			// A cluster's members share the replication login: whichever
+			// becomes the writer has it.
+			if r.Replica == nil {
+				r.Replica = &records.ReplicaState{}
+			}
+			r.Replica.ReplPassword = rec.Replica.ReplPassword
+		}
 		r.EngineError = ""
 		r.PendingModifiedValues = pendingAfter(r)
 		c.reached(r, status)

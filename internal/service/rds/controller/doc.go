@@ -28,7 +28,8 @@
 //
 // It reaches the servers only through package engine: Init, Start,
 // WaitReady… of every engine, and the capabilities it type-asserts for
-// (Replication for read replicas, Standbys for Multi-AZ, Backups and
+// (Replication for read replicas and a DB cluster's readers, QuorumCommit
+// for a cluster writer's synchronous readers, Standbys for Multi-AZ, Backups and
 // PointInTime for snapshots and restores, Parameters for parameter groups,
 // Monitoring for DatabaseConnections, LogExports for the log files to
 // export).
@@ -40,7 +41,9 @@
 // restored or cloned, a failover if asked, its server (re)started, its
 // public IP, database, replication, standby, password, security groups
 // and parameters, and what was applied recorded). replicas.go,
-// multiaz.go, snapshots.go, schedule.go (automated backups and their
+// multiaz.go, cluster.go and clusterfailover.go (Aurora DB clusters: the
+// members in their roles, the writer's quorum, the cluster's status and
+// loopback ports, its failover), snapshots.go, schedule.go (automated backups and their
 // retention) and params.go (parameter groups) are the features;
 // metrics.go publishes the running instances' AWS/RDS metrics
 // (metricport) and logexports.go exports their logs to CloudWatch Logs

@@ -146,7 +146,7 @@ func (c *Controller) readInstance(ctx context.Context, key string, sc state.Scop
 			r.Connections = n
 		}
 	}
-	if rec.IsReplica() {
+	if rec.IsReplica() || rec.IsMember() { // a cluster's reader is measured as a replica
 		if s, ok := c.LastLag(key); ok && s.Err == "" {
 			r.Lag = &s.Lag
 		}

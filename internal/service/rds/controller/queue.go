@@ -10,7 +10,8 @@ import (
 )
 
 // The controller's work queue is internal/reconcile's, keyed by the store
-// keys of instance and snapshot records: each key is reconciled by one
+// keys of instance, snapshot and DB cluster records (a cluster's change
+// reconciles its members too): each key is reconciled by one
 // goroutine at a time (a slow server start holds up no other instance), a
 // key changed while it was being reconciled is reconciled again, and a pass
 // that asks to be retried runs again after 5 s. A parameter group's change
@@ -34,6 +35,7 @@ func (c *Controller) newQueue() *reconcile.Controller[string] {
 		Sources: []reconcile.Source[string]{
 			reconcile.Map(records.Instances.Service, records.Instances.Kind, own),
 			reconcile.Map(records.Snapshots.Service, records.Snapshots.Kind, own),
+			reconcile.Map(records.Clusters.Service, records.Clusters.Kind, func(o reconcile.Object) []string { return c.clusterKeys(o.Scope, o.ID) }),
 			reconcile.All[string](records.ParamGroups.Service, records.ParamGroups.Kind),
 		},
 		List: c.listKeys,
@@ -46,7 +48,7 @@ func (c *Controller) listKeys(ctx context.Context) ([]string, error) {
 	var keys []string
 	err := c.store.View(ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			if _, _, ok := records.Instances.ParseKey(key); ok || isSnapshotKey(key) {
+			if _, _, ok := records.Instances.ParseKey(key); ok || isSnapshotKey(key) || isClusterKey(key) {
 				keys = append(keys, key)
 			}
 			return nil

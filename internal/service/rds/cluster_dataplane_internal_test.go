@@ -1,0 +1,386 @@
+package rds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/records"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// clusterScene is an Aurora DB cluster driven through its records (as the
+// API writes them) on a running RDS service: the controller's side alone.
+type clusterScene struct {
+	s   *Service
+	sc  state.Scope
+	ctx context.Context
+}
+
+const clusterPassword = "secret-password-1"
+
+// newClusterScene starts the service and records cluster id with members
+// (the first the writer), all creating.
+func newClusterScene(t *testing.T, id string, members ...string) *clusterScene {
+	t.Helper()
+	s := New(state.NewMemory(), Config{StateDir: t.TempDir()})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	x := &clusterScene{s: s, sc: state.Scope{Account: "000000000000", Region: "us-east-1"}, ctx: context.Background()}
+	cl := records.Cluster{DBCluster: rdsapi.DBCluster{DBClusterIdentifier: ptr(id), Status: ptr("creating"),
+		Engine: ptr("postgres"), DatabaseName: ptr("app"), MasterUsername: ptr("master"), Port: ptr(int32(5432))}, Password: clusterPassword}
+	var insts []records.Instance
+	for i, m := range members {
+		cl.DBClusterMembers = append(cl.DBClusterMembers, rdsapi.DBClusterMember{DBInstanceIdentifier: ptr(m), IsClusterWriter: ptr(i == 0), PromotionTier: ptr(int32(1))})
+		db := newDBInstance(x.sc, m, 5432)
+		db.Engine, db.MasterUsername, db.DBClusterIdentifier = ptr("postgres"), ptr("master"), ptr(id)
+		db.BackupRetentionPeriod = ptr(int32(0))
+		db.DBInstanceClass = ptr("db.r6g.large")
+		db.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(s.engines.Get("postgres").Defaults().ParameterGroup), ParameterApplyStatus: ptr("in-sync")}}
+		insts = append(insts, records.Instance{DBInstance: db, Password: clusterPassword})
+	}
+	err := s.store.Update(x.ctx, func(tx state.Tx) error {
+		if err := records.Clusters.Put(tx, x.sc, id, cl); err != nil {
+			return err
+		}
+		for _, r := range insts {
+			if err := records.Instances.Put(tx, x.sc, *r.DBInstanceIdentifier, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// waitFor polls the records until ok holds, for up to 90 s.
+func (x *clusterScene) waitFor(t *testing.T, what string, ok func(tx state.Tx) (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		var done bool
+		err := x.s.store.View(x.ctx, func(tx state.Tx) error {
+			var err error
+			done, err = ok(tx)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 90s; health %v", what, x.s.Health())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (x *clusterScene) cluster(t *testing.T, id string) records.Cluster {
+	t.Helper()
+	var cl records.Cluster
+	_ = x.s.store.View(x.ctx, func(tx state.Tx) error { cl, _, _ = records.Clusters.Get(tx, x.sc, id); return nil })
+	return cl
+}
+
+// waitAvailable waits until the cluster and every member are available.
+func (x *clusterScene) waitAvailable(t *testing.T, id string) records.Cluster {
+	t.Helper()
+	x.waitFor(t, "cluster "+id+" available", func(tx state.Tx) (bool, error) {
+		cl, _, err := records.Clusters.Get(tx, x.sc, id)
+		if err != nil || deref(cl.Status) != "available" {
+			return false, err
+		}
+		for _, m := range cl.DBClusterMembers {
+			r, _, err := records.Instances.Get(tx, x.sc, deref(m.DBInstanceIdentifier))
+			if err != nil || deref(r.DBInstanceStatus) != "available" {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+	return x.cluster(t, id)
+}
+
+func connectPort(ctx context.Context, port int) (*pgx.Conn, error) {
+	return pgx.Connect(ctx, fmt.Sprintf("postgres://master:%s@127.0.0.1:%d/app?sslmode=disable&connect_timeout=5", clusterPassword, port))
+}
+
+// A cluster of a writer and two readers: its status follows the writer's;
+// a row written through the cluster endpoint's loopback port is read
+// through the reader endpoint's within a second; a write there fails as a
+// read-only server fails it (25006); new connections to the reader
+// endpoint reach both readers, read-only; the writer's commits wait for a
+// quorum of one of its readers.
+func TestClusterDataPlane(t *testing.T) {
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) == 0 {
+		t.Skip("no PostgreSQL server binaries on this host")
+	}
+	x := newClusterScene(t, "orders", "orders-1", "orders-2", "orders-3")
+	cl := x.waitAvailable(t, "orders")
+	if cl.WriterPort == 0 || cl.ReaderPort == 0 {
+		t.Fatalf("loopback ports: writer %d, reader %d", cl.WriterPort, cl.ReaderPort)
+	}
+	// /_minicloud/health (and minicloud databases) show both.
+	h := x.s.Health()["clusters"].([]map[string]any)
+	if len(h) != 1 || h[0]["loopback"] != fmt.Sprintf("127.0.0.1:%d", cl.WriterPort) || h[0]["readerLoopback"] != fmt.Sprintf("127.0.0.1:%d", cl.ReaderPort) || h[0]["writer"] != "orders-1" {
+		t.Fatalf("health clusters %v", h)
+	}
+	ctx, cancel := context.WithTimeout(x.ctx, 60*time.Second)
+	defer cancel()
+	w, err := connectPort(ctx, cl.WriterPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(ctx)
+	var inRecovery bool
+	if err := w.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || inRecovery {
+		t.Fatalf("the cluster endpoint reaches a server in recovery (%v, %v): not the writer", inRecovery, err)
+	}
+	// The quorum names both readers once both stream.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var names string
+		if err := w.QueryRow(ctx, "SHOW synchronous_standby_names").Scan(&names); err != nil {
+			t.Fatal(err)
+		}
+		if names == `ANY 1 ("orders-2", "orders-3")` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("synchronous_standby_names = %q, want a quorum of one of both readers", names)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := w.Exec(ctx, "CREATE TABLE orders (id int primary key, item text)"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := w.Exec(ctx, "INSERT INTO orders VALUES (1, 'book')"); err != nil {
+		t.Fatal(err)
+	}
+	// Read it back through the reader endpoint within a second.
+	var item string
+	for {
+		r, err := connectPort(ctx, cl.ReaderPort)
+		if err == nil {
+			err = r.QueryRow(ctx, "SELECT item FROM orders WHERE id = 1").Scan(&item)
+			_ = r.Close(ctx)
+		}
+		if err == nil && item == "book" {
+			break
+		}
+		if time.Since(start) > time.Second {
+			t.Fatalf("the row is not readable through the reader endpoint within 1s: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A write through the reader endpoint fails as a read-only server
+	// fails it.
+	r, err := connectPort(ctx, cl.ReaderPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Exec(ctx, "INSERT INTO orders VALUES (2, 'pen')")
+	_ = r.Close(ctx)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "25006" {
+		t.Fatalf("write through the reader endpoint: %v, want SQLSTATE 25006", err)
+	}
+	// New connections spread over both readers, each read-only.
+	seen := map[int]int{}
+	for range 20 {
+		r, err := connectPort(ctx, cl.ReaderPort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var port int
+		err = r.QueryRow(ctx, "SELECT pg_is_in_recovery(), current_setting('port')::int").Scan(&inRecovery, &port)
+		_ = r.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !inRecovery {
+			t.Fatalf("the reader endpoint reached the writer (port %d) while readers are available", port)
+		}
+		seen[port]++
+	}
+	if len(seen) != 2 {
+		t.Fatalf("20 connections reached the readers %v, want both", seen)
+	}
+}
+
+// writeLoop inserts rows through port until stop closes, reconnecting
+// after errors, and returns the ids whose commit was acknowledged and
+// when the first write after a failure succeeded again.
+func writeLoop(ctx context.Context, port int, stop <-chan struct{}) (acked []int, recovered []time.Duration) {
+	var conn *pgx.Conn
+	var failedAt time.Time
+	for id := 1; ; id++ {
+		select {
+		case <-stop:
+			if conn != nil {
+				_ = conn.Close(ctx)
+			}
+			return acked, recovered
+		default:
+		}
+		var err error
+		if conn == nil {
+			conn, err = connectPort(ctx, port)
+		}
+		if err == nil {
+			_, err = conn.Exec(ctx, "INSERT INTO ledger VALUES ($1)", id)
+		}
+		if err != nil {
+			if conn != nil {
+				_ = conn.Close(ctx)
+				conn = nil
+			}
+			if failedAt.IsZero() {
+				failedAt = time.Now()
+			}
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if !failedAt.IsZero() {
+			recovered = append(recovered, time.Since(failedAt))
+			failedAt = time.Time{}
+		}
+		acked = append(acked, id)
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A cluster fails over when asked (to a named reader) and when its
+// writer's server is killed: a reader is promoted, the cluster endpoint's
+// loopback port reaches it, a client writing through it succeeds again,
+// no acknowledged write is lost, and the old writer rejoins as a reader.
+func TestClusterFailover(t *testing.T) {
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) == 0 {
+		t.Skip("no PostgreSQL server binaries on this host")
+	}
+	x := newClusterScene(t, "pay", "pay-1", "pay-2", "pay-3")
+	cl := x.waitAvailable(t, "pay")
+	ctx, cancel := context.WithTimeout(x.ctx, 3*time.Minute)
+	defer cancel()
+	w, err := connectPort(ctx, cl.WriterPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Exec(ctx, "CREATE TABLE ledger (id int primary key)"); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close(ctx)
+	for _, tc := range []struct {
+		desc string
+		fail func(t *testing.T, writer string)
+		want string // the new writer, "" for any reader
+	}{
+		{"FailoverDBCluster to pay-3", func(t *testing.T, _ string) {
+			err := x.s.store.Update(x.ctx, func(tx state.Tx) error {
+				c, _, err := records.Clusters.Get(tx, x.sc, "pay")
+				if err != nil {
+					return err
+				}
+				c.Failover, c.Status = &records.ClusterFailover{Target: "pay-3"}, ptr("failing-over")
+				return records.Clusters.Put(tx, x.sc, "pay", c)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}, "pay-3"},
+		{"the writer's server killed", func(t *testing.T, writer string) {
+			dir, err := x.s.dirs.Instance(x.sc, writer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, err := strconv.Atoi(strings.SplitN(string(raw), "\n", 2)[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}, ""},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			before := x.cluster(t, "pay")
+			old := before.Writer()
+			stop := make(chan struct{})
+			type result struct {
+				acked     []int
+				recovered []time.Duration
+			}
+			done := make(chan result)
+			go func() { a, r := writeLoop(ctx, cl.WriterPort, stop); done <- result{a, r} }()
+			time.Sleep(300 * time.Millisecond)
+			tc.fail(t, old)
+			x.waitFor(t, "a new writer", func(tx state.Tx) (bool, error) {
+				c, _, err := records.Clusters.Get(tx, x.sc, "pay")
+				return c.Writer() != old && (tc.want == "" || c.Writer() == tc.want) && deref(c.Status) == "available", err
+			})
+			time.Sleep(2 * time.Second) // writes through the new writer
+			close(stop)
+			res := <-done
+			if len(res.recovered) == 0 {
+				t.Fatal("no write failed and succeeded again: the writer did not move")
+			}
+			t.Logf("writes succeeded again after %v", res.recovered)
+			// Every acknowledged write is on the new writer.
+			w, err := connectPort(ctx, cl.WriterPort)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close(ctx)
+			var inRecovery bool
+			if err := w.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || inRecovery {
+				t.Fatalf("the cluster endpoint reaches a server in recovery (%v, %v)", inRecovery, err)
+			}
+			var missing int
+			if err := w.QueryRow(ctx, "SELECT count(*) FROM unnest($1::int[]) a(id) WHERE NOT EXISTS (SELECT FROM ledger l WHERE l.id = a.id)", res.acked).Scan(&missing); err != nil {
+				t.Fatal(err)
+			}
+			if missing > 0 {
+				t.Fatalf("%d of %d acknowledged writes lost", missing, len(res.acked))
+			}
+			// The old writer rejoins as a reader.
+			x.waitAvailable(t, "pay")
+			var port int
+			_ = x.s.store.View(x.ctx, func(tx state.Tx) error {
+				r, _, err := records.Instances.Get(tx, x.sc, old)
+				port = r.LoopbackPort
+				return err
+			})
+			r, err := connectPort(ctx, port)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close(ctx)
+			if err := r.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || !inRecovery {
+				t.Fatalf("the old writer %s: in recovery %v (%v), want a reader", old, inRecovery, err)
+			}
+		})
+	}
+}
