@@ -1,6 +1,7 @@
 // Package rds is Amazon RDS's API: DB subnet groups, DB instances, read
 // replicas, Multi-AZ deployments, DB parameter groups, DB snapshots and
-// automated backups, point-in-time restore, tags and log exports to
+// automated backups, point-in-time restore, Aurora DB clusters, tags and
+// log exports to
 // CloudWatch Logs (logexports.go), with AWS's validation, defaults and
 // error codes, and the DNS names of the instances' endpoints. Every DB
 // instance is a real server on this host; its AWS/RDS metrics and its
@@ -133,4 +134,35 @@
 // started again while the standby runs. Read replicas follow the new
 // primary. Stopping a Multi-AZ instance stops both; MultiAZ false removes
 // the standby.
+//
+// Aurora DB clusters (clusters.go, members.go, clusterparams.go), for the
+// cluster engines (engine.Clusters: aurora-postgresql on the host's
+// PostgreSQL, aurora-mysql on its MariaDB under Aurora MySQL 3's version
+// string; DescribeDBEngineVersions' DBEngineVersionDescription says what
+// runs). CreateDBCluster records an empty cluster (EngineMode provisioned
+// only; the master user, DatabaseName, Port, subnet group, security
+// groups, cluster parameter group, backups and Serverless v2 range are the
+// cluster's), available at once since it runs nothing itself; its
+// endpoint names are AWS's, <id>.cluster-<hash>… and <id>.cluster-ro-<hash>…
+// with the instances' per-account-region hash. CreateDBInstance with
+// DBClusterIdentifier adds a member: the first is the writer, later ones
+// readers (up to 15), PromotionTier 0-15 (default 1), each placed in the
+// cluster's zone with the fewest members; what the cluster owns (master
+// user and password, database, storage, security groups, port, backups) is
+// refused on the instance with AWS's InvalidParameterCombination, and an
+// Aurora engine's instance without a cluster is refused. Deleting the
+// writer hands the role to the reader with the lowest PromotionTier (then
+// identifier), as AWS fails over; members need no final snapshot.
+// ModifyDBCluster applies everything at once (no maintenance window); the
+// master password and security groups reach every member's record, so the
+// controller applies them as for any instance. StopDBCluster and
+// StartDBCluster stop and start every member; the cluster shows stopped or
+// available once they all are. DeleteDBCluster refuses a cluster with
+// members (InvalidDBClusterStateFault) or deletion protection; minicloud
+// takes no DB cluster snapshots yet, so a final snapshot is refused saying
+// so. DB cluster parameter groups list the host engine's parameters as DB
+// parameter groups do. Which member is a server of what role (the writer a
+// primary, each reader a real read-only replica of it) is the
+// controller's, following records.Cluster (records/cluster.go is the
+// contract).
 package rds

@@ -190,6 +190,12 @@ func matchFilters(fs []rdsapi.Filter, r *records.Instance) bool {
 
 // mutate runs fn on instance id in one transaction and returns the result.
 func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *records.Instance) error) (*rdsapi.DBInstance, error) {
+	return s.mutateTx(ctx, rawID, func(_ state.Tx, r *records.Instance) error { return fn(r) })
+}
+
+// mutateTx is mutate for an fn that also reads or writes other records in
+// the transaction.
+func (s *Service) mutateTx(ctx context.Context, rawID *string, fn func(tx state.Tx, r *records.Instance) error) (*rdsapi.DBInstance, error) {
 	sc := scopeOf(ctx)
 	id := strings.ToLower(deref(rawID))
 	var out *rdsapi.DBInstance
@@ -204,7 +210,7 @@ func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *records.
 		if !found {
 			return errInstanceNotFound(deref(rawID))
 		}
-		if err := fn(&r); err != nil {
+		if err := fn(tx, &r); err != nil {
 			return err
 		}
 		out = show(&r)
@@ -287,9 +293,17 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 			return nil, err
 		}
 	}
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
+	db, err := s.mutateTx(ctx, in.DBInstanceIdentifier, func(tx state.Tx, r *records.Instance) error {
 		if deref(r.DeletionProtection) {
 			return errCombination("Cannot delete protected DB Instance, please disable deletion protection and try again.")
+		}
+		if r.IsMember() {
+			// A member's data is its cluster's: there is no final
+			// snapshot of it, and none is asked for.
+			if final != "" {
+				return errCombination("FinalDBSnapshotIdentifier can not be specified when deleting a cluster instance.")
+			}
+			skip = true
 		}
 		switch {
 		case skip && final != "":
@@ -312,6 +326,9 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 		}
 		r.KeepAutomatedBackups = in.DeleteAutomatedBackups != nil && !*in.DeleteAutomatedBackups
 		r.DBInstanceStatus = ptr("deleting")
+		if r.IsMember() {
+			return leaveCluster(tx, scopeOf(ctx), r)
+		}
 		return nil
 	})
 	if err != nil {

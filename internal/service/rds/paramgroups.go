@@ -247,9 +247,8 @@ func (s *Service) DescribeDBParameterGroups(ctx context.Context, in *rdsapi.Desc
 // engine, with the group's values where set.
 func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeDBParametersMessage) (*rdsapi.DBParameterGroupDetails, error) {
 	sc := scopeOf(ctx)
-	source := deref(in.Source)
-	if source != "" && !slices.Contains([]string{"user", "system", "engine-default", "engine"}, source) {
-		return nil, errInvalidParam("Invalid value for Source: %s. Valid values are user, system, engine-default.", source)
+	if err := checkSource(deref(in.Source)); err != nil {
+		return nil, err
 	}
 	var g records.ParamGroup
 	err := s.store.View(ctx, func(tx state.Tx) error {
@@ -260,23 +259,9 @@ func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeD
 	if err != nil {
 		return nil, err
 	}
-	var list []engine.Param
-	if pe := s.familyEngine(deref(g.DBParameterGroupFamily)); pe != nil { // else an empty default group
-		if list, err = pe.Params(); err != nil {
-			return nil, errCombination("%s", err.Error())
-		}
-	}
-	var all []rdsapi.Parameter
-	for _, p := range list {
-		var set *records.ParamSetting
-		if v, ok := g.Params[p.Name]; ok {
-			set = &v
-		}
-		ap := apiParam(p, set)
-		if source != "" && deref(ap.Source) != source && !(source == "engine" && deref(ap.Source) == "engine-default") {
-			continue
-		}
-		all = append(all, ap)
+	all, err := listParams(s.familyEngine(deref(g.DBParameterGroupFamily)), g.Params, deref(in.Source))
+	if err != nil {
+		return nil, err
 	}
 	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(p rdsapi.Parameter) string { return deref(p.ParameterName) })
 	if err != nil {
@@ -287,6 +272,42 @@ func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeD
 		out.Marker = ptr(next)
 	}
 	return out, nil
+}
+
+// checkSource checks DescribeDB(Cluster)Parameters' Source.
+func checkSource(source string) error {
+	if source != "" && !slices.Contains([]string{"user", "system", "engine-default", "engine"}, source) {
+		return errInvalidParam("Invalid value for Source: %s. Valid values are user, system, engine-default.", source)
+	}
+	return nil
+}
+
+// listParams lists every parameter of pe (none for nil: an empty default
+// group) with a group's settings, those of Source source only when set.
+func listParams(pe engine.Parameters, settings map[string]records.ParamSetting, source string) ([]rdsapi.Parameter, error) {
+	if err := checkSource(source); err != nil {
+		return nil, err
+	}
+	var list []engine.Param
+	if pe != nil {
+		var err error
+		if list, err = pe.Params(); err != nil {
+			return nil, errCombination("%s", err.Error())
+		}
+	}
+	var all []rdsapi.Parameter
+	for _, p := range list {
+		var set *records.ParamSetting
+		if v, ok := settings[p.Name]; ok {
+			set = &v
+		}
+		ap := apiParam(p, set)
+		if source != "" && deref(ap.Source) != source && !(source == "engine" && deref(ap.Source) == "engine-default") {
+			continue
+		}
+		all = append(all, ap)
+	}
+	return all, nil
 }
 
 // DescribeEngineDefaultParameters lists the family's parameters with their
@@ -388,6 +409,44 @@ func methodOf(ap rdsapi.Parameter) string {
 	return "pending-reboot"
 }
 
+// setParams checks a request's parameters and sets them in a group's
+// settings.
+func setParams(pe engine.Parameters, settings map[string]records.ParamSetting, in []rdsapi.Parameter) error {
+	ps, err := checkParams(pe, in, true)
+	if err != nil {
+		return err
+	}
+	for i, p := range ps {
+		settings[p.Name] = records.ParamSetting{Value: *in[i].ParameterValue, Method: methodOf(in[i])}
+	}
+	return nil
+}
+
+// resetParams checks a reset request's parameters and resets them (all:
+// every parameter set) in a group's settings.
+func resetParams(pe engine.Parameters, settings map[string]records.ParamSetting, all bool, in []rdsapi.Parameter) error {
+	if all && len(in) > 0 {
+		return errCombination("Cannot specify both ResetAllParameters and Parameters.")
+	}
+	if all {
+		// Resetting everything applies at the next reboot, as on AWS.
+		for k, v := range settings {
+			settings[k] = records.ParamSetting{Method: "pending-reboot", Reset: true, Value: v.Value}
+		}
+		return nil
+	}
+	ps, err := checkParams(pe, in, false)
+	if err != nil {
+		return err
+	}
+	for i, p := range ps {
+		if _, ok := settings[p.Name]; ok {
+			settings[p.Name] = records.ParamSetting{Method: methodOf(in[i]), Reset: true}
+		}
+	}
+	return nil
+}
+
 // ModifyDBParameterGroup sets parameters of a user group; instances using
 // the group apply them (controller: immediate ones at once, the others at
 // the next reboot).
@@ -399,16 +458,12 @@ func (s *Service) ModifyDBParameterGroup(ctx context.Context, in *rdsapi.ModifyD
 	if _, err := pe.Params(); err != nil {
 		return nil, errCombination("%s", err.Error())
 	}
-	ps, err := checkParams(pe, in.Parameters, true)
-	if err != nil {
+	if _, err := checkParams(pe, in.Parameters, true); err != nil {
 		return nil, err
 	}
 	name := strings.ToLower(deref(in.DBParameterGroupName))
 	err = s.changeParams(ctx, name, func(g *records.ParamGroup) error {
-		for i, p := range ps {
-			g.Params[p.Name] = records.ParamSetting{Value: *in.Parameters[i].ParameterValue, Method: methodOf(in.Parameters[i])}
-		}
-		return nil
+		return setParams(pe, g.Params, in.Parameters)
 	})
 	if err != nil {
 		return nil, err
@@ -426,30 +481,14 @@ func (s *Service) ResetDBParameterGroup(ctx context.Context, in *rdsapi.ResetDBP
 		return nil, errCombination("%s", err.Error())
 	}
 	all := deref(in.ResetAllParameters)
-	if all && len(in.Parameters) > 0 {
-		return nil, errCombination("Cannot specify both ResetAllParameters and Parameters.")
-	}
-	var ps []engine.Param
-	if !all {
-		if ps, err = checkParams(pe, in.Parameters, false); err != nil {
-			return nil, err
-		}
+	// The request is checked before the group is read (AWS's order);
+	// resetParams checks it again in the transaction.
+	if err := resetParams(pe, map[string]records.ParamSetting{}, all, in.Parameters); err != nil {
+		return nil, err
 	}
 	name := strings.ToLower(deref(in.DBParameterGroupName))
 	err = s.changeParams(ctx, name, func(g *records.ParamGroup) error {
-		if all {
-			// Resetting everything applies at the next reboot, as on AWS.
-			for k, v := range g.Params {
-				g.Params[k] = records.ParamSetting{Method: "pending-reboot", Reset: true, Value: v.Value}
-			}
-			return nil
-		}
-		for i, p := range ps {
-			if _, ok := g.Params[p.Name]; ok {
-				g.Params[p.Name] = records.ParamSetting{Method: methodOf(in.Parameters[i]), Reset: true}
-			}
-		}
-		return nil
+		return resetParams(pe, g.Params, all, in.Parameters)
 	})
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/minicloud/minicloud/internal/metricport"
 	"github.com/minicloud/minicloud/internal/service/rds/controller"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/engine/aurora"
 	"github.com/minicloud/minicloud/internal/service/rds/engine/mariadb"
 	"github.com/minicloud/minicloud/internal/service/rds/engine/postgres"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
@@ -72,7 +73,8 @@ func New(store state.Store, cfg Config) *Service {
 		s.cfg.Workloads = cfg.Workloads
 	}
 	run := engine.Runner{Workloads: cfg.Workloads}
-	s.engines = engine.NewRegistry(postgres.New(cfg.BinDir, run), mariadb.New(cfg.MariaDBBinDir, run))
+	pg, maria := postgres.New(cfg.BinDir, run), mariadb.New(cfg.MariaDBBinDir, run)
+	s.engines = engine.NewRegistry(pg, maria, aurora.NewPostgreSQL(pg), aurora.NewMySQL(maria))
 	return s
 }
 

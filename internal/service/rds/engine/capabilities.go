@@ -236,3 +236,32 @@ type QuorumCommit interface {
 	// it from their next start.
 	Adopt(ctx context.Context, p *Server, password string, replicas []Replica) error
 }
+
+// Clusters is an engine whose DB instances are members of DB clusters
+// (Aurora's): CreateDBCluster takes only these engines, and CreateDBInstance
+// refuses one of their instances without DBClusterIdentifier, as AWS does.
+// Its members are servers of the engine it runs on, so the other
+// capabilities are that engine's.
+type Clusters interface {
+	Engine
+	// Cluster is what the cluster API needs of the engine.
+	Cluster() ClusterDefaults
+}
+
+// ClusterDefaults are what CreateDBCluster fills in and
+// DescribeDBEngineVersions and DescribeOrderableDBInstanceOptions show for
+// a cluster engine.
+type ClusterDefaults struct {
+	// ParameterGroup is the default DB cluster parameter group's name
+	// (default.aurora-postgresql15).
+	ParameterGroup string
+	// Classes are the DB instance classes its members may have, sorted;
+	// "db.serverless" among them for Serverless v2.
+	Classes []string
+	// Runs is what minicloud runs the engine on, for
+	// DBEngineVersionDescription ("PostgreSQL 15.18 on this host").
+	Runs string
+	// MaxMembers is how many DB instances a cluster holds: a writer and
+	// up to 15 readers.
+	MaxMembers int
+}
