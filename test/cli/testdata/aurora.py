@@ -22,6 +22,8 @@ def step(name, f):
         rep["steps"][name] = "error: " + e.response["Error"]["Code"]
     except WaiterError as e:
         rep["steps"][name] = "error: waiter " + str(e)
+    except Exception as e:  # e.g. a waiter's JMESPath on an answer AWS never gives
+        rep["steps"][name] = "error: %s: %s" % (type(e).__name__, e)
     return None
 
 
