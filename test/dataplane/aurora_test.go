@@ -26,29 +26,95 @@ import (
 // through the cluster endpoint's name may fail (the issue's target).
 const auroraFailoverTarget = 3 * time.Second
 
-// auroraClientUserData serves, on port 8080 of an instance, psql (the
-// image's postgresql-client) against the cluster's database app, as the
-// master user, resolving names with the VPC's resolver:
+// auroraClientUserData serves, on port 8080 of an instance, a small
+// PostgreSQL client (Python, the wire protocol: the image has no psql)
+// against the cluster's database app, as the master user, resolving names
+// with the VPC's resolver and connecting to the addresses in the order it
+// answers, as libpq does:
 //
-//	/sql?host=H&q=Q        Q's output, or "fail <psql's error>" (verbose:
-//	                       the SQLSTATE follows "ERROR:  ")
+//	/sql?host=H&q=Q        Q's rows, or "fail ERROR:  <SQLSTATE>: <message>"
 //	/spread?host=H&n=N&q=Q Q on N new connections, one output a line
 //	/loop/start?host=H     inserts 1, 2, … into ledger, one new connection
 //	                       each, until /loop/stop, which answers
 //	                       [[id, start, end, ok], …] (Unix seconds)
 const auroraClientUserData = `#!/bin/sh
 cat > /var/tmp/pgclient.py <<'EOF'
-import http.server, json, os, subprocess, threading, time, urllib.parse
-ENV = dict(os.environ, PGPASSWORD="secret-password-1", PGUSER="master", PGDATABASE="app", PGPORT="5432", PGCONNECT_TIMEOUT="1")
+import base64, hashlib, hmac, http.server, json, os, socket, struct, threading, time, urllib.parse
+USER, PASS, DB = b"master", b"secret-password-1", b"app"
+def recv(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            raise EOFError("connection closed")
+        b += c
+    return b
+def read(s):
+    t = recv(s, 1)
+    return t, recv(s, struct.unpack("!I", recv(s, 4))[0] - 4)
+def msg(t, body):
+    return t + struct.pack("!I", len(body) + 4) + body
+def pgerr(body):
+    f = {p[:1]: p[1:].decode() for p in body.split(b"\0") if p}
+    return "fail ERROR:  %s: %s" % (f.get(b"C"), f.get(b"M"))
+# psql(host, q): q by PostgreSQL's simple query protocol on a new
+# connection to host:5432 (SCRAM-SHA-256), as (ok, rows "|"-joined or
+# "fail …"). The image has no psql: the host's postgresql-client-15 is
+# not the postgresql-client package the image takes.
 def psql(host, q):
     try:
-        p = subprocess.run(["psql", "-h", host, "-XAtq", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose", "-c", q],
-                           env=ENV, capture_output=True, text=True, timeout=5)
-    except subprocess.TimeoutExpired:
-        return False, "fail timeout"
-    if p.returncode != 0:
-        return False, "fail " + p.stderr.strip()
-    return True, p.stdout.strip()
+        s = socket.create_connection((host, 5432), timeout=1)
+    except Exception as e:
+        return False, "fail connect: %r" % e
+    try:
+        s.settimeout(5)
+        body = struct.pack("!I", 196608) + b"user\0" + USER + b"\0database\0" + DB + b"\0\0"
+        s.sendall(struct.pack("!I", len(body) + 4) + body)
+        first = "n=,r=" + base64.b64encode(os.urandom(18)).decode()
+        while True:
+            t, b = read(s)
+            if t == b"E":
+                return False, pgerr(b)
+            if t == b"Z":
+                break
+            if t != b"R":
+                continue
+            code = struct.unpack("!I", b[:4])[0]
+            if code == 10:
+                init = ("n,," + first).encode()
+                s.sendall(msg(b"p", b"SCRAM-SHA-256\0" + struct.pack("!I", len(init)) + init))
+            elif code == 11:
+                sfirst = b[4:].decode()
+                a = dict(kv.split("=", 1) for kv in sfirst.split(","))
+                salted = hashlib.pbkdf2_hmac("sha256", PASS, base64.b64decode(a["s"]), int(a["i"]))
+                ck = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+                final = "c=biws,r=" + a["r"]
+                sig = hmac.new(hashlib.sha256(ck).digest(), ",".join([first, sfirst, final]).encode(), hashlib.sha256).digest()
+                s.sendall(msg(b"p", (final + ",p=" + base64.b64encode(bytes(x ^ y for x, y in zip(ck, sig))).decode()).encode()))
+            elif code not in (0, 12):
+                return False, "fail authentication %d" % code
+        s.sendall(msg(b"Q", q.encode() + b"\0"))
+        rows, failure = [], None
+        while True:
+            t, b = read(s)
+            if t == b"D":
+                off, vals = 2, []
+                for _ in range(struct.unpack("!H", b[:2])[0]):
+                    n = struct.unpack("!i", b[off:off + 4])[0]
+                    off += 4
+                    vals.append(b[off:off + max(n, 0)].decode())
+                    off += max(n, 0)
+                rows.append("|".join(vals))
+            elif t == b"E":
+                failure = pgerr(b)
+            elif t == b"Z":
+                break
+        s.sendall(msg(b"X", b""))
+        return (False, failure) if failure else (True, "\n".join(rows))
+    except Exception as e:
+        return False, "fail %r" % e
+    finally:
+        s.close()
 loop = {}
 def run_loop(host, stop, log):
     i = 1
