@@ -190,8 +190,8 @@ func (c auroraClient) sql(host, q string) string {
 	return c.get(10*time.Second, "/sql", url.Values{"host": {host}, "q": {q}})
 }
 
-// TestAuroraInVPC: the drills with the Go SDK and psql from an
-// instance in the VPC, by the endpoint names its resolver answers. A
+// TestAuroraInVPC: the drills with the Go SDK and a PostgreSQL
+// client on an instance in the VPC, by the endpoint names its resolver answers. A
 // cluster of a writer and two readers in three zones; the instance writes
 // through the cluster endpoint and reads the row back through the reader
 // endpoint, where a write fails with SQLSTATE 25006; 100 new connections
@@ -236,14 +236,16 @@ func TestAuroraInVPC(t *testing.T) {
 	e.waitCluster("orders", "orders-1", 60*time.Second)
 	t.Logf("cluster + writer + two readers available in %v (after the instance)", time.Since(start).Round(100*time.Millisecond))
 
-	// Each member's server by its port, asked through its instance endpoint.
+	// Each member's server by the address it serves on (its ENI's), asked
+	// through its instance endpoint.
+	const whoami = "SELECT host(inet_server_addr())"
 	memberOf := map[string]string{}
 	for _, id := range ids {
 		name, _ := e.dbEndpoint(id)
 		var port string
 		if err := eventually(30*time.Second, func() error {
-			port = c.sql(name, "SELECT current_setting('port')")
-			if _, err := strconv.Atoi(port); err != nil {
+			port = c.sql(name, whoami)
+			if _, err := netip.ParseAddr(port); err != nil {
 				return fmt.Errorf("%s: %s", name, port)
 			}
 			return nil
@@ -253,7 +255,7 @@ func TestAuroraInVPC(t *testing.T) {
 		memberOf[port] = id
 	}
 	if len(memberOf) != 3 {
-		t.Fatalf("members by server port: %v", memberOf)
+		t.Fatalf("members by address: %v", memberOf)
 	}
 
 	if got := c.sql(writerName, "CREATE TABLE ledger (id int PRIMARY KEY); INSERT INTO ledger VALUES (0); SELECT pg_is_in_recovery()"); got != "f" {
@@ -273,9 +275,9 @@ func TestAuroraInVPC(t *testing.T) {
 
 	// 100 new connections, each resolving the reader endpoint's name anew.
 	spread := map[string]int{}
-	out := c.get(60*time.Second, "/spread", url.Values{"host": {readerName}, "n": {"100"}, "q": {"SELECT current_setting('port')"}})
-	for _, port := range strings.Split(out, "\n") {
-		spread[memberOf[port]]++
+	out := c.get(60*time.Second, "/spread", url.Values{"host": {readerName}, "n": {"100"}, "q": {whoami}})
+	for _, addr := range strings.Split(out, "\n") {
+		spread[memberOf[addr]]++
 	}
 	t.Logf("100 connections to the reader endpoint: %v", spread)
 	if spread["orders-2"]+spread["orders-3"] != 100 || spread["orders-2"] < 25 || spread["orders-3"] < 25 {
