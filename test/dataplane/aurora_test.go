@@ -143,6 +143,9 @@ class H(http.server.BaseHTTPRequestHandler):
         elif u.path == "/spread":
             b = "\n".join(psql(q["host"], q["q"])[1] for _ in range(int(q["n"])))
         elif u.path == "/loop/start":
+            if "stop" in loop:  # a loop a failed drill left running
+                loop["stop"].set()
+                loop["thread"].join()
             loop["stop"], loop["log"] = threading.Event(), []
             loop["thread"] = threading.Thread(target=run_loop, args=(q["host"], loop["stop"], loop["log"]), daemon=True)
             loop["thread"].start()
@@ -280,8 +283,10 @@ func TestAuroraInVPC(t *testing.T) {
 		spread[memberOf[addr]]++
 	}
 	t.Logf("100 connections to the reader endpoint: %v", spread)
-	if spread["orders-2"]+spread["orders-3"] != 100 || spread["orders-2"] < 25 || spread["orders-3"] < 25 {
-		t.Errorf("100 connections to the reader endpoint reached %v, want a fair share (≥ 25) on each of orders-2 and orders-3 and nothing else", spread)
+	// A fair share: a rotation gives 50 each; even a coin per connection
+	// gives fewer than 35 to one reader once in a thousand runs.
+	if spread["orders-2"]+spread["orders-3"] != 100 || spread["orders-2"] < 35 || spread["orders-3"] < 35 {
+		t.Errorf("100 connections to the reader endpoint reached %v, want a fair share (≥ 35) on each of orders-2 and orders-3 and nothing else", spread)
 	}
 
 	for _, tc := range []struct {
@@ -304,6 +309,12 @@ func TestAuroraInVPC(t *testing.T) {
 			if got := c.get(5*time.Second, "/loop/start", url.Values{"host": {writerName}}); got != "started" {
 				t.Fatalf("the client's write loop: %s", got)
 			}
+			stopped := false
+			t.Cleanup(func() {
+				if !stopped {
+					c.get(30*time.Second, "/loop/stop", nil)
+				}
+			})
 			time.Sleep(time.Second)
 			failed := time.Now()
 			tc.fail(t, old)
@@ -314,11 +325,11 @@ func TestAuroraInVPC(t *testing.T) {
 				}
 				return nil
 			}); err != nil {
-				c.get(30*time.Second, "/loop/stop", nil)
 				t.Fatalf("the writer did not move from %s: %v", old, err)
 			}
 			time.Sleep(2 * time.Second) // writes through the new writer
 			var log [][4]any
+			stopped = true
 			if out := c.get(30*time.Second, "/loop/stop", nil); json.Unmarshal([]byte(out), &log) != nil {
 				t.Fatalf("the client's write loop: %s", out)
 			}
