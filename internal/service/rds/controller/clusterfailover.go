@@ -22,12 +22,13 @@ import (
 // ones (the target asked, else by PromotionTier) that received the most
 // of the writer's log: with the quorum (syncReaders) one reader has every
 // acknowledged commit, so choosing among those loses none when the
-// writer crashed. The chosen reader is promoted where it runs (its server,
-// loopback port and ENI stay), given the other readers' holds; then one
-// write swaps the roles in DBClusterMembers, so the cluster endpoint's
-// relay and DNS name follow the new writer. The other readers restart
-// pointed at it, and the old writer rejoins as a reader made anew from
-// the new writer's data.
+// writer crashed. One write swaps the roles in DBClusterMembers, so the
+// cluster endpoint's relay and DNS name follow the new writer, and marks
+// the old writer to be made anew as a reader from the new writer's data.
+// The new writer's own pass then promotes it where it runs (its server,
+// loopback port and ENI stay; promoteMember), as it does for a reader the
+// API made the writer (the writer deleted); the other readers restart
+// pointed at it.
 
 // errFailedOver ends the old writer's pass after its failover: the record
 // changed, and the next pass makes it a reader.
@@ -79,41 +80,51 @@ func (c *Controller) failoverCluster(ctx context.Context, key string, sc state.S
 	if err != nil {
 		return err
 	}
-	tkey := records.Instances.Key(sc, deref(to.DBInstanceIdentifier))
-	tp := c.running(tkey)
-	if tp == nil {
-		return fmt.Errorf("the reader %s to promote stopped", deref(to.DBInstanceIdentifier))
-	}
-	tdir, err := c.dir(sc, deref(to.DBInstanceIdentifier))
-	if err != nil {
-		return err
-	}
-	if err := q.Promote(ctx, tp.Server, tdir, replicaOf(sc, to), engine.Source{ID: id}); err != nil {
-		return fmt.Errorf("promote %s: %w", deref(to.DBInstanceIdentifier), err)
-	}
-	var follow []engine.Replica
-	for _, r := range readers {
-		if r != to {
-			follow = append(follow, replicaOf(sc, r))
-		}
-	}
-	follow = append(follow, replicaOf(sc, rec)) // the old writer, as a reader
-	if err := q.Adopt(ctx, tp.Server, rec.Replica.ReplPassword, follow); err != nil {
-		return fmt.Errorf("the readers' holds on %s: %w", deref(to.DBInstanceIdentifier), err)
-	}
 	if err := c.swapWriter(sc, clID, id, deref(to.DBInstanceIdentifier), rec.Replica.ReplPassword); err != nil {
 		return err
 	}
-	// The other readers follow the new writer from their next start.
-	for _, r := range readers {
-		if r != to {
-			k := records.Instances.Key(sc, deref(r.DBInstanceIdentifier))
-			c.stopServer(k)
-			c.enqueue(k)
+	c.log.Info("rds: cluster failover: new writer chosen", "cluster", clID, "writer", deref(to.DBInstanceIdentifier), "took", time.Since(start))
+	return errFailedOver
+}
+
+// promoteMember runs in the pass of a cluster's writer whose running
+// server p was started as a reader (a failover chose it, or the API gave
+// it the role when the writer was deleted): p is promoted where it runs,
+// and the cluster's other members get their holds on it and restart
+// pointed at it (their source's socket directory is inherited at start).
+func (c *Controller) promoteMember(ctx context.Context, sc state.Scope, id, dir string, rec *records.Instance, p *server, eng engine.Engine) error {
+	rep, ok := eng.(engine.Replication)
+	if !ok || !p.replica || !rec.IsMember() || rec.IsReplica() {
+		return nil
+	}
+	pw := ""
+	if rec.Replica != nil {
+		pw = rec.Replica.ReplPassword
+	}
+	me := replicaOf(sc, rec)
+	me.ReplPassword = pw
+	if err := rep.Promote(ctx, p.Server, dir, me, engine.Source{}); err != nil {
+		return fmt.Errorf("promote the new writer: %w", err)
+	}
+	var others []engine.Replica
+	for _, rid := range rec.ReadReplicaDBInstanceIdentifiers {
+		if r, found, err := c.get(sc, rid); err == nil && found {
+			others = append(others, replicaOf(sc, &r))
 		}
 	}
-	c.log.Info("rds: cluster failover completed", "cluster", clID, "writer", deref(to.DBInstanceIdentifier), "took", time.Since(start))
-	return errFailedOver
+	if q, ok := eng.(engine.QuorumCommit); ok {
+		if err := q.Adopt(ctx, p.Server, pw, others); err != nil {
+			return fmt.Errorf("the readers' holds on the new writer: %w", err)
+		}
+	}
+	p.replica = false
+	for _, r := range others {
+		k := records.Instances.Key(sc, r.ID)
+		c.stopServer(k)
+		c.enqueue(k)
+	}
+	c.log.Info("rds: cluster writer promoted", "cluster", deref(rec.DBClusterIdentifier), "writer", id)
+	return nil
 }
 
 // crashed reports whether the writer key's server exited by itself (not

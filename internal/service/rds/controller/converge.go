@@ -175,6 +175,9 @@ func (c *Controller) converge(key string, sc state.Scope, id, dir string, rec re
 	if err != nil {
 		return err
 	}
+	if err := c.promoteMember(ctx, sc, id, dir, &rec, p, eng); err != nil {
+		return err
+	}
 	if err := c.syncPublicIP(ctx, sc, id, status, &rec); err != nil {
 		return err
 	}
@@ -278,7 +281,7 @@ func (c *Controller) startInstance(ctx context.Context, key string, sc state.Sco
 	if err != nil {
 		return nil, err
 	}
-	p.eni = rec.ENI
+	p.eni, p.replica = rec.ENI, rec.IsReplica()
 	user, password := readyLogin(rec)
 	if err := eng.WaitReady(ctx, p.Server, engine.Access{Dir: dir, User: user, Password: password}); err != nil {
 		p.stop()
@@ -358,6 +361,14 @@ func (c *Controller) recordConverged(sc state.Scope, id, status string, rec *rec
 			r.Passwords = records.RecordPassword(r.Passwords, rec.AppliedPassword, pwSince)
 		}
 		r.AppliedPassword = rec.AppliedPassword
+		if rec.IsMember() && rec.Replica != nil && rec.Replica.ReplPassword != "" && (r.Replica == nil || r.Replica.ReplPassword == "") {
+			// A cluster's members share the replication login: whichever
+			// becomes the writer has it.
+			if r.Replica == nil {
+				r.Replica = &records.ReplicaState{}
+			}
+			r.Replica.ReplPassword = rec.Replica.ReplPassword
+		}
 		r.EngineError = ""
 		r.PendingModifiedValues = pendingAfter(r)
 		c.reached(r, status)
