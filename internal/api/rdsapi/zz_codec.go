@@ -206,6 +206,35 @@ func (v *CopyDBSnapshotResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateDBClusterEndpointMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.DBClusterEndpointIdentifier)
+	codec.PutString(e, m[2], v.EndpointType)
+	codec.PutList(e, m[3], v.StaticMembers, codec.EncString)
+	codec.PutList(e, m[4], v.ExcludedMembers, codec.EncString)
+	codec.PutList(e, m[5], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateDBClusterEndpointMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterEndpointIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.EndpointType)
+	case 3:
+		return codec.GetList(d, m, &v.StaticMembers, codec.DecString)
+	case 4:
+		return codec.GetList(d, m, &v.ExcludedMembers, codec.DecString)
+	case 5:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *CreateDBClusterMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutList(e, m[0], v.AvailabilityZones, codec.EncString)
 	codec.PutInt(e, m[1], v.BackupRetentionPeriod)
@@ -1175,6 +1204,64 @@ func (v *DBCluster) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetStruct(d, m, &v.CertificateDetails)
 	case 79:
 		return codec.GetString(d, m, &v.EngineLifecycleSupport)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterEndpoint) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterEndpointIdentifier)
+	codec.PutString(e, m[1], v.DBClusterIdentifier)
+	codec.PutString(e, m[2], v.DBClusterEndpointResourceIdentifier)
+	codec.PutString(e, m[3], v.Endpoint)
+	codec.PutString(e, m[4], v.Status)
+	codec.PutString(e, m[5], v.EndpointType)
+	codec.PutString(e, m[6], v.CustomEndpointType)
+	codec.PutList(e, m[7], v.StaticMembers, codec.EncString)
+	codec.PutList(e, m[8], v.ExcludedMembers, codec.EncString)
+	codec.PutString(e, m[9], v.DBClusterEndpointArn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterEndpoint) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterEndpointIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.DBClusterEndpointResourceIdentifier)
+	case 3:
+		return codec.GetString(d, m, &v.Endpoint)
+	case 4:
+		return codec.GetString(d, m, &v.Status)
+	case 5:
+		return codec.GetString(d, m, &v.EndpointType)
+	case 6:
+		return codec.GetString(d, m, &v.CustomEndpointType)
+	case 7:
+		return codec.GetList(d, m, &v.StaticMembers, codec.DecString)
+	case 8:
+		return codec.GetList(d, m, &v.ExcludedMembers, codec.DecString)
+	case 9:
+		return codec.GetString(d, m, &v.DBClusterEndpointArn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterEndpointMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Marker)
+	codec.PutList(e, m[1], v.DBClusterEndpoints, codec.EncStruct[DBClusterEndpoint])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterEndpointMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Marker)
+	case 1:
+		return codec.GetList(d, m, &v.DBClusterEndpoints, codec.DecStruct[DBClusterEndpoint])
 	}
 	return nil
 }
@@ -2235,6 +2322,20 @@ func (v *DBSubnetGroupMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDBClusterEndpointMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterEndpointIdentifier)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteDBClusterEndpointMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterEndpointIdentifier)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DeleteDBClusterMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.DBClusterIdentifier)
 	codec.PutBool(e, m[1], v.SkipFinalSnapshot)
@@ -2374,6 +2475,32 @@ func (v *DeleteDBSubnetGroupMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref)
 	switch m.Index {
 	case 0:
 		return codec.GetString(d, m, &v.DBSubnetGroupName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeDBClusterEndpointsMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.DBClusterEndpointIdentifier)
+	codec.PutList(e, m[2], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[3], v.MaxRecords)
+	codec.PutString(e, m[4], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeDBClusterEndpointsMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterEndpointIdentifier)
+	case 2:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 3:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 4:
+		return codec.GetString(d, m, &v.Marker)
 	}
 	return nil
 }
@@ -2841,6 +2968,37 @@ func (v *EngineDefaults) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *FailoverDBClusterMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.TargetDBInstanceIdentifier)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *FailoverDBClusterMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.TargetDBInstanceIdentifier)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *FailoverDBClusterResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBCluster)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *FailoverDBClusterResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBCluster)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Filter) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Name)
 	codec.PutList(e, m[1], v.Values, codec.EncString)
@@ -2907,6 +3065,29 @@ func (v *MasterUserSecret) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.SecretStatus)
 	case 2:
 		return codec.GetString(d, m, &v.KmsKeyId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyDBClusterEndpointMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterEndpointIdentifier)
+	codec.PutString(e, m[1], v.EndpointType)
+	codec.PutList(e, m[2], v.StaticMembers, codec.EncString)
+	codec.PutList(e, m[3], v.ExcludedMembers, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyDBClusterEndpointMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterEndpointIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.EndpointType)
+	case 2:
+		return codec.GetList(d, m, &v.StaticMembers, codec.DecString)
+	case 3:
+		return codec.GetList(d, m, &v.ExcludedMembers, codec.DecString)
 	}
 	return nil
 }

@@ -42,6 +42,7 @@ type Server interface {
 	AddTagsToResource(context.Context, *AddTagsToResourceMessage) (*Empty, error)
 	CopyDBSnapshot(context.Context, *CopyDBSnapshotMessage) (*CopyDBSnapshotResult, error)
 	CreateDBCluster(context.Context, *CreateDBClusterMessage) (*CreateDBClusterResult, error)
+	CreateDBClusterEndpoint(context.Context, *CreateDBClusterEndpointMessage) (*DBClusterEndpoint, error)
 	CreateDBClusterParameterGroup(context.Context, *CreateDBClusterParameterGroupMessage) (*CreateDBClusterParameterGroupResult, error)
 	CreateDBInstance(context.Context, *CreateDBInstanceMessage) (*CreateDBInstanceResult, error)
 	CreateDBInstanceReadReplica(context.Context, *CreateDBInstanceReadReplicaMessage) (*CreateDBInstanceReadReplicaResult, error)
@@ -49,11 +50,13 @@ type Server interface {
 	CreateDBSnapshot(context.Context, *CreateDBSnapshotMessage) (*CreateDBSnapshotResult, error)
 	CreateDBSubnetGroup(context.Context, *CreateDBSubnetGroupMessage) (*CreateDBSubnetGroupResult, error)
 	DeleteDBCluster(context.Context, *DeleteDBClusterMessage) (*DeleteDBClusterResult, error)
+	DeleteDBClusterEndpoint(context.Context, *DeleteDBClusterEndpointMessage) (*DBClusterEndpoint, error)
 	DeleteDBClusterParameterGroup(context.Context, *DeleteDBClusterParameterGroupMessage) (*Empty, error)
 	DeleteDBInstance(context.Context, *DeleteDBInstanceMessage) (*DeleteDBInstanceResult, error)
 	DeleteDBParameterGroup(context.Context, *DeleteDBParameterGroupMessage) (*Empty, error)
 	DeleteDBSnapshot(context.Context, *DeleteDBSnapshotMessage) (*DeleteDBSnapshotResult, error)
 	DeleteDBSubnetGroup(context.Context, *DeleteDBSubnetGroupMessage) (*Empty, error)
+	DescribeDBClusterEndpoints(context.Context, *DescribeDBClusterEndpointsMessage) (*DBClusterEndpointMessage, error)
 	DescribeDBClusterParameterGroups(context.Context, *DescribeDBClusterParameterGroupsMessage) (*DBClusterParameterGroupsMessage, error)
 	DescribeDBClusterParameters(context.Context, *DescribeDBClusterParametersMessage) (*DBClusterParameterGroupDetails, error)
 	DescribeDBClusters(context.Context, *DescribeDBClustersMessage) (*DBClusterMessage, error)
@@ -67,8 +70,10 @@ type Server interface {
 	DescribeEngineDefaultClusterParameters(context.Context, *DescribeEngineDefaultClusterParametersMessage) (*DescribeEngineDefaultClusterParametersResult, error)
 	DescribeEngineDefaultParameters(context.Context, *DescribeEngineDefaultParametersMessage) (*DescribeEngineDefaultParametersResult, error)
 	DescribeOrderableDBInstanceOptions(context.Context, *DescribeOrderableDBInstanceOptionsMessage) (*OrderableDBInstanceOptionsMessage, error)
+	FailoverDBCluster(context.Context, *FailoverDBClusterMessage) (*FailoverDBClusterResult, error)
 	ListTagsForResource(context.Context, *ListTagsForResourceMessage) (*TagListMessage, error)
 	ModifyDBCluster(context.Context, *ModifyDBClusterMessage) (*ModifyDBClusterResult, error)
+	ModifyDBClusterEndpoint(context.Context, *ModifyDBClusterEndpointMessage) (*DBClusterEndpoint, error)
 	ModifyDBClusterParameterGroup(context.Context, *ModifyDBClusterParameterGroupMessage) (*DBClusterParameterGroupNameMessage, error)
 	ModifyDBInstance(context.Context, *ModifyDBInstanceMessage) (*ModifyDBInstanceResult, error)
 	ModifyDBParameterGroup(context.Context, *ModifyDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
@@ -94,6 +99,7 @@ func Handlers(s Server) map[string]api.Handler {
 		"AddTagsToResource":                      api.Typed(s.AddTagsToResource),
 		"CopyDBSnapshot":                         api.Typed(s.CopyDBSnapshot),
 		"CreateDBCluster":                        api.Typed(s.CreateDBCluster),
+		"CreateDBClusterEndpoint":                api.Typed(s.CreateDBClusterEndpoint),
 		"CreateDBClusterParameterGroup":          api.Typed(s.CreateDBClusterParameterGroup),
 		"CreateDBInstance":                       api.Typed(s.CreateDBInstance),
 		"CreateDBInstanceReadReplica":            api.Typed(s.CreateDBInstanceReadReplica),
@@ -101,11 +107,13 @@ func Handlers(s Server) map[string]api.Handler {
 		"CreateDBSnapshot":                       api.Typed(s.CreateDBSnapshot),
 		"CreateDBSubnetGroup":                    api.Typed(s.CreateDBSubnetGroup),
 		"DeleteDBCluster":                        api.Typed(s.DeleteDBCluster),
+		"DeleteDBClusterEndpoint":                api.Typed(s.DeleteDBClusterEndpoint),
 		"DeleteDBClusterParameterGroup":          api.Typed(s.DeleteDBClusterParameterGroup),
 		"DeleteDBInstance":                       api.Typed(s.DeleteDBInstance),
 		"DeleteDBParameterGroup":                 api.Typed(s.DeleteDBParameterGroup),
 		"DeleteDBSnapshot":                       api.Typed(s.DeleteDBSnapshot),
 		"DeleteDBSubnetGroup":                    api.Typed(s.DeleteDBSubnetGroup),
+		"DescribeDBClusterEndpoints":             api.Typed(s.DescribeDBClusterEndpoints),
 		"DescribeDBClusterParameterGroups":       api.Typed(s.DescribeDBClusterParameterGroups),
 		"DescribeDBClusterParameters":            api.Typed(s.DescribeDBClusterParameters),
 		"DescribeDBClusters":                     api.Typed(s.DescribeDBClusters),
@@ -119,8 +127,10 @@ func Handlers(s Server) map[string]api.Handler {
 		"DescribeEngineDefaultClusterParameters": api.Typed(s.DescribeEngineDefaultClusterParameters),
 		"DescribeEngineDefaultParameters":        api.Typed(s.DescribeEngineDefaultParameters),
 		"DescribeOrderableDBInstanceOptions":     api.Typed(s.DescribeOrderableDBInstanceOptions),
+		"FailoverDBCluster":                      api.Typed(s.FailoverDBCluster),
 		"ListTagsForResource":                    api.Typed(s.ListTagsForResource),
 		"ModifyDBCluster":                        api.Typed(s.ModifyDBCluster),
+		"ModifyDBClusterEndpoint":                api.Typed(s.ModifyDBClusterEndpoint),
 		"ModifyDBClusterParameterGroup":          api.Typed(s.ModifyDBClusterParameterGroup),
 		"ModifyDBInstance":                       api.Typed(s.ModifyDBInstance),
 		"ModifyDBParameterGroup":                 api.Typed(s.ModifyDBParameterGroup),
@@ -208,6 +218,16 @@ type CopyDBSnapshotMessage struct {
 // CopyDBSnapshotResult is the CopyDBSnapshotResult shape.
 type CopyDBSnapshotResult struct {
 	DBSnapshot *DBSnapshot `aws:"DBSnapshot"`
+}
+
+// CreateDBClusterEndpointMessage is the CreateDBClusterEndpointMessage shape.
+type CreateDBClusterEndpointMessage struct {
+	DBClusterIdentifier         *string  `aws:"DBClusterIdentifier"`
+	DBClusterEndpointIdentifier *string  `aws:"DBClusterEndpointIdentifier"`
+	EndpointType                *string  `aws:"EndpointType"`
+	StaticMembers               []string `aws:"StaticMembers"`
+	ExcludedMembers             []string `aws:"ExcludedMembers"`
+	Tags                        []Tag    `aws:"Tags"`
 }
 
 // CreateDBClusterMessage is the CreateDBClusterMessage shape.
@@ -538,6 +558,26 @@ type DBCluster struct {
 	StorageThroughput                      *int32                                `aws:"StorageThroughput"`
 	CertificateDetails                     *CertificateDetails                   `aws:"CertificateDetails"`
 	EngineLifecycleSupport                 *string                               `aws:"EngineLifecycleSupport"`
+}
+
+// DBClusterEndpoint is the DBClusterEndpoint shape.
+type DBClusterEndpoint struct {
+	DBClusterEndpointIdentifier         *string  `aws:"DBClusterEndpointIdentifier"`
+	DBClusterIdentifier                 *string  `aws:"DBClusterIdentifier"`
+	DBClusterEndpointResourceIdentifier *string  `aws:"DBClusterEndpointResourceIdentifier"`
+	Endpoint                            *string  `aws:"Endpoint"`
+	Status                              *string  `aws:"Status"`
+	EndpointType                        *string  `aws:"EndpointType"`
+	CustomEndpointType                  *string  `aws:"CustomEndpointType"`
+	StaticMembers                       []string `aws:"StaticMembers"`
+	ExcludedMembers                     []string `aws:"ExcludedMembers"`
+	DBClusterEndpointArn                *string  `aws:"DBClusterEndpointArn"`
+}
+
+// DBClusterEndpointMessage is the DBClusterEndpointMessage shape.
+type DBClusterEndpointMessage struct {
+	Marker             *string             `aws:"Marker"`
+	DBClusterEndpoints []DBClusterEndpoint `aws:"DBClusterEndpoints"`
 }
 
 // DBClusterMember is the DBClusterMember shape.
@@ -901,6 +941,11 @@ type DBSubnetGroupMessage struct {
 	DBSubnetGroups []DBSubnetGroup `aws:"DBSubnetGroups"`
 }
 
+// DeleteDBClusterEndpointMessage is the DeleteDBClusterEndpointMessage shape.
+type DeleteDBClusterEndpointMessage struct {
+	DBClusterEndpointIdentifier *string `aws:"DBClusterEndpointIdentifier"`
+}
+
 // DeleteDBClusterMessage is the DeleteDBClusterMessage shape.
 type DeleteDBClusterMessage struct {
 	DBClusterIdentifier       *string `aws:"DBClusterIdentifier"`
@@ -950,6 +995,15 @@ type DeleteDBSnapshotResult struct {
 // DeleteDBSubnetGroupMessage is the DeleteDBSubnetGroupMessage shape.
 type DeleteDBSubnetGroupMessage struct {
 	DBSubnetGroupName *string `aws:"DBSubnetGroupName"`
+}
+
+// DescribeDBClusterEndpointsMessage is the DescribeDBClusterEndpointsMessage shape.
+type DescribeDBClusterEndpointsMessage struct {
+	DBClusterIdentifier         *string  `aws:"DBClusterIdentifier"`
+	DBClusterEndpointIdentifier *string  `aws:"DBClusterEndpointIdentifier"`
+	Filters                     []Filter `aws:"Filters"`
+	MaxRecords                  *int32   `aws:"MaxRecords"`
+	Marker                      *string  `aws:"Marker"`
 }
 
 // DescribeDBClusterParameterGroupsMessage is the DescribeDBClusterParameterGroupsMessage shape.
@@ -1112,6 +1166,17 @@ type EngineDefaults struct {
 	Parameters             []Parameter `aws:"Parameters"`
 }
 
+// FailoverDBClusterMessage is the FailoverDBClusterMessage shape.
+type FailoverDBClusterMessage struct {
+	DBClusterIdentifier        *string `aws:"DBClusterIdentifier"`
+	TargetDBInstanceIdentifier *string `aws:"TargetDBInstanceIdentifier"`
+}
+
+// FailoverDBClusterResult is the FailoverDBClusterResult shape.
+type FailoverDBClusterResult struct {
+	DBCluster *DBCluster `aws:"DBCluster"`
+}
+
 // Filter is the Filter shape.
 type Filter struct {
 	Name   *string  `aws:"Name"`
@@ -1135,6 +1200,14 @@ type MasterUserSecret struct {
 	SecretArn    *string `aws:"SecretArn"`
 	SecretStatus *string `aws:"SecretStatus"`
 	KmsKeyId     *string `aws:"KmsKeyId"`
+}
+
+// ModifyDBClusterEndpointMessage is the ModifyDBClusterEndpointMessage shape.
+type ModifyDBClusterEndpointMessage struct {
+	DBClusterEndpointIdentifier *string  `aws:"DBClusterEndpointIdentifier"`
+	EndpointType                *string  `aws:"EndpointType"`
+	StaticMembers               []string `aws:"StaticMembers"`
+	ExcludedMembers             []string `aws:"ExcludedMembers"`
 }
 
 // ModifyDBClusterMessage is the ModifyDBClusterMessage shape.

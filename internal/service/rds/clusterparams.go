@@ -103,18 +103,14 @@ func (s *Service) CreateDBClusterParameterGroup(ctx context.Context, in *rdsapi.
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	raw := deref(in.DBClusterParameterGroupName)
-	if !validIdentifier(raw) || len(raw) > 255 {
-		return nil, errInvalidParam("The parameter DBClusterParameterGroupName is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.")
-	}
-	if deref(in.Description) == "" {
-		return nil, errInvalidParam("The parameter Description must be provided and must not be blank.")
+	name, err := checkNewGroup("DBClusterParameterGroupName", deref(in.DBClusterParameterGroupName), in.Description)
+	if err != nil {
+		return nil, err
 	}
 	fam := deref(in.DBParameterGroupFamily)
 	if ce := s.clusterFamilyEngine(fam); ce == nil || ce.Available() != nil {
 		return nil, errInvalidParam("ParameterGroupFamily %s is not a valid DB cluster parameter group family: this host's engines give only %s.", fam, s.clusterFamilies())
 	}
-	name := strings.ToLower(raw)
 	rec := records.ClusterParamGroup{
 		DBClusterParameterGroup: rdsapi.DBClusterParameterGroup{
 			DBClusterParameterGroupName: ptr(name),
@@ -124,7 +120,7 @@ func (s *Service) CreateDBClusterParameterGroup(ctx context.Context, in *rdsapi.
 		},
 		Tags: in.Tags,
 	}
-	err := s.store.Update(ctx, func(tx state.Tx) error {
+	err = s.store.Update(ctx, func(tx state.Tx) error {
 		if _, found, err := records.ClusterParamGroups.Get(tx, sc, name); err != nil {
 			return err
 		} else if found || s.defaultClusterGroupEngine(name) != nil {
@@ -207,15 +203,11 @@ func (s *Service) DescribeDBClusterParameters(ctx context.Context, in *rdsapi.De
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(p rdsapi.Parameter) string { return deref(p.ParameterName) })
+	page, next, err := paramPage(all, in.MaxRecords, in.Marker)
 	if err != nil {
 		return nil, err
 	}
-	out := &rdsapi.DBClusterParameterGroupDetails{Parameters: page}
-	if next != "" {
-		out.Marker = ptr(next)
-	}
-	return out, nil
+	return &rdsapi.DBClusterParameterGroupDetails{Parameters: page, Marker: next}, nil
 }
 
 // DescribeEngineDefaultClusterParameters lists a cluster family's
@@ -226,17 +218,9 @@ func (s *Service) DescribeEngineDefaultClusterParameters(ctx context.Context, in
 	if ce == nil || ce.Available() != nil {
 		return nil, errInvalidParam("ParameterGroupFamily %s is not a valid DB cluster parameter group family: this host's engines give only %s.", fam, s.clusterFamilies())
 	}
-	all, err := listParams(s.clusterParamEngine(fam), nil, "")
+	out, err := engineDefaults(s.clusterParamEngine(fam), fam, in.MaxRecords, in.Marker)
 	if err != nil {
 		return nil, err
-	}
-	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(p rdsapi.Parameter) string { return deref(p.ParameterName) })
-	if err != nil {
-		return nil, err
-	}
-	out := &rdsapi.EngineDefaults{DBParameterGroupFamily: ptr(fam), Parameters: page}
-	if next != "" {
-		out.Marker = ptr(next)
 	}
 	return &rdsapi.DescribeEngineDefaultClusterParametersResult{EngineDefaults: out}, nil
 }

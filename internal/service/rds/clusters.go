@@ -463,8 +463,14 @@ func (s *Service) mutateCluster(ctx context.Context, raw *string, fn func(tx sta
 			return err
 		}
 		settle(&c, members)
+		old := deref(c.DBClusterIdentifier)
 		if err := fn(tx, &c, members); err != nil {
 			return err
+		}
+		if id := deref(c.DBClusterIdentifier); id != old { // renamed
+			if err := records.Clusters.Delete(tx, sc, old); err != nil {
+				return err
+			}
 		}
 		for _, m := range members {
 			if err := records.Instances.Put(tx, sc, deref(m.DBInstanceIdentifier), m); err != nil {
@@ -553,6 +559,12 @@ func (s *Service) DeleteDBCluster(ctx context.Context, in *rdsapi.DeleteDBCluste
 		c.SkipFinalSnapshot = true
 		c.Status = ptr("deleting")
 		out = showCluster(&c, nil)
+		// Its custom endpoints go with it.
+		for _, addr := range c.CustomEndpoints {
+			if err := records.ClusterEndpoints.Delete(tx, sc, endpointID(addr)); err != nil {
+				return err
+			}
+		}
 		return records.Clusters.Delete(tx, sc, deref(c.DBClusterIdentifier))
 	})
 	if err != nil {
@@ -602,6 +614,11 @@ func (s *Service) ModifyDBCluster(ctx context.Context, in *rdsapi.ModifyDBCluste
 		if v := deref(in.EngineVersion); v != "" && v != deref(c.EngineVersion) && v != eng.Major() {
 			return errCombination("Cannot find upgrade target from %s with requested version %s.", deref(c.EngineVersion), v)
 		}
+		if n := in.NewDBClusterIdentifier; n != nil && strings.ToLower(*n) != deref(c.DBClusterIdentifier) {
+			if err := renameCluster(tx, sc, c, members, strings.ToLower(*n)); err != nil {
+				return err
+			}
+		}
 		modifyClusterApply(c, members, in)
 		return nil
 	})
@@ -618,6 +635,9 @@ func modifyClusterCheck(in *rdsapi.ModifyDBClusterMessage) error {
 			return err
 		}
 	}
+	if n := in.NewDBClusterIdentifier; n != nil && !validIdentifier(*n) {
+		return errInvalidParam("The parameter NewDBClusterIdentifier is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.")
+	}
 	if b := in.BackupRetentionPeriod; b != nil && (*b < 1 || *b > 35) {
 		return errInvalidParam("Invalid backup retention period: %d. Valid values are 1-35.", *b)
 	}
@@ -628,7 +648,6 @@ func modifyClusterCheck(in *rdsapi.ModifyDBClusterMessage) error {
 		set  bool
 		name string
 	}{
-		{in.NewDBClusterIdentifier != nil, "NewDBClusterIdentifier"},
 		{in.Port != nil, "Port"},
 		{deref(in.ManageMasterUserPassword) || deref(in.RotateMasterUserPassword), "ManageMasterUserPassword"},
 		{in.DBClusterInstanceClass != nil, "DBClusterInstanceClass"},
@@ -691,4 +710,34 @@ func (s *Service) clusterVPC(tx state.Tx, sc state.Scope, c *records.Cluster) st
 		return ""
 	}
 	return deref(g.VpcId)
+}
+
+// renameCluster renames cluster c (ModifyDBCluster's
+// NewDBClusterIdentifier, applied at once): its ARN and endpoint names
+// follow, and so do its members and custom endpoints, which name it.
+func renameCluster(tx state.Tx, sc state.Scope, c *records.Cluster, members []records.Instance, id string) error {
+	if _, found, err := records.Clusters.Get(tx, sc, id); err != nil {
+		return err
+	} else if found {
+		return api.Errorf(http.StatusBadRequest, "DBClusterAlreadyExistsFault", "DB Cluster already exists")
+	}
+	c.DBClusterIdentifier = ptr(id)
+	c.DBClusterArn = ptr(state.NewARN(sc, "rds", "cluster:"+id).String())
+	c.Endpoint = ptr(clusterEndpoint(sc, id, "cluster"))
+	c.ReaderEndpoint = ptr(clusterEndpoint(sc, id, "cluster-ro"))
+	for i := range members {
+		members[i].DBClusterIdentifier = ptr(id)
+	}
+	for _, addr := range c.CustomEndpoints {
+		eid := endpointID(addr)
+		ep, found, err := records.ClusterEndpoints.Get(tx, sc, eid)
+		if err != nil || !found {
+			return err
+		}
+		ep.Cluster = id
+		if err := records.ClusterEndpoints.Put(tx, sc, eid, ep); err != nil {
+			return err
+		}
+	}
+	return nil
 }

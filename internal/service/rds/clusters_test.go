@@ -3,6 +3,7 @@ package rds_test
 import (
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,6 +103,8 @@ func TestClusterErrors(t *testing.T) {
 		{"instance class", create(func(in *rds.CreateDBClusterInput) { in.DBClusterInstanceClass = aws.String("db.r6g.large") }), "InvalidParameterCombination"},
 		{"no master", create(func(in *rds.CreateDBClusterInput) { in.MasterUsername = nil }), "InvalidParameterValue"},
 		{"short password", create(func(in *rds.CreateDBClusterInput) { in.MasterUserPassword = aws.String("short") }), "InvalidParameterValue"},
+		{"long password", create(func(in *rds.CreateDBClusterInput) { in.MasterUserPassword = aws.String(strings.Repeat("p", 42)) }), "InvalidParameterValue"},
+		{"long master", create(func(in *rds.CreateDBClusterInput) { in.MasterUsername = aws.String(strings.Repeat("m", 17)) }), "InvalidParameterValue"},
 		{"database name", create(func(in *rds.CreateDBClusterInput) { in.DatabaseName = aws.String("1db") }), "InvalidParameterValue"},
 		{"port", create(func(in *rds.CreateDBClusterInput) { in.Port = aws.Int32(80) }), "InvalidParameterValue"},
 		{"retention 0", create(func(in *rds.CreateDBClusterInput) { in.BackupRetentionPeriod = aws.Int32(0) }), "InvalidParameterValue"},
@@ -172,6 +175,18 @@ func TestClusterErrors(t *testing.T) {
 				Parameters: []types.Parameter{{ParameterName: aws.String("work_mem"), ParameterValue: aws.String("8192")}}})
 			return err
 		}, "InvalidParameterValue"},
+		{"subnet group in use", func() error {
+			_, err := e.rds.DeleteDBSubnetGroup(e.ctx, &rds.DeleteDBSubnetGroupInput{DBSubnetGroupName: aws.String("net")})
+			return err
+		}, "InvalidDBSubnetGroupStateFault"},
+		{"describe page size", func() error {
+			_, err := e.rds.DescribeDBClusters(e.ctx, &rds.DescribeDBClustersInput{MaxRecords: aws.Int32(10)})
+			return err
+		}, "InvalidParameterValue"},
+		{"describe marker", func() error {
+			_, err := e.rds.DescribeDBClusters(e.ctx, &rds.DescribeDBClustersInput{Marker: aws.String("bogus")})
+			return err
+		}, "InvalidParameterValue"},
 		{"tag missing cluster", func() error {
 			_, err := e.rds.ListTagsForResource(e.ctx, &rds.ListTagsForResourceInput{ResourceName: aws.String(arnPrefix + "cluster:nosuch")})
 			return err
@@ -181,6 +196,26 @@ func TestClusterErrors(t *testing.T) {
 	}
 	if _, err := e.rds.DescribeDBInstances(e.ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("m1")}); err == nil {
 		t.Fatal("a refused member was recorded")
+	}
+	for _, tc := range []struct {
+		filter, value string
+		want          []string
+	}{
+		{"engine", "aurora-postgresql", []string{"base", "guarded"}},
+		{"engine", "aurora-mysql", nil},
+		{"db-cluster-id", arnPrefix + "cluster:guarded", []string{"guarded"}},
+	} {
+		out, err := e.rds.DescribeDBClusters(e.ctx, &rds.DescribeDBClustersInput{Filters: []types.Filter{{Name: aws.String(tc.filter), Values: []string{tc.value}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range out.DBClusters {
+			got = append(got, aws.ToString(c.DBClusterIdentifier))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("filter %s=%s: %v, want %v", tc.filter, tc.value, got, tc.want)
+		}
 	}
 }
 
@@ -266,8 +301,47 @@ func TestClusterLifecycle(t *testing.T) {
 	if aws.ToString(insts.DBInstances[0].AvailabilityZone) == aws.ToString(insts.DBInstances[1].AvailabilityZone) {
 		t.Fatal("the reader is in the writer's zone")
 	}
+	// A member's PromotionTier changes in its record and its cluster's.
+	_, err = e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("prod-2"), PromotionTier: aws.Int32(16)})
+	wantCode(t, err, "InvalidParameterValue")
+	if _, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("prod-2"), PromotionTier: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if m := e.cluster(t, "prod").DBClusterMembers[1]; aws.ToString(m.DBInstanceIdentifier) != "prod-2" || aws.ToInt32(m.PromotionTier) != 0 {
+		t.Fatalf("member after ModifyDBInstance: %+v", m)
+	}
+	e.waitStatus(t, "prod-2", "available")
 	_, err = e.rds.DeleteDBCluster(e.ctx, &rds.DeleteDBClusterInput{DBClusterIdentifier: aws.String("prod"), SkipFinalSnapshot: aws.Bool(true)})
 	wantCode(t, err, "InvalidDBClusterStateFault")
+	// What a member's cluster owns is refused on the member.
+	for _, tc := range []struct {
+		name string
+		call func() error
+		code string
+	}{
+		{"stop a member", func() error {
+			_, err := e.rds.StopDBInstance(e.ctx, &rds.StopDBInstanceInput{DBInstanceIdentifier: aws.String("prod-2")})
+			return err
+		}, "InvalidParameterCombination"},
+		{"snapshot a member", func() error {
+			_, err := e.rds.CreateDBSnapshot(e.ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String("prod-2"), DBSnapshotIdentifier: aws.String("s1")})
+			return err
+		}, "InvalidParameterValue"},
+		{"a member's password", func() error {
+			_, err := e.rds.ModifyDBInstance(e.ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("prod-2"), MasterUserPassword: aws.String("secret-pw2")})
+			return err
+		}, "InvalidParameterCombination"},
+		{"a read replica of a member", func() error {
+			_, err := e.rds.CreateDBInstanceReadReplica(e.ctx, &rds.CreateDBInstanceReadReplicaInput{DBInstanceIdentifier: aws.String("r1"), SourceDBInstanceIdentifier: aws.String("prod-1")})
+			return err
+		}, "InvalidParameterCombination"},
+		{"a final snapshot of a member", func() error {
+			_, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("prod-2"), FinalDBSnapshotIdentifier: aws.String("s2")})
+			return err
+		}, "InvalidParameterCombination"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.call(), tc.code) })
+	}
 
 	if _, err := e.rds.StopDBCluster(e.ctx, &rds.StopDBClusterInput{DBClusterIdentifier: aws.String("prod")}); err != nil {
 		t.Fatal(err)
@@ -375,5 +449,160 @@ func TestAuroraEngines(t *testing.T) {
 				t.Fatalf("db.t3.micro orderable for %s: %v", tc.engine, err)
 			}
 		})
+	}
+}
+
+// TestClusterEndpointsAndFailover: DescribeDBClusterEndpoints lists the
+// cluster's WRITER and READER endpoints and its custom ones; custom
+// endpoints are checked as AWS checks them, follow a member's deletion and
+// go with their cluster; FailoverDBCluster records the request the
+// controller carries out.
+func TestClusterEndpointsAndFailover(t *testing.T) {
+	t.Parallel()
+	if !hasPostgres() {
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)")
+	}
+	e := newEnv(t)
+	subnets := e.vpc(t, "10.33", "us-east-1a", "us-east-1b")
+	if _, err := e.rds.CreateDBSubnetGroup(e.ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("net"), DBSubnetGroupDescription: aws.String("d"), SubnetIds: subnets}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.rds.CreateDBCluster(e.ctx, clusterInput("ep", "net")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.rds.FailoverDBCluster(e.ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("ep")})
+	wantCode(t, err, "InvalidDBClusterStateFault") // no reader
+	for _, id := range []string{"ep-1", "ep-2", "ep-3"} {
+		if _, err := e.rds.CreateDBInstance(e.ctx, memberInput(id, "ep")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"ep-1", "ep-2", "ep-3"} {
+		e.waitStatus(t, id, "available")
+	}
+	custom := func(id, typ string, static, excluded []string) error {
+		_, err := e.rds.CreateDBClusterEndpoint(e.ctx, &rds.CreateDBClusterEndpointInput{DBClusterIdentifier: aws.String("ep"), DBClusterEndpointIdentifier: aws.String(id),
+			EndpointType: aws.String(typ), StaticMembers: static, ExcludedMembers: excluded, Tags: tags("k", id)})
+		return err
+	}
+	if err := custom("Analytics", "reader", []string{"ep-2", "EP-3"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		code string
+	}{
+		{"writer type", custom("w", "WRITER", nil, nil), "InvalidParameterValue"},
+		{"not a member", custom("x", "ANY", []string{"nosuch"}, nil), "InvalidParameterValue"},
+		{"both lists", custom("y", "ANY", []string{"ep-2"}, []string{"ep-3"}), "InvalidParameterCombination"},
+		{"exists", custom("analytics", "ANY", nil, nil), "DBClusterEndpointAlreadyExistsFault"},
+		{"bad identifier", custom("a--b", "ANY", nil, nil), "InvalidParameterValue"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.err, tc.code) })
+	}
+	out, err := e.rds.DescribeDBClusterEndpoints(e.ctx, &rds.DescribeDBClusterEndpointsInput{DBClusterIdentifier: aws.String("ep")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, ep := range out.DBClusterEndpoints {
+		kinds = append(kinds, aws.ToString(ep.EndpointType)+"/"+aws.ToString(ep.CustomEndpointType))
+		if aws.ToString(ep.EndpointType) == "CUSTOM" {
+			if !regexp.MustCompile(`^analytics\.cluster-custom-[a-z0-9]{12}\.us-east-1\.rds\.amazonaws\.com$`).MatchString(aws.ToString(ep.Endpoint)) ||
+				!slices.Equal(ep.StaticMembers, []string{"ep-2", "ep-3"}) {
+				t.Fatalf("custom endpoint %+v", ep)
+			}
+		}
+	}
+	slices.Sort(kinds)
+	if !slices.Equal(kinds, []string{"CUSTOM/READER", "READER/", "WRITER/"}) {
+		t.Fatalf("endpoints %v", kinds)
+	}
+	if got := e.listTags(t, arnPrefix+"cluster-endpoint:analytics"); got != "k=Analytics" {
+		t.Fatalf("endpoint tags %q", got)
+	}
+	if c := e.cluster(t, "ep"); len(c.CustomEndpoints) != 1 {
+		t.Fatalf("CustomEndpoints %v", c.CustomEndpoints)
+	}
+	_, err = e.rds.DescribeDBClusterEndpoints(e.ctx, &rds.DescribeDBClusterEndpointsInput{DBClusterEndpointIdentifier: aws.String("nosuch")})
+	wantCode(t, err, "DBClusterEndpointNotFoundFault")
+
+	// A deleted member leaves the endpoint's static members.
+	if _, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("ep-3")}); err != nil {
+		t.Fatal(err)
+	}
+	one, err := e.rds.DescribeDBClusterEndpoints(e.ctx, &rds.DescribeDBClusterEndpointsInput{DBClusterEndpointIdentifier: aws.String("analytics")})
+	if err != nil || !slices.Equal(one.DBClusterEndpoints[0].StaticMembers, []string{"ep-2"}) {
+		t.Fatalf("after ep-3's deletion: %+v, %v", one, err)
+	}
+	if _, err := e.rds.DeleteDBClusterEndpoint(e.ctx, &rds.DeleteDBClusterEndpointInput{DBClusterEndpointIdentifier: aws.String("analytics")}); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.cluster(t, "ep"); len(c.CustomEndpoints) != 0 {
+		t.Fatalf("CustomEndpoints after deletion %v", c.CustomEndpoints)
+	}
+
+	for _, tc := range []struct{ target, code string }{{"ep-1", "InvalidParameterValue"}, {"nosuch", "InvalidParameterValue"}} {
+		_, err := e.rds.FailoverDBCluster(e.ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("ep"), TargetDBInstanceIdentifier: aws.String(tc.target)})
+		wantCode(t, err, tc.code)
+	}
+	// A rename moves the cluster's names and its members with it.
+	if _, err := e.rds.ModifyDBCluster(e.ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String("ep"), NewDBClusterIdentifier: aws.String("Renamed"), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.rds.DescribeDBClusters(e.ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("ep")})
+	wantCode(t, err, "DBClusterNotFoundFault")
+	rc := e.cluster(t, "renamed")
+	if aws.ToString(rc.DBClusterArn) != arnPrefix+"cluster:renamed" || !regexp.MustCompile(`^renamed\.cluster-`).MatchString(aws.ToString(rc.Endpoint)) || len(rc.DBClusterMembers) != 2 {
+		t.Fatalf("renamed cluster %+v", rc)
+	}
+	if m, err := e.rds.DescribeDBInstances(e.ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("ep-2")}); err != nil || aws.ToString(m.DBInstances[0].DBClusterIdentifier) != "renamed" {
+		t.Fatalf("member after the rename: %v", err)
+	}
+	f, err := e.rds.FailoverDBCluster(e.ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("renamed"), TargetDBInstanceIdentifier: aws.String("ep-2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := aws.ToString(f.DBCluster.Status); st != "failing-over" {
+		t.Fatalf("FailoverDBCluster: status %s", st)
+	}
+}
+
+// TestAuroraMySQLCluster: an aurora-mysql cluster (the host's MariaDB under
+// Aurora MySQL 3's version) gets its writer as a real server, with
+// MariaDB's port and limits.
+func TestAuroraMySQLCluster(t *testing.T) {
+	t.Parallel()
+	if !hasMariaDB() {
+		t.Fatal("no MariaDB server (apt-get install mariadb-server)")
+	}
+	e := newEnv(t)
+	in := clusterInput("shop", "")
+	in.Engine, in.MasterUsername, in.DatabaseName = aws.String("aurora-mysql"), aws.String("admin"), aws.String("shop")
+	out, err := e.rds.CreateDBCluster(e.ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := out.DBCluster; aws.ToInt32(c.Port) != 3306 || !regexp.MustCompile(`^8\.0\.mysql_aurora\.3\.`).MatchString(aws.ToString(c.EngineVersion)) ||
+		aws.ToString(c.DBClusterParameterGroup) != "default.aurora-mysql8.0" {
+		t.Fatalf("cluster %+v", c)
+	}
+	long := clusterInput("long", "")
+	long.Engine, long.MasterUsername = aws.String("aurora-mysql"), aws.String("a_master_name_of_17")
+	_, err = e.rds.CreateDBCluster(e.ctx, long)
+	wantCode(t, err, "InvalidParameterValue") // MySQL's 16-character limit
+	m := memberInput("shop-1", "shop")
+	m.Engine = aws.String("aurora-mysql")
+	if _, err := e.rds.CreateDBInstance(e.ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "shop-1", "available")
+	db, err := e.rds.DescribeDBInstances(e.ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("shop-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := db.DBInstances[0]; aws.ToString(d.Engine) != "aurora-mysql" || aws.ToInt32(d.Endpoint.Port) != 3306 || aws.ToString(d.DBName) != "shop" {
+		t.Fatalf("writer %+v", d)
 	}
 }

@@ -153,7 +153,9 @@
 // Aurora engine's instance without a cluster is refused. Deleting the
 // writer hands the role to the reader with the lowest PromotionTier (then
 // identifier), as AWS fails over; members need no final snapshot.
-// ModifyDBCluster applies everything at once (no maintenance window); the
+// ModifyDBCluster applies everything at once (no maintenance window;
+// NewDBClusterIdentifier renames the cluster, its ARN and endpoint names,
+// and its members follow); the
 // master password and security groups reach every member's record, so the
 // controller applies them as for any instance. StopDBCluster and
 // StartDBCluster stop and start every member; the cluster shows stopped or
@@ -161,8 +163,13 @@
 // members (InvalidDBClusterStateFault) or deletion protection; minicloud
 // takes no DB cluster snapshots yet, so a final snapshot is refused saying
 // so. DB cluster parameter groups list the host engine's parameters as DB
-// parameter groups do. Which member is a server of what role (the writer a
-// primary, each reader a real read-only replica of it) is the
-// controller's, following records.Cluster (records/cluster.go is the
-// contract).
+// parameter groups do. Custom endpoints (clusterendpoints.go: READER or ANY,
+// static or excluded members, five per cluster) are recorded creating and
+// made available by the controller; DescribeDBClusterEndpoints also lists
+// the cluster's WRITER and READER endpoints. FailoverDBCluster checks the
+// request (an available reader; a target that is a reader) and records it
+// for the controller (status failing-over). Which member is a server of
+// what role (the writer a primary, each reader a real read-only replica of
+// it) is the controller's, following records.Cluster (records/cluster.go
+// is the contract).
 package rds

@@ -249,6 +249,9 @@ func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceM
 		return s.stopWithSnapshot(ctx, in)
 	}
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
+		if err := errMemberOp(r, "Stop the DB Cluster using the StopDBCluster API."); err != nil {
+			return err
+		}
 		if deref(r.DBInstanceStatus) != "available" {
 			return errInstanceState("Instance %s is not in available state.", deref(r.DBInstanceIdentifier))
 		}
@@ -267,6 +270,9 @@ func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceM
 // StartDBInstance starts a stopped instance's engine.
 func (s *Service) StartDBInstance(ctx context.Context, in *rdsapi.StartDBInstanceMessage) (*rdsapi.StartDBInstanceResult, error) {
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
+		if err := errMemberOp(r, "Start the DB Cluster using the StartDBCluster API."); err != nil {
+			return err
+		}
 		if deref(r.DBInstanceStatus) != "stopped" {
 			return errInstanceState("Instance %s is not stopped, it cannot be started.", deref(r.DBInstanceIdentifier))
 		}

@@ -69,10 +69,33 @@ func memberCheck(in *rdsapi.CreateDBInstanceMessage) error {
 	if len(in.DBSecurityGroups) > 0 {
 		return errNoDBSecurityGroups()
 	}
-	if t := in.PromotionTier; t != nil && (*t < 0 || *t > 15) {
+	return checkPromotionTier(in.PromotionTier)
+}
+
+// checkPromotionTier checks a PromotionTier: 0 to 15.
+func checkPromotionTier(t *int32) error {
+	if t != nil && (*t < 0 || *t > 15) {
 		return errInvalidParam("Invalid value for PromotionTier: %d. Valid values are 0-15.", *t)
 	}
 	return nil
+}
+
+// setPromotionTier gives member r (ModifyDBInstance) PromotionTier t, in
+// its record and its cluster's DBClusterMembers; nothing for nil or an
+// instance of no cluster.
+func setPromotionTier(tx state.Tx, sc state.Scope, r *records.Instance, t *int32) error {
+	if t == nil || !r.IsMember() {
+		return nil
+	}
+	r.PromotionTier = ptr(*t)
+	c, found, err := records.Clusters.Get(tx, sc, deref(r.DBClusterIdentifier))
+	if err != nil || !found {
+		return err
+	}
+	if m := c.Member(deref(r.DBInstanceIdentifier)); m != nil {
+		m.PromotionTier = ptr(*t)
+	}
+	return records.Clusters.Put(tx, sc, deref(c.DBClusterIdentifier), c)
 }
 
 // createMember is one attempt at CreateDBInstance with DBClusterIdentifier.
@@ -288,5 +311,56 @@ func leaveCluster(tx state.Tx, sc state.Scope, r *records.Instance) error {
 		})
 		c.Member(deref(next.DBInstanceIdentifier)).IsClusterWriter = ptr(true)
 	}
+	// Its custom endpoints no longer name it.
+	for _, addr := range c.CustomEndpoints {
+		eid := endpointID(addr)
+		ep, found, err := records.ClusterEndpoints.Get(tx, sc, eid)
+		if err != nil {
+			return err
+		}
+		if !found || !slices.Contains(ep.Static, id) && !slices.Contains(ep.Excluded, id) {
+			continue
+		}
+		ep.Static = slices.DeleteFunc(ep.Static, func(m string) bool { return m == id })
+		ep.Excluded = slices.DeleteFunc(ep.Excluded, func(m string) bool { return m == id })
+		if err := records.ClusterEndpoints.Put(tx, sc, eid, ep); err != nil {
+			return err
+		}
+	}
 	return records.Clusters.Put(tx, sc, deref(c.DBClusterIdentifier), c)
+}
+
+// errMemberOp refuses an operation on member r that AWS makes on its
+// cluster, or nil for an instance of no cluster.
+func errMemberOp(r *records.Instance, what string) error {
+	if !r.IsMember() {
+		return nil
+	}
+	return errCombination("The specified DB Instance is a member of a cluster. %s", what)
+}
+
+// memberModifyCheck refuses a ModifyDBInstance of member r that changes
+// what its cluster owns, as AWS does ("Modify … for the DB Cluster using
+// the ModifyDbCluster API").
+func memberModifyCheck(r *records.Instance, in *rdsapi.ModifyDBInstanceMessage) error {
+	for _, p := range []struct {
+		set  bool
+		what string
+	}{
+		{in.MasterUserPassword != nil, "master user password"},
+		{in.DeletionProtection != nil, "deletion protection"},
+		{in.BackupRetentionPeriod != nil, "backup retention"},
+		{in.PreferredBackupWindow != nil, "preferred backup window"},
+		{in.VpcSecurityGroupIds != nil, "VPC security groups"},
+		{in.EngineVersion != nil, "DB engine version"},
+		{in.AllocatedStorage != nil, "allocated storage"},
+		{in.MultiAZ != nil, "Multi-AZ"},
+	} {
+		if p.set {
+			if err := errMemberOp(r, "Modify "+p.what+" for the DB Cluster using the ModifyDbCluster API"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

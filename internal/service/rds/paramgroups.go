@@ -168,18 +168,14 @@ func (s *Service) CreateDBParameterGroup(ctx context.Context, in *rdsapi.CreateD
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	raw := deref(in.DBParameterGroupName)
-	if !validIdentifier(raw) || len(raw) > 255 {
-		return nil, errInvalidParam("The parameter DBParameterGroupName is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.")
-	}
-	if deref(in.Description) == "" {
-		return nil, errInvalidParam("The parameter Description must be provided and must not be blank.")
+	name, err := checkNewGroup("DBParameterGroupName", deref(in.DBParameterGroupName), in.Description)
+	if err != nil {
+		return nil, err
 	}
 	fam := deref(in.DBParameterGroupFamily)
 	if pe := s.familyEngine(fam); pe == nil || pe.Available() != nil {
 		return nil, errInvalidParam("ParameterGroupFamily %s is not a valid parameter group family: this host's engine gives only %s.", fam, s.families())
 	}
-	name := strings.ToLower(raw)
 	rec := records.ParamGroup{
 		DBParameterGroup: rdsapi.DBParameterGroup{
 			DBParameterGroupName:   ptr(name),
@@ -189,7 +185,7 @@ func (s *Service) CreateDBParameterGroup(ctx context.Context, in *rdsapi.CreateD
 		},
 		Tags: in.Tags,
 	}
-	err := s.store.Update(ctx, func(tx state.Tx) error {
+	err = s.store.Update(ctx, func(tx state.Tx) error {
 		if _, found, err := records.ParamGroups.Get(tx, sc, name); err != nil {
 			return err
 		} else if found {
@@ -263,15 +259,11 @@ func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeD
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(p rdsapi.Parameter) string { return deref(p.ParameterName) })
+	page, next, err := paramPage(all, in.MaxRecords, in.Marker)
 	if err != nil {
 		return nil, err
 	}
-	out := &rdsapi.DBParameterGroupDetails{Parameters: page}
-	if next != "" {
-		out.Marker = ptr(next)
-	}
-	return out, nil
+	return &rdsapi.DBParameterGroupDetails{Parameters: page, Marker: next}, nil
 }
 
 // checkSource checks DescribeDB(Cluster)Parameters' Source.
@@ -310,6 +302,42 @@ func listParams(pe engine.Parameters, settings map[string]records.ParamSetting, 
 	return all, nil
 }
 
+// paramPage is one page of parameters (Marker, MaxRecords), with the
+// marker of the next.
+func paramPage(all []rdsapi.Parameter, maxRecords *int32, marker *string) ([]rdsapi.Parameter, *string, error) {
+	page, next, err := state.Paginate(all, maxRecords, deref(marker), pageOpts, func(p rdsapi.Parameter) string { return deref(p.ParameterName) })
+	if err != nil || next == "" {
+		return page, nil, err
+	}
+	return page, &next, nil
+}
+
+// engineDefaults is a page of family fam's parameters, those of pe (none
+// for nil), with their engine defaults.
+func engineDefaults(pe engine.Parameters, fam string, maxRecords *int32, marker *string) (*rdsapi.EngineDefaults, error) {
+	all, err := listParams(pe, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := paramPage(all, maxRecords, marker)
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.EngineDefaults{DBParameterGroupFamily: ptr(fam), Parameters: page, Marker: next}, nil
+}
+
+// checkNewGroup checks a new (cluster) parameter group's name, given as
+// parameter param, and its description; it returns the name in lower case.
+func checkNewGroup(param, raw string, description *string) (string, error) {
+	if !validIdentifier(raw) || len(raw) > 255 {
+		return "", errInvalidParam("The parameter %s is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.", param)
+	}
+	if deref(description) == "" {
+		return "", errInvalidParam("The parameter Description must be provided and must not be blank.")
+	}
+	return strings.ToLower(raw), nil
+}
+
 // DescribeEngineDefaultParameters lists the family's parameters with their
 // engine defaults.
 func (s *Service) DescribeEngineDefaultParameters(ctx context.Context, in *rdsapi.DescribeEngineDefaultParametersMessage) (*rdsapi.DescribeEngineDefaultParametersResult, error) {
@@ -318,21 +346,9 @@ func (s *Service) DescribeEngineDefaultParameters(ctx context.Context, in *rdsap
 	if pe == nil || pe.Available() != nil {
 		return nil, errInvalidParam("ParameterGroupFamily %s is not a valid parameter group family: this host's engine gives only %s.", fam, s.families())
 	}
-	list, err := pe.Params()
-	if err != nil {
-		return nil, errCombination("%s", err.Error())
-	}
-	var all []rdsapi.Parameter
-	for _, p := range list {
-		all = append(all, apiParam(p, nil))
-	}
-	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(p rdsapi.Parameter) string { return deref(p.ParameterName) })
+	out, err := engineDefaults(pe, fam, in.MaxRecords, in.Marker)
 	if err != nil {
 		return nil, err
-	}
-	out := &rdsapi.EngineDefaults{DBParameterGroupFamily: ptr(fam), Parameters: page}
-	if next != "" {
-		out.Marker = ptr(next)
 	}
 	return &rdsapi.DescribeEngineDefaultParametersResult{EngineDefaults: out}, nil
 }

@@ -80,6 +80,9 @@ func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnaps
 		if !found {
 			return errInstanceNotFound(deref(in.DBInstanceIdentifier))
 		}
+		if r.IsMember() {
+			return errInvalidParam("The specified instance is a member of a cluster and a snapshot cannot be created directly. Please use the CreateDBClusterSnapshot API instead.")
+		}
 		if _, found, err := records.Snapshots.Get(tx, sc, id); err != nil {
 			return err
 		} else if found {

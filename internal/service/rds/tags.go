@@ -172,6 +172,15 @@ func (s *Service) tagTargetOf(tx state.Tx, sc state.Scope, arn string) (tagTarge
 			r.TagList = t
 			return records.Clusters.Put(tx, sc, id, r)
 		}}, nil
+	case "cluster-endpoint":
+		r, found, err := records.ClusterEndpoints.Get(tx, sc, id)
+		if err != nil || !found {
+			return tagTarget{}, orNotFound(err, errClusterEndpointNotFound(name))
+		}
+		return tagTarget{tags: r.Tags, put: func(t []rdsapi.Tag) error {
+			r.Tags = t
+			return records.ClusterEndpoints.Put(tx, sc, id, r)
+		}}, nil
 	case "cluster-pg":
 		if s.defaultClusterGroupEngine(id) != nil {
 			r, _, err := records.DefaultClusterGroupTags.Get(tx, sc, id)

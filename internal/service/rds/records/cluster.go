@@ -24,11 +24,17 @@ import (
 //     BackupRetentionPeriod, windows, DeletionProtection, StorageEncrypted,
 //     KmsKeyId, TagList, DBClusterArn, DbClusterResourceId, Endpoint,
 //     ReaderEndpoint, HostedZoneId, ServerlessV2ScalingConfiguration,
-//     ClusterCreateTime) and on ModifyDBCluster; Password; Status when a
-//     request changes it (creating, modifying, stopping, starting, deleting,
-//     failing-over); DBClusterMembers when a member is added or deleted (the
-//     first member is the writer: IsClusterWriter true; PromotionTier as
-//     given, default 1); Failover (FailoverDBCluster).
+//     ClusterCreateTime, AvailabilityZones: up to three zones of the subnet
+//     group, or those requested) and on ModifyDBCluster; Password; Status
+//     when a request changes it (available at creation, as the cluster runs
+//     nothing; stopping, starting, failing-over; a deleted cluster's record
+//     is removed at once, as it may only be deleted without members);
+//     DBClusterMembers when a member is added or deleted (the first member
+//     is the writer: IsClusterWriter true; PromotionTier as given, default
+//     1; when the writer is deleted, the reader with the lowest
+//     PromotionTier, then identifier, becomes IsClusterWriter, and the
+//     controller promotes it); CustomEndpoints (the custom endpoints'
+//     addresses); Failover (FailoverDBCluster).
 //   - Controller: Status available / stopped once what was asked is done
 //     (the API settles it itself where nothing runs: a cluster with no
 //     members is available or stopped at once); IsClusterWriter of the
@@ -36,9 +42,10 @@ import (
 //     old writer a reader), clearing Failover; each member's
 //     DBClusterParameterGroupStatus (in-sync, pending-reboot, applying);
 //     WriterPort and ReaderPort; StatusInfos.
-//   - Derived by Describe (not stored): MultiAZ, AvailabilityZones (the
-//     members' zones; else the subnet group's), EarliestRestorableTime and
-//     LatestRestorableTime from the writer.
+//   - Derived by Describe (not stored): MultiAZ (members in more than one
+//     zone); a stopping or starting cluster's stopped or available once
+//     every member is (the API also stores that whenever it writes the
+//     cluster).
 //
 // Instance (records.Instance), for a member:
 //
@@ -49,7 +56,11 @@ import (
 //     (the security groups reach every member's ENI as for any instance);
 //     Password, set to the cluster's on creation and on every change of the
 //     cluster's master password, so the controller applies it as for any
-//     instance (on the writer; replication brings it to the readers).
+//     instance (on the writer; replication brings it to the readers);
+//     BackupRetentionPeriod and PreferredBackupWindow, the cluster's (as AWS
+//     shows them on members); AvailabilityZone, the cluster's zone with the
+//     fewest members; AllocatedStorage 1 and StorageType aurora; status
+//     stopping / starting from StopDBCluster / StartDBCluster.
 //   - Controller: as for every instance (status, ENI, ports…); a member's
 //     role follows the cluster's DBClusterMembers.
 //
@@ -60,7 +71,9 @@ import (
 //
 // ClusterEndpoint (table ClusterEndpoints, id DBClusterEndpointIdentifier):
 // a custom endpoint. API: everything but Status "available" and Port,
-// which the controller writes.
+// which the controller writes (the API writes status creating and
+// modifying, removes a deleted endpoint's record at once, and takes a
+// deleted member out of Static and Excluded).
 
 // The cluster tables.
 var (

@@ -62,6 +62,9 @@ func (e *PostgreSQL) Defaults() engine.Defaults {
 	d.Family = "aurora-postgresql" + major
 	d.OptionGroup = "default:aurora-postgresql-" + major
 	d.ParameterGroup = "default.aurora-postgresql" + major
+	// CreateDBCluster's limits, whatever the engine: a master user of 1
+	// to 16 characters, a password of 8 to 41.
+	d.MaxMaster, d.MaxPassword = 16, 41
 	d.Title = "Aurora PostgreSQL"
 	d.Description = "Aurora (PostgreSQL)"
 	d.LogTypes = []string{"postgresql"}
