@@ -147,8 +147,13 @@ func runAurora(o auroraOptions, bin, tmp string) (*auroraResult, error) {
 				}
 				return nil, fmt.Errorf("%s: %w", kind.name, err)
 			}
+			// A figure only when the writer moved (not the old one restarted).
+			now, err := auroraMoved(ctx, rc, id, writer)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", kind.name, err)
+			}
 			*kind.out = append(*kind.out, d)
-			fmt.Fprintf(os.Stderr, "aurora: %s (%s): first write after %v\n", kind.name, writer, d.Round(time.Millisecond))
+			fmt.Fprintf(os.Stderr, "aurora: %s (%s → %s): first write after %v\n", kind.name, writer, now, d.Round(time.Millisecond))
 			// The old writer rejoins as a reader before the next round.
 			if err := auroraWaitWriter(ctx, rc, id, "", 2*time.Minute); err != nil {
 				return nil, err
@@ -264,6 +269,22 @@ func auroraWriter(ctx context.Context, rc *rds.Client, id string) (string, error
 		}
 	}
 	return "", fmt.Errorf("cluster %s has no writer", id)
+}
+
+// auroraMoved waits until the cluster's writer is another than old and
+// returns it.
+func auroraMoved(ctx context.Context, rc *rds.Client, id, old string) (string, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		w, err := auroraWriter(ctx, rc, id)
+		if err == nil && w != old {
+			return w, nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("the writer is still %s after 30 s (%v)", old, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // auroraWaitWriter waits until the cluster is available with a writer
