@@ -95,6 +95,9 @@ step("modify", modify)
 def failover():
     rds.failover_db_cluster(DBClusterIdentifier="orders", TargetDBInstanceIdentifier="orders-3")
     rep["afterFailover"] = members(wait_writer("orders-3"))
+    # The old writer restarts as a reader (rebooting, as on AWS): a member
+    # is deleted once it is available again.
+    rds.get_waiter("db_instance_available").wait(Filters=[{"Name": "db-cluster-id", "Values": ["orders"]}], WaiterConfig=fast)
 
 
 step("failover", failover)
