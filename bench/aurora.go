@@ -4,12 +4,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -116,7 +114,7 @@ func runAurora(o auroraOptions, bin, tmp string) (*auroraResult, error) {
 		return nil, err
 	}
 	res.version = aws.ToString(cl.DBClusters[0].EngineVersion)
-	addr, err := auroraLoopback(p.url(), id)
+	addr, err := healthLoopback(p.url(), "clusters", id)
 	if err != nil {
 		return nil, err
 	}
@@ -316,35 +314,6 @@ func auroraDelete(ctx context.Context, rc *rds.Client, id string) error {
 	}
 	_, err := rc.DeleteDBCluster(ctx, &rds.DeleteDBClusterInput{DBClusterIdentifier: aws.String(id), SkipFinalSnapshot: aws.Bool(true)})
 	return err
-}
-
-// auroraLoopback is the cluster endpoint's loopback address, as
-// /_minicloud/health lists it.
-func auroraLoopback(endpoint, id string) (string, error) {
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
-	resp, err := c.Get(endpoint + "/_minicloud/health")
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return "", err
-	}
-	var h struct {
-		RDS struct {
-			Clusters []struct{ ID, Loopback string } `json:"clusters"`
-		} `json:"rds"`
-	}
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return "", err
-	}
-	for _, cl := range h.RDS.Clusters {
-		if cl.ID == id && strings.HasPrefix(cl.Loopback, host+":") {
-			return cl.Loopback, nil
-		}
-	}
-	return "", fmt.Errorf("health lists no loopback address for cluster %s", id)
 }
 
 func reportAurora(w io.Writer, o auroraOptions, r *auroraResult) {

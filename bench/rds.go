@@ -292,6 +292,12 @@ func rdsDelete(ctx context.Context, rc *rds.Client, id string) error {
 
 // rdsLoopback reads the DB instance's loopback address from health.
 func rdsLoopback(endpoint, id string) (string, error) {
+	return healthLoopback(endpoint, "instances", id)
+}
+
+// healthLoopback is the loopback address /_minicloud/health lists for id
+// in its rds entry's list ("instances" or "clusters").
+func healthLoopback(endpoint, list, id string) (string, error) {
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	resp, err := c.Get(endpoint + "/_minicloud/health")
 	if err != nil {
@@ -303,19 +309,21 @@ func rdsLoopback(endpoint, id string) (string, error) {
 		return "", err
 	}
 	var h struct {
-		RDS struct {
-			Instances []struct{ ID, Loopback string } `json:"instances"`
-		} `json:"rds"`
+		RDS map[string]json.RawMessage `json:"rds"`
 	}
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return "", err
 	}
-	for _, in := range h.RDS.Instances {
-		if in.ID == id && strings.HasPrefix(in.Loopback, host+":") {
-			return in.Loopback, nil
+	var entries []struct{ ID, Loopback string }
+	if err := json.Unmarshal(h.RDS[list], &entries); err != nil {
+		return "", fmt.Errorf("health's rds %s: %w", list, err)
+	}
+	for _, e := range entries {
+		if e.ID == id && strings.HasPrefix(e.Loopback, host+":") {
+			return e.Loopback, nil
 		}
 	}
-	return "", fmt.Errorf("health lists no loopback address for %s", id)
+	return "", fmt.Errorf("health lists no loopback address for %s %s", list, id)
 }
 
 // plainPG is a postgres the harness runs itself.
