@@ -3,7 +3,6 @@ package rds
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/minicloud/minicloud/internal/api"
@@ -149,41 +148,29 @@ func (s *Service) clusterFamilies() string {
 // user's.
 func (s *Service) DescribeDBClusterParameterGroups(ctx context.Context, in *rdsapi.DescribeDBClusterParameterGroupsMessage) (*rdsapi.DBClusterParameterGroupsMessage, error) {
 	sc := scopeOf(ctx)
-	if len(in.Filters) > 0 {
-		return nil, errInvalidParam("Unrecognized filter name: %s", deref(in.Filters[0].Name))
-	}
-	var all []rdsapi.DBClusterParameterGroup
-	err := s.store.View(ctx, func(tx state.Tx) error {
-		if in.DBClusterParameterGroupName != nil {
-			g, err := s.getClusterParamGroup(tx, sc, *in.DBClusterParameterGroupName)
-			all = append(all, g.DBClusterParameterGroup)
-			return err
-		}
-		for _, e := range s.engines.All() {
-			if ce, ok := e.(engine.Clusters); ok && ce.Available() == nil {
-				all = append(all, defaultClusterGroup(sc, ce).DBClusterParameterGroup)
+	page, next, err := describeGroups(ctx, s, groupQuery{in.DBClusterParameterGroupName, in.Filters, in.MaxRecords, in.Marker},
+		func(tx state.Tx, name string) (rdsapi.DBClusterParameterGroup, error) {
+			g, err := s.getClusterParamGroup(tx, sc, name)
+			return g.DBClusterParameterGroup, err
+		},
+		func(tx state.Tx) ([]rdsapi.DBClusterParameterGroup, error) {
+			var all []rdsapi.DBClusterParameterGroup
+			for _, e := range s.engines.All() {
+				if ce, ok := e.(engine.Clusters); ok && ce.Available() == nil {
+					all = append(all, defaultClusterGroup(sc, ce).DBClusterParameterGroup)
+				}
 			}
-		}
-		return records.ClusterParamGroups.ForEach(tx, sc, func(_ string, g records.ClusterParamGroup) error {
-			all = append(all, g.DBClusterParameterGroup)
-			return nil
-		})
-	})
+			err := records.ClusterParamGroups.ForEach(tx, sc, func(_ string, g records.ClusterParamGroup) error {
+				all = append(all, g.DBClusterParameterGroup)
+				return nil
+			})
+			return all, err
+		},
+		func(g rdsapi.DBClusterParameterGroup) string { return deref(g.DBClusterParameterGroupName) })
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(all, func(a, b rdsapi.DBClusterParameterGroup) int {
-		return strings.Compare(deref(a.DBClusterParameterGroupName), deref(b.DBClusterParameterGroupName))
-	})
-	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(g rdsapi.DBClusterParameterGroup) string { return deref(g.DBClusterParameterGroupName) })
-	if err != nil {
-		return nil, err
-	}
-	out := &rdsapi.DBClusterParameterGroupsMessage{DBClusterParameterGroups: page}
-	if next != "" {
-		out.Marker = ptr(next)
-	}
-	return out, nil
+	return &rdsapi.DBClusterParameterGroupsMessage{DBClusterParameterGroups: page, Marker: next}, nil
 }
 
 // DescribeDBClusterParameters lists a cluster group's parameters: every

@@ -202,41 +202,68 @@ func (s *Service) CreateDBParameterGroup(ctx context.Context, in *rdsapi.CreateD
 // DescribeDBParameterGroups lists the default group and the user's groups.
 func (s *Service) DescribeDBParameterGroups(ctx context.Context, in *rdsapi.DescribeDBParameterGroupsMessage) (*rdsapi.DBParameterGroupsMessage, error) {
 	sc := scopeOf(ctx)
-	if len(in.Filters) > 0 {
-		return nil, errInvalidParam("Unrecognized filter name: %s", deref(in.Filters[0].Name))
+	page, next, err := describeGroups(ctx, s, groupQuery{in.DBParameterGroupName, in.Filters, in.MaxRecords, in.Marker},
+		func(tx state.Tx, name string) (rdsapi.DBParameterGroup, error) {
+			g, err := s.getParamGroup(tx, sc, name)
+			return g.DBParameterGroup, err
+		},
+		func(tx state.Tx) ([]rdsapi.DBParameterGroup, error) {
+			var all []rdsapi.DBParameterGroup
+			for _, pe := range s.paramEngines() {
+				if pe.Available() == nil {
+					all = append(all, defaultGroup(sc, pe).DBParameterGroup)
+				}
+			}
+			err := records.ParamGroups.ForEach(tx, sc, func(_ string, g records.ParamGroup) error {
+				all = append(all, g.DBParameterGroup)
+				return nil
+			})
+			return all, err
+		},
+		func(g rdsapi.DBParameterGroup) string { return deref(g.DBParameterGroupName) })
+	if err != nil {
+		return nil, err
 	}
-	var all []rdsapi.DBParameterGroup
+	return &rdsapi.DBParameterGroupsMessage{DBParameterGroups: page, Marker: next}, nil
+}
+
+// groupQuery is what Describe(Cluster)ParameterGroups ask: one group by
+// name, else all of them, a page at a time.
+type groupQuery struct {
+	name       *string
+	filters    []rdsapi.Filter
+	maxRecords *int32
+	marker     *string
+}
+
+// describeGroups answers a groupQuery over (cluster) parameter groups G:
+// the one get reads, else all that list returns (the implicit defaults
+// and the stored ones), sorted by name (nameOf) and paged.
+func describeGroups[G any](ctx context.Context, s *Service, q groupQuery, get func(tx state.Tx, name string) (G, error),
+	list func(tx state.Tx) ([]G, error), nameOf func(G) string) ([]G, *string, error) {
+	if len(q.filters) > 0 {
+		return nil, nil, errInvalidParam("Unrecognized filter name: %s", deref(q.filters[0].Name))
+	}
+	var all []G
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		if in.DBParameterGroupName != nil {
-			g, err := s.getParamGroup(tx, sc, *in.DBParameterGroupName)
-			all = append(all, g.DBParameterGroup)
+		if q.name != nil {
+			g, err := get(tx, *q.name)
+			all = append(all, g)
 			return err
 		}
-		for _, pe := range s.paramEngines() {
-			if pe.Available() == nil {
-				all = append(all, defaultGroup(sc, pe).DBParameterGroup)
-			}
-		}
-		return records.ParamGroups.ForEach(tx, sc, func(_ string, g records.ParamGroup) error {
-			all = append(all, g.DBParameterGroup)
-			return nil
-		})
+		var err error
+		all, err = list(tx)
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	slices.SortFunc(all, func(a, b rdsapi.DBParameterGroup) int {
-		return strings.Compare(deref(a.DBParameterGroupName), deref(b.DBParameterGroupName))
-	})
-	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(g rdsapi.DBParameterGroup) string { return deref(g.DBParameterGroupName) })
-	if err != nil {
-		return nil, err
+	slices.SortFunc(all, func(a, b G) int { return strings.Compare(nameOf(a), nameOf(b)) })
+	page, next, err := state.Paginate(all, q.maxRecords, deref(q.marker), pageOpts, nameOf)
+	if err != nil || next == "" {
+		return page, nil, err
 	}
-	out := &rdsapi.DBParameterGroupsMessage{DBParameterGroups: page}
-	if next != "" {
-		out.Marker = ptr(next)
-	}
-	return out, nil
+	return page, &next, nil
 }
 
 // DescribeDBParameters lists a group's parameters: every parameter of the
