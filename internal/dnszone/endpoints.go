@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -146,9 +147,12 @@ func (e Endpoint) AnswerTTL() uint32 {
 	return e.TTL
 }
 
-// answers counts the answers of rotating endpoints, whose order each one
-// turns by one.
-var answers atomic.Uint64
+// rotations counts each rotating endpoint's answers (its name → an
+// *atomic.Uint64), each answer turning its order by one. Per name, so that
+// two reader endpoints asked in turn do not each see every other count
+// (with two readers each, one would always answer the same reader first).
+// A deleted endpoint's counter stays: a few bytes per name ever rotated.
+var rotations sync.Map
 
 // Answer is what the endpoint answers a client inside VPC vpcID ("" for
 // outside every VPC): AddrsFrom, in an order turned by one per answer when
@@ -158,7 +162,8 @@ func (e Endpoint) Answer(vpcID string) []netip.Addr {
 	if !e.Rotate || len(addrs) < 2 {
 		return addrs
 	}
-	k := int(answers.Add(1) % uint64(len(addrs)))
+	c, _ := rotations.LoadOrStore(e.Name, new(atomic.Uint64))
+	k := int(c.(*atomic.Uint64).Add(1) % uint64(len(addrs)))
 	return append(slices.Clone(addrs[k:]), addrs[:k]...)
 }
 

@@ -136,3 +136,22 @@ func TestEndpointAnswer(t *testing.T) {
 		})
 	}
 }
+
+// Two rotating endpoints asked in turn each alternate their first address:
+// one's answers do not turn the other's order.
+func TestEndpointAnswerRotatesPerName(t *testing.T) {
+	a, b := netip.MustParseAddr("10.0.1.5"), netip.MustParseAddr("10.0.2.5")
+	one := Endpoint{Name: "one.cluster-ro-x.", PrivateIPs: []netip.Addr{a, b}, Rotate: true}
+	two := Endpoint{Name: "two.cluster-ro-x.", PrivateIPs: []netip.Addr{a, b}, Rotate: true}
+	first := map[string]map[netip.Addr]int{one.Name: {}, two.Name: {}}
+	for range 4 {
+		for _, e := range []Endpoint{one, two} {
+			first[e.Name][e.Answer("")[0]]++
+		}
+	}
+	for name, n := range first {
+		if n[a] != 2 || n[b] != 2 {
+			t.Errorf("%s: first addresses %v over 4 answers, want each twice", name, n)
+		}
+	}
+}
