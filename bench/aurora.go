@@ -61,18 +61,11 @@ func runAurora(o auroraOptions, bin, tmp string) (*auroraResult, error) {
 	if _, err := pgBin(); err != nil {
 		return nil, err
 	}
-	s := &server{name: "minicloud", bin: bin, readyPath: "/_minicloud/health", readyMax: 10 * time.Second, stopGrace: 30 * time.Second,
-		args: func(port int) []string {
-			return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral", "--data-plane", "off", "--dns-listen", "off"}
-		}}
-	p, err := start(s, tmp)
+	p, err := startRDSMinicloud(bin, tmp, "off", "off")
 	if err != nil {
 		return nil, err
 	}
 	defer p.stop()
-	if _, err := p.waitReady(); err != nil {
-		return nil, err
-	}
 	ctx := context.Background()
 	rc, _ := newRDS(p.url())
 	res := &auroraResult{}

@@ -119,6 +119,25 @@ func pgBin() (string, error) {
 	return best, nil
 }
 
+// startRDSMinicloud starts an ephemeral minicloud with its data plane dp
+// ("on", "off") and DNS server at dnsListen ("off": none) and waits until
+// it is ready.
+func startRDSMinicloud(bin, tmp, dp, dnsListen string) (*proc, error) {
+	s := &server{name: "minicloud", bin: bin, readyPath: "/_minicloud/health", readyMax: 10 * time.Second, stopGrace: 30 * time.Second,
+		args: func(port int) []string {
+			return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral", "--data-plane", dp, "--dns-listen", dnsListen}
+		}}
+	p, err := start(s, tmp)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.waitReady(); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
 func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
 	binDir, err := pgBin()
 	if err != nil {
@@ -138,18 +157,11 @@ func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
 		}
 		dnsListen = fmt.Sprintf("%s:%d", host, dnsPort)
 	}
-	s := &server{name: "minicloud", bin: bin, readyPath: "/_minicloud/health", readyMax: 10 * time.Second, stopGrace: 30 * time.Second,
-		args: func(port int) []string {
-			return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral", "--data-plane", dp, "--dns-listen", dnsListen}
-		}}
-	p, err := start(s, tmp)
+	p, err := startRDSMinicloud(bin, tmp, dp, dnsListen)
 	if err != nil {
 		return nil, err
 	}
 	defer p.stop()
-	if _, err := p.waitReady(); err != nil {
-		return nil, err
-	}
 	ctx := context.Background()
 	rc, ec := newRDS(p.url())
 	var subnetGroup, publicSG *string

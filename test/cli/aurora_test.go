@@ -170,15 +170,23 @@ func TestAuroraCLI(t *testing.T) {
 	for _, cli := range requireCLIs(t) {
 		t.Run(cli.name, func(t *testing.T) {
 			t.Parallel()
-			s := startServer(t, "--ephemeral", "--data-plane", "off", "--dns-listen", "off")
-			env := awsEnv(t)
-			env = append(env, "AWS_DATA_PATH="+waiterDataPath(t, cli, s, env))
+			s, env := serverWithFastWaiters(t, cli)
 			start := time.Now()
 			rep := auroraCLI(t, cli, s, env)
 			t.Logf("CLI %s: the cluster's life took %v", cli.name, time.Since(start).Round(100*time.Millisecond))
 			checkAurora(t, rep)
 		})
 	}
+}
+
+// serverWithFastWaiters starts an API-only minicloud (its DB servers run,
+// on loopback) and returns it with an environment for cli whose RDS
+// waiters poll every second (waiterDataPath).
+func serverWithFastWaiters(t *testing.T, cli awsCLI) (*server, []string) {
+	t.Helper()
+	s := startServer(t, "--ephemeral", "--data-plane", "off", "--dns-listen", "off")
+	env := awsEnv(t)
+	return s, append(env, "AWS_DATA_PATH="+waiterDataPath(t, cli, s, env))
 }
 
 // auroraCLI runs aurora.py's steps with one AWS CLI.

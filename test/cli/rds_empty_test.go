@@ -13,9 +13,7 @@ func TestRDSEmptyListsCLI(t *testing.T) {
 	for _, cli := range requireCLIs(t) {
 		t.Run(cli.name, func(t *testing.T) {
 			t.Parallel()
-			s := startServer(t, "--ephemeral", "--data-plane", "off", "--dns-listen", "off")
-			env := awsEnv(t)
-			env = append(env, "AWS_DATA_PATH="+waiterDataPath(t, cli, s, env))
+			s, env := serverWithFastWaiters(t, cli)
 			for _, args := range [][]string{
 				{"rds", "describe-db-instances", "--filters", "Name=db-cluster-id,Values=none", "--query", "length(DBInstances)"},
 				{"rds", "wait", "db-instance-deleted", "--filters", "Name=db-cluster-id,Values=none"},
