@@ -428,7 +428,7 @@ func run(o options) error {
 		if err != nil {
 			return fmt.Errorf("aurora: %w", err)
 		}
-		reportAurora(os.Stdout, o.aurora, r)
+		reportAurora(os.Stdout, r)
 	}
 	if o.scenarios["cloudwatch"] {
 		motoBin, motoVer := "", "-"
