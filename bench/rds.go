@@ -119,6 +119,25 @@ func pgBin() (string, error) {
 	return best, nil
 }
 
+// startRDSMinicloud starts an ephemeral minicloud with its data plane dp
+// ("on", "off") and DNS server at dnsListen ("off": none) and waits until
+// it is ready.
+func startRDSMinicloud(bin, tmp, dp, dnsListen string) (*proc, error) {
+	s := &server{name: "minicloud", bin: bin, readyPath: "/_minicloud/health", readyMax: 10 * time.Second, stopGrace: 30 * time.Second,
+		args: func(port int) []string {
+			return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral", "--data-plane", dp, "--dns-listen", dnsListen}
+		}}
+	p, err := start(s, tmp)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.waitReady(); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
 func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
 	binDir, err := pgBin()
 	if err != nil {
@@ -138,18 +157,11 @@ func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
 		}
 		dnsListen = fmt.Sprintf("%s:%d", host, dnsPort)
 	}
-	s := &server{name: "minicloud", bin: bin, readyPath: "/_minicloud/health", readyMax: 10 * time.Second, stopGrace: 30 * time.Second,
-		args: func(port int) []string {
-			return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral", "--data-plane", dp, "--dns-listen", dnsListen}
-		}}
-	p, err := start(s, tmp)
+	p, err := startRDSMinicloud(bin, tmp, dp, dnsListen)
 	if err != nil {
 		return nil, err
 	}
 	defer p.stop()
-	if _, err := p.waitReady(); err != nil {
-		return nil, err
-	}
 	ctx := context.Background()
 	rc, ec := newRDS(p.url())
 	var subnetGroup, publicSG *string
@@ -292,6 +304,12 @@ func rdsDelete(ctx context.Context, rc *rds.Client, id string) error {
 
 // rdsLoopback reads the DB instance's loopback address from health.
 func rdsLoopback(endpoint, id string) (string, error) {
+	return healthLoopback(endpoint, "instances", id)
+}
+
+// healthLoopback is the loopback address /_minicloud/health lists for id
+// in its rds entry's list ("instances" or "clusters").
+func healthLoopback(endpoint, list, id string) (string, error) {
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	resp, err := c.Get(endpoint + "/_minicloud/health")
 	if err != nil {
@@ -303,19 +321,21 @@ func rdsLoopback(endpoint, id string) (string, error) {
 		return "", err
 	}
 	var h struct {
-		RDS struct {
-			Instances []struct{ ID, Loopback string } `json:"instances"`
-		} `json:"rds"`
+		RDS map[string]json.RawMessage `json:"rds"`
 	}
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return "", err
 	}
-	for _, in := range h.RDS.Instances {
-		if in.ID == id && strings.HasPrefix(in.Loopback, host+":") {
-			return in.Loopback, nil
+	var entries []struct{ ID, Loopback string }
+	if err := json.Unmarshal(h.RDS[list], &entries); err != nil {
+		return "", fmt.Errorf("health's rds %s: %w", list, err)
+	}
+	for _, e := range entries {
+		if e.ID == id && strings.HasPrefix(e.Loopback, host+":") {
+			return e.Loopback, nil
 		}
 	}
-	return "", fmt.Errorf("health lists no loopback address for %s", id)
+	return "", fmt.Errorf("health lists no loopback address for %s %s", list, id)
 }
 
 // plainPG is a postgres the harness runs itself.
