@@ -34,13 +34,14 @@ import (
 // /usr/lib/postgresql): how long CreateDBInstance takes to reach
 // "available", and pgbench's TPS through a DB instance's loopback address
 // against an equivalent plain postgres (same binaries, same initdb options,
-// same command-line settings, started by this harness), alternating which
-// goes first. As root the DB instance is placed in a VPC (data plane on), so
+// same command-line settings, as root the CPU cgroup quota of a 2-vCPU DB
+// instance, started by this harness), alternating which goes first. As root the DB instance is placed in a VPC (data plane on), so
 // its loopback address is minicloud's proxy into the instance's namespace;
 // the same instance, made publicly accessible, is then also measured at its
 // endpoint name's address as minicloud's DNS answers it from the host: its
 // public IP, through the VPC's internet gateway (kernel NAT and the
-// instance's security group, no userspace hop).
+// instance's security group, no userspace hop); and at its private IP from
+// an EC2 instance in its subnet and from its own namespace (rdsvpc.go).
 
 var rdsScenarios = []string{"rds"}
 
@@ -52,6 +53,7 @@ type rdsOptions struct {
 	rounds   int
 	scale    int
 	selectOn bool
+	script   string
 }
 
 func rdsFlags(o *rdsOptions) {
@@ -62,6 +64,7 @@ func rdsFlags(o *rdsOptions) {
 	flag.IntVar(&o.rounds, "rds-rounds", 2, "rds: pgbench runs per server, alternating which goes first")
 	flag.IntVar(&o.scale, "rds-scale", 10, "rds: pgbench -i scale factor")
 	flag.BoolVar(&o.selectOn, "rds-select-only", true, "rds: pgbench -S (select-only); false runs the default TPC-B-like script")
+	flag.StringVar(&o.script, "rds-script", "", "rds: pgbench's built-in script option, S (select-only) or N (simple update), overriding -rds-select-only")
 }
 
 func (o rdsOptions) check() error {
@@ -72,6 +75,8 @@ func (o rdsOptions) check() error {
 		return errors.New("-rds-clients must be 1..64 and -rds-scale 1..100")
 	case o.dur < time.Second || o.dur > time.Minute, o.rounds < 1 || o.rounds > 5:
 		return errors.New("-rds-duration must be in [1s, 1m] and -rds-rounds 1..5")
+	case o.script != "" && o.script != "S" && o.script != "N":
+		return errors.New("-rds-script must be S or N")
 	}
 	return nil
 }
@@ -80,13 +85,25 @@ type rdsResult struct {
 	creates   []time.Duration
 	placed    bool
 	version   string
-	mini      []float64 // TPS per run
-	plain     []float64
-	endpoint  []float64 // at the endpoint's public IP (in a VPC only)
+	tps       map[string][]float64 // per target, TPS per run
+	targets   []string             // in the first round's order
 	epName    string
 	epAddr    string
+	privAddr  string // the DB instance's private address (in a VPC only)
 	order     []string
 	pgbenchOp string
+}
+
+// pgbenchFlag is pgbench's built-in script option ("S", "N"), "" for
+// TPC-B-like.
+func (o rdsOptions) pgbenchFlag() string {
+	switch {
+	case o.script != "":
+		return o.script
+	case o.selectOn:
+		return "S"
+	}
+	return ""
 }
 
 const rdsPassword = "bench-pass-1"
@@ -143,10 +160,7 @@ func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &rdsResult{placed: o.vpc, pgbenchOp: "TPC-B-like"}
-	if o.selectOn {
-		res.pgbenchOp = "select-only (-S)"
-	}
+	res := &rdsResult{placed: o.vpc, pgbenchOp: map[string]string{"": "TPC-B-like", "S": "select-only (-S)", "N": "simple update (-N)"}[o.pgbenchFlag()]}
 	dp, dnsListen := "off", "off"
 	if o.vpc {
 		dp = "on"
@@ -227,12 +241,12 @@ func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
 	defer plain.stop()
 
 	for _, addr := range []string{miniAddr, plain.addr} {
-		if out, err := pgbench(binDir, addr, "-i", "-q", "-s", strconv.Itoa(o.scale)); err != nil {
+		if out, err := pgbench(binDir, pgTarget{addr: addr}, "-i", "-q", "-s", strconv.Itoa(o.scale)); err != nil {
 			return nil, fmt.Errorf("pgbench -i on %s: %v: %s", addr, err, out)
 		}
 	}
-	targets := map[string]string{"minicloud": miniAddr, "plain": plain.addr}
-	results := map[string]*[]float64{"minicloud": &res.mini, "plain": &res.plain, "endpoint": &res.endpoint}
+	targets := map[string]pgTarget{"minicloud": {addr: miniAddr}, "plain": {addr: plain.addr}}
+	order := []string{"minicloud", "plain"}
 	if o.vpc {
 		// The same instance, publicly accessible, at its endpoint name's
 		// address. pgbench cannot be pointed at minicloud's DNS, so the
@@ -240,30 +254,36 @@ func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
 		if res.epName, res.epAddr, err = rdsPublicEndpoint(ctx, rc, id, publicSG, dnsListen); err != nil {
 			return nil, err
 		}
-		targets["endpoint"] = res.epAddr
+		targets["endpoint"] = pgTarget{addr: res.epAddr}
 		fmt.Fprintf(os.Stderr, "rds: %s is %s from the host\n", res.epName, res.epAddr)
+		in, err := rdsInVPC(ctx, ec, p.url(), id)
+		if err != nil {
+			return nil, err
+		}
+		defer in.close(ec)
+		res.privAddr = in.db.addr
+		targets["in-namespace"], targets["vpc-client"] = in.db, in.client
+		order = []string{"minicloud", "endpoint", "vpc-client", "in-namespace", "plain"}
 	}
 	args := []string{"-n", "-c", strconv.Itoa(o.clients), "-j", "2", "-T", strconv.Itoa(int(o.dur.Seconds()))}
-	if o.selectOn {
-		args = append(args, "-S")
+	if f := o.pgbenchFlag(); f != "" {
+		args = append(args, "-"+f)
 	}
+	res.tps = map[string][]float64{}
+	res.targets = slices.Clone(order)
 	for r := range o.rounds {
-		order := []string{"minicloud", "plain"}
-		if o.vpc {
-			order = []string{"minicloud", "endpoint", "plain"}
-		}
-		if r%2 == 1 {
+		if r > 0 {
 			slices.Reverse(order)
 		}
 		for _, who := range order {
-			addr := targets[who]
-			tps, err := pgbenchTPS(binDir, addr, args...)
+			t := targets[who]
+			tps, err := pgbenchTPS(binDir, t, args...)
 			if err != nil {
-				return nil, fmt.Errorf("pgbench on %s (%s): %w", who, addr, err)
+				return nil, fmt.Errorf("pgbench on %s (%s): %w", who, t.addr, err)
 			}
 			fmt.Fprintf(os.Stderr, "rds: pgbench %s: %.0f TPS\n", who, tps)
 			res.order = append(res.order, who)
-			*results[who] = append(*results[who], tps)
+			res.tps[who] = append(res.tps[who], tps)
 		}
 	}
 	if err := rdsDelete(ctx, rc, id); err != nil {
@@ -302,48 +322,106 @@ func rdsDelete(ctx context.Context, rc *rds.Client, id string) error {
 	return rdsWait(ctx, rc, id, "", time.Minute)
 }
 
-// rdsLoopback reads the DB instance's loopback address from health.
-func rdsLoopback(endpoint, id string) (string, error) {
-	return healthLoopback(endpoint, "instances", id)
+// rdsHealthInstance is a DB instance (or cluster) as /_minicloud/health
+// lists it.
+type rdsHealthInstance struct {
+	ID, Loopback string
+	VPC          struct{ NetworkInterface, Address string } `json:"vpc"`
 }
 
-// healthLoopback is the loopback address /_minicloud/health lists for id
-// in its rds entry's list ("instances" or "clusters").
-func healthLoopback(endpoint, list, id string) (string, error) {
+// rdsHealth reads DB instance id from health.
+func rdsHealth(endpoint, id string) (rdsHealthInstance, error) {
+	return healthEntry(endpoint, "instances", id)
+}
+
+// healthEntry is id in the list ("instances" or "clusters") of health's
+// rds entry.
+func healthEntry(endpoint, list, id string) (rdsHealthInstance, error) {
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	resp, err := c.Get(endpoint + "/_minicloud/health")
 	if err != nil {
-		return "", err
+		return rdsHealthInstance{}, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return "", err
+		return rdsHealthInstance{}, err
 	}
 	var h struct {
 		RDS map[string]json.RawMessage `json:"rds"`
 	}
 	if err := json.Unmarshal(raw, &h); err != nil {
-		return "", err
+		return rdsHealthInstance{}, err
 	}
-	var entries []struct{ ID, Loopback string }
+	var entries []rdsHealthInstance
 	if err := json.Unmarshal(h.RDS[list], &entries); err != nil {
-		return "", fmt.Errorf("health's rds %s: %w", list, err)
+		return rdsHealthInstance{}, fmt.Errorf("health's rds %s: %w", list, err)
 	}
 	for _, e := range entries {
-		if e.ID == id && strings.HasPrefix(e.Loopback, host+":") {
-			return e.Loopback, nil
+		if e.ID == id {
+			return e, nil
 		}
 	}
-	return "", fmt.Errorf("health lists no loopback address for %s %s", list, id)
+	return rdsHealthInstance{}, fmt.Errorf("health lists no %s entry %s", list, id)
+}
+
+// rdsLoopback reads the DB instance's loopback address from health.
+func rdsLoopback(endpoint, id string) (string, error) {
+	return healthLoopback(endpoint, "instances", id)
+}
+
+// healthLoopback is the loopback address health lists for id in its rds
+// entry's list ("instances" or "clusters").
+func healthLoopback(endpoint, list, id string) (string, error) {
+	e, err := healthEntry(endpoint, list, id)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(e.Loopback, host+":") {
+		return "", fmt.Errorf("health lists no loopback address for %s %s", list, id)
+	}
+	return e.Loopback, nil
 }
 
 // plainPG is a postgres the harness runs itself.
 type plainPG struct {
-	cmd  *exec.Cmd
-	dir  string
-	addr string
-	done chan struct{}
+	cmd    *exec.Cmd
+	dir    string
+	addr   string
+	done   chan struct{}
+	cgroup string // its CPU cgroup, removed by stop ("" for none)
+}
+
+// ownCPUCgroup moves pid (postgres, before it forks anything) into a CPU
+// cgroup of its own with the quota minicloud gives a DB instance of 2
+// vCPUs (workload's cgroups). On cgroup v1 the scheduler shares CPU
+// between groups first: a DB instance's backends, all in one group, share
+// one group's weight while processes left in the root group each count
+// alone, so on a loaded machine the comparison measured the grouping, not
+// the database path. Not root: no cgroup, and the comparison says so.
+func ownCPUCgroup(pid int) (string, error) {
+	if os.Geteuid() != 0 {
+		return "", nil
+	}
+	name := fmt.Sprintf("minicloud-bench-plain-%d", pid)
+	files := [][2]string{}
+	dir := filepath.Join("/sys/fs/cgroup/cpu", name)
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		dir = filepath.Join("/sys/fs/cgroup", name)
+		files = append(files, [2]string{"cpu.max", "200000 100000"})
+	} else {
+		files = append(files, [2]string{"cpu.cfs_period_us", "100000"}, [2]string{"cpu.cfs_quota_us", "200000"})
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", fmt.Errorf("plain postgres's cgroup: %w", err)
+	}
+	for _, f := range append(files, [2]string{"cgroup.procs", strconv.Itoa(pid)}) {
+		if err := os.WriteFile(filepath.Join(dir, f[0]), []byte(f[1]), 0o644); err != nil {
+			_ = os.Remove(dir)
+			return "", fmt.Errorf("plain postgres's cgroup: %w", err)
+		}
+	}
+	return dir, nil
 }
 
 // startPlainPostgres runs initdb and postgres as minicloud does for a DB
@@ -407,6 +485,10 @@ func startPlainPostgres(binDir, tmp string) (*plainPG, error) {
 		return fail(err)
 	}
 	go func() { _ = pg.cmd.Wait(); logf.Close(); close(pg.done) }()
+	if pg.cgroup, err = ownCPUCgroup(pg.cmd.Process.Pid); err != nil {
+		pg.stop()
+		return nil, err
+	}
 	for range 300 {
 		select {
 		case <-pg.done:
@@ -436,15 +518,28 @@ func (pg *plainPG) stop() {
 		<-pg.done
 	}
 	_ = os.RemoveAll(pg.dir)
+	if pg.cgroup != "" {
+		_ = os.Remove(pg.cgroup) // empty now: its processes have exited
+	}
 	pg.cmd = nil
 }
 
-func pgbench(binDir, addr string, args ...string) (string, error) {
-	i := strings.LastIndex(addr, ":")
-	full := append(append([]string{"-h", addr[:i], "-p", addr[i+1:], "-U", "bench"}, args...), "postgres")
+// pgTarget is where pgbench connects: addr (host:port) from the network
+// namespace at ns ("" is the bench's own).
+type pgTarget struct{ addr, ns string }
+
+func pgbench(binDir string, t pgTarget, args ...string) (string, error) {
+	i := strings.LastIndex(t.addr, ":")
+	full := append(append([]string{"-h", t.addr[:i], "-p", t.addr[i+1:], "-U", "bench"}, args...), "postgres")
+	name := filepath.Join(binDir, "pgbench")
+	if t.ns != "" {
+		// Only the network namespace changes: pgbench is the host's.
+		full = append([]string{"--net=" + t.ns, "--", name}, full...)
+		name = "nsenter"
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c := exec.CommandContext(ctx, filepath.Join(binDir, "pgbench"), full...)
+	c := exec.CommandContext(ctx, name, full...)
 	c.Env = []string{"PGPASSWORD=" + rdsPassword, "PGCONNECT_TIMEOUT=10", "PATH=/usr/bin:/bin"}
 	out, err := c.CombinedOutput()
 	return string(out), err
@@ -452,8 +547,8 @@ func pgbench(binDir, addr string, args ...string) (string, error) {
 
 var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
 
-func pgbenchTPS(binDir, addr string, args ...string) (float64, error) {
-	out, err := pgbench(binDir, addr, args...)
+func pgbenchTPS(binDir string, t pgTarget, args ...string) (float64, error) {
+	out, err := pgbench(binDir, t, args...)
 	if err != nil {
 		return 0, fmt.Errorf("%v: %s", err, lastLines(out, 5))
 	}
@@ -472,23 +567,44 @@ func meanF(xs []float64) float64 {
 	return s / float64(max(1, len(xs)))
 }
 
+// rdsTargetNames describes each pgbench target in the report.
+var rdsTargetNames = map[string]string{
+	"minicloud":    "DB instance at its loopback port",
+	"endpoint":     "at its endpoint's public IP from the host (%s, internet gateway)",
+	"vpc-client":   "at its private IP from an EC2 instance in its subnet (%s)",
+	"in-namespace": "at its private IP from its own namespace (%s; no network but lo)",
+	"plain":        "plain postgres started by the bench",
+}
+
 func reportRDS(w io.Writer, o rdsOptions, r *rdsResult) {
 	where := "loopback only (data plane off)"
 	if r.placed {
-		where = "in a VPC (data plane on): the loopback address is minicloud's proxy into the instance's namespace"
+		where = "in a VPC (data plane on): the loopback port leads into the instance's namespace"
 	}
 	fmt.Fprintf(w, "\nrds: PostgreSQL %s, DB instance %s\n", r.version, where)
 	tw := newTab(w)
 	fmt.Fprintf(tw, "figure\tminicloud\ttarget\n")
 	fmt.Fprintf(tw, "CreateDBInstance → available, median of %d\t%s (runs %s)\t≤ 3 s\n", len(r.creates), ms(median(r.creates)), msList(r.creates))
-	fmt.Fprintf(tw, "pgbench %s, %d clients, %v × %d rounds: DB instance\t%.0f TPS (%s)\t\n", r.pgbenchOp, o.clients, o.dur, o.rounds, meanF(r.mini), tpsList(r.mini))
-	if len(r.endpoint) > 0 {
-		fmt.Fprintf(tw, "same DB instance at its endpoint's address (%s, public IP via the internet gateway)\t%.0f TPS (%s)\t\n", r.epAddr, meanF(r.endpoint), tpsList(r.endpoint))
+	fmt.Fprintf(tw, "pgbench %s, %d clients, %v × %d rounds:\t\t\n", r.pgbenchOp, o.clients, o.dur, o.rounds)
+	for _, t := range r.targets {
+		name := rdsTargetNames[t]
+		switch t {
+		case "endpoint":
+			name = fmt.Sprintf(name, r.epAddr)
+		case "vpc-client", "in-namespace":
+			name = fmt.Sprintf(name, r.privAddr)
+		}
+		fmt.Fprintf(tw, "  %s\t%.0f TPS (%s)\t\n", name, meanF(r.tps[t]), tpsList(r.tps[t]))
 	}
-	fmt.Fprintf(tw, "same, plain postgres started by the bench\t%.0f TPS (%s)\t\n", meanF(r.plain), tpsList(r.plain))
-	fmt.Fprintf(tw, "ratio DB instance / plain\t%.3f\t≥ 0.95\n", meanF(r.mini)/meanF(r.plain))
-	if len(r.endpoint) > 0 {
-		fmt.Fprintf(tw, "ratio endpoint / plain\t%.3f\t≥ 0.95\n", meanF(r.endpoint)/meanF(r.plain))
+	plain := meanF(r.tps["plain"])
+	for _, t := range r.targets {
+		if t != "plain" {
+			target := "≥ 0.95"
+			if t == "in-namespace" {
+				target = "(the server's own ceiling)"
+			}
+			fmt.Fprintf(tw, "ratio %s / plain\t%.3f\t%s\n", t, meanF(r.tps[t])/plain, target)
+		}
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "run order: %s\n", strings.Join(r.order, ", "))

@@ -10,10 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 )
 
 // defaultCell is the pixel size of one unit of the dashboard grid that
@@ -55,16 +51,13 @@ func dashboardPNG(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	client := func(region string) *cloudwatch.Client {
-		return cloudwatch.NewFromConfig(aws.Config{
-			Region:           region,
-			Credentials:      credentials.NewStaticCredentialsProvider(envOr("AWS_ACCESS_KEY_ID", "test"), envOr("AWS_SECRET_ACCESS_KEY", "test"), os.Getenv("AWS_SESSION_TOKEN")),
-			BaseEndpoint:     aws.String(serverURL(*endpoint)),
-			RetryMaxAttempts: 1,
-		})
+	// CloudWatch in JSON 1.0, as the AWS CLI v1 speaks it.
+	client := func(region string) jsonService {
+		return jsonService{endpoint: *endpoint, region: region, signingName: "monitoring",
+			targetPrefix: "GraniteServiceVersion20100801", jsonVersion: "1.0"}
 	}
-	d, err := client(*region).GetDashboard(ctx, &cloudwatch.GetDashboardInput{DashboardName: name})
-	if err != nil {
+	var d struct{ DashboardBody string }
+	if err := client(*region).call(ctx, "GetDashboard", map[string]string{"DashboardName": *name}, &d); err != nil {
 		fmt.Fprintf(stderr, "minicloud dashboard-png: %v\n", err)
 		return 1
 	}
@@ -73,7 +66,7 @@ func dashboardPNG(args []string, stdout, stderr io.Writer) int {
 		End     string            `json:"end"`
 		Widgets []dashboardWidget `json:"widgets"`
 	}
-	if err := json.Unmarshal([]byte(aws.ToString(d.DashboardBody)), &body); err != nil {
+	if err := json.Unmarshal([]byte(d.DashboardBody), &body); err != nil {
 		fmt.Fprintf(stderr, "minicloud dashboard-png: dashboard %s: %v\n", *name, err)
 		return 1
 	}
@@ -90,8 +83,8 @@ func dashboardPNG(args []string, stdout, stderr io.Writer) int {
 		widget, title := metricWidgetJSON(w, body.Start, body.End, *cell)
 		r := *region
 		_ = json.Unmarshal(w.Properties["region"], &r)
-		img, err := client(r).GetMetricWidgetImage(ctx, &cloudwatch.GetMetricWidgetImageInput{MetricWidget: aws.String(widget)})
-		if err != nil {
+		var img struct{ MetricWidgetImage []byte } // base64 in JSON, decoded by encoding/json
+		if err := client(r).call(ctx, "GetMetricWidgetImage", map[string]string{"MetricWidget": widget}, &img); err != nil {
 			fmt.Fprintf(stderr, "minicloud dashboard-png: widget %d: %v\n", i, err)
 			code = 1
 			continue

@@ -81,7 +81,7 @@ Serve flags (each also read from the environment variable shown):
   --allow-host NAMES   further names the Host header may carry, comma-separated, "*.name" for the
                        names under name (MINICLOUD_ALLOW_HOST); IP addresses, localhost and AWS
                        endpoint names always work; any other name is refused (DNS rebinding)
-  --metrics-interval D how often instances and load balancers publish their CloudWatch metrics
+  --metrics-interval D how often instances, load balancers and databases publish their CloudWatch metrics
                        (MINICLOUD_METRICS_INTERVAL, default 1m as AWS; basic monitoring every five
                        intervals); shorter, e.g. 5s, for tests and demos
 

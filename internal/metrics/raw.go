@@ -5,17 +5,23 @@ import (
 	"slices"
 )
 
-// blockSpan is the seconds of one raw block.
+// blockSpan is the seconds of one raw block, and the most slots a block
+// of any tier has.
 const blockSpan = 3600
 
-// rawBlock is an hour of the raw tier, by second, in columns: which
-// seconds have data (Bits), and for each of them in time order its value
-// (Vals) when its bucket is one sample counted once — what a publisher or
-// a high-resolution PutMetricData puts — so such a second costs 8 bytes
-// rather than a 56-byte bucket. A second with more (several samples, a
-// count, a statistic set) has its whole aggregate in Full and a
-// placeholder in Vals. Timestamps are implicit: Start plus the bit's
-// index.
+// rawBlock is a run of one tier's buckets in columns: which slots have
+// data (Bits), and for each of them in time order its value (Vals) when
+// its bucket is one sample counted once — what a publisher or a
+// high-resolution PutMetricData puts, and what a minute of standard data
+// folds to — so such a bucket costs 8 bytes rather than a 56-byte Agg and
+// its timestamp. A bucket with more (several samples, a count, a
+// statistic set) has its whole aggregate in Full and a placeholder in
+// Vals. Timestamps are implicit: slot i is the bucket at Start + i×res,
+// res being the tier's bucket width (one second for the raw tier, whose
+// standard data use every sixtieth slot). Every tier uses the type (the
+// raw tier an hour a block, the coarse tiers tierSlots[i] buckets a
+// block), so a month of a one-minute metric is columns, not a slice of
+// structs.
 type rawBlock struct {
 	Start int64
 	Bits  [(blockSpan + 63) / 64]uint64
@@ -23,7 +29,7 @@ type rawBlock struct {
 	Full  map[uint16]*Agg
 }
 
-// rank is the index in Vals of second i: the seconds set before it.
+// rank is the index in Vals of slot i: the slots set before it.
 func (b *rawBlock) rank(i int) int {
 	w := i / 64
 	n := bits.OnesCount64(b.Bits[w] & (1<<(i%64) - 1))
@@ -35,30 +41,47 @@ func (b *rawBlock) rank(i int) int {
 
 func (b *rawBlock) has(i int) bool { return b.Bits[i/64]&(1<<(i%64)) != 0 }
 
-// add adds s to the bucket of second t.
-func (b *rawBlock) add(t int64, s *Sample) {
-	i := int(t - b.Start)
-	r := b.rank(i)
+// slot returns slot i's aggregate in Full, making it (from the slot's
+// single value if it has one, else empty) when there is none; r is i's
+// rank.
+func (b *rawBlock) slot(i, r int) *Agg {
 	if !b.has(i) {
 		b.Bits[i/64] |= 1 << (i % 64)
-		v, ok := s.single()
-		b.Vals = slices.Insert(b.Vals, r, v)
-		if ok {
-			return
-		}
+		b.Vals = slices.Insert(b.Vals, r, 0)
 		a := &Agg{}
-		s.addTo(a)
 		b.full()[uint16(i)] = a
-		return
+		return a
 	}
 	a := b.Full[uint16(i)]
 	if a == nil {
-		v := b.Vals[r]
 		a = &Agg{}
-		a.AddValue(v, 1)
+		a.AddValue(b.Vals[r], 1)
 		b.full()[uint16(i)] = a
 	}
-	s.addTo(a)
+	return a
+}
+
+// add adds s to the bucket of slot i.
+func (b *rawBlock) add(i int, s *Sample) {
+	r := b.rank(i)
+	if v, ok := s.single(); ok && !b.has(i) {
+		b.Bits[i/64] |= 1 << (i % 64)
+		b.Vals = slices.Insert(b.Vals, r, v)
+		return
+	}
+	s.addTo(b.slot(i, r))
+}
+
+// fold adds a bucket of a finer tier to the bucket of slot i, as
+// Agg.fold.
+func (b *rawBlock) fold(i int, a *Agg) {
+	r := b.rank(i)
+	if a.Count == 1 && a.Dist == nil && !a.NoPct && !b.has(i) {
+		b.Bits[i/64] |= 1 << (i % 64)
+		b.Vals = slices.Insert(b.Vals, r, a.Min)
+		return
+	}
+	b.slot(i, r).fold(a)
 }
 
 func (b *rawBlock) full() map[uint16]*Agg {
@@ -68,10 +91,34 @@ func (b *rawBlock) full() map[uint16]*Agg {
 	return b.Full
 }
 
-// each calls fn with the block's buckets in [from, to), in time order.
-func (b *rawBlock) each(from, to int64, fn func(t int64, a *Agg)) {
-	lo := int(max(from-b.Start, 0))
-	hi := int(min(to-b.Start, blockSpan))
+// dropBefore drops slots [0, i): Vals by reslicing, as dropHead. It
+// reports whether the block is left empty.
+func (b *rawBlock) dropBefore(i int) bool {
+	if i <= 0 {
+		return len(b.Vals) == 0
+	}
+	i = min(i, blockSpan)
+	b.Vals = b.Vals[b.rank(i):]
+	for w := 0; w*64 < i; w++ {
+		if (w+1)*64 <= i {
+			b.Bits[w] = 0
+		} else {
+			b.Bits[w] &^= 1<<(i%64) - 1
+		}
+	}
+	for k := range b.Full {
+		if int(k) < i {
+			delete(b.Full, k)
+		}
+	}
+	return len(b.Vals) == 0
+}
+
+// each calls fn with the block's buckets whose time is in [from, to), in
+// time order; res is the width of a slot.
+func (b *rawBlock) each(from, to, res int64, fn func(t int64, a *Agg)) {
+	lo := int(min(max(ceilDiv(from-b.Start, res), 0), blockSpan))
+	hi := int(min(max(ceilDiv(to-b.Start, res), 0), blockSpan))
 	if lo >= hi {
 		return
 	}
@@ -89,13 +136,15 @@ func (b *rawBlock) each(from, to int64, fn func(t int64, a *Agg)) {
 				return
 			}
 			if a := b.Full[uint16(i)]; a != nil {
-				fn(b.Start+int64(i), a)
+				fn(b.Start+int64(i)*res, a)
 			} else {
 				v := b.Vals[r]
 				one = Agg{Count: 1, Sum: v, Min: v, Max: v}
-				fn(b.Start+int64(i), &one)
+				fn(b.Start+int64(i)*res, &one)
 			}
 			r++
 		}
 	}
 }
+
+func ceilDiv(a, b int64) int64 { return -floorDiv(-a, b) }

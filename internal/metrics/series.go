@@ -49,42 +49,42 @@ func (m Metric) Key() string {
 type tier struct {
 	res       int64 // bucket width, seconds
 	retention time.Duration
+	// slots is how many buckets a block of the tier holds: a block is
+	// dropped whole once all of it has expired, and its expired head
+	// slots are cleared as they expire.
+	slots int64
 }
 
 // The tiers, finest first. The raw tier's buckets are one second wide for
 // high-resolution data and one minute for standard data (see
 // unitSeries).
 var tiers = [...]tier{
-	{1, 3 * time.Hour},
-	{60, 15 * 24 * time.Hour},
-	{300, 63 * 24 * time.Hour},
-	{3600, 455 * 24 * time.Hour},
+	{1, 3 * time.Hour, blockSpan},
+	{60, 15 * 24 * time.Hour, 24 * 60},      // a day a block
+	{300, 63 * 24 * time.Hour, 7 * 24 * 12}, // a week
+	{3600, 455 * 24 * time.Hour, 14 * 24},   // two weeks
 }
 
-// bucket is one tier's aggregate of the datapoints whose time falls in
-// [T, T+res).
-type bucket struct {
-	T int64
-	A Agg
-}
+// span is the seconds a block of the tier covers.
+func (tr tier) span() int64 { return tr.res * tr.slots }
 
 // rollDelay is how long data stay in the raw tier alone before they are
 // folded into the coarser tiers: late puts within it cost nothing extra.
 const rollDelay = time.Hour
 
-// unitSeries is one unit's data of a metric. The raw tier is kept in
-// columnar hour blocks (Raw); the coarser tiers (Coarse[i-1] is tiers[i])
-// are slices of buckets sorted by time that hold only the data before
-// Rolled: data from Rolled on are in Raw alone, and a query of a coarse
-// tier reads them from there. Every hour the raw hours older than
-// rollDelay are folded into the coarse tiers and Rolled moves on, so the
-// coarse buckets of high-resolution data (which keep their values for
-// percentiles) exist only for data the raw tier is about to drop.
+// unitSeries is one unit's data of a metric. Every tier is kept in
+// columnar blocks (rawBlock): Tiers[0] is the raw tier, Tiers[i] the
+// coarser tiers[i], which hold only the data before Rolled: data from
+// Rolled on are in the raw tier alone, and a query of a coarse tier reads
+// them from there. Every hour the raw hours older than rollDelay are
+// folded into the coarse tiers and Rolled moves on, so the coarse buckets
+// of high-resolution data (which keep their values for percentiles) exist
+// only for data the raw tier is about to drop.
 type unitSeries struct {
-	Raw    []rawBlock // sorted by Start
-	Coarse [len(tiers) - 1][]bucket
-	// Rolled is an hour boundary (Unix seconds): Raw holds every
-	// datapoint from Rolled on; Coarse holds every datapoint before it.
+	Tiers [len(tiers)][]rawBlock // each sorted by Start
+	// Rolled is an hour boundary (Unix seconds): the raw tier holds
+	// every datapoint from Rolled on; the coarse tiers hold every
+	// datapoint before it.
 	Rolled int64
 }
 
@@ -95,58 +95,48 @@ type series struct {
 	// LastPut is when data last arrived (Unix seconds), for ListMetrics'
 	// two weeks and RecentlyActive.
 	LastPut int64
+	// Seq is the sequence number of the last put applied to the series:
+	// a snapshot's series has every put up to it, which the replay of
+	// the log then skips.
+	Seq uint64
 }
 
-// coarseAt returns coarse tier i's bucket at t, inserting it in order.
-func (u *unitSeries) coarseAt(i int, t int64) *Agg {
-	bs := u.Coarse[i-1]
+// slot returns tier i's block holding time t, inserting it in order, and
+// t's slot in it.
+func (u *unitSeries) slot(i int, t int64) (*rawBlock, int) {
+	tr := tiers[i]
+	start := floorDiv(t, tr.span()) * tr.span()
+	slot := int((t - start) / tr.res)
+	bs := u.Tiers[i]
 	n := len(bs)
-	if n > 0 && bs[n-1].T == t {
-		return &bs[n-1].A
+	if n > 0 && bs[n-1].Start == start {
+		return &bs[n-1], slot
 	}
-	if n == 0 || bs[n-1].T < t {
-		u.Coarse[i-1] = append(bs, bucket{T: t})
-		return &u.Coarse[i-1][n].A
+	j := sort.Search(n, func(k int) bool { return bs[k].Start >= start })
+	if j == n || bs[j].Start != start {
+		u.Tiers[i] = slices.Insert(bs, j, rawBlock{Start: start})
 	}
-	j := sort.Search(n, func(k int) bool { return bs[k].T >= t })
-	if j < n && bs[j].T == t {
-		return &bs[j].A
-	}
-	u.Coarse[i-1] = slices.Insert(bs, j, bucket{T: t})
-	return &u.Coarse[i-1][j].A
-}
-
-// block returns the raw block holding second t, inserting it in order.
-func (u *unitSeries) block(t int64) *rawBlock {
-	start := floorDiv(t, blockSpan) * blockSpan
-	n := len(u.Raw)
-	if n > 0 && u.Raw[n-1].Start == start {
-		return &u.Raw[n-1]
-	}
-	j := sort.Search(n, func(k int) bool { return u.Raw[k].Start >= start })
-	if j < n && u.Raw[j].Start == start {
-		return &u.Raw[j]
-	}
-	u.Raw = slices.Insert(u.Raw, j, rawBlock{Start: start})
-	return &u.Raw[j]
+	return &u.Tiers[i][j], slot
 }
 
 // roll folds the raw hours older than rollDelay into the coarse tiers.
-// It must run before expire, so that Raw always holds [Rolled, now].
+// It must run before expire, so that the raw tier always holds
+// [Rolled, now].
 func (u *unitSeries) roll(now time.Time) {
 	target := floorDiv(now.Add(-rollDelay).Unix(), blockSpan) * blockSpan
 	if target <= u.Rolled {
 		return
 	}
-	for bi := range u.Raw {
-		b := &u.Raw[bi]
+	for bi := range u.Tiers[0] {
+		b := &u.Tiers[0][bi]
 		if b.Start < u.Rolled || b.Start >= target {
 			continue
 		}
-		b.each(b.Start, b.Start+blockSpan, func(t int64, a *Agg) {
+		b.each(b.Start, b.Start+blockSpan, 1, func(t int64, a *Agg) {
 			for i := 1; i < len(tiers); i++ {
 				if t >= now.Add(-tiers[i].retention).Unix() {
-					u.coarseAt(i, floorDiv(t, tiers[i].res)*tiers[i].res).fold(a)
+					blk, slot := u.slot(i, t)
+					blk.fold(slot, a)
 				}
 			}
 		})
@@ -154,29 +144,50 @@ func (u *unitSeries) roll(now time.Time) {
 	u.Rolled = target
 }
 
-// expire drops the data older than each tier's retention (the raw tier
-// by whole blocks); it reports whether nothing is left.
+// expire drops the data older than each tier's retention; it reports
+// whether nothing is left. It runs once per unit series per put and in
+// the periodic loop, so it must cost nothing when nothing expires and
+// little when something does: whole blocks and the expired head of the
+// oldest block are dropped by reslicing (dropHead, dropBefore), never by
+// copying a tier.
 func (u *unitSeries) expire(now time.Time) bool {
 	u.roll(now)
-	cut := now.Add(-tiers[0].retention).Unix()
-	j := sort.Search(len(u.Raw), func(k int) bool { return u.Raw[k].Start+blockSpan > cut })
-	if j > 0 {
-		u.Raw = slices.Clone(u.Raw[j:])
-	}
-	empty := len(u.Raw) == 0
-	for i := 1; i < len(tiers); i++ {
-		tr := tiers[i]
+	empty := true
+	for i, tr := range tiers {
 		cut := now.Add(-tr.retention).Unix()
-		bs := u.Coarse[i-1]
-		j := sort.Search(len(bs), func(k int) bool { return bs[k].T+tr.res > cut })
-		if j > 0 {
-			u.Coarse[i-1] = slices.Clone(bs[j:])
+		bs := u.Tiers[i]
+		if i == 0 {
+			// The raw tier goes by whole hours (a query past 3 h
+			// reads the minute tier).
+			if len(bs) > 0 && bs[0].Start+blockSpan <= cut {
+				j := sort.Search(len(bs), func(k int) bool { return bs[k].Start+blockSpan > cut })
+				u.Tiers[0] = dropHead(bs, j)
+			}
+		} else if len(bs) > 0 && bs[0].Start+tr.res <= cut {
+			j := sort.Search(len(bs), func(k int) bool { return bs[k].Start+tr.span() > cut })
+			if j < len(bs) && bs[j].dropBefore(int(ceilDiv(cut-bs[j].Start-tr.res+1, tr.res))) {
+				j++
+			}
+			u.Tiers[i] = dropHead(bs, j)
 		}
-		if len(u.Coarse[i-1]) > 0 {
+		if len(u.Tiers[i]) > 0 {
 			empty = false
 		}
 	}
 	return empty
+}
+
+// dropHead drops s's first n elements by reslicing, so that expiring the
+// oldest bucket of a tier costs nothing rather than a copy of the tier.
+// The dead prefix is not kept for long: the tier grows at its tail, and
+// when append outgrows the backing array it copies only the live elements
+// to the new one (about a quarter more than their number), so the dead
+// prefix stays under a quarter of the live data and each element is
+// copied a bounded number of times. The dropped elements are cleared so
+// that their values and maps go to the collector now.
+func dropHead[T any](s []T, n int) []T {
+	clear(s[:n])
+	return s[n:]
 }
 
 // add adds one sample: to the raw tier while it is within its retention,
@@ -190,14 +201,16 @@ func (u *unitSeries) add(s *Sample, now time.Time) {
 		if !s.HighRes {
 			res = 60 // standard data show at the minute, as AWS's
 		}
-		u.block(t).add(floorDiv(t, res)*res, s)
+		blk, slot := u.slot(0, floorDiv(t, res)*res)
+		blk.add(slot, s)
 	}
 	if t >= u.Rolled {
 		return
 	}
 	for i := 1; i < len(tiers); i++ {
 		if !s.Time.Before(now.Add(-tiers[i].retention)) {
-			s.addTo(u.coarseAt(i, floorDiv(t, tiers[i].res)*tiers[i].res))
+			blk, slot := u.slot(i, t)
+			blk.add(slot, s)
 		}
 	}
 }
@@ -209,16 +222,19 @@ func (u *unitSeries) add(s *Sample, now time.Time) {
 func (u *unitSeries) each(i int, from, to int64, fn func(t int64, a *Agg)) {
 	rawFrom := from
 	if i > 0 {
-		bs := u.Coarse[i-1]
-		j := sort.Search(len(bs), func(k int) bool { return bs[k].T >= from })
-		for ; j < len(bs) && bs[j].T < min(to, u.Rolled); j++ {
-			fn(bs[j].T, &bs[j].A)
+		tr := tiers[i]
+		bs := u.Tiers[i]
+		end := min(to, u.Rolled)
+		j := sort.Search(len(bs), func(k int) bool { return bs[k].Start+tr.span() > from })
+		for ; j < len(bs) && bs[j].Start < end; j++ {
+			bs[j].each(from, end, tr.res, fn)
 		}
 		rawFrom = max(from, u.Rolled)
 	}
-	j := sort.Search(len(u.Raw), func(k int) bool { return u.Raw[k].Start+blockSpan > rawFrom })
-	for ; j < len(u.Raw) && u.Raw[j].Start < to; j++ {
-		u.Raw[j].each(rawFrom, to, fn)
+	raw := u.Tiers[0]
+	j := sort.Search(len(raw), func(k int) bool { return raw[k].Start+blockSpan > rawFrom })
+	for ; j < len(raw) && raw[j].Start < to; j++ {
+		raw[j].each(rawFrom, to, 1, fn)
 	}
 }
 
@@ -237,6 +253,20 @@ func (s *Sample) addTo(a *Agg) {
 			a.AddValue(v, n)
 		}
 	}
+}
+
+// empty reports whether the sample puts nothing: a statistic set of no
+// samples, no values, or values whose counts are all 0.
+func (s *Sample) empty() bool {
+	if s.Set != nil {
+		return s.Set.Count <= 0
+	}
+	for k := range s.Values {
+		if k >= len(s.Counts) || s.Counts[k] > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // single reports whether the sample is one value counted once, and it.

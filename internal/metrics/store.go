@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -35,24 +36,41 @@ type Options struct {
 	// SnapshotEvery is how often the log is folded into the snapshot
 	// (default 5 minutes).
 	SnapshotEvery time.Duration
-	Logger        *slog.Logger
+	// Logger gets the background loop's failures (snapshots, expiry),
+	// which no request is there to return.
+	Logger *slog.Logger
 }
 
 // Store is the metric store. It is safe for concurrent use.
 type Store struct {
 	opts Options
+	// snapMu serializes snapshots (the loop's, Snapshot, Reset, Stop).
+	snapMu sync.Mutex
 	// wmu serializes writers: log write and apply, so that memory holds
-	// the log's records in its order and the snapshot's cut is consistent
-	// with the log it replaces. The fsync is outside it (wal.syncTo).
+	// the log's records in its order and a log rotation falls between
+	// two puts. The fsync is outside it (wal.syncTo).
 	wmu sync.Mutex
 	wal *wal // nil in memory
+	// seq numbers the puts (guarded by wmu).
+	seq uint64
 	// mu guards data.
 	mu   sync.RWMutex
 	data map[Scope]map[string]*series
 
-	stop chan struct{}
-	done chan struct{}
+	// kick asks the loop for a snapshot now (the log is long).
+	kick chan struct{}
+	// maxLog and closeSnapshotMin are maxWAL and closeSnapshotMinWAL
+	// (tests lower them); afterRotate, when set, runs in a snapshot
+	// right after the log is rotated (tests put there).
+	maxLog, closeSnapshotMin int64
+	afterRotate              func()
+	stop                     chan struct{}
+	done                     chan struct{}
 }
+
+// closeSnapshotMinWAL is the log size from which Stop writes a snapshot:
+// a shorter log replays in well under a second.
+const closeSnapshotMinWAL = 8 << 20
 
 // Open opens (or creates) the store in opts.Dir and starts its snapshot
 // loop; Close stops it.
@@ -66,7 +84,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{opts: opts, data: map[Scope]map[string]*series{}, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{opts: opts, data: map[Scope]map[string]*series{},
+		maxLog: maxWAL, closeSnapshotMin: closeSnapshotMinWAL,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if opts.Dir != "" {
 		w, err := openWAL(opts.Dir, s.load, s.replay)
 		if err != nil {
@@ -88,16 +108,22 @@ func (s *Store) loop() {
 			return
 		case <-t.C:
 			s.expireAll()
-			if err := s.Snapshot(); err != nil {
-				s.opts.Logger.Error("metrics snapshot", "err", err)
-			}
+		case <-s.kick:
+		}
+		if err := s.snapshot(context.Background(), false, nil); err != nil {
+			s.opts.Logger.Error("metrics snapshot", "err", err)
 		}
 	}
 }
 
-// Close stops the snapshot loop, writes a last snapshot and closes the
-// files.
-func (s *Store) Close() error {
+// Close is Stop without a deadline.
+func (s *Store) Close() error { return s.Stop(context.Background()) }
+
+// Stop stops the snapshot loop and closes the files. It writes a last
+// snapshot only when the log is long (a short one replays fast at the
+// next Open), and gives up on it when ctx is done: the log has every put
+// already.
+func (s *Store) Stop(ctx context.Context) error {
 	select {
 	case <-s.stop:
 		return nil
@@ -108,11 +134,19 @@ func (s *Store) Close() error {
 	if s.wal == nil {
 		return nil
 	}
-	err := s.Snapshot()
+	var err error
+	s.wmu.Lock()
+	long := s.wal.size >= s.closeSnapshotMin
+	s.wmu.Unlock()
+	if long {
+		if err = s.snapshot(ctx, false, nil); err != nil {
+			err = fmt.Errorf("metrics: last snapshot: %w", err)
+		}
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if cerr := s.wal.close(); err == nil {
-		err = cerr
+	if cerr := s.wal.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("metrics: close log: %w", cerr)
 	}
 	return err
 }
@@ -126,45 +160,60 @@ func (s *Store) Put(ctx context.Context, sc Scope, samples []Sample) error {
 	if s.wal == nil {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
-		s.apply(now, sc, samples)
+		s.seq++
+		s.apply(s.seq, now, sc, samples)
 		return nil
 	}
-	rec := record(encodePut(now, sc, samples))
-	seq, err := s.put(now, sc, samples, rec)
-	if err != nil {
-		return fmt.Errorf("metrics: log put: %w", err)
+	// Encoded outside the lock; the put's number is stamped in under it.
+	rec := record(encodePut(0, now, sc, samples))
+	wseq, err := s.put(now, sc, samples, rec)
+	if err == nil {
+		// Readers may see the samples before they are durable (they
+		// are applied in log order under wmu, which the snapshot
+		// needs); the caller is answered only after.
+		err = s.wal.syncTo(wseq)
 	}
-	// Readers may see the samples before they are durable (they are
-	// applied in log order under wmu, which the snapshot needs); the
-	// caller is answered only after.
-	if err := s.wal.syncTo(seq); err != nil {
+	if err != nil {
+		if s.wal.isBroken() {
+			s.kickSnapshot() // to a new log
+		}
 		return fmt.Errorf("metrics: log put: %w", err)
 	}
 	return nil
 }
 
-// put writes a put's record and applies it, under wmu, answering the
-// record's sequence number.
+// kickSnapshot asks the loop for a snapshot now.
+func (s *Store) kickSnapshot() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// put numbers a put, writes its record and applies it, under wmu,
+// answering the record's sequence number in the log (for syncTo).
 func (s *Store) put(now time.Time, sc Scope, samples []Sample, rec []byte) (uint64, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	seq, err := s.wal.write(rec)
+	seq := s.seq + 1
+	stampSeq(rec, seq)
+	wseq, err := s.wal.write(rec)
 	if err != nil {
 		return 0, err
 	}
-	s.apply(now, sc, samples)
-	if s.wal.size > maxWAL {
-		// The rotation fsyncs the put's record first; a failed snapshot
-		// only leaves a longer log to replay.
-		if err := s.wal.rotate(s.encodeSnapshot); err != nil {
-			s.opts.Logger.Error("metrics snapshot", "err", err)
-		}
+	s.seq = seq
+	s.apply(seq, now, sc, samples)
+	if s.wal.size > s.maxLog {
+		// The loop folds the log into a snapshot: not this client's
+		// request, which holds the writers' lock.
+		s.kickSnapshot()
 	}
-	return seq, nil
+	return wseq, nil
 }
 
-// apply adds a put to memory.
-func (s *Store) apply(now time.Time, sc Scope, samples []Sample) {
+// apply adds put seq to memory. A series whose Seq is seq or later has it
+// already (a snapshot written after the put) and is skipped.
+func (s *Store) apply(seq uint64, now time.Time, sc Scope, samples []Sample) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.data[sc]
@@ -172,13 +221,24 @@ func (s *Store) apply(now time.Time, sc Scope, samples []Sample) {
 		m = map[string]*series{}
 		s.data[sc] = m
 	}
+	var touched []*unitSeries
+	var applied []*series
 	for i := range samples {
 		smp := &samples[i]
+		if smp.empty() {
+			continue // a bucket of no samples would answer as a datapoint
+		}
 		k := smp.Metric.Key()
 		sr := m[k]
 		if sr == nil {
 			sr = &series{Metric: smp.Metric, Units: map[string]*unitSeries{}}
 			m[k] = sr
+		}
+		if sr.Seq >= seq {
+			continue
+		}
+		if len(applied) == 0 || applied[len(applied)-1] != sr {
+			applied = append(applied, sr)
 		}
 		sr.LastPut = max(sr.LastPut, now.Unix())
 		unit := smp.Unit
@@ -191,7 +251,17 @@ func (s *Store) apply(now time.Time, sc Scope, samples []Sample) {
 			sr.Units[unit] = u
 		}
 		u.add(smp, now)
+		if len(touched) == 0 || touched[len(touched)-1] != u {
+			touched = append(touched, u)
+		}
+	}
+	// Once per unit series per put (a put's samples of one metric are
+	// usually together), not per sample: a put may carry thousands.
+	for _, u := range touched {
 		u.expire(now)
+	}
+	for _, sr := range applied {
+		sr.Seq = seq
 	}
 }
 
@@ -218,27 +288,59 @@ func (s *Store) expireAll() {
 }
 
 // Reset deletes every metric (POST /_minicloud/reset).
-func (s *Store) Reset(context.Context) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	s.mu.Lock()
-	s.data = map[Scope]map[string]*series{}
-	s.mu.Unlock()
+func (s *Store) Reset(ctx context.Context) error {
+	empty := func() {
+		s.mu.Lock()
+		s.data = map[Scope]map[string]*series{}
+		s.mu.Unlock()
+	}
 	if s.wal == nil {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		empty()
 		return nil
 	}
-	return s.wal.rotate(s.encodeSnapshot)
+	return s.snapshot(ctx, true, empty)
 }
 
 // Snapshot writes the whole store to its snapshot file and restarts the
 // log.
-func (s *Store) Snapshot() error {
+func (s *Store) Snapshot() error { return s.snapshot(context.Background(), true, nil) }
+
+// snapshot folds the log into a new snapshot: unless force, only when
+// the log has records. With the writers stopped it runs before (Reset's
+// clearing), starts the next log and notes the last put's number; then,
+// with puts going on into the new log, it writes the store series by
+// series (writeSnapshot). Every put of the old logs is in it, and a put
+// of the new log that a series has is skipped by the replay (apply), so
+// the old logs can go once the snapshot is renamed into place.
+func (s *Store) snapshot(ctx context.Context, force bool, before func()) error {
 	if s.wal == nil {
 		return nil
 	}
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
 	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	return s.wal.rotate(s.encodeSnapshot)
+	if !force && s.wal.size == 0 && !s.wal.isBroken() {
+		s.wmu.Unlock()
+		return nil
+	}
+	if before != nil {
+		before()
+	}
+	old, err := s.wal.next()
+	hdr := snapshotHeader{Version: snapshotVersion, NextGen: s.wal.gen, Seq: s.seq}
+	s.wmu.Unlock()
+	if err != nil {
+		return fmt.Errorf("metrics: start log: %w", err)
+	}
+	if s.afterRotate != nil {
+		s.afterRotate()
+	}
+	if err := s.wal.writeSnapshot(old, func(w io.Writer) error { return s.writeSnapshot(ctx, w, hdr) }); err != nil {
+		return fmt.Errorf("metrics: snapshot: %w", err)
+	}
+	return nil
 }
 
 // MetricInfo is a metric as ListMetrics sees it.
@@ -251,11 +353,21 @@ type MetricInfo struct {
 func (s *Store) Metrics(sc Scope) []MetricInfo {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]MetricInfo, 0, len(s.data[sc]))
-	for _, sr := range s.data[sc] {
-		out = append(out, MetricInfo{Metric: sr.Metric, LastPut: time.Unix(sr.LastPut, 0).UTC()})
+	// The map's keys are the metrics' Keys: sort by them rather than
+	// build two Keys per comparison.
+	type keyed struct {
+		key string
+		sr  *series
 	}
-	slices.SortFunc(out, func(a, b MetricInfo) int { return cmp.Compare(a.Metric.Key(), b.Metric.Key()) })
+	ks := make([]keyed, 0, len(s.data[sc]))
+	for k, sr := range s.data[sc] {
+		ks = append(ks, keyed{k, sr})
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return cmp.Compare(a.key, b.key) })
+	out := make([]MetricInfo, len(ks))
+	for i, k := range ks {
+		out[i] = MetricInfo{Metric: k.sr.Metric, LastPut: time.Unix(k.sr.LastPut, 0).UTC()}
+	}
 	return out
 }
 
@@ -344,6 +456,9 @@ func (s *Store) Query(q Query) []Point {
 			key = unit
 		}
 		u.each(ti, from, to, func(t int64, b *Agg) {
+			if b.Count == 0 {
+				return // no samples: no datapoint (kept by an older store)
+			}
 			p := from + floorDiv(t-from, q.Period)*q.Period
 			a := acc[pk{p, key}]
 			if a == nil {

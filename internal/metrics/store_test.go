@@ -61,6 +61,7 @@ func TestPeriodRulesByAge(t *testing.T) {
 			put(t, s, metric("m"), at, true, 1)
 			put(t, s, metric("m"), at.Add(time.Second), true, 2)
 			c.t = now // time passes; the data ages
+			s.expireAll()
 			pts := s.Query(Query{Scope: sc, Metric: metric("m"), Start: at, End: at.Add(time.Hour), Period: tc.period})
 			if len(pts) != tc.want {
 				t.Fatalf("%d points, want %d: %+v", len(pts), tc.want, pts)
@@ -288,5 +289,49 @@ func TestRawRollup(t *testing.T) {
 		return a.Time.Equal(b.Time) && a.Agg.Count == b.Agg.Count && a.Agg.Sum == b.Agg.Sum
 	}) {
 		t.Fatalf("after restart:\n%+v\nwant\n%+v", after, before)
+	}
+}
+
+// TestEmptySamples checks that a datum that puts nothing (values counted
+// 0 times, no values, a statistic set of no samples) makes no datapoint
+// and no metric, and does not hide the data of the same period.
+func TestEmptySamples(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		smp  Sample
+	}{
+		{"count 0", Sample{Values: []float64{5}, Counts: []float64{0}}},
+		{"no values", Sample{Values: []float64{}}},
+		{"statistic set of 0 samples", Sample{Set: &StatSet{}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &clock{now}
+			s, err := Open(Options{Now: c.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			smp := tc.smp
+			smp.Metric, smp.Time = metric("m"), now.Add(-time.Minute)
+			if err := s.Put(context.Background(), sc, []Sample{smp}); err != nil {
+				t.Fatal(err)
+			}
+			q := Query{Scope: sc, Metric: metric("m"), Start: now.Add(-time.Hour), End: now, Period: 60}
+			if pts := s.Query(q); len(pts) != 0 {
+				t.Fatalf("datapoints %+v, want none", pts)
+			}
+			if ms := s.Metrics(sc); len(ms) != 0 {
+				t.Fatalf("metrics %+v, want none", ms)
+			}
+			put(t, s, metric("m"), now.Add(-time.Minute), false, 3)
+			if err := s.Put(context.Background(), sc, []Sample{smp}); err != nil {
+				t.Fatal(err)
+			}
+			if pts := s.Query(q); len(pts) != 1 || pts[0].Agg.Count != 1 || pts[0].Agg.Sum != 3 {
+				t.Fatalf("datapoints %+v, want one of 3", pts)
+			}
+		})
 	}
 }

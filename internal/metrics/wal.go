@@ -1,7 +1,8 @@
 package metrics
 
 import (
-	"bytes"
+	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/gob"
 	"errors"
@@ -30,10 +31,30 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-type snapshotFile struct {
+// A snapshot is a gob stream: a snapshotHeader, then a snapshotSeries
+// per series, then a snapshotSeries with a nil Series as its end (a file
+// without it is refused). It is written series by series, so that puts
+// wait for one series' encoding at most, never for the whole store's; a
+// series written after a put applied has that put in it, which its Seq
+// says, so the replay of the log skips it there (Store.apply).
+type snapshotHeader struct {
+	// Version is snapshotVersion.
+	Version int
+	// NextGen is the first log generation the snapshot does not hold
+	// whole: opening replays it and the later ones.
 	NextGen int
-	Data    map[Scope]map[string]*series
+	// Seq is the sequence number of the last put of the logs before
+	// NextGen (every one of them is in the snapshot).
+	Seq uint64
 }
+
+type snapshotSeries struct {
+	Scope  Scope
+	Series *series
+}
+
+// snapshotVersion changes when the snapshot's or the log's format does.
+const snapshotVersion = 2
 
 // wal is the write-ahead log of a store directory.
 //
@@ -55,26 +76,30 @@ type wal struct {
 	written uint64    // records written, ever (a record's sequence number)
 	durable uint64    // records known to be on disk
 	syncing bool      // an fsync (or a file switch) is running
-	// fsync is (*os.File).Sync; tests count and hold it.
-	fsync func(*os.File) error
+	// broken is set when the log can no longer be trusted (write,
+	// syncTo); a move to a new log clears it.
+	broken error
+	// fsync is (*os.File).Sync and writeFile (*os.File).Write; tests
+	// count, hold and fail them.
+	fsync     func(*os.File) error
+	writeFile func(*os.File, []byte) (int, error)
 }
 
 // openWAL loads dir's snapshot (load) and replays its logs (replay), then
 // opens the current log for appending.
-func openWAL(dir string, load func(map[Scope]map[string]*series), replay func([]byte) error) (*wal, error) {
+func openWAL(dir string, load func(snapshotHeader, func(*snapshotSeries) (bool, error)) error, replay func([]byte) error) (*wal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	next := 0
-	b, err := os.ReadFile(filepath.Join(dir, snapshotName))
+	f, err := os.Open(filepath.Join(dir, snapshotName))
 	switch {
 	case err == nil:
-		var snap snapshotFile
-		if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&snap); err != nil {
+		next, err = readSnapshot(f, load)
+		f.Close()
+		if err != nil {
 			return nil, fmt.Errorf("read snapshot: %w", err)
 		}
-		next = snap.NextGen
-		load(snap.Data)
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, err
 	}
@@ -82,7 +107,7 @@ func openWAL(dir string, load func(map[Scope]map[string]*series), replay func([]
 	if err != nil {
 		return nil, err
 	}
-	w := &wal{dir: dir, gen: next, fsync: (*os.File).Sync}
+	w := &wal{dir: dir, gen: next, fsync: (*os.File).Sync, writeFile: (*os.File).Write}
 	w.synced.L = &w.smu
 	for _, g := range gens {
 		path := w.path(g)
@@ -103,26 +128,64 @@ func openWAL(dir string, load func(map[Scope]map[string]*series), replay func([]
 		}
 		w.gen = g
 	}
-	if err := w.open(); err != nil {
+	f, err = w.open(w.gen)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.use(f); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
+// readSnapshot decodes a snapshot stream, giving its header and then each
+// series to load, and returns the header's NextGen.
+func readSnapshot(r io.Reader, load func(snapshotHeader, func(*snapshotSeries) (bool, error)) error) (int, error) {
+	dec := gob.NewDecoder(bufio.NewReader(r))
+	var hdr snapshotHeader
+	if err := dec.Decode(&hdr); err != nil {
+		return 0, err
+	}
+	if hdr.Version != snapshotVersion {
+		return 0, fmt.Errorf("snapshot version %d, want %d", hdr.Version, snapshotVersion)
+	}
+	err := load(hdr, func(ss *snapshotSeries) (bool, error) {
+		*ss = snapshotSeries{}
+		if err := dec.Decode(ss); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF // no end record
+			}
+			return false, err
+		}
+		return ss.Series != nil, nil
+	})
+	return hdr.NextGen, err
+}
+
 func (w *wal) path(gen int) string { return filepath.Join(w.dir, walPrefix+strconv.Itoa(gen)) }
 
-func (w *wal) open() error {
-	f, err := os.OpenFile(w.path(w.gen), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+// open opens (creating) log generation gen for appending.
+func (w *wal) open(gen int) (*os.File, error) {
+	f, err := os.OpenFile(w.path(gen), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	if err := syncDir(w.dir); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// use makes f the log appended to.
+func (w *wal) use(f *os.File) error {
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return err
 	}
 	w.f, w.size = f, st.Size()
-	return syncDir(w.dir)
+	return nil
 }
 
 func walGens(dir string) ([]int, error) {
@@ -173,11 +236,40 @@ func record(payload []byte) []byte {
 	return append(rec, payload...)
 }
 
+// stampSeq sets the put number of a framed put record (its payload's
+// first 8 bytes) and its checksum.
+func stampSeq(rec []byte, seq uint64) {
+	binary.LittleEndian.PutUint64(rec[8:], seq)
+	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(rec[8:], castagnoli))
+}
+
 // write appends a framed record to the log, not yet durable, and answers
 // its sequence number for syncTo. The caller holds the store's wmu, so
 // records are written (and applied) in one order.
+//
+// A failed or short write would leave part of a record in the log, and
+// the records after it (O_APPEND) would follow that garbage, where the
+// replay stops and cuts: acknowledged puts lost. So a failed write cuts
+// the log back to its last good size (the fsync of any later record,
+// which its acknowledgement waits for, makes the cut durable too), and
+// when even that fails the log is broken: every put fails until the
+// snapshot loop moves to a new log.
 func (w *wal) write(rec []byte) (uint64, error) {
-	if _, err := w.f.Write(rec); err != nil {
+	w.smu.Lock()
+	broken := w.broken
+	w.smu.Unlock()
+	if broken != nil {
+		return 0, broken
+	}
+	if n, err := w.writeFile(w.f, rec); err != nil || n != len(rec) {
+		if err == nil {
+			err = io.ErrShortWrite
+		}
+		if terr := w.f.Truncate(w.size); terr != nil {
+			w.smu.Lock()
+			w.broken = fmt.Errorf("log broken: a write failed (%w) and cutting it away too (%w)", err, terr)
+			w.smu.Unlock()
+		}
 		return 0, err
 	}
 	w.size += int64(len(rec))
@@ -190,10 +282,19 @@ func (w *wal) write(rec []byte) (uint64, error) {
 // syncTo returns once record seq is on disk: at once if an fsync since
 // its write has ended, else after the next one, which it runs itself if
 // none is running.
+//
+// A failed fsync breaks the log: after one, the kernel may have dropped
+// the dirty pages and cleared the error, so a second fsync that succeeds
+// proves nothing about the records written before. Every put waiting, and
+// every later one, fails until the snapshot loop moves to a new log (the
+// store's memory, which the snapshot writes, has the records).
 func (w *wal) syncTo(seq uint64) error {
 	w.smu.Lock()
 	defer w.smu.Unlock()
 	for w.durable < seq {
+		if w.broken != nil {
+			return w.broken
+		}
 		if w.syncing {
 			w.synced.Wait()
 			continue
@@ -206,28 +307,39 @@ func (w *wal) syncTo(seq uint64) error {
 		w.syncing = false
 		if err == nil {
 			w.durable = max(w.durable, target)
+		} else {
+			w.broken = fmt.Errorf("log broken: fsync failed: %w", err)
 		}
 		w.synced.Broadcast()
-		if err != nil {
-			// The others waiting try again with an fsync of their own.
-			return err
-		}
 	}
 	return nil
+}
+
+// isBroken reports whether the log is broken (write, syncTo).
+func (w *wal) isBroken() bool {
+	w.smu.Lock()
+	defer w.smu.Unlock()
+	return w.broken != nil
 }
 
 // switchFile runs fn (which replaces or closes w.f) once no fsync runs,
 // and none starts until it returns; every record written is then durable
 // (fn's old file is synced first). The caller holds the store's wmu, so
-// nothing is written meanwhile.
-func (w *wal) switchFile(fn func() error) error {
+// nothing is written meanwhile. A broken log is not synced (its records
+// that count are in memory, for the snapshot that follows a switch); with
+// heal, a successful fn (a new file) mends it.
+func (w *wal) switchFile(heal bool, fn func() error) error {
 	w.smu.Lock()
 	for w.syncing {
 		w.synced.Wait()
 	}
 	w.syncing = true
+	broken := w.broken
 	w.smu.Unlock()
-	err := w.fsync(w.f)
+	var err error
+	if broken == nil {
+		err = w.fsync(w.f)
+	}
 	if err == nil {
 		err = fn()
 	}
@@ -235,32 +347,70 @@ func (w *wal) switchFile(fn func() error) error {
 	w.syncing = false
 	if err == nil {
 		w.durable = w.written
+		if heal {
+			w.broken = nil
+		} else if broken != nil {
+			err = broken
+		}
 	}
 	w.synced.Broadcast()
 	w.smu.Unlock()
 	return err
 }
 
-// rotate starts the next log, writes the snapshot (encode) naming it, and
-// removes the logs the snapshot holds. A crash at any step leaves a
-// snapshot and the logs that complete it.
-func (w *wal) rotate(encode func(nextGen int) ([]byte, error)) error {
-	old := w.gen
-	w.gen++
-	if err := w.switchFile(func() error {
-		if err := w.f.Close(); err != nil {
+// next starts the next log generation and returns the previous one: the
+// new log is opened (and its directory entry synced) before the current
+// one is closed, so that a failure leaves the current log in use.
+func (w *wal) next() (old int, err error) {
+	f, err := w.open(w.gen + 1)
+	if err != nil {
+		return 0, err
+	}
+	// switchFile syncs the current log first and holds fsyncs off while
+	// the file changes.
+	err = w.switchFile(true, func() error {
+		prev := w.f
+		if err := w.use(f); err != nil {
 			return err
 		}
-		return w.open()
-	}); err != nil {
-		return err
+		old = w.gen
+		w.gen++
+		if err := prev.Close(); err != nil {
+			return fmt.Errorf("close log %d: %w", old, err)
+		}
+		return nil
+	})
+	if err != nil {
+		f.Close()
+		return 0, err
 	}
-	b, err := encode(w.gen)
+	return old, nil
+}
+
+// writeSnapshot writes a snapshot (encode) to a temporary file, fsyncs
+// it, renames it over the snapshot and then removes the logs up to old,
+// which it holds. A crash (or an error) at any step leaves a snapshot and
+// the logs that complete it: the old snapshot with every log, or the new
+// one with the logs after old.
+func (w *wal) writeSnapshot(old int, encode func(io.Writer) error) error {
+	tmp := filepath.Join(w.dir, snapshotName+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(w.dir, snapshotName+".tmp")
-	if err := writeSync(tmp, b); err != nil {
+	bw := bufio.NewWriterSize(f, 1<<16)
+	err = encode(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	if err := os.Rename(tmp, filepath.Join(w.dir, snapshotName)); err != nil {
@@ -283,23 +433,7 @@ func (w *wal) rotate(encode func(nextGen int) ([]byte, error)) error {
 	return nil
 }
 
-func (w *wal) close() error { return w.switchFile(w.f.Close) }
-
-func writeSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
+func (w *wal) close() error { return w.switchFile(false, w.f.Close) }
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
@@ -310,40 +444,81 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// encodeSnapshot is the store as a snapshot file; the caller holds wmu.
-func (s *Store) encodeSnapshot(nextGen int) ([]byte, error) {
+// writeSnapshot writes the store to w as a snapshot with header hdr: a
+// series at a time, each under the read lock alone, so that puts wait at
+// most for one series' encoding. It stops when ctx is done.
+func (s *Store) writeSnapshot(ctx context.Context, w io.Writer, hdr snapshotHeader) error {
+	enc := gob.NewEncoder(w)
+	if err := enc.Encode(hdr); err != nil {
+		return fmt.Errorf("encode snapshot: %w", err)
+	}
+	type ref struct {
+		sc  Scope
+		key string
+	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(snapshotFile{NextGen: nextGen, Data: s.data}); err != nil {
-		return nil, fmt.Errorf("encode snapshot: %w", err)
+	var refs []ref
+	for sc, m := range s.data {
+		for k := range m {
+			refs = append(refs, ref{sc, k})
+		}
 	}
-	return buf.Bytes(), nil
-}
-
-func (s *Store) load(data map[Scope]map[string]*series) {
-	if data != nil {
-		s.data = data
-	}
-	for _, m := range s.data {
-		for _, sr := range m {
-			if sr.Units == nil {
-				sr.Units = map[string]*unitSeries{}
+	s.mu.RUnlock()
+	for i, r := range refs {
+		if i%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
 		}
+		s.mu.RLock()
+		var err error
+		if sr := s.data[r.sc][r.key]; sr != nil {
+			err = enc.Encode(snapshotSeries{Scope: r.sc, Series: sr})
+		}
+		s.mu.RUnlock()
+		if err != nil {
+			return fmt.Errorf("encode snapshot: %w", err)
+		}
+	}
+	if err := enc.Encode(snapshotSeries{}); err != nil {
+		return fmt.Errorf("encode snapshot: %w", err)
+	}
+	return nil
+}
+
+// load loads a snapshot: next gives its series until the end.
+func (s *Store) load(hdr snapshotHeader, next func(*snapshotSeries) (bool, error)) error {
+	s.seq = hdr.Seq
+	for {
+		var ss snapshotSeries
+		ok, err := next(&ss)
+		if err != nil || !ok {
+			return err
+		}
+		sr := ss.Series
+		if sr.Units == nil {
+			sr.Units = map[string]*unitSeries{}
+		}
+		m := s.data[ss.Scope]
+		if m == nil {
+			m = map[string]*series{}
+			s.data[ss.Scope] = m
+		}
+		m[sr.Metric.Key()] = sr
 	}
 }
 
 func (s *Store) replay(payload []byte) error {
-	now, sc, samples, err := decodePut(payload)
+	seq, now, sc, samples, err := decodePut(payload)
 	if err != nil {
 		return err
 	}
-	s.apply(now, sc, samples)
+	s.seq = max(s.seq, seq)
+	s.apply(seq, now, sc, samples)
 	return nil
 }
 
-// A put's record: its time, scope and samples, in varints, strings
+// A put's record: its sequence number, time, scope and samples, in varints, strings
 // (length, bytes) and float64 bits.
 
 type encoder struct{ b []byte }
@@ -359,8 +534,9 @@ func (e *encoder) floats(v []float64) {
 	}
 }
 
-func encodePut(now time.Time, sc Scope, samples []Sample) []byte {
+func encodePut(seq uint64, now time.Time, sc Scope, samples []Sample) []byte {
 	e := &encoder{}
+	e.b = binary.LittleEndian.AppendUint64(e.b, seq) // fixed: stampSeq patches it
 	e.int(now.UnixNano())
 	e.str(sc.Account)
 	e.str(sc.Region)
@@ -471,8 +647,15 @@ func (d *decoder) floats() []float64 {
 	return v
 }
 
-func decodePut(b []byte) (time.Time, Scope, []Sample, error) {
+func decodePut(b []byte) (uint64, time.Time, Scope, []Sample, error) {
 	d := &decoder{b: b}
+	var seq uint64
+	if len(d.b) >= 8 {
+		seq = binary.LittleEndian.Uint64(d.b)
+		d.b = d.b[8:]
+	} else {
+		d.fail()
+	}
 	now := time.Unix(0, d.int())
 	sc := Scope{Account: d.str(), Region: d.str()}
 	samples := make([]Sample, d.count(4))
@@ -500,5 +683,5 @@ func decodePut(b []byte) (time.Time, Scope, []Sample, error) {
 	if d.err == nil && len(d.b) != 0 {
 		d.err = io.ErrUnexpectedEOF
 	}
-	return now, sc, samples, d.err
+	return seq, now, sc, samples, d.err
 }

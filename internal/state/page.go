@@ -74,6 +74,12 @@ func Paginate[T any](items []T, maxResults *int32, nextToken string, opts PageOp
 		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > last })
 	}
 	rest := items[start:]
+	if rest == nil {
+		// An empty page is an empty list, not none: AWS's answers carry
+		// the empty list (<DBInstances/>), and the CLIs' waiters read its
+		// length (db-instance-deleted with --filters fails without it).
+		rest = []T{}
+	}
 	if size <= 0 || len(rest) <= size {
 		return rest, "", nil
 	}

@@ -330,9 +330,11 @@ func TestUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = e.rt.Unplace(e.ctx, "wl-u") }()
-	// Burn, then send UDP to the subnet's router (its packets count
-	// whether anyone answers or not).
-	cmd := exec.Command("/bin/bash", "-c", `end=$(($(date +%s%N)+500000000)); while [ $(date +%s%N) -lt $end ]; do :; done
+	// Burn half a second of CPU time — the shell's own, read from
+	// /proc/self/stat (utime + stime in 1/100 s), so a busy host only makes
+	// it take longer — then send UDP to the subnet's router (its packets
+	// count whether anyone answers or not).
+	cmd := exec.Command("/bin/bash", "-c", `while read -ra s < /proc/$$/stat; (( s[13] + s[14] < 50 )); do :; done
 for i in 1 2 3 4 5; do echo x > /dev/udp/10.0.1.1/9 2>/dev/null || true; done; echo done`)
 	out, _ := cmd.StdoutPipe()
 	p, err := e.rt.Start(workload.ProcessSpec{Workload: "wl-u", Cmd: cmd, NS: pl.NS, Limits: workload.Limits{VCPUs: 1, MemoryMiB: 64}})

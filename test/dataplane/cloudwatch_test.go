@@ -67,9 +67,14 @@ func statistic(e *env, cw *cloudwatch.Client, ns, name string, stat cwtypes.Stat
 }
 
 // TestInstanceCPUUtilization: an instance under detailed monitoring that
-// burns CPU shows CPUUtilization near 100% of its vCPU in AWS/EC2, and an
-// idle one under basic monitoring near 0, both read through
+// burns CPU shows CPUUtilization near what its vCPU gives it in AWS/EC2,
+// and an idle one under basic monitoring near 0, both read through
 // GetMetricStatistics; network counters and status checks are there too.
+// Alone on the host the burner reads 99–100%. In the suite it shares the
+// two cores with every other package's servers, and on cgroup v1 the
+// instance's group weighs no more than one busy host process, so it gets
+// less (seen: 48% at a load of 10): the test wants at least 40%, where an
+// idle instance stays under 1%.
 func TestInstanceCPUUtilization(t *testing.T) {
 	e, cw := newMetricsEnv(t, "198.19.244.0/24")
 	v := e.defaultVPC()
@@ -99,14 +104,14 @@ func TestInstanceCPUUtilization(t *testing.T) {
 	started := time.Now()
 	if err := eventually(2*time.Minute, func() error {
 		cpu, ok, err := statistic(e.env, cw, "AWS/EC2", "CPUUtilization", cwtypes.StatisticMaximum, dim(ids[0]))
-		if err != nil || !ok || cpu < 90 || cpu > 100 {
-			return fmt.Errorf("burning instance's CPUUtilization %v (datapoints %v, %v), want near 100", cpu, ok, err)
+		if err != nil || !ok || cpu < 40 || cpu > 100 {
+			return fmt.Errorf("burning instance's CPUUtilization %v (datapoints %v, %v), want 40–100", cpu, ok, err)
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("CPUUtilization near 100%% after %s", time.Since(started).Round(time.Second))
+	t.Logf("CPUUtilization over 40%% after %s", time.Since(started).Round(time.Second))
 	if err := eventually(time.Minute, func() error {
 		cpu, ok, err := statistic(e.env, cw, "AWS/EC2", "CPUUtilization", cwtypes.StatisticMaximum, dim(ids[1]))
 		if err != nil || !ok || cpu > 10 {
@@ -199,47 +204,26 @@ func TestLoadBalancerRequestCount(t *testing.T) {
 // TestAlarmStopsInstance: an alarm on a real instance's CPUUtilization
 // goes to ALARM while the instance burns CPU, and its EC2 stop action
 // (arn:aws:automate:us-east-1:ec2:stop) stops the instance, with the
-// transition and the action in the alarm's history.
+// transition and the action in the alarm's history. The threshold is 30%,
+// not 80%: the instance's cgroup gets its vCPU only while the host's two
+// cores are not taken by the tests beside it (a burner was seen held at
+// 35–55% with the load at 11), and an idle instance stays under 1%.
 func TestAlarmStopsInstance(t *testing.T) {
 	e, cw := newMetricsEnv(t, "198.19.246.0/24")
-	v := e.defaultVPC()
 	burn := "#!/bin/sh\nfor i in 1 2; do (while :; do :; done) & done\n"
-	run, err := e.ec2.RunInstances(e.ctx, &ec2.RunInstancesInput{ImageId: e.image(), InstanceType: types.InstanceTypeT2Micro,
-		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(v.subnets[0]),
-		Monitoring: &types.RunInstancesMonitoringEnabled{Enabled: aws.Bool(true)},
-		UserData:   aws.String(base64.StdEncoding.EncodeToString([]byte(burn)))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := aws.ToString(run.Instances[0].InstanceId)
-	e.waitState(id, types.InstanceStateNameRunning)
-	_, err = cw.PutMetricAlarm(e.ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("cpu-high"),
+	id := runBurner(t, e, burn)
+	_, err := cw.PutMetricAlarm(e.ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("cpu-high"),
 		Namespace: aws.String("AWS/EC2"), MetricName: aws.String("CPUUtilization"),
 		Dimensions: []cwtypes.Dimension{{Name: aws.String("InstanceId"), Value: aws.String(id)}},
 		Statistic:  cwtypes.StatisticMaximum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
-		Threshold: aws.Float64(80), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+		Threshold: aws.Float64(30), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
 		AlarmActions: []string{"arn:aws:automate:us-east-1:ec2:stop"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	started := time.Now()
 	// The first whole minute of burning decides: up to two minutes.
-	var alarm cwtypes.MetricAlarm
-	if err := eventually(3*time.Minute, func() error {
-		out, err := cw.DescribeAlarms(e.ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"cpu-high"}})
-		if err != nil || len(out.MetricAlarms) != 1 {
-			return fmt.Errorf("DescribeAlarms: %v", err)
-		}
-		alarm = out.MetricAlarms[0]
-		if alarm.StateValue != cwtypes.StateValueAlarm {
-			return fmt.Errorf("alarm %s: %s", alarm.StateValue, aws.ToString(alarm.StateReason))
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("ALARM after %s: %s", time.Since(started).Round(time.Second), aws.ToString(alarm.StateReason))
-	if r := aws.ToString(alarm.StateReason); !strings.HasPrefix(r, "Threshold Crossed: 1 datapoint [") || !strings.HasSuffix(r, "was greater than the threshold (80.0).") {
+	alarm := waitAlarm(t, e, cw, "cpu-high", cwtypes.StateValueAlarm, time.Now(), 3*time.Minute)
+	if r := aws.ToString(alarm.StateReason); !strings.HasPrefix(r, "Threshold Crossed: 1 datapoint [") || !strings.HasSuffix(r, "was greater than the threshold (30.0).") {
 		t.Errorf("reason %q", r)
 	}
 	e.waitState(id, types.InstanceStateNameStopped)
@@ -248,4 +232,89 @@ func TestAlarmStopsInstance(t *testing.T) {
 	if err != nil || len(h.AlarmHistoryItems) != 1 || aws.ToString(h.AlarmHistoryItems[0].HistorySummary) != "Successfully executed action arn:aws:automate:us-east-1:ec2:stop" {
 		t.Errorf("action history %+v, %v", h, err)
 	}
+}
+
+// TestAlarmBackToOK: the drill, its second half. An alarm without
+// actions on a real instance's CPUUtilization goes to ALARM while the
+// instance burns CPU and back to OK once the burner stops by itself (user
+// data bounds it with timeout), both within bounded time: the minute the
+// burner runs in is over 10% at its maximum (a 5 s datapoint), the first
+// whole minute after it stops is idle. One loop for 20 s and 10%, not
+// 80%: the tests beside it burn CPU on the same cores (TestAlarmStopsInstance,
+// TestInstanceCPUUtilization want 30% and 40%), and on a loaded machine a
+// burner was seen held at 17–61%; an idle instance stays far under 10%
+// (seen: 0.13–0.15%).
+func TestAlarmBackToOK(t *testing.T) {
+	e, cw := newMetricsEnv(t, "198.19.237.0/24")
+	const burnFor = 20 * time.Second
+	burn := fmt.Sprintf("#!/bin/sh\ntimeout %d sh -c 'while :; do :; done' &\n", int(burnFor.Seconds()))
+	id := runBurner(t, e, burn)
+	_, err := cw.PutMetricAlarm(e.ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("cpu-burst"),
+		Namespace: aws.String("AWS/EC2"), MetricName: aws.String("CPUUtilization"),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("InstanceId"), Value: aws.String(id)}},
+		Statistic:  cwtypes.StatisticMaximum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(10), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	// The minute the burner runs in ends at most a minute after it stops,
+	// and is evaluated within an interval.
+	waitAlarm(t, e, cw, "cpu-burst", cwtypes.StateValueAlarm, started, burnFor+2*time.Minute)
+	// Then the first whole idle minute: at most two minutes after the
+	// burner's end, with a minute's room for a loaded machine (seen: 2m15s
+	// to 2m30s after the alarm's creation).
+	ok := waitAlarm(t, e, cw, "cpu-burst", cwtypes.StateValueOk, started, burnFor+4*time.Minute)
+	if r := aws.ToString(ok.StateReason); !strings.HasPrefix(r, "Threshold Crossed: 1 datapoint [") || !strings.HasSuffix(r, "was not greater than the threshold (10.0).") {
+		t.Errorf("OK reason %q", r)
+	}
+	h, err := cw.DescribeAlarmHistory(e.ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("cpu-burst"),
+		HistoryItemType: cwtypes.HistoryItemTypeStateUpdate, ScanBy: cwtypes.ScanByTimestampAscending})
+	var moves []string
+	for _, it := range h.AlarmHistoryItems {
+		moves = append(moves, aws.ToString(it.HistorySummary))
+	}
+	if err != nil || len(moves) < 2 || moves[len(moves)-2] != "Alarm updated from INSUFFICIENT_DATA to ALARM" && moves[len(moves)-2] != "Alarm updated from OK to ALARM" ||
+		moves[len(moves)-1] != "Alarm updated from ALARM to OK" {
+		t.Errorf("state history %q, %v", moves, err)
+	}
+}
+
+// waitAlarm waits up to within for the alarm to be in state want, and
+// logs how long after started it took.
+func waitAlarm(t *testing.T, e *albEnv, cw *cloudwatch.Client, name string, want cwtypes.StateValue, started time.Time, within time.Duration) cwtypes.MetricAlarm {
+	t.Helper()
+	var alarm cwtypes.MetricAlarm
+	if err := eventually(within, func() error {
+		out, err := cw.DescribeAlarms(e.ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{name}})
+		if err != nil || len(out.MetricAlarms) != 1 {
+			return fmt.Errorf("DescribeAlarms: %v", err)
+		}
+		alarm = out.MetricAlarms[0]
+		if alarm.StateValue != want {
+			return fmt.Errorf("alarm %s, want %s: %s", alarm.StateValue, want, aws.ToString(alarm.StateReason))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s %s after %s: %s", name, want, time.Since(started).Round(time.Second), aws.ToString(alarm.StateReason))
+	return alarm
+}
+
+// runBurner runs a t2.micro under detailed monitoring in the default VPC
+// with userData (a CPU burner) and waits for it to be running.
+func runBurner(t *testing.T, e *albEnv, userData string) string {
+	t.Helper()
+	v := e.defaultVPC()
+	run, err := e.ec2.RunInstances(e.ctx, &ec2.RunInstancesInput{ImageId: e.image(), InstanceType: types.InstanceTypeT2Micro,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(v.subnets[0]),
+		Monitoring: &types.RunInstancesMonitoringEnabled{Enabled: aws.Bool(true)},
+		UserData:   aws.String(base64.StdEncoding.EncodeToString([]byte(userData)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(run.Instances[0].InstanceId)
+	e.waitState(id, types.InstanceStateNameRunning)
+	return id
 }

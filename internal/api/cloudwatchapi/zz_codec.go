@@ -990,6 +990,50 @@ func (v *MetricStat) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *PutCompositeAlarmInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.ActionsEnabled)
+	codec.PutList(e, m[1], v.AlarmActions, codec.EncString)
+	codec.PutString(e, m[2], v.AlarmDescription)
+	codec.PutString(e, m[3], v.AlarmName)
+	codec.PutString(e, m[4], v.AlarmRule)
+	codec.PutList(e, m[5], v.InsufficientDataActions, codec.EncString)
+	codec.PutList(e, m[6], v.OKActions, codec.EncString)
+	codec.PutList(e, m[7], v.Tags, codec.EncStruct[Tag])
+	codec.PutString(e, m[8], v.ActionsSuppressor)
+	codec.PutInt(e, m[9], v.ActionsSuppressorWaitPeriod)
+	codec.PutInt(e, m[10], v.ActionsSuppressorExtensionPeriod)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *PutCompositeAlarmInput) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.ActionsEnabled)
+	case 1:
+		return codec.GetList(d, m, &v.AlarmActions, codec.DecString)
+	case 2:
+		return codec.GetString(d, m, &v.AlarmDescription)
+	case 3:
+		return codec.GetString(d, m, &v.AlarmName)
+	case 4:
+		return codec.GetString(d, m, &v.AlarmRule)
+	case 5:
+		return codec.GetList(d, m, &v.InsufficientDataActions, codec.DecString)
+	case 6:
+		return codec.GetList(d, m, &v.OKActions, codec.DecString)
+	case 7:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	case 8:
+		return codec.GetString(d, m, &v.ActionsSuppressor)
+	case 9:
+		return codec.GetInt(d, m, &v.ActionsSuppressorWaitPeriod)
+	case 10:
+		return codec.GetInt(d, m, &v.ActionsSuppressorExtensionPeriod)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *PutDashboardInput) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.DashboardName)
 	codec.PutString(e, m[1], v.DashboardBody)

@@ -53,6 +53,7 @@ type Server interface {
 	ListDashboards(context.Context, *ListDashboardsInput) (*ListDashboardsOutput, error)
 	ListMetrics(context.Context, *ListMetricsInput) (*ListMetricsOutput, error)
 	ListTagsForResource(context.Context, *ListTagsForResourceInput) (*ListTagsForResourceOutput, error)
+	PutCompositeAlarm(context.Context, *PutCompositeAlarmInput) (*Empty, error)
 	PutDashboard(context.Context, *PutDashboardInput) (*PutDashboardOutput, error)
 	PutMetricAlarm(context.Context, *PutMetricAlarmInput) (*Empty, error)
 	PutMetricData(context.Context, *PutMetricDataInput) (*Empty, error)
@@ -81,6 +82,7 @@ func Handlers(s Server) map[string]api.Handler {
 		"ListDashboards":          api.Typed(s.ListDashboards),
 		"ListMetrics":             api.Typed(s.ListMetrics),
 		"ListTagsForResource":     api.Typed(s.ListTagsForResource),
+		"PutCompositeAlarm":       api.Typed(s.PutCompositeAlarm),
 		"PutDashboard":            api.Typed(s.PutDashboard),
 		"PutMetricAlarm":          api.Typed(s.PutMetricAlarm),
 		"PutMetricData":           api.Typed(s.PutMetricData),
@@ -433,6 +435,21 @@ type MetricStat struct {
 	Period *int32  `aws:"Period"`
 	Stat   *string `aws:"Stat"`
 	Unit   *string `aws:"Unit"`
+}
+
+// PutCompositeAlarmInput is the PutCompositeAlarmInput shape.
+type PutCompositeAlarmInput struct {
+	ActionsEnabled                   *bool    `aws:"ActionsEnabled"`
+	AlarmActions                     []string `aws:"AlarmActions"`
+	AlarmDescription                 *string  `aws:"AlarmDescription"`
+	AlarmName                        *string  `aws:"AlarmName"`
+	AlarmRule                        *string  `aws:"AlarmRule"`
+	InsufficientDataActions          []string `aws:"InsufficientDataActions"`
+	OKActions                        []string `aws:"OKActions"`
+	Tags                             []Tag    `aws:"Tags"`
+	ActionsSuppressor                *string  `aws:"ActionsSuppressor"`
+	ActionsSuppressorWaitPeriod      *int32   `aws:"ActionsSuppressorWaitPeriod"`
+	ActionsSuppressorExtensionPeriod *int32   `aws:"ActionsSuppressorExtensionPeriod"`
 }
 
 // PutDashboardInput is the PutDashboardInput shape.

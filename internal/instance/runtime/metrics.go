@@ -32,11 +32,12 @@ type meter struct {
 type metered struct {
 	vcpus    int32
 	detailed bool
-	// since is when the period being measured began and base the
-	// usage then; zero until the first reading.
-	since time.Time
-	base  workload.Usage
-	ticks int
+	// since is when the usage base was read (zero until the first
+	// reading), and mark the start of the period the reading fell in,
+	// by the tick's time: the datapoints of the period are stamped at
+	// mark, on the period's boundaries as AWS's.
+	since, mark time.Time
+	base        workload.Usage
 }
 
 // running starts, or updates, measuring the instance spec describes.
@@ -70,8 +71,9 @@ func (r *Runtime) startMetrics() {
 	r.meter.loop.Start(interval, func(ctx context.Context, now time.Time) { r.publish(ctx, now, interval) })
 }
 
-// publish takes a reading of every running instance and publishes those
-// whose period ended.
+// publish takes a reading of every running instance, and then publishes
+// the datapoints of those whose period ended, one Publish (one log fsync)
+// per account and region rather than one per instance.
 func (r *Runtime) publish(ctx context.Context, now time.Time, interval time.Duration) {
 	m := &r.meter
 	m.mu.Lock()
@@ -80,48 +82,65 @@ func (r *Runtime) publish(ctx context.Context, now time.Time, interval time.Dura
 		vms[k] = *v
 	}
 	m.mu.Unlock()
+	type scope struct{ account, region string }
+	batches := map[scope][]metricport.Datum{}
 	for k, v := range vms {
-		data, next := r.reading(k, v, now, interval)
+		data, next := reading(k, v, now, interval, r.usage)
 		m.mu.Lock()
 		if cur := m.vms[k]; cur != nil {
-			cur.since, cur.base, cur.ticks = next.since, next.base, next.ticks
+			cur.since, cur.mark, cur.base = next.since, next.mark, next.base
 		}
 		m.mu.Unlock()
-		if len(data) == 0 {
-			continue
-		}
-		if err := r.cfg.Metrics.Publish(ctx, k.account, k.region, data); err != nil {
-			r.log.Warn("publish instance metrics", "instance", k.id, "err", err)
+		sc := scope{k.account, k.region}
+		batches[sc] = append(batches[sc], data...)
+	}
+	for sc, data := range batches {
+		if err := r.cfg.Metrics.Publish(ctx, sc.account, sc.region, data); err != nil {
+			r.log.Warn("publish instance metrics", "account", sc.account, "region", sc.region, "err", err)
 		}
 	}
 }
 
-// reading is one tick of an instance: its datapoints and its measuring
-// after.
-func (r *Runtime) reading(k instKey, v metered, now time.Time, interval time.Duration) ([]metricport.Datum, metered) {
+// usage reads an instance's usage and when it was read.
+func (r *Runtime) usage(id string) (workload.Usage, time.Time, error) {
+	u, err := r.wl.Usage(id)
+	if err != nil {
+		r.log.Debug("instance usage", "instance", id, "err", err)
+	}
+	return u, time.Now(), err
+}
+
+// reading is one tick (at now) of an instance: its datapoints and its
+// measuring after. The usage is read (through usage, which tells when)
+// at the first tick and at the first tick of each period (five intervals
+// under basic monitoring, one under detailed, aligned as time.Truncate
+// aligns, so on :00/:05 for five minutes); the period's CPU is the CPU
+// time between two readings over the time between them, and its
+// datapoints are stamped at the start of the period the earlier reading
+// fell in.
+func reading(k instKey, v metered, now time.Time, interval time.Duration, usage func(id string) (workload.Usage, time.Time, error)) ([]metricport.Datum, metered) {
 	dims := []metricport.Dim{{Name: "InstanceId", Value: k.id}}
 	stamp := now.Add(-interval).Truncate(interval)
 	var data []metricport.Datum
 	for _, name := range []string{"StatusCheckFailed", "StatusCheckFailed_Instance", "StatusCheckFailed_System"} {
 		data = append(data, metricport.Datum{Namespace: "AWS/EC2", Name: name, Dims: dims, Unit: "Count", Time: stamp, Value: 0})
 	}
-	periods := metricport.BasicPeriods
+	period := interval * metricport.BasicPeriods
 	if v.detailed {
-		periods = 1
+		period = interval
 	}
-	v.ticks++
-	if !v.since.IsZero() && v.ticks < periods {
-		return data, v
+	mark := now.Truncate(period)
+	if !v.since.IsZero() && mark.Equal(v.mark) {
+		return data, v // the period goes on
 	}
-	u, err := r.wl.Usage(k.id)
+	u, at, err := usage(k.id)
 	if err != nil {
-		r.log.Debug("instance usage", "instance", k.id, "err", err)
 		return data, v
 	}
-	if !v.since.IsZero() {
-		data = append(data, ec2Usage(dims, v.since.Truncate(interval), now.Sub(v.since), v.vcpus, v.base, u)...)
+	if !v.since.IsZero() && at.After(v.since) {
+		data = append(data, ec2Usage(dims, v.mark, at.Sub(v.since), v.vcpus, v.base, u)...)
 	}
-	return data, metered{vcpus: v.vcpus, detailed: v.detailed, since: now, base: u}
+	return data, metered{vcpus: v.vcpus, detailed: v.detailed, since: at, mark: mark, base: u}
 }
 
 // ec2Usage is the AWS/EC2 datapoints of what an instance with vcpus used

@@ -61,16 +61,23 @@ func (d *Dataplane) publish(ctx context.Context, at time.Time) {
 	}
 	d.mu.Unlock()
 	seen := map[string]bool{}
+	// Every load balancer is read first, then one Publish (one log
+	// fsync) per account and region.
+	type scope struct{ account, region string }
+	batches := map[scope][]metricport.Datum{}
 	for arn, b := range all {
-		data := albData(&d.deltas, seen, arn, at, b.nodes)
+		sc := scope{b.account, b.region}
+		batches[sc] = append(batches[sc], albData(&d.deltas, seen, arn, at, b.nodes)...)
+	}
+	d.deltas.Forget(func(k string) bool { return seen[k] })
+	for sc, data := range batches {
 		if len(data) == 0 {
 			continue
 		}
-		if err := d.cfg.Metrics.Publish(ctx, b.account, b.region, data); err != nil {
-			d.log.Warn("publish load balancer metrics", "loadBalancer", arn, "err", err)
+		if err := d.cfg.Metrics.Publish(ctx, sc.account, sc.region, data); err != nil {
+			d.log.Warn("publish load balancer metrics", "account", sc.account, "region", sc.region, "err", err)
 		}
 	}
-	d.deltas.Forget(func(k string) bool { return seen[k] })
 }
 
 // nodeCounters is a node as the metrics read it.

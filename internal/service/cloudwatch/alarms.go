@@ -12,6 +12,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/cloudwatchapi"
+	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -29,6 +30,19 @@ type alarmRecord struct {
 
 	State, StateReason, StateReasonData string
 	StateUpdated, StateTransitioned     time.Time
+	// LeftAlarm is when the alarm last left ALARM (a composite alarm's
+	// actions suppressor counts its extension period from it).
+	LeftAlarm time.Time `json:",omitempty"`
+
+	// Composite makes the record a composite alarm (Def then holds only
+	// the name, description and actions).
+	Composite *compositeDef `json:",omitempty"`
+	// SuppressedBy and SuppressedReason say why a composite alarm's
+	// actions were last not run (ActionsSuppressedBy/Reason).
+	SuppressedBy, SuppressedReason string `json:",omitempty"`
+	// ActionsDue is when a composite alarm's WaitPeriod ends and the
+	// actions of its state run (unless suppressed by then).
+	ActionsDue time.Time `json:",omitempty"`
 }
 
 // History of alarms: kept apart from the alarms (a deleted alarm's history
@@ -36,6 +50,15 @@ type alarmRecord struct {
 type historyRecord struct {
 	Name, Type, Summary, Data string
 	Time                      time.Time
+	// Composite: the item is a composite alarm's (AlarmType).
+	Composite bool `json:",omitempty"`
+}
+
+func (h *historyRecord) alarmType() string {
+	if h.Composite {
+		return "CompositeAlarm"
+	}
+	return "MetricAlarm"
 }
 
 const historyRetention = 14 * 24 * time.Hour
@@ -88,35 +111,55 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatchapi.PutMetri
 	if def.ActionsEnabled == nil {
 		def.ActionsEnabled = ptr(true)
 	}
-	err = s.state.Update(ctx, func(tx state.Tx) error {
-		rec, found, err := alarms.Get(tx, sc, name)
-		if err != nil {
-			return err
-		}
-		h := historyRecord{Name: name, Type: "ConfigurationUpdate", Time: now}
-		if found {
-			old := rec.metricAlarm()
-			rec.Def, rec.ConfigUpdated = def, now
-			h.Summary = fmt.Sprintf("Alarm %q updated", name)
-			h.Data = historyJSON(map[string]any{"version": "1.0", "type": "Update", "updatedAlarm": rec.metricAlarm(), "originalUpdatedFields": old})
-			// Tags given to an existing alarm are ignored, as AWS does
-			// (TagResource changes them).
-		} else {
-			rec = alarmRecord{Def: def, ARN: alarmARN(sc, name), Tags: tags, ConfigUpdated: now,
-				State: stateInsufficient, StateReason: "Unchecked: Initial alarm creation", StateUpdated: now, StateTransitioned: now}
-			h.Summary = fmt.Sprintf("Alarm %q created", name)
-			h.Data = historyJSON(map[string]any{"version": "1.0", "type": "Create", "createdAlarm": rec.metricAlarm()})
-		}
-		rec.Generation++
-		if err := alarms.Put(tx, sc, name, rec); err != nil {
-			return err
-		}
-		return addHistory(tx, sc, h)
-	})
+	err = s.state.Update(ctx, func(tx state.Tx) error { return saveAlarm(tx, sc, now, def, nil, tags) })
 	if err != nil {
 		return nil, fmt.Errorf("put alarm %s: %w", name, err)
 	}
 	return &cloudwatchapi.Empty{}, nil
+}
+
+// saveAlarm writes an alarm's definition (composite nil: a metric alarm)
+// in tx: it replaces an existing alarm's of the same kind, keeping its
+// state and tags (tags given to an existing alarm are ignored, as AWS does;
+// TagResource changes them), or makes a new INSUFFICIENT_DATA alarm
+// ("Unchecked: Initial alarm creation"); either way a ConfigurationUpdate
+// history item.
+func saveAlarm(tx state.Tx, sc state.Scope, now time.Time, def cloudwatchapi.PutMetricAlarmInput, composite *compositeDef, tags []state.Tag) error {
+	name := *def.AlarmName
+	rec, found, err := alarms.Get(tx, sc, name)
+	switch {
+	case err != nil:
+		return err
+	case found && rec.Composite != nil && composite == nil:
+		return errValue("The alarm %s is a composite alarm: a metric alarm cannot replace it.", name)
+	case found && rec.Composite == nil && composite != nil:
+		return errValue("The alarm %s is a metric alarm: a composite alarm cannot replace it.", name)
+	}
+	h := historyRecord{Name: name, Type: "ConfigurationUpdate", Time: now, Composite: composite != nil}
+	if found {
+		old := rec.view()
+		rec.Def, rec.Composite, rec.ConfigUpdated = def, composite, now
+		h.Summary = fmt.Sprintf("Alarm %q updated", name)
+		h.Data = historyJSON(map[string]any{"version": "1.0", "type": "Update", "updatedAlarm": rec.view(), "originalUpdatedFields": old})
+	} else {
+		rec = alarmRecord{Def: def, Composite: composite, ARN: alarmARN(sc, name), Tags: tags, ConfigUpdated: now,
+			State: stateInsufficient, StateReason: "Unchecked: Initial alarm creation", StateUpdated: now, StateTransitioned: now}
+		h.Summary = fmt.Sprintf("Alarm %q created", name)
+		h.Data = historyJSON(map[string]any{"version": "1.0", "type": "Create", "createdAlarm": rec.view()})
+	}
+	rec.Generation++
+	if err := alarms.Put(tx, sc, name, rec); err != nil {
+		return err
+	}
+	return addHistory(tx, sc, h)
+}
+
+// view is the alarm as DescribeAlarms answers it, of its kind.
+func (r *alarmRecord) view() any {
+	if r.Composite != nil {
+		return r.compositeAlarm()
+	}
+	return r.metricAlarm()
 }
 
 // checkAlarm checks a PutMetricAlarm request in AWS's order.
@@ -127,18 +170,8 @@ func (s *Service) checkAlarm(ctx context.Context, in *cloudwatchapi.PutMetricAla
 	if err := checkLen(in.AlarmDescription, "AlarmDescription", 0, 1024); err != nil {
 		return err
 	}
-	for _, acts := range []struct {
-		name string
-		arns []string
-	}{{"OKActions", in.OKActions}, {"AlarmActions", in.AlarmActions}, {"InsufficientDataActions", in.InsufficientDataActions}} {
-		if len(acts.arns) > 5 {
-			return errTooMany(acts.name, 5)
-		}
-		for i, a := range acts.arns {
-			if !strings.HasPrefix(a, "arn:") {
-				return errValue("The value %s for parameter %s.member.%d is invalid.", a, acts.name, i+1)
-			}
-		}
+	if err := checkActions(in.OKActions, in.AlarmActions, in.InsufficientDataActions); err != nil {
+		return err
 	}
 	op := deref(in.ComparisonOperator)
 	switch {
@@ -171,19 +204,58 @@ func (s *Service) checkAlarm(ctx context.Context, in *cloudwatchapi.PutMetricAla
 	if err != nil {
 		return err
 	}
-	if int64(period)*int64(n) > 7*24*3600 {
+	// The quotas page: a day at most, seven days for periods of an hour
+	// or more.
+	switch total := int64(period) * int64(n); {
+	case period < 3600 && total > 24*3600:
+		return errValue("The evaluation period of the alarm (Period × EvaluationPeriods) must not exceed 1 day for a period under an hour.")
+	case total > 7*24*3600:
 		return errValue("The evaluation period of the alarm (Period × EvaluationPeriods) must not exceed 7 days.")
+	}
+	return s.checkEC2Actions(ctx, in)
+}
+
+// checkEC2Actions refuses EC2 actions on an alarm that does not watch one
+// instance: a metric without an InstanceId dimension, or metric math. The
+// message is AWS's.
+func (s *Service) checkEC2Actions(ctx context.Context, in *cloudwatchapi.PutMetricAlarmInput) error {
+	region := api.Request(ctx).Region
+	for _, arn := range slices.Concat(in.OKActions, in.AlarmActions, in.InsufficientDataActions) {
+		if ec2Action(region, arn) == "" {
+			continue
+		}
+		if len(in.Metrics) > 0 || !slices.ContainsFunc(in.Dimensions, func(d cloudwatchapi.Dimension) bool { return deref(d.Name) == "InstanceId" }) {
+			return errValidation("Invalid use of EC2 action. An EC2 action can only be used if the alarm is monitoring an EC2 instance.")
+		}
 	}
 	return nil
 }
 
-// checkAlarmPeriod is the rule of an alarm's period: 10, 30 or a multiple
+// checkActions checks an alarm's three action lists: at most 5 ARNs each.
+func checkActions(ok, alarm, insufficient []string) error {
+	for _, acts := range []struct {
+		name string
+		arns []string
+	}{{"OKActions", ok}, {"AlarmActions", alarm}, {"InsufficientDataActions", insufficient}} {
+		if len(acts.arns) > 5 {
+			return errTooMany(acts.name, 5)
+		}
+		for i, a := range acts.arns {
+			if !strings.HasPrefix(a, "arn:") {
+				return errValue("The value %s for parameter %s.member.%d is invalid.", a, acts.name, i+1)
+			}
+		}
+	}
+	return nil
+}
+
+// checkAlarmPeriod is the rule of an alarm's period: 10, 20, 30 or a multiple
 // of 60.
 func checkAlarmPeriod(p int32, param string) error {
-	if p == 10 || p == 30 || (p >= 60 && p%60 == 0) {
+	if p == 10 || p == 20 || p == 30 || (p >= 60 && p%60 == 0) {
 		return nil
 	}
-	return errValue("The parameter %s must be 10, 30 or a multiple of 60.", param)
+	return errValue("The parameter %s must be 10, 20, 30 or a multiple of 60.", param)
 }
 
 // checkAlarmMetric checks the metric (MetricName…) or the metric math
@@ -210,7 +282,7 @@ func (s *Service) checkAlarmMetric(ctx context.Context, in *cloudwatchapi.PutMet
 	case in.Statistic != nil && basicStats[*in.Statistic] == nil:
 		return 0, errValue("The value %s for parameter Statistic is invalid.", *in.Statistic)
 	case in.ExtendedStatistic != nil:
-		if _, ok := parsePercentile(*in.ExtendedStatistic); !ok {
+		if _, ok := parseExtendedStat(*in.ExtendedStatistic); !ok {
 			return 0, errValue("The value %s for parameter ExtendedStatistic is invalid.", *in.ExtendedStatistic)
 		}
 	}
@@ -320,15 +392,22 @@ func apiTags(in []cloudwatchapi.Tag) ([]state.Tag, error) {
 }
 
 // DescribeAlarms lists alarms by name, name prefix, state and action
-// prefix, in name order, 50 a page by default (MaxRecords 1–100). Metric
-// alarms only: composite alarms are not built, and AlarmTypes
-// CompositeAlarm alone answers none.
+// prefix, in name order, 50 a page by default (MaxRecords 1–100): metric
+// alarms unless AlarmTypes asks for composite ones. ChildrenOfAlarmName
+// answers the alarms a composite alarm's rule names (name, ARN, state and
+// its time), ParentsOfAlarmName the composite alarms that name an alarm
+// (name and ARN), as the API reference says; either allows only
+// MaxRecords and NextToken besides.
 func (s *Service) DescribeAlarms(ctx context.Context, in *cloudwatchapi.DescribeAlarmsInput) (*cloudwatchapi.DescribeAlarmsOutput, error) {
+	related := in.ChildrenOfAlarmName != nil || in.ParentsOfAlarmName != nil
 	switch {
 	case len(in.AlarmNames) > 100:
 		return nil, errTooMany("AlarmNames", 100)
 	case len(in.AlarmNames) > 0 && in.AlarmNamePrefix != nil:
 		return nil, errCombination("The parameters AlarmNames and AlarmNamePrefix are mutually exclusive and you have specified both.")
+	case related && (in.ChildrenOfAlarmName != nil && in.ParentsOfAlarmName != nil || len(in.AlarmNames) > 0 || in.AlarmNamePrefix != nil ||
+		len(in.AlarmTypes) > 0 || in.StateValue != nil || in.ActionPrefix != nil):
+		return nil, errValidation("If you specify ChildrenOfAlarmName or ParentsOfAlarmName, you cannot specify any other parameters in the request except for MaxRecords and NextToken.")
 	}
 	if v := deref(in.StateValue); in.StateValue != nil && v != stateOK && v != stateAlarm && v != stateInsufficient {
 		return nil, errValue("The value %s for parameter StateValue is invalid.", v)
@@ -342,29 +421,68 @@ func (s *Service) DescribeAlarms(ctx context.Context, in *cloudwatchapi.Describe
 	if err != nil {
 		return nil, err
 	}
-	after, ok := untoken("DescribeAlarms", in.NextToken)
+	after, ok := api.ParsePageToken("DescribeAlarms", in.NextToken)
 	if !ok {
 		return nil, api.Errorf(http.StatusBadRequest, "InvalidNextToken", "The value for parameter NextToken is invalid.")
 	}
+	wantMetric := len(in.AlarmTypes) == 0 || slices.Contains(in.AlarmTypes, "MetricAlarm")
+	wantComposite := slices.Contains(in.AlarmTypes, "CompositeAlarm")
 	out := &cloudwatchapi.DescribeAlarmsOutput{MetricAlarms: []cloudwatchapi.MetricAlarm{}, CompositeAlarms: []cloudwatchapi.CompositeAlarm{}}
-	if len(in.AlarmTypes) > 0 && !slices.Contains(in.AlarmTypes, "MetricAlarm") || in.ChildrenOfAlarmName != nil || in.ParentsOfAlarmName != nil {
-		return out, nil
-	}
+	sc := stateScope(ctx)
 	err = s.state.View(ctx, func(tx state.Tx) error {
-		return alarms.ForEachShared(tx, stateScope(ctx), func(name string, r *alarmRecord) error {
+		var family []string // the children or parents asked for
+		switch {
+		case in.ChildrenOfAlarmName != nil:
+			p, found, err := alarms.Get(tx, sc, *in.ChildrenOfAlarmName)
+			if err != nil {
+				return err
+			}
+			if found && p.Composite != nil {
+				family = p.Composite.Children
+			}
+		case in.ParentsOfAlarmName != nil:
+			var err error
+			if family, err = parentsOf(tx, sc, *in.ParentsOfAlarmName); err != nil {
+				return err
+			}
+		}
+		n, last := 0, ""
+		return alarms.ForEachShared(tx, sc, func(name string, r *alarmRecord) error {
 			switch {
 			case in.NextToken != nil && name <= after,
+				related && !slices.Contains(family, name),
+				!related && (r.Composite == nil && !wantMetric || r.Composite != nil && !wantComposite),
 				len(in.AlarmNames) > 0 && !slices.Contains(in.AlarmNames, name),
 				!strings.HasPrefix(name, deref(in.AlarmNamePrefix)),
 				in.StateValue != nil && r.State != *in.StateValue,
 				in.ActionPrefix != nil && !hasActionPrefix(r, *in.ActionPrefix):
 				return nil
 			}
-			if len(out.MetricAlarms) == size {
-				out.NextToken = token("DescribeAlarms", *out.MetricAlarms[size-1].AlarmName)
+			if n == size {
+				out.NextToken = api.PageToken("DescribeAlarms", last)
 				return state.ErrStop
 			}
-			out.MetricAlarms = append(out.MetricAlarms, r.metricAlarm())
+			n, last = n+1, name
+			switch {
+			case r.Composite != nil && !related:
+				out.CompositeAlarms = append(out.CompositeAlarms, r.compositeAlarm())
+			case r.Composite != nil:
+				out.CompositeAlarms = append(out.CompositeAlarms, cloudwatchapi.CompositeAlarm{AlarmName: ptr(name), AlarmArn: ptr(r.ARN)})
+			case !related:
+				out.MetricAlarms = append(out.MetricAlarms, r.metricAlarm())
+			default:
+				out.MetricAlarms = append(out.MetricAlarms, cloudwatchapi.MetricAlarm{AlarmName: ptr(name), AlarmArn: ptr(r.ARN)})
+			}
+			if in.ChildrenOfAlarmName != nil {
+				// Children also say their state and its time.
+				if r.Composite != nil {
+					c := &out.CompositeAlarms[len(out.CompositeAlarms)-1]
+					c.StateValue, c.StateUpdatedTimestamp = ptr(r.State), ptr(r.StateUpdated)
+				} else {
+					m := &out.MetricAlarms[len(out.MetricAlarms)-1]
+					m.StateValue, m.StateUpdatedTimestamp = ptr(r.State), ptr(r.StateUpdated)
+				}
+			}
 			return nil
 		})
 	})
@@ -408,7 +526,7 @@ func (s *Service) DescribeAlarmsForMetric(ctx context.Context, in *cloudwatchapi
 			d := r.Def
 			have, _ := dims(d.Dimensions, "Dimensions")
 			switch {
-			case deref(d.MetricName) != deref(in.MetricName), deref(d.Namespace) != deref(in.Namespace),
+			case r.Composite != nil, deref(d.MetricName) != deref(in.MetricName), deref(d.Namespace) != deref(in.Namespace),
 				in.Statistic != nil && deref(d.Statistic) != *in.Statistic,
 				in.ExtendedStatistic != nil && deref(d.ExtendedStatistic) != *in.ExtendedStatistic,
 				len(in.Dimensions) > 0 && !slices.Equal(have, want),
@@ -426,14 +544,17 @@ func (s *Service) DescribeAlarmsForMetric(ctx context.Context, in *cloudwatchapi
 	return out, nil
 }
 
-// DeleteAlarms deletes alarms, all or none: a name that is not an alarm
-// fails the call.
+// DeleteAlarms deletes alarms, all or none (the API reference: "If you
+// specify an incorrect alarm name or make any other error in the
+// operation, no alarms are deleted"): at most one composite alarm a call,
+// and no alarm that a composite alarm left standing still names.
 func (s *Service) DeleteAlarms(ctx context.Context, in *cloudwatchapi.DeleteAlarmsInput) (*cloudwatchapi.Empty, error) {
 	if len(in.AlarmNames) > 100 {
 		return nil, errTooMany("AlarmNames", 100)
 	}
 	sc, now := stateScope(ctx), s.now()
 	err := s.state.Update(ctx, func(tx state.Tx) error {
+		composites := 0
 		for _, name := range in.AlarmNames {
 			r, found, err := alarms.Get(tx, sc, name)
 			if err != nil {
@@ -442,12 +563,33 @@ func (s *Service) DeleteAlarms(ctx context.Context, in *cloudwatchapi.DeleteAlar
 			if !found {
 				return errNotFound("The following alarms were not found: %s", name)
 			}
+			if r.Composite != nil {
+				if composites++; composites > 1 {
+					return errValidation("You can delete at most one composite alarm in one operation.")
+				}
+			}
+			parents, err := parentsOf(tx, sc, name)
+			if err != nil {
+				return err
+			}
+			parents = slices.DeleteFunc(parents, func(p string) bool { return slices.Contains(in.AlarmNames, p) })
+			if len(parents) > 0 {
+				return errValidation("Could not delete alarm %s: it is referenced by the composite alarm(s) [%s].", name, strings.Join(parents, ", "))
+			}
+		}
+		for _, name := range in.AlarmNames {
+			r, found, err := alarms.Get(tx, sc, name)
+			if err != nil || !found {
+				// Named twice: deleted already.
+				continue
+			}
 			if err := alarms.Delete(tx, sc, name); err != nil {
 				return err
 			}
-			if err := addHistory(tx, sc, historyRecord{Name: name, Type: "ConfigurationUpdate", Time: now,
+			h := historyRecord{Name: name, Type: "ConfigurationUpdate", Time: now, Composite: r.Composite != nil,
 				Summary: fmt.Sprintf("Alarm %q deleted", name),
-				Data:    historyJSON(map[string]any{"version": "1.0", "type": "Delete", "deletedAlarm": r.metricAlarm()})}); err != nil {
+				Data:    historyJSON(map[string]any{"version": "1.0", "type": "Delete", "deletedAlarm": r.view()})}
+			if err := addHistory(tx, sc, h); err != nil {
 				return err
 			}
 		}
@@ -525,7 +667,10 @@ func (s *Service) SetAlarmState(ctx context.Context, in *cloudwatchapi.SetAlarmS
 // negative, must still be the alarm's (the definition the state was
 // computed from). It answers the alarm as it now is when it moved.
 func (s *Service) transition(ctx context.Context, sc state.Scope, name string, generation int64, to, why, data string) (*alarmRecord, error) {
-	var moved *alarmRecord
+	var (
+		moved   *alarmRecord
+		parents []string
+	)
 	now := s.now()
 	err := s.state.Update(ctx, func(tx state.Tx) error {
 		r, found, err := alarms.Get(tx, sc, name)
@@ -549,19 +694,37 @@ func (s *Service) transition(ctx context.Context, sc state.Scope, name string, g
 		if data != "" {
 			newState["stateReasonData"] = json.RawMessage(data)
 		}
-		h := historyRecord{Name: name, Type: "StateUpdate", Time: now,
+		h := historyRecord{Name: name, Type: "StateUpdate", Time: now, Composite: r.Composite != nil,
 			Summary: fmt.Sprintf("Alarm updated from %s to %s", r.State, to),
 			Data:    historyJSON(map[string]any{"version": "1.0", "oldState": oldState, "newState": newState})}
+		if r.State == stateAlarm {
+			r.LeftAlarm = now
+		}
 		r.State, r.StateReason, r.StateReasonData = to, why, data
 		r.StateUpdated, r.StateTransitioned = now, now
+		if r.SuppressedBy, r.SuppressedReason, err = suppressed(tx, sc, &r, now, true); err != nil {
+			return err
+		}
+		r.ActionsDue = time.Time{}
+		if r.SuppressedBy == "WaitPeriod" {
+			r.ActionsDue = now.Add(time.Duration(r.Composite.WaitPeriod) * time.Second)
+		}
 		if err := alarms.Put(tx, sc, name, r); err != nil {
 			return err
 		}
 		moved = &r
+		if parents, err = parentsOf(tx, sc, name); err != nil {
+			return err
+		}
 		return addHistory(tx, sc, h)
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The composite alarms that name it are evaluated at once, as AWS
+	// evaluates them when a child changes state.
+	for _, p := range parents {
+		s.evaluator.ctl.Enqueue(reconcile.Key{Scope: sc, ID: p})
 	}
 	return moved, nil
 }
@@ -580,12 +743,14 @@ func (s *Service) DescribeAlarmHistory(ctx context.Context, in *cloudwatchapi.De
 	if err != nil {
 		return nil, err
 	}
-	after, ok := untoken("DescribeAlarmHistory", in.NextToken)
+	after, ok := api.ParsePageToken("DescribeAlarmHistory", in.NextToken)
 	if !ok {
 		return nil, api.Errorf(http.StatusBadRequest, "InvalidNextToken", "The value for parameter NextToken is invalid.")
 	}
-	if len(in.AlarmTypes) > 0 && !slices.Contains(in.AlarmTypes, "MetricAlarm") {
-		return &cloudwatchapi.DescribeAlarmHistoryOutput{AlarmHistoryItems: []cloudwatchapi.AlarmHistoryItem{}}, nil
+	// As DescribeAlarms: metric alarms' items unless AlarmTypes says.
+	types := in.AlarmTypes
+	if len(types) == 0 {
+		types = []string{"MetricAlarm"}
 	}
 	type item struct {
 		id string
@@ -598,6 +763,7 @@ func (s *Service) DescribeAlarmHistory(ctx context.Context, in *cloudwatchapi.De
 			switch {
 			case h.Time.Before(oldest),
 				in.AlarmName != nil && h.Name != *in.AlarmName,
+				!slices.Contains(types, h.alarmType()),
 				in.HistoryItemType != nil && h.Type != *in.HistoryItemType,
 				in.StartDate != nil && h.Time.Before(*in.StartDate),
 				in.EndDate != nil && !h.Time.Before(*in.EndDate):
@@ -622,12 +788,12 @@ func (s *Service) DescribeAlarmHistory(ctx context.Context, in *cloudwatchapi.De
 		if len(out.AlarmHistoryItems) == size {
 			// The token names the last item answered: the next page
 			// starts after it.
-			out.NextToken = token("DescribeAlarmHistory", last)
+			out.NextToken = api.PageToken("DescribeAlarmHistory", last)
 			break
 		}
 		h := it.h
 		last = it.id
-		out.AlarmHistoryItems = append(out.AlarmHistoryItems, cloudwatchapi.AlarmHistoryItem{AlarmName: ptr(h.Name), AlarmType: ptr("MetricAlarm"),
+		out.AlarmHistoryItems = append(out.AlarmHistoryItems, cloudwatchapi.AlarmHistoryItem{AlarmName: ptr(h.Name), AlarmType: ptr(h.alarmType()),
 			Timestamp: ptr(h.Time), HistoryItemType: ptr(h.Type), HistorySummary: ptr(h.Summary), HistoryData: ptr(h.Data)})
 	}
 	return out, nil

@@ -22,17 +22,21 @@ func fastClient(t *testing.T) *cloudwatch.Client {
 	return cw
 }
 
-// putCPU puts value at each of the given minutes ago.
-func putCPU(t *testing.T, cw *cloudwatch.Client, host string, value float64, ago ...int) {
+// putCPU puts value at each of the given minutes ago, counted from the
+// current minute, which it answers (so that a test's expectations use the
+// minutes the data went to, even when a new minute began meanwhile).
+func putCPU(t *testing.T, cw *cloudwatch.Client, host string, value float64, ago ...int) time.Time {
 	t.Helper()
+	now := minute(0)
 	var data []cwtypes.MetricDatum
 	for _, a := range ago {
 		data = append(data, cwtypes.MetricDatum{MetricName: aws.String("CPU"), Dimensions: []cwtypes.Dimension{dim("Host", host)},
-			Timestamp: aws.Time(minute(a).Add(10 * time.Second)), Value: aws.Float64(value), Unit: cwtypes.StandardUnitPercent})
+			Timestamp: aws.Time(now.Add(-time.Duration(a)*time.Minute + 10*time.Second)), Value: aws.Float64(value), Unit: cwtypes.StandardUnitPercent})
 	}
 	if _, err := cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: data}); err != nil {
 		t.Fatal(err)
 	}
+	return now
 }
 
 func cpuAlarm(name, host string) *cloudwatch.PutMetricAlarmInput {
@@ -56,14 +60,23 @@ func alarmNamed(t *testing.T, cw *cloudwatch.Client, name string) cwtypes.Metric
 // waitState waits for the evaluator to move the alarm to want.
 func waitState(t *testing.T, cw *cloudwatch.Client, name string, want cwtypes.StateValue) cwtypes.MetricAlarm {
 	t.Helper()
+	return waitFor(t, name, want, func() (cwtypes.MetricAlarm, cwtypes.StateValue, *string) {
+		a := alarmNamed(t, cw, name)
+		return a, a.StateValue, a.StateReason
+	})
+}
+
+// waitFor waits for get to answer an alarm in state want.
+func waitFor[T any](t *testing.T, name string, want cwtypes.StateValue, get func() (T, cwtypes.StateValue, *string)) T {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		a := alarmNamed(t, cw, name)
-		if a.StateValue == want {
+		a, state, reason := get()
+		if state == want {
 			return a
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("alarm %s: state %s (%s), want %s", name, a.StateValue, aws.ToString(a.StateReason), want)
+			t.Fatalf("alarm %s: state %s (%s), want %s", name, state, aws.ToString(reason), want)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -72,7 +85,7 @@ func waitState(t *testing.T, cw *cloudwatch.Client, name string, want cwtypes.St
 func TestAlarmEvaluates(t *testing.T) {
 	cw := fastClient(t)
 	ctx := context.Background()
-	putCPU(t, cw, "a", 95, 3, 2, 1)
+	m1 := putCPU(t, cw, "a", 95, 3, 2, 1).Add(-time.Minute)
 	in := cpuAlarm("high-cpu", "a")
 	in.AlarmActions = []string{"arn:aws:sns:us-east-1:000000000000:ops"}
 	in.Tags = []cwtypes.Tag{{Key: aws.String("team"), Value: aws.String("web")}}
@@ -80,7 +93,7 @@ func TestAlarmEvaluates(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := waitState(t, cw, "high-cpu", cwtypes.StateValueAlarm)
-	wantReason := "Threshold Crossed: 1 datapoint [95.0 (" + minute(1).Format("02/01/06 15:04:05") + ")] was greater than the threshold (80.0)."
+	wantReason := "Threshold Crossed: 1 datapoint [95.0 (" + m1.Format("02/01/06 15:04:05") + ")] was greater than the threshold (80.0)."
 	if aws.ToString(a.StateReason) != wantReason {
 		t.Errorf("reason %q, want %q", aws.ToString(a.StateReason), wantReason)
 	}
@@ -100,7 +113,7 @@ func TestAlarmEvaluates(t *testing.T) {
 	}
 	if data.Version != "1.0" || data.Statistic != "Average" || data.Period != 60 || data.Threshold != 80 ||
 		len(data.RecentDatapoints) != 3 || len(data.EvaluatedDatapoints) != 1 || data.EvaluatedDatapoints[0].Value != 95 ||
-		!strings.HasPrefix(data.EvaluatedDatapoints[0].Timestamp, minute(1).Format("2006-01-02T15:04:05.000")) {
+		!strings.HasPrefix(data.EvaluatedDatapoints[0].Timestamp, m1.Format("2006-01-02T15:04:05.000")) {
 		t.Errorf("StateReasonData %s", aws.ToString(a.StateReasonData))
 	}
 	if a.AlarmArn == nil || *a.AlarmArn != "arn:aws:cloudwatch:us-east-1:000000000000:alarm:high-cpu" || !aws.ToBool(a.ActionsEnabled) {
@@ -163,7 +176,9 @@ func TestAlarmOperations(t *testing.T) {
 		in := cpuAlarm(name, name)
 		in.TreatMissingData = aws.String("ignore") // no data: the state stays
 		if name == "db-1" {
+			// An EC2 action needs an alarm on one instance.
 			in.OKActions = []string{"arn:aws:automate:us-east-1:ec2:reboot"}
+			in.Dimensions = append(in.Dimensions, dim("InstanceId", "i-0123456789abcdef0"))
 		}
 		if _, err := cw.PutMetricAlarm(ctx, in); err != nil {
 			t.Fatal(err)
@@ -215,12 +230,13 @@ func TestAlarmOperations(t *testing.T) {
 	if got := names(cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{StateValue: cwtypes.StateValueAlarm})); got != "web-1" {
 		t.Errorf("state: %s", got)
 	}
-	// An EC2 action without an InstanceId dimension fails, in history.
+	// An EC2 action on an instance that does not exist fails, in history
+	// (one without an InstanceId dimension is refused by PutMetricAlarm).
 	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("db-1"), StateValue: cwtypes.StateValueOk, StateReason: aws.String("t")}); err != nil {
 		t.Fatal(err)
 	}
 	h, err := cw.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("db-1"), HistoryItemType: cwtypes.HistoryItemTypeAction})
-	if err != nil || len(h.AlarmHistoryItems) != 1 || !strings.Contains(aws.ToString(h.AlarmHistoryItems[0].HistorySummary), "InstanceId") {
+	if err != nil || len(h.AlarmHistoryItems) != 1 || !strings.HasPrefix(aws.ToString(h.AlarmHistoryItems[0].HistorySummary), "Failed to execute action arn:aws:automate:us-east-1:ec2:reboot.") {
 		t.Errorf("action history %+v, %v", h, err)
 	}
 	// History pages, newest first.
@@ -297,7 +313,7 @@ func TestPutMetricAlarmErrors(t *testing.T) {
 		edit      func(*cloudwatch.PutMetricAlarmInput)
 		code, msg string
 	}{
-		{"period", func(in *cloudwatch.PutMetricAlarmInput) { in.Period = aws.Int32(45) }, "InvalidParameterValue", "Period must be 10, 30 or a multiple of 60"},
+		{"period", func(in *cloudwatch.PutMetricAlarmInput) { in.Period = aws.Int32(45) }, "InvalidParameterValue", "Period must be 10, 20, 30 or a multiple of 60"},
 		{"M > N", func(in *cloudwatch.PutMetricAlarmInput) { in.DatapointsToAlarm = aws.Int32(2) }, "InvalidParameterValue", "DatapointsToAlarm"},
 		{"anomaly band", func(in *cloudwatch.PutMetricAlarmInput) {
 			in.ComparisonOperator = cwtypes.ComparisonOperatorLessThanLowerOrGreaterThanUpperThreshold
@@ -311,6 +327,21 @@ func TestPutMetricAlarmErrors(t *testing.T) {
 			in.Period = aws.Int32(86400)
 			in.EvaluationPeriods = aws.Int32(8)
 		}, "InvalidParameterValue", "7 days"},
+		{"one day under an hour", func(in *cloudwatch.PutMetricAlarmInput) {
+			in.Period = aws.Int32(60)
+			in.EvaluationPeriods = aws.Int32(1441)
+		}, "InvalidParameterValue", "1 day"},
+		{"EC2 action without InstanceId", func(in *cloudwatch.PutMetricAlarmInput) {
+			in.AlarmActions = []string{"arn:aws:automate:us-east-1:ec2:stop"}
+		}, "ValidationError", "Invalid use of EC2 action. An EC2 action can only be used if the alarm is monitoring an EC2 instance."},
+		{"EC2 recover on metric math", func(in *cloudwatch.PutMetricAlarmInput) {
+			in.MetricName, in.Namespace, in.Statistic, in.Dimensions, in.Period = nil, nil, "", nil, nil
+			in.Metrics = []cwtypes.MetricDataQuery{
+				{Id: aws.String("m1"), ReturnData: aws.Bool(false), MetricStat: &cwtypes.MetricStat{Period: aws.Int32(60), Stat: aws.String("Average"),
+					Metric: &cwtypes.Metric{Namespace: aws.String("AWS/EC2"), MetricName: aws.String("CPUUtilization"), Dimensions: []cwtypes.Dimension{dim("InstanceId", "i-1")}}}},
+				{Id: aws.String("e1"), Expression: aws.String("m1 * 2")}}
+			in.OKActions = []string{"arn:aws:automate:us-east-1:ec2:recover"}
+		}, "ValidationError", "Invalid use of EC2 action"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -344,4 +375,43 @@ func TestAlarmsSurviveRestart(t *testing.T) {
 	if err != nil || len(h.AlarmHistoryItems) < 2 {
 		t.Errorf("history after restart %+v, %v", h, err)
 	}
+}
+
+// TestLowSampleCountPercentile: a percentile alarm with
+// EvaluateLowSampleCountPercentile ignore keeps its state while its
+// periods have fewer samples than the percentile needs (p90: 100), and
+// evaluates once they have enough; with evaluate it always evaluates.
+func TestLowSampleCountPercentile(t *testing.T) {
+	cw := fastClient(t)
+	ctx := context.Background()
+	// One timestamp for both puts: the 100 samples that let the alarm
+	// evaluate must land in one period even if a minute begins between the
+	// puts.
+	ts := minute(1).Add(5 * time.Second)
+	put := func(n int) {
+		values := make([]float64, n)
+		for i := range values {
+			values[i] = 95
+		}
+		if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: []cwtypes.MetricDatum{{
+			MetricName: aws.String("CPU"), Dimensions: []cwtypes.Dimension{dim("Host", "p")}, Timestamp: aws.Time(ts), Values: values}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(5)
+	for _, mode := range []string{"ignore", "evaluate"} {
+		in := cpuAlarm("p90-"+mode, "p")
+		in.Statistic, in.ExtendedStatistic = "", aws.String("p90")
+		in.EvaluateLowSampleCountPercentile = aws.String(mode)
+		if _, err := cw.PutMetricAlarm(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitState(t, cw, "p90-evaluate", cwtypes.StateValueAlarm)
+	time.Sleep(time.Second) // several evaluations
+	if a := alarmNamed(t, cw, "p90-ignore"); a.StateValue != cwtypes.StateValueInsufficientData || aws.ToString(a.StateReason) != "Unchecked: Initial alarm creation" {
+		t.Fatalf("p90-ignore with 5 samples: %s %q", a.StateValue, aws.ToString(a.StateReason))
+	}
+	put(95)
+	waitState(t, cw, "p90-ignore", cwtypes.StateValueAlarm)
 }

@@ -2,12 +2,10 @@ package cloudwatch
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -80,15 +78,22 @@ func (s *Service) Info() *api.ServiceInfo { return cloudwatchapi.Info }
 // Metrics is the store, for the publishers of built-in metrics.
 func (s *Service) Metrics() *metrics.Store { return s.store }
 
-// Stop writes the store's last snapshot and closes it.
-func (s *Service) Stop(context.Context) error {
+// Stop closes the store (with a last snapshot when its log is long, as
+// long as ctx allows).
+func (s *Service) Stop(ctx context.Context) error {
 	var err error
-	s.once.Do(func() { err = s.store.Close() })
+	s.once.Do(func() { err = s.store.Stop(ctx) })
 	return err
 }
 
-// Reset deletes every metric (POST /_minicloud/reset).
-func (s *Service) Reset(ctx context.Context) error { return s.store.Reset(ctx) }
+// Reset deletes every metric (POST /_minicloud/reset). The state store's
+// reset deletes the alarms; the evaluator forgets what it evaluated, or an
+// alarm made again under an old name (generation 1 again) would wait for
+// the old one's next evaluation.
+func (s *Service) Reset(ctx context.Context) error {
+	s.evaluator.forget()
+	return s.store.Reset(ctx)
+}
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
@@ -186,21 +191,4 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
-}
-
-// Tokens are opaque to clients: base64 of what the operation resumes from,
-// with a prefix naming the operation so one's token is refused by another.
-func token(kind, v string) *string {
-	return ptr(base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + v)))
-}
-
-func untoken(kind string, t *string) (string, bool) {
-	if t == nil {
-		return "", true
-	}
-	b, err := base64.RawURLEncoding.DecodeString(*t)
-	if err != nil {
-		return "", false
-	}
-	return strings.CutPrefix(string(b), kind+":")
 }

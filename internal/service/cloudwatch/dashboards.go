@@ -133,7 +133,7 @@ func (s *Service) GetDashboard(ctx context.Context, in *cloudwatchapi.GetDashboa
 // ListDashboards lists the account's dashboards in name order, those whose
 // names start with DashboardNamePrefix when given, 1,000 a page.
 func (s *Service) ListDashboards(ctx context.Context, in *cloudwatchapi.ListDashboardsInput) (*cloudwatchapi.ListDashboardsOutput, error) {
-	after, ok := untoken("dashboards", in.NextToken)
+	after, ok := api.ParsePageToken("dashboards", in.NextToken)
 	if !ok {
 		return nil, errValue("The value %s for parameter NextToken is invalid.", deref(in.NextToken))
 	}
@@ -158,7 +158,7 @@ func (s *Service) ListDashboards(ctx context.Context, in *cloudwatchapi.ListDash
 		slices.Sort(names)
 		if len(names) > listDashboardsPage {
 			names = names[:listDashboardsPage]
-			out.NextToken = token("dashboards", names[len(names)-1])
+			out.NextToken = api.PageToken("dashboards", names[len(names)-1])
 		}
 		for _, n := range names {
 			r := recs[n]

@@ -3,14 +3,15 @@ package cloudwatch
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/cloudwatchapi"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/metrics"
 )
 
@@ -21,7 +22,7 @@ const (
 )
 
 // idRE is a query id: a lowercase letter, then letters, digits and _.
-var idRE = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
+var idRE = lazyregexp.New(`^[a-z][a-zA-Z0-9_]*$`)
 
 // dataQuery is a checked MetricDataQuery.
 type dataQuery struct {
@@ -31,6 +32,7 @@ type dataQuery struct {
 	stat   stat
 	expr   node // for an Expression
 	period int64
+	scope  metrics.Scope
 }
 
 // GetMetricData evaluates the queries (MetricStat and metric math) and
@@ -59,7 +61,7 @@ func (s *Service) GetMetricData(ctx context.Context, in *cloudwatchapi.GetMetric
 	}
 	from := 0
 	if in.NextToken != nil {
-		v, ok := untoken("GetMetricData", in.NextToken)
+		v, ok := api.ParsePageToken("GetMetricData", in.NextToken)
 		n, err := strconv.Atoi(v)
 		if !ok || err != nil || n < 0 {
 			return nil, api.Errorf(http.StatusBadRequest, "InvalidNextToken", "The value for parameter NextToken is invalid.")
@@ -89,7 +91,7 @@ func (s *Service) dataQueries(ctx context.Context, in *cloudwatchapi.GetMetricDa
 	var qs []*dataQuery
 	for i := range in.MetricDataQueries {
 		mq := &in.MetricDataQueries[i]
-		dq := &dataQuery{in: mq, param: fmt.Sprintf("MetricDataQueries.member.%d", i+1)}
+		dq := &dataQuery{in: mq, param: fmt.Sprintf("MetricDataQueries.member.%d", i+1), scope: scopeOf(ctx)}
 		id := deref(mq.Id)
 		if !idRE.MatchString(id) {
 			return nil, errValue("The value %s for parameter %s.Id is invalid. An id must start with a lowercase letter and hold only letters, digits and underscores.", id, dq.param)
@@ -121,7 +123,7 @@ func (s *Service) dataQueries(ctx context.Context, in *cloudwatchapi.GetMetricDa
 			}
 			dq.expr = n
 		default:
-			return nil, errValidation("The parameter %s.MetricStat is required.\n", dq.param)
+			return nil, errValidation("The parameter %s.MetricStat is required.", dq.param)
 		}
 		qs = append(qs, dq)
 	}
@@ -155,12 +157,9 @@ func (dq *dataQuery) metricStat(ctx context.Context, start, end time.Time) error
 		return err
 	}
 	st := deref(ms.Stat)
-	dq.stat = basicStats[st]
-	if dq.stat == nil {
-		var ok bool
-		if dq.stat, ok = parsePercentile(st); !ok {
-			return errValue("The value %s for parameter %s.Stat is invalid.", st, p)
-		}
+	var ok bool
+	if dq.stat, ok = parseStat(st); !ok {
+		return errValue("The value %s for parameter %s.Stat is invalid.", st, p)
 	}
 	dq.period = int64(deref(ms.Period))
 	dq.q = metrics.Query{Scope: scopeOf(ctx), Metric: metrics.Metric{Namespace: ns, Name: name, Dims: ds},
@@ -188,16 +187,33 @@ func (s *Service) evaluate(qs []*dataQuery, start, end time.Time) ([]result, err
 			}
 		}
 	}
+	// done keeps each query's value: a metric's once, an expression's per
+	// grid (returned queries may ask for different periods, and FILL or a
+	// scalar answer on the grid they are evaluated on).
 	done := map[string]value{}
+	var gridKey string
 	busy := map[string]bool{}
 	env := &evalEnv{statIDs: statIDs}
-	env.lookup = func(id string) (value, error) {
-		if v, ok := done[id]; ok {
-			return v, nil
+	env.periodOf = func(id string) (int64, bool) {
+		dq := byID[id]
+		return deref(dq).period, dq != nil && dq.expr == nil
+	}
+	if len(qs) > 0 {
+		env.search = func(expr, st string, period int64) ([]*series, error) {
+			return s.search(qs[0].scope, expr, st, period, start, end)
 		}
+	}
+	env.lookup = func(id string) (value, error) {
 		dq := byID[id]
 		if dq == nil {
 			return value{}, fmt.Errorf("unknown metric or expression id %s", id)
+		}
+		key := id
+		if dq.expr != nil {
+			key += "@" + gridKey
+		}
+		if v, ok := done[key]; ok {
+			return v, nil
 		}
 		if busy[id] {
 			return value{}, fmt.Errorf("circular reference to %s", id)
@@ -213,7 +229,7 @@ func (s *Service) evaluate(qs []*dataQuery, start, end time.Time) ([]result, err
 				return value{}, err
 			}
 		}
-		done[id] = v
+		done[key] = v
 		return v, nil
 	}
 	var out []result
@@ -222,7 +238,8 @@ func (s *Service) evaluate(qs []*dataQuery, start, end time.Time) ([]result, err
 			continue
 		}
 		id := deref(dq.in.Id)
-		env.grid = s.grid(start, end, cmpOr(dq.period, gridPeriod, 60))
+		period := cmpOr(dq.period, gridPeriod, 60)
+		env.grid, gridKey = s.grid(start, end, period), strconv.FormatInt(period, 10)
 		v, err := env.lookup(id)
 		if err != nil {
 			return nil, errValidation("Error in expression %s: %v", id, err)
@@ -278,6 +295,42 @@ func (s *Service) statSeries(dq *dataQuery) *series {
 	return sr
 }
 
+// maxSearchResults is how many series a SEARCH answers at most (AWS: 500).
+const maxSearchResults = 500
+
+// search answers SEARCH(expr, st, period): the matching metrics with data
+// in [start, end), each a series labelled by its dimension values and
+// name, in the store's order.
+func (s *Service) search(sc metrics.Scope, expr, st string, period int64, start, end time.Time) ([]*series, error) {
+	q, err := parseSearch(expr)
+	if err != nil {
+		return nil, err
+	}
+	f, ok := parseStat(st)
+	if !ok {
+		return nil, fmt.Errorf("invalid statistic %s in SEARCH", st)
+	}
+	if err := checkPeriod(int32(min(period, math.MaxInt32)), "SEARCH period"); err != nil {
+		return nil, fmt.Errorf("invalid period %d in SEARCH", period)
+	}
+	var out []*series
+	for _, mi := range s.store.Metrics(sc) {
+		if !q.matches(mi.Metric) || mi.LastPut.Before(start) {
+			continue
+		}
+		sr := s.statSeries(&dataQuery{stat: f, q: metrics.Query{Scope: sc, Metric: mi.Metric, Start: start, End: end, Period: period}})
+		if len(sr.ts) == 0 {
+			continue
+		}
+		if len(out) == maxSearchResults {
+			break
+		}
+		sr.label = searchLabel(mi.Metric)
+		out = append(out, sr)
+	}
+	return out, nil
+}
+
 // grid is every period start of [start, end), aligned as the store
 // aligns a query's periods.
 func (s *Service) grid(start, end time.Time, period int64) []int64 {
@@ -322,10 +375,14 @@ func page(results []result, desc bool, from, maxPoints int) *cloudwatchapi.GetMe
 	out := &cloudwatchapi.GetMetricDataOutput{MetricDataResults: []cloudwatchapi.MetricDataResult{}, Messages: []cloudwatchapi.MessageData{}}
 	more := to < len(all)
 	if more {
-		out.NextToken = token("GetMetricData", strconv.Itoa(to))
+		out.NextToken = api.PageToken("GetMetricData", strconv.Itoa(to))
 	}
 	for _, r := range results {
 		res := cloudwatchapi.MetricDataResult{Id: ptr(r.id), Label: ptr(r.label), Timestamps: []time.Time{}, Values: []float64{}, StatusCode: ptr("Complete"), Messages: []cloudwatchapi.MessageData{}}
+		if r.s.dropped {
+			res.Messages = append(res.Messages, cloudwatchapi.MessageData{Code: ptr("ArithmeticError"),
+				Value: ptr("One or more data points have been dropped due to non-numeric values (NaN, -Infinite, +Infinite)")})
+		}
 		if more {
 			res.StatusCode = ptr("PartialData")
 		}

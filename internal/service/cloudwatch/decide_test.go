@@ -111,3 +111,11 @@ func TestReason(t *testing.T) {
 		}
 	}
 }
+
+func TestMinSamples(t *testing.T) {
+	for p, want := range map[float64]float64{99: 1000, 90: 100, 50: 20, 75: 40, 10: 100, 1: 1000, 99.9: 10000, 0: 1, 100: 1} {
+		if got := minSamples(p); got != want {
+			t.Errorf("minSamples(%v) = %v, want %v", p, got, want)
+		}
+	}
+}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +40,14 @@ type Evaluator struct {
 
 	mu   sync.Mutex
 	seen map[reconcile.Key]evaluated
+
+	// The history pruner's loop.
+	stopPrune chan struct{}
+	pruned    sync.WaitGroup
 }
+
+// pruneInterval is how often history older than two weeks is deleted.
+const pruneInterval = time.Hour
 
 // evaluated is when an alarm's definition of a generation was evaluated
 // and is due again.
@@ -60,11 +70,86 @@ func newEvaluator(s *Service) *Evaluator {
 // Evaluator is the alarm evaluator, a part the server starts.
 func (s *Service) Evaluator() *Evaluator { return s.evaluator }
 
-// Start starts evaluating.
-func (e *Evaluator) Start(ctx context.Context) error { return e.ctl.Start(context.WithoutCancel(ctx)) }
+// Start starts evaluating, and pruning the history of two weeks ago
+// (now, then every pruneInterval).
+func (e *Evaluator) Start(ctx context.Context) error {
+	if err := e.ctl.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	e.stopPrune = make(chan struct{})
+	e.pruned.Add(1)
+	go e.pruneLoop(context.WithoutCancel(ctx), e.stopPrune)
+	return nil
+}
 
 // Stop stops evaluating, waiting for evaluations in flight.
-func (e *Evaluator) Stop(ctx context.Context) error { return e.ctl.Stop(ctx) }
+func (e *Evaluator) Stop(ctx context.Context) error {
+	if e.stopPrune != nil {
+		close(e.stopPrune)
+		e.pruned.Wait()
+		e.stopPrune = nil
+	}
+	return e.ctl.Stop(ctx)
+}
+
+func (e *Evaluator) pruneLoop(ctx context.Context, stop <-chan struct{}) {
+	defer e.pruned.Done()
+	t := time.NewTicker(pruneInterval)
+	defer t.Stop()
+	for {
+		if n, err := e.s.pruneHistory(ctx, e.s.now()); err != nil {
+			e.s.cfg.Logger.Warn("cloudwatch: prune alarm history", "err", err)
+		} else if n > 0 {
+			e.s.cfg.Logger.Debug("cloudwatch: pruned alarm history", "items", n)
+		}
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// pruneHistory deletes the history items of every account and region
+// older than historyRetention (AWS keeps two weeks); DescribeAlarmHistory
+// already leaves them out, this frees the space.
+func (s *Service) pruneHistory(ctx context.Context, now time.Time) (int, error) {
+	oldest := now.Add(-historyRetention).UnixNano()
+	type item struct {
+		sc state.Scope
+		id string
+	}
+	var old []item
+	err := s.state.View(ctx, func(tx state.Tx) error {
+		return tx.Scan("", func(key string, _ []byte) error {
+			sc, id, ok := history.ParseKey(key)
+			if !ok {
+				return nil
+			}
+			// Ids start with the item's time in nanoseconds (addHistory).
+			nanos, _, _ := strings.Cut(id, "-")
+			if n, err := strconv.ParseInt(nanos, 10, 64); err == nil && n < oldest {
+				old = append(old, item{sc, id})
+			}
+			return nil
+		})
+	})
+	if err != nil || len(old) == 0 {
+		return 0, err
+	}
+	err = s.state.Update(ctx, func(tx state.Tx) error {
+		for _, it := range old {
+			if err := history.Delete(tx, it.sc, it.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(old), nil
+}
 
 // Health is the controller's counters.
 func (e *Evaluator) Health() map[string]any { return e.ctl.Status().Map() }
@@ -105,6 +190,9 @@ func (e *Evaluator) reconcile(ctx context.Context, k reconcile.Key) (reconcile.R
 	now := s.now()
 	last, ok := e.seen[k]
 	e.mu.Unlock()
+	if r.Composite != nil {
+		return e.reconcileComposite(ctx, k, &r)
+	}
 	if ok && last.generation == r.Generation && now.Before(last.next) {
 		return reconcile.Requeue(last.next.Sub(now)), nil
 	}
@@ -188,7 +276,64 @@ func (s *Service) evaluateAlarm(ctx context.Context, sc state.Scope, r *alarmRec
 		pts = append(pts, point{t: time.Unix(t, 0).UTC(), v: v, missing: !ok})
 	}
 	v := decide(ru, pts)
+	if deref(d.EvaluateLowSampleCountPercentile) == "ignore" && v.state != "" {
+		low, err := s.lowSamples(qctx, queries[0], d.ExtendedStatistic, v.evaluated, start, end)
+		if err != nil {
+			return ru, verdict{}, "", err
+		}
+		if low {
+			// Too few samples for the percentile to mean much: the
+			// state stays.
+			v.state = ""
+		}
+	}
 	return ru, v, reasonData(ru, v, pts, now, stat, period, len(d.Metrics) == 0), nil
+}
+
+// minSamples is how many samples a period needs for its pth percentile
+// to be statistically significant, for EvaluateLowSampleCountPercentile
+// ignore. AWS does not publish its rule; minicloud asks for ten samples
+// beyond the percentile: 10/(1-p), or 10/p under the median (p90: 100,
+// p99: 1,000, p50: 20). p0 and p100 (the minimum, the maximum) need one.
+func minSamples(p float64) float64 {
+	q := p / 100
+	// Rounded up, less a relative epsilon: 10/(1-0.999) is 10000.000…1.
+	up := func(x float64) float64 { return math.Ceil(x * (1 - 1e-9)) }
+	switch {
+	case q <= 0 || q >= 1:
+		return 1
+	case q >= 0.5:
+		return up(10 / (1 - q))
+	}
+	return up(10 / q)
+}
+
+// lowSamples answers whether any of the evaluated datapoints of a
+// percentile alarm had fewer samples than minSamples.
+func (s *Service) lowSamples(ctx context.Context, q cloudwatchapi.MetricDataQuery, ext *string, evaluated []point, start, end time.Time) (bool, error) {
+	if ext == nil || q.MetricStat == nil {
+		return false, nil
+	}
+	p, err := strconv.ParseFloat(strings.TrimPrefix(*ext, "p"), 64)
+	if err != nil {
+		return false, nil
+	}
+	ms := *q.MetricStat
+	ms.Stat = ptr("SampleCount")
+	qs, err := s.dataQueries(ctx, &cloudwatchapi.GetMetricDataInput{StartTime: &start, EndTime: &end,
+		MetricDataQueries: []cloudwatchapi.MetricDataQuery{{Id: ptr("n"), MetricStat: &ms}}})
+	if err != nil {
+		return false, err
+	}
+	counts := s.statSeries(qs[0])
+	need := minSamples(p)
+	for _, pt := range evaluated {
+		i, found := slices.BinarySearch(counts.ts, pt.t.Unix())
+		if found && counts.vs[i] < need {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func cmpOrString(a, b string) string {
@@ -233,7 +378,7 @@ func reasonData(ru rule, v verdict, pts []point, now time.Time, stat string, per
 // runActions runs the actions of the state the alarm has just entered,
 // when its actions are enabled, each an Action history item.
 func (s *Service) runActions(ctx context.Context, sc state.Scope, r *alarmRecord) {
-	if !deref(r.Def.ActionsEnabled) {
+	if !deref(r.Def.ActionsEnabled) || r.SuppressedBy != "" {
 		return
 	}
 	var arns []string
@@ -248,7 +393,7 @@ func (s *Service) runActions(ctx context.Context, sc state.Scope, r *alarmRecord
 	name := deref(r.Def.AlarmName)
 	for _, arn := range arns {
 		err := s.act(ctx, sc, r, arn)
-		h := historyRecord{Name: name, Type: "Action", Time: s.now()}
+		h := historyRecord{Name: name, Type: "Action", Time: s.now(), Composite: r.Composite != nil}
 		data := map[string]any{"actionState": "Succeeded", "stateUpdateTimestamp": r.StateUpdated.UnixMilli(), "notificationResource": arn}
 		if err != nil {
 			s.cfg.Logger.Warn("cloudwatch: alarm action failed", "alarm", name, "action", arn, "err", err)
@@ -268,11 +413,22 @@ func (s *Service) runActions(ctx context.Context, sc state.Scope, r *alarmRecord
 // Auto Scaling, Systems Manager, EC2 recover…): recorded as failed.
 var errUnsupportedAction = errors.New("minicloud does not run this kind of alarm action yet")
 
-// act runs one action: arn:aws:automate:<region>:ec2:stop|terminate|reboot
-// on the alarm's InstanceId dimension, through EC2's port.
+// ec2Action answers the EC2 action an action ARN names
+// (arn:aws:automate:<region>:ec2:stop|terminate|reboot|recover), "" when
+// it names none.
+func ec2Action(region, arn string) string {
+	op, ok := strings.CutPrefix(arn, "arn:aws:automate:"+region+":ec2:")
+	if ok && slices.Contains([]string{ec2port.ActionStop, ec2port.ActionTerminate, ec2port.ActionReboot, ec2port.ActionRecover}, op) {
+		return op
+	}
+	return ""
+}
+
+// act runs one action: an EC2 action (ec2Action) on the alarm's
+// InstanceId dimension, through EC2's port.
 func (s *Service) act(ctx context.Context, sc state.Scope, r *alarmRecord, arn string) error {
-	op, ok := strings.CutPrefix(arn, "arn:aws:automate:"+sc.Region+":ec2:")
-	if !ok || (op != ec2port.ActionStop && op != ec2port.ActionTerminate && op != ec2port.ActionReboot) {
+	op := ec2Action(sc.Region, arn)
+	if op == "" {
 		return errUnsupportedAction
 	}
 	instance := ""
@@ -288,4 +444,11 @@ func (s *Service) act(ctx context.Context, sc state.Scope, r *alarmRecord, arn s
 		return errors.New("EC2 is not available to CloudWatch")
 	}
 	return s.instances.InstanceAction(ctx, sc.Account, sc.Region, instance, op)
+}
+
+// forget drops every alarm's last evaluation.
+func (e *Evaluator) forget() {
+	e.mu.Lock()
+	clear(e.seen)
+	e.mu.Unlock()
 }

@@ -11,10 +11,9 @@ import (
 
 // Metric math: a small expression language over time series, parsed into
 // a tree and evaluated against the series of the request's other queries.
-// Supported: numbers, query ids, + - * / ^ and unary minus, parentheses,
-// [a, b] arrays, and the functions SUM, AVG, MIN, MAX (over an array: a
-// series of the per-timestamp aggregate; over one series: a scalar, as
-// AWS), FILL(x, value) and METRICS() / METRICS('substring of ids').
+// Supported: numbers, query ids, + - * / ^ and unary minus, comparisons
+// (== != < <= > >=, 1 or 0) and logic (AND &&, OR ||, NOT !), parentheses,
+// [a, b] arrays, and the functions of mathfuncs.go.
 
 type node interface{}
 
@@ -24,6 +23,7 @@ type (
 	strNode  struct{ s string }
 	listNode struct{ items []node }
 	unNode   struct{ x node }
+	notNode  struct{ x node }
 	binNode  struct {
 		op   byte
 		l, r node
@@ -35,14 +35,15 @@ type (
 )
 
 type exprParser struct {
-	s   string
-	pos int
+	s     string
+	pos   int
+	depth int // brackets, parentheses and calls open at pos
 }
 
 // parseExpr parses a metric math expression.
 func parseExpr(s string) (node, error) {
 	p := &exprParser{s: s}
-	n, err := p.expr()
+	n, err := p.logic()
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +66,92 @@ func (p *exprParser) peek() byte {
 		return p.s[p.pos]
 	}
 	return 0
+}
+
+// Operators of comparison and logic, as binNode ops.
+const (
+	opGE  = 'g'
+	opLE  = 'l'
+	opEQ  = '='
+	opNE  = '!'
+	opAnd = '&'
+	opOr  = '|'
+)
+
+// keyword answers whether the upper-case word w is next (and not the start
+// of a longer name), consuming it.
+func (p *exprParser) keyword(w string) bool {
+	p.space()
+	end := p.pos + len(w)
+	if !strings.HasPrefix(p.s[p.pos:], w) || end < len(p.s) && (p.s[end] == '_' || unicode.IsLetter(rune(p.s[end])) || unicode.IsDigit(rune(p.s[end]))) {
+		return false
+	}
+	p.pos = end
+	return true
+}
+
+// symbol consumes sym when it is next.
+func (p *exprParser) symbol(sym string) bool {
+	p.space()
+	if strings.HasPrefix(p.s[p.pos:], sym) {
+		p.pos += len(sym)
+		return true
+	}
+	return false
+}
+
+// logic is the loosest level: OR over AND over NOT over comparisons.
+func (p *exprParser) logic() (node, error) {
+	l, err := p.conj()
+	for err == nil && (p.keyword("OR") || p.symbol("||")) {
+		var r node
+		if r, err = p.conj(); err == nil {
+			l = &binNode{opOr, l, r}
+		}
+	}
+	return l, err
+}
+
+func (p *exprParser) conj() (node, error) {
+	l, err := p.negation()
+	for err == nil && (p.keyword("AND") || p.symbol("&&")) {
+		var r node
+		if r, err = p.negation(); err == nil {
+			l = &binNode{opAnd, l, r}
+		}
+	}
+	return l, err
+}
+
+func (p *exprParser) negation() (node, error) {
+	if p.keyword("NOT") || p.peek() == '!' && !strings.HasPrefix(p.s[p.pos:], "!=") && p.symbol("!") {
+		x, err := p.negation()
+		if err != nil {
+			return nil, err
+		}
+		return &notNode{x}, nil
+	}
+	return p.comparison()
+}
+
+func (p *exprParser) comparison() (node, error) {
+	l, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []struct {
+		sym string
+		op  byte
+	}{{">=", opGE}, {"<=", opLE}, {"==", opEQ}, {"!=", opNE}, {">", '>'}, {"<", '<'}} {
+		if p.symbol(c.sym) {
+			r, err := p.expr()
+			if err != nil {
+				return nil, err
+			}
+			return &binNode{c.op, l, r}, nil
+		}
+	}
+	return l, nil
 }
 
 func (p *exprParser) expr() (node, error) {
@@ -133,10 +220,11 @@ func (p *exprParser) primary() (node, error) {
 		return nil, fmt.Errorf("unexpected end of expression")
 	case c == '(':
 		p.pos++
-		if strings.Count(p.s[:p.pos], "(")+strings.Count(p.s[:p.pos], "[") > maxDepth {
+		if p.depth++; p.depth > maxDepth {
 			return nil, fmt.Errorf("expression nested too deeply")
 		}
-		n, err := p.expr()
+		defer func() { p.depth-- }()
+		n, err := p.logic()
 		if err != nil {
 			return nil, err
 		}
@@ -147,9 +235,10 @@ func (p *exprParser) primary() (node, error) {
 		return n, nil
 	case c == '[':
 		p.pos++
-		if strings.Count(p.s[:p.pos], "(")+strings.Count(p.s[:p.pos], "[") > maxDepth {
+		if p.depth++; p.depth > maxDepth {
 			return nil, fmt.Errorf("expression nested too deeply")
 		}
+		defer func() { p.depth-- }()
 		items, err := p.args(']')
 		if err != nil {
 			return nil, err
@@ -184,9 +273,10 @@ func (p *exprParser) primary() (node, error) {
 			return &idNode{name}, nil
 		}
 		p.pos++
-		if strings.Count(p.s[:p.pos], "(")+strings.Count(p.s[:p.pos], "[") > maxDepth {
+		if p.depth++; p.depth > maxDepth {
 			return nil, fmt.Errorf("expression nested too deeply")
 		}
+		defer func() { p.depth-- }()
 		args, err := p.args(')')
 		if err != nil {
 			return nil, err
@@ -203,7 +293,7 @@ func (p *exprParser) args(end byte) ([]node, error) {
 		return out, nil
 	}
 	for {
-		n, err := p.expr()
+		n, err := p.logic()
 		if err != nil {
 			return nil, err
 		}
@@ -226,6 +316,9 @@ type series struct {
 	label string
 	ts    []int64
 	vs    []float64
+	// dropped: values that were not numbers (NaN, ±Inf) were left out
+	// on the way to this series (the result's ArithmeticError message).
+	dropped bool
 }
 
 type value struct {
@@ -239,6 +332,10 @@ type evalEnv struct {
 	grid    []int64 // every period start of the request, ascending
 	lookup  func(id string) (value, error)
 	statIDs []string // the ids of MetricStat queries, in request order
+	// periodOf is a MetricStat query's period (PERIOD()).
+	periodOf func(id string) (int64, bool)
+	// search answers SEARCH(expression, stat, period)'s series.
+	search func(expr, stat string, period int64) ([]*series, error)
 }
 
 func (e *evalEnv) eval(n node) (value, error) {
@@ -272,6 +369,12 @@ func (e *evalEnv) eval(n node) (value, error) {
 			return value{}, err
 		}
 		return mapValue(x, func(v float64) float64 { return -v }), nil
+	case *notNode:
+		x, err := e.eval(n.x)
+		if err != nil {
+			return value{}, err
+		}
+		return mapValue(x, func(v float64) float64 { return bool01(v == 0) }), nil
 	case *binNode:
 		l, err := e.eval(n.l)
 		if err != nil {
@@ -304,14 +407,29 @@ func mapValue(x value, f func(float64) float64) value {
 }
 
 func mapSeries(s *series, f func(float64) float64) *series {
-	o := &series{label: s.label}
+	o := &series{label: s.label, dropped: s.dropped}
 	for i, t := range s.ts {
-		if v := f(s.vs[i]); !math.IsNaN(v) && !math.IsInf(v, 0) {
-			o.ts = append(o.ts, t)
-			o.vs = append(o.vs, v)
-		}
+		o.add(t, f(s.vs[i]))
 	}
 	return o
+}
+
+// add appends a value, or notes that it was dropped when it is not a
+// number.
+func (s *series) add(t int64, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		s.dropped = true
+		return
+	}
+	s.ts = append(s.ts, t)
+	s.vs = append(s.vs, v)
+}
+
+func bool01(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func arith(op byte, a, b float64) float64 {
@@ -324,13 +442,29 @@ func arith(op byte, a, b float64) float64 {
 		return a * b
 	case '/':
 		return a / b
+	case '>':
+		return bool01(a > b)
+	case '<':
+		return bool01(a < b)
+	case opGE:
+		return bool01(a >= b)
+	case opLE:
+		return bool01(a <= b)
+	case opEQ:
+		return bool01(a == b)
+	case opNE:
+		return bool01(a != b)
+	case opAnd:
+		return bool01(a != 0 && b != 0)
+	case opOr:
+		return bool01(a != 0 || b != 0)
 	}
 	return math.Pow(a, b)
 }
 
 // joinSeries combines two series at the timestamps both have.
 func joinSeries(op byte, a, b *series) *series {
-	o := &series{label: a.label}
+	o := &series{label: a.label, dropped: a.dropped || b.dropped}
 	i, j := 0, 0
 	for i < len(a.ts) && j < len(b.ts) {
 		switch {
@@ -339,10 +473,7 @@ func joinSeries(op byte, a, b *series) *series {
 		case a.ts[i] > b.ts[j]:
 			j++
 		default:
-			if v := arith(op, a.vs[i], b.vs[j]); !math.IsNaN(v) && !math.IsInf(v, 0) {
-				o.ts = append(o.ts, a.ts[i])
-				o.vs = append(o.vs, v)
-			}
+			o.add(a.ts[i], arith(op, a.vs[i], b.vs[j]))
 			i++
 			j++
 		}
@@ -374,7 +505,7 @@ func binary(op byte, l, r value) (value, error) {
 		}
 		return value{many: out}, nil
 	}
-	return value{}, fmt.Errorf("two arrays of time series cannot be combined with %c", op)
+	return value{}, fmt.Errorf("two arrays of time series cannot be combined with an operator")
 }
 
 func (e *evalEnv) call(n *callNode) (value, error) {
@@ -403,7 +534,7 @@ func (e *evalEnv) call(n *callNode) (value, error) {
 			out = append(out, v.one)
 		}
 		return value{many: out}, nil
-	case "SUM", "AVG", "MIN", "MAX":
+	case "SUM", "AVG", "MIN", "MAX", "STDDEV":
 		if len(n.args) != 1 {
 			return value{}, fmt.Errorf("%s takes one argument", n.fn)
 		}
@@ -420,6 +551,9 @@ func (e *evalEnv) call(n *callNode) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
+		if id, ok := n.args[1].(*idNode); ok && (id.id == "REPEAT" || id.id == "LINEAR") {
+			return e.fillBy(x, id.id == "LINEAR"), nil
+		}
 		f, err := e.eval(n.args[1])
 		if err != nil {
 			return value{}, err
@@ -428,6 +562,9 @@ func (e *evalEnv) call(n *callNode) (value, error) {
 			return value{}, fmt.Errorf("the second argument of FILL must be a number")
 		}
 		return e.fill(x, *f.scalar)
+	}
+	if f, ok := mathFuncs[n.fn]; ok {
+		return f(e, n.args)
 	}
 	return value{}, fmt.Errorf("unknown function %s", n.fn)
 }
@@ -445,11 +582,20 @@ func reduce(fn string, vs []float64) float64 {
 		return s
 	case "MIN":
 		return slices.Min(vs)
+	case "STDDEV":
+		// The population standard deviation (of the values given, not
+		// an estimate of a larger population's).
+		mean := reduce("AVG", vs)
+		var ss float64
+		for _, v := range vs {
+			ss += (v - mean) * (v - mean)
+		}
+		return math.Sqrt(ss / float64(len(vs)))
 	}
 	return slices.Max(vs)
 }
 
-// aggregate is SUM/AVG/MIN/MAX: of an array, the series of each
+// aggregate is SUM/AVG/MIN/MAX/STDDEV: of an array, the series of each
 // timestamp's aggregate over the series that have it; of one series, a
 // scalar.
 func aggregate(fn string, x value) (value, error) {
@@ -483,7 +629,7 @@ func aggregate(fn string, x value) (value, error) {
 // fill gives every period of the request a value: the series' own, else v.
 func (e *evalEnv) fill(x value, v float64) (value, error) {
 	one := func(s *series) *series {
-		o := &series{label: s.label, ts: slices.Clone(e.grid), vs: make([]float64, len(e.grid))}
+		o := &series{label: s.label, ts: slices.Clone(e.grid), vs: make([]float64, len(e.grid)), dropped: s.dropped}
 		j := 0
 		for i, t := range e.grid {
 			for j < len(s.ts) && s.ts[j] < t {

@@ -17,6 +17,11 @@ func TestParseExprErrors(t *testing.T) {
 		{"SUM(m1,", "unexpected end"},
 		{"'abc", "unterminated"},
 		{"1..2", "invalid number"},
+		// Depth counts what is open, not every group seen: 65 groups
+		// side by side parse, 65 nested ones do not.
+		{strings.Repeat("(m1)+", 64) + "(m1)", ""},
+		{strings.Repeat("ABS(", 64) + "m1" + strings.Repeat(")", 64), ""},
+		{strings.Repeat("[", 65) + "m1" + strings.Repeat("]", 65), "nested too deeply"},
 	}
 	for _, tc := range tests {
 		_, err := parseExpr(tc.expr)

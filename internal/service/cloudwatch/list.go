@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/cloudwatchapi"
 	"github.com/minicloud/minicloud/internal/metrics"
 )
@@ -34,7 +35,7 @@ func (s *Service) ListMetrics(ctx context.Context, in *cloudwatchapi.ListMetrics
 		}
 		window = recentWindow
 	}
-	after, ok := untoken("ListMetrics", in.NextToken)
+	after, ok := api.ParsePageToken("ListMetrics", in.NextToken)
 	if !ok {
 		return nil, errValue("The value for parameter NextToken is invalid.")
 	}
@@ -47,7 +48,7 @@ func (s *Service) ListMetrics(ctx context.Context, in *cloudwatchapi.ListMetrics
 			continue
 		}
 		if len(out.Metrics) == listPage {
-			out.NextToken = token("ListMetrics", lastKey)
+			out.NextToken = api.PageToken("ListMetrics", lastKey)
 			break
 		}
 		out.Metrics = append(out.Metrics, cloudwatchapi.Metric{Namespace: ptr(m.Namespace), MetricName: ptr(m.Name), Dimensions: apiDims(m.Dims)})

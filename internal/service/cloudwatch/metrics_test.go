@@ -270,6 +270,37 @@ func TestGetMetricData(t *testing.T) {
 		})
 	}
 
+	// One expression returned at two periods is answered on each one's
+	// grid: a FILL (which fills the grid it is evaluated on) referenced by
+	// a result at 60 s and another at 120 s.
+	fill := cwtypes.MetricDataQuery{Id: aws.String("f"), Expression: aws.String("FILL(mc, 100)"), ReturnData: aws.Bool(false)}
+	at := func(id string, period int32) cwtypes.MetricDataQuery {
+		q := expr(id, "f")
+		if period != 0 {
+			q.Period = aws.Int32(period)
+		}
+		return q
+	}
+	out, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(t0), EndTime: aws.Time(t0.Add(6 * time.Minute)),
+		MetricDataQueries: append(append([]cwtypes.MetricDataQuery{}, base...), fill, at("r60", 0), at("r120", 120)), ScanBy: cwtypes.ScanByTimestampAscending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"r60": "[1 1 100 1 1 100] every 60 s", "r120": "[1 100 1] every 120 s"}
+	for _, r := range out.MetricDataResults {
+		step := "none"
+		if len(r.Timestamps) > 1 {
+			step = fmt.Sprintf("every %v s", r.Timestamps[1].Sub(r.Timestamps[0]).Seconds())
+		}
+		if got := fmt.Sprint(r.Values) + " " + step; got != want[aws.ToString(r.Id)] {
+			t.Errorf("%s: %s, want %s", aws.ToString(r.Id), got, want[aws.ToString(r.Id)])
+		}
+		delete(want, aws.ToString(r.Id))
+	}
+	if len(want) != 0 {
+		t.Errorf("missing results %v", want)
+	}
+
 	// Paging: two results of five points, three points a page, newest first.
 	in := &cloudwatch.GetMetricDataInput{StartTime: aws.Time(t0), EndTime: aws.Time(t0.Add(5 * time.Minute)), MaxDatapoints: aws.Int32(3),
 		MetricDataQueries: []cwtypes.MetricDataQuery{stat("ma", "a", "Sum"), stat("mb", "b", "Sum")}}

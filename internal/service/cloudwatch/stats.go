@@ -3,11 +3,11 @@ package cloudwatch
 import (
 	"context"
 	"math/rand/v2"
-	"regexp"
 	"strconv"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/cloudwatchapi"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/metrics"
 )
 
@@ -28,7 +28,7 @@ var basicStats = map[string]stat{
 
 // percentileRE is an extended statistic minicloud computes: pNN or
 // pNN.NN (two decimals at most), p0 to p100.
-var percentileRE = regexp.MustCompile(`^p(\d{1,2}(\.\d{1,2})?|100(\.0{1,2})?)$`)
+var percentileRE = lazyregexp.New(`^p(\d{1,2}(\.\d{1,2})?|100(\.0{1,2})?)$`)
 
 // parsePercentile is the percentile a pNN statistic names.
 func parsePercentile(name string) (stat, bool) {
@@ -40,6 +40,23 @@ func parsePercentile(name string) (stat, bool) {
 		return nil, false
 	}
 	return func(a *metrics.Agg) (float64, bool) { return a.Percentile(p) }, true
+}
+
+// parseStat is a statistic of GetMetricData's Stat and SEARCH: a basic
+// one, a percentile or another extended statistic (pctstats.go).
+func parseStat(name string) (stat, bool) {
+	if f := basicStats[name]; f != nil {
+		return f, true
+	}
+	return parseExtendedStat(name)
+}
+
+// parseExtendedStat is an ExtendedStatistic: pNN or another (pctstats.go).
+func parseExtendedStat(name string) (stat, bool) {
+	if f, ok := parsePercentile(name); ok {
+		return f, true
+	}
+	return parseExtended(name)
 }
 
 // checkPeriod applies AWS's rule: 1, 5, 10, 20, 30 or a multiple of 60.

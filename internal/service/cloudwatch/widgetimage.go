@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"image/color"
 	"image/png"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/cloudwatchapi"
+	"github.com/minicloud/minicloud/internal/lazyregexp"
 )
 
 // metricWidget is GetMetricWidgetImage's MetricWidget ("Metric Widget
@@ -153,7 +153,7 @@ func (s *Service) lineUnits(qs []*dataQuery, styles map[string]*lineStyle, start
 	}
 }
 
-var isoDuration = regexp.MustCompile(`^-P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$`)
+var isoDuration = lazyregexp.New(`^-P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$`)
 
 // widgetTime reads a widget's start or end: empty (def from now),
 // "now", a negative ISO 8601 duration ("-PT3H", "-P7D") or a timestamp.

@@ -23,7 +23,10 @@ func (a actor) InstanceAction(ctx context.Context, account, region, id, action s
 		_, err = a.s.StopInstances(scoped(ctx, account, region, "StopInstances"), &ec2api.StopInstancesRequest{InstanceIds: ids})
 	case ec2port.ActionTerminate:
 		_, err = a.s.TerminateInstances(scoped(ctx, account, region, "TerminateInstances"), &ec2api.TerminateInstancesRequest{InstanceIds: ids})
-	case ec2port.ActionReboot:
+	case ec2port.ActionReboot, ec2port.ActionRecover:
+		// Recover is AWS moving the instance to a healthy host, same ID,
+		// addresses and volumes, memory lost: here, a restart of its
+		// workload, which is what a reboot does.
 		_, err = a.s.RebootInstances(scoped(ctx, account, region, "RebootInstances"), &ec2api.RebootInstancesRequest{InstanceIds: ids})
 	default:
 		return fmt.Errorf("ec2: unknown instance action %q", action)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/logsapi"
 	"github.com/minicloud/minicloud/internal/metricport"
 	"github.com/minicloud/minicloud/internal/state"
@@ -218,7 +219,7 @@ func (s *Service) DescribeMetricFilters(ctx context.Context, in *logsapi.Describ
 				return false, nil
 			}
 			if len(out.MetricFilters) == limit {
-				out.NextToken = token("metricfilters", id)
+				out.NextToken = api.PageToken("metricfilters", id)
 				return false, state.ErrStop
 			}
 			out.MetricFilters = append(out.MetricFilters, logsapi.MetricFilter{FilterName: ptr(r.Name), FilterPattern: ptr(r.Pattern),
@@ -313,7 +314,7 @@ func (s *Service) DescribeSubscriptionFilters(ctx context.Context, in *logsapi.D
 		prefix := subscriptionFilters.Prefix(sc) + childID(*in.LogGroupName, deref(in.FilterNamePrefix))
 		return scanRecords(tx, prefix, after, func(id string, r subscriptionRecord) (bool, error) {
 			if len(out.SubscriptionFilters) == limit {
-				out.NextToken = token("subscriptions", id)
+				out.NextToken = api.PageToken("subscriptions", id)
 				return false, state.ErrStop
 			}
 			out.SubscriptionFilters = append(out.SubscriptionFilters, logsapi.SubscriptionFilter{FilterName: ptr(r.Name),

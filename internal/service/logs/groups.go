@@ -176,7 +176,7 @@ func (s *Service) DescribeLogGroups(ctx context.Context, in *logsapi.DescribeLog
 				return nil
 			}
 			if len(out.LogGroups) == limit {
-				out.NextToken = token("groups", *out.LogGroups[limit-1].LogGroupName)
+				out.NextToken = api.PageToken("groups", *out.LogGroups[limit-1].LogGroupName)
 				return state.ErrStop
 			}
 			count := 0

@@ -2,7 +2,6 @@ package logs
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -222,21 +221,11 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// Tokens are opaque to clients: base64 of what the operation resumes from,
-// prefixed by the operation's kind so one's token is refused by another.
-func token(kind, v string) *string {
-	return ptr(base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + v)))
-}
-
+// untoken is a listing's api.ParsePageToken with the logs API's error for
+// a token that is not one of kind's.
 func untoken(kind string, t *string) (string, error) {
-	if t == nil {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(*t)
-	if err == nil {
-		if v, ok := strings.CutPrefix(string(b), kind+":"); ok {
-			return v, nil
-		}
+	if v, ok := api.ParsePageToken(kind, t); ok {
+		return v, nil
 	}
 	return "", errInvalid("The specified nextToken is invalid.")
 }

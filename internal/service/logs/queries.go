@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/logsapi"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -329,7 +330,7 @@ func (s *Service) DescribeQueries(ctx context.Context, in *logsapi.DescribeQueri
 	out := &logsapi.DescribeQueriesResponse{Queries: []logsapi.QueryInfo{}}
 	for i := offset; i < len(recs); i++ {
 		if len(out.Queries) == limit {
-			out.NextToken = token("queries", strconv.Itoa(i))
+			out.NextToken = api.PageToken("queries", strconv.Itoa(i))
 			break
 		}
 		r := recs[i]

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/logsapi"
 	"github.com/minicloud/minicloud/internal/service/logs/filterpattern"
 	"github.com/minicloud/minicloud/internal/state"
@@ -271,7 +272,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *logsapi.FilterLogEven
 	for i, h := range hits {
 		if i == limit || size+len(h.e.Message)+eventOverhead > maxReadBytes {
 			last := hits[i-1].pos
-			out.NextToken = token("filter", fmt.Sprintf("%d/%d/%s", last.Time, last.Seq, last.Stream))
+			out.NextToken = api.PageToken("filter", fmt.Sprintf("%d/%d/%s", last.Time, last.Seq, last.Stream))
 			break
 		}
 		size += len(h.e.Message) + eventOverhead

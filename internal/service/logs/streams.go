@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/logsapi"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -137,7 +138,7 @@ func (s *Service) DescribeLogStreams(ctx context.Context, in *logsapi.DescribeLo
 	out := &logsapi.DescribeLogStreamsResponse{LogStreams: []logsapi.LogStream{}}
 	for i := offset; i < len(rows); i++ {
 		if len(out.LogStreams) == limit {
-			out.NextToken = token("streams", strconv.Itoa(i))
+			out.NextToken = api.PageToken("streams", strconv.Itoa(i))
 			break
 		}
 		r := rows[i]

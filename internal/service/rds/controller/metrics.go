@@ -88,6 +88,9 @@ func (c *Controller) publishMetrics(ctx context.Context, now time.Time, interval
 	}
 	c.meter.mu.Unlock()
 	stamp := now.Add(-interval).Truncate(interval)
+	// Every instance is read first (each usage with its own read time),
+	// then one Publish (one log fsync) per account and region.
+	batches := map[state.Scope][]metricport.Datum{}
 	for key, p := range running {
 		if ctx.Err() != nil {
 			return
@@ -100,18 +103,21 @@ func (c *Controller) publishMetrics(ctx context.Context, now time.Time, interval
 		if err != nil || !found || !publishing[deref(rec.DBInstanceStatus)] {
 			continue
 		}
-		r, ok := c.readInstance(ctx, key, sc, id, &rec, p, now)
+		r, ok := c.readInstance(ctx, key, sc, id, &rec, p)
 		if !ok {
 			continue
 		}
-		if err := c.cfg.Metrics.Publish(ctx, sc.Account, sc.Region, rdsData(r, stamp)); err != nil {
-			c.log.Warn("rds: publish metrics", "id", id, "err", err)
+		batches[sc] = append(batches[sc], rdsData(r, stamp)...)
+	}
+	for sc, data := range batches {
+		if err := c.cfg.Metrics.Publish(ctx, sc.Account, sc.Region, data); err != nil {
+			c.log.Warn("rds: publish metrics", "account", sc.Account, "region", sc.Region, "err", err)
 		}
 	}
 }
 
 // readInstance reads what the instance's datapoints are made of.
-func (c *Controller) readInstance(ctx context.Context, key string, sc state.Scope, id string, rec *records.Instance, p *server, now time.Time) (instanceReading, bool) {
+func (c *Controller) readInstance(ctx context.Context, key string, sc state.Scope, id string, rec *records.Instance, p *server) (instanceReading, bool) {
 	dir, err := c.dir(sc, id)
 	if err != nil {
 		return instanceReading{}, false
@@ -127,7 +133,9 @@ func (c *Controller) readInstance(ctx context.Context, key string, sc state.Scop
 	if err != nil {
 		c.log.Debug("rds: instance usage", "id", id, "err", err)
 	} else {
-		r.Cur = &usageSample{at: now, u: u}
+		// The read's own time: the readings before it (connection
+		// counts of other instances) take seconds.
+		r.Cur = &usageSample{at: time.Now(), u: u}
 		c.meter.mu.Lock()
 		if prev, ok := c.meter.last[key]; ok {
 			r.Prev = &prev
