@@ -34,6 +34,13 @@ const clusterPassword = "secret-password-1"
 // (the first the writer), all creating.
 func newClusterScene(t *testing.T, id string, members ...string) *clusterScene {
 	t.Helper()
+	return newEngineClusterScene(t, "postgres", 5432, id, members...)
+}
+
+// newEngineClusterScene is newClusterScene with members of engine eng on
+// port.
+func newEngineClusterScene(t *testing.T, eng string, port int32, id string, members ...string) *clusterScene {
+	t.Helper()
 	s := New(state.NewMemory(), Config{StateDir: t.TempDir()})
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -41,15 +48,15 @@ func newClusterScene(t *testing.T, id string, members ...string) *clusterScene {
 	t.Cleanup(func() { _ = s.Stop(context.Background()) })
 	x := &clusterScene{s: s, sc: state.Scope{Account: "000000000000", Region: "us-east-1"}, ctx: context.Background()}
 	cl := records.Cluster{DBCluster: rdsapi.DBCluster{DBClusterIdentifier: ptr(id), Status: ptr("creating"),
-		Engine: ptr("postgres"), DatabaseName: ptr("app"), MasterUsername: ptr("master"), Port: ptr(int32(5432))}, Password: clusterPassword}
+		Engine: ptr(eng), DatabaseName: ptr("app"), MasterUsername: ptr("master"), Port: ptr(port)}, Password: clusterPassword}
 	var insts []records.Instance
 	for i, m := range members {
 		cl.DBClusterMembers = append(cl.DBClusterMembers, rdsapi.DBClusterMember{DBInstanceIdentifier: ptr(m), IsClusterWriter: ptr(i == 0), PromotionTier: ptr(int32(1))})
-		db := newDBInstance(x.sc, m, 5432)
-		db.Engine, db.MasterUsername, db.DBClusterIdentifier = ptr("postgres"), ptr("master"), ptr(id)
+		db := newDBInstance(x.sc, m, port)
+		db.Engine, db.MasterUsername, db.DBClusterIdentifier = ptr(eng), ptr("master"), ptr(id)
 		db.BackupRetentionPeriod = ptr(int32(0))
 		db.DBInstanceClass = ptr("db.r6g.large")
-		db.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(s.engines.Get("postgres").Defaults().ParameterGroup), ParameterApplyStatus: ptr("in-sync")}}
+		db.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(s.engines.Get(eng).Defaults().ParameterGroup), ParameterApplyStatus: ptr("in-sync")}}
 		insts = append(insts, records.Instance{DBInstance: db, Password: clusterPassword})
 	}
 	err := s.store.Update(x.ctx, func(tx state.Tx) error {

@@ -227,8 +227,11 @@ func (m *Engine) Replicate(ctx context.Context, p *engine.Server, dir string, r 
 	if err != nil {
 		return fmt.Errorf("relay to the source %s: %w", src.ID, err)
 	}
+	// Semi-synchronous on the replica's side is inert unless its source
+	// asks for acknowledgements (an Aurora MySQL writer: quorum.go).
 	err = m.exec(ctx, dir,
 		"STOP SLAVE",
+		"SET GLOBAL rpl_semi_sync_slave_enabled=ON",
 		fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='%s', MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
 			rl.port(), engine.ReplUser, mysqlString(r.ReplPassword)),
 		"START SLAVE")
@@ -257,11 +260,41 @@ func (m *Engine) Promote(ctx context.Context, p *engine.Server, dir string, _ en
 	if err := m.loadSeed(ctx, dir, src.Dir); err != nil {
 		return err
 	}
+	if err := m.applyReceived(ctx, dir); err != nil {
+		return err
+	}
 	if err := m.exec(ctx, dir, "STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only=OFF"); err != nil {
 		return err
 	}
 	if v, ok := m.relays.LoadAndDelete(p); ok {
 		v.(*relay).close()
+	}
+	return nil
+}
+
+// applyWait bounds how long a promotion waits for the replica to apply what
+// it received.
+const applyWait = 30
+
+// applyReceived stops the replica's receiving and waits until it has
+// applied every transaction in its relay log: what a semi-synchronous
+// replica acknowledged is received, not yet applied, and STOP SLAVE alone
+// would leave it unapplied for good once RESET SLAVE ALL drops the relay
+// log. A replica whose applier stopped on an error is promoted as it is.
+func (m *Engine) applyReceived(ctx context.Context, dir string) error {
+	if err := m.exec(ctx, dir, "STOP SLAVE IO_THREAD"); err != nil {
+		return err
+	}
+	rows, err := m.queryMaps(ctx, dir, "SHOW SLAVE STATUS")
+	if err != nil || len(rows) == 0 || rows[0]["Slave_SQL_Running"] != "Yes" || rows[0]["Gtid_IO_Pos"] == "" {
+		return err
+	}
+	var res sql.NullInt64
+	if err := m.queryRow(ctx, dir, fmt.Sprintf("SELECT MASTER_GTID_WAIT(%s, %d)", mysqlString(rows[0]["Gtid_IO_Pos"]), applyWait), &res); err != nil {
+		return fmt.Errorf("apply the received transactions: %w", err)
+	}
+	if res.Int64 != 0 {
+		return fmt.Errorf("the replica did not apply its received transactions (%s) within %d s", rows[0]["Gtid_IO_Pos"], applyWait)
 	}
 	return nil
 }
