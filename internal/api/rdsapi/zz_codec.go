@@ -59,6 +59,29 @@ func (v *AvailableProcessorFeature) UnmarshalAWS(d codec.Decoder, m *model.Ref) 
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *BacktrackDBClusterMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutTime(e, m[1], v.BacktrackTo)
+	codec.PutBool(e, m[2], v.Force)
+	codec.PutBool(e, m[3], v.UseEarliestTimeOnPointInTimeUnavailable)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *BacktrackDBClusterMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetTime(d, m, &v.BacktrackTo)
+	case 2:
+		return codec.GetBool(d, m, &v.Force)
+	case 3:
+		return codec.GetBool(d, m, &v.UseEarliestTimeOnPointInTimeUnavailable)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *CertificateDetails) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.CAIdentifier)
 	codec.PutTime(e, m[1], v.ValidTill)
@@ -1281,6 +1304,52 @@ func (v *DBCluster) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetStruct(d, m, &v.CertificateDetails)
 	case 79:
 		return codec.GetString(d, m, &v.EngineLifecycleSupport)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterBacktrack) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.BacktrackIdentifier)
+	codec.PutTime(e, m[2], v.BacktrackTo)
+	codec.PutTime(e, m[3], v.BacktrackedFrom)
+	codec.PutTime(e, m[4], v.BacktrackRequestCreationTime)
+	codec.PutString(e, m[5], v.Status)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterBacktrack) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.BacktrackIdentifier)
+	case 2:
+		return codec.GetTime(d, m, &v.BacktrackTo)
+	case 3:
+		return codec.GetTime(d, m, &v.BacktrackedFrom)
+	case 4:
+		return codec.GetTime(d, m, &v.BacktrackRequestCreationTime)
+	case 5:
+		return codec.GetString(d, m, &v.Status)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterBacktrackMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Marker)
+	codec.PutList(e, m[1], v.DBClusterBacktracks, codec.EncStruct[DBClusterBacktrack])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterBacktrackMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Marker)
+	case 1:
+		return codec.GetList(d, m, &v.DBClusterBacktracks, codec.DecStruct[DBClusterBacktrack])
 	}
 	return nil
 }
@@ -2686,6 +2755,32 @@ func (v *DeleteDBSubnetGroupMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref)
 	switch m.Index {
 	case 0:
 		return codec.GetString(d, m, &v.DBSubnetGroupName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeDBClusterBacktracksMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.BacktrackIdentifier)
+	codec.PutList(e, m[2], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[3], v.MaxRecords)
+	codec.PutString(e, m[4], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeDBClusterBacktracksMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.BacktrackIdentifier)
+	case 2:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 3:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 4:
+		return codec.GetString(d, m, &v.Marker)
 	}
 	return nil
 }

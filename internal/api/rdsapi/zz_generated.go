@@ -40,6 +40,7 @@ func load() *model.Service {
 // Server is the business logic of the operations minicloud implements.
 type Server interface {
 	AddTagsToResource(context.Context, *AddTagsToResourceMessage) (*Empty, error)
+	BacktrackDBCluster(context.Context, *BacktrackDBClusterMessage) (*DBClusterBacktrack, error)
 	CopyDBClusterSnapshot(context.Context, *CopyDBClusterSnapshotMessage) (*CopyDBClusterSnapshotResult, error)
 	CopyDBSnapshot(context.Context, *CopyDBSnapshotMessage) (*CopyDBSnapshotResult, error)
 	CreateDBCluster(context.Context, *CreateDBClusterMessage) (*CreateDBClusterResult, error)
@@ -59,6 +60,7 @@ type Server interface {
 	DeleteDBParameterGroup(context.Context, *DeleteDBParameterGroupMessage) (*Empty, error)
 	DeleteDBSnapshot(context.Context, *DeleteDBSnapshotMessage) (*DeleteDBSnapshotResult, error)
 	DeleteDBSubnetGroup(context.Context, *DeleteDBSubnetGroupMessage) (*Empty, error)
+	DescribeDBClusterBacktracks(context.Context, *DescribeDBClusterBacktracksMessage) (*DBClusterBacktrackMessage, error)
 	DescribeDBClusterEndpoints(context.Context, *DescribeDBClusterEndpointsMessage) (*DBClusterEndpointMessage, error)
 	DescribeDBClusterParameterGroups(context.Context, *DescribeDBClusterParameterGroupsMessage) (*DBClusterParameterGroupsMessage, error)
 	DescribeDBClusterParameters(context.Context, *DescribeDBClusterParametersMessage) (*DBClusterParameterGroupDetails, error)
@@ -103,6 +105,7 @@ type Server interface {
 func Handlers(s Server) map[string]api.Handler {
 	return map[string]api.Handler{
 		"AddTagsToResource":                      api.Typed(s.AddTagsToResource),
+		"BacktrackDBCluster":                     api.Typed(s.BacktrackDBCluster),
 		"CopyDBClusterSnapshot":                  api.Typed(s.CopyDBClusterSnapshot),
 		"CopyDBSnapshot":                         api.Typed(s.CopyDBSnapshot),
 		"CreateDBCluster":                        api.Typed(s.CreateDBCluster),
@@ -122,6 +125,7 @@ func Handlers(s Server) map[string]api.Handler {
 		"DeleteDBParameterGroup":                 api.Typed(s.DeleteDBParameterGroup),
 		"DeleteDBSnapshot":                       api.Typed(s.DeleteDBSnapshot),
 		"DeleteDBSubnetGroup":                    api.Typed(s.DeleteDBSubnetGroup),
+		"DescribeDBClusterBacktracks":            api.Typed(s.DescribeDBClusterBacktracks),
 		"DescribeDBClusterEndpoints":             api.Typed(s.DescribeDBClusterEndpoints),
 		"DescribeDBClusterParameterGroups":       api.Typed(s.DescribeDBClusterParameterGroups),
 		"DescribeDBClusterParameters":            api.Typed(s.DescribeDBClusterParameters),
@@ -179,6 +183,14 @@ type AvailableProcessorFeature struct {
 	Name          *string `aws:"Name"`
 	DefaultValue  *string `aws:"DefaultValue"`
 	AllowedValues *string `aws:"AllowedValues"`
+}
+
+// BacktrackDBClusterMessage is the BacktrackDBClusterMessage shape.
+type BacktrackDBClusterMessage struct {
+	DBClusterIdentifier                     *string    `aws:"DBClusterIdentifier"`
+	BacktrackTo                             *time.Time `aws:"BacktrackTo"`
+	Force                                   *bool      `aws:"Force"`
+	UseEarliestTimeOnPointInTimeUnavailable *bool      `aws:"UseEarliestTimeOnPointInTimeUnavailable"`
 }
 
 // CertificateDetails is the CertificateDetails shape.
@@ -597,6 +609,22 @@ type DBCluster struct {
 	StorageThroughput                      *int32                                `aws:"StorageThroughput"`
 	CertificateDetails                     *CertificateDetails                   `aws:"CertificateDetails"`
 	EngineLifecycleSupport                 *string                               `aws:"EngineLifecycleSupport"`
+}
+
+// DBClusterBacktrack is the DBClusterBacktrack shape.
+type DBClusterBacktrack struct {
+	DBClusterIdentifier          *string    `aws:"DBClusterIdentifier"`
+	BacktrackIdentifier          *string    `aws:"BacktrackIdentifier"`
+	BacktrackTo                  *time.Time `aws:"BacktrackTo"`
+	BacktrackedFrom              *time.Time `aws:"BacktrackedFrom"`
+	BacktrackRequestCreationTime *time.Time `aws:"BacktrackRequestCreationTime"`
+	Status                       *string    `aws:"Status"`
+}
+
+// DBClusterBacktrackMessage is the DBClusterBacktrackMessage shape.
+type DBClusterBacktrackMessage struct {
+	Marker              *string              `aws:"Marker"`
+	DBClusterBacktracks []DBClusterBacktrack `aws:"DBClusterBacktracks"`
 }
 
 // DBClusterEndpoint is the DBClusterEndpoint shape.
@@ -1080,6 +1108,15 @@ type DeleteDBSnapshotResult struct {
 // DeleteDBSubnetGroupMessage is the DeleteDBSubnetGroupMessage shape.
 type DeleteDBSubnetGroupMessage struct {
 	DBSubnetGroupName *string `aws:"DBSubnetGroupName"`
+}
+
+// DescribeDBClusterBacktracksMessage is the DescribeDBClusterBacktracksMessage shape.
+type DescribeDBClusterBacktracksMessage struct {
+	DBClusterIdentifier *string  `aws:"DBClusterIdentifier"`
+	BacktrackIdentifier *string  `aws:"BacktrackIdentifier"`
+	Filters             []Filter `aws:"Filters"`
+	MaxRecords          *int32   `aws:"MaxRecords"`
+	Marker              *string  `aws:"Marker"`
 }
 
 // DescribeDBClusterEndpointsMessage is the DescribeDBClusterEndpointsMessage shape.

@@ -146,6 +146,9 @@ func (s *Service) clusterCheck(in *rdsapi.CreateDBClusterMessage) (*clusterReque
 	if err := checkLogTypes(eng, r.version, in.EnableCloudwatchLogsExports); err != nil {
 		return nil, err
 	}
+	if deref(in.BacktrackWindow) != 0 { // 0 is Backtrack off
+		return nil, errNoBacktrack(eng.Name(), r.version)
+	}
 	if err := checkScaling(in.ServerlessV2ScalingConfiguration); err != nil {
 		return nil, err
 	}
