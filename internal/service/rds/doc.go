@@ -172,7 +172,18 @@
 // for the controller (status failing-over). Which member is a server of
 // what role (the writer a primary, each reader a real read-only replica of
 // it) is the controller's, following records.Cluster (records/cluster.go
-// is the contract).
+// is the contract); both engines' writers commit only once a reader has
+// the commit (PostgreSQL's quorum, MariaDB's semi-synchronous
+// replication), so a failover loses no acknowledged commit.
+//
+// No minicloud cluster backtracks (backtrack.go): MariaDB cannot rewind
+// a server in place. CreateDBCluster with a BacktrackWindow other than 0,
+// BacktrackDBCluster and DescribeDBClusterBacktracks get AWS's answer for
+// an engine or version without Backtrack: InvalidParameterCombination
+// "Aurora MySQL Engine Version … does not support Backtrack." for
+// aurora-mysql, InvalidParameterValue "Backtrack is not enabled for the
+// aurora-postgresql engine." for aurora-postgresql (a missing cluster is
+// DBClusterNotFoundFault). RestoreDBClusterToPointInTime is the way back.
 //
 // DB cluster snapshots and restored clusters (clustersnapshots.go,
 // clusterrestore.go; records/clustersnapshot.go is the contract): a

@@ -29,8 +29,10 @@ import (
 // member). On top of that:
 //
 //   - the writer's commits wait for any one reader that streams
-//     (engine.QuorumCommit; syncReaders), standing in for Aurora's shared
-//     storage: an acknowledged commit is on two servers;
+//     (engine.QuorumCommit; syncReaders: PostgreSQL's quorum
+//     synchronous_standby_names, MariaDB's semi-synchronous replication),
+//     standing in for Aurora's shared storage: an acknowledged commit is
+//     on two servers;
 //   - the cluster's status follows its writer's (reconcileCluster);
 //   - the cluster endpoint's loopback port (WriterPort) relays to the
 //     writer's, the reader endpoint's (ReaderPort) spreads new connections

@@ -136,7 +136,7 @@ func (e *MySQL) Cluster() engine.ClusterDefaults {
 	return engine.ClusterDefaults{
 		ParameterGroup: "default.aurora-mysql8.0",
 		Classes:        classes,
-		Runs:           "minicloud: the host's MariaDB " + v + " (MySQL-compatible, not MySQL 8.0); each member its own server, readers GTID replicas of the writer",
+		Runs:           "minicloud: the host's MariaDB " + v + " (MySQL-compatible, not MySQL 8.0); each member its own server, readers semi-synchronous GTID replicas of the writer; no Backtrack (MariaDB cannot rewind in place)",
 		MaxMembers:     maxMembers,
 	}
 }

@@ -16,5 +16,8 @@
 //     server) under Aurora MySQL 3's version string, 8.0.mysql_aurora.3.08.0:
 //     clients see a MariaDB 10.11 server (its SELECT VERSION(), its SQL
 //     dialect and authentication plugins), MySQL-compatible but not MySQL
-//     8.0.
+//     8.0. Its readers are MariaDB's semi-synchronous GTID replicas, not
+//     Aurora's shared volume, and it has no Backtrack: MariaDB cannot
+//     rewind a server's data in place, so BacktrackWindow and the
+//     backtrack operations get AWS's answer for a version without it.
 package aurora
