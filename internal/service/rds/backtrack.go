@@ -2,8 +2,11 @@ package rds
 
 import (
 	"context"
+	"net/http"
 
+	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -11,18 +14,15 @@ import (
 // minicloud's aurora-mysql members are MariaDB servers, which cannot rewind
 // their data in place, so no minicloud cluster backtracks: BacktrackWindow
 // (CreateDBCluster) and the backtrack operations get the answer AWS gives
-// for an engine or engine version without Backtrack — for aurora-mysql,
-// AWS's InvalidParameterCombination for an Aurora MySQL version that does
-// not support it; for aurora-postgresql, the InvalidParameterValue AWS gives
-// an engine without Backtrack. RestoreDBClusterToPointInTime (a new
-// cluster) is the way back to an earlier time.
+// for an engine or engine version without Backtrack, which each cluster
+// engine states (engine.ClusterDefaults.NoBacktrack).
+// RestoreDBClusterToPointInTime (a new cluster) is the way back to an
+// earlier time.
 
-// errNoBacktrack is the answer for engine eng at version to a backtrack.
-func errNoBacktrack(eng, version string) error {
-	if eng == "aurora-mysql" {
-		return errCombination("Aurora MySQL Engine Version %s with mode: PROVISIONED does not support Backtrack. (minicloud runs Aurora MySQL on MariaDB, which cannot rewind a DB cluster in place: use RestoreDBClusterToPointInTime.)", version)
-	}
-	return errInvalidParam("Backtrack is not enabled for the %s engine.", eng)
+// errNoBacktrack is eng's answer to a backtrack.
+func errNoBacktrack(eng engine.Clusters) error {
+	nb := eng.Cluster().NoBacktrack
+	return api.Errorf(http.StatusBadRequest, nb.Code, "%s", nb.Message)
 }
 
 // clusterNoBacktrack is errNoBacktrack for cluster raw, or
@@ -33,7 +33,11 @@ func (s *Service) clusterNoBacktrack(ctx context.Context, raw string) error {
 		if err != nil {
 			return err
 		}
-		return errNoBacktrack(deref(c.Engine), deref(c.EngineVersion))
+		eng, ok := s.engines.Get(deref(c.Engine)).(engine.Clusters)
+		if !ok {
+			return errInvalidParam("minicloud does not run the engine %s.", deref(c.Engine))
+		}
+		return errNoBacktrack(eng)
 	})
 }
 

@@ -147,7 +147,7 @@ func (s *Service) clusterCheck(in *rdsapi.CreateDBClusterMessage) (*clusterReque
 		return nil, err
 	}
 	if deref(in.BacktrackWindow) != 0 { // 0 is Backtrack off
-		return nil, errNoBacktrack(eng.Name(), r.version)
+		return nil, errNoBacktrack(eng)
 	}
 	if err := checkScaling(in.ServerlessV2ScalingConfiguration); err != nil {
 		return nil, err

@@ -264,4 +264,8 @@ type ClusterDefaults struct {
 	// MaxMembers is how many DB instances a cluster holds: a writer and
 	// up to 15 readers.
 	MaxMembers int
+	// NoBacktrack is AWS's answer (error code and message) to a backtrack
+	// asked of the engine's clusters, which minicloud cannot rewind in
+	// place: what AWS answers for an engine or version without Backtrack.
+	NoBacktrack struct{ Code, Message string }
 }

@@ -74,12 +74,15 @@ func (e *PostgreSQL) Defaults() engine.Defaults {
 // Cluster is aurora-postgresql's cluster side.
 func (e *PostgreSQL) Cluster() engine.ClusterDefaults {
 	v, _ := e.Version()
-	return engine.ClusterDefaults{
+	d := engine.ClusterDefaults{
 		ParameterGroup: "default.aurora-postgresql" + e.Major(),
 		Classes:        classes,
 		Runs:           "minicloud: the host's PostgreSQL " + v + "; each member its own server, readers streaming replicas of the writer",
 		MaxMembers:     maxMembers,
 	}
+	// AWS has Backtrack for Aurora MySQL only.
+	d.NoBacktrack.Code, d.NoBacktrack.Message = "InvalidParameterValue", "Backtrack is not enabled for the aurora-postgresql engine."
+	return d
 }
 
 // MySQL is aurora-mysql over the host's MariaDB, under Aurora MySQL 3's
@@ -133,10 +136,16 @@ func (e *MySQL) Defaults() engine.Defaults {
 // Cluster is aurora-mysql's cluster side.
 func (e *MySQL) Cluster() engine.ClusterDefaults {
 	v, _ := e.Engine.Version()
-	return engine.ClusterDefaults{
+	d := engine.ClusterDefaults{
 		ParameterGroup: "default.aurora-mysql8.0",
 		Classes:        classes,
 		Runs:           "minicloud: the host's MariaDB " + v + " (MySQL-compatible, not MySQL 8.0); each member its own server, readers semi-synchronous GTID replicas of the writer; no Backtrack (MariaDB cannot rewind in place)",
 		MaxMembers:     maxMembers,
 	}
+	// AWS's answer for an Aurora MySQL version without Backtrack, which
+	// minicloud's is.
+	d.NoBacktrack.Code = "InvalidParameterCombination"
+	d.NoBacktrack.Message = "Aurora MySQL Engine Version " + MySQLVersion + " with mode: PROVISIONED does not support Backtrack. " +
+		"(minicloud runs Aurora MySQL on MariaDB, which cannot rewind a DB cluster in place: use RestoreDBClusterToPointInTime.)"
+	return d
 }
