@@ -301,60 +301,11 @@ func TestClusterFailover(t *testing.T) {
 		fail func(t *testing.T, writer string)
 		want string // the new writer, "" for any reader
 	}{
-		{"FailoverDBCluster to pay-3", func(t *testing.T, _ string) {
-			err := x.s.store.Update(x.ctx, func(tx state.Tx) error {
-				c, _, err := records.Clusters.Get(tx, x.sc, "pay")
-				if err != nil {
-					return err
-				}
-				c.Failover, c.Status = &records.ClusterFailover{Target: "pay-3"}, ptr("failing-over")
-				return records.Clusters.Put(tx, x.sc, "pay", c)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		}, "pay-3"},
-		{"the writer's server killed", func(t *testing.T, writer string) {
-			dir, err := x.s.dirs.Instance(x.sc, writer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			pid, err := strconv.Atoi(strings.SplitN(string(raw), "\n", 2)[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-		}, ""},
+		{"FailoverDBCluster to pay-3", func(t *testing.T, _ string) { x.askFailover(t, "pay", "pay-3") }, "pay-3"},
+		{"the writer's server killed", func(t *testing.T, writer string) { x.killServer(t, writer, "data/postmaster.pid") }, ""},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			before := x.cluster(t, "pay")
-			old := before.Writer()
-			stop := make(chan struct{})
-			type result struct {
-				acked     []int
-				recovered []time.Duration
-			}
-			done := make(chan result)
-			go func() { a, r := writeLoop(ctx, cl.WriterPort, stop); done <- result{a, r} }()
-			time.Sleep(300 * time.Millisecond)
-			tc.fail(t, old)
-			x.waitFor(t, "a new writer", func(tx state.Tx) (bool, error) {
-				c, _, err := records.Clusters.Get(tx, x.sc, "pay")
-				return c.Writer() != old && (tc.want == "" || c.Writer() == tc.want) && deref(c.Status) == "available", err
-			})
-			time.Sleep(2 * time.Second) // writes through the new writer
-			close(stop)
-			res := <-done
-			if len(res.recovered) == 0 {
-				t.Fatal("no write failed and succeeded again: the writer did not move")
-			}
-			t.Logf("writes succeeded again after %v", res.recovered)
+			old, res := x.failOver(t, "pay", func(stop <-chan struct{}) ([]int, []time.Duration) { return writeLoop(ctx, cl.WriterPort, stop) }, tc.fail, tc.want)
 			// Every acknowledged write is on the new writer.
 			w, err := connectPort(ctx, cl.WriterPort)
 			if err != nil {
@@ -366,21 +317,15 @@ func TestClusterFailover(t *testing.T) {
 				t.Fatalf("the cluster endpoint reaches a server in recovery (%v, %v)", inRecovery, err)
 			}
 			var missing int
-			if err := w.QueryRow(ctx, "SELECT count(*) FROM unnest($1::int[]) a(id) WHERE NOT EXISTS (SELECT FROM ledger l WHERE l.id = a.id)", res.acked).Scan(&missing); err != nil {
+			if err := w.QueryRow(ctx, "SELECT count(*) FROM unnest($1::int[]) a(id) WHERE NOT EXISTS (SELECT FROM ledger l WHERE l.id = a.id)", res).Scan(&missing); err != nil {
 				t.Fatal(err)
 			}
 			if missing > 0 {
-				t.Fatalf("%d of %d acknowledged writes lost", missing, len(res.acked))
+				t.Fatalf("%d of %d acknowledged writes lost", missing, len(res))
 			}
 			// The old writer rejoins as a reader.
 			x.waitAvailable(t, "pay")
-			var port int
-			_ = x.s.store.View(x.ctx, func(tx state.Tx) error {
-				r, _, err := records.Instances.Get(tx, x.sc, old)
-				port = r.LoopbackPort
-				return err
-			})
-			r, err := connectPort(ctx, port)
+			r, err := connectPort(ctx, x.memberPort(t, old))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -390,4 +335,86 @@ func TestClusterFailover(t *testing.T) {
 			}
 		})
 	}
+}
+
+// askFailover records a FailoverDBCluster of cluster id to target, as the
+// API does.
+func (x *clusterScene) askFailover(t *testing.T, id, target string) {
+	t.Helper()
+	err := x.s.store.Update(x.ctx, func(tx state.Tx) error {
+		c, _, err := records.Clusters.Get(tx, x.sc, id)
+		if err != nil {
+			return err
+		}
+		c.Failover, c.Status = &records.ClusterFailover{Target: target}, ptr("failing-over")
+		return records.Clusters.Put(tx, x.sc, id, c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// killServer sends SIGKILL to the server of member id, whose PID is the
+// first word of pidFile in its instance directory.
+func (x *clusterScene) killServer(t *testing.T, id, pidFile string) {
+	t.Helper()
+	dir, err := x.s.dirs.Instance(x.sc, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, pidFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(string(raw)), "\n")
+	pid, err := strconv.Atoi(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// memberPort is member id's own loopback port.
+func (x *clusterScene) memberPort(t *testing.T, id string) int {
+	t.Helper()
+	var port int
+	_ = x.s.store.View(x.ctx, func(tx state.Tx) error {
+		r, _, err := records.Instances.Get(tx, x.sc, id)
+		port = r.LoopbackPort
+		return err
+	})
+	return port
+}
+
+// failOver runs loop, a client writing through cluster id's cluster port
+// until its stop closes, while fail moves the writer (to want, if not
+// ""), and returns the old writer and the ids whose commit loop saw
+// acknowledged; it fails unless a write failed and then succeeded again.
+func (x *clusterScene) failOver(t *testing.T, id string, loop func(stop <-chan struct{}) ([]int, []time.Duration), fail func(t *testing.T, writer string), want string) (string, []int) {
+	t.Helper()
+	before := x.cluster(t, id)
+	old := before.Writer()
+	stop := make(chan struct{})
+	type result struct {
+		acked     []int
+		recovered []time.Duration
+	}
+	done := make(chan result)
+	go func() { a, r := loop(stop); done <- result{a, r} }()
+	time.Sleep(300 * time.Millisecond)
+	fail(t, old)
+	x.waitFor(t, "a new writer", func(tx state.Tx) (bool, error) {
+		c, _, err := records.Clusters.Get(tx, x.sc, id)
+		return c.Writer() != old && (want == "" || c.Writer() == want) && deref(c.Status) == "available", err
+	})
+	time.Sleep(2 * time.Second) // writes through the new writer
+	close(stop)
+	res := <-done
+	if len(res.recovered) == 0 {
+		t.Fatal("no write failed and succeeded again: the writer did not move")
+	}
+	t.Logf("writes succeeded again after %v (%d acknowledged)", res.recovered, len(res.acked))
+	return old, res.acked
 }

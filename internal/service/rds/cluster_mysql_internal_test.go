@@ -6,17 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-
-	"github.com/minicloud/minicloud/internal/service/rds/records"
-	"github.com/minicloud/minicloud/internal/state"
 )
 
 // openPort is a MariaDB client pool as the master on a loopback port.
@@ -112,60 +105,11 @@ func TestClusterFailoverMySQL(t *testing.T) {
 		fail func(t *testing.T, writer string)
 		want string // the new writer, "" for any reader
 	}{
-		{"the writer's server killed", func(t *testing.T, writer string) {
-			dir, err := x.s.dirs.Instance(x.sc, writer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw, err := os.ReadFile(filepath.Join(dir, "mysqld.pid"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-		}, ""},
-		{"FailoverDBCluster to shop-1", func(t *testing.T, _ string) {
-			err := x.s.store.Update(x.ctx, func(tx state.Tx) error {
-				c, _, err := records.Clusters.Get(tx, x.sc, "shop")
-				if err != nil {
-					return err
-				}
-				c.Failover, c.Status = &records.ClusterFailover{Target: "shop-1"}, ptr("failing-over")
-				return records.Clusters.Put(tx, x.sc, "shop", c)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		}, "shop-1"},
+		{"the writer's server killed", func(t *testing.T, writer string) { x.killServer(t, writer, "mysqld.pid") }, ""},
+		{"FailoverDBCluster to shop-1", func(t *testing.T, _ string) { x.askFailover(t, "shop", "shop-1") }, "shop-1"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			before := x.cluster(t, "shop")
-			old := before.Writer()
-			stop := make(chan struct{})
-			type result struct {
-				acked     []int
-				recovered []time.Duration
-			}
-			done := make(chan result)
-			go func() { a, r := mysqlWriteLoop(ctx, cl.WriterPort, stop); done <- result{a, r} }()
-			time.Sleep(500 * time.Millisecond)
-			tc.fail(t, old)
-			x.waitFor(t, "a new writer", func(tx state.Tx) (bool, error) {
-				c, _, err := records.Clusters.Get(tx, x.sc, "shop")
-				return c.Writer() != old && (tc.want == "" || c.Writer() == tc.want) && deref(c.Status) == "available", err
-			})
-			time.Sleep(2 * time.Second) // writes through the new writer
-			close(stop)
-			res := <-done
-			if len(res.recovered) == 0 {
-				t.Fatal("no write failed and succeeded again: the writer did not move")
-			}
-			t.Logf("writes succeeded again after %v (%d acknowledged)", res.recovered, len(res.acked))
+			old, acked := x.failOver(t, "shop", func(stop <-chan struct{}) ([]int, []time.Duration) { return mysqlWriteLoop(ctx, cl.WriterPort, stop) }, tc.fail, tc.want)
 			nw := openPort(cl.WriterPort)
 			defer nw.Close()
 			var ro int
@@ -186,26 +130,20 @@ func TestClusterFailoverMySQL(t *testing.T) {
 			}
 			rows.Close()
 			var missing []int
-			for _, id := range res.acked {
+			for _, id := range acked {
 				if !have[id] {
 					missing = append(missing, id)
 				}
 			}
 			if len(missing) > 0 {
-				t.Fatalf("%d of %d acknowledged writes lost: %v", len(missing), len(res.acked), missing)
+				t.Fatalf("%d of %d acknowledged writes lost: %v", len(missing), len(acked), missing)
 			}
 			if _, err := nw.ExecContext(ctx, "DELETE FROM ledger"); err != nil {
 				t.Fatal(err)
 			}
 			// The old writer rejoins as a reader.
 			x.waitAvailable(t, "shop")
-			var port int
-			_ = x.s.store.View(x.ctx, func(tx state.Tx) error {
-				r, _, err := records.Instances.Get(tx, x.sc, old)
-				port = r.LoopbackPort
-				return err
-			})
-			o := openPort(port)
+			o := openPort(x.memberPort(t, old))
 			defer o.Close()
 			if _, err := o.ExecContext(ctx, "INSERT INTO ledger VALUES (0)"); !isReadOnly(err) {
 				t.Fatalf("write on the old writer %s: %v, want ERROR 1290", old, err)

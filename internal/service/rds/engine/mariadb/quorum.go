@@ -125,7 +125,8 @@ func gtidSeq(pos string) uint64 {
 // replicas follow the new writer from their GTID position (Replicate).
 func (m *Engine) Adopt(context.Context, *engine.Server, string, []engine.Replica) error { return nil }
 
-// queryMaps runs q on dir's server and returns its rows as column → value.
+// queryMaps runs q on dir's server and returns its rows as column → value;
+// a NULL column is left out.
 func (m *Engine) queryMaps(ctx context.Context, dir, q string) ([]map[string]string, error) {
 	db, done, err := m.admin(dir)
 	if err != nil {
@@ -153,7 +154,9 @@ func (m *Engine) queryMaps(ctx context.Context, dir, q string) ([]map[string]str
 		}
 		row := make(map[string]string, len(cols))
 		for i, c := range cols {
-			row[c] = vals[i].String
+			if vals[i].Valid {
+				row[c] = vals[i].String
+			}
 		}
 		out = append(out, row)
 	}

@@ -313,46 +313,25 @@ func (m *Engine) ReplicationError(string) string { return "" }
 // Lag reads the replica's SHOW SLAVE STATUS: streaming when both
 // replication threads run, the lag its Seconds_Behind_Master.
 func (m *Engine) Lag(ctx context.Context, _ *engine.Server, dir string, _ engine.Replica, _ *engine.Server) (lag time.Duration, streaming bool, err error) {
-	db, done, err := m.admin(dir)
+	rows, err := m.queryMaps(ctx, dir, "SHOW SLAVE STATUS")
 	if err != nil {
-		return 0, false, fmt.Errorf("connect to the replica: %w", err)
+		return 0, false, fmt.Errorf("the replica's status: %w", err)
 	}
-	defer done()
-	rows, err := db.QueryContext(ctx, "SHOW SLAVE STATUS")
-	if err != nil {
-		return 0, false, err
+	if len(rows) == 0 {
+		return 0, false, errors.New("replication is not configured")
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return 0, false, err
-	}
-	if !rows.Next() {
-		return 0, false, errors.Join(rows.Err(), errors.New("replication is not configured"))
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return 0, false, err
-	}
-	st := map[string]sql.NullString{}
-	for i, c := range cols {
-		st[c] = vals[i]
-	}
-	streaming = st["Slave_IO_Running"].String == "Yes" && st["Slave_SQL_Running"].String == "Yes"
+	st := rows[0]
+	streaming = st["Slave_IO_Running"] == "Yes" && st["Slave_SQL_Running"] == "Yes"
 	for _, k := range []string{"Last_IO_Error", "Last_SQL_Error"} {
-		if e := st[k].String; e != "" && !streaming {
+		if e := st[k]; e != "" && !streaming {
 			return 0, false, errors.New(e)
 		}
 	}
-	sbm := st["Seconds_Behind_Master"]
-	if !sbm.Valid {
+	sbm, ok := st["Seconds_Behind_Master"]
+	if !ok {
 		return 0, streaming, errors.New("Seconds_Behind_Master is NULL: the replica is not replicating")
 	}
-	secs, err := strconv.ParseInt(sbm.String, 10, 64)
+	secs, err := strconv.ParseInt(sbm, 10, 64)
 	if err != nil {
 		return 0, streaming, err
 	}
