@@ -14,7 +14,7 @@ import (
 // TestClusterBacktrack: no minicloud DB cluster backtracks, and each
 // engine answers as AWS answers for an engine (aurora-postgresql) or
 // version (an Aurora MySQL without Backtrack) that has none: BacktrackWindow
-// on CreateDBCluster (0, Backtrack off, is accepted), BacktrackDBCluster and
+// on CreateDBCluster and ModifyDBCluster (0, Backtrack off, is accepted), BacktrackDBCluster and
 // DescribeDBClusterBacktracks; a missing cluster is DBClusterNotFoundFault.
 func TestClusterBacktrack(t *testing.T) {
 	t.Parallel()
@@ -40,6 +40,15 @@ func TestClusterBacktrack(t *testing.T) {
 			return err
 		}
 	}
+	modify := func(id string, window int64) func() error {
+		return func() error {
+			_, err := e.rds.ModifyDBCluster(e.ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(id), BacktrackWindow: aws.Int64(window), ApplyImmediately: aws.Bool(true)})
+			return err
+		}
+	}
+	if err := modify("my", 0)(); err != nil {
+		t.Fatalf("ModifyDBCluster with BacktrackWindow 0: %v", err)
+	}
 	describe := func(id string) func() error {
 		return func() error {
 			_, err := e.rds.DescribeDBClusterBacktracks(e.ctx, &rds.DescribeDBClusterBacktracksInput{DBClusterIdentifier: aws.String(id)})
@@ -57,6 +66,8 @@ func TestClusterBacktrack(t *testing.T) {
 	}{
 		{"create aurora-postgresql with a window", create("aurora-postgresql", "master"), "InvalidParameterValue", pgMsg},
 		{"create aurora-mysql with a window", create("aurora-mysql", "admin"), "InvalidParameterCombination", myMsg},
+		{"modify aurora-postgresql with a window", modify("pg", 60), "InvalidParameterValue", pgMsg},
+		{"modify aurora-mysql with a window", modify("my", 60), "InvalidParameterCombination", myMsg},
 		{"backtrack aurora-postgresql", backtrack("pg"), "InvalidParameterValue", pgMsg},
 		{"backtrack aurora-mysql", backtrack("MY"), "InvalidParameterCombination", myMsg},
 		{"backtrack missing", backtrack("nosuch"), "DBClusterNotFoundFault", "nosuch"},

@@ -603,6 +603,9 @@ func (s *Service) ModifyDBCluster(ctx context.Context, in *rdsapi.ModifyDBCluste
 		if !ok {
 			return errCombination("minicloud no longer runs engine %s.", deref(c.Engine))
 		}
+		if deref(in.BacktrackWindow) != 0 { // 0 is Backtrack off, as it is
+			return errNoBacktrack(eng)
+		}
 		if p := in.MasterUserPassword; p != nil {
 			if err := checkEnginePassword(eng.Defaults(), *p); err != nil {
 				return err
@@ -657,7 +660,6 @@ func modifyClusterCheck(in *rdsapi.ModifyDBClusterMessage) error {
 		{deref(in.ManageMasterUserPassword) || deref(in.RotateMasterUserPassword), "ManageMasterUserPassword"},
 		{in.DBClusterInstanceClass != nil, "DBClusterInstanceClass"},
 		{in.AllocatedStorage != nil, "AllocatedStorage"},
-		{in.BacktrackWindow != nil, "BacktrackWindow"},
 		{in.EngineMode != nil && *in.EngineMode != "provisioned", "EngineMode"},
 	} {
 		if u.set {

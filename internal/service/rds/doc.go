@@ -177,9 +177,10 @@
 // replication), so a failover loses no acknowledged commit.
 //
 // No minicloud cluster backtracks (backtrack.go): MariaDB cannot rewind
-// a server in place. CreateDBCluster with a BacktrackWindow other than 0,
-// BacktrackDBCluster and DescribeDBClusterBacktracks get AWS's answer for
-// an engine or version without Backtrack: InvalidParameterCombination
+// a server in place. CreateDBCluster or ModifyDBCluster with a
+// BacktrackWindow other than 0, BacktrackDBCluster and
+// DescribeDBClusterBacktracks get AWS's answer for an engine or version
+// without Backtrack (engine.ClusterDefaults.NoBacktrack): InvalidParameterCombination
 // "Aurora MySQL Engine Version … does not support Backtrack." for
 // aurora-mysql, InvalidParameterValue "Backtrack is not enabled for the
 // aurora-postgresql engine." for aurora-postgresql (a missing cluster is
