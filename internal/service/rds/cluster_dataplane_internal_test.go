@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
 	"github.com/minicloud/minicloud/internal/state"
@@ -417,4 +419,108 @@ func (x *clusterScene) failOver(t *testing.T, id string, loop func(stop <-chan s
 	}
 	t.Logf("writes succeeded again after %v (%d acknowledged)", res.recovered, len(res.acked))
 	return old, res.acked
+}
+
+// Custom endpoints route only to the members they select: a READER
+// endpoint with one static member reaches only it, an ANY endpoint with an
+// excluded member reaches the others and never it; each is available
+// once its relay is up, listed in /_minicloud/health; a modified one
+// follows its new members; a deleted one's loopback port closes.
+func TestCustomEndpointRelays(t *testing.T) {
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) == 0 {
+		t.Skip("no PostgreSQL server binaries on this host")
+	}
+	x := newClusterScene(t, "shop", "shop-1", "shop-2", "shop-3")
+	x.waitAvailable(t, "shop")
+	actx := api.WithRequest(context.Background(), &api.RequestInfo{Account: x.sc.Account, Region: x.sc.Region})
+	ctx, cancel := context.WithTimeout(x.ctx, 2*time.Minute)
+	defer cancel()
+	create := []*rdsapi.CreateDBClusterEndpointMessage{
+		{DBClusterIdentifier: ptr("shop"), DBClusterEndpointIdentifier: ptr("one"), EndpointType: ptr("READER"), StaticMembers: []string{"shop-2"}},
+		{DBClusterIdentifier: ptr("shop"), DBClusterEndpointIdentifier: ptr("most"), EndpointType: ptr("ANY"), ExcludedMembers: []string{"shop-3"}},
+	}
+	for _, in := range create {
+		if _, err := x.s.CreateDBClusterEndpoint(actx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Which member a connection reached: its server's port.
+	servers := map[string]string{}
+	for _, m := range []string{"shop-1", "shop-2", "shop-3"} {
+		var r records.Instance
+		_ = x.s.store.View(ctx, func(tx state.Tx) error { r, _, _ = records.Instances.Get(tx, x.sc, m); return nil })
+		conn, err := connectPort(ctx, r.LoopbackPort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var server string
+		err = conn.QueryRow(ctx, "SELECT current_setting('port')").Scan(&server)
+		_ = conn.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		servers[server] = m
+	}
+	reached := func(id string) map[string]int {
+		t.Helper()
+		port := x.endpointPort(t, id)
+		seen := map[string]int{}
+		for range 20 {
+			conn, err := connectPort(ctx, port)
+			if err != nil {
+				t.Fatalf("through %s: %v", id, err)
+			}
+			var server string
+			err = conn.QueryRow(ctx, "SELECT current_setting('port')").Scan(&server)
+			_ = conn.Close(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[servers[server]]++
+		}
+		return seen
+	}
+	if seen := reached("one"); len(seen) != 1 || seen["shop-2"] != 20 {
+		t.Fatalf("20 connections through READER endpoint one (static shop-2) reached %v", seen)
+	}
+	if seen := reached("most"); len(seen) != 2 || seen["shop-3"] != 0 || seen["shop-1"] == 0 || seen["shop-2"] == 0 {
+		t.Fatalf("20 connections through ANY endpoint most (shop-3 excluded) reached %v, want shop-1 and shop-2", seen)
+	}
+	h := x.s.Health()["clusters"].([]map[string]any)
+	if eps, _ := h[0]["customEndpoints"].([]map[string]any); len(eps) != 2 || eps[0]["loopback"] != fmt.Sprintf("127.0.0.1:%d", x.endpointPort(t, eps[0]["id"].(string))) {
+		t.Fatalf("health's custom endpoints %v", h[0]["customEndpoints"])
+	}
+	if _, err := x.s.ModifyDBClusterEndpoint(actx, &rdsapi.ModifyDBClusterEndpointMessage{DBClusterEndpointIdentifier: ptr("one"), StaticMembers: []string{"shop-3"}}); err != nil {
+		t.Fatal(err)
+	}
+	if seen := reached("one"); len(seen) != 1 || seen["shop-3"] != 20 {
+		t.Fatalf("after modifying one to static shop-3, 20 connections reached %v", seen)
+	}
+	port := x.endpointPort(t, "most")
+	if _, err := x.s.DeleteDBClusterEndpoint(actx, &rdsapi.DeleteDBClusterEndpointMessage{DBClusterEndpointIdentifier: ptr("most")}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err != nil {
+			break
+		}
+		_ = conn.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("the deleted endpoint's loopback port %d still accepts", port)
+		}
+	}
+}
+
+// endpointPort waits until custom endpoint id is available with its
+// loopback port and returns the port.
+func (x *clusterScene) endpointPort(t *testing.T, id string) int {
+	t.Helper()
+	var port int
+	x.waitFor(t, "custom endpoint "+id+" available", func(tx state.Tx) (bool, error) {
+		ep, _, err := records.ClusterEndpoints.Get(tx, x.sc, id)
+		port = ep.Port
+		return ep.Status == "available" && ep.Port != 0, err
+	})
+	return port
 }

@@ -14,28 +14,39 @@ import (
 // through EndpointSource): the cluster endpoint answers its writer's
 // address; the reader endpoint every available reader's, turned by one on
 // each answer so that clients taking the first spread their new
-// connections, and the writer's when no reader is available (as on AWS).
-// Both live a second in caches, so a failover or a reader joining or
-// leaving shows at once. A member without an ENI (not placed) gives no
-// address.
+// connections, and the writer's when no reader is available (as on AWS);
+// a custom endpoint the available members it selects
+// (records.ClusterEndpoint.Selects), turned as the reader endpoint's, and
+// nothing when none is. All live a second in caches, so a failover or a
+// reader joining or leaving shows at once. A member without an ENI (not
+// placed) gives no address.
 
-// clusterTTL is the TTL of the cluster and reader endpoints' answers.
+// clusterTTL is the TTL of a cluster's names' answers.
 const clusterTTL = 1
 
 // clusterEndpointKeys are the index keys of cluster key's two names.
 func clusterEndpointKeys(key string) (writer, reader string) { return key + "#writer", key + "#reader" }
 
+// customEndpointKey is the index key of cluster key's custom endpoint id;
+// every key of a cluster's names begins with key + "#".
+func customEndpointKey(key, id string) string { return key + "#custom/" + id }
+
 // clusterEndpoints are cluster cl's names with their addresses now, by
-// index key.
+// index key: the cluster and reader endpoints and the custom endpoints,
+// each of which answers the available members it selects.
 func clusterEndpoints(tx state.Tx, sc state.Scope, cl *records.Cluster) (map[string]dnszone.Endpoint, error) {
 	var writer []*records.Instance
 	var readers []*records.Instance
+	var available []*records.Instance
 	writerID := cl.Writer()
 	for _, m := range cl.DBClusterMembers {
 		id := deref(m.DBInstanceIdentifier)
 		r, found, err := records.Instances.Get(tx, sc, id)
 		if err != nil {
 			return nil, err
+		}
+		if found && deref(r.DBInstanceStatus) == "available" {
+			available = append(available, &r)
 		}
 		switch {
 		case !found:
@@ -48,13 +59,32 @@ func clusterEndpoints(tx state.Tx, sc state.Scope, cl *records.Cluster) (map[str
 	if len(readers) == 0 {
 		readers = writer
 	}
-	wk, rk := clusterEndpointKeys(records.Clusters.Key(sc, deref(cl.DBClusterIdentifier)))
-	out := map[string]dnszone.Endpoint{}
-	for k, e := range map[string]struct {
+	ck := records.Clusters.Key(sc, deref(cl.DBClusterIdentifier))
+	wk, rk := clusterEndpointKeys(ck)
+	type name struct {
 		name    string
 		members []*records.Instance
 		rotate  bool
-	}{wk: {deref(cl.Endpoint), writer, false}, rk: {deref(cl.ReaderEndpoint), readers, true}} {
+	}
+	names := map[string]name{wk: {deref(cl.Endpoint), writer, false}, rk: {deref(cl.ReaderEndpoint), readers, true}}
+	for _, addr := range cl.CustomEndpoints {
+		ep, found, err := records.ClusterEndpoints.Get(tx, sc, records.EndpointID(addr))
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			continue
+		}
+		var members []*records.Instance
+		for _, r := range available {
+			if ep.Selects(deref(r.DBInstanceIdentifier), writerID) {
+				members = append(members, r)
+			}
+		}
+		names[customEndpointKey(ck, ep.ID)] = name{ep.Address, members, true}
+	}
+	out := map[string]dnszone.Endpoint{}
+	for k, e := range names {
 		if e.name == "" {
 			continue
 		}
@@ -77,11 +107,19 @@ func clusterEndpoints(tx state.Tx, sc state.Scope, cl *records.Cluster) (map[str
 }
 
 // clusterOfKey is the key of the cluster whose names a change of record
-// key may move: the cluster's own, or a member instance's cluster ("" for
-// none). It reads the record in tx.
+// key may move: the cluster's own, a member instance's or a custom
+// endpoint's cluster ("" for none). It reads the record in tx.
 func clusterOfKey(tx state.Tx, key string) (string, error) {
 	if _, _, ok := records.Clusters.ParseKey(key); ok {
 		return key, nil
+	}
+	if sc, id, ok := records.ClusterEndpoints.ParseKey(key); ok {
+		// A deleted endpoint's name goes with its cluster's change.
+		ep, found, err := records.ClusterEndpoints.Get(tx, sc, id)
+		if err != nil || !found {
+			return "", err
+		}
+		return records.Clusters.Key(sc, ep.Cluster), nil
 	}
 	sc, id, ok := records.Instances.ParseKey(key)
 	if !ok {
@@ -129,11 +167,16 @@ func (s *Service) refreshClusterEndpoints(key string) {
 	d := &s.dns
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	wk, rk := clusterEndpointKeys(ck)
 	changed := false
-	for _, k := range []string{wk, rk} {
-		e, has := eps[k]
-		changed = d.put(k, e, has && !gone) || changed
+	for k := range d.byKey {
+		if _, has := eps[k]; strings.HasPrefix(k, ck+"#") && (!has || gone) {
+			changed = d.put(k, dnszone.Endpoint{}, false) || changed
+		}
+	}
+	if !gone {
+		for k, e := range eps {
+			changed = d.put(k, e, true) || changed
+		}
 	}
 	if changed {
 		d.publish()

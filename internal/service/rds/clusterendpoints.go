@@ -182,7 +182,7 @@ func (s *Service) DescribeDBClusterEndpoints(ctx context.Context, in *rdsapi.Des
 		for _, c := range clusters {
 			all = append(all, builtinEndpoints(&c)...)
 			for _, addr := range c.CustomEndpoints {
-				ep, found, err := records.ClusterEndpoints.Get(tx, sc, endpointID(addr))
+				ep, found, err := records.ClusterEndpoints.Get(tx, sc, records.EndpointID(addr))
 				if err != nil {
 					return err
 				}
@@ -333,7 +333,3 @@ func (s *Service) FailoverDBCluster(ctx context.Context, in *rdsapi.FailoverDBCl
 	}
 	return &rdsapi.FailoverDBClusterResult{DBCluster: c}, nil
 }
-
-// endpointID is the identifier of the custom endpoint whose address is
-// addr (a cluster's CustomEndpoints): its first label.
-func endpointID(addr string) string { return strings.SplitN(addr, ".", 2)[0] }

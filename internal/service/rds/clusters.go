@@ -566,7 +566,7 @@ func (s *Service) DeleteDBCluster(ctx context.Context, in *rdsapi.DeleteDBCluste
 		out = showCluster(&c, nil)
 		// Its custom endpoints go with it.
 		for _, addr := range c.CustomEndpoints {
-			if err := records.ClusterEndpoints.Delete(tx, sc, endpointID(addr)); err != nil {
+			if err := records.ClusterEndpoints.Delete(tx, sc, records.EndpointID(addr)); err != nil {
 				return err
 			}
 		}
@@ -736,7 +736,7 @@ func renameCluster(tx state.Tx, sc state.Scope, c *records.Cluster, members []re
 		members[i].DBClusterIdentifier = ptr(id)
 	}
 	for _, addr := range c.CustomEndpoints {
-		eid := endpointID(addr)
+		eid := records.EndpointID(addr)
 		ep, found, err := records.ClusterEndpoints.Get(tx, sc, eid)
 		if err != nil || !found {
 			return err

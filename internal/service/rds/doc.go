@@ -165,9 +165,15 @@
 // data, gone with its last member (take CreateDBClusterSnapshot before).
 // DB cluster parameter groups list the host engine's parameters as DB
 // parameter groups do. Custom endpoints (clusterendpoints.go: READER or ANY,
-// static or excluded members, five per cluster) are recorded creating and
-// made available by the controller; DescribeDBClusterEndpoints also lists
-// the cluster's WRITER and READER endpoints. FailoverDBCluster checks the
+// static or excluded members, five per cluster) are recorded creating (a
+// change: modifying) and made available by the controller once its
+// loopback relay (round-robin over the available members the endpoint
+// selects, records.ClusterEndpoint.Selects) is up; their names
+// (<id>.cluster-custom-<hash>…) answer those members, rotating with a
+// 1-second TTL (clusterdns.go), and are gone with the endpoint;
+// /_minicloud/health lists them under their cluster.
+// DescribeDBClusterEndpoints also lists the cluster's WRITER and READER
+// endpoints. FailoverDBCluster checks the
 // request (an available reader; a target that is a reader) and records it
 // for the controller (status failing-over). Which member is a server of
 // what role (the writer a primary, each reader a real read-only replica of

@@ -313,7 +313,7 @@ func leaveCluster(tx state.Tx, sc state.Scope, r *records.Instance) error {
 	}
 	// Its custom endpoints no longer name it.
 	for _, addr := range c.CustomEndpoints {
-		eid := endpointID(addr)
+		eid := records.EndpointID(addr)
 		ep, found, err := records.ClusterEndpoints.Get(tx, sc, eid)
 		if err != nil {
 			return err

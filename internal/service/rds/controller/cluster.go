@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -262,12 +263,31 @@ func (c *Controller) checkQuorums() {
 	}
 }
 
-// clusterRelays are a cluster's two loopback ports: the cluster endpoint's
-// (to the writer) and the reader endpoint's (round-robin over the readers).
+// clusterRelays are a cluster's loopback ports: the cluster endpoint's
+// (to the writer), the reader endpoint's (round-robin over the readers)
+// and each custom endpoint's, by endpoint identifier. Only the cluster's
+// pass (one at a time) and Stop, after the passes, touch custom.
 type clusterRelays struct {
 	writer, reader *workload.Relay
 	targets        atomic.Pointer[clusterTargets]
 	next           atomic.Uint64
+	custom         map[string]*customRelay
+}
+
+// customRelay is a custom endpoint's loopback port: round-robin over the
+// available members it selects.
+type customRelay struct {
+	relay   *workload.Relay
+	targets atomic.Pointer[[]int]
+	next    atomic.Uint64
+}
+
+func (r *customRelay) dial() (net.Conn, error) {
+	t := r.targets.Load()
+	if t == nil || len(*t) == 0 {
+		return nil, errors.New("the custom endpoint has no available member")
+	}
+	return dialInTurn(*t, &r.next)
 }
 
 // clusterTargets are the members' loopback ports the relays reach: the
@@ -293,11 +313,17 @@ func (cr *clusterRelays) dialReader() (net.Conn, error) {
 	if t == nil || len(t.readers) == 0 {
 		return cr.dialWriter()
 	}
-	start := cr.next.Add(1)
+	return dialInTurn(t.readers, &cr.next)
+}
+
+// dialInTurn reaches the next of ports in turn, counted by next; a port
+// that does not answer passes the connection to the next.
+func dialInTurn(ports []int, next *atomic.Uint64) (net.Conn, error) {
+	start := next.Add(1)
 	var err error
-	for i := range uint64(len(t.readers)) {
+	for i := range uint64(len(ports)) {
 		var conn net.Conn
-		if conn, err = dialLoopback(t.readers[(start+i)%uint64(len(t.readers))]); err == nil {
+		if conn, err = dialLoopback(ports[(start+i)%uint64(len(ports))]); err == nil {
 			return conn, nil
 		}
 	}
@@ -314,6 +340,57 @@ func (cr *clusterRelays) close() {
 	}
 	cr.writer.Close()
 	cr.reader.Close()
+	for _, r := range cr.custom {
+		r.relay.Close()
+	}
+}
+
+// customPortKey is the port reservation of cluster key's custom endpoint id.
+func customPortKey(key, id string) string { return key + "/custom/" + id }
+
+// syncCustomRelays keeps cluster key's custom endpoints' loopback ports:
+// one per endpoint in eps, listening on its recorded Port (0: any free
+// port) and reaching the loopback ports of the available, running members
+// it selects (ports, by member); a gone endpoint's relay closes and its
+// port is freed. It returns each endpoint's port.
+func (c *Controller) syncCustomRelays(key string, cr *clusterRelays, eps []records.ClusterEndpoint, writer string, ports map[string]int) (map[string]int, error) {
+	out := map[string]int{}
+	var errs []error
+	for _, ep := range eps {
+		r := cr.custom[ep.ID]
+		if r == nil {
+			p, err := c.cfg.Workloads.Ports().Reserve(customPortKey(key, ep.ID), ep.Port)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			r = &customRelay{}
+			if r.relay, err = listenRelay(p, r.dial); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if cr.custom == nil {
+				cr.custom = map[string]*customRelay{}
+			}
+			cr.custom[ep.ID] = r
+		}
+		var t []int
+		for _, mid := range slices.Sorted(maps.Keys(ports)) {
+			if ep.Selects(mid, writer) {
+				t = append(t, ports[mid])
+			}
+		}
+		r.targets.Store(&t)
+		out[ep.ID] = r.relay.Port()
+	}
+	for id, r := range cr.custom {
+		if !slices.ContainsFunc(eps, func(e records.ClusterEndpoint) bool { return e.ID == id }) {
+			r.relay.Close()
+			delete(cr.custom, id)
+			c.cfg.Workloads.Ports().Release(customPortKey(key, id))
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // relaysFor returns the cluster key's relays, listening on writerPort and
@@ -368,6 +445,11 @@ func (c *Controller) dropRelays(key string) {
 	cr.close()
 	c.cfg.Workloads.Ports().Release(key + "/writer")
 	c.cfg.Workloads.Ports().Release(key + "/reader")
+	if cr != nil {
+		for id := range cr.custom {
+			c.cfg.Workloads.Ports().Release(customPortKey(key, id))
+		}
+	}
 }
 
 // settledStatuses are the cluster statuses a request sets that end once
@@ -383,6 +465,7 @@ func (c *Controller) reconcileCluster(sc state.Scope, id string) (retry bool) {
 		cl      records.Cluster
 		found   bool
 		members = map[string]records.Instance{}
+		eps     []records.ClusterEndpoint
 	)
 	err := c.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
@@ -397,6 +480,15 @@ func (c *Controller) reconcileCluster(sc state.Scope, id string) (retry bool) {
 			}
 			if ok {
 				members[mid] = r
+			}
+		}
+		for _, addr := range cl.CustomEndpoints {
+			ep, ok, err := records.ClusterEndpoints.Get(tx, sc, records.EndpointID(addr))
+			if err != nil {
+				return err
+			}
+			if ok {
+				eps = append(eps, ep)
 			}
 		}
 		return nil
@@ -425,6 +517,18 @@ func (c *Controller) reconcileCluster(sc state.Scope, id string) (retry bool) {
 		}
 	}
 	cr.targets.Store(t)
+	available := map[string]int{}
+	for mid, r := range members {
+		if deref(r.DBInstanceStatus) == "available" && c.running(records.Instances.Key(sc, mid)) != nil {
+			available[mid] = r.LoopbackPort
+		}
+	}
+	customPorts, err := c.syncCustomRelays(key, cr, eps, writerID, available)
+	if err != nil {
+		c.log.Warn("rds: custom endpoints' loopback ports", "id", id, "err", err)
+		retry = true
+	}
+	c.settleEndpoints(sc, customPorts)
 	writerStatus := deref(members[writerID].DBInstanceStatus)
 	stopped := len(members) > 0
 	for _, r := range members {
@@ -441,7 +545,32 @@ func (c *Controller) reconcileCluster(sc state.Scope, id string) (retry bool) {
 			x.Status = ptr("stopped")
 		}
 	})
-	return false
+	return retry
+}
+
+// settleEndpoints records each custom endpoint's loopback port (ports, by
+// identifier) and makes a creating or modifying one available: its relay
+// and targets are in place, and the API's DNS names follow the records.
+func (c *Controller) settleEndpoints(sc state.Scope, ports map[string]int) {
+	for id, port := range ports {
+		err := c.store.Update(context.Background(), func(tx state.Tx) error {
+			ep, found, err := records.ClusterEndpoints.Get(tx, sc, id)
+			if err != nil || !found {
+				return err
+			}
+			if ep.Port == port && ep.Status != "creating" && ep.Status != "modifying" {
+				return nil
+			}
+			ep.Port = port
+			if ep.Status == "creating" || ep.Status == "modifying" {
+				ep.Status = "available"
+			}
+			return records.ClusterEndpoints.Put(tx, sc, id, ep)
+		})
+		if err != nil {
+			c.log.Warn("rds: custom endpoint's status", "id", id, "err", err)
+		}
+	}
 }
 
 // memberIDs are the cluster's members in DBClusterMembers' order.

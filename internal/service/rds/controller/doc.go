@@ -43,11 +43,12 @@
 // and parameters, and what was applied recorded). replicas.go,
 // multiaz.go, cluster.go and clusterfailover.go (Aurora DB clusters: the
 // members in their roles, the writer's quorum, the cluster's status and
-// loopback ports, its failover), snapshots.go, clustersnapshots.go (DB
+// loopback ports, its custom endpoints' relays, its failover), snapshots.go, clustersnapshots.go (DB
 // cluster snapshots of the writer; a restored cluster's first writer made
 // from its snapshot, point in time or clone source), schedule.go
 // (automated backups and their retention) and params.go (parameter groups) are the features;
-// metrics.go publishes the running instances' AWS/RDS metrics
+// metrics.go (and clustermetrics.go, Aurora's AuroraReplicaLag and
+// cluster-level metrics) publishes the running instances' AWS/RDS metrics
 // (metricport) and logexports.go exports their logs to CloudWatch Logs
 // (logport), each from a loop of its own that only reads;
 // placement.go (ENIs, the servers as workloads placed on them, the

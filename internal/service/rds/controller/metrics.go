@@ -31,7 +31,9 @@ import (
 //   - FreeStorageSpace (Bytes): AllocatedStorage less the instance
 //     directory's size (data, logs, WAL archive);
 //   - ReplicaLag (Seconds): read replicas only, the controller's last lag
-//     measurement (watchReplicas) when it succeeded;
+//     measurement (watchReplicas) when it succeeded; a cluster's readers
+//     publish it as AuroraReplicaLag (Milliseconds), and the cluster's
+//     metrics come from its members' readings (clustermetrics.go);
 //   - Read/WriteIOPS (Count/Second), Read/WriteThroughput (Bytes/Second):
 //     from the workload's block I/O when the host accounts it (cgroup v2);
 //   - NetworkReceive/TransmitThroughput (Bytes/Second): the traffic of the
@@ -159,6 +161,9 @@ func (c *Controller) readInstance(ctx context.Context, key string, sc state.Scop
 			r.Lag = &s.Lag
 		}
 	}
+	if rec.IsMember() {
+		c.readMember(sc, id, rec, &r)
+	}
 	return r, true
 }
 
@@ -175,14 +180,41 @@ type instanceReading struct {
 	// -1 when unknown.
 	Connections int
 	Used        int64
-	// Lag is a read replica's, nil for none.
+	// Lag is a read replica's or a cluster reader's, nil for none.
 	Lag *time.Duration
+	// Cluster is a member's DB cluster, Role its role there (WRITER or
+	// READER); ReaderLags, on the writer, its readers' lags measured.
+	Cluster, Role string
+	ReaderLags    []time.Duration
 	// Placed: the server runs in its VPC, whose interfaces are its own.
 	Placed bool
 }
 
-// rdsData is reading r's AWS/RDS datapoints, stamped at.
+// rdsData is reading r's AWS/RDS datapoints, stamped at, under its
+// instance's dimension and the aggregate ones; a cluster member's also
+// under its cluster's (clusterData).
 func rdsData(r instanceReading, at time.Time) []metricport.Datum {
+	vals := instanceValues(r, at)
+	var out []metricport.Datum
+	for _, dims := range [][]metricport.Dim{
+		{{Name: "DBInstanceIdentifier", Value: r.ID}},
+		{{Name: "DatabaseClass", Value: r.Class}},
+		{{Name: "EngineName", Value: r.Engine}},
+	} {
+		if dims[0].Value == "" {
+			continue
+		}
+		for _, d := range vals {
+			d.Dims = dims
+			out = append(out, d)
+		}
+	}
+	return append(out, clusterData(r, vals, at)...)
+}
+
+// instanceValues are reading r's datapoints, stamped at, without
+// dimensions.
+func instanceValues(r instanceReading, at time.Time) []metricport.Datum {
 	var vals []metricport.Datum
 	add := func(name, unit string, v float64) {
 		vals = append(vals, metricport.Datum{Namespace: "AWS/RDS", Name: name, Unit: unit, Time: at, Value: v})
@@ -196,7 +228,10 @@ func rdsData(r instanceReading, at time.Time) []metricport.Datum {
 	if r.Cur != nil && r.Memory > 0 {
 		add("FreeableMemory", "Bytes", float64(max(r.Memory-int64(r.Cur.u.Memory), 0)))
 	}
-	if r.Lag != nil {
+	switch {
+	case r.Lag != nil && r.Cluster != "":
+		add("AuroraReplicaLag", "Milliseconds", float64(r.Lag.Microseconds())/1000)
+	case r.Lag != nil:
 		add("ReplicaLag", "Seconds", r.Lag.Seconds())
 	}
 	if r.Cur != nil && r.Prev != nil && r.Cur.at.After(r.Prev.at) {
@@ -221,21 +256,7 @@ func rdsData(r instanceReading, at time.Time) []metricport.Datum {
 			add("NetworkTransmitThroughput", "Bytes/Second", rate(cur.Net.TxBytes, prev.Net.TxBytes))
 		}
 	}
-	var out []metricport.Datum
-	for _, dims := range [][]metricport.Dim{
-		{{Name: "DBInstanceIdentifier", Value: r.ID}},
-		{{Name: "DatabaseClass", Value: r.Class}},
-		{{Name: "EngineName", Value: r.Engine}},
-	} {
-		if dims[0].Value == "" {
-			continue
-		}
-		for _, d := range vals {
-			d.Dims = dims
-			out = append(out, d)
-		}
-	}
-	return out
+	return vals
 }
 
 // classShape is a DB instance class's vCPUs and memory (bytes), by AWS's

@@ -1,6 +1,9 @@
 package records
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/state"
 )
@@ -131,6 +134,26 @@ func (c *Cluster) Member(id string) *rdsapi.DBClusterMember {
 	}
 	return nil
 }
+
+// Selects reports whether custom endpoint ep routes to member id of a
+// cluster whose writer is writer: its StaticMembers when it has any, else
+// every member but its ExcludedMembers; a READER endpoint never to the
+// writer, so a failover that changes roles changes what it answers. The
+// API's DNS names and the controller's relays both ask it, so the two
+// agree; each adds its own "available".
+func (ep *ClusterEndpoint) Selects(id, writer string) bool {
+	if ep.Type == "READER" && id == writer {
+		return false
+	}
+	if len(ep.Static) > 0 {
+		return slices.Contains(ep.Static, id)
+	}
+	return !slices.Contains(ep.Excluded, id)
+}
+
+// EndpointID is the identifier of the custom endpoint whose address is
+// addr (a cluster's CustomEndpoints): its first label.
+func EndpointID(addr string) string { return strings.SplitN(addr, ".", 2)[0] }
 
 // MaxClusterReaders is how many readers a cluster may have besides its
 // writer.
