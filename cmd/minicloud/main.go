@@ -35,8 +35,9 @@ const usage = `minicloud — a local, offline AWS whose resources really run.
 Usage:
   minicloud [serve] [flags]   serve every AWS service on one port (the default)
   minicloud cleanup [flags]   remove what a crashed minicloud left on the host (namespaces,
-                              links, routes, EBS mounts) for its --state-dir; touches nothing
-                              else, and refuses while a minicloud serves that directory
+                              links, routes, EBS mounts) for its --state-dir (and --public-cidr,
+                              if it served another range); touches nothing else, and refuses
+                              while a minicloud serves that directory
   minicloud diagram [flags]   print the architecture of an account, drawn by the running minicloud
                               from live state, as Mermaid (--endpoint URL or ADDR, default
                               $MINICLOUD_LISTEN or 127.0.0.1:4566; --account ID; --region R, default
@@ -372,7 +373,15 @@ func cleanup(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cleanup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	stateDir := fs.String("state-dir", envOr("MINICLOUD_STATE_DIR", server.DefaultStateDir()), "")
+	// The guard route of the public range is keyed by the range itself, so
+	// cleanup must be told the range the crashed minicloud served.
+	publicCIDR := fs.String("public-cidr", envOr("MINICLOUD_PUBLIC_CIDR", vpcnet.DefaultPublicCIDR.String()), "")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	pub, err := netip.ParsePrefix(*publicCIDR)
+	if err != nil || !pub.Addr().Is4() {
+		fmt.Fprintf(stderr, "minicloud cleanup: --public-cidr: %q is not an IPv4 CIDR\n", *publicCIDR)
 		return 2
 	}
 	release, err := state.LockBolt(filepath.Join(*stateDir, "state.db"))
@@ -397,7 +406,7 @@ func cleanup(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	prefix := server.Prefix(*stateDir)
-	n, err := vpcnet.New(vpcnet.Config{Prefix: prefix})
+	n, err := vpcnet.New(vpcnet.Config{Prefix: prefix, PublicCIDR: pub})
 	if err != nil {
 		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
 		return 1

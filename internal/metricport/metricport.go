@@ -13,6 +13,7 @@ package metricport
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -130,5 +131,29 @@ func (l *Loop) Stop() {
 	if cancel != nil {
 		cancel()
 		<-done
+	}
+}
+
+// Batches gathers a publisher's datapoints of one reading by account and
+// region, so that it publishes them in one Publish (one write of the
+// store's log) per scope rather than one per resource.
+type Batches map[[2]string][]Datum
+
+// Add appends data to the account's batch in region.
+func (b Batches) Add(account, region string, data ...Datum) {
+	k := [2]string{account, region}
+	b[k] = append(b[k], data...)
+}
+
+// Publish publishes every non-empty batch through p; a failure is logged
+// with what (e.g. "instance metrics"): the next reading publishes anew.
+func (b Batches) Publish(ctx context.Context, p Publisher, log *slog.Logger, what string) {
+	for k, data := range b {
+		if len(data) == 0 {
+			continue
+		}
+		if err := p.Publish(ctx, k[0], k[1], data); err != nil {
+			log.Warn("publish "+what, "account", k[0], "region", k[1], "err", err)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package metricport
 
 import (
 	"context"
+	"log/slog"
+	"maps"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,5 +55,28 @@ func TestLoop(t *testing.T) {
 	}
 	if got := Interval(0); got != time.Minute {
 		t.Errorf("Interval(0) = %s", got)
+	}
+}
+
+type recordingPublisher struct{ calls map[string]int }
+
+func (p *recordingPublisher) Publish(_ context.Context, account, region string, data []Datum) error {
+	p.calls[account+"/"+region] += len(data)
+	return nil
+}
+
+// One Publish per account and region, with every datum of that scope;
+// an empty batch publishes nothing.
+func TestBatches(t *testing.T) {
+	b := Batches{}
+	d := Datum{Namespace: "AWS/EC2", Name: "CPUUtilization"}
+	b.Add("111", "us-east-1", d, d)
+	b.Add("111", "us-east-1", d)
+	b.Add("111", "eu-west-1", d)
+	b.Add("222", "us-east-1")
+	p := &recordingPublisher{calls: map[string]int{}}
+	b.Publish(context.Background(), p, slog.New(slog.DiscardHandler), "test metrics")
+	if want := map[string]int{"111/us-east-1": 3, "111/eu-west-1": 1}; !maps.Equal(p.calls, want) {
+		t.Errorf("published %v, want %v", p.calls, want)
 	}
 }

@@ -95,6 +95,12 @@ type server struct {
 
 var listeningRE = regexp.MustCompile(`minicloud \S+ listening on (http://127\.0\.0\.1:[0-9]+)`)
 
+// publicCIDREnv keeps this package's minicloud's Elastic IPs in the half of
+// the public range that no other test package claims: the data-plane tests
+// give each server of theirs its own /24 of 198.19.0.0/16, and two servers
+// that route one address would take each other's traffic.
+const publicCIDREnv = "MINICLOUD_PUBLIC_CIDR=198.18.0.0/16"
+
 // startServer starts minicloud as a real process on a free loopback port and
 // waits until its health endpoint answers. The port is chosen by the kernel
 // (--listen 127.0.0.1:0) and read back from the "listening on" line, which
@@ -106,7 +112,7 @@ func startServer(t *testing.T, args ...string) *server {
 	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(binPath, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
-	s.cmd.Env = cleanEnv()
+	s.cmd.Env = append(cleanEnv(), publicCIDREnv)
 	s.cmd.WaitDelay = 5 * time.Second
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start minicloud: %v", err)
@@ -134,7 +140,9 @@ func startServer(t *testing.T, args ...string) *server {
 		// test has none, so it removes them as a user would after a crash.
 		for i, a := range args {
 			if a == "--state-dir" && i+1 < len(args) {
-				if out, err := exec.Command(binPath, "cleanup", "--state-dir", args[i+1]).CombinedOutput(); err != nil {
+				cleanup := exec.Command(binPath, "cleanup", "--state-dir", args[i+1])
+				cleanup.Env = append(cleanEnv(), publicCIDREnv)
+				if out, err := cleanup.CombinedOutput(); err != nil {
 					t.Errorf("minicloud cleanup: %v\n%s", err, out)
 				}
 			}

@@ -57,7 +57,7 @@ func newEnv(t *testing.T) *env {
 	if os.Geteuid() != 0 {
 		t.Fatal("the data-plane tests need root (network namespaces, overlayfs, nftables); CI runs them as root")
 	}
-	srv, err := server.New(server.Config{Ephemeral: true, DataPlane: server.DataPlaneOn})
+	srv, err := server.New(server.Config{Ephemeral: true, DataPlane: server.DataPlaneOn, PublicCIDR: sharedPublicCIDR})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,11 @@ func (e *env) waitState(id string, want types.InstanceStateName) types.Instance 
 	err := eventually(30*time.Second, func() error {
 		inst = e.instance(id)
 		if inst.State.Name != want {
-			return fmt.Errorf("instance %s is %s (%s), want %s", id, inst.State.Name, aws.ToString(inst.StateReason.Message), want)
+			reason := ""
+			if inst.StateReason != nil { // none while running or stopping
+				reason = aws.ToString(inst.StateReason.Message)
+			}
+			return fmt.Errorf("instance %s is %s (%s), want %s", id, inst.State.Name, reason, want)
 		}
 		return nil
 	})

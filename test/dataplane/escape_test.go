@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -71,7 +70,7 @@ func TestInstanceCannotEscape(t *testing.T) {
 		t.Fatal("the data-plane tests need root; CI runs them as root")
 	}
 	stateDir := t.TempDir()
-	srv, err := server.New(server.Config{StateDir: stateDir, DataPlane: server.DataPlaneOn})
+	srv, err := server.New(server.Config{StateDir: stateDir, DataPlane: server.DataPlaneOn, PublicCIDR: sharedPublicCIDR})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +82,7 @@ func TestInstanceCannotEscape(t *testing.T) {
 		if err := srv.Close(ctx); err != nil {
 			t.Errorf("close: %v", err)
 		}
-		cleanupStateDir(ctx, t, stateDir, netip.Prefix{})
+		cleanupStateDir(ctx, t, stateDir, sharedPublicCIDR)
 	})
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(hs.URL)}
 	e := &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(cfg), srv: srv}

@@ -317,6 +317,12 @@ func waitServing(publicIP, instanceID string) error {
 	})
 }
 
+// sharedPublicCIDR is the public range of this package's servers that have
+// no range of their own: the half of 198.18.0.0/15 outside the /24s of
+// 198.19.0.0/16 that other servers (ALB, CloudWatch, RDS metrics, other
+// packages) claim, so two servers running at once never route one address.
+var sharedPublicCIDR = netip.MustParsePrefix("198.18.0.0/16")
+
 // cleanupStateDir removes what a minicloud on stateDir (with public IPs
 // from publicCIDR; the zero prefix for the default) left on the host: a
 // minicloud with a state directory keeps its networks and mounts for its

@@ -38,7 +38,7 @@ func newEnvDNSWith(t *testing.T, set func(*server.Config)) (*env, string) {
 	if os.Geteuid() != 0 {
 		t.Fatal("the data-plane tests need root (network namespaces, overlayfs, nftables); CI runs them as root")
 	}
-	cfg := server.Config{Ephemeral: true, DataPlane: server.DataPlaneOn, Listen: "127.0.0.1:0", DNSListen: "127.0.0.1:0"}
+	cfg := server.Config{Ephemeral: true, DataPlane: server.DataPlaneOn, Listen: "127.0.0.1:0", DNSListen: "127.0.0.1:0", PublicCIDR: sharedPublicCIDR}
 	if set != nil {
 		set(&cfg)
 	}

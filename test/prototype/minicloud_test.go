@@ -94,13 +94,18 @@ var (
 	dnsRE       = regexp.MustCompile(`DNS for Route 53 zones on (127\.0\.0\.1:[0-9]+)`)
 )
 
+// publicCIDR is this package's own public range: other packages' data-plane
+// tests run at the same time with minicloud's of their own, and two that
+// hand out Elastic IPs from one range would route the same addresses.
+const publicCIDR = "198.19.235.0/24"
+
 // startMinicloud starts the binary with the data plane on, durable state in
 // stateDir, and kernel-chosen ports it reads back from what minicloud prints.
 func startMinicloud(t *testing.T, stateDir string) *minicloud {
 	t.Helper()
 	m := &minicloud{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	m.cmd = exec.Command(binPath, "serve", "--listen", "127.0.0.1:0", "--dns-listen", "127.0.0.1:0",
-		"--state-dir", stateDir, "--data-plane", "on")
+		"--state-dir", stateDir, "--data-plane", "on", "--public-cidr", publicCIDR)
 	m.cmd.Stdout, m.cmd.Stderr = m.stdout, m.stderr
 	m.cmd.Env = scriptEnv(nil)
 	m.cmd.WaitDelay = 5 * time.Second
@@ -126,7 +131,7 @@ func startMinicloud(t *testing.T, stateDir string) *minicloud {
 				t.Logf("minicloud pid %d stderr (tail):\n%s", m.cmd.Process.Pid, tail(m.stderr.String(), 60))
 			}
 		}
-		if out, err := execOut(binPath, "cleanup", "--state-dir", stateDir); err != nil {
+		if out, err := execOut(binPath, "cleanup", "--state-dir", stateDir, "--public-cidr", publicCIDR); err != nil {
 			t.Errorf("minicloud cleanup --state-dir %s: %v\n%s", stateDir, err, out)
 		}
 	})
@@ -344,7 +349,7 @@ func hostObjects(stateDir string) (namespaces, links, routes, guards []string, e
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	public := vpcnet.DefaultPublicCIDR.String()
+	public := publicCIDR
 	guardRoutes := 0
 	for _, r := range rs {
 		if mine[r.LinkIndex] {

@@ -644,7 +644,7 @@ func checkHostClean(t *testing.T, stateDir string) {
 			t.Errorf("an instance's or interface's namespace outlived minicloud's stop: %s", n)
 		}
 	}
-	if out, err := execOut(binPath, "cleanup", "--state-dir", stateDir); err != nil {
+	if out, err := execOut(binPath, "cleanup", "--state-dir", stateDir, "--public-cidr", publicCIDR); err != nil {
 		t.Fatalf("minicloud cleanup: %v\n%s", err, out)
 	}
 	ns, links, routes, guards, err := hostObjects(stateDir)

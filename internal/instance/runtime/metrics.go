@@ -82,8 +82,7 @@ func (r *Runtime) publish(ctx context.Context, now time.Time, interval time.Dura
 		vms[k] = *v
 	}
 	m.mu.Unlock()
-	type scope struct{ account, region string }
-	batches := map[scope][]metricport.Datum{}
+	batches := metricport.Batches{}
 	for k, v := range vms {
 		data, next := reading(k, v, now, interval, r.usage)
 		m.mu.Lock()
@@ -91,14 +90,9 @@ func (r *Runtime) publish(ctx context.Context, now time.Time, interval time.Dura
 			cur.since, cur.mark, cur.base = next.since, next.mark, next.base
 		}
 		m.mu.Unlock()
-		sc := scope{k.account, k.region}
-		batches[sc] = append(batches[sc], data...)
+		batches.Add(k.account, k.region, data...)
 	}
-	for sc, data := range batches {
-		if err := r.cfg.Metrics.Publish(ctx, sc.account, sc.region, data); err != nil {
-			r.log.Warn("publish instance metrics", "account", sc.account, "region", sc.region, "err", err)
-		}
-	}
+	batches.Publish(ctx, r.cfg.Metrics, r.log, "instance metrics")
 }
 
 // usage reads an instance's usage and when it was read.

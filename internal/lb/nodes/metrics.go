@@ -63,21 +63,12 @@ func (d *Dataplane) publish(ctx context.Context, at time.Time) {
 	seen := map[string]bool{}
 	// Every load balancer is read first, then one Publish (one log
 	// fsync) per account and region.
-	type scope struct{ account, region string }
-	batches := map[scope][]metricport.Datum{}
+	batches := metricport.Batches{}
 	for arn, b := range all {
-		sc := scope{b.account, b.region}
-		batches[sc] = append(batches[sc], albData(&d.deltas, seen, arn, at, b.nodes)...)
+		batches.Add(b.account, b.region, albData(&d.deltas, seen, arn, at, b.nodes)...)
 	}
 	d.deltas.Forget(func(k string) bool { return seen[k] })
-	for sc, data := range batches {
-		if len(data) == 0 {
-			continue
-		}
-		if err := d.cfg.Metrics.Publish(ctx, sc.account, sc.region, data); err != nil {
-			d.log.Warn("publish load balancer metrics", "account", sc.account, "region", sc.region, "err", err)
-		}
-	}
+	batches.Publish(ctx, d.cfg.Metrics, d.log, "load balancer metrics")
 }
 
 // nodeCounters is a node as the metrics read it.

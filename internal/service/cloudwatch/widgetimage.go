@@ -62,6 +62,21 @@ type axisOptions struct {
 	ShowUnits *bool    `json:"showUnits"`
 }
 
+// bounds are an axis' ends: the widget's min and max where it sets them
+// (a max at or under the min is ignored), else lo and hi; never empty.
+func (o axisOptions) bounds(lo, hi float64) (float64, float64) {
+	if o.Min != nil {
+		lo = *o.Min
+	}
+	if o.Max != nil && *o.Max > lo {
+		hi = *o.Max
+	}
+	if hi <= lo {
+		hi = lo + 1
+	}
+	return lo, hi
+}
+
 // lineStyle is how one metric line (query id) is drawn.
 type lineStyle struct {
 	color color.RGBA

@@ -211,15 +211,7 @@ func newYAxis(o axisOptions, lo, hi float64, n int, lines []entry) yAxis {
 	hi += (hi - lo) * 0.05
 	step := niceStep(hi-lo, n)
 	lo, hi = math.Floor(lo/step)*step, math.Ceil(hi/step)*step
-	if o.Min != nil {
-		lo = *o.Min
-	}
-	if o.Max != nil && *o.Max > lo {
-		hi = *o.Max
-	}
-	if hi <= lo {
-		hi = lo + 1
-	}
+	lo, hi = o.bounds(lo, hi)
 	a := yAxis{lo: lo, hi: hi, step: niceStep(hi-lo, n), used: true}
 	a.ticks = yTicks(a.lo, a.hi, a.step)
 	largest := math.Max(math.Abs(a.lo), math.Abs(a.hi))

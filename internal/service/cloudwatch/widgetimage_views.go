@@ -121,16 +121,7 @@ var gaugeTrack = color.RGBA{0xe9, 0xeb, 0xed, 0xff}
 // its max (right end; both default to 0 and 100), filled in the line's
 // colour up to its latest value, which is written under it.
 func gauge(img *image.RGBA, area image.Rectangle, entries []entry, o axisOptions) {
-	lo, hi := 0.0, 100.0
-	if o.Min != nil {
-		lo = *o.Min
-	}
-	if o.Max != nil && *o.Max > lo {
-		hi = *o.Max
-	}
-	if hi <= lo {
-		hi = lo + 1
-	}
+	lo, hi := o.bounds(0, 100)
 	n := max(1, len(entries))
 	cw := area.Dx() / n
 	for i, e := range entries {

@@ -369,13 +369,16 @@ func (es *eventStore) append(key streamKey, batch []event) ([]event, error) {
 		if sd.f == nil {
 			return nil, fmt.Errorf("log stream %s was deleted", key.Stream)
 		}
-		if _, err := sd.f.Write(fr); err != nil {
-			// Cut what may have been written so the file stays whole.
+		_, err := sd.f.Write(fr)
+		if err == nil {
+			err = sd.f.Sync()
+		}
+		if err != nil {
+			// Not acknowledged: cut what may have been written (also after
+			// a failed fsync, or the next batch would land after bytes the
+			// index does not know, and a restart would bring this one back).
 			_ = sd.f.Truncate(sd.size)
 			_, _ = sd.f.Seek(sd.size, io.SeekStart)
-			return nil, fmt.Errorf("append to log stream %s: %w", key.Stream, err)
-		}
-		if err := sd.f.Sync(); err != nil {
 			return nil, fmt.Errorf("append to log stream %s: %w", key.Stream, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,7 +76,7 @@ func checkTransformation(t logsapi.MetricTransformation) error {
 		return err
 	}
 	v := *t.MetricValue
-	if _, err := strconv.ParseFloat(v, 64); err != nil && !strings.HasPrefix(v, "$") || len(v) > 100 {
+	if _, ok := finite(v); !ok && !strings.HasPrefix(v, "$") || len(v) > 100 {
 		return errInvalid("Invalid metric value: %s. The metric value must be a number or a reference to a field ($.field or $field).", v)
 	}
 	if len(t.Dimensions) > 3 {
@@ -420,6 +421,15 @@ func metricValue(spec string, field func(string) (string, bool)) (float64, bool)
 		}
 		spec = strings.Trim(v, `"`)
 	}
-	f, err := strconv.ParseFloat(spec, 64)
-	return f, err == nil
+	return finite(spec)
+}
+
+// finite is s as a finite number: ParseFloat also reads "NaN", "Inf" and
+// hexadecimal floats, which no metric can hold.
+func finite(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || strings.ContainsAny(s, "xX") {
+		return 0, false
+	}
+	return f, true
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -76,6 +77,28 @@ func TestWriter(t *testing.T) {
 	// Again: the group and stream exist now.
 	if err := s.Writer().Write(ctx, "000000000000", "us-east-1", "/aws/rds/instance/db1/postgresql", "db1.0", evs[1:2]); err != nil {
 		t.Fatal(err)
+	}
+
+	// A source's event larger than any client could put is cut to the
+	// most a batch holds, and both reads page past it (one event a page).
+	big := strings.Repeat("x", 2<<20)
+	if err := s.Writer().Write(ctx, "000000000000", "us-east-1", "big", "s", []logport.Event{{Time: now, Message: big}, {Time: now, Message: "after"}}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.GetLogEvents(ctx, &logsapi.GetLogEventsRequest{LogGroupName: ptr("big"), LogStreamName: ptr("s"), StartFromHead: ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != 1 || len(*page.Events[0].Message) != maxBatchBytes-eventOverhead {
+		t.Fatalf("first page: %d events", len(page.Events))
+	}
+	page, err = s.GetLogEvents(ctx, &logsapi.GetLogEventsRequest{LogGroupName: ptr("big"), LogStreamName: ptr("s"), NextToken: page.NextForwardToken})
+	if err != nil || len(page.Events) != 1 || *page.Events[0].Message != "after" {
+		t.Fatalf("second page: %+v, %v", page, err)
+	}
+	filtered, err := s.FilterLogEvents(ctx, &logsapi.FilterLogEventsRequest{LogGroupName: ptr("big")})
+	if err != nil || len(filtered.Events) != 1 || filtered.NextToken == nil {
+		t.Fatalf("filter: %+v, %v", filtered, err)
 	}
 }
 
@@ -152,7 +175,10 @@ func TestMetricFilterValues(t *testing.T) {
 		}
 	}
 	at := time.Now().Add(-time.Minute).Truncate(time.Second)
-	msgs := []string{`{"ms": 12.5, "path": "/a"}`, `10.0.0.1 GET 503 2048`, `10.0.0.1 GET 200 10`, `{"ms": 0, "path": "/b"}`}
+	// The last two match the bytes filter with values no metric can hold
+	// (ParseFloat reads both): nothing is published for them.
+	msgs := []string{`{"ms": 12.5, "path": "/a"}`, `10.0.0.1 GET 503 2048`, `10.0.0.1 GET 200 10`, `{"ms": 0, "path": "/b"}`,
+		`10.0.0.1 GET 500 NaN`, `10.0.0.1 GET 502 0x1p4`}
 	in := &logsapi.PutLogEventsRequest{LogGroupName: ptr("g"), LogStreamName: ptr("s")}
 	for i, m := range msgs {
 		in.LogEvents = append(in.LogEvents, logsapi.InputLogEvent{Timestamp: ptr(at.Add(time.Duration(i) * time.Second).UnixMilli()), Message: ptr(m)})
@@ -168,10 +194,15 @@ func TestMetricFilterValues(t *testing.T) {
 	want := []string{
 		"App/ErrorBytes=2048 None [] +1s",
 		"App/Latency=12.5 Milliseconds [{Path /a}] +0s",
-		"App/Never=0 None [] +3s",
+		"App/Never=0 None [] +5s", // the batch's last event
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("published\n%v\nwant\n%v", got, want)
+	}
+	bad := logsapi.PutMetricFilterRequest{LogGroupName: ptr("g"), FilterName: ptr("nan"), FilterPattern: ptr(""), MetricTransformations: []logsapi.MetricTransformation{
+		{MetricName: ptr("N"), MetricNamespace: ptr("App"), MetricValue: ptr("NaN")}}}
+	if _, err := s.PutMetricFilter(ctx, &bad); err == nil {
+		t.Error("PutMetricFilter with metricValue NaN: accepted")
 	}
 }
 

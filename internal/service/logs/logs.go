@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -219,6 +220,21 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// untokenOffset is a listing's token that holds an offset into its
+// listing: tokens are only base64, so a client can forge one, and a
+// negative or non-numeric offset is an invalid token, not an index.
+func untokenOffset(kind string, t *string) (int, error) {
+	v, err := untoken(kind, t)
+	if err != nil || v == "" {
+		return 0, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, errInvalid("The specified nextToken is invalid.")
+	}
+	return n, nil
 }
 
 // untoken is a listing's api.ParsePageToken with the logs API's error for

@@ -17,6 +17,7 @@ import (
 	lt "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/server"
 )
 
@@ -240,6 +241,15 @@ func TestErrors(t *testing.T) {
 			_, err := c.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String("nope")})
 			return err
 		}, "ResourceNotFoundException", "Query does not exist."},
+		// Tokens are only base64: a forged offset is an invalid token.
+		{"forged stream token", func() error {
+			_, err := c.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("g"), NextToken: api.PageToken("streams", "-1")})
+			return err
+		}, "InvalidParameterException", "The specified nextToken is invalid."},
+		{"forged query token", func() error {
+			_, err := c.DescribeQueries(ctx, &cloudwatchlogs.DescribeQueriesInput{NextToken: api.PageToken("queries", "x")})
+			return err
+		}, "InvalidParameterException", "The specified nextToken is invalid."},
 	} {
 		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.call(), tc.code, tc.msg) })
 	}
@@ -284,6 +294,13 @@ func TestPutAndGetLogEvents(t *testing.T) {
 		LogEvents: evs[1:], SequenceToken: aws.String("ignored")}))
 	if r := put.RejectedLogEventsInfo; r == nil || aws.ToInt32(r.TooNewLogEventStartIndex) != 2 || r.TooOldLogEventEndIndex != nil || put.NextSequenceToken == nil {
 		t.Fatalf("rejected %+v", put.RejectedLogEventsInfo)
+	}
+	// All four in one batch: the 24-hour span is over the valid events
+	// only, so the two current ones are stored and the others reported.
+	must[*cloudwatchlogs.CreateLogStreamOutput](t)(c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("whole")}))
+	put = must[*cloudwatchlogs.PutLogEventsOutput](t)(c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("whole"), LogEvents: evs}))
+	if r := put.RejectedLogEventsInfo; r == nil || aws.ToInt32(r.TooOldLogEventEndIndex) != 1 || aws.ToInt32(r.TooNewLogEventStartIndex) != 3 {
+		t.Fatalf("one batch: rejected %+v", put.RejectedLogEventsInfo)
 	}
 
 	// 25 more, then page through them both ways.
@@ -598,4 +615,33 @@ func TestRDSLogExport(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// TestQueryEngineFault: a query the engine cannot run (5 % 0.5 once divided
+// by an integer zero in it) ends — failed or answered — and the server
+// goes on; the engine runs in a goroutine of its own, no request's.
+func TestQueryEngineFault(t *testing.T) {
+	ctx := context.Background()
+	c := start(t, server.Config{}).logs
+	group(t, c, "g", "s")
+	if _, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"),
+		LogEvents: events(time.Now(), "one")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{LogGroupName: aws.String("g"), QueryString: aws.String("fields 5 % 0.5 as x"),
+		StartTime: aws.Int64(0), EndTime: aws.Int64(time.Now().Unix() + 60)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 250 {
+		r, err := c.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: out.QueryId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == lt.QueryStatusFailed || r.Status == lt.QueryStatusComplete {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the query never ended")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/logsapi"
@@ -52,6 +53,13 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsRequ
 		return nil, fmt.Errorf("put log events: %w", err)
 	}
 	kept, rejected := s.window(evs, g.RetentionDays)
+	// The span rule is over the valid events: a batch with one event too
+	// old and the rest current stores the rest (the API reference: "For
+	// valid events (within 14 days in the past to 2 hours in future), the
+	// time span in a single batch cannot exceed 24 hours").
+	if len(kept) > 0 && time.Duration(kept[len(kept)-1].Time-kept[0].Time)*time.Millisecond > maxBatchSpan {
+		return nil, errInvalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
+	}
 	seq, err := s.ingest(ctx, key, kept, filters)
 	if err != nil {
 		return nil, fmt.Errorf("put log events: %w", err)
@@ -60,8 +68,9 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsRequ
 }
 
 // batchOf checks a batch by AWS's rules: present members, at most 10,000
-// events and 1 MiB (26 bytes counted per event), chronological, spanning
-// at most 24 hours. A batch that breaks one is refused whole.
+// events and 1 MiB (26 bytes counted per event), chronological. A batch
+// that breaks one is refused whole (the 24-hour span is checked over the
+// events the window keeps).
 func batchOf(in []logsapi.InputLogEvent) ([]event, error) {
 	if len(in) == 0 {
 		return nil, errInvalid("1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1")
@@ -90,9 +99,6 @@ func batchOf(in []logsapi.InputLogEvent) ([]event, error) {
 	}
 	if size > maxBatchBytes {
 		return nil, errInvalid("Upload too large: %d bytes exceeds limit of %d", size, maxBatchBytes)
-	}
-	if time.Duration(out[len(out)-1].Time-out[0].Time)*time.Millisecond > maxBatchSpan {
-		return nil, errInvalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
 	}
 	return out, nil
 }
@@ -170,15 +176,45 @@ func (w writer) Write(ctx context.Context, account, region, group, stream string
 	}
 	var g groupRecord
 	var filters []metricFilterRecord
-	err := s.state.Update(ctx, func(tx state.Tx) error {
+	// Sources write every second or so: read first, and take the store's
+	// write lock (and its fsync) only to create the group or the stream.
+	missing := false
+	err := s.state.View(ctx, func(tx state.Tx) error {
+		var found bool
+		var err error
+		if g, found, err = groups.Get(tx, sc, group); err != nil || !found {
+			missing = true
+			return err
+		}
+		if _, found, err = streams.Get(tx, sc, childID(group, stream)); err != nil || !found {
+			missing = true
+			return err
+		}
+		filters, err = groupMetricFilters(tx, sc, group)
+		return err
+	})
+	if err == nil && missing {
+		err = s.state.Update(ctx, s.createForWriter(sc, group, stream, &g, &filters))
+	}
+	if err != nil {
+		return fmt.Errorf("logs writer %s/%s: %w", group, stream, err)
+	}
+	return s.writeEvents(ctx, streamKey{account, region, group, stream}, g, filters, events)
+}
+
+// createForWriter creates the group and the stream a source writes to,
+// as AWS's services do for the groups they own, and reads the group's
+// metric filters.
+func (s *Service) createForWriter(sc state.Scope, group, stream string, g *groupRecord, filters *[]metricFilterRecord) func(tx state.Tx) error {
+	return func(tx state.Tx) error {
 		var found bool
 		var err error
 		now := nowMillis(s.now())
-		if g, found, err = groups.Get(tx, sc, group); err != nil {
+		if *g, found, err = groups.Get(tx, sc, group); err != nil {
 			return err
 		} else if !found {
-			g = groupRecord{Name: group, Created: now, Class: "STANDARD"}
-			if err := groups.Put(tx, sc, group, g); err != nil {
+			*g = groupRecord{Name: group, Created: now, Class: "STANDARD"}
+			if err := groups.Put(tx, sc, group, *g); err != nil {
 				return err
 			}
 		}
@@ -189,13 +225,14 @@ func (w writer) Write(ctx context.Context, account, region, group, stream string
 				return err
 			}
 		}
-		filters, err = groupMetricFilters(tx, sc, group)
+		*filters, err = groupMetricFilters(tx, sc, group)
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("logs writer %s/%s: %w", group, stream, err)
 	}
-	key := streamKey{account, region, group, stream}
+}
+
+// writeEvents stores a source's events in batches a client could have put.
+func (s *Service) writeEvents(ctx context.Context, key streamKey, g groupRecord, filters []metricFilterRecord, events []logport.Event) error {
+	group, stream := key.Group, key.Stream
 	// A source's events come in order but may be many: cut them into
 	// batches a client could have put, keeping what each window accepts.
 	var errs []error
@@ -211,7 +248,13 @@ func (w writer) Write(ctx context.Context, account, region, group, stream string
 		batch := make([]event, 0, n)
 		for _, e := range events[:n] {
 			if e.Message != "" {
-				batch = append(batch, event{Time: e.Time.UnixMilli(), Message: e.Message})
+				// No client can put a larger event: cut it to the most a
+				// batch holds (the reads' pages are sized for it).
+				msg := e.Message
+				if len(msg) > maxBatchBytes-eventOverhead {
+					msg = strings.ToValidUTF8(msg[:maxBatchBytes-eventOverhead], "")
+				}
+				batch = append(batch, event{Time: e.Time.UnixMilli(), Message: msg})
 			}
 		}
 		events = events[n:]

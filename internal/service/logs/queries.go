@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -182,7 +183,16 @@ func (s *Service) StartQuery(ctx context.Context, in *logsapi.StartQueryRequest)
 		return nil, fmt.Errorf("start query: %w", err)
 	}
 	err = s.queries.start(rec.ID, func(qctx context.Context) {
-		res, err := run(qctx, s.queryEvents(sc, rec))
+		res, err := func() (res queryResult, err error) {
+			// The engine runs a client's query: a bug it hits fails the
+			// query, not the process (this goroutine is no request's).
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("query engine: %v", p)
+				}
+			}()
+			return run(qctx, s.queryEvents(sc, rec))
+		}()
 		switch {
 		case qctx.Err() != nil:
 			rec.Status = "Cancelled"
@@ -304,11 +314,10 @@ func (s *Service) DescribeQueries(ctx context.Context, in *logsapi.DescribeQueri
 	if err := checkLimit(in.MaxResults, "maxResults", 1000); err != nil {
 		return nil, err
 	}
-	from, err := untoken("queries", in.NextToken)
+	offset, err := untokenOffset("queries", in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	offset, _ := strconv.Atoi(from)
 	sc := scopeOf(ctx)
 	var recs []queryRecord
 	err = s.state.View(ctx, func(tx state.Tx) error {
@@ -368,6 +377,19 @@ func (s *Service) GetLogRecord(ctx context.Context, in *logsapi.GetLogRecordRequ
 		return nil, bad
 	}
 	key := streamKey{p[0], p[1], p[2], p[3]}
+	// What the group's retention dropped is gone for every read, as the
+	// sweep will make it on disk.
+	var g groupRecord
+	found := false
+	if err := s.state.View(ctx, func(tx state.Tx) error {
+		g, found, err = groups.Get(tx, sc, key.Group)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("get log record: %w", err)
+	}
+	if !found || t < retentionCutoff(s.now(), g.RetentionDays) || t == math.MaxInt64 {
+		return nil, errNotFound("The specified log record does not exist.")
+	}
 	evs, err := s.events.events(key, t, t+1)
 	if err != nil {
 		return nil, fmt.Errorf("get log record: %w", err)

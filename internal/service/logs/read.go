@@ -134,12 +134,14 @@ func (s *Service) GetLogEvents(ctx context.Context, in *logsapi.GetLogEventsRequ
 	}
 	if forward {
 		hi = lo
-		for size := 0; hi < len(evs) && hi-lo < limit && size+len(evs[hi].Message)+eventOverhead <= maxReadBytes; hi++ {
+		// A page holds at least one event, whatever its size, or paging
+		// would never move past it.
+		for size := 0; hi < len(evs) && hi-lo < limit && (hi == lo || size+len(evs[hi].Message)+eventOverhead <= maxReadBytes); hi++ {
 			size += len(evs[hi].Message) + eventOverhead
 		}
 	} else {
 		lo = hi
-		for size := 0; lo > 0 && hi-lo < limit && size+len(evs[lo-1].Message)+eventOverhead <= maxReadBytes; lo-- {
+		for size := 0; lo > 0 && hi-lo < limit && (hi == lo || size+len(evs[lo-1].Message)+eventOverhead <= maxReadBytes); lo-- {
 			size += len(evs[lo-1].Message) + eventOverhead
 		}
 	}
@@ -270,7 +272,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *logsapi.FilterLogEven
 	limit := int(cmpOr(deref(in.Limit), maxReadEvents))
 	size := 0
 	for i, h := range hits {
-		if i == limit || size+len(h.e.Message)+eventOverhead > maxReadBytes {
+		if i == limit || i > 0 && size+len(h.e.Message)+eventOverhead > maxReadBytes {
 			last := hits[i-1].pos
 			out.NextToken = api.PageToken("filter", fmt.Sprintf("%d/%d/%s", last.Time, last.Seq, last.Stream))
 			break

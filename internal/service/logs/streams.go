@@ -107,11 +107,10 @@ func (s *Service) DescribeLogStreams(ctx context.Context, in *logsapi.DescribeLo
 	if err := checkLimit(in.Limit, "limit", describeStreamsPage); err != nil {
 		return nil, err
 	}
-	from, err := untoken("streams", in.NextToken)
+	offset, err := untokenOffset("streams", in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	offset, _ := strconv.Atoi(from)
 	_, recs, err := s.groupStreams(ctx, sc, group)
 	if err != nil {
 		return nil, fmt.Errorf("describe log streams: %w", err)

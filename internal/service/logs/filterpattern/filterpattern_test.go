@@ -266,6 +266,7 @@ func FuzzCompile(f *testing.F) {
 func FuzzMatch(f *testing.F) {
 	f.Add(`{ $.a[0] = * }`, `{"a": [1]}`, "$.a[0]")
 	f.Add(`[a, ..., b = 4*]`, `x "y z" [w] 400`, "$b")
+	f.Add(`[..., a, ..., b, ..., c, ..., d = zzz]`, strings.Repeat("w ", 300)+"zzz", "$d")
 	f.Add(`?ERROR ?%W.RN%`, "WARN x", "$1")
 	f.Fuzz(func(t *testing.T, pattern, message, ref string) {
 		p, err := Compile(pattern)

@@ -30,7 +30,25 @@ func compileSpace(pattern string) (*Pattern, error) {
 	if !strings.HasSuffix(pattern, "]") {
 		return nil, fmt.Errorf("Invalid filter pattern: a space-delimited pattern must end with ']'")
 	}
-	toks, err := lex(pattern[1 : len(pattern)-1])
+	fields, err := parseSpaceFields(pattern[1 : len(pattern)-1])
+	if err != nil {
+		return nil, err
+	}
+	// A trailing comma leaves an empty last slot, which still stands for
+	// a field, as in AWS's [..., request=*.html*, status_code=4*,].
+	b := newBinder(fields)
+	return &Pattern{match: func(message string) (Match, bool) {
+		env, ok := b.bind(splitFields(message))
+		if !ok {
+			return Match{}, false
+		}
+		return Match{fields: env}, true
+	}}, nil
+}
+
+// parseSpaceFields parses the slots between a pattern's brackets.
+func parseSpaceFields(inner string) ([]spaceField, error) {
+	toks, err := lex(inner)
 	if err != nil {
 		return nil, err
 	}
@@ -47,21 +65,12 @@ func compileSpace(pattern string) (*Pattern, error) {
 		}
 		t := p.next()
 		if t.kind == tEOF {
-			break
+			return fields, nil
 		}
 		if t.kind != tComma {
 			return nil, p.errorf(t, "expected ','")
 		}
 	}
-	// A trailing comma leaves an empty last slot, which still stands for
-	// a field, as in AWS's [..., request=*.html*, status_code=4*,].
-	return &Pattern{match: func(message string) (Match, bool) {
-		env, ok := bind(fields, splitFields(message))
-		if !ok {
-			return Match{}, false
-		}
-		return Match{fields: env}, true
-	}}, nil
 }
 
 func (p *parser) parseSpaceField() (spaceField, error) {
@@ -109,29 +118,164 @@ type bareName string
 
 func (bareName) eval(any) bool { return true }
 
-// bind assigns the message's fields to the pattern's slots, ellipses
-// taking as many fields as make the rest fit and the conditions hold;
-// every field is also bound to its 1-based position ("$3").
-func bind(fields []spaceField, words []string) (map[string]string, bool) {
-	env := make(map[string]string, len(words)+len(fields))
-	var walk func(fi, wi int) bool
-	walk = func(fi, wi int) bool {
-		if fi == len(fields) {
-			if wi != len(words) {
-				return false
+// binder matches a message's words to a pattern's slots. It checks
+// each slot's condition as soon as every field the condition names has
+// taken its value for good, so a failing field prunes at once, and it
+// remembers, for each ellipsis, the ends from which no match exists, so
+// each (slot, word) pair is tried once: O(slots × words) steps instead
+// of one per way of splitting the words between the ellipses. Its
+// answers, and the fields it binds, are those of trying every split in
+// order and checking the conditions at the end (bindReference in the
+// tests).
+type binder struct {
+	fields []spaceField
+	at     [][]expr // at[i]: the conditions to check once slot i is bound; at[len(fields)]: at the end
+	memo   []bool   // memo[i]: ellipsis i may remember its failed ends, as they fail whatever the earlier slots took
+}
+
+func newBinder(fields []spaceField) *binder {
+	b := &binder{fields: fields, at: make([][]expr, len(fields)+1), memo: make([]bool, len(fields))}
+	last := map[string]int{}           // the last slot that binds each name
+	fixed := make([]bool, len(fields)) // the slot's word is the same on every path: no ellipsis before it
+	free := false
+	for i, f := range fields {
+		if f.name != "" {
+			last[f.name] = i
+		}
+		fixed[i] = !free
+		if f.ellipsis {
+			free = true
+			b.memo[i] = true
+		}
+	}
+	for i, f := range fields {
+		if f.cond == nil {
+			continue
+		}
+		names, ok := condNames(f.cond, nil)
+		at := i
+		for _, n := range names {
+			if isDigits(n) {
+				// "3" is also the 3rd word, which an ellipsis binds only
+				// once the whole match is known: check it at the end.
+				ok = false
 			}
+			if l, bound := last[n]; bound && l > at {
+				at = l
+			}
+		}
+		if !ok {
+			// Today's search exactly: every condition at the end, no
+			// pruning (positions bound on branches since abandoned stay
+			// in env, so pruning would change what "3" reads).
+			b.at = make([][]expr, len(fields)+1)
 			for _, f := range fields {
-				if f.cond != nil && !f.cond.eval(env) {
-					return false
+				if f.cond != nil {
+					b.at[len(fields)] = append(b.at[len(fields)], f.cond)
 				}
 			}
-			return true
+			clear(b.memo)
+			return b
+		}
+		b.at[at] = append(b.at[at], f.cond)
+		// A condition checked at slot "at" that reads a field an earlier
+		// slot l took for good, at a word that depends on the path, makes
+		// each ellipsis between them depend on that earlier choice: what
+		// fails after it once may hold on another path.
+		for _, n := range names {
+			if l, bound := last[n]; bound && l < at && !fixed[l] {
+				for e := l + 1; e < at; e++ {
+					b.memo[e] = false
+				}
+			}
+		}
+	}
+	return b
+}
+
+// condNames appends the field names cond reads; ok is false for a
+// condition it cannot see into.
+func condNames(cond expr, names []string) ([]string, bool) {
+	switch c := cond.(type) {
+	case fieldCond:
+		return append(names, c.name), true
+	case bareName:
+		return names, true
+	case andExpr:
+		for _, e := range c {
+			var ok bool
+			if names, ok = condNames(e, names); !ok {
+				return names, false
+			}
+		}
+		return names, true
+	case orExpr:
+		for _, e := range c {
+			var ok bool
+			if names, ok = condNames(e, names); !ok {
+				return names, false
+			}
+		}
+		return names, true
+	}
+	return names, false
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// bind assigns the message's fields to the pattern's slots, ellipses
+// taking as many fields as make the rest fit and the conditions hold
+// (the most they can, leftmost first); every field is also bound to its
+// 1-based position ("$3").
+func (b *binder) bind(words []string) (map[string]string, bool) {
+	env, ok, _ := b.bindCount(words)
+	return env, ok
+}
+
+// bindCount is bind that also says how many steps it took.
+func (b *binder) bindCount(words []string) (map[string]string, bool, int) {
+	fields := b.fields
+	env := make(map[string]string, len(words)+len(fields))
+	// lowFail[fi], for an ellipsis slot fi: no match exists with the
+	// ellipsis ending anywhere from that word on. Ellipses try their
+	// longest take first, and a success ends the search, so the words
+	// tried and failed are always such a suffix; knowing it, each
+	// ellipsis tries each end once over the whole match.
+	lowFail := make([]int, len(fields))
+	for i := range lowFail {
+		lowFail[i] = len(words) + 1
+	}
+	steps := 0
+	holds := func(at int) bool {
+		for _, c := range b.at[at] {
+			if !c.eval(env) {
+				return false
+			}
+		}
+		return true
+	}
+	var walk func(fi, wi int) bool
+	walk = func(fi, wi int) bool {
+		steps++
+		if fi == len(fields) {
+			return wi == len(words) && holds(fi)
 		}
 		f := fields[fi]
 		if f.ellipsis {
-			for n := len(words) - wi; n >= 0; n-- {
-				if walk(fi+1, wi+n) {
+			for end := min(len(words), lowFail[fi]-1); end >= wi; end-- {
+				steps++
+				if walk(fi+1, end) {
 					return true
+				}
+				if b.memo[fi] {
+					lowFail[fi] = end
 				}
 			}
 			return false
@@ -143,15 +287,15 @@ func bind(fields []spaceField, words []string) (map[string]string, bool) {
 			env[f.name] = words[wi]
 		}
 		env[strconv.Itoa(wi+1)] = words[wi]
-		return walk(fi+1, wi+1)
+		return holds(fi) && walk(fi+1, wi+1)
 	}
 	if !walk(0, 0) {
-		return nil, false
+		return nil, false, steps
 	}
 	for i, w := range words {
 		env[strconv.Itoa(i+1)] = w // the fields an ellipsis took
 	}
-	return env, true
+	return env, true, steps
 }
 
 // splitFields splits a message on blanks, keeping "quoted" and

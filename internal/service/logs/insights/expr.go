@@ -1,6 +1,7 @@
 package insights
 
 import (
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -112,7 +113,11 @@ func (a arith) eval(e *env) value {
 		if y == 0 {
 			return null
 		}
-		return num(float64(int64(x) % int64(y)))
+		// math.Mod: the remainder with the dividend's sign, as Go's and
+		// SQL's % give for integers, and defined for fractions too
+		// (5 % 0.5 is 0, 5.5 % 2 is 1.5); converting to int64 first
+		// divided by zero for 0 < |y| < 1 and was undefined past 2^63.
+		return num(math.Mod(x, y))
 	}
 	return num(pow(x, y))
 }

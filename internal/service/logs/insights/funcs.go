@@ -123,6 +123,14 @@ func inSubnet(f func(netip.Addr) bool) *function {
 	})
 }
 
+// maxStringLen is the longest string, in bytes, that concat and replace
+// make; past it they give null, as for any value they cannot make. It is
+// CloudWatch Logs' largest event (1 MiB), so no value drawn from events
+// is ever cut, while a query that doubles a field in every "fields"
+// stage (fields concat(a, a) as a | ...) or replaces "" with "xx" stays
+// within a few MiB per record instead of growing exponentially.
+const maxStringLen = 1 << 20
+
 // functions are the scalar functions of AWS's query syntax page, by
 // lower-case name (names are matched case-insensitively).
 var functions map[string]*function
@@ -145,7 +153,14 @@ func init() {
 			return boolean(a[0].k == kNull || strings.TrimFunc(a[0].String(), unicode.IsSpace) == "")
 		}},
 		"concat": {1, -1, func(_ *env, a []value) value {
+			n := 0
+			for _, v := range a {
+				if n += len(v.String()); n > maxStringLen {
+					return null
+				}
+			}
 			var b strings.Builder
+			b.Grow(n)
 			for _, v := range a {
 				b.WriteString(v.String())
 			}
@@ -180,7 +195,13 @@ func init() {
 			}
 			return str(string(r[from:to]))
 		}},
-		"replace": text(3, 3, func(s []string) value { return str(strings.ReplaceAll(s[0], s[1], s[2])) }),
+		"replace": text(3, 3, func(s []string) value {
+			// strings.Count of "" is one more than the runes in s[0].
+			if n := strings.Count(s[0], s[1]); len(s[0])+n*(len(s[2])-len(s[1])) > maxStringLen {
+				return null
+			}
+			return str(strings.ReplaceAll(s[0], s[1], s[2]))
+		}),
 		"strcontains": text(2, 2, func(s []string) value {
 			return num(b2f(strings.Contains(s[0], s[1])))
 		}),

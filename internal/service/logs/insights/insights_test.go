@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +104,11 @@ func TestCommands(t *testing.T) {
 		{"isempty isblank", `fields isempty(level) as e, isblank('  ') as b, tolower(level) as l | filter path = '/c'`, "e=0 b=1 l=warn"},
 		{"numeric functions", `fields ceil(1.2) as c, floor(1.8) as f, greatest(1, 5, 3) as g, least(4, 2) as l, sqrt(16) as s, log(1) as ln, 2 ^ 3 as p, 10 % 3 as m | limit 1`,
 			"c=2 f=1 g=5 l=2 s=4 ln=0 p=8 m=1"},
+		// % on fractions once divided by zero (int64(0.5) == 0) and killed the process.
+		{"modulo", `fields 5 % 0.5 as a, 5.5 % 2 as b, -7 % 3 as c, 7 % -3 as d, 5 % 0 as z, 1e300 % 7 as big | limit 1`,
+			"a=0 b=1.5 c=-1 d=1 big=" + strconv.FormatFloat(math.Mod(1e300, 7), 'f', -1, 64)},
+		{"string growth capped", `fields concat(@logStream, @logStream) as a | fields concat(a, a) as a | fields concat(a, a) as a | filter @logStream = 's2' | limit 1`,
+			"a=s2s2s2s2s2s2s2s2"},
 		{"datetime functions", `fields datefloor(@timestamp, 1h) as fl, dateceil(@timestamp, 1h) as ce, toMillis(@timestamp) as ms, fromMillis(0) as epoch, bin(1m) as b | filter path = '/a' | sort @timestamp desc | limit 1`,
 			"fl=2026-12-07 17:00:00.000 ce=2026-12-07 18:00:00.000 ms=1796662980345 epoch=1970-01-01 00:00:00.000 b=2026-12-07 17:03:00.000"},
 		{"ip functions", `parse @message "main *" as ip | filter isValidIp(ip) and isIpInSubnet(ip, '10.0.0.0/16') and isValidIpV4(ip) and not isValidIpV6(ip) and isIpv4InSubnet(ip, '10.0.1.0/24') | display ip`,
@@ -254,4 +261,41 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("Run(%q): %v", query, err)
 		}
 	})
+}
+
+// A query must not grow a value exponentially: concat and replace give
+// null past maxStringLen, and the query still finishes at once.
+func TestStringGrowthCapped(t *testing.T) {
+	doubling := func(stages int) string {
+		q := "filter @logStream = 's2' and ispresent(user.id) | limit 1 | fields @logStream as a"
+		for range stages {
+			q += " | fields concat(a, a) as a"
+		}
+		return q + " | fields strlen(a) as n, ispresent(a) as p | display n, p"
+	}
+	tests := []struct{ name, query, want string }{
+		// "s2" doubled 19 times is exactly 1 MiB: still a value.
+		{"concat to the cap", doubling(19), "n=1048576 p=1"},
+		{"concat past the cap", doubling(20), "p=0"},
+		// concat of nulls is "": the value starts again from nothing.
+		{"concat far past the cap", doubling(64), "n=0 p=1"},
+		{"replace empty", "filter @logStream = 's2' and ispresent(user.id) | limit 1 | fields @logStream as a" +
+			strings.Repeat(` | fields replace(a, "", a) as a`, 8) + " | fields ispresent(a) as p | display p", "p=0"},
+		{"replace within the cap", `fields replace(@logStream, "", "xx") as r | filter @logStream = 's2' and ispresent(user.id) | limit 1 | display r`, "r=xxsxx2xx"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := Parse(tt.query)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			res, err := q.Run(context.Background(), seq(events))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := render(res.Rows); got != tt.want {
+				t.Errorf("%s\n got %.200s\nwant %s", tt.query, got, tt.want)
+			}
+		})
+	}
 }

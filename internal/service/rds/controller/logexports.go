@@ -27,7 +27,9 @@ import (
 // it that begin with white space (PostgreSQL's continuation lines); a line
 // not yet ended waits for its end. How far each file was exported is kept
 // beside it (<dir>/logexports/<type>.offset) once the Writer took the
-// entries, so a restart of minicloud neither repeats nor loses lines; a
+// entries, so a restart of minicloud loses no line; delivery is at least
+// once — entries written just before minicloud stopped, or before a
+// later batch of the same read failed, are exported again. A
 // log exported for the first time is exported from its beginning (the
 // instance's first line), and one turned off and on again resumes where
 // it stopped. A file that shrank was started anew: it is read from 0.

@@ -92,7 +92,7 @@ func (c *Controller) publishMetrics(ctx context.Context, now time.Time, interval
 	stamp := now.Add(-interval).Truncate(interval)
 	// Every instance is read first (each usage with its own read time),
 	// then one Publish (one log fsync) per account and region.
-	batches := map[state.Scope][]metricport.Datum{}
+	batches := metricport.Batches{}
 	for key, p := range running {
 		if ctx.Err() != nil {
 			return
@@ -109,13 +109,9 @@ func (c *Controller) publishMetrics(ctx context.Context, now time.Time, interval
 		if !ok {
 			continue
 		}
-		batches[sc] = append(batches[sc], rdsData(r, stamp)...)
+		batches.Add(sc.Account, sc.Region, rdsData(r, stamp)...)
 	}
-	for sc, data := range batches {
-		if err := c.cfg.Metrics.Publish(ctx, sc.Account, sc.Region, data); err != nil {
-			c.log.Warn("rds: publish metrics", "account", sc.Account, "region", sc.Region, "err", err)
-		}
-	}
+	batches.Publish(ctx, c.cfg.Metrics, c.log, "rds metrics")
 }
 
 // readInstance reads what the instance's datapoints are made of.
