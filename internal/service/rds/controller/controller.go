@@ -74,6 +74,7 @@ type Controller struct {
 
 	repl  replMonitor // read replicas' last measurements
 	meter rdsMeter    // the AWS/RDS metrics' readings (metrics.go)
+	sizes capacities  // the servers' limits and Serverless v2 capacities (capacity.go)
 	logs  logExporter // the exported logs' tailers (logexports.go)
 }
 
@@ -95,6 +96,7 @@ func (c *Controller) Start() {
 	_ = c.q.Start(c.ctx) // lists every key at once
 	c.wg.Go(c.watchReplicas)
 	c.wg.Go(c.backupSchedule)
+	c.wg.Go(c.scaleServers)
 	c.startMetrics()
 	c.startLogExports()
 }

@@ -285,6 +285,7 @@ func (c *Controller) startInstance(ctx context.Context, key string, sc state.Sco
 		return nil, err
 	}
 	p.eni, p.replica = rec.ENI, rec.IsReplica()
+	c.limitNew(ctx, key, sc, id, p)
 	user, password := readyLogin(rec)
 	if err := eng.WaitReady(ctx, p.Server, engine.Access{Dir: dir, User: user, Password: password}); err != nil {
 		p.stop()

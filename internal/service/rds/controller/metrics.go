@@ -159,6 +159,7 @@ func (c *Controller) readInstance(ctx context.Context, key string, sc state.Scop
 	}
 	if rec.IsMember() {
 		c.readMember(sc, id, rec, &r)
+		r.Capacity, r.MaxACU, _ = c.Capacity(key)
 	}
 	return r, true
 }
@@ -184,6 +185,9 @@ type instanceReading struct {
 	ReaderLags    []time.Duration
 	// Placed: the server runs in its VPC, whose interfaces are its own.
 	Placed bool
+	// Capacity is a Serverless v2 member's capacity (ACUs), MaxACU its
+	// cluster's MaxCapacity; 0 for a class (capacity.go).
+	Capacity, MaxACU float64
 }
 
 // rdsData is reading r's AWS/RDS datapoints, stamped at, under its
@@ -205,6 +209,7 @@ func rdsData(r instanceReading, at time.Time) []metricport.Datum {
 			out = append(out, d)
 		}
 	}
+	out = append(out, serverlessData(r, at)...)
 	return append(out, clusterData(r, vals, at)...)
 }
 
@@ -258,8 +263,8 @@ func instanceValues(r instanceReading, at time.Time) []metricport.Datum {
 // classShape is a DB instance class's vCPUs and memory (bytes), by AWS's
 // sizes: micro to large have 2 vCPUs, xlarge 4, Nxlarge 4N; burstable
 // (db.t*) classes have 1, 2, 4, 8 GiB from micro to large and 4 GiB per
-// vCPU above, memory-optimized (db.r*, db.x*) 8 GiB per vCPU, the others
-// 4.
+// vCPU above, memory-optimized db.r* 8 GiB per vCPU and db.x* 16, the
+// others 4. The servers' limits are these (capacity.go).
 func classShape(class string) (vcpus int, memory int64) {
 	parts := strings.Split(class, ".")
 	if len(parts) != 3 {
@@ -284,7 +289,9 @@ func classShape(class string) (vcpus int, memory int64) {
 		if gib, ok := map[string]int64{"micro": 1, "small": 2, "medium": 4, "large": 8}[size]; ok {
 			return vcpus, gib << 30
 		}
-	case strings.HasPrefix(fam, "r"), strings.HasPrefix(fam, "x"):
+	case strings.HasPrefix(fam, "x"):
+		perVCPU = 16 << 30
+	case strings.HasPrefix(fam, "r"):
 		perVCPU = 8 << 30
 	}
 	return vcpus, int64(vcpus) * perVCPU
