@@ -43,7 +43,14 @@ func newClusterScene(t *testing.T, id string, members ...string) *clusterScene {
 // port.
 func newEngineClusterScene(t *testing.T, eng string, port int32, id string, members ...string) *clusterScene {
 	t.Helper()
-	s := New(state.NewMemory(), Config{StateDir: t.TempDir()})
+	return newSceneWith(t, Config{StateDir: t.TempDir()}, nil, eng, port, id, members...)
+}
+
+// newSceneWith is newEngineClusterScene on a service of cfg; edit, if
+// set, changes the records before they are written.
+func newSceneWith(t *testing.T, cfg Config, edit func(*records.Cluster, []records.Instance), eng string, port int32, id string, members ...string) *clusterScene {
+	t.Helper()
+	s := New(state.NewMemory(), cfg)
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +67,9 @@ func newEngineClusterScene(t *testing.T, eng string, port int32, id string, memb
 		db.DBInstanceClass = ptr("db.r6g.large")
 		db.DBParameterGroups = []rdsapi.DBParameterGroupStatus{{DBParameterGroupName: ptr(s.engines.Get(eng).Defaults().ParameterGroup), ParameterApplyStatus: ptr("in-sync")}}
 		insts = append(insts, records.Instance{DBInstance: db, Password: clusterPassword})
+	}
+	if edit != nil {
+		edit(&cl, insts)
 	}
 	err := s.store.Update(x.ctx, func(tx state.Tx) error {
 		if err := records.Clusters.Put(tx, x.sc, id, cl); err != nil {

@@ -175,7 +175,7 @@ func checkScaling(c *rdsapi.ServerlessV2ScalingConfiguration) error {
 	case lo > hi:
 		return errInvalidParam("The Serverless v2 minimum capacity %.1f can't exceed the maximum capacity %.1f.", lo, hi)
 	}
-	return nil
+	return checkAutoPause(c)
 }
 
 // CreateDBCluster records an Aurora DB cluster. It has no members yet (its
