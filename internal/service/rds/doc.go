@@ -79,8 +79,13 @@
 // start that fails on it leaves the instance in incompatible-parameters
 // until the group is fixed and the instance rebooted.
 // DescribeOrderableDBInstanceOptions (orderable.go) offers the host's
-// engine version with the classes CreateDBInstance accepts; a class is
-// recorded, not enforced as CPU or memory limits.
+// engine version with the classes CreateDBInstance accepts. A class is
+// enforced: its server runs with the class's vCPUs as CPU quota and its
+// memory as memory limit (cgroups, through the workload runtime; the
+// controller's capacity.go), each capped at the host's, so a
+// db.r5.24xlarge on a 2-core host has 2 CPUs. The engines' memory settings
+// (shared_buffers, innodb_buffer_pool_size) do not follow the class yet:
+// they are the engine's defaults unless the parameter group sets them.
 //
 // Read replicas (replicas.go), for engines with engine.Replication: a
 // replica is made from a copy of its source and replicates for real, as
@@ -181,6 +186,30 @@
 // is the contract); both engines' writers commit only once a reader has
 // the commit (PostgreSQL's quorum, MariaDB's semi-synchronous
 // replication), so a failover loses no acknowledged commit.
+//
+// Aurora Serverless v2 (db.serverless members, the cluster's
+// ServerlessV2ScalingConfiguration; controller/capacity.go): a member's
+// capacity is in ACUs, 1 ACU being 2 GiB of memory and a quarter of a vCPU
+// (a memory-optimized class's share), applied live as its server's cgroup
+// limits. It starts at MinCapacity and, every second, follows the server's
+// measured CPU and memory in 0.5-ACU steps up to MaxCapacity: up within
+// seconds of sustained load, down one step at a time once the load has
+// been low for a few seconds, never under the memory the server holds. A
+// new range from ModifyDBCluster applies within a second. Readers in
+// promotion tiers 0 and 1 keep at least the writer's capacity, other
+// readers scale on their own. As on AWS the capacity is visible only in
+// CloudWatch: ServerlessDatabaseCapacity and ACUUtilization (percent of
+// MaxCapacity) per DBInstanceIdentifier and by DBClusterIdentifier. A
+// capacity beyond the host (256 ACUs are 64 vCPUs and 512 GiB) is capped
+// at the host's CPUs and memory, while the metric shows the capacity
+// reached. A restarted minicloud starts every member at MinCapacity again.
+// What it does not do: automatic pause. A paused Aurora instance stops and
+// resumes on the next connection, which waits; the loopback relays could
+// hold that connection, but a client in the VPC reaches the server's ENI
+// address directly, where nothing would answer. So MinCapacity 0 is
+// refused with InvalidParameterValue, as AWS refuses it for an engine
+// version without auto-pause (serverless.go), and SecondsUntilAutoPause is
+// not in minicloud's API model yet. No member is ever "paused".
 //
 // No minicloud cluster backtracks (backtrack.go): MariaDB cannot rewind
 // a server in place. CreateDBCluster or ModifyDBCluster with a

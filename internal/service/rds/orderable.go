@@ -15,8 +15,8 @@ import (
 )
 
 // The DB instance classes minicloud accepts for postgres: AWS's current
-// classes for RDS for PostgreSQL. A class is recorded and shown; the
-// server itself gets no CPU or memory limit from it.
+// classes for RDS for PostgreSQL. A class is recorded and shown, and its
+// vCPUs and memory limit the server (controller/capacity.go).
 var instanceClasses = func() []string {
 	sizes := map[string][]string{
 		"t3":  {"micro", "small", "medium", "large", "xlarge", "2xlarge"},
