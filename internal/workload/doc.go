@@ -22,7 +22,8 @@
 //     the placement's namespace from an OS thread that lives as long as the
 //     process (its parent-death signal is tied to that thread, and no other
 //     goroutine ever runs in the namespace), put in its cgroups with the
-//     workload's CPU, memory and process-count limits, stopped by a sequence of signals
+//     workload's CPU, memory and process-count limits (CPU and memory
+//     changed while it runs by SetLimits), stopped by a sequence of signals
 //     and waits, its exit reported once (ProcessSpec.OnExit) so that the
 //     owning controller reconciles it again: restarts are the controller's
 //     decision, made level-triggered from desired state.

@@ -46,7 +46,9 @@
 // loopback ports, its custom endpoints' relays, its failover), snapshots.go, clustersnapshots.go (DB
 // cluster snapshots of the writer; a restored cluster's first writer made
 // from its snapshot, point in time or clone source), schedule.go
-// (automated backups and their retention) and params.go (parameter groups) are the features;
+// (automated backups and their retention), params.go (parameter groups)
+// and capacity.go (each server's class limits, and Serverless v2 capacity
+// following the load, from a loop of its own) are the features;
 // metrics.go (and clustermetrics.go, Aurora's AuroraReplicaLag and
 // cluster-level metrics) publishes the running instances' AWS/RDS metrics
 // (metricport) and logexports.go exports their logs to CloudWatch Logs
