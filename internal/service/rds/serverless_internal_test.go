@@ -150,6 +150,20 @@ func TestServerlessCapacity(t *testing.T) {
 		t.Errorf("db.r5.24xlarge on this host: quota %d, memory %d MiB; want %d, %d MiB", q, m>>20, cpus*100000, memMiB)
 	}
 
+	// shared_buffers follows the class as RDS's default group's
+	// {DBInstanceClassMemory/32768}: a Serverless v2 member's by
+	// MaxCapacity (4 ACUs, 8 GiB).
+	conn, err := connectPort(x.ctx, cl.WriterPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buffers string
+	err = conn.QueryRow(x.ctx, "SELECT setting FROM pg_settings WHERE name = 'shared_buffers'").Scan(&buffers)
+	_ = conn.Close(x.ctx)
+	if err != nil || buffers != strconv.Itoa(8<<30/32768) {
+		t.Errorf("writer's shared_buffers %q (%v), want %d buffers", buffers, err, 8<<30/32768)
+	}
+
 	// The load: one connection running a CPU-bound query after another.
 	ctx, stop := context.WithCancel(x.ctx)
 	var wg sync.WaitGroup
@@ -185,7 +199,7 @@ func TestServerlessCapacity(t *testing.T) {
 	})
 
 	// A new range applies at once (the API's ModifyDBCluster writes it so).
-	err := x.s.store.Update(x.ctx, func(tx state.Tx) error {
+	err = x.s.store.Update(x.ctx, func(tx state.Tx) error {
 		c, _, err := records.Clusters.Get(tx, x.sc, "sv2")
 		if err != nil {
 			return err

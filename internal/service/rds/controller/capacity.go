@@ -279,6 +279,13 @@ func (c *Controller) fit(m member, writers map[string]float64) float64 {
 	}
 	if err := c.cfg.Workloads.SetLimits(name, lim); err != nil {
 		c.log.Warn("rds: server limits", "id", m.id, "class", class, "err", err)
+		c.sizes.mu.Lock()
+		if s.acu != 0 && s.applied.MemoryMiB > 0 {
+			// The capacity shown stays the one the server has (a memory
+			// limit under what it holds is refused on cgroup v1).
+			s.acu = float64(s.applied.MemoryMiB) / acuMemMiB
+		}
+		c.sizes.mu.Unlock()
 		return acu
 	}
 	c.sizes.mu.Lock()
@@ -356,4 +363,27 @@ func serverlessData(r instanceReading, at time.Time) []metricport.Datum {
 			metricport.Datum{Namespace: "AWS/RDS", Name: "ACUUtilization", Unit: "Percent", Time: at, Value: 100 * r.Capacity / r.MaxACU, Dims: dims})
 	}
 	return out
+}
+
+// classMemory is instance rec's DBInstanceClassMemory (engine.Instance):
+// its class's memory as its server is limited to; a Serverless v2
+// member's at its cluster's MaxCapacity, by which AWS sizes its
+// parameters.
+func (c *Controller) classMemory(sc state.Scope, rec *records.Instance) int64 {
+	class := deref(rec.DBInstanceClass)
+	if class != serverlessClass {
+		return classLimits(class).MemoryMiB << 20
+	}
+	var hi float64
+	_ = c.store.View(c.ctx, func(tx state.Tx) error {
+		cl, found, err := records.Clusters.Get(tx, sc, deref(rec.DBClusterIdentifier))
+		if found {
+			_, hi = scaling(&cl)
+		}
+		return err
+	})
+	if hi == 0 {
+		return 0
+	}
+	return acuLimits(hi).MemoryMiB << 20
 }

@@ -273,6 +273,7 @@ func (c *Controller) startInstance(ctx context.Context, key string, sc state.Sco
 	settings, err := eng.Settings(dir, engine.Instance{
 		ResourceID: deref(rec.DbiResourceId), BackupRetention: deref(rec.BackupRetentionPeriod),
 		Replica: rec.IsReplica(), HasReplicas: len(rec.ReadReplicaDBInstanceIdentifiers) > 0,
+		ClassMemory: c.classMemory(sc, rec),
 	})
 	var p *server
 	if err == nil {
