@@ -16,5 +16,5 @@ func (e *PostgreSQL) Settings(dir string, in engine.Instance) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	return append(out, postgres.SharedBuffers(dir, mem/12038-50003)...), nil
+	return out, postgres.ClassBuffers(dir, mem/12038-50003)
 }

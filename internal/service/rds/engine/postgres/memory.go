@@ -7,20 +7,31 @@ import (
 	"strings"
 )
 
+// classFile is the include file of the settings RDS's default parameter
+// group computes from the class (DBInstanceClassMemory).
+const classFile = "minicloud-class.conf"
+
 // minBuffers is the smallest shared_buffers PostgreSQL takes (16 buffers
 // of 8 kB).
 const minBuffers = 16
 
-// SharedBuffers is the shared_buffers setting of n buffers of 8 kB, the
-// default an RDS parameter group computes from DBInstanceClassMemory: none
-// when the instance's own group sets shared_buffers (the params file
-// WriteParams wrote in dir before the start: command-line settings would
-// override it) or n is below PostgreSQL's minimum (no class known).
-func SharedBuffers(dir string, n int64) []string {
-	if n < minBuffers || groupSets(dir, "shared_buffers") {
+// ClassBuffers gives the server in dir n buffers of 8 kB as
+// shared_buffers, the default an RDS parameter group computes from
+// DBInstanceClassMemory, unless the instance's own group sets
+// shared_buffers (the params file WriteParams wrote before the start) or n
+// is under PostgreSQL's minimum (no class known). It goes into a file
+// postgresql.conf includes, not on the command line: a command-line value
+// would override the group's and leave the file's value pending a restart
+// forever (pg_settings.pending_restart). Without data yet it does nothing.
+func ClassBuffers(dir string, n int64) error {
+	if _, err := os.Stat(filepath.Join(dir, "data", "postgresql.conf")); err != nil {
 		return nil
 	}
-	return []string{"shared_buffers=" + strconv.FormatInt(n, 10)}
+	vals := map[string]string{}
+	if n >= minBuffers && !groupSets(dir, "shared_buffers") {
+		vals["shared_buffers"] = strconv.FormatInt(n, 10)
+	}
+	return writeInclude(dir, classFile, "the DB instance class (RDS's default group)", vals)
 }
 
 // groupSets reports whether the params file in dir sets name.

@@ -148,7 +148,7 @@ func (e *Engine) Settings(dir string, in engine.Instance) ([]string, error) {
 	}
 	// RDS for PostgreSQL's default group: {DBInstanceClassMemory/32768}
 	// buffers of 8 kB, a quarter of the memory.
-	return append(out, SharedBuffers(dir, in.ClassMemory/32768)...), nil
+	return out, ClassBuffers(dir, in.ClassMemory/32768)
 }
 
 // command runs bin as the server user with dir (the instance directory)
