@@ -161,16 +161,20 @@ func (c *Controller) scaleServers() {
 	if c.cfg.Workloads == nil || c.cfg.Workloads.Cgroups() == 0 {
 		return
 	}
-	t := time.NewTicker(scaleInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-t.C:
+	c.every(scaleInterval, c.scalePass)
+}
+
+// runningServers are the servers that run now, by record key.
+func (c *Controller) runningServers() map[string]*server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	running := make(map[string]*server, len(c.servers))
+	for k, p := range c.servers {
+		if p.running() {
+			running[k] = p
 		}
-		c.scalePass()
 	}
+	return running
 }
 
 // member is a running server with its records, for a scaling pass.
@@ -186,14 +190,7 @@ type member struct {
 // scalePass reads every running server's records and load and applies
 // its limits: writers before readers, whose floor may be their writer's.
 func (c *Controller) scalePass() {
-	c.mu.Lock()
-	running := make(map[string]*server, len(c.servers))
-	for k, p := range c.servers {
-		if p.running() {
-			running[k] = p
-		}
-	}
-	c.mu.Unlock()
+	running := c.runningServers()
 	var ms []member
 	_ = c.store.View(c.ctx, func(tx state.Tx) error {
 		clusters := map[string]*records.Cluster{}

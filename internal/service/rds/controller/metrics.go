@@ -71,14 +71,7 @@ func (c *Controller) startMetrics() {
 // publishMetrics takes a reading of every running instance and publishes
 // it.
 func (c *Controller) publishMetrics(ctx context.Context, now time.Time, interval time.Duration) {
-	c.mu.Lock()
-	running := make(map[string]*server, len(c.servers))
-	for k, p := range c.servers {
-		if p.running() {
-			running[k] = p
-		}
-	}
-	c.mu.Unlock()
+	running := c.runningServers()
 	c.meter.mu.Lock()
 	if c.meter.last == nil {
 		c.meter.last = map[string]usageSample{}
