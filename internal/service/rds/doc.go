@@ -84,8 +84,13 @@
 // memory as memory limit (cgroups, through the workload runtime; the
 // controller's capacity.go), each capped at the host's, so a
 // db.r5.24xlarge on a 2-core host has 2 CPUs. The engines' memory settings
-// (shared_buffers, innodb_buffer_pool_size) do not follow the class yet:
-// they are the engine's defaults unless the parameter group sets them.
+// follow that memory (DBInstanceClassMemory) as RDS's default parameter
+// groups compute them, unless the instance's group sets them:
+// shared_buffers {DBInstanceClassMemory/32768} for postgres,
+// SUM({DBInstanceClassMemory/12038},-50003) for aurora-postgresql,
+// innodb_buffer_pool_size {DBInstanceClassMemory*3/4} for MariaDB and
+// aurora-mysql; a Serverless v2 member's by its MaxCapacity, as AWS's.
+// DescribeDBParameters does not show these formulas.
 //
 // Read replicas (replicas.go), for engines with engine.Replication: a
 // replica is made from a copy of its source and replicates for real, as
