@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -96,10 +97,10 @@ func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnaps
 		}
 		out = records.SnapshotOf(sc, &r, id, "manual", in.Tags)
 		r.DBInstanceStatus = ptr("backing-up")
-		if err := records.Instances.Put(tx, sc, dbID, r); err != nil {
+		if err := errors.Join(records.NoteInstance(tx, sc, dbID, &r), records.Instances.Put(tx, sc, dbID, r)); err != nil {
 			return err
 		}
-		return records.Snapshots.Put(tx, sc, id, out)
+		return errors.Join(records.NoteSnapshot(tx, sc, id, &out), records.Snapshots.Put(tx, sc, id, out))
 	})
 	if err != nil {
 		return nil, err

@@ -124,6 +124,7 @@ func (c *Controller) promoteMember(ctx context.Context, sc state.Scope, id, dir 
 		c.enqueue(k)
 	}
 	c.log.Info("rds: cluster writer promoted", "cluster", deref(rec.DBClusterIdentifier), "writer", id)
+	c.noteFailoverDone(sc, deref(rec.DBClusterIdentifier), id)
 	return nil
 }
 
@@ -200,7 +201,7 @@ func (c *Controller) swapWriter(sc state.Scope, clID, from, to, replPassword str
 			m.IsClusterWriter = ptr(deref(m.DBInstanceIdentifier) == to)
 		}
 		cl.Failover = nil
-		if err := records.Clusters.Put(tx, sc, clID, cl); err != nil {
+		if err := errors.Join(noteFailoverStarted(tx, sc, &cl, from, to), records.Clusters.Put(tx, sc, clID, cl)); err != nil {
 			return err
 		}
 		for _, id := range []string{to, from} {

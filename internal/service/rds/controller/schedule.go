@@ -209,12 +209,13 @@ func (w *backupWork) takeAutomated(tx state.Tx, sc state.Scope, id string, r *re
 	if _, exists, err := records.Snapshots.Get(tx, sc, sid); err != nil || exists {
 		return err
 	}
-	if err := records.Snapshots.Put(tx, sc, sid, records.SnapshotOf(sc, r, sid, "automated", nil)); err != nil {
+	snap := records.SnapshotOf(sc, r, sid, "automated", nil)
+	if err := errors.Join(records.NoteSnapshot(tx, sc, sid, &snap), records.Snapshots.Put(tx, sc, sid, snap)); err != nil {
 		return err
 	}
 	r.DBInstanceStatus = ptr("backing-up")
 	w.keys = append(w.keys, records.Snapshots.Key(sc, sid))
-	return records.Instances.Put(tx, sc, id, *r)
+	return errors.Join(records.NoteInstance(tx, sc, id, r), records.Instances.Put(tx, sc, id, *r))
 }
 
 // delete marks snapshot b deleting, for the controller to remove.
