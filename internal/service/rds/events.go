@@ -101,9 +101,6 @@ func eventQueryOf(in *rdsapi.DescribeEventsMessage, now time.Time) (eventQuery, 
 		}
 		q.start = q.end.Add(-time.Duration(mins) * time.Minute)
 	}
-	if q.end.Before(q.start) {
-		return q, errInvalidParam("The end time %s must be after the start time %s.", q.end.UTC().Format(time.RFC3339), q.start.UTC().Format(time.RFC3339))
-	}
 	for _, c := range in.EventCategories {
 		q.categories = append(q.categories, strings.ToLower(c))
 	}

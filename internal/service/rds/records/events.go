@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
@@ -95,19 +96,38 @@ var EventCategories = []rdsapi.EventCategoriesMap{
 	{SourceType: ptr("blue-green-deployment"), EventCategories: []string{"creation", "deletion", "failure", "notification"}},
 }
 
-// EventKey is an event's id: its time in nanoseconds, zero-padded so that
-// the table's order is the events' order, and a random suffix for two
-// events of the same instant.
+// EventKey is the id of an event at: its time in nanoseconds, zero-padded
+// so that the table's order is the events' order, and a random suffix
+// for two events of the same instant.
 func EventKey(at time.Time) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%020d-%s", at.UnixNano(), hex.EncodeToString(b[:]))
 }
 
+// lastEvent is the last event's time in nanoseconds: events noted one
+// after the other (two of one transition) keep their order even within
+// one tick of the clock.
+var lastEvent atomic.Int64
+
+// eventTime is now, after every event noted before.
+func eventTime() time.Time {
+	for {
+		last, now := lastEvent.Load(), time.Now().UnixNano()
+		if now <= last {
+			now = last + 1
+		}
+		if lastEvent.CompareAndSwap(last, now) {
+			return time.Unix(0, now).UTC()
+		}
+	}
+}
+
 // Note records one event of kind k for the source id (ARN arn), now; args
 // fill k's message.
 func Note(tx state.Tx, sc state.Scope, k EventKind, id, arn string, args ...any) error {
-	at := time.Now().UTC().Truncate(time.Millisecond)
+	now := eventTime()
+	at := now.Truncate(time.Millisecond)
 	msg := k.Message
 	if len(args) > 0 {
 		msg = fmt.Sprintf(k.Message, args...)
@@ -119,7 +139,7 @@ func Note(tx state.Tx, sc state.Scope, k EventKind, id, arn string, args ...any)
 	if arn != "" {
 		ev.SourceArn = ptr(arn)
 	}
-	if err := Events.Put(tx, sc, EventKey(at), ev); err != nil {
+	if err := Events.Put(tx, sc, EventKey(now), ev); err != nil {
 		return fmt.Errorf("record event %s of %s: %w", k.ID, id, err)
 	}
 	return nil
