@@ -222,4 +222,27 @@
 // btrfs) and copies them on others (ext4, as on the test host): a clone is
 // then as costly as a snapshot and a restore, which minicloud does not
 // hide. The new cluster's data diverges from its source's at once.
+//
+// Events (events.go; records/events.go is the contract): DescribeEvents
+// lists what RDS says happened, with AWS's messages, categories and
+// source types, oldest first: an event is recorded in the same write as
+// the transition it tells of, by whoever makes it happen — the controller
+// when a server has really become available (DB instance created,
+// restarted, started; a restore's source), stopped, been deleted, shut
+// down for a reboot, backed up; when a DB snapshot or cluster snapshot is
+// really taken; when a cluster's failover is committed (same or cross AZ,
+// naming the new writer) and when the new writer takes writes; when a
+// parameter group is applied or refused — and the API for what takes
+// effect in the request (DB cluster created, a parameter's update in a DB
+// parameter group, a manual snapshot begun). SourceIdentifier needs
+// SourceType (InvalidParameterValue); the interval is the last Duration
+// minutes (60) up to EndTime or now, or from StartTime; Filters are not
+// supported (as on AWS); MaxRecords 20-100 with Marker. Events are kept 14
+// days: a sweep (hourly, and at start) deletes older ones.
+// DescribeEventCategories lists AWS's categories per source type. Event
+// subscriptions need SNS, which minicloud does not have:
+// CreateEventSubscription and its siblings answer NotImplemented. Not
+// recorded (yet): cluster stop, start and deletion, read replica
+// promotion and replication state, Multi-AZ failover, instance class or
+// storage changes.
 package rds
