@@ -44,7 +44,8 @@ func (e *testEnv) waitEvents(t *testing.T, typ types.SourceType, id string, want
 }
 
 // TestEventsOfRealTransitions: a DB instance's creation and first backup,
-// a reboot, a manual snapshot and an Aurora cluster's failover each leave
+// a reboot, a manual snapshot, a stop, a start and its deletion, and an
+// Aurora cluster's failover each leave
 // AWS's events, in order, once they have really happened; StartTime and
 // EndTime bound what DescribeEvents returns.
 func TestEventsOfRealTransitions(t *testing.T) {
@@ -74,7 +75,22 @@ func TestEventsOfRealTransitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitEvents(t, types.SourceTypeDbSnapshot, "ev-snap", "Creating manual snapshot.", "Manual snapshot created.")
-	e.waitEvents(t, types.SourceTypeDbInstance, "ev-db", append(rebooted, "Backing up DB instance.", "Finished DB instance backup.")...)
+	snapped := append(rebooted, "Backing up DB instance.", "Finished DB instance backup.")
+	e.waitEvents(t, types.SourceTypeDbInstance, "ev-db", snapped...)
+
+	// Stopped, started, deleted: the events outlive the instance.
+	if _, err := e.rds.StopDBInstance(e.ctx, &rds.StopDBInstanceInput{DBInstanceIdentifier: aws.String("ev-db")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "ev-db", "stopped")
+	if _, err := e.rds.StartDBInstance(e.ctx, &rds.StartDBInstanceInput{DBInstanceIdentifier: aws.String("ev-db")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "ev-db", "available")
+	if _, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("ev-db"), SkipFinalSnapshot: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitEvents(t, types.SourceTypeDbInstance, "ev-db", append(snapped, "DB instance stopped.", "DB instance started.", "DB instance deleted.")...)
 
 	// An Aurora cluster fails over to the reader asked.
 	if _, err := e.rds.CreateDBCluster(e.ctx, clusterInput("evc", "")); err != nil {
