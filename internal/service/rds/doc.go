@@ -232,6 +232,8 @@
 // down for a reboot, backed up; when a DB snapshot or cluster snapshot is
 // really taken; when a cluster's failover is committed (same or cross AZ,
 // naming the new writer) and when the new writer takes writes; when a
+// Multi-AZ instance's standby is promoted and when the record has swapped
+// them; when a
 // parameter group is applied or refused — and the API for what takes
 // effect in the request (DB cluster created, a parameter's update in a DB
 // parameter group, a manual snapshot begun). SourceIdentifier needs
@@ -243,6 +245,5 @@
 // subscriptions need SNS, which minicloud does not have:
 // CreateEventSubscription and its siblings answer NotImplemented. Not
 // recorded (yet): cluster stop, start and deletion, read replica
-// promotion and replication state, Multi-AZ failover, instance class or
-// storage changes.
+// promotion and replication state, instance class or storage changes.
 package rds

@@ -43,9 +43,29 @@ func (e *testEnv) waitEvents(t *testing.T, typ types.SourceType, id string, want
 	t.Fatalf("%s %s: events\n%q\nwant\n%q", typ, id, got, want)
 }
 
+// waitEventsIn polls until source id's events include want, in this
+// order, for up to 90 s.
+func (e *testEnv) waitEventsIn(t *testing.T, typ types.SourceType, id string, want ...string) {
+	t.Helper()
+	var got []string
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		got = e.events(t, typ, id)
+		rest := want
+		for _, m := range got {
+			if len(rest) > 0 && m == rest[0] {
+				rest = rest[1:]
+			}
+		}
+		if len(rest) == 0 {
+			return
+		}
+	}
+	t.Fatalf("%s %s: events\n%q\nlack, in this order,\n%q", typ, id, got, want)
+}
+
 // TestEventsOfRealTransitions: a DB instance's creation and first backup,
-// a reboot, a manual snapshot, a stop, a start and its deletion, and an
-// Aurora cluster's failover each leave
+// a reboot, a manual snapshot, a stop, a start and its deletion, a
+// Multi-AZ failover and an Aurora cluster's failover each leave
 // AWS's events, in order, once they have really happened; StartTime and
 // EndTime bound what DescribeEvents returns.
 func TestEventsOfRealTransitions(t *testing.T) {
@@ -92,6 +112,14 @@ func TestEventsOfRealTransitions(t *testing.T) {
 	}
 	e.waitEvents(t, types.SourceTypeDbInstance, "ev-db", append(snapped, "DB instance stopped.", "DB instance started.", "DB instance deleted.")...)
 
+	// A Multi-AZ instance fails over to its standby.
+	e.multiAZ(t, "ev-ha", "10.61")
+	if _, err := e.rds.RebootDBInstance(e.ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("ev-ha"), ForceFailover: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, "ev-ha", "available")
+	e.waitEventsIn(t, types.SourceTypeDbInstance, "ev-ha", "Multi-AZ instance failover started.", "Multi-AZ instance failover completed.", "DB instance restarted.")
+
 	// An Aurora cluster fails over to the reader asked.
 	if _, err := e.rds.CreateDBCluster(e.ctx, clusterInput("evc", "")); err != nil {
 		t.Fatal(err)
@@ -129,8 +157,18 @@ func TestEventsOfRealTransitions(t *testing.T) {
 		}
 	}
 	out, err := e.rds.DescribeEvents(e.ctx, &rds.DescribeEventsInput{StartTime: aws.Time(before), EventCategories: []string{"failover"}})
-	if err != nil || len(out.Events) != 2 || out.Events[0].Date.After(*out.Events[1].Date) {
-		t.Fatalf("failover events since the start: %+v, %v", out, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []string
+	for i, ev := range out.Events {
+		sources = append(sources, aws.ToString(ev.SourceIdentifier))
+		if i > 0 && ev.Date.Before(*out.Events[i-1].Date) {
+			t.Fatalf("failover events out of order at %d", i)
+		}
+	}
+	if !slices.Equal(sources, []string{"ev-ha", "ev-ha", "evc", "evc"}) {
+		t.Fatalf("failover events since the start are of %q", sources)
 	}
 	_, err = e.rds.DescribeEvents(e.ctx, &rds.DescribeEventsInput{SourceIdentifier: aws.String("ev-db")})
 	wantCode(t, err, "InvalidParameterValue")

@@ -188,6 +188,13 @@ func NoteInstance(tx state.Tx, sc state.Scope, id string, after *Instance) error
 			}
 		}
 	}
+	// A Multi-AZ failover starts once the standby is promoted (Swapping)
+	// and completes once the record has swapped the two.
+	if b, a := swapping(&before), swapping(after); b != a {
+		if err := Note(tx, sc, pick(a, EvMultiAZStarted, EvMultiAZDone), id, arn); err != nil {
+			return err
+		}
+	}
 	if b, a := paramStatus(&before), paramStatus(after); a == "in-sync" && b != "" && b != "in-sync" {
 		return Note(tx, sc, EvParamsApplied, id, arn)
 	}
@@ -205,6 +212,8 @@ func noteRestore(tx state.Tx, sc state.Scope, r *Instance) error {
 	}
 	return nil
 }
+
+func swapping(r *Instance) bool { return r.Standby != nil && r.Standby.Swapping }
 
 func paramStatus(r *Instance) string {
 	if len(r.DBParameterGroups) == 0 {
