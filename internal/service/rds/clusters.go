@@ -2,7 +2,6 @@ package rds
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net/http"
 	"slices"
@@ -222,7 +221,10 @@ func (s *Service) CreateDBCluster(ctx context.Context, in *rdsapi.CreateDBCluste
 		if rec.AvailabilityZones, err = clusterZones(sc, group, in.AvailabilityZones); err != nil {
 			return err
 		}
-		return errors.Join(records.Note(tx, sc, records.EvClusterCreated, r.id, deref(rec.DBClusterArn)), records.Clusters.Put(tx, sc, r.id, rec))
+		if err := records.Note(tx, sc, records.EvClusterCreated, r.id, deref(rec.DBClusterArn)); err != nil {
+			return err
+		}
+		return records.Clusters.Put(tx, sc, r.id, rec)
 	})
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -97,10 +96,10 @@ func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnaps
 		}
 		out = records.SnapshotOf(sc, &r, id, "manual", in.Tags)
 		r.DBInstanceStatus = ptr("backing-up")
-		if err := errors.Join(records.NoteInstance(tx, sc, dbID, &r), records.Instances.Put(tx, sc, dbID, r)); err != nil {
+		if err := records.PutInstance(tx, sc, dbID, r); err != nil {
 			return err
 		}
-		return errors.Join(records.NoteSnapshot(tx, sc, id, &out), records.Snapshots.Put(tx, sc, id, out))
+		return records.PutSnapshot(tx, sc, id, out)
 	})
 	if err != nil {
 		return nil, err

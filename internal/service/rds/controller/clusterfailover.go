@@ -201,7 +201,10 @@ func (c *Controller) swapWriter(sc state.Scope, clID, from, to, replPassword str
 			m.IsClusterWriter = ptr(deref(m.DBInstanceIdentifier) == to)
 		}
 		cl.Failover = nil
-		if err := errors.Join(noteFailoverStarted(tx, sc, &cl, from, to), records.Clusters.Put(tx, sc, clID, cl)); err != nil {
+		if err := noteFailoverStarted(tx, sc, &cl, from, to); err != nil {
+			return err
+		}
+		if err := records.Clusters.Put(tx, sc, clID, cl); err != nil {
 			return err
 		}
 		for _, id := range []string{to, from} {

@@ -9,9 +9,9 @@ import (
 )
 
 // Events (records/events.go): the controller records most of them in the
-// same write as the transition they tell of (records.NoteInstance,
-// NoteSnapshot, NoteClusterSnapshot before each write of those records;
-// the failover's start in swapWriter). What happens outside any record's
+// same write as the transition they tell of (records.PutInstance,
+// PutSnapshot, PutClusterSnapshot… for each write of those records; the
+// failover's start in swapWriter). What happens outside any record's
 // write (a server shut down for a reboot, a new writer promoted) is
 // recorded by note in a write of its own, once it has happened.
 

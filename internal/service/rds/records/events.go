@@ -19,8 +19,9 @@ import (
 // Who writes which: the controller, for what it achieves (an instance
 // created, restarted, stopped, started, deleted, backed up, restored; a
 // snapshot taken; a cluster's failover started and completed; a parameter
-// group applied), through NoteInstance, NoteSnapshot and
-// NoteClusterSnapshot at its writes and Note for the rest; the API, for
+// group applied), writing those records through PutInstance,
+// DeleteInstance, PutSnapshot, DeleteSnapshot and PutClusterSnapshot,
+// which add the events of the change, and Note for the rest; the API, for
 // what takes effect in the request itself (a DB parameter group's
 // parameters updated, a DB cluster created, a manual snapshot started).
 // The API's DescribeEvents only reads; its sweep deletes events older
@@ -145,6 +146,48 @@ func Note(tx state.Tx, sc state.Scope, k EventKind, id, arn string, args ...any)
 	return nil
 }
 
+// PutInstance writes instance id as r, with the events of the change.
+func PutInstance(tx state.Tx, sc state.Scope, id string, r Instance) error {
+	if err := noteInstance(tx, sc, id, &r); err != nil {
+		return err
+	}
+	return Instances.Put(tx, sc, id, r)
+}
+
+// DeleteInstance deletes instance id's record, with its deletion's event.
+func DeleteInstance(tx state.Tx, sc state.Scope, id string) error {
+	if err := noteInstance(tx, sc, id, nil); err != nil {
+		return err
+	}
+	return Instances.Delete(tx, sc, id)
+}
+
+// PutSnapshot writes DB snapshot id as r, with the events of the change.
+func PutSnapshot(tx state.Tx, sc state.Scope, id string, r Snapshot) error {
+	if err := noteSnapshot(tx, sc, id, &r); err != nil {
+		return err
+	}
+	return Snapshots.Put(tx, sc, id, r)
+}
+
+// DeleteSnapshot deletes DB snapshot id's record, with its deletion's
+// event.
+func DeleteSnapshot(tx state.Tx, sc state.Scope, id string) error {
+	if err := noteSnapshot(tx, sc, id, nil); err != nil {
+		return err
+	}
+	return Snapshots.Delete(tx, sc, id)
+}
+
+// PutClusterSnapshot writes DB cluster snapshot id as r, with the events
+// of the change.
+func PutClusterSnapshot(tx state.Tx, sc state.Scope, id string, r ClusterSnapshot) error {
+	if err := noteClusterSnapshot(tx, sc, id, &r); err != nil {
+		return err
+	}
+	return ClusterSnapshots.Put(tx, sc, id, r)
+}
+
 // instanceTransitions are the events of an instance's status changes:
 // from the status it had to the one written.
 var instanceTransitions = map[[2]string][]EventKind{
@@ -158,10 +201,10 @@ var instanceTransitions = map[[2]string][]EventKind{
 	{"resetting-master-credentials", "available"}: {EvCredentialsReset},
 }
 
-// NoteInstance records the events of writing instance id as after (nil:
+// noteInstance records the events of writing instance id as after (nil:
 // deleting the record), from the record tx still holds. Call it before the
 // write.
-func NoteInstance(tx state.Tx, sc state.Scope, id string, after *Instance) error {
+func noteInstance(tx state.Tx, sc state.Scope, id string, after *Instance) error {
 	before, found, err := Instances.Get(tx, sc, id)
 	if err != nil || !found {
 		return err
@@ -222,10 +265,10 @@ func paramStatus(r *Instance) string {
 	return value(r.DBParameterGroups[0].ParameterApplyStatus)
 }
 
-// NoteSnapshot records the events of writing DB snapshot id as after
+// noteSnapshot records the events of writing DB snapshot id as after
 // (nil: deleting the record), from the record tx still holds (none: a new
 // snapshot). Call it before the write.
-func NoteSnapshot(tx state.Tx, sc state.Scope, id string, after *Snapshot) error {
+func noteSnapshot(tx state.Tx, sc state.Scope, id string, after *Snapshot) error {
 	before, found, err := Snapshots.Get(tx, sc, id)
 	if err != nil {
 		return err
@@ -249,10 +292,10 @@ func NoteSnapshot(tx state.Tx, sc state.Scope, id string, after *Snapshot) error
 	return nil
 }
 
-// NoteClusterSnapshot records the events of writing DB cluster snapshot id
+// noteClusterSnapshot records the events of writing DB cluster snapshot id
 // as after, from the record tx still holds (none: a new snapshot). Call it
 // before the write.
-func NoteClusterSnapshot(tx state.Tx, sc state.Scope, id string, after *ClusterSnapshot) error {
+func noteClusterSnapshot(tx state.Tx, sc state.Scope, id string, after *ClusterSnapshot) error {
 	before, found, err := ClusterSnapshots.Get(tx, sc, id)
 	if err != nil || after == nil || after.SourceSnapshot != "" || after.SourceBackup != "" {
 		return err
