@@ -55,7 +55,6 @@ var (
 	EvShutdown         = EventKind{"RDS-EVENT-0004", "db-instance", "availability", "DB instance shutdown."}
 	EvInstanceCreated  = EventKind{"RDS-EVENT-0005", "db-instance", "creation", "DB instance created."}
 	EvRestarted        = EventKind{"RDS-EVENT-0006", "db-instance", "availability", "DB instance restarted."}
-	EvParamGroupUsed   = EventKind{"RDS-EVENT-0011", "db-instance", "configuration change", "Updated to use DBParameterGroup %s."}
 	EvMultiAZStarted   = EventKind{"RDS-EVENT-0013", "db-instance", "failover", "Multi-AZ instance failover started."}
 	EvCredentialsReset = EventKind{"RDS-EVENT-0016", "db-instance", "configuration change", "Reset master credentials."}
 	EvRestoredPITR     = EventKind{"RDS-EVENT-0019", "db-instance", "restoration", "Restored from DB instance %s to %s."}
@@ -84,13 +83,14 @@ var (
 )
 
 // EventCategories are the categories of each source type, as
-// DescribeEventCategories lists them (AWS's tables, in its order).
+// DescribeEventCategories lists them: those of AWS's tables of event
+// messages (RDS's and Aurora's), sorted.
 var EventCategories = []rdsapi.EventCategoriesMap{
 	{SourceType: ptr("db-instance"), EventCategories: []string{"availability", "backtrack", "backup", "configuration change", "creation", "deletion", "failover", "failure", "low storage", "maintenance", "notification", "read replica", "recovery", "restoration", "security", "security patching", "serverless"}},
 	{SourceType: ptr("db-parameter-group"), EventCategories: []string{"configuration change"}},
 	{SourceType: ptr("db-security-group"), EventCategories: []string{"configuration change", "failure"}},
 	{SourceType: ptr("db-snapshot"), EventCategories: []string{"creation", "deletion", "notification", "restoration"}},
-	{SourceType: ptr("db-cluster"), EventCategories: []string{"configuration change", "creation", "deletion", "failover", "failure", "global failover", "maintenance", "notification", "serverless"}},
+	{SourceType: ptr("db-cluster"), EventCategories: []string{"configuration change", "creation", "deletion", "failover", "failure", "global failover", "maintenance", "notification"}},
 	{SourceType: ptr("db-cluster-snapshot"), EventCategories: []string{"backup", "failure", "notification"}},
 	{SourceType: ptr("custom-engine-version"), EventCategories: []string{"failure"}},
 	{SourceType: ptr("db-proxy"), EventCategories: []string{"configuration change", "creation", "deletion", "failure"}},
