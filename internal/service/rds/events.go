@@ -169,21 +169,24 @@ func (s *Service) noteParamUpdates(ctx context.Context, name string, params []rd
 }
 
 // sweepEvents deletes the events older than records.EventRetention before
-// now, in every account and region.
+// now, in every account and region. It finds them in a read, so that the
+// write (which holds the store's writers back) happens only when some
+// are due.
 func (s *Service) sweepEvents(ctx context.Context, now time.Time) error {
-	cutoff := now.Add(-records.EventRetention)
-	return s.store.Update(ctx, func(tx state.Tx) error {
-		var old []string
-		err := tx.Scan("", func(key string, _ []byte) error {
-			sc, id, ok := records.Events.ParseKey(key)
-			if ok && id < records.EventKey(cutoff)[:20] {
-				old = append(old, records.Events.Key(sc, id))
+	cutoff := records.EventKey(now.Add(-records.EventRetention))[:20]
+	var old []string
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		return tx.Scan("", func(key string, _ []byte) error {
+			if _, id, ok := records.Events.ParseKey(key); ok && id < cutoff {
+				old = append(old, key)
 			}
 			return nil
 		})
-		if err != nil {
-			return err
-		}
+	})
+	if err != nil || len(old) == 0 {
+		return err
+	}
+	return s.store.Update(ctx, func(tx state.Tx) error {
 		for _, k := range old {
 			if err := tx.Delete(k); err != nil {
 				return err
