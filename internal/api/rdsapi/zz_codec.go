@@ -3202,6 +3202,61 @@ func (v *DescribeEngineDefaultParametersResult) UnmarshalAWS(d codec.Decoder, m 
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeEventCategoriesMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SourceType)
+	codec.PutList(e, m[1], v.Filters, codec.EncStruct[Filter])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeEventCategoriesMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SourceType)
+	case 1:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeEventsMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SourceIdentifier)
+	codec.PutString(e, m[1], v.SourceType)
+	codec.PutTime(e, m[2], v.StartTime)
+	codec.PutTime(e, m[3], v.EndTime)
+	codec.PutInt(e, m[4], v.Duration)
+	codec.PutList(e, m[5], v.EventCategories, codec.EncString)
+	codec.PutList(e, m[6], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[7], v.MaxRecords)
+	codec.PutString(e, m[8], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeEventsMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SourceIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.SourceType)
+	case 2:
+		return codec.GetTime(d, m, &v.StartTime)
+	case 3:
+		return codec.GetTime(d, m, &v.EndTime)
+	case 4:
+		return codec.GetInt(d, m, &v.Duration)
+	case 5:
+		return codec.GetList(d, m, &v.EventCategories, codec.DecString)
+	case 6:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 7:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 8:
+		return codec.GetString(d, m, &v.Marker)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DescribeOrderableDBInstanceOptionsMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Engine)
 	codec.PutString(e, m[1], v.EngineVersion)
@@ -3307,6 +3362,83 @@ func (v *EngineDefaults) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.Marker)
 	case 2:
 		return codec.GetList(d, m, &v.Parameters, codec.DecStruct[Parameter])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *Event) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SourceIdentifier)
+	codec.PutString(e, m[1], v.SourceType)
+	codec.PutString(e, m[2], v.Message)
+	codec.PutList(e, m[3], v.EventCategories, codec.EncString)
+	codec.PutTime(e, m[4], v.Date)
+	codec.PutString(e, m[5], v.SourceArn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *Event) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SourceIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.SourceType)
+	case 2:
+		return codec.GetString(d, m, &v.Message)
+	case 3:
+		return codec.GetList(d, m, &v.EventCategories, codec.DecString)
+	case 4:
+		return codec.GetTime(d, m, &v.Date)
+	case 5:
+		return codec.GetString(d, m, &v.SourceArn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EventCategoriesMap) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SourceType)
+	codec.PutList(e, m[1], v.EventCategories, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EventCategoriesMap) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SourceType)
+	case 1:
+		return codec.GetList(d, m, &v.EventCategories, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EventCategoriesMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.EventCategoriesMapList, codec.EncStruct[EventCategoriesMap])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EventCategoriesMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.EventCategoriesMapList, codec.DecStruct[EventCategoriesMap])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EventsMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Marker)
+	codec.PutList(e, m[1], v.Events, codec.EncStruct[Event])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EventsMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Marker)
+	case 1:
+		return codec.GetList(d, m, &v.Events, codec.DecStruct[Event])
 	}
 	return nil
 }

@@ -75,6 +75,8 @@ type Server interface {
 	DescribeDBSubnetGroups(context.Context, *DescribeDBSubnetGroupsMessage) (*DBSubnetGroupMessage, error)
 	DescribeEngineDefaultClusterParameters(context.Context, *DescribeEngineDefaultClusterParametersMessage) (*DescribeEngineDefaultClusterParametersResult, error)
 	DescribeEngineDefaultParameters(context.Context, *DescribeEngineDefaultParametersMessage) (*DescribeEngineDefaultParametersResult, error)
+	DescribeEventCategories(context.Context, *DescribeEventCategoriesMessage) (*EventCategoriesMessage, error)
+	DescribeEvents(context.Context, *DescribeEventsMessage) (*EventsMessage, error)
 	DescribeOrderableDBInstanceOptions(context.Context, *DescribeOrderableDBInstanceOptionsMessage) (*OrderableDBInstanceOptionsMessage, error)
 	FailoverDBCluster(context.Context, *FailoverDBClusterMessage) (*FailoverDBClusterResult, error)
 	ListTagsForResource(context.Context, *ListTagsForResourceMessage) (*TagListMessage, error)
@@ -140,6 +142,8 @@ func Handlers(s Server) map[string]api.Handler {
 		"DescribeDBSubnetGroups":                 api.Typed(s.DescribeDBSubnetGroups),
 		"DescribeEngineDefaultClusterParameters": api.Typed(s.DescribeEngineDefaultClusterParameters),
 		"DescribeEngineDefaultParameters":        api.Typed(s.DescribeEngineDefaultParameters),
+		"DescribeEventCategories":                api.Typed(s.DescribeEventCategories),
+		"DescribeEvents":                         api.Typed(s.DescribeEvents),
 		"DescribeOrderableDBInstanceOptions":     api.Typed(s.DescribeOrderableDBInstanceOptions),
 		"FailoverDBCluster":                      api.Typed(s.FailoverDBCluster),
 		"ListTagsForResource":                    api.Typed(s.ListTagsForResource),
@@ -1263,6 +1267,25 @@ type DescribeEngineDefaultParametersResult struct {
 	EngineDefaults *EngineDefaults `aws:"EngineDefaults"`
 }
 
+// DescribeEventCategoriesMessage is the DescribeEventCategoriesMessage shape.
+type DescribeEventCategoriesMessage struct {
+	SourceType *string  `aws:"SourceType"`
+	Filters    []Filter `aws:"Filters"`
+}
+
+// DescribeEventsMessage is the DescribeEventsMessage shape.
+type DescribeEventsMessage struct {
+	SourceIdentifier *string    `aws:"SourceIdentifier"`
+	SourceType       *string    `aws:"SourceType"`
+	StartTime        *time.Time `aws:"StartTime"`
+	EndTime          *time.Time `aws:"EndTime"`
+	Duration         *int32     `aws:"Duration"`
+	EventCategories  []string   `aws:"EventCategories"`
+	Filters          []Filter   `aws:"Filters"`
+	MaxRecords       *int32     `aws:"MaxRecords"`
+	Marker           *string    `aws:"Marker"`
+}
+
 // DescribeOrderableDBInstanceOptionsMessage is the DescribeOrderableDBInstanceOptionsMessage shape.
 type DescribeOrderableDBInstanceOptionsMessage struct {
 	Engine                *string  `aws:"Engine"`
@@ -1299,6 +1322,33 @@ type EngineDefaults struct {
 	DBParameterGroupFamily *string     `aws:"DBParameterGroupFamily"`
 	Marker                 *string     `aws:"Marker"`
 	Parameters             []Parameter `aws:"Parameters"`
+}
+
+// Event is the Event shape.
+type Event struct {
+	SourceIdentifier *string    `aws:"SourceIdentifier"`
+	SourceType       *string    `aws:"SourceType"`
+	Message          *string    `aws:"Message"`
+	EventCategories  []string   `aws:"EventCategories"`
+	Date             *time.Time `aws:"Date"`
+	SourceArn        *string    `aws:"SourceArn"`
+}
+
+// EventCategoriesMap is the EventCategoriesMap shape.
+type EventCategoriesMap struct {
+	SourceType      *string  `aws:"SourceType"`
+	EventCategories []string `aws:"EventCategories"`
+}
+
+// EventCategoriesMessage is the EventCategoriesMessage shape.
+type EventCategoriesMessage struct {
+	EventCategoriesMapList []EventCategoriesMap `aws:"EventCategoriesMapList"`
+}
+
+// EventsMessage is the EventsMessage shape.
+type EventsMessage struct {
+	Marker *string `aws:"Marker"`
+	Events []Event `aws:"Events"`
 }
 
 // FailoverDBClusterMessage is the FailoverDBClusterMessage shape.

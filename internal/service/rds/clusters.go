@@ -221,6 +221,9 @@ func (s *Service) CreateDBCluster(ctx context.Context, in *rdsapi.CreateDBCluste
 		if rec.AvailabilityZones, err = clusterZones(sc, group, in.AvailabilityZones); err != nil {
 			return err
 		}
+		if err := records.Note(tx, sc, records.EvClusterCreated, r.id, deref(rec.DBClusterArn)); err != nil {
+			return err
+		}
 		return records.Clusters.Put(tx, sc, r.id, rec)
 	})
 	if err != nil {

@@ -77,7 +77,7 @@ func (s *Service) CreateDBClusterSnapshot(ctx context.Context, in *rdsapi.Create
 			return errClusterState("DB cluster %s has no writer with data yet: minicloud keeps a cluster's storage in its writer, so a cluster snapshot needs one.", deref(c.DBClusterIdentifier))
 		}
 		out = s.clusterSnapshotOf(tx, sc, &c, &w, id, in.Tags)
-		return records.ClusterSnapshots.Put(tx, sc, id, out)
+		return records.PutClusterSnapshot(tx, sc, id, out)
 	})
 	if err != nil {
 		return nil, err

@@ -256,4 +256,27 @@
 // btrfs) and copies them on others (ext4, as on the test host): a clone is
 // then as costly as a snapshot and a restore, which minicloud does not
 // hide. The new cluster's data diverges from its source's at once.
+//
+// Events (events.go; records/events.go is the contract): DescribeEvents
+// lists what RDS says happened, with AWS's IDs, messages, categories and
+// source types, oldest first. An event is recorded by whoever makes its
+// transition happen, in the same write: the controller when a server has
+// really become available (DB instance created, restarted, started, a
+// restore's source), stopped, been deleted or backed up, when a parameter
+// group is applied or refused, when a DB snapshot or cluster snapshot is
+// taken, when a Multi-AZ standby is promoted and the record swapped, and
+// when a cluster's failover is committed (same or cross AZ, naming the
+// new writer); in a write of its own right after the fact, a server's
+// shutdown for a reboot and a cluster's new writer taking writes. The API
+// records what takes effect in the request: DB cluster created, a
+// parameter updated in a DB parameter group, a manual snapshot begun.
+// SourceIdentifier needs SourceType (InvalidParameterValue); the interval
+// is the last Duration minutes (60) up to EndTime or now, or from
+// StartTime; Filters are refused (AWS supports none); MaxRecords 20-100
+// with Marker. Events are kept 14 days: a sweep (at start, then hourly)
+// deletes older ones. DescribeEventCategories lists AWS's categories per
+// source type. Event subscriptions need SNS, which minicloud does not
+// have: CreateEventSubscription and its siblings answer NotImplemented.
+// Not recorded yet: a cluster's stop, start and deletion, read replica
+// promotion and replication state, instance class or storage changes.
 package rds

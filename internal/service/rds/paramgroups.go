@@ -511,6 +511,7 @@ func (s *Service) ModifyDBParameterGroup(ctx context.Context, in *rdsapi.ModifyD
 	if err != nil {
 		return nil, err
 	}
+	s.noteParamUpdates(ctx, name, in.Parameters)
 	return &rdsapi.DBParameterGroupNameMessage{DBParameterGroupName: ptr(name)}, nil
 }
 

@@ -60,6 +60,7 @@ type Service struct {
 	ctl     atomic.Pointer[controller.Controller] // set while the controller runs; HTTP handlers read it
 	dirs    *records.DataDirs
 	dns     endpointIndex // endpoint names for DNS (dns.go)
+	sweep   func()        // stops the events' sweep (events.go)
 }
 
 // New returns the RDS service over store; Start runs the engine controller.
@@ -89,6 +90,7 @@ func (s *Service) Start(ctx context.Context) error {
 	c.Start()
 	s.ctl.Store(c)
 	s.startEndpoints()
+	s.sweep = s.startEventSweep()
 	return nil
 }
 
@@ -101,6 +103,7 @@ func (s *Service) Stop(context.Context) error {
 		return nil
 	}
 	s.stopEndpoints()
+	s.sweep()
 	c.Stop()
 	s.ctl.Store(nil)
 	s.dirs.RemoveTemp()

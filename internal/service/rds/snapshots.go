@@ -96,10 +96,10 @@ func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnaps
 		}
 		out = records.SnapshotOf(sc, &r, id, "manual", in.Tags)
 		r.DBInstanceStatus = ptr("backing-up")
-		if err := records.Instances.Put(tx, sc, dbID, r); err != nil {
+		if err := records.PutInstance(tx, sc, dbID, r); err != nil {
 			return err
 		}
-		return records.Snapshots.Put(tx, sc, id, out)
+		return records.PutSnapshot(tx, sc, id, out)
 	})
 	if err != nil {
 		return nil, err

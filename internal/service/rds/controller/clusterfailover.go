@@ -124,6 +124,7 @@ func (c *Controller) promoteMember(ctx context.Context, sc state.Scope, id, dir 
 		c.enqueue(k)
 	}
 	c.log.Info("rds: cluster writer promoted", "cluster", deref(rec.DBClusterIdentifier), "writer", id)
+	c.noteFailoverDone(sc, deref(rec.DBClusterIdentifier), id)
 	return nil
 }
 
@@ -200,6 +201,9 @@ func (c *Controller) swapWriter(sc state.Scope, clID, from, to, replPassword str
 			m.IsClusterWriter = ptr(deref(m.DBInstanceIdentifier) == to)
 		}
 		cl.Failover = nil
+		if err := noteFailoverStarted(tx, sc, &cl, from, to); err != nil {
+			return err
+		}
 		if err := records.Clusters.Put(tx, sc, clID, cl); err != nil {
 			return err
 		}

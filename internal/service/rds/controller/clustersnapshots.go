@@ -105,7 +105,7 @@ func (c *Controller) updateClusterSnapshot(sc state.Scope, id, want string, fn f
 		if fn(&r) {
 			return records.ClusterSnapshots.Delete(tx, sc, id)
 		}
-		return records.ClusterSnapshots.Put(tx, sc, id, r)
+		return records.PutClusterSnapshot(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.log.Warn("rds: record cluster snapshot state", "snapshot", id, "err", err)

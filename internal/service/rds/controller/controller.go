@@ -185,14 +185,14 @@ func (c *Controller) update(sc state.Scope, id, want string, fn func(r *records.
 		applied = true
 		before, _ := json.Marshal(r)
 		if fn(&r) {
-			return records.Instances.Delete(tx, sc, id)
+			return records.DeleteInstance(tx, sc, id)
 		}
 		// An unchanged record is not written: every write is an event that
 		// would reconcile the instance again, for ever.
 		if after, _ := json.Marshal(r); bytes.Equal(before, after) {
 			return nil
 		}
-		return records.Instances.Put(tx, sc, id, r)
+		return records.PutInstance(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.log.Warn("rds: record instance state", "id", id, "err", err)

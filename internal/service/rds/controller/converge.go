@@ -240,6 +240,7 @@ func (c *Controller) runningServer(ctx context.Context, key string, sc state.Sco
 		return p, nil
 	}
 	if p != nil {
+		c.noteShutdown(sc, status, rec, p.running())
 		c.stopServer(key)
 	}
 	return c.startInstance(ctx, key, sc, id, dir, status, rec, eng)

@@ -40,7 +40,8 @@
 // stopping…) or converged, in the steps of its life (its data initialized,
 // restored or cloned, a failover if asked, its server (re)started, its
 // public IP, database, replication, standby, password, security groups
-// and parameters, and what was applied recorded). replicas.go,
+// and parameters, and what was applied recorded). events.go: the RDS
+// events of what the controller achieves, noted in the same writes. replicas.go,
 // multiaz.go, cluster.go and clusterfailover.go (Aurora DB clusters: the
 // members in their roles, the writer's quorum, the cluster's status and
 // loopback ports, its custom endpoints' relays, its failover), snapshots.go, clustersnapshots.go (DB

@@ -193,7 +193,7 @@ func (c *Controller) finishSnapshot(sc state.Scope, id string, failure error) {
 			r.OriginalSnapshotCreateTime = records.FirstTime(r.OriginalSnapshotCreateTime)
 			r.SnapshotDatabaseTime = &now
 		}
-		if err := records.Snapshots.Put(tx, sc, id, r); err != nil {
+		if err := records.PutSnapshot(tx, sc, id, r); err != nil {
 			return err
 		}
 		if r.SourceSnapshot != "" {
@@ -209,7 +209,7 @@ func (c *Controller) finishSnapshot(sc state.Scope, id string, failure error) {
 			return err
 		}
 		inst.DBInstanceStatus = ptr("available")
-		return records.Instances.Put(tx, sc, dbID, inst)
+		return records.PutInstance(tx, sc, dbID, inst)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.log.Warn("rds: record snapshot state", "snapshot", id, "err", err)
@@ -248,9 +248,9 @@ func (c *Controller) updateSnapshot(sc state.Scope, id, want string, fn func(r *
 			return err
 		}
 		if fn(&r) {
-			return records.Snapshots.Delete(tx, sc, id)
+			return records.DeleteSnapshot(tx, sc, id)
 		}
-		return records.Snapshots.Put(tx, sc, id, r)
+		return records.PutSnapshot(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.log.Warn("rds: record snapshot state", "snapshot", id, "err", err)
@@ -285,11 +285,11 @@ func (c *Controller) afterConverge(sc state.Scope, id string) {
 			}
 			snap := records.SnapshotOf(sc, &inst, sid, "automated", nil)
 			pending = append(pending, sid)
-			return records.Snapshots.Put(tx, sc, sid, snap)
+			return records.PutSnapshot(tx, sc, sid, snap)
 		}
 		if len(pending) == 0 {
 			inst.DBInstanceStatus = ptr("available")
-			return records.Instances.Put(tx, sc, id, inst)
+			return records.PutInstance(tx, sc, id, inst)
 		}
 		return nil
 	})

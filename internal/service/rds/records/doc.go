@@ -2,7 +2,8 @@
 // records of DB instances, snapshots (and automated backups), DB subnet
 // groups, DB parameter groups and Aurora DB clusters (cluster.go, which
 // says who writes which field of a cluster and of its members; and
-// clustersnapshot.go, for cluster snapshots and restored clusters), their
+// clustersnapshot.go, for cluster snapshots and restored clusters; and
+// events.go, RDS events and who records which), their
 // tables, and where each record's data lives on disk (DataDirs). The API
 // (package rds) writes the records; the controller (package
 // rds/controller) reads them and reports back into them; both import this
