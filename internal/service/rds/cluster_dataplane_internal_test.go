@@ -43,12 +43,27 @@ func newClusterScene(t *testing.T, id string, members ...string) *clusterScene {
 // port.
 func newEngineClusterScene(t *testing.T, eng string, port int32, id string, members ...string) *clusterScene {
 	t.Helper()
-	s := New(state.NewMemory(), Config{StateDir: t.TempDir()})
+	x := startClusterScene(t, state.NewMemory(), t.TempDir())
+	x.recordCluster(t, eng, port, id, members...)
+	return x
+}
+
+// startClusterScene starts the service on store with its data in dir.
+func startClusterScene(t *testing.T, store state.Store, dir string) *clusterScene {
+	t.Helper()
+	s := New(store, Config{StateDir: dir})
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Stop(context.Background()) })
-	x := &clusterScene{s: s, sc: state.Scope{Account: "000000000000", Region: "us-east-1"}, ctx: context.Background()}
+	return &clusterScene{s: s, sc: state.Scope{Account: "000000000000", Region: "us-east-1"}, ctx: context.Background()}
+}
+
+// recordCluster records cluster id with members of engine eng on port
+// (the first the writer), all creating.
+func (x *clusterScene) recordCluster(t *testing.T, eng string, port int32, id string, members ...string) {
+	t.Helper()
+	s := x.s
 	cl := records.Cluster{DBCluster: rdsapi.DBCluster{DBClusterIdentifier: ptr(id), Status: ptr("creating"),
 		Engine: ptr(eng), DatabaseName: ptr("app"), MasterUsername: ptr("master"), Port: ptr(port)}, Password: clusterPassword}
 	var insts []records.Instance
@@ -75,7 +90,6 @@ func newEngineClusterScene(t *testing.T, eng string, port int32, id string, memb
 	if err != nil {
 		t.Fatal(err)
 	}
-	return x
 }
 
 // waitFor polls the records until ok holds, for up to 90 s.

@@ -1,0 +1,138 @@
+package rds
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/service/rds/records"
+	"github.com/minicloud/minicloud/internal/state"
+)
+
+// A minicloud stopped in the middle of a failover finishes it on its next
+// start, from each window where the records and the servers disagree
+// (failoverrecovery.go): the service stops while the failover's pass
+// waits at the step (as SIGTERM stops it; kill -9 stops the servers the
+// same way, by their parent-death signal), and a new service on the same
+// state file and data starts. The cluster then has exactly one writer, the
+// target asked, reached through the cluster endpoint's port and not in
+// recovery, with every write acknowledged before the failover; the other
+// members are readers that receive a new write; no promotion is left
+// pending.
+func TestClusterFailoverRestart(t *testing.T) {
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) == 0 {
+		t.Skip("no PostgreSQL server binaries on this host")
+	}
+	for _, step := range []string{"stopped", "swapped", "promoted"} {
+		t.Run(step, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			file := filepath.Join(dir, "state.db")
+			store, err := state.OpenBolt(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := startClusterScene(t, store, dir)
+			x.recordCluster(t, "postgres", 5432, "fo", "fo-1", "fo-2", "fo-3")
+			cl := x.waitAvailable(t, "fo")
+			ctx, cancel := context.WithTimeout(x.ctx, 4*time.Minute)
+			defer cancel()
+			w, err := connectPort(ctx, cl.WriterPort)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Exec(ctx, "CREATE TABLE ledger (id int primary key)"); err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			done := make(chan []int)
+			go func() { a, _ := writeLoop(ctx, cl.WriterPort, stop); done <- a }()
+
+			reached := make(chan struct{})
+			var once sync.Once
+			x.s.ctl.Load().OnFailoverStep(func(ctx context.Context, s string) {
+				if s == step {
+					once.Do(func() { close(reached) })
+					<-ctx.Done()
+				}
+			})
+			time.Sleep(300 * time.Millisecond)
+			x.askFailover(t, "fo", "fo-3")
+			select {
+			case <-reached:
+			case <-time.After(90 * time.Second):
+				t.Fatalf("the failover never reached step %s", step)
+			}
+			_ = x.s.Stop(ctx)
+			close(stop)
+			acked := <-done
+			_ = w.Close(ctx)
+			if err := store.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			store, err = state.OpenBolt(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = store.Close() })
+			x = startClusterScene(t, store, dir)
+			cl = x.waitAvailable(t, "fo")
+			writers := 0
+			for _, m := range cl.DBClusterMembers {
+				if deref(m.IsClusterWriter) {
+					writers++
+				}
+			}
+			if writers != 1 || cl.Writer() != "fo-3" || cl.Failover != nil {
+				t.Fatalf("after the restart: %d writers, writer %q, failover %v; want fo-3 alone", writers, cl.Writer(), cl.Failover)
+			}
+			x.waitFor(t, "no promotion pending", func(tx state.Tx) (bool, error) {
+				_, found, err := records.MemberPromotions.Get(tx, x.sc, "fo-3")
+				return !found, err
+			})
+			w, err = connectPort(ctx, cl.WriterPort)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close(ctx)
+			var inRecovery bool
+			if err := w.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || inRecovery {
+				t.Fatalf("the cluster endpoint reaches a server in recovery (%v, %v)", inRecovery, err)
+			}
+			if port := x.memberPort(t, "fo-3"); cl.WriterPort == 0 || port == 0 {
+				t.Fatalf("ports: cluster %d, fo-3 %d", cl.WriterPort, port)
+			}
+			var missing int
+			if err := w.QueryRow(ctx, "SELECT count(*) FROM unnest($1::int[]) a(id) WHERE NOT EXISTS (SELECT FROM ledger l WHERE l.id = a.id)", acked).Scan(&missing); err != nil {
+				t.Fatal(err)
+			}
+			if missing > 0 || len(acked) == 0 {
+				t.Fatalf("%d of %d acknowledged writes lost", missing, len(acked))
+			}
+			if _, err := w.Exec(ctx, "INSERT INTO ledger VALUES (-1)"); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"fo-1", "fo-2"} {
+				r, err := connectPort(ctx, x.memberPort(t, id))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var n int
+				for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+					err = r.QueryRow(ctx, "SELECT count(*) FROM ledger WHERE id = -1").Scan(&n)
+					if err == nil && n == 1 || time.Now().After(deadline) {
+						break
+					}
+				}
+				if err := r.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || !inRecovery || n != 1 {
+					t.Fatalf("member %s: in recovery %v (%v), new row seen %d times; want a reader following fo-3", id, inRecovery, err, n)
+				}
+				_ = r.Close(ctx)
+			}
+			t.Logf("%d acknowledged writes kept across a restart at %q", len(acked), step)
+		})
+	}
+}
