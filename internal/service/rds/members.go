@@ -317,6 +317,11 @@ func leaveCluster(tx state.Tx, sc state.Scope, r *records.Instance) error {
 		if err := records.MemberPromotions.Put(tx, sc, deref(next.DBInstanceIdentifier), records.MemberPromotion{Cluster: deref(c.DBClusterIdentifier)}); err != nil {
 			return err
 		}
+	} else if wasWriter {
+		// The last member: its data stays as the cluster's volume.
+		if err := keepVolume(tx, sc, &c, r); err != nil {
+			return err
+		}
 	}
 	// Its custom endpoints no longer name it.
 	for _, addr := range c.CustomEndpoints {
