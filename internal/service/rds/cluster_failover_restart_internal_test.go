@@ -2,6 +2,7 @@ package rds
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -128,7 +129,12 @@ func TestClusterFailoverRestart(t *testing.T) {
 					}
 				}
 				if err := r.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || !inRecovery || n != 1 {
-					t.Fatalf("member %s: in recovery %v (%v), new row seen %d times; want a reader following fo-3", id, inRecovery, err, n)
+					dir, _ := x.s.dirs.Instance(x.sc, id)
+					log, _ := os.ReadFile(filepath.Join(dir, "postgresql.log"))
+					if len(log) > 4000 {
+						log = log[len(log)-4000:]
+					}
+					t.Fatalf("member %s: in recovery %v (%v), new row seen %d times; want a reader following fo-3; its log:\n%s", id, inRecovery, err, n, log)
 				}
 				_ = r.Close(ctx)
 			}

@@ -26,15 +26,6 @@ func (e *testEnv) automatedOf(t *testing.T, id string) []string {
 	return ids
 }
 
-// deleteMember deletes member id and waits until it is gone.
-func (e *testEnv) deleteMember(t *testing.T, id string) {
-	t.Helper()
-	if _, err := e.rds.DeleteDBInstance(e.ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id)}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitStatus(t, id, "")
-}
-
 // TestClusterVolume: a cluster whose members were all deleted keeps its
 // data, as Aurora's storage outlives its instances. A new writer starts
 // from it; DeleteDBCluster's final snapshot is a copy of it, restorable
@@ -64,7 +55,7 @@ func TestClusterVolume(t *testing.T) {
 			t.Fatal("no automated cluster snapshot of vol")
 		}
 	}
-	e.deleteMember(t, "vol-1")
+	e.deleteInstance(t, "vol-1")
 	if got := e.automatedOf(t, "vol"); len(got) != 1 || !strings.HasPrefix(got[0], "rds:vol-") {
 		t.Fatalf("automated cluster snapshots without members %v, want the writer's kept", got)
 	}
@@ -79,12 +70,12 @@ func TestClusterVolume(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitClusterSnapshot(t, "taken", "available")
-	e.deleteMember(t, "vol-2")
+	e.deleteInstance(t, "vol-2")
 
 	// tmp: a volume SkipFinalSnapshot removes.
 	e.writer(t, "tmp", "tmp-1")
 	e.sql(t, "tmp-1", "app", "CREATE TABLE items (id int PRIMARY KEY)")
-	e.deleteMember(t, "tmp-1")
+	e.deleteInstance(t, "tmp-1")
 	volumes, _ := filepath.Glob(filepath.Join(e.dir, "rds", "*", "*", "_clustersnapshots", "_volume-"+aws.ToString(e.cluster(t, "tmp").DbClusterResourceId)))
 	if len(volumes) != 1 {
 		t.Fatalf("tmp's volume on disk: %v", volumes)

@@ -123,23 +123,27 @@ func (c *Controller) promoteMember(ctx context.Context, sc state.Scope, id, dir 
 	}
 	me := replicaOf(sc, rec)
 	me.ReplPassword = pw
-	if err := rep.Promote(ctx, p.Server, dir, me, engine.Source{}); err != nil {
-		return fmt.Errorf("promote the new writer: %w", err)
-	}
-	p.replica = false
-	if err := c.failoverStep("promoted"); err != nil {
-		return err
-	}
 	var others []engine.Replica
 	for _, rid := range rec.ReadReplicaDBInstanceIdentifiers {
 		if r, found, err := c.get(sc, rid); err == nil && found {
 			others = append(others, replicaOf(sc, &r))
 		}
 	}
+	// The holds first, while p still replays: made after the promotion,
+	// they would not keep the log the readers need from the switch on,
+	// which a checkpoint (a restart's, a base backup's for the old writer)
+	// could remove before the readers come back.
 	if q, ok := eng.(engine.QuorumCommit); ok {
 		if err := q.Adopt(ctx, p.Server, pw, others); err != nil {
 			return fmt.Errorf("the readers' holds on the new writer: %w", err)
 		}
+	}
+	if err := rep.Promote(ctx, p.Server, dir, me, engine.Source{}); err != nil {
+		return fmt.Errorf("promote the new writer: %w", err)
+	}
+	p.replica = false
+	if err := c.failoverStep("promoted"); err != nil {
+		return err
 	}
 	for _, r := range others {
 		k := records.Instances.Key(sc, r.ID)

@@ -26,8 +26,9 @@ import (
 //   - "promoted": the new writer accepts writes, the other readers do not
 //     yet follow it. The promotion is still recorded, and promoting again
 //     is a no-op, so the pass repeats the step: their holds on the writer
-//     (idempotent) and their restart pointed at it; only then is the
-//     record removed.
+//     (made before the promotion, so that the log they need from the
+//     timeline switch on is kept across the restart; idempotent) and their
+//     restart pointed at it; only then is the record removed.
 //
 // The old writer in the last two is marked to be made anew as a reader
 // (Initialized false) by the same write that swapped the roles.
