@@ -304,14 +304,7 @@ func TestClusterFailover(t *testing.T) {
 	cl := x.waitAvailable(t, "pay")
 	ctx, cancel := context.WithTimeout(x.ctx, 3*time.Minute)
 	defer cancel()
-	w, err := connectPort(ctx, cl.WriterPort)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Exec(ctx, "CREATE TABLE ledger (id int primary key)"); err != nil {
-		t.Fatal(err)
-	}
-	_ = w.Close(ctx)
+	createLedger(t, ctx, cl.WriterPort)
 	for _, tc := range []struct {
 		desc string
 		fail func(t *testing.T, writer string)
@@ -323,22 +316,9 @@ func TestClusterFailover(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			old, res := x.failOver(t, "pay", func(stop <-chan struct{}) ([]int, []time.Duration) { return writeLoop(ctx, cl.WriterPort, stop) }, tc.fail, tc.want)
 			// Every acknowledged write is on the new writer.
-			w, err := connectPort(ctx, cl.WriterPort)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w := checkLedger(t, ctx, cl.WriterPort, res)
 			defer w.Close(ctx)
 			var inRecovery bool
-			if err := w.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || inRecovery {
-				t.Fatalf("the cluster endpoint reaches a server in recovery (%v, %v)", inRecovery, err)
-			}
-			var missing int
-			if err := w.QueryRow(ctx, "SELECT count(*) FROM unnest($1::int[]) a(id) WHERE NOT EXISTS (SELECT FROM ledger l WHERE l.id = a.id)", res).Scan(&missing); err != nil {
-				t.Fatal(err)
-			}
-			if missing > 0 {
-				t.Fatalf("%d of %d acknowledged writes lost", missing, len(res))
-			}
 			// The old writer rejoins as a reader.
 			x.waitAvailable(t, "pay")
 			r, err := connectPort(ctx, x.memberPort(t, old))
@@ -351,6 +331,42 @@ func TestClusterFailover(t *testing.T) {
 			}
 		})
 	}
+}
+
+// createLedger creates table ledger through the cluster port.
+func createLedger(t *testing.T, ctx context.Context, port int) {
+	t.Helper()
+	w, err := connectPort(ctx, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(ctx)
+	if _, err := w.Exec(ctx, "CREATE TABLE ledger (id int primary key)"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkLedger connects through the cluster port and fails unless it
+// reaches a writer (not in recovery) whose ledger has every id of acked;
+// it returns the connection.
+func checkLedger(t *testing.T, ctx context.Context, port int, acked []int) *pgx.Conn {
+	t.Helper()
+	w, err := connectPort(ctx, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inRecovery bool
+	if err := w.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || inRecovery {
+		t.Fatalf("the cluster endpoint reaches a server in recovery (%v, %v)", inRecovery, err)
+	}
+	var missing int
+	if err := w.QueryRow(ctx, "SELECT count(*) FROM unnest($1::int[]) a(id) WHERE NOT EXISTS (SELECT FROM ledger l WHERE l.id = a.id)", acked).Scan(&missing); err != nil {
+		t.Fatal(err)
+	}
+	if missing > 0 || len(acked) == 0 {
+		t.Fatalf("%d of %d acknowledged writes lost", missing, len(acked))
+	}
+	return w
 }
 
 // askFailover records a FailoverDBCluster of cluster id to target, as the
