@@ -50,12 +50,40 @@ func newEngineClusterScene(t *testing.T, eng string, port int32, id string, memb
 // set, changes the records before they are written.
 func newSceneWith(t *testing.T, cfg Config, edit func(*records.Cluster, []records.Instance), eng string, port int32, id string, members ...string) *clusterScene {
 	t.Helper()
-	s := New(state.NewMemory(), cfg)
+	x := startSceneWith(t, state.NewMemory(), cfg)
+	x.recordClusterWith(t, edit, eng, port, id, members...)
+	return x
+}
+
+// startClusterScene starts the service on store with its data in dir.
+func startClusterScene(t *testing.T, store state.Store, dir string) *clusterScene {
+	t.Helper()
+	return startSceneWith(t, store, Config{StateDir: dir})
+}
+
+// startSceneWith starts a service of cfg on store.
+func startSceneWith(t *testing.T, store state.Store, cfg Config) *clusterScene {
+	t.Helper()
+	s := New(store, cfg)
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Stop(context.Background()) })
-	x := &clusterScene{s: s, sc: state.Scope{Account: "000000000000", Region: "us-east-1"}, ctx: context.Background()}
+	return &clusterScene{s: s, sc: state.Scope{Account: "000000000000", Region: "us-east-1"}, ctx: context.Background()}
+}
+
+// recordCluster records cluster id with members of engine eng on port
+// (the first the writer), all creating.
+func (x *clusterScene) recordCluster(t *testing.T, eng string, port int32, id string, members ...string) {
+	t.Helper()
+	x.recordClusterWith(t, nil, eng, port, id, members...)
+}
+
+// recordClusterWith is recordCluster with edit, if set, changing the
+// records before they are written.
+func (x *clusterScene) recordClusterWith(t *testing.T, edit func(*records.Cluster, []records.Instance), eng string, port int32, id string, members ...string) {
+	t.Helper()
+	s := x.s
 	cl := records.Cluster{DBCluster: rdsapi.DBCluster{DBClusterIdentifier: ptr(id), Status: ptr("creating"),
 		Engine: ptr(eng), DatabaseName: ptr("app"), MasterUsername: ptr("master"), Port: ptr(port)}, Password: clusterPassword}
 	var insts []records.Instance
@@ -85,7 +113,6 @@ func newSceneWith(t *testing.T, cfg Config, edit func(*records.Cluster, []record
 	if err != nil {
 		t.Fatal(err)
 	}
-	return x
 }
 
 // waitFor polls the records until ok holds, for up to 90 s.
@@ -300,14 +327,7 @@ func TestClusterFailover(t *testing.T) {
 	cl := x.waitAvailable(t, "pay")
 	ctx, cancel := context.WithTimeout(x.ctx, 3*time.Minute)
 	defer cancel()
-	w, err := connectPort(ctx, cl.WriterPort)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Exec(ctx, "CREATE TABLE ledger (id int primary key)"); err != nil {
-		t.Fatal(err)
-	}
-	_ = w.Close(ctx)
+	createLedger(t, ctx, cl.WriterPort)
 	for _, tc := range []struct {
 		desc string
 		fail func(t *testing.T, writer string)
@@ -319,22 +339,9 @@ func TestClusterFailover(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			old, res := x.failOver(t, "pay", func(stop <-chan struct{}) ([]int, []time.Duration) { return writeLoop(ctx, cl.WriterPort, stop) }, tc.fail, tc.want)
 			// Every acknowledged write is on the new writer.
-			w, err := connectPort(ctx, cl.WriterPort)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w := checkLedger(t, ctx, cl.WriterPort, res)
 			defer w.Close(ctx)
 			var inRecovery bool
-			if err := w.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || inRecovery {
-				t.Fatalf("the cluster endpoint reaches a server in recovery (%v, %v)", inRecovery, err)
-			}
-			var missing int
-			if err := w.QueryRow(ctx, "SELECT count(*) FROM unnest($1::int[]) a(id) WHERE NOT EXISTS (SELECT FROM ledger l WHERE l.id = a.id)", res).Scan(&missing); err != nil {
-				t.Fatal(err)
-			}
-			if missing > 0 {
-				t.Fatalf("%d of %d acknowledged writes lost", missing, len(res))
-			}
 			// The old writer rejoins as a reader.
 			x.waitAvailable(t, "pay")
 			r, err := connectPort(ctx, x.memberPort(t, old))
@@ -347,6 +354,42 @@ func TestClusterFailover(t *testing.T) {
 			}
 		})
 	}
+}
+
+// createLedger creates table ledger through the cluster port.
+func createLedger(t *testing.T, ctx context.Context, port int) {
+	t.Helper()
+	w, err := connectPort(ctx, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(ctx)
+	if _, err := w.Exec(ctx, "CREATE TABLE ledger (id int primary key)"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkLedger connects through the cluster port and fails unless it
+// reaches a writer (not in recovery) whose ledger has every id of acked;
+// it returns the connection.
+func checkLedger(t *testing.T, ctx context.Context, port int, acked []int) *pgx.Conn {
+	t.Helper()
+	w, err := connectPort(ctx, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inRecovery bool
+	if err := w.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || inRecovery {
+		t.Fatalf("the cluster endpoint reaches a server in recovery (%v, %v)", inRecovery, err)
+	}
+	var missing int
+	if err := w.QueryRow(ctx, "SELECT count(*) FROM unnest($1::int[]) a(id) WHERE NOT EXISTS (SELECT FROM ledger l WHERE l.id = a.id)", acked).Scan(&missing); err != nil {
+		t.Fatal(err)
+	}
+	if missing > 0 || len(acked) == 0 {
+		t.Fatalf("%d of %d acknowledged writes lost", missing, len(acked))
+	}
+	return w
 }
 
 // askFailover records a FailoverDBCluster of cluster id to target, as the

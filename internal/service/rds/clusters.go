@@ -533,12 +533,16 @@ func (s *Service) StartDBCluster(ctx context.Context, in *rdsapi.StartDBClusterM
 	return &rdsapi.StartDBClusterResult{DBCluster: c}, nil
 }
 
-// DeleteDBCluster deletes a cluster without members. Its storage (its
-// writer's data) went with its last member, so a final snapshot is refused
-// saying so.
+// DeleteDBCluster deletes a cluster without members. Its volume (the data
+// its last writer left, clustervolume.go) goes with it, after the final
+// snapshot taken of it unless SkipFinalSnapshot; so do its automated
+// snapshots unless DeleteAutomatedBackups is false.
 func (s *Service) DeleteDBCluster(ctx context.Context, in *rdsapi.DeleteDBClusterMessage) (*rdsapi.DeleteDBClusterResult, error) {
 	skip := deref(in.SkipFinalSnapshot)
 	final := deref(in.FinalDBSnapshotIdentifier)
+	if err := checkFinalSnapshot(in); err != nil {
+		return nil, err
+	}
 	sc := scopeOf(ctx)
 	var out *rdsapi.DBCluster
 	err := s.store.Update(ctx, func(tx state.Tx) error {
@@ -561,10 +565,10 @@ func (s *Service) DeleteDBCluster(ctx context.Context, in *rdsapi.DeleteDBCluste
 		if st := deref(c.Status); st != "available" && st != "stopped" {
 			return errClusterState("DbCluster %s is in %s state; it can be deleted when available or stopped.", deref(c.DBClusterIdentifier), st)
 		}
-		if !skip {
-			return errCombination("minicloud keeps a DB cluster's storage in its writer, gone with the cluster's last member, so it cannot take the final snapshot %s: take CreateDBClusterSnapshot before deleting the writer, then delete with SkipFinalSnapshot.", final)
+		if err := s.deleteVolume(tx, sc, &c, final, in.DeleteAutomatedBackups != nil && !*in.DeleteAutomatedBackups); err != nil {
+			return err
 		}
-		c.SkipFinalSnapshot = true
+		c.SkipFinalSnapshot = skip
 		c.Status = ptr("deleting")
 		out = showCluster(&c, nil)
 		// Its custom endpoints go with it.

@@ -139,10 +139,10 @@ func TestClusterErrors(t *testing.T) {
 			_, err := e.rds.DeleteDBCluster(e.ctx, &rds.DeleteDBClusterInput{DBClusterIdentifier: aws.String("base")})
 			return err
 		}, "InvalidParameterCombination"},
-		{"delete with a final snapshot (not built yet)", func() error {
+		{"delete with a final snapshot of no data", func() error {
 			_, err := e.rds.DeleteDBCluster(e.ctx, &rds.DeleteDBClusterInput{DBClusterIdentifier: aws.String("base"), FinalDBSnapshotIdentifier: aws.String("final")})
 			return err
-		}, "InvalidParameterCombination"},
+		}, "InvalidDBClusterStateFault"},
 		{"modify password", func() error {
 			_, err := e.rds.ModifyDBCluster(e.ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String("base"), MasterUserPassword: aws.String("short")})
 			return err

@@ -145,11 +145,19 @@ func automatedClusterSnapshots(tx state.Tx, sc state.Scope) ([]automatedClusterS
 	writers := map[string]*records.Cluster{} // the writers' DbiResourceIds
 	err := records.Clusters.ForEach(tx, sc, func(_ string, c records.Cluster) error {
 		w, found, err := records.Instances.Get(tx, sc, lookupID(c.Writer()))
-		if err != nil || !found {
+		if err != nil {
 			return err
 		}
-		writers[deref(w.DbiResourceId)] = &c
-		return nil
+		if found {
+			writers[deref(w.DbiResourceId)] = &c
+			return nil
+		}
+		// Without members, its volume's writer's backups.
+		vol, found, err := volumeOf(tx, sc, &c)
+		if found {
+			writers[vol.FromResource] = &c
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -170,9 +170,24 @@
 // controller applies them as for any instance. StopDBCluster and
 // StartDBCluster stop and start every member; the cluster shows stopped or
 // available once they all are. DeleteDBCluster refuses a cluster with
-// members (InvalidDBClusterStateFault) or deletion protection; a final
-// snapshot is refused saying why: a cluster's storage is its writer's
-// data, gone with its last member (take CreateDBClusterSnapshot before).
+// members (InvalidDBClusterStateFault, "Cluster cannot be deleted, it
+// still contains DB instances in non-deleting state.") or deletion
+// protection, and wants exactly one of FinalDBSnapshotIdentifier and
+// SkipFinalSnapshot (InvalidParameterCombination). As Aurora's storage
+// outlives its instances, a cluster keeps its data when its last member,
+// the writer, is deleted (clustervolume.go; records/clustervolume.go is
+// the contract): the controller copies the stopped writer's data into the
+// cluster's volume before removing the instance. A new writer of the
+// cluster starts from the volume; DeleteDBCluster's final snapshot is a
+// manual cluster snapshot copied from it (restorable as any), and
+// SkipFinalSnapshot just removes it. A cluster that never had a writer
+// with data has no volume: its final snapshot is refused
+// (InvalidDBClusterStateFault; AWS would snapshot an empty volume). The
+// last writer's automated backups stay with the volume as the cluster's
+// automated snapshots until DeleteDBCluster, which deletes them unless
+// DeleteAutomatedBackups is false (then they are retained as a deleted DB
+// instance's, in DescribeDBInstanceAutomatedBackups: minicloud has no
+// DescribeDBClusterAutomatedBackups).
 // DB cluster parameter groups list the host engine's parameters as DB
 // parameter groups do. Custom endpoints (clusterendpoints.go: READER or ANY,
 // static or excluded members, five per cluster) are recorded creating (a
@@ -190,7 +205,12 @@
 // it) is the controller's, following records.Cluster (records/cluster.go
 // is the contract); both engines' writers commit only once a reader has
 // the commit (PostgreSQL's quorum, MariaDB's semi-synchronous
-// replication), so a failover loses no acknowledged commit.
+// replication), so a failover loses no acknowledged commit. A failover
+// that a stop or kill -9 of minicloud interrupts finishes on the next
+// start (controller/failoverrecovery.go): the new writer's promotion is
+// recorded with the role swap (records.MemberPromotions; also when the
+// API hands the role over on the writer's deletion) and redone until the
+// readers follow it.
 //
 // Aurora Serverless v2 (db.serverless members, the cluster's
 // ServerlessV2ScalingConfiguration; controller/capacity.go): a member's

@@ -299,6 +299,9 @@ func leaveCluster(tx state.Tx, sc state.Scope, r *records.Instance) error {
 	}
 	id := deref(r.DBInstanceIdentifier)
 	wasWriter := c.Writer() == id
+	if err := records.MemberPromotions.Delete(tx, sc, id); err != nil {
+		return err
+	}
 	c.DBClusterMembers = slices.DeleteFunc(c.DBClusterMembers, func(m rdsapi.DBClusterMember) bool {
 		return deref(m.DBInstanceIdentifier) == id
 	})
@@ -310,6 +313,15 @@ func leaveCluster(tx state.Tx, sc state.Scope, r *records.Instance) error {
 			return strings.Compare(deref(a.DBInstanceIdentifier), deref(b.DBInstanceIdentifier))
 		})
 		c.Member(deref(next.DBInstanceIdentifier)).IsClusterWriter = ptr(true)
+		// The controller promotes it where it runs, even across a restart.
+		if err := records.MemberPromotions.Put(tx, sc, deref(next.DBInstanceIdentifier), records.MemberPromotion{Cluster: deref(c.DBClusterIdentifier)}); err != nil {
+			return err
+		}
+	} else if wasWriter {
+		// The last member: its data stays as the cluster's volume.
+		if err := keepVolume(tx, sc, &c, r); err != nil {
+			return err
+		}
 	}
 	// Its custom endpoints no longer name it.
 	for _, addr := range c.CustomEndpoints {

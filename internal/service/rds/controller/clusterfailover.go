@@ -64,6 +64,10 @@ func (c *Controller) failoverCluster(ctx context.Context, key string, sc state.S
 	}
 	readers := c.failoverCandidates(sc, &cl, id)
 	if len(readers) == 0 {
+		if cl.Failover != nil && c.readersStarting(sc, &cl, id) {
+			// Just restarted: the readers' own passes start them.
+			return fmt.Errorf("%w: the cluster's readers to start before its failover", errWaitSource)
+		}
 		if cl.Failover != nil {
 			// No reader can take over: the writer stays (AWS answers such
 			// a request with a reboot of the writer).
@@ -76,6 +80,9 @@ func (c *Controller) failoverCluster(ctx context.Context, key string, sc state.S
 	c.log.Info("rds: cluster failover started", "cluster", clID, "writer", id, "asked", cl.Failover != nil)
 	// A clean shutdown sends the streaming readers everything committed.
 	c.stopServer(key)
+	if err := c.failoverStep("stopped"); err != nil {
+		return err
+	}
 	to, err := c.chooseTarget(ctx, sc, q, rec, readers, target)
 	if err != nil {
 		return err
@@ -84,17 +91,30 @@ func (c *Controller) failoverCluster(ctx context.Context, key string, sc state.S
 		return err
 	}
 	c.log.Info("rds: cluster failover: new writer chosen", "cluster", clID, "writer", deref(to.DBInstanceIdentifier), "took", time.Since(start))
+	if err := c.failoverStep("swapped"); err != nil {
+		return err
+	}
 	return errFailedOver
 }
 
 // promoteMember runs in the pass of a cluster's writer whose running
-// server p was started as a reader (a failover chose it, or the API gave
-// it the role when the writer was deleted): p is promoted where it runs,
-// and the cluster's other members get their holds on it and restart
-// pointed at it (their source's socket directory is inherited at start).
+// server p was started as a reader, or whose promotion is still recorded
+// (records.MemberPromotions: a failover chose it, or the API gave it the
+// role when the writer was deleted, and minicloud may have restarted
+// since): p is promoted where it runs, the cluster's other members get
+// their holds on it and restart pointed at it (their source's socket
+// directory is inherited at start), and then the record goes. Each step
+// can be repeated.
 func (c *Controller) promoteMember(ctx context.Context, sc state.Scope, id, dir string, rec *records.Instance, p *server, eng engine.Engine) error {
 	rep, ok := eng.(engine.Replication)
-	if !ok || !p.replica || !rec.IsMember() || rec.IsReplica() {
+	if !ok || !rec.IsMember() || rec.IsReplica() {
+		return nil
+	}
+	pending, err := c.promotionPending(sc, id)
+	if err != nil {
+		return err
+	}
+	if !p.replica && !pending {
 		return nil
 	}
 	pw := ""
@@ -103,25 +123,35 @@ func (c *Controller) promoteMember(ctx context.Context, sc state.Scope, id, dir 
 	}
 	me := replicaOf(sc, rec)
 	me.ReplPassword = pw
-	if err := rep.Promote(ctx, p.Server, dir, me, engine.Source{}); err != nil {
-		return fmt.Errorf("promote the new writer: %w", err)
-	}
 	var others []engine.Replica
 	for _, rid := range rec.ReadReplicaDBInstanceIdentifiers {
 		if r, found, err := c.get(sc, rid); err == nil && found {
 			others = append(others, replicaOf(sc, &r))
 		}
 	}
+	// The holds first, while p still replays: made after the promotion,
+	// they would not keep the log the readers need from the switch on,
+	// which a checkpoint (a restart's, a base backup's for the old writer)
+	// could remove before the readers come back.
 	if q, ok := eng.(engine.QuorumCommit); ok {
 		if err := q.Adopt(ctx, p.Server, pw, others); err != nil {
 			return fmt.Errorf("the readers' holds on the new writer: %w", err)
 		}
 	}
+	if err := rep.Promote(ctx, p.Server, dir, me, engine.Source{}); err != nil {
+		return fmt.Errorf("promote the new writer: %w", err)
+	}
 	p.replica = false
+	if err := c.failoverStep("promoted"); err != nil {
+		return err
+	}
 	for _, r := range others {
 		k := records.Instances.Key(sc, r.ID)
 		c.stopServer(k)
 		c.enqueue(k)
+	}
+	if err := c.promotionDone(sc, id); err != nil {
+		return err
 	}
 	c.log.Info("rds: cluster writer promoted", "cluster", deref(rec.DBClusterIdentifier), "writer", id)
 	c.noteFailoverDone(sc, deref(rec.DBClusterIdentifier), id)
@@ -205,6 +235,9 @@ func (c *Controller) swapWriter(sc state.Scope, clID, from, to, replPassword str
 			return err
 		}
 		if err := records.Clusters.Put(tx, sc, clID, cl); err != nil {
+			return err
+		}
+		if err := records.MemberPromotions.Put(tx, sc, to, records.MemberPromotion{Cluster: clID}); err != nil {
 			return err
 		}
 		for _, id := range []string{to, from} {

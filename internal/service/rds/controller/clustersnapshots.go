@@ -69,6 +69,12 @@ func (c *Controller) reconcileClusterSnapshot(sc state.Scope, id string) (retry 
 // cluster snapshot's data (or an automated one's backup) for a copy, else
 // its writer's.
 func (c *Controller) takeClusterSnapshot(sc state.Scope, dir string, rec *records.ClusterSnapshot) error {
+	if res := records.VolumeOf(rec.SourceSnapshot); res != "" {
+		// A final snapshot: once the last writer's data is in the volume.
+		if err := c.volumeReady(sc, res); err != nil {
+			return err
+		}
+	}
 	if rec.SourceSnapshot != "" || rec.SourceBackup != "" {
 		src, err := c.dirs.ClusterSnapshot(sc, rec.SourceSnapshot)
 		if rec.SourceBackup != "" {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/ec2port"
@@ -64,6 +65,12 @@ type Controller struct {
 	clusters map[string]*clusterRelays
 
 	quorum quorumSet // the cluster writers' synchronous readers (cluster.go)
+	// failoverHook runs at a cluster failover's step boundaries (tests;
+	// failoverrecovery.go).
+	failoverHook atomic.Pointer[func(context.Context, string)]
+	// created bounds how long after a restart a failover waits for the
+	// readers to start (failoverrecovery.go).
+	created time.Time
 	// cloning holds a *sync.Mutex per source key: one replica is cloned
 	// from a source at a time (replicas.go).
 	cloning sync.Map
@@ -84,7 +91,7 @@ func New(cfg Config) *Controller {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Controller{cfg: cfg, store: cfg.Store, log: cfg.Logger, engines: cfg.Engines, dirs: cfg.Dirs,
-		servers: map[string]*server{}, reboots: map[string]int{}}
+		servers: map[string]*server{}, reboots: map[string]int{}, created: time.Now()}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.q = c.newQueue()
 	return c

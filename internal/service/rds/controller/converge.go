@@ -28,6 +28,9 @@ func (c *Controller) reconcile(key string) (retry bool) {
 	if sc, id, ok := records.ClusterSnapshots.ParseKey(key); ok {
 		return c.reconcileClusterSnapshot(sc, id)
 	}
+	if sc, id, ok := records.ClusterVolumes.ParseKey(key); ok {
+		return c.reconcileVolume(sc, id)
+	}
 	sc, id, _ := records.Instances.ParseKey(key)
 	var (
 		rec   records.Instance
@@ -89,7 +92,7 @@ func (c *Controller) deleteInstance(key string, sc state.Scope, id, dir string, 
 		return false // its snapshots finish first, then enqueue it
 	}
 	c.stopServer(key)
-	if !c.stopStandby(key, sc, id, status, rec) || !c.teardown(sc, id, status, rec.ENI) {
+	if !c.stopStandby(key, sc, id, status, rec) || !c.teardown(sc, id, status, rec.ENI) || !c.keepVolume(sc, id, dir, rec) {
 		return true
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -220,6 +223,9 @@ func (c *Controller) makeData(ctx context.Context, key string, sc state.Scope, i
 	c.stopServer(key)
 	if rec.IsReplica() {
 		return c.cloneFromSource(ctx, sc, id, dir, rec, eng)
+	}
+	if adopted, err := c.adoptVolume(ctx, sc, dir, rec, eng); adopted || err != nil {
+		return err // the volume's master password is rec's AppliedPassword
 	}
 	if err := c.initialize(ctx, sc, dir, rec, eng); err != nil {
 		return err

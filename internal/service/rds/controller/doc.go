@@ -44,9 +44,13 @@
 // events of what the controller achieves, noted in the same writes. replicas.go,
 // multiaz.go, cluster.go and clusterfailover.go (Aurora DB clusters: the
 // members in their roles, the writer's quorum, the cluster's status and
-// loopback ports, its custom endpoints' relays, its failover), snapshots.go, clustersnapshots.go (DB
+// loopback ports, its custom endpoints' relays, its failover;
+// failoverrecovery.go, how a failover a restart interrupted finishes),
+// snapshots.go, clustersnapshots.go (DB
 // cluster snapshots of the writer; a restored cluster's first writer made
-// from its snapshot, point in time or clone source), schedule.go
+// from its snapshot, point in time or clone source), clustervolume.go (a
+// cluster's data kept when its last member is deleted, for a new writer
+// or DeleteDBCluster's final snapshot), schedule.go
 // (automated backups and their retention), params.go (parameter groups)
 // and capacity.go (each server's class limits, and Serverless v2 capacity
 // following the load, from a loop of its own) are the features;

@@ -36,6 +36,7 @@ func (c *Controller) newQueue() *reconcile.Controller[string] {
 			reconcile.Map(records.Instances.Service, records.Instances.Kind, own),
 			reconcile.Map(records.Snapshots.Service, records.Snapshots.Kind, own),
 			reconcile.Map(records.ClusterSnapshots.Service, records.ClusterSnapshots.Kind, own),
+			reconcile.Map(records.ClusterVolumes.Service, records.ClusterVolumes.Kind, own),
 			reconcile.Map(records.Clusters.Service, records.Clusters.Kind, func(o reconcile.Object) []string { return c.clusterKeys(o.Scope, o.ID) }),
 			reconcile.Map(records.ClusterEndpoints.Service, records.ClusterEndpoints.Kind, c.endpointClusterKey),
 			reconcile.All[string](records.ParamGroups.Service, records.ParamGroups.Kind),
@@ -66,7 +67,7 @@ func (c *Controller) listKeys(ctx context.Context) ([]string, error) {
 	var keys []string
 	err := c.store.View(ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			if _, _, ok := records.Instances.ParseKey(key); ok || isSnapshotKey(key) || isClusterKey(key) || isClusterSnapshotKey(key) {
+			if _, _, ok := records.Instances.ParseKey(key); ok || isSnapshotKey(key) || isClusterKey(key) || isClusterSnapshotKey(key) || isVolumeKey(key) {
 				keys = append(keys, key)
 			}
 			return nil
