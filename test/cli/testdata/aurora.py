@@ -121,9 +121,9 @@ def custom_endpoints():
 
 
 rep["custom"] = cu = {"created": [], "reached": {}}
-for eid, kind, members in (("one", "READER", {"StaticMembers": ["orders-2"]}), ("most", "ANY", {"ExcludedMembers": ["orders-3"]})):
+for eid, kind, chosen in (("one", "READER", {"StaticMembers": ["orders-2"]}), ("most", "ANY", {"ExcludedMembers": ["orders-3"]})):
     e = step("create-" + eid, lambda: rds.create_db_cluster_endpoint(DBClusterIdentifier="orders", DBClusterEndpointIdentifier=eid,
-                                                                     EndpointType=kind, **members))
+                                                                     EndpointType=kind, **chosen))
     if e:
         cu["created"].append(custom_endpoint(e))
 cu["available"] = step("describe-custom-endpoints", lambda: custom_endpoints()[0])
