@@ -43,18 +43,7 @@ func TestAuroraMySQLCLI(t *testing.T) {
 	cli := requireCLIs(t)[1]
 	s, env := serverWithFastWaiters(t, cli)
 	start := time.Now()
-	aws := func(args ...string) result {
-		t.Helper()
-		return run(t, env, cli.path, append([]string{"--endpoint-url", s.URL, "--output", "json"}, args...)...)
-	}
-	do := func(args ...string) result {
-		t.Helper()
-		r := aws(args...)
-		if r.code != 0 {
-			t.Fatalf("aws %s: %s", strings.Join(args, " "), r)
-		}
-		return r
-	}
+	aws, do := cliCalls(t, cli, s, env)
 	type cluster struct {
 		Status, Engine, EngineVersion string
 		Port                          int

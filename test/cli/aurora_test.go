@@ -270,17 +270,16 @@ func serverWithFastWaiters(t *testing.T, cli awsCLI) (*server, []string) {
 	return s, append(env, "AWS_DATA_PATH="+waiterDataPath(t, cli, s, env))
 }
 
-// auroraCLI runs aurora.py's steps with one AWS CLI.
-func auroraCLI(t *testing.T, cli awsCLI, s *server, env []string) auroraReport {
-	t.Helper()
-	rep := auroraReport{Steps: map[string]string{}}
-	// AWS CLI v1 ignores AWS_ENDPOINT_URL for rds in us-east-1 (see
-	// TestDatabasesCommand): the endpoint is always a flag here.
-	aws := func(args ...string) result {
+// cliCalls returns two ways to run an AWS CLI command against s with env,
+// with JSON output: aws returns the result, do fails the test unless the
+// command succeeds. AWS CLI v1 ignores AWS_ENDPOINT_URL for rds in
+// us-east-1 (see TestDatabasesCommand): the endpoint is always a flag.
+func cliCalls(t *testing.T, cli awsCLI, s *server, env []string) (aws, do func(args ...string) result) {
+	aws = func(args ...string) result {
 		t.Helper()
 		return run(t, env, cli.path, append([]string{"--endpoint-url", s.URL, "--output", "json"}, args...)...)
 	}
-	do := func(args ...string) result {
+	do = func(args ...string) result {
 		t.Helper()
 		r := aws(args...)
 		if r.code != 0 {
@@ -288,6 +287,14 @@ func auroraCLI(t *testing.T, cli awsCLI, s *server, env []string) auroraReport {
 		}
 		return r
 	}
+	return aws, do
+}
+
+// auroraCLI runs aurora.py's steps with one AWS CLI.
+func auroraCLI(t *testing.T, cli awsCLI, s *server, env []string) auroraReport {
+	t.Helper()
+	rep := auroraReport{Steps: map[string]string{}}
+	aws, do := cliCalls(t, cli, s, env)
 	// step runs a command whose failure is a finding, not the end.
 	step := func(name string, args ...string) (result, bool) {
 		t.Helper()
