@@ -149,7 +149,9 @@ func TestAuroraMySQLCLI(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Logf("writes through the cluster endpoint back %v after failover-db-cluster", time.Since(failed).Round(10*time.Millisecond))
+	// Polled through the CLI (a second or more a call under load): this is
+	// the test's pace, not the failover's (docs/benchmarks.md measures that).
+	t.Logf("writer moved and written through the cluster endpoint %v after failover-db-cluster returned", time.Since(failed).Round(10*time.Millisecond))
 	rows(cl, "1,2", 0)
 	// The old writer rejoins as the reader: read-only, with the new row.
 	do("rds", "wait", "db-instance-available", "--filters", "Name=db-cluster-id,Values=shop")
