@@ -2,9 +2,7 @@ package cli_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,27 +19,6 @@ func rdsClient(s *server) *rds.Client {
 		Region: "us-east-1", Credentials: awscreds.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(s.URL), RetryMaxAttempts: 1,
 	})
-}
-
-// auroraHealth is the RDS part of s's /_minicloud/health: each cluster's
-// writer and loopback address, each instance's.
-type auroraHealth struct {
-	Clusters  []struct{ ID, Writer, Loopback string }
-	Instances []struct{ ID, Loopback string }
-}
-
-func rdsHealth(t *testing.T, s *server) auroraHealth {
-	t.Helper()
-	resp, err := http.Get(s.URL + "/_minicloud/health")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var h struct{ RDS auroraHealth }
-	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-		t.Fatal(err)
-	}
-	return h.RDS
 }
 
 // waitClusterSettled waits until cluster id and every member are available
@@ -115,7 +92,7 @@ func TestAuroraFailoverKill9(t *testing.T) {
 		return pgx.Connect(ctx, "postgres://master:secret-password-1@"+addr+"/app?sslmode=disable&connect_timeout=5")
 	}
 	loopback := func(s *server, id string) string {
-		for _, in := range rdsHealth(t, s).Instances {
+		for _, in := range rdsHealth(context.Background(), t, s).RDS.Instances {
 			if in.ID == id {
 				return in.Loopback
 			}
@@ -123,7 +100,7 @@ func TestAuroraFailoverKill9(t *testing.T) {
 		t.Fatalf("health lists no instance %s", id)
 		return ""
 	}
-	clusterAddr := rdsHealth(t, s).Clusters[0].Loopback
+	clusterAddr := rdsHealth(context.Background(), t, s).RDS.Clusters[0].Loopback
 	w, err := connect(clusterAddr)
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +113,7 @@ func TestAuroraFailoverKill9(t *testing.T) {
 	next := 1
 	for round, delay := range []time.Duration{0, 150 * time.Millisecond} {
 		// Writes acknowledged before the failover.
-		w, err := connect(rdsHealth(t, s).Clusters[0].Loopback)
+		w, err := connect(rdsHealth(context.Background(), t, s).RDS.Clusters[0].Loopback)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +142,7 @@ func TestAuroraFailoverKill9(t *testing.T) {
 		writer = waitClusterSettled(t, c, "kc")
 		t.Logf("round %d (kill %v after FailoverDBCluster to %s): writer %s", round, delay, target, writer)
 
-		w, err = connect(rdsHealth(t, s).Clusters[0].Loopback)
+		w, err = connect(rdsHealth(context.Background(), t, s).RDS.Clusters[0].Loopback)
 		if err != nil {
 			t.Fatal(err)
 		}

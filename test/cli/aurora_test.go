@@ -48,6 +48,7 @@ type auroraReport struct {
 	SecurityGroup string           `json:"securityGroup"`
 	Instances     []auroraInstance `json:"instances"`
 	Endpoints     []auroraEndpoint `json:"endpoints"`
+	Custom        auroraCustom     `json:"custom"`
 	Modified      int              `json:"modified"`
 	AfterFailover []auroraMember   `json:"afterFailover"`
 	Gone          string           `json:"gone"`
@@ -60,6 +61,36 @@ type auroraInstance struct {
 	Status  string `json:"status"`
 	Cluster string `json:"cluster"`
 	Engine  string `json:"engine"`
+}
+
+// auroraCustom is what a client saw of two custom endpoints of the
+// cluster: "one" (READER over the static member orders-2, modified to
+// orders-2 and orders-3) and "most" (ANY: every member but orders-3).
+type auroraCustom struct {
+	// Created holds CreateDBClusterEndpoint's answers, Available
+	// DescribeDBClusterEndpoints' custom endpoints once both are available,
+	// Modified the answer for "one" once available after the change.
+	Created   []auroraCustomEndpoint `json:"created"`
+	Available []auroraCustomEndpoint `json:"available"`
+	Modified  auroraCustomEndpoint   `json:"modified"`
+	// Reached lists, per "one", "most" and "one-modified", the members
+	// whose servers answered connections through the endpoint's loopback
+	// address.
+	Reached map[string][]string `json:"reached"`
+	// Left is DescribeDBClusterEndpoints' endpoint types after both are
+	// deleted.
+	Left []string `json:"left"`
+}
+
+// auroraCustomEndpoint is one custom endpoint as the API answers it.
+type auroraCustomEndpoint struct {
+	ID         string   `json:"id"`
+	Type       string   `json:"type"`
+	CustomType string   `json:"customType"`
+	Endpoint   string   `json:"endpoint"`
+	Status     string   `json:"status"`
+	Static     []string `json:"static"`
+	Excluded   []string `json:"excluded"`
 }
 
 // auroraEndpoint is one of DescribeDBClusterEndpoints' endpoints.
@@ -123,6 +154,7 @@ func checkAurora(t *testing.T, rep auroraReport) {
 	if want := []string{"READER " + c.ReaderEndpoint + " available", "WRITER " + c.Endpoint + " available"}; rep.Steps["describe-endpoints"] == "" && !slices.Equal(eps, want) {
 		t.Errorf("describe-db-cluster-endpoints: %q, want %q", eps, want)
 	}
+	checkAuroraCustom(t, rep)
 	if rep.Steps["modify"] == "" && rep.Modified != 7 {
 		t.Errorf("modify-db-cluster: BackupRetentionPeriod %d, want 7", rep.Modified)
 	}
@@ -133,6 +165,55 @@ func checkAurora(t *testing.T, rep auroraReport) {
 	}
 	if rep.Gone != "DBClusterNotFoundFault" {
 		t.Errorf("describe-db-clusters after delete: %q, want DBClusterNotFoundFault", rep.Gone)
+	}
+}
+
+// checkAuroraCustom judges the custom endpoints' part of a report: the
+// fields AWS answers, names under the cluster's hash, and connections
+// through each endpoint landing on its members only.
+func checkAuroraCustom(t *testing.T, rep auroraReport) {
+	t.Helper()
+	cu := rep.Custom
+	hash := "?"
+	if m := clusterEndpointRE.FindStringSubmatch(rep.Created.Endpoint); m != nil {
+		hash = m[1]
+	}
+	want := func(id, status string, static ...string) auroraCustomEndpoint {
+		e := auroraCustomEndpoint{ID: id, Type: "CUSTOM", CustomType: "READER", Status: status, Static: static,
+			Endpoint: id + ".cluster-custom-" + hash + ".us-east-1.rds.amazonaws.com"}
+		if id == "most" {
+			e.CustomType, e.Excluded = "ANY", []string{"orders-3"}
+		}
+		return e
+	}
+	same := func(a, b auroraCustomEndpoint) bool {
+		return a.ID == b.ID && a.Type == b.Type && a.CustomType == b.CustomType && a.Endpoint == b.Endpoint &&
+			a.Status == b.Status && slices.Equal(a.Static, b.Static) && slices.Equal(a.Excluded, b.Excluded)
+	}
+	for _, tc := range []struct {
+		what string
+		got  []auroraCustomEndpoint
+		want []auroraCustomEndpoint
+	}{
+		{"create-db-cluster-endpoint", cu.Created, []auroraCustomEndpoint{want("one", "creating", "orders-2"), want("most", "creating")}},
+		{"describe-db-cluster-endpoints", cu.Available, []auroraCustomEndpoint{want("most", "available"), want("one", "available", "orders-2")}},
+		{"modify-db-cluster-endpoint, then describe", []auroraCustomEndpoint{cu.Modified}, []auroraCustomEndpoint{want("one", "available", "orders-2", "orders-3")}},
+	} {
+		if !slices.EqualFunc(tc.got, tc.want, same) {
+			t.Errorf("%s: %+v, want %+v", tc.what, tc.got, tc.want)
+		}
+	}
+	for through, members := range map[string][]string{
+		"one":          {"orders-2"},
+		"most":         {"orders-1", "orders-2"},
+		"one-modified": {"orders-2", "orders-3"},
+	} {
+		if !slices.Equal(cu.Reached[through], members) {
+			t.Errorf("connections through custom endpoint %s reached %v, want %v", through, cu.Reached[through], members)
+		}
+	}
+	if !slices.Equal(cu.Left, []string{"READER", "WRITER"}) {
+		t.Errorf("describe-db-cluster-endpoints after deleting the custom endpoints: %v, want READER and WRITER", cu.Left)
 	}
 }
 
@@ -189,17 +270,16 @@ func serverWithFastWaiters(t *testing.T, cli awsCLI) (*server, []string) {
 	return s, append(env, "AWS_DATA_PATH="+waiterDataPath(t, cli, s, env))
 }
 
-// auroraCLI runs aurora.py's steps with one AWS CLI.
-func auroraCLI(t *testing.T, cli awsCLI, s *server, env []string) auroraReport {
-	t.Helper()
-	rep := auroraReport{Steps: map[string]string{}}
-	// AWS CLI v1 ignores AWS_ENDPOINT_URL for rds in us-east-1 (see
-	// TestDatabasesCommand): the endpoint is always a flag here.
-	aws := func(args ...string) result {
+// cliCalls returns two ways to run an AWS CLI command against s with env,
+// with JSON output: aws returns the result, do fails the test unless the
+// command succeeds. AWS CLI v1 ignores AWS_ENDPOINT_URL for rds in
+// us-east-1 (see TestDatabasesCommand): the endpoint is always a flag.
+func cliCalls(t *testing.T, cli awsCLI, s *server, env []string) (aws, do func(args ...string) result) {
+	aws = func(args ...string) result {
 		t.Helper()
 		return run(t, env, cli.path, append([]string{"--endpoint-url", s.URL, "--output", "json"}, args...)...)
 	}
-	do := func(args ...string) result {
+	do = func(args ...string) result {
 		t.Helper()
 		r := aws(args...)
 		if r.code != 0 {
@@ -207,6 +287,14 @@ func auroraCLI(t *testing.T, cli awsCLI, s *server, env []string) auroraReport {
 		}
 		return r
 	}
+	return aws, do
+}
+
+// auroraCLI runs aurora.py's steps with one AWS CLI.
+func auroraCLI(t *testing.T, cli awsCLI, s *server, env []string) auroraReport {
+	t.Helper()
+	rep := auroraReport{Steps: map[string]string{}}
+	aws, do := cliCalls(t, cli, s, env)
 	// step runs a command whose failure is a finding, not the end.
 	step := func(name string, args ...string) (result, bool) {
 		t.Helper()
@@ -289,6 +377,7 @@ func auroraCLI(t *testing.T, cli awsCLI, s *server, env []string) auroraReport {
 		})
 	}
 	checkClusterData(t, s)
+	rep.Custom = auroraCustomCLI(t, s, step)
 
 	if r, ok := step("modify", "rds", "modify-db-cluster", "--db-cluster-identifier", "orders", "--backup-retention-period", "7", "--apply-immediately"); ok {
 		rep.Modified = decode[struct{ DBCluster cluster }](t, r).DBCluster.BackupRetentionPeriod
@@ -323,6 +412,71 @@ func auroraCLI(t *testing.T, cli awsCLI, s *server, env []string) auroraReport {
 	return rep
 }
 
+// auroraCustomCLI creates, describes, uses, modifies and deletes the
+// custom endpoints of auroraCustom with one AWS CLI (step runs a command
+// whose failure is a finding). No waiter waits for a DB cluster endpoint:
+// the CLI polls DescribeDBClusterEndpoints as a user's script would.
+func auroraCustomCLI(t *testing.T, s *server, step func(name string, args ...string) (result, bool)) auroraCustom {
+	t.Helper()
+	cu := auroraCustom{Reached: map[string][]string{}}
+	type endpoint struct {
+		DBClusterEndpointIdentifier, EndpointType, CustomEndpointType, Endpoint, Status string
+		StaticMembers, ExcludedMembers                                                  []string
+	}
+	conv := func(e endpoint) auroraCustomEndpoint {
+		return auroraCustomEndpoint{e.DBClusterEndpointIdentifier, e.EndpointType, e.CustomEndpointType, e.Endpoint, e.Status, e.StaticMembers, e.ExcludedMembers}
+	}
+	// custom lists the cluster's custom endpoints (by identifier) once
+	// none is creating or modifying, and every endpoint type.
+	custom := func() ([]auroraCustomEndpoint, []string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			r, ok := step("describe-custom-endpoints", "rds", "describe-db-cluster-endpoints", "--db-cluster-identifier", "orders")
+			if !ok {
+				return nil, nil
+			}
+			var list []auroraCustomEndpoint
+			var types []string
+			settled := true
+			for _, e := range decode[struct{ DBClusterEndpoints []endpoint }](t, r).DBClusterEndpoints {
+				types = append(types, e.EndpointType)
+				if e.EndpointType == "CUSTOM" {
+					list = append(list, conv(e))
+					settled = settled && e.Status == "available"
+				}
+			}
+			if settled || time.Now().After(deadline) {
+				slices.SortFunc(list, func(a, b auroraCustomEndpoint) int { return strings.Compare(a.ID, b.ID) })
+				slices.Sort(types)
+				return list, types
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	for _, args := range [][]string{
+		{"--db-cluster-endpoint-identifier", "one", "--endpoint-type", "READER", "--static-members", "orders-2"},
+		{"--db-cluster-endpoint-identifier", "most", "--endpoint-type", "ANY", "--excluded-members", "orders-3"},
+	} {
+		if r, ok := step("create-"+args[1], append([]string{"rds", "create-db-cluster-endpoint", "--db-cluster-identifier", "orders"}, args...)...); ok {
+			cu.Created = append(cu.Created, conv(decode[endpoint](t, r)))
+		}
+	}
+	cu.Available, _ = custom()
+	cu.Reached["one"], cu.Reached["most"] = membersReached(t, s, "one"), membersReached(t, s, "most")
+	if _, ok := step("modify-one", "rds", "modify-db-cluster-endpoint", "--db-cluster-endpoint-identifier", "one", "--static-members", "orders-2", "orders-3"); ok {
+		if list, _ := custom(); len(list) == 2 {
+			cu.Modified = list[1]
+		}
+		cu.Reached["one-modified"] = membersReached(t, s, "one")
+	}
+	for _, id := range []string{"one", "most"} {
+		step("delete-"+id, "rds", "delete-db-cluster-endpoint", "--db-cluster-endpoint-identifier", id)
+	}
+	_, cu.Left = custom()
+	return cu
+}
+
 // errorCode is the AWS error code an AWS CLI printed ("An error occurred
 // (Code) when calling …"), or the whole message when it printed none.
 func errorCode(stderr string) string {
@@ -340,33 +494,14 @@ func checkClusterData(t *testing.T, s *server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/_minicloud/health", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var health struct {
-		RDS struct {
-			Clusters []struct{ ID, Writer, Loopback, ReaderLoopback string }
-		}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&health); err != nil {
-		t.Fatal(err)
-	}
+	health := rdsHealth(ctx, t, s)
 	if len(health.RDS.Clusters) != 1 || health.RDS.Clusters[0].Loopback == "" || health.RDS.Clusters[0].ReaderLoopback == "" {
 		t.Fatalf("health lists clusters %+v, want orders with two loopback addresses", health.RDS.Clusters)
 	}
 	cl := health.RDS.Clusters[0]
 	connect := func(addr string) *pgx.Conn {
 		t.Helper()
-		c, err := pgx.Connect(ctx, "postgres://master:secret-password-1@"+addr+"/app?sslmode=disable")
-		if err != nil {
-			t.Fatalf("connect %s: %v", addr, err)
-		}
+		c := connectOrders(ctx, t, addr)
 		t.Cleanup(func() { _ = c.Close(context.Background()) })
 		return c
 	}
@@ -386,9 +521,94 @@ func checkClusterData(t *testing.T, s *server) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	_, err = r.Exec(ctx, "INSERT INTO orders VALUES (2)")
+	_, err := r.Exec(ctx, "INSERT INTO orders VALUES (2)")
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "25006" {
 		t.Fatalf("write through the reader endpoint: %v, want SQLSTATE 25006", err)
 	}
+}
+
+// healthReport is the part of /_minicloud/health these tests read: the
+// loopback addresses of DB instances, clusters and custom endpoints (as
+// `minicloud databases` shows them).
+type healthReport struct {
+	RDS struct {
+		Instances []struct{ ID, Loopback string }
+		Clusters  []struct {
+			ID, Writer, Loopback, ReaderLoopback string
+			CustomEndpoints                      []struct{ ID, Status, Loopback string }
+		}
+	}
+}
+
+func rdsHealth(ctx context.Context, t *testing.T, s *server) healthReport {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/_minicloud/health", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h healthReport
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatalf("/_minicloud/health: %v", err)
+	}
+	return h
+}
+
+// connectOrders connects to the cluster's database app as its master user.
+func connectOrders(ctx context.Context, t *testing.T, addr string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(ctx, "postgres://master:secret-password-1@"+addr+"/app?sslmode=disable")
+	if err != nil {
+		t.Fatalf("connect %s: %v", addr, err)
+	}
+	return c
+}
+
+// membersReached makes 8 new connections through the loopback address of
+// the cluster's custom endpoint id and returns the members (sorted) whose
+// servers answered, told apart by the port each member's server listens
+// on. The relay takes members in turn, so 8 connections reach every one
+// of up to 3 members.
+func membersReached(t *testing.T, s *server, id string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	serverPort := func(addr string) string {
+		t.Helper()
+		c := connectOrders(ctx, t, addr)
+		defer func() { _ = c.Close(ctx) }()
+		var port string
+		if err := c.QueryRow(ctx, "SHOW port").Scan(&port); err != nil {
+			t.Fatalf("SHOW port through %s: %v", addr, err)
+		}
+		return port
+	}
+	h := rdsHealth(ctx, t, s)
+	member := map[string]string{}
+	for _, in := range h.RDS.Instances {
+		member[serverPort(in.Loopback)] = in.ID
+	}
+	var through string
+	for _, cl := range h.RDS.Clusters {
+		for _, e := range cl.CustomEndpoints {
+			if e.ID == id {
+				through = e.Loopback
+			}
+		}
+	}
+	if through == "" {
+		t.Errorf("health lists no loopback address for custom endpoint %s: %+v", id, h.RDS.Clusters)
+		return nil
+	}
+	var reached []string
+	for range 8 {
+		reached = append(reached, member[serverPort(through)])
+	}
+	slices.Sort(reached)
+	return slices.Compact(reached)
 }

@@ -37,9 +37,15 @@ const auroraFailoverTarget = 3 * time.Second
 //	/loop/start?host=H     inserts 1, 2, … into ledger, one new connection
 //	                       each, until /loop/stop, which answers
 //	                       [[id, start, end, ok], …] (Unix seconds)
+//
+// and the image's MySQL client (mariadb, of the host's mariadb-client) and
+// the resolver:
+//
+//	/mysql?host=H&q=Q      Q's rows (tab-separated), or "fail <stderr>"
+//	/resolve?host=H        H's IPv4 addresses, sorted, one a line
 const auroraClientUserData = `#!/bin/sh
 cat > /var/tmp/pgclient.py <<'EOF'
-import base64, hashlib, hmac, http.server, json, os, socket, struct, threading, time, urllib.parse
+import base64, hashlib, hmac, http.server, json, os, socket, struct, subprocess, threading, time, urllib.parse
 USER, PASS, DB = b"master", b"secret-password-1", b"app"
 def recv(s, n):
     b = b""
@@ -142,6 +148,12 @@ class H(http.server.BaseHTTPRequestHandler):
             b = psql(q["host"], q["q"])[1]
         elif u.path == "/spread":
             b = "\n".join(psql(q["host"], q["q"])[1] for _ in range(int(q["n"])))
+        elif u.path == "/mysql":
+            r = subprocess.run(["mariadb", "-h", q["host"], "-u", USER.decode(), "-p" + PASS.decode(), "-D", DB.decode(),
+                                "--connect-timeout=2", "-N", "-B", "-e", q["q"]], capture_output=True, text=True, timeout=20)
+            b = r.stdout if r.returncode == 0 else "fail " + r.stderr
+        elif u.path == "/resolve":
+            b = "\n".join(sorted({a[4][0] for a in socket.getaddrinfo(q["host"], 0, socket.AF_INET, socket.SOCK_STREAM)}))
         elif u.path == "/loop/start":
             if "stop" in loop:  # a loop a failed drill left running
                 loop["stop"].set()
@@ -207,30 +219,26 @@ func TestAuroraInVPC(t *testing.T) {
 	t.Parallel()
 	e, _ := newEnvDNSWith(t, func(c *server.Config) { c.PublicCIDR = netip.MustParsePrefix("198.19.238.0/24") })
 	ctx := e.ctx
-	v := e.newVPC("10.64.0.0/16", "10.64.1.0/24", "10.64.2.0/24", "10.64.3.0/24")
+	// The members' three subnets and the client's own (zone d): glibc's
+	// getaddrinfo puts an address of the client's own subnet first (RFC
+	// 6724's longest matching prefix, which it applies to IPv4 on-link
+	// addresses), so a client beside one member would always connect to
+	// it whatever order the resolver answers. From a subnet of its own it
+	// follows the resolver's order, as a libpq client elsewhere would.
+	v := e.newVPC("10.64.0.0/16", "10.64.1.0/24", "10.64.2.0/24", "10.64.3.0/24", "10.64.4.0/24")
 	app := e.newSG(v.id, "app", tcpFrom(8080, "0.0.0.0/0"))
 	dbSG := e.newSG(v.id, "db", tcpFromGroup(5432, app))
 	if _, err := e.rds.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("aurora"),
-		DBSubnetGroupDescription: aws.String("three zones"), SubnetIds: v.subnets}); err != nil {
+		DBSubnetGroupDescription: aws.String("three zones"), SubnetIds: v.subnets[:3]}); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := e.rds.CreateDBCluster(ctx, &rds.CreateDBClusterInput{DBClusterIdentifier: aws.String("orders"),
-		Engine: aws.String("aurora-postgresql"), MasterUsername: aws.String("master"), MasterUserPassword: aws.String("secret-password-1"),
-		DatabaseName: aws.String("app"), DBSubnetGroupName: aws.String("aurora"), VpcSecurityGroupIds: []string{dbSG}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	writerName, readerName := aws.ToString(cl.DBCluster.Endpoint), aws.ToString(cl.DBCluster.ReaderEndpoint)
+	cl := e.createCluster("orders", "aurora-postgresql", dbSG, 3)
+	writerName, readerName := aws.ToString(cl.Endpoint), aws.ToString(cl.ReaderEndpoint)
 	ids := []string{"orders-1", "orders-2", "orders-3"}
-	for i, id := range ids {
-		if _, err := e.rds.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(id),
-			DBClusterIdentifier: aws.String("orders"), Engine: aws.String("aurora-postgresql"),
-			DBInstanceClass: aws.String("db.r6g.large"), AvailabilityZone: aws.String("us-east-1" + string(rune('a'+i)))}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() { e.deleteCluster("orders", ids) })
-	insts := e.runAll(e.image(), launch{subnet: v.subnets[0], groups: []string{app}, userData: auroraClientUserData})
+	// An aurora-mysql cluster beside it, built meanwhile (see auroraMySQL).
+	mysqlSG := e.newSG(v.id, "mysql", tcpFromGroup(3306, app))
+	shop := e.createCluster("shop", "aurora-mysql", mysqlSG, 2)
+	insts := e.runAll(e.image(), launch{subnet: v.subnets[3], groups: []string{app}, userData: auroraClientUserData})
 	c := auroraClient{t: t, ip: e.eip(aws.ToString(insts[0].InstanceId))}
 	start := time.Now()
 	for _, id := range ids {
@@ -306,6 +314,9 @@ func TestAuroraInVPC(t *testing.T) {
 	if spread["orders-2"]+spread["orders-3"] != 100 || spread["orders-2"] < 35 || spread["orders-3"] < 35 {
 		t.Errorf("100 connections to the reader endpoint reached %v, want a fair share (≥ 35) on each of orders-2 and orders-3 and nothing else", spread)
 	}
+
+	t.Run("custom endpoints", func(t *testing.T) { auroraCustomEndpoints(t, e, c, memberOf) })
+	t.Run("aurora-mysql", func(t *testing.T) { auroraMySQL(t, e, c, shop) })
 
 	for _, tc := range []struct {
 		name string
@@ -386,6 +397,139 @@ func TestAuroraInVPC(t *testing.T) {
 			}
 		})
 	}
+}
+
+// auroraCustomEndpoints: two custom endpoints of cluster orders, "one"
+// (READER over orders-2) and "most" (ANY: every member but orders-2). From
+// the instance, each name resolves through the VPC resolver to its
+// members' addresses only, and 20 new connections to it land on each of
+// them and nowhere else. memberOf maps each member's address to its id.
+func auroraCustomEndpoints(t *testing.T, e *env, c auroraClient, memberOf map[string]string) {
+	for _, tc := range []struct {
+		id      string
+		in      rds.CreateDBClusterEndpointInput
+		members []string
+	}{
+		{"one", rds.CreateDBClusterEndpointInput{EndpointType: aws.String("READER"), StaticMembers: []string{"orders-2"}}, []string{"orders-2"}},
+		{"most", rds.CreateDBClusterEndpointInput{EndpointType: aws.String("ANY"), ExcludedMembers: []string{"orders-2"}}, []string{"orders-1", "orders-3"}},
+	} {
+		in := tc.in
+		in.DBClusterIdentifier, in.DBClusterEndpointIdentifier = aws.String("orders"), aws.String(tc.id)
+		out, err := e.rds.CreateDBClusterEndpoint(e.ctx, &in)
+		if err != nil {
+			t.Fatalf("CreateDBClusterEndpoint %s: %v", tc.id, err)
+		}
+		name := aws.ToString(out.Endpoint)
+		if err := eventually(60*time.Second, func() error {
+			d, err := e.rds.DescribeDBClusterEndpoints(e.ctx, &rds.DescribeDBClusterEndpointsInput{DBClusterEndpointIdentifier: aws.String(tc.id)})
+			if err != nil {
+				return err
+			}
+			if st := aws.ToString(d.DBClusterEndpoints[0].Status); st != "available" {
+				return fmt.Errorf("status %s", st)
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("custom endpoint %s: %v", tc.id, err)
+		}
+		var want []string
+		for addr, id := range memberOf {
+			if slices.Contains(tc.members, id) {
+				want = append(want, addr)
+			}
+		}
+		slices.Sort(want)
+		// The resolver may answer the former members for its TTL (1 s).
+		var got string
+		if err := eventually(5*time.Second, func() error {
+			if got = c.get(10*time.Second, "/resolve", url.Values{"host": {name}}); got != strings.Join(want, "\n") {
+				return fmt.Errorf("%q", got)
+			}
+			return nil
+		}); err != nil {
+			t.Errorf("%s resolves in the VPC to %v, want %v (%v's addresses)", name, strings.Fields(got), want, tc.members)
+		}
+		reached := map[string]int{}
+		for _, addr := range strings.Split(c.get(60*time.Second, "/spread", url.Values{"host": {name}, "n": {"20"}, "q": {"SELECT host(inet_server_addr())"}}), "\n") {
+			reached[memberOf[addr]]++
+		}
+		t.Logf("20 connections to custom endpoint %s: %v", tc.id, reached)
+		for id, n := range reached {
+			if !slices.Contains(tc.members, id) {
+				t.Errorf("%d of 20 connections to custom endpoint %s reached %q, not one of its members %v", n, tc.id, id, tc.members)
+			}
+		}
+		for _, id := range tc.members {
+			if reached[id] == 0 {
+				t.Errorf("no connection to custom endpoint %s reached its member %s: %v", tc.id, id, reached)
+			}
+		}
+	}
+}
+
+// auroraMySQL: the aurora-mysql cluster shop (a writer and a reader) by its
+// endpoint names from the instance, with the MySQL client of the
+// instance's image: a write through the cluster endpoint is read through
+// the reader endpoint within a second, where a write fails with MySQL's
+// ERROR 1290 (read-only).
+func auroraMySQL(t *testing.T, e *env, c auroraClient, cl *types.DBCluster) {
+	for _, id := range []string{"shop-1", "shop-2"} {
+		e.waitDB(id, "available", 150*time.Second)
+	}
+	e.waitCluster("shop", "shop-1", 60*time.Second)
+	writerName, readerName := aws.ToString(cl.Endpoint), aws.ToString(cl.ReaderEndpoint)
+	mysql := func(host, q string) string {
+		return c.get(30*time.Second, "/mysql", url.Values{"host": {host}, "q": {q}})
+	}
+	var got string
+	// The instance's first mariadb starts cold (and the names' first
+	// answers may still be cached as absent).
+	if err := eventually(30*time.Second, func() error {
+		if got = mysql(writerName, "SELECT @@read_only"); got != "0" {
+			return fmt.Errorf("%q", got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("the cluster endpoint %s from the instance: %v", writerName, err)
+	}
+	if got := mysql(writerName, "CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders VALUES (1); SELECT count(*) FROM orders"); got != "1" {
+		t.Fatalf("write through the cluster endpoint %s: %q", writerName, got)
+	}
+	if err := eventually(time.Second, func() error {
+		if got = mysql(readerName, "SELECT count(*) FROM orders"); got != "1" {
+			return fmt.Errorf("%q", got)
+		}
+		return nil
+	}); err != nil {
+		t.Errorf("the row through the reader endpoint %s within 1 s: %v", readerName, err)
+	}
+	if got := mysql(readerName, "INSERT INTO orders VALUES (2)"); !strings.Contains(got, "ERROR 1290") {
+		t.Errorf("write through the reader endpoint %s: %q, want ERROR 1290 (read-only)", readerName, got)
+	}
+}
+
+// createCluster creates DB cluster id of engine in subnet group aurora
+// behind security group sg with n members id-1 … id-n in zones a, b, …
+// (the first the writer) and deletes them at the test's end.
+func (e *env) createCluster(id, engine, sg string, n int) *types.DBCluster {
+	e.t.Helper()
+	out, err := e.rds.CreateDBCluster(e.ctx, &rds.CreateDBClusterInput{DBClusterIdentifier: aws.String(id),
+		Engine: aws.String(engine), MasterUsername: aws.String("master"), MasterUserPassword: aws.String("secret-password-1"),
+		DatabaseName: aws.String("app"), DBSubnetGroupName: aws.String("aurora"), VpcSecurityGroupIds: []string{sg}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var ids []string
+	for i := range n {
+		ids = append(ids, fmt.Sprintf("%s-%d", id, i+1))
+		if _, err := e.rds.CreateDBInstance(e.ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(ids[i]),
+			DBClusterIdentifier: aws.String(id), Engine: aws.String(engine),
+			DBInstanceClass: aws.String("db.r6g.large"), AvailabilityZone: aws.String("us-east-1" + string(rune('a'+i)))}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	e.t.Cleanup(func() { e.deleteCluster(id, ids) })
+	return out.DBCluster
 }
 
 // writeOutage reads the client's write loop (id, start, end, ok per

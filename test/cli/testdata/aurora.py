@@ -1,10 +1,12 @@
 # Builds an Aurora PostgreSQL cluster with boto3 — a writer and two readers
 # in three zones of a DB subnet group over three subnets — waits for it with
-# boto3's own waiters, describes, modifies, fails over and deletes it, and
-# prints one JSON report of the same shape as aurora_test.go's auroraReport.
+# boto3's own waiters, describes it, creates, uses (with psql, through their
+# loopback addresses), modifies and deletes two custom endpoints, modifies,
+# fails over and deletes the cluster, and prints one JSON report of the same
+# shape as aurora_test.go's auroraReport.
 # A step that fails records "error: <Code>" and the script goes on where it
 # can, so that the test says every finding at once.
-import json, sys, time
+import glob, json, shutil, subprocess, sys, time, urllib.request
 import boto3
 from botocore.exceptions import ClientError, WaiterError
 
@@ -81,6 +83,64 @@ def endpoints():
 
 
 step("describe-endpoints", endpoints)
+
+
+def psql_port(addr):
+    # The port the server behind addr listens on: which member answered.
+    host, port = addr.rsplit(":", 1)
+    psql = shutil.which("psql") or sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
+    out = subprocess.run([psql, "-Atc", "SHOW port", "postgresql://master:secret-password-1@%s:%s/app?sslmode=disable" % (host, port)],
+                         capture_output=True, text=True, timeout=30, check=True)
+    return out.stdout.strip()
+
+
+def reached(eid):
+    # The members whose servers answer 8 new connections through custom
+    # endpoint eid's loopback address (from /_minicloud/health).
+    h = json.load(urllib.request.urlopen(ep + "/_minicloud/health", timeout=30))["rds"]
+    member = {psql_port(i["loopback"]): i["id"] for i in h["instances"]}
+    addr = [e["loopback"] for c in h["clusters"] for e in c.get("customEndpoints", []) if e["id"] == eid][0]
+    return sorted({member.get(psql_port(addr), "?") for _ in range(8)})
+
+
+def custom_endpoint(e):
+    return {"id": e["DBClusterEndpointIdentifier"], "type": e["EndpointType"], "customType": e.get("CustomEndpointType", ""),
+            "endpoint": e["Endpoint"], "status": e["Status"], "static": e.get("StaticMembers", []), "excluded": e.get("ExcludedMembers", [])}
+
+
+def custom_endpoints():
+    # No waiter waits for a DB cluster endpoint: poll until none is
+    # creating or modifying. Returns the custom ones and every type.
+    for _ in range(200):
+        es = rds.describe_db_cluster_endpoints(DBClusterIdentifier="orders")["DBClusterEndpoints"]
+        custom = sorted((custom_endpoint(e) for e in es if e["EndpointType"] == "CUSTOM"), key=lambda e: e["id"])
+        if all(e["status"] == "available" for e in custom):
+            break
+        time.sleep(0.3)
+    return custom, sorted(e["EndpointType"] for e in es)
+
+
+rep["custom"] = cu = {"created": [], "reached": {}}
+for eid, kind, chosen in (("one", "READER", {"StaticMembers": ["orders-2"]}), ("most", "ANY", {"ExcludedMembers": ["orders-3"]})):
+    e = step("create-" + eid, lambda: rds.create_db_cluster_endpoint(DBClusterIdentifier="orders", DBClusterEndpointIdentifier=eid,
+                                                                     EndpointType=kind, **chosen))
+    if e:
+        cu["created"].append(custom_endpoint(e))
+cu["available"] = step("describe-custom-endpoints", lambda: custom_endpoints()[0])
+cu["reached"]["one"] = step("reach-one", lambda: reached("one"))
+cu["reached"]["most"] = step("reach-most", lambda: reached("most"))
+
+
+def modify_custom():
+    rds.modify_db_cluster_endpoint(DBClusterEndpointIdentifier="one", StaticMembers=["orders-2", "orders-3"])
+    cu["modified"] = custom_endpoints()[0][1]
+    cu["reached"]["one-modified"] = reached("one")
+
+
+step("modify-one", modify_custom)
+for eid in ("one", "most"):
+    step("delete-" + eid, lambda: rds.delete_db_cluster_endpoint(DBClusterEndpointIdentifier=eid))
+cu["left"] = step("describe-custom-endpoints", lambda: custom_endpoints()[1])
 
 
 def modify():
