@@ -69,6 +69,7 @@ type options struct {
 	aurora           auroraOptions
 	alb              albOptions
 	cw               cwOptions
+	ct               ctOptions
 }
 
 // allScenarios in the order they run. "ec2" is short for both EC2 ones,
@@ -101,8 +102,8 @@ func parseScenarios(list string) (map[string]bool, error) {
 		case "dataplane":
 			m["dataplane-boot"], m["dataplane-fleet"] = true, true
 		default:
-			if !slices.Contains(allScenarios, f) && !slices.Contains(dpScenarios, f) && !slices.Contains(dnsScenarios, f) && !slices.Contains(protoScenarios, f) && !slices.Contains(rdsScenarios, f) && !slices.Contains(auroraScenarios, f) && !slices.Contains(albScenarios, f) && !slices.Contains(cwScenarios, f) {
-				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2, dataplane or some of %s)", f, strings.Join(slices.Concat(allScenarios, dpScenarios, dnsScenarios, protoScenarios, rdsScenarios, auroraScenarios, albScenarios, cwScenarios), ","))
+			if !slices.Contains(allScenarios, f) && !slices.Contains(dpScenarios, f) && !slices.Contains(dnsScenarios, f) && !slices.Contains(protoScenarios, f) && !slices.Contains(rdsScenarios, f) && !slices.Contains(auroraScenarios, f) && !slices.Contains(albScenarios, f) && !slices.Contains(cwScenarios, f) && !slices.Contains(ctScenarios, f) {
+				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2, dataplane or some of %s)", f, strings.Join(slices.Concat(allScenarios, dpScenarios, dnsScenarios, protoScenarios, rdsScenarios, auroraScenarios, albScenarios, cwScenarios, ctScenarios), ","))
 			}
 			m[f] = true
 		}
@@ -129,12 +130,13 @@ func main() {
 	flag.DurationVar(&o.idleWait, "idle-wait", time.Second, "wait after start and one health request before sampling idle RSS")
 	flag.IntVar(&o.idleSamples, "idle-samples", 5, "idle RSS samples (200 ms apart); the median is reported")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the servers' logs (their directory is printed)")
-	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run,dataplane-boot,dataplane-fleet,dns; ec2 = both EC2 ones; dataplane = both data-plane ones (root; not in all); dns = Route 53 DNS vs CoreDNS (not in all); prototype = examples/01-prototype end to end (root; not in all); rds = RDS for PostgreSQL create time and pgbench vs plain postgres (not in all); aurora = Aurora PostgreSQL cluster create time and failover time (not in all); alb = an ALB vs direct and HAProxy under wrk (root; not in all); cloudwatch = PutMetricData throughput and week-query latency vs moto (not in all); all")
+	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run,dataplane-boot,dataplane-fleet,dns; ec2 = both EC2 ones; dataplane = both data-plane ones (root; not in all); dns = Route 53 DNS vs CoreDNS (not in all); prototype = examples/01-prototype end to end (root; not in all); rds = RDS for PostgreSQL create time and pgbench vs plain postgres (not in all); aurora = Aurora PostgreSQL cluster create time and failover time (not in all); alb = an ALB vs direct and HAProxy under wrk (root; not in all); cloudwatch = PutMetricData throughput and week-query latency vs moto (not in all); cloudtrail = DescribeVpcs latency with CloudTrail recording on vs off (not in all); all")
 	rdsFlags(&o.rds)
 	auroraFlags(&o.aurora)
 	albFlags(&o.alb)
 	cwBatches := ""
 	cwFlags(&o.cw, &cwBatches)
+	ctFlags(&o.ct)
 	flag.IntVar(&o.ec2.instances, "ec2-instances", 1000, "ec2-describe: instances to seed")
 	flag.IntVar(&o.ec2.batch, "ec2-batch", 100, "ec2-describe: instances per seeding RunInstances call (each call one team)")
 	flag.IntVar(&o.ec2.calls, "ec2-calls", 200, "ec2-describe: measured DescribeInstances calls (sequential)")
@@ -246,6 +248,9 @@ func main() {
 	if err := o.cw.check(cwBatches); err != nil {
 		fatal(err)
 	}
+	if err := o.ct.check(); err != nil {
+		fatal(err)
+	}
 
 	// End our children on Ctrl-C / SIGTERM, then exit.
 	sigs := make(chan os.Signal, 1)
@@ -352,7 +357,7 @@ func run(o options) error {
 	fmt.Printf("machine: %d CPUs (nproc), %s %s/%s; moto %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, motoVer)
 	la, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("date: %s; load average at start: %s\n", time.Now().Format(time.RFC3339), strings.Join(strings.Fields(string(la))[:min(3, len(strings.Fields(string(la))))], " "))
-	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(slices.Concat(allScenarios, dpScenarios, dnsScenarios, protoScenarios, rdsScenarios, auroraScenarios, albScenarios, cwScenarios), func(n string) bool { return !o.scenarios[n] }), ","))
+	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(slices.Concat(allScenarios, dpScenarios, dnsScenarios, protoScenarios, rdsScenarios, auroraScenarios, albScenarios, cwScenarios, ctScenarios), func(n string) bool { return !o.scenarios[n] }), ","))
 	if o.scenarios["dns"] {
 		fmt.Printf("dns: zone %s of %d A records (minicloud via the Route 53 API, CoreDNS from the same records as a zone file); %d UDP clients × 1 query in flight, %d%% NXDOMAIN names, EDNS %d, RD clear; %v warm-up + %v measured × %d rounds (alternating order), cap %d queries/phase, %v timeout; the load generator runs in this process, on the same cores\n",
 			dnsZone, o.dns.records, o.dns.workers, o.dns.nxPct, dnsEDNSSize, o.dns.warmup, o.dns.dur, o.dns.rounds, o.dns.maxQ, o.dns.timeout)
@@ -443,6 +448,14 @@ func run(o options) error {
 			return fmt.Errorf("cloudwatch: %w", err)
 		}
 		reportCloudWatch(os.Stdout, o.cw, rs, motoVer)
+	}
+	if o.scenarios["cloudtrail"] {
+		fmt.Fprintln(os.Stderr, "minicloud: cloudtrail…")
+		rs, err := runCloudTrail(o.ct, mini, tmp)
+		if err != nil {
+			return fmt.Errorf("cloudtrail: %w", err)
+		}
+		reportCloudTrail(os.Stdout, o.ct, rs)
 	}
 	if o.scenarios["alb"] {
 		fmt.Fprintln(os.Stderr, "minicloud: alb…")

@@ -24,6 +24,7 @@ import (
 	"github.com/minicloud/minicloud/internal/server"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
 // version is set at link time (-ldflags "-X main.version=…"); otherwise the
@@ -35,7 +36,7 @@ const usage = `minicloud — a local, offline AWS whose resources really run.
 Usage:
   minicloud [serve] [flags]   serve every AWS service on one port (the default)
   minicloud cleanup [flags]   remove what a crashed minicloud left on the host (namespaces,
-                              links, routes, EBS mounts) for its --state-dir (and --public-cidr,
+                              links, routes, cgroups, EBS mounts) for its --state-dir (and --public-cidr,
                               if it served another range); touches nothing else, and refuses
                               while a minicloud serves that directory
   minicloud diagram [flags]   print the architecture of an account, drawn by the running minicloud
@@ -85,6 +86,8 @@ Serve flags (each also read from the environment variable shown):
   --metrics-interval D how often instances, load balancers and databases publish their CloudWatch metrics
                        (MINICLOUD_METRICS_INTERVAL, default 1m as AWS; basic monitoring every five
                        intervals); shorter, e.g. 5s, for tests and demos
+  --cloudtrail MODE    on or off (MINICLOUD_CLOUDTRAIL, default on): record every call for CloudTrail's
+                       LookupEvents; off is for measuring what recording costs
 
 Examples:
   minicloud
@@ -180,6 +183,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	publicCIDR := fs.String("public-cidr", envOr("MINICLOUD_PUBLIC_CIDR", vpcnet.DefaultPublicCIDR.String()), "")
 	allowHost := fs.String("allow-host", envOr("MINICLOUD_ALLOW_HOST", ""), "")
 	verify := fs.Bool("verify-signatures", false, "")
+	trail := fs.String("cloudtrail", envOr("MINICLOUD_CLOUDTRAIL", "on"), "")
 	maxConns := fs.Int("max-connections", 0, "")
 	metricsInterval := fs.Duration("metrics-interval", 0, "")
 	if v := os.Getenv("MINICLOUD_METRICS_INTERVAL"); v != "" {
@@ -230,6 +234,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "minicloud: --data-plane: %q is not auto, on or off\n", *dataPlane)
 		return 2
 	}
+	if *trail != "on" && *trail != "off" {
+		fmt.Fprintf(stderr, "minicloud: --cloudtrail: %q is not on or off\n", *trail)
+		return 2
+	}
 	pub, err := netip.ParsePrefix(*publicCIDR)
 	if err != nil || !pub.Addr().Is4() {
 		fmt.Fprintf(stderr, "minicloud: --public-cidr: %q is not an IPv4 CIDR\n", *publicCIDR)
@@ -244,7 +252,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	srv, err := server.New(server.Config{Listen: *listen, StateDir: *stateDir, Ephemeral: *ephemeral, Accounts: acct, Logger: logger,
 		Version: buildVersion(), DataPlane: *dataPlane, PublicCIDR: pub.Masked(), DNSListen: *dnsListen,
 		AllowedHosts: splitList(*allowHost), Secrets: secrets, VerifySignatures: verifySigs, MaxConnections: connLimit,
-		MetricsInterval: *metricsInterval})
+		MetricsInterval: *metricsInterval, CloudTrailOff: *trail == "off"})
 	if err != nil {
 		logger.Error("start failed", "error", err)
 		return 1
@@ -413,6 +421,11 @@ func cleanup(args []string, stdout, stderr io.Writer) int {
 	}
 	defer n.Close()
 	if err := n.Cleanup(context.Background()); err != nil {
+		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
+		return 1
+	}
+	// The workload runtime names its cgroups after the same prefix.
+	if err := workload.CleanupCgroups(prefix); err != nil {
 		fmt.Fprintf(stderr, "minicloud cleanup: %v\n", err)
 		return 1
 	}

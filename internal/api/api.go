@@ -9,6 +9,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/codec"
 	"github.com/minicloud/minicloud/internal/model"
@@ -120,6 +121,12 @@ type Identity struct {
 	// --verify-signatures).
 	Secret       string
 	SessionToken string
+	// Issued is when temporary credentials were issued (zero for
+	// long-term keys): CloudTrail's sessionContext creationDate.
+	Issued time.Time
+	// Inactive marks a key its owner deactivated (IAM UpdateAccessKey):
+	// signature verification refuses it as a key AWS does not know.
+	Inactive bool
 }
 
 // Identities resolves access keys that a service issued, such as the
@@ -127,4 +134,19 @@ type Identity struct {
 // issue; err is an AWS error (e.g. ExpiredToken) for keys it rejects.
 type Identities interface {
 	Resolve(ctx context.Context, accessKey string) (id Identity, found bool, err error)
+}
+
+// IdentityChain asks each of its Identities in turn: the first that
+// issued a key answers for it.
+type IdentityChain []Identities
+
+// Resolve implements Identities.
+func (c IdentityChain) Resolve(ctx context.Context, accessKey string) (Identity, bool, error) {
+	for _, ids := range c {
+		id, found, err := ids.Resolve(ctx, accessKey)
+		if err != nil || found {
+			return id, found, err
+		}
+	}
+	return Identity{}, false, nil
 }

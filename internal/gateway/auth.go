@@ -20,9 +20,10 @@ import (
 //     verification on there are no anonymous callers;
 //   - the access key must be one minicloud knows a secret for: a key of
 //     Config.Secrets (--accounts KEY=ACCOUNT:SECRET) or temporary
-//     credentials STS issued (api.Identities, whose Identity carries the
-//     secret and the session token the request must present); any other
-//     key is refused as AWS refuses a key it never issued;
+//     credentials STS issued or an IAM user's access key (api.Identities,
+//     whose Identity carries the secret and the session token the request
+//     must present); any other key, and an IAM key its user made inactive,
+//     is refused as AWS refuses a key it never issued;
 //   - the signature is checked by package sigv4 against the request as
 //     received, with the request time within 15 minutes of the clock and
 //     presigned URLs within their expiry.
@@ -152,7 +153,7 @@ func (g *Gateway) lookupKey(ctx context.Context, accessKey, region string) (key,
 			return key{}, err
 		}
 		if found {
-			return key{Identity: id, known: true}, nil
+			return key{Identity: id, known: !id.Inactive}, nil
 		}
 	}
 	k := key{Identity: api.Identity{Account: AccountFor(g.cfg.Accounts, accessKey)}}

@@ -68,6 +68,9 @@ type Config struct {
 	// next bytes (0: no limit). It bounds a stalled body, not a slow one:
 	// a large upload that keeps sending is never cut.
 	BodyIdleTimeout time.Duration
+	// Recorder, if set, receives every request routed to an operation
+	// once it is answered (CloudTrail; see record.go).
+	Recorder api.Recorder
 }
 
 // Gateway is the http.Handler of minicloud's one port.
@@ -133,6 +136,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status, svcName, opName := 0, "", ""
 	var rt *route
+	call := g.newCall(r, start)
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -146,13 +150,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeRaw(w, genericError(r, reqID, e.Status, e.Code, e.Message))
 			}
 			status = 500
+			call.Err = e
 		}
+		g.record(call, status)
 		g.log.Debug("request", "service", svcName, "operation", opName, "status", status, "duration", time.Since(start), "request_id", reqID)
 	}()
 	if g.cfg.BodyIdleTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
 		r.Body = &progressBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: g.cfg.BodyIdleTimeout}
 	}
-	resp, ans := g.serve(r, reqID, &rt)
+	resp, ans := g.serve(r, reqID, &rt, call)
 	if rt != nil {
 		svcName, opName = rt.b.Info.Name, rt.opName
 	}
@@ -166,8 +172,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers one AWS request. *routed is set as soon as the request's
 // service and operation are known, so that a panic is answered in its
-// protocol too.
-func (g *Gateway) serve(r *http.Request, reqID string, routed **route) (*codec.Response, *answer) {
+// protocol too. call gathers what the Recorder is told (record.go).
+func (g *Gateway) serve(r *http.Request, reqID string, routed **route, call *api.Call) (*codec.Response, *answer) {
 	cred, credErr := parseCredential(r)
 	body, err := readBody(r)
 	if err != nil {
@@ -197,7 +203,10 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route) (*codec.R
 		var re *routeError
 		if errors.As(err, &re) && re.b != nil {
 			*routed = &route{b: re.b, proto: re.proto, opName: re.opName}
-			return re.b.codec(re.proto).EncodeError(&codec.Error{Code: re.code, Message: re.msg, Status: re.status}, reqID), nil
+			e := &codec.Error{Code: re.code, Message: re.msg, Status: re.status}
+			g.routed(call, *routed, reqID, cred)
+			call.Err = e
+			return re.b.codec(re.proto).EncodeError(e, reqID), nil
 		}
 		if errors.As(err, &re) {
 			return genericError(r, reqID, re.status, re.code, re.msg), nil
@@ -206,6 +215,11 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route) (*codec.R
 	}
 	*routed = rt
 	c := rt.b.codec(rt.proto)
+	g.routed(call, rt, reqID, cred)
+	fail := func(err error) (*codec.Response, *answer) {
+		call.Err = codec.AsError(err)
+		return c.EncodeError(call.Err, reqID), nil
+	}
 	if credErr != nil {
 		var se *sigError
 		errors.As(credErr, &se)
@@ -213,19 +227,20 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route) (*codec.R
 		if rt.proto == codec.JSON || rt.proto == codec.RestJSON || rt.proto == codec.CBOR {
 			code += "Exception"
 		}
-		return c.EncodeError(&codec.Error{Code: code, Message: se.msg, Status: 400}, reqID), nil
+		return fail(&codec.Error{Code: code, Message: se.msg, Status: 400})
 	}
 	if !g.cfg.VerifySignatures && cred.Presigned && !cred.Expires.IsZero() && g.now().After(cred.Expires) {
-		return c.EncodeError(&codec.Error{Code: "AccessDenied", Message: "Request has expired", Status: 403}, reqID), nil
+		return fail(&codec.Error{Code: "AccessDenied", Message: "Request has expired", Status: 403})
 	}
 	region := cmp.Or(cred.Region, DefaultRegion)
 	k, err := g.lookupKey(r.Context(), cred.AccessKey, region)
 	if err != nil {
-		return c.EncodeError(err, reqID), nil
+		return fail(err)
 	}
+	call.Info.Account, call.Info.Caller, call.Info.CallerUserID, call.Issued = k.Account, k.ARN, k.UserID, k.Issued
 	if g.cfg.VerifySignatures {
 		if err := g.verify(r, body, cred, rt, k); err != nil {
-			return c.EncodeError(err, reqID), nil
+			return fail(err)
 		}
 	}
 	info := &api.RequestInfo{RequestID: reqID, Service: rt.b.Info.Name, Operation: rt.opName, Region: region, AccessKey: cred.AccessKey,
@@ -234,14 +249,19 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route) (*codec.R
 	op := svc.Operations[rt.opName]
 	req := &codec.Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header, Body: payload, Labels: rt.labels}
 	out, err := rt.b.Handlers[rt.opName](api.WithRequest(r.Context(), info), func(in codec.Message) error {
-		return c.Decode(op, req, in)
+		if err := c.Decode(op, req, in); err != nil {
+			return err
+		}
+		call.Input = in
+		return nil
 	})
 	if err != nil {
 		if codec.AsError(err).Code == "InternalFailure" {
 			g.log.Error("operation failed", "service", info.Service, "operation", info.Operation, "request_id", reqID, "error", err)
 		}
-		return c.EncodeError(err, reqID), nil
+		return fail(err)
 	}
+	call.Output = out
 	return nil, &answer{c: c, op: op, out: out, reqID: reqID}
 }
 

@@ -87,8 +87,15 @@ func newRouter(backends []Backend) *router {
 		be := &backend{Backend: b}
 		r.backends = append(r.backends, be)
 		r.bySigning[b.Info.SigningName] = append(r.bySigning[b.Info.SigningName], be)
-		if b.Info.TargetPrefix != "" {
-			r.byTarget[b.Info.TargetPrefix] = be
+		if p := b.Info.TargetPrefix; p != "" {
+			r.byTarget[p] = be
+			// A dotted prefix (CloudTrail's
+			// "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
+			// which botocore sends) is its service shape's name alone in
+			// the Smithy-built SDKs (aws-sdk-go-v2: "CloudTrail_20131101").
+			if i := strings.LastIndexByte(p, '.'); i >= 0 {
+				r.byTarget[p[i+1:]] = be
+			}
 		}
 	}
 	return r
@@ -155,7 +162,9 @@ func (rt *router) routeRPCv2(r *http.Request, cred credential) (*route, error) {
 }
 
 func (rt *router) routeTarget(target string, cred credential) (*route, error) {
-	prefix, op, ok := strings.Cut(target, ".")
+	// The operation follows the last dot: a prefix may hold dots.
+	i := strings.LastIndexByte(target, '.')
+	prefix, op, ok := target[:max(i, 0)], target[i+1:], i >= 0
 	if !ok || op == "" {
 		return nil, &routeError{status: 400, code: "UnknownOperationException", msg: fmt.Sprintf("X-Amz-Target %q is not of the form Service.Operation.", truncate(target, 128))}
 	}

@@ -9,9 +9,11 @@ import (
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/lb/nodes"
 	"github.com/minicloud/minicloud/internal/service/acm"
+	"github.com/minicloud/minicloud/internal/service/cloudtrail"
 	"github.com/minicloud/minicloud/internal/service/cloudwatch"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/service/elbv2"
+	"github.com/minicloud/minicloud/internal/service/iam"
 	"github.com/minicloud/minicloud/internal/service/logs"
 	"github.com/minicloud/minicloud/internal/service/rds"
 	"github.com/minicloud/minicloud/internal/service/route53"
@@ -59,10 +61,10 @@ type HealthReporter interface {
 // signature drifted would otherwise fail the type assertion and quietly
 // never run.
 var (
-	_ = []Service{(*sts.Service)(nil), (*ec2.Service)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*logs.Service)(nil)}
-	_ = []Starter{(*logs.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
-	_ = []Stopper{stateStore{}, (*logs.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
-	_ = []HealthReporter{stateStore{}, (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil)}
+	_ = []Service{(*sts.Service)(nil), (*iam.Service)(nil), (*ec2.Service)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*logs.Service)(nil), (*cloudtrail.Service)(nil)}
+	_ = []Starter{(*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
+	_ = []Stopper{stateStore{}, (*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
+	_ = []HealthReporter{stateStore{}, (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil)}
 )
 
 // dataPlaneStopBudget is how long stopping the data plane's parts may take,

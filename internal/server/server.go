@@ -27,16 +27,19 @@ import (
 	"github.com/minicloud/minicloud/internal/lb/nodes"
 	"github.com/minicloud/minicloud/internal/pki"
 	"github.com/minicloud/minicloud/internal/service/acm"
+	"github.com/minicloud/minicloud/internal/service/cloudtrail"
 	"github.com/minicloud/minicloud/internal/service/cloudwatch"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/service/elbv2"
 	elbctl "github.com/minicloud/minicloud/internal/service/elbv2/controller"
+	"github.com/minicloud/minicloud/internal/service/iam"
 	"github.com/minicloud/minicloud/internal/service/logs"
 	"github.com/minicloud/minicloud/internal/service/rds"
 	"github.com/minicloud/minicloud/internal/service/route53"
 	"github.com/minicloud/minicloud/internal/service/sts"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
 // Config is minicloud's configuration; cmd/minicloud fills it from flags and
@@ -94,6 +97,10 @@ type Config struct {
 	// (basic monitoring: five). Shorter is for tests (serve
 	// --metrics-interval).
 	MetricsInterval time.Duration
+	// CloudTrailOff leaves the calls unrecorded (serve --cloudtrail off):
+	// LookupEvents still answers, with the events recorded before. It
+	// exists to measure what recording costs, side by side (bench/).
+	CloudTrailOff bool
 }
 
 // Server is a running minicloud.
@@ -107,6 +114,7 @@ type Server struct {
 	elb     *elbv2.Service
 	cw      *cloudwatch.Service
 	logs    *logs.Service
+	trail   *cloudtrail.Service
 	dns     *dnsServer
 	http    *httpServer
 	gw      *gateway.Gateway
@@ -166,8 +174,17 @@ func New(cfg Config) (*Server, error) {
 		_ = store.Close()
 		return nil, err
 	}
+	// CloudTrail's events too: append-mostly, read by time, dropped by age.
+	trailSvc, err := cloudtrail.New(cloudtrail.Config{Dir: trailDir(cfg), Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		_ = logsSvc.Stop(context.Background())
+		_ = cwSvc.Stop(context.Background())
+		_ = store.Close()
+		return nil, err
+	}
 	dp, err := newDataPlane(cfg, cwSvc.Publisher())
 	if err != nil {
+		_ = trailSvc.Stop(context.Background())
 		_ = logsSvc.Stop(context.Background())
 		_ = cwSvc.Stop(context.Background())
 		_ = store.Close()
@@ -177,6 +194,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.EC2Runtime = dp.rt
 	}
 	stsSvc := sts.New(store)
+	iamSvc := iam.New(store)
 	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
 	r53Svc := route53.New(store)
 	cwSvc.SetInstanceActor(ec2Svc.InstanceActor())
@@ -188,6 +206,17 @@ func New(cfg Config) (*Server, error) {
 		// Health checks may probe public IPs only while the data plane
 		// keeps that range on the host.
 		r53Svc.SetPublicRange(publicCIDR(cfg))
+	}
+	if rdsCfg.Workloads == nil {
+		// Without the data plane the servers still run, on loopback, in
+		// cgroups named after the state directory as the data plane's
+		// are (so "minicloud cleanup" finds them); an ephemeral store
+		// gets a name of its process's own.
+		wcfg := workload.Config{Logger: cfg.Logger}
+		if !cfg.Ephemeral {
+			wcfg.CgroupPrefix = Prefix(cfg.StateDir)
+		}
+		rdsCfg.Workloads = workload.New(wcfg)
 	}
 	rdsSvc := rds.New(store, rdsCfg)
 	// ACM validates requested certificates through Route 53's public
@@ -207,7 +236,7 @@ func New(cfg Config) (*Server, error) {
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
-	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc,
+	s := &Server{cfg: cfg, store: store, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc, trail: trailSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
@@ -222,11 +251,15 @@ func New(cfg Config) (*Server, error) {
 		// they stop.
 		service(cwSvc),
 		service(logsSvc),
+		// Stopped after the HTTP listener, so that it writes the events
+		// of every answered call.
+		service(trailSvc),
 		{name: "network controller", health: "dataPlane", it: dp, dataPlane: true},
 		{name: "instance runtime", health: "instances", it: instanceRuntime{ec2Svc}, dataPlane: true},
 		// Stopped after ELB's controller, which drives it.
 		{name: "load balancer nodes", health: "loadBalancerNodes", it: lbNodes, dataPlane: true},
 		service(stsSvc),
+		service(iamSvc),
 		service(ec2Svc),
 		service(r53Svc),
 		service(acmSvc),
@@ -240,7 +273,7 @@ func New(cfg Config) (*Server, error) {
 	s.gw = gateway.New(gateway.Config{
 		Backends:         backends(s.parts),
 		Accounts:         cfg.Accounts,
-		Identities:       stsSvc,
+		Identities:       api.IdentityChain{stsSvc, iamSvc},
 		Logger:           cfg.Logger,
 		Version:          cfg.Version,
 		Health:           func() map[string]any { return partsHealth(s.parts) },
@@ -252,6 +285,7 @@ func New(cfg Config) (*Server, error) {
 		VerifySignatures: cfg.VerifySignatures,
 		Now:              cfg.Now,
 		BodyIdleTimeout:  cmp.Or(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout),
+		Recorder:         recorder(trailSvc, cfg.CloudTrailOff),
 		Endpoints:        map[string]http.Handler{DelegationPath: delegationHandler(r53Svc), CAPath: caHandler(acmSvc.CA())},
 	})
 	s.http.handler = s.gw
@@ -292,6 +326,9 @@ func (s *Server) reset(ctx context.Context) error {
 		return err
 	}
 	if err := s.cw.Reset(ctx); err != nil {
+		return err
+	}
+	if err := s.trail.Reset(ctx); err != nil {
 		return err
 	}
 	return s.logs.Reset(ctx)
@@ -408,6 +445,24 @@ func eventsDir(cfg Config) string {
 		return ""
 	}
 	return filepath.Join(cfg.StateDir, "logs")
+}
+
+// recorder is the gateway's Recorder: CloudTrail, unless it is off (an
+// interface holding a nil pointer would not read as none).
+func recorder(trail *cloudtrail.Service, off bool) api.Recorder {
+	if off {
+		return nil
+	}
+	return trail
+}
+
+// trailDir is where CloudTrail's events live; "" (memory) with
+// --ephemeral.
+func trailDir(cfg Config) string {
+	if cfg.Ephemeral {
+		return ""
+	}
+	return filepath.Join(cfg.StateDir, "cloudtrail")
 }
 
 // stateDirOf is where durable data other than the store lives; "" with

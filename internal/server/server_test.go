@@ -367,6 +367,7 @@ func TestHealthEntries(t *testing.T) {
 		{"elbv2", "dataPlane", false},
 		{"loadBalancerNodes", "state", "off"},
 		{"alarms", "running", true},
+		{"cloudtrail", "status", "ok"},
 	} {
 		var entry map[string]any
 		if err := json.Unmarshal(h[tc.key], &entry); err != nil {
@@ -377,8 +378,8 @@ func TestHealthEntries(t *testing.T) {
 			t.Errorf("health[%q][%q] = %v (present: %t), want %v", tc.key, tc.field, got, ok, tc.want)
 		}
 	}
-	if len(h) != 12 { // version, uptime and services, and the nine above
-		t.Errorf("health has %d entries, want 12: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
+	if len(h) != 13 { // version, uptime and services, and the ten above
+		t.Errorf("health has %d entries, want 13: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
 	}
 }
 

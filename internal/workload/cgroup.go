@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +67,8 @@ func (c *cgroups) dirs(name string) []string {
 
 const cpuPeriodUS = 100000 // 100 ms
 
-// setup creates name's cgroups with lim and moves pid into them.
+// setup creates name's cgroups with lim and moves pid into them (no pid
+// when pid is 0: the cgroups are made ready for a process forked into them).
 func (c *cgroups) setup(name string, lim Limits, pid int) error {
 	if c.version == 0 {
 		return errors.New("no usable cgroup hierarchy (neither cgroup v2 nor v1 cpu and memory)")
@@ -98,6 +100,9 @@ func (c *cgroups) setup(name string, lim Limits, pid int) error {
 		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
+	}
+	if pid <= 0 {
+		files = slices.DeleteFunc(files, func(f [2]string) bool { return filepath.Base(f[0]) == "cgroup.procs" })
 	}
 	return writeFiles(files)
 }

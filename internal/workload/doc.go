@@ -21,12 +21,19 @@
 //     one on the host (ProcessSpec.Users, IDs) — started inside
 //     the placement's namespace from an OS thread that lives as long as the
 //     process (its parent-death signal is tied to that thread, and no other
-//     goroutine ever runs in the namespace), put in its cgroups with the
-//     workload's CPU, memory and process-count limits (CPU and memory
-//     changed while it runs by SetLimits), stopped by a sequence of signals
-//     and waits, its exit reported once (ProcessSpec.OnExit) so that the
-//     owning controller reconciles it again: restarts are the controller's
-//     decision, made level-triggered from desired state.
+//     goroutine ever runs in the namespace), forked into its cgroups with
+//     the workload's CPU, memory and process-count limits (CPU and memory
+//     changed while it runs by SetLimits; v2: clone into
+//     the cgroup; v1: the forking thread joins the cgroups for the fork),
+//     so nothing it starts runs unlimited even for an instant; stopped by
+//     a sequence of signals and waits, its exit reported once
+//     (ProcessSpec.OnExit) so that the owning controller reconciles it
+//     again: restarts are the controller's decision, made level-triggered
+//     from desired state. When the process ends — stopped or on its own —
+//     whatever it left in its cgroups is killed and the cgroups removed,
+//     as a VM's power-off leaves nothing running; only the newest process
+//     of a name owns its cgroups, so ending an old one never touches a
+//     new one.
 //   - Optionally a loopback port from the host (Forward): 127.0.0.1:port
 //     on the host proxied to an address inside the namespace, for
 //     developers' clients; ports come from one allocator per process
@@ -35,7 +42,7 @@
 //
 // Everything the runtime makes on the host is named after the workload and
 // the runtime's prefixes and is removed by Unplace and Process.Stop; vpcnet
-// Cleanup removes what a crash left.
+// Cleanup and CleanupCgroups remove what a crash left.
 //
 // It must not know any service's records: callers translate their desired
 // state (an EC2 instance spec, an RDS record) into placements and process

@@ -123,12 +123,27 @@ func (r *Runtime) Start(spec ProcessSpec) (*Process, error) {
 		spec.Stop = DefaultStop
 	}
 	p := &Process{r: r, spec: spec, done: make(chan struct{})}
+	if spec.cgrouped() {
+		name := r.cgroupName(spec.Workload)
+		r.cgMu.Lock()
+		r.cgOwner[name] = p
+		err := r.cg.setup(name, spec.Limits, 0)
+		r.cgMu.Unlock()
+		if err != nil {
+			r.log.Warn("cgroup limits not applied", "workload", spec.Workload, "err", err)
+		}
+	}
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		if spec.NS == "" {
-			defer runtime.UnlockOSThread()
-		}
+		// A thread that entered a namespace, or whose cgroups could not
+		// be restored, never runs other goroutines: it ends with this one.
+		tainted := spec.NS != ""
+		defer func() {
+			if !tainted {
+				runtime.UnlockOSThread()
+			}
+		}()
 		var err error
 		if spec.NS != "" {
 			var h netns.NsHandle
@@ -141,7 +156,18 @@ func (r *Runtime) Start(spec ProcessSpec) (*Process, error) {
 			}
 		}
 		if err == nil {
+			undo := noUndo
+			if spec.cgrouped() {
+				var cgErr error
+				if undo, cgErr = r.cg.forkInto(r.cgroupName(spec.Workload), cmd.SysProcAttr); cgErr != nil {
+					r.log.Warn("process not forked into its cgroups; moved in after its start", "workload", spec.Workload, "err", cgErr)
+				}
+			}
 			err = cmd.Start()
+			if uerr := undo(); uerr != nil {
+				tainted = true
+				r.log.Error("thread left in a workload's cgroups; it ends with the process", "workload", spec.Workload, "err", uerr)
+			}
 		}
 		started <- err
 		if err != nil {
@@ -151,16 +177,31 @@ func (r *Runtime) Start(spec ProcessSpec) (*Process, error) {
 		close(p.done)
 	}()
 	if err := <-started; err != nil {
+		if spec.cgrouped() {
+			p.releaseCgroups()
+		}
 		return nil, fmt.Errorf("workload %s: start %s: %w", spec.Workload, cmd.Path, err)
 	}
 	p.pid = cmd.Process.Pid
 	if spec.cgrouped() {
-		if err := r.cg.setup(r.cgroupName(spec.Workload), spec.Limits, p.pid); err != nil {
+		// Already in them since its fork; the write also covers a fork
+		// that could not be placed (the warning said so).
+		name := r.cgroupName(spec.Workload)
+		r.cgMu.Lock()
+		err := r.cg.setup(name, spec.Limits, p.pid)
+		r.cgMu.Unlock()
+		if err != nil {
 			r.log.Warn("cgroup limits not applied", "workload", spec.Workload, "err", err)
 		}
 	}
 	go func() {
 		<-p.done
+		// A workload whose process ended is over, as a VM whose init
+		// exited: what it left running goes with its cgroups. (Stop does
+		// the same; the owner check makes the second a no-op.)
+		if spec.cgrouped() {
+			p.releaseCgroups()
+		}
 		if !p.stopping.Load() && spec.OnExit != nil {
 			spec.OnExit(p.err)
 		}
@@ -205,8 +246,8 @@ func (p *Process) Signal(sig syscall.Signal) error {
 	return syscall.Kill(p.pid, sig)
 }
 
-// Stop ends the process with its stop steps and waits for it, then removes
-// its cgroups. It is idempotent and safe to call after an exit; OnExit is
+// Stop ends the process with its stop steps and waits for it, then ends
+// what it left running in its cgroups and removes them. It is idempotent and safe to call after an exit; OnExit is
 // not called for a stopped process.
 func (p *Process) Stop() {
 	p.stopping.Store(true)
@@ -232,10 +273,27 @@ func (p *Process) Stop() {
 		}
 		<-p.done
 		if p.spec.cgrouped() {
-			if err := p.r.cg.remove(p.r.cgroupName(p.spec.Workload)); err != nil {
-				p.r.log.Warn("remove cgroup", "workload", p.spec.Workload, "err", err)
-			}
+			p.releaseCgroups()
 		}
 	})
 	<-p.done
+}
+
+// releaseCgroups ends the processes the stopped process left in its
+// cgroups and removes them, unless a newer process of the same name owns
+// them now.
+func (p *Process) releaseCgroups() {
+	r, name := p.r, p.r.cgroupName(p.spec.Workload)
+	r.cgMu.Lock()
+	defer r.cgMu.Unlock()
+	if r.cgOwner[name] != p {
+		return
+	}
+	delete(r.cgOwner, name)
+	if err := r.cg.killAll(name, 5*time.Second); err != nil {
+		r.log.Warn("end the processes left in a cgroup", "workload", p.spec.Workload, "err", err)
+	}
+	if err := r.cg.remove(name); err != nil {
+		r.log.Warn("remove cgroup", "workload", p.spec.Workload, "err", err)
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/vpcnet"
@@ -39,7 +41,8 @@ type Config struct {
 	// Trigger asks the network controller for a pass without waiting.
 	Trigger func()
 	// CgroupPrefix starts the name of every cgroup the runtime makes
-	// ("<prefix>-<workload>"); it must be unique to this minicloud.
+	// ("<prefix>-<workload>"); it must be unique to this minicloud
+	// ("" gives "wl<pid>.<n>").
 	CgroupPrefix string
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -58,12 +61,28 @@ type Runtime struct {
 	mu     sync.Mutex
 	placed map[string][]vpcnet.ENI // workload → ENIs attached by Place
 	ns     map[string]string       // workload → its namespace's path, once placed
+
+	// cgMu orders the set-up and the removal of one name's cgroups;
+	// cgOwner is the process whose cgroups they are: the last one started
+	// under the name. Only the owner's Stop empties and removes them, so
+	// stopping an old process never kills a new one of the same name.
+	cgMu    sync.Mutex
+	cgOwner map[string]*Process
 }
+
+// unnamedRuntimes numbers the runtimes made with no CgroupPrefix.
+var unnamedRuntimes atomic.Int64
 
 // New returns a Runtime.
 func New(cfg Config) *Runtime {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CgroupPrefix == "" {
+		// Two runtimes must never share a cgroup: the owner's Stop ends
+		// everything in it. A runtime given no prefix (a library user, a
+		// test) gets one of its process's own.
+		cfg.CgroupPrefix = fmt.Sprintf("wl%d.%d", os.Getpid(), unnamedRuntimes.Add(1))
 	}
 	return &Runtime{
 		cfg:    cfg,
@@ -72,6 +91,8 @@ func New(cfg Config) *Runtime {
 		ids:    newIDs(cfg.CgroupPrefix),
 		placed: map[string][]vpcnet.ENI{},
 		ns:     map[string]string{},
+
+		cgOwner: map[string]*Process{},
 	}
 }
 

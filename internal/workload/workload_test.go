@@ -390,6 +390,73 @@ func TestUsageMeasured(t *testing.T) {
 	}
 }
 
+// TestStopEndsWhatTheProcessLeft: a workload whose process started a
+// background child is gone whole after Stop — the child too, and its
+// cgroups — as a VM's power-off leaves nothing running; and stopping an
+// old process does not touch a newer one started under the same name.
+func TestStopEndsWhatTheProcessLeft(t *testing.T) {
+	e := newEnv(t)
+	if e.rt.Cgroups() == 0 {
+		t.Skip("no cgroups")
+	}
+	// The shell prints its background child's PID and exits at SIGTERM
+	// (DefaultStop) while the child, in another process group, lives on.
+	start := func(name string) (*workload.Process, int) {
+		t.Helper()
+		cmd := exec.Command("/bin/bash", "-c", `setsid sleep 60 & echo $!; exec sleep 60`)
+		out, _ := cmd.StdoutPipe()
+		p, err := e.rt.Start(workload.ProcessSpec{Workload: name, Cmd: cmd, Measured: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		child, err := strconv.Atoi(strings.TrimSpace(line))
+		if err != nil {
+			p.Stop()
+			t.Fatalf("child PID %q: %v", line, err)
+		}
+		return p, child
+	}
+	alive := func(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+	p, child := start("wl-left")
+	p.Stop()
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(child) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(child) {
+		_ = syscall.Kill(child, syscall.SIGKILL)
+		t.Errorf("the background child %d outlived its workload's Stop", child)
+	}
+	for _, d := range e.rt.CgroupDirs("wl-left") {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("cgroup %s left after Stop", d)
+		}
+	}
+
+	old, oldChild := start("wl-same")
+	newer, newerChild := start("wl-same")
+	defer newer.Stop()
+	old.Stop()
+	if !alive(newerChild) || newer.Exited() {
+		t.Errorf("stopping the old process of wl-same ended the newer one's processes")
+	}
+	if !alive(oldChild) {
+		t.Errorf("the old process's child %d ended though its cgroup is the newer process's now", oldChild)
+	}
+	newer.Stop()
+	for _, pid := range []int{oldChild, newerChild} {
+		for alive(pid) && time.Now().Before(deadline.Add(5*time.Second)) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if alive(pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Errorf("process %d outlived the last Stop of wl-same", pid)
+		}
+	}
+}
+
 // SetLimits changes a running workload's CPU and memory limits in its
 // cgroup, and lifts them.
 func TestSetLimits(t *testing.T) {

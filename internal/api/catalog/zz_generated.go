@@ -11,6 +11,7 @@ import (
 	"github.com/minicloud/minicloud/internal/api/appautoscalingapi"
 	"github.com/minicloud/minicloud/internal/api/autoscalingapi"
 	"github.com/minicloud/minicloud/internal/api/cloudfrontapi"
+	"github.com/minicloud/minicloud/internal/api/cloudtrailapi"
 	"github.com/minicloud/minicloud/internal/api/cloudwatchapi"
 	"github.com/minicloud/minicloud/internal/api/dynamodbapi"
 	"github.com/minicloud/minicloud/internal/api/ec2api"
@@ -47,4 +48,5 @@ var All = []*api.ServiceInfo{
 	apigatewayapi.Info,
 	apigatewayv2api.Info,
 	dynamodbapi.Info,
+	cloudtrailapi.Info,
 }

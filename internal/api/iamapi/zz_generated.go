@@ -5,8 +5,10 @@
 package iamapi
 
 import (
+	"context"
 	_ "embed"
 	"sync"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/model"
@@ -33,4 +35,1289 @@ func load() *model.Service {
 		panic("iamapi: embedded model: " + err.Error())
 	}
 	return m
+}
+
+// Server is the business logic of the operations minicloud implements.
+type Server interface {
+	AddRoleToInstanceProfile(context.Context, *AddRoleToInstanceProfileRequest) (*Empty, error)
+	AddUserToGroup(context.Context, *AddUserToGroupRequest) (*Empty, error)
+	AttachGroupPolicy(context.Context, *AttachGroupPolicyRequest) (*Empty, error)
+	AttachRolePolicy(context.Context, *AttachRolePolicyRequest) (*Empty, error)
+	AttachUserPolicy(context.Context, *AttachUserPolicyRequest) (*Empty, error)
+	CreateAccessKey(context.Context, *CreateAccessKeyRequest) (*CreateAccessKeyResponse, error)
+	CreateAccountAlias(context.Context, *CreateAccountAliasRequest) (*Empty, error)
+	CreateGroup(context.Context, *CreateGroupRequest) (*CreateGroupResponse, error)
+	CreateInstanceProfile(context.Context, *CreateInstanceProfileRequest) (*CreateInstanceProfileResponse, error)
+	CreateLoginProfile(context.Context, *CreateLoginProfileRequest) (*CreateLoginProfileResponse, error)
+	CreatePolicy(context.Context, *CreatePolicyRequest) (*CreatePolicyResponse, error)
+	CreatePolicyVersion(context.Context, *CreatePolicyVersionRequest) (*CreatePolicyVersionResponse, error)
+	CreateRole(context.Context, *CreateRoleRequest) (*CreateRoleResponse, error)
+	CreateServiceLinkedRole(context.Context, *CreateServiceLinkedRoleRequest) (*CreateServiceLinkedRoleResponse, error)
+	CreateUser(context.Context, *CreateUserRequest) (*CreateUserResponse, error)
+	DeleteAccessKey(context.Context, *DeleteAccessKeyRequest) (*Empty, error)
+	DeleteAccountAlias(context.Context, *DeleteAccountAliasRequest) (*Empty, error)
+	DeleteGroup(context.Context, *DeleteGroupRequest) (*Empty, error)
+	DeleteGroupPolicy(context.Context, *DeleteGroupPolicyRequest) (*Empty, error)
+	DeleteInstanceProfile(context.Context, *DeleteInstanceProfileRequest) (*Empty, error)
+	DeleteLoginProfile(context.Context, *DeleteLoginProfileRequest) (*Empty, error)
+	DeletePolicy(context.Context, *DeletePolicyRequest) (*Empty, error)
+	DeletePolicyVersion(context.Context, *DeletePolicyVersionRequest) (*Empty, error)
+	DeleteRole(context.Context, *DeleteRoleRequest) (*Empty, error)
+	DeleteRolePermissionsBoundary(context.Context, *DeleteRolePermissionsBoundaryRequest) (*Empty, error)
+	DeleteRolePolicy(context.Context, *DeleteRolePolicyRequest) (*Empty, error)
+	DeleteServiceLinkedRole(context.Context, *DeleteServiceLinkedRoleRequest) (*DeleteServiceLinkedRoleResponse, error)
+	DeleteUser(context.Context, *DeleteUserRequest) (*Empty, error)
+	DeleteUserPermissionsBoundary(context.Context, *DeleteUserPermissionsBoundaryRequest) (*Empty, error)
+	DeleteUserPolicy(context.Context, *DeleteUserPolicyRequest) (*Empty, error)
+	DetachGroupPolicy(context.Context, *DetachGroupPolicyRequest) (*Empty, error)
+	DetachRolePolicy(context.Context, *DetachRolePolicyRequest) (*Empty, error)
+	DetachUserPolicy(context.Context, *DetachUserPolicyRequest) (*Empty, error)
+	GetAccessKeyLastUsed(context.Context, *GetAccessKeyLastUsedRequest) (*GetAccessKeyLastUsedResponse, error)
+	GetAccountAuthorizationDetails(context.Context, *GetAccountAuthorizationDetailsRequest) (*GetAccountAuthorizationDetailsResponse, error)
+	GetAccountSummary(context.Context, *Empty) (*GetAccountSummaryResponse, error)
+	GetGroup(context.Context, *GetGroupRequest) (*GetGroupResponse, error)
+	GetGroupPolicy(context.Context, *GetGroupPolicyRequest) (*GetGroupPolicyResponse, error)
+	GetInstanceProfile(context.Context, *GetInstanceProfileRequest) (*GetInstanceProfileResponse, error)
+	GetLoginProfile(context.Context, *GetLoginProfileRequest) (*GetLoginProfileResponse, error)
+	GetPolicy(context.Context, *GetPolicyRequest) (*GetPolicyResponse, error)
+	GetPolicyVersion(context.Context, *GetPolicyVersionRequest) (*GetPolicyVersionResponse, error)
+	GetRole(context.Context, *GetRoleRequest) (*GetRoleResponse, error)
+	GetRolePolicy(context.Context, *GetRolePolicyRequest) (*GetRolePolicyResponse, error)
+	GetServiceLinkedRoleDeletionStatus(context.Context, *GetServiceLinkedRoleDeletionStatusRequest) (*GetServiceLinkedRoleDeletionStatusResponse, error)
+	GetUser(context.Context, *GetUserRequest) (*GetUserResponse, error)
+	GetUserPolicy(context.Context, *GetUserPolicyRequest) (*GetUserPolicyResponse, error)
+	ListAccessKeys(context.Context, *ListAccessKeysRequest) (*ListAccessKeysResponse, error)
+	ListAccountAliases(context.Context, *ListAccountAliasesRequest) (*ListAccountAliasesResponse, error)
+	ListAttachedGroupPolicies(context.Context, *ListAttachedGroupPoliciesRequest) (*ListAttachedGroupPoliciesResponse, error)
+	ListAttachedRolePolicies(context.Context, *ListAttachedRolePoliciesRequest) (*ListAttachedRolePoliciesResponse, error)
+	ListAttachedUserPolicies(context.Context, *ListAttachedUserPoliciesRequest) (*ListAttachedUserPoliciesResponse, error)
+	ListEntitiesForPolicy(context.Context, *ListEntitiesForPolicyRequest) (*ListEntitiesForPolicyResponse, error)
+	ListGroupPolicies(context.Context, *ListGroupPoliciesRequest) (*ListGroupPoliciesResponse, error)
+	ListGroups(context.Context, *ListGroupsRequest) (*ListGroupsResponse, error)
+	ListGroupsForUser(context.Context, *ListGroupsForUserRequest) (*ListGroupsForUserResponse, error)
+	ListInstanceProfileTags(context.Context, *ListInstanceProfileTagsRequest) (*ListInstanceProfileTagsResponse, error)
+	ListInstanceProfiles(context.Context, *ListInstanceProfilesRequest) (*ListInstanceProfilesResponse, error)
+	ListInstanceProfilesForRole(context.Context, *ListInstanceProfilesForRoleRequest) (*ListInstanceProfilesForRoleResponse, error)
+	ListPolicies(context.Context, *ListPoliciesRequest) (*ListPoliciesResponse, error)
+	ListPolicyTags(context.Context, *ListPolicyTagsRequest) (*ListPolicyTagsResponse, error)
+	ListPolicyVersions(context.Context, *ListPolicyVersionsRequest) (*ListPolicyVersionsResponse, error)
+	ListRolePolicies(context.Context, *ListRolePoliciesRequest) (*ListRolePoliciesResponse, error)
+	ListRoleTags(context.Context, *ListRoleTagsRequest) (*ListRoleTagsResponse, error)
+	ListRoles(context.Context, *ListRolesRequest) (*ListRolesResponse, error)
+	ListUserPolicies(context.Context, *ListUserPoliciesRequest) (*ListUserPoliciesResponse, error)
+	ListUserTags(context.Context, *ListUserTagsRequest) (*ListUserTagsResponse, error)
+	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
+	PutGroupPolicy(context.Context, *PutGroupPolicyRequest) (*Empty, error)
+	PutRolePermissionsBoundary(context.Context, *PutRolePermissionsBoundaryRequest) (*Empty, error)
+	PutRolePolicy(context.Context, *PutRolePolicyRequest) (*Empty, error)
+	PutUserPermissionsBoundary(context.Context, *PutUserPermissionsBoundaryRequest) (*Empty, error)
+	PutUserPolicy(context.Context, *PutUserPolicyRequest) (*Empty, error)
+	RemoveRoleFromInstanceProfile(context.Context, *RemoveRoleFromInstanceProfileRequest) (*Empty, error)
+	RemoveUserFromGroup(context.Context, *RemoveUserFromGroupRequest) (*Empty, error)
+	SetDefaultPolicyVersion(context.Context, *SetDefaultPolicyVersionRequest) (*Empty, error)
+	TagInstanceProfile(context.Context, *TagInstanceProfileRequest) (*Empty, error)
+	TagPolicy(context.Context, *TagPolicyRequest) (*Empty, error)
+	TagRole(context.Context, *TagRoleRequest) (*Empty, error)
+	TagUser(context.Context, *TagUserRequest) (*Empty, error)
+	UntagInstanceProfile(context.Context, *UntagInstanceProfileRequest) (*Empty, error)
+	UntagPolicy(context.Context, *UntagPolicyRequest) (*Empty, error)
+	UntagRole(context.Context, *UntagRoleRequest) (*Empty, error)
+	UntagUser(context.Context, *UntagUserRequest) (*Empty, error)
+	UpdateAccessKey(context.Context, *UpdateAccessKeyRequest) (*Empty, error)
+	UpdateAssumeRolePolicy(context.Context, *UpdateAssumeRolePolicyRequest) (*Empty, error)
+	UpdateGroup(context.Context, *UpdateGroupRequest) (*Empty, error)
+	UpdateLoginProfile(context.Context, *UpdateLoginProfileRequest) (*Empty, error)
+	UpdateRole(context.Context, *UpdateRoleRequest) (*UpdateRoleResponse, error)
+	UpdateRoleDescription(context.Context, *UpdateRoleDescriptionRequest) (*UpdateRoleDescriptionResponse, error)
+	UpdateUser(context.Context, *UpdateUserRequest) (*Empty, error)
+}
+
+// Handlers maps every operation of Server to s's method. The model's other
+// operations have no handler, and the gateway answers them NotImplemented;
+// listing one in services.json and regenerating adds it to Server, and the
+// compiler then asks the service for its method.
+func Handlers(s Server) map[string]api.Handler {
+	return map[string]api.Handler{
+		"AddRoleToInstanceProfile":           api.Typed(s.AddRoleToInstanceProfile),
+		"AddUserToGroup":                     api.Typed(s.AddUserToGroup),
+		"AttachGroupPolicy":                  api.Typed(s.AttachGroupPolicy),
+		"AttachRolePolicy":                   api.Typed(s.AttachRolePolicy),
+		"AttachUserPolicy":                   api.Typed(s.AttachUserPolicy),
+		"CreateAccessKey":                    api.Typed(s.CreateAccessKey),
+		"CreateAccountAlias":                 api.Typed(s.CreateAccountAlias),
+		"CreateGroup":                        api.Typed(s.CreateGroup),
+		"CreateInstanceProfile":              api.Typed(s.CreateInstanceProfile),
+		"CreateLoginProfile":                 api.Typed(s.CreateLoginProfile),
+		"CreatePolicy":                       api.Typed(s.CreatePolicy),
+		"CreatePolicyVersion":                api.Typed(s.CreatePolicyVersion),
+		"CreateRole":                         api.Typed(s.CreateRole),
+		"CreateServiceLinkedRole":            api.Typed(s.CreateServiceLinkedRole),
+		"CreateUser":                         api.Typed(s.CreateUser),
+		"DeleteAccessKey":                    api.Typed(s.DeleteAccessKey),
+		"DeleteAccountAlias":                 api.Typed(s.DeleteAccountAlias),
+		"DeleteGroup":                        api.Typed(s.DeleteGroup),
+		"DeleteGroupPolicy":                  api.Typed(s.DeleteGroupPolicy),
+		"DeleteInstanceProfile":              api.Typed(s.DeleteInstanceProfile),
+		"DeleteLoginProfile":                 api.Typed(s.DeleteLoginProfile),
+		"DeletePolicy":                       api.Typed(s.DeletePolicy),
+		"DeletePolicyVersion":                api.Typed(s.DeletePolicyVersion),
+		"DeleteRole":                         api.Typed(s.DeleteRole),
+		"DeleteRolePermissionsBoundary":      api.Typed(s.DeleteRolePermissionsBoundary),
+		"DeleteRolePolicy":                   api.Typed(s.DeleteRolePolicy),
+		"DeleteServiceLinkedRole":            api.Typed(s.DeleteServiceLinkedRole),
+		"DeleteUser":                         api.Typed(s.DeleteUser),
+		"DeleteUserPermissionsBoundary":      api.Typed(s.DeleteUserPermissionsBoundary),
+		"DeleteUserPolicy":                   api.Typed(s.DeleteUserPolicy),
+		"DetachGroupPolicy":                  api.Typed(s.DetachGroupPolicy),
+		"DetachRolePolicy":                   api.Typed(s.DetachRolePolicy),
+		"DetachUserPolicy":                   api.Typed(s.DetachUserPolicy),
+		"GetAccessKeyLastUsed":               api.Typed(s.GetAccessKeyLastUsed),
+		"GetAccountAuthorizationDetails":     api.Typed(s.GetAccountAuthorizationDetails),
+		"GetAccountSummary":                  api.Typed(s.GetAccountSummary),
+		"GetGroup":                           api.Typed(s.GetGroup),
+		"GetGroupPolicy":                     api.Typed(s.GetGroupPolicy),
+		"GetInstanceProfile":                 api.Typed(s.GetInstanceProfile),
+		"GetLoginProfile":                    api.Typed(s.GetLoginProfile),
+		"GetPolicy":                          api.Typed(s.GetPolicy),
+		"GetPolicyVersion":                   api.Typed(s.GetPolicyVersion),
+		"GetRole":                            api.Typed(s.GetRole),
+		"GetRolePolicy":                      api.Typed(s.GetRolePolicy),
+		"GetServiceLinkedRoleDeletionStatus": api.Typed(s.GetServiceLinkedRoleDeletionStatus),
+		"GetUser":                            api.Typed(s.GetUser),
+		"GetUserPolicy":                      api.Typed(s.GetUserPolicy),
+		"ListAccessKeys":                     api.Typed(s.ListAccessKeys),
+		"ListAccountAliases":                 api.Typed(s.ListAccountAliases),
+		"ListAttachedGroupPolicies":          api.Typed(s.ListAttachedGroupPolicies),
+		"ListAttachedRolePolicies":           api.Typed(s.ListAttachedRolePolicies),
+		"ListAttachedUserPolicies":           api.Typed(s.ListAttachedUserPolicies),
+		"ListEntitiesForPolicy":              api.Typed(s.ListEntitiesForPolicy),
+		"ListGroupPolicies":                  api.Typed(s.ListGroupPolicies),
+		"ListGroups":                         api.Typed(s.ListGroups),
+		"ListGroupsForUser":                  api.Typed(s.ListGroupsForUser),
+		"ListInstanceProfileTags":            api.Typed(s.ListInstanceProfileTags),
+		"ListInstanceProfiles":               api.Typed(s.ListInstanceProfiles),
+		"ListInstanceProfilesForRole":        api.Typed(s.ListInstanceProfilesForRole),
+		"ListPolicies":                       api.Typed(s.ListPolicies),
+		"ListPolicyTags":                     api.Typed(s.ListPolicyTags),
+		"ListPolicyVersions":                 api.Typed(s.ListPolicyVersions),
+		"ListRolePolicies":                   api.Typed(s.ListRolePolicies),
+		"ListRoleTags":                       api.Typed(s.ListRoleTags),
+		"ListRoles":                          api.Typed(s.ListRoles),
+		"ListUserPolicies":                   api.Typed(s.ListUserPolicies),
+		"ListUserTags":                       api.Typed(s.ListUserTags),
+		"ListUsers":                          api.Typed(s.ListUsers),
+		"PutGroupPolicy":                     api.Typed(s.PutGroupPolicy),
+		"PutRolePermissionsBoundary":         api.Typed(s.PutRolePermissionsBoundary),
+		"PutRolePolicy":                      api.Typed(s.PutRolePolicy),
+		"PutUserPermissionsBoundary":         api.Typed(s.PutUserPermissionsBoundary),
+		"PutUserPolicy":                      api.Typed(s.PutUserPolicy),
+		"RemoveRoleFromInstanceProfile":      api.Typed(s.RemoveRoleFromInstanceProfile),
+		"RemoveUserFromGroup":                api.Typed(s.RemoveUserFromGroup),
+		"SetDefaultPolicyVersion":            api.Typed(s.SetDefaultPolicyVersion),
+		"TagInstanceProfile":                 api.Typed(s.TagInstanceProfile),
+		"TagPolicy":                          api.Typed(s.TagPolicy),
+		"TagRole":                            api.Typed(s.TagRole),
+		"TagUser":                            api.Typed(s.TagUser),
+		"UntagInstanceProfile":               api.Typed(s.UntagInstanceProfile),
+		"UntagPolicy":                        api.Typed(s.UntagPolicy),
+		"UntagRole":                          api.Typed(s.UntagRole),
+		"UntagUser":                          api.Typed(s.UntagUser),
+		"UpdateAccessKey":                    api.Typed(s.UpdateAccessKey),
+		"UpdateAssumeRolePolicy":             api.Typed(s.UpdateAssumeRolePolicy),
+		"UpdateGroup":                        api.Typed(s.UpdateGroup),
+		"UpdateLoginProfile":                 api.Typed(s.UpdateLoginProfile),
+		"UpdateRole":                         api.Typed(s.UpdateRole),
+		"UpdateRoleDescription":              api.Typed(s.UpdateRoleDescription),
+		"UpdateUser":                         api.Typed(s.UpdateUser),
+	}
+}
+
+// Empty is the input or output of an operation that has none.
+type Empty struct{}
+
+// AccessKey is the AccessKey shape.
+type AccessKey struct {
+	UserName        *string    `aws:"UserName"`
+	AccessKeyId     *string    `aws:"AccessKeyId"`
+	Status          *string    `aws:"Status"`
+	SecretAccessKey *string    `aws:"SecretAccessKey"`
+	CreateDate      *time.Time `aws:"CreateDate"`
+}
+
+// AccessKeyLastUsed is the AccessKeyLastUsed shape.
+type AccessKeyLastUsed struct {
+	LastUsedDate *time.Time `aws:"LastUsedDate"`
+	ServiceName  *string    `aws:"ServiceName"`
+	Region       *string    `aws:"Region"`
+}
+
+// AccessKeyMetadata is the AccessKeyMetadata shape.
+type AccessKeyMetadata struct {
+	UserName    *string    `aws:"UserName"`
+	AccessKeyId *string    `aws:"AccessKeyId"`
+	Status      *string    `aws:"Status"`
+	CreateDate  *time.Time `aws:"CreateDate"`
+}
+
+// AddRoleToInstanceProfileRequest is the AddRoleToInstanceProfileRequest shape.
+type AddRoleToInstanceProfileRequest struct {
+	InstanceProfileName *string `aws:"InstanceProfileName"`
+	RoleName            *string `aws:"RoleName"`
+}
+
+// AddUserToGroupRequest is the AddUserToGroupRequest shape.
+type AddUserToGroupRequest struct {
+	GroupName *string `aws:"GroupName"`
+	UserName  *string `aws:"UserName"`
+}
+
+// AttachGroupPolicyRequest is the AttachGroupPolicyRequest shape.
+type AttachGroupPolicyRequest struct {
+	GroupName *string `aws:"GroupName"`
+	PolicyArn *string `aws:"PolicyArn"`
+}
+
+// AttachRolePolicyRequest is the AttachRolePolicyRequest shape.
+type AttachRolePolicyRequest struct {
+	RoleName  *string `aws:"RoleName"`
+	PolicyArn *string `aws:"PolicyArn"`
+}
+
+// AttachUserPolicyRequest is the AttachUserPolicyRequest shape.
+type AttachUserPolicyRequest struct {
+	UserName  *string `aws:"UserName"`
+	PolicyArn *string `aws:"PolicyArn"`
+}
+
+// AttachedPermissionsBoundary is the AttachedPermissionsBoundary shape.
+type AttachedPermissionsBoundary struct {
+	PermissionsBoundaryType *string `aws:"PermissionsBoundaryType"`
+	PermissionsBoundaryArn  *string `aws:"PermissionsBoundaryArn"`
+}
+
+// AttachedPolicy is the AttachedPolicy shape.
+type AttachedPolicy struct {
+	PolicyName *string `aws:"PolicyName"`
+	PolicyArn  *string `aws:"PolicyArn"`
+}
+
+// CreateAccessKeyRequest is the CreateAccessKeyRequest shape.
+type CreateAccessKeyRequest struct {
+	UserName *string `aws:"UserName"`
+}
+
+// CreateAccessKeyResponse is the CreateAccessKeyResponse shape.
+type CreateAccessKeyResponse struct {
+	AccessKey *AccessKey `aws:"AccessKey"`
+}
+
+// CreateAccountAliasRequest is the CreateAccountAliasRequest shape.
+type CreateAccountAliasRequest struct {
+	AccountAlias *string `aws:"AccountAlias"`
+}
+
+// CreateGroupRequest is the CreateGroupRequest shape.
+type CreateGroupRequest struct {
+	Path      *string `aws:"Path"`
+	GroupName *string `aws:"GroupName"`
+}
+
+// CreateGroupResponse is the CreateGroupResponse shape.
+type CreateGroupResponse struct {
+	Group *Group `aws:"Group"`
+}
+
+// CreateInstanceProfileRequest is the CreateInstanceProfileRequest shape.
+type CreateInstanceProfileRequest struct {
+	InstanceProfileName *string `aws:"InstanceProfileName"`
+	Path                *string `aws:"Path"`
+	Tags                []Tag   `aws:"Tags"`
+}
+
+// CreateInstanceProfileResponse is the CreateInstanceProfileResponse shape.
+type CreateInstanceProfileResponse struct {
+	InstanceProfile *InstanceProfile `aws:"InstanceProfile"`
+}
+
+// CreateLoginProfileRequest is the CreateLoginProfileRequest shape.
+type CreateLoginProfileRequest struct {
+	UserName              *string `aws:"UserName"`
+	Password              *string `aws:"Password"`
+	PasswordResetRequired *bool   `aws:"PasswordResetRequired"`
+}
+
+// CreateLoginProfileResponse is the CreateLoginProfileResponse shape.
+type CreateLoginProfileResponse struct {
+	LoginProfile *LoginProfile `aws:"LoginProfile"`
+}
+
+// CreatePolicyRequest is the CreatePolicyRequest shape.
+type CreatePolicyRequest struct {
+	PolicyName     *string `aws:"PolicyName"`
+	Path           *string `aws:"Path"`
+	PolicyDocument *string `aws:"PolicyDocument"`
+	Description    *string `aws:"Description"`
+	Tags           []Tag   `aws:"Tags"`
+}
+
+// CreatePolicyResponse is the CreatePolicyResponse shape.
+type CreatePolicyResponse struct {
+	Policy *Policy `aws:"Policy"`
+}
+
+// CreatePolicyVersionRequest is the CreatePolicyVersionRequest shape.
+type CreatePolicyVersionRequest struct {
+	PolicyArn      *string `aws:"PolicyArn"`
+	PolicyDocument *string `aws:"PolicyDocument"`
+	SetAsDefault   *bool   `aws:"SetAsDefault"`
+}
+
+// CreatePolicyVersionResponse is the CreatePolicyVersionResponse shape.
+type CreatePolicyVersionResponse struct {
+	PolicyVersion *PolicyVersion `aws:"PolicyVersion"`
+}
+
+// CreateRoleRequest is the CreateRoleRequest shape.
+type CreateRoleRequest struct {
+	Path                     *string `aws:"Path"`
+	RoleName                 *string `aws:"RoleName"`
+	AssumeRolePolicyDocument *string `aws:"AssumeRolePolicyDocument"`
+	Description              *string `aws:"Description"`
+	MaxSessionDuration       *int32  `aws:"MaxSessionDuration"`
+	PermissionsBoundary      *string `aws:"PermissionsBoundary"`
+	Tags                     []Tag   `aws:"Tags"`
+}
+
+// CreateRoleResponse is the CreateRoleResponse shape.
+type CreateRoleResponse struct {
+	Role *Role `aws:"Role"`
+}
+
+// CreateServiceLinkedRoleRequest is the CreateServiceLinkedRoleRequest shape.
+type CreateServiceLinkedRoleRequest struct {
+	AWSServiceName *string `aws:"AWSServiceName"`
+	Description    *string `aws:"Description"`
+	CustomSuffix   *string `aws:"CustomSuffix"`
+}
+
+// CreateServiceLinkedRoleResponse is the CreateServiceLinkedRoleResponse shape.
+type CreateServiceLinkedRoleResponse struct {
+	Role *Role `aws:"Role"`
+}
+
+// CreateUserRequest is the CreateUserRequest shape.
+type CreateUserRequest struct {
+	Path                *string `aws:"Path"`
+	UserName            *string `aws:"UserName"`
+	PermissionsBoundary *string `aws:"PermissionsBoundary"`
+	Tags                []Tag   `aws:"Tags"`
+}
+
+// CreateUserResponse is the CreateUserResponse shape.
+type CreateUserResponse struct {
+	User *User `aws:"User"`
+}
+
+// DeleteAccessKeyRequest is the DeleteAccessKeyRequest shape.
+type DeleteAccessKeyRequest struct {
+	UserName    *string `aws:"UserName"`
+	AccessKeyId *string `aws:"AccessKeyId"`
+}
+
+// DeleteAccountAliasRequest is the DeleteAccountAliasRequest shape.
+type DeleteAccountAliasRequest struct {
+	AccountAlias *string `aws:"AccountAlias"`
+}
+
+// DeleteGroupPolicyRequest is the DeleteGroupPolicyRequest shape.
+type DeleteGroupPolicyRequest struct {
+	GroupName  *string `aws:"GroupName"`
+	PolicyName *string `aws:"PolicyName"`
+}
+
+// DeleteGroupRequest is the DeleteGroupRequest shape.
+type DeleteGroupRequest struct {
+	GroupName *string `aws:"GroupName"`
+}
+
+// DeleteInstanceProfileRequest is the DeleteInstanceProfileRequest shape.
+type DeleteInstanceProfileRequest struct {
+	InstanceProfileName *string `aws:"InstanceProfileName"`
+}
+
+// DeleteLoginProfileRequest is the DeleteLoginProfileRequest shape.
+type DeleteLoginProfileRequest struct {
+	UserName *string `aws:"UserName"`
+}
+
+// DeletePolicyRequest is the DeletePolicyRequest shape.
+type DeletePolicyRequest struct {
+	PolicyArn *string `aws:"PolicyArn"`
+}
+
+// DeletePolicyVersionRequest is the DeletePolicyVersionRequest shape.
+type DeletePolicyVersionRequest struct {
+	PolicyArn *string `aws:"PolicyArn"`
+	VersionId *string `aws:"VersionId"`
+}
+
+// DeleteRolePermissionsBoundaryRequest is the DeleteRolePermissionsBoundaryRequest shape.
+type DeleteRolePermissionsBoundaryRequest struct {
+	RoleName *string `aws:"RoleName"`
+}
+
+// DeleteRolePolicyRequest is the DeleteRolePolicyRequest shape.
+type DeleteRolePolicyRequest struct {
+	RoleName   *string `aws:"RoleName"`
+	PolicyName *string `aws:"PolicyName"`
+}
+
+// DeleteRoleRequest is the DeleteRoleRequest shape.
+type DeleteRoleRequest struct {
+	RoleName *string `aws:"RoleName"`
+}
+
+// DeleteServiceLinkedRoleRequest is the DeleteServiceLinkedRoleRequest shape.
+type DeleteServiceLinkedRoleRequest struct {
+	RoleName *string `aws:"RoleName"`
+}
+
+// DeleteServiceLinkedRoleResponse is the DeleteServiceLinkedRoleResponse shape.
+type DeleteServiceLinkedRoleResponse struct {
+	DeletionTaskId *string `aws:"DeletionTaskId"`
+}
+
+// DeleteUserPermissionsBoundaryRequest is the DeleteUserPermissionsBoundaryRequest shape.
+type DeleteUserPermissionsBoundaryRequest struct {
+	UserName *string `aws:"UserName"`
+}
+
+// DeleteUserPolicyRequest is the DeleteUserPolicyRequest shape.
+type DeleteUserPolicyRequest struct {
+	UserName   *string `aws:"UserName"`
+	PolicyName *string `aws:"PolicyName"`
+}
+
+// DeleteUserRequest is the DeleteUserRequest shape.
+type DeleteUserRequest struct {
+	UserName *string `aws:"UserName"`
+}
+
+// DeletionTaskFailureReasonType is the DeletionTaskFailureReasonType shape.
+type DeletionTaskFailureReasonType struct {
+	Reason        *string         `aws:"Reason"`
+	RoleUsageList []RoleUsageType `aws:"RoleUsageList"`
+}
+
+// DetachGroupPolicyRequest is the DetachGroupPolicyRequest shape.
+type DetachGroupPolicyRequest struct {
+	GroupName *string `aws:"GroupName"`
+	PolicyArn *string `aws:"PolicyArn"`
+}
+
+// DetachRolePolicyRequest is the DetachRolePolicyRequest shape.
+type DetachRolePolicyRequest struct {
+	RoleName  *string `aws:"RoleName"`
+	PolicyArn *string `aws:"PolicyArn"`
+}
+
+// DetachUserPolicyRequest is the DetachUserPolicyRequest shape.
+type DetachUserPolicyRequest struct {
+	UserName  *string `aws:"UserName"`
+	PolicyArn *string `aws:"PolicyArn"`
+}
+
+// GetAccessKeyLastUsedRequest is the GetAccessKeyLastUsedRequest shape.
+type GetAccessKeyLastUsedRequest struct {
+	AccessKeyId *string `aws:"AccessKeyId"`
+}
+
+// GetAccessKeyLastUsedResponse is the GetAccessKeyLastUsedResponse shape.
+type GetAccessKeyLastUsedResponse struct {
+	UserName          *string            `aws:"UserName"`
+	AccessKeyLastUsed *AccessKeyLastUsed `aws:"AccessKeyLastUsed"`
+}
+
+// GetAccountAuthorizationDetailsRequest is the GetAccountAuthorizationDetailsRequest shape.
+type GetAccountAuthorizationDetailsRequest struct {
+	Filter   []string `aws:"Filter"`
+	MaxItems *int32   `aws:"MaxItems"`
+	Marker   *string  `aws:"Marker"`
+}
+
+// GetAccountAuthorizationDetailsResponse is the GetAccountAuthorizationDetailsResponse shape.
+type GetAccountAuthorizationDetailsResponse struct {
+	UserDetailList  []UserDetail          `aws:"UserDetailList"`
+	GroupDetailList []GroupDetail         `aws:"GroupDetailList"`
+	RoleDetailList  []RoleDetail          `aws:"RoleDetailList"`
+	Policies        []ManagedPolicyDetail `aws:"Policies"`
+	IsTruncated     *bool                 `aws:"IsTruncated"`
+	Marker          *string               `aws:"Marker"`
+}
+
+// GetAccountSummaryResponse is the GetAccountSummaryResponse shape.
+type GetAccountSummaryResponse struct {
+	SummaryMap map[string]int32 `aws:"SummaryMap"`
+}
+
+// GetGroupPolicyRequest is the GetGroupPolicyRequest shape.
+type GetGroupPolicyRequest struct {
+	GroupName  *string `aws:"GroupName"`
+	PolicyName *string `aws:"PolicyName"`
+}
+
+// GetGroupPolicyResponse is the GetGroupPolicyResponse shape.
+type GetGroupPolicyResponse struct {
+	GroupName      *string `aws:"GroupName"`
+	PolicyName     *string `aws:"PolicyName"`
+	PolicyDocument *string `aws:"PolicyDocument"`
+}
+
+// GetGroupRequest is the GetGroupRequest shape.
+type GetGroupRequest struct {
+	GroupName *string `aws:"GroupName"`
+	Marker    *string `aws:"Marker"`
+	MaxItems  *int32  `aws:"MaxItems"`
+}
+
+// GetGroupResponse is the GetGroupResponse shape.
+type GetGroupResponse struct {
+	Group       *Group  `aws:"Group"`
+	Users       []User  `aws:"Users"`
+	IsTruncated *bool   `aws:"IsTruncated"`
+	Marker      *string `aws:"Marker"`
+}
+
+// GetInstanceProfileRequest is the GetInstanceProfileRequest shape.
+type GetInstanceProfileRequest struct {
+	InstanceProfileName *string `aws:"InstanceProfileName"`
+}
+
+// GetInstanceProfileResponse is the GetInstanceProfileResponse shape.
+type GetInstanceProfileResponse struct {
+	InstanceProfile *InstanceProfile `aws:"InstanceProfile"`
+}
+
+// GetLoginProfileRequest is the GetLoginProfileRequest shape.
+type GetLoginProfileRequest struct {
+	UserName *string `aws:"UserName"`
+}
+
+// GetLoginProfileResponse is the GetLoginProfileResponse shape.
+type GetLoginProfileResponse struct {
+	LoginProfile *LoginProfile `aws:"LoginProfile"`
+}
+
+// GetPolicyRequest is the GetPolicyRequest shape.
+type GetPolicyRequest struct {
+	PolicyArn *string `aws:"PolicyArn"`
+}
+
+// GetPolicyResponse is the GetPolicyResponse shape.
+type GetPolicyResponse struct {
+	Policy *Policy `aws:"Policy"`
+}
+
+// GetPolicyVersionRequest is the GetPolicyVersionRequest shape.
+type GetPolicyVersionRequest struct {
+	PolicyArn *string `aws:"PolicyArn"`
+	VersionId *string `aws:"VersionId"`
+}
+
+// GetPolicyVersionResponse is the GetPolicyVersionResponse shape.
+type GetPolicyVersionResponse struct {
+	PolicyVersion *PolicyVersion `aws:"PolicyVersion"`
+}
+
+// GetRolePolicyRequest is the GetRolePolicyRequest shape.
+type GetRolePolicyRequest struct {
+	RoleName   *string `aws:"RoleName"`
+	PolicyName *string `aws:"PolicyName"`
+}
+
+// GetRolePolicyResponse is the GetRolePolicyResponse shape.
+type GetRolePolicyResponse struct {
+	RoleName       *string `aws:"RoleName"`
+	PolicyName     *string `aws:"PolicyName"`
+	PolicyDocument *string `aws:"PolicyDocument"`
+}
+
+// GetRoleRequest is the GetRoleRequest shape.
+type GetRoleRequest struct {
+	RoleName *string `aws:"RoleName"`
+}
+
+// GetRoleResponse is the GetRoleResponse shape.
+type GetRoleResponse struct {
+	Role *Role `aws:"Role"`
+}
+
+// GetServiceLinkedRoleDeletionStatusRequest is the GetServiceLinkedRoleDeletionStatusRequest shape.
+type GetServiceLinkedRoleDeletionStatusRequest struct {
+	DeletionTaskId *string `aws:"DeletionTaskId"`
+}
+
+// GetServiceLinkedRoleDeletionStatusResponse is the GetServiceLinkedRoleDeletionStatusResponse shape.
+type GetServiceLinkedRoleDeletionStatusResponse struct {
+	Status *string                        `aws:"Status"`
+	Reason *DeletionTaskFailureReasonType `aws:"Reason"`
+}
+
+// GetUserPolicyRequest is the GetUserPolicyRequest shape.
+type GetUserPolicyRequest struct {
+	UserName   *string `aws:"UserName"`
+	PolicyName *string `aws:"PolicyName"`
+}
+
+// GetUserPolicyResponse is the GetUserPolicyResponse shape.
+type GetUserPolicyResponse struct {
+	UserName       *string `aws:"UserName"`
+	PolicyName     *string `aws:"PolicyName"`
+	PolicyDocument *string `aws:"PolicyDocument"`
+}
+
+// GetUserRequest is the GetUserRequest shape.
+type GetUserRequest struct {
+	UserName *string `aws:"UserName"`
+}
+
+// GetUserResponse is the GetUserResponse shape.
+type GetUserResponse struct {
+	User *User `aws:"User"`
+}
+
+// Group is the Group shape.
+type Group struct {
+	Path       *string    `aws:"Path"`
+	GroupName  *string    `aws:"GroupName"`
+	GroupId    *string    `aws:"GroupId"`
+	Arn        *string    `aws:"Arn"`
+	CreateDate *time.Time `aws:"CreateDate"`
+}
+
+// GroupDetail is the GroupDetail shape.
+type GroupDetail struct {
+	Path                    *string          `aws:"Path"`
+	GroupName               *string          `aws:"GroupName"`
+	GroupId                 *string          `aws:"GroupId"`
+	Arn                     *string          `aws:"Arn"`
+	CreateDate              *time.Time       `aws:"CreateDate"`
+	GroupPolicyList         []PolicyDetail   `aws:"GroupPolicyList"`
+	AttachedManagedPolicies []AttachedPolicy `aws:"AttachedManagedPolicies"`
+}
+
+// InstanceProfile is the InstanceProfile shape.
+type InstanceProfile struct {
+	Path                *string    `aws:"Path"`
+	InstanceProfileName *string    `aws:"InstanceProfileName"`
+	InstanceProfileId   *string    `aws:"InstanceProfileId"`
+	Arn                 *string    `aws:"Arn"`
+	CreateDate          *time.Time `aws:"CreateDate"`
+	Roles               []Role     `aws:"Roles"`
+	Tags                []Tag      `aws:"Tags"`
+}
+
+// ListAccessKeysRequest is the ListAccessKeysRequest shape.
+type ListAccessKeysRequest struct {
+	UserName *string `aws:"UserName"`
+	Marker   *string `aws:"Marker"`
+	MaxItems *int32  `aws:"MaxItems"`
+}
+
+// ListAccessKeysResponse is the ListAccessKeysResponse shape.
+type ListAccessKeysResponse struct {
+	AccessKeyMetadata []AccessKeyMetadata `aws:"AccessKeyMetadata"`
+	IsTruncated       *bool               `aws:"IsTruncated"`
+	Marker            *string             `aws:"Marker"`
+}
+
+// ListAccountAliasesRequest is the ListAccountAliasesRequest shape.
+type ListAccountAliasesRequest struct {
+	Marker   *string `aws:"Marker"`
+	MaxItems *int32  `aws:"MaxItems"`
+}
+
+// ListAccountAliasesResponse is the ListAccountAliasesResponse shape.
+type ListAccountAliasesResponse struct {
+	AccountAliases []string `aws:"AccountAliases"`
+	IsTruncated    *bool    `aws:"IsTruncated"`
+	Marker         *string  `aws:"Marker"`
+}
+
+// ListAttachedGroupPoliciesRequest is the ListAttachedGroupPoliciesRequest shape.
+type ListAttachedGroupPoliciesRequest struct {
+	GroupName  *string `aws:"GroupName"`
+	PathPrefix *string `aws:"PathPrefix"`
+	Marker     *string `aws:"Marker"`
+	MaxItems   *int32  `aws:"MaxItems"`
+}
+
+// ListAttachedGroupPoliciesResponse is the ListAttachedGroupPoliciesResponse shape.
+type ListAttachedGroupPoliciesResponse struct {
+	AttachedPolicies []AttachedPolicy `aws:"AttachedPolicies"`
+	IsTruncated      *bool            `aws:"IsTruncated"`
+	Marker           *string          `aws:"Marker"`
+}
+
+// ListAttachedRolePoliciesRequest is the ListAttachedRolePoliciesRequest shape.
+type ListAttachedRolePoliciesRequest struct {
+	RoleName   *string `aws:"RoleName"`
+	PathPrefix *string `aws:"PathPrefix"`
+	Marker     *string `aws:"Marker"`
+	MaxItems   *int32  `aws:"MaxItems"`
+}
+
+// ListAttachedRolePoliciesResponse is the ListAttachedRolePoliciesResponse shape.
+type ListAttachedRolePoliciesResponse struct {
+	AttachedPolicies []AttachedPolicy `aws:"AttachedPolicies"`
+	IsTruncated      *bool            `aws:"IsTruncated"`
+	Marker           *string          `aws:"Marker"`
+}
+
+// ListAttachedUserPoliciesRequest is the ListAttachedUserPoliciesRequest shape.
+type ListAttachedUserPoliciesRequest struct {
+	UserName   *string `aws:"UserName"`
+	PathPrefix *string `aws:"PathPrefix"`
+	Marker     *string `aws:"Marker"`
+	MaxItems   *int32  `aws:"MaxItems"`
+}
+
+// ListAttachedUserPoliciesResponse is the ListAttachedUserPoliciesResponse shape.
+type ListAttachedUserPoliciesResponse struct {
+	AttachedPolicies []AttachedPolicy `aws:"AttachedPolicies"`
+	IsTruncated      *bool            `aws:"IsTruncated"`
+	Marker           *string          `aws:"Marker"`
+}
+
+// ListEntitiesForPolicyRequest is the ListEntitiesForPolicyRequest shape.
+type ListEntitiesForPolicyRequest struct {
+	PolicyArn         *string `aws:"PolicyArn"`
+	EntityFilter      *string `aws:"EntityFilter"`
+	PathPrefix        *string `aws:"PathPrefix"`
+	PolicyUsageFilter *string `aws:"PolicyUsageFilter"`
+	Marker            *string `aws:"Marker"`
+	MaxItems          *int32  `aws:"MaxItems"`
+}
+
+// ListEntitiesForPolicyResponse is the ListEntitiesForPolicyResponse shape.
+type ListEntitiesForPolicyResponse struct {
+	PolicyGroups []PolicyGroup `aws:"PolicyGroups"`
+	PolicyUsers  []PolicyUser  `aws:"PolicyUsers"`
+	PolicyRoles  []PolicyRole  `aws:"PolicyRoles"`
+	IsTruncated  *bool         `aws:"IsTruncated"`
+	Marker       *string       `aws:"Marker"`
+}
+
+// ListGroupPoliciesRequest is the ListGroupPoliciesRequest shape.
+type ListGroupPoliciesRequest struct {
+	GroupName *string `aws:"GroupName"`
+	Marker    *string `aws:"Marker"`
+	MaxItems  *int32  `aws:"MaxItems"`
+}
+
+// ListGroupPoliciesResponse is the ListGroupPoliciesResponse shape.
+type ListGroupPoliciesResponse struct {
+	PolicyNames []string `aws:"PolicyNames"`
+	IsTruncated *bool    `aws:"IsTruncated"`
+	Marker      *string  `aws:"Marker"`
+}
+
+// ListGroupsForUserRequest is the ListGroupsForUserRequest shape.
+type ListGroupsForUserRequest struct {
+	UserName *string `aws:"UserName"`
+	Marker   *string `aws:"Marker"`
+	MaxItems *int32  `aws:"MaxItems"`
+}
+
+// ListGroupsForUserResponse is the ListGroupsForUserResponse shape.
+type ListGroupsForUserResponse struct {
+	Groups      []Group `aws:"Groups"`
+	IsTruncated *bool   `aws:"IsTruncated"`
+	Marker      *string `aws:"Marker"`
+}
+
+// ListGroupsRequest is the ListGroupsRequest shape.
+type ListGroupsRequest struct {
+	PathPrefix *string `aws:"PathPrefix"`
+	Marker     *string `aws:"Marker"`
+	MaxItems   *int32  `aws:"MaxItems"`
+}
+
+// ListGroupsResponse is the ListGroupsResponse shape.
+type ListGroupsResponse struct {
+	Groups      []Group `aws:"Groups"`
+	IsTruncated *bool   `aws:"IsTruncated"`
+	Marker      *string `aws:"Marker"`
+}
+
+// ListInstanceProfileTagsRequest is the ListInstanceProfileTagsRequest shape.
+type ListInstanceProfileTagsRequest struct {
+	InstanceProfileName *string `aws:"InstanceProfileName"`
+	Marker              *string `aws:"Marker"`
+	MaxItems            *int32  `aws:"MaxItems"`
+}
+
+// ListInstanceProfileTagsResponse is the ListInstanceProfileTagsResponse shape.
+type ListInstanceProfileTagsResponse struct {
+	Tags        []Tag   `aws:"Tags"`
+	IsTruncated *bool   `aws:"IsTruncated"`
+	Marker      *string `aws:"Marker"`
+}
+
+// ListInstanceProfilesForRoleRequest is the ListInstanceProfilesForRoleRequest shape.
+type ListInstanceProfilesForRoleRequest struct {
+	RoleName *string `aws:"RoleName"`
+	Marker   *string `aws:"Marker"`
+	MaxItems *int32  `aws:"MaxItems"`
+}
+
+// ListInstanceProfilesForRoleResponse is the ListInstanceProfilesForRoleResponse shape.
+type ListInstanceProfilesForRoleResponse struct {
+	InstanceProfiles []InstanceProfile `aws:"InstanceProfiles"`
+	IsTruncated      *bool             `aws:"IsTruncated"`
+	Marker           *string           `aws:"Marker"`
+}
+
+// ListInstanceProfilesRequest is the ListInstanceProfilesRequest shape.
+type ListInstanceProfilesRequest struct {
+	PathPrefix *string `aws:"PathPrefix"`
+	Marker     *string `aws:"Marker"`
+	MaxItems   *int32  `aws:"MaxItems"`
+}
+
+// ListInstanceProfilesResponse is the ListInstanceProfilesResponse shape.
+type ListInstanceProfilesResponse struct {
+	InstanceProfiles []InstanceProfile `aws:"InstanceProfiles"`
+	IsTruncated      *bool             `aws:"IsTruncated"`
+	Marker           *string           `aws:"Marker"`
+}
+
+// ListPoliciesRequest is the ListPoliciesRequest shape.
+type ListPoliciesRequest struct {
+	Scope             *string `aws:"Scope"`
+	OnlyAttached      *bool   `aws:"OnlyAttached"`
+	PathPrefix        *string `aws:"PathPrefix"`
+	PolicyUsageFilter *string `aws:"PolicyUsageFilter"`
+	Marker            *string `aws:"Marker"`
+	MaxItems          *int32  `aws:"MaxItems"`
+}
+
+// ListPoliciesResponse is the ListPoliciesResponse shape.
+type ListPoliciesResponse struct {
+	Policies    []Policy `aws:"Policies"`
+	IsTruncated *bool    `aws:"IsTruncated"`
+	Marker      *string  `aws:"Marker"`
+}
+
+// ListPolicyTagsRequest is the ListPolicyTagsRequest shape.
+type ListPolicyTagsRequest struct {
+	PolicyArn *string `aws:"PolicyArn"`
+	Marker    *string `aws:"Marker"`
+	MaxItems  *int32  `aws:"MaxItems"`
+}
+
+// ListPolicyTagsResponse is the ListPolicyTagsResponse shape.
+type ListPolicyTagsResponse struct {
+	Tags        []Tag   `aws:"Tags"`
+	IsTruncated *bool   `aws:"IsTruncated"`
+	Marker      *string `aws:"Marker"`
+}
+
+// ListPolicyVersionsRequest is the ListPolicyVersionsRequest shape.
+type ListPolicyVersionsRequest struct {
+	PolicyArn *string `aws:"PolicyArn"`
+	Marker    *string `aws:"Marker"`
+	MaxItems  *int32  `aws:"MaxItems"`
+}
+
+// ListPolicyVersionsResponse is the ListPolicyVersionsResponse shape.
+type ListPolicyVersionsResponse struct {
+	Versions    []PolicyVersion `aws:"Versions"`
+	IsTruncated *bool           `aws:"IsTruncated"`
+	Marker      *string         `aws:"Marker"`
+}
+
+// ListRolePoliciesRequest is the ListRolePoliciesRequest shape.
+type ListRolePoliciesRequest struct {
+	RoleName *string `aws:"RoleName"`
+	Marker   *string `aws:"Marker"`
+	MaxItems *int32  `aws:"MaxItems"`
+}
+
+// ListRolePoliciesResponse is the ListRolePoliciesResponse shape.
+type ListRolePoliciesResponse struct {
+	PolicyNames []string `aws:"PolicyNames"`
+	IsTruncated *bool    `aws:"IsTruncated"`
+	Marker      *string  `aws:"Marker"`
+}
+
+// ListRoleTagsRequest is the ListRoleTagsRequest shape.
+type ListRoleTagsRequest struct {
+	RoleName *string `aws:"RoleName"`
+	Marker   *string `aws:"Marker"`
+	MaxItems *int32  `aws:"MaxItems"`
+}
+
+// ListRoleTagsResponse is the ListRoleTagsResponse shape.
+type ListRoleTagsResponse struct {
+	Tags        []Tag   `aws:"Tags"`
+	IsTruncated *bool   `aws:"IsTruncated"`
+	Marker      *string `aws:"Marker"`
+}
+
+// ListRolesRequest is the ListRolesRequest shape.
+type ListRolesRequest struct {
+	PathPrefix *string `aws:"PathPrefix"`
+	Marker     *string `aws:"Marker"`
+	MaxItems   *int32  `aws:"MaxItems"`
+}
+
+// ListRolesResponse is the ListRolesResponse shape.
+type ListRolesResponse struct {
+	Roles       []Role  `aws:"Roles"`
+	IsTruncated *bool   `aws:"IsTruncated"`
+	Marker      *string `aws:"Marker"`
+}
+
+// ListUserPoliciesRequest is the ListUserPoliciesRequest shape.
+type ListUserPoliciesRequest struct {
+	UserName *string `aws:"UserName"`
+	Marker   *string `aws:"Marker"`
+	MaxItems *int32  `aws:"MaxItems"`
+}
+
+// ListUserPoliciesResponse is the ListUserPoliciesResponse shape.
+type ListUserPoliciesResponse struct {
+	PolicyNames []string `aws:"PolicyNames"`
+	IsTruncated *bool    `aws:"IsTruncated"`
+	Marker      *string  `aws:"Marker"`
+}
+
+// ListUserTagsRequest is the ListUserTagsRequest shape.
+type ListUserTagsRequest struct {
+	UserName *string `aws:"UserName"`
+	Marker   *string `aws:"Marker"`
+	MaxItems *int32  `aws:"MaxItems"`
+}
+
+// ListUserTagsResponse is the ListUserTagsResponse shape.
+type ListUserTagsResponse struct {
+	Tags        []Tag   `aws:"Tags"`
+	IsTruncated *bool   `aws:"IsTruncated"`
+	Marker      *string `aws:"Marker"`
+}
+
+// ListUsersRequest is the ListUsersRequest shape.
+type ListUsersRequest struct {
+	PathPrefix *string `aws:"PathPrefix"`
+	Marker     *string `aws:"Marker"`
+	MaxItems   *int32  `aws:"MaxItems"`
+}
+
+// ListUsersResponse is the ListUsersResponse shape.
+type ListUsersResponse struct {
+	Users       []User  `aws:"Users"`
+	IsTruncated *bool   `aws:"IsTruncated"`
+	Marker      *string `aws:"Marker"`
+}
+
+// LoginProfile is the LoginProfile shape.
+type LoginProfile struct {
+	UserName              *string    `aws:"UserName"`
+	CreateDate            *time.Time `aws:"CreateDate"`
+	PasswordResetRequired *bool      `aws:"PasswordResetRequired"`
+}
+
+// ManagedPolicyDetail is the ManagedPolicyDetail shape.
+type ManagedPolicyDetail struct {
+	PolicyName                    *string         `aws:"PolicyName"`
+	PolicyId                      *string         `aws:"PolicyId"`
+	Arn                           *string         `aws:"Arn"`
+	Path                          *string         `aws:"Path"`
+	DefaultVersionId              *string         `aws:"DefaultVersionId"`
+	AttachmentCount               *int32          `aws:"AttachmentCount"`
+	PermissionsBoundaryUsageCount *int32          `aws:"PermissionsBoundaryUsageCount"`
+	IsAttachable                  *bool           `aws:"IsAttachable"`
+	Description                   *string         `aws:"Description"`
+	CreateDate                    *time.Time      `aws:"CreateDate"`
+	UpdateDate                    *time.Time      `aws:"UpdateDate"`
+	PolicyVersionList             []PolicyVersion `aws:"PolicyVersionList"`
+}
+
+// Policy is the Policy shape.
+type Policy struct {
+	PolicyName                    *string    `aws:"PolicyName"`
+	PolicyId                      *string    `aws:"PolicyId"`
+	Arn                           *string    `aws:"Arn"`
+	Path                          *string    `aws:"Path"`
+	DefaultVersionId              *string    `aws:"DefaultVersionId"`
+	AttachmentCount               *int32     `aws:"AttachmentCount"`
+	PermissionsBoundaryUsageCount *int32     `aws:"PermissionsBoundaryUsageCount"`
+	IsAttachable                  *bool      `aws:"IsAttachable"`
+	Description                   *string    `aws:"Description"`
+	CreateDate                    *time.Time `aws:"CreateDate"`
+	UpdateDate                    *time.Time `aws:"UpdateDate"`
+	Tags                          []Tag      `aws:"Tags"`
+}
+
+// PolicyDetail is the PolicyDetail shape.
+type PolicyDetail struct {
+	PolicyName     *string `aws:"PolicyName"`
+	PolicyDocument *string `aws:"PolicyDocument"`
+}
+
+// PolicyGroup is the PolicyGroup shape.
+type PolicyGroup struct {
+	GroupName *string `aws:"GroupName"`
+	GroupId   *string `aws:"GroupId"`
+}
+
+// PolicyRole is the PolicyRole shape.
+type PolicyRole struct {
+	RoleName *string `aws:"RoleName"`
+	RoleId   *string `aws:"RoleId"`
+}
+
+// PolicyUser is the PolicyUser shape.
+type PolicyUser struct {
+	UserName *string `aws:"UserName"`
+	UserId   *string `aws:"UserId"`
+}
+
+// PolicyVersion is the PolicyVersion shape.
+type PolicyVersion struct {
+	Document         *string    `aws:"Document"`
+	VersionId        *string    `aws:"VersionId"`
+	IsDefaultVersion *bool      `aws:"IsDefaultVersion"`
+	CreateDate       *time.Time `aws:"CreateDate"`
+}
+
+// PutGroupPolicyRequest is the PutGroupPolicyRequest shape.
+type PutGroupPolicyRequest struct {
+	GroupName      *string `aws:"GroupName"`
+	PolicyName     *string `aws:"PolicyName"`
+	PolicyDocument *string `aws:"PolicyDocument"`
+}
+
+// PutRolePermissionsBoundaryRequest is the PutRolePermissionsBoundaryRequest shape.
+type PutRolePermissionsBoundaryRequest struct {
+	RoleName            *string `aws:"RoleName"`
+	PermissionsBoundary *string `aws:"PermissionsBoundary"`
+}
+
+// PutRolePolicyRequest is the PutRolePolicyRequest shape.
+type PutRolePolicyRequest struct {
+	RoleName       *string `aws:"RoleName"`
+	PolicyName     *string `aws:"PolicyName"`
+	PolicyDocument *string `aws:"PolicyDocument"`
+}
+
+// PutUserPermissionsBoundaryRequest is the PutUserPermissionsBoundaryRequest shape.
+type PutUserPermissionsBoundaryRequest struct {
+	UserName            *string `aws:"UserName"`
+	PermissionsBoundary *string `aws:"PermissionsBoundary"`
+}
+
+// PutUserPolicyRequest is the PutUserPolicyRequest shape.
+type PutUserPolicyRequest struct {
+	UserName       *string `aws:"UserName"`
+	PolicyName     *string `aws:"PolicyName"`
+	PolicyDocument *string `aws:"PolicyDocument"`
+}
+
+// RemoveRoleFromInstanceProfileRequest is the RemoveRoleFromInstanceProfileRequest shape.
+type RemoveRoleFromInstanceProfileRequest struct {
+	InstanceProfileName *string `aws:"InstanceProfileName"`
+	RoleName            *string `aws:"RoleName"`
+}
+
+// RemoveUserFromGroupRequest is the RemoveUserFromGroupRequest shape.
+type RemoveUserFromGroupRequest struct {
+	GroupName *string `aws:"GroupName"`
+	UserName  *string `aws:"UserName"`
+}
+
+// Role is the Role shape.
+type Role struct {
+	Path                     *string                      `aws:"Path"`
+	RoleName                 *string                      `aws:"RoleName"`
+	RoleId                   *string                      `aws:"RoleId"`
+	Arn                      *string                      `aws:"Arn"`
+	CreateDate               *time.Time                   `aws:"CreateDate"`
+	AssumeRolePolicyDocument *string                      `aws:"AssumeRolePolicyDocument"`
+	Description              *string                      `aws:"Description"`
+	MaxSessionDuration       *int32                       `aws:"MaxSessionDuration"`
+	PermissionsBoundary      *AttachedPermissionsBoundary `aws:"PermissionsBoundary"`
+	Tags                     []Tag                        `aws:"Tags"`
+	RoleLastUsed             *RoleLastUsed                `aws:"RoleLastUsed"`
+}
+
+// RoleDetail is the RoleDetail shape.
+type RoleDetail struct {
+	Path                     *string                      `aws:"Path"`
+	RoleName                 *string                      `aws:"RoleName"`
+	RoleId                   *string                      `aws:"RoleId"`
+	Arn                      *string                      `aws:"Arn"`
+	CreateDate               *time.Time                   `aws:"CreateDate"`
+	AssumeRolePolicyDocument *string                      `aws:"AssumeRolePolicyDocument"`
+	InstanceProfileList      []InstanceProfile            `aws:"InstanceProfileList"`
+	RolePolicyList           []PolicyDetail               `aws:"RolePolicyList"`
+	AttachedManagedPolicies  []AttachedPolicy             `aws:"AttachedManagedPolicies"`
+	PermissionsBoundary      *AttachedPermissionsBoundary `aws:"PermissionsBoundary"`
+	Tags                     []Tag                        `aws:"Tags"`
+	RoleLastUsed             *RoleLastUsed                `aws:"RoleLastUsed"`
+}
+
+// RoleLastUsed is the RoleLastUsed shape.
+type RoleLastUsed struct {
+	LastUsedDate *time.Time `aws:"LastUsedDate"`
+	Region       *string    `aws:"Region"`
+}
+
+// RoleUsageType is the RoleUsageType shape.
+type RoleUsageType struct {
+	Region    *string  `aws:"Region"`
+	Resources []string `aws:"Resources"`
+}
+
+// SetDefaultPolicyVersionRequest is the SetDefaultPolicyVersionRequest shape.
+type SetDefaultPolicyVersionRequest struct {
+	PolicyArn *string `aws:"PolicyArn"`
+	VersionId *string `aws:"VersionId"`
+}
+
+// Tag is the Tag shape.
+type Tag struct {
+	Key   *string `aws:"Key"`
+	Value *string `aws:"Value"`
+}
+
+// TagInstanceProfileRequest is the TagInstanceProfileRequest shape.
+type TagInstanceProfileRequest struct {
+	InstanceProfileName *string `aws:"InstanceProfileName"`
+	Tags                []Tag   `aws:"Tags"`
+}
+
+// TagPolicyRequest is the TagPolicyRequest shape.
+type TagPolicyRequest struct {
+	PolicyArn *string `aws:"PolicyArn"`
+	Tags      []Tag   `aws:"Tags"`
+}
+
+// TagRoleRequest is the TagRoleRequest shape.
+type TagRoleRequest struct {
+	RoleName *string `aws:"RoleName"`
+	Tags     []Tag   `aws:"Tags"`
+}
+
+// TagUserRequest is the TagUserRequest shape.
+type TagUserRequest struct {
+	UserName *string `aws:"UserName"`
+	Tags     []Tag   `aws:"Tags"`
+}
+
+// UntagInstanceProfileRequest is the UntagInstanceProfileRequest shape.
+type UntagInstanceProfileRequest struct {
+	InstanceProfileName *string  `aws:"InstanceProfileName"`
+	TagKeys             []string `aws:"TagKeys"`
+}
+
+// UntagPolicyRequest is the UntagPolicyRequest shape.
+type UntagPolicyRequest struct {
+	PolicyArn *string  `aws:"PolicyArn"`
+	TagKeys   []string `aws:"TagKeys"`
+}
+
+// UntagRoleRequest is the UntagRoleRequest shape.
+type UntagRoleRequest struct {
+	RoleName *string  `aws:"RoleName"`
+	TagKeys  []string `aws:"TagKeys"`
+}
+
+// UntagUserRequest is the UntagUserRequest shape.
+type UntagUserRequest struct {
+	UserName *string  `aws:"UserName"`
+	TagKeys  []string `aws:"TagKeys"`
+}
+
+// UpdateAccessKeyRequest is the UpdateAccessKeyRequest shape.
+type UpdateAccessKeyRequest struct {
+	UserName    *string `aws:"UserName"`
+	AccessKeyId *string `aws:"AccessKeyId"`
+	Status      *string `aws:"Status"`
+}
+
+// UpdateAssumeRolePolicyRequest is the UpdateAssumeRolePolicyRequest shape.
+type UpdateAssumeRolePolicyRequest struct {
+	RoleName       *string `aws:"RoleName"`
+	PolicyDocument *string `aws:"PolicyDocument"`
+}
+
+// UpdateGroupRequest is the UpdateGroupRequest shape.
+type UpdateGroupRequest struct {
+	GroupName    *string `aws:"GroupName"`
+	NewPath      *string `aws:"NewPath"`
+	NewGroupName *string `aws:"NewGroupName"`
+}
+
+// UpdateLoginProfileRequest is the UpdateLoginProfileRequest shape.
+type UpdateLoginProfileRequest struct {
+	UserName              *string `aws:"UserName"`
+	Password              *string `aws:"Password"`
+	PasswordResetRequired *bool   `aws:"PasswordResetRequired"`
+}
+
+// UpdateRoleDescriptionRequest is the UpdateRoleDescriptionRequest shape.
+type UpdateRoleDescriptionRequest struct {
+	RoleName    *string `aws:"RoleName"`
+	Description *string `aws:"Description"`
+}
+
+// UpdateRoleDescriptionResponse is the UpdateRoleDescriptionResponse shape.
+type UpdateRoleDescriptionResponse struct {
+	Role *Role `aws:"Role"`
+}
+
+// UpdateRoleRequest is the UpdateRoleRequest shape.
+type UpdateRoleRequest struct {
+	RoleName           *string `aws:"RoleName"`
+	Description        *string `aws:"Description"`
+	MaxSessionDuration *int32  `aws:"MaxSessionDuration"`
+}
+
+// UpdateRoleResponse is the UpdateRoleResponse shape.
+type UpdateRoleResponse struct {
+}
+
+// UpdateUserRequest is the UpdateUserRequest shape.
+type UpdateUserRequest struct {
+	UserName    *string `aws:"UserName"`
+	NewPath     *string `aws:"NewPath"`
+	NewUserName *string `aws:"NewUserName"`
+}
+
+// User is the User shape.
+type User struct {
+	Path                *string                      `aws:"Path"`
+	UserName            *string                      `aws:"UserName"`
+	UserId              *string                      `aws:"UserId"`
+	Arn                 *string                      `aws:"Arn"`
+	CreateDate          *time.Time                   `aws:"CreateDate"`
+	PasswordLastUsed    *time.Time                   `aws:"PasswordLastUsed"`
+	PermissionsBoundary *AttachedPermissionsBoundary `aws:"PermissionsBoundary"`
+	Tags                []Tag                        `aws:"Tags"`
+}
+
+// UserDetail is the UserDetail shape.
+type UserDetail struct {
+	Path                    *string                      `aws:"Path"`
+	UserName                *string                      `aws:"UserName"`
+	UserId                  *string                      `aws:"UserId"`
+	Arn                     *string                      `aws:"Arn"`
+	CreateDate              *time.Time                   `aws:"CreateDate"`
+	UserPolicyList          []PolicyDetail               `aws:"UserPolicyList"`
+	GroupList               []string                     `aws:"GroupList"`
+	AttachedManagedPolicies []AttachedPolicy             `aws:"AttachedManagedPolicies"`
+	PermissionsBoundary     *AttachedPermissionsBoundary `aws:"PermissionsBoundary"`
+	Tags                    []Tag                        `aws:"Tags"`
 }

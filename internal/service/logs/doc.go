@@ -21,16 +21,23 @@
 // in files of their own, <state-dir>/logs (eventsDir in the server): one
 // append-only file per stream (directory and file named by hashes of the
 // names, which may hold '/' and run to 512 characters; the file's first
-// frame holds the names). Each accepted batch is one CRC-32C framed frame
-// (ingestion time, first sequence number, each event's timestamp and
-// message), written and fsynced before PutLogEvents answers, so an
-// acknowledged put survives kill -9; a torn tail (a put never
-// acknowledged) is cut on open. Memory holds, per batch, only its place in
-// the file, time range, count and bytes — never the messages — plus each
-// stream's summary (first/last event, last ingestion, stored bytes); a
-// read decodes only the batches whose time range overlaps the request.
-// Opening reads every file once to rebuild that index. `--ephemeral`
-// keeps the same frames in memory; reset deletes every file.
+// frame holds the names and the identity of the stream record). Each
+// accepted batch is one frame (events.go has the format): a fixed header
+// with its own CRC-32C that carries the batch's summary (time range,
+// count, bytes, ingestion time, first sequence number), then the events,
+// under a second CRC-32C; it is written and fsynced before PutLogEvents
+// answers, so an acknowledged put survives kill -9, and a torn tail (a
+// put never acknowledged) is cut on open. Memory holds, per batch, only
+// that summary and its place in the file — never the messages — plus each
+// stream's summary (first/last event, last ingestion, stored bytes).
+// Opening reads the frame headers only (O(batches) small reads); a frame
+// whose header fails its CRC, with good ones after it, is logged (file
+// and offset) and skipped by finding the next header that checks; a
+// payload is checked when read (one that fails is skipped, logged); a
+// sweep's leftover .tmp file is removed.
+// Files of the first format (the summary inside the payload) are
+// converted once when opened. `--ephemeral` keeps the same bytes in
+// memory; reset deletes every file.
 //
 // # Rules worth knowing
 //
@@ -41,17 +48,36 @@
 //     (tooOldLogEventEndIndex and expiredLogEventEndIndex exclusive,
 //     tooNewLogEventStartIndex inclusive). The sequence token is ignored
 //     (AWS no longer requires it); nextSequenceToken is still answered.
-//     Across batches events may come in any time order: reads sort them.
+//     Across batches events may come in any time order: reads merge them.
 //   - Retention: reads hide events older than the retention at once; a
-//     sweep (every SweepInterval, a minute, and at start) rewrites the
-//     files without them (temp file, fsync, rename). AWS takes up to 72 h.
-//     The sweep also deletes the events of streams that have no record
-//     (a put that raced the stream's or group's deletion).
-//   - Reads decode the overlapping batches of each stream they touch and
-//     sort them in memory: a request over a long range of a large stream
-//     costs that range's size (bounded per page by the limits below, not
-//     by the read); an index by time within a batch is the next step if
-//     that matters.
+//     sweep (every SweepInterval, a minute, and at start) drops the
+//     batches all of whose events expired (a batch with one live event
+//     stays whole: reads hide the rest). Nothing expired: nothing is
+//     written. Expired batches at the head of the file (time moves on)
+//     are cut by moving the file header's start offset, one small write;
+//     the dead head is reclaimed by a copy once it outweighs the live
+//     part, and expired batches elsewhere are dropped by copying the live
+//     frames as they are (temp file, fsync, rename). AWS takes up to 72 h.
+//     Until then storedBytes and firstEventTimestamp count the expired
+//     events of a batch that still has live ones.
+//   - Stream incarnations: a stream record has a random Gen (older
+//     records: their creation time), kept in its event file's names. A
+//     put into a stream deleted and created again replaces the old
+//     incarnation's data (what a put racing the delete left); the sweep
+//     deletes the data of streams that have no record, or another
+//     incarnation's, and only the data it listed — not a newer one
+//     created meanwhile.
+//   - Reads go through cursors (cursor.go): the index orders batches by
+//     min and max time, with running maxima and minima, so a read finds
+//     its first batch by binary search and merges only the batches it
+//     reaches, decoding without the stream's lock (appends go on; a
+//     rewrite does not wait: the old file closes when its last reader is
+//     done). A page of GetLogEvents or FilterLogEvents costs its own size
+//     plus the batches it straddles, whether it is the first page or the
+//     thousandth; the tokens are positions (time, sequence) a cursor
+//     resumes from. A FilterLogEvents page with a rare pattern still reads
+//     until it finds its matches (and one more, to know whether a token is
+//     due). Insights queries read the same way, streamed into the engine.
 //   - GetLogEvents' tokens are "f/…" and "b/…" digits (the position of the
 //     next page); at the end the same forward token comes back, as AWS.
 //     FilterLogEvents always interleaves; searchedLogStreams lists every
@@ -66,9 +92,13 @@
 //     is delivered to their destinations yet.
 //   - Insights: queries run in a goroutine each (30 at a time per server,
 //     AWS's per-account quota), results kept in the query's record; a query
-//     still running when minicloud stopped reports Failed.
-//     TestMetricFilter answers matches with empty extractedValues (the
-//     pattern package does not list the fields it extracted).
+//     still running when minicloud stopped reports Failed. Queries and
+//     their results are kept 7 days (AWS's quota page): the sweep deletes
+//     older ones, and GetQueryResults then answers ResourceNotFound as for
+//     an unknown id.
+//   - TestMetricFilter's extractedValues are filterpattern's
+//     Match.Extracted: "$name" per named space-delimited field, "$N" for
+//     the fields no name took, "$.a.b" per JSON selector with a value.
 //   - Filter patterns are internal/service/logs/filterpattern's (another
 //     branch writes it); queries internal/service/logs/insights' (see
 //     insights.go for what is wired).

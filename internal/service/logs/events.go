@@ -1,7 +1,6 @@
 package logs
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -23,14 +22,26 @@ import (
 
 // The event store: one append-only file per stream (see doc.go for why).
 //
-// A file is a sequence of frames: u32 payload length, u32 CRC-32C of the
-// payload, the payload. The first frame names the stream (kind 'H':
-// account, region, group, stream); every other frame is one accepted
-// PutLogEvents batch (kind 'B': ingestion time, first sequence number,
-// then each event's timestamp and message). A batch is chronological (the
-// API requires it), so its time range is its first and last event; the
-// memory index keeps, per batch, its place in the file and that range —
-// never the messages.
+// A file (format 2) is a 20-byte header — the magic "MCLOGS2\n", the
+// offset of the first live batch frame ("start") and the CRC-32C of that
+// offset — then frames. A frame is a fixed 68-byte header (magic "MCBL",
+// kind, payload length and CRC-32C, then the batch's summary: ingestion
+// time, first sequence number, event count, min and max event time,
+// message bytes; then the CRC-32C of those 64 bytes) and its payload. The
+// first frame names the stream (kind 'N': account, region, group,
+// stream, and the identity of the stream record it belongs to); every
+// other one is one accepted PutLogEvents batch (kind 'B': each event's
+// timestamp and message, in time order, as the API requires).
+//
+// Why this shape: opening reads only frame headers (the summary is all
+// the memory index keeps), so it costs O(batches) small reads, not the
+// files' bytes; a header is checked by its own CRC, so a corrupt frame in
+// the middle is skipped by finding the next magic whose header checks,
+// instead of losing everything after it; a payload is checked when it is
+// read. Retention drops whole expired batches: when they lead the file,
+// by moving "start" (one small write), else by copying the live frames.
+// Format 1 files (no file header; frames of u32 length, u32 CRC, payload
+// with the summary inside) are converted once when opened.
 
 // streamKey names a stream in the event store.
 type streamKey struct{ Account, Region, Group, Stream string }
@@ -48,28 +59,100 @@ type event struct {
 	Message      string
 }
 
-// batchRef is the index entry of one stored batch.
+// batchRef is the index entry of one stored batch: its frame header's
+// summary and its place in the file.
 type batchRef struct {
 	off        int64
 	size       int64 // frame size, header included
 	minT, maxT int64
 	count      int
 	bytes      int64 // message bytes
+	ingest     int64
+	seq        uint64 // first sequence number
+}
+
+// batchIndex orders a stream's batches for reads. It is copy-on-write:
+// a reader keeps the slices it took under the stream's lock while
+// appends only append past their lengths and anything else builds new
+// slices, so readers decode without the lock.
+type batchIndex struct {
+	refs []batchRef // file order
+	// byMin orders refs by min time; prefMax[i] is the largest max time
+	// of byMin[:i+1], so a forward read finds its first batch by binary
+	// search. byMax and sufMin are the same the other way round.
+	byMin, byMax    []int32
+	prefMax, sufMin []int64
+	sorted          bool // byMin.. match refs; else rebuilt at the next read
+}
+
+// add indexes ref. A batch that starts and ends no earlier than every
+// other one (the common case: time moves on) keeps the orders in O(1).
+func (x *batchIndex) add(ref batchRef) {
+	n := len(x.refs)
+	inOrder := x.sorted && (n == 0 || ref.minT >= x.refs[x.byMin[n-1]].minT && ref.maxT >= x.prefMax[n-1])
+	x.refs = append(x.refs, ref)
+	if !inOrder {
+		x.sorted = false
+		return
+	}
+	x.byMin = append(x.byMin, int32(n))
+	x.byMax = append(x.byMax, int32(n))
+	x.prefMax = append(x.prefMax, ref.maxT)
+	// Every earlier suffix minimum is at most the earlier last batch's
+	// min time, itself at most ref.minT: none changes.
+	x.sufMin = append(x.sufMin, ref.minT)
+}
+
+// sort rebuilds the orders into new slices (readers may hold the old).
+func (x *batchIndex) sort() {
+	if x.sorted {
+		return
+	}
+	n := len(x.refs)
+	byMin, byMax := make([]int32, n), make([]int32, n)
+	for i := range n {
+		byMin[i], byMax[i] = int32(i), int32(i)
+	}
+	slices.SortStableFunc(byMin, func(a, b int32) int { return cmp.Compare(x.refs[a].minT, x.refs[b].minT) })
+	slices.SortStableFunc(byMax, func(a, b int32) int { return cmp.Compare(x.refs[a].maxT, x.refs[b].maxT) })
+	prefMax, sufMin := make([]int64, n), make([]int64, n)
+	for i, j := range byMin {
+		prefMax[i] = x.refs[j].maxT
+		if i > 0 {
+			prefMax[i] = max(prefMax[i], prefMax[i-1])
+		}
+	}
+	for i := n - 1; i >= 0; i-- {
+		sufMin[i] = x.refs[byMax[i]].minT
+		if i < n-1 {
+			sufMin[i] = min(sufMin[i], sufMin[i+1])
+		}
+	}
+	x.byMin, x.byMax, x.prefMax, x.sufMin, x.sorted = byMin, byMax, prefMax, sufMin, true
 }
 
 // streamData is one stream's file (or, ephemeral, its bytes) and index.
 type streamData struct {
-	mu      sync.Mutex
-	key     streamKey
-	path    string        // "" in memory
-	f       *os.File      // open for appends, nil in memory
-	mem     *bytes.Buffer // the frames, in memory
-	size    int64
-	batches []batchRef
-	nextSeq uint64
+	mu   sync.Mutex
+	key  streamKey
+	gen  uint64 // the stream record's identity; 0: unknown (format 1)
+	path string // "" in memory
+	// f is the open file (nil in memory, or once closed); readers hold
+	// it through ref, so a rewrite or a delete never waits for them: the
+	// replaced file is closed when its last reader is done.
+	f        *os.File
+	ref      *fileRef
+	inMem    bool
+	mem      []byte // the file's bytes, in memory (--ephemeral)
+	size     int64
+	namesEnd int64 // where batches may start
+	start    int64 // the file header's start offset
+	idx      batchIndex
+	nextSeq  uint64
 	// Summary for DescribeLogStreams / DescribeLogGroups.
 	first, last, lastIngest int64
 	stored                  int64
+	dropped                 bool
 }
 
 // eventStore holds every stream's events.
@@ -84,9 +167,13 @@ type eventStore struct {
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 const (
-	frameHeader = 8
-	kindHeader  = 'H'
+	fileMagic   = "MCLOGS2\n"
+	fileHeader  = 20
+	frameMagic  = "MCBL"
+	frameHeader = 68
+	kindNames   = 'N'
 	kindBatch   = 'B'
+	maxPayload  = 64 << 20
 )
 
 func openEventStore(dir string, logger *slog.Logger) (*eventStore, error) {
@@ -98,15 +185,37 @@ func openEventStore(dir string, logger *slog.Logger) (*eventStore, error) {
 		return nil, fmt.Errorf("log events: %w", err)
 	}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".log") {
+		if err != nil || d.IsDir() {
 			return err
 		}
-		sd, err := loadStream(path)
+		if strings.HasSuffix(path, ".tmp") {
+			// A rewrite that never reached its rename: the file it was to
+			// replace is intact.
+			if err := os.Remove(path); err != nil {
+				logger.Warn("log events: removing leftover temp file", "path", path, "err", err)
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".log") {
+			return nil
+		}
+		sd, err := loadStream(path, logger)
 		if err != nil {
 			// A file that cannot even name its stream is not ours to fix:
 			// leave it, say so, and go on with the others.
 			logger.Warn("log events: skipping unreadable stream file", "path", path, "err", err)
 			return nil
+		}
+		if prev, ok := es.streams[sd.key]; ok {
+			// Two incarnations' files (a crash before the sweep dropped the
+			// older): the one written last is the stream's.
+			if prev.lastIngest > sd.lastIngest {
+				prev, sd = sd, prev
+			}
+			logger.Warn("log events: dropping an older incarnation's file", "path", prev.path, "kept", sd.path)
+			if err := prev.close(true); err != nil {
+				logger.Warn("log events: dropping an older incarnation's file", "path", prev.path, "err", err)
+			}
 		}
 		es.streams[sd.key] = sd
 		return nil
@@ -117,71 +226,52 @@ func openEventStore(dir string, logger *slog.Logger) (*eventStore, error) {
 	return es, nil
 }
 
-// loadStream reads a stream file's frames into the index, cutting a torn
-// tail (a crash during an append that was never acknowledged).
-func loadStream(path string) (*streamData, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return nil, err
-	}
-	sd := &streamData{path: path, f: f}
-	r := bufio.NewReader(f)
-	var off int64
-	for {
-		payload, size, err := readFrame(r)
-		if err != nil {
-			break // EOF or a torn/corrupt tail
-		}
-		if off == 0 {
-			if sd.key, err = decodeHeader(payload); err != nil {
-				f.Close()
-				return nil, err
-			}
-		} else if err := sd.index(off, size, payload); err != nil {
-			break
-		}
-		off += size
-	}
-	if off == 0 {
-		f.Close()
-		return nil, errors.New("no header")
-	}
-	if err := f.Truncate(off); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("truncate torn tail: %w", err)
-	}
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	sd.size = off
-	return sd, nil
+// frameInfo is a frame header's contents.
+type frameInfo struct {
+	kind       byte
+	size       int64 // payload bytes
+	crc        uint32
+	ingest     int64
+	seq        uint64
+	count      int
+	minT, maxT int64
+	bytes      int64
 }
 
-func readFrame(r io.Reader) (payload []byte, size int64, err error) {
-	var h [frameHeader]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return nil, 0, err
-	}
-	n := binary.LittleEndian.Uint32(h[:4])
-	if n > 64<<20 {
-		return nil, 0, errors.New("frame too large")
-	}
-	payload = make([]byte, n)
-	if _, err := io.ReadFull(r, payload); err != nil {
-		return nil, 0, err
-	}
-	if crc32.Checksum(payload, crcTable) != binary.LittleEndian.Uint32(h[4:]) {
-		return nil, 0, errors.New("checksum mismatch")
-	}
-	return payload, int64(n) + frameHeader, nil
+func encodeFrame(fi frameInfo, payload []byte) []byte {
+	le := binary.LittleEndian
+	b := make([]byte, frameHeader, frameHeader+len(payload))
+	copy(b, frameMagic)
+	b[4] = fi.kind
+	le.PutUint32(b[8:], uint32(len(payload)))
+	le.PutUint32(b[12:], crc32.Checksum(payload, crcTable))
+	le.PutUint64(b[16:], uint64(fi.ingest))
+	le.PutUint64(b[24:], fi.seq)
+	le.PutUint32(b[32:], uint32(fi.count))
+	le.PutUint64(b[40:], uint64(fi.minT))
+	le.PutUint64(b[48:], uint64(fi.maxT))
+	le.PutUint64(b[56:], uint64(fi.bytes))
+	le.PutUint32(b[64:], crc32.Checksum(b[:64], crcTable))
+	return append(b, payload...)
 }
 
-func frame(payload []byte) []byte {
-	out := make([]byte, frameHeader, frameHeader+len(payload))
-	binary.LittleEndian.PutUint32(out[:4], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(out[4:], crc32.Checksum(payload, crcTable))
-	return append(out, payload...)
+func decodeFrameHeader(h []byte) (frameInfo, bool) {
+	le := binary.LittleEndian
+	if len(h) < frameHeader || string(h[:4]) != frameMagic || le.Uint32(h[64:]) != crc32.Checksum(h[:64], crcTable) {
+		return frameInfo{}, false
+	}
+	fi := frameInfo{kind: h[4], size: int64(le.Uint32(h[8:])), crc: le.Uint32(h[12:]), ingest: int64(le.Uint64(h[16:])),
+		seq: le.Uint64(h[24:]), count: int(le.Uint32(h[32:])), minT: int64(le.Uint64(h[40:])), maxT: int64(le.Uint64(h[48:])),
+		bytes: int64(le.Uint64(h[56:]))}
+	return fi, fi.size <= maxPayload
+}
+
+func encodeFileHeader(start int64) []byte {
+	b := make([]byte, fileHeader)
+	copy(b, fileMagic)
+	binary.LittleEndian.PutUint64(b[8:], uint64(start))
+	binary.LittleEndian.PutUint32(b[16:], crc32.Checksum(b[8:16], crcTable))
+	return b
 }
 
 func appendString(b []byte, s string) []byte {
@@ -197,61 +287,50 @@ func readString(b []byte) (string, []byte, error) {
 	return string(b[k : k+int(n)]), b[k+int(n):], nil
 }
 
-func encodeHeader(k streamKey) []byte {
-	b := []byte{kindHeader}
+func encodeNames(k streamKey, gen uint64) []byte {
+	var b []byte
 	for _, s := range []string{k.Account, k.Region, k.Group, k.Stream} {
 		b = appendString(b, s)
 	}
-	return b
+	return binary.AppendUvarint(b, gen)
 }
 
-func decodeHeader(b []byte) (streamKey, error) {
-	if len(b) == 0 || b[0] != kindHeader {
-		return streamKey{}, errors.New("not a stream header")
-	}
-	b = b[1:]
+func decodeNames(b []byte) (streamKey, uint64, error) {
 	var parts [4]string
 	for i := range parts {
 		var err error
 		if parts[i], b, err = readString(b); err != nil {
-			return streamKey{}, err
+			return streamKey{}, 0, err
 		}
 	}
-	return streamKey{parts[0], parts[1], parts[2], parts[3]}, nil
+	gen, k := binary.Uvarint(b)
+	if k <= 0 {
+		return streamKey{}, 0, errors.New("short stream names")
+	}
+	return streamKey{parts[0], parts[1], parts[2], parts[3]}, gen, nil
 }
 
-func encodeBatch(events []event) []byte {
-	b := []byte{kindBatch}
-	b = binary.AppendVarint(b, events[0].Ingest)
-	b = binary.AppendUvarint(b, events[0].Seq)
-	b = binary.AppendUvarint(b, uint64(len(events)))
-	for _, e := range events {
-		b = binary.AppendVarint(b, e.Time)
-		b = appendString(b, e.Message)
+// batchFrame encodes a chronological batch whose sequence numbers start
+// at seq.
+func batchFrame(evs []event, seq uint64) ([]byte, batchRef) {
+	var payload []byte
+	ref := batchRef{minT: evs[0].Time, maxT: evs[len(evs)-1].Time, count: len(evs), ingest: evs[0].Ingest, seq: seq}
+	for _, e := range evs {
+		payload = binary.AppendVarint(payload, e.Time)
+		payload = appendString(payload, e.Message)
+		ref.bytes += int64(len(e.Message))
 	}
-	return b
+	fr := encodeFrame(frameInfo{kind: kindBatch, ingest: ref.ingest, seq: seq, count: ref.count, minT: ref.minT, maxT: ref.maxT, bytes: ref.bytes}, payload)
+	ref.size = int64(len(fr))
+	return fr, ref
 }
 
-func decodeBatch(b []byte) ([]event, error) {
-	if len(b) == 0 || b[0] != kindBatch {
-		return nil, errors.New("not a batch")
-	}
-	b = b[1:]
-	ingest, k := binary.Varint(b)
-	if k <= 0 {
-		return nil, errors.New("short batch")
-	}
-	b = b[k:]
-	seq, k := binary.Uvarint(b)
-	if k <= 0 {
-		return nil, errors.New("short batch")
-	}
-	b = b[k:]
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > 1<<20 {
-		return nil, errors.New("short batch")
-	}
-	b = b[k:]
+func decodeBatch(ref batchRef, payload []byte) ([]event, error) {
+	return decodeEvents(payload, uint64(ref.count), ref.ingest, ref.seq)
+}
+
+// decodeEvents decodes n events (timestamp varint, message) of one batch.
+func decodeEvents(b []byte, n uint64, ingest int64, seq uint64) ([]event, error) {
 	out := make([]event, 0, n)
 	for i := range n {
 		t, k := binary.Varint(b)
@@ -268,32 +347,151 @@ func decodeBatch(b []byte) ([]event, error) {
 	return out, nil
 }
 
-// index adds a decoded batch frame at off to the index and the summary.
-func (sd *streamData) index(off, size int64, payload []byte) error {
-	evs, err := decodeBatch(payload)
+// readerAt is a stream file or its bytes in memory.
+type readerAt interface {
+	ReadAt(p []byte, off int64) (int, error)
+}
+
+// loadStream indexes a stream file from its frame headers, cutting a
+// torn tail (a crash during an append that was never acknowledged) and
+// skipping, with a warning, corrupt frames that good ones follow.
+func loadStream(path string, logger *slog.Logger) (*streamData, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(evs) == 0 {
-		return nil
+	var magic [len(fileMagic)]byte
+	if _, err := f.ReadAt(magic[:], 0); err != nil || string(magic[:]) != fileMagic {
+		f.Close()
+		if err := convertV1(path); err != nil {
+			return nil, fmt.Errorf("convert format 1: %w", err)
+		}
+		if f, err = os.OpenFile(path, os.O_RDWR, 0); err != nil {
+			return nil, err
+		}
 	}
-	ref := batchRef{off: off, size: size, minT: evs[0].Time, maxT: evs[len(evs)-1].Time, count: len(evs)}
-	for _, e := range evs {
-		ref.bytes += int64(len(e.Message))
+	sd, err := indexFile(path, f, logger)
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
-	sd.batches = append(sd.batches, ref)
-	sd.nextSeq = max(sd.nextSeq, evs[len(evs)-1].Seq+1)
-	if len(sd.batches) == 1 || ref.minT < sd.first {
+	return sd, nil
+}
+
+func indexFile(path string, f *os.File, logger *slog.Logger) (*streamData, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	fileSize := st.Size()
+	hdr := make([]byte, fileHeader+frameHeader)
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	fi, ok := decodeFrameHeader(hdr[fileHeader:])
+	if !ok || fi.kind != kindNames || fileHeader+frameHeader+fi.size > fileSize {
+		return nil, errors.New("no stream names")
+	}
+	names := make([]byte, fi.size)
+	if _, err := f.ReadAt(names, fileHeader+frameHeader); err != nil || crc32.Checksum(names, crcTable) != fi.crc {
+		return nil, errors.New("corrupt stream names")
+	}
+	sd := &streamData{path: path, idx: batchIndex{sorted: true}}
+	_ = sd.setFile(f) // replaces nothing: no error
+	if sd.key, sd.gen, err = decodeNames(names); err != nil {
+		return nil, err
+	}
+	sd.namesEnd = fileHeader + frameHeader + fi.size
+	sd.start = sd.namesEnd
+	// A torn write of the start offset fails its CRC: then the frames
+	// from the names on are all read (expired ones are hidden by reads
+	// and dropped again by the next sweep).
+	if s := int64(binary.LittleEndian.Uint64(hdr[8:])); crc32.Checksum(hdr[8:16], crcTable) == binary.LittleEndian.Uint32(hdr[16:]) &&
+		s >= sd.namesEnd && s <= fileSize {
+		sd.start = s
+	}
+	off := sd.start
+	h := make([]byte, frameHeader)
+	for off < fileSize {
+		fi, ok := frameAt(f, h, off, fileSize)
+		if !ok {
+			next := resync(f, off+1, fileSize)
+			if next < 0 {
+				break // a torn tail: cut below
+			}
+			logger.Warn("log events: skipping corrupt frames", "file", path, "offset", off, "resumed_at", next)
+			off = next
+			continue
+		}
+		sd.addRef(batchRef{off: off, size: frameHeader + fi.size, minT: fi.minT, maxT: fi.maxT, count: fi.count, bytes: fi.bytes, ingest: fi.ingest, seq: fi.seq})
+		off += frameHeader + fi.size
+	}
+	if off < fileSize {
+		if err := f.Truncate(off); err != nil {
+			return nil, fmt.Errorf("truncate torn tail: %w", err)
+		}
+	}
+	sd.size = off
+	return sd, nil
+}
+
+// frameAt reads and checks the batch frame header at off. The file's
+// last frame has its payload checked too: only it can be torn by a crash
+// (every append is fsynced before the next), and a torn one must go.
+func frameAt(f *os.File, h []byte, off, fileSize int64) (frameInfo, bool) {
+	if n, _ := f.ReadAt(h, off); n < frameHeader {
+		return frameInfo{}, false
+	}
+	fi, ok := decodeFrameHeader(h)
+	if !ok || fi.kind != kindBatch || fi.count == 0 || off+frameHeader+fi.size > fileSize {
+		return frameInfo{}, false
+	}
+	if off+frameHeader+fi.size == fileSize {
+		payload := make([]byte, fi.size)
+		if _, err := f.ReadAt(payload, off+frameHeader); err != nil || crc32.Checksum(payload, crcTable) != fi.crc {
+			return frameInfo{}, false
+		}
+	}
+	return fi, true
+}
+
+// resync finds the next frame at or after off whose header checks, or -1.
+func resync(f *os.File, off, fileSize int64) int64 {
+	const chunk = 64 << 10
+	buf := make([]byte, chunk+len(frameMagic))
+	h := make([]byte, frameHeader)
+	for ; off < fileSize; off += chunk {
+		n, _ := f.ReadAt(buf, off)
+		for i := 0; i+len(frameMagic) <= n; {
+			j := bytes.Index(buf[i:n], []byte(frameMagic))
+			if j < 0 {
+				break
+			}
+			at := off + int64(i+j)
+			if _, ok := frameAt(f, h, at, fileSize); ok {
+				return at
+			}
+			i += j + 1
+		}
+	}
+	return -1
+}
+
+// addRef indexes a batch and folds it into the summary; sd.mu is held
+// (or sd is not shared yet).
+func (sd *streamData) addRef(ref batchRef) {
+	sd.idx.add(ref)
+	sd.nextSeq = max(sd.nextSeq, ref.seq+uint64(ref.count))
+	if len(sd.idx.refs) == 1 || ref.minT < sd.first {
 		sd.first = ref.minT
 	}
 	sd.last = max(sd.last, ref.maxT)
-	sd.lastIngest = max(sd.lastIngest, evs[0].Ingest)
+	sd.lastIngest = max(sd.lastIngest, ref.ingest)
 	sd.stored += ref.bytes
-	return nil
 }
 
 // fileName is a stream's file: names may hold "/" and run to 512
-// characters, so directories and files are named by hashes and the header
+// characters, so directories and files are named by hashes and the names
 // frame keeps the names.
 func (es *eventStore) groupDir(g groupKey) string {
 	return filepath.Join(es.dir, hashName(g.Account+"\x00"+g.Region+"\x00"+g.Group))
@@ -304,72 +502,135 @@ func hashName(s string) string {
 	return hex.EncodeToString(h[:16])
 }
 
-// stream returns key's data, creating its file when create is set.
-func (es *eventStore) stream(key streamKey, create bool) (*streamData, error) {
+// newFile is a stream file's first bytes: the file header and the names.
+func newFile(key streamKey, gen uint64) []byte {
+	names := encodeFrame(frameInfo{kind: kindNames}, encodeNames(key, gen))
+	return append(encodeFileHeader(int64(fileHeader+len(names))), names...)
+}
+
+// stream returns key's data.
+func (es *eventStore) stream(key streamKey) *streamData {
 	es.mu.Lock()
 	defer es.mu.Unlock()
-	if sd, ok := es.streams[key]; ok || !create {
-		return sd, nil
+	return es.streams[key]
+}
+
+// streamFor returns the data of stream key's incarnation gen, creating
+// its file. Data of another incarnation (a put that raced the stream's
+// deletion, then the stream was created again) is dropped first: it is
+// not this stream's.
+func (es *eventStore) streamFor(key streamKey, gen uint64) (*streamData, error) {
+	es.mu.Lock()
+	sd, stale := es.stream0(key, gen)
+	es.mu.Unlock()
+	if stale != nil {
+		// Its file has its own name (incarnations never share one), and
+		// closing waits for its readers: not under es.mu.
+		if err := stale.close(true); err != nil {
+			es.logger.Warn("log events: dropping a deleted incarnation", "stream", key.Stream, "err", err)
+		}
 	}
-	sd := &streamData{key: key}
-	hdr := frame(encodeHeader(key))
-	if es.dir == "" {
-		sd.mem = bytes.NewBuffer(hdr)
-	} else {
-		dir := es.groupDir(key.group())
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("log stream %s: %w", key.Stream, err)
-		}
-		sd.path = filepath.Join(dir, hashName(key.Stream)+".log")
-		f, err := os.OpenFile(sd.path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("log stream %s: %w", key.Stream, err)
-		}
-		if _, err := f.Write(hdr); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("log stream %s: %w", key.Stream, err)
-		}
-		if err := syncFileAndDir(f, dir); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("log stream %s: %w", key.Stream, err)
-		}
-		sd.f = f
+	if sd == nil {
+		return nil, fmt.Errorf("log stream %s: cannot create its file", key.Stream)
 	}
-	sd.size = int64(len(hdr))
-	es.streams[key] = sd
 	return sd, nil
 }
 
-func syncFileAndDir(f *os.File, dir string) error {
-	if err := f.Sync(); err != nil {
-		return err
+// stream0 is streamFor under es.mu: the data of incarnation gen, created
+// if needed, and the data of another incarnation it replaced, if any.
+func (es *eventStore) stream0(key streamKey, gen uint64) (sd, stale *streamData) {
+	if sd, ok := es.streams[key]; ok {
+		if sameIncarnation(sd.gen, gen) {
+			return sd, nil
+		}
+		delete(es.streams, key)
+		stale = sd
 	}
-	return syncDir(dir)
+	sd = &streamData{key: key, gen: gen, idx: batchIndex{sorted: true}, inMem: es.dir == ""}
+	init := newFile(key, gen)
+	if sd.inMem {
+		sd.mem = init
+	} else {
+		dir := es.groupDir(key.group())
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			es.logger.Warn("log events: create stream file", "stream", key.Stream, "err", err)
+			return nil, stale
+		}
+		sd.path = filepath.Join(dir, fileName(key.Stream, gen))
+		f, err := writeSynced(sd.path, init, os.O_TRUNC)
+		if err != nil {
+			es.logger.Warn("log events: create stream file", "stream", key.Stream, "err", err)
+			return nil, stale
+		}
+		sd.setFile(f)
+	}
+	sd.size = int64(len(init))
+	sd.namesEnd, sd.start = sd.size, sd.size
+	es.streams[key] = sd
+	return sd, stale
+}
+
+// fileName names an incarnation's file: two incarnations of a stream
+// never share a file, so dropping one cannot touch the other's.
+func fileName(stream string, gen uint64) string {
+	if gen == 0 {
+		return hashName(stream) + ".log"
+	}
+	return fmt.Sprintf("%s-%016x.log", hashName(stream), gen)
+}
+
+// sameIncarnation: data and record identities agree, or one is unknown
+// (a format 1 file, a caller that does not say).
+func sameIncarnation(a, b uint64) bool { return a == 0 || b == 0 || a == b }
+
+// writeSynced creates path with data, fsynced with its directory, and
+// returns it open for appends.
+func writeSynced(path string, data []byte, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|flag, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // append stores a chronological batch (ingestion time set by the caller)
-// durably and returns the events with their sequence numbers.
-func (es *eventStore) append(key streamKey, batch []event) ([]event, error) {
+// durably in incarnation gen of stream key and returns the events with
+// their sequence numbers.
+func (es *eventStore) append(key streamKey, gen uint64, batch []event) ([]event, error) {
 	if len(batch) == 0 {
 		return nil, nil
 	}
-	sd, err := es.stream(key, true)
+	sd, err := es.streamFor(key, gen)
 	if err != nil {
 		return nil, err
 	}
 	sd.mu.Lock()
 	defer sd.mu.Unlock()
+	if sd.dropped || !sd.inMem && sd.f == nil {
+		return nil, fmt.Errorf("log stream %s was deleted", key.Stream)
+	}
 	for i := range batch {
 		batch[i].Seq = sd.nextSeq + uint64(i)
 	}
-	fr := frame(encodeBatch(batch))
-	if sd.mem != nil {
-		sd.mem.Write(fr)
+	fr, ref := batchFrame(batch, sd.nextSeq)
+	ref.off = sd.size
+	if sd.inMem {
+		// Readers hold sd.mem[:their size]: appending past it is safe.
+		sd.mem = append(sd.mem, fr...)
 	} else {
-		if sd.f == nil {
-			return nil, fmt.Errorf("log stream %s was deleted", key.Stream)
-		}
-		_, err := sd.f.Write(fr)
+		_, err := sd.f.WriteAt(fr, sd.size)
 		if err == nil {
 			err = sd.f.Sync()
 		}
@@ -378,54 +639,37 @@ func (es *eventStore) append(key streamKey, batch []event) ([]event, error) {
 			// a failed fsync, or the next batch would land after bytes the
 			// index does not know, and a restart would bring this one back).
 			_ = sd.f.Truncate(sd.size)
-			_, _ = sd.f.Seek(sd.size, io.SeekStart)
 			return nil, fmt.Errorf("append to log stream %s: %w", key.Stream, err)
 		}
 	}
-	if err := sd.index(sd.size, int64(len(fr)), fr[frameHeader:]); err != nil {
-		return nil, err
-	}
-	sd.size += int64(len(fr))
+	sd.addRef(ref)
+	sd.size += ref.size
 	return batch, nil
 }
 
-// readBatch decodes one indexed batch; sd.mu is held.
-func (sd *streamData) readBatch(ref batchRef) ([]event, error) {
+// errCorrupt is a batch whose payload fails its CRC.
+var errCorrupt = errors.New("corrupt batch")
+
+// readPayload reads and checks one batch's payload from r.
+func readPayload(r readerAt, ref batchRef) ([]byte, error) {
 	buf := make([]byte, ref.size)
-	if sd.mem != nil {
-		copy(buf, sd.mem.Bytes()[ref.off:ref.off+ref.size])
-	} else if _, err := sd.f.ReadAt(buf, ref.off); err != nil {
-		return nil, fmt.Errorf("read log stream %s: %w", sd.key.Stream, err)
+	if _, err := r.ReadAt(buf, ref.off); err != nil {
+		return nil, err
 	}
-	return decodeBatch(buf[frameHeader:])
+	fi, ok := decodeFrameHeader(buf)
+	if !ok || crc32.Checksum(buf[frameHeader:], crcTable) != fi.crc {
+		return nil, fmt.Errorf("%w at offset %d", errCorrupt, ref.off)
+	}
+	return buf[frameHeader:], nil
 }
 
-// events returns the stream's events with from ≤ Time < to, in time order
-// (then acceptance order). Only the batches that overlap the range are read.
-func (es *eventStore) events(key streamKey, from, to int64) ([]event, error) {
-	sd, _ := es.stream(key, false)
-	if sd == nil {
-		return nil, nil
+type memReader []byte
+
+func (m memReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > int64(len(m)) {
+		return 0, io.ErrUnexpectedEOF
 	}
-	sd.mu.Lock()
-	defer sd.mu.Unlock()
-	var out []event
-	for _, ref := range sd.batches {
-		if ref.maxT < from || ref.minT >= to {
-			continue
-		}
-		evs, err := sd.readBatch(ref)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range evs {
-			if e.Time >= from && e.Time < to {
-				out = append(out, e)
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b event) int { return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Seq, b.Seq)) })
-	return out, nil
+	return copy(p, m[off:]), nil
 }
 
 // streamSummary is what DescribeLogStreams reports of a stream's events.
@@ -435,14 +679,15 @@ type streamSummary struct {
 	NextSeq                         uint64
 }
 
-func (es *eventStore) summary(key streamKey) streamSummary {
-	sd, _ := es.stream(key, false)
-	if sd == nil {
+// summary is incarnation gen's (0: any).
+func (es *eventStore) summary(key streamKey, gen uint64) streamSummary {
+	sd := es.stream(key)
+	if sd == nil || !sameIncarnation(sd.gen, gen) {
 		return streamSummary{}
 	}
 	sd.mu.Lock()
 	defer sd.mu.Unlock()
-	return streamSummary{First: sd.first, Last: sd.last, LastIngest: sd.lastIngest, Stored: sd.stored, HasEvents: len(sd.batches) > 0, NextSeq: sd.nextSeq}
+	return streamSummary{First: sd.first, Last: sd.last, LastIngest: sd.lastIngest, Stored: sd.stored, HasEvents: len(sd.idx.refs) > 0, NextSeq: sd.nextSeq}
 }
 
 // groupStored is the message bytes a group's streams hold.
@@ -468,12 +713,79 @@ func (es *eventStore) streamsOf(keep func(streamKey) bool) []*streamData {
 	return out
 }
 
+// fileRef is a stream file as readers share it: closed when it is
+// retired (replaced, or the stream closed) and no reader holds it.
+type fileRef struct {
+	f       *os.File
+	mu      sync.Mutex
+	readers int
+	retired bool
+}
+
+func (r *fileRef) acquire() {
+	r.mu.Lock()
+	r.readers++
+	r.mu.Unlock()
+}
+
+func (r *fileRef) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.readers--; r.readers == 0 && r.retired {
+		_ = r.f.Close()
+	}
+}
+
+// retire closes the file now or when its last reader is done.
+func (r *fileRef) retire() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.retired = true
+	if r.readers == 0 {
+		return r.f.Close()
+	}
+	return nil
+}
+
+// setFile makes f sd's file, retiring the one it replaces; sd.mu is held
+// (or sd is not shared yet).
+func (sd *streamData) setFile(f *os.File) error {
+	old := sd.ref
+	sd.f, sd.ref = f, nil
+	if f != nil {
+		sd.ref = &fileRef{f: f}
+	}
+	if old != nil {
+		return old.retire()
+	}
+	return nil
+}
+
+// close closes sd's file (once its readers are done), removing it when
+// remove is set; the data is gone for appends after that.
+func (sd *streamData) close(remove bool) error {
+	sd.mu.Lock()
+	defer sd.mu.Unlock()
+	var errs []error
+	if remove {
+		sd.dropped = true
+		sd.idx, sd.mem = batchIndex{sorted: true}, nil
+		if sd.f != nil {
+			if err := os.Remove(sd.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	errs = append(errs, sd.setFile(nil))
+	return errors.Join(errs...)
+}
+
 // drop deletes the streams keep selects, files and all.
-func (es *eventStore) drop(keep func(streamKey) bool) error {
+func (es *eventStore) drop(keep func(streamKey, *streamData) bool) error {
 	es.mu.Lock()
 	var gone []*streamData
 	for k, sd := range es.streams {
-		if keep(k) {
+		if keep(k, sd) {
 			gone = append(gone, sd)
 			delete(es.streams, k)
 		}
@@ -481,26 +793,23 @@ func (es *eventStore) drop(keep func(streamKey) bool) error {
 	es.mu.Unlock()
 	var errs []error
 	for _, sd := range gone {
-		sd.mu.Lock()
-		if sd.f != nil {
-			errs = append(errs, sd.f.Close())
-			sd.f = nil
-			if err := os.Remove(sd.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, err)
-			}
-		}
-		sd.batches, sd.mem = nil, nil
-		sd.mu.Unlock()
+		errs = append(errs, sd.close(true))
 	}
 	return errors.Join(errs...)
 }
 
 func (es *eventStore) dropStream(key streamKey) error {
-	return es.drop(func(k streamKey) bool { return k == key })
+	return es.drop(func(k streamKey, _ *streamData) bool { return k == key })
+}
+
+// dropIfSame deletes stream key's data if it still is sd: the sweep
+// decided on sd, and a stream created again since has other data.
+func (es *eventStore) dropIfSame(key streamKey, sd *streamData) error {
+	return es.drop(func(k streamKey, cur *streamData) bool { return k == key && cur == sd })
 }
 
 func (es *eventStore) dropGroup(g groupKey) error {
-	if err := es.drop(func(k streamKey) bool { return k.group() == g }); err != nil {
+	if err := es.drop(func(k streamKey, _ *streamData) bool { return k.group() == g }); err != nil {
 		return err
 	}
 	if es.dir != "" {
@@ -509,72 +818,123 @@ func (es *eventStore) dropGroup(g groupKey) error {
 	return nil
 }
 
-// expire deletes the events of stream key older than cutoff (ms): the
-// file is rewritten without them (temp file, fsync, rename), since an
-// append-only file can only lose its head by being copied.
-func (es *eventStore) expire(key streamKey, cutoff int64) (int, error) {
-	sd, _ := es.stream(key, false)
-	if sd == nil {
-		return 0, nil
-	}
+// expire drops the batches of sd whose events are all older than cutoff
+// (ms) and returns how many events went. Nothing expired: nothing is
+// written. The expired batches lead the file (time moves on): the file
+// header's start offset moves past them, one small write; the dead head
+// is reclaimed by a copy only once it outweighs the live part. Else the
+// live frames are copied, as they are, to a new file (temp, fsync,
+// rename). A batch with a live event stays whole: reads hide the rest.
+func (sd *streamData) expire(cutoff int64) (int, error) {
 	sd.mu.Lock()
 	defer sd.mu.Unlock()
-	if !slices.ContainsFunc(sd.batches, func(r batchRef) bool { return r.minT < cutoff }) {
+	var kept []batchRef
+	dropped, live := 0, int64(0)
+	onlyHead := true // the expired batches all come before the live ones
+	for _, r := range sd.idx.refs {
+		if r.maxT < cutoff {
+			dropped += r.count
+			onlyHead = onlyHead && len(kept) == 0
+		} else {
+			kept = append(kept, r)
+			live += r.size
+		}
+	}
+	if dropped == 0 {
 		return 0, nil
 	}
-	fresh := &streamData{key: sd.key, path: sd.path}
-	out := bytes.NewBuffer(frame(encodeHeader(sd.key)))
-	fresh.size = int64(out.Len())
-	dropped := 0
-	for _, ref := range sd.batches {
-		evs, err := sd.readBatch(ref)
-		if err != nil {
-			return 0, err
-		}
-		kept := slices.DeleteFunc(evs, func(e event) bool { return e.Time < cutoff })
-		dropped += ref.count - len(kept)
-		if len(kept) == 0 {
-			continue
-		}
-		fr := frame(encodeBatch(kept))
-		out.Write(fr)
-		if err := fresh.index(fresh.size, int64(len(fr)), fr[frameHeader:]); err != nil {
-			return 0, err
-		}
-		fresh.size += int64(len(fr))
+	newStart := sd.size
+	if len(kept) > 0 {
+		newStart = kept[0].off
 	}
-	if sd.mem != nil {
+	var err error
+	if onlyHead && newStart-sd.namesEnd <= max(live, 1<<20) {
+		if err = sd.setStart(newStart); err == nil {
+			sd.reindex(kept)
+		}
+	} else {
+		err = sd.rewrite(kept)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("expire log stream %s: %w", sd.key.Stream, err)
+	}
+	return dropped, nil
+}
+
+// setStart records the first live frame in the file header.
+func (sd *streamData) setStart(off int64) error {
+	h := encodeFileHeader(off)
+	if sd.inMem {
+		sd.start = off
+		return nil
+	}
+	if _, err := sd.f.WriteAt(h[8:], 8); err != nil {
+		return err
+	}
+	if err := sd.f.Sync(); err != nil {
+		return err
+	}
+	sd.start = off
+	return nil
+}
+
+// rewrite replaces sd's file with the names and the kept frames, copied
+// as they are, and indexes them at their new places; sd.mu is held.
+func (sd *streamData) rewrite(kept []batchRef) error {
+	var src readerAt = memReader(sd.mem)
+	if !sd.inMem {
+		src = sd.f
+	}
+	names := make([]byte, sd.namesEnd-fileHeader)
+	if _, err := src.ReadAt(names, fileHeader); err != nil {
+		return err
+	}
+	out := append(encodeFileHeader(sd.namesEnd), names...)
+	moved := make([]batchRef, len(kept))
+	for i, r := range kept {
+		fr := make([]byte, r.size)
+		if _, err := src.ReadAt(fr, r.off); err != nil {
+			return err
+		}
+		r.off = int64(len(out))
+		moved[i] = r
+		out = append(out, fr...)
+	}
+	if sd.inMem {
 		sd.mem = out
 	} else {
 		tmp := sd.path + ".tmp"
-		if err := os.WriteFile(tmp, out.Bytes(), 0o644); err != nil {
-			return 0, fmt.Errorf("expire log stream %s: %w", key.Stream, err)
-		}
-		f, err := os.OpenFile(tmp, os.O_RDWR, 0)
+		f, err := writeSynced(tmp, out, os.O_TRUNC)
 		if err != nil {
-			return 0, fmt.Errorf("expire log stream %s: %w", key.Stream, err)
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return 0, fmt.Errorf("expire log stream %s: %w", key.Stream, err)
+			_ = os.Remove(tmp)
+			return err
 		}
 		if err := os.Rename(tmp, sd.path); err != nil {
 			f.Close()
-			return 0, fmt.Errorf("expire log stream %s: %w", key.Stream, err)
-		}
-		if _, err := f.Seek(0, io.SeekEnd); err != nil {
-			f.Close()
-			return 0, err
+			_ = os.Remove(tmp)
+			return err
 		}
 		_ = syncDir(filepath.Dir(sd.path))
-		sd.f.Close()
-		sd.f = f
+		// Readers still decoding from the old file go on with it.
+		if err := sd.setFile(f); err != nil {
+			return err
+		}
 	}
-	// The sequence numbers go on from where they were: tokens stay valid.
-	fresh.nextSeq = max(fresh.nextSeq, sd.nextSeq)
-	sd.batches, sd.size, sd.nextSeq = fresh.batches, fresh.size, fresh.nextSeq
-	sd.first, sd.last, sd.lastIngest, sd.stored = fresh.first, fresh.last, max(fresh.lastIngest, sd.lastIngest), fresh.stored
-	return dropped, nil
+	sd.size, sd.start = int64(len(out)), sd.namesEnd
+	sd.reindex(moved)
+	return nil
+}
+
+// reindex makes refs the index, in new slices, and recomputes the
+// summary; the sequence numbers go on from where they were.
+func (sd *streamData) reindex(refs []batchRef) {
+	nextSeq, lastIngest := sd.nextSeq, sd.lastIngest
+	sd.idx = batchIndex{sorted: true}
+	sd.first, sd.last, sd.stored = 0, 0, 0
+	for _, r := range refs {
+		sd.addRef(r)
+	}
+	sd.nextSeq, sd.lastIngest = max(sd.nextSeq, nextSeq), max(sd.lastIngest, lastIngest)
 }
 
 func syncDir(dir string) error {
@@ -586,20 +946,20 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// keys lists every stream with events.
-func (es *eventStore) keys() []streamKey {
+// list is every stream's data, for the sweep.
+func (es *eventStore) list() map[streamKey]*streamData {
 	es.mu.Lock()
 	defer es.mu.Unlock()
-	out := make([]streamKey, 0, len(es.streams))
-	for k := range es.streams {
-		out = append(out, k)
+	out := make(map[streamKey]*streamData, len(es.streams))
+	for k, sd := range es.streams {
+		out[k] = sd
 	}
 	return out
 }
 
 // reset deletes every event.
 func (es *eventStore) reset(context.Context) error {
-	return es.drop(func(streamKey) bool { return true })
+	return es.drop(func(streamKey, *streamData) bool { return true })
 }
 
 func (es *eventStore) close() error {
@@ -607,12 +967,7 @@ func (es *eventStore) close() error {
 	defer es.mu.Unlock()
 	var errs []error
 	for _, sd := range es.streams {
-		sd.mu.Lock()
-		if sd.f != nil {
-			errs = append(errs, sd.f.Close())
-			sd.f = nil
-		}
-		sd.mu.Unlock()
+		errs = append(errs, sd.close(false))
 	}
 	return errors.Join(errs...)
 }

@@ -352,9 +352,9 @@ func (s *Service) TestMetricFilter(ctx context.Context, in *logsapi.TestMetricFi
 	}
 	out := &logsapi.TestMetricFilterResponse{Matches: []logsapi.MetricFilterMatchRecord{}}
 	for i, msg := range in.LogEventMessages {
-		if _, ok := pat.Match(msg); ok {
+		if m, ok := pat.Match(msg); ok {
 			out.Matches = append(out.Matches, logsapi.MetricFilterMatchRecord{EventNumber: ptr(int64(i + 1)),
-				EventMessage: ptr(msg), ExtractedValues: map[string]string{}})
+				EventMessage: ptr(msg), ExtractedValues: m.Extracted()})
 		}
 	}
 	return out, nil

@@ -2,6 +2,8 @@ package logs
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -30,6 +32,26 @@ type groupRecord struct {
 type streamRecord struct {
 	Group, Name string
 	Created     int64
+	// Gen tells this incarnation of the stream from one deleted before
+	// with the same name (random, set at creation; 0 in records older than
+	// it, whose identity is then Created). The event files keep it, so a
+	// sweep or a put never mixes the incarnations' events.
+	Gen uint64 `json:",omitempty"`
+}
+
+// identity is what the stream's event file records of it.
+func (r streamRecord) identity() uint64 {
+	if r.Gen != 0 {
+		return r.Gen
+	}
+	return uint64(r.Created)
+}
+
+// newGen draws a stream record's Gen.
+func newGen() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:]) | 1
 }
 
 var (

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/logsapi"
+	"github.com/minicloud/minicloud/internal/codec"
 	"github.com/minicloud/minicloud/internal/logport"
 	"github.com/minicloud/minicloud/internal/metricport"
 	"github.com/minicloud/minicloud/internal/state"
@@ -111,12 +113,12 @@ func TestTornTail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := es.append(key, []event{{Time: 1, Message: "a"}, {Time: 2, Message: "b"}}); err != nil {
+	if _, err := es.append(key, 0, []event{{Time: 1, Message: "a"}, {Time: 2, Message: "b"}}); err != nil {
 		t.Fatal(err)
 	}
 	path := es.streams[key].path
 	full, _ := os.Stat(path)
-	if _, err := es.append(key, []event{{Time: 3, Message: "c"}}); err != nil {
+	if _, err := es.append(key, 0, []event{{Time: 3, Message: "c"}}); err != nil {
 		t.Fatal(err)
 	}
 	es.close()
@@ -130,7 +132,7 @@ func TestTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer es.close()
-	if _, err := es.append(key, []event{{Time: 4, Message: "d"}}); err != nil {
+	if _, err := es.append(key, 0, []event{{Time: 4, Message: "d"}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := es.events(key, 0, 10)
@@ -237,13 +239,13 @@ func TestExpire(t *testing.T) {
 	}
 	// Events of a stream with no record (a put that raced a delete).
 	orphan := streamKey{"000000000000", "us-east-1", "forever", "gone"}
-	if _, err := s.events.append(orphan, []event{{Time: now.UnixMilli(), Message: "x"}}); err != nil {
+	if _, err := s.events.append(orphan, 0, []event{{Time: now.UnixMilli(), Message: "x"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Expire(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if slices.Contains(s.events.keys(), orphan) {
+	if s.events.stream(orphan) != nil {
 		t.Error("the orphan stream's events were kept")
 	}
 	for g, want := range map[string]int{"short": 1, "forever": 3} {
@@ -282,4 +284,96 @@ func TestAckedPutWithoutClose(t *testing.T) {
 		t.Fatalf("events %+v", out.Events)
 	}
 	_ = first.Stop(context.Background())
+}
+
+// movingClock is a test clock.
+type movingClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *movingClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *movingClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// waitQuery waits for query id to end and returns GetQueryResults' answer.
+func waitQuery(t *testing.T, s *Service, id *string) *logsapi.GetQueryResultsResponse {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := s.GetQueryResults(reqCtx(), &logsapi.GetQueryResultsRequest{QueryId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *out.Status != "Running" {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("query still running")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPruneQueries: a query's record and results go 7 days after it was
+// started (AWS's availability), also those a previous run left; then
+// GetQueryResults answers as for an unknown query. Younger ones stay.
+func TestPruneQueries(t *testing.T) {
+	clk := &movingClock{t: time.Now()}
+	st := state.NewMemory()
+	s, err := New(Config{State: st, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := reqCtx()
+	if _, err := s.CreateLogGroup(ctx, &logsapi.CreateLogGroupRequest{LogGroupName: ptr("g")}); err != nil {
+		t.Fatal(err)
+	}
+	start := func(s *Service) *string {
+		t.Helper()
+		now := clk.now().Unix()
+		q, err := s.StartQuery(ctx, &logsapi.StartQueryRequest{LogGroupName: ptr("g"), QueryString: ptr("fields @message"), StartTime: ptr(now - 60), EndTime: ptr(now)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitQuery(t, s, q.QueryId)
+		return q.QueryId
+	}
+	old := start(s)
+	clk.add(6 * 24 * time.Hour)
+	young := start(s)
+	clk.add(24*time.Hour + time.Minute)
+	if err := s.PruneQueries(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetQueryResults(ctx, &logsapi.GetQueryResultsRequest{QueryId: old})
+	if ae := (*codec.Error)(nil); !errors.As(err, &ae) || ae.Code != "ResourceNotFoundException" {
+		t.Fatalf("GetQueryResults of a pruned query: %v", err)
+	}
+	if out := waitQuery(t, s, young); *out.Status != "Complete" {
+		t.Fatalf("young query: %s", *out.Status)
+	}
+	_ = s.Stop(context.Background())
+
+	// A new run prunes what the last one left.
+	clk.add(6 * 24 * time.Hour)
+	s2, err := New(Config{State: st, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Stop(context.Background())
+	if err := s2.PruneQueries(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.GetQueryResults(ctx, &logsapi.GetQueryResultsRequest{QueryId: young}); err == nil {
+		t.Fatal("the previous run's old query was kept")
+	}
 }

@@ -78,7 +78,7 @@ func (s *Service) Info() *api.ServiceInfo { return logsapi.Info }
 // Writer is the service as minicloud's own components write to it.
 func (s *Service) Writer() logport.Writer { return writer{s} }
 
-// Start runs the retention sweep.
+// Start runs the sweep: retention, and queries older than 7 days.
 func (s *Service) Start(context.Context) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan struct{})
@@ -89,6 +89,9 @@ func (s *Service) Start(context.Context) error {
 		for {
 			if err := s.Expire(ctx); err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Warn("logs: retention sweep", "err", err)
+			}
+			if err := s.PruneQueries(ctx); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Warn("logs: query prune", "err", err)
 			}
 			select {
 			case <-ctx.Done():

@@ -382,14 +382,30 @@ func TestPutAndGetLogEvents(t *testing.T) {
 
 func TestTestMetricFilter(t *testing.T) {
 	c := start(t, server.Config{}).logs
-	out := must[*cloudwatchlogs.TestMetricFilterOutput](t)(c.TestMetricFilter(context.Background(), &cloudwatchlogs.TestMetricFilterInput{
-		FilterPattern: aws.String("ERROR"), LogEventMessages: []string{"ok", "ERROR one", "fine", "an ERROR"}}))
-	var got []int64
-	for _, m := range out.Matches {
-		got = append(got, m.EventNumber)
+	apache := `127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /apache_pb.gif HTTP/1.0" 200 1534`
+	tests := []struct {
+		pattern string
+		msgs    []string
+		want    string // event numbers and extracted values
+	}{
+		{"ERROR", []string{"ok", "ERROR one", "fine", "an ERROR"}, "2 map[] 4 map[] "},
+		// AWS's API reference example: the named fields, keyed $name.
+		{"[ip, identity, user_id, timestamp, request, status_code, size]", []string{apache},
+			"1 map[$identity:- $ip:127.0.0.1 $request:GET /apache_pb.gif HTTP/1.0 $size:1534 $status_code:200 $timestamp:10/Oct/2000:13:25:15 -0700 $user_id:frank] "},
+		{"[..., status=2*, size]", []string{apache, "x 500 1"},
+			"1 map[$1:127.0.0.1 $2:- $3:frank $4:10/Oct/2000:13:25:15 -0700 $5:GET /apache_pb.gif HTTP/1.0 $size:1534 $status:200] "},
+		{`{ $.ms > 10 }`, []string{`{"ms": 12.5, "path": "/a"}`, `{"ms": 1}`}, "1 map[$.ms:12.5] "},
 	}
-	if fmt.Sprint(got) != "[2 4]" {
-		t.Fatalf("matches %v", got)
+	for _, tt := range tests {
+		out := must[*cloudwatchlogs.TestMetricFilterOutput](t)(c.TestMetricFilter(context.Background(), &cloudwatchlogs.TestMetricFilterInput{
+			FilterPattern: aws.String(tt.pattern), LogEventMessages: tt.msgs}))
+		got := ""
+		for _, m := range out.Matches {
+			got += fmt.Sprintf("%d %v ", m.EventNumber, m.ExtractedValues)
+		}
+		if got != tt.want {
+			t.Errorf("%s: matches\n%s\nwant\n%s", tt.pattern, got, tt.want)
+		}
 	}
 }
 

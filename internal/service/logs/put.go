@@ -36,6 +36,7 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsRequ
 	sc := scopeOf(ctx)
 	key := streamKey{sc.Account, sc.Region, *in.LogGroupName, *in.LogStreamName}
 	var g groupRecord
+	var rec streamRecord
 	var filters []metricFilterRecord
 	err = s.state.View(ctx, func(tx state.Tx) error {
 		var found bool
@@ -43,7 +44,7 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsRequ
 		if g, found, err = groups.Get(tx, sc, key.Group); err != nil || !found {
 			return cmpOr(err, errNoGroup)
 		}
-		if _, found, err = streams.Get(tx, sc, childID(key.Group, key.Stream)); err != nil || !found {
+		if rec, found, err = streams.Get(tx, sc, childID(key.Group, key.Stream)); err != nil || !found {
 			return cmpOr(err, errNoStream)
 		}
 		filters, err = groupMetricFilters(tx, sc, key.Group)
@@ -60,7 +61,7 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsRequ
 	if len(kept) > 0 && time.Duration(kept[len(kept)-1].Time-kept[0].Time)*time.Millisecond > maxBatchSpan {
 		return nil, errInvalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
 	}
-	seq, err := s.ingest(ctx, key, kept, filters)
+	seq, err := s.ingest(ctx, key, rec.identity(), kept, filters)
 	if err != nil {
 		return nil, fmt.Errorf("put log events: %w", err)
 	}
@@ -145,13 +146,13 @@ func (s *Service) window(evs []event, retentionDays int32) ([]event, *logsapi.Re
 
 // ingest stores kept events durably, then runs the group's metric
 // filters over them. It returns the stream's next sequence number.
-func (s *Service) ingest(ctx context.Context, key streamKey, kept []event, filters []metricFilterRecord) (uint64, error) {
+func (s *Service) ingest(ctx context.Context, key streamKey, gen uint64, kept []event, filters []metricFilterRecord) (uint64, error) {
 	if len(kept) > 0 {
 		ingest := nowMillis(s.now())
 		for i := range kept {
 			kept[i].Ingest = ingest
 		}
-		if _, err := s.events.append(key, kept); err != nil {
+		if _, err := s.events.append(key, gen, kept); err != nil {
 			return 0, err
 		}
 		// The events are stored: a metric that fails to publish is logged,
@@ -160,7 +161,7 @@ func (s *Service) ingest(ctx context.Context, key streamKey, kept []event, filte
 			s.cfg.Logger.Warn("logs: metric filters", "group", key.Group, "err", err)
 		}
 	}
-	return s.events.summary(key).NextSeq, nil
+	return s.events.summary(key, gen).NextSeq, nil
 }
 
 // writer is the service as a logport.Writer.
@@ -175,6 +176,7 @@ func (w writer) Write(ctx context.Context, account, region, group, stream string
 		return fmt.Errorf("logs writer: %w", err)
 	}
 	var g groupRecord
+	var rec streamRecord
 	var filters []metricFilterRecord
 	// Sources write every second or so: read first, and take the store's
 	// write lock (and its fsync) only to create the group or the stream.
@@ -186,7 +188,7 @@ func (w writer) Write(ctx context.Context, account, region, group, stream string
 			missing = true
 			return err
 		}
-		if _, found, err = streams.Get(tx, sc, childID(group, stream)); err != nil || !found {
+		if rec, found, err = streams.Get(tx, sc, childID(group, stream)); err != nil || !found {
 			missing = true
 			return err
 		}
@@ -194,18 +196,18 @@ func (w writer) Write(ctx context.Context, account, region, group, stream string
 		return err
 	})
 	if err == nil && missing {
-		err = s.state.Update(ctx, s.createForWriter(sc, group, stream, &g, &filters))
+		err = s.state.Update(ctx, s.createForWriter(sc, group, stream, &g, &rec, &filters))
 	}
 	if err != nil {
 		return fmt.Errorf("logs writer %s/%s: %w", group, stream, err)
 	}
-	return s.writeEvents(ctx, streamKey{account, region, group, stream}, g, filters, events)
+	return s.writeEvents(ctx, streamKey{account, region, group, stream}, rec.identity(), g, filters, events)
 }
 
 // createForWriter creates the group and the stream a source writes to,
 // as AWS's services do for the groups they own, and reads the group's
 // metric filters.
-func (s *Service) createForWriter(sc state.Scope, group, stream string, g *groupRecord, filters *[]metricFilterRecord) func(tx state.Tx) error {
+func (s *Service) createForWriter(sc state.Scope, group, stream string, g *groupRecord, rec *streamRecord, filters *[]metricFilterRecord) func(tx state.Tx) error {
 	return func(tx state.Tx) error {
 		var found bool
 		var err error
@@ -218,10 +220,11 @@ func (s *Service) createForWriter(sc state.Scope, group, stream string, g *group
 				return err
 			}
 		}
-		if _, found, err := streams.Get(tx, sc, childID(group, stream)); err != nil {
+		if *rec, found, err = streams.Get(tx, sc, childID(group, stream)); err != nil {
 			return err
 		} else if !found {
-			if err := streams.Put(tx, sc, childID(group, stream), streamRecord{Group: group, Name: stream, Created: now}); err != nil {
+			*rec = streamRecord{Group: group, Name: stream, Created: now, Gen: newGen()}
+			if err := streams.Put(tx, sc, childID(group, stream), *rec); err != nil {
 				return err
 			}
 		}
@@ -231,7 +234,7 @@ func (s *Service) createForWriter(sc state.Scope, group, stream string, g *group
 }
 
 // writeEvents stores a source's events in batches a client could have put.
-func (s *Service) writeEvents(ctx context.Context, key streamKey, g groupRecord, filters []metricFilterRecord, events []logport.Event) error {
+func (s *Service) writeEvents(ctx context.Context, key streamKey, gen uint64, g groupRecord, filters []metricFilterRecord, events []logport.Event) error {
 	group, stream := key.Group, key.Stream
 	// A source's events come in order but may be many: cut them into
 	// batches a client could have put, keeping what each window accepts.
@@ -259,7 +262,7 @@ func (s *Service) writeEvents(ctx context.Context, key streamKey, g groupRecord,
 		}
 		events = events[n:]
 		kept, _ := s.window(batch, g.RetentionDays)
-		if _, err := s.ingest(ctx, key, kept, filters); err != nil {
+		if _, err := s.ingest(ctx, key, gen, kept, filters); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -276,8 +279,15 @@ func (s *Service) writeEvents(ctx context.Context, key streamKey, g groupRecord,
 // raced a DeleteLogStream or DeleteLogGroup may have appended after the
 // delete dropped the stream's file.
 func (s *Service) Expire(ctx context.Context) error {
+	return s.expire(ctx, s.events.list())
+}
+
+// expire is Expire over the stream data listed. Its decisions hold for
+// the data it listed only: data of a stream deleted and created again
+// since (another incarnation, other data) is left alone.
+func (s *Service) expire(ctx context.Context, listed map[streamKey]*streamData) error {
 	byScope := map[state.Scope][]streamKey{}
-	for _, k := range s.events.keys() {
+	for k := range listed {
 		sc := state.Scope{Account: k.Account, Region: k.Region}
 		byScope[sc] = append(byScope[sc], k)
 	}
@@ -289,13 +299,14 @@ func (s *Service) Expire(ctx context.Context) error {
 		err := s.state.View(ctx, func(tx state.Tx) error {
 			for _, k := range keys {
 				g, found, err := groups.Get(tx, sc, k.Group)
+				var rec streamRecord
 				if err == nil && found {
-					_, found, err = streams.Get(tx, sc, childID(k.Group, k.Stream))
+					rec, found, err = streams.Get(tx, sc, childID(k.Group, k.Stream))
 				}
 				switch {
 				case err != nil:
 					return err
-				case !found:
+				case !found || !sameIncarnation(listed[k].gen, rec.identity()):
 					orphans = append(orphans, k)
 				default:
 					retention[k] = g.RetentionDays
@@ -308,11 +319,11 @@ func (s *Service) Expire(ctx context.Context) error {
 			continue
 		}
 		for _, k := range orphans {
-			errs = append(errs, s.events.dropStream(k))
+			errs = append(errs, s.events.dropIfSame(k, listed[k]))
 		}
 		for k, days := range retention {
 			if days > 0 {
-				if _, err := s.events.expire(k, retentionCutoff(now, days)); err != nil {
+				if _, err := listed[k].expire(retentionCutoff(now, days)); err != nil {
 					errs = append(errs, err)
 				}
 			}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/logsapi"
@@ -41,6 +44,9 @@ const (
 	maxQueryGroups       = 50
 	maxQueryRows         = 10000
 	defaultQueryRows     = 10000
+	// queryRetention is how long a query and its results are kept: AWS's
+	// quotas page, "Results from a query are retrievable for 7 days".
+	queryRetention = 7 * 24 * time.Hour
 )
 
 // queryRunner runs queries in the background, one goroutine each; a
@@ -50,10 +56,14 @@ type queryRunner struct {
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
 	wg      sync.WaitGroup
+	// scopes hold queries: the prune visits only them. The first prune
+	// adds the scopes a previous run left (scanned).
+	scopes  map[state.Scope]bool
+	scanned bool
 }
 
 func newQueryRunner(s *Service) *queryRunner {
-	return &queryRunner{s: s, running: map[string]context.CancelFunc{}}
+	return &queryRunner{s: s, running: map[string]context.CancelFunc{}, scopes: map[state.Scope]bool{}}
 }
 
 func (r *queryRunner) stop() {
@@ -91,6 +101,72 @@ func (r *queryRunner) start(id string, fn func(ctx context.Context)) error {
 		fn(ctx)
 	})
 	return nil
+}
+
+func (r *queryRunner) addScope(sc state.Scope) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.scopes[sc] = true
+}
+
+// PruneQueries deletes the queries (records and results) created more
+// than 7 days ago, as AWS stops answering them then; the sweep runs it.
+// GetQueryResults of a pruned query answers as for an unknown one.
+func (s *Service) PruneQueries(ctx context.Context) error {
+	r := s.queries
+	r.mu.Lock()
+	scanned := r.scanned
+	r.mu.Unlock()
+	if !scanned {
+		// Once per start: the scopes with queries from before it. The
+		// store has no index of scopes, so this reads every key once.
+		found := map[state.Scope]bool{}
+		if err := s.state.View(ctx, func(tx state.Tx) error {
+			return tx.Scan("", func(key string, _ []byte) error {
+				if sc, _, ok := queries.ParseKey(key); ok {
+					found[sc] = true
+				}
+				return nil
+			})
+		}); err != nil {
+			return fmt.Errorf("prune queries: %w", err)
+		}
+		r.mu.Lock()
+		maps.Copy(r.scopes, found)
+		r.scanned = true
+		r.mu.Unlock()
+	}
+	r.mu.Lock()
+	scopes := slices.Collect(maps.Keys(r.scopes))
+	r.mu.Unlock()
+	cutoff := nowMillis(s.now().Add(-queryRetention))
+	var errs []error
+	for _, sc := range scopes {
+		var old []string
+		err := s.state.View(ctx, func(tx state.Tx) error {
+			return queries.ForEach(tx, sc, func(id string, q queryRecord) error {
+				// A query still running keeps its record until it ends.
+				if q.Created < cutoff && !r.active(id) {
+					old = append(old, id)
+				}
+				return nil
+			})
+		})
+		if err == nil && len(old) > 0 {
+			err = s.state.Update(ctx, func(tx state.Tx) error {
+				for _, id := range old {
+					if err := queries.Delete(tx, sc, id); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("prune queries: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (r *queryRunner) cancel(id string) bool {
@@ -182,6 +258,7 @@ func (s *Service) StartQuery(ctx context.Context, in *logsapi.StartQueryRequest)
 	if err := s.state.Update(ctx, func(tx state.Tx) error { return queries.Put(tx, sc, rec.ID, rec) }); err != nil {
 		return nil, fmt.Errorf("start query: %w", err)
 	}
+	s.queries.addScope(sc)
 	err = s.queries.start(rec.ID, func(qctx context.Context) {
 		res, err := func() (res queryResult, err error) {
 			// The engine runs a client's query: a bug it hits fails the
@@ -244,15 +321,18 @@ func (s *Service) queryEvents(sc state.Scope, q queryRecord) func(yield func(que
 			from, to := s.timeRange(&q.From, &q.To, g.RetentionDays)
 			for _, r := range recs {
 				key := streamKey{sc.Account, sc.Region, group, r.Name}
-				evs, err := s.events.events(key, from, to)
-				if err != nil {
-					s.cfg.Logger.Warn("logs: query read", "group", group, "stream", r.Name, "err", err)
-					continue
-				}
-				for _, e := range evs {
+				// Streamed: the engine folds events as they come, so a query
+				// holds one batch per stream, not its whole range.
+				c := s.events.cursor(key, r.identity(), from, to, position{Time: math.MinInt64}, true)
+				for e, ok := c.Next(); ok; e, ok = c.Next() {
 					if !yield(queryEvent{event: e, Account: sc.Account, Group: group, Stream: r.Name, Ptr: recordPointer(key, e)}) {
+						c.Close()
 						return
 					}
+				}
+				c.Close()
+				if err := c.Err(); err != nil {
+					s.cfg.Logger.Warn("logs: query read", "group", group, "stream", r.Name, "err", err)
 				}
 			}
 		}

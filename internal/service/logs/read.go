@@ -3,6 +3,7 @@ package logs
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -91,13 +92,14 @@ func (s *Service) GetLogEvents(ctx context.Context, in *logsapi.GetLogEventsRequ
 		}
 	}
 	var g groupRecord
+	var rec streamRecord
 	err = s.state.View(ctx, func(tx state.Tx) error {
 		var found bool
 		var err error
 		if g, found, err = groups.Get(tx, sc, group); err != nil || !found {
 			return cmpOr(err, errNoGroup)
 		}
-		if _, found, err = streams.Get(tx, sc, childID(group, *in.LogStreamName)); err != nil || !found {
+		if rec, found, err = streams.Get(tx, sc, childID(group, *in.LogStreamName)); err != nil || !found {
 			return cmpOr(err, errNoStream)
 		}
 		return nil
@@ -106,66 +108,52 @@ func (s *Service) GetLogEvents(ctx context.Context, in *logsapi.GetLogEventsRequ
 		return nil, fmt.Errorf("get log events: %w", err)
 	}
 	from, to := s.timeRange(in.StartTime, in.EndTime, g.RetentionDays)
-	// A token bounds the read too: only the batches on its side are decoded.
-	switch dir {
-	case 'f':
-		from = max(from, at.Time)
-	case 'b':
-		to = min(to, at.Time+1)
+	limit := int(cmpOr(deref(in.Limit), maxReadEvents))
+	forward := dir == 'f' || dir == 0 && deref(in.StartFromHead)
+	// The page is read from where it starts: forward from the token's
+	// position (or the head), backward from before it (or the end); only
+	// the batches it reaches are decoded.
+	start := at
+	switch {
+	case dir == 0 && forward:
+		start = position{Time: math.MinInt64}
+	case dir == 0:
+		start = position{Time: math.MaxInt64, Seq: math.MaxUint64}
 	}
-	evs, err := s.events.events(streamKey{sc.Account, sc.Region, group, *in.LogStreamName}, from, to)
-	if err != nil {
+	c := s.events.cursor(streamKey{sc.Account, sc.Region, group, *in.LogStreamName}, rec.identity(), from, to, start, forward)
+	defer c.Close()
+	var page []event
+	// A page holds at least one event, whatever its size, or paging would
+	// never move past it.
+	for size := 0; len(page) < limit; {
+		e, ok := c.Next()
+		if !ok || len(page) > 0 && size+len(e.Message)+eventOverhead > maxReadBytes {
+			break
+		}
+		size += len(e.Message) + eventOverhead
+		page = append(page, e)
+	}
+	if err := c.Err(); err != nil {
 		return nil, fmt.Errorf("get log events: %w", err)
 	}
-	limit := int(cmpOr(deref(in.Limit), maxReadEvents))
-	// The page is evs[lo:hi]: forward pages grow from lo, backward ones
-	// (and the default newest page) from hi.
-	var lo, hi int
-	forward := dir == 'f' || dir == 0 && deref(in.StartFromHead)
-	switch {
-	case dir == 'f':
-		lo, _ = slices.BinarySearchFunc(evs, at, func(e event, p position) int { return posOf(e).compare(p) })
-	case dir == 'b':
-		hi, _ = slices.BinarySearchFunc(evs, at, func(e event, p position) int { return posOf(e).compare(p) })
-	case forward:
-		lo = 0
-	default:
-		hi = len(evs)
+	if !forward {
+		slices.Reverse(page)
 	}
-	if forward {
-		hi = lo
-		// A page holds at least one event, whatever its size, or paging
-		// would never move past it.
-		for size := 0; hi < len(evs) && hi-lo < limit && (hi == lo || size+len(evs[hi].Message)+eventOverhead <= maxReadBytes); hi++ {
-			size += len(evs[hi].Message) + eventOverhead
-		}
-	} else {
-		lo = hi
-		for size := 0; lo > 0 && hi-lo < limit && (hi == lo || size+len(evs[lo-1].Message)+eventOverhead <= maxReadBytes); lo-- {
-			size += len(evs[lo-1].Message) + eventOverhead
-		}
-	}
-	out := &logsapi.GetLogEventsResponse{Events: make([]logsapi.OutputLogEvent, 0, hi-lo)}
-	for _, e := range evs[lo:hi] {
+	out := &logsapi.GetLogEventsResponse{Events: make([]logsapi.OutputLogEvent, 0, len(page))}
+	for _, e := range page {
 		out.Events = append(out.Events, logsapi.OutputLogEvent{Timestamp: ptr(e.Time), Message: ptr(e.Message), IngestionTime: ptr(e.Ingest)})
 	}
 	// Where the page starts and ends, as positions: an empty page keeps
 	// the position it was asked at, so the token comes back unchanged.
-	start, end := at, at
+	first, end := at, at
 	switch {
-	case hi > lo:
-		start, end = posOf(evs[lo]), posOf(evs[hi-1])
-		end.Seq++
-	case dir == 0 && len(evs) > 0 && forward:
-		start, end = posOf(evs[0]), posOf(evs[0])
-	case dir == 0 && len(evs) > 0:
-		start, end = posOf(evs[len(evs)-1]), posOf(evs[len(evs)-1])
-		start.Seq++
+	case len(page) > 0:
+		first, end = posOf(page[0]), posOf(page[len(page)-1])
 		end.Seq++
 	case dir == 0:
-		start, end = position{Time: max(from, 0)}, position{Time: max(from, 0)}
+		first, end = position{Time: max(from, 0)}, position{Time: max(from, 0)}
 	}
-	out.NextForwardToken, out.NextBackwardToken = streamToken('f', end), streamToken('b', start)
+	out.NextForwardToken, out.NextBackwardToken = streamToken('f', end), streamToken('b', first)
 	return out, nil
 }
 
@@ -240,48 +228,147 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *logsapi.FilterLogEven
 		return nil, fmt.Errorf("filter log events: %w", err)
 	}
 	from, to := s.timeRange(in.StartTime, in.EndTime, g.RetentionDays)
-	if resume != nil {
-		from = max(from, resume.Time)
-	}
-	type hit struct {
-		pos filterPosition
-		e   event
-	}
-	var hits []hit
 	out := &logsapi.FilterLogEventsResponse{Events: []logsapi.FilteredLogEvent{}, SearchedLogStreams: []logsapi.SearchedLogStream{}}
+	// One cursor per stream, merged in (time, stream, sequence) order:
+	// the page reads what it answers (and, for the token, up to the next
+	// match), not every stream's whole range.
+	var m filterMerge
+	defer m.close()
 	for _, r := range recs {
 		if len(in.LogStreamNames) > 0 && !slices.Contains(in.LogStreamNames, r.Name) || !strings.HasPrefix(r.Name, deref(in.LogStreamNamePrefix)) {
 			continue
 		}
-		evs, err := s.events.events(streamKey{sc.Account, sc.Region, group, r.Name}, from, to)
-		if err != nil {
-			return nil, fmt.Errorf("filter log events: %w", err)
-		}
-		for _, e := range evs {
-			p := filterPosition{e.Time, r.Name, e.Seq}
-			if resume != nil && p.compare(*resume) <= 0 {
-				continue
+		at := position{Time: math.MinInt64}
+		if resume != nil {
+			// After the resume position: later times in any stream; at its
+			// time, streams after its stream, and its stream after its event.
+			switch c := strings.Compare(r.Name, resume.Stream); {
+			case c > 0:
+				at = position{Time: resume.Time}
+			case c == 0:
+				at = position{Time: resume.Time, Seq: resume.Seq + 1}
+			default:
+				at = position{Time: resume.Time + 1}
 			}
-			if _, ok := pat.Match(e.Message); ok {
-				hits = append(hits, hit{p, e})
-			}
 		}
+		m.add(r.Name, s.events.cursor(streamKey{sc.Account, sc.Region, group, r.Name}, r.identity(), from, to, at, true))
 		out.SearchedLogStreams = append(out.SearchedLogStreams, logsapi.SearchedLogStream{LogStreamName: ptr(r.Name), SearchedCompletely: ptr(true)})
 	}
-	slices.SortFunc(hits, func(a, b hit) int { return a.pos.compare(b.pos) })
 	limit := int(cmpOr(deref(in.Limit), maxReadEvents))
 	size := 0
-	for i, h := range hits {
-		if i == limit || i > 0 && size+len(h.e.Message)+eventOverhead > maxReadBytes {
-			last := hits[i-1].pos
+	var last filterPosition
+	for {
+		stream, e, ok := m.next()
+		if !ok {
+			break
+		}
+		if _, ok := pat.Match(e.Message); !ok {
+			continue
+		}
+		if len(out.Events) == limit || len(out.Events) > 0 && size+len(e.Message)+eventOverhead > maxReadBytes {
 			out.NextToken = api.PageToken("filter", fmt.Sprintf("%d/%d/%s", last.Time, last.Seq, last.Stream))
 			break
 		}
-		size += len(h.e.Message) + eventOverhead
+		size += len(e.Message) + eventOverhead
+		last = filterPosition{e.Time, stream, e.Seq}
 		out.Events = append(out.Events, logsapi.FilteredLogEvent{
-			LogStreamName: ptr(h.pos.Stream), Timestamp: ptr(h.e.Time), Message: ptr(h.e.Message),
-			IngestionTime: ptr(h.e.Ingest), EventId: ptr(eventID(h.pos.Stream, h.e)),
+			LogStreamName: ptr(stream), Timestamp: ptr(e.Time), Message: ptr(e.Message),
+			IngestionTime: ptr(e.Ingest), EventId: ptr(eventID(stream, e)),
 		})
 	}
+	if err := m.err(); err != nil {
+		return nil, fmt.Errorf("filter log events: %w", err)
+	}
 	return out, nil
+}
+
+// filterMerge merges streams' cursors in (time, stream, sequence) order.
+type filterMerge struct {
+	heads []filterHead
+	done  []*cursor // ended: kept for their errors and Close
+}
+
+type filterHead struct {
+	stream string
+	c      *cursor
+	e      event
+}
+
+func (m *filterMerge) less(a, b filterHead) bool {
+	return filterPosition{a.e.Time, a.stream, a.e.Seq}.compare(filterPosition{b.e.Time, b.stream, b.e.Seq}) < 0
+}
+
+func (m *filterMerge) add(stream string, c *cursor) {
+	h := filterHead{stream: stream, c: c}
+	m.heads = append(m.heads, h)
+	if e, ok := c.Next(); ok {
+		m.heads[len(m.heads)-1].e = e
+		m.up(len(m.heads) - 1)
+	} else {
+		m.heads = m.heads[:len(m.heads)-1]
+		m.done = append(m.done, c)
+	}
+}
+
+// next pops the earliest event and refills from its stream.
+func (m *filterMerge) next() (string, event, bool) {
+	if len(m.heads) == 0 {
+		return "", event{}, false
+	}
+	h := m.heads[0]
+	if e, ok := h.c.Next(); ok {
+		m.heads[0].e = e
+	} else {
+		m.done = append(m.done, h.c)
+		last := len(m.heads) - 1
+		m.heads[0] = m.heads[last]
+		m.heads = m.heads[:last]
+	}
+	m.down(0)
+	return h.stream, h.e, true
+}
+
+func (m *filterMerge) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !m.less(m.heads[i], m.heads[p]) {
+			return
+		}
+		m.heads[i], m.heads[p] = m.heads[p], m.heads[i]
+		i = p
+	}
+}
+
+func (m *filterMerge) down(i int) {
+	for {
+		l, small := 2*i+1, i
+		if l < len(m.heads) && m.less(m.heads[l], m.heads[small]) {
+			small = l
+		}
+		if r := l + 1; r < len(m.heads) && m.less(m.heads[r], m.heads[small]) {
+			small = r
+		}
+		if small == i {
+			return
+		}
+		m.heads[i], m.heads[small] = m.heads[small], m.heads[i]
+		i = small
+	}
+}
+
+func (m *filterMerge) err() error {
+	var errs []error
+	for _, c := range m.done {
+		errs = append(errs, c.Err())
+	}
+	return errors.Join(errs...)
+}
+
+func (m *filterMerge) close() {
+	for _, h := range m.heads {
+		h.c.Close()
+	}
+	for _, c := range m.done {
+		c.Close()
+	}
 }

@@ -26,7 +26,7 @@ func (s *Service) CreateLogStream(ctx context.Context, in *logsapi.CreateLogStre
 		if _, found, err := streams.Get(tx, sc, childID(group, name)); err != nil || found {
 			return cmpOr(err, errExists("The specified log stream already exists"))
 		}
-		return streams.Put(tx, sc, childID(group, name), streamRecord{Group: group, Name: name, Created: nowMillis(s.now())})
+		return streams.Put(tx, sc, childID(group, name), streamRecord{Group: group, Name: name, Created: nowMillis(s.now()), Gen: newGen()})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create log stream %s: %w", name, err)
@@ -123,7 +123,7 @@ func (s *Service) DescribeLogStreams(ctx context.Context, in *logsapi.DescribeLo
 	var rows []row
 	for _, r := range recs {
 		if strings.HasPrefix(r.Name, prefix) {
-			rows = append(rows, row{r, s.events.summary(streamKey{sc.Account, sc.Region, group, r.Name})})
+			rows = append(rows, row{r, s.events.summary(streamKey{sc.Account, sc.Region, group, r.Name}, r.identity())})
 		}
 	}
 	if order == "LastEventTime" {

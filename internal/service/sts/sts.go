@@ -29,6 +29,9 @@ type session struct {
 	ARN          string    `json:"arn"`
 	UserID       string    `json:"userId"`
 	Expiration   time.Time `json:"expiration"`
+	// Issued is when AssumeRole issued the credentials (zero for sessions
+	// stored before it was kept).
+	Issued time.Time `json:"issued,omitzero"`
 }
 
 // Access keys are looked up before the caller's account is known, so all
@@ -119,6 +122,7 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 		ARN:          fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, account, roleName, name),
 		UserID:       roleID + ":" + name,
 		Expiration:   s.now().UTC().Add(time.Duration(duration) * time.Second).Truncate(time.Second),
+		Issued:       s.now().UTC().Truncate(time.Second),
 	}
 	if err := s.store.Update(ctx, func(tx state.Tx) error {
 		return sessions.Put(tx, sessionScope, sess.AccessKeyID, sess)
@@ -185,5 +189,5 @@ func (s *Service) Resolve(ctx context.Context, accessKey string) (api.Identity, 
 	if s.now().After(sess.Expiration) {
 		return api.Identity{}, false, api.Errorf(http.StatusBadRequest, "ExpiredToken", "The security token included in the request is expired")
 	}
-	return api.Identity{Account: sess.Account, ARN: sess.ARN, UserID: sess.UserID, Secret: sess.Secret, SessionToken: sess.SessionToken}, true, nil
+	return api.Identity{Account: sess.Account, ARN: sess.ARN, UserID: sess.UserID, Secret: sess.Secret, SessionToken: sess.SessionToken, Issued: sess.Issued}, true, nil
 }

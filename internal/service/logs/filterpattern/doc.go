@@ -34,6 +34,10 @@
 // ($.latency, $bytes) extracts from a matched event: JSON numbers as
 // written, strings unquoted; space-delimited fields by name and by
 // 1-based position ($4), as AWS's extracted-fields example shows.
+// Match.Extracted lists what a match bound, for TestMetricFilter's
+// extractedValues: "$name" per named field (AWS's API reference example),
+// "$N" per field no name took and "$.a" per JSON selector that reaches a
+// value (these two keyings are unverified against AWS).
 //
 // Not verified against AWS (decided from the documentation's wording and
 // examples, and noted here for whoever can test on AWS):

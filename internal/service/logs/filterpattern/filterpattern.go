@@ -1,6 +1,8 @@
 package filterpattern
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -13,7 +15,10 @@ type Pattern struct {
 // filters' metricValue and dimensions.
 type Match struct {
 	json   any               // the decoded JSON object of a JSON pattern's event
-	fields map[string]string // named fields of a space-delimited pattern
+	refs   []string          // the selectors a JSON pattern names
+	fields map[string]string // named fields of a space-delimited pattern, and positions ("3")
+	named  []int             // the words named slots took (0-based)
+	words  int               // the event's field count
 }
 
 // Compile parses pattern. An empty (or all-blank) pattern matches every
@@ -62,4 +67,33 @@ func (m Match) Value(ref string) (string, bool) {
 		return v, ok
 	}
 	return "", false
+}
+
+// Extracted is what the match bound, keyed as a metric filter would refer
+// to it — TestMetricFilter's extractedValues: a JSON pattern's selectors
+// that reach a value in the event ("$.latency"); a space-delimited
+// pattern's named fields ("$status_code") and, by position ("$2"), the
+// fields no named slot took (unnamed slots and those an ellipsis took).
+// An unstructured pattern binds nothing: an empty map.
+func (m Match) Extracted() map[string]string {
+	out := map[string]string{}
+	for _, ref := range m.refs {
+		if v, ok := m.Value(ref); ok {
+			out[ref] = v
+		}
+	}
+	if m.fields == nil {
+		return out
+	}
+	for i := range m.words {
+		if !slices.Contains(m.named, i) {
+			out["$"+strconv.Itoa(i+1)] = m.fields[strconv.Itoa(i+1)]
+		}
+	}
+	for k, v := range m.fields {
+		if _, err := strconv.Atoi(k); err != nil {
+			out["$"+k] = v
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package filterpattern
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -277,4 +278,39 @@ func FuzzMatch(f *testing.F) {
 			m.Value(ref)
 		}
 	})
+}
+
+// TestExtracted: what TestMetricFilter reports a match bound — AWS's
+// API reference example for the named space-delimited pattern, $N for
+// the fields no name took, a JSON pattern's selectors.
+func TestExtracted(t *testing.T) {
+	tests := []struct {
+		pattern, event string
+		want           map[string]string
+	}{
+		{"[ip, identity, user_id, timestamp, request, status_code, size]", apacheEvents[0], map[string]string{
+			"$ip": "127.0.0.1", "$identity": "-", "$user_id": "frank", "$timestamp": "10/Oct/2000:13:25:15 -0700",
+			"$request": "GET /apache_pb.gif HTTP/1.0", "$status_code": "200", "$size": "1534"}},
+		{"[..., request=*.html*, status_code=4*,]", apacheEvents[3], map[string]string{
+			"$1": "127.0.0.1", "$2": "-", "$3": "frank", "$4": "10/Oct/2000:13:25:15 -0700",
+			"$request": "GET /index.html HTTP/1.0", "$status_code": "404", "$7": "1534"}},
+		{`{ $.latency > 1000 && $.missing NOT EXISTS }`, numbersEvent, map[string]string{"$.latency": "1500"}},
+		{`{ $.eventType = "UpdateTrail" || $.latency = 1 }`, trailEvent, map[string]string{"$.eventType": "UpdateTrail"}},
+		{"ERROR", "ERROR x", map[string]string{}},
+		{"", "anything", map[string]string{}},
+	}
+	for _, tt := range tests {
+		p, err := Compile(tt.pattern)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", tt.pattern, err)
+		}
+		m, ok := p.Match(tt.event)
+		if !ok {
+			t.Errorf("%s did not match %q", tt.pattern, tt.event)
+			continue
+		}
+		if got := m.Extracted(); !maps.Equal(got, tt.want) {
+			t.Errorf("%s: Extracted() = %v, want %v", tt.pattern, got, tt.want)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package filterpattern
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -252,7 +253,7 @@ func compileJSON(pattern string) (*Pattern, error) {
 		if !ok || !e.eval(doc) {
 			return Match{}, false
 		}
-		return Match{json: doc}, true
+		return Match{json: doc, refs: p.selectors}, true
 	}}, nil
 }
 
@@ -264,6 +265,9 @@ func (p *parser) parseJSONCond() (expr, error) {
 	sel, err := parseSelector(t.text)
 	if err != nil {
 		return nil, err
+	}
+	if !slices.Contains(p.selectors, t.text) {
+		p.selectors = append(p.selectors, t.text)
 	}
 	c := jsonCond{sel: sel}
 	switch op := p.next(); {

@@ -81,6 +81,9 @@ type parser struct {
 	toks    []token
 	i       int
 	regexes int
+	// selectors are the $.refs a JSON pattern names, in order, once each:
+	// what TestMetricFilter reports a match extracted.
+	selectors []string
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }

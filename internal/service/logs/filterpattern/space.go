@@ -38,11 +38,12 @@ func compileSpace(pattern string) (*Pattern, error) {
 	// a field, as in AWS's [..., request=*.html*, status_code=4*,].
 	b := newBinder(fields)
 	return &Pattern{match: func(message string) (Match, bool) {
-		env, ok := b.bind(splitFields(message))
+		words := splitFields(message)
+		env, named, ok := b.bindNamed(words)
 		if !ok {
 			return Match{}, false
 		}
-		return Match{fields: env}, true
+		return Match{fields: env, named: named, words: len(words)}, true
 	}}, nil
 }
 
@@ -235,14 +236,34 @@ func isDigits(s string) bool {
 // (the most they can, leftmost first); every field is also bound to its
 // 1-based position ("$3").
 func (b *binder) bind(words []string) (map[string]string, bool) {
-	env, ok, _ := b.bindCount(words)
+	env, _, ok, _ := b.bindCount(words)
 	return env, ok
 }
 
-// bindCount is bind that also says how many steps it took.
-func (b *binder) bindCount(words []string) (map[string]string, bool, int) {
+// bindNamed is bind that also says which word each named slot took
+// (named[i]: the 0-based word of the i-th named slot).
+func (b *binder) bindNamed(words []string) (map[string]string, []int, bool) {
+	env, at, ok, _ := b.bindCount(words)
+	if !ok {
+		return nil, nil, false
+	}
+	var named []int
+	for fi, f := range b.fields {
+		if f.name != "" {
+			named = append(named, at[fi])
+		}
+	}
+	return env, named, true
+}
+
+// bindCount is bind that also says where each slot was bound (at[i]: the
+// word slot i took; ellipses' entries are unused) and how many steps it
+// took. The search stops at its first success, so the last binding of
+// each slot is the successful path's.
+func (b *binder) bindCount(words []string) (map[string]string, []int, bool, int) {
 	fields := b.fields
 	env := make(map[string]string, len(words)+len(fields))
+	at := make([]int, len(fields))
 	// lowFail[fi], for an ellipsis slot fi: no match exists with the
 	// ellipsis ending anywhere from that word on. Ellipses try their
 	// longest take first, and a success ends the search, so the words
@@ -286,16 +307,17 @@ func (b *binder) bindCount(words []string) (map[string]string, bool, int) {
 		if f.name != "" {
 			env[f.name] = words[wi]
 		}
+		at[fi] = wi
 		env[strconv.Itoa(wi+1)] = words[wi]
 		return holds(fi) && walk(fi+1, wi+1)
 	}
 	if !walk(0, 0) {
-		return nil, false, steps
+		return nil, nil, false, steps
 	}
 	for i, w := range words {
 		env[strconv.Itoa(i+1)] = w // the fields an ellipsis took
 	}
-	return env, true, steps
+	return env, at, true, steps
 }
 
 // splitFields splits a message on blanks, keeping "quoted" and

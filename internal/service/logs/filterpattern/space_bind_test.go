@@ -89,7 +89,7 @@ func TestBindSteps(t *testing.T) {
 		fields := spaceFields(t, tt.pattern)
 		words := splitFields(tt.message)
 		start := time.Now()
-		_, ok, steps := newBinder(fields).bindCount(words)
+		_, _, ok, steps := newBinder(fields).bindCount(words)
 		if ok != tt.match {
 			t.Errorf("%s: match %v, want %v", tt.pattern, ok, tt.match)
 		}

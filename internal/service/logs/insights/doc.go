@@ -23,6 +23,15 @@
 // Comparisons compare numerically when both sides read as numbers, as
 // text otherwise; a missing field satisfies no comparison.
 //
+// Memory: Run streams. Per-record commands run as each event is read; a
+// stats folds events into its groups as they come; a limit, a sort
+// followed by a limit, a sort, or no blocking command keep only the rows
+// the answer can hold (a bounded heap: the limit, else 10,000); only a
+// dedup, or a sort another command follows, keeps every matching record
+// (stream.go). The answers are those of sorting every record first: ties
+// keep newest-first order. pct keeps its group's numbers (an exact
+// percentile needs them), and a sum's float rounding follows read order.
+//
 // Results: rows are newest first unless sorted (missing values last);
 // without a limit command a query returns at most 10,000 rows, and limit
 // takes up to 100,000 (AWS's limit page); the columns are display's,

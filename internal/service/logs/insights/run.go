@@ -49,7 +49,23 @@ func (q *Query) Run(ctx context.Context, events iter.Seq[Event]) (Result, error)
 			break
 		}
 	}
+	// What the blocking commands need decides what is kept while events
+	// are read: a stats folds them as they come; a limit, a sort, or no
+	// blocking command at all keep only the rows that can be answered
+	// (a bounded heap); anything else keeps every matching record.
+	rest := q.cmds[stream:]
+	var stats *statsFolder
+	var top *topK
+	limited := false
 	var recs []record
+	switch plan := planOf(rest); {
+	case plan.stats:
+		stats = newStatsFolder(rest[0].(statsCmd))
+		rest = rest[1:]
+	case plan.k > 0:
+		top = &topK{k: plan.k, sort: plan.sort}
+		rest, limited = rest[plan.consumed:], plan.limited
+	}
 	n := 0
 	for ev := range events {
 		if n++; n%1024 == 0 {
@@ -60,19 +76,34 @@ func (q *Query) Run(ctx context.Context, events iter.Seq[Event]) (Result, error)
 		res.Scanned++
 		res.BytesScanned += float64(len(ev.Message))
 		r := eventRecord(ev)
-		if keep := applyStreaming(q.cmds[:stream], r); keep {
+		if !applyStreaming(q.cmds[:stream], r) {
+			continue
+		}
+		res.Matched++
+		switch {
+		case stats != nil:
+			stats.add(r, n)
+		case top != nil:
+			top.add(r, n)
+		default:
 			recs = append(recs, r)
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("query cancelled: %w", err)
 	}
-	res.Matched = int64(len(recs))
 
-	// Without a sort, events come newest first (AWS's default order).
-	slices.SortStableFunc(recs, func(a, b record) int { return b["@timestamp"].t.Compare(a["@timestamp"].t) })
-	grouped, limited := false, false
-	for _, c := range q.cmds[stream:] {
+	grouped := false
+	switch {
+	case stats != nil:
+		recs, grouped = stats.result(), true
+	case top != nil:
+		recs = top.result()
+	default:
+		// Without a sort, events come newest first (AWS's default order).
+		slices.SortStableFunc(recs, func(a, b record) int { return b["@timestamp"].t.Compare(a["@timestamp"].t) })
+	}
+	for _, c := range rest {
 		switch c := c.(type) {
 		case statsCmd:
 			recs, grouped = runStats(c, recs), true
@@ -267,71 +298,14 @@ func dedup(c dedupCmd, recs []record) []record {
 	return out
 }
 
-// runStats folds records into one record per group, ordered by the
-// group values ascending (unverified: AWS documents no order).
+// runStats folds records (newest first) into one record per group, for a
+// stats that another blocking command precedes.
 func runStats(c statsCmd, recs []record) []record {
-	type group struct {
-		by   []value
-		accs []accumulator
+	f := newStatsFolder(c)
+	for i, r := range recs {
+		f.add(r, i)
 	}
-	groups := map[string]*group{}
-	var order []*group
-	for _, r := range recs {
-		e := &env{rec: r}
-		var key strings.Builder
-		by := make([]value, len(c.by))
-		for i, b := range c.by {
-			by[i] = b.x.eval(e)
-			key.WriteByte(byte(by[i].k))
-			key.WriteString(by[i].String())
-			key.WriteByte(0)
-		}
-		g, ok := groups[key.String()]
-		if !ok {
-			g = &group{by: by}
-			for _, a := range c.aggs {
-				g.accs = append(g.accs, a.spec.newAcc())
-			}
-			groups[key.String()] = g
-			order = append(order, g)
-		}
-		ts := r["@timestamp"].t
-		for i, a := range c.aggs {
-			v := str("*")
-			if a.args[0] != nil {
-				v = a.args[0].eval(e)
-			}
-			var extra []value
-			for _, x := range a.args[1:] {
-				extra = append(extra, x.eval(e))
-			}
-			g.accs[i].add(v, ts, extra)
-		}
-	}
-	slices.SortStableFunc(order, func(a, b *group) int {
-		for i := range a.by {
-			if n := sortCompare(a.by[i], b.by[i]); n != 0 {
-				return n
-			}
-		}
-		return 0
-	})
-	out := make([]record, 0, len(order))
-	for _, g := range order {
-		r := record{}
-		for i, b := range c.by {
-			set(r, b.name, g.by[i])
-		}
-		e := &env{rec: r}
-		for _, a := range g.accs {
-			e.aggs = append(e.aggs, a.result())
-		}
-		for _, o := range c.outputs {
-			set(r, o.name, o.x.eval(e))
-		}
-		out = append(out, r)
-	}
-	return out
+	return f.result()
 }
 
 // eventRecord is an event's fields: the system fields and, for a JSON

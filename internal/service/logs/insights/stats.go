@@ -129,15 +129,21 @@ func (a *sumAcc) result() value {
 	return num(a.sum)
 }
 
-// pickAcc keeps the best value: min, max, sortsFirst, sortsLast.
+// pickAcc keeps the best value: min, max, sortsFirst, sortsLast. Of
+// equal values it keeps the newest record's (the first one newest-first
+// order reads, as stats saw records before it streamed them).
 type pickAcc struct {
 	better func(v, best value) bool
 	best   value
+	ts     time.Time
 }
 
-func (a *pickAcc) add(v value, _ time.Time, _ []value) {
-	if v.k != kNull && (a.best.k == kNull || a.better(v, a.best)) {
-		a.best = v
+func (a *pickAcc) add(v value, ts time.Time, _ []value) {
+	if v.k == kNull {
+		return
+	}
+	if a.best.k == kNull || a.better(v, a.best) || !a.better(a.best, v) && ts.After(a.ts) {
+		a.best, a.ts = v, ts
 	}
 }
 func (a *pickAcc) result() value { return a.best }
