@@ -191,6 +191,9 @@ type member struct {
 // its limits: writers before readers, whose floor may be their writer's.
 func (c *Controller) scalePass() {
 	running := c.runningServers()
+	if len(running) == 0 {
+		return
+	}
 	var ms []member
 	_ = c.store.View(c.ctx, func(tx state.Tx) error {
 		clusters := map[string]*records.Cluster{}
