@@ -275,8 +275,9 @@ func TestClusterDataPlane(t *testing.T) {
 
 // writeLoop inserts rows through port until stop closes, reconnecting
 // after errors, and returns the ids whose commit was acknowledged and
-// when the first write after a failure succeeded again.
-func writeLoop(ctx context.Context, port int, stop <-chan struct{}) (acked []int, recovered []time.Duration) {
+// when the first write after a failure succeeded again (calling onRecover
+// each time).
+func writeLoop(ctx context.Context, port int, stop <-chan struct{}, onRecover func()) (acked []int, recovered []time.Duration) {
 	var conn *pgx.Conn
 	var failedAt time.Time
 	for id := 1; ; id++ {
@@ -309,6 +310,7 @@ func writeLoop(ctx context.Context, port int, stop <-chan struct{}) (acked []int
 		if !failedAt.IsZero() {
 			recovered = append(recovered, time.Since(failedAt))
 			failedAt = time.Time{}
+			onRecover()
 		}
 		acked = append(acked, id)
 		time.Sleep(5 * time.Millisecond)
@@ -337,7 +339,9 @@ func TestClusterFailover(t *testing.T) {
 		{"the writer's server killed", func(t *testing.T, writer string) { x.killServer(t, writer, "data/postmaster.pid") }, ""},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			old, res := x.failOver(t, "pay", func(stop <-chan struct{}) ([]int, []time.Duration) { return writeLoop(ctx, cl.WriterPort, stop) }, tc.fail, tc.want)
+			old, res := x.failOver(t, "pay", func(stop <-chan struct{}, onRecover func()) ([]int, []time.Duration) {
+				return writeLoop(ctx, cl.WriterPort, stop, onRecover)
+			}, tc.fail, tc.want)
 			// Every acknowledged write is on the new writer.
 			w := checkLedger(t, ctx, cl.WriterPort, res)
 			defer w.Close(ctx)
@@ -447,7 +451,7 @@ func (x *clusterScene) memberPort(t *testing.T, id string) int {
 // until its stop closes, while fail moves the writer (to want, if not
 // ""), and returns the old writer and the ids whose commit loop saw
 // acknowledged; it fails unless a write failed and then succeeded again.
-func (x *clusterScene) failOver(t *testing.T, id string, loop func(stop <-chan struct{}) ([]int, []time.Duration), fail func(t *testing.T, writer string), want string) (string, []int) {
+func (x *clusterScene) failOver(t *testing.T, id string, loop func(stop <-chan struct{}, onRecover func()) ([]int, []time.Duration), fail func(t *testing.T, writer string), want string) (string, []int) {
 	t.Helper()
 	before := x.cluster(t, id)
 	old := before.Writer()
@@ -457,19 +461,33 @@ func (x *clusterScene) failOver(t *testing.T, id string, loop func(stop <-chan s
 		recovered []time.Duration
 	}
 	done := make(chan result)
-	go func() { a, r := loop(stop); done <- result{a, r} }()
+	back := make(chan struct{}, 1)
+	onRecover := func() {
+		select {
+		case back <- struct{}{}:
+		default:
+		}
+	}
+	go func() { a, r := loop(stop, onRecover); done <- result{a, r} }()
 	time.Sleep(300 * time.Millisecond)
 	fail(t, old)
 	x.waitFor(t, "a new writer", func(tx state.Tx) (bool, error) {
 		c, _, err := records.Clusters.Get(tx, x.sc, id)
 		return c.Writer() != old && (want == "" || c.Writer() == want) && deref(c.Status) == "available", err
 	})
-	time.Sleep(2 * time.Second) // writes through the new writer
+	// The writes come back (a client's connection attempt made while the
+	// old writer was going can take its whole timeout first), then go on
+	// through the new writer for a while.
+	select {
+	case <-back:
+	case <-time.After(30 * time.Second):
+		close(stop)
+		<-done
+		t.Fatal("no write failed and succeeded again within 30 s of the new writer: the writer did not move")
+	}
+	time.Sleep(time.Second)
 	close(stop)
 	res := <-done
-	if len(res.recovered) == 0 {
-		t.Fatal("no write failed and succeeded again: the writer did not move")
-	}
 	t.Logf("writes succeeded again after %v (%d acknowledged)", res.recovered, len(res.acked))
 	return old, res.acked
 }

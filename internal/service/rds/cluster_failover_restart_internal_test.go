@@ -43,7 +43,7 @@ func TestClusterFailoverRestart(t *testing.T) {
 			createLedger(t, ctx, cl.WriterPort)
 			stop := make(chan struct{})
 			done := make(chan []int)
-			go func() { a, _ := writeLoop(ctx, cl.WriterPort, stop); done <- a }()
+			go func() { a, _ := writeLoop(ctx, cl.WriterPort, stop, func() {}); done <- a }()
 
 			reached := make(chan struct{})
 			var once sync.Once

@@ -24,8 +24,9 @@ func openPort(port int) *sql.DB {
 }
 
 // mysqlWriteLoop is writeLoop for MariaDB: rows inserted through port
-// until stop closes, the acknowledged ids and when writes came back.
-func mysqlWriteLoop(ctx context.Context, port int, stop <-chan struct{}) (acked []int, recovered []time.Duration) {
+// until stop closes, the acknowledged ids and when writes came back
+// (calling onRecover each time).
+func mysqlWriteLoop(ctx context.Context, port int, stop <-chan struct{}, onRecover func()) (acked []int, recovered []time.Duration) {
 	db := openPort(port)
 	defer db.Close()
 	var failedAt time.Time
@@ -48,6 +49,7 @@ func mysqlWriteLoop(ctx context.Context, port int, stop <-chan struct{}) (acked 
 		if !failedAt.IsZero() {
 			recovered = append(recovered, time.Since(failedAt))
 			failedAt = time.Time{}
+			onRecover()
 		}
 		acked = append(acked, id)
 		time.Sleep(5 * time.Millisecond)
@@ -109,7 +111,9 @@ func TestClusterFailoverMySQL(t *testing.T) {
 		{"FailoverDBCluster to shop-1", func(t *testing.T, _ string) { x.askFailover(t, "shop", "shop-1") }, "shop-1"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			old, acked := x.failOver(t, "shop", func(stop <-chan struct{}) ([]int, []time.Duration) { return mysqlWriteLoop(ctx, cl.WriterPort, stop) }, tc.fail, tc.want)
+			old, acked := x.failOver(t, "shop", func(stop <-chan struct{}, onRecover func()) ([]int, []time.Duration) {
+				return mysqlWriteLoop(ctx, cl.WriterPort, stop, onRecover)
+			}, tc.fail, tc.want)
 			nw := openPort(cl.WriterPort)
 			defer nw.Close()
 			var ro int
