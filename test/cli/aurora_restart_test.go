@@ -84,7 +84,7 @@ func TestAuroraFailoverKill9(t *testing.T) {
 		}
 		if i == 0 || i == len(members)-1 {
 			// The readers once the writer is up (a reader cloned while its
-			// writer is still being made can fail: NOTES-AURORA.md).
+			// writer is still being made can fail: docs/aurora-notes.md).
 			writer = waitClusterSettled(t, c, "kc")
 		}
 	}
