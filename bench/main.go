@@ -66,6 +66,7 @@ type options struct {
 	dns              dnsOptions
 	proto            protoOptions
 	rds              rdsOptions
+	aurora           auroraOptions
 	alb              albOptions
 	cw               cwOptions
 	ct               ctOptions
@@ -101,8 +102,8 @@ func parseScenarios(list string) (map[string]bool, error) {
 		case "dataplane":
 			m["dataplane-boot"], m["dataplane-fleet"] = true, true
 		default:
-			if !slices.Contains(slices.Concat(allScenarios, dpScenarios, dnsScenarios, protoScenarios, rdsScenarios, albScenarios, cwScenarios, ctScenarios, iamScenarios), f) {
-				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2, dataplane or some of %s)", f, strings.Join(slices.Concat(allScenarios, dpScenarios, dnsScenarios, protoScenarios, rdsScenarios, albScenarios, cwScenarios, ctScenarios, iamScenarios), ","))
+			if !slices.Contains(slices.Concat(allScenarios, dpScenarios, dnsScenarios, protoScenarios, rdsScenarios, auroraScenarios, albScenarios, cwScenarios, ctScenarios, iamScenarios), f) {
+				return nil, fmt.Errorf("-scenarios: unknown %q (want all, ec2, dataplane or some of %s)", f, strings.Join(slices.Concat(allScenarios, dpScenarios, dnsScenarios, protoScenarios, rdsScenarios, auroraScenarios, albScenarios, cwScenarios, ctScenarios, iamScenarios), ","))
 			}
 			m[f] = true
 		}
@@ -129,8 +130,9 @@ func main() {
 	flag.DurationVar(&o.idleWait, "idle-wait", time.Second, "wait after start and one health request before sampling idle RSS")
 	flag.IntVar(&o.idleSamples, "idle-samples", 5, "idle RSS samples (200 ms apart); the median is reported")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the servers' logs (their directory is printed)")
-	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run,dataplane-boot,dataplane-fleet,dns; ec2 = both EC2 ones; dataplane = both data-plane ones (root; not in all); dns = Route 53 DNS vs CoreDNS (not in all); prototype = examples/01-prototype end to end (root; not in all); rds = RDS for PostgreSQL create time and pgbench vs plain postgres (not in all); alb = an ALB vs direct and HAProxy under wrk (root; not in all); cloudwatch = PutMetricData throughput and week-query latency vs moto (not in all); cloudtrail = DescribeVpcs latency with CloudTrail recording on vs off (not in all); iam = DescribeVpcs latency with --iam enforce vs off (not in all); all")
+	scen := flag.String("scenarios", "all", "comma-separated: start,rss,describe-azs,ec2-describe,ec2-run,dataplane-boot,dataplane-fleet,dns; ec2 = both EC2 ones; dataplane = both data-plane ones (root; not in all); dns = Route 53 DNS vs CoreDNS (not in all); prototype = examples/01-prototype end to end (root; not in all); rds = RDS for PostgreSQL create time and pgbench vs plain postgres (not in all); aurora = Aurora PostgreSQL cluster create time and failover time (not in all); alb = an ALB vs direct and HAProxy under wrk (root; not in all); cloudwatch = PutMetricData throughput and week-query latency vs moto (not in all); cloudtrail = DescribeVpcs latency with CloudTrail recording on vs off (not in all); iam = DescribeVpcs latency with --iam enforce vs off (not in all); all")
 	rdsFlags(&o.rds)
+	auroraFlags(&o.aurora)
 	albFlags(&o.alb)
 	cwBatches := ""
 	cwFlags(&o.cw, &cwBatches)
@@ -234,6 +236,9 @@ func main() {
 		fatal(errors.New("-prototype-client must be boto3 or cli"))
 	}
 
+	if err := o.aurora.check(); err != nil {
+		fatal(err)
+	}
 	if err := o.rds.check(); err != nil {
 		fatal(err)
 	}
@@ -352,7 +357,7 @@ func run(o options) error {
 	fmt.Printf("machine: %d CPUs (nproc), %s %s/%s; moto %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, motoVer)
 	la, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("date: %s; load average at start: %s\n", time.Now().Format(time.RFC3339), strings.Join(strings.Fields(string(la))[:min(3, len(strings.Fields(string(la))))], " "))
-	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(slices.Concat(allScenarios, dpScenarios, dnsScenarios, protoScenarios, rdsScenarios, albScenarios, cwScenarios, ctScenarios, iamScenarios), func(n string) bool { return !o.scenarios[n] }), ","))
+	fmt.Printf("scenarios: %s\n", strings.Join(slices.DeleteFunc(slices.Concat(allScenarios, dpScenarios, dnsScenarios, protoScenarios, rdsScenarios, auroraScenarios, albScenarios, cwScenarios, ctScenarios, iamScenarios), func(n string) bool { return !o.scenarios[n] }), ","))
 	if o.scenarios["dns"] {
 		fmt.Printf("dns: zone %s of %d A records (minicloud via the Route 53 API, CoreDNS from the same records as a zone file); %d UDP clients × 1 query in flight, %d%% NXDOMAIN names, EDNS %d, RD clear; %v warm-up + %v measured × %d rounds (alternating order), cap %d queries/phase, %v timeout; the load generator runs in this process, on the same cores\n",
 			dnsZone, o.dns.records, o.dns.workers, o.dns.nxPct, dnsEDNSSize, o.dns.warmup, o.dns.dur, o.dns.rounds, o.dns.maxQ, o.dns.timeout)
@@ -422,6 +427,13 @@ func run(o options) error {
 			return fmt.Errorf("rds: %w", err)
 		}
 		reportRDS(os.Stdout, o.rds, r)
+	}
+	if o.scenarios["aurora"] {
+		r, err := runAurora(o.aurora, mini, tmp)
+		if err != nil {
+			return fmt.Errorf("aurora: %w", err)
+		}
+		reportAurora(os.Stdout, r)
 	}
 	if o.scenarios["cloudwatch"] {
 		motoBin, motoVer := "", "-"

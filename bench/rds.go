@@ -136,6 +136,25 @@ func pgBin() (string, error) {
 	return best, nil
 }
 
+// startRDSMinicloud starts an ephemeral minicloud with its data plane dp
+// ("on", "off") and DNS server at dnsListen ("off": none) and waits until
+// it is ready.
+func startRDSMinicloud(bin, tmp, dp, dnsListen string) (*proc, error) {
+	s := &server{name: "minicloud", bin: bin, readyPath: "/_minicloud/health", readyMax: 10 * time.Second, stopGrace: 30 * time.Second,
+		args: func(port int) []string {
+			return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral", "--data-plane", dp, "--dns-listen", dnsListen}
+		}}
+	p, err := start(s, tmp)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.waitReady(); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
 func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
 	binDir, err := pgBin()
 	if err != nil {
@@ -152,18 +171,11 @@ func runRDS(o rdsOptions, bin, tmp string) (*rdsResult, error) {
 		}
 		dnsListen = fmt.Sprintf("%s:%d", host, dnsPort)
 	}
-	s := &server{name: "minicloud", bin: bin, readyPath: "/_minicloud/health", readyMax: 10 * time.Second, stopGrace: 30 * time.Second,
-		args: func(port int) []string {
-			return []string{"serve", "--listen", fmt.Sprintf("%s:%d", host, port), "--ephemeral", "--data-plane", dp, "--dns-listen", dnsListen}
-		}}
-	p, err := start(s, tmp)
+	p, err := startRDSMinicloud(bin, tmp, dp, dnsListen)
 	if err != nil {
 		return nil, err
 	}
 	defer p.stop()
-	if _, err := p.waitReady(); err != nil {
-		return nil, err
-	}
 	ctx := context.Background()
 	rc, ec := newRDS(p.url())
 	var subnetGroup, publicSG *string
@@ -310,7 +322,8 @@ func rdsDelete(ctx context.Context, rc *rds.Client, id string) error {
 	return rdsWait(ctx, rc, id, "", time.Minute)
 }
 
-// rdsHealthInstance is a DB instance as /_minicloud/health lists it.
+// rdsHealthInstance is a DB instance (or cluster) as /_minicloud/health
+// lists it.
 type rdsHealthInstance struct {
 	ID, Loopback string
 	VPC          struct{ NetworkInterface, Address string } `json:"vpc"`
@@ -318,6 +331,12 @@ type rdsHealthInstance struct {
 
 // rdsHealth reads DB instance id from health.
 func rdsHealth(endpoint, id string) (rdsHealthInstance, error) {
+	return healthEntry(endpoint, "instances", id)
+}
+
+// healthEntry is id in the list ("instances" or "clusters") of health's
+// rds entry.
+func healthEntry(endpoint, list, id string) (rdsHealthInstance, error) {
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	resp, err := c.Get(endpoint + "/_minicloud/health")
 	if err != nil {
@@ -329,31 +348,39 @@ func rdsHealth(endpoint, id string) (rdsHealthInstance, error) {
 		return rdsHealthInstance{}, err
 	}
 	var h struct {
-		RDS struct {
-			Instances []rdsHealthInstance `json:"instances"`
-		} `json:"rds"`
+		RDS map[string]json.RawMessage `json:"rds"`
 	}
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return rdsHealthInstance{}, err
 	}
-	for _, in := range h.RDS.Instances {
-		if in.ID == id {
-			return in, nil
+	var entries []rdsHealthInstance
+	if err := json.Unmarshal(h.RDS[list], &entries); err != nil {
+		return rdsHealthInstance{}, fmt.Errorf("health's rds %s: %w", list, err)
+	}
+	for _, e := range entries {
+		if e.ID == id {
+			return e, nil
 		}
 	}
-	return rdsHealthInstance{}, fmt.Errorf("health lists no DB instance %s", id)
+	return rdsHealthInstance{}, fmt.Errorf("health lists no %s entry %s", list, id)
 }
 
 // rdsLoopback reads the DB instance's loopback address from health.
 func rdsLoopback(endpoint, id string) (string, error) {
-	in, err := rdsHealth(endpoint, id)
+	return healthLoopback(endpoint, "instances", id)
+}
+
+// healthLoopback is the loopback address health lists for id in its rds
+// entry's list ("instances" or "clusters").
+func healthLoopback(endpoint, list, id string) (string, error) {
+	e, err := healthEntry(endpoint, list, id)
 	if err != nil {
 		return "", err
 	}
-	if !strings.HasPrefix(in.Loopback, host+":") {
-		return "", fmt.Errorf("health lists no loopback address for %s", id)
+	if !strings.HasPrefix(e.Loopback, host+":") {
+		return "", fmt.Errorf("health lists no loopback address for %s %s", list, id)
 	}
-	return in.Loopback, nil
+	return e.Loopback, nil
 }
 
 // plainPG is a postgres the harness runs itself.

@@ -14,6 +14,8 @@
 #   mariadb-server  the MariaDB server (mariadbd, mariadb-install-db) RDS for
 #           MariaDB instances run (internal/service/rds); minicloud starts its
 #           own servers and needs no mariadb service (Debian may start one).
+#   mariadb-client  mariadb, the MySQL client of the aurora-mysql CLI test
+#           (test/cli; mariadb-server depends on it, so this is a check).
 #   mariadb-backup  mariadb-backup, of the same version as mariadb-server: the
 #           online copies behind RDS for MariaDB's snapshots and backups.
 #   nftables  nft, with which scripts/host-objects.sh lists the host's
@@ -34,6 +36,7 @@ command -v dig >/dev/null || need+=(bind9-dnsutils)
 command -v nft >/dev/null || need+=(nftables)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql-15)
 { [ -x /usr/sbin/mariadbd ] && [ -x /usr/bin/mariadb-install-db ]; } || need+=(mariadb-server)
+command -v mariadb >/dev/null || need+=(mariadb-client)
 [ -x /usr/bin/mariadb-backup ] || need+=(mariadb-backup)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -48,9 +48,9 @@ func endpointRecords(set *dnszone.EndpointSet, name, owner string, qtype uint16)
 	if qtype != dns.TypeA && qtype != dns.TypeANY {
 		return nil, dns.RcodeSuccess
 	}
-	for _, ip := range e.AddrsFrom("") {
+	for _, ip := range e.Answer("") {
 		if ip = ip.Unmap(); ip.Is4() {
-			answer = append(answer, &dns.A{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: dnszone.EndpointTTL}, A: ip.AsSlice()})
+			answer = append(answer, &dns.A{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: e.AnswerTTL()}, A: ip.AsSlice()})
 		}
 	}
 	return answer, dns.RcodeSuccess

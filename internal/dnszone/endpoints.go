@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Service endpoints are the DNS names AWS itself publishes for resources
@@ -43,6 +45,12 @@ type Endpoint struct {
 	// Unhealthy marks an endpoint that an alias with EvaluateTargetHealth
 	// must not answer with (a load balancer without a healthy target).
 	Unhealthy bool
+	// TTL is the TTL of its answers; 0 is EndpointTTL.
+	TTL uint32
+	// Rotate turns the order of its addresses by one on every answer, so
+	// that clients taking the first spread their new connections (an
+	// Aurora reader endpoint, whose answers also live only a second).
+	Rotate bool
 }
 
 // EndpointSet is every endpoint name of a domain at one moment. It is
@@ -128,7 +136,35 @@ func (s EndpointSets) For(name string) *EndpointSet {
 func (e Endpoint) Equal(o Endpoint) bool {
 	return e.Name == o.Name && e.Account == o.Account && e.Region == o.Region && e.VPC == o.VPC &&
 		slices.Equal(e.PrivateIPs, o.PrivateIPs) && slices.Equal(e.PublicIPs, o.PublicIPs) &&
-		e.PublicInVPC == o.PublicInVPC && e.Unhealthy == o.Unhealthy
+		e.PublicInVPC == o.PublicInVPC && e.Unhealthy == o.Unhealthy && e.TTL == o.TTL && e.Rotate == o.Rotate
+}
+
+// AnswerTTL is the TTL of the endpoint's answers.
+func (e Endpoint) AnswerTTL() uint32 {
+	if e.TTL == 0 {
+		return EndpointTTL
+	}
+	return e.TTL
+}
+
+// rotations counts each rotating endpoint's answers (its name → an
+// *atomic.Uint64), each answer turning its order by one. Per name, so that
+// two reader endpoints asked in turn do not each see every other count
+// (with two readers each, one would always answer the same reader first).
+// A deleted endpoint's counter stays: a few bytes per name ever rotated.
+var rotations sync.Map
+
+// Answer is what the endpoint answers a client inside VPC vpcID ("" for
+// outside every VPC): AddrsFrom, in an order turned by one per answer when
+// the endpoint rotates.
+func (e Endpoint) Answer(vpcID string) []netip.Addr {
+	addrs := e.AddrsFrom(vpcID)
+	if !e.Rotate || len(addrs) < 2 {
+		return addrs
+	}
+	c, _ := rotations.LoadOrStore(e.Name, new(atomic.Uint64))
+	k := int(c.(*atomic.Uint64).Add(1) % uint64(len(addrs)))
+	return append(slices.Clone(addrs[k:]), addrs[:k]...)
 }
 
 // AddrsFrom are the addresses the endpoint resolves to for a client

@@ -98,3 +98,60 @@ func TestEndpointSetsFor(t *testing.T) {
 type fixed struct{ set *EndpointSet }
 
 func (f fixed) Endpoints() *EndpointSet { return f.set }
+
+// A rotating endpoint's answers start with each address in turn, holding
+// all of them; others keep their order. TTL 0 is EndpointTTL.
+func TestEndpointAnswer(t *testing.T) {
+	a, b, c := netip.MustParseAddr("10.0.1.5"), netip.MustParseAddr("10.0.2.5"), netip.MustParseAddr("10.0.3.5")
+	for _, tc := range []struct {
+		desc      string
+		e         Endpoint
+		wantFirst int // distinct first addresses over 3 answers
+		wantTTL   uint32
+	}{
+		{"rotating", Endpoint{PrivateIPs: []netip.Addr{a, b, c}, Rotate: true, TTL: 1}, 3, 1},
+		{"fixed", Endpoint{PrivateIPs: []netip.Addr{a, b, c}}, 1, EndpointTTL},
+		{"rotating, one address", Endpoint{PrivateIPs: []netip.Addr{a}, Rotate: true}, 1, EndpointTTL},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			first := map[netip.Addr]bool{}
+			for range 3 {
+				got := tc.e.Answer("")
+				if len(got) != len(tc.e.PrivateIPs) {
+					t.Fatalf("answer %v, want all of %v", got, tc.e.PrivateIPs)
+				}
+				first[got[0]] = true
+				sorted := slices.Clone(got)
+				slices.SortFunc(sorted, netip.Addr.Compare)
+				if !slices.Equal(sorted, tc.e.PrivateIPs) {
+					t.Fatalf("answer %v, want a rotation of %v", got, tc.e.PrivateIPs)
+				}
+			}
+			if len(first) != tc.wantFirst {
+				t.Errorf("%d distinct first addresses, want %d", len(first), tc.wantFirst)
+			}
+			if got := tc.e.AnswerTTL(); got != tc.wantTTL {
+				t.Errorf("TTL %d, want %d", got, tc.wantTTL)
+			}
+		})
+	}
+}
+
+// Two rotating endpoints asked in turn each alternate their first address:
+// one's answers do not turn the other's order.
+func TestEndpointAnswerRotatesPerName(t *testing.T) {
+	a, b := netip.MustParseAddr("10.0.1.5"), netip.MustParseAddr("10.0.2.5")
+	one := Endpoint{Name: "one.cluster-ro-x.", PrivateIPs: []netip.Addr{a, b}, Rotate: true}
+	two := Endpoint{Name: "two.cluster-ro-x.", PrivateIPs: []netip.Addr{a, b}, Rotate: true}
+	first := map[string]map[netip.Addr]int{one.Name: {}, two.Name: {}}
+	for range 4 {
+		for _, e := range []Endpoint{one, two} {
+			first[e.Name][e.Answer("")[0]]++
+		}
+	}
+	for name, n := range first {
+		if n[a] != 2 || n[b] != 2 {
+			t.Errorf("%s: first addresses %v over 4 answers, want each twice", name, n)
+		}
+	}
+}

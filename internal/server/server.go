@@ -202,7 +202,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	iamSvc := iam.New(store)
 	stsSvc := sts.New(store, stsRoles{iamSvc})
-	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR))
+	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR), ec2.WithProfiles(iamSvc.Profiles()))
+	if dp.rt != nil {
+		// Instances get their profile's role credentials from IMDS.
+		dp.rt.SetRoles(iamSvc.Profiles(), stsSvc.RoleCredentials())
+	}
 	r53Svc := route53.New(store)
 	cwSvc.SetInstanceActor(ec2Svc.InstanceActor())
 	// RDS's servers are workloads: placed in their VPCs with the data

@@ -156,9 +156,9 @@ func hdr(name string, t uint16) dns.RR_Header {
 	return dns.RR_Header{Name: canonical(name), Rrtype: t, Class: dns.ClassINET, Ttl: InstanceTTL}
 }
 
-// zoneFor is the most specific zone the resolver answers name from, nil
-// when the name is to be forwarded.
-func (w *view) zoneFor(name string) *zone {
+// zoneFor is the most specific zone the resolver answers name's qtype
+// question from, nil when the name is to be forwarded.
+func (w *view) zoneFor(name string, qtype uint16) *zone {
 	var best *zone
 	consider := func(z *zone) {
 		if z != nil && dns.IsSubDomain(z.apex, name) && (best == nil || len(z.apex) > len(best.apex)) {
@@ -171,7 +171,7 @@ func (w *view) zoneFor(name string) *zone {
 	}
 	consider(w.reverseZone(name))
 	if set := w.ends.For(name); set != nil {
-		consider(endpointZone(set, name, w.vpc))
+		consider(endpointZone(set, name, w.vpc, qtype == dns.TypeA || qtype == dns.TypeANY))
 	}
 	// Public names: only the hosts' own names are answered (split
 	// horizon); the rest of the public zone belongs to the internet.
@@ -237,7 +237,7 @@ func (s *Server) resolve(ctx context.Context, v *VPCInfo, req, resp *dns.Msg) *d
 	q := req.Question[0]
 	w := s.view(v)
 	name, owner := canonical(q.Name), q.Name
-	z := w.zoneFor(name)
+	z := w.zoneFor(name, q.Qtype)
 	if z == nil {
 		return s.forward(ctx, req, resp)
 	}
@@ -256,7 +256,7 @@ func (s *Server) resolve(ctx context.Context, v *VPCInfo, req, resp *dns.Msg) *d
 			return resp
 		}
 		name, owner = r.cname, r.cname
-		if z = w.zoneFor(name); z == nil {
+		if z = w.zoneFor(name, q.Qtype); z == nil {
 			// A target outside the VPC's zones: resolve it upstream.
 			sub := new(dns.Msg)
 			sub.SetQuestion(name, q.Qtype)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,29 +73,17 @@ func (c *cgroups) setup(name string, lim Limits, pid int) error {
 	if c.version == 0 {
 		return errors.New("no usable cgroup hierarchy (neither cgroup v2 nor v1 cpu and memory)")
 	}
-	quota := int64(-1)
-	if lim.VCPUs > 0 {
-		quota = int64(lim.VCPUs) * cpuPeriodUS
-	}
-	var files [][2]string
+	dirs := c.dirs(name)
+	files := limitFiles(c.version, dirs, lim, false)
 	switch c.version {
 	case 1:
-		cpu, mem := c.dirs(name)[0], c.dirs(name)[1]
-		files = [][2]string{
-			{filepath.Join(cpu, "cpu.cfs_period_us"), strconv.Itoa(cpuPeriodUS)},
-			{filepath.Join(cpu, "cpu.cfs_quota_us"), strconv.FormatInt(quota, 10)},
-		}
-		if lim.MemoryMiB > 0 {
-			files = append(files, [2]string{filepath.Join(mem, "memory.limit_in_bytes"), strconv.FormatInt(lim.MemoryMiB<<20, 10)})
-		}
-		files = append(files, [2]string{filepath.Join(cpu, "cgroup.procs"), strconv.Itoa(pid)},
-			[2]string{filepath.Join(mem, "cgroup.procs"), strconv.Itoa(pid)})
+		files = append(files, [2]string{filepath.Join(dirs[0], "cgroup.procs"), strconv.Itoa(pid)},
+			[2]string{filepath.Join(dirs[1], "cgroup.procs"), strconv.Itoa(pid)})
 		if c.pidsV1 {
-			pids := c.dirs(name)[2]
 			if lim.Pids > 0 {
-				files = append(files, [2]string{filepath.Join(pids, "pids.max"), strconv.Itoa(lim.Pids)})
+				files = append(files, [2]string{filepath.Join(dirs[2], "pids.max"), strconv.Itoa(lim.Pids)})
 			}
-			files = append(files, [2]string{filepath.Join(pids, "cgroup.procs"), strconv.Itoa(pid)})
+			files = append(files, [2]string{filepath.Join(dirs[2], "cgroup.procs"), strconv.Itoa(pid)})
 		}
 		if c.acctV1 == "cpuacct" {
 			files = append(files, [2]string{filepath.Join(cgroupRoot, "cpuacct", name, "cgroup.procs"), strconv.Itoa(pid)})
@@ -102,35 +91,20 @@ func (c *cgroups) setup(name string, lim Limits, pid int) error {
 	case 2:
 		// Best effort: the controllers must be enabled for children.
 		_ = os.WriteFile(filepath.Join(cgroupRoot, "cgroup.subtree_control"), []byte("+cpu +memory +pids"), 0o644)
-		dir := c.dirs(name)[0]
-		cpuMax := "max " + strconv.Itoa(cpuPeriodUS)
-		if quota > 0 {
-			cpuMax = fmt.Sprintf("%d %d", quota, cpuPeriodUS)
-		}
-		files = [][2]string{{filepath.Join(dir, "cpu.max"), cpuMax}}
-		if lim.MemoryMiB > 0 {
-			files = append(files, [2]string{filepath.Join(dir, "memory.max"), strconv.FormatInt(lim.MemoryMiB<<20, 10)})
-		}
 		if lim.Pids > 0 {
-			files = append(files, [2]string{filepath.Join(dir, "pids.max"), strconv.Itoa(lim.Pids)})
+			files = append(files, [2]string{filepath.Join(dirs[0], "pids.max"), strconv.Itoa(lim.Pids)})
 		}
-		files = append(files, [2]string{filepath.Join(dir, "cgroup.procs"), strconv.Itoa(pid)})
+		files = append(files, [2]string{filepath.Join(dirs[0], "cgroup.procs"), strconv.Itoa(pid)})
 	}
 	for _, d := range c.dirs(name) {
 		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 	}
-	var errs []error
-	for _, f := range files {
-		if pid <= 0 && filepath.Base(f[0]) == "cgroup.procs" {
-			continue
-		}
-		if err := os.WriteFile(f[0], []byte(f[1]), 0o644); err != nil {
-			errs = append(errs, err)
-		}
+	if pid <= 0 {
+		files = slices.DeleteFunc(files, func(f [2]string) bool { return filepath.Base(f[0]) == "cgroup.procs" })
 	}
-	return errors.Join(errs...)
+	return writeFiles(files)
 }
 
 // remove deletes name's cgroups once their processes are gone.

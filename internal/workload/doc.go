@@ -22,7 +22,8 @@
 //     the placement's namespace from an OS thread that lives as long as the
 //     process (its parent-death signal is tied to that thread, and no other
 //     goroutine ever runs in the namespace), forked into its cgroups with
-//     the workload's CPU, memory and process-count limits (v2: clone into
+//     the workload's CPU, memory and process-count limits (CPU and memory
+//     changed while it runs by SetLimits; v2: clone into
 //     the cgroup; v1: the forking thread joins the cgroups for the fork),
 //     so nothing it starts runs unlimited even for an instant; stopped by
 //     a sequence of signals and waits, its exit reported once

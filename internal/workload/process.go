@@ -17,6 +17,9 @@ import (
 type Limits struct {
 	// VCPUs allows VCPUs × 100 ms of CPU time per 100 ms; 0 is unlimited.
 	VCPUs int32
+	// MilliCPUs, when set, replaces VCPUs in thousandths of a CPU (a
+	// fraction of one: Aurora Serverless v2's capacities).
+	MilliCPUs int64
 	// MemoryMiB caps memory; 0 is unlimited.
 	MemoryMiB int64
 	// Pids caps the processes and threads; 0 is unlimited.

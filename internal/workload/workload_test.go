@@ -456,3 +456,59 @@ func TestStopEndsWhatTheProcessLeft(t *testing.T) {
 		}
 	}
 }
+
+// SetLimits changes a running workload's CPU and memory limits in its
+// cgroup, and lifts them.
+func TestSetLimits(t *testing.T) {
+	e := newEnv(t)
+	if e.rt.Cgroups() == 0 {
+		t.Skip("no cgroups")
+	}
+	cmd := exec.Command("/bin/sleep", "30")
+	p, err := e.rt.Start(workload.ProcessSpec{Workload: "wl-s", Cmd: cmd, Measured: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	dirs := e.rt.CgroupDirs("wl-s")
+	cpuFile, memFile := filepath.Join(dirs[0], "cpu.max"), filepath.Join(dirs[0], "memory.max")
+	if e.rt.Cgroups() == 1 {
+		cpuFile, memFile = filepath.Join(dirs[0], "cpu.cfs_quota_us"), filepath.Join(dirs[1], "memory.limit_in_bytes")
+	}
+	read := func(f string) string {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	for _, tc := range []struct {
+		lim          workload.Limits
+		cpuV1, cpuV2 string
+		memV1, memV2 string
+	}{
+		{workload.Limits{MilliCPUs: 500, MemoryMiB: 256}, "50000", "50000 100000", "268435456", "268435456"},
+		{workload.Limits{VCPUs: 1, MemoryMiB: 128}, "100000", "100000 100000", "134217728", "134217728"},
+		{workload.Limits{}, "-1", "max 100000", "", "max"},
+	} {
+		if err := e.rt.SetLimits("wl-s", tc.lim); err != nil {
+			t.Fatalf("SetLimits(%+v): %v", tc.lim, err)
+		}
+		cpu, mem := tc.cpuV2, tc.memV2
+		if e.rt.Cgroups() == 1 {
+			cpu, mem = tc.cpuV1, tc.memV1
+		}
+		if got := read(cpuFile); got != cpu {
+			t.Errorf("after %+v: CPU %q, want %q", tc.lim, got, cpu)
+		}
+		// v1 shows "no limit" as the largest page-aligned value.
+		if got := read(memFile); mem != "" && got != mem {
+			t.Errorf("after %+v: memory %q, want %q", tc.lim, got, mem)
+		} else if mem == "" && len(got) < 15 {
+			t.Errorf("after %+v: memory %q, want unlimited", tc.lim, got)
+		}
+	}
+	if err := e.rt.SetLimits("wl-none", workload.Limits{VCPUs: 1}); err == nil {
+		t.Error("SetLimits of a workload without a cgroup succeeded")
+	}
+}

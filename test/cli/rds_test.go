@@ -113,3 +113,42 @@ func TestRDSPostgresCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestRDSAuroraCLI runs testdata/rds-aurora.sh with each AWS CLI (boto3
+// adds the reader): an Aurora PostgreSQL cluster with a writer and a
+// reader, through the CLI's own waiters, then its deletion.
+func TestRDSAuroraCLI(t *testing.T) {
+	if psqls, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres"); len(psqls) == 0 {
+		t.Fatal("no PostgreSQL under /usr/lib/postgresql/*/bin: install postgresql (scripts/test.sh does)")
+	}
+	py := findBoto3Python(t)
+	for _, cli := range requireCLIs(t) {
+		t.Run(cli.name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, "--ephemeral", "--data-plane", "off", "--dns-listen", "off")
+			env := awsEnv(t)
+			env = append(env, "AWS_DATA_PATH="+waiterDataPath(t, cli, s, env), "AWS="+cli.path, "ENDPOINT="+s.URL, "PY="+py)
+			r := runFor(t, 3*time.Minute, env, "bash", "testdata/rds-aurora.sh")
+			if r.code != 0 {
+				t.Fatalf("rds-aurora.sh with CLI %s failed:\n%s", cli.name, r)
+			}
+			for _, want := range []string{
+				"cluster: available\t5432\tprovisioned",
+				"refused as expected: InvalidParameterCombination",
+				"boto3 reader: shop",
+				"members: shop-1,True,1 shop-2,False,0 ",
+				"refused as expected: InvalidDBClusterStateFault",
+				"writer after deleting shop-1: shop-2",
+				"refused as expected: DBClusterNotFoundFault",
+				"torn down",
+			} {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("output lacks %q:\n%s", want, r.stdout)
+				}
+			}
+			if !regexp.MustCompile(`endpoints: shop\.cluster-[a-z0-9]{12}\.us-east-1\.rds\.amazonaws\.com\tshop\.cluster-ro-[a-z0-9]{12}\.us-east-1\.rds\.amazonaws\.com\tTrue`).MatchString(r.stdout) {
+				t.Errorf("endpoints not AWS's:\n%s", r.stdout)
+			}
+		})
+	}
+}

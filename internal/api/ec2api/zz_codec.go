@@ -174,6 +174,37 @@ func (v *AssociateAddressResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) err
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AssociateIamInstanceProfileRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.IamInstanceProfile)
+	codec.PutString(e, m[1], v.InstanceId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AssociateIamInstanceProfileRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.IamInstanceProfile)
+	case 1:
+		return codec.GetString(d, m, &v.InstanceId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AssociateIamInstanceProfileResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.IamInstanceProfileAssociation)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AssociateIamInstanceProfileResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.IamInstanceProfileAssociation)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *AssociateRouteTableRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutBool(e, m[0], v.DryRun)
 	codec.PutString(e, m[1], v.RouteTableId)
@@ -2070,6 +2101,46 @@ func (v *DescribeAvailabilityZonesResult) UnmarshalAWS(d codec.Decoder, m *model
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeIamInstanceProfileAssociationsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AssociationIds, codec.EncString)
+	codec.PutList(e, m[1], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[2], v.MaxResults)
+	codec.PutString(e, m[3], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeIamInstanceProfileAssociationsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AssociationIds, codec.DecString)
+	case 1:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 2:
+		return codec.GetInt(d, m, &v.MaxResults)
+	case 3:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeIamInstanceProfileAssociationsResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.IamInstanceProfileAssociations, codec.EncStruct[IamInstanceProfileAssociation])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeIamInstanceProfileAssociationsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.IamInstanceProfileAssociations, codec.DecStruct[IamInstanceProfileAssociation])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DescribeImagesRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutList(e, m[0], v.ExecutableUsers, codec.EncString)
 	codec.PutList(e, m[1], v.Filters, codec.EncStruct[Filter])
@@ -3223,6 +3294,34 @@ func (v *DisassociateAddressRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref)
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DisassociateIamInstanceProfileRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AssociationId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DisassociateIamInstanceProfileRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AssociationId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DisassociateIamInstanceProfileResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.IamInstanceProfileAssociation)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DisassociateIamInstanceProfileResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.IamInstanceProfileAssociation)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DisassociateRouteTableRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.AssociationId)
 	codec.PutBool(e, m[1], v.DryRun)
@@ -3927,6 +4026,32 @@ func (v *IamInstanceProfile) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.Arn)
 	case 1:
 		return codec.GetString(d, m, &v.Id)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *IamInstanceProfileAssociation) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AssociationId)
+	codec.PutString(e, m[1], v.InstanceId)
+	codec.PutStruct(e, m[2], v.IamInstanceProfile)
+	codec.PutString(e, m[3], v.State)
+	codec.PutTime(e, m[4], v.Timestamp)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *IamInstanceProfileAssociation) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AssociationId)
+	case 1:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 2:
+		return codec.GetStruct(d, m, &v.IamInstanceProfile)
+	case 3:
+		return codec.GetString(d, m, &v.State)
+	case 4:
+		return codec.GetTime(d, m, &v.Timestamp)
 	}
 	return nil
 }
@@ -6789,6 +6914,37 @@ func (v *ReleaseAddressRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) erro
 		return codec.GetString(d, m, &v.NetworkBorderGroup)
 	case 3:
 		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ReplaceIamInstanceProfileAssociationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.IamInstanceProfile)
+	codec.PutString(e, m[1], v.AssociationId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ReplaceIamInstanceProfileAssociationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.IamInstanceProfile)
+	case 1:
+		return codec.GetString(d, m, &v.AssociationId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ReplaceIamInstanceProfileAssociationResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.IamInstanceProfileAssociation)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ReplaceIamInstanceProfileAssociationResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.IamInstanceProfileAssociation)
 	}
 	return nil
 }

@@ -41,6 +41,7 @@ func load() *model.Service {
 type Server interface {
 	AllocateAddress(context.Context, *AllocateAddressRequest) (*AllocateAddressResult, error)
 	AssociateAddress(context.Context, *AssociateAddressRequest) (*AssociateAddressResult, error)
+	AssociateIamInstanceProfile(context.Context, *AssociateIamInstanceProfileRequest) (*AssociateIamInstanceProfileResult, error)
 	AssociateRouteTable(context.Context, *AssociateRouteTableRequest) (*AssociateRouteTableResult, error)
 	AssociateVpcCidrBlock(context.Context, *AssociateVpcCidrBlockRequest) (*AssociateVpcCidrBlockResult, error)
 	AttachInternetGateway(context.Context, *AttachInternetGatewayRequest) (*Empty, error)
@@ -84,6 +85,7 @@ type Server interface {
 	DeregisterImage(context.Context, *DeregisterImageRequest) (*Empty, error)
 	DescribeAddresses(context.Context, *DescribeAddressesRequest) (*DescribeAddressesResult, error)
 	DescribeAvailabilityZones(context.Context, *DescribeAvailabilityZonesRequest) (*DescribeAvailabilityZonesResult, error)
+	DescribeIamInstanceProfileAssociations(context.Context, *DescribeIamInstanceProfileAssociationsRequest) (*DescribeIamInstanceProfileAssociationsResult, error)
 	DescribeImages(context.Context, *DescribeImagesRequest) (*DescribeImagesResult, error)
 	DescribeInstanceAttribute(context.Context, *DescribeInstanceAttributeRequest) (*InstanceAttribute, error)
 	DescribeInstanceStatus(context.Context, *DescribeInstanceStatusRequest) (*DescribeInstanceStatusResult, error)
@@ -113,6 +115,7 @@ type Server interface {
 	DetachNetworkInterface(context.Context, *DetachNetworkInterfaceRequest) (*Empty, error)
 	DetachVolume(context.Context, *DetachVolumeRequest) (*VolumeAttachment, error)
 	DisassociateAddress(context.Context, *DisassociateAddressRequest) (*Empty, error)
+	DisassociateIamInstanceProfile(context.Context, *DisassociateIamInstanceProfileRequest) (*DisassociateIamInstanceProfileResult, error)
 	DisassociateRouteTable(context.Context, *DisassociateRouteTableRequest) (*Empty, error)
 	DisassociateVpcCidrBlock(context.Context, *DisassociateVpcCidrBlockRequest) (*DisassociateVpcCidrBlockResult, error)
 	GetConsoleOutput(context.Context, *GetConsoleOutputRequest) (*GetConsoleOutputResult, error)
@@ -126,6 +129,7 @@ type Server interface {
 	RebootInstances(context.Context, *RebootInstancesRequest) (*Empty, error)
 	RegisterImage(context.Context, *RegisterImageRequest) (*RegisterImageResult, error)
 	ReleaseAddress(context.Context, *ReleaseAddressRequest) (*Empty, error)
+	ReplaceIamInstanceProfileAssociation(context.Context, *ReplaceIamInstanceProfileAssociationRequest) (*ReplaceIamInstanceProfileAssociationResult, error)
 	ReplaceNetworkAclAssociation(context.Context, *ReplaceNetworkAclAssociationRequest) (*ReplaceNetworkAclAssociationResult, error)
 	ReplaceNetworkAclEntry(context.Context, *ReplaceNetworkAclEntryRequest) (*Empty, error)
 	ReplaceRoute(context.Context, *ReplaceRouteRequest) (*Empty, error)
@@ -144,103 +148,107 @@ type Server interface {
 // compiler then asks the service for its method.
 func Handlers(s Server) map[string]api.Handler {
 	return map[string]api.Handler{
-		"AllocateAddress":                 api.Typed(s.AllocateAddress),
-		"AssociateAddress":                api.Typed(s.AssociateAddress),
-		"AssociateRouteTable":             api.Typed(s.AssociateRouteTable),
-		"AssociateVpcCidrBlock":           api.Typed(s.AssociateVpcCidrBlock),
-		"AttachInternetGateway":           api.Typed(s.AttachInternetGateway),
-		"AttachNetworkInterface":          api.Typed(s.AttachNetworkInterface),
-		"AttachVolume":                    api.Typed(s.AttachVolume),
-		"AuthorizeSecurityGroupEgress":    api.Typed(s.AuthorizeSecurityGroupEgress),
-		"AuthorizeSecurityGroupIngress":   api.Typed(s.AuthorizeSecurityGroupIngress),
-		"CreateDefaultSubnet":             api.Typed(s.CreateDefaultSubnet),
-		"CreateDefaultVpc":                api.Typed(s.CreateDefaultVpc),
-		"CreateImage":                     api.Typed(s.CreateImage),
-		"CreateInternetGateway":           api.Typed(s.CreateInternetGateway),
-		"CreateKeyPair":                   api.Typed(s.CreateKeyPair),
-		"CreateNatGateway":                api.Typed(s.CreateNatGateway),
-		"CreateNetworkAcl":                api.Typed(s.CreateNetworkAcl),
-		"CreateNetworkAclEntry":           api.Typed(s.CreateNetworkAclEntry),
-		"CreateNetworkInterface":          api.Typed(s.CreateNetworkInterface),
-		"CreateRoute":                     api.Typed(s.CreateRoute),
-		"CreateRouteTable":                api.Typed(s.CreateRouteTable),
-		"CreateSecurityGroup":             api.Typed(s.CreateSecurityGroup),
-		"CreateSnapshot":                  api.Typed(s.CreateSnapshot),
-		"CreateSubnet":                    api.Typed(s.CreateSubnet),
-		"CreateTags":                      api.Typed(s.CreateTags),
-		"CreateVolume":                    api.Typed(s.CreateVolume),
-		"CreateVpc":                       api.Typed(s.CreateVpc),
-		"CreateVpcEndpoint":               api.Typed(s.CreateVpcEndpoint),
-		"DeleteInternetGateway":           api.Typed(s.DeleteInternetGateway),
-		"DeleteKeyPair":                   api.Typed(s.DeleteKeyPair),
-		"DeleteNatGateway":                api.Typed(s.DeleteNatGateway),
-		"DeleteNetworkAcl":                api.Typed(s.DeleteNetworkAcl),
-		"DeleteNetworkAclEntry":           api.Typed(s.DeleteNetworkAclEntry),
-		"DeleteNetworkInterface":          api.Typed(s.DeleteNetworkInterface),
-		"DeleteRoute":                     api.Typed(s.DeleteRoute),
-		"DeleteRouteTable":                api.Typed(s.DeleteRouteTable),
-		"DeleteSecurityGroup":             api.Typed(s.DeleteSecurityGroup),
-		"DeleteSnapshot":                  api.Typed(s.DeleteSnapshot),
-		"DeleteSubnet":                    api.Typed(s.DeleteSubnet),
-		"DeleteTags":                      api.Typed(s.DeleteTags),
-		"DeleteVolume":                    api.Typed(s.DeleteVolume),
-		"DeleteVpc":                       api.Typed(s.DeleteVpc),
-		"DeleteVpcEndpoints":              api.Typed(s.DeleteVpcEndpoints),
-		"DeregisterImage":                 api.Typed(s.DeregisterImage),
-		"DescribeAddresses":               api.Typed(s.DescribeAddresses),
-		"DescribeAvailabilityZones":       api.Typed(s.DescribeAvailabilityZones),
-		"DescribeImages":                  api.Typed(s.DescribeImages),
-		"DescribeInstanceAttribute":       api.Typed(s.DescribeInstanceAttribute),
-		"DescribeInstanceStatus":          api.Typed(s.DescribeInstanceStatus),
-		"DescribeInstanceTypeOfferings":   api.Typed(s.DescribeInstanceTypeOfferings),
-		"DescribeInstanceTypes":           api.Typed(s.DescribeInstanceTypes),
-		"DescribeInstances":               api.Typed(s.DescribeInstances),
-		"DescribeInternetGateways":        api.Typed(s.DescribeInternetGateways),
-		"DescribeKeyPairs":                api.Typed(s.DescribeKeyPairs),
-		"DescribeManagedPrefixLists":      api.Typed(s.DescribeManagedPrefixLists),
-		"DescribeNatGateways":             api.Typed(s.DescribeNatGateways),
-		"DescribeNetworkAcls":             api.Typed(s.DescribeNetworkAcls),
-		"DescribeNetworkInterfaces":       api.Typed(s.DescribeNetworkInterfaces),
-		"DescribePrefixLists":             api.Typed(s.DescribePrefixLists),
-		"DescribeRegions":                 api.Typed(s.DescribeRegions),
-		"DescribeRouteTables":             api.Typed(s.DescribeRouteTables),
-		"DescribeSecurityGroupRules":      api.Typed(s.DescribeSecurityGroupRules),
-		"DescribeSecurityGroups":          api.Typed(s.DescribeSecurityGroups),
-		"DescribeSnapshots":               api.Typed(s.DescribeSnapshots),
-		"DescribeSubnets":                 api.Typed(s.DescribeSubnets),
-		"DescribeTags":                    api.Typed(s.DescribeTags),
-		"DescribeVolumes":                 api.Typed(s.DescribeVolumes),
-		"DescribeVpcAttribute":            api.Typed(s.DescribeVpcAttribute),
-		"DescribeVpcEndpointServices":     api.Typed(s.DescribeVpcEndpointServices),
-		"DescribeVpcEndpoints":            api.Typed(s.DescribeVpcEndpoints),
-		"DescribeVpcs":                    api.Typed(s.DescribeVpcs),
-		"DetachInternetGateway":           api.Typed(s.DetachInternetGateway),
-		"DetachNetworkInterface":          api.Typed(s.DetachNetworkInterface),
-		"DetachVolume":                    api.Typed(s.DetachVolume),
-		"DisassociateAddress":             api.Typed(s.DisassociateAddress),
-		"DisassociateRouteTable":          api.Typed(s.DisassociateRouteTable),
-		"DisassociateVpcCidrBlock":        api.Typed(s.DisassociateVpcCidrBlock),
-		"GetConsoleOutput":                api.Typed(s.GetConsoleOutput),
-		"GetManagedPrefixListEntries":     api.Typed(s.GetManagedPrefixListEntries),
-		"ImportKeyPair":                   api.Typed(s.ImportKeyPair),
-		"ModifyInstanceAttribute":         api.Typed(s.ModifyInstanceAttribute),
-		"ModifyNetworkInterfaceAttribute": api.Typed(s.ModifyNetworkInterfaceAttribute),
-		"ModifySubnetAttribute":           api.Typed(s.ModifySubnetAttribute),
-		"ModifyVpcAttribute":              api.Typed(s.ModifyVpcAttribute),
-		"ModifyVpcEndpoint":               api.Typed(s.ModifyVpcEndpoint),
-		"RebootInstances":                 api.Typed(s.RebootInstances),
-		"RegisterImage":                   api.Typed(s.RegisterImage),
-		"ReleaseAddress":                  api.Typed(s.ReleaseAddress),
-		"ReplaceNetworkAclAssociation":    api.Typed(s.ReplaceNetworkAclAssociation),
-		"ReplaceNetworkAclEntry":          api.Typed(s.ReplaceNetworkAclEntry),
-		"ReplaceRoute":                    api.Typed(s.ReplaceRoute),
-		"ReplaceRouteTableAssociation":    api.Typed(s.ReplaceRouteTableAssociation),
-		"RevokeSecurityGroupEgress":       api.Typed(s.RevokeSecurityGroupEgress),
-		"RevokeSecurityGroupIngress":      api.Typed(s.RevokeSecurityGroupIngress),
-		"RunInstances":                    api.Typed(s.RunInstances),
-		"StartInstances":                  api.Typed(s.StartInstances),
-		"StopInstances":                   api.Typed(s.StopInstances),
-		"TerminateInstances":              api.Typed(s.TerminateInstances),
+		"AllocateAddress":                        api.Typed(s.AllocateAddress),
+		"AssociateAddress":                       api.Typed(s.AssociateAddress),
+		"AssociateIamInstanceProfile":            api.Typed(s.AssociateIamInstanceProfile),
+		"AssociateRouteTable":                    api.Typed(s.AssociateRouteTable),
+		"AssociateVpcCidrBlock":                  api.Typed(s.AssociateVpcCidrBlock),
+		"AttachInternetGateway":                  api.Typed(s.AttachInternetGateway),
+		"AttachNetworkInterface":                 api.Typed(s.AttachNetworkInterface),
+		"AttachVolume":                           api.Typed(s.AttachVolume),
+		"AuthorizeSecurityGroupEgress":           api.Typed(s.AuthorizeSecurityGroupEgress),
+		"AuthorizeSecurityGroupIngress":          api.Typed(s.AuthorizeSecurityGroupIngress),
+		"CreateDefaultSubnet":                    api.Typed(s.CreateDefaultSubnet),
+		"CreateDefaultVpc":                       api.Typed(s.CreateDefaultVpc),
+		"CreateImage":                            api.Typed(s.CreateImage),
+		"CreateInternetGateway":                  api.Typed(s.CreateInternetGateway),
+		"CreateKeyPair":                          api.Typed(s.CreateKeyPair),
+		"CreateNatGateway":                       api.Typed(s.CreateNatGateway),
+		"CreateNetworkAcl":                       api.Typed(s.CreateNetworkAcl),
+		"CreateNetworkAclEntry":                  api.Typed(s.CreateNetworkAclEntry),
+		"CreateNetworkInterface":                 api.Typed(s.CreateNetworkInterface),
+		"CreateRoute":                            api.Typed(s.CreateRoute),
+		"CreateRouteTable":                       api.Typed(s.CreateRouteTable),
+		"CreateSecurityGroup":                    api.Typed(s.CreateSecurityGroup),
+		"CreateSnapshot":                         api.Typed(s.CreateSnapshot),
+		"CreateSubnet":                           api.Typed(s.CreateSubnet),
+		"CreateTags":                             api.Typed(s.CreateTags),
+		"CreateVolume":                           api.Typed(s.CreateVolume),
+		"CreateVpc":                              api.Typed(s.CreateVpc),
+		"CreateVpcEndpoint":                      api.Typed(s.CreateVpcEndpoint),
+		"DeleteInternetGateway":                  api.Typed(s.DeleteInternetGateway),
+		"DeleteKeyPair":                          api.Typed(s.DeleteKeyPair),
+		"DeleteNatGateway":                       api.Typed(s.DeleteNatGateway),
+		"DeleteNetworkAcl":                       api.Typed(s.DeleteNetworkAcl),
+		"DeleteNetworkAclEntry":                  api.Typed(s.DeleteNetworkAclEntry),
+		"DeleteNetworkInterface":                 api.Typed(s.DeleteNetworkInterface),
+		"DeleteRoute":                            api.Typed(s.DeleteRoute),
+		"DeleteRouteTable":                       api.Typed(s.DeleteRouteTable),
+		"DeleteSecurityGroup":                    api.Typed(s.DeleteSecurityGroup),
+		"DeleteSnapshot":                         api.Typed(s.DeleteSnapshot),
+		"DeleteSubnet":                           api.Typed(s.DeleteSubnet),
+		"DeleteTags":                             api.Typed(s.DeleteTags),
+		"DeleteVolume":                           api.Typed(s.DeleteVolume),
+		"DeleteVpc":                              api.Typed(s.DeleteVpc),
+		"DeleteVpcEndpoints":                     api.Typed(s.DeleteVpcEndpoints),
+		"DeregisterImage":                        api.Typed(s.DeregisterImage),
+		"DescribeAddresses":                      api.Typed(s.DescribeAddresses),
+		"DescribeAvailabilityZones":              api.Typed(s.DescribeAvailabilityZones),
+		"DescribeIamInstanceProfileAssociations": api.Typed(s.DescribeIamInstanceProfileAssociations),
+		"DescribeImages":                         api.Typed(s.DescribeImages),
+		"DescribeInstanceAttribute":              api.Typed(s.DescribeInstanceAttribute),
+		"DescribeInstanceStatus":                 api.Typed(s.DescribeInstanceStatus),
+		"DescribeInstanceTypeOfferings":          api.Typed(s.DescribeInstanceTypeOfferings),
+		"DescribeInstanceTypes":                  api.Typed(s.DescribeInstanceTypes),
+		"DescribeInstances":                      api.Typed(s.DescribeInstances),
+		"DescribeInternetGateways":               api.Typed(s.DescribeInternetGateways),
+		"DescribeKeyPairs":                       api.Typed(s.DescribeKeyPairs),
+		"DescribeManagedPrefixLists":             api.Typed(s.DescribeManagedPrefixLists),
+		"DescribeNatGateways":                    api.Typed(s.DescribeNatGateways),
+		"DescribeNetworkAcls":                    api.Typed(s.DescribeNetworkAcls),
+		"DescribeNetworkInterfaces":              api.Typed(s.DescribeNetworkInterfaces),
+		"DescribePrefixLists":                    api.Typed(s.DescribePrefixLists),
+		"DescribeRegions":                        api.Typed(s.DescribeRegions),
+		"DescribeRouteTables":                    api.Typed(s.DescribeRouteTables),
+		"DescribeSecurityGroupRules":             api.Typed(s.DescribeSecurityGroupRules),
+		"DescribeSecurityGroups":                 api.Typed(s.DescribeSecurityGroups),
+		"DescribeSnapshots":                      api.Typed(s.DescribeSnapshots),
+		"DescribeSubnets":                        api.Typed(s.DescribeSubnets),
+		"DescribeTags":                           api.Typed(s.DescribeTags),
+		"DescribeVolumes":                        api.Typed(s.DescribeVolumes),
+		"DescribeVpcAttribute":                   api.Typed(s.DescribeVpcAttribute),
+		"DescribeVpcEndpointServices":            api.Typed(s.DescribeVpcEndpointServices),
+		"DescribeVpcEndpoints":                   api.Typed(s.DescribeVpcEndpoints),
+		"DescribeVpcs":                           api.Typed(s.DescribeVpcs),
+		"DetachInternetGateway":                  api.Typed(s.DetachInternetGateway),
+		"DetachNetworkInterface":                 api.Typed(s.DetachNetworkInterface),
+		"DetachVolume":                           api.Typed(s.DetachVolume),
+		"DisassociateAddress":                    api.Typed(s.DisassociateAddress),
+		"DisassociateIamInstanceProfile":         api.Typed(s.DisassociateIamInstanceProfile),
+		"DisassociateRouteTable":                 api.Typed(s.DisassociateRouteTable),
+		"DisassociateVpcCidrBlock":               api.Typed(s.DisassociateVpcCidrBlock),
+		"GetConsoleOutput":                       api.Typed(s.GetConsoleOutput),
+		"GetManagedPrefixListEntries":            api.Typed(s.GetManagedPrefixListEntries),
+		"ImportKeyPair":                          api.Typed(s.ImportKeyPair),
+		"ModifyInstanceAttribute":                api.Typed(s.ModifyInstanceAttribute),
+		"ModifyNetworkInterfaceAttribute":        api.Typed(s.ModifyNetworkInterfaceAttribute),
+		"ModifySubnetAttribute":                  api.Typed(s.ModifySubnetAttribute),
+		"ModifyVpcAttribute":                     api.Typed(s.ModifyVpcAttribute),
+		"ModifyVpcEndpoint":                      api.Typed(s.ModifyVpcEndpoint),
+		"RebootInstances":                        api.Typed(s.RebootInstances),
+		"RegisterImage":                          api.Typed(s.RegisterImage),
+		"ReleaseAddress":                         api.Typed(s.ReleaseAddress),
+		"ReplaceIamInstanceProfileAssociation":   api.Typed(s.ReplaceIamInstanceProfileAssociation),
+		"ReplaceNetworkAclAssociation":           api.Typed(s.ReplaceNetworkAclAssociation),
+		"ReplaceNetworkAclEntry":                 api.Typed(s.ReplaceNetworkAclEntry),
+		"ReplaceRoute":                           api.Typed(s.ReplaceRoute),
+		"ReplaceRouteTableAssociation":           api.Typed(s.ReplaceRouteTableAssociation),
+		"RevokeSecurityGroupEgress":              api.Typed(s.RevokeSecurityGroupEgress),
+		"RevokeSecurityGroupIngress":             api.Typed(s.RevokeSecurityGroupIngress),
+		"RunInstances":                           api.Typed(s.RunInstances),
+		"StartInstances":                         api.Typed(s.StartInstances),
+		"StopInstances":                          api.Typed(s.StopInstances),
+		"TerminateInstances":                     api.Typed(s.TerminateInstances),
 	}
 }
 
@@ -302,6 +310,17 @@ type AssociateAddressRequest struct {
 // AssociateAddressResult is the AssociateAddressResult shape.
 type AssociateAddressResult struct {
 	AssociationId *string `aws:"AssociationId"`
+}
+
+// AssociateIamInstanceProfileRequest is the AssociateIamInstanceProfileRequest shape.
+type AssociateIamInstanceProfileRequest struct {
+	IamInstanceProfile *IamInstanceProfileSpecification `aws:"IamInstanceProfile"`
+	InstanceId         *string                          `aws:"InstanceId"`
+}
+
+// AssociateIamInstanceProfileResult is the AssociateIamInstanceProfileResult shape.
+type AssociateIamInstanceProfileResult struct {
+	IamInstanceProfileAssociation *IamInstanceProfileAssociation `aws:"IamInstanceProfileAssociation"`
 }
 
 // AssociateRouteTableRequest is the AssociateRouteTableRequest shape.
@@ -964,6 +983,20 @@ type DescribeAvailabilityZonesResult struct {
 	AvailabilityZones []AvailabilityZone `aws:"AvailabilityZones"`
 }
 
+// DescribeIamInstanceProfileAssociationsRequest is the DescribeIamInstanceProfileAssociationsRequest shape.
+type DescribeIamInstanceProfileAssociationsRequest struct {
+	AssociationIds []string `aws:"AssociationIds"`
+	Filters        []Filter `aws:"Filters"`
+	MaxResults     *int32   `aws:"MaxResults"`
+	NextToken      *string  `aws:"NextToken"`
+}
+
+// DescribeIamInstanceProfileAssociationsResult is the DescribeIamInstanceProfileAssociationsResult shape.
+type DescribeIamInstanceProfileAssociationsResult struct {
+	IamInstanceProfileAssociations []IamInstanceProfileAssociation `aws:"IamInstanceProfileAssociations"`
+	NextToken                      *string                         `aws:"NextToken"`
+}
+
 // DescribeImagesRequest is the DescribeImagesRequest shape.
 type DescribeImagesRequest struct {
 	ExecutableUsers   []string `aws:"ExecutableUsers"`
@@ -1366,6 +1399,16 @@ type DisassociateAddressRequest struct {
 	DryRun        *bool   `aws:"DryRun"`
 }
 
+// DisassociateIamInstanceProfileRequest is the DisassociateIamInstanceProfileRequest shape.
+type DisassociateIamInstanceProfileRequest struct {
+	AssociationId *string `aws:"AssociationId"`
+}
+
+// DisassociateIamInstanceProfileResult is the DisassociateIamInstanceProfileResult shape.
+type DisassociateIamInstanceProfileResult struct {
+	IamInstanceProfileAssociation *IamInstanceProfileAssociation `aws:"IamInstanceProfileAssociation"`
+}
+
 // DisassociateRouteTableRequest is the DisassociateRouteTableRequest shape.
 type DisassociateRouteTableRequest struct {
 	AssociationId *string `aws:"AssociationId"`
@@ -1613,6 +1656,15 @@ type HibernationOptionsRequest struct {
 type IamInstanceProfile struct {
 	Arn *string `aws:"Arn"`
 	Id  *string `aws:"Id"`
+}
+
+// IamInstanceProfileAssociation is the IamInstanceProfileAssociation shape.
+type IamInstanceProfileAssociation struct {
+	AssociationId      *string             `aws:"AssociationId"`
+	InstanceId         *string             `aws:"InstanceId"`
+	IamInstanceProfile *IamInstanceProfile `aws:"IamInstanceProfile"`
+	State              *string             `aws:"State"`
+	Timestamp          *time.Time          `aws:"Timestamp"`
 }
 
 // IamInstanceProfileSpecification is the IamInstanceProfileSpecification shape.
@@ -2601,6 +2653,17 @@ type ReleaseAddressRequest struct {
 	PublicIp           *string `aws:"PublicIp"`
 	NetworkBorderGroup *string `aws:"NetworkBorderGroup"`
 	DryRun             *bool   `aws:"DryRun"`
+}
+
+// ReplaceIamInstanceProfileAssociationRequest is the ReplaceIamInstanceProfileAssociationRequest shape.
+type ReplaceIamInstanceProfileAssociationRequest struct {
+	IamInstanceProfile *IamInstanceProfileSpecification `aws:"IamInstanceProfile"`
+	AssociationId      *string                          `aws:"AssociationId"`
+}
+
+// ReplaceIamInstanceProfileAssociationResult is the ReplaceIamInstanceProfileAssociationResult shape.
+type ReplaceIamInstanceProfileAssociationResult struct {
+	IamInstanceProfileAssociation *IamInstanceProfileAssociation `aws:"IamInstanceProfileAssociation"`
 }
 
 // ReplaceNetworkAclAssociationRequest is the ReplaceNetworkAclAssociationRequest shape.

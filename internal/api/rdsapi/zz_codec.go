@@ -59,6 +59,29 @@ func (v *AvailableProcessorFeature) UnmarshalAWS(d codec.Decoder, m *model.Ref) 
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *BacktrackDBClusterMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutTime(e, m[1], v.BacktrackTo)
+	codec.PutBool(e, m[2], v.Force)
+	codec.PutBool(e, m[3], v.UseEarliestTimeOnPointInTimeUnavailable)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *BacktrackDBClusterMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetTime(d, m, &v.BacktrackTo)
+	case 2:
+		return codec.GetBool(d, m, &v.Force)
+	case 3:
+		return codec.GetBool(d, m, &v.UseEarliestTimeOnPointInTimeUnavailable)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *CertificateDetails) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.CAIdentifier)
 	codec.PutTime(e, m[1], v.ValidTill)
@@ -105,6 +128,93 @@ func (v *CloudwatchLogsExportConfiguration) UnmarshalAWS(d codec.Decoder, m *mod
 		return codec.GetList(d, m, &v.EnableLogTypes, codec.DecString)
 	case 1:
 		return codec.GetList(d, m, &v.DisableLogTypes, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ClusterPendingModifiedValues) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.PendingCloudwatchLogsExports)
+	codec.PutString(e, m[1], v.DBClusterIdentifier)
+	codec.PutString(e, m[2], v.MasterUserPassword)
+	codec.PutBool(e, m[3], v.IAMDatabaseAuthenticationEnabled)
+	codec.PutString(e, m[4], v.EngineVersion)
+	codec.PutInt(e, m[5], v.BackupRetentionPeriod)
+	codec.PutInt(e, m[6], v.AllocatedStorage)
+	codec.PutStruct(e, m[7], v.RdsCustomClusterConfiguration)
+	codec.PutInt(e, m[8], v.Iops)
+	codec.PutString(e, m[9], v.StorageType)
+	codec.PutStruct(e, m[10], v.CertificateDetails)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ClusterPendingModifiedValues) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.PendingCloudwatchLogsExports)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.MasterUserPassword)
+	case 3:
+		return codec.GetBool(d, m, &v.IAMDatabaseAuthenticationEnabled)
+	case 4:
+		return codec.GetString(d, m, &v.EngineVersion)
+	case 5:
+		return codec.GetInt(d, m, &v.BackupRetentionPeriod)
+	case 6:
+		return codec.GetInt(d, m, &v.AllocatedStorage)
+	case 7:
+		return codec.GetStruct(d, m, &v.RdsCustomClusterConfiguration)
+	case 8:
+		return codec.GetInt(d, m, &v.Iops)
+	case 9:
+		return codec.GetString(d, m, &v.StorageType)
+	case 10:
+		return codec.GetStruct(d, m, &v.CertificateDetails)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CopyDBClusterSnapshotMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SourceDBClusterSnapshotIdentifier)
+	codec.PutString(e, m[1], v.TargetDBClusterSnapshotIdentifier)
+	codec.PutString(e, m[2], v.KmsKeyId)
+	codec.PutString(e, m[3], v.PreSignedUrl)
+	codec.PutBool(e, m[4], v.CopyTags)
+	codec.PutList(e, m[5], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CopyDBClusterSnapshotMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SourceDBClusterSnapshotIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.TargetDBClusterSnapshotIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 3:
+		return codec.GetString(d, m, &v.PreSignedUrl)
+	case 4:
+		return codec.GetBool(d, m, &v.CopyTags)
+	case 5:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CopyDBClusterSnapshotResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBClusterSnapshot)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CopyDBClusterSnapshotResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBClusterSnapshot)
 	}
 	return nil
 }
@@ -157,6 +267,293 @@ func (v *CopyDBSnapshotResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error
 	switch m.Index {
 	case 0:
 		return codec.GetStruct(d, m, &v.DBSnapshot)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateDBClusterEndpointMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.DBClusterEndpointIdentifier)
+	codec.PutString(e, m[2], v.EndpointType)
+	codec.PutList(e, m[3], v.StaticMembers, codec.EncString)
+	codec.PutList(e, m[4], v.ExcludedMembers, codec.EncString)
+	codec.PutList(e, m[5], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateDBClusterEndpointMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterEndpointIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.EndpointType)
+	case 3:
+		return codec.GetList(d, m, &v.StaticMembers, codec.DecString)
+	case 4:
+		return codec.GetList(d, m, &v.ExcludedMembers, codec.DecString)
+	case 5:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateDBClusterMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AvailabilityZones, codec.EncString)
+	codec.PutInt(e, m[1], v.BackupRetentionPeriod)
+	codec.PutString(e, m[2], v.CharacterSetName)
+	codec.PutString(e, m[3], v.DatabaseName)
+	codec.PutString(e, m[4], v.DBClusterIdentifier)
+	codec.PutString(e, m[5], v.DBClusterParameterGroupName)
+	codec.PutList(e, m[6], v.VpcSecurityGroupIds, codec.EncString)
+	codec.PutString(e, m[7], v.DBSubnetGroupName)
+	codec.PutString(e, m[8], v.Engine)
+	codec.PutString(e, m[9], v.EngineVersion)
+	codec.PutInt(e, m[10], v.Port)
+	codec.PutString(e, m[11], v.MasterUsername)
+	codec.PutString(e, m[12], v.MasterUserPassword)
+	codec.PutString(e, m[13], v.OptionGroupName)
+	codec.PutString(e, m[14], v.PreferredBackupWindow)
+	codec.PutString(e, m[15], v.PreferredMaintenanceWindow)
+	codec.PutString(e, m[16], v.ReplicationSourceIdentifier)
+	codec.PutList(e, m[17], v.Tags, codec.EncStruct[Tag])
+	codec.PutBool(e, m[18], v.StorageEncrypted)
+	codec.PutString(e, m[19], v.KmsKeyId)
+	codec.PutString(e, m[20], v.PreSignedUrl)
+	codec.PutBool(e, m[21], v.EnableIAMDatabaseAuthentication)
+	codec.PutInt(e, m[22], v.BacktrackWindow)
+	codec.PutList(e, m[23], v.EnableCloudwatchLogsExports, codec.EncString)
+	codec.PutString(e, m[24], v.EngineMode)
+	codec.PutStruct(e, m[25], v.ScalingConfiguration)
+	codec.PutStruct(e, m[26], v.RdsCustomClusterConfiguration)
+	codec.PutBool(e, m[27], v.DeletionProtection)
+	codec.PutString(e, m[28], v.GlobalClusterIdentifier)
+	codec.PutBool(e, m[29], v.EnableHttpEndpoint)
+	codec.PutBool(e, m[30], v.CopyTagsToSnapshot)
+	codec.PutString(e, m[31], v.Domain)
+	codec.PutString(e, m[32], v.DomainIAMRoleName)
+	codec.PutBool(e, m[33], v.EnableGlobalWriteForwarding)
+	codec.PutString(e, m[34], v.DBClusterInstanceClass)
+	codec.PutInt(e, m[35], v.AllocatedStorage)
+	codec.PutString(e, m[36], v.StorageType)
+	codec.PutInt(e, m[37], v.Iops)
+	codec.PutBool(e, m[38], v.PubliclyAccessible)
+	codec.PutBool(e, m[39], v.AutoMinorVersionUpgrade)
+	codec.PutInt(e, m[40], v.MonitoringInterval)
+	codec.PutString(e, m[41], v.MonitoringRoleArn)
+	codec.PutBool(e, m[42], v.EnablePerformanceInsights)
+	codec.PutString(e, m[43], v.PerformanceInsightsKMSKeyId)
+	codec.PutInt(e, m[44], v.PerformanceInsightsRetentionPeriod)
+	codec.PutBool(e, m[45], v.EnableLimitlessDatabase)
+	codec.PutStruct(e, m[46], v.ServerlessV2ScalingConfiguration)
+	codec.PutString(e, m[47], v.NetworkType)
+	codec.PutString(e, m[48], v.DBSystemId)
+	codec.PutBool(e, m[49], v.ManageMasterUserPassword)
+	codec.PutString(e, m[50], v.MasterUserSecretKmsKeyId)
+	codec.PutBool(e, m[51], v.EnableLocalWriteForwarding)
+	codec.PutString(e, m[52], v.CACertificateIdentifier)
+	codec.PutString(e, m[53], v.EngineLifecycleSupport)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateDBClusterMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AvailabilityZones, codec.DecString)
+	case 1:
+		return codec.GetInt(d, m, &v.BackupRetentionPeriod)
+	case 2:
+		return codec.GetString(d, m, &v.CharacterSetName)
+	case 3:
+		return codec.GetString(d, m, &v.DatabaseName)
+	case 4:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 5:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	case 6:
+		return codec.GetList(d, m, &v.VpcSecurityGroupIds, codec.DecString)
+	case 7:
+		return codec.GetString(d, m, &v.DBSubnetGroupName)
+	case 8:
+		return codec.GetString(d, m, &v.Engine)
+	case 9:
+		return codec.GetString(d, m, &v.EngineVersion)
+	case 10:
+		return codec.GetInt(d, m, &v.Port)
+	case 11:
+		return codec.GetString(d, m, &v.MasterUsername)
+	case 12:
+		return codec.GetString(d, m, &v.MasterUserPassword)
+	case 13:
+		return codec.GetString(d, m, &v.OptionGroupName)
+	case 14:
+		return codec.GetString(d, m, &v.PreferredBackupWindow)
+	case 15:
+		return codec.GetString(d, m, &v.PreferredMaintenanceWindow)
+	case 16:
+		return codec.GetString(d, m, &v.ReplicationSourceIdentifier)
+	case 17:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	case 18:
+		return codec.GetBool(d, m, &v.StorageEncrypted)
+	case 19:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 20:
+		return codec.GetString(d, m, &v.PreSignedUrl)
+	case 21:
+		return codec.GetBool(d, m, &v.EnableIAMDatabaseAuthentication)
+	case 22:
+		return codec.GetInt(d, m, &v.BacktrackWindow)
+	case 23:
+		return codec.GetList(d, m, &v.EnableCloudwatchLogsExports, codec.DecString)
+	case 24:
+		return codec.GetString(d, m, &v.EngineMode)
+	case 25:
+		return codec.GetStruct(d, m, &v.ScalingConfiguration)
+	case 26:
+		return codec.GetStruct(d, m, &v.RdsCustomClusterConfiguration)
+	case 27:
+		return codec.GetBool(d, m, &v.DeletionProtection)
+	case 28:
+		return codec.GetString(d, m, &v.GlobalClusterIdentifier)
+	case 29:
+		return codec.GetBool(d, m, &v.EnableHttpEndpoint)
+	case 30:
+		return codec.GetBool(d, m, &v.CopyTagsToSnapshot)
+	case 31:
+		return codec.GetString(d, m, &v.Domain)
+	case 32:
+		return codec.GetString(d, m, &v.DomainIAMRoleName)
+	case 33:
+		return codec.GetBool(d, m, &v.EnableGlobalWriteForwarding)
+	case 34:
+		return codec.GetString(d, m, &v.DBClusterInstanceClass)
+	case 35:
+		return codec.GetInt(d, m, &v.AllocatedStorage)
+	case 36:
+		return codec.GetString(d, m, &v.StorageType)
+	case 37:
+		return codec.GetInt(d, m, &v.Iops)
+	case 38:
+		return codec.GetBool(d, m, &v.PubliclyAccessible)
+	case 39:
+		return codec.GetBool(d, m, &v.AutoMinorVersionUpgrade)
+	case 40:
+		return codec.GetInt(d, m, &v.MonitoringInterval)
+	case 41:
+		return codec.GetString(d, m, &v.MonitoringRoleArn)
+	case 42:
+		return codec.GetBool(d, m, &v.EnablePerformanceInsights)
+	case 43:
+		return codec.GetString(d, m, &v.PerformanceInsightsKMSKeyId)
+	case 44:
+		return codec.GetInt(d, m, &v.PerformanceInsightsRetentionPeriod)
+	case 45:
+		return codec.GetBool(d, m, &v.EnableLimitlessDatabase)
+	case 46:
+		return codec.GetStruct(d, m, &v.ServerlessV2ScalingConfiguration)
+	case 47:
+		return codec.GetString(d, m, &v.NetworkType)
+	case 48:
+		return codec.GetString(d, m, &v.DBSystemId)
+	case 49:
+		return codec.GetBool(d, m, &v.ManageMasterUserPassword)
+	case 50:
+		return codec.GetString(d, m, &v.MasterUserSecretKmsKeyId)
+	case 51:
+		return codec.GetBool(d, m, &v.EnableLocalWriteForwarding)
+	case 52:
+		return codec.GetString(d, m, &v.CACertificateIdentifier)
+	case 53:
+		return codec.GetString(d, m, &v.EngineLifecycleSupport)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateDBClusterParameterGroupMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterParameterGroupName)
+	codec.PutString(e, m[1], v.DBParameterGroupFamily)
+	codec.PutString(e, m[2], v.Description)
+	codec.PutList(e, m[3], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateDBClusterParameterGroupMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	case 1:
+		return codec.GetString(d, m, &v.DBParameterGroupFamily)
+	case 2:
+		return codec.GetString(d, m, &v.Description)
+	case 3:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateDBClusterParameterGroupResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBClusterParameterGroup)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateDBClusterParameterGroupResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBClusterParameterGroup)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateDBClusterResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBCluster)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateDBClusterResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBCluster)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateDBClusterSnapshotMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterSnapshotIdentifier)
+	codec.PutString(e, m[1], v.DBClusterIdentifier)
+	codec.PutList(e, m[2], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateDBClusterSnapshotMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterSnapshotIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 2:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateDBClusterSnapshotResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBClusterSnapshot)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateDBClusterSnapshotResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBClusterSnapshot)
 	}
 	return nil
 }
@@ -656,6 +1053,638 @@ func (v *CustomDBEngineVersionAMI) UnmarshalAWS(d codec.Decoder, m *model.Ref) e
 		return codec.GetString(d, m, &v.ImageId)
 	case 1:
 		return codec.GetString(d, m, &v.Status)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBCluster) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.AllocatedStorage)
+	codec.PutList(e, m[1], v.AvailabilityZones, codec.EncString)
+	codec.PutInt(e, m[2], v.BackupRetentionPeriod)
+	codec.PutString(e, m[3], v.CharacterSetName)
+	codec.PutString(e, m[4], v.DatabaseName)
+	codec.PutString(e, m[5], v.DBClusterIdentifier)
+	codec.PutString(e, m[6], v.DBClusterParameterGroup)
+	codec.PutString(e, m[7], v.DBSubnetGroup)
+	codec.PutString(e, m[8], v.Status)
+	codec.PutTime(e, m[9], v.AutomaticRestartTime)
+	codec.PutString(e, m[10], v.PercentProgress)
+	codec.PutTime(e, m[11], v.EarliestRestorableTime)
+	codec.PutString(e, m[12], v.Endpoint)
+	codec.PutString(e, m[13], v.ReaderEndpoint)
+	codec.PutList(e, m[14], v.CustomEndpoints, codec.EncString)
+	codec.PutBool(e, m[15], v.MultiAZ)
+	codec.PutString(e, m[16], v.Engine)
+	codec.PutString(e, m[17], v.EngineVersion)
+	codec.PutTime(e, m[18], v.LatestRestorableTime)
+	codec.PutInt(e, m[19], v.Port)
+	codec.PutString(e, m[20], v.MasterUsername)
+	codec.PutList(e, m[21], v.DBClusterOptionGroupMemberships, codec.EncStruct[DBClusterOptionGroupStatus])
+	codec.PutString(e, m[22], v.PreferredBackupWindow)
+	codec.PutString(e, m[23], v.PreferredMaintenanceWindow)
+	codec.PutString(e, m[24], v.ReplicationSourceIdentifier)
+	codec.PutList(e, m[25], v.ReadReplicaIdentifiers, codec.EncString)
+	codec.PutList(e, m[26], v.StatusInfos, codec.EncStruct[DBClusterStatusInfo])
+	codec.PutList(e, m[27], v.DBClusterMembers, codec.EncStruct[DBClusterMember])
+	codec.PutList(e, m[28], v.VpcSecurityGroups, codec.EncStruct[VpcSecurityGroupMembership])
+	codec.PutString(e, m[29], v.HostedZoneId)
+	codec.PutBool(e, m[30], v.StorageEncrypted)
+	codec.PutString(e, m[31], v.KmsKeyId)
+	codec.PutString(e, m[32], v.DbClusterResourceId)
+	codec.PutString(e, m[33], v.DBClusterArn)
+	codec.PutList(e, m[34], v.AssociatedRoles, codec.EncStruct[DBClusterRole])
+	codec.PutBool(e, m[35], v.IAMDatabaseAuthenticationEnabled)
+	codec.PutString(e, m[36], v.CloneGroupId)
+	codec.PutTime(e, m[37], v.ClusterCreateTime)
+	codec.PutTime(e, m[38], v.EarliestBacktrackTime)
+	codec.PutInt(e, m[39], v.BacktrackWindow)
+	codec.PutInt(e, m[40], v.BacktrackConsumedChangeRecords)
+	codec.PutList(e, m[41], v.EnabledCloudwatchLogsExports, codec.EncString)
+	codec.PutInt(e, m[42], v.Capacity)
+	codec.PutString(e, m[43], v.EngineMode)
+	codec.PutStruct(e, m[44], v.ScalingConfigurationInfo)
+	codec.PutStruct(e, m[45], v.RdsCustomClusterConfiguration)
+	codec.PutBool(e, m[46], v.DeletionProtection)
+	codec.PutBool(e, m[47], v.HttpEndpointEnabled)
+	codec.PutString(e, m[48], v.ActivityStreamMode)
+	codec.PutString(e, m[49], v.ActivityStreamStatus)
+	codec.PutString(e, m[50], v.ActivityStreamKmsKeyId)
+	codec.PutString(e, m[51], v.ActivityStreamKinesisStreamName)
+	codec.PutBool(e, m[52], v.CopyTagsToSnapshot)
+	codec.PutBool(e, m[53], v.CrossAccountClone)
+	codec.PutList(e, m[54], v.DomainMemberships, codec.EncStruct[DomainMembership])
+	codec.PutList(e, m[55], v.TagList, codec.EncStruct[Tag])
+	codec.PutString(e, m[56], v.GlobalWriteForwardingStatus)
+	codec.PutBool(e, m[57], v.GlobalWriteForwardingRequested)
+	codec.PutStruct(e, m[58], v.PendingModifiedValues)
+	codec.PutString(e, m[59], v.DBClusterInstanceClass)
+	codec.PutString(e, m[60], v.StorageType)
+	codec.PutInt(e, m[61], v.Iops)
+	codec.PutBool(e, m[62], v.PubliclyAccessible)
+	codec.PutBool(e, m[63], v.AutoMinorVersionUpgrade)
+	codec.PutInt(e, m[64], v.MonitoringInterval)
+	codec.PutString(e, m[65], v.MonitoringRoleArn)
+	codec.PutBool(e, m[66], v.PerformanceInsightsEnabled)
+	codec.PutString(e, m[67], v.PerformanceInsightsKMSKeyId)
+	codec.PutInt(e, m[68], v.PerformanceInsightsRetentionPeriod)
+	codec.PutStruct(e, m[69], v.ServerlessV2ScalingConfiguration)
+	codec.PutString(e, m[70], v.NetworkType)
+	codec.PutString(e, m[71], v.DBSystemId)
+	codec.PutStruct(e, m[72], v.MasterUserSecret)
+	codec.PutTime(e, m[73], v.IOOptimizedNextAllowedModificationTime)
+	codec.PutString(e, m[74], v.LocalWriteForwardingStatus)
+	codec.PutString(e, m[75], v.AwsBackupRecoveryPointArn)
+	codec.PutStruct(e, m[76], v.LimitlessDatabase)
+	codec.PutInt(e, m[77], v.StorageThroughput)
+	codec.PutStruct(e, m[78], v.CertificateDetails)
+	codec.PutString(e, m[79], v.EngineLifecycleSupport)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBCluster) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.AllocatedStorage)
+	case 1:
+		return codec.GetList(d, m, &v.AvailabilityZones, codec.DecString)
+	case 2:
+		return codec.GetInt(d, m, &v.BackupRetentionPeriod)
+	case 3:
+		return codec.GetString(d, m, &v.CharacterSetName)
+	case 4:
+		return codec.GetString(d, m, &v.DatabaseName)
+	case 5:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 6:
+		return codec.GetString(d, m, &v.DBClusterParameterGroup)
+	case 7:
+		return codec.GetString(d, m, &v.DBSubnetGroup)
+	case 8:
+		return codec.GetString(d, m, &v.Status)
+	case 9:
+		return codec.GetTime(d, m, &v.AutomaticRestartTime)
+	case 10:
+		return codec.GetString(d, m, &v.PercentProgress)
+	case 11:
+		return codec.GetTime(d, m, &v.EarliestRestorableTime)
+	case 12:
+		return codec.GetString(d, m, &v.Endpoint)
+	case 13:
+		return codec.GetString(d, m, &v.ReaderEndpoint)
+	case 14:
+		return codec.GetList(d, m, &v.CustomEndpoints, codec.DecString)
+	case 15:
+		return codec.GetBool(d, m, &v.MultiAZ)
+	case 16:
+		return codec.GetString(d, m, &v.Engine)
+	case 17:
+		return codec.GetString(d, m, &v.EngineVersion)
+	case 18:
+		return codec.GetTime(d, m, &v.LatestRestorableTime)
+	case 19:
+		return codec.GetInt(d, m, &v.Port)
+	case 20:
+		return codec.GetString(d, m, &v.MasterUsername)
+	case 21:
+		return codec.GetList(d, m, &v.DBClusterOptionGroupMemberships, codec.DecStruct[DBClusterOptionGroupStatus])
+	case 22:
+		return codec.GetString(d, m, &v.PreferredBackupWindow)
+	case 23:
+		return codec.GetString(d, m, &v.PreferredMaintenanceWindow)
+	case 24:
+		return codec.GetString(d, m, &v.ReplicationSourceIdentifier)
+	case 25:
+		return codec.GetList(d, m, &v.ReadReplicaIdentifiers, codec.DecString)
+	case 26:
+		return codec.GetList(d, m, &v.StatusInfos, codec.DecStruct[DBClusterStatusInfo])
+	case 27:
+		return codec.GetList(d, m, &v.DBClusterMembers, codec.DecStruct[DBClusterMember])
+	case 28:
+		return codec.GetList(d, m, &v.VpcSecurityGroups, codec.DecStruct[VpcSecurityGroupMembership])
+	case 29:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 30:
+		return codec.GetBool(d, m, &v.StorageEncrypted)
+	case 31:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 32:
+		return codec.GetString(d, m, &v.DbClusterResourceId)
+	case 33:
+		return codec.GetString(d, m, &v.DBClusterArn)
+	case 34:
+		return codec.GetList(d, m, &v.AssociatedRoles, codec.DecStruct[DBClusterRole])
+	case 35:
+		return codec.GetBool(d, m, &v.IAMDatabaseAuthenticationEnabled)
+	case 36:
+		return codec.GetString(d, m, &v.CloneGroupId)
+	case 37:
+		return codec.GetTime(d, m, &v.ClusterCreateTime)
+	case 38:
+		return codec.GetTime(d, m, &v.EarliestBacktrackTime)
+	case 39:
+		return codec.GetInt(d, m, &v.BacktrackWindow)
+	case 40:
+		return codec.GetInt(d, m, &v.BacktrackConsumedChangeRecords)
+	case 41:
+		return codec.GetList(d, m, &v.EnabledCloudwatchLogsExports, codec.DecString)
+	case 42:
+		return codec.GetInt(d, m, &v.Capacity)
+	case 43:
+		return codec.GetString(d, m, &v.EngineMode)
+	case 44:
+		return codec.GetStruct(d, m, &v.ScalingConfigurationInfo)
+	case 45:
+		return codec.GetStruct(d, m, &v.RdsCustomClusterConfiguration)
+	case 46:
+		return codec.GetBool(d, m, &v.DeletionProtection)
+	case 47:
+		return codec.GetBool(d, m, &v.HttpEndpointEnabled)
+	case 48:
+		return codec.GetString(d, m, &v.ActivityStreamMode)
+	case 49:
+		return codec.GetString(d, m, &v.ActivityStreamStatus)
+	case 50:
+		return codec.GetString(d, m, &v.ActivityStreamKmsKeyId)
+	case 51:
+		return codec.GetString(d, m, &v.ActivityStreamKinesisStreamName)
+	case 52:
+		return codec.GetBool(d, m, &v.CopyTagsToSnapshot)
+	case 53:
+		return codec.GetBool(d, m, &v.CrossAccountClone)
+	case 54:
+		return codec.GetList(d, m, &v.DomainMemberships, codec.DecStruct[DomainMembership])
+	case 55:
+		return codec.GetList(d, m, &v.TagList, codec.DecStruct[Tag])
+	case 56:
+		return codec.GetString(d, m, &v.GlobalWriteForwardingStatus)
+	case 57:
+		return codec.GetBool(d, m, &v.GlobalWriteForwardingRequested)
+	case 58:
+		return codec.GetStruct(d, m, &v.PendingModifiedValues)
+	case 59:
+		return codec.GetString(d, m, &v.DBClusterInstanceClass)
+	case 60:
+		return codec.GetString(d, m, &v.StorageType)
+	case 61:
+		return codec.GetInt(d, m, &v.Iops)
+	case 62:
+		return codec.GetBool(d, m, &v.PubliclyAccessible)
+	case 63:
+		return codec.GetBool(d, m, &v.AutoMinorVersionUpgrade)
+	case 64:
+		return codec.GetInt(d, m, &v.MonitoringInterval)
+	case 65:
+		return codec.GetString(d, m, &v.MonitoringRoleArn)
+	case 66:
+		return codec.GetBool(d, m, &v.PerformanceInsightsEnabled)
+	case 67:
+		return codec.GetString(d, m, &v.PerformanceInsightsKMSKeyId)
+	case 68:
+		return codec.GetInt(d, m, &v.PerformanceInsightsRetentionPeriod)
+	case 69:
+		return codec.GetStruct(d, m, &v.ServerlessV2ScalingConfiguration)
+	case 70:
+		return codec.GetString(d, m, &v.NetworkType)
+	case 71:
+		return codec.GetString(d, m, &v.DBSystemId)
+	case 72:
+		return codec.GetStruct(d, m, &v.MasterUserSecret)
+	case 73:
+		return codec.GetTime(d, m, &v.IOOptimizedNextAllowedModificationTime)
+	case 74:
+		return codec.GetString(d, m, &v.LocalWriteForwardingStatus)
+	case 75:
+		return codec.GetString(d, m, &v.AwsBackupRecoveryPointArn)
+	case 76:
+		return codec.GetStruct(d, m, &v.LimitlessDatabase)
+	case 77:
+		return codec.GetInt(d, m, &v.StorageThroughput)
+	case 78:
+		return codec.GetStruct(d, m, &v.CertificateDetails)
+	case 79:
+		return codec.GetString(d, m, &v.EngineLifecycleSupport)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterBacktrack) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.BacktrackIdentifier)
+	codec.PutTime(e, m[2], v.BacktrackTo)
+	codec.PutTime(e, m[3], v.BacktrackedFrom)
+	codec.PutTime(e, m[4], v.BacktrackRequestCreationTime)
+	codec.PutString(e, m[5], v.Status)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterBacktrack) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.BacktrackIdentifier)
+	case 2:
+		return codec.GetTime(d, m, &v.BacktrackTo)
+	case 3:
+		return codec.GetTime(d, m, &v.BacktrackedFrom)
+	case 4:
+		return codec.GetTime(d, m, &v.BacktrackRequestCreationTime)
+	case 5:
+		return codec.GetString(d, m, &v.Status)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterBacktrackMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Marker)
+	codec.PutList(e, m[1], v.DBClusterBacktracks, codec.EncStruct[DBClusterBacktrack])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterBacktrackMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Marker)
+	case 1:
+		return codec.GetList(d, m, &v.DBClusterBacktracks, codec.DecStruct[DBClusterBacktrack])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterEndpoint) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterEndpointIdentifier)
+	codec.PutString(e, m[1], v.DBClusterIdentifier)
+	codec.PutString(e, m[2], v.DBClusterEndpointResourceIdentifier)
+	codec.PutString(e, m[3], v.Endpoint)
+	codec.PutString(e, m[4], v.Status)
+	codec.PutString(e, m[5], v.EndpointType)
+	codec.PutString(e, m[6], v.CustomEndpointType)
+	codec.PutList(e, m[7], v.StaticMembers, codec.EncString)
+	codec.PutList(e, m[8], v.ExcludedMembers, codec.EncString)
+	codec.PutString(e, m[9], v.DBClusterEndpointArn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterEndpoint) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterEndpointIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.DBClusterEndpointResourceIdentifier)
+	case 3:
+		return codec.GetString(d, m, &v.Endpoint)
+	case 4:
+		return codec.GetString(d, m, &v.Status)
+	case 5:
+		return codec.GetString(d, m, &v.EndpointType)
+	case 6:
+		return codec.GetString(d, m, &v.CustomEndpointType)
+	case 7:
+		return codec.GetList(d, m, &v.StaticMembers, codec.DecString)
+	case 8:
+		return codec.GetList(d, m, &v.ExcludedMembers, codec.DecString)
+	case 9:
+		return codec.GetString(d, m, &v.DBClusterEndpointArn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterEndpointMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Marker)
+	codec.PutList(e, m[1], v.DBClusterEndpoints, codec.EncStruct[DBClusterEndpoint])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterEndpointMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Marker)
+	case 1:
+		return codec.GetList(d, m, &v.DBClusterEndpoints, codec.DecStruct[DBClusterEndpoint])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterMember) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBInstanceIdentifier)
+	codec.PutBool(e, m[1], v.IsClusterWriter)
+	codec.PutString(e, m[2], v.DBClusterParameterGroupStatus)
+	codec.PutInt(e, m[3], v.PromotionTier)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterMember) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBInstanceIdentifier)
+	case 1:
+		return codec.GetBool(d, m, &v.IsClusterWriter)
+	case 2:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupStatus)
+	case 3:
+		return codec.GetInt(d, m, &v.PromotionTier)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Marker)
+	codec.PutList(e, m[1], v.DBClusters, codec.EncStruct[DBCluster])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Marker)
+	case 1:
+		return codec.GetList(d, m, &v.DBClusters, codec.DecStruct[DBCluster])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterOptionGroupStatus) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterOptionGroupName)
+	codec.PutString(e, m[1], v.Status)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterOptionGroupStatus) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterOptionGroupName)
+	case 1:
+		return codec.GetString(d, m, &v.Status)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterParameterGroup) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterParameterGroupName)
+	codec.PutString(e, m[1], v.DBParameterGroupFamily)
+	codec.PutString(e, m[2], v.Description)
+	codec.PutString(e, m[3], v.DBClusterParameterGroupArn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterParameterGroup) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	case 1:
+		return codec.GetString(d, m, &v.DBParameterGroupFamily)
+	case 2:
+		return codec.GetString(d, m, &v.Description)
+	case 3:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupArn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterParameterGroupDetails) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Parameters, codec.EncStruct[Parameter])
+	codec.PutString(e, m[1], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterParameterGroupDetails) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Parameters, codec.DecStruct[Parameter])
+	case 1:
+		return codec.GetString(d, m, &v.Marker)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterParameterGroupNameMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterParameterGroupName)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterParameterGroupNameMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterParameterGroupsMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Marker)
+	codec.PutList(e, m[1], v.DBClusterParameterGroups, codec.EncStruct[DBClusterParameterGroup])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterParameterGroupsMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Marker)
+	case 1:
+		return codec.GetList(d, m, &v.DBClusterParameterGroups, codec.DecStruct[DBClusterParameterGroup])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterRole) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.RoleArn)
+	codec.PutString(e, m[1], v.Status)
+	codec.PutString(e, m[2], v.FeatureName)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterRole) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.RoleArn)
+	case 1:
+		return codec.GetString(d, m, &v.Status)
+	case 2:
+		return codec.GetString(d, m, &v.FeatureName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterSnapshot) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AvailabilityZones, codec.EncString)
+	codec.PutString(e, m[1], v.DBClusterSnapshotIdentifier)
+	codec.PutString(e, m[2], v.DBClusterIdentifier)
+	codec.PutTime(e, m[3], v.SnapshotCreateTime)
+	codec.PutString(e, m[4], v.Engine)
+	codec.PutString(e, m[5], v.EngineMode)
+	codec.PutInt(e, m[6], v.AllocatedStorage)
+	codec.PutString(e, m[7], v.Status)
+	codec.PutInt(e, m[8], v.Port)
+	codec.PutString(e, m[9], v.VpcId)
+	codec.PutTime(e, m[10], v.ClusterCreateTime)
+	codec.PutString(e, m[11], v.MasterUsername)
+	codec.PutString(e, m[12], v.EngineVersion)
+	codec.PutString(e, m[13], v.LicenseModel)
+	codec.PutString(e, m[14], v.SnapshotType)
+	codec.PutInt(e, m[15], v.PercentProgress)
+	codec.PutBool(e, m[16], v.StorageEncrypted)
+	codec.PutString(e, m[17], v.KmsKeyId)
+	codec.PutString(e, m[18], v.DBClusterSnapshotArn)
+	codec.PutString(e, m[19], v.SourceDBClusterSnapshotArn)
+	codec.PutBool(e, m[20], v.IAMDatabaseAuthenticationEnabled)
+	codec.PutList(e, m[21], v.TagList, codec.EncStruct[Tag])
+	codec.PutString(e, m[22], v.DBSystemId)
+	codec.PutString(e, m[23], v.StorageType)
+	codec.PutString(e, m[24], v.DbClusterResourceId)
+	codec.PutInt(e, m[25], v.StorageThroughput)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterSnapshot) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AvailabilityZones, codec.DecString)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterSnapshotIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 3:
+		return codec.GetTime(d, m, &v.SnapshotCreateTime)
+	case 4:
+		return codec.GetString(d, m, &v.Engine)
+	case 5:
+		return codec.GetString(d, m, &v.EngineMode)
+	case 6:
+		return codec.GetInt(d, m, &v.AllocatedStorage)
+	case 7:
+		return codec.GetString(d, m, &v.Status)
+	case 8:
+		return codec.GetInt(d, m, &v.Port)
+	case 9:
+		return codec.GetString(d, m, &v.VpcId)
+	case 10:
+		return codec.GetTime(d, m, &v.ClusterCreateTime)
+	case 11:
+		return codec.GetString(d, m, &v.MasterUsername)
+	case 12:
+		return codec.GetString(d, m, &v.EngineVersion)
+	case 13:
+		return codec.GetString(d, m, &v.LicenseModel)
+	case 14:
+		return codec.GetString(d, m, &v.SnapshotType)
+	case 15:
+		return codec.GetInt(d, m, &v.PercentProgress)
+	case 16:
+		return codec.GetBool(d, m, &v.StorageEncrypted)
+	case 17:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 18:
+		return codec.GetString(d, m, &v.DBClusterSnapshotArn)
+	case 19:
+		return codec.GetString(d, m, &v.SourceDBClusterSnapshotArn)
+	case 20:
+		return codec.GetBool(d, m, &v.IAMDatabaseAuthenticationEnabled)
+	case 21:
+		return codec.GetList(d, m, &v.TagList, codec.DecStruct[Tag])
+	case 22:
+		return codec.GetString(d, m, &v.DBSystemId)
+	case 23:
+		return codec.GetString(d, m, &v.StorageType)
+	case 24:
+		return codec.GetString(d, m, &v.DbClusterResourceId)
+	case 25:
+		return codec.GetInt(d, m, &v.StorageThroughput)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterSnapshotMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Marker)
+	codec.PutList(e, m[1], v.DBClusterSnapshots, codec.EncStruct[DBClusterSnapshot])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterSnapshotMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Marker)
+	case 1:
+		return codec.GetList(d, m, &v.DBClusterSnapshots, codec.DecStruct[DBClusterSnapshot])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DBClusterStatusInfo) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.StatusType)
+	codec.PutBool(e, m[1], v.Normal)
+	codec.PutString(e, m[2], v.Status)
+	codec.PutString(e, m[3], v.Message)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DBClusterStatusInfo) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.StatusType)
+	case 1:
+		return codec.GetBool(d, m, &v.Normal)
+	case 2:
+		return codec.GetString(d, m, &v.Status)
+	case 3:
+		return codec.GetString(d, m, &v.Message)
 	}
 	return nil
 }
@@ -1545,6 +2574,99 @@ func (v *DBSubnetGroupMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDBClusterEndpointMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterEndpointIdentifier)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteDBClusterEndpointMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterEndpointIdentifier)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDBClusterMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutBool(e, m[1], v.SkipFinalSnapshot)
+	codec.PutString(e, m[2], v.FinalDBSnapshotIdentifier)
+	codec.PutBool(e, m[3], v.DeleteAutomatedBackups)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteDBClusterMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetBool(d, m, &v.SkipFinalSnapshot)
+	case 2:
+		return codec.GetString(d, m, &v.FinalDBSnapshotIdentifier)
+	case 3:
+		return codec.GetBool(d, m, &v.DeleteAutomatedBackups)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDBClusterParameterGroupMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterParameterGroupName)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteDBClusterParameterGroupMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDBClusterResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBCluster)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteDBClusterResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBCluster)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDBClusterSnapshotMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterSnapshotIdentifier)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteDBClusterSnapshotMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterSnapshotIdentifier)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDBClusterSnapshotResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBClusterSnapshot)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteDBClusterSnapshotResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBClusterSnapshot)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DeleteDBInstanceMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.DBInstanceIdentifier)
 	codec.PutBool(e, m[1], v.SkipFinalSnapshot)
@@ -1633,6 +2755,171 @@ func (v *DeleteDBSubnetGroupMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref)
 	switch m.Index {
 	case 0:
 		return codec.GetString(d, m, &v.DBSubnetGroupName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeDBClusterBacktracksMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.BacktrackIdentifier)
+	codec.PutList(e, m[2], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[3], v.MaxRecords)
+	codec.PutString(e, m[4], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeDBClusterBacktracksMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.BacktrackIdentifier)
+	case 2:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 3:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 4:
+		return codec.GetString(d, m, &v.Marker)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeDBClusterEndpointsMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.DBClusterEndpointIdentifier)
+	codec.PutList(e, m[2], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[3], v.MaxRecords)
+	codec.PutString(e, m[4], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeDBClusterEndpointsMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterEndpointIdentifier)
+	case 2:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 3:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 4:
+		return codec.GetString(d, m, &v.Marker)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeDBClusterParameterGroupsMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterParameterGroupName)
+	codec.PutList(e, m[1], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[2], v.MaxRecords)
+	codec.PutString(e, m[3], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeDBClusterParameterGroupsMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	case 1:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 2:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 3:
+		return codec.GetString(d, m, &v.Marker)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeDBClusterParametersMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterParameterGroupName)
+	codec.PutString(e, m[1], v.Source)
+	codec.PutList(e, m[2], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[3], v.MaxRecords)
+	codec.PutString(e, m[4], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeDBClusterParametersMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	case 1:
+		return codec.GetString(d, m, &v.Source)
+	case 2:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 3:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 4:
+		return codec.GetString(d, m, &v.Marker)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeDBClusterSnapshotsMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.DBClusterSnapshotIdentifier)
+	codec.PutString(e, m[2], v.SnapshotType)
+	codec.PutList(e, m[3], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[4], v.MaxRecords)
+	codec.PutString(e, m[5], v.Marker)
+	codec.PutBool(e, m[6], v.IncludeShared)
+	codec.PutBool(e, m[7], v.IncludePublic)
+	codec.PutString(e, m[8], v.DbClusterResourceId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeDBClusterSnapshotsMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterSnapshotIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.SnapshotType)
+	case 3:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 4:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 5:
+		return codec.GetString(d, m, &v.Marker)
+	case 6:
+		return codec.GetBool(d, m, &v.IncludeShared)
+	case 7:
+		return codec.GetBool(d, m, &v.IncludePublic)
+	case 8:
+		return codec.GetString(d, m, &v.DbClusterResourceId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeDBClustersMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutList(e, m[1], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[2], v.MaxRecords)
+	codec.PutString(e, m[3], v.Marker)
+	codec.PutBool(e, m[4], v.IncludeShared)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeDBClustersMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 2:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 3:
+		return codec.GetString(d, m, &v.Marker)
+	case 4:
+		return codec.GetBool(d, m, &v.IncludeShared)
 	}
 	return nil
 }
@@ -1841,6 +3128,43 @@ func (v *DescribeDBSubnetGroupsMessage) UnmarshalAWS(d codec.Decoder, m *model.R
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeEngineDefaultClusterParametersMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBParameterGroupFamily)
+	codec.PutList(e, m[1], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[2], v.MaxRecords)
+	codec.PutString(e, m[3], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeEngineDefaultClusterParametersMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBParameterGroupFamily)
+	case 1:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 2:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 3:
+		return codec.GetString(d, m, &v.Marker)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeEngineDefaultClusterParametersResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.EngineDefaults)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeEngineDefaultClusterParametersResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.EngineDefaults)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DescribeEngineDefaultParametersMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.DBParameterGroupFamily)
 	codec.PutList(e, m[1], v.Filters, codec.EncStruct[Filter])
@@ -1873,6 +3197,61 @@ func (v *DescribeEngineDefaultParametersResult) UnmarshalAWS(d codec.Decoder, m 
 	switch m.Index {
 	case 0:
 		return codec.GetStruct(d, m, &v.EngineDefaults)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeEventCategoriesMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SourceType)
+	codec.PutList(e, m[1], v.Filters, codec.EncStruct[Filter])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeEventCategoriesMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SourceType)
+	case 1:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeEventsMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SourceIdentifier)
+	codec.PutString(e, m[1], v.SourceType)
+	codec.PutTime(e, m[2], v.StartTime)
+	codec.PutTime(e, m[3], v.EndTime)
+	codec.PutInt(e, m[4], v.Duration)
+	codec.PutList(e, m[5], v.EventCategories, codec.EncString)
+	codec.PutList(e, m[6], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[7], v.MaxRecords)
+	codec.PutString(e, m[8], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeEventsMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SourceIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.SourceType)
+	case 2:
+		return codec.GetTime(d, m, &v.StartTime)
+	case 3:
+		return codec.GetTime(d, m, &v.EndTime)
+	case 4:
+		return codec.GetInt(d, m, &v.Duration)
+	case 5:
+		return codec.GetList(d, m, &v.EventCategories, codec.DecString)
+	case 6:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 7:
+		return codec.GetInt(d, m, &v.MaxRecords)
+	case 8:
+		return codec.GetString(d, m, &v.Marker)
 	}
 	return nil
 }
@@ -1988,6 +3367,114 @@ func (v *EngineDefaults) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *Event) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SourceIdentifier)
+	codec.PutString(e, m[1], v.SourceType)
+	codec.PutString(e, m[2], v.Message)
+	codec.PutList(e, m[3], v.EventCategories, codec.EncString)
+	codec.PutTime(e, m[4], v.Date)
+	codec.PutString(e, m[5], v.SourceArn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *Event) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SourceIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.SourceType)
+	case 2:
+		return codec.GetString(d, m, &v.Message)
+	case 3:
+		return codec.GetList(d, m, &v.EventCategories, codec.DecString)
+	case 4:
+		return codec.GetTime(d, m, &v.Date)
+	case 5:
+		return codec.GetString(d, m, &v.SourceArn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EventCategoriesMap) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SourceType)
+	codec.PutList(e, m[1], v.EventCategories, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EventCategoriesMap) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SourceType)
+	case 1:
+		return codec.GetList(d, m, &v.EventCategories, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EventCategoriesMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.EventCategoriesMapList, codec.EncStruct[EventCategoriesMap])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EventCategoriesMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.EventCategoriesMapList, codec.DecStruct[EventCategoriesMap])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EventsMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Marker)
+	codec.PutList(e, m[1], v.Events, codec.EncStruct[Event])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EventsMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Marker)
+	case 1:
+		return codec.GetList(d, m, &v.Events, codec.DecStruct[Event])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *FailoverDBClusterMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.TargetDBInstanceIdentifier)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *FailoverDBClusterMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.TargetDBInstanceIdentifier)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *FailoverDBClusterResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBCluster)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *FailoverDBClusterResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBCluster)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Filter) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Name)
 	codec.PutList(e, m[1], v.Values, codec.EncString)
@@ -2000,6 +3487,23 @@ func (v *Filter) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.Name)
 	case 1:
 		return codec.GetList(d, m, &v.Values, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LimitlessDatabase) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Status)
+	codec.PutFloat64(e, m[1], v.MinRequiredACU)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LimitlessDatabase) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Status)
+	case 1:
+		return codec.GetFloat64(d, m, &v.MinRequiredACU)
 	}
 	return nil
 }
@@ -2037,6 +3541,206 @@ func (v *MasterUserSecret) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.SecretStatus)
 	case 2:
 		return codec.GetString(d, m, &v.KmsKeyId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyDBClusterEndpointMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterEndpointIdentifier)
+	codec.PutString(e, m[1], v.EndpointType)
+	codec.PutList(e, m[2], v.StaticMembers, codec.EncString)
+	codec.PutList(e, m[3], v.ExcludedMembers, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyDBClusterEndpointMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterEndpointIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.EndpointType)
+	case 2:
+		return codec.GetList(d, m, &v.StaticMembers, codec.DecString)
+	case 3:
+		return codec.GetList(d, m, &v.ExcludedMembers, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyDBClusterMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.NewDBClusterIdentifier)
+	codec.PutBool(e, m[2], v.ApplyImmediately)
+	codec.PutInt(e, m[3], v.BackupRetentionPeriod)
+	codec.PutString(e, m[4], v.DBClusterParameterGroupName)
+	codec.PutList(e, m[5], v.VpcSecurityGroupIds, codec.EncString)
+	codec.PutInt(e, m[6], v.Port)
+	codec.PutString(e, m[7], v.MasterUserPassword)
+	codec.PutString(e, m[8], v.OptionGroupName)
+	codec.PutString(e, m[9], v.PreferredBackupWindow)
+	codec.PutString(e, m[10], v.PreferredMaintenanceWindow)
+	codec.PutBool(e, m[11], v.EnableIAMDatabaseAuthentication)
+	codec.PutInt(e, m[12], v.BacktrackWindow)
+	codec.PutStruct(e, m[13], v.CloudwatchLogsExportConfiguration)
+	codec.PutString(e, m[14], v.EngineVersion)
+	codec.PutBool(e, m[15], v.AllowMajorVersionUpgrade)
+	codec.PutString(e, m[16], v.DBInstanceParameterGroupName)
+	codec.PutString(e, m[17], v.Domain)
+	codec.PutString(e, m[18], v.DomainIAMRoleName)
+	codec.PutStruct(e, m[19], v.ScalingConfiguration)
+	codec.PutBool(e, m[20], v.DeletionProtection)
+	codec.PutBool(e, m[21], v.EnableHttpEndpoint)
+	codec.PutBool(e, m[22], v.CopyTagsToSnapshot)
+	codec.PutBool(e, m[23], v.EnableGlobalWriteForwarding)
+	codec.PutString(e, m[24], v.DBClusterInstanceClass)
+	codec.PutInt(e, m[25], v.AllocatedStorage)
+	codec.PutString(e, m[26], v.StorageType)
+	codec.PutInt(e, m[27], v.Iops)
+	codec.PutBool(e, m[28], v.AutoMinorVersionUpgrade)
+	codec.PutInt(e, m[29], v.MonitoringInterval)
+	codec.PutString(e, m[30], v.MonitoringRoleArn)
+	codec.PutBool(e, m[31], v.EnablePerformanceInsights)
+	codec.PutString(e, m[32], v.PerformanceInsightsKMSKeyId)
+	codec.PutInt(e, m[33], v.PerformanceInsightsRetentionPeriod)
+	codec.PutStruct(e, m[34], v.ServerlessV2ScalingConfiguration)
+	codec.PutString(e, m[35], v.NetworkType)
+	codec.PutBool(e, m[36], v.ManageMasterUserPassword)
+	codec.PutBool(e, m[37], v.RotateMasterUserPassword)
+	codec.PutString(e, m[38], v.MasterUserSecretKmsKeyId)
+	codec.PutString(e, m[39], v.EngineMode)
+	codec.PutBool(e, m[40], v.AllowEngineModeChange)
+	codec.PutBool(e, m[41], v.EnableLocalWriteForwarding)
+	codec.PutString(e, m[42], v.AwsBackupRecoveryPointArn)
+	codec.PutBool(e, m[43], v.EnableLimitlessDatabase)
+	codec.PutString(e, m[44], v.CACertificateIdentifier)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyDBClusterMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.NewDBClusterIdentifier)
+	case 2:
+		return codec.GetBool(d, m, &v.ApplyImmediately)
+	case 3:
+		return codec.GetInt(d, m, &v.BackupRetentionPeriod)
+	case 4:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	case 5:
+		return codec.GetList(d, m, &v.VpcSecurityGroupIds, codec.DecString)
+	case 6:
+		return codec.GetInt(d, m, &v.Port)
+	case 7:
+		return codec.GetString(d, m, &v.MasterUserPassword)
+	case 8:
+		return codec.GetString(d, m, &v.OptionGroupName)
+	case 9:
+		return codec.GetString(d, m, &v.PreferredBackupWindow)
+	case 10:
+		return codec.GetString(d, m, &v.PreferredMaintenanceWindow)
+	case 11:
+		return codec.GetBool(d, m, &v.EnableIAMDatabaseAuthentication)
+	case 12:
+		return codec.GetInt(d, m, &v.BacktrackWindow)
+	case 13:
+		return codec.GetStruct(d, m, &v.CloudwatchLogsExportConfiguration)
+	case 14:
+		return codec.GetString(d, m, &v.EngineVersion)
+	case 15:
+		return codec.GetBool(d, m, &v.AllowMajorVersionUpgrade)
+	case 16:
+		return codec.GetString(d, m, &v.DBInstanceParameterGroupName)
+	case 17:
+		return codec.GetString(d, m, &v.Domain)
+	case 18:
+		return codec.GetString(d, m, &v.DomainIAMRoleName)
+	case 19:
+		return codec.GetStruct(d, m, &v.ScalingConfiguration)
+	case 20:
+		return codec.GetBool(d, m, &v.DeletionProtection)
+	case 21:
+		return codec.GetBool(d, m, &v.EnableHttpEndpoint)
+	case 22:
+		return codec.GetBool(d, m, &v.CopyTagsToSnapshot)
+	case 23:
+		return codec.GetBool(d, m, &v.EnableGlobalWriteForwarding)
+	case 24:
+		return codec.GetString(d, m, &v.DBClusterInstanceClass)
+	case 25:
+		return codec.GetInt(d, m, &v.AllocatedStorage)
+	case 26:
+		return codec.GetString(d, m, &v.StorageType)
+	case 27:
+		return codec.GetInt(d, m, &v.Iops)
+	case 28:
+		return codec.GetBool(d, m, &v.AutoMinorVersionUpgrade)
+	case 29:
+		return codec.GetInt(d, m, &v.MonitoringInterval)
+	case 30:
+		return codec.GetString(d, m, &v.MonitoringRoleArn)
+	case 31:
+		return codec.GetBool(d, m, &v.EnablePerformanceInsights)
+	case 32:
+		return codec.GetString(d, m, &v.PerformanceInsightsKMSKeyId)
+	case 33:
+		return codec.GetInt(d, m, &v.PerformanceInsightsRetentionPeriod)
+	case 34:
+		return codec.GetStruct(d, m, &v.ServerlessV2ScalingConfiguration)
+	case 35:
+		return codec.GetString(d, m, &v.NetworkType)
+	case 36:
+		return codec.GetBool(d, m, &v.ManageMasterUserPassword)
+	case 37:
+		return codec.GetBool(d, m, &v.RotateMasterUserPassword)
+	case 38:
+		return codec.GetString(d, m, &v.MasterUserSecretKmsKeyId)
+	case 39:
+		return codec.GetString(d, m, &v.EngineMode)
+	case 40:
+		return codec.GetBool(d, m, &v.AllowEngineModeChange)
+	case 41:
+		return codec.GetBool(d, m, &v.EnableLocalWriteForwarding)
+	case 42:
+		return codec.GetString(d, m, &v.AwsBackupRecoveryPointArn)
+	case 43:
+		return codec.GetBool(d, m, &v.EnableLimitlessDatabase)
+	case 44:
+		return codec.GetString(d, m, &v.CACertificateIdentifier)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyDBClusterParameterGroupMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterParameterGroupName)
+	codec.PutList(e, m[1], v.Parameters, codec.EncStruct[Parameter])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyDBClusterParameterGroupMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	case 1:
+		return codec.GetList(d, m, &v.Parameters, codec.DecStruct[Parameter])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyDBClusterResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBCluster)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyDBClusterResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBCluster)
 	}
 	return nil
 }
@@ -2620,6 +4324,26 @@ func (v *PromoteReadReplicaResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) e
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *RdsCustomClusterConfiguration) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.InterconnectSubnetId)
+	codec.PutString(e, m[1], v.TransitGatewayMulticastDomainId)
+	codec.PutString(e, m[2], v.ReplicaMode)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *RdsCustomClusterConfiguration) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.InterconnectSubnetId)
+	case 1:
+		return codec.GetString(d, m, &v.TransitGatewayMulticastDomainId)
+	case 2:
+		return codec.GetString(d, m, &v.ReplicaMode)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *RebootDBInstanceMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.DBInstanceIdentifier)
 	codec.PutBool(e, m[1], v.ForceFailover)
@@ -2668,6 +4392,26 @@ func (v *RemoveTagsFromResourceMessage) UnmarshalAWS(d codec.Decoder, m *model.R
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ResetDBClusterParameterGroupMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterParameterGroupName)
+	codec.PutBool(e, m[1], v.ResetAllParameters)
+	codec.PutList(e, m[2], v.Parameters, codec.EncStruct[Parameter])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ResetDBClusterParameterGroupMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	case 1:
+		return codec.GetBool(d, m, &v.ResetAllParameters)
+	case 2:
+		return codec.GetList(d, m, &v.Parameters, codec.DecStruct[Parameter])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *ResetDBParameterGroupMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.DBParameterGroupName)
 	codec.PutBool(e, m[1], v.ResetAllParameters)
@@ -2683,6 +4427,236 @@ func (v *ResetDBParameterGroupMessage) UnmarshalAWS(d codec.Decoder, m *model.Re
 		return codec.GetBool(d, m, &v.ResetAllParameters)
 	case 2:
 		return codec.GetList(d, m, &v.Parameters, codec.DecStruct[Parameter])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *RestoreDBClusterFromSnapshotMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AvailabilityZones, codec.EncString)
+	codec.PutString(e, m[1], v.DBClusterIdentifier)
+	codec.PutString(e, m[2], v.SnapshotIdentifier)
+	codec.PutString(e, m[3], v.Engine)
+	codec.PutString(e, m[4], v.EngineVersion)
+	codec.PutInt(e, m[5], v.Port)
+	codec.PutString(e, m[6], v.DBSubnetGroupName)
+	codec.PutString(e, m[7], v.DatabaseName)
+	codec.PutString(e, m[8], v.OptionGroupName)
+	codec.PutList(e, m[9], v.VpcSecurityGroupIds, codec.EncString)
+	codec.PutList(e, m[10], v.Tags, codec.EncStruct[Tag])
+	codec.PutString(e, m[11], v.KmsKeyId)
+	codec.PutBool(e, m[12], v.EnableIAMDatabaseAuthentication)
+	codec.PutInt(e, m[13], v.BacktrackWindow)
+	codec.PutList(e, m[14], v.EnableCloudwatchLogsExports, codec.EncString)
+	codec.PutString(e, m[15], v.EngineMode)
+	codec.PutStruct(e, m[16], v.ScalingConfiguration)
+	codec.PutString(e, m[17], v.DBClusterParameterGroupName)
+	codec.PutBool(e, m[18], v.DeletionProtection)
+	codec.PutBool(e, m[19], v.CopyTagsToSnapshot)
+	codec.PutString(e, m[20], v.Domain)
+	codec.PutString(e, m[21], v.DomainIAMRoleName)
+	codec.PutString(e, m[22], v.DBClusterInstanceClass)
+	codec.PutString(e, m[23], v.StorageType)
+	codec.PutInt(e, m[24], v.Iops)
+	codec.PutBool(e, m[25], v.PubliclyAccessible)
+	codec.PutStruct(e, m[26], v.ServerlessV2ScalingConfiguration)
+	codec.PutString(e, m[27], v.NetworkType)
+	codec.PutStruct(e, m[28], v.RdsCustomClusterConfiguration)
+	codec.PutString(e, m[29], v.EngineLifecycleSupport)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *RestoreDBClusterFromSnapshotMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AvailabilityZones, codec.DecString)
+	case 1:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 2:
+		return codec.GetString(d, m, &v.SnapshotIdentifier)
+	case 3:
+		return codec.GetString(d, m, &v.Engine)
+	case 4:
+		return codec.GetString(d, m, &v.EngineVersion)
+	case 5:
+		return codec.GetInt(d, m, &v.Port)
+	case 6:
+		return codec.GetString(d, m, &v.DBSubnetGroupName)
+	case 7:
+		return codec.GetString(d, m, &v.DatabaseName)
+	case 8:
+		return codec.GetString(d, m, &v.OptionGroupName)
+	case 9:
+		return codec.GetList(d, m, &v.VpcSecurityGroupIds, codec.DecString)
+	case 10:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	case 11:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 12:
+		return codec.GetBool(d, m, &v.EnableIAMDatabaseAuthentication)
+	case 13:
+		return codec.GetInt(d, m, &v.BacktrackWindow)
+	case 14:
+		return codec.GetList(d, m, &v.EnableCloudwatchLogsExports, codec.DecString)
+	case 15:
+		return codec.GetString(d, m, &v.EngineMode)
+	case 16:
+		return codec.GetStruct(d, m, &v.ScalingConfiguration)
+	case 17:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	case 18:
+		return codec.GetBool(d, m, &v.DeletionProtection)
+	case 19:
+		return codec.GetBool(d, m, &v.CopyTagsToSnapshot)
+	case 20:
+		return codec.GetString(d, m, &v.Domain)
+	case 21:
+		return codec.GetString(d, m, &v.DomainIAMRoleName)
+	case 22:
+		return codec.GetString(d, m, &v.DBClusterInstanceClass)
+	case 23:
+		return codec.GetString(d, m, &v.StorageType)
+	case 24:
+		return codec.GetInt(d, m, &v.Iops)
+	case 25:
+		return codec.GetBool(d, m, &v.PubliclyAccessible)
+	case 26:
+		return codec.GetStruct(d, m, &v.ServerlessV2ScalingConfiguration)
+	case 27:
+		return codec.GetString(d, m, &v.NetworkType)
+	case 28:
+		return codec.GetStruct(d, m, &v.RdsCustomClusterConfiguration)
+	case 29:
+		return codec.GetString(d, m, &v.EngineLifecycleSupport)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *RestoreDBClusterFromSnapshotResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBCluster)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *RestoreDBClusterFromSnapshotResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBCluster)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *RestoreDBClusterToPointInTimeMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+	codec.PutString(e, m[1], v.RestoreType)
+	codec.PutString(e, m[2], v.SourceDBClusterIdentifier)
+	codec.PutTime(e, m[3], v.RestoreToTime)
+	codec.PutBool(e, m[4], v.UseLatestRestorableTime)
+	codec.PutInt(e, m[5], v.Port)
+	codec.PutString(e, m[6], v.DBSubnetGroupName)
+	codec.PutString(e, m[7], v.OptionGroupName)
+	codec.PutList(e, m[8], v.VpcSecurityGroupIds, codec.EncString)
+	codec.PutList(e, m[9], v.Tags, codec.EncStruct[Tag])
+	codec.PutString(e, m[10], v.KmsKeyId)
+	codec.PutBool(e, m[11], v.EnableIAMDatabaseAuthentication)
+	codec.PutInt(e, m[12], v.BacktrackWindow)
+	codec.PutList(e, m[13], v.EnableCloudwatchLogsExports, codec.EncString)
+	codec.PutString(e, m[14], v.DBClusterParameterGroupName)
+	codec.PutBool(e, m[15], v.DeletionProtection)
+	codec.PutBool(e, m[16], v.CopyTagsToSnapshot)
+	codec.PutString(e, m[17], v.Domain)
+	codec.PutString(e, m[18], v.DomainIAMRoleName)
+	codec.PutStruct(e, m[19], v.ScalingConfiguration)
+	codec.PutString(e, m[20], v.EngineMode)
+	codec.PutString(e, m[21], v.DBClusterInstanceClass)
+	codec.PutString(e, m[22], v.StorageType)
+	codec.PutBool(e, m[23], v.PubliclyAccessible)
+	codec.PutInt(e, m[24], v.Iops)
+	codec.PutStruct(e, m[25], v.ServerlessV2ScalingConfiguration)
+	codec.PutString(e, m[26], v.NetworkType)
+	codec.PutString(e, m[27], v.SourceDbClusterResourceId)
+	codec.PutStruct(e, m[28], v.RdsCustomClusterConfiguration)
+	codec.PutString(e, m[29], v.EngineLifecycleSupport)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *RestoreDBClusterToPointInTimeMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	case 1:
+		return codec.GetString(d, m, &v.RestoreType)
+	case 2:
+		return codec.GetString(d, m, &v.SourceDBClusterIdentifier)
+	case 3:
+		return codec.GetTime(d, m, &v.RestoreToTime)
+	case 4:
+		return codec.GetBool(d, m, &v.UseLatestRestorableTime)
+	case 5:
+		return codec.GetInt(d, m, &v.Port)
+	case 6:
+		return codec.GetString(d, m, &v.DBSubnetGroupName)
+	case 7:
+		return codec.GetString(d, m, &v.OptionGroupName)
+	case 8:
+		return codec.GetList(d, m, &v.VpcSecurityGroupIds, codec.DecString)
+	case 9:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	case 10:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 11:
+		return codec.GetBool(d, m, &v.EnableIAMDatabaseAuthentication)
+	case 12:
+		return codec.GetInt(d, m, &v.BacktrackWindow)
+	case 13:
+		return codec.GetList(d, m, &v.EnableCloudwatchLogsExports, codec.DecString)
+	case 14:
+		return codec.GetString(d, m, &v.DBClusterParameterGroupName)
+	case 15:
+		return codec.GetBool(d, m, &v.DeletionProtection)
+	case 16:
+		return codec.GetBool(d, m, &v.CopyTagsToSnapshot)
+	case 17:
+		return codec.GetString(d, m, &v.Domain)
+	case 18:
+		return codec.GetString(d, m, &v.DomainIAMRoleName)
+	case 19:
+		return codec.GetStruct(d, m, &v.ScalingConfiguration)
+	case 20:
+		return codec.GetString(d, m, &v.EngineMode)
+	case 21:
+		return codec.GetString(d, m, &v.DBClusterInstanceClass)
+	case 22:
+		return codec.GetString(d, m, &v.StorageType)
+	case 23:
+		return codec.GetBool(d, m, &v.PubliclyAccessible)
+	case 24:
+		return codec.GetInt(d, m, &v.Iops)
+	case 25:
+		return codec.GetStruct(d, m, &v.ServerlessV2ScalingConfiguration)
+	case 26:
+		return codec.GetString(d, m, &v.NetworkType)
+	case 27:
+		return codec.GetString(d, m, &v.SourceDbClusterResourceId)
+	case 28:
+		return codec.GetStruct(d, m, &v.RdsCustomClusterConfiguration)
+	case 29:
+		return codec.GetString(d, m, &v.EngineLifecycleSupport)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *RestoreDBClusterToPointInTimeResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBCluster)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *RestoreDBClusterToPointInTimeResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBCluster)
 	}
 	return nil
 }
@@ -3019,6 +4993,126 @@ func (v *RestoreWindow) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ScalingConfiguration) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.MinCapacity)
+	codec.PutInt(e, m[1], v.MaxCapacity)
+	codec.PutBool(e, m[2], v.AutoPause)
+	codec.PutInt(e, m[3], v.SecondsUntilAutoPause)
+	codec.PutString(e, m[4], v.TimeoutAction)
+	codec.PutInt(e, m[5], v.SecondsBeforeTimeout)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ScalingConfiguration) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.MinCapacity)
+	case 1:
+		return codec.GetInt(d, m, &v.MaxCapacity)
+	case 2:
+		return codec.GetBool(d, m, &v.AutoPause)
+	case 3:
+		return codec.GetInt(d, m, &v.SecondsUntilAutoPause)
+	case 4:
+		return codec.GetString(d, m, &v.TimeoutAction)
+	case 5:
+		return codec.GetInt(d, m, &v.SecondsBeforeTimeout)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ScalingConfigurationInfo) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.MinCapacity)
+	codec.PutInt(e, m[1], v.MaxCapacity)
+	codec.PutBool(e, m[2], v.AutoPause)
+	codec.PutInt(e, m[3], v.SecondsUntilAutoPause)
+	codec.PutString(e, m[4], v.TimeoutAction)
+	codec.PutInt(e, m[5], v.SecondsBeforeTimeout)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ScalingConfigurationInfo) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.MinCapacity)
+	case 1:
+		return codec.GetInt(d, m, &v.MaxCapacity)
+	case 2:
+		return codec.GetBool(d, m, &v.AutoPause)
+	case 3:
+		return codec.GetInt(d, m, &v.SecondsUntilAutoPause)
+	case 4:
+		return codec.GetString(d, m, &v.TimeoutAction)
+	case 5:
+		return codec.GetInt(d, m, &v.SecondsBeforeTimeout)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ServerlessV2ScalingConfiguration) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutFloat64(e, m[0], v.MinCapacity)
+	codec.PutFloat64(e, m[1], v.MaxCapacity)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ServerlessV2ScalingConfiguration) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetFloat64(d, m, &v.MinCapacity)
+	case 1:
+		return codec.GetFloat64(d, m, &v.MaxCapacity)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ServerlessV2ScalingConfigurationInfo) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutFloat64(e, m[0], v.MinCapacity)
+	codec.PutFloat64(e, m[1], v.MaxCapacity)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ServerlessV2ScalingConfigurationInfo) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetFloat64(d, m, &v.MinCapacity)
+	case 1:
+		return codec.GetFloat64(d, m, &v.MaxCapacity)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *StartDBClusterMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *StartDBClusterMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *StartDBClusterResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBCluster)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *StartDBClusterResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBCluster)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *StartDBInstanceMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.DBInstanceIdentifier)
 }
@@ -3042,6 +5136,34 @@ func (v *StartDBInstanceResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) erro
 	switch m.Index {
 	case 0:
 		return codec.GetStruct(d, m, &v.DBInstance)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *StopDBClusterMessage) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DBClusterIdentifier)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *StopDBClusterMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DBClusterIdentifier)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *StopDBClusterResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DBCluster)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *StopDBClusterResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DBCluster)
 	}
 	return nil
 }

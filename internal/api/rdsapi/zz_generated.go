@@ -40,16 +40,32 @@ func load() *model.Service {
 // Server is the business logic of the operations minicloud implements.
 type Server interface {
 	AddTagsToResource(context.Context, *AddTagsToResourceMessage) (*Empty, error)
+	BacktrackDBCluster(context.Context, *BacktrackDBClusterMessage) (*DBClusterBacktrack, error)
+	CopyDBClusterSnapshot(context.Context, *CopyDBClusterSnapshotMessage) (*CopyDBClusterSnapshotResult, error)
 	CopyDBSnapshot(context.Context, *CopyDBSnapshotMessage) (*CopyDBSnapshotResult, error)
+	CreateDBCluster(context.Context, *CreateDBClusterMessage) (*CreateDBClusterResult, error)
+	CreateDBClusterEndpoint(context.Context, *CreateDBClusterEndpointMessage) (*DBClusterEndpoint, error)
+	CreateDBClusterParameterGroup(context.Context, *CreateDBClusterParameterGroupMessage) (*CreateDBClusterParameterGroupResult, error)
+	CreateDBClusterSnapshot(context.Context, *CreateDBClusterSnapshotMessage) (*CreateDBClusterSnapshotResult, error)
 	CreateDBInstance(context.Context, *CreateDBInstanceMessage) (*CreateDBInstanceResult, error)
 	CreateDBInstanceReadReplica(context.Context, *CreateDBInstanceReadReplicaMessage) (*CreateDBInstanceReadReplicaResult, error)
 	CreateDBParameterGroup(context.Context, *CreateDBParameterGroupMessage) (*CreateDBParameterGroupResult, error)
 	CreateDBSnapshot(context.Context, *CreateDBSnapshotMessage) (*CreateDBSnapshotResult, error)
 	CreateDBSubnetGroup(context.Context, *CreateDBSubnetGroupMessage) (*CreateDBSubnetGroupResult, error)
+	DeleteDBCluster(context.Context, *DeleteDBClusterMessage) (*DeleteDBClusterResult, error)
+	DeleteDBClusterEndpoint(context.Context, *DeleteDBClusterEndpointMessage) (*DBClusterEndpoint, error)
+	DeleteDBClusterParameterGroup(context.Context, *DeleteDBClusterParameterGroupMessage) (*Empty, error)
+	DeleteDBClusterSnapshot(context.Context, *DeleteDBClusterSnapshotMessage) (*DeleteDBClusterSnapshotResult, error)
 	DeleteDBInstance(context.Context, *DeleteDBInstanceMessage) (*DeleteDBInstanceResult, error)
 	DeleteDBParameterGroup(context.Context, *DeleteDBParameterGroupMessage) (*Empty, error)
 	DeleteDBSnapshot(context.Context, *DeleteDBSnapshotMessage) (*DeleteDBSnapshotResult, error)
 	DeleteDBSubnetGroup(context.Context, *DeleteDBSubnetGroupMessage) (*Empty, error)
+	DescribeDBClusterBacktracks(context.Context, *DescribeDBClusterBacktracksMessage) (*DBClusterBacktrackMessage, error)
+	DescribeDBClusterEndpoints(context.Context, *DescribeDBClusterEndpointsMessage) (*DBClusterEndpointMessage, error)
+	DescribeDBClusterParameterGroups(context.Context, *DescribeDBClusterParameterGroupsMessage) (*DBClusterParameterGroupsMessage, error)
+	DescribeDBClusterParameters(context.Context, *DescribeDBClusterParametersMessage) (*DBClusterParameterGroupDetails, error)
+	DescribeDBClusterSnapshots(context.Context, *DescribeDBClusterSnapshotsMessage) (*DBClusterSnapshotMessage, error)
+	DescribeDBClusters(context.Context, *DescribeDBClustersMessage) (*DBClusterMessage, error)
 	DescribeDBEngineVersions(context.Context, *DescribeDBEngineVersionsMessage) (*DBEngineVersionMessage, error)
 	DescribeDBInstanceAutomatedBackups(context.Context, *DescribeDBInstanceAutomatedBackupsMessage) (*DBInstanceAutomatedBackupMessage, error)
 	DescribeDBInstances(context.Context, *DescribeDBInstancesMessage) (*DBInstanceMessage, error)
@@ -57,18 +73,30 @@ type Server interface {
 	DescribeDBParameters(context.Context, *DescribeDBParametersMessage) (*DBParameterGroupDetails, error)
 	DescribeDBSnapshots(context.Context, *DescribeDBSnapshotsMessage) (*DBSnapshotMessage, error)
 	DescribeDBSubnetGroups(context.Context, *DescribeDBSubnetGroupsMessage) (*DBSubnetGroupMessage, error)
+	DescribeEngineDefaultClusterParameters(context.Context, *DescribeEngineDefaultClusterParametersMessage) (*DescribeEngineDefaultClusterParametersResult, error)
 	DescribeEngineDefaultParameters(context.Context, *DescribeEngineDefaultParametersMessage) (*DescribeEngineDefaultParametersResult, error)
+	DescribeEventCategories(context.Context, *DescribeEventCategoriesMessage) (*EventCategoriesMessage, error)
+	DescribeEvents(context.Context, *DescribeEventsMessage) (*EventsMessage, error)
 	DescribeOrderableDBInstanceOptions(context.Context, *DescribeOrderableDBInstanceOptionsMessage) (*OrderableDBInstanceOptionsMessage, error)
+	FailoverDBCluster(context.Context, *FailoverDBClusterMessage) (*FailoverDBClusterResult, error)
 	ListTagsForResource(context.Context, *ListTagsForResourceMessage) (*TagListMessage, error)
+	ModifyDBCluster(context.Context, *ModifyDBClusterMessage) (*ModifyDBClusterResult, error)
+	ModifyDBClusterEndpoint(context.Context, *ModifyDBClusterEndpointMessage) (*DBClusterEndpoint, error)
+	ModifyDBClusterParameterGroup(context.Context, *ModifyDBClusterParameterGroupMessage) (*DBClusterParameterGroupNameMessage, error)
 	ModifyDBInstance(context.Context, *ModifyDBInstanceMessage) (*ModifyDBInstanceResult, error)
 	ModifyDBParameterGroup(context.Context, *ModifyDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
 	PromoteReadReplica(context.Context, *PromoteReadReplicaMessage) (*PromoteReadReplicaResult, error)
 	RebootDBInstance(context.Context, *RebootDBInstanceMessage) (*RebootDBInstanceResult, error)
 	RemoveTagsFromResource(context.Context, *RemoveTagsFromResourceMessage) (*Empty, error)
+	ResetDBClusterParameterGroup(context.Context, *ResetDBClusterParameterGroupMessage) (*DBClusterParameterGroupNameMessage, error)
 	ResetDBParameterGroup(context.Context, *ResetDBParameterGroupMessage) (*DBParameterGroupNameMessage, error)
+	RestoreDBClusterFromSnapshot(context.Context, *RestoreDBClusterFromSnapshotMessage) (*RestoreDBClusterFromSnapshotResult, error)
+	RestoreDBClusterToPointInTime(context.Context, *RestoreDBClusterToPointInTimeMessage) (*RestoreDBClusterToPointInTimeResult, error)
 	RestoreDBInstanceFromDBSnapshot(context.Context, *RestoreDBInstanceFromDBSnapshotMessage) (*RestoreDBInstanceFromDBSnapshotResult, error)
 	RestoreDBInstanceToPointInTime(context.Context, *RestoreDBInstanceToPointInTimeMessage) (*RestoreDBInstanceToPointInTimeResult, error)
+	StartDBCluster(context.Context, *StartDBClusterMessage) (*StartDBClusterResult, error)
 	StartDBInstance(context.Context, *StartDBInstanceMessage) (*StartDBInstanceResult, error)
+	StopDBCluster(context.Context, *StopDBClusterMessage) (*StopDBClusterResult, error)
 	StopDBInstance(context.Context, *StopDBInstanceMessage) (*StopDBInstanceResult, error)
 }
 
@@ -78,37 +106,65 @@ type Server interface {
 // compiler then asks the service for its method.
 func Handlers(s Server) map[string]api.Handler {
 	return map[string]api.Handler{
-		"AddTagsToResource":                  api.Typed(s.AddTagsToResource),
-		"CopyDBSnapshot":                     api.Typed(s.CopyDBSnapshot),
-		"CreateDBInstance":                   api.Typed(s.CreateDBInstance),
-		"CreateDBInstanceReadReplica":        api.Typed(s.CreateDBInstanceReadReplica),
-		"CreateDBParameterGroup":             api.Typed(s.CreateDBParameterGroup),
-		"CreateDBSnapshot":                   api.Typed(s.CreateDBSnapshot),
-		"CreateDBSubnetGroup":                api.Typed(s.CreateDBSubnetGroup),
-		"DeleteDBInstance":                   api.Typed(s.DeleteDBInstance),
-		"DeleteDBParameterGroup":             api.Typed(s.DeleteDBParameterGroup),
-		"DeleteDBSnapshot":                   api.Typed(s.DeleteDBSnapshot),
-		"DeleteDBSubnetGroup":                api.Typed(s.DeleteDBSubnetGroup),
-		"DescribeDBEngineVersions":           api.Typed(s.DescribeDBEngineVersions),
-		"DescribeDBInstanceAutomatedBackups": api.Typed(s.DescribeDBInstanceAutomatedBackups),
-		"DescribeDBInstances":                api.Typed(s.DescribeDBInstances),
-		"DescribeDBParameterGroups":          api.Typed(s.DescribeDBParameterGroups),
-		"DescribeDBParameters":               api.Typed(s.DescribeDBParameters),
-		"DescribeDBSnapshots":                api.Typed(s.DescribeDBSnapshots),
-		"DescribeDBSubnetGroups":             api.Typed(s.DescribeDBSubnetGroups),
-		"DescribeEngineDefaultParameters":    api.Typed(s.DescribeEngineDefaultParameters),
-		"DescribeOrderableDBInstanceOptions": api.Typed(s.DescribeOrderableDBInstanceOptions),
-		"ListTagsForResource":                api.Typed(s.ListTagsForResource),
-		"ModifyDBInstance":                   api.Typed(s.ModifyDBInstance),
-		"ModifyDBParameterGroup":             api.Typed(s.ModifyDBParameterGroup),
-		"PromoteReadReplica":                 api.Typed(s.PromoteReadReplica),
-		"RebootDBInstance":                   api.Typed(s.RebootDBInstance),
-		"RemoveTagsFromResource":             api.Typed(s.RemoveTagsFromResource),
-		"ResetDBParameterGroup":              api.Typed(s.ResetDBParameterGroup),
-		"RestoreDBInstanceFromDBSnapshot":    api.Typed(s.RestoreDBInstanceFromDBSnapshot),
-		"RestoreDBInstanceToPointInTime":     api.Typed(s.RestoreDBInstanceToPointInTime),
-		"StartDBInstance":                    api.Typed(s.StartDBInstance),
-		"StopDBInstance":                     api.Typed(s.StopDBInstance),
+		"AddTagsToResource":                      api.Typed(s.AddTagsToResource),
+		"BacktrackDBCluster":                     api.Typed(s.BacktrackDBCluster),
+		"CopyDBClusterSnapshot":                  api.Typed(s.CopyDBClusterSnapshot),
+		"CopyDBSnapshot":                         api.Typed(s.CopyDBSnapshot),
+		"CreateDBCluster":                        api.Typed(s.CreateDBCluster),
+		"CreateDBClusterEndpoint":                api.Typed(s.CreateDBClusterEndpoint),
+		"CreateDBClusterParameterGroup":          api.Typed(s.CreateDBClusterParameterGroup),
+		"CreateDBClusterSnapshot":                api.Typed(s.CreateDBClusterSnapshot),
+		"CreateDBInstance":                       api.Typed(s.CreateDBInstance),
+		"CreateDBInstanceReadReplica":            api.Typed(s.CreateDBInstanceReadReplica),
+		"CreateDBParameterGroup":                 api.Typed(s.CreateDBParameterGroup),
+		"CreateDBSnapshot":                       api.Typed(s.CreateDBSnapshot),
+		"CreateDBSubnetGroup":                    api.Typed(s.CreateDBSubnetGroup),
+		"DeleteDBCluster":                        api.Typed(s.DeleteDBCluster),
+		"DeleteDBClusterEndpoint":                api.Typed(s.DeleteDBClusterEndpoint),
+		"DeleteDBClusterParameterGroup":          api.Typed(s.DeleteDBClusterParameterGroup),
+		"DeleteDBClusterSnapshot":                api.Typed(s.DeleteDBClusterSnapshot),
+		"DeleteDBInstance":                       api.Typed(s.DeleteDBInstance),
+		"DeleteDBParameterGroup":                 api.Typed(s.DeleteDBParameterGroup),
+		"DeleteDBSnapshot":                       api.Typed(s.DeleteDBSnapshot),
+		"DeleteDBSubnetGroup":                    api.Typed(s.DeleteDBSubnetGroup),
+		"DescribeDBClusterBacktracks":            api.Typed(s.DescribeDBClusterBacktracks),
+		"DescribeDBClusterEndpoints":             api.Typed(s.DescribeDBClusterEndpoints),
+		"DescribeDBClusterParameterGroups":       api.Typed(s.DescribeDBClusterParameterGroups),
+		"DescribeDBClusterParameters":            api.Typed(s.DescribeDBClusterParameters),
+		"DescribeDBClusterSnapshots":             api.Typed(s.DescribeDBClusterSnapshots),
+		"DescribeDBClusters":                     api.Typed(s.DescribeDBClusters),
+		"DescribeDBEngineVersions":               api.Typed(s.DescribeDBEngineVersions),
+		"DescribeDBInstanceAutomatedBackups":     api.Typed(s.DescribeDBInstanceAutomatedBackups),
+		"DescribeDBInstances":                    api.Typed(s.DescribeDBInstances),
+		"DescribeDBParameterGroups":              api.Typed(s.DescribeDBParameterGroups),
+		"DescribeDBParameters":                   api.Typed(s.DescribeDBParameters),
+		"DescribeDBSnapshots":                    api.Typed(s.DescribeDBSnapshots),
+		"DescribeDBSubnetGroups":                 api.Typed(s.DescribeDBSubnetGroups),
+		"DescribeEngineDefaultClusterParameters": api.Typed(s.DescribeEngineDefaultClusterParameters),
+		"DescribeEngineDefaultParameters":        api.Typed(s.DescribeEngineDefaultParameters),
+		"DescribeEventCategories":                api.Typed(s.DescribeEventCategories),
+		"DescribeEvents":                         api.Typed(s.DescribeEvents),
+		"DescribeOrderableDBInstanceOptions":     api.Typed(s.DescribeOrderableDBInstanceOptions),
+		"FailoverDBCluster":                      api.Typed(s.FailoverDBCluster),
+		"ListTagsForResource":                    api.Typed(s.ListTagsForResource),
+		"ModifyDBCluster":                        api.Typed(s.ModifyDBCluster),
+		"ModifyDBClusterEndpoint":                api.Typed(s.ModifyDBClusterEndpoint),
+		"ModifyDBClusterParameterGroup":          api.Typed(s.ModifyDBClusterParameterGroup),
+		"ModifyDBInstance":                       api.Typed(s.ModifyDBInstance),
+		"ModifyDBParameterGroup":                 api.Typed(s.ModifyDBParameterGroup),
+		"PromoteReadReplica":                     api.Typed(s.PromoteReadReplica),
+		"RebootDBInstance":                       api.Typed(s.RebootDBInstance),
+		"RemoveTagsFromResource":                 api.Typed(s.RemoveTagsFromResource),
+		"ResetDBClusterParameterGroup":           api.Typed(s.ResetDBClusterParameterGroup),
+		"ResetDBParameterGroup":                  api.Typed(s.ResetDBParameterGroup),
+		"RestoreDBClusterFromSnapshot":           api.Typed(s.RestoreDBClusterFromSnapshot),
+		"RestoreDBClusterToPointInTime":          api.Typed(s.RestoreDBClusterToPointInTime),
+		"RestoreDBInstanceFromDBSnapshot":        api.Typed(s.RestoreDBInstanceFromDBSnapshot),
+		"RestoreDBInstanceToPointInTime":         api.Typed(s.RestoreDBInstanceToPointInTime),
+		"StartDBCluster":                         api.Typed(s.StartDBCluster),
+		"StartDBInstance":                        api.Typed(s.StartDBInstance),
+		"StopDBCluster":                          api.Typed(s.StopDBCluster),
+		"StopDBInstance":                         api.Typed(s.StopDBInstance),
 	}
 }
 
@@ -133,6 +189,14 @@ type AvailableProcessorFeature struct {
 	AllowedValues *string `aws:"AllowedValues"`
 }
 
+// BacktrackDBClusterMessage is the BacktrackDBClusterMessage shape.
+type BacktrackDBClusterMessage struct {
+	DBClusterIdentifier                     *string    `aws:"DBClusterIdentifier"`
+	BacktrackTo                             *time.Time `aws:"BacktrackTo"`
+	Force                                   *bool      `aws:"Force"`
+	UseEarliestTimeOnPointInTimeUnavailable *bool      `aws:"UseEarliestTimeOnPointInTimeUnavailable"`
+}
+
 // CertificateDetails is the CertificateDetails shape.
 type CertificateDetails struct {
 	CAIdentifier *string    `aws:"CAIdentifier"`
@@ -151,6 +215,36 @@ type CloudwatchLogsExportConfiguration struct {
 	DisableLogTypes []string `aws:"DisableLogTypes"`
 }
 
+// ClusterPendingModifiedValues is the ClusterPendingModifiedValues shape.
+type ClusterPendingModifiedValues struct {
+	PendingCloudwatchLogsExports     *PendingCloudwatchLogsExports  `aws:"PendingCloudwatchLogsExports"`
+	DBClusterIdentifier              *string                        `aws:"DBClusterIdentifier"`
+	MasterUserPassword               *string                        `aws:"MasterUserPassword"`
+	IAMDatabaseAuthenticationEnabled *bool                          `aws:"IAMDatabaseAuthenticationEnabled"`
+	EngineVersion                    *string                        `aws:"EngineVersion"`
+	BackupRetentionPeriod            *int32                         `aws:"BackupRetentionPeriod"`
+	AllocatedStorage                 *int32                         `aws:"AllocatedStorage"`
+	RdsCustomClusterConfiguration    *RdsCustomClusterConfiguration `aws:"RdsCustomClusterConfiguration"`
+	Iops                             *int32                         `aws:"Iops"`
+	StorageType                      *string                        `aws:"StorageType"`
+	CertificateDetails               *CertificateDetails            `aws:"CertificateDetails"`
+}
+
+// CopyDBClusterSnapshotMessage is the CopyDBClusterSnapshotMessage shape.
+type CopyDBClusterSnapshotMessage struct {
+	SourceDBClusterSnapshotIdentifier *string `aws:"SourceDBClusterSnapshotIdentifier"`
+	TargetDBClusterSnapshotIdentifier *string `aws:"TargetDBClusterSnapshotIdentifier"`
+	KmsKeyId                          *string `aws:"KmsKeyId"`
+	PreSignedUrl                      *string `aws:"PreSignedUrl"`
+	CopyTags                          *bool   `aws:"CopyTags"`
+	Tags                              []Tag   `aws:"Tags"`
+}
+
+// CopyDBClusterSnapshotResult is the CopyDBClusterSnapshotResult shape.
+type CopyDBClusterSnapshotResult struct {
+	DBClusterSnapshot *DBClusterSnapshot `aws:"DBClusterSnapshot"`
+}
+
 // CopyDBSnapshotMessage is the CopyDBSnapshotMessage shape.
 type CopyDBSnapshotMessage struct {
 	SourceDBSnapshotIdentifier   *string `aws:"SourceDBSnapshotIdentifier"`
@@ -167,6 +261,104 @@ type CopyDBSnapshotMessage struct {
 // CopyDBSnapshotResult is the CopyDBSnapshotResult shape.
 type CopyDBSnapshotResult struct {
 	DBSnapshot *DBSnapshot `aws:"DBSnapshot"`
+}
+
+// CreateDBClusterEndpointMessage is the CreateDBClusterEndpointMessage shape.
+type CreateDBClusterEndpointMessage struct {
+	DBClusterIdentifier         *string  `aws:"DBClusterIdentifier"`
+	DBClusterEndpointIdentifier *string  `aws:"DBClusterEndpointIdentifier"`
+	EndpointType                *string  `aws:"EndpointType"`
+	StaticMembers               []string `aws:"StaticMembers"`
+	ExcludedMembers             []string `aws:"ExcludedMembers"`
+	Tags                        []Tag    `aws:"Tags"`
+}
+
+// CreateDBClusterMessage is the CreateDBClusterMessage shape.
+type CreateDBClusterMessage struct {
+	AvailabilityZones                  []string                          `aws:"AvailabilityZones"`
+	BackupRetentionPeriod              *int32                            `aws:"BackupRetentionPeriod"`
+	CharacterSetName                   *string                           `aws:"CharacterSetName"`
+	DatabaseName                       *string                           `aws:"DatabaseName"`
+	DBClusterIdentifier                *string                           `aws:"DBClusterIdentifier"`
+	DBClusterParameterGroupName        *string                           `aws:"DBClusterParameterGroupName"`
+	VpcSecurityGroupIds                []string                          `aws:"VpcSecurityGroupIds"`
+	DBSubnetGroupName                  *string                           `aws:"DBSubnetGroupName"`
+	Engine                             *string                           `aws:"Engine"`
+	EngineVersion                      *string                           `aws:"EngineVersion"`
+	Port                               *int32                            `aws:"Port"`
+	MasterUsername                     *string                           `aws:"MasterUsername"`
+	MasterUserPassword                 *string                           `aws:"MasterUserPassword"`
+	OptionGroupName                    *string                           `aws:"OptionGroupName"`
+	PreferredBackupWindow              *string                           `aws:"PreferredBackupWindow"`
+	PreferredMaintenanceWindow         *string                           `aws:"PreferredMaintenanceWindow"`
+	ReplicationSourceIdentifier        *string                           `aws:"ReplicationSourceIdentifier"`
+	Tags                               []Tag                             `aws:"Tags"`
+	StorageEncrypted                   *bool                             `aws:"StorageEncrypted"`
+	KmsKeyId                           *string                           `aws:"KmsKeyId"`
+	PreSignedUrl                       *string                           `aws:"PreSignedUrl"`
+	EnableIAMDatabaseAuthentication    *bool                             `aws:"EnableIAMDatabaseAuthentication"`
+	BacktrackWindow                    *int64                            `aws:"BacktrackWindow"`
+	EnableCloudwatchLogsExports        []string                          `aws:"EnableCloudwatchLogsExports"`
+	EngineMode                         *string                           `aws:"EngineMode"`
+	ScalingConfiguration               *ScalingConfiguration             `aws:"ScalingConfiguration"`
+	RdsCustomClusterConfiguration      *RdsCustomClusterConfiguration    `aws:"RdsCustomClusterConfiguration"`
+	DeletionProtection                 *bool                             `aws:"DeletionProtection"`
+	GlobalClusterIdentifier            *string                           `aws:"GlobalClusterIdentifier"`
+	EnableHttpEndpoint                 *bool                             `aws:"EnableHttpEndpoint"`
+	CopyTagsToSnapshot                 *bool                             `aws:"CopyTagsToSnapshot"`
+	Domain                             *string                           `aws:"Domain"`
+	DomainIAMRoleName                  *string                           `aws:"DomainIAMRoleName"`
+	EnableGlobalWriteForwarding        *bool                             `aws:"EnableGlobalWriteForwarding"`
+	DBClusterInstanceClass             *string                           `aws:"DBClusterInstanceClass"`
+	AllocatedStorage                   *int32                            `aws:"AllocatedStorage"`
+	StorageType                        *string                           `aws:"StorageType"`
+	Iops                               *int32                            `aws:"Iops"`
+	PubliclyAccessible                 *bool                             `aws:"PubliclyAccessible"`
+	AutoMinorVersionUpgrade            *bool                             `aws:"AutoMinorVersionUpgrade"`
+	MonitoringInterval                 *int32                            `aws:"MonitoringInterval"`
+	MonitoringRoleArn                  *string                           `aws:"MonitoringRoleArn"`
+	EnablePerformanceInsights          *bool                             `aws:"EnablePerformanceInsights"`
+	PerformanceInsightsKMSKeyId        *string                           `aws:"PerformanceInsightsKMSKeyId"`
+	PerformanceInsightsRetentionPeriod *int32                            `aws:"PerformanceInsightsRetentionPeriod"`
+	EnableLimitlessDatabase            *bool                             `aws:"EnableLimitlessDatabase"`
+	ServerlessV2ScalingConfiguration   *ServerlessV2ScalingConfiguration `aws:"ServerlessV2ScalingConfiguration"`
+	NetworkType                        *string                           `aws:"NetworkType"`
+	DBSystemId                         *string                           `aws:"DBSystemId"`
+	ManageMasterUserPassword           *bool                             `aws:"ManageMasterUserPassword"`
+	MasterUserSecretKmsKeyId           *string                           `aws:"MasterUserSecretKmsKeyId"`
+	EnableLocalWriteForwarding         *bool                             `aws:"EnableLocalWriteForwarding"`
+	CACertificateIdentifier            *string                           `aws:"CACertificateIdentifier"`
+	EngineLifecycleSupport             *string                           `aws:"EngineLifecycleSupport"`
+}
+
+// CreateDBClusterParameterGroupMessage is the CreateDBClusterParameterGroupMessage shape.
+type CreateDBClusterParameterGroupMessage struct {
+	DBClusterParameterGroupName *string `aws:"DBClusterParameterGroupName"`
+	DBParameterGroupFamily      *string `aws:"DBParameterGroupFamily"`
+	Description                 *string `aws:"Description"`
+	Tags                        []Tag   `aws:"Tags"`
+}
+
+// CreateDBClusterParameterGroupResult is the CreateDBClusterParameterGroupResult shape.
+type CreateDBClusterParameterGroupResult struct {
+	DBClusterParameterGroup *DBClusterParameterGroup `aws:"DBClusterParameterGroup"`
+}
+
+// CreateDBClusterResult is the CreateDBClusterResult shape.
+type CreateDBClusterResult struct {
+	DBCluster *DBCluster `aws:"DBCluster"`
+}
+
+// CreateDBClusterSnapshotMessage is the CreateDBClusterSnapshotMessage shape.
+type CreateDBClusterSnapshotMessage struct {
+	DBClusterSnapshotIdentifier *string `aws:"DBClusterSnapshotIdentifier"`
+	DBClusterIdentifier         *string `aws:"DBClusterIdentifier"`
+	Tags                        []Tag   `aws:"Tags"`
+}
+
+// CreateDBClusterSnapshotResult is the CreateDBClusterSnapshotResult shape.
+type CreateDBClusterSnapshotResult struct {
+	DBClusterSnapshot *DBClusterSnapshot `aws:"DBClusterSnapshot"`
 }
 
 // CreateDBInstanceMessage is the CreateDBInstanceMessage shape.
@@ -337,6 +529,222 @@ type CreateDBSubnetGroupResult struct {
 type CustomDBEngineVersionAMI struct {
 	ImageId *string `aws:"ImageId"`
 	Status  *string `aws:"Status"`
+}
+
+// DBCluster is the DBCluster shape.
+type DBCluster struct {
+	AllocatedStorage                       *int32                                `aws:"AllocatedStorage"`
+	AvailabilityZones                      []string                              `aws:"AvailabilityZones"`
+	BackupRetentionPeriod                  *int32                                `aws:"BackupRetentionPeriod"`
+	CharacterSetName                       *string                               `aws:"CharacterSetName"`
+	DatabaseName                           *string                               `aws:"DatabaseName"`
+	DBClusterIdentifier                    *string                               `aws:"DBClusterIdentifier"`
+	DBClusterParameterGroup                *string                               `aws:"DBClusterParameterGroup"`
+	DBSubnetGroup                          *string                               `aws:"DBSubnetGroup"`
+	Status                                 *string                               `aws:"Status"`
+	AutomaticRestartTime                   *time.Time                            `aws:"AutomaticRestartTime"`
+	PercentProgress                        *string                               `aws:"PercentProgress"`
+	EarliestRestorableTime                 *time.Time                            `aws:"EarliestRestorableTime"`
+	Endpoint                               *string                               `aws:"Endpoint"`
+	ReaderEndpoint                         *string                               `aws:"ReaderEndpoint"`
+	CustomEndpoints                        []string                              `aws:"CustomEndpoints"`
+	MultiAZ                                *bool                                 `aws:"MultiAZ"`
+	Engine                                 *string                               `aws:"Engine"`
+	EngineVersion                          *string                               `aws:"EngineVersion"`
+	LatestRestorableTime                   *time.Time                            `aws:"LatestRestorableTime"`
+	Port                                   *int32                                `aws:"Port"`
+	MasterUsername                         *string                               `aws:"MasterUsername"`
+	DBClusterOptionGroupMemberships        []DBClusterOptionGroupStatus          `aws:"DBClusterOptionGroupMemberships"`
+	PreferredBackupWindow                  *string                               `aws:"PreferredBackupWindow"`
+	PreferredMaintenanceWindow             *string                               `aws:"PreferredMaintenanceWindow"`
+	ReplicationSourceIdentifier            *string                               `aws:"ReplicationSourceIdentifier"`
+	ReadReplicaIdentifiers                 []string                              `aws:"ReadReplicaIdentifiers"`
+	StatusInfos                            []DBClusterStatusInfo                 `aws:"StatusInfos"`
+	DBClusterMembers                       []DBClusterMember                     `aws:"DBClusterMembers"`
+	VpcSecurityGroups                      []VpcSecurityGroupMembership          `aws:"VpcSecurityGroups"`
+	HostedZoneId                           *string                               `aws:"HostedZoneId"`
+	StorageEncrypted                       *bool                                 `aws:"StorageEncrypted"`
+	KmsKeyId                               *string                               `aws:"KmsKeyId"`
+	DbClusterResourceId                    *string                               `aws:"DbClusterResourceId"`
+	DBClusterArn                           *string                               `aws:"DBClusterArn"`
+	AssociatedRoles                        []DBClusterRole                       `aws:"AssociatedRoles"`
+	IAMDatabaseAuthenticationEnabled       *bool                                 `aws:"IAMDatabaseAuthenticationEnabled"`
+	CloneGroupId                           *string                               `aws:"CloneGroupId"`
+	ClusterCreateTime                      *time.Time                            `aws:"ClusterCreateTime"`
+	EarliestBacktrackTime                  *time.Time                            `aws:"EarliestBacktrackTime"`
+	BacktrackWindow                        *int64                                `aws:"BacktrackWindow"`
+	BacktrackConsumedChangeRecords         *int64                                `aws:"BacktrackConsumedChangeRecords"`
+	EnabledCloudwatchLogsExports           []string                              `aws:"EnabledCloudwatchLogsExports"`
+	Capacity                               *int32                                `aws:"Capacity"`
+	EngineMode                             *string                               `aws:"EngineMode"`
+	ScalingConfigurationInfo               *ScalingConfigurationInfo             `aws:"ScalingConfigurationInfo"`
+	RdsCustomClusterConfiguration          *RdsCustomClusterConfiguration        `aws:"RdsCustomClusterConfiguration"`
+	DeletionProtection                     *bool                                 `aws:"DeletionProtection"`
+	HttpEndpointEnabled                    *bool                                 `aws:"HttpEndpointEnabled"`
+	ActivityStreamMode                     *string                               `aws:"ActivityStreamMode"`
+	ActivityStreamStatus                   *string                               `aws:"ActivityStreamStatus"`
+	ActivityStreamKmsKeyId                 *string                               `aws:"ActivityStreamKmsKeyId"`
+	ActivityStreamKinesisStreamName        *string                               `aws:"ActivityStreamKinesisStreamName"`
+	CopyTagsToSnapshot                     *bool                                 `aws:"CopyTagsToSnapshot"`
+	CrossAccountClone                      *bool                                 `aws:"CrossAccountClone"`
+	DomainMemberships                      []DomainMembership                    `aws:"DomainMemberships"`
+	TagList                                []Tag                                 `aws:"TagList"`
+	GlobalWriteForwardingStatus            *string                               `aws:"GlobalWriteForwardingStatus"`
+	GlobalWriteForwardingRequested         *bool                                 `aws:"GlobalWriteForwardingRequested"`
+	PendingModifiedValues                  *ClusterPendingModifiedValues         `aws:"PendingModifiedValues"`
+	DBClusterInstanceClass                 *string                               `aws:"DBClusterInstanceClass"`
+	StorageType                            *string                               `aws:"StorageType"`
+	Iops                                   *int32                                `aws:"Iops"`
+	PubliclyAccessible                     *bool                                 `aws:"PubliclyAccessible"`
+	AutoMinorVersionUpgrade                *bool                                 `aws:"AutoMinorVersionUpgrade"`
+	MonitoringInterval                     *int32                                `aws:"MonitoringInterval"`
+	MonitoringRoleArn                      *string                               `aws:"MonitoringRoleArn"`
+	PerformanceInsightsEnabled             *bool                                 `aws:"PerformanceInsightsEnabled"`
+	PerformanceInsightsKMSKeyId            *string                               `aws:"PerformanceInsightsKMSKeyId"`
+	PerformanceInsightsRetentionPeriod     *int32                                `aws:"PerformanceInsightsRetentionPeriod"`
+	ServerlessV2ScalingConfiguration       *ServerlessV2ScalingConfigurationInfo `aws:"ServerlessV2ScalingConfiguration"`
+	NetworkType                            *string                               `aws:"NetworkType"`
+	DBSystemId                             *string                               `aws:"DBSystemId"`
+	MasterUserSecret                       *MasterUserSecret                     `aws:"MasterUserSecret"`
+	IOOptimizedNextAllowedModificationTime *time.Time                            `aws:"IOOptimizedNextAllowedModificationTime"`
+	LocalWriteForwardingStatus             *string                               `aws:"LocalWriteForwardingStatus"`
+	AwsBackupRecoveryPointArn              *string                               `aws:"AwsBackupRecoveryPointArn"`
+	LimitlessDatabase                      *LimitlessDatabase                    `aws:"LimitlessDatabase"`
+	StorageThroughput                      *int32                                `aws:"StorageThroughput"`
+	CertificateDetails                     *CertificateDetails                   `aws:"CertificateDetails"`
+	EngineLifecycleSupport                 *string                               `aws:"EngineLifecycleSupport"`
+}
+
+// DBClusterBacktrack is the DBClusterBacktrack shape.
+type DBClusterBacktrack struct {
+	DBClusterIdentifier          *string    `aws:"DBClusterIdentifier"`
+	BacktrackIdentifier          *string    `aws:"BacktrackIdentifier"`
+	BacktrackTo                  *time.Time `aws:"BacktrackTo"`
+	BacktrackedFrom              *time.Time `aws:"BacktrackedFrom"`
+	BacktrackRequestCreationTime *time.Time `aws:"BacktrackRequestCreationTime"`
+	Status                       *string    `aws:"Status"`
+}
+
+// DBClusterBacktrackMessage is the DBClusterBacktrackMessage shape.
+type DBClusterBacktrackMessage struct {
+	Marker              *string              `aws:"Marker"`
+	DBClusterBacktracks []DBClusterBacktrack `aws:"DBClusterBacktracks"`
+}
+
+// DBClusterEndpoint is the DBClusterEndpoint shape.
+type DBClusterEndpoint struct {
+	DBClusterEndpointIdentifier         *string  `aws:"DBClusterEndpointIdentifier"`
+	DBClusterIdentifier                 *string  `aws:"DBClusterIdentifier"`
+	DBClusterEndpointResourceIdentifier *string  `aws:"DBClusterEndpointResourceIdentifier"`
+	Endpoint                            *string  `aws:"Endpoint"`
+	Status                              *string  `aws:"Status"`
+	EndpointType                        *string  `aws:"EndpointType"`
+	CustomEndpointType                  *string  `aws:"CustomEndpointType"`
+	StaticMembers                       []string `aws:"StaticMembers"`
+	ExcludedMembers                     []string `aws:"ExcludedMembers"`
+	DBClusterEndpointArn                *string  `aws:"DBClusterEndpointArn"`
+}
+
+// DBClusterEndpointMessage is the DBClusterEndpointMessage shape.
+type DBClusterEndpointMessage struct {
+	Marker             *string             `aws:"Marker"`
+	DBClusterEndpoints []DBClusterEndpoint `aws:"DBClusterEndpoints"`
+}
+
+// DBClusterMember is the DBClusterMember shape.
+type DBClusterMember struct {
+	DBInstanceIdentifier          *string `aws:"DBInstanceIdentifier"`
+	IsClusterWriter               *bool   `aws:"IsClusterWriter"`
+	DBClusterParameterGroupStatus *string `aws:"DBClusterParameterGroupStatus"`
+	PromotionTier                 *int32  `aws:"PromotionTier"`
+}
+
+// DBClusterMessage is the DBClusterMessage shape.
+type DBClusterMessage struct {
+	Marker     *string     `aws:"Marker"`
+	DBClusters []DBCluster `aws:"DBClusters"`
+}
+
+// DBClusterOptionGroupStatus is the DBClusterOptionGroupStatus shape.
+type DBClusterOptionGroupStatus struct {
+	DBClusterOptionGroupName *string `aws:"DBClusterOptionGroupName"`
+	Status                   *string `aws:"Status"`
+}
+
+// DBClusterParameterGroup is the DBClusterParameterGroup shape.
+type DBClusterParameterGroup struct {
+	DBClusterParameterGroupName *string `aws:"DBClusterParameterGroupName"`
+	DBParameterGroupFamily      *string `aws:"DBParameterGroupFamily"`
+	Description                 *string `aws:"Description"`
+	DBClusterParameterGroupArn  *string `aws:"DBClusterParameterGroupArn"`
+}
+
+// DBClusterParameterGroupDetails is the DBClusterParameterGroupDetails shape.
+type DBClusterParameterGroupDetails struct {
+	Parameters []Parameter `aws:"Parameters"`
+	Marker     *string     `aws:"Marker"`
+}
+
+// DBClusterParameterGroupNameMessage is the DBClusterParameterGroupNameMessage shape.
+type DBClusterParameterGroupNameMessage struct {
+	DBClusterParameterGroupName *string `aws:"DBClusterParameterGroupName"`
+}
+
+// DBClusterParameterGroupsMessage is the DBClusterParameterGroupsMessage shape.
+type DBClusterParameterGroupsMessage struct {
+	Marker                   *string                   `aws:"Marker"`
+	DBClusterParameterGroups []DBClusterParameterGroup `aws:"DBClusterParameterGroups"`
+}
+
+// DBClusterRole is the DBClusterRole shape.
+type DBClusterRole struct {
+	RoleArn     *string `aws:"RoleArn"`
+	Status      *string `aws:"Status"`
+	FeatureName *string `aws:"FeatureName"`
+}
+
+// DBClusterSnapshot is the DBClusterSnapshot shape.
+type DBClusterSnapshot struct {
+	AvailabilityZones                []string   `aws:"AvailabilityZones"`
+	DBClusterSnapshotIdentifier      *string    `aws:"DBClusterSnapshotIdentifier"`
+	DBClusterIdentifier              *string    `aws:"DBClusterIdentifier"`
+	SnapshotCreateTime               *time.Time `aws:"SnapshotCreateTime"`
+	Engine                           *string    `aws:"Engine"`
+	EngineMode                       *string    `aws:"EngineMode"`
+	AllocatedStorage                 *int32     `aws:"AllocatedStorage"`
+	Status                           *string    `aws:"Status"`
+	Port                             *int32     `aws:"Port"`
+	VpcId                            *string    `aws:"VpcId"`
+	ClusterCreateTime                *time.Time `aws:"ClusterCreateTime"`
+	MasterUsername                   *string    `aws:"MasterUsername"`
+	EngineVersion                    *string    `aws:"EngineVersion"`
+	LicenseModel                     *string    `aws:"LicenseModel"`
+	SnapshotType                     *string    `aws:"SnapshotType"`
+	PercentProgress                  *int32     `aws:"PercentProgress"`
+	StorageEncrypted                 *bool      `aws:"StorageEncrypted"`
+	KmsKeyId                         *string    `aws:"KmsKeyId"`
+	DBClusterSnapshotArn             *string    `aws:"DBClusterSnapshotArn"`
+	SourceDBClusterSnapshotArn       *string    `aws:"SourceDBClusterSnapshotArn"`
+	IAMDatabaseAuthenticationEnabled *bool      `aws:"IAMDatabaseAuthenticationEnabled"`
+	TagList                          []Tag      `aws:"TagList"`
+	DBSystemId                       *string    `aws:"DBSystemId"`
+	StorageType                      *string    `aws:"StorageType"`
+	DbClusterResourceId              *string    `aws:"DbClusterResourceId"`
+	StorageThroughput                *int32     `aws:"StorageThroughput"`
+}
+
+// DBClusterSnapshotMessage is the DBClusterSnapshotMessage shape.
+type DBClusterSnapshotMessage struct {
+	Marker             *string             `aws:"Marker"`
+	DBClusterSnapshots []DBClusterSnapshot `aws:"DBClusterSnapshots"`
+}
+
+// DBClusterStatusInfo is the DBClusterStatusInfo shape.
+type DBClusterStatusInfo struct {
+	StatusType *string `aws:"StatusType"`
+	Normal     *bool   `aws:"Normal"`
+	Status     *string `aws:"Status"`
+	Message    *string `aws:"Message"`
 }
 
 // DBEngineVersion is the DBEngineVersion shape.
@@ -640,6 +1048,39 @@ type DBSubnetGroupMessage struct {
 	DBSubnetGroups []DBSubnetGroup `aws:"DBSubnetGroups"`
 }
 
+// DeleteDBClusterEndpointMessage is the DeleteDBClusterEndpointMessage shape.
+type DeleteDBClusterEndpointMessage struct {
+	DBClusterEndpointIdentifier *string `aws:"DBClusterEndpointIdentifier"`
+}
+
+// DeleteDBClusterMessage is the DeleteDBClusterMessage shape.
+type DeleteDBClusterMessage struct {
+	DBClusterIdentifier       *string `aws:"DBClusterIdentifier"`
+	SkipFinalSnapshot         *bool   `aws:"SkipFinalSnapshot"`
+	FinalDBSnapshotIdentifier *string `aws:"FinalDBSnapshotIdentifier"`
+	DeleteAutomatedBackups    *bool   `aws:"DeleteAutomatedBackups"`
+}
+
+// DeleteDBClusterParameterGroupMessage is the DeleteDBClusterParameterGroupMessage shape.
+type DeleteDBClusterParameterGroupMessage struct {
+	DBClusterParameterGroupName *string `aws:"DBClusterParameterGroupName"`
+}
+
+// DeleteDBClusterResult is the DeleteDBClusterResult shape.
+type DeleteDBClusterResult struct {
+	DBCluster *DBCluster `aws:"DBCluster"`
+}
+
+// DeleteDBClusterSnapshotMessage is the DeleteDBClusterSnapshotMessage shape.
+type DeleteDBClusterSnapshotMessage struct {
+	DBClusterSnapshotIdentifier *string `aws:"DBClusterSnapshotIdentifier"`
+}
+
+// DeleteDBClusterSnapshotResult is the DeleteDBClusterSnapshotResult shape.
+type DeleteDBClusterSnapshotResult struct {
+	DBClusterSnapshot *DBClusterSnapshot `aws:"DBClusterSnapshot"`
+}
+
 // DeleteDBInstanceMessage is the DeleteDBInstanceMessage shape.
 type DeleteDBInstanceMessage struct {
 	DBInstanceIdentifier      *string `aws:"DBInstanceIdentifier"`
@@ -671,6 +1112,63 @@ type DeleteDBSnapshotResult struct {
 // DeleteDBSubnetGroupMessage is the DeleteDBSubnetGroupMessage shape.
 type DeleteDBSubnetGroupMessage struct {
 	DBSubnetGroupName *string `aws:"DBSubnetGroupName"`
+}
+
+// DescribeDBClusterBacktracksMessage is the DescribeDBClusterBacktracksMessage shape.
+type DescribeDBClusterBacktracksMessage struct {
+	DBClusterIdentifier *string  `aws:"DBClusterIdentifier"`
+	BacktrackIdentifier *string  `aws:"BacktrackIdentifier"`
+	Filters             []Filter `aws:"Filters"`
+	MaxRecords          *int32   `aws:"MaxRecords"`
+	Marker              *string  `aws:"Marker"`
+}
+
+// DescribeDBClusterEndpointsMessage is the DescribeDBClusterEndpointsMessage shape.
+type DescribeDBClusterEndpointsMessage struct {
+	DBClusterIdentifier         *string  `aws:"DBClusterIdentifier"`
+	DBClusterEndpointIdentifier *string  `aws:"DBClusterEndpointIdentifier"`
+	Filters                     []Filter `aws:"Filters"`
+	MaxRecords                  *int32   `aws:"MaxRecords"`
+	Marker                      *string  `aws:"Marker"`
+}
+
+// DescribeDBClusterParameterGroupsMessage is the DescribeDBClusterParameterGroupsMessage shape.
+type DescribeDBClusterParameterGroupsMessage struct {
+	DBClusterParameterGroupName *string  `aws:"DBClusterParameterGroupName"`
+	Filters                     []Filter `aws:"Filters"`
+	MaxRecords                  *int32   `aws:"MaxRecords"`
+	Marker                      *string  `aws:"Marker"`
+}
+
+// DescribeDBClusterParametersMessage is the DescribeDBClusterParametersMessage shape.
+type DescribeDBClusterParametersMessage struct {
+	DBClusterParameterGroupName *string  `aws:"DBClusterParameterGroupName"`
+	Source                      *string  `aws:"Source"`
+	Filters                     []Filter `aws:"Filters"`
+	MaxRecords                  *int32   `aws:"MaxRecords"`
+	Marker                      *string  `aws:"Marker"`
+}
+
+// DescribeDBClusterSnapshotsMessage is the DescribeDBClusterSnapshotsMessage shape.
+type DescribeDBClusterSnapshotsMessage struct {
+	DBClusterIdentifier         *string  `aws:"DBClusterIdentifier"`
+	DBClusterSnapshotIdentifier *string  `aws:"DBClusterSnapshotIdentifier"`
+	SnapshotType                *string  `aws:"SnapshotType"`
+	Filters                     []Filter `aws:"Filters"`
+	MaxRecords                  *int32   `aws:"MaxRecords"`
+	Marker                      *string  `aws:"Marker"`
+	IncludeShared               *bool    `aws:"IncludeShared"`
+	IncludePublic               *bool    `aws:"IncludePublic"`
+	DbClusterResourceId         *string  `aws:"DbClusterResourceId"`
+}
+
+// DescribeDBClustersMessage is the DescribeDBClustersMessage shape.
+type DescribeDBClustersMessage struct {
+	DBClusterIdentifier *string  `aws:"DBClusterIdentifier"`
+	Filters             []Filter `aws:"Filters"`
+	MaxRecords          *int32   `aws:"MaxRecords"`
+	Marker              *string  `aws:"Marker"`
+	IncludeShared       *bool    `aws:"IncludeShared"`
 }
 
 // DescribeDBEngineVersionsMessage is the DescribeDBEngineVersionsMessage shape.
@@ -743,6 +1241,19 @@ type DescribeDBSubnetGroupsMessage struct {
 	Marker            *string  `aws:"Marker"`
 }
 
+// DescribeEngineDefaultClusterParametersMessage is the DescribeEngineDefaultClusterParametersMessage shape.
+type DescribeEngineDefaultClusterParametersMessage struct {
+	DBParameterGroupFamily *string  `aws:"DBParameterGroupFamily"`
+	Filters                []Filter `aws:"Filters"`
+	MaxRecords             *int32   `aws:"MaxRecords"`
+	Marker                 *string  `aws:"Marker"`
+}
+
+// DescribeEngineDefaultClusterParametersResult is the DescribeEngineDefaultClusterParametersResult shape.
+type DescribeEngineDefaultClusterParametersResult struct {
+	EngineDefaults *EngineDefaults `aws:"EngineDefaults"`
+}
+
 // DescribeEngineDefaultParametersMessage is the DescribeEngineDefaultParametersMessage shape.
 type DescribeEngineDefaultParametersMessage struct {
 	DBParameterGroupFamily *string  `aws:"DBParameterGroupFamily"`
@@ -754,6 +1265,25 @@ type DescribeEngineDefaultParametersMessage struct {
 // DescribeEngineDefaultParametersResult is the DescribeEngineDefaultParametersResult shape.
 type DescribeEngineDefaultParametersResult struct {
 	EngineDefaults *EngineDefaults `aws:"EngineDefaults"`
+}
+
+// DescribeEventCategoriesMessage is the DescribeEventCategoriesMessage shape.
+type DescribeEventCategoriesMessage struct {
+	SourceType *string  `aws:"SourceType"`
+	Filters    []Filter `aws:"Filters"`
+}
+
+// DescribeEventsMessage is the DescribeEventsMessage shape.
+type DescribeEventsMessage struct {
+	SourceIdentifier *string    `aws:"SourceIdentifier"`
+	SourceType       *string    `aws:"SourceType"`
+	StartTime        *time.Time `aws:"StartTime"`
+	EndTime          *time.Time `aws:"EndTime"`
+	Duration         *int32     `aws:"Duration"`
+	EventCategories  []string   `aws:"EventCategories"`
+	Filters          []Filter   `aws:"Filters"`
+	MaxRecords       *int32     `aws:"MaxRecords"`
+	Marker           *string    `aws:"Marker"`
 }
 
 // DescribeOrderableDBInstanceOptionsMessage is the DescribeOrderableDBInstanceOptionsMessage shape.
@@ -794,10 +1324,54 @@ type EngineDefaults struct {
 	Parameters             []Parameter `aws:"Parameters"`
 }
 
+// Event is the Event shape.
+type Event struct {
+	SourceIdentifier *string    `aws:"SourceIdentifier"`
+	SourceType       *string    `aws:"SourceType"`
+	Message          *string    `aws:"Message"`
+	EventCategories  []string   `aws:"EventCategories"`
+	Date             *time.Time `aws:"Date"`
+	SourceArn        *string    `aws:"SourceArn"`
+}
+
+// EventCategoriesMap is the EventCategoriesMap shape.
+type EventCategoriesMap struct {
+	SourceType      *string  `aws:"SourceType"`
+	EventCategories []string `aws:"EventCategories"`
+}
+
+// EventCategoriesMessage is the EventCategoriesMessage shape.
+type EventCategoriesMessage struct {
+	EventCategoriesMapList []EventCategoriesMap `aws:"EventCategoriesMapList"`
+}
+
+// EventsMessage is the EventsMessage shape.
+type EventsMessage struct {
+	Marker *string `aws:"Marker"`
+	Events []Event `aws:"Events"`
+}
+
+// FailoverDBClusterMessage is the FailoverDBClusterMessage shape.
+type FailoverDBClusterMessage struct {
+	DBClusterIdentifier        *string `aws:"DBClusterIdentifier"`
+	TargetDBInstanceIdentifier *string `aws:"TargetDBInstanceIdentifier"`
+}
+
+// FailoverDBClusterResult is the FailoverDBClusterResult shape.
+type FailoverDBClusterResult struct {
+	DBCluster *DBCluster `aws:"DBCluster"`
+}
+
 // Filter is the Filter shape.
 type Filter struct {
 	Name   *string  `aws:"Name"`
 	Values []string `aws:"Values"`
+}
+
+// LimitlessDatabase is the LimitlessDatabase shape.
+type LimitlessDatabase struct {
+	Status         *string  `aws:"Status"`
+	MinRequiredACU *float64 `aws:"MinRequiredACU"`
 }
 
 // ListTagsForResourceMessage is the ListTagsForResourceMessage shape.
@@ -811,6 +1385,74 @@ type MasterUserSecret struct {
 	SecretArn    *string `aws:"SecretArn"`
 	SecretStatus *string `aws:"SecretStatus"`
 	KmsKeyId     *string `aws:"KmsKeyId"`
+}
+
+// ModifyDBClusterEndpointMessage is the ModifyDBClusterEndpointMessage shape.
+type ModifyDBClusterEndpointMessage struct {
+	DBClusterEndpointIdentifier *string  `aws:"DBClusterEndpointIdentifier"`
+	EndpointType                *string  `aws:"EndpointType"`
+	StaticMembers               []string `aws:"StaticMembers"`
+	ExcludedMembers             []string `aws:"ExcludedMembers"`
+}
+
+// ModifyDBClusterMessage is the ModifyDBClusterMessage shape.
+type ModifyDBClusterMessage struct {
+	DBClusterIdentifier                *string                            `aws:"DBClusterIdentifier"`
+	NewDBClusterIdentifier             *string                            `aws:"NewDBClusterIdentifier"`
+	ApplyImmediately                   *bool                              `aws:"ApplyImmediately"`
+	BackupRetentionPeriod              *int32                             `aws:"BackupRetentionPeriod"`
+	DBClusterParameterGroupName        *string                            `aws:"DBClusterParameterGroupName"`
+	VpcSecurityGroupIds                []string                           `aws:"VpcSecurityGroupIds"`
+	Port                               *int32                             `aws:"Port"`
+	MasterUserPassword                 *string                            `aws:"MasterUserPassword"`
+	OptionGroupName                    *string                            `aws:"OptionGroupName"`
+	PreferredBackupWindow              *string                            `aws:"PreferredBackupWindow"`
+	PreferredMaintenanceWindow         *string                            `aws:"PreferredMaintenanceWindow"`
+	EnableIAMDatabaseAuthentication    *bool                              `aws:"EnableIAMDatabaseAuthentication"`
+	BacktrackWindow                    *int64                             `aws:"BacktrackWindow"`
+	CloudwatchLogsExportConfiguration  *CloudwatchLogsExportConfiguration `aws:"CloudwatchLogsExportConfiguration"`
+	EngineVersion                      *string                            `aws:"EngineVersion"`
+	AllowMajorVersionUpgrade           *bool                              `aws:"AllowMajorVersionUpgrade"`
+	DBInstanceParameterGroupName       *string                            `aws:"DBInstanceParameterGroupName"`
+	Domain                             *string                            `aws:"Domain"`
+	DomainIAMRoleName                  *string                            `aws:"DomainIAMRoleName"`
+	ScalingConfiguration               *ScalingConfiguration              `aws:"ScalingConfiguration"`
+	DeletionProtection                 *bool                              `aws:"DeletionProtection"`
+	EnableHttpEndpoint                 *bool                              `aws:"EnableHttpEndpoint"`
+	CopyTagsToSnapshot                 *bool                              `aws:"CopyTagsToSnapshot"`
+	EnableGlobalWriteForwarding        *bool                              `aws:"EnableGlobalWriteForwarding"`
+	DBClusterInstanceClass             *string                            `aws:"DBClusterInstanceClass"`
+	AllocatedStorage                   *int32                             `aws:"AllocatedStorage"`
+	StorageType                        *string                            `aws:"StorageType"`
+	Iops                               *int32                             `aws:"Iops"`
+	AutoMinorVersionUpgrade            *bool                              `aws:"AutoMinorVersionUpgrade"`
+	MonitoringInterval                 *int32                             `aws:"MonitoringInterval"`
+	MonitoringRoleArn                  *string                            `aws:"MonitoringRoleArn"`
+	EnablePerformanceInsights          *bool                              `aws:"EnablePerformanceInsights"`
+	PerformanceInsightsKMSKeyId        *string                            `aws:"PerformanceInsightsKMSKeyId"`
+	PerformanceInsightsRetentionPeriod *int32                             `aws:"PerformanceInsightsRetentionPeriod"`
+	ServerlessV2ScalingConfiguration   *ServerlessV2ScalingConfiguration  `aws:"ServerlessV2ScalingConfiguration"`
+	NetworkType                        *string                            `aws:"NetworkType"`
+	ManageMasterUserPassword           *bool                              `aws:"ManageMasterUserPassword"`
+	RotateMasterUserPassword           *bool                              `aws:"RotateMasterUserPassword"`
+	MasterUserSecretKmsKeyId           *string                            `aws:"MasterUserSecretKmsKeyId"`
+	EngineMode                         *string                            `aws:"EngineMode"`
+	AllowEngineModeChange              *bool                              `aws:"AllowEngineModeChange"`
+	EnableLocalWriteForwarding         *bool                              `aws:"EnableLocalWriteForwarding"`
+	AwsBackupRecoveryPointArn          *string                            `aws:"AwsBackupRecoveryPointArn"`
+	EnableLimitlessDatabase            *bool                              `aws:"EnableLimitlessDatabase"`
+	CACertificateIdentifier            *string                            `aws:"CACertificateIdentifier"`
+}
+
+// ModifyDBClusterParameterGroupMessage is the ModifyDBClusterParameterGroupMessage shape.
+type ModifyDBClusterParameterGroupMessage struct {
+	DBClusterParameterGroupName *string     `aws:"DBClusterParameterGroupName"`
+	Parameters                  []Parameter `aws:"Parameters"`
+}
+
+// ModifyDBClusterResult is the ModifyDBClusterResult shape.
+type ModifyDBClusterResult struct {
+	DBCluster *DBCluster `aws:"DBCluster"`
 }
 
 // ModifyDBInstanceMessage is the ModifyDBInstanceMessage shape.
@@ -1010,6 +1652,13 @@ type PromoteReadReplicaResult struct {
 	DBInstance *DBInstance `aws:"DBInstance"`
 }
 
+// RdsCustomClusterConfiguration is the RdsCustomClusterConfiguration shape.
+type RdsCustomClusterConfiguration struct {
+	InterconnectSubnetId            *string `aws:"InterconnectSubnetId"`
+	TransitGatewayMulticastDomainId *string `aws:"TransitGatewayMulticastDomainId"`
+	ReplicaMode                     *string `aws:"ReplicaMode"`
+}
+
 // RebootDBInstanceMessage is the RebootDBInstanceMessage shape.
 type RebootDBInstanceMessage struct {
 	DBInstanceIdentifier *string `aws:"DBInstanceIdentifier"`
@@ -1027,11 +1676,96 @@ type RemoveTagsFromResourceMessage struct {
 	TagKeys      []string `aws:"TagKeys"`
 }
 
+// ResetDBClusterParameterGroupMessage is the ResetDBClusterParameterGroupMessage shape.
+type ResetDBClusterParameterGroupMessage struct {
+	DBClusterParameterGroupName *string     `aws:"DBClusterParameterGroupName"`
+	ResetAllParameters          *bool       `aws:"ResetAllParameters"`
+	Parameters                  []Parameter `aws:"Parameters"`
+}
+
 // ResetDBParameterGroupMessage is the ResetDBParameterGroupMessage shape.
 type ResetDBParameterGroupMessage struct {
 	DBParameterGroupName *string     `aws:"DBParameterGroupName"`
 	ResetAllParameters   *bool       `aws:"ResetAllParameters"`
 	Parameters           []Parameter `aws:"Parameters"`
+}
+
+// RestoreDBClusterFromSnapshotMessage is the RestoreDBClusterFromSnapshotMessage shape.
+type RestoreDBClusterFromSnapshotMessage struct {
+	AvailabilityZones                []string                          `aws:"AvailabilityZones"`
+	DBClusterIdentifier              *string                           `aws:"DBClusterIdentifier"`
+	SnapshotIdentifier               *string                           `aws:"SnapshotIdentifier"`
+	Engine                           *string                           `aws:"Engine"`
+	EngineVersion                    *string                           `aws:"EngineVersion"`
+	Port                             *int32                            `aws:"Port"`
+	DBSubnetGroupName                *string                           `aws:"DBSubnetGroupName"`
+	DatabaseName                     *string                           `aws:"DatabaseName"`
+	OptionGroupName                  *string                           `aws:"OptionGroupName"`
+	VpcSecurityGroupIds              []string                          `aws:"VpcSecurityGroupIds"`
+	Tags                             []Tag                             `aws:"Tags"`
+	KmsKeyId                         *string                           `aws:"KmsKeyId"`
+	EnableIAMDatabaseAuthentication  *bool                             `aws:"EnableIAMDatabaseAuthentication"`
+	BacktrackWindow                  *int64                            `aws:"BacktrackWindow"`
+	EnableCloudwatchLogsExports      []string                          `aws:"EnableCloudwatchLogsExports"`
+	EngineMode                       *string                           `aws:"EngineMode"`
+	ScalingConfiguration             *ScalingConfiguration             `aws:"ScalingConfiguration"`
+	DBClusterParameterGroupName      *string                           `aws:"DBClusterParameterGroupName"`
+	DeletionProtection               *bool                             `aws:"DeletionProtection"`
+	CopyTagsToSnapshot               *bool                             `aws:"CopyTagsToSnapshot"`
+	Domain                           *string                           `aws:"Domain"`
+	DomainIAMRoleName                *string                           `aws:"DomainIAMRoleName"`
+	DBClusterInstanceClass           *string                           `aws:"DBClusterInstanceClass"`
+	StorageType                      *string                           `aws:"StorageType"`
+	Iops                             *int32                            `aws:"Iops"`
+	PubliclyAccessible               *bool                             `aws:"PubliclyAccessible"`
+	ServerlessV2ScalingConfiguration *ServerlessV2ScalingConfiguration `aws:"ServerlessV2ScalingConfiguration"`
+	NetworkType                      *string                           `aws:"NetworkType"`
+	RdsCustomClusterConfiguration    *RdsCustomClusterConfiguration    `aws:"RdsCustomClusterConfiguration"`
+	EngineLifecycleSupport           *string                           `aws:"EngineLifecycleSupport"`
+}
+
+// RestoreDBClusterFromSnapshotResult is the RestoreDBClusterFromSnapshotResult shape.
+type RestoreDBClusterFromSnapshotResult struct {
+	DBCluster *DBCluster `aws:"DBCluster"`
+}
+
+// RestoreDBClusterToPointInTimeMessage is the RestoreDBClusterToPointInTimeMessage shape.
+type RestoreDBClusterToPointInTimeMessage struct {
+	DBClusterIdentifier              *string                           `aws:"DBClusterIdentifier"`
+	RestoreType                      *string                           `aws:"RestoreType"`
+	SourceDBClusterIdentifier        *string                           `aws:"SourceDBClusterIdentifier"`
+	RestoreToTime                    *time.Time                        `aws:"RestoreToTime"`
+	UseLatestRestorableTime          *bool                             `aws:"UseLatestRestorableTime"`
+	Port                             *int32                            `aws:"Port"`
+	DBSubnetGroupName                *string                           `aws:"DBSubnetGroupName"`
+	OptionGroupName                  *string                           `aws:"OptionGroupName"`
+	VpcSecurityGroupIds              []string                          `aws:"VpcSecurityGroupIds"`
+	Tags                             []Tag                             `aws:"Tags"`
+	KmsKeyId                         *string                           `aws:"KmsKeyId"`
+	EnableIAMDatabaseAuthentication  *bool                             `aws:"EnableIAMDatabaseAuthentication"`
+	BacktrackWindow                  *int64                            `aws:"BacktrackWindow"`
+	EnableCloudwatchLogsExports      []string                          `aws:"EnableCloudwatchLogsExports"`
+	DBClusterParameterGroupName      *string                           `aws:"DBClusterParameterGroupName"`
+	DeletionProtection               *bool                             `aws:"DeletionProtection"`
+	CopyTagsToSnapshot               *bool                             `aws:"CopyTagsToSnapshot"`
+	Domain                           *string                           `aws:"Domain"`
+	DomainIAMRoleName                *string                           `aws:"DomainIAMRoleName"`
+	ScalingConfiguration             *ScalingConfiguration             `aws:"ScalingConfiguration"`
+	EngineMode                       *string                           `aws:"EngineMode"`
+	DBClusterInstanceClass           *string                           `aws:"DBClusterInstanceClass"`
+	StorageType                      *string                           `aws:"StorageType"`
+	PubliclyAccessible               *bool                             `aws:"PubliclyAccessible"`
+	Iops                             *int32                            `aws:"Iops"`
+	ServerlessV2ScalingConfiguration *ServerlessV2ScalingConfiguration `aws:"ServerlessV2ScalingConfiguration"`
+	NetworkType                      *string                           `aws:"NetworkType"`
+	SourceDbClusterResourceId        *string                           `aws:"SourceDbClusterResourceId"`
+	RdsCustomClusterConfiguration    *RdsCustomClusterConfiguration    `aws:"RdsCustomClusterConfiguration"`
+	EngineLifecycleSupport           *string                           `aws:"EngineLifecycleSupport"`
+}
+
+// RestoreDBClusterToPointInTimeResult is the RestoreDBClusterToPointInTimeResult shape.
+type RestoreDBClusterToPointInTimeResult struct {
+	DBCluster *DBCluster `aws:"DBCluster"`
 }
 
 // RestoreDBInstanceFromDBSnapshotMessage is the RestoreDBInstanceFromDBSnapshotMessage shape.
@@ -1146,6 +1880,48 @@ type RestoreWindow struct {
 	LatestTime   *time.Time `aws:"LatestTime"`
 }
 
+// ScalingConfiguration is the ScalingConfiguration shape.
+type ScalingConfiguration struct {
+	MinCapacity           *int32  `aws:"MinCapacity"`
+	MaxCapacity           *int32  `aws:"MaxCapacity"`
+	AutoPause             *bool   `aws:"AutoPause"`
+	SecondsUntilAutoPause *int32  `aws:"SecondsUntilAutoPause"`
+	TimeoutAction         *string `aws:"TimeoutAction"`
+	SecondsBeforeTimeout  *int32  `aws:"SecondsBeforeTimeout"`
+}
+
+// ScalingConfigurationInfo is the ScalingConfigurationInfo shape.
+type ScalingConfigurationInfo struct {
+	MinCapacity           *int32  `aws:"MinCapacity"`
+	MaxCapacity           *int32  `aws:"MaxCapacity"`
+	AutoPause             *bool   `aws:"AutoPause"`
+	SecondsUntilAutoPause *int32  `aws:"SecondsUntilAutoPause"`
+	TimeoutAction         *string `aws:"TimeoutAction"`
+	SecondsBeforeTimeout  *int32  `aws:"SecondsBeforeTimeout"`
+}
+
+// ServerlessV2ScalingConfiguration is the ServerlessV2ScalingConfiguration shape.
+type ServerlessV2ScalingConfiguration struct {
+	MinCapacity *float64 `aws:"MinCapacity"`
+	MaxCapacity *float64 `aws:"MaxCapacity"`
+}
+
+// ServerlessV2ScalingConfigurationInfo is the ServerlessV2ScalingConfigurationInfo shape.
+type ServerlessV2ScalingConfigurationInfo struct {
+	MinCapacity *float64 `aws:"MinCapacity"`
+	MaxCapacity *float64 `aws:"MaxCapacity"`
+}
+
+// StartDBClusterMessage is the StartDBClusterMessage shape.
+type StartDBClusterMessage struct {
+	DBClusterIdentifier *string `aws:"DBClusterIdentifier"`
+}
+
+// StartDBClusterResult is the StartDBClusterResult shape.
+type StartDBClusterResult struct {
+	DBCluster *DBCluster `aws:"DBCluster"`
+}
+
 // StartDBInstanceMessage is the StartDBInstanceMessage shape.
 type StartDBInstanceMessage struct {
 	DBInstanceIdentifier *string `aws:"DBInstanceIdentifier"`
@@ -1154,6 +1930,16 @@ type StartDBInstanceMessage struct {
 // StartDBInstanceResult is the StartDBInstanceResult shape.
 type StartDBInstanceResult struct {
 	DBInstance *DBInstance `aws:"DBInstance"`
+}
+
+// StopDBClusterMessage is the StopDBClusterMessage shape.
+type StopDBClusterMessage struct {
+	DBClusterIdentifier *string `aws:"DBClusterIdentifier"`
+}
+
+// StopDBClusterResult is the StopDBClusterResult shape.
+type StopDBClusterResult struct {
+	DBCluster *DBCluster `aws:"DBCluster"`
 }
 
 // StopDBInstanceMessage is the StopDBInstanceMessage shape.

@@ -26,7 +26,7 @@
 //     from a metadata path that does not exist (404).
 //   - Directories list their entries one per line, subdirectories with a
 //     trailing "/"; entries that have no value (public-ipv4 without a
-//     public address, iam/ without a profile, public-keys/ without a key
+//     public address, iam/ without a profile (see Role credentials), public-keys/ without a key
 //     pair, tags/ unless InstanceMetadataTags is enabled, user-data without
 //     user data) are neither listed nor served (404).
 //   - Responses are text/plain (user-data application/octet-stream), with
@@ -70,8 +70,31 @@
 // /_minicloud/health shows them with the limits (dataPlane.instanceRuntime.
 // metadataService) and the budget (dataPlane.guestBudget).
 //
-// Not provided: IAM role credentials (iam/security-credentials/<role> is
-// 404 until STS issues instance credentials), the signed identity
+// # Role credentials
+//
+// An instance with an instance profile is served iam/info (Code,
+// LastUpdated, InstanceProfileArn, InstanceProfileId) and, when the
+// profile holds a role, iam/security-credentials/ listing the role and
+// iam/security-credentials/<role> (Code Success, LastUpdated, Type
+// AWS-HMAC, AccessKeyId ASIA…, SecretAccessKey, Token, Expiration), which
+// the SDKs inside the instance pick up with no configuration. The role is
+// read from IAM at every request (iamport.Profiles, WithRoles), so an
+// association changed through EC2 or a role taken out of the profile is
+// what the next request sees; without a profile iam/ is 404, and with a
+// profile that holds no role security-credentials/ is 404 (iam/ lists
+// info only). The credentials are a session of the role that STS mints
+// (iamport.CredentialIssuer) named after the instance, as AWS names it:
+// arn:aws:sts::<account>:assumed-role/<role>/<instance-id>. AWS serves
+// credentials valid about six hours and replaces them about every hour,
+// "at least five minutes before the expiration of the old credentials";
+// here they are valid CredentialLifetime (6 h) and replaced once
+// CredentialRefresh (1 h) old, or within CredentialMargin (5 min) of
+// their end, whichever comes first. Until then every read returns the
+// same keys. A failure to reach IAM or STS is 500, which the SDKs retry.
+// Unlike AWS, which keeps serving a removed role's credentials until they
+// expire, a role taken out of the profile is 404 at once.
+//
+// Not provided: the signed identity
 // documents (pkcs7, signature, rsa2048), spot and scheduled events, and
 // the PUT response hop limit (an http.Handler cannot see IP TTLs; the
 // runtime's network enforces reachability instead). Every dated version

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -46,10 +47,11 @@ type InstanceData struct {
 	// Interfaces are the network interfaces (NetworkInterfaces), the
 	// primary (device number 0) first.
 	Interfaces []Interface
-	// IAM instance profile (IamInstanceProfile); empty means none.
+	// IAM instance profile (IamInstanceProfile); empty means none. Its
+	// role is looked up at each request (WithRoles), since it may change
+	// while the instance runs.
 	IamInstanceProfileArn string
 	IamInstanceProfileID  string
-	IamRoleName           string
 	// EndpointDisabled is HttpEndpoint "disabled" (!MetadataHTTPEndpoint).
 	EndpointDisabled bool
 	// TokensRequired is HttpTokens "required" (MetadataHTTPTokens).
@@ -99,6 +101,9 @@ type Server struct {
 	stats  *Stats
 	rate   *guestlimit.Rate[string]
 	slots  *guestlimit.Slots[string]
+	// roles answers iam/security-credentials/ (WithRoles); nil without.
+	roles *roleSource
+	log   *slog.Logger
 
 	mu     sync.Mutex
 	closed bool
@@ -123,6 +128,9 @@ func WithBudget(b *guestlimit.Budget) Option { return func(s *Server) { s.budget
 // share for a total.
 func WithStats(st *Stats) Option { return func(s *Server) { s.stats = st } }
 
+// WithLogger sets where failures to reach IAM or STS are logged.
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
 // New returns the metadata service answering for the instances lookup
 // knows.
 func New(lookup Lookup, opts ...Option) *Server {
@@ -139,6 +147,9 @@ func New(lookup Lookup, opts ...Option) *Server {
 	}
 	if s.stats == nil {
 		s.stats = new(Stats)
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	// The rate table holds one key per instance (and one for callers that
 	// are none): its bound is only a backstop.
@@ -185,7 +196,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized)
 		return
 	}
-	body, ctype, ok := resolve(d, r.URL.Path)
+	parts := pathParts(r.URL.Path)
+	iv, err := s.iamFor(r.Context(), d, parts)
+	if err != nil {
+		// AWS's metadata service answers 500 when it cannot reach what
+		// it serves; the guest retries.
+		s.log.Warn("metadata service: role credentials", "instance", d.InstanceID, "err", err)
+		writeError(w, http.StatusInternalServerError)
+		return
+	}
+	body, ctype, ok := resolve(d, iv, parts)
 	if !ok {
 		writeError(w, http.StatusNotFound)
 		return
@@ -274,12 +294,13 @@ func (s *Server) mac(body []byte, instanceID string) []byte {
 
 // errorTitles are the titles of AWS's error pages.
 var errorTitles = map[int]string{
-	http.StatusBadRequest:       "400 - Bad Request",
-	http.StatusUnauthorized:     "401 - Unauthorized",
-	http.StatusForbidden:        "403 - Forbidden",
-	http.StatusNotFound:         "404 - Not Found",
-	http.StatusMethodNotAllowed: "405 - Method Not Allowed",
-	http.StatusTooManyRequests:  "429 - Too Many Requests",
+	http.StatusBadRequest:          "400 - Bad Request",
+	http.StatusUnauthorized:        "401 - Unauthorized",
+	http.StatusForbidden:           "403 - Forbidden",
+	http.StatusNotFound:            "404 - Not Found",
+	http.StatusMethodNotAllowed:    "405 - Method Not Allowed",
+	http.StatusTooManyRequests:     "429 - Too Many Requests",
+	http.StatusInternalServerError: "500 - Internal Server Error",
 }
 
 // writeError answers with AWS's XHTML error page.

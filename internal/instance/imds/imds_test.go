@@ -45,7 +45,6 @@ var web = &InstanceData{
 	}},
 	IamInstanceProfileArn: "arn:aws:iam::123456789012:instance-profile/web-profile",
 	IamInstanceProfileID:  "AIPAEXAMPLE1234567890",
-	IamRoleName:           "web-role",
 	TagsEnabled:           true,
 	Tags:                  map[string]string{"Name": "web-1", "env": "prod", "a/b": "unservable"},
 }
@@ -97,7 +96,7 @@ func (c *fakeClock) add(d time.Duration) {
 
 func newServer() (*Server, *fakeClock) {
 	c := &fakeClock{t: launch.Add(time.Hour)}
-	return New(lookup, WithClock(c.now)), c
+	return New(lookup, WithClock(c.now), WithRoles(webProfiles(), &fakeIssuer{now: c.now})), c
 }
 
 type req struct {
@@ -190,7 +189,11 @@ func TestPaths(t *testing.T) {
 		{webFrom, "/latest/meta-data/iam/info", 200, "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"2024-05-01T12:00:00Z\",\n" +
 			"  \"InstanceProfileArn\" : \"arn:aws:iam::123456789012:instance-profile/web-profile\",\n  \"InstanceProfileId\" : \"AIPAEXAMPLE1234567890\"\n}", "text/plain"},
 		{webFrom, "/latest/meta-data/iam/security-credentials/", 200, "web-role", "text/plain"},
-		{webFrom, "/latest/meta-data/iam/security-credentials/web-role", 404, "", "text/html"}, // TODO(sts)
+		{webFrom, "/latest/meta-data/iam/security-credentials/web-role", 200, "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"2024-05-01T13:00:00Z\",\n" +
+			"  \"Type\" : \"AWS-HMAC\",\n  \"AccessKeyId\" : \"ASIAFAKE1\",\n  \"SecretAccessKey\" : \"secret-1\",\n  \"Token\" : \"token-1\",\n" +
+			"  \"Expiration\" : \"2024-05-01T19:00:00Z\"\n}", "text/plain"},
+		{webFrom, "/latest/meta-data/iam/security-credentials/other-role", 404, "", "text/html"},
+		{webFrom, "/latest/meta-data/iam/security-credentials/web-role/x", 404, "", "text/html"},
 		{bareFrom, "/latest/meta-data/iam/", 404, "", "text/html"},
 		{bareFrom, "/latest/meta-data/iam/info", 404, "", "text/html"},
 		{webFrom, "/latest/meta-data/tags/instance/", 200, "Name\nenv", "text/plain"},

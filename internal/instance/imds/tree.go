@@ -67,17 +67,22 @@ func (n *node) list() []byte {
 	return []byte(strings.Join(names, "\n"))
 }
 
-// resolve answers GET path for d: the body, its content type, and whether
-// the path exists.
-func resolve(d *InstanceData, path string) ([]byte, string, bool) {
-	parts := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
+// pathParts are a request path's elements.
+func pathParts(path string) []string {
+	return strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
+}
+
+// resolve answers GET of the path parts for d (iv: what its iam/ tree
+// shows, nil when the path is not under it): the body, its content type,
+// and whether the path exists.
+func resolve(d *InstanceData, iv *iamView, parts []string) ([]byte, string, bool) {
 	if len(parts) == 0 {
 		return []byte(strings.Join(versions, "\n")), textPlain, true
 	}
 	if !slices.Contains(versions, parts[0]) {
 		return nil, "", false
 	}
-	n := versionTree(d)
+	n := versionTree(d, iv)
 	for _, p := range parts[1:] {
 		if n.children == nil {
 			return nil, "", false
@@ -95,7 +100,7 @@ func resolve(d *InstanceData, path string) ([]byte, string, bool) {
 }
 
 // versionTree is everything under /<version>/.
-func versionTree(d *InstanceData) *node {
+func versionTree(d *InstanceData, iv *iamView) *node {
 	var ud *node
 	if len(d.UserData) > 0 {
 		ud = &node{value: d.UserData, ctype: "application/octet-stream"}
@@ -106,7 +111,7 @@ func versionTree(d *InstanceData) *node {
 		listing += "\nuser-data"
 	}
 	n := dir(map[string]*node{
-		"meta-data": metaData(d),
+		"meta-data": metaData(d, iv),
 		"user-data": ud,
 		"dynamic": dir(map[string]*node{
 			"instance-identity": dir(map[string]*node{
@@ -118,7 +123,7 @@ func versionTree(d *InstanceData) *node {
 	return n
 }
 
-func metaData(d *InstanceData) *node {
+func metaData(d *InstanceData, iv *iamView) *node {
 	var primary Interface
 	if len(d.Interfaces) > 0 {
 		primary = d.Interfaces[0]
@@ -134,7 +139,7 @@ func metaData(d *InstanceData) *node {
 		"ami-manifest-path":    leaf("(unknown)"),
 		"block-device-mapping": blockDevices(d),
 		"hostname":             leaf(hostname),
-		"iam":                  iam(d),
+		"iam":                  iam(d, iv),
 		"instance-action":      leaf("none"),
 		"instance-id":          leaf(d.InstanceID),
 		"instance-life-cycle":  leaf("on-demand"),
@@ -174,21 +179,44 @@ func blockDevices(d *InstanceData) *node {
 	return dir(m)
 }
 
-func iam(d *InstanceData) *node {
+// iam is iam/ of an instance with a profile: info, and
+// security-credentials/ listing the profile's role when it holds one (iv
+// says; a profile without a role, or a server without WithRoles, has no
+// security-credentials/ at all, which is 404), with the role's
+// credentials when the request asked for them.
+func iam(d *InstanceData, iv *iamView) *node {
 	if d.IamInstanceProfileArn == "" {
 		return nil
 	}
-	// TODO(sts): serve security-credentials/<role> (Code, LastUpdated,
-	// Type "AWS-HMAC", AccessKeyId, SecretAccessKey, Token, Expiration)
-	// once STS issues credentials for an instance profile's role. Until
-	// then the role is listed but its credentials are 404, so SDKs fail
-	// clearly rather than use something that is not a credential.
-	creds := dir(map[string]*node{})
-	creds.listing = d.IamRoleName
+	if iv == nil {
+		iv = &iamView{}
+	}
+	updated := iv.lastUpdated
+	if updated.IsZero() {
+		updated = d.PendingTime
+	}
+	var creds *node
+	if iv.role != "" {
+		role := leaf("")
+		if c := iv.creds; c != nil {
+			role = leaf(awsJSON([]kv{
+				{"Code", "Success"},
+				{"LastUpdated", c.Issued.UTC().Format(time.RFC3339)},
+				{"Type", "AWS-HMAC"},
+				{"AccessKeyId", c.AccessKeyID},
+				{"SecretAccessKey", c.SecretAccessKey},
+				{"Token", c.SessionToken},
+				{"Expiration", c.Expiration.UTC().Format(time.RFC3339)},
+			}))
+		}
+		// The role's leaf is built only when asked for (minting costs a
+		// write); listing the directory needs just its name.
+		creds = dir(map[string]*node{iv.role: role})
+	}
 	return dir(map[string]*node{
 		"info": leaf(awsJSON([]kv{
 			{"Code", "Success"},
-			{"LastUpdated", d.PendingTime.UTC().Format(time.RFC3339)},
+			{"LastUpdated", updated.UTC().Format(time.RFC3339)},
 			{"InstanceProfileArn", d.IamInstanceProfileArn},
 			{"InstanceProfileId", d.IamInstanceProfileID},
 		})),

@@ -176,7 +176,11 @@
 //     instance stops. Each listener serves under imds.DefaultLimits
 //     (connections and requests per instance, a cap per VPC, timeouts, the
 //     process's descriptor budget for guests); health shows the limits and
-//     what they refused under metadataService.
+//     what they refused under metadataService. With SetRoles (the server
+//     hands it IAM's profiles and STS's sessions) each listener serves the
+//     instance profile's role credentials; the instance's data is set
+//     again at every reconcile of a running instance, so an association
+//     changed through EC2 is served from the next one.
 //
 // # States
 //

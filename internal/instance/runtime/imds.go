@@ -11,6 +11,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/minicloud/minicloud/internal/iamport"
 	"github.com/minicloud/minicloud/internal/instance/imds"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/vpcnet"
@@ -30,6 +31,19 @@ type imdsHub struct {
 	vpcs map[string]*imdsVPC
 	// stats counts for every VPC's listener, those closed too.
 	stats imds.Stats
+	// profiles and issuer let the listeners serve role credentials
+	// (Runtime.SetRoles).
+	profiles iamport.Profiles
+	issuer   iamport.CredentialIssuer
+}
+
+// SetRoles lets the metadata service hand instances their profile's role
+// credentials: profiles is IAM's, issuer STS's. Call it before Start; the
+// listeners opened after it serve them.
+func (r *Runtime) SetRoles(profiles iamport.Profiles, issuer iamport.CredentialIssuer) {
+	r.imds.mu.Lock()
+	defer r.imds.mu.Unlock()
+	r.imds.profiles, r.imds.issuer = profiles, issuer
 }
 
 type imdsVPC struct {
@@ -101,6 +115,7 @@ func (h *imdsHub) removeLocked(instanceID string, keep map[string][]netip.Addr) 
 			delete(v.byIP, a)
 		}
 		delete(v.owner, instanceID)
+		v.srv.Forget(instanceID)
 		if len(v.owner) == 0 {
 			h.close(vpcID, v)
 		}
@@ -165,12 +180,16 @@ func (h *imdsHub) open(vpcID string) (*imdsVPC, error) {
 		return nil, fmt.Errorf("metadata service in VPC %s: %w", vpcID, err)
 	}
 	v := &imdsVPC{byIP: map[netip.Addr]*imds.InstanceData{}, owner: map[string][]netip.Addr{}}
+	opts := []imds.Option{imds.WithStats(&h.stats), imds.WithLogger(h.r.log)}
+	if h.profiles != nil && h.issuer != nil {
+		opts = append(opts, imds.WithRoles(h.profiles, h.issuer))
+	}
 	v.srv = imds.New(func(ip netip.Addr) (*imds.InstanceData, bool) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		d, ok := v.byIP[ip]
 		return d, ok
-	}, imds.WithStats(&h.stats))
+	}, opts...)
 	go func() {
 		if err := v.srv.Serve(ln); err != nil {
 			h.r.log.Warn("metadata service stopped", "vpc", vpcID, "err", err)
@@ -187,7 +206,7 @@ func instanceData(spec *ec2.InstanceSpec, cidrs []netip.Prefix) *imds.InstanceDa
 		InstanceID: spec.InstanceID, ReservationID: spec.ReservationID, ImageID: spec.ImageID,
 		InstanceType: spec.InstanceType, Architecture: spec.Architecture, Hostname: spec.Hostname,
 		PendingTime: spec.LaunchTime, KeyName: spec.KeyName, PublicKey: spec.PublicKey,
-		UserData: spec.UserData, IamInstanceProfileArn: spec.IamInstanceProfile,
+		UserData: spec.UserData, IamInstanceProfileArn: spec.IamInstanceProfile, IamInstanceProfileID: spec.IamInstanceProfileID,
 		EndpointDisabled: !spec.MetadataHTTPEndpoint, TokensRequired: spec.MetadataHTTPTokens == "required",
 		TagsEnabled: spec.MetadataTags, Tags: spec.Tags,
 	}

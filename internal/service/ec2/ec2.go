@@ -20,6 +20,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/ec2api"
+	"github.com/minicloud/minicloud/internal/iamport"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -31,6 +32,9 @@ type Service struct {
 	runtime Runtime
 	// publicPool is where public IPs come from (ipam.go).
 	publicPool netip.Prefix
+	// profiles checks the instance profiles requests name (iamprofile.go);
+	// nil records them unchecked.
+	profiles iamport.Profiles
 }
 
 // New returns the EC2 service over store, configured by opts (runtime.go).

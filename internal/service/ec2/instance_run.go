@@ -20,14 +20,17 @@ import (
 // image, network, zone, free addresses: runPlanLaunch) and written
 // (runLaunch), so that two requests cannot both take what only one fits.
 //
-// IamInstanceProfile is recorded as given (Arn, or an ARN built from Name),
-// with no IAM check: minicloud has no IAM instance profiles yet.
+// IamInstanceProfile is checked against IAM first (resolveProfile), and
+// recorded with an association (iamprofile.go).
 func (s *Service) RunInstances(ctx context.Context, in *ec2api.RunInstancesRequest) (*ec2api.Reservation, error) {
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
 	r, err := runCheck(in)
 	if err != nil {
+		return nil, err
+	}
+	if r.profile, err = s.resolveProfile(ctx, in.IamInstanceProfile); err != nil {
 		return nil, err
 	}
 	var res ec2api.Reservation
@@ -76,6 +79,8 @@ type runRequest struct {
 	// token and hash are the idempotency token and the request's hash
 	// without it.
 	token, hash string
+	// profile is the IAM instance profile, as IAM knows it; nil for none.
+	profile *ec2api.IamInstanceProfile
 }
 
 // runCheck checks a RunInstances request without reading any state, in
@@ -499,6 +504,11 @@ func (s *Service) instanceCreate(t *rtx, r *runRequest, p *runPlan, l instanceLa
 	if err := instances.put(t, rec); err != nil {
 		return nil, err
 	}
+	if rec.IamInstanceProfile != nil {
+		if _, err := iipCreate(t, id, rec.IamInstanceProfile, l.at); err != nil {
+			return nil, err
+		}
+	}
 	ext := &instanceExt{ImageName: deref(p.img.Name), AutoPublicIP: p.autoPublic, DisableAPIStop: deref(r.in.DisableApiStop), Generation: 1}
 	if err := instanceExtPut(t, id, ext); err != nil {
 		return nil, err
@@ -564,13 +574,7 @@ func instanceNew(t *rtx, r *runRequest, p *runPlan, l instanceLaunch) *instanceR
 	if p.key != nil {
 		rec.KeyName = p.key.KeyName
 	}
-	if pr := in.IamInstanceProfile; pr != nil && (deref(pr.Arn) != "" || deref(pr.Name) != "") {
-		arn := deref(pr.Arn)
-		if arn == "" {
-			arn = state.NewARN(state.Global(t.scope.Account), "iam", "instance-profile/"+deref(pr.Name)).String()
-		}
-		rec.IamInstanceProfile = &ec2api.IamInstanceProfile{Arn: new(arn), Id: new(state.NewUniqueID("AIPA"))}
-	}
+	rec.IamInstanceProfile = r.profile
 	return rec
 }
 

@@ -71,6 +71,7 @@ func instVPC(t *testing.T, env *testEnv, cidr, subnetCIDR string, igw bool) (vpc
 func TestRunInstancesWithoutRuntime(t *testing.T) {
 	env := newEnvWithRuntime(t, "", nil)
 	img := instImage(t, env, "x86_64")
+	iamProfile(t, env, "web-role", "")
 	out, err := env.ec2.RunInstances(env.ctx, &ec2.RunInstancesInput{
 		ImageId: aws.String(img), InstanceType: types.InstanceTypeT3Micro, MinCount: aws.Int32(2), MaxCount: aws.Int32(2),
 		UserData: aws.String(base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\necho hi\n"))),

@@ -180,7 +180,11 @@ type InstanceSpec struct {
 	MetadataHTTPTokens   string // optional | required
 	MetadataHopLimit     int32
 	MetadataTags         bool // InstanceMetadataTags enabled
+	// IamInstanceProfile and IamInstanceProfileID are the ARN and ID of
+	// the instance's IAM instance profile (empty: none); its role is
+	// IAM's to say, at the time it is asked.
 	IamInstanceProfile   string
+	IamInstanceProfileID string
 	Tags                 map[string]string
 	LaunchTime           time.Time
 	// DetailedMonitoring: CloudWatch's AWS/EC2 metrics every minute
@@ -682,6 +686,7 @@ func instanceSpecOf(t *rtx, rec *instanceRecord) (InstanceSpec, error) {
 	}
 	if rec.IamInstanceProfile != nil {
 		spec.IamInstanceProfile = deref(rec.IamInstanceProfile.Arn)
+		spec.IamInstanceProfileID = deref(rec.IamInstanceProfile.Id)
 	}
 	spec.DetailedMonitoring = rec.Monitoring != nil && deref(rec.Monitoring.State) == "enabled"
 	for _, tag := range rec.Tags {

@@ -20,6 +20,9 @@
 // IAM user's key to that user, and verify its signature with the secret
 // kept here.
 //
+// Profiles (port.go) is its instance profiles, with their role as it is
+// at each lookup, as EC2 and the metadata service see them (iamport).
+//
 // It owns the "iam" part of the state store: per account (IAM is global,
 // region "global") users, groups, roles, policies and instance profiles
 // keyed by lower-case name, since IAM names are unique whatever their

@@ -20,7 +20,11 @@ import (
 // its parameter and subnet groups: createPlan) and written. The checks
 // run in AWS's order, which errors_test.go pins.
 func (s *Service) CreateDBInstance(ctx context.Context, in *rdsapi.CreateDBInstanceMessage) (*rdsapi.CreateDBInstanceResult, error) {
-	db, err := retryChanged(ctx, func() (*rdsapi.DBInstance, error) { return s.createInstance(ctx, in, nil) })
+	create := func() (*rdsapi.DBInstance, error) { return s.createInstance(ctx, in, nil) }
+	if in.DBClusterIdentifier != nil {
+		create = func() (*rdsapi.DBInstance, error) { return s.createMember(ctx, in) }
+	}
+	db, err := retryChanged(ctx, create)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +133,9 @@ func (s *Service) createCheckEngine(r *createRequest) error {
 	if err != nil {
 		return err
 	}
+	if engine.Is[engine.Clusters](eng) {
+		return errCombination("A DB instance of engine %s is a member of a DB cluster: create the DB cluster (CreateDBCluster), then its DB instances with DBClusterIdentifier.", r.engineName)
+	}
 	if err := s.checkCreateMultiAZ(in, r.engineName); err != nil {
 		return err
 	}
@@ -165,7 +172,18 @@ func createCheckStorage(r *createRequest) error {
 // database's name against the engine's limits.
 func createCheckCredentials(r *createRequest) error {
 	in, def := r.in, r.def
-	master := deref(in.MasterUsername)
+	if err := checkMaster(def, deref(in.MasterUsername), in.MasterUserPassword); err != nil {
+		return err
+	}
+	if in.DBName != nil && !validNameUpTo(*in.DBName, def.MaxDBName) {
+		return errInvalidParam("DBName must begin with a letter and contain only alphanumeric characters.")
+	}
+	return nil
+}
+
+// checkMaster checks a master user and its password against the engine's
+// limits (CreateDBInstance, CreateDBCluster).
+func checkMaster(def engine.Defaults, master string, password *string) error {
 	if master == "" {
 		return errInvalidParam("The parameter MasterUsername must be provided and must not be blank.")
 	}
@@ -175,16 +193,10 @@ func createCheckCredentials(r *createRequest) error {
 	if !validNameUpTo(master, 63) || slices.Contains(def.Reserved, strings.ToLower(master)) {
 		return errInvalidParam("MasterUsername %s cannot be used as it is a reserved word used by the engine", master)
 	}
-	if err := checkPassword(in.MasterUserPassword); err != nil {
+	if err := checkPassword(password); err != nil {
 		return err
 	}
-	if err := checkEnginePassword(def, *in.MasterUserPassword); err != nil {
-		return err
-	}
-	if in.DBName != nil && !validNameUpTo(*in.DBName, def.MaxDBName) {
-		return errInvalidParam("DBName must begin with a letter and contain only alphanumeric characters.")
-	}
-	return nil
+	return checkEnginePassword(def, *password)
 }
 
 // createPlan checks the request against what is stored, in AWS's order

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -17,7 +18,8 @@ import (
 	"github.com/minicloud/minicloud/internal/state"
 )
 
-// DNS: every DB instance's endpoint name is published to minicloud's DNS
+// DNS: every DB instance's endpoint name, and every DB cluster's cluster
+// and reader endpoints (clusterdns.go), is published to minicloud's DNS
 // servers through dnszone.EndpointSource (EndpointSource). The set is an
 // immutable snapshot swapped after each committed change of an instance
 // record (a store subscription re-reads that one record), so a query never
@@ -199,6 +201,7 @@ func (s *Service) startEndpoints() {
 				if _, _, ok := records.Instances.ParseKey(ev.Key); ok {
 					s.refreshEndpoint(ev.Key)
 				}
+				s.refreshClusterEndpoints(ev.Key) // clusterdns.go
 			}
 		}
 	}()
@@ -221,6 +224,15 @@ func (s *Service) rebuildEndpoints() {
 	byKey := map[string]dnszone.Endpoint{}
 	err := s.store.View(context.Background(), func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
+			if sc, id, ok := records.Clusters.ParseKey(key); ok {
+				cl, found, err := records.Clusters.Get(tx, sc, id)
+				if err != nil || !found {
+					return err
+				}
+				eps, err := clusterEndpoints(tx, sc, &cl)
+				maps.Copy(byKey, eps)
+				return err
+			}
 			sc, id, ok := records.Instances.ParseKey(key)
 			if !ok {
 				return nil
@@ -268,18 +280,26 @@ func (s *Service) refreshEndpoint(key string) {
 	d := &s.dns
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.put(key, e, has) {
+		d.publish()
+	}
+}
+
+// put sets key's endpoint to e (has), or removes it, and reports whether
+// that changed anything; called with mu held.
+func (d *endpointIndex) put(key string, e dnszone.Endpoint, has bool) bool {
 	if d.byKey == nil {
 		d.byKey = map[string]dnszone.Endpoint{}
 	}
 	if old, ok := d.byKey[key]; ok == has && old.Equal(e) {
-		return
+		return false
 	}
 	if has {
 		d.byKey[key] = e
 	} else {
 		delete(d.byKey, key)
 	}
-	d.publish()
+	return true
 }
 
 // publish swaps in a new set; called with mu held.

@@ -1,6 +1,7 @@
 // Package rds is Amazon RDS's API: DB subnet groups, DB instances, read
 // replicas, Multi-AZ deployments, DB parameter groups, DB snapshots and
-// automated backups, point-in-time restore, tags and log exports to
+// automated backups, point-in-time restore, Aurora DB clusters, tags and
+// log exports to
 // CloudWatch Logs (logexports.go), with AWS's validation, defaults and
 // error codes, and the DNS names of the instances' endpoints. Every DB
 // instance is a real server on this host; its AWS/RDS metrics and its
@@ -78,8 +79,18 @@
 // start that fails on it leaves the instance in incompatible-parameters
 // until the group is fixed and the instance rebooted.
 // DescribeOrderableDBInstanceOptions (orderable.go) offers the host's
-// engine version with the classes CreateDBInstance accepts; a class is
-// recorded, not enforced as CPU or memory limits.
+// engine version with the classes CreateDBInstance accepts. A class is
+// enforced: its server runs with the class's vCPUs as CPU quota and its
+// memory as memory limit (cgroups, through the workload runtime; the
+// controller's capacity.go), each capped at the host's, so a
+// db.r5.24xlarge on a 2-core host has 2 CPUs. The engines' memory settings
+// follow that memory (DBInstanceClassMemory) as RDS's default parameter
+// groups compute them, unless the instance's group sets them:
+// shared_buffers {DBInstanceClassMemory/32768} for postgres,
+// SUM({DBInstanceClassMemory/12038},-50003) for aurora-postgresql,
+// innodb_buffer_pool_size {DBInstanceClassMemory*3/4} for MariaDB and
+// aurora-mysql; a Serverless v2 member's by its MaxCapacity, as AWS's.
+// DescribeDBParameters does not show these formulas.
 //
 // Read replicas (replicas.go), for engines with engine.Replication: a
 // replica is made from a copy of its source and replicates for real, as
@@ -133,4 +144,159 @@
 // started again while the standby runs. Read replicas follow the new
 // primary. Stopping a Multi-AZ instance stops both; MultiAZ false removes
 // the standby.
+//
+// Aurora DB clusters (clusters.go, members.go, clusterparams.go), for the
+// cluster engines (engine.Clusters: aurora-postgresql on the host's
+// PostgreSQL, aurora-mysql on its MariaDB under Aurora MySQL 3's version
+// string; DescribeDBEngineVersions' DBEngineVersionDescription says what
+// runs). CreateDBCluster records an empty cluster (EngineMode provisioned
+// only; the master user, DatabaseName, Port, subnet group, security
+// groups, cluster parameter group, backups and Serverless v2 range are the
+// cluster's), available at once since it runs nothing itself; its
+// endpoint names are AWS's, <id>.cluster-<hash>… and <id>.cluster-ro-<hash>…
+// with the instances' per-account-region hash. CreateDBInstance with
+// DBClusterIdentifier adds a member: the first is the writer, later ones
+// readers (up to 15), PromotionTier 0-15 (default 1), each placed in the
+// cluster's zone with the fewest members; what the cluster owns (master
+// user and password, database, storage, security groups, port, backups) is
+// refused on the instance with AWS's InvalidParameterCombination, and an
+// Aurora engine's instance without a cluster is refused. Deleting the
+// writer hands the role to the reader with the lowest PromotionTier (then
+// identifier), as AWS fails over; members need no final snapshot.
+// ModifyDBCluster applies everything at once (no maintenance window;
+// NewDBClusterIdentifier renames the cluster, its ARN and endpoint names,
+// and its members follow); the
+// master password and security groups reach every member's record, so the
+// controller applies them as for any instance. StopDBCluster and
+// StartDBCluster stop and start every member; the cluster shows stopped or
+// available once they all are. DeleteDBCluster refuses a cluster with
+// members (InvalidDBClusterStateFault, "Cluster cannot be deleted, it
+// still contains DB instances in non-deleting state.") or deletion
+// protection, and wants exactly one of FinalDBSnapshotIdentifier and
+// SkipFinalSnapshot (InvalidParameterCombination). As Aurora's storage
+// outlives its instances, a cluster keeps its data when its last member,
+// the writer, is deleted (clustervolume.go; records/clustervolume.go is
+// the contract): the controller copies the stopped writer's data into the
+// cluster's volume before removing the instance. A new writer of the
+// cluster starts from the volume; DeleteDBCluster's final snapshot is a
+// manual cluster snapshot copied from it (restorable as any), and
+// SkipFinalSnapshot just removes it. A cluster that never had a writer
+// with data has no volume: its final snapshot is refused
+// (InvalidDBClusterStateFault; AWS would snapshot an empty volume). The
+// last writer's automated backups stay with the volume as the cluster's
+// automated snapshots until DeleteDBCluster, which deletes them unless
+// DeleteAutomatedBackups is false (then they are retained as a deleted DB
+// instance's, in DescribeDBInstanceAutomatedBackups: minicloud has no
+// DescribeDBClusterAutomatedBackups).
+// DB cluster parameter groups list the host engine's parameters as DB
+// parameter groups do. Custom endpoints (clusterendpoints.go: READER or ANY,
+// static or excluded members, five per cluster) are recorded creating (a
+// change: modifying) and made available by the controller once its
+// loopback relay (round-robin over the available members the endpoint
+// selects, records.ClusterEndpoint.Selects) is up; their names
+// (<id>.cluster-custom-<hash>…) answer those members, rotating with a
+// 1-second TTL (clusterdns.go), and are gone with the endpoint;
+// /_minicloud/health lists them under their cluster.
+// DescribeDBClusterEndpoints also lists the cluster's WRITER and READER
+// endpoints. FailoverDBCluster checks the
+// request (an available reader; a target that is a reader) and records it
+// for the controller (status failing-over). Which member is a server of
+// what role (the writer a primary, each reader a real read-only replica of
+// it) is the controller's, following records.Cluster (records/cluster.go
+// is the contract); both engines' writers commit only once a reader has
+// the commit (PostgreSQL's quorum, MariaDB's semi-synchronous
+// replication), so a failover loses no acknowledged commit. A failover
+// that a stop or kill -9 of minicloud interrupts finishes on the next
+// start (controller/failoverrecovery.go): the new writer's promotion is
+// recorded with the role swap (records.MemberPromotions; also when the
+// API hands the role over on the writer's deletion) and redone until the
+// readers follow it.
+//
+// Aurora Serverless v2 (db.serverless members, the cluster's
+// ServerlessV2ScalingConfiguration; controller/capacity.go): a member's
+// capacity is in ACUs, 1 ACU being 2 GiB of memory and a quarter of a vCPU
+// (a memory-optimized class's share), applied live as its server's cgroup
+// limits. It starts at MinCapacity and, every second, follows the server's
+// measured CPU and memory in 0.5-ACU steps up to MaxCapacity: up within
+// seconds of sustained load, down one step at a time once the load has
+// been low for a few seconds, never under the memory the server holds. A
+// new range from ModifyDBCluster applies within a second. Readers in
+// promotion tiers 0 and 1 keep at least the writer's capacity, other
+// readers scale on their own. As on AWS the capacity is visible only in
+// CloudWatch: ServerlessDatabaseCapacity and ACUUtilization (percent of
+// MaxCapacity) per DBInstanceIdentifier and by DBClusterIdentifier. A
+// capacity beyond the host (256 ACUs are 64 vCPUs and 512 GiB) is capped
+// at the host's CPUs and memory, while the metric shows the capacity
+// reached. A restarted minicloud starts every member at MinCapacity again.
+// What it does not do: automatic pause. A paused Aurora instance stops and
+// resumes on the next connection, which waits; the loopback relays could
+// hold that connection, but a client in the VPC reaches the server's ENI
+// address directly, where nothing would answer. So MinCapacity 0 is
+// refused with InvalidParameterValue, as AWS refuses it for an engine
+// version without auto-pause (serverless.go), and SecondsUntilAutoPause is
+// not in minicloud's API model yet. No member is ever "paused".
+//
+// No minicloud cluster backtracks (backtrack.go): MariaDB cannot rewind
+// a server in place. CreateDBCluster or ModifyDBCluster with a
+// BacktrackWindow other than 0, BacktrackDBCluster and
+// DescribeDBClusterBacktracks get AWS's answer for an engine or version
+// without Backtrack (engine.ClusterDefaults.NoBacktrack): InvalidParameterCombination
+// "Aurora MySQL Engine Version … does not support Backtrack." for
+// aurora-mysql, InvalidParameterValue "Backtrack is not enabled for the
+// aurora-postgresql engine." for aurora-postgresql (a missing cluster is
+// DBClusterNotFoundFault). RestoreDBClusterToPointInTime is the way back.
+//
+// DB cluster snapshots and restored clusters (clustersnapshots.go,
+// clusterrestore.go; records/clustersnapshot.go is the contract): a
+// cluster's storage is its writer's data, so CreateDBClusterSnapshot
+// copies the writer's running server's data online, exactly as a DB
+// snapshot is taken (under _clustersnapshots/<id>), while the cluster stays
+// available; a cluster without a writer that has data is refused
+// (InvalidDBClusterStateFault). The automated cluster snapshots
+// (rds:<cluster>-YYYY-MM-DD-HH-MM) are the writer's automated backups shown
+// under the cluster's name (no record of their own; not deletable).
+// CopyDBClusterSnapshot copies either kind's data into a manual one.
+// RestoreDBClusterFromSnapshot and RestoreDBClusterToPointInTime make a new
+// cluster through CreateDBCluster with the source's engine, version,
+// master user and password (the one in effect at the target time for a
+// point in time) and database, and record where its data comes from
+// (records.ClusterRestore); as on AWS it has no members, and its first
+// DB instance, the writer, gets that data instead of an empty database
+// (its readers then clone it as in any cluster). A full-copy point-in-time
+// restore (RestoreToTime or UseLatestRestorableTime, within the window
+// DescribeDBClusters shows as EarliestRestorableTime and
+// LatestRestorableTime) is the writer's newest automated backup before the
+// target plus its archived WAL replayed up to it, as
+// RestoreDBInstanceToPointInTime does; only the current writer's backups
+// and logs count (a failover starts a new history). A clone (RestoreType
+// copy-on-write, with UseLatestRestorableTime) is the source writer's data
+// as it is when the clone's writer is made: an online copy of its running
+// server, restored into the new writer. Both copies go through
+// copy_file_range, which shares blocks on a file system with reflinks (XFS,
+// btrfs) and copies them on others (ext4, as on the test host): a clone is
+// then as costly as a snapshot and a restore, which minicloud does not
+// hide. The new cluster's data diverges from its source's at once.
+//
+// Events (events.go; records/events.go is the contract): DescribeEvents
+// lists what RDS says happened, with AWS's IDs, messages, categories and
+// source types, oldest first. An event is recorded by whoever makes its
+// transition happen, in the same write: the controller when a server has
+// really become available (DB instance created, restarted, started, a
+// restore's source), stopped, been deleted or backed up, when a parameter
+// group is applied or refused, when a DB snapshot or cluster snapshot is
+// taken, when a Multi-AZ standby is promoted and the record swapped, and
+// when a cluster's failover is committed (same or cross AZ, naming the
+// new writer); in a write of its own right after the fact, a server's
+// shutdown for a reboot and a cluster's new writer taking writes. The API
+// records what takes effect in the request: DB cluster created, a
+// parameter updated in a DB parameter group, a manual snapshot begun.
+// SourceIdentifier needs SourceType (InvalidParameterValue); the interval
+// is the last Duration minutes (60) up to EndTime or now, or from
+// StartTime; Filters are refused (AWS supports none); MaxRecords 20-100
+// with Marker. Events are kept 14 days: a sweep (at start, then hourly)
+// deletes older ones. DescribeEventCategories lists AWS's categories per
+// source type. Event subscriptions need SNS, which minicloud does not
+// have: CreateEventSubscription and its siblings answer NotImplemented.
+// Not recorded yet: a cluster's stop, start and deletion, read replica
+// promotion and replication state, instance class or storage changes.
 package rds

@@ -80,13 +80,18 @@ func (s *Service) DescribeDBEngineVersions(ctx context.Context, in *rdsapi.Descr
 		}) {
 			continue
 		}
+		desc := d.Title + " " + v
+		if ce, ok := eng.(engine.Clusters); ok {
+			// Where minicloud's Aurora differs from AWS's, it says so.
+			desc += " (" + ce.Cluster().Runs + ")"
+		}
 		out.DBEngineVersions = append(out.DBEngineVersions, rdsapi.DBEngineVersion{
 			Engine:                                    ptr(eng.Name()),
 			EngineVersion:                             ptr(v),
 			MajorEngineVersion:                        ptr(eng.Major()),
 			DBParameterGroupFamily:                    ptr(d.Family),
 			DBEngineDescription:                       ptr(d.Description),
-			DBEngineVersionDescription:                ptr(d.Title + " " + v),
+			DBEngineVersionDescription:                ptr(desc),
 			ExportableLogTypes:                        d.LogTypes,
 			SupportsLogExportsToCloudwatchLogs:        ptr(true),
 			SupportsReadReplica:                       ptr(engine.Is[engine.Replication](eng)),

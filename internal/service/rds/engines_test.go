@@ -3,6 +3,7 @@ package rds
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,7 +42,8 @@ func TestMissingMariaDB(t *testing.T) {
 		t.Fatalf("versions = %+v, %v", out, err)
 	}
 	h := s.Health()["engines"].([]map[string]any)
-	if h[0]["engine"] != "mariadb" || h[0]["available"] != false || !strings.Contains(h[0]["reason"].(string), "mariadb-server") {
+	i := slices.IndexFunc(h, func(m map[string]any) bool { return m["engine"] == "mariadb" })
+	if i < 0 || h[i]["available"] != false || !strings.Contains(h[i]["reason"].(string), "mariadb-server") {
 		t.Fatalf("health = %v", h)
 	}
 }

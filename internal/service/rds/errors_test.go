@@ -160,8 +160,10 @@ func (e *errorsEnv) createErrors(t *testing.T) {
 		}, "InvalidParameterValue", "Invalid DB Instance class: t3.micro"},
 		{"unknown engine, as given", func(in *rds.CreateDBInstanceInput) { in.Engine = aws.String("NoSQL") },
 			"InvalidParameterValue", "Invalid DB engine: NoSQL"},
-		{"AWS engine minicloud does not run", func(in *rds.CreateDBInstanceInput) { in.Engine = aws.String("aurora-postgresql") },
-			"InvalidParameterValue", "Engine aurora-postgresql is not supported by minicloud yet: only postgres and mariadb are."},
+		{"AWS engine minicloud does not run", func(in *rds.CreateDBInstanceInput) { in.Engine = aws.String("oracle-ee") },
+			"InvalidParameterValue", "Engine oracle-ee is not supported by minicloud yet: only postgres, mariadb, aurora-postgresql and aurora-mysql are."},
+		{"Aurora engine without a cluster", func(in *rds.CreateDBInstanceInput) { in.Engine = aws.String("aurora-postgresql") },
+			"InvalidParameterCombination", "A DB instance of engine aurora-postgresql is a member of a DB cluster: create the DB cluster (CreateDBCluster), then its DB instances with DBClusterIdentifier."},
 		{"mysql", func(in *rds.CreateDBInstanceInput) { in.Engine = aws.String("MySQL") },
 			"InvalidParameterValue", "minicloud does not run RDS for MySQL: that needs MySQL Community Server, which Debian does not package and minicloud does not drive. MariaDB is MySQL-compatible but not MySQL, so minicloud does not pass it off as MySQL: create the instance with Engine mariadb (the host's MariaDB server; apt-get install mariadb-server)."},
 		{"Multi-AZ zone before version", func(in *rds.CreateDBInstanceInput) {

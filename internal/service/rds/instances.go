@@ -190,6 +190,12 @@ func matchFilters(fs []rdsapi.Filter, r *records.Instance) bool {
 
 // mutate runs fn on instance id in one transaction and returns the result.
 func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *records.Instance) error) (*rdsapi.DBInstance, error) {
+	return s.mutateTx(ctx, rawID, func(_ state.Tx, r *records.Instance) error { return fn(r) })
+}
+
+// mutateTx is mutate for an fn that also reads or writes other records in
+// the transaction.
+func (s *Service) mutateTx(ctx context.Context, rawID *string, fn func(tx state.Tx, r *records.Instance) error) (*rdsapi.DBInstance, error) {
 	sc := scopeOf(ctx)
 	id := strings.ToLower(deref(rawID))
 	var out *rdsapi.DBInstance
@@ -204,7 +210,7 @@ func (s *Service) mutate(ctx context.Context, rawID *string, fn func(r *records.
 		if !found {
 			return errInstanceNotFound(deref(rawID))
 		}
-		if err := fn(&r); err != nil {
+		if err := fn(tx, &r); err != nil {
 			return err
 		}
 		out = show(&r)
@@ -243,6 +249,9 @@ func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceM
 		return s.stopWithSnapshot(ctx, in)
 	}
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
+		if err := errMemberOp(r, "Stop the DB Cluster using the StopDBCluster API."); err != nil {
+			return err
+		}
 		if deref(r.DBInstanceStatus) != "available" {
 			return errInstanceState("Instance %s is not in available state.", deref(r.DBInstanceIdentifier))
 		}
@@ -261,6 +270,9 @@ func (s *Service) StopDBInstance(ctx context.Context, in *rdsapi.StopDBInstanceM
 // StartDBInstance starts a stopped instance's engine.
 func (s *Service) StartDBInstance(ctx context.Context, in *rdsapi.StartDBInstanceMessage) (*rdsapi.StartDBInstanceResult, error) {
 	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
+		if err := errMemberOp(r, "Start the DB Cluster using the StartDBCluster API."); err != nil {
+			return err
+		}
 		if deref(r.DBInstanceStatus) != "stopped" {
 			return errInstanceState("Instance %s is not stopped, it cannot be started.", deref(r.DBInstanceIdentifier))
 		}
@@ -287,9 +299,17 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 			return nil, err
 		}
 	}
-	db, err := s.mutate(ctx, in.DBInstanceIdentifier, func(r *records.Instance) error {
+	db, err := s.mutateTx(ctx, in.DBInstanceIdentifier, func(tx state.Tx, r *records.Instance) error {
 		if deref(r.DeletionProtection) {
 			return errCombination("Cannot delete protected DB Instance, please disable deletion protection and try again.")
+		}
+		if r.IsMember() {
+			// A member's data is its cluster's: there is no final
+			// snapshot of it, and none is asked for.
+			if final != "" {
+				return errCombination("FinalDBSnapshotIdentifier can not be specified when deleting a cluster instance.")
+			}
+			skip = true
 		}
 		switch {
 		case skip && final != "":
@@ -312,6 +332,9 @@ func (s *Service) DeleteDBInstance(ctx context.Context, in *rdsapi.DeleteDBInsta
 		}
 		r.KeepAutomatedBackups = in.DeleteAutomatedBackups != nil && !*in.DeleteAutomatedBackups
 		r.DBInstanceStatus = ptr("deleting")
+		if r.IsMember() {
+			return leaveCluster(tx, scopeOf(ctx), r)
+		}
 		return nil
 	})
 	if err != nil {
@@ -344,7 +367,7 @@ func (s *Service) Loopback(ctx context.Context, account, region, id string) (str
 
 // Health is the "rds" entry of /_minicloud/health: the engines and, per DB
 // instance, its status, endpoint name and the loopback address where its
-// server really listens.
+// server really listens; per DB cluster, its endpoints' (clusterhealth.go).
 func (s *Service) Health() map[string]any {
 	// Health must stay cheap (tools poll it to learn minicloud is up), so it
 	// never runs a server binary itself (engine.Health).
@@ -352,8 +375,9 @@ func (s *Service) Health() map[string]any {
 	for _, eng := range s.engines.All() {
 		engines = append(engines, engine.Health(eng))
 	}
-	var list []map[string]any
+	var list, clusters []map[string]any
 	_ = s.store.View(context.Background(), func(tx state.Tx) error {
+		clusters = s.clusterHealth(tx)
 		return tx.Scan("", func(key string, _ []byte) error {
 			sc, id, ok := records.Instances.ParseKey(key)
 			if !ok {
@@ -390,6 +414,6 @@ func (s *Service) Health() map[string]any {
 			return nil
 		})
 	})
-	return map[string]any{"engines": engines, "instances": list, "note": "Endpoint names resolve through minicloud's DNS (--dns-listen) and in VPC resolvers; the loopback address reaches every instance from this host."}
+	return map[string]any{"engines": engines, "instances": list, "clusters": clusters, "note": "Endpoint names resolve through minicloud's DNS (--dns-listen) and in VPC resolvers; the loopback address reaches every instance from this host."}
 }
 func itoa(n int) string { return strconv.Itoa(n) }

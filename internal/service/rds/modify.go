@@ -67,6 +67,9 @@ func (s *Service) modifyInstance(ctx context.Context, in *rdsapi.ModifyDBInstanc
 			return err
 		}
 		modifyApply(&r, sc, in)
+		if err := setPromotionTier(tx, sc, &r, in.PromotionTier); err != nil {
+			return err
+		}
 		out = show(&r)
 		return records.Instances.Put(tx, sc, id, r)
 	})
@@ -91,6 +94,9 @@ func modifyCheck(in *rdsapi.ModifyDBInstanceMessage) error {
 	}
 	if len(in.DBSecurityGroups) > 0 {
 		return errNoDBSecurityGroups()
+	}
+	if err := checkPromotionTier(in.PromotionTier); err != nil {
+		return err
 	}
 	return unsupportedModification(in)
 }
@@ -117,6 +123,9 @@ func (s *Service) modifyCheckStored(tx state.Tx, sc state.Scope, in *rdsapi.Modi
 	}
 	if !found {
 		return errInstanceNotFound(deref(in.DBInstanceIdentifier))
+	}
+	if err := memberModifyCheck(r, in); err != nil {
+		return err
 	}
 	return s.modifyCheckInstance(r, in)
 }

@@ -15,8 +15,8 @@ import (
 )
 
 // The DB instance classes minicloud accepts for postgres: AWS's current
-// classes for RDS for PostgreSQL. A class is recorded and shown; the
-// server itself gets no CPU or memory limit from it.
+// classes for RDS for PostgreSQL. A class is recorded and shown, and its
+// vCPUs and memory limit the server (controller/capacity.go).
 var instanceClasses = func() []string {
 	sizes := map[string][]string{
 		"t3":  {"micro", "small", "medium", "large", "xlarge", "2xlarge"},
@@ -40,18 +40,25 @@ var instanceClasses = func() []string {
 	return out
 }()
 
-// storageTypes are the storage types with their size limits in GiB.
-var storageTypes = []struct {
+// storageType is a storage type with its size limits in GiB (none for 0).
+type storageType struct {
 	name     string
 	min, max int32
 	iops     bool
-}{
+}
+
+// storageTypes are the storage types of DB instances.
+var storageTypes = []storageType{
 	{"gp2", 20, 65536, false},
 	{"gp3", 20, 65536, true},
 	{"io1", 100, 65536, true},
 	{"io2", 100, 65536, true},
 	{"standard", 20, 3072, false},
 }
+
+// auroraStorage are an Aurora cluster's storage types, without sizes: the
+// cluster volume grows by itself.
+var auroraStorage = []storageType{{"aurora", 0, 0, false}, {"aurora-iopt1", 0, 0, false}}
 
 // checkClass refuses a class minicloud does not offer, with AWS's message.
 func checkClass(engine, license, class, version string) error {
@@ -110,12 +117,17 @@ func (s *Service) DescribeOrderableDBInstanceOptions(ctx context.Context, in *rd
 	if len(in.Filters) > 0 {
 		return nil, errInvalidParam("Unrecognized filter name: %s", deref(in.Filters[0].Name))
 	}
+	classes, storage, clusters := instanceClasses, storageTypes, false
+	if ce, ok := eng.(engine.Clusters); ok {
+		// An Aurora member's storage is its cluster's.
+		classes, storage, clusters = ce.Cluster().Classes, auroraStorage, true
+	}
 	var all []rdsapi.OrderableDBInstanceOption
-	for _, class := range instanceClasses {
+	for _, class := range classes {
 		if c := deref(in.DBInstanceClass); c != "" && c != class {
 			continue
 		}
-		for _, st := range storageTypes {
+		for _, st := range storage {
 			o := rdsapi.OrderableDBInstanceOption{
 				Engine: ptr(engineName), EngineVersion: ptr(version), DBInstanceClass: ptr(class),
 				LicenseModel: ptr(license), MultiAZCapable: ptr(true), ReadReplicaCapable: ptr(replicas),
@@ -124,8 +136,11 @@ func (s *Service) DescribeOrderableDBInstanceOptions(ctx context.Context, in *rd
 				SupportsPerformanceInsights: ptr(true), MinStorageSize: ptr(st.min), MaxStorageSize: ptr(st.max),
 				SupportedEngineModes: []string{"provisioned"}, SupportsStorageAutoscaling: ptr(true),
 				SupportsKerberosAuthentication: ptr(true), OutpostCapable: ptr(false), SupportsGlobalDatabases: ptr(false),
-				SupportsClusters: ptr(false), SupportedNetworkTypes: []string{"IPV4"}, SupportsStorageThroughput: ptr(st.name == "gp3"),
+				SupportsClusters: ptr(clusters), SupportedNetworkTypes: []string{"IPV4"}, SupportsStorageThroughput: ptr(st.name == "gp3"),
 				SupportsDedicatedLogVolume: ptr(false), AvailabilityZoneGroup: nil,
+			}
+			if st.max == 0 {
+				o.MinStorageSize, o.MaxStorageSize = nil, nil
 			}
 			all = append(all, o)
 		}

@@ -168,18 +168,14 @@ func (s *Service) CreateDBParameterGroup(ctx context.Context, in *rdsapi.CreateD
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	raw := deref(in.DBParameterGroupName)
-	if !validIdentifier(raw) || len(raw) > 255 {
-		return nil, errInvalidParam("The parameter DBParameterGroupName is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.")
-	}
-	if deref(in.Description) == "" {
-		return nil, errInvalidParam("The parameter Description must be provided and must not be blank.")
+	name, err := checkNewGroup("DBParameterGroupName", deref(in.DBParameterGroupName), in.Description)
+	if err != nil {
+		return nil, err
 	}
 	fam := deref(in.DBParameterGroupFamily)
 	if pe := s.familyEngine(fam); pe == nil || pe.Available() != nil {
 		return nil, errInvalidParam("ParameterGroupFamily %s is not a valid parameter group family: this host's engine gives only %s.", fam, s.families())
 	}
-	name := strings.ToLower(raw)
 	rec := records.ParamGroup{
 		DBParameterGroup: rdsapi.DBParameterGroup{
 			DBParameterGroupName:   ptr(name),
@@ -189,7 +185,7 @@ func (s *Service) CreateDBParameterGroup(ctx context.Context, in *rdsapi.CreateD
 		},
 		Tags: in.Tags,
 	}
-	err := s.store.Update(ctx, func(tx state.Tx) error {
+	err = s.store.Update(ctx, func(tx state.Tx) error {
 		if _, found, err := records.ParamGroups.Get(tx, sc, name); err != nil {
 			return err
 		} else if found {
@@ -206,50 +202,76 @@ func (s *Service) CreateDBParameterGroup(ctx context.Context, in *rdsapi.CreateD
 // DescribeDBParameterGroups lists the default group and the user's groups.
 func (s *Service) DescribeDBParameterGroups(ctx context.Context, in *rdsapi.DescribeDBParameterGroupsMessage) (*rdsapi.DBParameterGroupsMessage, error) {
 	sc := scopeOf(ctx)
-	if len(in.Filters) > 0 {
-		return nil, errInvalidParam("Unrecognized filter name: %s", deref(in.Filters[0].Name))
+	page, next, err := describeGroups(ctx, s, groupQuery{in.DBParameterGroupName, in.Filters, in.MaxRecords, in.Marker},
+		func(tx state.Tx, name string) (rdsapi.DBParameterGroup, error) {
+			g, err := s.getParamGroup(tx, sc, name)
+			return g.DBParameterGroup, err
+		},
+		func(tx state.Tx) ([]rdsapi.DBParameterGroup, error) {
+			var all []rdsapi.DBParameterGroup
+			for _, pe := range s.paramEngines() {
+				if pe.Available() == nil {
+					all = append(all, defaultGroup(sc, pe).DBParameterGroup)
+				}
+			}
+			err := records.ParamGroups.ForEach(tx, sc, func(_ string, g records.ParamGroup) error {
+				all = append(all, g.DBParameterGroup)
+				return nil
+			})
+			return all, err
+		},
+		func(g rdsapi.DBParameterGroup) string { return deref(g.DBParameterGroupName) })
+	if err != nil {
+		return nil, err
 	}
-	var all []rdsapi.DBParameterGroup
+	return &rdsapi.DBParameterGroupsMessage{DBParameterGroups: page, Marker: next}, nil
+}
+
+// groupQuery is what Describe(Cluster)ParameterGroups ask: one group by
+// name, else all of them, a page at a time.
+type groupQuery struct {
+	name       *string
+	filters    []rdsapi.Filter
+	maxRecords *int32
+	marker     *string
+}
+
+// describeGroups answers a groupQuery over (cluster) parameter groups G:
+// the one get reads, else all that list returns (the implicit defaults
+// and the stored ones), sorted by name (nameOf) and paged.
+func describeGroups[G any](ctx context.Context, s *Service, q groupQuery, get func(tx state.Tx, name string) (G, error),
+	list func(tx state.Tx) ([]G, error), nameOf func(G) string) ([]G, *string, error) {
+	if len(q.filters) > 0 {
+		return nil, nil, errInvalidParam("Unrecognized filter name: %s", deref(q.filters[0].Name))
+	}
+	var all []G
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		if in.DBParameterGroupName != nil {
-			g, err := s.getParamGroup(tx, sc, *in.DBParameterGroupName)
-			all = append(all, g.DBParameterGroup)
+		if q.name != nil {
+			g, err := get(tx, *q.name)
+			all = append(all, g)
 			return err
 		}
-		for _, pe := range s.paramEngines() {
-			if pe.Available() == nil {
-				all = append(all, defaultGroup(sc, pe).DBParameterGroup)
-			}
-		}
-		return records.ParamGroups.ForEach(tx, sc, func(_ string, g records.ParamGroup) error {
-			all = append(all, g.DBParameterGroup)
-			return nil
-		})
+		var err error
+		all, err = list(tx)
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	slices.SortFunc(all, func(a, b rdsapi.DBParameterGroup) int {
-		return strings.Compare(deref(a.DBParameterGroupName), deref(b.DBParameterGroupName))
-	})
-	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(g rdsapi.DBParameterGroup) string { return deref(g.DBParameterGroupName) })
-	if err != nil {
-		return nil, err
+	slices.SortFunc(all, func(a, b G) int { return strings.Compare(nameOf(a), nameOf(b)) })
+	page, next, err := state.Paginate(all, q.maxRecords, deref(q.marker), pageOpts, nameOf)
+	if err != nil || next == "" {
+		return page, nil, err
 	}
-	out := &rdsapi.DBParameterGroupsMessage{DBParameterGroups: page}
-	if next != "" {
-		out.Marker = ptr(next)
-	}
-	return out, nil
+	return page, &next, nil
 }
 
 // DescribeDBParameters lists a group's parameters: every parameter of the
 // engine, with the group's values where set.
 func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeDBParametersMessage) (*rdsapi.DBParameterGroupDetails, error) {
 	sc := scopeOf(ctx)
-	source := deref(in.Source)
-	if source != "" && !slices.Contains([]string{"user", "system", "engine-default", "engine"}, source) {
-		return nil, errInvalidParam("Invalid value for Source: %s. Valid values are user, system, engine-default.", source)
+	if err := checkSource(deref(in.Source)); err != nil {
+		return nil, err
 	}
 	var g records.ParamGroup
 	err := s.store.View(ctx, func(tx state.Tx) error {
@@ -260,8 +282,34 @@ func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeD
 	if err != nil {
 		return nil, err
 	}
+	all, err := listParams(s.familyEngine(deref(g.DBParameterGroupFamily)), g.Params, deref(in.Source))
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := paramPage(all, in.MaxRecords, in.Marker)
+	if err != nil {
+		return nil, err
+	}
+	return &rdsapi.DBParameterGroupDetails{Parameters: page, Marker: next}, nil
+}
+
+// checkSource checks DescribeDB(Cluster)Parameters' Source.
+func checkSource(source string) error {
+	if source != "" && !slices.Contains([]string{"user", "system", "engine-default", "engine"}, source) {
+		return errInvalidParam("Invalid value for Source: %s. Valid values are user, system, engine-default.", source)
+	}
+	return nil
+}
+
+// listParams lists every parameter of pe (none for nil: an empty default
+// group) with a group's settings, those of Source source only when set.
+func listParams(pe engine.Parameters, settings map[string]records.ParamSetting, source string) ([]rdsapi.Parameter, error) {
+	if err := checkSource(source); err != nil {
+		return nil, err
+	}
 	var list []engine.Param
-	if pe := s.familyEngine(deref(g.DBParameterGroupFamily)); pe != nil { // else an empty default group
+	if pe != nil {
+		var err error
 		if list, err = pe.Params(); err != nil {
 			return nil, errCombination("%s", err.Error())
 		}
@@ -269,7 +317,7 @@ func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeD
 	var all []rdsapi.Parameter
 	for _, p := range list {
 		var set *records.ParamSetting
-		if v, ok := g.Params[p.Name]; ok {
+		if v, ok := settings[p.Name]; ok {
 			set = &v
 		}
 		ap := apiParam(p, set)
@@ -278,15 +326,43 @@ func (s *Service) DescribeDBParameters(ctx context.Context, in *rdsapi.DescribeD
 		}
 		all = append(all, ap)
 	}
-	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(p rdsapi.Parameter) string { return deref(p.ParameterName) })
+	return all, nil
+}
+
+// paramPage is one page of parameters (Marker, MaxRecords), with the
+// marker of the next.
+func paramPage(all []rdsapi.Parameter, maxRecords *int32, marker *string) ([]rdsapi.Parameter, *string, error) {
+	page, next, err := state.Paginate(all, maxRecords, deref(marker), pageOpts, func(p rdsapi.Parameter) string { return deref(p.ParameterName) })
+	if err != nil || next == "" {
+		return page, nil, err
+	}
+	return page, &next, nil
+}
+
+// engineDefaults is a page of family fam's parameters, those of pe (none
+// for nil), with their engine defaults.
+func engineDefaults(pe engine.Parameters, fam string, maxRecords *int32, marker *string) (*rdsapi.EngineDefaults, error) {
+	all, err := listParams(pe, nil, "")
 	if err != nil {
 		return nil, err
 	}
-	out := &rdsapi.DBParameterGroupDetails{Parameters: page}
-	if next != "" {
-		out.Marker = ptr(next)
+	page, next, err := paramPage(all, maxRecords, marker)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &rdsapi.EngineDefaults{DBParameterGroupFamily: ptr(fam), Parameters: page, Marker: next}, nil
+}
+
+// checkNewGroup checks a new (cluster) parameter group's name, given as
+// parameter param, and its description; it returns the name in lower case.
+func checkNewGroup(param, raw string, description *string) (string, error) {
+	if !validIdentifier(raw) || len(raw) > 255 {
+		return "", errInvalidParam("The parameter %s is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.", param)
+	}
+	if deref(description) == "" {
+		return "", errInvalidParam("The parameter Description must be provided and must not be blank.")
+	}
+	return strings.ToLower(raw), nil
 }
 
 // DescribeEngineDefaultParameters lists the family's parameters with their
@@ -297,21 +373,9 @@ func (s *Service) DescribeEngineDefaultParameters(ctx context.Context, in *rdsap
 	if pe == nil || pe.Available() != nil {
 		return nil, errInvalidParam("ParameterGroupFamily %s is not a valid parameter group family: this host's engine gives only %s.", fam, s.families())
 	}
-	list, err := pe.Params()
-	if err != nil {
-		return nil, errCombination("%s", err.Error())
-	}
-	var all []rdsapi.Parameter
-	for _, p := range list {
-		all = append(all, apiParam(p, nil))
-	}
-	page, next, err := state.Paginate(all, in.MaxRecords, deref(in.Marker), pageOpts, func(p rdsapi.Parameter) string { return deref(p.ParameterName) })
+	out, err := engineDefaults(pe, fam, in.MaxRecords, in.Marker)
 	if err != nil {
 		return nil, err
-	}
-	out := &rdsapi.EngineDefaults{DBParameterGroupFamily: ptr(fam), Parameters: page}
-	if next != "" {
-		out.Marker = ptr(next)
 	}
 	return &rdsapi.DescribeEngineDefaultParametersResult{EngineDefaults: out}, nil
 }
@@ -388,6 +452,44 @@ func methodOf(ap rdsapi.Parameter) string {
 	return "pending-reboot"
 }
 
+// setParams checks a request's parameters and sets them in a group's
+// settings.
+func setParams(pe engine.Parameters, settings map[string]records.ParamSetting, in []rdsapi.Parameter) error {
+	ps, err := checkParams(pe, in, true)
+	if err != nil {
+		return err
+	}
+	for i, p := range ps {
+		settings[p.Name] = records.ParamSetting{Value: *in[i].ParameterValue, Method: methodOf(in[i])}
+	}
+	return nil
+}
+
+// resetParams checks a reset request's parameters and resets them (all:
+// every parameter set) in a group's settings.
+func resetParams(pe engine.Parameters, settings map[string]records.ParamSetting, all bool, in []rdsapi.Parameter) error {
+	if all && len(in) > 0 {
+		return errCombination("Cannot specify both ResetAllParameters and Parameters.")
+	}
+	if all {
+		// Resetting everything applies at the next reboot, as on AWS.
+		for k, v := range settings {
+			settings[k] = records.ParamSetting{Method: "pending-reboot", Reset: true, Value: v.Value}
+		}
+		return nil
+	}
+	ps, err := checkParams(pe, in, false)
+	if err != nil {
+		return err
+	}
+	for i, p := range ps {
+		if _, ok := settings[p.Name]; ok {
+			settings[p.Name] = records.ParamSetting{Method: methodOf(in[i]), Reset: true}
+		}
+	}
+	return nil
+}
+
 // ModifyDBParameterGroup sets parameters of a user group; instances using
 // the group apply them (controller: immediate ones at once, the others at
 // the next reboot).
@@ -399,20 +501,17 @@ func (s *Service) ModifyDBParameterGroup(ctx context.Context, in *rdsapi.ModifyD
 	if _, err := pe.Params(); err != nil {
 		return nil, errCombination("%s", err.Error())
 	}
-	ps, err := checkParams(pe, in.Parameters, true)
-	if err != nil {
+	if _, err := checkParams(pe, in.Parameters, true); err != nil {
 		return nil, err
 	}
 	name := strings.ToLower(deref(in.DBParameterGroupName))
 	err = s.changeParams(ctx, name, func(g *records.ParamGroup) error {
-		for i, p := range ps {
-			g.Params[p.Name] = records.ParamSetting{Value: *in.Parameters[i].ParameterValue, Method: methodOf(in.Parameters[i])}
-		}
-		return nil
+		return setParams(pe, g.Params, in.Parameters)
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.noteParamUpdates(ctx, name, in.Parameters)
 	return &rdsapi.DBParameterGroupNameMessage{DBParameterGroupName: ptr(name)}, nil
 }
 
@@ -426,30 +525,14 @@ func (s *Service) ResetDBParameterGroup(ctx context.Context, in *rdsapi.ResetDBP
 		return nil, errCombination("%s", err.Error())
 	}
 	all := deref(in.ResetAllParameters)
-	if all && len(in.Parameters) > 0 {
-		return nil, errCombination("Cannot specify both ResetAllParameters and Parameters.")
-	}
-	var ps []engine.Param
-	if !all {
-		if ps, err = checkParams(pe, in.Parameters, false); err != nil {
-			return nil, err
-		}
+	// The request is checked before the group is read (AWS's order);
+	// resetParams checks it again in the transaction.
+	if err := resetParams(pe, map[string]records.ParamSetting{}, all, in.Parameters); err != nil {
+		return nil, err
 	}
 	name := strings.ToLower(deref(in.DBParameterGroupName))
 	err = s.changeParams(ctx, name, func(g *records.ParamGroup) error {
-		if all {
-			// Resetting everything applies at the next reboot, as on AWS.
-			for k, v := range g.Params {
-				g.Params[k] = records.ParamSetting{Method: "pending-reboot", Reset: true, Value: v.Value}
-			}
-			return nil
-		}
-		for i, p := range ps {
-			if _, ok := g.Params[p.Name]; ok {
-				g.Params[p.Name] = records.ParamSetting{Method: methodOf(in.Parameters[i]), Reset: true}
-			}
-		}
-		return nil
+		return resetParams(pe, g.Params, all, in.Parameters)
 	})
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/minicloud/minicloud/internal/metricport"
 	"github.com/minicloud/minicloud/internal/service/rds/controller"
 	"github.com/minicloud/minicloud/internal/service/rds/engine"
+	"github.com/minicloud/minicloud/internal/service/rds/engine/aurora"
 	"github.com/minicloud/minicloud/internal/service/rds/engine/mariadb"
 	"github.com/minicloud/minicloud/internal/service/rds/engine/postgres"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
@@ -59,6 +60,7 @@ type Service struct {
 	ctl     atomic.Pointer[controller.Controller] // set while the controller runs; HTTP handlers read it
 	dirs    *records.DataDirs
 	dns     endpointIndex // endpoint names for DNS (dns.go)
+	sweep   func()        // stops the events' sweep (events.go)
 }
 
 // New returns the RDS service over store; Start runs the engine controller.
@@ -72,7 +74,8 @@ func New(store state.Store, cfg Config) *Service {
 		s.cfg.Workloads = cfg.Workloads
 	}
 	run := engine.Runner{Workloads: cfg.Workloads}
-	s.engines = engine.NewRegistry(postgres.New(cfg.BinDir, run), mariadb.New(cfg.MariaDBBinDir, run))
+	pg, maria := postgres.New(cfg.BinDir, run), mariadb.New(cfg.MariaDBBinDir, run)
+	s.engines = engine.NewRegistry(pg, maria, aurora.NewPostgreSQL(pg), aurora.NewMySQL(maria))
 	return s
 }
 
@@ -87,6 +90,7 @@ func (s *Service) Start(ctx context.Context) error {
 	c.Start()
 	s.ctl.Store(c)
 	s.startEndpoints()
+	s.sweep = s.startEventSweep()
 	return nil
 }
 
@@ -99,6 +103,7 @@ func (s *Service) Stop(context.Context) error {
 		return nil
 	}
 	s.stopEndpoints()
+	s.sweep()
 	c.Stop()
 	s.ctl.Store(nil)
 	s.dirs.RemoveTemp()

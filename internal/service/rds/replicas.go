@@ -180,6 +180,9 @@ func (s *Service) planReplica(tx state.Tx, sc state.Scope, r *replicaRequest, gr
 	if !found {
 		return nil, errInstanceNotFound(r.srcRaw)
 	}
+	if err := errMemberOp(&src, "Add a reader to the DB Cluster with CreateDBInstance and DBClusterIdentifier instead."); err != nil {
+		return nil, err
+	}
 	if err := s.checkReplicaSource(tx, sc, r, &src); err != nil {
 		return nil, err
 	}

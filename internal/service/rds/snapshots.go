@@ -80,6 +80,9 @@ func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnaps
 		if !found {
 			return errInstanceNotFound(deref(in.DBInstanceIdentifier))
 		}
+		if r.IsMember() {
+			return errInvalidParam("The specified instance is a member of a cluster and a snapshot cannot be created directly. Please use the CreateDBClusterSnapshot API instead.")
+		}
 		if _, found, err := records.Snapshots.Get(tx, sc, id); err != nil {
 			return err
 		} else if found {
@@ -93,10 +96,10 @@ func (s *Service) CreateDBSnapshot(ctx context.Context, in *rdsapi.CreateDBSnaps
 		}
 		out = records.SnapshotOf(sc, &r, id, "manual", in.Tags)
 		r.DBInstanceStatus = ptr("backing-up")
-		if err := records.Instances.Put(tx, sc, dbID, r); err != nil {
+		if err := records.PutInstance(tx, sc, dbID, r); err != nil {
 			return err
 		}
-		return records.Snapshots.Put(tx, sc, id, out)
+		return records.PutSnapshot(tx, sc, id, out)
 	})
 	if err != nil {
 		return nil, err
@@ -271,20 +274,25 @@ func (s *Service) CopyDBSnapshot(ctx context.Context, in *rdsapi.CopyDBSnapshotM
 		out.SnapshotCreateTime = nil
 		out.SourceSnapshot = src
 		out.Error = ""
-		switch {
-		case len(in.Tags) > 0:
-			out.TagList = in.Tags
-		case deref(in.CopyTags):
-			out.TagList = slices.Clone(r.TagList)
-		default:
-			out.TagList = nil
-		}
+		out.TagList = copiedTags(in.Tags, in.CopyTags, r.TagList)
 		return records.Snapshots.Put(tx, sc, dst, out)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &rdsapi.CopyDBSnapshotResult{DBSnapshot: &out.DBSnapshot}, nil
+}
+
+// copiedTags are a snapshot copy's tags: those asked for, else with
+// CopyTags the source's, else none.
+func copiedTags(tags []rdsapi.Tag, copyTags *bool, source []rdsapi.Tag) []rdsapi.Tag {
+	switch {
+	case len(tags) > 0:
+		return tags
+	case deref(copyTags):
+		return slices.Clone(source)
+	}
+	return nil
 }
 
 // restore is where a restored instance's data comes from, for

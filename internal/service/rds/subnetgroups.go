@@ -178,6 +178,18 @@ func (s *Service) DeleteDBSubnetGroup(ctx context.Context, in *rdsapi.DeleteDBSu
 		if len(users) > 0 {
 			return api.Errorf(http.StatusBadRequest, "InvalidDBSubnetGroupStateFault", "Cannot delete the subnet group '%s' because at least one database instance: %s is still using it.", name, users[0])
 		}
+		err = records.Clusters.ForEach(tx, sc, func(id string, c records.Cluster) error {
+			if deref(c.DBSubnetGroup) == name {
+				users = append(users, id)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return api.Errorf(http.StatusBadRequest, "InvalidDBSubnetGroupStateFault", "Cannot delete the subnet group '%s' because at least one database cluster: %s is still using it.", name, users[0])
+		}
 		return records.SubnetGroups.Delete(tx, sc, name)
 	})
 	if err != nil {

@@ -2,11 +2,9 @@ package rds
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/lazyregexp"
 	"github.com/minicloud/minicloud/internal/service/rds/records"
@@ -166,8 +164,43 @@ func (s *Service) tagTargetOf(tx state.Tx, sc state.Scope, arn string) (tagTarge
 			return records.ParamGroups.Put(tx, sc, id, r)
 		}}, nil
 	case "cluster":
-		// minicloud has no DB clusters, so none can be found.
-		return tagTarget{}, api.Errorf(http.StatusNotFound, "DBClusterNotFoundFault", "DBCluster %s not found.", name)
+		r, found, err := records.Clusters.Get(tx, sc, id)
+		if err != nil || !found {
+			return tagTarget{}, orNotFound(err, errClusterNotFound(name))
+		}
+		return tagTarget{tags: r.TagList, put: func(t []rdsapi.Tag) error {
+			r.TagList = t
+			return records.Clusters.Put(tx, sc, id, r)
+		}}, nil
+	case "cluster-snapshot":
+		return clusterSnapshotTags(tx, sc, id, name)
+	case "cluster-endpoint":
+		r, found, err := records.ClusterEndpoints.Get(tx, sc, id)
+		if err != nil || !found {
+			return tagTarget{}, orNotFound(err, errClusterEndpointNotFound(name))
+		}
+		return tagTarget{tags: r.Tags, put: func(t []rdsapi.Tag) error {
+			r.Tags = t
+			return records.ClusterEndpoints.Put(tx, sc, id, r)
+		}}, nil
+	case "cluster-pg":
+		if s.defaultClusterGroupEngine(id) != nil {
+			r, _, err := records.DefaultClusterGroupTags.Get(tx, sc, id)
+			if err != nil {
+				return tagTarget{}, err
+			}
+			return tagTarget{tags: r.Tags, put: func(t []rdsapi.Tag) error {
+				return records.DefaultClusterGroupTags.Put(tx, sc, id, records.DefaultTags{Tags: t})
+			}}, nil
+		}
+		r, found, err := records.ClusterParamGroups.Get(tx, sc, id)
+		if err != nil || !found {
+			return tagTarget{}, orNotFound(err, errClusterParamGroupNotFound(name))
+		}
+		return tagTarget{tags: r.Tags, put: func(t []rdsapi.Tag) error {
+			r.Tags = t
+			return records.ClusterParamGroups.Put(tx, sc, id, r)
+		}}, nil
 	}
 	return tagTarget{}, errNoSuchResourceHere()
 }

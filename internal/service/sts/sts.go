@@ -88,6 +88,7 @@ type Service struct {
 	store state.Store
 	now   func() time.Time
 	roles Roles
+	prune pruner
 }
 
 // New returns the STS service over store, its roles IAM's (nil: any role
@@ -170,32 +171,42 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 		ARN:            fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, account, roleName, name),
 		UserID:         role.ID + ":" + name,
 	}
-	creds, err := s.issue(ctx, &sess, duration)
-	if err != nil {
+	if err := s.issue(ctx, &sess, seconds(duration)); err != nil {
 		return nil, err
 	}
 	return &stsapi.AssumeRoleResponse{
-		Credentials:     creds,
+		Credentials:     sess.credentials(),
 		AssumedRoleUser: &stsapi.AssumedRoleUser{AssumedRoleId: new(sess.UserID), Arn: new(sess.ARN)},
 		SourceIdentity:  in.SourceIdentity,
 	}, nil
 }
 
-// issue completes a session with new keys that expire after duration
-// seconds, and records it.
-func (s *Service) issue(ctx context.Context, sess *session, duration int32) (*stsapi.Credentials, error) {
-	now := s.now().UTC()
+// issue completes a session with new keys that expire after d, and
+// records it (deleting the long-expired sessions when that is due).
+func (s *Service) issue(ctx context.Context, sess *session, d time.Duration) error {
+	now := s.now().UTC().Truncate(time.Second)
 	sess.AccessKeyID, sess.Secret, sess.SessionToken = state.NewAccessKeyID("ASIA"), state.NewSecretKey(), sessionToken()
-	sess.Expiration = now.Add(time.Duration(duration) * time.Second).Truncate(time.Second)
-	sess.Issued = now.Truncate(time.Second)
+	sess.Expiration, sess.Issued = now.Add(d), now
 	if err := s.store.Update(ctx, func(tx state.Tx) error {
+		if s.prune.due(now) {
+			if err := pruneExpired(tx, now); err != nil {
+				return err
+			}
+		}
 		return sessions.Put(tx, sessionScope, sess.AccessKeyID, *sess)
 	}); err != nil {
-		return nil, fmt.Errorf("sts: record session: %w", err)
+		return fmt.Errorf("sts: record the session of %s: %w", sess.ARN, err)
 	}
-	return &stsapi.Credentials{AccessKeyId: new(sess.AccessKeyID), SecretAccessKey: new(sess.Secret),
-		SessionToken: new(sess.SessionToken), Expiration: new(sess.Expiration)}, nil
+	return nil
 }
+
+// credentials are a session's keys as STS answers them.
+func (sess *session) credentials() *stsapi.Credentials {
+	return &stsapi.Credentials{AccessKeyId: new(sess.AccessKeyID), SecretAccessKey: new(sess.Secret),
+		SessionToken: new(sess.SessionToken), Expiration: new(sess.Expiration)}
+}
+
+func seconds(n int32) time.Duration { return time.Duration(n) * time.Second }
 
 // GetSessionToken's DurationSeconds: an IAM user's sessions last 15
 // minutes to 36 hours (12 by default), the root user's at most one hour.
@@ -228,11 +239,10 @@ func (s *Service) GetSessionToken(ctx context.Context, in *stsapi.GetSessionToke
 		}
 	}
 	sess := session{Account: req.Account, ARN: req.Caller, UserID: req.CallerUserID}
-	creds, err := s.issue(ctx, &sess, duration)
-	if err != nil {
+	if err := s.issue(ctx, &sess, seconds(duration)); err != nil {
 		return nil, err
 	}
-	return &stsapi.GetSessionTokenResponse{Credentials: creds}, nil
+	return &stsapi.GetSessionTokenResponse{Credentials: sess.credentials()}, nil
 }
 
 // role is the role an AssumeRole names: IAM's, which must exist, or

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/ec2port"
@@ -59,6 +60,20 @@ type Controller struct {
 	reboots map[string]int     // RebootSeq applied, by key
 	// standbys are Multi-AZ instances' standby servers, by record key.
 	standbys map[string]*server
+	// clusters are the DB clusters' loopback ports, by record key
+	// (cluster.go).
+	clusters map[string]*clusterRelays
+
+	quorum quorumSet // the cluster writers' synchronous readers (cluster.go)
+	// failoverHook runs at a cluster failover's step boundaries (tests;
+	// failoverrecovery.go).
+	failoverHook atomic.Pointer[func(context.Context, string)]
+	// created bounds how long after a restart a failover waits for the
+	// readers to start (failoverrecovery.go).
+	created time.Time
+	// cloning holds a *sync.Mutex per source key: one replica is cloned
+	// from a source at a time (replicas.go).
+	cloning sync.Map
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -66,6 +81,7 @@ type Controller struct {
 
 	repl  replMonitor // read replicas' last measurements
 	meter rdsMeter    // the AWS/RDS metrics' readings (metrics.go)
+	sizes capacities  // the servers' limits and Serverless v2 capacities (capacity.go)
 	logs  logExporter // the exported logs' tailers (logexports.go)
 }
 
@@ -75,7 +91,7 @@ func New(cfg Config) *Controller {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Controller{cfg: cfg, store: cfg.Store, log: cfg.Logger, engines: cfg.Engines, dirs: cfg.Dirs,
-		servers: map[string]*server{}, reboots: map[string]int{}}
+		servers: map[string]*server{}, reboots: map[string]int{}, created: time.Now()}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.q = c.newQueue()
 	return c
@@ -87,6 +103,7 @@ func (c *Controller) Start() {
 	_ = c.q.Start(c.ctx) // lists every key at once
 	c.wg.Go(c.watchReplicas)
 	c.wg.Go(c.backupSchedule)
+	c.wg.Go(c.scaleServers)
 	c.startMetrics()
 	c.startLogExports()
 }
@@ -100,7 +117,12 @@ func (c *Controller) Stop() {
 	c.mu.Lock()
 	servers := c.servers
 	c.servers = map[string]*server{}
+	clusters := c.clusters
+	c.clusters = nil
 	c.mu.Unlock()
+	for _, cr := range clusters {
+		cr.close()
+	}
 	var wg sync.WaitGroup
 	for _, p := range servers {
 		wg.Go(p.stop)
@@ -170,14 +192,14 @@ func (c *Controller) update(sc state.Scope, id, want string, fn func(r *records.
 		applied = true
 		before, _ := json.Marshal(r)
 		if fn(&r) {
-			return records.Instances.Delete(tx, sc, id)
+			return records.DeleteInstance(tx, sc, id)
 		}
 		// An unchanged record is not written: every write is an event that
 		// would reconcile the instance again, for ever.
 		if after, _ := json.Marshal(r); bytes.Equal(before, after) {
 			return nil
 		}
-		return records.Instances.Put(tx, sc, id, r)
+		return records.PutInstance(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.log.Warn("rds: record instance state", "id", id, "err", err)

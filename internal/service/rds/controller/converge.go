@@ -22,6 +22,15 @@ func (c *Controller) reconcile(key string) (retry bool) {
 	if sc, id, ok := records.Snapshots.ParseKey(key); ok {
 		return c.reconcileSnapshot(sc, id)
 	}
+	if sc, id, ok := records.Clusters.ParseKey(key); ok {
+		return c.reconcileCluster(sc, id)
+	}
+	if sc, id, ok := records.ClusterSnapshots.ParseKey(key); ok {
+		return c.reconcileClusterSnapshot(sc, id)
+	}
+	if sc, id, ok := records.ClusterVolumes.ParseKey(key); ok {
+		return c.reconcileVolume(sc, id)
+	}
 	sc, id, _ := records.Instances.ParseKey(key)
 	var (
 		rec   records.Instance
@@ -29,11 +38,17 @@ func (c *Controller) reconcile(key string) (retry bool) {
 	)
 	err := c.store.View(c.ctx, func(tx state.Tx) error {
 		var err error
-		rec, found, err = records.Instances.Get(tx, sc, id)
-		return err
+		if rec, found, err = records.Instances.Get(tx, sc, id); err != nil || !found {
+			return err
+		}
+		return asMember(tx, sc, &rec)
 	})
 	if err != nil {
 		return false
+	}
+	if ck := clusterKeyOf(sc, &rec); ck != "" {
+		// The cluster's status and loopback ports follow its members.
+		defer c.enqueue(ck)
 	}
 	dir, err := c.dir(sc, id)
 	if err != nil {
@@ -77,7 +92,7 @@ func (c *Controller) deleteInstance(key string, sc state.Scope, id, dir string, 
 		return false // its snapshots finish first, then enqueue it
 	}
 	c.stopServer(key)
-	if !c.stopStandby(key, sc, id, status, rec) || !c.teardown(sc, id, status, rec.ENI) {
+	if !c.stopStandby(key, sc, id, status, rec) || !c.teardown(sc, id, status, rec.ENI) || !c.keepVolume(sc, id, dir, rec) {
 		return true
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -159,8 +174,14 @@ func (c *Controller) converge(key string, sc state.Scope, id, dir string, rec re
 	if err := c.failoverIfAsked(ctx, key, sc, id, dir, &rec, eng); err != nil {
 		return err
 	}
+	if err := c.failoverCluster(ctx, key, sc, id, &rec, eng); err != nil {
+		return err
+	}
 	p, err := c.runningServer(ctx, key, sc, id, dir, status, &rec, eng)
 	if err != nil {
+		return err
+	}
+	if err := c.promoteMember(ctx, sc, id, dir, &rec, p, eng); err != nil {
 		return err
 	}
 	if err := c.syncPublicIP(ctx, sc, id, status, &rec); err != nil {
@@ -173,6 +194,10 @@ func (c *Controller) converge(key string, sc state.Scope, id, dir string, rec re
 		return err
 	}
 	c.releaseHolds(ctx, sc, id, &rec, p, eng)
+	if err := c.syncReaders(ctx, key, sc, id, dir, &rec, p, eng); err != nil {
+		// The periodic check tries again; the writer serves meanwhile.
+		c.log.Warn("rds: cluster writer's readers", "id", id, "err", err)
+	}
 	if err := c.syncStandby(ctx, key, sc, id, dir, &rec, p, eng); err != nil {
 		return err
 	}
@@ -199,6 +224,9 @@ func (c *Controller) makeData(ctx context.Context, key string, sc state.Scope, i
 	if rec.IsReplica() {
 		return c.cloneFromSource(ctx, sc, id, dir, rec, eng)
 	}
+	if adopted, err := c.adoptVolume(ctx, sc, dir, rec, eng); adopted || err != nil {
+		return err // the volume's master password is rec's AppliedPassword
+	}
 	if err := c.initialize(ctx, sc, dir, rec, eng); err != nil {
 		return err
 	}
@@ -218,6 +246,7 @@ func (c *Controller) runningServer(ctx context.Context, key string, sc state.Sco
 		return p, nil
 	}
 	if p != nil {
+		c.noteShutdown(sc, status, rec, p.running())
 		c.stopServer(key)
 	}
 	return c.startInstance(ctx, key, sc, id, dir, status, rec, eng)
@@ -251,6 +280,7 @@ func (c *Controller) startInstance(ctx context.Context, key string, sc state.Sco
 	settings, err := eng.Settings(dir, engine.Instance{
 		ResourceID: deref(rec.DbiResourceId), BackupRetention: deref(rec.BackupRetentionPeriod),
 		Replica: rec.IsReplica(), HasReplicas: len(rec.ReadReplicaDBInstanceIdentifiers) > 0,
+		ClassMemory: c.classMemory(sc, rec),
 	})
 	var p *server
 	if err == nil {
@@ -262,7 +292,8 @@ func (c *Controller) startInstance(ctx context.Context, key string, sc state.Sco
 	if err != nil {
 		return nil, err
 	}
-	p.eni = rec.ENI
+	p.eni, p.replica = rec.ENI, rec.IsReplica()
+	c.limitNew(ctx, key, sc, id, p)
 	user, password := readyLogin(rec)
 	if err := eng.WaitReady(ctx, p.Server, engine.Access{Dir: dir, User: user, Password: password}); err != nil {
 		p.stop()
@@ -342,6 +373,14 @@ func (c *Controller) recordConverged(sc state.Scope, id, status string, rec *rec
 			r.Passwords = records.RecordPassword(r.Passwords, rec.AppliedPassword, pwSince)
 		}
 		r.AppliedPassword = rec.AppliedPassword
+		if rec.IsMember() && rec.Replica != nil && rec.Replica.ReplPassword != "" && (r.Replica == nil || r.Replica.ReplPassword == "") {
+			// A cluster's members share the replication login: whichever
+			// becomes the writer has it.
+			if r.Replica == nil {
+				r.Replica = &records.ReplicaState{}
+			}
+			r.Replica.ReplPassword = rec.Replica.ReplPassword
+		}
 		r.EngineError = ""
 		r.PendingModifiedValues = pendingAfter(r)
 		c.reached(r, status)

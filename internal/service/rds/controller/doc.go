@@ -28,7 +28,8 @@
 //
 // It reaches the servers only through package engine: Init, Start,
 // WaitReady… of every engine, and the capabilities it type-asserts for
-// (Replication for read replicas, Standbys for Multi-AZ, Backups and
+// (Replication for read replicas and a DB cluster's readers, QuorumCommit
+// for a cluster writer's synchronous readers, Standbys for Multi-AZ, Backups and
 // PointInTime for snapshots and restores, Parameters for parameter groups,
 // Monitoring for DatabaseConnections, LogExports for the log files to
 // export).
@@ -39,10 +40,22 @@
 // stopping…) or converged, in the steps of its life (its data initialized,
 // restored or cloned, a failover if asked, its server (re)started, its
 // public IP, database, replication, standby, password, security groups
-// and parameters, and what was applied recorded). replicas.go,
-// multiaz.go, snapshots.go, schedule.go (automated backups and their
-// retention) and params.go (parameter groups) are the features;
-// metrics.go publishes the running instances' AWS/RDS metrics
+// and parameters, and what was applied recorded). events.go: the RDS
+// events of what the controller achieves, noted in the same writes. replicas.go,
+// multiaz.go, cluster.go and clusterfailover.go (Aurora DB clusters: the
+// members in their roles, the writer's quorum, the cluster's status and
+// loopback ports, its custom endpoints' relays, its failover;
+// failoverrecovery.go, how a failover a restart interrupted finishes),
+// snapshots.go, clustersnapshots.go (DB
+// cluster snapshots of the writer; a restored cluster's first writer made
+// from its snapshot, point in time or clone source), clustervolume.go (a
+// cluster's data kept when its last member is deleted, for a new writer
+// or DeleteDBCluster's final snapshot), schedule.go
+// (automated backups and their retention), params.go (parameter groups)
+// and capacity.go (each server's class limits, and Serverless v2 capacity
+// following the load, from a loop of its own) are the features;
+// metrics.go (and clustermetrics.go, Aurora's AuroraReplicaLag and
+// cluster-level metrics) publishes the running instances' AWS/RDS metrics
 // (metricport) and logexports.go exports their logs to CloudWatch Logs
 // (logport), each from a loop of its own that only reads;
 // placement.go (ENIs, the servers as workloads placed on them, the

@@ -31,7 +31,9 @@ import (
 //   - FreeStorageSpace (Bytes): AllocatedStorage less the instance
 //     directory's size (data, logs, WAL archive);
 //   - ReplicaLag (Seconds): read replicas only, the controller's last lag
-//     measurement (watchReplicas) when it succeeded;
+//     measurement (watchReplicas) when it succeeded; a cluster's readers
+//     publish it as AuroraReplicaLag (Milliseconds), and the cluster's
+//     metrics come from its members' readings (clustermetrics.go);
 //   - Read/WriteIOPS (Count/Second), Read/WriteThroughput (Bytes/Second):
 //     from the workload's block I/O when the host accounts it (cgroup v2);
 //   - NetworkReceive/TransmitThroughput (Bytes/Second): the traffic of the
@@ -69,14 +71,7 @@ func (c *Controller) startMetrics() {
 // publishMetrics takes a reading of every running instance and publishes
 // it.
 func (c *Controller) publishMetrics(ctx context.Context, now time.Time, interval time.Duration) {
-	c.mu.Lock()
-	running := make(map[string]*server, len(c.servers))
-	for k, p := range c.servers {
-		if p.running() {
-			running[k] = p
-		}
-	}
-	c.mu.Unlock()
+	running := c.runningServers()
 	c.meter.mu.Lock()
 	if c.meter.last == nil {
 		c.meter.last = map[string]usageSample{}
@@ -150,10 +145,14 @@ func (c *Controller) readInstance(ctx context.Context, key string, sc state.Scop
 			r.Connections = n
 		}
 	}
-	if rec.IsReplica() {
+	if rec.IsReplica() || rec.IsMember() { // a cluster's reader is measured as a replica
 		if s, ok := c.LastLag(key); ok && s.Err == "" {
 			r.Lag = &s.Lag
 		}
+	}
+	if rec.IsMember() {
+		c.readMember(sc, id, rec, &r)
+		r.Capacity, r.MaxACU, _ = c.Capacity(key)
 	}
 	return r, true
 }
@@ -171,14 +170,45 @@ type instanceReading struct {
 	// -1 when unknown.
 	Connections int
 	Used        int64
-	// Lag is a read replica's, nil for none.
+	// Lag is a read replica's or a cluster reader's, nil for none.
 	Lag *time.Duration
+	// Cluster is a member's DB cluster, Role its role there (WRITER or
+	// READER); ReaderLags, on the writer, its readers' lags measured.
+	Cluster, Role string
+	ReaderLags    []time.Duration
 	// Placed: the server runs in its VPC, whose interfaces are its own.
 	Placed bool
+	// Capacity is a Serverless v2 member's capacity (ACUs), MaxACU its
+	// cluster's MaxCapacity; 0 for a class (capacity.go).
+	Capacity, MaxACU float64
 }
 
-// rdsData is reading r's AWS/RDS datapoints, stamped at.
+// rdsData is reading r's AWS/RDS datapoints, stamped at, under its
+// instance's dimension and the aggregate ones; a cluster member's also
+// under its cluster's (clusterData).
 func rdsData(r instanceReading, at time.Time) []metricport.Datum {
+	vals := instanceValues(r, at)
+	var out []metricport.Datum
+	for _, dims := range [][]metricport.Dim{
+		{{Name: "DBInstanceIdentifier", Value: r.ID}},
+		{{Name: "DatabaseClass", Value: r.Class}},
+		{{Name: "EngineName", Value: r.Engine}},
+	} {
+		if dims[0].Value == "" {
+			continue
+		}
+		for _, d := range vals {
+			d.Dims = dims
+			out = append(out, d)
+		}
+	}
+	out = append(out, serverlessData(r, at)...)
+	return append(out, clusterData(r, vals, at)...)
+}
+
+// instanceValues are reading r's datapoints, stamped at, without
+// dimensions.
+func instanceValues(r instanceReading, at time.Time) []metricport.Datum {
 	var vals []metricport.Datum
 	add := func(name, unit string, v float64) {
 		vals = append(vals, metricport.Datum{Namespace: "AWS/RDS", Name: name, Unit: unit, Time: at, Value: v})
@@ -192,7 +222,10 @@ func rdsData(r instanceReading, at time.Time) []metricport.Datum {
 	if r.Cur != nil && r.Memory > 0 {
 		add("FreeableMemory", "Bytes", float64(max(r.Memory-int64(r.Cur.u.Memory), 0)))
 	}
-	if r.Lag != nil {
+	switch {
+	case r.Lag != nil && r.Cluster != "":
+		add("AuroraReplicaLag", "Milliseconds", float64(r.Lag.Microseconds())/1000)
+	case r.Lag != nil:
 		add("ReplicaLag", "Seconds", r.Lag.Seconds())
 	}
 	if r.Cur != nil && r.Prev != nil && r.Cur.at.After(r.Prev.at) {
@@ -217,28 +250,14 @@ func rdsData(r instanceReading, at time.Time) []metricport.Datum {
 			add("NetworkTransmitThroughput", "Bytes/Second", rate(cur.Net.TxBytes, prev.Net.TxBytes))
 		}
 	}
-	var out []metricport.Datum
-	for _, dims := range [][]metricport.Dim{
-		{{Name: "DBInstanceIdentifier", Value: r.ID}},
-		{{Name: "DatabaseClass", Value: r.Class}},
-		{{Name: "EngineName", Value: r.Engine}},
-	} {
-		if dims[0].Value == "" {
-			continue
-		}
-		for _, d := range vals {
-			d.Dims = dims
-			out = append(out, d)
-		}
-	}
-	return out
+	return vals
 }
 
 // classShape is a DB instance class's vCPUs and memory (bytes), by AWS's
 // sizes: micro to large have 2 vCPUs, xlarge 4, Nxlarge 4N; burstable
 // (db.t*) classes have 1, 2, 4, 8 GiB from micro to large and 4 GiB per
-// vCPU above, memory-optimized (db.r*, db.x*) 8 GiB per vCPU, the others
-// 4.
+// vCPU above, memory-optimized db.r* 8 GiB per vCPU and db.x* 16, the
+// others 4. The servers' limits are these (capacity.go).
 func classShape(class string) (vcpus int, memory int64) {
 	parts := strings.Split(class, ".")
 	if len(parts) != 3 {
@@ -263,7 +282,9 @@ func classShape(class string) (vcpus int, memory int64) {
 		if gib, ok := map[string]int64{"micro": 1, "small": 2, "medium": 4, "large": 8}[size]; ok {
 			return vcpus, gib << 30
 		}
-	case strings.HasPrefix(fam, "r"), strings.HasPrefix(fam, "x"):
+	case strings.HasPrefix(fam, "x"):
+		perVCPU = 16 << 30
+	case strings.HasPrefix(fam, "r"):
 		perVCPU = 8 << 30
 	}
 	return vcpus, int64(vcpus) * perVCPU

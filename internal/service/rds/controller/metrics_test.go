@@ -30,6 +30,7 @@ func TestClassShape(t *testing.T) {
 		{"db.m6i.4xlarge", 16, 64 * gib},
 		{"db.r6g.large", 2, 16 * gib},
 		{"db.r5.24xlarge", 96, 768 * gib},
+		{"db.x2g.large", 2, 32 * gib},
 		{"nonsense", 2, 4 * gib},
 		{"db.m5.hugexlarge", 2, 4 * gib},
 	} {

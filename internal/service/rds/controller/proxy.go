@@ -23,6 +23,9 @@ type server struct {
 	*engine.Server
 	relay *workload.Relay
 	eni   *records.PlacedENI
+	// replica: the server was started as a read replica (a cluster's
+	// reader, until promoteMember makes it the writer).
+	replica bool
 }
 
 // startServer starts eng's server on dir for clients on 127.0.0.1:port,

@@ -10,7 +10,8 @@ import (
 )
 
 // The controller's work queue is internal/reconcile's, keyed by the store
-// keys of instance and snapshot records: each key is reconciled by one
+// keys of instance, snapshot and DB cluster records (a cluster's change
+// reconciles its members too, a custom endpoint's its cluster): each key is reconciled by one
 // goroutine at a time (a slow server start holds up no other instance), a
 // key changed while it was being reconciled is reconciled again, and a pass
 // that asks to be retried runs again after 5 s. A parameter group's change
@@ -34,10 +35,30 @@ func (c *Controller) newQueue() *reconcile.Controller[string] {
 		Sources: []reconcile.Source[string]{
 			reconcile.Map(records.Instances.Service, records.Instances.Kind, own),
 			reconcile.Map(records.Snapshots.Service, records.Snapshots.Kind, own),
+			reconcile.Map(records.ClusterSnapshots.Service, records.ClusterSnapshots.Kind, own),
+			reconcile.Map(records.ClusterVolumes.Service, records.ClusterVolumes.Kind, own),
+			reconcile.Map(records.Clusters.Service, records.Clusters.Kind, func(o reconcile.Object) []string { return c.clusterKeys(o.Scope, o.ID) }),
+			reconcile.Map(records.ClusterEndpoints.Service, records.ClusterEndpoints.Kind, c.endpointClusterKey),
 			reconcile.All[string](records.ParamGroups.Service, records.ParamGroups.Kind),
 		},
 		List: c.listKeys,
 	})
+}
+
+// endpointClusterKey maps an event on a custom endpoint's record to its
+// cluster's key, whose pass keeps the endpoint's relay; a deleted
+// endpoint's cluster record changes too, so none is needed for it.
+func (c *Controller) endpointClusterKey(o reconcile.Object) []string {
+	var keys []string
+	_ = c.store.View(c.ctx, func(tx state.Tx) error {
+		ep, found, err := records.ClusterEndpoints.Get(tx, o.Scope, o.ID)
+		if err != nil || !found {
+			return err
+		}
+		keys = append(keys, records.Clusters.Key(o.Scope, ep.Cluster))
+		return nil
+	})
+	return keys
 }
 
 // listKeys lists every instance and snapshot record and every running
@@ -46,7 +67,7 @@ func (c *Controller) listKeys(ctx context.Context) ([]string, error) {
 	var keys []string
 	err := c.store.View(ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
-			if _, _, ok := records.Instances.ParseKey(key); ok || isSnapshotKey(key) {
+			if _, _, ok := records.Instances.ParseKey(key); ok || isSnapshotKey(key) || isClusterKey(key) || isClusterSnapshotKey(key) || isVolumeKey(key) {
 				keys = append(keys, key)
 			}
 			return nil

@@ -49,8 +49,10 @@ func (c *Controller) running(key string) *server {
 
 func (c *Controller) get(sc state.Scope, id string) (rec records.Instance, found bool, err error) {
 	err = c.store.View(context.Background(), func(tx state.Tx) error {
-		rec, found, err = records.Instances.Get(tx, sc, id)
-		return err
+		if rec, found, err = records.Instances.Get(tx, sc, id); err != nil || !found {
+			return err
+		}
+		return asMember(tx, sc, &rec)
 	})
 	return rec, found, err
 }
@@ -109,17 +111,29 @@ func (c *Controller) cloneFromSource(ctx context.Context, sc state.Scope, id, di
 	if !found {
 		return fmt.Errorf("the source DB instance %s no longer exists", srcID)
 	}
-	if c.running(records.Instances.Key(sc, srcID)) == nil {
+	// A cluster's reader may be created with its writer: it waits until
+	// the writer's data and password are made.
+	if c.running(records.Instances.Key(sc, srcID)) == nil || !src.Initialized {
 		return fmt.Errorf("%w %s (%s)", errWaitSource, srcID, deref(src.DBInstanceStatus))
 	}
 	if rec.Replica == nil || rec.Replica.ReplPassword == "" {
+		if rec.IsMember() { // the writer makes it once it runs (syncReaders)
+			return fmt.Errorf("%w %s: its replication login is not made yet", errWaitSource, srcID)
+		}
 		return errors.New("the replica has no replication password")
 	}
 	from, err := c.sourceOf(sc, rec, &src)
 	if err != nil {
 		return err
 	}
-	if err := rep.Clone(ctx, dir, replicaOf(sc, rec), from); err != nil {
+	// One clone of a source at a time: each sets up the source's
+	// replication login, which concurrent ones (a cluster's readers made
+	// together) would race to create.
+	mu, _ := c.cloning.LoadOrStore(records.Instances.Key(sc, srcID), &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	err = rep.Clone(ctx, dir, replicaOf(sc, rec), from)
+	mu.(*sync.Mutex).Unlock()
+	if err != nil {
 		return err
 	}
 	var top records.Instance
@@ -347,7 +361,9 @@ func (c *Controller) forgetReplica(sc state.Scope, id string, rec *records.Insta
 // watchReplicas checks every running replica's replication periodically:
 // it follows a source that moved to another port, records the replica's
 // StatusInfos and measures its lag.
-func (c *Controller) watchReplicas() { c.every(replicaCheckEvery, c.checkReplicas) }
+func (c *Controller) watchReplicas() {
+	c.every(replicaCheckEvery, func() { c.checkReplicas(); c.checkQuorums() })
+}
 
 // every runs fn every d until the controller stops.
 func (c *Controller) every(d time.Duration, fn func()) {
@@ -382,6 +398,9 @@ func (c *Controller) checkReplicas() {
 		for _, key := range keys {
 			sc, id, _ := records.Instances.ParseKey(key)
 			r, found, err := records.Instances.Get(tx, sc, id)
+			if err == nil && found {
+				err = asMember(tx, sc, &r)
+			}
 			if err != nil {
 				return err
 			}
@@ -488,7 +507,7 @@ func (c *Controller) recordStatusInfos(sc state.Scope, id string, rec *records.I
 	}
 	err := c.store.Update(context.Background(), func(tx state.Tx) error {
 		r, found, err := records.Instances.Get(tx, sc, id)
-		if err != nil || !found || !r.IsReplica() {
+		if err != nil || !found || !r.IsReplica() && !r.IsMember() {
 			return err
 		}
 		r.StatusInfos = want
@@ -503,6 +522,16 @@ func (c *Controller) recordStatusInfos(sc state.Scope, id string, rec *records.I
 // its source.
 func (c *Controller) ReplicaLag(ctx context.Context, sc state.Scope, rec *records.Instance) (time.Duration, error) {
 	id := deref(rec.DBInstanceIdentifier)
+	if rec.IsMember() { // a cluster's reader replicates from its writer
+		r, found, err := c.get(sc, id)
+		if err != nil {
+			return 0, err
+		}
+		if !found {
+			return 0, fmt.Errorf("DB instance %s not found", id)
+		}
+		rec = &r
+	}
 	rep, ok := c.engineFor(deref(rec.Engine)).(engine.Replication)
 	if !ok || !rec.IsReplica() || rec.Replica == nil {
 		return 0, fmt.Errorf("DB instance %s is not a read replica", id)

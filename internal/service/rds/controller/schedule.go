@@ -209,12 +209,12 @@ func (w *backupWork) takeAutomated(tx state.Tx, sc state.Scope, id string, r *re
 	if _, exists, err := records.Snapshots.Get(tx, sc, sid); err != nil || exists {
 		return err
 	}
-	if err := records.Snapshots.Put(tx, sc, sid, records.SnapshotOf(sc, r, sid, "automated", nil)); err != nil {
+	if err := records.PutSnapshot(tx, sc, sid, records.SnapshotOf(sc, r, sid, "automated", nil)); err != nil {
 		return err
 	}
 	r.DBInstanceStatus = ptr("backing-up")
 	w.keys = append(w.keys, records.Snapshots.Key(sc, sid))
-	return records.Instances.Put(tx, sc, id, *r)
+	return records.PutInstance(tx, sc, id, *r)
 }
 
 // delete marks snapshot b deleting, for the controller to remove.

@@ -46,17 +46,42 @@ func (c *Controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
 	if err != nil {
 		return true
 	}
+	return c.convergeSnapshotData(snapshotData{
+		kind: "snapshot", id: id, dir: dir, found: found, status: deref(rec.Status),
+		take:   func() error { return c.takeSnapshot(sc, dir, &rec) },
+		finish: func(err error) { c.finishSnapshot(sc, id, err) },
+		drop: func() {
+			c.updateSnapshot(sc, id, records.SnapshotDeleting, func(*records.Snapshot) bool { return true })
+		},
+	})
+}
+
+// snapshotData is what convergeSnapshotData needs of a DB snapshot or a DB
+// cluster snapshot.
+type snapshotData struct {
+	kind, id, dir string // dir: where its data is
+	found         bool   // its record exists
+	status        string
+	take          func() error    // copies its source into dir
+	finish        func(err error) // records the outcome of take
+	drop          func()          // deletes its record once its data is gone
+}
+
+// convergeSnapshotData converges a snapshot's data to its record: a
+// creating one is taken, a deleting or gone one's data removed. It reports
+// whether to retry later.
+func (c *Controller) convergeSnapshotData(d snapshotData) (retry bool) {
 	switch {
-	case !found:
-		_ = os.RemoveAll(dir)
-	case deref(rec.Status) == records.SnapshotDeleting:
-		if err := os.RemoveAll(dir); err != nil {
-			c.log.Warn("rds: remove snapshot data", "snapshot", id, "err", err)
+	case !d.found:
+		_ = os.RemoveAll(d.dir)
+	case d.status == records.SnapshotDeleting:
+		if err := os.RemoveAll(d.dir); err != nil {
+			c.log.Warn("rds: remove "+d.kind+" data", "id", d.id, "err", err)
 			return true
 		}
-		c.updateSnapshot(sc, id, records.SnapshotDeleting, func(*records.Snapshot) bool { return true })
-	case deref(rec.Status) == "creating":
-		err := c.takeSnapshot(sc, dir, &rec)
+		d.drop()
+	case d.status == "creating":
+		err := d.take()
 		if errors.Is(err, errNotYet) {
 			return true
 		}
@@ -64,10 +89,10 @@ func (c *Controller) reconcileSnapshot(sc state.Scope, id string) (retry bool) {
 			return false // taken again after the restart
 		}
 		if err != nil {
-			c.log.Warn("rds: snapshot", "snapshot", id, "err", err)
-			_ = os.RemoveAll(dir)
+			c.log.Warn("rds: "+d.kind, "id", d.id, "err", err)
+			_ = os.RemoveAll(d.dir)
 		}
-		c.finishSnapshot(sc, id, err)
+		d.finish(err)
 	}
 	return false
 }
@@ -81,7 +106,14 @@ func (c *Controller) takeSnapshot(sc state.Scope, dir string, rec *records.Snaps
 		}
 		return engine.CopySnapshot(src, dir)
 	}
-	dbID := deref(rec.DBInstanceIdentifier)
+	return c.copyInstanceData(sc, deref(rec.DBInstanceIdentifier), deref(rec.DbiResourceId), dir, c.progress(sc, deref(rec.DBSnapshotIdentifier)))
+}
+
+// copyInstanceData copies the data of instance dbID, whose DbiResourceId is
+// resource, into dir/data: online from its running server, else from its
+// stopped server's files (DB snapshots, and DB cluster snapshots of a
+// cluster's writer). progress receives the percentage done.
+func (c *Controller) copyInstanceData(sc state.Scope, dbID, resource, dir string, progress func(int32)) error {
 	var (
 		inst  records.Instance
 		found bool
@@ -94,7 +126,7 @@ func (c *Controller) takeSnapshot(sc state.Scope, dir string, rec *records.Snaps
 	if err != nil {
 		return err
 	}
-	if !found || deref(inst.DbiResourceId) != deref(rec.DbiResourceId) {
+	if !found || deref(inst.DbiResourceId) != resource {
 		return fmt.Errorf("DB instance %s no longer exists", dbID)
 	}
 	if !inst.Initialized {
@@ -113,7 +145,7 @@ func (c *Controller) takeSnapshot(sc state.Scope, dir string, rec *records.Snaps
 	c.mu.Unlock()
 	if p != nil && p.running() {
 		a := engine.Access{Dir: instDir, User: deref(inst.MasterUsername), Password: inst.AppliedPassword}
-		return be.Backup(c.ctx, p.Server, a, dir, c.progress(sc, deref(rec.DBSnapshotIdentifier)))
+		return be.Backup(c.ctx, p.Server, a, dir, progress)
 	}
 	switch st := deref(inst.DBInstanceStatus); st {
 	case "failed", "incompatible-restore", "incompatible-parameters":
@@ -161,7 +193,7 @@ func (c *Controller) finishSnapshot(sc state.Scope, id string, failure error) {
 			r.OriginalSnapshotCreateTime = records.FirstTime(r.OriginalSnapshotCreateTime)
 			r.SnapshotDatabaseTime = &now
 		}
-		if err := records.Snapshots.Put(tx, sc, id, r); err != nil {
+		if err := records.PutSnapshot(tx, sc, id, r); err != nil {
 			return err
 		}
 		if r.SourceSnapshot != "" {
@@ -177,7 +209,7 @@ func (c *Controller) finishSnapshot(sc state.Scope, id string, failure error) {
 			return err
 		}
 		inst.DBInstanceStatus = ptr("available")
-		return records.Instances.Put(tx, sc, dbID, inst)
+		return records.PutInstance(tx, sc, dbID, inst)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.log.Warn("rds: record snapshot state", "snapshot", id, "err", err)
@@ -216,9 +248,9 @@ func (c *Controller) updateSnapshot(sc state.Scope, id, want string, fn func(r *
 			return err
 		}
 		if fn(&r) {
-			return records.Snapshots.Delete(tx, sc, id)
+			return records.DeleteSnapshot(tx, sc, id)
 		}
-		return records.Snapshots.Put(tx, sc, id, r)
+		return records.PutSnapshot(tx, sc, id, r)
 	})
 	if err != nil && !errors.Is(err, state.ErrClosed) {
 		c.log.Warn("rds: record snapshot state", "snapshot", id, "err", err)
@@ -253,11 +285,11 @@ func (c *Controller) afterConverge(sc state.Scope, id string) {
 			}
 			snap := records.SnapshotOf(sc, &inst, sid, "automated", nil)
 			pending = append(pending, sid)
-			return records.Snapshots.Put(tx, sc, sid, snap)
+			return records.PutSnapshot(tx, sc, sid, snap)
 		}
 		if len(pending) == 0 {
 			inst.DBInstanceStatus = ptr("available")
-			return records.Instances.Put(tx, sc, id, inst)
+			return records.PutInstance(tx, sc, id, inst)
 		}
 		return nil
 	})
@@ -339,6 +371,11 @@ func (c *Controller) waitSnapshots(sc state.Scope, rec *records.Instance) bool {
 // snapshot, brought to the requested time for a point-in-time restore.
 func (c *Controller) initialize(ctx context.Context, sc state.Scope, dir string, rec *records.Instance, eng engine.Engine) error {
 	rs := rec.Restore
+	if rs == nil && rec.IsMember() {
+		if done, err := c.initializeMember(ctx, sc, dir, rec, eng); done || err != nil {
+			return err
+		}
+	}
 	if rs == nil {
 		return eng.Init(ctx, dir, deref(rec.MasterUsername), rec.Password)
 	}

@@ -213,3 +213,59 @@ type LogExports interface {
 	// while the log is off).
 	LogFile(dir, t string) string
 }
+
+// QuorumCommit is an engine whose primary can make its commits wait for its
+// read replicas: a commit is acknowledged only once one of them has it too,
+// so that it survives the primary's loss (an Aurora DB cluster's readers,
+// standing in for Aurora's shared storage).
+type QuorumCommit interface {
+	Replication
+	// SyncReplicas makes the primary p of instance directory dir, whose
+	// replication login has password, acknowledge a commit only once any
+	// one of replicas has flushed it; with no replicas, at once. It
+	// returns once the server applies it.
+	SyncReplicas(ctx context.Context, p *Server, dir, password string, replicas []Replica) error
+	// Streaming lists the IDs of those of replicas that stream from the
+	// primary p now.
+	Streaming(ctx context.Context, p *Server, password string, replicas []Replica) ([]string, error)
+	// Received is how much of its primary's log the running replica p has
+	// received: of two replicas of one primary, the larger has more.
+	Received(ctx context.Context, p *Server, password string) (uint64, error)
+	// Adopt gives the running primary p, a promoted replica, what
+	// replicas are to hold on it (Replication.Hold), so that they follow
+	// it from their next start.
+	Adopt(ctx context.Context, p *Server, password string, replicas []Replica) error
+}
+
+// Clusters is an engine whose DB instances are members of DB clusters
+// (Aurora's): CreateDBCluster takes only these engines, and CreateDBInstance
+// refuses one of their instances without DBClusterIdentifier, as AWS does.
+// Its members are servers of the engine it runs on, so the other
+// capabilities are that engine's.
+type Clusters interface {
+	Engine
+	// Cluster is what the cluster API needs of the engine.
+	Cluster() ClusterDefaults
+}
+
+// ClusterDefaults are what CreateDBCluster fills in and
+// DescribeDBEngineVersions and DescribeOrderableDBInstanceOptions show for
+// a cluster engine.
+type ClusterDefaults struct {
+	// ParameterGroup is the default DB cluster parameter group's name
+	// (default.aurora-postgresql15).
+	ParameterGroup string
+	// Classes are the DB instance classes its members may have, sorted;
+	// "db.serverless" among them for Serverless v2.
+	Classes []string
+	// Runs is what minicloud runs the engine on, for
+	// DBEngineVersionDescription ("PostgreSQL 15.18 on this host").
+	Runs string
+	// MaxMembers is how many DB instances a cluster holds: a writer and
+	// up to 15 readers.
+	MaxMembers int
+	// NoBacktrack is AWS's answer (error code and message) to a backtrack
+	// asked of the engine's clusters, which minicloud cannot rewind in
+	// place: what AWS answers for an engine or version without Backtrack.
+	NoBacktrack struct{ Code, Message string }
+}

@@ -1,8 +1,8 @@
 // Package engine is the contract between RDS (its API and its controller)
 // and the database servers minicloud runs: what an engine must do (Engine),
-// what it may do besides (the capabilities: Replication, Standbys, Backups,
-// PointInTime, Parameters, Monitoring, LogExports, each a small interface the callers type-assert
-// for), the types both sides share (Server, Access, Listen, Instance,
+// what it may do besides (the capabilities: Replication, Standbys,
+// QuorumCommit, Backups, PointInTime, Parameters, Monitoring, LogExports,
+// each a small interface the callers type-assert for), the types both sides share (Server, Access, Listen, Instance,
 // Replica, Source, Param, Defaults) and the Registry that answers "which
 // engines" and "the engine named n".
 //

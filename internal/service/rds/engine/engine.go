@@ -73,6 +73,12 @@ type Instance struct {
 	// Replica: the instance is a read replica; HasReplicas: it is the
 	// source of read replicas.
 	Replica, HasReplicas bool
+	// ClassMemory is RDS's DBInstanceClassMemory in bytes: the memory
+	// its server is limited to (its class's, capped at the host; a
+	// Serverless v2 member's at MaxCapacity, as AWS sizes them), 0 when
+	// unknown. Engines size their memory settings by it as RDS's default
+	// parameter groups do, unless the instance's group sets them.
+	ClassMemory int64
 }
 
 // Defaults are what CreateDBInstance fills in and checks per engine, and

@@ -35,11 +35,14 @@ func (r *Registry) Get(name string) Engine {
 }
 
 // Names lists, for people, the names of the engines for which has is true
-// (all for nil): "postgres", "postgres and mariadb", "a, b and c".
+// (all for nil): "postgres", "postgres and mariadb", "a, b and c". With has
+// set it names DB instance engines only, as AWS's refusals of a feature of
+// DB instances do: a cluster engine's features are its host engine's, and
+// its members are not made alone.
 func (r *Registry) Names(has func(Engine) bool) string {
 	var names []string
 	for _, e := range r.list {
-		if has == nil || has(e) {
+		if has == nil || has(e) && !Is[Clusters](e) {
 			names = append(names, e.Name())
 		}
 	}
@@ -60,17 +63,15 @@ func Unsupported(name string) (why string, known bool) {
 
 // unsupported are AWS's engines that minicloud does not run.
 var unsupported = map[string]string{
-	"mysql":             mysqlHint,
-	"aurora-mysql":      "",
-	"aurora-postgresql": "",
-	"oracle-ee":         "",
-	"oracle-se2":        "",
-	"sqlserver-ee":      "",
-	"sqlserver-se":      "",
-	"sqlserver-ex":      "",
-	"sqlserver-web":     "",
-	"db2-se":            "",
-	"db2-ae":            "",
+	"mysql":         mysqlHint,
+	"oracle-ee":     "",
+	"oracle-se2":    "",
+	"sqlserver-ee":  "",
+	"sqlserver-se":  "",
+	"sqlserver-ex":  "",
+	"sqlserver-web": "",
+	"db2-se":        "",
+	"db2-ae":        "",
 }
 
 // mysqlHint is what CreateDBInstance says for Engine mysql: MariaDB is

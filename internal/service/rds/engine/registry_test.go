@@ -77,7 +77,7 @@ func TestUnsupported(t *testing.T) {
 		why   bool
 	}{
 		{"mysql", true, true},
-		{"aurora-postgresql", true, false},
+		{"oracle-ee", true, false},
 		{"sqlserver-ex", true, false},
 		{"postgres", false, false}, // one minicloud runs: not for this table
 		{"nosuch", false, false},

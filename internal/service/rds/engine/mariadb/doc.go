@@ -52,10 +52,19 @@
 // only the replica's server can reach it (without the data plane, on the
 // host's loopback, like the instances' own ports), and forwards to the
 // source's Unix socket; so, as with postgres, replication crosses no VPC
-// network and no security group. Promotion is STOP SLAVE, RESET SLAVE ALL
-// and read_only off; the lag (Seconds_Behind_Master) comes from SHOW SLAVE
+// network and no security group. Promotion waits until the replica has
+// applied every transaction it received (STOP SLAVE IO_THREAD, then
+// MASTER_GTID_WAIT), then STOP SLAVE, RESET SLAVE ALL and read_only off; the lag (Seconds_Behind_Master) comes from SHOW SLAVE
 // STATUS. Binary logs are not purged for replicas: MariaDB has no
 // replication slots to say which a replica still needs.
+//
+// Quorum commit (quorum.go, engine.QuorumCommit, for Aurora MySQL's
+// writers): MariaDB's built-in semi-synchronous replication, wait point
+// AFTER_SYNC, a 2 s timeout after which the writer commits alone (see
+// quorum.go for the trade-off); every replica enables its side before
+// START SLAVE, which does nothing unless its source asks for
+// acknowledgements. Received is the highest GTID sequence number a
+// replica received (Gtid_IO_Pos) or applied.
 //
 // Backups (backup.go) are mariadb-backup --backup over the instance's
 // socket as rdsadmin, then --prepare, for a running server; a file copy

@@ -50,6 +50,9 @@ type Engine struct {
 	// relays are the running replicas' relays to their sources, by
 	// server: a replica is pointed at its source once per server process.
 	relays sync.Map // *engine.Server → *relay
+	// dirs are the running servers' instance directories, by server: the
+	// quorum calls (quorum.go) name a server, not its directory.
+	dirs sync.Map // *engine.Server → string
 }
 
 var (
@@ -328,6 +331,11 @@ func (m *Engine) Start(dir string, port int, vpc *engine.Listen, settings []stri
 	if err != nil {
 		return nil, fmt.Errorf("start mariadbd: %w", err)
 	}
+	m.dirs.Store(p, dir)
+	go func() {
+		<-p.Done()
+		m.dirs.Delete(p)
+	}()
 	return p, nil
 }
 

@@ -53,6 +53,11 @@ var binlogRE = lazyregexp.New(`^` + binlogBase + `\.\d{6,}$`)
 // its retention, since they read the logs.
 func (m *Engine) Settings(dir string, in engine.Instance) ([]string, error) {
 	out := []string{"server-id=" + strconv.FormatUint(uint64(serverID(in.ResourceID)), 10), "gtid-strict-mode=ON", "relay-log=relay-bin"}
+	if in.ClassMemory > 0 {
+		// RDS's default group (MariaDB and Aurora MySQL alike):
+		// {DBInstanceClassMemory*3/4}.
+		out = append(out, "innodb-buffer-pool-size="+strconv.FormatInt(in.ClassMemory*3/4, 10))
+	}
 	retention := in.BackupRetention
 	logs := filepath.Join(dir, binlogDirName)
 	if retention == 0 && !in.Replica && !in.HasReplicas {

@@ -227,8 +227,11 @@ func (m *Engine) Replicate(ctx context.Context, p *engine.Server, dir string, r 
 	if err != nil {
 		return fmt.Errorf("relay to the source %s: %w", src.ID, err)
 	}
+	// Semi-synchronous on the replica's side is inert unless its source
+	// asks for acknowledgements (an Aurora MySQL writer: quorum.go).
 	err = m.exec(ctx, dir,
 		"STOP SLAVE",
+		"SET GLOBAL rpl_semi_sync_slave_enabled=ON",
 		fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='%s', MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
 			rl.port(), engine.ReplUser, mysqlString(r.ReplPassword)),
 		"START SLAVE")
@@ -257,11 +260,41 @@ func (m *Engine) Promote(ctx context.Context, p *engine.Server, dir string, _ en
 	if err := m.loadSeed(ctx, dir, src.Dir); err != nil {
 		return err
 	}
+	if err := m.applyReceived(ctx, dir); err != nil {
+		return err
+	}
 	if err := m.exec(ctx, dir, "STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only=OFF"); err != nil {
 		return err
 	}
 	if v, ok := m.relays.LoadAndDelete(p); ok {
 		v.(*relay).close()
+	}
+	return nil
+}
+
+// applyWait bounds how long a promotion waits for the replica to apply what
+// it received.
+const applyWait = 30
+
+// applyReceived stops the replica's receiving and waits until it has
+// applied every transaction in its relay log: what a semi-synchronous
+// replica acknowledged is received, not yet applied, and STOP SLAVE alone
+// would leave it unapplied for good once RESET SLAVE ALL drops the relay
+// log. A replica whose applier stopped on an error is promoted as it is.
+func (m *Engine) applyReceived(ctx context.Context, dir string) error {
+	if err := m.exec(ctx, dir, "STOP SLAVE IO_THREAD"); err != nil {
+		return err
+	}
+	rows, err := m.queryMaps(ctx, dir, "SHOW SLAVE STATUS")
+	if err != nil || len(rows) == 0 || rows[0]["Slave_SQL_Running"] != "Yes" || rows[0]["Gtid_IO_Pos"] == "" {
+		return err
+	}
+	var res sql.NullInt64
+	if err := m.queryRow(ctx, dir, fmt.Sprintf("SELECT MASTER_GTID_WAIT(%s, %d)", mysqlString(rows[0]["Gtid_IO_Pos"]), applyWait), &res); err != nil {
+		return fmt.Errorf("apply the received transactions: %w", err)
+	}
+	if res.Int64 != 0 {
+		return fmt.Errorf("the replica did not apply its received transactions (%s) within %d s", rows[0]["Gtid_IO_Pos"], applyWait)
 	}
 	return nil
 }
@@ -280,46 +313,25 @@ func (m *Engine) ReplicationError(string) string { return "" }
 // Lag reads the replica's SHOW SLAVE STATUS: streaming when both
 // replication threads run, the lag its Seconds_Behind_Master.
 func (m *Engine) Lag(ctx context.Context, _ *engine.Server, dir string, _ engine.Replica, _ *engine.Server) (lag time.Duration, streaming bool, err error) {
-	db, done, err := m.admin(dir)
+	rows, err := m.queryMaps(ctx, dir, "SHOW SLAVE STATUS")
 	if err != nil {
-		return 0, false, fmt.Errorf("connect to the replica: %w", err)
+		return 0, false, fmt.Errorf("the replica's status: %w", err)
 	}
-	defer done()
-	rows, err := db.QueryContext(ctx, "SHOW SLAVE STATUS")
-	if err != nil {
-		return 0, false, err
+	if len(rows) == 0 {
+		return 0, false, errors.New("replication is not configured")
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return 0, false, err
-	}
-	if !rows.Next() {
-		return 0, false, errors.Join(rows.Err(), errors.New("replication is not configured"))
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return 0, false, err
-	}
-	st := map[string]sql.NullString{}
-	for i, c := range cols {
-		st[c] = vals[i]
-	}
-	streaming = st["Slave_IO_Running"].String == "Yes" && st["Slave_SQL_Running"].String == "Yes"
+	st := rows[0]
+	streaming = st["Slave_IO_Running"] == "Yes" && st["Slave_SQL_Running"] == "Yes"
 	for _, k := range []string{"Last_IO_Error", "Last_SQL_Error"} {
-		if e := st[k].String; e != "" && !streaming {
+		if e := st[k]; e != "" && !streaming {
 			return 0, false, errors.New(e)
 		}
 	}
-	sbm := st["Seconds_Behind_Master"]
-	if !sbm.Valid {
+	sbm, ok := st["Seconds_Behind_Master"]
+	if !ok {
 		return 0, streaming, errors.New("Seconds_Behind_Master is NULL: the replica is not replicating")
 	}
-	secs, err := strconv.ParseInt(sbm.String, 10, 64)
+	secs, err := strconv.ParseInt(sbm, 10, 64)
 	if err != nil {
 		return 0, streaming, err
 	}

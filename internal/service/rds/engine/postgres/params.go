@@ -121,17 +121,24 @@ func (e *Engine) ValidValue(p engine.Param, v string) bool {
 // WriteParams writes vals into the include file (owned by the server user)
 // and makes sure postgresql.conf includes it.
 func (e *Engine) WriteParams(dir string, vals map[string]string) error {
+	return writeInclude(dir, paramsFile, "the DB parameter group", vals)
+}
+
+// writeInclude writes vals into file, in the data directory and owned by
+// the server user, and makes sure postgresql.conf includes it; what says
+// what the file is, in both.
+func writeInclude(dir, file, what string, vals map[string]string) error {
 	u, err := serverUser()
 	if err != nil {
 		return err
 	}
 	data := filepath.Join(dir, "data")
 	var b strings.Builder
-	b.WriteString("# Written by minicloud from the DB instance's parameter group.\n")
+	b.WriteString("# Written by minicloud from " + what + ".\n")
 	for _, k := range slices.Sorted(maps.Keys(vals)) {
 		fmt.Fprintf(&b, "%s = '%s'\n", k, strings.ReplaceAll(vals[k], "'", "''"))
 	}
-	p := filepath.Join(data, paramsFile)
+	p := filepath.Join(data, file)
 	tmp := p + ".tmp"
 	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
 		return err
@@ -147,7 +154,7 @@ func (e *Engine) WriteParams(dir string, vals map[string]string) error {
 	if err != nil {
 		return err
 	}
-	line := "include_if_exists = '" + paramsFile + "'"
+	line := "include_if_exists = '" + file + "'"
 	if strings.Contains(string(raw), line) {
 		return nil
 	}
@@ -155,7 +162,7 @@ func (e *Engine) WriteParams(dir string, vals map[string]string) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString("\n# minicloud: the DB parameter group\n" + line + "\n")
+	_, err = f.WriteString("\n# minicloud: " + what + "\n" + line + "\n")
 	return errors.Join(err, f.Close())
 }
 

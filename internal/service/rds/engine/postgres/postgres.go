@@ -139,9 +139,16 @@ func (e *Engine) Defaults() engine.Defaults {
 // LogPath is postgresql.log in the instance directory.
 func (e *Engine) LogPath(dir string) string { return filepath.Join(dir, "postgresql.log") }
 
-// Settings: WAL archiving for automated backups (backup.go).
+// Settings: WAL archiving for automated backups (backup.go) and
+// shared_buffers by the class (memory.go).
 func (e *Engine) Settings(dir string, in engine.Instance) ([]string, error) {
-	return archiveSettings(dir, in.BackupRetention)
+	out, err := archiveSettings(dir, in.BackupRetention)
+	if err != nil {
+		return nil, err
+	}
+	// RDS for PostgreSQL's default group: {DBInstanceClassMemory/32768}
+	// buffers of 8 kB, a quarter of the memory.
+	return out, ClassBuffers(dir, in.ClassMemory/32768)
 }
 
 // command runs bin as the server user with dir (the instance directory)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/minicloud/minicloud/internal/service/rds/engine"
 )
 
 // A copy of another server's data (a snapshot, a promoted standby) loses
@@ -54,5 +56,29 @@ func TestResetRole(t *testing.T) {
 				t.Error("synchronous_standby_names kept")
 			}
 		})
+	}
+}
+
+// A quorum of one names every replica once, in a stable order, quoted as
+// their application_name; no replicas is no synchronous standby.
+func TestQuorumNames(t *testing.T) {
+	r := func(ids ...string) []engine.Replica {
+		var out []engine.Replica
+		for _, id := range ids {
+			out = append(out, engine.Replica{ID: id})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		in   []engine.Replica
+		want string
+	}{
+		{nil, ""},
+		{r("reader-1"), `ANY 1 ("reader-1")`},
+		{r("b", "a", "b"), `ANY 1 ("a", "b")`},
+	} {
+		if got := quorumNames(tc.in); got != tc.want {
+			t.Errorf("quorumNames(%v) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

@@ -112,9 +112,19 @@ func (e *Engine) SyncStandby(ctx context.Context, p *engine.Server, dir, passwor
 // setSyncStandby sets the primary's synchronous_standby_names to name
 // ("" for none) and waits until the reloaded server has it.
 func setSyncStandby(ctx context.Context, dir string, p *engine.Server, password, name string) error {
-	var lines []string
+	want := ""
 	if name != "" {
-		lines = []string{"synchronous_standby_names = '\"" + name + "\"'"}
+		want = `"` + name + `"`
+	}
+	return setSyncNames(ctx, dir, p, password, want)
+}
+
+// setSyncNames sets the primary's synchronous_standby_names to want ("" for
+// none) and waits until the reloaded server has it.
+func setSyncNames(ctx context.Context, dir string, p *engine.Server, password, want string) error {
+	var lines []string
+	if want != "" {
+		lines = []string{"synchronous_standby_names = '" + want + "'"}
 	}
 	changed, err := setAutoConf(dir, []string{"synchronous_standby_names"}, lines)
 	if err != nil {
@@ -124,10 +134,6 @@ func setSyncStandby(ctx context.Context, dir string, p *engine.Server, password,
 		if err := p.Signal(syscall.SIGHUP); err != nil {
 			return err
 		}
-	}
-	want := ""
-	if name != "" {
-		want = `"` + name + `"`
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -197,7 +203,7 @@ func (e *Engine) PromoteStandby(ctx context.Context, sb *engine.Server, dir, pas
 	if err := promoteStandby(ctx, sb, sdir, password); err != nil {
 		return fmt.Errorf("promote the standby: %w", err)
 	}
-	return carryReplicaSlots(ctx, sdir, sb.Port, password, replicas)
+	return carryReplicaSlots(ctx, sockDir(sdir), sb.Port, password, replicas)
 }
 
 // promoteStandby promotes the running standby (as pg_ctl promote does: the
@@ -229,18 +235,19 @@ func promoteStandby(ctx context.Context, sb *engine.Server, sdir, password strin
 	return fmt.Errorf("the standby did not leave recovery within 60s: %v", last)
 }
 
-// carryReplicaSlots gives the promoted standby the replication slots of
-// the instance's read replicas (physical slots stay with the server that
-// made them), so the replicas, which reach the primary through its socket
+// carryReplicaSlots gives the promoted server on host (a socket directory
+// or an address) and port — a Multi-AZ standby, an Aurora reader — the
+// replication slots of the replicas that are to follow it (physical slots
+// stay with the server that made them), so the replicas, which reach the primary through its socket
 // directory, follow the new primary onto its timeline. Each slot reserves
 // WAL at once, from the promoted server's last restartpoint: a replica
 // resumes from before the promotion, and the new standby's base backup
 // would otherwise let that WAL be recycled first.
-func carryReplicaSlots(ctx context.Context, sdir string, port int, password string, replicas []engine.Replica) error {
+func carryReplicaSlots(ctx context.Context, host string, port int, password string, replicas []engine.Replica) error {
 	if len(replicas) == 0 {
 		return nil
 	}
-	conn, err := connectAt(ctx, sockDir(sdir), port, replUser, password)
+	conn, err := connectAt(ctx, host, port, replUser, password)
 	if err != nil {
 		return fmt.Errorf("connect to the promoted standby: %w", err)
 	}
