@@ -58,6 +58,9 @@ type Controller struct {
 	mu      sync.Mutex
 	servers map[string]*server // by record key
 	reboots map[string]int     // RebootSeq applied, by key
+	// createTries counts the failed creations of new replicas and
+	// cluster members, by key (createretry.go).
+	createTries map[string]int
 	// standbys are Multi-AZ instances' standby servers, by record key.
 	standbys map[string]*server
 	// clusters are the DB clusters' loopback ports, by record key

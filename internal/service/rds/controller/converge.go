@@ -66,6 +66,7 @@ func (c *Controller) reconcile(key string) (retry bool) {
 	if err := c.converge(key, sc, id, dir, rec); err != nil {
 		return c.convergeFailed(key, sc, id, &rec, err)
 	}
+	c.createdOrGone(key)
 	c.afterConverge(sc, id)
 	return false
 }
@@ -73,6 +74,7 @@ func (c *Controller) reconcile(key string) (retry bool) {
 // removeGone stops what still runs for an instance whose record is gone,
 // and removes its data.
 func (c *Controller) removeGone(key string, sc state.Scope, id, dir string) {
+	c.createdOrGone(key)
 	c.stopStandby(key, sc, id, "", nil)
 	if p := c.stopServer(key); p != nil && p.eni != nil {
 		if err := c.unplug(sc, p.eni); err != nil {
@@ -125,8 +127,9 @@ func (c *Controller) stopInstance(key string, sc state.Scope, id string, rec *re
 
 // convergeFailed deals with converge's failure err on rec (as read before
 // converge): a replica waits for its source, a primary that cannot start
-// fails over to its standby, else the error is recorded (a new instance
-// fails, one whose parameters the engine refuses is
+// fails over to its standby, a new replica or cluster member is made
+// again a few times (createretry.go), else the error is recorded (a new
+// instance fails, one whose parameters the engine refuses is
 // incompatible-parameters) and the others are retried.
 func (c *Controller) convergeFailed(key string, sc state.Scope, id string, rec *records.Instance, err error) (retry bool) {
 	if c.ctx.Err() != nil {
@@ -138,8 +141,12 @@ func (c *Controller) convergeFailed(key string, sc state.Scope, id string, rec *
 	if c.failoverOnPrimaryLoss(key, sc, id, rec, err) {
 		return false
 	}
-	c.log.Warn("rds: engine", "id", id, "err", err)
 	status := deref(rec.DBInstanceStatus)
+	if status == "creating" && copiesFromSource(rec) && c.retryCreation(key) {
+		c.log.Warn("rds: a new replica's copy from its source failed; copying again", "id", id, "err", err)
+		return true
+	}
+	c.log.Warn("rds: engine", "id", id, "err", err)
 	pe, ok := c.engineFor(deref(rec.Engine)).(engine.Parameters)
 	refused := ok && pe.RefusedParams(err)
 	c.update(sc, id, status, func(r *records.Instance) bool {
