@@ -33,7 +33,7 @@ func endpointSOA(domain string) *dns.SOA {
 // (NODATA: an endpoint without an address now, another type, an empty
 // non-terminal, the apex) or NXDOMAIN.
 func endpointRecords(set *dnszone.EndpointSet, name, owner string, qtype uint16) (answer []dns.RR, rcode int) {
-	e, ok := set.Names[name]
+	e, ok := set.Lookup(name)
 	switch {
 	case !ok && !set.Parents[name] && name != set.Domain:
 		return nil, dns.RcodeNameError

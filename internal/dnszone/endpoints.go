@@ -64,6 +64,25 @@ type EndpointSet struct {
 	// ("<12 chars>.<region>.rds.amazonaws.com."): they exist without
 	// records (empty non-terminals), so they are NODATA, not NXDOMAIN.
 	Parents map[string]bool
+	// Wildcards are endpoints answering every name one label below their
+	// key (S3's bucket hosts, <bucket>.s3.<region>.amazonaws.com., under
+	// "s3.<region>.amazonaws.com."); the answer carries the name asked.
+	Wildcards map[string]Endpoint
+}
+
+// Lookup is the endpoint answering name (fully qualified, lower case): its
+// own, else the wildcard of its parent.
+func (s *EndpointSet) Lookup(name string) (Endpoint, bool) {
+	if e, ok := s.Names[name]; ok {
+		return e, true
+	}
+	if _, parent, ok := strings.Cut(name, "."); ok {
+		if e, ok := s.Wildcards[parent]; ok {
+			e.Name = name
+			return e, true
+		}
+	}
+	return Endpoint{}, false
 }
 
 // NewEndpointSet indexes endpoints of domain (a fully qualified, lower

@@ -18,7 +18,7 @@ import (
 // question every dual-stack lookup also asks does not skip a reader.
 func endpointZone(set *dnszone.EndpointSet, name string, v *VPCInfo, answering bool) *zone {
 	z := newZone(set.Domain, InstanceTTL, dnszone.EndpointTTL)
-	if e, ok := set.Names[name]; ok {
+	if e, ok := set.Lookup(name); ok {
 		z.names[name] = nil
 		addrs := e.AddrsFrom(v.ID)
 		if answering {

@@ -33,6 +33,7 @@ const (
 	kindENIPort = 'e' // ENI veth end enslaved to the bridge, router namespace
 	kindUplink  = 'u' // IGW veth end, router namespace
 	kindGateway = 'g' // IGW veth end, host namespace
+	kindService = 's' // dummy link of the service addresses, host namespace
 )
 
 func (n Names) link(kind byte, id string) string {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // DefaultPublicPool is where minicloud's public IPv4 addresses (EIPs,
@@ -35,6 +36,9 @@ func allocatePublicIP(t *rtx, owner string) (netip.Addr, error) {
 	size := 1 << (32 - t.publicPool.Bits())
 	base := t.publicPool.Addr().As4()
 	start := rand.IntN(size)
+	// The pool's last /28 holds AWS's public service addresses, which
+	// minicloud serves its API on (vpcnet.ServiceRange).
+	reserved := vpcnet.ServiceRange(t.publicPool)
 	for i := 0; i < size; i++ {
 		n := (start + i) % size
 		// Skip the network's first and last address of each /24, which some
@@ -43,6 +47,9 @@ func allocatePublicIP(t *rtx, owner string) (netip.Addr, error) {
 			continue
 		}
 		a := addrAdd(netip.AddrFrom4(base), n)
+		if reserved.Contains(a) {
+			continue
+		}
 		_, used, err := publicIPs.Get(t.tx, publicIPScope, a.String())
 		if err != nil {
 			return netip.Addr{}, err

@@ -176,3 +176,13 @@ func hasZone(r regionInfo, pred func(zoneInfo) bool) bool {
 	}
 	return false
 }
+
+// RegionNames are the regions DescribeRegions lists with AllRegions, for
+// those who publish names per region (the service endpoints' DNS names).
+func RegionNames() []string {
+	out := make([]string, 0, len(commercialRegions))
+	for _, r := range commercialRegions {
+		out = append(out, r.Name)
+	}
+	return out
+}

@@ -40,7 +40,7 @@ func (x source) Resolve(a dnszone.Alias, qtype string) ([]netip.Addr, bool, bool
 	if set == nil {
 		return nil, false, false
 	}
-	e, ok := set.Names[name]
+	e, ok := set.Lookup(name)
 	if !ok {
 		return nil, false, false
 	}
