@@ -18,6 +18,7 @@ import (
 	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
 	"github.com/minicloud/minicloud/internal/metricport"
 	"github.com/minicloud/minicloud/internal/netctl"
+	"github.com/minicloud/minicloud/internal/pki"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 	"github.com/minicloud/minicloud/internal/vpcnet/firewall"
@@ -56,7 +57,7 @@ func Prefix(stateDir string) string {
 
 // newDataPlane builds the data plane for cfg, or returns one that is off
 // with its reason.
-func newDataPlane(cfg Config, metrics metricport.Publisher) (*dataPlane, error) {
+func newDataPlane(cfg Config, metrics metricport.Publisher, ca *pki.Authority) (*dataPlane, error) {
 	dp := &dataPlane{}
 	mode := cfg.DataPlane
 	if mode == "" {
@@ -117,6 +118,7 @@ func newDataPlane(cfg Config, metrics metricport.Publisher) (*dataPlane, error) 
 		Sync:            dp.sync,
 		Metrics:         metrics,
 		MetricsInterval: cfg.MetricsInterval,
+		CACert:          ca.RootPEM,
 	})
 	return dp, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/catalog"
 	"github.com/minicloud/minicloud/internal/authz"
+	"github.com/minicloud/minicloud/internal/awsendpoints"
 	"github.com/minicloud/minicloud/internal/certport"
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/ec2port"
@@ -39,6 +40,7 @@ import (
 	"github.com/minicloud/minicloud/internal/service/route53"
 	"github.com/minicloud/minicloud/internal/service/sts"
 	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/vpcapi"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 	"github.com/minicloud/minicloud/internal/workload"
 )
@@ -189,7 +191,8 @@ func New(cfg Config) (*Server, error) {
 		_ = store.Close()
 		return nil, err
 	}
-	dp, err := newDataPlane(cfg, cwSvc.Publisher())
+	ca := pki.New(caDir(cfg))
+	dp, err := newDataPlane(cfg, cwSvc.Publisher(), ca)
 	if err != nil {
 		_ = trailSvc.Stop(context.Background())
 		_ = logsSvc.Stop(context.Background())
@@ -232,7 +235,7 @@ func New(cfg Config) (*Server, error) {
 	rdsSvc := rds.New(store, rdsCfg)
 	// ACM validates requested certificates through Route 53's public
 	// zones, as AWS does through the public DNS; it needs no data plane.
-	acmSvc := acm.New(store, acm.Config{CA: pki.New(caDir(cfg)), Zones: r53Svc.Source(), Logger: cfg.Logger})
+	acmSvc := acm.New(store, acm.Config{CA: ca, Zones: r53Svc.Source(), Logger: cfg.Logger})
 	certs := cmp.Or(cfg.Certificates, acmSvc.Port())
 	// Load balancers' nodes are workloads too; without the data plane the
 	// API runs them nowhere (API-only) unless a test gives a data plane.
@@ -245,6 +248,14 @@ func New(cfg Config) (*Server, error) {
 	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: elbDP, Certs: certs, Logger: cfg.Logger})
 	// The endpoint names both the VPC resolvers and the DNS server answer.
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
+	if dp.net != nil {
+		// AWS's own service names, to the public service addresses the
+		// in-VPC API listener serves (vpcapi).
+		public := publicCIDR(cfg)
+		endpoints = append(endpoints, awsendpoints.New(ec2.RegionNames(), func(svc string) netip.Addr {
+			return vpcnet.ServiceAddress(public, svc)
+		}).Sources()...)
+	}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
 	s := &Server{cfg: cfg, store: store, iam: iamSvc, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc, trail: trailSvc,
@@ -301,6 +312,13 @@ func New(cfg Config) (*Server, error) {
 		Endpoints:        map[string]http.Handler{DelegationPath: delegationHandler(r53Svc), CAPath: caHandler(acmSvc.CA())},
 	})
 	s.http.handler = s.gw
+	if dp.net != nil {
+		// The API where AWS's public endpoints are, for instances; it
+		// starts after, and stops before, the loopback listener.
+		vpcAPI := vpcapi.New(vpcapi.Config{Addresses: dp.net, Handler: s.gw, CA: acmSvc.CA(), Regions: ec2.RegionNames(),
+			ReadHeaderTimeout: s.http.readHeaderTimeout, IdleTimeout: s.http.idleTimeout, Logger: cfg.Logger})
+		s.parts = append(s.parts, &part{name: "VPC API listener", health: "vpcAPI", it: vpcAPI, listener: true, dataPlane: true})
+	}
 	if err := startParts(context.Background(), s.parts, false); err != nil {
 		return nil, err
 	}

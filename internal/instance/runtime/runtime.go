@@ -61,6 +61,13 @@ type Config struct {
 	// hostimage), built once per machine and shared by every minicloud;
 	// default /var/cache/minicloud/images.
 	OSImageCache string
+	// CACert gives minicloud's root CA in PEM (package pki's RootPEM),
+	// for every instance, so that its SDKs trust the HTTPS of the AWS
+	// endpoints minicloud serves in the VPCs (package vpcapi): written to
+	// CABundlePath and named by AWS_CA_BUNDLE (CAEnvironment). It is
+	// called at each boot, not at start, so that the CA is made only once
+	// an instance needs it. Nil: none.
+	CACert func() ([]byte, error)
 	// StopGrace is how long an instance's init gets after SIGTERM before
 	// it is killed (default 10s); its processes get half of it.
 	StopGrace time.Duration

@@ -135,6 +135,9 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, lowe
 	cmd.Args[0] = bin
 	// The init's environment is its own: nothing of minicloud's leaks in.
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "TERM=linux", "LANG=C.UTF-8"}
+	if r.cfg.CACert != nil {
+		cmd.Env = append(cmd.Env, CAEnvironment)
+	}
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = conW, conW
 	cmd.ExtraFiles = []*os.File{ctlR, stW, treesR, binFile} // fds 3, 4, 5 and 6

@@ -246,7 +246,13 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	if err := w.r.imds.set(spec, cidrs); err != nil {
 		w.log.Warn("metadata service", "err", err)
 	}
-	if err := prepareRoot(w.r.instanceDir(spec.InstanceID), spec, ip, resolverFor(cidrs, ip)); err != nil {
+	var caPEM []byte
+	if w.r.cfg.CACert != nil {
+		if caPEM, err = w.r.cfg.CACert(); err != nil {
+			w.log.Warn("minicloud's CA for the instance", "err", err)
+		}
+	}
+	if err := prepareRoot(w.r.instanceDir(spec.InstanceID), spec, ip, resolverFor(cidrs, ip), caPEM); err != nil {
 		return err
 	}
 	// The ebs mount the volumes go below; startVM mounts those attached at
