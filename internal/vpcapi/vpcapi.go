@@ -5,7 +5,7 @@
 // every service name, and HTTP on 80, with the very handler of the loopback
 // listener (the gateway), so every service answers there.
 //
-// The host holds the addresses on a dummy link (vpcnet
+// The host holds the addresses on a link of its own (vpcnet
 // EnsureServiceAddresses); instances reach it through their VPC's internet
 // gateway (source: their public IP) or a NAT gateway (source: its EIP) and
 // never otherwise, and the gateway sees that source as the request's

@@ -12,8 +12,8 @@ import (
 // API endpoints (sts.us-east-1.amazonaws.com…) on public addresses, through
 // its internet or NAT gateway like any other internet host. minicloud keeps
 // the last /28 of its public range for them (ServiceRange): EC2 never hands
-// those out, and the host holds them as its own addresses on a dummy link
-// of the prefix (Names.ServiceLink), so a packet an instance sends them
+// those out, and the host holds them as its own addresses on a link
+// of the prefix (Names.ServiceLink, one end of a veth pair whose other end is the host's too), so a packet an instance sends them
 // arrives, through the gateway link and the host's /32 route back to its
 // public IP, at a listener of the host — delivered locally, never forwarded.
 // A subnet with neither gateway cannot reach them, as on AWS.
@@ -80,11 +80,12 @@ func ServiceAddresses(public netip.Prefix) []netip.Addr {
 	}
 }
 
-// ServiceLink is the host's dummy link holding the service addresses.
+// ServiceLink is the host link holding the service addresses (a veth
+// end; its peer, the same name with another hash, is on the host too).
 func (n Names) ServiceLink() string { return n.link(kindService, "aws-services") }
 
 // EnsureServiceAddresses puts the service addresses of the public range on
-// the host (the dummy link ServiceLink, up, each address as /32), so that
+// the host (the link ServiceLink, up, each address as /32), so that
 // listeners may bind them (idempotent). Cleanup removes the link with the
 // prefix's other host links; RemoveServiceAddresses removes it alone.
 func (n *Network) EnsureServiceAddresses(ctx context.Context) ([]netip.Addr, error) {
@@ -105,7 +106,10 @@ func (n *Network) EnsureServiceAddresses(ctx context.Context) ([]netip.Addr, err
 		if !isNotFound(err) {
 			return nil, fmt.Errorf("vpcnet: find %s: %w", name, err)
 		}
-		d := &netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: name}}
+		// A veth pair with both ends on the host, not a dummy link:
+		// the dummy driver is not in every kernel, veth is (gateways
+		// need it). The peer only gives the link its carrier.
+		d := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: n.names.link(kindService, "aws-services-peer")}
 		if err := host.LinkAdd(d); err != nil && !isExist(err) {
 			return nil, fmt.Errorf("vpcnet: create the service link %s: %w", name, err)
 		}
@@ -121,6 +125,11 @@ func (n *Network) EnsureServiceAddresses(ctx context.Context) ([]netip.Addr, err
 	}
 	if err := host.LinkSetUp(l); err != nil {
 		return nil, fmt.Errorf("vpcnet: set %s up: %w", name, err)
+	}
+	if peer, err := host.LinkByName(n.names.link(kindService, "aws-services-peer")); err == nil {
+		if err := host.LinkSetUp(peer); err != nil {
+			return nil, fmt.Errorf("vpcnet: set %s up: %w", peer.Attrs().Name, err)
+		}
 	}
 	return addrs, nil
 }

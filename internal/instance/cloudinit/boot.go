@@ -312,6 +312,12 @@ func (r *run) runparts(module, dir, sub string) error {
 // it reports whether the command succeeded.
 func (r *run) exec(argv []string, extra []string) bool {
 	env := append([]string{defaultPath}, extra...)
+	if v, ok := os.LookupEnv("AWS_CA_BUNDLE"); ok {
+		// minicloud's CA for the AWS SDKs (set by the instance
+		// runtime in the init's environment): user data calling AWS
+		// trusts the endpoints minicloud serves in the VPC.
+		env = append(env, "AWS_CA_BUNDLE="+v)
+	}
 	code, err := r.b.Exec(r.ctx, argv, env, "/", r.out)
 	switch {
 	case err != nil:

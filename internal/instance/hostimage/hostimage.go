@@ -58,6 +58,8 @@ var Packages = []string{
 	"libc-bin", "login", "mawk", "mount", "ncurses-base", "ncurses-bin", "netbase", "netcat-openbsd",
 	"openssl", "passwd", "procps", "python3", "sed", "sudo", "tar", "tzdata", "util-linux", "xz-utils",
 	"busybox-static", "busybox", "wget", "nano", "vim-tiny", "file", "psmisc", "iptables", "dnsutils",
+	// The AWS CLI, for calling AWS from an instance (package vpcapi).
+	"awscli",
 	"postgresql-client", "mariadb-client", "socat", "jq", "unzip", "zstd", "nftables",
 }
 
