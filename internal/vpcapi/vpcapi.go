@@ -58,13 +58,13 @@ type Config struct {
 
 // Server serves the API on the service addresses.
 type Server struct {
-	cfg Config
-	mu  sync.Mutex
-	// tlsConfig holds the certificate, made at the first Start.
-	tlsConfig *tls.Config
-	srvs      []*http.Server
-	addrs     []netip.Addr
-	reason    string // why nothing serves, when nothing does
+	cfg    Config
+	mu     sync.Mutex
+	certMu sync.Mutex
+	cert   *tls.Certificate // made at the first handshake
+	srvs   []*http.Server
+	addrs  []netip.Addr
+	reason string // why nothing serves, when nothing does
 }
 
 // New returns a Server for cfg; nothing happens before Start.
@@ -93,16 +93,17 @@ func Names(regions []string) []string {
 }
 
 // TLSConfig is the TLS configuration of the HTTPS listeners: the
-// certificate for Names, issued by the CA (once, then kept).
-func (s *Server) TLSConfig() (*tls.Config, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tlsConfigLocked()
+// certificate for Names, issued by the CA at the first handshake (the CA is
+// made the first time something needs it, never at start-up), then kept.
+func (s *Server) TLSConfig() *tls.Config {
+	return &tls.Config{GetCertificate: s.certificate, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 }
 
-func (s *Server) tlsConfigLocked() (*tls.Config, error) {
-	if s.tlsConfig != nil {
-		return s.tlsConfig, nil
+func (s *Server) certificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	s.certMu.Lock()
+	defer s.certMu.Unlock()
+	if s.cert != nil {
+		return s.cert, nil
 	}
 	leaf, err := s.cfg.CA.Issue(pki.LeafRequest{Names: Names(s.cfg.Regions), Key: pki.ECP256})
 	if err != nil {
@@ -112,8 +113,8 @@ func (s *Server) tlsConfigLocked() (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vpcapi: certificate: %w", err)
 	}
-	s.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
-	return s.tlsConfig, nil
+	s.cert = &cert
+	return s.cert, nil
 }
 
 // Start puts the addresses on the host and serves them. A failure is
@@ -138,10 +139,7 @@ func (s *Server) start(ctx context.Context) error {
 	if len(addrs) == 0 {
 		return errors.New("the public range is smaller than a /24 and keeps no service addresses")
 	}
-	tlsCfg, err := s.tlsConfigLocked()
-	if err != nil {
-		return err
-	}
+	tlsCfg := s.TLSConfig()
 	for _, a := range addrs {
 		for _, l := range []struct {
 			port uint16
