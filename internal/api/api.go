@@ -93,6 +93,10 @@ type RequestInfo struct {
 	Caller string
 	// CallerUserID is the UserId GetCallerIdentity reports.
 	CallerUserID string
+	// SourceIP is the caller's address as the gateway sees it: loopback
+	// from the host, an instance's public IP (or its NAT gateway's) from a
+	// VPC through the in-VPC listener (package vpcapi).
+	SourceIP string
 }
 
 type ctxKey struct{}

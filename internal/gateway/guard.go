@@ -26,7 +26,9 @@ import (
 //     carry Host: attacker.example. A request is refused unless its Host
 //     is an IP address, localhost or a name under it, an AWS endpoint name
 //     (…amazonaws.com, as when a client's endpoint is resolved to
-//     minicloud), or a name configured with Config.AllowedHosts.
+//     minicloud, and as every SDK in an instance sends to the in-VPC
+//     listener of package vpcapi), or a name configured with
+//     Config.AllowedHosts.
 //
 // The refusal is an AWS-shaped 403 in the format the request's content
 // type suggests, and nothing of the request is acted on.

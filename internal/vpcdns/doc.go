@@ -46,6 +46,12 @@
 //     and the names between endpoints and the domain are NODATA, any other
 //     name of the domain NXDOMAIN, never forwarded. A private hosted zone
 //     of the same or a more specific name wins, as on AWS;
+//   - AWS's own service names (package awsendpoints, through
+//     Config.Endpoints like RDS's): sts.<region>.amazonaws.com,
+//     sts.amazonaws.com, ec2.…, s3.… and its bucket hosts… resolve to the
+//     public service addresses (vpcnet.ServiceAddress) minicloud serves its
+//     API on, so an SDK in an instance reaches it with no endpoint set;
+//     each region's names own <region>.amazonaws.com (others NXDOMAIN);
 //   - the Route 53 private hosted zones of Config.Zones, authoritatively
 //     (a missing name is NXDOMAIN, never forwarded), with wildcards
 //     (RFC 4592), empty non-terminals and CNAME chasing within the VPC's

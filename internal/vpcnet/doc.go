@@ -83,6 +83,21 @@
 // The host end of each gateway link has forwarding and IPv6 disabled, so the
 // host never forwards VPC traffic to its real interfaces.
 //
+// # AWS's public service addresses
+//
+// The last /28 of the public range (ServiceRange; none for a range smaller
+// than a /24) is kept from EC2 for the addresses AWS's regional endpoints
+// resolve to (ServiceAddress: one for every service's API, one for S3, one
+// for DynamoDB). EnsureServiceAddresses puts them on the host, as /32s on
+// Names.ServiceLink (a veth pair with both ends on the host: the dummy
+// driver is missing from some kernels), so a host listener (package
+// vpcapi) binds them. An instance reaches them exactly as it reaches the
+// internet: its packets leave through the gateway link with its public IP
+// or its NAT gateway's as the source and are delivered locally; the replies
+// follow the /32 route back. Nothing is forwarded by the host, and the
+// guard route of the range stays below the addresses' local routes.
+// Cleanup removes the link with the prefix's other host links.
+//
 // # Hook points for filtering (package vpcnet/firewall)
 //
 // vpcnet filters nothing but the gateway's egress rule above. Security

@@ -1,9 +1,11 @@
 package dataplane_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -79,7 +81,18 @@ func sourceIPs(e *env, ct *cloudtrail.Client, keyID string) (map[string]bool, er
 // Elastic IP); its role's credentials from IMDS answer the assumed-role
 // ARN.
 func TestAWSAPIFromVPC(t *testing.T) {
-	e, _ := newEnvDNSWith(t, func(c *server.Config) { c.PublicCIDR = netip.MustParsePrefix("198.19.233.0/24") })
+	e, dnsAddr := newEnvDNSWith(t, func(c *server.Config) { c.PublicCIDR = netip.MustParsePrefix("198.19.233.0/24") })
+	// The host's view of AWS's public DNS answers the names too.
+	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, dnsAddr)
+	}}
+	for name, want := range map[string]string{"sts.us-east-1.amazonaws.com": "198.19.233.241", "sts.amazonaws.com": "198.19.233.241",
+		"my-bucket.s3.us-east-1.amazonaws.com": "198.19.233.242", "dynamodb.eu-west-1.amazonaws.com": "198.19.233.243"} {
+		got, err := r.LookupHost(e.ctx, name)
+		if err != nil || len(got) != 1 || got[0] != want {
+			t.Errorf("--dns-listen: %s is %v %v, want %s", name, got, err, want)
+		}
+	}
 	ac := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String("http://" + e.srv.Addr())}
 	health, err := get("http://" + e.srv.Addr() + "/_minicloud/health")
