@@ -21,8 +21,10 @@ type fakeAddrs struct {
 	removed int
 }
 
-func (f *fakeAddrs) EnsureServiceAddresses(context.Context) ([]netip.Addr, error) { return f.addrs, f.err }
-func (f *fakeAddrs) RemoveServiceAddresses(context.Context) error                  { f.removed++; return nil }
+func (f *fakeAddrs) EnsureServiceAddresses(context.Context) ([]netip.Addr, error) {
+	return f.addrs, f.err
+}
+func (f *fakeAddrs) RemoveServiceAddresses(context.Context) error { f.removed++; return nil }
 
 // freePort is a port free on loopback now.
 func freePort(t *testing.T) uint16 {

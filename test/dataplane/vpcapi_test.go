@@ -25,7 +25,8 @@ import (
 // stsUserData calls `aws sts get-caller-identity --region us-east-1`
 // every second from inside the instance, with no endpoint flag: once with
 // the access key keyID from the user data (/var/tmp/sts-keys), once with
-// the instance's role credentials from IMDS (/var/tmp/sts-role). Each file
+// the instance's role credentials from IMDS (/var/tmp/sts-role); and curl
+// with the system trust store only (/var/tmp/sts-curl, the HTTP status). Each file
 // holds the ARN or the error; a server on port 80 serves them and the log
 // of every attempt (/var/tmp/sts.log).
 func stsUserData(keyID string) string {
@@ -41,9 +42,11 @@ call() {
 while true; do
 	k=$(AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=secret call)
 	r=$(call)
+	c=$(env -u AWS_CA_BUNDLE curl -sS -o /dev/null -w '%%{http_code}' https://sts.us-east-1.amazonaws.com/ 2>&1)
+	echo "$c" > sts-curl.tmp && mv sts-curl.tmp sts-curl
 	echo "$k" > sts-keys.tmp && mv sts-keys.tmp sts-keys
 	echo "$r" > sts-role.tmp && mv sts-role.tmp sts-role
-	echo "STS keys: $k | role: $r"
+	echo "STS keys: $k | role: $r | curl: $c"
 	sleep 1
 done
 ) >>/var/tmp/sts.log 2>&1 &
@@ -169,6 +172,9 @@ func TestAWSAPIFromVPC(t *testing.T) {
 	if !strings.Contains(role, pubID) {
 		t.Errorf("the role's session is %q, want it named after %s", role, pubID)
 	}
+	// The system trust store has minicloud's CA: curl, without
+	// AWS_CA_BUNDLE, gets an HTTP answer (an unsigned request's error).
+	wantFile("sts-curl", func(s string) bool { return strings.HasPrefix(s, "4") }, 10*time.Second)
 	wantSource := func(keyID, ip string) {
 		t.Helper()
 		err := eventually(30*time.Second, func() error {

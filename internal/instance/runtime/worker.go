@@ -252,7 +252,7 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 			w.log.Warn("minicloud's CA for the instance", "err", err)
 		}
 	}
-	if err := prepareRoot(w.r.instanceDir(spec.InstanceID), spec, ip, resolverFor(cidrs, ip), caPEM); err != nil {
+	if err := prepareRoot(w.r.instanceDir(spec.InstanceID), spec, ip, resolverFor(cidrs, ip), caPEM, lowers); err != nil {
 		return err
 	}
 	// The ebs mount the volumes go below; startVM mounts those attached at
