@@ -1,8 +1,10 @@
 package vpcnet
 
 import (
+	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -31,4 +33,33 @@ func TestServiceAddresses(t *testing.T) {
 			t.Errorf("ServiceAddress(%s, sts) = %s, want the API's", p, ServiceAddress(p, "sts"))
 		}
 	}
+}
+
+// The service addresses are the host's (a listener binds them) on a link of
+// the prefix, which RemoveServiceAddresses and Cleanup take away.
+func TestEnsureServiceAddresses(t *testing.T) {
+	e := newEnv(t)
+	for i := 0; i < 2; i++ { // idempotent
+		addrs, err := e.n.EnsureServiceAddresses(e.ctx)
+		e.must(err)
+		if len(addrs) != 3 || addrs[0] != ServiceAddress(DefaultPublicCIDR, ServiceAPI) {
+			t.Fatalf("addresses %v", addrs)
+		}
+	}
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(ServiceAddress(DefaultPublicCIDR, ServiceAPI), 0).String())
+	e.must(err)
+	ln.Close()
+	link := e.n.Names().ServiceLink()
+	if out := ipCmd(t, "-o", "addr", "show", "dev", link); !strings.Contains(out, "198.19.255.242/32") {
+		t.Fatalf("%s holds:\n%s", link, out)
+	}
+	e.must(e.n.RemoveServiceAddresses(e.ctx))
+	if _, err := ipTry("link", "show", link); err == nil {
+		t.Fatalf("%s is still there", link)
+	}
+	e.must(e.n.RemoveServiceAddresses(e.ctx)) // idempotent
+	_, err = e.n.EnsureServiceAddresses(e.ctx)
+	e.must(err)
+	e.must(e.n.Cleanup(e.ctx))
+	assertNothingLeft(t, e.n.Names().Prefix)
 }
