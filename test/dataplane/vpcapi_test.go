@@ -211,3 +211,85 @@ func TestAWSAPIFromVPC(t *testing.T) {
 	}
 	wantSource(privKey, aws.ToString(natEIP.PublicIp))
 }
+
+// regionUserData calls `aws ec2 describe-regions` every second with the
+// instance's role credentials and serves the last answer (or error) on
+// port 80 at /ec2-role.
+const regionUserData = `#!/bin/sh
+cd /var/tmp
+nohup python3 -m http.server 80 >/dev/null 2>&1 &
+(
+while true; do
+	out=$(AWS_MAX_ATTEMPTS=1 aws ec2 describe-regions --region us-east-1 --region-names us-east-1 \
+		--query 'Regions[0].RegionName' --output text --cli-connect-timeout 3 2>&1 | tr '\n' ' ')
+	echo "$out" > ec2-role.tmp && mv ec2-role.tmp ec2-role
+	sleep 1
+done
+) >/dev/null 2>&1 &
+`
+
+// TestAWSAPISourceIPCondition: with IAM enforced, a role policy's
+// aws:SourceIp condition sees the instance's public IP: it denies the
+// instance's call while it names another address and allows it once it
+// names the instance's.
+func TestAWSAPISourceIPCondition(t *testing.T) {
+	const rootKey, rootSecret = "AKIDROOTVPCAPI000001", "rootsecretrootsecretrootsecret0000000000"
+	e, _ := newEnvDNSWith(t, func(c *server.Config) {
+		c.PublicCIDR = netip.MustParsePrefix("198.19.233.0/24")
+		c.IAMEnforce = true
+		c.Accounts = map[string]string{rootKey: "111111111111"}
+		c.Secrets = map[string]string{rootKey: rootSecret}
+	})
+	ac := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(rootKey, rootSecret, ""),
+		BaseEndpoint: aws.String("http://" + e.srv.Addr())}
+	e.ec2 = ec2.NewFromConfig(ac)
+	iamc := iam.NewFromConfig(ac)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	if _, err := iamc.CreateRole(e.ctx, &iam.CreateRoleInput{RoleName: aws.String("ip-role"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		t.Fatal(err)
+	}
+	allowFrom := func(cidr string) {
+		t.Helper()
+		doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeRegions","Resource":"*",` +
+			`"Condition":{"IpAddress":{"aws:SourceIp":"` + cidr + `"}}}]}`
+		if _, err := iamc.PutRolePolicy(e.ctx, &iam.PutRolePolicyInput{RoleName: aws.String("ip-role"), PolicyName: aws.String("from"), PolicyDocument: aws.String(doc)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allowFrom("192.0.2.0/24")
+	if _, err := iamc.CreateInstanceProfile(e.ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("ip-profile")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iamc.AddRoleToInstanceProfile(e.ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("ip-profile"), RoleName: aws.String("ip-role")}); err != nil {
+		t.Fatal(err)
+	}
+	v := e.newVPC("10.63.0.0/16", "10.63.1.0/24")
+	sg := e.newSG(v.id, "api", tcpFrom(80, "0.0.0.0/0"))
+	run, err := e.ec2.RunInstances(e.ctx, &ec2.RunInstancesInput{ImageId: e.image(), InstanceType: types.InstanceTypeT3Micro,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(v.subnets[0]), SecurityGroupIds: []string{sg},
+		IamInstanceProfile: &types.IamInstanceProfileSpecification{Name: aws.String("ip-profile")},
+		UserData:           aws.String(base64.StdEncoding.EncodeToString([]byte(regionUserData)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(run.Instances[0].InstanceId)
+	e.waitState(id, types.InstanceStateNameRunning)
+	pubIP := e.eip(id)
+	want := func(ok func(string) bool) {
+		t.Helper()
+		var got string
+		err := eventually(90*time.Second, func() error {
+			var err error
+			if got, err = fetch("http://" + pubIP + "/ec2-role"); err == nil && !ok(got) {
+				err = fmt.Errorf("/ec2-role is %q", got)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want(func(s string) bool { return strings.Contains(s, "UnauthorizedOperation") })
+	allowFrom(pubIP + "/32")
+	want(func(s string) bool { return strings.TrimSpace(s) == "us-east-1" })
+}
