@@ -26,8 +26,21 @@ func TestClusterFailoverRestart(t *testing.T) {
 	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) == 0 {
 		t.Skip("no PostgreSQL server binaries on this host")
 	}
-	for _, step := range []string{"stopped", "swapped", "promoted"} {
-		t.Run(step, func(t *testing.T) {
+	for _, tt := range []struct {
+		name, step string
+		// hold, if set, is a reader whose server the new service starts
+		// pointed at the old writer but registers only once the new
+		// writer's promotion is done: its pass outlasted the failover's
+		// restart of the readers.
+		hold string
+	}{
+		{name: "stopped", step: "stopped"},
+		{name: "swapped", step: "swapped"},
+		{name: "promoted", step: "promoted"},
+		{name: "stopped, a reader's start outlasting the promotion", step: "stopped", hold: "fo-2"},
+	} {
+		step := tt.step
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			file := filepath.Join(dir, "state.db")
@@ -73,6 +86,28 @@ func TestClusterFailoverRestart(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = store.Close() })
 			x = startClusterScene(t, store, dir)
+			if tt.hold != "" {
+				// Set right after the start: a reader's server takes far
+				// longer to start and be ready than that.
+				s := x.s
+				x.s.ctl.Load().OnFailoverStep(func(ctx context.Context, step string) {
+					if step != "reader "+tt.hold+" started" {
+						return
+					}
+					for ctx.Err() == nil {
+						var pending bool
+						_ = s.store.View(ctx, func(tx state.Tx) error {
+							_, found, err := records.MemberPromotions.Get(tx, x.sc, "fo-3")
+							pending = found
+							return err
+						})
+						if !pending && writerIs(ctx, s.store, x.sc, "fo", "fo-3") {
+							return
+						}
+						time.Sleep(50 * time.Millisecond)
+					}
+				})
+			}
 			cl = x.waitAvailable(t, "fo")
 			writers := 0
 			for _, m := range cl.DBClusterMembers {
@@ -118,4 +153,15 @@ func TestClusterFailoverRestart(t *testing.T) {
 			t.Logf("%d acknowledged writes kept across a restart at %q", len(acked), step)
 		})
 	}
+}
+
+// writerIs reports whether cluster id's recorded writer is want.
+func writerIs(ctx context.Context, store state.Store, sc state.Scope, id, want string) bool {
+	var w string
+	_ = store.View(ctx, func(tx state.Tx) error {
+		cl, _, err := records.Clusters.Get(tx, sc, id)
+		w = cl.Writer()
+		return err
+	})
+	return w == want
 }

@@ -249,8 +249,15 @@ func (c *Controller) runningServer(ctx context.Context, key string, sc state.Sco
 	p := c.servers[key]
 	applied := c.reboots[key]
 	c.mu.Unlock()
-	if p != nil && p.running() && applied >= rec.RebootSeq {
+	stale := p != nil && rec.IsReplica() && p.source != deref(rec.ReadReplicaSourceDBInstanceIdentifier)
+	if p != nil && p.running() && applied >= rec.RebootSeq && !stale {
 		return p, nil
+	}
+	if stale && p.running() {
+		// A cluster's reader started before its writer changed (a failover
+		// resumed after a restart, whose readers' passes ran alongside it)
+		// would stream from the old writer for good.
+		c.log.Info("rds: reader restarted to follow its source", "id", id, "was", p.source, "source", deref(rec.ReadReplicaSourceDBInstanceIdentifier))
 	}
 	if p != nil {
 		c.noteShutdown(sc, status, rec, p.running())
@@ -300,11 +307,20 @@ func (c *Controller) startInstance(ctx context.Context, key string, sc state.Sco
 		return nil, err
 	}
 	p.eni, p.replica = rec.ENI, rec.IsReplica()
+	if p.replica {
+		p.source = deref(rec.ReadReplicaSourceDBInstanceIdentifier)
+	}
 	c.limitNew(ctx, key, sc, id, p)
 	user, password := readyLogin(rec)
 	if err := eng.WaitReady(ctx, p.Server, engine.Access{Dir: dir, User: user, Password: password}); err != nil {
 		p.stop()
 		return nil, err
+	}
+	if rec.IsMember() && p.replica {
+		if err := c.failoverStep("reader " + id + " started"); err != nil {
+			p.stop()
+			return nil, err
+		}
 	}
 	c.watchServer(key, p, rec.RebootSeq)
 	return p, nil

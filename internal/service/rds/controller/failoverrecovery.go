@@ -32,11 +32,23 @@ import (
 //
 // The old writer in the last two is marked to be made anew as a reader
 // (Initialized false) by the same write that swapped the roles.
+//
+// After a restart every member's pass runs at once, so a reader's server
+// may be started pointed at the old writer (its pass read the records
+// before the swap) and registered only after promoteMember restarted the
+// readers, which then missed it. A replica's server follows the source it
+// was started with (it inherits that source's socket directory), so
+// runningServer restarts any whose recorded source differs (server.source),
+// and checkReplicas enqueues such a reader should no event do it: whatever
+// the window, every reader ends up following the current writer.
 
 // OnFailoverStep sets fn to run at each step boundary of a cluster
 // failover ("stopped", "swapped", "promoted"), in the pass, with the
 // controller's context: a crash point for tests, which stop the controller
-// while fn waits for the context to end. Nil removes it.
+// while fn waits for the context to end. It also runs as "reader <id>
+// started" once a cluster reader's new server is ready and before the
+// controller registers it, so that a test can make that pass outlast a
+// failover. Nil removes it.
 func (c *Controller) OnFailoverStep(fn func(ctx context.Context, step string)) {
 	if fn == nil {
 		c.failoverHook.Store(nil)

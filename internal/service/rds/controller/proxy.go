@@ -26,6 +26,11 @@ type server struct {
 	// replica: the server was started as a read replica (a cluster's
 	// reader, until promoteMember makes it the writer).
 	replica bool
+	// source is the instance a replica's server was started to follow:
+	// it inherits that source's socket directory and cannot be pointed at
+	// another while it runs (runningServer restarts it when the record's
+	// source differs, as after a cluster failover). "" for a primary.
+	source string
 }
 
 // startServer starts eng's server on dir for clients on 127.0.0.1:port,

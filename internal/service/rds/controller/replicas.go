@@ -432,6 +432,12 @@ func (c *Controller) checkReplica(key string, sc state.Scope, id string, rec *re
 		return
 	}
 	srcID := deref(rec.ReadReplicaSourceDBInstanceIdentifier)
+	if p.source != srcID {
+		// Started to follow another source (its cluster failed over): its
+		// pass restarts it, should no event have asked for one.
+		c.enqueue(key)
+		return
+	}
 	src, found, err := c.get(sc, srcID)
 	if err != nil || !found {
 		return
