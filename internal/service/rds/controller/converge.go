@@ -250,6 +250,15 @@ func (c *Controller) runningServer(ctx context.Context, key string, sc state.Sco
 	applied := c.reboots[key]
 	c.mu.Unlock()
 	stale := p != nil && rec.IsReplica() && p.source != deref(rec.ReadReplicaSourceDBInstanceIdentifier)
+	if stale && rec.IsMember() {
+		// While the new writer is still to be promoted, its promotion
+		// restarts its readers (promoteMember); restarting one here first
+		// would have it stream from a standby about to change timeline.
+		// The periodic replica check comes back once it is promoted.
+		if pending, err := c.promotionPending(sc, deref(rec.ReadReplicaSourceDBInstanceIdentifier)); err != nil || pending {
+			stale = false
+		}
+	}
 	if p != nil && p.running() && applied >= rec.RebootSeq && !stale {
 		return p, nil
 	}
