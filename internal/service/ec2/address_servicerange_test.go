@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
-	svc "github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/server"
+	svc "github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
