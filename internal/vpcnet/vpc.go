@@ -458,9 +458,11 @@ func (n *Network) applySubnet(h *netlink.Handle, vpcID string, vs *vpcState, sub
 	}
 	def := netip.MustParsePrefix("0.0.0.0/0")
 	if _, ok := desired[def]; !ok {
-		// No default route: fail fast rather than fall through to the main
-		// table (which knows the gateway link).
-		desired[def] = netlink.Route{Dst: prefixToIPNet(def), Table: table, Type: unix.RTN_UNREACHABLE}
+		// No default route: nothing may fall through to the main table
+		// (which knows the gateway link), and, as on AWS, what has no route
+		// is dropped silently — a client times out rather than being told
+		// the network is unreachable.
+		desired[def] = blackhole(def)
 	}
 	if err := syncTable(h, table, desired); err != nil {
 		return fmt.Errorf("vpcnet: subnet %s routes: %w", subnetID, err)
