@@ -85,6 +85,10 @@ type PolicySet struct {
 	// Session holds the session policies of an assumed-role or federated
 	// session (none: the session is not scoped down).
 	Session []*Policy
+	// SessionScoped says the session policies limit the session even when
+	// there are none, which then allows nothing: a federated user's
+	// (GetFederationToken without a policy has no permissions).
+	SessionScoped bool
 	// SCPs are the service control policies by level of the organization
 	// (root, each OU, the account): every level must allow. Nil when the
 	// account is in no organization, or is its management account.
@@ -344,7 +348,7 @@ func (e *evaluation) limits(d Decision) (Decision, bool) {
 			return d, false
 		}
 	}
-	if len(e.set.Session) > 0 {
+	if len(e.set.Session) > 0 || e.set.SessionScoped {
 		if _, _, ok := e.find(e.set.Session, Allow); !ok {
 			d.Type = SessionPolicy
 			return d, false

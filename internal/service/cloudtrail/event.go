@@ -192,11 +192,22 @@ func identityOf(c *api.Call) userIdentity {
 		issuer := &sessionIssuer{Type: "Role", PrincipalID: strings.SplitN(info.CallerUserID, ":", 2)[0],
 			ARN: "arn:" + arn[1] + ":iam::" + arn[4] + ":role/" + role, AccountID: arn[4], UserName: role}
 		id.SessionContext = &sessionContext{SessionIssuer: issuer, Attributes: sessionAttribute{MFAAuthenticated: "false"}}
-		if !c.Issued.IsZero() {
-			id.SessionContext.Attributes.CreationDate = c.Issued.UTC().Format(timeFormat)
+	case strings.HasPrefix(resource, "federated-user/"):
+		// GetFederationToken's session: its issuer is the IAM user (or
+		// the root user) who asked for it.
+		id.Type = "FederatedUser"
+		issuer := &sessionIssuer{Type: "IAMUser", ARN: c.Issuer, AccountID: arn[4]}
+		if strings.HasSuffix(c.Issuer, ":root") {
+			issuer.Type, issuer.PrincipalID = "Root", arn[4]
+		} else if i := strings.LastIndexByte(c.Issuer, '/'); i >= 0 {
+			issuer.UserName = c.Issuer[i+1:]
 		}
+		id.SessionContext = &sessionContext{SessionIssuer: issuer, Attributes: sessionAttribute{MFAAuthenticated: "false"}}
 	default:
 		id.Type = "Unknown"
+	}
+	if id.SessionContext != nil && !c.Issued.IsZero() {
+		id.SessionContext.Attributes.CreationDate = c.Issued.UTC().Format(timeFormat)
 	}
 	return id
 }
@@ -209,7 +220,7 @@ func usernameOf(id userIdentity) string {
 		return "root"
 	case "IAMUser":
 		return id.UserName
-	case "AssumedRole":
+	case "AssumedRole", "FederatedUser":
 		return id.ARN[strings.LastIndexByte(id.ARN, '/')+1:]
 	case "AWSService":
 		return id.InvokedBy

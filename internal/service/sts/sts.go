@@ -89,6 +89,10 @@ type Service struct {
 	now   func() time.Time
 	roles Roles
 	prune pruner
+	// federation answers web identities' providers and keys (nil: none).
+	federation Federation
+	// messages decodes EC2's encoded authorization messages (nil: none).
+	messages Messages
 }
 
 // New returns the STS service over store, its roles IAM's (nil: any role
@@ -122,9 +126,10 @@ func validation(format string, args ...any) error {
 	return api.Errorf(http.StatusBadRequest, "ValidationError", format, args...)
 }
 
-// AssumeRole issues temporary credentials for the role in the role's account.
-func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) (*stsapi.AssumeRoleResponse, error) {
-	arn, name := *in.RoleArn, *in.RoleSessionName
+// checkRoleRequest validates what every AssumeRole* names: the role ARN
+// (its parts: partition, account, path, name), the session name and the
+// duration's lower bound.
+func checkRoleRequest(arn, name string, duration *int32) ([]string, error) {
 	switch {
 	case len(arn) < 20:
 		return nil, validation("1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20", arn)
@@ -139,8 +144,18 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 	if m == nil {
 		return nil, validation("%s is invalid", arn)
 	}
-	if in.DurationSeconds != nil && *in.DurationSeconds < minDuration {
-		return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", *in.DurationSeconds, minDuration)
+	if duration != nil && *duration < minDuration {
+		return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", *duration, minDuration)
+	}
+	return m, nil
+}
+
+// AssumeRole issues temporary credentials for the role in the role's account.
+func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) (*stsapi.AssumeRoleResponse, error) {
+	arn, name := *in.RoleArn, *in.RoleSessionName
+	m, err := checkRoleRequest(arn, name, in.DurationSeconds)
+	if err != nil {
+		return nil, err
 	}
 	role, err := s.role(ctx, arn)
 	if err != nil {
@@ -154,7 +169,7 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 		}
 	}
 	partition, account, roleName := m[1], m[2], m[4]
-	policies, err := s.sessionPolicies(ctx, account, in)
+	policies, err := s.sessionPolicies(ctx, account, in.Policy, in.PolicyArns)
 	if err != nil {
 		return nil, err
 	}
@@ -274,10 +289,10 @@ const (
 // sessionPolicies are the documents that scope the session down: the
 // inline Policy, validated as a session policy, and PolicyArns' current
 // documents.
-func (s *Service) sessionPolicies(ctx context.Context, account string, in *stsapi.AssumeRoleRequest) ([]string, error) {
+func (s *Service) sessionPolicies(ctx context.Context, account string, policy *string, arns []stsapi.PolicyDescriptorType) ([]string, error) {
 	var docs []string
-	if in.Policy != nil {
-		doc := *in.Policy
+	if policy != nil {
+		doc := *policy
 		if len(doc) > maxInlineSessionPolicy {
 			return nil, validation("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to %d", maxInlineSessionPolicy)
 		}
@@ -290,10 +305,10 @@ func (s *Service) sessionPolicies(ctx context.Context, account string, in *stsap
 		}
 		docs = append(docs, doc)
 	}
-	if len(in.PolicyArns) > maxPolicyArns {
+	if len(arns) > maxPolicyArns {
 		return nil, validation("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to %d", maxPolicyArns)
 	}
-	for _, pa := range in.PolicyArns {
+	for _, pa := range arns {
 		arn := deref(pa.Arn)
 		if s.roles == nil {
 			continue
