@@ -37,6 +37,13 @@ type ResourceTagger interface {
 	ResourceTags(ctx context.Context, arn string) (tags map[string]string, found bool, err error)
 }
 
+// PathResolver answers the ARN, with its path, of an IAM entity a request
+// names by name: a request names user "carol", AWS evaluates
+// arn:aws:iam::…:user/eng/carol. IAM implements it.
+type PathResolver interface {
+	WithPath(ctx context.Context, arn string) (string, error)
+}
+
 // Config configures an Enforcer.
 type Config struct {
 	Policies Policies
@@ -45,6 +52,8 @@ type Config struct {
 	// Taggers are the services that answer their resources' tags, by the
 	// service part of the ARN ("iam", "ec2"…).
 	Taggers map[string]ResourceTagger
+	// Paths, if set, puts IAM entities' paths into the resource ARNs.
+	Paths PathResolver
 }
 
 // Enforcer evaluates every request against the caller's policies
@@ -133,6 +142,13 @@ func (e *Enforcer) question(ctx context.Context, req *api.AccessRequest) (iampol
 	info := req.Info
 	q.Action = Action(req.Service.SigningName, info.Operation)
 	q.Resources = Resources(req.Service.SigningName, info.Operation, req.Input, state.PartitionOf(info.Region), info.Region, info.Account)
+	if e.cfg.Paths != nil && req.Service.SigningName == "iam" {
+		for i, r := range q.Resources {
+			if q.Resources[i], err = e.cfg.Paths.WithPath(ctx, r); err != nil {
+				return q, set, fmt.Errorf("authz: path of %s: %w", r, err)
+			}
+		}
+	}
 	q.Context = requestContext(req)
 	if len(q.Resources) == 1 {
 		if err := e.resourceSide(ctx, &q, &set); err != nil {

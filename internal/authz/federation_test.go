@@ -328,7 +328,8 @@ func TestDecodeAuthorizationMessage(t *testing.T) {
 }
 
 // TestPathARNs: the principal ARN enforcement evaluates and writes in its
-// messages keeps an IAM user's path, as AWS's does; an assumed-role
+// messages keeps an IAM user's path, as AWS's does, and so does the
+// resource ARN of a user a request names by name; an assumed-role
 // session's ARN has none, whatever the role's path.
 func TestPathARNs(t *testing.T) {
 	ctx := context.Background()
@@ -338,7 +339,9 @@ func TestPathARNs(t *testing.T) {
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + userARN + `"},"Action":"sts:AssumeRole"}]}`
 	must(admin.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("carol"), Path: aws.String("/eng/team/")}))
 	must(admin.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("carol"), PolicyName: aws.String("p"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`)}))
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"},` +
+			`{"Effect":"Allow","Action":"iam:GetUser","Resource":"arn:aws:iam::` + account + `:user/eng/*"}]}`)}))
+	must(admin.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("dave")}))
 	k := must(admin.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("carol")})).AccessKey
 	carol := cfgFor(base, *k.AccessKeyId, *k.SecretAccessKey, "")
 	role := *must(admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("ops"), Path: aws.String("/teams/"), AssumeRolePolicyDocument: aws.String(trust)})).Role.Arn
@@ -346,6 +349,12 @@ func TestPathARNs(t *testing.T) {
 	_, err := iam.NewFromConfig(carol).ListUsers(ctx, &iam.ListUsersInput{})
 	if ae := apiError(t, err); !strings.HasPrefix(ae.ErrorMessage(), "User: "+userARN+" is not authorized to perform: iam:ListUsers") {
 		t.Errorf("the user's refusal: %q", ae.ErrorMessage())
+	}
+	// The resource a request names by name is evaluated with its path.
+	must(iam.NewFromConfig(carol).GetUser(ctx, &iam.GetUserInput{UserName: aws.String("carol")}))
+	_, err = iam.NewFromConfig(carol).GetUser(ctx, &iam.GetUserInput{UserName: aws.String("dave")})
+	if ae := apiError(t, err); !strings.Contains(ae.ErrorMessage(), "iam:GetUser on resource: arn:aws:iam::"+account+":user/dave because") {
+		t.Errorf("GetUser of a user outside the path: %q", ae.ErrorMessage())
 	}
 	c := must(sts.NewFromConfig(carol).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("s1")})).Credentials
 	sess := cfgFor(base, *c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken)

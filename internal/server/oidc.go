@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/minicloud/minicloud/internal/authz"
 	"github.com/minicloud/minicloud/internal/gateway"
 	"github.com/minicloud/minicloud/internal/iampolicy"
 	"github.com/minicloud/minicloud/internal/oidc"
@@ -127,14 +126,4 @@ func (f stsFederation) TrustPolicy(ctx context.Context, roleARN string) (*iampol
 
 func (f stsFederation) KeysOf(issuer string) (oidc.KeySet, bool, error) {
 	return f.issuer.KeysOf(issuer)
-}
-
-// enforcer is IAM enforcement when it is on: IAM's policies evaluated by
-// package authz, IAM and EC2 answering their resources' tags
-// (aws:ResourceTag); nil when off.
-func enforcer(iamSvc *iam.Service, tagger authz.ResourceTagger, enforce bool) *authz.Enforcer {
-	if !enforce {
-		return nil
-	}
-	return authz.New(authz.Config{Policies: iamSvc, Resources: iamSvc, Taggers: map[string]authz.ResourceTagger{"iam": iamSvc, "ec2": tagger}})
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/catalog"
+	"github.com/minicloud/minicloud/internal/authz"
 	"github.com/minicloud/minicloud/internal/awsendpoints"
 	"github.com/minicloud/minicloud/internal/certport"
 	"github.com/minicloud/minicloud/internal/dnszone"
@@ -493,6 +494,16 @@ func recorder(trail *cloudtrail.Service, off bool) api.Recorder {
 		return nil
 	}
 	return trail
+}
+
+// enforcer is IAM enforcement when it is on: IAM's policies evaluated by
+// package authz, IAM and EC2 answering their resources' tags
+// (aws:ResourceTag); nil when off.
+func enforcer(iamSvc *iam.Service, tagger authz.ResourceTagger, enforce bool) *authz.Enforcer {
+	if !enforce {
+		return nil
+	}
+	return authz.New(authz.Config{Policies: iamSvc, Resources: iamSvc, Paths: iamSvc, Taggers: map[string]authz.ResourceTagger{"iam": iamSvc, "ec2": tagger}})
 }
 
 // minicloudEndpoints are the /_minicloud/ endpoints the services' owners serve.

@@ -288,3 +288,47 @@ func (s *Service) ResourceTags(ctx context.Context, arn string) (map[string]stri
 	})
 	return tags, found, err
 }
+
+// WithPath implements authz.PathResolver: the ARN of the user, group,
+// role or instance profile an ARN built from its name ("…:user/carol")
+// names, with the entity's path ("…:user/eng/carol"), as AWS evaluates
+// it; arn itself when there is no such entity or it is not one of those.
+func (s *Service) WithPath(ctx context.Context, arn string) (string, error) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[2] != "iam" || strings.Count(parts[5], "/") != 1 {
+		return arn, nil
+	}
+	typ, name, _ := strings.Cut(parts[5], "/")
+	var k kind
+	switch typ {
+	case "user":
+		k = userKind
+	case "group":
+		k = groupKind
+	case "role":
+		k = roleKind
+	case "instance-profile":
+	default:
+		return arn, nil
+	}
+	out := arn
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		sc := state.Global(parts[4])
+		if typ == "instance-profile" {
+			p, ok, err := profiles.Get(tx, sc, key(name))
+			if ok {
+				out = p.ARN
+			}
+			return err
+		}
+		h, err := k.get(tx, sc, name)
+		if isCode(err, "NoSuchEntity") {
+			return nil
+		}
+		if err == nil {
+			out = h.base().ARN
+		}
+		return err
+	})
+	return out, err
+}
