@@ -1,7 +1,22 @@
 // Package sts implements AWS Security Token Service: who the caller is
-// (GetCallerIdentity), temporary credentials for roles (AssumeRole) and
-// for the caller itself (GetSessionToken) that work as credentials
-// afterwards, through the gateway's Identities interface.
+// (GetCallerIdentity), temporary credentials for roles (AssumeRole,
+// AssumeRoleWithWebIdentity), for the caller itself (GetSessionToken) and
+// for its federated users (GetFederationToken) that work as credentials
+// afterwards, through the gateway's Identities interface; and
+// DecodeAuthorizationMessage.
+//
+// AssumeRoleWithWebIdentity (webidentity.go) is unsigned, as on AWS: the
+// token is checked against the role's account's OIDC providers and its
+// issuer's keys (the Federation port: IAM's providers and trust policies,
+// internal/oidc's keys — only minicloud's own issuer's are reachable
+// offline; any other issuer's token is refused, never accepted
+// unverified), then the role's trust policy is evaluated here with the
+// provider as a Federated principal and its condition keys. A federated
+// user (federation.go) is arn:aws:sts::<account>:federated-user/<name>,
+// whose session keeps the IAM user's ARN as RoleARN so that enforcement
+// evaluates the user's policies intersected with the session's.
+// AssumeRoleWithSAML is answered NotImplemented: there are no SAML
+// providers.
 //
 // It owns the "sts" part of the state store and nothing else. Roles are
 // IAM's, reached through the Roles port: AssumeRole refuses a role that
