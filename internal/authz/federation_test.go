@@ -93,6 +93,13 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 		t.Fatalf("RunInstances as the session: %v", err)
 	}
 
+	// CloudTrail records the call in the role's account as AWS does.
+	id := trailIdentity(t, cfgFor(base, rootKey, rootSecret, ""), "AssumeRoleWithWebIdentity")
+	if id["type"] != "WebIdentityUser" || id["userName"] != "repo:org/app:ref:refs/heads/main" || id["identityProvider"] != *out.Provider ||
+		id["principalId"] != *out.Provider+":sts.amazonaws.com:repo:org/app:ref:refs/heads/main" {
+		t.Errorf("CloudTrail's userIdentity %v", id)
+	}
+
 	good := mint(t, base, "repo:org/app:ref:refs/heads/main", 600)
 	parts := strings.Split(good, ".")
 	short := mint(t, base, "repo:org/app:x", 1)
@@ -259,23 +266,32 @@ func TestGetFederationToken(t *testing.T) {
 		t.Errorf("from session credentials: %v", err)
 	}
 
-	trail := cloudtrail.NewFromConfig(root)
-	var ev map[string]any
-	for range 100 {
-		out := must(trail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("DescribeSubnets")}}}))
-		if len(out.Events) > 0 {
-			if err := json.Unmarshal([]byte(*out.Events[0].CloudTrailEvent), &ev); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	id, _ := ev["userIdentity"].(map[string]any)
+	id := trailIdentity(t, root, "DescribeSubnets")
 	issuer, _ := id["sessionContext"].(map[string]any)["sessionIssuer"].(map[string]any)
 	if id["type"] != "FederatedUser" || id["arn"] != bobARN || issuer["type"] != "IAMUser" || issuer["arn"] != "arn:aws:iam::"+account+":user/proxy" {
 		t.Errorf("CloudTrail's userIdentity %v", id)
 	}
+}
+
+// trailIdentity is the userIdentity of the newest event named name in
+// LookupEvents, waiting for CloudTrail to write it.
+func trailIdentity(t *testing.T, cfg aws.Config, name string) map[string]any {
+	t.Helper()
+	trail := cloudtrail.NewFromConfig(cfg)
+	for range 100 {
+		out := must(trail.LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{
+			LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(name)}}}))
+		if len(out.Events) > 0 {
+			var ev struct{ UserIdentity map[string]any }
+			if err := json.Unmarshal([]byte(*out.Events[0].CloudTrailEvent), &ev); err != nil {
+				t.Fatal(err)
+			}
+			return ev.UserIdentity
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %s event", name)
+	return nil
 }
 
 // stripEC2 is an EC2 refusal's message without EC2's words around it.

@@ -50,6 +50,8 @@ type userIdentity struct {
 	UserName       string          `json:"userName,omitempty"`
 	SessionContext *sessionContext `json:"sessionContext,omitempty"`
 	InvokedBy      string          `json:"invokedBy,omitempty"`
+	// IdentityProvider is a WebIdentityUser's provider.
+	IdentityProvider string `json:"identityProvider,omitempty"`
 }
 
 type sessionContext struct {
@@ -108,12 +110,17 @@ const timeFormat = "2006-01-02T15:04:05Z"
 // newEntry turns an answered call into an event.
 func newEntry(c *api.Call) *entry {
 	info := &c.Info
+	identity := identityOf(c)
+	if id, account, ok := webIdentityOf(c); ok {
+		identity, info = id, new(c.Info)
+		info.Account = account
+	}
 	svc := c.Service.Name
 	readOnly := isReadOnly(svc, info.Operation)
 	res := newResourceSet(svc)
 	ev := event{
 		EventVersion:       eventVersion,
-		UserIdentity:       identityOf(c),
+		UserIdentity:       identity,
 		EventTime:          c.Time.UTC().Format(timeFormat),
 		EventSource:        eventSourceOf(c.Service.EndpointPrefix),
 		EventName:          info.Operation,
@@ -222,6 +229,8 @@ func usernameOf(id userIdentity) string {
 		return id.UserName
 	case "AssumedRole", "FederatedUser":
 		return id.ARN[strings.LastIndexByte(id.ARN, '/')+1:]
+	case "WebIdentityUser":
+		return id.UserName
 	case "AWSService":
 		return id.InvokedBy
 	}
