@@ -98,6 +98,17 @@ func getProvider(ctx context.Context, tx state.Tx, sc state.Scope, arn string) (
 	return &p, nil
 }
 
+// provider reads a provider of the caller's account.
+func (s *Service) provider(ctx context.Context, arn string) (*oidcRec, error) {
+	var p *oidcRec
+	err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
+		var err error
+		p, err = getProvider(ctx, tx, sc, arn)
+		return err
+	})
+	return p, err
+}
+
 // CreateOpenIDConnectProvider registers an OIDC issuer. Its thumbprints
 // are kept but never used: minicloud fetches no keys over the network
 // (see sts.AssumeRoleWithWebIdentity).
@@ -148,12 +159,8 @@ func (s *Service) CreateOpenIDConnectProvider(ctx context.Context, in *iamapi.Cr
 
 // GetOpenIDConnectProvider describes a provider.
 func (s *Service) GetOpenIDConnectProvider(ctx context.Context, in *iamapi.GetOpenIDConnectProviderRequest) (*iamapi.GetOpenIDConnectProviderResponse, error) {
-	var p *oidcRec
-	if err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
-		var err error
-		p, err = getProvider(ctx, tx, sc, *in.OpenIDConnectProviderArn)
-		return err
-	}); err != nil {
+	p, err := s.provider(ctx, *in.OpenIDConnectProviderArn)
+	if err != nil {
 		return nil, err
 	}
 	out := &iamapi.GetOpenIDConnectProviderResponse{Url: new(p.URL), ClientIDList: p.ClientIDs, ThumbprintList: p.Thumbprints, CreateDate: new(p.Created)}
@@ -264,12 +271,8 @@ func (s *Service) UntagOpenIDConnectProvider(ctx context.Context, in *iamapi.Unt
 
 // ListOpenIDConnectProviderTags lists a provider's tags.
 func (s *Service) ListOpenIDConnectProviderTags(ctx context.Context, in *iamapi.ListOpenIDConnectProviderTagsRequest) (*iamapi.ListOpenIDConnectProviderTagsResponse, error) {
-	var p *oidcRec
-	if err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
-		var err error
-		p, err = getProvider(ctx, tx, sc, *in.OpenIDConnectProviderArn)
-		return err
-	}); err != nil {
+	p, err := s.provider(ctx, *in.OpenIDConnectProviderArn)
+	if err != nil {
 		return nil, err
 	}
 	t, tr, m, err := pageTags(p.Tags, in.MaxItems, in.Marker)

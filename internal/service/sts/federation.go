@@ -36,18 +36,9 @@ func (s *Service) GetFederationToken(ctx context.Context, in *stsapi.GetFederati
 	if strings.HasPrefix(req.AccessKey, "ASIA") {
 		return nil, api.Errorf(http.StatusForbidden, "AccessDenied", "Cannot call GetFederationToken with session credentials")
 	}
-	duration, max := int32(sessionTokenDefault), int32(sessionTokenMax)
-	if strings.HasSuffix(req.Caller, ":root") {
-		duration, max = rootSessionMax, rootSessionMax
-	}
-	if in.DurationSeconds != nil {
-		switch d := *in.DurationSeconds; {
-		case d < minDuration:
-			return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", d, minDuration)
-		case d > sessionTokenMax:
-			return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to %d", d, sessionTokenMax)
-		}
-		duration = min(*in.DurationSeconds, max)
+	duration, err := callerDuration(req.Caller, in.DurationSeconds)
+	if err != nil {
+		return nil, err
 	}
 	policies, err := s.sessionPolicies(ctx, req.Account, in.Policy, in.PolicyArns)
 	if err != nil {

@@ -176,15 +176,11 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 	if err != nil {
 		return nil, err
 	}
-	duration := int32(defaultDuration)
-	if in.DurationSeconds != nil {
-		duration = *in.DurationSeconds
-		if duration > role.MaxSession {
-			return nil, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-		}
+	duration, err := roleDuration(in.DurationSeconds, role)
+	if err != nil {
+		return nil, err
 	}
-	partition, account, roleName := m[1], m[2], m[4]
-	policies, err := s.sessionPolicies(ctx, account, in.Policy, in.PolicyArns)
+	policies, err := s.sessionPolicies(ctx, m[2], in.Policy, in.PolicyArns)
 	if err != nil {
 		return nil, err
 	}
@@ -192,15 +188,8 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 	if err != nil {
 		return nil, err
 	}
-	sess := session{
-		RoleARN:        role.ARN,
-		Policies:       policies,
-		Tags:           tags,
-		SourceIdentity: deref(in.SourceIdentity),
-		Account:        account,
-		ARN:            fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, account, roleName, name),
-		UserID:         role.ID + ":" + name,
-	}
+	sess := roleSession(m, role, name, policies)
+	sess.Tags, sess.SourceIdentity = tags, deref(in.SourceIdentity)
 	if err := s.issue(ctx, &sess, seconds(duration)); err != nil {
 		return nil, err
 	}
@@ -209,6 +198,52 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 		AssumedRoleUser: &stsapi.AssumedRoleUser{AssumedRoleId: new(sess.UserID), Arn: new(sess.ARN)},
 		SourceIdentity:  in.SourceIdentity,
 	}, nil
+}
+
+// roleDuration is an AssumeRole*'s DurationSeconds: an hour by default,
+// at most the role's MaxSessionDuration.
+func roleDuration(in *int32, role Role) (int32, error) {
+	if in == nil {
+		return defaultDuration, nil
+	}
+	if *in > role.MaxSession {
+		return 0, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	return *in, nil
+}
+
+// roleSession is a session of role named name, the role ARN's parts in m
+// (checkRoleRequest's): arn:<partition>:sts::<account>:assumed-role/<role
+// name, without its path>/<name>, user ID <role ID>:<name>.
+func roleSession(m []string, role Role, name string, policies []string) session {
+	partition, account, roleName := m[1], m[2], m[4]
+	return session{
+		RoleARN:  role.ARN,
+		Policies: policies,
+		Account:  account,
+		ARN:      fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, account, roleName, name),
+		UserID:   role.ID + ":" + name,
+	}
+}
+
+// callerDuration is the DurationSeconds of credentials for the caller
+// itself (GetSessionToken, GetFederationToken): 15 minutes to 36 hours,
+// 12 by default; the root user's are cut to an hour.
+func callerDuration(caller string, in *int32) (int32, error) {
+	duration, max := int32(sessionTokenDefault), int32(sessionTokenMax)
+	if strings.HasSuffix(caller, ":root") {
+		duration, max = rootSessionMax, rootSessionMax
+	}
+	if in == nil {
+		return duration, nil
+	}
+	switch d := *in; {
+	case d < minDuration:
+		return 0, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", d, minDuration)
+	case d > sessionTokenMax:
+		return 0, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to %d", d, sessionTokenMax)
+	}
+	return min(*in, max), nil
 }
 
 // issue completes a session with new keys that expire after d, and
@@ -255,18 +290,9 @@ func (s *Service) GetSessionToken(ctx context.Context, in *stsapi.GetSessionToke
 	if strings.HasPrefix(req.AccessKey, "ASIA") {
 		return nil, api.Errorf(http.StatusForbidden, "AccessDenied", "Cannot call GetSessionToken with session credentials")
 	}
-	duration, max := int32(sessionTokenDefault), int32(sessionTokenMax)
-	if strings.HasSuffix(req.Caller, ":root") {
-		duration, max = rootSessionMax, rootSessionMax
-	}
-	if in.DurationSeconds != nil {
-		duration = min(*in.DurationSeconds, max)
-		switch {
-		case duration < minDuration:
-			return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", duration, minDuration)
-		case *in.DurationSeconds > sessionTokenMax:
-			return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to %d", *in.DurationSeconds, sessionTokenMax)
-		}
+	duration, err := callerDuration(req.Caller, in.DurationSeconds)
+	if err != nil {
+		return nil, err
 	}
 	sess := session{Account: req.Account, ARN: req.Caller, UserID: req.CallerUserID}
 	if err := s.issue(ctx, &sess, seconds(duration)); err != nil {

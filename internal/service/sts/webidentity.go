@@ -83,33 +83,24 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *stsapi.Assu
 	if err != nil {
 		return nil, err
 	}
-	partition, account, roleName, name := m[1], m[2], m[4], *in.RoleSessionName
+	account := m[2]
 	tok, prov, err := s.verifyToken(ctx, account, raw)
 	if err != nil {
 		return nil, err
 	}
-	role, err := s.webIdentityRole(ctx, *in.RoleArn, tok, prov, name)
+	role, err := s.webIdentityRole(ctx, *in.RoleArn, tok, prov, *in.RoleSessionName)
 	if err != nil {
 		return nil, err
 	}
-	duration := int32(defaultDuration)
-	if in.DurationSeconds != nil {
-		duration = *in.DurationSeconds
-		if duration > role.MaxSession {
-			return nil, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-		}
+	duration, err := roleDuration(in.DurationSeconds, role)
+	if err != nil {
+		return nil, err
 	}
 	policies, err := s.sessionPolicies(ctx, account, in.Policy, in.PolicyArns)
 	if err != nil {
 		return nil, err
 	}
-	sess := session{
-		RoleARN:  role.ARN,
-		Policies: policies,
-		Account:  account,
-		ARN:      fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, account, roleName, name),
-		UserID:   role.ID + ":" + name,
-	}
+	sess := roleSession(m, role, *in.RoleSessionName, policies)
 	if err := s.issue(ctx, &sess, seconds(duration)); err != nil {
 		return nil, err
 	}
