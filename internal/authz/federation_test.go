@@ -7,12 +7,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -91,6 +94,19 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	_, err = ec2.NewFromConfig(sess).RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
 	if ae := apiError(t, err); ae.ErrorCode() != "UnauthorizedOperation" || !strings.Contains(ae.ErrorMessage(), "User: "+sessionARN+" is not authorized") {
 		t.Fatalf("RunInstances as the session: %v", err)
+	}
+
+	// The SDK's own web identity provider (EKS's AWS_WEB_IDENTITY_TOKEN_FILE)
+	// works against minicloud with a token file.
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(mint(t, base, "repo:org/app:ref:refs/heads/main", 600)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	viaFile := cfgFor(base, "", "", "")
+	viaFile.Credentials = aws.NewCredentialsCache(stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(anon), role, stscreds.IdentityTokenFile(tokenFile),
+		func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName = "gh" }))
+	if id := must(sts.NewFromConfig(viaFile).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})); *id.Arn != sessionARN {
+		t.Fatalf("caller through the token file %s", *id.Arn)
 	}
 
 	// CloudTrail records the call in the role's account as AWS does.

@@ -112,14 +112,7 @@ func TestFederationTokenCLI(t *testing.T) {
 		t.Run(cli.name, func(t *testing.T) {
 			t.Parallel()
 			s, root := enforcingServer(t)
-			cli.aws(t, s, root, "iam", "create-user", "--user-name", "proxy")
-			if r := cli.aws(t, s, root, "iam", "put-user-policy", "--user-name", "proxy", "--policy-name", "p", "--policy-document", fedPolicy); r.code != 0 {
-				t.Fatalf("put-user-policy: %s", r)
-			}
-			k := decode[struct {
-				AccessKey struct{ AccessKeyId, SecretAccessKey string }
-			}](t, cli.aws(t, s, root, "iam", "create-access-key", "--user-name", "proxy")).AccessKey
-			proxy := append(slices.Clone(root), "AWS_ACCESS_KEY_ID="+k.AccessKeyId, "AWS_SECRET_ACCESS_KEY="+k.SecretAccessKey)
+			proxy := cli.userWithKey(t, s, root, "proxy", fedPolicy)
 			out := decode[struct {
 				Credentials   credentials
 				FederatedUser struct{ FederatedUserId, Arn string }
