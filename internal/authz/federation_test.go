@@ -176,6 +176,9 @@ func TestOIDCProviders(t *testing.T) {
 	if l := must(admin.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})); len(l.OpenIDConnectProviderList) != 1 {
 		t.Fatalf("list %+v", l)
 	}
+	if sum := must(admin.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})); sum.SummaryMap["Providers"] != 1 {
+		t.Fatalf("GetAccountSummary's Providers %d", sum.SummaryMap["Providers"])
+	}
 	for _, tc := range []struct {
 		name, code, msg string
 		call            func() error
