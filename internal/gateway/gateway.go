@@ -241,8 +241,8 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route, call *api
 	if err != nil {
 		return fail(err)
 	}
-	call.Info.Account, call.Info.Caller, call.Info.CallerUserID, call.Issued = k.Account, k.ARN, k.UserID, k.Issued
-	if g.cfg.VerifySignatures {
+	call.Info.Account, call.Info.Caller, call.Info.CallerUserID, call.Issued, call.Issuer = k.Account, k.ARN, k.UserID, k.Issued, k.RoleARN
+	if g.cfg.VerifySignatures && (cred.Signed || !unsignedOps[rt.b.Info.SigningName][rt.opName]) {
 		if err := g.verify(r, body, cred, rt, k); err != nil {
 			return fail(err)
 		}

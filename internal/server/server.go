@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -27,6 +28,7 @@ import (
 	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/gateway"
 	"github.com/minicloud/minicloud/internal/lb/nodes"
+	"github.com/minicloud/minicloud/internal/oidc"
 	"github.com/minicloud/minicloud/internal/pki"
 	"github.com/minicloud/minicloud/internal/service/acm"
 	"github.com/minicloud/minicloud/internal/service/cloudtrail"
@@ -204,8 +206,15 @@ func New(cfg Config) (*Server, error) {
 		cfg.EC2Runtime = dp.rt
 	}
 	iamSvc := iam.New(store)
-	stsSvc := sts.New(store, stsRoles{iamSvc})
+	issuer := oidc.NewIssuer(oidcDir(cfg))
+	stsSvc := sts.New(store, stsRoles{iamSvc}).WithFederation(stsFederation{iam: iamSvc, issuer: issuer})
 	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR), ec2.WithProfiles(iamSvc.Profiles()))
+	var authorizer api.Authorizer
+	if enf := enforcer(iamSvc, ec2Svc, cfg.IAMEnforce); enf != nil {
+		// STS decodes the messages enforcement encodes.
+		stsSvc.WithMessages(enf)
+		authorizer = enf
+	}
 	if dp.rt != nil {
 		// Instances get their profile's role credentials from IMDS.
 		dp.rt.SetRoles(iamSvc.Profiles(), stsSvc.RoleCredentials())
@@ -308,8 +317,8 @@ func New(cfg Config) (*Server, error) {
 		Now:              cfg.Now,
 		BodyIdleTimeout:  cmp.Or(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout),
 		Recorder:         recorder(trailSvc, cfg.CloudTrailOff),
-		Authorizer:       authorizer(iamSvc, ec2Svc, cfg.IAMEnforce),
-		Endpoints:        map[string]http.Handler{DelegationPath: delegationHandler(r53Svc), CAPath: caHandler(acmSvc.CA())},
+		Authorizer:       authorizer,
+		Endpoints:        minicloudEndpoints(r53Svc, acmSvc, issuer),
 	})
 	s.http.handler = s.gw
 	if dp.net != nil {
@@ -487,14 +496,21 @@ func recorder(trail *cloudtrail.Service, off bool) api.Recorder {
 	return trail
 }
 
-// authorizer is the gateway's Authorizer: IAM's policies evaluated by
-// package authz when enforcement is on, else none; IAM and EC2 answer
-// their resources' tags (aws:ResourceTag).
-func authorizer(iamSvc *iam.Service, ec2Svc *ec2.Service, enforce bool) api.Authorizer {
+// enforcer is IAM enforcement when it is on: IAM's policies evaluated by
+// package authz, IAM and EC2 answering their resources' tags
+// (aws:ResourceTag); nil when off.
+func enforcer(iamSvc *iam.Service, tagger authz.ResourceTagger, enforce bool) *authz.Enforcer {
 	if !enforce {
 		return nil
 	}
-	return authz.New(authz.Config{Policies: iamSvc, Resources: iamSvc, Taggers: map[string]authz.ResourceTagger{"iam": iamSvc, "ec2": ec2Svc}})
+	return authz.New(authz.Config{Policies: iamSvc, Resources: iamSvc, Paths: iamSvc, Taggers: map[string]authz.ResourceTagger{"iam": iamSvc, "ec2": tagger}})
+}
+
+// minicloudEndpoints are the /_minicloud/ endpoints the services' owners serve.
+func minicloudEndpoints(r53Svc *route53.Service, acmSvc *acm.Service, issuer *oidc.Issuer) map[string]http.Handler {
+	m := map[string]http.Handler{DelegationPath: delegationHandler(r53Svc), CAPath: caHandler(acmSvc.CA())}
+	maps.Copy(m, oidcEndpoints(issuer))
+	return m
 }
 
 // withIAM adds to the health report whether IAM is enforced.
