@@ -324,7 +324,7 @@ func New(cfg Config) (*Server, error) {
 	if dp.net != nil {
 		// The API where AWS's public endpoints are, for instances; it
 		// starts after, and stops before, the loopback listener.
-		vpcAPI := vpcapi.New(vpcapi.Config{Addresses: dp.net, Handler: s.gw, CA: acmSvc.CA(), Regions: ec2.RegionNames(),
+		vpcAPI := vpcapi.New(vpcapi.Config{Addresses: dp.net, Handler: s.gw.AWSOnly(), CA: acmSvc.CA(), Regions: ec2.RegionNames(),
 			ReadHeaderTimeout: s.http.readHeaderTimeout, IdleTimeout: s.http.idleTimeout, Logger: cfg.Logger})
 		s.parts = append(s.parts, &part{name: "VPC API listener", health: "vpcAPI", it: vpcAPI, listener: true, dataPlane: true})
 	}
