@@ -71,7 +71,7 @@ func getFromServer(ctx context.Context, addr, path string) ([]byte, error) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("is minicloud running at %s? %w", addr, err)
+		return nil, notRunning(addr, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
