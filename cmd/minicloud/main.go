@@ -317,6 +317,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "DNS for Route 53 zones on %s (udp and tcp)\n", a)
 		fmt.Fprint(stdout, reachHint(a))
 	}
+	fmt.Fprint(stdout, guardHint)
+	if srv.Addr() != defaultListen {
+		// The client commands find a server elsewhere only when told.
+		fmt.Fprintf(stdout, "Client commands (minicloud status, aws, resolve, databases…) find this server with: export MINICLOUD_LISTEN=%s\n", srv.Addr())
+	}
 
 	select {
 	case sig := <-sigs:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -206,13 +207,20 @@ func awsEnv(env []string) []string {
 		k, v, _ := strings.Cut(kv, "=")
 		has[k] = v != ""
 	}
+	var add []string
 	if !has["AWS_ACCESS_KEY_ID"] && !has["AWS_PROFILE"] {
-		env = append(env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
+		add = append(add, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	}
 	if !has["AWS_REGION"] && !has["AWS_DEFAULT_REGION"] && !has["AWS_PROFILE"] {
-		env = append(env, "AWS_DEFAULT_REGION=us-east-1")
+		add = append(add, "AWS_DEFAULT_REGION=us-east-1")
 	}
-	return env
+	// An empty variable of the same name goes: which of two a process
+	// sees depends on its C library.
+	out := slices.DeleteFunc(env, func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.ContainsFunc(add, func(a string) bool { return strings.HasPrefix(a, k+"=") })
+	})
+	return append(out, add...)
 }
 
 // profile prints a profile for ~/.aws/config that points the clients
