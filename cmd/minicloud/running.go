@@ -224,9 +224,9 @@ func awsEnv(env []string) []string {
 }
 
 // profile prints a profile for ~/.aws/config that points the clients
-// which read endpoint_url (AWS CLI v2 ≥ 2.13, v1 ≥ 1.29 except rds, sqs
-// and emr in us-east-1, boto3 ≥ 1.28, the Go SDK v2's config loader) at
-// the running minicloud.
+// which read endpoint_url (AWS CLI v2 2.13 and later, recent AWS CLI v1
+// except for rds, sqs and emr in us-east-1, recent boto3, the Go SDK v2's
+// config loader) at the running minicloud.
 func profile(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("profile", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -241,9 +241,9 @@ func profile(args []string, stdout, stderr io.Writer) int {
 
 func profileSnippet(name, url string) string {
 	return fmt.Sprintf(`# For ~/.aws/config: aws --profile %[1]s …, AWS_PROFILE=%[1]s. Only clients that read endpoint_url
-# honour it (AWS CLI v2 2.13 and later, v1 1.29 and later but not for rds, sqs and emr in us-east-1,
-# boto3 1.28 and later); others (Debian 12's AWS CLI 2.9) go to the real AWS with these test keys,
-# which it refuses. minicloud aws … always passes --endpoint-url.
+# honour it (AWS CLI v2 2.13 and later, recent v1 but not for rds, sqs and emr in us-east-1, recent
+# boto3); others (Debian 12's AWS CLI 2.9) go to the real AWS with these test keys, which it refuses.
+# minicloud aws … always passes --endpoint-url.
 [profile %[1]s]
 endpoint_url = %[2]s
 region = us-east-1
