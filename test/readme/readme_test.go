@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -98,9 +99,10 @@ func TestBlocks(t *testing.T) {
 	}
 }
 
-// TestREADME runs the README's runnable blocks and checks what a newcomer
-// would look at: the server's data plane, the account, the prototype's
-// page.
+// TestREADME runs the README's runnable blocks twice at once, with port 53
+// free (minicloud's DNS takes it) and taken (minicloud falls back to 8053),
+// and checks what a newcomer would look at: the server's data plane and
+// DNS, the account, the prototype's page, its diagram.
 func TestREADME(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the README's commands run as root, in a network namespace of their own (CI runs them as root)")
@@ -120,7 +122,6 @@ func TestREADME(t *testing.T) {
 	if len(bs) < 4 {
 		t.Fatalf("README.md has %d runnable blocks; the quickstart, the first five minutes and the CLI's at least", len(bs))
 	}
-	tmp := t.TempDir()
 	var script strings.Builder
 	// The README's shell: stop on the first failing command, as a reader
 	// would; at the end stop the minicloud it started, cleanly (SIGTERM),
@@ -129,8 +130,51 @@ func TestREADME(t *testing.T) {
 	for _, b := range bs {
 		fmt.Fprintf(&script, "echo '### README.md:%d'\n%s", b.line, b.text)
 	}
+	for _, tc := range []struct {
+		name string
+		// setup runs in the namespace before the README.
+		setup string
+		dns   string
+	}{
+		{name: "port 53 free", dns: "127.0.0.1:53"},
+		// Another DNS server holds port 53 (UDP and TCP), as dnsmasq
+		// or a local unbound would; at most as long as the test may run.
+		{name: "port 53 taken", dns: "127.0.0.1:8053", setup: `python3 -c '
+import socket, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 53))
+s = socket.socket(); s.bind(("127.0.0.1", 53)); s.listen()
+open(sys.argv[1], "w").close(); time.sleep(600)' "$0.held" & holder=$!
+until [ -e "$0.held" ]; do sleep 0.1; done
+`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out := runREADME(t, script.String(), tc.setup)
+			for _, want := range []*regexp.Regexp{
+				regexp.MustCompile(`data plane on`),                                         // minicloud status, as root
+				regexp.MustCompile(`DNS for Route 53 zones on ` + regexp.QuoteMeta(tc.dns)), // where its DNS went
+				regexp.MustCompile(`"Account": "000000000000"`),                             // minicloud aws sts get-caller-identity
+				regexp.MustCompile(`<p id="count">[0-9]+ visits</p>`),                       // the prototype's page, through minicloud resolve
+				regexp.MustCompile(`graph TD\s+User -- Request --> Route53`),                // minicloud diagram
+				regexp.MustCompile(`arn:aws:sts::000000000000:assumed-role/deployer/me`),    // the CLI's block
+				regexp.MustCompile(`torn down`),                                             // teardown.sh
+			} {
+				if !want.MatchString(out) {
+					t.Errorf("the README's output lacks %s:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+// runREADME runs script in a network namespace of its own after setup
+// (shell lines that may start a background process whose PID they put in
+// $holder, stopped at the end) and returns its output.
+func runREADME(t *testing.T, script, setup string) string {
+	t.Helper()
+	tmp := t.TempDir()
 	path := filepath.Join(tmp, "readme.sh")
-	if err := os.WriteFile(path, []byte(script.String()), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env, err := shellEnv(tmp)
@@ -139,29 +183,24 @@ func TestREADME(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "unshare", "--net", "--", "bash", "-c", "ip link set lo up && exec bash "+path)
+	outer := "set -e\nip link set lo up\nholder=\n" + setup + "status=0\nbash \"$0\" || status=$?\n" +
+		"[ -z \"$holder\" ] || kill \"$holder\"\nexit $status\n"
+	cmd := exec.CommandContext(ctx, "unshare", "--net", "--", "bash", "-c", outer, path)
 	cmd.Env = env
+	// On timeout every process of the run gets SIGTERM, the minicloud
+	// among them, which then removes what it made.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 30 * time.Second
 	start := time.Now()
 	err = cmd.Run()
-	t.Logf("the README's %d blocks: %v", len(bs), time.Since(start).Round(time.Second))
+	t.Logf("the README's blocks: %v", time.Since(start).Round(time.Second))
 	if err != nil {
 		t.Fatalf("the README's commands failed: %v\n%s", err, out.String())
 	}
-	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`data plane on`),                                      // minicloud status, as root
-		regexp.MustCompile(`"Account": "000000000000"`),                          // minicloud aws sts get-caller-identity
-		regexp.MustCompile(`<p id="count">[0-9]+ visits</p>`),                    // the prototype's page, through minicloud resolve
-		regexp.MustCompile(`graph TD\s+User -- Request --> Route53`),             // minicloud diagram
-		regexp.MustCompile(`arn:aws:sts::000000000000:assumed-role/deployer/me`), // the CLI's block
-		regexp.MustCompile(`torn down`),                                          // teardown.sh
-	} {
-		if !want.Match(out.Bytes()) {
-			t.Errorf("the README's output lacks %s:\n%s", want, out.String())
-		}
-	}
+	return out.String()
 }
 
 // shellEnv is the environment of the README's shell: the caller's, without
