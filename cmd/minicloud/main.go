@@ -39,6 +39,7 @@ Usage:
                               links, routes, cgroups, EBS mounts) for its --state-dir (and --public-cidr,
                               if it served another range); touches nothing else, and refuses
                               while a minicloud serves that directory
+
   Every command below that talks to the running server finds it the same way: --endpoint URL or ADDR,
   else $MINICLOUD_LISTEN (as serve reads it), else 127.0.0.1:4566; and says so when none answers there.
 

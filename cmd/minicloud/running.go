@@ -200,14 +200,20 @@ func awsCLI(args []string, stderr io.Writer) int {
 }
 
 // awsEnv is env with credentials and a region for minicloud when it names
-// none: neither an access key nor a profile, no region.
+// none (neither an access key nor a profile, no region), and no pager
+// unless it asks for one.
 func awsEnv(env []string) []string {
-	has := map[string]bool{}
+	has, set := map[string]bool{}, map[string]bool{}
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
-		has[k] = v != ""
+		has[k], set[k] = v != "", true
 	}
 	var add []string
+	if !set["AWS_PAGER"] {
+		// AWS CLI v2 pages its output through less by default; a pasted
+		// command should just print.
+		add = append(add, "AWS_PAGER=")
+	}
 	if !has["AWS_ACCESS_KEY_ID"] && !has["AWS_PROFILE"] {
 		add = append(add, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	}

@@ -89,7 +89,8 @@ func TestAWSEnv(t *testing.T) {
 		without []string
 	}{
 		{name: "nothing set", env: []string{"HOME=/root"},
-			added: []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1"}},
+			added: []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1", "AWS_PAGER="}},
+		{name: "a pager asked for", env: []string{"AWS_PAGER=less"}, added: []string{"AWS_PAGER=less"}, without: []string{"AWS_PAGER="}},
 		{name: "keys and region set", env: []string{"AWS_ACCESS_KEY_ID=AKIA1", "AWS_REGION=eu-west-1"},
 			without: []string{"AWS_ACCESS_KEY_ID=test", "AWS_DEFAULT_REGION=us-east-1"}},
 		{name: "a profile", env: []string{"AWS_PROFILE=minicloud"},
