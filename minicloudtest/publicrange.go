@@ -24,8 +24,8 @@ type publicRange struct {
 }
 
 // lockDir holds the lock files, one per range, for every process of the
-// host.
-func lockDir() string { return filepath.Join(os.TempDir(), "minicloudtest-public-ranges") }
+// host (a variable for the package's own test).
+var lockDir = func() string { return filepath.Join(os.TempDir(), "minicloudtest-public-ranges") }
 
 // claimPublicRange takes the first /24 of publicPool that no other Cloud
 // on this host holds.
