@@ -223,3 +223,18 @@ func dnsUpstreams() []netip.AddrPort {
 	}
 	return out
 }
+
+// DataPlane says whether this server's VPCs are real networks and its
+// instances real processes and, when they are not, why (as
+// /_minicloud/health says under dataPlane).
+func (s *Server) DataPlane() (on bool, reason string) {
+	for _, p := range s.parts {
+		if dp, ok := p.it.(*dataPlane); ok {
+			return dp.net != nil, dp.reason
+		}
+	}
+	return false, "no data plane was built"
+}
+
+// PublicCIDR is the range the server hands public IPs from.
+func (s *Server) PublicCIDR() netip.Prefix { return publicCIDR(s.cfg) }
