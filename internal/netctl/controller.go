@@ -66,6 +66,8 @@ type Controller struct {
 	dnsZones     dnszone.Source
 	dnsStats     vpcdns.Stats // what every resolver's limits refused
 	dnsEndpoints dnszone.EndpointSources
+	// dnsVPCEndpoints gives a VPC's own endpoint sets (EnableVPCEndpoints).
+	dnsVPCEndpoints func(vpcID string) dnszone.EndpointSets
 
 	// Owned by the pass (the reconcile package runs one at a time) and,
 	// once the last pass returned, by the stop.

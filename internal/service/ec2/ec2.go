@@ -35,6 +35,9 @@ type Service struct {
 	// profiles checks the instance profiles requests name (iamprofile.go);
 	// nil records them unchecked.
 	profiles iamport.Profiles
+	// endpointRuntime: an endpoint controller serves interface endpoints
+	// and reports them available (vpcendpoint_runtime.go).
+	endpointRuntime bool
 }
 
 // New returns the EC2 service over store, configured by opts (runtime.go).
