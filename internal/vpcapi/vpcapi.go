@@ -105,7 +105,18 @@ func (s *Server) certificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if s.cert != nil {
 		return s.cert, nil
 	}
-	leaf, err := s.cfg.CA.Issue(pki.LeafRequest{Names: Names(s.cfg.Regions), Key: pki.ECP256})
+	cert, err := Issue(s.cfg.CA, Names(s.cfg.Regions))
+	if err != nil {
+		return nil, err
+	}
+	s.cert = cert
+	return s.cert, nil
+}
+
+// Issue makes a serving certificate of ca for names (its chain included):
+// the in-VPC listener's, and interface VPC endpoints' with their own names.
+func Issue(ca *pki.Authority, names []string) (*tls.Certificate, error) {
+	leaf, err := ca.Issue(pki.LeafRequest{Names: names, Key: pki.ECP256})
 	if err != nil {
 		return nil, fmt.Errorf("vpcapi: certificate: %w", err)
 	}
@@ -113,8 +124,7 @@ func (s *Server) certificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vpcapi: certificate: %w", err)
 	}
-	s.cert = &cert
-	return s.cert, nil
+	return &cert, nil
 }
 
 // Start puts the addresses on the host and serves them. A failure is
