@@ -627,6 +627,10 @@ func toRoutes(in []ec2.RouteSpec) []vpcnet.Route {
 			vr.Target = vpcnet.TargetInternetGateway
 		case ec2.RouteNAT:
 			vr.Target, vr.NATGatewayID = vpcnet.TargetNATGateway, r.NATGatewayID
+		case ec2.RouteGatewayEndpoint:
+			// Down the endpoint's link once its controller (vpce) made it;
+			// a blackhole until then.
+			vr.Target, vr.EndpointID = vpcnet.TargetGatewayEndpoint, r.TargetID
 		default:
 			vr.Target = vpcnet.TargetBlackhole
 		}

@@ -87,16 +87,18 @@ type RouteTarget string
 
 // Route targets. Targets the data plane cannot realise — network
 // interfaces and instances (appliance routing), VPC peering, transit,
-// local and carrier gateways, egress-only internet gateways, gateway VPC
-// endpoints, private NAT gateways — are RouteBlackhole, and so is any route
-// whose target is gone (a detached internet gateway, a deleted NAT
-// gateway), as DescribeRouteTables reports it. RouteSpec.TargetID keeps the
-// original target for logs.
+// local and carrier gateways, egress-only internet gateways, private NAT
+// gateways — are RouteBlackhole, and so is any route whose target is gone
+// (a detached internet gateway, a deleted NAT gateway or endpoint), as
+// DescribeRouteTables reports it. RouteSpec.TargetID keeps the original
+// target for logs; for RouteGatewayEndpoint it is the vpce- ID the data
+// plane routes to.
 const (
-	RouteLocal     RouteTarget = "local"
-	RouteIGW       RouteTarget = "igw"
-	RouteNAT       RouteTarget = "nat"
-	RouteBlackhole RouteTarget = "blackhole"
+	RouteLocal           RouteTarget = "local"
+	RouteIGW             RouteTarget = "igw"
+	RouteNAT             RouteTarget = "nat"
+	RouteGatewayEndpoint RouteTarget = "vpce"
+	RouteBlackhole       RouteTarget = "blackhole"
 )
 
 // RouteSpec is one IPv4 route of a subnet's effective route table. IPv6
@@ -436,6 +438,8 @@ func netSpecRoutes(t *rtx, vpcID string, r *routeTableRecord) []RouteSpec {
 			spec.Target = RouteLocal
 		case strings.HasPrefix(gw, "igw-"):
 			spec.Target = RouteIGW
+		case strings.HasPrefix(gw, "vpce-"):
+			spec.Target = RouteGatewayEndpoint
 		case rt.NatGatewayId != nil:
 			if n, ok, err := natGateways.find(t, *rt.NatGatewayId); err == nil && ok && deref(n.ConnectivityType) != "private" {
 				spec.Target, spec.NATGatewayID = RouteNAT, *rt.NatGatewayId

@@ -1,0 +1,271 @@
+package dataplane_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+
+	"github.com/minicloud/minicloud/internal/server"
+)
+
+// stsLoopUserData calls `aws sts get-caller-identity --region us-east-1`
+// every second with access key keyID and any further arguments (an
+// endpoint URL), from a script cloud-init runs at every boot, so that the
+// calls resume after a restart of minicloud. Nothing is served: the
+// instance is in a private subnet, and CloudTrail tells what arrived.
+func stsLoopUserData(calls ...[2]string) string {
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\nmkdir -p /var/lib/cloud/scripts/per-boot\ncat > /var/lib/cloud/scripts/per-boot/sts.sh <<'EOF'\n#!/bin/sh\n(\nwhile true; do\n")
+	for _, c := range calls {
+		fmt.Fprintf(&b, "\tAWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=secret AWS_MAX_ATTEMPTS=1 aws sts get-caller-identity --region us-east-1 "+
+			"--cli-connect-timeout 2 --cli-read-timeout 5 %s >>/var/tmp/sts.log 2>&1\n", c[0], c[1])
+	}
+	b.WriteString("\tsleep 1\ndone\n) >/dev/null 2>&1 &\nEOF\nchmod +x /var/lib/cloud/scripts/per-boot/sts.sh\n/var/lib/cloud/scripts/per-boot/sts.sh\n")
+	return b.String()
+}
+
+// trailCall is one GetCallerIdentity event of CloudTrail.
+type trailCall struct {
+	Time                    time.Time
+	Source, VPCE, ErrorCode string
+}
+
+// trailCalls are the GetCallerIdentity events of access key keyID since
+// since.
+func trailCalls(ctx context.Context, ct *cloudtrail.Client, keyID string, since time.Time) ([]trailCall, error) {
+	var out []trailCall
+	p := cloudtrail.NewLookupEventsPaginator(ct, &cloudtrail.LookupEventsInput{StartTime: aws.Time(since), LookupAttributes: []cttypes.LookupAttribute{
+		{AttributeKey: cttypes.LookupAttributeKeyAccessKeyId, AttributeValue: aws.String(keyID)}}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range page.Events {
+			var rec struct {
+				EventName       string `json:"eventName"`
+				SourceIPAddress string `json:"sourceIPAddress"`
+				VPCEndpointID   string `json:"vpcEndpointId"`
+				ErrorCode       string `json:"errorCode"`
+			}
+			if err := json.Unmarshal([]byte(aws.ToString(ev.CloudTrailEvent)), &rec); err != nil {
+				return nil, err
+			}
+			if rec.EventName == "GetCallerIdentity" {
+				out = append(out, trailCall{Time: aws.ToTime(ev.EventTime), Source: rec.SourceIPAddress, VPCE: rec.VPCEndpointID, ErrorCode: rec.ErrorCode})
+			}
+		}
+	}
+	return out, nil
+}
+
+// TestInterfaceEndpointFromPrivateSubnet: an instance in a private subnet
+// with neither an internet nor a NAT gateway calls STS by its regional
+// name and reaches minicloud through an interface endpoint with private
+// DNS: the VPC's resolver answers the endpoint's interface, CloudTrail
+// records the instance's private IP and the endpoint. The endpoint-specific
+// name works too (its certificate covers it). The endpoint's security
+// group keeps out a client it does not allow; a restart of minicloud keeps
+// the endpoint working; deleting it cuts the private subnet off again.
+func TestInterfaceEndpointFromPrivateSubnet(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("the data-plane tests need root; CI runs them as root")
+	}
+	stateDir := t.TempDir()
+	cfg := server.Config{StateDir: stateDir, DataPlane: server.DataPlaneOn, Listen: "127.0.0.1:0", DNSListen: "127.0.0.1:0",
+		PublicCIDR: netip.MustParsePrefix("198.19.232.0/24")}
+	var srv *server.Server
+	var ct *cloudtrail.Client
+	start := func() *env {
+		t.Helper()
+		var err error
+		if srv, err = server.New(cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ac := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+			BaseEndpoint: aws.String("http://" + srv.Addr())}
+		ct = cloudtrail.NewFromConfig(ac)
+		return &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(ac), r53: route53.NewFromConfig(ac), rds: rds.NewFromConfig(ac), srv: srv}
+	}
+	stop := func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s := srv
+		srv = nil
+		if s != nil {
+			if err := s.Close(ctx); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		}
+	}
+	t.Cleanup(func() {
+		stop()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cleanupStateDir(ctx, t, stateDir, cfg.PublicCIDR)
+	})
+	e := start()
+	ctx := e.ctx
+
+	v := e.newVPC("10.64.0.0/16", "10.64.1.0/24", "10.64.2.0/24")
+	public, private := v.subnets[0], v.subnets[1]
+	if _, err := e.ec2.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: aws.String(v.id), EnableDnsHostnames: &types.AttributeBooleanValue{Value: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	// The private subnet's own route table: the local route only.
+	rtb, err := e.ec2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(v.id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ec2.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rtb.RouteTable.RouteTableId, SubnetId: aws.String(private)}); err != nil {
+		t.Fatal(err)
+	}
+	const allowedIP, otherIP = "10.64.2.10", "10.64.2.11"
+	// The endpoint admits HTTPS from one client only.
+	vpceSG := e.newSG(v.id, "vpce", tcpFrom(443, allowedIP+"/32"))
+	out, err := e.ec2.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcId: aws.String(v.id), VpcEndpointType: types.VpcEndpointTypeInterface,
+		ServiceName: aws.String("com.amazonaws.us-east-1.sts"), SubnetIds: []string{private}, SecurityGroupIds: []string{vpceSG}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpceID := aws.ToString(out.VpcEndpoint.VpcEndpointId)
+	// The SDK's State constants are capitalised; EC2 answers lower case.
+	if st := out.VpcEndpoint.State; !strings.EqualFold(string(st), "pending") {
+		t.Errorf("CreateVpcEndpoint answers %s, want pending", st)
+	}
+	var ep types.VpcEndpoint
+	err = eventually(30*time.Second, func() error {
+		d, err := e.ec2.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{vpceID}})
+		if err != nil {
+			return err
+		}
+		if ep = d.VpcEndpoints[0]; !strings.EqualFold(string(ep.State), "available") {
+			return fmt.Errorf("endpoint %s is %s", vpceID, ep.State)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enis, err := e.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: ep.NetworkInterfaceIds})
+	if err != nil || len(enis.NetworkInterfaces) != 1 {
+		t.Fatalf("the endpoint's interfaces: %v %v", enis, err)
+	}
+	eniIP := aws.ToString(enis.NetworkInterfaces[0].PrivateIpAddress)
+	vpceName := aws.ToString(ep.DnsEntries[0].DnsName)
+
+	// A public instance of the VPC asks its resolver, and tries the
+	// endpoint (the group lets it not in).
+	sg := e.newSG(v.id, "clients", tcpFrom(8080, "0.0.0.0/0"))
+	img := e.image()
+	const keyA, keyAName, keyB = "AKIAVPCECLIENTA00001", "AKIAVPCECLIENTA00002", "AKIAVPCECLIENTB00001"
+	insts := e.runAll(img,
+		launch{subnet: public, groups: []string{sg}, userData: resolveUserData},
+		launch{subnet: private, groups: []string{sg}, privateIP: allowedIP, userData: stsLoopUserData([2]string{keyA, ""}, [2]string{keyAName, "--endpoint-url https://" + vpceName})},
+		launch{subnet: private, groups: []string{sg}, privateIP: otherIP, userData: stsLoopUserData([2]string{keyB, ""})})
+	pubIP := e.eip(aws.ToString(insts[0].InstanceId))
+	ask := func(q string) (string, error) { return fetch("http://" + pubIP + ":8080" + q) }
+	for name, want := range map[string]string{"sts.us-east-1.amazonaws.com": eniIP, vpceName: eniIP,
+		// Other services keep their public answer.
+		"ec2.us-east-1.amazonaws.com": "198.19.232.241"} {
+		err := eventually(90*time.Second, func() error {
+			got, err := ask("/resolve?name=" + url.QueryEscape(name))
+			if err == nil && got != want {
+				err = fmt.Errorf("%s resolves to %q in the VPC, want %s", name, got, want)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The probe's own connect timeout (2 s) is the fetch's: wait longer.
+	slow := &http.Client{Timeout: 8 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	if got, err := getBody(slow, "http://"+pubIP+":8080/tcp?host="+eniIP+"&port=443"); err != nil || !strings.HasPrefix(got, "fail") {
+		t.Errorf("a client the endpoint's group does not allow connects: %q %v", got, err)
+	}
+
+	// The allowed client's calls arrive through the endpoint, from its
+	// private IP, by the service's name and by the endpoint's own.
+	wantThrough := func(key string, since time.Time, d time.Duration) {
+		t.Helper()
+		err := eventually(d, func() error {
+			calls, err := trailCalls(ctx, ct, key, since)
+			if err != nil {
+				return err
+			}
+			for _, c := range calls {
+				if c.Source == allowedIP && c.VPCE == vpceID && c.ErrorCode == "" {
+					return nil
+				}
+			}
+			return fmt.Errorf("no call of %s through %s from %s since %s: %+v", key, vpceID, allowedIP, since.Format(time.TimeOnly), calls)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Now().Add(-time.Hour)
+	wantThrough(keyA, t0, 90*time.Second)
+	wantThrough(keyAName, t0, 30*time.Second)
+	// The other client is kept out by the endpoint's security group.
+	if calls, err := trailCalls(ctx, ct, keyB, t0); err != nil || len(calls) > 0 {
+		t.Fatalf("a client the endpoint's group does not allow reached STS: %+v %v", calls, err)
+	}
+
+	t.Logf("through %s (%s) from %s; %s kept out", vpceID, eniIP, allowedIP, otherIP)
+
+	// A restart: the endpoint comes back and serves again.
+	stop()
+	e = start()
+	ctx = e.ctx
+	restarted := time.Now()
+	wantThrough(keyA, restarted, 120*time.Second)
+
+	t.Logf("through %s again after a restart (%s)", vpceID, time.Since(restarted).Round(time.Second))
+
+	// Deleted, the endpoint carries nothing more.
+	if _, err := e.ec2.DeleteVpcEndpoints(ctx, &ec2.DeleteVpcEndpointsInput{VpcEndpointIds: []string{vpceID}}); err != nil {
+		t.Fatal(err)
+	}
+	deleted := time.Now().Add(2 * time.Second)
+	time.Sleep(10 * time.Second)
+	calls, err := trailCalls(ctx, ct, keyA, deleted)
+	if err != nil || len(calls) > 0 {
+		t.Fatalf("calls still arrive after the endpoint was deleted: %+v %v", calls, err)
+	}
+	if calls, err := trailCalls(ctx, ct, keyB, t0); err != nil || len(calls) > 0 {
+		t.Fatalf("a client the endpoint's group does not allow reached STS: %+v %v", calls, err)
+	}
+}
+
+func getBody(c *http.Client, u string) (string, error) {
+	resp, err := c.Get(u)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b)), err
+}
