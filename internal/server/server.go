@@ -270,7 +270,7 @@ func New(cfg Config) (*Server, error) {
 	var vpcEndpointDNS func(string) dnszone.EndpointSets
 	gw := &lateHandler{}
 	if dp.wl != nil && dp.net != nil {
-		vpceCtl = vpce.New(vpce.Config{EC2: ec2Svc, Workloads: dp.wl, Handler: gw,
+		vpceCtl = vpce.New(vpce.Config{EC2: ec2Svc, Workloads: dp.wl, Net: dp.net, Handler: gw,
 			Certificate:       func(names []string) (*tls.Certificate, error) { return vpcapi.Issue(acmSvc.CA(), names) },
 			Names:             func(region string) []string { return vpcapi.Names([]string{region}) },
 			ReadHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), IdleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout),

@@ -38,10 +38,20 @@ type Workloads interface {
 	Unplace(ctx context.Context, name string, also ...vpcnet.ENI) error
 }
 
+// Network makes gateway endpoints' namespaces; *vpcnet.Network implements
+// it.
+type Network interface {
+	EnsureGatewayEndpoint(ctx context.Context, vpcID, id string, addrs []netip.Addr) (string, error)
+	DeleteGatewayEndpoint(ctx context.Context, vpcID, id string) error
+}
+
 // Config configures a Controller.
 type Config struct {
 	EC2       Endpoints
 	Workloads Workloads
+	// Net makes gateway endpoints' namespaces; nil serves interface
+	// endpoints only.
+	Net Network
 	// Handler serves every request (the gateway).
 	Handler http.Handler
 	// Certificate issues the HTTPS certificate of an endpoint for names
@@ -85,12 +95,18 @@ type endpoint struct {
 	names  []string
 	cert   *tls.Certificate
 	enis   map[string]*served
+	// gateway is a gateway endpoint's serving (its namespace's
+	// addresses), nil for an interface endpoint.
+	gateway *served
 }
 
-// served is one interface's listeners.
+// served is one interface's listeners (or a gateway endpoint's).
 type served struct {
 	eni  vpcnet.ENI
 	srvs []*http.Server
+	// vpcID and addrs are a gateway endpoint's.
+	vpcID string
+	addrs []netip.Addr
 }
 
 // New returns a Controller; nothing happens before Start.
@@ -189,11 +205,15 @@ func (c *Controller) reconcile(ctx context.Context, k reconcile.Key) (reconcile.
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	if !found || spec.Type != "Interface" {
+	if !found || (spec.Type != "Interface" && (spec.Type != "Gateway" || c.cfg.Net == nil)) {
 		c.remove(ctx, k)
 		return reconcile.Result{}, nil
 	}
-	err = c.serve(ctx, k, spec)
+	if spec.Type == "Gateway" {
+		err = c.serveGateway(ctx, k, spec)
+	} else {
+		err = c.serve(ctx, k, spec)
+	}
 	c.mu.Lock()
 	if err != nil {
 		c.errs[k] = err.Error()
@@ -214,21 +234,7 @@ func (c *Controller) reconcile(ctx context.Context, k reconcile.Key) (reconcile.
 
 // serve makes spec's interfaces serve and drops the ones it lost.
 func (c *Controller) serve(ctx context.Context, k reconcile.Key, spec ec2.EndpointSpec) error {
-	c.mu.Lock()
-	e := c.eps[k]
-	if e == nil {
-		e = &endpoint{enis: map[string]*served{}}
-		c.eps[k] = e
-	}
-	c.mu.Unlock()
-	e.info.Store(&api.VPCEndpoint{ID: spec.ID, VPCID: spec.VPCID, Policy: spec.Policy})
-	names := c.certNames(spec)
-	e.certMu.Lock()
-	if !slices.Equal(e.names, names) {
-		e.names, e.cert = names, nil
-	}
-	e.certMu.Unlock()
-
+	e := c.endpoint(k, spec)
 	var errs []error
 	for _, ni := range spec.ENIs {
 		eni := vpcnet.ENI{ID: ni.ID, VPCID: spec.VPCID, SubnetID: ni.SubnetID, MAC: ni.MAC, IP: ni.IP}
@@ -248,8 +254,8 @@ func (c *Controller) serve(ctx context.Context, k reconcile.Key, spec ec2.Endpoi
 		if sv != nil {
 			c.closeServers(sv.srvs)
 		}
-		sv, err = c.listen(e, pl.NS, eni)
-		if err != nil {
+		sv = &served{eni: eni}
+		if sv.srvs, err = c.listen(e, pl.NS, eni.IP); err != nil {
 			errs = append(errs, fmt.Errorf("serve %s: %w", ni.ID, err))
 			continue
 		}
@@ -278,6 +284,58 @@ func (c *Controller) serve(ctx context.Context, k reconcile.Key, spec ec2.Endpoi
 	return nil
 }
 
+// endpoint is k's served endpoint, made when new, with spec's identity,
+// policy and certificate names.
+func (c *Controller) endpoint(k reconcile.Key, spec ec2.EndpointSpec) *endpoint {
+	c.mu.Lock()
+	e := c.eps[k]
+	if e == nil {
+		e = &endpoint{enis: map[string]*served{}}
+		c.eps[k] = e
+	}
+	c.mu.Unlock()
+	e.info.Store(&api.VPCEndpoint{ID: spec.ID, VPCID: spec.VPCID, Policy: spec.Policy})
+	names := c.certNames(spec)
+	e.certMu.Lock()
+	if !slices.Equal(e.names, names) {
+		e.names, e.cert = names, nil
+	}
+	e.certMu.Unlock()
+	return e
+}
+
+// serveGateway makes a gateway endpoint's namespace with its service's
+// addresses and serves them there.
+func (c *Controller) serveGateway(ctx context.Context, k reconcile.Key, spec ec2.EndpointSpec) error {
+	e := c.endpoint(k, spec)
+	ns, err := c.cfg.Net.EnsureGatewayEndpoint(ctx, spec.VPCID, spec.ID, spec.Addrs)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	sv := e.gateway
+	c.mu.Unlock()
+	if sv != nil && slices.Equal(sv.addrs, spec.Addrs) {
+		return nil
+	}
+	if sv != nil {
+		c.closeServers(sv.srvs)
+	}
+	sv = &served{vpcID: spec.VPCID, addrs: slices.Clone(spec.Addrs)}
+	for _, a := range spec.Addrs {
+		srvs, err := c.listen(e, ns, a)
+		sv.srvs = append(sv.srvs, srvs...)
+		if err != nil {
+			c.closeServers(sv.srvs)
+			return fmt.Errorf("gateway endpoint %s: serve %s: %w", spec.ID, a, err)
+		}
+	}
+	c.mu.Lock()
+	e.gateway, e.spec = sv, spec
+	c.mu.Unlock()
+	return nil
+}
+
 func (c *Controller) servedENIs(e *endpoint) map[string]*served {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -288,10 +346,9 @@ func (c *Controller) servedENIs(e *endpoint) map[string]*served {
 	return out
 }
 
-// listen serves one interface: HTTP and HTTPS on its private IP, inside
-// its namespace.
-func (c *Controller) listen(e *endpoint, ns string, eni vpcnet.ENI) (*served, error) {
-	sv := &served{eni: eni}
+// listen serves HTTP and HTTPS on ip inside the namespace at ns.
+func (c *Controller) listen(e *endpoint, ns string, ip netip.Addr) ([]*http.Server, error) {
+	var srvs []*http.Server
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.cfg.Handler.ServeHTTP(w, r.WithContext(api.WithVPCEndpoint(r.Context(), e.info.Load())))
 	})
@@ -301,9 +358,9 @@ func (c *Controller) listen(e *endpoint, ns string, eni vpcnet.ENI) (*served, er
 		port uint16
 		tls  bool
 	}{{c.cfg.HTTPPort, false}, {c.cfg.HTTPSPort, true}} {
-		ln, err := c.cfg.Listen(ns, "tcp", net.JoinHostPort(eni.IP.String(), strconv.Itoa(int(l.port))))
+		ln, err := c.cfg.Listen(ns, "tcp", net.JoinHostPort(ip.String(), strconv.Itoa(int(l.port))))
 		if err != nil {
-			c.closeServers(sv.srvs)
+			c.closeServers(srvs)
 			return nil, err
 		}
 		if l.tls {
@@ -311,14 +368,14 @@ func (c *Controller) listen(e *endpoint, ns string, eni vpcnet.ENI) (*served, er
 		}
 		srv := &http.Server{Handler: handler, ReadHeaderTimeout: c.cfg.ReadHeaderTimeout, IdleTimeout: c.cfg.IdleTimeout,
 			ErrorLog: slog.NewLogLogger(c.log.Handler(), slog.LevelWarn)}
-		sv.srvs = append(sv.srvs, srv)
+		srvs = append(srvs, srv)
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				c.log.Warn("serving an interface endpoint", "eni", eni.ID, "addr", ln.Addr(), "err", err)
+				c.log.Warn("serving a VPC endpoint", "endpoint", e.info.Load().ID, "addr", ln.Addr(), "err", err)
 			}
 		}()
 	}
-	return sv, nil
+	return srvs, nil
 }
 
 // certNames are the names an endpoint's certificate covers: the region's
@@ -366,6 +423,12 @@ func (c *Controller) remove(ctx context.Context, k reconcile.Key) {
 	if e == nil {
 		return
 	}
+	if gw := e.gateway; gw != nil {
+		c.closeServers(gw.srvs)
+		if err := c.cfg.Net.DeleteGatewayEndpoint(context.WithoutCancel(ctx), gw.vpcID, k.ID); err != nil {
+			c.log.Warn("remove a gateway endpoint's namespace", "endpoint", k.ID, "err", err)
+		}
+	}
 	for id, sv := range c.servedENIs(e) {
 		c.closeServers(sv.srvs)
 		if err := c.cfg.Workloads.Unplace(context.WithoutCancel(ctx), id, sv.eni); err != nil {
@@ -392,6 +455,9 @@ func (c *Controller) closeAll() {
 	for _, e := range eps {
 		for _, sv := range e.enis {
 			c.closeServers(sv.srvs)
+		}
+		if e.gateway != nil {
+			c.closeServers(e.gateway.srvs)
 		}
 	}
 	c.publish()

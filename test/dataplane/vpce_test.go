@@ -269,3 +269,77 @@ func getBody(c *http.Client, u string) (string, error) {
 	b, err := io.ReadAll(resp.Body)
 	return strings.TrimSpace(string(b)), err
 }
+
+// TestGatewayEndpoint: a gateway endpoint for S3 carries the traffic of
+// the route tables it is associated with to S3's address (its prefix
+// list's, which DescribePrefixLists and GetManagedPrefixListEntries show):
+// the subnet reaches it with the endpoint and not without, and
+// disassociating the route table cuts it again.
+func TestGatewayEndpoint(t *testing.T) {
+	e, _ := newEnvDNSWith(t, func(c *server.Config) { c.PublicCIDR = netip.MustParsePrefix("198.19.232.0/24") })
+	ctx := e.ctx
+	const s3Addr = "198.19.232.242"
+	pls, err := e.ec2.DescribePrefixLists(ctx, &ec2.DescribePrefixListsInput{Filters: []types.Filter{
+		{Name: aws.String("prefix-list-name"), Values: []string{"com.amazonaws.us-east-1.s3"}}}})
+	if err != nil || len(pls.PrefixLists) != 1 || strings.Join(pls.PrefixLists[0].Cidrs, ",") != s3Addr+"/32" {
+		t.Fatalf("S3's prefix list: %+v %v", pls, err)
+	}
+	plID := pls.PrefixLists[0].PrefixListId
+	entries, err := e.ec2.GetManagedPrefixListEntries(ctx, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: plID})
+	if err != nil || len(entries.Entries) != 1 || aws.ToString(entries.Entries[0].Cidr) != s3Addr+"/32" {
+		t.Fatalf("S3's prefix list entries: %+v %v", entries, err)
+	}
+
+	v := e.newVPC("10.65.0.0/16", "10.65.1.0/24")
+	// The host reaches the instance through the internet gateway, but the
+	// service addresses are routed to an interface that forwards nothing
+	// (appliance routing is not realised: a blackhole), so only the
+	// endpoint's more specific route can carry S3's traffic.
+	eni, err := e.ec2.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: aws.String(v.subnets[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: aws.String(v.mainRTB), DestinationCidrBlock: aws.String("198.19.232.240/28"),
+		NetworkInterfaceId: eni.NetworkInterface.NetworkInterfaceId}); err != nil {
+		t.Fatal(err)
+	}
+	sg := e.newSG(v.id, "probe", tcpFrom(8080, "0.0.0.0/0"))
+	inst := e.runAll(e.image(), launch{subnet: v.subnets[0], groups: []string{sg}, userData: resolveUserData})[0]
+	pubIP := e.eip(aws.ToString(inst.InstanceId))
+	slow := &http.Client{Timeout: 8 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	reach := func(want bool, d time.Duration) {
+		t.Helper()
+		err := eventually(d, func() error {
+			got, err := getBody(slow, "http://"+pubIP+":8080/tcp?host="+s3Addr+"&port=443")
+			if err == nil && (got == "ok") != want {
+				err = fmt.Errorf("S3's address from the subnet: %q, want reachable %t", got, want)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	reach(false, 90*time.Second)
+
+	out, err := e.ec2.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcId: aws.String(v.id), ServiceName: aws.String("com.amazonaws.us-east-1.s3"),
+		RouteTableIds: []string{v.mainRTB}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.VpcEndpoint.VpcEndpointId
+	reach(true, 30*time.Second)
+
+	if _, err := e.ec2.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: id, RemoveRouteTableIds: []string{v.mainRTB}}); err != nil {
+		t.Fatal(err)
+	}
+	reach(false, 30*time.Second)
+	if _, err := e.ec2.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: id, AddRouteTableIds: []string{v.mainRTB}}); err != nil {
+		t.Fatal(err)
+	}
+	reach(true, 30*time.Second)
+	if _, err := e.ec2.DeleteVpcEndpoints(ctx, &ec2.DeleteVpcEndpointsInput{VpcEndpointIds: []string{aws.ToString(id)}}); err != nil {
+		t.Fatal(err)
+	}
+	reach(false, 30*time.Second)
+}

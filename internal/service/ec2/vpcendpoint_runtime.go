@@ -35,8 +35,11 @@ import (
 //  3. Without a controller, interface endpoints are "available" at once,
 //     as before the data plane served them: nothing would ever report.
 //
-// Gateway endpoints need no controller: their routes are in their route
-// tables, which the network controller (internal/netctl) realises.
+// Gateway endpoints are recorded "available" at once, as AWS does: their
+// routes are in their route tables, which the network controller
+// (internal/netctl) realises; the endpoint controller gives each a
+// namespace holding its service's addresses (EndpointSpec.Addrs) and
+// serves them there, and routes to it are blackholes until it has.
 
 // WithEndpointRuntime says an endpoint controller serves interface
 // endpoints and reports them available.
@@ -67,6 +70,10 @@ type EndpointSpec struct {
 	Names []EndpointName
 	// ENIs are the endpoint's interfaces, by subnet order.
 	ENIs []EndpointENI
+	// Addrs are a gateway endpoint's addresses: those of its service's
+	// prefix list (its public service addresses), which the routes to it
+	// carry.
+	Addrs []netip.Addr
 }
 
 // EndpointName is an endpoint-specific DNS name and its addresses.
@@ -182,6 +189,18 @@ func vpceSpec(t *rtx, e *vpcEndpointRecord) (EndpointSpec, error) {
 		ServiceName: deref(e.ServiceName), State: deref(e.State), Policy: deref(e.PolicyDocument),
 	}
 	spec.Service = strings.TrimPrefix(spec.ServiceName, "com.amazonaws."+t.scope.Region+".")
+	if spec.Type == "Gateway" {
+		if pl, ok := prefixListByName(t.scope.Region, t.publicPool, spec.ServiceName); ok {
+			for _, c := range pl.Cidrs {
+				// Only single addresses are served (the fallback lists of a
+				// pool too small for service addresses are not).
+				if p, err := netip.ParsePrefix(c); err == nil && p.IsSingleIP() {
+					spec.Addrs = append(spec.Addrs, p.Addr())
+				}
+			}
+		}
+		return spec, nil
+	}
 	if spec.Type != "Interface" {
 		return spec, nil
 	}
