@@ -14,8 +14,9 @@
 // Serving there is best effort: another minicloud with the same public
 // range, or a host service bound to the port on every address, holds the
 // port; Start then logs it, Health says why, and the rest of minicloud
-// runs. Interface VPC endpoints (their own work) serve their listeners with
-// the same handler and certificate through Serve.
+// runs. VPC endpoints (package vpce) serve the same handler on their own
+// listeners, with certificates of the same CA made by Issue for Names and
+// their own names.
 package vpcapi
 
 import (
@@ -168,14 +169,6 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.addrs, s.reason = addrs, ""
 	return nil
-}
-
-// Serve serves ln (an interface endpoint's listener, already wrapped in
-// TLS with TLSConfig when it is HTTPS) with the handler until Stop.
-func (s *Server) Serve(ln net.Listener) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.serveLocked(ln)
 }
 
 func (s *Server) serveLocked(ln net.Listener) {

@@ -52,8 +52,18 @@
 // down are left to `minicloud cleanup` (they carry the data plane's
 // prefix).
 //
-// Gateway endpoints are not this package's: their prefix-list routes are
-// route-table entries, which the network controller realises.
+// # Gateway endpoints
+//
+// A gateway endpoint (S3, DynamoDB) gets a namespace of its own joined to
+// its VPC's router (vpcnet EnsureGatewayEndpoint) that holds its service's
+// addresses — those of its prefix list, ec2.EndpointSpec.Addrs, the
+// service's public service addresses — and minicloud serves them there as
+// it serves an interface (HTTPS 443, HTTP 80, the endpoint in every
+// request). The routes to it are the route tables' pl- routes, which the
+// network controller realises down that link (blackholes until it exists),
+// so only the subnets whose route table is associated reach it; the
+// caller's private IP is the source. Deleting the endpoint removes the
+// namespace.
 //
 // The package must not read EC2's records: it sees endpoints through the
 // ec2.EndpointSpec the seam exports.

@@ -1,8 +1,10 @@
 // Package ec2 implements the EC2 and VPC control plane: a record (desired
 // state) for every resource, AWS's validation, defaults and errors, and the
 // instance state machine. It owns the "ec2" part of the state store; data
-// planes read that state through DesiredNetwork and the runtime seam
-// (runtime.go), never this package's internals.
+// planes read that state through DesiredNetwork, the runtime seam
+// (runtime.go) and the VPC endpoint seam (vpcendpoint_runtime.go:
+// DesiredEndpoint(s), ReportEndpointAvailable), never this package's
+// internals.
 //
 // A mutating handler checks its request alone first, reading no state;
 // then, in one write transaction (Service.update), it reads and plans
