@@ -52,9 +52,10 @@
 // traffic), the subnet's routes from SetRoutes — internet and NAT gateway
 // targets as "via 169.254.x.1 dev <p>-u…", blackholes as kernel blackhole
 // routes, targets that do not exist (yet) as blackholes — and, when no route
-// covers 0.0.0.0/0, an unreachable default so nothing falls through to the
-// main table. A more specific route than a VPC CIDR wins over the local
-// route.
+// covers 0.0.0.0/0, a blackhole default so nothing falls through to the
+// main table: as on AWS, a destination with no route is dropped silently
+// (the client times out; no ICMP "network unreachable" comes back). A more
+// specific route than a VPC CIDR wins over the local route.
 //
 // # The internet gateway and public IPs
 //

@@ -94,7 +94,7 @@ func deleteNamedNS(name string) error { return namespaces.deleteNamed(name) }
 // emptyNamespace deletes the veths of the namespace at path.
 func emptyNamespace(path string) error {
 	return withNS(path, func(h *netlink.Handle, _ netns.NsHandle) error {
-		links, err := h.LinkList()
+		links, err := RetryDump(h.LinkList)
 		if err != nil {
 			return err
 		}

@@ -207,7 +207,7 @@ func (n *Network) Available() (bool, string) {
 		return false, "netlink: " + err.Error()
 	}
 	defer h.Close()
-	if _, err := h.LinkList(); err != nil {
+	if _, err := RetryDump(h.LinkList); err != nil {
 		return false, "netlink: " + err.Error()
 	}
 	return true, ""

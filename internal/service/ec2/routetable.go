@@ -372,11 +372,11 @@ func rtbParseDest(t *rtx, cidr, cidr6, pl *string) (rtbDest, error) {
 	}
 	switch {
 	case cidr != nil:
-		p, err := netip.ParsePrefix(*cidr)
-		if err != nil || !p.Addr().Is4() {
+		p, ok := parseIPv4CIDR(*cidr)
+		if !ok {
 			return rtbDest{}, errInvalidParam("Value (%s) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block.", *cidr)
 		}
-		return rtbDest{cidr: p.Masked().String()}, nil
+		return rtbDest{cidr: p.String()}, nil
 	case cidr6 != nil:
 		p, err := netip.ParsePrefix(*cidr6)
 		if err != nil || !p.Addr().Is6() {
