@@ -14,13 +14,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 
 	"github.com/minicloud/minicloud/internal/server"
 )
@@ -88,43 +85,16 @@ func TestInterfaceEndpointFromPrivateSubnet(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("the data-plane tests need root; CI runs them as root")
 	}
-	stateDir := t.TempDir()
-	cfg := server.Config{StateDir: stateDir, DataPlane: server.DataPlaneOn, Listen: "127.0.0.1:0", DNSListen: "127.0.0.1:0",
-		PublicCIDR: netip.MustParsePrefix("198.19.232.0/24")}
-	var srv *server.Server
+	r := newRestartable(t, server.Config{DataPlane: server.DataPlaneOn, Listen: "127.0.0.1:0", DNSListen: "127.0.0.1:0",
+		PublicCIDR: netip.MustParsePrefix("198.19.232.0/24")})
 	var ct *cloudtrail.Client
 	start := func() *env {
 		t.Helper()
-		var err error
-		if srv, err = server.New(cfg); err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.Start(); err != nil {
-			t.Fatal(err)
-		}
-		ac := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-			BaseEndpoint: aws.String("http://" + srv.Addr())}
+		ac, e := r.start()
 		ct = cloudtrail.NewFromConfig(ac)
-		return &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(ac), r53: route53.NewFromConfig(ac), rds: rds.NewFromConfig(ac), srv: srv}
+		return e
 	}
-	stop := func() {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		s := srv
-		srv = nil
-		if s != nil {
-			if err := s.Close(ctx); err != nil {
-				t.Errorf("close: %v", err)
-			}
-		}
-	}
-	t.Cleanup(func() {
-		stop()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		cleanupStateDir(ctx, t, stateDir, cfg.PublicCIDR)
-	})
+	stop := r.stop
 	e := start()
 	ctx := e.ctx
 
