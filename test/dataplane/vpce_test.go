@@ -170,6 +170,10 @@ func TestInterfaceEndpointFromPrivateSubnet(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// AWS's public DNS (--dns-listen) answers the endpoint's own names too.
+	if _, ips := askDNS(t, r.srv.DNSAddr(), vpceName); strings.Join(ips, ",") != eniIP {
+		t.Errorf("--dns-listen: %s is %v, want %s", vpceName, ips, eniIP)
+	}
 	// The probe's own connect timeout (2 s) is the fetch's: wait longer.
 	slow := &http.Client{Timeout: 8 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	if got, err := getBody(slow, "http://"+pubIP+":8080/tcp?host="+eniIP+"&port=443"); err != nil || !strings.HasPrefix(got, "fail") {
