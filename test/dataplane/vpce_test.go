@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/minicloud/minicloud/internal/server"
 )
@@ -28,17 +30,26 @@ import (
 // calls resume after a restart of minicloud. Nothing is served: the
 // instance is in a private subnet, and CloudTrail tells what arrived.
 func stsLoopUserData(calls ...[2]string) string {
+	var cmds []string
+	for _, c := range calls {
+		cmds = append(cmds, "AWS_ACCESS_KEY_ID="+c[0]+" AWS_SECRET_ACCESS_KEY=secret aws sts get-caller-identity "+c[1])
+	}
+	return awsLoopUserData(cmds...)
+}
+
+// awsLoopUserData runs each AWS CLI command (in us-east-1, one attempt,
+// short timeouts) every second from a per-boot script.
+func awsLoopUserData(cmds ...string) string {
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\nmkdir -p /var/lib/cloud/scripts/per-boot\ncat > /var/lib/cloud/scripts/per-boot/sts.sh <<'EOF'\n#!/bin/sh\n(\nwhile true; do\n")
-	for _, c := range calls {
-		fmt.Fprintf(&b, "\tAWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=secret AWS_MAX_ATTEMPTS=1 aws sts get-caller-identity --region us-east-1 "+
-			"--cli-connect-timeout 2 --cli-read-timeout 5 %s >>/var/tmp/sts.log 2>&1\n", c[0], c[1])
+	for _, c := range cmds {
+		fmt.Fprintf(&b, "\tAWS_MAX_ATTEMPTS=1 %s --region us-east-1 --cli-connect-timeout 2 --cli-read-timeout 5 >>/var/tmp/sts.log 2>&1\n", c)
 	}
 	b.WriteString("\tsleep 1\ndone\n) >/dev/null 2>&1 &\nEOF\nchmod +x /var/lib/cloud/scripts/per-boot/sts.sh\n/var/lib/cloud/scripts/per-boot/sts.sh\n")
 	return b.String()
 }
 
-// trailCall is one GetCallerIdentity event of CloudTrail.
+// trailCall is one event of CloudTrail.
 type trailCall struct {
 	Time                    time.Time
 	Source, VPCE, ErrorCode string
@@ -47,6 +58,11 @@ type trailCall struct {
 // trailCalls are the GetCallerIdentity events of access key keyID since
 // since.
 func trailCalls(ctx context.Context, ct *cloudtrail.Client, keyID string, since time.Time) ([]trailCall, error) {
+	return trailEvents(ctx, ct, keyID, "GetCallerIdentity", since)
+}
+
+// trailEvents are the events named name of access key keyID since since.
+func trailEvents(ctx context.Context, ct *cloudtrail.Client, keyID, name string, since time.Time) ([]trailCall, error) {
 	var out []trailCall
 	p := cloudtrail.NewLookupEventsPaginator(ct, &cloudtrail.LookupEventsInput{StartTime: aws.Time(since), LookupAttributes: []cttypes.LookupAttribute{
 		{AttributeKey: cttypes.LookupAttributeKeyAccessKeyId, AttributeValue: aws.String(keyID)}}})
@@ -65,7 +81,7 @@ func trailCalls(ctx context.Context, ct *cloudtrail.Client, keyID string, since 
 			if err := json.Unmarshal([]byte(aws.ToString(ev.CloudTrailEvent)), &rec); err != nil {
 				return nil, err
 			}
-			if rec.EventName == "GetCallerIdentity" {
+			if rec.EventName == name {
 				out = append(out, trailCall{Time: aws.ToTime(ev.EventTime), Source: rec.SourceIPAddress, VPCE: rec.VPCEndpointID, ErrorCode: rec.ErrorCode})
 			}
 		}
@@ -316,4 +332,89 @@ func TestGatewayEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	reach(false, 30*time.Second)
+}
+
+// TestInterfaceEndpointPolicy: with IAM enforced, a request through an
+// interface endpoint needs the endpoint's policy to allow it as well as
+// the caller's own: an instance's calls through an EC2 endpoint succeed
+// while the policy allows them and are refused, and recorded so, once it
+// allows another action only.
+func TestInterfaceEndpointPolicy(t *testing.T) {
+	const rootKey, rootSecret = "AKIDROOTVPCEPOLICY01", "rootsecretrootsecretrootsecret0000000000"
+	e, _ := newEnvDNSWith(t, func(c *server.Config) {
+		c.PublicCIDR = netip.MustParsePrefix("198.19.232.0/24")
+		c.IAMEnforce = true
+		c.Accounts = map[string]string{rootKey: "111111111111"}
+		c.Secrets = map[string]string{rootKey: rootSecret}
+	})
+	ac := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(rootKey, rootSecret, ""),
+		BaseEndpoint: aws.String("http://" + e.srv.Addr())}
+	e.ec2 = ec2.NewFromConfig(ac)
+	ct := cloudtrail.NewFromConfig(ac)
+	ctx := e.ctx
+	iamc := iam.NewFromConfig(ac)
+	if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("app")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iamc.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("regions"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeRegions","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := iamc.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID := aws.ToString(key.AccessKey.AccessKeyId)
+
+	v := e.newVPC("10.66.0.0/16", "10.66.1.0/24")
+	if _, err := e.ec2.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: aws.String(v.id), EnableDnsHostnames: &types.AttributeBooleanValue{Value: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	// The subnet's own route table: no way out but the endpoint.
+	rtb, err := e.ec2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(v.id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ec2.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rtb.RouteTable.RouteTableId, SubnetId: aws.String(v.subnets[0])}); err != nil {
+		t.Fatal(err)
+	}
+	sg := e.newSG(v.id, "vpce", tcpFrom(443, "10.66.0.0/16"))
+	out, err := e.ec2.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcId: aws.String(v.id), VpcEndpointType: types.VpcEndpointTypeInterface,
+		ServiceName: aws.String("com.amazonaws.us-east-1.ec2"), SubnetIds: v.subnets, SecurityGroupIds: []string{sg}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpceID := out.VpcEndpoint.VpcEndpointId
+	e.runAll(e.image(), launch{subnet: v.subnets[0], groups: []string{sg}, userData: awsLoopUserData(
+		"AWS_ACCESS_KEY_ID=" + keyID + " AWS_SECRET_ACCESS_KEY=" + aws.ToString(key.AccessKey.SecretAccessKey) + " aws ec2 describe-regions --region-names us-east-1")})
+	want := func(since time.Time, ok func(trailCall) bool, d time.Duration) {
+		t.Helper()
+		err := eventually(d, func() error {
+			calls, err := trailEvents(ctx, ct, keyID, "DescribeRegions", since)
+			if err != nil {
+				return err
+			}
+			for _, c := range calls {
+				if c.VPCE == aws.ToString(vpceID) && ok(c) {
+					return nil
+				}
+			}
+			return fmt.Errorf("no such DescribeRegions through %s since %s: %+v", aws.ToString(vpceID), since.Format(time.TimeOnly), calls)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The default policy (full access): the user's own policy decides.
+	want(time.Now().Add(-time.Hour), func(c trailCall) bool { return c.ErrorCode == "" }, 90*time.Second)
+	if _, err := e.ec2.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: vpceID,
+		PolicyDocument: aws.String(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ec2:DescribeVpcs","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	changed := time.Now()
+	want(changed, func(c trailCall) bool { return strings.Contains(c.ErrorCode, "UnauthorizedOperation") }, 30*time.Second)
+	if _, err := e.ec2.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: vpceID, ResetPolicy: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	want(time.Now(), func(c trailCall) bool { return c.ErrorCode == "" }, 30*time.Second)
 }
