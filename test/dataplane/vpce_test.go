@@ -198,7 +198,7 @@ func TestInterfaceEndpointFromPrivateSubnet(t *testing.T) {
 
 	// The allowed client's calls arrive through the endpoint, from its
 	// private IP, by the service's name and by the endpoint's own.
-	wantThrough := func(key string, since time.Time, d time.Duration) {
+	wantThrough := func(key, from string, since time.Time, d time.Duration) {
 		t.Helper()
 		err := eventually(d, func() error {
 			calls, err := trailCalls(ctx, ct, key, since)
@@ -206,32 +206,37 @@ func TestInterfaceEndpointFromPrivateSubnet(t *testing.T) {
 				return err
 			}
 			for _, c := range calls {
-				if c.Source == allowedIP && c.VPCE == vpceID && c.ErrorCode == "" {
+				if c.Source == from && c.VPCE == vpceID && c.ErrorCode == "" {
 					return nil
 				}
 			}
-			return fmt.Errorf("no call of %s through %s from %s since %s: %+v", key, vpceID, allowedIP, since.Format(time.TimeOnly), calls)
+			return fmt.Errorf("no call of %s through %s from %s since %s: %+v", key, vpceID, from, since.Format(time.TimeOnly), calls)
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
 	t0 := time.Now().Add(-time.Hour)
-	wantThrough(keyA, t0, 90*time.Second)
-	wantThrough(keyAName, t0, 30*time.Second)
+	wantThrough(keyA, allowedIP, t0, 90*time.Second)
+	wantThrough(keyAName, allowedIP, t0, 30*time.Second)
 	// The other client is kept out by the endpoint's security group.
 	if calls, err := trailCalls(ctx, ct, keyB, t0); err != nil || len(calls) > 0 {
 		t.Fatalf("a client the endpoint's group does not allow reached STS: %+v %v", calls, err)
 	}
-
 	t.Logf("through %s (%s) from %s; %s kept out", vpceID, eniIP, allowedIP, otherIP)
+	// A group added to the endpoint lets it in (ModifyVpcEndpoint).
+	sgB := e.newSG(v.id, "vpce-b", tcpFrom(443, otherIP+"/32"))
+	if _, err := e.ec2.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: aws.String(vpceID), AddSecurityGroupIds: []string{sgB}}); err != nil {
+		t.Fatal(err)
+	}
+	wantThrough(keyB, otherIP, t0, 30*time.Second)
 
 	// A restart: the endpoint comes back and serves again.
 	stop()
 	e = start()
 	ctx = e.ctx
 	restarted := time.Now()
-	wantThrough(keyA, restarted, 120*time.Second)
+	wantThrough(keyA, allowedIP, restarted, 120*time.Second)
 
 	t.Logf("through %s again after a restart (%s)", vpceID, time.Since(restarted).Round(time.Second))
 
@@ -241,12 +246,10 @@ func TestInterfaceEndpointFromPrivateSubnet(t *testing.T) {
 	}
 	deleted := time.Now().Add(2 * time.Second)
 	time.Sleep(10 * time.Second)
-	calls, err := trailCalls(ctx, ct, keyA, deleted)
-	if err != nil || len(calls) > 0 {
-		t.Fatalf("calls still arrive after the endpoint was deleted: %+v %v", calls, err)
-	}
-	if calls, err := trailCalls(ctx, ct, keyB, t0); err != nil || len(calls) > 0 {
-		t.Fatalf("a client the endpoint's group does not allow reached STS: %+v %v", calls, err)
+	for _, key := range []string{keyA, keyAName, keyB} {
+		if calls, err := trailCalls(ctx, ct, key, deleted); err != nil || len(calls) > 0 {
+			t.Fatalf("calls of %s still arrive after the endpoint was deleted: %+v %v", key, calls, err)
+		}
 	}
 }
 
