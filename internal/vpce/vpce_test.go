@@ -291,3 +291,78 @@ func get(url string) (string, error) {
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
 }
+
+// fakeNet records gateway endpoints' namespaces.
+type fakeNet struct {
+	mu  sync.Mutex
+	eps map[string][]netip.Addr
+}
+
+func (f *fakeNet) EnsureGatewayEndpoint(_ context.Context, _, id string, addrs []netip.Addr) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.eps[id] = addrs
+	return "ns-eni-gw-" + id, nil
+}
+
+func (f *fakeNet) DeleteGatewayEndpoint(_ context.Context, _, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.eps, id)
+	return nil
+}
+
+func (f *fakeNet) addrs(id string) ([]netip.Addr, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.eps[id]
+	return a, ok
+}
+
+// TestGatewayEndpoint: a gateway endpoint gets its namespace with its
+// prefix list's address, served with the endpoint in the request, and
+// loses it when deleted.
+func TestGatewayEndpoint(t *testing.T) {
+	ctx := api.WithRequest(context.Background(), &api.RequestInfo{Account: "000000000000", Region: "us-east-1"})
+	svc := ec2.New(state.NewMemory(), ec2.WithEndpointRuntime(), ec2.WithPublicPool(netip.MustParsePrefix("198.19.232.0/24")))
+	gwNet := &fakeNet{eps: map[string][]netip.Addr{}}
+	lns := &loopbackListeners{addrs: map[string]string{}}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, api.VPCEndpointOf(r.Context()).ID) })
+	ctl := vpce.New(vpce.Config{EC2: svc, Workloads: &fakeWorkloads{placed: map[string]bool{}}, Net: gwNet, Handler: handler,
+		Listen: lns.listen, HTTPPort: 8080, HTTPSPort: 8443})
+	if err := ctl.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ctl.Stop(context.Background()) })
+	v, err := svc.CreateVpc(ctx, &ec2api.CreateVpcRequest{CidrBlock: new("10.9.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := svc.CreateVpcEndpoint(ctx, &ec2api.CreateVpcEndpointRequest{VpcId: v.Vpc.VpcId, ServiceName: new("com.amazonaws.us-east-1.s3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := *out.VpcEndpoint.VpcEndpointId
+	s3 := netip.MustParseAddr("198.19.232.242")
+	eventually(t, "served", func() error {
+		if a, ok := gwNet.addrs(id); !ok || !slices.Equal(a, []netip.Addr{s3}) {
+			return fmt.Errorf("namespace addresses %v %t", a, ok)
+		}
+		if lns.addr(netip.AddrPortFrom(s3, 8080).String()) == "" {
+			return errors.New("not listening")
+		}
+		return nil
+	})
+	if body, err := get("http://" + lns.addr(netip.AddrPortFrom(s3, 8080).String())); err != nil || body != id {
+		t.Fatalf("served %q %v, want %s", body, err, id)
+	}
+	if _, err := svc.DeleteVpcEndpoints(ctx, &ec2api.DeleteVpcEndpointsRequest{VpcEndpointIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "removed", func() error {
+		if _, ok := gwNet.addrs(id); ok {
+			return errors.New("its namespace is still there")
+		}
+		return nil
+	})
+}
