@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
@@ -701,17 +699,7 @@ func (c *Controller) forgetENI(id string, changes *int) error {
 
 // nsID returns the device:inode of the namespace mounted at path, or ""
 // when there is none.
-func nsID(path string) string {
-	var sfs unix.Statfs_t
-	if err := unix.Statfs(path, &sfs); err != nil || sfs.Type != unix.NSFS_MAGIC {
-		return ""
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return ""
-	}
-	return fmt.Sprintf("%d:%d", st.Dev, st.Ino)
-}
+func nsID(path string) string { return vpcnet.NamespaceID(path) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

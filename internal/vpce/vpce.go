@@ -104,6 +104,10 @@ type endpoint struct {
 type served struct {
 	eni  vpcnet.ENI
 	srvs []*http.Server
+	// nsID is the namespace the listeners are in (vpcnet.NamespaceID): a
+	// namespace made again (removed behind the controller's back) needs
+	// new ones.
+	nsID string
 	// vpcID and addrs are a gateway endpoint's.
 	vpcID string
 	addrs []netip.Addr
@@ -248,13 +252,14 @@ func (c *Controller) serve(ctx context.Context, k reconcile.Key, spec ec2.Endpoi
 		c.mu.Lock()
 		sv := e.enis[ni.ID]
 		c.mu.Unlock()
-		if sv != nil && sv.eni.IP == ni.IP {
+		nsID := vpcnet.NamespaceID(pl.NS)
+		if sv != nil && sv.eni.IP == ni.IP && sv.nsID == nsID {
 			continue
 		}
 		if sv != nil {
 			c.closeServers(sv.srvs)
 		}
-		sv = &served{eni: eni}
+		sv = &served{eni: eni, nsID: nsID}
 		if sv.srvs, err = c.listen(e, pl.NS, eni.IP); err != nil {
 			errs = append(errs, fmt.Errorf("serve %s: %w", ni.ID, err))
 			continue
@@ -315,13 +320,14 @@ func (c *Controller) serveGateway(ctx context.Context, k reconcile.Key, spec ec2
 	c.mu.Lock()
 	sv := e.gateway
 	c.mu.Unlock()
-	if sv != nil && slices.Equal(sv.addrs, spec.Addrs) {
+	nsID := vpcnet.NamespaceID(ns)
+	if sv != nil && slices.Equal(sv.addrs, spec.Addrs) && sv.nsID == nsID {
 		return nil
 	}
 	if sv != nil {
 		c.closeServers(sv.srvs)
 	}
-	sv = &served{vpcID: spec.VPCID, addrs: slices.Clone(spec.Addrs)}
+	sv = &served{vpcID: spec.VPCID, addrs: slices.Clone(spec.Addrs), nsID: nsID}
 	for _, a := range spec.Addrs {
 		srvs, err := c.listen(e, ns, a)
 		sv.srvs = append(sv.srvs, srvs...)
