@@ -62,10 +62,16 @@ func reachHint(dnsAddr string) string {
 // getFromServer reads path from the running minicloud at addr (host:port
 // or a URL): the body of its 200 answer.
 func getFromServer(ctx context.Context, addr, path string) ([]byte, error) {
+	return callServer(ctx, http.MethodGet, addr, path)
+}
+
+// callServer sends a bodiless request to the running minicloud at addr:
+// the body of its 200 answer.
+func callServer(ctx context.Context, method, addr, path string) ([]byte, error) {
 	base := serverURL(addr)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +81,8 @@ func getFromServer(ctx context.Context, addr, path string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s%s: %s", base, path, resp.Status)
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return nil, fmt.Errorf("%s%s: %s %s", base, path, resp.Status, strings.TrimSpace(string(msg)))
 	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {

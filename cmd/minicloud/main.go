@@ -56,6 +56,13 @@ Usage:
                               which signs the certificates ACM issues, to trust it (curl --cacert,
                               SSL_CERT_FILE): the running server's (same default), or the CA of
                               state directory DIR without a server (made there if missing)
+  minicloud oidc token --sub SUBJECT [--aud AUDIENCE]... [--ttl DURATION] [--claim KEY=VALUE]...
+                     [--endpoint URL or ADDR | --state-dir DIR]
+                              print an OpenID Connect ID token of minicloud's own issuer
+                              (https://oidc.minicloud.localhost), signed with its key, for
+                              sts assume-role-with-web-identity: the running server's key (same
+                              default), or the key of state directory DIR without a server (made
+                              there if missing); --aud defaults to sts.amazonaws.com, --ttl to 1h
   minicloud version           print the version
   minicloud help              show this help
 
@@ -132,6 +139,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return ca(args, stdout, stderr)
 	case "dashboard-png":
 		return dashboardPNG(args, stdout, stderr)
+	case "oidc":
+		return oidcCommand(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "minicloud", buildVersion())
 		return 0

@@ -23,6 +23,9 @@ type Call struct {
 	// Issued is when the caller's temporary credentials were issued (zero
 	// for long-term keys).
 	Issued time.Time
+	// Issuer is, for temporary credentials, the ARN of the role or IAM
+	// user whose session they are (a federated user's IAM user).
+	Issuer string
 	// Time is when the request arrived.
 	Time time.Time
 	// SourceIP is the client's address as the gateway sees it.

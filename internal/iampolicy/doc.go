@@ -46,8 +46,14 @@
 //     trust policies and KMS key policies are exceptions".
 //
 // Outcome's String is SimulatePrincipalPolicy's EvalDecision ("allowed",
-// "explicitDeny", "implicitDeny"); Decision's Policy and Sid are its
-// matched statement.
+// "explicitDeny", "implicitDeny"); Decision's Policy and Statement are its
+// matched statement, whose Start and End are its place in the document as
+// the simulator answers it (1-based lines; columns one past the brace, as
+// the AWS CLI's simulate-custom-policy example shows).
+//
+// A federated user's session (GetFederationToken) is limited by its
+// session policies even when there are none (PolicySet.SessionScoped):
+// AWS documents that such a session then has no permissions.
 //
 // The root user is not subject to identity policies, boundaries or session
 // policies; an explicit deny in an SCP or the resource policy still stops

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -29,6 +30,7 @@ import (
 	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/gateway"
 	"github.com/minicloud/minicloud/internal/lb/nodes"
+	"github.com/minicloud/minicloud/internal/oidc"
 	"github.com/minicloud/minicloud/internal/pki"
 	"github.com/minicloud/minicloud/internal/service/acm"
 	"github.com/minicloud/minicloud/internal/service/cloudtrail"
@@ -207,13 +209,20 @@ func New(cfg Config) (*Server, error) {
 		cfg.EC2Runtime = dp.rt
 	}
 	iamSvc := iam.New(store)
-	stsSvc := sts.New(store, stsRoles{iamSvc})
+	issuer := oidc.NewIssuer(oidcDir(cfg))
+	stsSvc := sts.New(store, stsRoles{iamSvc}).WithFederation(stsFederation{iam: iamSvc, issuer: issuer})
 	ec2Opts := []ec2.Option{ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR), ec2.WithProfiles(iamSvc.Profiles())}
 	if dp.wl != nil {
 		// Interface endpoints are served (vpce) and pending until then.
 		ec2Opts = append(ec2Opts, ec2.WithEndpointRuntime())
 	}
 	ec2Svc := ec2.New(store, ec2Opts...)
+	var authorizer api.Authorizer
+	if enf := enforcer(iamSvc, ec2Svc, cfg.IAMEnforce); enf != nil {
+		// STS decodes the messages enforcement encodes.
+		stsSvc.WithMessages(enf)
+		authorizer = enf
+	}
 	if dp.rt != nil {
 		// Instances get their profile's role credentials from IMDS.
 		dp.rt.SetRoles(iamSvc.Profiles(), stsSvc.RoleCredentials())
@@ -330,15 +339,18 @@ func New(cfg Config) (*Server, error) {
 		Now:              cfg.Now,
 		BodyIdleTimeout:  cmp.Or(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout),
 		Recorder:         recorder(trailSvc, cfg.CloudTrailOff),
-		Authorizer:       authorizer(iamSvc, ec2Svc, cfg.IAMEnforce),
-		Endpoints:        map[string]http.Handler{DelegationPath: delegationHandler(r53Svc), CAPath: caHandler(acmSvc.CA())},
+		Authorizer:       authorizer,
+		Endpoints:        minicloudEndpoints(r53Svc, acmSvc, issuer),
 	})
 	s.http.handler = s.gw
-	gw.h.Store(s.gw)
+	// Workloads reach the AWS APIs only, through endpoints as on the
+	// public service addresses.
+	awsOnly := s.gw.AWSOnly()
+	gw.h.Store(&awsOnly)
 	if dp.net != nil {
 		// The API where AWS's public endpoints are, for instances; it
 		// starts after, and stops before, the loopback listener.
-		vpcAPI := vpcapi.New(vpcapi.Config{Addresses: dp.net, Handler: s.gw, CA: acmSvc.CA(), Regions: ec2.RegionNames(),
+		vpcAPI := vpcapi.New(vpcapi.Config{Addresses: dp.net, Handler: awsOnly, CA: acmSvc.CA(), Regions: ec2.RegionNames(),
 			ReadHeaderTimeout: s.http.readHeaderTimeout, IdleTimeout: s.http.idleTimeout, Logger: cfg.Logger})
 		s.parts = append(s.parts, &part{name: "VPC API listener", health: "vpcAPI", it: vpcAPI, listener: true, dataPlane: true})
 	}
@@ -352,12 +364,15 @@ func New(cfg Config) (*Server, error) {
 }
 
 // lateHandler is a handler known only after the parts that serve it are
-// built (the gateway, for the interface endpoints built before it).
+// built (the gateway as workloads reach it, for the VPC endpoints built
+// before it).
 type lateHandler struct {
-	h atomic.Pointer[gateway.Gateway]
+	h atomic.Pointer[http.Handler]
 }
 
-func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { l.h.Load().ServeHTTP(w, r) }
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*l.h.Load()).ServeHTTP(w, r)
+}
 
 // backends gives the gateway every generated service, with the handlers of
 // those a part implements; the others answer NotImplemented.
@@ -521,14 +536,21 @@ func recorder(trail *cloudtrail.Service, off bool) api.Recorder {
 	return trail
 }
 
-// authorizer is the gateway's Authorizer: IAM's policies evaluated by
-// package authz when enforcement is on, else none; IAM and EC2 answer
-// their resources' tags (aws:ResourceTag).
-func authorizer(iamSvc *iam.Service, ec2Svc *ec2.Service, enforce bool) api.Authorizer {
+// enforcer is IAM enforcement when it is on: IAM's policies evaluated by
+// package authz, IAM and EC2 answering their resources' tags
+// (aws:ResourceTag); nil when off.
+func enforcer(iamSvc *iam.Service, tagger authz.ResourceTagger, enforce bool) *authz.Enforcer {
 	if !enforce {
 		return nil
 	}
-	return authz.New(authz.Config{Policies: iamSvc, Resources: iamSvc, Taggers: map[string]authz.ResourceTagger{"iam": iamSvc, "ec2": ec2Svc}})
+	return authz.New(authz.Config{Policies: iamSvc, Resources: iamSvc, Paths: iamSvc, Taggers: map[string]authz.ResourceTagger{"iam": iamSvc, "ec2": tagger}})
+}
+
+// minicloudEndpoints are the /_minicloud/ endpoints the services' owners serve.
+func minicloudEndpoints(r53Svc *route53.Service, acmSvc *acm.Service, issuer *oidc.Issuer) map[string]http.Handler {
+	m := map[string]http.Handler{DelegationPath: delegationHandler(r53Svc), CAPath: caHandler(acmSvc.CA())}
+	maps.Copy(m, oidcEndpoints(issuer))
+	return m
 }
 
 // withIAM adds to the health report whether IAM is enforced.

@@ -26,7 +26,9 @@ import (
 // every second from inside the instance, with no endpoint flag: once with
 // the access key keyID from the user data (/var/tmp/sts-keys), once with
 // the instance's role credentials from IMDS (/var/tmp/sts-role); and curl
-// with the system trust store only (/var/tmp/sts-curl, the HTTP status). Each file
+// with the system trust store only (/var/tmp/sts-curl, the HTTP status);
+// before that, the statuses of POST /_minicloud/reset and GET
+// /_minicloud/health on STS's name (/var/tmp/sts-internal). Each file
 // holds the ARN or the error; a server on port 80 serves them and the log
 // of every attempt (/var/tmp/sts.log, also written to the console).
 func stsUserData(keyID string) string {
@@ -38,6 +40,11 @@ call() {
 		--cli-connect-timeout 3 --cli-read-timeout 10 2>&1 | tr '\n' ' ')
 	echo "$out"
 }
+# minicloud's own endpoints are not the workloads': reset and health
+# answer 404 on AWS's service names.
+r=$(curl -sS --connect-timeout 3 -o /dev/null -w '%%{http_code}' -X POST https://sts.us-east-1.amazonaws.com/_minicloud/reset 2>&1)
+h=$(curl -sS --connect-timeout 3 -o /dev/null -w '%%{http_code}' https://sts.us-east-1.amazonaws.com/_minicloud/health 2>&1)
+echo "$r $h" > sts-internal
 (
 while true; do
 	k=$(AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=secret call)
@@ -175,6 +182,9 @@ func TestAWSAPIFromVPC(t *testing.T) {
 	// The system trust store has minicloud's CA: curl, without
 	// AWS_CA_BUNDLE, gets an HTTP answer (an unsigned request's error).
 	wantFile("sts-curl", func(s string) bool { return strings.HasPrefix(s, "4") }, 10*time.Second)
+	// An instance cannot drive minicloud itself: its reset and health are
+	// not served to workloads.
+	wantFile("sts-internal", func(s string) bool { return s == "404 404" }, 10*time.Second)
 	wantSource := func(keyID, ip string) {
 		t.Helper()
 		err := eventually(30*time.Second, func() error {
