@@ -165,10 +165,13 @@ func TestInterfaceEndpointFromPrivateSubnet(t *testing.T) {
 	// endpoint (the group lets it not in).
 	sg := e.newSG(v.id, "clients", tcpFrom(8080, "0.0.0.0/0"))
 	img := e.image()
-	const keyA, keyAName, keyB = "AKIAVPCECLIENTA00001", "AKIAVPCECLIENTA00002", "AKIAVPCECLIENTB00001"
+	const keyA, keyAName, keyB, healthKey = "AKIAVPCECLIENTA00001", "AKIAVPCECLIENTA00002", "AKIAVPCECLIENTB00001", "AKIAVPCEHEALTH"
 	insts := e.runAll(img,
 		launch{subnet: public, groups: []string{sg}, userData: resolveUserData},
-		launch{subnet: private, groups: []string{sg}, privateIP: allowedIP, userData: stsLoopUserData([2]string{keyA, ""}, [2]string{keyAName, "--endpoint-url https://" + vpceName})},
+		launch{subnet: private, groups: []string{sg}, privateIP: allowedIP, userData: stsLoopUserData([2]string{keyA, ""}, [2]string{keyAName, "--endpoint-url https://" + vpceName},
+			// What minicloud's own health endpoint answers through the
+			// endpoint, told by the access key of a call (its status).
+			[2]string{healthKey + `$(curl -s -o /dev/null -w '%{http_code}' https://sts.us-east-1.amazonaws.com/_minicloud/health)`, ""})},
 		launch{subnet: private, groups: []string{sg}, privateIP: otherIP, userData: stsLoopUserData([2]string{keyB, ""})})
 	pubIP := e.eip(aws.ToString(insts[0].InstanceId))
 	ask := func(q string) (string, error) { return fetch("http://" + pubIP + ":8080" + q) }
@@ -219,6 +222,12 @@ func TestInterfaceEndpointFromPrivateSubnet(t *testing.T) {
 	t0 := time.Now().Add(-time.Hour)
 	wantThrough(keyA, allowedIP, t0, 90*time.Second)
 	wantThrough(keyAName, allowedIP, t0, 30*time.Second)
+	// Workloads reach the AWS APIs only: minicloud's own endpoints answer
+	// 404 through the endpoint.
+	wantThrough(healthKey+"404", allowedIP, t0, 30*time.Second)
+	if calls, err := trailCalls(ctx, ct, healthKey+"200", t0); err != nil || len(calls) > 0 {
+		t.Fatalf("/_minicloud/health answered through the endpoint: %+v %v", calls, err)
+	}
 	// The other client is kept out by the endpoint's security group.
 	if calls, err := trailCalls(ctx, ct, keyB, t0); err != nil || len(calls) > 0 {
 		t.Fatalf("a client the endpoint's group does not allow reached STS: %+v %v", calls, err)
