@@ -31,6 +31,9 @@ type Call struct {
 	// SourceIP is the client's address as the gateway sees it.
 	SourceIP  string
 	UserAgent string
+	// VPCEndpointID is the VPC endpoint the request came through ("" for
+	// none): CloudTrail's vpcEndpointId.
+	VPCEndpointID string
 	// Host is the Host header; TLS the connection's state (nil for
 	// plain HTTP).
 	Host string

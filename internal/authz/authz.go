@@ -60,8 +60,8 @@ type Config struct {
 // (api.Authorizer).
 type Enforcer struct {
 	cfg Config
-	// sessionDocs caches parsed session policies by document: a session
-	// carries the same documents on every request.
+	// sessionDocs caches parsed session and endpoint policies by kind and
+	// document (parsed).
 	mu          sync.Mutex
 	sessionDocs map[string]*iampolicy.Policy
 	// messages seals EC2's encoded authorization messages.
@@ -94,9 +94,10 @@ func (e *Enforcer) Authorize(ctx context.Context, req *api.AccessRequest) error 
 	if err != nil {
 		return err
 	}
-	if q.Principal.Type == iampolicy.Root {
+	if q.Principal.Type == iampolicy.Root && set.Endpoint == nil {
 		// The account's root user may do anything in its account; there
-		// are no SCPs or resource policies here that could stop it.
+		// are no SCPs or resource policies here that could stop it (a VPC
+		// endpoint's policy can).
 		return nil
 	}
 	d := iampolicy.Evaluate(q, set)
@@ -111,13 +112,23 @@ func (e *Enforcer) Authorize(ctx context.Context, req *api.AccessRequest) error 
 func (e *Enforcer) question(ctx context.Context, req *api.AccessRequest) (iampolicy.Request, iampolicy.PolicySet, error) {
 	p := principalOf(&req.Identity)
 	q := iampolicy.Request{Principal: p}
+	endpoint, err := e.endpointPolicy(req.Endpoint)
+	if err != nil {
+		return q, iampolicy.PolicySet{}, err
+	}
 	if p.Type == iampolicy.Root {
-		return q, iampolicy.PolicySet{}, nil
+		if endpoint != nil {
+			q.Action = Action(req.Service.SigningName, req.Info.Operation)
+			q.Resources = Resources(req.Service.SigningName, req.Info.Operation, req.Input, state.PartitionOf(req.Info.Region), req.Info.Region, req.Info.Account)
+			q.Context = requestContext(req)
+		}
+		return q, iampolicy.PolicySet{Endpoint: endpoint}, nil
 	}
 	set, tags, err := e.cfg.Policies.PoliciesFor(ctx, p)
 	if err != nil {
 		return q, set, fmt.Errorf("authz: policies of %s: %w", p.ARN, err)
 	}
+	set.Endpoint = endpoint
 	if len(req.Identity.SessionTags) > 0 {
 		// Session tags override the role's tags of the same key.
 		tags = maps.Clone(tags)
@@ -190,27 +201,52 @@ func (e *Enforcer) resourceSide(ctx context.Context, q *iampolicy.Request, set *
 	return nil
 }
 
+// endpointPolicy is the parsed policy of the VPC endpoint a request came
+// through; nil when it came through none.
+func (e *Enforcer) endpointPolicy(ep *api.VPCEndpoint) (*iampolicy.Policy, error) {
+	if ep == nil || ep.Policy == "" {
+		return nil, nil
+	}
+	pol, err := e.parsed(ep.Policy, iampolicy.Resource, "VPC endpoint policy")
+	if err != nil {
+		// EC2 validated it when the endpoint was created or modified.
+		return nil, fmt.Errorf("authz: policy of %s: %w", ep.ID, err)
+	}
+	return pol, nil
+}
+
 // sessionDocLimit bounds the cache of parsed session policies.
 const sessionDocLimit = 1024
 
 func (e *Enforcer) sessionPolicy(doc string) (*iampolicy.Policy, error) {
-	e.mu.Lock()
-	pol, ok := e.sessionDocs[doc]
-	e.mu.Unlock()
-	if ok {
-		return pol, nil
-	}
-	pol, err := iampolicy.Parse(doc, iampolicy.Session)
+	pol, err := e.parsed(doc, iampolicy.Session, "session policy")
 	if err != nil {
 		// STS validated it when it issued the session.
 		return nil, fmt.Errorf("authz: session policy: %w", err)
 	}
-	pol.Name = "session policy"
+	return pol, nil
+}
+
+// parsed parses doc as a policy of kind named name, through the cache:
+// sessions and endpoints carry the same documents on every request.
+func (e *Enforcer) parsed(doc string, kind iampolicy.Kind, name string) (*iampolicy.Policy, error) {
+	key := kind.String() + "\x00" + doc
+	e.mu.Lock()
+	pol, ok := e.sessionDocs[key]
+	e.mu.Unlock()
+	if ok {
+		return pol, nil
+	}
+	pol, err := iampolicy.Parse(doc, kind)
+	if err != nil {
+		return nil, err
+	}
+	pol.Name = name
 	e.mu.Lock()
 	if len(e.sessionDocs) >= sessionDocLimit {
 		clear(e.sessionDocs)
 	}
-	e.sessionDocs[doc] = pol
+	e.sessionDocs[key] = pol
 	e.mu.Unlock()
 	return pol, nil
 }

@@ -270,6 +270,10 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route, call *api
 	}
 	info := &api.RequestInfo{RequestID: reqID, Service: rt.b.Info.Name, Operation: rt.opName, Region: region, AccessKey: cred.AccessKey,
 		Account: k.Account, Caller: k.ARN, CallerUserID: k.UserID, SourceIP: remoteIP(r)}
+	vpce := api.VPCEndpointOf(r.Context())
+	if vpce != nil {
+		info.SourceVPC, info.SourceVPCE = vpce.VPCID, vpce.ID
+	}
 	svc := rt.b.load()
 	op := svc.Operations[rt.opName]
 	req := &codec.Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header, Body: payload, Labels: rt.labels}
@@ -280,7 +284,7 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route, call *api
 		call.Input = in
 		if g.cfg.Authorizer != nil {
 			return g.cfg.Authorizer.Authorize(r.Context(), &api.AccessRequest{Info: info, Service: rt.b.Info, Protocol: rt.proto, Identity: k.Identity,
-				Input: in, SourceIP: info.SourceIP, SecureTransport: r.TLS != nil, Time: g.now()})
+				Input: in, SourceIP: info.SourceIP, SecureTransport: r.TLS != nil, Time: g.now(), Endpoint: vpce})
 		}
 		return nil
 	})

@@ -19,6 +19,11 @@
 //     identity policies, the permissions boundary, session policies.
 //     (The order in which types are checked only decides which type the
 //     message names; AWS documents that it names one of them.)
+//     A VPC endpoint policy (PolicySet.Endpoint, for a request that came
+//     through an endpoint) is checked here too, for every caller, the
+//     root user included: a Deny naming the caller decides, and without an
+//     Allow naming the caller the request is refused ("because no VPC
+//     endpoint policy allows …"); its Allow grants nothing by itself.
 //  2. Every level of SCPs must have an applicable Allow.
 //  3. The resource policy. Within the principal's own account an Allow that
 //     names the caller directly — its user ARN, its session ARN, "*", its

@@ -97,6 +97,11 @@ type PolicySet struct {
 	// within its account, as a KMS key policy must; a Trust policy always
 	// must ("IAM role trust policies and KMS key policies are exceptions").
 	ResourceMustAllow bool
+	// Endpoint is the policy of the VPC endpoint the request came through
+	// (nil: none). It is a resource-based document (with Principal) that
+	// must allow the request, whoever the caller, the account's root user
+	// included; it grants nothing by itself.
+	Endpoint *Policy
 }
 
 // Outcome is a decision's result.
@@ -129,6 +134,7 @@ const (
 	BoundaryPolicy PolicyType = "permissions boundary"
 	SessionPolicy  PolicyType = "session"
 	SCPPolicy      PolicyType = "service control"
+	EndpointPolicy PolicyType = "VPC endpoint"
 )
 
 // phrase is the type as it reads inside "…in a(n) X policy".
@@ -260,6 +266,16 @@ func evaluateOne(req *Request, set *PolicySet, resource string) Decision {
 	if rp := set.ResourcePolicy; rp != nil {
 		if st, ok := e.findResourceDeny(rp); ok {
 			return deny(d, ResourceBased, rp.Name, st)
+		}
+	}
+	if ep := set.Endpoint; ep != nil {
+		if st, ok := e.findResourceDeny(ep); ok {
+			return deny(d, EndpointPolicy, ep.Name, st)
+		}
+		// Nothing passes an endpoint whose policy does not allow it.
+		if g, _ := e.resourceGrant(ep); g == grantNone {
+			d.Type = EndpointPolicy
+			return d
 		}
 	}
 	if p.Type != Root {

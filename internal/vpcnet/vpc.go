@@ -342,6 +342,9 @@ func (n *Network) SetRoutes(ctx context.Context, vpcID, subnetID string, routes 
 		if r.Target == TargetNATGateway && r.NATGatewayID == "" {
 			return fmt.Errorf("%w: NAT route to %s without NAT gateway ID", ErrInvalid, r.Destination)
 		}
+		if r.Target == TargetGatewayEndpoint && r.EndpointID == "" {
+			return fmt.Errorf("%w: endpoint route to %s without endpoint ID", ErrInvalid, r.Destination)
+		}
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -438,6 +441,8 @@ func (n *Network) applySubnet(h *netlink.Handle, vpcID string, vs *vpcState, sub
 				} else {
 					desired[d] = blackhole(d)
 				}
+			case TargetGatewayEndpoint:
+				desired[d] = n.endpointRoute(h, table, d, r.EndpointID)
 			default:
 				desired[d] = blackhole(d)
 			}

@@ -35,6 +35,7 @@ type event struct {
 	EventType          string          `json:"eventType"`
 	ManagementEvent    bool            `json:"managementEvent"`
 	RecipientAccountID string          `json:"recipientAccountId"`
+	VPCEndpointID      string          `json:"vpcEndpointId,omitempty"`
 	EventCategory      string          `json:"eventCategory"`
 	TLSDetails         *tlsDetails     `json:"tlsDetails,omitempty"`
 	Resources          []eventResource `json:"resources,omitempty"`
@@ -133,6 +134,7 @@ func newEntry(c *api.Call) *entry {
 		EventType:          "AwsApiCall",
 		ManagementEvent:    true,
 		RecipientAccountID: info.Account,
+		VPCEndpointID:      c.VPCEndpointID,
 		EventCategory:      "Management",
 		TLSDetails:         tlsOf(c.TLS, c.Host),
 	}

@@ -384,7 +384,7 @@ func rtbParseDest(t *rtx, cidr, cidr6, pl *string) (rtbDest, error) {
 		}
 		return rtbDest{cidr6: p.Masked().String()}, nil
 	}
-	if _, ok := prefixListByID(t.scope.Region, *pl); !ok {
+	if _, ok := prefixListByID(t.scope.Region, t.publicPool, *pl); !ok {
 		return rtbDest{}, apiErr("InvalidPrefixListID.NotFound", "The prefix list ID '%s' does not exist.", *pl)
 	}
 	return rtbDest{prefixList: *pl}, nil
