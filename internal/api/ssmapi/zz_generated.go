@@ -5,8 +5,10 @@
 package ssmapi
 
 import (
+	"context"
 	_ "embed"
 	"sync"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/model"
@@ -33,4 +35,283 @@ func load() *model.Service {
 		panic("ssmapi: embedded model: " + err.Error())
 	}
 	return m
+}
+
+// Server is the business logic of the operations minicloud implements.
+type Server interface {
+	AddTagsToResource(context.Context, *AddTagsToResourceRequest) (*AddTagsToResourceResult, error)
+	DeleteParameter(context.Context, *DeleteParameterRequest) (*DeleteParameterResult, error)
+	DeleteParameters(context.Context, *DeleteParametersRequest) (*DeleteParametersResult, error)
+	DescribeParameters(context.Context, *DescribeParametersRequest) (*DescribeParametersResult, error)
+	GetParameter(context.Context, *GetParameterRequest) (*GetParameterResult, error)
+	GetParameterHistory(context.Context, *GetParameterHistoryRequest) (*GetParameterHistoryResult, error)
+	GetParameters(context.Context, *GetParametersRequest) (*GetParametersResult, error)
+	GetParametersByPath(context.Context, *GetParametersByPathRequest) (*GetParametersByPathResult, error)
+	LabelParameterVersion(context.Context, *LabelParameterVersionRequest) (*LabelParameterVersionResult, error)
+	ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResult, error)
+	PutParameter(context.Context, *PutParameterRequest) (*PutParameterResult, error)
+	RemoveTagsFromResource(context.Context, *RemoveTagsFromResourceRequest) (*RemoveTagsFromResourceResult, error)
+	UnlabelParameterVersion(context.Context, *UnlabelParameterVersionRequest) (*UnlabelParameterVersionResult, error)
+}
+
+// Handlers maps every operation of Server to s's method. The model's other
+// operations have no handler, and the gateway answers them NotImplemented;
+// listing one in services.json and regenerating adds it to Server, and the
+// compiler then asks the service for its method.
+func Handlers(s Server) map[string]api.Handler {
+	return map[string]api.Handler{
+		"AddTagsToResource":       api.Typed(s.AddTagsToResource),
+		"DeleteParameter":         api.Typed(s.DeleteParameter),
+		"DeleteParameters":        api.Typed(s.DeleteParameters),
+		"DescribeParameters":      api.Typed(s.DescribeParameters),
+		"GetParameter":            api.Typed(s.GetParameter),
+		"GetParameterHistory":     api.Typed(s.GetParameterHistory),
+		"GetParameters":           api.Typed(s.GetParameters),
+		"GetParametersByPath":     api.Typed(s.GetParametersByPath),
+		"LabelParameterVersion":   api.Typed(s.LabelParameterVersion),
+		"ListTagsForResource":     api.Typed(s.ListTagsForResource),
+		"PutParameter":            api.Typed(s.PutParameter),
+		"RemoveTagsFromResource":  api.Typed(s.RemoveTagsFromResource),
+		"UnlabelParameterVersion": api.Typed(s.UnlabelParameterVersion),
+	}
+}
+
+// AddTagsToResourceRequest is the AddTagsToResourceRequest shape.
+type AddTagsToResourceRequest struct {
+	ResourceType *string `aws:"ResourceType"`
+	ResourceId   *string `aws:"ResourceId"`
+	Tags         []Tag   `aws:"Tags"`
+}
+
+// AddTagsToResourceResult is the AddTagsToResourceResult shape.
+type AddTagsToResourceResult struct {
+}
+
+// DeleteParameterRequest is the DeleteParameterRequest shape.
+type DeleteParameterRequest struct {
+	Name *string `aws:"Name"`
+}
+
+// DeleteParameterResult is the DeleteParameterResult shape.
+type DeleteParameterResult struct {
+}
+
+// DeleteParametersRequest is the DeleteParametersRequest shape.
+type DeleteParametersRequest struct {
+	Names []string `aws:"Names"`
+}
+
+// DeleteParametersResult is the DeleteParametersResult shape.
+type DeleteParametersResult struct {
+	DeletedParameters []string `aws:"DeletedParameters"`
+	InvalidParameters []string `aws:"InvalidParameters"`
+}
+
+// DescribeParametersRequest is the DescribeParametersRequest shape.
+type DescribeParametersRequest struct {
+	Filters          []ParametersFilter      `aws:"Filters"`
+	ParameterFilters []ParameterStringFilter `aws:"ParameterFilters"`
+	MaxResults       *int32                  `aws:"MaxResults"`
+	NextToken        *string                 `aws:"NextToken"`
+	Shared           *bool                   `aws:"Shared"`
+}
+
+// DescribeParametersResult is the DescribeParametersResult shape.
+type DescribeParametersResult struct {
+	Parameters []ParameterMetadata `aws:"Parameters"`
+	NextToken  *string             `aws:"NextToken"`
+}
+
+// GetParameterHistoryRequest is the GetParameterHistoryRequest shape.
+type GetParameterHistoryRequest struct {
+	Name           *string `aws:"Name"`
+	WithDecryption *bool   `aws:"WithDecryption"`
+	MaxResults     *int32  `aws:"MaxResults"`
+	NextToken      *string `aws:"NextToken"`
+}
+
+// GetParameterHistoryResult is the GetParameterHistoryResult shape.
+type GetParameterHistoryResult struct {
+	Parameters []ParameterHistory `aws:"Parameters"`
+	NextToken  *string            `aws:"NextToken"`
+}
+
+// GetParameterRequest is the GetParameterRequest shape.
+type GetParameterRequest struct {
+	Name           *string `aws:"Name"`
+	WithDecryption *bool   `aws:"WithDecryption"`
+}
+
+// GetParameterResult is the GetParameterResult shape.
+type GetParameterResult struct {
+	Parameter *Parameter `aws:"Parameter"`
+}
+
+// GetParametersByPathRequest is the GetParametersByPathRequest shape.
+type GetParametersByPathRequest struct {
+	Path             *string                 `aws:"Path"`
+	Recursive        *bool                   `aws:"Recursive"`
+	ParameterFilters []ParameterStringFilter `aws:"ParameterFilters"`
+	WithDecryption   *bool                   `aws:"WithDecryption"`
+	MaxResults       *int32                  `aws:"MaxResults"`
+	NextToken        *string                 `aws:"NextToken"`
+}
+
+// GetParametersByPathResult is the GetParametersByPathResult shape.
+type GetParametersByPathResult struct {
+	Parameters []Parameter `aws:"Parameters"`
+	NextToken  *string     `aws:"NextToken"`
+}
+
+// GetParametersRequest is the GetParametersRequest shape.
+type GetParametersRequest struct {
+	Names          []string `aws:"Names"`
+	WithDecryption *bool    `aws:"WithDecryption"`
+}
+
+// GetParametersResult is the GetParametersResult shape.
+type GetParametersResult struct {
+	Parameters        []Parameter `aws:"Parameters"`
+	InvalidParameters []string    `aws:"InvalidParameters"`
+}
+
+// LabelParameterVersionRequest is the LabelParameterVersionRequest shape.
+type LabelParameterVersionRequest struct {
+	Name             *string  `aws:"Name"`
+	ParameterVersion *int64   `aws:"ParameterVersion"`
+	Labels           []string `aws:"Labels"`
+}
+
+// LabelParameterVersionResult is the LabelParameterVersionResult shape.
+type LabelParameterVersionResult struct {
+	InvalidLabels    []string `aws:"InvalidLabels"`
+	ParameterVersion *int64   `aws:"ParameterVersion"`
+}
+
+// ListTagsForResourceRequest is the ListTagsForResourceRequest shape.
+type ListTagsForResourceRequest struct {
+	ResourceType *string `aws:"ResourceType"`
+	ResourceId   *string `aws:"ResourceId"`
+}
+
+// ListTagsForResourceResult is the ListTagsForResourceResult shape.
+type ListTagsForResourceResult struct {
+	TagList []Tag `aws:"TagList"`
+}
+
+// Parameter is the Parameter shape.
+type Parameter struct {
+	Name             *string    `aws:"Name"`
+	Type             *string    `aws:"Type"`
+	Value            *string    `aws:"Value"`
+	Version          *int64     `aws:"Version"`
+	Selector         *string    `aws:"Selector"`
+	SourceResult     *string    `aws:"SourceResult"`
+	LastModifiedDate *time.Time `aws:"LastModifiedDate"`
+	ARN              *string    `aws:"ARN"`
+	DataType         *string    `aws:"DataType"`
+}
+
+// ParameterHistory is the ParameterHistory shape.
+type ParameterHistory struct {
+	Name             *string                 `aws:"Name"`
+	Type             *string                 `aws:"Type"`
+	KeyId            *string                 `aws:"KeyId"`
+	LastModifiedDate *time.Time              `aws:"LastModifiedDate"`
+	LastModifiedUser *string                 `aws:"LastModifiedUser"`
+	Description      *string                 `aws:"Description"`
+	Value            *string                 `aws:"Value"`
+	AllowedPattern   *string                 `aws:"AllowedPattern"`
+	Version          *int64                  `aws:"Version"`
+	Labels           []string                `aws:"Labels"`
+	Tier             *string                 `aws:"Tier"`
+	Policies         []ParameterInlinePolicy `aws:"Policies"`
+	DataType         *string                 `aws:"DataType"`
+}
+
+// ParameterInlinePolicy is the ParameterInlinePolicy shape.
+type ParameterInlinePolicy struct {
+	PolicyText   *string `aws:"PolicyText"`
+	PolicyType   *string `aws:"PolicyType"`
+	PolicyStatus *string `aws:"PolicyStatus"`
+}
+
+// ParameterMetadata is the ParameterMetadata shape.
+type ParameterMetadata struct {
+	Name             *string                 `aws:"Name"`
+	ARN              *string                 `aws:"ARN"`
+	Type             *string                 `aws:"Type"`
+	KeyId            *string                 `aws:"KeyId"`
+	LastModifiedDate *time.Time              `aws:"LastModifiedDate"`
+	LastModifiedUser *string                 `aws:"LastModifiedUser"`
+	Description      *string                 `aws:"Description"`
+	AllowedPattern   *string                 `aws:"AllowedPattern"`
+	Version          *int64                  `aws:"Version"`
+	Tier             *string                 `aws:"Tier"`
+	Policies         []ParameterInlinePolicy `aws:"Policies"`
+	DataType         *string                 `aws:"DataType"`
+}
+
+// ParameterStringFilter is the ParameterStringFilter shape.
+type ParameterStringFilter struct {
+	Key    *string  `aws:"Key"`
+	Option *string  `aws:"Option"`
+	Values []string `aws:"Values"`
+}
+
+// ParametersFilter is the ParametersFilter shape.
+type ParametersFilter struct {
+	Key    *string  `aws:"Key"`
+	Values []string `aws:"Values"`
+}
+
+// PutParameterRequest is the PutParameterRequest shape.
+type PutParameterRequest struct {
+	Name           *string `aws:"Name"`
+	Description    *string `aws:"Description"`
+	Value          *string `aws:"Value"`
+	Type           *string `aws:"Type"`
+	KeyId          *string `aws:"KeyId"`
+	Overwrite      *bool   `aws:"Overwrite"`
+	AllowedPattern *string `aws:"AllowedPattern"`
+	Tags           []Tag   `aws:"Tags"`
+	Tier           *string `aws:"Tier"`
+	Policies       *string `aws:"Policies"`
+	DataType       *string `aws:"DataType"`
+}
+
+// PutParameterResult is the PutParameterResult shape.
+type PutParameterResult struct {
+	Version *int64  `aws:"Version"`
+	Tier    *string `aws:"Tier"`
+}
+
+// RemoveTagsFromResourceRequest is the RemoveTagsFromResourceRequest shape.
+type RemoveTagsFromResourceRequest struct {
+	ResourceType *string  `aws:"ResourceType"`
+	ResourceId   *string  `aws:"ResourceId"`
+	TagKeys      []string `aws:"TagKeys"`
+}
+
+// RemoveTagsFromResourceResult is the RemoveTagsFromResourceResult shape.
+type RemoveTagsFromResourceResult struct {
+}
+
+// Tag is the Tag shape.
+type Tag struct {
+	Key   *string `aws:"Key"`
+	Value *string `aws:"Value"`
+}
+
+// UnlabelParameterVersionRequest is the UnlabelParameterVersionRequest shape.
+type UnlabelParameterVersionRequest struct {
+	Name             *string  `aws:"Name"`
+	ParameterVersion *int64   `aws:"ParameterVersion"`
+	Labels           []string `aws:"Labels"`
+}
+
+// UnlabelParameterVersionResult is the UnlabelParameterVersionResult shape.
+type UnlabelParameterVersionResult struct {
+	RemovedLabels []string `aws:"RemovedLabels"`
+	InvalidLabels []string `aws:"InvalidLabels"`
 }
