@@ -248,7 +248,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	// Systems Manager keeps the keys of SecureString parameters beside
 	// the store.
-	ssmSvc := ssm.New(store, ssm.Config{KeyDir: ssmKeyDir(cfg), Now: cfg.Now, Logger: cfg.Logger})
+	ssmSvc := ssm.New(store, ssm.Config{KeyDir: ssmKeyDir(cfg), Images: ec2Svc, Now: cfg.Now, Logger: cfg.Logger})
 	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: elbDP, Certs: certs, Logger: cfg.Logger})
 	// The endpoint names both the VPC resolvers and the DNS server answer.
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
