@@ -74,7 +74,7 @@ func scopeOf(ctx context.Context) state.Scope {
 type noImages struct{}
 
 func (noImages) ImageExists(context.Context, string, string, string) (bool, error) { return false, nil }
-func (noImages) PublicImageParameters(string) map[string]string                     { return nil }
+func (noImages) PublicImageParameters(string) map[string]string                    { return nil }
 
 // Errors. Systems Manager's are all client faults (400) with their own
 // codes; the messages are AWS's where they are known.
