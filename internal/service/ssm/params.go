@@ -2,6 +2,7 @@ package ssm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -21,6 +22,12 @@ func errNotFound() error { return clientError("ParameterNotFound", "") }
 
 func errVersionNotFound(version, name string) error {
 	return clientError("ParameterVersionNotFound", "Systems Manager could not find version %s of %s. Verify the version and try again.", version, name)
+}
+
+// isCode reports whether err is the AWS error code.
+func isCode(err error, code string) bool {
+	var ce interface{ ErrorCode() string }
+	return errors.As(err, &ce) && ce.ErrorCode() == code
 }
 
 var amiRE = lazyregexp.New(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
@@ -361,7 +368,7 @@ func (s *Service) GetParameters(ctx context.Context, in *ssmapi.GetParametersReq
 			seen[name] = true
 			p, err := s.get(tx, sc, name, deref(in.WithDecryption), now)
 			switch {
-			case state.IsCode(err, "ParameterNotFound"), state.IsCode(err, "ParameterVersionNotFound"):
+			case isCode(err, "ParameterNotFound"), isCode(err, "ParameterVersionNotFound"):
 				out.InvalidParameters = append(out.InvalidParameters, name)
 			case err != nil:
 				return err
