@@ -35,6 +35,452 @@ func (v *AddTagsToResourceResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 func (v *AddTagsToResourceResult) UnmarshalAWS(codec.Decoder, *model.Ref) error { return nil }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *Alarm) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *Alarm) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AlarmConfiguration) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.IgnorePollAlarmFailure)
+	codec.PutList(e, m[1], v.Alarms, codec.EncStruct[Alarm])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AlarmConfiguration) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.IgnorePollAlarmFailure)
+	case 1:
+		return codec.GetList(d, m, &v.Alarms, codec.DecStruct[Alarm])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AlarmStateInformation) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.State)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AlarmStateInformation) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.State)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AttachmentContent) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutInt(e, m[1], v.Size)
+	codec.PutString(e, m[2], v.Hash)
+	codec.PutString(e, m[3], v.HashType)
+	codec.PutString(e, m[4], v.Url)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AttachmentContent) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetInt(d, m, &v.Size)
+	case 2:
+		return codec.GetString(d, m, &v.Hash)
+	case 3:
+		return codec.GetString(d, m, &v.HashType)
+	case 4:
+		return codec.GetString(d, m, &v.Url)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AttachmentInformation) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AttachmentInformation) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AttachmentsSource) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Key)
+	codec.PutList(e, m[1], v.Values, codec.EncString)
+	codec.PutString(e, m[2], v.Name)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AttachmentsSource) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Key)
+	case 1:
+		return codec.GetList(d, m, &v.Values, codec.DecString)
+	case 2:
+		return codec.GetString(d, m, &v.Name)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CancelCommandRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CommandId)
+	codec.PutList(e, m[1], v.InstanceIds, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CancelCommandRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CommandId)
+	case 1:
+		return codec.GetList(d, m, &v.InstanceIds, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CancelCommandResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+}
+
+// UnmarshalAWS reads nothing: CancelCommandResult has no members.
+func (v *CancelCommandResult) UnmarshalAWS(codec.Decoder, *model.Ref) error { return nil }
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CloudWatchOutputConfig) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CloudWatchLogGroupName)
+	codec.PutBool(e, m[1], v.CloudWatchOutputEnabled)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CloudWatchOutputConfig) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CloudWatchLogGroupName)
+	case 1:
+		return codec.GetBool(d, m, &v.CloudWatchOutputEnabled)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *Command) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CommandId)
+	codec.PutString(e, m[1], v.DocumentName)
+	codec.PutString(e, m[2], v.DocumentVersion)
+	codec.PutString(e, m[3], v.Comment)
+	codec.PutTime(e, m[4], v.ExpiresAfter)
+	codec.PutMap(e, m[5], v.Parameters, encParameterValueList)
+	codec.PutList(e, m[6], v.InstanceIds, codec.EncString)
+	codec.PutList(e, m[7], v.Targets, codec.EncStruct[Target])
+	codec.PutTime(e, m[8], v.RequestedDateTime)
+	codec.PutString(e, m[9], v.Status)
+	codec.PutString(e, m[10], v.StatusDetails)
+	codec.PutString(e, m[11], v.OutputS3Region)
+	codec.PutString(e, m[12], v.OutputS3BucketName)
+	codec.PutString(e, m[13], v.OutputS3KeyPrefix)
+	codec.PutString(e, m[14], v.MaxConcurrency)
+	codec.PutString(e, m[15], v.MaxErrors)
+	codec.PutInt(e, m[16], v.TargetCount)
+	codec.PutInt(e, m[17], v.CompletedCount)
+	codec.PutInt(e, m[18], v.ErrorCount)
+	codec.PutInt(e, m[19], v.DeliveryTimedOutCount)
+	codec.PutString(e, m[20], v.ServiceRole)
+	codec.PutStruct(e, m[21], v.NotificationConfig)
+	codec.PutStruct(e, m[22], v.CloudWatchOutputConfig)
+	codec.PutInt(e, m[23], v.TimeoutSeconds)
+	codec.PutStruct(e, m[24], v.AlarmConfiguration)
+	codec.PutList(e, m[25], v.TriggeredAlarms, codec.EncStruct[AlarmStateInformation])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *Command) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CommandId)
+	case 1:
+		return codec.GetString(d, m, &v.DocumentName)
+	case 2:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	case 3:
+		return codec.GetString(d, m, &v.Comment)
+	case 4:
+		return codec.GetTime(d, m, &v.ExpiresAfter)
+	case 5:
+		return codec.GetMap(d, m, &v.Parameters, decParameterValueList)
+	case 6:
+		return codec.GetList(d, m, &v.InstanceIds, codec.DecString)
+	case 7:
+		return codec.GetList(d, m, &v.Targets, codec.DecStruct[Target])
+	case 8:
+		return codec.GetTime(d, m, &v.RequestedDateTime)
+	case 9:
+		return codec.GetString(d, m, &v.Status)
+	case 10:
+		return codec.GetString(d, m, &v.StatusDetails)
+	case 11:
+		return codec.GetString(d, m, &v.OutputS3Region)
+	case 12:
+		return codec.GetString(d, m, &v.OutputS3BucketName)
+	case 13:
+		return codec.GetString(d, m, &v.OutputS3KeyPrefix)
+	case 14:
+		return codec.GetString(d, m, &v.MaxConcurrency)
+	case 15:
+		return codec.GetString(d, m, &v.MaxErrors)
+	case 16:
+		return codec.GetInt(d, m, &v.TargetCount)
+	case 17:
+		return codec.GetInt(d, m, &v.CompletedCount)
+	case 18:
+		return codec.GetInt(d, m, &v.ErrorCount)
+	case 19:
+		return codec.GetInt(d, m, &v.DeliveryTimedOutCount)
+	case 20:
+		return codec.GetString(d, m, &v.ServiceRole)
+	case 21:
+		return codec.GetStruct(d, m, &v.NotificationConfig)
+	case 22:
+		return codec.GetStruct(d, m, &v.CloudWatchOutputConfig)
+	case 23:
+		return codec.GetInt(d, m, &v.TimeoutSeconds)
+	case 24:
+		return codec.GetStruct(d, m, &v.AlarmConfiguration)
+	case 25:
+		return codec.GetList(d, m, &v.TriggeredAlarms, codec.DecStruct[AlarmStateInformation])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CommandFilter) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Key)
+	codec.PutString(e, m[1], v.Value)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CommandFilter) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Key)
+	case 1:
+		return codec.GetString(d, m, &v.Value)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CommandInvocation) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CommandId)
+	codec.PutString(e, m[1], v.InstanceId)
+	codec.PutString(e, m[2], v.InstanceName)
+	codec.PutString(e, m[3], v.Comment)
+	codec.PutString(e, m[4], v.DocumentName)
+	codec.PutString(e, m[5], v.DocumentVersion)
+	codec.PutTime(e, m[6], v.RequestedDateTime)
+	codec.PutString(e, m[7], v.Status)
+	codec.PutString(e, m[8], v.StatusDetails)
+	codec.PutString(e, m[9], v.TraceOutput)
+	codec.PutString(e, m[10], v.StandardOutputUrl)
+	codec.PutString(e, m[11], v.StandardErrorUrl)
+	codec.PutList(e, m[12], v.CommandPlugins, codec.EncStruct[CommandPlugin])
+	codec.PutString(e, m[13], v.ServiceRole)
+	codec.PutStruct(e, m[14], v.NotificationConfig)
+	codec.PutStruct(e, m[15], v.CloudWatchOutputConfig)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CommandInvocation) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CommandId)
+	case 1:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 2:
+		return codec.GetString(d, m, &v.InstanceName)
+	case 3:
+		return codec.GetString(d, m, &v.Comment)
+	case 4:
+		return codec.GetString(d, m, &v.DocumentName)
+	case 5:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	case 6:
+		return codec.GetTime(d, m, &v.RequestedDateTime)
+	case 7:
+		return codec.GetString(d, m, &v.Status)
+	case 8:
+		return codec.GetString(d, m, &v.StatusDetails)
+	case 9:
+		return codec.GetString(d, m, &v.TraceOutput)
+	case 10:
+		return codec.GetString(d, m, &v.StandardOutputUrl)
+	case 11:
+		return codec.GetString(d, m, &v.StandardErrorUrl)
+	case 12:
+		return codec.GetList(d, m, &v.CommandPlugins, codec.DecStruct[CommandPlugin])
+	case 13:
+		return codec.GetString(d, m, &v.ServiceRole)
+	case 14:
+		return codec.GetStruct(d, m, &v.NotificationConfig)
+	case 15:
+		return codec.GetStruct(d, m, &v.CloudWatchOutputConfig)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CommandPlugin) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.Status)
+	codec.PutString(e, m[2], v.StatusDetails)
+	codec.PutInt(e, m[3], v.ResponseCode)
+	codec.PutTime(e, m[4], v.ResponseStartDateTime)
+	codec.PutTime(e, m[5], v.ResponseFinishDateTime)
+	codec.PutString(e, m[6], v.Output)
+	codec.PutString(e, m[7], v.StandardOutputUrl)
+	codec.PutString(e, m[8], v.StandardErrorUrl)
+	codec.PutString(e, m[9], v.OutputS3Region)
+	codec.PutString(e, m[10], v.OutputS3BucketName)
+	codec.PutString(e, m[11], v.OutputS3KeyPrefix)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CommandPlugin) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.Status)
+	case 2:
+		return codec.GetString(d, m, &v.StatusDetails)
+	case 3:
+		return codec.GetInt(d, m, &v.ResponseCode)
+	case 4:
+		return codec.GetTime(d, m, &v.ResponseStartDateTime)
+	case 5:
+		return codec.GetTime(d, m, &v.ResponseFinishDateTime)
+	case 6:
+		return codec.GetString(d, m, &v.Output)
+	case 7:
+		return codec.GetString(d, m, &v.StandardOutputUrl)
+	case 8:
+		return codec.GetString(d, m, &v.StandardErrorUrl)
+	case 9:
+		return codec.GetString(d, m, &v.OutputS3Region)
+	case 10:
+		return codec.GetString(d, m, &v.OutputS3BucketName)
+	case 11:
+		return codec.GetString(d, m, &v.OutputS3KeyPrefix)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateDocumentRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Content)
+	codec.PutList(e, m[1], v.Requires, codec.EncStruct[DocumentRequires])
+	codec.PutList(e, m[2], v.Attachments, codec.EncStruct[AttachmentsSource])
+	codec.PutString(e, m[3], v.Name)
+	codec.PutString(e, m[4], v.DisplayName)
+	codec.PutString(e, m[5], v.VersionName)
+	codec.PutString(e, m[6], v.DocumentType)
+	codec.PutString(e, m[7], v.DocumentFormat)
+	codec.PutString(e, m[8], v.TargetType)
+	codec.PutList(e, m[9], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateDocumentRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Content)
+	case 1:
+		return codec.GetList(d, m, &v.Requires, codec.DecStruct[DocumentRequires])
+	case 2:
+		return codec.GetList(d, m, &v.Attachments, codec.DecStruct[AttachmentsSource])
+	case 3:
+		return codec.GetString(d, m, &v.Name)
+	case 4:
+		return codec.GetString(d, m, &v.DisplayName)
+	case 5:
+		return codec.GetString(d, m, &v.VersionName)
+	case 6:
+		return codec.GetString(d, m, &v.DocumentType)
+	case 7:
+		return codec.GetString(d, m, &v.DocumentFormat)
+	case 8:
+		return codec.GetString(d, m, &v.TargetType)
+	case 9:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateDocumentResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DocumentDescription)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateDocumentResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DocumentDescription)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDocumentRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.DocumentVersion)
+	codec.PutString(e, m[2], v.VersionName)
+	codec.PutBool(e, m[3], v.Force)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteDocumentRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	case 2:
+		return codec.GetString(d, m, &v.VersionName)
+	case 3:
+		return codec.GetBool(d, m, &v.Force)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteDocumentResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+}
+
+// UnmarshalAWS reads nothing: DeleteDocumentResult has no members.
+func (v *DeleteDocumentResult) UnmarshalAWS(codec.Decoder, *model.Ref) error { return nil }
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DeleteParameterRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Name)
 }
@@ -87,6 +533,80 @@ func (v *DeleteParametersResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) err
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeDocumentRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.DocumentVersion)
+	codec.PutString(e, m[2], v.VersionName)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeDocumentRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	case 2:
+		return codec.GetString(d, m, &v.VersionName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeDocumentResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.Document)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeDocumentResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.Document)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeInstanceInformationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.InstanceInformationFilterList, codec.EncStruct[InstanceInformationFilter])
+	codec.PutList(e, m[1], v.Filters, codec.EncStruct[InstanceInformationStringFilter])
+	codec.PutInt(e, m[2], v.MaxResults)
+	codec.PutString(e, m[3], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeInstanceInformationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.InstanceInformationFilterList, codec.DecStruct[InstanceInformationFilter])
+	case 1:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[InstanceInformationStringFilter])
+	case 2:
+		return codec.GetInt(d, m, &v.MaxResults)
+	case 3:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeInstanceInformationResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.InstanceInformationList, codec.EncStruct[InstanceInformation])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeInstanceInformationResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.InstanceInformationList, codec.DecStruct[InstanceInformation])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DescribeParametersRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutList(e, m[0], v.Filters, codec.EncStruct[ParametersFilter])
 	codec.PutList(e, m[1], v.ParameterFilters, codec.EncStruct[ParameterStringFilter])
@@ -125,6 +645,459 @@ func (v *DescribeParametersResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) e
 		return codec.GetList(d, m, &v.Parameters, codec.DecStruct[ParameterMetadata])
 	case 1:
 		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DocumentDefaultVersionDescription) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.DefaultVersion)
+	codec.PutString(e, m[2], v.DefaultVersionName)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DocumentDefaultVersionDescription) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.DefaultVersion)
+	case 2:
+		return codec.GetString(d, m, &v.DefaultVersionName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DocumentDescription) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Sha1)
+	codec.PutString(e, m[1], v.Hash)
+	codec.PutString(e, m[2], v.HashType)
+	codec.PutString(e, m[3], v.Name)
+	codec.PutString(e, m[4], v.DisplayName)
+	codec.PutString(e, m[5], v.VersionName)
+	codec.PutString(e, m[6], v.Owner)
+	codec.PutTime(e, m[7], v.CreatedDate)
+	codec.PutString(e, m[8], v.Status)
+	codec.PutString(e, m[9], v.StatusInformation)
+	codec.PutString(e, m[10], v.DocumentVersion)
+	codec.PutString(e, m[11], v.Description)
+	codec.PutList(e, m[12], v.Parameters, codec.EncStruct[DocumentParameter])
+	codec.PutList(e, m[13], v.PlatformTypes, codec.EncString)
+	codec.PutString(e, m[14], v.DocumentType)
+	codec.PutString(e, m[15], v.SchemaVersion)
+	codec.PutString(e, m[16], v.LatestVersion)
+	codec.PutString(e, m[17], v.DefaultVersion)
+	codec.PutString(e, m[18], v.DocumentFormat)
+	codec.PutString(e, m[19], v.TargetType)
+	codec.PutList(e, m[20], v.Tags, codec.EncStruct[Tag])
+	codec.PutList(e, m[21], v.AttachmentsInformation, codec.EncStruct[AttachmentInformation])
+	codec.PutList(e, m[22], v.Requires, codec.EncStruct[DocumentRequires])
+	codec.PutString(e, m[23], v.Author)
+	codec.PutList(e, m[24], v.ReviewInformation, codec.EncStruct[ReviewInformation])
+	codec.PutString(e, m[25], v.ApprovedVersion)
+	codec.PutString(e, m[26], v.PendingReviewVersion)
+	codec.PutString(e, m[27], v.ReviewStatus)
+	codec.PutList(e, m[28], v.Category, codec.EncString)
+	codec.PutList(e, m[29], v.CategoryEnum, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DocumentDescription) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Sha1)
+	case 1:
+		return codec.GetString(d, m, &v.Hash)
+	case 2:
+		return codec.GetString(d, m, &v.HashType)
+	case 3:
+		return codec.GetString(d, m, &v.Name)
+	case 4:
+		return codec.GetString(d, m, &v.DisplayName)
+	case 5:
+		return codec.GetString(d, m, &v.VersionName)
+	case 6:
+		return codec.GetString(d, m, &v.Owner)
+	case 7:
+		return codec.GetTime(d, m, &v.CreatedDate)
+	case 8:
+		return codec.GetString(d, m, &v.Status)
+	case 9:
+		return codec.GetString(d, m, &v.StatusInformation)
+	case 10:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	case 11:
+		return codec.GetString(d, m, &v.Description)
+	case 12:
+		return codec.GetList(d, m, &v.Parameters, codec.DecStruct[DocumentParameter])
+	case 13:
+		return codec.GetList(d, m, &v.PlatformTypes, codec.DecString)
+	case 14:
+		return codec.GetString(d, m, &v.DocumentType)
+	case 15:
+		return codec.GetString(d, m, &v.SchemaVersion)
+	case 16:
+		return codec.GetString(d, m, &v.LatestVersion)
+	case 17:
+		return codec.GetString(d, m, &v.DefaultVersion)
+	case 18:
+		return codec.GetString(d, m, &v.DocumentFormat)
+	case 19:
+		return codec.GetString(d, m, &v.TargetType)
+	case 20:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	case 21:
+		return codec.GetList(d, m, &v.AttachmentsInformation, codec.DecStruct[AttachmentInformation])
+	case 22:
+		return codec.GetList(d, m, &v.Requires, codec.DecStruct[DocumentRequires])
+	case 23:
+		return codec.GetString(d, m, &v.Author)
+	case 24:
+		return codec.GetList(d, m, &v.ReviewInformation, codec.DecStruct[ReviewInformation])
+	case 25:
+		return codec.GetString(d, m, &v.ApprovedVersion)
+	case 26:
+		return codec.GetString(d, m, &v.PendingReviewVersion)
+	case 27:
+		return codec.GetString(d, m, &v.ReviewStatus)
+	case 28:
+		return codec.GetList(d, m, &v.Category, codec.DecString)
+	case 29:
+		return codec.GetList(d, m, &v.CategoryEnum, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DocumentFilter) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Key)
+	codec.PutString(e, m[1], v.Value)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DocumentFilter) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Key)
+	case 1:
+		return codec.GetString(d, m, &v.Value)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DocumentIdentifier) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutTime(e, m[1], v.CreatedDate)
+	codec.PutString(e, m[2], v.DisplayName)
+	codec.PutString(e, m[3], v.Owner)
+	codec.PutString(e, m[4], v.VersionName)
+	codec.PutList(e, m[5], v.PlatformTypes, codec.EncString)
+	codec.PutString(e, m[6], v.DocumentVersion)
+	codec.PutString(e, m[7], v.DocumentType)
+	codec.PutString(e, m[8], v.SchemaVersion)
+	codec.PutString(e, m[9], v.DocumentFormat)
+	codec.PutString(e, m[10], v.TargetType)
+	codec.PutList(e, m[11], v.Tags, codec.EncStruct[Tag])
+	codec.PutList(e, m[12], v.Requires, codec.EncStruct[DocumentRequires])
+	codec.PutString(e, m[13], v.ReviewStatus)
+	codec.PutString(e, m[14], v.Author)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DocumentIdentifier) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetTime(d, m, &v.CreatedDate)
+	case 2:
+		return codec.GetString(d, m, &v.DisplayName)
+	case 3:
+		return codec.GetString(d, m, &v.Owner)
+	case 4:
+		return codec.GetString(d, m, &v.VersionName)
+	case 5:
+		return codec.GetList(d, m, &v.PlatformTypes, codec.DecString)
+	case 6:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	case 7:
+		return codec.GetString(d, m, &v.DocumentType)
+	case 8:
+		return codec.GetString(d, m, &v.SchemaVersion)
+	case 9:
+		return codec.GetString(d, m, &v.DocumentFormat)
+	case 10:
+		return codec.GetString(d, m, &v.TargetType)
+	case 11:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	case 12:
+		return codec.GetList(d, m, &v.Requires, codec.DecStruct[DocumentRequires])
+	case 13:
+		return codec.GetString(d, m, &v.ReviewStatus)
+	case 14:
+		return codec.GetString(d, m, &v.Author)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DocumentKeyValuesFilter) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Key)
+	codec.PutList(e, m[1], v.Values, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DocumentKeyValuesFilter) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Key)
+	case 1:
+		return codec.GetList(d, m, &v.Values, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DocumentParameter) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.Type)
+	codec.PutString(e, m[2], v.Description)
+	codec.PutString(e, m[3], v.DefaultValue)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DocumentParameter) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.Type)
+	case 2:
+		return codec.GetString(d, m, &v.Description)
+	case 3:
+		return codec.GetString(d, m, &v.DefaultValue)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DocumentRequires) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.Version)
+	codec.PutString(e, m[2], v.RequireType)
+	codec.PutString(e, m[3], v.VersionName)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DocumentRequires) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.Version)
+	case 2:
+		return codec.GetString(d, m, &v.RequireType)
+	case 3:
+		return codec.GetString(d, m, &v.VersionName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DocumentVersionInfo) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.DisplayName)
+	codec.PutString(e, m[2], v.DocumentVersion)
+	codec.PutString(e, m[3], v.VersionName)
+	codec.PutTime(e, m[4], v.CreatedDate)
+	codec.PutBool(e, m[5], v.IsDefaultVersion)
+	codec.PutString(e, m[6], v.DocumentFormat)
+	codec.PutString(e, m[7], v.Status)
+	codec.PutString(e, m[8], v.StatusInformation)
+	codec.PutString(e, m[9], v.ReviewStatus)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DocumentVersionInfo) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.DisplayName)
+	case 2:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	case 3:
+		return codec.GetString(d, m, &v.VersionName)
+	case 4:
+		return codec.GetTime(d, m, &v.CreatedDate)
+	case 5:
+		return codec.GetBool(d, m, &v.IsDefaultVersion)
+	case 6:
+		return codec.GetString(d, m, &v.DocumentFormat)
+	case 7:
+		return codec.GetString(d, m, &v.Status)
+	case 8:
+		return codec.GetString(d, m, &v.StatusInformation)
+	case 9:
+		return codec.GetString(d, m, &v.ReviewStatus)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetCommandInvocationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CommandId)
+	codec.PutString(e, m[1], v.InstanceId)
+	codec.PutString(e, m[2], v.PluginName)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetCommandInvocationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CommandId)
+	case 1:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 2:
+		return codec.GetString(d, m, &v.PluginName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetCommandInvocationResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CommandId)
+	codec.PutString(e, m[1], v.InstanceId)
+	codec.PutString(e, m[2], v.Comment)
+	codec.PutString(e, m[3], v.DocumentName)
+	codec.PutString(e, m[4], v.DocumentVersion)
+	codec.PutString(e, m[5], v.PluginName)
+	codec.PutInt(e, m[6], v.ResponseCode)
+	codec.PutString(e, m[7], v.ExecutionStartDateTime)
+	codec.PutString(e, m[8], v.ExecutionElapsedTime)
+	codec.PutString(e, m[9], v.ExecutionEndDateTime)
+	codec.PutString(e, m[10], v.Status)
+	codec.PutString(e, m[11], v.StatusDetails)
+	codec.PutString(e, m[12], v.StandardOutputContent)
+	codec.PutString(e, m[13], v.StandardOutputUrl)
+	codec.PutString(e, m[14], v.StandardErrorContent)
+	codec.PutString(e, m[15], v.StandardErrorUrl)
+	codec.PutStruct(e, m[16], v.CloudWatchOutputConfig)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetCommandInvocationResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CommandId)
+	case 1:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 2:
+		return codec.GetString(d, m, &v.Comment)
+	case 3:
+		return codec.GetString(d, m, &v.DocumentName)
+	case 4:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	case 5:
+		return codec.GetString(d, m, &v.PluginName)
+	case 6:
+		return codec.GetInt(d, m, &v.ResponseCode)
+	case 7:
+		return codec.GetString(d, m, &v.ExecutionStartDateTime)
+	case 8:
+		return codec.GetString(d, m, &v.ExecutionElapsedTime)
+	case 9:
+		return codec.GetString(d, m, &v.ExecutionEndDateTime)
+	case 10:
+		return codec.GetString(d, m, &v.Status)
+	case 11:
+		return codec.GetString(d, m, &v.StatusDetails)
+	case 12:
+		return codec.GetString(d, m, &v.StandardOutputContent)
+	case 13:
+		return codec.GetString(d, m, &v.StandardOutputUrl)
+	case 14:
+		return codec.GetString(d, m, &v.StandardErrorContent)
+	case 15:
+		return codec.GetString(d, m, &v.StandardErrorUrl)
+	case 16:
+		return codec.GetStruct(d, m, &v.CloudWatchOutputConfig)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetDocumentRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.VersionName)
+	codec.PutString(e, m[2], v.DocumentVersion)
+	codec.PutString(e, m[3], v.DocumentFormat)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetDocumentRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.VersionName)
+	case 2:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	case 3:
+		return codec.GetString(d, m, &v.DocumentFormat)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetDocumentResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutTime(e, m[1], v.CreatedDate)
+	codec.PutString(e, m[2], v.DisplayName)
+	codec.PutString(e, m[3], v.VersionName)
+	codec.PutString(e, m[4], v.DocumentVersion)
+	codec.PutString(e, m[5], v.Status)
+	codec.PutString(e, m[6], v.StatusInformation)
+	codec.PutString(e, m[7], v.Content)
+	codec.PutString(e, m[8], v.DocumentType)
+	codec.PutString(e, m[9], v.DocumentFormat)
+	codec.PutList(e, m[10], v.Requires, codec.EncStruct[DocumentRequires])
+	codec.PutList(e, m[11], v.AttachmentsContent, codec.EncStruct[AttachmentContent])
+	codec.PutString(e, m[12], v.ReviewStatus)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetDocumentResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetTime(d, m, &v.CreatedDate)
+	case 2:
+		return codec.GetString(d, m, &v.DisplayName)
+	case 3:
+		return codec.GetString(d, m, &v.VersionName)
+	case 4:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	case 5:
+		return codec.GetString(d, m, &v.Status)
+	case 6:
+		return codec.GetString(d, m, &v.StatusInformation)
+	case 7:
+		return codec.GetString(d, m, &v.Content)
+	case 8:
+		return codec.GetString(d, m, &v.DocumentType)
+	case 9:
+		return codec.GetString(d, m, &v.DocumentFormat)
+	case 10:
+		return codec.GetList(d, m, &v.Requires, codec.DecStruct[DocumentRequires])
+	case 11:
+		return codec.GetList(d, m, &v.AttachmentsContent, codec.DecStruct[AttachmentContent])
+	case 12:
+		return codec.GetString(d, m, &v.ReviewStatus)
 	}
 	return nil
 }
@@ -281,6 +1254,131 @@ func (v *GetParametersResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error 
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *InstanceAggregatedAssociationOverview) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DetailedStatus)
+	codec.PutMap(e, m[1], v.InstanceAssociationStatusAggregatedCount, codec.EncInt[int32])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *InstanceAggregatedAssociationOverview) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DetailedStatus)
+	case 1:
+		return codec.GetMap(d, m, &v.InstanceAssociationStatusAggregatedCount, codec.DecInt[int32])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *InstanceInformation) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.InstanceId)
+	codec.PutString(e, m[1], v.PingStatus)
+	codec.PutTime(e, m[2], v.LastPingDateTime)
+	codec.PutString(e, m[3], v.AgentVersion)
+	codec.PutBool(e, m[4], v.IsLatestVersion)
+	codec.PutString(e, m[5], v.PlatformType)
+	codec.PutString(e, m[6], v.PlatformName)
+	codec.PutString(e, m[7], v.PlatformVersion)
+	codec.PutString(e, m[8], v.ActivationId)
+	codec.PutString(e, m[9], v.IamRole)
+	codec.PutTime(e, m[10], v.RegistrationDate)
+	codec.PutString(e, m[11], v.ResourceType)
+	codec.PutString(e, m[12], v.Name)
+	codec.PutString(e, m[13], v.IPAddress)
+	codec.PutString(e, m[14], v.ComputerName)
+	codec.PutString(e, m[15], v.AssociationStatus)
+	codec.PutTime(e, m[16], v.LastAssociationExecutionDate)
+	codec.PutTime(e, m[17], v.LastSuccessfulAssociationExecutionDate)
+	codec.PutStruct(e, m[18], v.AssociationOverview)
+	codec.PutString(e, m[19], v.SourceId)
+	codec.PutString(e, m[20], v.SourceType)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *InstanceInformation) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 1:
+		return codec.GetString(d, m, &v.PingStatus)
+	case 2:
+		return codec.GetTime(d, m, &v.LastPingDateTime)
+	case 3:
+		return codec.GetString(d, m, &v.AgentVersion)
+	case 4:
+		return codec.GetBool(d, m, &v.IsLatestVersion)
+	case 5:
+		return codec.GetString(d, m, &v.PlatformType)
+	case 6:
+		return codec.GetString(d, m, &v.PlatformName)
+	case 7:
+		return codec.GetString(d, m, &v.PlatformVersion)
+	case 8:
+		return codec.GetString(d, m, &v.ActivationId)
+	case 9:
+		return codec.GetString(d, m, &v.IamRole)
+	case 10:
+		return codec.GetTime(d, m, &v.RegistrationDate)
+	case 11:
+		return codec.GetString(d, m, &v.ResourceType)
+	case 12:
+		return codec.GetString(d, m, &v.Name)
+	case 13:
+		return codec.GetString(d, m, &v.IPAddress)
+	case 14:
+		return codec.GetString(d, m, &v.ComputerName)
+	case 15:
+		return codec.GetString(d, m, &v.AssociationStatus)
+	case 16:
+		return codec.GetTime(d, m, &v.LastAssociationExecutionDate)
+	case 17:
+		return codec.GetTime(d, m, &v.LastSuccessfulAssociationExecutionDate)
+	case 18:
+		return codec.GetStruct(d, m, &v.AssociationOverview)
+	case 19:
+		return codec.GetString(d, m, &v.SourceId)
+	case 20:
+		return codec.GetString(d, m, &v.SourceType)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *InstanceInformationFilter) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Key)
+	codec.PutList(e, m[1], v.ValueSet, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *InstanceInformationFilter) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Key)
+	case 1:
+		return codec.GetList(d, m, &v.ValueSet, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *InstanceInformationStringFilter) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Key)
+	codec.PutList(e, m[1], v.Values, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *InstanceInformationStringFilter) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Key)
+	case 1:
+		return codec.GetList(d, m, &v.Values, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *LabelParameterVersionRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Name)
 	codec.PutInt(e, m[1], v.ParameterVersion)
@@ -318,6 +1416,172 @@ func (v *LabelParameterVersionResult) UnmarshalAWS(d codec.Decoder, m *model.Ref
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListCommandInvocationsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CommandId)
+	codec.PutString(e, m[1], v.InstanceId)
+	codec.PutInt(e, m[2], v.MaxResults)
+	codec.PutString(e, m[3], v.NextToken)
+	codec.PutList(e, m[4], v.Filters, codec.EncStruct[CommandFilter])
+	codec.PutBool(e, m[5], v.Details)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListCommandInvocationsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CommandId)
+	case 1:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 2:
+		return codec.GetInt(d, m, &v.MaxResults)
+	case 3:
+		return codec.GetString(d, m, &v.NextToken)
+	case 4:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[CommandFilter])
+	case 5:
+		return codec.GetBool(d, m, &v.Details)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListCommandInvocationsResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.CommandInvocations, codec.EncStruct[CommandInvocation])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListCommandInvocationsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.CommandInvocations, codec.DecStruct[CommandInvocation])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListCommandsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CommandId)
+	codec.PutString(e, m[1], v.InstanceId)
+	codec.PutInt(e, m[2], v.MaxResults)
+	codec.PutString(e, m[3], v.NextToken)
+	codec.PutList(e, m[4], v.Filters, codec.EncStruct[CommandFilter])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListCommandsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CommandId)
+	case 1:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 2:
+		return codec.GetInt(d, m, &v.MaxResults)
+	case 3:
+		return codec.GetString(d, m, &v.NextToken)
+	case 4:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[CommandFilter])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListCommandsResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Commands, codec.EncStruct[Command])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListCommandsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Commands, codec.DecStruct[Command])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListDocumentVersionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutInt(e, m[1], v.MaxResults)
+	codec.PutString(e, m[2], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListDocumentVersionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetInt(d, m, &v.MaxResults)
+	case 2:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListDocumentVersionsResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.DocumentVersions, codec.EncStruct[DocumentVersionInfo])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListDocumentVersionsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.DocumentVersions, codec.DecStruct[DocumentVersionInfo])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListDocumentsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.DocumentFilterList, codec.EncStruct[DocumentFilter])
+	codec.PutList(e, m[1], v.Filters, codec.EncStruct[DocumentKeyValuesFilter])
+	codec.PutInt(e, m[2], v.MaxResults)
+	codec.PutString(e, m[3], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListDocumentsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.DocumentFilterList, codec.DecStruct[DocumentFilter])
+	case 1:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[DocumentKeyValuesFilter])
+	case 2:
+		return codec.GetInt(d, m, &v.MaxResults)
+	case 3:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListDocumentsResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.DocumentIdentifiers, codec.EncStruct[DocumentIdentifier])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListDocumentsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.DocumentIdentifiers, codec.DecStruct[DocumentIdentifier])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *ListTagsForResourceRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.ResourceType)
 	codec.PutString(e, m[1], v.ResourceId)
@@ -344,6 +1608,26 @@ func (v *ListTagsForResourceResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) 
 	switch m.Index {
 	case 0:
 		return codec.GetList(d, m, &v.TagList, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *NotificationConfig) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.NotificationArn)
+	codec.PutList(e, m[1], v.NotificationEvents, codec.EncString)
+	codec.PutString(e, m[2], v.NotificationType)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *NotificationConfig) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.NotificationArn)
+	case 1:
+		return codec.GetList(d, m, &v.NotificationEvents, codec.DecString)
+	case 2:
+		return codec.GetString(d, m, &v.NotificationType)
 	}
 	return nil
 }
@@ -629,6 +1913,105 @@ func (v *RemoveTagsFromResourceResult) MarshalAWS(e codec.Encoder, m []*model.Re
 func (v *RemoveTagsFromResourceResult) UnmarshalAWS(codec.Decoder, *model.Ref) error { return nil }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ReviewInformation) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutTime(e, m[0], v.ReviewedTime)
+	codec.PutString(e, m[1], v.Status)
+	codec.PutString(e, m[2], v.Reviewer)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ReviewInformation) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetTime(d, m, &v.ReviewedTime)
+	case 1:
+		return codec.GetString(d, m, &v.Status)
+	case 2:
+		return codec.GetString(d, m, &v.Reviewer)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *SendCommandRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.InstanceIds, codec.EncString)
+	codec.PutList(e, m[1], v.Targets, codec.EncStruct[Target])
+	codec.PutString(e, m[2], v.DocumentName)
+	codec.PutString(e, m[3], v.DocumentVersion)
+	codec.PutString(e, m[4], v.DocumentHash)
+	codec.PutString(e, m[5], v.DocumentHashType)
+	codec.PutInt(e, m[6], v.TimeoutSeconds)
+	codec.PutString(e, m[7], v.Comment)
+	codec.PutMap(e, m[8], v.Parameters, encParameterValueList)
+	codec.PutString(e, m[9], v.OutputS3Region)
+	codec.PutString(e, m[10], v.OutputS3BucketName)
+	codec.PutString(e, m[11], v.OutputS3KeyPrefix)
+	codec.PutString(e, m[12], v.MaxConcurrency)
+	codec.PutString(e, m[13], v.MaxErrors)
+	codec.PutString(e, m[14], v.ServiceRoleArn)
+	codec.PutStruct(e, m[15], v.NotificationConfig)
+	codec.PutStruct(e, m[16], v.CloudWatchOutputConfig)
+	codec.PutStruct(e, m[17], v.AlarmConfiguration)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *SendCommandRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.InstanceIds, codec.DecString)
+	case 1:
+		return codec.GetList(d, m, &v.Targets, codec.DecStruct[Target])
+	case 2:
+		return codec.GetString(d, m, &v.DocumentName)
+	case 3:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	case 4:
+		return codec.GetString(d, m, &v.DocumentHash)
+	case 5:
+		return codec.GetString(d, m, &v.DocumentHashType)
+	case 6:
+		return codec.GetInt(d, m, &v.TimeoutSeconds)
+	case 7:
+		return codec.GetString(d, m, &v.Comment)
+	case 8:
+		return codec.GetMap(d, m, &v.Parameters, decParameterValueList)
+	case 9:
+		return codec.GetString(d, m, &v.OutputS3Region)
+	case 10:
+		return codec.GetString(d, m, &v.OutputS3BucketName)
+	case 11:
+		return codec.GetString(d, m, &v.OutputS3KeyPrefix)
+	case 12:
+		return codec.GetString(d, m, &v.MaxConcurrency)
+	case 13:
+		return codec.GetString(d, m, &v.MaxErrors)
+	case 14:
+		return codec.GetString(d, m, &v.ServiceRoleArn)
+	case 15:
+		return codec.GetStruct(d, m, &v.NotificationConfig)
+	case 16:
+		return codec.GetStruct(d, m, &v.CloudWatchOutputConfig)
+	case 17:
+		return codec.GetStruct(d, m, &v.AlarmConfiguration)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *SendCommandResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.Command)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *SendCommandResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.Command)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Tag) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Key)
 	codec.PutString(e, m[1], v.Value)
@@ -641,6 +2024,23 @@ func (v *Tag) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.Key)
 	case 1:
 		return codec.GetString(d, m, &v.Value)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *Target) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Key)
+	codec.PutList(e, m[1], v.Values, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *Target) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Key)
+	case 1:
+		return codec.GetList(d, m, &v.Values, codec.DecString)
 	}
 	return nil
 }
@@ -680,4 +2080,92 @@ func (v *UnlabelParameterVersionResult) UnmarshalAWS(d codec.Decoder, m *model.R
 		return codec.GetList(d, m, &v.InvalidLabels, codec.DecString)
 	}
 	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *UpdateDocumentDefaultVersionRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.DocumentVersion)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *UpdateDocumentDefaultVersionRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *UpdateDocumentDefaultVersionResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.Description)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *UpdateDocumentDefaultVersionResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.Description)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *UpdateDocumentRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Content)
+	codec.PutList(e, m[1], v.Attachments, codec.EncStruct[AttachmentsSource])
+	codec.PutString(e, m[2], v.Name)
+	codec.PutString(e, m[3], v.DisplayName)
+	codec.PutString(e, m[4], v.VersionName)
+	codec.PutString(e, m[5], v.DocumentVersion)
+	codec.PutString(e, m[6], v.DocumentFormat)
+	codec.PutString(e, m[7], v.TargetType)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *UpdateDocumentRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Content)
+	case 1:
+		return codec.GetList(d, m, &v.Attachments, codec.DecStruct[AttachmentsSource])
+	case 2:
+		return codec.GetString(d, m, &v.Name)
+	case 3:
+		return codec.GetString(d, m, &v.DisplayName)
+	case 4:
+		return codec.GetString(d, m, &v.VersionName)
+	case 5:
+		return codec.GetString(d, m, &v.DocumentVersion)
+	case 6:
+		return codec.GetString(d, m, &v.DocumentFormat)
+	case 7:
+		return codec.GetString(d, m, &v.TargetType)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *UpdateDocumentResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DocumentDescription)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *UpdateDocumentResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DocumentDescription)
+	}
+	return nil
+}
+
+func encParameterValueList(e codec.Encoder, r *model.Ref, v *[]string) {
+	codec.EncList(e, r, *v, codec.EncString)
+}
+
+func decParameterValueList(d codec.Decoder, r *model.Ref, v *[]string) error {
+	return codec.GetList(d, r, v, codec.DecString)
 }

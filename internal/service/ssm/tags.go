@@ -35,6 +35,16 @@ var taggers = map[string]func(s *Service, tx state.Tx, sc state.Scope, id string
 			return params.Put(tx, sc, r.Name, *r)
 		}}, nil
 	},
+	"Document": func(s *Service, tx state.Tx, sc state.Scope, id string) (*tagged, error) {
+		d, ok, err := documents.Get(tx, sc, id)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return &tagged{tags: d.Tags, save: func(t []state.Tag) error {
+			d.Tags = t
+			return documents.Put(tx, sc, d.Name, d)
+		}}, nil
+	},
 }
 
 func errTooManyTags() error {
