@@ -63,9 +63,9 @@ type HealthReporter interface {
 // never run.
 var (
 	_ = []Service{(*sts.Service)(nil), (*iam.Service)(nil), (*ec2.Service)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*logs.Service)(nil), (*cloudtrail.Service)(nil), (*ssm.Service)(nil)}
-	_ = []Starter{(*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
-	_ = []Stopper{stateStore{}, (*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
-	_ = []HealthReporter{stateStore{}, (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil)}
+	_ = []Starter{(*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*ssm.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
+	_ = []Stopper{stateStore{}, (*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*ssm.Service)(nil), (*cloudwatch.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
+	_ = []HealthReporter{stateStore{}, (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*ssm.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil)}
 )
 
 // dataPlaneStopBudget is how long stopping the data plane's parts may take,

@@ -125,6 +125,7 @@ type Server struct {
 	cw      *cloudwatch.Service
 	logs    *logs.Service
 	trail   *cloudtrail.Service
+	ssm     *ssm.Service
 	dns     *dnsServer
 	http    *httpServer
 	gw      *gateway.Gateway
@@ -247,8 +248,10 @@ func New(cfg Config) (*Server, error) {
 		elbDP = lbNodes
 	}
 	// Systems Manager keeps the keys of SecureString parameters beside
-	// the store.
-	ssmSvc := ssm.New(store, ssm.Config{KeyDir: ssmKeyDir(cfg), Images: ec2Svc, Now: cfg.Now, Logger: cfg.Logger})
+	// the store; it plays the SSM Agent of the instances whose role and
+	// network would let the agent in (from inside their namespaces).
+	ssmSvc := ssm.New(store, ssm.Config{KeyDir: ssmKeyDir(cfg), Images: ec2Svc, Now: cfg.Now, Logger: cfg.Logger,
+		Instances: ssmInstances{ec2Svc}, Profiles: iamSvc.Profiles(), Policies: iamSvc, InstanceNetNS: instanceNetNS(dp)})
 	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: elbDP, Certs: certs, Logger: cfg.Logger})
 	// The endpoint names both the VPC resolvers and the DNS server answer.
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
@@ -262,7 +265,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
-	s := &Server{cfg: cfg, store: store, iam: iamSvc, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc, trail: trailSvc,
+	s := &Server{cfg: cfg, store: store, iam: iamSvc, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc, trail: trailSvc, ssm: ssmSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
@@ -450,6 +453,9 @@ func (s *Server) ACM() *acm.Service { return s.acm }
 
 // RDS is the RDS service (its Loopback addresses, for tests and tools).
 func (s *Server) RDS() *rds.Service { return s.rds }
+
+// SSM is Systems Manager (its managed-instance checks, for tests).
+func (s *Server) SSM() *ssm.Service { return s.ssm }
 
 // ELB is the Elastic Load Balancing service (its health, for tests).
 func (s *Server) ELB() *elbv2.Service { return s.elb }

@@ -86,3 +86,21 @@ func (s *Service) ImageExists(ctx context.Context, account, region, id string) (
 	})
 	return found, err
 }
+
+// Platform is the operating system an instance of the image reports
+// (what its /etc/os-release says on AWS: the SSM Agent's PlatformName and
+// PlatformVersion), by the image's name; a registered image's is generic
+// Linux.
+func Platform(imageName string) (name, version string) {
+	switch {
+	case strings.HasPrefix(imageName, "al2023-"):
+		return "Amazon Linux", "2023"
+	case strings.Contains(imageName, "ubuntu-noble-24.04"):
+		return "Ubuntu", "24.04"
+	case strings.Contains(imageName, "ubuntu-jammy-22.04"):
+		return "Ubuntu", "22.04"
+	case strings.HasPrefix(imageName, "debian-12-"):
+		return "Debian GNU/Linux", "12"
+	}
+	return "Linux", ""
+}

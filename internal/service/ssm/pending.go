@@ -15,11 +15,6 @@ func notYet(op string) error {
 		"minicloud does not implement ssm %s yet. See the status table in minicloud's README for what is implemented.", op)
 }
 
-// DescribeInstanceInformation is not built yet.
-func (s *Service) DescribeInstanceInformation(context.Context, *ssmapi.DescribeInstanceInformationRequest) (*ssmapi.DescribeInstanceInformationResult, error) {
-	return nil, notYet("DescribeInstanceInformation")
-}
-
 // SendCommand is not built yet.
 func (s *Service) SendCommand(context.Context, *ssmapi.SendCommandRequest) (*ssmapi.SendCommandResult, error) {
 	return nil, notYet("SendCommand")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/ssmapi"
+	"github.com/minicloud/minicloud/internal/iamport"
 	"github.com/minicloud/minicloud/internal/state"
 )
 
@@ -30,6 +31,25 @@ type Config struct {
 	// Images answers aws:ec2:image values and the public AMI parameters;
 	// nil: no image exists and there are no public parameters.
 	Images Images
+	// Instances, Profiles and Policies are EC2's instances, IAM's
+	// instance profiles and IAM's policies, which decide the managed
+	// instances (agent.go); nil Instances: none is managed.
+	Instances Instances
+	Profiles  iamport.Profiles
+	Policies  Policies
+	// InstanceNetNS is the path of an instance's network namespace, where
+	// the agent's connections are made; nil (no data plane): no instance
+	// reaches Systems Manager.
+	InstanceNetNS func(instanceID string) string
+	// Reach replaces the agent's connection check (resolve host with the
+	// VPC's resolver and connect to port, from the instance's namespace):
+	// tests give their own. Nil: that check, or none without
+	// InstanceNetNS.
+	Reach func(ctx context.Context, inst Instance, host string, port int) error
+	// CheckInterval is how often each running instance is checked
+	// (default 30 s); ConnectionLostAfter how long after its last ping an
+	// agent shows ConnectionLost (default 5 minutes).
+	CheckInterval, ConnectionLostAfter time.Duration
 	// Now is the clock (tests move it).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -37,9 +57,10 @@ type Config struct {
 
 // Service is AWS Systems Manager.
 type Service struct {
-	store state.Store
-	cfg   Config
-	keys  *keyring
+	store  state.Store
+	cfg    Config
+	keys   *keyring
+	agents *agents
 }
 
 // New returns Systems Manager over store. Nothing runs until Start.
@@ -53,7 +74,41 @@ func New(store state.Store, cfg Config) *Service {
 	if cfg.Images == nil {
 		cfg.Images = noImages{}
 	}
-	return &Service{store: store, cfg: cfg, keys: newKeyring(cfg.KeyDir)}
+	if cfg.CheckInterval <= 0 {
+		cfg.CheckInterval = 30 * time.Second
+	}
+	if cfg.ConnectionLostAfter <= 0 {
+		cfg.ConnectionLostAfter = 5 * time.Minute
+	}
+	if cfg.Reach == nil && cfg.InstanceNetNS != nil {
+		netns := cfg.InstanceNetNS
+		cfg.Reach = func(ctx context.Context, inst Instance, host string, port int) error {
+			return reach(ctx, netns(inst.ID), host, port)
+		}
+	}
+	s := &Service{store: store, cfg: cfg, keys: newKeyring(cfg.KeyDir)}
+	s.agents = newAgents(s)
+	return s
+}
+
+// Start starts the managed-instance controller.
+func (s *Service) Start(ctx context.Context) error { return s.agents.ctl.Start(ctx) }
+
+// Stop stops it, waiting for checks in flight within ctx's deadline.
+func (s *Service) Stop(ctx context.Context) error { return s.agents.ctl.Stop(ctx) }
+
+// Health is the managed-instance controller's counters and how many
+// agents are registered and online.
+func (s *Service) Health() map[string]any {
+	s.agents.mu.RLock()
+	registered, online := len(s.agents.status), 0
+	for _, st := range s.agents.status {
+		if st.online {
+			online++
+		}
+	}
+	s.agents.mu.RUnlock()
+	return map[string]any{"managedInstances": map[string]any{"registered": registered, "online": online}, "agents": s.agents.ctl.Status()}
 }
 
 // Handlers returns the operations for the gateway.
