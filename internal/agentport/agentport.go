@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"syscall"
 )
 
@@ -87,6 +88,20 @@ type Process interface {
 // process group), as Close does.
 type Executor interface {
 	Exec(ctx context.Context, t Target, spec Spec) (Process, error)
+}
+
+// Dialer opens connections from inside running instances, as the agent's
+// port forwarding does: the socket is in the instance's network namespace,
+// so the connection leaves from its address, by its routes, through its
+// security groups and NACLs. The instance runtime implements it.
+type Dialer interface {
+	Dial(ctx context.Context, t Target, network, address string) (net.Conn, error)
+}
+
+// Agent is both: what Session Manager needs of an instance.
+type Agent interface {
+	Executor
+	Dialer
 }
 
 var (

@@ -10,17 +10,19 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/minicloud/minicloud/internal/agentport"
+	"github.com/minicloud/minicloud/internal/workload"
 )
 
 // The runtime's side of agentport.Executor: each running instance's init
 // serves processes on its agent socket (agentguest.go has its side and
 // the protocol).
 
-var _ agentport.Executor = (*Runtime)(nil)
+var _ agentport.Agent = (*Runtime)(nil)
 
 // execRequest is a process the runtime asks the init for.
 type execRequest struct {
@@ -129,10 +131,29 @@ func closeFDs(fds []int) {
 
 // agentConn is the runtime's end of a running instance's agent socket.
 type agentConn struct {
-	c *net.UnixConn
+	c  *net.UnixConn
+	ns string // the instance's network namespace
 }
 
 func (a *agentConn) close() { a.c.Close() }
+
+// Dial connects from inside a running instance's network namespace
+// (agentport.Dialer).
+func (r *Runtime) Dial(ctx context.Context, t agentport.Target, network, address string) (net.Conn, error) {
+	v, ok := r.agents.Load(instKey{t.Account, t.Region, t.InstanceID})
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", agentport.ErrNotRunning, t.InstanceID)
+	}
+	timeout := 10 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	c, err := workload.DialIn(v.(*agentConn).ns, network, address, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s from %s: %w", address, t.InstanceID, err)
+	}
+	return c, nil
+}
 
 // Exec runs a process in a running instance (agentport.Executor): its
 // init forks it, inside the instance.

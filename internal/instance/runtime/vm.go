@@ -217,7 +217,7 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, lowe
 		v.stop()
 		return nil, err
 	}
-	v.agent = &agentConn{c: agent}
+	v.agent = &agentConn{c: agent, ns: nsPath}
 	fail := func(err error) (*vm, error) {
 		treesW.Close()
 		ctlW.Close()
