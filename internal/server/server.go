@@ -38,6 +38,7 @@ import (
 	"github.com/minicloud/minicloud/internal/service/logs"
 	"github.com/minicloud/minicloud/internal/service/rds"
 	"github.com/minicloud/minicloud/internal/service/route53"
+	"github.com/minicloud/minicloud/internal/service/ssm"
 	"github.com/minicloud/minicloud/internal/service/sts"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcapi"
@@ -245,6 +246,9 @@ func New(cfg Config) (*Server, error) {
 			Metrics: cwSvc.Publisher(), MetricsInterval: cfg.MetricsInterval})
 		elbDP = lbNodes
 	}
+	// Systems Manager keeps the keys of SecureString parameters beside
+	// the store.
+	ssmSvc := ssm.New(store, ssm.Config{KeyDir: ssmKeyDir(cfg), Images: ec2Svc, Now: cfg.Now, Logger: cfg.Logger})
 	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: elbDP, Certs: certs, Logger: cfg.Logger})
 	// The endpoint names both the VPC resolvers and the DNS server answer.
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
@@ -287,6 +291,7 @@ func New(cfg Config) (*Server, error) {
 		service(acmSvc),
 		service(rdsSvc),
 		service(elbSvc),
+		service(ssmSvc),
 		// After EC2: its actions stop and terminate instances.
 		{name: "alarm evaluator", health: "alarms", it: cwSvc.Evaluator()},
 		{name: "DNS server", health: "dns", it: s.dns, listener: true},
@@ -522,6 +527,15 @@ func trailDir(cfg Config) string {
 		return ""
 	}
 	return filepath.Join(cfg.StateDir, "cloudtrail")
+}
+
+// ssmKeyDir is where Systems Manager keeps the accounts' SecureString
+// keys; "" (memory) with --ephemeral.
+func ssmKeyDir(cfg Config) string {
+	if cfg.Ephemeral {
+		return ""
+	}
+	return filepath.Join(cfg.StateDir, "ssm")
 }
 
 // stateDirOf is where durable data other than the store lives; "" with
