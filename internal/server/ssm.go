@@ -3,11 +3,11 @@ package server
 import (
 	"context"
 
+	"github.com/minicloud/minicloud/internal/agentport"
 	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
 	"github.com/minicloud/minicloud/internal/service/ssm"
 	"github.com/minicloud/minicloud/internal/state"
-	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // ssmInstances is EC2's instances as Systems Manager's agents controller
@@ -40,12 +40,11 @@ func (i ssmInstances) InstanceKeys(ctx context.Context) ([]reconcile.Key, error)
 	return keys, nil
 }
 
-// instanceNetNS is the path of an instance's network namespace with the
-// data plane on; nil without (no instance then reaches anything).
-func instanceNetNS(dp *dataPlane) func(string) string {
-	if dp.net == nil {
+// ssmAgent is the instance runtime as Systems Manager's agent (exec and
+// dial in instances); nil without the data plane.
+func ssmAgent(dp *dataPlane) agentport.Agent {
+	if dp.rt == nil {
 		return nil
 	}
-	names := dp.net.Names()
-	return func(id string) string { return vpcnet.NamespacePath(names.InstanceNamespace(id)) }
+	return dp.rt
 }

@@ -12,10 +12,10 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/minicloud/minicloud/internal/agentport"
 	"github.com/minicloud/minicloud/internal/iampolicy"
 	"github.com/minicloud/minicloud/internal/iamport"
 	"github.com/minicloud/minicloud/internal/reconcile"
-	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // Managed instances. On AWS an EC2 instance is managed when its SSM Agent
@@ -209,16 +209,15 @@ const resolverAddress = "169.254.169.253:53"
 // probeTimeout bounds each step of a reachability check.
 const probeTimeout = 3 * time.Second
 
-// reach resolves host through the VPC resolver and connects to port, both
-// from inside the network namespace at nsPath: the sockets are made there,
-// then used from here.
-func reach(ctx context.Context, nsPath, host string, port int) error {
-	var udp net.Conn
-	if err := vpcnet.InNamespace(nsPath, func() error {
-		var err error
-		udp, err = net.Dial("udp", resolverAddress)
-		return err
-	}); err != nil {
+// reach resolves host through the VPC resolver and connects to port,
+// both from inside the instance (agentport.Dialer: the sockets are made in
+// its network namespace), as the agent's own connections are made.
+func reach(ctx context.Context, d agentport.Dialer, inst Instance, host string, port int) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	t := agentport.Target{Account: inst.Account, Region: inst.Region, InstanceID: inst.ID}
+	udp, err := d.Dial(ctx, t, "udp", resolverAddress)
+	if err != nil {
 		return fmt.Errorf("resolver: %w", err)
 	}
 	addr, err := lookupA(ctx, udp, host)
@@ -226,14 +225,11 @@ func reach(ctx context.Context, nsPath, host string, port int) error {
 	if err != nil {
 		return err
 	}
-	return vpcnet.InNamespace(nsPath, func() error {
-		d := net.Dialer{Timeout: probeTimeout}
-		c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(addr.String(), strconv.Itoa(port)))
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	})
+	c, err := d.Dial(ctx, t, "tcp", net.JoinHostPort(addr.String(), strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	return c.Close()
 }
 
 // lookupA asks the resolver on conn for host's first IPv4 address.

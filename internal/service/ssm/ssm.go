@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/minicloud/minicloud/internal/agentport"
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/ssmapi"
 	"github.com/minicloud/minicloud/internal/iamport"
@@ -37,14 +38,14 @@ type Config struct {
 	Instances Instances
 	Profiles  iamport.Profiles
 	Policies  Policies
-	// InstanceNetNS is the path of an instance's network namespace, where
-	// the agent's connections are made; nil (no data plane): no instance
-	// reaches Systems Manager.
-	InstanceNetNS func(instanceID string) string
+	// Agent runs processes in instances and connects from inside them
+	// (the instance runtime); nil (no data plane): no instance reaches
+	// Systems Manager and no command runs.
+	Agent agentport.Agent
 	// Reach replaces the agent's connection check (resolve host with the
-	// VPC's resolver and connect to port, from the instance's namespace):
-	// tests give their own. Nil: that check, or none without
-	// InstanceNetNS.
+	// VPC's resolver and connect to port, from inside the instance):
+	// tests give their own. Nil: that check through Agent, or none
+	// without it.
 	Reach func(ctx context.Context, inst Instance, host string, port int) error
 	// CheckInterval is how often each running instance is checked
 	// (default 30 s); ConnectionLostAfter how long after its last ping an
@@ -80,10 +81,10 @@ func New(store state.Store, cfg Config) *Service {
 	if cfg.ConnectionLostAfter <= 0 {
 		cfg.ConnectionLostAfter = 5 * time.Minute
 	}
-	if cfg.Reach == nil && cfg.InstanceNetNS != nil {
-		netns := cfg.InstanceNetNS
+	if cfg.Reach == nil && cfg.Agent != nil {
+		d := cfg.Agent
 		cfg.Reach = func(ctx context.Context, inst Instance, host string, port int) error {
-			return reach(ctx, netns(inst.ID), host, port)
+			return reach(ctx, d, inst, host, port)
 		}
 	}
 	s := &Service{store: store, cfg: cfg, keys: newKeyring(cfg.KeyDir)}
