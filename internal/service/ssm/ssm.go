@@ -2,6 +2,8 @@ package ssm
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -42,6 +44,9 @@ type Config struct {
 	// (the instance runtime); nil (no data plane): no instance reaches
 	// Systems Manager and no command runs.
 	Agent agentport.Agent
+	// AgentEnv is the agent daemon's environment in every instance, which
+	// the commands it runs inherit (minicloud's CA for the AWS SDKs).
+	AgentEnv []string
 	// Reach replaces the agent's connection check (resolve host with the
 	// VPC's resolver and connect to port, from inside the instance):
 	// tests give their own. Nil: that check through Agent, or none
@@ -62,6 +67,7 @@ type Service struct {
 	cfg    Config
 	keys   *keyring
 	agents *agents
+	runner *runner
 }
 
 // New returns Systems Manager over store. Nothing runs until Start.
@@ -89,14 +95,25 @@ func New(store state.Store, cfg Config) *Service {
 	}
 	s := &Service{store: store, cfg: cfg, keys: newKeyring(cfg.KeyDir)}
 	s.agents = newAgents(s)
+	s.runner = newRunner(s)
 	return s
 }
 
-// Start starts the managed-instance controller.
-func (s *Service) Start(ctx context.Context) error { return s.agents.ctl.Start(ctx) }
+// Start records the commands a stop interrupted as failed and starts the
+// managed-instance controller.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.runner.recoverInterrupted(ctx); err != nil {
+		return fmt.Errorf("ssm: commands interrupted by the last stop: %w", err)
+	}
+	return s.agents.ctl.Start(ctx)
+}
 
-// Stop stops it, waiting for checks in flight within ctx's deadline.
-func (s *Service) Stop(ctx context.Context) error { return s.agents.ctl.Stop(ctx) }
+// Stop kills the commands that run (the next start records them as
+// failed) and stops the managed-instance controller, waiting for what is
+// in flight within ctx's deadline.
+func (s *Service) Stop(ctx context.Context) error {
+	return errors.Join(s.runner.stop(ctx), s.agents.ctl.Stop(ctx))
+}
 
 // Health is the managed-instance controller's counters and how many
 // agents are registered and online.
