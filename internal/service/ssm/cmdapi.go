@@ -248,7 +248,9 @@ func (s *Service) GetCommandInvocation(ctx context.Context, in *ssmapi.GetComman
 		if p == nil && len(inv.Plugins) > 0 {
 			return nil, clientError("InvalidPluginName", "")
 		}
-	case len(c.Steps) > 1:
+	case len(c.Steps) > 1 && len(inv.Plugins) > 0:
+		// "If the document contains more than one step, you must
+		// specify the name of the step."
 		return nil, clientError("InvalidPluginName", "")
 	case len(inv.Plugins) == 1:
 		p = &inv.Plugins[0]

@@ -265,8 +265,10 @@ func (r *runner) step(ctx context.Context, t agentport.Target, st cmdStep) plugi
 	wg.Add(2)
 	go func() { defer wg.Done(); _, _ = io.Copy(&out, p.Stdout()) }()
 	go func() { defer wg.Done(); _, _ = io.Copy(&errOut, p.Stderr()) }()
-	code, werr := p.Wait()
+	// The streams are read to their end before Wait, which may release
+	// them.
 	wg.Wait()
+	code, werr := p.Wait()
 	res.Stdout, res.Stderr = out.String(), errOut.String()
 	switch {
 	case ctx.Err() != nil:
