@@ -48,6 +48,7 @@ func (ts *testService) waitCommand(t *testing.T, id string) *ssmapi.Command {
 
 func (ts *testService) send(t *testing.T, in *ssmapi.SendCommandRequest) string {
 	t.Helper()
+	ts.advance(time.Second) // commands list newest first
 	out, err := ts.SendCommand(ts.ctx, in)
 	if err != nil {
 		t.Fatal(err)
