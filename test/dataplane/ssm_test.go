@@ -19,19 +19,15 @@ import (
 	"github.com/minicloud/minicloud/internal/server"
 )
 
-// TestManagedInstances: Systems Manager's managed instances are those
-// whose agent would register: an instance with a role that allows the
-// SSM core actions, in a public subnet (it reaches
-// ssm.us-east-1.amazonaws.com through the internet gateway, from inside
-// its namespace), is Online with what the agent reports; one without an
-// instance profile, and one with the role in a private subnet with no
-// route out, are not listed, and StartSession's target check says they
-// are not connected.
-func TestManagedInstances(t *testing.T) {
+// newSSMEnv is a minicloud with the data plane (public range
+// 198.19.231.0/24), an SSM client, and the instance profile ssm-core whose
+// role has AmazonSSMManagedInstanceCore.
+func newSSMEnv(t *testing.T) (*env, *ssm.Client) {
+	t.Helper()
 	e, _ := newEnvDNSWith(t, func(c *server.Config) { c.PublicCIDR = netip.MustParsePrefix("198.19.231.0/24") })
 	ac := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String("http://" + e.srv.Addr())}
-	iamc, ssmc := iam.NewFromConfig(ac), ssm.NewFromConfig(ac)
+	iamc := iam.NewFromConfig(ac)
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 	if _, err := iamc.CreateRole(e.ctx, &iam.CreateRoleInput{RoleName: aws.String("ssm-core"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
 		t.Fatal(err)
@@ -46,6 +42,19 @@ func TestManagedInstances(t *testing.T) {
 	if _, err := iamc.AddRoleToInstanceProfile(e.ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("ssm-core"), RoleName: aws.String("ssm-core")}); err != nil {
 		t.Fatal(err)
 	}
+	return e, ssm.NewFromConfig(ac)
+}
+
+// TestManagedInstances: Systems Manager's managed instances are those
+// whose agent would register: an instance with a role that allows the
+// SSM core actions, in a public subnet (it reaches
+// ssm.us-east-1.amazonaws.com through the internet gateway, from inside
+// its namespace), is Online with what the agent reports; one without an
+// instance profile, and one with the role in a private subnet with no
+// route out, are not listed, and StartSession's target check says they
+// are not connected.
+func TestManagedInstances(t *testing.T) {
+	e, ssmc := newSSMEnv(t)
 
 	v := e.newVPC("10.62.0.0/16", "10.62.1.0/24", "10.62.2.0/24")
 	// The second subnet is private: a route table of its own, with the
@@ -156,25 +165,7 @@ func sameSet(a, b []string) bool {
 // SecureString is read inside an instance with its role, by the AWS CLI
 // through the VPC's own endpoint names.
 func TestRunCommand(t *testing.T) {
-	e, _ := newEnvDNSWith(t, func(c *server.Config) { c.PublicCIDR = netip.MustParsePrefix("198.19.231.0/24") })
-	ac := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String("http://" + e.srv.Addr())}
-	iamc, ssmc := iam.NewFromConfig(ac), ssm.NewFromConfig(ac)
-	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
-	if _, err := iamc.CreateRole(e.ctx, &iam.CreateRoleInput{RoleName: aws.String("ssm-core"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
-		t.Fatal(err)
-	}
-	for _, arn := range []string{"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"} {
-		if _, err := iamc.AttachRolePolicy(e.ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("ssm-core"), PolicyArn: aws.String(arn)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := iamc.CreateInstanceProfile(e.ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("ssm-core")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := iamc.AddRoleToInstanceProfile(e.ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("ssm-core"), RoleName: aws.String("ssm-core")}); err != nil {
-		t.Fatal(err)
-	}
+	e, ssmc := newSSMEnv(t)
 	v := e.newVPC("10.63.0.0/16", "10.63.1.0/24")
 	sg := e.newSG(v.id, "ssm")
 	img := e.image()

@@ -67,11 +67,17 @@ func checkCommandQuery(commandID, instanceID *string, maxResults *int32, filters
 	}, nil
 }
 
-// listCommands is the commands of sc that keep selects, newest first.
-func (s *Service) listCommands(ctx context.Context, keep func(*commandRecord) bool) ([]*commandRecord, error) {
+// queryCommands is the commands of the caller's region a ListCommands or
+// ListCommandInvocations request selects, newest first; InvalidCommandId
+// when it names a command that does not exist.
+func (s *Service) queryCommands(ctx context.Context, commandID, instanceID *string, maxResults *int32, filters []ssmapi.CommandFilter) ([]*commandRecord, error) {
+	keep, err := checkCommandQuery(commandID, instanceID, maxResults, filters)
+	if err != nil {
+		return nil, err
+	}
 	sc := scopeOf(ctx)
 	var out []*commandRecord
-	err := s.store.View(ctx, func(tx state.Tx) error {
+	err = s.store.View(ctx, func(tx state.Tx) error {
 		return commands.ForEachShared(tx, sc, func(_ string, c *commandRecord) error {
 			if keep(c) {
 				out = append(out, c)
@@ -79,6 +85,10 @@ func (s *Service) listCommands(ctx context.Context, keep func(*commandRecord) bo
 			return nil
 		})
 	})
+	if err == nil && commandID != nil && len(out) == 0 {
+		err = errCommandID()
+	}
+	slices.SortFunc(out, func(a, b *commandRecord) int { return strings.Compare(newestFirst(a), newestFirst(b)) })
 	return out, err
 }
 
@@ -89,16 +99,9 @@ func newestFirst(c *commandRecord) string {
 
 // ListCommands lists the commands sent in the region, newest first.
 func (s *Service) ListCommands(ctx context.Context, in *ssmapi.ListCommandsRequest) (*ssmapi.ListCommandsResult, error) {
-	keep, err := checkCommandQuery(in.CommandId, in.InstanceId, in.MaxResults, in.Filters)
+	all, err := s.queryCommands(ctx, in.CommandId, in.InstanceId, in.MaxResults, in.Filters)
 	if err != nil {
 		return nil, err
-	}
-	all, err := s.listCommands(ctx, keep)
-	if err != nil {
-		return nil, err
-	}
-	if in.CommandId != nil && len(all) == 0 {
-		return nil, errCommandID()
 	}
 	size := in.MaxResults
 	if size == nil {
@@ -136,18 +139,10 @@ func (p *pluginResult) output() string {
 // ListCommandInvocations lists the invocations of commands, newest
 // command first; with Details, each plugin's status and output.
 func (s *Service) ListCommandInvocations(ctx context.Context, in *ssmapi.ListCommandInvocationsRequest) (*ssmapi.ListCommandInvocationsResult, error) {
-	keep, err := checkCommandQuery(in.CommandId, in.InstanceId, in.MaxResults, in.Filters)
+	all, err := s.queryCommands(ctx, in.CommandId, in.InstanceId, in.MaxResults, in.Filters)
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.listCommands(ctx, keep)
-	if err != nil {
-		return nil, err
-	}
-	if in.CommandId != nil && len(all) == 0 {
-		return nil, errCommandID()
-	}
-	slices.SortFunc(all, func(a, b *commandRecord) int { return strings.Compare(newestFirst(a), newestFirst(b)) })
 	type item struct {
 		c   *commandRecord
 		inv *invocation

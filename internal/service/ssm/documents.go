@@ -93,18 +93,7 @@ func description(d *docRecord, v *docVersion) *ssmapi.DocumentDescription {
 		Status: new("Active"), DocumentVersion: new(strconv.Itoa(v.Version)), Parameters: []ssmapi.DocumentParameter{}, PlatformTypes: v.Platforms,
 		DocumentType: new(d.Type), SchemaVersion: new(v.SchemaVersion), LatestVersion: new(strconv.Itoa(d.latest().Version)),
 		DefaultVersion: new(strconv.Itoa(d.Default)), DocumentFormat: new(d.Format), Tags: apiTags(d.Tags)}
-	if v.Description != "" {
-		out.Description = new(v.Description)
-	}
-	if v.VersionName != "" {
-		out.VersionName = new(v.VersionName)
-	}
-	if d.TargetType != "" {
-		out.TargetType = new(d.TargetType)
-	}
-	if d.DisplayName != "" {
-		out.DisplayName = new(d.DisplayName)
-	}
+	out.Description, out.VersionName, out.TargetType, out.DisplayName = opt(v.Description), opt(v.VersionName), opt(d.TargetType), opt(d.DisplayName)
 	for _, p := range v.Parameters {
 		out.Parameters = append(out.Parameters, ssmapi.DocumentParameter{Name: new(p.Name), Type: new(p.Type), Description: new(p.Description), DefaultValue: p.Default})
 	}
@@ -193,30 +182,14 @@ func (s *Service) GetDocument(ctx context.Context, in *ssmapi.GetDocumentRequest
 		return nil, err
 	}
 	var out *ssmapi.GetDocumentResult
-	err := s.store.View(ctx, func(tx state.Tx) error {
-		d, _, err := findDocument(tx, scopeOf(ctx), *in.Name)
-		if err != nil {
-			return err
-		}
-		if d == nil {
-			return errNoDocument()
-		}
-		ver, err := pickVersion(d, deref(in.DocumentVersion), deref(in.VersionName))
-		if err != nil {
-			return err
-		}
+	err := s.viewDocument(ctx, *in.Name, in.DocumentVersion, in.VersionName, func(d *docRecord, ver *docVersion) error {
 		content, format, err := convertContent(ver.Content, d.Format, deref(in.DocumentFormat))
 		if err != nil {
 			return err
 		}
 		out = &ssmapi.GetDocumentResult{Name: new(d.Name), CreatedDate: new(ver.Created), DocumentVersion: new(strconv.Itoa(ver.Version)),
-			Status: new("Active"), Content: new(content), DocumentType: new(d.Type), DocumentFormat: new(format)}
-		if ver.VersionName != "" {
-			out.VersionName = new(ver.VersionName)
-		}
-		if d.DisplayName != "" {
-			out.DisplayName = new(d.DisplayName)
-		}
+			Status: new("Active"), Content: new(content), DocumentType: new(d.Type), DocumentFormat: new(format),
+			VersionName: opt(ver.VersionName), DisplayName: opt(d.DisplayName)}
 		return nil
 	})
 	if err != nil {
@@ -233,18 +206,7 @@ func (s *Service) DescribeDocument(ctx context.Context, in *ssmapi.DescribeDocum
 		return nil, err
 	}
 	var out ssmapi.DescribeDocumentResult
-	err := s.store.View(ctx, func(tx state.Tx) error {
-		d, _, err := findDocument(tx, scopeOf(ctx), *in.Name)
-		if err != nil {
-			return err
-		}
-		if d == nil {
-			return errNoDocument()
-		}
-		ver, err := pickVersion(d, deref(in.DocumentVersion), deref(in.VersionName))
-		if err != nil {
-			return err
-		}
+	err := s.viewDocument(ctx, *in.Name, in.DocumentVersion, in.VersionName, func(d *docRecord, ver *docVersion) error {
 		out.Document = description(d, ver)
 		return nil
 	})
@@ -252,6 +214,24 @@ func (s *Service) DescribeDocument(ctx context.Context, in *ssmapi.DescribeDocum
 		return nil, err
 	}
 	return &out, nil
+}
+
+// viewDocument reads the version of a document a request names.
+func (s *Service) viewDocument(ctx context.Context, name string, version, versionName *string, fn func(d *docRecord, v *docVersion) error) error {
+	return s.store.View(ctx, func(tx state.Tx) error {
+		d, _, err := findDocument(tx, scopeOf(ctx), name)
+		if err != nil {
+			return err
+		}
+		if d == nil {
+			return errNoDocument()
+		}
+		ver, err := pickVersion(d, deref(version), deref(versionName))
+		if err != nil {
+			return err
+		}
+		return fn(d, ver)
+	})
 }
 
 // ownDocument loads a document of the account for a change: AWS's own are
@@ -346,10 +326,7 @@ func (s *Service) UpdateDocumentDefaultVersion(ctx context.Context, in *ssmapi.U
 			return errDocVersion()
 		}
 		d.Default = n
-		out.Description = &ssmapi.DocumentDefaultVersionDescription{Name: new(d.Name), DefaultVersion: new(strconv.Itoa(n))}
-		if ver.VersionName != "" {
-			out.Description.DefaultVersionName = new(ver.VersionName)
-		}
+		out.Description = &ssmapi.DocumentDefaultVersionDescription{Name: new(d.Name), DefaultVersion: new(strconv.Itoa(n)), DefaultVersionName: opt(ver.VersionName)}
 		return documents.Put(tx, sc, d.Name, *d)
 	})
 	if err != nil {
@@ -517,15 +494,7 @@ func (s *Service) ListDocuments(ctx context.Context, in *ssmapi.ListDocumentsReq
 			id := ssmapi.DocumentIdentifier{Name: new(d.Name), CreatedDate: new(ver.Created), Owner: new(d.Owner), PlatformTypes: ver.Platforms,
 				DocumentVersion: new(strconv.Itoa(ver.Version)), DocumentType: new(d.Type), SchemaVersion: new(ver.SchemaVersion),
 				DocumentFormat: new(d.Format), Tags: apiTags(d.Tags)}
-			if ver.VersionName != "" {
-				id.VersionName = new(ver.VersionName)
-			}
-			if d.TargetType != "" {
-				id.TargetType = new(d.TargetType)
-			}
-			if d.DisplayName != "" {
-				id.DisplayName = new(d.DisplayName)
-			}
+			id.VersionName, id.TargetType, id.DisplayName = opt(ver.VersionName), opt(d.TargetType), opt(d.DisplayName)
 			out.DocumentIdentifiers = append(out.DocumentIdentifiers, id)
 		}
 		return nil
@@ -564,10 +533,7 @@ func (s *Service) ListDocumentVersions(ctx context.Context, in *ssmapi.ListDocum
 		out.NextToken = tokenOf(next)
 		for _, ver := range page {
 			info := ssmapi.DocumentVersionInfo{Name: new(d.Name), DocumentVersion: new(strconv.Itoa(ver.Version)), CreatedDate: new(ver.Created),
-				IsDefaultVersion: new(ver.Version == d.Default), DocumentFormat: new(d.Format), Status: new("Active")}
-			if ver.VersionName != "" {
-				info.VersionName = new(ver.VersionName)
-			}
+				IsDefaultVersion: new(ver.Version == d.Default), DocumentFormat: new(d.Format), Status: new("Active"), VersionName: opt(ver.VersionName)}
 			out.DocumentVersions = append(out.DocumentVersions, info)
 		}
 		return nil

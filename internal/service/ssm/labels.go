@@ -38,24 +38,35 @@ func checkLabels(in []string) error {
 	return v.err()
 }
 
-// LabelParameterVersion puts labels on a version (the current one unless
-// ParameterVersion names another), moving them from other versions.
-func (s *Service) LabelParameterVersion(ctx context.Context, in *ssmapi.LabelParameterVersionRequest) (*ssmapi.LabelParameterVersionResult, error) {
+// relabel checks a Label/UnlabelParameterVersion request and runs fn on
+// its parameter in one write transaction.
+func (s *Service) relabel(ctx context.Context, name *string, labels []string, fn func(r *paramRecord) error) error {
 	var v violations
-	v.length(in.Name, "name", 1, 2048)
+	v.length(name, "name", 1, 2048)
 	if err := v.err(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := checkLabels(in.Labels); err != nil {
-		return nil, err
+	if err := checkLabels(labels); err != nil {
+		return err
 	}
 	sc, now := scopeOf(ctx), s.now()
-	out := ssmapi.LabelParameterVersionResult{InvalidLabels: []string{}}
-	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, err := s.lookup(tx, sc, *in.Name, now)
+	return s.store.Update(ctx, func(tx state.Tx) error {
+		r, err := s.lookup(tx, sc, *name, now)
 		if err != nil {
 			return err
 		}
+		if err := fn(r); err != nil {
+			return err
+		}
+		return params.Put(tx, sc, r.Name, *r)
+	})
+}
+
+// LabelParameterVersion puts labels on a version (the current one unless
+// ParameterVersion names another), moving them from other versions.
+func (s *Service) LabelParameterVersion(ctx context.Context, in *ssmapi.LabelParameterVersionRequest) (*ssmapi.LabelParameterVersionResult, error) {
+	out := ssmapi.LabelParameterVersionResult{InvalidLabels: []string{}}
+	err := s.relabel(ctx, in.Name, in.Labels, func(r *paramRecord) error {
 		target := r.latest()
 		if in.ParameterVersion != nil {
 			if target = r.version(*in.ParameterVersion); target == nil {
@@ -79,7 +90,7 @@ func (s *Service) LabelParameterVersion(ctx context.Context, in *ssmapi.LabelPar
 		}
 		target.Labels = append(target.Labels, add...)
 		out.ParameterVersion = new(target.Version)
-		return params.Put(tx, sc, r.Name, *r)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -90,21 +101,8 @@ func (s *Service) LabelParameterVersion(ctx context.Context, in *ssmapi.LabelPar
 // UnlabelParameterVersion removes labels from a version; those it does not
 // carry are answered as invalid.
 func (s *Service) UnlabelParameterVersion(ctx context.Context, in *ssmapi.UnlabelParameterVersionRequest) (*ssmapi.UnlabelParameterVersionResult, error) {
-	var v violations
-	v.length(in.Name, "name", 1, 2048)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	if err := checkLabels(in.Labels); err != nil {
-		return nil, err
-	}
-	sc, now := scopeOf(ctx), s.now()
 	out := ssmapi.UnlabelParameterVersionResult{RemovedLabels: []string{}, InvalidLabels: []string{}}
-	err := s.store.Update(ctx, func(tx state.Tx) error {
-		r, err := s.lookup(tx, sc, *in.Name, now)
-		if err != nil {
-			return err
-		}
+	err := s.relabel(ctx, in.Name, in.Labels, func(r *paramRecord) error {
 		target := r.version(deref(in.ParameterVersion))
 		if target == nil {
 			return errVersionNotFound(fmt.Sprint(deref(in.ParameterVersion)), r.Name)
@@ -117,7 +115,7 @@ func (s *Service) UnlabelParameterVersion(ctx context.Context, in *ssmapi.Unlabe
 				out.InvalidLabels = append(out.InvalidLabels, l)
 			}
 		}
-		return params.Put(tx, sc, r.Name, *r)
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -143,9 +143,9 @@ func checkPeriod(attrs map[string]any, key string) error {
 	return nil
 }
 
-// inline is the policies as the API shows them.
+// inline is the policies as the API shows them (an empty list for none).
 func inline(ps []policy) []ssmapi.ParameterInlinePolicy {
-	var out []ssmapi.ParameterInlinePolicy
+	out := []ssmapi.ParameterInlinePolicy{}
 	for _, p := range ps {
 		out = append(out, ssmapi.ParameterInlinePolicy{PolicyText: new(p.Text), PolicyType: new(p.Type), PolicyStatus: new("Pending")})
 	}

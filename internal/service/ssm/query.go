@@ -270,18 +270,7 @@ func metadata(sc state.Scope, r *paramRecord) ssmapi.ParameterMetadata {
 	v := r.latest()
 	m := ssmapi.ParameterMetadata{Name: new(r.Name), ARN: new(parameterARN(sc, r.Name)), Type: new(v.Type), LastModifiedDate: new(v.Modified),
 		LastModifiedUser: new(v.User), Version: new(v.Version), Tier: new(v.Tier), Policies: inline(v.Policies), DataType: new(v.DataType)}
-	if m.Policies == nil {
-		m.Policies = []ssmapi.ParameterInlinePolicy{}
-	}
-	if v.KeyID != "" {
-		m.KeyId = new(v.KeyID)
-	}
-	if v.Description != "" {
-		m.Description = new(v.Description)
-	}
-	if v.AllowedPattern != "" {
-		m.AllowedPattern = new(v.AllowedPattern)
-	}
+	m.KeyId, m.Description, m.AllowedPattern = opt(v.KeyID), opt(v.Description), opt(v.AllowedPattern)
 	return m
 }
 
@@ -368,18 +357,7 @@ func (s *Service) GetParameterHistory(ctx context.Context, in *ssmapi.GetParamet
 			if h.Labels == nil {
 				h.Labels = []string{}
 			}
-			if h.Policies == nil {
-				h.Policies = []ssmapi.ParameterInlinePolicy{}
-			}
-			if ver.KeyID != "" {
-				h.KeyId = new(ver.KeyID)
-			}
-			if ver.Description != "" {
-				h.Description = new(ver.Description)
-			}
-			if ver.AllowedPattern != "" {
-				h.AllowedPattern = new(ver.AllowedPattern)
-			}
+			h.KeyId, h.Description, h.AllowedPattern = opt(ver.KeyID), opt(ver.Description), opt(ver.AllowedPattern)
 			out.Parameters = append(out.Parameters, h)
 		}
 		return nil

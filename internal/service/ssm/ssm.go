@@ -160,6 +160,14 @@ func errValidation(format string, args ...any) error {
 	return clientError("ValidationException", format, args...)
 }
 
+// opt is an optional string member: nil when empty.
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 func deref[T any](p *T) T {
 	var zero T
 	if p == nil {
