@@ -403,7 +403,11 @@ func (s *Service) SendCommand(ctx context.Context, in *ssmapi.SendCommandRequest
 		if h := deref(in.DocumentHash); h != "" && h != ver.Hash {
 			return clientError("InvalidDocument", "The document hash does not match version %d of %s.", ver.Version, d.Name)
 		}
-		if c.Steps, err = planSteps(d, ver, in.Parameters); err != nil {
+		given, err := s.resolveReferences(tx, sc, in.Parameters)
+		if err != nil {
+			return err
+		}
+		if c.Steps, err = planSteps(d, ver, given); err != nil {
 			return err
 		}
 		c.DocumentName, c.DocumentVersion = d.Name, strconv.Itoa(ver.Version)
@@ -425,6 +429,39 @@ func (s *Service) SendCommand(ctx context.Context, in *ssmapi.SendCommandRequest
 		s.runner.start(sc, c.ID)
 	}
 	return &ssmapi.SendCommandResult{Command: apiCommand(&c)}, nil
+}
+
+// ssmRefRE is a Parameter Store reference in a command's parameters.
+var ssmRefRE = regexp.MustCompile(`\{\{\s*ssm:([a-zA-Z0-9_.\-/:]+)\s*\}\}`)
+
+// resolveReferences replaces {{ssm:name}} in a command's parameter values
+// with the parameters' values (a version or label selector allowed), as
+// Systems Manager does when it sends the command; a SecureString may not
+// be referenced (its value would show in the command), as on AWS.
+func (s *Service) resolveReferences(tx state.Tx, sc state.Scope, params map[string][]string) (map[string][]string, error) {
+	out := map[string][]string{}
+	now := s.now()
+	for k, vals := range params {
+		for _, v := range vals {
+			var err error
+			v = ssmRefRE.ReplaceAllStringFunc(v, func(ref string) string {
+				name := ssmRefRE.FindStringSubmatch(ref)[1]
+				p, gerr := s.get(tx, sc, name, false, now)
+				switch {
+				case gerr != nil && err == nil:
+					err = clientError("InvalidParameters", "The parameter %s that %s refers to does not exist.", name, k)
+				case gerr == nil && deref(p.Type) == typeSecureString && err == nil:
+					err = clientError("InvalidParameters", "SecureString parameter %s can't be referenced in a command's parameters.", name)
+				}
+				return deref(p.Value)
+			})
+			if err != nil {
+				return nil, err
+			}
+			out[k] = append(out[k], v)
+		}
+	}
+	return out, nil
 }
 
 // apiCommand is a command as the API shows it.

@@ -123,6 +123,19 @@ func TestRunCommandOutcomes(t *testing.T) {
 			t.Errorf("%s: %s %d stdout %d %q… stderr %d", inst, *inv.Status, *inv.ResponseCode, len(out), out[:20], len(errOut))
 		}
 	}
+	// A Parameter Store reference in a command's parameters.
+	if _, err := ts.PutParameter(ts.ctx, &ssmapi.PutParameterRequest{Name: new("/greeting"), Value: new("hi there"), Type: new("String")}); err != nil {
+		t.Fatal(err)
+	}
+	ref := ts.send(t, &ssmapi.SendCommandRequest{DocumentName: shell, InstanceIds: ids[:1], Parameters: map[string][]string{"commands": {"echo '{{ssm:/greeting}}'"}}})
+	ts.waitCommand(t, ref)
+	if inv := ts.invocation(t, ref, ids[0]); *inv.StandardOutputContent != "hi there\n" {
+		t.Errorf("{{ssm:/greeting}}: %q", *inv.StandardOutputContent)
+	}
+	if _, err := ts.SendCommand(ts.ctx, &ssmapi.SendCommandRequest{DocumentName: shell, InstanceIds: ids[:1],
+		Parameters: map[string][]string{"commands": {"echo {{ssm:/nope}}"}}}); !isCode(err, "InvalidParameters") {
+		t.Errorf("{{ssm:/nope}}: %v", err)
+	}
 	list, err := ts.ListCommandInvocations(ts.ctx, &ssmapi.ListCommandInvocationsRequest{CommandId: &id, Details: new(true)})
 	if err != nil || len(list.CommandInvocations) != 3 || len(*list.CommandInvocations[0].CommandPlugins[0].Output) != maxListOutput {
 		t.Fatalf("details: %+v %v", list, err)
@@ -182,7 +195,7 @@ func TestRunCommandOutcomes(t *testing.T) {
 		}
 	}
 	all, err := ts.ListCommands(ts.ctx, &ssmapi.ListCommandsRequest{})
-	if err != nil || len(all.Commands) != 4 || *all.Commands[0].CommandId != id {
+	if err != nil || len(all.Commands) != 5 || *all.Commands[0].CommandId != id {
 		t.Fatalf("ListCommands, newest first: %+v %v", all, err)
 	}
 }
