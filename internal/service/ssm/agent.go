@@ -133,7 +133,8 @@ func (a *agents) reconcile(ctx context.Context, k reconcile.Key) (reconcile.Resu
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	if !found {
+	if !found || inst.State == "shutting-down" || inst.State == "terminated" {
+		// A terminated instance's agent is deregistered.
 		a.mu.Lock()
 		delete(a.status, k)
 		a.mu.Unlock()

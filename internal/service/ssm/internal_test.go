@@ -255,6 +255,18 @@ func TestAgents(t *testing.T) {
 	if err := ts.TargetConnected(ts.ctx, testAccount, testRegion, "i-00000000000000001"); err != nil {
 		t.Fatalf("back: %v", err)
 	}
+	// Terminated: no longer listed.
+	ts.world.set(func() {
+		i := ts.world.instances["i-00000000000000001"]
+		i.State = "terminated"
+		ts.world.instances[i.ID] = i
+	})
+	if err := ts.CheckInstances(ts.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ts.describe(t, &ssmapi.DescribeInstanceInformationRequest{}); len(got) != 0 {
+		t.Fatalf("after termination: %v", got)
+	}
 	for _, tc := range []struct {
 		name string
 		in   ssmapi.DescribeInstanceInformationRequest
