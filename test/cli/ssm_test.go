@@ -78,7 +78,9 @@ func TestSSMParameterStoreCLI(t *testing.T) {
 			if len(got.Parameters) != 1 || !slices.Equal(got.InvalidParameters, []string{"/nope"}) {
 				t.Fatalf("get-parameters: %+v", got)
 			}
-			desc := decode[struct{ Parameters []struct{ Name, Type, KeyId, Tier string } }](t, ssm("describe-parameters",
+			desc := decode[struct {
+				Parameters []struct{ Name, Type, KeyId, Tier string }
+			}](t, ssm("describe-parameters",
 				"--parameter-filters", "Key=Type,Values=SecureString"))
 			if len(desc.Parameters) != 1 || desc.Parameters[0].KeyId != "alias/aws/ssm" || desc.Parameters[0].Tier != "Standard" {
 				t.Fatalf("describe-parameters: %+v", desc)
@@ -92,7 +94,9 @@ func TestSSMParameterStoreCLI(t *testing.T) {
 			if !strings.HasPrefix(ami.Value, "ami-") {
 				t.Fatalf("public AMI parameter: %+v", ami)
 			}
-			images := decode[struct{ Images []struct{ ImageId, Name string } }](t, cli.aws(t, s, env, "ec2", "describe-images", "--image-ids", ami.Value))
+			images := decode[struct {
+				Images []struct{ ImageId, Name string }
+			}](t, cli.aws(t, s, env, "ec2", "describe-images", "--image-ids", ami.Value))
 			if len(images.Images) != 1 || !strings.HasPrefix(images.Images[0].Name, "al2023-ami-") {
 				t.Fatalf("the public parameter's image: %+v", images)
 			}
