@@ -301,7 +301,7 @@ func (s *Service) CancelCommand(ctx context.Context, in *ssmapi.CancelCommandReq
 				continue
 			}
 			switch inv.Status {
-			case cmdPending:
+			case cmdPending, "Delayed":
 				inv.Status, inv.StatusDetails = cmdCancelled, cmdCancelled
 			case cmdInProgress:
 				inv.StatusDetails = cmdCancelling

@@ -233,3 +233,29 @@ func TestCommandsAcrossRestart(t *testing.T) {
 		t.Errorf("finished: %q", *inv.StandardOutputContent)
 	}
 }
+
+// TestDeliveryTimedOut: an invocation whose instance stopped being
+// connected after the command was sent waits for it (Delayed) until the
+// command's TimeoutSeconds, then times out undelivered.
+func TestDeliveryTimedOut(t *testing.T) {
+	ts := newTestService(t, state.NewMemory())
+	ids := ts.managedFleet(t, 1)
+	ts.world.set(func() { ts.world.reachable[ids[0]] = false })
+	if err := ts.CheckInstances(ts.ctx); err != nil {
+		t.Fatal(err)
+	}
+	sc := scopeOf(ts.ctx)
+	c := commandRecord{ID: newCommandID(), DocumentName: "AWS-RunShellScript", DocumentVersion: "1", Requested: ts.now.Add(-time.Hour), TimeoutSeconds: 60,
+		MaxConcurrency: "50", MaxErrors: "0", Status: cmdPending, StatusDetails: cmdPending, Steps: []cmdStep{{Name: "aws:runShellScript", Commands: []string{"true"}, Timeout: 60}},
+		Invocations: []invocation{{InstanceID: ids[0], Status: cmdPending, StatusDetails: cmdPending}}}
+	if err := ts.store.Update(ts.ctx, func(tx state.Tx) error { return commands.Put(tx, sc, c.ID, c) }); err != nil {
+		t.Fatal(err)
+	}
+	ts.runner.start(sc, c.ID)
+	if got := ts.waitCommand(t, c.ID); *got.Status != cmdTimedOut || *got.DeliveryTimedOutCount != 1 {
+		t.Fatalf("command %s, %d undelivered", *got.Status, *got.DeliveryTimedOutCount)
+	}
+	if inv := ts.invocation(t, c.ID, ids[0]); *inv.Status != cmdTimedOut || *inv.StatusDetails != "DeliveryTimedOut" {
+		t.Fatalf("invocation %s %s", *inv.Status, *inv.StatusDetails)
+	}
+}

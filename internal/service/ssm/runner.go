@@ -189,11 +189,26 @@ func (r *runner) invoke(sc state.Scope, c *commandRecord, instanceID string) str
 		}
 		r.mu.Unlock()
 	}()
+	if err := r.deliver(ctx, sc, c, instanceID); err != nil {
+		if r.ctx.Err() != nil {
+			return "" // minicloud stops: the next start records it
+		}
+		status, details := cmdTimedOut, "DeliveryTimedOut"
+		if ctx.Err() != nil {
+			status, details = cmdCancelled, cmdCancelled
+		}
+		_ = r.update(sc, c.ID, func(c *commandRecord) {
+			if inv := c.invocation(instanceID); !terminal(inv.Status) {
+				inv.Status, inv.StatusDetails, inv.End = status, details, r.s.now()
+			}
+		})
+		return status
+	}
 	start := r.s.now()
 	skip := false
 	_ = r.update(sc, c.ID, func(c *commandRecord) {
 		inv := c.invocation(instanceID)
-		if inv.Status != cmdPending {
+		if inv.Status != cmdPending && inv.Status != "Delayed" {
 			skip = true // cancelled before it started
 			return
 		}
@@ -233,6 +248,36 @@ func (r *runner) invoke(sc state.Scope, c *commandRecord, instanceID string) str
 		inv.Status, inv.StatusDetails, inv.End = final, details, r.s.now()
 	})
 	return final
+}
+
+// deliveryRetry is how often an invocation whose instance is not
+// connected is tried again.
+const deliveryRetry = 5 * time.Second
+
+// deliver waits until the invocation's instance is connected (its agent
+// would fetch the command), until the command's TimeoutSeconds after it
+// was sent: an error then. Meanwhile the invocation is Delayed, as AWS
+// shows a command its target has not picked up.
+func (r *runner) deliver(ctx context.Context, sc state.Scope, c *commandRecord, instanceID string) error {
+	deadline := c.Requested.Add(time.Duration(c.TimeoutSeconds) * time.Second)
+	for {
+		if r.s.TargetConnected(ctx, sc.Account, sc.Region, instanceID) == nil {
+			return nil
+		}
+		if !r.s.now().Before(deadline) {
+			return errors.New("delivery timed out")
+		}
+		_ = r.update(sc, c.ID, func(c *commandRecord) {
+			if inv := c.invocation(instanceID); inv.Status == cmdPending {
+				inv.Status, inv.StatusDetails = "Delayed", "Delayed"
+			}
+		})
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(deliveryRetry):
+		}
+	}
 }
 
 // step runs one step in an instance.
