@@ -58,7 +58,7 @@ func (s *Service) relabel(ctx context.Context, name *string, labels []string, fn
 		if err := fn(r); err != nil {
 			return err
 		}
-		return params.Put(tx, sc, r.Name, *r)
+		return params.Put(tx, sc, paramKey(r.Name), *r)
 	})
 }
 

@@ -59,9 +59,26 @@ type reference struct {
 	selector string // ":3" or ":label", as AWS echoes it
 	version  int64  // > 0 when the selector is a version
 	label    string
-	// alt is the other name an ARN may mean: "parameter/a" is the ARN of
-	// both "a" and "/a".
-	alt string
+	// byARN: the request named the parameter by its ARN.
+	byARN bool
+}
+
+// paramKey is the key a parameter is stored under: its name without a
+// leading slash, so that "a" and "/a" are one parameter, as on AWS (one
+// ARN, parameter/a; a Get of either finds what a Put of either made).
+func paramKey(name string) string { return strings.TrimPrefix(name, "/") }
+
+// checkReference refuses a name no parameter can have: a hierarchy
+// without its leading slash, or an empty level (AWS's ValidationException,
+// for reads as for writes).
+func checkReference(name string) error {
+	if strings.HasPrefix(name, "arn:") || !strings.Contains(name, "/") {
+		return nil
+	}
+	if !strings.HasPrefix(name, "/") || strings.Contains(name, "//") {
+		return errValidation(msgNameRules)
+	}
+	return nil
 }
 
 // parseReference reads a name with its selector; ok is false for what can
@@ -77,12 +94,7 @@ func parseReference(sc state.Scope, s string) (reference, bool) {
 		if !ok || rest == "" {
 			return ref, false
 		}
-		s = rest
-		if strings.Contains(rest, "/") {
-			s = "/" + rest
-		} else {
-			ref.alt = "/" + strings.SplitN(rest, ":", 2)[0]
-		}
+		s, ref.byARN = rest, true
 	}
 	name, sel, has := strings.Cut(s, ":")
 	ref.name = name

@@ -163,7 +163,7 @@ func (s *Service) PutParameter(ctx context.Context, in *ssmapi.PutParameterReque
 	now := s.now()
 	var out ssmapi.PutParameterResult
 	err = s.store.Update(ctx, func(tx state.Tx) error {
-		r, found, err := params.Get(tx, sc, p.name)
+		r, found, err := params.Get(tx, sc, paramKey(p.name))
 		if err != nil {
 			return err
 		}
@@ -226,7 +226,7 @@ func (s *Service) PutParameter(ctx context.Context, in *ssmapi.PutParameterReque
 		}
 		r.Versions = append(r.Versions, ver)
 		out = ssmapi.PutParameterResult{Version: new(ver.Version), Tier: new(tier)}
-		return params.Put(tx, sc, p.name, r)
+		return params.Put(tx, sc, paramKey(p.name), r)
 	})
 	if err != nil {
 		return nil, err
@@ -253,19 +253,11 @@ func checkQuota(tx state.Tx, sc state.Scope, tier string) error {
 // find loads the parameter ref names, nil when there is none (or it has
 // expired).
 func (s *Service) find(tx state.Tx, sc state.Scope, ref reference, now time.Time) (*paramRecord, error) {
-	for _, name := range []string{ref.name, ref.alt} {
-		if name == "" {
-			continue
-		}
-		r, ok, err := params.Get(tx, sc, name)
-		if err != nil {
-			return nil, err
-		}
-		if ok && !r.expired(now) {
-			return &r, nil
-		}
+	r, ok, err := params.Get(tx, sc, paramKey(ref.name))
+	if err != nil || !ok || r.expired(now) {
+		return nil, err
 	}
-	return nil, nil
+	return &r, nil
 }
 
 // pick is the version ref selects of r: the current one, a version or the
@@ -311,6 +303,9 @@ func (s *Service) get(tx state.Tx, sc state.Scope, name string, decrypt bool, no
 	if pub, ok := s.publicParameter(sc, name); ok {
 		return pub, nil
 	}
+	if err := checkReference(name); err != nil {
+		return ssmapi.Parameter{}, err
+	}
 	ref, ok := parseReference(sc, name)
 	if !ok {
 		return ssmapi.Parameter{}, errNotFound()
@@ -326,7 +321,12 @@ func (s *Service) get(tx state.Tx, sc state.Scope, name string, decrypt bool, no
 	if err != nil {
 		return ssmapi.Parameter{}, err
 	}
-	return s.show(sc, r, v, decrypt, ref.selector)
+	p, err := s.show(sc, r, v, decrypt, ref.selector)
+	if !ref.byARN {
+		// The name as asked: "/a" for a parameter put as "a".
+		p.Name = new(ref.name)
+	}
+	return p, err
 }
 
 // GetParameter answers one parameter, or a version of it.
@@ -408,14 +408,14 @@ func (s *Service) DeleteParameter(ctx context.Context, in *ssmapi.DeleteParamete
 // delete deletes the parameter name names, reporting whether there was one.
 func (s *Service) delete(tx state.Tx, sc state.Scope, name string, now time.Time) (bool, error) {
 	ref, ok := parseReference(sc, name)
-	if !ok || ref.selector != "" {
+	if !ok || ref.selector != "" || checkReference(name) != nil {
 		return false, nil
 	}
 	r, err := s.find(tx, sc, ref, now)
 	if err != nil || r == nil {
 		return false, err
 	}
-	return true, params.Delete(tx, sc, r.Name)
+	return true, params.Delete(tx, sc, paramKey(r.Name))
 }
 
 // DeleteParameters deletes up to ten parameters; the names that name none

@@ -152,6 +152,24 @@ func TestParameterRoundTrip(t *testing.T) {
 	}
 	_, err = e.ssm.DeleteParameter(e.ctx, &ssm.DeleteParameterInput{Name: aws.String("/app/db/host")})
 	wantError(t, err, "ParameterNotFound", "")
+	// "plain" and "/plain" are one parameter, answered by the name asked
+	// (AWS-validated behaviour); a hierarchy needs its leading slash.
+	put(t, e, &ssm.PutParameterInput{Name: aws.String("plain"), Value: aws.String("123"), Type: types.ParameterTypeString})
+	_, err = e.ssm.PutParameter(e.ctx, &ssm.PutParameterInput{Name: aws.String("/plain"), Value: aws.String("x"), Type: types.ParameterTypeString})
+	wantError(t, err, "ParameterAlreadyExists", "")
+	slash, err := e.ssm.GetParameter(e.ctx, &ssm.GetParameterInput{Name: aws.String("/plain")})
+	if err != nil || aws.ToString(slash.Parameter.Name) != "/plain" || aws.ToString(slash.Parameter.Value) != "123" {
+		t.Fatalf("/plain: %+v %v", slash, err)
+	}
+	byARN, err := e.ssm.GetParameter(e.ctx, &ssm.GetParameterInput{Name: slash.Parameter.ARN})
+	if err != nil || aws.ToString(byARN.Parameter.Name) != "plain" {
+		t.Fatalf("by ARN: %+v %v", byARN, err)
+	}
+	put(t, e, &ssm.PutParameterInput{Name: aws.String("/h/b/c"), Value: aws.String("v"), Type: types.ParameterTypeString})
+	for _, name := range []string{"h/b/c", "/h//b//c"} {
+		_, err = e.ssm.GetParameter(e.ctx, &ssm.GetParameterInput{Name: aws.String(name)})
+		wantError(t, err, "ValidationException", "sub-paths divided by slash symbol")
+	}
 	// Another account or region has parameters of its own.
 	_, err = e.ssmIn("111111111111", "us-east-1").GetParameter(e.ctx, &ssm.GetParameterInput{Name: aws.String("/app/db/host")})
 	wantError(t, err, "ParameterNotFound", "")

@@ -371,6 +371,9 @@ func (s *Service) GetParameterHistory(ctx context.Context, in *ssmapi.GetParamet
 // lookup loads the parameter a plain name (no selector) names, or
 // ParameterNotFound.
 func (s *Service) lookup(tx state.Tx, sc state.Scope, name string, now time.Time) (*paramRecord, error) {
+	if err := checkReference(name); err != nil {
+		return nil, err
+	}
 	ref, ok := parseReference(sc, name)
 	if !ok || ref.selector != "" {
 		return nil, errNotFound()

@@ -32,7 +32,7 @@ var taggers = map[string]func(s *Service, tx state.Tx, sc state.Scope, id string
 		}
 		return &tagged{tags: r.Tags, save: func(t []state.Tag) error {
 			r.Tags = t
-			return params.Put(tx, sc, r.Name, *r)
+			return params.Put(tx, sc, paramKey(r.Name), *r)
 		}}, nil
 	},
 	"Document": func(s *Service, tx state.Tx, sc state.Scope, id string) (*tagged, error) {
