@@ -41,13 +41,15 @@ import (
 // registered (listed by DescribeInstanceInformation from then on); one
 // that stops passing keeps its last ping and becomes ConnectionLost once
 // Config.ConnectionLostAfter has passed since, as AWS shows an agent that
-// went silent. An instance that never passed is not listed. What the
-// controller learns is kept in memory: after a restart every instance is
-// checked again at once.
+// went silent. An instance that never passed is not listed; a terminated
+// one is deregistered. What the controller learns is kept in memory:
+// after a restart every instance is checked again at once.
 //
 // Contract: the controller only reads EC2 and IAM (through their ports)
-// and writes its own table in memory; DescribeInstanceInformation and
-// the target check (TargetConnected) only read that table.
+// and writes its own table in memory; DescribeInstanceInformation only
+// reads that table, and TargetConnected reads it and, for an instance
+// that has not passed, asks the controller for a check now (Sync) rather
+// than checking by itself.
 
 // Instance is an EC2 instance as the agent sees its host.
 type Instance struct {
