@@ -107,6 +107,11 @@ type Config struct {
 	// check the role's trust policy; signatures must then be verified
 	// too (VerifySignatures), or anyone could claim any access key.
 	IAMEnforce bool
+	// SSMCheckInterval is how often Systems Manager checks each instance's
+	// agent (0: 30 s) and SSMConnectionLostAfter how long after its last
+	// ping an agent shows ConnectionLost (0: 5 minutes); tests shorten
+	// them.
+	SSMCheckInterval, SSMConnectionLostAfter time.Duration
 	// CloudTrailOff leaves the calls unrecorded (serve --cloudtrail off):
 	// LookupEvents still answers, with the events recorded before. It
 	// exists to measure what recording costs, side by side (bench/).
@@ -252,7 +257,8 @@ func New(cfg Config) (*Server, error) {
 	// the store; it plays the SSM Agent of the instances whose role and
 	// network would let the agent in (from inside their namespaces).
 	ssmSvc := ssm.New(store, ssm.Config{KeyDir: ssmKeyDir(cfg), Images: ec2Svc, Now: cfg.Now, Logger: cfg.Logger,
-		Instances: ssmInstances{ec2Svc}, Profiles: iamSvc.Profiles(), Policies: iamSvc, Agent: ssmAgent(dp), AgentEnv: []string{instruntime.CAEnvironment}})
+		Instances: ssmInstances{ec2Svc}, Profiles: iamSvc.Profiles(), Policies: iamSvc, Agent: ssmAgent(dp), AgentEnv: []string{instruntime.CAEnvironment},
+		CheckInterval: cfg.SSMCheckInterval, ConnectionLostAfter: cfg.SSMConnectionLostAfter})
 	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: elbDP, Certs: certs, Logger: cfg.Logger})
 	// The endpoint names both the VPC resolvers and the DNS server answer.
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}

@@ -24,7 +24,10 @@ import (
 // role has AmazonSSMManagedInstanceCore.
 func newSSMEnv(t *testing.T) (*env, *ssm.Client) {
 	t.Helper()
-	e, _ := newEnvDNSWith(t, func(c *server.Config) { c.PublicCIDR = netip.MustParsePrefix("198.19.231.0/24") })
+	e, _ := newEnvDNSWith(t, func(c *server.Config) {
+		c.PublicCIDR = netip.MustParsePrefix("198.19.231.0/24")
+		c.SSMConnectionLostAfter = 3 * time.Second
+	})
 	ac := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String("http://" + e.srv.Addr())}
 	iamc := iam.NewFromConfig(ac)
@@ -52,7 +55,8 @@ func newSSMEnv(t *testing.T) (*env, *ssm.Client) {
 // its namespace), is Online with what the agent reports; one without an
 // instance profile, and one with the role in a private subnet with no
 // route out, are not listed, and StartSession's target check says they
-// are not connected.
+// are not connected; a stopped one becomes ConnectionLost; a NAT gateway
+// gives the private one its way to the endpoint.
 func TestManagedInstances(t *testing.T) {
 	e, ssmc := newSSMEnv(t)
 
@@ -129,6 +133,47 @@ func TestManagedInstances(t *testing.T) {
 	}
 	if err := e.srv.SSM().TargetConnected(e.ctx, "000000000000", "us-east-1", managed); err != nil {
 		t.Errorf("target %s: %v", managed, err)
+	}
+	defer func() {
+		// A NAT gateway gives the private subnet its way out: the
+		// instance there registers.
+		natEIP, err := e.ec2.AllocateAddress(e.ctx, &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nat, err := e.ec2.CreateNatGateway(e.ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(v.subnets[0]), AllocationId: natEIP.AllocationId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.ec2.CreateRoute(e.ctx, &ec2.CreateRouteInput{RouteTableId: rtb.RouteTable.RouteTableId,
+			DestinationCidrBlock: aws.String("0.0.0.0/0"), NatGatewayId: nat.NatGateway.NatGatewayId}); err != nil {
+			t.Fatal(err)
+		}
+		if err := eventually(60*time.Second, func() error {
+			return e.srv.SSM().TargetConnected(e.ctx, "000000000000", "us-east-1", private)
+		}); err != nil {
+			t.Fatalf("behind a NAT gateway: %v", err)
+		}
+	}()
+	// Stopped, the agent goes silent: ConnectionLost once the window
+	// (3 s here) has passed, and no longer a target.
+	if _, err := e.ec2.StopInstances(e.ctx, &ec2.StopInstancesInput{InstanceIds: []string{second}}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(second, types.InstanceStateNameStopped)
+	if err := eventually(20*time.Second, func() error {
+		out, err := ssmc.DescribeInstanceInformation(e.ctx, &ssm.DescribeInstanceInformationInput{Filters: []ssmtypes.InstanceInformationStringFilter{
+			{Key: aws.String("PingStatus"), Values: []string{"ConnectionLost"}}}})
+		if err == nil && (len(out.InstanceInformationList) != 1 || aws.ToString(out.InstanceInformationList[0].InstanceId) != second) {
+			err = fmt.Errorf("ConnectionLost: %+v", out.InstanceInformationList)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var lost interface{ ErrorCode() string }
+	if err := e.srv.SSM().TargetConnected(e.ctx, "000000000000", "us-east-1", second); !errors.As(err, &lost) || lost.ErrorCode() != "TargetNotConnected" {
+		t.Errorf("stopped target: %v", err)
 	}
 	for _, id := range []string{noProfile, private} {
 		var ce interface{ ErrorCode() string }
