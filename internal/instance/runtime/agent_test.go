@@ -90,6 +90,8 @@ func TestExec(t *testing.T) {
 			want: "uid=1000(ssm-user) gid=1000(ssm-user) groups=1000(ssm-user)"},
 		{name: "its sudoers entry", spec: agentport.Spec{Argv: []string{"cat", ssmSudoers}},
 			want: "# User rules for ssm-user\nssm-user ALL=(ALL) NOPASSWD:ALL"},
+		{name: "its sudo", spec: agentport.Spec{Argv: []string{"sudo", "id"}, User: agentport.SSMUser},
+			want: "uid=0(root) gid=0(root) groups=0(root)"},
 		{name: "its home and environment", spec: agentport.Spec{Argv: []string{"sh", "-c", `echo "$PWD $HOME $USER $FOO"`},
 			User: agentport.SSMUser, Env: []string{"FOO=bar"}}, want: "/home/ssm-user /home/ssm-user ssm-user bar"},
 		{name: "a guest's user", spec: agentport.Spec{Argv: []string{"useradd", "-m", "-G", "adm,users", "alice"}}},

@@ -40,6 +40,8 @@ type Service struct {
 	store state.Store
 	cfg   Config
 	keys  *keyring
+	// sessionCfg serves Session Manager (sessions.go, SetSessions).
+	sessionCfg SessionConfig
 }
 
 // New returns Systems Manager over store. Nothing runs until Start.

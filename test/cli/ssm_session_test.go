@@ -1,0 +1,325 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/creack/pty"
+)
+
+// sessionPublicCIDR is this test's part of the public range (the
+// data-plane tests give each server its own /24 of 198.19.0.0/16).
+const sessionPublicCIDR = "198.19.230.0/24"
+
+// TestSessionManagerCLI: `aws ssm start-session` (CLI v1 and v2, each
+// running the real session-manager-plugin, driven through a terminal)
+// opens a shell in an instance whose security group allows no inbound
+// traffic at all — hostname, id, sudo id, a resize, ^C, a multi-line
+// command, exit — and forwards a local port to a TCP server in a private
+// subnet through it; DescribeSessions shows the sessions active, then in
+// the history.
+func TestSessionManagerCLI(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("Session Manager's test needs the data plane, so root (CI runs as root)")
+	}
+	clis := requireCLIs(t)
+	if _, err := exec.LookPath("session-manager-plugin"); err != nil {
+		t.Fatalf("the AWS CLIs run session-manager-plugin: build and install it with scripts/session-manager-plugin.sh (%v)", err)
+	}
+	s := startServer(t, "--ephemeral", "--data-plane", "on", "--public-cidr", sessionPublicCIDR, "--dns-listen", "off")
+	ctx := context.Background()
+	cfg := aws.Config{Region: "us-east-1", Credentials: awscreds.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(s.URL)}
+	ec2c, ssmc := ec2.NewFromConfig(cfg), ssm.NewFromConfig(cfg)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A VPC with a public subnet (its route to the internet gateway) and a
+	// private one; the session's target allows no inbound traffic, the
+	// private server only port 8080 from the target's group.
+	vpc, err := ec2c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.77.0.0/16")})
+	must(err)
+	vpcID := vpc.Vpc.VpcId
+	subnet := func(cidr, az string) string {
+		sn, err := ec2c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpcID, CidrBlock: aws.String(cidr), AvailabilityZone: aws.String(az)})
+		must(err)
+		return aws.ToString(sn.Subnet.SubnetId)
+	}
+	public, private := subnet("10.77.1.0/24", "us-east-1a"), subnet("10.77.2.0/24", "us-east-1b")
+	igw, err := ec2c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
+	must(err)
+	_, err = ec2c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGateway.InternetGatewayId, VpcId: vpcID})
+	must(err)
+	rt, err := ec2c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpcID})
+	must(err)
+	_, err = ec2c.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: rt.RouteTable.RouteTableId, DestinationCidrBlock: aws.String("0.0.0.0/0"),
+		GatewayId: igw.InternetGateway.InternetGatewayId})
+	must(err)
+	_, err = ec2c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rt.RouteTable.RouteTableId, SubnetId: aws.String(public)})
+	must(err)
+	sg := func(name string, ingress ...ec2types.IpPermission) string {
+		out, err := ec2c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name), VpcId: vpcID})
+		must(err)
+		if len(ingress) > 0 {
+			_, err = ec2c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: out.GroupId, IpPermissions: ingress})
+			must(err)
+		}
+		return aws.ToString(out.GroupId)
+	}
+	noInbound := sg("no-inbound")
+	serverSG := sg("private-server", ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080),
+		UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(noInbound)}}})
+	images, err := ec2c.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"},
+		Filters: []ec2types.Filter{{Name: aws.String("name"), Values: []string{"al2023-ami-2023*-x86_64"}}}})
+	must(err)
+	if len(images.Images) == 0 {
+		t.Fatal("no AL2023 image")
+	}
+	run := func(subnet, group, userData string) ec2types.Instance {
+		out, err := ec2c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: images.Images[0].ImageId, InstanceType: ec2types.InstanceTypeT3Micro,
+			MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnet), SecurityGroupIds: []string{group},
+			UserData: aws.String(base64.StdEncoding.EncodeToString([]byte(userData)))})
+		must(err)
+		return out.Instances[0]
+	}
+	target := run(public, noInbound, "#!/bin/sh\ntrue\n")
+	server := run(private, serverSG, "#!/bin/sh\nmkdir -p /srv/www && echo private-server-ok > /srv/www/index.html\n"+
+		"cd /srv/www && python3 -m http.server 8080 >/dev/null 2>&1 &\n")
+	for _, id := range []*string{target.InstanceId, server.InstanceId} {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			out, err := ec2c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{aws.ToString(id)}})
+			must(err)
+			if out.Reservations[0].Instances[0].State.Name == ec2types.InstanceStateNameRunning {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not running", aws.ToString(id))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	targetID := aws.ToString(target.InstanceId)
+
+	// A target that is not an instance of the account is not connected.
+	for _, c := range clis {
+		r := c.aws(t, s, awsEnv(t), "ssm", "start-session", "--target", "i-0000000000000000f")
+		if r.code == 0 || !strings.Contains(r.stderr, "TargetNotConnected") {
+			t.Errorf("%s: start-session on no instance: %s", c.name, r)
+		}
+	}
+
+	for _, c := range clis {
+		t.Run("shell "+c.name, func(t *testing.T) {
+			f, cmd := c.startSession(t, s, "--target", targetID)
+			term := newTermOutput(f)
+			term.expect(t, "Starting session with SessionId: ")
+			id := term.line(t)
+			send := func(in string) {
+				t.Helper()
+				if _, err := io.WriteString(f, in); err != nil {
+					t.Fatal(err)
+				}
+			}
+			send("hostname; id; sudo id\r")
+			term.expect(t, "ip-10-77-1-")
+			term.expect(t, "uid=1000(ssm-user) gid=1000(ssm-user) groups=1000(ssm-user)")
+			term.expect(t, "uid=0(root) gid=0(root) groups=0(root)")
+			active, err := ssmc.DescribeSessions(ctx, &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateActive,
+				Filters: []ssmtypes.SessionFilter{{Key: ssmtypes.SessionFilterKeySessionId, Value: aws.String(id)}}})
+			must(err)
+			if len(active.Sessions) != 1 || aws.ToString(active.Sessions[0].Target) != targetID || active.Sessions[0].Status != ssmtypes.SessionStatusConnected ||
+				aws.ToString(active.Sessions[0].DocumentName) != "SSM-SessionManagerRunShell" {
+				t.Errorf("DescribeSessions Active: %+v", active.Sessions)
+			}
+			send("stty size\r")
+			term.expect(t, "24 80")
+			must(pty.Setsize(f, &pty.Winsize{Rows: 50, Cols: 140}))
+			time.Sleep(1200 * time.Millisecond) // the plugin looks every 500 ms
+			send("stty size\r")
+			term.expect(t, "50 140")
+			send("sleep 1000\r")
+			time.Sleep(300 * time.Millisecond)
+			send("\x03")
+			term.expect(t, "^C")
+			send("for i in 1 2 3; do\r echo count-$((i*7))\r done\r")
+			term.expect(t, "count-21")
+			send("exit 3\r")
+			term.expect(t, "Exiting session with sessionId: "+id)
+			waitCLI(t, cmd)
+			hist, err := ssmc.DescribeSessions(ctx, &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateHistory,
+				Filters: []ssmtypes.SessionFilter{{Key: ssmtypes.SessionFilterKeySessionId, Value: aws.String(id)}}})
+			must(err)
+			if len(hist.Sessions) != 1 || hist.Sessions[0].Status != ssmtypes.SessionStatusTerminated || hist.Sessions[0].EndDate == nil {
+				t.Errorf("DescribeSessions History: %+v", hist.Sessions)
+			}
+		})
+	}
+
+	t.Run("port forwarding to a private subnet", func(t *testing.T) {
+		c := clis[len(clis)-1]
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		must(err)
+		_, local, _ := net.SplitHostPort(l.Addr().String())
+		l.Close()
+		f, cmd := c.startSession(t, s, "--target", targetID, "--document-name", "AWS-StartPortForwardingSessionToRemoteHost",
+			"--parameters", fmt.Sprintf(`{"host":["%s"],"portNumber":["8080"],"localPortNumber":["%s"]}`, aws.ToString(server.PrivateIpAddress), local))
+		term := newTermOutput(f)
+		term.expect(t, "Port "+local+" opened for sessionId ")
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		for i := range 2 { // a second client after the first went
+			var body string
+			deadline := time.Now().Add(30 * time.Second) // the server's user data may still be starting
+			for {
+				resp, err := client.Get("http://127.0.0.1:" + local + "/index.html")
+				if err == nil {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					body = string(b)
+					if strings.Contains(body, "private-server-ok") {
+						break
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("request %d through the forwarded port: %v %q\n%s", i, err, body, term.all())
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}
+		_, _ = io.WriteString(f, "\x03") // ^C: the plugin terminates the session
+		waitCLI(t, cmd)
+	})
+}
+
+// startSession runs `aws ssm start-session` on a terminal of its own
+// (24x80), as a user at a terminal does.
+func (c awsCLI) startSession(t *testing.T, s *server, args ...string) (*os.File, *exec.Cmd) {
+	t.Helper()
+	env := awsEnv(t, "TERM=xterm")
+	full := append([]string{"ssm", "start-session"}, args...)
+	if c.endpointViaEnv {
+		env = append(env, "AWS_ENDPOINT_URL="+s.URL)
+	} else {
+		full = append([]string{"--endpoint-url", s.URL}, full...)
+	}
+	cmd := exec.Command(c.path, full...)
+	cmd.Env = env
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = f.Close()
+	})
+	return f, cmd
+}
+
+// waitCLI waits for the CLI to exit 0, as it does when the plugin does.
+func waitCLI(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the CLI exited with %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the CLI did not exit")
+	}
+}
+
+// termOutput accumulates a terminal's output.
+type termOutput struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	seen int
+}
+
+func newTermOutput(r io.Reader) *termOutput {
+	tr := &termOutput{}
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := r.Read(b)
+			tr.mu.Lock()
+			tr.buf.Write(b[:n])
+			tr.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return tr
+}
+
+func (tr *termOutput) all() string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.buf.String()
+}
+
+// expect waits for s after what the last expect matched.
+func (tr *termOutput) expect(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		tr.mu.Lock()
+		out := tr.buf.String()
+		i := strings.Index(out[tr.seen:], s)
+		if i >= 0 {
+			tr.seen += i + len(s)
+		}
+		tr.mu.Unlock()
+		if i >= 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the terminal's output:\n%s", s, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// line is the rest of the current line, once it is complete.
+func (tr *termOutput) line(t *testing.T) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tr.mu.Lock()
+		rest := tr.buf.String()[tr.seen:]
+		i := strings.IndexAny(rest, "\r\n")
+		if i >= 0 {
+			tr.seen += i
+		}
+		tr.mu.Unlock()
+		if i >= 0 {
+			return rest[:i]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no end of line in %q", rest)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
