@@ -323,3 +323,119 @@ func (tr *termOutput) line(t *testing.T) string {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestSessionManagerRestart: minicloud stopping ends its open sessions
+// cleanly (the plugin is told, the CLI exits 0, the history keeps them
+// Terminated), and sessions a killed minicloud left open are recorded
+// Terminated when it starts again.
+func TestSessionManagerRestart(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("Session Manager's test needs the data plane, so root (CI runs as root)")
+	}
+	cli := requireCLIs(t)[1]
+	stateDir := t.TempDir()
+	args := []string{"--state-dir", stateDir, "--data-plane", "on", "--public-cidr", sessionPublicCIDR, "--dns-listen", "off"}
+	s := startServer(t, args...)
+	ctx := context.Background()
+	clients := func(s *server) (*ec2.Client, *ssm.Client) {
+		cfg := aws.Config{Region: "us-east-1", Credentials: awscreds.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(s.URL)}
+		return ec2.NewFromConfig(cfg), ssm.NewFromConfig(cfg)
+	}
+	ec2c, _ := clients(s)
+	sns, err := ec2c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}}})
+	if err != nil || len(sns.Subnets) == 0 {
+		t.Fatalf("default subnets: %v", err)
+	}
+	sg, err := ec2c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("no-inbound"), Description: aws.String("nothing in"),
+		VpcId: sns.Subnets[0].VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, err := ec2c.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"},
+		Filters: []ec2types.Filter{{Name: aws.String("name"), Values: []string{"al2023-ami-2023*-x86_64"}}}})
+	if err != nil || len(images.Images) == 0 {
+		t.Fatalf("no AL2023 image: %v", err)
+	}
+	out, err := ec2c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: images.Images[0].ImageId, InstanceType: ec2types.InstanceTypeT3Micro,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: sns.Subnets[0].SubnetId, SecurityGroupIds: []string{aws.ToString(sg.GroupId)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := aws.ToString(out.Instances[0].InstanceId)
+	// open starts a session and waits for its shell.
+	open := func(s *server) (string, *os.File, *exec.Cmd, *termOutput) {
+		t.Helper()
+		var f *os.File
+		var cmd *exec.Cmd
+		var term *termOutput
+		deadline := time.Now().Add(60 * time.Second)
+		for { // the instance boots (again, after a restart)
+			f, cmd = cli.startSession(t, s, "--target", target)
+			term = newTermOutput(f)
+			if waitFor(term, "Starting session with SessionId: ", 10*time.Second) {
+				break
+			}
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			if time.Now().After(deadline) {
+				t.Fatalf("no session:\n%s", term.all())
+			}
+			time.Sleep(time.Second)
+		}
+		id := term.line(t)
+		_, _ = io.WriteString(f, "echo up-$((6*7))\r")
+		term.expect(t, "up-42")
+		return id, f, cmd, term
+	}
+
+	first, _, cmd, term := open(s)
+	s.stop(t)
+	term.expect(t, "Exiting session with sessionId: "+first)
+	waitCLI(t, cmd)
+
+	s = startServer(t, args...)
+	second, _, cmd, _ := open(s)
+	_ = s.cmd.Process.Kill() // kill -9: the session is not ended
+	<-s.done
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+
+	s = startServer(t, args...)
+	_, ssmc := clients(s)
+	hist, err := ssmc.DescribeSessions(ctx, &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateHistory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := map[string]bool{}
+	for _, ses := range hist.Sessions {
+		if ses.Status == ssmtypes.SessionStatusTerminated && ses.EndDate != nil {
+			ended[aws.ToString(ses.SessionId)] = true
+		}
+	}
+	if !ended[first] || !ended[second] {
+		t.Errorf("history after the restarts: %+v; want %s (stopped) and %s (killed) Terminated", hist.Sessions, first, second)
+	}
+	active, err := ssmc.DescribeSessions(ctx, &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateActive})
+	if err != nil || len(active.Sessions) != 0 {
+		t.Errorf("active sessions after the restart: %+v %v", active.Sessions, err)
+	}
+}
+
+// waitFor reports whether s shows in the output within d (without
+// failing the test).
+func waitFor(tr *termOutput, s string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		tr.mu.Lock()
+		i := strings.Index(tr.buf.String()[tr.seen:], s)
+		if i >= 0 {
+			tr.seen += i + len(s)
+		}
+		tr.mu.Unlock()
+		if i >= 0 {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
