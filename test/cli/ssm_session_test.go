@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/creack/pty"
+
+	"github.com/minicloud/minicloud/internal/termtest"
 )
 
 // sessionPublicCIDR is this test's part of the public range (the
@@ -132,9 +132,9 @@ func TestSessionManagerCLI(t *testing.T) {
 	for _, c := range clis {
 		t.Run("shell "+c.name, func(t *testing.T) {
 			f, cmd := c.startSession(t, s, "--target", targetID)
-			term := newTermOutput(f)
-			term.expect(t, "Starting session with SessionId: ")
-			id := term.line(t)
+			term := termtest.Read(f)
+			term.Expect(t, "Starting session with SessionId: ")
+			id := term.Line(t)
 			send := func(in string) {
 				t.Helper()
 				if _, err := io.WriteString(f, in); err != nil {
@@ -142,9 +142,9 @@ func TestSessionManagerCLI(t *testing.T) {
 				}
 			}
 			send("hostname; id; sudo id\r")
-			term.expect(t, "ip-10-77-1-")
-			term.expect(t, "uid=1000(ssm-user) gid=1000(ssm-user) groups=1000(ssm-user)")
-			term.expect(t, "uid=0(root) gid=0(root) groups=0(root)")
+			term.Expect(t, "ip-10-77-1-")
+			term.Expect(t, "uid=1000(ssm-user) gid=1000(ssm-user) groups=1000(ssm-user)")
+			term.Expect(t, "uid=0(root) gid=0(root) groups=0(root)")
 			active, err := ssmc.DescribeSessions(ctx, &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateActive,
 				Filters: []ssmtypes.SessionFilter{{Key: ssmtypes.SessionFilterKeySessionId, Value: aws.String(id)}}})
 			must(err)
@@ -153,19 +153,19 @@ func TestSessionManagerCLI(t *testing.T) {
 				t.Errorf("DescribeSessions Active: %+v", active.Sessions)
 			}
 			send("stty size\r")
-			term.expect(t, "24 80")
+			term.Expect(t, "24 80")
 			must(pty.Setsize(f, &pty.Winsize{Rows: 50, Cols: 140}))
 			time.Sleep(1200 * time.Millisecond) // the plugin looks every 500 ms
 			send("stty size\r")
-			term.expect(t, "50 140")
+			term.Expect(t, "50 140")
 			send("sleep 1000\r")
 			time.Sleep(300 * time.Millisecond)
 			send("\x03")
-			term.expect(t, "^C")
+			term.Expect(t, "^C")
 			send("for i in 1 2 3; do\r echo count-$((i*7))\r done\r")
-			term.expect(t, "count-21")
+			term.Expect(t, "count-21")
 			send("exit 3\r")
-			term.expect(t, "Exiting session with sessionId: "+id)
+			term.Expect(t, "Exiting session with sessionId: "+id)
 			waitCLI(t, cmd)
 			hist, err := ssmc.DescribeSessions(ctx, &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateHistory,
 				Filters: []ssmtypes.SessionFilter{{Key: ssmtypes.SessionFilterKeySessionId, Value: aws.String(id)}}})
@@ -184,8 +184,8 @@ func TestSessionManagerCLI(t *testing.T) {
 		l.Close()
 		f, cmd := c.startSession(t, s, "--target", targetID, "--document-name", "AWS-StartPortForwardingSessionToRemoteHost",
 			"--parameters", fmt.Sprintf(`{"host":["%s"],"portNumber":["8080"],"localPortNumber":["%s"]}`, aws.ToString(server.PrivateIpAddress), local))
-		term := newTermOutput(f)
-		term.expect(t, "Port "+local+" opened for sessionId ")
+		term := termtest.Read(f)
+		term.Expect(t, "Port "+local+" opened for sessionId ")
 		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		for i := range 2 { // a second client after the first went
 			var body string
@@ -201,7 +201,7 @@ func TestSessionManagerCLI(t *testing.T) {
 					}
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("request %d through the forwarded port: %v %q\n%s", i, err, body, term.all())
+					t.Fatalf("request %d through the forwarded port: %v %q\n%s", i, err, body, term.All())
 				}
 				time.Sleep(500 * time.Millisecond)
 			}
@@ -250,80 +250,6 @@ func waitCLI(t *testing.T, cmd *exec.Cmd) {
 	}
 }
 
-// termOutput accumulates a terminal's output.
-type termOutput struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	seen int
-}
-
-func newTermOutput(r io.Reader) *termOutput {
-	tr := &termOutput{}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := r.Read(b)
-			tr.mu.Lock()
-			tr.buf.Write(b[:n])
-			tr.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return tr
-}
-
-func (tr *termOutput) all() string {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return tr.buf.String()
-}
-
-// expect waits for s after what the last expect matched.
-func (tr *termOutput) expect(t *testing.T, s string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		tr.mu.Lock()
-		out := tr.buf.String()
-		i := strings.Index(out[tr.seen:], s)
-		if i >= 0 {
-			tr.seen += i + len(s)
-		}
-		tr.mu.Unlock()
-		if i >= 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the terminal's output:\n%s", s, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// line is the rest of the current line, once it is complete.
-func (tr *termOutput) line(t *testing.T) string {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		tr.mu.Lock()
-		rest := tr.buf.String()[tr.seen:]
-		i := strings.IndexAny(rest, "\r\n")
-		if i >= 0 {
-			tr.seen += i
-		}
-		tr.mu.Unlock()
-		if i >= 0 {
-			return rest[:i]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no end of line in %q", rest)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestSessionManagerRestart: minicloud stopping ends its open sessions
 // cleanly (the plugin is told, the CLI exits 0, the history keeps them
 // Terminated), and sessions a killed minicloud left open are recorded
@@ -363,34 +289,34 @@ func TestSessionManagerRestart(t *testing.T) {
 	}
 	target := aws.ToString(out.Instances[0].InstanceId)
 	// open starts a session and waits for its shell.
-	open := func(s *server) (string, *os.File, *exec.Cmd, *termOutput) {
+	open := func(s *server) (string, *os.File, *exec.Cmd, *termtest.Output) {
 		t.Helper()
 		var f *os.File
 		var cmd *exec.Cmd
-		var term *termOutput
+		var term *termtest.Output
 		deadline := time.Now().Add(60 * time.Second)
 		for { // the instance boots (again, after a restart)
 			f, cmd = cli.startSession(t, s, "--target", target)
-			term = newTermOutput(f)
-			if waitFor(term, "Starting session with SessionId: ", 10*time.Second) {
+			term = termtest.Read(f)
+			if term.WaitFor("Starting session with SessionId: ", 10*time.Second) {
 				break
 			}
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 			if time.Now().After(deadline) {
-				t.Fatalf("no session:\n%s", term.all())
+				t.Fatalf("no session:\n%s", term.All())
 			}
 			time.Sleep(time.Second)
 		}
-		id := term.line(t)
+		id := term.Line(t)
 		_, _ = io.WriteString(f, "echo up-$((6*7))\r")
-		term.expect(t, "up-42")
+		term.Expect(t, "up-42")
 		return id, f, cmd, term
 	}
 
 	first, _, cmd, term := open(s)
 	s.stop(t)
-	term.expect(t, "Exiting session with sessionId: "+first)
+	term.Expect(t, "Exiting session with sessionId: "+first)
 	waitCLI(t, cmd)
 
 	s = startServer(t, args...)
@@ -419,23 +345,4 @@ func TestSessionManagerRestart(t *testing.T) {
 	if err != nil || len(active.Sessions) != 0 {
 		t.Errorf("active sessions after the restart: %+v %v", active.Sessions, err)
 	}
-}
-
-// waitFor reports whether s shows in the output within d (without
-// failing the test).
-func waitFor(tr *termOutput, s string, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		tr.mu.Lock()
-		i := strings.Index(tr.buf.String()[tr.seen:], s)
-		if i >= 0 {
-			tr.seen += i + len(s)
-		}
-		tr.mu.Unlock()
-		if i >= 0 {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
 }

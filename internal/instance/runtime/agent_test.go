@@ -18,6 +18,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/agentport"
 	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/termtest"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
@@ -160,7 +161,7 @@ func TestExec(t *testing.T) {
 		if p.Stderr() != nil {
 			t.Error("a terminal process has a stderr pipe")
 		}
-		term := newTermReader(p.Stdout())
+		term := termtest.Read(p.Stdout())
 		send := func(s string) {
 			t.Helper()
 			if _, err := io.WriteString(p.Stdin(), s); err != nil {
@@ -168,16 +169,16 @@ func TestExec(t *testing.T) {
 			}
 		}
 		send("stty size; tty\n")
-		term.expect(t, "24 80")
-		term.expect(t, "/dev/pts/0")
+		term.Expect(t, "24 80")
+		term.Expect(t, "/dev/pts/0")
 		must(p.Resize(agentport.WindowSize{Rows: 50, Cols: 132}))
 		send("stty size\n")
-		term.expect(t, "50 132")
+		term.Expect(t, "50 132")
 		send("sleep 1000\n")
 		time.Sleep(300 * time.Millisecond)
 		send("\x03")
 		send("echo after-$((20+22))\n")
-		term.expect(t, "after-42")
+		term.Expect(t, "after-42")
 		send("exit 3\n")
 		code, err := p.Wait()
 		if err != nil || code != 3 {
@@ -226,50 +227,4 @@ func parentOf(pid int) int {
 		}
 	}
 	return 0
-}
-
-// termReader accumulates a terminal's output for expect.
-type termReader struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	seen int
-}
-
-func newTermReader(r io.Reader) *termReader {
-	tr := &termReader{}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := r.Read(b)
-			tr.mu.Lock()
-			tr.buf.Write(b[:n])
-			tr.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return tr
-}
-
-// expect waits for s in the output after what the last expect matched.
-func (tr *termReader) expect(t *testing.T, s string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		tr.mu.Lock()
-		out := tr.buf.String()
-		i := strings.Index(out[tr.seen:], s)
-		if i >= 0 {
-			tr.seen += i + len(s)
-		}
-		tr.mu.Unlock()
-		if i >= 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the terminal's output:\n%s", s, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
