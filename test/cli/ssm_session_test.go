@@ -346,3 +346,43 @@ func TestSessionManagerRestart(t *testing.T) {
 		t.Errorf("active sessions after the restart: %+v %v", active.Sessions, err)
 	}
 }
+
+// TestSessionManagerEnforce: with --iam enforce, a user whose policies do
+// not allow ssm:StartSession on the instance is refused with AWS's
+// message before any target check; one allowed it gets as far as the
+// target (not connected here: no data plane).
+func TestSessionManagerEnforce(t *testing.T) {
+	for _, cli := range requireCLIs(t) {
+		t.Run(cli.name, func(t *testing.T) {
+			t.Parallel()
+			s, root := enforcingServer(t)
+			as := func(user, policy string) []string {
+				t.Helper()
+				cli.aws(t, s, root, "iam", "create-user", "--user-name", user)
+				if r := cli.aws(t, s, root, "iam", "put-user-policy", "--user-name", user, "--policy-name", "p", "--policy-document", policy); r.code != 0 {
+					t.Fatalf("put-user-policy: %s", r)
+				}
+				k := decode[struct {
+					AccessKey struct{ AccessKeyId, SecretAccessKey string }
+				}](t, cli.aws(t, s, root, "iam", "create-access-key", "--user-name", user)).AccessKey
+				return append(append([]string(nil), root...), "AWS_ACCESS_KEY_ID="+k.AccessKeyId, "AWS_SECRET_ACCESS_KEY="+k.SecretAccessKey)
+			}
+			const target = "i-0123456789abcdef0"
+			allowed := as("ops", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:StartSession",`+
+				`"Resource":["arn:aws:ec2:us-east-1:`+enfAccount+`:instance/*","arn:aws:ssm:us-east-1:`+enfAccount+`:document/SSM-SessionManagerRunShell"]}]}`)
+			denied := as("auditor", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:DescribeSessions","Resource":"*"}]}`)
+			r := cli.aws(t, s, denied, "ssm", "start-session", "--target", target)
+			want := "User: arn:aws:iam::" + enfAccount + ":user/auditor is not authorized to perform: ssm:StartSession on resource: arn:aws:ec2:us-east-1:" + enfAccount + ":instance/" + target
+			if r.code == 0 || !strings.Contains(r.stderr, "AccessDenied") || !strings.Contains(r.stderr, want) {
+				t.Errorf("start-session by a user not allowed it: %s\nwant AccessDenied: %s", r, want)
+			}
+			r = cli.aws(t, s, allowed, "ssm", "start-session", "--target", target)
+			if r.code == 0 || !strings.Contains(r.stderr, "TargetNotConnected") || !strings.Contains(r.stderr, target+" is not connected.") {
+				t.Errorf("start-session by a user allowed it, no data plane: %s", r)
+			}
+			if r := cli.aws(t, s, denied, "ssm", "describe-sessions", "--state", "History"); r.code != 0 || !strings.Contains(r.stdout, `"Sessions": []`) {
+				t.Errorf("describe-sessions: %s", r)
+			}
+		})
+	}
+}
