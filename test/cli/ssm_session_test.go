@@ -176,6 +176,34 @@ func TestSessionManagerCLI(t *testing.T) {
 		})
 	}
 
+	t.Run("preferences", func(t *testing.T) {
+		prefs := `{"schemaVersion":"1.0","description":"Session Manager preferences","sessionType":"Standard_Stream","inputs":{` +
+			`"runAsEnabled":true,"runAsDefaultUser":"nobody","idleSessionTimeout":"20","maxSessionDuration":"60",` +
+			`"shellProfile":{"windows":"","linux":"export PROFILE_MARK=prefs-$((2*21))"}}}`
+		_, err := ssmc.CreateDocument(ctx, &ssm.CreateDocumentInput{Name: aws.String("SSM-SessionManagerRunShell"), Content: aws.String(prefs),
+			DocumentType: ssmtypes.DocumentTypeSession, DocumentFormat: ssmtypes.DocumentFormatJson})
+		must(err)
+		defer func() {
+			_, err := ssmc.DeleteDocument(ctx, &ssm.DeleteDocumentInput{Name: aws.String("SSM-SessionManagerRunShell")})
+			must(err)
+		}()
+		f, cmd := clis[len(clis)-1].startSession(t, s, "--target", targetID)
+		term := termtest.Read(f)
+		term.Expect(t, "Starting session with SessionId: ")
+		id := term.Line(t)
+		_, _ = io.WriteString(f, "id -un; echo mark=$PROFILE_MARK; exit\r")
+		term.Expect(t, "\nnobody")
+		term.Expect(t, "mark=prefs-42")
+		term.Expect(t, "Exiting session with sessionId: "+id)
+		waitCLI(t, cmd)
+		hist, err := ssmc.DescribeSessions(ctx, &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateHistory,
+			Filters: []ssmtypes.SessionFilter{{Key: ssmtypes.SessionFilterKeySessionId, Value: aws.String(id)}}})
+		must(err)
+		if len(hist.Sessions) != 1 || aws.ToString(hist.Sessions[0].MaxSessionDuration) != "60" {
+			t.Errorf("DescribeSessions of a session under preferences: %+v", hist.Sessions)
+		}
+	})
+
 	t.Run("port forwarding to a private subnet", func(t *testing.T) {
 		c := clis[len(clis)-1]
 		l, err := net.Listen("tcp", "127.0.0.1:0")
