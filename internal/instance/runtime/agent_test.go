@@ -103,6 +103,7 @@ func TestExec(t *testing.T) {
 		{name: "PID 1 is the instance's init", spec: agentport.Spec{Argv: []string{"sh", "-c", `tr '\0' '\n' </proc/1/cmdline | tail -n +2`}}, want: initArg + "\n" + id},
 		{name: "its own PID namespace", spec: agentport.Spec{Argv: []string{"sh", "-c", `[ "$(readlink /proc/self/ns/pid)" != "` + hostPIDNS + `" ] && echo own`}}, want: "own"},
 		{name: "no cgroup filesystem", spec: agentport.Spec{Argv: []string{"sh", "-c", `grep -cv ':/$' /proc/self/cgroup; ls /sys/fs/cgroup 2>&1 | head -1`}}, want: "0\nls: cannot access '/sys/fs/cgroup': No such file or directory"},
+		{name: "nothing but its streams (3: ls's own listing)", spec: agentport.Spec{Argv: []string{"ls", "/proc/self/fd"}}, want: "0\n1\n2\n3"},
 		{name: "stdin", spec: agentport.Spec{Argv: []string{"cat"}}, stdin: "hello\n", want: "hello"},
 		{name: "stderr", spec: agentport.Spec{Argv: []string{"sh", "-c", "echo oops >&2"}}, wantErrOut: "oops"},
 		{name: "exit status", spec: agentport.Spec{Argv: []string{"sh", "-c", "exit 7"}}, code: 7},
