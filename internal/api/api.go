@@ -97,6 +97,12 @@ type RequestInfo struct {
 	// from the host, an instance's public IP (or its NAT gateway's) from a
 	// VPC through the in-VPC listener (package vpcapi).
 	SourceIP string
+	// Host is the request's Host header and TLS whether it came over TLS:
+	// how the caller reached minicloud (127.0.0.1:4566 from the host,
+	// ssm.us-east-1.amazonaws.com in a VPC), for answers that name an
+	// address to come back to (Session Manager's StreamUrl).
+	Host string
+	TLS  bool
 }
 
 type ctxKey struct{}

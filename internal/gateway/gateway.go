@@ -262,7 +262,7 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route, call *api
 		}
 	}
 	info := &api.RequestInfo{RequestID: reqID, Service: rt.b.Info.Name, Operation: rt.opName, Region: region, AccessKey: cred.AccessKey,
-		Account: k.Account, Caller: k.ARN, CallerUserID: k.UserID, SourceIP: remoteIP(r)}
+		Account: k.Account, Caller: k.ARN, CallerUserID: k.UserID, SourceIP: remoteIP(r), Host: r.Host, TLS: r.TLS != nil}
 	svc := rt.b.load()
 	op := svc.Operations[rt.opName]
 	req := &codec.Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header, Body: payload, Labels: rt.labels}

@@ -259,6 +259,7 @@ func New(cfg Config) (*Server, error) {
 	ssmSvc := ssm.New(store, ssm.Config{KeyDir: ssmKeyDir(cfg), Images: ec2Svc, Now: cfg.Now, Logger: cfg.Logger,
 		Instances: ssmInstances{ec2Svc}, Profiles: iamSvc.Profiles(), Policies: iamSvc, Agent: ssmAgent(dp), AgentEnv: []string{instruntime.CAEnvironment},
 		CheckInterval: cfg.SSMCheckInterval, ConnectionLostAfter: cfg.SSMConnectionLostAfter})
+	sessions := newSessionManager(cfg, dp, ssmSvc)
 	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: elbDP, Certs: certs, Logger: cfg.Logger})
 	// The endpoint names both the VPC resolvers and the DNS server answer.
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
@@ -302,6 +303,8 @@ func New(cfg Config) (*Server, error) {
 		service(rdsSvc),
 		service(elbSvc),
 		service(ssmSvc),
+		// After Systems Manager, before it stops: sessions end on record.
+		{name: "Session Manager", it: sessions},
 		// After EC2: its actions stop and terminate instances.
 		{name: "alarm evaluator", health: "alarms", it: cwSvc.Evaluator()},
 		{name: "DNS server", health: "dns", it: s.dns, listener: true},
@@ -320,6 +323,7 @@ func New(cfg Config) (*Server, error) {
 		AllowedHosts:     append(listenName(cfg.Listen), cfg.AllowedHosts...),
 		Secrets:          cfg.Secrets,
 		VerifySignatures: cfg.VerifySignatures || cfg.IAMEnforce,
+		DataChannels:     sessions.m,
 		Now:              cfg.Now,
 		BodyIdleTimeout:  cmp.Or(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout),
 		Recorder:         recorder(trailSvc, cfg.CloudTrailOff),

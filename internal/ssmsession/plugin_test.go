@@ -19,6 +19,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/minicloud/minicloud/internal/agentport"
+	"github.com/minicloud/minicloud/internal/termtest"
 )
 
 // hostAgent plays agentport.Agent for these tests on the host itself: the
@@ -149,8 +150,8 @@ func TestPluginShell(t *testing.T) {
 		OnEnd: func(r Result) { ended <- r }}))
 
 	f, cmd := startPlugin(t, srv, "alice-0a1b2c3d4e5f6a7b8", "token-1", pty.Winsize{Rows: 30, Cols: 100})
-	term := newTerm(f)
-	term.expect(t, "Starting session with SessionId: alice-0a1b2c3d4e5f6a7b8")
+	term := termtest.Read(f)
+	term.Expect(t, "Starting session with SessionId: alice-0a1b2c3d4e5f6a7b8")
 	send := func(s string) {
 		t.Helper()
 		if _, err := io.WriteString(f, s); err != nil {
@@ -158,24 +159,24 @@ func TestPluginShell(t *testing.T) {
 		}
 	}
 	send("echo $GREETING; stty size\r")
-	term.expect(t, "hello-from-profile")
-	term.expect(t, "30 100")
+	term.Expect(t, "hello-from-profile")
+	term.Expect(t, "30 100")
 	must(t, pty.Setsize(f, &pty.Winsize{Rows: 45, Cols: 132}))
 	time.Sleep(1200 * time.Millisecond) // the plugin looks every 500 ms
 	send("stty size\r")
-	term.expect(t, "45 132")
+	term.Expect(t, "45 132")
 	send("sleep 1000\r")
 	time.Sleep(300 * time.Millisecond)
 	send("\x03")
 	// The terminal flushes what was typed ahead when ^C interrupts, as
 	// any terminal does: wait for the interrupt before typing on.
-	term.expect(t, "^C")
+	term.Expect(t, "^C")
 	send("echo after-$((40+2))\r")
-	term.expect(t, "after-42")
+	term.Expect(t, "after-42")
 	send("for i in 1 2 3; do\r echo line-$i\r done\r")
-	term.expect(t, "line-3")
+	term.Expect(t, "line-3")
 	send("exit 3\r")
-	term.expect(t, "Exiting session with sessionId: alice-0a1b2c3d4e5f6a7b8")
+	term.Expect(t, "Exiting session with sessionId: alice-0a1b2c3d4e5f6a7b8")
 	select {
 	case r := <-ended:
 		if r.ExitCode == nil || *r.ExitCode != 3 || r.Reason != "exited" {
@@ -202,22 +203,22 @@ func TestPluginTerminate(t *testing.T) {
 	must(t, m.Start(Spec{ID: "s-1", Token: "right", Type: SessionShell, Shell: []string{"/bin/sh"}}))
 
 	f, cmd := startPlugin(t, srv, "s-1", "wrong", pty.Winsize{Rows: 24, Cols: 80})
-	term := newTerm(f)
-	term.expect(t, "Starting session with SessionId: s-1")
+	term := termtest.Read(f)
+	term.Expect(t, "Starting session with SessionId: s-1")
 	time.Sleep(500 * time.Millisecond)
-	if strings.Contains(term.all(), "$ ") {
-		t.Fatalf("a wrong token got a shell:\n%s", term.all())
+	if strings.Contains(term.All(), "$ ") {
+		t.Fatalf("a wrong token got a shell:\n%s", term.All())
 	}
 	_ = cmd.Process.Kill()
 
 	f, cmd = startPlugin(t, srv, "s-1", "right", pty.Winsize{Rows: 24, Cols: 80})
-	term = newTerm(f)
+	term = termtest.Read(f)
 	_, _ = io.WriteString(f, "echo ready-$((1+1))\r")
-	term.expect(t, "ready-2")
+	term.Expect(t, "ready-2")
 	if !m.Terminate("s-1") {
 		t.Fatal("Terminate: no such session")
 	}
-	term.expect(t, "Exiting session with sessionId: s-1")
+	term.Expect(t, "Exiting session with sessionId: s-1")
 	waitExit(t, cmd)
 	if m.Terminate("s-1") {
 		t.Error("the terminated session is still there")
@@ -258,8 +259,8 @@ func TestPluginPortForwarding(t *testing.T) {
 	must(t, m.Start(Spec{ID: "pf-1", Token: "tok", Type: SessionPort, Address: ln.Addr().String(),
 		Properties: map[string]string{"portNumber": "5432", "type": "LocalPortForwarding", "localPortNumber": local}}))
 	f, _ := startPlugin(t, srv, "pf-1", "tok", pty.Winsize{Rows: 24, Cols: 80})
-	term := newTerm(f)
-	term.expect(t, "Port "+local+" opened for sessionId pf-1")
+	term := termtest.Read(f)
+	term.Expect(t, "Port "+local+" opened for sessionId pf-1")
 	for i := range 2 {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+local, 5*time.Second)
 		must(t, err)
@@ -305,57 +306,5 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-// term accumulates a terminal's output.
-type term struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	seen int
-}
-
-func newTerm(r io.Reader) *term {
-	tr := &term{}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := r.Read(b)
-			tr.mu.Lock()
-			tr.buf.Write(b[:n])
-			tr.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return tr
-}
-
-func (tr *term) all() string {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return tr.buf.String()
-}
-
-// expect waits for s in the output after what the last expect matched.
-func (tr *term) expect(t *testing.T, s string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		tr.mu.Lock()
-		out := tr.buf.String()
-		i := strings.Index(out[tr.seen:], s)
-		if i >= 0 {
-			tr.seen += i + len(s)
-		}
-		tr.mu.Unlock()
-		if i >= 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the terminal's output:\n%s", s, out)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

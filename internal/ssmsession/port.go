@@ -10,9 +10,9 @@ import (
 // Port forwarding as an agent older than 3.0.196.0 serves it (the plugin's
 // BasicPortForwarding): one TCP connection at a time between the plugin's
 // local port and Spec.Address, made from inside the instance. The agent
-// connects when the handshake completes, again when the plugin says its
-// client went (DisconnectToPort), and when data comes for a connection the
-// server closed. Data the server sends before the plugin has accepted its
+// connects when the handshake completes, again shortly after the plugin
+// says its client went (DisconnectToPort; reconnectDelay), and when data
+// comes for a connection the server closed. Data the server sends before the plugin has accepted its
 // client is not acknowledged by the plugin and so is sent again until it
 // is: protocols whose server speaks first work.
 
@@ -108,12 +108,29 @@ func (s *session) portInput(b []byte) {
 	}
 }
 
+// reconnectDelay is how long after DisconnectToPort the next connection
+// is made. The plugin sends the flag, then closes its client's stream and
+// waits for the next client: what the server sends before that close
+// would be written into the old stream, acknowledged and lost; after it,
+// the plugin fails to write it, does not acknowledge it, and gets it again
+// once its next client is there.
+const reconnectDelay = 250 * time.Millisecond
+
 // portDisconnect closes the connection (its client went) and makes the
-// next one.
+// next one, unless data for it came first (portInput made it then).
 func (s *session) portDisconnect() {
 	if c := s.port.current(); c != nil {
 		s.port.drop(c)
 		c.Close()
 	}
-	s.portConnect()
+	time.AfterFunc(reconnectDelay, func() {
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+		if s.port.current() == nil {
+			s.portConnect()
+		}
+	})
 }

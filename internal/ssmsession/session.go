@@ -22,7 +22,10 @@ import (
 // Session types (the handshake's SessionType).
 const (
 	SessionShell = "Standard_Stream"
-	SessionPort  = "Port"
+	// SessionInteractive runs Spec.Shell (a command) on a terminal, as
+	// AWS-StartInteractiveCommand does; the plugin serves it as a shell.
+	SessionInteractive = "InteractiveCommands"
+	SessionPort        = "Port"
 )
 
 // AgentVersion is the agent version the handshake announces. The plugin
@@ -39,7 +42,7 @@ type Spec struct {
 	ID     string
 	Token  string
 	Target agentport.Target
-	// Type is SessionShell or SessionPort.
+	// Type is SessionShell, SessionInteractive or SessionPort.
 	Type string
 	// Properties are the document's properties, handed to the plugin in
 	// the handshake (a port session's portNumber and type).
@@ -106,7 +109,7 @@ func (m *Manager) Start(spec Spec) error {
 	if spec.ID == "" || spec.Token == "" {
 		return errors.New("ssmsession: a session needs an ID and a token")
 	}
-	if spec.Type != SessionShell && spec.Type != SessionPort {
+	if spec.Type != SessionShell && spec.Type != SessionInteractive && spec.Type != SessionPort {
 		return fmt.Errorf("ssmsession: unknown session type %q", spec.Type)
 	}
 	s := newSession(m, spec)
@@ -510,7 +513,7 @@ func (s *session) consume() {
 				return
 			}
 			switch s.spec.Type {
-			case SessionShell:
+			case SessionShell, SessionInteractive:
 				sizeTimer = time.AfterFunc(sizeWait, func() { s.startShell(agentport.WindowSize{Rows: 24, Cols: 80}) })
 			case SessionPort:
 				s.portConnect()
@@ -521,7 +524,7 @@ func (s *session) consume() {
 				continue
 			}
 			ws := agentport.WindowSize{Rows: uint16(min(size.Rows, 1000)), Cols: uint16(min(size.Cols, 1000))}
-			if s.spec.Type != SessionShell {
+			if s.spec.Type == SessionPort {
 				continue
 			}
 			s.startShell(ws)
@@ -533,7 +536,7 @@ func (s *session) consume() {
 			}
 		case PayloadOutput:
 			switch s.spec.Type {
-			case SessionShell:
+			case SessionShell, SessionInteractive:
 				s.mu.Lock()
 				p := s.proc
 				s.mu.Unlock()

@@ -650,6 +650,46 @@ func (v *DescribeParametersResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) e
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeSessionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.State)
+	codec.PutInt(e, m[1], v.MaxResults)
+	codec.PutString(e, m[2], v.NextToken)
+	codec.PutList(e, m[3], v.Filters, codec.EncStruct[SessionFilter])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeSessionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.State)
+	case 1:
+		return codec.GetInt(d, m, &v.MaxResults)
+	case 2:
+		return codec.GetString(d, m, &v.NextToken)
+	case 3:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[SessionFilter])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeSessionsResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Sessions, codec.EncStruct[Session])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeSessionsResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Sessions, codec.DecStruct[Session])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DocumentDefaultVersionDescription) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Name)
 	codec.PutString(e, m[1], v.DefaultVersion)
@@ -1913,6 +1953,40 @@ func (v *RemoveTagsFromResourceResult) MarshalAWS(e codec.Encoder, m []*model.Re
 func (v *RemoveTagsFromResourceResult) UnmarshalAWS(codec.Decoder, *model.Ref) error { return nil }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ResumeSessionRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SessionId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ResumeSessionRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SessionId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ResumeSessionResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SessionId)
+	codec.PutString(e, m[1], v.TokenValue)
+	codec.PutString(e, m[2], v.StreamUrl)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ResumeSessionResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SessionId)
+	case 1:
+		return codec.GetString(d, m, &v.TokenValue)
+	case 2:
+		return codec.GetString(d, m, &v.StreamUrl)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *ReviewInformation) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutTime(e, m[0], v.ReviewedTime)
 	codec.PutString(e, m[1], v.Status)
@@ -2012,6 +2086,127 @@ func (v *SendCommandResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *Session) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SessionId)
+	codec.PutString(e, m[1], v.Target)
+	codec.PutString(e, m[2], v.Status)
+	codec.PutTime(e, m[3], v.StartDate)
+	codec.PutTime(e, m[4], v.EndDate)
+	codec.PutString(e, m[5], v.DocumentName)
+	codec.PutString(e, m[6], v.Owner)
+	codec.PutString(e, m[7], v.Reason)
+	codec.PutString(e, m[8], v.Details)
+	codec.PutStruct(e, m[9], v.OutputUrl)
+	codec.PutString(e, m[10], v.MaxSessionDuration)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *Session) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SessionId)
+	case 1:
+		return codec.GetString(d, m, &v.Target)
+	case 2:
+		return codec.GetString(d, m, &v.Status)
+	case 3:
+		return codec.GetTime(d, m, &v.StartDate)
+	case 4:
+		return codec.GetTime(d, m, &v.EndDate)
+	case 5:
+		return codec.GetString(d, m, &v.DocumentName)
+	case 6:
+		return codec.GetString(d, m, &v.Owner)
+	case 7:
+		return codec.GetString(d, m, &v.Reason)
+	case 8:
+		return codec.GetString(d, m, &v.Details)
+	case 9:
+		return codec.GetStruct(d, m, &v.OutputUrl)
+	case 10:
+		return codec.GetString(d, m, &v.MaxSessionDuration)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *SessionFilter) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Key)
+	codec.PutString(e, m[1], v.Value)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *SessionFilter) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Key)
+	case 1:
+		return codec.GetString(d, m, &v.Value)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *SessionManagerOutputUrl) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.S3OutputUrl)
+	codec.PutString(e, m[1], v.CloudWatchOutputUrl)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *SessionManagerOutputUrl) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.S3OutputUrl)
+	case 1:
+		return codec.GetString(d, m, &v.CloudWatchOutputUrl)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *StartSessionRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Target)
+	codec.PutString(e, m[1], v.DocumentName)
+	codec.PutString(e, m[2], v.Reason)
+	codec.PutMap(e, m[3], v.Parameters, encSessionManagerParameterValueList)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *StartSessionRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Target)
+	case 1:
+		return codec.GetString(d, m, &v.DocumentName)
+	case 2:
+		return codec.GetString(d, m, &v.Reason)
+	case 3:
+		return codec.GetMap(d, m, &v.Parameters, decSessionManagerParameterValueList)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *StartSessionResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SessionId)
+	codec.PutString(e, m[1], v.TokenValue)
+	codec.PutString(e, m[2], v.StreamUrl)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *StartSessionResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SessionId)
+	case 1:
+		return codec.GetString(d, m, &v.TokenValue)
+	case 2:
+		return codec.GetString(d, m, &v.StreamUrl)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Tag) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Key)
 	codec.PutString(e, m[1], v.Value)
@@ -2041,6 +2236,34 @@ func (v *Target) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.Key)
 	case 1:
 		return codec.GetList(d, m, &v.Values, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *TerminateSessionRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SessionId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *TerminateSessionRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SessionId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *TerminateSessionResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SessionId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *TerminateSessionResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SessionId)
 	}
 	return nil
 }
@@ -2167,5 +2390,13 @@ func encParameterValueList(e codec.Encoder, r *model.Ref, v *[]string) {
 }
 
 func decParameterValueList(d codec.Decoder, r *model.Ref, v *[]string) error {
+	return codec.GetList(d, r, v, codec.DecString)
+}
+
+func encSessionManagerParameterValueList(e codec.Encoder, r *model.Ref, v *[]string) {
+	codec.EncList(e, r, *v, codec.EncString)
+}
+
+func decSessionManagerParameterValueList(d codec.Decoder, r *model.Ref, v *[]string) error {
 	return codec.GetList(d, r, v, codec.DecString)
 }

@@ -48,6 +48,7 @@ type Server interface {
 	DescribeDocument(context.Context, *DescribeDocumentRequest) (*DescribeDocumentResult, error)
 	DescribeInstanceInformation(context.Context, *DescribeInstanceInformationRequest) (*DescribeInstanceInformationResult, error)
 	DescribeParameters(context.Context, *DescribeParametersRequest) (*DescribeParametersResult, error)
+	DescribeSessions(context.Context, *DescribeSessionsRequest) (*DescribeSessionsResponse, error)
 	GetCommandInvocation(context.Context, *GetCommandInvocationRequest) (*GetCommandInvocationResult, error)
 	GetDocument(context.Context, *GetDocumentRequest) (*GetDocumentResult, error)
 	GetParameter(context.Context, *GetParameterRequest) (*GetParameterResult, error)
@@ -62,7 +63,10 @@ type Server interface {
 	ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResult, error)
 	PutParameter(context.Context, *PutParameterRequest) (*PutParameterResult, error)
 	RemoveTagsFromResource(context.Context, *RemoveTagsFromResourceRequest) (*RemoveTagsFromResourceResult, error)
+	ResumeSession(context.Context, *ResumeSessionRequest) (*ResumeSessionResponse, error)
 	SendCommand(context.Context, *SendCommandRequest) (*SendCommandResult, error)
+	StartSession(context.Context, *StartSessionRequest) (*StartSessionResponse, error)
+	TerminateSession(context.Context, *TerminateSessionRequest) (*TerminateSessionResponse, error)
 	UnlabelParameterVersion(context.Context, *UnlabelParameterVersionRequest) (*UnlabelParameterVersionResult, error)
 	UpdateDocument(context.Context, *UpdateDocumentRequest) (*UpdateDocumentResult, error)
 	UpdateDocumentDefaultVersion(context.Context, *UpdateDocumentDefaultVersionRequest) (*UpdateDocumentDefaultVersionResult, error)
@@ -83,6 +87,7 @@ func Handlers(s Server) map[string]api.Handler {
 		"DescribeDocument":             api.Typed(s.DescribeDocument),
 		"DescribeInstanceInformation":  api.Typed(s.DescribeInstanceInformation),
 		"DescribeParameters":           api.Typed(s.DescribeParameters),
+		"DescribeSessions":             api.Typed(s.DescribeSessions),
 		"GetCommandInvocation":         api.Typed(s.GetCommandInvocation),
 		"GetDocument":                  api.Typed(s.GetDocument),
 		"GetParameter":                 api.Typed(s.GetParameter),
@@ -97,7 +102,10 @@ func Handlers(s Server) map[string]api.Handler {
 		"ListTagsForResource":          api.Typed(s.ListTagsForResource),
 		"PutParameter":                 api.Typed(s.PutParameter),
 		"RemoveTagsFromResource":       api.Typed(s.RemoveTagsFromResource),
+		"ResumeSession":                api.Typed(s.ResumeSession),
 		"SendCommand":                  api.Typed(s.SendCommand),
+		"StartSession":                 api.Typed(s.StartSession),
+		"TerminateSession":             api.Typed(s.TerminateSession),
 		"UnlabelParameterVersion":      api.Typed(s.UnlabelParameterVersion),
 		"UpdateDocument":               api.Typed(s.UpdateDocument),
 		"UpdateDocumentDefaultVersion": api.Typed(s.UpdateDocumentDefaultVersion),
@@ -331,6 +339,20 @@ type DescribeParametersRequest struct {
 type DescribeParametersResult struct {
 	Parameters []ParameterMetadata `aws:"Parameters"`
 	NextToken  *string             `aws:"NextToken"`
+}
+
+// DescribeSessionsRequest is the DescribeSessionsRequest shape.
+type DescribeSessionsRequest struct {
+	State      *string         `aws:"State"`
+	MaxResults *int32          `aws:"MaxResults"`
+	NextToken  *string         `aws:"NextToken"`
+	Filters    []SessionFilter `aws:"Filters"`
+}
+
+// DescribeSessionsResponse is the DescribeSessionsResponse shape.
+type DescribeSessionsResponse struct {
+	Sessions  []Session `aws:"Sessions"`
+	NextToken *string   `aws:"NextToken"`
 }
 
 // DocumentDefaultVersionDescription is the DocumentDefaultVersionDescription shape.
@@ -771,6 +793,18 @@ type RemoveTagsFromResourceRequest struct {
 type RemoveTagsFromResourceResult struct {
 }
 
+// ResumeSessionRequest is the ResumeSessionRequest shape.
+type ResumeSessionRequest struct {
+	SessionId *string `aws:"SessionId"`
+}
+
+// ResumeSessionResponse is the ResumeSessionResponse shape.
+type ResumeSessionResponse struct {
+	SessionId  *string `aws:"SessionId"`
+	TokenValue *string `aws:"TokenValue"`
+	StreamUrl  *string `aws:"StreamUrl"`
+}
+
 // ReviewInformation is the ReviewInformation shape.
 type ReviewInformation struct {
 	ReviewedTime *time.Time `aws:"ReviewedTime"`
@@ -805,6 +839,48 @@ type SendCommandResult struct {
 	Command *Command `aws:"Command"`
 }
 
+// Session is the Session shape.
+type Session struct {
+	SessionId          *string                  `aws:"SessionId"`
+	Target             *string                  `aws:"Target"`
+	Status             *string                  `aws:"Status"`
+	StartDate          *time.Time               `aws:"StartDate"`
+	EndDate            *time.Time               `aws:"EndDate"`
+	DocumentName       *string                  `aws:"DocumentName"`
+	Owner              *string                  `aws:"Owner"`
+	Reason             *string                  `aws:"Reason"`
+	Details            *string                  `aws:"Details"`
+	OutputUrl          *SessionManagerOutputUrl `aws:"OutputUrl"`
+	MaxSessionDuration *string                  `aws:"MaxSessionDuration"`
+}
+
+// SessionFilter is the SessionFilter shape.
+type SessionFilter struct {
+	Key   *string `aws:"key"`
+	Value *string `aws:"value"`
+}
+
+// SessionManagerOutputUrl is the SessionManagerOutputUrl shape.
+type SessionManagerOutputUrl struct {
+	S3OutputUrl         *string `aws:"S3OutputUrl"`
+	CloudWatchOutputUrl *string `aws:"CloudWatchOutputUrl"`
+}
+
+// StartSessionRequest is the StartSessionRequest shape.
+type StartSessionRequest struct {
+	Target       *string             `aws:"Target"`
+	DocumentName *string             `aws:"DocumentName"`
+	Reason       *string             `aws:"Reason"`
+	Parameters   map[string][]string `aws:"Parameters"`
+}
+
+// StartSessionResponse is the StartSessionResponse shape.
+type StartSessionResponse struct {
+	SessionId  *string `aws:"SessionId"`
+	TokenValue *string `aws:"TokenValue"`
+	StreamUrl  *string `aws:"StreamUrl"`
+}
+
 // Tag is the Tag shape.
 type Tag struct {
 	Key   *string `aws:"Key"`
@@ -815,6 +891,16 @@ type Tag struct {
 type Target struct {
 	Key    *string  `aws:"Key"`
 	Values []string `aws:"Values"`
+}
+
+// TerminateSessionRequest is the TerminateSessionRequest shape.
+type TerminateSessionRequest struct {
+	SessionId *string `aws:"SessionId"`
+}
+
+// TerminateSessionResponse is the TerminateSessionResponse shape.
+type TerminateSessionResponse struct {
+	SessionId *string `aws:"SessionId"`
 }
 
 // UnlabelParameterVersionRequest is the UnlabelParameterVersionRequest shape.

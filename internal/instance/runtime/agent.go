@@ -137,6 +137,13 @@ type agentConn struct {
 
 func (a *agentConn) close() { a.c.Close() }
 
+// Serves reports whether the instance runs here with its init serving
+// processes (what Exec and Dial need).
+func (r *Runtime) Serves(t agentport.Target) bool {
+	_, ok := r.agents.Load(instKey{t.Account, t.Region, t.InstanceID})
+	return ok
+}
+
 // Dial connects from inside a running instance's network namespace
 // (agentport.Dialer).
 func (r *Runtime) Dial(ctx context.Context, t agentport.Target, network, address string) (net.Conn, error) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/agentport"
 	"github.com/minicloud/minicloud/internal/service/ec2"
+	"github.com/minicloud/minicloud/internal/termtest"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
@@ -90,6 +91,8 @@ func TestExec(t *testing.T) {
 			want: "uid=1000(ssm-user) gid=1000(ssm-user) groups=1000(ssm-user)"},
 		{name: "its sudoers entry", spec: agentport.Spec{Argv: []string{"cat", ssmSudoers}},
 			want: "# User rules for ssm-user\nssm-user ALL=(ALL) NOPASSWD:ALL"},
+		{name: "its sudo", spec: agentport.Spec{Argv: []string{"sudo", "id"}, User: agentport.SSMUser},
+			want: "uid=0(root) gid=0(root) groups=0(root)"},
 		{name: "its home and environment", spec: agentport.Spec{Argv: []string{"sh", "-c", `echo "$PWD $HOME $USER $FOO"`},
 			User: agentport.SSMUser, Env: []string{"FOO=bar"}}, want: "/home/ssm-user /home/ssm-user ssm-user bar"},
 		{name: "a guest's user", spec: agentport.Spec{Argv: []string{"useradd", "-m", "-G", "adm,users", "alice"}}},
@@ -100,6 +103,7 @@ func TestExec(t *testing.T) {
 		{name: "PID 1 is the instance's init", spec: agentport.Spec{Argv: []string{"sh", "-c", `tr '\0' '\n' </proc/1/cmdline | tail -n +2`}}, want: initArg + "\n" + id},
 		{name: "its own PID namespace", spec: agentport.Spec{Argv: []string{"sh", "-c", `[ "$(readlink /proc/self/ns/pid)" != "` + hostPIDNS + `" ] && echo own`}}, want: "own"},
 		{name: "no cgroup filesystem", spec: agentport.Spec{Argv: []string{"sh", "-c", `grep -cv ':/$' /proc/self/cgroup; ls /sys/fs/cgroup 2>&1 | head -1`}}, want: "0\nls: cannot access '/sys/fs/cgroup': No such file or directory"},
+		{name: "nothing but its streams (3: ls's own listing)", spec: agentport.Spec{Argv: []string{"ls", "/proc/self/fd"}}, want: "0\n1\n2\n3"},
 		{name: "stdin", spec: agentport.Spec{Argv: []string{"cat"}}, stdin: "hello\n", want: "hello"},
 		{name: "stderr", spec: agentport.Spec{Argv: []string{"sh", "-c", "echo oops >&2"}}, wantErrOut: "oops"},
 		{name: "exit status", spec: agentport.Spec{Argv: []string{"sh", "-c", "exit 7"}}, code: 7},
@@ -158,7 +162,7 @@ func TestExec(t *testing.T) {
 		if p.Stderr() != nil {
 			t.Error("a terminal process has a stderr pipe")
 		}
-		term := newTermReader(p.Stdout())
+		term := termtest.Read(p.Stdout())
 		send := func(s string) {
 			t.Helper()
 			if _, err := io.WriteString(p.Stdin(), s); err != nil {
@@ -166,16 +170,16 @@ func TestExec(t *testing.T) {
 			}
 		}
 		send("stty size; tty\n")
-		term.expect(t, "24 80")
-		term.expect(t, "/dev/pts/0")
+		term.Expect(t, "24 80")
+		term.Expect(t, "/dev/pts/0")
 		must(p.Resize(agentport.WindowSize{Rows: 50, Cols: 132}))
 		send("stty size\n")
-		term.expect(t, "50 132")
+		term.Expect(t, "50 132")
 		send("sleep 1000\n")
 		time.Sleep(300 * time.Millisecond)
 		send("\x03")
 		send("echo after-$((20+22))\n")
-		term.expect(t, "after-42")
+		term.Expect(t, "after-42")
 		send("exit 3\n")
 		code, err := p.Wait()
 		if err != nil || code != 3 {
@@ -224,50 +228,4 @@ func parentOf(pid int) int {
 		}
 	}
 	return 0
-}
-
-// termReader accumulates a terminal's output for expect.
-type termReader struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	seen int
-}
-
-func newTermReader(r io.Reader) *termReader {
-	tr := &termReader{}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := r.Read(b)
-			tr.mu.Lock()
-			tr.buf.Write(b[:n])
-			tr.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return tr
-}
-
-// expect waits for s in the output after what the last expect matched.
-func (tr *termReader) expect(t *testing.T, s string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		tr.mu.Lock()
-		out := tr.buf.String()
-		i := strings.Index(out[tr.seen:], s)
-		if i >= 0 {
-			tr.seen += i + len(s)
-		}
-		tr.mu.Unlock()
-		if i >= 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the terminal's output:\n%s", s, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -141,6 +141,9 @@
 //     again). The init is PID 1 of the
 //     instance: every guest process is in its PID namespace, and killing it
 //     kills them all — a process tree never escapes its instance.
+//   - The init first makes every descriptor it inherited beyond its own
+//     (fds 3–7) close-on-exec: what minicloud's parent left open reaches
+//     no guest process.
 //   - The init waits on fd 3 for its configuration, which the runtime
 //     writes once the init is in its cgroups (so nothing of the guest runs
 //     outside them); it mounts the root, sets the hostname, reports "up" on

@@ -70,6 +70,10 @@ func runInit() int {
 	syscall.CloseOnExec(5)
 	syscall.Close(6) // the binary it was started from
 	syscall.CloseOnExec(7)
+	// Nor may anything minicloud inherited from whoever started it (a
+	// shell's descriptors that are not close-on-exec pass through every
+	// exec): no guest process gets a descriptor the init does not hand it.
+	_ = unix.CloseRange(8, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	ctl, status := os.NewFile(3, "init-config"), os.NewFile(4, "init-status")
 	p := &initProc{status: status, out: os.Stdout, cfg: initConfig{BootTime: time.Now()}}
 	// Subscribe before anything can send them.

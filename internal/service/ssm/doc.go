@@ -46,9 +46,15 @@
 //     characters of standard output and 8,000 of standard error; a command
 //     a stop interrupted is recorded as failed at the next start.
 //
-// Session Manager's operations (StartSession, TerminateSession,
-// ResumeSession, DescribeSessions) and its data channel are built beside
-// it (branch ssm-session, package ssmsession).
+// Session Manager (sessions.go): StartSession, TerminateSession,
+// ResumeSession and DescribeSessions keep the sessions' records (Active,
+// History; durable) and decide each session from its document
+// (SSM-SessionManagerRunShell's preferences: run-as, shell profile, idle
+// and maximum durations; AWS-StartInteractiveCommand; port forwarding with
+// AWS-StartPortForwardingSession(ToRemoteHost) and AWS-StartSSHSession);
+// package ssmsession serves their data channels and runs them in the
+// instances (SetSessions). The StreamUrl names the address the caller
+// reached minicloud by (ssmmessages.<region>.amazonaws.com from a VPC).
 //
 // What it must not do: run processes in instances or open connections
 // from them itself (the instance runtime does, behind agentport), or

@@ -68,6 +68,8 @@ type Service struct {
 	keys   *keyring
 	agents *agents
 	runner *runner
+	// sessionCfg serves Session Manager (sessions.go, SetSessions).
+	sessionCfg SessionConfig
 }
 
 // New returns Systems Manager over store. Nothing runs until Start.
