@@ -283,3 +283,28 @@ func TestAgents(t *testing.T) {
 		}
 	}
 }
+
+// TestStandardQuota: the region's 10,000 standard parameters, then
+// ParameterLimitExceeded; an advanced one still fits.
+func TestStandardQuota(t *testing.T) {
+	if testing.Short() {
+		t.Skip("puts 10,000 parameters")
+	}
+	ts := newTestService(t, state.NewMemory())
+	for i := range maxStandardParams {
+		if _, err := ts.PutParameter(ts.ctx, &ssmapi.PutParameterRequest{Name: new(fmt.Sprintf("p%05d", i)), Value: new("v"), Type: new(typeString)}); err != nil {
+			t.Fatalf("parameter %d: %v", i, err)
+		}
+	}
+	_, err := ts.PutParameter(ts.ctx, &ssmapi.PutParameterRequest{Name: new("one-more"), Value: new("v"), Type: new(typeString)})
+	if !isCode(err, "ParameterLimitExceeded") {
+		t.Fatalf("one more: %v", err)
+	}
+	// Overwriting one that exists is no new parameter.
+	if _, err := ts.PutParameter(ts.ctx, &ssmapi.PutParameterRequest{Name: new("p00001"), Value: new("w"), Overwrite: new(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.PutParameter(ts.ctx, &ssmapi.PutParameterRequest{Name: new("advanced"), Value: new("v"), Type: new(typeString), Tier: new(tierAdvanced)}); err != nil {
+		t.Fatal(err)
+	}
+}
