@@ -112,10 +112,9 @@ func (r *runner) run(sc state.Scope, id string) error {
 	}
 	sem := make(chan struct{}, concurrency)
 	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		errs   int
-		failed bool
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs int
 	)
 	for _, inv := range c.Invocations {
 		sem <- struct{}{}
@@ -124,7 +123,6 @@ func (r *runner) run(sc state.Scope, id string) error {
 		mu.Unlock()
 		if over || r.ctx.Err() != nil {
 			<-sem
-			failed = failed || over
 			// Past MaxErrors the command is not sent to the others.
 			_ = r.update(sc, id, func(c *commandRecord) {
 				if x := c.invocation(inv.InstanceID); x != nil && x.Status == cmdPending {
