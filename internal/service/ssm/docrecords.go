@@ -1,6 +1,7 @@
 package ssm
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -214,8 +215,60 @@ func parseDocument(content, format, typ string) (parsedDoc, error) {
 		}
 		p.Parameters = append(p.Parameters, dp)
 	}
-	sort.Slice(p.Parameters, func(i, j int) bool { return p.Parameters[i].Name < p.Parameters[j].Name })
+	// AWS lists the parameters in the document's order.
+	order := parameterOrder(content, format)
+	sort.SliceStable(p.Parameters, func(i, j int) bool {
+		a, b := slices.Index(order, p.Parameters[i].Name), slices.Index(order, p.Parameters[j].Name)
+		if a != b {
+			return a < b
+		}
+		return p.Parameters[i].Name < p.Parameters[j].Name
+	})
 	return p, nil
+}
+
+// parameterOrder is the order a document's content declares its
+// parameters in (a decoded map has none).
+func parameterOrder(content, format string) []string {
+	var out []string
+	if format == formatYAML {
+		var root yaml.Node
+		if yaml.Unmarshal([]byte(content), &root) != nil || len(root.Content) == 0 {
+			return nil
+		}
+		m := root.Content[0]
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == "parameters" {
+				params := m.Content[i+1]
+				for j := 0; j+1 < len(params.Content); j += 2 {
+					out = append(out, params.Content[j].Value)
+				}
+			}
+		}
+		return out
+	}
+	var doc map[string]json.RawMessage
+	if json.Unmarshal([]byte(content), &doc) != nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc["parameters"]))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		if k, ok := t.(string); ok {
+			out = append(out, k)
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return out
+		}
+	}
+	return out
 }
 
 // platformsOf are the platforms a Command document's plugins run on.

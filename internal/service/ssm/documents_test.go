@@ -110,3 +110,25 @@ func TestDocuments(t *testing.T) {
 		t.Fatalf("preference versions: %+v %v", vs, err)
 	}
 }
+
+// TestDocumentParameterOrder: parameters are listed in the document's
+// order, as AWS lists AWS-RunShellScript's.
+func TestDocumentParameterOrder(t *testing.T) {
+	e := newEnv(t, "")
+	d, err := e.ssm.DescribeDocument(e.ctx, &ssm.DescribeDocumentInput{Name: aws.String("AWS-RunShellScript")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range d.Document.Parameters {
+		got = append(got, aws.ToString(p.Name))
+	}
+	if want := []string{"commands", "workingDirectory", "executionTimeout"}; !slices.Equal(got, want) {
+		t.Fatalf("parameters %v, want %v", got, want)
+	}
+	yamlDoc := "schemaVersion: '2.2'\nparameters:\n  zeta: {type: String, default: z}\n  alpha: {type: String, default: a}\nmainSteps:\n- action: aws:runShellScript\n  name: s\n  inputs: {runCommand: [echo]}\n"
+	c, err := e.ssm.CreateDocument(e.ctx, &ssm.CreateDocumentInput{Name: aws.String("Ordered"), Content: aws.String(yamlDoc), DocumentFormat: types.DocumentFormatYaml})
+	if err != nil || len(c.DocumentDescription.Parameters) != 2 || aws.ToString(c.DocumentDescription.Parameters[0].Name) != "zeta" {
+		t.Fatalf("YAML order: %+v %v", c, err)
+	}
+}
