@@ -103,10 +103,7 @@ func (s *Service) ListCommands(ctx context.Context, in *ssmapi.ListCommandsReque
 	if err != nil {
 		return nil, err
 	}
-	size := in.MaxResults
-	if size == nil {
-		size = new(int32(50))
-	}
+	size := pageSize(in.MaxResults, 50)
 	page, next, err := state.Paginate(all, size, deref(in.NextToken), pageOptions, newestFirst)
 	if err != nil {
 		return nil, err
@@ -157,10 +154,7 @@ func (s *Service) ListCommandInvocations(ctx context.Context, in *ssmapi.ListCom
 			}
 		}
 	}
-	size := in.MaxResults
-	if size == nil {
-		size = new(int32(50))
-	}
+	size := pageSize(in.MaxResults, 50)
 	page, next, err := state.Paginate(items, size, deref(in.NextToken), pageOptions, func(i item) string { return i.key })
 	if err != nil {
 		return nil, err

@@ -468,10 +468,7 @@ func (s *Service) ListDocuments(ctx context.Context, in *ssmapi.ListDocumentsReq
 		fs = append(fs, docFilter{key: *f.Key, values: f.Values})
 	}
 	sc := scopeOf(ctx)
-	size := in.MaxResults
-	if size == nil {
-		size = new(int32(50))
-	}
+	size := pageSize(in.MaxResults, 50)
 	out := ssmapi.ListDocumentsResult{DocumentIdentifiers: []ssmapi.DocumentIdentifier{}}
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		all, err := visibleDocuments(tx, sc)
@@ -513,10 +510,7 @@ func (s *Service) ListDocumentVersions(ctx context.Context, in *ssmapi.ListDocum
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	size := in.MaxResults
-	if size == nil {
-		size = new(int32(50))
-	}
+	size := pageSize(in.MaxResults, 50)
 	out := ssmapi.ListDocumentVersionsResult{DocumentVersions: []ssmapi.DocumentVersionInfo{}}
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		d, _, err := findDocument(tx, scopeOf(ctx), *in.Name)

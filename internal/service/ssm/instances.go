@@ -110,10 +110,7 @@ func (s *Service) DescribeInstanceInformation(ctx context.Context, in *ssmapi.De
 			items = append(items, info)
 		}
 	}
-	size := in.MaxResults
-	if size == nil {
-		size = new(int32(50))
-	}
+	size := pageSize(in.MaxResults, 50)
 	page, next, err := state.Paginate(items, size, deref(in.NextToken), pageOptions, func(i ssmapi.InstanceInformation) string { return *i.InstanceId })
 	if err != nil {
 		return nil, err

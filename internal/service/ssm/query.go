@@ -194,10 +194,7 @@ func (s *Service) GetParametersByPath(ctx context.Context, in *ssmapi.GetParamet
 		return nil, err
 	}
 	sc, now := scopeOf(ctx), s.now()
-	size := in.MaxResults
-	if size == nil {
-		size = new(int32(10))
-	}
+	size := pageSize(in.MaxResults, 10)
 	recursive := deref(in.Recursive)
 	if isPublicPath(path) {
 		items := s.publicByPath(sc, path, recursive)
@@ -234,6 +231,14 @@ func (s *Service) GetParametersByPath(ctx context.Context, in *ssmapi.GetParamet
 		return nil, err
 	}
 	return &out, nil
+}
+
+// pageSize is a request's MaxResults, or the operation's default.
+func pageSize(max *int32, def int32) *int32 {
+	if max == nil {
+		return &def
+	}
+	return max
 }
 
 func tokenOf(next string) *string {
@@ -295,10 +300,7 @@ func (s *Service) DescribeParameters(ctx context.Context, in *ssmapi.DescribePar
 		}
 	}
 	sc, now := scopeOf(ctx), s.now()
-	size := in.MaxResults
-	if size == nil {
-		size = new(int32(10))
-	}
+	size := pageSize(in.MaxResults, 10)
 	out := ssmapi.DescribeParametersResult{Parameters: []ssmapi.ParameterMetadata{}}
 	err = s.store.View(ctx, func(tx state.Tx) error {
 		items, err := list(tx, sc, now, func(r *paramRecord) bool { return matches(r, fs) })
@@ -331,10 +333,7 @@ func (s *Service) GetParameterHistory(ctx context.Context, in *ssmapi.GetParamet
 		return nil, err
 	}
 	sc, now := scopeOf(ctx), s.now()
-	size := in.MaxResults
-	if size == nil {
-		size = new(int32(50))
-	}
+	size := pageSize(in.MaxResults, 50)
 	out := ssmapi.GetParameterHistoryResult{Parameters: []ssmapi.ParameterHistory{}}
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		r, err := s.lookup(tx, sc, *in.Name, now)
