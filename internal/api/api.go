@@ -102,6 +102,12 @@ type RequestInfo struct {
 	// came through (aws:SourceVpc, aws:SourceVpce; CloudTrail's
 	// vpcEndpointId); empty for every other path.
 	SourceVPC, SourceVPCE string
+	// Host is the request's Host header and TLS whether it came over TLS:
+	// how the caller reached minicloud (127.0.0.1:4566 from the host,
+	// ssm.us-east-1.amazonaws.com in a VPC), for answers that name an
+	// address to come back to (Session Manager's StreamUrl).
+	Host string
+	TLS  bool
 }
 
 // VPCEndpoint is the VPC endpoint a connection came through, as the

@@ -48,10 +48,14 @@ type arnShape struct {
 //
 // An operation with none of these is evaluated on "*" too.
 type resourceRules struct {
-	shape    arnShape
-	members  map[string]string
-	creates  map[string]string
-	unscoped []string
+	shape   arnShape
+	members map[string]string
+	// opMembers replace members for the operations (by prefix) whose
+	// member of the same name names another resource type (ssm's Name:
+	// a parameter, or a document in the document operations).
+	opMembers map[string]map[string]string
+	creates   map[string]string
+	unscoped  []string
 }
 
 var rules = map[string]*resourceRules{
@@ -136,6 +140,20 @@ var rules = map[string]*resourceRules{
 		members:  map[string]string{"AlarmName": "alarm:%s", "AlarmNames": "alarm:%s", "ResourceARN": "=", "DashboardName": "dashboard/%s", "DashboardNames": "dashboard/%s"},
 		unscoped: []string{"PutMetricData", "ListMetrics", "GetMetricStatistics", "GetMetricData", "DescribeAlarms", "DescribeAlarmsForMetric", "DescribeAlarmHistory", "ListDashboards", "GetMetricWidgetImage"},
 	},
+	"ssm": {
+		shape: arnShape{service: "ssm"},
+		members: map[string]string{
+			"Name": ssmParameter, "Names": ssmParameter, "Path": ssmParameter,
+			"DocumentName": ssmDocument, "InstanceId": ec2Instance, "InstanceIds": ec2Instance, "Target": ec2Instance,
+		},
+		opMembers: map[string]map[string]string{
+			"CreateDocument": {"Name": ssmDocument}, "GetDocument": {"Name": ssmDocument}, "DescribeDocument": {"Name": ssmDocument},
+			"UpdateDocument": {"Name": ssmDocument}, "DeleteDocument": {"Name": ssmDocument}, "ListDocumentVersions": {"Name": ssmDocument},
+		},
+		unscoped: []string{"DescribeParameters", "DescribeInstanceInformation", "ListDocuments", "ListCommands", "ListCommandInvocations",
+			"GetCommandInvocation", "CancelCommand", "DescribeSessions", "TerminateSession", "ResumeSession",
+			"AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource"},
+	},
 	"cloudtrail": {
 		shape:    arnShape{service: "cloudtrail"},
 		members:  map[string]string{"Name": "trail/%s"},
@@ -160,9 +178,21 @@ func Resources(signingName, op string, input any, partition, region, account str
 	if c, ok := r.creates[op]; ok {
 		out = append(out, base+c)
 	}
-	forMembers(input, r.members, func(format, v string) {
+	members := r.members
+	for prefix, m := range r.opMembers {
+		if strings.HasPrefix(op, prefix) {
+			members = m
+		}
+	}
+	forMembers(input, members, func(format, v string) {
 		switch {
 		case v == "":
+		case format == ssmParameter:
+			out = append(out, base+"parameter/"+ssmParameterName(v))
+		case format == ssmDocument && !strings.HasPrefix(v, "arn:"):
+			out = append(out, ssmDocumentARN(partition, region, account, v))
+		case format == ec2Instance && !strings.HasPrefix(v, "arn:"):
+			out = append(out, "arn:"+partition+":ec2:"+region+":"+account+":instance/"+v)
 		case format == "=" || strings.HasPrefix(v, "arn:"):
 			out = append(out, v)
 		case format == ec2ByID:
@@ -174,6 +204,37 @@ func Resources(signingName, op string, input any, partition, region, account str
 		}
 	})
 	return out
+}
+
+// Systems Manager's members: a parameter name (its ARN does not repeat
+// the name's leading slash, nor a ":version" or ":label" selector), a
+// document name (AWS's own documents have no account in their ARNs), an
+// instance ID (an EC2 ARN).
+const (
+	ssmParameter = "<ssm parameter>"
+	ssmDocument  = "<ssm document>"
+	ec2Instance  = "<ec2 instance>"
+)
+
+func ssmParameterName(v string) string {
+	if strings.HasPrefix(v, "arn:") {
+		_, v, _ = strings.Cut(v, ":parameter")
+	}
+	v, _, _ = strings.Cut(v, ":")
+	return strings.TrimPrefix(v, "/")
+}
+
+// awsDocumentPrefixes start the names of the documents AWS owns.
+var awsDocumentPrefixes = []string{"AWS-", "AWSEC2-", "AWSSupport-", "AWSConfigRemediation-", "AmazonCloudWatch-", "AmazonEKS-", "SSM-"}
+
+func ssmDocumentARN(partition, region, account, name string) string {
+	for _, p := range awsDocumentPrefixes {
+		if strings.HasPrefix(name, p) {
+			account = ""
+			break
+		}
+	}
+	return "arn:" + partition + ":ssm:" + region + ":" + account + ":document/" + name
 }
 
 // ec2ByID marks a member listing IDs of any EC2 resource type (CreateTags'

@@ -11,6 +11,7 @@ import (
 	"github.com/minicloud/minicloud/internal/api/logsapi"
 	"github.com/minicloud/minicloud/internal/api/rdsapi"
 	"github.com/minicloud/minicloud/internal/api/route53api"
+	"github.com/minicloud/minicloud/internal/api/ssmapi"
 	"github.com/minicloud/minicloud/internal/api/stsapi"
 	"github.com/minicloud/minicloud/internal/iampolicy"
 )
@@ -56,6 +57,12 @@ func TestResources(t *testing.T) {
 		{"route 53 change", "route53", "GetChange", &route53api.GetChangeRequest{Id: new("/change/C1")}, []string{"arn:aws:route53:::change/C1"}},
 		{"log group names keep their slashes", "logs", "DeleteLogGroup", &logsapi.DeleteLogGroupRequest{LogGroupName: new("/aws/app")},
 			[]string{"arn:aws:logs:us-east-1:" + acct + ":log-group:/aws/app"}},
+		{"ssm parameter: no repeated slash, no selector", "ssm", "GetParameter", &ssmapi.GetParameterRequest{Name: new("/app/db/host:3")},
+			[]string{"arn:aws:ssm:us-east-1:" + acct + ":parameter/app/db/host"}},
+		{"ssm parameters by name and by ARN", "ssm", "GetParameters", &ssmapi.GetParametersRequest{Names: []string{"plain", "arn:aws:ssm:us-east-1:" + acct + ":parameter/a/b:prod"}},
+			[]string{"arn:aws:ssm:us-east-1:" + acct + ":parameter/plain", "arn:aws:ssm:us-east-1:" + acct + ":parameter/a/b"}},
+		{"ssm path", "ssm", "GetParametersByPath", &ssmapi.GetParametersByPathRequest{Path: new("/app")}, []string{"arn:aws:ssm:us-east-1:" + acct + ":parameter/app"}},
+		{"ssm describe has none", "ssm", "DescribeParameters", &ssmapi.DescribeParametersRequest{}, nil},
 		{"assume role: the role", "sts", "AssumeRole", &stsapi.AssumeRoleRequest{RoleArn: new("arn:aws:iam::222222222222:role/r")},
 			[]string{"arn:aws:iam::222222222222:role/r"}},
 		{"unknown service", "s3", "GetObject", nil, nil},

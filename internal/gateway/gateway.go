@@ -28,6 +28,10 @@ const DefaultAccount = "000000000000"
 // DefaultRegion is the region of unsigned requests.
 const DefaultRegion = "us-east-1"
 
+// DataChannelPath is where Session Manager's data channels are (the path
+// of the StreamUrl StartSession answers, as on AWS's ssmmessages).
+const DataChannelPath = "/v1/data-channel/"
+
 // MaxBodyBytes bounds request bodies. No operation minicloud serves outside S3
 // takes more; S3 object bodies will get their own limit.
 const MaxBodyBytes = 16 << 20
@@ -71,6 +75,12 @@ type Config struct {
 	// Recorder, if set, receives every request routed to an operation
 	// once it is answered (CloudTrail; see record.go).
 	Recorder api.Recorder
+	// DataChannels, if set, serves Session Manager's data channels: the
+	// ssmmessages websockets under DataChannelPath that the
+	// session-manager-plugin opens (package ssmsession). They carry their
+	// own token, not a signature, and are no API call: nothing is routed,
+	// authorized or recorded for them here.
+	DataChannels http.Handler
 	// Authorizer, if set, decides every request once its caller is
 	// resolved and its input decoded (IAM enforcement, --iam enforce); a
 	// refusal is answered and recorded like any other error.
@@ -157,6 +167,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if internal {
 		g.serveInternal(w, r)
+		return
+	}
+	if g.cfg.DataChannels != nil && strings.HasPrefix(r.URL.Path, DataChannelPath) {
+		g.cfg.DataChannels.ServeHTTP(w, r)
 		return
 	}
 	status, svcName, opName := 0, "", ""
@@ -269,7 +283,7 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route, call *api
 		}
 	}
 	info := &api.RequestInfo{RequestID: reqID, Service: rt.b.Info.Name, Operation: rt.opName, Region: region, AccessKey: cred.AccessKey,
-		Account: k.Account, Caller: k.ARN, CallerUserID: k.UserID, SourceIP: remoteIP(r)}
+		Account: k.Account, Caller: k.ARN, CallerUserID: k.UserID, SourceIP: remoteIP(r), Host: r.Host, TLS: r.TLS != nil}
 	vpce := api.VPCEndpointOf(r.Context())
 	if vpce != nil {
 		info.SourceVPC, info.SourceVPCE = vpce.VPCID, vpce.ID

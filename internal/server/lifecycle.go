@@ -17,6 +17,7 @@ import (
 	"github.com/minicloud/minicloud/internal/service/logs"
 	"github.com/minicloud/minicloud/internal/service/rds"
 	"github.com/minicloud/minicloud/internal/service/route53"
+	"github.com/minicloud/minicloud/internal/service/ssm"
 	"github.com/minicloud/minicloud/internal/service/sts"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpce"
@@ -62,10 +63,10 @@ type HealthReporter interface {
 // signature drifted would otherwise fail the type assertion and quietly
 // never run.
 var (
-	_ = []Service{(*sts.Service)(nil), (*iam.Service)(nil), (*ec2.Service)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*logs.Service)(nil), (*cloudtrail.Service)(nil)}
-	_ = []Starter{(*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil), (*vpce.Controller)(nil)}
-	_ = []Stopper{stateStore{}, (*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil), (*vpce.Controller)(nil)}
-	_ = []HealthReporter{stateStore{}, (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*vpce.Controller)(nil)}
+	_ = []Service{(*sts.Service)(nil), (*iam.Service)(nil), (*ec2.Service)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*logs.Service)(nil), (*cloudtrail.Service)(nil), (*ssm.Service)(nil)}
+	_ = []Starter{(*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*ssm.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil), (*vpce.Controller)(nil)}
+	_ = []Stopper{stateStore{}, (*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*ssm.Service)(nil), (*cloudwatch.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil), (*vpce.Controller)(nil)}
+	_ = []HealthReporter{stateStore{}, (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*ssm.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*vpce.Controller)(nil)}
 )
 
 // dataPlaneStopBudget is how long stopping the data plane's parts may take,

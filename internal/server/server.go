@@ -29,6 +29,7 @@ import (
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/gateway"
+	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
 	"github.com/minicloud/minicloud/internal/lb/nodes"
 	"github.com/minicloud/minicloud/internal/oidc"
 	"github.com/minicloud/minicloud/internal/pki"
@@ -42,6 +43,7 @@ import (
 	"github.com/minicloud/minicloud/internal/service/logs"
 	"github.com/minicloud/minicloud/internal/service/rds"
 	"github.com/minicloud/minicloud/internal/service/route53"
+	"github.com/minicloud/minicloud/internal/service/ssm"
 	"github.com/minicloud/minicloud/internal/service/sts"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcapi"
@@ -110,6 +112,11 @@ type Config struct {
 	// check the role's trust policy; signatures must then be verified
 	// too (VerifySignatures), or anyone could claim any access key.
 	IAMEnforce bool
+	// SSMCheckInterval is how often Systems Manager checks each instance's
+	// agent (0: 30 s) and SSMConnectionLostAfter how long after its last
+	// ping an agent shows ConnectionLost (0: 5 minutes); tests shorten
+	// them.
+	SSMCheckInterval, SSMConnectionLostAfter time.Duration
 	// CloudTrailOff leaves the calls unrecorded (serve --cloudtrail off):
 	// LookupEvents still answers, with the events recorded before. It
 	// exists to measure what recording costs, side by side (bench/).
@@ -129,6 +136,7 @@ type Server struct {
 	cw      *cloudwatch.Service
 	logs    *logs.Service
 	trail   *cloudtrail.Service
+	ssm     *ssm.Service
 	dns     *dnsServer
 	http    *httpServer
 	gw      *gateway.Gateway
@@ -262,6 +270,13 @@ func New(cfg Config) (*Server, error) {
 			Metrics: cwSvc.Publisher(), MetricsInterval: cfg.MetricsInterval})
 		elbDP = lbNodes
 	}
+	// Systems Manager keeps the keys of SecureString parameters beside
+	// the store; it plays the SSM Agent of the instances whose role and
+	// network would let the agent in (from inside their namespaces).
+	ssmSvc := ssm.New(store, ssm.Config{KeyDir: ssmKeyDir(cfg), Images: ec2Svc, Now: cfg.Now, Logger: cfg.Logger,
+		Instances: ssmInstances{ec2Svc}, Profiles: iamSvc.Profiles(), Policies: iamSvc, Agent: ssmAgent(dp), AgentEnv: []string{instruntime.CAEnvironment},
+		CheckInterval: cfg.SSMCheckInterval, ConnectionLostAfter: cfg.SSMConnectionLostAfter})
+	sessions := newSessionManager(cfg, dp, ssmSvc)
 	elbSvc := elbv2.New(store, elbv2.Config{EC2: ec2Svc.Port(ec2port.RequesterELB), Dataplane: elbDP, Certs: certs, Logger: cfg.Logger})
 	// The endpoint names both the VPC resolvers and the DNS server answer.
 	endpoints := dnszone.EndpointSources{rdsSvc.EndpointSource(), elbSvc.EndpointSource()}
@@ -289,7 +304,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, vpcEndpointDNS, cfg.Logger)
-	s := &Server{cfg: cfg, store: store, iam: iamSvc, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc, trail: trailSvc,
+	s := &Server{cfg: cfg, store: store, iam: iamSvc, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc, trail: trailSvc, ssm: ssmSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
@@ -318,6 +333,9 @@ func New(cfg Config) (*Server, error) {
 		service(acmSvc),
 		service(rdsSvc),
 		service(elbSvc),
+		service(ssmSvc),
+		// After Systems Manager, before it stops: sessions end on record.
+		{name: "Session Manager", it: sessions},
 		// After EC2: its actions stop and terminate instances.
 		{name: "alarm evaluator", health: "alarms", it: cwSvc.Evaluator()},
 		{name: "DNS server", health: "dns", it: s.dns, listener: true},
@@ -336,6 +354,7 @@ func New(cfg Config) (*Server, error) {
 		AllowedHosts:     append(listenName(cfg.Listen), cfg.AllowedHosts...),
 		Secrets:          cfg.Secrets,
 		VerifySignatures: cfg.VerifySignatures || cfg.IAMEnforce,
+		DataChannels:     sessions.m,
 		Now:              cfg.Now,
 		BodyIdleTimeout:  cmp.Or(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout),
 		Recorder:         recorder(trailSvc, cfg.CloudTrailOff),
@@ -495,6 +514,9 @@ func (s *Server) ACM() *acm.Service { return s.acm }
 // RDS is the RDS service (its Loopback addresses, for tests and tools).
 func (s *Server) RDS() *rds.Service { return s.rds }
 
+// SSM is Systems Manager (its managed-instance checks, for tests).
+func (s *Server) SSM() *ssm.Service { return s.ssm }
+
 // ELB is the Elastic Load Balancing service (its health, for tests).
 func (s *Server) ELB() *elbv2.Service { return s.elb }
 
@@ -578,6 +600,15 @@ func trailDir(cfg Config) string {
 		return ""
 	}
 	return filepath.Join(cfg.StateDir, "cloudtrail")
+}
+
+// ssmKeyDir is where Systems Manager keeps the accounts' SecureString
+// keys; "" (memory) with --ephemeral.
+func ssmKeyDir(cfg Config) string {
+	if cfg.Ephemeral {
+		return ""
+	}
+	return filepath.Join(cfg.StateDir, "ssm")
 }
 
 // stateDirOf is where durable data other than the store lives; "" with

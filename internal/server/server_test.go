@@ -387,6 +387,7 @@ func TestHealthEntries(t *testing.T) {
 		{"alarms", "running", true},
 		{"cloudtrail", "status", "ok"},
 		{"iam", "mode", "off"},
+		{"ssm", "managedInstances", nil},
 	} {
 		var entry map[string]any
 		if err := json.Unmarshal(h[tc.key], &entry); err != nil {
@@ -397,8 +398,8 @@ func TestHealthEntries(t *testing.T) {
 			t.Errorf("health[%q][%q] = %v (present: %t), want %v", tc.key, tc.field, got, ok, tc.want)
 		}
 	}
-	if len(h) != 14 { // version, uptime and services, and the eleven above
-		t.Errorf("health has %d entries, want 14: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
+	if len(h) != 15 { // version, uptime and services, and the twelve above
+		t.Errorf("health has %d entries, want 15: %s", len(h), strings.Join(slices.Sorted(maps.Keys(h)), ", "))
 	}
 }
 

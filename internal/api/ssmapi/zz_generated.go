@@ -5,8 +5,10 @@
 package ssmapi
 
 import (
+	"context"
 	_ "embed"
 	"sync"
+	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/model"
@@ -33,4 +35,911 @@ func load() *model.Service {
 		panic("ssmapi: embedded model: " + err.Error())
 	}
 	return m
+}
+
+// Server is the business logic of the operations minicloud implements.
+type Server interface {
+	AddTagsToResource(context.Context, *AddTagsToResourceRequest) (*AddTagsToResourceResult, error)
+	CancelCommand(context.Context, *CancelCommandRequest) (*CancelCommandResult, error)
+	CreateDocument(context.Context, *CreateDocumentRequest) (*CreateDocumentResult, error)
+	DeleteDocument(context.Context, *DeleteDocumentRequest) (*DeleteDocumentResult, error)
+	DeleteParameter(context.Context, *DeleteParameterRequest) (*DeleteParameterResult, error)
+	DeleteParameters(context.Context, *DeleteParametersRequest) (*DeleteParametersResult, error)
+	DescribeDocument(context.Context, *DescribeDocumentRequest) (*DescribeDocumentResult, error)
+	DescribeInstanceInformation(context.Context, *DescribeInstanceInformationRequest) (*DescribeInstanceInformationResult, error)
+	DescribeParameters(context.Context, *DescribeParametersRequest) (*DescribeParametersResult, error)
+	DescribeSessions(context.Context, *DescribeSessionsRequest) (*DescribeSessionsResponse, error)
+	GetCommandInvocation(context.Context, *GetCommandInvocationRequest) (*GetCommandInvocationResult, error)
+	GetDocument(context.Context, *GetDocumentRequest) (*GetDocumentResult, error)
+	GetParameter(context.Context, *GetParameterRequest) (*GetParameterResult, error)
+	GetParameterHistory(context.Context, *GetParameterHistoryRequest) (*GetParameterHistoryResult, error)
+	GetParameters(context.Context, *GetParametersRequest) (*GetParametersResult, error)
+	GetParametersByPath(context.Context, *GetParametersByPathRequest) (*GetParametersByPathResult, error)
+	LabelParameterVersion(context.Context, *LabelParameterVersionRequest) (*LabelParameterVersionResult, error)
+	ListCommandInvocations(context.Context, *ListCommandInvocationsRequest) (*ListCommandInvocationsResult, error)
+	ListCommands(context.Context, *ListCommandsRequest) (*ListCommandsResult, error)
+	ListDocumentVersions(context.Context, *ListDocumentVersionsRequest) (*ListDocumentVersionsResult, error)
+	ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResult, error)
+	ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResult, error)
+	PutParameter(context.Context, *PutParameterRequest) (*PutParameterResult, error)
+	RemoveTagsFromResource(context.Context, *RemoveTagsFromResourceRequest) (*RemoveTagsFromResourceResult, error)
+	ResumeSession(context.Context, *ResumeSessionRequest) (*ResumeSessionResponse, error)
+	SendCommand(context.Context, *SendCommandRequest) (*SendCommandResult, error)
+	StartSession(context.Context, *StartSessionRequest) (*StartSessionResponse, error)
+	TerminateSession(context.Context, *TerminateSessionRequest) (*TerminateSessionResponse, error)
+	UnlabelParameterVersion(context.Context, *UnlabelParameterVersionRequest) (*UnlabelParameterVersionResult, error)
+	UpdateDocument(context.Context, *UpdateDocumentRequest) (*UpdateDocumentResult, error)
+	UpdateDocumentDefaultVersion(context.Context, *UpdateDocumentDefaultVersionRequest) (*UpdateDocumentDefaultVersionResult, error)
+}
+
+// Handlers maps every operation of Server to s's method. The model's other
+// operations have no handler, and the gateway answers them NotImplemented;
+// listing one in services.json and regenerating adds it to Server, and the
+// compiler then asks the service for its method.
+func Handlers(s Server) map[string]api.Handler {
+	return map[string]api.Handler{
+		"AddTagsToResource":            api.Typed(s.AddTagsToResource),
+		"CancelCommand":                api.Typed(s.CancelCommand),
+		"CreateDocument":               api.Typed(s.CreateDocument),
+		"DeleteDocument":               api.Typed(s.DeleteDocument),
+		"DeleteParameter":              api.Typed(s.DeleteParameter),
+		"DeleteParameters":             api.Typed(s.DeleteParameters),
+		"DescribeDocument":             api.Typed(s.DescribeDocument),
+		"DescribeInstanceInformation":  api.Typed(s.DescribeInstanceInformation),
+		"DescribeParameters":           api.Typed(s.DescribeParameters),
+		"DescribeSessions":             api.Typed(s.DescribeSessions),
+		"GetCommandInvocation":         api.Typed(s.GetCommandInvocation),
+		"GetDocument":                  api.Typed(s.GetDocument),
+		"GetParameter":                 api.Typed(s.GetParameter),
+		"GetParameterHistory":          api.Typed(s.GetParameterHistory),
+		"GetParameters":                api.Typed(s.GetParameters),
+		"GetParametersByPath":          api.Typed(s.GetParametersByPath),
+		"LabelParameterVersion":        api.Typed(s.LabelParameterVersion),
+		"ListCommandInvocations":       api.Typed(s.ListCommandInvocations),
+		"ListCommands":                 api.Typed(s.ListCommands),
+		"ListDocumentVersions":         api.Typed(s.ListDocumentVersions),
+		"ListDocuments":                api.Typed(s.ListDocuments),
+		"ListTagsForResource":          api.Typed(s.ListTagsForResource),
+		"PutParameter":                 api.Typed(s.PutParameter),
+		"RemoveTagsFromResource":       api.Typed(s.RemoveTagsFromResource),
+		"ResumeSession":                api.Typed(s.ResumeSession),
+		"SendCommand":                  api.Typed(s.SendCommand),
+		"StartSession":                 api.Typed(s.StartSession),
+		"TerminateSession":             api.Typed(s.TerminateSession),
+		"UnlabelParameterVersion":      api.Typed(s.UnlabelParameterVersion),
+		"UpdateDocument":               api.Typed(s.UpdateDocument),
+		"UpdateDocumentDefaultVersion": api.Typed(s.UpdateDocumentDefaultVersion),
+	}
+}
+
+// AddTagsToResourceRequest is the AddTagsToResourceRequest shape.
+type AddTagsToResourceRequest struct {
+	ResourceType *string `aws:"ResourceType"`
+	ResourceId   *string `aws:"ResourceId"`
+	Tags         []Tag   `aws:"Tags"`
+}
+
+// AddTagsToResourceResult is the AddTagsToResourceResult shape.
+type AddTagsToResourceResult struct {
+}
+
+// Alarm is the Alarm shape.
+type Alarm struct {
+	Name *string `aws:"Name"`
+}
+
+// AlarmConfiguration is the AlarmConfiguration shape.
+type AlarmConfiguration struct {
+	IgnorePollAlarmFailure *bool   `aws:"IgnorePollAlarmFailure"`
+	Alarms                 []Alarm `aws:"Alarms"`
+}
+
+// AlarmStateInformation is the AlarmStateInformation shape.
+type AlarmStateInformation struct {
+	Name  *string `aws:"Name"`
+	State *string `aws:"State"`
+}
+
+// AttachmentContent is the AttachmentContent shape.
+type AttachmentContent struct {
+	Name     *string `aws:"Name"`
+	Size     *int64  `aws:"Size"`
+	Hash     *string `aws:"Hash"`
+	HashType *string `aws:"HashType"`
+	Url      *string `aws:"Url"`
+}
+
+// AttachmentInformation is the AttachmentInformation shape.
+type AttachmentInformation struct {
+	Name *string `aws:"Name"`
+}
+
+// AttachmentsSource is the AttachmentsSource shape.
+type AttachmentsSource struct {
+	Key    *string  `aws:"Key"`
+	Values []string `aws:"Values"`
+	Name   *string  `aws:"Name"`
+}
+
+// CancelCommandRequest is the CancelCommandRequest shape.
+type CancelCommandRequest struct {
+	CommandId   *string  `aws:"CommandId"`
+	InstanceIds []string `aws:"InstanceIds"`
+}
+
+// CancelCommandResult is the CancelCommandResult shape.
+type CancelCommandResult struct {
+}
+
+// CloudWatchOutputConfig is the CloudWatchOutputConfig shape.
+type CloudWatchOutputConfig struct {
+	CloudWatchLogGroupName  *string `aws:"CloudWatchLogGroupName"`
+	CloudWatchOutputEnabled *bool   `aws:"CloudWatchOutputEnabled"`
+}
+
+// Command is the Command shape.
+type Command struct {
+	CommandId              *string                 `aws:"CommandId"`
+	DocumentName           *string                 `aws:"DocumentName"`
+	DocumentVersion        *string                 `aws:"DocumentVersion"`
+	Comment                *string                 `aws:"Comment"`
+	ExpiresAfter           *time.Time              `aws:"ExpiresAfter"`
+	Parameters             map[string][]string     `aws:"Parameters"`
+	InstanceIds            []string                `aws:"InstanceIds"`
+	Targets                []Target                `aws:"Targets"`
+	RequestedDateTime      *time.Time              `aws:"RequestedDateTime"`
+	Status                 *string                 `aws:"Status"`
+	StatusDetails          *string                 `aws:"StatusDetails"`
+	OutputS3Region         *string                 `aws:"OutputS3Region"`
+	OutputS3BucketName     *string                 `aws:"OutputS3BucketName"`
+	OutputS3KeyPrefix      *string                 `aws:"OutputS3KeyPrefix"`
+	MaxConcurrency         *string                 `aws:"MaxConcurrency"`
+	MaxErrors              *string                 `aws:"MaxErrors"`
+	TargetCount            *int32                  `aws:"TargetCount"`
+	CompletedCount         *int32                  `aws:"CompletedCount"`
+	ErrorCount             *int32                  `aws:"ErrorCount"`
+	DeliveryTimedOutCount  *int32                  `aws:"DeliveryTimedOutCount"`
+	ServiceRole            *string                 `aws:"ServiceRole"`
+	NotificationConfig     *NotificationConfig     `aws:"NotificationConfig"`
+	CloudWatchOutputConfig *CloudWatchOutputConfig `aws:"CloudWatchOutputConfig"`
+	TimeoutSeconds         *int32                  `aws:"TimeoutSeconds"`
+	AlarmConfiguration     *AlarmConfiguration     `aws:"AlarmConfiguration"`
+	TriggeredAlarms        []AlarmStateInformation `aws:"TriggeredAlarms"`
+}
+
+// CommandFilter is the CommandFilter shape.
+type CommandFilter struct {
+	Key   *string `aws:"key"`
+	Value *string `aws:"value"`
+}
+
+// CommandInvocation is the CommandInvocation shape.
+type CommandInvocation struct {
+	CommandId              *string                 `aws:"CommandId"`
+	InstanceId             *string                 `aws:"InstanceId"`
+	InstanceName           *string                 `aws:"InstanceName"`
+	Comment                *string                 `aws:"Comment"`
+	DocumentName           *string                 `aws:"DocumentName"`
+	DocumentVersion        *string                 `aws:"DocumentVersion"`
+	RequestedDateTime      *time.Time              `aws:"RequestedDateTime"`
+	Status                 *string                 `aws:"Status"`
+	StatusDetails          *string                 `aws:"StatusDetails"`
+	TraceOutput            *string                 `aws:"TraceOutput"`
+	StandardOutputUrl      *string                 `aws:"StandardOutputUrl"`
+	StandardErrorUrl       *string                 `aws:"StandardErrorUrl"`
+	CommandPlugins         []CommandPlugin         `aws:"CommandPlugins"`
+	ServiceRole            *string                 `aws:"ServiceRole"`
+	NotificationConfig     *NotificationConfig     `aws:"NotificationConfig"`
+	CloudWatchOutputConfig *CloudWatchOutputConfig `aws:"CloudWatchOutputConfig"`
+}
+
+// CommandPlugin is the CommandPlugin shape.
+type CommandPlugin struct {
+	Name                   *string    `aws:"Name"`
+	Status                 *string    `aws:"Status"`
+	StatusDetails          *string    `aws:"StatusDetails"`
+	ResponseCode           *int32     `aws:"ResponseCode"`
+	ResponseStartDateTime  *time.Time `aws:"ResponseStartDateTime"`
+	ResponseFinishDateTime *time.Time `aws:"ResponseFinishDateTime"`
+	Output                 *string    `aws:"Output"`
+	StandardOutputUrl      *string    `aws:"StandardOutputUrl"`
+	StandardErrorUrl       *string    `aws:"StandardErrorUrl"`
+	OutputS3Region         *string    `aws:"OutputS3Region"`
+	OutputS3BucketName     *string    `aws:"OutputS3BucketName"`
+	OutputS3KeyPrefix      *string    `aws:"OutputS3KeyPrefix"`
+}
+
+// CreateDocumentRequest is the CreateDocumentRequest shape.
+type CreateDocumentRequest struct {
+	Content        *string             `aws:"Content"`
+	Requires       []DocumentRequires  `aws:"Requires"`
+	Attachments    []AttachmentsSource `aws:"Attachments"`
+	Name           *string             `aws:"Name"`
+	DisplayName    *string             `aws:"DisplayName"`
+	VersionName    *string             `aws:"VersionName"`
+	DocumentType   *string             `aws:"DocumentType"`
+	DocumentFormat *string             `aws:"DocumentFormat"`
+	TargetType     *string             `aws:"TargetType"`
+	Tags           []Tag               `aws:"Tags"`
+}
+
+// CreateDocumentResult is the CreateDocumentResult shape.
+type CreateDocumentResult struct {
+	DocumentDescription *DocumentDescription `aws:"DocumentDescription"`
+}
+
+// DeleteDocumentRequest is the DeleteDocumentRequest shape.
+type DeleteDocumentRequest struct {
+	Name            *string `aws:"Name"`
+	DocumentVersion *string `aws:"DocumentVersion"`
+	VersionName     *string `aws:"VersionName"`
+	Force           *bool   `aws:"Force"`
+}
+
+// DeleteDocumentResult is the DeleteDocumentResult shape.
+type DeleteDocumentResult struct {
+}
+
+// DeleteParameterRequest is the DeleteParameterRequest shape.
+type DeleteParameterRequest struct {
+	Name *string `aws:"Name"`
+}
+
+// DeleteParameterResult is the DeleteParameterResult shape.
+type DeleteParameterResult struct {
+}
+
+// DeleteParametersRequest is the DeleteParametersRequest shape.
+type DeleteParametersRequest struct {
+	Names []string `aws:"Names"`
+}
+
+// DeleteParametersResult is the DeleteParametersResult shape.
+type DeleteParametersResult struct {
+	DeletedParameters []string `aws:"DeletedParameters"`
+	InvalidParameters []string `aws:"InvalidParameters"`
+}
+
+// DescribeDocumentRequest is the DescribeDocumentRequest shape.
+type DescribeDocumentRequest struct {
+	Name            *string `aws:"Name"`
+	DocumentVersion *string `aws:"DocumentVersion"`
+	VersionName     *string `aws:"VersionName"`
+}
+
+// DescribeDocumentResult is the DescribeDocumentResult shape.
+type DescribeDocumentResult struct {
+	Document *DocumentDescription `aws:"Document"`
+}
+
+// DescribeInstanceInformationRequest is the DescribeInstanceInformationRequest shape.
+type DescribeInstanceInformationRequest struct {
+	InstanceInformationFilterList []InstanceInformationFilter       `aws:"InstanceInformationFilterList"`
+	Filters                       []InstanceInformationStringFilter `aws:"Filters"`
+	MaxResults                    *int32                            `aws:"MaxResults"`
+	NextToken                     *string                           `aws:"NextToken"`
+}
+
+// DescribeInstanceInformationResult is the DescribeInstanceInformationResult shape.
+type DescribeInstanceInformationResult struct {
+	InstanceInformationList []InstanceInformation `aws:"InstanceInformationList"`
+	NextToken               *string               `aws:"NextToken"`
+}
+
+// DescribeParametersRequest is the DescribeParametersRequest shape.
+type DescribeParametersRequest struct {
+	Filters          []ParametersFilter      `aws:"Filters"`
+	ParameterFilters []ParameterStringFilter `aws:"ParameterFilters"`
+	MaxResults       *int32                  `aws:"MaxResults"`
+	NextToken        *string                 `aws:"NextToken"`
+	Shared           *bool                   `aws:"Shared"`
+}
+
+// DescribeParametersResult is the DescribeParametersResult shape.
+type DescribeParametersResult struct {
+	Parameters []ParameterMetadata `aws:"Parameters"`
+	NextToken  *string             `aws:"NextToken"`
+}
+
+// DescribeSessionsRequest is the DescribeSessionsRequest shape.
+type DescribeSessionsRequest struct {
+	State      *string         `aws:"State"`
+	MaxResults *int32          `aws:"MaxResults"`
+	NextToken  *string         `aws:"NextToken"`
+	Filters    []SessionFilter `aws:"Filters"`
+}
+
+// DescribeSessionsResponse is the DescribeSessionsResponse shape.
+type DescribeSessionsResponse struct {
+	Sessions  []Session `aws:"Sessions"`
+	NextToken *string   `aws:"NextToken"`
+}
+
+// DocumentDefaultVersionDescription is the DocumentDefaultVersionDescription shape.
+type DocumentDefaultVersionDescription struct {
+	Name               *string `aws:"Name"`
+	DefaultVersion     *string `aws:"DefaultVersion"`
+	DefaultVersionName *string `aws:"DefaultVersionName"`
+}
+
+// DocumentDescription is the DocumentDescription shape.
+type DocumentDescription struct {
+	Sha1                   *string                 `aws:"Sha1"`
+	Hash                   *string                 `aws:"Hash"`
+	HashType               *string                 `aws:"HashType"`
+	Name                   *string                 `aws:"Name"`
+	DisplayName            *string                 `aws:"DisplayName"`
+	VersionName            *string                 `aws:"VersionName"`
+	Owner                  *string                 `aws:"Owner"`
+	CreatedDate            *time.Time              `aws:"CreatedDate"`
+	Status                 *string                 `aws:"Status"`
+	StatusInformation      *string                 `aws:"StatusInformation"`
+	DocumentVersion        *string                 `aws:"DocumentVersion"`
+	Description            *string                 `aws:"Description"`
+	Parameters             []DocumentParameter     `aws:"Parameters"`
+	PlatformTypes          []string                `aws:"PlatformTypes"`
+	DocumentType           *string                 `aws:"DocumentType"`
+	SchemaVersion          *string                 `aws:"SchemaVersion"`
+	LatestVersion          *string                 `aws:"LatestVersion"`
+	DefaultVersion         *string                 `aws:"DefaultVersion"`
+	DocumentFormat         *string                 `aws:"DocumentFormat"`
+	TargetType             *string                 `aws:"TargetType"`
+	Tags                   []Tag                   `aws:"Tags"`
+	AttachmentsInformation []AttachmentInformation `aws:"AttachmentsInformation"`
+	Requires               []DocumentRequires      `aws:"Requires"`
+	Author                 *string                 `aws:"Author"`
+	ReviewInformation      []ReviewInformation     `aws:"ReviewInformation"`
+	ApprovedVersion        *string                 `aws:"ApprovedVersion"`
+	PendingReviewVersion   *string                 `aws:"PendingReviewVersion"`
+	ReviewStatus           *string                 `aws:"ReviewStatus"`
+	Category               []string                `aws:"Category"`
+	CategoryEnum           []string                `aws:"CategoryEnum"`
+}
+
+// DocumentFilter is the DocumentFilter shape.
+type DocumentFilter struct {
+	Key   *string `aws:"key"`
+	Value *string `aws:"value"`
+}
+
+// DocumentIdentifier is the DocumentIdentifier shape.
+type DocumentIdentifier struct {
+	Name            *string            `aws:"Name"`
+	CreatedDate     *time.Time         `aws:"CreatedDate"`
+	DisplayName     *string            `aws:"DisplayName"`
+	Owner           *string            `aws:"Owner"`
+	VersionName     *string            `aws:"VersionName"`
+	PlatformTypes   []string           `aws:"PlatformTypes"`
+	DocumentVersion *string            `aws:"DocumentVersion"`
+	DocumentType    *string            `aws:"DocumentType"`
+	SchemaVersion   *string            `aws:"SchemaVersion"`
+	DocumentFormat  *string            `aws:"DocumentFormat"`
+	TargetType      *string            `aws:"TargetType"`
+	Tags            []Tag              `aws:"Tags"`
+	Requires        []DocumentRequires `aws:"Requires"`
+	ReviewStatus    *string            `aws:"ReviewStatus"`
+	Author          *string            `aws:"Author"`
+}
+
+// DocumentKeyValuesFilter is the DocumentKeyValuesFilter shape.
+type DocumentKeyValuesFilter struct {
+	Key    *string  `aws:"Key"`
+	Values []string `aws:"Values"`
+}
+
+// DocumentParameter is the DocumentParameter shape.
+type DocumentParameter struct {
+	Name         *string `aws:"Name"`
+	Type         *string `aws:"Type"`
+	Description  *string `aws:"Description"`
+	DefaultValue *string `aws:"DefaultValue"`
+}
+
+// DocumentRequires is the DocumentRequires shape.
+type DocumentRequires struct {
+	Name        *string `aws:"Name"`
+	Version     *string `aws:"Version"`
+	RequireType *string `aws:"RequireType"`
+	VersionName *string `aws:"VersionName"`
+}
+
+// DocumentVersionInfo is the DocumentVersionInfo shape.
+type DocumentVersionInfo struct {
+	Name              *string    `aws:"Name"`
+	DisplayName       *string    `aws:"DisplayName"`
+	DocumentVersion   *string    `aws:"DocumentVersion"`
+	VersionName       *string    `aws:"VersionName"`
+	CreatedDate       *time.Time `aws:"CreatedDate"`
+	IsDefaultVersion  *bool      `aws:"IsDefaultVersion"`
+	DocumentFormat    *string    `aws:"DocumentFormat"`
+	Status            *string    `aws:"Status"`
+	StatusInformation *string    `aws:"StatusInformation"`
+	ReviewStatus      *string    `aws:"ReviewStatus"`
+}
+
+// GetCommandInvocationRequest is the GetCommandInvocationRequest shape.
+type GetCommandInvocationRequest struct {
+	CommandId  *string `aws:"CommandId"`
+	InstanceId *string `aws:"InstanceId"`
+	PluginName *string `aws:"PluginName"`
+}
+
+// GetCommandInvocationResult is the GetCommandInvocationResult shape.
+type GetCommandInvocationResult struct {
+	CommandId              *string                 `aws:"CommandId"`
+	InstanceId             *string                 `aws:"InstanceId"`
+	Comment                *string                 `aws:"Comment"`
+	DocumentName           *string                 `aws:"DocumentName"`
+	DocumentVersion        *string                 `aws:"DocumentVersion"`
+	PluginName             *string                 `aws:"PluginName"`
+	ResponseCode           *int32                  `aws:"ResponseCode"`
+	ExecutionStartDateTime *string                 `aws:"ExecutionStartDateTime"`
+	ExecutionElapsedTime   *string                 `aws:"ExecutionElapsedTime"`
+	ExecutionEndDateTime   *string                 `aws:"ExecutionEndDateTime"`
+	Status                 *string                 `aws:"Status"`
+	StatusDetails          *string                 `aws:"StatusDetails"`
+	StandardOutputContent  *string                 `aws:"StandardOutputContent"`
+	StandardOutputUrl      *string                 `aws:"StandardOutputUrl"`
+	StandardErrorContent   *string                 `aws:"StandardErrorContent"`
+	StandardErrorUrl       *string                 `aws:"StandardErrorUrl"`
+	CloudWatchOutputConfig *CloudWatchOutputConfig `aws:"CloudWatchOutputConfig"`
+}
+
+// GetDocumentRequest is the GetDocumentRequest shape.
+type GetDocumentRequest struct {
+	Name            *string `aws:"Name"`
+	VersionName     *string `aws:"VersionName"`
+	DocumentVersion *string `aws:"DocumentVersion"`
+	DocumentFormat  *string `aws:"DocumentFormat"`
+}
+
+// GetDocumentResult is the GetDocumentResult shape.
+type GetDocumentResult struct {
+	Name               *string             `aws:"Name"`
+	CreatedDate        *time.Time          `aws:"CreatedDate"`
+	DisplayName        *string             `aws:"DisplayName"`
+	VersionName        *string             `aws:"VersionName"`
+	DocumentVersion    *string             `aws:"DocumentVersion"`
+	Status             *string             `aws:"Status"`
+	StatusInformation  *string             `aws:"StatusInformation"`
+	Content            *string             `aws:"Content"`
+	DocumentType       *string             `aws:"DocumentType"`
+	DocumentFormat     *string             `aws:"DocumentFormat"`
+	Requires           []DocumentRequires  `aws:"Requires"`
+	AttachmentsContent []AttachmentContent `aws:"AttachmentsContent"`
+	ReviewStatus       *string             `aws:"ReviewStatus"`
+}
+
+// GetParameterHistoryRequest is the GetParameterHistoryRequest shape.
+type GetParameterHistoryRequest struct {
+	Name           *string `aws:"Name"`
+	WithDecryption *bool   `aws:"WithDecryption"`
+	MaxResults     *int32  `aws:"MaxResults"`
+	NextToken      *string `aws:"NextToken"`
+}
+
+// GetParameterHistoryResult is the GetParameterHistoryResult shape.
+type GetParameterHistoryResult struct {
+	Parameters []ParameterHistory `aws:"Parameters"`
+	NextToken  *string            `aws:"NextToken"`
+}
+
+// GetParameterRequest is the GetParameterRequest shape.
+type GetParameterRequest struct {
+	Name           *string `aws:"Name"`
+	WithDecryption *bool   `aws:"WithDecryption"`
+}
+
+// GetParameterResult is the GetParameterResult shape.
+type GetParameterResult struct {
+	Parameter *Parameter `aws:"Parameter"`
+}
+
+// GetParametersByPathRequest is the GetParametersByPathRequest shape.
+type GetParametersByPathRequest struct {
+	Path             *string                 `aws:"Path"`
+	Recursive        *bool                   `aws:"Recursive"`
+	ParameterFilters []ParameterStringFilter `aws:"ParameterFilters"`
+	WithDecryption   *bool                   `aws:"WithDecryption"`
+	MaxResults       *int32                  `aws:"MaxResults"`
+	NextToken        *string                 `aws:"NextToken"`
+}
+
+// GetParametersByPathResult is the GetParametersByPathResult shape.
+type GetParametersByPathResult struct {
+	Parameters []Parameter `aws:"Parameters"`
+	NextToken  *string     `aws:"NextToken"`
+}
+
+// GetParametersRequest is the GetParametersRequest shape.
+type GetParametersRequest struct {
+	Names          []string `aws:"Names"`
+	WithDecryption *bool    `aws:"WithDecryption"`
+}
+
+// GetParametersResult is the GetParametersResult shape.
+type GetParametersResult struct {
+	Parameters        []Parameter `aws:"Parameters"`
+	InvalidParameters []string    `aws:"InvalidParameters"`
+}
+
+// InstanceAggregatedAssociationOverview is the InstanceAggregatedAssociationOverview shape.
+type InstanceAggregatedAssociationOverview struct {
+	DetailedStatus                           *string          `aws:"DetailedStatus"`
+	InstanceAssociationStatusAggregatedCount map[string]int32 `aws:"InstanceAssociationStatusAggregatedCount"`
+}
+
+// InstanceInformation is the InstanceInformation shape.
+type InstanceInformation struct {
+	InstanceId                             *string                                `aws:"InstanceId"`
+	PingStatus                             *string                                `aws:"PingStatus"`
+	LastPingDateTime                       *time.Time                             `aws:"LastPingDateTime"`
+	AgentVersion                           *string                                `aws:"AgentVersion"`
+	IsLatestVersion                        *bool                                  `aws:"IsLatestVersion"`
+	PlatformType                           *string                                `aws:"PlatformType"`
+	PlatformName                           *string                                `aws:"PlatformName"`
+	PlatformVersion                        *string                                `aws:"PlatformVersion"`
+	ActivationId                           *string                                `aws:"ActivationId"`
+	IamRole                                *string                                `aws:"IamRole"`
+	RegistrationDate                       *time.Time                             `aws:"RegistrationDate"`
+	ResourceType                           *string                                `aws:"ResourceType"`
+	Name                                   *string                                `aws:"Name"`
+	IPAddress                              *string                                `aws:"IPAddress"`
+	ComputerName                           *string                                `aws:"ComputerName"`
+	AssociationStatus                      *string                                `aws:"AssociationStatus"`
+	LastAssociationExecutionDate           *time.Time                             `aws:"LastAssociationExecutionDate"`
+	LastSuccessfulAssociationExecutionDate *time.Time                             `aws:"LastSuccessfulAssociationExecutionDate"`
+	AssociationOverview                    *InstanceAggregatedAssociationOverview `aws:"AssociationOverview"`
+	SourceId                               *string                                `aws:"SourceId"`
+	SourceType                             *string                                `aws:"SourceType"`
+}
+
+// InstanceInformationFilter is the InstanceInformationFilter shape.
+type InstanceInformationFilter struct {
+	Key      *string  `aws:"key"`
+	ValueSet []string `aws:"valueSet"`
+}
+
+// InstanceInformationStringFilter is the InstanceInformationStringFilter shape.
+type InstanceInformationStringFilter struct {
+	Key    *string  `aws:"Key"`
+	Values []string `aws:"Values"`
+}
+
+// LabelParameterVersionRequest is the LabelParameterVersionRequest shape.
+type LabelParameterVersionRequest struct {
+	Name             *string  `aws:"Name"`
+	ParameterVersion *int64   `aws:"ParameterVersion"`
+	Labels           []string `aws:"Labels"`
+}
+
+// LabelParameterVersionResult is the LabelParameterVersionResult shape.
+type LabelParameterVersionResult struct {
+	InvalidLabels    []string `aws:"InvalidLabels"`
+	ParameterVersion *int64   `aws:"ParameterVersion"`
+}
+
+// ListCommandInvocationsRequest is the ListCommandInvocationsRequest shape.
+type ListCommandInvocationsRequest struct {
+	CommandId  *string         `aws:"CommandId"`
+	InstanceId *string         `aws:"InstanceId"`
+	MaxResults *int32          `aws:"MaxResults"`
+	NextToken  *string         `aws:"NextToken"`
+	Filters    []CommandFilter `aws:"Filters"`
+	Details    *bool           `aws:"Details"`
+}
+
+// ListCommandInvocationsResult is the ListCommandInvocationsResult shape.
+type ListCommandInvocationsResult struct {
+	CommandInvocations []CommandInvocation `aws:"CommandInvocations"`
+	NextToken          *string             `aws:"NextToken"`
+}
+
+// ListCommandsRequest is the ListCommandsRequest shape.
+type ListCommandsRequest struct {
+	CommandId  *string         `aws:"CommandId"`
+	InstanceId *string         `aws:"InstanceId"`
+	MaxResults *int32          `aws:"MaxResults"`
+	NextToken  *string         `aws:"NextToken"`
+	Filters    []CommandFilter `aws:"Filters"`
+}
+
+// ListCommandsResult is the ListCommandsResult shape.
+type ListCommandsResult struct {
+	Commands  []Command `aws:"Commands"`
+	NextToken *string   `aws:"NextToken"`
+}
+
+// ListDocumentVersionsRequest is the ListDocumentVersionsRequest shape.
+type ListDocumentVersionsRequest struct {
+	Name       *string `aws:"Name"`
+	MaxResults *int32  `aws:"MaxResults"`
+	NextToken  *string `aws:"NextToken"`
+}
+
+// ListDocumentVersionsResult is the ListDocumentVersionsResult shape.
+type ListDocumentVersionsResult struct {
+	DocumentVersions []DocumentVersionInfo `aws:"DocumentVersions"`
+	NextToken        *string               `aws:"NextToken"`
+}
+
+// ListDocumentsRequest is the ListDocumentsRequest shape.
+type ListDocumentsRequest struct {
+	DocumentFilterList []DocumentFilter          `aws:"DocumentFilterList"`
+	Filters            []DocumentKeyValuesFilter `aws:"Filters"`
+	MaxResults         *int32                    `aws:"MaxResults"`
+	NextToken          *string                   `aws:"NextToken"`
+}
+
+// ListDocumentsResult is the ListDocumentsResult shape.
+type ListDocumentsResult struct {
+	DocumentIdentifiers []DocumentIdentifier `aws:"DocumentIdentifiers"`
+	NextToken           *string              `aws:"NextToken"`
+}
+
+// ListTagsForResourceRequest is the ListTagsForResourceRequest shape.
+type ListTagsForResourceRequest struct {
+	ResourceType *string `aws:"ResourceType"`
+	ResourceId   *string `aws:"ResourceId"`
+}
+
+// ListTagsForResourceResult is the ListTagsForResourceResult shape.
+type ListTagsForResourceResult struct {
+	TagList []Tag `aws:"TagList"`
+}
+
+// NotificationConfig is the NotificationConfig shape.
+type NotificationConfig struct {
+	NotificationArn    *string  `aws:"NotificationArn"`
+	NotificationEvents []string `aws:"NotificationEvents"`
+	NotificationType   *string  `aws:"NotificationType"`
+}
+
+// Parameter is the Parameter shape.
+type Parameter struct {
+	Name             *string    `aws:"Name"`
+	Type             *string    `aws:"Type"`
+	Value            *string    `aws:"Value"`
+	Version          *int64     `aws:"Version"`
+	Selector         *string    `aws:"Selector"`
+	SourceResult     *string    `aws:"SourceResult"`
+	LastModifiedDate *time.Time `aws:"LastModifiedDate"`
+	ARN              *string    `aws:"ARN"`
+	DataType         *string    `aws:"DataType"`
+}
+
+// ParameterHistory is the ParameterHistory shape.
+type ParameterHistory struct {
+	Name             *string                 `aws:"Name"`
+	Type             *string                 `aws:"Type"`
+	KeyId            *string                 `aws:"KeyId"`
+	LastModifiedDate *time.Time              `aws:"LastModifiedDate"`
+	LastModifiedUser *string                 `aws:"LastModifiedUser"`
+	Description      *string                 `aws:"Description"`
+	Value            *string                 `aws:"Value"`
+	AllowedPattern   *string                 `aws:"AllowedPattern"`
+	Version          *int64                  `aws:"Version"`
+	Labels           []string                `aws:"Labels"`
+	Tier             *string                 `aws:"Tier"`
+	Policies         []ParameterInlinePolicy `aws:"Policies"`
+	DataType         *string                 `aws:"DataType"`
+}
+
+// ParameterInlinePolicy is the ParameterInlinePolicy shape.
+type ParameterInlinePolicy struct {
+	PolicyText   *string `aws:"PolicyText"`
+	PolicyType   *string `aws:"PolicyType"`
+	PolicyStatus *string `aws:"PolicyStatus"`
+}
+
+// ParameterMetadata is the ParameterMetadata shape.
+type ParameterMetadata struct {
+	Name             *string                 `aws:"Name"`
+	ARN              *string                 `aws:"ARN"`
+	Type             *string                 `aws:"Type"`
+	KeyId            *string                 `aws:"KeyId"`
+	LastModifiedDate *time.Time              `aws:"LastModifiedDate"`
+	LastModifiedUser *string                 `aws:"LastModifiedUser"`
+	Description      *string                 `aws:"Description"`
+	AllowedPattern   *string                 `aws:"AllowedPattern"`
+	Version          *int64                  `aws:"Version"`
+	Tier             *string                 `aws:"Tier"`
+	Policies         []ParameterInlinePolicy `aws:"Policies"`
+	DataType         *string                 `aws:"DataType"`
+}
+
+// ParameterStringFilter is the ParameterStringFilter shape.
+type ParameterStringFilter struct {
+	Key    *string  `aws:"Key"`
+	Option *string  `aws:"Option"`
+	Values []string `aws:"Values"`
+}
+
+// ParametersFilter is the ParametersFilter shape.
+type ParametersFilter struct {
+	Key    *string  `aws:"Key"`
+	Values []string `aws:"Values"`
+}
+
+// PutParameterRequest is the PutParameterRequest shape.
+type PutParameterRequest struct {
+	Name           *string `aws:"Name"`
+	Description    *string `aws:"Description"`
+	Value          *string `aws:"Value"`
+	Type           *string `aws:"Type"`
+	KeyId          *string `aws:"KeyId"`
+	Overwrite      *bool   `aws:"Overwrite"`
+	AllowedPattern *string `aws:"AllowedPattern"`
+	Tags           []Tag   `aws:"Tags"`
+	Tier           *string `aws:"Tier"`
+	Policies       *string `aws:"Policies"`
+	DataType       *string `aws:"DataType"`
+}
+
+// PutParameterResult is the PutParameterResult shape.
+type PutParameterResult struct {
+	Version *int64  `aws:"Version"`
+	Tier    *string `aws:"Tier"`
+}
+
+// RemoveTagsFromResourceRequest is the RemoveTagsFromResourceRequest shape.
+type RemoveTagsFromResourceRequest struct {
+	ResourceType *string  `aws:"ResourceType"`
+	ResourceId   *string  `aws:"ResourceId"`
+	TagKeys      []string `aws:"TagKeys"`
+}
+
+// RemoveTagsFromResourceResult is the RemoveTagsFromResourceResult shape.
+type RemoveTagsFromResourceResult struct {
+}
+
+// ResumeSessionRequest is the ResumeSessionRequest shape.
+type ResumeSessionRequest struct {
+	SessionId *string `aws:"SessionId"`
+}
+
+// ResumeSessionResponse is the ResumeSessionResponse shape.
+type ResumeSessionResponse struct {
+	SessionId  *string `aws:"SessionId"`
+	TokenValue *string `aws:"TokenValue"`
+	StreamUrl  *string `aws:"StreamUrl"`
+}
+
+// ReviewInformation is the ReviewInformation shape.
+type ReviewInformation struct {
+	ReviewedTime *time.Time `aws:"ReviewedTime"`
+	Status       *string    `aws:"Status"`
+	Reviewer     *string    `aws:"Reviewer"`
+}
+
+// SendCommandRequest is the SendCommandRequest shape.
+type SendCommandRequest struct {
+	InstanceIds            []string                `aws:"InstanceIds"`
+	Targets                []Target                `aws:"Targets"`
+	DocumentName           *string                 `aws:"DocumentName"`
+	DocumentVersion        *string                 `aws:"DocumentVersion"`
+	DocumentHash           *string                 `aws:"DocumentHash"`
+	DocumentHashType       *string                 `aws:"DocumentHashType"`
+	TimeoutSeconds         *int32                  `aws:"TimeoutSeconds"`
+	Comment                *string                 `aws:"Comment"`
+	Parameters             map[string][]string     `aws:"Parameters"`
+	OutputS3Region         *string                 `aws:"OutputS3Region"`
+	OutputS3BucketName     *string                 `aws:"OutputS3BucketName"`
+	OutputS3KeyPrefix      *string                 `aws:"OutputS3KeyPrefix"`
+	MaxConcurrency         *string                 `aws:"MaxConcurrency"`
+	MaxErrors              *string                 `aws:"MaxErrors"`
+	ServiceRoleArn         *string                 `aws:"ServiceRoleArn"`
+	NotificationConfig     *NotificationConfig     `aws:"NotificationConfig"`
+	CloudWatchOutputConfig *CloudWatchOutputConfig `aws:"CloudWatchOutputConfig"`
+	AlarmConfiguration     *AlarmConfiguration     `aws:"AlarmConfiguration"`
+}
+
+// SendCommandResult is the SendCommandResult shape.
+type SendCommandResult struct {
+	Command *Command `aws:"Command"`
+}
+
+// Session is the Session shape.
+type Session struct {
+	SessionId          *string                  `aws:"SessionId"`
+	Target             *string                  `aws:"Target"`
+	Status             *string                  `aws:"Status"`
+	StartDate          *time.Time               `aws:"StartDate"`
+	EndDate            *time.Time               `aws:"EndDate"`
+	DocumentName       *string                  `aws:"DocumentName"`
+	Owner              *string                  `aws:"Owner"`
+	Reason             *string                  `aws:"Reason"`
+	Details            *string                  `aws:"Details"`
+	OutputUrl          *SessionManagerOutputUrl `aws:"OutputUrl"`
+	MaxSessionDuration *string                  `aws:"MaxSessionDuration"`
+}
+
+// SessionFilter is the SessionFilter shape.
+type SessionFilter struct {
+	Key   *string `aws:"key"`
+	Value *string `aws:"value"`
+}
+
+// SessionManagerOutputUrl is the SessionManagerOutputUrl shape.
+type SessionManagerOutputUrl struct {
+	S3OutputUrl         *string `aws:"S3OutputUrl"`
+	CloudWatchOutputUrl *string `aws:"CloudWatchOutputUrl"`
+}
+
+// StartSessionRequest is the StartSessionRequest shape.
+type StartSessionRequest struct {
+	Target       *string             `aws:"Target"`
+	DocumentName *string             `aws:"DocumentName"`
+	Reason       *string             `aws:"Reason"`
+	Parameters   map[string][]string `aws:"Parameters"`
+}
+
+// StartSessionResponse is the StartSessionResponse shape.
+type StartSessionResponse struct {
+	SessionId  *string `aws:"SessionId"`
+	TokenValue *string `aws:"TokenValue"`
+	StreamUrl  *string `aws:"StreamUrl"`
+}
+
+// Tag is the Tag shape.
+type Tag struct {
+	Key   *string `aws:"Key"`
+	Value *string `aws:"Value"`
+}
+
+// Target is the Target shape.
+type Target struct {
+	Key    *string  `aws:"Key"`
+	Values []string `aws:"Values"`
+}
+
+// TerminateSessionRequest is the TerminateSessionRequest shape.
+type TerminateSessionRequest struct {
+	SessionId *string `aws:"SessionId"`
+}
+
+// TerminateSessionResponse is the TerminateSessionResponse shape.
+type TerminateSessionResponse struct {
+	SessionId *string `aws:"SessionId"`
+}
+
+// UnlabelParameterVersionRequest is the UnlabelParameterVersionRequest shape.
+type UnlabelParameterVersionRequest struct {
+	Name             *string  `aws:"Name"`
+	ParameterVersion *int64   `aws:"ParameterVersion"`
+	Labels           []string `aws:"Labels"`
+}
+
+// UnlabelParameterVersionResult is the UnlabelParameterVersionResult shape.
+type UnlabelParameterVersionResult struct {
+	RemovedLabels []string `aws:"RemovedLabels"`
+	InvalidLabels []string `aws:"InvalidLabels"`
+}
+
+// UpdateDocumentDefaultVersionRequest is the UpdateDocumentDefaultVersionRequest shape.
+type UpdateDocumentDefaultVersionRequest struct {
+	Name            *string `aws:"Name"`
+	DocumentVersion *string `aws:"DocumentVersion"`
+}
+
+// UpdateDocumentDefaultVersionResult is the UpdateDocumentDefaultVersionResult shape.
+type UpdateDocumentDefaultVersionResult struct {
+	Description *DocumentDefaultVersionDescription `aws:"Description"`
+}
+
+// UpdateDocumentRequest is the UpdateDocumentRequest shape.
+type UpdateDocumentRequest struct {
+	Content         *string             `aws:"Content"`
+	Attachments     []AttachmentsSource `aws:"Attachments"`
+	Name            *string             `aws:"Name"`
+	DisplayName     *string             `aws:"DisplayName"`
+	VersionName     *string             `aws:"VersionName"`
+	DocumentVersion *string             `aws:"DocumentVersion"`
+	DocumentFormat  *string             `aws:"DocumentFormat"`
+	TargetType      *string             `aws:"TargetType"`
+}
+
+// UpdateDocumentResult is the UpdateDocumentResult shape.
+type UpdateDocumentResult struct {
+	DocumentDescription *DocumentDescription `aws:"DocumentDescription"`
 }

@@ -20,7 +20,8 @@
 // alternative), minus documentation, manuals and translations; the
 // symlinks of a merged /usr; /etc/alternatives and the links to it; the CA
 // certificates; the linker cache (ldconfig); system accounts only (UIDs
-// and GIDs below 1000, and nobody), every password locked; dpkg's status
+// and GIDs below 1000, and nobody), every password locked; PAM's common
+// configuration as pam-auth-update writes it (so sudo and su work); dpkg's status
 // for the packages it holds; and the usual empty directories. Images are
 // kept under the cache directory, named by a hash of the packages and
 // versions they hold and of this builder's version, built once per machine
@@ -65,7 +66,7 @@ var Packages = []string{
 
 // builderVersion changes when what Build makes changes, so that images of
 // an earlier builder are not reused.
-const builderVersion = "2"
+const builderVersion = "3"
 
 // skipped are the trees of a package's files an image leaves out, as
 // Debian's minimal images do.
@@ -324,7 +325,7 @@ func build(ctx context.Context, root string, set []*pkg, progress io.Writer) (in
 			fmt.Fprintf(progress, "minicloud: … %d of %d packages\n", i+1, len(set))
 		}
 	}
-	steps := []func(string, []*pkg) error{addAlternatives, addCertificates, addBytecode, writeAccounts, writeDpkgStatus, addSkeleton, runLdconfig}
+	steps := []func(string, []*pkg) error{addAlternatives, addCertificates, addBytecode, writeAccounts, writePAM, writeDpkgStatus, addSkeleton, runLdconfig}
 	for _, step := range steps {
 		if err := step(root, set); err != nil {
 			return files, err
@@ -640,6 +641,42 @@ func writeAccounts(root string, _ []*pkg) error {
 		p := filepath.Join(root, "etc", f.name)
 		_ = os.Remove(p) // a package's copy (base-passwd's templates live in /usr)
 		if err := os.WriteFile(p, []byte(strings.Join(f.lines, "\n")+"\n"), f.mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pamCommon is what Debian's pam-auth-update writes into /etc/pam.d with
+// the one profile every image has (libpam-runtime's unix): the files are
+// made at install, not shipped by a package, and sudo, su and login
+// include them.
+var pamCommon = map[string]string{
+	"common-auth": "auth\t[success=1 default=ignore]\tpam_unix.so nullok\nauth\trequisite\t\t\tpam_deny.so\nauth\trequired\t\t\tpam_permit.so\n",
+	"common-account": "account\t[success=1 new_authtok_reqd=done default=ignore]\tpam_unix.so\naccount\trequisite\t\t\tpam_deny.so\n" +
+		"account\trequired\t\t\tpam_permit.so\n",
+	"common-password": "password\t[success=1 default=ignore]\tpam_unix.so obscure yescrypt\npassword\trequisite\t\t\tpam_deny.so\n" +
+		"password\trequired\t\t\tpam_permit.so\n",
+	"common-session": "session\t[default=1]\t\t\tpam_permit.so\nsession\trequisite\t\t\tpam_deny.so\nsession\trequired\t\t\tpam_permit.so\n" +
+		"session\trequired\tpam_unix.so\n",
+	"common-session-noninteractive": "session\t[default=1]\t\t\tpam_permit.so\nsession\trequisite\t\t\tpam_deny.so\n" +
+		"session\trequired\t\t\tpam_permit.so\nsession\trequired\tpam_unix.so\n",
+}
+
+// writePAM writes PAM's common configuration (pamCommon) into an image
+// with PAM's unix profile, as installing libpam-runtime does.
+func writePAM(root string, _ []*pkg) error {
+	if _, err := os.Stat(filepath.Join(root, "usr/share/pam-configs/unix")); err != nil {
+		return nil // no PAM in the image
+	}
+	dir := filepath.Join(root, "etc/pam.d")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, content := range pamCommon {
+		p := filepath.Join(dir, name)
+		_ = os.Remove(p) // never write through a link to the host's file
+		if err := os.WriteFile(p, []byte("# Written as pam-auth-update does (profile: unix).\n"+content), 0o644); err != nil {
 			return err
 		}
 	}

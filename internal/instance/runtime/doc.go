@@ -141,6 +141,9 @@
 //     again). The init is PID 1 of the
 //     instance: every guest process is in its PID namespace, and killing it
 //     kills them all — a process tree never escapes its instance.
+//   - The init first makes every descriptor it inherited beyond its own
+//     (fds 3–7) close-on-exec: what minicloud's parent left open reaches
+//     no guest process.
 //   - The init waits on fd 3 for its configuration, which the runtime
 //     writes once the init is in its cgroups (so nothing of the guest runs
 //     outside them); it mounts the root, sets the hostname, reports "up" on
@@ -151,6 +154,23 @@
 //     1 until SIGTERM: it signals every process, gives them half of
 //     Config.StopGrace, SIGKILLs the rest and exits. The runtime SIGKILLs
 //     an init that has not exited after StopGrace.
+//   - The agent (agentport.Executor, agent.go and agentguest.go): what the
+//     SSM agent does for Session Manager and Run Command — run a process
+//     in a running instance — the init does: the runtime sends the request
+//     on the init's agent socket (fd 7, SOCK_SEQPACKET) with a socket of
+//     the process's own; the init resolves the user in the guest's
+//     /etc/passwd and /etc/group (ssm-user made on first use with useradd
+//     -m and /etc/sudoers.d/ssm-agent-users, as the agent does), makes the
+//     terminal on the guest's devpts (the slave through TIOCGPTPEER, owned
+//     by the user) or three pipes, forks the process from the hardened
+//     thread in a new session (sandbox.Reaper.Start) and sends back the
+//     PID and the host's ends of the streams. So the process runs exactly
+//     as the instance's own do — its namespaces, cgroups, root and
+//     sandbox — and is handed nothing of the host. The runtime resizes the
+//     terminal on its master; signals go to the init, which sends the exit
+//     status back; the runtime closing the process's socket (Close, the
+//     caller's context ending) has the init SIGKILL its process group. A
+//     stopping instance ends them with the rest (SIGTERM, then its end).
 //   - Guest-initiated shutdown: SIGUSR1, SIGUSR2 or SIGPWR to PID 1
 //     (busybox halt/poweroff) powers off: reported stopped with
 //     Client.InstanceInitiatedShutdown (the control plane applies the

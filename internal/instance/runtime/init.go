@@ -63,12 +63,17 @@ func (p *initProc) logf(format string, args ...any) {
 func (p *initProc) report(s string) { _, _ = io.WriteString(p.status, s+"\n") }
 
 func runInit() int {
-	// fds 3 (configuration), 4 (status), 5 (trees) and 6 (this binary)
-	// must not leak into the guest.
+	// fds 3 (configuration), 4 (status), 5 (trees), 6 (this binary) and
+	// 7 (the agent socket) must not leak into the guest.
 	syscall.CloseOnExec(3)
 	syscall.CloseOnExec(4)
 	syscall.CloseOnExec(5)
 	syscall.Close(6) // the binary it was started from
+	syscall.CloseOnExec(7)
+	// Nor may anything minicloud inherited from whoever started it (a
+	// shell's descriptors that are not close-on-exec pass through every
+	// exec): no guest process gets a descriptor the init does not hand it.
+	_ = unix.CloseRange(8, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	ctl, status := os.NewFile(3, "init-config"), os.NewFile(4, "init-status")
 	p := &initProc{status: status, out: os.Stdout, cfg: initConfig{BootTime: time.Now()}}
 	// Subscribe before anything can send them.
@@ -141,6 +146,14 @@ func runInit() int {
 			rp.Reap()
 		}
 	}()
+	// The agent serves processes from now on (agentguest.go): the root is
+	// the guest's and the hardened thread is there.
+	if agent, err := fdConn(7); err != nil {
+		p.logf("minicloud-init: agent socket: %v", err)
+	} else {
+		a := &guestAgent{rp: rp, logf: p.logf}
+		go a.serve(agent)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		if shErr != nil {

@@ -107,9 +107,12 @@ type Runtime struct {
 	imgMu    sync.Mutex
 	imgLocks map[string]*sync.Mutex // per image: preparing its layers
 
-	imds  *imdsHub
-	pids  sync.Map // instance ID → init PID (host view), for tests and debugging
-	meter meter
+	imds *imdsHub
+	pids sync.Map // instance ID → init PID (host view), for tests and debugging
+	// agents holds each running instance's agent socket (instKey →
+	// *agentConn), for Exec from any goroutine.
+	agents sync.Map
+	meter  meter
 
 	availMu  sync.Mutex
 	availAt  time.Time

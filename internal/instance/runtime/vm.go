@@ -32,6 +32,7 @@ type vm struct {
 	proc     *workload.Process
 	userns   *os.File // the init's user namespace, for idmapped mounts
 	pid      int
+	agent    *agentConn // the init's agent socket (agent.go)
 	launched time.Time
 	bootTime time.Time
 	poweroff atomic.Bool
@@ -116,6 +117,11 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, lowe
 		err = serr
 	}
 	files = append(files, treesR, treesW)
+	agentR, agentW, aerr := agentSocketPair()
+	if aerr != nil && err == nil {
+		err = aerr
+	}
+	files = append(files, agentR, agentW)
 	if err != nil {
 		closeAll(files)
 		r.wl.IDs().Release(spec.InstanceID)
@@ -140,7 +146,7 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, lowe
 	}
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = conW, conW
-	cmd.ExtraFiles = []*os.File{ctlR, stW, treesR, binFile} // fds 3, 4, 5 and 6
+	cmd.ExtraFiles = []*os.File{ctlR, stW, treesR, binFile, agentR} // fds 3, 4, 5, 6 and 7
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
 		Setsid:     true,
@@ -172,11 +178,13 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, lowe
 	stW.Close()
 	conW.Close()
 	treesR.Close()
+	agentR.Close()
 	if err != nil {
 		ctlW.Close()
 		stR.Close()
 		conR.Close()
 		treesW.Close()
+		agentW.Close()
 		r.wl.IDs().Release(spec.InstanceID)
 		return nil, fmt.Errorf("start instance init: %w", err)
 	}
@@ -201,6 +209,15 @@ func (r *Runtime) startVM(w *worker, spec *ec2.InstanceSpec, nsPath string, lowe
 	go v.readStatus(stR)
 
 	// A guest that fails to boot leaves no cgroup behind.
+	agent, err := fdConn(int(agentW.Fd()))
+	agentW.Close()
+	if err != nil {
+		treesW.Close()
+		ctlW.Close()
+		v.stop()
+		return nil, err
+	}
+	v.agent = &agentConn{c: agent, ns: nsPath}
 	fail := func(err error) (*vm, error) {
 		treesW.Close()
 		ctlW.Close()
@@ -361,6 +378,10 @@ func (v *vm) report(rep ec2.InstanceReport) {
 // stop shuts the init down (the process's stop steps: SIGTERM, then
 // SIGKILL after the grace) and waits for the console to be reported.
 func (v *vm) stop() {
+	if v.agent != nil {
+		v.w.r.agents.CompareAndDelete(v.w.key, v.agent)
+		v.agent.close()
+	}
 	v.proc.Stop()
 	if v.userns != nil {
 		v.userns.Close()

@@ -267,6 +267,7 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	w.vm = v
 	w.failures = 0
 	w.r.pids.Store(spec.InstanceID, v.pid)
+	w.r.agents.Store(w.key, v.agent)
 	w.r.meter.running(w.key, spec)
 	return nil
 }

@@ -74,6 +74,35 @@ func (rp *Reaper) Reap() {
 	}
 }
 
+// Start forks and executes path through the hardened thread (when the
+// reaper has one) with attr, and returns its PID and the channel its wait
+// status arrives on once Reap has reaped it. The waiter is registered
+// under the reaper's lock, so an exit is never reaped before it is.
+// Descriptors the caller does not list in attr.Files must be close-on-exec:
+// nothing else of the init may reach the guest.
+func (rp *Reaper) Start(path string, argv []string, attr *syscall.ProcAttr) (int, <-chan syscall.WaitStatus, error) {
+	ch := make(chan syscall.WaitStatus, 1)
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	var pid int
+	var err error
+	fork := func() { pid, err = syscall.ForkExec(path, argv, attr) }
+	if rp.spawner != nil {
+		rp.spawner.Do(fork)
+	} else {
+		fork()
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	rp.waiters[pid] = ch
+	return pid, ch, nil
+}
+
+// LookPath finds file in env's PATH (the usual system directories without
+// one), as a shell would.
+func LookPath(file string, env []string) (string, error) { return lookPath(file, env) }
+
 // Exec runs a command and returns its exit status (128+signal when a
 // signal ended it); it is cloudinit.ExecFunc inside a workload: the init
 // already is in the workload's namespaces and root, so it forks and
@@ -97,22 +126,8 @@ func (rp *Reaper) Exec(ctx context.Context, argv []string, env []string, dir str
 	if err != nil {
 		return -1, err
 	}
-	ch := make(chan syscall.WaitStatus, 1)
-	rp.mu.Lock()
-	var pid int
-	fork := func() {
-		pid, err = syscall.ForkExec(path, argv, &syscall.ProcAttr{Dir: dir, Env: env,
-			Files: []uintptr{devnull.Fd(), pw.Fd(), pw.Fd()}, Sys: &syscall.SysProcAttr{Setpgid: true}})
-	}
-	if rp.spawner != nil {
-		rp.spawner.Do(fork)
-	} else {
-		fork()
-	}
-	if err == nil {
-		rp.waiters[pid] = ch
-	}
-	rp.mu.Unlock()
+	pid, ch, err := rp.Start(path, argv, &syscall.ProcAttr{Dir: dir, Env: env,
+		Files: []uintptr{devnull.Fd(), pw.Fd(), pw.Fd()}, Sys: &syscall.SysProcAttr{Setpgid: true}})
 	pw.Close()
 	if err != nil {
 		pr.Close()
