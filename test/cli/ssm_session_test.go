@@ -176,6 +176,18 @@ func TestSessionManagerCLI(t *testing.T) {
 		})
 	}
 
+	t.Run("interactive command", func(t *testing.T) {
+		f, cmd := clis[0].startSession(t, s, "--target", targetID, "--document-name", "AWS-StartInteractiveCommand",
+			"--parameters", `{"command":["echo from-$(hostname | cut -c1-5) && id -un"]}`)
+		term := termtest.Read(f)
+		term.Expect(t, "Starting session with SessionId: ")
+		id := term.Line(t)
+		term.Expect(t, "from-ip-10")
+		term.Expect(t, "ssm-user")
+		term.Expect(t, "Exiting session with sessionId: "+id)
+		waitCLI(t, cmd)
+	})
+
 	t.Run("preferences", func(t *testing.T) {
 		prefs := `{"schemaVersion":"1.0","description":"Session Manager preferences","sessionType":"Standard_Stream","inputs":{` +
 			`"runAsEnabled":true,"runAsDefaultUser":"nobody","idleSessionTimeout":"20","maxSessionDuration":"60",` +
