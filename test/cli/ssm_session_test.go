@@ -223,7 +223,9 @@ func TestSessionManagerCLI(t *testing.T) {
 		_, local, _ := net.SplitHostPort(l.Addr().String())
 		l.Close()
 		f, cmd := c.startSession(t, s, "--target", targetID, "--document-name", "AWS-StartPortForwardingSessionToRemoteHost",
-			"--parameters", fmt.Sprintf(`{"host":["%s"],"portNumber":["8080"],"localPortNumber":["%s"]}`, aws.ToString(server.PrivateIpAddress), local))
+			// By its private DNS name: the agent resolves it as the instance
+			// does, with the VPC's resolver.
+			"--parameters", fmt.Sprintf(`{"host":["%s"],"portNumber":["8080"],"localPortNumber":["%s"]}`, aws.ToString(server.PrivateDnsName), local))
 		term := termtest.Read(f)
 		term.Expect(t, "Port "+local+" opened for sessionId ")
 		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"syscall"
@@ -133,6 +134,9 @@ func closeFDs(fds []int) {
 type agentConn struct {
 	c  *net.UnixConn
 	ns string // the instance's network namespace
+	// resolver is the instance's DNS server (its VPC's, base+2): names
+	// are looked up as the instance would.
+	resolver netip.Addr
 }
 
 func (a *agentConn) close() { a.c.Close() }
@@ -151,11 +155,29 @@ func (r *Runtime) Dial(ctx context.Context, t agentport.Target, network, address
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", agentport.ErrNotRunning, t.InstanceID)
 	}
+	a := v.(*agentConn)
 	timeout := 10 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	c, err := workload.DialIn(v.(*agentConn).ns, network, address, timeout)
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	// A name is the instance's to resolve, with its VPC's resolver (an
+	// RDS endpoint, an EC2 private name), not the host's; localhost is the
+	// instance's own loopback.
+	if _, err := netip.ParseAddr(host); err != nil && host != "localhost" && a.resolver.IsValid() {
+		r := &net.Resolver{PreferGo: true, Dial: func(_ context.Context, network, _ string) (net.Conn, error) {
+			return workload.DialIn(a.ns, network, netip.AddrPortFrom(a.resolver, 53).String(), timeout)
+		}}
+		addrs, err := r.LookupNetIP(ctx, "ip4", host)
+		if err != nil || len(addrs) == 0 {
+			return nil, fmt.Errorf("resolve %s in %s: %v", host, t.InstanceID, err)
+		}
+		address = net.JoinHostPort(addrs[0].String(), port)
+	}
+	c, err := workload.DialIn(a.ns, network, address, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s from %s: %w", address, t.InstanceID, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -152,6 +153,26 @@ func TestExec(t *testing.T) {
 			t.Fatal("the process outlived its context")
 		}
 		waitFor(t, 3*time.Second, "the process gone", func() bool { return syscall.Kill(host, 0) != nil })
+	})
+
+	t.Run("dial from inside", func(t *testing.T) {
+		srv, err := rt.Exec(ctx, target, agentport.Spec{Argv: []string{"python3", "-m", "http.server", "7777", "--bind", "127.0.0.1"}, Dir: "/etc"})
+		must(err)
+		defer srv.Close()
+		var c net.Conn
+		waitFor(t, 10*time.Second, "the instance's own loopback server", func() bool {
+			c, err = rt.Dial(ctx, target, "tcp", "localhost:7777")
+			return err == nil
+		})
+		defer c.Close()
+		_, _ = io.WriteString(c, "GET /hostname HTTP/1.0\r\n\r\n")
+		b, _ := io.ReadAll(c)
+		if !strings.Contains(string(b), "200 OK") || !strings.Contains(string(b), "ip-10-0-1-5") {
+			t.Errorf("GET /hostname from the instance's loopback: %q", b)
+		}
+		if _, err := rt.Dial(ctx, agentport.Target{Account: scope.Account, Region: scope.Region, InstanceID: "i-00000000000000000"}, "tcp", "localhost:7777"); !errors.Is(err, agentport.ErrNotRunning) {
+			t.Errorf("Dial from no instance: %v", err)
+		}
 	})
 
 	t.Run("terminal", func(t *testing.T) {
