@@ -17,6 +17,7 @@ import (
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/creack/pty"
@@ -66,6 +67,7 @@ func TestSessionManagerCLI(t *testing.T) {
 		return aws.ToString(sn.Subnet.SubnetId)
 	}
 	public, private := subnet("10.77.1.0/24", "us-east-1a"), subnet("10.77.2.0/24", "us-east-1b")
+	private2 := subnet("10.77.3.0/24", "us-east-1a") // the database's second AZ
 	igw, err := ec2c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
 	must(err)
 	_, err = ec2c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGateway.InternetGatewayId, VpcId: vpcID})
@@ -214,6 +216,47 @@ func TestSessionManagerCLI(t *testing.T) {
 		if len(hist.Sessions) != 1 || aws.ToString(hist.Sessions[0].MaxSessionDuration) != "60" {
 			t.Errorf("DescribeSessions of a session under preferences: %+v", hist.Sessions)
 		}
+	})
+
+	t.Run("psql to RDS through port forwarding", func(t *testing.T) {
+		rdsc := rds.NewFromConfig(cfg)
+		dbSG := sg("db", ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(5432), ToPort: aws.Int32(5432),
+			UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(noInbound)}}})
+		_, err := rdsc.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("private"),
+			DBSubnetGroupDescription: aws.String("private"), SubnetIds: []string{private, private2}})
+		must(err)
+		_, err = rdsc.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String("db1"), Engine: aws.String("postgres"),
+			DBInstanceClass: aws.String("db.t3.micro"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("master"),
+			MasterUserPassword: aws.String("secret-password"), DBSubnetGroupName: aws.String("private"), VpcSecurityGroupIds: []string{dbSG}})
+		must(err)
+		var endpoint string
+		deadline := time.Now().Add(3 * time.Minute)
+		for endpoint == "" {
+			out, err := rdsc.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("db1")})
+			must(err)
+			if db := out.DBInstances[0]; aws.ToString(db.DBInstanceStatus) == "available" && db.Endpoint != nil {
+				endpoint = aws.ToString(db.Endpoint.Address)
+			} else if time.Now().After(deadline) {
+				t.Fatalf("db1 is %s", aws.ToString(db.DBInstanceStatus))
+			}
+			time.Sleep(time.Second)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		must(err)
+		_, local, _ := net.SplitHostPort(l.Addr().String())
+		l.Close()
+		f, cmd := clis[len(clis)-1].startSession(t, s, "--target", targetID, "--document-name", "AWS-StartPortForwardingSessionToRemoteHost",
+			"--parameters", fmt.Sprintf(`{"host":["%s"],"portNumber":["5432"],"localPortNumber":["%s"]}`, endpoint, local))
+		term := termtest.Read(f)
+		term.Expect(t, "Port "+local+" opened for sessionId ")
+		psql := exec.Command("psql", "-h", "127.0.0.1", "-p", local, "-U", "master", "-d", "postgres", "-tAc", "select 6*7")
+		psql.Env = append(os.Environ(), "PGPASSWORD=secret-password", "PGCONNECT_TIMEOUT=20")
+		out, err := psql.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "42" {
+			t.Errorf("psql through the instance to %s: %v\n%s\n%s", endpoint, err, out, term.All())
+		}
+		_, _ = io.WriteString(f, "\x03")
+		waitCLI(t, cmd)
 	})
 
 	t.Run("port forwarding to a private subnet", func(t *testing.T) {
