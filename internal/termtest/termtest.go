@@ -6,6 +6,7 @@ package termtest
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -94,4 +95,43 @@ func (o *Output) Line(t testing.TB) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Shell checks an interactive shell on a terminal, as a user at it would:
+// `stty size` says rows×cols; after resize (the test's way of resizing
+// the terminal the program under test watches) it says the new size
+// within a few seconds; ^C interrupts a foreground job (the terminal
+// echoes it, the shell takes input again); a command spread over lines
+// runs. in is the terminal's input, out its output.
+func Shell(t testing.TB, in io.Writer, out *Output, rows, cols uint16, resize func(rows, cols uint16) error) {
+	t.Helper()
+	send := func(s string) {
+		t.Helper()
+		if _, err := io.WriteString(in, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("stty size\r")
+	out.Expect(t, fmt.Sprintf("%d %d", rows, cols))
+	rows, cols = rows+21, cols+37
+	if err := resize(rows, cols); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ { // a program may look at the size now and then
+		send("stty size\r")
+		if out.WaitFor(fmt.Sprintf("%d %d", rows, cols), 700*time.Millisecond) {
+			break
+		}
+		if i == 10 {
+			t.Fatalf("the resize to %d×%d never showed:\n%s", rows, cols, out.All())
+		}
+	}
+	send("sleep 1000\r")
+	time.Sleep(300 * time.Millisecond)
+	send("\x03")
+	// The terminal flushes what was typed ahead when ^C interrupts, as
+	// any terminal does: wait for the interrupt before typing on.
+	out.Expect(t, "^C")
+	send("for i in 1 2 3; do\r echo count-$((i*7))\r done\r")
+	out.Expect(t, "count-21")
 }

@@ -154,18 +154,7 @@ func TestSessionManagerCLI(t *testing.T) {
 				aws.ToString(active.Sessions[0].DocumentName) != "SSM-SessionManagerRunShell" {
 				t.Errorf("DescribeSessions Active: %+v", active.Sessions)
 			}
-			send("stty size\r")
-			term.Expect(t, "24 80")
-			must(pty.Setsize(f, &pty.Winsize{Rows: 50, Cols: 140}))
-			time.Sleep(1200 * time.Millisecond) // the plugin looks every 500 ms
-			send("stty size\r")
-			term.Expect(t, "50 140")
-			send("sleep 1000\r")
-			time.Sleep(300 * time.Millisecond)
-			send("\x03")
-			term.Expect(t, "^C")
-			send("for i in 1 2 3; do\r echo count-$((i*7))\r done\r")
-			term.Expect(t, "count-21")
+			termtest.Shell(t, f, term, 24, 80, func(rows, cols uint16) error { return pty.Setsize(f, &pty.Winsize{Rows: rows, Cols: cols}) })
 			send("exit 3\r")
 			term.Expect(t, "Exiting session with sessionId: "+id)
 			waitCLI(t, cmd)

@@ -190,17 +190,11 @@ func TestExec(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		send("stty size; tty\n")
-		term.Expect(t, "24 80")
+		send("tty\n")
 		term.Expect(t, "/dev/pts/0")
-		must(p.Resize(agentport.WindowSize{Rows: 50, Cols: 132}))
-		send("stty size\n")
-		term.Expect(t, "50 132")
-		send("sleep 1000\n")
-		time.Sleep(300 * time.Millisecond)
-		send("\x03")
-		send("echo after-$((20+22))\n")
-		term.Expect(t, "after-42")
+		termtest.Shell(t, p.Stdin(), term, 24, 80, func(rows, cols uint16) error {
+			return p.Resize(agentport.WindowSize{Rows: rows, Cols: cols})
+		})
 		send("exit 3\n")
 		code, err := p.Wait()
 		if err != nil || code != 3 {
