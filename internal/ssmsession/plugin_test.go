@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -293,4 +296,76 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPluginResume: the plugin's websocket drops; the plugin calls
+// ResumeSession (answered here as the ssm service would, with a new token
+// set through SetToken), connects again, and the session goes on where it
+// was: the same shell, nothing lost or repeated.
+func TestPluginResume(t *testing.T) {
+	m := NewManager(Config{Agent: &hostAgent{}})
+	defer m.Close()
+	var resumes atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, PathPrefix) {
+			m.ServeHTTP(w, r)
+			return
+		}
+		if r.Header.Get("X-Amz-Target") != "AmazonSSM.ResumeSession" {
+			http.Error(w, "unexpected "+r.Header.Get("X-Amz-Target"), http.StatusBadRequest)
+			return
+		}
+		var in struct{ SessionId string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		token := fmt.Sprintf("token-%d", resumes.Add(1)+1)
+		if !m.SetToken(in.SessionId, token) {
+			http.Error(w, `{"__type":"DoesNotExistException"}`, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_ = json.NewEncoder(w).Encode(map[string]string{"SessionId": in.SessionId, "TokenValue": token,
+			"StreamUrl": "ws" + strings.TrimPrefix(srv.URL, "http") + PathPrefix + in.SessionId + "?role=publish_subscribe"})
+	}))
+	defer srv.Close()
+	must(t, m.Start(Spec{ID: "r-1", Token: "token-1", Type: SessionShell, Shell: []string{"/bin/sh"}}))
+	f, cmd := startPlugin(t, srv, "r-1", "token-1", pty.Winsize{Rows: 24, Cols: 80})
+	term := termtest.Read(f)
+	send := func(s string) {
+		t.Helper()
+		if _, err := io.WriteString(f, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("X=before-$((1+1)); echo $X\r")
+	term.Expect(t, "before-2")
+
+	s := m.get("r-1")
+	s.mu.Lock()
+	ws := s.conn
+	s.mu.Unlock()
+	_ = ws.CloseNow() // the network drops
+	// The plugin gives up a session whose keystrokes cannot be sent (as
+	// with AWS): type once it is back.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s.mu.Lock()
+		back := s.conn != nil && s.conn != ws
+		s.mu.Unlock()
+		if back {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the plugin did not come back:\n%s", term.All())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if resumes.Load() == 0 {
+		t.Error("the plugin came back without ResumeSession")
+	}
+	send("echo after-$X\r")
+	term.Expect(t, "after-before-2")
+	send("exit\r")
+	term.Expect(t, "Exiting session with sessionId: r-1")
+	waitExit(t, cmd)
 }
