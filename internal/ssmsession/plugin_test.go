@@ -78,7 +78,7 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 func (p *hostProcess) Stdin() io.WriteCloser { return nopCloser{p.tty} }
-func (p *hostProcess) Stdout() io.Reader     { return eioReader{p.tty} }
+func (p *hostProcess) Stdout() io.Reader     { return agentport.TerminalReader(p.tty) }
 func (p *hostProcess) Stderr() io.Reader     { return nil }
 func (p *hostProcess) Resize(ws agentport.WindowSize) error {
 	return pty.Setsize(p.tty, &pty.Winsize{Rows: ws.Rows, Cols: ws.Cols})
@@ -92,16 +92,6 @@ func (p *hostProcess) Close() error {
 		_ = p.cmd.Process.Kill()
 	}
 	return p.tty.Close()
-}
-
-type eioReader struct{ f *os.File }
-
-func (r eioReader) Read(b []byte) (int, error) {
-	n, err := r.f.Read(b)
-	if errors.Is(err, syscall.EIO) {
-		err = io.EOF
-	}
-	return n, err
 }
 
 // pluginPath is the session-manager-plugin the tests drive.
@@ -174,7 +164,7 @@ func TestPluginShell(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the session did not end")
 	}
-	waitExit(t, cmd)
+	termtest.WaitExit(t, cmd, 10*time.Second)
 	agent.mu.Lock()
 	defer agent.mu.Unlock()
 	if len(agent.execs) != 1 || agent.execs[0].User != agentport.SSMUser || agent.execs[0].TTY == nil {
@@ -208,7 +198,7 @@ func TestPluginTerminate(t *testing.T) {
 		t.Fatal("Terminate: no such session")
 	}
 	term.Expect(t, "Exiting session with sessionId: s-1")
-	waitExit(t, cmd)
+	termtest.WaitExit(t, cmd, 10*time.Second)
 	if m.Terminate("s-1") {
 		t.Error("the terminated session is still there")
 	}
@@ -275,20 +265,6 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	return port
-}
-
-func waitExit(t *testing.T, cmd *exec.Cmd) {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("the plugin exited with %v, want 0 (as with AWS)", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the plugin did not exit")
-	}
 }
 
 func must(t *testing.T, err error) {
@@ -367,5 +343,5 @@ func TestPluginResume(t *testing.T) {
 	term.Expect(t, "after-before-2")
 	send("exit\r")
 	term.Expect(t, "Exiting session with sessionId: r-1")
-	waitExit(t, cmd)
+	termtest.WaitExit(t, cmd, 10*time.Second)
 }

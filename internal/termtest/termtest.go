@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -134,4 +135,20 @@ func Shell(t testing.TB, in io.Writer, out *Output, rows, cols uint16, resize fu
 	out.Expect(t, "^C")
 	send("for i in 1 2 3; do\r echo count-$((i*7))\r done\r")
 	out.Expect(t, "count-21")
+}
+
+// WaitExit waits for a program driven through a terminal to exit 0
+// within d (what follows the end of its session).
+func WaitExit(t testing.TB, cmd *exec.Cmd, d time.Duration) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("%s exited with %v, want 0", cmd.Path, err)
+		}
+	case <-time.After(d):
+		t.Fatalf("%s did not exit within %s", cmd.Path, d)
+	}
 }

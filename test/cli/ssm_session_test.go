@@ -157,7 +157,7 @@ func TestSessionManagerCLI(t *testing.T) {
 			termtest.Shell(t, f, term, 24, 80, func(rows, cols uint16) error { return pty.Setsize(f, &pty.Winsize{Rows: rows, Cols: cols}) })
 			send("exit 3\r")
 			term.Expect(t, "Exiting session with sessionId: "+id)
-			waitCLI(t, cmd)
+			termtest.WaitExit(t, cmd, 20*time.Second)
 			hist, err := ssmc.DescribeSessions(ctx, &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateHistory,
 				Filters: []ssmtypes.SessionFilter{{Key: ssmtypes.SessionFilterKeySessionId, Value: aws.String(id)}}})
 			must(err)
@@ -176,7 +176,7 @@ func TestSessionManagerCLI(t *testing.T) {
 		term.Expect(t, "from-ip-10")
 		term.Expect(t, "ssm-user")
 		term.Expect(t, "Exiting session with sessionId: "+id)
-		waitCLI(t, cmd)
+		termtest.WaitExit(t, cmd, 20*time.Second)
 	})
 
 	t.Run("preferences", func(t *testing.T) {
@@ -198,7 +198,7 @@ func TestSessionManagerCLI(t *testing.T) {
 		term.Expect(t, "\nnobody")
 		term.Expect(t, "mark=prefs-42")
 		term.Expect(t, "Exiting session with sessionId: "+id)
-		waitCLI(t, cmd)
+		termtest.WaitExit(t, cmd, 20*time.Second)
 		hist, err := ssmc.DescribeSessions(ctx, &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateHistory,
 			Filters: []ssmtypes.SessionFilter{{Key: ssmtypes.SessionFilterKeySessionId, Value: aws.String(id)}}})
 		must(err)
@@ -245,7 +245,7 @@ func TestSessionManagerCLI(t *testing.T) {
 			t.Errorf("psql through the instance to %s: %v\n%s\n%s", endpoint, err, out, term.All())
 		}
 		_, _ = io.WriteString(f, "\x03")
-		waitCLI(t, cmd)
+		termtest.WaitExit(t, cmd, 20*time.Second)
 	})
 
 	t.Run("port forwarding to a private subnet", func(t *testing.T) {
@@ -281,7 +281,7 @@ func TestSessionManagerCLI(t *testing.T) {
 			}
 		}
 		_, _ = io.WriteString(f, "\x03") // ^C: the plugin terminates the session
-		waitCLI(t, cmd)
+		termtest.WaitExit(t, cmd, 20*time.Second)
 	})
 }
 
@@ -307,21 +307,6 @@ func (c awsCLI) startSession(t *testing.T, s *server, args ...string) (*os.File,
 		_ = f.Close()
 	})
 	return f, cmd
-}
-
-// waitCLI waits for the CLI to exit 0, as it does when the plugin does.
-func waitCLI(t *testing.T, cmd *exec.Cmd) {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("the CLI exited with %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the CLI did not exit")
-	}
 }
 
 // TestSessionManagerRestart: minicloud stopping ends its open sessions
@@ -391,7 +376,7 @@ func TestSessionManagerRestart(t *testing.T) {
 	first, _, cmd, term := open(s)
 	s.stop(t)
 	term.Expect(t, "Exiting session with sessionId: "+first)
-	waitCLI(t, cmd)
+	termtest.WaitExit(t, cmd, 20*time.Second)
 
 	s = startServer(t, args...)
 	second, _, cmd, _ := open(s)

@@ -306,7 +306,7 @@ func (p *guestProcess) Stdin() io.WriteCloser {
 
 func (p *guestProcess) Stdout() io.Reader {
 	if p.tty != nil {
-		return ttyReader{p.tty}
+		return agentport.TerminalReader(p.tty)
 	}
 	return p.stdout
 }
@@ -360,18 +360,6 @@ func (p *guestProcess) Close() error {
 		closeAll([]*os.File{p.tty, p.stdin, p.stdout, p.stderr})
 	})
 	return nil
-}
-
-// ttyReader reads a terminal's master: EIO, once no process holds the
-// slave, is its end.
-type ttyReader struct{ f *os.File }
-
-func (r ttyReader) Read(b []byte) (int, error) {
-	n, err := r.f.Read(b)
-	if errors.Is(err, syscall.EIO) {
-		err = io.EOF
-	}
-	return n, err
 }
 
 // ttyWriter writes to a terminal's master; closing it is the process's
