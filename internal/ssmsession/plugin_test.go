@@ -117,15 +117,7 @@ func startPlugin(t *testing.T, srv *httptest.Server, sessionID, token string, si
 	// websocket's request with them.
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "TERM=xterm", "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
 		"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED=true"}
-	f, err := pty.StartWithSize(cmd, &size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = f.Close()
-	})
-	return f, cmd
+	return termtest.Start(t, cmd, size.Rows, size.Cols), cmd
 }
 
 // TestPluginShell drives the real plugin through a terminal: the handshake,
@@ -153,7 +145,7 @@ func TestPluginShell(t *testing.T) {
 	}
 	send("echo $GREETING\r")
 	term.Expect(t, "hello-from-profile")
-	termtest.Shell(t, f, term, 30, 100, func(rows, cols uint16) error { return pty.Setsize(f, &pty.Winsize{Rows: rows, Cols: cols}) })
+	termtest.Shell(t, f, term, 30, 100, termtest.Resize(f))
 	send("exit 3\r")
 	term.Expect(t, "Exiting session with sessionId: alice-0a1b2c3d4e5f6a7b8")
 	select {

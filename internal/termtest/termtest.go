@@ -8,11 +8,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // Output accumulates what a terminal (or any reader) shows.
@@ -151,4 +154,24 @@ func WaitExit(t testing.TB, cmd *exec.Cmd, d time.Duration) {
 	case <-time.After(d):
 		t.Fatalf("%s did not exit within %s", cmd.Path, d)
 	}
+}
+
+// Start runs cmd on a terminal of its own of rows×cols and returns the
+// terminal (its input and output); the test's end kills cmd.
+func Start(t testing.TB, cmd *exec.Cmd, rows, cols uint16) *os.File {
+	t.Helper()
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: rows, Cols: cols})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = f.Close()
+	})
+	return f
+}
+
+// Resize is a resize function for Shell of a terminal Start made.
+func Resize(f *os.File) func(rows, cols uint16) error {
+	return func(rows, cols uint16) error { return pty.Setsize(f, &pty.Winsize{Rows: rows, Cols: cols}) }
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/creack/pty"
 
 	"github.com/minicloud/minicloud/internal/termtest"
 )
@@ -154,7 +153,7 @@ func TestSessionManagerCLI(t *testing.T) {
 				aws.ToString(active.Sessions[0].DocumentName) != "SSM-SessionManagerRunShell" {
 				t.Errorf("DescribeSessions Active: %+v", active.Sessions)
 			}
-			termtest.Shell(t, f, term, 24, 80, func(rows, cols uint16) error { return pty.Setsize(f, &pty.Winsize{Rows: rows, Cols: cols}) })
+			termtest.Shell(t, f, term, 24, 80, termtest.Resize(f))
 			send("exit 3\r")
 			term.Expect(t, "Exiting session with sessionId: "+id)
 			termtest.WaitExit(t, cmd, 20*time.Second)
@@ -298,15 +297,7 @@ func (c awsCLI) startSession(t *testing.T, s *server, args ...string) (*os.File,
 	}
 	cmd := exec.Command(c.path, full...)
 	cmd.Env = env
-	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = f.Close()
-	})
-	return f, cmd
+	return termtest.Start(t, cmd, 24, 80), cmd
 }
 
 // TestSessionManagerRestart: minicloud stopping ends its open sessions
