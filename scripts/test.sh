@@ -14,6 +14,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# go_tests runs the module's tests, then those of the modules of their own
+# under examples/ (minicloudtest used from outside, as a user's project
+# would): ./... does not reach into another module.
+go_tests() {
+  local status=0
+  go test -race -count=1 -parallel 4 ./... || status=$?
+  (cd examples/minicloudtest && go test -race -count=1 ./...) || status=$?
+  return "$status"
+}
+
 if [ "${1:-}" = --in-fresh-mounts ]; then
   shift
   mkdir -p /run/minicloud
@@ -21,7 +31,7 @@ if [ "${1:-}" = --in-fresh-mounts ]; then
   while mountpoint -q /run/netns; do umount -l /run/netns; done
   before=$(scripts/host-objects.sh)
   status=0
-  "$@" || status=$?
+  go_tests || status=$?
   after=$(scripts/host-objects.sh)
   if ! diff <(echo "$before") <(echo "$after") >/tmp/minicloud-test-leftovers.$$; then
     echo "the tests left these on the host (> new, < gone):" >&2
@@ -34,6 +44,6 @@ fi
 
 scripts/deps.sh
 if [ "$(id -u)" -eq 0 ]; then
-  exec unshare --mount --propagation private "$0" --in-fresh-mounts go test -race -count=1 -parallel 4 ./...
+  exec unshare --mount --propagation private "$0" --in-fresh-mounts
 fi
-exec go test -race -count=1 -parallel 4 ./...
+go_tests

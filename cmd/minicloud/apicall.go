@@ -44,7 +44,7 @@ func (s jsonService) call(ctx context.Context, op string, in, out any) error {
 		s.region, s.signingName, time.Now())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+		return fmt.Errorf("%s: %w", op, notRunning(s.endpoint, err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)

@@ -38,7 +38,7 @@ func diagram(args []string, stdout, stderr io.Writer) int {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		fmt.Fprintf(stderr, "minicloud diagram: is minicloud running at %s? %v\n", *endpoint, err)
+		fmt.Fprintf(stderr, "minicloud diagram: %v\n", notRunning(*endpoint, err))
 		return 1
 	}
 	defer resp.Body.Close()

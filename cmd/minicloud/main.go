@@ -39,6 +39,10 @@ Usage:
                               links, routes, cgroups, EBS mounts) for its --state-dir (and --public-cidr,
                               if it served another range); touches nothing else, and refuses
                               while a minicloud serves that directory
+
+  Every command below that talks to the running server finds it the same way: --endpoint URL or ADDR,
+  else $MINICLOUD_LISTEN (as serve reads it), else 127.0.0.1:4566; and says so when none answers there.
+
   minicloud diagram [flags]   print the architecture of an account, drawn by the running minicloud
                               from live state, as Mermaid (--endpoint URL or ADDR, default
                               $MINICLOUD_LISTEN or 127.0.0.1:4566; --account ID; --region R, default
@@ -56,6 +60,27 @@ Usage:
                               which signs the certificates ACM issues, to trust it (curl --cacert,
                               SSL_CERT_FILE): the running server's (same default), or the CA of
                               state directory DIR without a server (made there if missing)
+  minicloud oidc token --sub SUBJECT [--aud AUDIENCE]... [--ttl DURATION] [--claim KEY=VALUE]...
+                     [--endpoint URL or ADDR | --state-dir DIR]
+                              print an OpenID Connect ID token of minicloud's own issuer
+                              (https://oidc.minicloud.localhost), signed with its key, for
+                              sts assume-role-with-web-identity: the running server's key (same
+                              default), or the key of state directory DIR without a server (made
+                              there if missing); --aud defaults to sts.amazonaws.com, --ttl to 1h
+  minicloud status [--wait D] say where the running server (same default) serves its API and DNS and
+                              whether its data plane runs; --wait D waits up to D for it to answer
+  minicloud endpoint          print the running server's URL (same default), e.g. for --endpoint-url
+  minicloud resolve NAME      print the addresses the running server's DNS gives NAME (wherever that
+                              DNS listens: port 53 or 8053), e.g.
+                              curl --resolve app.example.test:80:$(minicloud resolve app.example.test) …
+  minicloud aws ARGS…         run the AWS CLI against the running server (same default): always with
+                              --endpoint-url, which every AWS CLI honours (AWS_ENDPOINT_URL and
+                              endpoint_url are ignored by AWS CLI v2 before 2.13, Debian 12's 2.9, and
+                              by v1 for rds, sqs and emr: those go to the real AWS); credentials
+                              test/test and region us-east-1 unless the environment sets them
+  minicloud profile [--name N]
+                              print a ~/.aws/config profile with endpoint_url for the running server,
+                              for clients that read it
   minicloud version           print the version
   minicloud help              show this help
 
@@ -95,7 +120,7 @@ Serve flags (each also read from the environment variable shown):
 Examples:
   minicloud
   minicloud serve --listen 127.0.0.1:4566 --ephemeral
-  AWS_ENDPOINT_URL=http://localhost:4566 aws sts get-caller-identity
+  minicloud aws sts get-caller-identity
   aws --endpoint-url http://localhost:4566 ec2 describe-availability-zones --region eu-west-1
   curl -s localhost:4566/_minicloud/health
 `
@@ -132,6 +157,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return ca(args, stdout, stderr)
 	case "dashboard-png":
 		return dashboardPNG(args, stdout, stderr)
+	case "oidc":
+		return oidcCommand(args, stdout, stderr)
+	case "status":
+		return status(args, stdout, stderr)
+	case "endpoint":
+		return endpointCmd(args, stdout, stderr)
+	case "resolve":
+		return resolve(args, stdout, stderr)
+	case "aws":
+		return awsCLI(args, stderr)
+	case "profile":
+		return profile(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "minicloud", buildVersion())
 		return 0
@@ -289,6 +326,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if a := srv.DNSAddr(); a != "" {
 		fmt.Fprintf(stdout, "DNS for Route 53 zones on %s (udp and tcp)\n", a)
 		fmt.Fprint(stdout, reachHint(a))
+	}
+	fmt.Fprint(stdout, guardHint)
+	if srv.Addr() != defaultListen {
+		// The client commands find a server elsewhere only when told.
+		fmt.Fprintf(stdout, "Client commands (minicloud status, aws, resolve, databases…) find this server with: export MINICLOUD_LISTEN=%s\n", srv.Addr())
 	}
 
 	select {

@@ -40,12 +40,13 @@ tags() { echo "ResourceType=$1,Tags=[{Key=project,Value=prototype},{Key=Name,Val
 say() { echo "[$(date +%T)] $*"; }
 
 # poll DESCRIPTION WANT CMD...: runs CMD every second until it prints WANT
-# (at most 120 times).
+# (at most 120 times), saying every 10 s what it still sees.
 poll() {
   local what=$1 want=$2 got=""; shift 2
-  for _ in $(seq 1 120); do
+  for i in $(seq 1 120); do
     got=$("$@")
     [ "$got" = "$want" ] && return 0
+    [ $((i % 10)) -eq 0 ] && say "  $what: $got after $i s, waiting for $want"
     sleep 1
   done
   echo "$what: still $got after 120 s, want $want" >&2
@@ -53,7 +54,7 @@ poll() {
 }
 
 case "$IMAGE_DIR" in /*) ;; *) echo "IMAGE_DIR must be an absolute path" >&2; exit 1 ;; esac
-say "building the app into the AMI's directory $IMAGE_DIR"
+say "building the app into the AMI's directory $IMAGE_DIR (the first build compiles the app and its PostgreSQL driver: up to a minute; later ones take seconds)"
 rm -rf "$IMAGE_DIR"
 mkdir -p "$IMAGE_DIR/usr/local/bin"
 (cd "$here/app" && CGO_ENABLED=0 go build -o "$IMAGE_DIR/usr/local/bin/visits" .)
@@ -105,7 +106,7 @@ zone=$(aws_ route53 create-hosted-zone --name "$DOMAIN" --caller-reference "prot
 aws_ route53 change-resource-record-sets --hosted-zone-id "$zone" --change-batch "{\"Changes\":[{\"Action\":\"UPSERT\",\"ResourceRecordSet\":
   {\"Name\":\"app.$DOMAIN\",\"Type\":\"A\",\"TTL\":60,\"ResourceRecords\":[{\"Value\":\"$eip\"}]}}]}" >/dev/null
 
-say "waiting for the database"
+say "waiting for the database to be available: RDS starts a real PostgreSQL server (initdb, then the server on its subnet; usually 5 to 30 s)"
 poll "prototype-db" available aws_ rds describe-db-instances --db-instance-identifier prototype-db --query 'DBInstances[0].DBInstanceStatus'
 read -r db_host db_port < <(aws_ rds describe-db-instances --db-instance-identifier prototype-db --query 'DBInstances[0].Endpoint.[Address,Port]')
 
@@ -142,8 +143,12 @@ chmod 0755 /var/lib/cloud/scripts/per-boot/visits
 UD
 inst=$(aws_ ec2 run-instances --image-id "$ami" --instance-type t3.micro --subnet-id "$pub1" --security-group-ids "$web" \
   --user-data "file://$userdata" --tag-specifications "$(tags instance web)" --query 'Instances[0].InstanceId')
+say "waiting for $inst to be running: it boots the AMI's operating system in its subnet"
 poll "$inst" running aws_ ec2 describe-instances --instance-ids "$inst" --query 'Reservations[0].Instances[0].State.Name'
 aws_ ec2 associate-address --allocation-id "$alloc" --instance-id "$inst" >/dev/null
+say "waiting for the app to answer on http://$eip/ (the user data starts it; it creates its table in the database)"
+app_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$eip/" || true; }
+poll "the app" 200 app_status
 
 say "built"
 echo "output VPC=$vpc"
@@ -157,6 +162,6 @@ echo "output EIP=$eip"
 echo "output DB_ENDPOINT=$db_host:$db_port"
 echo "output ZONE=$zone"
 echo "output URL=http://app.$DOMAIN/"
-echo "Reach it from this machine through minicloud's DNS (minicloud prints its address at start):"
-echo "  curl --resolve app.$DOMAIN:80:\$(dig +short @127.0.0.1 -p PORT app.$DOMAIN) http://app.$DOMAIN/"
-echo "or directly: curl --resolve app.$DOMAIN:80:$eip http://app.$DOMAIN/"
+echo "Reach it from this machine through minicloud's DNS (wherever it listens):"
+echo "  curl --resolve app.$DOMAIN:80:\$(minicloud resolve app.$DOMAIN) http://app.$DOMAIN/"
+echo "or directly: curl --resolve app.$DOMAIN:80:$eip http://app.$DOMAIN/ (in a browser: http://$eip/)"

@@ -95,7 +95,8 @@ type RequestInfo struct {
 	CallerUserID string
 	// SourceIP is the caller's address as the gateway sees it: loopback
 	// from the host, an instance's public IP (or its NAT gateway's) from a
-	// VPC through the in-VPC listener (package vpcapi).
+	// VPC through the in-VPC listener (package vpcapi), its private IP
+	// through an interface VPC endpoint.
 	SourceIP string
 	// Host is the request's Host header and TLS whether it came over TLS:
 	// how the caller reached minicloud (127.0.0.1:4566 from the host,
@@ -103,6 +104,34 @@ type RequestInfo struct {
 	// address to come back to (Session Manager's StreamUrl).
 	Host string
 	TLS  bool
+	// SourceVPC and SourceVPCE are the VPC and the VPC endpoint a request
+	// came through (aws:SourceVpc, aws:SourceVpce; CloudTrail's
+	// vpcEndpointId); empty for every other path.
+	SourceVPC, SourceVPCE string
+}
+
+// VPCEndpoint is the VPC endpoint a connection came through, as the
+// endpoint's listener tells the gateway (WithVPCEndpoint).
+type VPCEndpoint struct {
+	// ID is the vpce- ID, VPCID its VPC's.
+	ID, VPCID string
+	// Policy is the endpoint's policy document, which must allow every
+	// request through it when IAM is enforced.
+	Policy string
+}
+
+type vpceKey struct{}
+
+// WithVPCEndpoint returns ctx carrying the endpoint its request came
+// through.
+func WithVPCEndpoint(ctx context.Context, e *VPCEndpoint) context.Context {
+	return context.WithValue(ctx, vpceKey{}, e)
+}
+
+// VPCEndpointOf is the endpoint ctx's request came through, nil for none.
+func VPCEndpointOf(ctx context.Context) *VPCEndpoint {
+	e, _ := ctx.Value(vpceKey{}).(*VPCEndpoint)
+	return e
 }
 
 type ctxKey struct{}

@@ -25,6 +25,9 @@ type AccessRequest struct {
 	// (aws:SecureTransport).
 	SecureTransport bool
 	Time            time.Time
+	// Endpoint is the VPC endpoint the request came through (nil: none);
+	// its policy must allow the request too.
+	Endpoint *VPCEndpoint
 }
 
 // Authorizer decides whether a request may proceed (IAM enforcement). It

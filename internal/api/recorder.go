@@ -23,11 +23,17 @@ type Call struct {
 	// Issued is when the caller's temporary credentials were issued (zero
 	// for long-term keys).
 	Issued time.Time
+	// Issuer is, for temporary credentials, the ARN of the role or IAM
+	// user whose session they are (a federated user's IAM user).
+	Issuer string
 	// Time is when the request arrived.
 	Time time.Time
 	// SourceIP is the client's address as the gateway sees it.
 	SourceIP  string
 	UserAgent string
+	// VPCEndpointID is the VPC endpoint the request came through ("" for
+	// none): CloudTrail's vpcEndpointId.
+	VPCEndpointID string
 	// Host is the Host header; TLS the connection's state (nil for
 	// plain HTTP).
 	Host string

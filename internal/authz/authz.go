@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"maps"
 	"net/http"
@@ -38,6 +37,13 @@ type ResourceTagger interface {
 	ResourceTags(ctx context.Context, arn string) (tags map[string]string, found bool, err error)
 }
 
+// PathResolver answers the ARN, with its path, of an IAM entity a request
+// names by name: a request names user "carol", AWS evaluates
+// arn:aws:iam::…:user/eng/carol. IAM implements it.
+type PathResolver interface {
+	WithPath(ctx context.Context, arn string) (string, error)
+}
+
 // Config configures an Enforcer.
 type Config struct {
 	Policies Policies
@@ -46,27 +52,38 @@ type Config struct {
 	// Taggers are the services that answer their resources' tags, by the
 	// service part of the ARN ("iam", "ec2"…).
 	Taggers map[string]ResourceTagger
+	// Paths, if set, puts IAM entities' paths into the resource ARNs.
+	Paths PathResolver
 }
 
 // Enforcer evaluates every request against the caller's policies
 // (api.Authorizer).
 type Enforcer struct {
 	cfg Config
-	// sessionDocs caches parsed session policies by document: a session
-	// carries the same documents on every request.
+	// sessionDocs caches parsed session and endpoint policies by kind and
+	// document (parsed).
 	mu          sync.Mutex
 	sessionDocs map[string]*iampolicy.Policy
+	// messages seals EC2's encoded authorization messages.
+	messages *messages
 }
 
 // New returns an Enforcer.
 func New(cfg Config) *Enforcer {
-	return &Enforcer{cfg: cfg, sessionDocs: map[string]*iampolicy.Policy{}}
+	return &Enforcer{cfg: cfg, sessionDocs: map[string]*iampolicy.Policy{}, messages: newMessages()}
 }
 
-// unchecked are the actions AWS performs without asking any policy
-// ("No permissions are required to perform this operation", even with an
-// explicit deny: sts:GetCallerIdentity).
-var unchecked = map[string]bool{"sts:GetCallerIdentity": true}
+// unchecked are the actions AWS performs without asking the caller's
+// policies: sts:GetCallerIdentity ("No permissions are required to
+// perform this operation", even with an explicit deny), and the calls
+// authorized by what they carry rather than by who signs them — a web
+// identity token or SAML assertion, which STS checks against the role's
+// trust policy itself.
+var unchecked = map[string]bool{
+	"sts:GetCallerIdentity":         true,
+	"sts:AssumeRoleWithWebIdentity": true,
+	"sts:AssumeRoleWithSAML":        true,
+}
 
 // Authorize implements api.Authorizer.
 func (e *Enforcer) Authorize(ctx context.Context, req *api.AccessRequest) error {
@@ -77,16 +94,17 @@ func (e *Enforcer) Authorize(ctx context.Context, req *api.AccessRequest) error 
 	if err != nil {
 		return err
 	}
-	if q.Principal.Type == iampolicy.Root {
+	if q.Principal.Type == iampolicy.Root && set.Endpoint == nil {
 		// The account's root user may do anything in its account; there
-		// are no SCPs or resource policies here that could stop it.
+		// are no SCPs or resource policies here that could stop it (a VPC
+		// endpoint's policy can).
 		return nil
 	}
 	d := iampolicy.Evaluate(q, set)
 	if d.Allowed() {
 		return nil
 	}
-	return Denied(req.Protocol, d, q.Principal.ARN)
+	return e.denied(req.Protocol, d, &q)
 }
 
 // question builds the authorization question a request asks and the
@@ -94,13 +112,23 @@ func (e *Enforcer) Authorize(ctx context.Context, req *api.AccessRequest) error 
 func (e *Enforcer) question(ctx context.Context, req *api.AccessRequest) (iampolicy.Request, iampolicy.PolicySet, error) {
 	p := principalOf(&req.Identity)
 	q := iampolicy.Request{Principal: p}
+	endpoint, err := e.endpointPolicy(req.Endpoint)
+	if err != nil {
+		return q, iampolicy.PolicySet{}, err
+	}
 	if p.Type == iampolicy.Root {
-		return q, iampolicy.PolicySet{}, nil
+		if endpoint != nil {
+			q.Action = Action(req.Service.SigningName, req.Info.Operation)
+			q.Resources = Resources(req.Service.SigningName, req.Info.Operation, req.Input, state.PartitionOf(req.Info.Region), req.Info.Region, req.Info.Account)
+			q.Context = requestContext(req)
+		}
+		return q, iampolicy.PolicySet{Endpoint: endpoint}, nil
 	}
 	set, tags, err := e.cfg.Policies.PoliciesFor(ctx, p)
 	if err != nil {
 		return q, set, fmt.Errorf("authz: policies of %s: %w", p.ARN, err)
 	}
+	set.Endpoint = endpoint
 	if len(req.Identity.SessionTags) > 0 {
 		// Session tags override the role's tags of the same key.
 		tags = maps.Clone(tags)
@@ -110,6 +138,11 @@ func (e *Enforcer) question(ctx context.Context, req *api.AccessRequest) (iampol
 		maps.Copy(tags, req.Identity.SessionTags)
 	}
 	q.Principal.Tags = tags
+	if p.Type == iampolicy.FederatedUser {
+		// GetFederationToken's session has no permissions beyond its
+		// session policies, even when it was given none.
+		set.SessionScoped = true
+	}
 	for _, doc := range req.Identity.SessionPolicies {
 		pol, err := e.sessionPolicy(doc)
 		if err != nil {
@@ -120,6 +153,13 @@ func (e *Enforcer) question(ctx context.Context, req *api.AccessRequest) (iampol
 	info := req.Info
 	q.Action = Action(req.Service.SigningName, info.Operation)
 	q.Resources = Resources(req.Service.SigningName, info.Operation, req.Input, state.PartitionOf(info.Region), info.Region, info.Account)
+	if e.cfg.Paths != nil && req.Service.SigningName == "iam" {
+		for i, r := range q.Resources {
+			if q.Resources[i], err = e.cfg.Paths.WithPath(ctx, r); err != nil {
+				return q, set, fmt.Errorf("authz: path of %s: %w", r, err)
+			}
+		}
+	}
 	q.Context = requestContext(req)
 	if len(q.Resources) == 1 {
 		if err := e.resourceSide(ctx, &q, &set); err != nil {
@@ -161,61 +201,70 @@ func (e *Enforcer) resourceSide(ctx context.Context, q *iampolicy.Request, set *
 	return nil
 }
 
+// endpointPolicy is the parsed policy of the VPC endpoint a request came
+// through; nil when it came through none.
+func (e *Enforcer) endpointPolicy(ep *api.VPCEndpoint) (*iampolicy.Policy, error) {
+	if ep == nil || ep.Policy == "" {
+		return nil, nil
+	}
+	pol, err := e.parsed(ep.Policy, iampolicy.Resource, "VPC endpoint policy")
+	if err != nil {
+		// EC2 validated it when the endpoint was created or modified.
+		return nil, fmt.Errorf("authz: policy of %s: %w", ep.ID, err)
+	}
+	return pol, nil
+}
+
 // sessionDocLimit bounds the cache of parsed session policies.
 const sessionDocLimit = 1024
 
 func (e *Enforcer) sessionPolicy(doc string) (*iampolicy.Policy, error) {
-	e.mu.Lock()
-	pol, ok := e.sessionDocs[doc]
-	e.mu.Unlock()
-	if ok {
-		return pol, nil
-	}
-	pol, err := iampolicy.Parse(doc, iampolicy.Session)
+	pol, err := e.parsed(doc, iampolicy.Session, "session policy")
 	if err != nil {
 		// STS validated it when it issued the session.
 		return nil, fmt.Errorf("authz: session policy: %w", err)
 	}
-	pol.Name = "session policy"
+	return pol, nil
+}
+
+// parsed parses doc as a policy of kind named name, through the cache:
+// sessions and endpoints carry the same documents on every request.
+func (e *Enforcer) parsed(doc string, kind iampolicy.Kind, name string) (*iampolicy.Policy, error) {
+	key := kind.String() + "\x00" + doc
+	e.mu.Lock()
+	pol, ok := e.sessionDocs[key]
+	e.mu.Unlock()
+	if ok {
+		return pol, nil
+	}
+	pol, err := iampolicy.Parse(doc, kind)
+	if err != nil {
+		return nil, err
+	}
+	pol.Name = name
 	e.mu.Lock()
 	if len(e.sessionDocs) >= sessionDocLimit {
 		clear(e.sessionDocs)
 	}
-	e.sessionDocs[doc] = pol
+	e.sessionDocs[key] = pol
 	e.mu.Unlock()
 	return pol, nil
 }
 
-// Denied is the error a refused request is answered with, in its
+// denied is the error a refused request is answered with, in its
 // protocol's shape: EC2's UnauthorizedOperation (its message wrapped as
-// EC2 words it, with an encoded authorization message), the query and
-// REST-XML protocols' AccessDenied, the JSON and CBOR protocols'
+// EC2 words it, with an encoded authorization message that
+// sts:DecodeAuthorizationMessage opens), the query and REST-XML
+// protocols' AccessDenied, the JSON and CBOR protocols'
 // AccessDeniedException; all 403.
-func Denied(protocol string, d iampolicy.Decision, principalARN string) error {
-	msg := d.Message(principalARN)
+func (e *Enforcer) denied(protocol string, d iampolicy.Decision, q *iampolicy.Request) error {
+	msg := d.Message(q.Principal.ARN)
 	switch protocol {
 	case codec.EC2:
 		return &codec.Error{Code: "UnauthorizedOperation", Status: http.StatusForbidden,
-			Message: "You are not authorized to perform this operation. " + msg + ". Encoded authorization failure message: " + encode(d, principalARN)}
+			Message: "You are not authorized to perform this operation. " + msg + ". Encoded authorization failure message: " + e.encode(d, q)}
 	case codec.Query, codec.RestXML:
 		return &codec.Error{Code: "AccessDenied", Status: http.StatusForbidden, Message: msg}
 	}
 	return &codec.Error{Code: "AccessDeniedException", Status: http.StatusForbidden, Message: msg}
-}
-
-// encode is EC2's "encoded authorization failure message". AWS encrypts
-// it for sts:DecodeAuthorizationMessage; minicloud has no such operation,
-// so it is the decision's words, base64url-encoded: opaque to clients as
-// AWS's is, readable when a person decodes it.
-func encode(d iampolicy.Decision, principalARN string) string {
-	s := fmt.Sprintf(`{"allowed":false,"explicitDeny":%t,"matchedStatements":{"items":[%s]},"context":{"principal":{"arn":%q},"action":%q,"resource":%q}}`,
-		d.Outcome == iampolicy.ExplicitDeny, matched(d), principalARN, d.Action, d.Resource)
-	return base64.RawURLEncoding.EncodeToString([]byte(s))
-}
-
-func matched(d iampolicy.Decision) string {
-	if d.Outcome != iampolicy.ExplicitDeny {
-		return ""
-	}
-	return fmt.Sprintf(`{"statementId":%q,"effect":"DENY","policy":%q}`, d.Sid, d.Policy)
 }

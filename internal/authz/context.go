@@ -17,7 +17,16 @@ import (
 // Principal.
 func requestContext(req *api.AccessRequest) iampolicy.Context {
 	c := iampolicy.Context{}
-	if req.SourceIP != "" {
+	if ep := req.Endpoint; ep != nil {
+		// Through a VPC endpoint AWS gives the VPC, the endpoint and the
+		// caller's private address as aws:VpcSourceIp; aws:SourceIp is
+		// then absent.
+		c.Set("aws:SourceVpc", ep.VPCID)
+		c.Set("aws:SourceVpce", ep.ID)
+		if req.SourceIP != "" {
+			c.Set("aws:VpcSourceIp", req.SourceIP)
+		}
+	} else if req.SourceIP != "" {
 		c.Set("aws:SourceIp", req.SourceIP)
 	}
 	c.Set("aws:SecureTransport", strconv.FormatBool(req.SecureTransport))

@@ -23,13 +23,24 @@
 //     ResourceTagger; the principal's keys (aws:username,
 //     aws:PrincipalTag/…) the engine answers itself;
 //   - sts:AssumeRole: the role's trust policy (ResourcePolicies) is the
-//     resource policy, which must allow the caller.
+//     resource policy, which must allow the caller;
+//   - IAM resources a request names by name (UserName, RoleName…) carry
+//     the entity's path, from PathResolver, as AWS evaluates them;
+//   - a federated user (GetFederationToken) is its IAM user's policies
+//     limited by its session policies, which allow nothing when there are
+//     none (PolicySet.SessionScoped);
+//   - sts:AssumeRoleWithWebIdentity and sts:AssumeRoleWithSAML are not
+//     asked of the caller's policies: their token is their authority, and
+//     STS evaluates the role's trust policy itself.
 //
-// A refusal is worded per protocol (Denied): EC2's UnauthorizedOperation
-// with an "encoded authorization failure message" (the decision,
-// base64url-encoded: AWS encrypts it for DecodeAuthorizationMessage,
-// which minicloud does not have), AccessDenied (query, REST-XML),
-// AccessDeniedException (JSON, CBOR); 403 with Decision.Message.
+// A refusal is worded per protocol (denied): EC2's UnauthorizedOperation
+// with an "encoded authorization failure message" — the decision as
+// DecodeAuthorizationMessage's JSON (allowed, explicitDeny,
+// matchedStatements, failures, context with the principal, action,
+// resource and condition keys), sealed with AES-GCM under a key made at
+// start (message.go), which Decode opens for STS —, AccessDenied (query,
+// REST-XML), AccessDeniedException (JSON, CBOR); 403 with
+// Decision.Message.
 //
 // It must not read IAM's records (it asks Policies) or know HTTP.
 package authz

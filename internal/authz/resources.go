@@ -111,9 +111,10 @@ var rules = map[string]*resourceRules{
 		unscoped: []string{"List", "GetAccount", "CreateAccountAlias", "DeleteAccountAlias", "GetAccountAuthorizationDetails", "SimulateCustomPolicy"},
 	},
 	"sts": {
-		shape:    arnShape{service: "sts"},
-		members:  map[string]string{"RoleArn": "="},
-		unscoped: []string{"GetCallerIdentity", "GetSessionToken"},
+		shape: arnShape{service: "sts", noRegion: true},
+		// GetFederationToken's Name is the federated user it makes.
+		members:  map[string]string{"RoleArn": "=", "Name": "federated-user/%s"},
+		unscoped: []string{"GetCallerIdentity", "GetSessionToken", "DecodeAuthorizationMessage"},
 	},
 	"logs": {
 		shape: arnShape{service: "logs"},

@@ -1,6 +1,6 @@
 // Package diagram draws an account's architecture from live state as
 // Mermaid text, in the style of the reference architectures' notes
-// (../shared/seed/): the user, Route 53's names, Elastic IPs, instances and
+// (docs/seed.md): the user, Route 53's names, Elastic IPs, instances and
 // databases inside their VPC, with availability zones and subnets as
 // subgraphs.
 //

@@ -17,7 +17,8 @@ import (
 // anything of it is acted on:
 //
 //   - an unsigned request is refused (MissingAuthenticationToken): with
-//     verification on there are no anonymous callers;
+//     verification on there are no anonymous callers, but for the
+//     operations AWS serves unsigned (unsignedOps);
 //   - the access key must be one minicloud knows a secret for: a key of
 //     Config.Secrets (--accounts KEY=ACCOUNT:SECRET) or temporary
 //     credentials STS issued or an IAM user's access key (api.Identities,
@@ -30,6 +31,14 @@ import (
 //
 // Each failure is written in the protocol's own words, as AWS's services
 // answer it (authCodes).
+
+// unsignedOps are the operations AWS serves without credentials, by
+// signing name: their authority is what they carry (a web identity token,
+// a SAML assertion), so an unsigned request passes verification; a signed
+// one is still verified.
+var unsignedOps = map[string]map[string]bool{
+	"sts": {"AssumeRoleWithWebIdentity": true, "AssumeRoleWithSAML": true},
+}
 
 // authKind is a reason to refuse a request's credentials.
 type authKind int

@@ -116,12 +116,33 @@ func AccountFor(accounts map[string]string, accessKey string) string {
 	return DefaultAccount
 }
 
+// isInternal reports whether a request is for minicloud's own endpoints
+// (health, reset, diagram, OIDC, …), not an AWS API.
+func isInternal(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/_minicloud/") || r.URL.Path == "/moto-api/reset"
+}
+
+// AWSOnly is the gateway as workloads reach it — on AWS's public service
+// addresses and through VPC endpoints: the AWS APIs only. minicloud's own
+// endpoints are the operator's, so a workload cannot reset minicloud, read
+// its health or mint tokens of its OIDC issuer; they answer 404 there, as
+// an AWS endpoint answers a path it does not serve.
+func (g *Gateway) AWSOnly() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isInternal(r) {
+			http.NotFound(w, r)
+			return
+		}
+		g.ServeHTTP(w, r)
+	})
+}
+
 // ServeHTTP serves one request. A panic in a handler becomes an
 // InternalFailure for that request only.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := state.NewRequestID()
-	internal := strings.HasPrefix(r.URL.Path, "/_minicloud/") || r.URL.Path == "/moto-api/reset"
+	internal := isInternal(r)
 	if why := g.refusal(r); why != "" {
 		g.log.Warn("request refused", "why", why, "path", r.URL.Path, "remote", r.RemoteAddr)
 		if internal {
@@ -255,14 +276,18 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route, call *api
 	if err != nil {
 		return fail(err)
 	}
-	call.Info.Account, call.Info.Caller, call.Info.CallerUserID, call.Issued = k.Account, k.ARN, k.UserID, k.Issued
-	if g.cfg.VerifySignatures {
+	call.Info.Account, call.Info.Caller, call.Info.CallerUserID, call.Issued, call.Issuer = k.Account, k.ARN, k.UserID, k.Issued, k.RoleARN
+	if g.cfg.VerifySignatures && (cred.Signed || !unsignedOps[rt.b.Info.SigningName][rt.opName]) {
 		if err := g.verify(r, body, cred, rt, k); err != nil {
 			return fail(err)
 		}
 	}
 	info := &api.RequestInfo{RequestID: reqID, Service: rt.b.Info.Name, Operation: rt.opName, Region: region, AccessKey: cred.AccessKey,
 		Account: k.Account, Caller: k.ARN, CallerUserID: k.UserID, SourceIP: remoteIP(r), Host: r.Host, TLS: r.TLS != nil}
+	vpce := api.VPCEndpointOf(r.Context())
+	if vpce != nil {
+		info.SourceVPC, info.SourceVPCE = vpce.VPCID, vpce.ID
+	}
 	svc := rt.b.load()
 	op := svc.Operations[rt.opName]
 	req := &codec.Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header, Body: payload, Labels: rt.labels}
@@ -273,7 +298,7 @@ func (g *Gateway) serve(r *http.Request, reqID string, routed **route, call *api
 		call.Input = in
 		if g.cfg.Authorizer != nil {
 			return g.cfg.Authorizer.Authorize(r.Context(), &api.AccessRequest{Info: info, Service: rt.b.Info, Protocol: rt.proto, Identity: k.Identity,
-				Input: in, SourceIP: info.SourceIP, SecureTransport: r.TLS != nil, Time: g.now()})
+				Input: in, SourceIP: info.SourceIP, SecureTransport: r.TLS != nil, Time: g.now(), Endpoint: vpce})
 		}
 		return nil
 	})

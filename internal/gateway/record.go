@@ -27,7 +27,11 @@ func (g *Gateway) newCall(r *http.Request, start time.Time) *api.Call {
 	if g.cfg.Recorder == nil {
 		return &api.Call{}
 	}
-	return &api.Call{Time: start, SourceIP: remoteIP(r), UserAgent: r.UserAgent(), Host: r.Host, TLS: r.TLS}
+	call := &api.Call{Time: start, SourceIP: remoteIP(r), UserAgent: r.UserAgent(), Host: r.Host, TLS: r.TLS}
+	if e := api.VPCEndpointOf(r.Context()); e != nil {
+		call.VPCEndpointID = e.ID
+	}
+	return call
 }
 
 // remoteIP is the client's address without its port.

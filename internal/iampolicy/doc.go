@@ -19,6 +19,11 @@
 //     identity policies, the permissions boundary, session policies.
 //     (The order in which types are checked only decides which type the
 //     message names; AWS documents that it names one of them.)
+//     A VPC endpoint policy (PolicySet.Endpoint, for a request that came
+//     through an endpoint) is checked here too, for every caller, the
+//     root user included: a Deny naming the caller decides, and without an
+//     Allow naming the caller the request is refused ("because no VPC
+//     endpoint policy allows …"); its Allow grants nothing by itself.
 //  2. Every level of SCPs must have an applicable Allow.
 //  3. The resource policy. Within the principal's own account an Allow that
 //     names the caller directly — its user ARN, its session ARN, "*", its
@@ -41,8 +46,14 @@
 //     trust policies and KMS key policies are exceptions".
 //
 // Outcome's String is SimulatePrincipalPolicy's EvalDecision ("allowed",
-// "explicitDeny", "implicitDeny"); Decision's Policy and Sid are its
-// matched statement.
+// "explicitDeny", "implicitDeny"); Decision's Policy and Statement are its
+// matched statement, whose Start and End are its place in the document as
+// the simulator answers it (1-based lines; columns one past the brace, as
+// the AWS CLI's simulate-custom-policy example shows).
+//
+// A federated user's session (GetFederationToken) is limited by its
+// session policies even when there are none (PolicySet.SessionScoped):
+// AWS documents that such a session then has no permissions.
 //
 // The root user is not subject to identity policies, boundaries or session
 // policies; an explicit deny in an SCP or the resource policy still stops

@@ -85,6 +85,10 @@ type PolicySet struct {
 	// Session holds the session policies of an assumed-role or federated
 	// session (none: the session is not scoped down).
 	Session []*Policy
+	// SessionScoped says the session policies limit the session even when
+	// there are none, which then allows nothing: a federated user's
+	// (GetFederationToken without a policy has no permissions).
+	SessionScoped bool
 	// SCPs are the service control policies by level of the organization
 	// (root, each OU, the account): every level must allow. Nil when the
 	// account is in no organization, or is its management account.
@@ -93,6 +97,11 @@ type PolicySet struct {
 	// within its account, as a KMS key policy must; a Trust policy always
 	// must ("IAM role trust policies and KMS key policies are exceptions").
 	ResourceMustAllow bool
+	// Endpoint is the policy of the VPC endpoint the request came through
+	// (nil: none). It is a resource-based document (with Principal) that
+	// must allow the request, whoever the caller, the account's root user
+	// included; it grants nothing by itself.
+	Endpoint *Policy
 }
 
 // Outcome is a decision's result.
@@ -125,6 +134,7 @@ const (
 	BoundaryPolicy PolicyType = "permissions boundary"
 	SessionPolicy  PolicyType = "session"
 	SCPPolicy      PolicyType = "service control"
+	EndpointPolicy PolicyType = "VPC endpoint"
 )
 
 // phrase is the type as it reads inside "…in a(n) X policy".
@@ -145,6 +155,9 @@ type Decision struct {
 	// an explicit deny or an allow).
 	Policy string
 	Sid    string
+	// Statement is the deciding statement itself (nil when none decided),
+	// with its place in its document.
+	Statement *Statement
 	// Action and Resource are the ones decided (for several resources,
 	// the first one denied).
 	Action   string
@@ -252,7 +265,17 @@ func evaluateOne(req *Request, set *PolicySet, resource string) Decision {
 	}
 	if rp := set.ResourcePolicy; rp != nil {
 		if st, ok := e.findResourceDeny(rp); ok {
-			return deny(d, ResourceBased, rp.Name, st.Sid)
+			return deny(d, ResourceBased, rp.Name, st)
+		}
+	}
+	if ep := set.Endpoint; ep != nil {
+		if st, ok := e.findResourceDeny(ep); ok {
+			return deny(d, EndpointPolicy, ep.Name, st)
+		}
+		// Nothing passes an endpoint whose policy does not allow it.
+		if g, _ := e.resourceGrant(ep); g == grantNone {
+			d.Type = EndpointPolicy
+			return d
 		}
 	}
 	if p.Type != Root {
@@ -279,7 +302,8 @@ func evaluateOne(req *Request, set *PolicySet, resource string) Decision {
 
 	// 3. The resource policy.
 	var g grant
-	var gPol, gSid string
+	var gPol string
+	var gSid *Statement
 	if rp := set.ResourcePolicy; rp != nil {
 		g, gSid = e.resourceGrant(rp)
 		gPol = rp.Name
@@ -295,7 +319,7 @@ func evaluateOne(req *Request, set *PolicySet, resource string) Decision {
 		// The root user is not subject to identity policies; only an
 		// explicit deny (above) or another account's resource stops it.
 		if !crossAccount || g != grantNone {
-			return allow(d, IdentityBased, "", "")
+			return allow(d, IdentityBased, "", nil)
 		}
 		d.Type = ResourceBased
 		return d
@@ -344,7 +368,7 @@ func (e *evaluation) limits(d Decision) (Decision, bool) {
 			return d, false
 		}
 	}
-	if len(e.set.Session) > 0 {
+	if len(e.set.Session) > 0 || e.set.SessionScoped {
 		if _, _, ok := e.find(e.set.Session, Allow); !ok {
 			d.Type = SessionPolicy
 			return d, false
@@ -353,28 +377,36 @@ func (e *evaluation) limits(d Decision) (Decision, bool) {
 	return d, true
 }
 
-func deny(d Decision, t PolicyType, pol, sid string) Decision {
-	d.Outcome, d.Type, d.Policy, d.Sid = ExplicitDeny, t, pol, sid
-	return d
+func deny(d Decision, t PolicyType, pol string, st *Statement) Decision {
+	d.Outcome, d.Type = ExplicitDeny, t
+	return decided(d, pol, st)
 }
 
-func allow(d Decision, t PolicyType, pol, sid string) Decision {
-	d.Outcome, d.Type, d.Policy, d.Sid = Allowed, t, pol, sid
+func allow(d Decision, t PolicyType, pol string, st *Statement) Decision {
+	d.Outcome, d.Type = Allowed, t
+	return decided(d, pol, st)
+}
+
+func decided(d Decision, pol string, st *Statement) Decision {
+	d.Policy, d.Statement = pol, st
+	if st != nil {
+		d.Sid = st.Sid
+	}
 	return d
 }
 
 // find returns the first statement of effect in policies that applies to
 // the request (action, resource, conditions; principals are not looked at).
-func (e *evaluation) find(policies []*Policy, effect Effect) (string, string, bool) {
+func (e *evaluation) find(policies []*Policy, effect Effect) (string, *Statement, bool) {
 	for _, pol := range policies {
 		for i := range pol.Statements {
 			st := &pol.Statements[i]
 			if st.Effect == effect && e.applies(st) {
-				return pol.Name, st.Sid, true
+				return pol.Name, st, true
 			}
 		}
 	}
-	return "", "", false
+	return "", nil, false
 }
 
 // findResourceDeny finds a Deny of the resource policy that names the
@@ -391,15 +423,15 @@ func (e *evaluation) findResourceDeny(rp *Policy) (*Statement, bool) {
 
 // resourceGrant is the strongest way an Allow of the resource policy names
 // the caller.
-func (e *evaluation) resourceGrant(rp *Policy) (grant, string) {
-	best, sid := grantNone, ""
+func (e *evaluation) resourceGrant(rp *Policy) (grant, *Statement) {
+	best, sid := grantNone, (*Statement)(nil)
 	for i := range rp.Statements {
 		st := &rp.Statements[i]
 		if st.Effect != Allow || !e.applies(st) {
 			continue
 		}
 		if g := e.principalGrant(st); g > best {
-			best, sid = g, st.Sid
+			best, sid = g, st
 		}
 	}
 	return best, sid

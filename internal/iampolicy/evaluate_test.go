@@ -2,6 +2,7 @@ package iampolicy
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -19,6 +20,7 @@ type evalCase struct {
 	scps      [][]string
 	ctx       Context
 	mustAllow bool
+	endpoint  string // VPC endpoint policy document ("" none)
 
 	want     Outcome
 	wantType PolicyType
@@ -50,6 +52,9 @@ func (c evalCase) run(t *testing.T) Decision {
 			ps = append(ps, pol(t, SCP, fmt.Sprintf("scp%d-%d", i, j), d))
 		}
 		set.SCPs = append(set.SCPs, ps)
+	}
+	if c.endpoint != "" {
+		set.Endpoint = pol(t, Resource, "endpoint", c.endpoint)
 	}
 	return Evaluate(Request{Principal: c.principal, Action: c.action, Resources: c.resources, Context: c.ctx}, set)
 }
@@ -485,5 +490,48 @@ func TestEvaluateConcurrent(t *testing.T) {
 		if d := <-done; !d.Allowed() {
 			t.Errorf("decision = %+v", d)
 		}
+	}
+}
+
+// TestEvaluateEndpointPolicy: a VPC endpoint policy ("Control access to
+// VPC endpoints using endpoint policies") must allow a request through the
+// endpoint, for the root user too, and grants nothing by itself.
+func TestEvaluateEndpointPolicy(t *testing.T) {
+	const full = `{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`
+	get := allowDoc("s3:GetObject", object)
+	cases := []evalCase{
+		{name: "default policy passes", principal: user("bob"), action: "s3:GetObject", resources: []string{object},
+			identity: []string{get}, endpoint: full, want: Allowed, wantType: IdentityBased},
+		{name: "default policy grants nothing", principal: user("bob"), action: "s3:GetObject", resources: []string{object},
+			endpoint: full, want: ImplicitDeny, wantType: IdentityBased},
+		{name: "other action not allowed", principal: user("bob"), action: "s3:GetObject", resources: []string{object},
+			identity: []string{fullAWS}, endpoint: resDoc("Allow", `"*"`, "s3:PutObject", "*"), want: ImplicitDeny, wantType: EndpointPolicy},
+		{name: "principal not named", principal: user("alice"), action: "s3:GetObject", resources: []string{object},
+			identity: []string{fullAWS}, endpoint: resDoc("Allow", bobARN, "s3:*", "*"), want: ImplicitDeny, wantType: EndpointPolicy},
+		{name: "principal named", principal: user("bob"), action: "s3:GetObject", resources: []string{object},
+			identity: []string{fullAWS}, endpoint: resDoc("Allow", bobARN, "s3:*", "*"), want: Allowed},
+		{name: "explicit deny", principal: user("bob"), action: "s3:GetObject", resources: []string{object},
+			identity: []string{fullAWS}, endpoint: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},{"Sid":"NoGet","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}`,
+			want: ExplicitDeny, wantType: EndpointPolicy, wantSid: "NoGet"},
+		{name: "root stopped", principal: root(acct), action: "s3:GetObject", resources: []string{object},
+			endpoint: resDoc("Allow", `"*"`, "s3:PutObject", "*"), want: ImplicitDeny, wantType: EndpointPolicy},
+		{name: "root passes", principal: root(acct), action: "s3:GetObject", resources: []string{object},
+			endpoint: full, want: Allowed},
+		{name: "condition on the source VPC", principal: session("Dev", "alice"), action: "sts:GetSessionToken",
+			identity: []string{fullAWS}, ctx: Context{}.Set("aws:SourceVpc", "vpc-1"),
+			endpoint: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpc":"vpc-2"}}}]}`,
+			want:     ImplicitDeny, wantType: EndpointPolicy},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := c.run(t)
+			if d.Outcome != c.want || (c.wantType != "" && d.Type != c.wantType) || (c.wantSid != "" && d.Sid != c.wantSid) {
+				t.Fatalf("got %v %q %q, want %v %q %q", d.Outcome, d.Type, d.Sid, c.want, c.wantType, c.wantSid)
+			}
+		})
+	}
+	d := cases[2].run(t)
+	if got, want := d.Message(user("bob").ARN), "because no VPC endpoint policy allows the s3:GetObject action"; !strings.HasSuffix(got, want) {
+		t.Errorf("message %q, want it to end %q", got, want)
 	}
 }

@@ -110,6 +110,9 @@ type Statement struct {
 	Resources   []string
 	NotResource bool
 	Conditions  []Condition
+	// Start and End are where the statement is in its document (zero for
+	// a statement not parsed from one).
+	Start, End Position
 
 	actions   []pattern
 	resources []arnPattern
@@ -199,10 +202,14 @@ func Parse(doc string, kind Kind) (*Policy, error) {
 		}
 	}
 	vars := p.Version == Version2012
+	spans := statementSpans(doc)
 	for i := range raws {
 		s, err := raws[i].check(kind, vars)
 		if err != nil {
 			return nil, err
+		}
+		if len(spans) == len(raws) {
+			s.Start, s.End = spans[i][0], spans[i][1]
 		}
 		p.Statements = append(p.Statements, s)
 	}

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/reconcile"
 	"github.com/minicloud/minicloud/internal/service/ec2"
@@ -66,6 +64,8 @@ type Controller struct {
 	dnsZones     dnszone.Source
 	dnsStats     vpcdns.Stats // what every resolver's limits refused
 	dnsEndpoints dnszone.EndpointSources
+	// dnsVPCEndpoints gives a VPC's own endpoint sets (EnableVPCEndpoints).
+	dnsVPCEndpoints func(vpcID string) dnszone.EndpointSets
 
 	// Owned by the pass (the reconcile package runs one at a time) and,
 	// once the last pass returned, by the stop.
@@ -625,6 +625,10 @@ func toRoutes(in []ec2.RouteSpec) []vpcnet.Route {
 			vr.Target = vpcnet.TargetInternetGateway
 		case ec2.RouteNAT:
 			vr.Target, vr.NATGatewayID = vpcnet.TargetNATGateway, r.NATGatewayID
+		case ec2.RouteGatewayEndpoint:
+			// Down the endpoint's link once its controller (vpce) made it;
+			// a blackhole until then.
+			vr.Target, vr.EndpointID = vpcnet.TargetGatewayEndpoint, r.TargetID
 		default:
 			vr.Target = vpcnet.TargetBlackhole
 		}
@@ -695,17 +699,7 @@ func (c *Controller) forgetENI(id string, changes *int) error {
 
 // nsID returns the device:inode of the namespace mounted at path, or ""
 // when there is none.
-func nsID(path string) string {
-	var sfs unix.Statfs_t
-	if err := unix.Statfs(path, &sfs); err != nil || sfs.Type != unix.NSFS_MAGIC {
-		return ""
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return ""
-	}
-	return fmt.Sprintf("%d:%d", st.Dev, st.Ino)
-}
+func nsID(path string) string { return vpcnet.NamespaceID(path) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

@@ -40,6 +40,13 @@ func (c *Controller) EnableEndpoints(srcs ...dnszone.EndpointSource) {
 	c.dnsEndpoints = append(c.dnsEndpoints, srcs...)
 }
 
+// EnableVPCEndpoints makes each VPC's resolver answer sets(vpcID) too (per
+// query): the private DNS names of the VPC's interface endpoints, which
+// win over the names of EnableEndpoints. Call it before Start.
+func (c *Controller) EnableVPCEndpoints(sets func(vpcID string) dnszone.EndpointSets) {
+	c.dnsVPCEndpoints = sets
+}
+
 // privateZones returns the private hosted zones associated with a VPC, as
 // the snapshot shares them (the resolver compiles each version once).
 func (c *Controller) privateZones(region, vpcID string) []*dnszone.Zone {
@@ -77,7 +84,7 @@ func (c *Controller) reconcileDNS(v *ec2.VPCSpec) error {
 		d.srv = vpcdns.New(vpcdns.Config{VPC: info, Upstreams: c.dnsUpstreams, ManageAddresses: true, Logger: c.log, Stats: &c.dnsStats,
 			Hosts:     func() []vpcdns.Host { return *d.hosts.Load() },
 			Zones:     func() []*dnszone.Zone { return c.privateZones(region, id) },
-			Endpoints: c.dnsEndpoints})
+			Endpoints: c.dnsEndpoints, VPCEndpoints: c.vpcEndpointSets(id)})
 		if err := d.srv.Start(c.routerPath(v.ID), []netip.Addr{v.Resolver, vpcdns.LinkLocalResolver}); err != nil {
 			return err
 		}
@@ -86,6 +93,15 @@ func (c *Controller) reconcileDNS(v *ec2.VPCSpec) error {
 	}
 	d.hosts.Store(&hosts)
 	return d.srv.Update(info)
+}
+
+// vpcEndpointSets is the resolver's VPCEndpoints for vpcID, nil without
+// EnableVPCEndpoints.
+func (c *Controller) vpcEndpointSets(vpcID string) func() dnszone.EndpointSets {
+	if c.dnsVPCEndpoints == nil {
+		return nil
+	}
+	return func() dnszone.EndpointSets { return c.dnsVPCEndpoints(vpcID) }
 }
 
 // stopDNS stops a VPC's resolver; an open socket would keep its router

@@ -133,14 +133,20 @@ func (dp *dataPlane) sync(ctx context.Context) error {
 
 // wire builds the network controller over what it reads: EC2's desired
 // network, the store, and the names the VPC resolvers answer (Route 53's
-// zones, RDS's endpoints). Start starts it.
-func (dp *dataPlane) wire(ec2svc netctl.DesiredNetworker, store state.Store, zones dnszone.Source, endpoints dnszone.EndpointSources, logger *slog.Logger) {
+// zones, RDS's endpoints, AWS's service names). Start starts it.
+// vpcEndpoints, when set, gives each VPC's interface endpoints' private
+// DNS names (vpce.Controller PrivateDNS).
+func (dp *dataPlane) wire(ec2svc netctl.DesiredNetworker, store state.Store, zones dnszone.Source, endpoints dnszone.EndpointSources,
+	vpcEndpoints func(vpcID string) dnszone.EndpointSets, logger *slog.Logger) {
 	if dp.net == nil {
 		return
 	}
 	c := netctl.New(ec2svc, store, dp.net, dp.fw, logger)
 	c.EnableDNS(dnsUpstreams(), zones)
 	c.EnableEndpoints(endpoints...)
+	if vpcEndpoints != nil {
+		c.EnableVPCEndpoints(vpcEndpoints)
+	}
 	dp.next = c
 }
 
@@ -223,3 +229,18 @@ func dnsUpstreams() []netip.AddrPort {
 	}
 	return out
 }
+
+// DataPlane says whether this server's VPCs are real networks and its
+// instances real processes and, when they are not, why (as
+// /_minicloud/health says under dataPlane).
+func (s *Server) DataPlane() (on bool, reason string) {
+	for _, p := range s.parts {
+		if dp, ok := p.it.(*dataPlane); ok {
+			return dp.net != nil, dp.reason
+		}
+	}
+	return false, "no data plane was built"
+}
+
+// PublicCIDR is the range the server hands public IPs from.
+func (s *Server) PublicCIDR() netip.Prefix { return publicCIDR(s.cfg) }

@@ -20,6 +20,7 @@ import (
 	"github.com/minicloud/minicloud/internal/service/ssm"
 	"github.com/minicloud/minicloud/internal/service/sts"
 	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/vpce"
 )
 
 // The lifecycle of everything the server runs is one ordered list of parts
@@ -63,9 +64,9 @@ type HealthReporter interface {
 // never run.
 var (
 	_ = []Service{(*sts.Service)(nil), (*iam.Service)(nil), (*ec2.Service)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*logs.Service)(nil), (*cloudtrail.Service)(nil), (*ssm.Service)(nil)}
-	_ = []Starter{(*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
-	_ = []Stopper{stateStore{}, (*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil)}
-	_ = []HealthReporter{stateStore{}, (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil)}
+	_ = []Starter{(*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil), (*vpce.Controller)(nil), sessionManager{}}
+	_ = []Stopper{stateStore{}, (*logs.Service)(nil), (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*route53.Service)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*httpServer)(nil), (*vpce.Controller)(nil), sessionManager{}}
+	_ = []HealthReporter{stateStore{}, (*cloudtrail.Service)(nil), (*dataPlane)(nil), instanceRuntime{}, (*nodes.Dataplane)(nil), (*acm.Service)(nil), (*rds.Service)(nil), (*elbv2.Service)(nil), (*cloudwatch.Evaluator)(nil), (*dnsServer)(nil), (*vpce.Controller)(nil)}
 )
 
 // dataPlaneStopBudget is how long stopping the data plane's parts may take,

@@ -8,14 +8,17 @@ package server
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api"
@@ -27,6 +30,7 @@ import (
 	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/gateway"
 	"github.com/minicloud/minicloud/internal/lb/nodes"
+	"github.com/minicloud/minicloud/internal/oidc"
 	"github.com/minicloud/minicloud/internal/pki"
 	"github.com/minicloud/minicloud/internal/service/acm"
 	"github.com/minicloud/minicloud/internal/service/cloudtrail"
@@ -42,6 +46,7 @@ import (
 	"github.com/minicloud/minicloud/internal/service/sts"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcapi"
+	"github.com/minicloud/minicloud/internal/vpce"
 	"github.com/minicloud/minicloud/internal/vpcnet"
 	"github.com/minicloud/minicloud/internal/workload"
 )
@@ -205,8 +210,20 @@ func New(cfg Config) (*Server, error) {
 		cfg.EC2Runtime = dp.rt
 	}
 	iamSvc := iam.New(store)
-	stsSvc := sts.New(store, stsRoles{iamSvc})
-	ec2Svc := ec2.New(store, ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR), ec2.WithProfiles(iamSvc.Profiles()))
+	issuer := oidc.NewIssuer(oidcDir(cfg))
+	stsSvc := sts.New(store, stsRoles{iamSvc}).WithFederation(stsFederation{iam: iamSvc, issuer: issuer})
+	ec2Opts := []ec2.Option{ec2.WithRuntime(cfg.EC2Runtime), ec2.WithPublicPool(cfg.PublicCIDR), ec2.WithProfiles(iamSvc.Profiles())}
+	if dp.wl != nil {
+		// Interface endpoints are served (vpce) and pending until then.
+		ec2Opts = append(ec2Opts, ec2.WithEndpointRuntime())
+	}
+	ec2Svc := ec2.New(store, ec2Opts...)
+	var authorizer api.Authorizer
+	if enf := enforcer(iamSvc, ec2Svc, cfg.IAMEnforce); enf != nil {
+		// STS decodes the messages enforcement encodes.
+		stsSvc.WithMessages(enf)
+		authorizer = enf
+	}
 	if dp.rt != nil {
 		// Instances get their profile's role credentials from IMDS.
 		dp.rt.SetRoles(iamSvc.Profiles(), stsSvc.RoleCredentials())
@@ -261,8 +278,22 @@ func New(cfg Config) (*Server, error) {
 			return vpcnet.ServiceAddress(public, svc)
 		}).Sources()...)
 	}
+	// Interface VPC endpoints serve the gateway (set below) in their
+	// interfaces' namespaces and publish their names.
+	var vpceCtl *vpce.Controller
+	var vpcEndpointDNS func(string) dnszone.EndpointSets
+	gw := &lateHandler{}
+	if dp.wl != nil && dp.net != nil {
+		vpceCtl = vpce.New(vpce.Config{EC2: ec2Svc, Workloads: dp.wl, Net: dp.net, Handler: gw,
+			Certificate:       func(names []string) (*tls.Certificate, error) { return vpcapi.Issue(acmSvc.CA(), names) },
+			Names:             func(region string) []string { return vpcapi.Names([]string{region}) },
+			ReadHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), IdleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout),
+			Logger: cfg.Logger})
+		endpoints = append(endpoints, vpceCtl.Names())
+		vpcEndpointDNS = vpceCtl.PrivateDNS
+	}
 	r53Svc.SetEndpoints(endpoints)
-	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, cfg.Logger)
+	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, vpcEndpointDNS, cfg.Logger)
 	s := &Server{cfg: cfg, store: store, iam: iamSvc, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc, trail: trailSvc,
 		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
@@ -317,21 +348,39 @@ func New(cfg Config) (*Server, error) {
 		Now:              cfg.Now,
 		BodyIdleTimeout:  cmp.Or(cfg.BodyIdleTimeout, DefaultBodyIdleTimeout),
 		Recorder:         recorder(trailSvc, cfg.CloudTrailOff),
-		Authorizer:       authorizer(iamSvc, ec2Svc, cfg.IAMEnforce),
-		Endpoints:        map[string]http.Handler{DelegationPath: delegationHandler(r53Svc), CAPath: caHandler(acmSvc.CA())},
+		Authorizer:       authorizer,
+		Endpoints:        minicloudEndpoints(r53Svc, acmSvc, issuer),
 	})
 	s.http.handler = s.gw
+	// Workloads reach the AWS APIs only, through endpoints as on the
+	// public service addresses.
+	awsOnly := s.gw.AWSOnly()
+	gw.h.Store(&awsOnly)
 	if dp.net != nil {
 		// The API where AWS's public endpoints are, for instances; it
 		// starts after, and stops before, the loopback listener.
-		vpcAPI := vpcapi.New(vpcapi.Config{Addresses: dp.net, Handler: s.gw, CA: acmSvc.CA(), Regions: ec2.RegionNames(),
+		vpcAPI := vpcapi.New(vpcapi.Config{Addresses: dp.net, Handler: awsOnly, CA: acmSvc.CA(), Regions: ec2.RegionNames(),
 			ReadHeaderTimeout: s.http.readHeaderTimeout, IdleTimeout: s.http.idleTimeout, Logger: cfg.Logger})
 		s.parts = append(s.parts, &part{name: "VPC API listener", health: "vpcAPI", it: vpcAPI, listener: true, dataPlane: true})
+	}
+	if vpceCtl != nil {
+		s.parts = append(s.parts, &part{name: "VPC endpoints", health: "vpcEndpoints", it: vpceCtl, listener: true, dataPlane: true})
 	}
 	if err := startParts(context.Background(), s.parts, false); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// lateHandler is a handler known only after the parts that serve it are
+// built (the gateway as workloads reach it, for the VPC endpoints built
+// before it).
+type lateHandler struct {
+	h atomic.Pointer[http.Handler]
+}
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*l.h.Load()).ServeHTTP(w, r)
 }
 
 // backends gives the gateway every generated service, with the handlers of
@@ -496,14 +545,21 @@ func recorder(trail *cloudtrail.Service, off bool) api.Recorder {
 	return trail
 }
 
-// authorizer is the gateway's Authorizer: IAM's policies evaluated by
-// package authz when enforcement is on, else none; IAM and EC2 answer
-// their resources' tags (aws:ResourceTag).
-func authorizer(iamSvc *iam.Service, ec2Svc *ec2.Service, enforce bool) api.Authorizer {
+// enforcer is IAM enforcement when it is on: IAM's policies evaluated by
+// package authz, IAM and EC2 answering their resources' tags
+// (aws:ResourceTag); nil when off.
+func enforcer(iamSvc *iam.Service, tagger authz.ResourceTagger, enforce bool) *authz.Enforcer {
 	if !enforce {
 		return nil
 	}
-	return authz.New(authz.Config{Policies: iamSvc, Resources: iamSvc, Taggers: map[string]authz.ResourceTagger{"iam": iamSvc, "ec2": ec2Svc}})
+	return authz.New(authz.Config{Policies: iamSvc, Resources: iamSvc, Paths: iamSvc, Taggers: map[string]authz.ResourceTagger{"iam": iamSvc, "ec2": tagger}})
+}
+
+// minicloudEndpoints are the /_minicloud/ endpoints the services' owners serve.
+func minicloudEndpoints(r53Svc *route53.Service, acmSvc *acm.Service, issuer *oidc.Issuer) map[string]http.Handler {
+	m := map[string]http.Handler{DelegationPath: delegationHandler(r53Svc), CAPath: caHandler(acmSvc.CA())}
+	maps.Copy(m, oidcEndpoints(issuer))
+	return m
 }
 
 // withIAM adds to the health report whether IAM is enforced.

@@ -14,8 +14,9 @@
 // Serving there is best effort: another minicloud with the same public
 // range, or a host service bound to the port on every address, holds the
 // port; Start then logs it, Health says why, and the rest of minicloud
-// runs. Interface VPC endpoints (their own work) serve their listeners with
-// the same handler and certificate through Serve.
+// runs. VPC endpoints (package vpce) serve the same handler on their own
+// listeners, with certificates of the same CA made by Issue for Names and
+// their own names.
 package vpcapi
 
 import (
@@ -105,7 +106,18 @@ func (s *Server) certificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if s.cert != nil {
 		return s.cert, nil
 	}
-	leaf, err := s.cfg.CA.Issue(pki.LeafRequest{Names: Names(s.cfg.Regions), Key: pki.ECP256})
+	cert, err := Issue(s.cfg.CA, Names(s.cfg.Regions))
+	if err != nil {
+		return nil, err
+	}
+	s.cert = cert
+	return s.cert, nil
+}
+
+// Issue makes a serving certificate of ca for names (its chain included):
+// the in-VPC listener's, and interface VPC endpoints' with their own names.
+func Issue(ca *pki.Authority, names []string) (*tls.Certificate, error) {
+	leaf, err := ca.Issue(pki.LeafRequest{Names: names, Key: pki.ECP256})
 	if err != nil {
 		return nil, fmt.Errorf("vpcapi: certificate: %w", err)
 	}
@@ -113,8 +125,7 @@ func (s *Server) certificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vpcapi: certificate: %w", err)
 	}
-	s.cert = &cert
-	return s.cert, nil
+	return &cert, nil
 }
 
 // Start puts the addresses on the host and serves them. A failure is
@@ -158,14 +169,6 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.addrs, s.reason = addrs, ""
 	return nil
-}
-
-// Serve serves ln (an interface endpoint's listener, already wrapped in
-// TLS with TLSConfig when it is HTTPS) with the handler until Stop.
-func (s *Server) Serve(ln net.Listener) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.serveLocked(ln)
 }
 
 func (s *Server) serveLocked(ln net.Listener) {

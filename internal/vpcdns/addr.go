@@ -10,6 +10,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // EnsureAddresses brings lo up in the network namespace at nsPath and adds
@@ -20,7 +22,7 @@ func EnsureAddresses(nsPath string, addrs []netip.Addr) (added []netip.Addr, err
 		if err := h.LinkSetUp(lo); err != nil {
 			return fmt.Errorf("set lo up: %w", err)
 		}
-		have, err := h.AddrList(nil, netlink.FAMILY_ALL)
+		have, err := vpcnet.RetryDump(func() ([]netlink.Addr, error) { return h.AddrList(nil, netlink.FAMILY_ALL) })
 		if err != nil {
 			return fmt.Errorf("list addresses: %w", err)
 		}

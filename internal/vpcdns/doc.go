@@ -52,6 +52,13 @@
 //     public service addresses (vpcnet.ServiceAddress) minicloud serves its
 //     API on, so an SDK in an instance reaches it with no endpoint set;
 //     each region's names own <region>.amazonaws.com (others NXDOMAIN);
+//   - interface VPC endpoints' names (package vpce): their own names
+//     under vpce.amazonaws.com (Config.Endpoints, every resolver) and, in
+//     the endpoint's VPC only, its private DNS name
+//     (Config.VPCEndpoints): sts.<region>.amazonaws.com to the endpoint's
+//     interfaces, a set of that name's own, more specific than the
+//     region's, so it wins over the public answer as AWS's private hosted
+//     zone does;
 //   - the Route 53 private hosted zones of Config.Zones, authoritatively
 //     (a missing name is NXDOMAIN, never forwarded), with wildcards
 //     (RFC 4592), empty non-terminals and CNAME chasing within the VPC's

@@ -148,6 +148,9 @@ func (s *Server) view(v *VPCInfo) *view {
 		}
 	}
 	w.ends = s.cfg.Endpoints.Sets()
+	if s.cfg.VPCEndpoints != nil {
+		w.ends = append(w.ends, s.cfg.VPCEndpoints()...)
+	}
 	w.hosted = s.hostedZones(v.ID)
 	return w
 }

@@ -85,6 +85,13 @@ type Config struct {
 	// Endpoints give the service endpoint names (RDS DB instances…),
 	// under the same rules as Hosts.
 	Endpoints dnszone.EndpointSources
+	// VPCEndpoints, when set, gives further endpoint sets for this VPC
+	// alone, under the same rules as Hosts: the private DNS names of its
+	// interface VPC endpoints (sts.us-east-1.amazonaws.com to their
+	// interfaces), which take precedence over Endpoints' answer for the
+	// same name as AWS's private hosted zone does (the more specific
+	// domain wins, EndpointSets.For).
+	VPCEndpoints func() dnszone.EndpointSets
 	// Upstreams are the servers names the VPC does not own are forwarded
 	// to, tried in order. Their sockets are created in the namespace of
 	// the process (not the router namespace). Empty means answer SERVFAIL

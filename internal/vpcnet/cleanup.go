@@ -22,7 +22,7 @@ func (n *Network) Cleanup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	links, err := host.LinkList()
+	links, err := RetryDump(host.LinkList)
 	if err != nil {
 		return fmt.Errorf("vpcnet: list host links: %w", err)
 	}

@@ -20,7 +20,7 @@ type InterfaceCounters struct {
 func NamespaceCounters(ns string) (InterfaceCounters, error) {
 	var c InterfaceCounters
 	err := withNS(namedPath(ns), func(h *netlink.Handle, _ netns.NsHandle) error {
-		links, err := h.LinkList()
+		links, err := RetryDump(h.LinkList)
 		if err != nil {
 			return err
 		}

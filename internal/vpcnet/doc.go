@@ -52,9 +52,10 @@
 // traffic), the subnet's routes from SetRoutes — internet and NAT gateway
 // targets as "via 169.254.x.1 dev <p>-u…", blackholes as kernel blackhole
 // routes, targets that do not exist (yet) as blackholes — and, when no route
-// covers 0.0.0.0/0, an unreachable default so nothing falls through to the
-// main table. A more specific route than a VPC CIDR wins over the local
-// route.
+// covers 0.0.0.0/0, a blackhole default so nothing falls through to the
+// main table: as on AWS, a destination with no route is dropped silently
+// (the client times out; no ICMP "network unreachable" comes back). A more
+// specific route than a VPC CIDR wins over the local route.
 //
 // # The internet gateway and public IPs
 //
@@ -97,6 +98,21 @@
 // follow the /32 route back. Nothing is forwarded by the host, and the
 // guard route of the range stays below the addresses' local routes.
 // Cleanup removes the link with the prefix's other host links.
+//
+// # VPC endpoints
+//
+// An interface endpoint's ENI is an ENI like any other: the endpoint
+// controller (package vpce) places it in a namespace named after it
+// (workload.Place) and serves there. A gateway endpoint is a namespace of
+// its own (EnsureGatewayEndpoint: InstanceNamespace of the vpce- ID)
+// joined to the router by a veth pair (Names.Endpoint in the router, eth0
+// in the endpoint) and holding its prefix list's addresses on eth0; a
+// route with TargetGatewayEndpoint is a device route down that link in the
+// subnet's table (the endpoint answers ARP for its addresses, the router's
+// end answers for the VPC's by proxy, and has rp_filter off), a blackhole
+// while the link does not exist. The source address is left as it is: the
+// instance's private IP. DeleteGatewayEndpoint removes both; Cleanup
+// removes what a crash left with the prefix's other namespaces.
 //
 // # Hook points for filtering (package vpcnet/firewall)
 //

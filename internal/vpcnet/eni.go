@@ -176,7 +176,7 @@ func (n *Network) attach(h, ih *netlink.Handle, ins netns.NsHandle, br netlink.L
 			}
 		}
 		// An ENI keeps one device: drop any other eth carrying its ID.
-		if links, err := ih.LinkList(); err == nil {
+		if links, err := RetryDump(ih.LinkList); err == nil {
 			for _, l := range links {
 				if l.Attrs().Alias == e.ID {
 					_ = ih.LinkDel(l)
@@ -337,7 +337,7 @@ func forgetNeigh(h *netlink.Handle, brName string, e ENI) error {
 	} else if err != nil {
 		return err
 	}
-	ns, err := h.NeighList(br.Attrs().Index, netlink.FAMILY_V4)
+	ns, err := RetryDump(func() ([]netlink.Neigh, error) { return h.NeighList(br.Attrs().Index, netlink.FAMILY_V4) })
 	if err != nil {
 		return fmt.Errorf("vpcnet: neighbours of %s: %w", brName, err)
 	}

@@ -205,7 +205,7 @@ func linkNetStart(key string) uint32 {
 // freeLinkNet finds a /30 of LinkNetwork no host address is in, searching
 // from the start-th one.
 func freeLinkNet(host *netlink.Handle, skip map[netip.Prefix]bool, start uint32) (netip.Prefix, error) {
-	addrs, err := host.AddrList(nil, netlink.FAMILY_V4)
+	addrs, err := RetryDump(func() ([]netlink.Addr, error) { return host.AddrList(nil, netlink.FAMILY_V4) })
 	if err != nil {
 		return netip.Prefix{}, err
 	}
@@ -227,7 +227,7 @@ func freeLinkNet(host *netlink.Handle, skip map[netip.Prefix]bool, start uint32)
 }
 
 func linkNetInUse(host *netlink.Handle, p netip.Prefix, except int) (bool, error) {
-	addrs, err := host.AddrList(nil, netlink.FAMILY_V4)
+	addrs, err := RetryDump(func() ([]netlink.Addr, error) { return host.AddrList(nil, netlink.FAMILY_V4) })
 	if err != nil {
 		return false, err
 	}
@@ -288,7 +288,9 @@ func (n *Network) hostRoute(host *netlink.Handle, gw netlink.Link, public, route
 // hostRouteFree reports a conflict if the host routes public/32 through
 // anything but gw.
 func hostRouteFree(host *netlink.Handle, gw netlink.Link, public netip.Addr) error {
-	rs, err := host.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: addrToIPNet(public, 32), Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
+	rs, err := RetryDump(func() ([]netlink.Route, error) {
+		return host.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: addrToIPNet(public, 32), Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return err
 	}
@@ -310,7 +312,9 @@ func (n *Network) delHostRoute(host *netlink.Handle, gwName string, public netip
 		return err
 	}
 	dst := addrToIPNet(public, 32)
-	rs, err := host.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: dst, Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
+	rs, err := RetryDump(func() ([]netlink.Route, error) {
+		return host.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: dst, Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return err
 	}

@@ -189,8 +189,10 @@ func (n *Network) unguardPublicRange(host *netlink.Handle) error {
 // otherGuards reports whether an unreachable route for the public range,
 // another process's guard, is in the main table.
 func (n *Network) otherGuards(host *netlink.Handle) (bool, error) {
-	routes, err := host.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: prefixToIPNet(n.public), Table: unix.RT_TABLE_MAIN},
-		netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
+	routes, err := RetryDump(func() ([]netlink.Route, error) {
+		return host.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: prefixToIPNet(n.public), Table: unix.RT_TABLE_MAIN},
+			netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return false, err
 	}

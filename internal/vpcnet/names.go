@@ -34,6 +34,7 @@ const (
 	kindUplink  = 'u' // IGW veth end, router namespace
 	kindGateway = 'g' // IGW veth end, host namespace
 	kindService = 's' // dummy link of the service addresses, host namespace
+	kindVPCE    = 'v' // gateway endpoint veth end, router namespace
 )
 
 func (n Names) link(kind byte, id string) string {
@@ -65,6 +66,11 @@ func (n Names) Uplink(vpcID string) string { return n.link(kindUplink, vpcID) }
 
 // Gateway is the host-namespace end of a VPC's internet-gateway veth pair.
 func (n Names) Gateway(vpcID string) string { return n.link(kindGateway, vpcID) }
+
+// Endpoint is the router-namespace end of a gateway VPC endpoint's veth
+// pair; the other end is eth0 in the endpoint's namespace
+// (InstanceNamespace of its ID).
+func (n Names) Endpoint(endpointID string) string { return n.link(kindVPCE, endpointID) }
 
 // NATTable is the nftables table (family ip) holding the NAT rules, one per
 // router namespace.

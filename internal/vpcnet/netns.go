@@ -59,6 +59,21 @@ func namedPath(nameOrPath string) string {
 	return NamespacePath(nameOrPath)
 }
 
+// NamespaceID identifies the network namespace mounted at path (its device
+// and inode), "" when none is: a namespace deleted and made again under the
+// same name has another, so holders of sockets or rules inside it can tell
+// theirs are gone.
+func NamespaceID(path string) string {
+	if !isNamespace(path) {
+		return ""
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d", st.Dev, st.Ino)
+}
+
 // isNamespace reports whether path is a mounted namespace file.
 func isNamespace(path string) bool {
 	var st unix.Statfs_t
@@ -94,7 +109,7 @@ func deleteNamedNS(name string) error { return namespaces.deleteNamed(name) }
 // emptyNamespace deletes the veths of the namespace at path.
 func emptyNamespace(path string) error {
 	return withNS(path, func(h *netlink.Handle, _ netns.NsHandle) error {
-		links, err := h.LinkList()
+		links, err := RetryDump(h.LinkList)
 		if err != nil {
 			return err
 		}

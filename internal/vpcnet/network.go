@@ -70,6 +70,7 @@ const (
 	TargetInternetGateway                   // the VPC's internet gateway
 	TargetNATGateway                        // NATGatewayID
 	TargetBlackhole                         // drop
+	TargetGatewayEndpoint                   // EndpointID, a gateway VPC endpoint (EnsureGatewayEndpoint)
 )
 
 // Route is one IPv4 route of a subnet's route table.
@@ -77,6 +78,7 @@ type Route struct {
 	Destination  netip.Prefix
 	Target       TargetKind
 	NATGatewayID string
+	EndpointID   string // with TargetGatewayEndpoint
 }
 
 // NATGateway is a public NAT gateway: it source-NATs the traffic of subnets
@@ -205,7 +207,7 @@ func (n *Network) Available() (bool, string) {
 		return false, "netlink: " + err.Error()
 	}
 	defer h.Close()
-	if _, err := h.LinkList(); err != nil {
+	if _, err := RetryDump(h.LinkList); err != nil {
 		return false, "netlink: " + err.Error()
 	}
 	return true, ""

@@ -142,7 +142,9 @@ func syncUnreachables(h *netlink.Handle, cidrs []netip.Prefix) (bool, error) {
 
 // vpcCIDRs reads the VPC's CIDR blocks back from the router's main table.
 func vpcCIDRs(h *netlink.Handle) ([]netip.Prefix, error) {
-	rs, err := h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNREACHABLE}, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_TYPE)
+	rs, err := RetryDump(func() ([]netlink.Route, error) {
+		return h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNREACHABLE}, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_TYPE)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +159,7 @@ func vpcCIDRs(h *netlink.Handle) ([]netip.Prefix, error) {
 
 // bridges lists the subnet IDs (from the bridges' aliases) in a router.
 func (n *Network) bridges(h *netlink.Handle) ([]string, error) {
-	links, err := h.LinkList()
+	links, err := RetryDump(h.LinkList)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +187,7 @@ func ownedLink(h *netlink.Handle, name, id string) (netlink.Link, error) {
 
 // linkPrefix returns the link's single IPv4 address as a prefix.
 func linkPrefix(h *netlink.Handle, l netlink.Link) (netip.Addr, netip.Prefix, error) {
-	addrs, err := h.AddrList(l, netlink.FAMILY_V4)
+	addrs, err := RetryDump(func() ([]netlink.Addr, error) { return h.AddrList(l, netlink.FAMILY_V4) })
 	if err != nil {
 		return netip.Addr{}, netip.Prefix{}, err
 	}
@@ -199,7 +201,7 @@ func linkPrefix(h *netlink.Handle, l netlink.Link) (netip.Addr, netip.Prefix, er
 
 // setOnlyAddr makes want the link's only IPv4 address.
 func setOnlyAddr(h *netlink.Handle, l netlink.Link, want netip.Prefix) error {
-	addrs, err := h.AddrList(l, netlink.FAMILY_V4)
+	addrs, err := RetryDump(func() ([]netlink.Addr, error) { return h.AddrList(l, netlink.FAMILY_V4) })
 	if err != nil {
 		return err
 	}
@@ -300,7 +302,7 @@ func (n *Network) DeleteSubnet(ctx context.Context, vpcID, subnetID string) erro
 		if err := syncTable(h, table, nil); err != nil {
 			return err
 		}
-		links, err := h.LinkList()
+		links, err := RetryDump(h.LinkList)
 		if err != nil {
 			return err
 		}
@@ -339,6 +341,9 @@ func (n *Network) SetRoutes(ctx context.Context, vpcID, subnetID string, routes 
 		}
 		if r.Target == TargetNATGateway && r.NATGatewayID == "" {
 			return fmt.Errorf("%w: NAT route to %s without NAT gateway ID", ErrInvalid, r.Destination)
+		}
+		if r.Target == TargetGatewayEndpoint && r.EndpointID == "" {
+			return fmt.Errorf("%w: endpoint route to %s without endpoint ID", ErrInvalid, r.Destination)
 		}
 	}
 	n.mu.Lock()
@@ -436,13 +441,17 @@ func (n *Network) applySubnet(h *netlink.Handle, vpcID string, vs *vpcState, sub
 				} else {
 					desired[d] = blackhole(d)
 				}
+			case TargetGatewayEndpoint:
+				desired[d] = n.endpointRoute(h, table, d, r.EndpointID)
 			default:
 				desired[d] = blackhole(d)
 			}
 		}
 		vs.natSrc[subnetID] = natSrc
 	} else {
-		cur, err := h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
+		cur, err := RetryDump(func() ([]netlink.Route, error) {
+			return h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
+		})
 		if err != nil {
 			return err
 		}
@@ -454,15 +463,17 @@ func (n *Network) applySubnet(h *netlink.Handle, vpcID string, vs *vpcState, sub
 	}
 	def := netip.MustParsePrefix("0.0.0.0/0")
 	if _, ok := desired[def]; !ok {
-		// No default route: fail fast rather than fall through to the main
-		// table (which knows the gateway link).
-		desired[def] = netlink.Route{Dst: prefixToIPNet(def), Table: table, Type: unix.RTN_UNREACHABLE}
+		// No default route: nothing may fall through to the main table
+		// (which knows the gateway link), and, as on AWS, what has no route
+		// is dropped silently — a client times out rather than being told
+		// the network is unreachable.
+		desired[def] = blackhole(def)
 	}
 	if err := syncTable(h, table, desired); err != nil {
 		return fmt.Errorf("vpcnet: subnet %s routes: %w", subnetID, err)
 	}
 	// The rule: from <subnet> lookup <table>.
-	rules, err := h.RuleList(netlink.FAMILY_V4)
+	rules, err := RetryDump(func() ([]netlink.Rule, error) { return h.RuleList(netlink.FAMILY_V4) })
 	if err != nil {
 		return err
 	}
@@ -496,7 +507,9 @@ func (n *Network) applySubnet(h *netlink.Handle, vpcID string, vs *vpcState, sub
 
 // syncTable makes the routing table's IPv4 routes equal desired.
 func syncTable(h *netlink.Handle, table int, desired map[netip.Prefix]netlink.Route) error {
-	cur, err := h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
+	cur, err := RetryDump(func() ([]netlink.Route, error) {
+		return h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return err
 	}
@@ -527,7 +540,7 @@ func syncTable(h *netlink.Handle, table int, desired map[netip.Prefix]netlink.Ro
 }
 
 func delRules(h *netlink.Handle, match func(netlink.Rule) bool) error {
-	rules, err := h.RuleList(netlink.FAMILY_V4)
+	rules, err := RetryDump(func() ([]netlink.Rule, error) { return h.RuleList(netlink.FAMILY_V4) })
 	if err != nil {
 		return err
 	}

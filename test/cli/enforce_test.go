@@ -40,15 +40,7 @@ func TestEnforceCLI(t *testing.T) {
 			s, root := enforcingServer(t)
 			as := func(user, policy string, extra ...string) []string {
 				t.Helper()
-				cli.aws(t, s, root, append([]string{"iam", "create-user", "--user-name", user}, extra...)...)
-				if r := cli.aws(t, s, root, "iam", "put-user-policy", "--user-name", user, "--policy-name", "p", "--policy-document", policy); r.code != 0 {
-					t.Fatalf("put-user-policy: %s", r)
-				}
-				k := decode[struct {
-					AccessKey struct{ AccessKeyId, SecretAccessKey string }
-				}](t,
-					cli.aws(t, s, root, "iam", "create-access-key", "--user-name", user)).AccessKey
-				return append(slices.Clone(root), "AWS_ACCESS_KEY_ID="+k.AccessKeyId, "AWS_SECRET_ACCESS_KEY="+k.SecretAccessKey)
+				return cli.userWithKey(t, s, root, user, policy, extra...)
 			}
 			reader := as("reader", enfAssume)
 			decode[map[string]any](t, cli.aws(t, s, reader, "ec2", "describe-vpcs"))
@@ -81,6 +73,21 @@ func TestEnforceCLI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// userWithKey creates an IAM user (create-user's extra arguments) with an
+// inline policy and an access key, and returns root's environment signing
+// as it.
+func (cli awsCLI) userWithKey(t *testing.T, s *server, root []string, user, policy string, extra ...string) []string {
+	t.Helper()
+	cli.aws(t, s, root, append([]string{"iam", "create-user", "--user-name", user}, extra...)...)
+	if r := cli.aws(t, s, root, "iam", "put-user-policy", "--user-name", user, "--policy-name", "p", "--policy-document", policy); r.code != 0 {
+		t.Fatalf("put-user-policy: %s", r)
+	}
+	k := decode[struct {
+		AccessKey struct{ AccessKeyId, SecretAccessKey string }
+	}](t, cli.aws(t, s, root, "iam", "create-access-key", "--user-name", user)).AccessKey
+	return append(slices.Clone(root), "AWS_ACCESS_KEY_ID="+k.AccessKeyId, "AWS_SECRET_ACCESS_KEY="+k.SecretAccessKey)
 }
 
 // lookupEvent finds an event by name with lookup-events, waiting for

@@ -1,7 +1,6 @@
 package dataplane_test
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -10,13 +9,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 
 	"github.com/minicloud/minicloud/internal/server"
 )
@@ -36,42 +31,14 @@ func TestALBSurvivesRestart(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("the data-plane tests need root; CI runs them as root")
 	}
-	stateDir := t.TempDir()
-	cfg := server.Config{StateDir: stateDir, DataPlane: server.DataPlaneOn, Listen: "127.0.0.1:0", DNSListen: "127.0.0.1:0",
-		PublicCIDR: netip.MustParsePrefix("198.19.242.0/24")}
-	var srv *server.Server
+	r := newRestartable(t, server.Config{DataPlane: server.DataPlaneOn, Listen: "127.0.0.1:0", DNSListen: "127.0.0.1:0",
+		PublicCIDR: netip.MustParsePrefix("198.19.242.0/24")})
 	start := func() *albEnv {
 		t.Helper()
-		var err error
-		if srv, err = server.New(cfg); err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.Start(); err != nil {
-			t.Fatal(err)
-		}
-		ac := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-			BaseEndpoint: aws.String("http://" + srv.Addr())}
-		return &albEnv{env: &env{t: t, ctx: context.Background(), ec2: ec2.NewFromConfig(ac), r53: route53.NewFromConfig(ac),
-			rds: rds.NewFromConfig(ac), srv: srv}, dns: srv.DNSAddr(), elb: elb.NewFromConfig(ac), acm: acm.NewFromConfig(ac)}
+		ac, e := r.start()
+		return &albEnv{env: e, dns: r.srv.DNSAddr(), elb: elb.NewFromConfig(ac), acm: acm.NewFromConfig(ac)}
 	}
-	stop := func() {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		s := srv
-		srv = nil
-		if s != nil {
-			if err := s.Close(ctx); err != nil {
-				t.Errorf("close: %v", err)
-			}
-		}
-	}
-	t.Cleanup(func() {
-		stop()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		cleanupStateDir(ctx, t, stateDir, cfg.PublicCIDR)
-	})
+	stop := r.stop
 
 	e := start()
 	ctx := e.ctx

@@ -176,6 +176,7 @@ curl -s -H "X-aws-ec2-metadata-token: $tok" http://169.254.169.254/latest/meta-d
 python3 -c "import socket; print(socket.gethostbyname(socket.gethostname() + '.ec2.internal'))" > /var/tmp/dns 2>&1
 python3 -c "import socket; print(socket.gethostbyname('db.corp.internal'))" > /var/tmp/private 2>&1
 echo written-once > /var/tmp/persist
+echo 'user data wrote this to /dev/console' > /dev/console
 echo ran >> /var/tmp/userdata-runs
 cd /var/tmp && nohup python3 -m http.server 80 >/dev/null 2>&1 &
 `
@@ -247,6 +248,9 @@ cd /var/tmp && nohup python3 -m http.server 80 >/dev/null 2>&1 &
 	out, _ := base64.StdEncoding.DecodeString(aws.ToString(console.Output))
 	if !strings.Contains(string(out), "Cloud-init") || !strings.Contains(string(out), "finished") {
 		t.Fatalf("console output does not show the boot:\n%s", out)
+	}
+	if !strings.Contains(string(out), "user data wrote this to /dev/console\n") {
+		t.Fatalf("console output lacks the line the user data wrote to /dev/console:\n%s", out)
 	}
 
 	// Stop and start: the root volume keeps its files, the EIP stays, the

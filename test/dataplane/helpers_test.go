@@ -18,8 +18,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 
 	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
 	"github.com/minicloud/minicloud/internal/server"
@@ -340,5 +343,59 @@ func cleanupStateDir(ctx context.Context, t *testing.T, stateDir string, publicC
 	}
 	if err != nil {
 		t.Errorf("cleanup networks: %v", err)
+	}
+}
+
+// restartable is a minicloud on a state directory of the test's own that
+// the test stops and starts again; at the end what it left on the host is
+// removed, as "minicloud cleanup" would.
+type restartable struct {
+	t   *testing.T
+	cfg server.Config
+	srv *server.Server
+}
+
+// newRestartable is a restartable minicloud of cfg (its StateDir set to a
+// temporary directory), not started.
+func newRestartable(t *testing.T, cfg server.Config) *restartable {
+	cfg.StateDir = t.TempDir()
+	r := &restartable{t: t, cfg: cfg}
+	t.Cleanup(func() {
+		r.stop()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cleanupStateDir(ctx, t, cfg.StateDir, cfg.PublicCIDR)
+	})
+	return r
+}
+
+// start makes and starts the server and returns the SDK configuration
+// and clients for it.
+func (r *restartable) start() (aws.Config, *env) {
+	r.t.Helper()
+	var err error
+	if r.srv, err = server.New(r.cfg); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.srv.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	ac := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String("http://" + r.srv.Addr())}
+	return ac, &env{t: r.t, ctx: context.Background(), ec2: ec2.NewFromConfig(ac), r53: route53.NewFromConfig(ac),
+		rds: rds.NewFromConfig(ac), srv: r.srv}
+}
+
+// stop closes the server, if it runs.
+func (r *restartable) stop() {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := r.srv
+	r.srv = nil
+	if s != nil {
+		if err := s.Close(ctx); err != nil {
+			r.t.Errorf("close: %v", err)
+		}
 	}
 }

@@ -26,9 +26,11 @@ import (
 // every second from inside the instance, with no endpoint flag: once with
 // the access key keyID from the user data (/var/tmp/sts-keys), once with
 // the instance's role credentials from IMDS (/var/tmp/sts-role); and curl
-// with the system trust store only (/var/tmp/sts-curl, the HTTP status). Each file
+// with the system trust store only (/var/tmp/sts-curl, the HTTP status);
+// before that, the statuses of POST /_minicloud/reset and GET
+// /_minicloud/health on STS's name (/var/tmp/sts-internal). Each file
 // holds the ARN or the error; a server on port 80 serves them and the log
-// of every attempt (/var/tmp/sts.log).
+// of every attempt (/var/tmp/sts.log, also written to the console).
 func stsUserData(keyID string) string {
 	return fmt.Sprintf(`#!/bin/sh
 cd /var/tmp
@@ -38,15 +40,20 @@ call() {
 		--cli-connect-timeout 3 --cli-read-timeout 10 2>&1 | tr '\n' ' ')
 	echo "$out"
 }
+# minicloud's own endpoints are not the workloads': reset and health
+# answer 404 on AWS's service names.
+r=$(curl -sS --connect-timeout 3 -o /dev/null -w '%%{http_code}' -X POST https://sts.us-east-1.amazonaws.com/_minicloud/reset 2>&1)
+h=$(curl -sS --connect-timeout 3 -o /dev/null -w '%%{http_code}' https://sts.us-east-1.amazonaws.com/_minicloud/health 2>&1)
+echo "$r $h" > sts-internal
 (
 while true; do
 	k=$(AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=secret call)
 	r=$(call)
-	c=$(env -u AWS_CA_BUNDLE curl -sS -o /dev/null -w '%%{http_code}' https://sts.us-east-1.amazonaws.com/ 2>&1)
+	c=$(env -u AWS_CA_BUNDLE curl -sS --connect-timeout 3 -o /dev/null -w '%%{http_code}' https://sts.us-east-1.amazonaws.com/ 2>&1)
 	echo "$c" > sts-curl.tmp && mv sts-curl.tmp sts-curl
 	echo "$k" > sts-keys.tmp && mv sts-keys.tmp sts-keys
 	echo "$r" > sts-role.tmp && mv sts-role.tmp sts-role
-	echo "STS keys: $k | role: $r | curl: $c"
+	echo "STS keys: $k | role: $r | curl: $c" | tee /dev/console
 	sleep 1
 done
 ) >>/var/tmp/sts.log 2>&1 &
@@ -146,7 +153,7 @@ func TestAWSAPIFromVPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	pubID := aws.ToString(pubRun.Instances[0].InstanceId)
-	e.runAll(img, launch{subnet: private, groups: []string{sg}, userData: stsUserData(privKey)})
+	privID := aws.ToString(e.runAll(img, launch{subnet: private, groups: []string{sg}, userData: stsUserData(privKey)})[0].InstanceId)
 	e.waitState(pubID, types.InstanceStateNameRunning)
 	pubIP := e.eip(pubID)
 
@@ -175,6 +182,9 @@ func TestAWSAPIFromVPC(t *testing.T) {
 	// The system trust store has minicloud's CA: curl, without
 	// AWS_CA_BUNDLE, gets an HTTP answer (an unsigned request's error).
 	wantFile("sts-curl", func(s string) bool { return strings.HasPrefix(s, "4") }, 10*time.Second)
+	// An instance cannot drive minicloud itself: its reset and health are
+	// not served to workloads.
+	wantFile("sts-internal", func(s string) bool { return s == "404 404" }, 10*time.Second)
 	wantSource := func(keyID, ip string) {
 		t.Helper()
 		err := eventually(30*time.Second, func() error {
@@ -190,8 +200,20 @@ func TestAWSAPIFromVPC(t *testing.T) {
 	}
 	wantSource(pubKey, pubIP)
 
-	// From the private subnet with neither gateway: nothing arrives.
-	time.Sleep(8 * time.Second)
+	// From the private subnet with neither gateway: nothing arrives, and
+	// the client times out, as on AWS (the packets are dropped silently; no
+	// "network unreachable" comes back).
+	if err := eventually(30*time.Second, func() error {
+		if con := e.console(privID); !strings.Contains(con, "Connect timeout") {
+			return fmt.Errorf("the private instance's console shows no connect timeout:\n%s", con)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if con := e.console(privID); strings.Contains(con, "unreachable") {
+		t.Errorf("the private instance was told the network is unreachable:\n%s", con)
+	}
 	if ips, err := sourceIPs(e, ct, privKey); err != nil || len(ips) > 0 {
 		t.Fatalf("the private subnet reached the API with no gateway: %v %v", ips, err)
 	}

@@ -77,6 +77,23 @@ func (v *AccessKeyMetadata) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AddClientIDToOpenIDConnectProviderRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.OpenIDConnectProviderArn)
+	codec.PutString(e, m[1], v.ClientID)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AddClientIDToOpenIDConnectProviderRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.OpenIDConnectProviderArn)
+	case 1:
+		return codec.GetString(d, m, &v.ClientID)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *AddRoleToInstanceProfileRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.InstanceProfileName)
 	codec.PutString(e, m[1], v.RoleName)
@@ -352,6 +369,46 @@ func (v *CreateLoginProfileResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref)
 	switch m.Index {
 	case 0:
 		return codec.GetStruct(d, m, &v.LoginProfile)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateOpenIDConnectProviderRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Url)
+	codec.PutList(e, m[1], v.ClientIDList, codec.EncString)
+	codec.PutList(e, m[2], v.ThumbprintList, codec.EncString)
+	codec.PutList(e, m[3], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateOpenIDConnectProviderRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Url)
+	case 1:
+		return codec.GetList(d, m, &v.ClientIDList, codec.DecString)
+	case 2:
+		return codec.GetList(d, m, &v.ThumbprintList, codec.DecString)
+	case 3:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateOpenIDConnectProviderResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.OpenIDConnectProviderArn)
+	codec.PutList(e, m[1], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateOpenIDConnectProviderResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.OpenIDConnectProviderArn)
+	case 1:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
 	}
 	return nil
 }
@@ -633,6 +690,20 @@ func (v *DeleteLoginProfileRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) 
 	switch m.Index {
 	case 0:
 		return codec.GetString(d, m, &v.UserName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteOpenIDConnectProviderRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.OpenIDConnectProviderArn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteOpenIDConnectProviderRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.OpenIDConnectProviderArn)
 	}
 	return nil
 }
@@ -1118,6 +1189,46 @@ func (v *GetLoginProfileResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) er
 	switch m.Index {
 	case 0:
 		return codec.GetStruct(d, m, &v.LoginProfile)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetOpenIDConnectProviderRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.OpenIDConnectProviderArn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetOpenIDConnectProviderRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.OpenIDConnectProviderArn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetOpenIDConnectProviderResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Url)
+	codec.PutList(e, m[1], v.ClientIDList, codec.EncString)
+	codec.PutList(e, m[2], v.ThumbprintList, codec.EncString)
+	codec.PutTime(e, m[3], v.CreateDate)
+	codec.PutList(e, m[4], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetOpenIDConnectProviderResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Url)
+	case 1:
+		return codec.GetList(d, m, &v.ClientIDList, codec.DecString)
+	case 2:
+		return codec.GetList(d, m, &v.ThumbprintList, codec.DecString)
+	case 3:
+		return codec.GetTime(d, m, &v.CreateDate)
+	case 4:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
 	}
 	return nil
 }
@@ -1934,6 +2045,67 @@ func (v *ListInstanceProfilesResponse) UnmarshalAWS(d codec.Decoder, m *model.Re
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListOpenIDConnectProviderTagsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.OpenIDConnectProviderArn)
+	codec.PutString(e, m[1], v.Marker)
+	codec.PutInt(e, m[2], v.MaxItems)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListOpenIDConnectProviderTagsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.OpenIDConnectProviderArn)
+	case 1:
+		return codec.GetString(d, m, &v.Marker)
+	case 2:
+		return codec.GetInt(d, m, &v.MaxItems)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListOpenIDConnectProviderTagsResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Tags, codec.EncStruct[Tag])
+	codec.PutBool(e, m[1], v.IsTruncated)
+	codec.PutString(e, m[2], v.Marker)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListOpenIDConnectProviderTagsResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	case 1:
+		return codec.GetBool(d, m, &v.IsTruncated)
+	case 2:
+		return codec.GetString(d, m, &v.Marker)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListOpenIDConnectProvidersRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+}
+
+// UnmarshalAWS reads nothing: ListOpenIDConnectProvidersRequest has no members.
+func (v *ListOpenIDConnectProvidersRequest) UnmarshalAWS(codec.Decoder, *model.Ref) error { return nil }
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListOpenIDConnectProvidersResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.OpenIDConnectProviderList, codec.EncStruct[OpenIDConnectProviderListEntry])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListOpenIDConnectProvidersResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.OpenIDConnectProviderList, codec.DecStruct[OpenIDConnectProviderListEntry])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *ListPoliciesRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Scope)
 	codec.PutBool(e, m[1], v.OnlyAttached)
@@ -2370,6 +2542,20 @@ func (v *ManagedPolicyDetail) UnmarshalAWS(d codec.Decoder, m *model.Ref) error 
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *OpenIDConnectProviderListEntry) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Arn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *OpenIDConnectProviderListEntry) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Arn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *OrganizationsDecisionDetail) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutBool(e, m[0], v.AllowedByOrganizations)
 }
@@ -2642,6 +2828,23 @@ func (v *PutUserPolicyRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error
 		return codec.GetString(d, m, &v.PolicyName)
 	case 2:
 		return codec.GetString(d, m, &v.PolicyDocument)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *RemoveClientIDFromOpenIDConnectProviderRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.OpenIDConnectProviderArn)
+	codec.PutString(e, m[1], v.ClientID)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *RemoveClientIDFromOpenIDConnectProviderRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.OpenIDConnectProviderArn)
+	case 1:
+		return codec.GetString(d, m, &v.ClientID)
 	}
 	return nil
 }
@@ -3020,6 +3223,23 @@ func (v *TagInstanceProfileRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) 
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *TagOpenIDConnectProviderRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.OpenIDConnectProviderArn)
+	codec.PutList(e, m[1], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *TagOpenIDConnectProviderRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.OpenIDConnectProviderArn)
+	case 1:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *TagPolicyRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.PolicyArn)
 	codec.PutList(e, m[1], v.Tags, codec.EncStruct[Tag])
@@ -3081,6 +3301,23 @@ func (v *UntagInstanceProfileRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref
 	switch m.Index {
 	case 0:
 		return codec.GetString(d, m, &v.InstanceProfileName)
+	case 1:
+		return codec.GetList(d, m, &v.TagKeys, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *UntagOpenIDConnectProviderRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.OpenIDConnectProviderArn)
+	codec.PutList(e, m[1], v.TagKeys, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *UntagOpenIDConnectProviderRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.OpenIDConnectProviderArn)
 	case 1:
 		return codec.GetList(d, m, &v.TagKeys, codec.DecString)
 	}
@@ -3211,6 +3448,23 @@ func (v *UpdateLoginProfileRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) 
 		return codec.GetString(d, m, &v.Password)
 	case 2:
 		return codec.GetBool(d, m, &v.PasswordResetRequired)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *UpdateOpenIDConnectProviderThumbprintRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.OpenIDConnectProviderArn)
+	codec.PutList(e, m[1], v.ThumbprintList, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *UpdateOpenIDConnectProviderThumbprintRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.OpenIDConnectProviderArn)
+	case 1:
+		return codec.GetList(d, m, &v.ThumbprintList, codec.DecString)
 	}
 	return nil
 }

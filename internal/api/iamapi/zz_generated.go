@@ -39,6 +39,7 @@ func load() *model.Service {
 
 // Server is the business logic of the operations minicloud implements.
 type Server interface {
+	AddClientIDToOpenIDConnectProvider(context.Context, *AddClientIDToOpenIDConnectProviderRequest) (*Empty, error)
 	AddRoleToInstanceProfile(context.Context, *AddRoleToInstanceProfileRequest) (*Empty, error)
 	AddUserToGroup(context.Context, *AddUserToGroupRequest) (*Empty, error)
 	AttachGroupPolicy(context.Context, *AttachGroupPolicyRequest) (*Empty, error)
@@ -49,6 +50,7 @@ type Server interface {
 	CreateGroup(context.Context, *CreateGroupRequest) (*CreateGroupResponse, error)
 	CreateInstanceProfile(context.Context, *CreateInstanceProfileRequest) (*CreateInstanceProfileResponse, error)
 	CreateLoginProfile(context.Context, *CreateLoginProfileRequest) (*CreateLoginProfileResponse, error)
+	CreateOpenIDConnectProvider(context.Context, *CreateOpenIDConnectProviderRequest) (*CreateOpenIDConnectProviderResponse, error)
 	CreatePolicy(context.Context, *CreatePolicyRequest) (*CreatePolicyResponse, error)
 	CreatePolicyVersion(context.Context, *CreatePolicyVersionRequest) (*CreatePolicyVersionResponse, error)
 	CreateRole(context.Context, *CreateRoleRequest) (*CreateRoleResponse, error)
@@ -60,6 +62,7 @@ type Server interface {
 	DeleteGroupPolicy(context.Context, *DeleteGroupPolicyRequest) (*Empty, error)
 	DeleteInstanceProfile(context.Context, *DeleteInstanceProfileRequest) (*Empty, error)
 	DeleteLoginProfile(context.Context, *DeleteLoginProfileRequest) (*Empty, error)
+	DeleteOpenIDConnectProvider(context.Context, *DeleteOpenIDConnectProviderRequest) (*Empty, error)
 	DeletePolicy(context.Context, *DeletePolicyRequest) (*Empty, error)
 	DeletePolicyVersion(context.Context, *DeletePolicyVersionRequest) (*Empty, error)
 	DeleteRole(context.Context, *DeleteRoleRequest) (*Empty, error)
@@ -79,6 +82,7 @@ type Server interface {
 	GetGroupPolicy(context.Context, *GetGroupPolicyRequest) (*GetGroupPolicyResponse, error)
 	GetInstanceProfile(context.Context, *GetInstanceProfileRequest) (*GetInstanceProfileResponse, error)
 	GetLoginProfile(context.Context, *GetLoginProfileRequest) (*GetLoginProfileResponse, error)
+	GetOpenIDConnectProvider(context.Context, *GetOpenIDConnectProviderRequest) (*GetOpenIDConnectProviderResponse, error)
 	GetPolicy(context.Context, *GetPolicyRequest) (*GetPolicyResponse, error)
 	GetPolicyVersion(context.Context, *GetPolicyVersionRequest) (*GetPolicyVersionResponse, error)
 	GetRole(context.Context, *GetRoleRequest) (*GetRoleResponse, error)
@@ -98,6 +102,8 @@ type Server interface {
 	ListInstanceProfileTags(context.Context, *ListInstanceProfileTagsRequest) (*ListInstanceProfileTagsResponse, error)
 	ListInstanceProfiles(context.Context, *ListInstanceProfilesRequest) (*ListInstanceProfilesResponse, error)
 	ListInstanceProfilesForRole(context.Context, *ListInstanceProfilesForRoleRequest) (*ListInstanceProfilesForRoleResponse, error)
+	ListOpenIDConnectProviderTags(context.Context, *ListOpenIDConnectProviderTagsRequest) (*ListOpenIDConnectProviderTagsResponse, error)
+	ListOpenIDConnectProviders(context.Context, *ListOpenIDConnectProvidersRequest) (*ListOpenIDConnectProvidersResponse, error)
 	ListPolicies(context.Context, *ListPoliciesRequest) (*ListPoliciesResponse, error)
 	ListPolicyTags(context.Context, *ListPolicyTagsRequest) (*ListPolicyTagsResponse, error)
 	ListPolicyVersions(context.Context, *ListPolicyVersionsRequest) (*ListPolicyVersionsResponse, error)
@@ -112,16 +118,19 @@ type Server interface {
 	PutRolePolicy(context.Context, *PutRolePolicyRequest) (*Empty, error)
 	PutUserPermissionsBoundary(context.Context, *PutUserPermissionsBoundaryRequest) (*Empty, error)
 	PutUserPolicy(context.Context, *PutUserPolicyRequest) (*Empty, error)
+	RemoveClientIDFromOpenIDConnectProvider(context.Context, *RemoveClientIDFromOpenIDConnectProviderRequest) (*Empty, error)
 	RemoveRoleFromInstanceProfile(context.Context, *RemoveRoleFromInstanceProfileRequest) (*Empty, error)
 	RemoveUserFromGroup(context.Context, *RemoveUserFromGroupRequest) (*Empty, error)
 	SetDefaultPolicyVersion(context.Context, *SetDefaultPolicyVersionRequest) (*Empty, error)
 	SimulateCustomPolicy(context.Context, *SimulateCustomPolicyRequest) (*SimulatePolicyResponse, error)
 	SimulatePrincipalPolicy(context.Context, *SimulatePrincipalPolicyRequest) (*SimulatePolicyResponse, error)
 	TagInstanceProfile(context.Context, *TagInstanceProfileRequest) (*Empty, error)
+	TagOpenIDConnectProvider(context.Context, *TagOpenIDConnectProviderRequest) (*Empty, error)
 	TagPolicy(context.Context, *TagPolicyRequest) (*Empty, error)
 	TagRole(context.Context, *TagRoleRequest) (*Empty, error)
 	TagUser(context.Context, *TagUserRequest) (*Empty, error)
 	UntagInstanceProfile(context.Context, *UntagInstanceProfileRequest) (*Empty, error)
+	UntagOpenIDConnectProvider(context.Context, *UntagOpenIDConnectProviderRequest) (*Empty, error)
 	UntagPolicy(context.Context, *UntagPolicyRequest) (*Empty, error)
 	UntagRole(context.Context, *UntagRoleRequest) (*Empty, error)
 	UntagUser(context.Context, *UntagUserRequest) (*Empty, error)
@@ -129,6 +138,7 @@ type Server interface {
 	UpdateAssumeRolePolicy(context.Context, *UpdateAssumeRolePolicyRequest) (*Empty, error)
 	UpdateGroup(context.Context, *UpdateGroupRequest) (*Empty, error)
 	UpdateLoginProfile(context.Context, *UpdateLoginProfileRequest) (*Empty, error)
+	UpdateOpenIDConnectProviderThumbprint(context.Context, *UpdateOpenIDConnectProviderThumbprintRequest) (*Empty, error)
 	UpdateRole(context.Context, *UpdateRoleRequest) (*UpdateRoleResponse, error)
 	UpdateRoleDescription(context.Context, *UpdateRoleDescriptionRequest) (*UpdateRoleDescriptionResponse, error)
 	UpdateUser(context.Context, *UpdateUserRequest) (*Empty, error)
@@ -140,99 +150,109 @@ type Server interface {
 // compiler then asks the service for its method.
 func Handlers(s Server) map[string]api.Handler {
 	return map[string]api.Handler{
-		"AddRoleToInstanceProfile":           api.Typed(s.AddRoleToInstanceProfile),
-		"AddUserToGroup":                     api.Typed(s.AddUserToGroup),
-		"AttachGroupPolicy":                  api.Typed(s.AttachGroupPolicy),
-		"AttachRolePolicy":                   api.Typed(s.AttachRolePolicy),
-		"AttachUserPolicy":                   api.Typed(s.AttachUserPolicy),
-		"CreateAccessKey":                    api.Typed(s.CreateAccessKey),
-		"CreateAccountAlias":                 api.Typed(s.CreateAccountAlias),
-		"CreateGroup":                        api.Typed(s.CreateGroup),
-		"CreateInstanceProfile":              api.Typed(s.CreateInstanceProfile),
-		"CreateLoginProfile":                 api.Typed(s.CreateLoginProfile),
-		"CreatePolicy":                       api.Typed(s.CreatePolicy),
-		"CreatePolicyVersion":                api.Typed(s.CreatePolicyVersion),
-		"CreateRole":                         api.Typed(s.CreateRole),
-		"CreateServiceLinkedRole":            api.Typed(s.CreateServiceLinkedRole),
-		"CreateUser":                         api.Typed(s.CreateUser),
-		"DeleteAccessKey":                    api.Typed(s.DeleteAccessKey),
-		"DeleteAccountAlias":                 api.Typed(s.DeleteAccountAlias),
-		"DeleteGroup":                        api.Typed(s.DeleteGroup),
-		"DeleteGroupPolicy":                  api.Typed(s.DeleteGroupPolicy),
-		"DeleteInstanceProfile":              api.Typed(s.DeleteInstanceProfile),
-		"DeleteLoginProfile":                 api.Typed(s.DeleteLoginProfile),
-		"DeletePolicy":                       api.Typed(s.DeletePolicy),
-		"DeletePolicyVersion":                api.Typed(s.DeletePolicyVersion),
-		"DeleteRole":                         api.Typed(s.DeleteRole),
-		"DeleteRolePermissionsBoundary":      api.Typed(s.DeleteRolePermissionsBoundary),
-		"DeleteRolePolicy":                   api.Typed(s.DeleteRolePolicy),
-		"DeleteServiceLinkedRole":            api.Typed(s.DeleteServiceLinkedRole),
-		"DeleteUser":                         api.Typed(s.DeleteUser),
-		"DeleteUserPermissionsBoundary":      api.Typed(s.DeleteUserPermissionsBoundary),
-		"DeleteUserPolicy":                   api.Typed(s.DeleteUserPolicy),
-		"DetachGroupPolicy":                  api.Typed(s.DetachGroupPolicy),
-		"DetachRolePolicy":                   api.Typed(s.DetachRolePolicy),
-		"DetachUserPolicy":                   api.Typed(s.DetachUserPolicy),
-		"GetAccessKeyLastUsed":               api.Typed(s.GetAccessKeyLastUsed),
-		"GetAccountAuthorizationDetails":     api.Typed(s.GetAccountAuthorizationDetails),
-		"GetAccountSummary":                  api.Typed(s.GetAccountSummary),
-		"GetGroup":                           api.Typed(s.GetGroup),
-		"GetGroupPolicy":                     api.Typed(s.GetGroupPolicy),
-		"GetInstanceProfile":                 api.Typed(s.GetInstanceProfile),
-		"GetLoginProfile":                    api.Typed(s.GetLoginProfile),
-		"GetPolicy":                          api.Typed(s.GetPolicy),
-		"GetPolicyVersion":                   api.Typed(s.GetPolicyVersion),
-		"GetRole":                            api.Typed(s.GetRole),
-		"GetRolePolicy":                      api.Typed(s.GetRolePolicy),
-		"GetServiceLinkedRoleDeletionStatus": api.Typed(s.GetServiceLinkedRoleDeletionStatus),
-		"GetUser":                            api.Typed(s.GetUser),
-		"GetUserPolicy":                      api.Typed(s.GetUserPolicy),
-		"ListAccessKeys":                     api.Typed(s.ListAccessKeys),
-		"ListAccountAliases":                 api.Typed(s.ListAccountAliases),
-		"ListAttachedGroupPolicies":          api.Typed(s.ListAttachedGroupPolicies),
-		"ListAttachedRolePolicies":           api.Typed(s.ListAttachedRolePolicies),
-		"ListAttachedUserPolicies":           api.Typed(s.ListAttachedUserPolicies),
-		"ListEntitiesForPolicy":              api.Typed(s.ListEntitiesForPolicy),
-		"ListGroupPolicies":                  api.Typed(s.ListGroupPolicies),
-		"ListGroups":                         api.Typed(s.ListGroups),
-		"ListGroupsForUser":                  api.Typed(s.ListGroupsForUser),
-		"ListInstanceProfileTags":            api.Typed(s.ListInstanceProfileTags),
-		"ListInstanceProfiles":               api.Typed(s.ListInstanceProfiles),
-		"ListInstanceProfilesForRole":        api.Typed(s.ListInstanceProfilesForRole),
-		"ListPolicies":                       api.Typed(s.ListPolicies),
-		"ListPolicyTags":                     api.Typed(s.ListPolicyTags),
-		"ListPolicyVersions":                 api.Typed(s.ListPolicyVersions),
-		"ListRolePolicies":                   api.Typed(s.ListRolePolicies),
-		"ListRoleTags":                       api.Typed(s.ListRoleTags),
-		"ListRoles":                          api.Typed(s.ListRoles),
-		"ListUserPolicies":                   api.Typed(s.ListUserPolicies),
-		"ListUserTags":                       api.Typed(s.ListUserTags),
-		"ListUsers":                          api.Typed(s.ListUsers),
-		"PutGroupPolicy":                     api.Typed(s.PutGroupPolicy),
-		"PutRolePermissionsBoundary":         api.Typed(s.PutRolePermissionsBoundary),
-		"PutRolePolicy":                      api.Typed(s.PutRolePolicy),
-		"PutUserPermissionsBoundary":         api.Typed(s.PutUserPermissionsBoundary),
-		"PutUserPolicy":                      api.Typed(s.PutUserPolicy),
-		"RemoveRoleFromInstanceProfile":      api.Typed(s.RemoveRoleFromInstanceProfile),
-		"RemoveUserFromGroup":                api.Typed(s.RemoveUserFromGroup),
-		"SetDefaultPolicyVersion":            api.Typed(s.SetDefaultPolicyVersion),
-		"SimulateCustomPolicy":               api.Typed(s.SimulateCustomPolicy),
-		"SimulatePrincipalPolicy":            api.Typed(s.SimulatePrincipalPolicy),
-		"TagInstanceProfile":                 api.Typed(s.TagInstanceProfile),
-		"TagPolicy":                          api.Typed(s.TagPolicy),
-		"TagRole":                            api.Typed(s.TagRole),
-		"TagUser":                            api.Typed(s.TagUser),
-		"UntagInstanceProfile":               api.Typed(s.UntagInstanceProfile),
-		"UntagPolicy":                        api.Typed(s.UntagPolicy),
-		"UntagRole":                          api.Typed(s.UntagRole),
-		"UntagUser":                          api.Typed(s.UntagUser),
-		"UpdateAccessKey":                    api.Typed(s.UpdateAccessKey),
-		"UpdateAssumeRolePolicy":             api.Typed(s.UpdateAssumeRolePolicy),
-		"UpdateGroup":                        api.Typed(s.UpdateGroup),
-		"UpdateLoginProfile":                 api.Typed(s.UpdateLoginProfile),
-		"UpdateRole":                         api.Typed(s.UpdateRole),
-		"UpdateRoleDescription":              api.Typed(s.UpdateRoleDescription),
-		"UpdateUser":                         api.Typed(s.UpdateUser),
+		"AddClientIDToOpenIDConnectProvider":      api.Typed(s.AddClientIDToOpenIDConnectProvider),
+		"AddRoleToInstanceProfile":                api.Typed(s.AddRoleToInstanceProfile),
+		"AddUserToGroup":                          api.Typed(s.AddUserToGroup),
+		"AttachGroupPolicy":                       api.Typed(s.AttachGroupPolicy),
+		"AttachRolePolicy":                        api.Typed(s.AttachRolePolicy),
+		"AttachUserPolicy":                        api.Typed(s.AttachUserPolicy),
+		"CreateAccessKey":                         api.Typed(s.CreateAccessKey),
+		"CreateAccountAlias":                      api.Typed(s.CreateAccountAlias),
+		"CreateGroup":                             api.Typed(s.CreateGroup),
+		"CreateInstanceProfile":                   api.Typed(s.CreateInstanceProfile),
+		"CreateLoginProfile":                      api.Typed(s.CreateLoginProfile),
+		"CreateOpenIDConnectProvider":             api.Typed(s.CreateOpenIDConnectProvider),
+		"CreatePolicy":                            api.Typed(s.CreatePolicy),
+		"CreatePolicyVersion":                     api.Typed(s.CreatePolicyVersion),
+		"CreateRole":                              api.Typed(s.CreateRole),
+		"CreateServiceLinkedRole":                 api.Typed(s.CreateServiceLinkedRole),
+		"CreateUser":                              api.Typed(s.CreateUser),
+		"DeleteAccessKey":                         api.Typed(s.DeleteAccessKey),
+		"DeleteAccountAlias":                      api.Typed(s.DeleteAccountAlias),
+		"DeleteGroup":                             api.Typed(s.DeleteGroup),
+		"DeleteGroupPolicy":                       api.Typed(s.DeleteGroupPolicy),
+		"DeleteInstanceProfile":                   api.Typed(s.DeleteInstanceProfile),
+		"DeleteLoginProfile":                      api.Typed(s.DeleteLoginProfile),
+		"DeleteOpenIDConnectProvider":             api.Typed(s.DeleteOpenIDConnectProvider),
+		"DeletePolicy":                            api.Typed(s.DeletePolicy),
+		"DeletePolicyVersion":                     api.Typed(s.DeletePolicyVersion),
+		"DeleteRole":                              api.Typed(s.DeleteRole),
+		"DeleteRolePermissionsBoundary":           api.Typed(s.DeleteRolePermissionsBoundary),
+		"DeleteRolePolicy":                        api.Typed(s.DeleteRolePolicy),
+		"DeleteServiceLinkedRole":                 api.Typed(s.DeleteServiceLinkedRole),
+		"DeleteUser":                              api.Typed(s.DeleteUser),
+		"DeleteUserPermissionsBoundary":           api.Typed(s.DeleteUserPermissionsBoundary),
+		"DeleteUserPolicy":                        api.Typed(s.DeleteUserPolicy),
+		"DetachGroupPolicy":                       api.Typed(s.DetachGroupPolicy),
+		"DetachRolePolicy":                        api.Typed(s.DetachRolePolicy),
+		"DetachUserPolicy":                        api.Typed(s.DetachUserPolicy),
+		"GetAccessKeyLastUsed":                    api.Typed(s.GetAccessKeyLastUsed),
+		"GetAccountAuthorizationDetails":          api.Typed(s.GetAccountAuthorizationDetails),
+		"GetAccountSummary":                       api.Typed(s.GetAccountSummary),
+		"GetGroup":                                api.Typed(s.GetGroup),
+		"GetGroupPolicy":                          api.Typed(s.GetGroupPolicy),
+		"GetInstanceProfile":                      api.Typed(s.GetInstanceProfile),
+		"GetLoginProfile":                         api.Typed(s.GetLoginProfile),
+		"GetOpenIDConnectProvider":                api.Typed(s.GetOpenIDConnectProvider),
+		"GetPolicy":                               api.Typed(s.GetPolicy),
+		"GetPolicyVersion":                        api.Typed(s.GetPolicyVersion),
+		"GetRole":                                 api.Typed(s.GetRole),
+		"GetRolePolicy":                           api.Typed(s.GetRolePolicy),
+		"GetServiceLinkedRoleDeletionStatus":      api.Typed(s.GetServiceLinkedRoleDeletionStatus),
+		"GetUser":                                 api.Typed(s.GetUser),
+		"GetUserPolicy":                           api.Typed(s.GetUserPolicy),
+		"ListAccessKeys":                          api.Typed(s.ListAccessKeys),
+		"ListAccountAliases":                      api.Typed(s.ListAccountAliases),
+		"ListAttachedGroupPolicies":               api.Typed(s.ListAttachedGroupPolicies),
+		"ListAttachedRolePolicies":                api.Typed(s.ListAttachedRolePolicies),
+		"ListAttachedUserPolicies":                api.Typed(s.ListAttachedUserPolicies),
+		"ListEntitiesForPolicy":                   api.Typed(s.ListEntitiesForPolicy),
+		"ListGroupPolicies":                       api.Typed(s.ListGroupPolicies),
+		"ListGroups":                              api.Typed(s.ListGroups),
+		"ListGroupsForUser":                       api.Typed(s.ListGroupsForUser),
+		"ListInstanceProfileTags":                 api.Typed(s.ListInstanceProfileTags),
+		"ListInstanceProfiles":                    api.Typed(s.ListInstanceProfiles),
+		"ListInstanceProfilesForRole":             api.Typed(s.ListInstanceProfilesForRole),
+		"ListOpenIDConnectProviderTags":           api.Typed(s.ListOpenIDConnectProviderTags),
+		"ListOpenIDConnectProviders":              api.Typed(s.ListOpenIDConnectProviders),
+		"ListPolicies":                            api.Typed(s.ListPolicies),
+		"ListPolicyTags":                          api.Typed(s.ListPolicyTags),
+		"ListPolicyVersions":                      api.Typed(s.ListPolicyVersions),
+		"ListRolePolicies":                        api.Typed(s.ListRolePolicies),
+		"ListRoleTags":                            api.Typed(s.ListRoleTags),
+		"ListRoles":                               api.Typed(s.ListRoles),
+		"ListUserPolicies":                        api.Typed(s.ListUserPolicies),
+		"ListUserTags":                            api.Typed(s.ListUserTags),
+		"ListUsers":                               api.Typed(s.ListUsers),
+		"PutGroupPolicy":                          api.Typed(s.PutGroupPolicy),
+		"PutRolePermissionsBoundary":              api.Typed(s.PutRolePermissionsBoundary),
+		"PutRolePolicy":                           api.Typed(s.PutRolePolicy),
+		"PutUserPermissionsBoundary":              api.Typed(s.PutUserPermissionsBoundary),
+		"PutUserPolicy":                           api.Typed(s.PutUserPolicy),
+		"RemoveClientIDFromOpenIDConnectProvider": api.Typed(s.RemoveClientIDFromOpenIDConnectProvider),
+		"RemoveRoleFromInstanceProfile":           api.Typed(s.RemoveRoleFromInstanceProfile),
+		"RemoveUserFromGroup":                     api.Typed(s.RemoveUserFromGroup),
+		"SetDefaultPolicyVersion":                 api.Typed(s.SetDefaultPolicyVersion),
+		"SimulateCustomPolicy":                    api.Typed(s.SimulateCustomPolicy),
+		"SimulatePrincipalPolicy":                 api.Typed(s.SimulatePrincipalPolicy),
+		"TagInstanceProfile":                      api.Typed(s.TagInstanceProfile),
+		"TagOpenIDConnectProvider":                api.Typed(s.TagOpenIDConnectProvider),
+		"TagPolicy":                               api.Typed(s.TagPolicy),
+		"TagRole":                                 api.Typed(s.TagRole),
+		"TagUser":                                 api.Typed(s.TagUser),
+		"UntagInstanceProfile":                    api.Typed(s.UntagInstanceProfile),
+		"UntagOpenIDConnectProvider":              api.Typed(s.UntagOpenIDConnectProvider),
+		"UntagPolicy":                             api.Typed(s.UntagPolicy),
+		"UntagRole":                               api.Typed(s.UntagRole),
+		"UntagUser":                               api.Typed(s.UntagUser),
+		"UpdateAccessKey":                         api.Typed(s.UpdateAccessKey),
+		"UpdateAssumeRolePolicy":                  api.Typed(s.UpdateAssumeRolePolicy),
+		"UpdateGroup":                             api.Typed(s.UpdateGroup),
+		"UpdateLoginProfile":                      api.Typed(s.UpdateLoginProfile),
+		"UpdateOpenIDConnectProviderThumbprint":   api.Typed(s.UpdateOpenIDConnectProviderThumbprint),
+		"UpdateRole":                              api.Typed(s.UpdateRole),
+		"UpdateRoleDescription":                   api.Typed(s.UpdateRoleDescription),
+		"UpdateUser":                              api.Typed(s.UpdateUser),
 	}
 }
 
@@ -261,6 +281,12 @@ type AccessKeyMetadata struct {
 	AccessKeyId *string    `aws:"AccessKeyId"`
 	Status      *string    `aws:"Status"`
 	CreateDate  *time.Time `aws:"CreateDate"`
+}
+
+// AddClientIDToOpenIDConnectProviderRequest is the AddClientIDToOpenIDConnectProviderRequest shape.
+type AddClientIDToOpenIDConnectProviderRequest struct {
+	OpenIDConnectProviderArn *string `aws:"OpenIDConnectProviderArn"`
+	ClientID                 *string `aws:"ClientID"`
 }
 
 // AddRoleToInstanceProfileRequest is the AddRoleToInstanceProfileRequest shape.
@@ -362,6 +388,20 @@ type CreateLoginProfileResponse struct {
 	LoginProfile *LoginProfile `aws:"LoginProfile"`
 }
 
+// CreateOpenIDConnectProviderRequest is the CreateOpenIDConnectProviderRequest shape.
+type CreateOpenIDConnectProviderRequest struct {
+	Url            *string  `aws:"Url"`
+	ClientIDList   []string `aws:"ClientIDList"`
+	ThumbprintList []string `aws:"ThumbprintList"`
+	Tags           []Tag    `aws:"Tags"`
+}
+
+// CreateOpenIDConnectProviderResponse is the CreateOpenIDConnectProviderResponse shape.
+type CreateOpenIDConnectProviderResponse struct {
+	OpenIDConnectProviderArn *string `aws:"OpenIDConnectProviderArn"`
+	Tags                     []Tag   `aws:"Tags"`
+}
+
 // CreatePolicyRequest is the CreatePolicyRequest shape.
 type CreatePolicyRequest struct {
 	PolicyName     *string `aws:"PolicyName"`
@@ -459,6 +499,11 @@ type DeleteInstanceProfileRequest struct {
 // DeleteLoginProfileRequest is the DeleteLoginProfileRequest shape.
 type DeleteLoginProfileRequest struct {
 	UserName *string `aws:"UserName"`
+}
+
+// DeleteOpenIDConnectProviderRequest is the DeleteOpenIDConnectProviderRequest shape.
+type DeleteOpenIDConnectProviderRequest struct {
+	OpenIDConnectProviderArn *string `aws:"OpenIDConnectProviderArn"`
 }
 
 // DeletePolicyRequest is the DeletePolicyRequest shape.
@@ -630,6 +675,20 @@ type GetLoginProfileRequest struct {
 // GetLoginProfileResponse is the GetLoginProfileResponse shape.
 type GetLoginProfileResponse struct {
 	LoginProfile *LoginProfile `aws:"LoginProfile"`
+}
+
+// GetOpenIDConnectProviderRequest is the GetOpenIDConnectProviderRequest shape.
+type GetOpenIDConnectProviderRequest struct {
+	OpenIDConnectProviderArn *string `aws:"OpenIDConnectProviderArn"`
+}
+
+// GetOpenIDConnectProviderResponse is the GetOpenIDConnectProviderResponse shape.
+type GetOpenIDConnectProviderResponse struct {
+	Url            *string    `aws:"Url"`
+	ClientIDList   []string   `aws:"ClientIDList"`
+	ThumbprintList []string   `aws:"ThumbprintList"`
+	CreateDate     *time.Time `aws:"CreateDate"`
+	Tags           []Tag      `aws:"Tags"`
 }
 
 // GetPolicyRequest is the GetPolicyRequest shape.
@@ -916,6 +975,29 @@ type ListInstanceProfilesResponse struct {
 	Marker           *string           `aws:"Marker"`
 }
 
+// ListOpenIDConnectProviderTagsRequest is the ListOpenIDConnectProviderTagsRequest shape.
+type ListOpenIDConnectProviderTagsRequest struct {
+	OpenIDConnectProviderArn *string `aws:"OpenIDConnectProviderArn"`
+	Marker                   *string `aws:"Marker"`
+	MaxItems                 *int32  `aws:"MaxItems"`
+}
+
+// ListOpenIDConnectProviderTagsResponse is the ListOpenIDConnectProviderTagsResponse shape.
+type ListOpenIDConnectProviderTagsResponse struct {
+	Tags        []Tag   `aws:"Tags"`
+	IsTruncated *bool   `aws:"IsTruncated"`
+	Marker      *string `aws:"Marker"`
+}
+
+// ListOpenIDConnectProvidersRequest is the ListOpenIDConnectProvidersRequest shape.
+type ListOpenIDConnectProvidersRequest struct {
+}
+
+// ListOpenIDConnectProvidersResponse is the ListOpenIDConnectProvidersResponse shape.
+type ListOpenIDConnectProvidersResponse struct {
+	OpenIDConnectProviderList []OpenIDConnectProviderListEntry `aws:"OpenIDConnectProviderList"`
+}
+
 // ListPoliciesRequest is the ListPoliciesRequest shape.
 type ListPoliciesRequest struct {
 	Scope             *string `aws:"Scope"`
@@ -1068,6 +1150,11 @@ type ManagedPolicyDetail struct {
 	PolicyVersionList             []PolicyVersion `aws:"PolicyVersionList"`
 }
 
+// OpenIDConnectProviderListEntry is the OpenIDConnectProviderListEntry shape.
+type OpenIDConnectProviderListEntry struct {
+	Arn *string `aws:"Arn"`
+}
+
 // OrganizationsDecisionDetail is the OrganizationsDecisionDetail shape.
 type OrganizationsDecisionDetail struct {
 	AllowedByOrganizations *bool `aws:"AllowedByOrganizations"`
@@ -1163,6 +1250,12 @@ type PutUserPolicyRequest struct {
 	UserName       *string `aws:"UserName"`
 	PolicyName     *string `aws:"PolicyName"`
 	PolicyDocument *string `aws:"PolicyDocument"`
+}
+
+// RemoveClientIDFromOpenIDConnectProviderRequest is the RemoveClientIDFromOpenIDConnectProviderRequest shape.
+type RemoveClientIDFromOpenIDConnectProviderRequest struct {
+	OpenIDConnectProviderArn *string `aws:"OpenIDConnectProviderArn"`
+	ClientID                 *string `aws:"ClientID"`
 }
 
 // RemoveRoleFromInstanceProfileRequest is the RemoveRoleFromInstanceProfileRequest shape.
@@ -1294,6 +1387,12 @@ type TagInstanceProfileRequest struct {
 	Tags                []Tag   `aws:"Tags"`
 }
 
+// TagOpenIDConnectProviderRequest is the TagOpenIDConnectProviderRequest shape.
+type TagOpenIDConnectProviderRequest struct {
+	OpenIDConnectProviderArn *string `aws:"OpenIDConnectProviderArn"`
+	Tags                     []Tag   `aws:"Tags"`
+}
+
 // TagPolicyRequest is the TagPolicyRequest shape.
 type TagPolicyRequest struct {
 	PolicyArn *string `aws:"PolicyArn"`
@@ -1316,6 +1415,12 @@ type TagUserRequest struct {
 type UntagInstanceProfileRequest struct {
 	InstanceProfileName *string  `aws:"InstanceProfileName"`
 	TagKeys             []string `aws:"TagKeys"`
+}
+
+// UntagOpenIDConnectProviderRequest is the UntagOpenIDConnectProviderRequest shape.
+type UntagOpenIDConnectProviderRequest struct {
+	OpenIDConnectProviderArn *string  `aws:"OpenIDConnectProviderArn"`
+	TagKeys                  []string `aws:"TagKeys"`
 }
 
 // UntagPolicyRequest is the UntagPolicyRequest shape.
@@ -1361,6 +1466,12 @@ type UpdateLoginProfileRequest struct {
 	UserName              *string `aws:"UserName"`
 	Password              *string `aws:"Password"`
 	PasswordResetRequired *bool   `aws:"PasswordResetRequired"`
+}
+
+// UpdateOpenIDConnectProviderThumbprintRequest is the UpdateOpenIDConnectProviderThumbprintRequest shape.
+type UpdateOpenIDConnectProviderThumbprintRequest struct {
+	OpenIDConnectProviderArn *string  `aws:"OpenIDConnectProviderArn"`
+	ThumbprintList           []string `aws:"ThumbprintList"`
 }
 
 // UpdateRoleDescriptionRequest is the UpdateRoleDescriptionRequest shape.

@@ -78,6 +78,137 @@ func (v *AssumeRoleResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AssumeRoleWithSAMLRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.RoleArn)
+	codec.PutString(e, m[1], v.PrincipalArn)
+	codec.PutString(e, m[2], v.SAMLAssertion)
+	codec.PutList(e, m[3], v.PolicyArns, codec.EncStruct[PolicyDescriptorType])
+	codec.PutString(e, m[4], v.Policy)
+	codec.PutInt(e, m[5], v.DurationSeconds)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AssumeRoleWithSAMLRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.RoleArn)
+	case 1:
+		return codec.GetString(d, m, &v.PrincipalArn)
+	case 2:
+		return codec.GetString(d, m, &v.SAMLAssertion)
+	case 3:
+		return codec.GetList(d, m, &v.PolicyArns, codec.DecStruct[PolicyDescriptorType])
+	case 4:
+		return codec.GetString(d, m, &v.Policy)
+	case 5:
+		return codec.GetInt(d, m, &v.DurationSeconds)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AssumeRoleWithSAMLResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.Credentials)
+	codec.PutStruct(e, m[1], v.AssumedRoleUser)
+	codec.PutInt(e, m[2], v.PackedPolicySize)
+	codec.PutString(e, m[3], v.Subject)
+	codec.PutString(e, m[4], v.SubjectType)
+	codec.PutString(e, m[5], v.Issuer)
+	codec.PutString(e, m[6], v.Audience)
+	codec.PutString(e, m[7], v.NameQualifier)
+	codec.PutString(e, m[8], v.SourceIdentity)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AssumeRoleWithSAMLResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.Credentials)
+	case 1:
+		return codec.GetStruct(d, m, &v.AssumedRoleUser)
+	case 2:
+		return codec.GetInt(d, m, &v.PackedPolicySize)
+	case 3:
+		return codec.GetString(d, m, &v.Subject)
+	case 4:
+		return codec.GetString(d, m, &v.SubjectType)
+	case 5:
+		return codec.GetString(d, m, &v.Issuer)
+	case 6:
+		return codec.GetString(d, m, &v.Audience)
+	case 7:
+		return codec.GetString(d, m, &v.NameQualifier)
+	case 8:
+		return codec.GetString(d, m, &v.SourceIdentity)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AssumeRoleWithWebIdentityRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.RoleArn)
+	codec.PutString(e, m[1], v.RoleSessionName)
+	codec.PutString(e, m[2], v.WebIdentityToken)
+	codec.PutString(e, m[3], v.ProviderId)
+	codec.PutList(e, m[4], v.PolicyArns, codec.EncStruct[PolicyDescriptorType])
+	codec.PutString(e, m[5], v.Policy)
+	codec.PutInt(e, m[6], v.DurationSeconds)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AssumeRoleWithWebIdentityRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.RoleArn)
+	case 1:
+		return codec.GetString(d, m, &v.RoleSessionName)
+	case 2:
+		return codec.GetString(d, m, &v.WebIdentityToken)
+	case 3:
+		return codec.GetString(d, m, &v.ProviderId)
+	case 4:
+		return codec.GetList(d, m, &v.PolicyArns, codec.DecStruct[PolicyDescriptorType])
+	case 5:
+		return codec.GetString(d, m, &v.Policy)
+	case 6:
+		return codec.GetInt(d, m, &v.DurationSeconds)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AssumeRoleWithWebIdentityResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.Credentials)
+	codec.PutString(e, m[1], v.SubjectFromWebIdentityToken)
+	codec.PutStruct(e, m[2], v.AssumedRoleUser)
+	codec.PutInt(e, m[3], v.PackedPolicySize)
+	codec.PutString(e, m[4], v.Provider)
+	codec.PutString(e, m[5], v.Audience)
+	codec.PutString(e, m[6], v.SourceIdentity)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AssumeRoleWithWebIdentityResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.Credentials)
+	case 1:
+		return codec.GetString(d, m, &v.SubjectFromWebIdentityToken)
+	case 2:
+		return codec.GetStruct(d, m, &v.AssumedRoleUser)
+	case 3:
+		return codec.GetInt(d, m, &v.PackedPolicySize)
+	case 4:
+		return codec.GetString(d, m, &v.Provider)
+	case 5:
+		return codec.GetString(d, m, &v.Audience)
+	case 6:
+		return codec.GetString(d, m, &v.SourceIdentity)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *AssumedRoleUser) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.AssumedRoleId)
 	codec.PutString(e, m[1], v.Arn)
@@ -118,6 +249,51 @@ func (v *Credentials) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DecodeAuthorizationMessageRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.EncodedMessage)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DecodeAuthorizationMessageRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.EncodedMessage)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DecodeAuthorizationMessageResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DecodedMessage)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DecodeAuthorizationMessageResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DecodedMessage)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *FederatedUser) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.FederatedUserId)
+	codec.PutString(e, m[1], v.Arn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *FederatedUser) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.FederatedUserId)
+	case 1:
+		return codec.GetString(d, m, &v.Arn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *GetCallerIdentityRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 }
 
@@ -140,6 +316,52 @@ func (v *GetCallerIdentityResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) 
 		return codec.GetString(d, m, &v.Account)
 	case 2:
 		return codec.GetString(d, m, &v.Arn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetFederationTokenRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.Policy)
+	codec.PutList(e, m[2], v.PolicyArns, codec.EncStruct[PolicyDescriptorType])
+	codec.PutInt(e, m[3], v.DurationSeconds)
+	codec.PutList(e, m[4], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetFederationTokenRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.Policy)
+	case 2:
+		return codec.GetList(d, m, &v.PolicyArns, codec.DecStruct[PolicyDescriptorType])
+	case 3:
+		return codec.GetInt(d, m, &v.DurationSeconds)
+	case 4:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetFederationTokenResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.Credentials)
+	codec.PutStruct(e, m[1], v.FederatedUser)
+	codec.PutInt(e, m[2], v.PackedPolicySize)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetFederationTokenResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.Credentials)
+	case 1:
+		return codec.GetStruct(d, m, &v.FederatedUser)
+	case 2:
+		return codec.GetInt(d, m, &v.PackedPolicySize)
 	}
 	return nil
 }

@@ -40,7 +40,11 @@ func load() *model.Service {
 // Server is the business logic of the operations minicloud implements.
 type Server interface {
 	AssumeRole(context.Context, *AssumeRoleRequest) (*AssumeRoleResponse, error)
+	AssumeRoleWithSAML(context.Context, *AssumeRoleWithSAMLRequest) (*AssumeRoleWithSAMLResponse, error)
+	AssumeRoleWithWebIdentity(context.Context, *AssumeRoleWithWebIdentityRequest) (*AssumeRoleWithWebIdentityResponse, error)
+	DecodeAuthorizationMessage(context.Context, *DecodeAuthorizationMessageRequest) (*DecodeAuthorizationMessageResponse, error)
 	GetCallerIdentity(context.Context, *GetCallerIdentityRequest) (*GetCallerIdentityResponse, error)
+	GetFederationToken(context.Context, *GetFederationTokenRequest) (*GetFederationTokenResponse, error)
 	GetSessionToken(context.Context, *GetSessionTokenRequest) (*GetSessionTokenResponse, error)
 }
 
@@ -50,9 +54,13 @@ type Server interface {
 // compiler then asks the service for its method.
 func Handlers(s Server) map[string]api.Handler {
 	return map[string]api.Handler{
-		"AssumeRole":        api.Typed(s.AssumeRole),
-		"GetCallerIdentity": api.Typed(s.GetCallerIdentity),
-		"GetSessionToken":   api.Typed(s.GetSessionToken),
+		"AssumeRole":                 api.Typed(s.AssumeRole),
+		"AssumeRoleWithSAML":         api.Typed(s.AssumeRoleWithSAML),
+		"AssumeRoleWithWebIdentity":  api.Typed(s.AssumeRoleWithWebIdentity),
+		"DecodeAuthorizationMessage": api.Typed(s.DecodeAuthorizationMessage),
+		"GetCallerIdentity":          api.Typed(s.GetCallerIdentity),
+		"GetFederationToken":         api.Typed(s.GetFederationToken),
+		"GetSessionToken":            api.Typed(s.GetSessionToken),
 	}
 }
 
@@ -80,6 +88,51 @@ type AssumeRoleResponse struct {
 	SourceIdentity   *string          `aws:"SourceIdentity"`
 }
 
+// AssumeRoleWithSAMLRequest is the AssumeRoleWithSAMLRequest shape.
+type AssumeRoleWithSAMLRequest struct {
+	RoleArn         *string                `aws:"RoleArn"`
+	PrincipalArn    *string                `aws:"PrincipalArn"`
+	SAMLAssertion   *string                `aws:"SAMLAssertion"`
+	PolicyArns      []PolicyDescriptorType `aws:"PolicyArns"`
+	Policy          *string                `aws:"Policy"`
+	DurationSeconds *int32                 `aws:"DurationSeconds"`
+}
+
+// AssumeRoleWithSAMLResponse is the AssumeRoleWithSAMLResponse shape.
+type AssumeRoleWithSAMLResponse struct {
+	Credentials      *Credentials     `aws:"Credentials"`
+	AssumedRoleUser  *AssumedRoleUser `aws:"AssumedRoleUser"`
+	PackedPolicySize *int32           `aws:"PackedPolicySize"`
+	Subject          *string          `aws:"Subject"`
+	SubjectType      *string          `aws:"SubjectType"`
+	Issuer           *string          `aws:"Issuer"`
+	Audience         *string          `aws:"Audience"`
+	NameQualifier    *string          `aws:"NameQualifier"`
+	SourceIdentity   *string          `aws:"SourceIdentity"`
+}
+
+// AssumeRoleWithWebIdentityRequest is the AssumeRoleWithWebIdentityRequest shape.
+type AssumeRoleWithWebIdentityRequest struct {
+	RoleArn          *string                `aws:"RoleArn"`
+	RoleSessionName  *string                `aws:"RoleSessionName"`
+	WebIdentityToken *string                `aws:"WebIdentityToken"`
+	ProviderId       *string                `aws:"ProviderId"`
+	PolicyArns       []PolicyDescriptorType `aws:"PolicyArns"`
+	Policy           *string                `aws:"Policy"`
+	DurationSeconds  *int32                 `aws:"DurationSeconds"`
+}
+
+// AssumeRoleWithWebIdentityResponse is the AssumeRoleWithWebIdentityResponse shape.
+type AssumeRoleWithWebIdentityResponse struct {
+	Credentials                 *Credentials     `aws:"Credentials"`
+	SubjectFromWebIdentityToken *string          `aws:"SubjectFromWebIdentityToken"`
+	AssumedRoleUser             *AssumedRoleUser `aws:"AssumedRoleUser"`
+	PackedPolicySize            *int32           `aws:"PackedPolicySize"`
+	Provider                    *string          `aws:"Provider"`
+	Audience                    *string          `aws:"Audience"`
+	SourceIdentity              *string          `aws:"SourceIdentity"`
+}
+
 // AssumedRoleUser is the AssumedRoleUser shape.
 type AssumedRoleUser struct {
 	AssumedRoleId *string `aws:"AssumedRoleId"`
@@ -94,6 +147,22 @@ type Credentials struct {
 	Expiration      *time.Time `aws:"Expiration"`
 }
 
+// DecodeAuthorizationMessageRequest is the DecodeAuthorizationMessageRequest shape.
+type DecodeAuthorizationMessageRequest struct {
+	EncodedMessage *string `aws:"EncodedMessage"`
+}
+
+// DecodeAuthorizationMessageResponse is the DecodeAuthorizationMessageResponse shape.
+type DecodeAuthorizationMessageResponse struct {
+	DecodedMessage *string `aws:"DecodedMessage"`
+}
+
+// FederatedUser is the FederatedUser shape.
+type FederatedUser struct {
+	FederatedUserId *string `aws:"FederatedUserId"`
+	Arn             *string `aws:"Arn"`
+}
+
 // GetCallerIdentityRequest is the GetCallerIdentityRequest shape.
 type GetCallerIdentityRequest struct {
 }
@@ -103,6 +172,22 @@ type GetCallerIdentityResponse struct {
 	UserId  *string `aws:"UserId"`
 	Account *string `aws:"Account"`
 	Arn     *string `aws:"Arn"`
+}
+
+// GetFederationTokenRequest is the GetFederationTokenRequest shape.
+type GetFederationTokenRequest struct {
+	Name            *string                `aws:"Name"`
+	Policy          *string                `aws:"Policy"`
+	PolicyArns      []PolicyDescriptorType `aws:"PolicyArns"`
+	DurationSeconds *int32                 `aws:"DurationSeconds"`
+	Tags            []Tag                  `aws:"Tags"`
+}
+
+// GetFederationTokenResponse is the GetFederationTokenResponse shape.
+type GetFederationTokenResponse struct {
+	Credentials      *Credentials   `aws:"Credentials"`
+	FederatedUser    *FederatedUser `aws:"FederatedUser"`
+	PackedPolicySize *int32         `aws:"PackedPolicySize"`
 }
 
 // GetSessionTokenRequest is the GetSessionTokenRequest shape.

@@ -93,6 +93,18 @@ func (svc) GetCallerIdentity(context.Context, *stsapi.GetCallerIdentityRequest) 
 func (svc) GetSessionToken(context.Context, *stsapi.GetSessionTokenRequest) (*stsapi.GetSessionTokenResponse, error) {
 	return nil, nil
 }
+func (svc) AssumeRoleWithWebIdentity(context.Context, *stsapi.AssumeRoleWithWebIdentityRequest) (*stsapi.AssumeRoleWithWebIdentityResponse, error) {
+	return nil, nil
+}
+func (svc) AssumeRoleWithSAML(context.Context, *stsapi.AssumeRoleWithSAMLRequest) (*stsapi.AssumeRoleWithSAMLResponse, error) {
+	return nil, nil
+}
+func (svc) GetFederationToken(context.Context, *stsapi.GetFederationTokenRequest) (*stsapi.GetFederationTokenResponse, error) {
+	return nil, nil
+}
+func (svc) DecodeAuthorizationMessage(context.Context, *stsapi.DecodeAuthorizationMessageRequest) (*stsapi.DecodeAuthorizationMessageResponse, error) {
+	return nil, nil
+}
 `
 	for _, tc := range []struct {
 		name    string

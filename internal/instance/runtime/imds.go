@@ -239,8 +239,10 @@ func instanceData(spec *ec2.InstanceSpec, cidrs []netip.Prefix) *imds.InstanceDa
 func (r *Runtime) vpcCIDRs(vpcID string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	err := vpcnet.InNamespace(r.routerPath(vpcID), func() error {
-		rs, err := netlink.RouteListFiltered(netlink.FAMILY_V4,
-			&netlink.Route{Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNREACHABLE}, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_TYPE)
+		rs, err := vpcnet.RetryDump(func() ([]netlink.Route, error) {
+			return netlink.RouteListFiltered(netlink.FAMILY_V4,
+				&netlink.Route{Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNREACHABLE}, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_TYPE)
+		})
 		if err != nil {
 			return err
 		}

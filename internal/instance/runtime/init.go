@@ -99,12 +99,15 @@ func runInit() int {
 		p.report("error mount root: " + err.Error())
 		return 1
 	}
-	ebsErrs, err := p.cfg.Root.Setup(trees)
+	console, ebsErrs, err := p.cfg.Root.Setup(trees)
 	if err != nil {
 		p.logf("minicloud-init: cannot mount the root filesystem: %v", err)
 		p.report("error mount root: " + err.Error())
 		return 1
 	}
+	// What the guest writes to /dev/console is the console's, as on EC2's
+	// serial console.
+	go func() { _, _ = io.Copy(p.out, console) }()
 	p.logf("VFS: Mounted root (overlay filesystem): %s read-only, the root volume as upper layer.", p.cfg.Layers)
 	// Every process of the guest is forked from the hardened thread.
 	spawner, err := sandbox.NewSpawner()

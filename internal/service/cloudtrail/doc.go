@@ -10,7 +10,10 @@
 // (signature failures; access denied once IAM enforcement exists, if it
 // is decided in the same place). Record only queues the call; a writer
 // goroutine builds the events (event.go: userIdentity from the caller's
-// ARN — Root, IAMUser, AssumedRole with its sessionContext, AWSService —,
+// ARN — Root, IAMUser, AssumedRole and FederatedUser with their
+// sessionContext, AWSService —, or, for an unsigned
+// AssumeRoleWithWebIdentity, WebIdentityUser in the role's account
+// (webidentity.go),
 // requestParameters and responseElements from the decoded input and
 // output through params.go's encoder, readOnly from the operation's verb
 // with a table of exceptions in readonly.go, LookupEvents' Resources by

@@ -35,6 +35,7 @@ type event struct {
 	EventType          string          `json:"eventType"`
 	ManagementEvent    bool            `json:"managementEvent"`
 	RecipientAccountID string          `json:"recipientAccountId"`
+	VPCEndpointID      string          `json:"vpcEndpointId,omitempty"`
 	EventCategory      string          `json:"eventCategory"`
 	TLSDetails         *tlsDetails     `json:"tlsDetails,omitempty"`
 	Resources          []eventResource `json:"resources,omitempty"`
@@ -50,6 +51,8 @@ type userIdentity struct {
 	UserName       string          `json:"userName,omitempty"`
 	SessionContext *sessionContext `json:"sessionContext,omitempty"`
 	InvokedBy      string          `json:"invokedBy,omitempty"`
+	// IdentityProvider is a WebIdentityUser's provider.
+	IdentityProvider string `json:"identityProvider,omitempty"`
 }
 
 type sessionContext struct {
@@ -108,12 +111,17 @@ const timeFormat = "2006-01-02T15:04:05Z"
 // newEntry turns an answered call into an event.
 func newEntry(c *api.Call) *entry {
 	info := &c.Info
+	identity := identityOf(c)
+	if id, account, ok := webIdentityOf(c); ok {
+		identity, info = id, new(c.Info)
+		info.Account = account
+	}
 	svc := c.Service.Name
 	readOnly := isReadOnly(svc, info.Operation)
 	res := newResourceSet(svc)
 	ev := event{
 		EventVersion:       eventVersion,
-		UserIdentity:       identityOf(c),
+		UserIdentity:       identity,
 		EventTime:          c.Time.UTC().Format(timeFormat),
 		EventSource:        eventSourceOf(c.Service.EndpointPrefix),
 		EventName:          info.Operation,
@@ -126,6 +134,7 @@ func newEntry(c *api.Call) *entry {
 		EventType:          "AwsApiCall",
 		ManagementEvent:    true,
 		RecipientAccountID: info.Account,
+		VPCEndpointID:      c.VPCEndpointID,
 		EventCategory:      "Management",
 		TLSDetails:         tlsOf(c.TLS, c.Host),
 	}
@@ -192,11 +201,22 @@ func identityOf(c *api.Call) userIdentity {
 		issuer := &sessionIssuer{Type: "Role", PrincipalID: strings.SplitN(info.CallerUserID, ":", 2)[0],
 			ARN: "arn:" + arn[1] + ":iam::" + arn[4] + ":role/" + role, AccountID: arn[4], UserName: role}
 		id.SessionContext = &sessionContext{SessionIssuer: issuer, Attributes: sessionAttribute{MFAAuthenticated: "false"}}
-		if !c.Issued.IsZero() {
-			id.SessionContext.Attributes.CreationDate = c.Issued.UTC().Format(timeFormat)
+	case strings.HasPrefix(resource, "federated-user/"):
+		// GetFederationToken's session: its issuer is the IAM user (or
+		// the root user) who asked for it.
+		id.Type = "FederatedUser"
+		issuer := &sessionIssuer{Type: "IAMUser", ARN: c.Issuer, AccountID: arn[4]}
+		if strings.HasSuffix(c.Issuer, ":root") {
+			issuer.Type, issuer.PrincipalID = "Root", arn[4]
+		} else if i := strings.LastIndexByte(c.Issuer, '/'); i >= 0 {
+			issuer.UserName = c.Issuer[i+1:]
 		}
+		id.SessionContext = &sessionContext{SessionIssuer: issuer, Attributes: sessionAttribute{MFAAuthenticated: "false"}}
 	default:
 		id.Type = "Unknown"
+	}
+	if id.SessionContext != nil && !c.Issued.IsZero() {
+		id.SessionContext.Attributes.CreationDate = c.Issued.UTC().Format(timeFormat)
 	}
 	return id
 }
@@ -209,8 +229,10 @@ func usernameOf(id userIdentity) string {
 		return "root"
 	case "IAMUser":
 		return id.UserName
-	case "AssumedRole":
+	case "AssumedRole", "FederatedUser":
 		return id.ARN[strings.LastIndexByte(id.ARN, '/')+1:]
+	case "WebIdentityUser":
+		return id.UserName
 	case "AWSService":
 		return id.InvokedBy
 	}

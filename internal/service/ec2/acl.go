@@ -208,11 +208,11 @@ func aclBuildEntry(in aclEntryInput) (ec2api.NetworkAclEntry, error) {
 	case cidr != "" && cidr6 != "":
 		return e, errCombination("You may specify either an IPv4 CIDR block or an IPv6 CIDR block, but not both.")
 	case cidr != "":
-		p, err := netip.ParsePrefix(cidr)
-		if err != nil || !p.Addr().Is4() {
+		p, ok := parseIPv4CIDR(cidr)
+		if !ok {
 			return e, errInvalidParam("Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", cidr)
 		}
-		e.CidrBlock = new(p.Masked().String())
+		e.CidrBlock = new(p.String())
 	default:
 		p, err := netip.ParsePrefix(cidr6)
 		if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() {

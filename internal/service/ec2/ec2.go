@@ -1,8 +1,10 @@
 // Package ec2 implements the EC2 and VPC control plane: a record (desired
 // state) for every resource, AWS's validation, defaults and errors, and the
 // instance state machine. It owns the "ec2" part of the state store; data
-// planes read that state through DesiredNetwork and the runtime seam
-// (runtime.go), never this package's internals.
+// planes read that state through DesiredNetwork, the runtime seam
+// (runtime.go) and the VPC endpoint seam (vpcendpoint_runtime.go:
+// DesiredEndpoint(s), ReportEndpointAvailable), never this package's
+// internals.
 //
 // A mutating handler checks its request alone first, reading no state;
 // then, in one write transaction (Service.update), it reads and plans
@@ -35,6 +37,9 @@ type Service struct {
 	// profiles checks the instance profiles requests name (iamprofile.go);
 	// nil records them unchecked.
 	profiles iamport.Profiles
+	// endpointRuntime: an endpoint controller serves interface endpoints
+	// and reports them available (vpcendpoint_runtime.go).
+	endpointRuntime bool
 }
 
 // New returns the EC2 service over store, configured by opts (runtime.go).

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/api/ec2api"
 	"github.com/minicloud/minicloud/internal/state"
 	"github.com/minicloud/minicloud/internal/vpcnet/firewall"
@@ -88,16 +87,18 @@ type RouteTarget string
 
 // Route targets. Targets the data plane cannot realise — network
 // interfaces and instances (appliance routing), VPC peering, transit,
-// local and carrier gateways, egress-only internet gateways, gateway VPC
-// endpoints, private NAT gateways — are RouteBlackhole, and so is any route
-// whose target is gone (a detached internet gateway, a deleted NAT
-// gateway), as DescribeRouteTables reports it. RouteSpec.TargetID keeps the
-// original target for logs.
+// local and carrier gateways, egress-only internet gateways, private NAT
+// gateways — are RouteBlackhole, and so is any route whose target is gone
+// (a detached internet gateway, a deleted NAT gateway or endpoint), as
+// DescribeRouteTables reports it. RouteSpec.TargetID keeps the original
+// target for logs; for RouteGatewayEndpoint it is the vpce- ID the data
+// plane routes to.
 const (
-	RouteLocal     RouteTarget = "local"
-	RouteIGW       RouteTarget = "igw"
-	RouteNAT       RouteTarget = "nat"
-	RouteBlackhole RouteTarget = "blackhole"
+	RouteLocal           RouteTarget = "local"
+	RouteIGW             RouteTarget = "igw"
+	RouteNAT             RouteTarget = "nat"
+	RouteGatewayEndpoint RouteTarget = "vpce"
+	RouteBlackhole       RouteTarget = "blackhole"
 )
 
 // RouteSpec is one IPv4 route of a subnet's effective route table. IPv6
@@ -152,26 +153,12 @@ type ENISpec struct {
 func (s *Service) DesiredNetwork(ctx context.Context) (*NetworkSpec, error) {
 	out := &NetworkSpec{VPCs: []VPCSpec{}}
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		scopes := map[state.Scope]bool{}
-		err := tx.Scan("", func(key string, _ []byte) error {
-			if sc, _, ok := vpcs.table.ParseKey(key); ok {
-				scopes[sc] = true
-			}
-			return nil
-		})
+		list, err := tableScopes(tx, vpcs.table)
 		if err != nil {
 			return err
 		}
-		list := make([]state.Scope, 0, len(scopes))
-		for sc := range scopes {
-			list = append(list, sc)
-		}
-		slices.SortFunc(list, func(a, b state.Scope) int {
-			return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Region, b.Region))
-		})
 		for _, sc := range list {
-			t := &rtx{ctx: ctx, tx: tx, scope: sc, now: s.now().UTC(), req: &api.RequestInfo{Account: sc.Account, Region: sc.Region}}
-			v, err := netSpecScope(t)
+			v, err := netSpecScope(s.scopeTx(ctx, tx, sc))
 			if err != nil {
 				return err
 			}
@@ -432,7 +419,7 @@ func netSpecRoutes(t *rtx, vpcID string, r *routeTableRecord) []RouteSpec {
 				dests = append(dests, p.Masked())
 			}
 		case rt.DestinationPrefixListId != nil:
-			if pl, ok := prefixListByID(t.scope.Region, *rt.DestinationPrefixListId); ok {
+			if pl, ok := prefixListByID(t.scope.Region, t.publicPool, *rt.DestinationPrefixListId); ok {
 				for _, c := range pl.Cidrs {
 					if p, err := netip.ParsePrefix(c); err == nil && p.Addr().Is4() {
 						dests = append(dests, p.Masked())
@@ -451,6 +438,8 @@ func netSpecRoutes(t *rtx, vpcID string, r *routeTableRecord) []RouteSpec {
 			spec.Target = RouteLocal
 		case strings.HasPrefix(gw, "igw-"):
 			spec.Target = RouteIGW
+		case strings.HasPrefix(gw, "vpce-"):
+			spec.Target = RouteGatewayEndpoint
 		case rt.NatGatewayId != nil:
 			if n, ok, err := natGateways.find(t, *rt.NatGatewayId); err == nil && ok && deref(n.ConnectivityType) != "private" {
 				spec.Target, spec.NATGatewayID = RouteNAT, *rt.NatGatewayId
@@ -569,7 +558,7 @@ func netSpecGroup(t *rtx, g *securityGroupRecord, members map[string][]netip.Add
 				fr.CIDRs = append(fr.CIDRs, p.Masked())
 			}
 		case r.PrefixListId != nil:
-			if pl, ok := prefixListByID(t.scope.Region, *r.PrefixListId); ok {
+			if pl, ok := prefixListByID(t.scope.Region, t.publicPool, *r.PrefixListId); ok {
 				for _, c := range pl.Cidrs {
 					if p, err := netip.ParsePrefix(c); err == nil {
 						fr.CIDRs = append(fr.CIDRs, p.Masked())

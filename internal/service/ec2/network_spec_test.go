@@ -209,7 +209,7 @@ func TestDesiredNetwork(t *testing.T) {
 		{"public routes", routesString(sub(pubSub).Routes), "0.0.0.0/0→igw,10.0.0.0/16→local,10.1.0.0/16→local"},
 		{"public rtb", sub(pubSub).RouteTableID, pubRtb},
 		{"private routes", routesString(sub(privSub).Routes),
-			"0.0.0.0/0→nat:" + nat + ",10.0.0.0/16→local,10.1.0.0/16→local,172.16.0.0/12→blackhole,192.0.2.0/24→blackhole,198.51.100.0/24→igw"},
+			"0.0.0.0/0→nat:" + nat + ",10.0.0.0/16→local,10.1.0.0/16→local,172.16.0.0/12→blackhole,192.0.2.0/24→blackhole,198.19.255.242/32→igw"}, // the S3 list: its service address in the default pool
 		{"eni route target", sub(privSub).Routes[3].TargetID, app2ID},
 		{"main routes", routesString(sub(natSub).Routes), "10.0.0.0/16→local,10.1.0.0/16→local"},
 		{"default acl", sub(pubSub).ACL.ID, defACL},

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/netip"
 	"strconv"
 
 	"github.com/minicloud/minicloud/internal/api/ec2api"
 	"github.com/minicloud/minicloud/internal/state"
+	"github.com/minicloud/minicloud/internal/vpcnet"
 )
 
 // AWS-managed prefix lists. AWS publishes, per region, the prefix lists
@@ -17,17 +19,27 @@ import (
 // stable 8-hex-digit ID per region and service from a hash, so the same
 // region always shows the same ID.
 //
-// The CIDRs stand for "where minicloud's S3 / DynamoDB live". minicloud's
-// AWS services run on the host, not at real AWS addresses, so the lists
-// hold addresses that can never be routed to the internet and do not
-// collide with minicloud's public pool (198.18.0.0/15, ipam.go) or with
-// any VPC CIDR a user may pick from RFC 1918: the documentation ranges of
-// RFC 5737, TEST-NET-2 for S3 and TEST-NET-3 for DynamoDB. The VPC data
-// plane may steer these to the host's service endpoints.
+// The CIDRs are the addresses S3's and DynamoDB's regional names resolve
+// to and minicloud serves them on: their public service addresses
+// (vpcnet.ServiceAddress of the public pool, one /32 each), so that a
+// gateway endpoint's route really carries that traffic and a security
+// group rule naming the list really matches it. A public pool too small to
+// keep service addresses (tests' tiny pools) falls back to addresses that
+// can never be routed to the internet and do not collide with the pool or
+// any RFC 1918 VPC CIDR: RFC 5737's TEST-NET-2 for S3 and TEST-NET-3 for
+// DynamoDB.
 const (
 	prefixListS3CIDR       = "198.51.100.0/24" // RFC 5737 TEST-NET-2
 	prefixListDynamoDBCIDR = "203.0.113.0/24"  // RFC 5737 TEST-NET-3
 )
+
+// prefixListCIDR is the CIDR of service's list for the public pool.
+func prefixListCIDR(pool netip.Prefix, service, fallback string) string {
+	if a := vpcnet.ServiceAddress(pool, service); a.IsValid() {
+		return netip.PrefixFrom(a, 32).String()
+	}
+	return fallback
+}
 
 // prefixListInfo is one AWS-managed prefix list of a region.
 type prefixListInfo struct {
@@ -41,11 +53,12 @@ func prefixListID(name string) string {
 	return "pl-" + hex.EncodeToString(sum[:4])
 }
 
-// prefixListsOf returns the region's AWS-managed prefix lists, in ID order.
-func prefixListsOf(region string) []prefixListInfo {
+// prefixListsOf returns the region's AWS-managed prefix lists for the
+// public pool, in ID order.
+func prefixListsOf(region string, pool netip.Prefix) []prefixListInfo {
 	out := []prefixListInfo{
-		{Name: "com.amazonaws." + region + ".s3", Cidrs: []string{prefixListS3CIDR}},
-		{Name: "com.amazonaws." + region + ".dynamodb", Cidrs: []string{prefixListDynamoDBCIDR}},
+		{Name: "com.amazonaws." + region + ".s3", Cidrs: []string{prefixListCIDR(pool, vpcnet.ServiceS3, prefixListS3CIDR)}},
+		{Name: "com.amazonaws." + region + ".dynamodb", Cidrs: []string{prefixListCIDR(pool, vpcnet.ServiceDynamoDB, prefixListDynamoDBCIDR)}},
 	}
 	for i := range out {
 		out[i].ID = prefixListID(out[i].Name)
@@ -57,8 +70,8 @@ func prefixListsOf(region string) []prefixListInfo {
 }
 
 // prefixListByID finds one of the region's lists by ID.
-func prefixListByID(region, id string) (prefixListInfo, bool) {
-	for _, p := range prefixListsOf(region) {
+func prefixListByID(region string, pool netip.Prefix, id string) (prefixListInfo, bool) {
+	for _, p := range prefixListsOf(region, pool) {
 		if p.ID == id {
 			return p, true
 		}
@@ -67,8 +80,8 @@ func prefixListByID(region, id string) (prefixListInfo, bool) {
 }
 
 // prefixListByName finds one of the region's lists by name.
-func prefixListByName(region, name string) (prefixListInfo, bool) {
-	for _, p := range prefixListsOf(region) {
+func prefixListByName(region string, pool netip.Prefix, name string) (prefixListInfo, bool) {
+	for _, p := range prefixListsOf(region, pool) {
 		if p.Name == name {
 			return p, true
 		}
@@ -81,19 +94,19 @@ func prefixListNotFound(id string) error {
 }
 
 // prefixListSelect applies IDs (all must exist) and filters.
-func prefixListSelect(region string, ids []string, filters []ec2api.Filter, values func(p prefixListInfo) map[string][]string) ([]*prefixListInfo, error) {
+func prefixListSelect(region string, pool netip.Prefix, ids []string, filters []ec2api.Filter, values func(p prefixListInfo) map[string][]string) ([]*prefixListInfo, error) {
 	fs := toFilters(filters)
 	var picked []prefixListInfo
 	if len(ids) > 0 {
 		for _, id := range ids {
-			p, ok := prefixListByID(region, id)
+			p, ok := prefixListByID(region, pool, id)
 			if !ok {
 				return nil, prefixListNotFound(id)
 			}
 			picked = append(picked, p)
 		}
 	} else {
-		picked = prefixListsOf(region)
+		picked = prefixListsOf(region, pool)
 	}
 	var out []*prefixListInfo
 	for _, p := range picked {
@@ -118,7 +131,7 @@ func (s *Service) DescribePrefixLists(ctx context.Context, in *ec2api.DescribePr
 	if err := state.CheckFilterNames(toFilters(in.Filters), "prefix-list-id", "prefix-list-name"); err != nil {
 		return nil, err
 	}
-	sel, err := prefixListSelect(region, in.PrefixListIds, in.Filters, func(p prefixListInfo) map[string][]string {
+	sel, err := prefixListSelect(region, s.publicPool, in.PrefixListIds, in.Filters, func(p prefixListInfo) map[string][]string {
 		return map[string][]string{"prefix-list-id": {p.ID}, "prefix-list-name": {p.Name}}
 	})
 	if err != nil {
@@ -145,7 +158,7 @@ func (s *Service) DescribeManagedPrefixLists(ctx context.Context, in *ec2api.Des
 	if err := state.CheckFilterNames(toFilters(in.Filters), "owner-id", "prefix-list-id", "prefix-list-name"); err != nil {
 		return nil, err
 	}
-	sel, err := prefixListSelect(region, in.PrefixListIds, in.Filters, func(p prefixListInfo) map[string][]string {
+	sel, err := prefixListSelect(region, s.publicPool, in.PrefixListIds, in.Filters, func(p prefixListInfo) map[string][]string {
 		return map[string][]string{"owner-id": {"AWS"}, "prefix-list-id": {p.ID}, "prefix-list-name": {p.Name}}
 	})
 	if err != nil {
@@ -179,7 +192,7 @@ func (s *Service) GetManagedPrefixListEntries(ctx context.Context, in *ec2api.Ge
 	if id == "" {
 		return nil, errMissingParam("PrefixListId")
 	}
-	p, ok := prefixListByID(ctxRegion(ctx), id)
+	p, ok := prefixListByID(ctxRegion(ctx), s.publicPool, id)
 	if !ok {
 		if !state.ValidID("pl", id) {
 			return nil, apiErr("InvalidPrefixListId.Malformed", "Invalid id: \"%s\"", id)

@@ -372,11 +372,11 @@ func rtbParseDest(t *rtx, cidr, cidr6, pl *string) (rtbDest, error) {
 	}
 	switch {
 	case cidr != nil:
-		p, err := netip.ParsePrefix(*cidr)
-		if err != nil || !p.Addr().Is4() {
+		p, ok := parseIPv4CIDR(*cidr)
+		if !ok {
 			return rtbDest{}, errInvalidParam("Value (%s) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block.", *cidr)
 		}
-		return rtbDest{cidr: p.Masked().String()}, nil
+		return rtbDest{cidr: p.String()}, nil
 	case cidr6 != nil:
 		p, err := netip.ParsePrefix(*cidr6)
 		if err != nil || !p.Addr().Is6() {
@@ -384,7 +384,7 @@ func rtbParseDest(t *rtx, cidr, cidr6, pl *string) (rtbDest, error) {
 		}
 		return rtbDest{cidr6: p.Masked().String()}, nil
 	}
-	if _, ok := prefixListByID(t.scope.Region, *pl); !ok {
+	if _, ok := prefixListByID(t.scope.Region, t.publicPool, *pl); !ok {
 		return rtbDest{}, apiErr("InvalidPrefixListID.NotFound", "The prefix list ID '%s' does not exist.", *pl)
 	}
 	return rtbDest{prefixList: *pl}, nil

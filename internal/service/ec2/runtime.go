@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -580,28 +579,12 @@ func (s *Service) Instance(ctx context.Context, account, region, instanceID stri
 func (s *Service) Instances(ctx context.Context) ([]InstanceSpec, error) {
 	var out []InstanceSpec
 	err := s.store.View(ctx, func(tx state.Tx) error {
-		scopes := map[state.Scope]bool{}
-		err := tx.Scan("", func(key string, _ []byte) error {
-			if sc, _, ok := instances.table.ParseKey(key); ok {
-				scopes[sc] = true
-			}
-			return nil
-		})
+		scopes, err := tableScopes(tx, instances.table)
 		if err != nil {
 			return err
 		}
-		keys := make([]state.Scope, 0, len(scopes))
-		for sc := range scopes {
-			keys = append(keys, sc)
-		}
-		slices.SortFunc(keys, func(a, b state.Scope) int {
-			if c := compareStrings(a.Account, b.Account); c != 0 {
-				return c
-			}
-			return compareStrings(a.Region, b.Region)
-		})
-		for _, sc := range keys {
-			t := &rtx{ctx: ctx, tx: tx, scope: sc, now: s.now().UTC(), req: &api.RequestInfo{Account: sc.Account, Region: sc.Region}}
+		for _, sc := range scopes {
+			t := s.scopeTx(ctx, tx, sc)
 			recs, err := instances.all(t)
 			if err != nil {
 				return err
@@ -620,16 +603,6 @@ func (s *Service) Instances(ctx context.Context) ([]InstanceSpec, error) {
 		return nil
 	})
 	return out, err
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // instanceSpecOf builds the runtime's view of rec.

@@ -145,17 +145,26 @@ func sgPermsFrom(t *rtx, g *securityGroupRecord, perms []ec2api.IpPermission, fo
 	return out, nil
 }
 
-// sgCIDR validates a rule's CIDR; AWS keeps it as written.
+// sgCIDR validates a rule's CIDR and canonicalises it as AWS does: a rule
+// for 10.8.10.0/16 is listed as 10.8.0.0/16.
 func sgCIDR(s string, v6 bool) (string, error) {
-	p, err := netip.ParsePrefix(s)
-	if err != nil || p.Addr().Is6() != v6 || p.Addr().Zone() != "" {
-		param := "cidrIp"
-		if v6 {
-			param = "cidrIpv6"
-		}
-		return "", errInvalidParam("Value (%s) for parameter %s is invalid. This is not a valid CIDR block.", s, param)
+	param := "cidrIp"
+	if v6 {
+		param = "cidrIpv6"
 	}
-	return s, nil
+	bad := errInvalidParam("Value (%s) for parameter %s is invalid. This is not a valid CIDR block.", s, param)
+	if !v6 {
+		p, ok := parseIPv4CIDR(s)
+		if !ok {
+			return "", bad
+		}
+		return p.String(), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+		return "", bad
+	}
+	return p.Masked().String(), nil
 }
 
 // sgResolvePeer finds a referenced group by ID, or by name in g's VPC, and

@@ -167,7 +167,7 @@ func (s *Service) CreateSubnet(ctx context.Context, in *ec2api.CreateSubnetReque
 				return apiErr("InvalidSubnet.Conflict", "The CIDR '%s' conflicts with another subnet", cidr)
 			}
 		}
-		out, err = subnetNew(t, v, cidr, region.Name+z.Letter, z.ID, false, tags)
+		out, err = subnetNew(t, v, p.String(), region.Name+z.Letter, z.ID, false, tags)
 		return err
 	})
 	if err != nil {

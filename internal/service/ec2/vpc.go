@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/minicloud/minicloud/internal/api/ec2api"
 	"github.com/minicloud/minicloud/internal/state"
@@ -20,17 +21,57 @@ const vpcDhcpOptionsID = "default"
 // vpcMaxCIDRs is AWS's default quota of IPv4 CIDR blocks per VPC.
 const vpcMaxCIDRs = 5
 
-// vpcParseCIDR parses an IPv4 CIDR for a VPC or subnet: it must be a
-// well-formed IPv4 prefix with no host bits set.
+// vpcParseCIDR parses an IPv4 CIDR for a VPC or subnet the way AWS reads
+// it: the block is canonicalised (10.250.1.0/16 is 10.250.0.0/16,
+// 172.30.00.0/24 is 172.30.0.0/24), only what is no IPv4 CIDR at all is
+// refused.
 func vpcParseCIDR(cidr, param string) (netip.Prefix, error) {
-	p, err := netip.ParsePrefix(cidr)
-	if err != nil || !p.Addr().Is4() {
-		return netip.Prefix{}, errInvalidParam("Value (%s) for parameter %s is invalid. This is not a valid CIDR block.", cidr, param)
-	}
-	if p.Masked() != p {
+	p, ok := parseIPv4CIDR(cidr)
+	if !ok {
 		return netip.Prefix{}, errInvalidParam("Value (%s) for parameter %s is invalid. This is not a valid CIDR block.", cidr, param)
 	}
 	return p, nil
+}
+
+// parseIPv4CIDR reads a.b.c.d/n, each octet decimal (leading zeros allowed,
+// as AWS allows them), and returns the block with its host bits cleared.
+func parseIPv4CIDR(s string) (netip.Prefix, bool) {
+	addr, bits, ok := strings.Cut(s, "/")
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	n, ok := decimal(bits, 32)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	var b [4]byte
+	parts := strings.Split(addr, ".")
+	if len(parts) != 4 {
+		return netip.Prefix{}, false
+	}
+	for i, part := range parts {
+		v, ok := decimal(part, 255)
+		if !ok {
+			return netip.Prefix{}, false
+		}
+		b[i] = byte(v)
+	}
+	return netip.PrefixFrom(netip.AddrFrom4(b), n).Masked(), true
+}
+
+// decimal reads 1 to 3 decimal digits no greater than max.
+func decimal(s string, max int) (int, bool) {
+	if s == "" || len(s) > 3 {
+		return 0, false
+	}
+	v := 0
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, v <= max
 }
 
 // vpcCIDRs returns the VPC's associated IPv4 CIDR blocks, primary first.
@@ -155,7 +196,7 @@ func (s *Service) CreateVpc(ctx context.Context, in *ec2api.CreateVpcRequest) (*
 		if _, err := s.ensureDefaultVPC(t); err != nil {
 			return err
 		}
-		out, _, err = vpcNew(t, cidr, tenancy, false, tags)
+		out, _, err = vpcNew(t, p.String(), tenancy, false, tags)
 		return err
 	})
 	if err != nil {
@@ -465,7 +506,7 @@ func (s *Service) AssociateVpcCidrBlock(ctx context.Context, in *ec2api.Associat
 		}
 		assoc = ec2api.VpcCidrBlockAssociation{
 			AssociationId:  new(state.NewID("vpc-cidr-assoc")),
-			CidrBlock:      new(cidr),
+			CidrBlock:      new(p.String()),
 			CidrBlockState: &ec2api.VpcCidrBlockState{State: new("associated")},
 		}
 		v.CidrBlockAssociationSet = append(v.CidrBlockAssociationSet, assoc)
@@ -473,7 +514,7 @@ func (s *Service) AssociateVpcCidrBlock(ctx context.Context, in *ec2api.Associat
 			return err
 		}
 		return rtbEachOfVPC(t, id, func(r *routeTableRecord) bool {
-			r.Routes = append(r.Routes, rtbLocalRoute(cidr))
+			r.Routes = append(r.Routes, rtbLocalRoute(p.String()))
 			return true
 		})
 	})

@@ -108,8 +108,8 @@ func TestVpcErrors(t *testing.T) {
 			_, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.300/16")})
 			return err
 		}, "InvalidParameterValue"},
-		{"host bits", func() error {
-			_, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.1/16")})
+		{"not a cidr", func() error {
+			_, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.1")})
 			return err
 		}, "InvalidParameterValue"},
 		{"no cidr", func() error {
@@ -297,5 +297,49 @@ func TestVpcRestart(t *testing.T) {
 	d := vpcTMust(e2.ec2.DescribeVpcs(e2.ctx, &ec2.DescribeVpcsInput{Filters: []types.Filter{vpcTFilter("is-default", "true")}})).Vpcs
 	if len(d) != 1 || aws.ToString(d[0].VpcId) != aws.ToString(defaults[0].VpcId) {
 		t.Fatalf("default VPC after restart: %+v", d)
+	}
+}
+
+// AWS reads a CIDR with host bits or leading zeros as its block: the VPC,
+// the subnet and the security group rule are listed canonical.
+func TestCIDRsCanonicalised(t *testing.T) {
+	e := newEnv(t, "")
+	c, ctx := e.ec2, e.ctx
+	for _, tc := range []struct{ in, want string }{
+		{"10.250.1.0/16", "10.250.0.0/16"},
+		{"10.01.0.0/16", "10.1.0.0/16"},
+		{"172.16.5.9/20", "172.16.0.0/20"},
+	} {
+		v, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(tc.in)})
+		if err != nil {
+			t.Fatalf("CreateVpc %s: %v", tc.in, err)
+		}
+		if got := aws.ToString(v.Vpc.CidrBlock); got != tc.want {
+			t.Errorf("CreateVpc %s: CidrBlock %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	vpcID := vpcTCreate(t, c, "10.60.0.0/16")
+	sub, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: &vpcID, CidrBlock: aws.String("10.60.001.7/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(sub.Subnet.CidrBlock); got != "10.60.1.0/24" {
+		t.Errorf("subnet CidrBlock %s, want 10.60.1.0/24", got)
+	}
+	sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpcID, GroupName: aws.String("canon"), Description: aws.String("canon")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId,
+		IpPermissions: []types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(80), ToPort: aws.Int32(80),
+			IpRanges: []types.IpRange{{CidrIp: aws.String("10.8.10.0/16")}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{aws.ToString(sg.GroupId)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := g.SecurityGroups[0].IpPermissions; len(r) != 1 || len(r[0].IpRanges) != 1 || aws.ToString(r[0].IpRanges[0].CidrIp) != "10.8.0.0/16" {
+		t.Errorf("rule %+v, want its range listed as 10.8.0.0/16", r)
 	}
 }

@@ -81,18 +81,27 @@ func vpceHostedZone(region string) string {
 // per zone of its subnets and, with private DNS, the service's own name.
 func vpceDNSEntries(region string, e *vpcEndpointRecord, zones []string, sv vpceService) []ec2api.DnsEntry {
 	id := deref(e.VpcEndpointId)
-	base := id + "-" + vpceHash(id, 8)
-	short := sv.short
 	zone := vpceHostedZone(region)
-	out := []ec2api.DnsEntry{{DnsName: new(base + "." + short + "." + region + ".vpce.amazonaws.com"), HostedZoneId: new(zone)}}
+	out := []ec2api.DnsEntry{{DnsName: new(vpceDNSName(region, id, sv.short, "")), HostedZoneId: new(zone)}}
 	slices.Sort(zones)
 	for _, z := range slices.Compact(zones) {
-		out = append(out, ec2api.DnsEntry{DnsName: new(base + "-" + z + "." + short + "." + region + ".vpce.amazonaws.com"), HostedZoneId: new(zone)})
+		out = append(out, ec2api.DnsEntry{DnsName: new(vpceDNSName(region, id, sv.short, z)), HostedZoneId: new(zone)})
 	}
 	if deref(e.PrivateDnsEnabled) && sv.privateDNS != "" {
 		out = append(out, ec2api.DnsEntry{DnsName: new(strings.ReplaceAll(sv.privateDNS, "%r", region)), HostedZoneId: new("Z" + strings.ToUpper(vpceHash("private/"+id, 20)))})
 	}
 	return out
+}
+
+// vpceDNSName is an interface endpoint's own DNS name: the regional one
+// (zone ""), else zone's, as AWS names them
+// (vpce-<id>-<8 chars>[-<zone>].<service>.<region>.vpce.amazonaws.com).
+func vpceDNSName(region, id, short, zone string) string {
+	base := id + "-" + vpceHash(id, 8)
+	if zone != "" {
+		base += "-" + zone
+	}
+	return base + "." + short + "." + region + ".vpce.amazonaws.com"
 }
 
 // vpceRefreshDNS recomputes an interface endpoint's DNS entries from its
@@ -128,7 +137,7 @@ func vpceCheckPrivateDNS(v *vpcRecord) error {
 // vpceAddRouteTables adds the gateway endpoint's prefix-list route to each
 // route table.
 func vpceAddRouteTables(t *rtx, e *vpcEndpointRecord, ids []string) error {
-	pl, ok := prefixListByName(t.scope.Region, deref(e.ServiceName))
+	pl, ok := prefixListByName(t.scope.Region, t.publicPool, deref(e.ServiceName))
 	if !ok {
 		return nil
 	}
@@ -315,7 +324,7 @@ func (s *Service) CreateVpcEndpoint(ctx context.Context, in *ec2api.CreateVpcEnd
 		if _, err := s.ensureDefaultVPC(t); err != nil {
 			return err
 		}
-		e, err := createOnce(t, vpcEndpoints, "CreateVpcEndpoint", r.token, r.hash, func() (*vpcEndpointRecord, error) { return vpceCreate(t, r) })
+		e, err := createOnce(t, vpcEndpoints, "CreateVpcEndpoint", r.token, r.hash, func() (*vpcEndpointRecord, error) { return vpceCreate(t, r, s.endpointRuntime) })
 		if err != nil {
 			return err
 		}
@@ -327,8 +336,9 @@ func (s *Service) CreateVpcEndpoint(ctx context.Context, in *ec2api.CreateVpcEnd
 	}
 	res := out.VpcEndpoint
 	if r.typ == "Interface" {
-		// AWS answers "pending" while it provisions the interfaces; they are
-		// ready at once in minicloud, so Describe shows "available".
+		// AWS answers "pending" while it provisions the interfaces; without
+		// an endpoint controller they are ready at once, so Describe shows
+		// "available".
 		res.State = new("pending")
 	}
 	result := &ec2api.CreateVpcEndpointResult{VpcEndpoint: &res}
@@ -373,6 +383,9 @@ func vpceCheckCreate(in *ec2api.CreateVpcEndpointRequest) (*vpceRequest, error) 
 	if r.tags = tags; r.tags == nil {
 		r.tags = []ec2api.Tag{}
 	}
+	if err := vpceCheckPolicy(in.PolicyDocument); err != nil {
+		return nil, err
+	}
 	r.token = deref(in.ClientToken)
 	hashIn := *in
 	hashIn.ClientToken = nil
@@ -381,8 +394,9 @@ func vpceCheckCreate(in *ec2api.CreateVpcEndpointRequest) (*vpceRequest, error) 
 }
 
 // vpceCreate checks a new endpoint against its VPC and the catalogue and
-// stores it with its routes or interfaces.
-func vpceCreate(t *rtx, r *vpceRequest) (*vpcEndpointRecord, error) {
+// stores it with its routes or interfaces; an interface endpoint is
+// pending when a controller will report it available (served).
+func vpceCreate(t *rtx, r *vpceRequest, served bool) (*vpcEndpointRecord, error) {
 	v, err := vpcs.get(t, r.vpcID)
 	if err != nil {
 		return nil, err
@@ -417,6 +431,9 @@ func vpceCreate(t *rtx, r *vpceRequest) (*vpcEndpointRecord, error) {
 		err = vpceCreateGateway(t, e, r.in)
 	} else {
 		err = vpceCreateInterface(t, e, r.in, v, sv)
+		if served {
+			e.State = new("pending")
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -550,6 +567,9 @@ func (s *Service) ModifyVpcEndpoint(ctx context.Context, in *ec2api.ModifyVpcEnd
 		if deref(in.ResetPolicy) {
 			e.PolicyDocument = new(vpceDefaultPolicy)
 		} else if in.PolicyDocument != nil {
+			if err := vpceCheckPolicy(in.PolicyDocument); err != nil {
+				return err
+			}
 			e.PolicyDocument = new(*in.PolicyDocument)
 		}
 		if err := vpceAddRouteTables(t, e, in.AddRouteTableIds); err != nil {
@@ -578,8 +598,13 @@ func (s *Service) ModifyVpcEndpoint(ctx context.Context, in *ec2api.ModifyVpcEnd
 		if err := vpceRemoveSubnets(t, e, in.RemoveSubnetIds); err != nil {
 			return err
 		}
+		added := len(e.NetworkInterfaceIds)
 		if err := vpceAddSubnets(t, e, in.AddSubnetIds); err != nil {
 			return err
+		}
+		if len(e.NetworkInterfaceIds) > added && s.endpointRuntime {
+			// Pending until the new interfaces serve too.
+			e.State = new("pending")
 		}
 		if !gateway {
 			if err := vpceSyncGroups(t, e); err != nil {

@@ -98,7 +98,7 @@ func (s *Service) GetAccountSummary(ctx context.Context, _ *iamapi.Empty) (*iama
 	m := map[string]int32{
 		"UsersQuota": 5000, "GroupsQuota": 300, "RolesQuota": 1000, "PoliciesQuota": 1500, "InstanceProfilesQuota": 1000,
 		"ServerCertificates": 0, "ServerCertificatesQuota": 20, "AccountMFAEnabled": 0, "AccountAccessKeysPresent": 0,
-		"AccountSigningCertificatesPresent": 0, "MFADevices": 0, "MFADevicesInUse": 0, "Providers": 0,
+		"AccountSigningCertificatesPresent": 0, "MFADevices": 0, "MFADevicesInUse": 0,
 		"GroupsPerUserQuota": 10, "AttachedPoliciesPerUserQuota": 10, "AttachedPoliciesPerGroupQuota": 10,
 		"AttachedPoliciesPerRoleQuota": 10, "PolicySizeQuota": managedPolicyQuota, "PolicyVersionsInUseQuota": 10000,
 		"VersionsPerPolicyQuota": maxPolicyVersions, "UserPolicySizeQuota": 2048, "GroupPolicySizeQuota": 5120,
@@ -112,6 +112,7 @@ func (s *Service) GetAccountSummary(ctx context.Context, _ *iamapi.Empty) (*iama
 			"Roles":            func() (int, error) { l, err := roles.List(tx, sc); return len(l), err },
 			"Policies":         func() (int, error) { l, err := policies.List(tx, sc); return len(l), err },
 			"InstanceProfiles": func() (int, error) { l, err := profiles.List(tx, sc); return len(l), err },
+			"Providers":        func() (int, error) { l, err := oidcProviders.List(tx, sc); return len(l), err },
 			"PolicyVersionsInUse": func() (int, error) {
 				u, err := usage(tx, sc)
 				return len(u), err

@@ -4,18 +4,22 @@
 // default), AWS managed policies with their real documents (embedded from
 // awspolicies.json), inline policies, attachments, permissions boundaries,
 // instance profiles, service-linked roles of the services minicloud has,
-// access keys, login profiles, tags, account aliases, the account summary
-// and GetAccountAuthorizationDetails.
+// access keys, login profiles, tags, account aliases, the account summary,
+// GetAccountAuthorizationDetails, and OpenID Connect providers (oidc.go),
+// which STS's AssumeRoleWithWebIdentity finds through OIDCProvider.
 //
 // With --iam enforce, package authz evaluates every request against what
 // this package answers (enforce.go): PoliciesFor, a principal's identity
 // policies and boundary, parsed and cached per entity until the next IAM
 // write (every write goes through update, which bumps the cache's
 // generation; a store reset calls Invalidate); ResourcePolicy, a role's
-// trust policy for sts:AssumeRole; ResourceTags, a user's or role's tags.
+// trust policy for sts:AssumeRole; ResourceTags, a user's or role's tags;
+// WithPath, an entity's ARN with its path.
 // STS finds roles and managed policies' documents through Role and
 // PolicyDocument. SimulatePrincipalPolicy and SimulateCustomPolicy
-// (simulate.go) run the same engine on stored or given documents. Access
+// (simulate.go) run the same engine on stored or given documents; their
+// MatchedStatements carry the deciding statement's StartPosition and
+// EndPosition as AWS gives them (iampolicy.Position). Access
 // keys are real: Resolve lets the gateway resolve a request signed with an
 // IAM user's key to that user, and verify its signature with the secret
 // kept here.

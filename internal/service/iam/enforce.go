@@ -48,7 +48,9 @@ func (s *Service) Invalidate() { s.policies.invalidate() }
 // attached policies and its groups', a session's role's, and the
 // entity's permissions boundary and tags. An entity that is gone (a
 // deleted role whose sessions live on) has none, so it is allowed
-// nothing.
+// nothing. A federated user (GetFederationToken) has the policies of
+// the IAM user who made it, or all permissions when the root user did;
+// its session policies then cut them down.
 func (s *Service) PoliciesFor(ctx context.Context, p iampolicy.Principal) (iampolicy.PolicySet, map[string]string, error) {
 	arn, table := p.ARN, kind{}
 	switch p.Type {
@@ -56,6 +58,11 @@ func (s *Service) PoliciesFor(ctx context.Context, p iampolicy.Principal) (iampo
 		table = userKind
 	case iampolicy.AssumedRole:
 		arn, table = p.RoleARN, roleKind
+	case iampolicy.FederatedUser:
+		if strings.HasSuffix(p.RoleARN, ":root") {
+			return iampolicy.PolicySet{Identity: []*iampolicy.Policy{rootPolicy}}, nil, nil
+		}
+		arn, table = p.RoleARN, userKind
 	default:
 		return iampolicy.PolicySet{}, nil, nil
 	}
@@ -95,6 +102,17 @@ func (s *Service) PoliciesFor(ctx context.Context, p iampolicy.Principal) (iampo
 	s.policies.entries.Store(arn, e)
 	return e.set, e.tags, nil
 }
+
+// rootPolicy is what the root user may do, for its federated users:
+// everything.
+var rootPolicy = func() *iampolicy.Policy {
+	p, err := iampolicy.Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, iampolicy.Identity)
+	if err != nil {
+		panic(err)
+	}
+	p.Name = "root user"
+	return p
+}()
 
 // withGroups is an entity and, for a user, its groups: whose policies
 // apply to it.
@@ -269,4 +287,48 @@ func (s *Service) ResourceTags(ctx context.Context, arn string) (map[string]stri
 		return err
 	})
 	return tags, found, err
+}
+
+// WithPath implements authz.PathResolver: the ARN of the user, group,
+// role or instance profile an ARN built from its name ("…:user/carol")
+// names, with the entity's path ("…:user/eng/carol"), as AWS evaluates
+// it; arn itself when there is no such entity or it is not one of those.
+func (s *Service) WithPath(ctx context.Context, arn string) (string, error) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[2] != "iam" || strings.Count(parts[5], "/") != 1 {
+		return arn, nil
+	}
+	typ, name, _ := strings.Cut(parts[5], "/")
+	var k kind
+	switch typ {
+	case "user":
+		k = userKind
+	case "group":
+		k = groupKind
+	case "role":
+		k = roleKind
+	case "instance-profile":
+	default:
+		return arn, nil
+	}
+	out := arn
+	err := s.store.View(ctx, func(tx state.Tx) error {
+		sc := state.Global(parts[4])
+		if typ == "instance-profile" {
+			p, ok, err := profiles.Get(tx, sc, key(name))
+			if ok {
+				out = p.ARN
+			}
+			return err
+		}
+		h, err := k.get(tx, sc, name)
+		if isCode(err, "NoSuchEntity") {
+			return nil
+		}
+		if err == nil {
+			out = h.base().ARN
+		}
+		return err
+	})
+	return out, err
 }

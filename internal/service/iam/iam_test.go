@@ -223,7 +223,7 @@ func TestRolesPoliciesProfiles(t *testing.T) {
 			all = append(all, *p.PolicyName)
 		}
 	}
-	if len(all) != 19 || !slices.IsSortedFunc(all, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }) {
+	if len(all) != 20 || !slices.IsSortedFunc(all, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }) {
 		t.Fatalf("paginated AWS policies: %v", all)
 	}
 	local := must(e.iam.ListPolicies(e.ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal}))

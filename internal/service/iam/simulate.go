@@ -259,7 +259,8 @@ func (sim *simulation) result(p iampolicy.Principal, action string, resources []
 	return r
 }
 
-// matched is the statement that decided, as MatchedStatements.
+// matched is the statement that decided, as MatchedStatements, with its
+// place in its document.
 func (sim *simulation) matched(d iampolicy.Decision) []iamapi.Statement {
 	if d.Policy == "" {
 		return []iamapi.Statement{}
@@ -268,7 +269,12 @@ func (sim *simulation) matched(d iampolicy.Decision) []iamapi.Statement {
 	if !ok {
 		src = source{d.Policy, "none"}
 	}
-	return []iamapi.Statement{{SourcePolicyId: new(src.id), SourcePolicyType: new(src.typ)}}
+	st := iamapi.Statement{SourcePolicyId: new(src.id), SourcePolicyType: new(src.typ)}
+	if d.Statement != nil && d.Statement.Start.Line > 0 {
+		st.StartPosition = &iamapi.Position{Line: new(int32(d.Statement.Start.Line)), Column: new(int32(d.Statement.Start.Column))}
+		st.EndPosition = &iamapi.Position{Line: new(int32(d.Statement.End.Line)), Column: new(int32(d.Statement.End.Column))}
+	}
+	return []iamapi.Statement{st}
 }
 
 // boundaryDetail says whether the permissions boundary allows the action

@@ -1,7 +1,22 @@
 // Package sts implements AWS Security Token Service: who the caller is
-// (GetCallerIdentity), temporary credentials for roles (AssumeRole) and
-// for the caller itself (GetSessionToken) that work as credentials
-// afterwards, through the gateway's Identities interface.
+// (GetCallerIdentity), temporary credentials for roles (AssumeRole,
+// AssumeRoleWithWebIdentity), for the caller itself (GetSessionToken) and
+// for its federated users (GetFederationToken) that work as credentials
+// afterwards, through the gateway's Identities interface; and
+// DecodeAuthorizationMessage.
+//
+// AssumeRoleWithWebIdentity (webidentity.go) is unsigned, as on AWS: the
+// token is checked against the role's account's OIDC providers and its
+// issuer's keys (the Federation port: IAM's providers and trust policies,
+// internal/oidc's keys — only minicloud's own issuer's are reachable
+// offline; any other issuer's token is refused, never accepted
+// unverified), then the role's trust policy is evaluated here with the
+// provider as a Federated principal and its condition keys. A federated
+// user (federation.go) is arn:aws:sts::<account>:federated-user/<name>,
+// whose session keeps the IAM user's ARN as RoleARN so that enforcement
+// evaluates the user's policies intersected with the session's.
+// AssumeRoleWithSAML is answered NotImplemented: there are no SAML
+// providers.
 //
 // It owns the "sts" part of the state store and nothing else. Roles are
 // IAM's, reached through the Roles port: AssumeRole refuses a role that
@@ -89,6 +104,10 @@ type Service struct {
 	now   func() time.Time
 	roles Roles
 	prune pruner
+	// federation answers web identities' providers and keys (nil: none).
+	federation Federation
+	// messages decodes EC2's encoded authorization messages (nil: none).
+	messages Messages
 }
 
 // New returns the STS service over store, its roles IAM's (nil: any role
@@ -122,9 +141,10 @@ func validation(format string, args ...any) error {
 	return api.Errorf(http.StatusBadRequest, "ValidationError", format, args...)
 }
 
-// AssumeRole issues temporary credentials for the role in the role's account.
-func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) (*stsapi.AssumeRoleResponse, error) {
-	arn, name := *in.RoleArn, *in.RoleSessionName
+// checkRoleRequest validates what every AssumeRole* names: the role ARN
+// (its parts: partition, account, path, name), the session name and the
+// duration's lower bound.
+func checkRoleRequest(arn, name string, duration *int32) ([]string, error) {
 	switch {
 	case len(arn) < 20:
 		return nil, validation("1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20", arn)
@@ -139,22 +159,28 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 	if m == nil {
 		return nil, validation("%s is invalid", arn)
 	}
-	if in.DurationSeconds != nil && *in.DurationSeconds < minDuration {
-		return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", *in.DurationSeconds, minDuration)
+	if duration != nil && *duration < minDuration {
+		return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", *duration, minDuration)
+	}
+	return m, nil
+}
+
+// AssumeRole issues temporary credentials for the role in the role's account.
+func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) (*stsapi.AssumeRoleResponse, error) {
+	arn, name := *in.RoleArn, *in.RoleSessionName
+	m, err := checkRoleRequest(arn, name, in.DurationSeconds)
+	if err != nil {
+		return nil, err
 	}
 	role, err := s.role(ctx, arn)
 	if err != nil {
 		return nil, err
 	}
-	duration := int32(defaultDuration)
-	if in.DurationSeconds != nil {
-		duration = *in.DurationSeconds
-		if duration > role.MaxSession {
-			return nil, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-		}
+	duration, err := roleDuration(in.DurationSeconds, role)
+	if err != nil {
+		return nil, err
 	}
-	partition, account, roleName := m[1], m[2], m[4]
-	policies, err := s.sessionPolicies(ctx, account, in)
+	policies, err := s.sessionPolicies(ctx, m[2], in.Policy, in.PolicyArns)
 	if err != nil {
 		return nil, err
 	}
@@ -162,15 +188,8 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 	if err != nil {
 		return nil, err
 	}
-	sess := session{
-		RoleARN:        role.ARN,
-		Policies:       policies,
-		Tags:           tags,
-		SourceIdentity: deref(in.SourceIdentity),
-		Account:        account,
-		ARN:            fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, account, roleName, name),
-		UserID:         role.ID + ":" + name,
-	}
+	sess := roleSession(m, role, name, policies)
+	sess.Tags, sess.SourceIdentity = tags, deref(in.SourceIdentity)
 	if err := s.issue(ctx, &sess, seconds(duration)); err != nil {
 		return nil, err
 	}
@@ -179,6 +198,52 @@ func (s *Service) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleRequest) 
 		AssumedRoleUser: &stsapi.AssumedRoleUser{AssumedRoleId: new(sess.UserID), Arn: new(sess.ARN)},
 		SourceIdentity:  in.SourceIdentity,
 	}, nil
+}
+
+// roleDuration is an AssumeRole*'s DurationSeconds: an hour by default,
+// at most the role's MaxSessionDuration.
+func roleDuration(in *int32, role Role) (int32, error) {
+	if in == nil {
+		return defaultDuration, nil
+	}
+	if *in > role.MaxSession {
+		return 0, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	return *in, nil
+}
+
+// roleSession is a session of role named name, the role ARN's parts in m
+// (checkRoleRequest's): arn:<partition>:sts::<account>:assumed-role/<role
+// name, without its path>/<name>, user ID <role ID>:<name>.
+func roleSession(m []string, role Role, name string, policies []string) session {
+	partition, account, roleName := m[1], m[2], m[4]
+	return session{
+		RoleARN:  role.ARN,
+		Policies: policies,
+		Account:  account,
+		ARN:      fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partition, account, roleName, name),
+		UserID:   role.ID + ":" + name,
+	}
+}
+
+// callerDuration is the DurationSeconds of credentials for the caller
+// itself (GetSessionToken, GetFederationToken): 15 minutes to 36 hours,
+// 12 by default; the root user's are cut to an hour.
+func callerDuration(caller string, in *int32) (int32, error) {
+	duration, max := int32(sessionTokenDefault), int32(sessionTokenMax)
+	if strings.HasSuffix(caller, ":root") {
+		duration, max = rootSessionMax, rootSessionMax
+	}
+	if in == nil {
+		return duration, nil
+	}
+	switch d := *in; {
+	case d < minDuration:
+		return 0, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", d, minDuration)
+	case d > sessionTokenMax:
+		return 0, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to %d", d, sessionTokenMax)
+	}
+	return min(*in, max), nil
 }
 
 // issue completes a session with new keys that expire after d, and
@@ -225,18 +290,9 @@ func (s *Service) GetSessionToken(ctx context.Context, in *stsapi.GetSessionToke
 	if strings.HasPrefix(req.AccessKey, "ASIA") {
 		return nil, api.Errorf(http.StatusForbidden, "AccessDenied", "Cannot call GetSessionToken with session credentials")
 	}
-	duration, max := int32(sessionTokenDefault), int32(sessionTokenMax)
-	if strings.HasSuffix(req.Caller, ":root") {
-		duration, max = rootSessionMax, rootSessionMax
-	}
-	if in.DurationSeconds != nil {
-		duration = min(*in.DurationSeconds, max)
-		switch {
-		case duration < minDuration:
-			return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", duration, minDuration)
-		case *in.DurationSeconds > sessionTokenMax:
-			return nil, validation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to %d", *in.DurationSeconds, sessionTokenMax)
-		}
+	duration, err := callerDuration(req.Caller, in.DurationSeconds)
+	if err != nil {
+		return nil, err
 	}
 	sess := session{Account: req.Account, ARN: req.Caller, UserID: req.CallerUserID}
 	if err := s.issue(ctx, &sess, seconds(duration)); err != nil {
@@ -274,10 +330,10 @@ const (
 // sessionPolicies are the documents that scope the session down: the
 // inline Policy, validated as a session policy, and PolicyArns' current
 // documents.
-func (s *Service) sessionPolicies(ctx context.Context, account string, in *stsapi.AssumeRoleRequest) ([]string, error) {
+func (s *Service) sessionPolicies(ctx context.Context, account string, policy *string, arns []stsapi.PolicyDescriptorType) ([]string, error) {
 	var docs []string
-	if in.Policy != nil {
-		doc := *in.Policy
+	if policy != nil {
+		doc := *policy
 		if len(doc) > maxInlineSessionPolicy {
 			return nil, validation("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to %d", maxInlineSessionPolicy)
 		}
@@ -290,10 +346,10 @@ func (s *Service) sessionPolicies(ctx context.Context, account string, in *stsap
 		}
 		docs = append(docs, doc)
 	}
-	if len(in.PolicyArns) > maxPolicyArns {
+	if len(arns) > maxPolicyArns {
 		return nil, validation("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to %d", maxPolicyArns)
 	}
-	for _, pa := range in.PolicyArns {
+	for _, pa := range arns {
 		arn := deref(pa.Arn)
 		if s.roles == nil {
 			continue

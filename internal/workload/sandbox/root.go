@@ -76,16 +76,18 @@ const stageDir = "/tmp"
 // Nothing propagates to the host: every mount is made a slave first
 // (mounts made here stay private; a shared tree bound in keeps receiving
 // the host's mounts below it: the volumes attached later). A bind that
-// fails is not fatal: it is returned in bindErrs.
-func (cfg Root) Setup(t Trees) (bindErrs []error, err error) {
+// fails is not fatal: it is returned in bindErrs. console is the master of
+// the guest's /dev/console: the caller copies what it reads to the
+// workload's console.
+func (cfg Root) Setup(t Trees) (console *os.File, bindErrs []error, err error) {
 	if len(t.Lowers) != cfg.Layers || len(t.Binds) != len(cfg.Binds) {
-		return nil, fmt.Errorf("%d lower trees and %d binds for %d layers and %d binds", len(t.Lowers), len(t.Binds), cfg.Layers, len(cfg.Binds))
+		return nil, nil, fmt.Errorf("%d lower trees and %d binds for %d layers and %d binds", len(t.Lowers), len(t.Binds), cfg.Layers, len(cfg.Binds))
 	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		return nil, fmt.Errorf("make mounts slaves: %w", err)
+		return nil, nil, fmt.Errorf("make mounts slaves: %w", err)
 	}
 	if err := unix.Mount("minicloud-stage", stageDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=64k"); err != nil {
-		return nil, fmt.Errorf("mount stage: %w", err)
+		return nil, nil, fmt.Errorf("mount stage: %w", err)
 	}
 	place := func(fd int, name string) (string, error) {
 		dst := filepath.Join(stageDir, name)
@@ -101,21 +103,21 @@ func (cfg Root) Setup(t Trees) (bindErrs []error, err error) {
 	for i, fd := range t.Lowers {
 		l, err := place(fd, "lower"+strconv.Itoa(i))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		lowers = append(lowers, l)
 	}
 	inst, err := place(t.Instance, "instance")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	root := filepath.Join(stageDir, "root")
 	if err := os.Mkdir(root, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := unix.Mount("minicloud-root", root, "overlay", 0, fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s",
 		strings.Join(lowers, ":"), filepath.Join(inst, "upper"), filepath.Join(inst, "work"))); err != nil {
-		return nil, fmt.Errorf("mount overlay: %w", err)
+		return nil, nil, fmt.Errorf("mount overlay: %w", err)
 	}
 	for i, b := range cfg.Binds {
 		if err := b.mount(root, t.Binds[i]); err != nil {
@@ -140,31 +142,31 @@ func (cfg Root) Setup(t Trees) (bindErrs []error, err error) {
 	} {
 		dst := filepath.Join(root, m.dst)
 		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := unix.Mount(m.src, dst, m.fstype, m.flags, m.data); err != nil {
-			return nil, fmt.Errorf("mount /%s: %w", m.dst, err)
+			return nil, nil, fmt.Errorf("mount /%s: %w", m.dst, err)
 		}
 	}
 	if err := maskProc(filepath.Join(root, "proc")); err != nil {
-		return nil, fmt.Errorf("/proc: %w", err)
+		return nil, nil, fmt.Errorf("/proc: %w", err)
 	}
-	if err := setupDev(filepath.Join(root, "dev")); err != nil {
-		return nil, fmt.Errorf("/dev: %w", err)
+	if console, err = setupDev(filepath.Join(root, "dev")); err != nil {
+		return nil, nil, fmt.Errorf("/dev: %w", err)
 	}
 	_ = os.MkdirAll(filepath.Join(root, "run", "lock"), 0o1777)
 	// pivot_root(".", ".") stacks the old root under the new one; detaching
 	// it leaves the workload nothing of the host.
 	if err := unix.Chdir(root); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := unix.PivotRoot(".", "."); err != nil {
-		return nil, fmt.Errorf("pivot_root: %w", err)
+		return nil, nil, fmt.Errorf("pivot_root: %w", err)
 	}
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		return nil, fmt.Errorf("detach the old root: %w", err)
+		return nil, nil, fmt.Errorf("detach the old root: %w", err)
 	}
-	return bindErrs, unix.Chdir("/")
+	return console, bindErrs, unix.Chdir("/")
 }
 
 // mount moves tree fd to b.Target of the new root.
@@ -237,43 +239,98 @@ func maskProc(proc string) error {
 }
 
 // setupDev fills the workload's /dev tmpfs: a few host devices bind-mounted,
-// a private devpts, /dev/shm, and /dev/console leading to the init's
-// standard output (the workload's console).
-func setupDev(dev string) error {
+// a private devpts, /dev/shm, and /dev/console: a pty of that devpts whose
+// master it returns (the caller copies it to the workload's console). A
+// pty, not a link to the init's standard output: the init is not dumpable,
+// so its /proc/1/fd is closed to the guest, and a pipe cannot be mounted.
+func setupDev(dev string) (*os.File, error) {
 	for _, name := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
 		dst := filepath.Join(dev, name)
 		f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o666)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		f.Close()
 		if err := unix.Mount("/dev/"+name, dst, "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind %s: %w", name, err)
+			return nil, fmt.Errorf("bind %s: %w", name, err)
 		}
 	}
 	for name, target := range map[string]string{
 		"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
-		"stderr": "/proc/self/fd/2", "console": "/proc/1/fd/1", "ptmx": "pts/ptmx",
+		"stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx",
 	} {
 		if err := os.Symlink(target, filepath.Join(dev, name)); err != nil && !errors.Is(err, os.ErrExist) {
-			return err
+			return nil, err
 		}
 	}
 	pts, shm := filepath.Join(dev, "pts"), filepath.Join(dev, "shm")
 	if err := os.Mkdir(pts, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	if err := unix.Mount("devpts", pts, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
-		return fmt.Errorf("devpts: %w", err)
+		return nil, fmt.Errorf("devpts: %w", err)
 	}
 	if err := os.Mkdir(shm, 0o1777); err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.Chmod(shm, 0o1777); err != nil {
-		return err
+		return nil, err
 	}
 	if err := unix.Mount("shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
-		return fmt.Errorf("shm: %w", err)
+		return nil, fmt.Errorf("shm: %w", err)
 	}
-	return nil
+	console, err := consolePty(pts, filepath.Join(dev, "console"))
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	return console, nil
+}
+
+// consolePty opens a pty of the devpts at pts, binds its slave onto the
+// file console and returns the master. The slave passes output unchanged
+// (no "\n" → "\r\n"), and one descriptor of it stays open for the init's
+// life (inherited by no one): with none, reading the master fails.
+func consolePty(pts, console string) (*os.File, error) {
+	mfd, err := unix.Open(filepath.Join(pts, "ptmx"), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	master := os.NewFile(uintptr(mfd), "console-master")
+	fail := func(err error) (*os.File, error) {
+		master.Close()
+		return nil, err
+	}
+	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+		return fail(fmt.Errorf("unlock pty: %w", err))
+	}
+	n, err := unix.IoctlGetUint32(mfd, unix.TIOCGPTN)
+	if err != nil {
+		return fail(fmt.Errorf("pty number: %w", err))
+	}
+	slave := filepath.Join(pts, fmt.Sprint(n))
+	sfd, err := unix.Open(slave, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fail(err)
+	}
+	tio, err := unix.IoctlGetTermios(sfd, unix.TCGETS)
+	if err == nil {
+		tio.Oflag &^= unix.OPOST
+		tio.Lflag &^= unix.ECHO
+		err = unix.IoctlSetTermios(sfd, unix.TCSETS, tio)
+	}
+	if err != nil {
+		unix.Close(sfd)
+		return fail(fmt.Errorf("console modes: %w", err))
+	}
+	f, err := os.OpenFile(console, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		unix.Close(sfd)
+		return fail(err)
+	}
+	f.Close()
+	if err := unix.Mount(slave, console, "", unix.MS_BIND, ""); err != nil {
+		unix.Close(sfd)
+		return fail(fmt.Errorf("bind %s: %w", slave, err))
+	}
+	return master, nil // sfd stays open: see above
 }
