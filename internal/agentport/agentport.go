@@ -112,3 +112,17 @@ var (
 	// ErrNoUser is Exec's answer for a user the guest does not have.
 	ErrNoUser = errors.New("agentport: no such user in the instance")
 )
+
+// TerminalReader reads a terminal's master side: EIO, which Linux answers
+// once no process holds the terminal any more, is its end (io.EOF).
+func TerminalReader(master io.Reader) io.Reader { return terminalReader{master} }
+
+type terminalReader struct{ r io.Reader }
+
+func (t terminalReader) Read(b []byte) (int, error) {
+	n, err := t.r.Read(b)
+	if errors.Is(err, syscall.EIO) {
+		err = io.EOF
+	}
+	return n, err
+}

@@ -5,13 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -75,7 +78,7 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 func (p *hostProcess) Stdin() io.WriteCloser { return nopCloser{p.tty} }
-func (p *hostProcess) Stdout() io.Reader     { return eioReader{p.tty} }
+func (p *hostProcess) Stdout() io.Reader     { return agentport.TerminalReader(p.tty) }
 func (p *hostProcess) Stderr() io.Reader     { return nil }
 func (p *hostProcess) Resize(ws agentport.WindowSize) error {
 	return pty.Setsize(p.tty, &pty.Winsize{Rows: ws.Rows, Cols: ws.Cols})
@@ -89,16 +92,6 @@ func (p *hostProcess) Close() error {
 		_ = p.cmd.Process.Kill()
 	}
 	return p.tty.Close()
-}
-
-type eioReader struct{ f *os.File }
-
-func (r eioReader) Read(b []byte) (int, error) {
-	n, err := r.f.Read(b)
-	if errors.Is(err, syscall.EIO) {
-		err = io.EOF
-	}
-	return n, err
 }
 
 // pluginPath is the session-manager-plugin the tests drive.
@@ -124,15 +117,7 @@ func startPlugin(t *testing.T, srv *httptest.Server, sessionID, token string, si
 	// websocket's request with them.
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "TERM=xterm", "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
 		"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED=true"}
-	f, err := pty.StartWithSize(cmd, &size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = f.Close()
-	})
-	return f, cmd
+	return termtest.Start(t, cmd, size.Rows, size.Cols), cmd
 }
 
 // TestPluginShell drives the real plugin through a terminal: the handshake,
@@ -158,23 +143,9 @@ func TestPluginShell(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	send("echo $GREETING; stty size\r")
+	send("echo $GREETING\r")
 	term.Expect(t, "hello-from-profile")
-	term.Expect(t, "30 100")
-	must(t, pty.Setsize(f, &pty.Winsize{Rows: 45, Cols: 132}))
-	time.Sleep(1200 * time.Millisecond) // the plugin looks every 500 ms
-	send("stty size\r")
-	term.Expect(t, "45 132")
-	send("sleep 1000\r")
-	time.Sleep(300 * time.Millisecond)
-	send("\x03")
-	// The terminal flushes what was typed ahead when ^C interrupts, as
-	// any terminal does: wait for the interrupt before typing on.
-	term.Expect(t, "^C")
-	send("echo after-$((40+2))\r")
-	term.Expect(t, "after-42")
-	send("for i in 1 2 3; do\r echo line-$i\r done\r")
-	term.Expect(t, "line-3")
+	termtest.Shell(t, f, term, 30, 100, termtest.Resize(f))
 	send("exit 3\r")
 	term.Expect(t, "Exiting session with sessionId: alice-0a1b2c3d4e5f6a7b8")
 	select {
@@ -185,7 +156,7 @@ func TestPluginShell(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the session did not end")
 	}
-	waitExit(t, cmd)
+	termtest.WaitExit(t, cmd, 10*time.Second)
 	agent.mu.Lock()
 	defer agent.mu.Unlock()
 	if len(agent.execs) != 1 || agent.execs[0].User != agentport.SSMUser || agent.execs[0].TTY == nil {
@@ -219,7 +190,7 @@ func TestPluginTerminate(t *testing.T) {
 		t.Fatal("Terminate: no such session")
 	}
 	term.Expect(t, "Exiting session with sessionId: s-1")
-	waitExit(t, cmd)
+	termtest.WaitExit(t, cmd, 10*time.Second)
 	if m.Terminate("s-1") {
 		t.Error("the terminated session is still there")
 	}
@@ -288,23 +259,81 @@ func freePort(t *testing.T) string {
 	return port
 }
 
-func waitExit(t *testing.T, cmd *exec.Cmd) {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("the plugin exited with %v, want 0 (as with AWS)", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the plugin did not exit")
-	}
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPluginResume: the plugin's websocket drops; the plugin calls
+// ResumeSession (answered here as the ssm service would, with a new token
+// set through SetToken), connects again, and the session goes on where it
+// was: the same shell, nothing lost or repeated.
+func TestPluginResume(t *testing.T) {
+	m := NewManager(Config{Agent: &hostAgent{}})
+	defer m.Close()
+	var resumes atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, PathPrefix) {
+			m.ServeHTTP(w, r)
+			return
+		}
+		if r.Header.Get("X-Amz-Target") != "AmazonSSM.ResumeSession" {
+			http.Error(w, "unexpected "+r.Header.Get("X-Amz-Target"), http.StatusBadRequest)
+			return
+		}
+		var in struct{ SessionId string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		token := fmt.Sprintf("token-%d", resumes.Add(1)+1)
+		if !m.SetToken(in.SessionId, token) {
+			http.Error(w, `{"__type":"DoesNotExistException"}`, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_ = json.NewEncoder(w).Encode(map[string]string{"SessionId": in.SessionId, "TokenValue": token,
+			"StreamUrl": "ws" + strings.TrimPrefix(srv.URL, "http") + PathPrefix + in.SessionId + "?role=publish_subscribe"})
+	}))
+	defer srv.Close()
+	must(t, m.Start(Spec{ID: "r-1", Token: "token-1", Type: SessionShell, Shell: []string{"/bin/sh"}}))
+	f, cmd := startPlugin(t, srv, "r-1", "token-1", pty.Winsize{Rows: 24, Cols: 80})
+	term := termtest.Read(f)
+	send := func(s string) {
+		t.Helper()
+		if _, err := io.WriteString(f, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("X=before-$((1+1)); echo $X\r")
+	term.Expect(t, "before-2")
+
+	s := m.get("r-1")
+	s.mu.Lock()
+	ws := s.conn
+	s.mu.Unlock()
+	_ = ws.CloseNow() // the network drops
+	// The plugin gives up a session whose keystrokes cannot be sent (as
+	// with AWS): type once it is back.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s.mu.Lock()
+		back := s.conn != nil && s.conn != ws
+		s.mu.Unlock()
+		if back {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the plugin did not come back:\n%s", term.All())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if resumes.Load() == 0 {
+		t.Error("the plugin came back without ResumeSession")
+	}
+	send("echo after-$X\r")
+	term.Expect(t, "after-before-2")
+	send("exit\r")
+	term.Expect(t, "Exiting session with sessionId: r-1")
+	termtest.WaitExit(t, cmd, 10*time.Second)
 }

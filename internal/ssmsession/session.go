@@ -109,6 +109,9 @@ func (m *Manager) Start(spec Spec) error {
 	if spec.ID == "" || spec.Token == "" {
 		return errors.New("ssmsession: a session needs an ID and a token")
 	}
+	if m.cfg.Agent == nil {
+		return errors.New("ssmsession: no agent runs sessions here")
+	}
 	if spec.Type != SessionShell && spec.Type != SessionInteractive && spec.Type != SessionPort {
 		return fmt.Errorf("ssmsession: unknown session type %q", spec.Type)
 	}

@@ -17,9 +17,9 @@ import (
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/creack/pty"
 
 	"github.com/minicloud/minicloud/internal/termtest"
 )
@@ -66,6 +66,7 @@ func TestSessionManagerCLI(t *testing.T) {
 		return aws.ToString(sn.Subnet.SubnetId)
 	}
 	public, private := subnet("10.77.1.0/24", "us-east-1a"), subnet("10.77.2.0/24", "us-east-1b")
+	private2 := subnet("10.77.3.0/24", "us-east-1a") // the database's second AZ
 	igw, err := ec2c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
 	must(err)
 	_, err = ec2c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGateway.InternetGatewayId, VpcId: vpcID})
@@ -152,21 +153,10 @@ func TestSessionManagerCLI(t *testing.T) {
 				aws.ToString(active.Sessions[0].DocumentName) != "SSM-SessionManagerRunShell" {
 				t.Errorf("DescribeSessions Active: %+v", active.Sessions)
 			}
-			send("stty size\r")
-			term.Expect(t, "24 80")
-			must(pty.Setsize(f, &pty.Winsize{Rows: 50, Cols: 140}))
-			time.Sleep(1200 * time.Millisecond) // the plugin looks every 500 ms
-			send("stty size\r")
-			term.Expect(t, "50 140")
-			send("sleep 1000\r")
-			time.Sleep(300 * time.Millisecond)
-			send("\x03")
-			term.Expect(t, "^C")
-			send("for i in 1 2 3; do\r echo count-$((i*7))\r done\r")
-			term.Expect(t, "count-21")
+			termtest.Shell(t, f, term, 24, 80, termtest.Resize(f))
 			send("exit 3\r")
 			term.Expect(t, "Exiting session with sessionId: "+id)
-			waitCLI(t, cmd)
+			termtest.WaitExit(t, cmd, 20*time.Second)
 			hist, err := ssmc.DescribeSessions(ctx, &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateHistory,
 				Filters: []ssmtypes.SessionFilter{{Key: ssmtypes.SessionFilterKeySessionId, Value: aws.String(id)}}})
 			must(err)
@@ -175,6 +165,18 @@ func TestSessionManagerCLI(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("interactive command", func(t *testing.T) {
+		f, cmd := clis[0].startSession(t, s, "--target", targetID, "--document-name", "AWS-StartInteractiveCommand",
+			"--parameters", `{"command":["echo from-$(hostname | cut -c1-5) && id -un"]}`)
+		term := termtest.Read(f)
+		term.Expect(t, "Starting session with SessionId: ")
+		id := term.Line(t)
+		term.Expect(t, "from-ip-10")
+		term.Expect(t, "ssm-user")
+		term.Expect(t, "Exiting session with sessionId: "+id)
+		termtest.WaitExit(t, cmd, 20*time.Second)
+	})
 
 	t.Run("preferences", func(t *testing.T) {
 		prefs := `{"schemaVersion":"1.0","description":"Session Manager preferences","sessionType":"Standard_Stream","inputs":{` +
@@ -195,13 +197,54 @@ func TestSessionManagerCLI(t *testing.T) {
 		term.Expect(t, "\nnobody")
 		term.Expect(t, "mark=prefs-42")
 		term.Expect(t, "Exiting session with sessionId: "+id)
-		waitCLI(t, cmd)
+		termtest.WaitExit(t, cmd, 20*time.Second)
 		hist, err := ssmc.DescribeSessions(ctx, &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateHistory,
 			Filters: []ssmtypes.SessionFilter{{Key: ssmtypes.SessionFilterKeySessionId, Value: aws.String(id)}}})
 		must(err)
 		if len(hist.Sessions) != 1 || aws.ToString(hist.Sessions[0].MaxSessionDuration) != "60" {
 			t.Errorf("DescribeSessions of a session under preferences: %+v", hist.Sessions)
 		}
+	})
+
+	t.Run("psql to RDS through port forwarding", func(t *testing.T) {
+		rdsc := rds.NewFromConfig(cfg)
+		dbSG := sg("db", ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(5432), ToPort: aws.Int32(5432),
+			UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(noInbound)}}})
+		_, err := rdsc.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("private"),
+			DBSubnetGroupDescription: aws.String("private"), SubnetIds: []string{private, private2}})
+		must(err)
+		_, err = rdsc.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String("db1"), Engine: aws.String("postgres"),
+			DBInstanceClass: aws.String("db.t3.micro"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("master"),
+			MasterUserPassword: aws.String("secret-password"), DBSubnetGroupName: aws.String("private"), VpcSecurityGroupIds: []string{dbSG}})
+		must(err)
+		var endpoint string
+		deadline := time.Now().Add(3 * time.Minute)
+		for endpoint == "" {
+			out, err := rdsc.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("db1")})
+			must(err)
+			if db := out.DBInstances[0]; aws.ToString(db.DBInstanceStatus) == "available" && db.Endpoint != nil {
+				endpoint = aws.ToString(db.Endpoint.Address)
+			} else if time.Now().After(deadline) {
+				t.Fatalf("db1 is %s", aws.ToString(db.DBInstanceStatus))
+			}
+			time.Sleep(time.Second)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		must(err)
+		_, local, _ := net.SplitHostPort(l.Addr().String())
+		l.Close()
+		f, cmd := clis[len(clis)-1].startSession(t, s, "--target", targetID, "--document-name", "AWS-StartPortForwardingSessionToRemoteHost",
+			"--parameters", fmt.Sprintf(`{"host":["%s"],"portNumber":["5432"],"localPortNumber":["%s"]}`, endpoint, local))
+		term := termtest.Read(f)
+		term.Expect(t, "Port "+local+" opened for sessionId ")
+		psql := exec.Command("psql", "-h", "127.0.0.1", "-p", local, "-U", "master", "-d", "postgres", "-tAc", "select 6*7")
+		psql.Env = append(os.Environ(), "PGPASSWORD=secret-password", "PGCONNECT_TIMEOUT=20")
+		out, err := psql.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "42" {
+			t.Errorf("psql through the instance to %s: %v\n%s\n%s", endpoint, err, out, term.All())
+		}
+		_, _ = io.WriteString(f, "\x03")
+		termtest.WaitExit(t, cmd, 20*time.Second)
 	})
 
 	t.Run("port forwarding to a private subnet", func(t *testing.T) {
@@ -211,7 +254,9 @@ func TestSessionManagerCLI(t *testing.T) {
 		_, local, _ := net.SplitHostPort(l.Addr().String())
 		l.Close()
 		f, cmd := c.startSession(t, s, "--target", targetID, "--document-name", "AWS-StartPortForwardingSessionToRemoteHost",
-			"--parameters", fmt.Sprintf(`{"host":["%s"],"portNumber":["8080"],"localPortNumber":["%s"]}`, aws.ToString(server.PrivateIpAddress), local))
+			// By its private DNS name: the agent resolves it as the instance
+			// does, with the VPC's resolver.
+			"--parameters", fmt.Sprintf(`{"host":["%s"],"portNumber":["8080"],"localPortNumber":["%s"]}`, aws.ToString(server.PrivateDnsName), local))
 		term := termtest.Read(f)
 		term.Expect(t, "Port "+local+" opened for sessionId ")
 		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -235,7 +280,7 @@ func TestSessionManagerCLI(t *testing.T) {
 			}
 		}
 		_, _ = io.WriteString(f, "\x03") // ^C: the plugin terminates the session
-		waitCLI(t, cmd)
+		termtest.WaitExit(t, cmd, 20*time.Second)
 	})
 }
 
@@ -252,30 +297,7 @@ func (c awsCLI) startSession(t *testing.T, s *server, args ...string) (*os.File,
 	}
 	cmd := exec.Command(c.path, full...)
 	cmd.Env = env
-	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = f.Close()
-	})
-	return f, cmd
-}
-
-// waitCLI waits for the CLI to exit 0, as it does when the plugin does.
-func waitCLI(t *testing.T, cmd *exec.Cmd) {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("the CLI exited with %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the CLI did not exit")
-	}
+	return termtest.Start(t, cmd, 24, 80), cmd
 }
 
 // TestSessionManagerRestart: minicloud stopping ends its open sessions
@@ -345,7 +367,7 @@ func TestSessionManagerRestart(t *testing.T) {
 	first, _, cmd, term := open(s)
 	s.stop(t)
 	term.Expect(t, "Exiting session with sessionId: "+first)
-	waitCLI(t, cmd)
+	termtest.WaitExit(t, cmd, 20*time.Second)
 
 	s = startServer(t, args...)
 	second, _, cmd, _ := open(s)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"syscall"
@@ -133,6 +134,9 @@ func closeFDs(fds []int) {
 type agentConn struct {
 	c  *net.UnixConn
 	ns string // the instance's network namespace
+	// resolver is the instance's DNS server (its VPC's, base+2): names
+	// are looked up as the instance would.
+	resolver netip.Addr
 }
 
 func (a *agentConn) close() { a.c.Close() }
@@ -151,11 +155,29 @@ func (r *Runtime) Dial(ctx context.Context, t agentport.Target, network, address
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", agentport.ErrNotRunning, t.InstanceID)
 	}
+	a := v.(*agentConn)
 	timeout := 10 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	c, err := workload.DialIn(v.(*agentConn).ns, network, address, timeout)
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	// A name is the instance's to resolve, with its VPC's resolver (an
+	// RDS endpoint, an EC2 private name), not the host's; localhost is the
+	// instance's own loopback.
+	if _, err := netip.ParseAddr(host); err != nil && host != "localhost" && a.resolver.IsValid() {
+		r := &net.Resolver{PreferGo: true, Dial: func(_ context.Context, network, _ string) (net.Conn, error) {
+			return workload.DialIn(a.ns, network, netip.AddrPortFrom(a.resolver, 53).String(), timeout)
+		}}
+		addrs, err := r.LookupNetIP(ctx, "ip4", host)
+		if err != nil || len(addrs) == 0 {
+			return nil, fmt.Errorf("resolve %s in %s: %v", host, t.InstanceID, err)
+		}
+		address = net.JoinHostPort(addrs[0].String(), port)
+	}
+	c, err := workload.DialIn(a.ns, network, address, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s from %s: %w", address, t.InstanceID, err)
 	}
@@ -284,7 +306,7 @@ func (p *guestProcess) Stdin() io.WriteCloser {
 
 func (p *guestProcess) Stdout() io.Reader {
 	if p.tty != nil {
-		return ttyReader{p.tty}
+		return agentport.TerminalReader(p.tty)
 	}
 	return p.stdout
 }
@@ -338,18 +360,6 @@ func (p *guestProcess) Close() error {
 		closeAll([]*os.File{p.tty, p.stdin, p.stdout, p.stderr})
 	})
 	return nil
-}
-
-// ttyReader reads a terminal's master: EIO, once no process holds the
-// slave, is its end.
-type ttyReader struct{ f *os.File }
-
-func (r ttyReader) Read(b []byte) (int, error) {
-	n, err := r.f.Read(b)
-	if errors.Is(err, syscall.EIO) {
-		err = io.EOF
-	}
-	return n, err
 }
 
 // ttyWriter writes to a terminal's master; closing it is the process's

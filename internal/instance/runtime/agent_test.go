@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -154,6 +155,26 @@ func TestExec(t *testing.T) {
 		waitFor(t, 3*time.Second, "the process gone", func() bool { return syscall.Kill(host, 0) != nil })
 	})
 
+	t.Run("dial from inside", func(t *testing.T) {
+		srv, err := rt.Exec(ctx, target, agentport.Spec{Argv: []string{"python3", "-m", "http.server", "7777", "--bind", "127.0.0.1"}, Dir: "/etc"})
+		must(err)
+		defer srv.Close()
+		var c net.Conn
+		waitFor(t, 10*time.Second, "the instance's own loopback server", func() bool {
+			c, err = rt.Dial(ctx, target, "tcp", "localhost:7777")
+			return err == nil
+		})
+		defer c.Close()
+		_, _ = io.WriteString(c, "GET /hostname HTTP/1.0\r\n\r\n")
+		b, _ := io.ReadAll(c)
+		if !strings.Contains(string(b), "200 OK") || !strings.Contains(string(b), "ip-10-0-1-5") {
+			t.Errorf("GET /hostname from the instance's loopback: %q", b)
+		}
+		if _, err := rt.Dial(ctx, agentport.Target{Account: scope.Account, Region: scope.Region, InstanceID: "i-00000000000000000"}, "tcp", "localhost:7777"); !errors.Is(err, agentport.ErrNotRunning) {
+			t.Errorf("Dial from no instance: %v", err)
+		}
+	})
+
 	t.Run("terminal", func(t *testing.T) {
 		p, err := rt.Exec(ctx, target, agentport.Spec{Argv: []string{"/bin/sh"}, User: agentport.SSMUser,
 			Env: []string{"TERM=xterm", "PS1=$ "}, TTY: &agentport.WindowSize{Rows: 24, Cols: 80}})
@@ -169,17 +190,11 @@ func TestExec(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		send("stty size; tty\n")
-		term.Expect(t, "24 80")
-		term.Expect(t, "/dev/pts/0")
-		must(p.Resize(agentport.WindowSize{Rows: 50, Cols: 132}))
-		send("stty size\n")
-		term.Expect(t, "50 132")
-		send("sleep 1000\n")
-		time.Sleep(300 * time.Millisecond)
-		send("\x03")
-		send("echo after-$((20+22))\n")
-		term.Expect(t, "after-42")
+		send("tty\n")
+		term.Expect(t, "/dev/pts/")
+		termtest.Shell(t, p.Stdin(), term, 24, 80, func(rows, cols uint16) error {
+			return p.Resize(agentport.WindowSize{Rows: rows, Cols: cols})
+		})
 		send("exit 3\n")
 		code, err := p.Wait()
 		if err != nil || code != 3 {

@@ -264,6 +264,7 @@ func (w *worker) boot(ctx context.Context, spec *ec2.InstanceSpec) error {
 	if err != nil {
 		return err
 	}
+	v.agent.resolver = resolverFor(cidrs, ip)
 	w.vm = v
 	w.failures = 0
 	w.r.pids.Store(spec.InstanceID, v.pid)
