@@ -155,7 +155,7 @@ func TestRunInstancesWithoutRuntime(t *testing.T) {
 			Reason  string `json:"reason"`
 		} `json:"instances"`
 	}
-	if err := json.Unmarshal(body, &health); err != nil || health.Instances.Runtime != "none" || health.Instances.Reason == "" {
+	if err := json.Unmarshal(body, &health); err != nil || health.Instances.Runtime != "unavailable" || health.Instances.Reason == "" {
 		t.Errorf("health %s", body)
 	}
 	// Without a runtime, a pending instance cannot be stopped; terminating

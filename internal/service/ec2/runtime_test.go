@@ -98,11 +98,27 @@ func (r *instTestRuntime) reconcile(ctx context.Context, k reconcile.Key) (recon
 	return reconcile.Result{}, err
 }
 
-// newEnvWithRuntime is newEnv with an instance runtime (nil: none); dir,
-// when set, makes the state durable there. The env is closed at the end of
-// the test, or earlier with env.close.
+// instUnavailableRuntime is a runtime that cannot run instances on this
+// host, as the netns runtime without root under --data-plane on: EC2
+// leaves instances pending with minicloud.NoRuntime.
+type instUnavailableRuntime struct{}
+
+func (instUnavailableRuntime) Name() string { return "unavailable" }
+func (instUnavailableRuntime) Available() (bool, string) {
+	return false, "this test's runtime runs nothing"
+}
+func (instUnavailableRuntime) Start(svc.Controller) error { return nil }
+func (instUnavailableRuntime) Stop(context.Context) error { return nil }
+
+// newEnvWithRuntime is newEnv with an instance runtime (nil: one that is
+// unavailable, so that nothing moves an instance on; newEnv has the
+// API-only runtime); dir, when set, makes the state durable there. The env
+// is closed at the end of the test, or earlier with env.close.
 func newEnvWithRuntime(t *testing.T, dir string, rt svc.Runtime) *testEnv {
 	t.Helper()
+	if rt == nil {
+		rt = instUnavailableRuntime{}
+	}
 	srv, err := server.New(server.Config{Ephemeral: dir == "", StateDir: dir, EC2Runtime: rt})
 	if err != nil {
 		t.Fatal(err)
