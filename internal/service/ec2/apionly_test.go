@@ -2,9 +2,6 @@ package ec2_test
 
 import (
 	"encoding/base64"
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -124,21 +121,7 @@ func TestAPIOnlyInstanceLifecycle(t *testing.T) {
 	}
 
 	// Health names the mode and why.
-	resp, err := http.Get(env.url + "/_minicloud/health")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var health struct {
-		Instances struct {
-			Runtime   string `json:"runtime"`
-			Available bool   `json:"available"`
-			Reason    string `json:"reason"`
-		} `json:"instances"`
-	}
-	if err := json.Unmarshal(body, &health); err != nil || health.Instances.Runtime != "api-only" || !health.Instances.Available ||
-		health.Instances.Reason != "the data plane is off (--data-plane=off)" {
+	if h, body := instHealth(t, env); h.Runtime != "api-only" || !h.Available || h.Reason != "the data plane is off (--data-plane=off)" {
 		t.Errorf("health %s", body)
 	}
 }

@@ -2,7 +2,10 @@ package ec2_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -191,4 +194,30 @@ func instReport(rt *instTestRuntime, id, state, code, msg string) error {
 		}
 	}
 	return svc.ErrUnknownInstance
+}
+
+// instRuntimeHealth is /_minicloud/health's "instances" entry.
+type instRuntimeHealth struct {
+	Runtime   string `json:"runtime"`
+	Available bool   `json:"available"`
+	Reason    string `json:"reason"`
+}
+
+// instHealth reads the instance runtime's health entry; body is the whole
+// answer, for messages.
+func instHealth(t *testing.T, env *testEnv) (h instRuntimeHealth, body string) {
+	t.Helper()
+	resp, err := http.Get(env.url + "/_minicloud/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var all struct {
+		Instances instRuntimeHealth `json:"instances"`
+	}
+	if err := json.Unmarshal(b, &all); err != nil {
+		t.Fatalf("health: %v: %s", err, b)
+	}
+	return all.Instances, string(b)
 }
