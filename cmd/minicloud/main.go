@@ -104,7 +104,8 @@ Serve flags (each also read from the environment variable shown):
                        debug logs one line per request
   --data-plane MODE    auto, on or off (MINICLOUD_DATA_PLANE, default auto): VPCs as real networks
                        and instances as real processes; needs root on Linux (auto: off otherwise,
-                       with the reason in /_minicloud/health)
+                       with the reason in /_minicloud/health). Off is API-only mode: lifecycles
+                       complete (instances reach running) with nothing running
   --public-cidr CIDR   public IPs on the host (MINICLOUD_PUBLIC_CIDR, default 198.18.0.0/15)
   --dns-listen ADDR    DNS for Route 53's public zones (MINICLOUD_DNS_LISTEN, default auto:
                        127.0.0.1:53 when free and permitted, else 127.0.0.1:8053; off for none)

@@ -29,6 +29,7 @@ import (
 	"github.com/minicloud/minicloud/internal/dnszone"
 	"github.com/minicloud/minicloud/internal/ec2port"
 	"github.com/minicloud/minicloud/internal/gateway"
+	"github.com/minicloud/minicloud/internal/instance/apionly"
 	instruntime "github.com/minicloud/minicloud/internal/instance/runtime"
 	"github.com/minicloud/minicloud/internal/lb/nodes"
 	"github.com/minicloud/minicloud/internal/oidc"
@@ -62,8 +63,9 @@ type Config struct {
 	Logger    *slog.Logger
 	Version   string
 	// EC2Runtime runs EC2 instances (ec2.Runtime); nil means the data
-	// plane's runtime when DataPlane is on, else none (instances stay
-	// pending). Tests set it to a runtime of their own.
+	// plane's runtime when DataPlane is on, else the API-only runtime
+	// (package apionly: instances reach running, stopped and terminated
+	// with nothing running). Tests set it to a runtime of their own.
 	EC2Runtime ec2.Runtime
 	// ELBDataplane runs load balancers' nodes (elbv2's
 	// controller.Dataplane); nil: load balancers are API-only. Tests set
@@ -213,8 +215,14 @@ func New(cfg Config) (*Server, error) {
 		_ = store.Close()
 		return nil, err
 	}
-	if cfg.EC2Runtime == nil && dp.rt != nil {
+	switch {
+	case cfg.EC2Runtime != nil:
+	case dp.rt != nil:
 		cfg.EC2Runtime = dp.rt
+	default:
+		// API-only: instances reach AWS's states with nothing running,
+		// saying so (console output, health).
+		cfg.EC2Runtime = apionly.New(apionly.Config{Reason: dp.reason, Logger: cfg.Logger})
 	}
 	iamSvc := iam.New(store)
 	issuer := oidc.NewIssuer(oidcDir(cfg))

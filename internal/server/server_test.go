@@ -378,7 +378,8 @@ func TestHealthEntries(t *testing.T) {
 	}{
 		{"state", "backend", "memory"},
 		{"dataPlane", "state", "off"},
-		{"instances", "runtime", "none"},
+		{"instances", "runtime", "api-only"},
+		{"instances", "reason", "the data plane is off (--data-plane=off)"},
 		{"dns", "state", ""}, // not listening: Start was not called
 		{"rds", "engines", nil},
 		{"acm", "ca", nil},

@@ -180,6 +180,7 @@ func TestIamInstanceProfileAssociations(t *testing.T) {
 	if _, err := env.ec2.TerminateInstances(env.ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{instID}}); err != nil {
 		t.Fatal(err)
 	}
+	instWaitState(t, env, instID, "terminated")
 	if as := describe(types.Filter{Name: aws.String("state"), Values: []string{"associating", "associated"}}); len(as) != 0 {
 		t.Errorf("active associations after terminate: %+v", as)
 	}

@@ -549,12 +549,19 @@ func imageSnapshotVolumes(t *rtx, inst *instanceRecord, description string, tags
 		if deref(m.DeviceName) == deref(inst.RootDeviceName) {
 			rootSnap = deref(snap.SnapshotId)
 		}
+		// A gp2 volume shows the IOPS its size gives it, but a mapping
+		// names IOPS only for the types that take them (AWS's gp2 images
+		// have none, and RunInstances refuses them for gp2).
+		iops := v.Iops
+		if typ := deref(v.VolumeType); typ != "io1" && typ != "io2" && typ != "gp3" {
+			iops = nil
+		}
 		bdms = append(bdms, ec2api.BlockDeviceMapping{DeviceName: m.DeviceName, Ebs: &ec2api.EbsBlockDevice{
 			DeleteOnTermination: new(true),
 			SnapshotId:          snap.SnapshotId,
 			VolumeSize:          v.Size,
 			VolumeType:          v.VolumeType,
-			Iops:                v.Iops,
+			Iops:                iops,
 			Throughput:          v.Throughput,
 			Encrypted:           v.Encrypted,
 		}})

@@ -88,6 +88,7 @@ func TestRunInstancesNetworkInterfaces(t *testing.T) {
 	if _, err := env.ec2.TerminateInstances(env.ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
 		t.Fatal(err)
 	}
+	instWaitState(t, env, id, "terminated")
 	left, err := env.ec2.DescribeNetworkInterfaces(env.ctx, &ec2.DescribeNetworkInterfacesInput{Filters: []types.Filter{{Name: aws.String("subnet-id"), Values: []string{subnetID}}}})
 	if err != nil {
 		t.Fatal(err)

@@ -142,20 +142,8 @@ func TestRunInstancesWithoutRuntime(t *testing.T) {
 	if v := vols.Volumes[0]; aws.ToInt32(v.Size) != 8 || len(v.Tags) != 1 || aws.ToString(v.Attachments[0].InstanceId) != id {
 		t.Errorf("root volume %+v", v)
 	}
-	// Health says there is no runtime.
-	resp, err := http.Get(env.url + "/_minicloud/health")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var health struct {
-		Instances struct {
-			Runtime string `json:"runtime"`
-			Reason  string `json:"reason"`
-		} `json:"instances"`
-	}
-	if err := json.Unmarshal(body, &health); err != nil || health.Instances.Runtime != "none" || health.Instances.Reason == "" {
+	// Health says no runtime runs instances.
+	if h, body := instHealth(t, env); h.Runtime != "unavailable" || h.Available || h.Reason == "" {
 		t.Errorf("health %s", body)
 	}
 	// Without a runtime, a pending instance cannot be stopped; terminating

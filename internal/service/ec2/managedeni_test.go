@@ -144,12 +144,16 @@ func TestPortInstance(t *testing.T) {
 	}
 	want := ec2port.Instance{ID: id, VPCID: vpcID, SubnetID: subnetID, AvailabilityZone: "us-east-1a",
 		PrivateIP: netip.MustParseAddr(aws.ToString(inst.PrivateIpAddress)), State: "pending"}
+	if got.State == "running" {
+		want.State = got.State // the API-only runtime was quicker than the call
+	}
 	if got != want {
 		t.Errorf("Instance(%s) = %+v, want %+v", id, got, want)
 	}
 	if _, err := env.ec2.TerminateInstances(env.ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
 		t.Fatal(err)
 	}
+	instWaitState(t, env, id, "terminated")
 	if got, _, _ := port.Instance(env.ctx, account, "us-east-1", id); got.State != "terminated" {
 		t.Errorf("after TerminateInstances: state %q, want terminated", got.State)
 	}

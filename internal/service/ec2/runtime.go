@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"strings"
@@ -59,9 +60,14 @@ import (
 //     instance stop: the runtime reports nothing then, the records keep
 //     saying running, and the next Start brings those instances back.
 //
-// With no runtime, or one whose Available says no, instances are recorded
-// and stay pending with StateReason minicloud.NoRuntime (see
-// noRuntimeReason), /_minicloud/health says why, and the transitions that
+// With the data plane off, the server gives EC2 the API-only runtime
+// (package internal/instance/apionly): it follows this same contract but
+// runs nothing, so instances reach running, stopped and terminated as on
+// AWS, and its console output and health entry say that nothing runs.
+//
+// With no runtime at all, or one whose Available says no, instances are
+// recorded and stay pending with StateReason minicloud.NoRuntime (see
+// noRuntimeMessage), /_minicloud/health says why, and the transitions that
 // need no data plane (stopping→stopped, shutting-down→terminated) complete
 // at once, since nothing runs that would have to be stopped.
 
@@ -69,7 +75,8 @@ import (
 // handlers never call it while serving a request; they only record desired
 // state, which the runtime watches.
 type Runtime interface {
-	// Name identifies the runtime in /_minicloud/health ("netns", "test").
+	// Name identifies the runtime in /_minicloud/health ("netns",
+	// "api-only", "test").
 	Name() string
 	// Available reports whether instances can run on this host; reason
 	// says why not (missing privileges, kernel features, …). It must be
@@ -80,6 +87,13 @@ type Runtime interface {
 	Start(c Controller) error
 	// Stop ends reconciling, within ctx's deadline. It reports nothing.
 	Stop(ctx context.Context) error
+}
+
+// RuntimeHealthReporter is implemented by a Runtime with more to say in
+// /_minicloud/health's "instances" entry than its name and availability:
+// the API-only runtime says that nothing runs, and why.
+type RuntimeHealthReporter interface {
+	Health() map[string]any
 }
 
 // Controller is the EC2 control plane as a runtime sees it; *Service
@@ -398,6 +412,9 @@ func (s *Service) RuntimeHealth() map[string]any {
 	}
 	ok, reason := s.runtime.Available()
 	out := map[string]any{"runtime": s.runtime.Name(), "available": ok}
+	if hr, is := s.runtime.(RuntimeHealthReporter); is {
+		maps.Copy(out, hr.Health())
+	}
 	if !ok {
 		out["reason"] = reason
 	}

@@ -2,7 +2,10 @@ package ec2_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -98,11 +101,27 @@ func (r *instTestRuntime) reconcile(ctx context.Context, k reconcile.Key) (recon
 	return reconcile.Result{}, err
 }
 
-// newEnvWithRuntime is newEnv with an instance runtime (nil: none); dir,
-// when set, makes the state durable there. The env is closed at the end of
-// the test, or earlier with env.close.
+// instUnavailableRuntime is a runtime that cannot run instances on this
+// host, as the netns runtime without root under --data-plane on: EC2
+// leaves instances pending with minicloud.NoRuntime.
+type instUnavailableRuntime struct{}
+
+func (instUnavailableRuntime) Name() string { return "unavailable" }
+func (instUnavailableRuntime) Available() (bool, string) {
+	return false, "this test's runtime runs nothing"
+}
+func (instUnavailableRuntime) Start(svc.Controller) error { return nil }
+func (instUnavailableRuntime) Stop(context.Context) error { return nil }
+
+// newEnvWithRuntime is newEnv with an instance runtime (nil: one that is
+// unavailable, so that nothing moves an instance on; newEnv has the
+// API-only runtime); dir, when set, makes the state durable there. The env
+// is closed at the end of the test, or earlier with env.close.
 func newEnvWithRuntime(t *testing.T, dir string, rt svc.Runtime) *testEnv {
 	t.Helper()
+	if rt == nil {
+		rt = instUnavailableRuntime{}
+	}
 	srv, err := server.New(server.Config{Ephemeral: dir == "", StateDir: dir, EC2Runtime: rt})
 	if err != nil {
 		t.Fatal(err)
@@ -175,4 +194,30 @@ func instReport(rt *instTestRuntime, id, state, code, msg string) error {
 		}
 	}
 	return svc.ErrUnknownInstance
+}
+
+// instRuntimeHealth is /_minicloud/health's "instances" entry.
+type instRuntimeHealth struct {
+	Runtime   string `json:"runtime"`
+	Available bool   `json:"available"`
+	Reason    string `json:"reason"`
+}
+
+// instHealth reads the instance runtime's health entry; body is the whole
+// answer, for messages.
+func instHealth(t *testing.T, env *testEnv) (h instRuntimeHealth, body string) {
+	t.Helper()
+	resp, err := http.Get(env.url + "/_minicloud/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var all struct {
+		Instances instRuntimeHealth `json:"instances"`
+	}
+	if err := json.Unmarshal(b, &all); err != nil {
+		t.Fatalf("health: %v: %s", err, b)
+	}
+	return all.Instances, string(b)
 }

@@ -395,8 +395,9 @@ func (s *Service) targetHealth(ctx context.Context, sc state.Scope, tg *records.
 		if err != nil {
 			return nil, err
 		}
-		// Without a data plane instances stay pending: that is no reason
-		// of the target's, the missing health checks are.
+		// Without a data plane an instance may stay pending (no instance
+		// runtime) or be pending for a moment (API-only): that is no
+		// reason of the target's, the missing health checks are.
 		pendingAPIOnly := s.cfg.Dataplane == nil && inst.State == "pending"
 		if reason := instanceStateDescription(inst, found); reason != "" && !pendingAPIOnly {
 			return state3("unused", reasonInvalidState, reason), nil
