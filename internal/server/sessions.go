@@ -25,10 +25,12 @@ func newSessionManager(cfg Config, dp *dataPlane, ssmSvc *ssm.Service) sessionMa
 	connected := func(context.Context, string, string, string) bool { return false }
 	if dp.rt != nil {
 		agent = dp.rt
-		// Until Systems Manager decides which instances are managed (their
-		// role and network path), a running instance is connected.
-		connected = func(_ context.Context, account, region, id string) bool {
-			return dp.rt.Serves(agentport.Target{Account: account, Region: region, InstanceID: id})
+		// A session needs a managed instance, as on AWS: running, with an
+		// instance profile whose role allows the SSM core actions, and a
+		// network path from inside it to ssm.<region>.amazonaws.com.
+		connected = func(ctx context.Context, account, region, id string) bool {
+			return dp.rt.Serves(agentport.Target{Account: account, Region: region, InstanceID: id}) &&
+				ssmSvc.TargetConnected(ctx, account, region, id) == nil
 		}
 	}
 	m := ssmsession.NewManager(ssmsession.Config{Agent: agent, Logger: cfg.Logger})

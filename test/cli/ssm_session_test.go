@@ -17,6 +17,7 @@ import (
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
@@ -27,6 +28,40 @@ import (
 // sessionPublicCIDR is this test's part of the public range (the
 // data-plane tests give each server its own /24 of 198.19.0.0/16).
 const sessionPublicCIDR = "198.19.230.0/24"
+
+// ssmProfile makes the instance profile a managed instance needs: a role
+// EC2 may assume with AmazonSSMManagedInstanceCore. It returns its name.
+func ssmProfile(t *testing.T, ctx context.Context, cfg aws.Config) string {
+	t.Helper()
+	c := iam.NewFromConfig(cfg)
+	const name = "ssm-core"
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	steps := []func() error{
+		func() error {
+			_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+			return err
+		},
+		func() error {
+			_, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(name),
+				PolicyArn: aws.String("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")})
+			return err
+		},
+		func() error {
+			_, err := c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String(name)})
+			return err
+		},
+		func() error {
+			_, err := c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String(name), RoleName: aws.String(name)})
+			return err
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return name
+}
 
 // TestSessionManagerCLI: `aws ssm start-session` (CLI v1 and v2, each
 // running the real session-manager-plugin, driven through a terminal)
@@ -78,6 +113,12 @@ func TestSessionManagerCLI(t *testing.T) {
 	must(err)
 	_, err = ec2c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rt.RouteTable.RouteTableId, SubnetId: aws.String(public)})
 	must(err)
+	// The target's agent reaches ssm.us-east-1.amazonaws.com through the
+	// internet gateway, on its public IP.
+	_, err = ec2c.ModifySubnetAttribute(ctx, &ec2.ModifySubnetAttributeInput{SubnetId: aws.String(public),
+		MapPublicIpOnLaunch: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}})
+	must(err)
+	profile := ssmProfile(t, ctx, cfg)
 	sg := func(name string, ingress ...ec2types.IpPermission) string {
 		out, err := ec2c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name), VpcId: vpcID})
 		must(err)
@@ -96,15 +137,21 @@ func TestSessionManagerCLI(t *testing.T) {
 	if len(images.Images) == 0 {
 		t.Fatal("no AL2023 image")
 	}
-	run := func(subnet, group, userData string) ec2types.Instance {
-		out, err := ec2c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: images.Images[0].ImageId, InstanceType: ec2types.InstanceTypeT3Micro,
+	run := func(subnet, group, profile, userData string) ec2types.Instance {
+		in := &ec2.RunInstancesInput{ImageId: images.Images[0].ImageId, InstanceType: ec2types.InstanceTypeT3Micro,
 			MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnet), SecurityGroupIds: []string{group},
-			UserData: aws.String(base64.StdEncoding.EncodeToString([]byte(userData)))})
+			UserData: aws.String(base64.StdEncoding.EncodeToString([]byte(userData)))}
+		if profile != "" {
+			in.IamInstanceProfile = &ec2types.IamInstanceProfileSpecification{Name: aws.String(profile)}
+		}
+		out, err := ec2c.RunInstances(ctx, in)
 		must(err)
 		return out.Instances[0]
 	}
-	target := run(public, noInbound, "#!/bin/sh\ntrue\n")
-	server := run(private, serverSG, "#!/bin/sh\nmkdir -p /srv/www && echo private-server-ok > /srv/www/index.html\n"+
+	target := run(public, noInbound, profile, "#!/bin/sh\ntrue\n")
+	// The server has no instance profile and no way out of its subnet:
+	// not a managed instance.
+	server := run(private, serverSG, "", "#!/bin/sh\nmkdir -p /srv/www && echo private-server-ok > /srv/www/index.html\n"+
 		"cd /srv/www && python3 -m http.server 8080 >/dev/null 2>&1 &\n")
 	for _, id := range []*string{target.InstanceId, server.InstanceId} {
 		deadline := time.Now().Add(60 * time.Second)
@@ -122,11 +169,18 @@ func TestSessionManagerCLI(t *testing.T) {
 	}
 	targetID := aws.ToString(target.InstanceId)
 
-	// A target that is not an instance of the account is not connected.
+	// A target that is not an instance of the account is not connected,
+	// nor is a running instance that is not managed (no instance profile,
+	// no path to Systems Manager's endpoints).
 	for _, c := range clis {
 		r := c.aws(t, s, awsEnv(t), "ssm", "start-session", "--target", "i-0000000000000000f")
 		if r.code == 0 || !strings.Contains(r.stderr, "TargetNotConnected") {
 			t.Errorf("%s: start-session on no instance: %s", c.name, r)
+		}
+		serverID := aws.ToString(server.InstanceId)
+		r = c.aws(t, s, awsEnv(t), "ssm", "start-session", "--target", serverID)
+		if r.code == 0 || !strings.Contains(r.stderr, "TargetNotConnected") || !strings.Contains(r.stderr, serverID+" is not connected.") {
+			t.Errorf("%s: start-session on an instance that is not managed: %s", c.name, r)
 		}
 	}
 
@@ -313,9 +367,11 @@ func TestSessionManagerRestart(t *testing.T) {
 	args := []string{"--state-dir", stateDir, "--data-plane", "on", "--public-cidr", sessionPublicCIDR, "--dns-listen", "off"}
 	s := startServer(t, args...)
 	ctx := context.Background()
+	cfgOf := func(s *server) aws.Config {
+		return aws.Config{Region: "us-east-1", Credentials: awscreds.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(s.URL)}
+	}
 	clients := func(s *server) (*ec2.Client, *ssm.Client) {
-		cfg := aws.Config{Region: "us-east-1", Credentials: awscreds.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(s.URL)}
-		return ec2.NewFromConfig(cfg), ssm.NewFromConfig(cfg)
+		return ec2.NewFromConfig(cfgOf(s)), ssm.NewFromConfig(cfgOf(s))
 	}
 	ec2c, _ := clients(s)
 	sns, err := ec2c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}}})
@@ -333,7 +389,8 @@ func TestSessionManagerRestart(t *testing.T) {
 		t.Fatalf("no AL2023 image: %v", err)
 	}
 	out, err := ec2c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: images.Images[0].ImageId, InstanceType: ec2types.InstanceTypeT3Micro,
-		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: sns.Subnets[0].SubnetId, SecurityGroupIds: []string{aws.ToString(sg.GroupId)}})
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: sns.Subnets[0].SubnetId, SecurityGroupIds: []string{aws.ToString(sg.GroupId)},
+		IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String(ssmProfile(t, ctx, cfgOf(s)))}})
 	if err != nil {
 		t.Fatal(err)
 	}
