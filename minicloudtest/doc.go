@@ -22,7 +22,9 @@
 // The data plane (VPCs that are real networks, instances that are real
 // processes, load balancers that proxy) is on when the test runs as root on
 // Linux and the host allows it, and off otherwise, when the API still works
-// whole and instances stay pending: New logs which, and [Cloud.DataPlane]
+// whole in minicloud's API-only mode (instances go through AWS's states —
+// running, stopped, terminated — with nothing running, and their console
+// output says so): New logs which, and [Cloud.DataPlane]
 // says why. [WithoutDataPlane] turns it off. RDS's DB instances are real
 // servers of the host's PostgreSQL or MariaDB either way, reached from the
 // test at [Cloud.DBAddress].

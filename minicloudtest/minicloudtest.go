@@ -85,7 +85,8 @@ func WithRegion(region string) Option { return func(c *config) { c.region = regi
 func WithIAM() Option { return func(c *config) { c.iam = true } }
 
 // WithoutDataPlane runs the API only, even as root: VPCs are records,
-// instances stay pending (StateReason minicloud.NoRuntime). Faster to start
+// instances reach AWS's states with nothing running (minicloud's API-only
+// mode: their console output says so). Faster to start
 // and stop, and touches nothing on the host but RDS's servers on loopback.
 func WithoutDataPlane() Option { return func(c *config) { c.dataPlane = false } }
 
