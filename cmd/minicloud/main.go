@@ -210,6 +210,7 @@ func envOr(key, def string) string {
 }
 
 func serve(args []string, stdout, stderr io.Writer) int {
+	closeInheritedOnExec()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	// Help the user asked for goes to stdout, so `minicloud --help | less` works.
@@ -496,4 +497,20 @@ func cleanup(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "removed the host objects with prefix %s and the EBS mounts of state dir %s\n", prefix, *stateDir)
 	return 0
+}
+
+// closeInheritedOnExec marks every descriptor minicloud inherited beyond
+// the standard three close-on-exec (a shell's or a supervisor's leftovers:
+// Go opens its own so already), so that none reaches a process minicloud
+// starts — a database server, a load balancer node, an instance.
+func closeInheritedOnExec() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return // not Linux, or no /proc: nothing to do that we could
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
 }
