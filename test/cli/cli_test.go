@@ -138,9 +138,15 @@ func startServer(t *testing.T, args ...string) *server {
 		}
 		// A durable minicloud keeps its networks for its next start; the
 		// test has none, so it removes them as a user would after a crash.
+		public := []string{}
+		for i, a := range args {
+			if a == "--public-cidr" && i+1 < len(args) {
+				public = []string{"--public-cidr", args[i+1]} // over the environment's
+			}
+		}
 		for i, a := range args {
 			if a == "--state-dir" && i+1 < len(args) {
-				cleanup := exec.Command(binPath, "cleanup", "--state-dir", args[i+1])
+				cleanup := exec.Command(binPath, append([]string{"cleanup", "--state-dir", args[i+1]}, public...)...)
 				cleanup.Env = append(cleanEnv(), publicCIDREnv)
 				if out, err := cleanup.CombinedOutput(); err != nil {
 					t.Errorf("minicloud cleanup: %v\n%s", err, out)

@@ -82,7 +82,7 @@ func TestDatabasesCommand(t *testing.T) {
 		t.Fatalf("current_database() = %q, %v; want app", db, err)
 	}
 
-	if r := run(t, cleanEnv(), binPath, "databases", "--endpoint", "127.0.0.1:1"); r.code != 1 || !strings.Contains(r.stderr, "is minicloud running") {
+	if r := run(t, cleanEnv(), binPath, "databases", "--endpoint", "127.0.0.1:1"); r.code != 1 || !strings.Contains(r.stderr, "no minicloud answers at http://127.0.0.1:1: start one with `minicloud serve`") {
 		t.Errorf("databases against nothing: want exit 1 with a hint, got %s", r)
 	}
 }
