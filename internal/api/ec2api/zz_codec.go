@@ -796,6 +796,122 @@ func (v *ConnectionTrackingSpecificationResponse) UnmarshalAWS(d codec.Decoder, 
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CopyImageRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.ClientToken)
+	codec.PutString(e, m[1], v.Description)
+	codec.PutBool(e, m[2], v.Encrypted)
+	codec.PutString(e, m[3], v.KmsKeyId)
+	codec.PutString(e, m[4], v.Name)
+	codec.PutString(e, m[5], v.SourceImageId)
+	codec.PutString(e, m[6], v.SourceRegion)
+	codec.PutString(e, m[7], v.DestinationOutpostArn)
+	codec.PutBool(e, m[8], v.DryRun)
+	codec.PutBool(e, m[9], v.CopyImageTags)
+	codec.PutList(e, m[10], v.TagSpecifications, codec.EncStruct[TagSpecification])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CopyImageRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.ClientToken)
+	case 1:
+		return codec.GetString(d, m, &v.Description)
+	case 2:
+		return codec.GetBool(d, m, &v.Encrypted)
+	case 3:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 4:
+		return codec.GetString(d, m, &v.Name)
+	case 5:
+		return codec.GetString(d, m, &v.SourceImageId)
+	case 6:
+		return codec.GetString(d, m, &v.SourceRegion)
+	case 7:
+		return codec.GetString(d, m, &v.DestinationOutpostArn)
+	case 8:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 9:
+		return codec.GetBool(d, m, &v.CopyImageTags)
+	case 10:
+		return codec.GetList(d, m, &v.TagSpecifications, codec.DecStruct[TagSpecification])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CopyImageResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.ImageId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CopyImageResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.ImageId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CopySnapshotRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Description)
+	codec.PutString(e, m[1], v.DestinationOutpostArn)
+	codec.PutString(e, m[2], v.DestinationRegion)
+	codec.PutBool(e, m[3], v.Encrypted)
+	codec.PutString(e, m[4], v.KmsKeyId)
+	codec.PutString(e, m[5], v.PresignedUrl)
+	codec.PutString(e, m[6], v.SourceRegion)
+	codec.PutString(e, m[7], v.SourceSnapshotId)
+	codec.PutList(e, m[8], v.TagSpecifications, codec.EncStruct[TagSpecification])
+	codec.PutBool(e, m[9], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CopySnapshotRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Description)
+	case 1:
+		return codec.GetString(d, m, &v.DestinationOutpostArn)
+	case 2:
+		return codec.GetString(d, m, &v.DestinationRegion)
+	case 3:
+		return codec.GetBool(d, m, &v.Encrypted)
+	case 4:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 5:
+		return codec.GetString(d, m, &v.PresignedUrl)
+	case 6:
+		return codec.GetString(d, m, &v.SourceRegion)
+	case 7:
+		return codec.GetString(d, m, &v.SourceSnapshotId)
+	case 8:
+		return codec.GetList(d, m, &v.TagSpecifications, codec.DecStruct[TagSpecification])
+	case 9:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CopySnapshotResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.SnapshotId)
+	codec.PutList(e, m[1], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CopySnapshotResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.SnapshotId)
+	case 1:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *CpuOptions) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutInt(e, m[0], v.CoreCount)
 	codec.PutInt(e, m[1], v.ThreadsPerCore)
@@ -1404,6 +1520,49 @@ func (v *CreateSnapshotRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) erro
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateSnapshotsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Description)
+	codec.PutStruct(e, m[1], v.InstanceSpecification)
+	codec.PutString(e, m[2], v.OutpostArn)
+	codec.PutList(e, m[3], v.TagSpecifications, codec.EncStruct[TagSpecification])
+	codec.PutBool(e, m[4], v.DryRun)
+	codec.PutString(e, m[5], v.CopyTagsFromSource)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateSnapshotsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Description)
+	case 1:
+		return codec.GetStruct(d, m, &v.InstanceSpecification)
+	case 2:
+		return codec.GetString(d, m, &v.OutpostArn)
+	case 3:
+		return codec.GetList(d, m, &v.TagSpecifications, codec.DecStruct[TagSpecification])
+	case 4:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 5:
+		return codec.GetString(d, m, &v.CopyTagsFromSource)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateSnapshotsResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Snapshots, codec.EncStruct[SnapshotInfo])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateSnapshotsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Snapshots, codec.DecStruct[SnapshotInfo])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *CreateSubnetRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutList(e, m[0], v.TagSpecifications, codec.EncStruct[TagSpecification])
 	codec.PutString(e, m[1], v.AvailabilityZone)
@@ -1483,6 +1642,40 @@ func (v *CreateTagsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetList(d, m, &v.Resources, codec.DecString)
 	case 2:
 		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateVolumePermission) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Group)
+	codec.PutString(e, m[1], v.UserId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateVolumePermission) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Group)
+	case 1:
+		return codec.GetString(d, m, &v.UserId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateVolumePermissionModifications) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Add, codec.EncStruct[CreateVolumePermission])
+	codec.PutList(e, m[1], v.Remove, codec.EncStruct[CreateVolumePermission])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateVolumePermissionModifications) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Add, codec.DecStruct[CreateVolumePermission])
+	case 1:
+		return codec.GetList(d, m, &v.Remove, codec.DecStruct[CreateVolumePermission])
 	}
 	return nil
 }
@@ -2136,6 +2329,26 @@ func (v *DescribeIamInstanceProfileAssociationsResult) UnmarshalAWS(d codec.Deco
 		return codec.GetList(d, m, &v.IamInstanceProfileAssociations, codec.DecStruct[IamInstanceProfileAssociation])
 	case 1:
 		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeImageAttributeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Attribute)
+	codec.PutString(e, m[1], v.ImageId)
+	codec.PutBool(e, m[2], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeImageAttributeRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Attribute)
+	case 1:
+		return codec.GetString(d, m, &v.ImageId)
+	case 2:
+		return codec.GetBool(d, m, &v.DryRun)
 	}
 	return nil
 }
@@ -2858,6 +3071,46 @@ func (v *DescribeSecurityGroupsResult) UnmarshalAWS(d codec.Decoder, m *model.Re
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeSnapshotAttributeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Attribute)
+	codec.PutString(e, m[1], v.SnapshotId)
+	codec.PutBool(e, m[2], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeSnapshotAttributeRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Attribute)
+	case 1:
+		return codec.GetString(d, m, &v.SnapshotId)
+	case 2:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeSnapshotAttributeResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.CreateVolumePermissions, codec.EncStruct[CreateVolumePermission])
+	codec.PutList(e, m[1], v.ProductCodes, codec.EncStruct[ProductCode])
+	codec.PutString(e, m[2], v.SnapshotId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeSnapshotAttributeResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.CreateVolumePermissions, codec.DecStruct[CreateVolumePermission])
+	case 1:
+		return codec.GetList(d, m, &v.ProductCodes, codec.DecStruct[ProductCode])
+	case 2:
+		return codec.GetString(d, m, &v.SnapshotId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DescribeSnapshotsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutList(e, m[0], v.Filters, codec.EncStruct[Filter])
 	codec.PutInt(e, m[1], v.MaxResults)
@@ -2985,6 +3238,132 @@ func (v *DescribeTagsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.NextToken)
 	case 1:
 		return codec.GetList(d, m, &v.Tags, codec.DecStruct[TagDescription])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeVolumeAttributeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Attribute)
+	codec.PutString(e, m[1], v.VolumeId)
+	codec.PutBool(e, m[2], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeVolumeAttributeRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Attribute)
+	case 1:
+		return codec.GetString(d, m, &v.VolumeId)
+	case 2:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeVolumeAttributeResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.AutoEnableIO)
+	codec.PutList(e, m[1], v.ProductCodes, codec.EncStruct[ProductCode])
+	codec.PutString(e, m[2], v.VolumeId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeVolumeAttributeResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.AutoEnableIO)
+	case 1:
+		return codec.GetList(d, m, &v.ProductCodes, codec.DecStruct[ProductCode])
+	case 2:
+		return codec.GetString(d, m, &v.VolumeId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeVolumeStatusRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Filters, codec.EncStruct[Filter])
+	codec.PutInt(e, m[1], v.MaxResults)
+	codec.PutString(e, m[2], v.NextToken)
+	codec.PutList(e, m[3], v.VolumeIds, codec.EncString)
+	codec.PutBool(e, m[4], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeVolumeStatusRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 1:
+		return codec.GetInt(d, m, &v.MaxResults)
+	case 2:
+		return codec.GetString(d, m, &v.NextToken)
+	case 3:
+		return codec.GetList(d, m, &v.VolumeIds, codec.DecString)
+	case 4:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeVolumeStatusResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.NextToken)
+	codec.PutList(e, m[1], v.VolumeStatuses, codec.EncStruct[VolumeStatusItem])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeVolumeStatusResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.NextToken)
+	case 1:
+		return codec.GetList(d, m, &v.VolumeStatuses, codec.DecStruct[VolumeStatusItem])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeVolumesModificationsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutList(e, m[1], v.VolumeIds, codec.EncString)
+	codec.PutList(e, m[2], v.Filters, codec.EncStruct[Filter])
+	codec.PutString(e, m[3], v.NextToken)
+	codec.PutInt(e, m[4], v.MaxResults)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeVolumesModificationsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetList(d, m, &v.VolumeIds, codec.DecString)
+	case 2:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 3:
+		return codec.GetString(d, m, &v.NextToken)
+	case 4:
+		return codec.GetInt(d, m, &v.MaxResults)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeVolumesModificationsResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.VolumesModifications, codec.EncStruct[VolumeModification])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeVolumesModificationsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.VolumesModifications, codec.DecStruct[VolumeModification])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
 	}
 	return nil
 }
@@ -3269,6 +3648,34 @@ func (v *DetachVolumeRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error 
 		return codec.GetString(d, m, &v.VolumeId)
 	case 4:
 		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DisableEbsEncryptionByDefaultRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DisableEbsEncryptionByDefaultRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DisableEbsEncryptionByDefaultResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.EbsEncryptionByDefault)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DisableEbsEncryptionByDefaultResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.EbsEncryptionByDefault)
 	}
 	return nil
 }
@@ -3733,6 +4140,51 @@ func (v *EnaSrdUdpSpecificationRequest) UnmarshalAWS(d codec.Decoder, m *model.R
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EnableEbsEncryptionByDefaultRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EnableEbsEncryptionByDefaultRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EnableEbsEncryptionByDefaultResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.EbsEncryptionByDefault)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EnableEbsEncryptionByDefaultResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.EbsEncryptionByDefault)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EnableVolumeIORequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutString(e, m[1], v.VolumeId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EnableVolumeIORequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetString(d, m, &v.VolumeId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *EnclaveOptions) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutBool(e, m[0], v.Enabled)
 }
@@ -3867,6 +4319,65 @@ func (v *GetConsoleOutputResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) err
 		return codec.GetString(d, m, &v.Output)
 	case 2:
 		return codec.GetTime(d, m, &v.Timestamp)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetEbsDefaultKmsKeyIdRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetEbsDefaultKmsKeyIdRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetEbsDefaultKmsKeyIdResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.KmsKeyId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetEbsDefaultKmsKeyIdResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetEbsEncryptionByDefaultRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetEbsEncryptionByDefaultRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetEbsEncryptionByDefaultResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.EbsEncryptionByDefault)
+	codec.PutString(e, m[1], v.SseType)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetEbsEncryptionByDefaultResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.EbsEncryptionByDefault)
+	case 1:
+		return codec.GetString(d, m, &v.SseType)
 	}
 	return nil
 }
@@ -4196,6 +4707,59 @@ func (v *Image) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.DeregistrationProtection)
 	case 32:
 		return codec.GetString(d, m, &v.LastLaunchedTime)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ImageAttribute) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.BlockDeviceMappings, codec.EncStruct[BlockDeviceMapping])
+	codec.PutString(e, m[1], v.ImageId)
+	codec.PutList(e, m[2], v.LaunchPermissions, codec.EncStruct[LaunchPermission])
+	codec.PutList(e, m[3], v.ProductCodes, codec.EncStruct[ProductCode])
+	codec.PutStruct(e, m[4], v.Description)
+	codec.PutStruct(e, m[5], v.KernelId)
+	codec.PutStruct(e, m[6], v.RamdiskId)
+	codec.PutStruct(e, m[7], v.SriovNetSupport)
+	codec.PutStruct(e, m[8], v.BootMode)
+	codec.PutStruct(e, m[9], v.TpmSupport)
+	codec.PutStruct(e, m[10], v.UefiData)
+	codec.PutStruct(e, m[11], v.LastLaunchedTime)
+	codec.PutStruct(e, m[12], v.ImdsSupport)
+	codec.PutStruct(e, m[13], v.DeregistrationProtection)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ImageAttribute) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.BlockDeviceMappings, codec.DecStruct[BlockDeviceMapping])
+	case 1:
+		return codec.GetString(d, m, &v.ImageId)
+	case 2:
+		return codec.GetList(d, m, &v.LaunchPermissions, codec.DecStruct[LaunchPermission])
+	case 3:
+		return codec.GetList(d, m, &v.ProductCodes, codec.DecStruct[ProductCode])
+	case 4:
+		return codec.GetStruct(d, m, &v.Description)
+	case 5:
+		return codec.GetStruct(d, m, &v.KernelId)
+	case 6:
+		return codec.GetStruct(d, m, &v.RamdiskId)
+	case 7:
+		return codec.GetStruct(d, m, &v.SriovNetSupport)
+	case 8:
+		return codec.GetStruct(d, m, &v.BootMode)
+	case 9:
+		return codec.GetStruct(d, m, &v.TpmSupport)
+	case 10:
+		return codec.GetStruct(d, m, &v.UefiData)
+	case 11:
+		return codec.GetStruct(d, m, &v.LastLaunchedTime)
+	case 12:
+		return codec.GetStruct(d, m, &v.ImdsSupport)
+	case 13:
+		return codec.GetStruct(d, m, &v.DeregistrationProtection)
 	}
 	return nil
 }
@@ -4987,6 +5551,26 @@ func (v *InstancePrivateIpAddress) UnmarshalAWS(d codec.Decoder, m *model.Ref) e
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *InstanceSpecification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.InstanceId)
+	codec.PutBool(e, m[1], v.ExcludeBootVolume)
+	codec.PutList(e, m[2], v.ExcludeDataVolumeIds, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *InstanceSpecification) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 1:
+		return codec.GetBool(d, m, &v.ExcludeBootVolume)
+	case 2:
+		return codec.GetList(d, m, &v.ExcludeDataVolumeIds, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *InstanceState) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutInt(e, m[0], v.Code)
 	codec.PutString(e, m[1], v.Name)
@@ -5503,6 +6087,46 @@ func (v *LastError) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchPermission) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Group)
+	codec.PutString(e, m[1], v.UserId)
+	codec.PutString(e, m[2], v.OrganizationArn)
+	codec.PutString(e, m[3], v.OrganizationalUnitArn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchPermission) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Group)
+	case 1:
+		return codec.GetString(d, m, &v.UserId)
+	case 2:
+		return codec.GetString(d, m, &v.OrganizationArn)
+	case 3:
+		return codec.GetString(d, m, &v.OrganizationalUnitArn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchPermissionModifications) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Add, codec.EncStruct[LaunchPermission])
+	codec.PutList(e, m[1], v.Remove, codec.EncStruct[LaunchPermission])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchPermissionModifications) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Add, codec.DecStruct[LaunchPermission])
+	case 1:
+		return codec.GetList(d, m, &v.Remove, codec.DecStruct[LaunchPermission])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *LaunchTemplateSpecification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.LaunchTemplateId)
 	codec.PutString(e, m[1], v.LaunchTemplateName)
@@ -5660,6 +6284,87 @@ func (v *MemoryInfo) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyEbsDefaultKmsKeyIdRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.KmsKeyId)
+	codec.PutBool(e, m[1], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyEbsDefaultKmsKeyIdRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 1:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyEbsDefaultKmsKeyIdResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.KmsKeyId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyEbsDefaultKmsKeyIdResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyImageAttributeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Attribute)
+	codec.PutStruct(e, m[1], v.Description)
+	codec.PutString(e, m[2], v.ImageId)
+	codec.PutStruct(e, m[3], v.LaunchPermission)
+	codec.PutString(e, m[4], v.OperationType)
+	codec.PutList(e, m[5], v.ProductCodes, codec.EncString)
+	codec.PutList(e, m[6], v.UserGroups, codec.EncString)
+	codec.PutList(e, m[7], v.UserIds, codec.EncString)
+	codec.PutString(e, m[8], v.Value)
+	codec.PutBool(e, m[9], v.DryRun)
+	codec.PutList(e, m[10], v.OrganizationArns, codec.EncString)
+	codec.PutList(e, m[11], v.OrganizationalUnitArns, codec.EncString)
+	codec.PutStruct(e, m[12], v.ImdsSupport)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyImageAttributeRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Attribute)
+	case 1:
+		return codec.GetStruct(d, m, &v.Description)
+	case 2:
+		return codec.GetString(d, m, &v.ImageId)
+	case 3:
+		return codec.GetStruct(d, m, &v.LaunchPermission)
+	case 4:
+		return codec.GetString(d, m, &v.OperationType)
+	case 5:
+		return codec.GetList(d, m, &v.ProductCodes, codec.DecString)
+	case 6:
+		return codec.GetList(d, m, &v.UserGroups, codec.DecString)
+	case 7:
+		return codec.GetList(d, m, &v.UserIds, codec.DecString)
+	case 8:
+		return codec.GetString(d, m, &v.Value)
+	case 9:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 10:
+		return codec.GetList(d, m, &v.OrganizationArns, codec.DecString)
+	case 11:
+		return codec.GetList(d, m, &v.OrganizationalUnitArns, codec.DecString)
+	case 12:
+		return codec.GetStruct(d, m, &v.ImdsSupport)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *ModifyInstanceAttributeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutStruct(e, m[0], v.SourceDestCheck)
 	codec.PutString(e, m[1], v.Attribute)
@@ -5763,6 +6468,38 @@ func (v *ModifyNetworkInterfaceAttributeRequest) UnmarshalAWS(d codec.Decoder, m
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifySnapshotAttributeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Attribute)
+	codec.PutStruct(e, m[1], v.CreateVolumePermission)
+	codec.PutList(e, m[2], v.GroupNames, codec.EncString)
+	codec.PutString(e, m[3], v.OperationType)
+	codec.PutString(e, m[4], v.SnapshotId)
+	codec.PutList(e, m[5], v.UserIds, codec.EncString)
+	codec.PutBool(e, m[6], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifySnapshotAttributeRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Attribute)
+	case 1:
+		return codec.GetStruct(d, m, &v.CreateVolumePermission)
+	case 2:
+		return codec.GetList(d, m, &v.GroupNames, codec.DecString)
+	case 3:
+		return codec.GetString(d, m, &v.OperationType)
+	case 4:
+		return codec.GetString(d, m, &v.SnapshotId)
+	case 5:
+		return codec.GetList(d, m, &v.UserIds, codec.DecString)
+	case 6:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *ModifySubnetAttributeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutStruct(e, m[0], v.AssignIpv6AddressOnCreation)
 	codec.PutStruct(e, m[1], v.MapPublicIpOnLaunch)
@@ -5802,6 +6539,72 @@ func (v *ModifySubnetAttributeRequest) UnmarshalAWS(d codec.Decoder, m *model.Re
 		return codec.GetInt(d, m, &v.EnableLniAtDeviceIndex)
 	case 10:
 		return codec.GetStruct(d, m, &v.DisableLniAtDeviceIndex)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyVolumeAttributeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.AutoEnableIO)
+	codec.PutString(e, m[1], v.VolumeId)
+	codec.PutBool(e, m[2], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyVolumeAttributeRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.AutoEnableIO)
+	case 1:
+		return codec.GetString(d, m, &v.VolumeId)
+	case 2:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyVolumeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutString(e, m[1], v.VolumeId)
+	codec.PutInt(e, m[2], v.Size)
+	codec.PutString(e, m[3], v.VolumeType)
+	codec.PutInt(e, m[4], v.Iops)
+	codec.PutInt(e, m[5], v.Throughput)
+	codec.PutBool(e, m[6], v.MultiAttachEnabled)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyVolumeRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetString(d, m, &v.VolumeId)
+	case 2:
+		return codec.GetInt(d, m, &v.Size)
+	case 3:
+		return codec.GetString(d, m, &v.VolumeType)
+	case 4:
+		return codec.GetInt(d, m, &v.Iops)
+	case 5:
+		return codec.GetInt(d, m, &v.Throughput)
+	case 6:
+		return codec.GetBool(d, m, &v.MultiAttachEnabled)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyVolumeResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.VolumeModification)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyVolumeResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.VolumeModification)
 	}
 	return nil
 }
@@ -7150,6 +7953,74 @@ func (v *Reservation) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ResetEbsDefaultKmsKeyIdRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ResetEbsDefaultKmsKeyIdRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ResetEbsDefaultKmsKeyIdResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.KmsKeyId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ResetEbsDefaultKmsKeyIdResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ResetImageAttributeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Attribute)
+	codec.PutString(e, m[1], v.ImageId)
+	codec.PutBool(e, m[2], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ResetImageAttributeRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Attribute)
+	case 1:
+		return codec.GetString(d, m, &v.ImageId)
+	case 2:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ResetSnapshotAttributeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Attribute)
+	codec.PutString(e, m[1], v.SnapshotId)
+	codec.PutBool(e, m[2], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ResetSnapshotAttributeRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Attribute)
+	case 1:
+		return codec.GetString(d, m, &v.SnapshotId)
+	case 2:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *RevokeSecurityGroupEgressRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutBool(e, m[0], v.DryRun)
 	codec.PutString(e, m[1], v.GroupId)
@@ -7791,6 +8662,53 @@ func (v *Snapshot) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *SnapshotInfo) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Description)
+	codec.PutList(e, m[1], v.Tags, codec.EncStruct[Tag])
+	codec.PutBool(e, m[2], v.Encrypted)
+	codec.PutString(e, m[3], v.VolumeId)
+	codec.PutString(e, m[4], v.State)
+	codec.PutInt(e, m[5], v.VolumeSize)
+	codec.PutTime(e, m[6], v.StartTime)
+	codec.PutString(e, m[7], v.Progress)
+	codec.PutString(e, m[8], v.OwnerId)
+	codec.PutString(e, m[9], v.SnapshotId)
+	codec.PutString(e, m[10], v.OutpostArn)
+	codec.PutString(e, m[11], v.SseType)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *SnapshotInfo) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Description)
+	case 1:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	case 2:
+		return codec.GetBool(d, m, &v.Encrypted)
+	case 3:
+		return codec.GetString(d, m, &v.VolumeId)
+	case 4:
+		return codec.GetString(d, m, &v.State)
+	case 5:
+		return codec.GetInt(d, m, &v.VolumeSize)
+	case 6:
+		return codec.GetTime(d, m, &v.StartTime)
+	case 7:
+		return codec.GetString(d, m, &v.Progress)
+	case 8:
+		return codec.GetString(d, m, &v.OwnerId)
+	case 9:
+		return codec.GetString(d, m, &v.SnapshotId)
+	case 10:
+		return codec.GetString(d, m, &v.OutpostArn)
+	case 11:
+		return codec.GetString(d, m, &v.SseType)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *SpotMarketOptions) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.MaxPrice)
 	codec.PutString(e, m[1], v.SpotInstanceType)
@@ -8308,6 +9226,200 @@ func (v *VolumeAttachment) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.AssociatedResource)
 	case 7:
 		return codec.GetString(d, m, &v.InstanceOwningService)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *VolumeModification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.VolumeId)
+	codec.PutString(e, m[1], v.ModificationState)
+	codec.PutString(e, m[2], v.StatusMessage)
+	codec.PutInt(e, m[3], v.TargetSize)
+	codec.PutInt(e, m[4], v.TargetIops)
+	codec.PutString(e, m[5], v.TargetVolumeType)
+	codec.PutInt(e, m[6], v.TargetThroughput)
+	codec.PutBool(e, m[7], v.TargetMultiAttachEnabled)
+	codec.PutInt(e, m[8], v.OriginalSize)
+	codec.PutInt(e, m[9], v.OriginalIops)
+	codec.PutString(e, m[10], v.OriginalVolumeType)
+	codec.PutInt(e, m[11], v.OriginalThroughput)
+	codec.PutBool(e, m[12], v.OriginalMultiAttachEnabled)
+	codec.PutInt(e, m[13], v.Progress)
+	codec.PutTime(e, m[14], v.StartTime)
+	codec.PutTime(e, m[15], v.EndTime)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *VolumeModification) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.VolumeId)
+	case 1:
+		return codec.GetString(d, m, &v.ModificationState)
+	case 2:
+		return codec.GetString(d, m, &v.StatusMessage)
+	case 3:
+		return codec.GetInt(d, m, &v.TargetSize)
+	case 4:
+		return codec.GetInt(d, m, &v.TargetIops)
+	case 5:
+		return codec.GetString(d, m, &v.TargetVolumeType)
+	case 6:
+		return codec.GetInt(d, m, &v.TargetThroughput)
+	case 7:
+		return codec.GetBool(d, m, &v.TargetMultiAttachEnabled)
+	case 8:
+		return codec.GetInt(d, m, &v.OriginalSize)
+	case 9:
+		return codec.GetInt(d, m, &v.OriginalIops)
+	case 10:
+		return codec.GetString(d, m, &v.OriginalVolumeType)
+	case 11:
+		return codec.GetInt(d, m, &v.OriginalThroughput)
+	case 12:
+		return codec.GetBool(d, m, &v.OriginalMultiAttachEnabled)
+	case 13:
+		return codec.GetInt(d, m, &v.Progress)
+	case 14:
+		return codec.GetTime(d, m, &v.StartTime)
+	case 15:
+		return codec.GetTime(d, m, &v.EndTime)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *VolumeStatusAction) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Code)
+	codec.PutString(e, m[1], v.Description)
+	codec.PutString(e, m[2], v.EventId)
+	codec.PutString(e, m[3], v.EventType)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *VolumeStatusAction) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Code)
+	case 1:
+		return codec.GetString(d, m, &v.Description)
+	case 2:
+		return codec.GetString(d, m, &v.EventId)
+	case 3:
+		return codec.GetString(d, m, &v.EventType)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *VolumeStatusAttachmentStatus) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.IoPerformance)
+	codec.PutString(e, m[1], v.InstanceId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *VolumeStatusAttachmentStatus) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.IoPerformance)
+	case 1:
+		return codec.GetString(d, m, &v.InstanceId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *VolumeStatusDetails) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.Status)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *VolumeStatusDetails) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.Status)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *VolumeStatusEvent) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Description)
+	codec.PutString(e, m[1], v.EventId)
+	codec.PutString(e, m[2], v.EventType)
+	codec.PutTime(e, m[3], v.NotAfter)
+	codec.PutTime(e, m[4], v.NotBefore)
+	codec.PutString(e, m[5], v.InstanceId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *VolumeStatusEvent) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Description)
+	case 1:
+		return codec.GetString(d, m, &v.EventId)
+	case 2:
+		return codec.GetString(d, m, &v.EventType)
+	case 3:
+		return codec.GetTime(d, m, &v.NotAfter)
+	case 4:
+		return codec.GetTime(d, m, &v.NotBefore)
+	case 5:
+		return codec.GetString(d, m, &v.InstanceId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *VolumeStatusInfo) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Details, codec.EncStruct[VolumeStatusDetails])
+	codec.PutString(e, m[1], v.Status)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *VolumeStatusInfo) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Details, codec.DecStruct[VolumeStatusDetails])
+	case 1:
+		return codec.GetString(d, m, &v.Status)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *VolumeStatusItem) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Actions, codec.EncStruct[VolumeStatusAction])
+	codec.PutString(e, m[1], v.AvailabilityZone)
+	codec.PutString(e, m[2], v.OutpostArn)
+	codec.PutList(e, m[3], v.Events, codec.EncStruct[VolumeStatusEvent])
+	codec.PutString(e, m[4], v.VolumeId)
+	codec.PutStruct(e, m[5], v.VolumeStatus)
+	codec.PutList(e, m[6], v.AttachmentStatuses, codec.EncStruct[VolumeStatusAttachmentStatus])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *VolumeStatusItem) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Actions, codec.DecStruct[VolumeStatusAction])
+	case 1:
+		return codec.GetString(d, m, &v.AvailabilityZone)
+	case 2:
+		return codec.GetString(d, m, &v.OutpostArn)
+	case 3:
+		return codec.GetList(d, m, &v.Events, codec.DecStruct[VolumeStatusEvent])
+	case 4:
+		return codec.GetString(d, m, &v.VolumeId)
+	case 5:
+		return codec.GetStruct(d, m, &v.VolumeStatus)
+	case 6:
+		return codec.GetList(d, m, &v.AttachmentStatuses, codec.DecStruct[VolumeStatusAttachmentStatus])
 	}
 	return nil
 }

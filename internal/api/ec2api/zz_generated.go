@@ -49,6 +49,8 @@ type Server interface {
 	AttachVolume(context.Context, *AttachVolumeRequest) (*VolumeAttachment, error)
 	AuthorizeSecurityGroupEgress(context.Context, *AuthorizeSecurityGroupEgressRequest) (*AuthorizeSecurityGroupEgressResult, error)
 	AuthorizeSecurityGroupIngress(context.Context, *AuthorizeSecurityGroupIngressRequest) (*AuthorizeSecurityGroupIngressResult, error)
+	CopyImage(context.Context, *CopyImageRequest) (*CopyImageResult, error)
+	CopySnapshot(context.Context, *CopySnapshotRequest) (*CopySnapshotResult, error)
 	CreateDefaultSubnet(context.Context, *CreateDefaultSubnetRequest) (*CreateDefaultSubnetResult, error)
 	CreateDefaultVpc(context.Context, *CreateDefaultVpcRequest) (*CreateDefaultVpcResult, error)
 	CreateImage(context.Context, *CreateImageRequest) (*CreateImageResult, error)
@@ -62,6 +64,7 @@ type Server interface {
 	CreateRouteTable(context.Context, *CreateRouteTableRequest) (*CreateRouteTableResult, error)
 	CreateSecurityGroup(context.Context, *CreateSecurityGroupRequest) (*CreateSecurityGroupResult, error)
 	CreateSnapshot(context.Context, *CreateSnapshotRequest) (*Snapshot, error)
+	CreateSnapshots(context.Context, *CreateSnapshotsRequest) (*CreateSnapshotsResult, error)
 	CreateSubnet(context.Context, *CreateSubnetRequest) (*CreateSubnetResult, error)
 	CreateTags(context.Context, *CreateTagsRequest) (*Empty, error)
 	CreateVolume(context.Context, *CreateVolumeRequest) (*Volume, error)
@@ -86,6 +89,7 @@ type Server interface {
 	DescribeAddresses(context.Context, *DescribeAddressesRequest) (*DescribeAddressesResult, error)
 	DescribeAvailabilityZones(context.Context, *DescribeAvailabilityZonesRequest) (*DescribeAvailabilityZonesResult, error)
 	DescribeIamInstanceProfileAssociations(context.Context, *DescribeIamInstanceProfileAssociationsRequest) (*DescribeIamInstanceProfileAssociationsResult, error)
+	DescribeImageAttribute(context.Context, *DescribeImageAttributeRequest) (*ImageAttribute, error)
 	DescribeImages(context.Context, *DescribeImagesRequest) (*DescribeImagesResult, error)
 	DescribeInstanceAttribute(context.Context, *DescribeInstanceAttributeRequest) (*InstanceAttribute, error)
 	DescribeInstanceStatus(context.Context, *DescribeInstanceStatusRequest) (*DescribeInstanceStatusResult, error)
@@ -103,10 +107,14 @@ type Server interface {
 	DescribeRouteTables(context.Context, *DescribeRouteTablesRequest) (*DescribeRouteTablesResult, error)
 	DescribeSecurityGroupRules(context.Context, *DescribeSecurityGroupRulesRequest) (*DescribeSecurityGroupRulesResult, error)
 	DescribeSecurityGroups(context.Context, *DescribeSecurityGroupsRequest) (*DescribeSecurityGroupsResult, error)
+	DescribeSnapshotAttribute(context.Context, *DescribeSnapshotAttributeRequest) (*DescribeSnapshotAttributeResult, error)
 	DescribeSnapshots(context.Context, *DescribeSnapshotsRequest) (*DescribeSnapshotsResult, error)
 	DescribeSubnets(context.Context, *DescribeSubnetsRequest) (*DescribeSubnetsResult, error)
 	DescribeTags(context.Context, *DescribeTagsRequest) (*DescribeTagsResult, error)
+	DescribeVolumeAttribute(context.Context, *DescribeVolumeAttributeRequest) (*DescribeVolumeAttributeResult, error)
+	DescribeVolumeStatus(context.Context, *DescribeVolumeStatusRequest) (*DescribeVolumeStatusResult, error)
 	DescribeVolumes(context.Context, *DescribeVolumesRequest) (*DescribeVolumesResult, error)
+	DescribeVolumesModifications(context.Context, *DescribeVolumesModificationsRequest) (*DescribeVolumesModificationsResult, error)
 	DescribeVpcAttribute(context.Context, *DescribeVpcAttributeRequest) (*DescribeVpcAttributeResult, error)
 	DescribeVpcEndpointServices(context.Context, *DescribeVpcEndpointServicesRequest) (*DescribeVpcEndpointServicesResult, error)
 	DescribeVpcEndpoints(context.Context, *DescribeVpcEndpointsRequest) (*DescribeVpcEndpointsResult, error)
@@ -114,16 +122,26 @@ type Server interface {
 	DetachInternetGateway(context.Context, *DetachInternetGatewayRequest) (*Empty, error)
 	DetachNetworkInterface(context.Context, *DetachNetworkInterfaceRequest) (*Empty, error)
 	DetachVolume(context.Context, *DetachVolumeRequest) (*VolumeAttachment, error)
+	DisableEbsEncryptionByDefault(context.Context, *DisableEbsEncryptionByDefaultRequest) (*DisableEbsEncryptionByDefaultResult, error)
 	DisassociateAddress(context.Context, *DisassociateAddressRequest) (*Empty, error)
 	DisassociateIamInstanceProfile(context.Context, *DisassociateIamInstanceProfileRequest) (*DisassociateIamInstanceProfileResult, error)
 	DisassociateRouteTable(context.Context, *DisassociateRouteTableRequest) (*Empty, error)
 	DisassociateVpcCidrBlock(context.Context, *DisassociateVpcCidrBlockRequest) (*DisassociateVpcCidrBlockResult, error)
+	EnableEbsEncryptionByDefault(context.Context, *EnableEbsEncryptionByDefaultRequest) (*EnableEbsEncryptionByDefaultResult, error)
+	EnableVolumeIO(context.Context, *EnableVolumeIORequest) (*Empty, error)
 	GetConsoleOutput(context.Context, *GetConsoleOutputRequest) (*GetConsoleOutputResult, error)
+	GetEbsDefaultKmsKeyId(context.Context, *GetEbsDefaultKmsKeyIdRequest) (*GetEbsDefaultKmsKeyIdResult, error)
+	GetEbsEncryptionByDefault(context.Context, *GetEbsEncryptionByDefaultRequest) (*GetEbsEncryptionByDefaultResult, error)
 	GetManagedPrefixListEntries(context.Context, *GetManagedPrefixListEntriesRequest) (*GetManagedPrefixListEntriesResult, error)
 	ImportKeyPair(context.Context, *ImportKeyPairRequest) (*ImportKeyPairResult, error)
+	ModifyEbsDefaultKmsKeyId(context.Context, *ModifyEbsDefaultKmsKeyIdRequest) (*ModifyEbsDefaultKmsKeyIdResult, error)
+	ModifyImageAttribute(context.Context, *ModifyImageAttributeRequest) (*Empty, error)
 	ModifyInstanceAttribute(context.Context, *ModifyInstanceAttributeRequest) (*Empty, error)
 	ModifyNetworkInterfaceAttribute(context.Context, *ModifyNetworkInterfaceAttributeRequest) (*Empty, error)
+	ModifySnapshotAttribute(context.Context, *ModifySnapshotAttributeRequest) (*Empty, error)
 	ModifySubnetAttribute(context.Context, *ModifySubnetAttributeRequest) (*Empty, error)
+	ModifyVolume(context.Context, *ModifyVolumeRequest) (*ModifyVolumeResult, error)
+	ModifyVolumeAttribute(context.Context, *ModifyVolumeAttributeRequest) (*Empty, error)
 	ModifyVpcAttribute(context.Context, *ModifyVpcAttributeRequest) (*Empty, error)
 	ModifyVpcEndpoint(context.Context, *ModifyVpcEndpointRequest) (*ModifyVpcEndpointResult, error)
 	RebootInstances(context.Context, *RebootInstancesRequest) (*Empty, error)
@@ -134,6 +152,9 @@ type Server interface {
 	ReplaceNetworkAclEntry(context.Context, *ReplaceNetworkAclEntryRequest) (*Empty, error)
 	ReplaceRoute(context.Context, *ReplaceRouteRequest) (*Empty, error)
 	ReplaceRouteTableAssociation(context.Context, *ReplaceRouteTableAssociationRequest) (*ReplaceRouteTableAssociationResult, error)
+	ResetEbsDefaultKmsKeyId(context.Context, *ResetEbsDefaultKmsKeyIdRequest) (*ResetEbsDefaultKmsKeyIdResult, error)
+	ResetImageAttribute(context.Context, *ResetImageAttributeRequest) (*Empty, error)
+	ResetSnapshotAttribute(context.Context, *ResetSnapshotAttributeRequest) (*Empty, error)
 	RevokeSecurityGroupEgress(context.Context, *RevokeSecurityGroupEgressRequest) (*RevokeSecurityGroupEgressResult, error)
 	RevokeSecurityGroupIngress(context.Context, *RevokeSecurityGroupIngressRequest) (*RevokeSecurityGroupIngressResult, error)
 	RunInstances(context.Context, *RunInstancesRequest) (*Reservation, error)
@@ -158,6 +179,8 @@ func Handlers(s Server) map[string]api.Handler {
 		"AttachVolume":                           api.Typed(s.AttachVolume),
 		"AuthorizeSecurityGroupEgress":           api.Typed(s.AuthorizeSecurityGroupEgress),
 		"AuthorizeSecurityGroupIngress":          api.Typed(s.AuthorizeSecurityGroupIngress),
+		"CopyImage":                              api.Typed(s.CopyImage),
+		"CopySnapshot":                           api.Typed(s.CopySnapshot),
 		"CreateDefaultSubnet":                    api.Typed(s.CreateDefaultSubnet),
 		"CreateDefaultVpc":                       api.Typed(s.CreateDefaultVpc),
 		"CreateImage":                            api.Typed(s.CreateImage),
@@ -171,6 +194,7 @@ func Handlers(s Server) map[string]api.Handler {
 		"CreateRouteTable":                       api.Typed(s.CreateRouteTable),
 		"CreateSecurityGroup":                    api.Typed(s.CreateSecurityGroup),
 		"CreateSnapshot":                         api.Typed(s.CreateSnapshot),
+		"CreateSnapshots":                        api.Typed(s.CreateSnapshots),
 		"CreateSubnet":                           api.Typed(s.CreateSubnet),
 		"CreateTags":                             api.Typed(s.CreateTags),
 		"CreateVolume":                           api.Typed(s.CreateVolume),
@@ -195,6 +219,7 @@ func Handlers(s Server) map[string]api.Handler {
 		"DescribeAddresses":                      api.Typed(s.DescribeAddresses),
 		"DescribeAvailabilityZones":              api.Typed(s.DescribeAvailabilityZones),
 		"DescribeIamInstanceProfileAssociations": api.Typed(s.DescribeIamInstanceProfileAssociations),
+		"DescribeImageAttribute":                 api.Typed(s.DescribeImageAttribute),
 		"DescribeImages":                         api.Typed(s.DescribeImages),
 		"DescribeInstanceAttribute":              api.Typed(s.DescribeInstanceAttribute),
 		"DescribeInstanceStatus":                 api.Typed(s.DescribeInstanceStatus),
@@ -212,10 +237,14 @@ func Handlers(s Server) map[string]api.Handler {
 		"DescribeRouteTables":                    api.Typed(s.DescribeRouteTables),
 		"DescribeSecurityGroupRules":             api.Typed(s.DescribeSecurityGroupRules),
 		"DescribeSecurityGroups":                 api.Typed(s.DescribeSecurityGroups),
+		"DescribeSnapshotAttribute":              api.Typed(s.DescribeSnapshotAttribute),
 		"DescribeSnapshots":                      api.Typed(s.DescribeSnapshots),
 		"DescribeSubnets":                        api.Typed(s.DescribeSubnets),
 		"DescribeTags":                           api.Typed(s.DescribeTags),
+		"DescribeVolumeAttribute":                api.Typed(s.DescribeVolumeAttribute),
+		"DescribeVolumeStatus":                   api.Typed(s.DescribeVolumeStatus),
 		"DescribeVolumes":                        api.Typed(s.DescribeVolumes),
+		"DescribeVolumesModifications":           api.Typed(s.DescribeVolumesModifications),
 		"DescribeVpcAttribute":                   api.Typed(s.DescribeVpcAttribute),
 		"DescribeVpcEndpointServices":            api.Typed(s.DescribeVpcEndpointServices),
 		"DescribeVpcEndpoints":                   api.Typed(s.DescribeVpcEndpoints),
@@ -223,16 +252,26 @@ func Handlers(s Server) map[string]api.Handler {
 		"DetachInternetGateway":                  api.Typed(s.DetachInternetGateway),
 		"DetachNetworkInterface":                 api.Typed(s.DetachNetworkInterface),
 		"DetachVolume":                           api.Typed(s.DetachVolume),
+		"DisableEbsEncryptionByDefault":          api.Typed(s.DisableEbsEncryptionByDefault),
 		"DisassociateAddress":                    api.Typed(s.DisassociateAddress),
 		"DisassociateIamInstanceProfile":         api.Typed(s.DisassociateIamInstanceProfile),
 		"DisassociateRouteTable":                 api.Typed(s.DisassociateRouteTable),
 		"DisassociateVpcCidrBlock":               api.Typed(s.DisassociateVpcCidrBlock),
+		"EnableEbsEncryptionByDefault":           api.Typed(s.EnableEbsEncryptionByDefault),
+		"EnableVolumeIO":                         api.Typed(s.EnableVolumeIO),
 		"GetConsoleOutput":                       api.Typed(s.GetConsoleOutput),
+		"GetEbsDefaultKmsKeyId":                  api.Typed(s.GetEbsDefaultKmsKeyId),
+		"GetEbsEncryptionByDefault":              api.Typed(s.GetEbsEncryptionByDefault),
 		"GetManagedPrefixListEntries":            api.Typed(s.GetManagedPrefixListEntries),
 		"ImportKeyPair":                          api.Typed(s.ImportKeyPair),
+		"ModifyEbsDefaultKmsKeyId":               api.Typed(s.ModifyEbsDefaultKmsKeyId),
+		"ModifyImageAttribute":                   api.Typed(s.ModifyImageAttribute),
 		"ModifyInstanceAttribute":                api.Typed(s.ModifyInstanceAttribute),
 		"ModifyNetworkInterfaceAttribute":        api.Typed(s.ModifyNetworkInterfaceAttribute),
+		"ModifySnapshotAttribute":                api.Typed(s.ModifySnapshotAttribute),
 		"ModifySubnetAttribute":                  api.Typed(s.ModifySubnetAttribute),
+		"ModifyVolume":                           api.Typed(s.ModifyVolume),
+		"ModifyVolumeAttribute":                  api.Typed(s.ModifyVolumeAttribute),
 		"ModifyVpcAttribute":                     api.Typed(s.ModifyVpcAttribute),
 		"ModifyVpcEndpoint":                      api.Typed(s.ModifyVpcEndpoint),
 		"RebootInstances":                        api.Typed(s.RebootInstances),
@@ -243,6 +282,9 @@ func Handlers(s Server) map[string]api.Handler {
 		"ReplaceNetworkAclEntry":                 api.Typed(s.ReplaceNetworkAclEntry),
 		"ReplaceRoute":                           api.Typed(s.ReplaceRoute),
 		"ReplaceRouteTableAssociation":           api.Typed(s.ReplaceRouteTableAssociation),
+		"ResetEbsDefaultKmsKeyId":                api.Typed(s.ResetEbsDefaultKmsKeyId),
+		"ResetImageAttribute":                    api.Typed(s.ResetImageAttribute),
+		"ResetSnapshotAttribute":                 api.Typed(s.ResetSnapshotAttribute),
 		"RevokeSecurityGroupEgress":              api.Typed(s.RevokeSecurityGroupEgress),
 		"RevokeSecurityGroupIngress":             api.Typed(s.RevokeSecurityGroupIngress),
 		"RunInstances":                           api.Typed(s.RunInstances),
@@ -529,6 +571,46 @@ type ConnectionTrackingSpecificationResponse struct {
 	UdpTimeout            *int32 `aws:"UdpTimeout"`
 }
 
+// CopyImageRequest is the CopyImageRequest shape.
+type CopyImageRequest struct {
+	ClientToken           *string            `aws:"ClientToken"`
+	Description           *string            `aws:"Description"`
+	Encrypted             *bool              `aws:"Encrypted"`
+	KmsKeyId              *string            `aws:"KmsKeyId"`
+	Name                  *string            `aws:"Name"`
+	SourceImageId         *string            `aws:"SourceImageId"`
+	SourceRegion          *string            `aws:"SourceRegion"`
+	DestinationOutpostArn *string            `aws:"DestinationOutpostArn"`
+	DryRun                *bool              `aws:"DryRun"`
+	CopyImageTags         *bool              `aws:"CopyImageTags"`
+	TagSpecifications     []TagSpecification `aws:"TagSpecifications"`
+}
+
+// CopyImageResult is the CopyImageResult shape.
+type CopyImageResult struct {
+	ImageId *string `aws:"ImageId"`
+}
+
+// CopySnapshotRequest is the CopySnapshotRequest shape.
+type CopySnapshotRequest struct {
+	Description           *string            `aws:"Description"`
+	DestinationOutpostArn *string            `aws:"DestinationOutpostArn"`
+	DestinationRegion     *string            `aws:"DestinationRegion"`
+	Encrypted             *bool              `aws:"Encrypted"`
+	KmsKeyId              *string            `aws:"KmsKeyId"`
+	PresignedUrl          *string            `aws:"PresignedUrl"`
+	SourceRegion          *string            `aws:"SourceRegion"`
+	SourceSnapshotId      *string            `aws:"SourceSnapshotId"`
+	TagSpecifications     []TagSpecification `aws:"TagSpecifications"`
+	DryRun                *bool              `aws:"DryRun"`
+}
+
+// CopySnapshotResult is the CopySnapshotResult shape.
+type CopySnapshotResult struct {
+	SnapshotId *string `aws:"SnapshotId"`
+	Tags       []Tag   `aws:"Tags"`
+}
+
 // CpuOptions is the CpuOptions shape.
 type CpuOptions struct {
 	CoreCount      *int32  `aws:"CoreCount"`
@@ -740,6 +822,21 @@ type CreateSnapshotRequest struct {
 	DryRun            *bool              `aws:"DryRun"`
 }
 
+// CreateSnapshotsRequest is the CreateSnapshotsRequest shape.
+type CreateSnapshotsRequest struct {
+	Description           *string                `aws:"Description"`
+	InstanceSpecification *InstanceSpecification `aws:"InstanceSpecification"`
+	OutpostArn            *string                `aws:"OutpostArn"`
+	TagSpecifications     []TagSpecification     `aws:"TagSpecifications"`
+	DryRun                *bool                  `aws:"DryRun"`
+	CopyTagsFromSource    *string                `aws:"CopyTagsFromSource"`
+}
+
+// CreateSnapshotsResult is the CreateSnapshotsResult shape.
+type CreateSnapshotsResult struct {
+	Snapshots []SnapshotInfo `aws:"Snapshots"`
+}
+
 // CreateSubnetRequest is the CreateSubnetRequest shape.
 type CreateSubnetRequest struct {
 	TagSpecifications  []TagSpecification `aws:"TagSpecifications"`
@@ -767,6 +864,18 @@ type CreateTagsRequest struct {
 	DryRun    *bool    `aws:"DryRun"`
 	Resources []string `aws:"Resources"`
 	Tags      []Tag    `aws:"Tags"`
+}
+
+// CreateVolumePermission is the CreateVolumePermission shape.
+type CreateVolumePermission struct {
+	Group  *string `aws:"Group"`
+	UserId *string `aws:"UserId"`
+}
+
+// CreateVolumePermissionModifications is the CreateVolumePermissionModifications shape.
+type CreateVolumePermissionModifications struct {
+	Add    []CreateVolumePermission `aws:"Add"`
+	Remove []CreateVolumePermission `aws:"Remove"`
 }
 
 // CreateVolumeRequest is the CreateVolumeRequest shape.
@@ -995,6 +1104,13 @@ type DescribeIamInstanceProfileAssociationsRequest struct {
 type DescribeIamInstanceProfileAssociationsResult struct {
 	IamInstanceProfileAssociations []IamInstanceProfileAssociation `aws:"IamInstanceProfileAssociations"`
 	NextToken                      *string                         `aws:"NextToken"`
+}
+
+// DescribeImageAttributeRequest is the DescribeImageAttributeRequest shape.
+type DescribeImageAttributeRequest struct {
+	Attribute *string `aws:"Attribute"`
+	ImageId   *string `aws:"ImageId"`
+	DryRun    *bool   `aws:"DryRun"`
 }
 
 // DescribeImagesRequest is the DescribeImagesRequest shape.
@@ -1247,6 +1363,20 @@ type DescribeSecurityGroupsResult struct {
 	NextToken      *string         `aws:"NextToken"`
 }
 
+// DescribeSnapshotAttributeRequest is the DescribeSnapshotAttributeRequest shape.
+type DescribeSnapshotAttributeRequest struct {
+	Attribute  *string `aws:"Attribute"`
+	SnapshotId *string `aws:"SnapshotId"`
+	DryRun     *bool   `aws:"DryRun"`
+}
+
+// DescribeSnapshotAttributeResult is the DescribeSnapshotAttributeResult shape.
+type DescribeSnapshotAttributeResult struct {
+	CreateVolumePermissions []CreateVolumePermission `aws:"CreateVolumePermissions"`
+	ProductCodes            []ProductCode            `aws:"ProductCodes"`
+	SnapshotId              *string                  `aws:"SnapshotId"`
+}
+
 // DescribeSnapshotsRequest is the DescribeSnapshotsRequest shape.
 type DescribeSnapshotsRequest struct {
 	Filters             []Filter `aws:"Filters"`
@@ -1291,6 +1421,50 @@ type DescribeTagsRequest struct {
 type DescribeTagsResult struct {
 	NextToken *string          `aws:"NextToken"`
 	Tags      []TagDescription `aws:"Tags"`
+}
+
+// DescribeVolumeAttributeRequest is the DescribeVolumeAttributeRequest shape.
+type DescribeVolumeAttributeRequest struct {
+	Attribute *string `aws:"Attribute"`
+	VolumeId  *string `aws:"VolumeId"`
+	DryRun    *bool   `aws:"DryRun"`
+}
+
+// DescribeVolumeAttributeResult is the DescribeVolumeAttributeResult shape.
+type DescribeVolumeAttributeResult struct {
+	AutoEnableIO *AttributeBooleanValue `aws:"AutoEnableIO"`
+	ProductCodes []ProductCode          `aws:"ProductCodes"`
+	VolumeId     *string                `aws:"VolumeId"`
+}
+
+// DescribeVolumeStatusRequest is the DescribeVolumeStatusRequest shape.
+type DescribeVolumeStatusRequest struct {
+	Filters    []Filter `aws:"Filters"`
+	MaxResults *int32   `aws:"MaxResults"`
+	NextToken  *string  `aws:"NextToken"`
+	VolumeIds  []string `aws:"VolumeIds"`
+	DryRun     *bool    `aws:"DryRun"`
+}
+
+// DescribeVolumeStatusResult is the DescribeVolumeStatusResult shape.
+type DescribeVolumeStatusResult struct {
+	NextToken      *string            `aws:"NextToken"`
+	VolumeStatuses []VolumeStatusItem `aws:"VolumeStatuses"`
+}
+
+// DescribeVolumesModificationsRequest is the DescribeVolumesModificationsRequest shape.
+type DescribeVolumesModificationsRequest struct {
+	DryRun     *bool    `aws:"DryRun"`
+	VolumeIds  []string `aws:"VolumeIds"`
+	Filters    []Filter `aws:"Filters"`
+	NextToken  *string  `aws:"NextToken"`
+	MaxResults *int32   `aws:"MaxResults"`
+}
+
+// DescribeVolumesModificationsResult is the DescribeVolumesModificationsResult shape.
+type DescribeVolumesModificationsResult struct {
+	VolumesModifications []VolumeModification `aws:"VolumesModifications"`
+	NextToken            *string              `aws:"NextToken"`
 }
 
 // DescribeVolumesRequest is the DescribeVolumesRequest shape.
@@ -1390,6 +1564,16 @@ type DetachVolumeRequest struct {
 	InstanceId *string `aws:"InstanceId"`
 	VolumeId   *string `aws:"VolumeId"`
 	DryRun     *bool   `aws:"DryRun"`
+}
+
+// DisableEbsEncryptionByDefaultRequest is the DisableEbsEncryptionByDefaultRequest shape.
+type DisableEbsEncryptionByDefaultRequest struct {
+	DryRun *bool `aws:"DryRun"`
+}
+
+// DisableEbsEncryptionByDefaultResult is the DisableEbsEncryptionByDefaultResult shape.
+type DisableEbsEncryptionByDefaultResult struct {
+	EbsEncryptionByDefault *bool `aws:"EbsEncryptionByDefault"`
 }
 
 // DisassociateAddressRequest is the DisassociateAddressRequest shape.
@@ -1553,6 +1737,22 @@ type EnaSrdUdpSpecificationRequest struct {
 	EnaSrdUdpEnabled *bool `aws:"EnaSrdUdpEnabled"`
 }
 
+// EnableEbsEncryptionByDefaultRequest is the EnableEbsEncryptionByDefaultRequest shape.
+type EnableEbsEncryptionByDefaultRequest struct {
+	DryRun *bool `aws:"DryRun"`
+}
+
+// EnableEbsEncryptionByDefaultResult is the EnableEbsEncryptionByDefaultResult shape.
+type EnableEbsEncryptionByDefaultResult struct {
+	EbsEncryptionByDefault *bool `aws:"EbsEncryptionByDefault"`
+}
+
+// EnableVolumeIORequest is the EnableVolumeIORequest shape.
+type EnableVolumeIORequest struct {
+	DryRun   *bool   `aws:"DryRun"`
+	VolumeId *string `aws:"VolumeId"`
+}
+
 // EnclaveOptions is the EnclaveOptions shape.
 type EnclaveOptions struct {
 	Enabled *bool `aws:"Enabled"`
@@ -1600,6 +1800,27 @@ type GetConsoleOutputResult struct {
 	InstanceId *string    `aws:"InstanceId"`
 	Output     *string    `aws:"Output"`
 	Timestamp  *time.Time `aws:"Timestamp"`
+}
+
+// GetEbsDefaultKmsKeyIdRequest is the GetEbsDefaultKmsKeyIdRequest shape.
+type GetEbsDefaultKmsKeyIdRequest struct {
+	DryRun *bool `aws:"DryRun"`
+}
+
+// GetEbsDefaultKmsKeyIdResult is the GetEbsDefaultKmsKeyIdResult shape.
+type GetEbsDefaultKmsKeyIdResult struct {
+	KmsKeyId *string `aws:"KmsKeyId"`
+}
+
+// GetEbsEncryptionByDefaultRequest is the GetEbsEncryptionByDefaultRequest shape.
+type GetEbsEncryptionByDefaultRequest struct {
+	DryRun *bool `aws:"DryRun"`
+}
+
+// GetEbsEncryptionByDefaultResult is the GetEbsEncryptionByDefaultResult shape.
+type GetEbsEncryptionByDefaultResult struct {
+	EbsEncryptionByDefault *bool   `aws:"EbsEncryptionByDefault"`
+	SseType                *string `aws:"SseType"`
 }
 
 // GetManagedPrefixListEntriesRequest is the GetManagedPrefixListEntriesRequest shape.
@@ -1714,6 +1935,24 @@ type Image struct {
 	SourceInstanceId         *string              `aws:"SourceInstanceId"`
 	DeregistrationProtection *string              `aws:"DeregistrationProtection"`
 	LastLaunchedTime         *string              `aws:"LastLaunchedTime"`
+}
+
+// ImageAttribute is the ImageAttribute shape.
+type ImageAttribute struct {
+	BlockDeviceMappings      []BlockDeviceMapping `aws:"BlockDeviceMappings"`
+	ImageId                  *string              `aws:"ImageId"`
+	LaunchPermissions        []LaunchPermission   `aws:"LaunchPermissions"`
+	ProductCodes             []ProductCode        `aws:"ProductCodes"`
+	Description              *AttributeValue      `aws:"Description"`
+	KernelId                 *AttributeValue      `aws:"KernelId"`
+	RamdiskId                *AttributeValue      `aws:"RamdiskId"`
+	SriovNetSupport          *AttributeValue      `aws:"SriovNetSupport"`
+	BootMode                 *AttributeValue      `aws:"BootMode"`
+	TpmSupport               *AttributeValue      `aws:"TpmSupport"`
+	UefiData                 *AttributeValue      `aws:"UefiData"`
+	LastLaunchedTime         *AttributeValue      `aws:"LastLaunchedTime"`
+	ImdsSupport              *AttributeValue      `aws:"ImdsSupport"`
+	DeregistrationProtection *AttributeValue      `aws:"DeregistrationProtection"`
 }
 
 // ImportKeyPairRequest is the ImportKeyPairRequest shape.
@@ -1986,6 +2225,13 @@ type InstancePrivateIpAddress struct {
 	PrivateIpAddress *string                              `aws:"PrivateIpAddress"`
 }
 
+// InstanceSpecification is the InstanceSpecification shape.
+type InstanceSpecification struct {
+	InstanceId           *string  `aws:"InstanceId"`
+	ExcludeBootVolume    *bool    `aws:"ExcludeBootVolume"`
+	ExcludeDataVolumeIds []string `aws:"ExcludeDataVolumeIds"`
+}
+
 // InstanceState is the InstanceState shape.
 type InstanceState struct {
 	Code *int32  `aws:"Code"`
@@ -2165,6 +2411,20 @@ type LastError struct {
 	Code    *string `aws:"Code"`
 }
 
+// LaunchPermission is the LaunchPermission shape.
+type LaunchPermission struct {
+	Group                 *string `aws:"Group"`
+	UserId                *string `aws:"UserId"`
+	OrganizationArn       *string `aws:"OrganizationArn"`
+	OrganizationalUnitArn *string `aws:"OrganizationalUnitArn"`
+}
+
+// LaunchPermissionModifications is the LaunchPermissionModifications shape.
+type LaunchPermissionModifications struct {
+	Add    []LaunchPermission `aws:"Add"`
+	Remove []LaunchPermission `aws:"Remove"`
+}
+
 // LaunchTemplateSpecification is the LaunchTemplateSpecification shape.
 type LaunchTemplateSpecification struct {
 	LaunchTemplateId   *string `aws:"LaunchTemplateId"`
@@ -2220,6 +2480,34 @@ type MemoryInfo struct {
 	SizeInMiB *int64 `aws:"SizeInMiB"`
 }
 
+// ModifyEbsDefaultKmsKeyIdRequest is the ModifyEbsDefaultKmsKeyIdRequest shape.
+type ModifyEbsDefaultKmsKeyIdRequest struct {
+	KmsKeyId *string `aws:"KmsKeyId"`
+	DryRun   *bool   `aws:"DryRun"`
+}
+
+// ModifyEbsDefaultKmsKeyIdResult is the ModifyEbsDefaultKmsKeyIdResult shape.
+type ModifyEbsDefaultKmsKeyIdResult struct {
+	KmsKeyId *string `aws:"KmsKeyId"`
+}
+
+// ModifyImageAttributeRequest is the ModifyImageAttributeRequest shape.
+type ModifyImageAttributeRequest struct {
+	Attribute              *string                        `aws:"Attribute"`
+	Description            *AttributeValue                `aws:"Description"`
+	ImageId                *string                        `aws:"ImageId"`
+	LaunchPermission       *LaunchPermissionModifications `aws:"LaunchPermission"`
+	OperationType          *string                        `aws:"OperationType"`
+	ProductCodes           []string                       `aws:"ProductCodes"`
+	UserGroups             []string                       `aws:"UserGroups"`
+	UserIds                []string                       `aws:"UserIds"`
+	Value                  *string                        `aws:"Value"`
+	DryRun                 *bool                          `aws:"DryRun"`
+	OrganizationArns       []string                       `aws:"OrganizationArns"`
+	OrganizationalUnitArns []string                       `aws:"OrganizationalUnitArns"`
+	ImdsSupport            *AttributeValue                `aws:"ImdsSupport"`
+}
+
 // ModifyInstanceAttributeRequest is the ModifyInstanceAttributeRequest shape.
 type ModifyInstanceAttributeRequest struct {
 	SourceDestCheck                   *AttributeBooleanValue                    `aws:"SourceDestCheck"`
@@ -2255,6 +2543,17 @@ type ModifyNetworkInterfaceAttributeRequest struct {
 	AssociatePublicIpAddress        *bool                                   `aws:"AssociatePublicIpAddress"`
 }
 
+// ModifySnapshotAttributeRequest is the ModifySnapshotAttributeRequest shape.
+type ModifySnapshotAttributeRequest struct {
+	Attribute              *string                              `aws:"Attribute"`
+	CreateVolumePermission *CreateVolumePermissionModifications `aws:"CreateVolumePermission"`
+	GroupNames             []string                             `aws:"GroupNames"`
+	OperationType          *string                              `aws:"OperationType"`
+	SnapshotId             *string                              `aws:"SnapshotId"`
+	UserIds                []string                             `aws:"UserIds"`
+	DryRun                 *bool                                `aws:"DryRun"`
+}
+
 // ModifySubnetAttributeRequest is the ModifySubnetAttributeRequest shape.
 type ModifySubnetAttributeRequest struct {
 	AssignIpv6AddressOnCreation             *AttributeBooleanValue `aws:"AssignIpv6AddressOnCreation"`
@@ -2268,6 +2567,29 @@ type ModifySubnetAttributeRequest struct {
 	EnableResourceNameDnsAAAARecordOnLaunch *AttributeBooleanValue `aws:"EnableResourceNameDnsAAAARecordOnLaunch"`
 	EnableLniAtDeviceIndex                  *int32                 `aws:"EnableLniAtDeviceIndex"`
 	DisableLniAtDeviceIndex                 *AttributeBooleanValue `aws:"DisableLniAtDeviceIndex"`
+}
+
+// ModifyVolumeAttributeRequest is the ModifyVolumeAttributeRequest shape.
+type ModifyVolumeAttributeRequest struct {
+	AutoEnableIO *AttributeBooleanValue `aws:"AutoEnableIO"`
+	VolumeId     *string                `aws:"VolumeId"`
+	DryRun       *bool                  `aws:"DryRun"`
+}
+
+// ModifyVolumeRequest is the ModifyVolumeRequest shape.
+type ModifyVolumeRequest struct {
+	DryRun             *bool   `aws:"DryRun"`
+	VolumeId           *string `aws:"VolumeId"`
+	Size               *int32  `aws:"Size"`
+	VolumeType         *string `aws:"VolumeType"`
+	Iops               *int32  `aws:"Iops"`
+	Throughput         *int32  `aws:"Throughput"`
+	MultiAttachEnabled *bool   `aws:"MultiAttachEnabled"`
+}
+
+// ModifyVolumeResult is the ModifyVolumeResult shape.
+type ModifyVolumeResult struct {
+	VolumeModification *VolumeModification `aws:"VolumeModification"`
 }
 
 // ModifyVpcAttributeRequest is the ModifyVpcAttributeRequest shape.
@@ -2735,6 +3057,30 @@ type Reservation struct {
 	ReservationId *string           `aws:"ReservationId"`
 }
 
+// ResetEbsDefaultKmsKeyIdRequest is the ResetEbsDefaultKmsKeyIdRequest shape.
+type ResetEbsDefaultKmsKeyIdRequest struct {
+	DryRun *bool `aws:"DryRun"`
+}
+
+// ResetEbsDefaultKmsKeyIdResult is the ResetEbsDefaultKmsKeyIdResult shape.
+type ResetEbsDefaultKmsKeyIdResult struct {
+	KmsKeyId *string `aws:"KmsKeyId"`
+}
+
+// ResetImageAttributeRequest is the ResetImageAttributeRequest shape.
+type ResetImageAttributeRequest struct {
+	Attribute *string `aws:"Attribute"`
+	ImageId   *string `aws:"ImageId"`
+	DryRun    *bool   `aws:"DryRun"`
+}
+
+// ResetSnapshotAttributeRequest is the ResetSnapshotAttributeRequest shape.
+type ResetSnapshotAttributeRequest struct {
+	Attribute  *string `aws:"Attribute"`
+	SnapshotId *string `aws:"SnapshotId"`
+	DryRun     *bool   `aws:"DryRun"`
+}
+
 // RevokeSecurityGroupEgressRequest is the RevokeSecurityGroupEgressRequest shape.
 type RevokeSecurityGroupEgressRequest struct {
 	DryRun                     *bool          `aws:"DryRun"`
@@ -2954,6 +3300,22 @@ type Snapshot struct {
 	SseType             *string    `aws:"SseType"`
 }
 
+// SnapshotInfo is the SnapshotInfo shape.
+type SnapshotInfo struct {
+	Description *string    `aws:"Description"`
+	Tags        []Tag      `aws:"Tags"`
+	Encrypted   *bool      `aws:"Encrypted"`
+	VolumeId    *string    `aws:"VolumeId"`
+	State       *string    `aws:"State"`
+	VolumeSize  *int32     `aws:"VolumeSize"`
+	StartTime   *time.Time `aws:"StartTime"`
+	Progress    *string    `aws:"Progress"`
+	OwnerId     *string    `aws:"OwnerId"`
+	SnapshotId  *string    `aws:"SnapshotId"`
+	OutpostArn  *string    `aws:"OutpostArn"`
+	SseType     *string    `aws:"SseType"`
+}
+
 // SpotMarketOptions is the SpotMarketOptions shape.
 type SpotMarketOptions struct {
 	MaxPrice                     *string    `aws:"MaxPrice"`
@@ -3133,6 +3495,73 @@ type VolumeAttachment struct {
 	DeleteOnTermination   *bool      `aws:"DeleteOnTermination"`
 	AssociatedResource    *string    `aws:"AssociatedResource"`
 	InstanceOwningService *string    `aws:"InstanceOwningService"`
+}
+
+// VolumeModification is the VolumeModification shape.
+type VolumeModification struct {
+	VolumeId                   *string    `aws:"VolumeId"`
+	ModificationState          *string    `aws:"ModificationState"`
+	StatusMessage              *string    `aws:"StatusMessage"`
+	TargetSize                 *int32     `aws:"TargetSize"`
+	TargetIops                 *int32     `aws:"TargetIops"`
+	TargetVolumeType           *string    `aws:"TargetVolumeType"`
+	TargetThroughput           *int32     `aws:"TargetThroughput"`
+	TargetMultiAttachEnabled   *bool      `aws:"TargetMultiAttachEnabled"`
+	OriginalSize               *int32     `aws:"OriginalSize"`
+	OriginalIops               *int32     `aws:"OriginalIops"`
+	OriginalVolumeType         *string    `aws:"OriginalVolumeType"`
+	OriginalThroughput         *int32     `aws:"OriginalThroughput"`
+	OriginalMultiAttachEnabled *bool      `aws:"OriginalMultiAttachEnabled"`
+	Progress                   *int64     `aws:"Progress"`
+	StartTime                  *time.Time `aws:"StartTime"`
+	EndTime                    *time.Time `aws:"EndTime"`
+}
+
+// VolumeStatusAction is the VolumeStatusAction shape.
+type VolumeStatusAction struct {
+	Code        *string `aws:"Code"`
+	Description *string `aws:"Description"`
+	EventId     *string `aws:"EventId"`
+	EventType   *string `aws:"EventType"`
+}
+
+// VolumeStatusAttachmentStatus is the VolumeStatusAttachmentStatus shape.
+type VolumeStatusAttachmentStatus struct {
+	IoPerformance *string `aws:"IoPerformance"`
+	InstanceId    *string `aws:"InstanceId"`
+}
+
+// VolumeStatusDetails is the VolumeStatusDetails shape.
+type VolumeStatusDetails struct {
+	Name   *string `aws:"Name"`
+	Status *string `aws:"Status"`
+}
+
+// VolumeStatusEvent is the VolumeStatusEvent shape.
+type VolumeStatusEvent struct {
+	Description *string    `aws:"Description"`
+	EventId     *string    `aws:"EventId"`
+	EventType   *string    `aws:"EventType"`
+	NotAfter    *time.Time `aws:"NotAfter"`
+	NotBefore   *time.Time `aws:"NotBefore"`
+	InstanceId  *string    `aws:"InstanceId"`
+}
+
+// VolumeStatusInfo is the VolumeStatusInfo shape.
+type VolumeStatusInfo struct {
+	Details []VolumeStatusDetails `aws:"Details"`
+	Status  *string               `aws:"Status"`
+}
+
+// VolumeStatusItem is the VolumeStatusItem shape.
+type VolumeStatusItem struct {
+	Actions            []VolumeStatusAction           `aws:"Actions"`
+	AvailabilityZone   *string                        `aws:"AvailabilityZone"`
+	OutpostArn         *string                        `aws:"OutpostArn"`
+	Events             []VolumeStatusEvent            `aws:"Events"`
+	VolumeId           *string                        `aws:"VolumeId"`
+	VolumeStatus       *VolumeStatusInfo              `aws:"VolumeStatus"`
+	AttachmentStatuses []VolumeStatusAttachmentStatus `aws:"AttachmentStatuses"`
 }
 
 // Vpc is the Vpc shape.

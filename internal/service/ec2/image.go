@@ -52,8 +52,9 @@ func imageSettle(img *imageRecord, now time.Time) {
 	}
 }
 
-// imageByID finds an image the caller can launch: a built-in of the region
-// or one of its own. RunInstances uses it.
+// imageByID finds an image the caller can launch: a built-in of the region,
+// one of its own, or one another account shared with it (image_share.go).
+// RunInstances uses it.
 func imageByID(t *rtx, id string) (*imageRecord, error) {
 	if !images.validID(id) {
 		return nil, imageMalformed(id)
@@ -64,6 +65,18 @@ func imageByID(t *rtx, id string) (*imageRecord, error) {
 	img, ok, err := images.find(t, id)
 	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		owner, shared, err := shareOwner(t, sharedImages, id)
+		if err != nil {
+			return nil, err
+		}
+		if shared {
+			img, ok, err = images.find(owner, id)
+			if err != nil {
+				return nil, err
+			}
+		}
 	}
 	if !ok {
 		return nil, imageNotFound(id)
@@ -157,13 +170,21 @@ func imageOwnerMatches(t *rtx, img *imageRecord, owners []string) bool {
 }
 
 // imageExecutableBy applies ExecutableUsers: "all" is the public images;
-// self or an account ID names images explicitly shared with that account,
-// which minicloud has none of (no ModifyImageAttribute yet).
-func imageExecutableBy(img *imageRecord, users []string) bool {
+// self or an account ID names the images explicitly shared with that
+// account (launchPermission, image_share.go).
+func imageExecutableBy(t *rtx, img *imageRecord, users []string) bool {
 	if len(users) == 0 {
 		return true
 	}
-	return slices.Contains(users, "all") && deref(img.Public)
+	for _, u := range users {
+		if u == "self" {
+			u = t.scope.Account
+		}
+		if u == "all" && deref(img.Public) || u != "all" && slices.ContainsFunc(img.LaunchPermissions, func(p ec2api.LaunchPermission) bool { return deref(p.UserId) == u }) {
+			return true
+		}
+	}
+	return false
 }
 
 // DescribeImages lists the built-in images and the caller's own.
@@ -220,6 +241,11 @@ func (s *Service) DescribeImages(ctx context.Context, in *ec2api.DescribeImagesR
 				imageSettle(img, t.now)
 			}
 			cands = own
+			shared, err := imagesSharedWithCaller(t)
+			if err != nil {
+				return err
+			}
+			cands = append(cands, shared...)
 			for _, b := range amiCatalogFor(t.scope.Region).images {
 				c := b
 				cands = append(cands, &c)
@@ -227,7 +253,7 @@ func (s *Service) DescribeImages(ctx context.Context, in *ec2api.DescribeImagesR
 		}
 		deprecatedToo := deref(in.IncludeDeprecated) || len(in.ImageIds) > 0
 		for _, img := range cands {
-			if !imageOwnerMatches(t, img, in.Owners) || !imageExecutableBy(img, in.ExecutableUsers) {
+			if !imageOwnerMatches(t, img, in.Owners) || !imageExecutableBy(t, img, in.ExecutableUsers) {
 				continue
 			}
 			if !deprecatedToo && deref(img.OwnerId) != t.scope.Account && img.DeprecationTime != nil {
@@ -413,7 +439,7 @@ func imageRegisterRoot(t *rtx, in *ec2api.RegisterImageRequest, id, location str
 	root := imageRoot{mappings: slices.Clone(in.BlockDeviceMappings), device: deref(in.RootDeviceName)}
 	if local && len(root.mappings) == 0 {
 		root.device = orDefault(root.device, "/dev/xvda")
-		snap := &snapshotRecord{ec2api.Snapshot{
+		snap := &snapshotRecord{Snapshot: ec2api.Snapshot{
 			Description: new("Root filesystem of " + id + " from " + location),
 			Encrypted:   new(false),
 			OwnerId:     new(t.scope.Account),
@@ -610,6 +636,9 @@ func (s *Service) DeregisterImage(ctx context.Context, in *ec2api.DeregisterImag
 		}
 		if deref(img.OwnerId) != t.scope.Account {
 			return apiErr("AuthFailure", "Not authorized for image:%s", deref(img.ImageId))
+		}
+		if err := shareSync(t, sharedImages, deref(img.ImageId), shareEntry{}); err != nil {
+			return err
 		}
 		return images.del(t, deref(img.ImageId))
 	})

@@ -795,7 +795,7 @@ func instanceExtraVolume(t *rtx, rec *instanceRecord, m ec2api.BlockDeviceMappin
 	spec := volumeSpec{typ: orDefault(deref(e.VolumeType), "gp2"), size: e.VolumeSize, iops: e.Iops, throughput: e.Throughput,
 		encrypted: deref(e.Encrypted), snapshotID: deref(e.SnapshotId)}
 	if spec.snapshotID != "" {
-		snapSize, err := volumeSnapshotSize(t, spec.snapshotID)
+		snapSize, err := volumeSnapshotSize(t, "", spec.snapshotID)
 		if err != nil {
 			return nil, err
 		}
@@ -810,13 +810,18 @@ func instanceExtraVolume(t *rtx, rec *instanceRecord, m ec2api.BlockDeviceMappin
 	if err != nil {
 		return nil, err
 	}
+	encrypted, key, err := ebsEncryption(t, e.Encrypted, deref(e.KmsKeyId), false, "")
+	if err != nil {
+		return nil, err
+	}
 	dot := e.DeleteOnTermination == nil || *e.DeleteOnTermination
 	at := deref(rec.LaunchTime)
-	v := &volumeRecord{ec2api.Volume{
+	v := &volumeRecord{Volume: ec2api.Volume{
 		VolumeId:           new(state.NewID("vol")),
 		AvailabilityZone:   rec.Placement.AvailabilityZone,
 		CreateTime:         new(at),
-		Encrypted:          new(spec.encrypted),
+		Encrypted:          new(encrypted),
+		KmsKeyId:           key,
 		Size:               new(size),
 		SnapshotId:         new(spec.snapshotID),
 		State:              new("in-use"),

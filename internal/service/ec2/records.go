@@ -48,6 +48,13 @@ type imageRecord struct {
 	// RootSnapshotID is the snapshot holding the image's root filesystem
 	// (CreateImage); empty for the built-in catalogue.
 	RootSnapshotID string `json:"rootSnapshotId,omitempty"`
+	// LaunchPermissions are the accounts and groups ("all") the owner
+	// shared the image with (ModifyImageAttribute); Public mirrors "all".
+	LaunchPermissions []ec2api.LaunchPermission `json:"launchPermissions,omitempty"`
+	// SourceImageID and SourceRegion are the image CopyImage copied: the
+	// copy's root filesystem is the source's (imageRootOf).
+	SourceImageID string `json:"sourceImageId,omitempty"`
+	SourceRegion  string `json:"sourceRegion,omitempty"`
 }
 
 type instanceRecord struct {
@@ -61,9 +68,24 @@ type instanceRecord struct {
 	ConsoleOutput         string    `json:"consoleOutput,omitempty"` // filled by the runtime
 }
 
-type volumeRecord struct{ ec2api.Volume }
+type volumeRecord struct {
+	ec2api.Volume
+	// Modification is the volume's latest ModifyVolume; its state is
+	// computed from StartTime (volumeModificationSettle).
+	Modification *ec2api.VolumeModification `json:"modification,omitempty"`
+	// AutoEnableIO is the volume's autoEnableIO attribute.
+	AutoEnableIO bool `json:"autoEnableIO,omitempty"`
+}
 
-type snapshotRecord struct{ ec2api.Snapshot }
+type snapshotRecord struct {
+	ec2api.Snapshot
+	// CreateVolumePermissions are the accounts (UserId) and groups ("all")
+	// the owner shared the snapshot with (ModifySnapshotAttribute).
+	CreateVolumePermissions []ec2api.CreateVolumePermission `json:"createVolumePermissions,omitempty"`
+	// SourceSnapshotID is the snapshot CopySnapshot copied (its data is
+	// the source's).
+	SourceSnapshotID string `json:"sourceSnapshotId,omitempty"`
+}
 
 // The kinds of EC2 resource, with their IDs, tag types and error codes.
 var (

@@ -257,11 +257,29 @@ func imageRootOf(t *rtx, id string, depth int) (ImageRoot, error) {
 		return root, nil
 	}
 	img, ok, err := images.find(t, id)
-	if err != nil || !ok {
+	if err != nil {
 		return root, err
+	}
+	if !ok {
+		// An image another account shared: its root is the owner's.
+		owner, shared, err := shareOwner(t, sharedImages, id)
+		if err != nil || !shared || depth >= imageRootDepth {
+			return root, err
+		}
+		return imageRootOf(owner, id, depth+1)
 	}
 	loc := deref(img.ImageLocation)
 	switch {
+	case img.SourceImageID != "":
+		// A copy (CopyImage) boots from its source's root filesystem.
+		if depth >= imageRootDepth {
+			return root, nil
+		}
+		src := *t
+		src.scope.Region = img.SourceRegion
+		sr, err := imageRootOf(&src, img.SourceImageID, depth+1)
+		sr.ImageID = id
+		return sr, err
 	case img.SourceInstanceId != nil:
 		if depth >= imageRootDepth {
 			return root, nil

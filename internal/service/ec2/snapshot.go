@@ -46,9 +46,24 @@ func snapshotGet(t *rtx, id string) (*snapshotRecord, error) {
 	return s, nil
 }
 
-// volumeSnapshotSize is the size of a snapshot a volume is created from.
-func volumeSnapshotSize(t *rtx, id string) (int32, error) {
-	s, err := snapshotGet(t, id)
+// volumeSnapshotOf finds a snapshot of an image: owner is the image's
+// account, as launching (or copying) an image shared with the caller needs
+// no permission on its snapshots.
+func volumeSnapshotOf(t *rtx, owner, id string) (*snapshotRecord, error) {
+	if owner != "" && owner != t.scope.Account {
+		if _, ok := amiBuiltinSnapshot(t.scope.Region, id); !ok {
+			o := *t
+			o.scope.Account = owner
+			t = &o
+		}
+	}
+	return snapshotUsable(t, id)
+}
+
+// volumeSnapshotSize is the size of a snapshot a volume is created from,
+// of an image of owner (volumeSnapshotOf) when owner is not "".
+func volumeSnapshotSize(t *rtx, owner, id string) (int32, error) {
+	s, err := volumeSnapshotOf(t, owner, id)
 	if err != nil {
 		return 0, err
 	}
@@ -57,7 +72,7 @@ func volumeSnapshotSize(t *rtx, id string) (int32, error) {
 
 // snapshotNew stores a pending snapshot of v, owned by the caller.
 func snapshotNew(t *rtx, v *volumeRecord, description string, tags []ec2api.Tag) (*snapshotRecord, error) {
-	s := &snapshotRecord{ec2api.Snapshot{
+	s := &snapshotRecord{Snapshot: ec2api.Snapshot{
 		Description: new(description),
 		Encrypted:   new(deref(v.Encrypted)),
 		KmsKeyId:    v.KmsKeyId,
@@ -143,6 +158,17 @@ func (s *Service) DescribeSnapshots(ctx context.Context, in *ec2api.DescribeSnap
 			return err
 		}
 		all := own
+		shared, err := sharedWithCaller(t, sharedSnapshots)
+		if err != nil {
+			return err
+		}
+		for _, id := range sortedIDs(shared) {
+			if sn, ok, err := snapshots.find(shared[id], id); err != nil {
+				return err
+			} else if ok {
+				all = append(all, sn)
+			}
+		}
 		for _, b := range amiCatalogFor(t.scope.Region).snapshots {
 			c := b
 			all = append(all, &c)
@@ -217,18 +243,24 @@ func snapshotOwnedBy(t *rtx, s *snapshotRecord, owners []string) bool {
 }
 
 // snapshotRestorableBy applies RestorableByUserIds: "all" matches public
-// snapshots (the built-ins); self or the caller's account matches what the
-// caller can restore, its own snapshots and the public ones.
+// snapshots (the built-ins and those shared with "all"); self or an account
+// matches what that account can restore: its own, those shared with it and
+// the public ones.
 func snapshotRestorableBy(t *rtx, s *snapshotRecord, users []string) bool {
 	if len(users) == 0 {
 		return true
 	}
-	public := deref(s.OwnerId) != t.scope.Account
+	e := snapshotShareEntry(s)
+	_, builtin := amiBuiltinSnapshot(t.scope.Region, deref(s.SnapshotId))
+	public := e.Public || builtin
 	for _, u := range users {
+		if u == "self" {
+			u = t.scope.Account
+		}
 		switch {
-		case u == "all" && public:
+		case public:
 			return true
-		case u == "self" || u == t.scope.Account:
+		case u != "all" && (u == deref(s.OwnerId) || e.allows(u)):
 			return true
 		}
 	}
@@ -258,6 +290,9 @@ func (s *Service) DeleteSnapshot(ctx context.Context, in *ec2api.DeleteSnapshotR
 			if imageUsesSnapshot(img, id) {
 				return apiErr("InvalidSnapshot.InUse", "The snapshot %s is currently in use by %s", id, deref(img.ImageId))
 			}
+		}
+		if err := shareSync(t, sharedSnapshots, id, shareEntry{}); err != nil {
+			return err
 		}
 		return snapshots.del(t, id)
 	})

@@ -174,8 +174,9 @@ func (s *Service) CreateVolume(ctx context.Context, in *ec2api.CreateVolumeReque
 		if spec.typ == "" {
 			spec.typ = "gp2"
 		}
+		inheritedKey := ""
 		if spec.snapshotID != "" {
-			snap, err := snapshotGet(t, spec.snapshotID)
+			snap, err := snapshotUsable(t, spec.snapshotID)
 			if err != nil {
 				return err
 			}
@@ -186,18 +187,23 @@ func (s *Service) CreateVolume(ctx context.Context, in *ec2api.CreateVolumeReque
 				return errInvalidParam("Volume of %dGiB is smaller than snapshot '%s', expect size >= %dGiB", *spec.size, spec.snapshotID, snapSize)
 			}
 			if deref(snap.Encrypted) {
-				spec.encrypted = true
+				spec.encrypted, inheritedKey = true, deref(snap.KmsKeyId)
 			}
+		}
+		encrypted, key, err := ebsEncryption(t, in.Encrypted, deref(in.KmsKeyId), spec.encrypted, inheritedKey)
+		if err != nil {
+			return err
 		}
 		size, iops, throughput, err := volumeValidate(spec)
 		if err != nil {
 			return err
 		}
-		v := &volumeRecord{ec2api.Volume{
+		v := &volumeRecord{Volume: ec2api.Volume{
 			VolumeId:           new(state.NewID("vol")),
 			AvailabilityZone:   in.AvailabilityZone,
 			CreateTime:         new(t.now),
-			Encrypted:          new(spec.encrypted),
+			Encrypted:          new(encrypted),
+			KmsKeyId:           key,
 			Size:               new(size),
 			SnapshotId:         new(spec.snapshotID),
 			State:              new("creating"),
@@ -208,9 +214,6 @@ func (s *Service) CreateVolume(ctx context.Context, in *ec2api.CreateVolumeReque
 			Tags:               tags,
 			Attachments:        []ec2api.VolumeAttachment{},
 		}}
-		if spec.encrypted {
-			v.KmsKeyId = new(volumeKMSKey(t, deref(in.KmsKeyId)))
-		}
 		if err := volumes.put(t, v); err != nil {
 			return err
 		}
@@ -221,12 +224,12 @@ func (s *Service) CreateVolume(ctx context.Context, in *ec2api.CreateVolumeReque
 }
 
 // volumeKMSKey is the key ARN of an encrypted volume: the one given, else
-// the account's default aws/ebs key (named as AWS names it; no KMS yet).
-func volumeKMSKey(t *rtx, given string) string {
+// the account's default key (ebs_encryption.go; no KMS yet).
+func volumeKMSKey(t *rtx, given string) (string, error) {
 	if given != "" {
-		return given
+		return given, nil
 	}
-	return state.NewARN(t.scope, "kms", "alias/aws/ebs").String()
+	return ebsDefaultKey(t)
 }
 
 // volumeFilterValues gives DescribeVolumes' filters for one volume.

@@ -71,7 +71,7 @@ func (s *Service) newRootVolume(t *rtx, inst *instanceRecord, img *imageRecord, 
 		spec.throughput = nil
 	}
 	if spec.snapshotID != "" {
-		snapSize, err := volumeSnapshotSize(t, spec.snapshotID)
+		snapSize, err := volumeSnapshotSize(t, deref(img.OwnerId), spec.snapshotID)
 		if err != nil {
 			return nil, err
 		}
@@ -94,7 +94,7 @@ func (s *Service) newRootVolume(t *rtx, inst *instanceRecord, img *imageRecord, 
 	if inst.LaunchTime != nil {
 		attachTime = *inst.LaunchTime
 	}
-	v := &volumeRecord{ec2api.Volume{
+	v := &volumeRecord{Volume: ec2api.Volume{
 		VolumeId:           new(state.NewID("vol")),
 		AvailabilityZone:   new(zone),
 		CreateTime:         new(attachTime),
@@ -116,12 +116,20 @@ func (s *Service) newRootVolume(t *rtx, inst *instanceRecord, img *imageRecord, 
 		}},
 	}}
 	v.Attachments[0].VolumeId = v.VolumeId
-	if spec.encrypted {
+	byDefault, err := ebsEncryptedByDefault(t)
+	if err != nil {
+		return nil, err
+	}
+	if spec.encrypted || byDefault {
 		kms := deref(base.KmsKeyId)
 		if override != nil && override.KmsKeyId != nil {
 			kms = *override.KmsKeyId
 		}
-		v.KmsKeyId = new(volumeKMSKey(t, kms))
+		key, err := volumeKMSKey(t, kms)
+		if err != nil {
+			return nil, err
+		}
+		v.Encrypted, v.KmsKeyId = new(true), new(key)
 	}
 	if err := volumes.put(t, v); err != nil {
 		return nil, err
