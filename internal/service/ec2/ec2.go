@@ -12,6 +12,13 @@
 // state is made where the write is. AWS's error codes, messages and order
 // of checks are kept. Long switches over names are tables
 // (instanceAttributes, instanceFilters).
+//
+// Resources one account shares with others (snapshots' createVolumePermission,
+// images' launchPermission) stay in the owner's scope; a region-wide index
+// (share.go) lets the other accounts' lookups and Describe calls reach them,
+// and only them. EBS encryption by default and its KMS key are per account
+// and region (ebs_encryption.go); volume modifications and snapshot and image
+// copies settle by the clock like the other transitional states.
 package ec2
 
 import (
