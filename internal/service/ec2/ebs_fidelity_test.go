@@ -31,7 +31,9 @@ func TestModifyVolume(t *testing.T) {
 			want: func(v types.Volume) bool { return *v.Size == 20 && *v.Iops == 100 }},
 		{name: "shrink", create: ec2.CreateVolumeInput{Size: i32(10)}, modify: ec2.ModifyVolumeInput{Size: i32(5)}, wantErr: "InvalidParameterValue"},
 		{name: "gp2 to gp3 defaults", create: ec2.CreateVolumeInput{Size: i32(10)}, modify: ec2.ModifyVolumeInput{VolumeType: types.VolumeTypeGp3},
-			want: func(v types.Volume) bool { return v.VolumeType == types.VolumeTypeGp3 && *v.Iops == 3000 && *v.Throughput == 125 }},
+			want: func(v types.Volume) bool {
+				return v.VolumeType == types.VolumeTypeGp3 && *v.Iops == 3000 && *v.Throughput == 125
+			}},
 		{name: "throughput on gp2", create: ec2.CreateVolumeInput{Size: i32(10)}, modify: ec2.ModifyVolumeInput{Throughput: i32(200)}, wantErr: "InvalidParameterCombination"},
 		{name: "iops on gp2", create: ec2.CreateVolumeInput{Size: i32(10)}, modify: ec2.ModifyVolumeInput{Iops: i32(500)}, wantErr: "InvalidParameterCombination"},
 		{name: "gp3 throughput", create: ec2.CreateVolumeInput{Size: i32(100), VolumeType: types.VolumeTypeGp3}, modify: ec2.ModifyVolumeInput{Throughput: i32(500), Iops: i32(4000)},

@@ -134,66 +134,62 @@ func (s *Service) DescribeImageAttribute(ctx context.Context, in *ec2api.Describ
 	return out, nil
 }
 
-// imagePermissionChanges gathers ModifyImageAttribute's two forms of a
-// launchPermission change: LaunchPermission's Add/Remove lists, or
-// OperationType with UserIds and UserGroups.
-func imagePermissionChanges(in *ec2api.ModifyImageAttributeRequest) (add, remove []ec2api.LaunchPermission, err error) {
+// imagePermissionChanges gathers ModifyImageAttribute's launchPermission
+// changes (grantChanges); sharing with organizations is refused, there
+// being no AWS Organizations.
+func imagePermissionChanges(in *ec2api.ModifyImageAttributeRequest) (add, remove []grant, err error) {
+	grants := func(l []ec2api.LaunchPermission) ([]grant, error) {
+		var gs []grant
+		for _, p := range l {
+			if p.OrganizationArn != nil || p.OrganizationalUnitArn != nil {
+				return nil, apiErr("UnsupportedOperation", "Sharing with organizations is not supported: minicloud has no AWS Organizations.")
+			}
+			gs = append(gs, grant{user: deref(p.UserId), group: deref(p.Group)})
+		}
+		return gs, nil
+	}
 	if in.LaunchPermission != nil {
-		add, remove = in.LaunchPermission.Add, in.LaunchPermission.Remove
-	}
-	var listed []ec2api.LaunchPermission
-	for _, u := range in.UserIds {
-		listed = append(listed, ec2api.LaunchPermission{UserId: new(u)})
-	}
-	for _, g := range in.UserGroups {
-		listed = append(listed, ec2api.LaunchPermission{Group: new(g)})
-	}
-	if len(listed) > 0 {
-		switch deref(in.OperationType) {
-		case "add":
-			add = append(add, listed...)
-		case "remove":
-			remove = append(remove, listed...)
-		case "":
-			return nil, nil, errMissingParam("operationType")
-		default:
-			return nil, nil, errInvalidParam("Value (%s) for parameter operationType is invalid.", deref(in.OperationType))
+		if add, err = grants(in.LaunchPermission.Add); err != nil {
+			return nil, nil, err
+		}
+		if remove, err = grants(in.LaunchPermission.Remove); err != nil {
+			return nil, nil, err
 		}
 	}
-	for _, p := range slices.Concat(add, remove) {
-		switch {
-		case p.OrganizationArn != nil || p.OrganizationalUnitArn != nil:
-			return nil, nil, apiErr("UnsupportedOperation", "Sharing with organizations is not supported: minicloud has no AWS Organizations.")
-		case p.Group != nil && *p.Group != "all":
-			return nil, nil, apiErr("InvalidAMIAttributeItemValue", "Invalid attribute item value \"%s\" for group item type.", *p.Group)
-		case p.UserId != nil && !imageAccountRE.MatchString(*p.UserId):
-			return nil, nil, apiErr("InvalidAMIAttributeItemValue", "Invalid attribute item value \"%s\" for userId item type.", *p.UserId)
-		case p.Group == nil && p.UserId == nil:
-			return nil, nil, errMissingParam("userId or group")
+	invalid := func(kind string) func(string) error {
+		return func(v string) error {
+			return apiErr("InvalidAMIAttributeItemValue", "Invalid attribute item value \"%s\" for %s item type.", v, kind)
 		}
 	}
-	return add, remove, nil
+	return grantChanges(add, remove, in.UserIds, in.UserGroups, deref(in.OperationType), invalid("userId"), invalid("group"))
 }
 
 // imageApplyPermissions adds and removes launch permissions; the group
 // "all" is the image's Public flag.
-func imageApplyPermissions(img *imageRecord, add, remove []ec2api.LaunchPermission) {
-	perms := img.LaunchPermissions
-	for _, p := range add {
-		if p.Group != nil {
+func imageApplyPermissions(img *imageRecord, add, remove []grant) {
+	for _, g := range add {
+		if g.group != "" {
 			img.Public = new(true)
-		} else if !slices.ContainsFunc(perms, func(q ec2api.LaunchPermission) bool { return deref(q.UserId) == *p.UserId }) {
-			perms = append(perms, ec2api.LaunchPermission{UserId: p.UserId})
+		} else if !slices.ContainsFunc(img.LaunchPermissions, func(q ec2api.LaunchPermission) bool { return deref(q.UserId) == g.user }) {
+			img.LaunchPermissions = append(img.LaunchPermissions, ec2api.LaunchPermission{UserId: new(g.user)})
 		}
 	}
-	for _, p := range remove {
-		if p.Group != nil {
+	for _, g := range remove {
+		if g.group != "" {
 			img.Public = new(false)
 		} else {
-			perms = slices.DeleteFunc(perms, func(q ec2api.LaunchPermission) bool { return deref(q.UserId) == *p.UserId })
+			img.LaunchPermissions = slices.DeleteFunc(img.LaunchPermissions, func(q ec2api.LaunchPermission) bool { return deref(q.UserId) == g.user })
 		}
 	}
-	img.LaunchPermissions = perms
+}
+
+// imageSave stores an image whose permissions changed, and its entry in
+// the sharing index.
+func imageSave(t *rtx, img *imageRecord) error {
+	if err := images.put(t, img); err != nil {
+		return err
+	}
+	return shareSync(t, sharedImages, deref(img.ImageId), imageShareEntry(img))
 }
 
 // ModifyImageAttribute changes an image's description or launch
@@ -210,7 +206,7 @@ func (s *Service) ModifyImageAttribute(ctx context.Context, in *ec2api.ModifyIma
 	case attr == "description":
 		description = new(deref(in.Value))
 	}
-	var add, remove []ec2api.LaunchPermission
+	var add, remove []grant
 	if description == nil {
 		if attr != "" && attr != "launchPermission" {
 			return nil, errInvalidParam("Value (%s) for parameter attribute is invalid. Unknown attribute.", attr)
@@ -233,10 +229,7 @@ func (s *Service) ModifyImageAttribute(ctx context.Context, in *ec2api.ModifyIma
 			return images.put(t, img)
 		}
 		imageApplyPermissions(img, add, remove)
-		if err := images.put(t, img); err != nil {
-			return err
-		}
-		return shareSync(t, sharedImages, deref(img.ImageId), imageShareEntry(img))
+		return imageSave(t, img)
 	})
 	if err != nil {
 		return nil, err
@@ -263,10 +256,7 @@ func (s *Service) ResetImageAttribute(ctx context.Context, in *ec2api.ResetImage
 			return err
 		}
 		img.LaunchPermissions, img.Public = nil, new(false)
-		if err := images.put(t, img); err != nil {
-			return err
-		}
-		return shareSync(t, sharedImages, deref(img.ImageId), imageShareEntry(img))
+		return imageSave(t, img)
 	})
 	if err != nil {
 		return nil, err

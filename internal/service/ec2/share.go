@@ -77,3 +77,41 @@ func sharedWithCaller(t *rtx, table state.Table[shareEntry]) (map[string]*rtx, e
 	})
 	return out, err
 }
+
+// grant is one sharing permission: an account (user) or the group "all".
+type grant struct{ user, group string }
+
+// grantChanges gathers a Modify…Attribute's permission changes in its two
+// forms: Add/Remove lists (add, remove), or OperationType with user IDs and
+// groups. Each grant is checked: a 12-digit account (badUser's error) or
+// the group "all" (badGroup's).
+func grantChanges(add, remove []grant, users, groups []string, op string, badUser, badGroup func(string) error) ([]grant, []grant, error) {
+	var listed []grant
+	for _, u := range users {
+		listed = append(listed, grant{user: u})
+	}
+	for _, g := range groups {
+		listed = append(listed, grant{group: g})
+	}
+	if len(listed) > 0 {
+		switch op {
+		case "add":
+			add = append(add, listed...)
+		case "remove":
+			remove = append(remove, listed...)
+		case "":
+			return nil, nil, errMissingParam("operationType")
+		default:
+			return nil, nil, errInvalidParam("Value (%s) for parameter operationType is invalid.", op)
+		}
+	}
+	for _, g := range slices.Concat(add, remove) {
+		switch {
+		case g.group != "" && g.group != "all":
+			return nil, nil, badGroup(g.group)
+		case g.group == "" && !imageAccountRE.MatchString(g.user):
+			return nil, nil, badUser(g.user)
+		}
+	}
+	return add, remove, nil
+}

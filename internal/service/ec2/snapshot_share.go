@@ -99,51 +99,39 @@ func (s *Service) DescribeSnapshotAttribute(ctx context.Context, in *ec2api.Desc
 	return out, nil
 }
 
-// snapshotPermissionChanges gathers ModifySnapshotAttribute's two forms:
-// CreateVolumePermission's Add/Remove lists, or OperationType with UserIds
-// and GroupNames.
-func snapshotPermissionChanges(in *ec2api.ModifySnapshotAttributeRequest) (add, remove []ec2api.CreateVolumePermission, err error) {
-	if in.CreateVolumePermission != nil {
-		add, remove = in.CreateVolumePermission.Add, in.CreateVolumePermission.Remove
+// snapshotGrants are the grants of CreateVolumePermission entries.
+func snapshotGrants(ps []ec2api.CreateVolumePermission) []grant {
+	out := make([]grant, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, grant{user: deref(p.UserId), group: deref(p.Group)})
 	}
-	var listed []ec2api.CreateVolumePermission
-	for _, u := range in.UserIds {
-		listed = append(listed, ec2api.CreateVolumePermission{UserId: new(u)})
-	}
-	for _, g := range in.GroupNames {
-		listed = append(listed, ec2api.CreateVolumePermission{Group: new(g)})
-	}
-	if len(listed) > 0 {
-		switch deref(in.OperationType) {
-		case "add":
-			add = append(add, listed...)
-		case "remove":
-			remove = append(remove, listed...)
-		case "":
-			return nil, nil, errMissingParam("operationType")
-		default:
-			return nil, nil, errInvalidParam("Value (%s) for parameter operationType is invalid.", deref(in.OperationType))
-		}
-	}
-	for _, p := range slices.Concat(add, remove) {
-		switch {
-		case p.Group != nil && *p.Group != "all":
-			return nil, nil, apiErr("InvalidParameterValue", "Value (%s) for parameter group is invalid. Only 'all' is supported.", *p.Group)
-		case p.UserId != nil && !imageAccountRE.MatchString(*p.UserId):
-			return nil, nil, apiErr("InvalidUserID.Malformed", "User ID '%s' is not valid", *p.UserId)
-		case p.Group == nil && p.UserId == nil:
-			return nil, nil, errMissingParam("userId or group")
-		}
-	}
-	if len(add) == 0 && len(remove) == 0 {
-		return nil, nil, errMissingParam("createVolumePermission")
-	}
-	return add, remove, nil
+	return out
 }
 
-// samePermission compares two permissions by account and group.
-func samePermission(a, b ec2api.CreateVolumePermission) bool {
-	return deref(a.UserId) == deref(b.UserId) && deref(a.Group) == deref(b.Group)
+// snapshotPermissionChanges gathers ModifySnapshotAttribute's changes
+// (grantChanges).
+func snapshotPermissionChanges(in *ec2api.ModifySnapshotAttributeRequest) (add, remove []grant, err error) {
+	if in.CreateVolumePermission != nil {
+		add, remove = snapshotGrants(in.CreateVolumePermission.Add), snapshotGrants(in.CreateVolumePermission.Remove)
+	}
+	add, remove, err = grantChanges(add, remove, in.UserIds, in.GroupNames, deref(in.OperationType),
+		func(u string) error { return apiErr("InvalidUserID.Malformed", "User ID '%s' is not valid", u) },
+		func(g string) error {
+			return errInvalidParam("Value (%s) for parameter group is invalid. Only 'all' is supported.", g)
+		})
+	if err == nil && len(add) == 0 && len(remove) == 0 {
+		err = errMissingParam("createVolumePermission")
+	}
+	return add, remove, err
+}
+
+// snapshotSave stores a snapshot whose permissions changed, and its entry
+// in the sharing index.
+func snapshotSave(t *rtx, sn *snapshotRecord) error {
+	if err := snapshots.put(t, sn); err != nil {
+		return err
+	}
+	return shareSync(t, sharedSnapshots, deref(sn.SnapshotId), snapshotShareEntry(sn))
 }
 
 // ModifySnapshotAttribute shares a snapshot with accounts or publicly, or
@@ -164,23 +152,29 @@ func (s *Service) ModifySnapshotAttribute(ctx context.Context, in *ec2api.Modify
 		if err != nil {
 			return err
 		}
-		perms := sn.CreateVolumePermissions
-		for _, p := range add {
-			if deref(p.Group) == "all" && deref(sn.Encrypted) {
+		perms := snapshotGrants(sn.CreateVolumePermissions)
+		for _, g := range add {
+			if g.group == "all" && deref(sn.Encrypted) {
 				return apiErr("OperationNotPermitted", "Encrypted snapshots with EBS default key cannot be shared publicly")
 			}
-			if !slices.ContainsFunc(perms, func(q ec2api.CreateVolumePermission) bool { return samePermission(p, q) }) {
-				perms = append(perms, ec2api.CreateVolumePermission{UserId: p.UserId, Group: p.Group})
+			if !slices.Contains(perms, g) {
+				perms = append(perms, g)
 			}
 		}
-		for _, p := range remove {
-			perms = slices.DeleteFunc(perms, func(q ec2api.CreateVolumePermission) bool { return samePermission(p, q) })
+		for _, g := range remove {
+			perms = slices.DeleteFunc(perms, func(q grant) bool { return q == g })
 		}
-		sn.CreateVolumePermissions = perms
-		if err := snapshots.put(t, sn); err != nil {
-			return err
+		sn.CreateVolumePermissions = nil
+		for _, g := range perms {
+			p := ec2api.CreateVolumePermission{}
+			if g.group != "" {
+				p.Group = new(g.group)
+			} else {
+				p.UserId = new(g.user)
+			}
+			sn.CreateVolumePermissions = append(sn.CreateVolumePermissions, p)
 		}
-		return shareSync(t, sharedSnapshots, deref(sn.SnapshotId), snapshotShareEntry(sn))
+		return snapshotSave(t, sn)
 	})
 	if err != nil {
 		return nil, err
@@ -206,10 +200,7 @@ func (s *Service) ResetSnapshotAttribute(ctx context.Context, in *ec2api.ResetSn
 			return err
 		}
 		sn.CreateVolumePermissions = nil
-		if err := snapshots.put(t, sn); err != nil {
-			return err
-		}
-		return shareSync(t, sharedSnapshots, deref(sn.SnapshotId), snapshotShareEntry(sn))
+		return snapshotSave(t, sn)
 	})
 	if err != nil {
 		return nil, err
