@@ -77,7 +77,7 @@ func TestModifyVolume(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := e.ec2.ModifyVolume(e.ctx, &ec2.ModifyVolumeInput{VolumeId: vol.VolumeId, Size: i32(32)})
-		wantCode(t, err, "IncorrectModificationState")
+		wantError(t, err, "IncorrectModificationState", "Volume "+*vol.VolumeId+" cannot be modified in modification state MODIFYING")
 		seen := map[types.VolumeModificationState]bool{}
 		deadline := time.Now().Add(8 * time.Second)
 		for !seen[types.VolumeModificationStateCompleted] {

@@ -399,6 +399,10 @@ func (s *Service) AttachVolume(ctx context.Context, in *ec2api.AttachVolumeReque
 		if instZone != deref(v.AvailabilityZone) {
 			return apiErr("InvalidVolume.ZoneMismatch", "The volume '%s' is not in the same availability zone as instance '%s'", deref(v.VolumeId), deref(inst.InstanceId))
 		}
+		volumeModificationSettle(v.Modification, t.now)
+		if m := v.Modification; m != nil && deref(m.ModificationState) == "modifying" {
+			return apiErr("OperationNotPermitted", "Cannot attach volume %s when it is in modification state: MODIFYING", deref(v.VolumeId))
+		}
 		switch deref(v.State) {
 		case "available":
 		case "in-use":

@@ -3,6 +3,7 @@ package ec2
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/api/ec2api"
@@ -92,7 +93,7 @@ func (s *Service) ModifyVolume(ctx context.Context, in *ec2api.ModifyVolumeReque
 		}
 		volumeModificationSettle(v.Modification, t.now)
 		if m := v.Modification; m != nil && deref(m.ModificationState) != "completed" && deref(m.ModificationState) != "failed" {
-			return apiErr("IncorrectModificationState", "Volume %s cannot be modified in modification state %s", id, deref(m.ModificationState))
+			return apiErr("IncorrectModificationState", "Volume %s cannot be modified in modification state %s", id, strings.ToUpper(deref(m.ModificationState)))
 		}
 		if in.Size != nil && *in.Size < deref(v.Size) {
 			return errInvalidParam("New size cannot be smaller than existing size")
