@@ -46,7 +46,13 @@ type zoneRecord struct {
 	Created         time.Time        `json:"created,omitzero"`
 	VPCs            []route53api.VPC `json:"vpcs,omitempty"`
 	NameServers     []string         `json:"nameServers,omitempty"`
-	Tags            []route53api.Tag `json:"tags,omitempty"`
+	// DelegationSetID is the reusable delegation set whose name servers
+	// the zone uses ("" for the zone's own set).
+	DelegationSetID string `json:"delegationSetId,omitempty"`
+	// AuthorizedVPCs are the VPCs (of other accounts) this private zone's
+	// owner authorised to be associated with it.
+	AuthorizedVPCs []route53api.VPC `json:"authorizedVpcs,omitempty"`
+	Tags           []route53api.Tag `json:"tags,omitempty"`
 	// Count is the number of record sets (ResourceRecordSetCount).
 	Count int `json:"count"`
 	// Records are the record sets of a zone written before they moved to
@@ -101,8 +107,12 @@ type Service struct {
 	endpoints atomic.Pointer[dnszone.EndpointSources]
 
 	checker *checker
+	qlog    queryLogger
 	unsub   func()
 	done    chan struct{}
+	// qlogDone stops the query log writer.
+	qlogDone chan struct{}
+	qlogExit chan struct{}
 }
 
 // Option configures the service.
@@ -128,6 +138,7 @@ func New(store state.Store, opts ...Option) *Service {
 	}
 	s.snap.Store(&dnszone.Snapshot{})
 	_ = s.rebuildAll(context.Background())
+	_ = s.loadQueryLogs(context.Background())
 	return s
 }
 
@@ -178,17 +189,33 @@ func (s *Service) Start(ctx context.Context) error {
 		for ev := range ch {
 			if ev.Reset || ev.Resync {
 				_ = s.rebuildAll(context.Background())
+				_ = s.loadQueryLogs(context.Background())
 			}
 		}
 	}()
 	s.checker.start()
+	s.qlogDone, s.qlogExit = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(s.qlogExit)
+		s.runQueryLogs(s.qlogDone, queryLogInterval)
+	}()
 	return nil
 }
+
+// queryLogInterval is how often queued queries are written to their log
+// groups (AWS delivers query logs within about a minute; sooner is
+// friendlier to tests).
+const queryLogInterval = time.Second
 
 // Stop stops the checker and the store subscription. Neither waits on
 // anything slow, so ctx is not consulted.
 func (s *Service) Stop(context.Context) error {
 	s.checker.stop()
+	if s.qlogDone != nil {
+		close(s.qlogDone)
+		<-s.qlogExit
+		s.qlogDone = nil
+	}
 	if s.unsub != nil {
 		s.unsub()
 		<-s.done
