@@ -11,7 +11,21 @@
 //
 // Name servers are fake: each public zone gets four deterministic names of
 // AWS's shape (ns-N.awsdns-NN.com., .net., .org., .co.uk.) derived from its
-// ID; they do not resolve to anything minicloud serves.
+// ID, or those of the reusable delegation set it was created on
+// (reusable.go); they do not resolve to anything minicloud serves.
+//
+// Around the zones: account and zone limits with AWS's default quotas,
+// ListTagsForResources, ListHostedZonesByVPC and VPC association
+// authorizations (account.go); AWS's geolocations (geo.go, countries from
+// tzdata's ISO 3166 table in zz_geo.go); TestDNSAnswer, answered by
+// dns53.Answer over the service's own snapshot restricted to the zone, as
+// the DNS server would answer (testdns.go); query logging (querylog.go):
+// the DNS server hands each query a public zone answered to LogQuery,
+// which queues it when the zone has a config, and a goroutine started by
+// Start writes the queue every second to the config's CloudWatch Logs
+// group through logport, one line per query in AWS's format. DNSSEC
+// (dnssec.go) needs a KMS key minicloud does not have: the operations
+// answer what AWS answers for a zone whose key cannot be used.
 package route53
 
 import (
