@@ -14,6 +14,20 @@ import (
 	"github.com/minicloud/minicloud/internal/dns53"
 )
 
+// errCase is a call that must fail with code.
+type errCase struct {
+	name string
+	call func() error
+	code string
+}
+
+func runErrCases(t *testing.T, cases []errCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.call(), tc.code) })
+	}
+}
+
 func TestReusableDelegationSets(t *testing.T) {
 	e := newEnv(t, "")
 	ds, err := e.r53.CreateReusableDelegationSet(e.ctx, &route53.CreateReusableDelegationSetInput{CallerReference: aws.String("ds1")})
@@ -67,11 +81,7 @@ func TestReusableDelegationSets(t *testing.T) {
 		t.Fatalf("account limit %v %+v", err, acct)
 	}
 
-	errs := []struct {
-		name string
-		call func() error
-		code string
-	}{
+	errs := []errCase{
 		{"same caller reference", func() error {
 			_, err := e.r53.CreateReusableDelegationSet(e.ctx, &route53.CreateReusableDelegationSetInput{CallerReference: aws.String("ds1")})
 			return err
@@ -105,9 +115,7 @@ func TestReusableDelegationSets(t *testing.T) {
 			return err
 		}, "NoSuchDelegationSet"},
 	}
-	for _, tc := range errs {
-		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.call(), tc.code) })
-	}
+	runErrCases(t, errs)
 
 	for _, id := range zoneIDs {
 		if _, err := e.r53.DeleteHostedZone(e.ctx, &route53.DeleteHostedZoneInput{Id: aws.String(id)}); err != nil {
@@ -161,11 +169,7 @@ func TestPrivateZoneQueries(t *testing.T) {
 		t.Fatalf("rrset limit %v %+v", err, rrs)
 	}
 
-	errs := []struct {
-		name string
-		call func() error
-		code string
-	}{
+	errs := []errCase{
 		{"by vpc: bad id", func() error {
 			_, err := e.r53.ListHostedZonesByVPC(e.ctx, &route53.ListHostedZonesByVPCInput{VPCId: aws.String("nope"), VPCRegion: types.VPCRegionUsEast1})
 			return err
@@ -199,9 +203,7 @@ func TestPrivateZoneQueries(t *testing.T) {
 			return err
 		}, "InvalidInput"},
 	}
-	for _, tc := range errs {
-		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.call(), tc.code) })
-	}
+	runErrCases(t, errs)
 }
 
 func TestTagsGeoAndCheckers(t *testing.T) {
@@ -287,11 +289,7 @@ func TestDNSSECWithoutKMS(t *testing.T) {
 		t.Fatalf("dnssec %v %+v", err, st)
 	}
 	kms := "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555"
-	cases := []struct {
-		name string
-		call func() error
-		code string
-	}{
+	cases := []errCase{
 		{"create ksk: KMS key unusable", func() error {
 			_, err := e.r53.CreateKeySigningKey(e.ctx, &route53.CreateKeySigningKeyInput{CallerReference: aws.String("k"), HostedZoneId: aws.String(pub), KeyManagementServiceArn: aws.String(kms), Name: aws.String("ksk1"), Status: aws.String("ACTIVE")})
 			return err
@@ -333,9 +331,7 @@ func TestDNSSECWithoutKMS(t *testing.T) {
 			return err
 		}, "NoSuchKeySigningKey"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.call(), tc.code) })
-	}
+	runErrCases(t, cases)
 }
 
 func TestTestDNSAnswer(t *testing.T) {
