@@ -369,7 +369,8 @@ func TestTestDNSAnswer(t *testing.T) {
 }
 
 func TestQueryLogging(t *testing.T) {
-	e := newEnv(t, "")
+	dir := t.TempDir()
+	e := newEnv(t, dir)
 	logs := cloudwatchlogs.NewFromConfig(e.cfg)
 	id := e.zone(t, "logged.example")
 	zoneID := strings.TrimPrefix(id, "/hostedzone/")
@@ -415,7 +416,13 @@ func TestQueryLogging(t *testing.T) {
 		})
 	}
 
-	// The DNS server's answers from the zone are logged in AWS's format.
+	// After a restart, the DNS server's answers from the zone are logged
+	// in AWS's format.
+	if err := e.srv.Close(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e = newEnv(t, dir)
+	logs = cloudwatchlogs.NewFromConfig(e.cfg)
 	svc := e.srv.Route53()
 	srv := dns53.New(dns53.Config{Source: svc.Source(), OnQuery: svc.LogQuery})
 	if err := srv.Start("127.0.0.1:0"); err != nil {

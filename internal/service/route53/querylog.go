@@ -144,33 +144,35 @@ func (s *Service) runQueryLogs(done <-chan struct{}, interval time.Duration) {
 	}
 }
 
-// loadQueryLogs rebuilds the zone → group map from every account's
-// configs.
-func (s *Service) loadQueryLogs(ctx context.Context) error {
-	targets := map[string]queryLogTarget{}
-	err := s.store.View(ctx, func(tx state.Tx) error {
-		return tx.Scan("", func(key string, _ []byte) error {
-			sc, svc, kind, id, ok := state.SplitKey(key)
-			if !ok || svc != "route53" || kind != queryLogs.Kind || !sc.IsGlobal() {
-				return nil
-			}
-			c, found, err := queryLogs.Get(tx, sc, id)
-			if err != nil || !found {
-				return err
-			}
-			if m := logGroupARN.FindStringSubmatch(c.GroupARN); m != nil {
-				targets[c.ZoneID] = queryLogTarget{account: m[2], region: m[1], group: m[3]}
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return fmt.Errorf("route53: load query logging configs: %w", err)
+// target is where the config's queries go (false: an ARN that does not
+// parse, which CreateQueryLoggingConfig never stores).
+func (c *queryLogRecord) target() (queryLogTarget, bool) {
+	m := logGroupARN.FindStringSubmatch(c.GroupARN)
+	if m == nil {
+		return queryLogTarget{}, false
 	}
-	s.qlog.mu.Lock()
-	s.qlog.targets = targets
-	s.qlog.mu.Unlock()
-	return nil
+	return queryLogTarget{account: m[2], region: m[1], group: m[3]}, true
+}
+
+// reset replaces every zone's target (the service's rebuild from the store).
+func (l *queryLogger) reset(targets map[string]queryLogTarget) {
+	l.mu.Lock()
+	l.targets = targets
+	l.mu.Unlock()
+}
+
+// set starts (ok) or stops logging a zone's queries.
+func (l *queryLogger) set(zoneID string, t queryLogTarget, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.targets == nil {
+		l.targets = map[string]queryLogTarget{}
+	}
+	if ok {
+		l.targets[zoneID] = t
+	} else {
+		delete(l.targets, zoneID)
+	}
 }
 
 func (c *queryLogRecord) api() *route53api.QueryLoggingConfig {
@@ -229,9 +231,8 @@ func (s *Service) CreateQueryLoggingConfig(ctx context.Context, in *route53api.C
 	if err != nil {
 		return nil, err
 	}
-	if err := s.loadQueryLogs(ctx); err != nil {
-		return nil, err
-	}
+	t, _ := c.target()
+	s.qlog.set(c.ZoneID, t, true)
 	return &route53api.CreateQueryLoggingConfigResponse{QueryLoggingConfig: c.api(), Location: new("https://route53.amazonaws.com/2013-04-01/queryloggingconfig/" + c.ID)}, nil
 }
 
@@ -292,8 +293,11 @@ func (s *Service) ListQueryLoggingConfigs(ctx context.Context, in *route53api.Li
 // what it holds stay, as on AWS).
 func (s *Service) DeleteQueryLoggingConfig(ctx context.Context, in *route53api.DeleteQueryLoggingConfigRequest) (*route53api.DeleteQueryLoggingConfigResponse, error) {
 	id := deref(in.Id)
+	var c queryLogRecord
 	err := s.update(ctx, func(tx state.Tx, sc state.Scope) error {
-		if _, ok, err := queryLogs.Get(tx, sc, id); err != nil {
+		var ok bool
+		var err error
+		if c, ok, err = queryLogs.Get(tx, sc, id); err != nil {
 			return err
 		} else if !ok {
 			return errNoSuchQueryLog(id)
@@ -303,8 +307,6 @@ func (s *Service) DeleteQueryLoggingConfig(ctx context.Context, in *route53api.D
 	if err != nil {
 		return nil, err
 	}
-	if err := s.loadQueryLogs(ctx); err != nil {
-		return nil, err
-	}
+	s.qlog.set(c.ZoneID, queryLogTarget{}, false)
 	return &route53api.DeleteQueryLoggingConfigResponse{}, nil
 }

@@ -152,7 +152,6 @@ func New(store state.Store, opts ...Option) *Service {
 	}
 	s.snap.Store(&dnszone.Snapshot{})
 	_ = s.rebuildAll(context.Background())
-	_ = s.loadQueryLogs(context.Background())
 	return s
 }
 
@@ -203,7 +202,6 @@ func (s *Service) Start(ctx context.Context) error {
 		for ev := range ch {
 			if ev.Reset || ev.Resync {
 				_ = s.rebuildAll(context.Background())
-				_ = s.loadQueryLogs(context.Background())
 			}
 		}
 	}()

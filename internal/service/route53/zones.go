@@ -394,7 +394,7 @@ func (s *Service) DeleteHostedZone(ctx context.Context, in *route53api.DeleteHos
 		err = forEachName(tx, sc, z.ID, "", func(nid string, n *nameRecord) error {
 			for _, r := range n.Sets {
 				if !(deref(r.Name) == z.Name && (deref(r.Type) == "SOA" || deref(r.Type) == "NS")) {
-					return api.Errorf(http.StatusBadRequest, "HostedZoneNotEmpty", "The hosted zone contains resource records that are not SOA or NS records.")
+					return api.Errorf(http.StatusBadRequest, "HostedZoneNotEmpty", "The specified hosted zone contains non-required resource record sets and so cannot be deleted.")
 				}
 			}
 			apex = append(apex, nid)
