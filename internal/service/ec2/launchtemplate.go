@@ -557,32 +557,25 @@ func (s *Service) ModifyLaunchTemplate(ctx context.Context, in *ec2api.ModifyLau
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	var out ec2api.LaunchTemplate
-	err := s.update(ctx, func(t *rtx) error {
-		rec, err := ltResolve(t, in.LaunchTemplateId, in.LaunchTemplateName)
+	d := deref(in.DefaultVersion)
+	if _, err := strconv.ParseInt(d, 10, 64); d != "" && err != nil {
+		return nil, errInvalidParam("Value (%s) for parameter defaultVersion is invalid.", d)
+	}
+	out, err := s.ltChange(ctx, in.LaunchTemplateId, in.LaunchTemplateName, func(t *rtx, rec *launchTemplateRecord) error {
+		if d == "" {
+			return nil
+		}
+		v, err := rec.version(d)
 		if err != nil {
 			return err
 		}
-		if d := deref(in.DefaultVersion); d != "" {
-			if _, err := strconv.ParseInt(d, 10, 64); err != nil {
-				return errInvalidParam("Value (%s) for parameter defaultVersion is invalid.", d)
-			}
-			v, err := rec.version(d)
-			if err != nil {
-				return err
-			}
-			rec.DefaultVersionNumber = new(deref(v.VersionNumber))
-			if err := launchTemplates.put(t, rec); err != nil {
-				return err
-			}
-		}
-		out = rec.view()
-		return nil
+		rec.DefaultVersionNumber = new(deref(v.VersionNumber))
+		return launchTemplates.put(t, rec)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ec2api.ModifyLaunchTemplateResult{LaunchTemplate: &out}, nil
+	return &ec2api.ModifyLaunchTemplateResult{LaunchTemplate: out}, nil
 }
 
 // DeleteLaunchTemplate deletes a template and all its versions; instances
@@ -591,19 +584,34 @@ func (s *Service) DeleteLaunchTemplate(ctx context.Context, in *ec2api.DeleteLau
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	var out ec2api.LaunchTemplate
-	err := s.update(ctx, func(t *rtx) error {
-		rec, err := ltResolve(t, in.LaunchTemplateId, in.LaunchTemplateName)
-		if err != nil {
-			return err
-		}
-		out = rec.view()
+	out, err := s.ltChange(ctx, in.LaunchTemplateId, in.LaunchTemplateName, func(t *rtx, rec *launchTemplateRecord) error {
 		return launchTemplates.del(t, deref(rec.LaunchTemplateId))
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ec2api.DeleteLaunchTemplateResult{LaunchTemplate: &out}, nil
+	return &ec2api.DeleteLaunchTemplateResult{LaunchTemplate: out}, nil
+}
+
+// ltChange runs fn on the template id or name names, in one write, and
+// returns the template as fn left it.
+func (s *Service) ltChange(ctx context.Context, id, name *string, fn func(*rtx, *launchTemplateRecord) error) (*ec2api.LaunchTemplate, error) {
+	var out ec2api.LaunchTemplate
+	err := s.update(ctx, func(t *rtx) error {
+		rec, err := ltResolve(t, id, name)
+		if err != nil {
+			return err
+		}
+		if err := fn(t, rec); err != nil {
+			return err
+		}
+		out = rec.view()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // DeleteLaunchTemplateVersions deletes numbered versions, each on its own:
