@@ -703,13 +703,15 @@ func ltDataFromInstance(rec *instanceRecord) *ec2api.ResponseLaunchTemplateData 
 		EbsOptimized:                      rec.EbsOptimized,
 		DisableApiTermination:             new(rec.DisableAPITermination),
 		InstanceInitiatedShutdownBehavior: new(orDefault(rec.ShutdownBehavior, "stop")),
-		Monitoring:                        &ec2api.LaunchTemplatesMonitoring{Enabled: new(deref(rec.Monitoring.State) == "enabled" || deref(rec.Monitoring.State) == "pending")},
 		BlockDeviceMappings:               []ec2api.LaunchTemplateBlockDeviceMapping{},
 		NetworkInterfaces:                 []ec2api.LaunchTemplateInstanceNetworkInterfaceSpecification{},
 		TagSpecifications:                 []ec2api.LaunchTemplateTagSpecification{},
 	}
 	if rec.UserData != "" {
 		d.UserData = new(rec.UserData)
+	}
+	if m := rec.Monitoring; m != nil {
+		d.Monitoring = &ec2api.LaunchTemplatesMonitoring{Enabled: new(deref(m.State) == "enabled" || deref(m.State) == "pending")}
 	}
 	if p := rec.Placement; p != nil {
 		d.Placement = &ec2api.LaunchTemplatePlacement{AvailabilityZone: p.AvailabilityZone, GroupName: p.GroupName, Tenancy: p.Tenancy}
