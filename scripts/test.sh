@@ -19,7 +19,9 @@ cd "$(dirname "$0")/.."
 # would): ./... does not reach into another module.
 go_tests() {
   local status=0
-  go test -race -count=1 -parallel 4 ./... || status=$?
+  # -timeout: test/cli alone runs about ten minutes, go test's default
+  # per-package limit; CI bounds the whole run.
+  go test -race -count=1 -parallel 4 -timeout 30m ./... || status=$?
   # -mod=mod: the example's go.mod follows the main module's dependencies
   # (it requires them through its replace), which grow with every service;
   # run `go mod tidy` there to record them.

@@ -17,7 +17,8 @@ import (
 // the decision's document, sealed with AES-GCM under a key this process
 // made, which only sts:DecodeAuthorizationMessage (Decode) opens. A
 // message from before a restart no longer opens, as AWS's do not after a
-// while.
+// while. The account of the refused principal is sealed with it (GCM's
+// additional data): a message opens only for a caller of that account.
 
 // messages seals and opens authorization messages.
 type messages struct{ aead cipher.AEAD }
@@ -38,27 +39,27 @@ func newMessages() *messages {
 	return &messages{aead: aead}
 }
 
-func (m *messages) seal(doc []byte) string {
+func (m *messages) seal(doc []byte, account string) string {
 	nonce := make([]byte, m.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		panic("authz: no randomness for a nonce: " + err.Error())
 	}
-	return base64.RawURLEncoding.EncodeToString(m.aead.Seal(nonce, nonce, doc, nil))
+	return base64.RawURLEncoding.EncodeToString(m.aead.Seal(nonce, nonce, doc, []byte(account)))
 }
 
-func (m *messages) open(s string) ([]byte, bool) {
+func (m *messages) open(s, account string) ([]byte, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) < m.aead.NonceSize() {
 		return nil, false
 	}
-	doc, err := m.aead.Open(nil, b[:m.aead.NonceSize()], b[m.aead.NonceSize():], nil)
+	doc, err := m.aead.Open(nil, b[:m.aead.NonceSize()], b[m.aead.NonceSize():], []byte(account))
 	return doc, err == nil
 }
 
-// Decode opens an encoded authorization message this Enforcer wrote
-// (sts.Messages): its JSON document, or ok false.
-func (e *Enforcer) Decode(encoded string) (string, bool) {
-	doc, ok := e.messages.open(strings.TrimSpace(encoded))
+// Decode opens an encoded authorization message this Enforcer wrote for
+// a principal of account (sts.Messages): its JSON document, or ok false.
+func (e *Enforcer) Decode(encoded, account string) (string, bool) {
+	doc, ok := e.messages.open(strings.TrimSpace(encoded), account)
 	return string(doc), ok
 }
 
@@ -136,7 +137,7 @@ func (e *Enforcer) encode(d iampolicy.Decision, q *iampolicy.Request) string {
 		// Every field is a string, bool or list of them.
 		panic(fmt.Sprintf("authz: encode a message: %v", err))
 	}
-	return e.messages.seal(doc)
+	return e.messages.seal(doc, q.Principal.Account)
 }
 
 // canonicalKeys are the condition keys enforcement sets, as AWS spells

@@ -145,13 +145,16 @@ var rules = map[string]*resourceRules{
 		members: map[string]string{
 			"Name": ssmParameter, "Names": ssmParameter, "Path": ssmParameter,
 			"DocumentName": ssmDocument, "InstanceId": ec2Instance, "InstanceIds": ec2Instance, "Target": ec2Instance,
+			// A session is arn:…:session/<id>, as AWS's documented
+			// "session/${aws:userid}-*" policies for one's own sessions need.
+			"SessionId": "session/%s",
 		},
 		opMembers: map[string]map[string]string{
 			"CreateDocument": {"Name": ssmDocument}, "GetDocument": {"Name": ssmDocument}, "DescribeDocument": {"Name": ssmDocument},
 			"UpdateDocument": {"Name": ssmDocument}, "DeleteDocument": {"Name": ssmDocument}, "ListDocumentVersions": {"Name": ssmDocument},
 		},
 		unscoped: []string{"DescribeParameters", "DescribeInstanceInformation", "ListDocuments", "ListCommands", "ListCommandInvocations",
-			"GetCommandInvocation", "CancelCommand", "DescribeSessions", "TerminateSession", "ResumeSession",
+			"GetCommandInvocation", "CancelCommand", "DescribeSessions",
 			"AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource"},
 	},
 	"cloudtrail": {

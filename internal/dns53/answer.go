@@ -88,6 +88,19 @@ func Answer(src dnszone.Source, zoneFilter func(*dnszone.Zone) bool, req *dns.Ms
 	}
 }
 
+// ZoneFor is the ID of the zone Answer would answer name from (the most
+// specific zone of src that zoneFilter accepts), "" when none holds it.
+func ZoneFor(src dnszone.Source, zoneFilter func(*dnszone.Zone) bool, name string) string {
+	if src == nil {
+		return ""
+	}
+	r := &resolver{idx: indexFor(src.Snapshot()), filter: zoneFilter}
+	if e := r.entryFor(canonical(name)); e != nil {
+		return e.src.ID
+	}
+	return ""
+}
+
 // DanglingCNAME is the target of the CNAME that ends resp's answer when
 // the chain leaves the owned zones (the name still to resolve for qtype),
 // "" otherwise.
@@ -121,10 +134,18 @@ type resolver struct {
 // zoneFor is the most specific accepted zone containing name (the first in
 // Snapshot order among zones of the same name), nil if none.
 func (r *resolver) zoneFor(name string) *zone {
+	if e := r.entryFor(name); e != nil {
+		return e.zone()
+	}
+	return nil
+}
+
+// entryFor is zoneFor's index entry.
+func (r *resolver) entryFor(name string) *entry {
 	for n := name; ; {
 		for _, e := range r.idx.byApex[n] {
 			if r.filter == nil || r.filter(e.src) {
-				return e.zone()
+				return e
 			}
 		}
 		if n == "." {

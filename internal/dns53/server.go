@@ -50,6 +50,24 @@ type Config struct {
 	// geolocation routing (nil or a nil result: unknown, only the default
 	// location "*" matches).
 	ClientLocation func(netip.Addr) *dnszone.GeoLocation
+	// OnQuery, when set, is told of every query a public hosted zone
+	// answered (Route 53's query logging); it is called on the query's
+	// goroutine before the answer is sent, so it must not block.
+	OnQuery func(Query)
+}
+
+// Query is a query a public hosted zone answered, with what Route 53's
+// query logs record of it.
+type Query struct {
+	Time     time.Time
+	ZoneID   string
+	Name     string // as asked, without the final dot
+	Type     string // "A", "AAAA"…
+	Rcode    string // "NOERROR", "NXDOMAIN"…
+	Protocol string // "UDP" or "TCP"
+	Client   netip.Addr
+	// Subnet is the EDNS client subnet ("" none), as "addr/len".
+	Subnet string
 }
 
 // Status is the server's health information.
@@ -295,6 +313,7 @@ func (s *Server) handle(ctx context.Context, req *dns.Msg, client netip.Addr, tc
 			resp = answerEndpoint(set, req)
 		} else if a, owned := Answer(s.cfg.Source, publicZone, req, ci); owned {
 			resp = a
+			s.logQuery(req, resp, client, tcp)
 			if target := DanglingCNAME(resp); target != "" && req.RecursionDesired && !chaseEndpoint(sets, resp, target) && len(s.cfg.Upstreams) > 0 {
 				s.chase(ctx, req, resp, target)
 			}
@@ -323,6 +342,30 @@ func (s *Server) handle(ctx context.Context, req *dns.Msg, client netip.Addr, tc
 		resp.SetEdns0(ourUDPSize, opt.Do())
 	}
 	return limit(resp, req, tcp)
+}
+
+// logQuery tells Config.OnQuery of a query a hosted zone answered.
+func (s *Server) logQuery(req, resp *dns.Msg, client netip.Addr, tcp bool) {
+	if s.cfg.OnQuery == nil {
+		return
+	}
+	q := req.Question[0]
+	lq := Query{
+		Time: time.Now().UTC(), ZoneID: ZoneFor(s.cfg.Source, publicZone, q.Name),
+		Name: strings.TrimSuffix(q.Name, "."), Type: dns.TypeToString[q.Qtype], Rcode: dns.RcodeToString[resp.Rcode],
+		Protocol: "UDP", Client: client,
+	}
+	if tcp {
+		lq.Protocol = "TCP"
+	}
+	if opt := req.IsEdns0(); opt != nil {
+		for _, o := range opt.Option {
+			if cs, ok := o.(*dns.EDNS0_SUBNET); ok {
+				lq.Subnet = fmt.Sprintf("%s/%d", cs.Address, cs.SourceNetmask)
+			}
+		}
+	}
+	s.cfg.OnQuery(lq)
 }
 
 // chase resolves the target of a CNAME leaving the hosted zones upstream

@@ -25,3 +25,10 @@ type Writer interface {
 	// returns once the kept events are stored.
 	Write(ctx context.Context, account, region, group, stream string, events []Event) error
 }
+
+// Groups tells whether a log group exists: a service that delivers to a
+// group its caller names (Route 53's query logging) refuses a missing one
+// rather than creating it.
+type Groups interface {
+	GroupExists(ctx context.Context, account, region, group string) (bool, error)
+}

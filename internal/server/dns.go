@@ -27,6 +27,7 @@ type dnsServer struct {
 	listen    string // Config.DNSListen
 	zones     dnszone.Source
 	endpoints dnszone.EndpointSources
+	onQuery   func(dns53.Query) // Route 53's query logging
 	logger    *slog.Logger
 	srv       *dns53.Server // nil when not listening
 	reason    string        // why not, when not
@@ -48,7 +49,7 @@ func (d *dnsServer) Start(context.Context) error {
 	}
 	var lastErr error
 	for _, a := range try {
-		srv := dns53.New(dns53.Config{Source: d.zones, Endpoints: d.endpoints, Upstreams: dnsUpstreamsExcept(a), Logger: d.logger})
+		srv := dns53.New(dns53.Config{Source: d.zones, Endpoints: d.endpoints, Upstreams: dnsUpstreamsExcept(a), OnQuery: d.onQuery, Logger: d.logger})
 		if err := srv.Start(a); err != nil {
 			lastErr = err
 			continue

@@ -244,6 +244,7 @@ func New(cfg Config) (*Server, error) {
 		dp.rt.SetRoles(iamSvc.Profiles(), stsSvc.RoleCredentials())
 	}
 	r53Svc := route53.New(store)
+	r53Svc.SetLogs(logsSvc.Writer(), logsSvc.Groups())
 	cwSvc.SetInstanceActor(ec2Svc.InstanceActor())
 	// RDS's servers are workloads: placed in their VPCs with the data
 	// plane on, on loopback only without.
@@ -313,7 +314,7 @@ func New(cfg Config) (*Server, error) {
 	r53Svc.SetEndpoints(endpoints)
 	dp.wire(ec2Svc, store, r53Svc.Source(), endpoints, vpcEndpointDNS, cfg.Logger)
 	s := &Server{cfg: cfg, store: store, iam: iamSvc, ec2: ec2Svc, route53: r53Svc, acm: acmSvc, rds: rdsSvc, elb: elbSvc, cw: cwSvc, logs: logsSvc, trail: trailSvc, ssm: ssmSvc,
-		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, logger: cfg.Logger},
+		dns: &dnsServer{listen: cfg.DNSListen, zones: r53Svc.Source(), endpoints: endpoints, onQuery: r53Svc.LogQuery, logger: cfg.Logger},
 		http: &httpServer{listen: cfg.Listen, logger: cfg.Logger, maxConns: cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
 			readHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout), idleTimeout: cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)}}
 	// The order is the start order; Close stops in reverse. The network

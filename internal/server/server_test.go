@@ -296,9 +296,9 @@ func TestNotImplemented(t *testing.T) {
 			return err
 		}, "ecs ListClusters"},
 		{"rest-xml", func() error {
-			_, err := route53.NewFromConfig(cfg).GetCheckerIpRanges(ctx, &route53.GetCheckerIpRangesInput{})
+			_, err := route53.NewFromConfig(cfg).ListTrafficPolicies(ctx, &route53.ListTrafficPoliciesInput{})
 			return err
-		}, "route53 GetCheckerIpRanges"},
+		}, "route53 ListTrafficPolicies"},
 		{"rest-json", func() error {
 			_, err := apigateway.NewFromConfig(cfg).GetRestApis(ctx, &apigateway.GetRestApisInput{})
 			return err

@@ -125,6 +125,7 @@ func (m *Manager) Start(spec Spec) error {
 		return fmt.Errorf("ssmsession: session %s exists", spec.ID)
 	}
 	m.sessions[spec.ID] = s
+	go s.consume()
 	go s.timers()
 	return nil
 }
@@ -292,7 +293,6 @@ func newSession(m *Manager, spec Spec) *session {
 		inBuf: map[int64]Message{}, in: make(chan Message, 64), done: make(chan struct{}),
 		log: m.log.With("session", spec.ID, "target", spec.Target.InstanceID)}
 	s.space = sync.NewCond(&s.mu)
-	go s.consume()
 	return s
 }
 
@@ -570,10 +570,9 @@ func (s *session) startShell(ws agentport.WindowSize) {
 		if len(argv) == 0 {
 			argv = []string{"sh", "-l"}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		// The process lives as long as the session: Close kills it.
-		p, err := s.m.cfg.Agent.Exec(context.WithoutCancel(ctx), s.spec.Target, agentport.Spec{Argv: argv, User: s.spec.User,
+		// The process lives as long as the session: Close kills it (the
+		// agent bounds the wait for its start on its own).
+		p, err := s.m.cfg.Agent.Exec(context.Background(), s.spec.Target, agentport.Spec{Argv: argv, User: s.spec.User,
 			Env: []string{"TERM=xterm-256color"}, TTY: &ws})
 		if err != nil {
 			s.log.Warn("start the session's shell", "err", err)

@@ -67,9 +67,16 @@ func ListenIn(ns, network, address string) (net.Listener, error) {
 	return ln, err
 }
 
-// DialIn dials address from inside the network namespace at ns ("" is
-// minicloud's own).
+// DialIn dials address, an IP address and port, from inside the network
+// namespace at ns ("" is minicloud's own). Only an address: a name would be
+// looked up in the host's /etc/hosts, and a name with several addresses
+// (localhost: 127.0.0.1 and ::1) makes Go race them from goroutines of its
+// own, on threads that are in the host's namespace — a connection to the
+// host's loopback in the name of a workload.
 func DialIn(ns, network, address string, timeout time.Duration) (net.Conn, error) {
+	if _, err := netip.ParseAddrPort(address); err != nil {
+		return nil, fmt.Errorf("dial %s in a workload's namespace: an IP address and port are needed: %w", address, err)
+	}
 	var c net.Conn
 	dial := func() (err error) { c, err = net.DialTimeout(network, address, timeout); return err }
 	var err error

@@ -512,3 +512,14 @@ func TestSetLimits(t *testing.T) {
 		t.Error("SetLimits of a workload without a cgroup succeeded")
 	}
 }
+
+// DialIn takes an address only: a name would be resolved on the host, and
+// one with several addresses raced from threads in the host's namespace.
+func TestDialInNeedsAnAddress(t *testing.T) {
+	for _, addr := range []string{"localhost:80", "example.internal:443", "80"} {
+		if c, err := workload.DialIn("", "tcp", addr, time.Second); err == nil {
+			c.Close()
+			t.Errorf("DialIn(%q) dialled a name", addr)
+		}
+	}
+}

@@ -8,6 +8,105 @@ import (
 )
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AcceleratorCount) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Min)
+	codec.PutInt(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AcceleratorCount) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Min)
+	case 1:
+		return codec.GetInt(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AcceleratorCountRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Min)
+	codec.PutInt(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AcceleratorCountRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Min)
+	case 1:
+		return codec.GetInt(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AcceleratorTotalMemoryMiB) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Min)
+	codec.PutInt(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AcceleratorTotalMemoryMiB) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Min)
+	case 1:
+		return codec.GetInt(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AcceleratorTotalMemoryMiBRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Min)
+	codec.PutInt(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AcceleratorTotalMemoryMiBRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Min)
+	case 1:
+		return codec.GetInt(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AccountAttribute) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AttributeName)
+	codec.PutList(e, m[1], v.AttributeValues, codec.EncStruct[AccountAttributeValue])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AccountAttribute) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AttributeName)
+	case 1:
+		return codec.GetList(d, m, &v.AttributeValues, codec.DecStruct[AccountAttributeValue])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AccountAttributeValue) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AttributeValue)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AccountAttributeValue) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AttributeValue)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Address) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.InstanceId)
 	codec.PutString(e, m[1], v.PublicIp)
@@ -631,6 +730,40 @@ func (v *AvailabilityZoneMessage) UnmarshalAWS(d codec.Decoder, m *model.Ref) er
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *BaselineEbsBandwidthMbps) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Min)
+	codec.PutInt(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *BaselineEbsBandwidthMbps) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Min)
+	case 1:
+		return codec.GetInt(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *BaselineEbsBandwidthMbpsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Min)
+	codec.PutInt(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *BaselineEbsBandwidthMbpsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Min)
+	case 1:
+		return codec.GetInt(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *BlobAttributeValue) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutBlob(e, m[0], v.Value)
 }
@@ -751,6 +884,26 @@ func (v *ConnectionTrackingConfiguration) UnmarshalAWS(d codec.Decoder, m *model
 		return codec.GetInt(d, m, &v.UdpStreamTimeout)
 	case 2:
 		return codec.GetInt(d, m, &v.UdpTimeout)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ConnectionTrackingSpecification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.TcpEstablishedTimeout)
+	codec.PutInt(e, m[1], v.UdpTimeout)
+	codec.PutInt(e, m[2], v.UdpStreamTimeout)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ConnectionTrackingSpecification) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.TcpEstablishedTimeout)
+	case 1:
+		return codec.GetInt(d, m, &v.UdpTimeout)
+	case 2:
+		return codec.GetInt(d, m, &v.UdpStreamTimeout)
 	}
 	return nil
 }
@@ -1117,6 +1270,104 @@ func (v *CreateKeyPairRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateLaunchTemplateRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutString(e, m[1], v.ClientToken)
+	codec.PutString(e, m[2], v.LaunchTemplateName)
+	codec.PutString(e, m[3], v.VersionDescription)
+	codec.PutStruct(e, m[4], v.LaunchTemplateData)
+	codec.PutList(e, m[5], v.TagSpecifications, codec.EncStruct[TagSpecification])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateLaunchTemplateRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetString(d, m, &v.ClientToken)
+	case 2:
+		return codec.GetString(d, m, &v.LaunchTemplateName)
+	case 3:
+		return codec.GetString(d, m, &v.VersionDescription)
+	case 4:
+		return codec.GetStruct(d, m, &v.LaunchTemplateData)
+	case 5:
+		return codec.GetList(d, m, &v.TagSpecifications, codec.DecStruct[TagSpecification])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateLaunchTemplateResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.LaunchTemplate)
+	codec.PutStruct(e, m[1], v.Warning)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateLaunchTemplateResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.LaunchTemplate)
+	case 1:
+		return codec.GetStruct(d, m, &v.Warning)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateLaunchTemplateVersionRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutString(e, m[1], v.ClientToken)
+	codec.PutString(e, m[2], v.LaunchTemplateId)
+	codec.PutString(e, m[3], v.LaunchTemplateName)
+	codec.PutString(e, m[4], v.SourceVersion)
+	codec.PutString(e, m[5], v.VersionDescription)
+	codec.PutStruct(e, m[6], v.LaunchTemplateData)
+	codec.PutBool(e, m[7], v.ResolveAlias)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateLaunchTemplateVersionRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetString(d, m, &v.ClientToken)
+	case 2:
+		return codec.GetString(d, m, &v.LaunchTemplateId)
+	case 3:
+		return codec.GetString(d, m, &v.LaunchTemplateName)
+	case 4:
+		return codec.GetString(d, m, &v.SourceVersion)
+	case 5:
+		return codec.GetString(d, m, &v.VersionDescription)
+	case 6:
+		return codec.GetStruct(d, m, &v.LaunchTemplateData)
+	case 7:
+		return codec.GetBool(d, m, &v.ResolveAlias)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateLaunchTemplateVersionResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.LaunchTemplateVersion)
+	codec.PutStruct(e, m[1], v.Warning)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateLaunchTemplateVersionResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.LaunchTemplateVersion)
+	case 1:
+		return codec.GetStruct(d, m, &v.Warning)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *CreateNatGatewayRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.AllocationId)
 	codec.PutString(e, m[1], v.ClientToken)
@@ -1333,6 +1584,49 @@ func (v *CreateNetworkInterfaceResult) UnmarshalAWS(d codec.Decoder, m *model.Re
 		return codec.GetStruct(d, m, &v.NetworkInterface)
 	case 1:
 		return codec.GetString(d, m, &v.ClientToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreatePlacementGroupRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutString(e, m[1], v.GroupName)
+	codec.PutString(e, m[2], v.Strategy)
+	codec.PutInt(e, m[3], v.PartitionCount)
+	codec.PutList(e, m[4], v.TagSpecifications, codec.EncStruct[TagSpecification])
+	codec.PutString(e, m[5], v.SpreadLevel)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreatePlacementGroupRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetString(d, m, &v.GroupName)
+	case 2:
+		return codec.GetString(d, m, &v.Strategy)
+	case 3:
+		return codec.GetInt(d, m, &v.PartitionCount)
+	case 4:
+		return codec.GetList(d, m, &v.TagSpecifications, codec.DecStruct[TagSpecification])
+	case 5:
+		return codec.GetString(d, m, &v.SpreadLevel)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreatePlacementGroupResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.PlacementGroup)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreatePlacementGroupResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.PlacementGroup)
 	}
 	return nil
 }
@@ -1862,6 +2156,20 @@ func (v *CreateVpcResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreditSpecification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CpuCredits)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreditSpecification) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CpuCredits)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *CreditSpecificationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.CpuCredits)
 }
@@ -1925,6 +2233,123 @@ func (v *DeleteKeyPairResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error 
 		return codec.GetBool(d, m, &v.Return)
 	case 1:
 		return codec.GetString(d, m, &v.KeyPairId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteLaunchTemplateRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutString(e, m[1], v.LaunchTemplateId)
+	codec.PutString(e, m[2], v.LaunchTemplateName)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteLaunchTemplateRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetString(d, m, &v.LaunchTemplateId)
+	case 2:
+		return codec.GetString(d, m, &v.LaunchTemplateName)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteLaunchTemplateResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.LaunchTemplate)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteLaunchTemplateResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.LaunchTemplate)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteLaunchTemplateVersionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutString(e, m[1], v.LaunchTemplateId)
+	codec.PutString(e, m[2], v.LaunchTemplateName)
+	codec.PutList(e, m[3], v.Versions, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteLaunchTemplateVersionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetString(d, m, &v.LaunchTemplateId)
+	case 2:
+		return codec.GetString(d, m, &v.LaunchTemplateName)
+	case 3:
+		return codec.GetList(d, m, &v.Versions, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteLaunchTemplateVersionsResponseErrorItem) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.LaunchTemplateId)
+	codec.PutString(e, m[1], v.LaunchTemplateName)
+	codec.PutInt(e, m[2], v.VersionNumber)
+	codec.PutStruct(e, m[3], v.ResponseError)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteLaunchTemplateVersionsResponseErrorItem) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.LaunchTemplateId)
+	case 1:
+		return codec.GetString(d, m, &v.LaunchTemplateName)
+	case 2:
+		return codec.GetInt(d, m, &v.VersionNumber)
+	case 3:
+		return codec.GetStruct(d, m, &v.ResponseError)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteLaunchTemplateVersionsResponseSuccessItem) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.LaunchTemplateId)
+	codec.PutString(e, m[1], v.LaunchTemplateName)
+	codec.PutInt(e, m[2], v.VersionNumber)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteLaunchTemplateVersionsResponseSuccessItem) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.LaunchTemplateId)
+	case 1:
+		return codec.GetString(d, m, &v.LaunchTemplateName)
+	case 2:
+		return codec.GetInt(d, m, &v.VersionNumber)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteLaunchTemplateVersionsResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.SuccessfullyDeletedLaunchTemplateVersions, codec.EncStruct[DeleteLaunchTemplateVersionsResponseSuccessItem])
+	codec.PutList(e, m[1], v.UnsuccessfullyDeletedLaunchTemplateVersions, codec.EncStruct[DeleteLaunchTemplateVersionsResponseErrorItem])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteLaunchTemplateVersionsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.SuccessfullyDeletedLaunchTemplateVersions, codec.DecStruct[DeleteLaunchTemplateVersionsResponseSuccessItem])
+	case 1:
+		return codec.GetList(d, m, &v.UnsuccessfullyDeletedLaunchTemplateVersions, codec.DecStruct[DeleteLaunchTemplateVersionsResponseErrorItem])
 	}
 	return nil
 }
@@ -2013,6 +2438,23 @@ func (v *DeleteNetworkInterfaceRequest) UnmarshalAWS(d codec.Decoder, m *model.R
 		return codec.GetBool(d, m, &v.DryRun)
 	case 1:
 		return codec.GetString(d, m, &v.NetworkInterfaceId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeletePlacementGroupRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutString(e, m[1], v.GroupName)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeletePlacementGroupRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetString(d, m, &v.GroupName)
 	}
 	return nil
 }
@@ -2212,6 +2654,37 @@ func (v *DeregisterImageRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) err
 		return codec.GetString(d, m, &v.ImageId)
 	case 1:
 		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeAccountAttributesRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AttributeNames, codec.EncString)
+	codec.PutBool(e, m[1], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeAccountAttributesRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AttributeNames, codec.DecString)
+	case 1:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeAccountAttributesResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.AccountAttributes, codec.EncStruct[AccountAttribute])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeAccountAttributesResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.AccountAttributes, codec.DecStruct[AccountAttribute])
 	}
 	return nil
 }
@@ -2424,6 +2897,49 @@ func (v *DescribeInstanceAttributeRequest) UnmarshalAWS(d codec.Decoder, m *mode
 		return codec.GetBool(d, m, &v.DryRun)
 	case 2:
 		return codec.GetString(d, m, &v.InstanceId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeInstanceCreditSpecificationsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutList(e, m[1], v.Filters, codec.EncStruct[Filter])
+	codec.PutList(e, m[2], v.InstanceIds, codec.EncString)
+	codec.PutInt(e, m[3], v.MaxResults)
+	codec.PutString(e, m[4], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeInstanceCreditSpecificationsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 2:
+		return codec.GetList(d, m, &v.InstanceIds, codec.DecString)
+	case 3:
+		return codec.GetInt(d, m, &v.MaxResults)
+	case 4:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeInstanceCreditSpecificationsResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.InstanceCreditSpecifications, codec.EncStruct[InstanceCreditSpecification])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeInstanceCreditSpecificationsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.InstanceCreditSpecifications, codec.DecStruct[InstanceCreditSpecification])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
 	}
 	return nil
 }
@@ -2687,6 +3203,110 @@ func (v *DescribeKeyPairsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) err
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeLaunchTemplateVersionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutString(e, m[1], v.LaunchTemplateId)
+	codec.PutString(e, m[2], v.LaunchTemplateName)
+	codec.PutList(e, m[3], v.Versions, codec.EncString)
+	codec.PutString(e, m[4], v.MinVersion)
+	codec.PutString(e, m[5], v.MaxVersion)
+	codec.PutString(e, m[6], v.NextToken)
+	codec.PutInt(e, m[7], v.MaxResults)
+	codec.PutList(e, m[8], v.Filters, codec.EncStruct[Filter])
+	codec.PutBool(e, m[9], v.ResolveAlias)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeLaunchTemplateVersionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetString(d, m, &v.LaunchTemplateId)
+	case 2:
+		return codec.GetString(d, m, &v.LaunchTemplateName)
+	case 3:
+		return codec.GetList(d, m, &v.Versions, codec.DecString)
+	case 4:
+		return codec.GetString(d, m, &v.MinVersion)
+	case 5:
+		return codec.GetString(d, m, &v.MaxVersion)
+	case 6:
+		return codec.GetString(d, m, &v.NextToken)
+	case 7:
+		return codec.GetInt(d, m, &v.MaxResults)
+	case 8:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 9:
+		return codec.GetBool(d, m, &v.ResolveAlias)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeLaunchTemplateVersionsResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.LaunchTemplateVersions, codec.EncStruct[LaunchTemplateVersion])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeLaunchTemplateVersionsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.LaunchTemplateVersions, codec.DecStruct[LaunchTemplateVersion])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeLaunchTemplatesRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutList(e, m[1], v.LaunchTemplateIds, codec.EncString)
+	codec.PutList(e, m[2], v.LaunchTemplateNames, codec.EncString)
+	codec.PutList(e, m[3], v.Filters, codec.EncStruct[Filter])
+	codec.PutString(e, m[4], v.NextToken)
+	codec.PutInt(e, m[5], v.MaxResults)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeLaunchTemplatesRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetList(d, m, &v.LaunchTemplateIds, codec.DecString)
+	case 2:
+		return codec.GetList(d, m, &v.LaunchTemplateNames, codec.DecString)
+	case 3:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 4:
+		return codec.GetString(d, m, &v.NextToken)
+	case 5:
+		return codec.GetInt(d, m, &v.MaxResults)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribeLaunchTemplatesResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.LaunchTemplates, codec.EncStruct[LaunchTemplate])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribeLaunchTemplatesResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.LaunchTemplates, codec.DecStruct[LaunchTemplate])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DescribeManagedPrefixListsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutBool(e, m[0], v.DryRun)
 	codec.PutList(e, m[1], v.Filters, codec.EncStruct[Filter])
@@ -2854,6 +3474,43 @@ func (v *DescribeNetworkInterfacesResult) UnmarshalAWS(d codec.Decoder, m *model
 		return codec.GetList(d, m, &v.NetworkInterfaces, codec.DecStruct[NetworkInterface])
 	case 1:
 		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribePlacementGroupsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Filters, codec.EncStruct[Filter])
+	codec.PutBool(e, m[1], v.DryRun)
+	codec.PutList(e, m[2], v.GroupNames, codec.EncString)
+	codec.PutList(e, m[3], v.GroupIds, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribePlacementGroupsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Filters, codec.DecStruct[Filter])
+	case 1:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 2:
+		return codec.GetList(d, m, &v.GroupNames, codec.DecString)
+	case 3:
+		return codec.GetList(d, m, &v.GroupIds, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DescribePlacementGroupsResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.PlacementGroups, codec.EncStruct[PlacementGroup])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DescribePlacementGroupsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.PlacementGroups, codec.DecStruct[PlacementGroup])
 	}
 	return nil
 }
@@ -4038,6 +4695,20 @@ func (v *ElasticGpuSpecification) UnmarshalAWS(d codec.Decoder, m *model.Ref) er
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ElasticGpuSpecificationResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Type)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ElasticGpuSpecificationResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Type)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *ElasticInferenceAccelerator) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Type)
 	codec.PutInt(e, m[1], v.Count)
@@ -4378,6 +5049,37 @@ func (v *GetEbsEncryptionByDefaultResult) UnmarshalAWS(d codec.Decoder, m *model
 		return codec.GetBool(d, m, &v.EbsEncryptionByDefault)
 	case 1:
 		return codec.GetString(d, m, &v.SseType)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetLaunchTemplateDataRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutString(e, m[1], v.InstanceId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetLaunchTemplateDataRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetString(d, m, &v.InstanceId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetLaunchTemplateDataResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.LaunchTemplateData)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetLaunchTemplateDataResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.LaunchTemplateData)
 	}
 	return nil
 }
@@ -5180,6 +5882,40 @@ func (v *InstanceBlockDeviceMappingSpecification) UnmarshalAWS(d codec.Decoder, 
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *InstanceCreditSpecification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.InstanceId)
+	codec.PutString(e, m[1], v.CpuCredits)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *InstanceCreditSpecification) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 1:
+		return codec.GetString(d, m, &v.CpuCredits)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *InstanceCreditSpecificationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.InstanceId)
+	codec.PutString(e, m[1], v.CpuCredits)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *InstanceCreditSpecificationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 1:
+		return codec.GetString(d, m, &v.CpuCredits)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *InstanceIpv4Prefix) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Ipv4Prefix)
 }
@@ -5206,6 +5942,20 @@ func (v *InstanceIpv6Address) UnmarshalAWS(d codec.Decoder, m *model.Ref) error 
 		return codec.GetString(d, m, &v.Ipv6Address)
 	case 1:
 		return codec.GetBool(d, m, &v.IsPrimaryIpv6)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *InstanceIpv6AddressRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Ipv6Address)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *InstanceIpv6AddressRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Ipv6Address)
 	}
 	return nil
 }
@@ -5320,6 +6070,23 @@ func (v *InstanceMetadataOptionsResponse) UnmarshalAWS(d codec.Decoder, m *model
 		return codec.GetString(d, m, &v.HttpProtocolIpv6)
 	case 5:
 		return codec.GetString(d, m, &v.InstanceMetadataTags)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *InstanceMonitoring) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.InstanceId)
+	codec.PutStruct(e, m[1], v.Monitoring)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *InstanceMonitoring) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 1:
+		return codec.GetStruct(d, m, &v.Monitoring)
 	}
 	return nil
 }
@@ -5546,6 +6313,172 @@ func (v *InstancePrivateIpAddress) UnmarshalAWS(d codec.Decoder, m *model.Ref) e
 		return codec.GetString(d, m, &v.PrivateDnsName)
 	case 3:
 		return codec.GetString(d, m, &v.PrivateIpAddress)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *InstanceRequirements) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.VCpuCount)
+	codec.PutStruct(e, m[1], v.MemoryMiB)
+	codec.PutList(e, m[2], v.CpuManufacturers, codec.EncString)
+	codec.PutStruct(e, m[3], v.MemoryGiBPerVCpu)
+	codec.PutList(e, m[4], v.ExcludedInstanceTypes, codec.EncString)
+	codec.PutList(e, m[5], v.InstanceGenerations, codec.EncString)
+	codec.PutInt(e, m[6], v.SpotMaxPricePercentageOverLowestPrice)
+	codec.PutInt(e, m[7], v.OnDemandMaxPricePercentageOverLowestPrice)
+	codec.PutString(e, m[8], v.BareMetal)
+	codec.PutString(e, m[9], v.BurstablePerformance)
+	codec.PutBool(e, m[10], v.RequireHibernateSupport)
+	codec.PutStruct(e, m[11], v.NetworkInterfaceCount)
+	codec.PutString(e, m[12], v.LocalStorage)
+	codec.PutList(e, m[13], v.LocalStorageTypes, codec.EncString)
+	codec.PutStruct(e, m[14], v.TotalLocalStorageGB)
+	codec.PutStruct(e, m[15], v.BaselineEbsBandwidthMbps)
+	codec.PutList(e, m[16], v.AcceleratorTypes, codec.EncString)
+	codec.PutStruct(e, m[17], v.AcceleratorCount)
+	codec.PutList(e, m[18], v.AcceleratorManufacturers, codec.EncString)
+	codec.PutList(e, m[19], v.AcceleratorNames, codec.EncString)
+	codec.PutStruct(e, m[20], v.AcceleratorTotalMemoryMiB)
+	codec.PutStruct(e, m[21], v.NetworkBandwidthGbps)
+	codec.PutList(e, m[22], v.AllowedInstanceTypes, codec.EncString)
+	codec.PutInt(e, m[23], v.MaxSpotPriceAsPercentageOfOptimalOnDemandPrice)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *InstanceRequirements) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.VCpuCount)
+	case 1:
+		return codec.GetStruct(d, m, &v.MemoryMiB)
+	case 2:
+		return codec.GetList(d, m, &v.CpuManufacturers, codec.DecString)
+	case 3:
+		return codec.GetStruct(d, m, &v.MemoryGiBPerVCpu)
+	case 4:
+		return codec.GetList(d, m, &v.ExcludedInstanceTypes, codec.DecString)
+	case 5:
+		return codec.GetList(d, m, &v.InstanceGenerations, codec.DecString)
+	case 6:
+		return codec.GetInt(d, m, &v.SpotMaxPricePercentageOverLowestPrice)
+	case 7:
+		return codec.GetInt(d, m, &v.OnDemandMaxPricePercentageOverLowestPrice)
+	case 8:
+		return codec.GetString(d, m, &v.BareMetal)
+	case 9:
+		return codec.GetString(d, m, &v.BurstablePerformance)
+	case 10:
+		return codec.GetBool(d, m, &v.RequireHibernateSupport)
+	case 11:
+		return codec.GetStruct(d, m, &v.NetworkInterfaceCount)
+	case 12:
+		return codec.GetString(d, m, &v.LocalStorage)
+	case 13:
+		return codec.GetList(d, m, &v.LocalStorageTypes, codec.DecString)
+	case 14:
+		return codec.GetStruct(d, m, &v.TotalLocalStorageGB)
+	case 15:
+		return codec.GetStruct(d, m, &v.BaselineEbsBandwidthMbps)
+	case 16:
+		return codec.GetList(d, m, &v.AcceleratorTypes, codec.DecString)
+	case 17:
+		return codec.GetStruct(d, m, &v.AcceleratorCount)
+	case 18:
+		return codec.GetList(d, m, &v.AcceleratorManufacturers, codec.DecString)
+	case 19:
+		return codec.GetList(d, m, &v.AcceleratorNames, codec.DecString)
+	case 20:
+		return codec.GetStruct(d, m, &v.AcceleratorTotalMemoryMiB)
+	case 21:
+		return codec.GetStruct(d, m, &v.NetworkBandwidthGbps)
+	case 22:
+		return codec.GetList(d, m, &v.AllowedInstanceTypes, codec.DecString)
+	case 23:
+		return codec.GetInt(d, m, &v.MaxSpotPriceAsPercentageOfOptimalOnDemandPrice)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *InstanceRequirementsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.VCpuCount)
+	codec.PutStruct(e, m[1], v.MemoryMiB)
+	codec.PutList(e, m[2], v.CpuManufacturers, codec.EncString)
+	codec.PutStruct(e, m[3], v.MemoryGiBPerVCpu)
+	codec.PutList(e, m[4], v.ExcludedInstanceTypes, codec.EncString)
+	codec.PutList(e, m[5], v.InstanceGenerations, codec.EncString)
+	codec.PutInt(e, m[6], v.SpotMaxPricePercentageOverLowestPrice)
+	codec.PutInt(e, m[7], v.OnDemandMaxPricePercentageOverLowestPrice)
+	codec.PutString(e, m[8], v.BareMetal)
+	codec.PutString(e, m[9], v.BurstablePerformance)
+	codec.PutBool(e, m[10], v.RequireHibernateSupport)
+	codec.PutStruct(e, m[11], v.NetworkInterfaceCount)
+	codec.PutString(e, m[12], v.LocalStorage)
+	codec.PutList(e, m[13], v.LocalStorageTypes, codec.EncString)
+	codec.PutStruct(e, m[14], v.TotalLocalStorageGB)
+	codec.PutStruct(e, m[15], v.BaselineEbsBandwidthMbps)
+	codec.PutList(e, m[16], v.AcceleratorTypes, codec.EncString)
+	codec.PutStruct(e, m[17], v.AcceleratorCount)
+	codec.PutList(e, m[18], v.AcceleratorManufacturers, codec.EncString)
+	codec.PutList(e, m[19], v.AcceleratorNames, codec.EncString)
+	codec.PutStruct(e, m[20], v.AcceleratorTotalMemoryMiB)
+	codec.PutStruct(e, m[21], v.NetworkBandwidthGbps)
+	codec.PutList(e, m[22], v.AllowedInstanceTypes, codec.EncString)
+	codec.PutInt(e, m[23], v.MaxSpotPriceAsPercentageOfOptimalOnDemandPrice)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *InstanceRequirementsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.VCpuCount)
+	case 1:
+		return codec.GetStruct(d, m, &v.MemoryMiB)
+	case 2:
+		return codec.GetList(d, m, &v.CpuManufacturers, codec.DecString)
+	case 3:
+		return codec.GetStruct(d, m, &v.MemoryGiBPerVCpu)
+	case 4:
+		return codec.GetList(d, m, &v.ExcludedInstanceTypes, codec.DecString)
+	case 5:
+		return codec.GetList(d, m, &v.InstanceGenerations, codec.DecString)
+	case 6:
+		return codec.GetInt(d, m, &v.SpotMaxPricePercentageOverLowestPrice)
+	case 7:
+		return codec.GetInt(d, m, &v.OnDemandMaxPricePercentageOverLowestPrice)
+	case 8:
+		return codec.GetString(d, m, &v.BareMetal)
+	case 9:
+		return codec.GetString(d, m, &v.BurstablePerformance)
+	case 10:
+		return codec.GetBool(d, m, &v.RequireHibernateSupport)
+	case 11:
+		return codec.GetStruct(d, m, &v.NetworkInterfaceCount)
+	case 12:
+		return codec.GetString(d, m, &v.LocalStorage)
+	case 13:
+		return codec.GetList(d, m, &v.LocalStorageTypes, codec.DecString)
+	case 14:
+		return codec.GetStruct(d, m, &v.TotalLocalStorageGB)
+	case 15:
+		return codec.GetStruct(d, m, &v.BaselineEbsBandwidthMbps)
+	case 16:
+		return codec.GetList(d, m, &v.AcceleratorTypes, codec.DecString)
+	case 17:
+		return codec.GetStruct(d, m, &v.AcceleratorCount)
+	case 18:
+		return codec.GetList(d, m, &v.AcceleratorManufacturers, codec.DecString)
+	case 19:
+		return codec.GetList(d, m, &v.AcceleratorNames, codec.DecString)
+	case 20:
+		return codec.GetStruct(d, m, &v.AcceleratorTotalMemoryMiB)
+	case 21:
+		return codec.GetStruct(d, m, &v.NetworkBandwidthGbps)
+	case 22:
+		return codec.GetList(d, m, &v.AllowedInstanceTypes, codec.DecString)
+	case 23:
+		return codec.GetInt(d, m, &v.MaxSpotPriceAsPercentageOfOptimalOnDemandPrice)
 	}
 	return nil
 }
@@ -5967,6 +6900,20 @@ func (v *Ipv4PrefixSpecificationRequest) UnmarshalAWS(d codec.Decoder, m *model.
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *Ipv4PrefixSpecificationResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Ipv4Prefix)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *Ipv4PrefixSpecificationResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Ipv4Prefix)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Ipv6PrefixSpecification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Ipv6Prefix)
 }
@@ -5987,6 +6934,20 @@ func (v *Ipv6PrefixSpecificationRequest) MarshalAWS(e codec.Encoder, m []*model.
 
 // UnmarshalAWS reads member m of v (codec.Unmarshaler).
 func (v *Ipv6PrefixSpecificationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Ipv6Prefix)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *Ipv6PrefixSpecificationResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Ipv6Prefix)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *Ipv6PrefixSpecificationResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 	switch m.Index {
 	case 0:
 		return codec.GetString(d, m, &v.Ipv6Prefix)
@@ -6127,6 +7088,798 @@ func (v *LaunchPermissionModifications) UnmarshalAWS(d codec.Decoder, m *model.R
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplate) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.LaunchTemplateId)
+	codec.PutString(e, m[1], v.LaunchTemplateName)
+	codec.PutTime(e, m[2], v.CreateTime)
+	codec.PutString(e, m[3], v.CreatedBy)
+	codec.PutInt(e, m[4], v.DefaultVersionNumber)
+	codec.PutInt(e, m[5], v.LatestVersionNumber)
+	codec.PutList(e, m[6], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplate) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.LaunchTemplateId)
+	case 1:
+		return codec.GetString(d, m, &v.LaunchTemplateName)
+	case 2:
+		return codec.GetTime(d, m, &v.CreateTime)
+	case 3:
+		return codec.GetString(d, m, &v.CreatedBy)
+	case 4:
+		return codec.GetInt(d, m, &v.DefaultVersionNumber)
+	case 5:
+		return codec.GetInt(d, m, &v.LatestVersionNumber)
+	case 6:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateBlockDeviceMapping) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DeviceName)
+	codec.PutString(e, m[1], v.VirtualName)
+	codec.PutStruct(e, m[2], v.Ebs)
+	codec.PutString(e, m[3], v.NoDevice)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateBlockDeviceMapping) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DeviceName)
+	case 1:
+		return codec.GetString(d, m, &v.VirtualName)
+	case 2:
+		return codec.GetStruct(d, m, &v.Ebs)
+	case 3:
+		return codec.GetString(d, m, &v.NoDevice)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateBlockDeviceMappingRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.DeviceName)
+	codec.PutString(e, m[1], v.VirtualName)
+	codec.PutStruct(e, m[2], v.Ebs)
+	codec.PutString(e, m[3], v.NoDevice)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateBlockDeviceMappingRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.DeviceName)
+	case 1:
+		return codec.GetString(d, m, &v.VirtualName)
+	case 2:
+		return codec.GetStruct(d, m, &v.Ebs)
+	case 3:
+		return codec.GetString(d, m, &v.NoDevice)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateCapacityReservationSpecificationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CapacityReservationPreference)
+	codec.PutStruct(e, m[1], v.CapacityReservationTarget)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateCapacityReservationSpecificationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CapacityReservationPreference)
+	case 1:
+		return codec.GetStruct(d, m, &v.CapacityReservationTarget)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateCapacityReservationSpecificationResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CapacityReservationPreference)
+	codec.PutStruct(e, m[1], v.CapacityReservationTarget)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateCapacityReservationSpecificationResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CapacityReservationPreference)
+	case 1:
+		return codec.GetStruct(d, m, &v.CapacityReservationTarget)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateCpuOptions) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.CoreCount)
+	codec.PutInt(e, m[1], v.ThreadsPerCore)
+	codec.PutString(e, m[2], v.AmdSevSnp)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateCpuOptions) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.CoreCount)
+	case 1:
+		return codec.GetInt(d, m, &v.ThreadsPerCore)
+	case 2:
+		return codec.GetString(d, m, &v.AmdSevSnp)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateCpuOptionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.CoreCount)
+	codec.PutInt(e, m[1], v.ThreadsPerCore)
+	codec.PutString(e, m[2], v.AmdSevSnp)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateCpuOptionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.CoreCount)
+	case 1:
+		return codec.GetInt(d, m, &v.ThreadsPerCore)
+	case 2:
+		return codec.GetString(d, m, &v.AmdSevSnp)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateEbsBlockDevice) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.Encrypted)
+	codec.PutBool(e, m[1], v.DeleteOnTermination)
+	codec.PutInt(e, m[2], v.Iops)
+	codec.PutString(e, m[3], v.KmsKeyId)
+	codec.PutString(e, m[4], v.SnapshotId)
+	codec.PutInt(e, m[5], v.VolumeSize)
+	codec.PutString(e, m[6], v.VolumeType)
+	codec.PutInt(e, m[7], v.Throughput)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateEbsBlockDevice) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.Encrypted)
+	case 1:
+		return codec.GetBool(d, m, &v.DeleteOnTermination)
+	case 2:
+		return codec.GetInt(d, m, &v.Iops)
+	case 3:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 4:
+		return codec.GetString(d, m, &v.SnapshotId)
+	case 5:
+		return codec.GetInt(d, m, &v.VolumeSize)
+	case 6:
+		return codec.GetString(d, m, &v.VolumeType)
+	case 7:
+		return codec.GetInt(d, m, &v.Throughput)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateEbsBlockDeviceRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.Encrypted)
+	codec.PutBool(e, m[1], v.DeleteOnTermination)
+	codec.PutInt(e, m[2], v.Iops)
+	codec.PutString(e, m[3], v.KmsKeyId)
+	codec.PutString(e, m[4], v.SnapshotId)
+	codec.PutInt(e, m[5], v.VolumeSize)
+	codec.PutString(e, m[6], v.VolumeType)
+	codec.PutInt(e, m[7], v.Throughput)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateEbsBlockDeviceRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.Encrypted)
+	case 1:
+		return codec.GetBool(d, m, &v.DeleteOnTermination)
+	case 2:
+		return codec.GetInt(d, m, &v.Iops)
+	case 3:
+		return codec.GetString(d, m, &v.KmsKeyId)
+	case 4:
+		return codec.GetString(d, m, &v.SnapshotId)
+	case 5:
+		return codec.GetInt(d, m, &v.VolumeSize)
+	case 6:
+		return codec.GetString(d, m, &v.VolumeType)
+	case 7:
+		return codec.GetInt(d, m, &v.Throughput)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateElasticInferenceAccelerator) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Type)
+	codec.PutInt(e, m[1], v.Count)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateElasticInferenceAccelerator) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Type)
+	case 1:
+		return codec.GetInt(d, m, &v.Count)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateElasticInferenceAcceleratorResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Type)
+	codec.PutInt(e, m[1], v.Count)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateElasticInferenceAcceleratorResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Type)
+	case 1:
+		return codec.GetInt(d, m, &v.Count)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateEnaSrdSpecification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.EnaSrdEnabled)
+	codec.PutStruct(e, m[1], v.EnaSrdUdpSpecification)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateEnaSrdSpecification) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.EnaSrdEnabled)
+	case 1:
+		return codec.GetStruct(d, m, &v.EnaSrdUdpSpecification)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateEnaSrdUdpSpecification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.EnaSrdUdpEnabled)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateEnaSrdUdpSpecification) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.EnaSrdUdpEnabled)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateEnclaveOptions) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.Enabled)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateEnclaveOptions) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.Enabled)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateEnclaveOptionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.Enabled)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateEnclaveOptionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.Enabled)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateHibernationOptions) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.Configured)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateHibernationOptions) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.Configured)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateHibernationOptionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.Configured)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateHibernationOptionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.Configured)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateIamInstanceProfileSpecification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Arn)
+	codec.PutString(e, m[1], v.Name)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateIamInstanceProfileSpecification) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Arn)
+	case 1:
+		return codec.GetString(d, m, &v.Name)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateIamInstanceProfileSpecificationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Arn)
+	codec.PutString(e, m[1], v.Name)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateIamInstanceProfileSpecificationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Arn)
+	case 1:
+		return codec.GetString(d, m, &v.Name)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateInstanceMaintenanceOptions) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AutoRecovery)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateInstanceMaintenanceOptions) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AutoRecovery)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateInstanceMaintenanceOptionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AutoRecovery)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateInstanceMaintenanceOptionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AutoRecovery)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateInstanceMarketOptions) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.MarketType)
+	codec.PutStruct(e, m[1], v.SpotOptions)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateInstanceMarketOptions) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.MarketType)
+	case 1:
+		return codec.GetStruct(d, m, &v.SpotOptions)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateInstanceMarketOptionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.MarketType)
+	codec.PutStruct(e, m[1], v.SpotOptions)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateInstanceMarketOptionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.MarketType)
+	case 1:
+		return codec.GetStruct(d, m, &v.SpotOptions)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateInstanceMetadataOptions) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.State)
+	codec.PutString(e, m[1], v.HttpTokens)
+	codec.PutInt(e, m[2], v.HttpPutResponseHopLimit)
+	codec.PutString(e, m[3], v.HttpEndpoint)
+	codec.PutString(e, m[4], v.HttpProtocolIpv6)
+	codec.PutString(e, m[5], v.InstanceMetadataTags)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateInstanceMetadataOptions) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.State)
+	case 1:
+		return codec.GetString(d, m, &v.HttpTokens)
+	case 2:
+		return codec.GetInt(d, m, &v.HttpPutResponseHopLimit)
+	case 3:
+		return codec.GetString(d, m, &v.HttpEndpoint)
+	case 4:
+		return codec.GetString(d, m, &v.HttpProtocolIpv6)
+	case 5:
+		return codec.GetString(d, m, &v.InstanceMetadataTags)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateInstanceMetadataOptionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HttpTokens)
+	codec.PutInt(e, m[1], v.HttpPutResponseHopLimit)
+	codec.PutString(e, m[2], v.HttpEndpoint)
+	codec.PutString(e, m[3], v.HttpProtocolIpv6)
+	codec.PutString(e, m[4], v.InstanceMetadataTags)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateInstanceMetadataOptionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HttpTokens)
+	case 1:
+		return codec.GetInt(d, m, &v.HttpPutResponseHopLimit)
+	case 2:
+		return codec.GetString(d, m, &v.HttpEndpoint)
+	case 3:
+		return codec.GetString(d, m, &v.HttpProtocolIpv6)
+	case 4:
+		return codec.GetString(d, m, &v.InstanceMetadataTags)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateInstanceNetworkInterfaceSpecification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.AssociateCarrierIpAddress)
+	codec.PutBool(e, m[1], v.AssociatePublicIpAddress)
+	codec.PutBool(e, m[2], v.DeleteOnTermination)
+	codec.PutString(e, m[3], v.Description)
+	codec.PutInt(e, m[4], v.DeviceIndex)
+	codec.PutList(e, m[5], v.Groups, codec.EncString)
+	codec.PutString(e, m[6], v.InterfaceType)
+	codec.PutInt(e, m[7], v.Ipv6AddressCount)
+	codec.PutList(e, m[8], v.Ipv6Addresses, codec.EncStruct[InstanceIpv6Address])
+	codec.PutString(e, m[9], v.NetworkInterfaceId)
+	codec.PutString(e, m[10], v.PrivateIpAddress)
+	codec.PutList(e, m[11], v.PrivateIpAddresses, codec.EncStruct[PrivateIpAddressSpecification])
+	codec.PutInt(e, m[12], v.SecondaryPrivateIpAddressCount)
+	codec.PutString(e, m[13], v.SubnetId)
+	codec.PutInt(e, m[14], v.NetworkCardIndex)
+	codec.PutList(e, m[15], v.Ipv4Prefixes, codec.EncStruct[Ipv4PrefixSpecificationResponse])
+	codec.PutInt(e, m[16], v.Ipv4PrefixCount)
+	codec.PutList(e, m[17], v.Ipv6Prefixes, codec.EncStruct[Ipv6PrefixSpecificationResponse])
+	codec.PutInt(e, m[18], v.Ipv6PrefixCount)
+	codec.PutBool(e, m[19], v.PrimaryIpv6)
+	codec.PutStruct(e, m[20], v.EnaSrdSpecification)
+	codec.PutStruct(e, m[21], v.ConnectionTrackingSpecification)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateInstanceNetworkInterfaceSpecification) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.AssociateCarrierIpAddress)
+	case 1:
+		return codec.GetBool(d, m, &v.AssociatePublicIpAddress)
+	case 2:
+		return codec.GetBool(d, m, &v.DeleteOnTermination)
+	case 3:
+		return codec.GetString(d, m, &v.Description)
+	case 4:
+		return codec.GetInt(d, m, &v.DeviceIndex)
+	case 5:
+		return codec.GetList(d, m, &v.Groups, codec.DecString)
+	case 6:
+		return codec.GetString(d, m, &v.InterfaceType)
+	case 7:
+		return codec.GetInt(d, m, &v.Ipv6AddressCount)
+	case 8:
+		return codec.GetList(d, m, &v.Ipv6Addresses, codec.DecStruct[InstanceIpv6Address])
+	case 9:
+		return codec.GetString(d, m, &v.NetworkInterfaceId)
+	case 10:
+		return codec.GetString(d, m, &v.PrivateIpAddress)
+	case 11:
+		return codec.GetList(d, m, &v.PrivateIpAddresses, codec.DecStruct[PrivateIpAddressSpecification])
+	case 12:
+		return codec.GetInt(d, m, &v.SecondaryPrivateIpAddressCount)
+	case 13:
+		return codec.GetString(d, m, &v.SubnetId)
+	case 14:
+		return codec.GetInt(d, m, &v.NetworkCardIndex)
+	case 15:
+		return codec.GetList(d, m, &v.Ipv4Prefixes, codec.DecStruct[Ipv4PrefixSpecificationResponse])
+	case 16:
+		return codec.GetInt(d, m, &v.Ipv4PrefixCount)
+	case 17:
+		return codec.GetList(d, m, &v.Ipv6Prefixes, codec.DecStruct[Ipv6PrefixSpecificationResponse])
+	case 18:
+		return codec.GetInt(d, m, &v.Ipv6PrefixCount)
+	case 19:
+		return codec.GetBool(d, m, &v.PrimaryIpv6)
+	case 20:
+		return codec.GetStruct(d, m, &v.EnaSrdSpecification)
+	case 21:
+		return codec.GetStruct(d, m, &v.ConnectionTrackingSpecification)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateInstanceNetworkInterfaceSpecificationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.AssociateCarrierIpAddress)
+	codec.PutBool(e, m[1], v.AssociatePublicIpAddress)
+	codec.PutBool(e, m[2], v.DeleteOnTermination)
+	codec.PutString(e, m[3], v.Description)
+	codec.PutInt(e, m[4], v.DeviceIndex)
+	codec.PutList(e, m[5], v.Groups, codec.EncString)
+	codec.PutString(e, m[6], v.InterfaceType)
+	codec.PutInt(e, m[7], v.Ipv6AddressCount)
+	codec.PutList(e, m[8], v.Ipv6Addresses, codec.EncStruct[InstanceIpv6AddressRequest])
+	codec.PutString(e, m[9], v.NetworkInterfaceId)
+	codec.PutString(e, m[10], v.PrivateIpAddress)
+	codec.PutList(e, m[11], v.PrivateIpAddresses, codec.EncStruct[PrivateIpAddressSpecification])
+	codec.PutInt(e, m[12], v.SecondaryPrivateIpAddressCount)
+	codec.PutString(e, m[13], v.SubnetId)
+	codec.PutInt(e, m[14], v.NetworkCardIndex)
+	codec.PutList(e, m[15], v.Ipv4Prefixes, codec.EncStruct[Ipv4PrefixSpecificationRequest])
+	codec.PutInt(e, m[16], v.Ipv4PrefixCount)
+	codec.PutList(e, m[17], v.Ipv6Prefixes, codec.EncStruct[Ipv6PrefixSpecificationRequest])
+	codec.PutInt(e, m[18], v.Ipv6PrefixCount)
+	codec.PutBool(e, m[19], v.PrimaryIpv6)
+	codec.PutStruct(e, m[20], v.EnaSrdSpecification)
+	codec.PutStruct(e, m[21], v.ConnectionTrackingSpecification)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateInstanceNetworkInterfaceSpecificationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.AssociateCarrierIpAddress)
+	case 1:
+		return codec.GetBool(d, m, &v.AssociatePublicIpAddress)
+	case 2:
+		return codec.GetBool(d, m, &v.DeleteOnTermination)
+	case 3:
+		return codec.GetString(d, m, &v.Description)
+	case 4:
+		return codec.GetInt(d, m, &v.DeviceIndex)
+	case 5:
+		return codec.GetList(d, m, &v.Groups, codec.DecString)
+	case 6:
+		return codec.GetString(d, m, &v.InterfaceType)
+	case 7:
+		return codec.GetInt(d, m, &v.Ipv6AddressCount)
+	case 8:
+		return codec.GetList(d, m, &v.Ipv6Addresses, codec.DecStruct[InstanceIpv6AddressRequest])
+	case 9:
+		return codec.GetString(d, m, &v.NetworkInterfaceId)
+	case 10:
+		return codec.GetString(d, m, &v.PrivateIpAddress)
+	case 11:
+		return codec.GetList(d, m, &v.PrivateIpAddresses, codec.DecStruct[PrivateIpAddressSpecification])
+	case 12:
+		return codec.GetInt(d, m, &v.SecondaryPrivateIpAddressCount)
+	case 13:
+		return codec.GetString(d, m, &v.SubnetId)
+	case 14:
+		return codec.GetInt(d, m, &v.NetworkCardIndex)
+	case 15:
+		return codec.GetList(d, m, &v.Ipv4Prefixes, codec.DecStruct[Ipv4PrefixSpecificationRequest])
+	case 16:
+		return codec.GetInt(d, m, &v.Ipv4PrefixCount)
+	case 17:
+		return codec.GetList(d, m, &v.Ipv6Prefixes, codec.DecStruct[Ipv6PrefixSpecificationRequest])
+	case 18:
+		return codec.GetInt(d, m, &v.Ipv6PrefixCount)
+	case 19:
+		return codec.GetBool(d, m, &v.PrimaryIpv6)
+	case 20:
+		return codec.GetStruct(d, m, &v.EnaSrdSpecification)
+	case 21:
+		return codec.GetStruct(d, m, &v.ConnectionTrackingSpecification)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateLicenseConfiguration) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.LicenseConfigurationArn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateLicenseConfiguration) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.LicenseConfigurationArn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateLicenseConfigurationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.LicenseConfigurationArn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateLicenseConfigurationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.LicenseConfigurationArn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplatePlacement) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AvailabilityZone)
+	codec.PutString(e, m[1], v.Affinity)
+	codec.PutString(e, m[2], v.GroupName)
+	codec.PutString(e, m[3], v.HostId)
+	codec.PutString(e, m[4], v.Tenancy)
+	codec.PutString(e, m[5], v.SpreadDomain)
+	codec.PutString(e, m[6], v.HostResourceGroupArn)
+	codec.PutInt(e, m[7], v.PartitionNumber)
+	codec.PutString(e, m[8], v.GroupId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplatePlacement) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AvailabilityZone)
+	case 1:
+		return codec.GetString(d, m, &v.Affinity)
+	case 2:
+		return codec.GetString(d, m, &v.GroupName)
+	case 3:
+		return codec.GetString(d, m, &v.HostId)
+	case 4:
+		return codec.GetString(d, m, &v.Tenancy)
+	case 5:
+		return codec.GetString(d, m, &v.SpreadDomain)
+	case 6:
+		return codec.GetString(d, m, &v.HostResourceGroupArn)
+	case 7:
+		return codec.GetInt(d, m, &v.PartitionNumber)
+	case 8:
+		return codec.GetString(d, m, &v.GroupId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplatePlacementRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.AvailabilityZone)
+	codec.PutString(e, m[1], v.Affinity)
+	codec.PutString(e, m[2], v.GroupName)
+	codec.PutString(e, m[3], v.HostId)
+	codec.PutString(e, m[4], v.Tenancy)
+	codec.PutString(e, m[5], v.SpreadDomain)
+	codec.PutString(e, m[6], v.HostResourceGroupArn)
+	codec.PutInt(e, m[7], v.PartitionNumber)
+	codec.PutString(e, m[8], v.GroupId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplatePlacementRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.AvailabilityZone)
+	case 1:
+		return codec.GetString(d, m, &v.Affinity)
+	case 2:
+		return codec.GetString(d, m, &v.GroupName)
+	case 3:
+		return codec.GetString(d, m, &v.HostId)
+	case 4:
+		return codec.GetString(d, m, &v.Tenancy)
+	case 5:
+		return codec.GetString(d, m, &v.SpreadDomain)
+	case 6:
+		return codec.GetString(d, m, &v.HostResourceGroupArn)
+	case 7:
+		return codec.GetInt(d, m, &v.PartitionNumber)
+	case 8:
+		return codec.GetString(d, m, &v.GroupId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplatePrivateDnsNameOptions) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostnameType)
+	codec.PutBool(e, m[1], v.EnableResourceNameDnsARecord)
+	codec.PutBool(e, m[2], v.EnableResourceNameDnsAAAARecord)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplatePrivateDnsNameOptions) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostnameType)
+	case 1:
+		return codec.GetBool(d, m, &v.EnableResourceNameDnsARecord)
+	case 2:
+		return codec.GetBool(d, m, &v.EnableResourceNameDnsAAAARecord)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplatePrivateDnsNameOptionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostnameType)
+	codec.PutBool(e, m[1], v.EnableResourceNameDnsARecord)
+	codec.PutBool(e, m[2], v.EnableResourceNameDnsAAAARecord)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplatePrivateDnsNameOptionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostnameType)
+	case 1:
+		return codec.GetBool(d, m, &v.EnableResourceNameDnsARecord)
+	case 2:
+		return codec.GetBool(d, m, &v.EnableResourceNameDnsAAAARecord)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *LaunchTemplateSpecification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.LaunchTemplateId)
 	codec.PutString(e, m[1], v.LaunchTemplateName)
@@ -6142,6 +7895,155 @@ func (v *LaunchTemplateSpecification) UnmarshalAWS(d codec.Decoder, m *model.Ref
 		return codec.GetString(d, m, &v.LaunchTemplateName)
 	case 2:
 		return codec.GetString(d, m, &v.Version)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateSpotMarketOptions) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.MaxPrice)
+	codec.PutString(e, m[1], v.SpotInstanceType)
+	codec.PutInt(e, m[2], v.BlockDurationMinutes)
+	codec.PutTime(e, m[3], v.ValidUntil)
+	codec.PutString(e, m[4], v.InstanceInterruptionBehavior)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateSpotMarketOptions) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.MaxPrice)
+	case 1:
+		return codec.GetString(d, m, &v.SpotInstanceType)
+	case 2:
+		return codec.GetInt(d, m, &v.BlockDurationMinutes)
+	case 3:
+		return codec.GetTime(d, m, &v.ValidUntil)
+	case 4:
+		return codec.GetString(d, m, &v.InstanceInterruptionBehavior)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateSpotMarketOptionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.MaxPrice)
+	codec.PutString(e, m[1], v.SpotInstanceType)
+	codec.PutInt(e, m[2], v.BlockDurationMinutes)
+	codec.PutTime(e, m[3], v.ValidUntil)
+	codec.PutString(e, m[4], v.InstanceInterruptionBehavior)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateSpotMarketOptionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.MaxPrice)
+	case 1:
+		return codec.GetString(d, m, &v.SpotInstanceType)
+	case 2:
+		return codec.GetInt(d, m, &v.BlockDurationMinutes)
+	case 3:
+		return codec.GetTime(d, m, &v.ValidUntil)
+	case 4:
+		return codec.GetString(d, m, &v.InstanceInterruptionBehavior)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateTagSpecification) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.ResourceType)
+	codec.PutList(e, m[1], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateTagSpecification) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.ResourceType)
+	case 1:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateTagSpecificationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.ResourceType)
+	codec.PutList(e, m[1], v.Tags, codec.EncStruct[Tag])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateTagSpecificationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.ResourceType)
+	case 1:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplateVersion) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.LaunchTemplateId)
+	codec.PutString(e, m[1], v.LaunchTemplateName)
+	codec.PutInt(e, m[2], v.VersionNumber)
+	codec.PutString(e, m[3], v.VersionDescription)
+	codec.PutTime(e, m[4], v.CreateTime)
+	codec.PutString(e, m[5], v.CreatedBy)
+	codec.PutBool(e, m[6], v.DefaultVersion)
+	codec.PutStruct(e, m[7], v.LaunchTemplateData)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplateVersion) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.LaunchTemplateId)
+	case 1:
+		return codec.GetString(d, m, &v.LaunchTemplateName)
+	case 2:
+		return codec.GetInt(d, m, &v.VersionNumber)
+	case 3:
+		return codec.GetString(d, m, &v.VersionDescription)
+	case 4:
+		return codec.GetTime(d, m, &v.CreateTime)
+	case 5:
+		return codec.GetString(d, m, &v.CreatedBy)
+	case 6:
+		return codec.GetBool(d, m, &v.DefaultVersion)
+	case 7:
+		return codec.GetStruct(d, m, &v.LaunchTemplateData)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplatesMonitoring) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.Enabled)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplatesMonitoring) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.Enabled)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *LaunchTemplatesMonitoringRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.Enabled)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *LaunchTemplatesMonitoringRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.Enabled)
 	}
 	return nil
 }
@@ -6270,6 +8172,40 @@ func (v *MediaDeviceMemoryInfo) UnmarshalAWS(d codec.Decoder, m *model.Ref) erro
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *MemoryGiBPerVCpu) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutFloat64(e, m[0], v.Min)
+	codec.PutFloat64(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *MemoryGiBPerVCpu) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetFloat64(d, m, &v.Min)
+	case 1:
+		return codec.GetFloat64(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *MemoryGiBPerVCpuRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutFloat64(e, m[0], v.Min)
+	codec.PutFloat64(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *MemoryGiBPerVCpuRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetFloat64(d, m, &v.Min)
+	case 1:
+		return codec.GetFloat64(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *MemoryInfo) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutInt(e, m[0], v.SizeInMiB)
 }
@@ -6279,6 +8215,40 @@ func (v *MemoryInfo) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 	switch m.Index {
 	case 0:
 		return codec.GetInt(d, m, &v.SizeInMiB)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *MemoryMiB) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Min)
+	codec.PutInt(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *MemoryMiB) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Min)
+	case 1:
+		return codec.GetInt(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *MemoryMiBRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Min)
+	codec.PutInt(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *MemoryMiBRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Min)
+	case 1:
+		return codec.GetInt(d, m, &v.Max)
 	}
 	return nil
 }
@@ -6422,6 +8392,132 @@ func (v *ModifyInstanceAttributeRequest) UnmarshalAWS(d codec.Decoder, m *model.
 		return codec.GetString(d, m, &v.Value)
 	case 16:
 		return codec.GetStruct(d, m, &v.DisableApiStop)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyInstanceCreditSpecificationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutString(e, m[1], v.ClientToken)
+	codec.PutList(e, m[2], v.InstanceCreditSpecifications, codec.EncStruct[InstanceCreditSpecificationRequest])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyInstanceCreditSpecificationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetString(d, m, &v.ClientToken)
+	case 2:
+		return codec.GetList(d, m, &v.InstanceCreditSpecifications, codec.DecStruct[InstanceCreditSpecificationRequest])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyInstanceCreditSpecificationResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.SuccessfulInstanceCreditSpecifications, codec.EncStruct[SuccessfulInstanceCreditSpecificationItem])
+	codec.PutList(e, m[1], v.UnsuccessfulInstanceCreditSpecifications, codec.EncStruct[UnsuccessfulInstanceCreditSpecificationItem])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyInstanceCreditSpecificationResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.SuccessfulInstanceCreditSpecifications, codec.DecStruct[SuccessfulInstanceCreditSpecificationItem])
+	case 1:
+		return codec.GetList(d, m, &v.UnsuccessfulInstanceCreditSpecifications, codec.DecStruct[UnsuccessfulInstanceCreditSpecificationItem])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyInstanceMetadataOptionsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.InstanceId)
+	codec.PutString(e, m[1], v.HttpTokens)
+	codec.PutInt(e, m[2], v.HttpPutResponseHopLimit)
+	codec.PutString(e, m[3], v.HttpEndpoint)
+	codec.PutBool(e, m[4], v.DryRun)
+	codec.PutString(e, m[5], v.HttpProtocolIpv6)
+	codec.PutString(e, m[6], v.InstanceMetadataTags)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyInstanceMetadataOptionsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 1:
+		return codec.GetString(d, m, &v.HttpTokens)
+	case 2:
+		return codec.GetInt(d, m, &v.HttpPutResponseHopLimit)
+	case 3:
+		return codec.GetString(d, m, &v.HttpEndpoint)
+	case 4:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 5:
+		return codec.GetString(d, m, &v.HttpProtocolIpv6)
+	case 6:
+		return codec.GetString(d, m, &v.InstanceMetadataTags)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyInstanceMetadataOptionsResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.InstanceId)
+	codec.PutStruct(e, m[1], v.InstanceMetadataOptions)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyInstanceMetadataOptionsResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 1:
+		return codec.GetStruct(d, m, &v.InstanceMetadataOptions)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyLaunchTemplateRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutBool(e, m[0], v.DryRun)
+	codec.PutString(e, m[1], v.ClientToken)
+	codec.PutString(e, m[2], v.LaunchTemplateId)
+	codec.PutString(e, m[3], v.LaunchTemplateName)
+	codec.PutString(e, m[4], v.DefaultVersion)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyLaunchTemplateRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetBool(d, m, &v.DryRun)
+	case 1:
+		return codec.GetString(d, m, &v.ClientToken)
+	case 2:
+		return codec.GetString(d, m, &v.LaunchTemplateId)
+	case 3:
+		return codec.GetString(d, m, &v.LaunchTemplateName)
+	case 4:
+		return codec.GetString(d, m, &v.DefaultVersion)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ModifyLaunchTemplateResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.LaunchTemplate)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ModifyLaunchTemplateResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.LaunchTemplate)
 	}
 	return nil
 }
@@ -6700,6 +8796,37 @@ func (v *ModifyVpcEndpointResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) er
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *MonitorInstancesRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.InstanceIds, codec.EncString)
+	codec.PutBool(e, m[1], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *MonitorInstancesRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.InstanceIds, codec.DecString)
+	case 1:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *MonitorInstancesResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.InstanceMonitorings, codec.EncStruct[InstanceMonitoring])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *MonitorInstancesResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.InstanceMonitorings, codec.DecStruct[InstanceMonitoring])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Monitoring) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.State)
 }
@@ -6878,6 +9005,40 @@ func (v *NetworkAclEntry) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.RuleAction)
 	case 7:
 		return codec.GetInt(d, m, &v.RuleNumber)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *NetworkBandwidthGbps) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutFloat64(e, m[0], v.Min)
+	codec.PutFloat64(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *NetworkBandwidthGbps) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetFloat64(d, m, &v.Min)
+	case 1:
+		return codec.GetFloat64(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *NetworkBandwidthGbpsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutFloat64(e, m[0], v.Min)
+	codec.PutFloat64(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *NetworkBandwidthGbpsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetFloat64(d, m, &v.Min)
+	case 1:
+		return codec.GetFloat64(d, m, &v.Max)
 	}
 	return nil
 }
@@ -7138,6 +9299,40 @@ func (v *NetworkInterfaceAttachmentChanges) UnmarshalAWS(d codec.Decoder, m *mod
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *NetworkInterfaceCount) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Min)
+	codec.PutInt(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *NetworkInterfaceCount) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Min)
+	case 1:
+		return codec.GetInt(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *NetworkInterfaceCountRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Min)
+	codec.PutInt(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *NetworkInterfaceCountRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Min)
+	case 1:
+		return codec.GetInt(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *NetworkInterfaceIpv6Address) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Ipv6Address)
 	codec.PutBool(e, m[1], v.IsPrimaryIpv6)
@@ -7296,6 +9491,41 @@ func (v *Placement) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.HostResourceGroupArn)
 	case 8:
 		return codec.GetString(d, m, &v.GroupId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *PlacementGroup) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.GroupName)
+	codec.PutString(e, m[1], v.State)
+	codec.PutString(e, m[2], v.Strategy)
+	codec.PutInt(e, m[3], v.PartitionCount)
+	codec.PutString(e, m[4], v.GroupId)
+	codec.PutList(e, m[5], v.Tags, codec.EncStruct[Tag])
+	codec.PutString(e, m[6], v.GroupArn)
+	codec.PutString(e, m[7], v.SpreadLevel)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *PlacementGroup) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.GroupName)
+	case 1:
+		return codec.GetString(d, m, &v.State)
+	case 2:
+		return codec.GetString(d, m, &v.Strategy)
+	case 3:
+		return codec.GetInt(d, m, &v.PartitionCount)
+	case 4:
+		return codec.GetString(d, m, &v.GroupId)
+	case 5:
+		return codec.GetList(d, m, &v.Tags, codec.DecStruct[Tag])
+	case 6:
+		return codec.GetString(d, m, &v.GroupArn)
+	case 7:
+		return codec.GetString(d, m, &v.SpreadLevel)
 	}
 	return nil
 }
@@ -7927,6 +10157,110 @@ func (v *ReplaceRouteTableAssociationResult) UnmarshalAWS(d codec.Decoder, m *mo
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *RequestLaunchTemplateData) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.KernelId)
+	codec.PutBool(e, m[1], v.EbsOptimized)
+	codec.PutStruct(e, m[2], v.IamInstanceProfile)
+	codec.PutList(e, m[3], v.BlockDeviceMappings, codec.EncStruct[LaunchTemplateBlockDeviceMappingRequest])
+	codec.PutList(e, m[4], v.NetworkInterfaces, codec.EncStruct[LaunchTemplateInstanceNetworkInterfaceSpecificationRequest])
+	codec.PutString(e, m[5], v.ImageId)
+	codec.PutString(e, m[6], v.InstanceType)
+	codec.PutString(e, m[7], v.KeyName)
+	codec.PutStruct(e, m[8], v.Monitoring)
+	codec.PutStruct(e, m[9], v.Placement)
+	codec.PutString(e, m[10], v.RamDiskId)
+	codec.PutBool(e, m[11], v.DisableApiTermination)
+	codec.PutString(e, m[12], v.InstanceInitiatedShutdownBehavior)
+	codec.PutString(e, m[13], v.UserData)
+	codec.PutList(e, m[14], v.TagSpecifications, codec.EncStruct[LaunchTemplateTagSpecificationRequest])
+	codec.PutList(e, m[15], v.ElasticGpuSpecifications, codec.EncStruct[ElasticGpuSpecification])
+	codec.PutList(e, m[16], v.ElasticInferenceAccelerators, codec.EncStruct[LaunchTemplateElasticInferenceAccelerator])
+	codec.PutList(e, m[17], v.SecurityGroupIds, codec.EncString)
+	codec.PutList(e, m[18], v.SecurityGroups, codec.EncString)
+	codec.PutStruct(e, m[19], v.InstanceMarketOptions)
+	codec.PutStruct(e, m[20], v.CreditSpecification)
+	codec.PutStruct(e, m[21], v.CpuOptions)
+	codec.PutStruct(e, m[22], v.CapacityReservationSpecification)
+	codec.PutList(e, m[23], v.LicenseSpecifications, codec.EncStruct[LaunchTemplateLicenseConfigurationRequest])
+	codec.PutStruct(e, m[24], v.HibernationOptions)
+	codec.PutStruct(e, m[25], v.MetadataOptions)
+	codec.PutStruct(e, m[26], v.EnclaveOptions)
+	codec.PutStruct(e, m[27], v.InstanceRequirements)
+	codec.PutStruct(e, m[28], v.PrivateDnsNameOptions)
+	codec.PutStruct(e, m[29], v.MaintenanceOptions)
+	codec.PutBool(e, m[30], v.DisableApiStop)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *RequestLaunchTemplateData) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.KernelId)
+	case 1:
+		return codec.GetBool(d, m, &v.EbsOptimized)
+	case 2:
+		return codec.GetStruct(d, m, &v.IamInstanceProfile)
+	case 3:
+		return codec.GetList(d, m, &v.BlockDeviceMappings, codec.DecStruct[LaunchTemplateBlockDeviceMappingRequest])
+	case 4:
+		return codec.GetList(d, m, &v.NetworkInterfaces, codec.DecStruct[LaunchTemplateInstanceNetworkInterfaceSpecificationRequest])
+	case 5:
+		return codec.GetString(d, m, &v.ImageId)
+	case 6:
+		return codec.GetString(d, m, &v.InstanceType)
+	case 7:
+		return codec.GetString(d, m, &v.KeyName)
+	case 8:
+		return codec.GetStruct(d, m, &v.Monitoring)
+	case 9:
+		return codec.GetStruct(d, m, &v.Placement)
+	case 10:
+		return codec.GetString(d, m, &v.RamDiskId)
+	case 11:
+		return codec.GetBool(d, m, &v.DisableApiTermination)
+	case 12:
+		return codec.GetString(d, m, &v.InstanceInitiatedShutdownBehavior)
+	case 13:
+		return codec.GetString(d, m, &v.UserData)
+	case 14:
+		return codec.GetList(d, m, &v.TagSpecifications, codec.DecStruct[LaunchTemplateTagSpecificationRequest])
+	case 15:
+		return codec.GetList(d, m, &v.ElasticGpuSpecifications, codec.DecStruct[ElasticGpuSpecification])
+	case 16:
+		return codec.GetList(d, m, &v.ElasticInferenceAccelerators, codec.DecStruct[LaunchTemplateElasticInferenceAccelerator])
+	case 17:
+		return codec.GetList(d, m, &v.SecurityGroupIds, codec.DecString)
+	case 18:
+		return codec.GetList(d, m, &v.SecurityGroups, codec.DecString)
+	case 19:
+		return codec.GetStruct(d, m, &v.InstanceMarketOptions)
+	case 20:
+		return codec.GetStruct(d, m, &v.CreditSpecification)
+	case 21:
+		return codec.GetStruct(d, m, &v.CpuOptions)
+	case 22:
+		return codec.GetStruct(d, m, &v.CapacityReservationSpecification)
+	case 23:
+		return codec.GetList(d, m, &v.LicenseSpecifications, codec.DecStruct[LaunchTemplateLicenseConfigurationRequest])
+	case 24:
+		return codec.GetStruct(d, m, &v.HibernationOptions)
+	case 25:
+		return codec.GetStruct(d, m, &v.MetadataOptions)
+	case 26:
+		return codec.GetStruct(d, m, &v.EnclaveOptions)
+	case 27:
+		return codec.GetStruct(d, m, &v.InstanceRequirements)
+	case 28:
+		return codec.GetStruct(d, m, &v.PrivateDnsNameOptions)
+	case 29:
+		return codec.GetStruct(d, m, &v.MaintenanceOptions)
+	case 30:
+		return codec.GetBool(d, m, &v.DisableApiStop)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Reservation) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutList(e, m[0], v.Groups, codec.EncStruct[GroupIdentifier])
 	codec.PutList(e, m[1], v.Instances, codec.EncStruct[Instance])
@@ -8016,6 +10350,127 @@ func (v *ResetSnapshotAttributeRequest) UnmarshalAWS(d codec.Decoder, m *model.R
 		return codec.GetString(d, m, &v.SnapshotId)
 	case 2:
 		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ResponseError) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Code)
+	codec.PutString(e, m[1], v.Message)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ResponseError) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Code)
+	case 1:
+		return codec.GetString(d, m, &v.Message)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ResponseLaunchTemplateData) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.KernelId)
+	codec.PutBool(e, m[1], v.EbsOptimized)
+	codec.PutStruct(e, m[2], v.IamInstanceProfile)
+	codec.PutList(e, m[3], v.BlockDeviceMappings, codec.EncStruct[LaunchTemplateBlockDeviceMapping])
+	codec.PutList(e, m[4], v.NetworkInterfaces, codec.EncStruct[LaunchTemplateInstanceNetworkInterfaceSpecification])
+	codec.PutString(e, m[5], v.ImageId)
+	codec.PutString(e, m[6], v.InstanceType)
+	codec.PutString(e, m[7], v.KeyName)
+	codec.PutStruct(e, m[8], v.Monitoring)
+	codec.PutStruct(e, m[9], v.Placement)
+	codec.PutString(e, m[10], v.RamDiskId)
+	codec.PutBool(e, m[11], v.DisableApiTermination)
+	codec.PutString(e, m[12], v.InstanceInitiatedShutdownBehavior)
+	codec.PutString(e, m[13], v.UserData)
+	codec.PutList(e, m[14], v.TagSpecifications, codec.EncStruct[LaunchTemplateTagSpecification])
+	codec.PutList(e, m[15], v.ElasticGpuSpecifications, codec.EncStruct[ElasticGpuSpecificationResponse])
+	codec.PutList(e, m[16], v.ElasticInferenceAccelerators, codec.EncStruct[LaunchTemplateElasticInferenceAcceleratorResponse])
+	codec.PutList(e, m[17], v.SecurityGroupIds, codec.EncString)
+	codec.PutList(e, m[18], v.SecurityGroups, codec.EncString)
+	codec.PutStruct(e, m[19], v.InstanceMarketOptions)
+	codec.PutStruct(e, m[20], v.CreditSpecification)
+	codec.PutStruct(e, m[21], v.CpuOptions)
+	codec.PutStruct(e, m[22], v.CapacityReservationSpecification)
+	codec.PutList(e, m[23], v.LicenseSpecifications, codec.EncStruct[LaunchTemplateLicenseConfiguration])
+	codec.PutStruct(e, m[24], v.HibernationOptions)
+	codec.PutStruct(e, m[25], v.MetadataOptions)
+	codec.PutStruct(e, m[26], v.EnclaveOptions)
+	codec.PutStruct(e, m[27], v.InstanceRequirements)
+	codec.PutStruct(e, m[28], v.PrivateDnsNameOptions)
+	codec.PutStruct(e, m[29], v.MaintenanceOptions)
+	codec.PutBool(e, m[30], v.DisableApiStop)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ResponseLaunchTemplateData) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.KernelId)
+	case 1:
+		return codec.GetBool(d, m, &v.EbsOptimized)
+	case 2:
+		return codec.GetStruct(d, m, &v.IamInstanceProfile)
+	case 3:
+		return codec.GetList(d, m, &v.BlockDeviceMappings, codec.DecStruct[LaunchTemplateBlockDeviceMapping])
+	case 4:
+		return codec.GetList(d, m, &v.NetworkInterfaces, codec.DecStruct[LaunchTemplateInstanceNetworkInterfaceSpecification])
+	case 5:
+		return codec.GetString(d, m, &v.ImageId)
+	case 6:
+		return codec.GetString(d, m, &v.InstanceType)
+	case 7:
+		return codec.GetString(d, m, &v.KeyName)
+	case 8:
+		return codec.GetStruct(d, m, &v.Monitoring)
+	case 9:
+		return codec.GetStruct(d, m, &v.Placement)
+	case 10:
+		return codec.GetString(d, m, &v.RamDiskId)
+	case 11:
+		return codec.GetBool(d, m, &v.DisableApiTermination)
+	case 12:
+		return codec.GetString(d, m, &v.InstanceInitiatedShutdownBehavior)
+	case 13:
+		return codec.GetString(d, m, &v.UserData)
+	case 14:
+		return codec.GetList(d, m, &v.TagSpecifications, codec.DecStruct[LaunchTemplateTagSpecification])
+	case 15:
+		return codec.GetList(d, m, &v.ElasticGpuSpecifications, codec.DecStruct[ElasticGpuSpecificationResponse])
+	case 16:
+		return codec.GetList(d, m, &v.ElasticInferenceAccelerators, codec.DecStruct[LaunchTemplateElasticInferenceAcceleratorResponse])
+	case 17:
+		return codec.GetList(d, m, &v.SecurityGroupIds, codec.DecString)
+	case 18:
+		return codec.GetList(d, m, &v.SecurityGroups, codec.DecString)
+	case 19:
+		return codec.GetStruct(d, m, &v.InstanceMarketOptions)
+	case 20:
+		return codec.GetStruct(d, m, &v.CreditSpecification)
+	case 21:
+		return codec.GetStruct(d, m, &v.CpuOptions)
+	case 22:
+		return codec.GetStruct(d, m, &v.CapacityReservationSpecification)
+	case 23:
+		return codec.GetList(d, m, &v.LicenseSpecifications, codec.DecStruct[LaunchTemplateLicenseConfiguration])
+	case 24:
+		return codec.GetStruct(d, m, &v.HibernationOptions)
+	case 25:
+		return codec.GetStruct(d, m, &v.MetadataOptions)
+	case 26:
+		return codec.GetStruct(d, m, &v.EnclaveOptions)
+	case 27:
+		return codec.GetStruct(d, m, &v.InstanceRequirements)
+	case 28:
+		return codec.GetStruct(d, m, &v.PrivateDnsNameOptions)
+	case 29:
+		return codec.GetStruct(d, m, &v.MaintenanceOptions)
+	case 30:
+		return codec.GetBool(d, m, &v.DisableApiStop)
 	}
 	return nil
 }
@@ -8954,6 +11409,20 @@ func (v *SubnetIpv6CidrBlockAssociation) UnmarshalAWS(d codec.Decoder, m *model.
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *SuccessfulInstanceCreditSpecificationItem) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.InstanceId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *SuccessfulInstanceCreditSpecificationItem) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.InstanceId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Tag) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Key)
 	codec.PutString(e, m[1], v.Value)
@@ -9042,6 +11511,105 @@ func (v *TerminateInstancesResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) e
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *TotalLocalStorageGB) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutFloat64(e, m[0], v.Min)
+	codec.PutFloat64(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *TotalLocalStorageGB) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetFloat64(d, m, &v.Min)
+	case 1:
+		return codec.GetFloat64(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *TotalLocalStorageGBRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutFloat64(e, m[0], v.Min)
+	codec.PutFloat64(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *TotalLocalStorageGBRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetFloat64(d, m, &v.Min)
+	case 1:
+		return codec.GetFloat64(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *UnmonitorInstancesRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.InstanceIds, codec.EncString)
+	codec.PutBool(e, m[1], v.DryRun)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *UnmonitorInstancesRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.InstanceIds, codec.DecString)
+	case 1:
+		return codec.GetBool(d, m, &v.DryRun)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *UnmonitorInstancesResult) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.InstanceMonitorings, codec.EncStruct[InstanceMonitoring])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *UnmonitorInstancesResult) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.InstanceMonitorings, codec.DecStruct[InstanceMonitoring])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *UnsuccessfulInstanceCreditSpecificationItem) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.InstanceId)
+	codec.PutStruct(e, m[1], v.Error)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *UnsuccessfulInstanceCreditSpecificationItem) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.InstanceId)
+	case 1:
+		return codec.GetStruct(d, m, &v.Error)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *UnsuccessfulInstanceCreditSpecificationItemError) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Code)
+	codec.PutString(e, m[1], v.Message)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *UnsuccessfulInstanceCreditSpecificationItemError) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Code)
+	case 1:
+		return codec.GetString(d, m, &v.Message)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *UnsuccessfulItem) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutStruct(e, m[0], v.Error)
 	codec.PutString(e, m[1], v.ResourceId)
@@ -9108,6 +11676,40 @@ func (v *UserIdGroupPair) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *VCpuCountRange) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Min)
+	codec.PutInt(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *VCpuCountRange) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Min)
+	case 1:
+		return codec.GetInt(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *VCpuCountRangeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutInt(e, m[0], v.Min)
+	codec.PutInt(e, m[1], v.Max)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *VCpuCountRangeRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetInt(d, m, &v.Min)
+	case 1:
+		return codec.GetInt(d, m, &v.Max)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *VCpuInfo) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutInt(e, m[0], v.DefaultVCpus)
 	codec.PutInt(e, m[1], v.DefaultCores)
@@ -9129,6 +11731,37 @@ func (v *VCpuInfo) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetList(d, m, &v.ValidCores, codec.DecInt[int32])
 	case 4:
 		return codec.GetList(d, m, &v.ValidThreadsPerCore, codec.DecInt[int32])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ValidationError) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Code)
+	codec.PutString(e, m[1], v.Message)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ValidationError) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Code)
+	case 1:
+		return codec.GetString(d, m, &v.Message)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ValidationWarning) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.Errors, codec.EncStruct[ValidationError])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ValidationWarning) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.Errors, codec.DecStruct[ValidationError])
 	}
 	return nil
 }

@@ -56,10 +56,13 @@ type Server interface {
 	CreateImage(context.Context, *CreateImageRequest) (*CreateImageResult, error)
 	CreateInternetGateway(context.Context, *CreateInternetGatewayRequest) (*CreateInternetGatewayResult, error)
 	CreateKeyPair(context.Context, *CreateKeyPairRequest) (*KeyPair, error)
+	CreateLaunchTemplate(context.Context, *CreateLaunchTemplateRequest) (*CreateLaunchTemplateResult, error)
+	CreateLaunchTemplateVersion(context.Context, *CreateLaunchTemplateVersionRequest) (*CreateLaunchTemplateVersionResult, error)
 	CreateNatGateway(context.Context, *CreateNatGatewayRequest) (*CreateNatGatewayResult, error)
 	CreateNetworkAcl(context.Context, *CreateNetworkAclRequest) (*CreateNetworkAclResult, error)
 	CreateNetworkAclEntry(context.Context, *CreateNetworkAclEntryRequest) (*Empty, error)
 	CreateNetworkInterface(context.Context, *CreateNetworkInterfaceRequest) (*CreateNetworkInterfaceResult, error)
+	CreatePlacementGroup(context.Context, *CreatePlacementGroupRequest) (*CreatePlacementGroupResult, error)
 	CreateRoute(context.Context, *CreateRouteRequest) (*CreateRouteResult, error)
 	CreateRouteTable(context.Context, *CreateRouteTableRequest) (*CreateRouteTableResult, error)
 	CreateSecurityGroup(context.Context, *CreateSecurityGroupRequest) (*CreateSecurityGroupResult, error)
@@ -72,10 +75,13 @@ type Server interface {
 	CreateVpcEndpoint(context.Context, *CreateVpcEndpointRequest) (*CreateVpcEndpointResult, error)
 	DeleteInternetGateway(context.Context, *DeleteInternetGatewayRequest) (*Empty, error)
 	DeleteKeyPair(context.Context, *DeleteKeyPairRequest) (*DeleteKeyPairResult, error)
+	DeleteLaunchTemplate(context.Context, *DeleteLaunchTemplateRequest) (*DeleteLaunchTemplateResult, error)
+	DeleteLaunchTemplateVersions(context.Context, *DeleteLaunchTemplateVersionsRequest) (*DeleteLaunchTemplateVersionsResult, error)
 	DeleteNatGateway(context.Context, *DeleteNatGatewayRequest) (*DeleteNatGatewayResult, error)
 	DeleteNetworkAcl(context.Context, *DeleteNetworkAclRequest) (*Empty, error)
 	DeleteNetworkAclEntry(context.Context, *DeleteNetworkAclEntryRequest) (*Empty, error)
 	DeleteNetworkInterface(context.Context, *DeleteNetworkInterfaceRequest) (*Empty, error)
+	DeletePlacementGroup(context.Context, *DeletePlacementGroupRequest) (*Empty, error)
 	DeleteRoute(context.Context, *DeleteRouteRequest) (*Empty, error)
 	DeleteRouteTable(context.Context, *DeleteRouteTableRequest) (*Empty, error)
 	DeleteSecurityGroup(context.Context, *DeleteSecurityGroupRequest) (*Empty, error)
@@ -86,22 +92,27 @@ type Server interface {
 	DeleteVpc(context.Context, *DeleteVpcRequest) (*Empty, error)
 	DeleteVpcEndpoints(context.Context, *DeleteVpcEndpointsRequest) (*DeleteVpcEndpointsResult, error)
 	DeregisterImage(context.Context, *DeregisterImageRequest) (*Empty, error)
+	DescribeAccountAttributes(context.Context, *DescribeAccountAttributesRequest) (*DescribeAccountAttributesResult, error)
 	DescribeAddresses(context.Context, *DescribeAddressesRequest) (*DescribeAddressesResult, error)
 	DescribeAvailabilityZones(context.Context, *DescribeAvailabilityZonesRequest) (*DescribeAvailabilityZonesResult, error)
 	DescribeIamInstanceProfileAssociations(context.Context, *DescribeIamInstanceProfileAssociationsRequest) (*DescribeIamInstanceProfileAssociationsResult, error)
 	DescribeImageAttribute(context.Context, *DescribeImageAttributeRequest) (*ImageAttribute, error)
 	DescribeImages(context.Context, *DescribeImagesRequest) (*DescribeImagesResult, error)
 	DescribeInstanceAttribute(context.Context, *DescribeInstanceAttributeRequest) (*InstanceAttribute, error)
+	DescribeInstanceCreditSpecifications(context.Context, *DescribeInstanceCreditSpecificationsRequest) (*DescribeInstanceCreditSpecificationsResult, error)
 	DescribeInstanceStatus(context.Context, *DescribeInstanceStatusRequest) (*DescribeInstanceStatusResult, error)
 	DescribeInstanceTypeOfferings(context.Context, *DescribeInstanceTypeOfferingsRequest) (*DescribeInstanceTypeOfferingsResult, error)
 	DescribeInstanceTypes(context.Context, *DescribeInstanceTypesRequest) (*DescribeInstanceTypesResult, error)
 	DescribeInstances(context.Context, *DescribeInstancesRequest) (*DescribeInstancesResult, error)
 	DescribeInternetGateways(context.Context, *DescribeInternetGatewaysRequest) (*DescribeInternetGatewaysResult, error)
 	DescribeKeyPairs(context.Context, *DescribeKeyPairsRequest) (*DescribeKeyPairsResult, error)
+	DescribeLaunchTemplateVersions(context.Context, *DescribeLaunchTemplateVersionsRequest) (*DescribeLaunchTemplateVersionsResult, error)
+	DescribeLaunchTemplates(context.Context, *DescribeLaunchTemplatesRequest) (*DescribeLaunchTemplatesResult, error)
 	DescribeManagedPrefixLists(context.Context, *DescribeManagedPrefixListsRequest) (*DescribeManagedPrefixListsResult, error)
 	DescribeNatGateways(context.Context, *DescribeNatGatewaysRequest) (*DescribeNatGatewaysResult, error)
 	DescribeNetworkAcls(context.Context, *DescribeNetworkAclsRequest) (*DescribeNetworkAclsResult, error)
 	DescribeNetworkInterfaces(context.Context, *DescribeNetworkInterfacesRequest) (*DescribeNetworkInterfacesResult, error)
+	DescribePlacementGroups(context.Context, *DescribePlacementGroupsRequest) (*DescribePlacementGroupsResult, error)
 	DescribePrefixLists(context.Context, *DescribePrefixListsRequest) (*DescribePrefixListsResult, error)
 	DescribeRegions(context.Context, *DescribeRegionsRequest) (*DescribeRegionsResult, error)
 	DescribeRouteTables(context.Context, *DescribeRouteTablesRequest) (*DescribeRouteTablesResult, error)
@@ -132,11 +143,15 @@ type Server interface {
 	GetConsoleOutput(context.Context, *GetConsoleOutputRequest) (*GetConsoleOutputResult, error)
 	GetEbsDefaultKmsKeyId(context.Context, *GetEbsDefaultKmsKeyIdRequest) (*GetEbsDefaultKmsKeyIdResult, error)
 	GetEbsEncryptionByDefault(context.Context, *GetEbsEncryptionByDefaultRequest) (*GetEbsEncryptionByDefaultResult, error)
+	GetLaunchTemplateData(context.Context, *GetLaunchTemplateDataRequest) (*GetLaunchTemplateDataResult, error)
 	GetManagedPrefixListEntries(context.Context, *GetManagedPrefixListEntriesRequest) (*GetManagedPrefixListEntriesResult, error)
 	ImportKeyPair(context.Context, *ImportKeyPairRequest) (*ImportKeyPairResult, error)
 	ModifyEbsDefaultKmsKeyId(context.Context, *ModifyEbsDefaultKmsKeyIdRequest) (*ModifyEbsDefaultKmsKeyIdResult, error)
 	ModifyImageAttribute(context.Context, *ModifyImageAttributeRequest) (*Empty, error)
 	ModifyInstanceAttribute(context.Context, *ModifyInstanceAttributeRequest) (*Empty, error)
+	ModifyInstanceCreditSpecification(context.Context, *ModifyInstanceCreditSpecificationRequest) (*ModifyInstanceCreditSpecificationResult, error)
+	ModifyInstanceMetadataOptions(context.Context, *ModifyInstanceMetadataOptionsRequest) (*ModifyInstanceMetadataOptionsResult, error)
+	ModifyLaunchTemplate(context.Context, *ModifyLaunchTemplateRequest) (*ModifyLaunchTemplateResult, error)
 	ModifyNetworkInterfaceAttribute(context.Context, *ModifyNetworkInterfaceAttributeRequest) (*Empty, error)
 	ModifySnapshotAttribute(context.Context, *ModifySnapshotAttributeRequest) (*Empty, error)
 	ModifySubnetAttribute(context.Context, *ModifySubnetAttributeRequest) (*Empty, error)
@@ -144,6 +159,7 @@ type Server interface {
 	ModifyVolumeAttribute(context.Context, *ModifyVolumeAttributeRequest) (*Empty, error)
 	ModifyVpcAttribute(context.Context, *ModifyVpcAttributeRequest) (*Empty, error)
 	ModifyVpcEndpoint(context.Context, *ModifyVpcEndpointRequest) (*ModifyVpcEndpointResult, error)
+	MonitorInstances(context.Context, *MonitorInstancesRequest) (*MonitorInstancesResult, error)
 	RebootInstances(context.Context, *RebootInstancesRequest) (*Empty, error)
 	RegisterImage(context.Context, *RegisterImageRequest) (*RegisterImageResult, error)
 	ReleaseAddress(context.Context, *ReleaseAddressRequest) (*Empty, error)
@@ -161,6 +177,7 @@ type Server interface {
 	StartInstances(context.Context, *StartInstancesRequest) (*StartInstancesResult, error)
 	StopInstances(context.Context, *StopInstancesRequest) (*StopInstancesResult, error)
 	TerminateInstances(context.Context, *TerminateInstancesRequest) (*TerminateInstancesResult, error)
+	UnmonitorInstances(context.Context, *UnmonitorInstancesRequest) (*UnmonitorInstancesResult, error)
 }
 
 // Handlers maps every operation of Server to s's method. The model's other
@@ -186,10 +203,13 @@ func Handlers(s Server) map[string]api.Handler {
 		"CreateImage":                            api.Typed(s.CreateImage),
 		"CreateInternetGateway":                  api.Typed(s.CreateInternetGateway),
 		"CreateKeyPair":                          api.Typed(s.CreateKeyPair),
+		"CreateLaunchTemplate":                   api.Typed(s.CreateLaunchTemplate),
+		"CreateLaunchTemplateVersion":            api.Typed(s.CreateLaunchTemplateVersion),
 		"CreateNatGateway":                       api.Typed(s.CreateNatGateway),
 		"CreateNetworkAcl":                       api.Typed(s.CreateNetworkAcl),
 		"CreateNetworkAclEntry":                  api.Typed(s.CreateNetworkAclEntry),
 		"CreateNetworkInterface":                 api.Typed(s.CreateNetworkInterface),
+		"CreatePlacementGroup":                   api.Typed(s.CreatePlacementGroup),
 		"CreateRoute":                            api.Typed(s.CreateRoute),
 		"CreateRouteTable":                       api.Typed(s.CreateRouteTable),
 		"CreateSecurityGroup":                    api.Typed(s.CreateSecurityGroup),
@@ -202,10 +222,13 @@ func Handlers(s Server) map[string]api.Handler {
 		"CreateVpcEndpoint":                      api.Typed(s.CreateVpcEndpoint),
 		"DeleteInternetGateway":                  api.Typed(s.DeleteInternetGateway),
 		"DeleteKeyPair":                          api.Typed(s.DeleteKeyPair),
+		"DeleteLaunchTemplate":                   api.Typed(s.DeleteLaunchTemplate),
+		"DeleteLaunchTemplateVersions":           api.Typed(s.DeleteLaunchTemplateVersions),
 		"DeleteNatGateway":                       api.Typed(s.DeleteNatGateway),
 		"DeleteNetworkAcl":                       api.Typed(s.DeleteNetworkAcl),
 		"DeleteNetworkAclEntry":                  api.Typed(s.DeleteNetworkAclEntry),
 		"DeleteNetworkInterface":                 api.Typed(s.DeleteNetworkInterface),
+		"DeletePlacementGroup":                   api.Typed(s.DeletePlacementGroup),
 		"DeleteRoute":                            api.Typed(s.DeleteRoute),
 		"DeleteRouteTable":                       api.Typed(s.DeleteRouteTable),
 		"DeleteSecurityGroup":                    api.Typed(s.DeleteSecurityGroup),
@@ -216,22 +239,27 @@ func Handlers(s Server) map[string]api.Handler {
 		"DeleteVpc":                              api.Typed(s.DeleteVpc),
 		"DeleteVpcEndpoints":                     api.Typed(s.DeleteVpcEndpoints),
 		"DeregisterImage":                        api.Typed(s.DeregisterImage),
+		"DescribeAccountAttributes":              api.Typed(s.DescribeAccountAttributes),
 		"DescribeAddresses":                      api.Typed(s.DescribeAddresses),
 		"DescribeAvailabilityZones":              api.Typed(s.DescribeAvailabilityZones),
 		"DescribeIamInstanceProfileAssociations": api.Typed(s.DescribeIamInstanceProfileAssociations),
 		"DescribeImageAttribute":                 api.Typed(s.DescribeImageAttribute),
 		"DescribeImages":                         api.Typed(s.DescribeImages),
 		"DescribeInstanceAttribute":              api.Typed(s.DescribeInstanceAttribute),
+		"DescribeInstanceCreditSpecifications":   api.Typed(s.DescribeInstanceCreditSpecifications),
 		"DescribeInstanceStatus":                 api.Typed(s.DescribeInstanceStatus),
 		"DescribeInstanceTypeOfferings":          api.Typed(s.DescribeInstanceTypeOfferings),
 		"DescribeInstanceTypes":                  api.Typed(s.DescribeInstanceTypes),
 		"DescribeInstances":                      api.Typed(s.DescribeInstances),
 		"DescribeInternetGateways":               api.Typed(s.DescribeInternetGateways),
 		"DescribeKeyPairs":                       api.Typed(s.DescribeKeyPairs),
+		"DescribeLaunchTemplateVersions":         api.Typed(s.DescribeLaunchTemplateVersions),
+		"DescribeLaunchTemplates":                api.Typed(s.DescribeLaunchTemplates),
 		"DescribeManagedPrefixLists":             api.Typed(s.DescribeManagedPrefixLists),
 		"DescribeNatGateways":                    api.Typed(s.DescribeNatGateways),
 		"DescribeNetworkAcls":                    api.Typed(s.DescribeNetworkAcls),
 		"DescribeNetworkInterfaces":              api.Typed(s.DescribeNetworkInterfaces),
+		"DescribePlacementGroups":                api.Typed(s.DescribePlacementGroups),
 		"DescribePrefixLists":                    api.Typed(s.DescribePrefixLists),
 		"DescribeRegions":                        api.Typed(s.DescribeRegions),
 		"DescribeRouteTables":                    api.Typed(s.DescribeRouteTables),
@@ -262,11 +290,15 @@ func Handlers(s Server) map[string]api.Handler {
 		"GetConsoleOutput":                       api.Typed(s.GetConsoleOutput),
 		"GetEbsDefaultKmsKeyId":                  api.Typed(s.GetEbsDefaultKmsKeyId),
 		"GetEbsEncryptionByDefault":              api.Typed(s.GetEbsEncryptionByDefault),
+		"GetLaunchTemplateData":                  api.Typed(s.GetLaunchTemplateData),
 		"GetManagedPrefixListEntries":            api.Typed(s.GetManagedPrefixListEntries),
 		"ImportKeyPair":                          api.Typed(s.ImportKeyPair),
 		"ModifyEbsDefaultKmsKeyId":               api.Typed(s.ModifyEbsDefaultKmsKeyId),
 		"ModifyImageAttribute":                   api.Typed(s.ModifyImageAttribute),
 		"ModifyInstanceAttribute":                api.Typed(s.ModifyInstanceAttribute),
+		"ModifyInstanceCreditSpecification":      api.Typed(s.ModifyInstanceCreditSpecification),
+		"ModifyInstanceMetadataOptions":          api.Typed(s.ModifyInstanceMetadataOptions),
+		"ModifyLaunchTemplate":                   api.Typed(s.ModifyLaunchTemplate),
 		"ModifyNetworkInterfaceAttribute":        api.Typed(s.ModifyNetworkInterfaceAttribute),
 		"ModifySnapshotAttribute":                api.Typed(s.ModifySnapshotAttribute),
 		"ModifySubnetAttribute":                  api.Typed(s.ModifySubnetAttribute),
@@ -274,6 +306,7 @@ func Handlers(s Server) map[string]api.Handler {
 		"ModifyVolumeAttribute":                  api.Typed(s.ModifyVolumeAttribute),
 		"ModifyVpcAttribute":                     api.Typed(s.ModifyVpcAttribute),
 		"ModifyVpcEndpoint":                      api.Typed(s.ModifyVpcEndpoint),
+		"MonitorInstances":                       api.Typed(s.MonitorInstances),
 		"RebootInstances":                        api.Typed(s.RebootInstances),
 		"RegisterImage":                          api.Typed(s.RegisterImage),
 		"ReleaseAddress":                         api.Typed(s.ReleaseAddress),
@@ -291,11 +324,47 @@ func Handlers(s Server) map[string]api.Handler {
 		"StartInstances":                         api.Typed(s.StartInstances),
 		"StopInstances":                          api.Typed(s.StopInstances),
 		"TerminateInstances":                     api.Typed(s.TerminateInstances),
+		"UnmonitorInstances":                     api.Typed(s.UnmonitorInstances),
 	}
 }
 
 // Empty is the input or output of an operation that has none.
 type Empty struct{}
+
+// AcceleratorCount is the AcceleratorCount shape.
+type AcceleratorCount struct {
+	Min *int32 `aws:"Min"`
+	Max *int32 `aws:"Max"`
+}
+
+// AcceleratorCountRequest is the AcceleratorCountRequest shape.
+type AcceleratorCountRequest struct {
+	Min *int32 `aws:"Min"`
+	Max *int32 `aws:"Max"`
+}
+
+// AcceleratorTotalMemoryMiB is the AcceleratorTotalMemoryMiB shape.
+type AcceleratorTotalMemoryMiB struct {
+	Min *int32 `aws:"Min"`
+	Max *int32 `aws:"Max"`
+}
+
+// AcceleratorTotalMemoryMiBRequest is the AcceleratorTotalMemoryMiBRequest shape.
+type AcceleratorTotalMemoryMiBRequest struct {
+	Min *int32 `aws:"Min"`
+	Max *int32 `aws:"Max"`
+}
+
+// AccountAttribute is the AccountAttribute shape.
+type AccountAttribute struct {
+	AttributeName   *string                 `aws:"AttributeName"`
+	AttributeValues []AccountAttributeValue `aws:"AttributeValues"`
+}
+
+// AccountAttributeValue is the AccountAttributeValue shape.
+type AccountAttributeValue struct {
+	AttributeValue *string `aws:"AttributeValue"`
+}
 
 // Address is the Address shape.
 type Address struct {
@@ -513,6 +582,18 @@ type AvailabilityZoneMessage struct {
 	Message *string `aws:"Message"`
 }
 
+// BaselineEbsBandwidthMbps is the BaselineEbsBandwidthMbps shape.
+type BaselineEbsBandwidthMbps struct {
+	Min *int32 `aws:"Min"`
+	Max *int32 `aws:"Max"`
+}
+
+// BaselineEbsBandwidthMbpsRequest is the BaselineEbsBandwidthMbpsRequest shape.
+type BaselineEbsBandwidthMbpsRequest struct {
+	Min *int32 `aws:"Min"`
+	Max *int32 `aws:"Max"`
+}
+
 // BlobAttributeValue is the BlobAttributeValue shape.
 type BlobAttributeValue struct {
 	Value []byte `aws:"Value"`
@@ -555,6 +636,13 @@ type ConnectionTrackingConfiguration struct {
 	TcpEstablishedTimeout *int32 `aws:"TcpEstablishedTimeout"`
 	UdpStreamTimeout      *int32 `aws:"UdpStreamTimeout"`
 	UdpTimeout            *int32 `aws:"UdpTimeout"`
+}
+
+// ConnectionTrackingSpecification is the ConnectionTrackingSpecification shape.
+type ConnectionTrackingSpecification struct {
+	TcpEstablishedTimeout *int32 `aws:"TcpEstablishedTimeout"`
+	UdpTimeout            *int32 `aws:"UdpTimeout"`
+	UdpStreamTimeout      *int32 `aws:"UdpStreamTimeout"`
 }
 
 // ConnectionTrackingSpecificationRequest is the ConnectionTrackingSpecificationRequest shape.
@@ -683,6 +771,40 @@ type CreateKeyPairRequest struct {
 	KeyFormat         *string            `aws:"KeyFormat"`
 }
 
+// CreateLaunchTemplateRequest is the CreateLaunchTemplateRequest shape.
+type CreateLaunchTemplateRequest struct {
+	DryRun             *bool                      `aws:"DryRun"`
+	ClientToken        *string                    `aws:"ClientToken"`
+	LaunchTemplateName *string                    `aws:"LaunchTemplateName"`
+	VersionDescription *string                    `aws:"VersionDescription"`
+	LaunchTemplateData *RequestLaunchTemplateData `aws:"LaunchTemplateData"`
+	TagSpecifications  []TagSpecification         `aws:"TagSpecifications"`
+}
+
+// CreateLaunchTemplateResult is the CreateLaunchTemplateResult shape.
+type CreateLaunchTemplateResult struct {
+	LaunchTemplate *LaunchTemplate    `aws:"LaunchTemplate"`
+	Warning        *ValidationWarning `aws:"Warning"`
+}
+
+// CreateLaunchTemplateVersionRequest is the CreateLaunchTemplateVersionRequest shape.
+type CreateLaunchTemplateVersionRequest struct {
+	DryRun             *bool                      `aws:"DryRun"`
+	ClientToken        *string                    `aws:"ClientToken"`
+	LaunchTemplateId   *string                    `aws:"LaunchTemplateId"`
+	LaunchTemplateName *string                    `aws:"LaunchTemplateName"`
+	SourceVersion      *string                    `aws:"SourceVersion"`
+	VersionDescription *string                    `aws:"VersionDescription"`
+	LaunchTemplateData *RequestLaunchTemplateData `aws:"LaunchTemplateData"`
+	ResolveAlias       *bool                      `aws:"ResolveAlias"`
+}
+
+// CreateLaunchTemplateVersionResult is the CreateLaunchTemplateVersionResult shape.
+type CreateLaunchTemplateVersionResult struct {
+	LaunchTemplateVersion *LaunchTemplateVersion `aws:"LaunchTemplateVersion"`
+	Warning               *ValidationWarning     `aws:"Warning"`
+}
+
 // CreateNatGatewayRequest is the CreateNatGatewayRequest shape.
 type CreateNatGatewayRequest struct {
 	AllocationId                   *string            `aws:"AllocationId"`
@@ -757,6 +879,21 @@ type CreateNetworkInterfaceRequest struct {
 type CreateNetworkInterfaceResult struct {
 	NetworkInterface *NetworkInterface `aws:"NetworkInterface"`
 	ClientToken      *string           `aws:"ClientToken"`
+}
+
+// CreatePlacementGroupRequest is the CreatePlacementGroupRequest shape.
+type CreatePlacementGroupRequest struct {
+	DryRun            *bool              `aws:"DryRun"`
+	GroupName         *string            `aws:"GroupName"`
+	Strategy          *string            `aws:"Strategy"`
+	PartitionCount    *int32             `aws:"PartitionCount"`
+	TagSpecifications []TagSpecification `aws:"TagSpecifications"`
+	SpreadLevel       *string            `aws:"SpreadLevel"`
+}
+
+// CreatePlacementGroupResult is the CreatePlacementGroupResult shape.
+type CreatePlacementGroupResult struct {
+	PlacementGroup *PlacementGroup `aws:"PlacementGroup"`
 }
 
 // CreateRouteRequest is the CreateRouteRequest shape.
@@ -940,6 +1077,11 @@ type CreateVpcResult struct {
 	Vpc *Vpc `aws:"Vpc"`
 }
 
+// CreditSpecification is the CreditSpecification shape.
+type CreditSpecification struct {
+	CpuCredits *string `aws:"CpuCredits"`
+}
+
 // CreditSpecificationRequest is the CreditSpecificationRequest shape.
 type CreditSpecificationRequest struct {
 	CpuCredits *string `aws:"CpuCredits"`
@@ -962,6 +1104,47 @@ type DeleteKeyPairRequest struct {
 type DeleteKeyPairResult struct {
 	Return    *bool   `aws:"Return"`
 	KeyPairId *string `aws:"KeyPairId"`
+}
+
+// DeleteLaunchTemplateRequest is the DeleteLaunchTemplateRequest shape.
+type DeleteLaunchTemplateRequest struct {
+	DryRun             *bool   `aws:"DryRun"`
+	LaunchTemplateId   *string `aws:"LaunchTemplateId"`
+	LaunchTemplateName *string `aws:"LaunchTemplateName"`
+}
+
+// DeleteLaunchTemplateResult is the DeleteLaunchTemplateResult shape.
+type DeleteLaunchTemplateResult struct {
+	LaunchTemplate *LaunchTemplate `aws:"LaunchTemplate"`
+}
+
+// DeleteLaunchTemplateVersionsRequest is the DeleteLaunchTemplateVersionsRequest shape.
+type DeleteLaunchTemplateVersionsRequest struct {
+	DryRun             *bool    `aws:"DryRun"`
+	LaunchTemplateId   *string  `aws:"LaunchTemplateId"`
+	LaunchTemplateName *string  `aws:"LaunchTemplateName"`
+	Versions           []string `aws:"Versions"`
+}
+
+// DeleteLaunchTemplateVersionsResponseErrorItem is the DeleteLaunchTemplateVersionsResponseErrorItem shape.
+type DeleteLaunchTemplateVersionsResponseErrorItem struct {
+	LaunchTemplateId   *string        `aws:"LaunchTemplateId"`
+	LaunchTemplateName *string        `aws:"LaunchTemplateName"`
+	VersionNumber      *int64         `aws:"VersionNumber"`
+	ResponseError      *ResponseError `aws:"ResponseError"`
+}
+
+// DeleteLaunchTemplateVersionsResponseSuccessItem is the DeleteLaunchTemplateVersionsResponseSuccessItem shape.
+type DeleteLaunchTemplateVersionsResponseSuccessItem struct {
+	LaunchTemplateId   *string `aws:"LaunchTemplateId"`
+	LaunchTemplateName *string `aws:"LaunchTemplateName"`
+	VersionNumber      *int64  `aws:"VersionNumber"`
+}
+
+// DeleteLaunchTemplateVersionsResult is the DeleteLaunchTemplateVersionsResult shape.
+type DeleteLaunchTemplateVersionsResult struct {
+	SuccessfullyDeletedLaunchTemplateVersions   []DeleteLaunchTemplateVersionsResponseSuccessItem `aws:"SuccessfullyDeletedLaunchTemplateVersions"`
+	UnsuccessfullyDeletedLaunchTemplateVersions []DeleteLaunchTemplateVersionsResponseErrorItem   `aws:"UnsuccessfullyDeletedLaunchTemplateVersions"`
 }
 
 // DeleteNatGatewayRequest is the DeleteNatGatewayRequest shape.
@@ -993,6 +1176,12 @@ type DeleteNetworkAclRequest struct {
 type DeleteNetworkInterfaceRequest struct {
 	DryRun             *bool   `aws:"DryRun"`
 	NetworkInterfaceId *string `aws:"NetworkInterfaceId"`
+}
+
+// DeletePlacementGroupRequest is the DeletePlacementGroupRequest shape.
+type DeletePlacementGroupRequest struct {
+	DryRun    *bool   `aws:"DryRun"`
+	GroupName *string `aws:"GroupName"`
 }
 
 // DeleteRouteRequest is the DeleteRouteRequest shape.
@@ -1063,6 +1252,17 @@ type DeleteVpcRequest struct {
 type DeregisterImageRequest struct {
 	ImageId *string `aws:"ImageId"`
 	DryRun  *bool   `aws:"DryRun"`
+}
+
+// DescribeAccountAttributesRequest is the DescribeAccountAttributesRequest shape.
+type DescribeAccountAttributesRequest struct {
+	AttributeNames []string `aws:"AttributeNames"`
+	DryRun         *bool    `aws:"DryRun"`
+}
+
+// DescribeAccountAttributesResult is the DescribeAccountAttributesResult shape.
+type DescribeAccountAttributesResult struct {
+	AccountAttributes []AccountAttribute `aws:"AccountAttributes"`
 }
 
 // DescribeAddressesRequest is the DescribeAddressesRequest shape.
@@ -1137,6 +1337,21 @@ type DescribeInstanceAttributeRequest struct {
 	Attribute  *string `aws:"Attribute"`
 	DryRun     *bool   `aws:"DryRun"`
 	InstanceId *string `aws:"InstanceId"`
+}
+
+// DescribeInstanceCreditSpecificationsRequest is the DescribeInstanceCreditSpecificationsRequest shape.
+type DescribeInstanceCreditSpecificationsRequest struct {
+	DryRun      *bool    `aws:"DryRun"`
+	Filters     []Filter `aws:"Filters"`
+	InstanceIds []string `aws:"InstanceIds"`
+	MaxResults  *int32   `aws:"MaxResults"`
+	NextToken   *string  `aws:"NextToken"`
+}
+
+// DescribeInstanceCreditSpecificationsResult is the DescribeInstanceCreditSpecificationsResult shape.
+type DescribeInstanceCreditSpecificationsResult struct {
+	InstanceCreditSpecifications []InstanceCreditSpecification `aws:"InstanceCreditSpecifications"`
+	NextToken                    *string                       `aws:"NextToken"`
 }
 
 // DescribeInstanceStatusRequest is the DescribeInstanceStatusRequest shape.
@@ -1229,6 +1444,42 @@ type DescribeKeyPairsResult struct {
 	KeyPairs []KeyPairInfo `aws:"KeyPairs"`
 }
 
+// DescribeLaunchTemplateVersionsRequest is the DescribeLaunchTemplateVersionsRequest shape.
+type DescribeLaunchTemplateVersionsRequest struct {
+	DryRun             *bool    `aws:"DryRun"`
+	LaunchTemplateId   *string  `aws:"LaunchTemplateId"`
+	LaunchTemplateName *string  `aws:"LaunchTemplateName"`
+	Versions           []string `aws:"Versions"`
+	MinVersion         *string  `aws:"MinVersion"`
+	MaxVersion         *string  `aws:"MaxVersion"`
+	NextToken          *string  `aws:"NextToken"`
+	MaxResults         *int32   `aws:"MaxResults"`
+	Filters            []Filter `aws:"Filters"`
+	ResolveAlias       *bool    `aws:"ResolveAlias"`
+}
+
+// DescribeLaunchTemplateVersionsResult is the DescribeLaunchTemplateVersionsResult shape.
+type DescribeLaunchTemplateVersionsResult struct {
+	LaunchTemplateVersions []LaunchTemplateVersion `aws:"LaunchTemplateVersions"`
+	NextToken              *string                 `aws:"NextToken"`
+}
+
+// DescribeLaunchTemplatesRequest is the DescribeLaunchTemplatesRequest shape.
+type DescribeLaunchTemplatesRequest struct {
+	DryRun              *bool    `aws:"DryRun"`
+	LaunchTemplateIds   []string `aws:"LaunchTemplateIds"`
+	LaunchTemplateNames []string `aws:"LaunchTemplateNames"`
+	Filters             []Filter `aws:"Filters"`
+	NextToken           *string  `aws:"NextToken"`
+	MaxResults          *int32   `aws:"MaxResults"`
+}
+
+// DescribeLaunchTemplatesResult is the DescribeLaunchTemplatesResult shape.
+type DescribeLaunchTemplatesResult struct {
+	LaunchTemplates []LaunchTemplate `aws:"LaunchTemplates"`
+	NextToken       *string          `aws:"NextToken"`
+}
+
 // DescribeManagedPrefixListsRequest is the DescribeManagedPrefixListsRequest shape.
 type DescribeManagedPrefixListsRequest struct {
 	DryRun        *bool    `aws:"DryRun"`
@@ -1287,6 +1538,19 @@ type DescribeNetworkInterfacesRequest struct {
 type DescribeNetworkInterfacesResult struct {
 	NetworkInterfaces []NetworkInterface `aws:"NetworkInterfaces"`
 	NextToken         *string            `aws:"NextToken"`
+}
+
+// DescribePlacementGroupsRequest is the DescribePlacementGroupsRequest shape.
+type DescribePlacementGroupsRequest struct {
+	Filters    []Filter `aws:"Filters"`
+	DryRun     *bool    `aws:"DryRun"`
+	GroupNames []string `aws:"GroupNames"`
+	GroupIds   []string `aws:"GroupIds"`
+}
+
+// DescribePlacementGroupsResult is the DescribePlacementGroupsResult shape.
+type DescribePlacementGroupsResult struct {
+	PlacementGroups []PlacementGroup `aws:"PlacementGroups"`
 }
 
 // DescribePrefixListsRequest is the DescribePrefixListsRequest shape.
@@ -1701,6 +1965,11 @@ type ElasticGpuSpecification struct {
 	Type *string `aws:"Type"`
 }
 
+// ElasticGpuSpecificationResponse is the ElasticGpuSpecificationResponse shape.
+type ElasticGpuSpecificationResponse struct {
+	Type *string `aws:"Type"`
+}
+
 // ElasticInferenceAccelerator is the ElasticInferenceAccelerator shape.
 type ElasticInferenceAccelerator struct {
 	Type  *string `aws:"Type"`
@@ -1821,6 +2090,17 @@ type GetEbsEncryptionByDefaultRequest struct {
 type GetEbsEncryptionByDefaultResult struct {
 	EbsEncryptionByDefault *bool   `aws:"EbsEncryptionByDefault"`
 	SseType                *string `aws:"SseType"`
+}
+
+// GetLaunchTemplateDataRequest is the GetLaunchTemplateDataRequest shape.
+type GetLaunchTemplateDataRequest struct {
+	DryRun     *bool   `aws:"DryRun"`
+	InstanceId *string `aws:"InstanceId"`
+}
+
+// GetLaunchTemplateDataResult is the GetLaunchTemplateDataResult shape.
+type GetLaunchTemplateDataResult struct {
+	LaunchTemplateData *ResponseLaunchTemplateData `aws:"LaunchTemplateData"`
 }
 
 // GetManagedPrefixListEntriesRequest is the GetManagedPrefixListEntriesRequest shape.
@@ -2097,6 +2377,18 @@ type InstanceBlockDeviceMappingSpecification struct {
 	VirtualName *string                              `aws:"VirtualName"`
 }
 
+// InstanceCreditSpecification is the InstanceCreditSpecification shape.
+type InstanceCreditSpecification struct {
+	InstanceId *string `aws:"InstanceId"`
+	CpuCredits *string `aws:"CpuCredits"`
+}
+
+// InstanceCreditSpecificationRequest is the InstanceCreditSpecificationRequest shape.
+type InstanceCreditSpecificationRequest struct {
+	InstanceId *string `aws:"InstanceId"`
+	CpuCredits *string `aws:"CpuCredits"`
+}
+
 // InstanceIpv4Prefix is the InstanceIpv4Prefix shape.
 type InstanceIpv4Prefix struct {
 	Ipv4Prefix *string `aws:"Ipv4Prefix"`
@@ -2106,6 +2398,11 @@ type InstanceIpv4Prefix struct {
 type InstanceIpv6Address struct {
 	Ipv6Address   *string `aws:"Ipv6Address"`
 	IsPrimaryIpv6 *bool   `aws:"IsPrimaryIpv6"`
+}
+
+// InstanceIpv6AddressRequest is the InstanceIpv6AddressRequest shape.
+type InstanceIpv6AddressRequest struct {
+	Ipv6Address *string `aws:"Ipv6Address"`
 }
 
 // InstanceIpv6Prefix is the InstanceIpv6Prefix shape.
@@ -2146,6 +2443,12 @@ type InstanceMetadataOptionsResponse struct {
 	HttpEndpoint            *string `aws:"HttpEndpoint"`
 	HttpProtocolIpv6        *string `aws:"HttpProtocolIpv6"`
 	InstanceMetadataTags    *string `aws:"InstanceMetadataTags"`
+}
+
+// InstanceMonitoring is the InstanceMonitoring shape.
+type InstanceMonitoring struct {
+	InstanceId *string     `aws:"InstanceId"`
+	Monitoring *Monitoring `aws:"Monitoring"`
 }
 
 // InstanceNetworkInterface is the InstanceNetworkInterface shape.
@@ -2223,6 +2526,62 @@ type InstancePrivateIpAddress struct {
 	Primary          *bool                                `aws:"Primary"`
 	PrivateDnsName   *string                              `aws:"PrivateDnsName"`
 	PrivateIpAddress *string                              `aws:"PrivateIpAddress"`
+}
+
+// InstanceRequirements is the InstanceRequirements shape.
+type InstanceRequirements struct {
+	VCpuCount                                      *VCpuCountRange            `aws:"VCpuCount"`
+	MemoryMiB                                      *MemoryMiB                 `aws:"MemoryMiB"`
+	CpuManufacturers                               []string                   `aws:"CpuManufacturers"`
+	MemoryGiBPerVCpu                               *MemoryGiBPerVCpu          `aws:"MemoryGiBPerVCpu"`
+	ExcludedInstanceTypes                          []string                   `aws:"ExcludedInstanceTypes"`
+	InstanceGenerations                            []string                   `aws:"InstanceGenerations"`
+	SpotMaxPricePercentageOverLowestPrice          *int32                     `aws:"SpotMaxPricePercentageOverLowestPrice"`
+	OnDemandMaxPricePercentageOverLowestPrice      *int32                     `aws:"OnDemandMaxPricePercentageOverLowestPrice"`
+	BareMetal                                      *string                    `aws:"BareMetal"`
+	BurstablePerformance                           *string                    `aws:"BurstablePerformance"`
+	RequireHibernateSupport                        *bool                      `aws:"RequireHibernateSupport"`
+	NetworkInterfaceCount                          *NetworkInterfaceCount     `aws:"NetworkInterfaceCount"`
+	LocalStorage                                   *string                    `aws:"LocalStorage"`
+	LocalStorageTypes                              []string                   `aws:"LocalStorageTypes"`
+	TotalLocalStorageGB                            *TotalLocalStorageGB       `aws:"TotalLocalStorageGB"`
+	BaselineEbsBandwidthMbps                       *BaselineEbsBandwidthMbps  `aws:"BaselineEbsBandwidthMbps"`
+	AcceleratorTypes                               []string                   `aws:"AcceleratorTypes"`
+	AcceleratorCount                               *AcceleratorCount          `aws:"AcceleratorCount"`
+	AcceleratorManufacturers                       []string                   `aws:"AcceleratorManufacturers"`
+	AcceleratorNames                               []string                   `aws:"AcceleratorNames"`
+	AcceleratorTotalMemoryMiB                      *AcceleratorTotalMemoryMiB `aws:"AcceleratorTotalMemoryMiB"`
+	NetworkBandwidthGbps                           *NetworkBandwidthGbps      `aws:"NetworkBandwidthGbps"`
+	AllowedInstanceTypes                           []string                   `aws:"AllowedInstanceTypes"`
+	MaxSpotPriceAsPercentageOfOptimalOnDemandPrice *int32                     `aws:"MaxSpotPriceAsPercentageOfOptimalOnDemandPrice"`
+}
+
+// InstanceRequirementsRequest is the InstanceRequirementsRequest shape.
+type InstanceRequirementsRequest struct {
+	VCpuCount                                      *VCpuCountRangeRequest            `aws:"VCpuCount"`
+	MemoryMiB                                      *MemoryMiBRequest                 `aws:"MemoryMiB"`
+	CpuManufacturers                               []string                          `aws:"CpuManufacturers"`
+	MemoryGiBPerVCpu                               *MemoryGiBPerVCpuRequest          `aws:"MemoryGiBPerVCpu"`
+	ExcludedInstanceTypes                          []string                          `aws:"ExcludedInstanceTypes"`
+	InstanceGenerations                            []string                          `aws:"InstanceGenerations"`
+	SpotMaxPricePercentageOverLowestPrice          *int32                            `aws:"SpotMaxPricePercentageOverLowestPrice"`
+	OnDemandMaxPricePercentageOverLowestPrice      *int32                            `aws:"OnDemandMaxPricePercentageOverLowestPrice"`
+	BareMetal                                      *string                           `aws:"BareMetal"`
+	BurstablePerformance                           *string                           `aws:"BurstablePerformance"`
+	RequireHibernateSupport                        *bool                             `aws:"RequireHibernateSupport"`
+	NetworkInterfaceCount                          *NetworkInterfaceCountRequest     `aws:"NetworkInterfaceCount"`
+	LocalStorage                                   *string                           `aws:"LocalStorage"`
+	LocalStorageTypes                              []string                          `aws:"LocalStorageTypes"`
+	TotalLocalStorageGB                            *TotalLocalStorageGBRequest       `aws:"TotalLocalStorageGB"`
+	BaselineEbsBandwidthMbps                       *BaselineEbsBandwidthMbpsRequest  `aws:"BaselineEbsBandwidthMbps"`
+	AcceleratorTypes                               []string                          `aws:"AcceleratorTypes"`
+	AcceleratorCount                               *AcceleratorCountRequest          `aws:"AcceleratorCount"`
+	AcceleratorManufacturers                       []string                          `aws:"AcceleratorManufacturers"`
+	AcceleratorNames                               []string                          `aws:"AcceleratorNames"`
+	AcceleratorTotalMemoryMiB                      *AcceleratorTotalMemoryMiBRequest `aws:"AcceleratorTotalMemoryMiB"`
+	NetworkBandwidthGbps                           *NetworkBandwidthGbpsRequest      `aws:"NetworkBandwidthGbps"`
+	AllowedInstanceTypes                           []string                          `aws:"AllowedInstanceTypes"`
+	MaxSpotPriceAsPercentageOfOptimalOnDemandPrice *int32                            `aws:"MaxSpotPriceAsPercentageOfOptimalOnDemandPrice"`
 }
 
 // InstanceSpecification is the InstanceSpecification shape.
@@ -2369,6 +2728,11 @@ type Ipv4PrefixSpecificationRequest struct {
 	Ipv4Prefix *string `aws:"Ipv4Prefix"`
 }
 
+// Ipv4PrefixSpecificationResponse is the Ipv4PrefixSpecificationResponse shape.
+type Ipv4PrefixSpecificationResponse struct {
+	Ipv4Prefix *string `aws:"Ipv4Prefix"`
+}
+
 // Ipv6PrefixSpecification is the Ipv6PrefixSpecification shape.
 type Ipv6PrefixSpecification struct {
 	Ipv6Prefix *string `aws:"Ipv6Prefix"`
@@ -2376,6 +2740,11 @@ type Ipv6PrefixSpecification struct {
 
 // Ipv6PrefixSpecificationRequest is the Ipv6PrefixSpecificationRequest shape.
 type Ipv6PrefixSpecificationRequest struct {
+	Ipv6Prefix *string `aws:"Ipv6Prefix"`
+}
+
+// Ipv6PrefixSpecificationResponse is the Ipv6PrefixSpecificationResponse shape.
+type Ipv6PrefixSpecificationResponse struct {
 	Ipv6Prefix *string `aws:"Ipv6Prefix"`
 }
 
@@ -2425,11 +2794,338 @@ type LaunchPermissionModifications struct {
 	Remove []LaunchPermission `aws:"Remove"`
 }
 
+// LaunchTemplate is the LaunchTemplate shape.
+type LaunchTemplate struct {
+	LaunchTemplateId     *string    `aws:"LaunchTemplateId"`
+	LaunchTemplateName   *string    `aws:"LaunchTemplateName"`
+	CreateTime           *time.Time `aws:"CreateTime"`
+	CreatedBy            *string    `aws:"CreatedBy"`
+	DefaultVersionNumber *int64     `aws:"DefaultVersionNumber"`
+	LatestVersionNumber  *int64     `aws:"LatestVersionNumber"`
+	Tags                 []Tag      `aws:"Tags"`
+}
+
+// LaunchTemplateBlockDeviceMapping is the LaunchTemplateBlockDeviceMapping shape.
+type LaunchTemplateBlockDeviceMapping struct {
+	DeviceName  *string                       `aws:"DeviceName"`
+	VirtualName *string                       `aws:"VirtualName"`
+	Ebs         *LaunchTemplateEbsBlockDevice `aws:"Ebs"`
+	NoDevice    *string                       `aws:"NoDevice"`
+}
+
+// LaunchTemplateBlockDeviceMappingRequest is the LaunchTemplateBlockDeviceMappingRequest shape.
+type LaunchTemplateBlockDeviceMappingRequest struct {
+	DeviceName  *string                              `aws:"DeviceName"`
+	VirtualName *string                              `aws:"VirtualName"`
+	Ebs         *LaunchTemplateEbsBlockDeviceRequest `aws:"Ebs"`
+	NoDevice    *string                              `aws:"NoDevice"`
+}
+
+// LaunchTemplateCapacityReservationSpecificationRequest is the LaunchTemplateCapacityReservationSpecificationRequest shape.
+type LaunchTemplateCapacityReservationSpecificationRequest struct {
+	CapacityReservationPreference *string                    `aws:"CapacityReservationPreference"`
+	CapacityReservationTarget     *CapacityReservationTarget `aws:"CapacityReservationTarget"`
+}
+
+// LaunchTemplateCapacityReservationSpecificationResponse is the LaunchTemplateCapacityReservationSpecificationResponse shape.
+type LaunchTemplateCapacityReservationSpecificationResponse struct {
+	CapacityReservationPreference *string                            `aws:"CapacityReservationPreference"`
+	CapacityReservationTarget     *CapacityReservationTargetResponse `aws:"CapacityReservationTarget"`
+}
+
+// LaunchTemplateCpuOptions is the LaunchTemplateCpuOptions shape.
+type LaunchTemplateCpuOptions struct {
+	CoreCount      *int32  `aws:"CoreCount"`
+	ThreadsPerCore *int32  `aws:"ThreadsPerCore"`
+	AmdSevSnp      *string `aws:"AmdSevSnp"`
+}
+
+// LaunchTemplateCpuOptionsRequest is the LaunchTemplateCpuOptionsRequest shape.
+type LaunchTemplateCpuOptionsRequest struct {
+	CoreCount      *int32  `aws:"CoreCount"`
+	ThreadsPerCore *int32  `aws:"ThreadsPerCore"`
+	AmdSevSnp      *string `aws:"AmdSevSnp"`
+}
+
+// LaunchTemplateEbsBlockDevice is the LaunchTemplateEbsBlockDevice shape.
+type LaunchTemplateEbsBlockDevice struct {
+	Encrypted           *bool   `aws:"Encrypted"`
+	DeleteOnTermination *bool   `aws:"DeleteOnTermination"`
+	Iops                *int32  `aws:"Iops"`
+	KmsKeyId            *string `aws:"KmsKeyId"`
+	SnapshotId          *string `aws:"SnapshotId"`
+	VolumeSize          *int32  `aws:"VolumeSize"`
+	VolumeType          *string `aws:"VolumeType"`
+	Throughput          *int32  `aws:"Throughput"`
+}
+
+// LaunchTemplateEbsBlockDeviceRequest is the LaunchTemplateEbsBlockDeviceRequest shape.
+type LaunchTemplateEbsBlockDeviceRequest struct {
+	Encrypted           *bool   `aws:"Encrypted"`
+	DeleteOnTermination *bool   `aws:"DeleteOnTermination"`
+	Iops                *int32  `aws:"Iops"`
+	KmsKeyId            *string `aws:"KmsKeyId"`
+	SnapshotId          *string `aws:"SnapshotId"`
+	VolumeSize          *int32  `aws:"VolumeSize"`
+	VolumeType          *string `aws:"VolumeType"`
+	Throughput          *int32  `aws:"Throughput"`
+}
+
+// LaunchTemplateElasticInferenceAccelerator is the LaunchTemplateElasticInferenceAccelerator shape.
+type LaunchTemplateElasticInferenceAccelerator struct {
+	Type  *string `aws:"Type"`
+	Count *int32  `aws:"Count"`
+}
+
+// LaunchTemplateElasticInferenceAcceleratorResponse is the LaunchTemplateElasticInferenceAcceleratorResponse shape.
+type LaunchTemplateElasticInferenceAcceleratorResponse struct {
+	Type  *string `aws:"Type"`
+	Count *int32  `aws:"Count"`
+}
+
+// LaunchTemplateEnaSrdSpecification is the LaunchTemplateEnaSrdSpecification shape.
+type LaunchTemplateEnaSrdSpecification struct {
+	EnaSrdEnabled          *bool                                 `aws:"EnaSrdEnabled"`
+	EnaSrdUdpSpecification *LaunchTemplateEnaSrdUdpSpecification `aws:"EnaSrdUdpSpecification"`
+}
+
+// LaunchTemplateEnaSrdUdpSpecification is the LaunchTemplateEnaSrdUdpSpecification shape.
+type LaunchTemplateEnaSrdUdpSpecification struct {
+	EnaSrdUdpEnabled *bool `aws:"EnaSrdUdpEnabled"`
+}
+
+// LaunchTemplateEnclaveOptions is the LaunchTemplateEnclaveOptions shape.
+type LaunchTemplateEnclaveOptions struct {
+	Enabled *bool `aws:"Enabled"`
+}
+
+// LaunchTemplateEnclaveOptionsRequest is the LaunchTemplateEnclaveOptionsRequest shape.
+type LaunchTemplateEnclaveOptionsRequest struct {
+	Enabled *bool `aws:"Enabled"`
+}
+
+// LaunchTemplateHibernationOptions is the LaunchTemplateHibernationOptions shape.
+type LaunchTemplateHibernationOptions struct {
+	Configured *bool `aws:"Configured"`
+}
+
+// LaunchTemplateHibernationOptionsRequest is the LaunchTemplateHibernationOptionsRequest shape.
+type LaunchTemplateHibernationOptionsRequest struct {
+	Configured *bool `aws:"Configured"`
+}
+
+// LaunchTemplateIamInstanceProfileSpecification is the LaunchTemplateIamInstanceProfileSpecification shape.
+type LaunchTemplateIamInstanceProfileSpecification struct {
+	Arn  *string `aws:"Arn"`
+	Name *string `aws:"Name"`
+}
+
+// LaunchTemplateIamInstanceProfileSpecificationRequest is the LaunchTemplateIamInstanceProfileSpecificationRequest shape.
+type LaunchTemplateIamInstanceProfileSpecificationRequest struct {
+	Arn  *string `aws:"Arn"`
+	Name *string `aws:"Name"`
+}
+
+// LaunchTemplateInstanceMaintenanceOptions is the LaunchTemplateInstanceMaintenanceOptions shape.
+type LaunchTemplateInstanceMaintenanceOptions struct {
+	AutoRecovery *string `aws:"AutoRecovery"`
+}
+
+// LaunchTemplateInstanceMaintenanceOptionsRequest is the LaunchTemplateInstanceMaintenanceOptionsRequest shape.
+type LaunchTemplateInstanceMaintenanceOptionsRequest struct {
+	AutoRecovery *string `aws:"AutoRecovery"`
+}
+
+// LaunchTemplateInstanceMarketOptions is the LaunchTemplateInstanceMarketOptions shape.
+type LaunchTemplateInstanceMarketOptions struct {
+	MarketType  *string                          `aws:"MarketType"`
+	SpotOptions *LaunchTemplateSpotMarketOptions `aws:"SpotOptions"`
+}
+
+// LaunchTemplateInstanceMarketOptionsRequest is the LaunchTemplateInstanceMarketOptionsRequest shape.
+type LaunchTemplateInstanceMarketOptionsRequest struct {
+	MarketType  *string                                 `aws:"MarketType"`
+	SpotOptions *LaunchTemplateSpotMarketOptionsRequest `aws:"SpotOptions"`
+}
+
+// LaunchTemplateInstanceMetadataOptions is the LaunchTemplateInstanceMetadataOptions shape.
+type LaunchTemplateInstanceMetadataOptions struct {
+	State                   *string `aws:"State"`
+	HttpTokens              *string `aws:"HttpTokens"`
+	HttpPutResponseHopLimit *int32  `aws:"HttpPutResponseHopLimit"`
+	HttpEndpoint            *string `aws:"HttpEndpoint"`
+	HttpProtocolIpv6        *string `aws:"HttpProtocolIpv6"`
+	InstanceMetadataTags    *string `aws:"InstanceMetadataTags"`
+}
+
+// LaunchTemplateInstanceMetadataOptionsRequest is the LaunchTemplateInstanceMetadataOptionsRequest shape.
+type LaunchTemplateInstanceMetadataOptionsRequest struct {
+	HttpTokens              *string `aws:"HttpTokens"`
+	HttpPutResponseHopLimit *int32  `aws:"HttpPutResponseHopLimit"`
+	HttpEndpoint            *string `aws:"HttpEndpoint"`
+	HttpProtocolIpv6        *string `aws:"HttpProtocolIpv6"`
+	InstanceMetadataTags    *string `aws:"InstanceMetadataTags"`
+}
+
+// LaunchTemplateInstanceNetworkInterfaceSpecification is the LaunchTemplateInstanceNetworkInterfaceSpecification shape.
+type LaunchTemplateInstanceNetworkInterfaceSpecification struct {
+	AssociateCarrierIpAddress       *bool                              `aws:"AssociateCarrierIpAddress"`
+	AssociatePublicIpAddress        *bool                              `aws:"AssociatePublicIpAddress"`
+	DeleteOnTermination             *bool                              `aws:"DeleteOnTermination"`
+	Description                     *string                            `aws:"Description"`
+	DeviceIndex                     *int32                             `aws:"DeviceIndex"`
+	Groups                          []string                           `aws:"Groups"`
+	InterfaceType                   *string                            `aws:"InterfaceType"`
+	Ipv6AddressCount                *int32                             `aws:"Ipv6AddressCount"`
+	Ipv6Addresses                   []InstanceIpv6Address              `aws:"Ipv6Addresses"`
+	NetworkInterfaceId              *string                            `aws:"NetworkInterfaceId"`
+	PrivateIpAddress                *string                            `aws:"PrivateIpAddress"`
+	PrivateIpAddresses              []PrivateIpAddressSpecification    `aws:"PrivateIpAddresses"`
+	SecondaryPrivateIpAddressCount  *int32                             `aws:"SecondaryPrivateIpAddressCount"`
+	SubnetId                        *string                            `aws:"SubnetId"`
+	NetworkCardIndex                *int32                             `aws:"NetworkCardIndex"`
+	Ipv4Prefixes                    []Ipv4PrefixSpecificationResponse  `aws:"Ipv4Prefixes"`
+	Ipv4PrefixCount                 *int32                             `aws:"Ipv4PrefixCount"`
+	Ipv6Prefixes                    []Ipv6PrefixSpecificationResponse  `aws:"Ipv6Prefixes"`
+	Ipv6PrefixCount                 *int32                             `aws:"Ipv6PrefixCount"`
+	PrimaryIpv6                     *bool                              `aws:"PrimaryIpv6"`
+	EnaSrdSpecification             *LaunchTemplateEnaSrdSpecification `aws:"EnaSrdSpecification"`
+	ConnectionTrackingSpecification *ConnectionTrackingSpecification   `aws:"ConnectionTrackingSpecification"`
+}
+
+// LaunchTemplateInstanceNetworkInterfaceSpecificationRequest is the LaunchTemplateInstanceNetworkInterfaceSpecificationRequest shape.
+type LaunchTemplateInstanceNetworkInterfaceSpecificationRequest struct {
+	AssociateCarrierIpAddress       *bool                                   `aws:"AssociateCarrierIpAddress"`
+	AssociatePublicIpAddress        *bool                                   `aws:"AssociatePublicIpAddress"`
+	DeleteOnTermination             *bool                                   `aws:"DeleteOnTermination"`
+	Description                     *string                                 `aws:"Description"`
+	DeviceIndex                     *int32                                  `aws:"DeviceIndex"`
+	Groups                          []string                                `aws:"Groups"`
+	InterfaceType                   *string                                 `aws:"InterfaceType"`
+	Ipv6AddressCount                *int32                                  `aws:"Ipv6AddressCount"`
+	Ipv6Addresses                   []InstanceIpv6AddressRequest            `aws:"Ipv6Addresses"`
+	NetworkInterfaceId              *string                                 `aws:"NetworkInterfaceId"`
+	PrivateIpAddress                *string                                 `aws:"PrivateIpAddress"`
+	PrivateIpAddresses              []PrivateIpAddressSpecification         `aws:"PrivateIpAddresses"`
+	SecondaryPrivateIpAddressCount  *int32                                  `aws:"SecondaryPrivateIpAddressCount"`
+	SubnetId                        *string                                 `aws:"SubnetId"`
+	NetworkCardIndex                *int32                                  `aws:"NetworkCardIndex"`
+	Ipv4Prefixes                    []Ipv4PrefixSpecificationRequest        `aws:"Ipv4Prefixes"`
+	Ipv4PrefixCount                 *int32                                  `aws:"Ipv4PrefixCount"`
+	Ipv6Prefixes                    []Ipv6PrefixSpecificationRequest        `aws:"Ipv6Prefixes"`
+	Ipv6PrefixCount                 *int32                                  `aws:"Ipv6PrefixCount"`
+	PrimaryIpv6                     *bool                                   `aws:"PrimaryIpv6"`
+	EnaSrdSpecification             *EnaSrdSpecificationRequest             `aws:"EnaSrdSpecification"`
+	ConnectionTrackingSpecification *ConnectionTrackingSpecificationRequest `aws:"ConnectionTrackingSpecification"`
+}
+
+// LaunchTemplateLicenseConfiguration is the LaunchTemplateLicenseConfiguration shape.
+type LaunchTemplateLicenseConfiguration struct {
+	LicenseConfigurationArn *string `aws:"LicenseConfigurationArn"`
+}
+
+// LaunchTemplateLicenseConfigurationRequest is the LaunchTemplateLicenseConfigurationRequest shape.
+type LaunchTemplateLicenseConfigurationRequest struct {
+	LicenseConfigurationArn *string `aws:"LicenseConfigurationArn"`
+}
+
+// LaunchTemplatePlacement is the LaunchTemplatePlacement shape.
+type LaunchTemplatePlacement struct {
+	AvailabilityZone     *string `aws:"AvailabilityZone"`
+	Affinity             *string `aws:"Affinity"`
+	GroupName            *string `aws:"GroupName"`
+	HostId               *string `aws:"HostId"`
+	Tenancy              *string `aws:"Tenancy"`
+	SpreadDomain         *string `aws:"SpreadDomain"`
+	HostResourceGroupArn *string `aws:"HostResourceGroupArn"`
+	PartitionNumber      *int32  `aws:"PartitionNumber"`
+	GroupId              *string `aws:"GroupId"`
+}
+
+// LaunchTemplatePlacementRequest is the LaunchTemplatePlacementRequest shape.
+type LaunchTemplatePlacementRequest struct {
+	AvailabilityZone     *string `aws:"AvailabilityZone"`
+	Affinity             *string `aws:"Affinity"`
+	GroupName            *string `aws:"GroupName"`
+	HostId               *string `aws:"HostId"`
+	Tenancy              *string `aws:"Tenancy"`
+	SpreadDomain         *string `aws:"SpreadDomain"`
+	HostResourceGroupArn *string `aws:"HostResourceGroupArn"`
+	PartitionNumber      *int32  `aws:"PartitionNumber"`
+	GroupId              *string `aws:"GroupId"`
+}
+
+// LaunchTemplatePrivateDnsNameOptions is the LaunchTemplatePrivateDnsNameOptions shape.
+type LaunchTemplatePrivateDnsNameOptions struct {
+	HostnameType                    *string `aws:"HostnameType"`
+	EnableResourceNameDnsARecord    *bool   `aws:"EnableResourceNameDnsARecord"`
+	EnableResourceNameDnsAAAARecord *bool   `aws:"EnableResourceNameDnsAAAARecord"`
+}
+
+// LaunchTemplatePrivateDnsNameOptionsRequest is the LaunchTemplatePrivateDnsNameOptionsRequest shape.
+type LaunchTemplatePrivateDnsNameOptionsRequest struct {
+	HostnameType                    *string `aws:"HostnameType"`
+	EnableResourceNameDnsARecord    *bool   `aws:"EnableResourceNameDnsARecord"`
+	EnableResourceNameDnsAAAARecord *bool   `aws:"EnableResourceNameDnsAAAARecord"`
+}
+
 // LaunchTemplateSpecification is the LaunchTemplateSpecification shape.
 type LaunchTemplateSpecification struct {
 	LaunchTemplateId   *string `aws:"LaunchTemplateId"`
 	LaunchTemplateName *string `aws:"LaunchTemplateName"`
 	Version            *string `aws:"Version"`
+}
+
+// LaunchTemplateSpotMarketOptions is the LaunchTemplateSpotMarketOptions shape.
+type LaunchTemplateSpotMarketOptions struct {
+	MaxPrice                     *string    `aws:"MaxPrice"`
+	SpotInstanceType             *string    `aws:"SpotInstanceType"`
+	BlockDurationMinutes         *int32     `aws:"BlockDurationMinutes"`
+	ValidUntil                   *time.Time `aws:"ValidUntil"`
+	InstanceInterruptionBehavior *string    `aws:"InstanceInterruptionBehavior"`
+}
+
+// LaunchTemplateSpotMarketOptionsRequest is the LaunchTemplateSpotMarketOptionsRequest shape.
+type LaunchTemplateSpotMarketOptionsRequest struct {
+	MaxPrice                     *string    `aws:"MaxPrice"`
+	SpotInstanceType             *string    `aws:"SpotInstanceType"`
+	BlockDurationMinutes         *int32     `aws:"BlockDurationMinutes"`
+	ValidUntil                   *time.Time `aws:"ValidUntil"`
+	InstanceInterruptionBehavior *string    `aws:"InstanceInterruptionBehavior"`
+}
+
+// LaunchTemplateTagSpecification is the LaunchTemplateTagSpecification shape.
+type LaunchTemplateTagSpecification struct {
+	ResourceType *string `aws:"ResourceType"`
+	Tags         []Tag   `aws:"Tags"`
+}
+
+// LaunchTemplateTagSpecificationRequest is the LaunchTemplateTagSpecificationRequest shape.
+type LaunchTemplateTagSpecificationRequest struct {
+	ResourceType *string `aws:"ResourceType"`
+	Tags         []Tag   `aws:"Tags"`
+}
+
+// LaunchTemplateVersion is the LaunchTemplateVersion shape.
+type LaunchTemplateVersion struct {
+	LaunchTemplateId   *string                     `aws:"LaunchTemplateId"`
+	LaunchTemplateName *string                     `aws:"LaunchTemplateName"`
+	VersionNumber      *int64                      `aws:"VersionNumber"`
+	VersionDescription *string                     `aws:"VersionDescription"`
+	CreateTime         *time.Time                  `aws:"CreateTime"`
+	CreatedBy          *string                     `aws:"CreatedBy"`
+	DefaultVersion     *bool                       `aws:"DefaultVersion"`
+	LaunchTemplateData *ResponseLaunchTemplateData `aws:"LaunchTemplateData"`
+}
+
+// LaunchTemplatesMonitoring is the LaunchTemplatesMonitoring shape.
+type LaunchTemplatesMonitoring struct {
+	Enabled *bool `aws:"Enabled"`
+}
+
+// LaunchTemplatesMonitoringRequest is the LaunchTemplatesMonitoringRequest shape.
+type LaunchTemplatesMonitoringRequest struct {
+	Enabled *bool `aws:"Enabled"`
 }
 
 // LicenseConfiguration is the LicenseConfiguration shape.
@@ -2475,9 +3171,33 @@ type MediaDeviceMemoryInfo struct {
 	SizeInMiB *int32 `aws:"SizeInMiB"`
 }
 
+// MemoryGiBPerVCpu is the MemoryGiBPerVCpu shape.
+type MemoryGiBPerVCpu struct {
+	Min *float64 `aws:"Min"`
+	Max *float64 `aws:"Max"`
+}
+
+// MemoryGiBPerVCpuRequest is the MemoryGiBPerVCpuRequest shape.
+type MemoryGiBPerVCpuRequest struct {
+	Min *float64 `aws:"Min"`
+	Max *float64 `aws:"Max"`
+}
+
 // MemoryInfo is the MemoryInfo shape.
 type MemoryInfo struct {
 	SizeInMiB *int64 `aws:"SizeInMiB"`
+}
+
+// MemoryMiB is the MemoryMiB shape.
+type MemoryMiB struct {
+	Min *int32 `aws:"Min"`
+	Max *int32 `aws:"Max"`
+}
+
+// MemoryMiBRequest is the MemoryMiBRequest shape.
+type MemoryMiBRequest struct {
+	Min *int32 `aws:"Min"`
+	Max *int32 `aws:"Max"`
 }
 
 // ModifyEbsDefaultKmsKeyIdRequest is the ModifyEbsDefaultKmsKeyIdRequest shape.
@@ -2527,6 +3247,50 @@ type ModifyInstanceAttributeRequest struct {
 	UserData                          *BlobAttributeValue                       `aws:"UserData"`
 	Value                             *string                                   `aws:"Value"`
 	DisableApiStop                    *AttributeBooleanValue                    `aws:"DisableApiStop"`
+}
+
+// ModifyInstanceCreditSpecificationRequest is the ModifyInstanceCreditSpecificationRequest shape.
+type ModifyInstanceCreditSpecificationRequest struct {
+	DryRun                       *bool                                `aws:"DryRun"`
+	ClientToken                  *string                              `aws:"ClientToken"`
+	InstanceCreditSpecifications []InstanceCreditSpecificationRequest `aws:"InstanceCreditSpecifications"`
+}
+
+// ModifyInstanceCreditSpecificationResult is the ModifyInstanceCreditSpecificationResult shape.
+type ModifyInstanceCreditSpecificationResult struct {
+	SuccessfulInstanceCreditSpecifications   []SuccessfulInstanceCreditSpecificationItem   `aws:"SuccessfulInstanceCreditSpecifications"`
+	UnsuccessfulInstanceCreditSpecifications []UnsuccessfulInstanceCreditSpecificationItem `aws:"UnsuccessfulInstanceCreditSpecifications"`
+}
+
+// ModifyInstanceMetadataOptionsRequest is the ModifyInstanceMetadataOptionsRequest shape.
+type ModifyInstanceMetadataOptionsRequest struct {
+	InstanceId              *string `aws:"InstanceId"`
+	HttpTokens              *string `aws:"HttpTokens"`
+	HttpPutResponseHopLimit *int32  `aws:"HttpPutResponseHopLimit"`
+	HttpEndpoint            *string `aws:"HttpEndpoint"`
+	DryRun                  *bool   `aws:"DryRun"`
+	HttpProtocolIpv6        *string `aws:"HttpProtocolIpv6"`
+	InstanceMetadataTags    *string `aws:"InstanceMetadataTags"`
+}
+
+// ModifyInstanceMetadataOptionsResult is the ModifyInstanceMetadataOptionsResult shape.
+type ModifyInstanceMetadataOptionsResult struct {
+	InstanceId              *string                          `aws:"InstanceId"`
+	InstanceMetadataOptions *InstanceMetadataOptionsResponse `aws:"InstanceMetadataOptions"`
+}
+
+// ModifyLaunchTemplateRequest is the ModifyLaunchTemplateRequest shape.
+type ModifyLaunchTemplateRequest struct {
+	DryRun             *bool   `aws:"DryRun"`
+	ClientToken        *string `aws:"ClientToken"`
+	LaunchTemplateId   *string `aws:"LaunchTemplateId"`
+	LaunchTemplateName *string `aws:"LaunchTemplateName"`
+	DefaultVersion     *string `aws:"DefaultVersion"`
+}
+
+// ModifyLaunchTemplateResult is the ModifyLaunchTemplateResult shape.
+type ModifyLaunchTemplateResult struct {
+	LaunchTemplate *LaunchTemplate `aws:"LaunchTemplate"`
 }
 
 // ModifyNetworkInterfaceAttributeRequest is the ModifyNetworkInterfaceAttributeRequest shape.
@@ -2623,6 +3387,17 @@ type ModifyVpcEndpointResult struct {
 	Return *bool `aws:"Return"`
 }
 
+// MonitorInstancesRequest is the MonitorInstancesRequest shape.
+type MonitorInstancesRequest struct {
+	InstanceIds []string `aws:"InstanceIds"`
+	DryRun      *bool    `aws:"DryRun"`
+}
+
+// MonitorInstancesResult is the MonitorInstancesResult shape.
+type MonitorInstancesResult struct {
+	InstanceMonitorings []InstanceMonitoring `aws:"InstanceMonitorings"`
+}
+
 // Monitoring is the Monitoring shape.
 type Monitoring struct {
 	State *string `aws:"State"`
@@ -2684,6 +3459,18 @@ type NetworkAclEntry struct {
 	Protocol      *string       `aws:"Protocol"`
 	RuleAction    *string       `aws:"RuleAction"`
 	RuleNumber    *int32        `aws:"RuleNumber"`
+}
+
+// NetworkBandwidthGbps is the NetworkBandwidthGbps shape.
+type NetworkBandwidthGbps struct {
+	Min *float64 `aws:"Min"`
+	Max *float64 `aws:"Max"`
+}
+
+// NetworkBandwidthGbpsRequest is the NetworkBandwidthGbpsRequest shape.
+type NetworkBandwidthGbpsRequest struct {
+	Min *float64 `aws:"Min"`
+	Max *float64 `aws:"Max"`
 }
 
 // NetworkCardInfo is the NetworkCardInfo shape.
@@ -2773,6 +3560,18 @@ type NetworkInterfaceAttachmentChanges struct {
 	DeleteOnTermination *bool   `aws:"DeleteOnTermination"`
 }
 
+// NetworkInterfaceCount is the NetworkInterfaceCount shape.
+type NetworkInterfaceCount struct {
+	Min *int32 `aws:"Min"`
+	Max *int32 `aws:"Max"`
+}
+
+// NetworkInterfaceCountRequest is the NetworkInterfaceCountRequest shape.
+type NetworkInterfaceCountRequest struct {
+	Min *int32 `aws:"Min"`
+	Max *int32 `aws:"Max"`
+}
+
 // NetworkInterfaceIpv6Address is the NetworkInterfaceIpv6Address shape.
 type NetworkInterfaceIpv6Address struct {
 	Ipv6Address   *string `aws:"Ipv6Address"`
@@ -2828,6 +3627,18 @@ type Placement struct {
 	SpreadDomain         *string `aws:"SpreadDomain"`
 	HostResourceGroupArn *string `aws:"HostResourceGroupArn"`
 	GroupId              *string `aws:"GroupId"`
+}
+
+// PlacementGroup is the PlacementGroup shape.
+type PlacementGroup struct {
+	GroupName      *string `aws:"GroupName"`
+	State          *string `aws:"State"`
+	Strategy       *string `aws:"Strategy"`
+	PartitionCount *int32  `aws:"PartitionCount"`
+	GroupId        *string `aws:"GroupId"`
+	Tags           []Tag   `aws:"Tags"`
+	GroupArn       *string `aws:"GroupArn"`
+	SpreadLevel    *string `aws:"SpreadLevel"`
 }
 
 // PlacementGroupInfo is the PlacementGroupInfo shape.
@@ -3048,6 +3859,41 @@ type ReplaceRouteTableAssociationResult struct {
 	AssociationState *RouteTableAssociationState `aws:"AssociationState"`
 }
 
+// RequestLaunchTemplateData is the RequestLaunchTemplateData shape.
+type RequestLaunchTemplateData struct {
+	KernelId                          *string                                                      `aws:"KernelId"`
+	EbsOptimized                      *bool                                                        `aws:"EbsOptimized"`
+	IamInstanceProfile                *LaunchTemplateIamInstanceProfileSpecificationRequest        `aws:"IamInstanceProfile"`
+	BlockDeviceMappings               []LaunchTemplateBlockDeviceMappingRequest                    `aws:"BlockDeviceMappings"`
+	NetworkInterfaces                 []LaunchTemplateInstanceNetworkInterfaceSpecificationRequest `aws:"NetworkInterfaces"`
+	ImageId                           *string                                                      `aws:"ImageId"`
+	InstanceType                      *string                                                      `aws:"InstanceType"`
+	KeyName                           *string                                                      `aws:"KeyName"`
+	Monitoring                        *LaunchTemplatesMonitoringRequest                            `aws:"Monitoring"`
+	Placement                         *LaunchTemplatePlacementRequest                              `aws:"Placement"`
+	RamDiskId                         *string                                                      `aws:"RamDiskId"`
+	DisableApiTermination             *bool                                                        `aws:"DisableApiTermination"`
+	InstanceInitiatedShutdownBehavior *string                                                      `aws:"InstanceInitiatedShutdownBehavior"`
+	UserData                          *string                                                      `aws:"UserData"`
+	TagSpecifications                 []LaunchTemplateTagSpecificationRequest                      `aws:"TagSpecifications"`
+	ElasticGpuSpecifications          []ElasticGpuSpecification                                    `aws:"ElasticGpuSpecifications"`
+	ElasticInferenceAccelerators      []LaunchTemplateElasticInferenceAccelerator                  `aws:"ElasticInferenceAccelerators"`
+	SecurityGroupIds                  []string                                                     `aws:"SecurityGroupIds"`
+	SecurityGroups                    []string                                                     `aws:"SecurityGroups"`
+	InstanceMarketOptions             *LaunchTemplateInstanceMarketOptionsRequest                  `aws:"InstanceMarketOptions"`
+	CreditSpecification               *CreditSpecificationRequest                                  `aws:"CreditSpecification"`
+	CpuOptions                        *LaunchTemplateCpuOptionsRequest                             `aws:"CpuOptions"`
+	CapacityReservationSpecification  *LaunchTemplateCapacityReservationSpecificationRequest       `aws:"CapacityReservationSpecification"`
+	LicenseSpecifications             []LaunchTemplateLicenseConfigurationRequest                  `aws:"LicenseSpecifications"`
+	HibernationOptions                *LaunchTemplateHibernationOptionsRequest                     `aws:"HibernationOptions"`
+	MetadataOptions                   *LaunchTemplateInstanceMetadataOptionsRequest                `aws:"MetadataOptions"`
+	EnclaveOptions                    *LaunchTemplateEnclaveOptionsRequest                         `aws:"EnclaveOptions"`
+	InstanceRequirements              *InstanceRequirementsRequest                                 `aws:"InstanceRequirements"`
+	PrivateDnsNameOptions             *LaunchTemplatePrivateDnsNameOptionsRequest                  `aws:"PrivateDnsNameOptions"`
+	MaintenanceOptions                *LaunchTemplateInstanceMaintenanceOptionsRequest             `aws:"MaintenanceOptions"`
+	DisableApiStop                    *bool                                                        `aws:"DisableApiStop"`
+}
+
 // Reservation is the Reservation shape.
 type Reservation struct {
 	Groups        []GroupIdentifier `aws:"Groups"`
@@ -3079,6 +3925,47 @@ type ResetSnapshotAttributeRequest struct {
 	Attribute  *string `aws:"Attribute"`
 	SnapshotId *string `aws:"SnapshotId"`
 	DryRun     *bool   `aws:"DryRun"`
+}
+
+// ResponseError is the ResponseError shape.
+type ResponseError struct {
+	Code    *string `aws:"Code"`
+	Message *string `aws:"Message"`
+}
+
+// ResponseLaunchTemplateData is the ResponseLaunchTemplateData shape.
+type ResponseLaunchTemplateData struct {
+	KernelId                          *string                                                 `aws:"KernelId"`
+	EbsOptimized                      *bool                                                   `aws:"EbsOptimized"`
+	IamInstanceProfile                *LaunchTemplateIamInstanceProfileSpecification          `aws:"IamInstanceProfile"`
+	BlockDeviceMappings               []LaunchTemplateBlockDeviceMapping                      `aws:"BlockDeviceMappings"`
+	NetworkInterfaces                 []LaunchTemplateInstanceNetworkInterfaceSpecification   `aws:"NetworkInterfaces"`
+	ImageId                           *string                                                 `aws:"ImageId"`
+	InstanceType                      *string                                                 `aws:"InstanceType"`
+	KeyName                           *string                                                 `aws:"KeyName"`
+	Monitoring                        *LaunchTemplatesMonitoring                              `aws:"Monitoring"`
+	Placement                         *LaunchTemplatePlacement                                `aws:"Placement"`
+	RamDiskId                         *string                                                 `aws:"RamDiskId"`
+	DisableApiTermination             *bool                                                   `aws:"DisableApiTermination"`
+	InstanceInitiatedShutdownBehavior *string                                                 `aws:"InstanceInitiatedShutdownBehavior"`
+	UserData                          *string                                                 `aws:"UserData"`
+	TagSpecifications                 []LaunchTemplateTagSpecification                        `aws:"TagSpecifications"`
+	ElasticGpuSpecifications          []ElasticGpuSpecificationResponse                       `aws:"ElasticGpuSpecifications"`
+	ElasticInferenceAccelerators      []LaunchTemplateElasticInferenceAcceleratorResponse     `aws:"ElasticInferenceAccelerators"`
+	SecurityGroupIds                  []string                                                `aws:"SecurityGroupIds"`
+	SecurityGroups                    []string                                                `aws:"SecurityGroups"`
+	InstanceMarketOptions             *LaunchTemplateInstanceMarketOptions                    `aws:"InstanceMarketOptions"`
+	CreditSpecification               *CreditSpecification                                    `aws:"CreditSpecification"`
+	CpuOptions                        *LaunchTemplateCpuOptions                               `aws:"CpuOptions"`
+	CapacityReservationSpecification  *LaunchTemplateCapacityReservationSpecificationResponse `aws:"CapacityReservationSpecification"`
+	LicenseSpecifications             []LaunchTemplateLicenseConfiguration                    `aws:"LicenseSpecifications"`
+	HibernationOptions                *LaunchTemplateHibernationOptions                       `aws:"HibernationOptions"`
+	MetadataOptions                   *LaunchTemplateInstanceMetadataOptions                  `aws:"MetadataOptions"`
+	EnclaveOptions                    *LaunchTemplateEnclaveOptions                           `aws:"EnclaveOptions"`
+	InstanceRequirements              *InstanceRequirements                                   `aws:"InstanceRequirements"`
+	PrivateDnsNameOptions             *LaunchTemplatePrivateDnsNameOptions                    `aws:"PrivateDnsNameOptions"`
+	MaintenanceOptions                *LaunchTemplateInstanceMaintenanceOptions               `aws:"MaintenanceOptions"`
+	DisableApiStop                    *bool                                                   `aws:"DisableApiStop"`
 }
 
 // RevokeSecurityGroupEgressRequest is the RevokeSecurityGroupEgressRequest shape.
@@ -3401,6 +4288,11 @@ type SubnetIpv6CidrBlockAssociation struct {
 	Ipv6CidrBlockState *SubnetCidrBlockState `aws:"Ipv6CidrBlockState"`
 }
 
+// SuccessfulInstanceCreditSpecificationItem is the SuccessfulInstanceCreditSpecificationItem shape.
+type SuccessfulInstanceCreditSpecificationItem struct {
+	InstanceId *string `aws:"InstanceId"`
+}
+
 // Tag is the Tag shape.
 type Tag struct {
 	Key   *string `aws:"Key"`
@@ -3432,6 +4324,41 @@ type TerminateInstancesResult struct {
 	TerminatingInstances []InstanceStateChange `aws:"TerminatingInstances"`
 }
 
+// TotalLocalStorageGB is the TotalLocalStorageGB shape.
+type TotalLocalStorageGB struct {
+	Min *float64 `aws:"Min"`
+	Max *float64 `aws:"Max"`
+}
+
+// TotalLocalStorageGBRequest is the TotalLocalStorageGBRequest shape.
+type TotalLocalStorageGBRequest struct {
+	Min *float64 `aws:"Min"`
+	Max *float64 `aws:"Max"`
+}
+
+// UnmonitorInstancesRequest is the UnmonitorInstancesRequest shape.
+type UnmonitorInstancesRequest struct {
+	InstanceIds []string `aws:"InstanceIds"`
+	DryRun      *bool    `aws:"DryRun"`
+}
+
+// UnmonitorInstancesResult is the UnmonitorInstancesResult shape.
+type UnmonitorInstancesResult struct {
+	InstanceMonitorings []InstanceMonitoring `aws:"InstanceMonitorings"`
+}
+
+// UnsuccessfulInstanceCreditSpecificationItem is the UnsuccessfulInstanceCreditSpecificationItem shape.
+type UnsuccessfulInstanceCreditSpecificationItem struct {
+	InstanceId *string                                           `aws:"InstanceId"`
+	Error      *UnsuccessfulInstanceCreditSpecificationItemError `aws:"Error"`
+}
+
+// UnsuccessfulInstanceCreditSpecificationItemError is the UnsuccessfulInstanceCreditSpecificationItemError shape.
+type UnsuccessfulInstanceCreditSpecificationItemError struct {
+	Code    *string `aws:"Code"`
+	Message *string `aws:"Message"`
+}
+
 // UnsuccessfulItem is the UnsuccessfulItem shape.
 type UnsuccessfulItem struct {
 	Error      *UnsuccessfulItemError `aws:"Error"`
@@ -3455,6 +4382,18 @@ type UserIdGroupPair struct {
 	VpcPeeringConnectionId *string `aws:"VpcPeeringConnectionId"`
 }
 
+// VCpuCountRange is the VCpuCountRange shape.
+type VCpuCountRange struct {
+	Min *int32 `aws:"Min"`
+	Max *int32 `aws:"Max"`
+}
+
+// VCpuCountRangeRequest is the VCpuCountRangeRequest shape.
+type VCpuCountRangeRequest struct {
+	Min *int32 `aws:"Min"`
+	Max *int32 `aws:"Max"`
+}
+
 // VCpuInfo is the VCpuInfo shape.
 type VCpuInfo struct {
 	DefaultVCpus          *int32  `aws:"DefaultVCpus"`
@@ -3462,6 +4401,17 @@ type VCpuInfo struct {
 	DefaultThreadsPerCore *int32  `aws:"DefaultThreadsPerCore"`
 	ValidCores            []int32 `aws:"ValidCores"`
 	ValidThreadsPerCore   []int32 `aws:"ValidThreadsPerCore"`
+}
+
+// ValidationError is the ValidationError shape.
+type ValidationError struct {
+	Code    *string `aws:"Code"`
+	Message *string `aws:"Message"`
+}
+
+// ValidationWarning is the ValidationWarning shape.
+type ValidationWarning struct {
+	Errors []ValidationError `aws:"Errors"`
 }
 
 // Volume is the Volume shape.

@@ -8,6 +8,54 @@ import (
 )
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *AccountLimit) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Type)
+	codec.PutInt(e, m[1], v.Value)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *AccountLimit) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Type)
+	case 1:
+		return codec.GetInt(d, m, &v.Value)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ActivateKeySigningKeyRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+	codec.PutString(e, m[1], v.Name)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ActivateKeySigningKeyRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 1:
+		return codec.GetString(d, m, &v.Name)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ActivateKeySigningKeyResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.ChangeInfo)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ActivateKeySigningKeyResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.ChangeInfo)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *AlarmIdentifier) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Region)
 	codec.PutString(e, m[1], v.Name)
@@ -352,6 +400,202 @@ func (v *CreateHostedZoneResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) e
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateKeySigningKeyRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CallerReference)
+	codec.PutString(e, m[1], v.HostedZoneId)
+	codec.PutString(e, m[2], v.KeyManagementServiceArn)
+	codec.PutString(e, m[3], v.Name)
+	codec.PutString(e, m[4], v.Status)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateKeySigningKeyRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CallerReference)
+	case 1:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 2:
+		return codec.GetString(d, m, &v.KeyManagementServiceArn)
+	case 3:
+		return codec.GetString(d, m, &v.Name)
+	case 4:
+		return codec.GetString(d, m, &v.Status)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateKeySigningKeyResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.ChangeInfo)
+	codec.PutStruct(e, m[1], v.KeySigningKey)
+	codec.PutString(e, m[2], v.Location)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateKeySigningKeyResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.ChangeInfo)
+	case 1:
+		return codec.GetStruct(d, m, &v.KeySigningKey)
+	case 2:
+		return codec.GetString(d, m, &v.Location)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateQueryLoggingConfigRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+	codec.PutString(e, m[1], v.CloudWatchLogsLogGroupArn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateQueryLoggingConfigRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 1:
+		return codec.GetString(d, m, &v.CloudWatchLogsLogGroupArn)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateQueryLoggingConfigResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.QueryLoggingConfig)
+	codec.PutString(e, m[1], v.Location)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateQueryLoggingConfigResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.QueryLoggingConfig)
+	case 1:
+		return codec.GetString(d, m, &v.Location)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateReusableDelegationSetRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.CallerReference)
+	codec.PutString(e, m[1], v.HostedZoneId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateReusableDelegationSetRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.CallerReference)
+	case 1:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateReusableDelegationSetResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DelegationSet)
+	codec.PutString(e, m[1], v.Location)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateReusableDelegationSetResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DelegationSet)
+	case 1:
+		return codec.GetString(d, m, &v.Location)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateVPCAssociationAuthorizationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+	codec.PutStruct(e, m[1], v.VPC)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateVPCAssociationAuthorizationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 1:
+		return codec.GetStruct(d, m, &v.VPC)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *CreateVPCAssociationAuthorizationResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+	codec.PutStruct(e, m[1], v.VPC)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *CreateVPCAssociationAuthorizationResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 1:
+		return codec.GetStruct(d, m, &v.VPC)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DNSSECStatus) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.ServeSignature)
+	codec.PutString(e, m[1], v.StatusMessage)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DNSSECStatus) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.ServeSignature)
+	case 1:
+		return codec.GetString(d, m, &v.StatusMessage)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeactivateKeySigningKeyRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+	codec.PutString(e, m[1], v.Name)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeactivateKeySigningKeyRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 1:
+		return codec.GetString(d, m, &v.Name)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeactivateKeySigningKeyResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.ChangeInfo)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeactivateKeySigningKeyResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.ChangeInfo)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *DelegationSet) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Id)
 	codec.PutString(e, m[1], v.CallerReference)
@@ -421,6 +665,107 @@ func (v *DeleteHostedZoneResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) e
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteKeySigningKeyRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+	codec.PutString(e, m[1], v.Name)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteKeySigningKeyRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 1:
+		return codec.GetString(d, m, &v.Name)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteKeySigningKeyResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.ChangeInfo)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteKeySigningKeyResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.ChangeInfo)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteQueryLoggingConfigRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Id)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteQueryLoggingConfigRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Id)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteQueryLoggingConfigResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+}
+
+// UnmarshalAWS reads nothing: DeleteQueryLoggingConfigResponse has no members.
+func (v *DeleteQueryLoggingConfigResponse) UnmarshalAWS(codec.Decoder, *model.Ref) error { return nil }
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteReusableDelegationSetRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Id)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteReusableDelegationSetRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Id)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteReusableDelegationSetResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+}
+
+// UnmarshalAWS reads nothing: DeleteReusableDelegationSetResponse has no members.
+func (v *DeleteReusableDelegationSetResponse) UnmarshalAWS(codec.Decoder, *model.Ref) error {
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteVPCAssociationAuthorizationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+	codec.PutStruct(e, m[1], v.VPC)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DeleteVPCAssociationAuthorizationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 1:
+		return codec.GetStruct(d, m, &v.VPC)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DeleteVPCAssociationAuthorizationResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+}
+
+// UnmarshalAWS reads nothing: DeleteVPCAssociationAuthorizationResponse has no members.
+func (v *DeleteVPCAssociationAuthorizationResponse) UnmarshalAWS(codec.Decoder, *model.Ref) error {
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *Dimension) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Name)
 	codec.PutString(e, m[1], v.Value)
@@ -433,6 +778,34 @@ func (v *Dimension) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.Name)
 	case 1:
 		return codec.GetString(d, m, &v.Value)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DisableHostedZoneDNSSECRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DisableHostedZoneDNSSECRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *DisableHostedZoneDNSSECResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.ChangeInfo)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *DisableHostedZoneDNSSECResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.ChangeInfo)
 	}
 	return nil
 }
@@ -472,6 +845,34 @@ func (v *DisassociateVPCFromHostedZoneResponse) UnmarshalAWS(d codec.Decoder, m 
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EnableHostedZoneDNSSECRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EnableHostedZoneDNSSECRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *EnableHostedZoneDNSSECResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.ChangeInfo)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *EnableHostedZoneDNSSECResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.ChangeInfo)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *GeoLocation) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.ContinentCode)
 	codec.PutString(e, m[1], v.CountryCode)
@@ -487,6 +888,35 @@ func (v *GeoLocation) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.CountryCode)
 	case 2:
 		return codec.GetString(d, m, &v.SubdivisionCode)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GeoLocationDetails) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.ContinentCode)
+	codec.PutString(e, m[1], v.ContinentName)
+	codec.PutString(e, m[2], v.CountryCode)
+	codec.PutString(e, m[3], v.CountryName)
+	codec.PutString(e, m[4], v.SubdivisionCode)
+	codec.PutString(e, m[5], v.SubdivisionName)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GeoLocationDetails) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.ContinentCode)
+	case 1:
+		return codec.GetString(d, m, &v.ContinentName)
+	case 2:
+		return codec.GetString(d, m, &v.CountryCode)
+	case 3:
+		return codec.GetString(d, m, &v.CountryName)
+	case 4:
+		return codec.GetString(d, m, &v.SubdivisionCode)
+	case 5:
+		return codec.GetString(d, m, &v.SubdivisionName)
 	}
 	return nil
 }
@@ -515,6 +945,37 @@ func (v *GeoProximityLocation) UnmarshalAWS(d codec.Decoder, m *model.Ref) error
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetAccountLimitRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Type)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetAccountLimitRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Type)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetAccountLimitResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.Limit)
+	codec.PutInt(e, m[1], v.Count)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetAccountLimitResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.Limit)
+	case 1:
+		return codec.GetInt(d, m, &v.Count)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *GetChangeRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Id)
 }
@@ -538,6 +999,92 @@ func (v *GetChangeResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 	switch m.Index {
 	case 0:
 		return codec.GetStruct(d, m, &v.ChangeInfo)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetCheckerIpRangesRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+}
+
+// UnmarshalAWS reads nothing: GetCheckerIpRangesRequest has no members.
+func (v *GetCheckerIpRangesRequest) UnmarshalAWS(codec.Decoder, *model.Ref) error { return nil }
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetCheckerIpRangesResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.CheckerIpRanges, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetCheckerIpRangesResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.CheckerIpRanges, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetDNSSECRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetDNSSECRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetDNSSECResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.Status)
+	codec.PutList(e, m[1], v.KeySigningKeys, codec.EncStruct[KeySigningKey])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetDNSSECResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.Status)
+	case 1:
+		return codec.GetList(d, m, &v.KeySigningKeys, codec.DecStruct[KeySigningKey])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetGeoLocationRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.ContinentCode)
+	codec.PutString(e, m[1], v.CountryCode)
+	codec.PutString(e, m[2], v.SubdivisionCode)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetGeoLocationRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.ContinentCode)
+	case 1:
+		return codec.GetString(d, m, &v.CountryCode)
+	case 2:
+		return codec.GetString(d, m, &v.SubdivisionCode)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetGeoLocationResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.GeoLocationDetails)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetGeoLocationResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.GeoLocationDetails)
 	}
 	return nil
 }
@@ -641,6 +1188,40 @@ func (v *GetHostedZoneCountResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref)
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetHostedZoneLimitRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Type)
+	codec.PutString(e, m[1], v.HostedZoneId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetHostedZoneLimitRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Type)
+	case 1:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetHostedZoneLimitResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.Limit)
+	codec.PutInt(e, m[1], v.Count)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetHostedZoneLimitResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.Limit)
+	case 1:
+		return codec.GetInt(d, m, &v.Count)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *GetHostedZoneRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Id)
 }
@@ -670,6 +1251,96 @@ func (v *GetHostedZoneResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) erro
 		return codec.GetStruct(d, m, &v.DelegationSet)
 	case 2:
 		return codec.GetList(d, m, &v.VPCs, codec.DecStruct[VPC])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetQueryLoggingConfigRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Id)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetQueryLoggingConfigRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Id)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetQueryLoggingConfigResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.QueryLoggingConfig)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetQueryLoggingConfigResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.QueryLoggingConfig)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetReusableDelegationSetLimitRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Type)
+	codec.PutString(e, m[1], v.DelegationSetId)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetReusableDelegationSetLimitRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Type)
+	case 1:
+		return codec.GetString(d, m, &v.DelegationSetId)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetReusableDelegationSetLimitResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.Limit)
+	codec.PutInt(e, m[1], v.Count)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetReusableDelegationSetLimitResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.Limit)
+	case 1:
+		return codec.GetInt(d, m, &v.Count)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetReusableDelegationSetRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Id)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetReusableDelegationSetRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Id)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *GetReusableDelegationSetResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutStruct(e, m[0], v.DelegationSet)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *GetReusableDelegationSetResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetStruct(d, m, &v.DelegationSet)
 	}
 	return nil
 }
@@ -835,6 +1506,119 @@ func (v *HostedZoneConfig) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *HostedZoneLimit) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Type)
+	codec.PutInt(e, m[1], v.Value)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *HostedZoneLimit) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Type)
+	case 1:
+		return codec.GetInt(d, m, &v.Value)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *HostedZoneOwner) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.OwningAccount)
+	codec.PutString(e, m[1], v.OwningService)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *HostedZoneOwner) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.OwningAccount)
+	case 1:
+		return codec.GetString(d, m, &v.OwningService)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *HostedZoneSummary) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+	codec.PutString(e, m[1], v.Name)
+	codec.PutStruct(e, m[2], v.Owner)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *HostedZoneSummary) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 1:
+		return codec.GetString(d, m, &v.Name)
+	case 2:
+		return codec.GetStruct(d, m, &v.Owner)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *KeySigningKey) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Name)
+	codec.PutString(e, m[1], v.KmsArn)
+	codec.PutInt(e, m[2], v.Flag)
+	codec.PutString(e, m[3], v.SigningAlgorithmMnemonic)
+	codec.PutInt(e, m[4], v.SigningAlgorithmType)
+	codec.PutString(e, m[5], v.DigestAlgorithmMnemonic)
+	codec.PutInt(e, m[6], v.DigestAlgorithmType)
+	codec.PutInt(e, m[7], v.KeyTag)
+	codec.PutString(e, m[8], v.DigestValue)
+	codec.PutString(e, m[9], v.PublicKey)
+	codec.PutString(e, m[10], v.DSRecord)
+	codec.PutString(e, m[11], v.DNSKEYRecord)
+	codec.PutString(e, m[12], v.Status)
+	codec.PutString(e, m[13], v.StatusMessage)
+	codec.PutTime(e, m[14], v.CreatedDate)
+	codec.PutTime(e, m[15], v.LastModifiedDate)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *KeySigningKey) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Name)
+	case 1:
+		return codec.GetString(d, m, &v.KmsArn)
+	case 2:
+		return codec.GetInt(d, m, &v.Flag)
+	case 3:
+		return codec.GetString(d, m, &v.SigningAlgorithmMnemonic)
+	case 4:
+		return codec.GetInt(d, m, &v.SigningAlgorithmType)
+	case 5:
+		return codec.GetString(d, m, &v.DigestAlgorithmMnemonic)
+	case 6:
+		return codec.GetInt(d, m, &v.DigestAlgorithmType)
+	case 7:
+		return codec.GetInt(d, m, &v.KeyTag)
+	case 8:
+		return codec.GetString(d, m, &v.DigestValue)
+	case 9:
+		return codec.GetString(d, m, &v.PublicKey)
+	case 10:
+		return codec.GetString(d, m, &v.DSRecord)
+	case 11:
+		return codec.GetString(d, m, &v.DNSKEYRecord)
+	case 12:
+		return codec.GetString(d, m, &v.Status)
+	case 13:
+		return codec.GetString(d, m, &v.StatusMessage)
+	case 14:
+		return codec.GetTime(d, m, &v.CreatedDate)
+	case 15:
+		return codec.GetTime(d, m, &v.LastModifiedDate)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *LinkedService) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.ServicePrincipal)
 	codec.PutString(e, m[1], v.Description)
@@ -847,6 +1631,58 @@ func (v *LinkedService) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.ServicePrincipal)
 	case 1:
 		return codec.GetString(d, m, &v.Description)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListGeoLocationsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.StartContinentCode)
+	codec.PutString(e, m[1], v.StartCountryCode)
+	codec.PutString(e, m[2], v.StartSubdivisionCode)
+	codec.PutString(e, m[3], v.MaxItems)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListGeoLocationsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.StartContinentCode)
+	case 1:
+		return codec.GetString(d, m, &v.StartCountryCode)
+	case 2:
+		return codec.GetString(d, m, &v.StartSubdivisionCode)
+	case 3:
+		return codec.GetString(d, m, &v.MaxItems)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListGeoLocationsResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.GeoLocationDetailsList, codec.EncStruct[GeoLocationDetails])
+	codec.PutBool(e, m[1], v.IsTruncated)
+	codec.PutString(e, m[2], v.NextContinentCode)
+	codec.PutString(e, m[3], v.NextCountryCode)
+	codec.PutString(e, m[4], v.NextSubdivisionCode)
+	codec.PutString(e, m[5], v.MaxItems)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListGeoLocationsResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.GeoLocationDetailsList, codec.DecStruct[GeoLocationDetails])
+	case 1:
+		return codec.GetBool(d, m, &v.IsTruncated)
+	case 2:
+		return codec.GetString(d, m, &v.NextContinentCode)
+	case 3:
+		return codec.GetString(d, m, &v.NextCountryCode)
+	case 4:
+		return codec.GetString(d, m, &v.NextSubdivisionCode)
+	case 5:
+		return codec.GetString(d, m, &v.MaxItems)
 	}
 	return nil
 }
@@ -947,6 +1783,49 @@ func (v *ListHostedZonesByNameResponse) UnmarshalAWS(d codec.Decoder, m *model.R
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListHostedZonesByVPCRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.VPCId)
+	codec.PutString(e, m[1], v.VPCRegion)
+	codec.PutString(e, m[2], v.MaxItems)
+	codec.PutString(e, m[3], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListHostedZonesByVPCRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.VPCId)
+	case 1:
+		return codec.GetString(d, m, &v.VPCRegion)
+	case 2:
+		return codec.GetString(d, m, &v.MaxItems)
+	case 3:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListHostedZonesByVPCResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.HostedZoneSummaries, codec.EncStruct[HostedZoneSummary])
+	codec.PutString(e, m[1], v.MaxItems)
+	codec.PutString(e, m[2], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListHostedZonesByVPCResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.HostedZoneSummaries, codec.DecStruct[HostedZoneSummary])
+	case 1:
+		return codec.GetString(d, m, &v.MaxItems)
+	case 2:
+		return codec.GetString(d, m, &v.NextToken)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *ListHostedZonesRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Marker)
 	codec.PutString(e, m[1], v.MaxItems)
@@ -991,6 +1870,43 @@ func (v *ListHostedZonesResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) er
 		return codec.GetString(d, m, &v.NextMarker)
 	case 4:
 		return codec.GetString(d, m, &v.MaxItems)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListQueryLoggingConfigsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+	codec.PutString(e, m[1], v.NextToken)
+	codec.PutString(e, m[2], v.MaxResults)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListQueryLoggingConfigsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	case 2:
+		return codec.GetString(d, m, &v.MaxResults)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListQueryLoggingConfigsResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.QueryLoggingConfigs, codec.EncStruct[QueryLoggingConfig])
+	codec.PutString(e, m[1], v.NextToken)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListQueryLoggingConfigsResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.QueryLoggingConfigs, codec.DecStruct[QueryLoggingConfig])
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
 	}
 	return nil
 }
@@ -1051,6 +1967,49 @@ func (v *ListResourceRecordSetsResponse) UnmarshalAWS(d codec.Decoder, m *model.
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListReusableDelegationSetsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Marker)
+	codec.PutString(e, m[1], v.MaxItems)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListReusableDelegationSetsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Marker)
+	case 1:
+		return codec.GetString(d, m, &v.MaxItems)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListReusableDelegationSetsResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.DelegationSets, codec.EncStruct[DelegationSet])
+	codec.PutString(e, m[1], v.Marker)
+	codec.PutBool(e, m[2], v.IsTruncated)
+	codec.PutString(e, m[3], v.NextMarker)
+	codec.PutString(e, m[4], v.MaxItems)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListReusableDelegationSetsResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.DelegationSets, codec.DecStruct[DelegationSet])
+	case 1:
+		return codec.GetString(d, m, &v.Marker)
+	case 2:
+		return codec.GetBool(d, m, &v.IsTruncated)
+	case 3:
+		return codec.GetString(d, m, &v.NextMarker)
+	case 4:
+		return codec.GetString(d, m, &v.MaxItems)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *ListTagsForResourceRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.ResourceType)
 	codec.PutString(e, m[1], v.ResourceId)
@@ -1077,6 +2036,97 @@ func (v *ListTagsForResourceResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref
 	switch m.Index {
 	case 0:
 		return codec.GetStruct(d, m, &v.ResourceTagSet)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListTagsForResourcesRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.ResourceType)
+	codec.PutList(e, m[1], v.ResourceIds, codec.EncString)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListTagsForResourcesRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.ResourceType)
+	case 1:
+		return codec.GetList(d, m, &v.ResourceIds, codec.DecString)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListTagsForResourcesResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutList(e, m[0], v.ResourceTagSets, codec.EncStruct[ResourceTagSet])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListTagsForResourcesResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetList(d, m, &v.ResourceTagSets, codec.DecStruct[ResourceTagSet])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListVPCAssociationAuthorizationsRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+	codec.PutString(e, m[1], v.NextToken)
+	codec.PutString(e, m[2], v.MaxResults)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListVPCAssociationAuthorizationsRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	case 2:
+		return codec.GetString(d, m, &v.MaxResults)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ListVPCAssociationAuthorizationsResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+	codec.PutString(e, m[1], v.NextToken)
+	codec.PutList(e, m[2], v.VPCs, codec.EncStruct[VPC])
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ListVPCAssociationAuthorizationsResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 1:
+		return codec.GetString(d, m, &v.NextToken)
+	case 2:
+		return codec.GetList(d, m, &v.VPCs, codec.DecStruct[VPC])
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *QueryLoggingConfig) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Id)
+	codec.PutString(e, m[1], v.HostedZoneId)
+	codec.PutString(e, m[2], v.CloudWatchLogsLogGroupArn)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *QueryLoggingConfig) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Id)
+	case 1:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 2:
+		return codec.GetString(d, m, &v.CloudWatchLogsLogGroupArn)
 	}
 	return nil
 }
@@ -1172,6 +2222,23 @@ func (v *ResourceTagSet) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 }
 
 // MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *ReusableDelegationSetLimit) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Type)
+	codec.PutInt(e, m[1], v.Value)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *ReusableDelegationSetLimit) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Type)
+	case 1:
+		return codec.GetInt(d, m, &v.Value)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
 func (v *StatusReport) MarshalAWS(e codec.Encoder, m []*model.Ref) {
 	codec.PutString(e, m[0], v.Status)
 	codec.PutTime(e, m[1], v.CheckedTime)
@@ -1201,6 +2268,64 @@ func (v *Tag) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
 		return codec.GetString(d, m, &v.Key)
 	case 1:
 		return codec.GetString(d, m, &v.Value)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *TestDNSAnswerRequest) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.HostedZoneId)
+	codec.PutString(e, m[1], v.RecordName)
+	codec.PutString(e, m[2], v.RecordType)
+	codec.PutString(e, m[3], v.ResolverIP)
+	codec.PutString(e, m[4], v.EDNS0ClientSubnetIP)
+	codec.PutString(e, m[5], v.EDNS0ClientSubnetMask)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *TestDNSAnswerRequest) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.HostedZoneId)
+	case 1:
+		return codec.GetString(d, m, &v.RecordName)
+	case 2:
+		return codec.GetString(d, m, &v.RecordType)
+	case 3:
+		return codec.GetString(d, m, &v.ResolverIP)
+	case 4:
+		return codec.GetString(d, m, &v.EDNS0ClientSubnetIP)
+	case 5:
+		return codec.GetString(d, m, &v.EDNS0ClientSubnetMask)
+	}
+	return nil
+}
+
+// MarshalAWS writes the members of v that are set (codec.Marshaler).
+func (v *TestDNSAnswerResponse) MarshalAWS(e codec.Encoder, m []*model.Ref) {
+	codec.PutString(e, m[0], v.Nameserver)
+	codec.PutString(e, m[1], v.RecordName)
+	codec.PutString(e, m[2], v.RecordType)
+	codec.PutList(e, m[3], v.RecordData, codec.EncString)
+	codec.PutString(e, m[4], v.ResponseCode)
+	codec.PutString(e, m[5], v.Protocol)
+}
+
+// UnmarshalAWS reads member m of v (codec.Unmarshaler).
+func (v *TestDNSAnswerResponse) UnmarshalAWS(d codec.Decoder, m *model.Ref) error {
+	switch m.Index {
+	case 0:
+		return codec.GetString(d, m, &v.Nameserver)
+	case 1:
+		return codec.GetString(d, m, &v.RecordName)
+	case 2:
+		return codec.GetString(d, m, &v.RecordType)
+	case 3:
+		return codec.GetList(d, m, &v.RecordData, codec.DecString)
+	case 4:
+		return codec.GetString(d, m, &v.ResponseCode)
+	case 5:
+		return codec.GetString(d, m, &v.Protocol)
 	}
 	return nil
 }

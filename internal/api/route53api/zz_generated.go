@@ -39,25 +39,52 @@ func load() *model.Service {
 
 // Server is the business logic of the operations minicloud implements.
 type Server interface {
+	ActivateKeySigningKey(context.Context, *ActivateKeySigningKeyRequest) (*ActivateKeySigningKeyResponse, error)
 	AssociateVPCWithHostedZone(context.Context, *AssociateVPCWithHostedZoneRequest) (*AssociateVPCWithHostedZoneResponse, error)
 	ChangeResourceRecordSets(context.Context, *ChangeResourceRecordSetsRequest) (*ChangeResourceRecordSetsResponse, error)
 	ChangeTagsForResource(context.Context, *ChangeTagsForResourceRequest) (*ChangeTagsForResourceResponse, error)
 	CreateHealthCheck(context.Context, *CreateHealthCheckRequest) (*CreateHealthCheckResponse, error)
 	CreateHostedZone(context.Context, *CreateHostedZoneRequest) (*CreateHostedZoneResponse, error)
+	CreateKeySigningKey(context.Context, *CreateKeySigningKeyRequest) (*CreateKeySigningKeyResponse, error)
+	CreateQueryLoggingConfig(context.Context, *CreateQueryLoggingConfigRequest) (*CreateQueryLoggingConfigResponse, error)
+	CreateReusableDelegationSet(context.Context, *CreateReusableDelegationSetRequest) (*CreateReusableDelegationSetResponse, error)
+	CreateVPCAssociationAuthorization(context.Context, *CreateVPCAssociationAuthorizationRequest) (*CreateVPCAssociationAuthorizationResponse, error)
+	DeactivateKeySigningKey(context.Context, *DeactivateKeySigningKeyRequest) (*DeactivateKeySigningKeyResponse, error)
 	DeleteHealthCheck(context.Context, *DeleteHealthCheckRequest) (*DeleteHealthCheckResponse, error)
 	DeleteHostedZone(context.Context, *DeleteHostedZoneRequest) (*DeleteHostedZoneResponse, error)
+	DeleteKeySigningKey(context.Context, *DeleteKeySigningKeyRequest) (*DeleteKeySigningKeyResponse, error)
+	DeleteQueryLoggingConfig(context.Context, *DeleteQueryLoggingConfigRequest) (*DeleteQueryLoggingConfigResponse, error)
+	DeleteReusableDelegationSet(context.Context, *DeleteReusableDelegationSetRequest) (*DeleteReusableDelegationSetResponse, error)
+	DeleteVPCAssociationAuthorization(context.Context, *DeleteVPCAssociationAuthorizationRequest) (*DeleteVPCAssociationAuthorizationResponse, error)
+	DisableHostedZoneDNSSEC(context.Context, *DisableHostedZoneDNSSECRequest) (*DisableHostedZoneDNSSECResponse, error)
 	DisassociateVPCFromHostedZone(context.Context, *DisassociateVPCFromHostedZoneRequest) (*DisassociateVPCFromHostedZoneResponse, error)
+	EnableHostedZoneDNSSEC(context.Context, *EnableHostedZoneDNSSECRequest) (*EnableHostedZoneDNSSECResponse, error)
+	GetAccountLimit(context.Context, *GetAccountLimitRequest) (*GetAccountLimitResponse, error)
 	GetChange(context.Context, *GetChangeRequest) (*GetChangeResponse, error)
+	GetCheckerIpRanges(context.Context, *GetCheckerIpRangesRequest) (*GetCheckerIpRangesResponse, error)
+	GetDNSSEC(context.Context, *GetDNSSECRequest) (*GetDNSSECResponse, error)
+	GetGeoLocation(context.Context, *GetGeoLocationRequest) (*GetGeoLocationResponse, error)
 	GetHealthCheck(context.Context, *GetHealthCheckRequest) (*GetHealthCheckResponse, error)
 	GetHealthCheckCount(context.Context, *GetHealthCheckCountRequest) (*GetHealthCheckCountResponse, error)
 	GetHealthCheckStatus(context.Context, *GetHealthCheckStatusRequest) (*GetHealthCheckStatusResponse, error)
 	GetHostedZone(context.Context, *GetHostedZoneRequest) (*GetHostedZoneResponse, error)
 	GetHostedZoneCount(context.Context, *GetHostedZoneCountRequest) (*GetHostedZoneCountResponse, error)
+	GetHostedZoneLimit(context.Context, *GetHostedZoneLimitRequest) (*GetHostedZoneLimitResponse, error)
+	GetQueryLoggingConfig(context.Context, *GetQueryLoggingConfigRequest) (*GetQueryLoggingConfigResponse, error)
+	GetReusableDelegationSet(context.Context, *GetReusableDelegationSetRequest) (*GetReusableDelegationSetResponse, error)
+	GetReusableDelegationSetLimit(context.Context, *GetReusableDelegationSetLimitRequest) (*GetReusableDelegationSetLimitResponse, error)
+	ListGeoLocations(context.Context, *ListGeoLocationsRequest) (*ListGeoLocationsResponse, error)
 	ListHealthChecks(context.Context, *ListHealthChecksRequest) (*ListHealthChecksResponse, error)
 	ListHostedZones(context.Context, *ListHostedZonesRequest) (*ListHostedZonesResponse, error)
 	ListHostedZonesByName(context.Context, *ListHostedZonesByNameRequest) (*ListHostedZonesByNameResponse, error)
+	ListHostedZonesByVPC(context.Context, *ListHostedZonesByVPCRequest) (*ListHostedZonesByVPCResponse, error)
+	ListQueryLoggingConfigs(context.Context, *ListQueryLoggingConfigsRequest) (*ListQueryLoggingConfigsResponse, error)
 	ListResourceRecordSets(context.Context, *ListResourceRecordSetsRequest) (*ListResourceRecordSetsResponse, error)
+	ListReusableDelegationSets(context.Context, *ListReusableDelegationSetsRequest) (*ListReusableDelegationSetsResponse, error)
 	ListTagsForResource(context.Context, *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error)
+	ListTagsForResources(context.Context, *ListTagsForResourcesRequest) (*ListTagsForResourcesResponse, error)
+	ListVPCAssociationAuthorizations(context.Context, *ListVPCAssociationAuthorizationsRequest) (*ListVPCAssociationAuthorizationsResponse, error)
+	TestDNSAnswer(context.Context, *TestDNSAnswerRequest) (*TestDNSAnswerResponse, error)
 	UpdateHealthCheck(context.Context, *UpdateHealthCheckRequest) (*UpdateHealthCheckResponse, error)
 	UpdateHostedZoneComment(context.Context, *UpdateHostedZoneCommentRequest) (*UpdateHostedZoneCommentResponse, error)
 }
@@ -68,28 +95,72 @@ type Server interface {
 // compiler then asks the service for its method.
 func Handlers(s Server) map[string]api.Handler {
 	return map[string]api.Handler{
-		"AssociateVPCWithHostedZone":    api.Typed(s.AssociateVPCWithHostedZone),
-		"ChangeResourceRecordSets":      api.Typed(s.ChangeResourceRecordSets),
-		"ChangeTagsForResource":         api.Typed(s.ChangeTagsForResource),
-		"CreateHealthCheck":             api.Typed(s.CreateHealthCheck),
-		"CreateHostedZone":              api.Typed(s.CreateHostedZone),
-		"DeleteHealthCheck":             api.Typed(s.DeleteHealthCheck),
-		"DeleteHostedZone":              api.Typed(s.DeleteHostedZone),
-		"DisassociateVPCFromHostedZone": api.Typed(s.DisassociateVPCFromHostedZone),
-		"GetChange":                     api.Typed(s.GetChange),
-		"GetHealthCheck":                api.Typed(s.GetHealthCheck),
-		"GetHealthCheckCount":           api.Typed(s.GetHealthCheckCount),
-		"GetHealthCheckStatus":          api.Typed(s.GetHealthCheckStatus),
-		"GetHostedZone":                 api.Typed(s.GetHostedZone),
-		"GetHostedZoneCount":            api.Typed(s.GetHostedZoneCount),
-		"ListHealthChecks":              api.Typed(s.ListHealthChecks),
-		"ListHostedZones":               api.Typed(s.ListHostedZones),
-		"ListHostedZonesByName":         api.Typed(s.ListHostedZonesByName),
-		"ListResourceRecordSets":        api.Typed(s.ListResourceRecordSets),
-		"ListTagsForResource":           api.Typed(s.ListTagsForResource),
-		"UpdateHealthCheck":             api.Typed(s.UpdateHealthCheck),
-		"UpdateHostedZoneComment":       api.Typed(s.UpdateHostedZoneComment),
+		"ActivateKeySigningKey":             api.Typed(s.ActivateKeySigningKey),
+		"AssociateVPCWithHostedZone":        api.Typed(s.AssociateVPCWithHostedZone),
+		"ChangeResourceRecordSets":          api.Typed(s.ChangeResourceRecordSets),
+		"ChangeTagsForResource":             api.Typed(s.ChangeTagsForResource),
+		"CreateHealthCheck":                 api.Typed(s.CreateHealthCheck),
+		"CreateHostedZone":                  api.Typed(s.CreateHostedZone),
+		"CreateKeySigningKey":               api.Typed(s.CreateKeySigningKey),
+		"CreateQueryLoggingConfig":          api.Typed(s.CreateQueryLoggingConfig),
+		"CreateReusableDelegationSet":       api.Typed(s.CreateReusableDelegationSet),
+		"CreateVPCAssociationAuthorization": api.Typed(s.CreateVPCAssociationAuthorization),
+		"DeactivateKeySigningKey":           api.Typed(s.DeactivateKeySigningKey),
+		"DeleteHealthCheck":                 api.Typed(s.DeleteHealthCheck),
+		"DeleteHostedZone":                  api.Typed(s.DeleteHostedZone),
+		"DeleteKeySigningKey":               api.Typed(s.DeleteKeySigningKey),
+		"DeleteQueryLoggingConfig":          api.Typed(s.DeleteQueryLoggingConfig),
+		"DeleteReusableDelegationSet":       api.Typed(s.DeleteReusableDelegationSet),
+		"DeleteVPCAssociationAuthorization": api.Typed(s.DeleteVPCAssociationAuthorization),
+		"DisableHostedZoneDNSSEC":           api.Typed(s.DisableHostedZoneDNSSEC),
+		"DisassociateVPCFromHostedZone":     api.Typed(s.DisassociateVPCFromHostedZone),
+		"EnableHostedZoneDNSSEC":            api.Typed(s.EnableHostedZoneDNSSEC),
+		"GetAccountLimit":                   api.Typed(s.GetAccountLimit),
+		"GetChange":                         api.Typed(s.GetChange),
+		"GetCheckerIpRanges":                api.Typed(s.GetCheckerIpRanges),
+		"GetDNSSEC":                         api.Typed(s.GetDNSSEC),
+		"GetGeoLocation":                    api.Typed(s.GetGeoLocation),
+		"GetHealthCheck":                    api.Typed(s.GetHealthCheck),
+		"GetHealthCheckCount":               api.Typed(s.GetHealthCheckCount),
+		"GetHealthCheckStatus":              api.Typed(s.GetHealthCheckStatus),
+		"GetHostedZone":                     api.Typed(s.GetHostedZone),
+		"GetHostedZoneCount":                api.Typed(s.GetHostedZoneCount),
+		"GetHostedZoneLimit":                api.Typed(s.GetHostedZoneLimit),
+		"GetQueryLoggingConfig":             api.Typed(s.GetQueryLoggingConfig),
+		"GetReusableDelegationSet":          api.Typed(s.GetReusableDelegationSet),
+		"GetReusableDelegationSetLimit":     api.Typed(s.GetReusableDelegationSetLimit),
+		"ListGeoLocations":                  api.Typed(s.ListGeoLocations),
+		"ListHealthChecks":                  api.Typed(s.ListHealthChecks),
+		"ListHostedZones":                   api.Typed(s.ListHostedZones),
+		"ListHostedZonesByName":             api.Typed(s.ListHostedZonesByName),
+		"ListHostedZonesByVPC":              api.Typed(s.ListHostedZonesByVPC),
+		"ListQueryLoggingConfigs":           api.Typed(s.ListQueryLoggingConfigs),
+		"ListResourceRecordSets":            api.Typed(s.ListResourceRecordSets),
+		"ListReusableDelegationSets":        api.Typed(s.ListReusableDelegationSets),
+		"ListTagsForResource":               api.Typed(s.ListTagsForResource),
+		"ListTagsForResources":              api.Typed(s.ListTagsForResources),
+		"ListVPCAssociationAuthorizations":  api.Typed(s.ListVPCAssociationAuthorizations),
+		"TestDNSAnswer":                     api.Typed(s.TestDNSAnswer),
+		"UpdateHealthCheck":                 api.Typed(s.UpdateHealthCheck),
+		"UpdateHostedZoneComment":           api.Typed(s.UpdateHostedZoneComment),
 	}
+}
+
+// AccountLimit is the AccountLimit shape.
+type AccountLimit struct {
+	Type  *string `aws:"Type"`
+	Value *int64  `aws:"Value"`
+}
+
+// ActivateKeySigningKeyRequest is the ActivateKeySigningKeyRequest shape.
+type ActivateKeySigningKeyRequest struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+	Name         *string `aws:"Name"`
+}
+
+// ActivateKeySigningKeyResponse is the ActivateKeySigningKeyResponse shape.
+type ActivateKeySigningKeyResponse struct {
+	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
 }
 
 // AlarmIdentifier is the AlarmIdentifier shape.
@@ -214,6 +285,75 @@ type CreateHostedZoneResponse struct {
 	Location      *string        `aws:"Location"`
 }
 
+// CreateKeySigningKeyRequest is the CreateKeySigningKeyRequest shape.
+type CreateKeySigningKeyRequest struct {
+	CallerReference         *string `aws:"CallerReference"`
+	HostedZoneId            *string `aws:"HostedZoneId"`
+	KeyManagementServiceArn *string `aws:"KeyManagementServiceArn"`
+	Name                    *string `aws:"Name"`
+	Status                  *string `aws:"Status"`
+}
+
+// CreateKeySigningKeyResponse is the CreateKeySigningKeyResponse shape.
+type CreateKeySigningKeyResponse struct {
+	ChangeInfo    *ChangeInfo    `aws:"ChangeInfo"`
+	KeySigningKey *KeySigningKey `aws:"KeySigningKey"`
+	Location      *string        `aws:"Location"`
+}
+
+// CreateQueryLoggingConfigRequest is the CreateQueryLoggingConfigRequest shape.
+type CreateQueryLoggingConfigRequest struct {
+	HostedZoneId              *string `aws:"HostedZoneId"`
+	CloudWatchLogsLogGroupArn *string `aws:"CloudWatchLogsLogGroupArn"`
+}
+
+// CreateQueryLoggingConfigResponse is the CreateQueryLoggingConfigResponse shape.
+type CreateQueryLoggingConfigResponse struct {
+	QueryLoggingConfig *QueryLoggingConfig `aws:"QueryLoggingConfig"`
+	Location           *string             `aws:"Location"`
+}
+
+// CreateReusableDelegationSetRequest is the CreateReusableDelegationSetRequest shape.
+type CreateReusableDelegationSetRequest struct {
+	CallerReference *string `aws:"CallerReference"`
+	HostedZoneId    *string `aws:"HostedZoneId"`
+}
+
+// CreateReusableDelegationSetResponse is the CreateReusableDelegationSetResponse shape.
+type CreateReusableDelegationSetResponse struct {
+	DelegationSet *DelegationSet `aws:"DelegationSet"`
+	Location      *string        `aws:"Location"`
+}
+
+// CreateVPCAssociationAuthorizationRequest is the CreateVPCAssociationAuthorizationRequest shape.
+type CreateVPCAssociationAuthorizationRequest struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+	VPC          *VPC    `aws:"VPC"`
+}
+
+// CreateVPCAssociationAuthorizationResponse is the CreateVPCAssociationAuthorizationResponse shape.
+type CreateVPCAssociationAuthorizationResponse struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+	VPC          *VPC    `aws:"VPC"`
+}
+
+// DNSSECStatus is the DNSSECStatus shape.
+type DNSSECStatus struct {
+	ServeSignature *string `aws:"ServeSignature"`
+	StatusMessage  *string `aws:"StatusMessage"`
+}
+
+// DeactivateKeySigningKeyRequest is the DeactivateKeySigningKeyRequest shape.
+type DeactivateKeySigningKeyRequest struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+	Name         *string `aws:"Name"`
+}
+
+// DeactivateKeySigningKeyResponse is the DeactivateKeySigningKeyResponse shape.
+type DeactivateKeySigningKeyResponse struct {
+	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
+}
+
 // DelegationSet is the DelegationSet shape.
 type DelegationSet struct {
 	Id              *string  `aws:"Id"`
@@ -240,10 +380,59 @@ type DeleteHostedZoneResponse struct {
 	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
 }
 
+// DeleteKeySigningKeyRequest is the DeleteKeySigningKeyRequest shape.
+type DeleteKeySigningKeyRequest struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+	Name         *string `aws:"Name"`
+}
+
+// DeleteKeySigningKeyResponse is the DeleteKeySigningKeyResponse shape.
+type DeleteKeySigningKeyResponse struct {
+	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
+}
+
+// DeleteQueryLoggingConfigRequest is the DeleteQueryLoggingConfigRequest shape.
+type DeleteQueryLoggingConfigRequest struct {
+	Id *string `aws:"Id"`
+}
+
+// DeleteQueryLoggingConfigResponse is the DeleteQueryLoggingConfigResponse shape.
+type DeleteQueryLoggingConfigResponse struct {
+}
+
+// DeleteReusableDelegationSetRequest is the DeleteReusableDelegationSetRequest shape.
+type DeleteReusableDelegationSetRequest struct {
+	Id *string `aws:"Id"`
+}
+
+// DeleteReusableDelegationSetResponse is the DeleteReusableDelegationSetResponse shape.
+type DeleteReusableDelegationSetResponse struct {
+}
+
+// DeleteVPCAssociationAuthorizationRequest is the DeleteVPCAssociationAuthorizationRequest shape.
+type DeleteVPCAssociationAuthorizationRequest struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+	VPC          *VPC    `aws:"VPC"`
+}
+
+// DeleteVPCAssociationAuthorizationResponse is the DeleteVPCAssociationAuthorizationResponse shape.
+type DeleteVPCAssociationAuthorizationResponse struct {
+}
+
 // Dimension is the Dimension shape.
 type Dimension struct {
 	Name  *string `aws:"Name"`
 	Value *string `aws:"Value"`
+}
+
+// DisableHostedZoneDNSSECRequest is the DisableHostedZoneDNSSECRequest shape.
+type DisableHostedZoneDNSSECRequest struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+}
+
+// DisableHostedZoneDNSSECResponse is the DisableHostedZoneDNSSECResponse shape.
+type DisableHostedZoneDNSSECResponse struct {
+	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
 }
 
 // DisassociateVPCFromHostedZoneRequest is the DisassociateVPCFromHostedZoneRequest shape.
@@ -258,11 +447,31 @@ type DisassociateVPCFromHostedZoneResponse struct {
 	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
 }
 
+// EnableHostedZoneDNSSECRequest is the EnableHostedZoneDNSSECRequest shape.
+type EnableHostedZoneDNSSECRequest struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+}
+
+// EnableHostedZoneDNSSECResponse is the EnableHostedZoneDNSSECResponse shape.
+type EnableHostedZoneDNSSECResponse struct {
+	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
+}
+
 // GeoLocation is the GeoLocation shape.
 type GeoLocation struct {
 	ContinentCode   *string `aws:"ContinentCode"`
 	CountryCode     *string `aws:"CountryCode"`
 	SubdivisionCode *string `aws:"SubdivisionCode"`
+}
+
+// GeoLocationDetails is the GeoLocationDetails shape.
+type GeoLocationDetails struct {
+	ContinentCode   *string `aws:"ContinentCode"`
+	ContinentName   *string `aws:"ContinentName"`
+	CountryCode     *string `aws:"CountryCode"`
+	CountryName     *string `aws:"CountryName"`
+	SubdivisionCode *string `aws:"SubdivisionCode"`
+	SubdivisionName *string `aws:"SubdivisionName"`
 }
 
 // GeoProximityLocation is the GeoProximityLocation shape.
@@ -273,6 +482,17 @@ type GeoProximityLocation struct {
 	Bias           *int32       `aws:"Bias"`
 }
 
+// GetAccountLimitRequest is the GetAccountLimitRequest shape.
+type GetAccountLimitRequest struct {
+	Type *string `aws:"Type"`
+}
+
+// GetAccountLimitResponse is the GetAccountLimitResponse shape.
+type GetAccountLimitResponse struct {
+	Limit *AccountLimit `aws:"Limit"`
+	Count *int64        `aws:"Count"`
+}
+
 // GetChangeRequest is the GetChangeRequest shape.
 type GetChangeRequest struct {
 	Id *string `aws:"Id"`
@@ -281,6 +501,38 @@ type GetChangeRequest struct {
 // GetChangeResponse is the GetChangeResponse shape.
 type GetChangeResponse struct {
 	ChangeInfo *ChangeInfo `aws:"ChangeInfo"`
+}
+
+// GetCheckerIpRangesRequest is the GetCheckerIpRangesRequest shape.
+type GetCheckerIpRangesRequest struct {
+}
+
+// GetCheckerIpRangesResponse is the GetCheckerIpRangesResponse shape.
+type GetCheckerIpRangesResponse struct {
+	CheckerIpRanges []string `aws:"CheckerIpRanges"`
+}
+
+// GetDNSSECRequest is the GetDNSSECRequest shape.
+type GetDNSSECRequest struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+}
+
+// GetDNSSECResponse is the GetDNSSECResponse shape.
+type GetDNSSECResponse struct {
+	Status         *DNSSECStatus   `aws:"Status"`
+	KeySigningKeys []KeySigningKey `aws:"KeySigningKeys"`
+}
+
+// GetGeoLocationRequest is the GetGeoLocationRequest shape.
+type GetGeoLocationRequest struct {
+	ContinentCode   *string `aws:"ContinentCode"`
+	CountryCode     *string `aws:"CountryCode"`
+	SubdivisionCode *string `aws:"SubdivisionCode"`
+}
+
+// GetGeoLocationResponse is the GetGeoLocationResponse shape.
+type GetGeoLocationResponse struct {
+	GeoLocationDetails *GeoLocationDetails `aws:"GeoLocationDetails"`
 }
 
 // GetHealthCheckCountRequest is the GetHealthCheckCountRequest shape.
@@ -321,6 +573,18 @@ type GetHostedZoneCountResponse struct {
 	HostedZoneCount *int64 `aws:"HostedZoneCount"`
 }
 
+// GetHostedZoneLimitRequest is the GetHostedZoneLimitRequest shape.
+type GetHostedZoneLimitRequest struct {
+	Type         *string `aws:"Type"`
+	HostedZoneId *string `aws:"HostedZoneId"`
+}
+
+// GetHostedZoneLimitResponse is the GetHostedZoneLimitResponse shape.
+type GetHostedZoneLimitResponse struct {
+	Limit *HostedZoneLimit `aws:"Limit"`
+	Count *int64           `aws:"Count"`
+}
+
 // GetHostedZoneRequest is the GetHostedZoneRequest shape.
 type GetHostedZoneRequest struct {
 	Id *string `aws:"Id"`
@@ -331,6 +595,38 @@ type GetHostedZoneResponse struct {
 	HostedZone    *HostedZone    `aws:"HostedZone"`
 	DelegationSet *DelegationSet `aws:"DelegationSet"`
 	VPCs          []VPC          `aws:"VPCs"`
+}
+
+// GetQueryLoggingConfigRequest is the GetQueryLoggingConfigRequest shape.
+type GetQueryLoggingConfigRequest struct {
+	Id *string `aws:"Id"`
+}
+
+// GetQueryLoggingConfigResponse is the GetQueryLoggingConfigResponse shape.
+type GetQueryLoggingConfigResponse struct {
+	QueryLoggingConfig *QueryLoggingConfig `aws:"QueryLoggingConfig"`
+}
+
+// GetReusableDelegationSetLimitRequest is the GetReusableDelegationSetLimitRequest shape.
+type GetReusableDelegationSetLimitRequest struct {
+	Type            *string `aws:"Type"`
+	DelegationSetId *string `aws:"DelegationSetId"`
+}
+
+// GetReusableDelegationSetLimitResponse is the GetReusableDelegationSetLimitResponse shape.
+type GetReusableDelegationSetLimitResponse struct {
+	Limit *ReusableDelegationSetLimit `aws:"Limit"`
+	Count *int64                      `aws:"Count"`
+}
+
+// GetReusableDelegationSetRequest is the GetReusableDelegationSetRequest shape.
+type GetReusableDelegationSetRequest struct {
+	Id *string `aws:"Id"`
+}
+
+// GetReusableDelegationSetResponse is the GetReusableDelegationSetResponse shape.
+type GetReusableDelegationSetResponse struct {
+	DelegationSet *DelegationSet `aws:"DelegationSet"`
 }
 
 // HealthCheck is the HealthCheck shape.
@@ -388,10 +684,67 @@ type HostedZoneConfig struct {
 	PrivateZone *bool   `aws:"PrivateZone"`
 }
 
+// HostedZoneLimit is the HostedZoneLimit shape.
+type HostedZoneLimit struct {
+	Type  *string `aws:"Type"`
+	Value *int64  `aws:"Value"`
+}
+
+// HostedZoneOwner is the HostedZoneOwner shape.
+type HostedZoneOwner struct {
+	OwningAccount *string `aws:"OwningAccount"`
+	OwningService *string `aws:"OwningService"`
+}
+
+// HostedZoneSummary is the HostedZoneSummary shape.
+type HostedZoneSummary struct {
+	HostedZoneId *string          `aws:"HostedZoneId"`
+	Name         *string          `aws:"Name"`
+	Owner        *HostedZoneOwner `aws:"Owner"`
+}
+
+// KeySigningKey is the KeySigningKey shape.
+type KeySigningKey struct {
+	Name                     *string    `aws:"Name"`
+	KmsArn                   *string    `aws:"KmsArn"`
+	Flag                     *int32     `aws:"Flag"`
+	SigningAlgorithmMnemonic *string    `aws:"SigningAlgorithmMnemonic"`
+	SigningAlgorithmType     *int32     `aws:"SigningAlgorithmType"`
+	DigestAlgorithmMnemonic  *string    `aws:"DigestAlgorithmMnemonic"`
+	DigestAlgorithmType      *int32     `aws:"DigestAlgorithmType"`
+	KeyTag                   *int32     `aws:"KeyTag"`
+	DigestValue              *string    `aws:"DigestValue"`
+	PublicKey                *string    `aws:"PublicKey"`
+	DSRecord                 *string    `aws:"DSRecord"`
+	DNSKEYRecord             *string    `aws:"DNSKEYRecord"`
+	Status                   *string    `aws:"Status"`
+	StatusMessage            *string    `aws:"StatusMessage"`
+	CreatedDate              *time.Time `aws:"CreatedDate"`
+	LastModifiedDate         *time.Time `aws:"LastModifiedDate"`
+}
+
 // LinkedService is the LinkedService shape.
 type LinkedService struct {
 	ServicePrincipal *string `aws:"ServicePrincipal"`
 	Description      *string `aws:"Description"`
+}
+
+// ListGeoLocationsRequest is the ListGeoLocationsRequest shape.
+type ListGeoLocationsRequest struct {
+	StartContinentCode   *string `aws:"StartContinentCode"`
+	StartCountryCode     *string `aws:"StartCountryCode"`
+	StartSubdivisionCode *string `aws:"StartSubdivisionCode"`
+	MaxItems             *string `aws:"MaxItems"`
+}
+
+// ListGeoLocationsResponse is the ListGeoLocationsResponse shape.
+type ListGeoLocationsResponse struct {
+	GeoLocationDetailsList []GeoLocationDetails `aws:"GeoLocationDetailsList"`
+	IsTruncated            *bool                `aws:"IsTruncated"`
+	NextContinentCode      *string              `aws:"NextContinentCode"`
+	NextCountryCode        *string              `aws:"NextCountryCode"`
+	NextSubdivisionCode    *string              `aws:"NextSubdivisionCode"`
+	MaxItems               *string              `aws:"MaxItems"`
 }
 
 // ListHealthChecksRequest is the ListHealthChecksRequest shape.
@@ -427,6 +780,21 @@ type ListHostedZonesByNameResponse struct {
 	MaxItems         *string      `aws:"MaxItems"`
 }
 
+// ListHostedZonesByVPCRequest is the ListHostedZonesByVPCRequest shape.
+type ListHostedZonesByVPCRequest struct {
+	VPCId     *string `aws:"VPCId"`
+	VPCRegion *string `aws:"VPCRegion"`
+	MaxItems  *string `aws:"MaxItems"`
+	NextToken *string `aws:"NextToken"`
+}
+
+// ListHostedZonesByVPCResponse is the ListHostedZonesByVPCResponse shape.
+type ListHostedZonesByVPCResponse struct {
+	HostedZoneSummaries []HostedZoneSummary `aws:"HostedZoneSummaries"`
+	MaxItems            *string             `aws:"MaxItems"`
+	NextToken           *string             `aws:"NextToken"`
+}
+
 // ListHostedZonesRequest is the ListHostedZonesRequest shape.
 type ListHostedZonesRequest struct {
 	Marker          *string `aws:"Marker"`
@@ -442,6 +810,19 @@ type ListHostedZonesResponse struct {
 	IsTruncated *bool        `aws:"IsTruncated"`
 	NextMarker  *string      `aws:"NextMarker"`
 	MaxItems    *string      `aws:"MaxItems"`
+}
+
+// ListQueryLoggingConfigsRequest is the ListQueryLoggingConfigsRequest shape.
+type ListQueryLoggingConfigsRequest struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+	NextToken    *string `aws:"NextToken"`
+	MaxResults   *string `aws:"MaxResults"`
+}
+
+// ListQueryLoggingConfigsResponse is the ListQueryLoggingConfigsResponse shape.
+type ListQueryLoggingConfigsResponse struct {
+	QueryLoggingConfigs []QueryLoggingConfig `aws:"QueryLoggingConfigs"`
+	NextToken           *string              `aws:"NextToken"`
 }
 
 // ListResourceRecordSetsRequest is the ListResourceRecordSetsRequest shape.
@@ -463,6 +844,21 @@ type ListResourceRecordSetsResponse struct {
 	MaxItems             *string             `aws:"MaxItems"`
 }
 
+// ListReusableDelegationSetsRequest is the ListReusableDelegationSetsRequest shape.
+type ListReusableDelegationSetsRequest struct {
+	Marker   *string `aws:"Marker"`
+	MaxItems *string `aws:"MaxItems"`
+}
+
+// ListReusableDelegationSetsResponse is the ListReusableDelegationSetsResponse shape.
+type ListReusableDelegationSetsResponse struct {
+	DelegationSets []DelegationSet `aws:"DelegationSets"`
+	Marker         *string         `aws:"Marker"`
+	IsTruncated    *bool           `aws:"IsTruncated"`
+	NextMarker     *string         `aws:"NextMarker"`
+	MaxItems       *string         `aws:"MaxItems"`
+}
+
 // ListTagsForResourceRequest is the ListTagsForResourceRequest shape.
 type ListTagsForResourceRequest struct {
 	ResourceType *string `aws:"ResourceType"`
@@ -472,6 +868,38 @@ type ListTagsForResourceRequest struct {
 // ListTagsForResourceResponse is the ListTagsForResourceResponse shape.
 type ListTagsForResourceResponse struct {
 	ResourceTagSet *ResourceTagSet `aws:"ResourceTagSet"`
+}
+
+// ListTagsForResourcesRequest is the ListTagsForResourcesRequest shape.
+type ListTagsForResourcesRequest struct {
+	ResourceType *string  `aws:"ResourceType"`
+	ResourceIds  []string `aws:"ResourceIds"`
+}
+
+// ListTagsForResourcesResponse is the ListTagsForResourcesResponse shape.
+type ListTagsForResourcesResponse struct {
+	ResourceTagSets []ResourceTagSet `aws:"ResourceTagSets"`
+}
+
+// ListVPCAssociationAuthorizationsRequest is the ListVPCAssociationAuthorizationsRequest shape.
+type ListVPCAssociationAuthorizationsRequest struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+	NextToken    *string `aws:"NextToken"`
+	MaxResults   *string `aws:"MaxResults"`
+}
+
+// ListVPCAssociationAuthorizationsResponse is the ListVPCAssociationAuthorizationsResponse shape.
+type ListVPCAssociationAuthorizationsResponse struct {
+	HostedZoneId *string `aws:"HostedZoneId"`
+	NextToken    *string `aws:"NextToken"`
+	VPCs         []VPC   `aws:"VPCs"`
+}
+
+// QueryLoggingConfig is the QueryLoggingConfig shape.
+type QueryLoggingConfig struct {
+	Id                        *string `aws:"Id"`
+	HostedZoneId              *string `aws:"HostedZoneId"`
+	CloudWatchLogsLogGroupArn *string `aws:"CloudWatchLogsLogGroupArn"`
 }
 
 // ResourceRecord is the ResourceRecord shape.
@@ -505,6 +933,12 @@ type ResourceTagSet struct {
 	Tags         []Tag   `aws:"Tags"`
 }
 
+// ReusableDelegationSetLimit is the ReusableDelegationSetLimit shape.
+type ReusableDelegationSetLimit struct {
+	Type  *string `aws:"Type"`
+	Value *int64  `aws:"Value"`
+}
+
 // StatusReport is the StatusReport shape.
 type StatusReport struct {
 	Status      *string    `aws:"Status"`
@@ -515,6 +949,26 @@ type StatusReport struct {
 type Tag struct {
 	Key   *string `aws:"Key"`
 	Value *string `aws:"Value"`
+}
+
+// TestDNSAnswerRequest is the TestDNSAnswerRequest shape.
+type TestDNSAnswerRequest struct {
+	HostedZoneId          *string `aws:"HostedZoneId"`
+	RecordName            *string `aws:"RecordName"`
+	RecordType            *string `aws:"RecordType"`
+	ResolverIP            *string `aws:"ResolverIP"`
+	EDNS0ClientSubnetIP   *string `aws:"EDNS0ClientSubnetIP"`
+	EDNS0ClientSubnetMask *string `aws:"EDNS0ClientSubnetMask"`
+}
+
+// TestDNSAnswerResponse is the TestDNSAnswerResponse shape.
+type TestDNSAnswerResponse struct {
+	Nameserver   *string  `aws:"Nameserver"`
+	RecordName   *string  `aws:"RecordName"`
+	RecordType   *string  `aws:"RecordType"`
+	RecordData   []string `aws:"RecordData"`
+	ResponseCode *string  `aws:"ResponseCode"`
+	Protocol     *string  `aws:"Protocol"`
 }
 
 // UpdateHealthCheckRequest is the UpdateHealthCheckRequest shape.

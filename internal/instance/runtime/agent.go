@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -166,8 +167,10 @@ func (r *Runtime) Dial(ctx context.Context, t agentport.Target, network, address
 	}
 	// A name is the instance's to resolve, with its VPC's resolver (an
 	// RDS endpoint, an EC2 private name), not the host's; localhost is the
-	// instance's own loopback.
-	if _, err := netip.ParseAddr(host); err != nil && host != "localhost" && a.resolver.IsValid() {
+	// instance's own loopback, 127.0.0.1 (never looked up: see DialIn).
+	if strings.EqualFold(host, "localhost") {
+		address = net.JoinHostPort("127.0.0.1", port)
+	} else if _, err := netip.ParseAddr(host); err != nil && a.resolver.IsValid() {
 		r := &net.Resolver{PreferGo: true, Dial: func(_ context.Context, network, _ string) (net.Conn, error) {
 			return workload.DialIn(a.ns, network, netip.AddrPortFrom(a.resolver, 53).String(), timeout)
 		}}
@@ -183,6 +186,10 @@ func (r *Runtime) Dial(ctx context.Context, t agentport.Target, network, address
 	}
 	return c, nil
 }
+
+// execAnswerTimeout bounds how long Exec waits for the init to start the
+// process and answer.
+const execAnswerTimeout = 30 * time.Second
 
 // Exec runs a process in a running instance (agentport.Executor): its
 // init forks it, inside the instance.
@@ -212,15 +219,22 @@ func (r *Runtime) Exec(ctx context.Context, t agentport.Target, spec agentport.S
 		conn.Close()
 		return nil, fmt.Errorf("%w: %s: %v", agentport.ErrNotRunning, t.InstanceID, err)
 	}
-	// The answer, or ctx's end.
+	// The answer, or ctx's end, or execAnswerTimeout: the guest can hold
+	// its init up (a FIFO for /etc/passwd), and a caller whose ctx lives as
+	// long as the process (a session's shell) must not wait for ever.
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	late := time.AfterFunc(execAnswerTimeout, func() { conn.Close() })
 	var m execMessage
 	fds, err := recvMessage(conn, &m)
-	if !stop() || err != nil {
+	inTime := late.Stop()
+	if !stop() || !inTime || err != nil {
 		closeFDs(fds)
 		conn.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if !inTime {
+			return nil, fmt.Errorf("exec in %s: the agent did not answer within %s", t.InstanceID, execAnswerTimeout)
 		}
 		return nil, fmt.Errorf("%w: %s: the agent did not answer: %v", agentport.ErrNotRunning, t.InstanceID, err)
 	}

@@ -6,6 +6,13 @@
 // DesiredEndpoint(s), ReportEndpointAvailable), never this package's
 // internals.
 //
+// Launch templates (launchtemplate.go) are records with all their versions;
+// RunInstances merges a template's data into its request before anything
+// else, so an instance launched from one is checked and run as any other.
+// Instance options (instance_options.go: metadata options, monitoring,
+// credits) are recorded where the runtime reads them (InstanceSpec).
+// Placement groups (placementgroup.go) are names RunInstances checks.
+//
 // A mutating handler checks its request alone first, reading no state;
 // then, in one write transaction (Service.update), it reads and plans
 // against what is stored and writes, so every check that depends on stored

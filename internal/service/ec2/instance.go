@@ -173,6 +173,9 @@ func instancePurge(t *rtx) error {
 		if err := instanceExts.Delete(t.tx, t.scope, id); err != nil {
 			return err
 		}
+		if err := instanceCredits.Delete(t.tx, t.scope, id); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -21,15 +21,22 @@ import (
 // (runLaunch), so that two requests cannot both take what only one fits.
 //
 // IamInstanceProfile is checked against IAM first (resolveProfile), and
-// recorded with an association (iamprofile.go).
+// recorded with an association (iamprofile.go). A LaunchTemplate's data is
+// merged into the request before anything else (runFromTemplate,
+// launchtemplate.go).
 func (s *Service) RunInstances(ctx context.Context, in *ec2api.RunInstancesRequest) (*ec2api.Reservation, error) {
 	if err := dryRun(in.DryRun); err != nil {
+		return nil, err
+	}
+	in, ltTags, err := s.runFromTemplate(ctx, in)
+	if err != nil {
 		return nil, err
 	}
 	r, err := runCheck(in)
 	if err != nil {
 		return nil, err
 	}
+	r.instTags = append(r.instTags, ltTags...)
 	if r.profile, err = s.resolveProfile(ctx, in.IamInstanceProfile); err != nil {
 		return nil, err
 	}
@@ -101,9 +108,6 @@ func runCheck(in *ec2api.RunInstancesRequest) (*runRequest, error) {
 	}
 	if minCount > maxCount {
 		return nil, errInvalidParam("Invalid value '%d' for MinCount. MinCount must be less than or equal to MaxCount.", minCount)
-	}
-	if in.LaunchTemplate != nil {
-		return nil, apiErr("InvalidParameterValue", "Launch templates are not supported by minicloud yet.")
 	}
 	r := &runRequest{in: in, minCount: int(minCount), maxCount: int(maxCount), imageID: deref(in.ImageId), shutdown: "stop"}
 	if r.imageID == "" {
@@ -224,6 +228,9 @@ func (s *Service) runPlanLaunch(t *rtx, r *runRequest) (*runPlan, error) {
 		}
 	}
 	if p.img, err = imageByID(t, r.imageID); err != nil {
+		return nil, err
+	}
+	if err := placementCheck(t, in.Placement); err != nil {
 		return nil, err
 	}
 	if st := deref(p.img.State); st != "available" {
@@ -494,6 +501,9 @@ func (s *Service) instanceCreate(t *rtx, r *runRequest, p *runPlan, l instanceLa
 		return nil, err
 	}
 	if err := s.instanceCreateVolumes(t, rec, p.img, r.in.BlockDeviceMappings, r.volTags); err != nil {
+		return nil, err
+	}
+	if err := instanceCreditsLaunch(t, rec, r.in.CreditSpecification); err != nil {
 		return nil, err
 	}
 	enis, err := instanceENIs(t, id)

@@ -215,7 +215,7 @@ func TestRunInstancesErrors(t *testing.T) {
 		{"min above max", ec2.RunInstancesInput{MinCount: aws.Int32(3), MaxCount: aws.Int32(2)},
 			"InvalidParameterValue", "Invalid value '3' for MinCount. MinCount must be less than or equal to MaxCount."},
 		{"launch template before image", ec2.RunInstancesInput{ImageId: aws.String(""), LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("lt")}},
-			"InvalidParameterValue", "Launch templates are not supported by minicloud yet."},
+			"InvalidLaunchTemplateName.NotFoundException", "The specified launch template, with template name lt, does not exist."},
 		{"no image", ec2.RunInstancesInput{ImageId: aws.String("")},
 			"MissingParameter", "The request must contain the parameter ImageId"},
 		{"bad user data before type", ec2.RunInstancesInput{UserData: aws.String("not base64!"), InstanceType: "t9.huge"},

@@ -3,7 +3,9 @@
 // (GetLogEvents, FilterLogEvents), retention that really expires events,
 // metric filters that publish to CloudWatch, subscription filters
 // (recorded only), Insights queries, and logport.Writer for minicloud's
-// own components (Service.Writer).
+// own components (Service.Writer), with logport.Groups (Service.Groups)
+// for those that must refuse a group that does not exist (Route 53's
+// query logging).
 //
 // # Where things live
 //

@@ -78,6 +78,9 @@ func (s *Service) Info() *api.ServiceInfo { return logsapi.Info }
 // Writer is the service as minicloud's own components write to it.
 func (s *Service) Writer() logport.Writer { return writer{s} }
 
+// Groups is the service as a logport.Groups.
+func (s *Service) Groups() logport.Groups { return writer{s} }
+
 // Start runs the sweep: retention, and queries older than 7 days.
 func (s *Service) Start(context.Context) error {
 	ctx, cancel := context.WithCancel(context.Background())

@@ -164,6 +164,20 @@ func (s *Service) ingest(ctx context.Context, key streamKey, gen uint64, kept []
 	return s.events.summary(key, gen).NextSeq, nil
 }
 
+// GroupExists reports whether group exists in account's region.
+func (w writer) GroupExists(ctx context.Context, account, region, group string) (bool, error) {
+	var found bool
+	err := w.s.state.View(ctx, func(tx state.Tx) error {
+		var err error
+		_, found, err = groups.Get(tx, state.Scope{Account: account, Region: region}, group)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("logs: group %s: %w", group, err)
+	}
+	return found, nil
+}
+
 // writer is the service as a logport.Writer.
 type writer struct{ s *Service }
 

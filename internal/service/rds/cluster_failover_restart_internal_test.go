@@ -66,7 +66,10 @@ func TestClusterFailoverRestart(t *testing.T) {
 					<-ctx.Done()
 				}
 			})
-			time.Sleep(300 * time.Millisecond)
+			// The loop's first writes are acknowledged before the failover
+			// (on a loaded machine the first commit, waiting for a reader,
+			// can take a while).
+			waitLedgerRows(t, ctx, cl.WriterPort)
 			x.askFailover(t, "fo", "fo-3")
 			select {
 			case <-reached:
@@ -152,6 +155,27 @@ func TestClusterFailoverRestart(t *testing.T) {
 			}
 			t.Logf("%d acknowledged writes kept across a restart at %q", len(acked), step)
 		})
+	}
+}
+
+// waitLedgerRows waits, up to a minute, until the ledger of the server on
+// port holds a row.
+func waitLedgerRows(t *testing.T, ctx context.Context, port int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		n := 0
+		if c, err := connectPort(ctx, port); err == nil {
+			_ = c.QueryRow(ctx, "SELECT count(*) FROM ledger").Scan(&n)
+			_ = c.Close(ctx)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no write acknowledged in a minute")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

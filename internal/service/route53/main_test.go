@@ -18,6 +18,7 @@ import (
 
 type testEnv struct {
 	srv *server.Server
+	cfg aws.Config
 	r53 *route53.Client
 	ctx context.Context
 }
@@ -33,14 +34,14 @@ func newEnv(t *testing.T, dir string) *testEnv {
 		hs.Close()
 		_ = srv.Close(context.Background())
 	})
-	c := route53.NewFromConfig(aws.Config{
+	cfg := aws.Config{
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint:     aws.String(hs.URL),
 		RetryMaxAttempts: 1,
 		HTTPClient:       sdktest.HTTPClient(),
-	})
-	return &testEnv{srv: srv, r53: c, ctx: context.Background()}
+	}
+	return &testEnv{srv: srv, cfg: cfg, r53: route53.NewFromConfig(cfg), ctx: context.Background()}
 }
 
 func wantCode(t *testing.T, err error, code string) {

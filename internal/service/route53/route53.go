@@ -11,7 +11,21 @@
 //
 // Name servers are fake: each public zone gets four deterministic names of
 // AWS's shape (ns-N.awsdns-NN.com., .net., .org., .co.uk.) derived from its
-// ID; they do not resolve to anything minicloud serves.
+// ID, or those of the reusable delegation set it was created on
+// (reusable.go); they do not resolve to anything minicloud serves.
+//
+// Around the zones: account and zone limits with AWS's default quotas,
+// ListTagsForResources, ListHostedZonesByVPC and VPC association
+// authorizations (account.go); AWS's geolocations (geo.go, countries from
+// tzdata's ISO 3166 table in zz_geo.go); TestDNSAnswer, answered by
+// dns53.Answer over the service's own snapshot restricted to the zone, as
+// the DNS server would answer (testdns.go); query logging (querylog.go):
+// the DNS server hands each query a public zone answered to LogQuery,
+// which queues it when the zone has a config, and a goroutine started by
+// Start writes the queue every second to the config's CloudWatch Logs
+// group through logport, one line per query in AWS's format. DNSSEC
+// (dnssec.go) needs a KMS key minicloud does not have: the operations
+// answer what AWS answers for a zone whose key cannot be used.
 package route53
 
 import (
@@ -46,7 +60,13 @@ type zoneRecord struct {
 	Created         time.Time        `json:"created,omitzero"`
 	VPCs            []route53api.VPC `json:"vpcs,omitempty"`
 	NameServers     []string         `json:"nameServers,omitempty"`
-	Tags            []route53api.Tag `json:"tags,omitempty"`
+	// DelegationSetID is the reusable delegation set whose name servers
+	// the zone uses ("" for the zone's own set).
+	DelegationSetID string `json:"delegationSetId,omitempty"`
+	// AuthorizedVPCs are the VPCs (of other accounts) this private zone's
+	// owner authorised to be associated with it.
+	AuthorizedVPCs []route53api.VPC `json:"authorizedVpcs,omitempty"`
+	Tags           []route53api.Tag `json:"tags,omitempty"`
 	// Count is the number of record sets (ResourceRecordSetCount).
 	Count int `json:"count"`
 	// Records are the record sets of a zone written before they moved to
@@ -101,8 +121,12 @@ type Service struct {
 	endpoints atomic.Pointer[dnszone.EndpointSources]
 
 	checker *checker
+	qlog    queryLogger
 	unsub   func()
 	done    chan struct{}
+	// qlogDone stops the query log writer.
+	qlogDone chan struct{}
+	qlogExit chan struct{}
 }
 
 // Option configures the service.
@@ -182,13 +206,28 @@ func (s *Service) Start(ctx context.Context) error {
 		}
 	}()
 	s.checker.start()
+	s.qlogDone, s.qlogExit = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(s.qlogExit)
+		s.runQueryLogs(s.qlogDone, queryLogInterval)
+	}()
 	return nil
 }
+
+// queryLogInterval is how often queued queries are written to their log
+// groups (AWS delivers query logs within about a minute; sooner is
+// friendlier to tests).
+const queryLogInterval = time.Second
 
 // Stop stops the checker and the store subscription. Neither waits on
 // anything slow, so ctx is not consulted.
 func (s *Service) Stop(context.Context) error {
 	s.checker.stop()
+	if s.qlogDone != nil {
+		close(s.qlogDone)
+		<-s.qlogExit
+		s.qlogDone = nil
+	}
 	if s.unsub != nil {
 		s.unsub()
 		<-s.done

@@ -199,6 +199,7 @@ func (s *Service) rebuildAll(ctx context.Context) error {
 	byID := map[string]*zoneSets{}
 	checks := map[string]route53api.HealthCheckConfig{}
 	delegated := map[string]string{}
+	logTargets := map[string]queryLogTarget{}
 	err := s.store.View(ctx, func(tx state.Tx) error {
 		return tx.Scan("", func(key string, _ []byte) error {
 			sc, svc, kind, id, ok := state.SplitKey(key)
@@ -238,6 +239,11 @@ func (s *Service) rebuildAll(ctx context.Context) error {
 				if err == nil && found && h.HealthCheckConfig != nil {
 					checks[id] = *h.HealthCheckConfig
 				}
+			case queryLogs.Kind:
+				c, found, err := queryLogs.Get(tx, sc, id)
+				if t, ok := c.target(); err == nil && found && ok {
+					logTargets[c.ZoneID] = t
+				}
 			}
 			return nil
 		})
@@ -258,6 +264,7 @@ func (s *Service) rebuildAll(ctx context.Context) error {
 	markShadowed(zs, delegated)
 	s.snap.Store(&dnszone.Snapshot{Zones: zs})
 	s.checker.reset(checks)
+	s.qlog.reset(logTargets)
 	return nil
 }
 

@@ -28,6 +28,17 @@ func getZone(tx state.Tx, sc state.Scope, id string) (*zoneRecord, error) {
 	return &z, nil
 }
 
+// zone reads zone id in its own transaction.
+func (s *Service) zone(ctx context.Context, id string) (*zoneRecord, error) {
+	var z *zoneRecord
+	err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
+		var err error
+		z, err = getZone(tx, sc, id)
+		return err
+	})
+	return z, err
+}
+
 // normalizeName lower-cases a DNS name, adds the trailing dot and turns
 // Route 53's octal escapes (\052 for "*") back into characters.
 func normalizeName(name string) string {
@@ -108,7 +119,11 @@ func (z *zoneRecord) delegationSet() *route53api.DelegationSet {
 	if z.Private {
 		return nil
 	}
-	return &route53api.DelegationSet{NameServers: z.NameServers}
+	ds := &route53api.DelegationSet{NameServers: z.NameServers}
+	if z.DelegationSetID != "" {
+		ds.Id = new("/delegationset/" + z.DelegationSetID)
+	}
+	return ds
 }
 
 func validVPC(v *route53api.VPC) error {
@@ -136,10 +151,11 @@ func (s *Service) CreateHostedZone(ctx context.Context, in *route53api.CreateHos
 	if ref == "" || len(ref) > 128 {
 		return nil, errInvalidInput("1 validation error detected: Value '%s' at 'callerReference' failed to satisfy constraint: Member must have length between 1 and 128", ref)
 	}
-	if in.DelegationSetId != nil {
-		return nil, api.Errorf(http.StatusBadRequest, "NoSuchDelegationSet", "A reusable delegation set with the specified ID does not exist.")
-	}
 	private := in.VPC != nil
+	setID := stripPrefix(in.DelegationSetId, "/delegationset/")
+	if setID != "" && private {
+		return nil, errInvalidInput("A reusable delegation set can't be associated with a private hosted zone.")
+	}
 	if in.HostedZoneConfig != nil && deref(in.HostedZoneConfig.PrivateZone) && !private {
 		return nil, errInvalidInput("When you create a private hosted zone, you must specify a VPC.")
 	}
@@ -155,7 +171,7 @@ func (s *Service) CreateHostedZone(ctx context.Context, in *route53api.CreateHos
 			return nil, errInvalidInput("1 validation error detected: Value at 'hostedZoneConfig.comment' failed to satisfy constraint: Member must have length less than or equal to 256")
 		}
 	}
-	hash := state.HashParams(map[string]any{"name": name, "vpc": in.VPC, "private": private, "comment": comment})
+	hash := state.HashParams(map[string]any{"name": name, "vpc": in.VPC, "private": private, "comment": comment, "delegationSet": setID})
 	var (
 		z    zoneRecord
 		info *route53api.ChangeInfo
@@ -198,6 +214,11 @@ func (s *Service) CreateHostedZone(ctx context.Context, in *route53api.CreateHos
 			z.VPCs = []route53api.VPC{*in.VPC}
 		} else {
 			z.NameServers = nameServers(z.ID)
+			if setID != "" {
+				if err := useDelegationSet(tx, sc, setID, &z); err != nil {
+					return err
+				}
+			}
 			ns = z.NameServers
 		}
 		nsValues := make([]route53api.ResourceRecord, len(ns))
@@ -243,12 +264,7 @@ func (s *Service) CreateHostedZone(ctx context.Context, in *route53api.CreateHos
 
 // GetHostedZone returns a zone with its delegation set or VPCs.
 func (s *Service) GetHostedZone(ctx context.Context, in *route53api.GetHostedZoneRequest) (*route53api.GetHostedZoneResponse, error) {
-	var z *zoneRecord
-	err := s.view(ctx, func(tx state.Tx, sc state.Scope) error {
-		var err error
-		z, err = getZone(tx, sc, deref(in.Id))
-		return err
-	})
+	z, err := s.zone(ctx, deref(in.Id))
 	if err != nil {
 		return nil, err
 	}
@@ -275,14 +291,21 @@ func (s *Service) ListHostedZones(ctx context.Context, in *route53api.ListHosted
 	if err != nil {
 		return nil, err
 	}
-	if in.DelegationSetId != nil {
-		return nil, api.Errorf(http.StatusBadRequest, "NoSuchDelegationSet", "A reusable delegation set with the specified ID does not exist.")
-	}
+	setID := stripPrefix(in.DelegationSetId, "/delegationset/")
 	typ := deref(in.HostedZoneType)
 	if typ != "" && typ != "PrivateHostedZone" {
 		return nil, errInvalidInput("1 validation error detected: Value '%s' at 'hostedZoneType' failed to satisfy constraint: Member must satisfy enum value set: [PrivateHostedZone]", typ)
 	}
-	list, err := s.listZones(ctx)
+	var list []zoneRecord
+	err = s.view(ctx, func(tx state.Tx, sc state.Scope) error {
+		if setID != "" {
+			if _, err := getDelegationSet(tx, sc, setID); err != nil {
+				return err
+			}
+		}
+		list, err = zones.List(tx, sc)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +315,7 @@ func (s *Service) ListHostedZones(ctx context.Context, in *route53api.ListHosted
 		out.Marker = in.Marker
 	}
 	for _, z := range list {
-		if z.ID < marker || (typ != "" && !z.Private) {
+		if z.ID < marker || (typ != "" && !z.Private) || (setID != "" && z.DelegationSetID != setID) {
 			continue
 		}
 		if len(out.HostedZones) == n {
@@ -371,7 +394,7 @@ func (s *Service) DeleteHostedZone(ctx context.Context, in *route53api.DeleteHos
 		err = forEachName(tx, sc, z.ID, "", func(nid string, n *nameRecord) error {
 			for _, r := range n.Sets {
 				if !(deref(r.Name) == z.Name && (deref(r.Type) == "SOA" || deref(r.Type) == "NS")) {
-					return api.Errorf(http.StatusBadRequest, "HostedZoneNotEmpty", "The hosted zone contains resource records that are not SOA or NS records.")
+					return api.Errorf(http.StatusBadRequest, "HostedZoneNotEmpty", "The specified hosted zone contains non-required resource record sets and so cannot be deleted.")
 				}
 			}
 			apex = append(apex, nid)

@@ -79,8 +79,8 @@ func partitionOfCaller(arn string) string {
 // enforcement writes into EC2's UnauthorizedOperation (package authz).
 type Messages interface {
 	// Decode is the message's JSON; ok is false for a message that was
-	// not encoded by this minicloud.
-	Decode(encoded string) (decoded string, ok bool)
+	// not encoded by this minicloud for a principal of account.
+	Decode(encoded, account string) (decoded string, ok bool)
 }
 
 // WithMessages gives STS the decoder of authorization messages; without
@@ -94,13 +94,14 @@ func (s *Service) WithMessages(m Messages) *Service {
 // authorization failure message (AWS's document: allowed, explicitDeny,
 // matchedStatements, failures, context). Who may call it is enforcement's
 // question (sts:DecodeAuthorizationMessage).
-func (s *Service) DecodeAuthorizationMessage(_ context.Context, in *stsapi.DecodeAuthorizationMessageRequest) (*stsapi.DecodeAuthorizationMessageResponse, error) {
+func (s *Service) DecodeAuthorizationMessage(ctx context.Context, in *stsapi.DecodeAuthorizationMessageRequest) (*stsapi.DecodeAuthorizationMessageResponse, error) {
 	msg := *in.EncodedMessage
 	if len(msg) < 1 || len(msg) > 10240 {
 		return nil, validation("1 validation error detected: Value at 'encodedMessage' failed to satisfy constraint: Member must have length less than or equal to 10240")
 	}
 	if s.messages != nil {
-		if out, ok := s.messages.Decode(msg); ok {
+		// Only for the account whose principal was refused.
+		if out, ok := s.messages.Decode(msg, api.Request(ctx).Account); ok {
 			return &stsapi.DecodeAuthorizationMessageResponse{DecodedMessage: new(out)}, nil
 		}
 	}
