@@ -9,6 +9,8 @@ package api
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/codec"
@@ -197,4 +199,33 @@ func (c IdentityChain) Resolve(ctx context.Context, accessKey string) (Identity,
 		}
 	}
 	return Identity{}, false, nil
+}
+
+// Violations collects the constraint failures of one request, for the
+// services (JSON protocols) that answer them all at once as AWS does:
+// ValidationException "2 validation errors detected: Value 'x' at 'name'
+// failed to satisfy constraint: Member must …; …". The codec enforces only
+// required members; handlers check the rest with their member paths.
+type Violations []string
+
+// Add records a violation; a nil value is one AWS does not echo (blobs,
+// sensitive members).
+func (v *Violations) Add(value *string, path, constraint string) {
+	if value == nil {
+		*v = append(*v, fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", path, constraint))
+		return
+	}
+	*v = append(*v, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", *value, path, constraint))
+}
+
+// Err is the ValidationException (HTTP 400) for what was collected, nil
+// if nothing.
+func (v Violations) Err() error {
+	switch len(v) {
+	case 0:
+		return nil
+	case 1:
+		return Errorf(http.StatusBadRequest, "ValidationException", "1 validation error detected: %s", v[0])
+	}
+	return Errorf(http.StatusBadRequest, "ValidationException", "%d validation errors detected: %s", len(v), strings.Join(v, "; "))
 }

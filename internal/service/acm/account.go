@@ -57,9 +57,9 @@ func (s *Service) PutAccountConfiguration(ctx context.Context, in *acmapi.PutAcc
 		if *days > maxDaysBeforeExpiry {
 			constraint = "Member must have value less than or equal to " + strconv.Itoa(maxDaysBeforeExpiry)
 		}
-		v.add(&shown, "expiryEvents.daysBeforeExpiry", constraint)
+		v.Add(&shown, "expiryEvents.daysBeforeExpiry", constraint)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	sc, now := scopeOf(ctx), s.now()

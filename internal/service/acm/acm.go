@@ -190,7 +190,7 @@ func (s *Service) update(ctx context.Context, arn *string, fn func(tx state.Tx, 
 func arnScope(ctx context.Context, arn *string) (state.Scope, error) {
 	var v violations
 	v.arn(arn, "certificateArn")
-	return scopeOf(ctx), v.err()
+	return scopeOf(ctx), v.Err()
 }
 
 // newID is a certificate ID: a random UUID, as ACM's.

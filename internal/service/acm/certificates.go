@@ -77,7 +77,7 @@ func (s *Service) UpdateCertificateOptions(ctx context.Context, in *acmapi.Updat
 	if in.Options != nil {
 		v.enum(in.Options.CertificateTransparencyLoggingPreference, "options.certificateTransparencyLoggingPreference", ctPreferences)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	err := s.update(ctx, in.CertificateArn, func(_ state.Tx, r *certRecord) error {
@@ -126,13 +126,13 @@ func (s *Service) ListCertificates(ctx context.Context, in *acmapi.ListCertifica
 		if *n > 1000 {
 			constraint = "Member must have value less than or equal to 1000"
 		}
-		v.add(&shown, "maxItems", constraint)
+		v.Add(&shown, "maxItems", constraint)
 	}
 	if t := in.NextToken; t != nil {
 		v.length(*t, "nextToken", 1, 10000)
 		v.pattern(*t, "nextToken", nextTokenRE, nextTokenPattern)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	sc, now := scopeOf(ctx), s.now()
@@ -251,7 +251,7 @@ func checkTagRequest(arn *string, tags []acmapi.Tag) error {
 	var v violations
 	v.arn(arn, "certificateArn")
 	v.tags(tags, "tags")
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return err
 	}
 	return checkReservedTags(tags)

@@ -61,44 +61,25 @@ var (
 	keyUsages           = []string{"DIGITAL_SIGNATURE", "NON_REPUDIATION", "KEY_ENCIPHERMENT", "DATA_ENCIPHERMENT", "KEY_AGREEMENT", "CERTIFICATE_SIGNING", "CRL_SIGNING", "ENCIPHER_ONLY", "DECIPHER_ONLY", "ANY", "CUSTOM"}
 )
 
-// violations collects the constraint failures of one request.
-type violations []string
-
-// err is the ValidationException for what was collected, nil if nothing.
-func (v violations) err() error {
-	switch len(v) {
-	case 0:
-		return nil
-	case 1:
-		return errValidation("1 validation error detected: %s", v[0])
-	}
-	return errValidation("%d validation errors detected: %s", len(v), strings.Join(v, "; "))
-}
-
-func (v *violations) add(value *string, path, constraint string) {
-	if value == nil {
-		// Values AWS does not echo (blobs, sensitive members).
-		*v = append(*v, fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", path, constraint))
-		return
-	}
-	*v = append(*v, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", *value, path, constraint))
-}
+// violations collects the constraint failures of one request: api.Violations
+// with this service's checks.
+type violations struct{ api.Violations }
 
 // length checks a string's length in characters.
 func (v *violations) length(s, path string, min, max int) {
 	n := utf8.RuneCountInString(s)
 	if n < min {
-		v.add(&s, path, fmt.Sprintf("Member must have length greater than or equal to %d", min))
+		v.Add(&s, path, fmt.Sprintf("Member must have length greater than or equal to %d", min))
 	}
 	if max > 0 && n > max {
-		v.add(&s, path, fmt.Sprintf("Member must have length less than or equal to %d", max))
+		v.Add(&s, path, fmt.Sprintf("Member must have length less than or equal to %d", max))
 	}
 }
 
 // pattern checks s against a model pattern (shown as the model writes it).
 func (v *violations) pattern(s, path string, re *lazyregexp.Regexp, shown string) {
 	if !re.MatchString(s) {
-		v.add(&s, path, "Member must satisfy regular expression pattern: "+shown)
+		v.Add(&s, path, "Member must satisfy regular expression pattern: "+shown)
 	}
 }
 
@@ -110,7 +91,7 @@ func (v *violations) enum(p *string, path string, set []string) {
 	if slices.Contains(set, *p) {
 		return
 	}
-	v.add(p, path, "Member must satisfy enum value set: ["+strings.Join(set, ", ")+"]")
+	v.Add(p, path, "Member must satisfy enum value set: ["+strings.Join(set, ", ")+"]")
 }
 
 // enumList checks a list of enum members.
@@ -118,7 +99,7 @@ func (v *violations) enumList(list []string, path string, set []string) {
 	for _, e := range list {
 		if !slices.Contains(set, e) {
 			shown := "[" + strings.Join(list, ", ") + "]"
-			v.add(&shown, path, "Member must satisfy constraint: [Member must satisfy enum value set: ["+strings.Join(set, ", ")+"]]")
+			v.Add(&shown, path, "Member must satisfy constraint: [Member must satisfy enum value set: ["+strings.Join(set, ", ")+"]]")
 			return
 		}
 	}
@@ -127,10 +108,10 @@ func (v *violations) enumList(list []string, path string, set []string) {
 // blob checks a blob's size; AWS does not echo blobs.
 func (v *violations) blob(b []byte, path string, max int) {
 	if len(b) == 0 {
-		v.add(nil, path, "Member must have length greater than or equal to 1")
+		v.Add(nil, path, "Member must have length greater than or equal to 1")
 	}
 	if len(b) > max {
-		v.add(nil, path, fmt.Sprintf("Member must have length less than or equal to %d", max))
+		v.Add(nil, path, fmt.Sprintf("Member must have length less than or equal to %d", max))
 	}
 }
 
@@ -147,7 +128,7 @@ func (v *violations) arn(p *string, path string) {
 func (v *violations) domain(s, path string) {
 	v.length(s, path, 1, maxDomainLen)
 	if !validDomainName(s) {
-		v.add(&s, path, "Member must satisfy regular expression pattern: "+domainPattern)
+		v.Add(&s, path, "Member must satisfy regular expression pattern: "+domainPattern)
 	}
 }
 
@@ -160,14 +141,14 @@ func (v *violations) domainList(list []string, path string) {
 	}
 	shown := "[" + strings.Join(list, ", ") + "]"
 	if len(list) < 1 {
-		v.add(&shown, path, "Member must have length greater than or equal to 1")
+		v.Add(&shown, path, "Member must have length greater than or equal to 1")
 	}
 	if len(list) > maxDomains {
-		v.add(&shown, path, fmt.Sprintf("Member must have length less than or equal to %d", maxDomains))
+		v.Add(&shown, path, fmt.Sprintf("Member must have length less than or equal to %d", maxDomains))
 	}
 	for _, d := range list {
 		if n := utf8.RuneCountInString(d); n < 1 || n > maxDomainLen || !validDomainName(d) {
-			v.add(&shown, path, fmt.Sprintf("Member must satisfy constraint: [Member must have length less than or equal to %d, "+
+			v.Add(&shown, path, fmt.Sprintf("Member must satisfy constraint: [Member must have length less than or equal to %d, "+
 				"Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: %s]", maxDomainLen, domainPattern))
 			return
 		}
@@ -181,10 +162,10 @@ func (v *violations) tags(tags []acmapi.Tag, path string) {
 	}
 	if len(tags) < 1 {
 		shown := "[]"
-		v.add(&shown, path, "Member must have length greater than or equal to 1")
+		v.Add(&shown, path, "Member must have length greater than or equal to 1")
 	}
 	if len(tags) > maxTags {
-		v.add(nil, path, fmt.Sprintf("Member must have length less than or equal to %d", maxTags))
+		v.Add(nil, path, fmt.Sprintf("Member must have length less than or equal to %d", maxTags))
 	}
 	for i, t := range tags {
 		kp := fmt.Sprintf("%s.%d.member.key", path, i+1)

@@ -35,7 +35,7 @@ func (s *Service) ImportCertificate(ctx context.Context, in *acmapi.ImportCertif
 		v.blob(in.CertificateChain, "certificateChain", maxChainLen)
 	}
 	v.tags(in.Tags, "tags")
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if err := checkReservedTags(in.Tags); err != nil {

@@ -85,7 +85,7 @@ func requestCheck(in *acmapi.RequestCertificateRequest) (*certificateRequest, er
 	}
 	if dvo := in.DomainValidationOptions; dvo != nil {
 		if len(dvo) < 1 || len(dvo) > maxDomains {
-			v.add(nil, "domainValidationOptions", fmt.Sprintf("Member must have length between 1 and %d", maxDomains))
+			v.Add(nil, "domainValidationOptions", fmt.Sprintf("Member must have length between 1 and %d", maxDomains))
 		}
 		for i, o := range dvo {
 			v.domain(deref(o.DomainName), fmt.Sprintf("domainValidationOptions.%d.member.domainName", i+1))
@@ -93,7 +93,7 @@ func requestCheck(in *acmapi.RequestCertificateRequest) (*certificateRequest, er
 		}
 	}
 	v.tags(in.Tags, "tags")
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 

@@ -29,7 +29,7 @@ func checkCommandQuery(commandID, instanceID *string, maxResults *int32, filters
 		v.enum(f.Key, fmt.Sprintf("filters.%d.member.key", i+1), commandFilterKeys)
 		v.length(f.Value, fmt.Sprintf("filters.%d.member.value", i+1), 1, 128)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var tests []func(*commandRecord) bool
@@ -200,7 +200,7 @@ func (s *Service) GetCommandInvocation(ctx context.Context, in *ssmapi.GetComman
 	v.length(in.CommandId, "commandId", 36, 36)
 	v.pattern(in.InstanceId, "instanceId", instanceIDRE, `(^i-(\w{8}|\w{17})$)|(^mi-\w{17}$)`)
 	v.length(in.PluginName, "pluginName", 4, 0)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	sc := scopeOf(ctx)
@@ -269,7 +269,7 @@ func (s *Service) CancelCommand(ctx context.Context, in *ssmapi.CancelCommandReq
 	var v violations
 	v.length(in.CommandId, "commandId", 36, 36)
 	v.listLen(in.InstanceIds, "instanceIds", 0, 50)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	sc := scopeOf(ctx)

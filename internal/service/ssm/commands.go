@@ -342,9 +342,9 @@ func (s *Service) SendCommand(ctx context.Context, in *ssmapi.SendCommandRequest
 	v.pattern(in.MaxErrors, "maxErrors", maxErrorsRE, `^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$`)
 	v.listLen(in.InstanceIds, "instanceIds", 0, 50)
 	if len(in.Targets) > 5 {
-		v.add(nil, "targets", "Member must have length less than or equal to 5")
+		v.Add(nil, "targets", "Member must have length less than or equal to 5")
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if len(in.InstanceIds) == 0 && len(in.Targets) == 0 {

@@ -133,7 +133,7 @@ func (s *Service) CreateDocument(ctx context.Context, in *ssmapi.CreateDocumentR
 	v.enum(in.DocumentType, "documentType", documentTypes)
 	keys, values := splitTags(in.Tags)
 	v.tagList(keys, values, "tags", 1000)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if awsOwned(*in.Name) {
@@ -178,7 +178,7 @@ func (s *Service) GetDocument(ctx context.Context, in *ssmapi.GetDocumentRequest
 	var v violations
 	v.docRef(in.Name, in.DocumentVersion, in.VersionName)
 	v.enum(in.DocumentFormat, "documentFormat", documentFormats)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var out *ssmapi.GetDocumentResult
@@ -202,7 +202,7 @@ func (s *Service) GetDocument(ctx context.Context, in *ssmapi.GetDocumentRequest
 func (s *Service) DescribeDocument(ctx context.Context, in *ssmapi.DescribeDocumentRequest) (*ssmapi.DescribeDocumentResult, error) {
 	var v violations
 	v.docRef(in.Name, in.DocumentVersion, in.VersionName)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var out ssmapi.DescribeDocumentResult
@@ -255,7 +255,7 @@ func (s *Service) UpdateDocument(ctx context.Context, in *ssmapi.UpdateDocumentR
 	var v violations
 	v.docRef(in.Name, in.DocumentVersion, in.VersionName)
 	checkContent(&v, in.Content, in.DocumentFormat, in.TargetType, in.DisplayName)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	sc := scopeOf(ctx)
@@ -310,7 +310,7 @@ func (s *Service) UpdateDocumentDefaultVersion(ctx context.Context, in *ssmapi.U
 	var v violations
 	v.docRef(in.Name, nil, nil)
 	v.pattern(in.DocumentVersion, "documentVersion", docVersionNumRE, `(^[1-9][0-9]*$)`)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	sc := scopeOf(ctx)
@@ -340,7 +340,7 @@ func (s *Service) UpdateDocumentDefaultVersion(ctx context.Context, in *ssmapi.U
 func (s *Service) DeleteDocument(ctx context.Context, in *ssmapi.DeleteDocumentRequest) (*ssmapi.DeleteDocumentResult, error) {
 	var v violations
 	v.docRef(in.Name, in.DocumentVersion, in.VersionName)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	sc := scopeOf(ctx)
@@ -454,7 +454,7 @@ func (s *Service) ListDocuments(ctx context.Context, in *ssmapi.ListDocumentsReq
 	for i, f := range in.Filters {
 		v.length(f.Key, fmt.Sprintf("filters.%d.member.key", i+1), 1, 128)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var fs []docFilter
@@ -507,7 +507,7 @@ func (s *Service) ListDocumentVersions(ctx context.Context, in *ssmapi.ListDocum
 	var v violations
 	v.docRef(in.Name, nil, nil)
 	v.rangeInt(in.MaxResults, "maxResults", 1, 50)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	size := pageSize(in.MaxResults, 50)

@@ -75,7 +75,7 @@ func (s *Service) DescribeInstanceInformation(ctx context.Context, in *ssmapi.De
 		v.length(f.Key, fmt.Sprintf("filters.%d.member.key", i+1), 1, 0)
 		v.listLen(f.Values, fmt.Sprintf("filters.%d.member.values", i+1), 1, 100)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if len(in.InstanceInformationFilterList) > 0 && len(in.Filters) > 0 {

@@ -31,11 +31,11 @@ func checkLabels(in []string) error {
 	for _, l := range in {
 		if n := len([]rune(l)); n < 1 || n > 100 {
 			shown := "[" + strings.Join(in, ", ") + "]"
-			v.add(&shown, "labels", "Member must satisfy constraint: [Member must have length less than or equal to 100, Member must have length greater than or equal to 1]")
+			v.Add(&shown, "labels", "Member must satisfy constraint: [Member must have length less than or equal to 100, Member must have length greater than or equal to 1]")
 			break
 		}
 	}
-	return v.err()
+	return v.Err()
 }
 
 // relabel checks a Label/UnlabelParameterVersion request and runs fn on
@@ -43,7 +43,7 @@ func checkLabels(in []string) error {
 func (s *Service) relabel(ctx context.Context, name *string, labels []string, fn func(r *paramRecord) error) error {
 	var v violations
 	v.length(name, "name", 1, 2048)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return err
 	}
 	if err := checkLabels(labels); err != nil {

@@ -47,7 +47,7 @@ func (s *Service) checkPut(ctx context.Context, sc state.Scope, in *ssmapi.PutPa
 	var v violations
 	v.length(in.Name, "name", 1, 2048)
 	if deref(in.Value) == "" {
-		v.add(nil, "value", "Member must have length greater than or equal to 1")
+		v.Add(nil, "value", "Member must have length greater than or equal to 1")
 	}
 	v.length(in.Description, "description", 0, 1024)
 	v.enum(in.Type, "type", parameterTypes)
@@ -59,7 +59,7 @@ func (s *Service) checkPut(ctx context.Context, sc state.Scope, in *ssmapi.PutPa
 	v.length(in.DataType, "dataType", 0, 128)
 	keys, values := splitTags(in.Tags)
 	v.tagList(keys, values, "tags", 1000)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	p := &putPlan{in: in, name: *in.Name, dataType: deref(in.DataType)}
@@ -333,7 +333,7 @@ func (s *Service) get(tx state.Tx, sc state.Scope, name string, decrypt bool, no
 func (s *Service) GetParameter(ctx context.Context, in *ssmapi.GetParameterRequest) (*ssmapi.GetParameterResult, error) {
 	var v violations
 	v.length(in.Name, "name", 1, 2048)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	sc, now := scopeOf(ctx), s.now()
@@ -354,7 +354,7 @@ func (s *Service) GetParameter(ctx context.Context, in *ssmapi.GetParameterReque
 func (s *Service) GetParameters(ctx context.Context, in *ssmapi.GetParametersRequest) (*ssmapi.GetParametersResult, error) {
 	var v violations
 	v.listLen(in.Names, "names", 1, 10)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	sc, now := scopeOf(ctx), s.now()
@@ -388,7 +388,7 @@ func (s *Service) GetParameters(ctx context.Context, in *ssmapi.GetParametersReq
 func (s *Service) DeleteParameter(ctx context.Context, in *ssmapi.DeleteParameterRequest) (*ssmapi.DeleteParameterResult, error) {
 	var v violations
 	v.length(in.Name, "name", 1, 2048)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	sc, now := scopeOf(ctx), s.now()
@@ -423,7 +423,7 @@ func (s *Service) delete(tx state.Tx, sc state.Scope, name string, now time.Time
 func (s *Service) DeleteParameters(ctx context.Context, in *ssmapi.DeleteParametersRequest) (*ssmapi.DeleteParametersResult, error) {
 	var v violations
 	v.listLen(in.Names, "names", 1, 10)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	sc, now := scopeOf(ctx), s.now()

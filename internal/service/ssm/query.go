@@ -42,7 +42,7 @@ func checkFilters(in []ssmapi.ParameterStringFilter, keys []string) ([]filter, e
 		v.length(f.Option, p+".option", 1, 10)
 		v.listLen(f.Values, p+".values", 1, 50)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var out []filter
@@ -177,7 +177,7 @@ func (s *Service) GetParametersByPath(ctx context.Context, in *ssmapi.GetParamet
 	var v violations
 	v.length(in.Path, "path", 1, 2048)
 	v.rangeInt(in.MaxResults, "maxResults", 1, 10)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	path := *in.Path
@@ -256,7 +256,7 @@ func oldFilters(in []ssmapi.ParametersFilter) ([]filter, error) {
 		v.enum(f.Key, fmt.Sprintf("filters.%d.member.key", i+1), []string{"Name", "Type", "KeyId"})
 		v.listLen(f.Values, fmt.Sprintf("filters.%d.member.values", i+1), 1, 50)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var out []filter
@@ -284,7 +284,7 @@ func metadata(sc state.Scope, r *paramRecord) ssmapi.ParameterMetadata {
 func (s *Service) DescribeParameters(ctx context.Context, in *ssmapi.DescribeParametersRequest) (*ssmapi.DescribeParametersResult, error) {
 	var v violations
 	v.rangeInt(in.MaxResults, "maxResults", 1, 50)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if len(in.Filters) > 0 && len(in.ParameterFilters) > 0 {
@@ -329,7 +329,7 @@ func (s *Service) GetParameterHistory(ctx context.Context, in *ssmapi.GetParamet
 	var v violations
 	v.length(in.Name, "name", 1, 2048)
 	v.rangeInt(in.MaxResults, "maxResults", 1, 50)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	sc, now := scopeOf(ctx), s.now()

@@ -91,7 +91,7 @@ func apiTags(tags []state.Tag) []ssmapi.Tag {
 func (s *Service) onTagged(ctx context.Context, typ, id *string, write bool, fn func(t *tagged) error) error {
 	var v violations
 	v.enum(typ, "resourceType", resourceTypes)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return err
 	}
 	sc := scopeOf(ctx)
@@ -120,7 +120,7 @@ func (s *Service) AddTagsToResource(ctx context.Context, in *ssmapi.AddTagsToRes
 	var v violations
 	keys, values := splitTags(in.Tags)
 	v.tagList(keys, values, "tags", 1000)
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	err := s.onTagged(ctx, in.ResourceType, in.ResourceId, true, func(t *tagged) error {

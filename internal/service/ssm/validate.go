@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/minicloud/minicloud/internal/api"
 	"github.com/minicloud/minicloud/internal/lazyregexp"
 )
 
@@ -17,29 +18,9 @@ import (
 // the rest with these, with AWS's member paths (lower camel case,
 // "tags.1.member.key").
 
-// violations collects the constraint failures of one request.
-type violations []string
-
-// err is the ValidationException for what was collected, nil if nothing.
-func (v violations) err() error {
-	switch len(v) {
-	case 0:
-		return nil
-	case 1:
-		return errValidation("1 validation error detected: %s", v[0])
-	}
-	return errValidation("%d validation errors detected: %s", len(v), strings.Join(v, "; "))
-}
-
-// add records a violation; a nil value is one AWS does not echo (a
-// sensitive member).
-func (v *violations) add(value *string, path, constraint string) {
-	if value == nil {
-		*v = append(*v, fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", path, constraint))
-		return
-	}
-	*v = append(*v, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", *value, path, constraint))
-}
+// violations collects the constraint failures of one request: api.Violations
+// with this service's checks.
+type violations struct{ api.Violations }
 
 // length checks an optional string member's length in characters.
 func (v *violations) length(p *string, path string, min, max int) {
@@ -48,17 +29,17 @@ func (v *violations) length(p *string, path string, min, max int) {
 	}
 	n := utf8.RuneCountInString(*p)
 	if n < min {
-		v.add(p, path, fmt.Sprintf("Member must have length greater than or equal to %d", min))
+		v.Add(p, path, fmt.Sprintf("Member must have length greater than or equal to %d", min))
 	}
 	if max > 0 && n > max {
-		v.add(p, path, fmt.Sprintf("Member must have length less than or equal to %d", max))
+		v.Add(p, path, fmt.Sprintf("Member must have length less than or equal to %d", max))
 	}
 }
 
 // pattern checks an optional member against a model pattern.
 func (v *violations) pattern(p *string, path string, re *lazyregexp.Regexp, shown string) {
 	if p != nil && !re.MatchString(*p) {
-		v.add(p, path, "Member must satisfy regular expression pattern: "+shown)
+		v.Add(p, path, "Member must satisfy regular expression pattern: "+shown)
 	}
 }
 
@@ -67,7 +48,7 @@ func (v *violations) enum(p *string, path string, set []string) {
 	if p == nil || slices.Contains(set, *p) {
 		return
 	}
-	v.add(p, path, "Member must satisfy enum value set: ["+strings.Join(set, ", ")+"]")
+	v.Add(p, path, "Member must satisfy enum value set: ["+strings.Join(set, ", ")+"]")
 }
 
 // rangeInt checks an optional integer member.
@@ -77,10 +58,10 @@ func (v *violations) rangeInt(p *int32, path string, min, max int32) {
 	}
 	s := fmt.Sprint(*p)
 	if *p < min {
-		v.add(&s, path, fmt.Sprintf("Member must have value greater than or equal to %d", min))
+		v.Add(&s, path, fmt.Sprintf("Member must have value greater than or equal to %d", min))
 	}
 	if *p > max {
-		v.add(&s, path, fmt.Sprintf("Member must have value less than or equal to %d", max))
+		v.Add(&s, path, fmt.Sprintf("Member must have value less than or equal to %d", max))
 	}
 }
 
@@ -91,10 +72,10 @@ func (v *violations) listLen(list []string, path string, min, max int) {
 	}
 	shown := "[" + strings.Join(list, ", ") + "]"
 	if len(list) < min {
-		v.add(&shown, path, fmt.Sprintf("Member must have length greater than or equal to %d", min))
+		v.Add(&shown, path, fmt.Sprintf("Member must have length greater than or equal to %d", min))
 	}
 	if max > 0 && len(list) > max {
-		v.add(&shown, path, fmt.Sprintf("Member must have length less than or equal to %d", max))
+		v.Add(&shown, path, fmt.Sprintf("Member must have length less than or equal to %d", max))
 	}
 }
 
@@ -118,7 +99,7 @@ var (
 // tagList checks a TagList member (its keys and values).
 func (v *violations) tagList(keys, values []string, path string, max int) {
 	if max > 0 && len(keys) > max {
-		v.add(nil, path, fmt.Sprintf("Member must have length less than or equal to %d", max))
+		v.Add(nil, path, fmt.Sprintf("Member must have length less than or equal to %d", max))
 	}
 	for i := range keys {
 		kp := fmt.Sprintf("%s.%d.member.key", path, i+1)
